@@ -1,0 +1,48 @@
+"""``kaggle-kit``: a thin argparse front over the library.
+
+Each module in ``kaggle_kit.commands`` adds its own subcommands through ``register(subparsers)``, so a
+stage's CLI lives beside nothing else and the front never needs editing when a stage is added.
+Expected failures (``KitError``) print one ``error: ...`` line and exit 2 (bad input) or 1 (runtime).
+"""
+from __future__ import annotations
+
+import argparse
+import importlib
+import pkgutil
+import sys
+import traceback
+
+from kaggle_kit import commands
+from kaggle_kit.errors import KitError
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="kaggle-kit",
+        description="From competition data to a validated, uploaded submission and a gap report.",
+    )
+    parser.add_argument("--verbose", action="store_true", help="show tracebacks for expected errors too")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for info in sorted(pkgutil.iter_modules(commands.__path__), key=lambda m: m.name):
+        module = importlib.import_module(f"{commands.__name__}.{info.name}")
+        module.register(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except KitError as err:
+        if args.verbose:
+            traceback.print_exc()
+        print(f"error: {err}", file=sys.stderr)
+        return err.exit_code
+    except KeyboardInterrupt:
+        print("error: interrupted; finished work is kept and a rerun resumes it", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

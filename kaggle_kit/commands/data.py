@@ -1,0 +1,41 @@
+"""``kaggle-kit data verify`` and ``kaggle-kit data download``."""
+from __future__ import annotations
+
+import argparse
+
+from kaggle_kit.config import COMPETITION_SLUG
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("data", help="check or download the competition data")
+    dsub = p.add_subparsers(dest="data_command", metavar="ACTION", required=True)
+    v = dsub.add_parser("verify", help="check files, md5s and the pickle format; print a summary")
+    v.add_argument("--data-dir", help="data folder (default: $KAGGLE_KIT_DATA, ./data, Kaggle input)")
+    v.add_argument("--no-md5", action="store_true", help="skip the md5 check of the official batches")
+    v.set_defaults(func=verify)
+    d = dsub.add_parser("download", help="download the competition files into data/ with the kaggle client")
+    d.add_argument("--competition", default=COMPETITION_SLUG)
+    d.add_argument("--dest", default="data", help="destination folder (default: data)")
+    d.set_defaults(func=download)
+
+
+def verify(args: argparse.Namespace) -> int:
+    from kaggle_kit.datapaths import locate_data, verify_data
+
+    report = verify_data(locate_data(args.data_dir), check_md5=not args.no_md5)
+    for line in report.lines:
+        print(line)
+    if report.md5:
+        bad = [n for n, ok in report.md5.items() if not ok]
+        print(f"md5: {len(report.md5) - len(bad)}/{len(report.md5)} official files match")
+    for problem in report.problems:
+        print(f"problem: {problem}")
+    print("data OK" if not report.problems else f"{len(report.problems)} problem(s) found")
+    return 0 if not report.problems else 1
+
+
+def download(args: argparse.Namespace) -> int:
+    from kaggle_kit.kaggle_api import download_competition_data
+
+    download_competition_data(args.dest, args.competition)
+    return verify(argparse.Namespace(data_dir=args.dest, no_md5=False))

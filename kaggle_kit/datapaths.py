@@ -1,0 +1,122 @@
+"""Finding the data folder and verifying it.
+
+Order: explicit ``--data-dir``; ``$KAGGLE_KIT_DATA``; ``./data``; inside a Kaggle kernel
+``/kaggle/input/competitions/<slug>/`` then ``/kaggle/input/<slug>/``. Within a folder the competition's zip
+layout (``cifar-10-python/cifar-10-batches-py/`` + ``cifar_test_nolabel.pkl``) is recognised, as is a bare
+``cifar-10-batches-py/`` and the shared stand-in layout (``standin/cifar_test_nolabel.pkl``).
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from kaggle_kit.config import COMPETITION_SLUG
+from kaggle_kit.data import CIFAR10_MD5, load_cifar10, load_competition
+from kaggle_kit.errors import DataNotFoundError
+from kaggle_kit.fsio import md5_file
+
+COMP_PICKLE = "cifar_test_nolabel.pkl"
+KAGGLE_INPUT = Path("/kaggle/input")
+
+
+@dataclass(frozen=True)
+class DataPaths:
+    root: Path
+    cifar_dir: Path
+    comp_pickle: Path | None
+
+
+def in_kaggle_kernel() -> bool:
+    return bool(os.environ.get("KAGGLE_KERNEL_RUN_TYPE"))
+
+
+def _find_cifar_dir(root: Path) -> Path | None:
+    for cand in (root / "cifar-10-python" / "cifar-10-batches-py", root / "cifar-10-batches-py", root):
+        if (cand / "data_batch_1").is_file():
+            return cand
+    return None
+
+
+def _find_comp_pickle(root: Path) -> Path | None:
+    for cand in (root / COMP_PICKLE, root / "standin" / COMP_PICKLE):
+        if cand.is_file():
+            return cand
+    return None
+
+
+def inspect_folder(root: Path) -> DataPaths | None:
+    cifar = _find_cifar_dir(root)
+    return DataPaths(root=root, cifar_dir=cifar, comp_pickle=_find_comp_pickle(root)) if cifar else None
+
+
+def candidate_folders(data_dir: str | Path | None = None, competition: str = COMPETITION_SLUG) -> list[Path]:
+    if data_dir is not None:
+        return [Path(data_dir)]
+    out = []
+    if os.environ.get("KAGGLE_KIT_DATA"):
+        out.append(Path(os.environ["KAGGLE_KIT_DATA"]))
+    out.append(Path("data"))
+    if in_kaggle_kernel():
+        out += [KAGGLE_INPUT / "competitions" / competition, KAGGLE_INPUT / competition]
+    return out
+
+
+def locate_data(data_dir: str | Path | None = None, competition: str = COMPETITION_SLUG,
+                require_comp: bool = False) -> DataPaths:
+    """Return the first folder holding the CIFAR-10 batches; the error lists every place looked."""
+    looked = candidate_folders(data_dir, competition)
+    for root in looked:
+        found = inspect_folder(root)
+        if found and (found.comp_pickle or not require_comp):
+            return found
+    where = ", ".join(str(p) for p in looked)
+    what = "CIFAR-10 batches and cifar_test_nolabel.pkl" if require_comp else "CIFAR-10 batches"
+    raise DataNotFoundError(
+        f"no competition data found ({what}; looked in: {where}); get it with `kaggle-kit data download` "
+        f"(needs Kaggle credentials and the accepted rules), or pass --data-dir / set KAGGLE_KIT_DATA")
+
+
+@dataclass
+class VerifyReport:
+    paths: DataPaths
+    md5: dict[str, bool] = field(default_factory=dict)
+    problems: list[str] = field(default_factory=list)
+    lines: list[str] = field(default_factory=list)
+
+
+def verify_data(paths: DataPaths, check_md5: bool = True) -> VerifyReport:
+    """Check files, md5 of the official batches and the pickle format; summarise counts and image stats."""
+    report = VerifyReport(paths=paths)
+    if check_md5:
+        for name, expected in CIFAR10_MD5.items():
+            f = paths.cifar_dir / name
+            ok = f.is_file() and md5_file(f) == expected
+            report.md5[name] = ok
+            if not ok:
+                report.problems.append(f"{f}: " + ("md5 differs from the official file" if f.is_file() else "missing"))
+    data = load_cifar10(paths.cifar_dir)  # raises DataFormatError on a malformed batch
+    tr = np.bincount(data.train_labels, minlength=10)
+    te = np.bincount(data.test_labels, minlength=10)
+    report.lines.append(f"CIFAR-10: {paths.cifar_dir} — {len(data.train_labels):,} train, "
+                        f"{len(data.test_labels):,} test images")
+    report.lines.append("  class          train   test")
+    for i, name in enumerate(data.class_names):
+        report.lines.append(f"  {name:<12} {tr[i]:>7,} {te[i]:>6,}")
+    mean = data.train_images.reshape(-1, 3).mean(0) / 255
+    std = data.train_images.reshape(-1, 3).std(0) / 255
+    report.lines.append("  train RGB mean " + " ".join(f"{m:.4f}" for m in mean)
+                        + "  std " + " ".join(f"{s:.4f}" for s in std))
+    if paths.comp_pickle is None:
+        report.problems.append(f"{paths.root}: no {COMP_PICKLE} (the competition's unlabeled test pickle)")
+    else:
+        comp = load_competition(paths.comp_pickle)
+        cmean = comp.images.reshape(-1, 3).mean(0) / 255
+        cstd = comp.images.reshape(-1, 3).std(0) / 255
+        report.lines.append(f"competition: {paths.comp_pickle} — {len(comp.ids):,} images, ids "
+                            f"{int(comp.ids.min())}..{int(comp.ids.max())} (unique)")
+        report.lines.append("  RGB mean " + " ".join(f"{m:.4f}" for m in cmean)
+                            + "  std " + " ".join(f"{s:.4f}" for s in cstd))
+    return report

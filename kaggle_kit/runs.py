@@ -1,0 +1,135 @@
+"""Run folders: ids, manifests, model checkpoints and logits files shared by train, predict and ensemble.
+
+A run folder (``runs/<run_id>/``) holds ``config.yaml`` (resolved pipeline), ``model.pt`` (weights + what is
+needed to rebuild the model), ``last.pt`` (resume state), ``metrics.csv``, ``holdout_indices.npy``,
+``logits_{holdout,test,comp}.npz`` and one ``manifest.json`` per stage. Every manifest records the git commit,
+the resolved config, sha256 of inputs and outputs, timings and metrics, so any CSV traces back to its code,
+data and weights.
+"""
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import platform
+import subprocess
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Mapping
+
+import numpy as np
+
+from kaggle_kit.config import config_hash, to_dict
+from kaggle_kit.errors import RunError
+from kaggle_kit.fsio import atomic_save_npz, atomic_write_text, sha256_file
+
+LOGIT_SPLITS = ("holdout", "test", "comp")
+
+
+def new_run_id(pipeline_name: str, config: Any, now: _dt.datetime | None = None) -> str:
+    """``YYYYmmdd-HHMMSS-<pipeline>-<confighash7>`` as DESIGN.md fixes it."""
+    now = now or _dt.datetime.now()
+    safe = "".join(c if c.isalnum() or c in "-_" else "-" for c in pipeline_name)
+    return f"{now:%Y%m%d-%H%M%S}-{safe}-{config_hash(config)}"
+
+
+def git_commit(cwd: str | Path | None = None) -> str | None:
+    try:
+        out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=cwd or Path(__file__).parent,
+                             capture_output=True, text=True, timeout=5)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return out.stdout.strip() or None if out.returncode == 0 else None
+
+
+def write_manifest(folder: str | Path, stage: str, *, config: Any = None,
+                   inputs: Mapping[str, str | Path] = (), outputs: Mapping[str, str | Path] = (),
+                   metrics: Mapping[str, Any] = (), timings_s: Mapping[str, float] = (),
+                   extra: Mapping[str, Any] = ()) -> Path:
+    """Write ``<folder>/manifest_<stage>.json``; file fingerprints are sha256 of the bytes on disk."""
+    folder = Path(folder)
+
+    def fingerprint(paths: Mapping[str, str | Path]) -> dict:
+        out = {}
+        for name, p in dict(paths).items():
+            p = Path(p)
+            out[name] = {"path": str(p), "sha256": sha256_file(p) if p.is_file() else None}
+        return out
+
+    manifest = {
+        "stage": stage,
+        "created": _dt.datetime.now().isoformat(timespec="seconds"),
+        "git_commit": git_commit(),
+        "python": platform.python_version(),
+        "config": to_dict(config) if config is not None else None,
+        "inputs": fingerprint(inputs),
+        "outputs": fingerprint(outputs),
+        "metrics": dict(metrics),
+        "timings_s": dict(timings_s),
+        **dict(extra),
+    }
+    return atomic_write_text(folder / f"manifest_{stage}.json", json.dumps(manifest, indent=2, default=str))
+
+
+def read_manifest(folder: str | Path, stage: str) -> dict | None:
+    path = Path(folder) / f"manifest_{stage}.json"
+    if not path.is_file():
+        return None
+    try:
+        return json.loads(path.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        return None
+
+
+# --------------------------------------------------------------------------------------------- logits
+@dataclass(frozen=True)
+class Logits:
+    """Logits of one split: ``ids`` (N,) int64, ``logits`` (N, C) float32, ``labels`` (N,) int64 or None."""
+
+    ids: np.ndarray
+    logits: np.ndarray
+    labels: np.ndarray | None
+    tta: str
+    temperature: float = 1.0  # fitted on the holdout; divide logits by it for calibrated probabilities
+
+    @property
+    def accuracy(self) -> float | None:
+        if self.labels is None:
+            return None
+        return float((self.logits.argmax(1) == self.labels).mean())
+
+
+def save_logits(path: str | Path, logits: Logits) -> Path:
+    arrays = dict(ids=np.asarray(logits.ids, dtype=np.int64),
+                  logits=np.asarray(logits.logits, dtype=np.float32),
+                  tta=np.array(logits.tta), temperature=np.array(logits.temperature, dtype=np.float64))
+    if logits.labels is not None:
+        arrays["labels"] = np.asarray(logits.labels, dtype=np.int64)
+    return atomic_save_npz(path, **arrays)
+
+
+def load_logits(path: str | Path) -> Logits:
+    """Read a logits file without unpickling anything (``allow_pickle=False``)."""
+    path = Path(path)
+    if not path.is_file():
+        raise RunError(f"{path}: logits file not found; run `kaggle-kit predict` on that run first")
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            ids, lg = z["ids"], z["logits"]
+            labels = z["labels"] if "labels" in z.files else None
+            tta = str(z["tta"]) if "tta" in z.files else "none"
+            temperature = float(z["temperature"]) if "temperature" in z.files else 1.0
+    except (OSError, ValueError, KeyError, zipfile.BadZipFile) as err:
+        raise RunError(f"{path}: not a valid logits file ({err.__class__.__name__})") from None
+    if lg.ndim != 2 or ids.shape != (lg.shape[0],) or (labels is not None and labels.shape != ids.shape):
+        raise RunError(f"{path}: inconsistent shapes ids {ids.shape}, logits {lg.shape}")
+    return Logits(ids=ids, logits=lg.astype(np.float32), labels=labels, tta=tta, temperature=temperature)
+
+
+def run_dir(path: str | Path) -> Path:
+    """Resolve a run argument: a folder path, or a run id under ``runs/``."""
+    p = Path(path)
+    for cand in (p, Path("runs") / p, Path("ensembles") / p):
+        if cand.is_dir():
+            return cand
+    raise RunError(f"{path}: no such run folder (looked in ., runs/ and ensembles/)")

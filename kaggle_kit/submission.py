@@ -1,0 +1,119 @@
+"""Submission CSVs: ``ID,Labels``, one row per competition id, in the pickle's order.
+
+The writer is atomic and refuses to overwrite; it re-reads what it wrote through the same validator the CLI
+uses, so a CSV on disk has always passed ``kaggle-kit validate``.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from kaggle_kit.errors import SubmissionError
+from kaggle_kit.fsio import atomic_path
+
+HEADER = "ID,Labels"
+NUM_CLASSES = 10
+MAX_PROBLEMS_LISTED = 50
+
+
+def labels_from(labels_or_logits: np.ndarray) -> np.ndarray:
+    arr = np.asarray(labels_or_logits)
+    if arr.ndim == 2:
+        return arr.argmax(axis=1).astype(np.int64)
+    if arr.ndim != 1:
+        raise SubmissionError(f"predictions must be labels (N,) or logits (N, C), found shape {arr.shape}")
+    if not np.issubdtype(arr.dtype, np.integer):
+        raise SubmissionError(f"labels must be integers, found {arr.dtype}")
+    return arr.astype(np.int64)
+
+
+def render_csv(ids: np.ndarray, labels: np.ndarray) -> str:
+    rows = "\n".join(f"{i},{l}" for i, l in zip(ids.tolist(), labels.tolist()))
+    return f"{HEADER}\n{rows}\n"
+
+
+def validate_text(text: str, expected_ids: np.ndarray, name: str = "submission",
+                  num_classes: int = NUM_CLASSES) -> list[str]:
+    """Every problem with its line number; an empty list means Kaggle will accept the file."""
+    problems: list[str] = []
+    lines = text.split("\n")
+    if lines and lines[-1] == "":
+        lines.pop()  # the final newline
+    if not lines:
+        return [f"{name}: empty file (expected header '{HEADER}')"]
+    header = lines[0].rstrip("\r").lstrip("\ufeff")
+    if header != HEADER:
+        problems.append(f"{name}:1: header must be '{HEADER}', found '{header[:60]}'")
+    expected = {int(i) for i in np.asarray(expected_ids).tolist()}
+    seen: dict[int, int] = {}
+    hi = num_classes - 1
+    for lineno, raw in enumerate(lines[1:], start=2):
+        line = raw.rstrip("\r")
+        if not line.strip():
+            problems.append(f"{name}:{lineno}: blank line")
+            continue
+        fields = line.split(",")
+        if len(fields) != 2:
+            problems.append(f"{name}:{lineno}: expected 2 fields (ID,Labels), found {len(fields)}")
+            continue
+        id_text, label_text = (f.strip() for f in fields)
+        try:
+            row_id = int(id_text)
+        except ValueError:
+            problems.append(f"{name}:{lineno}: ID '{id_text[:20]}' is not an integer")
+            continue
+        if row_id in seen:
+            problems.append(f"{name}:{lineno}: duplicate ID {row_id} (first on line {seen[row_id]})")
+        else:
+            seen[row_id] = lineno
+            if row_id not in expected:
+                problems.append(f"{name}:{lineno}: ID {row_id} is not in the competition's ids")
+        if not label_text.lstrip("-").isdigit() or not 0 <= int(label_text) <= hi:
+            problems.append(f"{name}:{lineno}: label '{label_text[:20]}' is not an integer 0-{hi}")
+    missing = expected.difference(seen)
+    if missing:
+        first = sorted(missing)[:5]
+        problems.append(f"{name}: {len(missing)} competition ID(s) missing, e.g. {', '.join(map(str, first))}")
+    rows = len(lines) - 1
+    if rows != len(expected):
+        problems.append(f"{name}: {rows} data rows, expected {len(expected)}")
+    return problems
+
+
+def validate_submission(csv_path: str | Path, expected_ids: np.ndarray) -> list[str]:
+    csv_path = Path(csv_path)
+    if not csv_path.is_file():
+        return [f"{csv_path}: file not found"]
+    try:
+        text = csv_path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        return [f"{csv_path}: not a UTF-8 text file"]
+    return validate_text(text, expected_ids, str(csv_path))
+
+
+def check_submission(csv_path: str | Path, expected_ids: np.ndarray) -> None:
+    problems = validate_submission(csv_path, expected_ids)
+    if problems:
+        more = f" (+{len(problems) - 1} more problems)" if len(problems) > 1 else ""
+        raise SubmissionError(f"{problems[0]}{more}")
+
+
+def write_submission(path: str | Path, ids: np.ndarray, labels_or_logits: np.ndarray,
+                     force: bool = False) -> Path:
+    """Write and validate atomically; an existing file is kept unless ``force``."""
+    path = Path(path)
+    ids = np.asarray(ids)
+    labels = labels_from(labels_or_logits)
+    if len(labels) != len(ids):
+        raise SubmissionError(f"{len(labels)} predictions for {len(ids)} ids")
+    if path.exists() and not force:
+        raise SubmissionError(f"{path} already exists; pass --force to overwrite it")
+    text = render_csv(ids, labels)
+    problems = validate_text(text, ids, str(path))
+    if problems:
+        raise SubmissionError(f"refusing to write an invalid submission: {problems[0]}")
+    with atomic_path(path) as tmp:
+        tmp.write_text(text, encoding="utf-8")
+    check_submission(path, ids)
+    return path

@@ -1,0 +1,69 @@
+"""CLI contract: exact error lines and exit codes, no traceback for expected errors."""
+from __future__ import annotations
+
+import pickle
+
+import numpy as np
+import pytest
+
+from kaggle_kit.cli import main
+
+
+@pytest.fixture()
+def comp_pickle(tmp_path):
+    p = tmp_path / "comp.pkl"
+    p.write_bytes(pickle.dumps({b"data": np.zeros((3, 32, 32, 3), np.uint8), b"ids": np.array([0, 1, 2])}))
+    return p
+
+
+def test_validate_ok(tmp_path, comp_pickle, capsys):
+    csv = tmp_path / "s.csv"
+    csv.write_text("ID,Labels\n0,1\n1,2\n2,3\n")
+    assert main(["validate", str(csv), "--against", str(comp_pickle)]) == 0
+    assert "valid (3 rows" in capsys.readouterr().out
+
+
+def test_validate_invalid_lists_problems_and_exits_2(tmp_path, comp_pickle, capsys):
+    csv = tmp_path / "s.csv"
+    csv.write_text("ID,Labels\n0,1\n0,2\n2,11\n")
+    assert main(["validate", str(csv), "--against", str(comp_pickle)]) == 2
+    err = capsys.readouterr().err.splitlines()
+    assert err == [f"{csv}:3: duplicate ID 0 (first on line 2)",
+                   f"{csv}:4: label '11' is not an integer 0-9",
+                   f"{csv}: 1 competition ID(s) missing, e.g. 1",
+                   f"error: {csv}: invalid submission (3 problem(s))"]
+
+
+def test_malicious_pickle_via_cli_is_refused(tmp_path, capsys):
+    import os
+
+    class Evil:
+        def __reduce__(self):
+            return (os.system, (f"touch {tmp_path / 'pwned'}",))
+
+    evil = tmp_path / "evil.pkl"
+    evil.write_bytes(pickle.dumps(Evil()))
+    csv = tmp_path / "s.csv"
+    csv.write_text("ID,Labels\n")
+    assert main(["validate", str(csv), "--against", str(evil)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: {evil}: unsafe pickle: refused global '") and err.count("\n") == 1
+    assert "Traceback" not in err and not (tmp_path / "pwned").exists()
+
+
+def test_data_verify_missing_folder(tmp_path, capsys):
+    assert main(["data", "verify", "--data-dir", str(tmp_path / "none")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: no competition data found (CIFAR-10 batches; looked in: ")
+    assert err.count("\n") == 1
+
+
+def test_verbose_shows_traceback(tmp_path, capsys):
+    assert main(["--verbose", "data", "verify", "--data-dir", str(tmp_path)]) == 2
+    assert "Traceback" in capsys.readouterr().err
+
+
+def test_usage_error_exits_2(capsys):
+    with pytest.raises(SystemExit) as info:
+        main(["validate"])
+    assert info.value.code == 2

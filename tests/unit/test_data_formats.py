@@ -1,0 +1,136 @@
+"""Competition pickle and CIFAR batch parsing on tiny synthetic files."""
+from __future__ import annotations
+
+import pickle
+
+import numpy as np
+import pytest
+
+from kaggle_kit.data import (holdout_split, load_cifar10, load_competition, planes_to_nhwc,
+                             stratified_subset)
+from kaggle_kit.datapaths import locate_data
+from kaggle_kit.errors import DataFormatError, DataNotFoundError
+
+
+def _write(path, obj, protocol=4):
+    path.write_bytes(pickle.dumps(obj, protocol=protocol))
+    return path
+
+
+def _images(n=4, seed=0):
+    return np.random.default_rng(seed).integers(0, 256, (n, 32, 32, 3), dtype=np.uint8)
+
+
+def test_hwc_layout_loads(tmp_path):
+    imgs = _images()
+    comp = load_competition(_write(tmp_path / "c.pkl", {b"data": imgs, b"ids": np.array([7, 3, 9, 1])}))
+    np.testing.assert_array_equal(comp.images, imgs)
+    assert comp.ids.dtype == np.int64 and comp.ids.tolist() == [7, 3, 9, 1]
+
+
+def test_planes_layout_2024_loads_to_the_same_pixels(tmp_path):
+    imgs = _images()
+    planes = imgs.transpose(0, 3, 1, 2).reshape(4, 3072)
+    comp = load_competition(_write(tmp_path / "c.pkl", {b"data": planes, b"ids": np.arange(4)}))
+    np.testing.assert_array_equal(comp.images, imgs)
+    np.testing.assert_array_equal(planes_to_nhwc(planes), imgs)
+
+
+def test_str_keys_and_list_ids(tmp_path):
+    comp = load_competition(_write(tmp_path / "c.pkl", {"data": _images(2), "ids": [5, 6]}))
+    assert comp.ids.tolist() == [5, 6]
+
+
+@pytest.mark.parametrize("obj,match", [
+    ([1, 2, 3], r"expected a dict with 'data' and 'ids', found list"),
+    ({b"ids": np.arange(4)}, r"missing key 'data' \(found keys: b'ids'\)"),
+    ({b"data": np.zeros((4, 32, 32, 3), np.uint8)}, r"missing key 'ids'"),
+    ({b"data": np.zeros((4, 32, 32, 3), np.float32), b"ids": np.arange(4)}, r"must be uint8, found float32"),
+    ({b"data": np.zeros((4, 3, 32, 32), np.uint8), b"ids": np.arange(4)}, r"found \(4, 3, 32, 32\)"),
+    ({b"data": np.zeros((4, 1024), np.uint8), b"ids": np.arange(4)}, r"found \(4, 1024\)"),
+    ({b"data": np.zeros((0, 32, 32, 3), np.uint8), b"ids": np.arange(0)}, r"holds no images"),
+    ({b"data": np.zeros((4, 32, 32, 3), np.uint8), b"ids": np.arange(3)}, r"3 ids for 4 images"),
+    ({b"data": np.zeros((4, 32, 32, 3), np.uint8), b"ids": np.array([1, 2, 2, 3])}, r"not unique \(1 repeated, e\.g\. 2\)"),
+    ({b"data": np.zeros((4, 32, 32, 3), np.uint8), b"ids": np.array(["a", "b", "c", "d"])}, r"'ids' must be integers"),
+    ({b"data": np.zeros((4, 32, 32, 3), np.uint8), b"ids": np.arange(4.0)}, r"'ids' must be integers, found float64"),
+    ({b"data": [[1, 2]], b"ids": [1]}, r"'data' must be a numpy array, found list"),
+])
+def test_malformed_competition_pickles_name_file_and_problem(tmp_path, obj, match):
+    path = _write(tmp_path / "comp.pkl", obj)
+    with pytest.raises(DataFormatError, match=match) as info:
+        load_competition(path)
+    assert str(path) in str(info.value) and "\n" not in str(info.value)
+
+
+def test_truncated_competition_pickle(tmp_path):
+    blob = pickle.dumps({b"data": _images(), b"ids": np.arange(4)}, protocol=4)
+    path = tmp_path / "c.pkl"
+    path.write_bytes(blob[: len(blob) // 2])
+    with pytest.raises(DataFormatError, match="truncated"):
+        load_competition(path)
+
+
+def _fake_cifar(folder, n_per_batch=20):
+    folder.mkdir(parents=True)
+    rng = np.random.default_rng(0)
+    for name in [f"data_batch_{i}" for i in range(1, 6)] + ["test_batch"]:
+        data = rng.integers(0, 256, (n_per_batch, 3072), dtype=np.uint8)
+        labels = [int(x) for x in np.arange(n_per_batch) % 10]
+        _write(folder / name, {b"batch_label": b"x", b"labels": labels, b"data": data,
+                               b"filenames": [b"f"] * n_per_batch}, protocol=2)
+    names = [n.encode() for n in ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse",
+                                  "ship", "truck")]
+    _write(folder / "batches.meta", {b"label_names": names, b"num_vis": 3072}, protocol=2)
+    return folder
+
+
+def test_cifar_batches_load_nhwc(tmp_path):
+    d = _fake_cifar(tmp_path / "cifar-10-python" / "cifar-10-batches-py")
+    data = load_cifar10(d)
+    assert data.train_images.shape == (100, 32, 32, 3) and data.train_images.dtype == np.uint8
+    assert data.test_labels.dtype == np.int64 and data.class_names[9] == "truck"
+
+
+def test_cifar_missing_batch(tmp_path):
+    d = _fake_cifar(tmp_path / "c")
+    (d / "data_batch_3").unlink()
+    with pytest.raises(DataFormatError, match="missing CIFAR-10 file\\(s\\) data_batch_3"):
+        load_cifar10(d)
+
+
+def test_locate_explicit_env_and_zip_layout(tmp_path, monkeypatch):
+    root = tmp_path / "comp"
+    _fake_cifar(root / "cifar-10-python" / "cifar-10-batches-py")
+    _write(root / "cifar_test_nolabel.pkl", {b"data": _images(), b"ids": np.arange(4)})
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("KAGGLE_KERNEL_RUN_TYPE", raising=False)
+    monkeypatch.setenv("KAGGLE_KIT_DATA", str(root))
+    found = locate_data()
+    assert found.comp_pickle == root / "cifar_test_nolabel.pkl"
+    assert found.cifar_dir.name == "cifar-10-batches-py"
+    assert locate_data(root).root == root
+
+
+def test_locate_error_says_where_it_looked_and_what_to_do(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("KAGGLE_KIT_DATA", raising=False)
+    monkeypatch.setenv("KAGGLE_KERNEL_RUN_TYPE", "Interactive")
+    with pytest.raises(DataNotFoundError) as info:
+        locate_data()
+    msg = str(info.value)
+    assert "looked in: data, /kaggle/input/competitions/deep-learning-spring-2025-project-1, " \
+           "/kaggle/input/deep-learning-spring-2025-project-1" in msg
+    assert "kaggle-kit data download" in msg
+
+
+def test_holdout_split_is_stratified_deterministic_and_disjoint():
+    labels = np.repeat(np.arange(10), 100)
+    tr, ho = holdout_split(labels, 200, seed=3)
+    tr2, ho2 = holdout_split(labels, 200, seed=3)
+    np.testing.assert_array_equal(ho, ho2)
+    assert len(np.intersect1d(tr, ho)) == 0 and len(tr) + len(ho) == 1000
+    assert np.bincount(labels[ho]).tolist() == [20] * 10
+    assert not np.array_equal(holdout_split(labels, 200, seed=4)[1], ho)
+    assert len(stratified_subset(labels, 50, 0)) == 50
+    with pytest.raises(DataFormatError, match="holdout_size"):
+        holdout_split(labels, 1000, 0)
