@@ -46,6 +46,14 @@ class UnknownModelError(UsageError):
     """A model name is not in the registry."""
 
 
+class PretrainedWeightsError(UsageError):
+    """Pretrained weights were requested; the competition forbids them."""
+
+
+class UnsupportedModelError(UsageError):
+    """A timm architecture exists but cannot be adapted to 32x32 inputs."""
+
+
 class RunError(UsageError):
     """A run folder is missing, incomplete, or incompatible with another run."""
 
@@ -66,3 +74,7 @@ class SubmissionLimitError(KaggleError):
 
 class DuplicateSubmissionError(UsageError):
     """The same file (by sha256) was already submitted; pass --force to submit it again."""
+
+
+class LedgerError(UsageError):
+    """``submissions/ledger.csv`` is not a kaggle-kit ledger or a row cannot be written as given."""

@@ -1,0 +1,95 @@
+"""``kaggle-kit kernel push|status|pull``: train on Kaggle's GPUs, then bring the runs home to ensemble."""
+from __future__ import annotations
+
+import argparse
+import time
+
+from kaggle_kit.config import COMPETITION_SLUG
+from kaggle_kit.errors import UsageError
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("kernel", help="train pipelines in Kaggle kernels and pull their runs")
+    ksub = p.add_subparsers(dest="kernel_command", metavar="ACTION", required=True)
+
+    push = ksub.add_parser("push", help="build a kernel folder per pipeline (and seed) and push it")
+    push.add_argument("pipeline", help="pipeline YAML")
+    push.add_argument("--gpu", choices=("t4x2", "t4", "none"), default="t4x2", help="accelerator (default t4x2)")
+    push.add_argument("--seeds", help="push one kernel per seed, e.g. 0,1,2 or 0-4 (sets train.seed)")
+    push.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                      help="override a pipeline value in the kernel (repeatable)")
+    push.add_argument("--competition", default=COMPETITION_SLUG)
+    push.add_argument("--out", default="kernels", help="where kernel folders are written (default: kernels/)")
+    push.add_argument("--owner", help="Kaggle username for the kernel ids (default: the credentials' user)")
+    push.add_argument("--build-only", action="store_true", help="write the folders, do not push")
+    push.set_defaults(func=run_push)
+
+    status = ksub.add_parser("status", help="show kernels' run status")
+    status.add_argument("names", nargs="+", metavar="NAME", help="owner/slug, or slug for your own kernels")
+    status.add_argument("--wait", action="store_true", help="poll until every kernel has finished")
+    status.add_argument("--poll-s", type=float, default=30.0, help="seconds between polls with --wait")
+    status.set_defaults(func=run_status)
+
+    pull = ksub.add_parser("pull", help="download finished kernels' run folders into runs/")
+    pull.add_argument("names", nargs="+", metavar="NAME", help="owner/slug, or slug for your own kernels")
+    pull.add_argument("--runs-dir", default="runs")
+    pull.add_argument("--force", action="store_true", help="replace run folders pulled before")
+    pull.set_defaults(func=run_pull)
+
+
+def _refs(names: list[str]) -> list[str]:
+    from kaggle_kit import kaggle_api
+
+    if all("/" in n for n in names):
+        return names
+    owner = kaggle_api.current_username()
+    return [n if "/" in n else f"{owner}/{n}" for n in names]
+
+
+def run_push(args: argparse.Namespace) -> int:
+    from kaggle_kit import kaggle_api
+    from kaggle_kit.kernels import build_kernel_folder, parse_seeds
+
+    seeds = parse_seeds(args.seeds)
+    if args.build_only and not args.owner and not kaggle_api.has_credentials():
+        raise UsageError("--build-only without credentials needs --owner USER for the kernel ids")
+    if not args.build_only:
+        kaggle_api.require_credentials()
+    owner = args.owner or kaggle_api.current_username()
+    folders = [build_kernel_folder(args.pipeline, args.out, owner=owner, competition=args.competition,
+                                   gpu=args.gpu, seed=seed, overrides=args.overrides) for seed in seeds]
+    for folder in folders:
+        if args.build_only:
+            print(f"built {folder.path} ({folder.kernel_id}); push it with: kaggle kernels push -p {folder.path}")
+            continue
+        pushed = kaggle_api.push_kernel(folder.path)
+        print(f"pushed {pushed.ref} version {pushed.version}: {pushed.url}")
+    if not args.build_only:
+        names = " ".join(f.kernel_id for f in folders)
+        print(f"follow with: kaggle-kit kernel status {names} --wait; then: kaggle-kit kernel pull {names}")
+    return 0
+
+
+def run_status(args: argparse.Namespace) -> int:
+    from kaggle_kit import kaggle_api
+    from kaggle_kit.kernels import TERMINAL
+
+    refs = _refs(args.names)
+    while True:
+        statuses = [kaggle_api.kernel_status(ref) for ref in refs]
+        for s in statuses:
+            print(f"{s.ref}: {s.status}" + (f" ({s.failure_message})" if s.failure_message else ""), flush=True)
+        if not args.wait or all(s.status in TERMINAL for s in statuses):
+            break
+        time.sleep(args.poll_s)
+    return 0 if all(s.status != "ERROR" for s in statuses) else 1
+
+
+def run_pull(args: argparse.Namespace) -> int:
+    from kaggle_kit.kernels import pull_kernel
+
+    for ref in _refs(args.names):
+        pulled = pull_kernel(ref, args.runs_dir, force=args.force)
+        for run in pulled.runs:
+            print(f"{ref}: {run}")
+    return 0

@@ -1,0 +1,555 @@
+"""The one module that talks to Kaggle, through the official ``kaggle`` client (2.2.4), imported lazily.
+
+Why lazily: importing ``kaggle`` authenticates at once and prints a help text (and would exit) when no
+credentials exist, so the toolkit first decides from the files and variables the client reads whether any
+credentials exist at all (``find_credentials``), without importing it.
+
+Why a wrapper: the client never retries competition calls, returns "Could not submit to competition" instead
+of raising when the file upload fails, and surfaces HTTP errors as ``requests.HTTPError``. Here every call
+gets bounded exponential backoff on 429/5xx/connection errors, and each failure becomes one ``KitError``
+line that says what to do. Credentials are read by the client only; nothing here prints or stores them.
+"""
+from __future__ import annotations
+
+import contextlib
+import datetime
+import io
+import json
+import os
+import random
+import shutil
+import stat
+import sys
+import tempfile
+import time
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Iterator, TypeVar
+
+from kaggle_kit.config import COMPETITION_SLUG
+from kaggle_kit.errors import CredentialsError, DataFormatError, KaggleError, SubmissionLimitError
+
+T = TypeVar("T")
+RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+UPLOAD_FAILED = "Could not submit to competition"  # kaggle 2.2.4: KaggleApi.COMPETITION_SUBMIT_UPLOAD_FAILED_MESSAGE
+TOKEN_URL = "https://www.kaggle.com/settings/api"
+
+
+# ------------------------------------------------------------------------------------------ environment
+def client_env(port: int, config_dir: str | Path) -> dict[str, str]:
+    """Variables that send the unmodified client to a local (fake) server on ``127.0.0.1:port``.
+
+    ``LOCALHOST`` makes the client call ``http://localhost/api/v1/...``; the proxy variables route those
+    requests, and the file URLs the server hands out, to the port. ``NO_PROXY`` is cleared because a
+    ``localhost`` entry there would bypass the proxy."""
+    proxy = f"http://127.0.0.1:{int(port)}"
+    return {"KAGGLE_API_ENVIRONMENT": "LOCALHOST", "HTTP_PROXY": proxy, "http_proxy": proxy,
+            "NO_PROXY": "", "no_proxy": "", "KAGGLE_CONFIG_DIR": str(config_dir)}
+
+
+def write_kaggle_json(config_dir: str | Path, username: str, key: str) -> Path:
+    """Write ``kaggle.json`` as Kaggle's settings page would hand it out, readable by the owner only."""
+    path = Path(config_dir) / "kaggle.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        json.dump({"username": username, "key": key}, fh)
+    os.chmod(path, 0o600)
+    return path
+
+
+@contextlib.contextmanager
+def kaggle_env(server: Any, config_dir: str | Path, username: str | None = None,
+               key: str | None = None) -> Iterator[dict[str, str]]:
+    """Point this process's client at a fake server (an object with ``.port``, or a port number) for the
+    duration of the block; with ``username``/``key`` also write ``kaggle.json`` there and make those the
+    credentials the client uses (the user's own KAGGLE_* credential variables are set aside, so they are
+    neither rejected by nor sent to the fake). Restores os.environ."""
+    port = server if isinstance(server, int) else server.port
+    env = client_env(port, config_dir)
+    if username is not None and key is not None:
+        write_kaggle_json(config_dir, username, key)
+        env.update(KAGGLE_USERNAME=username, KAGGLE_KEY=key)
+    saved = {k: os.environ.get(k) for k in (*env, "KAGGLE_API_TOKEN")}
+    if username is not None and key is not None:
+        os.environ.pop("KAGGLE_API_TOKEN", None)
+    os.environ.update(env)
+    try:
+        yield env
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
+# ------------------------------------------------------------------------------------------ credentials
+@dataclass(frozen=True)
+class CredentialSource:
+    """Where the client will find credentials; a description only, never the secret itself."""
+
+    kind: str    # access token | api key | oauth
+    where: str   # a variable name or a file path
+
+
+def kaggle_config_dir() -> Path:
+    """The folder kaggle 2.2.4 reads ``kaggle.json`` from: $KAGGLE_CONFIG_DIR, ~/.kaggle, or (Linux, when
+    ~/.kaggle does not exist) $XDG_CONFIG_HOME/kaggle."""
+    if os.environ.get("KAGGLE_CONFIG_DIR"):
+        return Path(os.environ["KAGGLE_CONFIG_DIR"])
+    home = Path(os.path.expanduser("~"))
+    legacy = home / ".kaggle"
+    if sys.platform.startswith("linux") and not legacy.exists():
+        return Path(os.environ.get("XDG_CONFIG_HOME") or home / ".config") / "kaggle"
+    return legacy
+
+
+def _nonempty_file(path: str | Path) -> bool:
+    p = Path(path)
+    try:
+        return p.is_file() and bool(p.read_text().strip())
+    except (OSError, UnicodeDecodeError):
+        return False
+
+
+def _token_source() -> CredentialSource | None:
+    """Access tokens, in the client's order: the kernel's token file, $KAGGLE_API_TOKEN (value or file),
+    ~/.kaggle/access_token(.txt)."""
+    if os.environ.get("KAGGLE_KERNEL_RUN_TYPE") and os.environ.get("KAGGLE_DATA_PROXY_URL"):
+        token_file = os.environ.get("KAGGLE_API_V1_TOKEN")
+        if token_file and _nonempty_file(token_file):
+            return CredentialSource("access token", "KAGGLE_API_V1_TOKEN")
+    token = os.environ.get("KAGGLE_API_TOKEN")
+    if token:
+        if not Path(token).exists() or _nonempty_file(token):
+            return CredentialSource("access token", "KAGGLE_API_TOKEN")
+        return None  # the client stops here too: an empty token file means no token
+    for name in ("access_token", "access_token.txt"):
+        path = Path(os.path.expanduser("~/.kaggle")) / name
+        if _nonempty_file(path):
+            return CredentialSource("access token", str(path))
+    return None
+
+
+def _api_key_source() -> CredentialSource | None:
+    """Username and key from $KAGGLE_USERNAME/$KAGGLE_KEY (these win) and kaggle.json; a broken file is an
+    error unless the variables supply both values."""
+    env_user, env_key = os.environ.get("KAGGLE_USERNAME"), os.environ.get("KAGGLE_KEY")
+    path = kaggle_config_dir() / "kaggle.json"
+    if env_user and env_key:
+        return CredentialSource("api key", "KAGGLE_USERNAME/KAGGLE_KEY")
+    fix = f"download a new kaggle.json from {TOKEN_URL} or set KAGGLE_USERNAME and KAGGLE_KEY"
+    if not path.is_file():
+        if env_user or env_key:
+            have, lack = ("KAGGLE_USERNAME", "KAGGLE_KEY") if env_user else ("KAGGLE_KEY", "KAGGLE_USERNAME")
+            raise CredentialsError(f"{have} is set but {lack} is not; set both, or use a kaggle.json in {path.parent}")
+        return None
+    try:
+        data = json.loads(path.read_text(encoding="utf-8") or "null")
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        raise CredentialsError(f"{path} is not valid JSON; {fix}") from None
+    except OSError as err:
+        raise CredentialsError(f"{path} cannot be read ({err.strerror}); fix its permissions with chmod 600") from None
+    if not isinstance(data, dict):
+        raise CredentialsError(f"{path} is not a JSON object with 'username' and 'key'; {fix}")
+    for field_name, env_value in (("username", env_user), ("key", env_key)):
+        if not env_value and not data.get(field_name):
+            raise CredentialsError(f"{path} has no '{field_name}' field; {fix}")
+    return CredentialSource("api key", str(path))
+
+
+def find_credentials() -> CredentialSource | None:
+    """Which credentials the client will use, or None; raises CredentialsError for a broken or exposed
+    kaggle.json. Follows kaggle 2.2.4: access token, then API key, then an OAuth login."""
+    path = kaggle_config_dir() / "kaggle.json"
+    if os.name != "nt" and path.is_file() and path.stat().st_mode & (stat.S_IRGRP | stat.S_IROTH):
+        raise CredentialsError(f"{path} is readable by other users; run `chmod 600 {path}` and rerun")
+    token = _token_source()
+    if token is not None:
+        return token
+    try:
+        key = _api_key_source()
+    except CredentialsError:
+        if _oauth_source() is not None:
+            return _oauth_source()
+        raise
+    return key or _oauth_source()
+
+
+def _oauth_source() -> CredentialSource | None:
+    path = Path(os.path.expanduser("~/.kaggle/credentials.json"))
+    try:
+        data = json.loads(path.read_text()) if path.is_file() else None
+    except (OSError, json.JSONDecodeError, UnicodeDecodeError):
+        return None
+    return CredentialSource("oauth", str(path)) if isinstance(data, dict) and data.get("refresh_token") else None
+
+
+def has_credentials() -> bool:
+    """True when the client will find credentials (decides upload vs dry run); never imports kaggle."""
+    return find_credentials() is not None
+
+
+def require_credentials() -> CredentialSource:
+    source = find_credentials()
+    if source is None:
+        raise CredentialsError(
+            f"no Kaggle credentials found; create an API token at {TOKEN_URL} and save kaggle.json in "
+            f"{kaggle_config_dir()} (chmod 600), or set KAGGLE_USERNAME and KAGGLE_KEY")
+    return source
+
+
+# ------------------------------------------------------------------------------------------ retries
+@dataclass(frozen=True)
+class RetryPolicy:
+    """Bounded exponential backoff: ``attempts`` tries, waits base*factor^i (jittered), each at most max."""
+
+    attempts: int = 5
+    base_delay_s: float = 2.0
+    factor: float = 2.0
+    max_delay_s: float = 60.0
+    jitter: float = 0.25  # +-25 % so many clients do not retry in lockstep
+
+
+DEFAULT_RETRY = RetryPolicy()
+
+
+def backoff_delays(policy: RetryPolicy, rng: random.Random | None = None) -> list[float]:
+    """The waits between the attempts of ``policy`` (one fewer than attempts)."""
+    rng = rng or random.Random()
+    out = []
+    for i in range(max(0, policy.attempts - 1)):
+        d = min(policy.max_delay_s, policy.base_delay_s * policy.factor ** i)
+        out.append(max(0.0, min(policy.max_delay_s, d * (1 + policy.jitter * (2 * rng.random() - 1)))))
+    return out
+
+
+class UploadFailed(Exception):
+    """The client's "Could not submit to competition" reply: the file PUT did not complete."""
+
+
+def _status(err: BaseException) -> int | None:
+    response = getattr(err, "response", None)
+    return getattr(response, "status_code", None)
+
+
+def _is_transient(err: BaseException) -> bool:
+    import requests
+
+    if isinstance(err, UploadFailed):
+        return True
+    if isinstance(err, (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError)):
+        return True
+    return isinstance(err, requests.HTTPError) and _status(err) in RETRY_STATUSES
+
+
+def _retry_after(err: BaseException, cap: float) -> float | None:
+    response = getattr(err, "response", None)
+    value = response.headers.get("Retry-After") if response is not None else None
+    try:
+        return min(cap, max(0.0, float(value))) if value is not None else None
+    except ValueError:
+        return None
+
+
+def _one_line(text: str, limit: int = 200) -> str:
+    text = " ".join(str(text).split())
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+@dataclass(frozen=True)
+class Target:
+    """What a call is about, for error messages: ``kind`` competition|kernel, its name, a phrase."""
+
+    kind: str
+    name: str
+    what: str
+
+
+def map_error(err: BaseException, target: Target, attempts: int = 1) -> Exception:
+    """One KitError, saying what went wrong and what to do, for an exception the client raised."""
+    import requests
+
+    tried = f" after {attempts} attempts" if attempts > 1 else ""
+    if isinstance(err, UploadFailed):
+        return KaggleError(f"the file upload for {target.what} failed{tried} (Kaggle: '{UPLOAD_FAILED}'); "
+                           f"nothing was submitted, rerun the command later")
+    if isinstance(err, (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError)):
+        return KaggleError(f"could not reach Kaggle for {target.what}{tried} ({type(err).__name__}); "
+                           f"check the network or proxy settings and rerun")
+    code = _status(err)
+    message = _one_line(err.args[0] if err.args else err)
+    if code == 401:
+        source = find_credentials()
+        where = source.where if source else "your credentials"
+        return CredentialsError(f"Kaggle rejected the credentials from {where} (401 Unauthorized); create a new "
+                                f"API token at {TOKEN_URL} and update {where}")
+    if code == 403 and target.kind == "competition":
+        return KaggleError(f"Kaggle refused {target.what} (403: {message}); accept the competition's rules at "
+                           f"https://www.kaggle.com/competitions/{target.name}/rules, then rerun")
+    if code == 403:
+        return KaggleError(f"Kaggle refused {target.what} (403: {message}); check that kernel '{target.name}' "
+                           f"exists and belongs to your account")
+    if code == 404 and target.kind == "competition":
+        return KaggleError(f"competition '{target.name}' was not found on Kaggle (404); check --competition "
+                           f"(this toolkit's competition is {COMPETITION_SLUG})")
+    if code == 404:
+        return KaggleError(f"kernel '{target.name}' was not found on Kaggle (404); check the name or push it "
+                           f"first with `kaggle-kit kernel push`")
+    if code == 429:
+        return KaggleError(f"Kaggle kept answering 429 Too Many Requests to {target.what}{tried}; wait a few "
+                           f"minutes and rerun")
+    if code is not None and code >= 500:
+        return KaggleError(f"Kaggle answered {code} ({message}) to {target.what}{tried}; Kaggle may be down, "
+                           f"rerun later")
+    if code is not None and "allowance" in message.lower():
+        return SubmissionLimitError(f"Kaggle refused {target.what}: {message}")
+    if code is not None:
+        return KaggleError(f"Kaggle refused {target.what} ({code}: {message})")
+    if isinstance(err, ValueError):  # the client's own checks (kernel access, metadata, sizes)
+        return KaggleError(f"{target.what} failed: {_one_line(str(err).split('. ')[0])}")
+    return KaggleError(f"{target.what} failed: {type(err).__name__}: {message}")
+
+
+def with_retries(fn: Callable[[], T], target: Target, policy: RetryPolicy | None = None,
+                 sleep: Callable[[float], None] = time.sleep, log: Callable[[str], None] | None = None) -> T:
+    """Call ``fn``; retry transient failures with backoff (honouring Retry-After); map the final error."""
+    import requests
+
+    policy = policy or DEFAULT_RETRY
+    delays = backoff_delays(policy)
+    log = log or (lambda line: print(line, file=sys.stderr))
+    for attempt in range(1, policy.attempts + 1):
+        try:
+            return fn()
+        except (requests.RequestException, UploadFailed, ValueError) as err:
+            if attempt < policy.attempts and _is_transient(err):
+                wait = _retry_after(err, policy.max_delay_s)
+                wait = delays[attempt - 1] if wait is None else wait
+                code = _status(err)
+                why = f"HTTP {code}" if code else type(err).__name__
+                log(f"kaggle: {target.what}: {why}; retrying in {wait:.1f} s (attempt {attempt + 1}/{policy.attempts})")
+                sleep(wait)
+                continue
+            raise map_error(err, target, attempt) from None
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+# ------------------------------------------------------------------------------------------ the client
+def _client() -> Any:
+    """An authenticated ``KaggleApi`` configured from the environment as it is now.
+
+    The client fixes its config folder and endpoint (``KAGGLE_CONFIG_DIR``, ``KAGGLE_API_ENVIRONMENT``)
+    when it is first imported; a long-lived process (tests, notebooks) may change them later, so the
+    instance gets the values the client would compute today. In a fresh process they are the same."""
+    source = require_credentials()
+    quiet = io.StringIO()
+    with contextlib.redirect_stdout(quiet):
+        from kaggle.api.kaggle_api_extended import KaggleApi
+
+        api = KaggleApi()
+        api.config_dir = str(kaggle_config_dir())
+        api.config = os.path.join(api.config_dir, api.config_file)
+        local = os.environ.get("KAGGLE_API_ENVIRONMENT") == "LOCALHOST"
+        api.args = [a for a in api.args if a != "--local"] + (["--local"] if local else [])
+        try:
+            api.authenticate()
+        except SystemExit:
+            raise CredentialsError(f"Kaggle did not accept the credentials from {source.where}; create a new "
+                                   f"API token at {TOKEN_URL}") from None
+    return api
+
+
+def _call(target: Target, op: Callable[[Any], T], policy: RetryPolicy | None = None) -> T:
+    return with_retries(lambda: op(_client()), target, policy)
+
+
+def current_username(policy: RetryPolicy | None = None) -> str:
+    """The Kaggle user the credentials belong to (kernel ids are ``<user>/<slug>``)."""
+    api = with_retries(_client, Target("kernel", "", "signing in"), policy)
+    return str(api.config_values.get("username") or "")
+
+
+@dataclass(frozen=True)
+class Limits:
+    num_today: int
+    num_total: int
+    num_allowed_now: int
+    limited_by_total: bool
+
+
+def submission_limits(competition: str = COMPETITION_SLUG, policy: RetryPolicy | None = None) -> Limits:
+    def op(api: Any) -> Limits:
+        r = api.competition_get_submission_limits(competition)
+        return Limits(int(r.num_today), int(r.num_total), int(r.num_allowed_now), bool(r.limited_by_total))
+
+    return _call(Target("competition", competition, "the submission-limits request"), op, policy)
+
+
+def submit(csv_path: str | Path, message: str, competition: str = COMPETITION_SLUG,
+           policy: RetryPolicy | None = None) -> str:
+    """Upload a CSV (StartSubmissionUpload, PUT, CreateSubmission); return Kaggle's submission ref.
+
+    A retry first looks for the submission among the team's recent ones: a CreateSubmission whose reply was
+    lost (a 5xx or a dropped connection after Kaggle recorded it) must not cost a second daily slot."""
+    started = datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(minutes=2)  # clock skew
+    attempts = 0
+
+    def op(api: Any) -> str:
+        nonlocal attempts
+        attempts += 1
+        if attempts > 1:
+            for s in api.competition_submissions(competition, page_size=20) or []:
+                when = s.date.replace(tzinfo=datetime.timezone.utc) if s and s.date else None
+                if when and when >= started and s.file_name == Path(csv_path).name and s.description == message:
+                    return str(s.ref)
+        r = api.competition_submit(str(csv_path), message, competition, quiet=True)
+        if r.message == UPLOAD_FAILED:
+            raise UploadFailed(r.message)
+        return str(r.ref)
+
+    return _call(Target("competition", competition, f"the submission of {Path(csv_path).name}"), op, policy)
+
+
+@dataclass(frozen=True)
+class RemoteSubmission:
+    ref: str
+    date: str
+    description: str
+    file_name: str
+    status: str           # PENDING | COMPLETE | ERROR
+    public_score: str     # '' until scored (and private until the competition ends)
+    private_score: str
+    error_description: str
+
+
+def _utc_iso(when: Any) -> str:
+    """The client parses Kaggle's UTC times into naive datetimes; write them like the ledger's own times."""
+    if not when:
+        return ""
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=datetime.timezone.utc)
+    return when.astimezone(datetime.timezone.utc).isoformat(timespec="seconds")
+
+
+def list_submissions(competition: str = COMPETITION_SLUG, policy: RetryPolicy | None = None,
+                     page_size: int = 50, max_pages: int = 40) -> list[RemoteSubmission]:
+    """Every submission of the user's team, newest first (all pages)."""
+    target = Target("competition", competition, "the submission list")
+    out: list[RemoteSubmission] = []
+    for page in range(1, max_pages + 1):
+        batch = _call(target, lambda api: api.competition_submissions(competition, page_number=page,
+                                                                      page_size=page_size) or [], policy)
+        for s in batch:
+            if s is None:
+                continue
+            out.append(RemoteSubmission(
+                ref=str(s.ref), date=_utc_iso(s.date), description=s.description or "",
+                file_name=s.file_name or "", status=getattr(s.status, "name", str(s.status)),
+                public_score=s.public_score or "", private_score=s.private_score or "",
+                error_description=s.error_description or ""))
+        if len(batch) < page_size:
+            break
+    return out
+
+
+def _safe_extract(archive: Path, dest: Path) -> list[Path]:
+    """Unzip refusing members that would land outside ``dest``; each file appears whole or not at all."""
+    dest_resolved = dest.resolve()
+    written = []
+    try:
+        zf = zipfile.ZipFile(archive)
+    except zipfile.BadZipFile:
+        raise DataFormatError(f"{archive.name}: the download is not a valid zip file; rerun the download") from None
+    with zf:
+        for info in zf.infolist():
+            target = (dest / info.filename).resolve()
+            if dest_resolved != target and dest_resolved not in target.parents:
+                raise DataFormatError(f"{archive.name}: member '{info.filename}' would be written outside {dest}; "
+                                      f"refusing to unzip it")
+            if info.is_dir():
+                target.mkdir(parents=True, exist_ok=True)
+                continue
+            target.parent.mkdir(parents=True, exist_ok=True)
+            tmp = target.with_name(f".{target.name}.part")
+            with zf.open(info) as src, open(tmp, "wb") as out:
+                shutil.copyfileobj(src, out, 1 << 20)
+            os.replace(tmp, target)
+            written.append(target)
+    return written
+
+
+def download_competition_data(dest: str | Path = "data", competition: str = COMPETITION_SLUG,
+                              policy: RetryPolicy | None = None) -> Path:
+    """Download the competition's files with the official client and unzip them into ``dest``.
+
+    `kaggle-kit data download` calls this, then verifies the layout with `data verify`."""
+    dest = Path(dest)
+    dest.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=".download-", dir=dest))
+    try:
+        _call(Target("competition", competition, f"the download of {competition}'s data"),
+              lambda api: api.competition_download_files(competition, path=str(staging), force=True, quiet=True),
+              policy)
+        archives = sorted(staging.glob("*.zip"))
+        if not archives:
+            found = ", ".join(p.name for p in staging.iterdir()) or "nothing"
+            raise KaggleError(f"the download of {competition} did not produce a zip (found: {found}); rerun it")
+        for archive in archives:
+            _safe_extract(archive, dest)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return dest
+
+
+# ------------------------------------------------------------------------------------------ kernels
+@dataclass(frozen=True)
+class PushedKernel:
+    ref: str       # owner/slug
+    url: str
+    version: int
+
+
+def push_kernel(folder: str | Path, accelerator: str | None = None,
+                policy: RetryPolicy | None = None) -> PushedKernel:
+    """Push a kernel folder (``kernel-metadata.json`` + script); Kaggle queues a run of the new version."""
+    meta = json.loads((Path(folder) / "kernel-metadata.json").read_text(encoding="utf-8"))
+    ref = meta.get("id", "")
+    target = Target("kernel", ref, f"the push of kernel {ref}")
+
+    def op(api: Any) -> PushedKernel:
+        r = api.kernels_push(str(folder), acc=accelerator)
+        if r.error:
+            bad = [*r.invalid_competition_sources, *r.invalid_dataset_sources, *r.invalid_kernel_sources]
+            extra = f" (invalid sources: {', '.join(bad)})" if bad else ""
+            raise KaggleError(f"Kaggle refused the push of kernel {ref}: {_one_line(r.error)}{extra}; "
+                              f"accept the competition's rules and check kernel-metadata.json")
+        return PushedKernel(ref=ref, url=r.url or "", version=int(r.version_number or 0))
+
+    return _call(target, op, policy)
+
+
+@dataclass(frozen=True)
+class KernelStatus:
+    ref: str
+    status: str           # QUEUED | RUNNING | COMPLETE | ERROR | CANCEL_REQUESTED | CANCEL_ACKNOWLEDGED
+    failure_message: str
+
+
+def kernel_status(ref: str, policy: RetryPolicy | None = None) -> KernelStatus:
+    def op(api: Any) -> KernelStatus:
+        r = api.kernels_status(ref)
+        return KernelStatus(ref, getattr(r.status, "name", str(r.status)), r.failure_message or "")
+
+    return _call(Target("kernel", ref, f"the status of kernel {ref}"), op, policy)
+
+
+def kernel_output(ref: str, dest: str | Path, policy: RetryPolicy | None = None) -> list[Path]:
+    """Download a finished kernel's output files (and its log, as ``<slug>.log``) into ``dest``."""
+    def op(api: Any) -> list[Path]:
+        files, _ = api.kernels_output(ref, str(dest), force=True, quiet=True)
+        return [Path(f) for f in files]
+
+    return _call(Target("kernel", ref, f"the output download of kernel {ref}"), op, policy)

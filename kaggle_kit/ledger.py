@@ -1,0 +1,168 @@
+"""``submissions/ledger.csv``: one row per submission, the record the gap report and `sync` work from.
+
+Why a whole-file atomic rewrite rather than an ``O_APPEND`` write: a kill during an append could leave half a
+line that every later reader would have to repair, and `sync` must update statuses and scores in place.
+Writing the full new file beside the old one and renaming it means a reader sees either the old ledger or
+the new one, never a torn row. A lock file serialises writers so two concurrent submits cannot lose a row.
+Rows are never removed: ``append_row`` adds one, ``update_rows_by_ref`` only fills in Kaggle's answers.
+"""
+from __future__ import annotations
+
+import contextlib
+import csv
+import datetime as _dt
+import fcntl
+import io
+import math
+from pathlib import Path
+from typing import Any, Iterator, Mapping
+
+import pandas as pd
+
+from kaggle_kit.errors import LedgerError
+from kaggle_kit.fsio import atomic_path
+
+COLUMNS = (
+    "time", "file", "sha256", "runs", "local_holdout_acc", "local_test_acc", "predicted_lb_acc",
+    "message", "competition", "kaggle_ref", "status", "public_score", "private_score",
+)
+NUMERIC_COLUMNS = ("local_holdout_acc", "local_test_acc", "predicted_lb_acc", "public_score", "private_score")
+DEFAULT_LEDGER = Path("submissions") / "ledger.csv"
+DRY_RUN = "dry-run"
+# Statuses of rows that never reached Kaggle: they do not block a later upload of the same file.
+NOT_SUBMITTED = frozenset({DRY_RUN})
+RUN_SEPARATOR = ";"
+
+
+def now_utc() -> str:
+    return _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
+
+
+def _cell(value: Any) -> str:
+    """Render one value: None/NaN as empty, floats without noise, lists of run ids joined by ';'."""
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        return "" if math.isnan(value) else repr(value)
+    if isinstance(value, (list, tuple)):
+        return RUN_SEPARATOR.join(str(v) for v in value)
+    return str(value)
+
+
+def make_row(**fields: Any) -> dict[str, str]:
+    """A complete row (every column, strings) from keyword fields; unknown names are errors."""
+    unknown = [k for k in fields if k not in COLUMNS]
+    if unknown:
+        raise LedgerError(f"unknown ledger column '{unknown[0]}' (columns: {', '.join(COLUMNS)})")
+    row = {c: _cell(fields.get(c)) for c in COLUMNS}
+    if not row["time"]:
+        row["time"] = now_utc()
+    return row
+
+
+def render(rows: list[Mapping[str, str]]) -> str:
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=COLUMNS, lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    return buf.getvalue()
+
+
+def parse(text: str, source: str = "ledger") -> list[dict[str, str]]:
+    """Rows of a ledger's text; a header that is not the ledger's is an error naming what was found."""
+    reader = csv.DictReader(io.StringIO(text))
+    header = tuple(reader.fieldnames or ())
+    if header != COLUMNS:
+        found = ", ".join(header)[:120] or "nothing"
+        raise LedgerError(f"{source}: header is not a kaggle-kit ledger's (found {found}); "
+                          f"move the file aside and rerun")
+    rows = []
+    for row in reader:
+        if None in row or any(v is None for v in row.values()):
+            raise LedgerError(f"{source}:{reader.line_num}: wrong number of fields; fix or remove that line")
+        rows.append(dict(row))
+    return rows
+
+
+def _read_rows(path: Path) -> list[dict[str, str]]:
+    if not path.is_file():
+        return []
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise LedgerError(f"{path}: not a UTF-8 text file; move it aside and rerun") from None
+    return parse(text, str(path)) if text.strip() else []
+
+
+@contextlib.contextmanager
+def _locked(path: Path) -> Iterator[None]:
+    """Exclusive lock on ``<ledger>.lock`` for one read-modify-write cycle."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path.with_name(path.name + ".lock"), "a") as lock:
+        fcntl.flock(lock.fileno(), fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock.fileno(), fcntl.LOCK_UN)
+
+
+def _write_rows(path: Path, rows: list[Mapping[str, str]]) -> None:
+    with atomic_path(path) as tmp:
+        tmp.write_text(render(rows), encoding="utf-8")
+
+
+def append_row(path: str | Path = DEFAULT_LEDGER, **fields: Any) -> dict[str, str]:
+    """Append one row atomically (the old ledger stays intact if the process dies); return the row."""
+    path = Path(path)
+    row = make_row(**fields)
+    with _locked(path):
+        rows = _read_rows(path)
+        rows.append(row)
+        _write_rows(path, rows)
+    return row
+
+
+def update_rows_by_ref(path: str | Path, updates: Mapping[str, Mapping[str, Any]],
+                       new_rows: list[Mapping[str, Any]] = ()) -> int:
+    """Set fields of the rows whose ``kaggle_ref`` is a key of ``updates``, append ``new_rows``; return how
+    many rows changed or were added. Only Kaggle's answers may change: identity columns stay as written."""
+    path = Path(path)
+    allowed = {"status", "public_score", "private_score"}
+    for fields in updates.values():
+        bad = [k for k in fields if k not in allowed]
+        if bad:
+            raise LedgerError(f"ledger column '{bad[0]}' cannot be updated (only {', '.join(sorted(allowed))})")
+    extra = [make_row(**r) for r in new_rows]
+    changed = 0
+    with _locked(path):
+        rows = _read_rows(path)
+        for row in rows:
+            fields = updates.get(row["kaggle_ref"]) if row["kaggle_ref"] else None
+            if not fields:
+                continue
+            new = {**row, **{k: _cell(v) for k, v in fields.items()}}
+            if new != row:
+                row.update(new)
+                changed += 1
+        if changed or extra:
+            _write_rows(path, rows + extra)
+    return changed + len(extra)
+
+
+def read_ledger(path: str | Path = DEFAULT_LEDGER) -> pd.DataFrame:
+    """The ledger as a DataFrame: every column present (empty frame if no ledger yet), accuracies and scores
+    as floats (NaN when absent), everything else as strings."""
+    rows = _read_rows(Path(path))
+    df = pd.DataFrame(rows, columns=list(COLUMNS)).astype(str) if rows else pd.DataFrame(columns=list(COLUMNS))
+    for col in NUMERIC_COLUMNS:
+        df[col] = pd.to_numeric(df[col].replace("", None), errors="coerce").astype(float)
+    return df
+
+
+def submitted_rows_with_sha(path: str | Path, sha256: str) -> list[dict[str, str]]:
+    """Rows that reached Kaggle with this file hash (dry runs do not count): the duplicate guard's input."""
+    return [r for r in _read_rows(Path(path)) if r["sha256"] == sha256 and r["status"] not in NOT_SUBMITTED]
+
+
+def known_refs(path: str | Path) -> set[str]:
+    return {r["kaggle_ref"] for r in _read_rows(Path(path)) if r["kaggle_ref"]}

@@ -1,0 +1,1 @@
+"""Test and demo helpers shipped with the package: a fake Kaggle server the unmodified official client talks to."""

@@ -1,0 +1,248 @@
+"""Submitting a CSV and keeping ``submissions/ledger.csv`` in step with Kaggle.
+
+The order of checks protects the scarce daily slots: the CSV must validate against the competition ids, the
+same bytes (sha256) must not have reached Kaggle before, and the submission limits are asked before anything
+is uploaded. Without credentials the same path ends in a dry run: the ledger gets a ``dry-run`` row and the
+user gets the exact command that would upload the file.
+"""
+from __future__ import annotations
+
+import contextlib
+import os
+import shlex
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Iterator, Mapping, Sequence
+
+import numpy as np
+
+from kaggle_kit import kaggle_api, ledger
+from kaggle_kit.config import COMPETITION_SLUG
+from kaggle_kit.errors import (DataNotFoundError, DuplicateSubmissionError, KaggleError, KitError, SubmissionError,
+                               SubmissionLimitError, UsageError)
+from kaggle_kit.fsio import sha256_file
+
+UPLOAD_MODES = ("auto", "never", "always")
+
+
+@contextlib.contextmanager
+def applied_env(env: Mapping[str, str] | None) -> Iterator[None]:
+    """Set environment variables for the block (the demo points the client at a fake server this way)."""
+    if not env:
+        yield
+        return
+    saved = {k: os.environ.get(k) for k in env}
+    os.environ.update(env)
+    try:
+        yield
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
+# ------------------------------------------------------------------------------------------ local scores
+@dataclass(frozen=True)
+class LocalScores:
+    holdout_acc: float | None = None
+    test_acc: float | None = None
+    predicted_lb_acc: float | None = None
+
+
+def local_scores(folder: str | Path) -> LocalScores:
+    """Holdout and CIFAR-10 test accuracy of a run or ensemble, and the gap estimators' recommended
+    prediction of its leaderboard accuracy; each is None when its logits are missing."""
+    from kaggle_kit.runs import load_logits
+
+    folder = Path(folder)
+
+    def load(split: str):
+        try:
+            return load_logits(folder / f"logits_{split}.npz")
+        except KitError:
+            return None
+
+    hold, test, comp = load("holdout"), load("test"), load("comp")
+    predicted = None
+    if hold is not None and hold.labels is not None and comp is not None:
+        try:
+            from kaggle_kit.gap.estimators import RECOMMENDED, estimate_all
+
+            predicted = float(estimate_all(hold.logits, hold.labels, comp.logits)["estimates"][RECOMMENDED])
+        except (ImportError, ValueError, FloatingPointError, np.linalg.LinAlgError):
+            predicted = None  # an estimate is a bonus; the submission does not depend on it
+    return LocalScores(hold.accuracy if hold else None, test.accuracy if test else None, predicted)
+
+
+def run_ids(folder: str | Path) -> list[str]:
+    """The run ids behind a run or ensemble folder (an ensemble lists its members)."""
+    from kaggle_kit.runs import read_manifest
+
+    folder = Path(folder)
+    manifest = read_manifest(folder, "ensemble") or {}
+    config = manifest.get("config") or {}
+    members = [Path(p).name for p in config.get("members", []) if isinstance(p, str)]
+    return members or [folder.name]
+
+
+# ------------------------------------------------------------------------------------------ submit
+def upload_command(csv_path: str | Path, message: str, competition: str) -> str:
+    """The command that uploads this file and records it (printed by dry runs)."""
+    return (f"kaggle-kit submit {shlex.quote(str(csv_path))} -m {shlex.quote(message)} "
+            f"--competition {shlex.quote(competition)}")
+
+
+def check_not_submitted(ledger_path: Path, sha: str, csv_path: Path) -> None:
+    rows = ledger.submitted_rows_with_sha(ledger_path, sha)
+    if rows:
+        first = rows[0]
+        ref = f" as ref {first['kaggle_ref']}" if first["kaggle_ref"] else ""
+        raise DuplicateSubmissionError(
+            f"{csv_path} (sha256 {sha[:12]}) was already submitted on {first['time']}{ref}, status "
+            f"{first['status'] or 'unknown'}; pass --force to spend a submission on it again")
+
+
+def resolve_mode(upload: str) -> str:
+    """'upload' or 'dry-run' for an upload setting; raises when 'always' finds no credentials."""
+    if upload not in UPLOAD_MODES:
+        raise UsageError(f"upload must be one of {', '.join(UPLOAD_MODES)}, found '{upload}'")
+    if upload == "never":
+        return "dry-run"
+    if upload == "always":
+        kaggle_api.require_credentials()
+        return "upload"
+    return "upload" if kaggle_api.has_credentials() else "dry-run"
+
+
+def submit_csv(csv_path: str | Path, message: str, *, expected_ids: np.ndarray,
+               competition: str = COMPETITION_SLUG, runs: Sequence[str] = (), scores: LocalScores = LocalScores(),
+               upload: str = "auto", force: bool = False, ledger_path: str | Path = ledger.DEFAULT_LEDGER,
+               policy: kaggle_api.RetryPolicy | None = None, echo: Callable[[str], None] = print) -> dict:
+    """Validate, de-duplicate, check the limits, upload (or dry-run) and record one submission."""
+    from kaggle_kit.submission import check_submission
+
+    csv_path, ledger_path = Path(csv_path), Path(ledger_path)
+    if not message.strip():
+        raise SubmissionError("a submission needs a message (-m): it is how you tell submissions apart later")
+    check_submission(csv_path, expected_ids)
+    sha = sha256_file(csv_path)
+    if not force:
+        check_not_submitted(ledger_path, sha, csv_path)
+    mode = resolve_mode(upload)
+    fields: dict[str, Any] = dict(
+        file=str(csv_path), sha256=sha, runs=list(runs), local_holdout_acc=scores.holdout_acc,
+        local_test_acc=scores.test_acc, predicted_lb_acc=scores.predicted_lb_acc, message=message,
+        competition=competition)
+    if mode == "dry-run":
+        row = ledger.append_row(ledger_path, **fields, status=ledger.DRY_RUN)
+        why = "upload: never" if upload == "never" else "no Kaggle credentials found"
+        echo(f"dry run ({why}): {csv_path} is valid and recorded in {ledger_path} as {ledger.DRY_RUN}")
+        echo(f"to upload it: {upload_command(csv_path, message, competition)}")
+        return row
+
+    limits = kaggle_api.submission_limits(competition, policy)
+    if limits.num_allowed_now <= 0:
+        cap = "lifetime" if limits.limited_by_total else "daily"
+        raise SubmissionLimitError(
+            f"no submissions left for {competition} ({cap} limit reached, {limits.num_today} used today); nothing "
+            f"was uploaded; rerun after the limit resets at 00:00 UTC")
+    ref = kaggle_api.submit(csv_path, message, competition, policy)
+    status, public, private = "PENDING", "", ""
+    try:
+        mine = [s for s in kaggle_api.list_submissions(competition, policy) if s.ref == ref]
+        if mine:
+            status, public, private = mine[0].status, mine[0].public_score, mine[0].private_score
+    except KaggleError as err:  # the upload succeeded; `kaggle-kit sync` fills the status in later
+        echo(f"warning: could not read the new submission's status ({err}); run `kaggle-kit sync` later")
+    row = ledger.append_row(ledger_path, **fields, kaggle_ref=ref, status=status,
+                            public_score=public, private_score=private)
+    score = f", public score {public}" if public else ""
+    echo(f"submitted {csv_path} to {competition}: ref {ref}, status {status}{score} "
+         f"({limits.num_allowed_now - 1} submission(s) left today)")
+    return row
+
+
+# ------------------------------------------------------------------------------------------ sync
+@dataclass(frozen=True)
+class SyncResult:
+    updated: int
+    added: int
+    pending: int
+    remote: int
+
+    def describe(self) -> str:
+        return (f"{self.remote} submission(s) on Kaggle: {self.updated} ledger row(s) updated, {self.added} added, "
+                f"{self.pending} still pending")
+
+
+def sync_ledger(competition: str = COMPETITION_SLUG, ledger_path: str | Path = ledger.DEFAULT_LEDGER,
+                policy: kaggle_api.RetryPolicy | None = None) -> SyncResult:
+    """Pull the team's submissions and write their status and scores into the ledger, matching by ref;
+    submissions the ledger does not know (made elsewhere) are added as rows without a sha256."""
+    ledger_path = Path(ledger_path)
+    remote = kaggle_api.list_submissions(competition, policy)
+    known = ledger.known_refs(ledger_path)
+    updates = {s.ref: {"status": s.status, "public_score": s.public_score, "private_score": s.private_score}
+               for s in remote if s.ref in known}
+    new_rows = [dict(time=s.date, file=s.file_name, message=s.description, competition=competition,
+                     kaggle_ref=s.ref, status=s.status, public_score=s.public_score, private_score=s.private_score)
+                for s in reversed(remote) if s.ref not in known]
+    changed = ledger.update_rows_by_ref(ledger_path, updates, new_rows)
+    pending = sum(1 for s in remote if s.status == "PENDING")
+    return SyncResult(updated=changed - len(new_rows), added=len(new_rows), pending=pending, remote=len(remote))
+
+
+# ------------------------------------------------------------------------------------------ pipeline stages
+def submit_pipeline_csv(csv: str | Path, cfg: Any, final_dir: str | Path, run_dirs: Sequence[str | Path], *,
+                        workdir: str | Path = ".", env: Mapping[str, str] | None = None,
+                        echo: Callable[[str], None] = print, expected_ids: np.ndarray | None = None) -> dict:
+    """The pipeline's upload stage: submit (or dry-run) the pipeline's CSV per ``cfg.submit``. A CSV already
+    on Kaggle is not submitted again (its earlier ledger row is returned) unless ``submit.force``."""
+    from kaggle_kit.data import load_competition
+    from kaggle_kit.datapaths import locate_data
+
+    work = Path(workdir)
+    ledger_path = work / ledger.DEFAULT_LEDGER
+    sub = cfg.submit
+    if not sub.force:
+        prior = ledger.submitted_rows_with_sha(ledger_path, sha256_file(csv))
+        if prior:
+            echo(f"{csv} was already submitted (ref {prior[-1]['kaggle_ref'] or '?'}); not spending a slot on it again")
+            return prior[-1]
+    ids = expected_ids
+    if ids is None:
+        try:
+            ids = load_competition(locate_data(competition=sub.competition, require_comp=True).comp_pickle).ids
+        except DataNotFoundError:
+            # the pipeline's data folder may not be one locate_data() finds from here; the submission stage
+            # has just validated this CSV against that folder's pickle, so its ids are the competition's
+            ids = _csv_ids(csv)
+    message = sub.message or f"{cfg.name}: {Path(final_dir).name}"
+    with applied_env(env):
+        return submit_csv(csv, message, expected_ids=ids, competition=sub.competition,
+                          runs=[Path(d).name for d in run_dirs], scores=local_scores(final_dir),
+                          upload=sub.upload, force=sub.force, ledger_path=ledger_path, echo=echo)
+
+
+def _csv_ids(csv: str | Path) -> np.ndarray:
+    rows = Path(csv).read_text(encoding="utf-8").splitlines()[1:]
+    try:
+        return np.array([int(r.split(",", 1)[0]) for r in rows if r.strip()], dtype=np.int64)
+    except ValueError:
+        raise SubmissionError(f"{csv}: IDs are not all integers; run `kaggle-kit validate` on it") from None
+
+
+def sync_ledger_if_possible(competition: str = COMPETITION_SLUG, *, workdir: str | Path = ".",
+                            env: Mapping[str, str] | None = None) -> str:
+    """The pipeline's sync stage: sync when credentials exist; a one-line account of what happened. A
+    Kaggle failure here is reported, not raised: the submission is recorded and a later sync repairs it."""
+    ledger_path = Path(workdir) / ledger.DEFAULT_LEDGER
+    with applied_env(env):
+        if not kaggle_api.has_credentials():
+            return "skipped (no Kaggle credentials)"
+        try:
+            return sync_ledger(competition, ledger_path).describe()
+        except KaggleError as err:
+            return f"failed ({err}); rerun `kaggle-kit sync` later"

@@ -1,0 +1,268 @@
+"""Kaggle kernels end to end against the fake server, through the real client: build, push, status, pull,
+then ensemble the pulled runs like local ones."""
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from kaggle_kit import kaggle_api, kernels
+from kaggle_kit.cli import main
+from kaggle_kit.config import COMPETITION_SLUG
+from kaggle_kit.errors import UsageError
+from kaggle_kit.runs import Logits, load_logits, save_logits, write_manifest
+from kaggle_kit.testing.fake_kaggle import DEFAULT_USER, FakeKaggle, FakeKaggleConfig, Fault, KernelResult
+
+SLUG = COMPETITION_SLUG
+PIPELINE = "name: tiny\ntrain:\n  epochs: 1\n  seed: 0\n"
+
+
+def fake_run(root: Path, run_id: str, seed: int) -> Path:
+    """What a kernel's train+predict leaves in /kaggle/working: runs/<id>/ with logits and manifests."""
+    rng = np.random.default_rng(seed)
+    folder = root / "runs" / run_id
+    folder.mkdir(parents=True)
+    np.save(folder / "holdout_indices.npy", np.arange(50))
+    labels = rng.integers(0, 10, 50)
+    for split, ids, lab in (("holdout", np.arange(50), labels), ("test", np.arange(50), labels),
+                            ("comp", np.arange(1000, 1030), None)):
+        logits = rng.normal(size=(len(ids), 10)).astype(np.float32)
+        if lab is not None:
+            logits[np.arange(len(ids)), lab] += 2.0
+        save_logits(folder / f"logits_{split}.npz", Logits(ids=ids, logits=logits, labels=lab, tta="none"))
+    write_manifest(folder, "predict", extra={"comp_complete": True})
+    return folder
+
+
+def use_env(monkeypatch, env):
+    for k, v in env.items():
+        if v is None:
+            monkeypatch.delenv(k, raising=False)
+        else:
+            monkeypatch.setenv(k, v)
+
+
+@pytest.fixture()
+def outputs(tmp_path):
+    out = {}
+    for seed in (0, 1):
+        root = tmp_path / "kernel-outputs" / f"s{seed}"
+        fake_run(root, f"20250101-00000{seed}-tiny-abcdef{seed}", seed)
+        out[f"{DEFAULT_USER}/kaggle-kit-tiny-s{seed}"] = root
+    return out
+
+
+@pytest.fixture()
+def fake(tmp_path, monkeypatch, outputs):
+    server = FakeKaggle(FakeKaggleConfig(kernel_outputs=outputs, kernel_running_polls=2)).start()
+    use_env(monkeypatch, server.sandbox_env(tmp_path / "client"))
+    monkeypatch.chdir(tmp_path)
+    Path("tiny.yaml").write_text(PIPELINE)
+    monkeypatch.setattr(kaggle_api, "DEFAULT_RETRY", kaggle_api.RetryPolicy(attempts=3, base_delay_s=0.01))
+    yield server
+    server.stop()
+
+
+def test_folder_metadata_and_script(tmp_path):
+    (tmp_path / "tiny.yaml").write_text(PIPELINE)
+    folder = kernels.build_kernel_folder(tmp_path / "tiny.yaml", tmp_path / "k", owner="alice", seed=3,
+                                         overrides=["train.epochs=2"])
+    slug = folder.kernel_id.split("/")[1]
+    assert folder.kernel_id.startswith("alice/kaggle-kit-tiny-s3-") and folder.path == tmp_path / "k" / slug
+    meta = json.loads((folder.path / "kernel-metadata.json").read_text())
+    assert meta == {"id": folder.kernel_id, "title": slug, "code_file": "kaggle_kit_kernel.py", "language": "python",
+                    "kernel_type": "script", "is_private": True, "enable_gpu": True, "enable_tpu": False,
+                    "enable_internet": False, "dataset_sources": [], "competition_sources": [SLUG],
+                    "kernel_sources": [], "model_sources": [], "machine_shape": "NvidiaTeslaT4Highmem"}
+    script = (folder.path / "kaggle_kit_kernel.py").read_text()
+    compile(script, "kaggle_kit_kernel.py", "exec")
+    assert "OVERRIDES = ['train.epochs=2', 'train.seed=3']" in script
+    assert '"stages=[data,train,predict]"' in script and '"/kaggle/working"' in script
+    assert kernels.kernel_metadata("a/b-cdef", SLUG, "none")["enable_gpu"] is False
+    with pytest.raises(UsageError, match="--gpu must be one of none, t4, t4x2, found 'p100'"):
+        kernels.kernel_metadata("a/b-cdef", SLUG, "p100")
+
+
+def test_source_bundle_is_reproducible_and_complete():
+    import io
+    import tarfile
+
+    bundle = kernels.source_bundle()
+    assert bundle == kernels.source_bundle()
+    names = tarfile.open(fileobj=io.BytesIO(bundle), mode="r:gz").getnames()
+    assert {"kaggle_kit/cli.py", "kaggle_kit/pipeline.py", "kaggle_kit/commands/run.py"} <= set(names)
+    assert not [n for n in names if "__pycache__" in n]
+
+
+def test_slugs_and_seeds():
+    assert kernels.kernel_slug("Seed000") == "kaggle-kit-seed000"
+    assert kernels.kernel_slug("x" * 80, seed=12) == "kaggle-kit-" + "x" * 35 + "-s12"
+    assert kernels.parse_seeds("0,2-4") == [0, 2, 3, 4] and kernels.parse_seeds(None) == [None]
+    with pytest.raises(UsageError, match="--seeds lists a seed twice"):
+        kernels.parse_seeds("1,1")
+
+
+def test_push_status_pull_then_ensemble(fake, capsys):
+    assert main(["kernel", "push", "tiny.yaml", "--seeds", "0,1"]) == 0
+    refs = [f"{DEFAULT_USER}/kaggle-kit-tiny-s{s}" for s in (0, 1)]
+    assert capsys.readouterr().out.splitlines() == [
+        f"pushed {refs[0]} version 1: http://localhost/code/{refs[0]}",
+        f"pushed {refs[1]} version 1: http://localhost/code/{refs[1]}",
+        f"follow with: kaggle-kit kernel status {refs[0]} {refs[1]} --wait; then: kaggle-kit kernel pull "
+        f"{refs[0]} {refs[1]}"]
+    for seed, ref in enumerate(refs):
+        sent = fake.kernels[ref].request
+        assert (sent["isPrivate"], sent["enableGpu"], sent["enableInternet"], sent["machineShape"]) == \
+               (True, True, False, "NvidiaTeslaT4Highmem")
+        assert sent["competitionDataSources"] == [SLUG] and sent["kernelType"] == "script"
+        assert sent["text"] == Path(f"kernels/kaggle-kit-tiny-s{seed}/kaggle_kit_kernel.py").read_text()
+        assert f"'train.seed={seed}'" in sent["text"]
+        fake.wait_for_kernel(ref)
+
+    assert main(["kernel", "status", "kaggle-kit-tiny-s0", "kaggle-kit-tiny-s1", "--wait", "--poll-s", "0.01"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines == [f"{refs[0]}: RUNNING", f"{refs[1]}: RUNNING", f"{refs[0]}: RUNNING", f"{refs[1]}: RUNNING",
+                     f"{refs[0]}: COMPLETE", f"{refs[1]}: COMPLETE"]
+
+    assert main(["kernel", "pull", *refs]) == 0
+    pulled = sorted(Path("runs").iterdir())
+    assert [p.name for p in pulled] == ["20250101-000000-tiny-abcdef0", "20250101-000001-tiny-abcdef1"]
+    for p in pulled:
+        assert load_logits(p / "logits_comp.npz").logits.shape == (30, 10)
+        assert json.loads((p / "kernel.json").read_text())["kernel"].startswith(DEFAULT_USER + "/")
+        assert "copied outputs" in (p / "kernel.log").read_text()
+
+    from kaggle_kit.ensemble import ensemble_runs
+
+    ens = ensemble_runs(pulled, "mean_probs", "from-kernels", out_root=Path("ensembles"))
+    assert load_logits(ens / "logits_comp.npz").ids.tolist() == list(range(1000, 1030))
+
+    capsys.readouterr()
+    assert main(["kernel", "pull", refs[0]]) == 2
+    assert capsys.readouterr().err == (f"error: runs/{pulled[0].name} already exists (pulled before?); pass --force "
+                                       f"to replace it\n")
+    assert main(["kernel", "pull", refs[0], "--force"]) == 0
+
+
+def test_pull_catches_a_file_the_client_saved_from_an_error_reply(fake, capsys):
+    ref = f"{DEFAULT_USER}/kaggle-kit-tiny-s0"
+    assert main(["kernel", "push", "tiny.yaml", "--seeds", "0"]) == 0
+    fake.wait_for_kernel(ref)
+    capsys.readouterr()
+    assert main(["kernel", "pull", ref]) == 1  # the first status poll still answers RUNNING
+    assert capsys.readouterr().err == (f"error: kernel {ref} is RUNNING; wait until it is COMPLETE (`kaggle-kit "
+                                       f"kernel status {ref} --wait`), then pull again\n")
+    assert main(["kernel", "status", ref, "--wait", "--poll-s", "0.01"]) == 0
+    fake.faults.append(Fault(status=500, times=1, method="file"))
+    capsys.readouterr()
+    assert main(["kernel", "pull", ref]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("error: output file ") and err.endswith(
+        f"of kernel {ref} did not download correctly (ValueError); rerun `kaggle-kit kernel pull {ref}`\n")
+    assert not Path("runs").exists() or [p.name for p in Path("runs").iterdir()] == []
+    assert main(["kernel", "pull", ref]) == 0
+
+
+def test_failed_kernel_and_unknown_kernel(tmp_path, monkeypatch, capsys):
+    def crash(record, workdir):
+        return KernelResult("ERROR", "CUDA error: out of memory", log="Traceback ...\nCUDA error: out of memory\n")
+
+    with FakeKaggle(FakeKaggleConfig(kernel_runner=crash, kernel_running_polls=0)) as server:
+        use_env(monkeypatch, server.sandbox_env(tmp_path / "client"))
+        monkeypatch.chdir(tmp_path)
+        Path("tiny.yaml").write_text(PIPELINE)
+        ref = f"{DEFAULT_USER}/kaggle-kit-tiny"
+        assert main(["kernel", "push", "tiny.yaml", "--gpu", "t4"]) == 0
+        assert server.kernels[ref].request["machineShape"] == "NvidiaTeslaT4"
+        server.wait_for_kernel(ref)
+        capsys.readouterr()
+        assert main(["kernel", "status", ref]) == 1
+        assert capsys.readouterr().out == f"{ref}: ERROR (CUDA error: out of memory)\n"
+        assert main(["kernel", "pull", ref]) == 1
+        assert capsys.readouterr().err == (f"error: kernel {ref} ended ERROR: CUDA error: out of memory; its log is "
+                                           f"in runs/kernel-kaggle-kit-tiny.log\n")
+        assert "Traceback" in Path("runs/kernel-kaggle-kit-tiny.log").read_text()
+        assert main(["kernel", "status", "nope-kernel"]) == 1
+        assert capsys.readouterr().err == (f"error: kernel '{DEFAULT_USER}/nope-kernel' was not found on Kaggle "
+                                           f"(404); check the name or push it first with `kaggle-kit kernel push`\n")
+
+
+def test_push_needs_credentials_but_build_only_does_not(tmp_path, monkeypatch, capsys):
+    with FakeKaggle() as server:
+        use_env(monkeypatch, server.sandbox_env(tmp_path / "client", credentials=False))
+        monkeypatch.chdir(tmp_path)
+        Path("tiny.yaml").write_text(PIPELINE)
+        assert main(["kernel", "push", "tiny.yaml"]) == 2
+        assert capsys.readouterr().err.startswith("error: no Kaggle credentials found; create an API token")
+        assert main(["kernel", "push", "tiny.yaml", "--build-only"]) == 2
+        assert capsys.readouterr().err == ("error: --build-only without credentials needs --owner USER for the "
+                                           "kernel ids\n")
+        assert main(["kernel", "push", "tiny.yaml", "--build-only", "--owner", "bob", "--gpu", "none"]) == 0
+        assert capsys.readouterr().out == ("built kernels/kaggle-kit-tiny (bob/kaggle-kit-tiny); push it with: "
+                                           "kaggle kernels push -p kernels/kaggle-kit-tiny\n")
+        assert server.calls == []
+        assert os.path.isfile("kernels/kaggle-kit-tiny/kaggle_kit_kernel.py")
+
+
+def test_pushed_script_runs_the_bundled_toolkit_inside_a_kernel(tmp_path, monkeypatch, capsys):
+    """The fake runs the pushed script as Kaggle would (KAGGLE_KERNEL_RUN_TYPE set, no proxy, outputs in its
+    working folder). With no competition data attached the bundled toolkit's own data stage must fail with
+    its one-line error, having looked in the kernel's input folders: proof the script unpacked and ran it."""
+    from kaggle_kit.testing.fake_kaggle import ScriptRunner
+
+    empty = tmp_path / "no-data"
+    empty.mkdir()
+    with FakeKaggle(FakeKaggleConfig(kernel_runner=ScriptRunner(data_dir=empty, timeout_s=120),
+                                     kernel_running_polls=0)) as server:
+        use_env(monkeypatch, server.sandbox_env(tmp_path / "client"))
+        monkeypatch.chdir(tmp_path)
+        Path("tiny.yaml").write_text(PIPELINE)
+        ref = f"{DEFAULT_USER}/kaggle-kit-tiny"
+        assert main(["kernel", "push", "tiny.yaml", "--gpu", "none"]) == 0
+        record = server.wait_for_kernel(ref, timeout_s=120)
+        first, *_, last = record.log.strip().splitlines()
+        assert first.startswith("kaggle-kit from /") and "/kaggle-kit-src-" in first  # not the repo's copy
+        assert first.endswith("/tiny.yaml --no-progress --set stages=[data,train,predict]")
+        assert last.startswith(f"error: no competition data found (CIFAR-10 batches and cifar_test_nolabel.pkl; "
+                               f"looked in: {empty}, data, /kaggle/input/competitions/{SLUG}, /kaggle/input/{SLUG})")
+        capsys.readouterr()
+        assert main(["kernel", "status", ref]) == 1
+        assert capsys.readouterr().out.startswith(f"{ref}: ERROR (script exited with code 2: error: no competition")
+
+
+TINY_TRAINING = """name: kernel-tiny
+data: {holdout_size: 200, train_subset: 400, test_subset: 200, comp_subset: 200}
+model: {name: resnet8}
+train: {epochs: 1, batch_size: 100, seed: 0, amp: false, augment: {preset: standard}}
+predict: {tta: none, batch_size: 200}
+"""
+
+
+def test_kernel_trains_on_the_fake_and_its_runs_ensemble_at_home(shared_data, tmp_path, monkeypatch, capsys):
+    """The whole kernel path for real: two seeds pushed, each script trains and predicts with the bundled
+    toolkit on the competition data (CPU, tiny), pull brings both runs home, and they ensemble."""
+    from kaggle_kit.ensemble import ensemble_runs
+    from kaggle_kit.testing.fake_kaggle import ScriptRunner
+
+    runner = ScriptRunner(data_dir=shared_data, timeout_s=300)
+    with FakeKaggle(FakeKaggleConfig(kernel_runner=runner, kernel_running_polls=0)) as server:
+        use_env(monkeypatch, server.sandbox_env(tmp_path / "client"))
+        monkeypatch.chdir(tmp_path)
+        Path("kernel-tiny.yaml").write_text(TINY_TRAINING)
+        assert main(["kernel", "push", "kernel-tiny.yaml", "--seeds", "0,1", "--gpu", "none"]) == 0
+        refs = [f"{DEFAULT_USER}/kaggle-kit-kernel-tiny-s{s}" for s in (0, 1)]
+        for ref in refs:
+            record = server.wait_for_kernel(ref, timeout_s=300)
+            assert record.status == "COMPLETE", record.log[-2000:]
+        capsys.readouterr()
+        assert main(["kernel", "pull", *refs]) == 0
+        runs = sorted(Path("runs").iterdir())
+        assert len(runs) == 2 and all("kernel-tiny" in r.name for r in runs)
+        for run in runs:
+            assert load_logits(run / "logits_holdout.npz").logits.shape == (200, 10)
+            assert (run / "model.pt").is_file() and "kaggle-kit from" in (run / "kernel.log").read_text()
+        ens = ensemble_runs(runs, "mean_probs", "kernels", out_root=Path("ensembles"))
+        assert load_logits(ens / "logits_comp.npz").ids.shape == (200,)

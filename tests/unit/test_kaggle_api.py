@@ -1,0 +1,172 @@
+"""Credentials detection (without importing kaggle), backoff, zip extraction and the fake server's scorer."""
+from __future__ import annotations
+
+import json
+import random
+import zipfile
+
+import pytest
+
+from kaggle_kit import kaggle_api
+from kaggle_kit.errors import CredentialsError, DataFormatError
+from kaggle_kit.testing.fake_kaggle import public_ids, score_submission
+
+
+@pytest.fixture()
+def clean_env(tmp_path, monkeypatch):
+    for var in ("KAGGLE_USERNAME", "KAGGLE_KEY", "KAGGLE_API_TOKEN", "KAGGLE_KERNEL_RUN_TYPE", "XDG_CONFIG_HOME"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    cfg = tmp_path / "cfg"
+    cfg.mkdir()
+    monkeypatch.setenv("KAGGLE_CONFIG_DIR", str(cfg))
+    return cfg
+
+
+def write(path, text, mode=0o600):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+    path.chmod(mode)
+    return path
+
+
+def test_no_credentials_anywhere(clean_env):
+    assert kaggle_api.find_credentials() is None and not kaggle_api.has_credentials()
+    with pytest.raises(CredentialsError) as err:
+        kaggle_api.require_credentials()
+    assert str(err.value) == ("no Kaggle credentials found; create an API token at https://www.kaggle.com/settings/api"
+                              f" and save kaggle.json in {clean_env} (chmod 600), or set KAGGLE_USERNAME and "
+                              "KAGGLE_KEY")
+
+
+def test_sources_in_the_clients_order(clean_env, tmp_path, monkeypatch):
+    write(clean_env / "kaggle.json", json.dumps({"username": "u", "key": "k"}))
+    assert kaggle_api.find_credentials() == kaggle_api.CredentialSource("api key", str(clean_env / "kaggle.json"))
+    monkeypatch.setenv("KAGGLE_USERNAME", "u2")
+    monkeypatch.setenv("KAGGLE_KEY", "k2")
+    assert kaggle_api.find_credentials().where == "KAGGLE_USERNAME/KAGGLE_KEY"
+    token_file = write(tmp_path / "home" / ".kaggle" / "access_token", "tok\n")
+    assert kaggle_api.find_credentials() == kaggle_api.CredentialSource("access token", str(token_file))
+    monkeypatch.setenv("KAGGLE_API_TOKEN", "KGAT_abc")
+    assert kaggle_api.find_credentials().where == "KAGGLE_API_TOKEN"
+
+
+def test_env_pair_alone_and_half_pair(clean_env, monkeypatch):
+    monkeypatch.setenv("KAGGLE_USERNAME", "u")
+    with pytest.raises(CredentialsError) as err:
+        kaggle_api.find_credentials()
+    assert str(err.value) == (f"KAGGLE_USERNAME is set but KAGGLE_KEY is not; set both, or use a kaggle.json "
+                              f"in {clean_env}")
+    monkeypatch.setenv("KAGGLE_KEY", "k")
+    assert kaggle_api.has_credentials()
+
+
+def test_xdg_config_folder_when_no_dot_kaggle(clean_env, tmp_path, monkeypatch):
+    monkeypatch.delenv("KAGGLE_CONFIG_DIR")
+    write(tmp_path / "home" / ".config" / "kaggle" / "kaggle.json", json.dumps({"username": "u", "key": "k"}))
+    assert kaggle_api.find_credentials().where == str(tmp_path / "home" / ".config" / "kaggle" / "kaggle.json")
+
+
+FIX = "download a new kaggle.json from https://www.kaggle.com/settings/api or set KAGGLE_USERNAME and KAGGLE_KEY"
+
+
+@pytest.mark.parametrize("text, mode, message", [
+    ("{not json", 0o600, "{path} is not valid JSON; " + FIX),
+    ('{"username": "u"}', 0o600, "{path} has no 'key' field; " + FIX),
+    ('["u", "k"]', 0o600, "{path} is not a JSON object with 'username' and 'key'; " + FIX),
+    ('{"username": "u", "key": "k"}', 0o644, "{path} is readable by other users; run `chmod 600 {path}` and rerun"),
+])
+def test_broken_kaggle_json_is_one_line_error_via_cli(clean_env, tmp_path, capsys, text, mode, message):
+    from kaggle_kit.cli import main
+
+    path = write(clean_env / "kaggle.json", text, mode)
+    assert main(["sync", "--ledger", str(tmp_path / "ledger.csv")]) == 2
+    assert capsys.readouterr().err == "error: " + message.format(path=path) + "\n"
+
+
+def test_env_pair_overrides_a_broken_file_but_not_an_exposed_one(clean_env, monkeypatch):
+    path = write(clean_env / "kaggle.json", "{not json")
+    monkeypatch.setenv("KAGGLE_USERNAME", "u")
+    monkeypatch.setenv("KAGGLE_KEY", "k")
+    assert kaggle_api.has_credentials()
+    path.chmod(0o604)
+    with pytest.raises(CredentialsError, match="readable by other users"):
+        kaggle_api.has_credentials()
+
+
+def test_backoff_is_exponential_bounded_and_jittered():
+    policy = kaggle_api.RetryPolicy(attempts=6, base_delay_s=1.0, factor=2.0, max_delay_s=5.0, jitter=0.0)
+    assert kaggle_api.backoff_delays(policy) == [1.0, 2.0, 4.0, 5.0, 5.0]
+    jittered = kaggle_api.backoff_delays(kaggle_api.RetryPolicy(attempts=4, base_delay_s=1.0, jitter=0.25),
+                                         random.Random(1))
+    assert all(0.75 * 2 ** i <= d <= 1.25 * 2 ** i for i, d in enumerate(jittered)) and len(jittered) == 3
+
+
+def test_retries_stop_at_the_bound_and_honour_retry_after():
+    import requests
+
+    calls, slept = [], []
+
+    def flaky():
+        calls.append(1)
+        response = requests.Response()
+        response.status_code = 429
+        response.headers["Retry-After"] = "7"
+        raise requests.HTTPError("Too Many Requests", response=response)
+
+    target = kaggle_api.Target("competition", "c", "the probe")
+    with pytest.raises(Exception) as err:
+        kaggle_api.with_retries(flaky, target, kaggle_api.RetryPolicy(attempts=3, max_delay_s=5.0),
+                                sleep=slept.append, log=lambda _: None)
+    assert len(calls) == 3 and slept == [5.0, 5.0]  # Retry-After 7 s, capped at max_delay_s
+    assert str(err.value) == ("Kaggle kept answering 429 Too Many Requests to the probe after 3 attempts; "
+                              "wait a few minutes and rerun")
+
+
+def test_unzip_refuses_paths_outside_the_destination(tmp_path):
+    archive = tmp_path / "evil.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        zf.writestr("ok.txt", "fine")
+        zf.writestr("../escape.txt", "bad")
+    with pytest.raises(DataFormatError) as err:
+        kaggle_api._safe_extract(archive, tmp_path / "dest")
+    assert str(err.value) == (f"evil.zip: member '../escape.txt' would be written outside {tmp_path / 'dest'}; "
+                              f"refusing to unzip it")
+    assert not (tmp_path / "escape.txt").exists()
+
+
+# ------------------------------------------------------------------------------------------ the fake's scorer
+SOLUTION = {i: i % 10 for i in range(100, 120)}
+PUBLIC = public_ids(SOLUTION, 0.5, seed=3)
+
+
+def csv_of(rows, header="ID,Labels"):
+    return (header + "\n" + "".join(f"{a},{b}\n" for a, b in rows)).encode()
+
+
+def test_public_split_is_fixed_and_a_fraction():
+    assert len(PUBLIC) == 10 and PUBLIC == public_ids(dict(reversed(list(SOLUTION.items()))), 0.5, seed=3)
+    assert PUBLIC != public_ids(SOLUTION, 0.5, seed=4)
+
+
+def test_scores_public_and_private_separately():
+    wrong = sorted(PUBLIC)[:2] + sorted(set(SOLUTION) - PUBLIC)[:1]
+    rows = [(i, (lab + 1) % 10 if i in wrong else lab) for i, lab in SOLUTION.items()]
+    score = score_submission(csv_of(rows), SOLUTION, PUBLIC)
+    assert (score.status, score.public_score, score.private_score) == ("COMPLETE", "0.80000", "0.90000")
+
+
+@pytest.mark.parametrize("data, error", [
+    (b"", "Submission file is empty."),
+    (csv_of([(i, 0) for i in SOLUTION], "ID,Label"),
+     "Submission must have a column named 'Labels' (found: ID, Label)."),
+    (csv_of([(i, 0) for i in list(SOLUTION)[:-1]]), "Submission must have 20 rows (found 19)."),
+    (csv_of([(i, "cat" if i == 105 else 0) for i in SOLUTION]),
+     "Could not parse 'cat' into expected type of Int32 for column 'Labels' (row 7)."),
+    (csv_of([(i if i != 119 else 7, 0) for i in SOLUTION]),
+     "Submission contains ID 7 which is not in the solution file."),
+    (csv_of([(i if i != 119 else 100, 0) for i in SOLUTION]), "Submission contains duplicate ID 100."),
+])
+def test_malformed_csvs_end_as_errors(data, error):
+    assert score_submission(data, SOLUTION, PUBLIC).__dict__ == {"status": "ERROR", "public_score": "",
+                                                                 "private_score": "", "error": error}

@@ -1,0 +1,143 @@
+"""The submissions ledger: exact columns, atomic appends that survive a kill, updates by Kaggle ref."""
+from __future__ import annotations
+
+import os
+import random
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+
+import numpy as np
+import pytest
+
+from kaggle_kit import ledger
+from kaggle_kit.errors import LedgerError
+
+COLUMNS = ["time", "file", "sha256", "runs", "local_holdout_acc", "local_test_acc", "predicted_lb_acc",
+           "message", "competition", "kaggle_ref", "status", "public_score", "private_score"]
+
+
+def test_columns_are_exactly_the_contract(tmp_path):
+    path = tmp_path / "ledger.csv"
+    assert list(ledger.read_ledger(path).columns) == COLUMNS  # no ledger yet: empty frame, all columns
+    ledger.append_row(path, file="a.csv")
+    assert path.read_text().splitlines()[0] == ",".join(COLUMNS)
+
+
+def test_roundtrip_types_and_awkward_text(tmp_path):
+    path = tmp_path / "submissions" / "ledger.csv"
+    msg = 'seed 1, "flip" TTA\nsecond line'
+    ledger.append_row(path, file="s1.csv", sha256="ab" * 32, runs=["r1", "r2"], local_holdout_acc=0.9412,
+                      local_test_acc=0.9377, message=msg, competition="c", status="dry-run")
+    ledger.append_row(path, file="s2.csv", kaggle_ref="40000007", status="COMPLETE", public_score="0.83440")
+    df = ledger.read_ledger(path)
+    assert len(df) == 2
+    assert df.loc[0, "message"] == msg
+    assert df.loc[0, "runs"] == "r1;r2"
+    assert df.loc[0, "local_holdout_acc"] == pytest.approx(0.9412)
+    assert np.isnan(df.loc[0, "public_score"]) and np.isnan(df.loc[1, "local_test_acc"])
+    assert df.loc[1, "public_score"] == pytest.approx(0.8344)
+    assert df.loc[1, "kaggle_ref"] == "40000007"  # refs stay strings: no float conversion
+    assert df["time"].str.endswith("+00:00").all()
+
+
+def test_unknown_column_and_foreign_file_are_refused(tmp_path):
+    path = tmp_path / "ledger.csv"
+    with pytest.raises(LedgerError, match=r"^unknown ledger column 'score' \(columns: time, file, "):
+        ledger.append_row(path, score=1)
+    path.write_text("ID,Labels\n1,2\n")
+    with pytest.raises(LedgerError) as err:
+        ledger.read_ledger(path)
+    assert str(err.value) == (f"{path}: header is not a kaggle-kit ledger's (found ID, Labels); "
+                              f"move the file aside and rerun")
+    path.write_text(",".join(COLUMNS) + "\nx,y\n")
+    with pytest.raises(LedgerError, match=r":2: wrong number of fields"):
+        ledger.read_ledger(path)
+
+
+def test_update_by_ref_changes_only_matching_rows_and_only_kaggle_fields(tmp_path):
+    path = tmp_path / "ledger.csv"
+    ledger.append_row(path, file="a.csv", kaggle_ref="11", status="PENDING")
+    ledger.append_row(path, file="b.csv", kaggle_ref="12", status="PENDING")
+    ledger.append_row(path, file="c.csv", status="dry-run")
+    n = ledger.update_rows_by_ref(path, {"12": {"status": "COMPLETE", "public_score": "0.8"}},
+                                  new_rows=[dict(file="web.csv", kaggle_ref="13", status="ERROR")])
+    assert n == 2
+    df = ledger.read_ledger(path)
+    assert df["status"].tolist() == ["PENDING", "COMPLETE", "dry-run", "ERROR"]
+    assert df.loc[1, "public_score"] == pytest.approx(0.8) and df.loc[1, "file"] == "b.csv"
+    assert ledger.update_rows_by_ref(path, {"12": {"status": "COMPLETE", "public_score": "0.8"}}) == 0
+    with pytest.raises(LedgerError, match="ledger column 'file' cannot be updated"):
+        ledger.update_rows_by_ref(path, {"11": {"file": "x.csv"}})
+
+
+def test_dry_runs_do_not_count_as_submitted(tmp_path):
+    path = tmp_path / "ledger.csv"
+    ledger.append_row(path, file="a.csv", sha256="s1", status="dry-run")
+    assert ledger.submitted_rows_with_sha(path, "s1") == []
+    ledger.append_row(path, file="a.csv", sha256="s1", kaggle_ref="5", status="ERROR")
+    assert [r["kaggle_ref"] for r in ledger.submitted_rows_with_sha(path, "s1")] == ["5"]
+
+
+def test_failure_during_write_leaves_the_old_ledger(tmp_path, monkeypatch):
+    path = tmp_path / "ledger.csv"
+    ledger.append_row(path, file="a.csv")
+    before = path.read_bytes()
+
+    def crash(*_):
+        raise OSError("disk gone")
+
+    monkeypatch.setattr("kaggle_kit.fsio.os.replace", crash)
+    with pytest.raises(OSError):
+        ledger.append_row(path, file="b.csv")
+    assert path.read_bytes() == before
+    assert [p.name for p in tmp_path.iterdir() if p.name.endswith(".tmp")] == []
+
+
+APPENDER = textwrap.dedent("""
+    import sys
+    from kaggle_kit import ledger
+    path, start = sys.argv[1], int(sys.argv[2])
+    for i in range(start, start + 100000):
+        ledger.append_row(path, file=f"f{i}.csv", sha256=f"{i:064x}", message="m" * 8000, status="dry-run")
+        print(i, flush=True)
+""")
+
+
+def test_kill_during_appends_keeps_every_confirmed_row(tmp_path):
+    """SIGKILL a process that keeps appending to a ~1.6 MB ledger, at random moments: writing dominates each
+    append, so most kills land mid-write (a plain rewrite in place fails this test about 6 kills in 10).
+    The ledger must parse and hold every row the process had confirmed, each row whole."""
+    path = tmp_path / "ledger.csv"
+    seeds = [dict(file=f"seed{i}.csv", sha256=f"{i:064x}", message="m" * 8000) for i in range(200)]
+    ledger.update_rows_by_ref(path, {}, new_rows=seeds)
+    rng = random.Random(0)
+    expected = [f"seed{i}.csv" for i in range(200)]
+    for rnd in range(5):
+        start = 1000 * (rnd + 1)
+        proc = subprocess.Popen([sys.executable, "-c", APPENDER, str(path), str(start)], stdout=subprocess.PIPE,
+                                text=True)
+        confirmed = [int(proc.stdout.readline()) for _ in range(2)]
+        time.sleep(rng.uniform(0.0, 0.03))
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait()
+        proc.stdout.close()
+        df = ledger.read_ledger(path)
+        files = df["file"].tolist()
+        expected += [f"f{i}.csv" for i in confirmed]
+        assert files[: len(expected)] == expected
+        assert len(files) <= len(expected) + 1  # at most the append in flight, and then whole
+        assert (df["message"] == "m" * 8000).all() and df["sha256"].str.len().eq(64).all()
+        expected = files
+
+
+def test_concurrent_appends_lose_nothing(tmp_path):
+    path = tmp_path / "ledger.csv"
+    code = ("import sys\nfrom kaggle_kit import ledger\n"
+            "for i in range(25): ledger.append_row(sys.argv[1], file=f'{sys.argv[2]}{i}.csv')\n")
+    procs = [subprocess.Popen([sys.executable, "-c", code, str(path), tag]) for tag in ("a", "b")]
+    assert [p.wait(timeout=60) for p in procs] == [0, 0]
+    files = set(ledger.read_ledger(path)["file"])
+    assert files == {f"{t}{i}.csv" for t in "ab" for i in range(25)}
