@@ -1,0 +1,56 @@
+"""``kaggle-kit models``: every registered model with its trainable parameters and forward GFLOPs at 32x32."""
+from __future__ import annotations
+
+import argparse
+import json
+
+from kaggle_kit.models.counting import DEFAULT_MAX_PARAMS
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("models", help="list the registered models with parameters and GFLOPs")
+    p.add_argument("--timm", action="append", default=[], metavar="ARCH",
+                   help="also list timm/ARCH, adapted to 32x32 (repeatable)")
+    p.add_argument("--max-params", type=int, default=DEFAULT_MAX_PARAMS,
+                   help=f"trainable-parameter budget to mark (default {DEFAULT_MAX_PARAMS:,})")
+    p.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    p.set_defaults(func=run)
+
+
+def model_rows(names: list[str], max_params: int) -> list[dict]:
+    """Build each model on the meta device (no memory, no init time) and measure it."""
+    import torch
+
+    from kaggle_kit.models import count_parameters, create_model, model_entry, model_flops
+    from kaggle_kit.models.registry import TIMM_PREFIX
+
+    rows = []
+    for name in names:
+        with torch.device("meta"):
+            model = create_model(name, num_classes=10)
+        params = count_parameters(model)
+        description = (f"timm {name[len(TIMM_PREFIX):]}, stem adapted to 32x32" if name.startswith(TIMM_PREFIX)
+                       else model_entry(name).description)
+        rows.append({"name": name, "params": params, "gflops": model_flops(model) / 1e9,
+                     "within_budget": params <= max_params, "description": description})
+    return rows
+
+
+def run(args: argparse.Namespace) -> int:
+    from kaggle_kit.models import list_models
+
+    names = list_models() + [f"timm/{a.removeprefix('timm/')}" for a in args.timm]
+    rows = model_rows(names, args.max_params)
+    if args.json:
+        print(json.dumps(rows, indent=2))
+        return 0
+    width = max(len(r["name"]) for r in rows)
+    print(f"{'model':<{width}}  {'params':>11}  {'GFLOPs':>7}  description")
+    for r in rows:
+        mark = " " if r["within_budget"] else "*"
+        print(f"{r['name']:<{width}}  {r['params']:>10,}{mark}  {r['gflops']:>7.3f}  {r['description']}")
+    print(f"params: trainable; GFLOPs: forward, one 32x32 image, 1 multiply-add = 2 FLOPs "
+          f"(torch.utils.flop_counter, convs and matmuls)")
+    if not all(r["within_budget"] for r in rows):
+        print(f"* over the {args.max_params:,}-parameter budget")
+    return 0

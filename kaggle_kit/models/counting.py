@@ -1,0 +1,59 @@
+"""Parameter counts, the competition's parameter budget, and FLOPs measured by PyTorch itself.
+
+Counts follow the competition rule (trainable parameters). Keras-written papers report a "total" that also
+includes BatchNorm moving mean and variance; PyTorch keeps those as buffers, so ``count_bn_statistics`` gives
+the number to add when comparing with such a paper (``num_batches_tracked`` is PyTorch-only and excluded).
+"""
+from __future__ import annotations
+
+import torch
+import torch.nn as nn
+from torch.utils.flop_counter import FlopCounterMode
+
+from kaggle_kit.errors import ConfigError, ParameterBudgetError
+
+DEFAULT_MAX_PARAMS = 5_000_000  # trainable parameters the competition allows
+
+
+def count_parameters(model: nn.Module, trainable_only: bool = True) -> int:
+    """Parameters (shared tensors once); trainable_only=False also counts frozen ones."""
+    return sum(p.numel() for p in model.parameters() if p.requires_grad or not trainable_only)
+
+
+def count_bn_statistics(model: nn.Module) -> int:
+    """Elements of BatchNorm running_mean + running_var: what Keras lists as non-trainable parameters."""
+    return sum(m.running_mean.numel() + m.running_var.numel()
+               for m in model.modules()
+               if isinstance(m, nn.modules.batchnorm._NormBase) and m.running_mean is not None)
+
+
+def check_parameter_budget(model: nn.Module, name: str, max_params: int = DEFAULT_MAX_PARAMS) -> int:
+    """Trainable parameter count, or ParameterBudgetError naming the model when it is over the budget."""
+    if not isinstance(max_params, int) or isinstance(max_params, bool) or max_params <= 0:
+        raise ConfigError(f"model.max_params must be a positive integer, got {max_params!r}")
+    n = count_parameters(model, trainable_only=True)
+    if n > max_params:
+        raise ParameterBudgetError(
+            f"model {name} has {n:,} trainable parameters, over the budget of {max_params:,}; "
+            f"choose a smaller model or narrower model.kwargs")
+    return n
+
+
+def model_flops(model: nn.Module, input_size: tuple[int, ...] = (1, 3, 32, 32)) -> float:
+    """Forward FLOPs per image (one multiply-add = 2 FLOPs), counted by torch.utils.flop_counter.
+
+    Runs one no-grad forward in eval mode on the model's own device (a model built on the ``meta`` device
+    costs nothing), then restores the training flag. Only convolutions and matrix products are counted;
+    BatchNorm, activations and pooling add well under 1% on these networks.
+    """
+    param = next(iter(model.parameters()), None)
+    device = param.device if param is not None else torch.device("cpu")
+    x = torch.zeros(input_size, device=device)
+    was_training = model.training
+    model.eval()
+    try:
+        with torch.no_grad(), FlopCounterMode(display=False) as counter:
+            model(x)
+    finally:
+        model.train(was_training)
+    return counter.get_total_flops() / input_size[0]

@@ -1,0 +1,112 @@
+"""``timm/<arch>``: any convolutional timm architecture, randomly initialised, adapted to 32x32 inputs.
+
+ImageNet stems shrink the input 4x (ResNet: 7x7 stride-2 conv + stride-2 max-pool; ConvNeXt: 4x4 stride-4
+patchify) or 2x (EfficientNet, MobileNet, RegNet). On 32x32 images that leaves a 1x1 map after the last stage.
+The adapter removes the stem's downsampling generically: the stem is every module timm registers before
+its first feature stage of reduction >= 4 (``model.feature_info``); in it, stride-s convs become stride 1
+(kernels above 3x3 become 3x3, padding 1) and strided max/avg pools become Identity. A meta-device forward
+then checks the features are still a 2-D map of at least 2x2.
+
+Supported (checked by tests or by hand): ResNet/ResNet-D/ResNeXt/SE-ResNet/Res2Net, RegNet, EfficientNet,
+MobileNetV3, MixNet, FBNet, LCNet, GhostNet, ConvNeXt, DenseNet, DLA, CSPNet, RepVGG. Not supported:
+transformers with patch and position embeddings (ViT, DeiT, Swin, LeViT...) and models without
+``feature_info``; they raise UnsupportedModelError. Pretrained weights are never loaded.
+"""
+from __future__ import annotations
+
+import difflib
+from typing import Any
+
+import torch
+import torch.nn as nn
+
+from kaggle_kit.errors import ConfigError, UnknownModelError, UnsupportedModelError
+
+MIN_FEATURE_SIZE = 2  # the last feature map must stay at least this many pixels wide on a 32x32 input
+INPUT_SIZE = 32
+
+
+def create_timm_model(arch: str, num_classes: int = 10, dropout: float | None = None, **kwargs: Any) -> nn.Module:
+    """``timm.create_model(arch, pretrained=False, num_classes=...)`` + ``adapt_stem``; dropout -> drop_rate."""
+    import timm
+
+    if not timm.is_model(arch):
+        close = difflib.get_close_matches(arch, timm.list_models(), n=3, cutoff=0.6)
+        hint = f"did you mean {', '.join('timm/' + c for c in close)}? " if close else ""
+        raise UnknownModelError(f"unknown timm architecture '{arch}'; {hint}`timm.list_models()` lists them")
+    if dropout is not None:
+        kwargs.setdefault("drop_rate", float(dropout))
+    try:
+        model = timm.create_model(arch, pretrained=False, num_classes=num_classes, **kwargs)
+    except TypeError as err:
+        raise ConfigError(f"timm/{arch} rejected its arguments {sorted(kwargs)} ({err})") from None
+    adapt_stem(model, f"timm/{arch}")
+    return model
+
+
+def _stem_boundary(model: nn.Module, name: str) -> str:
+    info = getattr(model, "feature_info", None)
+    stages = [f["module"] for f in (info or []) if f.get("reduction", 0) >= 4]
+    if not stages:
+        raise UnsupportedModelError(f"{name}: timm gives no feature stages (feature_info) for it, so its stem "
+                                    f"cannot be located; choose a convolutional family such as timm/resnet18")
+    return stages[0]
+
+
+def adapt_stem(model: nn.Module, name: str = "model") -> list[str]:
+    """Remove the stem's downsampling in place; returns what was changed (for messages and tests)."""
+    if hasattr(model, "patch_embed") or hasattr(model, "pos_embed"):
+        raise UnsupportedModelError(f"{name}: a transformer with patch/position embeddings sized for its "
+                                    f"training resolution is not adapted; choose a convolutional family")
+    boundary = _stem_boundary(model, name)
+    changes: list[str] = []
+    for mod_name, module in list(model.named_modules()):
+        if mod_name == boundary or mod_name.startswith(boundary + "."):
+            break
+        if isinstance(module, nn.Conv2d) and max(module.stride) > 1:
+            if max(module.kernel_size) > 3:
+                w = module.weight
+                model.set_submodule(mod_name, nn.Conv2d(
+                    module.in_channels, module.out_channels, 3, stride=1, padding=1, groups=module.groups,
+                    bias=module.bias is not None, device=w.device, dtype=w.dtype))
+                changes.append(f"{mod_name}: {module.kernel_size[0]}x{module.kernel_size[1]} stride "
+                               f"{module.stride[0]} conv -> 3x3 stride 1")
+            else:
+                changes.append(f"{mod_name}: stride {module.stride[0]} conv -> stride 1")
+                module.stride = (1, 1)
+        elif isinstance(module, (nn.MaxPool2d, nn.AvgPool2d)) and _stride(module) > 1:
+            model.set_submodule(mod_name, nn.Identity())
+            changes.append(f"{mod_name}: {type(module).__name__} -> Identity")
+    if not changes:
+        raise UnsupportedModelError(f"{name}: found no strided conv or pool before '{boundary}' to adapt")
+    _check_feature_map(model, name)
+    return changes
+
+
+def _stride(pool: nn.Module) -> int:
+    s = pool.stride
+    return max(s) if isinstance(s, (tuple, list)) else int(s)
+
+
+def _check_feature_map(model: nn.Module, name: str) -> None:
+    param = next(iter(model.parameters()))
+    x = torch.zeros(1, 3, INPUT_SIZE, INPUT_SIZE, device=param.device, dtype=param.dtype)
+    was_training = model.training
+    model.eval()
+    try:
+        with torch.no_grad():
+            feats = model.forward_features(x)
+    except Exception as err:  # any failure here means the architecture cannot take a 32x32 input
+        raise UnsupportedModelError(f"{name}: does not run on 32x32 inputs after adapting its stem "
+                                    f"({type(err).__name__}); choose a convolutional family such as "
+                                    f"timm/resnet18") from None
+    finally:
+        model.train(was_training)
+    channels = getattr(model, "num_features", None)
+    if feats.ndim != 4:
+        raise UnsupportedModelError(f"{name}: its features are tokens {tuple(feats.shape)}, not a 2-D map; "
+                                    f"transformers are not adapted, choose a convolutional family")
+    size = feats.shape[1:3] if feats.shape[-1] == channels and feats.shape[1] != channels else feats.shape[2:]
+    if min(size) < MIN_FEATURE_SIZE:
+        raise UnsupportedModelError(f"{name}: its last feature map is {size[0]}x{size[1]} on 32x32 inputs "
+                                    f"even after adapting the stem; choose a shallower architecture")
