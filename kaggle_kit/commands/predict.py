@@ -1,0 +1,66 @@
+"""``kaggle-kit predict RUN``: logits for holdout, test and competition images, with and without TTA."""
+from __future__ import annotations
+
+import argparse
+import dataclasses
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("predict", help="write a run's logits (holdout, test, competition) with test-time augmentation")
+    p.add_argument("run", help="run folder or run id (under runs/)")
+    p.add_argument("--tta", choices=("none", "flip", "flip+translate", "custom"),
+                   help="TTA level (default: the run's predict.tta)")
+    p.add_argument("--views", nargs="+", metavar="VIEW",
+                   help="views for --tta custom, e.g. identity hflip shift:1,0 shift:1,1+hflip")
+    p.add_argument("--average", choices=("logits", "probs"), help="average views' logits or probabilities")
+    p.add_argument("--pad", choices=("reflect", "zeros"), help="border fill of shifted views")
+    p.add_argument("--batch-size", type=int, help="images per forward pass, all views included")
+    p.add_argument("--data-dir", help="data folder (default: $KAGGLE_KIT_DATA, ./data, Kaggle input)")
+    p.add_argument("--no-comp", action="store_true", help="skip the competition pickle (no logits_comp.npz)")
+    p.add_argument("--device", help="torch device (default: cuda when available, else cpu)")
+    p.set_defaults(func=run)
+
+
+def _pct(x) -> str:
+    return "-" if x is None else f"{100 * x:.2f}%"
+
+
+def run(args: argparse.Namespace) -> int:
+    from kaggle_kit.data import load_cifar10, load_competition
+    from kaggle_kit.datapaths import locate_data
+    from kaggle_kit.errors import ConfigError
+    from kaggle_kit.predict import predict_run, run_config
+    from kaggle_kit.runs import read_manifest, run_dir
+    from kaggle_kit.tta import plan_from_config
+
+    folder = run_dir(args.run)
+    cfg = run_config(folder).predict
+    changes = {k: v for k, v in dict(tta=args.tta, average=args.average, pad=args.pad,
+                                      batch_size=args.batch_size).items() if v is not None}
+    if args.views:
+        changes["views"] = tuple(args.views)
+        changes.setdefault("tta", "custom")
+    elif changes.get("tta", cfg.tta) != "custom":
+        changes["views"] = ()
+    if changes.get("batch_size", cfg.batch_size) < 1:
+        raise ConfigError("--batch-size must be at least 1")
+    cfg = dataclasses.replace(cfg, **changes)
+    plan_from_config(cfg)  # a bad TTA setting fails here, before the data is loaded
+
+    paths = locate_data(args.data_dir, require_comp=not args.no_comp)
+    data = load_cifar10(paths.cifar_dir)
+    comp = None if args.no_comp else load_competition(paths.comp_pickle)
+    logits = predict_run(folder, data, comp, cfg, device=args.device)
+
+    metrics = (read_manifest(folder, "predict") or {}).get("metrics", {})
+    print(f"{'split':<8} {'images':>7} {'plain':>8} {'TTA':>8}")
+    for split, lg in logits.items():
+        print(f"{split:<8} {len(lg.ids):>7,} {_pct(metrics.get(f'{split}_acc_plain')):>8} "
+              f"{_pct(metrics.get(f'{split}_acc_tta')):>8}")
+    t = metrics.get("temperature")
+    if t is not None and "holdout_nll_raw" in metrics:
+        print(f"temperature {t:.3f}: holdout NLL {metrics['holdout_nll_raw']:.4f} -> "
+              f"{metrics['holdout_nll_calibrated']:.4f}")
+    print(f"TTA: {next(iter(logits.values())).tta}")
+    print(f"wrote {', '.join(str(folder / f'logits_{s}.npz') for s in logits)}")
+    return 0

@@ -1,0 +1,219 @@
+"""Ensembles of runs: combine members' logits by mean probabilities, mean logits, fitted weights or vote.
+
+Every method works on each member's temperature-scaled log-probabilities, log_softmax(z / T): members trained
+with and without label smoothing are over- or under-confident by different amounts, and an unscaled mean lets
+the most confident one dominate. (Mean of log-probabilities = mean of scaled logits up to a per-image
+constant, so ``mean_logits`` gives the same predictions and probabilities as averaging z / T.)
+
+Stored "logits" of an ensemble are log-scores whose softmax is the ensemble's probability:
+- mean_probs / weighted: log of the (weighted) mean probability;
+- mean_logits: the mean log-probability;
+- vote: log of the vote share plus a tie-break of ``VOTE_TIE_BREAK / M`` times the mean probability
+  (renormalised). The tie-break is below one vote (1/M), so it only orders classes with equal votes, and it
+  keeps every class's score positive so the log is finite.
+Weights (``weighted``) are fitted on the holdout by minimising log-loss over the simplex with SLSQP; the loss is
+convex in the weights, and the result is checked against every single member so it is never worse than the best
+member's holdout log-loss.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from scipy.optimize import minimize
+from scipy.special import log_softmax, logsumexp
+
+from kaggle_kit.calibration import fit_temperature, nll
+from kaggle_kit.errors import ConfigError, RunError
+from kaggle_kit.fsio import atomic_write_text
+from kaggle_kit.runs import LOGIT_SPLITS, Logits, load_logits, read_manifest, save_logits, write_manifest
+
+METHODS = ("mean_probs", "mean_logits", "weighted", "vote")
+VOTE_TIE_BREAK = 0.01   # fraction of one vote the mean probability may add: orders ties, never flips a vote
+PROB_FLOOR = 1e-300     # keeps log-loss finite when a member gives the true class probability 0
+
+
+@dataclass(frozen=True)
+class Member:
+    folder: Path
+    holdout_indices: np.ndarray
+    logits: dict[str, Logits]   # by split; "comp" only when the member has competition logits
+    comp_complete: bool
+
+    @property
+    def name(self) -> str:
+        return self.folder.name
+
+
+# ------------------------------------------------------------------------------------------ loading
+def load_member(folder: str | Path) -> Member:
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise RunError(f"{folder}: no such run or ensemble folder")
+    idx_path = folder / "holdout_indices.npy"
+    if not idx_path.is_file():
+        raise RunError(f"{folder}: no holdout_indices.npy; ensemble only trained and predicted runs")
+    try:
+        idx = np.load(idx_path, allow_pickle=False).astype(np.int64)
+    except (OSError, ValueError) as err:
+        raise RunError(f"{idx_path}: not a readable index array ({err.__class__.__name__})") from None
+    logits = {s: load_logits(folder / f"logits_{s}.npz") for s in ("holdout", "test")}
+    if (folder / "logits_comp.npz").is_file():
+        logits["comp"] = load_logits(folder / "logits_comp.npz")
+    complete = False
+    for stage in ("predict", "ensemble"):
+        manifest = read_manifest(folder, stage)
+        if manifest is not None and "comp_complete" in manifest:
+            complete = bool(manifest["comp_complete"])
+            break
+    return Member(folder, idx, logits, complete)
+
+
+def first_mismatch(a: np.ndarray, b: np.ndarray) -> tuple[int, int, int] | None:
+    """(position, a's value, b's value) of the first difference of equal-length arrays, else None."""
+    diff = np.flatnonzero(a != b)
+    return None if diff.size == 0 else (int(diff[0]), int(a[diff[0]]), int(b[diff[0]]))
+
+
+def check_compatible(members: list[Member]) -> None:
+    """Refuse members that were not scored on the same images, naming the first mismatch."""
+    ref = members[0]
+    hint = "ensemble only runs predicted with the same data.holdout_size/holdout_seed/test_subset/comp_subset"
+    for m in members[1:]:
+        pairs = [("holdout", "holdout indices", "differs", "index", ref.holdout_indices, m.holdout_indices)]
+        for split in LOGIT_SPLITS:
+            if (split in ref.logits) != (split in m.logits):
+                have, lack = (ref, m) if split in ref.logits else (m, ref)
+                raise RunError(f"{lack.name} has no {split} logits but {have.name} has; run `kaggle-kit "
+                               f"predict` on both with the same data before ensembling")
+            if split in ref.logits:
+                pairs.append((f"{split} ids", f"{split} ids", "differ", "id", ref.logits[split].ids,
+                              m.logits[split].ids))
+        for what, plural, verb, unit, a, b in pairs:
+            if len(a) != len(b):
+                raise RunError(f"{m.name} has {len(b)} {plural}, {ref.name} has {len(a)}; {hint}")
+            mis = first_mismatch(a, b)
+            if mis is not None:
+                pos, va, vb = mis
+                raise RunError(f"{m.name} {what} {verb} from {ref.name} at position {pos}: {unit} {vb} vs {va}; "
+                               f"{hint}")
+
+
+# ------------------------------------------------------------------------------------- pure combining
+def member_log_probs(logits: Logits) -> np.ndarray:
+    return log_softmax(np.asarray(logits.logits, dtype=np.float64) / logits.temperature, axis=1)
+
+
+def fit_weights(log_probs: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """Simplex weights (M,) minimising holdout log-loss of the weighted mean probability.
+
+    ``log_probs`` is (M, N, K). Only each image's true-class probability matters, so the problem is
+    min_w -mean(log(P @ w)) with P (N, M): convex, solved by SLSQP with the analytic gradient. Single members
+    (the simplex's corners) are checked too, so the answer is never worse than the best member.
+    """
+    m = log_probs.shape[0]
+    if len(labels) == 0:
+        raise RunError("weighted ensembles fit weights on the holdout, but the runs have no holdout images")
+    p_true = np.exp(log_probs[:, np.arange(len(labels)), labels]).T  # (N, M)
+
+    def loss(w: np.ndarray) -> tuple[float, np.ndarray]:
+        mix = np.maximum(p_true @ w, PROB_FLOOR)
+        return float(-np.log(mix).mean()), -(p_true / mix[:, None]).mean(axis=0)
+
+    res = minimize(loss, np.full(m, 1.0 / m), jac=True, method="SLSQP", bounds=[(0.0, 1.0)] * m,
+                   constraints=[{"type": "eq", "fun": lambda w: w.sum() - 1.0, "jac": lambda w: np.ones(m)}],
+                   options={"ftol": 1e-12, "maxiter": 500})
+    w = np.clip(res.x, 0.0, None)
+    w = w / w.sum() if w.sum() > 0 else np.full(m, 1.0 / m)
+    candidates = [w, *np.eye(m)]
+    return min(candidates, key=lambda c: loss(c)[0])
+
+
+def combine(log_probs: np.ndarray, method: str, weights: np.ndarray | None = None) -> np.ndarray:
+    """(M, N, K) member log-probabilities -> (N, K) ensemble log-scores (see the module docstring)."""
+    m = log_probs.shape[0]
+    if method == "mean_probs":
+        return logsumexp(log_probs, axis=0) - np.log(m)
+    if method == "mean_logits":
+        return log_probs.mean(axis=0)
+    if method == "weighted":
+        if weights is None:
+            raise ValueError("weighted needs weights")
+        with np.errstate(divide="ignore"):
+            return logsumexp(log_probs + np.log(weights)[:, None, None], axis=0)
+    if method == "vote":
+        k = log_probs.shape[2]
+        votes = np.eye(k)[log_probs.argmax(axis=2)].mean(axis=0)  # (N, K) vote shares
+        score = votes + (VOTE_TIE_BREAK / m) * np.exp(log_probs).mean(axis=0)
+        return np.log(np.maximum(score / score.sum(axis=1, keepdims=True), PROB_FLOOR))
+    raise ConfigError(f"unknown ensemble method '{method}' (valid: {', '.join(METHODS)})")
+
+
+# --------------------------------------------------------------------------------------------- stage
+def _scores(logits: Logits) -> dict:
+    return {"acc": logits.accuracy,
+            "nll_calibrated": nll(logits.logits, logits.labels, logits.temperature) if len(logits.ids) else None}
+
+
+def ensemble_runs(run_dirs: list[str | Path], method: str, name: str, out_root: Path = Path("ensembles")) -> Path:
+    """Combine runs into ``<out_root>/<name>/`` (logits_*.npz, holdout_indices.npy, ensemble.json, manifest)."""
+    if method not in METHODS:
+        raise ConfigError(f"unknown ensemble method '{method}' (valid: {', '.join(METHODS)})")
+    if not run_dirs:
+        raise RunError("no runs given; name at least one run folder to ensemble")
+    if not name or any(c in name for c in "/\\") or name in (".", ".."):
+        raise ConfigError(f"ensemble name '{name}' must be a plain folder name")
+    members = [load_member(d) for d in run_dirs]
+    check_compatible(members)
+
+    lp = {s: np.stack([member_log_probs(m.logits[s]) for m in members]) for s in members[0].logits}
+    hold_labels = members[0].logits["holdout"].labels
+    m = len(members)
+    weights = fit_weights(lp["holdout"], hold_labels) if method == "weighted" else np.full(m, 1.0 / m)
+    combined = {s: combine(v, method, weights).astype(np.float32) for s, v in lp.items()}
+    temperature = fit_temperature(combined["holdout"], hold_labels)
+
+    out = Path(out_root) / name
+    out.mkdir(parents=True, exist_ok=True)
+    np.save(out / "holdout_indices.npy", members[0].holdout_indices)
+    outputs = {}
+    ens = {}
+    for split, scores in combined.items():
+        ref = members[0].logits[split]
+        ens[split] = Logits(ids=ref.ids, logits=scores, labels=ref.labels, tta=f"ensemble:{method}",
+                            temperature=temperature)
+        outputs[split] = save_logits(out / f"logits_{split}.npz", ens[split])
+    stale = out / "logits_comp.npz"
+    if "comp" not in combined and stale.exists():
+        stale.unlink()
+
+    comp_complete = "comp" in combined and all(mb.comp_complete for mb in members)
+    summary = {
+        "name": name,
+        "method": method,
+        "members": [{"name": mb.name, "path": str(mb.folder), "weight": float(w),
+                     "tta": mb.logits["holdout"].tta, "temperature": mb.logits["holdout"].temperature,
+                     "holdout": _scores(mb.logits["holdout"]), "test": _scores(mb.logits["test"])}
+                    for mb, w in zip(members, weights)],
+        "ensemble": {"temperature": temperature, "holdout": _scores(ens["holdout"]), "test": _scores(ens["test"])},
+        "comp_complete": comp_complete,
+        "logits_encoding": {
+            "mean_probs": "log mean temperature-scaled probability",
+            "mean_logits": "mean temperature-scaled log-probability",
+            "weighted": "log weighted-mean temperature-scaled probability",
+            "vote": f"log of vote share + {VOTE_TIE_BREAK}/M x mean probability (tie-break), renormalised",
+        }[method],
+    }
+    atomic_write_text(out / "ensemble.json", json.dumps(summary, indent=2))
+    metrics = {"holdout_acc": ens["holdout"].accuracy, "test_acc": ens["test"].accuracy, "temperature": temperature}
+    for i, mb in enumerate(members):
+        metrics[f"member{i}_holdout_acc"] = mb.logits["holdout"].accuracy
+        metrics[f"member{i}_test_acc"] = mb.logits["test"].accuracy
+    inputs = {f"member{i}/logits_{s}": mb.folder / f"logits_{s}.npz"
+              for i, mb in enumerate(members) for s in mb.logits}
+    write_manifest(out, "ensemble", config={"method": method, "members": [str(mb.folder) for mb in members]},
+                   inputs=inputs, outputs={**outputs, "summary": out / "ensemble.json"}, metrics=metrics,
+                   extra={"weights": [float(w) for w in weights], "comp_complete": comp_complete})
+    return out

@@ -1,0 +1,234 @@
+"""Predict stage: a run's model -> ``logits_{holdout,test,comp}.npz`` (+ temperature) and plain-vs-TTA scores.
+
+The holdout is rebuilt from the run's ``holdout_indices.npy`` and the training batches, so predictions are
+always scored on exactly the images training kept out. Images are normalised by ``tensors.to_model_input``,
+the same function training uses, so train and predict can never disagree about the input scale.
+Logits are stored per split with the TTA that made them and one temperature fitted on the holdout.
+"""
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from kaggle_kit.calibration import calibrated_probs, expected_calibration_error, fit_temperature, nll
+from kaggle_kit.checkpoint import load_model
+from kaggle_kit.config import PipelineConfig, PredictConfig, from_dict, load_yaml
+from kaggle_kit.data import Cifar10, CompetitionSet, stratified_subset
+from kaggle_kit.errors import ConfigError, RunError, SubmissionError
+from kaggle_kit.fsio import atomic_write_text
+from kaggle_kit.runs import Logits, load_logits, read_manifest, run_dir, save_logits, write_manifest
+from kaggle_kit.submission import write_submission
+from kaggle_kit.tensors import to_model_input
+from kaggle_kit.tta import PLAIN, TTAPlan, forward_tta, images_per_forward, plan_from_config
+
+METRICS_FILE = "predict_metrics.json"
+
+
+@dataclass(frozen=True)
+class Split:
+    ids: np.ndarray            # holdout: indices into the 50,000 training images; test: CIFAR-10 test indices
+    images: np.ndarray         # uint8 NHWC
+    labels: np.ndarray | None  # None for the competition set
+
+
+# ------------------------------------------------------------------------------------------ run inputs
+def run_config(folder: Path) -> PipelineConfig:
+    """The resolved pipeline the run was trained with (``config.yaml``)."""
+    path = folder / "config.yaml"
+    if not path.is_file():
+        raise RunError(f"{folder}: no config.yaml; this is not a complete run folder (train it first)")
+    try:
+        return from_dict(PipelineConfig, load_yaml(path))
+    except ConfigError as err:
+        raise RunError(f"{path}: {err}") from None
+
+
+def holdout_indices(folder: Path, n_train: int) -> np.ndarray:
+    path = folder / "holdout_indices.npy"
+    if not path.is_file():
+        raise RunError(f"{folder}: no holdout_indices.npy; train the run first (`kaggle-kit train`)")
+    try:
+        idx = np.load(path, allow_pickle=False)
+    except (OSError, ValueError) as err:
+        raise RunError(f"{path}: not a readable index array ({err.__class__.__name__})") from None
+    if idx.ndim != 1 or (idx.size and not np.issubdtype(idx.dtype, np.integer)):
+        raise RunError(f"{path}: expected a 1-D integer array, found {idx.dtype} {idx.shape}")
+    idx = idx.astype(np.int64)
+    if idx.size and (idx.min() < 0 or idx.max() >= n_train):
+        raise RunError(f"{path}: indices outside 0..{n_train - 1}; the run was trained on other data")
+    if len(np.unique(idx)) != len(idx):
+        raise RunError(f"{path}: repeated holdout indices; the file is corrupt, retrain the run")
+    return idx
+
+
+def evaluation_sets(data: Cifar10, comp: CompetitionSet | None, hold_idx: np.ndarray,
+                    test_subset: int | None, comp_subset: int | None, seed: int) -> dict[str, Split]:
+    """Holdout, test (a stratified subset when ``test_subset``) and competition (its first ``comp_subset``)."""
+    sets = {"holdout": Split(hold_idx, data.train_images[hold_idx], data.train_labels[hold_idx])}
+    test_idx = (np.arange(len(data.test_labels), dtype=np.int64) if test_subset is None
+                else stratified_subset(data.test_labels, test_subset, seed))
+    sets["test"] = Split(test_idx, data.test_images[test_idx], data.test_labels[test_idx])
+    if comp is not None:
+        n = len(comp.ids) if comp_subset is None else min(comp_subset, len(comp.ids))
+        sets["comp"] = Split(comp.ids[:n], comp.images[:n], None)
+    return sets
+
+
+# ------------------------------------------------------------------------------------------- inference
+def default_device() -> torch.device:
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
+def logits_for_images(model: torch.nn.Module, images: np.ndarray, plan: TTAPlan, *, num_classes: int,
+                      batch_size: int = 1000, device: str | torch.device = "cpu", channels_last: bool = False,
+                      amp: bool = False) -> np.ndarray:
+    """(N, 32, 32, 3) uint8 -> (N, num_classes) float32 logits under ``plan``, one forward per chunk."""
+    from kaggle_kit.train.loop import amp_dtype  # the same autocast precision training evaluated with
+
+    device = torch.device(device)
+    chunk = images_per_forward(batch_size, plan)
+    dtype = amp_dtype(device, amp)
+    outs = []
+    with torch.inference_mode(), torch.autocast(device.type, dtype=dtype, enabled=dtype is not None):
+        for start in range(0, len(images), chunk):
+            x = to_model_input(images[start:start + chunk], device, channels_last)
+            outs.append(forward_tta(model, x, plan).float().cpu())
+    if not outs:
+        return np.zeros((0, num_classes), dtype=np.float32)
+    return torch.cat(outs).numpy().astype(np.float32, copy=False)
+
+
+def _accuracy(logits: np.ndarray, labels: np.ndarray) -> float | None:
+    return float((logits.argmax(1) == labels).mean()) if len(labels) else None
+
+
+def _append_metrics(folder: Path, entry: dict) -> Path:
+    """Append one entry to the run's ``predict_metrics.json`` (a JSON list; an unreadable file restarts it)."""
+    path = folder / METRICS_FILE
+    history: list = []
+    if path.is_file():
+        try:
+            loaded = json.loads(path.read_text(encoding="utf-8"))
+            history = loaded if isinstance(loaded, list) else []
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            history = []
+    history.append(entry)
+    return atomic_write_text(path, json.dumps(history, indent=2))
+
+
+def predict_run(run_dir: str | Path, data: Cifar10, comp: CompetitionSet | None, cfg: PredictConfig,
+                device: str | torch.device | None = None) -> dict[str, Logits]:
+    """Write ``logits_*.npz`` for the run and record plain vs TTA accuracy; returns the logits by split.
+
+    The temperature is fitted on the holdout TTA logits (the logits that are stored) and written into every
+    split's file. Without ``comp`` no competition logits are made and a stale ``logits_comp.npz`` is removed,
+    so the folder never mixes logits of two different predictions.
+    """
+    folder = Path(run_dir)
+    pipeline = run_config(folder)
+    device = torch.device(device) if device is not None else default_device()
+    plan = plan_from_config(cfg)
+    model, payload = load_model(folder / "model.pt", device)
+    channels_last = bool(pipeline.train.channels_last)
+    if channels_last:
+        model = model.to(memory_format=torch.channels_last)
+    num_classes = len(payload["class_names"])
+    run_kw = dict(num_classes=num_classes, batch_size=cfg.batch_size, device=device,
+                  channels_last=channels_last, amp=bool(pipeline.train.amp))
+
+    hold_idx = holdout_indices(folder, len(data.train_labels))
+    dcfg = pipeline.data
+    sets = evaluation_sets(data, comp, hold_idx, dcfg.test_subset, dcfg.comp_subset, dcfg.holdout_seed)
+
+    raw: dict[str, np.ndarray] = {}
+    metrics: dict[str, float | int | None] = {}
+    timings: dict[str, float] = {}
+    for name, split in sets.items():
+        t0 = time.perf_counter()
+        raw[name] = logits_for_images(model, split.images, plan, **run_kw)
+        timings[f"{name}_tta_s"] = round(time.perf_counter() - t0, 3)
+        metrics[f"{name}_n"] = len(split.ids)
+        if split.labels is None:
+            continue
+        if plan.level == "none":
+            plain = raw[name]
+        else:
+            t0 = time.perf_counter()
+            plain = logits_for_images(model, split.images, PLAIN, **run_kw)
+            timings[f"{name}_plain_s"] = round(time.perf_counter() - t0, 3)
+        metrics[f"{name}_acc_plain"] = _accuracy(plain, split.labels)
+        metrics[f"{name}_acc_tta"] = _accuracy(raw[name], split.labels)
+
+    hold = sets["holdout"]
+    temperature = fit_temperature(raw["holdout"], hold.labels)
+    metrics["temperature"] = temperature
+    for name in ("holdout", "test"):
+        labels = sets[name].labels
+        if len(labels):
+            metrics[f"{name}_nll_raw"] = nll(raw[name], labels)
+            metrics[f"{name}_nll_calibrated"] = nll(raw[name], labels, temperature)
+            metrics[f"{name}_ece_raw"] = expected_calibration_error(calibrated_probs(raw[name]), labels)
+            metrics[f"{name}_ece_calibrated"] = expected_calibration_error(
+                calibrated_probs(raw[name], temperature), labels)
+
+    out: dict[str, Logits] = {}
+    paths: dict[str, Path] = {}
+    for name, split in sets.items():
+        out[name] = Logits(ids=split.ids, logits=raw[name], labels=split.labels, tta=plan.describe(),
+                           temperature=temperature)
+        paths[name] = save_logits(folder / f"logits_{name}.npz", out[name])
+    stale = folder / "logits_comp.npz"
+    if "comp" not in sets and stale.exists():
+        stale.unlink()
+
+    comp_total = None if comp is None else len(comp.ids)
+    extra = {
+        "tta": plan.describe(),
+        "views": list(plan.views),
+        "view_weights": list(plan.weights),
+        "device": str(device),
+        "test_subset": dcfg.test_subset,
+        "comp_subset": dcfg.comp_subset,
+        "comp_total": comp_total,
+        "comp_complete": comp is not None and len(sets["comp"].ids) == comp_total,
+    }
+    inputs = {"model": folder / "model.pt", "holdout_indices": folder / "holdout_indices.npy"}
+    if comp is not None and comp.source and Path(comp.source).is_file():
+        inputs["comp_pickle"] = Path(comp.source)
+    write_manifest(folder, "predict", config=cfg, inputs=inputs, outputs=paths, metrics=metrics,
+                   timings_s=timings, extra=extra)
+    _append_metrics(folder, {"created": _dt.datetime.now().isoformat(timespec="seconds"),
+                             **extra, "metrics": metrics})
+    return out
+
+
+# ---------------------------------------------------------------------------------------------- submit
+def comp_complete(folder: Path) -> tuple[bool, str]:
+    """Whether the folder's competition logits cover the whole pickle, from its predict/ensemble manifest."""
+    for stage in ("predict", "ensemble"):
+        manifest = read_manifest(folder, stage)
+        if manifest is not None and "comp_complete" in manifest:
+            if manifest["comp_complete"]:
+                return True, ""
+            subset = manifest.get("comp_subset")
+            why = f"data.comp_subset={subset}" if subset is not None else "a subset of the competition images"
+            return False, why
+    return False, "no manifest_predict.json or manifest_ensemble.json says the logits are complete"
+
+
+def submission_from_run(run_or_ensemble_dir: str | Path, out_csv: str | Path, force: bool = False) -> Path:
+    """The competition CSV from a run's or an ensemble's ``logits_comp.npz``, through the validated writer."""
+    folder = run_dir(run_or_ensemble_dir)
+    logits = load_logits(folder / "logits_comp.npz")
+    ok, why = comp_complete(folder)
+    if not ok:
+        raise SubmissionError(f"{folder}: competition logits cover {len(logits.ids)} images only ({why}); "
+                              f"re-run `kaggle-kit predict` without comp_subset before submitting")
+    return write_submission(out_csv, logits.ids, logits.logits, force=force)
+

@@ -1,0 +1,143 @@
+import json
+
+import numpy as np
+import pytest
+from scipy.special import softmax
+
+from kaggle_kit.calibration import fit_temperature, nll
+from kaggle_kit.ensemble import METHODS, combine, ensemble_runs, fit_weights, member_log_probs
+from kaggle_kit.errors import RunError, SubmissionError
+from kaggle_kit.predict import submission_from_run
+from kaggle_kit.runs import Logits, load_logits, save_logits, write_manifest
+from kaggle_kit.submission import check_submission
+
+HOLD = np.arange(0, 2000, 5, dtype=np.int64)   # 400 holdout indices
+TEST = np.arange(300, dtype=np.int64)
+COMP = np.arange(1000, 1250, dtype=np.int64)[::-1].copy()
+rng0 = np.random.default_rng(123)
+HOLD_Y = rng0.integers(0, 10, len(HOLD))
+TEST_Y = rng0.integers(0, 10, len(TEST))
+
+
+def fake_logits(labels: np.ndarray, signal: float, rng, scale: float) -> np.ndarray:
+    z = rng.normal(size=(len(labels), 10)) + signal * np.eye(10)[labels]
+    return (z * scale).astype(np.float32)
+
+
+def make_run(folder, signal=2.0, seed=0, scale=1.0, hold=HOLD, test=TEST, comp=COMP, comp_complete=True):
+    """A run folder as predict leaves it, with synthetic logits of a chosen quality and confidence."""
+    rng = np.random.default_rng(seed)
+    folder.mkdir(parents=True)
+    np.save(folder / "holdout_indices.npy", hold)
+    hold_lg = fake_logits(HOLD_Y, signal, rng, scale)
+    t = fit_temperature(hold_lg, HOLD_Y)   # as predict_run does
+    save_logits(folder / "logits_holdout.npz", Logits(hold, hold_lg, HOLD_Y, "flip", t))
+    save_logits(folder / "logits_test.npz", Logits(test, fake_logits(TEST_Y, signal, rng, scale), TEST_Y, "flip", t))
+    comp_y = np.random.default_rng(99).integers(0, 10, len(comp))
+    save_logits(folder / "logits_comp.npz", Logits(comp, fake_logits(comp_y, signal, rng, scale), None, "flip", t))
+    write_manifest(folder, "predict", extra={"comp_complete": comp_complete, "comp_subset": None})
+    return folder
+
+
+def calibrated(path) -> np.ndarray:
+    lg = load_logits(path)
+    return softmax(lg.logits.astype(np.float64) / lg.temperature, axis=1)
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_ensemble_of_one_run_equals_that_run(tmp_path, method):
+    run = make_run(tmp_path / "runs" / "a", signal=1.5, scale=2.0)
+    out = ensemble_runs([run], method, "solo", out_root=tmp_path / "ens")
+    for split in ("holdout", "test", "comp"):
+        mine, theirs = load_logits(out / f"logits_{split}.npz"), load_logits(run / f"logits_{split}.npz")
+        assert np.array_equal(mine.ids, theirs.ids)
+        assert np.array_equal(mine.logits.argmax(1), theirs.logits.argmax(1))
+        if method != "vote":  # vote shares of one member are one-hot by design
+            np.testing.assert_allclose(calibrated(out / f"logits_{split}.npz"),
+                                       calibrated(run / f"logits_{split}.npz"), atol=2e-3)
+    summary = json.loads((out / "ensemble.json").read_text())
+    assert summary["ensemble"]["test"]["acc"] == summary["members"][0]["test"]["acc"]
+    assert summary["members"][0]["weight"] == 1.0
+
+
+def test_weighted_weights_are_a_simplex_and_never_worse_than_best_member(tmp_path):
+    runs = [make_run(tmp_path / name, signal=s, seed=i, scale=sc)
+            for i, (name, s, sc) in enumerate([("good", 2.5, 3.0), ("ok", 1.5, 0.5), ("noise", 0.0, 1.0)])]
+    out = ensemble_runs(runs, "weighted", "w", out_root=tmp_path / "ens")
+    summary = json.loads((out / "ensemble.json").read_text())
+    w = np.array([m["weight"] for m in summary["members"]])
+    assert np.all(w >= 0) and abs(w.sum() - 1) < 1e-9
+    assert w[2] < 0.05   # the pure-noise member earns (almost) nothing
+    best_member = min(m["holdout"]["nll_calibrated"] for m in summary["members"])
+    assert summary["ensemble"]["holdout"]["nll_calibrated"] <= best_member + 1e-9
+
+
+def test_fit_weights_matches_best_single_member_when_others_are_useless():
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 10, 500)
+    good = Logits(np.arange(500), fake_logits(y, 3.0, rng, 1.0), y, "none")
+    lp = np.stack([member_log_probs(good), np.full((500, 10), np.log(0.1)),
+                   member_log_probs(Logits(np.arange(500), fake_logits(y, -2.0, rng, 2.0), y, "none"))])
+    w = fit_weights(lp, y)
+    assert np.all(w >= 0) and abs(w.sum() - 1) < 1e-9
+    mix = -np.log(np.exp(lp[:, np.arange(500), y]).T @ w).mean()
+    assert mix <= nll(good.logits, y) + 1e-9
+
+
+def test_vote_majority_wins_and_ties_go_to_mean_probability():
+    # members' log-probabilities for one image: two weakly vote class 0, one strongly votes class 1
+    lp = np.log(np.array([[[0.40, 0.35, 0.25]], [[0.40, 0.35, 0.25]], [[0.01, 0.98, 0.01]]]))
+    assert combine(lp, "vote").argmax(1)[0] == 0
+    assert combine(lp, "mean_probs").argmax(1)[0] == 1   # the vote really differs from averaging here
+    tie = np.log(np.array([[[0.45, 0.55, 0.0001]], [[0.9, 0.05, 0.05]]]))
+    assert combine(tie, "vote").argmax(1)[0] == 0       # 1 vote each; class 0 has the higher mean prob
+    assert np.allclose(np.exp(combine(tie, "vote")).sum(1), 1.0)
+
+
+def test_mismatched_test_ids_are_refused_naming_the_position(tmp_path):
+    a = make_run(tmp_path / "A")
+    swapped = TEST.copy()
+    swapped[[17, 18]] = swapped[[18, 17]]
+    b = make_run(tmp_path / "B", test=swapped)
+    with pytest.raises(RunError, match="B test ids differ from A at position 17: id 18 vs 17"):
+        ensemble_runs([a, b], "mean_probs", "x", out_root=tmp_path / "ens")
+
+
+def test_different_holdout_split_is_refused(tmp_path):
+    a = make_run(tmp_path / "A")
+    other = HOLD.copy()
+    other[3] += 1
+    b = make_run(tmp_path / "B", hold=other)
+    with pytest.raises(RunError, match=r"B holdout differs from A at position 3: index 16 vs 15"):
+        ensemble_runs([a, b], "vote", "x", out_root=tmp_path / "ens")
+    c = make_run(tmp_path / "C", comp=COMP[:100])
+    with pytest.raises(RunError, match="C has 100 comp ids, A has 250"):
+        ensemble_runs([a, c], "vote", "x", out_root=tmp_path / "ens")
+
+
+def test_submission_from_ensemble_and_refusal_of_partial_comp(tmp_path):
+    runs = [make_run(tmp_path / f"r{i}", seed=i) for i in range(2)]
+    out = ensemble_runs(runs, "mean_logits", "pair", out_root=tmp_path / "ens")
+    csv = submission_from_run(out, tmp_path / "sub.csv")
+    check_submission(csv, COMP)
+    with pytest.raises(SubmissionError, match="exists"):
+        submission_from_run(out, tmp_path / "sub.csv")
+    partial = make_run(tmp_path / "partial", comp_complete=False)
+    with pytest.raises(SubmissionError, match="cover 250 images only"):
+        submission_from_run(partial, tmp_path / "sub2.csv")
+
+
+def test_cli_prints_member_and_ensemble_accuracy_and_refuses_mismatch(tmp_path, capsys):
+    from kaggle_kit.cli import main
+
+    a, b = make_run(tmp_path / "A"), make_run(tmp_path / "B", seed=1)
+    assert main(["ensemble", str(a), str(b), "--name", "ab", "--method", "vote",
+                 "--out-root", str(tmp_path / "ens")]) == 0
+    out = capsys.readouterr().out
+    assert "ensemble (vote)" in out and "A " in out and "B " in out and "%" in out
+    other = HOLD.copy()
+    other[0] = 1
+    c = make_run(tmp_path / "C", hold=other)
+    assert main(["ensemble", str(a), str(c), "--name", "ac", "--out-root", str(tmp_path / "ens")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: C holdout differs from A at position 0: index 1 vs 0")

@@ -1,0 +1,110 @@
+import json
+
+import numpy as np
+import pytest
+import torch
+import yaml
+
+from kaggle_kit.calibration import fit_temperature
+from kaggle_kit.checkpoint import save_model
+from kaggle_kit.config import DataConfig, ModelConfig, PipelineConfig, PredictConfig, TrainConfig, to_dict
+from kaggle_kit.data import CLASS_NAMES, Cifar10, CompetitionSet
+from kaggle_kit.errors import RunError, SubmissionError
+from kaggle_kit.predict import predict_run, submission_from_run
+from kaggle_kit.runs import load_logits, read_manifest
+from kaggle_kit.submission import check_submission
+
+torch.set_num_threads(1)
+MODEL = "tinycnn"
+
+
+def synthetic_data(seed: int = 0) -> tuple[Cifar10, CompetitionSet]:
+    rng = np.random.default_rng(seed)
+    img = lambda n: rng.integers(0, 256, size=(n, 32, 32, 3), dtype=np.uint8)  # noqa: E731
+    data = Cifar10(img(200), rng.integers(0, 10, 200), img(60), np.repeat(np.arange(10), 6), CLASS_NAMES)
+    comp = CompetitionSet(img(30), rng.permutation(np.arange(500, 530)).astype(np.int64))
+    return data, comp
+
+
+def make_run(folder, data_cfg: DataConfig = DataConfig(holdout_size=40), hold=None):
+    """A run folder as training leaves it: config.yaml, model.pt (untrained tinycnn), holdout_indices.npy."""
+    from kaggle_kit.models import create_model
+
+    folder.mkdir(parents=True)
+    cfg = PipelineConfig(data=data_cfg, model=ModelConfig(name=MODEL), train=TrainConfig(channels_last=True))
+    (folder / "config.yaml").write_text(yaml.safe_dump(to_dict(cfg), sort_keys=False))
+    torch.manual_seed(0)
+    save_model(folder / "model.pt", create_model(MODEL, num_classes=10), model_name=MODEL, model_kwargs={},
+               class_names=list(CLASS_NAMES), config=to_dict(cfg))
+    hold = np.sort(np.random.default_rng(1).choice(200, 40, replace=False)) if hold is None else hold
+    np.save(folder / "holdout_indices.npy", hold)
+    return folder
+
+
+def test_predict_run_writes_all_splits_and_records_plain_vs_tta(tmp_path):
+    data, comp = synthetic_data()
+    run = make_run(tmp_path / "run")
+    out = predict_run(run, data, comp, PredictConfig(tta="flip+translate", batch_size=64), device="cpu")
+    hold = np.load(run / "holdout_indices.npy")
+    h = load_logits(run / "logits_holdout.npz")
+    assert np.array_equal(h.ids, hold) and np.array_equal(h.labels, data.train_labels[hold])
+    assert h.logits.dtype == np.float32 and h.logits.shape == (40, 10)
+    assert np.array_equal(load_logits(run / "logits_test.npz").ids, np.arange(60))
+    c = load_logits(run / "logits_comp.npz")
+    assert np.array_equal(c.ids, comp.ids) and c.labels is None
+    assert h.temperature == pytest.approx(fit_temperature(h.logits, h.labels), rel=1e-6)
+    assert {lg.temperature for lg in out.values()} == {h.temperature}
+    assert c.tta.startswith("flip+translate[identity|hflip|shift:1,1")
+
+    metrics = read_manifest(run, "predict")["metrics"]
+    for key in ("holdout_acc_plain", "holdout_acc_tta", "test_acc_plain", "test_acc_tta"):
+        assert 0.0 <= metrics[key] <= 1.0
+    assert metrics["holdout_acc_tta"] == pytest.approx(h.accuracy)
+
+    predict_run(run, data, None, PredictConfig(tta="none"), device="cpu")
+    history = json.loads((run / "predict_metrics.json").read_text())
+    assert len(history) == 2 and history[1]["tta"] == "none"
+    assert history[1]["metrics"]["test_acc_plain"] == history[1]["metrics"]["test_acc_tta"]
+    assert not (run / "logits_comp.npz").exists()   # no stale competition logits from the first call
+    assert read_manifest(run, "predict")["comp_complete"] is False
+
+
+def test_subsets_are_recorded_and_partial_comp_cannot_be_submitted(tmp_path):
+    data, comp = synthetic_data()
+    run = make_run(tmp_path / "run", DataConfig(holdout_size=40, test_subset=20, comp_subset=10))
+    out = predict_run(run, data, comp, PredictConfig(tta="flip"), device="cpu")
+    assert len(out["test"].ids) == 20 and np.bincount(out["test"].labels).tolist() == [2] * 10
+    assert np.array_equal(out["comp"].ids, comp.ids[:10])
+    manifest = read_manifest(run, "predict")
+    assert manifest["comp_subset"] == 10 and manifest["test_subset"] == 20
+    with pytest.raises(SubmissionError, match="comp_subset=10"):
+        submission_from_run(run, tmp_path / "sub.csv")
+
+
+def test_submission_from_full_run_validates(tmp_path):
+    data, comp = synthetic_data()
+    run = make_run(tmp_path / "run")
+    predict_run(run, data, comp, PredictConfig(tta="flip"), device="cpu")
+    csv = submission_from_run(run, tmp_path / "sub.csv")
+    check_submission(csv, comp.ids)
+    assert csv.read_text().splitlines()[1].startswith(f"{comp.ids[0]},")
+
+
+def test_holdout_indices_from_other_data_are_refused(tmp_path):
+    data, comp = synthetic_data()
+    run = make_run(tmp_path / "run", hold=np.array([3, 5, 250]))
+    with pytest.raises(RunError, match="outside 0..199"):
+        predict_run(run, data, comp, PredictConfig(tta="none"), device="cpu")
+
+
+def test_cli_refuses_bad_tta_options_before_loading_data(tmp_path, capsys):
+    from kaggle_kit.cli import main
+
+    run = make_run(tmp_path / "run")
+    missing = str(tmp_path / "no-data")
+    assert main(["predict", str(run), "--tta", "flip", "--views", "hflip", "--data-dir", missing]) == 2
+    assert "only used with tta: custom" in capsys.readouterr().err
+    assert main(["predict", str(run), "--views", "identity", "rotate:90", "--data-dir", missing]) == 2
+    assert "unknown step 'rotate:90'" in capsys.readouterr().err
+    assert main(["predict", str(run), "--tta", "none", "--data-dir", missing]) == 2   # valid TTA: data missing
+    assert "no competition data found" in capsys.readouterr().err
