@@ -75,3 +75,14 @@ def test_binary_file_is_a_problem_not_a_crash(tmp_path):
     p = tmp_path / "s.csv"
     p.write_bytes(b"\xff\xfe\x00garbage")
     assert validate_submission(p, IDS) == [f"{p}: not a UTF-8 text file"]
+
+
+def test_written_files_get_umask_permissions_not_mkstemp_0600(tmp_path):
+    import os
+
+    old = os.umask(0o022)
+    try:
+        p = write_submission(tmp_path / "s.csv", IDS, np.zeros(4, int))
+    finally:
+        os.umask(old)
+    assert (p.stat().st_mode & 0o777) == 0o644
