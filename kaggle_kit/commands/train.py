@@ -1,0 +1,67 @@
+"""``kaggle-kit train PIPELINE [--set k=v]`` and ``kaggle-kit train --resume RUN``.
+
+Works unchanged under ``torchrun --nproc_per_node=N``: every process trains its share, rank 0 picks the run
+folder and writes it. The per-process batch is ``train.batch_size`` (effective batch = batch_size x N).
+"""
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("train", help="train one pipeline's model into a run folder (resumable; torchrun-aware)")
+    p.add_argument("pipeline", nargs="?", help="pipeline YAML, e.g. pipelines/seed000.yaml")
+    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                   help="override a config value with a dotted key, e.g. --set train.epochs=2 (repeatable)")
+    p.add_argument("--resume", metavar="RUN", help="continue an interrupted run (folder or run id) from its last.pt")
+    p.add_argument("--run-dir", help="train into this folder (default: runs/<run_id>)")
+    p.add_argument("--runs-root", default="runs", help="parent of new run folders (default: runs)")
+    p.add_argument("--data-dir", help="data folder (default: $KAGGLE_KIT_DATA, ./data, Kaggle input)")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar or per-epoch lines")
+    p.set_defaults(func=run)
+
+
+def _pct(x) -> str:
+    return "-" if x is None else f"{100 * x:.2f}%"
+
+
+def run(args: argparse.Namespace) -> int:
+    from kaggle_kit.config import PipelineConfig, from_dict, load_pipeline, load_yaml
+    from kaggle_kit.data import load_cifar10
+    from kaggle_kit.datapaths import locate_data
+    from kaggle_kit.errors import ConfigError, RunError
+    from kaggle_kit.runs import new_run_id
+    from kaggle_kit.runs import run_dir as find_run
+    from kaggle_kit.train import distributed, train_run
+
+    if args.resume:
+        if args.pipeline or args.overrides or args.run_dir:
+            raise ConfigError("--resume takes the run's own config.yaml; drop PIPELINE, --set and --run-dir")
+        folder = find_run(args.resume)
+        try:
+            cfg = from_dict(PipelineConfig, load_yaml(folder / "config.yaml"))
+        except ConfigError as err:
+            raise RunError(f"{folder}: {err}") from None
+    else:
+        if not args.pipeline:
+            raise ConfigError("give a pipeline YAML (e.g. pipelines/seed000.yaml) or --resume RUN")
+        cfg = load_pipeline(args.pipeline, args.overrides)
+        folder = None
+
+    info = distributed.setup()
+    if folder is None:
+        name = Path(args.run_dir) if args.run_dir else Path(args.runs_root) / new_run_id(cfg.name, cfg)
+        folder = Path(distributed.broadcast_object(str(name), info))
+    paths = locate_data(args.data_dir)
+    data = load_cifar10(paths.cifar_dir)
+    inputs = {f.name: f for f in sorted(paths.cifar_dir.glob("*_batch*"))}
+    try:
+        result = train_run(cfg, data, folder, resume=bool(args.resume), progress=not args.no_progress,
+                           inputs=inputs)
+    finally:
+        distributed.teardown()
+    if info.is_main:
+        print(f"run {result.run_dir}: {result.epochs_done} epochs in {result.seconds:.0f}s, "
+              f"holdout {_pct(result.holdout_acc)}, CIFAR-10 test {_pct(result.test_acc)}")
+    return 0

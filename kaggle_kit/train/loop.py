@@ -1,0 +1,439 @@
+"""The training engine: one run folder in, a trained ``model.pt`` and its metrics out.
+
+``train_run`` is the thin I/O step (split, folder files, checkpoints, manifest); ``train_epoch`` and
+``evaluate`` are the loop. Everything an epoch draws at random is seeded from (seed, epoch, rank) and
+``last.pt`` is written at each epoch end, so a run killed at any point and resumed reaches the same weights
+as one never interrupted (tests/unit/test_train.py checks this bit for bit on CPU).
+"""
+from __future__ import annotations
+
+import csv
+import io
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Mapping
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+import yaml
+from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
+from tqdm.auto import tqdm
+
+from kaggle_kit.batch_augment import mix_batch, supports
+from kaggle_kit.checkpoint import load_checkpoint, save_model
+from kaggle_kit.config import AugmentConfig, PipelineConfig, TrainConfig, config_hash, to_dict
+from kaggle_kit.data import Cifar10, holdout_split, stratified_subset
+from kaggle_kit.errors import ConfigError, RunError
+from kaggle_kit.fsio import atomic_path, atomic_write_text
+from kaggle_kit.runs import read_manifest, write_manifest
+from kaggle_kit.tensors import select_device, to_model_input
+from kaggle_kit.train import distributed
+from kaggle_kit.train.batches import DeviceBatches, WorkerBatches, epoch_batches, steps_per_epoch
+from kaggle_kit.train.distributed import DistInfo
+from kaggle_kit.train.optim import build_optimizer
+from kaggle_kit.train.rng import derive_seed, rng_states, seed_all, set_rng_states
+from kaggle_kit.train.schedule import LRSchedule
+
+STATE_FORMAT = "kaggle-kit/train-state/1"
+# lr: at the epoch's last step; seconds: the whole epoch with evaluation; images_per_s: training phase only,
+# summed over processes. train_acc counts a mixed (Mixup/CutMix) image as its own label.
+METRIC_COLUMNS = ("epoch", "lr", "train_loss", "train_acc", "holdout_loss", "holdout_acc", "seconds",
+                  "images_per_s")
+EVAL_BATCH = 1000  # images per forward when evaluating
+
+
+@dataclass(frozen=True)
+class TrainResult:
+    run_dir: Path
+    holdout_acc: float | None   # of the model saved as model.pt (best or last epoch)
+    test_acc: float | None      # CIFAR-10 test set (or its test_subset), None when not evaluated
+    epochs_done: int
+    seconds: float              # training + evaluation time over all sessions of this run
+
+
+# ------------------------------------------------------------------------------------------- pure pieces
+def use_batched_path(aug: AugmentConfig) -> bool:
+    """The batched tensor path when allowed (gpu auto|on) and the preset is expressible; else per-image."""
+    if aug.gpu not in ("auto", "on", "off"):
+        raise ConfigError(f"train.augment.gpu must be auto, on or off, found '{aug.gpu}'")
+    expressible = supports(aug.preset)  # raises ConfigError for an unknown preset
+    if aug.gpu == "on" and not expressible:
+        raise ConfigError(f"augmentation preset '{aug.preset}' has no batched form; set train.augment.gpu=auto")
+    return expressible and aug.gpu != "off"
+
+
+def amp_dtype(device: torch.device, enabled: bool) -> torch.dtype | None:
+    """bf16 where the GPU has it natively; fp16 (with a grad scaler) on older GPUs such as Kaggle's T4."""
+    if not enabled or device.type != "cuda":
+        return None
+    return torch.bfloat16 if torch.cuda.is_bf16_supported(including_emulation=False) else torch.float16
+
+
+def training_key(cfg: PipelineConfig) -> str:
+    """What must not change between a run and its resumption."""
+    d = cfg.data
+    return config_hash({"model": cfg.model, "train": cfg.train,
+                        "split": [d.holdout_size, d.holdout_seed, d.train_subset]})
+
+
+def split_indices(cfg: PipelineConfig, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(train_idx, holdout_idx) into the 50,000 training images; train_subset is taken after the holdout."""
+    train_idx, hold_idx = holdout_split(labels, cfg.data.holdout_size, cfg.data.holdout_seed)
+    if cfg.data.train_subset is not None:
+        keep = stratified_subset(labels[train_idx], cfg.data.train_subset, cfg.data.holdout_seed)
+        train_idx = train_idx[keep]
+    return train_idx, hold_idx
+
+
+def build_model(cfg: PipelineConfig, num_classes: int) -> tuple[torch.nn.Module, dict]:
+    """Registry model with the pipeline's kwargs (+ train.dropout); the parameter budget is checked here."""
+    from kaggle_kit.models import check_parameter_budget, create_model
+
+    kwargs = dict(cfg.model.kwargs)
+    if cfg.train.dropout is not None:
+        kwargs["dropout"] = cfg.train.dropout
+    try:
+        model = create_model(cfg.model.name, num_classes=num_classes, **kwargs)
+    except TypeError as err:
+        raise ConfigError(f"model '{cfg.model.name}' rejected its arguments {sorted(kwargs)} ({err}); "
+                          f"fix model.kwargs or train.dropout") from None
+    check_parameter_budget(model, cfg.model.name, cfg.model.max_params)
+    return model, kwargs
+
+
+def metrics_csv(history: list[dict]) -> str:
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=METRIC_COLUMNS, lineterminator="\n")
+    writer.writeheader()
+    for row in history:
+        writer.writerow({k: ("" if row.get(k) is None else row[k]) for k in METRIC_COLUMNS})
+    return buf.getvalue()
+
+
+# ---------------------------------------------------------------------------------------------- the loop
+@torch.no_grad()
+def evaluate(model: torch.nn.Module, images: np.ndarray, labels: np.ndarray, device: torch.device,
+             tc: TrainConfig, info: DistInfo = DistInfo()) -> tuple[float | None, float | None]:
+    """(mean cross-entropy, accuracy) of ``model`` on uint8 images; each rank scores its own share."""
+    if len(labels) == 0:
+        return None, None
+    model.eval()
+    share = slice(info.rank, None, info.world_size)
+    images, labels = images[share], labels[share]
+    dtype = amp_dtype(device, tc.amp)
+    sums = torch.zeros(3, dtype=torch.float64, device=device)  # loss, correct, count
+    for start in range(0, len(labels), EVAL_BATCH):
+        x = to_model_input(images[start:start + EVAL_BATCH], device, tc.channels_last)
+        y = torch.from_numpy(labels[start:start + EVAL_BATCH]).to(device)
+        with torch.autocast(device.type, dtype=dtype, enabled=dtype is not None):
+            logits = model(x)
+        sums[0] += F.cross_entropy(logits.float(), y, reduction="sum")
+        sums[1] += (logits.argmax(1) == y).sum()
+        sums[2] += len(y)
+    sums = distributed.all_reduce_sum(sums, info)
+    return float(sums[0] / sums[2]), float(sums[1] / sums[2])
+
+
+@dataclass
+class Engine:
+    """The live objects of one run, grouped so checkpointing and the loop see the same things."""
+
+    model: torch.nn.Module          # the raw module (what is saved)
+    train_model: torch.nn.Module    # what the loop calls: maybe DDP- and/or torch.compile-wrapped
+    ema: AveragedModel | None
+    optimizer: torch.optim.Optimizer
+    schedule: LRSchedule
+    scaler: torch.amp.GradScaler
+    device: torch.device
+    info: DistInfo
+
+    @property
+    def eval_model(self) -> torch.nn.Module:
+        return self.ema.module if self.ema is not None else self.model
+
+    def sync_buffers(self) -> None:
+        """Under DDP each rank updates BatchNorm statistics on its own batches: adopt rank 0's before use."""
+        if self.info.enabled:
+            modules = [self.model] + ([self.ema.module] if self.ema is not None else [])
+            for module in modules:
+                for buf in module.buffers():
+                    torch.distributed.broadcast(buf, src=0)
+
+
+def build_engine(cfg: PipelineConfig, num_classes: int, steps_per_epoch: int, device: torch.device,
+                 info: DistInfo = DistInfo()) -> tuple[Engine, dict]:
+    """Model (budget-checked, on the device), EMA, optimizer, schedule, scaler and the DDP/compile wrappers."""
+    tc = cfg.train
+    model, model_kwargs = build_model(cfg, num_classes)
+    fmt = torch.channels_last if tc.channels_last else torch.contiguous_format
+    model = model.to(device, memory_format=fmt)
+    ema = None
+    if tc.ema_decay is not None:
+        ema = AveragedModel(model, multi_avg_fn=get_ema_multi_avg_fn(tc.ema_decay), use_buffers=True)
+    optimizer = build_optimizer(model, tc.optimizer)
+    schedule = LRSchedule(optimizer, tc.schedule, tc.optimizer.lr, steps_per_epoch, tc.epochs)
+    scaler = torch.amp.GradScaler(device.type, enabled=amp_dtype(device, tc.amp) == torch.float16)
+    train_model = model
+    if info.enabled:
+        ids = [device.index] if device.type == "cuda" else None
+        train_model = torch.nn.parallel.DistributedDataParallel(model, device_ids=ids)
+    if tc.compile:
+        train_model = torch.compile(train_model)
+    return Engine(model, train_model, ema, optimizer, schedule, scaler, device, info), model_kwargs
+
+
+def make_source(tc: TrainConfig, images: np.ndarray, labels: np.ndarray, device: torch.device):
+    """Batched tensor path when ``use_batched_path`` allows, else per-image presets in DataLoader workers."""
+    if use_batched_path(tc.augment):
+        return DeviceBatches(images, labels, tc.augment.preset, device)
+    return WorkerBatches(images, labels, tc.augment.preset, device, tc.num_workers)
+
+
+def train_epoch(eng: Engine, source, batches: np.ndarray, epoch_seed: int, tc: TrainConfig,
+                num_classes: int, bar: tqdm) -> dict[str, float]:
+    eng.model.train()
+    mix_rng = np.random.default_rng(derive_seed(epoch_seed, 1))
+    mixing = tc.augment.mixup_alpha > 0 or tc.augment.cutmix_alpha > 0
+    dtype = amp_dtype(eng.device, tc.amp)
+    sums = torch.zeros(3, dtype=torch.float64, device=eng.device)  # loss, correct, count
+    lr = eng.schedule.current_lr()
+    for step, (x_u8, y) in enumerate(source.epoch(batches, epoch_seed)):
+        x = to_model_input(x_u8, eng.device, tc.channels_last)
+        targets = None
+        if mixing:
+            x, targets = mix_batch(x, y, num_classes, mixup_alpha=tc.augment.mixup_alpha,
+                                   cutmix_alpha=tc.augment.cutmix_alpha, mix_prob=tc.augment.mix_prob,
+                                   rng=mix_rng)
+        lr = eng.schedule.apply()
+        with torch.autocast(eng.device.type, dtype=dtype, enabled=dtype is not None):
+            logits = eng.train_model(x)
+            loss = F.cross_entropy(logits, y if targets is None else targets, label_smoothing=tc.label_smoothing)
+        eng.optimizer.zero_grad(set_to_none=True)
+        eng.scaler.scale(loss).backward()
+        if tc.grad_clip_norm is not None:
+            eng.scaler.unscale_(eng.optimizer)
+            torch.nn.utils.clip_grad_norm_(eng.model.parameters(), tc.grad_clip_norm)
+        eng.scaler.step(eng.optimizer)
+        eng.scaler.update()
+        eng.schedule.step()
+        if eng.ema is not None:
+            eng.ema.update_parameters(eng.model)
+        sums[0] += loss.detach().float() * len(y)
+        sums[1] += (logits.detach().argmax(1) == y).sum()  # against the unmixed label when mixing
+        sums[2] += len(y)
+        bar.update(1)
+        if not bar.disable and step % 20 == 0:
+            bar.set_postfix(loss=f"{loss.item():.3f}", lr=f"{lr:.2e}")
+    sums = distributed.all_reduce_sum(sums, eng.info)
+    count = max(float(sums[2]), 1.0)
+    return {"train_loss": float(sums[0]) / count, "train_acc": float(sums[1]) / count, "lr": lr,
+            "images": float(sums[2])}
+
+
+# -------------------------------------------------------------------------------------- checkpointing
+def save_state(path: Path, eng: Engine, *, epoch: int, key: str, history: list[dict], best: dict,
+               source) -> None:
+    state = {
+        "format": STATE_FORMAT,
+        "epoch": epoch,
+        "training_key": key,
+        "model": eng.model.state_dict(),
+        "ema": eng.ema.state_dict() if eng.ema is not None else None,
+        "optimizer": eng.optimizer.state_dict(),
+        "schedule": eng.schedule.state_dict(),
+        "scaler": eng.scaler.state_dict(),
+        "rng": rng_states(),
+        "augment_rng": source.augment.generator.get_state() if isinstance(source, DeviceBatches) else None,
+        "history": history,
+        "best": best,
+    }
+    with atomic_path(path) as tmp:
+        torch.save(state, tmp)
+
+
+def load_state(path: Path) -> dict:
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as err:  # torch raises many types for corrupt files
+        raise RunError(f"{path}: unreadable training state ({err.__class__.__name__}); "
+                       f"delete it to start the run over") from None
+    if not isinstance(state, dict) or state.get("format") != STATE_FORMAT:
+        raise RunError(f"{path}: not a kaggle-kit training state")
+    return state
+
+
+def restore_state(eng: Engine, state: dict, source) -> None:
+    eng.model.load_state_dict(state["model"])
+    if eng.ema is not None:
+        eng.ema.load_state_dict(state["ema"])
+    eng.optimizer.load_state_dict(state["optimizer"])
+    eng.schedule.load_state_dict(state["schedule"])
+    eng.scaler.load_state_dict(state["scaler"])
+    set_rng_states(state["rng"])
+    if isinstance(source, DeviceBatches) and state["augment_rng"] is not None:
+        source.augment.generator.set_state(state["augment_rng"])
+
+
+# ------------------------------------------------------------------------------------------ the I/O step
+def _configure_torch(tc: TrainConfig, device: torch.device) -> None:
+    if tc.deterministic:
+        import os
+
+        os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
+        torch.use_deterministic_algorithms(True, warn_only=True)
+        torch.backends.cudnn.benchmark = False
+    elif device.type == "cuda":
+        torch.backends.cudnn.benchmark = True
+
+
+def _finished_result(run_dir: Path, state: dict) -> TrainResult | None:
+    manifest = read_manifest(run_dir, "train")
+    if manifest is None or not (run_dir / "model.pt").is_file():
+        return None
+    m = manifest.get("metrics", {})
+    return TrainResult(run_dir, m.get("holdout_acc"), m.get("test_acc"), int(state["epoch"]),
+                       float(sum(r["seconds"] for r in state["history"])))
+
+
+def train_run(cfg: PipelineConfig, data: Cifar10, run_dir: str | Path, *, resume: bool = False,
+              progress: bool = True, inputs: Mapping[str, str | Path] = (),
+              on_epoch_end: Callable[[dict], Any] | None = None) -> TrainResult:
+    """Train ``cfg`` on ``data`` into ``run_dir`` (see DESIGN.md for the files); ``resume`` continues last.pt.
+
+    ``inputs`` (name -> data file) are fingerprinted into the manifest. ``on_epoch_end(row)`` runs after each
+    epoch's files are written (on every rank); an exception it raises stops the run like a kill would.
+    """
+    tc = cfg.train
+    run_dir = Path(run_dir)
+    info = distributed.setup()
+    device = select_device()
+    key = training_key(cfg)
+    last_path, model_path = run_dir / "last.pt", run_dir / "model.pt"
+
+    state = None
+    if last_path.is_file():
+        if not resume:
+            raise RunError(f"{run_dir}: already holds a training state (last.pt); resume it with --resume "
+                           f"or train into a new folder")
+        state = load_state(last_path)
+        if state["training_key"] != key:
+            raise RunError(f"{run_dir}: its last.pt was trained with a different model/train/data config; "
+                           f"resume with the run's own config.yaml or start a new run")
+        if state["epoch"] >= tc.epochs:
+            done = _finished_result(run_dir, state)
+            if done is not None:
+                return done
+    if min(tc.epochs, tc.batch_size, tc.eval_every_epochs) < 1:
+        raise ConfigError("train.epochs, train.batch_size and train.eval_every_epochs must be >= 1")
+    if tc.select_best and cfg.data.holdout_size == 0:
+        raise ConfigError("train.select_best needs a holdout; set data.holdout_size > 0 or select_best: false")
+
+    train_idx, hold_idx = split_indices(cfg, data.train_labels)
+    num_classes = len(data.class_names)
+    spe = steps_per_epoch(len(train_idx), tc.batch_size, info.world_size)
+    if spe < 1:
+        raise ConfigError(f"{len(train_idx)} training images make no full batch of {tc.batch_size} per process")
+
+    _configure_torch(tc, device)
+    seed_all(tc.seed)
+    eng, model_kwargs = build_engine(cfg, num_classes, spe, device, info)
+    model = eng.model
+    train_x, train_y = data.train_images[train_idx], data.train_labels[train_idx]
+    hold_x, hold_y = data.train_images[hold_idx], data.train_labels[hold_idx]
+    source = make_source(tc, train_x, train_y, device)
+
+    history: list[dict] = []
+    best: dict = {"epoch": None, "holdout_acc": None, "holdout_loss": None}
+    if state is not None:
+        restore_state(eng, state, source)
+        history, best = list(state["history"]), dict(state["best"])
+    elif info.is_main:
+        run_dir.mkdir(parents=True, exist_ok=True)
+        atomic_write_text(run_dir / "config.yaml", yaml.safe_dump(to_dict(cfg), sort_keys=False))
+        with atomic_path(run_dir / "holdout_indices.npy") as tmp:
+            with open(tmp, "wb") as fh:
+                np.save(fh, hold_idx)
+    start_epoch = len(history)
+    show_bar = progress and info.is_main and sys.stderr.isatty()
+    checkpoint_meta = dict(model_name=cfg.model.name, model_kwargs=model_kwargs,
+                           class_names=list(data.class_names), config=to_dict(cfg))
+
+    for epoch in range(start_epoch, tc.epochs):
+        t0 = time.perf_counter()
+        epoch_seed = derive_seed(tc.seed, epoch, info.rank)
+        seed_all(epoch_seed)
+        batches = epoch_batches(len(train_idx), tc.batch_size, tc.seed, epoch, info)
+        with tqdm(total=len(batches), desc=f"epoch {epoch + 1}/{tc.epochs}", unit="batch", leave=False,
+                  disable=not show_bar, file=sys.stderr) as bar:
+            stats = train_epoch(eng, source, batches, epoch_seed, tc, num_classes, bar)
+        train_s = time.perf_counter() - t0
+        eng.sync_buffers()
+        hold_loss = hold_acc = None
+        if (epoch + 1) % tc.eval_every_epochs == 0 or epoch + 1 == tc.epochs:
+            hold_loss, hold_acc = evaluate(eng.eval_model, hold_x, hold_y, device, tc, info)
+        eng.schedule.end_epoch(hold_loss)
+        row = {"epoch": epoch + 1, "lr": stats["lr"], "train_loss": round(stats["train_loss"], 6),
+               "train_acc": round(stats["train_acc"], 6),
+               "holdout_loss": None if hold_loss is None else round(hold_loss, 6),
+               "holdout_acc": None if hold_acc is None else round(hold_acc, 6),
+               "seconds": round(time.perf_counter() - t0, 3),
+               "images_per_s": round(stats["images"] / max(train_s, 1e-9), 1)}
+        history.append(row)
+        improved = hold_acc is not None and (best["holdout_acc"] is None or hold_acc > best["holdout_acc"])
+        if improved:
+            best = {"epoch": epoch + 1, "holdout_acc": hold_acc, "holdout_loss": hold_loss}
+        if info.is_main:
+            if tc.select_best and improved:
+                save_model(model_path, eng.eval_model, metrics=best, **checkpoint_meta)
+            save_state(last_path, eng, epoch=epoch + 1, key=key, history=history, best=best, source=source)
+            atomic_write_text(run_dir / "metrics.csv", metrics_csv(history))
+            if progress:
+                tqdm.write(_epoch_line(row, tc.epochs), file=sys.stderr)
+        distributed.barrier(info)
+        if on_epoch_end is not None:
+            on_epoch_end(row)
+
+    final = history[-1]
+    if tc.select_best:
+        chosen = best
+        eng.eval_model.load_state_dict(load_checkpoint(model_path)["state_dict"])
+    else:
+        chosen = {"epoch": final["epoch"], "holdout_acc": final["holdout_acc"],
+                  "holdout_loss": final["holdout_loss"]}
+        if info.is_main:
+            save_model(model_path, eng.eval_model, metrics=chosen, **checkpoint_meta)
+    test_acc = None
+    if len(data.test_labels):
+        n_test = cfg.data.test_subset
+        test_idx = (np.arange(len(data.test_labels)) if n_test is None
+                    else stratified_subset(data.test_labels, n_test, cfg.data.holdout_seed))
+        _, test_acc = evaluate(eng.eval_model, data.test_images[test_idx], data.test_labels[test_idx],
+                               device, tc, info)
+    seconds = float(sum(r["seconds"] for r in history))
+    if info.is_main:
+        n_params = sum(p.numel() for p in model.parameters() if p.requires_grad)
+        write_manifest(
+            run_dir, "train", config=cfg, inputs=inputs,
+            outputs={n: run_dir / n for n in ("model.pt", "last.pt", "metrics.csv", "holdout_indices.npy",
+                                              "config.yaml")},
+            metrics={"holdout_acc": chosen["holdout_acc"], "holdout_loss": chosen["holdout_loss"],
+                     "model_epoch": chosen["epoch"], "test_acc": test_acc, "epochs": len(history),
+                     "params": n_params, "train_images": len(train_idx), "holdout_images": len(hold_idx),
+                     "images_per_s_mean": round(float(np.mean([r["images_per_s"] for r in history])), 1)},
+            timings_s={"train_and_eval": seconds},
+            extra={"device": str(device), "world_size": info.world_size,
+                   "effective_batch_size": tc.batch_size * info.world_size,
+                   "augment_path": "batched" if isinstance(source, DeviceBatches) else "per-image",
+                   "amp_dtype": str(amp_dtype(device, tc.amp))})
+    distributed.barrier(info)
+    return TrainResult(run_dir, chosen["holdout_acc"], test_acc, len(history), seconds)
+
+
+def _epoch_line(row: dict, epochs: int) -> str:
+    hold = "" if row["holdout_acc"] is None else \
+        f"  holdout loss {row['holdout_loss']:.4f} acc {row['holdout_acc']:.4f}"
+    return (f"epoch {row['epoch']:>3}/{epochs}  lr {row['lr']:.3e}  train loss {row['train_loss']:.4f} "
+            f"acc {row['train_acc']:.4f}{hold}  {row['seconds']:.1f}s  {row['images_per_s']:.0f} img/s")

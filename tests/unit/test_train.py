@@ -1,0 +1,372 @@
+"""Training engine on synthetic data: builders, schedules, run-folder files, exact resume, the CLI."""
+from __future__ import annotations
+
+import csv
+import math
+import pickle
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+import yaml
+
+from kaggle_kit.checkpoint import load_model
+from kaggle_kit.config import (AugmentConfig, OptimizerConfig, PipelineConfig, ScheduleConfig, from_dict,
+                               load_pipeline)
+from kaggle_kit.data import CIFAR10_MEAN, CIFAR10_STD, Cifar10, holdout_split
+from kaggle_kit.errors import ConfigError, ParameterBudgetError, RunError
+from kaggle_kit.tensors import to_model_input
+from kaggle_kit.train import METRIC_COLUMNS, evaluate, train_run, use_batched_path
+from kaggle_kit.train.batches import DeviceBatches, WorkerBatches, epoch_batches
+from kaggle_kit.train.distributed import DistInfo
+from kaggle_kit.train.optim import build_optimizer, param_groups
+from kaggle_kit.train.schedule import LRSchedule, PlateauState, lr_factor, plateau_update
+
+MODEL = "tinycnn"
+TIMING = ("seconds", "images_per_s")
+
+
+@pytest.fixture(autouse=True)
+def _one_thread():
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+def synthetic_cifar(n_train: int = 400, n_test: int = 100, seed: int = 0) -> Cifar10:
+    """Learnable toy data: each class has its own mean colour, plus noise."""
+    rng = np.random.default_rng(seed)
+    palette = rng.integers(40, 216, (10, 3))
+
+    def make(n):
+        labels = np.arange(n) % 10
+        noise = rng.normal(0, 25, (n, 32, 32, 3))
+        images = np.clip(palette[labels][:, None, None, :] + noise, 0, 255).astype(np.uint8)
+        return images, labels.astype(np.int64)
+
+    tx, ty = make(n_train)
+    sx, sy = make(n_test)
+    return Cifar10(tx, ty, sx, sy, tuple(f"c{i}" for i in range(10)))
+
+
+def make_cfg(**train) -> PipelineConfig:
+    base = {"epochs": 3, "batch_size": 32, "optimizer": {"name": "sgd", "lr": 0.05},
+            "schedule": {"name": "cosine", "warmup_epochs": 1}, "channels_last": False}
+    base.update(train)
+    return from_dict(PipelineConfig, {"name": "unit", "model": {"name": MODEL},
+                                      "data": {"holdout_size": 100}, "train": base})
+
+
+@pytest.fixture(scope="module")
+def data() -> Cifar10:
+    return synthetic_cifar()
+
+
+# -------------------------------------------------------------------------------------------- schedules
+def factors(cfg: ScheduleConfig, epochs: int = 10, spe: int = 10, lr: float = 1.0) -> np.ndarray:
+    return np.array([lr_factor(cfg, s, spe, epochs, lr) for s in range(epochs * spe)])
+
+
+def test_warmup_linear_rises_then_decays_to_the_floor():
+    f = factors(ScheduleConfig(name="warmup_linear", warmup_epochs=2, warmup_start_factor=0.1, min_lr=0.1))
+    assert f[0] == pytest.approx(0.1) and f[20] == pytest.approx(1.0)
+    assert np.all(np.diff(f[:20]) > 0) and np.all(np.diff(f[20:]) < 0)
+    assert f[-1] == pytest.approx(0.1 + 0.9 / 80, rel=1e-6)  # one step before the end of the linear decay
+
+
+def test_cosine_hits_half_at_mid_training():
+    f = factors(ScheduleConfig(name="cosine"))
+    assert f[0] == 1.0 and f[50] == pytest.approx(0.5) and f[-1] < 0.01
+
+
+def test_cosine_restarts_return_to_peak_at_each_cycle():
+    f = factors(ScheduleConfig(name="cosine_restarts", restart_epochs=3, restart_mult=2), epochs=9)
+    assert f[0] == 1.0 and f[30] == 1.0 and f[29] < 0.05  # restart after 3 epochs, next cycle 6 long
+    assert f[60] == pytest.approx(0.5)                  # middle of the 6-epoch second cycle
+
+
+def test_step_schedule_multiplies_by_gamma_at_milestones():
+    f = factors(ScheduleConfig(name="step", milestones=(3, 6), gamma=0.1))
+    assert f[29] == 1.0 and f[30] == pytest.approx(0.1) and f[60] == pytest.approx(0.01)
+
+
+def test_onecycle_peaks_at_pct_start_and_ends_at_the_floor():
+    f = factors(ScheduleConfig(name="onecycle", onecycle_pct_start=0.3, warmup_start_factor=0.0))
+    assert int(f.argmax()) == 30 and f[0] == 0.0 and f[-1] < 0.02
+
+
+def test_plateau_reduces_after_patience_epochs_without_improvement():
+    s = PlateauState()
+    for loss in (1.0, 0.9, 0.95, 0.92):  # two bad epochs: not yet (patience 2)
+        s = plateau_update(s, loss, patience=2, factor=0.5)
+    assert s.scale == 1.0
+    s = plateau_update(s, 0.91, patience=2, factor=0.5)
+    assert s.scale == 0.5 and s.bad_epochs == 0 and s.best == 0.9
+
+
+def test_lr_schedule_state_round_trips():
+    opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=1.0)
+    sched = LRSchedule(opt, ScheduleConfig(name="cosine", plateau_patience=1), 0.2, 5, 4)
+    for _ in range(7):
+        sched.apply()
+        sched.step()
+    sched.end_epoch(1.0)
+    other = LRSchedule(opt, ScheduleConfig(name="cosine", plateau_patience=1), 0.2, 5, 4)
+    other.load_state_dict(sched.state_dict())
+    assert other.apply() == sched.apply() == pytest.approx(0.2 * 0.5 * (1 + math.cos(math.pi * 7 / 20)))
+
+
+@pytest.mark.parametrize("bad", [dict(name="linear"), dict(warmup_epochs=-1), dict(name="onecycle",
+                                 onecycle_pct_start=1.0), dict(plateau_factor=0.0)])
+def test_invalid_schedules_are_config_errors(bad):
+    opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=1.0)
+    with pytest.raises(ConfigError):
+        LRSchedule(opt, ScheduleConfig(**bad), 0.1, 10, 10)
+
+
+# ------------------------------------------------------------------------------------------- optimizers
+def _net() -> torch.nn.Module:
+    return torch.nn.Sequential(torch.nn.Conv2d(3, 4, 3), torch.nn.BatchNorm2d(4), torch.nn.Flatten(),
+                               torch.nn.Linear(4 * 30 * 30, 10))
+
+
+def test_norms_and_biases_are_exempt_from_weight_decay_unless_asked():
+    net = _net()
+    decay, no_decay = param_groups(net, 5e-4, decay_norm_and_bias=False)
+    assert {p.ndim for p in decay["params"]} == {2, 4} and {p.ndim for p in no_decay["params"]} == {1}
+    assert no_decay["weight_decay"] == 0.0 and decay["weight_decay"] == 5e-4
+    (only,) = param_groups(net, 5e-4, decay_norm_and_bias=True)
+    assert len(only["params"]) == len(list(net.parameters()))
+
+
+def test_build_optimizer_kinds():
+    net = _net()
+    sgd = build_optimizer(net, OptimizerConfig(name="sgd", lr=0.1, momentum=0.9, nesterov=True))
+    assert isinstance(sgd, torch.optim.SGD) and sgd.defaults["nesterov"] and sgd.defaults["momentum"] == 0.9
+    adam = build_optimizer(net, OptimizerConfig(name="adam", lr=1e-3, betas=(0.8, 0.99), weight_decay=1e-4))
+    assert isinstance(adam, torch.optim.Adam) and adam.defaults["betas"] == (0.8, 0.99)
+    assert isinstance(build_optimizer(net, OptimizerConfig(name="adamw")), torch.optim.AdamW)
+    with pytest.raises(ConfigError, match="unknown optimizer 'lion'"):
+        build_optimizer(net, OptimizerConfig(name="lion"))
+
+
+# ------------------------------------------------------------------------------------ inputs and batches
+def test_to_model_input_normalises_and_uses_channels_last():
+    images = np.zeros((2, 32, 32, 3), dtype=np.uint8)
+    images[..., 0] = 255
+    x = to_model_input(images, "cpu", channels_last=True)
+    assert x.shape == (2, 3, 32, 32) and x.dtype == torch.float32
+    assert x.is_contiguous(memory_format=torch.channels_last)
+    assert x[0, 0, 0, 0].item() == pytest.approx((1 - CIFAR10_MEAN[0]) / CIFAR10_STD[0], rel=1e-5)
+    assert x[0, 1, 0, 0].item() == pytest.approx(-CIFAR10_MEAN[1] / CIFAR10_STD[1], rel=1e-5)
+    assert to_model_input(images, "cpu", channels_last=False).is_contiguous()
+    with pytest.raises(ValueError, match="uint8"):
+        to_model_input(images.astype(np.float32), "cpu")
+
+
+def test_fast_path_is_chosen_only_when_allowed_and_expressible():
+    assert use_batched_path(AugmentConfig(preset="standard", gpu="auto"))
+    assert not use_batched_path(AugmentConfig(preset="standard", gpu="off"))
+    assert not use_batched_path(AugmentConfig(preset="strong", gpu="auto"))
+    with pytest.raises(ConfigError, match="no batched form"):
+        use_batched_path(AugmentConfig(preset="strong", gpu="on"))
+    with pytest.raises(ConfigError, match="valid presets"):
+        use_batched_path(AugmentConfig(preset="nope"))
+
+
+def test_epoch_batches_shard_without_overlap_and_reshuffle_each_epoch():
+    one = epoch_batches(100, 10, seed=0, epoch=0, info=DistInfo())
+    r0 = epoch_batches(100, 10, seed=0, epoch=0, info=DistInfo(rank=0, world_size=2))
+    r1 = epoch_batches(100, 10, seed=0, epoch=0, info=DistInfo(rank=1, world_size=2))
+    assert one.shape == (10, 10) and r0.shape == r1.shape == (5, 10)
+    assert sorted(np.concatenate([r0.ravel(), r1.ravel()])) == list(range(100))
+    assert not np.array_equal(one, epoch_batches(100, 10, seed=0, epoch=1, info=DistInfo()))
+
+
+def test_worker_batches_do_not_depend_on_worker_count(data):
+    batches = epoch_batches(64, 16, seed=0, epoch=0, info=DistInfo())
+    inline = WorkerBatches(data.train_images[:64], data.train_labels[:64], "seed001", torch.device("cpu"), 0)
+    pooled = WorkerBatches(data.train_images[:64], data.train_labels[:64], "seed001", torch.device("cpu"), 2)
+    for (a, ya), (b, yb) in zip(inline.epoch(batches, 7), pooled.epoch(batches, 7)):
+        assert torch.equal(a, b) and torch.equal(ya, yb)
+
+
+# ---------------------------------------------------------------------------------------- train_run
+def read_metrics(folder: Path) -> list[dict]:
+    with open(folder / "metrics.csv", newline="") as fh:
+        return list(csv.DictReader(fh))
+
+
+def test_train_run_writes_the_run_folder(tmp_path, data):
+    cfg = make_cfg(epochs=2)
+    result = train_run(cfg, data, tmp_path / "run", progress=False)
+    folder = result.run_dir
+    for name in ("config.yaml", "holdout_indices.npy", "metrics.csv", "last.pt", "model.pt", "manifest_train.json"):
+        assert (folder / name).is_file(), name
+    rows = read_metrics(folder)
+    assert list(rows[0]) == list(METRIC_COLUMNS) and [r["epoch"] for r in rows] == ["1", "2"]
+    assert float(rows[1]["train_loss"]) < float(rows[0]["train_loss"])  # it learns the toy task
+    assert result.epochs_done == 2 and result.holdout_acc == pytest.approx(float(rows[-1]["holdout_acc"]))
+    assert result.test_acc is not None and result.test_acc > 0.3
+    _, hold = holdout_split(data.train_labels, 100, 0)
+    assert np.array_equal(np.load(folder / "holdout_indices.npy"), hold)
+    assert from_dict(PipelineConfig, yaml.safe_load((folder / "config.yaml").read_text())) == cfg
+    model, payload = load_model(folder / "model.pt")
+    assert payload["metrics"]["holdout_acc"] == pytest.approx(result.holdout_acc)
+    _, acc = evaluate(model, data.train_images[hold], data.train_labels[hold], torch.device("cpu"), cfg.train)
+    assert acc == pytest.approx(result.holdout_acc)
+
+
+def _kill_in_epoch(monkeypatch, source_cls, epoch_index: int, after_batches: int):
+    """Make the batch source raise mid-way through one epoch, like a kill during training."""
+    original = source_cls.epoch
+    calls = {"n": 0}
+
+    def epoch(self, batches, seed):
+        calls["n"] += 1
+        for i, item in enumerate(original(self, batches, seed)):
+            if calls["n"] == epoch_index + 1 and i == after_batches:
+                raise KeyboardInterrupt
+            yield item
+
+    monkeypatch.setattr(source_cls, "epoch", epoch)
+
+
+def _assert_same_run(a: Path, b: Path):
+    sa = torch.load(a / "last.pt", weights_only=True)
+    sb = torch.load(b / "last.pt", weights_only=True)
+    for part in ("model", "ema"):
+        if sa[part] is not None:
+            for k in sa[part]:
+                assert torch.equal(sa[part][k], sb[part][k]), (part, k)
+    assert sa["optimizer"]["state"].keys() == sb["optimizer"]["state"].keys()
+    for k, st in sa["optimizer"]["state"].items():
+        for name, v in st.items():
+            assert torch.equal(torch.as_tensor(v), torch.as_tensor(sb["optimizer"]["state"][k][name]))
+    assert sa["schedule"] == sb["schedule"]
+    strip = [{k: v for k, v in r.items() if k not in TIMING} for r in read_metrics(a)]
+    assert strip == [{k: v for k, v in r.items() if k not in TIMING} for r in read_metrics(b)]
+    ma, _ = load_model(a / "model.pt")
+    mb, _ = load_model(b / "model.pt")
+    for (k, va), vb in zip(ma.state_dict().items(), mb.state_dict().values()):
+        assert torch.equal(va, vb), k
+
+
+@pytest.mark.parametrize("case", ["batched-mid-epoch", "per-image-between-epochs"])
+def test_interrupted_and_resumed_run_ends_with_identical_weights(tmp_path, data, monkeypatch, case):
+    if case == "batched-mid-epoch":
+        cfg = make_cfg(ema_decay=0.9, label_smoothing=0.1,
+                       augment={"preset": "cutout", "mixup_alpha": 0.2, "cutmix_alpha": 1.0, "mix_prob": 0.7},
+                       schedule={"name": "step", "milestones": [1], "plateau_patience": 1}, dropout=0.2)
+    else:
+        cfg = make_cfg(optimizer={"name": "adamw", "lr": 2e-3}, augment={"preset": "seed001", "gpu": "off"},
+                       grad_clip_norm=1.0)
+    straight = train_run(cfg, data, tmp_path / "straight", progress=False)
+
+    if case == "batched-mid-epoch":
+        with monkeypatch.context() as m:
+            _kill_in_epoch(m, DeviceBatches, epoch_index=1, after_batches=3)
+            with pytest.raises(KeyboardInterrupt):
+                train_run(cfg, data, tmp_path / "resumed", progress=False)
+    else:
+        def stop(row):
+            if row["epoch"] == 1:
+                raise KeyboardInterrupt
+        with pytest.raises(KeyboardInterrupt):
+            train_run(cfg, data, tmp_path / "resumed", progress=False, on_epoch_end=stop)
+    assert len(read_metrics(tmp_path / "resumed")) == 1
+    resumed = train_run(cfg, data, tmp_path / "resumed", resume=True, progress=False)
+    assert resumed.epochs_done == straight.epochs_done == 3
+    assert resumed.holdout_acc == straight.holdout_acc and resumed.test_acc == straight.test_acc
+    _assert_same_run(tmp_path / "straight", tmp_path / "resumed")
+
+
+def test_finished_run_returns_at_once_and_guards_its_folder(tmp_path, data):
+    cfg = make_cfg(epochs=1)
+    first = train_run(cfg, data, tmp_path / "run", progress=False)
+    stamp = (tmp_path / "run" / "model.pt").stat().st_mtime_ns
+    again = train_run(cfg, data, tmp_path / "run", resume=True, progress=False,
+                      on_epoch_end=lambda row: pytest.fail("a finished run trained again"))
+    assert again.holdout_acc == first.holdout_acc and again.epochs_done == 1
+    assert (tmp_path / "run" / "model.pt").stat().st_mtime_ns == stamp
+    with pytest.raises(RunError, match="already holds a training state"):
+        train_run(cfg, data, tmp_path / "run", progress=False)
+    with pytest.raises(RunError, match="different model/train/data config"):
+        train_run(make_cfg(epochs=2), data, tmp_path / "run", resume=True, progress=False)
+
+
+def test_parameter_budget_is_checked_before_anything_is_written(tmp_path, data):
+    cfg = make_cfg()
+    cfg = replace(cfg, model=replace(cfg.model, max_params=10))
+    with pytest.raises(ParameterBudgetError):
+        train_run(cfg, data, tmp_path / "run", progress=False)
+    assert not (tmp_path / "run").exists()
+
+
+def test_select_best_saves_the_best_holdout_epoch(tmp_path, data):
+    # a constant, too-high learning rate makes holdout accuracy wander, so best and last usually differ
+    cfg = make_cfg(epochs=4, select_best=True, optimizer={"name": "sgd", "lr": 0.5},
+                   schedule={"name": "constant"})
+    result = train_run(cfg, data, tmp_path / "run", progress=False)
+    rows = read_metrics(tmp_path / "run")
+    accs = [float(r["holdout_acc"]) for r in rows]
+    best_epoch = int(np.argmax(accs)) + 1  # first maximum, as the engine keeps the earliest best
+    _, payload = load_model(tmp_path / "run" / "model.pt")
+    assert payload["metrics"]["epoch"] == best_epoch and result.holdout_acc == max(accs)
+
+
+def test_select_best_without_holdout_is_a_config_error(tmp_path, data):
+    cfg = make_cfg(select_best=True)
+    cfg = replace(cfg, data=replace(cfg.data, holdout_size=0))
+    with pytest.raises(ConfigError, match="holdout"):
+        train_run(cfg, data, tmp_path / "run", progress=False)
+
+
+# --------------------------------------------------------------------------------------------------- CLI
+def _write_cifar_folder(root: Path, data: Cifar10) -> Path:
+    """A tiny folder in the official python-batch format (R|G|B planes, bytes keys)."""
+    folder = root / "cifar-10-batches-py"
+    folder.mkdir(parents=True)
+    chunks = np.array_split(np.arange(len(data.train_labels)), 5)
+
+    def dump(name, images, labels):
+        planes = images.transpose(0, 3, 1, 2).reshape(len(images), -1)
+        with open(folder / name, "wb") as fh:
+            pickle.dump({b"data": planes, b"labels": [int(v) for v in labels]}, fh)
+
+    for i, idx in enumerate(chunks, 1):
+        dump(f"data_batch_{i}", data.train_images[idx], data.train_labels[idx])
+    dump("test_batch", data.test_images, data.test_labels)
+    return root
+
+
+def test_cli_train_and_resume(tmp_path, data, capsys):
+    from kaggle_kit.cli import main
+
+    root = _write_cifar_folder(tmp_path / "data", data)
+    pipeline = tmp_path / "tiny.yaml"
+    pipeline.write_text(yaml.safe_dump({"model": {"name": MODEL}, "data": {"holdout_size": 100},
+                                        "train": {"epochs": 1, "batch_size": 32, "channels_last": False}}))
+    folder = tmp_path / "runs" / "r1"
+    code = main(["train", str(pipeline), "--set", "train.epochs=2", "--run-dir", str(folder),
+                 "--data-dir", str(root), "--no-progress"])
+    assert code == 0 and "2 epochs" in capsys.readouterr().out
+    assert load_pipeline(folder / "config.yaml").train.epochs == 2
+    assert main(["train", "--resume", str(folder), "--data-dir", str(root), "--no-progress"]) == 0
+    assert main(["train", "--data-dir", str(root)]) == 2  # no pipeline, no --resume
+    assert "give a pipeline YAML" in capsys.readouterr().err
+
+
+def test_ema_weights_are_what_model_pt_holds(tmp_path, data):
+    result = train_run(make_cfg(epochs=1, ema_decay=0.9), data, tmp_path / "run", progress=False)
+    state = torch.load(result.run_dir / "last.pt", weights_only=True)
+    ema = {k.removeprefix("module."): v for k, v in state["ema"].items() if k.startswith("module.")}
+    saved, _ = load_model(result.run_dir / "model.pt")
+    differs = False
+    for k, v in saved.state_dict().items():
+        assert torch.equal(v, ema[k]), k
+        differs |= not torch.equal(v, state["model"][k])
+    assert differs  # the EMA is not the raw weights
