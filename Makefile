@@ -1,9 +1,10 @@
-# kaggle-kit: `make install` sets up .venv; `make test` runs every test (unit, real, e2e).
+# kaggle-kit: `make demo` installs and runs the whole flow against a local fake Kaggle;
+# `make test` runs every test (unit, real, e2e); `make submit` runs the real competition pipeline.
 PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: install test
+.PHONY: install test demo submit
 
 install: $(VENV)/.installed
 
@@ -15,3 +16,9 @@ $(VENV)/.installed: setup.cfg pyproject.toml
 
 test: install
 	$(BIN)/python -m pytest
+
+demo: install
+	$(BIN)/kaggle-kit demo
+
+submit: install
+	$(BIN)/kaggle-kit run pipelines/default.yaml

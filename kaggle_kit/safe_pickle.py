@@ -67,6 +67,8 @@ def safe_load_stream(fh: BinaryIO, *, encoding: str = "bytes", source: str = "<s
     except (pickle.UnpicklingError, ValueError, TypeError, IndexError, KeyError, AttributeError,
             MemoryError, UnicodeDecodeError, OverflowError) as err:
         detail = str(err).splitlines()[0] if str(err) else err.__class__.__name__
+        if "truncated" in detail:  # the C unpickler's wording when a large frame is cut short
+            raise DataFormatError(f"{source}: truncated pickle (the file ends early); download it again") from None
         raise DataFormatError(f"{source}: not a valid pickle ({detail[:120]})") from None
 
 

@@ -1,0 +1,128 @@
+"""``make demo``: the whole pipeline on CIFAR-10 with a small model, a local fake Kaggle scoring the uploads.
+
+Data, in order: ``--data-dir``; ``$KAGGLE_KIT_DATA`` or ``./data``; the shared folder; else CIFAR-10
+downloaded with torchvision. The fake server scores against the stand-in's labels when the folder has them
+(the shared layout), otherwise against a held-out half of the CIFAR-10 test set that the demo writes in the
+competition's pickle format, so a newcomer sees every stage, an uploaded submission, its score and the report.
+Outputs go to their own work folder (default ``demo/``) so demo submissions never mix with real ones.
+"""
+from __future__ import annotations
+
+import os
+import pickle
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from kaggle_kit.data import TEST_BATCH, load_cifar_batch, shared_data_dir
+from kaggle_kit.datapaths import COMP_PICKLE, inspect_folder
+from kaggle_kit.errors import DataFormatError, DataNotFoundError
+from kaggle_kit.fsio import atomic_path, atomic_write_text, md5_file
+
+CIFAR10_URL = "https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz"
+DEMO_COMP_SEED = 2025
+DEMO_COMP_FIRST = 5000  # CIFAR-10 test images from this index on become the demo's competition set
+
+
+@dataclass(frozen=True)
+class DemoData:
+    root: Path          # a folder locate_data() accepts: CIFAR-10 batches + a competition pickle
+    labels_csv: Path    # ID,Labels for the fake server only
+    origin: str         # where the images came from, for the log
+
+
+def _labels_beside(pickle_path: Path) -> Path | None:
+    cand = pickle_path.parent / "labels.csv"
+    return cand if cand.is_file() else None
+
+
+def download_cifar10(dest: Path, echo: Callable[[str], None] = print) -> Path:
+    """Download and unpack the official archive with torchvision; integrity is the md5 of each batch."""
+    from torchvision.datasets.utils import download_and_extract_archive
+
+    from kaggle_kit.data import CIFAR10_MD5
+
+    echo(f"downloading CIFAR-10 (163 MB) into {dest} ...")
+    dest.mkdir(parents=True, exist_ok=True)
+    try:
+        download_and_extract_archive(CIFAR10_URL, download_root=str(dest), filename="cifar-10-python.tar.gz")
+    except OSError as err:
+        raise DataNotFoundError(f"could not download CIFAR-10 ({err.__class__.__name__}: {str(err)[:80]}); "
+                                f"put the data in ./data or set KAGGLE_KIT_DATA") from None
+    batches = dest / "cifar-10-batches-py"
+    bad = [n for n, md5 in CIFAR10_MD5.items() if not (batches / n).is_file() or md5_file(batches / n) != md5]
+    if bad:
+        raise DataFormatError(f"{batches}: downloaded file(s) {', '.join(bad)} differ from the official CIFAR-10; "
+                              f"delete {dest} and run the demo again")
+    return batches
+
+
+def write_demo_competition(cifar_dir: Path, out_dir: Path) -> DemoData:
+    """The second half of the CIFAR-10 test batch, shuffled, as ``{b'data', b'ids'}`` plus its labels CSV."""
+    images, labels = load_cifar_batch(cifar_dir / TEST_BATCH)
+    images, labels = images[DEMO_COMP_FIRST:], labels[DEMO_COMP_FIRST:]
+    order = np.random.default_rng(DEMO_COMP_SEED).permutation(len(labels))
+    ids = np.arange(len(labels), dtype=np.int64)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    link = out_dir / "cifar-10-batches-py"
+    if not link.exists():
+        link.symlink_to(cifar_dir.resolve(), target_is_directory=True)
+    with atomic_path(out_dir / COMP_PICKLE) as tmp:
+        tmp.write_bytes(pickle.dumps({b"data": images[order], b"ids": ids}, protocol=4))
+    rows = "\n".join(f"{i},{l}" for i, l in zip(ids.tolist(), labels[order].tolist()))
+    labels_csv = atomic_write_text(out_dir / "labels.csv", f"ID,Labels\n{rows}\n")
+    return DemoData(out_dir, labels_csv, f"CIFAR-10 test images {DEMO_COMP_FIRST}-9999 as the competition set")
+
+
+def find_demo_data(data_dir: str | Path | None, workdir: Path, echo: Callable[[str], None] = print,
+                   allow_download: bool = True) -> DemoData:
+    if data_dir is not None:
+        folders = [Path(data_dir)]
+    else:
+        env = os.environ.get("KAGGLE_KIT_DATA")
+        folders = [*([Path(env)] if env else []), Path("data"), shared_data_dir()]
+    for root in folders:
+        found = inspect_folder(Path(root))
+        if found is None:
+            continue
+        if found.comp_pickle is not None and _labels_beside(found.comp_pickle):
+            return DemoData(found.root, _labels_beside(found.comp_pickle),
+                            f"{found.root} (scored against {_labels_beside(found.comp_pickle)})")
+        return write_demo_competition(found.cifar_dir, workdir / "demo-data")
+    if data_dir is not None:
+        raise DataNotFoundError(f"{data_dir}: no CIFAR-10 batches there (expected cifar-10-batches-py/ or "
+                                f"cifar-10-python/cifar-10-batches-py/)")
+    if not allow_download:
+        looked = ", ".join(str(f) for f in folders)
+        raise DataNotFoundError(f"no CIFAR-10 data found (looked in: {looked}); put it in ./data or set "
+                                f"KAGGLE_KIT_DATA")
+    batches = download_cifar10(workdir / "demo-data" / "download", echo)
+    return write_demo_competition(batches, workdir / "demo-data")
+
+
+def run_demo(pipeline: str | Path = "pipelines/demo.yaml", overrides: list[str] = (), *,
+             data_dir: str | Path | None = None, workdir: str | Path = "demo", progress: bool = True,
+             echo: Callable[[str], None] = print):
+    """Start a fake Kaggle on 127.0.0.1, point the real kaggle client at it, run the pipeline, stop it."""
+    from kaggle_kit.config import load_pipeline
+    from kaggle_kit.kaggle_api import kaggle_env
+    from kaggle_kit.pipeline import run_pipeline
+    from kaggle_kit.testing.fake_kaggle import DEFAULT_KEY, DEFAULT_USER, FakeKaggle, FakeKaggleConfig
+
+    work = Path(workdir)
+    work.mkdir(parents=True, exist_ok=True)
+    cfg = load_pipeline(pipeline, list(overrides))
+    data = find_demo_data(data_dir, work, echo)
+    echo(f"demo data: {data.origin}")
+    server_cfg = FakeKaggleConfig(competition=cfg.submit.competition, labels_csv=data.labels_csv)
+    with tempfile.TemporaryDirectory(prefix="kaggle-kit-demo-") as config_dir, FakeKaggle(server_cfg) as server:
+        echo(f"fake Kaggle listening on {server.url} (the real kaggle client talks to it)")
+        with kaggle_env(server, config_dir, DEFAULT_USER, DEFAULT_KEY) as env:
+            return run_pipeline(cfg, data_dir=data.root, workdir=work, progress=progress, echo=echo,
+                                kaggle_env=env)
+
+
+__all__ = ["DemoData", "download_cifar10", "find_demo_data", "run_demo", "write_demo_competition"]

@@ -1,0 +1,281 @@
+"""``kaggle-kit run PIPELINE``: data -> train (members) -> predict -> ensemble -> CSV -> validate -> upload
+-> sync -> report, skipping every stage whose inputs are unchanged.
+
+Why a state file and content keys rather than timestamps: a stage is skipped only when a hash of everything
+that determines its output (its config section, the data fingerprint, the sha256 of upstream artifacts) equals
+the key recorded when it last *finished*. A training stage records its run folder before it starts, so a run
+killed mid-training resumes from ``last.pt`` in the same folder instead of starting over.
+"""
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any, Callable
+
+from kaggle_kit.config import PipelineConfig, apply_overrides, config_hash, from_dict, to_dict
+from kaggle_kit.errors import ConfigError, RunError
+from kaggle_kit.fsio import atomic_write_text, sha256_file
+from kaggle_kit.runs import new_run_id
+
+STAGES = ("data", "train", "predict", "ensemble", "submission", "upload", "sync", "report")
+
+
+# ------------------------------------------------------------------------------------------ state file
+@dataclass
+class PipelineState:
+    """``runs/pipelines/<name>.json``: per stage id, the key it finished with and what it produced."""
+
+    path: Path
+    stages: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    @classmethod
+    def load(cls, path: Path) -> "PipelineState":
+        if path.is_file():
+            try:
+                return cls(path, json.loads(path.read_text()).get("stages", {}))
+            except (json.JSONDecodeError, UnicodeDecodeError, AttributeError):
+                pass  # a corrupt state only costs recomputation
+        return cls(path)
+
+    def save(self) -> None:
+        atomic_write_text(self.path, json.dumps({"stages": self.stages}, indent=2, default=str))
+
+    def done(self, stage_id: str, key: str, outputs: list[Path] = ()) -> dict | None:
+        entry = self.stages.get(stage_id)
+        if entry and entry.get("key") == key and entry.get("finished") and all(Path(p).exists() for p in outputs):
+            return entry
+        return None
+
+    def mark(self, stage_id: str, key: str, finished: bool, **info: Any) -> None:
+        self.stages[stage_id] = {"key": key, "finished": finished, "time": time.strftime("%Y-%m-%dT%H:%M:%S"),
+                                 **{k: str(v) if isinstance(v, Path) else v for k, v in info.items()}}
+        self.save()
+
+
+# ------------------------------------------------------------------------------------------ progress
+class Progress:
+    """One line per stage: which stage, how far through the pipeline, how long it took or why it was skipped."""
+
+    def __init__(self, total: int, echo: Callable[[str], None] = print):
+        self.total, self.index, self.echo = total, 0, echo
+        self.timings: dict[str, float] = {}
+
+    def start(self, label: str) -> float:
+        self.index += 1
+        self.echo(f"[{self.index}/{self.total}] {label} ...")
+        return time.perf_counter()
+
+    def finish(self, label: str, t0: float, detail: str = "") -> None:
+        seconds = time.perf_counter() - t0
+        self.timings[label] = round(seconds, 2)
+        self.echo(f"[{self.index}/{self.total}] {label} done in {seconds:.1f} s" + (f": {detail}" if detail else ""))
+
+    def skip(self, label: str, why: str = "inputs unchanged") -> None:
+        self.index += 1
+        self.timings[label] = 0.0
+        self.echo(f"[{self.index}/{self.total}] {label} skipped ({why})")
+
+
+# ------------------------------------------------------------------------------------------ helpers
+def member_configs(cfg: PipelineConfig) -> list[tuple[str, PipelineConfig]]:
+    """Each ensemble member's full pipeline config: the pipeline with the member's dotted overrides applied."""
+    if not cfg.members:
+        return [("m0", cfg)]
+    base = to_dict(replace(cfg, members=()))
+    out = []
+    for member in cfg.members:
+        try:
+            resolved = from_dict(PipelineConfig, apply_overrides(base, dict(member.set)))
+        except ConfigError as err:
+            raise ConfigError(f"member '{member.name}': {err}") from None
+        out.append((member.name, resolved))
+    names = [n for n, _ in out]
+    if len(set(names)) != len(names):
+        raise ConfigError(f"member names must be unique, found {names}")
+    return out
+
+
+def data_fingerprint(paths) -> str:
+    from kaggle_kit.data import TEST_BATCH, TRAIN_BATCHES
+
+    files = [paths.cifar_dir / n for n in (*TRAIN_BATCHES, TEST_BATCH)]
+    if paths.comp_pickle is not None:
+        files.append(paths.comp_pickle)
+    return config_hash({f.name: sha256_file(f) for f in files}, length=16)
+
+
+def _fmt_acc(value: float | None) -> str:
+    return "n/a" if value is None else f"{100 * value:.2f}%"
+
+
+@dataclass
+class PipelineOutcome:
+    run_dirs: list[Path]
+    final_dir: Path
+    csv: Path | None
+    ledger_row: dict | None
+    report: Path | None
+    timings_s: dict[str, float]
+
+
+# ------------------------------------------------------------------------------------------ the runner
+def run_pipeline(cfg: PipelineConfig, *, data_dir: str | Path | None = None, workdir: str | Path = ".",
+                 progress: bool = True, echo: Callable[[str], None] = print,
+                 kaggle_env: dict[str, str] | None = None) -> PipelineOutcome:
+    """Run (or resume) every stage the pipeline lists; returns where the outputs are."""
+    from kaggle_kit.data import load_cifar10, load_competition
+    from kaggle_kit.datapaths import locate_data
+
+    unknown = [s for s in cfg.stages if s not in STAGES]
+    if unknown:
+        raise ConfigError(f"unknown stage '{unknown[0]}' (valid stages: {', '.join(STAGES)})")
+    if "data" not in cfg.stages or "train" not in cfg.stages:
+        raise ConfigError("a pipeline must list at least the 'data' and 'train' stages")
+    work = Path(workdir)
+    members = member_configs(cfg)
+    n_member_stages = sum(s in cfg.stages for s in ("train", "predict")) * len(members)
+    total = len(cfg.stages) + n_member_stages - sum(s in cfg.stages for s in ("train", "predict"))
+    prog = Progress(total, echo)
+    state = PipelineState.load(work / "runs" / "pipelines" / f"{cfg.name}.json")
+
+    # -- data: always loaded (later stages need the arrays); its fingerprint keys everything downstream
+    t0 = prog.start("data")
+    paths = locate_data(data_dir, competition=cfg.submit.competition, require_comp=True)
+    data = load_cifar10(paths.cifar_dir)
+    comp = load_competition(paths.comp_pickle)
+    data_fp = data_fingerprint(paths)
+    prog.finish("data", t0, f"{len(data.train_labels):,} train + {len(data.test_labels):,} test CIFAR-10 images, "
+                f"{len(comp.ids):,} competition images from {paths.root} (fingerprint {data_fp[:7]})")
+
+    # -- train + predict per member
+    from kaggle_kit.predict import predict_run
+    from kaggle_kit.train import train_run
+
+    run_dirs: list[Path] = []
+    predict_keys: list[str] = []
+    for name, mcfg in members:
+        label = "train" if len(members) == 1 else f"train {name}"
+        train_key = config_hash({"model": mcfg.model, "train": mcfg.train, "data": mcfg.data, "fp": data_fp})
+        sid = f"train:{name}"
+        entry = state.stages.get(sid, {})
+        folder = Path(entry["run_dir"]) if entry.get("key") == train_key and entry.get("run_dir") else None
+        if folder is not None and state.done(sid, train_key, [folder / "model.pt"]):
+            prog.skip(label, f"inputs unchanged; {folder}")
+        else:
+            resume = folder is not None and (folder / "last.pt").exists()
+            if folder is None:
+                folder = work / "runs" / new_run_id(f"{cfg.name}-{name}", {"key": train_key})
+            state.mark(sid, train_key, finished=False, run_dir=folder)
+            t0 = prog.start(label + (f" (resuming {folder})" if resume else f" -> {folder}"))
+            result = train_run(mcfg, data, folder, resume=resume, progress=progress)
+            state.mark(sid, train_key, finished=True, run_dir=folder, holdout_acc=result.holdout_acc)
+            prog.finish(label, t0, f"holdout {_fmt_acc(result.holdout_acc)} after {result.epochs_done} epochs")
+        run_dirs.append(folder)
+
+        if "predict" in cfg.stages:
+            label = "predict" if len(members) == 1 else f"predict {name}"
+            pkey = config_hash({"train": train_key, "predict": mcfg.predict, "data": mcfg.data,
+                                "model": sha256_file(folder / "model.pt"), "fp": data_fp})
+            outputs = [folder / f"logits_{s}.npz" for s in ("holdout", "test", "comp")]
+            if state.done(f"predict:{name}", pkey, outputs):
+                prog.skip(label)
+            else:
+                t0 = prog.start(label)
+                logits = predict_run(folder, data, comp, mcfg.predict)
+                state.mark(f"predict:{name}", pkey, finished=True)
+                prog.finish(label, t0, f"tta={mcfg.predict.tta}: holdout {_fmt_acc(logits['holdout'].accuracy)}, "
+                            f"test {_fmt_acc(logits['test'].accuracy)}")
+            predict_keys.append(pkey)
+
+    final_dir = run_dirs[0]
+    outcome = PipelineOutcome(run_dirs=run_dirs, final_dir=final_dir, csv=None, ledger_row=None, report=None,
+                              timings_s=prog.timings)
+    if "predict" not in cfg.stages:
+        return outcome
+
+    # -- ensemble
+    if "ensemble" in cfg.stages:
+        if len(run_dirs) == 1:
+            prog.skip("ensemble", "one member: its logits are the final logits")
+        else:
+            from kaggle_kit.ensemble import ensemble_runs
+
+            ekey = config_hash({"members": predict_keys, "ensemble": cfg.ensemble})
+            ens_name = f"{cfg.name}-{ekey}"
+            ens_dir = work / "ensembles" / ens_name
+            if state.done("ensemble", ekey, [ens_dir / "logits_comp.npz"]):
+                prog.skip("ensemble")
+            else:
+                t0 = prog.start(f"ensemble ({cfg.ensemble.method}, {len(run_dirs)} members)")
+                ens_dir = ensemble_runs(run_dirs, cfg.ensemble.method, ens_name, out_root=work / "ensembles")
+                state.mark("ensemble", ekey, finished=True, dir=ens_dir)
+                prog.finish("ensemble", t0, str(ens_dir))
+            final_dir = ens_dir
+    outcome.final_dir = final_dir
+
+    # -- submission CSV (written and validated against the competition ids)
+    if "submission" in cfg.stages:
+        from kaggle_kit.predict import submission_from_run
+        from kaggle_kit.submission import check_submission
+
+        logits_sha = sha256_file(final_dir / "logits_comp.npz")
+        skey = config_hash({"logits": logits_sha})
+        csv = work / "submissions" / f"{cfg.name}-{skey}.csv"
+        if state.done("submission", skey, [csv]):
+            check_submission(csv, comp.ids)
+            prog.skip("submission", f"inputs unchanged; {csv} re-validated")
+        else:
+            t0 = prog.start("submission")
+            submission_from_run(final_dir, csv, force=True)
+            check_submission(csv, comp.ids)
+            state.mark("submission", skey, finished=True, csv=csv)
+            prog.finish("submission", t0, f"{csv} ({len(comp.ids):,} rows, validated)")
+        outcome.csv = csv
+
+    # -- upload (or dry run) and sync
+    if "upload" in cfg.stages and outcome.csv is not None:
+        from kaggle_kit.upload import submit_pipeline_csv
+
+        ukey = config_hash({"csv": sha256_file(outcome.csv), "competition": cfg.submit.competition})
+        prior = state.done("upload", ukey)
+        if prior:
+            prog.skip("upload", f"already {prior.get('status', 'recorded')} in the ledger")
+        else:
+            t0 = prog.start("upload")
+            row = submit_pipeline_csv(outcome.csv, cfg, final_dir, run_dirs, workdir=work, env=kaggle_env,
+                                      echo=echo, expected_ids=comp.ids)
+            state.mark("upload", ukey, finished=True, status=row.get("status"), ref=row.get("kaggle_ref"))
+            outcome.ledger_row = row
+            prog.finish("upload", t0, f"status {row.get('status')}" +
+                        (f", public score {row['public_score']}" if row.get("public_score") not in (None, "") else ""))
+    if "sync" in cfg.stages:
+        from kaggle_kit.upload import sync_ledger_if_possible
+
+        t0 = prog.start("sync")
+        detail = sync_ledger_if_possible(cfg.submit.competition, workdir=work, env=kaggle_env)
+        prog.finish("sync", t0, detail)
+
+    # -- gap report
+    if "report" in cfg.stages and cfg.report.enabled:
+        from kaggle_kit.gap.report import build_report
+
+        ledger = work / "submissions" / "ledger.csv"
+        rkey = config_hash({"logits": [sha256_file(d / "logits_comp.npz") for d in [*run_dirs, final_dir]],
+                            "ledger": sha256_file(ledger) if ledger.is_file() else None, "report": cfg.report,
+                            "fp": data_fp})
+        html = work / "reports" / "gap.html"
+        if state.done("report", rkey, [html]):
+            prog.skip("report", f"inputs unchanged; {html}")
+        else:
+            t0 = prog.start("report")
+            dirs = run_dirs if final_dir in run_dirs else [*run_dirs, final_dir]
+            html = build_report(dirs, ledger, data, comp, work / "reports", cfg.report)
+            state.mark("report", rkey, finished=True, html=html)
+            prog.finish("report", t0, str(html))
+        outcome.report = html
+
+    timings = work / "runs" / "pipelines" / f"{cfg.name}.timings.json"
+    atomic_write_text(timings, json.dumps(prog.timings, indent=2))
+    return outcome

@@ -1,0 +1,199 @@
+"""The demo pipeline end to end on a real-data subset, with the real kaggle client against the fake server.
+
+One module-scoped demo run (tiny model, 1 epoch, two members) feeds several checks; the kill/resume and
+corrupt-input tests run their own pipelines in subprocesses, as a user's interrupted `make submit` would.
+"""
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from kaggle_kit.cli import main
+from kaggle_kit.submission import validate_submission
+
+ROOT = Path(__file__).resolve().parents[2]
+DEMO = ROOT / "pipelines" / "demo.yaml"
+# Small enough for CI (2 cores), large enough that every stage does real work.
+FAST = ["model.name=tinycnn", "data.train_subset=1500", "data.holdout_size=1000", "data.test_subset=1000",
+        "train.epochs=1", "train.batch_size=250"]
+SECTIONS = ["Scoreboard", "Predicted leaderboard accuracy", "Label shift", "Covariate shift", "Per-class",
+            "Advice"]
+
+
+def _cli(args: list[str], cwd: Path) -> tuple[int, str]:
+    proc = subprocess.run([sys.executable, "-m", "kaggle_kit", *args], cwd=cwd, capture_output=True, text=True,
+                          env={**os.environ, "PYTHONUNBUFFERED": "1"}, timeout=600)
+    return proc.returncode, proc.stdout + proc.stderr
+
+
+@pytest.fixture(scope="module")
+def demo_run(tmp_path_factory, shared_data):
+    work = tmp_path_factory.mktemp("demo")
+    args = ["demo", "--pipeline", str(DEMO), "--workdir", str(work), "--data-dir", str(shared_data),
+            "--no-progress", *[a for kv in FAST for a in ("--set", kv)]]
+    t0 = time.perf_counter()
+    rc, out = _cli(args, ROOT)
+    first_s = time.perf_counter() - t0
+    assert rc == 0, out
+    rc2, out2 = _cli(args, ROOT)
+    assert rc2 == 0, out2
+    return work, out, out2, first_s
+
+
+def test_demo_writes_a_valid_csv(demo_run, standin):
+    work, out, _, _ = demo_run
+    csvs = sorted((work / "submissions").glob("demo-*.csv"))
+    assert len(csvs) == 1, out
+    assert validate_submission(csvs[0], standin.ids) == []
+
+
+def test_demo_ledger_has_a_scored_upload(demo_run):
+    work, out, _, _ = demo_run
+    ledger = pd.read_csv(work / "submissions" / "ledger.csv", dtype=str, keep_default_na=False)
+    assert len(ledger) == 1, out
+    row = ledger.iloc[0]
+    assert row["status"] == "COMPLETE" and row["kaggle_ref"]
+    assert 0.0 < float(row["public_score"]) <= 1.0
+    assert float(row["local_holdout_acc"]) > 0.1
+
+
+def test_demo_report_has_every_section_and_embedded_figures(demo_run):
+    work, _, _, _ = demo_run
+    html = (work / "reports" / "gap.html").read_text()
+    md = (work / "reports" / "gap.md").read_text()
+    for section in SECTIONS:
+        assert section in html and section in md, section
+    assert html.count("data:image/png;base64,") >= 4
+    assert "http://" not in html.replace("http://www.w3.org", "") and "https://" not in html
+
+
+def test_second_run_skips_every_stage(demo_run):
+    _, first, second, _ = demo_run
+    stage_lines = [l for l in second.splitlines() if l.startswith("[")]
+    worked = [l for l in stage_lines if " done in " in l and not l.split("] ")[1].startswith(("data", "sync"))]
+    assert worked == [], second
+    assert sum(" skipped (" in l for l in stage_lines) >= 7, second
+    assert "resuming" not in second
+
+
+def test_killed_training_resumes_without_losing_work(tmp_path, shared_data, standin):
+    """SIGINT during epoch 2 of 3; the rerun resumes from last.pt in the same run folder and finishes."""
+    args = ["demo", "--pipeline", str(DEMO), "--workdir", str(tmp_path), "--data-dir", str(shared_data),
+            "--no-progress", *[a for kv in FAST for a in ("--set", kv)],
+            "--set", "train.epochs=3", "--set", "members=[{name: only}]"]
+    proc = subprocess.Popen([sys.executable, "-m", "kaggle_kit", *args], cwd=ROOT, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    deadline = time.time() + 300
+    metrics = None
+    while time.time() < deadline and proc.poll() is None:
+        found = list((tmp_path / "runs").glob("*/metrics.csv"))
+        if found and len(found[0].read_text().strip().splitlines()) >= 2:  # header + epoch 1 done
+            metrics = found[0]
+            break
+        time.sleep(0.2)
+    assert metrics is not None, proc.communicate()[0]
+    proc.send_signal(signal.SIGINT)
+    out, _ = proc.communicate(timeout=120)
+    assert proc.returncode != 0, out
+    run_folder = metrics.parent
+    assert (run_folder / "last.pt").exists()
+    assert not list((tmp_path / "submissions").glob("demo-*.csv"))
+
+    rc, out2 = _cli(args, ROOT)
+    assert rc == 0, out2
+    assert f"resuming {run_folder}" in out2
+    rows = pd.read_csv(run_folder / "metrics.csv")
+    assert rows["epoch"].tolist() == [1, 2, 3]
+    csv = next((tmp_path / "submissions").glob("demo-*.csv"))
+    assert validate_submission(csv, standin.ids) == []
+
+
+def test_corrupted_pickle_stops_with_one_line_and_no_csv(tmp_path, shared_data, capsys):
+    data = tmp_path / "data"
+    (data / "cifar-10-python").mkdir(parents=True)
+    (data / "cifar-10-python" / "cifar-10-batches-py").symlink_to(
+        shared_data / "cifar-10-python" / "cifar-10-batches-py")
+    blob = (shared_data / "standin" / "cifar_test_nolabel.pkl").read_bytes()
+    (data / "cifar_test_nolabel.pkl").write_bytes(blob[: len(blob) // 3])
+    cwd = os.getcwd()
+    os.chdir(tmp_path)
+    try:
+        rc = main(["run", str(DEMO), "--data-dir", str(data), "--no-progress",
+                   *[a for kv in FAST for a in ("--set", kv)], "--set", "stages=[data, train, predict, submission]"])
+    finally:
+        os.chdir(cwd)
+    err = capsys.readouterr().err
+    assert rc == 2
+    assert err == f"error: {data / 'cifar_test_nolabel.pkl'}: truncated pickle (the file ends early); download it again\n"
+    assert not (tmp_path / "submissions").exists() or not list((tmp_path / "submissions").glob("*.csv"))
+    assert not (tmp_path / "runs").exists() or not any((tmp_path / "runs").glob("*/model.pt"))
+
+
+def test_demo_downloads_cifar10_when_no_data_is_found(tmp_path, shared_data, monkeypatch):
+    """No data anywhere: the demo downloads the archive; only the network call is replaced (by the real
+    batches served from memory), and the md5 of every batch is still checked."""
+    import io
+    import tarfile
+    import urllib.request
+
+    from kaggle_kit.demo import find_demo_data
+
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w:gz", compresslevel=1) as tar:
+        src = shared_data / "cifar-10-python" / "cifar-10-batches-py"
+        for f in sorted(src.iterdir()):
+            tar.add(f, arcname=f"cifar-10-batches-py/{f.name}")
+    payload = buf.getvalue()
+    requested = []
+
+    class _Response(io.BytesIO):
+        status = 200
+        code = 200
+
+        def __init__(self, data, url):
+            super().__init__(data)
+            self.url = url
+            self.length = len(data)
+            self.headers = {"content-length": str(len(data))}
+
+        def getcode(self):
+            return 200
+
+        def geturl(self):
+            return requested[-1]
+
+        def info(self):
+            return self.headers
+
+    def fake_urlopen(req, *a, **k):
+        url = req.full_url if hasattr(req, "full_url") else req
+        requested.append(url)
+        return _Response(payload, url)
+
+    monkeypatch.setattr(urllib.request, "urlopen", fake_urlopen)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("KAGGLE_KIT_DATA", raising=False)
+    monkeypatch.setenv("KAGGLE_KIT_SHARED_DATA", str(tmp_path / "no-shared"))
+    found = find_demo_data(None, tmp_path / "work", echo=lambda s: None)
+    assert requested and requested[0].endswith("cifar-10-python.tar.gz")
+    assert (found.root / "cifar_test_nolabel.pkl").is_file()
+    labels = pd.read_csv(found.labels_csv)
+    assert len(labels) == 5000 and set(labels["Labels"]) == set(range(10))
+
+
+def test_no_data_and_no_download_is_one_line(tmp_path, monkeypatch):
+    from kaggle_kit.demo import find_demo_data
+    from kaggle_kit.errors import DataNotFoundError
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("KAGGLE_KIT_DATA", raising=False)
+    monkeypatch.setenv("KAGGLE_KIT_SHARED_DATA", str(tmp_path / "none"))
+    with pytest.raises(DataNotFoundError, match=r"no CIFAR-10 data found \(looked in: data, .*none\); put it in"):
+        find_demo_data(None, tmp_path / "w", allow_download=False)
