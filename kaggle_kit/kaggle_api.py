@@ -25,7 +25,7 @@ import time
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterator, TypeVar
+from typing import Any, Callable, Iterator, Mapping, TypeVar
 
 from kaggle_kit.config import COMPETITION_SLUG
 from kaggle_kit.errors import CredentialsError, DataFormatError, KaggleError, SubmissionLimitError
@@ -60,6 +60,24 @@ def write_kaggle_json(config_dir: str | Path, username: str, key: str) -> Path:
 
 
 @contextlib.contextmanager
+def applied_env(env: Mapping[str, str] | None, unset: tuple[str, ...] = ()) -> Iterator[None]:
+    """Set (and unset) environment variables for the block, restoring the previous values afterwards."""
+    env = dict(env or {})
+    saved = {k: os.environ.get(k) for k in (*env, *unset)}
+    for k in unset:
+        os.environ.pop(k, None)
+    os.environ.update(env)
+    try:
+        yield
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
+@contextlib.contextmanager
 def kaggle_env(server: Any, config_dir: str | Path, username: str | None = None,
                key: str | None = None) -> Iterator[dict[str, str]]:
     """Point this process's client at a fake server (an object with ``.port``, or a port number) for the
@@ -68,21 +86,12 @@ def kaggle_env(server: Any, config_dir: str | Path, username: str | None = None,
     neither rejected by nor sent to the fake). Restores os.environ."""
     port = server if isinstance(server, int) else server.port
     env = client_env(port, config_dir)
-    if username is not None and key is not None:
+    own_credentials = username is not None and key is not None
+    if own_credentials:
         write_kaggle_json(config_dir, username, key)
         env.update(KAGGLE_USERNAME=username, KAGGLE_KEY=key)
-    saved = {k: os.environ.get(k) for k in (*env, "KAGGLE_API_TOKEN")}
-    if username is not None and key is not None:
-        os.environ.pop("KAGGLE_API_TOKEN", None)
-    os.environ.update(env)
-    try:
+    with applied_env(env, unset=("KAGGLE_API_TOKEN",) if own_credentials else ()):
         yield env
-    finally:
-        for k, v in saved.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
 
 
 # ------------------------------------------------------------------------------------------ credentials

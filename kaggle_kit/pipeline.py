@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from kaggle_kit.config import PipelineConfig, apply_overrides, config_hash, from_dict, to_dict
-from kaggle_kit.errors import ConfigError, RunError
+from kaggle_kit.errors import ConfigError
 from kaggle_kit.fsio import atomic_write_text, sha256_file
 from kaggle_kit.runs import new_run_id
 

@@ -7,12 +7,10 @@ user gets the exact command that would upload the file.
 """
 from __future__ import annotations
 
-import contextlib
-import os
 import shlex
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterator, Mapping, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
 
@@ -23,24 +21,6 @@ from kaggle_kit.errors import (DataNotFoundError, DuplicateSubmissionError, Kagg
 from kaggle_kit.fsio import sha256_file
 
 UPLOAD_MODES = ("auto", "never", "always")
-
-
-@contextlib.contextmanager
-def applied_env(env: Mapping[str, str] | None) -> Iterator[None]:
-    """Set environment variables for the block (the demo points the client at a fake server this way)."""
-    if not env:
-        yield
-        return
-    saved = {k: os.environ.get(k) for k in env}
-    os.environ.update(env)
-    try:
-        yield
-    finally:
-        for k, v in saved.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
 
 
 # ------------------------------------------------------------------------------------------ local scores
@@ -220,7 +200,7 @@ def submit_pipeline_csv(csv: str | Path, cfg: Any, final_dir: str | Path, run_di
             # has just validated this CSV against that folder's pickle, so its ids are the competition's
             ids = _csv_ids(csv)
     message = sub.message or f"{cfg.name}: {Path(final_dir).name}"
-    with applied_env(env):
+    with kaggle_api.applied_env(env):
         return submit_csv(csv, message, expected_ids=ids, competition=sub.competition,
                           runs=[Path(d).name for d in run_dirs], scores=local_scores(final_dir),
                           upload=sub.upload, force=sub.force, ledger_path=ledger_path, echo=echo)
@@ -239,7 +219,7 @@ def sync_ledger_if_possible(competition: str = COMPETITION_SLUG, *, workdir: str
     """The pipeline's sync stage: sync when credentials exist; a one-line account of what happened. A
     Kaggle failure here is reported, not raised: the submission is recorded and a later sync repairs it."""
     ledger_path = Path(workdir) / ledger.DEFAULT_LEDGER
-    with applied_env(env):
+    with kaggle_api.applied_env(env):
         if not kaggle_api.has_credentials():
             return "skipped (no Kaggle credentials)"
         try:

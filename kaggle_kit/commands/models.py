@@ -49,8 +49,8 @@ def run(args: argparse.Namespace) -> int:
     for r in rows:
         mark = " " if r["within_budget"] else "*"
         print(f"{r['name']:<{width}}  {r['params']:>10,}{mark}  {r['gflops']:>7.3f}  {r['description']}")
-    print(f"params: trainable; GFLOPs: forward, one 32x32 image, 1 multiply-add = 2 FLOPs "
-          f"(torch.utils.flop_counter, convs and matmuls)")
+    print("params: trainable; GFLOPs: forward, one 32x32 image, 1 multiply-add = 2 FLOPs "
+          "(torch.utils.flop_counter, convs and matmuls)")
     if not all(r["within_budget"] for r in rows):
         print(f"* over the {args.max_params:,}-parameter budget")
     return 0

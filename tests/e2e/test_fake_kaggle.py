@@ -19,6 +19,7 @@ from kaggle_kit import kaggle_api, ledger
 from kaggle_kit.cli import main
 from kaggle_kit.config import COMPETITION_SLUG
 from kaggle_kit.testing.fake_kaggle import DEFAULT_USER, FakeKaggle, FakeKaggleConfig, Fault, public_ids
+from kaggle_kit.testing import use_env
 
 N = 40
 SLUG = COMPETITION_SLUG
@@ -41,14 +42,6 @@ def comp(tmp_path):
 
 def start_fake(comp, **settings) -> FakeKaggle:
     return FakeKaggle(FakeKaggleConfig(labels_csv=comp["labels_csv"], **settings)).start()
-
-
-def use_env(monkeypatch, env):
-    for k, v in env.items():
-        if v is None:
-            monkeypatch.delenv(k, raising=False)
-        else:
-            monkeypatch.setenv(k, v)
 
 
 @pytest.fixture()

@@ -15,6 +15,7 @@ from kaggle_kit.config import COMPETITION_SLUG
 from kaggle_kit.errors import UsageError
 from kaggle_kit.runs import Logits, load_logits, save_logits, write_manifest
 from kaggle_kit.testing.fake_kaggle import DEFAULT_USER, FakeKaggle, FakeKaggleConfig, Fault, KernelResult
+from kaggle_kit.testing import use_env
 
 SLUG = COMPETITION_SLUG
 PIPELINE = "name: tiny\ntrain:\n  epochs: 1\n  seed: 0\n"
@@ -35,14 +36,6 @@ def fake_run(root: Path, run_id: str, seed: int) -> Path:
         save_logits(folder / f"logits_{split}.npz", Logits(ids=ids, logits=logits, labels=lab, tta="none"))
     write_manifest(folder, "predict", extra={"comp_complete": True})
     return folder
-
-
-def use_env(monkeypatch, env):
-    for k, v in env.items():
-        if v is None:
-            monkeypatch.delenv(k, raising=False)
-        else:
-            monkeypatch.setenv(k, v)
 
 
 @pytest.fixture()
