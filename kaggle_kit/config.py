@@ -129,6 +129,7 @@ class SubmitConfig:
 class ReportConfig:
     enabled: bool = True
     domain_max_images: int = 5000     # images per side fed to the domain classifier
+    synthetic_per_set: int = 300      # holdout images per corruption x severity for CC-Synth; 0 = off
 
 
 @dataclass(frozen=True)

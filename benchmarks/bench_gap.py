@@ -1,0 +1,263 @@
+"""How well does each gap estimator predict accuracy on a labeled shifted set it never saw labels of?
+
+Models: two CPU-trained CIFAR-10 networks of different quality (``bench_models.py``; cached). Sets: the
+CIFAR-10 test set clean, each corruption of ``kaggle_kit.gap.shifts`` at a mild and a strong severity, a mix
+of random corruptions per image, label-shifted resamples (long-tail and Dirichlet priors), label shift
+combined with corruptions, and the stand-in competition set (its labels are used only to score here).
+Nothing is fitted on any set's labels: estimators see the holdout (labeled, from the training batches) and
+the set's logits only.
+
+    .venv/bin/python benchmarks/bench_gap.py            # prints the tables, writes benchmarks/RESULTS.md
+                                                        # and kaggle_kit/gap/measured_error.json
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import bench_models  # noqa: E402
+
+from kaggle_kit.data import holdout_split, load_cifar10, load_competition, shared_data_dir  # noqa: E402
+from kaggle_kit.gap import estimators, shifts, synthetic  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+CACHE = bench_models.CACHE
+SEVERITIES = (2, 4)
+MEASURED_ERROR_JSON = ROOT / "kaggle_kit" / "gap" / "measured_error.json"
+
+
+def shifted_sets(images: np.ndarray, labels: np.ndarray, seed: int = 0):
+    """Yield (name, kind, build) with build() -> (images, labels); kind: clean | covariate | label | both."""
+    rng_seed = seed
+    yield "clean", "clean", lambda: (images, labels)
+    for name in shifts.CORRUPTIONS:
+        for sev in SEVERITIES:
+            yield f"{name}-{sev}", "covariate", (lambda n=name, s=sev: (shifts.corrupt(images, n, s, rng_seed), labels))
+
+    def mixed(k: int = 0):
+        """Every image gets one random corruption at a random severity 1-5 (like a scraped test set)."""
+        rng = np.random.default_rng(seed + 100 + k)
+        out = images.copy()
+        names = list(shifts.CORRUPTIONS)
+        which = rng.integers(0, len(names), len(images))
+        sev = rng.integers(1, 6, len(images))
+        for i, name in enumerate(names):
+            for s in range(1, 6):
+                m = (which == i) & (sev == s)
+                if m.any():
+                    out[m] = shifts.corrupt(images[m], name, s, seed + 10 * i + s)
+        return out, labels
+
+    yield "mixed", "covariate", mixed
+
+    def mixed2():
+        """Every image gets two different random corruptions, severities 1-4 each, one after the other."""
+        rng = np.random.default_rng(seed + 200)
+        out = images.copy()
+        names = list(shifts.CORRUPTIONS)
+        first = rng.integers(0, len(names), len(images))
+        second = (first + rng.integers(1, len(names), len(images))) % len(names)
+        sev1, sev2 = rng.integers(1, 5, len(images)), rng.integers(1, 5, len(images))
+        for which, sev, offset in ((first, sev1, 0), (second, sev2, 50)):
+            for i, name in enumerate(names):
+                for s in range(1, 5):
+                    m = (which == i) & (sev == s)
+                    if m.any():
+                        out[m] = shifts.corrupt(out[m], name, s, seed + offset + 10 * i + s)
+        return out, labels
+
+    yield "mixed2", "covariate", mixed2
+
+    def label_shifted(priors_fn, base_fn, key: int):
+        def build():
+            x, y = base_fn()
+            rng = np.random.default_rng(seed + 1000 + key)
+            idx = shifts.resample_to_priors(y, priors_fn(rng), 10_000, rng)
+            return x[idx], y[idx]
+        return build
+
+    def long_tail(r):
+        return shifts.long_tail_priors(10, 10.0, r)
+
+    def dirichlet(r):
+        return shifts.dirichlet_priors(10, 1.0, r)
+
+    def clean():
+        return images, labels
+
+    yield "longtail10", "label", label_shifted(long_tail, clean, 1)
+    yield "dirichlet1", "label", label_shifted(dirichlet, clean, 2)
+    yield "dirichlet1-b", "label", label_shifted(dirichlet, clean, 3)
+    yield "blur-3+longtail10", "both", label_shifted(
+        long_tail, lambda: (shifts.corrupt(images, "blur", 3, rng_seed), labels), 4)
+    yield "jpeg-3+dirichlet1", "both", label_shifted(
+        dirichlet, lambda: (shifts.corrupt(images, "jpeg", 3, rng_seed), labels), 5)
+    yield "mixed+longtail10", "both", label_shifted(long_tail, mixed, 6)
+
+
+def cached_logits(model_name: str, model, set_name: str, build) -> tuple[np.ndarray, np.ndarray]:
+    path = CACHE / f"logits_{model_name}_{set_name}.npz"
+    if path.is_file():
+        with np.load(path) as z:
+            return z["logits"], z["labels"]
+    x, y = build()
+    lg = bench_models.logits_of(model, x)
+    CACHE.mkdir(parents=True, exist_ok=True)
+    np.savez(path, logits=lg, labels=y)
+    return lg, y
+
+
+def cached_stats(set_name: str, build) -> np.ndarray:
+    """Image statistics of a set's images (model independent) for CC-Synth."""
+    path = CACHE / f"stats_{set_name}.npy"
+    if path.is_file():
+        return np.load(path)
+    stats = synthetic.stats_matrix(build()[0])
+    np.save(path, stats)
+    return stats
+
+
+def cached_synthetic(model_name: str, model, holdout_images: np.ndarray, holdout_labels: np.ndarray):
+    """The model's logits on corrupted holdout copies (every family x severity 1-5, 1000 images each)."""
+    path = CACHE / f"synthetic_{model_name}.npz"
+    if path.is_file():
+        return synthetic.SyntheticLogits.load(path)
+    sets = synthetic.make_synthetic_sets(holdout_images, holdout_labels, per_set=1000, seed=0)
+    syn = synthetic.synthetic_logits(sets, bench_models.logits_of(model, sets.images), holdout_images)
+    syn.save(path)
+    return syn
+
+
+def unseen_families(set_name: str) -> tuple[str, ...]:
+    """The corruption family a set was made with: CC-Synth is trained without it (an unseen shift).
+
+    Sets mixing every family ("mixed") cannot leave one out; they are marked in the tables."""
+    family = set_name.split("+")[0].rsplit("-", 1)[0]
+    return (family,) if family in shifts.CORRUPTIONS else ()
+
+
+def load_standin() -> tuple[np.ndarray, np.ndarray]:
+    comp = load_competition(shared_data_dir() / "standin" / "cifar_test_nolabel.pkl")
+    lab = pd.read_csv(shared_data_dir() / "standin" / "labels.csv").set_index("ID")["Labels"]
+    return comp.images, lab.loc[comp.ids].to_numpy(np.int64)
+
+
+def evaluate(models: list[str]) -> pd.DataFrame:
+    data = load_cifar10(shared_data_dir() / "cifar-10-python" / "cifar-10-batches-py")
+    tr, ho = holdout_split(data.train_labels, 5000, 0)
+    sets = list(shifted_sets(data.test_images, data.test_labels))
+    sets.append(("standin", "standin", load_standin))
+    logits: dict[tuple[str, str], tuple[np.ndarray, np.ndarray]] = {}
+    holdout: dict[str, np.ndarray] = {}
+    synth: dict[str, synthetic.SyntheticLogits] = {}
+    stats = {name: cached_stats(name, build) for name, _, build in sets}
+    for m in models:
+        model = bench_models.load_or_train(m, data.train_images[tr], data.train_labels[tr])
+        holdout[m] = cached_logits(m, model, "holdout", lambda: (data.train_images[ho], data.train_labels[ho]))[0]
+        synth[m] = cached_synthetic(m, model, data.train_images[ho], data.train_labels[ho])
+        for name, _, build in sets:
+            t0 = time.time()
+            logits[m, name] = cached_logits(m, model, name, build)
+            if time.time() - t0 > 1:
+                print(f"  logits {m} {name}: {time.time() - t0:.0f} s", flush=True)
+    hold_y = data.train_labels[ho]
+    rows = []
+    for m in models:
+        others = [o for o in models if o != m]
+        for name, kind, _ in sets:
+            lg, y = logits[m, name]
+            members = None
+            if others:  # agreement with the other model(s) on the same images
+                members = ([holdout[m]] + [holdout[o] for o in others], [lg] + [logits[o, name][0] for o in others])
+            res = estimators.estimate_all(holdout[m], hold_y, lg, members=members, synthetic=synth[m],
+                                          target_stats=stats[name], exclude=unseen_families(name))
+            true = float((lg.argmax(1) == y).mean())
+            row = {"model": m, "set": name, "kind": kind, "n": len(y), "holdout_acc": res["holdout_acc"],
+                   "true_acc": true, "cc_unseen": bool(unseen_families(name))}
+            for est, val in res["estimates"].items():
+                row[est] = val
+            rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def _pct(x: float) -> str:
+    return f"{100 * x:.1f}"
+
+
+def tables(df: pd.DataFrame) -> tuple[str, dict]:
+    est_cols = [c for c in df.columns if c in estimators.ESTIMATORS or c == "Agreement"]
+    err = df[est_cols].sub(df["true_acc"], axis=0).abs()
+    gen = df["kind"] != "standin"
+    lines = ["## Mean absolute error (points) on the generated shifted sets", "",
+             "Rows: estimator; columns: model (holdout accuracy) and set group. Lower is better.", ""]
+    groups = [("all generated", gen), ("covariate", df["kind"].isin(["covariate", "clean"])),
+              ("label shift", df["kind"] == "label"), ("label+covariate", df["kind"] == "both"),
+              ("stand-in", df["kind"] == "standin")]
+    header = ["estimator"]
+    cols = []
+    for m in df["model"].unique():
+        acc = df.loc[(df["model"] == m) & (df["set"] == "clean"), "true_acc"].iloc[0]
+        for gname, gmask in groups:
+            header.append(f"{m} ({_pct(acc)}%) {gname}")
+            cols.append((m, gmask))
+    header.append("all models, all generated")
+    lines.append("| " + " | ".join(header) + " |")
+    lines.append("|" + "---|" * len(header))
+    summary = {}
+    for est in est_cols:
+        vals = [_pct(err.loc[(df["model"] == m) & g, est].mean()) for m, g in cols]
+        overall = err.loc[gen, est].mean()
+        summary[est] = {"mae_all_generated": float(overall),
+                        "mae_standin": float(err.loc[~gen, est].mean()),
+                        "mae_label_shift": float(err.loc[df["kind"].isin(["label", "both"]), est].mean()),
+                        "mae_covariate": float(err.loc[df["kind"].isin(["covariate", "clean"]), est].mean()),
+                        "max_error_generated": float(err.loc[gen, est].max())}
+        lines.append(f"| {est} | " + " | ".join(vals) + f" | **{_pct(overall)}** |")
+    lines += ["", "## Per set: true accuracy and each estimator's signed error (estimate - true, points)", ""]
+    head = ["model", "set", "kind", "n", "true acc"] + est_cols
+    lines.append("| " + " | ".join(head) + " |")
+    lines.append("|" + "---|" * len(head))
+    for _, r in df.iterrows():
+        cells = [r["model"], r["set"], r["kind"], str(r["n"]), _pct(r["true_acc"])]
+        cells += [f"{100 * (r[e] - r['true_acc']):+.1f}" for e in est_cols]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines), summary
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--models", nargs="+", default=list(bench_models.MODELS))
+    parser.add_argument("--no-write", action="store_true", help="print only")
+    parser.add_argument("--rows", help="re-render the tables from a saved rows CSV instead of evaluating")
+    args = parser.parse_args(argv)
+    torch.set_num_threads(1)
+    t0 = time.time()
+    df = pd.read_csv(args.rows) if args.rows else evaluate(args.models)
+    text, summary = tables(df)
+    print(text)
+    if not args.no_write:
+        CACHE.mkdir(parents=True, exist_ok=True)
+        if not args.rows:
+            df.to_csv(CACHE / "bench_gap_rows.csv", index=False)
+        best = min(summary, key=lambda k: summary[k]["mae_all_generated"])
+        payload = {"source": "benchmarks/bench_gap.py",
+                   "n_sets": int(df.loc[df["kind"] != "standin", "set"].nunique()),
+                   "models": {m: float(df.loc[(df["model"] == m) & (df["set"] == "clean"), "true_acc"].iloc[0])
+                              for m in df["model"].unique()},
+                   "best": best, "estimators": summary}
+        MEASURED_ERROR_JSON.write_text(json.dumps(payload, indent=2) + "\n")
+        (ROOT / "benchmarks" / "RESULTS_gap.md").write_text(text + "\n")
+    print(f"\n({time.time() - t0:.0f} s)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,120 @@
+"""Two small CIFAR-10 models of different quality for ``bench_gap.py``, trained with plain PyTorch on CPU.
+
+Why not ``kaggle_kit.train.train_run``: the benchmark must run on two shared CPU cores in minutes and stay
+reproducible even while the training stage changes; what it measures is the gap *estimators*, which only
+need real trained networks of different accuracy, not the project's recipe. Weights and logits are cached
+under ``benchmarks/.cache/`` (git-ignored) so reruns only evaluate.
+"""
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from kaggle_kit.data import CIFAR10_MEAN, CIFAR10_STD
+
+CACHE = Path(__file__).resolve().parent / ".cache"
+
+
+def _cbr(cin: int, cout: int) -> nn.Sequential:
+    return nn.Sequential(nn.Conv2d(cin, cout, 3, padding=1, bias=False), nn.BatchNorm2d(cout), nn.ReLU(inplace=True))
+
+
+class _Residual(nn.Module):
+    def __init__(self, width: int):
+        super().__init__()
+        self.body = nn.Sequential(_cbr(width, width), _cbr(width, width))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x + self.body(x)
+
+
+def small_resnet(width: int = 16) -> nn.Module:
+    """ResNet-9 layout at 1/4 width (~0.19M parameters): ~85% after 10 CPU epochs."""
+    w = width
+    return nn.Sequential(_cbr(3, w), _cbr(w, 2 * w), nn.MaxPool2d(2), _Residual(2 * w), _cbr(2 * w, 4 * w),
+                         nn.MaxPool2d(2), _Residual(4 * w), _cbr(4 * w, 8 * w), nn.MaxPool2d(2),
+                         nn.AdaptiveMaxPool2d(1), nn.Flatten(), nn.Linear(8 * w, 10))
+
+
+def plain_cnn(width: int = 24) -> nn.Module:
+    """Three conv layers, no residuals: a deliberately weaker model (~70%)."""
+    w = width
+    return nn.Sequential(_cbr(3, w), nn.MaxPool2d(2), _cbr(w, 2 * w), nn.MaxPool2d(2), _cbr(2 * w, 4 * w),
+                         nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(4 * w, 10))
+
+
+# name -> (builder, epochs, peak lr)
+MODELS = {
+    "weak_cnn": (plain_cnn, 6, 0.05),
+    "resnet9q": (small_resnet, 10, 0.1),
+}
+
+
+def to_tensor(images: np.ndarray) -> torch.Tensor:
+    """uint8 NHWC -> normalised float NCHW."""
+    x = torch.from_numpy(images).permute(0, 3, 1, 2).float().div_(255)
+    mean = torch.tensor(CIFAR10_MEAN).view(1, 3, 1, 1)
+    std = torch.tensor(CIFAR10_STD).view(1, 3, 1, 1)
+    return (x - mean) / std
+
+
+def _augment(x: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
+    """Random 4-pixel-padded crop and horizontal flip, batched."""
+    n = x.shape[0]
+    padded = F.pad(x, (4, 4, 4, 4), mode="reflect")
+    dx, dy = torch.randint(0, 9, (2,), generator=gen).tolist()  # one offset per batch: cheap on CPU
+    out = padded[:, :, dy:dy + 32, dx:dx + 32]
+    flip = torch.rand(n, generator=gen) < 0.5
+    return torch.where(flip.view(n, 1, 1, 1), out.flip(3), out)
+
+
+def train(name: str, images: np.ndarray, labels: np.ndarray, seed: int = 0, batch: int = 256) -> nn.Module:
+    builder, epochs, lr = MODELS[name]
+    torch.manual_seed(seed)
+    gen = torch.Generator().manual_seed(seed)
+    model = builder()
+    x_all, y_all = to_tensor(images), torch.from_numpy(labels)
+    steps = epochs * (len(x_all) // batch)
+    opt = torch.optim.SGD(model.parameters(), lr=lr, momentum=0.9, nesterov=True, weight_decay=5e-4)
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=steps, pct_start=0.25)
+    model.train()
+    for epoch in range(epochs):
+        t0 = time.time()
+        perm = torch.randperm(len(x_all), generator=gen)
+        for i in range(len(x_all) // batch):
+            idx = perm[i * batch:(i + 1) * batch]
+            loss = F.cross_entropy(model(_augment(x_all[idx], gen)), y_all[idx], label_smoothing=0.0)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            sched.step()
+        print(f"  {name} epoch {epoch + 1}/{epochs} loss {loss.item():.3f} ({time.time() - t0:.0f} s)", flush=True)
+    return model.eval()
+
+
+@torch.no_grad()
+def logits_of(model: nn.Module, images: np.ndarray, batch: int = 1000) -> np.ndarray:
+    model.eval()
+    out = [model(to_tensor(images[i:i + batch])) for i in range(0, len(images), batch)]
+    return torch.cat(out).numpy().astype(np.float32)
+
+
+def load_or_train(name: str, images: np.ndarray, labels: np.ndarray) -> nn.Module:
+    path = CACHE / f"{name}.pt"
+    builder = MODELS[name][0]
+    if path.is_file():
+        model = builder()
+        model.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
+        return model.eval()
+    print(f"training {name} (cached afterwards in {path})", flush=True)
+    model = train(name, images, labels)
+    CACHE.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    torch.save(model.state_dict(), tmp)
+    tmp.replace(path)
+    return model

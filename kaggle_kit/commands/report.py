@@ -1,0 +1,60 @@
+"""``kaggle-kit report [--runs RUN...] [--ledger L] [--out DIR]``: the gap report (HTML + Markdown + PNGs)."""
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("report", help="write reports/gap.html and gap.md: local vs leaderboard gap, explained")
+    p.add_argument("--runs", nargs="+", metavar="RUN",
+                   help="run or ensemble folders / ids with logits; the last one is described in detail "
+                        "(default: the runs named in the ledger's last row)")
+    p.add_argument("--ledger", default="submissions/ledger.csv", help="submission ledger (default: %(default)s)")
+    p.add_argument("--out", default="reports", help="output folder (default: %(default)s)")
+    p.add_argument("--data-dir", help="data folder (default: $KAGGLE_KIT_DATA, ./data, Kaggle input)")
+    p.add_argument("--domain-max-images", type=int, help="images per side for the domain classifier")
+    p.add_argument("--synthetic-per-set", type=int,
+                   help="holdout images per corruption and severity for the CC-Synth estimator (0 = skip it)")
+    p.set_defaults(func=run)
+
+
+def _runs_from_ledger(ledger_path: str) -> list[str]:
+    from kaggle_kit.ledger import RUN_SEPARATOR, read_ledger
+
+    df = read_ledger(ledger_path)
+    for runs in reversed(df["runs"].tolist()):
+        names = [r for r in str(runs).split(RUN_SEPARATOR) if r and r != "nan"]
+        if names:
+            return names
+    return []
+
+
+def run(args: argparse.Namespace) -> int:
+    import dataclasses
+
+    from kaggle_kit.config import ReportConfig
+    from kaggle_kit.data import load_cifar10, load_competition
+    from kaggle_kit.datapaths import locate_data
+    from kaggle_kit.errors import ConfigError, RunError
+    from kaggle_kit.gap.report import build_report
+    from kaggle_kit.runs import run_dir
+
+    names = args.runs or _runs_from_ledger(args.ledger)
+    if not names:
+        raise RunError(f"no runs to report on: pass --runs RUN..., or submit first so {args.ledger} names some")
+    folders = [run_dir(n) for n in names]
+    cfg = ReportConfig()
+    if args.domain_max_images is not None:
+        if args.domain_max_images < 50:
+            raise ConfigError("--domain-max-images must be at least 50")
+        cfg = dataclasses.replace(cfg, domain_max_images=args.domain_max_images)
+    if args.synthetic_per_set is not None:
+        if args.synthetic_per_set < 0:
+            raise ConfigError("--synthetic-per-set must be 0 (off) or more")
+        cfg = dataclasses.replace(cfg, synthetic_per_set=args.synthetic_per_set)
+    paths = locate_data(args.data_dir, require_comp=True)
+    html = build_report(folders, Path(args.ledger), load_cifar10(paths.cifar_dir),
+                        load_competition(paths.comp_pickle), Path(args.out), cfg)
+    print(f"wrote {html} and {html.with_suffix('.md')}")
+    return 0

@@ -1,0 +1,120 @@
+"""Covariate shift, measured: can a classifier tell training images from competition images, and how?
+
+A domain classifier with cross-validated AUC near 0.5 means the pixels look alike; near 1 means a model can
+see the difference, so the network can too. Features are the named ``image_stats`` (so the report can say
+*which* difference) plus a 4x4 colour thumbnail (layout and colour composition). Near-duplicates use 8x8
+thumbnails with the mean removed and unit norm, so brightness / contrast / mild blur changes still match.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+from sklearn.ensemble import HistGradientBoostingClassifier
+from sklearn.inspection import permutation_importance
+from sklearn.metrics import roc_auc_score
+from sklearn.model_selection import StratifiedKFold, cross_val_predict
+from threadpoolctl import threadpool_limits
+
+from kaggle_kit.gap.image_stats import FEATURES, image_features
+
+
+def _pool(images: np.ndarray, size: int) -> np.ndarray:
+    """Average-pool (N, 32, 32, 3) uint8 to (N, size, size, 3) float32 on 0-1."""
+    n, h, w, c = images.shape
+    k = h // size
+    return images.reshape(n, size, k, size, k, c).mean(axis=(2, 4), dtype=np.float32) / 255.0
+
+
+def domain_features(images: np.ndarray) -> tuple[np.ndarray, list[str]]:
+    stats = image_features(images)
+    names = list(FEATURES) + [f"thumb_{ch}_{i // 4}_{i % 4}" for ch in "rgb" for i in range(16)]
+    thumb_cols = _pool(images, 4).transpose(0, 3, 1, 2).reshape(len(images), -1)  # channel-major, matches names
+    return np.column_stack([stats[k] for k in FEATURES] + [thumb_cols]), names
+
+
+@dataclass(frozen=True)
+class DomainResult:
+    auc: float
+    ci: tuple[float, float]          # bootstrap percentile interval of the out-of-fold AUC
+    n_per_side: int
+    feature_auc: dict[str, float]    # univariate AUC of each named statistic (> 0.5: higher in the target)
+    importance: dict[str, float]     # permutation importance (AUC drop) of every feature, largest first
+    oof_scores: np.ndarray = field(repr=False)
+    is_target: np.ndarray = field(repr=False)
+
+
+def _subsample(images: np.ndarray, n: int, rng: np.random.Generator) -> np.ndarray:
+    return images if len(images) <= n else images[np.sort(rng.choice(len(images), n, replace=False))]
+
+
+def bootstrap_auc_ci(y: np.ndarray, s: np.ndarray, n_boot: int = 200, level: float = 0.95,
+                     seed: int = 0) -> tuple[float, float]:
+    rng = np.random.default_rng(seed)
+    aucs = []
+    for _ in range(n_boot):
+        idx = rng.integers(0, len(y), len(y))
+        if y[idx].min() != y[idx].max():
+            aucs.append(roc_auc_score(y[idx], s[idx]))
+    lo, hi = np.percentile(aucs, [50 * (1 - level), 50 * (1 + level)])
+    return float(lo), float(hi)
+
+
+def domain_classifier(source_images: np.ndarray, target_images: np.ndarray, max_images: int = 5000,
+                      folds: int = 5, n_boot: int = 200, seed: int = 0, n_threads: int = 1) -> DomainResult:
+    """Cross-validated gradient-boosted classifier: source (label 0) vs target (label 1), balanced sizes.
+
+    ``n_threads`` caps OpenMP: on a busy shared machine the boosting's spin-waiting threads made it 40x slower.
+    """
+    with threadpool_limits(limits=n_threads):
+        return _domain_classifier(source_images, target_images, max_images, folds, n_boot, seed)
+
+
+def _domain_classifier(source_images: np.ndarray, target_images: np.ndarray, max_images: int, folds: int,
+                       n_boot: int, seed: int) -> DomainResult:
+    rng = np.random.default_rng(seed)
+    n = min(max_images, len(source_images), len(target_images))
+    src, tgt = _subsample(source_images, n, rng), _subsample(target_images, n, rng)
+    x, names = domain_features(np.concatenate([src, tgt]))
+    y = np.concatenate([np.zeros(n, dtype=int), np.ones(n, dtype=int)])
+    clf = HistGradientBoostingClassifier(max_iter=150, learning_rate=0.1, random_state=seed)
+    cv = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
+    scores = cross_val_predict(clf, x, y, cv=cv, method="predict_proba")[:, 1]
+    auc = float(roc_auc_score(y, scores))
+    # importance on one held-out fold of a model fitted on the rest: which features the separation relies on
+    train_idx, test_idx = next(cv.split(x, y))
+    clf.fit(x[train_idx], y[train_idx])
+    perm = permutation_importance(clf, x[test_idx], y[test_idx], scoring="roc_auc", n_repeats=3,
+                                  random_state=seed)
+    importance = dict(sorted(zip(names, perm.importances_mean.astype(float)), key=lambda kv: -kv[1]))
+    feature_auc = {k: float(roc_auc_score(y, x[:, i])) for i, k in enumerate(FEATURES)}
+    return DomainResult(auc=auc, ci=bootstrap_auc_ci(y, scores, n_boot, seed=seed), n_per_side=n,
+                        feature_auc=feature_auc, importance=importance, oof_scores=scores, is_target=y)
+
+
+# ------------------------------------------------------------------------------------------ near-duplicates
+def _dup_vectors(images: np.ndarray) -> np.ndarray:
+    v = _pool(images, 8).reshape(len(images), -1)
+    v = v - v.mean(1, keepdims=True)
+    return v / np.maximum(np.linalg.norm(v, axis=1, keepdims=True), 1e-6)
+
+
+@dataclass(frozen=True)
+class NearDuplicates:
+    max_similarity: np.ndarray       # (N_target,) cosine similarity to the closest reference image
+    nearest: np.ndarray              # (N_target,) index of that reference image
+    counts: dict[float, int]         # threshold -> number of target images at or above it
+
+
+def near_duplicates(target_images: np.ndarray, reference_images: np.ndarray,
+                    thresholds: tuple[float, ...] = (0.95, 0.97, 0.99), chunk: int = 512) -> NearDuplicates:
+    """Closest reference image of every target image by cosine similarity of normalised 8x8 thumbnails."""
+    ref = _dup_vectors(reference_images).T.copy()
+    best = np.empty(len(target_images), dtype=np.float32)
+    arg = np.empty(len(target_images), dtype=np.int64)
+    for start in range(0, len(target_images), chunk):
+        sims = _dup_vectors(target_images[start:start + chunk]) @ ref
+        arg[start:start + len(sims)] = sims.argmax(1)
+        best[start:start + len(sims)] = sims[np.arange(len(sims)), arg[start:start + len(sims)]]
+    counts = {float(t): int((best >= t).sum()) for t in thresholds}
+    return NearDuplicates(max_similarity=best, nearest=arg, counts=counts)

@@ -1,0 +1,187 @@
+"""Accuracy on an unlabeled set, predicted from the model's own outputs plus its labeled holdout.
+
+All functions take calibrated probabilities (temperature fitted on the holdout) and return an accuracy in
+[0, 1]. The families:
+- AC: mean max-probability. Exact for a calibrated model, over-estimates under shift (models stay confident).
+- DoC (Guillory et al. 2021): holdout accuracy minus the drop in average confidence.
+- ATC (Garg et al. 2022): choose the score threshold t at which the share of holdout scores above t equals
+  the holdout accuracy; predict the share of target scores above t. Scores: max-confidence (MC) or negative
+  entropy (NE).
+- Prior-aware ATC (ours, "ATC-NE-EM"/"ATC-NE-BBSE"): plain ATC drifts when class priors change, because its
+  threshold is calibrated on the holdout's class mix. Under label shift the target's score distribution is the
+  holdout's class-conditional score distributions mixed with the target priors q, and its accuracy is the
+  same mixture of per-class recalls. So we re-weight every holdout image of class j by w_j = q_j / p_j
+  (q estimated by EM or BBSE) before fitting the threshold: the weighted holdout then has exactly the target's
+  score distribution and accuracy under pure label shift, and w = 1 recovers plain ATC under pure covariate
+  shift.
+- AC-EM: average confidence of the prior-corrected posteriors at the model's (uncorrected) prediction:
+  the expected accuracy of the submitted labels if the model were calibrated for the new priors.
+- Agreement (ensembles): members' pairwise agreement on the target versus the holdout, carried over to
+  accuracy on the probit scale ("agreement on the line", Baek et al. 2022).
+- CC-Synth / CC-Synth-EM (``synthetic``): a correctness classifier trained on the holdout corrupted by
+  every shift family, fed confidence and image statistics; needs the model's logits on those corruptions.
+"""
+from __future__ import annotations
+
+from itertools import combinations
+from typing import Sequence
+
+import numpy as np
+from scipy.stats import norm
+
+from kaggle_kit.calibration import calibrated_probs, fit_temperature
+from kaggle_kit.gap import label_shift
+from kaggle_kit.gap.calibration import bcts_probs, fit_bcts
+
+
+def max_confidence(probs: np.ndarray) -> np.ndarray:
+    return probs.max(1)
+
+
+def negative_entropy(probs: np.ndarray) -> np.ndarray:
+    return (probs * np.log(np.clip(probs, 1e-300, None))).sum(1)
+
+
+def entropy(probs: np.ndarray) -> np.ndarray:
+    return -negative_entropy(probs)
+
+
+SCORES = {"mc": max_confidence, "ne": negative_entropy}
+
+
+def average_confidence(target_probs: np.ndarray) -> float:
+    return float(max_confidence(target_probs).mean())
+
+
+def doc(source_probs: np.ndarray, source_labels: np.ndarray, target_probs: np.ndarray) -> float:
+    """Difference of confidences: holdout accuracy - (holdout confidence - target confidence)."""
+    acc = float((source_probs.argmax(1) == source_labels).mean())
+    return float(np.clip(acc - (average_confidence(source_probs) - average_confidence(target_probs)), 0.0, 1.0))
+
+
+def atc_threshold(scores: np.ndarray, correct: np.ndarray, weights: np.ndarray | None = None) -> float:
+    """Threshold t with weighted share of ``scores > t`` equal to the weighted accuracy."""
+    w = np.ones(len(scores)) if weights is None else np.asarray(weights, dtype=np.float64)
+    w = w / w.sum()
+    acc = float((w * correct).sum())
+    order = np.argsort(-scores, kind="stable")
+    s, cum = scores[order], np.cumsum(w[order])
+    k = int(np.searchsorted(cum, acc - 1e-12))  # first index where the share above reaches acc
+    if k >= len(s) - 1:
+        return float(s[-1]) - 1e-12
+    return float(0.5 * (s[k] + s[k + 1]))
+
+
+def atc(source_scores: np.ndarray, source_correct: np.ndarray, target_scores: np.ndarray,
+        source_weights: np.ndarray | None = None) -> float:
+    t = atc_threshold(source_scores, source_correct, source_weights)
+    return float((target_scores > t).mean())
+
+
+def atc_probs(source_probs: np.ndarray, source_labels: np.ndarray, target_probs: np.ndarray,
+              score: str = "ne", target_priors: np.ndarray | None = None) -> float:
+    """ATC from probabilities; with ``target_priors`` the holdout is re-weighted to those priors first."""
+    fn = SCORES[score]
+    correct = source_probs.argmax(1) == source_labels
+    weights = None
+    if target_priors is not None:
+        p = label_shift.class_priors(source_labels, source_probs.shape[1])
+        weights = (np.asarray(target_priors) / np.maximum(p, 1e-12))[source_labels]
+    return atc(fn(source_probs), correct, fn(target_probs), weights)
+
+
+def prior_adjusted_confidence(target_probs: np.ndarray, source_priors: np.ndarray,
+                              target_priors: np.ndarray) -> float:
+    """Mean prior-corrected probability of the class the model actually predicts."""
+    adj = label_shift.adjust_probs(target_probs, source_priors, target_priors)
+    return float(adj[np.arange(len(adj)), target_probs.argmax(1)].mean())
+
+
+def agreement(member_preds: Sequence[np.ndarray]) -> float:
+    """Mean pairwise share of images on which two members predict the same class."""
+    pairs = list(combinations(range(len(member_preds)), 2))
+    if not pairs:
+        raise ValueError("agreement needs at least two members")
+    return float(np.mean([(member_preds[a] == member_preds[b]).mean() for a, b in pairs]))
+
+
+def agreement_on_the_line(source_acc: float, source_member_preds: Sequence[np.ndarray],
+                          target_member_preds: Sequence[np.ndarray]) -> float:
+    """Probit(acc_t) = a * probit(acc_s) + b, with (a, b) fitted on member pairs' agreements (a = 1 for 2 members).
+
+    Accuracy and agreement shift along the same line in probit space under distribution shift, so the
+    observed move in agreement (which needs no labels) transfers to accuracy.
+    """
+    eps = 1e-4
+    pairs = list(combinations(range(len(source_member_preds)), 2))
+    if not pairs:
+        raise ValueError("agreement needs at least two members")
+    xs = np.array([norm.ppf(np.clip((source_member_preds[a] == source_member_preds[b]).mean(), eps, 1 - eps))
+                   for a, b in pairs])
+    ys = np.array([norm.ppf(np.clip((target_member_preds[a] == target_member_preds[b]).mean(), eps, 1 - eps))
+                   for a, b in pairs])
+    if len(pairs) >= 3 and np.ptp(xs) > 1e-3:
+        slope, intercept = np.polyfit(xs, ys, 1)
+    else:
+        slope, intercept = 1.0, float(np.mean(ys - xs))
+    return float(norm.cdf(slope * norm.ppf(np.clip(source_acc, eps, 1 - eps)) + intercept))
+
+
+ESTIMATORS = ("AC", "DoC", "ATC-MC", "ATC-NE", "AC-EM", "ATC-NE-BBSE", "ATC-NE-EM", "CC-Synth", "CC-Synth-EM")
+# Best measured MAE (benchmarks/RESULTS.md) among estimators that need only logits; the report prefers the
+# overall best from measured_error.json when it could compute it.
+RECOMMENDED = "ATC-MC"
+
+
+def estimate_all(holdout_logits: np.ndarray, holdout_labels: np.ndarray, target_logits: np.ndarray,
+                 temperature: float | None = None,
+                 members: tuple[Sequence[np.ndarray], Sequence[np.ndarray]] | None = None,
+                 synthetic=None, target_stats: np.ndarray | None = None, exclude: Sequence[str] = ()) -> dict:
+    """Every estimator's predicted target accuracy, plus what they were computed from.
+
+    ``members``: (holdout logits per member, target logits per member) of an ensemble, for the agreement
+    estimate. ``synthetic`` (a ``synthetic.SyntheticLogits`` of the same model) with ``target_stats`` (image
+    statistics of the target images, ``synthetic.stats_matrix``) adds CC-Synth and CC-Synth-EM; ``exclude``
+    leaves corruption families out of its training (the benchmark's unseen-family test).
+    Returns {"estimates": {name: acc}, "holdout_acc", "temperature", "priors_em", "priors_bbse",
+    "source_priors"}.
+    """
+    holdout_labels = np.asarray(holdout_labels)
+    c = holdout_logits.shape[1]
+    t = fit_temperature(holdout_logits, holdout_labels) if temperature is None else temperature
+    ps, pt = calibrated_probs(holdout_logits, t), calibrated_probs(target_logits, t)
+    p_src = label_shift.class_priors(holdout_labels, c)
+    bt, bb = fit_bcts(holdout_logits, holdout_labels)
+    pt_b = bcts_probs(target_logits, bt, bb)
+    # EM assumes the calibrated posteriors reflect the holdout's priors; BCTS fitted on the holdout does.
+    q_em = label_shift.em_priors(pt_b, p_src)
+    q_bbse = label_shift.bbse_priors(ps, holdout_labels, pt)
+    est = {
+        "AC": average_confidence(pt),
+        "DoC": doc(ps, holdout_labels, pt),
+        "ATC-MC": atc_probs(ps, holdout_labels, pt, "mc"),
+        "ATC-NE": atc_probs(ps, holdout_labels, pt, "ne"),
+        "AC-EM": prior_adjusted_confidence(pt_b, p_src, q_em),
+        "ATC-NE-BBSE": atc_probs(ps, holdout_labels, pt, "ne", q_bbse),
+        "ATC-NE-EM": atc_probs(ps, holdout_labels, pt, "ne", q_em),
+    }
+    if synthetic is not None and target_stats is not None:
+        from kaggle_kit.gap.synthetic import cc_synth_estimate
+
+        sp = calibrated_probs(synthetic.logits, t)
+        est["CC-Synth"] = cc_synth_estimate(ps, holdout_labels, synthetic, sp, pt, target_stats, exclude)
+        est["CC-Synth-EM"] = cc_synth_estimate(ps, holdout_labels, synthetic, sp, pt, target_stats, exclude,
+                                               class_weights=q_em / np.maximum(p_src, 1e-12))
+    if members is not None and len(members[0]) >= 2:
+        src_preds = [m.argmax(1) for m in members[0]]
+        tgt_preds = [m.argmax(1) for m in members[1]]
+        acc = float((holdout_logits.argmax(1) == holdout_labels).mean())
+        est["Agreement"] = agreement_on_the_line(acc, src_preds, tgt_preds)
+    return {
+        "estimates": est,
+        "holdout_acc": float((holdout_logits.argmax(1) == holdout_labels).mean()),
+        "temperature": float(t),
+        "source_priors": p_src,
+        "priors_em": q_em,
+        "priors_bbse": q_bbse,
+    }

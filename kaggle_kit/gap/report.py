@@ -1,0 +1,654 @@
+"""``reports/gap.html`` + ``reports/gap.md``: why the leaderboard differs from the local score.
+
+Thin I/O around the pure modules: read the ledger, the runs' logits and the images; compute each section's
+numbers; draw figures with matplotlib's object API (no pyplot state, Agg canvas); render the same sections
+to one self-contained HTML file (PNGs as data URIs, inline CSS, no scripts) and to Markdown beside the PNGs.
+Every output is written atomically.
+"""
+from __future__ import annotations
+
+import base64
+import datetime as _dt
+import html
+import io
+import json
+import math
+import re
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+import pandas as pd
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+
+from kaggle_kit.calibration import calibrated_probs
+from kaggle_kit.config import ReportConfig
+from kaggle_kit.data import Cifar10, CompetitionSet
+from kaggle_kit.errors import RunError
+from kaggle_kit.fsio import atomic_write_bytes, atomic_write_text
+from kaggle_kit.gap import advice as advice_mod
+from kaggle_kit.gap import domain, estimators, image_stats, label_shift
+from kaggle_kit.runs import Logits, load_logits
+
+SECTIONS = ("scoreboard", "prediction", "label-shift", "covariate-shift", "per-class", "advice", "accuracy")
+NEAR_DUP_THRESHOLDS = (0.95, 0.97, 0.99)
+
+
+# ------------------------------------------------------------------------------------------- blocks
+@dataclass
+class Table:
+    headers: list[str]
+    rows: list[list[str]]
+
+
+@dataclass
+class Fig:
+    name: str          # file stem of the PNG in the output folder
+    png: bytes
+    caption: str
+
+
+@dataclass
+class Section:
+    anchor: str
+    title: str
+    blocks: list = field(default_factory=list)   # str (a paragraph), Table, Fig, or list[str] (bullets)
+
+
+def _png(fig: Figure) -> bytes:
+    FigureCanvasAgg(fig)
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=100, bbox_inches="tight")
+    return buf.getvalue()
+
+
+def _pct(x: float | None, digits: int = 1) -> str:
+    return "-" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{100 * x:.{digits}f}%"
+
+
+# ------------------------------------------------------------------------------------- measured error
+def measured_error() -> dict:
+    """The benchmark's summary (``benchmarks/bench_gap.py`` writes it); empty when never measured."""
+    try:
+        text = resources.files("kaggle_kit.gap").joinpath("measured_error.json").read_text(encoding="utf-8")
+        return json.loads(text)
+    except (FileNotFoundError, json.JSONDecodeError, OSError):
+        return {}
+
+
+def recommended_estimator(errors: dict | None = None, available=None) -> str:
+    """The computed estimator with the lowest measured MAE (``estimators.RECOMMENDED`` if never measured)."""
+    errors = measured_error() if errors is None else errors
+    names = list(available) if available is not None else list(errors.get("estimators", {}))
+    measured = [(e["mae_all_generated"], n) for n, e in errors.get("estimators", {}).items() if n in names]
+    if measured:
+        return min(measured)[1]
+    return estimators.RECOMMENDED
+
+
+def _mae(errors: dict, name: str) -> float | None:
+    return errors.get("estimators", {}).get(name, {}).get("mae_all_generated")
+
+
+# ------------------------------------------------------------------------------------------- runs
+@dataclass
+class RunView:
+    folder: Path
+    name: str
+    holdout: Logits
+    test: Logits | None
+    comp: Logits
+    result: dict                      # estimators.estimate_all on the competition logits
+    test_result: dict | None          # the same on the labeled CIFAR-10 test set: a sanity check
+    members: list[str] = field(default_factory=list)
+    member_agreement: tuple[float, float] | None = None  # (holdout, competition)
+
+
+def _maybe(path: Path) -> Logits | None:
+    return load_logits(path) if path.is_file() else None
+
+
+def member_folders(folder: Path) -> list[Path]:
+    """Member run folders of an ensemble (from its ensemble.json), resolved as written or beside the workdir."""
+    summary = folder / "ensemble.json"
+    if not summary.is_file():
+        return []
+    try:
+        members = json.loads(summary.read_text(encoding="utf-8")).get("members", [])
+    except json.JSONDecodeError:
+        return []
+    out = []
+    for m in members:
+        p = Path(m.get("path", ""))
+        for cand in (p, folder.parent.parent / p, folder.parent.parent / "runs" / p.name):
+            if (cand / "logits_holdout.npz").is_file() and (cand / "logits_comp.npz").is_file():
+                out.append(cand)
+                break
+    return out if len(out) == len(members) else []
+
+
+def _positions(all_ids: np.ndarray, ids: np.ndarray) -> np.ndarray:
+    """Row of each of ``ids`` in ``all_ids`` (logits may cover a subset of the competition set)."""
+    order = np.argsort(all_ids)
+    pos = np.searchsorted(all_ids, ids, sorter=order)
+    pos = order[np.clip(pos, 0, len(all_ids) - 1)]
+    if not np.array_equal(all_ids[pos], ids):
+        raise RunError("the run's competition logits name ids that are not in the competition pickle; "
+                       "predict the run again on this competition set")
+    return pos
+
+
+def load_run(folder: str | Path, data: Cifar10 | None = None, comp: CompetitionSet | None = None,
+             synthetic_per_set: int = 300) -> RunView:
+    """A run's logits and every estimate; with ``data`` and ``comp`` also CC-Synth (needs weights or members)."""
+    from kaggle_kit.gap.synthetic import stats_matrix
+    from kaggle_kit.gap.synthetic_io import run_synthetic
+
+    folder = Path(folder)
+    holdout = load_logits(folder / "logits_holdout.npz")
+    comp_logits = load_logits(folder / "logits_comp.npz")
+    if holdout.labels is None or len(holdout.labels) == 0:
+        raise RunError(f"{folder}: the holdout logits have no labels; the estimators need a labeled holdout")
+    test = _maybe(folder / "logits_test.npz")
+    member_dirs = member_folders(folder)
+    members_arg = None
+    agreement = None
+    if len(member_dirs) >= 2:
+        mh = [load_logits(d / "logits_holdout.npz").logits for d in member_dirs]
+        mc = [load_logits(d / "logits_comp.npz").logits for d in member_dirs]
+        members_arg = (mh, mc)
+        agreement = (estimators.agreement([m.argmax(1) for m in mh]), estimators.agreement([m.argmax(1) for m in mc]))
+    syn = comp_stats = test_stats = None
+    if data is not None and comp is not None and synthetic_per_set > 0:
+        syn = run_synthetic(folder, data, per_set=synthetic_per_set)
+        if syn is not None:
+            comp_stats = stats_matrix(comp.images[_positions(comp.ids, comp_logits.ids)])
+            if test is not None:
+                test_stats = stats_matrix(data.test_images[test.ids])
+    result = estimators.estimate_all(holdout.logits, holdout.labels, comp_logits.logits, members=members_arg,
+                                     synthetic=syn, target_stats=comp_stats)
+    test_result = None
+    if test is not None and test.labels is not None and len(test.labels):
+        test_result = estimators.estimate_all(holdout.logits, holdout.labels, test.logits, synthetic=syn,
+                                              target_stats=test_stats)
+    return RunView(folder=folder, name=folder.name, holdout=holdout, test=test, comp=comp_logits, result=result,
+                   test_result=test_result, members=[d.name for d in member_dirs], member_agreement=agreement)
+
+
+def predict_leaderboard(run_dir: str | Path, data: Cifar10 | None = None, comp: CompetitionSet | None = None,
+                        cfg: ReportConfig | None = None) -> dict[str, float]:
+    """Every estimator's predicted leaderboard accuracy from a run's holdout and competition logits.
+
+    Includes "Agreement" for ensembles whose members' logits are found, CC-Synth when the images are available
+    (``data``/``comp``, else looked up with ``locate_data``; without them only the logit-based estimators), and
+    "recommended": the value of the estimator with the lowest measured error (``measured_error.json``) among
+    those computed -- what to put in the ledger.
+    """
+    cfg = cfg or ReportConfig()
+    if data is None or comp is None:
+        data, comp = _find_data()
+    view = load_run(run_dir, data, comp, cfg.synthetic_per_set)
+    out = dict(view.result["estimates"])
+    out["recommended"] = out[recommended_estimator(available=out)]
+    return out
+
+
+def _find_data() -> tuple[Cifar10 | None, CompetitionSet | None]:
+    from kaggle_kit.data import load_cifar10, load_competition
+    from kaggle_kit.datapaths import locate_data
+    from kaggle_kit.errors import DataNotFoundError
+
+    try:
+        paths = locate_data(require_comp=True)
+    except DataNotFoundError:
+        return None, None
+    return load_cifar10(paths.cifar_dir), load_competition(paths.comp_pickle)
+
+
+# ------------------------------------------------------------------------------------------- sections
+def _normalise_score(x: float) -> float:
+    """Ledger accuracies and Kaggle scores as fractions; a value above 1 was written in percent."""
+    return x / 100.0 if x is not None and not math.isnan(x) and x > 1.0 else x
+
+
+def fit_scoreboard_line(local: np.ndarray, board: np.ndarray) -> tuple[float, float] | None:
+    """Least-squares ``board = slope * local + intercept``; slope 1 (a constant gap) from a single point."""
+    ok = ~(np.isnan(local) | np.isnan(board))
+    local, board = local[ok], board[ok]
+    if len(local) == 0:
+        return None
+    if len(local) == 1 or np.ptp(local) < 1e-6:
+        return 1.0, float(np.mean(board - local))
+    slope, intercept = np.polyfit(local, board, 1)
+    return float(slope), float(intercept)
+
+
+def scoreboard_section(ledger: pd.DataFrame, runs: Sequence[RunView]) -> tuple[Section, tuple[float, float] | None]:
+    sec = Section("scoreboard", "1. Scoreboard: local accuracy against the leaderboard")
+    if ledger.empty:
+        sec.blocks.append("No submissions in the ledger yet: the scoreboard fills in after `kaggle-kit submit` "
+                          "and `kaggle-kit sync`.")
+        return sec, None
+    df = ledger.copy()
+    for col in ("local_holdout_acc", "local_test_acc", "predicted_lb_acc", "public_score", "private_score"):
+        df[col] = df[col].astype(float).map(_normalise_score)
+    rows = []
+    for _, r in df.iterrows():
+        err = r["predicted_lb_acc"] - r["public_score"] if not (math.isnan(r["predicted_lb_acc"]) or
+                                                               math.isnan(r["public_score"])) else float("nan")
+        rows.append([str(r["time"])[:19], str(r["file"]), str(r["runs"]), _pct(r["local_holdout_acc"], 2),
+                     _pct(r["local_test_acc"], 2), _pct(r["predicted_lb_acc"], 2), _pct(r["public_score"], 2),
+                     _pct(r["private_score"], 2), "-" if math.isnan(err) else f"{100 * err:+.1f}",
+                     str(r["status"])])
+    sec.blocks.append(Table(["time", "file", "runs", "holdout", "local test", "predicted LB", "public", "private",
+                             "prediction error (pts)", "status"], rows))
+    local = df["local_test_acc"].to_numpy(float)
+    local = np.where(np.isnan(local), df["local_holdout_acc"].to_numpy(float), local)
+    board = df["public_score"].to_numpy(float)
+    board = np.where(np.isnan(board), df["private_score"].to_numpy(float), board)
+    line = fit_scoreboard_line(local, board)
+    fig = Figure(figsize=(6, 4.5))
+    ax = fig.add_subplot()
+    ok = ~(np.isnan(local) | np.isnan(board))
+    ax.scatter(100 * local[ok], 100 * board[ok], label="submissions (public score)", zorder=3)
+    pred = df["predicted_lb_acc"].to_numpy(float)
+    okp = ~(np.isnan(local) | np.isnan(pred))
+    if okp.any():
+        ax.scatter(100 * local[okp], 100 * pred[okp], marker="x", color="tab:red", label="predicted before upload",
+                   zorder=3)
+    xs = 100 * local[~np.isnan(local)]
+    if len(xs):
+        lo, hi = min(xs.min(), 100 * np.nanmin(board) if ok.any() else xs.min()) - 2, xs.max() + 2
+        ax.plot([lo, hi], [lo, hi], "--", color="gray", label="leaderboard = local")
+        if line:
+            grid = np.linspace(lo, hi, 10)
+            ax.plot(grid, line[0] * grid + 100 * line[1], color="tab:green",
+                    label=f"fit: LB = {line[0]:.2f} x local {100 * line[1]:+.1f}")
+    ax.set_xlabel("local accuracy (%) (CIFAR-10 test; holdout if missing)")
+    ax.set_ylabel("leaderboard accuracy (%)")
+    ax.legend(fontsize=8)
+    ax.grid(alpha=0.3)
+    sec.blocks.append(Fig("scoreboard", _png(fig), "Every submission: local accuracy against its leaderboard "
+                          "score, with the least-squares line."))
+    if line is None:
+        sec.blocks.append("No leaderboard scores yet (status pending or dry runs): the line appears after `sync`.")
+    else:
+        n_scored = int(ok.sum())
+        sec.blocks.append(f"Fitted on {n_scored} scored submission(s): leaderboard = {line[0]:.3f} x local "
+                          f"{100 * line[1]:+.2f} points" + (" (one point: a constant gap)" if n_scored == 1 else "")
+                          + ". Expected leaderboard accuracy of the runs in this report:")
+        rows = []
+        for v in runs:
+            loc = v.test.accuracy if v.test is not None and v.test.labels is not None else v.result["holdout_acc"]
+            rows.append([v.name, _pct(loc, 2), _pct(line[0] * loc + line[1], 2)])
+        sec.blocks.append(Table(["run", "local accuracy", "expected leaderboard (line)"], rows))
+    return sec, line
+
+
+def prediction_section(runs: Sequence[RunView], errors: dict) -> Section:
+    sec = Section("prediction", "2. Predicted leaderboard accuracy (before submitting)")
+    best = recommended_estimator(errors, available=runs[-1].result["estimates"])
+    sec.blocks.append(
+        "From the unlabeled competition predictions alone, after temperature scaling on the holdout. AC: average "
+        "confidence; DoC: holdout accuracy minus the drop in confidence; ATC-MC / ATC-NE: share of competition "
+        "images above the confidence (MC) or negative-entropy (NE) threshold that matches the holdout accuracy; "
+        "AC-EM, ATC-NE-EM, ATC-NE-BBSE: the same corrected for the class priors estimated in section 3 "
+        "(holdout re-weighted to those priors); CC-Synth: mean probability of being correct from a classifier "
+        "trained on the holdout corrupted by blur, JPEG, noise, contrast, down-sampling, colour and rotation/zoom "
+        "(confidence + image statistics), CC-Synth-EM the same re-weighted to the EM priors; Agreement: ensemble "
+        "members' agreement carried over to accuracy. "
+        f"Measured error: mean absolute error on labeled shifted sets (section 7). Recommended: **{best}**.")
+    names = list(runs[0].result["estimates"])
+    for v in runs[1:]:
+        names += [n for n in v.result["estimates"] if n not in names]
+    headers = ["estimator"] + [v.name for v in runs] + ["measured error (pts)"]
+    rows = [["holdout accuracy (labeled)"] + [_pct(v.result["holdout_acc"], 2) for v in runs] + [""],
+            ["CIFAR-10 test accuracy (labeled)"] + [_pct(v.test.accuracy if v.test else None, 2) for v in runs] + [""]]
+    for n in names:
+        mae = _mae(errors, n)
+        label = f"**{n}**" if n == best else n
+        rows.append([label] + [_pct(v.result["estimates"].get(n), 2) for v in runs]
+                    + ["-" if mae is None else f"{100 * mae:.1f}"])
+    sec.blocks.append(Table(headers, rows))
+    checks = []
+    for v in runs:
+        if v.test_result is not None and v.test is not None:
+            e = v.test_result["estimates"].get(best)
+            checks.append(f"{v.name}: {best} predicts {_pct(e, 2)} on the CIFAR-10 test set, actual "
+                          f"{_pct(v.test.accuracy, 2)}")
+    if checks:
+        sec.blocks.append("Sanity check on the labeled CIFAR-10 test set (no shift): " + "; ".join(checks) + ".")
+    for v in runs:
+        if v.member_agreement is not None:
+            sec.blocks.append(f"{v.name}: ensemble of {len(v.members)} members ({', '.join(v.members)}); mean "
+                              f"pairwise agreement {_pct(v.member_agreement[0], 2)} on the holdout, "
+                              f"{_pct(v.member_agreement[1], 2)} on the competition set.")
+    main = runs[-1]
+    fig = Figure(figsize=(7, 0.45 * len(main.result["estimates"]) + 1.2))
+    ax = fig.add_subplot()
+    est = main.result["estimates"]
+    ys = np.arange(len(est))
+    vals = np.array([100 * est[n] for n in est])
+    errs = np.array([100 * (_mae(errors, n) or 0.0) for n in est])
+    colors = ["tab:green" if n == best else "tab:blue" for n in est]
+    ax.barh(ys, vals, xerr=errs, color=colors, alpha=0.8, capsize=3)
+    ax.set_yticks(ys, list(est))
+    ax.axvline(100 * main.result["holdout_acc"], color="gray", ls="--", label="holdout accuracy")
+    ax.set_xlim(max(0, vals.min() - 15), 100)
+    ax.set_xlabel(f"predicted leaderboard accuracy (%) of {main.name}; error bars: measured MAE")
+    ax.legend(fontsize=8)
+    sec.blocks.append(Fig("predicted_lb", _png(fig), "Predicted leaderboard accuracy by estimator, with each "
+                          "estimator's measured mean absolute error."))
+    return sec
+
+
+def label_shift_section(main: RunView, class_names: Sequence[str]) -> tuple[Section, dict]:
+    sec = Section("label-shift", "3. Label shift: class priors of the competition set")
+    r = main.result
+    c = len(r["source_priors"])
+    t = r["temperature"]
+    pred_comp = np.bincount(main.comp.logits.argmax(1), minlength=c) / len(main.comp.ids)
+    pred_hold = np.bincount(main.holdout.logits.argmax(1), minlength=c) / len(main.holdout.ids)
+    tv_em = label_shift.total_variation(r["priors_em"], r["source_priors"])
+    tv_bbse = label_shift.total_variation(r["priors_bbse"], r["source_priors"])
+    sec.blocks.append(
+        f"Priors estimated for {main.name} by BBSE (holdout confusion-matrix inversion, bounded least squares) "
+        f"and EM (Saerens et al., on bias-corrected temperature-scaled probabilities). Total variation from the "
+        f"training priors: EM {tv_em:.3f}, BBSE {tv_bbse:.3f} (0 = same priors). Under image shift both also absorb "
+        f"the model's changed confusions, so agreement between them and with the predicted-class shares matters "
+        f"more than any single number.")
+    rows = [[class_names[k], _pct(r["source_priors"][k]), _pct(r["priors_bbse"][k]), _pct(r["priors_em"][k]),
+             _pct(pred_hold[k]), _pct(pred_comp[k])] for k in range(c)]
+    sec.blocks.append(Table(["class", "training prior", "BBSE", "EM", "predicted share (holdout)",
+                             "predicted share (competition)"], rows))
+    fig = Figure(figsize=(8, 3.8))
+    ax = fig.add_subplot()
+    x = np.arange(c)
+    for i, (lab, vals) in enumerate([("training prior", r["source_priors"]), ("BBSE", r["priors_bbse"]),
+                                     ("EM", r["priors_em"]), ("predicted share (competition)", pred_comp)]):
+        ax.bar(x + (i - 1.5) * 0.2, 100 * np.asarray(vals), width=0.2, label=lab)
+    ax.set_xticks(x, list(class_names), rotation=30)
+    ax.set_ylabel("% of images")
+    ax.legend(fontsize=8)
+    sec.blocks.append(Fig("label_shift", _png(fig), "Class priors: training, estimated (BBSE, EM) and the "
+                          "predicted-class histogram on the competition set."))
+    moved = sorted(((class_names[k], float(r["source_priors"][k]), float(r["priors_em"][k])) for k in range(c)),
+                   key=lambda m: -abs(m[2] - m[1]))
+    return sec, {"tv_em": tv_em, "tv_bbse": tv_bbse, "moved": moved, "temperature": t}
+
+
+def _image_strip(pairs: Sequence[tuple[np.ndarray, np.ndarray, float]]) -> bytes:
+    fig = Figure(figsize=(1.2 * max(len(pairs), 1), 2.6))
+    for i, (a, b, s) in enumerate(pairs):
+        for row, img in enumerate((a, b)):
+            ax = fig.add_subplot(2, max(len(pairs), 1), row * len(pairs) + i + 1)
+            ax.imshow(img, interpolation="nearest")
+            ax.set_xticks([])
+            ax.set_yticks([])
+            if row == 0:
+                ax.set_title(f"{s:.3f}", fontsize=8)
+    return _png(fig)
+
+
+def covariate_section(train_images: np.ndarray, comp_images: np.ndarray, cfg: ReportConfig,
+                      seed: int = 0) -> tuple[Section, dict]:
+    sec = Section("covariate-shift", "4. Covariate shift: do competition images look different?")
+    rng = np.random.default_rng(seed)
+    n = min(cfg.domain_max_images, len(train_images), len(comp_images))
+    dom = domain.domain_classifier(train_images, comp_images, max_images=cfg.domain_max_images, seed=seed)
+    sec.blocks.append(
+        f"Domain classifier (gradient-boosted trees, 5-fold cross-validated) separating {dom.n_per_side:,} "
+        f"training images from {dom.n_per_side:,} competition images on {len(image_stats.FEATURES)} image statistics "
+        f"and a 4x4 colour thumbnail: **AUC {dom.auc:.3f}** (95% bootstrap CI {dom.ci[0]:.3f}-{dom.ci[1]:.3f}; "
+        f"0.5 = indistinguishable, 1 = fully separable).")
+    top = list(dom.importance.items())[:10]
+    sec.blocks.append(Table(["feature", "permutation importance (AUC drop)"], [[k, f"{v:.4f}"] for k, v in top]))
+    tr_idx = rng.choice(len(train_images), n, replace=False) if len(train_images) > n else np.arange(len(train_images))
+    co_idx = rng.choice(len(comp_images), n, replace=False) if len(comp_images) > n else np.arange(len(comp_images))
+    f_tr = image_stats.image_features(train_images[tr_idx])
+    f_co = image_stats.image_features(comp_images[co_idx])
+    shifts = {}
+    rows = []
+    for k in image_stats.FEATURES:
+        a, b = float(np.median(f_tr[k])), float(np.median(f_co[k]))
+        shifts[k] = advice_mod.FeatureShift(k, a, b, dom.feature_auc[k])
+        rel = (b - a) / a if a else float("nan")
+        rows.append([k, image_stats.DESCRIPTIONS[k], f"{a:.4g}", f"{b:.4g}", f"{rel:+.1%}",
+                     f"{dom.feature_auc[k]:.3f}"])
+    sec.blocks.append("Per-image statistics (medians; AUC of the single statistic: > 0.5 means larger on "
+                      "competition images):")
+    sec.blocks.append(Table(["statistic", "meaning", "training", "competition", "change", "AUC"], rows))
+    fig = Figure(figsize=(14, 5.5))
+    for i, k in enumerate(image_stats.FEATURES):
+        ax = fig.add_subplot(2, 5, i + 1)
+        both = np.concatenate([f_tr[k], f_co[k]])
+        lo, hi = np.percentile(both, [0.5, 99.5])
+        bins = np.linspace(lo, hi if hi > lo else lo + 1e-6, 40)
+        ax.hist(f_tr[k], bins=bins, alpha=0.55, density=True, label="training")
+        ax.hist(f_co[k], bins=bins, alpha=0.55, density=True, label="competition")
+        ax.set_title(f"{k} (AUC {dom.feature_auc[k]:.2f})", fontsize=9)
+        ax.tick_params(labelsize=7)
+        if i == 0:
+            ax.legend(fontsize=7)
+    sec.blocks.append(Fig("image_stats", _png(fig), "Distributions of the per-image statistics, training vs "
+                          "competition images."))
+    nd = domain.near_duplicates(comp_images, train_images, NEAR_DUP_THRESHOLDS)
+    sec.blocks.append(f"Near-duplicates: for each of the {len(comp_images):,} competition images, the most similar of "
+                      f"the {len(train_images):,} training images (cosine similarity of mean-removed, normalised 8x8 "
+                      f"thumbnails, robust to brightness, contrast and mild blur).")
+    sec.blocks.append(Table(["similarity at least", "competition images", "share"],
+                            [[f"{t}", f"{c:,}", _pct(c / len(comp_images), 2)] for t, c in nd.counts.items()]))
+    fig = Figure(figsize=(6, 3.2))
+    ax = fig.add_subplot()
+    ax.hist(nd.max_similarity, bins=60, color="tab:purple")
+    for t in NEAR_DUP_THRESHOLDS:
+        ax.axvline(t, color="gray", ls=":")
+    ax.set_xlabel("similarity to the nearest training image")
+    ax.set_ylabel("competition images")
+    sec.blocks.append(Fig("near_duplicates", _png(fig), "Similarity of each competition image to its nearest "
+                          "training image."))
+    order = np.argsort(-nd.max_similarity)[:8]
+    pairs = [(comp_images[i], train_images[nd.nearest[i]], float(nd.max_similarity[i])) for i in order]
+    sec.blocks.append(Fig("near_duplicate_pairs", _image_strip(pairs), "The most similar pairs: competition image "
+                          "(top) and its nearest training image (bottom), with their similarity."))
+    share_thr = NEAR_DUP_THRESHOLDS[1]
+    return sec, {"features": shifts, "auc": dom.auc, "ci": dom.ci,
+                 "near_dup_share": nd.counts[share_thr] / len(comp_images), "near_dup_threshold": share_thr}
+
+
+def per_class_section(main: RunView, class_names: Sequence[str]) -> Section:
+    sec = Section("per-class", "5. Per-class view: confidence, entropy and predicted shares")
+    t = main.result["temperature"]
+    sets = [("holdout", main.holdout.logits)]
+    if main.test is not None:
+        sets.append(("CIFAR-10 test", main.test.logits))
+    sets.append(("competition", main.comp.logits))
+    probs = {name: calibrated_probs(lg, t) for name, lg in sets}
+    fig = Figure(figsize=(11, 3.6))
+    ax1, ax2 = fig.add_subplot(1, 2, 1), fig.add_subplot(1, 2, 2)
+    for name, p in probs.items():
+        ax1.hist(estimators.max_confidence(p), bins=np.linspace(0, 1, 41), density=True, histtype="step", lw=1.5,
+                 label=name)
+        ax2.hist(estimators.entropy(p), bins=np.linspace(0, np.log(p.shape[1]), 41), density=True,
+                 histtype="step", lw=1.5, label=name)
+    ax1.set_xlabel("max probability (temperature-scaled)")
+    ax2.set_xlabel("entropy (nats)")
+    ax1.legend(fontsize=8)
+    sec.blocks.append(Fig("confidence_entropy", _png(fig), "Confidence and entropy distributions: a shift to "
+                          "lower confidence / higher entropy on the competition set is the drop the estimators see."))
+    c = len(class_names)
+    ph, pc = probs["holdout"], probs["competition"]
+    share_h = np.bincount(ph.argmax(1), minlength=c) / len(ph)
+    share_c = np.bincount(pc.argmax(1), minlength=c) / len(pc)
+
+    def conf_by_class(p: np.ndarray) -> np.ndarray:
+        pred = p.argmax(1)
+        return np.array([p[pred == k].max(1).mean() if (pred == k).any() else np.nan for k in range(c)])
+
+    ch, cc = conf_by_class(ph), conf_by_class(pc)
+    order = np.argsort(-np.abs(share_c - share_h))
+    rows = [[class_names[k], _pct(share_h[k]), _pct(share_c[k]), f"{100 * (share_c[k] - share_h[k]):+.1f}",
+             _pct(ch[k]), _pct(cc[k])] for k in order]
+    sec.blocks.append("Classes ordered by how far their predicted share moved (holdout to competition):")
+    sec.blocks.append(Table(["predicted class", "share (holdout)", "share (competition)", "change (pts)",
+                             "mean confidence (holdout)", "mean confidence (competition)"], rows))
+    fig = Figure(figsize=(8, 3.5))
+    ax = fig.add_subplot()
+    x = np.arange(c)
+    ax.bar(x - 0.2, 100 * ch, width=0.4, label="holdout")
+    ax.bar(x + 0.2, 100 * cc, width=0.4, label="competition")
+    ax.set_xticks(x, list(class_names), rotation=30)
+    ax.set_ylabel("mean confidence of predictions (%)")
+    ax.set_ylim(max(0, 100 * np.nanmin(np.concatenate([ch, cc])) - 10), 100)
+    ax.legend(fontsize=8)
+    sec.blocks.append(Fig("per_class_confidence", _png(fig), "Mean confidence per predicted class."))
+    return sec
+
+
+def advice_section(items: Sequence[advice_mod.Advice]) -> Section:
+    sec = Section("advice", "6. Advice")
+    sec.blocks.append([f"{a.text} *Evidence: {a.evidence}.*" for a in items])
+    return sec
+
+
+def accuracy_section(errors: dict) -> Section:
+    sec = Section("accuracy", "7. How good is the prediction?")
+    if not errors:
+        sec.blocks.append("Not measured yet: run `benchmarks/bench_gap.py` to measure each estimator's error.")
+        return sec
+    models = ", ".join(f"{m} ({_pct(a)} on CIFAR-10 test)" for m, a in errors.get("models", {}).items())
+    sec.blocks.append(f"Measured by `{errors.get('source', 'benchmarks/bench_gap.py')}` on {errors.get('n_sets')} "
+                      f"labeled shifted sets per model (corruptions at two severities, mixed corruptions, label-shift "
+                      f"resamples and label shift combined with corruptions) with models {models}. CC-Synth is "
+                      f"measured with the tested corruption family left out of its training where a set has one "
+                      f"family. The stand-in column is the shared stand-in competition set, never used to choose "
+                      f"anything. Mean absolute error in accuracy points; see benchmarks/RESULTS.md for every set. "
+                      f"Errors grow with the size of the shift: within about 1 point on mild shifts, 5-20 points "
+                      f"when accuracy falls by 20-40 points.")
+    rows = []
+    for name, e in errors.get("estimators", {}).items():
+        rows.append([name, f"{100 * e['mae_all_generated']:.2f}", f"{100 * e['mae_covariate']:.2f}",
+                     f"{100 * e['mae_label_shift']:.2f}", f"{100 * e['max_error_generated']:.1f}",
+                     f"{100 * e['mae_standin']:.2f}"])
+    sec.blocks.append(Table(["estimator", "MAE all", "MAE image shifts", "MAE with label shift", "worst set",
+                             "MAE stand-in"], rows))
+    return sec
+
+
+# ------------------------------------------------------------------------------------------- rendering
+CSS = """
+body{font-family:-apple-system,Segoe UI,Helvetica,Arial,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;
+color:#222;line-height:1.45}
+h1{border-bottom:2px solid #444}h2{margin-top:2em;border-bottom:1px solid #ccc}
+table{border-collapse:collapse;margin:1em 0;font-size:13px}td,th{border:1px solid #ccc;padding:3px 8px;
+text-align:left}th{background:#f0f0f0}tr:nth-child(even){background:#fafafa}
+figure{margin:1em 0}figcaption{font-size:13px;color:#555}img{max-width:100%}
+nav a{margin-right:1em}.meta{color:#666;font-size:13px}
+"""
+
+
+def _inline(text: str) -> str:
+    """Escape, then render **bold**, *italic* and `code` (the only Markdown the sections use)."""
+    out = html.escape(text)
+    out = re.sub(r"\*\*(.+?)\*\*", r"<b>\1</b>", out)
+    out = re.sub(r"\*(.+?)\*", r"<i>\1</i>", out)
+    return re.sub(r"`(.+?)`", r"<code>\1</code>", out)
+
+
+def render_html(title: str, meta: str, sections: Sequence[Section]) -> str:
+    parts = [f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
+             f"<style>{CSS}</style></head><body><h1>{html.escape(title)}</h1><p class='meta'>{_inline(meta)}</p><nav>"]
+    parts += [f"<a href='#{s.anchor}'>{html.escape(s.title)}</a>" for s in sections]
+    parts.append("</nav>")
+    for s in sections:
+        parts.append(f"<section id='{s.anchor}'><h2>{html.escape(s.title)}</h2>")
+        for b in s.blocks:
+            if isinstance(b, str):
+                parts.append(f"<p>{_inline(b)}</p>")
+            elif isinstance(b, list):
+                parts.append("<ul>" + "".join(f"<li>{_inline(i)}</li>" for i in b) + "</ul>")
+            elif isinstance(b, Table):
+                head = "".join(f"<th>{_inline(h)}</th>" for h in b.headers)
+                body = "".join("<tr>" + "".join(f"<td>{_inline(c)}</td>" for c in r) + "</tr>" for r in b.rows)
+                parts.append(f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>")
+            elif isinstance(b, Fig):
+                data = base64.b64encode(b.png).decode("ascii")
+                parts.append(f"<figure id='fig-{b.name}'><img alt='{html.escape(b.name)}' "
+                             f"src='data:image/png;base64,{data}'><figcaption>{_inline(b.caption)}</figcaption>"
+                             f"</figure>")
+        parts.append("</section>")
+    parts.append("</body></html>\n")
+    return "\n".join(parts)
+
+
+def render_markdown(title: str, meta: str, sections: Sequence[Section]) -> str:
+    def cell(x: str) -> str:
+        return x.replace("|", "\\|").replace("\n", " ")
+
+    lines = [f"# {title}", "", meta, ""]
+    for s in sections:
+        lines += [f"## {s.title}", ""]
+        for b in s.blocks:
+            if isinstance(b, str):
+                lines += [b, ""]
+            elif isinstance(b, list):
+                lines += [f"- {i}" for i in b] + [""]
+            elif isinstance(b, Table):
+                lines.append("| " + " | ".join(cell(h) for h in b.headers) + " |")
+                lines.append("|" + "---|" * len(b.headers))
+                lines += ["| " + " | ".join(cell(c) for c in r) + " |" for r in b.rows]
+                lines.append("")
+            elif isinstance(b, Fig):
+                lines += [f"![{b.caption}]({b.name}.png)", "", f"*{b.caption}*", ""]
+    return "\n".join(lines)
+
+
+# ------------------------------------------------------------------------------------------- entry point
+def build_report(run_dirs: Sequence[str | Path], ledger_path: str | Path | None, data: Cifar10,
+                 comp: CompetitionSet, out_dir: str | Path, cfg: ReportConfig | None = None) -> Path:
+    """Write ``gap.html``, ``gap.md`` and one PNG per figure into ``out_dir``; returns the HTML path.
+
+    The last run folder is the one the detailed sections describe (the pipeline passes the final ensemble last).
+    """
+    from kaggle_kit.ledger import read_ledger
+
+    cfg = cfg or ReportConfig()
+    if not run_dirs:
+        raise RunError("no runs given; pass at least one run folder with logits (`kaggle-kit predict` first)")
+    out_dir = Path(out_dir)
+    runs = [load_run(d, data, comp, cfg.synthetic_per_set) for d in run_dirs]
+    main = runs[-1]
+    errors = measured_error()
+    ledger = read_ledger(ledger_path) if ledger_path is not None else read_ledger()
+    class_names = list(data.class_names)
+
+    score_sec, line = scoreboard_section(ledger, runs)
+    pred_sec = prediction_section(runs, errors)
+    ls_sec, ls_info = label_shift_section(main, class_names)
+    cov_sec, cov_info = covariate_section(data.train_images, comp.images, cfg)
+    pc_sec = per_class_section(main, class_names)
+    best = recommended_estimator(errors, available=main.result["estimates"])
+    items = advice_mod.build_advice(
+        features=cov_info["features"], domain_auc=cov_info["auc"], domain_ci=cov_info["ci"],
+        holdout_acc=main.result["holdout_acc"], predicted_acc=main.result["estimates"].get(best), predictor=best,
+        predictor_mae=_mae(errors, best), prior_tv_em=ls_info["tv_em"], prior_tv_bbse=ls_info["tv_bbse"],
+        moved_classes=ls_info["moved"], near_dup_share=cov_info["near_dup_share"],
+        near_dup_threshold=cov_info["near_dup_threshold"], temperature=main.result["temperature"],
+        ledger_slope=line[0] if line else None, ledger_intercept=line[1] if line else None)
+    sections = [score_sec, pred_sec, ls_sec, cov_sec, pc_sec, advice_section(items), accuracy_section(errors)]
+
+    title = "kaggle-kit gap report"
+    meta = (f"Generated {_dt.datetime.now().isoformat(timespec='seconds')} for {', '.join(v.name for v in runs)}; "
+            f"{len(comp.images):,} competition images ({comp.source or 'competition set'}), "
+            f"{len(data.train_images):,} training images; ledger: {ledger_path} ({len(ledger)} rows).")
+    for s in sections:
+        for b in s.blocks:
+            if isinstance(b, Fig):
+                atomic_write_bytes(out_dir / f"{b.name}.png", b.png)
+    atomic_write_text(out_dir / "gap.md", render_markdown(title, meta, sections))
+    html_path = out_dir / "gap.html"
+    atomic_write_text(html_path, render_html(title, meta, sections))
+    return html_path

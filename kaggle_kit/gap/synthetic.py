@@ -1,0 +1,188 @@
+"""CC-Synth: predict accuracy with a correctness classifier trained on synthetically shifted holdout images.
+
+Why: confidence-based estimators (AC, DoC, ATC) assume that P(correct | confidence) is the same on the
+competition set as on the holdout. Under blur, down-sampling or noise it is not: networks stay confident
+while accuracy collapses, and ATC over-estimates by 10-20 points on such sets. But we can *see* those
+changes in the pixels, and we can make labeled examples of them: corrupt the labeled holdout with every
+family and severity of ``shifts``, run the model, and learn P(correct | confidence features, image
+statistics) on the union of clean and corrupted holdout images (in the spirit of AutoEval, Deng & Zheng 2021,
+but per image). The predicted accuracy of a new set is the mean predicted P(correct) over its images.
+
+Boosted trees fitted on the holdout are over-confident on it, which biased the estimate by 1-3 points even
+without any shift. So the estimate is cross-fitted: the holdout is split in two, a model is trained on each
+half's clean images plus the corruptions made from that half, and the held-out clean half measures the
+model's offset (holdout accuracy minus mean predicted correctness), which is added back. The benchmark measures
+it leaving the tested corruption family out of training, i.e. on shift families it never saw.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Sequence
+
+import numpy as np
+from sklearn.ensemble import HistGradientBoostingClassifier
+from threadpoolctl import threadpool_limits
+
+from kaggle_kit.gap import shifts
+from kaggle_kit.gap.estimators import entropy
+from kaggle_kit.gap.image_stats import FEATURES, image_features
+
+SEVERITIES = (1, 2, 3, 4, 5)
+
+
+@dataclass(frozen=True)
+class SyntheticSets:
+    """Corrupted copies of (a subset of) the holdout, concatenated."""
+
+    images: np.ndarray      # (M, 32, 32, 3) uint8
+    labels: np.ndarray      # (M,) int64
+    family: np.ndarray      # (M,) index into ``families``
+    severity: np.ndarray    # (M,) 1-5
+    index: np.ndarray       # (M,) position of the source image in the holdout arrays
+    families: tuple[str, ...]
+    family2: np.ndarray | None = None  # (M,) second corruption applied after the first, -1 for none
+
+
+def make_synthetic_sets(images: np.ndarray, labels: np.ndarray, per_set: int = 1000, seed: int = 0,
+                        families: Sequence[str] | None = None, severities: Sequence[int] = SEVERITIES,
+                        pairs_per_set: int | None = None) -> SyntheticSets:
+    """Every family x severity applied to its own random ``per_set`` holdout images, then every pair of
+    different families applied one after the other (severities 1-3 each, ``pairs_per_set`` images, default
+    ``per_set // 2``): images "from a different source" often carry two changes at once (re-encoded *and*
+    resized), and their damage compounds. Deterministic in ``seed``."""
+    families = tuple(families or shifts.CORRUPTIONS)
+    pairs_per_set = per_set // 2 if pairs_per_set is None else pairs_per_set
+    rng = np.random.default_rng(seed)
+    parts = []
+    for fi, name in enumerate(families):
+        for sev in severities:
+            idx = np.sort(rng.choice(len(images), min(per_set, len(images)), replace=False))
+            x = shifts.corrupt(images[idx], name, sev, seed=seed * 1000 + fi * 10 + sev)
+            parts.append((x, labels[idx], np.full(len(idx), fi), np.full(len(idx), sev), idx, np.full(len(idx), -1)))
+    for fi in range(len(families)):
+        for fj in range(len(families)):
+            if fi == fj or pairs_per_set <= 0:
+                continue
+            s1, s2 = (int(v) for v in rng.integers(1, 4, 2))
+            idx = np.sort(rng.choice(len(images), min(pairs_per_set, len(images)), replace=False))
+            x = shifts.corrupt(images[idx], families[fi], s1, seed=seed * 1000 + 500 + fi * 10 + fj)
+            x = shifts.corrupt(x, families[fj], s2, seed=seed * 1000 + 600 + fi * 10 + fj)
+            parts.append((x, labels[idx], np.full(len(idx), fi), np.full(len(idx), s1), idx, np.full(len(idx), fj)))
+    cat = [np.concatenate(p) for p in zip(*parts)]
+    return SyntheticSets(images=cat[0], labels=cat[1].astype(np.int64), family=cat[2], severity=cat[3],
+                         index=cat[4], families=families, family2=cat[5])
+
+
+def feature_matrix(probs: np.ndarray, stats: dict[str, np.ndarray] | np.ndarray) -> np.ndarray:
+    """Per image: max probability, top-2 margin, entropy, predicted class, then the ``image_stats``."""
+    top = np.sort(probs, axis=1)
+    stat_cols = stats if isinstance(stats, np.ndarray) else np.column_stack([stats[k] for k in FEATURES])
+    return np.column_stack([top[:, -1], top[:, -1] - top[:, -2], entropy(probs), probs.argmax(1), stat_cols])
+
+
+def stats_matrix(images: np.ndarray) -> np.ndarray:
+    f = image_features(images)
+    return np.column_stack([f[k] for k in FEATURES])
+
+
+@dataclass
+class CorrectnessModel:
+    clf: HistGradientBoostingClassifier
+
+    def predict_correct(self, probs: np.ndarray, stats: np.ndarray) -> np.ndarray:
+        with threadpool_limits(limits=1):
+            return self.clf.predict_proba(feature_matrix(probs, stats))[:, 1]
+
+    def predict_accuracy(self, probs: np.ndarray, stats: np.ndarray) -> float:
+        return float(self.predict_correct(probs, stats).mean())
+
+
+def fit_correctness(holdout_probs: np.ndarray, holdout_labels: np.ndarray, holdout_stats: np.ndarray,
+                    synth_probs: np.ndarray, synth_labels: np.ndarray, synth_stats: np.ndarray,
+                    keep: np.ndarray | None = None, class_weights: np.ndarray | None = None,
+                    clean_weight: float = 1.0, seed: int = 0) -> CorrectnessModel:
+    """Gradient-boosted P(correct | features) on clean + synthetic holdout images.
+
+    ``keep`` masks synthetic rows (the benchmark leaves a family out); ``class_weights`` (w_y = q_y / p_y)
+    re-weight rows by true class, for target priors that differ from the holdout's.
+    """
+    keep = np.ones(len(synth_labels), bool) if keep is None else keep
+    x = np.concatenate([feature_matrix(holdout_probs, holdout_stats),
+                        feature_matrix(synth_probs[keep], synth_stats[keep])])
+    y = np.concatenate([holdout_probs.argmax(1) == holdout_labels, synth_probs[keep].argmax(1) == synth_labels[keep]])
+    w = np.concatenate([np.full(len(holdout_labels), float(clean_weight)), np.ones(int(keep.sum()))])
+    if class_weights is not None:
+        w = w * np.asarray(class_weights)[np.concatenate([holdout_labels, synth_labels[keep]])]
+    # Regularised and early-stopped: correctness is mostly noise given the features, and an over-fitted model
+    # is over-confident on new images (its mean predicted correctness drifts from the truth).
+    clf = HistGradientBoostingClassifier(max_iter=300, learning_rate=0.05, min_samples_leaf=100,
+                                         l2_regularization=1.0, categorical_features=[3], early_stopping=True,
+                                         validation_fraction=0.15, n_iter_no_change=15, random_state=seed)
+    with threadpool_limits(limits=1):
+        clf.fit(x, y, sample_weight=w)
+    return CorrectnessModel(clf)
+
+
+@dataclass(frozen=True)
+class SyntheticLogits:
+    """What CC-Synth needs from a model, cached in a run folder: its logits on the synthetic sets, their labels,
+    family/severity/source index, and the image statistics of the synthetic and of the clean holdout images."""
+
+    logits: np.ndarray        # (M, C) float32
+    labels: np.ndarray        # (M,)
+    family: np.ndarray        # (M,)
+    severity: np.ndarray      # (M,)
+    index: np.ndarray         # (M,) position in the holdout
+    stats: np.ndarray         # (M, len(FEATURES))
+    holdout_stats: np.ndarray  # (N_holdout, len(FEATURES))
+    families: tuple[str, ...]
+    family2: np.ndarray       # (M,) second corruption, -1 for none
+
+    def save(self, path) -> None:
+        from kaggle_kit.fsio import atomic_save_npz
+
+        atomic_save_npz(path, logits=self.logits, labels=self.labels, family=self.family, severity=self.severity,
+                        index=self.index, stats=self.stats, holdout_stats=self.holdout_stats,
+                        families=np.array(self.families), family2=self.family2)
+
+    @classmethod
+    def load(cls, path) -> "SyntheticLogits":
+        with np.load(path, allow_pickle=False) as z:
+            return cls(**{k: z[k] for k in ("logits", "labels", "family", "severity", "index", "stats",
+                                            "holdout_stats", "family2")}, families=tuple(str(f) for f in z["families"]))
+
+
+def synthetic_logits(sets: SyntheticSets, logits: np.ndarray, holdout_images: np.ndarray) -> SyntheticLogits:
+    return SyntheticLogits(logits=np.asarray(logits, np.float32), labels=sets.labels, family=sets.family,
+                           severity=sets.severity, index=sets.index, stats=stats_matrix(sets.images),
+                           holdout_stats=stats_matrix(holdout_images), families=sets.families,
+                           family2=sets.family2 if sets.family2 is not None else np.full(len(sets.labels), -1))
+
+
+def cc_synth_estimate(holdout_probs: np.ndarray, holdout_labels: np.ndarray, syn: SyntheticLogits,
+                      synth_probs: np.ndarray, target_probs: np.ndarray, target_stats: np.ndarray,
+                      exclude: Sequence[str] = (), class_weights: np.ndarray | None = None, folds: int = 2,
+                      seed: int = 0) -> float:
+    """Cross-fitted CC-Synth accuracy estimate for the target (see the module docstring).
+
+    ``synth_probs``: calibrated probabilities of ``syn.logits`` (same temperature as the other probs);
+    ``exclude``: corruption families left out of training; ``class_weights``: w_y = q_y / p_y for target
+    priors q (the holdout's accuracy and offsets are then weighted the same way).
+    """
+    n = len(holdout_labels)
+    fold = np.random.default_rng(seed).permutation(n) % folds
+    left_out = [syn.families.index(f) for f in exclude if f in syn.families]
+    keep_family = ~(np.isin(syn.family, left_out) | np.isin(syn.family2, left_out))
+    w_all = np.ones(n) if class_weights is None else np.asarray(class_weights)[holdout_labels]
+    correct = (holdout_probs.argmax(1) == holdout_labels).astype(float)
+    target_means, offsets = [], []
+    for k in range(folds):
+        tr, te = fold == k, fold != k
+        model = fit_correctness(holdout_probs[tr], holdout_labels[tr], syn.holdout_stats[tr], synth_probs,
+                                syn.labels, syn.stats, keep=keep_family & tr[syn.index],
+                                class_weights=class_weights, seed=seed)
+        target_means.append(model.predict_accuracy(target_probs, target_stats))
+        oof = model.predict_correct(holdout_probs[te], syn.holdout_stats[te])
+        w = w_all[te]
+        offsets.append(float((w * (correct[te] - oof)).sum() / w.sum()))
+    return float(np.clip(np.mean(target_means) + np.mean(offsets), 0.0, 1.0))

@@ -1,0 +1,101 @@
+"""A run folder's logits on synthetically corrupted holdout images (for CC-Synth), computed once and cached.
+
+A run with ``model.pt``: the model is rebuilt, its holdout images (ids of ``logits_holdout.npz``) are
+corrupted by ``synthetic.make_synthetic_sets`` and predicted with the run's own TTA plan, so the synthetic
+logits are comparable to the stored ones. An ensemble folder: its members' synthetic logits are combined with
+the ensemble's own method and weights (``ensemble.json``). The cache (``gap_synthetic.npz`` + ``.json``) is
+reused while the weights, the number of images per set and the seed are unchanged.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+from kaggle_kit.data import Cifar10
+from kaggle_kit.fsio import atomic_write_text, sha256_file
+from kaggle_kit.gap.synthetic import SyntheticLogits, make_synthetic_sets, synthetic_logits
+from kaggle_kit.runs import Logits, load_logits
+
+CACHE_NAME = "gap_synthetic.npz"
+
+
+def _cache_key(folder: Path, per_set: int, seed: int) -> dict:
+    weights = folder / "model.pt"
+    source = weights if weights.is_file() else folder / "logits_holdout.npz"
+    return {"source": source.name, "sha256": sha256_file(source), "per_set": per_set, "seed": seed, "format": 2}
+
+
+def _read_cache(folder: Path, key: dict) -> SyntheticLogits | None:
+    meta, data = folder / "gap_synthetic.json", folder / CACHE_NAME
+    if not (meta.is_file() and data.is_file()):
+        return None
+    try:
+        if json.loads(meta.read_text(encoding="utf-8")) != key:
+            return None
+        return SyntheticLogits.load(data)
+    except (OSError, ValueError, KeyError, json.JSONDecodeError):
+        return None
+
+
+def _write_cache(folder: Path, key: dict, syn: SyntheticLogits) -> None:
+    syn.save(folder / CACHE_NAME)
+    atomic_write_text(folder / "gap_synthetic.json", json.dumps(key))
+
+
+def _from_model(folder: Path, data: Cifar10, per_set: int, seed: int) -> SyntheticLogits:
+    from kaggle_kit.checkpoint import load_model
+    from kaggle_kit.predict import default_device, logits_for_images, run_config
+    from kaggle_kit.tta import plan_from_config
+
+    holdout = load_logits(folder / "logits_holdout.npz")
+    images = data.train_images[holdout.ids]
+    sets = make_synthetic_sets(images, holdout.labels, per_set=per_set, seed=seed)
+    device = default_device()
+    model, _ = load_model(folder / "model.pt", device)
+    pipeline = run_config(folder)
+    plan = plan_from_config(pipeline.predict)
+    logits = logits_for_images(model, sets.images, plan, num_classes=holdout.logits.shape[1],
+                               batch_size=pipeline.predict.batch_size, device=device)
+    return synthetic_logits(sets, logits, images)
+
+
+def _from_members(folder: Path, data: Cifar10, per_set: int, seed: int) -> SyntheticLogits | None:
+    from kaggle_kit.ensemble import combine, member_log_probs
+    from kaggle_kit.gap.report import member_folders
+
+    members = member_folders(folder)
+    summary = json.loads((folder / "ensemble.json").read_text(encoding="utf-8"))
+    if not members or len(members) != len(summary.get("members", [])):
+        return None
+    syns = [run_synthetic(m, data, per_set, seed) for m in members]
+    if any(s is None for s in syns):
+        return None
+    log_probs = []
+    for m, s in zip(members, syns):
+        t = load_logits(m / "logits_holdout.npz").temperature
+        log_probs.append(member_log_probs(Logits(ids=s.index, logits=s.logits, labels=s.labels, tta="",
+                                                 temperature=t)))
+    weights = np.array([float(m.get("weight", 1.0)) for m in summary["members"]])
+    combined = combine(np.stack(log_probs), summary.get("method", "mean_probs"), weights).astype(np.float32)
+    first = syns[0]
+    return SyntheticLogits(logits=combined, labels=first.labels, family=first.family, severity=first.severity,
+                           index=first.index, stats=first.stats, holdout_stats=first.holdout_stats,
+                           families=first.families, family2=first.family2)
+
+
+def run_synthetic(folder: str | Path, data: Cifar10, per_set: int = 300, seed: int = 0) -> SyntheticLogits | None:
+    """Cached synthetic logits of a run or ensemble folder; None when neither weights nor members are found."""
+    folder = Path(folder)
+    if not (folder / "model.pt").is_file() and not (folder / "ensemble.json").is_file():
+        return None
+    key = _cache_key(folder, per_set, seed)
+    cached = _read_cache(folder, key)
+    if cached is not None:
+        return cached
+    syn = _from_model(folder, data, per_set, seed) if (folder / "model.pt").is_file() else \
+        _from_members(folder, data, per_set, seed)
+    if syn is not None:
+        _write_cache(folder, key, syn)
+    return syn

@@ -1,0 +1,121 @@
+"""Real data: the gap report built from tiny real runs (two members + their ensemble), a ledger whose scores
+come from the fake Kaggle server's scorer, and the stand-in competition pickle. The stand-in labels are used
+only where Kaggle would use them: inside the scorer."""
+from __future__ import annotations
+
+import base64
+import re
+
+import pytest
+import torch
+
+from kaggle_kit.cli import main
+from kaggle_kit.config import PipelineConfig, PredictConfig, ReportConfig, from_dict
+from kaggle_kit.ensemble import ensemble_runs
+from kaggle_kit.gap.report import SECTIONS, build_report, predict_leaderboard
+from kaggle_kit.ledger import append_row, read_ledger
+from kaggle_kit.predict import predict_run, submission_from_run
+from kaggle_kit.testing.fake_kaggle import public_ids, read_solution, score_submission
+from kaggle_kit.train import train_run
+
+RECIPE = {
+    "model": {"name": "tinycnn"},
+    "data": {"holdout_size": 1000, "train_subset": 2000, "test_subset": 1000},
+    "train": {"epochs": 1, "batch_size": 64, "optimizer": {"name": "sgd", "lr": 0.1, "momentum": 0.9,
+                                                          "nesterov": True, "weight_decay": 5e-4},
+              "schedule": {"name": "onecycle"}, "augment": {"preset": "standard"}},
+}
+FIGURES = ("scoreboard", "predicted_lb", "label_shift", "image_stats", "near_duplicates", "near_duplicate_pairs",
+           "confidence_entropy", "per_class_confidence")
+
+
+@pytest.fixture(scope="module")
+def workdir(cifar10, standin, standin_labels, tmp_path_factory):
+    """Two one-epoch members, their ensemble, and a ledger of two scored submissions."""
+    torch.set_num_threads(1)
+    root = tmp_path_factory.mktemp("report-real")
+    solution = read_solution(standin_labels)
+    public = public_ids(solution, 0.5, seed=0)
+    runs = []
+    for seed in (0, 1):
+        cfg = from_dict(PipelineConfig, {"name": f"gap-real-{seed}", **RECIPE,
+                                         "train": {**RECIPE["train"], "seed": seed}})
+        folder = root / "runs" / f"m{seed}"
+        result = train_run(cfg, cifar10, folder, progress=False)
+        logits = predict_run(folder, cifar10, standin, PredictConfig(tta="none"), device="cpu")
+        csv = submission_from_run(folder, root / "submissions" / f"m{seed}.csv")
+        score = score_submission(csv.read_bytes(), solution, public)
+        assert score.status == "COMPLETE"
+        predicted = predict_leaderboard(folder, cifar10, standin, ReportConfig(synthetic_per_set=0))["recommended"]
+        append_row(root / "submissions" / "ledger.csv", file=csv.name, sha256="x" * 64, runs=[folder.name],
+                   local_holdout_acc=logits["holdout"].accuracy, local_test_acc=result.test_acc,
+                   predicted_lb_acc=predicted, message="gap report test",
+                   competition="deep-learning-spring-2025-project-1", kaggle_ref=str(seed), status="COMPLETE",
+                   public_score=float(score.public_score), private_score=float(score.private_score))
+        runs.append(folder)
+    ens = ensemble_runs(runs, "mean_probs", "ens", out_root=root / "ensembles")
+    return root, runs, ens
+
+
+def test_predict_leaderboard_gives_every_estimator_in_range(workdir, cifar10, standin):
+    _, runs, ens = workdir
+    single = predict_leaderboard(runs[0], cifar10, standin, ReportConfig(synthetic_per_set=100))
+    assert {"CC-Synth", "CC-Synth-EM"} <= set(single)
+    assert {"AC", "DoC", "ATC-MC", "ATC-NE", "ATC-NE-EM", "ATC-NE-BBSE", "AC-EM", "recommended"} <= set(single)
+    assert all(0.0 <= v <= 1.0 for v in single.values())
+    # the ensemble's members are found through ensemble.json
+    assert "Agreement" in predict_leaderboard(ens, cifar10, standin, ReportConfig(synthetic_per_set=0))
+
+
+def test_html_report_has_every_section_and_figure_and_needs_no_network(workdir, cifar10, standin):
+    root, runs, ens = workdir
+    out = root / "reports"
+    html_path = build_report([*runs, ens], root / "submissions" / "ledger.csv", cifar10, standin, out,
+                             ReportConfig(domain_max_images=500, synthetic_per_set=100))
+    html = html_path.read_text(encoding="utf-8")
+    for anchor in SECTIONS:
+        assert f"id='{anchor}'" in html
+    for name in FIGURES:
+        assert f"id='fig-{name}'" in html
+        png = (out / f"{name}.png").read_bytes()
+        assert png.startswith(b"\x89PNG")
+        assert base64.b64encode(png).decode() in html  # the same figure, embedded
+    # self-contained: no external resource of any kind
+    assert not re.search(r"(src|href)=['\"](https?:|//)", html)
+    assert "<script" not in html
+    md = (out / "gap.md").read_text(encoding="utf-8")
+    assert all(f"({name}.png)" in md for name in FIGURES)
+    # the scoreboard carries both submissions and a fitted line; advice cites numbers
+    ledger = read_ledger(root / "submissions" / "ledger.csv")
+    for score in ledger["public_score"]:
+        assert f"{100 * score:.2f}%" in html
+    assert "Fitted on 2 scored submission(s)" in html
+    advice = html.split("id='advice'")[1].split("</section>")[0]
+    assert "Evidence:" in advice and re.search(r"\d", advice)
+    assert "AUC" in html and "BBSE" in html and "EM" in html
+    assert "ensemble of 2 members" in html
+    # CC-Synth ran for the members (from their weights) and for the ensemble (from the members' synthetic logits)
+    assert (runs[0] / "gap_synthetic.npz").is_file() and (ens / "gap_synthetic.npz").is_file()
+    table = html.split("id='prediction'")[1].split("<table>")[1].split("</table>")[0]
+    assert "CC-Synth" in table and "Agreement" in table
+    assert not list(out.glob(".*.tmp"))  # atomic writes left no temporaries
+
+
+def test_cli_report(workdir, shared_data, monkeypatch, capsys):
+    root, runs, _ = workdir
+    monkeypatch.chdir(root)
+    # runs default to the ledger's last row (m1)
+    assert main(["report", "--out", "cli-reports", "--data-dir", str(shared_data), "--domain-max-images", "200",
+                 "--synthetic-per-set", "0"]) == 0
+    assert "gap.html" in capsys.readouterr().out
+    html = (root / "cli-reports" / "gap.html").read_text(encoding="utf-8")
+    table = html.split("id='prediction'")[1].split("<table>")[1].split("</table>")[0]
+    assert "for m1;" in html and "CC-Synth" not in table
+    assert (root / "cli-reports" / "gap.md").is_file()
+
+
+def test_cli_report_without_runs_or_ledger_is_a_one_line_error(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    assert main(["report"]) != 0
+    err = capsys.readouterr().err
+    assert err.startswith("error: no runs to report on") and err.count("\n") == 1

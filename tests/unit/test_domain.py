@@ -1,0 +1,69 @@
+"""Covariate-shift measures on synthetic images: image statistics, the domain classifier, near-duplicates."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from scipy import ndimage
+
+from kaggle_kit.gap import domain, image_stats, shifts
+
+
+def textured_images(n: int, seed: int) -> np.ndarray:
+    """Random photos-ish: a smooth colour field plus fine texture, uint8 (n, 32, 32, 3)."""
+    rng = np.random.default_rng(seed)
+    coarse = ndimage.zoom(rng.uniform(40, 215, (n, 4, 4, 3)), (1, 8, 8, 1), order=1)
+    fine = rng.normal(0, 18, (n, 32, 32, 3))
+    return np.clip(coarse + fine, 0, 255).astype(np.uint8)
+
+
+@pytest.fixture(scope="module")
+def images():
+    return textured_images(800, 0)
+
+
+def test_statistics_move_the_way_each_corruption_should(images):
+    base = image_stats.image_features(images)
+    blur = image_stats.image_features(shifts.corrupt(images, "blur", 4))
+    jpeg = image_stats.image_features(shifts.corrupt(images, "jpeg", 5))
+    low_contrast = image_stats.image_features(shifts.corrupt(images, "contrast", 4))
+    assert np.median(blur["sharpness"]) < 0.3 * np.median(base["sharpness"])
+    assert np.median(blur["hf_energy"]) < 0.5 * np.median(base["hf_energy"])
+    assert np.median(jpeg["blockiness"]) > 1.1 * np.median(base["blockiness"])
+    assert abs(np.median(base["blockiness"]) - 1.0) < 0.05
+    assert np.median(low_contrast["std_r"]) < 0.5 * np.median(base["std_r"])
+    gray = np.repeat(images[..., :1], 3, axis=3)
+    assert np.allclose(image_stats.image_features(gray)["saturation"], 0.0)
+    assert set(base) == set(image_stats.FEATURES)
+    assert all(v.shape == (len(images),) for v in base.values())
+
+
+def test_statistics_reject_non_uint8_batches(images):
+    with pytest.raises(ValueError, match="uint8"):
+        image_stats.image_features(images.astype(np.float32))
+
+
+def test_two_halves_of_one_set_are_indistinguishable(images):
+    res = domain.domain_classifier(images[:400], images[400:], n_boot=100)
+    assert abs(res.auc - 0.5) < 0.08
+    assert res.ci[0] < 0.5 < res.ci[1] or abs(res.auc - 0.5) < 0.04
+    assert res.n_per_side == 400
+
+
+def test_an_obviously_different_set_is_separated_and_the_reason_named(images):
+    blurred = shifts.corrupt(images[400:], "blur", 4)
+    res = domain.domain_classifier(images[:400], blurred, n_boot=100)
+    assert res.auc > 0.97 and res.ci[0] > 0.9
+    assert res.feature_auc["sharpness"] < 0.1  # the target (label 1) is the blurrier side
+    top = list(res.importance)[:3]
+    assert {"sharpness", "hf_energy", "std_r", "std_g", "std_b"} & set(top)
+
+
+def test_near_duplicates_found_through_brightness_change_and_counted_by_threshold(images):
+    reference = images[:500]
+    copies = np.clip(images[100:150].astype(int) * 0.8 + 20, 0, 255).astype(np.uint8)
+    fresh = textured_images(50, 99)
+    nd = domain.near_duplicates(np.concatenate([copies, fresh]), reference, thresholds=(0.9, 0.99))
+    assert np.array_equal(nd.nearest[:50], np.arange(100, 150))
+    assert nd.counts[0.99] >= 50
+    assert nd.counts[0.9] <= 50 + 2
+    assert (nd.max_similarity[50:] < 0.9).mean() > 0.95

@@ -1,0 +1,41 @@
+"""Advice rules: each fires on the measured difference it is about and cites the number."""
+from __future__ import annotations
+
+from kaggle_kit.augment import list_presets
+from kaggle_kit.gap.advice import FeatureShift, build_advice
+
+
+def features(**auc):
+    names = ("mean_r", "mean_g", "mean_b", "std_r", "std_g", "std_b", "sharpness", "hf_energy", "blockiness",
+             "saturation")
+    return {n: FeatureShift(n, 1.0, 1.0 + (auc.get(n, 0.5) - 0.5), auc.get(n, 0.5)) for n in names}
+
+
+def test_blur_and_jpeg_point_to_the_blur_jpeg_preset_with_their_numbers():
+    items = build_advice(features=features(sharpness=0.3, blockiness=0.7))
+    text = " ".join(a.text + " " + a.evidence for a in items)
+    assert "blur_jpeg" in text and "AUC 0.30" in text and "AUC 0.70" in text
+    assert "blur_jpeg" in list_presets() and "strong" in list_presets()
+
+
+def test_colour_shift_points_to_strong_and_nothing_fires_without_differences():
+    assert any("`strong`" in a.text and "saturation" in a.evidence
+               for a in build_advice(features=features(saturation=0.35)))
+    quiet = build_advice(features=features(), domain_auc=0.52)
+    assert len(quiet) == 1 and "No large difference" in quiet[0].text and "0.520" in quiet[0].evidence
+
+
+def test_drop_label_shift_and_scoreboard_rules_cite_numbers():
+    items = build_advice(features=features(), domain_auc=0.8, domain_ci=(0.78, 0.82), holdout_acc=0.94,
+                         predicted_acc=0.85, predictor="ATC-MC", predictor_mae=0.02, prior_tv_em=0.12,
+                         prior_tv_bbse=0.09, moved_classes=[("cat", 0.1, 0.2)], ledger_slope=0.9,
+                         ledger_intercept=0.01)
+    evidence = " | ".join(a.evidence for a in items)
+    for needle in ("AUC 0.800", "holdout 94.0% vs predicted 85.0%", "EM 0.120", "cat 10.0% -> 20.0%", "0.90 x local"):
+        assert needle in evidence
+    assert items[0].severity >= items[-1].severity
+    assert not any("re-weight the submitted" in a.text for a in items)  # images differ: priors not trusted
+    alike = build_advice(features=features(), domain_auc=0.55, prior_tv_em=0.12, prior_tv_bbse=0.09)
+    assert any("re-weight the submitted" in a.text for a in alike)
+    # priors flagged by only one estimator are not advice
+    assert not any("priors" in a.text for a in build_advice(features=features(), prior_tv_em=0.12, prior_tv_bbse=0.01))

@@ -1,0 +1,152 @@
+"""Gap estimators on synthetic models whose true accuracy is known."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from kaggle_kit.gap import estimators as est
+from kaggle_kit.gap import shifts
+
+C = 10
+MARGINS = np.linspace(1.0, 4.0, C)  # class j is easy (4) or hard (1): per-class recall differs
+
+
+def gaussian_task(n: int, priors: np.ndarray, rng: np.random.Generator, scale: float = 1.0):
+    """x ~ N(m_y e_y, scale^2 I); logits are the Bayes log-posterior under uniform priors (calibrated at scale 1)."""
+    y = rng.choice(C, size=n, p=priors)
+    x = rng.normal(0, scale, (n, C))
+    x[np.arange(n), y] += MARGINS[y]
+    logits = MARGINS * x - MARGINS ** 2 / 2
+    return logits, y
+
+
+def softmax(z):
+    z = z - z.max(1, keepdims=True)
+    e = np.exp(z)
+    return e / e.sum(1, keepdims=True)
+
+
+def calibrated_sample(n, concentration, rng):
+    """Probabilities from a Dirichlet and labels drawn from them: calibrated by construction."""
+    p = rng.dirichlet(np.full(C, concentration), size=n)
+    y = np.array([rng.choice(C, p=row) for row in p])
+    return p, y
+
+
+def se(acc, n):
+    return np.sqrt(acc * (1 - acc) / n)
+
+
+def test_calibrated_model_confidence_estimates_match_true_accuracy():
+    rng = np.random.default_rng(0)
+    ps, ys = calibrated_sample(20_000, 0.3, rng)
+    pt, yt = calibrated_sample(20_000, 1.0, rng)  # a flatter target: much lower accuracy
+    true = (pt.argmax(1) == yt).mean()
+    assert (ps.argmax(1) == ys).mean() - true > 0.15  # the shift matters
+    tol = 4 * se(true, len(yt)) + 4 * se(0.5, len(ys))
+    assert est.average_confidence(pt) == pytest.approx(true, abs=tol)
+    assert est.doc(ps, ys, pt) == pytest.approx(true, abs=tol)
+
+
+def test_atc_on_a_fresh_sample_of_the_source_matches_accuracy():
+    rng = np.random.default_rng(1)
+    uniform = np.full(C, 1 / C)
+    ls, ys = gaussian_task(20_000, uniform, rng)
+    lt, yt = gaussian_task(20_000, uniform, rng)
+    ps, pt = softmax(ls), softmax(lt)
+    true = (pt.argmax(1) == yt).mean()
+    for score in ("mc", "ne"):
+        assert est.atc_probs(ps, ys, pt, score) == pytest.approx(true, abs=4 * se(true, 20_000) * 1.5)
+
+
+def test_atc_threshold_splits_weighted_share_at_weighted_accuracy():
+    rng = np.random.default_rng(2)
+    scores = rng.normal(size=5000)
+    correct = rng.random(5000) < 0.7
+    w = rng.uniform(0.2, 3.0, 5000)
+    t = est.atc_threshold(scores, correct, w)
+    share = (w * (scores > t)).sum() / w.sum()
+    assert share == pytest.approx((w * correct).sum() / w.sum(), abs=3 * w.max() / w.sum())
+
+
+RECALL = np.linspace(0.95, 0.5, C)
+
+
+def overconfident_task(n: int, priors: np.ndarray, rng: np.random.Generator):
+    """Hard classes (recall < 0.75) are wrong as confidently as they are right: P(correct | score) differs by
+    class, which is exactly when a class-mix change moves accuracy without moving the score distribution."""
+    y = rng.choice(C, size=n, p=priors)
+    correct = rng.random(n) < RECALL[y]
+    pred = np.where(correct, y, (y + rng.integers(1, C, n)) % C)
+    hard = RECALL[y] < 0.75
+    s = np.maximum(np.where(correct | hard, rng.beta(6, 2, n), rng.beta(2, 3, n)), 1 / C + 1e-3)
+    p = np.repeat(((1 - s) / (C - 1))[:, None], C, 1)
+    p[np.arange(n), pred] = s
+    return np.log(p), y
+
+
+def test_prior_aware_atc_corrects_the_drift_of_plain_atc_under_label_shift():
+    rng = np.random.default_rng(3)
+    ls, ys = overconfident_task(20_000, np.full(C, 1 / C), rng)
+    q = np.linspace(0.2, 3.0, C)  # the target is dominated by the hard classes
+    q /= q.sum()
+    lt, yt = overconfident_task(20_000, q, rng)
+    res = est.estimate_all(ls, ys, lt)
+    true = (lt.argmax(1) == yt).mean()
+    errors = {k: abs(v - true) for k, v in res["estimates"].items()}
+    assert errors["ATC-NE"] > 0.05 and errors["ATC-MC"] > 0.05  # plain ATC drifts by several points
+    assert errors["ATC-NE-BBSE"] < 0.015
+    assert errors["ATC-NE-EM"] < 0.025
+
+
+def test_calibrated_model_under_pure_label_shift_em_estimates_are_exact():
+    rng = np.random.default_rng(8)
+    ls, ys = gaussian_task(20_000, np.full(C, 1 / C), rng)
+    q = np.linspace(3.0, 0.2, C)
+    q /= q.sum()
+    lt, yt = gaussian_task(20_000, q, rng)
+    res = est.estimate_all(ls, ys, lt)
+    true = (lt.argmax(1) == yt).mean()
+    assert np.abs(res["priors_em"] - q).sum() < 0.05
+    assert res["estimates"]["ATC-NE-EM"] == pytest.approx(true, abs=0.012)
+    assert res["estimates"]["AC-EM"] == pytest.approx(true, abs=0.01)
+
+
+def test_prior_aware_atc_equals_plain_atc_without_label_shift():
+    rng = np.random.default_rng(4)
+    ls, ys = gaussian_task(20_000, np.full(C, 1 / C), rng)
+    lt, yt = gaussian_task(20_000, np.full(C, 1 / C), rng, scale=1.4)  # covariate shift only
+    res = est.estimate_all(ls, ys, lt)["estimates"]
+    assert res["ATC-NE-EM"] == pytest.approx(res["ATC-NE"], abs=0.01)
+
+
+def test_temperature_is_fitted_when_not_given():
+    rng = np.random.default_rng(5)
+    ls, ys = gaussian_task(10_000, np.full(C, 1 / C), rng)
+    assert est.estimate_all(3 * ls, ys, 3 * ls)["temperature"] == pytest.approx(3.0, rel=0.05)
+
+
+def test_agreement_of_identical_members_is_one_and_carries_accuracy_over():
+    rng = np.random.default_rng(6)
+    a = rng.integers(0, C, 1000)
+    assert est.agreement([a, a, a]) == 1.0
+    b = a.copy()
+    b[:200] = (b[:200] + 1) % C
+    assert est.agreement([a, b]) == pytest.approx(0.8)
+    # no change in agreement -> no change in accuracy; lower agreement on the target -> lower accuracy
+    assert est.agreement_on_the_line(0.9, [a, b], [a, b]) == pytest.approx(0.9, abs=1e-6)
+    c = a.copy()
+    c[:400] = (c[:400] + 1) % C
+    assert est.agreement_on_the_line(0.9, [a, b], [a, c]) < 0.85
+    with pytest.raises(ValueError):
+        est.agreement([a])
+
+
+def test_label_shift_resampler_hits_the_requested_priors():
+    rng = np.random.default_rng(7)
+    labels = np.repeat(np.arange(C), 1000)
+    q = shifts.long_tail_priors(C, 10.0, rng)
+    idx = shifts.resample_to_priors(labels, q, 5000, rng)
+    assert len(np.unique(idx)) == len(idx)
+    assert np.abs(np.bincount(labels[idx], minlength=C) / len(idx) - q).max() < 2e-3
+    assert q.max() / q.min() == pytest.approx(10.0)
