@@ -116,7 +116,7 @@ def build_advice(*, features: Mapping[str, FeatureShift], domain_auc: float | No
     if ledger_slope is not None and ledger_intercept is not None:
         out.append(Advice("Use the fitted scoreboard line to translate a local gain into a leaderboard gain "
                           "before spending a submission.",
-                          f"leaderboard = {ledger_slope:.2f} x local + {100 * ledger_intercept:.1f} points", 1))
+                          f"leaderboard = {ledger_slope:.2f} x local {100 * ledger_intercept:+.1f} points", 1))
     if not out:
         out.append(Advice("No large difference between training and competition images was measured.",
                           f"domain classifier AUC {domain_auc:.3f}" if domain_auc is not None else "no measurement",
