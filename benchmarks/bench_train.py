@@ -60,30 +60,39 @@ def sync(device: torch.device) -> None:
         torch.cuda.synchronize(device)
 
 
+class BareLoop:
+    """The minimal hand-written loop: pre-normalised tensors on the device, forward/backward/step, nothing else."""
+
+    def __init__(self, data: Cifar10, model_name: str, device: torch.device, channels_last: bool, amp: bool):
+        torch.manual_seed(0)
+        fmt = torch.channels_last if channels_last else torch.contiguous_format
+        self.model = create_model(model_name, num_classes=10).to(device).to(memory_format=fmt).train()
+        self.opt = torch.optim.SGD(self.model.parameters(), lr=0.01, momentum=0.9, nesterov=True,
+                                   weight_decay=5e-4)
+        self.x_all = to_model_input(data.train_images, device, channels_last)
+        self.y_all = torch.from_numpy(data.train_labels).to(device)
+        self.device, self.dtype = device, amp_dtype(device, amp)
+
+    def step(self, idx: torch.Tensor) -> None:
+        with torch.autocast(self.device.type, dtype=self.dtype, enabled=self.dtype is not None):
+            loss = F.cross_entropy(self.model(self.x_all[idx]), self.y_all[idx])
+        self.opt.zero_grad(set_to_none=True)
+        loss.backward()
+        self.opt.step()
+
+
 def bare_loop(data: Cifar10, model_name: str, batch: int, device: torch.device, channels_last: bool,
               amp: bool, epochs: int) -> float:
     """Images/s of the minimal hand-written loop over the same images: best epoch after the first."""
-    torch.manual_seed(0)
-    model = create_model(model_name, num_classes=10).to(device)
-    fmt = torch.channels_last if channels_last else torch.contiguous_format
-    model = model.to(memory_format=fmt).train()
-    opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9, nesterov=True, weight_decay=5e-4)
-    x_all = to_model_input(data.train_images, device, channels_last)
-    y_all = torch.from_numpy(data.train_labels).to(device)
-    dtype = amp_dtype(device, amp)
-    steps = len(y_all) // batch
+    bare = BareLoop(data, model_name, device, channels_last, amp)
+    steps = len(bare.y_all) // batch
     rates = []
     for _ in range(epochs):
-        perm = torch.randperm(len(y_all), device=device)
+        perm = torch.randperm(len(bare.y_all), device=device)
         sync(device)
         t0 = time.perf_counter()
         for s in range(steps):
-            idx = perm[s * batch:(s + 1) * batch]
-            with torch.autocast(device.type, dtype=dtype, enabled=dtype is not None):
-                loss = F.cross_entropy(model(x_all[idx]), y_all[idx])
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
+            bare.step(perm[s * batch:(s + 1) * batch])
         sync(device)
         rates.append(steps * batch / (time.perf_counter() - t0))
     return max(rates[1:] or rates)
@@ -125,14 +134,7 @@ def interleaved(data: Cifar10, model_name: str, batch: int, preset: str, device:
     torch.manual_seed(0)
     eng, _ = build_engine(cfg, 10, n // batch, device)
     source = make_source(tc, data.train_images, data.train_labels, device)
-    torch.manual_seed(0)
-    bare_model = create_model(model_name, num_classes=10).to(device)
-    fmt = torch.channels_last if channels_last else torch.contiguous_format
-    bare_model = bare_model.to(memory_format=fmt).train()
-    opt = torch.optim.SGD(bare_model.parameters(), lr=0.01, momentum=0.9, nesterov=True, weight_decay=5e-4)
-    x_all = to_model_input(data.train_images, device, channels_last)
-    y_all = torch.from_numpy(data.train_labels).to(device)
-    dtype = amp_dtype(device, amp)
+    bare = BareLoop(data, model_name, device, channels_last, amp)
     bare_s = eng_s = 0.0
     images = 0
     for epoch in range(epochs + 1):  # epoch 0 warms both up and is not counted
@@ -141,11 +143,7 @@ def interleaved(data: Cifar10, model_name: str, batch: int, preset: str, device:
         t0 = time.perf_counter()
         perm = torch.from_numpy(batches).to(device)
         for idx in perm:
-            with torch.autocast(device.type, dtype=dtype, enabled=dtype is not None):
-                loss = F.cross_entropy(bare_model(x_all[idx]), y_all[idx])
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
+            bare.step(idx)
         sync(device)
         t1 = time.perf_counter()
         with tqdm(total=len(batches), disable=True) as bar:

@@ -18,7 +18,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     d.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
     d.add_argument("--data-dir", help="data folder (default: $KAGGLE_KIT_DATA, ./data, the shared folder, "
                                       "else CIFAR-10 downloaded with torchvision)")
-    d.add_argument("--workdir", default=".", help="where runs/, submissions/ and reports/ go")
+    d.add_argument("--workdir", default="demo", help="where runs/, submissions/ and reports/ go "
+                   "(default demo/, so demo uploads never mix with the real ledger)")
     d.add_argument("--no-progress", action="store_true")
     d.set_defaults(func=demo)
 

@@ -197,3 +197,11 @@ def test_no_data_and_no_download_is_one_line(tmp_path, monkeypatch):
     monkeypatch.setenv("KAGGLE_KIT_SHARED_DATA", str(tmp_path / "none"))
     with pytest.raises(DataNotFoundError, match=r"no CIFAR-10 data found \(looked in: data, .*none\); put it in"):
         find_demo_data(None, tmp_path / "w", allow_download=False)
+
+
+def test_demo_defaults_to_its_own_workdir():
+    """Demo submissions must never land in the real submissions/ledger.csv."""
+    from kaggle_kit.cli import build_parser
+
+    args = build_parser().parse_args(["demo"])
+    assert args.workdir == "demo"
