@@ -29,6 +29,7 @@ from typing import Any, Callable, Iterator, Mapping, TypeVar
 
 from kaggle_kit.config import COMPETITION_SLUG
 from kaggle_kit.errors import CredentialsError, DataFormatError, KaggleError, SubmissionLimitError
+from kaggle_kit.fsio import atomic_path
 
 T = TypeVar("T")
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
@@ -481,11 +482,8 @@ def _safe_extract(archive: Path, dest: Path) -> list[Path]:
             if info.is_dir():
                 target.mkdir(parents=True, exist_ok=True)
                 continue
-            target.parent.mkdir(parents=True, exist_ok=True)
-            tmp = target.with_name(f".{target.name}.part")
-            with zf.open(info) as src, open(tmp, "wb") as out:
+            with zf.open(info) as src, atomic_path(target) as tmp, open(tmp, "wb") as out:
                 shutil.copyfileobj(src, out, 1 << 20)
-            os.replace(tmp, target)
             written.append(target)
     return written
 

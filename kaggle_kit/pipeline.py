@@ -262,7 +262,8 @@ def run_pipeline(cfg: PipelineConfig, *, data_dir: str | Path | None = None, wor
         from kaggle_kit.gap.report import build_report
 
         ledger = work / "submissions" / "ledger.csv"
-        rkey = config_hash({"logits": [sha256_file(d / "logits_comp.npz") for d in [*run_dirs, final_dir]],
+        dirs = run_dirs if final_dir in run_dirs else [*run_dirs, final_dir]
+        rkey = config_hash({"logits": [sha256_file(d / "logits_comp.npz") for d in dirs],
                             "ledger": sha256_file(ledger) if ledger.is_file() else None, "report": cfg.report,
                             "fp": data_fp})
         html = work / "reports" / "gap.html"
@@ -270,7 +271,6 @@ def run_pipeline(cfg: PipelineConfig, *, data_dir: str | Path | None = None, wor
             prog.skip("report", f"inputs unchanged; {html}")
         else:
             t0 = prog.start("report")
-            dirs = run_dirs if final_dir in run_dirs else [*run_dirs, final_dir]
             html = build_report(dirs, ledger, data, comp, work / "reports", cfg.report)
             state.mark("report", rkey, finished=True, html=html)
             prog.finish("report", t0, str(html))
