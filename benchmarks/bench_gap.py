@@ -151,6 +151,7 @@ def load_standin() -> tuple[np.ndarray, np.ndarray]:
 
 
 def evaluate(models: list[str]) -> pd.DataFrame:
+    CACHE.mkdir(parents=True, exist_ok=True)
     data = load_cifar10(shared_data_dir() / "cifar-10-python" / "cifar-10-batches-py")
     tr, ho = holdout_split(data.train_labels, 5000, 0)
     sets = list(shifted_sets(data.test_images, data.test_labels))

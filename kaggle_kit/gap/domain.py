@@ -92,6 +92,28 @@ def _domain_classifier(source_images: np.ndarray, target_images: np.ndarray, max
                         feature_auc=feature_auc, importance=importance, oof_scores=scores, is_target=y)
 
 
+def reweighted_domain_auc(source_stats: np.ndarray, target_stats: np.ndarray, source_weights: np.ndarray,
+                          max_images: int = 5000, folds: int = 3, seed: int = 0) -> float:
+    """Out-of-fold AUC of a classifier telling source from target image statistics, with the source re-weighted.
+
+    With ``source_weights`` = q_y / p_y for the target's estimated class priors q, a pure change of class mix
+    leaves nothing to separate (AUC 0.5) while any change in the pixels still shows: the estimators use it to
+    tell label shift from covariate shift.
+    """
+    rng = np.random.default_rng(seed)
+    src_idx = np.sort(rng.choice(len(source_stats), min(max_images, len(source_stats)), replace=False))
+    tgt_idx = np.sort(rng.choice(len(target_stats), min(max_images, len(target_stats)), replace=False))
+    x = np.concatenate([source_stats[src_idx], target_stats[tgt_idx]])
+    y = np.concatenate([np.zeros(len(src_idx), dtype=int), np.ones(len(tgt_idx), dtype=int)])
+    w_src = np.asarray(source_weights, dtype=np.float64)[src_idx]
+    w = np.concatenate([w_src * len(tgt_idx) / max(w_src.sum(), 1e-12), np.ones(len(tgt_idx))])
+    clf = HistGradientBoostingClassifier(max_iter=100, random_state=seed)
+    cv = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
+    with threadpool_limits(limits=1):
+        scores = cross_val_predict(clf, x, y, cv=cv, method="predict_proba", params={"sample_weight": w})[:, 1]
+    return float(roc_auc_score(y, scores, sample_weight=w))
+
+
 # ------------------------------------------------------------------------------------------ near-duplicates
 def _dup_vectors(images: np.ndarray) -> np.ndarray:
     v = _pool(images, 8).reshape(len(images), -1)

@@ -161,19 +161,21 @@ def load_run(folder: str | Path, data: Cifar10 | None = None, comp: CompetitionS
         mc = [load_logits(d / "logits_comp.npz").logits for d in member_dirs]
         members_arg = (mh, mc)
         agreement = (estimators.agreement([m.argmax(1) for m in mh]), estimators.agreement([m.argmax(1) for m in mc]))
-    syn = comp_stats = test_stats = None
-    if data is not None and comp is not None and synthetic_per_set > 0:
-        syn = run_synthetic(folder, data, per_set=synthetic_per_set)
-        if syn is not None:
-            comp_stats = stats_matrix(comp.images[_positions(comp.ids, comp_logits.ids)])
-            if test is not None:
-                test_stats = stats_matrix(data.test_images[test.ids])
+    syn = comp_stats = test_stats = holdout_stats = None
+    if data is not None and comp is not None:
+        # image statistics: Shift-Gated needs them for every run, CC-Synth also needs the synthetic logits
+        holdout_stats = stats_matrix(data.train_images[holdout.ids])
+        comp_stats = stats_matrix(comp.images[_positions(comp.ids, comp_logits.ids)])
+        if test is not None:
+            test_stats = stats_matrix(data.test_images[test.ids])
+        if synthetic_per_set > 0:
+            syn = run_synthetic(folder, data, per_set=synthetic_per_set)
     result = estimators.estimate_all(holdout.logits, holdout.labels, comp_logits.logits, members=members_arg,
-                                     synthetic=syn, target_stats=comp_stats)
+                                     synthetic=syn, target_stats=comp_stats, holdout_stats=holdout_stats)
     test_result = None
     if test is not None and test.labels is not None and len(test.labels):
         test_result = estimators.estimate_all(holdout.logits, holdout.labels, test.logits, synthetic=syn,
-                                              target_stats=test_stats)
+                                              target_stats=test_stats, holdout_stats=holdout_stats)
     return RunView(folder=folder, name=folder.name, holdout=holdout, test=test, comp=comp_logits, result=result,
                    test_result=test_result, members=[d.name for d in member_dirs], member_agreement=agreement)
 
@@ -298,9 +300,16 @@ def prediction_section(runs: Sequence[RunView], errors: dict) -> Section:
         "AC-EM, ATC-NE-EM, ATC-NE-BBSE: the same corrected for the class priors estimated in section 3 "
         "(holdout re-weighted to those priors); CC-Synth: mean probability of being correct from a classifier "
         "trained on the holdout corrupted by blur, JPEG, noise, contrast, down-sampling, colour and rotation/zoom "
-        "(confidence + image statistics), CC-Synth-EM the same re-weighted to the EM priors; Agreement: ensemble "
-        "members' agreement carried over to accuracy. "
+        "(confidence + image statistics); COT: 1 - the optimal-transport cost from the predicted probabilities to "
+        "the holdout's class mix (it notices predictions piling onto a few classes), COT-EM the same to the EM "
+        "priors, COTT its thresholded form; Shift-Gated: ATC-NE-EM when the competition images look like the "
+        "holdout (re-weighted domain AUC <= 0.55: only the class mix moved), COT when they do not (AUC >= 0.70), "
+        "blended in between; Agreement: ensemble members' agreement carried over to accuracy. "
         f"Measured error: mean absolute error on labeled shifted sets (section 7). Recommended: **{best}**.")
+    for v in runs:
+        if v.result.get("shift_auc") is not None:
+            sec.blocks.append(f"{v.name}: re-weighted domain AUC (image statistics, holdout re-weighted to the EM "
+                              f"priors) = {v.result['shift_auc']:.3f}.")
     names = list(runs[0].result["estimates"])
     for v in runs[1:]:
         names += [n for n in v.result["estimates"] if n not in names]

@@ -60,7 +60,7 @@ def workdir(cifar10, standin, standin_labels, tmp_path_factory):
 def test_predict_leaderboard_gives_every_estimator_in_range(workdir, cifar10, standin):
     _, runs, ens = workdir
     single = predict_leaderboard(runs[0], cifar10, standin, ReportConfig(synthetic_per_set=100))
-    assert {"CC-Synth", "CC-Synth-EM"} <= set(single)
+    assert {"CC-Synth", "Shift-Gated", "COT", "COT-EM", "COTT"} <= set(single)
     assert {"AC", "DoC", "ATC-MC", "ATC-NE", "ATC-NE-EM", "ATC-NE-BBSE", "AC-EM", "recommended"} <= set(single)
     assert all(0.0 <= v <= 1.0 for v in single.values())
     # the ensemble's members are found through ensemble.json
@@ -97,7 +97,8 @@ def test_html_report_has_every_section_and_figure_and_needs_no_network(workdir, 
     # CC-Synth ran for the members (from their weights) and for the ensemble (from the members' synthetic logits)
     assert (runs[0] / "gap_synthetic.npz").is_file() and (ens / "gap_synthetic.npz").is_file()
     table = html.split("id='prediction'")[1].split("<table>")[1].split("</table>")[0]
-    assert "CC-Synth" in table and "Agreement" in table
+    assert "CC-Synth" in table and "Agreement" in table and "Shift-Gated" in table
+    assert "re-weighted domain AUC" in html
     assert not list(out.glob(".*.tmp"))  # atomic writes left no temporaries
 
 
@@ -111,6 +112,7 @@ def test_cli_report(workdir, shared_data, monkeypatch, capsys):
     html = (root / "cli-reports" / "gap.html").read_text(encoding="utf-8")
     table = html.split("id='prediction'")[1].split("<table>")[1].split("</table>")[0]
     assert "for m1;" in html and "CC-Synth" not in table
+    assert "Shift-Gated" in table  # needs only image statistics, not the synthetic logits
     assert (root / "cli-reports" / "gap.md").is_file()
 
 

@@ -67,3 +67,27 @@ def test_near_duplicates_found_through_brightness_change_and_counted_by_threshol
     assert nd.counts[0.99] >= 50
     assert nd.counts[0.9] <= 50 + 2
     assert (nd.max_similarity[50:] < 0.9).mean() > 0.95
+
+
+def _two_class_stats(n: int, priors: tuple[float, float], seed: int, blur: bool = False):
+    """Image statistics of a two-class set whose classes look different (bright vs dark), with class priors."""
+    rng = np.random.default_rng(seed)
+    labels = (rng.uniform(size=n) < priors[1]).astype(int)
+    imgs = textured_images(n, seed)
+    imgs = np.where(labels[:, None, None, None] == 1, imgs // 2, imgs).astype(np.uint8)
+    if blur:
+        imgs = shifts.corrupt(imgs, "blur", 4)
+    from kaggle_kit.gap.synthetic import stats_matrix
+
+    return stats_matrix(imgs), labels
+
+
+def test_reweighted_domain_auc_ignores_a_change_of_class_mix_but_not_of_pixels():
+    src, ys = _two_class_stats(1500, (0.5, 0.5), 1)
+    tgt, _ = _two_class_stats(1500, (0.15, 0.85), 2)  # same pixels per class, different mix
+    plain = domain.reweighted_domain_auc(src, tgt, np.ones(len(ys)))
+    w = np.array([0.15 / 0.5, 0.85 / 0.5])[ys]
+    assert plain > 0.6  # the class mix alone is visible without weights
+    assert domain.reweighted_domain_auc(src, tgt, w) == pytest.approx(0.5, abs=0.05)
+    blurred, _ = _two_class_stats(1500, (0.15, 0.85), 3, blur=True)
+    assert domain.reweighted_domain_auc(src, blurred, w) > 0.95

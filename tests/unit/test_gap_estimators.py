@@ -150,3 +150,74 @@ def test_label_shift_resampler_hits_the_requested_priors():
     assert len(np.unique(idx)) == len(idx)
     assert np.abs(np.bincount(labels[idx], minlength=C) / len(idx) - q).max() < 2e-3
     assert q.max() / q.min() == pytest.approx(10.0)
+
+
+def test_cot_equals_confidence_when_predictions_follow_the_priors():
+    rng = np.random.default_rng(5)
+    pt, yt = calibrated_sample(5_000, 0.3, rng)  # symmetric Dirichlet: predicted classes are uniform
+    true = (pt.argmax(1) == yt).mean()
+    uniform = np.full(C, 1 / C)
+    tol = 4 * se(true, len(yt))
+    assert est.cot(pt, uniform) == pytest.approx(est.average_confidence(pt), abs=0.02)
+    assert est.cot(pt, uniform) == pytest.approx(true, abs=tol)
+
+
+def test_cot_catches_predictions_piled_onto_one_class():
+    """A shift that makes the model call everything class 0 with 90% confidence: AC says 0.9, truth is 0.1."""
+    n = 2_000
+    probs = np.full((n, C), 0.1 / (C - 1))
+    probs[:, 0] = 0.9
+    labels = np.arange(n) % C  # balanced truth
+    true = (probs.argmax(1) == labels).mean()
+    assert est.average_confidence(probs) == pytest.approx(0.9)
+    assert est.cot(probs, np.full(C, 1 / C)) == pytest.approx(0.1 * 0.9 + 0.9 * 0.1 / (C - 1), abs=1e-9)
+    assert abs(est.cot(probs, np.full(C, 1 / C)) - true) < 0.01
+
+
+def test_cot_with_the_target_priors_is_not_fooled_by_label_shift():
+    """Bayes posteriors of a prior-shifted set: COT with the holdout's (uniform) priors under-estimates, because
+    it forces predictions back to uniform classes; with the target's priors it is close."""
+    rng = np.random.default_rng(6)
+    q = shifts.long_tail_priors(C, 20.0, rng)
+    uniform = np.full(C, 1 / C)
+    lt, yt = gaussian_task(20_000, q, rng)
+    pt = est.label_shift.adjust_probs(softmax(lt), uniform, q)  # calibrated for the target's priors
+    true = (pt.argmax(1) == yt).mean()
+    assert est.cot(pt, q) == pytest.approx(true, abs=0.02)
+    assert est.cot(pt, uniform) < true - 0.05
+
+
+def test_cott_on_a_fresh_sample_of_the_source_matches_accuracy():
+    rng = np.random.default_rng(7)
+    uniform = np.full(C, 1 / C)
+    ls, ys = gaussian_task(10_000, uniform, rng)
+    lt, yt = gaussian_task(10_000, uniform, rng)
+    true = (lt.argmax(1) == yt).mean()
+    assert est.cott(softmax(ls), ys, softmax(lt)) == pytest.approx(true, abs=4 * se(true, 10_000) * 1.5)
+
+
+def test_gated_estimate_follows_the_domain_auc():
+    lo, hi = est.GATE_AUC
+    assert est.gated(0.8, 0.6, 0.5) == pytest.approx(0.8)
+    assert est.gated(0.8, 0.6, lo) == pytest.approx(0.8)
+    assert est.gated(0.8, 0.6, (lo + hi) / 2) == pytest.approx(0.7)
+    assert est.gated(0.8, 0.6, 0.99) == pytest.approx(0.6)
+
+
+def test_shift_gated_uses_prior_aware_atc_when_only_the_class_mix_changed():
+    """Same image statistics, label-shifted target: the gate sees AUC ~0.5 and returns ATC-NE-EM."""
+    rng = np.random.default_rng(8)
+    uniform = np.full(C, 1 / C)
+    q = shifts.long_tail_priors(C, 10.0, rng)
+    ls, ys = gaussian_task(5_000, uniform, rng)
+    lt, yt = gaussian_task(5_000, q, rng)
+    feats = rng.normal(size=(10_000, 4))
+    res = est.estimate_all(ls, ys, lt, temperature=1.0, holdout_stats=feats[:5_000], target_stats=feats[5_000:])
+    assert res["shift_auc"] == pytest.approx(0.5, abs=0.05)
+    assert res["estimates"]["Shift-Gated"] == pytest.approx(res["estimates"]["ATC-NE-EM"])
+    true = (lt.argmax(1) == yt).mean()
+    assert res["estimates"]["Shift-Gated"] == pytest.approx(true, abs=0.03)
+    shifted = feats[5_000:] + 3.0  # the pixels changed as well: the gate hands over to COT
+    res2 = est.estimate_all(ls, ys, lt, temperature=1.0, holdout_stats=feats[:5_000], target_stats=shifted)
+    assert res2["shift_auc"] > 0.95
+    assert res2["estimates"]["Shift-Gated"] == pytest.approx(res2["estimates"]["COT"])
