@@ -98,20 +98,22 @@ def reweighted_domain_auc(source_stats: np.ndarray, target_stats: np.ndarray, so
 
     With ``source_weights`` = q_y / p_y for the target's estimated class priors q, a pure change of class mix
     leaves nothing to separate (AUC 0.5) while any change in the pixels still shows: the estimators use it to
-    tell label shift from covariate shift.
+    tell label shift from covariate shift. The re-weighting is done by rejection sampling (keep image i with
+    probability w_i / max w), not sample weights: weighted binning made the boosting 4x slower, and drawing
+    with replacement would put copies of one image on both sides of a fold.
     """
     rng = np.random.default_rng(seed)
-    src_idx = np.sort(rng.choice(len(source_stats), min(max_images, len(source_stats)), replace=False))
+    w = np.asarray(source_weights, dtype=np.float64)
+    kept = np.flatnonzero(rng.uniform(size=len(w)) * w.max() < w)
+    src_idx = np.sort(rng.choice(kept, min(max_images, len(kept)), replace=False))
     tgt_idx = np.sort(rng.choice(len(target_stats), min(max_images, len(target_stats)), replace=False))
     x = np.concatenate([source_stats[src_idx], target_stats[tgt_idx]])
     y = np.concatenate([np.zeros(len(src_idx), dtype=int), np.ones(len(tgt_idx), dtype=int)])
-    w_src = np.asarray(source_weights, dtype=np.float64)[src_idx]
-    w = np.concatenate([w_src * len(tgt_idx) / max(w_src.sum(), 1e-12), np.ones(len(tgt_idx))])
-    clf = HistGradientBoostingClassifier(max_iter=100, random_state=seed)
+    clf = HistGradientBoostingClassifier(max_iter=40, learning_rate=0.2, max_leaf_nodes=15, random_state=seed)
     cv = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
     with threadpool_limits(limits=1):
-        scores = cross_val_predict(clf, x, y, cv=cv, method="predict_proba", params={"sample_weight": w})[:, 1]
-    return float(roc_auc_score(y, scores, sample_weight=w))
+        scores = cross_val_predict(clf, x, y, cv=cv, method="predict_proba")[:, 1]
+    return float(roc_auc_score(y, scores))
 
 
 # ------------------------------------------------------------------------------------------ near-duplicates
