@@ -48,9 +48,10 @@ def local_scores(folder: str | Path) -> LocalScores:
     predicted = None
     if hold is not None and hold.labels is not None and comp is not None:
         try:
-            from kaggle_kit.gap.estimators import RECOMMENDED, estimate_all
+            from kaggle_kit.gap.estimators import estimate_all, recommended_estimator
 
-            predicted = float(estimate_all(hold.logits, hold.labels, comp.logits)["estimates"][RECOMMENDED])
+            est = estimate_all(hold.logits, hold.labels, comp.logits)["estimates"]
+            predicted = float(est[recommended_estimator(available=est)])
         except (ImportError, ValueError, FloatingPointError, np.linalg.LinAlgError):
             predicted = None  # an estimate is a bonus; the submission does not depend on it
     return LocalScores(hold.accuracy if hold else None, test.accuracy if test else None, predicted)

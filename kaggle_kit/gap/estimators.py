@@ -34,6 +34,8 @@ All functions take calibrated probabilities (temperature fitted on the holdout) 
 """
 from __future__ import annotations
 
+import json
+from importlib import resources
 from itertools import combinations
 from typing import Sequence
 
@@ -178,9 +180,28 @@ def agreement_on_the_line(source_acc: float, source_member_preds: Sequence[np.nd
 ESTIMATORS = ("AC", "DoC", "ATC-MC", "ATC-NE", "AC-EM", "ATC-NE-BBSE", "ATC-NE-EM", "COT", "COT-EM", "COTT",
               "Shift-Gated", "CC-Synth")
 GATE_AUC = (0.55, 0.70)  # reweighted domain AUC: all ATC-NE-EM at or below the first, all COT from the second
-# Best measured MAE (benchmarks/RESULTS.md) among estimators that need only logits; the report prefers the
-# overall best from measured_error.json when it could compute it.
+# Used only when measured_error.json is missing: otherwise the estimator with the lowest measured MAE among
+# those that could be computed is recommended (``recommended_estimator``).
 RECOMMENDED = "ATC-MC"
+
+
+def measured_error() -> dict:
+    """The benchmark's summary (``benchmarks/bench_gap.py`` writes it); empty when never measured."""
+    try:
+        text = resources.files("kaggle_kit.gap").joinpath("measured_error.json").read_text(encoding="utf-8")
+        return json.loads(text)
+    except (FileNotFoundError, json.JSONDecodeError, OSError):
+        return {}
+
+
+def recommended_estimator(errors: dict | None = None, available=None) -> str:
+    """The computed estimator with the lowest measured MAE (``RECOMMENDED`` if never measured)."""
+    errors = measured_error() if errors is None else errors
+    names = list(available) if available is not None else list(errors.get("estimators", {}))
+    measured = [(e["mae_all_generated"], n) for n, e in errors.get("estimators", {}).items() if n in names]
+    if measured:
+        return min(measured)[1]
+    return RECOMMENDED
 
 
 def estimate_all(holdout_logits: np.ndarray, holdout_labels: np.ndarray, target_logits: np.ndarray,

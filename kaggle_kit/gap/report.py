@@ -15,7 +15,6 @@ import json
 import math
 import re
 from dataclasses import dataclass, field
-from importlib import resources
 from pathlib import Path
 from typing import Sequence
 
@@ -70,23 +69,8 @@ def _pct(x: float | None, digits: int = 1) -> str:
 
 
 # ------------------------------------------------------------------------------------- measured error
-def measured_error() -> dict:
-    """The benchmark's summary (``benchmarks/bench_gap.py`` writes it); empty when never measured."""
-    try:
-        text = resources.files("kaggle_kit.gap").joinpath("measured_error.json").read_text(encoding="utf-8")
-        return json.loads(text)
-    except (FileNotFoundError, json.JSONDecodeError, OSError):
-        return {}
-
-
-def recommended_estimator(errors: dict | None = None, available=None) -> str:
-    """The computed estimator with the lowest measured MAE (``estimators.RECOMMENDED`` if never measured)."""
-    errors = measured_error() if errors is None else errors
-    names = list(available) if available is not None else list(errors.get("estimators", {}))
-    measured = [(e["mae_all_generated"], n) for n, e in errors.get("estimators", {}).items() if n in names]
-    if measured:
-        return min(measured)[1]
-    return estimators.RECOMMENDED
+measured_error = estimators.measured_error
+recommended_estimator = estimators.recommended_estimator
 
 
 def _mae(errors: dict, name: str) -> float | None:
