@@ -222,6 +222,17 @@ def tables(df: pd.DataFrame) -> tuple[str, dict]:
                         "mae_covariate": float(err.loc[df["kind"].isin(["covariate", "clean"]), est].mean()),
                         "max_error_generated": float(err.loc[gen, est].max())}
         lines.append(f"| {est} | " + " | ".join(vals) + f" | **{_pct(overall)}** |")
+    lines += ["", "## MAE (points) by how far accuracy fell (holdout - true, both models, generated sets)", "",
+              "The competition's teams fell 8-12 points; the bins say how each estimator does in that regime.", ""]
+    drop = 100 * (df["holdout_acc"] - df["true_acc"])
+    bins = [(-100.0, 5.0), (5.0, 15.0), (15.0, 30.0), (30.0, 100.0)]
+    masks = [gen & (drop > lo) & (drop <= hi) for lo, hi in bins]
+    lines.append("| estimator | " + " | ".join(
+        f"{'< 5' if lo < 0 else f'{lo:.0f}-{hi:.0f}' if hi < 100 else f'> {lo:.0f}'} ({int(m.sum())} sets)"
+        for (lo, hi), m in zip(bins, masks)) + " |")
+    lines.append("|" + "---|" * (len(bins) + 1))
+    for est in est_cols:
+        lines.append(f"| {est} | " + " | ".join(_pct(err.loc[m, est].mean()) for m in masks) + " |")
     lines += ["", "## Per set: true accuracy and each estimator's signed error (estimate - true, points)", ""]
     head = ["model", "set", "kind", "n", "true acc"] + est_cols
     lines.append("| " + " | ".join(head) + " |")
