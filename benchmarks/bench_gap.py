@@ -225,11 +225,10 @@ def tables(df: pd.DataFrame) -> tuple[str, dict]:
     lines += ["", "## MAE (points) by how far accuracy fell (holdout - true, both models, generated sets)", "",
               "The competition's teams fell 8-12 points; the bins say how each estimator does in that regime.", ""]
     drop = 100 * (df["holdout_acc"] - df["true_acc"])
-    bins = [(-100.0, 5.0), (5.0, 15.0), (15.0, 30.0), (30.0, 100.0)]
-    masks = [gen & (drop > lo) & (drop <= hi) for lo, hi in bins]
-    lines.append("| estimator | " + " | ".join(
-        f"{'< 5' if lo < 0 else f'{lo:.0f}-{hi:.0f}' if hi < 100 else f'> {lo:.0f}'} ({int(m.sum())} sets)"
-        for (lo, hi), m in zip(bins, masks)) + " |")
+    bins = {"< 5": (-100.0, 5.0), "5-15": (5.0, 15.0), "15-30": (15.0, 30.0), "> 30": (30.0, 100.0)}
+    masks = [gen & (drop > lo) & (drop <= hi) for lo, hi in bins.values()]
+    heads = [f"{label} ({int(m.sum())} sets)" for label, m in zip(bins, masks)]
+    lines.append("| estimator | " + " | ".join(heads) + " |")
     lines.append("|" + "---|" * (len(bins) + 1))
     for est in est_cols:
         lines.append(f"| {est} | " + " | ".join(_pct(err.loc[m, est].mean()) for m in masks) + " |")
