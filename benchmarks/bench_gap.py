@@ -193,6 +193,19 @@ def _pct(x: float) -> str:
     return f"{100 * x:.1f}"
 
 
+def _by_predicted_drop(df: pd.DataFrame, est: str) -> dict:
+    """{bin: {n, mae, bias, p90}} over the rows whose predicted drop falls in each ``DROP_BINS_POINTS`` bin."""
+    signed = df[est] - df["true_acc"]
+    labels = (100 * (df["holdout_acc"] - df[est])).map(estimators.drop_bin)
+    out = {}
+    for label in estimators.DROP_BINS_POINTS:
+        s = signed[labels == label]
+        if len(s):
+            out[label] = {"n": int(len(s)), "mae": float(s.abs().mean()), "bias": float(s.mean()),
+                          "p90": float(s.abs().quantile(0.9))}
+    return out
+
+
 def tables(df: pd.DataFrame) -> tuple[str, dict]:
     est_cols = [c for c in df.columns if c in estimators.ESTIMATORS or c == "Agreement"]
     err = df[est_cols].sub(df["true_acc"], axis=0).abs()
@@ -220,18 +233,33 @@ def tables(df: pd.DataFrame) -> tuple[str, dict]:
                         "mae_standin": float(err.loc[~gen, est].mean()),
                         "mae_label_shift": float(err.loc[df["kind"].isin(["label", "both"]), est].mean()),
                         "mae_covariate": float(err.loc[df["kind"].isin(["covariate", "clean"]), est].mean()),
-                        "max_error_generated": float(err.loc[gen, est].max())}
+                        "max_error_generated": float(err.loc[gen, est].max()),
+                        "p90_generated": float(err.loc[gen, est].quantile(0.9)),
+                        "n_generated": int(gen.sum()),
+                        "by_predicted_drop": _by_predicted_drop(df[gen], est)}
         lines.append(f"| {est} | " + " | ".join(vals) + f" | **{_pct(overall)}** |")
     lines += ["", "## MAE (points) by how far accuracy fell (holdout - true, both models, generated sets)", "",
               "The competition's teams fell 8-12 points; the bins say how each estimator does in that regime.", ""]
     drop = 100 * (df["holdout_acc"] - df["true_acc"])
-    bins = {"< 5": (-100.0, 5.0), "5-15": (5.0, 15.0), "15-30": (15.0, 30.0), "> 30": (30.0, 100.0)}
+    bins = estimators.DROP_BINS_POINTS
     masks = [gen & (drop > lo) & (drop <= hi) for lo, hi in bins.values()]
     heads = [f"{label} ({int(m.sum())} sets)" for label, m in zip(bins, masks)]
     lines.append("| estimator | " + " | ".join(heads) + " |")
     lines.append("|" + "---|" * (len(bins) + 1))
     for est in est_cols:
         lines.append(f"| {est} | " + " | ".join(_pct(err.loc[m, est].mean()) for m in masks) + " |")
+    lines += ["", "## Error by the drop each estimator *predicted* (holdout - estimate): what the report quotes", "",
+              "Before submitting only the predicted drop is known, so the report quotes the bin its estimate falls "
+              "in. Cells: MAE / mean signed error (estimate - true) / 90th percentile of |error|, points (sets).", ""]
+    lines.append("| estimator | " + " | ".join(bins) + " |")
+    lines.append("|" + "---|" * (len(bins) + 1))
+    for est in est_cols:
+        cells = []
+        for label in bins:
+            b = summary[est]["by_predicted_drop"].get(label)
+            cells.append("-" if b is None else
+                         f"{_pct(b['mae'])} / {100 * b['bias']:+.1f} / {_pct(b['p90'])} ({b['n']})")
+        lines.append(f"| {est} | " + " | ".join(cells) + " |")
     lines += ["", "## Per set: true accuracy and each estimator's signed error (estimate - true, points)", ""]
     head = ["model", "set", "kind", "n", "true acc"] + est_cols
     lines.append("| " + " | ".join(head) + " |")

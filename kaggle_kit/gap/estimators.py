@@ -204,6 +204,38 @@ def recommended_estimator(errors: dict | None = None, available=None) -> str:
     return RECOMMENDED
 
 
+# Bins of the drop an estimator *predicts* (holdout accuracy - estimate, points): what a user knows before
+# submitting, so the benchmark reports each estimator's error per bin and the report quotes the matching one.
+DROP_BINS_POINTS = {"< 5": (-100.0, 5.0), "5-15": (5.0, 15.0), "15-30": (15.0, 30.0), "> 30": (30.0, 100.0)}
+MIN_SETS_PER_BIN = 3  # fewer benchmark sets than this in a bin: quote the overall error instead
+
+
+def drop_bin(drop_points: float) -> str:
+    """The ``DROP_BINS_POINTS`` label whose half-open interval (lo, hi] holds ``drop_points``."""
+    for label, (lo, hi) in DROP_BINS_POINTS.items():
+        if lo < drop_points <= hi:
+            return label
+    return next(iter(DROP_BINS_POINTS)) if drop_points <= -100.0 else list(DROP_BINS_POINTS)[-1]
+
+
+def expected_error(errors: dict, name: str, holdout_acc: float, estimate: float) -> dict | None:
+    """The benchmark's error of ``name`` on sets where it predicted a drop like this one.
+
+    Errors grow with the size of the shift, so one overall MAE over-states the error of a small predicted
+    drop and under-states a large one. Returns {"mae", "p90", "n", "bin"} (accuracy fractions; "bin" is
+    "all" when the matching bin had too few sets), or None when ``name`` was never measured.
+    """
+    e = errors.get("estimators", {}).get(name)
+    if not e:
+        return None
+    label = drop_bin(100.0 * (holdout_acc - estimate))
+    b = (e.get("by_predicted_drop") or {}).get(label)
+    if b and b.get("n", 0) >= MIN_SETS_PER_BIN:
+        return {"mae": b["mae"], "p90": b["p90"], "n": b["n"], "bin": label}
+    return {"mae": e["mae_all_generated"], "p90": e.get("p90_generated", e["max_error_generated"]),
+            "n": e.get("n_generated"), "bin": "all"}
+
+
 def estimate_all(holdout_logits: np.ndarray, holdout_labels: np.ndarray, target_logits: np.ndarray,
                  temperature: float | None = None,
                  members: tuple[Sequence[np.ndarray], Sequence[np.ndarray]] | None = None,

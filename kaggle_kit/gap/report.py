@@ -77,6 +77,28 @@ def _mae(errors: dict, name: str) -> float | None:
     return errors.get("estimators", {}).get(name, {}).get("mae_all_generated")
 
 
+def _expected(errors: dict, name: str, result: dict) -> dict | None:
+    """``estimators.expected_error`` for one run's estimate of ``name`` (None if not computed or measured)."""
+    est = result["estimates"].get(name)
+    return None if est is None else estimators.expected_error(errors, name, result["holdout_acc"], est)
+
+
+def expectation_sentence(name: str, estimator: str, result: dict, errors: dict) -> str | None:
+    """One line a user can act on: the estimate, its drop, and the error measured at that drop."""
+    est = result["estimates"].get(estimator)
+    exp = _expected(errors, estimator, result)
+    if est is None or exp is None:
+        return None
+    drop = 100 * (result["holdout_acc"] - est)
+    where = ("over all benchmark sets" if exp["bin"] == "all" else
+             f"on the {exp['n']} benchmark sets where it predicted a drop of "
+             f"{exp['bin'].replace('< ', 'under ').replace('> ', 'over ')} points")
+    lo, hi = max(0.0, est - exp["p90"]), min(1.0, est + exp["p90"])
+    return (f"{name}: {estimator} predicts **{_pct(est, 1)}**, {drop:.1f} points under the holdout; {where} its "
+            f"error averaged {100 * exp['mae']:.1f} points and 9 in 10 were within {100 * exp['p90']:.1f}, so "
+            f"expect {_pct(lo, 1)} to {_pct(hi, 1)}.")
+
+
 # ------------------------------------------------------------------------------------------- runs
 @dataclass
 class RunView:
@@ -291,20 +313,29 @@ def prediction_section(runs: Sequence[RunView], errors: dict) -> Section:
         "blended in between; Agreement: ensemble members' agreement carried over to accuracy. "
         f"Measured error: mean absolute error on labeled shifted sets (section 7). Recommended: **{best}**.")
     for v in runs:
+        line = expectation_sentence(v.name, best, v.result, errors)
+        if line:
+            sec.blocks.append(line)
+    for v in runs:
         if v.result.get("shift_auc") is not None:
             sec.blocks.append(f"{v.name}: re-weighted domain AUC (image statistics, holdout re-weighted to the EM "
                               f"priors) = {v.result['shift_auc']:.3f}.")
     names = list(runs[0].result["estimates"])
     for v in runs[1:]:
         names += [n for n in v.result["estimates"] if n not in names]
-    headers = ["estimator"] + [v.name for v in runs] + ["measured error (pts)"]
-    rows = [["holdout accuracy (labeled)"] + [_pct(v.result["holdout_acc"], 2) for v in runs] + [""],
-            ["CIFAR-10 test accuracy (labeled)"] + [_pct(v.test.accuracy if v.test else None, 2) for v in runs] + [""]]
+    main = runs[-1]
+    headers = (["estimator"] + [v.name for v in runs]
+               + ["measured error, all sets (pts)", f"measured error at {main.name}'s predicted drop (pts)"])
+    rows = [["holdout accuracy (labeled)"] + [_pct(v.result["holdout_acc"], 2) for v in runs] + ["", ""],
+            ["CIFAR-10 test accuracy (labeled)"] + [_pct(v.test.accuracy if v.test else None, 2) for v in runs]
+            + ["", ""]]
     for n in names:
         mae = _mae(errors, n)
+        exp = _expected(errors, n, main.result)
         label = f"**{n}**" if n == best else n
         rows.append([label] + [_pct(v.result["estimates"].get(n), 2) for v in runs]
-                    + ["-" if mae is None else f"{100 * mae:.1f}"])
+                    + ["-" if mae is None else f"{100 * mae:.1f}",
+                       "-" if exp is None else f"{100 * exp['mae']:.1f} (drop {exp['bin']})"])
     sec.blocks.append(Table(headers, rows))
     checks = []
     for v in runs:
@@ -319,22 +350,21 @@ def prediction_section(runs: Sequence[RunView], errors: dict) -> Section:
             sec.blocks.append(f"{v.name}: ensemble of {len(v.members)} members ({', '.join(v.members)}); mean "
                               f"pairwise agreement {_pct(v.member_agreement[0], 2)} on the holdout, "
                               f"{_pct(v.member_agreement[1], 2)} on the competition set.")
-    main = runs[-1]
     fig = Figure(figsize=(7, 0.45 * len(main.result["estimates"]) + 1.2))
     ax = fig.add_subplot()
     est = main.result["estimates"]
     ys = np.arange(len(est))
     vals = np.array([100 * est[n] for n in est])
-    errs = np.array([100 * (_mae(errors, n) or 0.0) for n in est])
+    errs = np.array([100 * ((_expected(errors, n, main.result) or {}).get("mae") or 0.0) for n in est])
     colors = ["tab:green" if n == best else "tab:blue" for n in est]
     ax.barh(ys, vals, xerr=errs, color=colors, alpha=0.8, capsize=3)
     ax.set_yticks(ys, list(est))
     ax.axvline(100 * main.result["holdout_acc"], color="gray", ls="--", label="holdout accuracy")
     ax.set_xlim(max(0, vals.min() - 15), 100)
-    ax.set_xlabel(f"predicted leaderboard accuracy (%) of {main.name}; error bars: measured MAE")
+    ax.set_xlabel(f"predicted leaderboard accuracy (%) of {main.name}; error bars: measured MAE at that drop")
     ax.legend(fontsize=8)
     sec.blocks.append(Fig("predicted_lb", _png(fig), "Predicted leaderboard accuracy by estimator, with each "
-                          "estimator's measured mean absolute error."))
+                          "estimator's mean absolute error measured on benchmark sets where it predicted a similar drop."))
     return sec
 
 
@@ -528,6 +558,19 @@ def accuracy_section(errors: dict) -> Section:
                      f"{100 * e['mae_standin']:.2f}"])
     sec.blocks.append(Table(["estimator", "MAE all", "MAE image shifts", "MAE with label shift", "worst set",
                              "MAE stand-in"], rows))
+    bins = list(estimators.DROP_BINS_POINTS)
+    by_drop = []
+    for name, e in errors.get("estimators", {}).items():
+        cells = []
+        for label in bins:
+            b = (e.get("by_predicted_drop") or {}).get(label)
+            cells.append("-" if b is None else f"{100 * b['mae']:.1f} ({b['n']})")
+        by_drop.append([name] + cells)
+    if any(cell != "-" for row in by_drop for cell in row[1:]):
+        sec.blocks.append("The same errors binned by the drop each estimator *predicted* (holdout accuracy minus its "
+                          "estimate, points), which is known before submitting; section 2 quotes the matching bin. "
+                          "Cells: MAE in points (number of sets).")
+        sec.blocks.append(Table(["estimator"] + [f"predicted drop {b}" for b in bins], by_drop))
     return sec
 
 
@@ -627,7 +670,7 @@ def build_report(run_dirs: Sequence[str | Path], ledger_path: str | Path | None,
     items = advice_mod.build_advice(
         features=cov_info["features"], domain_auc=cov_info["auc"], domain_ci=cov_info["ci"],
         holdout_acc=main.result["holdout_acc"], predicted_acc=main.result["estimates"].get(best), predictor=best,
-        predictor_mae=_mae(errors, best), prior_tv_em=ls_info["tv_em"], prior_tv_bbse=ls_info["tv_bbse"],
+        predictor_mae=(_expected(errors, best, main.result) or {}).get("mae"), prior_tv_em=ls_info["tv_em"], prior_tv_bbse=ls_info["tv_bbse"],
         moved_classes=ls_info["moved"], near_dup_share=cov_info["near_dup_share"],
         near_dup_threshold=cov_info["near_dup_threshold"], temperature=main.result["temperature"],
         ledger_slope=line[0] if line else None, ledger_intercept=line[1] if line else None)

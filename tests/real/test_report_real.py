@@ -99,6 +99,10 @@ def test_html_report_has_every_section_and_figure_and_needs_no_network(workdir, 
     table = html.split("id='prediction'")[1].split("<table>")[1].split("</table>")[0]
     assert "CC-Synth" in table and "Agreement" in table and "Shift-Gated" in table
     assert "re-weighted domain AUC" in html
+    # the recommended estimate comes with the error measured where it predicted a similar drop, as a range
+    assert re.search(r"Shift-Gated predicts <b>\d+\.\d%</b>, -?\d+\.\d points under the holdout; .* error "
+                     r"averaged \d+\.\d points .* expect \d+\.\d% to \d+\.\d%", html)
+    assert "predicted drop &lt; 5" in html.split("id='accuracy'")[1]
     assert not list(out.glob(".*.tmp"))  # atomic writes left no temporaries
 
 

@@ -221,3 +221,41 @@ def test_shift_gated_uses_prior_aware_atc_when_only_the_class_mix_changed():
     res2 = est.estimate_all(ls, ys, lt, temperature=1.0, holdout_stats=feats[:5_000], target_stats=shifted)
     assert res2["shift_auc"] > 0.95
     assert res2["estimates"]["Shift-Gated"] == pytest.approx(res2["estimates"]["COT"])
+
+
+# ------------------------------------------------------------------ error expected at the predicted drop
+ERRORS = {"n_sets": 2, "estimators": {
+    "X": {"mae_all_generated": 0.03, "max_error_generated": 0.12, "p90_generated": 0.07, "n_generated": 40,
+          "by_predicted_drop": {"< 5": {"n": 10, "mae": 0.005, "bias": 0.0, "p90": 0.01},
+                                "5-15": {"n": 12, "mae": 0.02, "bias": 0.01, "p90": 0.05},
+                                "> 30": {"n": 2, "mae": 0.09, "bias": 0.09, "p90": 0.1}}}}}
+
+
+@pytest.mark.parametrize("drop, label", [(-3.0, "< 5"), (5.0, "< 5"), (5.01, "5-15"), (15.0, "5-15"),
+                                         (29.9, "15-30"), (45.0, "> 30"), (-150.0, "< 5"), (150.0, "> 30")])
+def test_drop_bin_is_half_open_and_total(drop, label):
+    assert est.drop_bin(drop) == label
+
+
+def test_expected_error_quotes_the_bin_of_the_predicted_drop():
+    small = est.expected_error(ERRORS, "X", holdout_acc=0.95, estimate=0.93)  # predicted drop 2 points
+    assert small == {"mae": 0.005, "p90": 0.01, "n": 10, "bin": "< 5"}
+    mid = est.expected_error(ERRORS, "X", holdout_acc=0.95, estimate=0.85)  # 10 points
+    assert mid["bin"] == "5-15" and mid["mae"] == 0.02
+
+
+def test_expected_error_falls_back_to_all_sets_when_the_bin_is_thin_or_missing():
+    thin = est.expected_error(ERRORS, "X", holdout_acc=0.95, estimate=0.55)  # "> 30" has 2 sets < MIN_SETS_PER_BIN
+    missing = est.expected_error(ERRORS, "X", holdout_acc=0.95, estimate=0.75)  # no "15-30" entry
+    for e in (thin, missing):
+        assert e == {"mae": 0.03, "p90": 0.07, "n": 40, "bin": "all"}
+    assert est.expected_error(ERRORS, "never-measured", 0.95, 0.9) is None
+    assert est.expected_error({}, "X", 0.95, 0.9) is None
+
+
+def test_shipped_measured_error_has_the_bins_the_report_quotes():
+    errors = est.measured_error()
+    best = est.recommended_estimator(errors)
+    bins = errors["estimators"][best]["by_predicted_drop"]
+    assert set(bins) <= set(est.DROP_BINS_POINTS) and sum(b["n"] for b in bins.values()) == \
+        errors["estimators"][best]["n_generated"]
