@@ -115,21 +115,25 @@ def transport_costs(probs: np.ndarray, priors: np.ndarray) -> np.ndarray:
     return (plan * cost).sum(1) * n
 
 
-def cot(target_probs: np.ndarray, priors: np.ndarray) -> float:
-    """1 - the mean transport cost from the predictions to the label distribution ``priors``."""
-    return float(np.clip(1.0 - transport_costs(target_probs, priors).mean(), 0.0, 1.0))
+def cot(target_probs: np.ndarray, priors: np.ndarray, target_costs: np.ndarray | None = None) -> float:
+    """1 - the mean transport cost from the predictions to the label distribution ``priors``.
+
+    ``target_costs``: ``transport_costs(target_probs, priors)`` if already computed (COTT shares them)."""
+    costs = transport_costs(target_probs, priors) if target_costs is None else target_costs
+    return float(np.clip(1.0 - costs.mean(), 0.0, 1.0))
 
 
 def cott(source_probs: np.ndarray, source_labels: np.ndarray, target_probs: np.ndarray,
-         target_priors: np.ndarray | None = None) -> float:
+         target_priors: np.ndarray | None = None, target_costs: np.ndarray | None = None) -> float:
     """Share of target images whose transport cost is under the holdout-fitted ATC threshold."""
     c = source_probs.shape[1]
     p = label_shift.class_priors(source_labels, c)
     src_cost = transport_costs(source_probs, p)
     correct = source_probs.argmax(1) == source_labels
     t = atc_threshold(-src_cost, correct)
-    tgt_cost = transport_costs(target_probs, p if target_priors is None else target_priors)
-    return float((-tgt_cost > t).mean())
+    if target_costs is None:
+        target_costs = transport_costs(target_probs, p if target_priors is None else target_priors)
+    return float((-target_costs > t).mean())
 
 
 def gated(label_shift_estimate: float, covariate_estimate: float, domain_auc: float,
@@ -263,6 +267,7 @@ def estimate_all(holdout_logits: np.ndarray, holdout_labels: np.ndarray, target_
     q_bbse = label_shift.bbse_priors(ps, holdout_labels, pt)
     if holdout_stats is None and synthetic is not None:
         holdout_stats = synthetic.holdout_stats
+    costs_src = transport_costs(pt, p_src)  # shared by COT and COTT (exact transport: the costly step)
     est = {
         "AC": average_confidence(pt),
         "DoC": doc(ps, holdout_labels, pt),
@@ -271,9 +276,9 @@ def estimate_all(holdout_logits: np.ndarray, holdout_labels: np.ndarray, target_
         "AC-EM": prior_adjusted_confidence(pt_b, p_src, q_em),
         "ATC-NE-BBSE": atc_probs(ps, holdout_labels, pt, "ne", q_bbse),
         "ATC-NE-EM": atc_probs(ps, holdout_labels, pt, "ne", q_em),
-        "COT": cot(pt, p_src),
+        "COT": cot(pt, p_src, costs_src),
         "COT-EM": cot(pt, q_em),
-        "COTT": cott(ps, holdout_labels, pt),
+        "COTT": cott(ps, holdout_labels, pt, target_costs=costs_src),
     }
     shift_auc = None
     if holdout_stats is not None and target_stats is not None:

@@ -196,6 +196,17 @@ def test_cott_on_a_fresh_sample_of_the_source_matches_accuracy():
     assert est.cott(softmax(ls), ys, softmax(lt)) == pytest.approx(true, abs=4 * se(true, 10_000) * 1.5)
 
 
+def test_cot_and_cott_give_the_same_answer_from_shared_transport_costs():
+    rng = np.random.default_rng(8)
+    uniform = np.full(C, 1 / C)
+    ls, ys = gaussian_task(2000, uniform, rng)
+    pt = softmax(gaussian_task(2000, shifts.long_tail_priors(C, 10.0, rng), rng)[0])
+    p_src = np.bincount(ys, minlength=C) / len(ys)  # COTT transports to the holdout's own class mix
+    costs = est.transport_costs(pt, p_src)
+    assert est.cot(pt, p_src, costs) == est.cot(pt, p_src)
+    assert est.cott(softmax(ls), ys, pt, target_costs=costs) == est.cott(softmax(ls), ys, pt)
+
+
 def test_gated_estimate_follows_the_domain_auc():
     lo, hi = est.GATE_AUC
     assert est.gated(0.8, 0.6, 0.5) == pytest.approx(0.8)
