@@ -548,9 +548,13 @@ def accuracy_section(errors: dict) -> Section:
                       f"resamples and label shift combined with corruptions) with models {models}. CC-Synth is "
                       f"measured with the tested corruption family left out of its training where a set has one "
                       f"family. The stand-in column is the shared stand-in competition set, never used to choose "
-                      f"anything. Mean absolute error in accuracy points; see benchmarks/RESULTS.md for every set. "
-                      f"Errors grow with the size of the shift: within about 1 point on mild shifts, 5-20 points "
-                      f"when accuracy falls by 20-40 points.")
+                      f"anything. Mean absolute error in accuracy points; see benchmarks/RESULTS.md for every set.")
+    best = recommended_estimator(errors)
+    bins = (errors.get("estimators", {}).get(best) or {}).get("by_predicted_drop") or {}
+    if bins:
+        growth = ", ".join(f"{100 * b['mae']:.1f} at a predicted drop of {label} points ({b['n']} sets)"
+                           for label, b in bins.items())
+        sec.blocks.append(f"Errors grow with the size of the shift. {best}: {growth}.")
     rows = []
     for name, e in errors.get("estimators", {}).items():
         rows.append([name, f"{100 * e['mae_all_generated']:.2f}", f"{100 * e['mae_covariate']:.2f}",
