@@ -1,6 +1,6 @@
 """How well does each gap estimator predict accuracy on a labeled shifted set it never saw labels of?
 
-Models: two CPU-trained CIFAR-10 networks of different quality (``bench_models.py``; cached). Sets: the
+Models: three CPU-trained CIFAR-10 networks of different quality (``bench_models.py``; cached). Sets: the
 CIFAR-10 test set clean, each corruption of ``kaggle_kit.gap.shifts`` at a mild and a strong severity, a mix
 of random corruptions per image, label-shifted resamples (long-tail and Dirichlet priors), label shift
 combined with corruptions, and the stand-in competition set (its labels are used only to score here).
@@ -238,7 +238,7 @@ def tables(df: pd.DataFrame) -> tuple[str, dict]:
                         "n_generated": int(gen.sum()),
                         "by_predicted_drop": _by_predicted_drop(df[gen], est)}
         lines.append(f"| {est} | " + " | ".join(vals) + f" | **{_pct(overall)}** |")
-    lines += ["", "## MAE (points) by how far accuracy fell (holdout - true, both models, generated sets)", "",
+    lines += ["", "## MAE (points) by how far accuracy fell (holdout - true, all models, generated sets)", "",
               "The competition's teams fell 8-12 points; the bins say how each estimator does in that regime.", ""]
     drop = 100 * (df["holdout_acc"] - df["true_acc"])
     bins = estimators.DROP_BINS_POINTS

@@ -1,4 +1,4 @@
-"""Two small CIFAR-10 models of different quality for ``bench_gap.py``, trained with plain PyTorch on CPU.
+"""Three small CIFAR-10 models of different quality for ``bench_gap.py``, trained with plain PyTorch on CPU.
 
 Why not ``kaggle_kit.train.train_run``: the benchmark must run on two shared CPU cores in minutes and stay
 reproducible even while the training stage changes; what it measures is the gap *estimators*, which only
@@ -52,6 +52,7 @@ def plain_cnn(width: int = 24) -> nn.Module:
 MODELS = {
     "weak_cnn": (plain_cnn, 6, 0.05),
     "resnet9q": (small_resnet, 10, 0.1),
+    "resnet9h": (lambda: small_resnet(32), 8, 0.1),  # half width, ~0.76M parameters: the strongest of the three
 }
 
 
