@@ -215,11 +215,11 @@ MIN_SETS_PER_BIN = 3  # fewer benchmark sets than this in a bin: quote the overa
 
 
 def drop_bin(drop_points: float) -> str:
-    """The ``DROP_BINS_POINTS`` label whose half-open interval (lo, hi] holds ``drop_points``."""
-    for label, (lo, hi) in DROP_BINS_POINTS.items():
-        if lo < drop_points <= hi:
+    """The ``DROP_BINS_POINTS`` label whose half-open interval (lo, hi] holds ``drop_points`` (clamped into range)."""
+    for label, (_, hi) in DROP_BINS_POINTS.items():  # ascending, contiguous bins
+        if drop_points <= hi:
             return label
-    return next(iter(DROP_BINS_POINTS)) if drop_points <= -100.0 else list(DROP_BINS_POINTS)[-1]
+    return label
 
 
 def expected_error(errors: dict, name: str, holdout_acc: float, estimate: float) -> dict | None:

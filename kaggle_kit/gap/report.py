@@ -335,7 +335,8 @@ def prediction_section(runs: Sequence[RunView], errors: dict) -> Section:
         label = f"**{n}**" if n == best else n
         rows.append([label] + [_pct(v.result["estimates"].get(n), 2) for v in runs]
                     + ["-" if mae is None else f"{100 * mae:.1f}",
-                       "-" if exp is None else f"{100 * exp['mae']:.1f} (drop {exp['bin']})"])
+                       "-" if exp is None else
+                       f"{100 * exp['mae']:.1f} ({'all sets' if exp['bin'] == 'all' else 'drop ' + exp['bin']})"])
     sec.blocks.append(Table(headers, rows))
     checks = []
     for v in runs:
@@ -550,10 +551,10 @@ def accuracy_section(errors: dict) -> Section:
                       f"family. The stand-in column is the shared stand-in competition set, never used to choose "
                       f"anything. Mean absolute error in accuracy points; see benchmarks/RESULTS.md for every set.")
     best = recommended_estimator(errors)
-    bins = (errors.get("estimators", {}).get(best) or {}).get("by_predicted_drop") or {}
-    if bins:
+    best_bins = (errors.get("estimators", {}).get(best) or {}).get("by_predicted_drop") or {}
+    if best_bins:
         growth = ", ".join(f"{100 * b['mae']:.1f} at a predicted drop of {label} points ({b['n']} sets)"
-                           for label, b in bins.items())
+                           for label, b in best_bins.items())
         sec.blocks.append(f"Errors grow with the size of the shift. {best}: {growth}.")
     rows = []
     for name, e in errors.get("estimators", {}).items():
@@ -674,7 +675,8 @@ def build_report(run_dirs: Sequence[str | Path], ledger_path: str | Path | None,
     items = advice_mod.build_advice(
         features=cov_info["features"], domain_auc=cov_info["auc"], domain_ci=cov_info["ci"],
         holdout_acc=main.result["holdout_acc"], predicted_acc=main.result["estimates"].get(best), predictor=best,
-        predictor_mae=(_expected(errors, best, main.result) or {}).get("mae"), prior_tv_em=ls_info["tv_em"], prior_tv_bbse=ls_info["tv_bbse"],
+        predictor_mae=(_expected(errors, best, main.result) or {}).get("mae"), prior_tv_em=ls_info["tv_em"],
+        prior_tv_bbse=ls_info["tv_bbse"],
         moved_classes=ls_info["moved"], near_dup_share=cov_info["near_dup_share"],
         near_dup_threshold=cov_info["near_dup_threshold"], temperature=main.result["temperature"],
         ledger_slope=line[0] if line else None, ledger_intercept=line[1] if line else None)
