@@ -116,7 +116,7 @@ def logits_of(model: nn.Module, images: np.ndarray, batch: int = 1000) -> np.nda
 
 def load_or_train(name: str, images: np.ndarray, labels: np.ndarray) -> nn.Module:
     path = CACHE / f"{name}.pt"
-    builder = MODELS[name][0]
+    builder = MODELS[name].builder
     if path.is_file():
         model = builder()
         model.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))

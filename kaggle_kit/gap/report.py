@@ -310,7 +310,8 @@ def prediction_section(runs: Sequence[RunView], errors: dict) -> Section:
         "the holdout's class mix (it notices predictions piling onto a few classes), COT-EM the same to the EM "
         "priors, COTT its thresholded form; Shift-Gated: ATC-NE-EM when the competition images look like the "
         "holdout (re-weighted domain AUC <= 0.55: only the class mix moved), COT when they do not (AUC >= 0.70), "
-        "blended in between; Agreement: ensemble members' agreement carried over to accuracy. "
+        "blended in between; Median-4: the median of Shift-Gated, CC-Synth, ATC-NE-EM and COTT, which fail on "
+        "different shifts; Agreement: ensemble members' agreement carried over to accuracy. "
         f"Measured error: mean absolute error on labeled shifted sets (section 7). Recommended: **{best}**.")
     for v in runs:
         line = expectation_sentence(v.name, best, v.result, errors)

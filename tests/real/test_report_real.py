@@ -60,7 +60,9 @@ def workdir(cifar10, standin, standin_labels, tmp_path_factory):
 def test_predict_leaderboard_gives_every_estimator_in_range(workdir, cifar10, standin):
     _, runs, ens = workdir
     single = predict_leaderboard(runs[0], cifar10, standin, ReportConfig(synthetic_per_set=100))
-    assert {"CC-Synth", "Shift-Gated", "COT", "COT-EM", "COTT"} <= set(single)
+    assert {"CC-Synth", "Shift-Gated", "COT", "COT-EM", "COTT", "Median-4"} <= set(single)
+    # with every member computed, the pre-registered Median-4 is the measured best and is recommended
+    assert single["recommended"] == single["Median-4"]
     assert {"AC", "DoC", "ATC-MC", "ATC-NE", "ATC-NE-EM", "ATC-NE-BBSE", "AC-EM", "recommended"} <= set(single)
     assert all(0.0 <= v <= 1.0 for v in single.values())
     # the ensemble's members are found through ensemble.json
@@ -100,7 +102,7 @@ def test_html_report_has_every_section_and_figure_and_needs_no_network(workdir, 
     assert "CC-Synth" in table and "Agreement" in table and "Shift-Gated" in table
     assert "re-weighted domain AUC" in html
     # the recommended estimate comes with the error measured where it predicted a similar drop, as a range
-    assert re.search(r"Shift-Gated predicts <b>\d+\.\d%</b>, -?\d+\.\d points under the holdout; .* error "
+    assert re.search(r"Median-4 predicts <b>\d+\.\d%</b>, -?\d+\.\d points under the holdout; .* error "
                      r"averaged \d+\.\d points .* expect \d+\.\d% to \d+\.\d%", html)
     assert "predicted drop &lt; 5" in html.split("id='accuracy'")[1]
     assert not list(out.glob(".*.tmp"))  # atomic writes left no temporaries
@@ -117,6 +119,7 @@ def test_cli_report(workdir, shared_data, monkeypatch, capsys):
     table = html.split("id='prediction'")[1].split("<table>")[1].split("</table>")[0]
     assert "for m1;" in html and "CC-Synth" not in table
     assert "Shift-Gated" in table  # needs only image statistics, not the synthetic logits
+    assert "Median-4" not in table and "Shift-Gated predicts" in html  # a member is missing: next best
     assert (root / "cli-reports" / "gap.md").is_file()
 
 

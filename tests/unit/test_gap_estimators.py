@@ -228,10 +228,20 @@ def test_shift_gated_uses_prior_aware_atc_when_only_the_class_mix_changed():
     assert res["estimates"]["Shift-Gated"] == pytest.approx(res["estimates"]["ATC-NE-EM"])
     true = (lt.argmax(1) == yt).mean()
     assert res["estimates"]["Shift-Gated"] == pytest.approx(true, abs=0.03)
+    assert "Median-4" not in res["estimates"]  # CC-Synth (no synthetic logits here) is one of its members
     shifted = feats[5_000:] + 3.0  # the pixels changed as well: the gate hands over to COT
     res2 = est.estimate_all(ls, ys, lt, temperature=1.0, holdout_stats=feats[:5_000], target_stats=shifted)
     assert res2["shift_auc"] > 0.95
     assert res2["estimates"]["Shift-Gated"] == pytest.approx(res2["estimates"]["COT"])
+
+
+def test_median_4_drops_one_failing_member_and_needs_all_four():
+    ests = {"Shift-Gated": 0.80, "CC-Synth": 0.82, "ATC-NE-EM": 0.79, "COTT": 0.55}  # COTT fooled by label shift
+    assert est.median_of(ests) == pytest.approx(0.795)
+    ests["CC-Synth"] = 0.99  # a second member failing the other way still leaves the median between the sound two
+    assert 0.79 <= est.median_of(ests) <= 0.80
+    del ests["CC-Synth"]
+    assert est.median_of(ests) is None
 
 
 # ------------------------------------------------------------------ error expected at the predicted drop

@@ -62,6 +62,8 @@ def test_cc_synth_sees_a_blur_drop_that_confidence_cannot(setup):
     assert res["holdout_acc"] - true > 0.2              # a big drop ...
     assert abs(est["AC"] - res["holdout_acc"]) < 0.05 and abs(est["DoC"] - res["holdout_acc"]) < 0.05  # unseen
     assert est["CC-Synth"] == pytest.approx(true, abs=0.05)
+    members = sorted(est[m] for m in estimators.MEDIAN_MEMBERS)
+    assert est["Median-4"] == pytest.approx((members[1] + members[2]) / 2)  # computed once every member is
 
 
 def test_cc_synth_without_shift_stays_at_holdout_accuracy(setup):
