@@ -1,4 +1,4 @@
-"""Four small CIFAR-10 models of different quality and training for ``bench_gap.py``, trained with plain PyTorch on CPU.
+"""Five small CIFAR-10 models of different quality and training for ``bench_gap.py``, trained with plain PyTorch on CPU.
 
 Why not ``kaggle_kit.train.train_run``: the benchmark must run on two shared CPU cores in minutes and stay
 reproducible even while the training stage changes; what it measures is the gap *estimators*, which only
@@ -62,6 +62,8 @@ MODELS = {
     "resnet9h": ModelSpec(lambda: small_resnet(32), 8, 0.1),  # half width, ~0.76M parameters
     # Added after the estimators were chosen, as a held-out model: same net as resnet9q, smoothed labels.
     "resnet9q_ls": ModelSpec(small_resnet, 10, 0.1, label_smoothing=0.1),
+    # Held-out model of PREREGISTERED.md check 3: resnet9q's network stopped after 4 epochs (mid accuracy).
+    "resnet9q_e4": ModelSpec(small_resnet, 4, 0.1),
 }
 
 
