@@ -34,7 +34,8 @@ All functions take calibrated probabilities (temperature fitted on the holdout) 
 - Agreement (ensembles): members' pairwise agreement on the target versus the holdout, carried over to
   accuracy on the probit scale ("agreement on the line", Baek et al. 2022).
 - CC-Synth (``synthetic``): a correctness classifier trained on the holdout corrupted by every shift family,
-  fed confidence and image statistics; needs the model's logits on those corruptions. (Its EM-re-weighted
+  fed confidence and image statistics; needs the model's logits on those corruptions. Its clean-holdout offset
+  is scaled by 1 - the Shift-Gated gate weight (see ``synthetic``). (Its EM-re-weighted
   variant measured 6.8 points MAE against 3.2 and was dropped.)
 """
 from __future__ import annotations
@@ -141,11 +142,16 @@ def cott(source_probs: np.ndarray, source_labels: np.ndarray, target_probs: np.n
     return float((-target_costs > t).mean())
 
 
+def gate_weight(domain_auc: float, gate: tuple[float, float] | None = None) -> float:
+    """How clearly the pixels changed: 0 at or below ``GATE_AUC[0]``, 1 at or above ``GATE_AUC[1]``."""
+    lo, hi = GATE_AUC if gate is None else gate
+    return float(np.clip((domain_auc - lo) / (hi - lo), 0.0, 1.0))
+
+
 def gated(label_shift_estimate: float, covariate_estimate: float, domain_auc: float,
           gate: tuple[float, float] | None = None) -> float:
     """Blend of the two estimates by how separable the pixels are (``GATE_AUC``)."""
-    lo, hi = GATE_AUC if gate is None else gate
-    lam = float(np.clip((domain_auc - lo) / (hi - lo), 0.0, 1.0))
+    lam = gate_weight(domain_auc, gate)
     return (1.0 - lam) * label_shift_estimate + lam * covariate_estimate
 
 
@@ -303,7 +309,9 @@ def estimate_all(holdout_logits: np.ndarray, holdout_labels: np.ndarray, target_
         from kaggle_kit.gap.synthetic import cc_synth_estimate
 
         sp = calibrated_probs(synthetic.logits, t)
-        est["CC-Synth"] = cc_synth_estimate(ps, holdout_labels, synthetic, sp, pt, target_stats, exclude)
+        # ``synthetic`` carries the holdout's statistics, so shift_auc is known here
+        est["CC-Synth"] = cc_synth_estimate(ps, holdout_labels, synthetic, sp, pt, target_stats, exclude,
+                                            offset_weight=1.0 - gate_weight(shift_auc))
     median = median_of(est)
     if median is not None:
         est["Median-4"] = median

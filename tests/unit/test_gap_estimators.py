@@ -213,6 +213,7 @@ def test_gated_estimate_follows_the_domain_auc():
     assert est.gated(0.8, 0.6, lo) == pytest.approx(0.8)
     assert est.gated(0.8, 0.6, (lo + hi) / 2) == pytest.approx(0.7)
     assert est.gated(0.8, 0.6, 0.99) == pytest.approx(0.6)
+    assert [est.gate_weight(a) for a in (0.3, lo, (lo + hi) / 2, hi, 1.0)] == pytest.approx([0, 0, 0.5, 1, 1])
 
 
 def test_shift_gated_uses_prior_aware_atc_when_only_the_class_mix_changed():

@@ -83,3 +83,21 @@ def test_synthetic_logits_round_trip(setup, tmp_path):
     back = synthetic.SyntheticLogits.load(tmp_path / "s.npz")
     assert back.families == syn.families
     assert np.array_equal(back.logits, syn.logits) and np.array_equal(back.index, syn.index)
+
+
+def test_clean_offset_is_added_only_to_sets_that_look_like_the_holdout(setup):
+    """The cross-fitted offset corrects the classifier's bias on *clean* images; estimate_all scales it by
+    1 - the gate weight, so a clearly blurred set gets none of it and a holdout-like set all of it."""
+    hold_x, hold_y, hold_logits, syn = setup
+    rng = np.random.default_rng(11)
+    tx, ty = textured_images(1500, 12), rng.integers(0, C, 1500)
+    t = estimators.fit_temperature(hold_logits, hold_y)
+    ps, sp = estimators.calibrated_probs(hold_logits, t), estimators.calibrated_probs(syn.logits, t)
+    for images, seed, weight in ((shifts.corrupt(tx, "blur", 3, seed=13), 14, 0.0), (tx, 15, 1.0)):
+        tl, stats = fake_model(images, ty, seed), synthetic.stats_matrix(images)
+        res = estimators.estimate_all(hold_logits, hold_y, tl, synthetic=syn, target_stats=stats)
+        assert 1.0 - estimators.gate_weight(res["shift_auc"]) == weight  # blurred: AUC ~1; same source: ~0.5
+        pt = estimators.calibrated_probs(tl, t)
+        direct = {w: synthetic.cc_synth_estimate(ps, hold_y, syn, sp, pt, stats, offset_weight=w) for w in (0.0, 1.0)}
+        assert direct[0.0] != pytest.approx(direct[1.0], abs=1e-6)  # the offset is not zero, so the test can fail
+        assert res["estimates"]["CC-Synth"] == pytest.approx(direct[weight], abs=1e-9)
