@@ -194,6 +194,8 @@ def agreement_on_the_line(source_acc: float, source_member_preds: Sequence[np.nd
 
 ESTIMATORS = ("AC", "DoC", "ATC-MC", "ATC-NE", "AC-EM", "ATC-NE-BBSE", "ATC-NE-EM", "COT", "COT-EM", "COTT",
               "Shift-Gated", "CC-Synth", "Median-4")
+# What ``estimate_all`` computes from logits alone (no images, no weights): the upload step's prediction
+LOGITS_ONLY = ESTIMATORS[:10]
 MEDIAN_MEMBERS = ("Shift-Gated", "CC-Synth", "ATC-NE-EM", "COTT")
 GATE_AUC = (0.55, 0.70)  # reweighted domain AUC: all ATC-NE-EM at or below the first, all COT from the second
 # Used only when measured_error.json is missing: otherwise the estimator with the lowest measured MAE among

@@ -253,6 +253,9 @@ def scoreboard_section(ledger: pd.DataFrame, runs: Sequence[RunView]) -> tuple[S
                      str(r["status"])])
     sec.blocks.append(Table(["time", "file", "runs", "holdout", "local test", "predicted LB", "public", "private",
                              "prediction error (pts)", "status"], rows))
+    upload_est = recommended_estimator(available=estimators.LOGITS_ONLY)
+    sec.blocks.append(f"Predicted LB: recorded at upload from the competition logits alone, so by the best estimator "
+                      f"that needs no images or weights ({upload_est}); section 2 adds the image-based ones.")
     local = df["local_test_acc"].to_numpy(float)
     local = np.where(np.isnan(local), df["local_holdout_acc"].to_numpy(float), local)
     board = df["public_score"].to_numpy(float)
@@ -307,7 +310,8 @@ def prediction_section(runs: Sequence[RunView], errors: dict) -> Section:
         "(holdout re-weighted to those priors); CC-Synth: mean probability of being correct from a classifier "
         "trained on the holdout corrupted by blur, JPEG, noise, contrast, down-sampling, colour and rotation/zoom "
         "(confidence + image statistics; its correction measured on clean holdout images is applied in full only "
-        "when the competition images look like the holdout, as in Shift-Gated); COT: 1 - the optimal-transport cost from the predicted probabilities to "
+        "when the competition images look like the holdout, as in Shift-Gated); COT: 1 - the optimal-transport "
+        "cost from the predicted probabilities to "
         "the holdout's class mix (it notices predictions piling onto a few classes), COT-EM the same to the EM "
         "priors, COTT its thresholded form; Shift-Gated: ATC-NE-EM when the competition images look like the "
         "holdout (re-weighted domain AUC <= 0.55: only the class mix moved), COT when they do not (AUC >= 0.70), "

@@ -372,7 +372,12 @@ def test_submit_from_run_records_runs_and_local_scores(fake, comp, capsys):
     assert (row.file, row.runs, row.status, row.public_score) == (str(csv), run_a.name, "COMPLETE", 1.0)
     assert row.local_holdout_acc == pytest.approx(load_logits(run_a / "logits_holdout.npz").accuracy)
     assert row.local_test_acc == pytest.approx(load_logits(run_a / "logits_test.npz").accuracy)
-    assert 0.0 < row.predicted_lb_acc <= 1.0
+    # the prediction is the logits-only recommended estimator's, as the report's scoreboard says
+    from kaggle_kit.gap.estimators import LOGITS_ONLY, estimate_all, recommended_estimator
+    hold, comp_lg = load_logits(run_a / "logits_holdout.npz"), load_logits(run_a / "logits_comp.npz")
+    upload_est = recommended_estimator(available=LOGITS_ONLY)
+    expected = estimate_all(hold.logits, hold.labels, comp_lg.logits)["estimates"][upload_est]
+    assert row.predicted_lb_acc == pytest.approx(expected, abs=1e-6)
 
     ens = ensemble_runs([run_a, run_b], "mean_probs", "ab", out_root=Path("ensembles"))
     assert main(["submit", "--from", str(ens), "-m", "ensemble", "--against", "comp/cifar_test_nolabel.pkl"]) == 0

@@ -12,6 +12,7 @@ import torch
 from kaggle_kit.cli import main
 from kaggle_kit.config import PipelineConfig, PredictConfig, ReportConfig, from_dict
 from kaggle_kit.ensemble import ensemble_runs
+from kaggle_kit.gap.estimators import LOGITS_ONLY, recommended_estimator
 from kaggle_kit.gap.report import SECTIONS, build_report, predict_leaderboard
 from kaggle_kit.ledger import append_row, read_ledger
 from kaggle_kit.predict import predict_run, submission_from_run
@@ -92,6 +93,9 @@ def test_html_report_has_every_section_and_figure_and_needs_no_network(workdir, 
     for score in ledger["public_score"]:
         assert f"{100 * score:.2f}%" in html
     assert "Fitted on 2 scored submission(s)" in html
+    # the ledger's prediction is labelled with the estimator the upload step could use (logits only)
+    upload_est = recommended_estimator(available=LOGITS_ONLY)
+    assert upload_est in LOGITS_ONLY and f"needs no images or weights ({upload_est})" in md
     advice = html.split("id='advice'")[1].split("</section>")[0]
     assert "Evidence:" in advice and re.search(r"\d", advice)
     assert "AUC" in html and "BBSE" in html and "EM" in html

@@ -112,6 +112,14 @@ def test_calibrated_model_under_pure_label_shift_em_estimates_are_exact():
     assert res["estimates"]["AC-EM"] == pytest.approx(true, abs=0.01)
 
 
+def test_logits_only_names_what_the_upload_step_can_compute():
+    """The scoreboard names the upload's estimator from LOGITS_ONLY: it must be exactly what logits give."""
+    rng = np.random.default_rng(6)
+    ls, ys = gaussian_task(2_000, np.full(C, 1 / C), rng)
+    lt, _ = gaussian_task(2_000, np.full(C, 1 / C), rng)
+    assert tuple(est.estimate_all(ls, ys, lt)["estimates"]) == est.LOGITS_ONLY
+
+
 def test_prior_aware_atc_equals_plain_atc_without_label_shift():
     rng = np.random.default_rng(4)
     ls, ys = gaussian_task(20_000, np.full(C, 1 / C), rng)
