@@ -1,13 +1,14 @@
 """How well does each gap estimator predict accuracy on a labeled shifted set it never saw labels of?
 
-Models: three CPU-trained CIFAR-10 networks of different quality (``bench_models.py``; cached). Sets: the
+Models: five CPU-trained CIFAR-10 networks of different quality (``bench_models.py``; cached; ``NAME@SEED``
+re-trains a recipe with another seed, to measure how much a trained instance moves the numbers). Sets: the
 CIFAR-10 test set clean, each corruption of ``kaggle_kit.gap.shifts`` at a mild and a strong severity, a mix
 of random corruptions per image, label-shifted resamples (long-tail and Dirichlet priors), label shift
 combined with corruptions, and the stand-in competition set (its labels are used only to score here).
 Nothing is fitted on any set's labels: estimators see the holdout (labeled, from the training batches) and
 the set's logits only.
 
-    .venv/bin/python benchmarks/bench_gap.py            # prints the tables, writes benchmarks/RESULTS.md
+    .venv/bin/python benchmarks/bench_gap.py            # prints the tables, writes benchmarks/RESULTS_gap.md
                                                         # and kaggle_kit/gap/measured_error.json
 """
 from __future__ import annotations
@@ -280,18 +281,72 @@ def tables(df: pd.DataFrame) -> tuple[str, dict]:
     return "\n".join(lines), summary
 
 
+def environment() -> str:
+    """What the numbers depend on besides the code: trained weights move with the CPU's kernels and the
+    corruptions with PIL/scipy, so a retrain elsewhere gives slightly different rows (RESULTS.md)."""
+    import platform
+
+    import PIL
+    import scipy
+    import sklearn
+
+    return (f"Python {platform.python_version()}, torch {torch.__version__} "
+            f"(CPU kernels {torch.backends.cpu.get_cpu_capability()}, {torch.get_num_threads()} thread), "
+            f"numpy {np.__version__}, scipy {scipy.__version__}, Pillow {PIL.__version__}, "
+            f"scikit-learn {sklearn.__version__}, {platform.processor() or platform.machine()}")
+
+
+def seed_spread(df: pd.DataFrame, names: tuple[str, ...] = ("Median-4", "CC-Synth", "Shift-Gated", "ATC-NE-EM")) -> str:
+    """MAE over the generated sets per training seed of each recipe trained more than once, and its range.
+
+    Shows how far the benchmark's per-model numbers move when only the training run changes."""
+    gen = df[df["kind"] != "standin"]
+    base = gen["model"].str.partition("@")[0]
+    lines = []
+    for b in base.unique():
+        seeds = list(gen.loc[base == b, "model"].unique())
+        if len(seeds) < 2:
+            continue
+        if not lines:
+            lines = ["## Spread over training seeds (MAE points, generated sets)", "",
+                     "Same recipe, same sets, only the training seed differs (`--models NAME@SEED`).", "",
+                     "| recipe | estimator | " + " | ".join(["per seed", "mean", "max - min"]) + " |",
+                     "|---|---|---|---|---|"]
+        sub = gen[base == b]
+        for est in names:
+            if est not in sub:
+                continue
+            per = [100 * (sub.loc[sub["model"] == m, est] - sub.loc[sub["model"] == m, "true_acc"]).abs().mean()
+                   for m in seeds]
+            cells = ", ".join(f"{m.partition('@')[2] or '0'}: {v:.2f}" for m, v in zip(seeds, per))
+            lines.append(f"| {b} | {est} | {cells} | {np.mean(per):.2f} | {np.ptp(per):.2f} |")
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--models", nargs="+", default=list(bench_models.MODELS))
+    parser.add_argument("--models", nargs="+", default=list(bench_models.MODELS),
+                        help="benchmark models; NAME@SEED trains NAME's recipe with another seed")
     parser.add_argument("--no-write", action="store_true", help="print only")
+    parser.add_argument("--tables", help="write the tables to this markdown file instead of RESULTS_gap.md, "
+                                         "and leave measured_error.json alone (seed studies, subsets)")
     parser.add_argument("--rows", help="re-render the tables from a saved rows CSV instead of evaluating")
     args = parser.parse_args(argv)
+    for m in args.models:
+        try:
+            bench_models.parse_name(m)
+        except ValueError as e:
+            parser.error(str(e))
     torch.set_num_threads(1)
     t0 = time.time()
     df = with_combined(pd.read_csv(args.rows)) if args.rows else evaluate(args.models)
     text, summary = tables(df)
+    spread = seed_spread(df)
+    text = f"Environment: {environment()}\n\n{text}" + (f"\n\n{spread}" if spread else "")
     print(text)
-    if not args.no_write:
+    if args.tables and not args.no_write:
+        Path(args.tables).write_text(text + "\n")
+    elif not args.no_write:
         CACHE.mkdir(parents=True, exist_ok=True)
         if not args.rows:
             df.to_csv(CACHE / "bench_gap_rows.csv", index=False)

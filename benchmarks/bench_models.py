@@ -85,8 +85,20 @@ def _augment(x: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
     return torch.where(flip.view(n, 1, 1, 1), out.flip(3), out)
 
 
-def train(name: str, images: np.ndarray, labels: np.ndarray, seed: int = 0, batch: int = 256) -> nn.Module:
-    builder, epochs, lr, smoothing = MODELS[name]
+def parse_name(name: str) -> tuple[str, int]:
+    """``"weak_cnn"`` -> ("weak_cnn", 0); ``"weak_cnn@2"`` -> the same recipe trained with seed 2.
+
+    Seeds measure how much the benchmark's numbers move when only the training run changes (init, batch
+    order, augmentation draws); the shifted sets and the holdout stay the same."""
+    base, _, seed = name.partition("@")
+    if base not in MODELS or (seed and not seed.isdigit()):
+        raise ValueError(f"unknown benchmark model {name!r}: expected one of {sorted(MODELS)}, optionally '@SEED'")
+    return base, int(seed or 0)
+
+
+def train(name: str, images: np.ndarray, labels: np.ndarray, batch: int = 256) -> nn.Module:
+    base, seed = parse_name(name)
+    builder, epochs, lr, smoothing = MODELS[base]
     torch.manual_seed(seed)
     gen = torch.Generator().manual_seed(seed)
     model = builder()
@@ -118,7 +130,7 @@ def logits_of(model: nn.Module, images: np.ndarray, batch: int = 1000) -> np.nda
 
 def load_or_train(name: str, images: np.ndarray, labels: np.ndarray) -> nn.Module:
     path = CACHE / f"{name}.pt"
-    builder = MODELS[name].builder
+    builder = MODELS[parse_name(name)[0]].builder
     if path.is_file():
         model = builder()
         model.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))

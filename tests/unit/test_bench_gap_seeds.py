@@ -1,0 +1,42 @@
+"""The benchmark's seed study: model names with a training seed, and the spread table built from its rows."""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
+import bench_gap  # noqa: E402
+import bench_models  # noqa: E402
+
+
+def test_parse_name_reads_an_optional_training_seed():
+    assert bench_models.parse_name("weak_cnn") == ("weak_cnn", 0)
+    assert bench_models.parse_name("resnet9q_e4@3") == ("resnet9q_e4", 3)
+
+
+@pytest.mark.parametrize("bad", ["nope", "weak_cnn@x", "weak_cnn@-1", "@1"])
+def test_parse_name_refuses_unknown_models_and_bad_seeds(bad):
+    with pytest.raises(ValueError, match="unknown benchmark model"):
+        bench_models.parse_name(bad)
+
+
+def _rows(model: str, errors: list[float], kind: str = "covariate") -> list[dict]:
+    return [{"model": model, "set": f"s{i}", "kind": kind, "true_acc": 0.5, "Median-4": 0.5 + e}
+            for i, e in enumerate(errors)]
+
+
+def test_seed_spread_reports_each_seed_and_the_range_for_recipes_trained_twice():
+    df = pd.DataFrame(_rows("m", [0.01, -0.03]) + _rows("m@1", [0.02, 0.02]) + _rows("k", [0.5, 0.5])
+                      + _rows("m", [0.9], kind="standin"))
+    table = bench_gap.seed_spread(df, names=("Median-4",))
+    row = [line for line in table.splitlines() if line.startswith("| m |")]
+    # seed 0: mean |error| 2 points, seed 1: 2 points -> range 0; the stand-in row is not a generated set
+    assert row == ["| m | Median-4 | 0: 2.00, 1: 2.00 | 2.00 | 0.00 |"]
+    assert "| k |" not in table  # one seed only: no spread to show
+
+
+def test_seed_spread_is_empty_without_repeated_recipes():
+    assert bench_gap.seed_spread(pd.DataFrame(_rows("m", [0.1]) + _rows("k", [0.1])), names=("Median-4",)) == ""
