@@ -281,6 +281,44 @@ def tables(df: pd.DataFrame) -> tuple[str, dict]:
     return "\n".join(lines), summary
 
 
+def set_bootstrap(df: pd.DataFrame, n_boot: int = 2000, seed: int = 0) -> pd.DataFrame:
+    """MAE per estimator over the generated sets with a 95% interval, and its paired difference to the best.
+
+    Resamples *sets* (with every model's row of each drawn set), not rows: one set's errors are correlated
+    across models (noise-4 is hard for all of them), and the question the interval answers is how the MAE would
+    move on other shifted sets like these. Points; columns mae, lo, hi, diff, diff_lo, diff_hi (diff: this
+    estimator minus the lowest-MAE one, 0 for that one).
+    """
+    gen = df[df["kind"] != "standin"]
+    est_cols = [c for c in gen.columns if (c in estimators.ESTIMATORS or c == "Agreement") and gen[c].notna().all()]
+    sets = gen["set"].unique()
+    # (sets, estimators): each set's mean |error| over the models, so a drawn set weighs as all its rows do
+    per_set = (gen[est_cols].sub(gen["true_acc"], axis=0).abs().groupby(gen["set"]).mean().loc[sets])
+    counts = gen.groupby("set").size().loc[sets].to_numpy(float)
+    e = 100 * per_set.to_numpy()
+    draws = np.random.default_rng(seed).integers(0, len(sets), (n_boot, len(sets)))
+    w = counts[draws]                                                    # rows carried by each drawn set
+    boot = np.einsum("bs,bse->be", w, e[draws]) / w.sum(1, keepdims=True)  # (n_boot, estimators)
+    mae = (counts @ e) / counts.sum()
+    best = int(np.argmin(mae))
+    diff = boot - boot[:, [best]]
+    return pd.DataFrame({"mae": mae, "lo": np.percentile(boot, 2.5, 0), "hi": np.percentile(boot, 97.5, 0),
+                         "diff": mae - mae[best], "diff_lo": np.percentile(diff, 2.5, 0),
+                         "diff_hi": np.percentile(diff, 97.5, 0)}, index=est_cols).sort_values("mae")
+
+
+def bootstrap_table(df: pd.DataFrame) -> str:
+    b = set_bootstrap(df)
+    n_sets = int(df.loc[df["kind"] != "standin", "set"].nunique())
+    lines = [f"## MAE with 95% intervals (bootstrap over the {n_sets} generated sets, all models' rows of a drawn set)",
+             "", "Difference: this estimator's MAE minus the best one's on the same draws (paired), points.", "",
+             "| estimator | MAE | 95% interval | difference to the best | 95% interval |", "|---|---|---|---|---|"]
+    for name, r in b.iterrows():
+        lines.append(f"| {name} | {r['mae']:.2f} | {r['lo']:.2f}-{r['hi']:.2f} | {r['diff']:+.2f} | "
+                     f"{r['diff_lo']:+.2f} to {r['diff_hi']:+.2f} |")
+    return "\n".join(lines)
+
+
 def environment() -> str:
     """What the numbers depend on besides the code: trained weights move with the CPU's kernels and the
     corruptions with PIL/scipy, so a retrain elsewhere gives slightly different rows (RESULTS.md)."""
@@ -346,7 +384,7 @@ def main(argv: list[str] | None = None) -> int:
     spread = seed_spread(df)
     # Saved rows were computed wherever they were computed: this machine's environment would mislabel them.
     source = f"Rows re-rendered from {args.rows}" if args.rows else f"Environment: {environment()}"
-    text = f"{source}\n\n{text}" + (f"\n\n{spread}" if spread else "")
+    text = f"{source}\n\n{text}\n\n{bootstrap_table(df)}" + (f"\n\n{spread}" if spread else "")
     print(text)
     if args.tables and not args.no_write:
         Path(args.tables).write_text(text + "\n")

@@ -40,3 +40,30 @@ def test_seed_spread_reports_each_seed_and_the_range_for_recipes_trained_twice()
 
 def test_seed_spread_is_empty_without_repeated_recipes():
     assert bench_gap.seed_spread(pd.DataFrame(_rows("m", [0.1]) + _rows("k", [0.1])), names=("Median-4",)) == ""
+
+
+def _two_model_rows(errors_a: list[float], errors_b: list[float]) -> pd.DataFrame:
+    rows = []
+    for model in ("m", "k"):
+        for i, (ea, eb) in enumerate(zip(errors_a, errors_b)):
+            rows.append({"model": model, "set": f"s{i}", "kind": "covariate", "true_acc": 0.5,
+                         "Median-4": 0.5 + ea, "CC-Synth": 0.5 + eb})
+    rows.append({"model": "m", "set": "standin", "kind": "standin", "true_acc": 0.5, "Median-4": 0.9, "CC-Synth": 0.9})
+    return pd.DataFrame(rows)
+
+
+def test_set_bootstrap_gives_the_row_mae_and_a_zero_width_interval_when_every_set_errs_alike():
+    b = bench_gap.set_bootstrap(_two_model_rows([0.01] * 5, [-0.03] * 5), n_boot=200)
+    assert list(b.index) == ["Median-4", "CC-Synth"]  # sorted by MAE; the stand-in row is not a generated set
+    assert b.loc["Median-4", ["mae", "lo", "hi"]].tolist() == pytest.approx([1.0, 1.0, 1.0])
+    assert b.loc["CC-Synth", ["diff", "diff_lo", "diff_hi"]].tolist() == pytest.approx([2.0, 2.0, 2.0])
+
+
+def test_set_bootstrap_interval_covers_the_mae_and_is_reproducible():
+    a = [0.00, 0.01, 0.02, 0.10, -0.04, 0.03]
+    df = _two_model_rows(a, [x + 0.02 for x in a])
+    b = bench_gap.set_bootstrap(df, n_boot=500, seed=3)
+    assert b.loc["Median-4", "lo"] < b.loc["Median-4", "mae"] < b.loc["Median-4", "hi"]
+    assert b.loc["Median-4", "mae"] == pytest.approx(100 * sum(abs(x) for x in a) / len(a))
+    pd.testing.assert_frame_equal(b, bench_gap.set_bootstrap(df, n_boot=500, seed=3))
+    assert "| Median-4 | " in bench_gap.bootstrap_table(df)
