@@ -1,26 +1,19 @@
 """``reports/gap.html`` + ``reports/gap.md``: why the leaderboard differs from the local score.
 
-Thin I/O around the pure modules: read the ledger, the runs' logits and the images; compute each section's
-numbers; draw figures with matplotlib's object API (no pyplot state, Agg canvas); render the same sections
-to one self-contained HTML file (PNGs as data URIs, inline CSS, no scripts) and to Markdown beside the PNGs.
-Every output is written atomically.
+One function per section: each turns the runs (``report_runs``: logits and estimates), the ledger and the
+images into a ``Section`` of paragraphs, tables and figures (matplotlib's object API, no pyplot state);
+``build_report`` computes all seven before writing anything, then writes the PNGs, ``gap.md`` and the
+self-contained ``gap.html`` (``report_render``), each atomically.
 """
 from __future__ import annotations
 
-import base64
 import datetime as _dt
-import html
-import io
-import json
 import math
-import re
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Sequence
 
 import numpy as np
 import pandas as pd
-from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from kaggle_kit.calibration import calibrated_probs
@@ -30,38 +23,11 @@ from kaggle_kit.errors import RunError
 from kaggle_kit.fsio import atomic_write_bytes, atomic_write_text
 from kaggle_kit.gap import advice as advice_mod
 from kaggle_kit.gap import domain, estimators, image_stats, label_shift
-from kaggle_kit.runs import Logits, load_logits
+from kaggle_kit.gap.report_render import Fig, Section, Table, figure_png, render_html, render_markdown
+from kaggle_kit.gap.report_runs import RunView, load_run
 
 SECTIONS = ("scoreboard", "prediction", "label-shift", "covariate-shift", "per-class", "advice", "accuracy")
 NEAR_DUP_THRESHOLDS = (0.95, 0.97, 0.99)
-
-
-# ------------------------------------------------------------------------------------------- blocks
-@dataclass
-class Table:
-    headers: list[str]
-    rows: list[list[str]]
-
-
-@dataclass
-class Fig:
-    name: str          # file stem of the PNG in the output folder
-    png: bytes
-    caption: str
-
-
-@dataclass
-class Section:
-    anchor: str
-    title: str
-    blocks: list = field(default_factory=list)   # str (a paragraph), Table, Fig, or list[str] (bullets)
-
-
-def _png(fig: Figure) -> bytes:
-    FigureCanvasAgg(fig)
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=100, bbox_inches="tight")
-    return buf.getvalue()
 
 
 def _pct(x: float | None, digits: int = 1) -> str:
@@ -97,123 +63,6 @@ def expectation_sentence(name: str, estimator: str, result: dict, errors: dict) 
     return (f"{name}: {estimator} predicts **{_pct(est, 1)}**, {drop:.1f} points under the holdout; {where} its "
             f"error averaged {100 * exp['mae']:.1f} points and 9 in 10 were within {100 * exp['p90']:.1f}, so "
             f"expect {_pct(lo, 1)} to {_pct(hi, 1)}.")
-
-
-# ------------------------------------------------------------------------------------------- runs
-@dataclass
-class RunView:
-    folder: Path
-    name: str
-    holdout: Logits
-    test: Logits | None
-    comp: Logits
-    result: dict                      # estimators.estimate_all on the competition logits
-    test_result: dict | None          # the same on the labeled CIFAR-10 test set: a sanity check
-    members: list[str] = field(default_factory=list)
-    member_agreement: tuple[float, float] | None = None  # (holdout, competition)
-
-
-def _maybe(path: Path) -> Logits | None:
-    return load_logits(path) if path.is_file() else None
-
-
-def member_folders(folder: Path) -> list[Path]:
-    """Member run folders of an ensemble (from its ensemble.json), resolved as written or beside the workdir."""
-    summary = folder / "ensemble.json"
-    if not summary.is_file():
-        return []
-    try:
-        members = json.loads(summary.read_text(encoding="utf-8")).get("members", [])
-    except json.JSONDecodeError:
-        return []
-    out = []
-    for m in members:
-        p = Path(m.get("path", ""))
-        for cand in (p, folder.parent.parent / p, folder.parent.parent / "runs" / p.name):
-            if (cand / "logits_holdout.npz").is_file() and (cand / "logits_comp.npz").is_file():
-                out.append(cand)
-                break
-    return out if len(out) == len(members) else []
-
-
-def _positions(all_ids: np.ndarray, ids: np.ndarray) -> np.ndarray:
-    """Row of each of ``ids`` in ``all_ids`` (logits may cover a subset of the competition set)."""
-    order = np.argsort(all_ids)
-    pos = np.searchsorted(all_ids, ids, sorter=order)
-    pos = order[np.clip(pos, 0, len(all_ids) - 1)]
-    if not np.array_equal(all_ids[pos], ids):
-        raise RunError("the run's competition logits name ids that are not in the competition pickle; "
-                       "predict the run again on this competition set")
-    return pos
-
-
-def load_run(folder: str | Path, data: Cifar10 | None = None, comp: CompetitionSet | None = None,
-             synthetic_per_set: int = 300) -> RunView:
-    """A run's logits and every estimate; with ``data`` and ``comp`` also CC-Synth (needs weights or members)."""
-    from kaggle_kit.gap.synthetic import stats_matrix
-    from kaggle_kit.gap.synthetic_io import run_synthetic
-
-    folder = Path(folder)
-    holdout = load_logits(folder / "logits_holdout.npz")
-    comp_logits = load_logits(folder / "logits_comp.npz")
-    if holdout.labels is None or len(holdout.labels) == 0:
-        raise RunError(f"{folder}: the holdout logits have no labels; the estimators need a labeled holdout")
-    test = _maybe(folder / "logits_test.npz")
-    member_dirs = member_folders(folder)
-    members_arg = None
-    agreement = None
-    if len(member_dirs) >= 2:
-        mh = [load_logits(d / "logits_holdout.npz").logits for d in member_dirs]
-        mc = [load_logits(d / "logits_comp.npz").logits for d in member_dirs]
-        members_arg = (mh, mc)
-        agreement = (estimators.agreement([m.argmax(1) for m in mh]), estimators.agreement([m.argmax(1) for m in mc]))
-    syn = comp_stats = test_stats = holdout_stats = None
-    if data is not None and comp is not None:
-        # image statistics: Shift-Gated needs them for every run, CC-Synth also needs the synthetic logits
-        holdout_stats = stats_matrix(data.train_images[holdout.ids])
-        comp_stats = stats_matrix(comp.images[_positions(comp.ids, comp_logits.ids)])
-        if test is not None:
-            test_stats = stats_matrix(data.test_images[test.ids])
-        if synthetic_per_set > 0:
-            syn = run_synthetic(folder, data, per_set=synthetic_per_set)
-    result = estimators.estimate_all(holdout.logits, holdout.labels, comp_logits.logits, members=members_arg,
-                                     synthetic=syn, target_stats=comp_stats, holdout_stats=holdout_stats)
-    test_result = None
-    if test is not None and test.labels is not None and len(test.labels):
-        test_result = estimators.estimate_all(holdout.logits, holdout.labels, test.logits, synthetic=syn,
-                                              target_stats=test_stats, holdout_stats=holdout_stats)
-    return RunView(folder=folder, name=folder.name, holdout=holdout, test=test, comp=comp_logits, result=result,
-                   test_result=test_result, members=[d.name for d in member_dirs], member_agreement=agreement)
-
-
-def predict_leaderboard(run_dir: str | Path, data: Cifar10 | None = None, comp: CompetitionSet | None = None,
-                        cfg: ReportConfig | None = None) -> dict[str, float]:
-    """Every estimator's predicted leaderboard accuracy from a run's holdout and competition logits.
-
-    Includes "Agreement" for ensembles whose members' logits are found, CC-Synth when the images are available
-    (``data``/``comp``, else looked up with ``locate_data``; without them only the logit-based estimators), and
-    "recommended": the value of the estimator with the lowest measured error (``measured_error.json``) among
-    those computed -- what to put in the ledger.
-    """
-    cfg = cfg or ReportConfig()
-    if data is None or comp is None:
-        data, comp = _find_data()
-    view = load_run(run_dir, data, comp, cfg.synthetic_per_set)
-    out = dict(view.result["estimates"])
-    out["recommended"] = out[recommended_estimator(available=out)]
-    return out
-
-
-def _find_data() -> tuple[Cifar10 | None, CompetitionSet | None]:
-    from kaggle_kit.data import load_cifar10, load_competition
-    from kaggle_kit.datapaths import locate_data
-    from kaggle_kit.errors import DataNotFoundError
-
-    try:
-        paths = locate_data(require_comp=True)
-    except DataNotFoundError:
-        return None, None
-    return load_cifar10(paths.cifar_dir), load_competition(paths.comp_pickle)
 
 
 # ------------------------------------------------------------------------------------------- sections
@@ -282,7 +131,7 @@ def scoreboard_section(ledger: pd.DataFrame, runs: Sequence[RunView]) -> tuple[S
     ax.set_ylabel("leaderboard accuracy (%)")
     ax.legend(fontsize=8)
     ax.grid(alpha=0.3)
-    sec.blocks.append(Fig("scoreboard", _png(fig), "Every submission: local accuracy against its leaderboard "
+    sec.blocks.append(Fig("scoreboard", figure_png(fig), "Every submission: local accuracy against its leaderboard "
                           "score, with the least-squares line."))
     if line is None:
         sec.blocks.append("No leaderboard scores yet (status pending or dry runs): the line appears after `sync`.")
@@ -370,7 +219,7 @@ def prediction_section(runs: Sequence[RunView], errors: dict) -> Section:
     ax.set_xlim(max(0, vals.min() - 15), 100)
     ax.set_xlabel(f"predicted leaderboard accuracy (%) of {main.name}; error bars: measured MAE at that drop")
     ax.legend(fontsize=8)
-    sec.blocks.append(Fig("predicted_lb", _png(fig), "Predicted leaderboard accuracy by estimator, with each "
+    sec.blocks.append(Fig("predicted_lb", figure_png(fig), "Predicted leaderboard accuracy by estimator, with each "
                           "estimator's mean absolute error measured on benchmark sets where it predicted a similar drop."))
     return sec
 
@@ -403,7 +252,7 @@ def label_shift_section(main: RunView, class_names: Sequence[str]) -> tuple[Sect
     ax.set_xticks(x, list(class_names), rotation=30)
     ax.set_ylabel("% of images")
     ax.legend(fontsize=8)
-    sec.blocks.append(Fig("label_shift", _png(fig), "Class priors: training, estimated (BBSE, EM) and the "
+    sec.blocks.append(Fig("label_shift", figure_png(fig), "Class priors: training, estimated (BBSE, EM) and the "
                           "predicted-class histogram on the competition set."))
     moved = sorted(((class_names[k], float(r["source_priors"][k]), float(r["priors_em"][k])) for k in range(c)),
                    key=lambda m: -abs(m[2] - m[1]))
@@ -420,7 +269,7 @@ def _image_strip(pairs: Sequence[tuple[np.ndarray, np.ndarray, float]]) -> bytes
             ax.set_yticks([])
             if row == 0:
                 ax.set_title(f"{s:.3f}", fontsize=8)
-    return _png(fig)
+    return figure_png(fig)
 
 
 def covariate_section(train_images: np.ndarray, comp_images: np.ndarray, cfg: ReportConfig,
@@ -463,7 +312,7 @@ def covariate_section(train_images: np.ndarray, comp_images: np.ndarray, cfg: Re
         ax.tick_params(labelsize=7)
         if i == 0:
             ax.legend(fontsize=7)
-    sec.blocks.append(Fig("image_stats", _png(fig), "Distributions of the per-image statistics, training vs "
+    sec.blocks.append(Fig("image_stats", figure_png(fig), "Distributions of the per-image statistics, training vs "
                           "competition images."))
     nd = domain.near_duplicates(comp_images, train_images, NEAR_DUP_THRESHOLDS)
     sec.blocks.append(f"Near-duplicates: for each of the {len(comp_images):,} competition images, the most similar of "
@@ -478,7 +327,7 @@ def covariate_section(train_images: np.ndarray, comp_images: np.ndarray, cfg: Re
         ax.axvline(t, color="gray", ls=":")
     ax.set_xlabel("similarity to the nearest training image")
     ax.set_ylabel("competition images")
-    sec.blocks.append(Fig("near_duplicates", _png(fig), "Similarity of each competition image to its nearest "
+    sec.blocks.append(Fig("near_duplicates", figure_png(fig), "Similarity of each competition image to its nearest "
                           "training image."))
     order = np.argsort(-nd.max_similarity)[:8]
     pairs = [(comp_images[i], train_images[nd.nearest[i]], float(nd.max_similarity[i])) for i in order]
@@ -507,7 +356,7 @@ def per_class_section(main: RunView, class_names: Sequence[str]) -> Section:
     ax1.set_xlabel("max probability (temperature-scaled)")
     ax2.set_xlabel("entropy (nats)")
     ax1.legend(fontsize=8)
-    sec.blocks.append(Fig("confidence_entropy", _png(fig), "Confidence and entropy distributions: a shift to "
+    sec.blocks.append(Fig("confidence_entropy", figure_png(fig), "Confidence and entropy distributions: a shift to "
                           "lower confidence / higher entropy on the competition set is the drop the estimators see."))
     c = len(class_names)
     ph, pc = probs["holdout"], probs["competition"]
@@ -534,7 +383,7 @@ def per_class_section(main: RunView, class_names: Sequence[str]) -> Section:
     ax.set_ylabel("mean confidence of predictions (%)")
     ax.set_ylim(max(0, 100 * np.nanmin(np.concatenate([ch, cc])) - 10), 100)
     ax.legend(fontsize=8)
-    sec.blocks.append(Fig("per_class_confidence", _png(fig), "Mean confidence per predicted class."))
+    sec.blocks.append(Fig("per_class_confidence", figure_png(fig), "Mean confidence per predicted class."))
     return sec
 
 
@@ -583,74 +432,6 @@ def accuracy_section(errors: dict) -> Section:
                           "Cells: MAE in points (number of sets).")
         sec.blocks.append(Table(["estimator"] + [f"predicted drop {b}" for b in bins], by_drop))
     return sec
-
-
-# ------------------------------------------------------------------------------------------- rendering
-CSS = """
-body{font-family:-apple-system,Segoe UI,Helvetica,Arial,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;
-color:#222;line-height:1.45}
-h1{border-bottom:2px solid #444}h2{margin-top:2em;border-bottom:1px solid #ccc}
-table{border-collapse:collapse;margin:1em 0;font-size:13px}td,th{border:1px solid #ccc;padding:3px 8px;
-text-align:left}th{background:#f0f0f0}tr:nth-child(even){background:#fafafa}
-figure{margin:1em 0}figcaption{font-size:13px;color:#555}img{max-width:100%}
-nav a{margin-right:1em}.meta{color:#666;font-size:13px}
-"""
-
-
-def _inline(text: str) -> str:
-    """Escape, then render **bold**, *italic* and `code` (the only Markdown the sections use)."""
-    out = html.escape(text)
-    out = re.sub(r"\*\*(.+?)\*\*", r"<b>\1</b>", out)
-    out = re.sub(r"\*(.+?)\*", r"<i>\1</i>", out)
-    return re.sub(r"`(.+?)`", r"<code>\1</code>", out)
-
-
-def render_html(title: str, meta: str, sections: Sequence[Section]) -> str:
-    parts = [f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
-             f"<style>{CSS}</style></head><body><h1>{html.escape(title)}</h1><p class='meta'>{_inline(meta)}</p><nav>"]
-    parts += [f"<a href='#{s.anchor}'>{html.escape(s.title)}</a>" for s in sections]
-    parts.append("</nav>")
-    for s in sections:
-        parts.append(f"<section id='{s.anchor}'><h2>{html.escape(s.title)}</h2>")
-        for b in s.blocks:
-            if isinstance(b, str):
-                parts.append(f"<p>{_inline(b)}</p>")
-            elif isinstance(b, list):
-                parts.append("<ul>" + "".join(f"<li>{_inline(i)}</li>" for i in b) + "</ul>")
-            elif isinstance(b, Table):
-                head = "".join(f"<th>{_inline(h)}</th>" for h in b.headers)
-                body = "".join("<tr>" + "".join(f"<td>{_inline(c)}</td>" for c in r) + "</tr>" for r in b.rows)
-                parts.append(f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>")
-            elif isinstance(b, Fig):
-                data = base64.b64encode(b.png).decode("ascii")
-                parts.append(f"<figure id='fig-{b.name}'><img alt='{html.escape(b.name)}' "
-                             f"src='data:image/png;base64,{data}'><figcaption>{_inline(b.caption)}</figcaption>"
-                             f"</figure>")
-        parts.append("</section>")
-    parts.append("</body></html>\n")
-    return "\n".join(parts)
-
-
-def render_markdown(title: str, meta: str, sections: Sequence[Section]) -> str:
-    def cell(x: str) -> str:
-        return x.replace("|", "\\|").replace("\n", " ")
-
-    lines = [f"# {title}", "", meta, ""]
-    for s in sections:
-        lines += [f"## {s.title}", ""]
-        for b in s.blocks:
-            if isinstance(b, str):
-                lines += [b, ""]
-            elif isinstance(b, list):
-                lines += [f"- {i}" for i in b] + [""]
-            elif isinstance(b, Table):
-                lines.append("| " + " | ".join(cell(h) for h in b.headers) + " |")
-                lines.append("|" + "---|" * len(b.headers))
-                lines += ["| " + " | ".join(cell(c) for c in r) + " |" for r in b.rows]
-                lines.append("")
-            elif isinstance(b, Fig):
-                lines += [f"![{b.caption}]({b.name}.png)", "", f"*{b.caption}*", ""]
-    return "\n".join(lines)
 
 
 # ------------------------------------------------------------------------------------------- entry point

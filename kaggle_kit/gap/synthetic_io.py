@@ -63,7 +63,7 @@ def _from_model(folder: Path, data: Cifar10, per_set: int, seed: int) -> Synthet
 
 def _from_members(folder: Path, data: Cifar10, per_set: int, seed: int) -> SyntheticLogits | None:
     from kaggle_kit.ensemble import combine, member_log_probs
-    from kaggle_kit.gap.report import member_folders
+    from kaggle_kit.gap.report_runs import member_folders
 
     members = member_folders(folder)
     summary = json.loads((folder / "ensemble.json").read_text(encoding="utf-8"))

@@ -13,7 +13,8 @@ from kaggle_kit.cli import main
 from kaggle_kit.config import PipelineConfig, PredictConfig, ReportConfig, from_dict
 from kaggle_kit.ensemble import ensemble_runs
 from kaggle_kit.gap.estimators import LOGITS_ONLY, recommended_estimator
-from kaggle_kit.gap.report import SECTIONS, build_report, predict_leaderboard
+from kaggle_kit.gap.report import SECTIONS, build_report
+from kaggle_kit.gap.report_runs import predict_leaderboard
 from kaggle_kit.ledger import append_row, read_ledger
 from kaggle_kit.predict import predict_run, submission_from_run
 from kaggle_kit.testing.fake_kaggle import public_ids, read_solution, score_submission

@@ -1,0 +1,134 @@
+"""A run folder as the gap report sees it: its logits, its ensemble members, and every estimate computed from them.
+
+``predict_leaderboard`` is the one call the upload step and notebooks need: a run's predicted leaderboard
+accuracy by every estimator, with the recommended one named, before anything is submitted.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from kaggle_kit.config import ReportConfig
+from kaggle_kit.data import Cifar10, CompetitionSet
+from kaggle_kit.errors import RunError
+from kaggle_kit.gap import estimators
+from kaggle_kit.runs import Logits, load_logits
+
+
+@dataclass
+class RunView:
+    folder: Path
+    name: str
+    holdout: Logits
+    test: Logits | None
+    comp: Logits
+    result: dict                      # estimators.estimate_all on the competition logits
+    test_result: dict | None          # the same on the labeled CIFAR-10 test set: a sanity check
+    members: list[str] = field(default_factory=list)
+    member_agreement: tuple[float, float] | None = None  # (holdout, competition)
+
+
+def _maybe(path: Path) -> Logits | None:
+    return load_logits(path) if path.is_file() else None
+
+
+def member_folders(folder: Path) -> list[Path]:
+    """Member run folders of an ensemble (from its ensemble.json), resolved as written or beside the workdir."""
+    summary = folder / "ensemble.json"
+    if not summary.is_file():
+        return []
+    try:
+        members = json.loads(summary.read_text(encoding="utf-8")).get("members", [])
+    except json.JSONDecodeError:
+        return []
+    out = []
+    for m in members:
+        p = Path(m.get("path", ""))
+        for cand in (p, folder.parent.parent / p, folder.parent.parent / "runs" / p.name):
+            if (cand / "logits_holdout.npz").is_file() and (cand / "logits_comp.npz").is_file():
+                out.append(cand)
+                break
+    return out if len(out) == len(members) else []
+
+
+def _positions(all_ids: np.ndarray, ids: np.ndarray) -> np.ndarray:
+    """Row of each of ``ids`` in ``all_ids`` (logits may cover a subset of the competition set)."""
+    order = np.argsort(all_ids)
+    pos = np.searchsorted(all_ids, ids, sorter=order)
+    pos = order[np.clip(pos, 0, len(all_ids) - 1)]
+    if not np.array_equal(all_ids[pos], ids):
+        raise RunError("the run's competition logits name ids that are not in the competition pickle; "
+                       "predict the run again on this competition set")
+    return pos
+
+
+def load_run(folder: str | Path, data: Cifar10 | None = None, comp: CompetitionSet | None = None,
+             synthetic_per_set: int = 300) -> RunView:
+    """A run's logits and every estimate; with ``data`` and ``comp`` also CC-Synth (needs weights or members)."""
+    from kaggle_kit.gap.synthetic import stats_matrix
+    from kaggle_kit.gap.synthetic_io import run_synthetic
+
+    folder = Path(folder)
+    holdout = load_logits(folder / "logits_holdout.npz")
+    comp_logits = load_logits(folder / "logits_comp.npz")
+    if holdout.labels is None or len(holdout.labels) == 0:
+        raise RunError(f"{folder}: the holdout logits have no labels; the estimators need a labeled holdout")
+    test = _maybe(folder / "logits_test.npz")
+    member_dirs = member_folders(folder)
+    members_arg = None
+    agreement = None
+    if len(member_dirs) >= 2:
+        mh = [load_logits(d / "logits_holdout.npz").logits for d in member_dirs]
+        mc = [load_logits(d / "logits_comp.npz").logits for d in member_dirs]
+        members_arg = (mh, mc)
+        agreement = (estimators.agreement([m.argmax(1) for m in mh]), estimators.agreement([m.argmax(1) for m in mc]))
+    syn = comp_stats = test_stats = holdout_stats = None
+    if data is not None and comp is not None:
+        # image statistics: Shift-Gated needs them for every run, CC-Synth also needs the synthetic logits
+        holdout_stats = stats_matrix(data.train_images[holdout.ids])
+        comp_stats = stats_matrix(comp.images[_positions(comp.ids, comp_logits.ids)])
+        if test is not None:
+            test_stats = stats_matrix(data.test_images[test.ids])
+        if synthetic_per_set > 0:
+            syn = run_synthetic(folder, data, per_set=synthetic_per_set)
+    result = estimators.estimate_all(holdout.logits, holdout.labels, comp_logits.logits, members=members_arg,
+                                     synthetic=syn, target_stats=comp_stats, holdout_stats=holdout_stats)
+    test_result = None
+    if test is not None and test.labels is not None and len(test.labels):
+        test_result = estimators.estimate_all(holdout.logits, holdout.labels, test.logits, synthetic=syn,
+                                              target_stats=test_stats, holdout_stats=holdout_stats)
+    return RunView(folder=folder, name=folder.name, holdout=holdout, test=test, comp=comp_logits, result=result,
+                   test_result=test_result, members=[d.name for d in member_dirs], member_agreement=agreement)
+
+
+def predict_leaderboard(run_dir: str | Path, data: Cifar10 | None = None, comp: CompetitionSet | None = None,
+                        cfg: ReportConfig | None = None) -> dict[str, float]:
+    """Every estimator's predicted leaderboard accuracy from a run's holdout and competition logits.
+
+    Includes "Agreement" for ensembles whose members' logits are found, CC-Synth when the images are available
+    (``data``/``comp``, else looked up with ``locate_data``; without them only the logit-based estimators), and
+    "recommended": the value of the estimator with the lowest measured error (``measured_error.json``) among
+    those computed -- what to put in the ledger.
+    """
+    cfg = cfg or ReportConfig()
+    if data is None or comp is None:
+        data, comp = _find_data()
+    view = load_run(run_dir, data, comp, cfg.synthetic_per_set)
+    out = dict(view.result["estimates"])
+    out["recommended"] = out[estimators.recommended_estimator(available=out)]
+    return out
+
+
+def _find_data() -> tuple[Cifar10 | None, CompetitionSet | None]:
+    from kaggle_kit.data import load_cifar10, load_competition
+    from kaggle_kit.datapaths import locate_data
+    from kaggle_kit.errors import DataNotFoundError
+
+    try:
+        paths = locate_data(require_comp=True)
+    except DataNotFoundError:
+        return None, None
+    return load_cifar10(paths.cifar_dir), load_competition(paths.comp_pickle)

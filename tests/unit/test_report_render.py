@@ -1,0 +1,72 @@
+"""The report's pure parts on tiny inputs: rendering, the scoreboard line and the expectation sentence."""
+from __future__ import annotations
+
+import base64
+import re
+
+import numpy as np
+import pytest
+from matplotlib.figure import Figure
+
+from kaggle_kit.gap.report import expectation_sentence, fit_scoreboard_line
+from kaggle_kit.gap.report_render import Fig, Section, Table, figure_png, render_html, render_markdown
+
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+
+
+def _sections() -> list[Section]:
+    fig = Figure(figsize=(1, 1))
+    fig.add_subplot().plot([0, 1], [1, 0])
+    return [
+        Section("one", "1. First", ["A **bold** claim with `code` and <script>alert(1)</script>.",
+                                    ["a bullet", "another *one*"]]),
+        Section("two", "2. Second", [Table(["model", "a|b"], [["<m>", "1 | 2"]]), Fig("tiny", figure_png(fig), "A plot.")]),
+    ]
+
+
+def test_figure_png_gives_png_bytes():
+    fig = Figure(figsize=(1, 1))
+    fig.add_subplot().bar([0], [1])
+    assert figure_png(fig).startswith(PNG_MAGIC)
+
+
+def test_render_html_is_self_contained_escaped_and_links_every_section():
+    out = render_html("title <x>", "made *now*", _sections())
+    assert "<script" not in out and "http://" not in out and "https://" not in out
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in out
+    assert "<b>bold</b>" in out and "<code>code</code>" in out and "<i>one</i>" in out and "<i>now</i>" in out
+    assert "<title>title &lt;x&gt;</title>" in out
+    assert "<a href='#one'>" in out and "<section id='two'>" in out
+    assert "<td>&lt;m&gt;</td>" in out
+    data = re.search(r"src='data:image/png;base64,([^']+)'", out).group(1)
+    assert base64.b64decode(data).startswith(PNG_MAGIC)
+
+
+def test_render_markdown_escapes_table_pipes_and_points_at_the_png_beside_it():
+    out = render_markdown("title", "meta", _sections())
+    assert "| model | a\\|b |" in out and "| <m> | 1 \\| 2 |" in out
+    assert "![A plot.](tiny.png)" in out
+    assert "- a bullet" in out and out.startswith("# title\n")
+
+
+def test_scoreboard_line_one_point_is_a_constant_gap_and_nans_are_dropped():
+    slope, intercept = fit_scoreboard_line(np.array([0.95, np.nan]), np.array([0.86, 0.5]))
+    assert slope == 1.0 and intercept == pytest.approx(-0.09)
+    assert fit_scoreboard_line(np.array([np.nan]), np.array([0.5])) is None
+
+
+def test_scoreboard_line_fits_least_squares_through_several_points():
+    local = np.array([0.90, 0.94, 0.96])
+    slope, intercept = fit_scoreboard_line(local, 0.5 * local + 0.4)
+    assert (slope, intercept) == (pytest.approx(0.5), pytest.approx(0.4))
+
+
+def test_expectation_sentence_quotes_the_bin_of_the_predicted_drop():
+    errors = {"estimators": {"Median-4": {"mae_all_generated": 0.02, "max_error_generated": 0.1,
+                                          "by_predicted_drop": {"5-15": {"n": 26, "mae": 0.019, "p90": 0.05}}}}}
+    result = {"holdout_acc": 0.95, "estimates": {"Median-4": 0.86}}
+    text = expectation_sentence("run", "Median-4", result, errors)
+    assert text == ("run: Median-4 predicts **86.0%**, 9.0 points under the holdout; on the 26 benchmark sets where "
+                    "it predicted a drop of 5-15 points its error averaged 1.9 points and 9 in 10 were within 5.0, "
+                    "so expect 81.0% to 91.0%.")
+    assert expectation_sentence("run", "COT", result, errors) is None  # not computed for this run
