@@ -67,3 +67,10 @@ def test_set_bootstrap_interval_covers_the_mae_and_is_reproducible():
     assert b.loc["Median-4", "mae"] == pytest.approx(100 * sum(abs(x) for x in a) / len(a))
     pd.testing.assert_frame_equal(b, bench_gap.set_bootstrap(df, n_boot=500, seed=3))
     assert "| Median-4 | " in bench_gap.bootstrap_table(df)
+
+
+def test_cc_all_families_refuses_to_overwrite_the_recorded_leave_one_out_tables(capsys):
+    with pytest.raises(SystemExit) as exc:
+        bench_gap.main(["--cc-all-families"])
+    assert exc.value.code == 2
+    assert "add --tables FILE or --no-write" in capsys.readouterr().err
