@@ -151,14 +151,18 @@ def load_standin() -> tuple[np.ndarray, np.ndarray]:
     return comp.images, lab.loc[comp.ids].to_numpy(np.int64)
 
 
-def evaluate(models: list[str], leave_family_out: bool = True) -> pd.DataFrame:
+def evaluate(models: list[str], leave_family_out: bool = True, sets_fn=None) -> pd.DataFrame:
     """Every estimator on every set for every model. ``leave_family_out=False`` trains CC-Synth on every
-    corruption family, as the toolkit deploys it: the error on shifts of a family it has seen."""
+    corruption family, as the toolkit deploys it: the error on shifts of a family it has seen. ``sets_fn``
+    (test images, test labels) -> [(name, kind, build)] replaces the benchmark's sets and the stand-in."""
     CACHE.mkdir(parents=True, exist_ok=True)
     data = load_cifar10(shared_data_dir() / "cifar-10-python" / "cifar-10-batches-py")
     tr, ho = holdout_split(data.train_labels, 5000, 0)
-    sets = list(shifted_sets(data.test_images, data.test_labels))
-    sets.append(("standin", "standin", load_standin))
+    if sets_fn is None:
+        sets = list(shifted_sets(data.test_images, data.test_labels))
+        sets.append(("standin", "standin", load_standin))
+    else:
+        sets = list(sets_fn(data.test_images, data.test_labels))
     logits: dict[tuple[str, str], tuple[np.ndarray, np.ndarray]] = {}
     holdout: dict[str, np.ndarray] = {}
     synth: dict[str, synthetic.SyntheticLogits] = {}
@@ -186,7 +190,7 @@ def evaluate(models: list[str], leave_family_out: bool = True) -> pd.DataFrame:
                                           target_stats=stats[name], exclude=unseen(name))
             true = float((lg.argmax(1) == y).mean())
             row = {"model": m, "set": name, "kind": kind, "n": len(y), "holdout_acc": res["holdout_acc"],
-                   "true_acc": true, "cc_unseen": bool(unseen(name))}
+                   "true_acc": true, "cc_unseen": bool(unseen(name)), "support_outside": res["support_outside"]}
             for est, val in res["estimates"].items():
                 row[est] = val
             rows.append(row)

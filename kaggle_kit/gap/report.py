@@ -165,7 +165,9 @@ def prediction_section(runs: Sequence[RunView], errors: dict) -> Section:
         "priors, COTT its thresholded form; Shift-Gated: ATC-NE-EM when the competition images look like the "
         "holdout (re-weighted domain AUC <= 0.55: only the class mix moved), COT when they do not (AUC >= 0.70), "
         "blended in between; Median-4: the median of Shift-Gated, CC-Synth, ATC-NE-EM and COTT, which fail on "
-        "different shifts; Agreement: ensemble members' agreement carried over to accuracy. "
+        "different shifts; Support-Gated: CC-Synth when at most 10% of the competition images fall outside the "
+        "image statistics it was trained on, Median-4 otherwise; Agreement: ensemble members' agreement carried "
+        "over to accuracy. "
         f"Measured error: mean absolute error on labeled shifted sets (section 7). Recommended: **{best}**.")
     for v in runs:
         line = expectation_sentence(v.name, best, v.result, errors)
@@ -173,8 +175,12 @@ def prediction_section(runs: Sequence[RunView], errors: dict) -> Section:
             sec.blocks.append(line)
     for v in runs:
         if v.result.get("shift_auc") is not None:
+            support = v.result.get("support_outside")
             sec.blocks.append(f"{v.name}: re-weighted domain AUC (image statistics, holdout re-weighted to the EM "
-                              f"priors) = {v.result['shift_auc']:.3f}.")
+                              f"priors) = {v.result['shift_auc']:.3f}"
+                              + ("." if support is None else
+                                 f"; {_pct(support)} of competition images outside the image statistics CC-Synth "
+                                 f"was trained on."))
     names = list(runs[0].result["estimates"])
     for v in runs[1:]:
         names += [n for n in v.result["estimates"] if n not in names]
