@@ -190,7 +190,7 @@ def evaluate(models: list[str], leave_family_out: bool = True, sets_fn=None) -> 
                                           target_stats=stats[name], exclude=unseen(name))
             true = float((lg.argmax(1) == y).mean())
             row = {"model": m, "set": name, "kind": kind, "n": len(y), "holdout_acc": res["holdout_acc"],
-                   "true_acc": true, "cc_unseen": bool(unseen(name)), "support_outside": res["support_outside"]}
+                   "true_acc": true, "cc_unseen": bool(unseen(name))}
             for est, val in res["estimates"].items():
                 row[est] = val
             rows.append(row)

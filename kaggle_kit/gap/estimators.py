@@ -31,10 +31,6 @@ All functions take calibrated probabilities (temperature fitted on the holdout) 
   CC-Synth on corruption families it never saw, Shift-Gated when label shift and corruption come together),
   so the median drops any one failure. Adopted by a check written down before its held-out model was trained
   (``benchmarks/PREREGISTERED.md``).
-- Support-Gated (ours): CC-Synth where the target's images lie inside the image statistics it was trained on
-  (under ``SUPPORT_MAX_OUTSIDE`` of them outside the pool's central 99% on some statistic), Median-4 where they
-  do not. Inside, CC-Synth is the most accurate estimator; outside, its trees extrapolate flat and it can be
-  off by 15 points, which the median absorbs. Pre-registered as check 4 (``benchmarks/PREREGISTERED.md``).
 - Agreement (ensembles): members' pairwise agreement on the target versus the holdout, carried over to
   accuracy on the probit scale ("agreement on the line", Baek et al. 2022).
 - CC-Synth (``synthetic``): a correctness classifier trained on the holdout corrupted by every shift family,
@@ -197,13 +193,10 @@ def agreement_on_the_line(source_acc: float, source_member_preds: Sequence[np.nd
 
 
 ESTIMATORS = ("AC", "DoC", "ATC-MC", "ATC-NE", "AC-EM", "ATC-NE-BBSE", "ATC-NE-EM", "COT", "COT-EM", "COTT",
-              "Shift-Gated", "CC-Synth", "Median-4", "Support-Gated")
+              "Shift-Gated", "CC-Synth", "Median-4")
 # What ``estimate_all`` computes from logits alone (no images, no weights): the upload step's prediction
 LOGITS_ONLY = ESTIMATORS[:10]
 MEDIAN_MEMBERS = ("Shift-Gated", "CC-Synth", "ATC-NE-EM", "COTT")
-# Support-Gated: CC-Synth while at most this share of target images falls outside its training pool's image
-# statistics (``synthetic.outside_support_share``; a pool sample scores about 0.05), Median-4 beyond it.
-SUPPORT_MAX_OUTSIDE = 0.10
 GATE_AUC = (0.55, 0.70)  # reweighted domain AUC: all ATC-NE-EM at or below the first, all COT from the second
 # Used only when measured_error.json is missing: otherwise the estimator with the lowest measured MAE among
 # those that could be computed is recommended (``recommended_estimator``).
@@ -217,13 +210,18 @@ def median_of(estimates: dict, members: Sequence[str] = MEDIAN_MEMBERS) -> float
     return float(np.median([estimates[m] for m in members]))
 
 
-def measured_error() -> dict:
+def measured_error(file: str = "measured_error.json") -> dict:
     """The benchmark's summary (``benchmarks/bench_gap.py`` writes it); empty when never measured."""
     try:
-        text = resources.files("kaggle_kit.gap").joinpath("measured_error.json").read_text(encoding="utf-8")
-        return json.loads(text)
+        return json.loads(resources.files("kaggle_kit.gap").joinpath(file).read_text(encoding="utf-8"))
     except (FileNotFoundError, json.JSONDecodeError, OSError):
         return {}
+
+
+def measured_error_unseen_families() -> dict:
+    """Errors on shift families outside the synthetic pool and the main benchmark (``bench_gap_novel.py``):
+    {"estimators": {name: {"mae", "p90"}}, "families", "n_sets", "models"}; empty when never measured."""
+    return measured_error("measured_error_novel.json")
 
 
 def recommended_estimator(errors: dict | None = None, available=None) -> str:
@@ -322,13 +320,8 @@ def estimate_all(holdout_logits: np.ndarray, holdout_labels: np.ndarray, target_
         est["CC-Synth"] = cc_synth_estimate(ps, holdout_labels, synthetic, sp, pt, target_stats, exclude,
                                             offset_weight=1.0 - gate_weight(shift_auc))
     median = median_of(est)
-    support_outside = None
     if median is not None:
         est["Median-4"] = median
-        from kaggle_kit.gap.synthetic import outside_support_share, training_pool_stats
-
-        support_outside = outside_support_share(training_pool_stats(synthetic, exclude), target_stats)
-        est["Support-Gated"] = est["CC-Synth"] if support_outside < SUPPORT_MAX_OUTSIDE else median
     if members is not None and len(members[0]) >= 2:
         src_preds = [m.argmax(1) for m in members[0]]
         tgt_preds = [m.argmax(1) for m in members[1]]
@@ -342,5 +335,4 @@ def estimate_all(holdout_logits: np.ndarray, holdout_labels: np.ndarray, target_
         "priors_em": q_em,
         "priors_bbse": q_bbse,
         "shift_auc": shift_auc,
-        "support_outside": support_outside,
     }

@@ -165,28 +165,6 @@ def synthetic_logits(sets: SyntheticSets, logits: np.ndarray, holdout_images: np
                            family2=sets.family2 if sets.family2 is not None else np.full(len(sets.labels), -1))
 
 
-SUPPORT_QUANTILES = (0.005, 0.995)  # per image statistic: the pool's central 99% is "inside"
-
-
-def training_pool_stats(syn: SyntheticLogits, exclude: Sequence[str] = ()) -> np.ndarray:
-    """Image statistics of what CC-Synth trains on: the clean holdout plus every kept synthetic image."""
-    left_out = [syn.families.index(f) for f in exclude if f in syn.families]
-    keep = ~(np.isin(syn.family, left_out) | np.isin(syn.family2, left_out))
-    return np.concatenate([syn.holdout_stats, syn.stats[keep]])
-
-
-def outside_support_share(pool_stats: np.ndarray, target_stats: np.ndarray,
-                          quantiles: tuple[float, float] = SUPPORT_QUANTILES) -> float:
-    """Share of target images with at least one statistic outside the pool's per-statistic quantile range.
-
-    Why: gradient-boosted trees hold their last leaf beyond the training range, so on images unlike any
-    corruption it saw (noise when noise was never in the pool) CC-Synth keeps predicting the correctness of
-    the nearest corruption it knows, and over-estimates by 10-15 points. A pool sample itself scores about 0.05.
-    """
-    lo, hi = np.quantile(pool_stats, quantiles[0], axis=0), np.quantile(pool_stats, quantiles[1], axis=0)
-    return float(((target_stats < lo) | (target_stats > hi)).any(axis=1).mean())
-
-
 def cc_synth_estimate(holdout_probs: np.ndarray, holdout_labels: np.ndarray, syn: SyntheticLogits,
                       synth_probs: np.ndarray, target_probs: np.ndarray, target_stats: np.ndarray,
                       exclude: Sequence[str] = (), class_weights: np.ndarray | None = None, folds: int = 2,

@@ -101,36 +101,3 @@ def test_clean_offset_is_added_only_to_sets_that_look_like_the_holdout(setup):
         direct = {w: synthetic.cc_synth_estimate(ps, hold_y, syn, sp, pt, stats, offset_weight=w) for w in (0.0, 1.0)}
         assert direct[0.0] != pytest.approx(direct[1.0], abs=1e-6)  # the offset is not zero, so the test can fail
         assert res["estimates"]["CC-Synth"] == pytest.approx(direct[weight], abs=1e-9)
-
-
-def test_outside_support_share_is_small_for_a_pool_sample_and_one_for_images_beyond_it():
-    rng = np.random.default_rng(0)
-    pool = rng.normal(size=(20_000, 3))
-    assert synthetic.outside_support_share(pool, rng.normal(size=(5_000, 3))) == pytest.approx(0.03, abs=0.01)
-    assert synthetic.outside_support_share(pool, rng.normal(size=(100, 3)) + [0, 0, 10]) == 1.0
-
-
-def test_training_pool_leaves_out_families_also_as_second_corruptions(setup):
-    _, _, _, syn = setup
-    blur = syn.families.index("blur")
-    pool = synthetic.training_pool_stats(syn, exclude=("blur",))
-    kept = (syn.family != blur) & (syn.family2 != blur)
-    assert len(pool) == len(syn.holdout_stats) + kept.sum() < len(syn.holdout_stats) + len(syn.labels)
-
-
-def test_support_gated_is_cc_synth_inside_the_pool_and_median_4_outside(setup):
-    hold_x, hold_y, hold_logits, syn = setup
-    rng = np.random.default_rng(11)
-    tx, ty = textured_images(1500, 12), rng.integers(0, C, 1500)
-    inside = shifts.corrupt(tx, "blur", 3, seed=13)
-    res = estimators.estimate_all(hold_logits, hold_y, fake_model(inside, ty, 14), synthetic=syn,
-                                  target_stats=synthetic.stats_matrix(inside))
-    assert res["support_outside"] < estimators.SUPPORT_MAX_OUTSIDE
-    assert res["estimates"]["Support-Gated"] == res["estimates"]["CC-Synth"]
-    # a pixel grid laid over the images: high-frequency energy far beyond any corruption in the pool
-    outside = tx.copy()
-    outside[:, ::2, ::2] = 255
-    res = estimators.estimate_all(hold_logits, hold_y, fake_model(outside, ty, 14), synthetic=syn,
-                                  target_stats=synthetic.stats_matrix(outside))
-    assert res["support_outside"] >= estimators.SUPPORT_MAX_OUTSIDE
-    assert res["estimates"]["Support-Gated"] == res["estimates"]["Median-4"]

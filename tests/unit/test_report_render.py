@@ -70,3 +70,21 @@ def test_expectation_sentence_quotes_the_bin_of_the_predicted_drop():
                     "it predicted a drop of 5-15 points its error averaged 1.9 points and 9 in 10 were within 5.0, "
                     "so expect 81.0% to 91.0%.")
     assert expectation_sentence("run", "COT", result, errors) is None  # not computed for this run
+
+
+def _errors() -> dict:
+    e = {"mae_all_generated": 0.019, "mae_covariate": 0.02, "mae_label_shift": 0.018, "max_error_generated": 0.11,
+         "mae_standin": 0.027, "by_predicted_drop": {}}
+    return {"source": "benchmarks/bench_gap.py", "n_sets": 23, "models": {"m": 0.8}, "estimators": {"Median-4": e}}
+
+
+def test_accuracy_section_puts_the_unseen_family_error_beside_the_benchmark_one():
+    from kaggle_kit.gap.report import accuracy_section
+
+    unseen = {"families": ["fog", "sharpen"], "n_sets": 4, "models": {"m": 0.8, "k": 0.7},
+              "estimators": {"Median-4": {"mae": 0.038, "p90": 0.083}}}
+    md = render_markdown("t", "m", [accuracy_section(_errors(), unseen)])
+    assert "(fog, sharpen; 4 sets x 2 models" in md and "Median-4 3.8 points MAE (9 in 10 within 8.3)" in md
+    assert "| MAE stand-in | MAE unseen families |" in md and "| 2.70 | 3.80 |" in md
+    plain = render_markdown("t", "m", [accuracy_section(_errors())])
+    assert "unseen" not in plain and "| MAE stand-in |" in plain
