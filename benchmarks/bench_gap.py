@@ -223,8 +223,13 @@ def _by_predicted_drop(df: pd.DataFrame, est: str) -> dict:
     return out
 
 
+def estimator_columns(df: pd.DataFrame) -> list[str]:
+    """The rows' columns that hold a toolkit estimator's estimate (every other column describes the row)."""
+    return [c for c in df.columns if c in estimators.ESTIMATORS or c == "Agreement"]
+
+
 def tables(df: pd.DataFrame) -> tuple[str, dict]:
-    est_cols = [c for c in df.columns if c in estimators.ESTIMATORS or c == "Agreement"]
+    est_cols = estimator_columns(df)
     err = df[est_cols].sub(df["true_acc"], axis=0).abs()
     gen = df["kind"] != "standin"
     lines = ["## Mean absolute error (points) on the generated shifted sets", "",
@@ -297,7 +302,7 @@ def set_bootstrap(df: pd.DataFrame, n_boot: int = 2000, seed: int = 0) -> pd.Dat
     estimator minus the lowest-MAE one, 0 for that one).
     """
     gen = df[df["kind"] != "standin"]
-    est_cols = [c for c in gen.columns if (c in estimators.ESTIMATORS or c == "Agreement") and gen[c].notna().all()]
+    est_cols = [c for c in estimator_columns(gen) if gen[c].notna().all()]
     sets = gen["set"].unique()
     # (sets, estimators): each set's mean |error| over the models, so a drawn set weighs as all its rows do
     per_set = (gen[est_cols].sub(gen["true_acc"], axis=0).abs().groupby(gen["set"]).mean().loc[sets])

@@ -58,13 +58,11 @@ def frechet(a: np.ndarray, b: np.ndarray) -> float:
 def fd_estimate(hold_lp: np.ndarray, hold_acc: float, syn: synthetic.SyntheticLogits, syn_lp: np.ndarray,
                 tgt_lp: np.ndarray, exclude: tuple[str, ...]) -> float:
     """Anchored sqrt-FD line fitted on the synthetic corruption groups that avoid ``exclude``."""
-    left_out = [syn.families.index(f) for f in exclude]
     correct = syn.logits.argmax(1) == syn.labels
     xs, ys = [], []
     keys = np.column_stack([syn.family, syn.family2, syn.severity])
-    for key in np.unique(keys, axis=0):
-        if key[0] in left_out or key[1] in left_out:
-            continue
+    kept = syn.kept(exclude)
+    for key in np.unique(keys[kept], axis=0):
         idx = np.flatnonzero((keys == key).all(1))
         xs.append(np.sqrt(frechet(hold_lp, syn_lp[idx])))
         ys.append(correct[idx].mean() - hold_acc)

@@ -211,7 +211,8 @@ def median_of(estimates: dict, members: Sequence[str] = MEDIAN_MEMBERS) -> float
 
 
 def measured_error(file: str = "measured_error.json") -> dict:
-    """The benchmark's summary (``benchmarks/bench_gap.py`` writes it); empty when never measured."""
+    """A benchmark's summary shipped with the package (``benchmarks/bench_gap.py`` writes ``measured_error.json``,
+    ``bench_gap_novel.py`` the unseen-family one); empty when never measured."""
     try:
         return json.loads(resources.files("kaggle_kit.gap").joinpath(file).read_text(encoding="utf-8"))
     except (FileNotFoundError, json.JSONDecodeError, OSError):

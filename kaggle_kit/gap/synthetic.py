@@ -151,6 +151,11 @@ class SyntheticLogits:
                         index=self.index, stats=self.stats, holdout_stats=self.holdout_stats,
                         families=np.array(self.families), family2=self.family2)
 
+    def kept(self, exclude: Sequence[str] = ()) -> np.ndarray:
+        """Mask of the images made without any ``exclude`` family, as first or as second corruption."""
+        left_out = [self.families.index(f) for f in exclude if f in self.families]
+        return ~(np.isin(self.family, left_out) | np.isin(self.family2, left_out))
+
     @classmethod
     def load(cls, path) -> "SyntheticLogits":
         with np.load(path, allow_pickle=False) as z:
@@ -178,8 +183,7 @@ def cc_synth_estimate(holdout_probs: np.ndarray, holdout_labels: np.ndarray, syn
     """
     n = len(holdout_labels)
     fold = np.random.default_rng(seed).permutation(n) % folds
-    left_out = [syn.families.index(f) for f in exclude if f in syn.families]
-    keep_family = ~(np.isin(syn.family, left_out) | np.isin(syn.family2, left_out))
+    keep_family = syn.kept(exclude)
     w_all = np.ones(n) if class_weights is None else np.asarray(class_weights)[holdout_labels]
     correct = (holdout_probs.argmax(1) == holdout_labels).astype(float)
     target_means, offsets = [], []
