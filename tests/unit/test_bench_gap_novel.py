@@ -82,6 +82,54 @@ def test_unseen_summary_scores_toolkit_estimators_on_the_held_out_sets_only():
     rows = [{"model": "m", "set": s, "kind": "covariate", "true_acc": 0.5, "Median-4": 0.5 + e, "Support-Gated": 0.9}
             for s, e in (("clean", 0.3), ("fog-2", 0.02), ("fog-4", -0.04))]
     out = novel.unseen_summary(pd.DataFrame(rows))
-    assert out["n_sets"] == 2 and out["models"] == {"m": 0.5} and out["families"] == list(novel.NOVEL)
+    assert out["n_sets"] == 2 and out["models"] == {"m": 0.5} and out["families"] == ["fog"]
     assert out["estimators"]["Median-4"]["mae"] == pytest.approx(0.03)  # the clean reference is not scored
     assert "Support-Gated" not in out["estimators"]  # check 4's candidate is not a toolkit estimator
+
+
+def _rows(sets=(("clean", 0.0), ("fog-2", 0.02), ("fog-4", 0.12))):
+    """Median-4 over-estimates by ``e``; its members spread by 1.5 ``e`` (ATC-NE-EM highest, CC-Synth lowest)."""
+    import pandas as pd
+
+    return pd.DataFrame([{"model": "m", "set": s, "kind": "covariate", "holdout_acc": 0.8, "true_acc": 0.5,
+                          "Median-4": 0.5 + e, "Shift-Gated": 0.5 + e, "CC-Synth": 0.5 + e / 2,
+                          "ATC-NE-EM": 0.5 + 2 * e, "COTT": 0.1} for s, e in sets])
+
+
+def test_median_4_spread_lowers_the_median_by_a_fifth_of_three_members_range_and_ignores_cott():
+    out = novel.with_spread(_rows())
+    np.testing.assert_allclose(out["S3"], [0.0, 0.03, 0.18])  # COTT at 0.1 would have widened every range
+    np.testing.assert_allclose(out["Median-4-Spread"], out["Median-4"] - 0.2 * out["S3"])
+
+
+def test_the_spread_band_widens_downwards_only_and_only_with_disagreement():
+    out = novel.with_spread(_rows())
+    assert (out["band_low_spread"] <= out["Median-4"] - out["band_p90"] + 1e-12).all()
+    clean = out[out["set"] == "clean"].iloc[0]
+    assert clean["band_low_spread"] == pytest.approx(clean["Median-4"] - clean["band_p90"])
+    cov = novel.band_coverage(out[out["set"] != "clean"])
+    # fog-4 is 12 points too high: outside the symmetric band (p90 about 5), inside the spread band (S3 = 18)
+    assert cov.loc["all", "cover_spread"] == 1.0 and cov.loc["all", "cover_symmetric"] == 0.5
+    assert cov.loc["all", "halfwidth_spread"] > cov.loc["all", "halfwidth_symmetric"]
+
+
+def test_recorded_rows_rebuild_estimates_from_the_per_set_table(tmp_path):
+    md = tmp_path / "r.md"
+    md.write_text("## Per set: signed\n\n| model | set | kind | n | true acc | Median-4 | COTT |\n|---|---|---|---|---|---|---|\n"
+                  "| w | blur-2 | covariate | 10000 | 45.6 | +0.9 | -0.7 |\n| w | clean | clean | 10000 | 67.0 | -0.0 | -0.3 |\n")
+    df = novel.recorded_rows(md)
+    assert df["true_acc"].tolist() == pytest.approx([0.456, 0.67])
+    assert df["Median-4"].tolist() == pytest.approx([0.465, 0.67]) and df["COTT"].iloc[0] == pytest.approx(0.449)
+
+
+def test_the_recorded_benchmark_rows_parse_to_five_models_of_twenty_four_sets():
+    df = novel.recorded_rows()
+    assert len(df) == 120 and df["model"].nunique() == 5
+    assert {"Median-4", "Shift-Gated", "CC-Synth", "ATC-NE-EM"} <= set(df.columns)
+
+
+def test_check5_renders_both_verdicts_with_the_rule_thresholds():
+    out = novel.with_spread(_rows())
+    text = novel.check5(out, novel.recorded_rows())
+    assert "Check 5a" in text and "Check 5b" in text and "-0.20" in text and "85%" in text
+    assert "| fog-4 |" in text and "| clean |" not in text
