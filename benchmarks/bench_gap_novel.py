@@ -29,17 +29,13 @@ from scipy import ndimage
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import bench_gap  # noqa: E402
 
-from kaggle_kit.gap import shifts, synthetic  # noqa: E402
+from kaggle_kit.gap import estimators, shifts, synthetic  # noqa: E402
 
 MODELS = ["weak_cnn", "weak_cnn@1", "resnet9q_e4", "resnet9q_e4@1"]
 # Check 4's candidate, as pre-registered (not adopted, so it lives here and not in the toolkit): CC-Synth while
 # at most SUPPORT_MAX_OUTSIDE of the target images have a statistic outside the pool's central 99%, else Median-4.
 SUPPORT_QUANTILES = (0.005, 0.995)
 SUPPORT_MAX_OUTSIDE = 0.10
-# Check 5's candidates, as pre-registered: the range of three Median-4 members (COTT left out: it is far off on pure
-# label shift, where the other three agree) lowers the estimate (5a) and widens the report's band downwards (5b).
-SPREAD_MEMBERS = ("Shift-Gated", "CC-Synth", "ATC-NE-EM")
-SPREAD_PENALTY = 0.2
 SEVERITIES = (2, 4)
 HERE = Path(__file__).resolve().parent
 OUT = {4: HERE / "RESULTS_gap_novel.md", 5: HERE / "RESULTS_gap_check5.md"}
@@ -158,7 +154,8 @@ def zoom_blur(x: np.ndarray, sev: int, rng: np.random.Generator) -> np.ndarray:
 
 def snow(x: np.ndarray, sev: int, rng: np.random.Generator) -> np.ndarray:
     """Whitened, greyer scene under bright flakes streaked in one random direction per image."""
-    density, streak, whiten = ((0.004, 3, 0.1), (0.008, 3, 0.2), (0.012, 5, 0.3), (0.016, 5, 0.4), (0.02, 7, 0.5))[sev - 1]
+    density, streak, whiten = ((0.004, 3, 0.1), (0.008, 3, 0.2), (0.012, 5, 0.3), (0.016, 5, 0.4),
+                               (0.02, 7, 0.5))[sev - 1]
     f = x.astype(np.float64)
     grey = f.mean(axis=3, keepdims=True)
     base = (1 - whiten) * f + whiten * np.maximum(f, 1.5 * grey)
@@ -295,19 +292,17 @@ def check4(df: pd.DataFrame) -> str:
 
 
 def with_spread(df: pd.DataFrame) -> pd.DataFrame:
-    """Add check 5's columns: "S3" (range of SPREAD_MEMBERS), "Median-4-Spread", and for Median-4 the report's
-    symmetric band (estimate +- p90 at the predicted drop) and the Spread band's lower end (estimate - max(p90, S3))."""
-    from kaggle_kit.gap import estimators
-
+    """Add check 5's columns: "S3" (``estimators.member_spread``), "Median-4-Spread" (adopted by check 5, so also
+    computed by the toolkit; recomputed here for rows saved before), and for Median-4 the report's symmetric band
+    (estimate +- p90 at the predicted drop, "band_p90") and the Spread band's lower end ("band_low_spread")."""
     out = df.copy()
-    members = out[list(SPREAD_MEMBERS)]
-    out["S3"] = members.max(axis=1) - members.min(axis=1)
-    out["Median-4-Spread"] = out["Median-4"] - SPREAD_PENALTY * out["S3"]
+    records = out.to_dict("records")
+    out["S3"] = [estimators.member_spread(r) for r in records]
+    out["Median-4-Spread"] = [estimators.median_spread_of(r) for r in records]
     errors = estimators.measured_error()
-    p90 = np.array([estimators.expected_error(errors, "Median-4", h, e)["p90"]
-                    for h, e in zip(out["holdout_acc"], out["Median-4"])])
-    out["band_p90"] = p90
-    out["band_low_spread"] = out["Median-4"] - np.maximum(p90, out["S3"])
+    out["band_p90"] = [estimators.expected_error(errors, "Median-4", h, e)["p90"]
+                       for h, e in zip(out["holdout_acc"], out["Median-4"])]
+    out["band_low_spread"] = [estimators.expected_range(errors, r, r["holdout_acc"])["low"] for r in records]
     return out
 
 
@@ -325,30 +320,15 @@ def band_coverage(df: pd.DataFrame) -> pd.DataFrame:
                          for m, c, w in rows]).set_index("model")
 
 
-def recorded_rows(path: Path = HERE / "RESULTS_gap.md") -> pd.DataFrame:
-    """The recorded benchmark's model-sets rebuilt from its per-set table (signed errors rounded to 0.1 points):
-    estimates = true accuracy + signed error, as fractions."""
-    text = path.read_text().split("## Per set", 1)[1]
-    table = [line for line in text.splitlines() if line.startswith("|")]
-    header = [h.strip() for h in table[0].strip("|").split("|")]
-    df = pd.DataFrame([[c.strip() for c in line.strip("|").split("|")] for line in table[2:]], columns=header)
-    df["true_acc"] = pd.to_numeric(df["true acc"]) / 100
-    for c in header[header.index("true acc") + 1:]:
-        df[c] = df["true_acc"] + pd.to_numeric(df[c].str.replace("+", "", regex=False)) / 100
-    return df
-
-
 def check5(df: pd.DataFrame, recorded: pd.DataFrame) -> str:
     """The pre-registered comparisons on the 18 held-out sets (5a: MAE; 5b: band coverage) and 5a's recorded rows."""
     held = df[df["set"] != "clean"]
     names = ["Median-4-Spread", "Median-4", "COTT", "Shift-Gated", "CC-Synth"]
     err = held[names].sub(held["true_acc"], axis=0).abs() * 100
     per_model = err.groupby(held["model"]).mean()
-    rec = recorded[recorded["kind"] != "standin"]
-    members = rec[list(SPREAD_MEMBERS)]
-    rec_spread = rec["Median-4"] - SPREAD_PENALTY * (members.max(axis=1) - members.min(axis=1))
-    rec_mae = {"Median-4-Spread": 100 * (rec_spread - rec["true_acc"]).abs().mean(),
-               "Median-4": 100 * (rec["Median-4"] - rec["true_acc"]).abs().mean()}
+    rec = bench_gap.with_combined(recorded[recorded["kind"] != "standin"].drop(columns="Median-4-Spread",
+                                                                              errors="ignore"))
+    rec_mae = {n: 100 * (rec[n] - rec["true_acc"]).abs().mean() for n in ("Median-4-Spread", "Median-4")}
     gain = err["Median-4"].mean() - err["Median-4-Spread"].mean()
     lines = [f"## Check 5a on the {held['set'].nunique()} held-out sets x {held['model'].nunique()} models "
              f"({len(held)} model-sets), MAE in points", "",
@@ -360,7 +340,7 @@ def check5(df: pd.DataFrame, recorded: pd.DataFrame) -> str:
               f"lower). On the recorded {len(rec)} model-sets (rebuilt from RESULTS_gap.md): Median-4-Spread "
               f"{rec_mae['Median-4-Spread']:.2f} vs Median-4 {rec_mae['Median-4']:.2f} (the rule allows +0.10).", ""]
     cov = band_coverage(held)
-    lines += [f"## Check 5b: Median-4's report band on the held-out sets (coverage of the true accuracy; mean "
+    lines += ["## Check 5b: Median-4's report band on the held-out sets (coverage of the true accuracy; mean "
               "half-width in points)", "",
               "| model | symmetric +-p90: covers | half-width | Spread band: covers | half-width |",
               "|---|---|---|---|---|"]
@@ -386,10 +366,15 @@ def unseen_summary(df: pd.DataFrame) -> dict:
     names = bench_gap.estimator_columns(held)
     err = held[names].sub(held["true_acc"], axis=0).abs()
     families = [f for f in FAMILIES if held["set"].str.startswith(f + "-").any()]
-    return {"source": "benchmarks/bench_gap_novel.py", "families": families, "n_sets": int(held["set"].nunique()),
-            "models": {m: float(df.loc[(df["model"] == m) & (df["set"] == "clean"), "true_acc"].iloc[0])
-                       for m in df["model"].unique()},
-            "estimators": {n: {"mae": float(err[n].mean()), "p90": float(err[n].quantile(0.9))} for n in names}}
+    out = {"source": "benchmarks/bench_gap_novel.py", "families": families, "n_sets": int(held["set"].nunique()),
+           "models": {m: float(df.loc[(df["model"] == m) & (df["set"] == "clean"), "true_acc"].iloc[0])
+                      for m in df["model"].unique()},
+           "estimators": {n: {"mae": float(err[n].mean()), "p90": float(err[n].quantile(0.9))} for n in names}}
+    if {"holdout_acc", "Median-4", *estimators.SPREAD_MEMBERS} <= set(held.columns):
+        cov = band_coverage(with_spread(held)).loc["all"]
+        out["range_coverage"] = {"spread": float(cov["cover_spread"]), "symmetric": float(cov["cover_symmetric"]),
+                                 "n": int(len(held))}
+    return out
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -407,7 +392,7 @@ def main(argv: list[str] | None = None) -> int:
     df = with_support_gated(df) if args.check == 4 else with_spread(df)  # pure: recomputed on saved rows too
     text, _ = bench_gap.tables(df)
     source = f"Rows re-rendered from {args.rows}" if args.rows else f"Environment: {bench_gap.environment()}"
-    verdict = check4(df) if args.check == 4 else check5(df, recorded_rows())
+    verdict = check4(df) if args.check == 4 else check5(df, bench_gap.recorded_rows())
     text = "\n\n".join([source, verdict, bench_gap.bootstrap_table(df), text])
     print(text)
     if not args.no_write:
@@ -415,7 +400,7 @@ def main(argv: list[str] | None = None) -> int:
         if not args.rows:
             df.to_csv(ROWS[args.check], index=False)
         # The report quotes every held-out family measured so far, each check's rows as last saved.
-        saved = [pd.read_csv(p) for p in ROWS.values() if p.exists()]
+        saved = [bench_gap.with_combined(pd.read_csv(p)) for p in ROWS.values() if p.exists()]
         MEASURED_JSON.write_text(json.dumps(unseen_summary(pd.concat(saved, ignore_index=True)), indent=2) + "\n")
     print(f"\n({time.time() - t0:.0f} s)")
     return 0

@@ -193,14 +193,22 @@ def agreement_on_the_line(source_acc: float, source_member_preds: Sequence[np.nd
 
 
 ESTIMATORS = ("AC", "DoC", "ATC-MC", "ATC-NE", "AC-EM", "ATC-NE-BBSE", "ATC-NE-EM", "COT", "COT-EM", "COTT",
-              "Shift-Gated", "CC-Synth", "Median-4")
+              "Shift-Gated", "CC-Synth", "Median-4", "Median-4-Spread")
 # What ``estimate_all`` computes from logits alone (no images, no weights): the upload step's prediction
 LOGITS_ONLY = ESTIMATORS[:10]
 MEDIAN_MEMBERS = ("Shift-Gated", "CC-Synth", "ATC-NE-EM", "COTT")
 GATE_AUC = (0.55, 0.70)  # reweighted domain AUC: all ATC-NE-EM at or below the first, all COT from the second
+# Every estimator over-estimates shifts it was not built around, and then its members disagree: the range of
+# these three (COTT left out: it is far off on pure label shift, where they agree) lowers Median-4 by
+# SPREAD_PENALTY of it and widens the report's range downwards (pre-registered check 5, benchmarks/PREREGISTERED.md).
+SPREAD_MEMBERS = ("Shift-Gated", "CC-Synth", "ATC-NE-EM")
+SPREAD_PENALTY = 0.2
 # Used only when measured_error.json is missing: otherwise the estimator with the lowest measured MAE among
 # those that could be computed is recommended (``recommended_estimator``).
 RECOMMENDED = "ATC-MC"
+# Recommended whenever computed and measured, although its benchmark MAE is 0.03 above Median-4's: check 5 chose
+# it for its error on shift families outside the benchmark (3.93 vs 4.99 points over 72 held-out model-sets).
+PREFERRED = "Median-4-Spread"
 
 
 def median_of(estimates: dict, members: Sequence[str] = MEDIAN_MEMBERS) -> float | None:
@@ -208,6 +216,23 @@ def median_of(estimates: dict, members: Sequence[str] = MEDIAN_MEMBERS) -> float
     if not all(m in estimates for m in members):
         return None
     return float(np.median([estimates[m] for m in members]))
+
+
+def member_spread(estimates: dict) -> float | None:
+    """Range (max - min) of the ``SPREAD_MEMBERS`` estimates, or None unless every one was computed."""
+    if not all(m in estimates for m in SPREAD_MEMBERS):
+        return None
+    vals = [estimates[m] for m in SPREAD_MEMBERS]
+    return float(max(vals) - min(vals))
+
+
+def median_spread_of(estimates: dict) -> float | None:
+    """Median-4 lowered by ``SPREAD_PENALTY`` x ``member_spread``: when the members disagree the truth was lower."""
+    median = estimates["Median-4"] if "Median-4" in estimates else median_of(estimates)
+    spread = member_spread(estimates)
+    if median is None or spread is None:
+        return None
+    return median - SPREAD_PENALTY * spread
 
 
 def measured_error(file: str = "measured_error.json") -> dict:
@@ -226,9 +251,12 @@ def measured_error_unseen_families() -> dict:
 
 
 def recommended_estimator(errors: dict | None = None, available=None) -> str:
-    """The computed estimator with the lowest measured MAE (``RECOMMENDED`` if never measured)."""
+    """``PREFERRED`` when computed and measured, else the computed estimator with the lowest measured MAE
+    (``RECOMMENDED`` if never measured)."""
     errors = measured_error() if errors is None else errors
     names = list(available) if available is not None else list(errors.get("estimators", {}))
+    if PREFERRED in names and PREFERRED in errors.get("estimators", {}):
+        return PREFERRED
     measured = [(e["mae_all_generated"], n) for n, e in errors.get("estimators", {}).items() if n in names]
     if measured:
         return min(measured)[1]
@@ -265,6 +293,22 @@ def expected_error(errors: dict, name: str, holdout_acc: float, estimate: float)
         return {"mae": b["mae"], "p90": b["p90"], "n": b["n"], "bin": label}
     return {"mae": e["mae_all_generated"], "p90": e.get("p90_generated", e["max_error_generated"]),
             "n": e.get("n_generated"), "bin": "all"}
+
+
+def expected_range(errors: dict, estimates: dict, holdout_acc: float) -> dict | None:
+    """The range to expect the leaderboard accuracy in: [Median-4 - max(p90, spread), Median-4 + p90].
+
+    p90 is Median-4's 90th-percentile error at its predicted drop (``expected_error``). The range widens only
+    downwards and only when ``SPREAD_MEMBERS`` disagree: on unseen shift families the truth was then below the
+    estimate (check 5: covered 90% of 72 held-out model-sets; +-p90 covered 71%). Returns {"low", "high", "p90",
+    "spread", "bin", "n"} (fractions, clipped to [0, 1]) or None when Median-4 or its error is unknown.
+    """
+    median, spread = estimates.get("Median-4"), member_spread(estimates)
+    exp = None if median is None else expected_error(errors, "Median-4", holdout_acc, median)
+    if exp is None or spread is None:
+        return None
+    return {"low": max(0.0, median - max(exp["p90"], spread)), "high": min(1.0, median + exp["p90"]),
+            "p90": exp["p90"], "spread": spread, "bin": exp["bin"], "n": exp["n"]}
 
 
 def estimate_all(holdout_logits: np.ndarray, holdout_labels: np.ndarray, target_logits: np.ndarray,
@@ -323,6 +367,7 @@ def estimate_all(holdout_logits: np.ndarray, holdout_labels: np.ndarray, target_
     median = median_of(est)
     if median is not None:
         est["Median-4"] = median
+        est["Median-4-Spread"] = median_spread_of(est)
     if members is not None and len(members[0]) >= 2:
         src_preds = [m.argmax(1) for m in members[0]]
         tgt_preds = [m.argmax(1) for m in members[1]]

@@ -62,9 +62,9 @@ def workdir(cifar10, standin, standin_labels, tmp_path_factory):
 def test_predict_leaderboard_gives_every_estimator_in_range(workdir, cifar10, standin):
     _, runs, ens = workdir
     single = predict_leaderboard(runs[0], cifar10, standin, ReportConfig(synthetic_per_set=100))
-    assert {"CC-Synth", "Shift-Gated", "COT", "COT-EM", "COTT", "Median-4"} <= set(single)
-    # with every member computed, the pre-registered Median-4 is the measured best and is recommended
-    assert single["recommended"] == single["Median-4"]
+    assert {"CC-Synth", "Shift-Gated", "COT", "COT-EM", "COTT", "Median-4", "Median-4-Spread"} <= set(single)
+    # with every member computed, check 5's Median-4-Spread is recommended; it never exceeds Median-4
+    assert single["recommended"] == single["Median-4-Spread"] <= single["Median-4"]
     assert {"AC", "DoC", "ATC-MC", "ATC-NE", "ATC-NE-EM", "ATC-NE-BBSE", "AC-EM", "recommended"} <= set(single)
     assert all(0.0 <= v <= 1.0 for v in single.values())
     # the ensemble's members are found through ensemble.json
@@ -106,12 +106,16 @@ def test_html_report_has_every_section_and_figure_and_needs_no_network(workdir, 
     table = html.split("id='prediction'")[1].split("<table>")[1].split("</table>")[0]
     assert "CC-Synth" in table and "Agreement" in table and "Shift-Gated" in table
     assert "re-weighted domain AUC" in html
-    # the recommended estimate comes with the error measured where it predicted a similar drop, as a range
-    assert re.search(r"Median-4 predicts <b>\d+\.\d%</b>, -?\d+\.\d points under the holdout; .* error "
-                     r"averaged \d+\.\d points .* expect \d+\.\d% to \d+\.\d%", html)
-    assert "predicted drop &lt; 5" in html.split("id='accuracy'")[1]
+    # the recommended estimate comes with a range: Median-4's measured error, widened below by its members'
+    # disagreement, and how often that range held on shift families outside the benchmark
+    assert re.search(r"Median-4-Spread predicts <b>\d+\.\d%</b>, -?\d+\.\d points under the holdout\. Expect "
+                     r"<b>\d+\.\d% to \d+\.\d%</b>: .* Median-4 was within \d+\.\d points 9 times in 10; .* This "
+                     r"range held on \d+% of 144 shifted sets", html)
+    accuracy = html.split("id='accuracy'")[1]
+    assert "predicted drop &lt; 5" in accuracy and "Recommended: Median-4-Spread, although Median-4" in accuracy
     # ... and the shipped error on shift families nobody tuned on stands beside the benchmark's
-    assert re.search(r"the errors are larger: Median-4 \d+\.\d points MAE", html.split("id='accuracy'")[1])
+    assert re.search(r"the errors are larger: Median-4-Spread \d+\.\d points MAE", accuracy)
+    assert re.search(r"held on \d+% of these 144 model-sets", accuracy)
     assert "MAE unseen families" in md
     assert not list(out.glob(".*.tmp"))  # atomic writes left no temporaries
 

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
+import bench_gap  # noqa: E402
 import bench_gap_novel as novel  # noqa: E402
 
 from kaggle_kit.gap import shifts  # noqa: E402
@@ -115,21 +116,23 @@ def test_the_spread_band_widens_downwards_only_and_only_with_disagreement():
 
 def test_recorded_rows_rebuild_estimates_from_the_per_set_table(tmp_path):
     md = tmp_path / "r.md"
-    md.write_text("## Per set: signed\n\n| model | set | kind | n | true acc | Median-4 | COTT |\n|---|---|---|---|---|---|---|\n"
-                  "| w | blur-2 | covariate | 10000 | 45.6 | +0.9 | -0.7 |\n| w | clean | clean | 10000 | 67.0 | -0.0 | -0.3 |\n")
-    df = novel.recorded_rows(md)
+    md.write_text("## Per set: signed\n\n| model | set | kind | n | true acc | Median-4 | COTT |\n"
+                  "|---|---|---|---|---|---|---|\n"
+                  "| w | blur-2 | covariate | 10000 | 45.6 | +0.9 | -0.7 |\n"
+                  "| w | clean | clean | 10000 | 67.0 | -0.0 | -0.3 |\n")
+    df = bench_gap.recorded_rows(md)
     assert df["true_acc"].tolist() == pytest.approx([0.456, 0.67])
     assert df["Median-4"].tolist() == pytest.approx([0.465, 0.67]) and df["COTT"].iloc[0] == pytest.approx(0.449)
 
 
 def test_the_recorded_benchmark_rows_parse_to_five_models_of_twenty_four_sets():
-    df = novel.recorded_rows()
+    df = bench_gap.recorded_rows()
     assert len(df) == 120 and df["model"].nunique() == 5
     assert {"Median-4", "Shift-Gated", "CC-Synth", "ATC-NE-EM"} <= set(df.columns)
 
 
 def test_check5_renders_both_verdicts_with_the_rule_thresholds():
     out = novel.with_spread(_rows())
-    text = novel.check5(out, novel.recorded_rows())
+    text = novel.check5(out, bench_gap.recorded_rows())
     assert "Check 5a" in text and "Check 5b" in text and "-0.20" in text and "85%" in text
     assert "| fog-4 |" in text and "| clean |" not in text

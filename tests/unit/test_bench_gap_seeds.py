@@ -1,4 +1,4 @@
-"""The benchmark's seed study: model names with a training seed, and the spread table built from its rows."""
+"""The benchmark's helpers: model names with a training seed, the seed-spread table, estimators combined from rows."""
 from __future__ import annotations
 
 import sys
@@ -74,3 +74,29 @@ def test_cc_all_families_refuses_to_overwrite_the_recorded_leave_one_out_tables(
         bench_gap.main(["--cc-all-families"])
     assert exc.value.code == 2
     assert "add --tables FILE or --no-write" in capsys.readouterr().err
+
+
+def test_with_combined_gives_old_rows_median_4_spread_from_their_members():
+    row = {"model": "m", "set": "s", "kind": "covariate", "true_acc": 0.5, "Shift-Gated": 0.7, "CC-Synth": 0.6,
+           "ATC-NE-EM": 0.8, "COTT": 0.4}
+    out = bench_gap.with_combined(pd.DataFrame([row]))
+    assert out["Median-4"].iloc[0] == pytest.approx(0.65)
+    assert out["Median-4-Spread"].iloc[0] == pytest.approx(0.65 - 0.2 * 0.2)
+
+
+def test_add_derived_writes_only_combined_entries_and_leaves_measured_ones(tmp_path):
+    import json
+
+    path = tmp_path / "measured_error.json"
+    measured = {"mae_all_generated": 0.5, "by_predicted_drop": {"< 5": {"n": 3}}}
+    path.write_text(json.dumps({"estimators": {"Median-4": measured}}))
+    rows = pd.DataFrame([{"model": "m", "set": f"s{i}", "kind": k, "true_acc": 0.5, "Median-4": 0.52,
+                          "Shift-Gated": 0.52, "CC-Synth": 0.47, "ATC-NE-EM": 0.57, "COTT": 0.3}
+                         for i, k in enumerate(["covariate", "label", "standin"])])
+    assert bench_gap.add_derived_to_measured_error(rows, path) == ["Median-4-Spread"]
+    payload = json.loads(path.read_text())
+    assert payload["estimators"]["Median-4"] == measured
+    entry = payload["estimators"]["Median-4-Spread"]
+    assert entry["mae_all_generated"] == pytest.approx(0.0) and entry["n_generated"] == 2  # 0.52 - 0.2 x 0.10
+    assert "by_predicted_drop" not in entry and "rounded" in payload["derived"]["Median-4-Spread"]
+    assert bench_gap.add_derived_to_measured_error(rows, path) == ["Median-4-Spread"]  # rewritten, not duplicated

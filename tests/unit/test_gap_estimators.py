@@ -283,9 +283,43 @@ def test_expected_error_falls_back_to_all_sets_when_the_bin_is_thin_or_missing()
     assert est.expected_error({}, "X", 0.95, 0.9) is None
 
 
-def test_shipped_measured_error_has_the_bins_the_report_quotes():
+def test_shipped_measured_error_has_the_bins_the_report_range_quotes_and_the_preferred_estimator():
     errors = est.measured_error()
-    best = est.recommended_estimator(errors)
-    bins = errors["estimators"][best]["by_predicted_drop"]
+    bins = errors["estimators"]["Median-4"]["by_predicted_drop"]  # expected_range's p90
     assert set(bins) <= set(est.DROP_BINS_POINTS) and sum(b["n"] for b in bins.values()) == \
-        errors["estimators"][best]["n_generated"]
+        errors["estimators"]["Median-4"]["n_generated"]
+    assert est.recommended_estimator(errors) == est.PREFERRED == "Median-4-Spread"
+    assert errors["estimators"]["Median-4-Spread"]["n_generated"] == errors["n_sets"] * len(errors["models"])
+
+
+def test_median_4_spread_lowers_the_median_by_a_fifth_of_three_members_range():
+    e = {"Shift-Gated": 0.70, "CC-Synth": 0.60, "ATC-NE-EM": 0.80, "COTT": 0.20}
+    assert est.member_spread(e) == pytest.approx(0.20)  # COTT is not a spread member
+    assert est.median_of(e) == pytest.approx(0.65)
+    assert est.median_spread_of(e) == pytest.approx(0.65 - 0.2 * 0.20)
+    assert est.median_spread_of({**e, "Median-4": 0.5}) == pytest.approx(0.5 - 0.04)  # the computed median is used
+    assert est.member_spread({"Shift-Gated": 0.7}) is None and est.median_spread_of({"Shift-Gated": 0.7}) is None
+
+
+def test_expected_range_reaches_below_by_the_spread_only_when_it_exceeds_p90():
+    errors = {"estimators": {"Median-4": {"mae_all_generated": 0.02, "p90_generated": 0.05, "max_error_generated": 0.1,
+                                          "n_generated": 20}}}
+    agree = {"Median-4": 0.70, "Shift-Gated": 0.70, "CC-Synth": 0.69, "ATC-NE-EM": 0.71, "COTT": 0.7}
+    r = est.expected_range(errors, agree, holdout_acc=0.8)
+    assert (r["low"], r["high"], r["bin"]) == (pytest.approx(0.65), pytest.approx(0.75), "all")
+    disagree = {**agree, "ATC-NE-EM": 0.80, "CC-Synth": 0.60}
+    r = est.expected_range(errors, disagree, holdout_acc=0.8)
+    assert (r["low"], r["high"], r["spread"]) == (pytest.approx(0.50), pytest.approx(0.75), pytest.approx(0.20))
+    assert est.expected_range(errors, {**disagree, "Median-4": 0.1}, 0.8)["low"] == 0.0  # clipped
+    assert est.expected_range({}, agree, 0.8) is None and est.expected_range(errors, {"Median-4": 0.7}, 0.8) is None
+
+
+def test_the_preferred_estimator_is_recommended_only_when_computed_and_measured():
+    errors = {"estimators": {"Median-4": {"mae_all_generated": 0.019}, "Median-4-Spread": {"mae_all_generated": 0.02},
+                             "ATC-NE-EM": {"mae_all_generated": 0.03}}}
+    assert est.recommended_estimator(errors) == "Median-4-Spread"
+    assert est.recommended_estimator(errors, available=["Median-4", "ATC-NE-EM"]) == "Median-4"
+    del errors["estimators"]["Median-4-Spread"]
+    assert est.recommended_estimator(errors, available=["Median-4-Spread", "Median-4"]) == "Median-4"
+
+
