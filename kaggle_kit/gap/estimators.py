@@ -232,7 +232,7 @@ def median_spread_of(estimates: dict) -> float | None:
     spread = member_spread(estimates)
     if median is None or spread is None:
         return None
-    return median - SPREAD_PENALTY * spread
+    return max(0.0, median - SPREAD_PENALTY * spread)
 
 
 def measured_error(file: str = "measured_error.json") -> dict:

@@ -243,11 +243,15 @@ def prediction_section(runs: Sequence[RunView], errors: dict, unseen: dict | Non
     ax.barh(ys, vals, xerr=errs, color=colors, alpha=0.8, capsize=3)
     ax.set_yticks(ys, list(est))
     ax.axvline(100 * main.result["holdout_acc"], color="gray", ls="--", label="holdout accuracy")
+    rng = estimators.expected_range(errors, est, main.result["holdout_acc"])
+    if rng is not None:
+        ax.axvspan(100 * rng["low"], 100 * rng["high"], color="tab:green", alpha=0.12, label="expected range")
     ax.set_xlim(max(0, vals.min() - 15), 100)
     ax.set_xlabel(f"predicted leaderboard accuracy (%) of {main.name}; error bars: measured MAE at that drop")
     ax.legend(fontsize=8)
     sec.blocks.append(Fig("predicted_lb", figure_png(fig), "Predicted leaderboard accuracy by estimator, with each "
-                          "estimator's mean absolute error measured on benchmark sets where it predicted a similar drop."))
+                          "estimator's mean absolute error measured on benchmark sets where it predicted a similar "
+                          "drop; shaded: the range to expect (above)."))
     return sec
 
 
