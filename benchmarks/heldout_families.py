@@ -13,12 +13,9 @@ from PIL import Image
 from scipy import ndimage
 
 from kaggle_kit.gap import shifts
+from kaggle_kit.gap.shifts import to_uint8
 
 SEVERITIES = (2, 4)
-
-
-def _u8(x: np.ndarray) -> np.ndarray:
-    return np.clip(np.rint(x), 0, 255).astype(np.uint8)
 
 
 def impulse(x: np.ndarray, sev: int, rng: np.random.Generator) -> np.ndarray:
@@ -35,7 +32,7 @@ def speckle(x: np.ndarray, sev: int, rng: np.random.Generator) -> np.ndarray:
     """Multiplicative Gaussian noise: darker pixels stay cleaner than bright ones."""
     c = (0.06, 0.10, 0.12, 0.16, 0.20)[sev - 1]
     f = x / 255.0
-    return _u8(255 * (f + f * rng.normal(0.0, c, x.shape)))
+    return to_uint8(255 * (f + f * rng.normal(0.0, c, x.shape)))
 
 
 def _line_kernel(length: int, angle_deg: float) -> np.ndarray:
@@ -48,16 +45,22 @@ def _line_kernel(length: int, angle_deg: float) -> np.ndarray:
     return k / k.sum()
 
 
+def _streak(arr: np.ndarray, length: int, rng: np.random.Generator, mode: str) -> np.ndarray:
+    """Each image of ``arr`` (N, H, W[, C], float) smeared along a line of ``length`` pixels in one of 12
+    directions drawn per image."""
+    angle = rng.integers(0, 12, len(arr)) * 15.0
+    out = np.empty_like(arr)
+    for a in np.unique(angle):
+        m = angle == a
+        k = _line_kernel(length, a).reshape((1, length, length) + (1,) * (arr.ndim - 3))
+        out[m] = ndimage.convolve(arr[m], k, mode=mode)
+    return out
+
+
 def motion_blur(x: np.ndarray, sev: int, rng: np.random.Generator) -> np.ndarray:
     """A straight streak of ``length`` pixels in a random direction per image (12 directions)."""
     length = (3, 5, 7, 9, 11)[sev - 1]
-    angle = rng.integers(0, 12, len(x)) * 15.0
-    out = np.empty_like(x)
-    for a in np.unique(angle):
-        m = angle == a
-        k = _line_kernel(length, a)[None, :, :, None]
-        out[m] = _u8(ndimage.convolve(x[m].astype(np.float64), k, mode="reflect"))
-    return out
+    return to_uint8(_streak(x.astype(np.float64), length, rng, "reflect"))
 
 
 def pixelate(x: np.ndarray, sev: int, rng: np.random.Generator) -> np.ndarray:
@@ -77,7 +80,7 @@ def fog(x: np.ndarray, sev: int, rng: np.random.Generator) -> np.ndarray:
     """Blend towards a smooth light-grey random field (4x4 noise up-sampled bilinearly)."""
     a = (0.2, 0.3, 0.4, 0.5, 0.6)[sev - 1]
     field = ndimage.zoom(rng.random((len(x), 4, 4)), (1, 8, 8), order=1, mode="nearest")[:, :, :, None]
-    return _u8((1 - a) * x + a * 255 * (0.6 + 0.4 * field))
+    return to_uint8((1 - a) * x + a * 255 * (0.6 + 0.4 * field))
 
 
 def brightness(x: np.ndarray, sev: int, rng: np.random.Generator) -> np.ndarray:
@@ -85,14 +88,14 @@ def brightness(x: np.ndarray, sev: int, rng: np.random.Generator) -> np.ndarray:
     c = (0.05, 0.10, 0.15, 0.20, 0.30)[sev - 1]
     hsv = rgb_to_hsv(x / 255.0)
     hsv[..., 2] = np.clip(hsv[..., 2] + c, 0, 1)
-    return _u8(255 * hsv_to_rgb(hsv))
+    return to_uint8(255 * hsv_to_rgb(hsv))
 
 
 def sharpen(x: np.ndarray, sev: int, rng: np.random.Generator) -> np.ndarray:
     """Unsharp mask: add ``k`` times the difference from a Gaussian-blurred copy (sigma 1 px)."""
     k = (0.5, 1.0, 1.5, 2.0, 3.0)[sev - 1]
     f = x.astype(np.float64)
-    return _u8(f + k * (f - ndimage.gaussian_filter(f, sigma=(0, 1, 1, 0))))
+    return to_uint8(f + k * (f - ndimage.gaussian_filter(f, sigma=(0, 1, 1, 0))))
 
 
 NOVEL = {"impulse": impulse, "speckle": speckle, "motion_blur": motion_blur, "pixelate": pixelate,
@@ -109,7 +112,7 @@ def glass_blur(x: np.ndarray, sev: int, rng: np.random.Generator) -> np.ndarray:
     for _ in range(rounds):
         dy, dx = rng.integers(-delta, delta + 1, (2, n, h, w))
         out = out[i, np.clip(yy + dy, 0, h - 1), np.clip(xx + dx, 0, w - 1)]
-    return _u8(ndimage.gaussian_filter(out, sigma=(0, sigma, sigma, 0)))
+    return to_uint8(ndimage.gaussian_filter(out, sigma=(0, sigma, sigma, 0)))
 
 
 def zoom_blur(x: np.ndarray, sev: int, rng: np.random.Generator) -> np.ndarray:
@@ -123,7 +126,7 @@ def zoom_blur(x: np.ndarray, sev: int, rng: np.random.Generator) -> np.ndarray:
         big = torch.nn.functional.interpolate(t, size=(size, size), mode="bilinear", align_corners=False)
         o = (size - 32) // 2
         acc += big[:, :, o:o + 32, o:o + 32]
-    return _u8((acc / (len(zooms) + 1)).permute(0, 2, 3, 1).numpy())
+    return to_uint8((acc / (len(zooms) + 1)).permute(0, 2, 3, 1).numpy())
 
 
 def snow(x: np.ndarray, sev: int, rng: np.random.Generator) -> np.ndarray:
@@ -133,12 +136,8 @@ def snow(x: np.ndarray, sev: int, rng: np.random.Generator) -> np.ndarray:
     f = x.astype(np.float64)
     grey = f.mean(axis=3, keepdims=True)
     base = (1 - whiten) * f + whiten * np.maximum(f, 1.5 * grey)
-    flakes = (rng.random(x.shape[:3]) < density).astype(np.float64)
-    angle = rng.integers(0, 12, len(x)) * 15.0
-    for a in np.unique(angle):
-        m = angle == a
-        flakes[m] = ndimage.convolve(flakes[m], _line_kernel(streak, a)[None], mode="wrap")
-    return _u8(base + 255 * np.clip(flakes * streak, 0, 1)[..., None])
+    flakes = _streak((rng.random(x.shape[:3]) < density).astype(np.float64), streak, rng, "wrap")
+    return to_uint8(base + 255 * np.clip(flakes * streak, 0, 1)[..., None])
 
 
 def spatter(x: np.ndarray, sev: int, rng: np.random.Generator) -> np.ndarray:
@@ -148,7 +147,7 @@ def spatter(x: np.ndarray, sev: int, rng: np.random.Generator) -> np.ndarray:
     mask = field > np.quantile(field, 1 - cover, axis=(1, 2), keepdims=True)
     mud = np.array([63.0, 42.0, 20.0])
     f = x.astype(np.float64)
-    return _u8(np.where(mask[..., None], (1 - alpha) * f + alpha * mud, f))
+    return to_uint8(np.where(mask[..., None], (1 - alpha) * f + alpha * mud, f))
 
 
 def elastic(x: np.ndarray, sev: int, rng: np.random.Generator) -> np.ndarray:
@@ -159,7 +158,7 @@ def elastic(x: np.ndarray, sev: int, rng: np.random.Generator) -> np.ndarray:
     d *= amp / np.maximum(np.abs(d).max(axis=(2, 3), keepdims=True), 1e-12)
     i, yy, xx, ch = np.meshgrid(np.arange(n), np.arange(h), np.arange(w), np.arange(c), indexing="ij")
     coords = np.stack([i, yy + d[0][..., None], xx + d[1][..., None], ch]).astype(np.float64)
-    return _u8(ndimage.map_coordinates(x.astype(np.float64), coords, order=1, mode="reflect"))
+    return to_uint8(ndimage.map_coordinates(x.astype(np.float64), coords, order=1, mode="reflect"))
 
 
 def occlusion(x: np.ndarray, sev: int, rng: np.random.Generator) -> np.ndarray:
@@ -178,13 +177,13 @@ def hue_shift(x: np.ndarray, sev: int, rng: np.random.Generator) -> np.ndarray:
     h = (0.03, 0.06, 0.10, 0.15, 0.25)[sev - 1]
     hsv = rgb_to_hsv(x / 255.0)
     hsv[..., 0] = (hsv[..., 0] + h * rng.choice([-1.0, 1.0], len(x))[:, None, None]) % 1.0
-    return _u8(255 * hsv_to_rgb(hsv))
+    return to_uint8(255 * hsv_to_rgb(hsv))
 
 
 def gamma_dark(x: np.ndarray, sev: int, rng: np.random.Generator) -> np.ndarray:
     """Gamma above 1: shadows sink, highlights stay (an under-exposed camera)."""
     g = (1.3, 1.6, 2.0, 2.5, 3.2)[sev - 1]
-    return _u8(255 * (x / 255.0) ** g)
+    return to_uint8(255 * (x / 255.0) ** g)
 
 
 CHECK5 = {"glass_blur": glass_blur, "zoom_blur": zoom_blur, "snow": snow, "spatter": spatter, "elastic": elastic,

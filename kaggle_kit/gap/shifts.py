@@ -22,13 +22,14 @@ def _check(severity: int) -> int:
     return severity - 1
 
 
-def _to_uint8(x: np.ndarray) -> np.ndarray:
+def to_uint8(x: np.ndarray) -> np.ndarray:
+    """Round and clip float pixel values back to images."""
     return np.clip(np.rint(x), 0, 255).astype(np.uint8)
 
 
 def gaussian_blur(images: np.ndarray, severity: int, rng: np.random.Generator) -> np.ndarray:
     sigma = (0.5, 0.7, 0.9, 1.1, 1.5)[_check(severity)]
-    return _to_uint8(ndimage.gaussian_filter(images.astype(np.float32), sigma=(0, sigma, sigma, 0), mode="reflect"))
+    return to_uint8(ndimage.gaussian_filter(images.astype(np.float32), sigma=(0, sigma, sigma, 0), mode="reflect"))
 
 
 def jpeg(images: np.ndarray, severity: int, rng: np.random.Generator) -> np.ndarray:
@@ -43,14 +44,14 @@ def jpeg(images: np.ndarray, severity: int, rng: np.random.Generator) -> np.ndar
 
 def gaussian_noise(images: np.ndarray, severity: int, rng: np.random.Generator) -> np.ndarray:
     std = (4, 7, 10, 14, 20)[_check(severity)]  # on the 0-255 scale
-    return _to_uint8(images.astype(np.float32) + rng.normal(0, std, images.shape).astype(np.float32))
+    return to_uint8(images.astype(np.float32) + rng.normal(0, std, images.shape).astype(np.float32))
 
 
 def contrast(images: np.ndarray, severity: int, rng: np.random.Generator) -> np.ndarray:
     factor = (0.75, 0.6, 0.45, 0.35, 0.25)[_check(severity)]
     x = images.astype(np.float32)
     mean = x.mean(axis=(1, 2, 3), keepdims=True)
-    return _to_uint8((x - mean) * factor + mean)
+    return to_uint8((x - mean) * factor + mean)
 
 
 def downscale(images: np.ndarray, severity: int, rng: np.random.Generator) -> np.ndarray:
@@ -72,7 +73,7 @@ def colour(images: np.ndarray, severity: int, rng: np.random.Generator) -> np.nd
     hsv[..., 0] = (hsv[..., 0] + rng.uniform(-hue, hue, (n, 1, 1))) % 1.0
     hsv[..., 1] = np.clip(hsv[..., 1] * rng.uniform(1 - sat, 1 + sat, (n, 1, 1)), 0, 1)
     hsv[..., 2] = np.clip(hsv[..., 2] * rng.uniform(1 - bright, 1 + bright, (n, 1, 1)), 0, 1)
-    return _to_uint8(hsv_to_rgb(hsv) * 255)
+    return to_uint8(hsv_to_rgb(hsv) * 255)
 
 
 def rotate_zoom(images: np.ndarray, severity: int, rng: np.random.Generator) -> np.ndarray:
@@ -87,7 +88,7 @@ def rotate_zoom(images: np.ndarray, severity: int, rng: np.random.Generator) -> 
         mat = np.array([[np.cos(a), -np.sin(a)], [np.sin(a), np.cos(a)]]) / z
         offset = centre - mat @ centre
         for ch in range(3):
-            out[i, :, :, ch] = _to_uint8(ndimage.affine_transform(img[:, :, ch].astype(np.float32), mat,
+            out[i, :, :, ch] = to_uint8(ndimage.affine_transform(img[:, :, ch].astype(np.float32), mat,
                                                                   offset=offset, order=1, mode="reflect"))
     return out
 
