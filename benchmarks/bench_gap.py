@@ -197,11 +197,15 @@ def evaluate(models: list[str], leave_family_out: bool = True, sets_fn=None) -> 
     return pd.DataFrame(rows)
 
 
+# Estimators the toolkit combines from other estimators' values: computable from saved rows' columns.
+COMBINED = (("Median-4", estimators.median_of), ("Median-4-Spread", estimators.median_spread_of))
+
+
 def with_combined(df: pd.DataFrame) -> pd.DataFrame:
     """Rows saved before a member-combining estimator existed get it from their members' columns (the same pure
     functions the toolkit uses)."""
     out = df.copy()
-    for name, combine in (("Median-4", estimators.median_of), ("Median-4-Spread", estimators.median_spread_of)):
+    for name, combine in COMBINED:
         if name not in out.columns:
             out[name] = [combine(r) for r in out.to_dict("records")]
     return out
@@ -264,7 +268,7 @@ def add_derived_to_measured_error(rows: pd.DataFrame, path: Path = MEASURED_ERRO
     payload = json.loads(path.read_text())
     rows = with_combined(rows)
     derived = payload.setdefault("derived", {})
-    added = [n for n in ("Median-4", "Median-4-Spread") if n not in payload["estimators"] or n in derived]
+    added = [n for n, _ in COMBINED if n not in payload["estimators"] or n in derived]
     for name in added:
         payload["estimators"][name] = error_summary(rows, name)
         derived[name] = ("combined from its members' per-set estimates in RESULTS_gap.md (rounded to 0.1 points); "
