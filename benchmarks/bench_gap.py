@@ -433,8 +433,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="train CC-Synth on every corruption family, tested one included (as deployed; "
                              "needs --tables: the recorded numbers leave the tested family out)")
     parser.add_argument("--add-derived", action="store_true",
-                        help="add member-combining estimators missing from measured_error.json, computed from "
-                             "RESULTS_gap.md's per-set table (no evaluation; measured entries stay)")
+                        help="add (or refresh) the member-combining estimators measured_error.json has not measured, "
+                             "computed from RESULTS_gap.md's per-set table (no evaluation; measured entries stay)")
     args = parser.parse_args(argv)
     if args.add_derived:
         added = add_derived_to_measured_error(recorded_rows())
