@@ -23,9 +23,12 @@ from kaggle_kit.errors import LedgerError
 from kaggle_kit.fsio import atomic_path
 
 COLUMNS = (
-    "time", "file", "sha256", "runs", "local_holdout_acc", "local_test_acc", "predicted_lb_acc",
+    "time", "file", "sha256", "runs", "local_holdout_acc", "local_test_acc", "predicted_lb_acc", "predicted_by",
     "message", "competition", "kaggle_ref", "status", "public_score", "private_score",
 )
+# Ledgers written before "predicted_by" existed (the upload step then always used a logits-only estimator):
+# read with that column empty, and written back in the current layout by the next change.
+LEGACY_COLUMNS = tuple(c for c in COLUMNS if c != "predicted_by")
 NUMERIC_COLUMNS = ("local_holdout_acc", "local_test_acc", "predicted_lb_acc", "public_score", "private_score")
 DEFAULT_LEDGER = Path("submissions") / "ledger.csv"
 DRY_RUN = "dry-run"
@@ -72,7 +75,7 @@ def parse(text: str, source: str = "ledger") -> list[dict[str, str]]:
     """Rows of a ledger's text; a header that is not the ledger's is an error naming what was found."""
     reader = csv.DictReader(io.StringIO(text))
     header = tuple(reader.fieldnames or ())
-    if header != COLUMNS:
+    if header not in (COLUMNS, LEGACY_COLUMNS):
         found = ", ".join(header)[:120] or "nothing"
         raise LedgerError(f"{source}: header is not a kaggle-kit ledger's (found {found}); "
                           f"move the file aside and rerun")
@@ -80,7 +83,7 @@ def parse(text: str, source: str = "ledger") -> list[dict[str, str]]:
     for row in reader:
         if None in row or any(v is None for v in row.values()):
             raise LedgerError(f"{source}:{reader.line_num}: wrong number of fields; fix or remove that line")
-        rows.append(dict(row))
+        rows.append({c: row.get(c, "") for c in COLUMNS})
     return rows
 
 

@@ -245,7 +245,7 @@ def run_pipeline(cfg: PipelineConfig, *, data_dir: str | Path | None = None, wor
         else:
             t0 = prog.start("upload")
             row = submit_pipeline_csv(outcome.csv, cfg, final_dir, run_dirs, workdir=work, env=kaggle_env,
-                                      echo=echo, expected_ids=comp.ids)
+                                      echo=echo, expected_ids=comp.ids, data=data, comp=comp)
             state.mark("upload", ukey, finished=True, status=row.get("status"), ref=row.get("kaggle_ref"))
             outcome.ledger_row = row
             prog.finish("upload", t0, f"status {row.get('status')}" +

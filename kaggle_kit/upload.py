@@ -7,6 +7,7 @@ user gets the exact command that would upload the file.
 """
 from __future__ import annotations
 
+import dataclasses
 import shlex
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,11 +30,18 @@ class LocalScores:
     holdout_acc: float | None = None
     test_acc: float | None = None
     predicted_lb_acc: float | None = None
+    predicted_by: str | None = None          # the estimator behind predicted_lb_acc
+    predicted_range: tuple[float, float] | None = None  # (low, high) to expect, fractions
 
 
-def local_scores(folder: str | Path) -> LocalScores:
-    """Holdout and CIFAR-10 test accuracy of a run or ensemble, and the gap estimators' recommended
-    prediction of its leaderboard accuracy; each is None when its logits are missing."""
+def local_scores(folder: str | Path, data: Any = None, comp: Any = None, synthetic_per_set: int = 300,
+                 echo: Callable[[str], None] | None = None) -> LocalScores:
+    """Holdout and CIFAR-10 test accuracy of a run or ensemble, and the gap report's recommended prediction of
+    its leaderboard accuracy; each is None when its logits are missing.
+
+    With ``data`` (CIFAR-10) and ``comp`` (the competition set) the prediction is the one report section 2
+    recommends (Median-4-Spread when the run's weights or members are found), else the best logits-only one.
+    """
     from kaggle_kit.runs import load_logits
 
     folder = Path(folder)
@@ -44,17 +52,24 @@ def local_scores(folder: str | Path) -> LocalScores:
         except KitError:
             return None
 
-    hold, test, comp = load("holdout"), load("test"), load("comp")
-    predicted = None
-    if hold is not None and hold.labels is not None and comp is not None:
-        try:
-            from kaggle_kit.gap.estimators import estimate_all, recommended_estimator
+    hold, test = load("holdout"), load("test")
+    scores = LocalScores(hold.accuracy if hold else None, test.accuracy if test else None)
+    if hold is None or hold.labels is None or not (folder / "logits_comp.npz").is_file():
+        return scores
+    try:
+        from kaggle_kit.gap.report_runs import leaderboard_prediction
 
-            est = estimate_all(hold.logits, hold.labels, comp.logits)["estimates"]
-            predicted = float(est[recommended_estimator(available=est)])
-        except (ImportError, ValueError, FloatingPointError, np.linalg.LinAlgError):
-            predicted = None  # an estimate is a bonus; the submission does not depend on it
-    return LocalScores(hold.accuracy if hold else None, test.accuracy if test else None, predicted)
+        pred = leaderboard_prediction(folder, data, comp, synthetic_per_set)
+    except (ImportError, KitError, ValueError, FloatingPointError, np.linalg.LinAlgError) as err:
+        # an estimate is a bonus: the submission does not depend on it, so a failure is a warning
+        if echo is not None:
+            echo(f"warning: no leaderboard prediction for {folder.name} ({err})")
+        return scores
+    if echo is not None:
+        echo(f"{folder.name}: {pred.describe()}")
+    rng = None if pred.low is None else (pred.low, pred.high)
+    return dataclasses.replace(scores, predicted_lb_acc=pred.accuracy, predicted_by=pred.estimator,
+                               predicted_range=rng)
 
 
 def run_ids(folder: str | Path) -> list[str]:
@@ -114,7 +129,8 @@ def submit_csv(csv_path: str | Path, message: str, *, expected_ids: np.ndarray,
     mode = resolve_mode(upload)
     fields: dict[str, Any] = dict(
         file=str(csv_path), sha256=sha, runs=list(runs), local_holdout_acc=scores.holdout_acc,
-        local_test_acc=scores.test_acc, predicted_lb_acc=scores.predicted_lb_acc, message=message,
+        local_test_acc=scores.test_acc, predicted_lb_acc=scores.predicted_lb_acc,
+        predicted_by=scores.predicted_by, message=message,
         competition=competition)
     if mode == "dry-run":
         row = ledger.append_row(ledger_path, **fields, status=ledger.DRY_RUN)
@@ -178,9 +194,12 @@ def sync_ledger(competition: str = COMPETITION_SLUG, ledger_path: str | Path = l
 # ------------------------------------------------------------------------------------------ pipeline stages
 def submit_pipeline_csv(csv: str | Path, cfg: Any, final_dir: str | Path, run_dirs: Sequence[str | Path], *,
                         workdir: str | Path = ".", env: Mapping[str, str] | None = None,
-                        echo: Callable[[str], None] = print, expected_ids: np.ndarray | None = None) -> dict:
+                        echo: Callable[[str], None] = print, expected_ids: np.ndarray | None = None,
+                        data: Any = None, comp: Any = None) -> dict:
     """The pipeline's upload stage: submit (or dry-run) the pipeline's CSV per ``cfg.submit``. A CSV already
-    on Kaggle is not submitted again (its earlier ledger row is returned) unless ``submit.force``."""
+    on Kaggle is not submitted again (its earlier ledger row is returned) unless ``submit.force``. With the
+    pipeline's ``data`` and ``comp`` the ledger gets the report's recommended prediction (its synthetic logits
+    are cached for the report stage)."""
     from kaggle_kit.data import load_competition
     from kaggle_kit.datapaths import locate_data
 
@@ -201,9 +220,10 @@ def submit_pipeline_csv(csv: str | Path, cfg: Any, final_dir: str | Path, run_di
             # has just validated this CSV against that folder's pickle, so its ids are the competition's
             ids = _csv_ids(csv)
     message = sub.message or f"{cfg.name}: {Path(final_dir).name}"
+    scores = local_scores(final_dir, data, comp, cfg.report.synthetic_per_set, echo=echo)
     with kaggle_api.applied_env(env):
         return submit_csv(csv, message, expected_ids=ids, competition=sub.competition,
-                          runs=[Path(d).name for d in run_dirs], scores=local_scores(final_dir),
+                          runs=[Path(d).name for d in run_dirs], scores=scores,
                           upload=sub.upload, force=sub.force, ledger_path=ledger_path, echo=echo)
 
 

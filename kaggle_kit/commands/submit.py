@@ -5,7 +5,7 @@ import argparse
 import tempfile
 from pathlib import Path
 
-from kaggle_kit.config import COMPETITION_SLUG
+from kaggle_kit.config import COMPETITION_SLUG, ReportConfig
 from kaggle_kit.errors import SubmissionError, UsageError
 
 
@@ -25,15 +25,32 @@ def register(sub: argparse._SubParsersAction) -> None:
                                                        "(default: found like `data verify` does)")
     p.add_argument("--data-dir", help="data folder holding the competition pickle")
     p.add_argument("--ledger", default="submissions/ledger.csv", help="ledger CSV (default: %(default)s)")
+    p.add_argument("--synthetic-per-set", type=int, default=ReportConfig.synthetic_per_set, metavar="N",
+                   help="with --from: holdout images per synthetic shift for the leaderboard prediction, as in "
+                        "`kaggle-kit report` (cached in the run folder; 0: faster, without CC-Synth; "
+                        "default: %(default)s)")
     p.set_defaults(func=run)
 
 
-def _expected_ids(args: argparse.Namespace):
+def _competition(args: argparse.Namespace):
     from kaggle_kit.data import load_competition
     from kaggle_kit.datapaths import locate_data
 
     pickle = args.against or locate_data(args.data_dir, competition=args.competition, require_comp=True).comp_pickle
-    return load_competition(pickle).ids
+    return load_competition(pickle)
+
+
+def _cifar10_or_none(args: argparse.Namespace):
+    """CIFAR-10 for the image-based estimators; without it the prediction falls back to logits alone."""
+    from kaggle_kit.data import load_cifar10
+    from kaggle_kit.datapaths import locate_data
+    from kaggle_kit.errors import DataNotFoundError
+
+    try:
+        return load_cifar10(locate_data(args.data_dir, competition=args.competition).cifar_dir)
+    except DataNotFoundError:
+        print("note: CIFAR-10 not found, so the leaderboard prediction uses the competition logits alone")
+        return None
 
 
 def _csv_from_run(run: str, out: str | None) -> Path:
@@ -61,12 +78,16 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError("give either a CSV file or --from RUN (exactly one)")
     if args.out and not args.from_run:
         raise UsageError("--out only applies with --from RUN")
-    ids = _expected_ids(args)
+    if args.synthetic_per_set < 0:
+        raise UsageError("--synthetic-per-set must be 0 (off) or more")
+    comp = _competition(args)
+    ids = comp.ids
     if args.from_run:
         from kaggle_kit.runs import run_dir
 
         folder = run_dir(args.from_run)
-        csv, runs, scores = _csv_from_run(args.from_run, args.out), run_ids(folder), local_scores(folder)
+        csv, runs = _csv_from_run(args.from_run, args.out), run_ids(folder)
+        scores = local_scores(folder, _cifar10_or_none(args), comp, args.synthetic_per_set, echo=print)
     else:
         csv, runs, scores = Path(args.csv), [], LocalScores()
     submit_csv(csv, args.message, expected_ids=ids, competition=args.competition, runs=runs, scores=scores,

@@ -41,6 +41,7 @@ All functions take calibrated probabilities (temperature fitted on the holdout) 
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from importlib import resources
 from itertools import combinations
 from typing import Sequence
@@ -194,7 +195,7 @@ def agreement_on_the_line(source_acc: float, source_member_preds: Sequence[np.nd
 
 ESTIMATORS = ("AC", "DoC", "ATC-MC", "ATC-NE", "AC-EM", "ATC-NE-BBSE", "ATC-NE-EM", "COT", "COT-EM", "COTT",
               "Shift-Gated", "CC-Synth", "Median-4", "Median-4-Spread")
-# What ``estimate_all`` computes from logits alone (no images, no weights): the upload step's prediction
+# What ``estimate_all`` computes from logits alone (no images, no weights): the upload step's fallback
 LOGITS_ONLY = ESTIMATORS[:10]
 MEDIAN_MEMBERS = ("Shift-Gated", "CC-Synth", "ATC-NE-EM", "COTT")
 GATE_AUC = (0.55, 0.70)  # reweighted domain AUC: all ATC-NE-EM at or below the first, all COT from the second
@@ -309,6 +310,41 @@ def expected_range(errors: dict, estimates: dict, holdout_acc: float) -> dict | 
         return None
     return {"low": max(0.0, median - max(exp["p90"], spread)), "high": min(1.0, median + exp["p90"]),
             "p90": exp["p90"], "spread": spread, "bin": exp["bin"], "n": exp["n"]}
+
+
+def prediction_range(errors: dict, estimates: dict, holdout_acc: float, name: str) -> tuple[float, float] | None:
+    """(low, high) to expect for ``name``'s estimate: ``expected_range`` when Median-4's members are computed,
+    else ``name``'s own 90th-percentile error at its predicted drop, either side; None if neither is known."""
+    rng = expected_range(errors, estimates, holdout_acc)
+    if rng is not None:
+        return rng["low"], rng["high"]
+    est = estimates.get(name)
+    exp = None if est is None else expected_error(errors, name, holdout_acc, est)
+    if exp is None:
+        return None
+    return max(0.0, est - exp["p90"]), min(1.0, est + exp["p90"])
+
+
+@dataclass(frozen=True)
+class Prediction:
+    """The one leaderboard prediction a user sees outside the report (at upload, in the ledger)."""
+    accuracy: float
+    estimator: str
+    low: float | None = None   # expected range, fractions (``prediction_range``)
+    high: float | None = None
+
+    def describe(self) -> str:
+        rng = f"; expect {100 * self.low:.1f}% to {100 * self.high:.1f}%" if self.low is not None else ""
+        return f"predicted leaderboard accuracy {100 * self.accuracy:.1f}% ({self.estimator}{rng})"
+
+
+def recommended_prediction(result: dict, errors: dict | None = None) -> Prediction:
+    """``estimate_all``'s result reduced to the recommended estimator's value and its range."""
+    errors = measured_error() if errors is None else errors
+    est = result["estimates"]
+    name = recommended_estimator(errors, available=est)
+    rng = prediction_range(errors, est, result["holdout_acc"], name)
+    return Prediction(float(est[name]), name, *(rng or (None, None)))
 
 
 def estimate_all(holdout_logits: np.ndarray, holdout_labels: np.ndarray, target_logits: np.ndarray,

@@ -107,6 +107,20 @@ def fit_scoreboard_line(local: np.ndarray, board: np.ndarray) -> tuple[float, fl
     return float(slope), float(intercept)
 
 
+def upload_prediction_summary(df: pd.DataFrame, legacy: str) -> str:
+    """How the ledger's predictions were made and how far they were from the public scores, per estimator."""
+    text = ("Predicted LB: recorded at upload, before the score was known, by the estimator section 2 "
+            "recommends among those the upload could compute (with the run's weights and the images: "
+            f"{estimators.PREFERRED}; from the logits alone: {legacy}, which older ledgers without a "
+            "\"predicted_by\" column always used).")
+    scored = df[~df["prediction_error"].isna()]
+    if scored.empty:
+        return text + " No prediction has a public score to compare with yet."
+    parts = [f"{name} {100 * g['prediction_error'].abs().mean():.1f} points over {len(g)} submission(s)"
+             for name, g in scored.groupby("predicted_by", sort=True)]
+    return text + " Mean absolute error against the public score: " + "; ".join(parts) + "."
+
+
 def scoreboard_section(ledger: pd.DataFrame, runs: Sequence[RunView]) -> tuple[Section, tuple[float, float] | None]:
     sec = Section("scoreboard", "1. Scoreboard: local accuracy against the leaderboard")
     if ledger.empty:
@@ -116,19 +130,20 @@ def scoreboard_section(ledger: pd.DataFrame, runs: Sequence[RunView]) -> tuple[S
     df = ledger.copy()
     for col in ("local_holdout_acc", "local_test_acc", "predicted_lb_acc", "public_score", "private_score"):
         df[col] = df[col].astype(float).map(_normalise_score)
+    legacy = estimators.recommended_estimator(available=estimators.LOGITS_ONLY)
+    df["predicted_by"] = [b or (legacy if not math.isnan(p) else "") for b, p in
+                          zip(df["predicted_by"], df["predicted_lb_acc"])]
+    df["prediction_error"] = df["predicted_lb_acc"] - df["public_score"]
     rows = []
     for _, r in df.iterrows():
-        err = r["predicted_lb_acc"] - r["public_score"] if not (math.isnan(r["predicted_lb_acc"]) or
-                                                               math.isnan(r["public_score"])) else float("nan")
+        err = r["prediction_error"]
         rows.append([str(r["time"])[:19], str(r["file"]), str(r["runs"]), _pct(r["local_holdout_acc"], 2),
-                     _pct(r["local_test_acc"], 2), _pct(r["predicted_lb_acc"], 2), _pct(r["public_score"], 2),
-                     _pct(r["private_score"], 2), "-" if math.isnan(err) else f"{100 * err:+.1f}",
-                     str(r["status"])])
-    sec.blocks.append(Table(["time", "file", "runs", "holdout", "local test", "predicted LB", "public", "private",
-                             "prediction error (pts)", "status"], rows))
-    upload_est = recommended_estimator(available=estimators.LOGITS_ONLY)
-    sec.blocks.append(f"Predicted LB: recorded at upload from the competition logits alone, so by the best estimator "
-                      f"that needs no images or weights ({upload_est}); section 2 adds the image-based ones.")
+                     _pct(r["local_test_acc"], 2), _pct(r["predicted_lb_acc"], 2), r["predicted_by"] or "-",
+                     _pct(r["public_score"], 2), _pct(r["private_score"], 2),
+                     "-" if math.isnan(err) else f"{100 * err:+.1f}", str(r["status"])])
+    sec.blocks.append(Table(["time", "file", "runs", "holdout", "local test", "predicted LB", "predicted by",
+                             "public", "private", "prediction error (pts)", "status"], rows))
+    sec.blocks.append(upload_prediction_summary(df, legacy))
     local = df["local_test_acc"].to_numpy(float)
     local = np.where(np.isnan(local), df["local_holdout_acc"].to_numpy(float), local)
     board = df["public_score"].to_numpy(float)

@@ -1,7 +1,8 @@
 """A run folder as the gap report sees it: its logits, its ensemble members, and every estimate computed from them.
 
-``predict_leaderboard`` is the one call the upload step and notebooks need: a run's predicted leaderboard
-accuracy by every estimator, with the recommended one named, before anything is submitted.
+``leaderboard_prediction`` is what the upload step records: the recommended estimator's prediction of a run's
+leaderboard accuracy and the range to expect, before anything is submitted. ``predict_leaderboard`` gives every
+estimator's (for notebooks).
 """
 from __future__ import annotations
 
@@ -66,8 +67,10 @@ def _positions(all_ids: np.ndarray, ids: np.ndarray) -> np.ndarray:
 
 
 def load_run(folder: str | Path, data: Cifar10 | None = None, comp: CompetitionSet | None = None,
-             synthetic_per_set: int = 300) -> RunView:
-    """A run's logits and every estimate; with ``data`` and ``comp`` also CC-Synth (needs weights or members)."""
+             synthetic_per_set: int = 300, with_test: bool = True) -> RunView:
+    """A run's logits and every estimate; with ``data`` and ``comp`` also CC-Synth (needs weights or members).
+    ``with_test=False`` skips the estimates on the CIFAR-10 test set (the report's sanity check) when only the
+    competition prediction is wanted."""
     from kaggle_kit.gap.synthetic import stats_matrix
     from kaggle_kit.gap.synthetic_io import run_synthetic
 
@@ -90,14 +93,14 @@ def load_run(folder: str | Path, data: Cifar10 | None = None, comp: CompetitionS
         # image statistics: Shift-Gated needs them for every run, CC-Synth also needs the synthetic logits
         holdout_stats = stats_matrix(data.train_images[holdout.ids])
         comp_stats = stats_matrix(comp.images[_positions(comp.ids, comp_logits.ids)])
-        if test is not None:
+        if test is not None and with_test:
             test_stats = stats_matrix(data.test_images[test.ids])
         if synthetic_per_set > 0:
             syn = run_synthetic(folder, data, per_set=synthetic_per_set)
     result = estimators.estimate_all(holdout.logits, holdout.labels, comp_logits.logits, members=members_arg,
                                      synthetic=syn, target_stats=comp_stats, holdout_stats=holdout_stats)
     test_result = None
-    if test is not None and test.labels is not None and len(test.labels):
+    if with_test and test is not None and test.labels is not None and len(test.labels):
         test_result = estimators.estimate_all(holdout.logits, holdout.labels, test.logits, synthetic=syn,
                                               target_stats=test_stats, holdout_stats=holdout_stats)
     return RunView(folder=folder, name=folder.name, holdout=holdout, test=test, comp=comp_logits, result=result,
@@ -116,10 +119,21 @@ def predict_leaderboard(run_dir: str | Path, data: Cifar10 | None = None, comp: 
     cfg = cfg or ReportConfig()
     if data is None or comp is None:
         data, comp = _find_data()
-    view = load_run(run_dir, data, comp, cfg.synthetic_per_set)
+    view = load_run(run_dir, data, comp, cfg.synthetic_per_set, with_test=False)
     out = dict(view.result["estimates"])
     out["recommended"] = out[estimators.recommended_estimator(available=out)]
     return out
+
+
+def leaderboard_prediction(run_dir: str | Path, data: Cifar10 | None = None, comp: CompetitionSet | None = None,
+                           synthetic_per_set: int = 300) -> estimators.Prediction:
+    """The recommended estimator's prediction and its expected range, as report section 2 gives it.
+
+    With ``data`` and ``comp`` the image-based estimators are computed too (the synthetic logits are cached in
+    the run folder, so the report reuses them); without, only those that need logits alone.
+    """
+    view = load_run(run_dir, data, comp, synthetic_per_set, with_test=False)
+    return estimators.recommended_prediction(view.result)
 
 
 def _find_data() -> tuple[Cifar10 | None, CompetitionSet | None]:

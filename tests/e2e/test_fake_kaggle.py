@@ -359,10 +359,11 @@ def make_run(folder: Path, comp, seed: int, wrong: int) -> Path:
     return folder
 
 
-def test_submit_from_run_records_runs_and_local_scores(fake, comp, capsys):
+def test_submit_from_run_records_runs_and_local_scores(fake, comp, capsys, monkeypatch):
     from kaggle_kit.ensemble import ensemble_runs
     from kaggle_kit.runs import load_logits
 
+    monkeypatch.delenv("KAGGLE_KIT_DATA", raising=False)  # no CIFAR-10 here: the prediction uses logits alone
     run_a = make_run(Path("runs/20250101-000000-a-1111111"), comp, 0, wrong=0)
     run_b = make_run(Path("runs/20250101-000001-b-2222222"), comp, 1, wrong=N // 2)
     assert main(["submit", "--from", str(run_a), "-m", "run a", "--against", "comp/cifar_test_nolabel.pkl"]) == 0
@@ -372,12 +373,15 @@ def test_submit_from_run_records_runs_and_local_scores(fake, comp, capsys):
     assert (row.file, row.runs, row.status, row.public_score) == (str(csv), run_a.name, "COMPLETE", 1.0)
     assert row.local_holdout_acc == pytest.approx(load_logits(run_a / "logits_holdout.npz").accuracy)
     assert row.local_test_acc == pytest.approx(load_logits(run_a / "logits_test.npz").accuracy)
-    # the prediction is the logits-only recommended estimator's, as the report's scoreboard says
+    # without CIFAR-10 the prediction is the logits-only recommended estimator's, and the row names it
     from kaggle_kit.gap.estimators import LOGITS_ONLY, estimate_all, recommended_estimator
     hold, comp_lg = load_logits(run_a / "logits_holdout.npz"), load_logits(run_a / "logits_comp.npz")
     upload_est = recommended_estimator(available=LOGITS_ONLY)
     expected = estimate_all(hold.logits, hold.labels, comp_lg.logits)["estimates"][upload_est]
-    assert row.predicted_lb_acc == pytest.approx(expected, abs=1e-6)
+    assert row.predicted_lb_acc == pytest.approx(expected, abs=1e-6) and row.predicted_by == upload_est
+    out = capsys.readouterr().out
+    assert "note: CIFAR-10 not found, so the leaderboard prediction uses the competition logits alone" in out
+    assert f"{run_a.name}: predicted leaderboard accuracy {100 * expected:.1f}% ({upload_est}; expect " in out
 
     ens = ensemble_runs([run_a, run_b], "mean_probs", "ab", out_root=Path("ensembles"))
     assert main(["submit", "--from", str(ens), "-m", "ensemble", "--against", "comp/cifar_test_nolabel.pkl"]) == 0

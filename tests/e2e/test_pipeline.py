@@ -6,6 +6,7 @@ corrupt-input tests run their own pipelines in subprocesses, as a user's interru
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -62,6 +63,15 @@ def test_demo_ledger_has_a_scored_upload(demo_run):
     assert row["status"] == "COMPLETE" and row["kaggle_ref"]
     assert 0.0 < float(row["public_score"]) <= 1.0
     assert float(row["local_holdout_acc"]) > 0.1
+    # the upload stage recorded the report's recommended prediction (from the members' weights) and printed it
+    predicted = float(row["predicted_lb_acc"])
+    assert row["predicted_by"] == "Median-4-Spread" and 0.0 < predicted <= 1.0
+    assert re.search(rf": predicted leaderboard accuracy {100 * predicted:.1f}% \(Median-4-Spread; expect "
+                     rf"\d+\.\d% to \d+\.\d%\)", out), out
+    # ... and the report stage, reusing the cached synthetic logits, says the same
+    md = (work / "reports" / "gap.md").read_text()
+    assert f"Median-4-Spread predicts **{100 * predicted:.1f}%**" in md
+    assert all((d / "gap_synthetic.npz").is_file() for d in (work / "runs").iterdir() if d.name != "pipelines")
 
 
 def test_demo_report_has_every_section_and_embedded_figures(demo_run):

@@ -19,6 +19,7 @@ from kaggle_kit.ledger import append_row, read_ledger
 from kaggle_kit.predict import predict_run, submission_from_run
 from kaggle_kit.testing.fake_kaggle import public_ids, read_solution, score_submission
 from kaggle_kit.train import train_run
+from kaggle_kit.upload import local_scores
 
 RECIPE = {
     "model": {"name": "tinycnn"},
@@ -48,10 +49,12 @@ def workdir(cifar10, standin, standin_labels, tmp_path_factory):
         csv = submission_from_run(folder, root / "submissions" / f"m{seed}.csv")
         score = score_submission(csv.read_bytes(), solution, public)
         assert score.status == "COMPLETE"
-        predicted = predict_leaderboard(folder, cifar10, standin, ReportConfig(synthetic_per_set=0))["recommended"]
+        # what the upload step records: the recommended prediction, from the weights and the images
+        scores = local_scores(folder, cifar10, standin, synthetic_per_set=100)
         append_row(root / "submissions" / "ledger.csv", file=csv.name, sha256="x" * 64, runs=[folder.name],
                    local_holdout_acc=logits["holdout"].accuracy, local_test_acc=result.test_acc,
-                   predicted_lb_acc=predicted, message="gap report test",
+                   predicted_lb_acc=scores.predicted_lb_acc, predicted_by=scores.predicted_by,
+                   message="gap report test",
                    competition="deep-learning-spring-2025-project-1", kaggle_ref=str(seed), status="COMPLETE",
                    public_score=float(score.public_score), private_score=float(score.private_score))
         runs.append(folder)
@@ -94,9 +97,13 @@ def test_html_report_has_every_section_and_figure_and_needs_no_network(workdir, 
     for score in ledger["public_score"]:
         assert f"{100 * score:.2f}%" in html
     assert "Fitted on 2 scored submission(s)" in html
-    # the ledger's prediction is labelled with the estimator the upload step could use (logits only)
-    upload_est = recommended_estimator(available=LOGITS_ONLY)
-    assert upload_est in LOGITS_ONLY and f"needs no images or weights ({upload_est})" in md
+    # each ledger prediction names its estimator, and its error against the public score is summarised
+    assert (ledger["predicted_by"] == "Median-4-Spread").all()
+    errs = (ledger["predicted_lb_acc"] - ledger["public_score"]).abs()
+    legacy = recommended_estimator(available=LOGITS_ONLY)
+    assert f"from the logits alone: {legacy}, which older ledgers" in md
+    assert (f"Mean absolute error against the public score: Median-4-Spread {100 * errs.mean():.1f} points over 2 "
+            f"submission(s).") in md
     advice = html.split("id='advice'")[1].split("</section>")[0]
     assert "Evidence:" in advice and re.search(r"\d", advice)
     assert "AUC" in html and "BBSE" in html and "EM" in html
@@ -118,6 +125,26 @@ def test_html_report_has_every_section_and_figure_and_needs_no_network(workdir, 
     assert re.search(r"held on \d+% of these 144 model-sets", accuracy)
     assert "MAE unseen families" in md
     assert not list(out.glob(".*.tmp"))  # atomic writes left no temporaries
+
+
+def test_submit_from_a_run_records_the_reports_recommended_prediction(workdir, cifar10, standin, shared_data,
+                                                                         standin_pickle, tmp_path, capsys):
+    """`kaggle-kit submit --from RUN` with the images at hand: the ledger gets Median-4-Spread (from the run's
+    weights; the synthetic logits the fixture cached are reused) with its range printed, as section 2 gives it."""
+    _, runs, _ = workdir
+    ledger_path = tmp_path / "ledger.csv"
+    assert main(["submit", "--from", str(runs[0]), "--out", str(tmp_path / "m0.csv"), "-m", "m0", "--upload",
+                 "never", "--data-dir", str(shared_data), "--against", str(standin_pickle), "--ledger",
+                 str(ledger_path), "--synthetic-per-set", "100"]) == 0
+    row = read_ledger(ledger_path).iloc[0]
+    expected = predict_leaderboard(runs[0], cifar10, standin, ReportConfig(synthetic_per_set=100))
+    assert row.predicted_by == "Median-4-Spread" and row.status == "dry-run"
+    assert row.predicted_lb_acc == pytest.approx(expected["Median-4-Spread"], abs=1e-9)
+    out = capsys.readouterr().out
+    assert re.search(rf"{runs[0].name}: predicted leaderboard accuracy {100 * row.predicted_lb_acc:.1f}% "
+                     rf"\(Median-4-Spread; expect \d+\.\d% to \d+\.\d%\)", out)
+    assert main(["submit", "--from", str(runs[0]), "-m", "x", "--synthetic-per-set", "-1"]) == 2
+    assert capsys.readouterr().err == "error: --synthetic-per-set must be 0 (off) or more\n"
 
 
 def test_cli_report(workdir, shared_data, monkeypatch, capsys):

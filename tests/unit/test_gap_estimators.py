@@ -323,3 +323,25 @@ def test_the_preferred_estimator_is_recommended_only_when_computed_and_measured(
     assert est.recommended_estimator(errors, available=["Median-4-Spread", "Median-4"]) == "Median-4"
 
 
+
+
+def test_recommended_prediction_carries_the_range_section_2_quotes():
+    """What the upload step records: the preferred estimate with Median-4's range when its members exist,
+    else the best computed estimator with its own p90 either side."""
+    errors = {"estimators": {
+        "Median-4": {"mae_all_generated": 0.02, "p90_generated": 0.05, "max_error_generated": 0.1, "n_generated": 20},
+        "Median-4-Spread": {"mae_all_generated": 0.021, "p90_generated": 0.05, "max_error_generated": 0.1},
+        "ATC-NE-BBSE": {"mae_all_generated": 0.03, "p90_generated": 0.08, "max_error_generated": 0.2},
+        "AC": {"mae_all_generated": 0.09, "p90_generated": 0.2, "max_error_generated": 0.4}}}
+    full = {"Median-4": 0.70, "Median-4-Spread": 0.66, "Shift-Gated": 0.70, "CC-Synth": 0.60, "ATC-NE-EM": 0.80,
+            "COTT": 0.7, "ATC-NE-BBSE": 0.75, "AC": 0.9}
+    p = est.recommended_prediction({"estimates": full, "holdout_acc": 0.8}, errors)
+    assert (p.estimator, p.accuracy) == ("Median-4-Spread", 0.66)
+    assert (p.low, p.high) == (pytest.approx(0.50), pytest.approx(0.75))  # expected_range: spread 0.20 > p90
+    assert p.describe() == "predicted leaderboard accuracy 66.0% (Median-4-Spread; expect 50.0% to 75.0%)"
+    logits_only = {"ATC-NE-BBSE": 0.75, "AC": 0.9}
+    p = est.recommended_prediction({"estimates": logits_only, "holdout_acc": 0.8}, errors)
+    assert (p.estimator, p.accuracy, p.low, p.high) == ("ATC-NE-BBSE", 0.75, pytest.approx(0.67), pytest.approx(0.83))
+    p = est.recommended_prediction({"estimates": {"AC": 0.9, "ATC-MC": 0.85}, "holdout_acc": 0.8}, {})
+    assert (p.estimator, p.low, p.high) == ("ATC-MC", None, None)  # never measured: no range to quote
+    assert p.describe() == "predicted leaderboard accuracy 85.0% (ATC-MC)"

@@ -16,7 +16,7 @@ from kaggle_kit import ledger
 from kaggle_kit.errors import LedgerError
 
 COLUMNS = ["time", "file", "sha256", "runs", "local_holdout_acc", "local_test_acc", "predicted_lb_acc",
-           "message", "competition", "kaggle_ref", "status", "public_score", "private_score"]
+           "predicted_by", "message", "competition", "kaggle_ref", "status", "public_score", "private_score"]
 
 
 def test_columns_are_exactly_the_contract(tmp_path):
@@ -24,6 +24,21 @@ def test_columns_are_exactly_the_contract(tmp_path):
     assert list(ledger.read_ledger(path).columns) == COLUMNS  # no ledger yet: empty frame, all columns
     ledger.append_row(path, file="a.csv")
     assert path.read_text().splitlines()[0] == ",".join(COLUMNS)
+
+
+def test_a_ledger_from_before_predicted_by_is_read_and_upgraded_by_the_next_write(tmp_path):
+    path = tmp_path / "ledger.csv"
+    old = [c for c in COLUMNS if c != "predicted_by"]
+    row = ["2026-01-01T00:00:00+00:00", "a.csv", "s" * 64, "r1", "0.9", "0.89", "0.8", "first", "c", "7",
+           "COMPLETE", "0.81", ""]
+    path.write_text(",".join(old) + "\n" + ",".join(row) + "\n")
+    df = ledger.read_ledger(path)
+    assert list(df.columns) == COLUMNS and df.loc[0, "predicted_by"] == ""
+    assert df.loc[0, "predicted_lb_acc"] == pytest.approx(0.8) and df.loc[0, "message"] == "first"
+    ledger.append_row(path, file="b.csv", predicted_lb_acc=0.7, predicted_by="Median-4-Spread")
+    lines = path.read_text().splitlines()
+    assert lines[0] == ",".join(COLUMNS) and lines[1].split(",")[7:9] == ["", "first"]
+    assert ledger.read_ledger(path)["predicted_by"].tolist() == ["", "Median-4-Spread"]
 
 
 def test_roundtrip_types_and_awkward_text(tmp_path):
