@@ -40,7 +40,7 @@ def test_fd_estimate_recovers_an_exact_sqrt_fd_line_and_skips_the_left_out_famil
     # so sqrt(FD) = d; accuracy falls 0.1 per unit of d for family 0, and family 1 (left out) lies off the line.
     rng = np.random.default_rng(1)
     hold = rng.normal(size=(400, 2))
-    groups, labels, fam, correct = [], [], [], []
+    groups, labels, fam = [], [], []
     for f, (d, acc) in enumerate([(1.0, 0.8), (2.0, 0.1)]):
         groups.append(hold + [d, 0.0])
         n_ok = int(acc * 400)
