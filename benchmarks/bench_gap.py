@@ -214,7 +214,7 @@ def with_combined(df: pd.DataFrame) -> pd.DataFrame:
 def recorded_rows(path: Path | None = None) -> pd.DataFrame:
     """The recorded benchmark's model-sets rebuilt from ``RESULTS_gap.md``'s per-set table (signed errors rounded to
     0.1 points; the table has no holdout accuracies): estimates = true accuracy + signed error, as fractions."""
-    text = (path or ROOT / "benchmarks" / "RESULTS_gap.md").read_text().split("## Per set", 1)[1]
+    text = (path or ROOT / "benchmarks" / "RESULTS_gap.md").read_text().split("## Per set", 1)[1].split("\n## ")[0]
     table = [line for line in text.splitlines() if line.startswith("|")]
     header = [h.strip() for h in table[0].strip("|").split("|")]
     df = pd.DataFrame([[c.strip() for c in line.strip("|").split("|")] for line in table[2:]], columns=header)

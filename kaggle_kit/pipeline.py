@@ -271,7 +271,7 @@ def run_pipeline(cfg: PipelineConfig, *, data_dir: str | Path | None = None, wor
             prog.skip("report", f"inputs unchanged; {html}")
         else:
             t0 = prog.start("report")
-            html = build_report(dirs, ledger, data, comp, work / "reports", cfg.report)
+            html = build_report(dirs, ledger, data, comp, work / "reports", cfg.report, cfg.submit.competition)
             state.mark("report", rkey, finished=True, html=html)
             prog.finish("report", t0, str(html))
         outcome.report = html

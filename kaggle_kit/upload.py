@@ -35,12 +35,15 @@ class LocalScores:
 
 
 def local_scores(folder: str | Path, data: Any = None, comp: Any = None, synthetic_per_set: int = 300,
-                 echo: Callable[[str], None] | None = None) -> LocalScores:
+                 echo: Callable[[str], None] | None = None, ledger_path: str | Path | None = None,
+                 competition: str = COMPETITION_SLUG) -> LocalScores:
     """Holdout and CIFAR-10 test accuracy of a run or ensemble, and the gap report's recommended prediction of
     its leaderboard accuracy; each is None when its logits are missing.
 
     With ``data`` (CIFAR-10) and ``comp`` (the competition set) the prediction is the one report section 2
     recommends (Median-4-Spread when the run's weights or members are found), else the best logits-only one.
+    With ``ledger_path`` it also echoes the prediction corrected by earlier scored submissions
+    (``gap.leaderboard_feedback``); the ledger keeps the uncorrected one, which later corrections build on.
     """
     from kaggle_kit.runs import load_logits
 
@@ -67,9 +70,26 @@ def local_scores(folder: str | Path, data: Any = None, comp: Any = None, synthet
         return scores
     if echo is not None:
         echo(f"{folder.name}: {pred.describe()}")
+        if ledger_path is not None:
+            _echo_correction(folder, pred, Path(ledger_path), competition, echo)
     rng = None if pred.low is None else (pred.low, pred.high)
     return dataclasses.replace(scores, predicted_lb_acc=pred.accuracy, predicted_by=pred.estimator,
                                predicted_range=rng)
+
+
+def _echo_correction(folder: Path, pred: Any, ledger_path: Path, competition: str,
+                     echo: Callable[[str], None]) -> None:
+    from kaggle_kit.gap import estimators, leaderboard_feedback
+
+    try:
+        df = ledger.read_ledger(ledger_path)
+    except KitError:
+        return  # the ledger's own error surfaces when submit_csv reads it
+    c = leaderboard_feedback.corrected_prediction(pred.accuracy, pred.estimator, df, competition, run_ids(folder),
+                                                  estimators.logits_only_estimator())
+    if c is not None:
+        echo(f"{folder.name}: {c.describe()}")
+        echo(f"  ({leaderboard_feedback.evidence_words(pred.estimator, c.evidence)})")
 
 
 def run_ids(folder: str | Path) -> list[str]:
@@ -220,7 +240,8 @@ def submit_pipeline_csv(csv: str | Path, cfg: Any, final_dir: str | Path, run_di
             # has just validated this CSV against that folder's pickle, so its ids are the competition's
             ids = _csv_ids(csv)
     message = sub.message or f"{cfg.name}: {Path(final_dir).name}"
-    scores = local_scores(final_dir, data, comp, cfg.report.synthetic_per_set, echo=echo)
+    scores = local_scores(final_dir, data, comp, cfg.report.synthetic_per_set, echo=echo, ledger_path=ledger_path,
+                          competition=sub.competition)
     with kaggle_api.applied_env(env):
         return submit_csv(csv, message, expected_ids=ids, competition=sub.competition,
                           runs=[Path(d).name for d in run_dirs], scores=scores,

@@ -16,6 +16,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--domain-max-images", type=int, help="images per side for the domain classifier")
     p.add_argument("--synthetic-per-set", type=int,
                    help="holdout images per corruption and severity for the CC-Synth estimator (0 = skip it)")
+    p.add_argument("--competition", help="only this competition's scored ledger rows correct the prediction "
+                                          "(default: every row)")
     p.set_defaults(func=run)
 
 
@@ -55,6 +57,6 @@ def run(args: argparse.Namespace) -> int:
         cfg = dataclasses.replace(cfg, synthetic_per_set=args.synthetic_per_set)
     paths = locate_data(args.data_dir, require_comp=True)
     html = build_report(folders, Path(args.ledger), load_cifar10(paths.cifar_dir),
-                        load_competition(paths.comp_pickle), Path(args.out), cfg)
+                        load_competition(paths.comp_pickle), Path(args.out), cfg, args.competition)
     print(f"wrote {html} and {html.with_suffix('.md')}")
     return 0

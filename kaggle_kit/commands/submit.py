@@ -87,7 +87,8 @@ def run(args: argparse.Namespace) -> int:
 
         folder = run_dir(args.from_run)
         csv, runs = _csv_from_run(args.from_run, args.out), run_ids(folder)
-        scores = local_scores(folder, _cifar10_or_none(args), comp, args.synthetic_per_set, echo=print)
+        scores = local_scores(folder, _cifar10_or_none(args), comp, args.synthetic_per_set, echo=print,
+                              ledger_path=args.ledger, competition=args.competition)
     else:
         csv, runs, scores = Path(args.csv), [], LocalScores()
     submit_csv(csv, args.message, expected_ids=ids, competition=args.competition, runs=runs, scores=scores,

@@ -264,6 +264,12 @@ def recommended_estimator(errors: dict | None = None, available=None) -> str:
     return RECOMMENDED
 
 
+def logits_only_estimator() -> str:
+    """What the upload step falls back to without images or weights (and what it always used before the ledger
+    named the estimator)."""
+    return recommended_estimator(available=LOGITS_ONLY)
+
+
 # Bins of the drop an estimator *predicts* (holdout accuracy - estimate, points): what a user knows before
 # submitting, so the benchmark reports each estimator's error per bin and the report quotes the matching one.
 DROP_BINS_POINTS = {"< 5": (-100.0, 5.0), "5-15": (5.0, 15.0), "15-30": (15.0, 30.0), "> 30": (30.0, 100.0)}

@@ -22,7 +22,7 @@ from kaggle_kit.data import Cifar10, CompetitionSet
 from kaggle_kit.errors import RunError
 from kaggle_kit.fsio import atomic_write_bytes, atomic_write_text
 from kaggle_kit.gap import advice as advice_mod
-from kaggle_kit.gap import domain, estimators, image_stats, label_shift
+from kaggle_kit.gap import domain, estimators, image_stats, label_shift, leaderboard_feedback
 from kaggle_kit.gap.report_render import Fig, Section, Table, figure_png, render_html, render_markdown
 from kaggle_kit.gap.report_runs import RunView, load_run
 
@@ -118,7 +118,13 @@ def upload_prediction_summary(df: pd.DataFrame, legacy: str) -> str:
         return text + " No prediction has a public score to compare with yet."
     parts = [f"{name} {100 * g['prediction_error'].abs().mean():.1f} points over {len(g)} submission(s)"
              for name, g in scored.groupby("predicted_by", sort=True)]
-    return text + " Mean absolute error against the public score: " + "; ".join(parts) + "."
+    text += " Mean absolute error against the public score: " + "; ".join(parts) + "."
+    both = scored[~scored["corrected_error"].isna()]
+    if not both.empty:
+        text += (f" Corrected by the submissions scored before each (section 2 says how): "
+                 f"{100 * both['corrected_error'].abs().mean():.1f} points over {len(both)} submission(s), against "
+                 f"{100 * both['prediction_error'].abs().mean():.1f} uncorrected on the same ones.")
+    return text
 
 
 def scoreboard_section(ledger: pd.DataFrame, runs: Sequence[RunView]) -> tuple[Section, tuple[float, float] | None]:
@@ -130,19 +136,24 @@ def scoreboard_section(ledger: pd.DataFrame, runs: Sequence[RunView]) -> tuple[S
     df = ledger.copy()
     for col in ("local_holdout_acc", "local_test_acc", "predicted_lb_acc", "public_score", "private_score"):
         df[col] = df[col].astype(float).map(_normalise_score)
-    legacy = estimators.recommended_estimator(available=estimators.LOGITS_ONLY)
+    legacy = estimators.logits_only_estimator()
     df["predicted_by"] = [b or (legacy if not math.isnan(p) else "") for b, p in
                           zip(df["predicted_by"], df["predicted_lb_acc"])]
     df["prediction_error"] = df["predicted_lb_acc"] - df["public_score"]
+    df["corrected"] = leaderboard_feedback.replay(df, legacy)
+    df["corrected_error"] = df["corrected"] - df["public_score"]
     rows = []
     for _, r in df.iterrows():
-        err = r["prediction_error"]
+        err, cerr = r["prediction_error"], r["corrected_error"]
         rows.append([str(r["time"])[:19], str(r["file"]), str(r["runs"]), _pct(r["local_holdout_acc"], 2),
                      _pct(r["local_test_acc"], 2), _pct(r["predicted_lb_acc"], 2), r["predicted_by"] or "-",
                      _pct(r["public_score"], 2), _pct(r["private_score"], 2),
-                     "-" if math.isnan(err) else f"{100 * err:+.1f}", str(r["status"])])
+                     "-" if math.isnan(err) else f"{100 * err:+.1f}",
+                     "-" if math.isnan(r["corrected"]) else _pct(r["corrected"], 2)
+                     + ("" if math.isnan(cerr) else f" ({100 * cerr:+.1f})"), str(r["status"])])
     sec.blocks.append(Table(["time", "file", "runs", "holdout", "local test", "predicted LB", "predicted by",
-                             "public", "private", "prediction error (pts)", "status"], rows))
+                             "public", "private", "prediction error (pts)", "corrected by earlier scores (error)",
+                             "status"], rows))
     sec.blocks.append(upload_prediction_summary(df, legacy))
     local = df["local_test_acc"].to_numpy(float)
     local = np.where(np.isnan(local), df["local_holdout_acc"].to_numpy(float), local)
@@ -187,7 +198,31 @@ def scoreboard_section(ledger: pd.DataFrame, runs: Sequence[RunView]) -> tuple[S
     return sec, line
 
 
-def prediction_section(runs: Sequence[RunView], errors: dict, unseen: dict | None = None) -> Section:
+def corrections(runs: Sequence[RunView], estimator: str, ledger: pd.DataFrame | None,
+                competition: str | None = None) -> list[str]:
+    """Each run's recommended estimate corrected by the ledger's earlier misses, then the evidence once."""
+    if ledger is None or ledger.empty:
+        return []
+    lines, evidence = [], None
+    for v in runs:
+        est = v.result["estimates"].get(estimator)
+        c = None if est is None else leaderboard_feedback.corrected_prediction(
+            est, estimator, ledger, competition, v.members or [v.name], estimators.logits_only_estimator())
+        if c is not None:
+            evidence = c.evidence
+            lines.append(f"{v.name}, corrected by the leaderboard: your {c.offset.n} scored submission(s) predicted "
+                         f"by {estimator} were {100 * c.offset.offset:+.1f} points off on average, so expect "
+                         f"**{_pct(c.accuracy, 1)}**.")
+    if evidence is not None:
+        lines.append(f"Why the correction: every submission meets the same shift, and an estimator's miss is mostly "
+                     f"the shift's. The public scores are the only labels used, and a submission's own score never "
+                     f"corrects it. Measured: {leaderboard_feedback.evidence_words(estimator, evidence)} "
+                     f"(`benchmarks/bench_gap_ledger.py`).")
+    return lines
+
+
+def prediction_section(runs: Sequence[RunView], errors: dict, unseen: dict | None = None,
+                       ledger: pd.DataFrame | None = None, competition: str | None = None) -> Section:
     sec = Section("prediction", "2. Predicted leaderboard accuracy (before submitting)")
     best = recommended_estimator(errors, available=runs[-1].result["estimates"])
     sec.blocks.append(
@@ -213,6 +248,7 @@ def prediction_section(runs: Sequence[RunView], errors: dict, unseen: dict | Non
         line = expectation_sentence(v.name, best, v.result, errors, unseen)
         if line:
             sec.blocks.append(line)
+    sec.blocks += corrections(runs, best, ledger, competition)
     for v in runs:
         if v.result.get("shift_auc") is not None:
             sec.blocks.append(f"{v.name}: re-weighted domain AUC (image statistics, holdout re-weighted to the EM "
@@ -508,10 +544,12 @@ def accuracy_section(errors: dict, unseen: dict | None = None) -> Section:
 
 # ------------------------------------------------------------------------------------------- entry point
 def build_report(run_dirs: Sequence[str | Path], ledger_path: str | Path | None, data: Cifar10,
-                 comp: CompetitionSet, out_dir: str | Path, cfg: ReportConfig | None = None) -> Path:
+                 comp: CompetitionSet, out_dir: str | Path, cfg: ReportConfig | None = None,
+                 competition: str | None = None) -> Path:
     """Write ``gap.html``, ``gap.md`` and one PNG per figure into ``out_dir``; returns the HTML path.
 
     The last run folder is the one the detailed sections describe (the pipeline passes the final ensemble last).
+    ``competition``: the ledger rows whose scores may correct the prediction (None: every row).
     """
     from kaggle_kit.ledger import read_ledger
 
@@ -527,7 +565,7 @@ def build_report(run_dirs: Sequence[str | Path], ledger_path: str | Path | None,
 
     score_sec, line = scoreboard_section(ledger, runs)
     unseen = estimators.measured_error_unseen_families()
-    pred_sec = prediction_section(runs, errors, unseen)
+    pred_sec = prediction_section(runs, errors, unseen, ledger, competition)
     ls_sec, ls_info = label_shift_section(main, class_names)
     cov_sec, cov_info = covariate_section(data.train_images, comp.images, cfg)
     pc_sec = per_class_section(main, class_names)

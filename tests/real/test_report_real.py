@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import re
+import shutil
 
 import pytest
 import torch
@@ -104,6 +105,16 @@ def test_html_report_has_every_section_and_figure_and_needs_no_network(workdir, 
     assert f"from the logits alone: {legacy}, which older ledgers" in md
     assert (f"Mean absolute error against the public score: Median-4-Spread {100 * errs.mean():.1f} points over 2 "
             f"submission(s).") in md
+    # the second submission replayed with the first's miss subtracted; the ensemble corrected by both misses
+    miss = ledger["predicted_lb_acc"] - ledger["public_score"]
+    replayed = ledger["predicted_lb_acc"][1] - miss[0]
+    assert (f"Corrected by the submissions scored before each (section 2 says how): "
+            f"{100 * abs(replayed - ledger['public_score'][1]):.1f} points over 1 submission(s)") in md
+    ens_m4s = predict_leaderboard(ens, cifar10, standin, ReportConfig(synthetic_per_set=100))["Median-4-Spread"]
+    assert (f"ens, corrected by the leaderboard: your 2 scored submission(s) predicted by Median-4-Spread were "
+            f"{100 * miss.mean():+.1f} points off on average, so expect **{100 * (ens_m4s - miss.mean()):.1f}%**.") in md
+    assert md.count("Why the correction:") == 1 and "this correction took Median-4-Spread's mean error from" in md
+    assert f"{runs[0].name}, corrected by the leaderboard: your 1 scored submission(s)" in md  # not by its own
     advice = html.split("id='advice'")[1].split("</section>")[0]
     assert "Evidence:" in advice and re.search(r"\d", advice)
     assert "AUC" in html and "BBSE" in html and "EM" in html
@@ -131,18 +142,24 @@ def test_submit_from_a_run_records_the_reports_recommended_prediction(workdir, c
                                                                          standin_pickle, tmp_path, capsys):
     """`kaggle-kit submit --from RUN` with the images at hand: the ledger gets Median-4-Spread (from the run's
     weights; the synthetic logits the fixture cached are reused) with its range printed, as section 2 gives it."""
-    _, runs, _ = workdir
+    root, runs, _ = workdir
     ledger_path = tmp_path / "ledger.csv"
+    shutil.copy(root / "submissions" / "ledger.csv", ledger_path)  # m1's scored row corrects m0's prediction
     assert main(["submit", "--from", str(runs[0]), "--out", str(tmp_path / "m0.csv"), "-m", "m0", "--upload",
                  "never", "--data-dir", str(shared_data), "--against", str(standin_pickle), "--ledger",
                  str(ledger_path), "--synthetic-per-set", "100"]) == 0
-    row = read_ledger(ledger_path).iloc[0]
+    before, row = read_ledger(ledger_path).iloc[1], read_ledger(ledger_path).iloc[2]
     expected = predict_leaderboard(runs[0], cifar10, standin, ReportConfig(synthetic_per_set=100))
     assert row.predicted_by == "Median-4-Spread" and row.status == "dry-run"
     assert row.predicted_lb_acc == pytest.approx(expected["Median-4-Spread"], abs=1e-9)
     out = capsys.readouterr().out
     assert re.search(rf"{runs[0].name}: predicted leaderboard accuracy {100 * row.predicted_lb_acc:.1f}% "
                      rf"\(Median-4-Spread; expect \d+\.\d% to \d+\.\d%\)", out)
+    # the ledger keeps the uncorrected prediction; the corrected one is printed beside it
+    miss = before.predicted_lb_acc - before.public_score
+    assert (f"{runs[0].name}: corrected by 1 scored submission(s) whose Median-4-Spread predictions were "
+            f"{100 * miss:+.1f} points off on average: {100 * (row.predicted_lb_acc - miss):.1f}%\n  (on the "
+            f"benchmark's shifted sets") in out
     assert main(["submit", "--from", str(runs[0]), "-m", "x", "--synthetic-per-set", "-1"]) == 2
     assert capsys.readouterr().err == "error: --synthetic-per-set must be 0 (off) or more\n"
 

@@ -1,0 +1,144 @@
+"""Correcting a prediction by earlier submissions' misses (``gap.leaderboard_feedback``) and its benchmark."""
+from __future__ import annotations
+
+import json
+import math
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
+import bench_gap_ledger  # noqa: E402
+
+from kaggle_kit import ledger  # noqa: E402
+from kaggle_kit.gap import leaderboard_feedback as lf  # noqa: E402
+
+SLUG = "comp-a"
+M4S = "Median-4-Spread"
+# a correction that helped on the benchmark (M4S) and one that did not (ATC-NE-BBSE)
+ERRORS = {"sources": {
+    "benchmark": {"models": ["a", "b", "c"], "estimators": {
+        M4S: {"plain": {"mae": 0.02, "n": 9}, "one_different_recipe": {"mae": 0.017, "n": 18},
+              "mean_of_others": {"mae": 0.014, "n": 9}},
+        "ATC-NE-BBSE": {"plain": {"mae": 0.032, "n": 9}, "one_different_recipe": {"mae": 0.039, "n": 18}}}},
+    "seeds": {"models": ["a", "a@1"], "estimators": {
+        M4S: {"plain": {"mae": 0.022, "n": 4}, "one_same_recipe": {"mae": 0.007, "n": 4}}}}}}
+
+
+def _ledger(tmp_path: Path, rows: list[dict]) -> pd.DataFrame:
+    path = tmp_path / "ledger.csv"
+    for r in rows:
+        ledger.append_row(path, **{"competition": SLUG, "status": "COMPLETE", **r})
+    return ledger.read_ledger(path)
+
+
+def test_offset_is_the_mean_miss_and_the_correction_is_clipped():
+    assert lf.mean_offset([0.80, 0.70], [0.75, 0.69]) == pytest.approx(0.03)
+    assert lf.apply_offset(0.60, 0.03) == pytest.approx(0.57)
+    assert lf.apply_offset(0.99, -0.05) == 1.0 and lf.apply_offset(0.01, 0.05) == 0.0
+
+
+def test_ledger_offset_uses_only_scored_rows_of_the_estimator_and_competition(tmp_path):
+    df = _ledger(tmp_path, [
+        dict(runs=["r1"], predicted_lb_acc=0.80, predicted_by=M4S, public_score=0.75),          # +5
+        dict(runs=["r2"], predicted_lb_acc=0.70, predicted_by=M4S, public_score=70.0),          # percent: +0
+        dict(runs=["r3"], predicted_lb_acc=0.70, predicted_by=M4S, status="PENDING"),           # no score yet
+        dict(runs=["r4"], predicted_lb_acc=0.70, predicted_by=M4S, status="dry-run"),
+        dict(runs=["r5"], predicted_lb_acc=0.90, predicted_by="COTT", public_score=0.60),       # other estimator
+        dict(runs=["r6"], predicted_lb_acc=0.90, predicted_by=M4S, public_score=0.10, competition="other"),
+        dict(runs=["r7"], predicted_lb_acc=0.66, predicted_by="", public_score=0.60),           # legacy row
+        dict(runs=[], predicted_lb_acc=None, predicted_by="", public_score=0.50),               # bare CSV
+    ])
+    off = lf.ledger_offset(df, M4S, SLUG)
+    assert (off.n, off.offset) == (2, pytest.approx(0.025))
+    assert off.apply(0.65) == pytest.approx(0.625)
+    assert lf.ledger_offset(df, M4S, None).n == 3  # every competition
+    legacy = lf.ledger_offset(df, "ATC-NE-BBSE", SLUG, legacy_estimator="ATC-NE-BBSE")
+    assert (legacy.n, legacy.offset) == (1, pytest.approx(0.06))
+    assert lf.ledger_offset(df, "ATC-NE-BBSE", SLUG) is None  # without naming the legacy estimator
+    # the run being predicted never corrects itself (runs compared as sets); no runs excludes nothing
+    assert lf.ledger_offset(df, M4S, SLUG, exclude_runs=["r1"]).n == 1
+    assert lf.ledger_offset(df, M4S, SLUG, exclude_runs=[""]).n == 2
+    assert lf.ledger_offset(df.iloc[:0], M4S, SLUG) is None
+
+
+def test_ensemble_rows_are_excluded_by_their_member_set(tmp_path):
+    df = _ledger(tmp_path, [dict(runs=["a", "b"], predicted_lb_acc=0.8, predicted_by=M4S, public_score=0.7),
+                            dict(runs=["a"], predicted_lb_acc=0.8, predicted_by=M4S, public_score=0.78)])
+    assert lf.ledger_offset(df, M4S, SLUG, exclude_runs=["b", "a"]).offset == pytest.approx(0.02)
+
+
+def test_correction_is_offered_only_where_the_benchmark_shows_it_helping():
+    assert lf.measured(M4S, ERRORS)["benchmark"]["one_different_recipe"] == 0.017
+    assert lf.measured("ATC-NE-BBSE", ERRORS) is None  # made worse there: never applied
+    assert lf.measured("COTT", ERRORS) is None  # never measured
+    words = lf.evidence_words(M4S, lf.measured(M4S, ERRORS))
+    assert words == ("on the benchmark's shifted sets this correction took Median-4-Spread's mean error from 2.0 to "
+                     "1.7 points with one earlier submission of another recipe and 1.4 with the mean of 2 others; on "
+                     "the seed study's models from 2.2 to 0.7 with one of the same recipe and another seed")
+
+
+def test_shipped_measurements_back_the_recommended_estimator_and_refuse_the_logits_only_one():
+    shipped = lf.measured(M4S)
+    assert shipped is not None and shipped["benchmark"]["one_different_recipe"] < shipped["benchmark"]["plain"]
+    assert lf.measured("ATC-NE-BBSE") is None
+
+
+def test_corrected_prediction_and_the_ledger_replay(tmp_path):
+    df = _ledger(tmp_path, [
+        dict(runs=["r1"], predicted_lb_acc=0.80, predicted_by=M4S, public_score=0.76),  # first: nothing before it
+        dict(runs=["r2"], predicted_lb_acc=0.70, predicted_by=M4S, public_score=0.67),  # corrected by r1: 0.66
+        dict(runs=["r1"], predicted_lb_acc=0.80, predicted_by=M4S, public_score=0.76),  # r1 again: r2 only
+        dict(runs=["r3"], predicted_lb_acc=0.60, predicted_by="ATC-NE-BBSE", public_score=0.5),  # not offered
+    ])
+    c = lf.corrected_prediction(0.72, M4S, df, SLUG, ["r9"], errors=ERRORS)
+    assert c.offset.n == 3 and c.accuracy == pytest.approx(0.72 - (0.04 + 0.03 + 0.04) / 3)
+    assert c.describe() == ("corrected by 3 scored submission(s) whose Median-4-Spread predictions were +3.7 points "
+                            f"off on average: {100 * c.accuracy:.1f}%")
+    assert lf.corrected_prediction(0.72, "ATC-NE-BBSE", df, SLUG, errors=ERRORS) is None
+    replay = lf.replay(df, errors=ERRORS)
+    assert math.isnan(replay[0]) and math.isnan(replay[3])
+    assert replay[1] == pytest.approx(0.66) and replay[2] == pytest.approx(0.80 - 0.03)
+
+
+def test_benchmark_scenarios_on_rows_with_a_known_answer():
+    """Set s1: every model misses by +5 (a shift-driven error): any correction is exact. Set s2: misses +4 and +2
+    for recipe x's two seeds and -2 for recipe y: the pairs give |2| (same recipe) and 6 / 4 (different)."""
+    rows = pd.DataFrame({
+        "model": ["x", "x@1", "y"] * 2, "set": ["s1"] * 3 + ["s2"] * 3,
+        "true_acc": [0.5] * 6, "M": [0.55, 0.55, 0.55, 0.54, 0.52, 0.48]})
+    res = bench_gap_ledger.summary(rows, ("M",))["M"]
+    assert res["plain"]["mae"] == pytest.approx((0.05 * 3 + 0.04 + 0.02 + 0.02) / 6)
+    assert res["one_same_recipe"] == {"mae": pytest.approx((0 + 0 + 0.02 + 0.02) / 4), "n": 4}
+    assert res["one_different_recipe"]["mae"] == pytest.approx((0 * 4 + 0.06 + 0.06 + 0.04 + 0.04) / 8)
+    # mean of others on s2: x -> |4 - 0|, x@1 -> |2 - 1|, y -> |-2 - 3|
+    assert res["mean_of_others"]["mae"] == pytest.approx((0 * 3 + 0.04 + 0.01 + 0.05) / 6)
+
+
+def test_shipped_measurements_reproduce_from_the_committed_per_set_tables():
+    """The report's evidence is what bench_gap_ledger.py computes from RESULTS_gap.md and RESULTS_gap_seeds.md."""
+    shipped = json.loads(bench_gap_ledger.OUT_JSON.read_text())["sources"]
+    sources = bench_gap_ledger.row_sources()
+    for key in ("benchmark", "standin", "seeds"):
+        got = bench_gap_ledger.summary(sources[key])
+        want = shipped[key]["estimators"]
+        assert set(got) == set(want) == set(bench_gap_ledger.ESTIMATORS)
+        for est, scen in want.items():
+            for name, v in scen.items():
+                assert got[est][name]["n"] == v["n"] and got[est][name]["mae"] == pytest.approx(v["mae"], abs=1e-12)
+
+
+def test_check_6_confirmation_scores_the_new_model_against_the_others_misses():
+    m4s = "Median-4-Spread"
+    new = pd.DataFrame({"model": ["n"] * 3, "set": ["clean", "s1", "s2"], "true_acc": [0.9, 0.5, 0.5],
+                        m4s: [0.0, 0.55, 0.52]})  # the clean row is not a shifted set: ignored
+    others = pd.DataFrame({"model": ["a", "b"] * 2, "set": ["s1", "s1", "s2", "s2"], "true_acc": [0.6] * 4,
+                           m4s: [0.65, 0.65, 0.64, 0.60]})  # misses +5 +5 on s1, +4 0 on s2
+    text, ok = bench_gap_ledger.confirm(new, others, (m4s,))
+    assert ok and f"| {m4s} | 3.50 | 1.00 | 0.00 |" in text
+    assert "Rule 6a (one earlier submission at least 0.5 below as is): 1.00 vs 3.50 -> holds" in text
+    others[m4s] = [0.55, 0.55, 0.70, 0.70]  # misses -5 on s1, +10 on s2: the correction misleads
+    text, ok = bench_gap_ledger.confirm(new, others, (m4s,))
+    assert not ok and "-> fails" in text
