@@ -172,12 +172,16 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--models", nargs="+", default=MODELS, type=bench_gap._model_name)
     ap.add_argument("--no-write", action="store_true", help="print only")
     ap.add_argument("--rows", help="re-render from a saved rows CSV instead of evaluating")
+    ap.add_argument("--save-rows", metavar="CSV", help="also save the evaluated rows here (with --no-write too: "
+                                                         "a held-out model's rows beside the check's own)")
     args = ap.parse_args(argv)
     torch.set_num_threads(1)
     t0 = time.time()
     df = pd.read_csv(args.rows) if args.rows else bench_gap.evaluate(
         args.models, leave_family_out=False, sets_fn=lambda x, y: novel_sets(x, y, args.check))
     df = with_support_gated(df) if args.check == 4 else with_spread(df)  # pure: recomputed on saved rows too
+    if args.save_rows:
+        df.to_csv(args.save_rows, index=False)
     text, _ = bench_gap.tables(df)
     source = f"Rows re-rendered from {args.rows}" if args.rows else f"Environment: {bench_gap.environment()}"
     verdict = check4(df) if args.check == 4 else check5(df, bench_gap.recorded_rows())

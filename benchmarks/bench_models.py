@@ -64,6 +64,8 @@ MODELS = {
     "resnet9q_ls": ModelSpec(small_resnet, 10, 0.1, label_smoothing=0.1),
     # Held-out model of PREREGISTERED.md check 3: resnet9q's network stopped after 4 epochs (mid accuracy).
     "resnet9q_e4": ModelSpec(small_resnet, 4, 0.1),
+    # Held-out model of check 6 (the ledger correction): a recipe in no saved row, smoothed labels and 4 epochs.
+    "resnet9q_ls_e4": ModelSpec(small_resnet, 4, 0.1, label_smoothing=0.1),
 }
 
 
