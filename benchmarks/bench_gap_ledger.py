@@ -107,9 +107,10 @@ def table(name: str, df: pd.DataFrame, res: dict) -> list[str]:
     return lines + [""]
 
 
-def confirm(new: pd.DataFrame, others: pd.DataFrame, names: tuple[str, ...] = ESTIMATORS) -> tuple[str, bool]:
+def confirm(new: pd.DataFrame, others: pd.DataFrame, names: tuple[str, ...] = ESTIMATORS) -> tuple[str, bool, dict]:
     """Check 6 (``PREREGISTERED.md``): the new model's errors as is, corrected by each other model's miss on the
-    same set (mean over the pairs) and by the mean of their misses. Returns (text, whether both rules hold)."""
+    same set (mean over the pairs) and by the mean of their misses. Returns (text, whether both rules hold, the
+    measurements for ``measured_error_ledger.json``: MAE fractions per estimator)."""
     new, others = new[new["set"] != "clean"], others[others["set"] != "clean"]
     lines = [f"## Check 6: {', '.join(new['model'].unique())} on {new['set'].nunique()} held-out sets, corrected by "
              f"{others['model'].nunique()} other models ({', '.join(others['model'].unique())}); MAE in points", "",
@@ -131,7 +132,11 @@ def confirm(new: pd.DataFrame, others: pd.DataFrame, names: tuple[str, ...] = ES
     lines += ["", f"Rule 6a (one earlier submission at least 0.5 below as is): {one:.2f} vs {plain:.2f} -> "
               f"{'holds' if one <= plain - 0.5 else 'fails'}. Rule 6b (the mean of the others' misses, the same): "
               f"{mean:.2f} vs {plain:.2f} -> {'holds' if mean <= plain - 0.5 else 'fails'}.", ""]
-    return "\n".join(lines), ok
+    record = {"models": list(new["model"].unique()), "others": list(others["model"].unique()),
+              "n_sets": int(new["set"].nunique()), "rules_hold": bool(ok),
+              "estimators": {e: dict(zip(("plain", "one_earlier", "mean_of_others"), (v / 100 for v in r)))
+                             for e, r in result.items()}}
+    return "\n".join(lines), ok, record
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -145,11 +150,14 @@ def main(argv: list[str] | None = None) -> int:
         new = pd.concat([bench_gap.with_combined(pd.read_csv(p)) for p in args.confirm], ignore_index=True)
         others = pd.concat([bench_gap.with_combined(pd.read_csv(p)) for p in bench_gap_novel.ROWS.values()],
                            ignore_index=True)
-        text, ok = confirm(new, others[others["set"].isin(new["set"])])
+        text, ok, record = confirm(new, others[others["set"].isin(new["set"])])
         print(text)
+        payload = json.loads(OUT_JSON.read_text())
+        payload["check6"] = record
+        OUT_JSON.write_text(json.dumps(payload, indent=2) + "\n")
         previous = OUT_MD.read_text().split("\n## Check 6")[0].rstrip("\n")
         OUT_MD.write_text(previous + "\n\n" + text)
-        print(f"appended to {OUT_MD.relative_to(bench_gap.ROOT)} in {time.perf_counter() - t0:.1f} s; "
+        print(f"appended to {OUT_MD.relative_to(bench_gap.ROOT)}, recorded in {OUT_JSON.relative_to(bench_gap.ROOT)} in {time.perf_counter() - t0:.1f} s; "
               f"{'both rules hold' if ok else 'a rule fails'}")
         return 0
     sources = row_sources()
@@ -163,11 +171,15 @@ def main(argv: list[str] | None = None) -> int:
         lines += table(name, df, results[name])
     text = "\n".join(lines)
     print(text)
-    OUT_MD.write_text(text)
+    old = OUT_MD.read_text() if OUT_MD.is_file() else ""
+    check6 = "\n## Check 6" + old.split("\n## Check 6", 1)[1] if "\n## Check 6" in old else ""
+    OUT_MD.write_text(text + check6)  # a recorded check-6 verdict stays with the re-rendered tables
     payload = {"what": "MAE (fractions) of each estimator as is and corrected by other models' signed errors on the "
                        "same set (benchmarks/bench_gap_ledger.py)",
                "sources": {name: {"label": LABELS[name], "n_sets": int(df["set"].nunique()), "models": list(dict.fromkeys(df["model"])),
                                   "estimators": results[name]} for name, df in sources.items()}}
+    if OUT_JSON.is_file() and "check6" in json.loads(OUT_JSON.read_text()):  # a recorded verdict stays
+        payload["check6"] = json.loads(OUT_JSON.read_text())["check6"]
     OUT_JSON.write_text(json.dumps(payload, indent=2) + "\n")
     print(f"wrote {OUT_MD.relative_to(bench_gap.ROOT)} and {OUT_JSON.relative_to(bench_gap.ROOT)} "
           f"in {time.perf_counter() - t0:.1f} s")

@@ -76,13 +76,14 @@ def ledger_offset(ledger: pd.DataFrame, estimator: str, competition: str | None,
 
 
 # ------------------------------------------------------------------------------------------ the evidence
-BENCHMARK, HELDOUT, SEEDS = "benchmark", "heldout", "seeds"
+BENCHMARK, HELDOUT, SEEDS, CHECK6 = "benchmark", "heldout", "seeds", "check6"
 
 
 def measured(estimator: str, errors: dict | None = None) -> dict[str, dict[str, float]] | None:
     """{source: {scenario: MAE}} of ``estimator`` from ``measured_error_ledger.json``; None unless one earlier
     submission of a *different* recipe lowered its benchmark error (the correction is offered only then: it
-    made the logits-only ATC-NE-BBSE worse, 3.2 -> 3.9, because its miss depends on the model's calibration)."""
+    made the logits-only ATC-NE-BBSE worse, 3.2 -> 3.9, because its miss depends on the model's calibration)
+    and pre-registered check 6, where recorded, held."""
     if errors is None:
         from kaggle_kit.gap.estimators import measured_error
 
@@ -90,6 +91,11 @@ def measured(estimator: str, errors: dict | None = None) -> dict[str, dict[str, 
     found = {src: {**{k: v["mae"] for k, v in body.get("estimators", {}).get(estimator, {}).items()},
                    "n_models": len(body.get("models", []))}
              for src, body in errors.get("sources", {}).items()}
+    check6 = errors.get(CHECK6, {})
+    if check6 and not check6.get("rules_hold", False):
+        return None  # the pre-registered check failed: as its rule says, the correction is not offered
+    if estimator in check6.get("estimators", {}):
+        found[CHECK6] = {**check6["estimators"][estimator], "n_models": len(check6.get("others", []))}
     bench = found.get(BENCHMARK, {})
     if not ("plain" in bench and "one_different_recipe" in bench) or bench["one_different_recipe"] >= bench["plain"]:
         return None
@@ -115,6 +121,11 @@ def evidence_words(estimator: str, m: dict[str, dict[str, float]]) -> str:
         text += (f"; on shift families outside the benchmark from {pts(HELDOUT, 'plain')} to "
                  f"{pts(HELDOUT, 'one_different_recipe')} with another recipe and {pts(HELDOUT, 'one_same_recipe')} "
                  f"with the same")
+    c = m.get(CHECK6, {})
+    if {"plain", "one_earlier", "mean_of_others"} <= set(c):
+        text += (f"; and in a check written down before its model was trained (PREREGISTERED.md, check 6) from "
+                 f"{pts(CHECK6, 'plain')} to {pts(CHECK6, 'one_earlier')} with one earlier submission and "
+                 f"{pts(CHECK6, 'mean_of_others')} with the mean of {int(c['n_models'])}")
     return text
 
 

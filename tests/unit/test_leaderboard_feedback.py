@@ -83,7 +83,16 @@ def test_correction_is_offered_only_where_the_benchmark_shows_it_helping():
 def test_shipped_measurements_back_the_recommended_estimator_and_refuse_the_logits_only_one():
     shipped = lf.measured(M4S)
     assert shipped is not None and shipped["benchmark"]["one_different_recipe"] < shipped["benchmark"]["plain"]
+    assert shipped["check6"]["one_earlier"] <= shipped["check6"]["plain"] - 0.005  # check 6's rule, as recorded
     assert lf.measured("ATC-NE-BBSE") is None
+
+
+def test_a_failed_check_6_withdraws_the_correction():
+    check6 = {"others": ["a", "b"], "estimators": {M4S: {"plain": 0.03, "one_earlier": 0.02, "mean_of_others": 0.02}}}
+    held = lf.measured(M4S, {**ERRORS, "check6": {**check6, "rules_hold": True}})
+    assert held["check6"] == {"plain": 0.03, "one_earlier": 0.02, "mean_of_others": 0.02, "n_models": 2}
+    assert "(PREREGISTERED.md, check 6) from 3.0 to 2.0 with one earlier submission" in lf.evidence_words(M4S, held)
+    assert lf.measured(M4S, {**ERRORS, "check6": {**check6, "rules_hold": False}}) is None
 
 
 def test_corrected_prediction_and_the_ledger_replay(tmp_path):
@@ -136,9 +145,10 @@ def test_check_6_confirmation_scores_the_new_model_against_the_others_misses():
                         m4s: [0.0, 0.55, 0.52]})  # the clean row is not a shifted set: ignored
     others = pd.DataFrame({"model": ["a", "b"] * 2, "set": ["s1", "s1", "s2", "s2"], "true_acc": [0.6] * 4,
                            m4s: [0.65, 0.65, 0.64, 0.60]})  # misses +5 +5 on s1, +4 0 on s2
-    text, ok = bench_gap_ledger.confirm(new, others, (m4s,))
+    text, ok, record = bench_gap_ledger.confirm(new, others, (m4s,))
     assert ok and f"| {m4s} | 3.50 | 1.00 | 0.00 |" in text
+    assert record["n_sets"] == 2 and record["estimators"][m4s]["one_earlier"] == pytest.approx(0.01)
     assert "Rule 6a (one earlier submission at least 0.5 below as is): 1.00 vs 3.50 -> holds" in text
     others[m4s] = [0.55, 0.55, 0.70, 0.70]  # misses -5 on s1, +10 on s2: the correction misleads
-    text, ok = bench_gap_ledger.confirm(new, others, (m4s,))
+    text, ok, _ = bench_gap_ledger.confirm(new, others, (m4s,))
     assert not ok and "-> fails" in text
