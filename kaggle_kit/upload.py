@@ -11,7 +11,7 @@ import dataclasses
 import shlex
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence
 
 import numpy as np
 
@@ -20,6 +20,9 @@ from kaggle_kit.config import COMPETITION_SLUG
 from kaggle_kit.errors import (DataNotFoundError, DuplicateSubmissionError, KaggleError, KitError, SubmissionError,
                                SubmissionLimitError, UsageError)
 from kaggle_kit.fsio import sha256_file
+
+if TYPE_CHECKING:
+    from kaggle_kit.gap.estimators import Prediction
 
 UPLOAD_MODES = ("auto", "never", "always")
 
@@ -77,8 +80,9 @@ def local_scores(folder: str | Path, data: Any = None, comp: Any = None, synthet
                                predicted_range=rng)
 
 
-def _echo_correction(folder: Path, pred: Any, ledger_path: Path, competition: str,
+def _echo_correction(folder: Path, pred: "Prediction", ledger_path: Path, competition: str,
                      echo: Callable[[str], None]) -> None:
+    """The prediction corrected by the ledger's earlier misses, when any qualify (``gap.leaderboard_feedback``)."""
     from kaggle_kit.gap import estimators, leaderboard_feedback
 
     try:

@@ -52,6 +52,8 @@ def workdir(cifar10, standin, standin_labels, tmp_path_factory):
         assert score.status == "COMPLETE"
         # what the upload step records: the recommended prediction, from the weights and the images
         scores = local_scores(folder, cifar10, standin, synthetic_per_set=100)
+        low, high = scores.predicted_range  # Median-4's range holds Median-4-Spread by construction
+        assert scores.predicted_by == "Median-4-Spread" and low <= scores.predicted_lb_acc <= high
         append_row(root / "submissions" / "ledger.csv", file=csv.name, sha256="x" * 64, runs=[folder.name],
                    local_holdout_acc=logits["holdout"].accuracy, local_test_acc=result.test_acc,
                    predicted_lb_acc=scores.predicted_lb_acc, predicted_by=scores.predicted_by,
