@@ -169,6 +169,11 @@ def scoreboard_section(ledger: pd.DataFrame, runs: Sequence[RunView]) -> tuple[S
     if okp.any():
         ax.scatter(100 * local[okp], 100 * pred[okp], marker="x", color="tab:red", label="predicted before upload",
                    zorder=3)
+    corr = df["corrected"].to_numpy(float)
+    okc = ~(np.isnan(local) | np.isnan(corr))
+    if okc.any():
+        ax.scatter(100 * local[okc], 100 * corr[okc], marker="+", s=70, color="tab:purple", zorder=3,
+                   label="prediction corrected by earlier scores")
     xs = 100 * local[~np.isnan(local)]
     if len(xs):
         lo, hi = min(xs.min(), 100 * np.nanmin(board) if ok.any() else xs.min()) - 2, xs.max() + 2
@@ -182,7 +187,8 @@ def scoreboard_section(ledger: pd.DataFrame, runs: Sequence[RunView]) -> tuple[S
     ax.legend(fontsize=8)
     ax.grid(alpha=0.3)
     sec.blocks.append(Fig("scoreboard", figure_png(fig), "Every submission: local accuracy against its leaderboard "
-                          "score, with the least-squares line."))
+                          "score, with the least-squares line; crosses: the prediction recorded at upload; plus "
+                          "signs: that prediction corrected by the submissions scored before it."))
     if line is None:
         sec.blocks.append("No leaderboard scores yet (status pending or dry runs): the line appears after `sync`.")
     else:
