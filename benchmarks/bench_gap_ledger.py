@@ -107,13 +107,30 @@ def table(name: str, df: pd.DataFrame, res: dict) -> list[str]:
     return lines + [""]
 
 
-def confirm(new: pd.DataFrame, others: pd.DataFrame, names: tuple[str, ...] = ESTIMATORS) -> tuple[str, bool, dict]:
-    """Check 6 (``PREREGISTERED.md``): the new model's errors as is, corrected by each other model's miss on the
-    same set (mean over the pairs) and by the mean of their misses. Returns (text, whether both rules hold, the
-    measurements for ``measured_error_ledger.json``: MAE fractions per estimator)."""
+def verdict(check: int, plain: float, one: float, mean: float) -> tuple[bool, str]:
+    """The rule of ``PREREGISTERED.md``'s check 6 or 7 applied to Median-4-Spread's MAE (points)."""
+    def word(ok: bool) -> str:
+        return "holds" if ok else "fails"
+
+    if check == 6:
+        a, b = one <= plain - 0.5, mean <= plain - 0.5
+        return a and b, (f"Rule 6a (one earlier submission at least 0.5 below as is): {one:.2f} vs {plain:.2f} -> "
+                         f"{word(a)}. Rule 6b (the mean of the others' misses, the same): {mean:.2f} vs {plain:.2f} "
+                         f"-> {word(b)}.")
+    ok = one <= 1.0
+    return ok, (f"Rule 7 (corrected by the same recipe's earlier miss, at most 1.0 point): {one:.2f} (as is "
+                f"{plain:.2f}) -> {word(ok)}.")
+
+
+def confirm(new: pd.DataFrame, others: pd.DataFrame, names: tuple[str, ...] = ESTIMATORS,
+            check: int = 6) -> tuple[str, bool, dict]:
+    """A pre-registered check (``PREREGISTERED.md`` 6 or 7): the new model's errors as is, corrected by each other
+    model's miss on the same set (mean over the pairs) and by the mean of their misses. Returns (text, whether the
+    rule holds, the measurements for ``measured_error_ledger.json``: MAE fractions per estimator)."""
     new, others = new[new["set"] != "clean"], others[others["set"] != "clean"]
-    lines = [f"## Check 6: {', '.join(new['model'].unique())} on {new['set'].nunique()} held-out sets, corrected by "
-             f"{others['model'].nunique()} other models ({', '.join(others['model'].unique())}); MAE in points", "",
+    lines = [f"## Check {check}: {', '.join(new['model'].unique())} on {new['set'].nunique()} held-out sets, "
+             f"corrected by {others['model'].nunique()} other model(s) ({', '.join(others['model'].unique())}); MAE "
+             f"in points", "",
              "| estimator | as is | one earlier (mean over the pairs) | mean of the others' misses |",
              "|---|---|---|---|"]
     result = {}
@@ -127,11 +144,8 @@ def confirm(new: pd.DataFrame, others: pd.DataFrame, names: tuple[str, ...] = ES
             mean.append(abs(apply_offset(r[est], float(np.mean(misses))) - r["true_acc"]))
         result[est] = (100 * np.mean(plain), 100 * np.mean(one), 100 * np.mean(mean))
         lines.append(f"| {est} | " + " | ".join(f"{v:.2f}" for v in result[est]) + " |")
-    plain, one, mean = result["Median-4-Spread"]
-    ok = one <= plain - 0.5 and mean <= plain - 0.5
-    lines += ["", f"Rule 6a (one earlier submission at least 0.5 below as is): {one:.2f} vs {plain:.2f} -> "
-              f"{'holds' if one <= plain - 0.5 else 'fails'}. Rule 6b (the mean of the others' misses, the same): "
-              f"{mean:.2f} vs {plain:.2f} -> {'holds' if mean <= plain - 0.5 else 'fails'}.", ""]
+    ok, words = verdict(check, *result["Median-4-Spread"])
+    lines += ["", words, ""]
     record = {"models": list(new["model"].unique()), "others": list(others["model"].unique()),
               "n_sets": int(new["set"].nunique()), "rules_hold": bool(ok),
               "estimators": {e: dict(zip(("plain", "one_earlier", "mean_of_others"), (v / 100 for v in r)))
@@ -139,26 +153,39 @@ def confirm(new: pd.DataFrame, others: pd.DataFrame, names: tuple[str, ...] = ES
     return "\n".join(lines), ok, record
 
 
+def split_checks(text: str) -> tuple[str, dict[int, str]]:
+    """``RESULTS_gap_ledger.md`` as (the tables, {check number: its section}), so each part is rewritten alone."""
+    base, *rest = text.split("\n## Check ")
+    return base.rstrip("\n"), {int(part.split(":", 1)[0]): "## Check " + part.rstrip("\n") for part in rest}
+
+
+def join_checks(base: str, checks: dict[int, str]) -> str:
+    return "\n\n".join([base, *(checks[k] for k in sorted(checks))]) + "\n"
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--confirm", nargs="+", metavar="CSV",
-                    help="check 6: rows of a held-out model (bench_gap_novel.py --save-rows), one CSV per check")
+                    help="rows of a held-out model (bench_gap_novel.py --save-rows), one CSV per check's sets")
+    ap.add_argument("--check", type=int, choices=(6, 7), default=6, help="which pre-registered rule to apply")
+    ap.add_argument("--others", nargs="+", metavar="CSV",
+                    help="the earlier models' rows (default: bench_gap_novel.py's saved rows of checks 4 and 5)")
     args = ap.parse_args(argv)
     t0 = time.perf_counter()
     if args.confirm:
         # combined per file: rows saved before Median-4-Spread existed get it from their own members
         new = pd.concat([bench_gap.with_combined(pd.read_csv(p)) for p in args.confirm], ignore_index=True)
-        others = pd.concat([bench_gap.with_combined(pd.read_csv(p)) for p in bench_gap_novel.ROWS.values()],
-                           ignore_index=True)
-        text, ok, record = confirm(new, others[others["set"].isin(new["set"])])
+        others = pd.concat([bench_gap.with_combined(pd.read_csv(p))
+                            for p in (args.others or bench_gap_novel.ROWS.values())], ignore_index=True)
+        text, ok, record = confirm(new, others[others["set"].isin(new["set"])], check=args.check)
         print(text)
         payload = json.loads(OUT_JSON.read_text())
-        payload["check6"] = record
+        payload[f"check{args.check}"] = record
         OUT_JSON.write_text(json.dumps(payload, indent=2) + "\n")
-        previous = OUT_MD.read_text().split("\n## Check 6")[0].rstrip("\n")
-        OUT_MD.write_text(previous + "\n\n" + text)
-        print(f"appended to {OUT_MD.relative_to(bench_gap.ROOT)}, recorded in {OUT_JSON.relative_to(bench_gap.ROOT)} in {time.perf_counter() - t0:.1f} s; "
-              f"{'both rules hold' if ok else 'a rule fails'}")
+        base, checks = split_checks(OUT_MD.read_text())
+        OUT_MD.write_text(join_checks(base, {**checks, args.check: text.rstrip("\n")}))
+        print(f"recorded in {OUT_MD.relative_to(bench_gap.ROOT)} and {OUT_JSON.relative_to(bench_gap.ROOT)} in "
+              f"{time.perf_counter() - t0:.1f} s; the rule {'holds' if ok else 'fails'}")
         return 0
     sources = row_sources()
     results = {name: summary(df) for name, df in sources.items()}
@@ -171,15 +198,14 @@ def main(argv: list[str] | None = None) -> int:
         lines += table(name, df, results[name])
     text = "\n".join(lines)
     print(text)
-    old = OUT_MD.read_text() if OUT_MD.is_file() else ""
-    check6 = "\n## Check 6" + old.split("\n## Check 6", 1)[1] if "\n## Check 6" in old else ""
-    OUT_MD.write_text(text + check6)  # a recorded check-6 verdict stays with the re-rendered tables
+    checks = split_checks(OUT_MD.read_text())[1] if OUT_MD.is_file() else {}
+    OUT_MD.write_text(join_checks(text, checks))  # recorded verdicts stay with the re-rendered tables
     payload = {"what": "MAE (fractions) of each estimator as is and corrected by other models' signed errors on the "
                        "same set (benchmarks/bench_gap_ledger.py)",
                "sources": {name: {"label": LABELS[name], "n_sets": int(df["set"].nunique()), "models": list(dict.fromkeys(df["model"])),
                                   "estimators": results[name]} for name, df in sources.items()}}
-    if OUT_JSON.is_file() and "check6" in json.loads(OUT_JSON.read_text()):  # a recorded verdict stays
-        payload["check6"] = json.loads(OUT_JSON.read_text())["check6"]
+    if OUT_JSON.is_file():  # recorded verdicts stay
+        payload.update({k: v for k, v in json.loads(OUT_JSON.read_text()).items() if k.startswith("check")})
     OUT_JSON.write_text(json.dumps(payload, indent=2) + "\n")
     print(f"wrote {OUT_MD.relative_to(bench_gap.ROOT)} and {OUT_JSON.relative_to(bench_gap.ROOT)} "
           f"in {time.perf_counter() - t0:.1f} s")

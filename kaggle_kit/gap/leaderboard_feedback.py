@@ -76,7 +76,7 @@ def ledger_offset(ledger: pd.DataFrame, estimator: str, competition: str | None,
 
 
 # ------------------------------------------------------------------------------------------ the evidence
-BENCHMARK, HELDOUT, SEEDS, CHECK6 = "benchmark", "heldout", "seeds", "check6"
+BENCHMARK, HELDOUT, SEEDS, CHECK6, CHECK7 = "benchmark", "heldout", "seeds", "check6", "check7"
 
 
 def measured(estimator: str, errors: dict | None = None) -> dict[str, dict[str, float]] | None:
@@ -94,8 +94,10 @@ def measured(estimator: str, errors: dict | None = None) -> dict[str, dict[str, 
     check6 = errors.get(CHECK6, {})
     if check6 and not check6.get("rules_hold", False):
         return None  # the pre-registered check failed: as its rule says, the correction is not offered
-    if estimator in check6.get("estimators", {}):
-        found[CHECK6] = {**check6["estimators"][estimator], "n_models": len(check6.get("others", []))}
+    for key in (CHECK6, CHECK7):
+        check = errors.get(key, {})
+        if estimator in check.get("estimators", {}):
+            found[key] = {**check["estimators"][estimator], "n_models": len(check.get("others", []))}
     bench = found.get(BENCHMARK, {})
     if not ("plain" in bench and "one_different_recipe" in bench) or bench["one_different_recipe"] >= bench["plain"]:
         return None
@@ -126,6 +128,10 @@ def evidence_words(estimator: str, m: dict[str, dict[str, float]]) -> str:
         text += (f"; and in a check written down before its model was trained (PREREGISTERED.md, check 6) from "
                  f"{pts(CHECK6, 'plain')} to {pts(CHECK6, 'one_earlier')} with one earlier submission and "
                  f"{pts(CHECK6, 'mean_of_others')} with the mean of {int(c['n_models'])}")
+    c = m.get(CHECK7, {})
+    if {"plain", "one_earlier"} <= set(c):
+        text += (f"; with one earlier submission of the same recipe, in check 7 (written down before its second "
+                 f"seed was trained), from {pts(CHECK7, 'plain')} to {pts(CHECK7, 'one_earlier')}")
     return text
 
 

@@ -152,3 +152,28 @@ def test_check_6_confirmation_scores_the_new_model_against_the_others_misses():
     others[m4s] = [0.55, 0.55, 0.70, 0.70]  # misses -5 on s1, +10 on s2: the correction misleads
     text, ok, _ = bench_gap_ledger.confirm(new, others, (m4s,))
     assert not ok and "-> fails" in text
+
+
+def test_check_7_rule_and_the_results_file_keeps_every_recorded_check():
+    assert bench_gap_ledger.verdict(7, 2.5, 0.9, 0.9) == (True, "Rule 7 (corrected by the same recipe's earlier "
+                                                                "miss, at most 1.0 point): 0.90 (as is 2.50) -> holds.")
+    assert bench_gap_ledger.verdict(7, 2.5, 1.2, 1.2)[0] is False
+    assert bench_gap_ledger.verdict(6, 2.5, 1.9, 2.1) == (False, "Rule 6a (one earlier submission at least 0.5 below "
+                                                                 "as is): 1.90 vs 2.50 -> holds. Rule 6b (the mean of "
+                                                                 "the others' misses, the same): 2.10 vs 2.50 -> fails.")
+    text = "## tables\n\n| a |\n\n## Check 7: x\n\nseven\n\n## Check 6: y\n\nsix\n"
+    base, checks = bench_gap_ledger.split_checks(text)
+    assert base == "## tables\n\n| a |" and checks == {6: "## Check 6: y\n\nsix", 7: "## Check 7: x\n\nseven"}
+    joined = bench_gap_ledger.join_checks(base, checks)
+    assert joined.index("## Check 6") < joined.index("## Check 7") and bench_gap_ledger.split_checks(joined) == (
+        base, checks)
+
+
+def test_check_7_is_quoted_whatever_its_outcome():
+    check7 = {"others": ["a"], "rules_hold": False,
+              "estimators": {M4S: {"plain": 0.03, "one_earlier": 0.012, "mean_of_others": 0.012}}}
+    m = lf.measured(M4S, {**ERRORS, "check7": check7})
+    assert m is not None and m["check7"]["one_earlier"] == 0.012  # quoted, never a reason to withdraw
+    assert lf.evidence_words(M4S, m).endswith(
+        "; with one earlier submission of the same recipe, in check 7 (written down before its second seed was "
+        "trained), from 3.0 to 1.2")
