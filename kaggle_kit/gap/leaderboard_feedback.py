@@ -130,8 +130,9 @@ def evidence_words(estimator: str, m: dict[str, dict[str, float]]) -> str:
                  f"{pts(CHECK6, 'mean_of_others')} with the mean of {int(c['n_models'])}")
     c = m.get(CHECK7, {})
     if {"plain", "one_earlier"} <= set(c):
-        text += (f"; with one earlier submission of the same recipe, in check 7 (written down before its second "
-                 f"seed was trained), from {pts(CHECK7, 'plain')} to {pts(CHECK7, 'one_earlier')}")
+        # two decimals: its rule (at most 1.0) is decided on them
+        text += (f"; and in check 7, with one earlier submission of the same recipe (its second seed trained after "
+                 f"the rule was written), from {100 * c['plain']:.2f} to {100 * c['one_earlier']:.2f}")
     return text
 
 

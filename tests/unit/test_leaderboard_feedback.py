@@ -175,5 +175,5 @@ def test_check_7_is_quoted_whatever_its_outcome():
     m = lf.measured(M4S, {**ERRORS, "check7": check7})
     assert m is not None and m["check7"]["one_earlier"] == 0.012  # quoted, never a reason to withdraw
     assert lf.evidence_words(M4S, m).endswith(
-        "; with one earlier submission of the same recipe, in check 7 (written down before its second seed was "
-        "trained), from 3.0 to 1.2")
+        "; and in check 7, with one earlier submission of the same recipe (its second seed trained after the rule "
+        "was written), from 3.00 to 1.20")
