@@ -37,6 +37,11 @@ NOT_SUBMITTED = frozenset({DRY_RUN})
 RUN_SEPARATOR = ";"
 
 
+def as_fraction(x: float) -> float:
+    """An accuracy or Kaggle score as a fraction: ledgers may hold percentages (any value above 1); NaN stays."""
+    return x / 100.0 if x > 1.0 else x
+
+
 def now_utc() -> str:
     return _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
 

@@ -318,6 +318,11 @@ def expected_range(errors: dict, estimates: dict, holdout_acc: float) -> dict | 
             "p90": exp["p90"], "spread": spread, "bin": exp["bin"], "n": exp["n"]}
 
 
+def symmetric_band(estimate: float, p90: float) -> tuple[float, float]:
+    """``estimate`` +- its 90th-percentile error, clipped to [0, 1]: the range without Median-4's members."""
+    return max(0.0, estimate - p90), min(1.0, estimate + p90)
+
+
 def prediction_range(errors: dict, estimates: dict, holdout_acc: float, name: str) -> tuple[float, float] | None:
     """(low, high) to expect for ``name``'s estimate: ``expected_range`` when Median-4's members are computed,
     else ``name``'s own 90th-percentile error at its predicted drop, either side; None if neither is known."""
@@ -328,7 +333,7 @@ def prediction_range(errors: dict, estimates: dict, holdout_acc: float, name: st
     exp = None if est is None else expected_error(errors, name, holdout_acc, est)
     if exp is None:
         return None
-    return max(0.0, est - exp["p90"]), min(1.0, est + exp["p90"])
+    return symmetric_band(est, exp["p90"])
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ from typing import Iterable, Sequence
 import numpy as np
 import pandas as pd
 
-from kaggle_kit.ledger import RUN_SEPARATOR
+from kaggle_kit.ledger import RUN_SEPARATOR, as_fraction
 
 SCORED_STATUS = "COMPLETE"
 
@@ -41,11 +41,6 @@ def apply_offset(estimate: float, offset: float) -> float:
     return float(min(1.0, max(0.0, estimate - offset)))
 
 
-def _fraction(x: float) -> float:
-    """Ledger accuracies and Kaggle scores as fractions; a value above 1 was written in percent."""
-    return x / 100.0 if x > 1.0 else x
-
-
 def ledger_offset(ledger: pd.DataFrame, estimator: str, competition: str | None, exclude_runs: Iterable[str] = (),
                   legacy_estimator: str | None = None) -> LedgerOffset | None:
     """The offset from the ledger's scored rows of ``competition`` (None: every row) whose prediction
@@ -68,7 +63,7 @@ def ledger_offset(ledger: pd.DataFrame, estimator: str, competition: str | None,
             continue
         if exclude and frozenset(str(r["runs"]).split(RUN_SEPARATOR)) == exclude:
             continue
-        pairs.append((_fraction(pred), _fraction(public)))
+        pairs.append((as_fraction(pred), as_fraction(public)))
     if not pairs:
         return None
     predicted, observed = zip(*pairs)
@@ -79,15 +74,19 @@ def ledger_offset(ledger: pd.DataFrame, estimator: str, competition: str | None,
 BENCHMARK, HELDOUT, SEEDS, CHECK6, CHECK7 = "benchmark", "heldout", "seeds", "check6", "check7"
 
 
+def measurements() -> dict:
+    """``measured_error_ledger.json`` as shipped (``benchmarks/bench_gap_ledger.py`` writes it)."""
+    from kaggle_kit.gap.estimators import measured_error
+
+    return measured_error("measured_error_ledger.json")
+
+
 def measured(estimator: str, errors: dict | None = None) -> dict[str, dict[str, float]] | None:
     """{source: {scenario: MAE}} of ``estimator`` from ``measured_error_ledger.json``; None unless one earlier
     submission of a *different* recipe lowered its benchmark error (the correction is offered only then: it
     made the logits-only ATC-NE-BBSE worse, 3.2 -> 3.9, because its miss depends on the model's calibration)
     and pre-registered check 6, where recorded, held."""
-    if errors is None:
-        from kaggle_kit.gap.estimators import measured_error
-
-        errors = measured_error("measured_error_ledger.json")
+    errors = measurements() if errors is None else errors
     found = {src: {**{k: v["mae"] for k, v in body.get("estimators", {}).get(estimator, {}).items()},
                    "n_models": len(body.get("models", []))}
              for src, body in errors.get("sources", {}).items()}
@@ -163,13 +162,14 @@ def corrected_prediction(estimate: float, estimator: str, ledger: pd.DataFrame, 
 def replay(ledger: pd.DataFrame, legacy_estimator: str | None = None, errors: dict | None = None) -> list[float]:
     """Each row's prediction as the correction would have made it from the rows scored before it (NaN where
     none qualified): the user's own ledger as a test of the correction."""
+    errors = measurements() if errors is None else errors  # read once, not once per row
     out = []
     for i in range(len(ledger)):
         r = ledger.iloc[i]
         pred = float(r["predicted_lb_acc"])
         by = r["predicted_by"] or legacy_estimator
         c = None if math.isnan(pred) or not by else corrected_prediction(
-            _fraction(pred), by, ledger.iloc[:i], r["competition"], str(r["runs"]).split(RUN_SEPARATOR),
+            as_fraction(pred), by, ledger.iloc[:i], r["competition"], str(r["runs"]).split(RUN_SEPARATOR),
             legacy_estimator, errors)
         out.append(float("nan") if c is None else c.accuracy)
     return out

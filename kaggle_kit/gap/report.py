@@ -25,6 +25,7 @@ from kaggle_kit.gap import advice as advice_mod
 from kaggle_kit.gap import domain, estimators, image_stats, label_shift, leaderboard_feedback
 from kaggle_kit.gap.report_render import Fig, Section, Table, figure_png, render_html, render_markdown
 from kaggle_kit.gap.report_runs import RunView, load_run
+from kaggle_kit.ledger import as_fraction
 
 SECTIONS = ("scoreboard", "prediction", "label-shift", "covariate-shift", "per-class", "advice", "accuracy")
 NEAR_DUP_THRESHOLDS = (0.95, 0.97, 0.99)
@@ -80,7 +81,7 @@ def expectation_sentence(name: str, estimator: str, result: dict, errors: dict,
         return None
     where = ("over all benchmark sets" if exp["bin"] == "all" else
              f"on the {exp['n']} benchmark sets where it predicted a drop of {_bin_words(exp['bin'])} points")
-    lo, hi = max(0.0, est - exp["p90"]), min(1.0, est + exp["p90"])
+    lo, hi = estimators.symmetric_band(est, exp["p90"])
     return (f"{head}; {where} its error averaged {100 * exp['mae']:.1f} points and 9 in 10 were within "
             f"{100 * exp['p90']:.1f}, so expect {_pct(lo, 1)} to {_pct(hi, 1)}.")
 
@@ -90,11 +91,6 @@ def _bin_words(label: str) -> str:
 
 
 # ------------------------------------------------------------------------------------------- sections
-def _normalise_score(x: float) -> float:
-    """Ledger accuracies and Kaggle scores as fractions; a value above 1 was written in percent."""
-    return x / 100.0 if x is not None and not math.isnan(x) and x > 1.0 else x
-
-
 def fit_scoreboard_line(local: np.ndarray, board: np.ndarray) -> tuple[float, float] | None:
     """Least-squares ``board = slope * local + intercept``; slope 1 (a constant gap) from a single point."""
     ok = ~(np.isnan(local) | np.isnan(board))
@@ -135,7 +131,7 @@ def scoreboard_section(ledger: pd.DataFrame, runs: Sequence[RunView]) -> tuple[S
         return sec, None
     df = ledger.copy()
     for col in ("local_holdout_acc", "local_test_acc", "predicted_lb_acc", "public_score", "private_score"):
-        df[col] = df[col].astype(float).map(_normalise_score)
+        df[col] = df[col].astype(float).map(as_fraction)
     legacy = estimators.logits_only_estimator()
     df["predicted_by"] = [b or (legacy if not math.isnan(p) else "") for b, p in
                           zip(df["predicted_by"], df["predicted_lb_acc"])]
@@ -210,10 +206,11 @@ def corrections(runs: Sequence[RunView], estimator: str, ledger: pd.DataFrame | 
     if ledger is None or ledger.empty:
         return []
     lines, evidence = [], None
+    legacy, measured = estimators.logits_only_estimator(), leaderboard_feedback.measurements()
     for v in runs:
         est = v.result["estimates"].get(estimator)
         c = None if est is None else leaderboard_feedback.corrected_prediction(
-            est, estimator, ledger, competition, v.members or [v.name], estimators.logits_only_estimator())
+            est, estimator, ledger, competition, v.members or [v.name], legacy, measured)
         if c is not None:
             evidence = c.evidence
             lines.append(f"{v.name}, corrected by the leaderboard: your {c.offset.n} scored submission(s) predicted "
