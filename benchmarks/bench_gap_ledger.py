@@ -138,10 +138,11 @@ def confirm(new: pd.DataFrame, others: pd.DataFrame, names: tuple[str, ...] = ES
         plain, one, mean = [], [], []
         for _, r in new.iterrows():
             o = others[others["set"] == r["set"]]
-            misses = (o[est] - o["true_acc"]).to_numpy(float)
+            estimate, truth = o[est].to_numpy(float), o["true_acc"].to_numpy(float)
             plain.append(abs(r[est] - r["true_acc"]))
-            one.append(np.mean([abs(apply_offset(r[est], m) - r["true_acc"]) for m in misses]))
-            mean.append(abs(apply_offset(r[est], float(np.mean(misses))) - r["true_acc"]))
+            one.append(np.mean([abs(apply_offset(r[est], mean_offset([e], [t])) - r["true_acc"])
+                                for e, t in zip(estimate, truth)]))
+            mean.append(abs(apply_offset(r[est], mean_offset(estimate, truth)) - r["true_acc"]))
         result[est] = (100 * np.mean(plain), 100 * np.mean(one), 100 * np.mean(mean))
         lines.append(f"| {est} | " + " | ".join(f"{v:.2f}" for v in result[est]) + " |")
     ok, words = verdict(check, *result["Median-4-Spread"])
@@ -160,7 +161,7 @@ def split_checks(text: str) -> tuple[str, dict[int, str]]:
 
 
 def join_checks(base: str, checks: dict[int, str]) -> str:
-    return "\n\n".join([base, *(checks[k] for k in sorted(checks))]) + "\n"
+    return "\n\n".join([base.rstrip("\n"), *(checks[k] for k in sorted(checks))]) + "\n"
 
 
 def main(argv: list[str] | None = None) -> int:
