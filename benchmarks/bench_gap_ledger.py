@@ -32,7 +32,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import bench_gap  # noqa: E402
 import bench_gap_novel  # noqa: E402
 
-from kaggle_kit.gap.leaderboard_feedback import apply_offset, mean_offset  # noqa: E402
+from kaggle_kit.gap.leaderboard_feedback import PUBLIC_SPLIT, apply_offset, mean_offset  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 OUT_MD = HERE / "RESULTS_gap_ledger.md"
@@ -205,8 +205,9 @@ def main(argv: list[str] | None = None) -> int:
                        "same set (benchmarks/bench_gap_ledger.py)",
                "sources": {name: {"label": LABELS[name], "n_sets": int(df["set"].nunique()), "models": list(dict.fromkeys(df["model"])),
                                   "estimators": results[name]} for name, df in sources.items()}}
-    if OUT_JSON.is_file():  # recorded verdicts stay
-        payload.update({k: v for k, v in json.loads(OUT_JSON.read_text()).items() if k.startswith("check")})
+    if OUT_JSON.is_file():  # recorded verdicts and bench_gap_public_split.py's entry stay
+        payload.update({k: v for k, v in json.loads(OUT_JSON.read_text()).items()
+                        if k.startswith("check") or k == PUBLIC_SPLIT})
     OUT_JSON.write_text(json.dumps(payload, indent=2) + "\n")
     print(f"wrote {OUT_MD.relative_to(bench_gap.ROOT)} and {OUT_JSON.relative_to(bench_gap.ROOT)} "
           f"in {time.perf_counter() - t0:.1f} s")

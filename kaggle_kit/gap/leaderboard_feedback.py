@@ -72,6 +72,7 @@ def ledger_offset(ledger: pd.DataFrame, estimator: str, competition: str | None,
 
 # ------------------------------------------------------------------------------------------ the evidence
 BENCHMARK, HELDOUT, SEEDS, CHECK6, CHECK7 = "benchmark", "heldout", "seeds", "check6", "check7"
+PUBLIC_SPLIT = "public_split"  # the correction replayed under a random public/private split (bench_gap_public_split.py)
 
 
 def measurements() -> dict:
@@ -133,6 +134,25 @@ def evidence_words(estimator: str, m: dict[str, dict[str, float]]) -> str:
         text += (f"; and in check 7, with one earlier submission of the same recipe (its second seed trained after "
                  f"the rule was written), from {100 * c['plain']:.2f} to {100 * c['one_earlier']:.2f}")
     return text
+
+
+def split_words(estimator: str, errors: dict | None = None, fraction: str = "0.5") -> str | None:
+    """What Kaggle's public/private split does to the same-recipe correction, in one sentence; None if unmeasured.
+
+    Why: the benchmark learns each miss on a whole set, the ledger on the public split only, and the user is
+    judged first by that split and then by the private rest."""
+    errors = measurements() if errors is None else errors
+    entry = errors.get(PUBLIC_SPLIT, {})
+    res = entry.get("fractions", {}).get(fraction, {})
+    r = res.get("estimators", {}).get(estimator, {}).get("one_same_recipe")
+    if r is None:
+        return None
+    return (f"On Kaggle the earlier miss is learnt on the public split, and both scores carry sampling noise: "
+            f"replayed with random {float(fraction):.0%} public splits on the held-out families "
+            f"({len(entry['models'])} models x {entry['n_sets']} sets), one earlier submission of the same recipe "
+            f"left {estimator} {100 * r['public']:.2f} points from the next public score and {100 * r['private']:.2f} "
+            f"from its private score ({100 * r['full']:.2f} on whole sets); the public score itself is "
+            f"{100 * res['public_vs_private']:.2f} points from the private one on average there")
 
 
 # ------------------------------------------------------------------------------------------ applying it

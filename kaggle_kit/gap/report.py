@@ -221,6 +221,9 @@ def corrections(runs: Sequence[RunView], estimator: str, ledger: pd.DataFrame | 
                      f"the shift's. The public scores are the only labels used, and a submission's own score never "
                      f"corrects it. Measured: {leaderboard_feedback.evidence_words(estimator, evidence)} "
                      f"(`benchmarks/bench_gap_ledger.py`).")
+        split = leaderboard_feedback.split_words(estimator, measured)
+        if split is not None:
+            lines.append(f"{split} (`benchmarks/bench_gap_public_split.py`).")
     return lines
 
 

@@ -13,6 +13,7 @@ import torch
 from kaggle_kit.cli import main
 from kaggle_kit.config import PipelineConfig, PredictConfig, ReportConfig, from_dict
 from kaggle_kit.ensemble import ensemble_runs
+from kaggle_kit.gap import leaderboard_feedback
 from kaggle_kit.gap.estimators import LOGITS_ONLY, recommended_estimator
 from kaggle_kit.gap.report import SECTIONS, build_report
 from kaggle_kit.gap.report_runs import predict_leaderboard
@@ -116,6 +117,8 @@ def test_html_report_has_every_section_and_figure_and_needs_no_network(workdir, 
     assert (f"ens, corrected by the leaderboard: your 2 scored submission(s) predicted by Median-4-Spread were "
             f"{100 * miss.mean():+.1f} points off on average, so expect **{100 * (ens_m4s - miss.mean()):.1f}%**.") in md
     assert md.count("Why the correction:") == 1 and "this correction took Median-4-Spread's mean error from" in md
+    assert md.count("On Kaggle the earlier miss is learnt on the public split") == 1  # after the evidence, once
+    assert leaderboard_feedback.split_words("Median-4-Spread") in md
     assert f"{runs[0].name}, corrected by the leaderboard: your 1 scored submission(s)" in md  # not by its own
     advice = html.split("id='advice'")[1].split("</section>")[0]
     assert "Evidence:" in advice and re.search(r"\d", advice)

@@ -1,0 +1,187 @@
+"""Does the ledger correction survive Kaggle's public/private split?
+
+``bench_gap_ledger.py`` measures the correction with each earlier model's miss taken on its *whole* shifted set.
+On Kaggle the miss the ledger learns is taken on the public split only, the next submission is judged first on
+that same public split, and finally on the private rest. Both accuracies then carry sampling noise; the two
+submissions' public-split noise is correlated (the same hard images), their private-split noise is not
+cancelled by it. This script replays the correction with those splits drawn at random, from the per-image
+correctness in the cached logits, on the rows that have them: the held-out families of checks 4-7
+(36 sets, 6 models). It trains and predicts nothing.
+
+    .venv/bin/python benchmarks/bench_gap_public_split.py   # prints, writes RESULTS_gap_public_split.md and the
+                                                            # "public_split" entry of measured_error_ledger.json
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import bench_gap  # noqa: E402
+import bench_gap_ledger  # noqa: E402
+import bench_gap_novel  # noqa: E402
+
+from kaggle_kit.gap.leaderboard_feedback import PUBLIC_SPLIT  # noqa: E402
+
+HERE = Path(__file__).resolve().parent
+OUT_MD = HERE / "RESULTS_gap_public_split.md"
+# checks 6 and 7's rows, saved by the commands PREREGISTERED.md records (bench_gap_novel.py --save-rows)
+CHECK_ROWS = tuple(bench_gap.CACHE / f"check{c}_c{f}.csv" for c in (6, 7) for f in (4, 5))
+FRACTIONS = (0.5, 0.3)  # the fake Kaggle's default public share, and a smaller public leaderboard
+TARGETS = ("full", "public", "private")  # what the corrected estimate is compared with (see ``errors``)
+SCENARIOS = ("plain", "one_different_recipe", "one_same_recipe", "mean_of_others")
+
+
+def split_accuracies(correct: np.ndarray, fraction: float, draws: int,
+                     rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """(public, private) accuracies, each (models, draws): one random split per draw, shared by every model,
+    as a competition's split is shared by every submission."""
+    n = correct.shape[1]
+    k = int(round(fraction * n))
+    public = np.argsort(rng.random((draws, n)), axis=1)[:, :k]
+    mask = np.zeros((draws, n), bool)
+    np.put_along_axis(mask, public, True, axis=1)
+    c = correct.astype(np.float64)
+    return c @ mask.T / k, c @ (~mask).T / (n - k)
+
+
+def errors(estimate: np.ndarray, full: np.ndarray, public: np.ndarray, private: np.ndarray,
+           recipes: list[str]) -> dict[str, dict[str, list[float]]]:
+    """Absolute errors of one set's models per scenario and target, each a model-set's (or pair's) mean over the
+    draws. "full": misses and truth on the whole set (``bench_gap_ledger.py``'s number); "public": misses learnt
+    on the public split, judged by the public score; "private": the same misses, judged by the private score."""
+    out = {s: {t: [] for t in TARGETS} for s in SCENARIOS}
+    est = estimate[:, None]
+
+    def add(scenario: str, b: int, off_full: float, off_public: np.ndarray) -> None:
+        out[scenario]["full"].append(float(abs(np.clip(estimate[b] - off_full, 0, 1) - full[b])))
+        corrected = np.clip(estimate[b] - off_public, 0, 1)
+        out[scenario]["public"].append(float(np.mean(np.abs(corrected - public[b]))))
+        out[scenario]["private"].append(float(np.mean(np.abs(corrected - private[b]))))
+
+    m = len(estimate)
+    for b in range(m):
+        add("plain", b, 0.0, np.zeros(public.shape[1]))
+        for a in range(m):
+            if a != b:
+                add("one_same_recipe" if recipes[a] == recipes[b] else "one_different_recipe", b,
+                    estimate[a] - full[a], (est[a] - public[a]))
+        others = [a for a in range(m) if a != b]
+        if others:
+            add("mean_of_others", b, float(np.mean(estimate[others] - full[others])),
+                np.mean(est[others] - public[others], axis=0))
+    return out
+
+
+def public_noise(public: np.ndarray, private: np.ndarray) -> list[float]:
+    """Per model, the mean |public - private|: how far the public score itself is from the private one."""
+    return list(np.mean(np.abs(public - private), axis=1))
+
+
+def load_rows(paths: tuple[Path, ...]) -> pd.DataFrame:
+    missing = [str(p) for p in paths if not p.is_file()]
+    if missing:
+        raise SystemExit(f"error: saved rows missing: {', '.join(missing)} (run bench_gap_novel.py --check 4|5 "
+                         f"--save-rows, and checks 6 and 7 as PREREGISTERED.md records)")
+    df = pd.concat([bench_gap.with_combined(pd.read_csv(p)) for p in paths], ignore_index=True)
+    return df[df["set"] != "clean"]
+
+
+def correctness(model: str, set_name: str, true_acc: float) -> np.ndarray:
+    """Per-image correctness from the cached logits, checked against the row's recorded accuracy."""
+    path = bench_gap.CACHE / f"logits_{model}_{set_name}.npz"
+    if not path.is_file():
+        raise SystemExit(f"error: cached logits missing: {path}")
+    with np.load(path) as z:
+        correct = z["logits"].argmax(1) == z["labels"]
+    if abs(correct.mean() - true_acc) > 1e-6:
+        raise SystemExit(f"error: {path.name}: accuracy {correct.mean():.6f} is not the row's {true_acc:.6f}")
+    return correct
+
+
+def measure(df: pd.DataFrame, names: tuple[str, ...], fraction: float, draws: int, seed: int) -> dict:
+    """{estimator: {scenario: {target: MAE}}} plus "public_vs_private" and counts, over every set of ``df``."""
+    rng = np.random.default_rng(seed)
+    acc = {e: {s: {t: [] for t in TARGETS} for s in SCENARIOS} for e in names}
+    noise = []
+    for set_name, g in df.groupby("set", sort=True):
+        models = g["model"].tolist()
+        correct = np.stack([correctness(m, set_name, t) for m, t in zip(models, g["true_acc"])])
+        public, private = split_accuracies(correct, fraction, draws, rng)
+        noise += public_noise(public, private)
+        for e in names:
+            for s, by_target in errors(g[e].to_numpy(float), g["true_acc"].to_numpy(float), public, private,
+                                       [bench_gap_ledger.recipe(m) for m in models]).items():
+                for t, v in by_target.items():
+                    acc[e][s][t] += v
+    return {"estimators": {e: {s: {t: float(np.mean(v)) for t, v in by_t.items()} | {"n": len(by_t["full"])}
+                               for s, by_t in acc[e].items() if by_t["full"]} for e in names},
+            "public_vs_private": float(np.mean(noise)), "model_sets": len(noise)}
+
+
+def render(results: dict[float, dict], df: pd.DataFrame, draws: int) -> str:
+    models = list(dict.fromkeys(df["model"]))
+    words = {"plain": "as is", "one_different_recipe": "one earlier, different recipe",
+             "one_same_recipe": "one earlier, same recipe (other seed)", "mean_of_others": "mean of the others"}
+    head = " | ".join(f"{f:.0%} public: vs public | vs private" for f in results)
+    lines = [f"## The ledger correction under a public/private split: {df['set'].nunique()} held-out sets x "
+             f"{len(models)} models ({', '.join(models)}); MAE points", "",
+             f"Each set's images are split at random, {draws} times, into a public part and a private rest, shared by "
+             "every model. Misses are learnt on the public part; the corrected estimate is judged by the public and "
+             "by the private score. \"Whole set\" is `bench_gap_ledger.py`'s number (no split). Command: "
+             "`.venv/bin/python benchmarks/bench_gap_public_split.py` (arithmetic on checks 4-7's saved rows and "
+             "cached logits).", ""]
+    for est in next(iter(results.values()))["estimators"]:
+        lines += [f"### {est}", "", f"| scenario | whole set | {head} |",
+                  "|---|---|" + "---|---|" * len(results)]
+        for s in SCENARIOS:
+            r0 = next(iter(results.values()))["estimators"][est].get(s)
+            if r0 is None:
+                continue
+            cells = [f"{100 * r0['full']:.2f} ({r0['n']})"]
+            for res in results.values():
+                r = res["estimators"][est][s]
+                cells += [f"{100 * r['public']:.2f}", f"{100 * r['private']:.2f}"]
+            lines.append(f"| {words[s]} | " + " | ".join(cells) + " |")
+        lines.append("")
+    lines.append("The public score itself, as a guess of the private score: mean |public - private| " + ", ".join(
+        f"{100 * r['public_vs_private']:.2f} points at {f:.0%} public" for f, r in results.items())
+        + f" ({next(iter(results.values()))['model_sets']} model-sets).")
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--draws", type=int, default=400, help="random splits per set")
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--no-write", action="store_true", help="print only")
+    args = ap.parse_args(argv)
+    t0 = time.perf_counter()
+    df = load_rows((*bench_gap_novel.ROWS.values(), *CHECK_ROWS))
+    results = {f: measure(df, bench_gap_ledger.ESTIMATORS, f, args.draws, args.seed + i)
+               for i, f in enumerate(FRACTIONS)}
+    text = render(results, df, args.draws)
+    print(text)
+    if not args.no_write:
+        OUT_MD.write_text(text)
+        payload = json.loads(bench_gap_ledger.OUT_JSON.read_text())
+        payload[PUBLIC_SPLIT] = {"what": "MAE (fractions) of the correction with misses learnt on a random public "
+                                         "split, judged by the public and the private score "
+                                         "(benchmarks/bench_gap_public_split.py)",
+                                 "n_sets": int(df["set"].nunique()), "models": list(dict.fromkeys(df["model"])),
+                                 "draws": args.draws, "fractions": {str(f): r for f, r in results.items()}}
+        bench_gap_ledger.OUT_JSON.write_text(json.dumps(payload, indent=2) + "\n")
+        print(f"wrote {OUT_MD.relative_to(bench_gap.ROOT)} and the \"{PUBLIC_SPLIT}\" entry of "
+              f"{bench_gap_ledger.OUT_JSON.relative_to(bench_gap.ROOT)}")
+    print(f"{time.perf_counter() - t0:.1f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,67 @@
+"""``benchmarks/bench_gap_public_split.py``: random public/private splits and the correction's errors under them,
+on tiny arrays with a known answer; and the report's sentence from its entry."""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
+import bench_gap_public_split as ps  # noqa: E402
+
+from kaggle_kit.gap import leaderboard_feedback as lf  # noqa: E402
+
+
+def test_split_accuracies_share_one_split_per_draw_and_partition_the_images():
+    rng = np.random.default_rng(0)
+    correct = rng.random((3, 101)) < [[0.3], [0.6], [0.9]]
+    correct[2] = correct[1]  # two models that get the same images right
+    public, private = ps.split_accuracies(correct, 0.3, 50, rng)
+    assert public.shape == private.shape == (3, 50)
+    k = 30  # round(0.3 * 101)
+    # every draw splits the same n images: k public, the rest private
+    np.testing.assert_allclose(public * k + private * (101 - k), np.repeat(correct.sum(1, keepdims=True), 50, 1))
+    np.testing.assert_array_equal(public[1], public[2])  # one split per draw, shared by every model
+    assert public[0].std() > 0  # and a different split each draw
+
+
+def test_errors_when_a_same_recipe_twin_corrects_exactly_on_the_public_split():
+    """Models x and x@1 get the same images right and have the same estimate: x's public miss corrects x@1 to its
+    public score exactly, and its private error is then |public - private|. y (another recipe) misses by 0.1."""
+    rng = np.random.default_rng(1)
+    correct = np.repeat(rng.random((1, 400)) < 0.7, 3, axis=0)
+    correct[2] = rng.random(400) < 0.5
+    public, private = ps.split_accuracies(correct, 0.5, 20, rng)
+    full = correct.mean(1)
+    estimate = np.array([full[0] + 0.05, full[0] + 0.05, full[2] + 0.15])
+    out = ps.errors(estimate, full, public, private, ["x", "x", "y"])
+    same = out["one_same_recipe"]
+    assert same["full"] == pytest.approx([0.0, 0.0]) and same["public"] == pytest.approx([0.0, 0.0])
+    gap = np.mean(np.abs(public[0] - private[0]))
+    assert same["private"] == pytest.approx([gap, gap])
+    assert out["plain"]["full"] == pytest.approx([0.05, 0.05, 0.15])
+    assert ps.public_noise(public, private)[0] == pytest.approx(gap)
+    # x corrected by y's miss (+0.15 on the whole set): 0.10 below truth; 4 different-recipe pairs in all
+    assert out["one_different_recipe"]["full"][0] == pytest.approx(0.10)
+    assert len(out["one_different_recipe"]["full"]) == 4 and len(out["mean_of_others"]["full"]) == 3
+
+
+def test_split_words_quote_the_entry_and_are_absent_without_it():
+    entry = {"models": ["a", "b"], "n_sets": 3, "fractions": {"0.5": {
+        "public_vs_private": 0.008, "estimators": {"M": {"one_same_recipe": {"full": 0.01, "public": 0.011,
+                                                                               "private": 0.0125, "n": 6}}}}}}
+    words = lf.split_words("M", {lf.PUBLIC_SPLIT: entry})
+    assert "random 50% public splits on the held-out families (2 models x 3 sets)" in words
+    assert "left M 1.10 points from the next public score and 1.25 from its private score (1.00 on whole sets)" in words
+    assert words.endswith("0.80 points from the private one on average there")
+    assert lf.split_words("other", {lf.PUBLIC_SPLIT: entry}) is None and lf.split_words("M", {}) is None
+
+
+def test_shipped_entry_measures_the_recommended_estimator():
+    shipped = lf.measurements()[lf.PUBLIC_SPLIT]
+    assert set(shipped["fractions"]) == {str(f) for f in ps.FRACTIONS}
+    r = shipped["fractions"]["0.5"]["estimators"]["Median-4-Spread"]
+    assert set(r) == set(ps.SCENARIOS)
+    assert r["one_same_recipe"]["n"] == len(shipped["models"]) * shipped["n_sets"]  # every model has its twin
