@@ -154,6 +154,45 @@ def confirm(new: pd.DataFrame, others: pd.DataFrame, names: tuple[str, ...] = ES
     return "\n".join(lines), ok, record
 
 
+def confirm_check8(new: pd.DataFrame, others: pd.DataFrame,
+                   names: tuple[str, ...] = ESTIMATORS) -> tuple[str, bool, dict]:
+    """``PREREGISTERED.md``'s check 8: each new model-set corrected by every other recipe's miss on its set (mean
+    over those pairs) and by its own recipe's other seed; rule 8a compares Shift-Gated with Median-4-Spread, 8b
+    asks Shift-Gated's same-recipe correction for the 1-point goal. Returns (text, 8a holds, record)."""
+    new, others = new[new["set"] != "clean"], others[others["set"] != "clean"]
+    lines = [f"## Check 8: {', '.join(new['model'].unique())} on {new['set'].nunique()} held-out sets, corrected by "
+             f"{others['model'].nunique()} other recipes' models ({', '.join(others['model'].unique())}) and by the "
+             f"other seed; MAE in points", "",
+             "| estimator | as is | one earlier, another recipe (mean over the pairs) | one earlier, same recipe |",
+             "|---|---|---|---|"]
+    result = {}
+    for est in names:
+        plain, other, same = [], [], []
+        for _, r in new.iterrows():
+            o = others[others["set"] == r["set"]]
+            twin = new[(new["set"] == r["set"]) & (new["model"] != r["model"])
+                       & (new["model"].map(recipe) == recipe(r["model"]))]
+            plain.append(abs(r[est] - r["true_acc"]))
+            other.append(np.mean([abs(apply_offset(r[est], mean_offset([e], [t])) - r["true_acc"])
+                                  for e, t in zip(o[est].to_numpy(float), o["true_acc"].to_numpy(float))]))
+            same += [abs(apply_offset(r[est], mean_offset([e], [t])) - r["true_acc"])
+                     for e, t in zip(twin[est].to_numpy(float), twin["true_acc"].to_numpy(float))]
+        result[est] = (100 * np.mean(plain), 100 * np.mean(other), 100 * np.mean(same))
+        lines.append(f"| {est} | " + " | ".join(f"{v:.2f}" for v in result[est]) + " |")
+    sg, m4s = result["Shift-Gated"], result["Median-4-Spread"]
+    a = sg[1] <= m4s[1] - 0.2 and sg[2] <= m4s[2]
+    b = sg[2] <= 1.0
+    lines += ["", f"Rule 8a (Shift-Gated corrected by another recipe at least 0.2 below Median-4-Spread: {sg[1]:.2f} vs "
+                  f"{m4s[1]:.2f}; by the same recipe not above it: {sg[2]:.2f} vs {m4s[2]:.2f}) -> "
+                  f"{'holds' if a else 'fails'}. Rule 8b (Shift-Gated corrected by the same recipe at most 1.0 point: "
+                  f"{sg[2]:.2f}) -> {'holds' if b else 'fails'}.", ""]
+    record = {"models": list(new["model"].unique()), "others": list(others["model"].unique()),
+              "n_sets": int(new["set"].nunique()), "rules_hold": bool(a), "goal_holds": bool(b),
+              "estimators": {e: dict(zip(("plain", "one_different_recipe", "one_same_recipe"), (v / 100 for v in r)))
+                             for e, r in result.items()}}
+    return "\n".join(lines), a, record
+
+
 def split_checks(text: str) -> tuple[str, dict[int, str]]:
     """``RESULTS_gap_ledger.md`` as (the tables, {check number: its section}), so each part is rewritten alone."""
     base, *rest = text.split("\n## Check ")
@@ -168,7 +207,7 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--confirm", nargs="+", metavar="CSV",
                     help="rows of a held-out model (bench_gap_novel.py --save-rows), one CSV per check's sets")
-    ap.add_argument("--check", type=int, choices=(6, 7), default=6, help="which pre-registered rule to apply")
+    ap.add_argument("--check", type=int, choices=(6, 7, 8), default=6, help="which pre-registered rule to apply")
     ap.add_argument("--others", nargs="+", metavar="CSV",
                     help="the earlier models' rows (default: bench_gap_novel.py's saved rows of checks 4 and 5)")
     args = ap.parse_args(argv)
@@ -178,7 +217,9 @@ def main(argv: list[str] | None = None) -> int:
         new = pd.concat([bench_gap.with_combined(pd.read_csv(p)) for p in args.confirm], ignore_index=True)
         others = pd.concat([bench_gap.with_combined(pd.read_csv(p))
                             for p in (args.others or bench_gap_novel.ROWS.values())], ignore_index=True)
-        text, ok, record = confirm(new, others[others["set"].isin(new["set"])], check=args.check)
+        others = others[others["set"].isin(new["set"])]
+        text, ok, record = (confirm_check8(new, others) if args.check == 8 else
+                            confirm(new, others, check=args.check))
         print(text)
         payload = json.loads(OUT_JSON.read_text())
         payload[f"check{args.check}"] = record

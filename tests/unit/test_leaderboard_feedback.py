@@ -177,3 +177,23 @@ def test_check_7_is_quoted_whatever_its_outcome():
     assert lf.evidence_words(M4S, m).endswith(
         "; and in check 7, with one earlier submission of the same recipe (its second seed trained after the rule "
         "was written), from 3.00 to 1.20")
+
+
+def test_check8_verdict_on_rows_with_a_known_answer():
+    """Truth 0.5. Shift-Gated: seeds n, n@1 both +2, other recipe o +5 -> same recipe exact, another recipe 3 off.
+    Median-4-Spread: n +6, n@1 +2, o +5 -> same recipe 4 off both ways, another recipe 1 and 3 off."""
+    def rows(o_sg):
+        return pd.DataFrame({"model": ["n", "n@1", "o"], "set": ["s1"] * 3, "true_acc": [0.5] * 3,
+                             "Shift-Gated": [0.52, 0.52, o_sg], "Median-4-Spread": [0.56, 0.52, 0.55]})
+
+    names = ("Median-4-Spread", "Shift-Gated")
+    df = rows(0.55)
+    text, ok, rec = bench_gap_ledger.confirm_check8(df[df["model"] != "o"], df[df["model"] == "o"], names)
+    assert rec["estimators"]["Shift-Gated"] == pytest.approx(
+        {"plain": 0.02, "one_different_recipe": 0.03, "one_same_recipe": 0.0})
+    assert rec["estimators"]["Median-4-Spread"] == pytest.approx(
+        {"plain": 0.04, "one_different_recipe": 0.02, "one_same_recipe": 0.04})
+    assert not ok and rec["goal_holds"] and "-> fails. Rule 8b" in text  # 3.00 is not 0.2 below 2.00
+    df = rows(0.52)  # o now misses like the new recipe: Shift-Gated's other-recipe correction is exact too
+    _, ok, rec = bench_gap_ledger.confirm_check8(df[df["model"] != "o"], df[df["model"] == "o"], names)
+    assert ok and rec["rules_hold"] and rec["estimators"]["Shift-Gated"]["one_different_recipe"] == pytest.approx(0)
