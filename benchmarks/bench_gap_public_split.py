@@ -5,8 +5,8 @@ On Kaggle the miss the ledger learns is taken on the public split only, the next
 that same public split, and finally on the private rest. Both accuracies then carry sampling noise; the two
 submissions' public-split noise is correlated (the same hard images), their private-split noise is not
 cancelled by it. This script replays the correction with those splits drawn at random, from the per-image
-correctness in the cached logits, on the rows that have them: the held-out families of checks 4-7
-(36 sets, 6 models). It trains and predicts nothing.
+correctness in the cached logits, on the rows that have them: the held-out families of checks 4-8
+(36 sets, 8 models). It trains and predicts nothing.
 
     .venv/bin/python benchmarks/bench_gap_public_split.py   # prints, writes RESULTS_gap_public_split.md and the
                                                             # "public_split" entry of measured_error_ledger.json
@@ -31,8 +31,8 @@ from kaggle_kit.gap.leaderboard_feedback import PUBLIC_SPLIT  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 OUT_MD = HERE / "RESULTS_gap_public_split.md"
-# checks 6 and 7's rows, saved by the commands PREREGISTERED.md records (bench_gap_novel.py --save-rows)
-CHECK_ROWS = tuple(bench_gap.CACHE / f"check{c}_c{f}.csv" for c in (6, 7) for f in (4, 5))
+# checks 6, 7 and 8's rows, saved by the commands PREREGISTERED.md records (bench_gap_novel.py --save-rows)
+CHECK_ROWS = tuple(bench_gap.CACHE / f"check{c}_c{f}.csv" for c in (6, 7, 8) for f in (4, 5))
 FRACTIONS = (0.5, 0.3)  # the fake Kaggle's default public share, and a smaller public leaderboard
 TARGETS = ("full", "public", "private")  # what the corrected estimate is compared with (see ``errors``)
 SCENARIOS = ("plain", "one_different_recipe", "one_same_recipe", "mean_of_others")
@@ -135,7 +135,7 @@ def render(results: dict[float, dict], df: pd.DataFrame, draws: int) -> str:
              f"Each set's images are split at random, {draws} times, into a public part and a private rest, shared by "
              "every model. Misses are learnt on the public part; the corrected estimate is judged by the public and "
              "by the private score. \"Whole set\" is `bench_gap_ledger.py`'s number (no split). Command: "
-             "`.venv/bin/python benchmarks/bench_gap_public_split.py` (arithmetic on checks 4-7's saved rows and "
+             "`.venv/bin/python benchmarks/bench_gap_public_split.py` (arithmetic on checks 4-8's saved rows and "
              "cached logits).", ""]
     for est in next(iter(results.values()))["estimators"]:
         lines += [f"### {est}", "", f"| scenario | whole set | {head} |",

@@ -13,6 +13,7 @@ import csv
 import datetime as _dt
 import fcntl
 import io
+import json
 import math
 from pathlib import Path
 from typing import Any, Iterator, Mapping
@@ -24,11 +25,14 @@ from kaggle_kit.fsio import atomic_path
 
 COLUMNS = (
     "time", "file", "sha256", "runs", "local_holdout_acc", "local_test_acc", "predicted_lb_acc", "predicted_by",
-    "message", "competition", "kaggle_ref", "status", "public_score", "private_score",
+    "estimates", "message", "competition", "kaggle_ref", "status", "public_score", "private_score",
 )
-# Ledgers written before "predicted_by" existed (the upload step then always used a logits-only estimator):
-# read with that column empty, and written back in the current layout by the next change.
-LEGACY_COLUMNS = tuple(c for c in COLUMNS if c != "predicted_by")
+# Older layouts, read with the missing columns empty and written back in the current layout by the next change:
+# before "estimates" (every estimator's prediction at upload, a JSON object of fractions: the ledger correction
+# may use another estimator than the recorded one, PREREGISTERED.md check 8), and before "predicted_by" too
+# (the upload step then always used a logits-only estimator).
+LEGACY_LAYOUTS = (tuple(c for c in COLUMNS if c != "estimates"),
+                  tuple(c for c in COLUMNS if c not in ("estimates", "predicted_by")))
 NUMERIC_COLUMNS = ("local_holdout_acc", "local_test_acc", "predicted_lb_acc", "public_score", "private_score")
 DEFAULT_LEDGER = Path("submissions") / "ledger.csv"
 DRY_RUN = "dry-run"
@@ -54,7 +58,25 @@ def _cell(value: Any) -> str:
         return "" if math.isnan(value) else repr(value)
     if isinstance(value, (list, tuple)):
         return RUN_SEPARATOR.join(str(v) for v in value)
+    if isinstance(value, Mapping):  # estimates: name -> fraction, 5 decimals (0.001 points)
+        return json.dumps({str(k): round(float(v), 5) for k, v in value.items()}, separators=(",", ":")) \
+            if value else ""
     return str(value)
+
+
+def estimates_of(cell: str, where: str = "ledger") -> dict[str, float]:
+    """An ``estimates`` cell as {estimator: fraction}; empty cell: {}. Anything else is an error naming the cell."""
+    if not cell:
+        return {}
+    try:
+        value = json.loads(cell)
+    except ValueError:
+        value = None
+    if not isinstance(value, dict) or not all(
+            isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) for v in value.values()):
+        raise LedgerError(f"{where}: column 'estimates' is not a JSON object of numbers ({cell[:60]!r}); "
+                          f"fix or empty that cell")
+    return {str(k): float(v) for k, v in value.items()}
 
 
 def make_row(**fields: Any) -> dict[str, str]:
@@ -80,7 +102,7 @@ def parse(text: str, source: str = "ledger") -> list[dict[str, str]]:
     """Rows of a ledger's text; a header that is not the ledger's is an error naming what was found."""
     reader = csv.DictReader(io.StringIO(text))
     header = tuple(reader.fieldnames or ())
-    if header not in (COLUMNS, LEGACY_COLUMNS):
+    if header not in (COLUMNS, *LEGACY_LAYOUTS):
         found = ", ".join(header)[:120] or "nothing"
         raise LedgerError(f"{source}: header is not a kaggle-kit ledger's (found {found}); "
                           f"move the file aside and rerun")
@@ -88,6 +110,7 @@ def parse(text: str, source: str = "ledger") -> list[dict[str, str]]:
     for row in reader:
         if None in row or any(v is None for v in row.values()):
             raise LedgerError(f"{source}:{reader.line_num}: wrong number of fields; fix or remove that line")
+        estimates_of(row.get("estimates", ""), f"{source}:{reader.line_num}")
         rows.append({c: row.get(c, "") for c in COLUMNS})
     return rows
 

@@ -35,6 +35,7 @@ class LocalScores:
     predicted_lb_acc: float | None = None
     predicted_by: str | None = None          # the estimator behind predicted_lb_acc
     predicted_range: tuple[float, float] | None = None  # (low, high) to expect, fractions
+    estimates: Mapping[str, float] | None = None  # every estimator's prediction, fractions (the ledger keeps them)
 
 
 def local_scores(folder: str | Path, data: Any = None, comp: Any = None, synthetic_per_set: int = 300,
@@ -77,7 +78,7 @@ def local_scores(folder: str | Path, data: Any = None, comp: Any = None, synthet
             _echo_correction(folder, pred, Path(ledger_path), competition, echo)
     rng = None if pred.low is None else (pred.low, pred.high)
     return dataclasses.replace(scores, predicted_lb_acc=pred.accuracy, predicted_by=pred.estimator,
-                               predicted_range=rng)
+                               predicted_range=rng, estimates=dict(pred.estimates))
 
 
 def _echo_correction(folder: Path, pred: "Prediction", ledger_path: Path, competition: str,
@@ -89,11 +90,11 @@ def _echo_correction(folder: Path, pred: "Prediction", ledger_path: Path, compet
         df = ledger.read_ledger(ledger_path)
     except KitError:
         return  # the ledger's own error surfaces when submit_csv reads it
-    c = leaderboard_feedback.corrected_prediction(pred.accuracy, pred.estimator, df, competition, run_ids(folder),
-                                                  estimators.logits_only_estimator())
+    c = leaderboard_feedback.corrected_prediction({**pred.estimates, pred.estimator: pred.accuracy}, pred.estimator,
+                                                  df, competition, run_ids(folder), estimators.logits_only_estimator())
     if c is not None:
         echo(f"{folder.name}: {c.describe()}")
-        echo(f"  ({leaderboard_feedback.evidence_words(pred.estimator, c.evidence)})")
+        echo(f"  ({leaderboard_feedback.evidence_words(c.offset.estimator, c.evidence)})")
 
 
 def run_ids(folder: str | Path) -> list[str]:
@@ -154,7 +155,7 @@ def submit_csv(csv_path: str | Path, message: str, *, expected_ids: np.ndarray,
     fields: dict[str, Any] = dict(
         file=str(csv_path), sha256=sha, runs=list(runs), local_holdout_acc=scores.holdout_acc,
         local_test_acc=scores.test_acc, predicted_lb_acc=scores.predicted_lb_acc,
-        predicted_by=scores.predicted_by, message=message,
+        predicted_by=scores.predicted_by, estimates=scores.estimates, message=message,
         competition=competition)
     if mode == "dry-run":
         row = ledger.append_row(ledger_path, **fields, status=ledger.DRY_RUN)

@@ -41,10 +41,10 @@ All functions take calibrated probabilities (temperature fitted on the holdout) 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import resources
 from itertools import combinations
-from typing import Sequence
+from typing import Mapping, Sequence
 
 import numpy as np
 from scipy.stats import norm
@@ -343,6 +343,8 @@ class Prediction:
     estimator: str
     low: float | None = None   # expected range, fractions (``prediction_range``)
     high: float | None = None
+    # every estimate computed, fractions: the ledger keeps them, so a later correction can use another estimator
+    estimates: Mapping[str, float] = field(default_factory=dict, compare=False)
 
     def describe(self) -> str:
         rng = f"; expect {100 * self.low:.1f}% to {100 * self.high:.1f}%" if self.low is not None else ""
@@ -355,7 +357,8 @@ def recommended_prediction(result: dict, errors: dict | None = None) -> Predicti
     est = result["estimates"]
     name = recommended_estimator(errors, available=est)
     rng = prediction_range(errors, est, result["holdout_acc"], name)
-    return Prediction(float(est[name]), name, *(rng or (None, None)))
+    return Prediction(float(est[name]), name, *(rng or (None, None)),
+                      estimates={k: float(v) for k, v in est.items() if v is not None and np.isfinite(v)})
 
 
 def estimate_all(holdout_logits: np.ndarray, holdout_labels: np.ndarray, target_logits: np.ndarray,

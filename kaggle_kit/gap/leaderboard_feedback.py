@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Iterable, Sequence
+from typing import Iterable, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
 
-from kaggle_kit.ledger import RUN_SEPARATOR, as_fraction
+from kaggle_kit.ledger import RUN_SEPARATOR, as_fraction, estimates_of
 
 SCORED_STATUS = "COMPLETE"
 
@@ -41,29 +41,38 @@ def apply_offset(estimate: float, offset: float) -> float:
     return float(min(1.0, max(0.0, estimate - offset)))
 
 
+def row_estimates(row: Mapping, legacy_estimator: str | None = None) -> dict[str, float]:
+    """Every prediction a ledger row recorded at upload, fractions: its ``estimates`` and the recorded one (rows
+    written before the ledger named the estimator count as ``legacy_estimator``'s)."""
+    out = estimates_of(str(row.get("estimates") or ""))
+    pred, by = float(row["predicted_lb_acc"]), row.get("predicted_by") or legacy_estimator
+    if by and not math.isnan(pred):
+        out.setdefault(by, as_fraction(pred))
+    return out
+
+
 def ledger_offset(ledger: pd.DataFrame, estimator: str, competition: str | None, exclude_runs: Iterable[str] = (),
                   legacy_estimator: str | None = None) -> LedgerOffset | None:
-    """The offset from the ledger's scored rows of ``competition`` (None: every row) whose prediction
-    ``estimator`` made.
+    """The offset from the ledger's scored rows of ``competition`` (None: every row) for which ``estimator``
+    made a prediction at upload.
 
     Rows whose runs are exactly ``exclude_runs`` (the run being predicted, if it was submitted before) are left
-    out. Rows written before the ledger named the estimator count as ``legacy_estimator``'s. None when no row
-    qualifies.
+    out. None when no row qualifies.
     """
     if ledger.empty:
         return None
     exclude = frozenset(x for x in exclude_runs if x)  # a row without runs (a bare CSV) excludes nothing
     pairs = []
     for _, r in ledger.iterrows():
-        pred, public = float(r["predicted_lb_acc"]), float(r["public_score"])
-        if math.isnan(pred) or math.isnan(public) or r["status"] != SCORED_STATUS:
+        public = float(r["public_score"])
+        if math.isnan(public) or r["status"] != SCORED_STATUS:
             continue
-        by = r["predicted_by"] or legacy_estimator
-        if by != estimator or (competition is not None and r["competition"] != competition):
+        pred = row_estimates(r, legacy_estimator).get(estimator)
+        if pred is None or (competition is not None and r["competition"] != competition):
             continue
         if exclude and frozenset(str(r["runs"]).split(RUN_SEPARATOR)) == exclude:
             continue
-        pairs.append((as_fraction(pred), as_fraction(public)))
+        pairs.append((pred, as_fraction(public)))
     if not pairs:
         return None
     predicted, observed = zip(*pairs)
@@ -71,7 +80,7 @@ def ledger_offset(ledger: pd.DataFrame, estimator: str, competition: str | None,
 
 
 # ------------------------------------------------------------------------------------------ the evidence
-BENCHMARK, HELDOUT, SEEDS, CHECK6, CHECK7 = "benchmark", "heldout", "seeds", "check6", "check7"
+BENCHMARK, HELDOUT, SEEDS, CHECK6, CHECK7, CHECK8 = "benchmark", "heldout", "seeds", "check6", "check7", "check8"
 PUBLIC_SPLIT = "public_split"  # the correction replayed under a random public/private split (bench_gap_public_split.py)
 
 
@@ -94,7 +103,7 @@ def measured(estimator: str, errors: dict | None = None) -> dict[str, dict[str, 
     check6 = errors.get(CHECK6, {})
     if check6 and not check6.get("rules_hold", False):
         return None  # the pre-registered check failed: as its rule says, the correction is not offered
-    for key in (CHECK6, CHECK7):
+    for key in (CHECK6, CHECK7, CHECK8):
         check = errors.get(key, {})
         if estimator in check.get("estimators", {}):
             found[key] = {**check["estimators"][estimator], "n_models": len(check.get("others", []))}
@@ -102,6 +111,19 @@ def measured(estimator: str, errors: dict | None = None) -> dict[str, dict[str, 
     if not ("plain" in bench and "one_different_recipe" in bench) or bench["one_different_recipe"] >= bench["plain"]:
         return None
     return {src: v for src, v in found.items() if "plain" in v}
+
+
+def correction_order(recommended: str, available: Iterable[str], errors: dict | None = None) -> list[str]:
+    """The estimators to correct, first one with a scored submission behind it wins: the one whose correction
+    measured best on the benchmark (one earlier submission of another recipe) among ``available``, once
+    pre-registered check 8 has confirmed that rule; then the recommended one."""
+    errors = measurements() if errors is None else errors
+    order = []
+    if errors.get(CHECK8, {}).get("rules_hold", False):
+        scored = {e: m[BENCHMARK]["one_different_recipe"] for e in available if (m := measured(e, errors))}
+        if scored:
+            order.append(min(scored, key=scored.get))
+    return list(dict.fromkeys([*order, recommended]))
 
 
 def evidence_words(estimator: str, m: dict[str, dict[str, float]]) -> str:
@@ -133,6 +155,11 @@ def evidence_words(estimator: str, m: dict[str, dict[str, float]]) -> str:
         # two decimals: its rule (at most 1.0) is decided on them
         text += (f"; and in check 7, with one earlier submission of the same recipe (its second seed trained after "
                  f"the rule was written), from {100 * c['plain']:.2f} to {100 * c['one_earlier']:.2f}")
+    c = m.get(CHECK8, {})
+    if {"plain", "one_different_recipe", "one_same_recipe"} <= set(c):
+        text += (f"; and in check 8 (a new recipe, two seeds trained after its rule) from {100 * c['plain']:.2f} to "
+                 f"{100 * c['one_different_recipe']:.2f} with another recipe's miss and "
+                 f"{100 * c['one_same_recipe']:.2f} with the same recipe's")
     return text
 
 
@@ -159,24 +186,30 @@ def split_words(estimator: str, errors: dict | None = None, fraction: str = "0.5
 @dataclass(frozen=True)
 class Corrected:
     accuracy: float
+    estimate: float   # the estimator's own prediction, before the correction
     offset: LedgerOffset
     evidence: dict[str, dict[str, float]]
 
     def describe(self) -> str:
-        return (f"corrected by {self.offset.n} scored submission(s) whose {self.offset.estimator} predictions were "
-                f"{100 * self.offset.offset:+.1f} points off on average: {100 * self.accuracy:.1f}%")
+        return (f"{self.offset.estimator} {100 * self.estimate:.1f}% corrected by {self.offset.n} scored "
+                f"submission(s) whose {self.offset.estimator} predictions were {100 * self.offset.offset:+.1f} points "
+                f"off on average: {100 * self.accuracy:.1f}%")
 
 
-def corrected_prediction(estimate: float, estimator: str, ledger: pd.DataFrame, competition: str | None,
-                         exclude_runs: Iterable[str] = (), legacy_estimator: str | None = None,
-                         errors: dict | None = None) -> Corrected | None:
-    """``estimate`` corrected by the ledger, or None when no scored row qualifies or the benchmark does not
-    show the correction helping this estimator."""
-    evidence = measured(estimator, errors)
-    if evidence is None:
-        return None
-    off = ledger_offset(ledger, estimator, competition, exclude_runs, legacy_estimator)
-    return None if off is None else Corrected(off.apply(estimate), off, evidence)
+def corrected_prediction(estimates: Mapping[str, float], recommended: str, ledger: pd.DataFrame,
+                         competition: str | None, exclude_runs: Iterable[str] = (),
+                         legacy_estimator: str | None = None, errors: dict | None = None) -> Corrected | None:
+    """The prediction corrected by the ledger (``estimates``: every estimator's value for the run, fractions;
+    ``correction_order`` says which is corrected), or None when no scored row qualifies or the benchmark does not
+    show the correction helping."""
+    errors = measurements() if errors is None else errors
+    for name in correction_order(recommended, estimates, errors):
+        evidence = measured(name, errors)
+        off = None if evidence is None or name not in estimates else ledger_offset(
+            ledger, name, competition, exclude_runs, legacy_estimator)
+        if off is not None:
+            return Corrected(off.apply(estimates[name]), float(estimates[name]), off, evidence)
+    return None
 
 
 def replay(ledger: pd.DataFrame, legacy_estimator: str | None = None, errors: dict | None = None) -> list[float]:
@@ -186,10 +219,10 @@ def replay(ledger: pd.DataFrame, legacy_estimator: str | None = None, errors: di
     out = []
     for i in range(len(ledger)):
         r = ledger.iloc[i]
-        pred = float(r["predicted_lb_acc"])
         by = r["predicted_by"] or legacy_estimator
-        c = None if math.isnan(pred) or not by else corrected_prediction(
-            as_fraction(pred), by, ledger.iloc[:i], r["competition"], str(r["runs"]).split(RUN_SEPARATOR),
+        estimates = row_estimates(r, legacy_estimator)
+        c = None if not by or by not in estimates else corrected_prediction(
+            estimates, by, ledger.iloc[:i], r["competition"], str(r["runs"]).split(RUN_SEPARATOR),
             legacy_estimator, errors)
         out.append(float("nan") if c is None else c.accuracy)
     return out

@@ -25,7 +25,7 @@ from kaggle_kit.gap import advice as advice_mod
 from kaggle_kit.gap import domain, estimators, image_stats, label_shift, leaderboard_feedback
 from kaggle_kit.gap.report_render import Fig, Section, Table, figure_png, render_html, render_markdown
 from kaggle_kit.gap.report_runs import RunView, load_run
-from kaggle_kit.ledger import as_fraction
+from kaggle_kit.ledger import as_fraction, estimates_of
 
 SECTIONS = ("scoreboard", "prediction", "label-shift", "covariate-shift", "per-class", "advice", "accuracy")
 NEAR_DUP_THRESHOLDS = (0.95, 0.97, 0.99)
@@ -103,6 +103,16 @@ def fit_scoreboard_line(local: np.ndarray, board: np.ndarray) -> tuple[float, fl
     return float(slope), float(intercept)
 
 
+def estimator_errors(scored: pd.DataFrame) -> dict[str, tuple[float, int]]:
+    """{estimator: (MAE against the public score, submissions)} over the rows whose ``estimates`` were kept,
+    lowest first: which estimator has been right on this competition."""
+    errs: dict[str, list[float]] = {}
+    for _, r in scored.iterrows():
+        for name, value in estimates_of(str(r.get("estimates") or "")).items():
+            errs.setdefault(name, []).append(abs(value - r["public_score"]))
+    return dict(sorted(((n, (float(np.mean(v)), len(v))) for n, v in errs.items()), key=lambda x: x[1][0]))
+
+
 def upload_prediction_summary(df: pd.DataFrame, legacy: str) -> str:
     """How the ledger's predictions were made and how far they were from the public scores, per estimator."""
     text = ("Predicted LB: recorded at upload, before the score was known, by the estimator section 2 "
@@ -115,6 +125,10 @@ def upload_prediction_summary(df: pd.DataFrame, legacy: str) -> str:
     parts = [f"{name} {100 * g['prediction_error'].abs().mean():.1f} points over {len(g)} submission(s)"
              for name, g in scored.groupby("predicted_by", sort=True)]
     text += " Mean absolute error against the public score: " + "; ".join(parts) + "."
+    every = estimator_errors(scored)
+    if every:
+        text += (" Every estimator the upload computed, on your scored submissions that kept them (mean absolute "
+                 "error, points): " + "; ".join(f"{n} {100 * e:.1f} ({k})" for n, (e, k) in every.items()) + ".")
     both = scored[~scored["corrected_error"].isna()]
     if not both.empty:
         text += (f" Corrected by the submissions scored before each (section 2 says how): "
@@ -202,26 +216,33 @@ def scoreboard_section(ledger: pd.DataFrame, runs: Sequence[RunView]) -> tuple[S
 
 def corrections(runs: Sequence[RunView], estimator: str, ledger: pd.DataFrame | None,
                 competition: str | None = None) -> list[str]:
-    """Each run's recommended estimate corrected by the ledger's earlier misses, then the evidence once."""
+    """Each run's prediction corrected by the ledger's earlier misses (``leaderboard_feedback.correction_order``
+    says which estimator's), then the evidence once."""
     if ledger is None or ledger.empty:
         return []
-    lines, evidence = [], None
+    lines, last = [], None
     legacy, measured = estimators.logits_only_estimator(), leaderboard_feedback.measurements()
     for v in runs:
-        est = v.result["estimates"].get(estimator)
-        c = None if est is None else leaderboard_feedback.corrected_prediction(
+        est = {k: float(x) for k, x in v.result["estimates"].items() if x is not None and np.isfinite(x)}
+        c = None if estimator not in est else leaderboard_feedback.corrected_prediction(
             est, estimator, ledger, competition, v.members or [v.name], legacy, measured)
         if c is not None:
-            evidence = c.evidence
-            lines.append(f"{v.name}, corrected by the leaderboard: your {c.offset.n} scored submission(s) predicted "
-                         f"by {estimator} were {100 * c.offset.offset:+.1f} points off on average, so expect "
-                         f"**{_pct(c.accuracy, 1)}**.")
-    if evidence is not None:
+            last = c
+            lines.append(f"{v.name}, corrected by the leaderboard: {c.offset.estimator} predicted "
+                         f"{_pct(c.estimate, 1)}, and your {c.offset.n} scored submission(s) predicted by it were "
+                         f"{100 * c.offset.offset:+.1f} points off on average, so expect **{_pct(c.accuracy, 1)}**.")
+    if last is not None:
+        name = last.offset.estimator
+        why = "" if name == estimator else (
+            f" The correction uses {name}, not {estimator}: with an earlier score to learn from, the estimator whose "
+            f"correction measured best on the benchmark is corrected (its miss carries over from one model to the "
+            f"next most steadily), a rule confirmed by a check written down before its models were trained "
+            f"(PREREGISTERED.md, check 8).")
         lines.append(f"Why the correction: every submission meets the same shift, and an estimator's miss is mostly "
                      f"the shift's. The public scores are the only labels used, and a submission's own score never "
-                     f"corrects it. Measured: {leaderboard_feedback.evidence_words(estimator, evidence)} "
+                     f"corrects it.{why} Measured: {leaderboard_feedback.evidence_words(name, last.evidence)} "
                      f"(`benchmarks/bench_gap_ledger.py`).")
-        split = leaderboard_feedback.split_words(estimator, measured)
+        split = leaderboard_feedback.split_words(name, measured)
         if split is not None:
             lines.append(f"{split} (`benchmarks/bench_gap_public_split.py`).")
     return lines

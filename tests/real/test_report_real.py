@@ -7,6 +7,7 @@ import base64
 import re
 import shutil
 
+import numpy as np
 import pytest
 import torch
 
@@ -17,6 +18,7 @@ from kaggle_kit.gap import leaderboard_feedback
 from kaggle_kit.gap.estimators import LOGITS_ONLY, recommended_estimator
 from kaggle_kit.gap.report import SECTIONS, build_report
 from kaggle_kit.gap.report_runs import predict_leaderboard
+from kaggle_kit import ledger as ledger_mod
 from kaggle_kit.ledger import append_row, read_ledger
 from kaggle_kit.predict import predict_run, submission_from_run
 from kaggle_kit.testing.fake_kaggle import public_ids, read_solution, score_submission
@@ -58,7 +60,7 @@ def workdir(cifar10, standin, standin_labels, tmp_path_factory):
         append_row(root / "submissions" / "ledger.csv", file=csv.name, sha256="x" * 64, runs=[folder.name],
                    local_holdout_acc=logits["holdout"].accuracy, local_test_acc=result.test_acc,
                    predicted_lb_acc=scores.predicted_lb_acc, predicted_by=scores.predicted_by,
-                   message="gap report test",
+                   estimates=scores.estimates, message="gap report test",
                    competition="deep-learning-spring-2025-project-1", kaggle_ref=str(seed), status="COMPLETE",
                    public_score=float(score.public_score), private_score=float(score.private_score))
         runs.append(folder)
@@ -108,18 +110,28 @@ def test_html_report_has_every_section_and_figure_and_needs_no_network(workdir, 
     assert f"from the logits alone: {legacy}, which older ledgers" in md
     assert (f"Mean absolute error against the public score: Median-4-Spread {100 * errs.mean():.1f} points over 2 "
             f"submission(s).") in md
-    # the second submission replayed with the first's miss subtracted; the ensemble corrected by both misses
-    miss = ledger["predicted_lb_acc"] - ledger["public_score"]
-    replayed = ledger["predicted_lb_acc"][1] - miss[0]
+    # the ledger keeps every estimate; with check 8 recorded as holding, Shift-Gated is the one corrected: the
+    # second submission replayed with the first's Shift-Gated miss subtracted, the ensemble with both misses
+    sg = [ledger_mod.estimates_of(c)["Shift-Gated"] for c in ledger["estimates"]]
+    assert [ledger_mod.estimates_of(c)["Median-4-Spread"] for c in ledger["estimates"]] == pytest.approx(
+        list(ledger["predicted_lb_acc"]), abs=1e-5)
+    miss = [p - q for p, q in zip(sg, ledger["public_score"])]
+    every = re.search(r"Every estimator the upload computed, on your scored submissions that kept them \(mean "
+                      r"absolute error, points\): (.*?)\.\s", md).group(1)
+    assert f"Shift-Gated {100 * np.mean(np.abs(miss)):.1f} (2)" in every and len(every.split("; ")) >= 10
+    replayed = sg[1] - miss[0]
     assert (f"Corrected by the submissions scored before each (section 2 says how): "
             f"{100 * abs(replayed - ledger['public_score'][1]):.1f} points over 1 submission(s)") in md
-    ens_m4s = predict_leaderboard(ens, cifar10, standin, ReportConfig(synthetic_per_set=100))["Median-4-Spread"]
-    assert (f"ens, corrected by the leaderboard: your 2 scored submission(s) predicted by Median-4-Spread were "
-            f"{100 * miss.mean():+.1f} points off on average, so expect **{100 * (ens_m4s - miss.mean()):.1f}%**.") in md
-    assert md.count("Why the correction:") == 1 and "this correction took Median-4-Spread's mean error from" in md
+    ens_sg = predict_leaderboard(ens, cifar10, standin, ReportConfig(synthetic_per_set=100))["Shift-Gated"]
+    assert (f"ens, corrected by the leaderboard: Shift-Gated predicted {100 * ens_sg:.1f}%, and your 2 scored "
+            f"submission(s) predicted by it were {100 * np.mean(miss):+.1f} points off on average, so expect "
+            f"**{100 * (ens_sg - np.mean(miss)):.1f}%**.") in md
+    assert md.count("Why the correction:") == 1 and "this correction took Shift-Gated's mean error from" in md
+    assert "The correction uses Shift-Gated, not Median-4-Spread" in md and "check 8" in md
     assert md.count("On Kaggle the earlier miss is learnt on the public split") == 1  # after the evidence, once
-    assert leaderboard_feedback.split_words("Median-4-Spread") in md
-    assert f"{runs[0].name}, corrected by the leaderboard: your 1 scored submission(s)" in md  # not by its own
+    assert leaderboard_feedback.split_words("Shift-Gated") in md
+    assert f"{runs[0].name}, corrected by the leaderboard: Shift-Gated predicted" in md
+    assert "and your 1 scored submission(s) predicted by it" in md  # m0 and m1: each by the other's row only
     advice = html.split("id='advice'")[1].split("</section>")[0]
     assert "Evidence:" in advice and re.search(r"\d", advice)
     assert "AUC" in html and "BBSE" in html and "EM" in html
@@ -160,10 +172,13 @@ def test_submit_from_a_run_records_the_reports_recommended_prediction(workdir, c
     out = capsys.readouterr().out
     assert re.search(rf"{runs[0].name}: predicted leaderboard accuracy {100 * row.predicted_lb_acc:.1f}% "
                      rf"\(Median-4-Spread; expect \d+\.\d% to \d+\.\d%\)", out)
-    # the ledger keeps the uncorrected prediction; the corrected one is printed beside it
+    # the ledger keeps the uncorrected predictions; the corrected one is printed beside them
     miss = before.predicted_lb_acc - before.public_score
-    assert (f"{runs[0].name}: corrected by 1 scored submission(s) whose Median-4-Spread predictions were "
-            f"{100 * miss:+.1f} points off on average: {100 * (row.predicted_lb_acc - miss):.1f}%\n  (on the "
+    assert ledger_mod.estimates_of(row.estimates)["Shift-Gated"] == pytest.approx(expected["Shift-Gated"], abs=1e-5)
+    miss = ledger_mod.estimates_of(before.estimates)["Shift-Gated"] - before.public_score
+    sg = ledger_mod.estimates_of(row.estimates)["Shift-Gated"]
+    assert (f"{runs[0].name}: Shift-Gated {100 * sg:.1f}% corrected by 1 scored submission(s) whose Shift-Gated "
+            f"predictions were {100 * miss:+.1f} points off on average: {100 * (sg - miss):.1f}%\n  (on the "
             f"benchmark's shifted sets") in out
     assert main(["submit", "--from", str(runs[0]), "-m", "x", "--synthetic-per-set", "-1"]) == 2
     assert capsys.readouterr().err == "error: --synthetic-per-set must be 0 (off) or more\n"

@@ -102,11 +102,11 @@ def test_corrected_prediction_and_the_ledger_replay(tmp_path):
         dict(runs=["r1"], predicted_lb_acc=0.80, predicted_by=M4S, public_score=0.76),  # r1 again: r2 only
         dict(runs=["r3"], predicted_lb_acc=0.60, predicted_by="ATC-NE-BBSE", public_score=0.5),  # not offered
     ])
-    c = lf.corrected_prediction(0.72, M4S, df, SLUG, ["r9"], errors=ERRORS)
+    c = lf.corrected_prediction({M4S: 0.72}, M4S, df, SLUG, ["r9"], errors=ERRORS)
     assert c.offset.n == 3 and c.accuracy == pytest.approx(0.72 - (0.04 + 0.03 + 0.04) / 3)
-    assert c.describe() == ("corrected by 3 scored submission(s) whose Median-4-Spread predictions were +3.7 points "
-                            f"off on average: {100 * c.accuracy:.1f}%")
-    assert lf.corrected_prediction(0.72, "ATC-NE-BBSE", df, SLUG, errors=ERRORS) is None
+    assert c.describe() == ("Median-4-Spread 72.0% corrected by 3 scored submission(s) whose Median-4-Spread "
+                            f"predictions were +3.7 points off on average: {100 * c.accuracy:.1f}%")
+    assert lf.corrected_prediction({"ATC-NE-BBSE": 0.72}, "ATC-NE-BBSE", df, SLUG, errors=ERRORS) is None
     replay = lf.replay(df, errors=ERRORS)
     assert math.isnan(replay[0]) and math.isnan(replay[3])
     assert replay[1] == pytest.approx(0.66) and replay[2] == pytest.approx(0.80 - 0.03)
@@ -197,3 +197,57 @@ def test_check8_verdict_on_rows_with_a_known_answer():
     df = rows(0.52)  # o now misses like the new recipe: Shift-Gated's other-recipe correction is exact too
     _, ok, rec = bench_gap_ledger.confirm_check8(df[df["model"] != "o"], df[df["model"] == "o"], names)
     assert ok and rec["rules_hold"] and rec["estimators"]["Shift-Gated"]["one_different_recipe"] == pytest.approx(0)
+
+
+SG = "Shift-Gated"
+# Shift-Gated's correction measured better than M4S's on the benchmark; check 8 confirmed the rule (or not)
+ERRORS8 = {**ERRORS, "sources": {**ERRORS["sources"], "benchmark": {**ERRORS["sources"]["benchmark"], "estimators": {
+    **ERRORS["sources"]["benchmark"]["estimators"],
+    SG: {"plain": {"mae": 0.023, "n": 9}, "one_different_recipe": {"mae": 0.013, "n": 18}}}}}}
+
+
+def _check8(holds: bool) -> dict:
+    return {**ERRORS8, "check8": {"rules_hold": holds, "others": ["a"], "estimators": {
+        SG: {"plain": 0.04, "one_different_recipe": 0.015, "one_same_recipe": 0.0065}}}}
+
+
+def test_once_check_8_holds_the_estimator_whose_correction_measured_best_is_corrected(tmp_path):
+    assert lf.correction_order(M4S, [M4S, SG, "ATC-NE-BBSE"], _check8(True)) == [SG, M4S]
+    assert lf.correction_order(M4S, [M4S, "ATC-NE-BBSE"], _check8(True)) == [M4S]  # Shift-Gated not computed
+    assert lf.correction_order(M4S, [M4S, SG], _check8(False)) == [M4S]  # the check failed: the old rule
+    assert lf.correction_order(M4S, [M4S, SG], ERRORS8) == [M4S]  # not run
+    df = _ledger(tmp_path, [
+        dict(runs=["r1"], predicted_lb_acc=0.80, predicted_by=M4S, public_score=0.76, estimates={M4S: 0.80, SG: 0.78}),
+        dict(runs=["r2"], predicted_lb_acc=0.70, predicted_by=M4S, public_score=0.67),  # written before "estimates"
+    ])
+    c = lf.corrected_prediction({M4S: 0.72, SG: 0.71}, M4S, df, SLUG, ["r9"], errors=_check8(True))
+    assert (c.offset.estimator, c.offset.n, c.estimate) == (SG, 1, 0.71) and c.accuracy == pytest.approx(0.69)
+    assert c.describe().startswith("Shift-Gated 71.0% corrected by 1 scored submission(s) whose Shift-Gated")
+    assert "in check 8 (a new recipe, two seeds trained after its rule) from 4.00 to 1.50 with another recipe's " \
+           "miss and 0.65 with the same recipe's" in lf.evidence_words(SG, c.evidence)
+    # check 8 failed: Median-4-Spread is corrected by both rows, as before
+    c = lf.corrected_prediction({M4S: 0.72, SG: 0.71}, M4S, df, SLUG, ["r9"], errors=_check8(False))
+    assert (c.offset.estimator, c.offset.n) == (M4S, 2)
+    # no earlier Shift-Gated value in the ledger (only old rows): the recommended estimator's correction instead
+    c = lf.corrected_prediction({M4S: 0.72, SG: 0.71}, M4S, df.iloc[1:], SLUG, errors=_check8(True))
+    assert (c.offset.estimator, c.offset.n) == (M4S, 1)
+    # the replay: a row without Shift-Gated's value falls back to Median-4-Spread (0.70 - 0.04); one with it is
+    # corrected by the earlier rows' Shift-Gated misses (row 1's +0.02; row 2 recorded none)
+    df = _ledger(tmp_path / "b", [
+        dict(runs=["r1"], predicted_lb_acc=0.80, predicted_by=M4S, public_score=0.76, estimates={M4S: 0.80, SG: 0.78}),
+        dict(runs=["r2"], predicted_lb_acc=0.70, predicted_by=M4S, public_score=0.67),
+        dict(runs=["r3"], predicted_lb_acc=0.66, predicted_by=M4S, public_score=0.62, estimates={M4S: 0.66, SG: 0.65})])
+    replayed = lf.replay(df, errors=_check8(True))
+    assert math.isnan(replayed[0]) and replayed[1:] == pytest.approx([0.66, 0.63])
+
+
+def test_the_scoreboard_ranks_every_kept_estimate_against_the_public_score(tmp_path):
+    from kaggle_kit.gap.report import estimator_errors
+
+    df = _ledger(tmp_path, [
+        dict(runs=["r1"], predicted_lb_acc=0.80, predicted_by=M4S, public_score=0.76, estimates={M4S: 0.80, SG: 0.78}),
+        dict(runs=["r2"], predicted_lb_acc=0.70, predicted_by=M4S, public_score=0.67),  # kept no estimates
+        dict(runs=["r3"], predicted_lb_acc=0.66, predicted_by=M4S, public_score=0.62, estimates={M4S: 0.66, SG: 0.61})])
+    got = estimator_errors(df)
+    assert list(got) == [SG, M4S]  # lowest error first
+    assert got[SG] == (pytest.approx(0.015), 2) and got[M4S] == (pytest.approx(0.04), 2)

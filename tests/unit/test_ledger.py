@@ -16,7 +16,8 @@ from kaggle_kit import ledger
 from kaggle_kit.errors import LedgerError
 
 COLUMNS = ["time", "file", "sha256", "runs", "local_holdout_acc", "local_test_acc", "predicted_lb_acc",
-           "predicted_by", "message", "competition", "kaggle_ref", "status", "public_score", "private_score"]
+           "predicted_by", "estimates", "message", "competition", "kaggle_ref", "status", "public_score",
+           "private_score"]
 
 
 def test_columns_are_exactly_the_contract(tmp_path):
@@ -26,19 +27,34 @@ def test_columns_are_exactly_the_contract(tmp_path):
     assert path.read_text().splitlines()[0] == ",".join(COLUMNS)
 
 
-def test_a_ledger_from_before_predicted_by_is_read_and_upgraded_by_the_next_write(tmp_path):
+@pytest.mark.parametrize("missing", [("predicted_by", "estimates"), ("estimates",)])
+def test_a_ledger_in_an_older_layout_is_read_and_upgraded_by_the_next_write(tmp_path, missing):
     path = tmp_path / "ledger.csv"
-    old = [c for c in COLUMNS if c != "predicted_by"]
-    row = ["2026-01-01T00:00:00+00:00", "a.csv", "s" * 64, "r1", "0.9", "0.89", "0.8", "first", "c", "7",
-           "COMPLETE", "0.81", ""]
-    path.write_text(",".join(old) + "\n" + ",".join(row) + "\n")
+    old = [c for c in COLUMNS if c not in missing]
+    row = dict(zip(COLUMNS, ["2026-01-01T00:00:00+00:00", "a.csv", "s" * 64, "r1", "0.9", "0.89", "0.8",
+                             "Median-4-Spread", "", "first", "c", "7", "COMPLETE", "0.81", ""]))
+    path.write_text(",".join(old) + "\n" + ",".join(row[c] for c in old) + "\n")
     df = ledger.read_ledger(path)
-    assert list(df.columns) == COLUMNS and df.loc[0, "predicted_by"] == ""
+    by = "" if "predicted_by" in missing else "Median-4-Spread"
+    assert list(df.columns) == COLUMNS and df.loc[0, "predicted_by"] == by and df.loc[0, "estimates"] == ""
     assert df.loc[0, "predicted_lb_acc"] == pytest.approx(0.8) and df.loc[0, "message"] == "first"
-    ledger.append_row(path, file="b.csv", predicted_lb_acc=0.7, predicted_by="Median-4-Spread")
+    ledger.append_row(path, file="b.csv", predicted_lb_acc=0.7, predicted_by="Median-4-Spread",
+                      estimates={"Median-4-Spread": 0.7, "Shift-Gated": 2 / 3})
     lines = path.read_text().splitlines()
-    assert lines[0] == ",".join(COLUMNS) and lines[1].split(",")[7:9] == ["", "first"]
-    assert ledger.read_ledger(path)["predicted_by"].tolist() == ["", "Median-4-Spread"]
+    assert lines[0] == ",".join(COLUMNS) and lines[1].split(",")[7:10] == [by, "", "first"]
+    df = ledger.read_ledger(path)
+    assert df["predicted_by"].tolist() == [by, "Median-4-Spread"]
+    assert ledger.estimates_of(df.loc[1, "estimates"]) == {"Median-4-Spread": 0.7, "Shift-Gated": 0.66667}
+
+
+@pytest.mark.parametrize("cell", ['"{""a"": ""x""}"', '"[0.5]"', "not json", '"{""a"": NaN}"', '"{""a"": true}"'])
+def test_an_estimates_cell_that_is_not_an_object_of_numbers_is_refused_naming_its_line(tmp_path, cell):
+    path = tmp_path / "ledger.csv"
+    ledger.append_row(path, file="a.csv", estimates={"M": 0.5})
+    text = path.read_text()
+    path.write_text(text + "2026-01-01T00:00:00+00:00,b.csv,,,,,,," + cell + ",,,,,,\n")
+    with pytest.raises(LedgerError, match=r"ledger.csv:3: column 'estimates' is not a JSON object of numbers"):
+        ledger.read_ledger(path)
 
 
 def test_roundtrip_types_and_awkward_text(tmp_path):
