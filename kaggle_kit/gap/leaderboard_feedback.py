@@ -5,7 +5,9 @@ sets, one model's signed error predicts another model's on the same set well (``
 and every submission to a competition meets the same shift. So once the ledger holds a public score for a
 submission whose prediction it recorded, the next prediction by that estimator is shifted by the mean miss.
 The estimator is unchanged and still needs no labels; the public scores are the only labels used, and a
-submission's own score never corrects its own prediction.
+submission's own score never corrects its own prediction. The estimator corrected need not be the recommended
+one: the ledger keeps every estimator's prediction, and the one whose miss carries over best is used
+(``correction_order``, pre-registered check 8).
 """
 from __future__ import annotations
 
