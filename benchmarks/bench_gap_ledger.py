@@ -122,6 +122,12 @@ def verdict(check: int, plain: float, one: float, mean: float) -> tuple[bool, st
                 f"{plain:.2f}) -> {word(ok)}.")
 
 
+def pair_errors(r: pd.Series, earlier: pd.DataFrame, est: str) -> list[float]:
+    """|corrected - truth| of one new model-set ``r``, corrected by each ``earlier`` row's miss in turn."""
+    return [abs(apply_offset(r[est], mean_offset([e], [t])) - r["true_acc"])
+            for e, t in zip(earlier[est].to_numpy(float), earlier["true_acc"].to_numpy(float))]
+
+
 def confirm(new: pd.DataFrame, others: pd.DataFrame, names: tuple[str, ...] = ESTIMATORS,
             check: int = 6) -> tuple[str, bool, dict]:
     """A pre-registered check (``PREREGISTERED.md`` 6 or 7): the new model's errors as is, corrected by each other
@@ -140,8 +146,7 @@ def confirm(new: pd.DataFrame, others: pd.DataFrame, names: tuple[str, ...] = ES
             o = others[others["set"] == r["set"]]
             estimate, truth = o[est].to_numpy(float), o["true_acc"].to_numpy(float)
             plain.append(abs(r[est] - r["true_acc"]))
-            one.append(np.mean([abs(apply_offset(r[est], mean_offset([e], [t])) - r["true_acc"])
-                                for e, t in zip(estimate, truth)]))
+            one.append(np.mean(pair_errors(r, o, est)))
             mean.append(abs(apply_offset(r[est], mean_offset(estimate, truth)) - r["true_acc"]))
         result[est] = (100 * np.mean(plain), 100 * np.mean(one), 100 * np.mean(mean))
         lines.append(f"| {est} | " + " | ".join(f"{v:.2f}" for v in result[est]) + " |")
@@ -173,10 +178,8 @@ def confirm_check8(new: pd.DataFrame, others: pd.DataFrame,
             twin = new[(new["set"] == r["set"]) & (new["model"] != r["model"])
                        & (new["model"].map(recipe) == recipe(r["model"]))]
             plain.append(abs(r[est] - r["true_acc"]))
-            other.append(np.mean([abs(apply_offset(r[est], mean_offset([e], [t])) - r["true_acc"])
-                                  for e, t in zip(o[est].to_numpy(float), o["true_acc"].to_numpy(float))]))
-            same += [abs(apply_offset(r[est], mean_offset([e], [t])) - r["true_acc"])
-                     for e, t in zip(twin[est].to_numpy(float), twin["true_acc"].to_numpy(float))]
+            other.append(np.mean(pair_errors(r, o, est)))
+            same += pair_errors(r, twin, est)
         result[est] = (100 * np.mean(plain), 100 * np.mean(other), 100 * np.mean(same))
         lines.append(f"| {est} | " + " | ".join(f"{v:.2f}" for v in result[est]) + " |")
     sg, m4s = result["Shift-Gated"], result["Median-4-Spread"]
