@@ -63,13 +63,15 @@ def corrected_errors(df: pd.DataFrame, est: str) -> dict[str, list[float]]:
 
 
 def summary(df: pd.DataFrame, names: tuple[str, ...] = ESTIMATORS) -> dict:
-    """{estimator: {scenario: {"mae", "n"}}} (MAE in fractions; scenarios without a pair are left out)."""
+    """{estimator: {scenario: {"mae", "p90", "n"}}} (fractions; p90: the 90th-percentile absolute error, the
+    corrected prediction's range; scenarios without a pair are left out)."""
     res = {}
     for est in names:
         if est not in df.columns:
             continue
         errs = corrected_errors(df, est)
-        res[est] = {s: {"mae": float(np.mean(v)), "n": len(v)} for s, v in errs.items() if v}
+        res[est] = {s: {"mae": float(np.mean(v)), "p90": float(np.quantile(v, 0.9)), "n": len(v)}
+                    for s, v in errs.items() if v}
     return res
 
 

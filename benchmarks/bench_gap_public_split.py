@@ -27,6 +27,7 @@ import bench_gap  # noqa: E402
 import bench_gap_ledger  # noqa: E402
 import bench_gap_novel  # noqa: E402
 
+from kaggle_kit.gap import leaderboard_feedback  # noqa: E402
 from kaggle_kit.gap.leaderboard_feedback import PUBLIC_SPLIT  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
@@ -52,18 +53,22 @@ def split_accuracies(correct: np.ndarray, fraction: float, draws: int,
 
 
 def errors(estimate: np.ndarray, full: np.ndarray, public: np.ndarray, private: np.ndarray,
-           recipes: list[str]) -> dict[str, dict[str, list[float]]]:
+           recipes: list[str], band: float = 0.0) -> dict[str, dict[str, list]]:
     """Absolute errors of one set's models per scenario and target, each a model-set's (or pair's) mean over the
     draws. "full": misses and truth on the whole set (``bench_gap_ledger.py``'s number); "public": misses learnt
-    on the public split, judged by the public score; "private": the same misses, judged by the private score."""
-    out = {s: {t: [] for t in TARGETS} for s in SCENARIOS}
+    on the public split, judged by the public score; "private": the same misses, judged by the private score.
+    "in_<target>": the share within ``band`` (the report's range half-width); "b": the corrected model's index."""
+    out = {s: {k: [] for k in (*TARGETS, *(f"in_{t}" for t in TARGETS), "b")} for s in SCENARIOS}
     est = estimate[:, None]
 
     def add(scenario: str, b: int, off_full: float, off_public: np.ndarray) -> None:
-        out[scenario]["full"].append(float(abs(np.clip(estimate[b] - off_full, 0, 1) - full[b])))
+        errs = {"full": np.abs(np.clip(estimate[b] - off_full, 0, 1) - full[b])[None]}
         corrected = np.clip(estimate[b] - off_public, 0, 1)
-        out[scenario]["public"].append(float(np.mean(np.abs(corrected - public[b]))))
-        out[scenario]["private"].append(float(np.mean(np.abs(corrected - private[b]))))
+        errs["public"], errs["private"] = np.abs(corrected - public[b]), np.abs(corrected - private[b])
+        for t, e in errs.items():
+            out[scenario][t].append(float(np.mean(e)))
+            out[scenario][f"in_{t}"].append(float(np.mean(e <= band)))
+        out[scenario]["b"].append(b)
 
     m = len(estimate)
     for b in range(m):
@@ -105,10 +110,14 @@ def correctness(model: str, set_name: str, true_acc: float) -> np.ndarray:
     return correct
 
 
-def measure(df: pd.DataFrame, names: tuple[str, ...], fraction: float, draws: int, seed: int) -> dict:
-    """{estimator: {scenario: {target: MAE}}} plus "public_vs_private" and counts, over every set of ``df``."""
+def measure(df: pd.DataFrame, names: tuple[str, ...], fraction: float, draws: int, seed: int,
+            fresh: frozenset[str] = frozenset()) -> dict:
+    """{estimator: {scenario: {target: MAE}}} plus "public_vs_private" and counts, over every set of ``df``; and
+    for the ``fresh`` models (none of whose rows set the range), how often the corrected prediction fell inside
+    the report's range (+- ``leaderboard_feedback.correction_p90``)."""
     rng = np.random.default_rng(seed)
     acc = {e: {s: {t: [] for t in TARGETS} for s in SCENARIOS} for e in names}
+    cover = {e: {s: {t: [] for t in TARGETS} for s in SCENARIOS} for e in names}
     noise = []
     for set_name, g in df.groupby("set", sort=True):
         models = g["model"].tolist()
@@ -116,13 +125,19 @@ def measure(df: pd.DataFrame, names: tuple[str, ...], fraction: float, draws: in
         public, private = split_accuracies(correct, fraction, draws, rng)
         noise += public_noise(public, private)
         for e in names:
-            for s, by_target in errors(g[e].to_numpy(float), g["true_acc"].to_numpy(float), public, private,
-                                       [bench_gap_ledger.recipe(m) for m in models]).items():
-                for t, v in by_target.items():
-                    acc[e][s][t] += v
+            p90 = leaderboard_feedback.correction_p90(e)
+            for s, out in errors(g[e].to_numpy(float), g["true_acc"].to_numpy(float), public, private,
+                                 [bench_gap_ledger.recipe(m) for m in models], p90 or 0.0).items():
+                for t in TARGETS:
+                    acc[e][s][t] += out[t]
+                    if p90 is not None:
+                        cover[e][s][t] += [c for c, b in zip(out[f"in_{t}"], out["b"]) if models[b] in fresh]
     return {"estimators": {e: {s: {t: float(np.mean(v)) for t, v in by_t.items()} | {"n": len(by_t["full"])}
                                for s, by_t in acc[e].items() if by_t["full"]} for e in names},
-            "public_vs_private": float(np.mean(noise)), "model_sets": len(noise)}
+            "range_coverage": {e: {s: {t: float(np.mean(v)) for t, v in by_t.items()} | {"n": len(by_t["full"])}
+                                   for s, by_t in cover[e].items() if by_t["full"]}
+                               for e in names if any(by_t["full"] for by_t in cover[e].values())},
+            "fresh_models": sorted(fresh), "public_vs_private": float(np.mean(noise)), "model_sets": len(noise)}
 
 
 def render(results: dict[float, dict], df: pd.DataFrame, draws: int) -> str:
@@ -150,6 +165,22 @@ def render(results: dict[float, dict], df: pd.DataFrame, draws: int) -> str:
                 cells += [f"{100 * r['public']:.2f}", f"{100 * r['private']:.2f}"]
             lines.append(f"| {words[s]} | " + " | ".join(cells) + " |")
         lines.append("")
+    first = next(iter(results.values()))
+    if first["range_coverage"]:
+        lines += [f"### How often the corrected prediction fell inside the report's range (corrected +- p90 of "
+                  f"`leaderboard_feedback.correction_p90`), on the models whose rows did not set it "
+                  f"({', '.join(first['fresh_models'])})", "",
+                  f"| estimator | scenario | whole set | {head} |", "|---|---|---|" + "---|---|" * len(results)]
+        for est, by_s in first["range_coverage"].items():
+            for s in SCENARIOS[1:]:
+                if s not in by_s:
+                    continue
+                cells = [f"{by_s[s]['full']:.0%} ({by_s[s]['n']})"]
+                for res in results.values():
+                    r = res["range_coverage"][est][s]
+                    cells += [f"{r['public']:.0%}", f"{r['private']:.0%}"]
+                lines.append(f"| {est} | {words[s]} | " + " | ".join(cells) + " |")
+        lines.append("")
     lines.append("The public score itself, as a guess of the private score: mean |public - private| " + ", ".join(
         f"{100 * r['public_vs_private']:.2f} points at {f:.0%} public" for f, r in results.items())
         + f" ({next(iter(results.values()))['model_sets']} model-sets).")
@@ -164,7 +195,10 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     t0 = time.perf_counter()
     df = load_rows((*bench_gap_novel.ROWS.values(), *CHECK_ROWS))
-    results = {f: measure(df, bench_gap_ledger.ESTIMATORS, f, args.draws, args.seed + i)
+    sources = leaderboard_feedback.measurements()["sources"]
+    used = {m for k in (leaderboard_feedback.BENCHMARK, leaderboard_feedback.HELDOUT) for m in sources[k]["models"]}
+    fresh = frozenset(df["model"]) - used  # their rows did not set the range's p90
+    results = {f: measure(df, bench_gap_ledger.ESTIMATORS, f, args.draws, args.seed + i, fresh)
                for i, f in enumerate(FRACTIONS)}
     text = render(results, df, args.draws)
     print(text)

@@ -18,6 +18,7 @@ from typing import Iterable, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
+from kaggle_kit.gap.estimators import measured_error, symmetric_band
 from kaggle_kit.ledger import RUN_SEPARATOR, as_fraction, estimates_of
 
 SCORED_STATUS = "COMPLETE"
@@ -88,8 +89,6 @@ PUBLIC_SPLIT = "public_split"  # the correction replayed under a random public/p
 
 def measurements() -> dict:
     """``measured_error_ledger.json`` as shipped (``benchmarks/bench_gap_ledger.py`` writes it)."""
-    from kaggle_kit.gap.estimators import measured_error
-
     return measured_error("measured_error_ledger.json")
 
 
@@ -113,6 +112,16 @@ def measured(estimator: str, errors: dict | None = None) -> dict[str, dict[str, 
     if not ("plain" in bench and "one_different_recipe" in bench) or bench["one_different_recipe"] >= bench["plain"]:
         return None
     return {src: v for src, v in found.items() if "plain" in v}
+
+
+def correction_p90(estimator: str, errors: dict | None = None) -> float | None:
+    """The corrected prediction's 90th-percentile error: the larger of the benchmark's and the held-out families'
+    with one earlier submission of another recipe (whether the earlier one shares the recipe is not known)."""
+    errors = measurements() if errors is None else errors
+    p90s = [body["estimators"][estimator]["one_different_recipe"]["p90"]
+            for src, body in errors.get("sources", {}).items() if src in (BENCHMARK, HELDOUT)
+            and "p90" in body.get("estimators", {}).get(estimator, {}).get("one_different_recipe", {})]
+    return max(p90s) if p90s else None
 
 
 def correction_order(recommended: str, available: Iterable[str], errors: dict | None = None) -> list[str]:
@@ -184,6 +193,20 @@ def split_words(estimator: str, errors: dict | None = None, fraction: str = "0.5
             f"{100 * res['public_vs_private']:.2f} points from the private one on average there")
 
 
+def coverage_words(estimator: str, errors: dict | None = None, fraction: str = "0.5") -> str | None:
+    """How often the corrected prediction's range held on models that did not set it, judged by the private score
+    of a random public split (``bench_gap_public_split.py``); None if unmeasured."""
+    errors = measurements() if errors is None else errors
+    res = errors.get(PUBLIC_SPLIT, {}).get("fractions", {}).get(fraction, {})
+    cov = res.get("range_coverage", {}).get(estimator, {})
+    if not {"one_different_recipe", "one_same_recipe"} <= set(cov):
+        return None
+    return (f"The range held on {len(res['fresh_models'])} models trained after it was measured for "
+            f"{cov['one_different_recipe']['private']:.0%} of corrections by another recipe's miss and "
+            f"{cov['one_same_recipe']['private']:.0%} by the same recipe's, judged by the private score of a "
+            f"{float(fraction):.0%} public split")
+
+
 # ------------------------------------------------------------------------------------------ applying it
 @dataclass(frozen=True)
 class Corrected:
@@ -191,11 +214,17 @@ class Corrected:
     estimate: float   # the estimator's own prediction, before the correction
     offset: LedgerOffset
     evidence: dict[str, dict[str, float]]
+    low: float | None = None   # +- ``correction_p90``, clipped to [0, 1]
+    high: float | None = None
+
+    def range_words(self) -> str:
+        return "" if self.low is None else f"expect {100 * self.low:.1f}% to {100 * self.high:.1f}%"
 
     def describe(self) -> str:
+        rng = f" ({self.range_words()})" if self.low is not None else ""
         return (f"{self.offset.estimator} {100 * self.estimate:.1f}% corrected by {self.offset.n} scored "
                 f"submission(s) whose {self.offset.estimator} predictions were {100 * self.offset.offset:+.1f} points "
-                f"off on average: {100 * self.accuracy:.1f}%")
+                f"off on average: {100 * self.accuracy:.1f}%{rng}")
 
 
 def corrected_prediction(estimates: Mapping[str, float], recommended: str, ledger: pd.DataFrame,
@@ -210,7 +239,9 @@ def corrected_prediction(estimates: Mapping[str, float], recommended: str, ledge
         off = None if evidence is None or name not in estimates else ledger_offset(
             ledger, name, competition, exclude_runs, legacy_estimator)
         if off is not None:
-            return Corrected(off.apply(estimates[name]), float(estimates[name]), off, evidence)
+            accuracy, p90 = off.apply(estimates[name]), correction_p90(name, errors)
+            band = (None, None) if p90 is None else symmetric_band(accuracy, p90)
+            return Corrected(accuracy, float(estimates[name]), off, evidence, *band)
     return None
 
 

@@ -230,7 +230,10 @@ def corrections(runs: Sequence[RunView], estimator: str, ledger: pd.DataFrame | 
             last = c
             lines.append(f"{v.name}, corrected by the leaderboard: {c.offset.estimator} predicted "
                          f"{_pct(c.estimate, 1)}, and your {c.offset.n} scored submission(s) predicted by it were "
-                         f"{100 * c.offset.offset:+.1f} points off on average, so expect **{_pct(c.accuracy, 1)}**.")
+                         f"{100 * c.offset.offset:+.1f} points off on average, so expect **{_pct(c.accuracy, 1)}**"
+                         + ("." if c.low is None else f" ({_pct(c.low, 1)} to {_pct(c.high, 1)}: 9 in 10 corrections "
+                                                      f"of another recipe's model fell this close on the benchmark "
+                                                      f"and on the held-out families)."))
     if last is not None:
         name = last.offset.estimator
         why = "" if name == estimator else (
@@ -242,9 +245,10 @@ def corrections(runs: Sequence[RunView], estimator: str, ledger: pd.DataFrame | 
                      f"the shift's. The public scores are the only labels used, and a submission's own score never "
                      f"corrects it.{why} Measured: {leaderboard_feedback.evidence_words(name, last.evidence)} "
                      f"(`benchmarks/bench_gap_ledger.py`).")
-        split = leaderboard_feedback.split_words(name, measured)
-        if split is not None:
-            lines.append(f"{split} (`benchmarks/bench_gap_public_split.py`).")
+        split = [w for w in (leaderboard_feedback.split_words(name, measured),
+                             leaderboard_feedback.coverage_words(name, measured)) if w is not None]
+        if split:
+            lines.append(". ".join(split) + " (`benchmarks/bench_gap_public_split.py`).")
     return lines
 
 

@@ -123,13 +123,17 @@ def test_html_report_has_every_section_and_figure_and_needs_no_network(workdir, 
     assert (f"Corrected by the submissions scored before each (section 2 says how): "
             f"{100 * abs(replayed - ledger['public_score'][1]):.1f} points over 1 submission(s)") in md
     ens_sg = predict_leaderboard(ens, cifar10, standin, ReportConfig(synthetic_per_set=100))["Shift-Gated"]
+    p90 = leaderboard_feedback.correction_p90("Shift-Gated")
+    corrected = ens_sg - np.mean(miss)
     assert (f"ens, corrected by the leaderboard: Shift-Gated predicted {100 * ens_sg:.1f}%, and your 2 scored "
             f"submission(s) predicted by it were {100 * np.mean(miss):+.1f} points off on average, so expect "
-            f"**{100 * (ens_sg - np.mean(miss)):.1f}%**.") in md
+            f"**{100 * corrected:.1f}%** ({100 * (corrected - p90):.1f}% to {100 * (corrected + p90):.1f}%: 9 in 10 "
+            f"corrections of another recipe's model fell this close") in md
     assert md.count("Why the correction:") == 1 and "this correction took Shift-Gated's mean error from" in md
     assert "The correction uses Shift-Gated, not Median-4-Spread" in md and "check 8" in md
     assert md.count("On Kaggle the earlier miss is learnt on the public split") == 1  # after the evidence, once
     assert leaderboard_feedback.split_words("Shift-Gated") in md
+    assert leaderboard_feedback.coverage_words("Shift-Gated") in md
     assert f"{runs[0].name}, corrected by the leaderboard: Shift-Gated predicted" in md
     assert "and your 1 scored submission(s) predicted by it" in md  # m0 and m1: each by the other's row only
     advice = html.split("id='advice'")[1].split("</section>")[0]
@@ -177,9 +181,11 @@ def test_submit_from_a_run_records_the_reports_recommended_prediction(workdir, c
     assert ledger_mod.estimates_of(row.estimates)["Shift-Gated"] == pytest.approx(expected["Shift-Gated"], abs=1e-5)
     miss = ledger_mod.estimates_of(before.estimates)["Shift-Gated"] - before.public_score
     sg = ledger_mod.estimates_of(row.estimates)["Shift-Gated"]
+    p90 = leaderboard_feedback.correction_p90("Shift-Gated")
     assert (f"{runs[0].name}: Shift-Gated {100 * sg:.1f}% corrected by 1 scored submission(s) whose Shift-Gated "
-            f"predictions were {100 * miss:+.1f} points off on average: {100 * (sg - miss):.1f}%\n  (on the "
-            f"benchmark's shifted sets") in out
+            f"predictions were {100 * miss:+.1f} points off on average: {100 * (sg - miss):.1f}% (expect "
+            f"{100 * (sg - miss - p90):.1f}% to {100 * (sg - miss + p90):.1f}%)\n  (on the benchmark's shifted "
+            f"sets") in out
     assert main(["submit", "--from", str(runs[0]), "-m", "x", "--synthetic-per-set", "-1"]) == 2
     assert capsys.readouterr().err == "error: --synthetic-per-set must be 0 (off) or more\n"
 

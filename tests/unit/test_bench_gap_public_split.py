@@ -36,7 +36,7 @@ def test_errors_when_a_same_recipe_twin_corrects_exactly_on_the_public_split():
     public, private = ps.split_accuracies(correct, 0.5, 20, rng)
     full = correct.mean(1)
     estimate = np.array([full[0] + 0.05, full[0] + 0.05, full[2] + 0.15])
-    out = ps.errors(estimate, full, public, private, ["x", "x", "y"])
+    out = ps.errors(estimate, full, public, private, ["x", "x", "y"], band=0.12)
     same = out["one_same_recipe"]
     assert same["full"] == pytest.approx([0.0, 0.0]) and same["public"] == pytest.approx([0.0, 0.0])
     gap = np.mean(np.abs(public[0] - private[0]))
@@ -46,6 +46,9 @@ def test_errors_when_a_same_recipe_twin_corrects_exactly_on_the_public_split():
     # x corrected by y's miss (+0.15 on the whole set): 0.10 below truth; 4 different-recipe pairs in all
     assert out["one_different_recipe"]["full"][0] == pytest.approx(0.10)
     assert len(out["one_different_recipe"]["full"]) == 4 and len(out["mean_of_others"]["full"]) == 3
+    # inside the band of 0.12: x and x@1 as is (0.05), not y (0.15); every exact twin correction
+    assert out["plain"]["in_full"] == [1.0, 1.0, 0.0] and out["plain"]["b"] == [0, 1, 2]
+    assert out["one_same_recipe"]["in_public"] == [1.0, 1.0]
 
 
 def test_split_words_quote_the_entry_and_are_absent_without_it():
@@ -59,9 +62,23 @@ def test_split_words_quote_the_entry_and_are_absent_without_it():
     assert lf.split_words("other", {lf.PUBLIC_SPLIT: entry}) is None and lf.split_words("M", {}) is None
 
 
+def test_coverage_words_quote_the_private_score_coverage():
+    entry = {"fractions": {"0.5": {"fresh_models": ["p", "q"], "range_coverage": {"M": {
+        "one_different_recipe": {"private": 0.914}, "one_same_recipe": {"private": 0.99}}}}}}
+    assert lf.coverage_words("M", {lf.PUBLIC_SPLIT: entry}) == (
+        "The range held on 2 models trained after it was measured for 91% of corrections by another recipe's miss "
+        "and 99% by the same recipe's, judged by the private score of a 50% public split")
+    assert lf.coverage_words("N", {lf.PUBLIC_SPLIT: entry}) is None
+
+
 def test_shipped_entry_measures_the_recommended_estimator():
     shipped = lf.measurements()[lf.PUBLIC_SPLIT]
     assert set(shipped["fractions"]) == {str(f) for f in ps.FRACTIONS}
     r = shipped["fractions"]["0.5"]["estimators"]["Median-4-Spread"]
     assert set(r) == set(ps.SCENARIOS)
     assert r["one_same_recipe"]["n"] == len(shipped["models"]) * shipped["n_sets"]  # every model has its twin
+    # the range's coverage is measured only on models whose rows did not set its p90
+    fresh = shipped["fractions"]["0.5"]["fresh_models"]
+    sources = lf.measurements()["sources"]
+    assert fresh and not set(fresh) & (set(sources["benchmark"]["models"]) | set(sources["heldout"]["models"]))
+    assert shipped["fractions"]["0.5"]["range_coverage"]["Shift-Gated"]["one_same_recipe"]["n"] == len(fresh) * 36

@@ -120,7 +120,8 @@ def test_benchmark_scenarios_on_rows_with_a_known_answer():
         "true_acc": [0.5] * 6, "M": [0.55, 0.55, 0.55, 0.54, 0.52, 0.48]})
     res = bench_gap_ledger.summary(rows, ("M",))["M"]
     assert res["plain"]["mae"] == pytest.approx((0.05 * 3 + 0.04 + 0.02 + 0.02) / 6)
-    assert res["one_same_recipe"] == {"mae": pytest.approx((0 + 0 + 0.02 + 0.02) / 4), "n": 4}
+    assert res["one_same_recipe"] == {"mae": pytest.approx((0 + 0 + 0.02 + 0.02) / 4), "p90": pytest.approx(0.02),
+                                      "n": 4}
     assert res["one_different_recipe"]["mae"] == pytest.approx((0 * 4 + 0.06 + 0.06 + 0.04 + 0.04) / 8)
     # mean of others on s2: x -> |4 - 0|, x@1 -> |2 - 1|, y -> |-2 - 3|
     assert res["mean_of_others"]["mae"] == pytest.approx((0 * 3 + 0.04 + 0.01 + 0.05) / 6)
@@ -251,3 +252,27 @@ def test_the_scoreboard_ranks_every_kept_estimate_against_the_public_score(tmp_p
     got = estimator_errors(df)
     assert list(got) == [SG, M4S]  # lowest error first
     assert got[SG] == (pytest.approx(0.015), 2) and got[M4S] == (pytest.approx(0.04), 2)
+
+
+def test_the_corrected_prediction_carries_the_larger_measured_p90_as_its_range(tmp_path):
+    errors = {"sources": {
+        "benchmark": {"estimators": {M4S: {"plain": {"mae": 0.02, "n": 9},
+                                           "one_different_recipe": {"mae": 0.017, "p90": 0.03, "n": 18}}}},
+        "heldout": {"estimators": {M4S: {"plain": {"mae": 0.03, "n": 9},
+                                         "one_different_recipe": {"mae": 0.02, "p90": 0.05, "n": 18}}}},
+        "seeds": {"estimators": {M4S: {"one_different_recipe": {"mae": 0.01, "p90": 0.09, "n": 4}}}}}}
+    assert lf.correction_p90(M4S, errors) == 0.05  # benchmark and held-out families only
+    assert lf.correction_p90("COTT", errors) is None
+    df = _ledger(tmp_path, [dict(runs=["r1"], predicted_lb_acc=0.80, predicted_by=M4S, public_score=0.78)])
+    c = lf.corrected_prediction({M4S: 0.97}, M4S, df, SLUG, errors=errors)
+    assert (c.accuracy, c.low, c.high) == (pytest.approx(0.95), pytest.approx(0.90), 1.0)  # clipped at 100%
+    assert c.describe().endswith(": 95.0% (expect 90.0% to 100.0%)")
+    assert lf.corrected_prediction({M4S: 0.97}, M4S, df, SLUG, errors=ERRORS).low is None  # no p90 measured
+
+
+def test_shipped_correction_range_is_shift_gateds_measured_p90():
+    p90 = lf.correction_p90("Shift-Gated")
+    src = lf.measurements()["sources"]
+    assert p90 == max(src[k]["estimators"]["Shift-Gated"]["one_different_recipe"]["p90"] for k in ("benchmark",
+                                                                                                  "heldout"))
+    assert 0.01 < p90 < 0.1
