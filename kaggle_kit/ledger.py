@@ -58,9 +58,9 @@ def _cell(value: Any) -> str:
         return "" if math.isnan(value) else repr(value)
     if isinstance(value, (list, tuple)):
         return RUN_SEPARATOR.join(str(v) for v in value)
-    if isinstance(value, Mapping):  # estimates: name -> fraction, 5 decimals (0.001 points)
-        return json.dumps({str(k): round(float(v), 5) for k, v in value.items()}, separators=(",", ":")) \
-            if value else ""
+    if isinstance(value, Mapping):  # estimates: name -> fraction, 5 decimals (0.001 points); NaN is left out
+        finite = {str(k): round(float(v), 5) for k, v in value.items() if v is not None and math.isfinite(v)}
+        return json.dumps(finite, separators=(",", ":")) if finite else ""
     return str(value)
 
 

@@ -39,7 +39,7 @@ def test_a_ledger_in_an_older_layout_is_read_and_upgraded_by_the_next_write(tmp_
     assert list(df.columns) == COLUMNS and df.loc[0, "predicted_by"] == by and df.loc[0, "estimates"] == ""
     assert df.loc[0, "predicted_lb_acc"] == pytest.approx(0.8) and df.loc[0, "message"] == "first"
     ledger.append_row(path, file="b.csv", predicted_lb_acc=0.7, predicted_by="Median-4-Spread",
-                      estimates={"Median-4-Spread": 0.7, "Shift-Gated": 2 / 3})
+                      estimates={"Median-4-Spread": 0.7, "Shift-Gated": 2 / 3, "COTT": float("nan")})
     lines = path.read_text().splitlines()
     assert lines[0] == ",".join(COLUMNS) and lines[1].split(",")[7:10] == [by, "", "first"]
     df = ledger.read_ledger(path)
