@@ -167,6 +167,14 @@ def confirm_check8(new: pd.DataFrame, others: pd.DataFrame,
     over those pairs) and by its own recipe's other seed; rule 8a compares Shift-Gated with Median-4-Spread, 8b
     asks Shift-Gated's same-recipe correction for the 1-point goal. Returns (text, 8a holds, record)."""
     new, others = new[new["set"] != "clean"], others[others["set"] != "clean"]
+    for _, r in new.iterrows():  # the rule's pairs must all exist: a missing one would change the verdict silently
+        o = others[others["set"] == r["set"]]
+        if o.empty or (o["model"].map(recipe) == recipe(r["model"])).any():
+            raise SystemExit(f"error: check 8 needs other recipes' rows on {r['set']} for {r['model']} (and none of "
+                             f"its own recipe among --others)")
+        if ((new["set"] == r["set"]) & (new["model"] != r["model"])
+                & (new["model"].map(recipe) == recipe(r["model"]))).sum() != 1:
+            raise SystemExit(f"error: check 8 needs exactly one other seed of {recipe(r['model'])} on {r['set']}")
     lines = [f"## Check 8: {', '.join(new['model'].unique())} on {new['set'].nunique()} held-out sets, corrected by "
              f"{others['model'].nunique()} other recipes' models ({', '.join(others['model'].unique())}) and by the "
              f"other seed; MAE in points", "",
@@ -222,6 +230,8 @@ def main(argv: list[str] | None = None) -> int:
         new = pd.concat([bench_gap.with_combined(pd.read_csv(p)) for p in args.confirm], ignore_index=True)
         others = pd.concat([bench_gap.with_combined(pd.read_csv(p))
                             for p in (args.others or bench_gap_novel.ROWS.values())], ignore_index=True)
+        if args.check == 8 and not args.others:
+            ap.error("--check 8 needs --others: the six models' rows PREREGISTERED.md names")
         others = others[others["set"].isin(new["set"])]
         text, ok, record = (confirm_check8(new, others) if args.check == 8 else
                             confirm(new, others, check=args.check))

@@ -94,6 +94,9 @@ def _echo_correction(folder: Path, pred: "Prediction", ledger_path: Path, compet
                                                   df, competition, run_ids(folder), estimators.logits_only_estimator())
     if c is not None:
         echo(f"{folder.name}: {c.describe()}")
+        switch = leaderboard_feedback.switch_words(c.offset.estimator, pred.estimator)
+        if switch:
+            echo(f"  ({switch})")
         echo(f"  ({leaderboard_feedback.evidence_words(c.offset.estimator, c.evidence)})")
 
 

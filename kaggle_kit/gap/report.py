@@ -128,12 +128,13 @@ def upload_prediction_summary(df: pd.DataFrame, legacy: str) -> str:
     every = estimator_errors(scored)
     if every:
         text += (" Every estimator the upload computed, on your scored submissions that kept them (mean absolute "
-                 "error, points): " + "; ".join(f"{n} {100 * e:.1f} ({k})" for n, (e, k) in every.items()) + ".")
+                 "error, points, over how many submissions): "
+                 + "; ".join(f"{n} {100 * e:.1f} over {k}" for n, (e, k) in every.items()) + ".")
     both = scored[~scored["corrected_error"].isna()]
     if not both.empty:
-        text += (f" Corrected by the submissions scored before each (section 2 says how): "
+        text += (f" Corrected by the submissions scored before each (section 2 says how and which estimator): "
                  f"{100 * both['corrected_error'].abs().mean():.1f} points over {len(both)} submission(s), against "
-                 f"{100 * both['prediction_error'].abs().mean():.1f} uncorrected on the same ones.")
+                 f"{100 * both['prediction_error'].abs().mean():.1f} for the recorded predictions of the same ones.")
     return text
 
 
@@ -236,11 +237,8 @@ def corrections(runs: Sequence[RunView], estimator: str, ledger: pd.DataFrame | 
                                                       f"and on the held-out families)."))
     if last is not None:
         name = last.offset.estimator
-        why = "" if name == estimator else (
-            f" The correction uses {name}, not {estimator}: with an earlier score to learn from, the estimator whose "
-            f"correction measured best on the benchmark is corrected (its miss carries over from one model to the "
-            f"next most steadily), a rule confirmed by a check written down before its models were trained "
-            f"(PREREGISTERED.md, check 8).")
+        switch = leaderboard_feedback.switch_words(name, estimator, measured)
+        why = f" {switch}." if switch else ""
         lines.append(f"Why the correction: every submission meets the same shift, and an estimator's miss is mostly "
                      f"the shift's. The public scores are the only labels used, and a submission's own score never "
                      f"corrects it.{why} Measured: {leaderboard_feedback.evidence_words(name, last.evidence)} "

@@ -49,6 +49,10 @@ def test_errors_when_a_same_recipe_twin_corrects_exactly_on_the_public_split():
     # inside the band of 0.12: x and x@1 as is (0.05), not y (0.15); every exact twin correction
     assert out["plain"]["in_full"] == [1.0, 1.0, 0.0] and out["plain"]["b"] == [0, 1, 2]
     assert out["one_same_recipe"]["in_public"] == [1.0, 1.0]
+    # x corrected by y's miss is 0.10 off: inside 0.12, outside a band of 0.08
+    assert out["one_different_recipe"]["in_full"][0] == 1.0
+    narrow = ps.errors(estimate, full, public, private, ["x", "x", "y"], band=0.08)
+    assert narrow["one_different_recipe"]["in_full"][0] == 0.0 and narrow["plain"]["in_full"] == [1.0, 1.0, 0.0]
 
 
 def test_split_words_quote_the_entry_and_are_absent_without_it():
@@ -66,12 +70,12 @@ def test_coverage_words_quote_the_private_score_coverage():
     entry = {"fractions": {"0.5": {"fresh_models": ["p", "q"], "range_coverage": {"M": {
         "one_different_recipe": {"private": 0.914}, "one_same_recipe": {"private": 0.99}}}}}}
     assert lf.coverage_words("M", {lf.PUBLIC_SPLIT: entry}) == (
-        "The range held on 2 models trained after it was measured for 91% of corrections by another recipe's miss "
+        "The range held on 2 models whose rows did not set it for 91% of corrections by another recipe's miss "
         "and 99% by the same recipe's, judged by the private score of a 50% public split")
     assert lf.coverage_words("N", {lf.PUBLIC_SPLIT: entry}) is None
 
 
-def test_shipped_entry_measures_the_recommended_estimator():
+def test_shipped_entry_has_every_scenario_and_coverage_only_on_fresh_models():
     shipped = lf.measurements()[lf.PUBLIC_SPLIT]
     assert set(shipped["fractions"]) == {str(f) for f in ps.FRACTIONS}
     r = shipped["fractions"]["0.5"]["estimators"]["Median-4-Spread"]
@@ -82,3 +86,22 @@ def test_shipped_entry_measures_the_recommended_estimator():
     sources = lf.measurements()["sources"]
     assert fresh and not set(fresh) & (set(sources["benchmark"]["models"]) | set(sources["heldout"]["models"]))
     assert shipped["fractions"]["0.5"]["range_coverage"]["Shift-Gated"]["one_same_recipe"]["n"] == len(fresh) * 36
+
+
+def test_measure_counts_coverage_only_for_fresh_models(monkeypatch):
+    """Two models on one set, both 0.05 above the truth as is; only "b" is fresh, so the coverage counts are
+    its own: 1 model-set as is, 1 pair corrected by the other (another recipe)."""
+    import pandas as pd
+
+    rng = np.random.default_rng(3)
+    correct = {m: rng.random(200) < 0.6 for m in ("a", "b")}
+    monkeypatch.setattr(ps, "correctness", lambda m, s, t: correct[m])
+    df = pd.DataFrame({"model": ["a", "b"], "set": ["s", "s"], "true_acc": [correct[m].mean() for m in "ab"]})
+    df["M"] = df["true_acc"] + 0.05
+    monkeypatch.setattr(lf, "correction_p90", lambda e, errors=None: 0.06)
+    res = ps.measure(df, ("M",), 0.5, 10, 0, fresh=frozenset({"b"}))
+    cov = res["range_coverage"]["M"]
+    assert cov["plain"] == {"full": 1.0, "public": pytest.approx(cov["plain"]["public"]),
+                            "private": pytest.approx(cov["plain"]["private"]), "n": 1}
+    assert cov["one_different_recipe"]["n"] == 1 and cov["one_different_recipe"]["full"] == 1.0
+    assert res["estimators"]["M"]["plain"]["n"] == 2 and res["fresh_models"] == ["b"]

@@ -195,6 +195,14 @@ def test_check8_verdict_on_rows_with_a_known_answer():
     assert rec["estimators"]["Median-4-Spread"] == pytest.approx(
         {"plain": 0.04, "one_different_recipe": 0.02, "one_same_recipe": 0.04})
     assert not ok and rec["goal_holds"] and "-> fails. Rule 8b" in text  # 3.00 is not 0.2 below 2.00
+    # far better with another recipe but worse with the same: 8a fails on its second clause; 8b fails too
+    df = pd.DataFrame({"model": ["n", "n@1", "o"], "set": ["s1"] * 3, "true_acc": [0.5] * 3,
+                       "Shift-Gated": [0.56, 0.52, 0.56], "Median-4-Spread": [0.56, 0.55, 0.50]})
+    text, ok, rec = bench_gap_ledger.confirm_check8(df[df["model"] != "o"], df[df["model"] == "o"], names)
+    sg, m4s = rec["estimators"]["Shift-Gated"], rec["estimators"]["Median-4-Spread"]
+    assert sg["one_different_recipe"] == pytest.approx(0.02) and m4s["one_different_recipe"] == pytest.approx(0.055)
+    assert (sg["one_same_recipe"], m4s["one_same_recipe"]) == (pytest.approx(0.04), pytest.approx(0.01))
+    assert not ok and not rec["goal_holds"] and text.count("-> fails") == 2
     df = rows(0.52)  # o now misses like the new recipe: Shift-Gated's other-recipe correction is exact too
     _, ok, rec = bench_gap_ledger.confirm_check8(df[df["model"] != "o"], df[df["model"] == "o"], names)
     assert ok and rec["rules_hold"] and rec["estimators"]["Shift-Gated"]["one_different_recipe"] == pytest.approx(0)
@@ -207,9 +215,10 @@ ERRORS8 = {**ERRORS, "sources": {**ERRORS["sources"], "benchmark": {**ERRORS["so
     SG: {"plain": {"mae": 0.023, "n": 9}, "one_different_recipe": {"mae": 0.013, "n": 18}}}}}}
 
 
-def _check8(holds: bool) -> dict:
+def _check8(holds: bool, sg_same: float = 0.0065) -> dict:
     return {**ERRORS8, "check8": {"rules_hold": holds, "others": ["a"], "estimators": {
-        SG: {"plain": 0.04, "one_different_recipe": 0.015, "one_same_recipe": 0.0065}}}}
+        SG: {"plain": 0.04, "one_different_recipe": 0.015, "one_same_recipe": sg_same},
+        M4S: {"plain": 0.039, "one_different_recipe": 0.0186, "one_same_recipe": 0.011}}}}
 
 
 def test_once_check_8_holds_the_estimator_whose_correction_measured_best_is_corrected(tmp_path):
@@ -217,6 +226,10 @@ def test_once_check_8_holds_the_estimator_whose_correction_measured_best_is_corr
     assert lf.correction_order(M4S, [M4S, "ATC-NE-BBSE"], _check8(True)) == [M4S]  # Shift-Gated not computed
     assert lf.correction_order(M4S, [M4S, SG], _check8(False)) == [M4S]  # the check failed: the old rule
     assert lf.correction_order(M4S, [M4S, SG], ERRORS8) == [M4S]  # not run
+    # Shift-Gated must beat Median-4-Spread on check 8's own models too (rule 8a's comparison)
+    assert lf.correction_order(M4S, [M4S, SG], _check8(True, sg_same=0.012)) == [M4S]  # worse with the same recipe
+    assert "1.50 vs 1.86 points with another recipe's miss and 0.65 vs 1.10" in lf.switch_words(SG, M4S, _check8(True))
+    assert lf.switch_words(M4S, M4S, _check8(True)) == ""
     df = _ledger(tmp_path, [
         dict(runs=["r1"], predicted_lb_acc=0.80, predicted_by=M4S, public_score=0.76, estimates={M4S: 0.80, SG: 0.78}),
         dict(runs=["r2"], predicted_lb_acc=0.70, predicted_by=M4S, public_score=0.67),  # written before "estimates"
