@@ -80,6 +80,15 @@ def test_correction_is_offered_only_where_the_benchmark_shows_it_helping():
                      "the seed study's models from 2.2 to 0.7 with one of the same recipe and another seed")
 
 
+def test_shipped_check_8_moves_the_correction_where_its_models_showed_a_gain():
+    from kaggle_kit.gap.estimators import ESTIMATORS, LOGITS_ONLY
+
+    assert lf.correction_order(M4S, ESTIMATORS) == ["Shift-Gated", M4S]
+    # logits only: ATC-NE-BBSE is never corrected (its correction hurt), COTT's beat it on check 8's models
+    assert lf.correction_order("ATC-NE-BBSE", LOGITS_ONLY) == ["COTT", "ATC-NE-BBSE"]
+    assert "check 8) it beat ATC-NE-BBSE's" in lf.switch_words("COTT", "ATC-NE-BBSE")
+
+
 def test_shipped_measurements_back_the_recommended_estimator_and_refuse_the_logits_only_one():
     shipped = lf.measured(M4S)
     assert shipped is not None and shipped["benchmark"]["one_different_recipe"] < shipped["benchmark"]["plain"]
