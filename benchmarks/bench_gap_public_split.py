@@ -140,6 +140,19 @@ def measure(df: pd.DataFrame, names: tuple[str, ...], fraction: float, draws: in
             "fresh_models": sorted(fresh), "public_vs_private": float(np.mean(noise)), "model_sets": len(noise)}
 
 
+def row_cells(results: dict[float, dict], key: str, est: str, scenario: str, fmt) -> str:
+    """One table row's cells after its labels: whole set (with its count), then public and private per fraction;
+    '' when the scenario was not measured."""
+    r0 = next(iter(results.values()))[key][est].get(scenario)
+    if r0 is None:
+        return ""
+    cells = [f"{fmt(r0['full'])} ({r0['n']})"]
+    for res in results.values():
+        r = res[key][est][scenario]
+        cells += [fmt(r["public"]), fmt(r["private"])]
+    return " | ".join(cells) + " |"
+
+
 def render(results: dict[float, dict], df: pd.DataFrame, draws: int) -> str:
     models = list(dict.fromkeys(df["model"]))
     words = {"plain": "as is", "one_different_recipe": "one earlier, different recipe",
@@ -155,15 +168,8 @@ def render(results: dict[float, dict], df: pd.DataFrame, draws: int) -> str:
     for est in next(iter(results.values()))["estimators"]:
         lines += [f"### {est}", "", f"| scenario | whole set | {head} |",
                   "|---|---|" + "---|---|" * len(results)]
-        for s in SCENARIOS:
-            r0 = next(iter(results.values()))["estimators"][est].get(s)
-            if r0 is None:
-                continue
-            cells = [f"{100 * r0['full']:.2f} ({r0['n']})"]
-            for res in results.values():
-                r = res["estimators"][est][s]
-                cells += [f"{100 * r['public']:.2f}", f"{100 * r['private']:.2f}"]
-            lines.append(f"| {words[s]} | " + " | ".join(cells) + " |")
+        lines += [f"| {words[s]} | {cells}" for s in SCENARIOS
+                  if (cells := row_cells(results, "estimators", est, s, lambda v: f"{100 * v:.2f}"))]
         lines.append("")
     first = next(iter(results.values()))
     if first["range_coverage"]:
@@ -171,15 +177,8 @@ def render(results: dict[float, dict], df: pd.DataFrame, draws: int) -> str:
                   f"`leaderboard_feedback.correction_p90`), on the models whose rows did not set it "
                   f"({', '.join(first['fresh_models'])})", "",
                   f"| estimator | scenario | whole set | {head} |", "|---|---|---|" + "---|---|" * len(results)]
-        for est, by_s in first["range_coverage"].items():
-            for s in SCENARIOS[1:]:
-                if s not in by_s:
-                    continue
-                cells = [f"{by_s[s]['full']:.0%} ({by_s[s]['n']})"]
-                for res in results.values():
-                    r = res["range_coverage"][est][s]
-                    cells += [f"{r['public']:.0%}", f"{r['private']:.0%}"]
-                lines.append(f"| {est} | {words[s]} | " + " | ".join(cells) + " |")
+        lines += [f"| {est} | {words[s]} | {cells}" for est in first["range_coverage"] for s in SCENARIOS[1:]
+                  if (cells := row_cells(results, "range_coverage", est, s, lambda v: f"{v:.0%}"))]
         lines.append("")
     lines.append("The public score itself, as a guess of the private score: mean |public - private| " + ", ".join(
         f"{100 * r['public_vs_private']:.2f} points at {f:.0%} public" for f, r in results.items())
