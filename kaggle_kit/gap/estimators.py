@@ -351,6 +351,11 @@ class Prediction:
         return f"predicted leaderboard accuracy {100 * self.accuracy:.1f}% ({self.estimator}{rng})"
 
 
+def finite_estimates(estimates: Mapping[str, float | None]) -> dict[str, float]:
+    """The estimates that were computed (an estimator that could not run leaves None or NaN), as floats."""
+    return {k: float(v) for k, v in estimates.items() if v is not None and np.isfinite(v)}
+
+
 def recommended_prediction(result: dict, errors: dict | None = None) -> Prediction:
     """``estimate_all``'s result reduced to the recommended estimator's value and its range."""
     errors = measured_error() if errors is None else errors
@@ -358,7 +363,7 @@ def recommended_prediction(result: dict, errors: dict | None = None) -> Predicti
     name = recommended_estimator(errors, available=est)
     rng = prediction_range(errors, est, result["holdout_acc"], name)
     return Prediction(float(est[name]), name, *(rng or (None, None)),
-                      estimates={k: float(v) for k, v in est.items() if v is not None and np.isfinite(v)})
+                      estimates=finite_estimates(est))
 
 
 def estimate_all(holdout_logits: np.ndarray, holdout_labels: np.ndarray, target_logits: np.ndarray,

@@ -224,7 +224,7 @@ def corrections(runs: Sequence[RunView], estimator: str, ledger: pd.DataFrame | 
     lines, last = [], None
     legacy, measured = estimators.logits_only_estimator(), leaderboard_feedback.measurements()
     for v in runs:
-        est = {k: float(x) for k, x in v.result["estimates"].items() if x is not None and np.isfinite(x)}
+        est = estimators.finite_estimates(v.result["estimates"])
         c = None if estimator not in est else leaderboard_feedback.corrected_prediction(
             est, estimator, ledger, competition, v.members or [v.name], legacy, measured)
         if c is not None:

@@ -339,6 +339,10 @@ def test_recommended_prediction_carries_the_range_section_2_quotes():
     assert (p.estimator, p.accuracy) == ("Median-4-Spread", 0.66)
     assert (p.low, p.high) == (pytest.approx(0.50), pytest.approx(0.75))  # expected_range: spread 0.20 > p90
     assert p.describe() == "predicted leaderboard accuracy 66.0% (Median-4-Spread; expect 50.0% to 75.0%)"
+    # every computed estimate travels with it (to the ledger); one that could not run is left out
+    p = est.recommended_prediction({"estimates": {**full, "AC": None, "COT": float("nan")}, "holdout_acc": 0.8},
+                                   errors)
+    assert p.estimates == {k: v for k, v in full.items() if k != "AC"}
     logits_only = {"ATC-NE-BBSE": 0.75, "AC": 0.9}
     p = est.recommended_prediction({"estimates": logits_only, "holdout_acc": 0.8}, errors)
     assert (p.estimator, p.accuracy, p.low, p.high) == ("ATC-NE-BBSE", 0.75, pytest.approx(0.67), pytest.approx(0.83))
