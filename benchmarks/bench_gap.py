@@ -211,6 +211,12 @@ def with_combined(df: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+def saved_rows(paths) -> pd.DataFrame:
+    """Saved rows CSVs as one frame, each file combined on its own (files saved before an estimator existed get
+    it from their own members' columns)."""
+    return pd.concat([with_combined(pd.read_csv(p)) for p in paths], ignore_index=True)
+
+
 def recorded_rows(path: Path | None = None) -> pd.DataFrame:
     """The recorded benchmark's model-sets rebuilt from ``RESULTS_gap.md``'s per-set table (signed errors rounded to
     0.1 points; the table has no holdout accuracies): estimates = true accuracy + signed error, as fractions."""

@@ -88,9 +88,8 @@ def row_sources() -> dict[str, pd.DataFrame]:
     sources["standin"] = recorded[recorded["kind"] == "standin"]
     seeds = bench_gap.with_combined(bench_gap.recorded_rows(HERE / "RESULTS_gap_seeds.md"))
     sources["seeds"] = seeds[seeds["kind"] != "standin"]
-    held = [bench_gap.with_combined(pd.read_csv(p)) for p in bench_gap_novel.ROWS.values() if p.is_file()]
-    if len(held) == len(bench_gap_novel.ROWS):  # check 4's rows predate Median-4-Spread: combined per file
-        rows = pd.concat(held, ignore_index=True)
+    if all(p.is_file() for p in bench_gap_novel.ROWS.values()):  # check 4's rows predate Median-4-Spread
+        rows = bench_gap.saved_rows(bench_gap_novel.ROWS.values())
         sources["heldout"] = rows[rows["set"] != "clean"]
     else:
         print("note: bench_gap_novel.py's saved rows are missing; run it (--check 4, --check 5) to add the "
@@ -226,10 +225,8 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     t0 = time.perf_counter()
     if args.confirm:
-        # combined per file: rows saved before Median-4-Spread existed get it from their own members
-        new = pd.concat([bench_gap.with_combined(pd.read_csv(p)) for p in args.confirm], ignore_index=True)
-        others = pd.concat([bench_gap.with_combined(pd.read_csv(p))
-                            for p in (args.others or bench_gap_novel.ROWS.values())], ignore_index=True)
+        new = bench_gap.saved_rows(args.confirm)
+        others = bench_gap.saved_rows(args.others or bench_gap_novel.ROWS.values())
         if args.check == 8 and not args.others:
             ap.error("--check 8 needs --others: the six models' rows PREREGISTERED.md names")
         others = others[others["set"].isin(new["set"])]

@@ -192,8 +192,8 @@ def main(argv: list[str] | None = None) -> int:
         if not args.rows:
             df.to_csv(ROWS[args.check], index=False)
         # The report quotes every held-out family measured so far, each check's rows as last saved.
-        saved = [bench_gap.with_combined(pd.read_csv(p)) for p in ROWS.values() if p.exists()]
-        MEASURED_JSON.write_text(json.dumps(unseen_summary(pd.concat(saved, ignore_index=True)), indent=2) + "\n")
+        saved = bench_gap.saved_rows(p for p in ROWS.values() if p.exists())
+        MEASURED_JSON.write_text(json.dumps(unseen_summary(saved), indent=2) + "\n")
     print(f"\n({time.time() - t0:.0f} s)")
     return 0
 

@@ -94,7 +94,7 @@ def load_rows(paths: tuple[Path, ...]) -> pd.DataFrame:
     if missing:
         raise SystemExit(f"error: saved rows missing: {', '.join(missing)} (run bench_gap_novel.py --check 4|5 "
                          f"--save-rows, and checks 6, 7 and 8 as PREREGISTERED.md records)")
-    df = pd.concat([bench_gap.with_combined(pd.read_csv(p)) for p in paths], ignore_index=True)
+    df = bench_gap.saved_rows(paths)
     return df[df["set"] != "clean"]
 
 
