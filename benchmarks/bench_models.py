@@ -68,6 +68,8 @@ MODELS = {
     "resnet9q_ls_e4": ModelSpec(small_resnet, 4, 0.1, label_smoothing=0.1),
     # Held-out recipe of check 8 (which estimator the ledger corrects): weak_cnn with smoothed labels, two seeds.
     "weak_cnn_ls": ModelSpec(plain_cnn, 6, 0.05, label_smoothing=0.1),
+    # Held-out recipe of check 9 (the same-recipe correction and its range): ResNet-9 layout at 3/16 width, 5 epochs.
+    "resnet9n_e5": ModelSpec(lambda: small_resnet(12), 5, 0.1),
 }
 
 
