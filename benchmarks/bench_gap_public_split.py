@@ -5,8 +5,9 @@ On Kaggle the miss the ledger learns is taken on the public split only, the next
 that same public split, and finally on the private rest. Both accuracies then carry sampling noise; the two
 submissions' public-split noise is correlated (the same hard images), their private-split noise is not
 cancelled by it. This script replays the correction with those splits drawn at random, from the per-image
-correctness in the cached logits, on the rows that have them: the held-out families of checks 4-8
-(36 sets, 8 models). It trains and predicts nothing.
+correctness in the cached logits, on the rows that have them: the held-out families of checks 4-9
+(36 sets, 10 models; check 9's two once it is recorded). It trains and predicts nothing. ``--check 9 --confirm``
+applies that pre-registered check to its new rows.
 
     .venv/bin/python benchmarks/bench_gap_public_split.py   # prints, writes RESULTS_gap_public_split.md and the
                                                             # "public_split" entry of measured_error_ledger.json
@@ -34,6 +35,7 @@ HERE = Path(__file__).resolve().parent
 OUT_MD = HERE / "RESULTS_gap_public_split.md"
 # checks 6, 7 and 8's rows, saved by the commands PREREGISTERED.md records (bench_gap_novel.py --save-rows)
 CHECK_ROWS = tuple(bench_gap.CACHE / f"check{c}_c{f}.csv" for c in (6, 7, 8) for f in (4, 5))
+CHECK9_ROWS = tuple(bench_gap.CACHE / f"check9_c{f}.csv" for f in (4, 5))  # replayed too once check 9 is decided
 FRACTIONS = (0.5, 0.3)  # the fake Kaggle's default public share, and a smaller public leaderboard
 TARGETS = ("full", "public", "private")  # what the corrected estimate is compared with (see ``errors``)
 SCENARIOS = ("plain", "one_different_recipe", "one_same_recipe", "mean_of_others")
@@ -53,21 +55,26 @@ def split_accuracies(correct: np.ndarray, fraction: float, draws: int,
 
 
 def errors(estimate: np.ndarray, full: np.ndarray, public: np.ndarray, private: np.ndarray,
-           recipes: list[str], band: float = 0.0) -> dict[str, dict[str, list]]:
+           recipes: list[str], band: float = 0.0, same_band: float | None = None) -> dict[str, dict[str, list]]:
     """Absolute errors of one set's models per scenario and target, each a model-set's (or pair's) mean over the
     draws. "full": misses and truth on the whole set (``bench_gap_ledger.py``'s number); "public": misses learnt
     on the public split, judged by the public score; "private": the same misses, judged by the private score.
-    "in_<target>": the share within ``band`` (the report's range half-width); "b": the corrected model's index."""
-    out = {s: {k: [] for k in (*TARGETS, *(f"in_{t}" for t in TARGETS), "b")} for s in SCENARIOS}
+    "in_<target>": the share within ``band`` (the report's range half-width; ``same_band`` for same-recipe
+    corrections, as the toolkit prints them once check 9 held); "b": the corrected model's index;
+    "draws_<target>": the absolute errors of every draw (for percentiles)."""
+    keys = (*TARGETS, *(f"in_{t}" for t in TARGETS), *(f"draws_{t}" for t in TARGETS), "b")
+    out = {s: {k: [] for k in keys} for s in SCENARIOS}
     est = estimate[:, None]
 
     def add(scenario: str, b: int, off_full: float, off_public: np.ndarray) -> None:
         errs = {"full": np.abs(np.clip(estimate[b] - off_full, 0, 1) - full[b])[None]}
         corrected = np.clip(estimate[b] - off_public, 0, 1)
         errs["public"], errs["private"] = np.abs(corrected - public[b]), np.abs(corrected - private[b])
+        width = same_band if scenario == "one_same_recipe" and same_band is not None else band
         for t, e in errs.items():
             out[scenario][t].append(float(np.mean(e)))
-            out[scenario][f"in_{t}"].append(float(np.mean(e <= band)))
+            out[scenario][f"in_{t}"].append(float(np.mean(e <= width)))
+            out[scenario][f"draws_{t}"].append(e)
         out[scenario]["b"].append(b)
 
     m = len(estimate)
@@ -82,6 +89,12 @@ def errors(estimate: np.ndarray, full: np.ndarray, public: np.ndarray, private: 
             add("mean_of_others", b, float(np.mean(estimate[others] - full[others])),
                 np.mean(est[others] - public[others], axis=0))
     return out
+
+
+def pooled_p90(draws: dict[str, list[np.ndarray]]) -> dict[str, float]:
+    """Per target, the 90th percentile of |error| over every pair and draw: the half-width a range needs to hold
+    nine times in ten against that score."""
+    return {t: float(np.percentile(np.concatenate(v), 90)) for t, v in draws.items() if v}
 
 
 def public_noise(public: np.ndarray, private: np.ndarray) -> list[float]:
@@ -111,13 +124,15 @@ def correctness(model: str, set_name: str, true_acc: float) -> np.ndarray:
 
 
 def measure(df: pd.DataFrame, names: tuple[str, ...], fraction: float, draws: int, seed: int,
-            fresh: frozenset[str] = frozenset()) -> dict:
+            fresh: frozenset[str] = frozenset(), fresh_same: frozenset[str] = frozenset()) -> dict:
     """{estimator: {scenario: {target: MAE}}} plus "public_vs_private" and counts, over every set of ``df``; and
     for the ``fresh`` models (none of whose rows set the range), how often the corrected prediction fell inside
-    the report's range (+- ``leaderboard_feedback.correction_p90``)."""
+    the report's range (+- ``leaderboard_feedback.correction_p90``; for same-recipe corrections +-
+    ``same_recipe_band`` where check 9 adopted it, counted on the ``fresh_same`` models, which did not set it)."""
     rng = np.random.default_rng(seed)
     acc = {e: {s: {t: [] for t in TARGETS} for s in SCENARIOS} for e in names}
     cover = {e: {s: {t: [] for t in TARGETS} for s in SCENARIOS} for e in names}
+    draws_of = {e: {s: {t: [] for t in TARGETS} for s in SCENARIOS} for e in names}
     noise = []
     for set_name, g in df.groupby("set", sort=True):
         models = g["model"].tolist()
@@ -125,19 +140,93 @@ def measure(df: pd.DataFrame, names: tuple[str, ...], fraction: float, draws: in
         public, private = split_accuracies(correct, fraction, draws, rng)
         noise += public_noise(public, private)
         for e in names:
-            p90 = leaderboard_feedback.correction_p90(e)
+            p90, same_band = leaderboard_feedback.correction_p90(e), leaderboard_feedback.same_recipe_band(e)
             for s, out in errors(g[e].to_numpy(float), g["true_acc"].to_numpy(float), public, private,
-                                 [bench_gap_ledger.recipe(m) for m in models], p90 or 0.0).items():
+                                 [bench_gap_ledger.recipe(m) for m in models], p90 or 0.0, same_band).items():
+                judged = fresh_same if s == "one_same_recipe" and same_band is not None else fresh
                 for t in TARGETS:
                     acc[e][s][t] += out[t]
+                    draws_of[e][s][t] += out[f"draws_{t}"]
                     if p90 is not None:
-                        cover[e][s][t] += [c for c, b in zip(out[f"in_{t}"], out["b"]) if models[b] in fresh]
+                        cover[e][s][t] += [c for c, b in zip(out[f"in_{t}"], out["b"]) if models[b] in judged]
     return {"estimators": {e: {s: {t: float(np.mean(v)) for t, v in by_t.items()} | {"n": len(by_t["full"])}
+                               | {"p90": pooled_p90(draws_of[e][s])}
                                for s, by_t in acc[e].items() if by_t["full"]} for e in names},
             "range_coverage": {e: {s: {t: float(np.mean(v)) for t, v in by_t.items()} | {"n": len(by_t["full"])}
                                    for s, by_t in cover[e].items() if by_t["full"]}
                                for e in names if any(by_t["full"] for by_t in cover[e].values())},
-            "fresh_models": sorted(fresh), "public_vs_private": float(np.mean(noise)), "model_sets": len(noise)}
+            "fresh_models": sorted(fresh), "fresh_same_recipe_models": sorted(fresh_same),
+            "public_vs_private": float(np.mean(noise)), "model_sets": len(noise)}
+
+
+# PREREGISTERED.md check 9, fixed before its models were trained: the range half-width of a same-recipe
+# Shift-Gated correction (p90 of |corrected - private| on the 8 models seen before), and its two rules.
+CHECK9_ESTIMATOR, CHECK9_BAND, CHECK9_MARGIN, CHECK9_COVERAGE = "Shift-Gated", 0.0213, 0.002, 0.85
+CHECK9_FOR_THE_RECORD = ("Median-4-Spread", "COTT")
+
+
+CHECK9_SEEN = ("weak_cnn", "weak_cnn@1", "resnet9q_e4", "resnet9q_e4@1", "resnet9q_ls_e4", "resnet9q_ls_e4@1",
+               "weak_cnn_ls", "weak_cnn_ls@1")  # the eight models seen before check 9 was written down
+
+
+def confirm_check9(seen: pd.DataFrame, new: pd.DataFrame, seen_models: tuple[str, ...] = CHECK9_SEEN,
+                   fraction: float = 0.5, draws: int = 400, seed: int = 0) -> tuple[str, dict]:
+    """``PREREGISTERED.md``'s check 9 on the new recipe's rows ``new`` (two seeds) beside the ``seen`` models: each new
+    model-set corrected by its twin's public miss alone and by the mean public miss of every other model (the
+    twin and all ``seen``), judged by the private score; and how often +- ``CHECK9_BAND`` held the private score
+    around the twin-corrected estimate. Returns (markdown section, the "check9" record)."""
+    new_models = list(dict.fromkeys(new["model"]))
+    seen = seen[seen["model"].isin(seen_models)]
+    recipes = {m: bench_gap_ledger.recipe(m) for m in (*seen_models, *new_models)}
+    for set_name in sorted(new["set"].unique()):  # the rule's pairs must all exist: a gap would change the verdict
+        here = set(seen.loc[seen["set"] == set_name, "model"]) | set(new.loc[new["set"] == set_name, "model"])
+        if here != set(recipes) or len(set(recipes[m] for m in new_models)) != 1 or len(new_models) != 2 \
+                or any(recipes[m] == recipes[new_models[0]] for m in seen_models):
+            raise SystemExit(f"error: check 9 needs both seeds of one new recipe and all {len(seen_models)} seen "
+                             f"models (none of that recipe) on every set; {set_name} has {sorted(here)}")
+    df = pd.concat([seen, new], ignore_index=True)
+    df = df[df["set"].isin(new["set"])]
+    rng = np.random.default_rng(seed)
+    names = (CHECK9_ESTIMATOR, *CHECK9_FOR_THE_RECORD)
+    keys = ("full", "public", "private", "in_private")
+    got = {e: {s: {k: [] for k in keys} for s in ("plain", "one_same_recipe", "mean_of_others")} for e in names}
+    for set_name, g in df.groupby("set", sort=True):
+        models = g["model"].tolist()
+        correct = np.stack([correctness(m, set_name, t) for m, t in zip(models, g["true_acc"])])
+        public, private = split_accuracies(correct, fraction, draws, rng)
+        for e in names:
+            out = errors(g[e].to_numpy(float), g["true_acc"].to_numpy(float), public, private,
+                         [recipes[m] for m in models], CHECK9_BAND)
+            for s, by in got[e].items():
+                for k in keys:
+                    by[k] += [v for v, b in zip(out[s][k], out[s]["b"]) if models[b] in new_models]
+    mae = {e: {s: {k: float(np.mean(v)) for k, v in by.items()} | {"n": len(by["full"])} for s, by in sg.items()}
+           for e, sg in got.items()}
+    sg = mae[CHECK9_ESTIMATOR]
+    same, every = sg["one_same_recipe"]["private"], sg["mean_of_others"]["private"]
+    coverage = sg["one_same_recipe"]["in_private"]
+    rule_a, rule_b = same <= every - CHECK9_MARGIN, coverage >= CHECK9_COVERAGE
+    lines = [f"## Check 9: {', '.join(new_models)} on {new['set'].nunique()} held-out sets, corrected by the other "
+             f"seed alone and by the mean of all {len(seen_models) + 1} earlier submissions (the other seed and "
+             f"{', '.join(seen_models)}); {draws} random {fraction:.0%} public splits per set; MAE in points", "",
+             "| estimator | scenario | whole set | vs public | vs private | range +- "
+             f"{100 * CHECK9_BAND:.2f} held the private score |", "|---|---|---|---|---|---|"]
+    words = {"plain": "as is", "one_same_recipe": "other seed alone", "mean_of_others": "mean of all earlier"}
+    for e, by in mae.items():
+        for s, r in by.items():
+            lines.append(f"| {e} | {words[s]} | {100 * r['full']:.2f} | {100 * r['public']:.2f} | "
+                         f"{100 * r['private']:.2f} | {r['in_private']:.0%} |")
+    lines += ["", f"Rule 9a (Shift-Gated by the other seed alone at least {100 * CHECK9_MARGIN:.1f} below the mean of all "
+                  f"earlier, vs private: {100 * same:.2f} vs {100 * every:.2f}) -> {'holds' if rule_a else 'fails'}. "
+                  f"Rule 9b (+- {100 * CHECK9_BAND:.2f} around it held the private score at least "
+                  f"{CHECK9_COVERAGE:.0%} of the time: {coverage:.1%}) -> {'holds' if rule_b else 'fails'}. "
+                  f"Command: `.venv/bin/python benchmarks/bench_gap_public_split.py --check 9 --confirm "
+                  f"benchmarks/.cache/check9_c5.csv benchmarks/.cache/check9_c4.csv`.", ""]
+    record = {"models": new_models, "others": list(seen_models), "n_sets": int(new["set"].nunique()), "draws": draws,
+              "fraction": fraction, "band": {CHECK9_ESTIMATOR: CHECK9_BAND}, "rules": {"9a": bool(rule_a),
+                                                                                     "9b": bool(rule_b)},
+              "coverage_private": float(coverage), "estimators": mae}
+    return "\n".join(lines), record
 
 
 def row_cells(results: dict[float, dict], key: str, est: str, scenario: str, fmt) -> str:
@@ -163,7 +252,7 @@ def render(results: dict[float, dict], df: pd.DataFrame, draws: int) -> str:
              f"Each set's images are split at random, {draws} times, into a public part and a private rest, shared by "
              "every model. Misses are learnt on the public part; the corrected estimate is judged by the public and "
              "by the private score. \"Whole set\" is `bench_gap_ledger.py`'s number (no split). Command: "
-             "`.venv/bin/python benchmarks/bench_gap_public_split.py` (arithmetic on checks 4-8's saved rows and "
+             "`.venv/bin/python benchmarks/bench_gap_public_split.py` (arithmetic on checks 4-9's saved rows and "
              "cached logits).", ""]
     for est in next(iter(results.values()))["estimators"]:
         lines += [f"### {est}", "", f"| scenario | whole set | {head} |",
@@ -173,9 +262,14 @@ def render(results: dict[float, dict], df: pd.DataFrame, draws: int) -> str:
         lines.append("")
     first = next(iter(results.values()))
     if first["range_coverage"]:
+        same = (f"; same-recipe corrections of the estimators with check 9's range (+- "
+                f"`leaderboard_feedback.same_recipe_band`: {', '.join(bands)}) on the models trained after it was "
+                f"written down ({', '.join(first['fresh_same_recipe_models'])})"
+                if (bands := [f"{e} {100 * b:.2f}" for e in first["range_coverage"]
+                              if (b := leaderboard_feedback.same_recipe_band(e)) is not None]) else "")
         lines += [f"### How often the corrected prediction fell inside the report's range (corrected +- p90 of "
                   f"`leaderboard_feedback.correction_p90`), on the models whose rows did not set it "
-                  f"({', '.join(first['fresh_models'])})", "",
+                  f"({', '.join(first['fresh_models'])}){same}", "",
                   f"| estimator | scenario | whole set | {head} |", "|---|---|---|" + "---|---|" * len(results)]
         lines += [f"| {est} | {words[s]} | {cells}" for est in first["range_coverage"] for s in SCENARIOS[1:]
                   if (cells := row_cells(results, "range_coverage", est, s, lambda v: f"{v:.0%}"))]
@@ -191,13 +285,34 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--draws", type=int, default=400, help="random splits per set")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--no-write", action="store_true", help="print only")
+    ap.add_argument("--check", type=int, choices=(9,), help="apply a pre-registered check to --confirm's rows")
+    ap.add_argument("--confirm", nargs="+", metavar="CSV", help="the check's new rows (bench_gap_novel.py --save-rows)")
     args = ap.parse_args(argv)
     t0 = time.perf_counter()
-    df = load_rows((*bench_gap_novel.ROWS.values(), *CHECK_ROWS))
+    if bool(args.check) != bool(args.confirm):
+        ap.error("--check and --confirm go together")
+    if args.check:
+        seen = load_rows((*bench_gap_novel.ROWS.values(), *CHECK_ROWS))
+        text, record = confirm_check9(seen, load_rows(tuple(Path(c) for c in args.confirm)), seed=args.seed,
+                                      draws=args.draws)
+        print(text)
+        if not args.no_write:
+            payload = json.loads(bench_gap_ledger.OUT_JSON.read_text())
+            payload[leaderboard_feedback.CHECK9] = record
+            bench_gap_ledger.OUT_JSON.write_text(json.dumps(payload, indent=2) + "\n")
+            base, checks = bench_gap_ledger.split_checks(bench_gap_ledger.OUT_MD.read_text())
+            bench_gap_ledger.OUT_MD.write_text(bench_gap_ledger.join_checks(base, {**checks, 9: text.rstrip("\n")}))
+            print(f"recorded in {bench_gap_ledger.OUT_MD.relative_to(bench_gap.ROOT)} and "
+                  f"{bench_gap_ledger.OUT_JSON.relative_to(bench_gap.ROOT)}")
+        print(f"{time.perf_counter() - t0:.1f} s")
+        return 0
+    checks = CHECK_ROWS + (CHECK9_ROWS if leaderboard_feedback.CHECK9 in leaderboard_feedback.measurements() else ())
+    df = load_rows((*bench_gap_novel.ROWS.values(), *checks))
     sources = leaderboard_feedback.measurements()["sources"]
     used = {m for k in (leaderboard_feedback.BENCHMARK, leaderboard_feedback.HELDOUT) for m in sources[k]["models"]}
     fresh = frozenset(df["model"]) - used  # their rows did not set the range's p90
-    results = {f: measure(df, bench_gap_ledger.ESTIMATORS, f, args.draws, args.seed + i, fresh)
+    fresh_same = fresh - set(CHECK9_SEEN)  # nor check 9's same-recipe range
+    results = {f: measure(df, bench_gap_ledger.ESTIMATORS, f, args.draws, args.seed + i, fresh, fresh_same)
                for i, f in enumerate(FRACTIONS)}
     text = render(results, df, args.draws)
     print(text)

@@ -24,15 +24,16 @@ from kaggle_kit.errors import LedgerError
 from kaggle_kit.fsio import atomic_path
 
 COLUMNS = (
-    "time", "file", "sha256", "runs", "local_holdout_acc", "local_test_acc", "predicted_lb_acc", "predicted_by",
+    "time", "file", "sha256", "runs", "recipe", "local_holdout_acc", "local_test_acc", "predicted_lb_acc", "predicted_by",
     "estimates", "message", "competition", "kaggle_ref", "status", "public_score", "private_score",
 )
 # Older layouts, read with the missing columns empty and written back in the current layout by the next change:
-# before "estimates" (every estimator's prediction at upload, a JSON object of fractions: the ledger correction
-# may use another estimator than the recorded one, PREREGISTERED.md check 8), and before "predicted_by" too
-# (the upload step then always used a logits-only estimator).
-LEGACY_LAYOUTS = (tuple(c for c in COLUMNS if c != "estimates"),
-                  tuple(c for c in COLUMNS if c not in ("estimates", "predicted_by")))
+# before "recipe" (``runs.recipe_key`` of the submitted run: the correction prefers earlier submissions of the
+# same recipe, PREREGISTERED.md check 9), before "estimates" too (every estimator's prediction at upload, a JSON
+# object of fractions: the correction may use another estimator than the recorded one, check 8), and before
+# "predicted_by" too (the upload step then always used a logits-only estimator).
+_ADDED = ("recipe", "estimates", "predicted_by")  # newest first
+LEGACY_LAYOUTS = tuple(tuple(c for c in COLUMNS if c not in _ADDED[:k]) for k in range(1, len(_ADDED) + 1))
 NUMERIC_COLUMNS = ("local_holdout_acc", "local_test_acc", "predicted_lb_acc", "public_score", "private_score")
 DEFAULT_LEDGER = Path("submissions") / "ledger.csv"
 DRY_RUN = "dry-run"
@@ -79,6 +80,13 @@ def estimates_of(cell: str, where: str = "ledger") -> dict[str, float]:
     return {str(k): float(v) for k, v in value.items()}
 
 
+def recipe_of(cell: str, where: str = "ledger") -> str:
+    """A ``recipe`` cell: empty (unknown) or a hex key (``runs.recipe_key``); anything else is an error naming it."""
+    if cell and not (len(cell) <= 64 and all(c in "0123456789abcdef" for c in cell)):
+        raise LedgerError(f"{where}: column 'recipe' is not a recipe key ({cell[:60]!r}); fix or empty that cell")
+    return cell
+
+
 def make_row(**fields: Any) -> dict[str, str]:
     """A complete row (every column, strings) from keyword fields; unknown names are errors."""
     unknown = [k for k in fields if k not in COLUMNS]
@@ -111,6 +119,7 @@ def parse(text: str, source: str = "ledger") -> list[dict[str, str]]:
         if None in row or any(v is None for v in row.values()):
             raise LedgerError(f"{source}:{reader.line_num}: wrong number of fields; fix or remove that line")
         estimates_of(row.get("estimates", ""), f"{source}:{reader.line_num}")
+        recipe_of(row.get("recipe", ""), f"{source}:{reader.line_num}")
         rows.append({c: row.get(c, "") for c in COLUMNS})
     return rows
 

@@ -126,6 +126,55 @@ def load_logits(path: str | Path) -> Logits:
     return Logits(ids=ids, logits=lg.astype(np.float32), labels=labels, tta=tta, temperature=temperature)
 
 
+# ------------------------------------------------------------------------------------------- recipes
+# Settings that change how fast a run trains or which images it is scored on, not what it learns. With the seeds
+# they are left out of a run's recipe, so two seeds of one recipe share a key: the ledger correction prefers
+# earlier submissions of the same recipe, whose misses carry over best (PREREGISTERED.md check 9).
+NOT_RECIPE = {"data": ("holdout_seed", "test_subset", "comp_subset"), "model": ("max_params",),
+              "train": ("seed", "deterministic", "compile", "channels_last", "amp", "num_workers",
+                        "eval_every_epochs"),
+              "predict": ("batch_size",)}
+
+
+def recipe_of(config: Mapping[str, Any]) -> dict:
+    """The part of a resolved pipeline config (``config.yaml`` as a dict) that decides what a run learns."""
+    def keep(section: Any, drop: tuple[str, ...]) -> Any:
+        return {k: v for k, v in section.items() if k not in drop} if isinstance(section, Mapping) else section
+
+    return {sec: keep(config.get(sec), drop) for sec, drop in NOT_RECIPE.items()}
+
+
+def member_candidates(ensemble_folder: Path, path: str) -> tuple[Path, ...]:
+    """Where an ensemble's member may be: as written, relative to the workdir, or under the workdir's runs/."""
+    p = Path(path)
+    root = ensemble_folder.parent.parent
+    return p, root / p, root / "runs" / p.name
+
+
+def recipe_key(folder: str | Path) -> str | None:
+    """A run's recipe as a 12-hex-digit key (an ensemble's: its method and its members' keys); None when a
+    ``config.yaml`` is missing or unreadable (a bare CSV, a pulled kernel without configs)."""
+    import yaml
+
+    folder = Path(folder)
+    summary = folder / "ensemble.json"
+    if summary.is_file():
+        try:
+            ens = json.loads(summary.read_text(encoding="utf-8"))
+            paths = [str(m["path"]) for m in ens["members"]]
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError, KeyError, TypeError):
+            return None
+        keys = [next((k for c in member_candidates(folder, p) if (k := recipe_key(c))), None) for p in paths]
+        if not keys or None in keys:
+            return None
+        return config_hash({"ensemble": ens.get("method"), "members": sorted(keys)}, length=12)
+    try:
+        config = yaml.safe_load((folder / "config.yaml").read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        return None
+    return config_hash(recipe_of(config), length=12) if isinstance(config, dict) else None
+
+
 def run_dir(path: str | Path) -> Path:
     """Resolve a run argument: a folder path, or a run id under ``runs/``."""
     p = Path(path)

@@ -20,6 +20,7 @@ from kaggle_kit.config import COMPETITION_SLUG
 from kaggle_kit.errors import (DataNotFoundError, DuplicateSubmissionError, KaggleError, KitError, SubmissionError,
                                SubmissionLimitError, UsageError)
 from kaggle_kit.fsio import sha256_file
+from kaggle_kit.runs import recipe_key
 
 if TYPE_CHECKING:
     from kaggle_kit.gap.estimators import Prediction
@@ -91,13 +92,16 @@ def _echo_correction(folder: Path, pred: "Prediction", ledger_path: Path, compet
     except KitError:
         return  # the ledger's own error surfaces when submit_csv reads it
     c = leaderboard_feedback.corrected_prediction({**pred.estimates, pred.estimator: pred.accuracy}, pred.estimator,
-                                                  df, competition, run_ids(folder), estimators.logits_only_estimator())
+                                                  df, competition, run_ids(folder), estimators.logits_only_estimator(),
+                                                  recipe=recipe_key(folder))
     if c is not None:
         echo(f"{folder.name}: {c.describe()}")
         switch = leaderboard_feedback.switch_words(c.offset.estimator, pred.estimator)
         if switch:
             echo(f"  ({switch})")
         echo(f"  ({leaderboard_feedback.evidence_words(c.offset.estimator, c.evidence)})")
+        if c.low is not None:
+            echo(f"  (the range: {leaderboard_feedback.range_basis(c)})")
 
 
 def run_ids(folder: str | Path) -> list[str]:
@@ -141,10 +145,12 @@ def resolve_mode(upload: str) -> str:
 
 
 def submit_csv(csv_path: str | Path, message: str, *, expected_ids: np.ndarray,
-               competition: str = COMPETITION_SLUG, runs: Sequence[str] = (), scores: LocalScores = LocalScores(),
+               competition: str = COMPETITION_SLUG, runs: Sequence[str] = (), recipe: str | None = None,
+               scores: LocalScores = LocalScores(),
                upload: str = "auto", force: bool = False, ledger_path: str | Path = ledger.DEFAULT_LEDGER,
                policy: kaggle_api.RetryPolicy | None = None, echo: Callable[[str], None] = print) -> dict:
-    """Validate, de-duplicate, check the limits, upload (or dry-run) and record one submission."""
+    """Validate, de-duplicate, check the limits, upload (or dry-run) and record one submission (``recipe``: the
+    runs' ``runs.recipe_key``, kept in the ledger so later corrections can prefer the same recipe's misses)."""
     from kaggle_kit.submission import check_submission
 
     csv_path, ledger_path = Path(csv_path), Path(ledger_path)
@@ -156,7 +162,7 @@ def submit_csv(csv_path: str | Path, message: str, *, expected_ids: np.ndarray,
         check_not_submitted(ledger_path, sha, csv_path)
     mode = resolve_mode(upload)
     fields: dict[str, Any] = dict(
-        file=str(csv_path), sha256=sha, runs=list(runs), local_holdout_acc=scores.holdout_acc,
+        file=str(csv_path), sha256=sha, runs=list(runs), recipe=recipe, local_holdout_acc=scores.holdout_acc,
         local_test_acc=scores.test_acc, predicted_lb_acc=scores.predicted_lb_acc,
         predicted_by=scores.predicted_by, estimates=scores.estimates, message=message,
         competition=competition)
@@ -252,7 +258,7 @@ def submit_pipeline_csv(csv: str | Path, cfg: Any, final_dir: str | Path, run_di
                           competition=sub.competition)
     with kaggle_api.applied_env(env):
         return submit_csv(csv, message, expected_ids=ids, competition=sub.competition,
-                          runs=[Path(d).name for d in run_dirs], scores=scores,
+                          runs=[Path(d).name for d in run_dirs], recipe=recipe_key(final_dir), scores=scores,
                           upload=sub.upload, force=sub.force, ledger_path=ledger_path, echo=echo)
 
 

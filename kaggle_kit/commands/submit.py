@@ -84,14 +84,14 @@ def run(args: argparse.Namespace) -> int:
     comp = _competition(args)
     ids = comp.ids
     if args.from_run:
-        from kaggle_kit.runs import run_dir
+        from kaggle_kit.runs import recipe_key, run_dir
 
         folder = run_dir(args.from_run)
-        csv, runs = _csv_from_run(args.from_run, args.out), run_ids(folder)
+        csv, runs, recipe = _csv_from_run(args.from_run, args.out), run_ids(folder), recipe_key(folder)
         scores = local_scores(folder, _cifar10_or_none(args), comp, args.synthetic_per_set, echo=print,
                               ledger_path=args.ledger, competition=args.competition)
     else:
-        csv, runs, scores = Path(args.csv), [], LocalScores()
-    submit_csv(csv, args.message, expected_ids=ids, competition=args.competition, runs=runs, scores=scores,
-               upload=args.upload, force=args.force, ledger_path=args.ledger)
+        csv, runs, recipe, scores = Path(args.csv), [], None, LocalScores()
+    submit_csv(csv, args.message, expected_ids=ids, competition=args.competition, runs=runs, recipe=recipe,
+               scores=scores, upload=args.upload, force=args.force, ledger_path=args.ledger)
     return 0

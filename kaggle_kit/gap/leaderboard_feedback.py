@@ -30,6 +30,7 @@ class LedgerOffset:
     estimator: str
     offset: float   # accuracy fraction; positive: the estimator predicted too high
     n: int
+    same_recipe: bool = False  # the n submissions are all of the predicted run's recipe (``runs.recipe_key``)
 
     def apply(self, estimate: float) -> float:
         return apply_offset(estimate, self.offset)
@@ -55,12 +56,13 @@ def row_estimates(row: Mapping, legacy_estimator: str | None = None) -> dict[str
 
 
 def ledger_offset(ledger: pd.DataFrame, estimator: str, competition: str | None, exclude_runs: Iterable[str] = (),
-                  legacy_estimator: str | None = None) -> LedgerOffset | None:
+                  legacy_estimator: str | None = None, recipe: str | None = None) -> LedgerOffset | None:
     """The offset from the ledger's scored rows of ``competition`` (None: every row) for which ``estimator``
     made a prediction at upload.
 
     Rows whose runs are exactly ``exclude_runs`` (the run being predicted, if it was submitted before) are left
-    out. None when no row qualifies.
+    out. With ``recipe``, only the rows of that recipe count when there are any (their misses carry over best:
+    PREREGISTERED.md check 9), else every row. None when no row qualifies.
     """
     if ledger.empty:
         return None
@@ -75,15 +77,18 @@ def ledger_offset(ledger: pd.DataFrame, estimator: str, competition: str | None,
             continue
         if exclude and frozenset(str(r["runs"]).split(RUN_SEPARATOR)) == exclude:
             continue
-        pairs.append((pred, as_fraction(public)))
+        pairs.append((pred, as_fraction(public), str(r.get("recipe") or "")))
+    same = [p for p in pairs if recipe and p[2] == recipe]
+    pairs = same or pairs
     if not pairs:
         return None
-    predicted, observed = zip(*pairs)
-    return LedgerOffset(estimator, mean_offset(predicted, observed), len(pairs))
+    predicted, observed, _ = zip(*pairs)
+    return LedgerOffset(estimator, mean_offset(predicted, observed), len(pairs), same_recipe=bool(same))
 
 
 # ------------------------------------------------------------------------------------------ the evidence
 BENCHMARK, HELDOUT, SEEDS, CHECK6, CHECK7, CHECK8 = "benchmark", "heldout", "seeds", "check6", "check7", "check8"
+CHECK9 = "check9"  # same-recipe rows first, and their range (bench_gap_public_split.py --check 9)
 PUBLIC_SPLIT = "public_split"  # the correction replayed under a random public/private split (bench_gap_public_split.py)
 
 
@@ -108,6 +113,10 @@ def measured(estimator: str, errors: dict | None = None) -> dict[str, dict[str, 
         check = errors.get(key, {})
         if estimator in check.get("estimators", {}):
             found[key] = {**check["estimators"][estimator], "n_models": len(check.get("others", []))}
+    check9 = errors.get(CHECK9, {}).get("estimators", {}).get(estimator)
+    if check9:  # judged by the private score of a public split
+        found[CHECK9] = {k: check9[k]["private"] for k in ("plain", "one_same_recipe", "mean_of_others")} | {
+            "n_models": len(errors[CHECK9].get("others", [])) + 1}
     bench = found.get(BENCHMARK, {})
     if not ("plain" in bench and "one_different_recipe" in bench) or bench["one_different_recipe"] >= bench["plain"]:
         return None
@@ -122,6 +131,23 @@ def correction_p90(estimator: str, errors: dict | None = None) -> float | None:
             for src, body in errors.get("sources", {}).items() if src in (BENCHMARK, HELDOUT)
             and "p90" in body.get("estimators", {}).get(estimator, {}).get("one_different_recipe", {})]
     return max(p90s) if p90s else None
+
+
+def same_recipe_first(errors: dict | None = None) -> bool:
+    """Whether a correction uses only the earlier submissions of the run's own recipe when the ledger has any:
+    pre-registered rule 9a, once recorded as holding (until then every scored row counts, as before)."""
+    errors = measurements() if errors is None else errors
+    return bool(errors.get(CHECK9, {}).get("rules", {}).get("9a", False))
+
+
+def same_recipe_band(estimator: str, errors: dict | None = None) -> float | None:
+    """The half-width (fraction) of a same-recipe correction's range, written down before check 9 tested it;
+    None unless rule 9b held for ``estimator`` (the other-recipe range ``correction_p90`` is used then)."""
+    errors = measurements() if errors is None else errors
+    rec = errors.get(CHECK9, {})
+    if not rec.get("rules", {}).get("9b", False):
+        return None
+    return rec.get("band", {}).get(estimator)
 
 
 CHECK8_MARGIN = 0.002  # rule 8a: another recipe's correction at least 0.2 points lower (fractions)
@@ -199,6 +225,11 @@ def evidence_words(estimator: str, m: dict[str, dict[str, float]]) -> str:
         text += (f"; and in check 8 (a new recipe, two seeds trained after its rule) from {100 * c['plain']:.2f} to "
                  f"{100 * c['one_different_recipe']:.2f} with another recipe's miss and "
                  f"{100 * c['one_same_recipe']:.2f} with the same recipe's")
+    c = m.get(CHECK9, {})
+    if {"plain", "one_same_recipe", "mean_of_others"} <= set(c):
+        text += (f"; and in check 9 (another new recipe, judged by the private score of a 50% public split) from "
+                 f"{100 * c['plain']:.2f} to {100 * c['one_same_recipe']:.2f} with the same recipe's miss alone, "
+                 f"against {100 * c['mean_of_others']:.2f} with the mean of all {int(c['n_models'])} earlier")
     return text
 
 
@@ -229,10 +260,27 @@ def coverage_words(estimator: str, errors: dict | None = None, fraction: str = "
     cov = res.get("range_coverage", {}).get(estimator, {})
     if not {"one_different_recipe", "one_same_recipe"} <= set(cov):
         return None
+    band = same_recipe_band(estimator, errors)
+    same = (f"the narrower +-{100 * band:.2f} of a same-recipe correction held for "
+            f"{cov['one_same_recipe']['private']:.0%} on the {len(res['fresh_same_recipe_models'])} models trained "
+            f"after it was written down (check 9)" if band is not None and res.get("fresh_same_recipe_models") else
+            f"{cov['one_same_recipe']['private']:.0%} by the same recipe's")
     return (f"The range held on {len(res['fresh_models'])} models whose rows did not set it for "
-            f"{cov['one_different_recipe']['private']:.0%} of corrections by another recipe's miss and "
-            f"{cov['one_same_recipe']['private']:.0%} by the same recipe's, judged by the private score of a "
-            f"{float(fraction):.0%} public split")
+            f"{cov['one_different_recipe']['private']:.0%} of corrections by another recipe's miss and {same}, "
+            f"judged by the private score of a {float(fraction):.0%} public split")
+
+
+def range_basis(c: "Corrected", errors: dict | None = None) -> str:
+    """What a corrected prediction's range rests on, in one clause."""
+    errors = measurements() if errors is None else errors
+    rec = errors.get(CHECK9, {})
+    if c.offset.same_recipe and same_recipe_band(c.offset.estimator, errors) is not None:
+        return (f"9 in 10 corrections by the same recipe's earlier submission fell this close to the private score "
+                f"of a random 50% public split on the models seen before check 9, and "
+                f"{rec['coverage_private']:.0%} on its new recipe, trained after the range was written down "
+                f"(PREREGISTERED.md, check 9)")
+    return ("9 in 10 corrections of another recipe's model fell this close on the benchmark and on the held-out "
+            "families")
 
 
 # ------------------------------------------------------------------------------------------ applying it
@@ -250,25 +298,31 @@ class Corrected:
 
     def describe(self) -> str:
         rng = f" ({self.range_words()})" if self.low is not None else ""
+        which = " of the same recipe" if self.offset.same_recipe else ""
         return (f"{self.offset.estimator} {100 * self.estimate:.1f}% corrected by {self.offset.n} scored "
-                f"submission(s) whose {self.offset.estimator} predictions were {100 * self.offset.offset:+.1f} points "
-                f"off on average: {100 * self.accuracy:.1f}%{rng}")
+                f"submission(s){which} whose {self.offset.estimator} predictions were {100 * self.offset.offset:+.1f} "
+                f"points off on average: {100 * self.accuracy:.1f}%{rng}")
 
 
 def corrected_prediction(estimates: Mapping[str, float], recommended: str, ledger: pd.DataFrame,
                          competition: str | None, exclude_runs: Iterable[str] = (),
-                         legacy_estimator: str | None = None, errors: dict | None = None) -> Corrected | None:
+                         legacy_estimator: str | None = None, errors: dict | None = None,
+                         recipe: str | None = None) -> Corrected | None:
     """The prediction corrected by the ledger (``estimates``: every estimator's value for the run, fractions;
-    ``correction_order`` says which is corrected), or None when no scored row qualifies or the benchmark does not
-    show the correction helping."""
+    ``correction_order`` says which is corrected; ``recipe``: the run's ``runs.recipe_key``, whose earlier
+    submissions are used alone when there are any and check 9 allows it), or None when no scored row qualifies or
+    the benchmark does not show the correction helping."""
     errors = measurements() if errors is None else errors
+    recipe = recipe if same_recipe_first(errors) else None
     for name in correction_order(recommended, estimates, errors):
         evidence = measured(name, errors)
         off = None if evidence is None or name not in estimates else ledger_offset(
-            ledger, name, competition, exclude_runs, legacy_estimator)
+            ledger, name, competition, exclude_runs, legacy_estimator, recipe)
         if off is not None:
-            accuracy, p90 = off.apply(estimates[name]), correction_p90(name, errors)
-            band = (None, None) if p90 is None else symmetric_band(accuracy, p90)
+            accuracy = off.apply(estimates[name])
+            half = same_recipe_band(name, errors) if off.same_recipe else None
+            half = correction_p90(name, errors) if half is None else half
+            band = (None, None) if half is None else symmetric_band(accuracy, half)
             return Corrected(accuracy, float(estimates[name]), off, evidence, *band)
     return None
 
@@ -284,6 +338,6 @@ def replay(ledger: pd.DataFrame, legacy_estimator: str | None = None, errors: di
         estimates = row_estimates(r, legacy_estimator)
         c = None if not by or by not in estimates else corrected_prediction(
             estimates, by, ledger.iloc[:i], r["competition"], str(r["runs"]).split(RUN_SEPARATOR),
-            legacy_estimator, errors)
+            legacy_estimator, errors, str(r.get("recipe") or "") or None)
         out.append(float("nan") if c is None else c.accuracy)
     return out

@@ -156,7 +156,8 @@ def scoreboard_section(ledger: pd.DataFrame, runs: Sequence[RunView]) -> tuple[S
     rows = []
     for _, r in df.iterrows():
         err, cerr = r["prediction_error"], r["corrected_error"]
-        rows.append([str(r["time"])[:19], str(r["file"]), str(r["runs"]), _pct(r["local_holdout_acc"], 2),
+        run_cell = str(r["runs"]) + (f" (recipe {r['recipe'][:6]})" if r["recipe"] else "")
+        rows.append([str(r["time"])[:19], str(r["file"]), run_cell, _pct(r["local_holdout_acc"], 2),
                      _pct(r["local_test_acc"], 2), _pct(r["predicted_lb_acc"], 2), r["predicted_by"] or "-",
                      _pct(r["public_score"], 2), _pct(r["private_score"], 2),
                      "-" if math.isnan(err) else f"{100 * err:+.1f}",
@@ -226,15 +227,16 @@ def corrections(runs: Sequence[RunView], estimator: str, ledger: pd.DataFrame | 
     for v in runs:
         est = estimators.finite_estimates(v.result["estimates"])
         c = None if estimator not in est else leaderboard_feedback.corrected_prediction(
-            est, estimator, ledger, competition, v.members or [v.name], legacy, measured)
+            est, estimator, ledger, competition, v.members or [v.name], legacy, measured, v.recipe)
         if c is not None:
             last = c
+            which = " of the same recipe (another seed)" if c.offset.same_recipe else ""
             lines.append(f"{v.name}, corrected by the leaderboard: {c.offset.estimator} predicted "
-                         f"{_pct(c.estimate, 1)}, and your {c.offset.n} scored submission(s) predicted by it were "
-                         f"{100 * c.offset.offset:+.1f} points off on average, so expect **{_pct(c.accuracy, 1)}**"
-                         + ("." if c.low is None else f" ({_pct(c.low, 1)} to {_pct(c.high, 1)}: 9 in 10 corrections "
-                                                      f"of another recipe's model fell this close on the benchmark "
-                                                      f"and on the held-out families)."))
+                         f"{_pct(c.estimate, 1)}, and your {c.offset.n} scored submission(s){which} predicted by it "
+                         f"were {100 * c.offset.offset:+.1f} points off on average, so expect "
+                         f"**{_pct(c.accuracy, 1)}**" + ("." if c.low is None else
+                                                         f" ({_pct(c.low, 1)} to {_pct(c.high, 1)}: "
+                                                         f"{leaderboard_feedback.range_basis(c, measured)})."))
     if last is not None:
         name = last.offset.estimator
         switch = leaderboard_feedback.switch_words(name, estimator, measured)

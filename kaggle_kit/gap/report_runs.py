@@ -16,7 +16,7 @@ from kaggle_kit.config import ReportConfig
 from kaggle_kit.data import Cifar10, CompetitionSet
 from kaggle_kit.errors import RunError
 from kaggle_kit.gap import estimators
-from kaggle_kit.runs import Logits, load_logits
+from kaggle_kit.runs import Logits, load_logits, member_candidates, recipe_key
 
 
 @dataclass
@@ -30,6 +30,7 @@ class RunView:
     test_result: dict | None          # the same on the labeled CIFAR-10 test set: a sanity check
     members: list[str] = field(default_factory=list)
     member_agreement: tuple[float, float] | None = None  # (holdout, competition)
+    recipe: str | None = None         # runs.recipe_key: the ledger correction prefers this recipe's submissions
 
 
 def _maybe(path: Path) -> Logits | None:
@@ -47,8 +48,7 @@ def member_folders(folder: Path) -> list[Path]:
         return []
     out = []
     for m in members:
-        p = Path(m.get("path", ""))
-        for cand in (p, folder.parent.parent / p, folder.parent.parent / "runs" / p.name):
+        for cand in member_candidates(folder, m.get("path", "")):
             if (cand / "logits_holdout.npz").is_file() and (cand / "logits_comp.npz").is_file():
                 out.append(cand)
                 break
@@ -104,7 +104,8 @@ def load_run(folder: str | Path, data: Cifar10 | None = None, comp: CompetitionS
         test_result = estimators.estimate_all(holdout.logits, holdout.labels, test.logits, synthetic=syn,
                                               target_stats=test_stats, holdout_stats=holdout_stats)
     return RunView(folder=folder, name=folder.name, holdout=holdout, test=test, comp=comp_logits, result=result,
-                   test_result=test_result, members=[d.name for d in member_dirs], member_agreement=agreement)
+                   test_result=test_result, members=[d.name for d in member_dirs], member_agreement=agreement,
+                   recipe=recipe_key(folder))
 
 
 def predict_leaderboard(run_dir: str | Path, data: Cifar10 | None = None, comp: CompetitionSet | None = None,

@@ -21,6 +21,7 @@ from kaggle_kit.gap.report_runs import predict_leaderboard
 from kaggle_kit import ledger as ledger_mod
 from kaggle_kit.ledger import append_row, read_ledger
 from kaggle_kit.predict import predict_run, submission_from_run
+from kaggle_kit.runs import recipe_key
 from kaggle_kit.testing.fake_kaggle import public_ids, read_solution, score_submission
 from kaggle_kit.train import train_run
 from kaggle_kit.upload import local_scores
@@ -58,6 +59,7 @@ def workdir(cifar10, standin, standin_labels, tmp_path_factory):
         low, high = scores.predicted_range  # Median-4's range holds Median-4-Spread by construction
         assert scores.predicted_by == "Median-4-Spread" and low <= scores.predicted_lb_acc <= high
         append_row(root / "submissions" / "ledger.csv", file=csv.name, sha256="x" * 64, runs=[folder.name],
+                   recipe=recipe_key(folder),  # as the upload step records it: m0 and m1 are one recipe
                    local_holdout_acc=logits["holdout"].accuracy, local_test_acc=result.test_acc,
                    predicted_lb_acc=scores.predicted_lb_acc, predicted_by=scores.predicted_by,
                    estimates=scores.estimates, message="gap report test",
@@ -135,7 +137,12 @@ def test_html_report_has_every_section_and_figure_and_needs_no_network(workdir, 
     assert leaderboard_feedback.split_words("Shift-Gated") in md
     assert leaderboard_feedback.coverage_words("Shift-Gated") in md
     assert f"{runs[0].name}, corrected by the leaderboard: Shift-Gated predicted" in md
-    assert "and your 1 scored submission(s) predicted by it" in md  # m0 and m1: each by the other's row only
+    # m0 and m1 are two seeds of one recipe: each is corrected by the other's row only, with check 9's range
+    assert md.count("and your 1 scored submission(s) of the same recipe (another seed) predicted by it") == 2
+    assert "9 in 10 corrections by the same recipe's earlier submission fell this close to the private score" in md
+    key = recipe_key(runs[0])
+    assert key == recipe_key(runs[1]) != recipe_key(ens)
+    assert html.count(f"m0 (recipe {key[:6]})") == 1 and html.count(f"m1 (recipe {key[:6]})") == 1
     advice = html.split("id='advice'")[1].split("</section>")[0]
     assert "Evidence:" in advice and re.search(r"\d", advice)
     assert "AUC" in html and "BBSE" in html and "EM" in html
@@ -181,11 +188,15 @@ def test_submit_from_a_run_records_the_reports_recommended_prediction(workdir, c
     assert ledger_mod.estimates_of(row.estimates)["Shift-Gated"] == pytest.approx(expected["Shift-Gated"], abs=1e-5)
     miss = ledger_mod.estimates_of(before.estimates)["Shift-Gated"] - before.public_score
     sg = ledger_mod.estimates_of(row.estimates)["Shift-Gated"]
-    p90 = leaderboard_feedback.correction_p90("Shift-Gated")
-    assert (f"{runs[0].name}: Shift-Gated {100 * sg:.1f}% corrected by 1 scored submission(s) whose Shift-Gated "
-            f"predictions were {100 * miss:+.1f} points off on average: {100 * (sg - miss):.1f}% (expect "
-            f"{100 * (sg - miss - p90):.1f}% to {100 * (sg - miss + p90):.1f}%)\n  (Shift-Gated is corrected, not "
-            f"Median-4-Spread: its correction measured best on the benchmark") in out
+    # m1's row shares m0's recipe (the ledger now records it), so it alone corrects, with check 9's range
+    assert row.recipe == before.recipe == recipe_key(runs[0])
+    band = leaderboard_feedback.same_recipe_band("Shift-Gated")
+    assert band == pytest.approx(0.0213)
+    assert (f"{runs[0].name}: Shift-Gated {100 * sg:.1f}% corrected by 1 scored submission(s) of the same recipe "
+            f"whose Shift-Gated predictions were {100 * miss:+.1f} points off on average: {100 * (sg - miss):.1f}% "
+            f"(expect {100 * (sg - miss - band):.1f}% to {100 * (sg - miss + band):.1f}%)\n  (Shift-Gated is "
+            f"corrected, not Median-4-Spread: its correction measured best on the benchmark") in out
+    assert "\n  (the range: 9 in 10 corrections by the same recipe's earlier submission fell this close" in out
     assert "check 8) it beat Median-4-Spread's, 1.50 vs 1.86 points with another recipe's miss" in out
     assert "\n  (on the benchmark's shifted sets this correction took Shift-Gated's mean error from" in out
     assert main(["submit", "--from", str(runs[0]), "-m", "x", "--synthetic-per-set", "-1"]) == 2

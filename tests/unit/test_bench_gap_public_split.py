@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
@@ -73,6 +74,13 @@ def test_coverage_words_quote_the_private_score_coverage():
         "The range held on 2 models whose rows did not set it for 91% of corrections by another recipe's miss "
         "and 99% by the same recipe's, judged by the private score of a 50% public split")
     assert lf.coverage_words("N", {lf.PUBLIC_SPLIT: entry}) is None
+    # once check 9 gave same-recipe corrections their own range, its coverage is counted on check 9's models
+    entry["fractions"]["0.5"]["fresh_same_recipe_models"] = ["r"]
+    check9 = {"rules": {"9a": True, "9b": True}, "band": {"M": 0.0213}}
+    assert lf.coverage_words("M", {lf.PUBLIC_SPLIT: entry, lf.CHECK9: check9}) == (
+        "The range held on 2 models whose rows did not set it for 91% of corrections by another recipe's miss "
+        "and the narrower +-2.13 of a same-recipe correction held for 99% on the 1 models trained after it was "
+        "written down (check 9), judged by the private score of a 50% public split")
 
 
 def test_shipped_entry_has_every_scenario_and_coverage_only_on_fresh_models():
@@ -85,7 +93,14 @@ def test_shipped_entry_has_every_scenario_and_coverage_only_on_fresh_models():
     fresh = shipped["fractions"]["0.5"]["fresh_models"]
     sources = lf.measurements()["sources"]
     assert fresh and not set(fresh) & (set(sources["benchmark"]["models"]) | set(sources["heldout"]["models"]))
-    assert shipped["fractions"]["0.5"]["range_coverage"]["Shift-Gated"]["one_same_recipe"]["n"] == len(fresh) * 36
+    cover = shipped["fractions"]["0.5"]["range_coverage"]
+    assert cover["Median-4-Spread"]["one_same_recipe"]["n"] == len(fresh) * 36
+    # Shift-Gated's same-recipe range (+-2.13, check 9) is counted only on check 9's models, which did not set it
+    same = shipped["fractions"]["0.5"]["fresh_same_recipe_models"]
+    assert same == ["resnet9n_e5", "resnet9n_e5@1"] and not set(same) & set(ps.CHECK9_SEEN)
+    assert cover["Shift-Gated"]["one_same_recipe"]["n"] == len(same) * 36
+    assert cover["Shift-Gated"]["one_same_recipe"]["private"] == pytest.approx(
+        lf.measurements()[lf.CHECK9]["coverage_private"], abs=0.01)  # the check's own count, other draws
 
 
 def test_measure_counts_coverage_only_for_fresh_models(monkeypatch):
@@ -105,3 +120,45 @@ def test_measure_counts_coverage_only_for_fresh_models(monkeypatch):
                             "private": pytest.approx(cov["plain"]["private"]), "n": 1}
     assert cov["one_different_recipe"]["n"] == 1 and cov["one_different_recipe"]["full"] == 1.0
     assert res["estimators"]["M"]["plain"]["n"] == 2 and res["fresh_models"] == ["b"]
+
+
+def _check9_rows(n_images: int, seed: int = 12345):
+    """A set where the new recipe's two seeds get the same images right and miss by +0.05, and two seen models of
+    another recipe miss by +0.15: the twin's miss corrects exactly on the public split, the mean of all three
+    earlier misses (0.1167) leaves about 0.067. (Not the split's seed 0: its first draw would follow these images.)"""
+    rng = np.random.default_rng(seed)
+    twin = rng.random(n_images) < 0.7
+    correct = {"n": twin, "n@1": twin, "s": rng.random(n_images) < 0.5, "s@1": rng.random(n_images) < 0.5}
+    miss = {"n": 0.05, "n@1": 0.05, "s": 0.15, "s@1": 0.15}
+    rows = [{"model": m, "set": "blur-2", "true_acc": c.mean(), **{e: c.mean() + miss[m] for e in (
+        ps.CHECK9_ESTIMATOR, *ps.CHECK9_FOR_THE_RECORD)}} for m, c in correct.items()]
+    df = pd.DataFrame(rows)
+    return df[df["model"].str.startswith("s")], df[df["model"].str.startswith("n")], correct
+
+
+@pytest.mark.parametrize("n_images, holds_b", [(20000, True), (400, False)])
+def test_check9_verdict_on_rows_with_a_known_answer(monkeypatch, n_images, holds_b):
+    seen, new, correct = _check9_rows(n_images)
+    monkeypatch.setattr(ps, "correctness", lambda m, s, t: correct[m])
+    text, rec = ps.confirm_check9(seen, new, ("s", "s@1"), draws=50)
+    sg = rec["estimators"][ps.CHECK9_ESTIMATOR]
+    assert sg["one_same_recipe"]["full"] == pytest.approx(0.0) and sg["one_same_recipe"]["n"] == 2
+    assert sg["mean_of_others"]["full"] == pytest.approx(0.35 / 3 - 0.05) and sg["plain"]["full"] == pytest.approx(0.05)
+    # the twin's exact public correction leaves only |public - private|: about 0.0065 with 20,000 images
+    # (inside +-2.13 points nearly always), about 0.046 with 400 (mostly outside)
+    assert rec["rules"] == {"9a": True, "9b": holds_b}
+    assert (rec["coverage_private"] > 0.99) if holds_b else (rec["coverage_private"] < 0.6)
+    assert rec["band"] == {"Shift-Gated": 0.0213} and rec["models"] == ["n", "n@1"] and rec["others"] == ["s", "s@1"]
+    assert "-> holds. Rule 9b" in text and text.count("| Shift-Gated |") == 3
+
+
+def test_check9_refuses_rows_that_would_change_its_verdict_silently(monkeypatch):
+    seen, new, correct = _check9_rows(1000)
+    monkeypatch.setattr(ps, "correctness", lambda m, s, t: correct[m])
+    with pytest.raises(SystemExit, match="check 9 needs both seeds of one new recipe and all 2 seen models"):
+        ps.confirm_check9(seen.iloc[:1], new, ("s", "s@1"))  # a seen model missing on the set
+    with pytest.raises(SystemExit, match="check 9 needs"):
+        ps.confirm_check9(seen, new.iloc[:1], ("s", "s@1"))  # one seed only
+    renamed = seen.assign(model=["n@2", "s@1"])  # a seen model of the new recipe
+    with pytest.raises(SystemExit, match="check 9 needs"):
+        ps.confirm_check9(renamed, new, ("n@2", "s@1"))

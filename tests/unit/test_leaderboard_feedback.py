@@ -298,3 +298,76 @@ def test_shipped_correction_range_is_shift_gateds_measured_p90():
     assert p90 == max(src[k]["estimators"]["Shift-Gated"]["one_different_recipe"]["p90"] for k in ("benchmark",
                                                                                                   "heldout"))
     assert 0.01 < p90 < 0.1
+
+
+CHECK9 = {"rules": {"9a": True, "9b": True}, "band": {M4S: 0.02}, "coverage_private": 0.9}
+P90_ERRORS = {"sources": {
+    "benchmark": {"estimators": {M4S: {"plain": {"mae": 0.02, "n": 9},
+                                       "one_different_recipe": {"mae": 0.017, "p90": 0.05, "n": 18}}}}}}
+
+
+def test_rows_of_the_runs_recipe_correct_it_alone_once_check_9_allows_it(tmp_path):
+    df = _ledger(tmp_path, [
+        dict(runs=["a0"], recipe="aaaa", predicted_lb_acc=0.80, predicted_by=M4S, public_score=0.79),  # +1
+        dict(runs=["b0"], recipe="bbbb", predicted_lb_acc=0.80, predicted_by=M4S, public_score=0.74),  # +6
+        dict(runs=["c0"], recipe="", predicted_lb_acc=0.80, predicted_by=M4S, public_score=0.72),      # +8, unknown
+    ])
+    same = lf.ledger_offset(df, M4S, SLUG, recipe="aaaa")
+    assert (same.n, same.offset, same.same_recipe) == (1, pytest.approx(0.01), True)
+    every = lf.ledger_offset(df, M4S, SLUG, recipe="dddd")  # no earlier submission of this recipe: all rows
+    assert (every.n, every.offset, every.same_recipe) == (3, pytest.approx(0.05), False)
+    assert lf.ledger_offset(df, M4S, SLUG).same_recipe is False
+    # the run itself is never its own evidence, even when it is the only row of its recipe
+    assert lf.ledger_offset(df, M4S, SLUG, exclude_runs=["a0"], recipe="aaaa").n == 2
+
+    errors = {**P90_ERRORS, "check9": CHECK9}
+    c = lf.corrected_prediction({M4S: 0.70}, M4S, df, SLUG, ["a1"], errors=errors, recipe="aaaa")
+    assert (c.accuracy, c.low, c.high) == (pytest.approx(0.69), pytest.approx(0.67), pytest.approx(0.71))
+    assert "by 1 scored submission(s) of the same recipe whose" in c.describe()
+    assert "90% on its new recipe" in lf.range_basis(c, errors)
+    other = lf.corrected_prediction({M4S: 0.70}, M4S, df, SLUG, ["d0"], errors=errors, recipe="dddd")
+    assert (other.offset.n, other.low) == (3, pytest.approx(0.60))  # another recipe's range: +- the p90
+    assert lf.range_basis(other, errors).startswith("9 in 10 corrections of another recipe's model")
+    # 9b failed: the same-recipe correction keeps the wider range; 9a failed: every row counts
+    c = lf.corrected_prediction({M4S: 0.70}, M4S, df, SLUG, errors={**P90_ERRORS, "check9": {
+        **CHECK9, "rules": {"9a": True, "9b": False}}}, recipe="aaaa")
+    assert c.offset.same_recipe and c.low == pytest.approx(0.64)
+    assert "another recipe's model" in lf.range_basis(c, {**P90_ERRORS, "check9": {**CHECK9, "rules": {}}})
+    for check9 in ({**CHECK9, "rules": {"9a": False, "9b": True}}, None):
+        errs = P90_ERRORS if check9 is None else {**P90_ERRORS, "check9": check9}
+        c = lf.corrected_prediction({M4S: 0.70}, M4S, df, SLUG, errors=errs, recipe="aaaa")
+        assert (c.offset.n, c.offset.same_recipe) == (3, False)
+
+
+def test_the_replay_corrects_each_row_by_the_earlier_rows_of_its_recipe(tmp_path):
+    df = _ledger(tmp_path, [
+        dict(runs=["a0"], recipe="aaaa", predicted_lb_acc=0.80, predicted_by=M4S, public_score=0.79),
+        dict(runs=["b0"], recipe="bbbb", predicted_lb_acc=0.80, predicted_by=M4S, public_score=0.74),
+        dict(runs=["a1"], recipe="aaaa", predicted_lb_acc=0.70, predicted_by=M4S, public_score=0.69),
+        dict(runs=["b1"], recipe="bbbb", predicted_lb_acc=0.70, predicted_by=M4S, public_score=0.64),
+    ])
+    errors = {**P90_ERRORS, "check9": CHECK9}
+    replay = lf.replay(df, errors=errors)
+    assert math.isnan(replay[0])
+    assert replay[1] == pytest.approx(0.79)  # no earlier "bbbb" row: a0's miss
+    assert replay[2] == pytest.approx(0.69) and replay[3] == pytest.approx(0.64)  # each by its own recipe
+    assert lf.replay(df, errors=P90_ERRORS)[3] == pytest.approx(0.70 - (0.01 + 0.06 + 0.01) / 3)
+
+
+def test_shipped_check_9_record_drives_the_same_recipe_range():
+    rec = lf.measurements().get("check9")
+    assert rec is not None, "check 9 is recorded by bench_gap_public_split.py --check 9"
+    band = lf.same_recipe_band("Shift-Gated")
+    assert lf.same_recipe_first() == rec["rules"]["9a"]
+    assert band == (0.0213 if rec["rules"]["9b"] else None)
+
+
+def test_check_9_is_quoted_in_the_evidence_judged_by_the_private_score():
+    rec = {**CHECK9, "others": ["a", "b"], "estimators": {M4S: {
+        s: {"full": 0.0, "public": 0.0, "private": v} for s, v in
+        (("plain", 0.03), ("one_same_recipe", 0.0086), ("mean_of_others", 0.0111))}}}
+    m = lf.measured(M4S, {**ERRORS, "check9": rec})
+    assert m["check9"] == {"plain": 0.03, "one_same_recipe": 0.0086, "mean_of_others": 0.0111, "n_models": 3}
+    assert lf.evidence_words(M4S, m).endswith(
+        "; and in check 9 (another new recipe, judged by the private score of a 50% public split) from 3.00 to "
+        "0.86 with the same recipe's miss alone, against 1.11 with the mean of all 3 earlier")

@@ -1,0 +1,70 @@
+"""``runs.recipe_key``: two seeds of one recipe share a key, anything that changes what a run learns does not."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+
+from kaggle_kit.config import PipelineConfig, apply_overrides, from_dict, to_dict
+from kaggle_kit.runs import recipe_key
+
+
+def _run(root: Path, name: str, *overrides: str) -> Path:
+    """A run folder's config.yaml as training writes it: the resolved pipeline with ``overrides`` applied."""
+    folder = root / "runs" / name
+    folder.mkdir(parents=True)
+    cfg = from_dict(PipelineConfig, apply_overrides(to_dict(PipelineConfig()), list(overrides)))
+    (folder / "config.yaml").write_text(yaml.safe_dump(to_dict(cfg), sort_keys=False))
+    return folder
+
+
+def _ensemble(root: Path, name: str, members: list[Path], method: str = "mean_probs") -> Path:
+    folder = root / "ensembles" / name
+    folder.mkdir(parents=True)
+    # members written as the ensemble step writes them: paths relative to the workdir
+    (folder / "ensemble.json").write_text(json.dumps({"method": method, "members": [
+        {"path": str(Path("runs") / m.name)} for m in members]}))
+    return folder
+
+
+def test_seeds_and_speed_settings_are_one_recipe(tmp_path):
+    base = recipe_key(_run(tmp_path, "a", "train.seed=0"))
+    assert base is not None and len(base) == 12 and all(c in "0123456789abcdef" for c in base)
+    same = _run(tmp_path, "b", "train.seed=7", "train.num_workers=4", "train.compile=true", "train.amp=false",
+                "data.holdout_seed=3", "data.comp_subset=100", "predict.batch_size=50", "name=other")
+    assert recipe_key(same) == base
+
+
+@pytest.mark.parametrize("change", ["train.epochs=11", "train.label_smoothing=0.1", "model.name=other",
+                                    "train.optimizer.lr=0.05", "train.augment.preset=blur_jpeg", "predict.tta=none",
+                                    "data.train_subset=1000"])
+def test_what_changes_the_learned_model_is_another_recipe(tmp_path, change):
+    assert recipe_key(_run(tmp_path, "a")) != recipe_key(_run(tmp_path, "b", change))
+
+
+def test_an_ensembles_recipe_is_its_method_and_its_members_recipes(tmp_path):
+    a0, a1 = _run(tmp_path, "a0", "train.seed=0"), _run(tmp_path, "a1", "train.seed=1")
+    b0, b1 = (_run(tmp_path, f"b{s}", "train.epochs=3", f"train.seed={s}") for s in (0, 1))
+    first = recipe_key(_ensemble(tmp_path, "e1", [a0, b0]))
+    assert first is not None and first not in (recipe_key(a0), recipe_key(b0))
+    assert recipe_key(_ensemble(tmp_path, "e2", [b1, a1])) == first  # other seeds, other order
+    assert recipe_key(_ensemble(tmp_path, "e3", [a0, b0], "vote")) != first
+    assert recipe_key(_ensemble(tmp_path, "e4", [a0, a1])) != first
+
+
+def test_an_unknown_recipe_is_none_not_an_error(tmp_path):
+    bare = tmp_path / "runs" / "bare"
+    bare.mkdir(parents=True)
+    assert recipe_key(bare) is None  # no config.yaml (a pulled kernel's folder, a bare CSV)
+    (bare / "config.yaml").write_text("train: [unclosed\n")
+    assert recipe_key(bare) is None
+    (bare / "config.yaml").write_text("just a string\n")
+    assert recipe_key(bare) is None
+    a = _run(tmp_path, "a")
+    assert recipe_key(_ensemble(tmp_path, "gone", [a, tmp_path / "runs" / "missing"])) is None
+    broken = tmp_path / "ensembles" / "broken"
+    broken.mkdir()
+    (broken / "ensemble.json").write_text("{not json")
+    assert recipe_key(broken) is None
