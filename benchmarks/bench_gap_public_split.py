@@ -169,14 +169,22 @@ CHECK9_SEEN = ("weak_cnn", "weak_cnn@1", "resnet9q_e4", "resnet9q_e4@1", "resnet
                "weak_cnn_ls", "weak_cnn_ls@1")  # the eight models seen before check 9 was written down
 
 
+CHECK9_ROWS_ARGS = ("benchmarks/.cache/check9_c5.csv", "benchmarks/.cache/check9_c4.csv")
+
+
 def confirm_check9(seen: pd.DataFrame, new: pd.DataFrame, seen_models: tuple[str, ...] = CHECK9_SEEN,
-                   fraction: float = 0.5, draws: int = 400, seed: int = 0) -> tuple[str, dict]:
+                   fraction: float = 0.5, draws: int = 400, seed: int = 0,
+                   sources: tuple[str, ...] = CHECK9_ROWS_ARGS) -> tuple[str, dict]:
     """``PREREGISTERED.md``'s check 9 on the new recipe's rows ``new`` (two seeds) beside the ``seen`` models: each new
     model-set corrected by its twin's public miss alone and by the mean public miss of every other model (the
     twin and all ``seen``), judged by the private score; and how often +- ``CHECK9_BAND`` held the private score
     around the twin-corrected estimate. Returns (markdown section, the "check9" record)."""
     new_models = list(dict.fromkeys(new["model"]))
     seen = seen[seen["model"].isin(seen_models)]
+    for rows in (new, seen):  # a file given twice would pair each model with its own copy
+        if rows.duplicated(["model", "set"]).any():
+            model, set_name = rows.loc[rows.duplicated(["model", "set"]), ["model", "set"]].iloc[0]
+            raise SystemExit(f"error: check 9 needs one row per model and set; {model} has {set_name} twice")
     recipes = {m: bench_gap_ledger.recipe(m) for m in (*seen_models, *new_models)}
     for set_name in sorted(new["set"].unique()):  # the rule's pairs must all exist: a gap would change the verdict
         here = set(seen.loc[seen["set"] == set_name, "model"]) | set(new.loc[new["set"] == set_name, "model"])
@@ -221,9 +229,9 @@ def confirm_check9(seen: pd.DataFrame, new: pd.DataFrame, seen_models: tuple[str
                   f"Rule 9b (+- {100 * CHECK9_BAND:.2f} around it held the private score at least "
                   f"{CHECK9_COVERAGE:.0%} of the time: {coverage:.1%}) -> {'holds' if rule_b else 'fails'}. "
                   f"Command: `.venv/bin/python benchmarks/bench_gap_public_split.py --check 9 --confirm "
-                  f"benchmarks/.cache/check9_c5.csv benchmarks/.cache/check9_c4.csv`.", ""]
+                  f"{' '.join(sources)}" + ("" if seed == 0 else f" --seed {seed}") + "`.", ""]
     record = {"models": new_models, "others": list(seen_models), "n_sets": int(new["set"].nunique()), "draws": draws,
-              "fraction": fraction, "band": {CHECK9_ESTIMATOR: CHECK9_BAND}, "rules": {"9a": bool(rule_a),
+              "fraction": fraction, "seed": seed, "band": {CHECK9_ESTIMATOR: CHECK9_BAND}, "rules": {"9a": bool(rule_a),
                                                                                      "9b": bool(rule_b)},
               "coverage_private": float(coverage), "estimators": mae}
     return "\n".join(lines), record
@@ -294,7 +302,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.check:
         seen = load_rows((*bench_gap_novel.ROWS.values(), *CHECK_ROWS))
         text, record = confirm_check9(seen, load_rows(tuple(Path(c) for c in args.confirm)), seed=args.seed,
-                                      draws=args.draws)
+                                      draws=args.draws, sources=tuple(args.confirm))
         print(text)
         if not args.no_write:
             payload = json.loads(bench_gap_ledger.OUT_JSON.read_text())

@@ -93,6 +93,7 @@ def make_row(**fields: Any) -> dict[str, str]:
     if unknown:
         raise LedgerError(f"unknown ledger column '{unknown[0]}' (columns: {', '.join(COLUMNS)})")
     row = {c: _cell(fields.get(c)) for c in COLUMNS}
+    recipe_of(row["recipe"], "new ledger row")  # refused now, not by every later read of the ledger
     if not row["time"]:
         row["time"] = now_utc()
     return row

@@ -19,8 +19,8 @@ from typing import Any, Mapping
 
 import numpy as np
 
-from kaggle_kit.config import config_hash, to_dict
-from kaggle_kit.errors import RunError
+from kaggle_kit.config import PipelineConfig, config_hash, from_dict, to_dict
+from kaggle_kit.errors import ConfigError, RunError
 from kaggle_kit.fsio import atomic_save_npz, atomic_write_text, sha256_file
 
 LOGIT_SPLITS = ("holdout", "test", "comp")
@@ -131,8 +131,7 @@ def load_logits(path: str | Path) -> Logits:
 # they are left out of a run's recipe, so two seeds of one recipe share a key: the ledger correction prefers
 # earlier submissions of the same recipe, whose misses carry over best (PREREGISTERED.md check 9).
 NOT_RECIPE = {"data": ("holdout_seed", "test_subset", "comp_subset"), "model": ("max_params",),
-              "train": ("seed", "deterministic", "compile", "channels_last", "amp", "num_workers",
-                        "eval_every_epochs"),
+              "train": ("seed", "deterministic", "compile", "channels_last", "amp", "num_workers"),
               "predict": ("batch_size",)}
 
 
@@ -151,12 +150,16 @@ def member_candidates(ensemble_folder: Path, path: str) -> tuple[Path, ...]:
     return p, root / p, root / "runs" / p.name
 
 
-def recipe_key(folder: str | Path) -> str | None:
+def recipe_key(folder: str | Path, _seen: frozenset[Path] = frozenset()) -> str | None:
     """A run's recipe as a 12-hex-digit key (an ensemble's: its method and its members' keys); None when a
-    ``config.yaml`` is missing or unreadable (a bare CSV, a pulled kernel without configs)."""
+    ``config.yaml`` is missing or not a pipeline config (a bare CSV, a pulled kernel without configs), or when an
+    ensemble names itself among its members, however deep."""
     import yaml
 
     folder = Path(folder)
+    here = folder.resolve()
+    if here in _seen:
+        return None
     summary = folder / "ensemble.json"
     if summary.is_file():
         try:
@@ -164,15 +167,18 @@ def recipe_key(folder: str | Path) -> str | None:
             paths = [str(m["path"]) for m in ens["members"]]
         except (OSError, UnicodeDecodeError, json.JSONDecodeError, KeyError, TypeError):
             return None
-        keys = [next((k for c in member_candidates(folder, p) if (k := recipe_key(c))), None) for p in paths]
+        keys = [next((k for c in member_candidates(folder, p) if (k := recipe_key(c, _seen | {here}))), None)
+                for p in paths]
         if not keys or None in keys:
             return None
         return config_hash({"ensemble": ens.get("method"), "members": sorted(keys)}, length=12)
     try:
         config = yaml.safe_load((folder / "config.yaml").read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        # through the dataclasses, so a config written without a defaulted key keys like one written with it
+        resolved = to_dict(from_dict(PipelineConfig, config)) if isinstance(config, dict) else None
+    except (OSError, UnicodeDecodeError, yaml.YAMLError, ConfigError):
         return None
-    return config_hash(recipe_of(config), length=12) if isinstance(config, dict) else None
+    return None if resolved is None else config_hash(recipe_of(resolved), length=12)
 
 
 def run_dir(path: str | Path) -> Path:

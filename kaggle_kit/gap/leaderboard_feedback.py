@@ -3,7 +3,9 @@
 Why: an estimator's error is mostly a property of the shift, not of the model. On the benchmark's shifted
 sets, one model's signed error predicts another model's on the same set well (``benchmarks/bench_gap_ledger.py``),
 and every submission to a competition meets the same shift. So once the ledger holds a public score for a
-submission whose prediction it recorded, the next prediction by that estimator is shifted by the mean miss.
+submission whose prediction it recorded, the next prediction by that estimator is shifted by the mean miss -
+of the earlier submissions of the run's own recipe when there are any, whose misses carry over best
+(pre-registered check 9), else of all of them.
 The estimator is unchanged and still needs no labels; the public scores are the only labels used, and a
 submission's own score never corrects its own prediction. The estimator corrected need not be the recommended
 one: the ledger keeps every estimator's prediction, and the one whose miss carries over best is used
@@ -290,7 +292,7 @@ class Corrected:
     estimate: float   # the estimator's own prediction, before the correction
     offset: LedgerOffset
     evidence: dict[str, dict[str, float]]
-    low: float | None = None   # +- ``correction_p90``, clipped to [0, 1]
+    low: float | None = None   # +- ``same_recipe_band`` or ``correction_p90``, clipped to [0, 1]
     high: float | None = None
 
     def range_words(self) -> str:

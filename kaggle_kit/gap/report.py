@@ -230,7 +230,7 @@ def corrections(runs: Sequence[RunView], estimator: str, ledger: pd.DataFrame | 
             est, estimator, ledger, competition, v.members or [v.name], legacy, measured, v.recipe)
         if c is not None:
             last = c
-            which = " of the same recipe (another seed)" if c.offset.same_recipe else ""
+            which = " of the same recipe" if c.offset.same_recipe else ""
             lines.append(f"{v.name}, corrected by the leaderboard: {c.offset.estimator} predicted "
                          f"{_pct(c.estimate, 1)}, and your {c.offset.n} scored submission(s){which} predicted by it "
                          f"were {100 * c.offset.offset:+.1f} points off on average, so expect "

@@ -17,6 +17,7 @@ import pandas as pd
 import pytest
 
 from kaggle_kit.cli import main
+from kaggle_kit.runs import recipe_key
 from kaggle_kit.submission import validate_submission
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -63,6 +64,10 @@ def test_demo_ledger_has_a_scored_upload(demo_run):
     assert row["status"] == "COMPLETE" and row["kaggle_ref"]
     assert 0.0 < float(row["public_score"]) <= 1.0
     assert float(row["local_holdout_acc"]) > 0.1
+    # ... with the submitted ensemble's recipe (its method and its members' recipes), for later corrections
+    (ens,) = (work / "ensembles").iterdir()
+    assert row["recipe"] == recipe_key(ens) and len(row["recipe"]) == 12
+    assert row["recipe"] not in {recipe_key(d) for d in (work / "runs").iterdir()}
     # the upload stage recorded the report's recommended prediction (from the members' weights) and printed it
     predicted = float(row["predicted_lb_acc"])
     assert row["predicted_by"] == "Median-4-Spread" and 0.0 < predicted <= 1.0

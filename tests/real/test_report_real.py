@@ -138,7 +138,7 @@ def test_html_report_has_every_section_and_figure_and_needs_no_network(workdir, 
     assert leaderboard_feedback.coverage_words("Shift-Gated") in md
     assert f"{runs[0].name}, corrected by the leaderboard: Shift-Gated predicted" in md
     # m0 and m1 are two seeds of one recipe: each is corrected by the other's row only, with check 9's range
-    assert md.count("and your 1 scored submission(s) of the same recipe (another seed) predicted by it") == 2
+    assert md.count("and your 1 scored submission(s) of the same recipe predicted by it") == 2
     assert "9 in 10 corrections by the same recipe's earlier submission fell this close to the private score" in md
     key = recipe_key(runs[0])
     assert key == recipe_key(runs[1]) != recipe_key(ens)

@@ -58,6 +58,11 @@ def test_a_recipe_cell_that_is_not_a_key_is_refused_naming_its_line(tmp_path, ce
     path.write_text(path.read_text() + "2026-01-01T00:00:00+00:00,b.csv,,," + cell + ",,,,,,,,,,,\n")
     with pytest.raises(LedgerError, match=r"ledger.csv:3: column 'recipe' is not a recipe key"):
         ledger.read_ledger(path)
+    # refused on write too, before it could make the ledger unreadable
+    clean = tmp_path / "clean.csv"
+    with pytest.raises(LedgerError, match=r"column 'recipe' is not a recipe key"):
+        ledger.append_row(clean, file="a.csv", recipe=cell)
+    assert not clean.exists()
 
 
 @pytest.mark.parametrize("cell", ['"{""a"": ""x""}"', '"[0.5]"', "not json", '"{""a"": NaN}"', '"{""a"": true}"'])

@@ -39,7 +39,8 @@ def test_seeds_and_speed_settings_are_one_recipe(tmp_path):
 
 @pytest.mark.parametrize("change", ["train.epochs=11", "train.label_smoothing=0.1", "model.name=other",
                                     "train.optimizer.lr=0.05", "train.augment.preset=blur_jpeg", "predict.tta=none",
-                                    "data.train_subset=1000"])
+                                    "data.train_subset=1000",
+                                    "train.eval_every_epochs=2"])  # with select_best it picks the checkpoint
 def test_what_changes_the_learned_model_is_another_recipe(tmp_path, change):
     assert recipe_key(_run(tmp_path, "a")) != recipe_key(_run(tmp_path, "b", change))
 
@@ -52,6 +53,29 @@ def test_an_ensembles_recipe_is_its_method_and_its_members_recipes(tmp_path):
     assert recipe_key(_ensemble(tmp_path, "e2", [b1, a1])) == first  # other seeds, other order
     assert recipe_key(_ensemble(tmp_path, "e3", [a0, b0], "vote")) != first
     assert recipe_key(_ensemble(tmp_path, "e4", [a0, a1])) != first
+
+
+def test_a_config_without_defaulted_keys_is_the_same_recipe(tmp_path):
+    """An older or hand-written config.yaml that leaves defaults out keys like the resolved one."""
+    full = _run(tmp_path, "full")
+    short = tmp_path / "runs" / "short"
+    short.mkdir(parents=True)
+    (short / "config.yaml").write_text("train:\n  seed: 5\n")
+    assert recipe_key(short) == recipe_key(full)
+    (short / "config.yaml").write_text("foo: 1\n")  # not a pipeline config: unknown, not a shared fixed key
+    assert recipe_key(short) is None
+
+
+def test_an_ensemble_that_names_itself_among_its_members_has_no_recipe(tmp_path):
+    a = _run(tmp_path, "a")
+    loop = _ensemble(tmp_path, "e1", [a])
+    (loop / "ensemble.json").write_text(json.dumps({"method": "mean_probs", "members": [
+        {"path": str(a)}, {"path": str(loop)}]}))
+    assert recipe_key(loop) is None
+    outer = _ensemble(tmp_path, "e2", [a])  # an ensemble of an ensemble is fine
+    (outer / "ensemble.json").write_text(json.dumps({"method": "mean_probs", "members": [
+        {"path": str(a)}, {"path": str(_ensemble(tmp_path, "e3", [a]))}]}))
+    assert recipe_key(outer) is not None
 
 
 def test_an_unknown_recipe_is_none_not_an_error(tmp_path):
