@@ -101,3 +101,26 @@ def test_clean_offset_is_added_only_to_sets_that_look_like_the_holdout(setup):
         direct = {w: synthetic.cc_synth_estimate(ps, hold_y, syn, sp, pt, stats, offset_weight=w) for w in (0.0, 1.0)}
         assert direct[0.0] != pytest.approx(direct[1.0], abs=1e-6)  # the offset is not zero, so the test can fail
         assert res["estimates"]["CC-Synth"] == pytest.approx(direct[weight], abs=1e-9)
+
+
+def test_stats_matrix_remembers_by_content_and_hands_out_copies(monkeypatch):
+    rng = np.random.default_rng(0)
+    images = rng.integers(0, 256, (20, 32, 32, 3), dtype=np.uint8)
+    monkeypatch.setattr(synthetic, "_STATS_MEMO", type(synthetic._STATS_MEMO)())
+    calls = []
+    real = synthetic.image_features
+    monkeypatch.setattr(synthetic, "image_features", lambda x: calls.append(len(x)) or real(x))
+    first = synthetic.stats_matrix(images)
+    first[:] = -1  # the caller's copy: mutating it must not change what the next caller gets
+    again = synthetic.stats_matrix(images.copy())  # same content, another array
+    assert calls == [20] and np.array_equal(again, np.column_stack([real(images)[k] for k in synthetic.FEATURES]))
+    changed = images.copy()
+    changed[3, 0, 0, 0] ^= 1
+    synthetic.stats_matrix(changed)
+    synthetic.stats_matrix(images[:10])  # another shape
+    assert calls == [20, 20, 10]
+    for i in range(synthetic._STATS_MEMO_SIZE):  # the oldest entries are forgotten past the size
+        synthetic.stats_matrix(images[i:i + 1])
+    assert len(synthetic._STATS_MEMO) == synthetic._STATS_MEMO_SIZE
+    synthetic.stats_matrix(images)
+    assert calls[-1] == 20
