@@ -70,6 +70,8 @@ MODELS = {
     "weak_cnn_ls": ModelSpec(plain_cnn, 6, 0.05, label_smoothing=0.1),
     # Held-out recipe of check 9 (the same-recipe correction and its range): ResNet-9 layout at 3/16 width, 5 epochs.
     "resnet9n_e5": ModelSpec(lambda: small_resnet(12), 5, 0.1),
+    # Held-out recipe of check 10 (same-recipe ranges for Median-4-Spread and COTT): plain CNN at width 32, 5 epochs.
+    "cnn32_e5": ModelSpec(lambda: plain_cnn(32), 5, 0.05),
 }
 
 
