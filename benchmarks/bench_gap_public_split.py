@@ -5,9 +5,9 @@ On Kaggle the miss the ledger learns is taken on the public split only, the next
 that same public split, and finally on the private rest. Both accuracies then carry sampling noise; the two
 submissions' public-split noise is correlated (the same hard images), their private-split noise is not
 cancelled by it. This script replays the correction with those splits drawn at random, from the per-image
-correctness in the cached logits, on the rows that have them: the held-out families of checks 4-9
-(36 sets, 10 models; check 9's two once it is recorded). It trains and predicts nothing. ``--check 9 --confirm``
-applies that pre-registered check to its new rows.
+correctness in the cached logits, on the rows that have them: the held-out families of checks 4-10
+(36 sets; each later check's two models once it is recorded). It trains and predicts nothing. ``--check 9|10
+--confirm`` applies that pre-registered check to its new rows.
 
     .venv/bin/python benchmarks/bench_gap_public_split.py   # prints, writes RESULTS_gap_public_split.md and the
                                                             # "public_split" entry of measured_error_ledger.json
@@ -35,7 +35,8 @@ HERE = Path(__file__).resolve().parent
 OUT_MD = HERE / "RESULTS_gap_public_split.md"
 # checks 6, 7 and 8's rows, saved by the commands PREREGISTERED.md records (bench_gap_novel.py --save-rows)
 CHECK_ROWS = tuple(bench_gap.CACHE / f"check{c}_c{f}.csv" for c in (6, 7, 8) for f in (4, 5))
-CHECK9_ROWS = tuple(bench_gap.CACHE / f"check9_c{f}.csv" for f in (4, 5))  # replayed too once check 9 is decided
+# replayed too once the check is recorded
+LATER_CHECK_ROWS = {c: tuple(bench_gap.CACHE / f"check{c}_c{f}.csv" for f in (4, 5)) for c in (9, 10)}
 FRACTIONS = (0.5, 0.3)  # the fake Kaggle's default public share, and a smaller public leaderboard
 TARGETS = ("full", "public", "private")  # what the corrected estimate is compared with (see ``errors``)
 SCENARIOS = ("plain", "one_different_recipe", "one_same_recipe", "mean_of_others")
@@ -124,11 +125,13 @@ def correctness(model: str, set_name: str, true_acc: float) -> np.ndarray:
 
 
 def measure(df: pd.DataFrame, names: tuple[str, ...], fraction: float, draws: int, seed: int,
-            fresh: frozenset[str] = frozenset(), fresh_same: frozenset[str] = frozenset()) -> dict:
+            fresh: frozenset[str] = frozenset(), fresh_same: dict[str, frozenset[str]] | None = None) -> dict:
     """{estimator: {scenario: {target: MAE}}} plus "public_vs_private" and counts, over every set of ``df``; and
     for the ``fresh`` models (none of whose rows set the range), how often the corrected prediction fell inside
     the report's range (+- ``leaderboard_feedback.correction_p90``; for same-recipe corrections +-
-    ``same_recipe_band`` where check 9 adopted it, counted on the ``fresh_same`` models, which did not set it)."""
+    ``same_recipe_band`` where check 9 or 10 adopted it, counted on ``fresh_same[estimator]``, the models that
+    did not set it)."""
+    fresh_same = fresh_same or {}
     rng = np.random.default_rng(seed)
     acc = {e: {s: {t: [] for t in TARGETS} for s in SCENARIOS} for e in names}
     cover = {e: {s: {t: [] for t in TARGETS} for s in SCENARIOS} for e in names}
@@ -143,7 +146,8 @@ def measure(df: pd.DataFrame, names: tuple[str, ...], fraction: float, draws: in
             p90, same_band = leaderboard_feedback.correction_p90(e), leaderboard_feedback.same_recipe_band(e)
             for s, out in errors(g[e].to_numpy(float), g["true_acc"].to_numpy(float), public, private,
                                  [bench_gap_ledger.recipe(m) for m in models], p90 or 0.0, same_band).items():
-                judged = fresh_same if s == "one_same_recipe" and same_band is not None else fresh
+                judged = fresh_same.get(e, frozenset()) if s == "one_same_recipe" and same_band is not None \
+                    else fresh
                 for t in TARGETS:
                     acc[e][s][t] += out[t]
                     draws_of[e][s][t] += out[f"draws_{t}"]
@@ -155,7 +159,7 @@ def measure(df: pd.DataFrame, names: tuple[str, ...], fraction: float, draws: in
             "range_coverage": {e: {s: {t: float(np.mean(v)) for t, v in by_t.items()} | {"n": len(by_t["full"])}
                                    for s, by_t in cover[e].items() if by_t["full"]}
                                for e in names if any(by_t["full"] for by_t in cover[e].values())},
-            "fresh_models": sorted(fresh), "fresh_same_recipe_models": sorted(fresh_same),
+            "fresh_models": sorted(fresh), "fresh_same_recipe_models": {e: sorted(m) for e, m in fresh_same.items()},
             "public_vs_private": float(np.mean(noise)), "model_sets": len(noise)}
 
 
@@ -163,77 +167,115 @@ def measure(df: pd.DataFrame, names: tuple[str, ...], fraction: float, draws: in
 # Shift-Gated correction (p90 of |corrected - private| on the 8 models seen before), and its two rules.
 CHECK9_ESTIMATOR, CHECK9_BAND, CHECK9_MARGIN, CHECK9_COVERAGE = "Shift-Gated", 0.0213, 0.002, 0.85
 CHECK9_FOR_THE_RECORD = ("Median-4-Spread", "COTT")
-
-
 CHECK9_SEEN = ("weak_cnn", "weak_cnn@1", "resnet9q_e4", "resnet9q_e4@1", "resnet9q_ls_e4", "resnet9q_ls_e4@1",
                "weak_cnn_ls", "weak_cnn_ls@1")  # the eight models seen before check 9 was written down
+# Check 10, fixed the same way on the ten models seen before it: same-recipe ranges of the other two estimators.
+CHECK10_BANDS = {"Median-4-Spread": 0.0265, "COTT": 0.0261}
+CHECK10_SEEN = (*CHECK9_SEEN, "resnet9n_e5", "resnet9n_e5@1")
+CHECK_SEEN = {9: CHECK9_SEEN, 10: CHECK10_SEEN}
+CHECK_ROWS_ARGS = {c: (f"benchmarks/.cache/check{c}_c5.csv", f"benchmarks/.cache/check{c}_c4.csv") for c in (9, 10)}
+SCENARIO_WORDS = {"plain": "as is", "one_same_recipe": "other seed alone", "mean_of_others": "mean of all earlier"}
 
 
-CHECK9_ROWS_ARGS = ("benchmarks/.cache/check9_c5.csv", "benchmarks/.cache/check9_c4.csv")
-
-
-def confirm_check9(seen: pd.DataFrame, new: pd.DataFrame, seen_models: tuple[str, ...] = CHECK9_SEEN,
-                   fraction: float = 0.5, draws: int = 400, seed: int = 0,
-                   sources: tuple[str, ...] = CHECK9_ROWS_ARGS) -> tuple[str, dict]:
-    """``PREREGISTERED.md``'s check 9 on the new recipe's rows ``new`` (two seeds) beside the ``seen`` models: each new
-    model-set corrected by its twin's public miss alone and by the mean public miss of every other model (the
-    twin and all ``seen``), judged by the private score; and how often +- ``CHECK9_BAND`` held the private score
-    around the twin-corrected estimate. Returns (markdown section, the "check9" record)."""
+def new_recipe_errors(check: int, seen: pd.DataFrame, new: pd.DataFrame, seen_models: tuple[str, ...],
+                      bands: dict[str, float], fraction: float, draws: int, seed: int) -> dict:
+    """The new recipe's two seeds, each corrected by its twin's public miss alone and by the mean public miss of
+    every other model (the twin and all ``seen_models``), one random split per draw shared by all: per estimator
+    of ``bands`` and scenario, MAE against the whole set, the public and the private score, and the share of
+    model-sets x draws whose private score fell within that estimator's band."""
     new_models = list(dict.fromkeys(new["model"]))
     seen = seen[seen["model"].isin(seen_models)]
     for rows in (new, seen):  # a file given twice would pair each model with its own copy
         if rows.duplicated(["model", "set"]).any():
             model, set_name = rows.loc[rows.duplicated(["model", "set"]), ["model", "set"]].iloc[0]
-            raise SystemExit(f"error: check 9 needs one row per model and set; {model} has {set_name} twice")
+            raise SystemExit(f"error: check {check} needs one row per model and set; {model} has {set_name} twice")
     recipes = {m: bench_gap_ledger.recipe(m) for m in (*seen_models, *new_models)}
     for set_name in sorted(new["set"].unique()):  # the rule's pairs must all exist: a gap would change the verdict
         here = set(seen.loc[seen["set"] == set_name, "model"]) | set(new.loc[new["set"] == set_name, "model"])
         if here != set(recipes) or len(set(recipes[m] for m in new_models)) != 1 or len(new_models) != 2 \
                 or any(recipes[m] == recipes[new_models[0]] for m in seen_models):
-            raise SystemExit(f"error: check 9 needs both seeds of one new recipe and all {len(seen_models)} seen "
-                             f"models (none of that recipe) on every set; {set_name} has {sorted(here)}")
+            raise SystemExit(f"error: check {check} needs both seeds of one new recipe and all {len(seen_models)} "
+                             f"seen models (none of that recipe) on every set; {set_name} has {sorted(here)}")
     df = pd.concat([seen, new], ignore_index=True)
     df = df[df["set"].isin(new["set"])]
     rng = np.random.default_rng(seed)
-    names = (CHECK9_ESTIMATOR, *CHECK9_FOR_THE_RECORD)
     keys = ("full", "public", "private", "in_private")
-    got = {e: {s: {k: [] for k in keys} for s in ("plain", "one_same_recipe", "mean_of_others")} for e in names}
+    got = {e: {s: {k: [] for k in keys} for s in SCENARIO_WORDS} for e in bands}
     for set_name, g in df.groupby("set", sort=True):
         models = g["model"].tolist()
         correct = np.stack([correctness(m, set_name, t) for m, t in zip(models, g["true_acc"])])
         public, private = split_accuracies(correct, fraction, draws, rng)
-        for e in names:
+        for e, band in bands.items():
             out = errors(g[e].to_numpy(float), g["true_acc"].to_numpy(float), public, private,
-                         [recipes[m] for m in models], CHECK9_BAND)
+                         [recipes[m] for m in models], band)
             for s, by in got[e].items():
                 for k in keys:
                     by[k] += [v for v, b in zip(out[s][k], out[s]["b"]) if models[b] in new_models]
-    mae = {e: {s: {k: float(np.mean(v)) for k, v in by.items()} | {"n": len(by["full"])} for s, by in sg.items()}
-           for e, sg in got.items()}
-    sg = mae[CHECK9_ESTIMATOR]
+    return {"models": new_models, "n_sets": int(new["set"].nunique()),
+            "estimators": {e: {s: {k: float(np.mean(v)) for k, v in by.items()} | {"n": len(by["full"])}
+                               for s, by in sg.items()} for e, sg in got.items()}}
+
+
+def check_table(check: int, res: dict, seen_models: tuple[str, ...], bands: dict[str, float], fraction: float,
+                draws: int) -> list[str]:
+    lines = [f"## Check {check}: {', '.join(res['models'])} on {res['n_sets']} held-out sets, corrected by the other "
+             f"seed alone and by the mean of all {len(seen_models) + 1} earlier submissions (the other seed and "
+             f"{', '.join(seen_models)}); {draws} random {fraction:.0%} public splits per set; MAE in points", "",
+             "| estimator | scenario | whole set | vs public | vs private | its range held the private score |",
+             "|---|---|---|---|---|---|"]
+    for e, by in res["estimators"].items():
+        for s, r in by.items():
+            lines.append(f"| {e} (+- {100 * bands[e]:.2f}) | {SCENARIO_WORDS[s]} | {100 * r['full']:.2f} | "
+                         f"{100 * r['public']:.2f} | {100 * r['private']:.2f} | {r['in_private']:.0%} |")
+    return lines
+
+
+def command_words(check: int, sources: tuple[str, ...], seed: int) -> str:
+    return (f"Command: `.venv/bin/python benchmarks/bench_gap_public_split.py --check {check} --confirm "
+            f"{' '.join(sources)}" + ("" if seed == 0 else f" --seed {seed}") + "`.")
+
+
+def confirm_check9(seen: pd.DataFrame, new: pd.DataFrame, seen_models: tuple[str, ...] = CHECK9_SEEN,
+                   fraction: float = 0.5, draws: int = 400, seed: int = 0,
+                   sources: tuple[str, ...] = CHECK_ROWS_ARGS[9]) -> tuple[str, dict]:
+    """``PREREGISTERED.md``'s check 9 (``new_recipe_errors`` with every estimator at ``CHECK9_BAND``): rule 9a,
+    Shift-Gated by the twin alone at least 0.2 points below the mean of all earlier against the private score;
+    9b, +- ``CHECK9_BAND`` held the private score at least 85% of the time. Returns (markdown, "check9" record)."""
+    bands = {e: CHECK9_BAND for e in (CHECK9_ESTIMATOR, *CHECK9_FOR_THE_RECORD)}
+    res = new_recipe_errors(9, seen, new, seen_models, bands, fraction, draws, seed)
+    sg = res["estimators"][CHECK9_ESTIMATOR]
     same, every = sg["one_same_recipe"]["private"], sg["mean_of_others"]["private"]
     coverage = sg["one_same_recipe"]["in_private"]
     rule_a, rule_b = same <= every - CHECK9_MARGIN, coverage >= CHECK9_COVERAGE
-    lines = [f"## Check 9: {', '.join(new_models)} on {new['set'].nunique()} held-out sets, corrected by the other "
-             f"seed alone and by the mean of all {len(seen_models) + 1} earlier submissions (the other seed and "
-             f"{', '.join(seen_models)}); {draws} random {fraction:.0%} public splits per set; MAE in points", "",
-             "| estimator | scenario | whole set | vs public | vs private | range +- "
-             f"{100 * CHECK9_BAND:.2f} held the private score |", "|---|---|---|---|---|---|"]
-    words = {"plain": "as is", "one_same_recipe": "other seed alone", "mean_of_others": "mean of all earlier"}
-    for e, by in mae.items():
-        for s, r in by.items():
-            lines.append(f"| {e} | {words[s]} | {100 * r['full']:.2f} | {100 * r['public']:.2f} | "
-                         f"{100 * r['private']:.2f} | {r['in_private']:.0%} |")
+    lines = check_table(9, res, seen_models, bands, fraction, draws)
     lines += ["", f"Rule 9a (Shift-Gated by the other seed alone at least {100 * CHECK9_MARGIN:.1f} below the mean of all "
                   f"earlier, vs private: {100 * same:.2f} vs {100 * every:.2f}) -> {'holds' if rule_a else 'fails'}. "
                   f"Rule 9b (+- {100 * CHECK9_BAND:.2f} around it held the private score at least "
                   f"{CHECK9_COVERAGE:.0%} of the time: {coverage:.1%}) -> {'holds' if rule_b else 'fails'}. "
-                  f"Command: `.venv/bin/python benchmarks/bench_gap_public_split.py --check 9 --confirm "
-                  f"{' '.join(sources)}" + ("" if seed == 0 else f" --seed {seed}") + "`.", ""]
-    record = {"models": new_models, "others": list(seen_models), "n_sets": int(new["set"].nunique()), "draws": draws,
-              "fraction": fraction, "seed": seed, "band": {CHECK9_ESTIMATOR: CHECK9_BAND}, "rules": {"9a": bool(rule_a),
-                                                                                     "9b": bool(rule_b)},
-              "coverage_private": float(coverage), "estimators": mae}
+                  + command_words(9, sources, seed), ""]
+    record = {"models": res["models"], "others": list(seen_models), "n_sets": res["n_sets"], "draws": draws,
+              "fraction": fraction, "seed": seed, "band": {CHECK9_ESTIMATOR: CHECK9_BAND},
+              "rules": {"9a": bool(rule_a), "9b": bool(rule_b)}, "coverage_private": float(coverage),
+              "estimators": res["estimators"]}
+    return "\n".join(lines), record
+
+
+def confirm_check10(seen: pd.DataFrame, new: pd.DataFrame, seen_models: tuple[str, ...] = CHECK10_SEEN,
+                    fraction: float = 0.5, draws: int = 400, seed: int = 0,
+                    sources: tuple[str, ...] = CHECK_ROWS_ARGS[10]) -> tuple[str, dict]:
+    """``PREREGISTERED.md``'s check 10: per estimator of ``CHECK10_BANDS``, its same-recipe range must hold the
+    private score at least 85% of the time on the new recipe. Returns (markdown, "check10" record)."""
+    res = new_recipe_errors(10, seen, new, seen_models, CHECK10_BANDS, fraction, draws, seed)
+    coverage = {e: by["one_same_recipe"]["in_private"] for e, by in res["estimators"].items()}
+    rules = {e: bool(c >= CHECK9_COVERAGE) for e, c in coverage.items()}
+    lines = check_table(10, res, seen_models, CHECK10_BANDS, fraction, draws)
+    lines += ["", "Rule 10 (the same-recipe range held the private score at least "
+                  f"{CHECK9_COVERAGE:.0%} of the time): " + "; ".join(
+                      f"{e} +- {100 * CHECK10_BANDS[e]:.2f}: {coverage[e]:.1%} -> {'holds' if rules[e] else 'fails'}"
+                      for e in CHECK10_BANDS) + ". " + command_words(10, sources, seed), ""]
+    record = {"models": res["models"], "others": list(seen_models), "n_sets": res["n_sets"], "draws": draws,
+              "fraction": fraction, "seed": seed, "band": dict(CHECK10_BANDS), "rules": rules,
+              "coverage_private": coverage, "estimators": res["estimators"]}
     return "\n".join(lines), record
 
 
@@ -260,7 +302,8 @@ def render(results: dict[float, dict], df: pd.DataFrame, draws: int) -> str:
              f"Each set's images are split at random, {draws} times, into a public part and a private rest, shared by "
              "every model. Misses are learnt on the public part; the corrected estimate is judged by the public and "
              "by the private score. \"Whole set\" is `bench_gap_ledger.py`'s number (no split). Command: "
-             "`.venv/bin/python benchmarks/bench_gap_public_split.py` (arithmetic on checks 4-9's saved rows and "
+             "`.venv/bin/python benchmarks/bench_gap_public_split.py` (arithmetic on the saved rows of checks 4 and 5 and "
+             "of the later checks recorded, and their "
              "cached logits).", ""]
     for est in next(iter(results.values()))["estimators"]:
         lines += [f"### {est}", "", f"| scenario | whole set | {head} |",
@@ -270,11 +313,11 @@ def render(results: dict[float, dict], df: pd.DataFrame, draws: int) -> str:
         lines.append("")
     first = next(iter(results.values()))
     if first["range_coverage"]:
-        same = (f"; same-recipe corrections of the estimators with check 9's range (+- "
-                f"`leaderboard_feedback.same_recipe_band`: {', '.join(bands)}) on the models trained after it was "
-                f"written down ({', '.join(first['fresh_same_recipe_models'])})"
-                if (bands := [f"{e} {100 * b:.2f}" for e in first["range_coverage"]
-                              if (b := leaderboard_feedback.same_recipe_band(e)) is not None]) else "")
+        same = ("; same-recipe corrections with their own range (+- `leaderboard_feedback.same_recipe_band`) on "
+                "the models trained after the check that set it was written down: " + "; ".join(
+                    f"{e} +- {100 * leaderboard_feedback.same_recipe_band(e):.2f} ({', '.join(m)})"
+                    for e, m in first["fresh_same_recipe_models"].items())
+                if first["fresh_same_recipe_models"] else "")
         lines += [f"### How often the corrected prediction fell inside the report's range (corrected +- p90 of "
                   f"`leaderboard_feedback.correction_p90`), on the models whose rows did not set it "
                   f"({', '.join(first['fresh_models'])}){same}", "",
@@ -293,33 +336,39 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--draws", type=int, default=400, help="random splits per set")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--no-write", action="store_true", help="print only")
-    ap.add_argument("--check", type=int, choices=(9,), help="apply a pre-registered check to --confirm's rows")
+    ap.add_argument("--check", type=int, choices=(9, 10), help="apply a pre-registered check to --confirm's rows")
     ap.add_argument("--confirm", nargs="+", metavar="CSV", help="the check's new rows (bench_gap_novel.py --save-rows)")
     args = ap.parse_args(argv)
     t0 = time.perf_counter()
     if bool(args.check) != bool(args.confirm):
         ap.error("--check and --confirm go together")
     if args.check:
-        seen = load_rows((*bench_gap_novel.ROWS.values(), *CHECK_ROWS))
-        text, record = confirm_check9(seen, load_rows(tuple(Path(c) for c in args.confirm)), seed=args.seed,
-                                      draws=args.draws, sources=tuple(args.confirm))
+        seen = load_rows((*bench_gap_novel.ROWS.values(), *CHECK_ROWS,
+                          *(LATER_CHECK_ROWS[9] if args.check == 10 else ())))
+        confirm = confirm_check9 if args.check == 9 else confirm_check10
+        text, record = confirm(seen, load_rows(tuple(Path(c) for c in args.confirm)), seed=args.seed,
+                               draws=args.draws, sources=tuple(args.confirm))
         print(text)
         if not args.no_write:
             payload = json.loads(bench_gap_ledger.OUT_JSON.read_text())
-            payload[leaderboard_feedback.CHECK9] = record
+            payload[f"check{args.check}"] = record
             bench_gap_ledger.OUT_JSON.write_text(json.dumps(payload, indent=2) + "\n")
             base, checks = bench_gap_ledger.split_checks(bench_gap_ledger.OUT_MD.read_text())
-            bench_gap_ledger.OUT_MD.write_text(bench_gap_ledger.join_checks(base, {**checks, 9: text.rstrip("\n")}))
+            bench_gap_ledger.OUT_MD.write_text(bench_gap_ledger.join_checks(base, {**checks,
+                                                                                  args.check: text.rstrip("\n")}))
             print(f"recorded in {bench_gap_ledger.OUT_MD.relative_to(bench_gap.ROOT)} and "
                   f"{bench_gap_ledger.OUT_JSON.relative_to(bench_gap.ROOT)}")
         print(f"{time.perf_counter() - t0:.1f} s")
         return 0
-    checks = CHECK_ROWS + (CHECK9_ROWS if leaderboard_feedback.CHECK9 in leaderboard_feedback.measurements() else ())
+    recorded = leaderboard_feedback.measurements()
+    checks = [*CHECK_ROWS, *(r for c, rows in LATER_CHECK_ROWS.items() if f"check{c}" in recorded for r in rows)]
     df = load_rows((*bench_gap_novel.ROWS.values(), *checks))
     sources = leaderboard_feedback.measurements()["sources"]
     used = {m for k in (leaderboard_feedback.BENCHMARK, leaderboard_feedback.HELDOUT) for m in sources[k]["models"]}
     fresh = frozenset(df["model"]) - used  # their rows did not set the range's p90
-    fresh_same = fresh - set(CHECK9_SEEN)  # nor check 9's same-recipe range
+    # a same-recipe range is judged on the models trained after the check that set it was written down
+    fresh_same = {e: fresh - set(CHECK_SEEN[int(key.removeprefix("check"))])
+                  for e in bench_gap_ledger.ESTIMATORS if (key := leaderboard_feedback.band_source(e))}
     results = {f: measure(df, bench_gap_ledger.ESTIMATORS, f, args.draws, args.seed + i, fresh, fresh_same)
                for i, f in enumerate(FRACTIONS)}
     text = render(results, df, args.draws)

@@ -91,6 +91,7 @@ def ledger_offset(ledger: pd.DataFrame, estimator: str, competition: str | None,
 # ------------------------------------------------------------------------------------------ the evidence
 BENCHMARK, HELDOUT, SEEDS, CHECK6, CHECK7, CHECK8 = "benchmark", "heldout", "seeds", "check6", "check7", "check8"
 CHECK9 = "check9"  # same-recipe rows first, and their range (bench_gap_public_split.py --check 9)
+CHECK10 = "check10"  # same-recipe ranges of Median-4-Spread and COTT (--check 10)
 PUBLIC_SPLIT = "public_split"  # the correction replayed under a random public/private split (bench_gap_public_split.py)
 
 
@@ -142,14 +143,30 @@ def same_recipe_first(errors: dict | None = None) -> bool:
     return bool(errors.get(CHECK9, {}).get("rules", {}).get("9a", False))
 
 
-def same_recipe_band(estimator: str, errors: dict | None = None) -> float | None:
-    """The half-width (fraction) of a same-recipe correction's range, written down before check 9 tested it;
-    None unless rule 9b held for ``estimator`` (the other-recipe range ``correction_p90`` is used then)."""
+def band_source(estimator: str, errors: dict | None = None) -> str | None:
+    """The pre-registered check whose held rule gave ``estimator``'s same-recipe corrections their own range
+    (check 9's 9b for Shift-Gated, check 10 per estimator for the others); None when none did."""
     errors = measurements() if errors is None else errors
-    rec = errors.get(CHECK9, {})
-    if not rec.get("rules", {}).get("9b", False):
-        return None
-    return rec.get("band", {}).get(estimator)
+    for key in (CHECK9, CHECK10):
+        rec = errors.get(key, {})
+        rules = rec.get("rules", {})
+        if estimator in rec.get("band", {}) and rules.get("9b" if key == CHECK9 else estimator, False):
+            return key
+    return None
+
+
+def same_recipe_band(estimator: str, errors: dict | None = None) -> float | None:
+    """The half-width (fraction) of a same-recipe correction's range, written down before the check that tested
+    it; None unless that check's rule held (the other-recipe range ``correction_p90`` is used then)."""
+    errors = measurements() if errors is None else errors
+    key = band_source(estimator, errors)
+    return None if key is None else errors[key]["band"][estimator]
+
+
+def band_coverage(estimator: str, errors: dict) -> float:
+    """How often the same-recipe range held the private score in the check that set it."""
+    cov = errors[band_source(estimator, errors)]["coverage_private"]
+    return cov[estimator] if isinstance(cov, dict) else cov
 
 
 CHECK8_MARGIN = 0.002  # rule 8a: another recipe's correction at least 0.2 points lower (fractions)
@@ -262,10 +279,11 @@ def coverage_words(estimator: str, errors: dict | None = None, fraction: str = "
     cov = res.get("range_coverage", {}).get(estimator, {})
     if not {"one_different_recipe", "one_same_recipe"} <= set(cov):
         return None
-    band = same_recipe_band(estimator, errors)
+    band, key = same_recipe_band(estimator, errors), band_source(estimator, errors)
+    fresh_same = res.get("fresh_same_recipe_models", {}).get(estimator)
     same = (f"the narrower +-{100 * band:.2f} of a same-recipe correction held for "
-            f"{cov['one_same_recipe']['private']:.0%} on the {len(res['fresh_same_recipe_models'])} models trained "
-            f"after it was written down (check 9)" if band is not None and res.get("fresh_same_recipe_models") else
+            f"{cov['one_same_recipe']['private']:.0%} on the {len(fresh_same)} models trained after it was written "
+            f"down ({key.replace('check', 'check ')})" if band is not None and fresh_same else
             f"{cov['one_same_recipe']['private']:.0%} by the same recipe's")
     return (f"The range held on {len(res['fresh_models'])} models whose rows did not set it for "
             f"{cov['one_different_recipe']['private']:.0%} of corrections by another recipe's miss and {same}, "
@@ -275,12 +293,13 @@ def coverage_words(estimator: str, errors: dict | None = None, fraction: str = "
 def range_basis(c: "Corrected", errors: dict | None = None) -> str:
     """What a corrected prediction's range rests on, in one clause."""
     errors = measurements() if errors is None else errors
-    rec = errors.get(CHECK9, {})
-    if c.offset.same_recipe and same_recipe_band(c.offset.estimator, errors) is not None:
+    key = band_source(c.offset.estimator, errors) if c.offset.same_recipe else None
+    if key is not None:
+        n = key.removeprefix("check")
         return (f"9 in 10 corrections by the same recipe's earlier submission fell this close to the private score "
-                f"of a random 50% public split on the models seen before check 9, and "
-                f"{rec['coverage_private']:.0%} on its new recipe, trained after the range was written down "
-                f"(PREREGISTERED.md, check 9)")
+                f"of a random 50% public split on the models seen before check {n}, and "
+                f"{band_coverage(c.offset.estimator, errors):.0%} on its new recipe, trained after the range was "
+                f"written down (PREREGISTERED.md, check {n})")
     return ("9 in 10 corrections of another recipe's model fell this close on the benchmark and on the held-out "
             "families")
 

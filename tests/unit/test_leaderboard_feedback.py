@@ -371,3 +371,19 @@ def test_check_9_is_quoted_in_the_evidence_judged_by_the_private_score():
     assert lf.evidence_words(M4S, m).endswith(
         "; and in check 9 (another new recipe, judged by the private score of a 50% public split) from 3.00 to "
         "0.86 with the same recipe's miss alone, against 1.11 with the mean of all 3 earlier")
+
+
+def test_check_10_gives_its_estimators_their_own_same_recipe_range_where_its_rule_held(tmp_path):
+    check10 = {"band": {M4S: 0.0265, "COTT": 0.0261}, "rules": {M4S: True, "COTT": False},
+               "coverage_private": {M4S: 0.9, "COTT": 0.7}}
+    errors = {**P90_ERRORS, "check9": {**CHECK9, "band": {"Shift-Gated": 0.0213}}, "check10": check10}
+    assert lf.band_source(M4S, errors) == "check10" and lf.same_recipe_band(M4S, errors) == 0.0265
+    assert lf.band_source("COTT", errors) is None and lf.same_recipe_band("COTT", errors) is None
+    assert lf.band_source("Shift-Gated", errors) == "check9"
+    assert lf.band_coverage(M4S, errors) == 0.9
+    df = _ledger(tmp_path, [
+        dict(runs=["a0"], recipe="aaaa", predicted_lb_acc=0.80, predicted_by=M4S, public_score=0.79)])
+    c = lf.corrected_prediction({M4S: 0.70}, M4S, df, SLUG, ["a1"], errors=errors, recipe="aaaa")
+    assert (c.low, c.high) == (pytest.approx(0.69 - 0.0265), pytest.approx(0.69 + 0.0265))
+    assert lf.range_basis(c, errors).endswith("90% on its new recipe, trained after the range was written down "
+                                              "(PREREGISTERED.md, check 10)")
