@@ -210,45 +210,42 @@ def switch_words(name: str, recommended: str, errors: dict | None = None) -> str
             f"recipe's")
 
 
+# After the benchmark's clause, one per further source the evidence holds: (source, the keys it needs, its words;
+# values in points, two decimals where a pre-registered rule was decided on them).
+EVIDENCE_CLAUSES = (
+    (SEEDS, {"one_same_recipe"}, "; on the seed study's models from {plain:.1f} to {one_same_recipe:.1f} with one of "
+                                 "the same recipe and another seed"),
+    (HELDOUT, {"plain", "one_different_recipe", "one_same_recipe"},
+     "; on shift families outside the benchmark from {plain:.1f} to {one_different_recipe:.1f} with another recipe "
+     "and {one_same_recipe:.1f} with the same"),
+    (CHECK6, {"plain", "one_earlier", "mean_of_others"},
+     "; and in a check written down before its model was trained (PREREGISTERED.md, check 6) from {plain:.1f} to "
+     "{one_earlier:.1f} with one earlier submission and {mean_of_others:.1f} with the mean of {n_models:d}"),
+    (CHECK7, {"plain", "one_earlier"},
+     "; and in check 7, with one earlier submission of the same recipe (its second seed trained after the rule was "
+     "written), from {plain:.2f} to {one_earlier:.2f}"),
+    (CHECK8, {"plain", "one_different_recipe", "one_same_recipe"},
+     "; and in check 8 (a new recipe, two seeds trained after its rule) from {plain:.2f} to "
+     "{one_different_recipe:.2f} with another recipe's miss and {one_same_recipe:.2f} with the same recipe's"),
+    (CHECK9, {"plain", "one_same_recipe", "mean_of_others"},
+     "; and in check 9 (another new recipe, judged by the private score of a 50% public split) from {plain:.2f} to "
+     "{one_same_recipe:.2f} with the same recipe's miss alone, against {mean_of_others:.2f} with the mean of all "
+     "{n_models:d} earlier"),
+)
+
+
 def evidence_words(estimator: str, m: dict[str, dict[str, float]]) -> str:
     """The measured effect in one clause, for the report and the upload line."""
-    def pts(src: str, key: str) -> str:
-        return f"{100 * m[src][key]:.1f}"
-
-    b, parts = m[BENCHMARK], [f"{pts(BENCHMARK, 'one_different_recipe')} points with one earlier submission of "
-                              f"another recipe"]
-    if "mean_of_others" in b:
-        parts.append(f"{pts(BENCHMARK, 'mean_of_others')} with the mean of {int(b['n_models']) - 1} others")
+    b = m[BENCHMARK]
     text = (f"on the benchmark's shifted sets this correction took {estimator}'s mean error from "
-            f"{pts(BENCHMARK, 'plain')} to " + " and ".join(parts))
-    if "one_same_recipe" in m.get(SEEDS, {}):
-        text += (f"; on the seed study's models from {pts(SEEDS, 'plain')} to {pts(SEEDS, 'one_same_recipe')} with "
-                 f"one of the same recipe and another seed")
-    h = m.get(HELDOUT, {})
-    if {"plain", "one_different_recipe", "one_same_recipe"} <= set(h):
-        text += (f"; on shift families outside the benchmark from {pts(HELDOUT, 'plain')} to "
-                 f"{pts(HELDOUT, 'one_different_recipe')} with another recipe and {pts(HELDOUT, 'one_same_recipe')} "
-                 f"with the same")
-    c = m.get(CHECK6, {})
-    if {"plain", "one_earlier", "mean_of_others"} <= set(c):
-        text += (f"; and in a check written down before its model was trained (PREREGISTERED.md, check 6) from "
-                 f"{pts(CHECK6, 'plain')} to {pts(CHECK6, 'one_earlier')} with one earlier submission and "
-                 f"{pts(CHECK6, 'mean_of_others')} with the mean of {int(c['n_models'])}")
-    c = m.get(CHECK7, {})
-    if {"plain", "one_earlier"} <= set(c):
-        # two decimals: its rule (at most 1.0) is decided on them
-        text += (f"; and in check 7, with one earlier submission of the same recipe (its second seed trained after "
-                 f"the rule was written), from {100 * c['plain']:.2f} to {100 * c['one_earlier']:.2f}")
-    c = m.get(CHECK8, {})
-    if {"plain", "one_different_recipe", "one_same_recipe"} <= set(c):
-        text += (f"; and in check 8 (a new recipe, two seeds trained after its rule) from {100 * c['plain']:.2f} to "
-                 f"{100 * c['one_different_recipe']:.2f} with another recipe's miss and "
-                 f"{100 * c['one_same_recipe']:.2f} with the same recipe's")
-    c = m.get(CHECK9, {})
-    if {"plain", "one_same_recipe", "mean_of_others"} <= set(c):
-        text += (f"; and in check 9 (another new recipe, judged by the private score of a 50% public split) from "
-                 f"{100 * c['plain']:.2f} to {100 * c['one_same_recipe']:.2f} with the same recipe's miss alone, "
-                 f"against {100 * c['mean_of_others']:.2f} with the mean of all {int(c['n_models'])} earlier")
+            f"{100 * b['plain']:.1f} to {100 * b['one_different_recipe']:.1f} points with one earlier submission of "
+            f"another recipe")
+    if "mean_of_others" in b:
+        text += f" and {100 * b['mean_of_others']:.1f} with the mean of {int(b['n_models']) - 1} others"
+    for src, needs, template in EVIDENCE_CLAUSES:
+        c = m.get(src, {})
+        if needs <= set(c):
+            text += template.format_map({k: int(v) if k == "n_models" else 100 * v for k, v in c.items()})
     return text
 
 
