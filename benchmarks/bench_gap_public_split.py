@@ -36,7 +36,7 @@ OUT_MD = HERE / "RESULTS_gap_public_split.md"
 # checks 6, 7 and 8's rows, saved by the commands PREREGISTERED.md records (bench_gap_novel.py --save-rows)
 CHECK_ROWS = tuple(bench_gap.CACHE / f"check{c}_c{f}.csv" for c in (6, 7, 8) for f in (4, 5))
 # replayed too once the check is recorded
-LATER_CHECK_ROWS = {c: tuple(bench_gap.CACHE / f"check{c}_c{f}.csv" for f in (4, 5)) for c in (9, 10)}
+LATER_CHECK_ROWS = {c: tuple(bench_gap.CACHE / f"check{c}_c{f}.csv" for f in (5, 4)) for c in (9, 10)}
 FRACTIONS = (0.5, 0.3)  # the fake Kaggle's default public share, and a smaller public leaderboard
 TARGETS = ("full", "public", "private")  # what the corrected estimate is compared with (see ``errors``)
 SCENARIOS = ("plain", "one_different_recipe", "one_same_recipe", "mean_of_others")
@@ -173,7 +173,7 @@ CHECK9_SEEN = ("weak_cnn", "weak_cnn@1", "resnet9q_e4", "resnet9q_e4@1", "resnet
 CHECK10_BANDS = {"Median-4-Spread": 0.0265, "COTT": 0.0261}
 CHECK10_SEEN = (*CHECK9_SEEN, "resnet9n_e5", "resnet9n_e5@1")
 CHECK_SEEN = {9: CHECK9_SEEN, 10: CHECK10_SEEN}
-CHECK_ROWS_ARGS = {c: (f"benchmarks/.cache/check{c}_c5.csv", f"benchmarks/.cache/check{c}_c4.csv") for c in (9, 10)}
+CHECK_ROWS_ARGS = {c: tuple(str(p.relative_to(bench_gap.ROOT)) for p in rows) for c, rows in LATER_CHECK_ROWS.items()}
 SCENARIO_WORDS = {"plain": "as is", "one_same_recipe": "other seed alone", "mean_of_others": "mean of all earlier"}
 
 
