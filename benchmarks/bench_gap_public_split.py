@@ -27,6 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import bench_gap  # noqa: E402
 import bench_gap_ledger  # noqa: E402
 import bench_gap_novel  # noqa: E402
+import bench_models  # noqa: E402
 
 from kaggle_kit.gap import leaderboard_feedback  # noqa: E402
 from kaggle_kit.gap.leaderboard_feedback import PUBLIC_SPLIT  # noqa: E402
@@ -212,6 +213,58 @@ def new_recipe_errors(check: int, seen: pd.DataFrame, new: pd.DataFrame, seen_mo
                 for k in keys:
                     by[k] += [v for v, b in zip(out[s][k], out[s]["b"]) if models[b] in new_models]
     return {"models": new_models, "n_sets": int(new["set"].nunique()),
+            "estimators": {e: {s: {k: float(np.mean(v)) for k, v in by.items()} | {"n": len(by["full"])}
+                               for s, by in sg.items()} for e, sg in got.items()}}
+
+
+# Check 11: when no earlier submission shares the recipe, whose misses carry over best?
+MATCHES = ("architecture", "accuracy", "all")
+MATCH_WORDS = {"architecture": "same architecture", "accuracy": "nearest local accuracy", "all": "all earlier"}
+NEAREST_K = 4  # "nearest local accuracy": the k earlier submissions whose holdout accuracy is closest
+
+
+def matched_groups(target: str, earlier: list[str], holdout_acc: dict[str, float], k: int = NEAREST_K) -> dict:
+    """The earlier submissions (none of ``target``'s recipe) whose misses correct ``target``, chosen three ways:
+    the same network (``bench_models.ARCHITECTURE``), the ``k`` nearest in holdout accuracy (ties by name), all."""
+    arch = bench_models.ARCHITECTURE
+    near = sorted(earlier, key=lambda m: (abs(holdout_acc[m] - holdout_acc[target]), m))[:k]
+    return {"architecture": [m for m in earlier
+                             if arch[bench_gap_ledger.recipe(m)] == arch[bench_gap_ledger.recipe(target)]],
+            "accuracy": near, "all": list(earlier)}
+
+
+def matched_errors(df: pd.DataFrame, earlier_of: dict[str, list[str]], estimators: tuple[str, ...],
+                   fraction: float, draws: int, seed: int) -> dict:
+    """Each model of ``earlier_of`` corrected by the mean public miss of each of its ``matched_groups``, one
+    random split per draw shared by every model of the set: per estimator and match, MAE against the whole set,
+    the public and the private score, and the share of model-sets x draws whose private score fell within the
+    estimator's other-recipe range (+- ``leaderboard_feedback.correction_p90``)."""
+    holdout_acc = df.groupby("model")["holdout_acc"].first().to_dict()
+    groups = {m: matched_groups(m, e, holdout_acc) for m, e in earlier_of.items()}
+    rng = np.random.default_rng(seed)
+    keys = ("full", "public", "private", "in_private")
+    got = {e: {s: {k: [] for k in keys} for s in MATCHES} for e in estimators}
+    for set_name, g in df.groupby("set", sort=True):
+        models = g["model"].tolist()
+        at = {m: i for i, m in enumerate(models)}
+        correct = np.stack([correctness(m, set_name, t) for m, t in zip(models, g["true_acc"])])
+        public, private = split_accuracies(correct, fraction, draws, rng)
+        full = g["true_acc"].to_numpy(float)
+        for e in estimators:
+            est, band = g[e].to_numpy(float), leaderboard_feedback.correction_p90(e) or 0.0
+            for target, by_match in groups.items():
+                b = at[target]
+                for s, members in by_match.items():
+                    idx = [at[m] for m in members]
+                    corrected = np.clip(est[b] - np.mean(est[idx, None] - public[idx], axis=0), 0, 1)
+                    off_full = float(np.mean(est[idx] - full[idx]))
+                    err_private = np.abs(corrected - private[b])
+                    row = got[e][s]
+                    row["full"].append(abs(float(np.clip(est[b] - off_full, 0, 1)) - full[b]))
+                    row["public"].append(float(np.mean(np.abs(corrected - public[b]))))
+                    row["private"].append(float(np.mean(err_private)))
+                    row["in_private"].append(float(np.mean(err_private <= band)))
+    return {"models": list(earlier_of), "groups": groups, "n_sets": int(df["set"].nunique()),
             "estimators": {e: {s: {k: float(np.mean(v)) for k, v in by.items()} | {"n": len(by["full"])}
                                for s, by in sg.items()} for e, sg in got.items()}}
 

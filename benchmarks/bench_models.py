@@ -72,7 +72,16 @@ MODELS = {
     "resnet9n_e5": ModelSpec(lambda: small_resnet(12), 5, 0.1),
     # Held-out recipe of check 10 (same-recipe ranges for Median-4-Spread and COTT): plain CNN at width 32, 5 epochs.
     "cnn32_e5": ModelSpec(lambda: plain_cnn(32), 5, 0.05),
+    # Held-out recipes of check 11 (architecture or accuracy: whose misses carry over): the ResNet-9 layout trained
+    # to the plain CNN's accuracy, so that the two groups of saved models no longer coincide with accuracy.
+    "resnet9e_e2": ModelSpec(lambda: small_resnet(8), 2, 0.1),  # 1/8 width, 2 epochs (pilot seed 9: 68.0%)
+    "resnet9q_e1": ModelSpec(small_resnet, 1, 0.1),  # 1/4 width, 1 epoch (pilot seed 9: 59.8%)
 }
+
+
+# The network each recipe trains (what the toolkit's ``model.name`` says; width and training are the recipe's own).
+ARCHITECTURE = {name: "plain_cnn" if name in ("weak_cnn", "weak_cnn_ls", "cnn32_e5") else "small_resnet"
+                for name in MODELS}
 
 
 def to_tensor(images: np.ndarray) -> torch.Tensor:
