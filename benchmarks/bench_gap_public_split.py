@@ -37,7 +37,7 @@ OUT_MD = HERE / "RESULTS_gap_public_split.md"
 # checks 6, 7 and 8's rows, saved by the commands PREREGISTERED.md records (bench_gap_novel.py --save-rows)
 CHECK_ROWS = tuple(bench_gap.CACHE / f"check{c}_c{f}.csv" for c in (6, 7, 8) for f in (4, 5))
 # replayed too once the check is recorded
-LATER_CHECK_ROWS = {c: tuple(bench_gap.CACHE / f"check{c}_c{f}.csv" for f in (5, 4)) for c in (9, 10)}
+LATER_CHECK_ROWS = {c: tuple(bench_gap.CACHE / f"check{c}_c{f}.csv" for f in (5, 4)) for c in (9, 10, 11)}
 FRACTIONS = (0.5, 0.3)  # the fake Kaggle's default public share, and a smaller public leaderboard
 TARGETS = ("full", "public", "private")  # what the corrected estimate is compared with (see ``errors``)
 SCENARIOS = ("plain", "one_different_recipe", "one_same_recipe", "mean_of_others")
@@ -173,7 +173,10 @@ CHECK9_SEEN = ("weak_cnn", "weak_cnn@1", "resnet9q_e4", "resnet9q_e4@1", "resnet
 # Check 10, fixed the same way on the ten models seen before it: same-recipe ranges of the other two estimators.
 CHECK10_BANDS = {"Median-4-Spread": 0.0265, "COTT": 0.0261}
 CHECK10_SEEN = (*CHECK9_SEEN, "resnet9n_e5", "resnet9n_e5@1")
-CHECK_SEEN = {9: CHECK9_SEEN, 10: CHECK10_SEEN}
+# Check 11, fixed the same way on the twelve models seen before it: architecture or accuracy matching.
+CHECK11_SEEN = (*CHECK10_SEEN, "cnn32_e5", "cnn32_e5@1")
+CHECK11_FOR_THE_RECORD = CHECK9_FOR_THE_RECORD
+CHECK_SEEN = {9: CHECK9_SEEN, 10: CHECK10_SEEN, 11: CHECK11_SEEN}
 CHECK_ROWS_ARGS = {c: tuple(str(p.relative_to(bench_gap.ROOT)) for p in rows) for c, rows in LATER_CHECK_ROWS.items()}
 SCENARIO_WORDS = {"plain": "as is", "one_same_recipe": "other seed alone", "mean_of_others": "mean of all earlier"}
 
@@ -223,11 +226,12 @@ MATCH_WORDS = {"architecture": "same architecture", "accuracy": "nearest local a
 NEAREST_K = 4  # "nearest local accuracy": the k earlier submissions whose holdout accuracy is closest
 
 
-def matched_groups(target: str, earlier: list[str], holdout_acc: dict[str, float], k: int = NEAREST_K) -> dict:
+def matched_groups(target: str, earlier: list[str], holdout_acc: dict[str, float]) -> dict:
     """The earlier submissions (none of ``target``'s recipe) whose misses correct ``target``, chosen three ways:
-    the same network (``bench_models.ARCHITECTURE``), the ``k`` nearest in holdout accuracy (ties by name), all."""
+    the same network (``bench_models.ARCHITECTURE``), the ``NEAREST_K`` nearest in holdout accuracy (ties by
+    name), all."""
     arch = bench_models.ARCHITECTURE
-    near = sorted(earlier, key=lambda m: (abs(holdout_acc[m] - holdout_acc[target]), m))[:k]
+    near = sorted(earlier, key=lambda m: (abs(holdout_acc[m] - holdout_acc[target]), m))[:NEAREST_K]
     return {"architecture": [m for m in earlier
                              if arch[bench_gap_ledger.recipe(m)] == arch[bench_gap_ledger.recipe(target)]],
             "accuracy": near, "all": list(earlier)}
@@ -332,6 +336,57 @@ def confirm_check10(seen: pd.DataFrame, new: pd.DataFrame, seen_models: tuple[st
     return "\n".join(lines), record
 
 
+def confirm_check11(seen: pd.DataFrame, new: pd.DataFrame, seen_models: tuple[str, ...] = CHECK11_SEEN,
+                    fraction: float = 0.5, draws: int = 400, seed: int = 0,
+                    sources: tuple[str, ...] = CHECK_ROWS_ARGS[11]) -> tuple[str, dict]:
+    """``PREREGISTERED.md``'s check 11: each new model (a recipe in no seen row) corrected by ``matched_errors``'
+    three matchings over the seen models alone; the better of "architecture" and "accuracy" for Shift-Gated is
+    adopted if it is at least 0.2 points below "all" against the private score. Returns (markdown, record)."""
+    new_models = list(dict.fromkeys(new["model"]))
+    seen = seen[seen["model"].isin(seen_models)]
+    for rows in (new, seen):
+        if rows.duplicated(["model", "set"]).any():
+            model, set_name = rows.loc[rows.duplicated(["model", "set"]), ["model", "set"]].iloc[0]
+            raise SystemExit(f"error: check 11 needs one row per model and set; {model} has {set_name} twice")
+    seen_recipes = {bench_gap_ledger.recipe(m) for m in seen_models}
+    if len(new_models) != 2 or any(bench_gap_ledger.recipe(m) in seen_recipes for m in new_models):
+        raise SystemExit(f"error: check 11 needs two models of recipes in no seen row; got {new_models}")
+    for set_name in sorted(new["set"].unique()):
+        here = set(seen.loc[seen["set"] == set_name, "model"]) | set(new.loc[new["set"] == set_name, "model"])
+        if here != {*seen_models, *new_models}:
+            raise SystemExit(f"error: check 11 needs both new models and all {len(seen_models)} seen models on "
+                             f"every set; {set_name} has {sorted(here)}")
+    df = pd.concat([seen, new], ignore_index=True)
+    df = df[df["set"].isin(new["set"])]
+    estimators = (CHECK9_ESTIMATOR, *CHECK11_FOR_THE_RECORD)
+    res = matched_errors(df, {m: list(seen_models) for m in new_models}, estimators, fraction, draws, seed)
+    sg = {s: r["private"] for s, r in res["estimators"][CHECK9_ESTIMATOR].items()}
+    winner = min(("architecture", "accuracy"), key=lambda s: sg[s])
+    adopted = winner if sg[winner] <= sg["all"] - CHECK9_MARGIN else None
+    lines = [f"## Check 11: {', '.join(new_models)} (recipes in no earlier row) on {res['n_sets']} held-out sets, "
+             f"corrected by the mean miss of earlier submissions chosen three ways among {', '.join(seen_models)}; "
+             f"{draws} random {fraction:.0%} public splits per set; MAE in points", "",
+             "Which earlier submissions each matching chose:", ""]
+    lines += [f"- {m}: " + "; ".join(f"{MATCH_WORDS[s]}: {', '.join(g)}" for s, g in res["groups"][m].items())
+              for m in new_models]
+    lines += ["", "| estimator | matching | whole set | vs public | vs private | its range held the private score |",
+              "|---|---|---|---|---|---|"]
+    for e, by in res["estimators"].items():
+        p90 = leaderboard_feedback.correction_p90(e) or 0.0
+        for s, r in by.items():
+            lines.append(f"| {e} (+- {100 * p90:.2f}) | {MATCH_WORDS[s]} | {100 * r['full']:.2f} | "
+                         f"{100 * r['public']:.2f} | {100 * r['private']:.2f} | {r['in_private']:.0%} |")
+    lines += ["", f"Rule 11 (for Shift-Gated, the better of same architecture ({100 * sg['architecture']:.2f}) and "
+                  f"nearest local accuracy ({100 * sg['accuracy']:.2f}) at least {100 * CHECK9_MARGIN:.1f} below all "
+                  f"earlier ({100 * sg['all']:.2f}), vs private) -> "
+                  + (f"holds: {MATCH_WORDS[adopted]} is adopted. " if adopted else "fails: neither is adopted. ")
+                  + command_words(11, sources, seed), ""]
+    record = {"models": new_models, "others": list(seen_models), "n_sets": res["n_sets"], "draws": draws,
+              "fraction": fraction, "seed": seed, "groups": res["groups"], "winner": winner, "adopted": adopted,
+              "rules": {"11": adopted is not None}, "estimators": res["estimators"]}
+    return "\n".join(lines), record
+
+
 def row_cells(results: dict[float, dict], key: str, est: str, scenario: str, fmt) -> str:
     """One table row's cells after its labels: whole set (with its count), then public and private per fraction;
     '' when the scenario was not measured."""
@@ -389,7 +444,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--draws", type=int, default=400, help="random splits per set")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--no-write", action="store_true", help="print only")
-    ap.add_argument("--check", type=int, choices=(9, 10), help="apply a pre-registered check to --confirm's rows")
+    ap.add_argument("--check", type=int, choices=sorted(LATER_CHECK_ROWS),
+                    help="apply a pre-registered check to --confirm's rows")
     ap.add_argument("--confirm", nargs="+", metavar="CSV", help="the check's new rows (bench_gap_novel.py --save-rows)")
     args = ap.parse_args(argv)
     t0 = time.perf_counter()
@@ -397,8 +453,8 @@ def main(argv: list[str] | None = None) -> int:
         ap.error("--check and --confirm go together")
     if args.check:
         seen = load_rows((*bench_gap_novel.ROWS.values(), *CHECK_ROWS,
-                          *(LATER_CHECK_ROWS[9] if args.check == 10 else ())))
-        confirm = confirm_check9 if args.check == 9 else confirm_check10
+                          *(r for c, rows in LATER_CHECK_ROWS.items() if c < args.check for r in rows)))
+        confirm = {9: confirm_check9, 10: confirm_check10, 11: confirm_check11}[args.check]
         text, record = confirm(seen, load_rows(tuple(Path(c) for c in args.confirm)), seed=args.seed,
                                draws=args.draws, sources=tuple(args.confirm))
         print(text)

@@ -178,3 +178,70 @@ def test_check10_verdict_per_estimator(monkeypatch):
     assert rec["coverage_private"]["COTT"] > 0.99 and rec["coverage_private"]["Shift-Gated"] < 0.2
     assert "COTT +- 2.61: " in text and "Shift-Gated +- 2.61: " in text and "-> fails" in text
     assert rec["band"]["COTT"] == 0.0261 and rec["seed"] == 0
+
+
+def _check11_rows(new_miss: float, n_images: int = 20000, seed: int = 54321):
+    """Seen: two plain CNNs "c", "c@1" (holdout 0.67, miss +0.15) and two ResNets "r", "r@1" (holdout 0.82, miss
+    +0.05). New: two ResNet recipes "n", "m" at the CNNs' accuracy (holdout 0.68 and 0.66), missing by ``new_miss``.
+    Each new model gets the same images right as "r" (or "c" when it misses like the CNNs), so the matching
+    group's public miss corrects it exactly on the public split."""
+    rng = np.random.default_rng(seed)
+    base = {"c": rng.random(n_images) < 0.6, "r": rng.random(n_images) < 0.7}
+    like = "c" if new_miss == 0.15 else "r"
+    correct = {"c": base["c"], "c@1": base["c"], "r": base["r"], "r@1": base["r"], "n": base[like], "m": base[like]}
+    miss = {"c": 0.15, "c@1": 0.15, "r": 0.05, "r@1": 0.05, "n": new_miss, "m": new_miss}
+    hold = {"c": 0.67, "c@1": 0.67, "r": 0.82, "r@1": 0.82, "n": 0.68, "m": 0.66}
+    rows = [{"model": k, "set": "blur-2", "holdout_acc": hold[k], "true_acc": c.mean(),
+             **{e: c.mean() + miss[k] for e in (ps.CHECK9_ESTIMATOR, *ps.CHECK11_FOR_THE_RECORD)}}
+            for k, c in correct.items()]
+    df = pd.DataFrame(rows)
+    return df[df["model"].str[0].isin(["c", "r"])], df[df["model"].isin(["n", "m"])], correct
+
+
+def _check11_setup(monkeypatch, correct):
+    monkeypatch.setattr(ps, "correctness", lambda m, s, t: correct[m])
+    monkeypatch.setattr(ps.bench_models, "ARCHITECTURE", {"c": "plain_cnn", "r": "small_resnet", "n": "small_resnet",
+                                                          "m": "small_resnet"})
+    monkeypatch.setattr(ps, "NEAREST_K", 2)
+
+
+def test_matched_groups_by_architecture_accuracy_and_all(monkeypatch):
+    monkeypatch.setattr(ps.bench_models, "ARCHITECTURE", {"c": "plain_cnn", "r": "small_resnet", "n": "small_resnet"})
+    monkeypatch.setattr(ps, "NEAREST_K", 2)
+    hold = {"c": 0.67, "c@1": 0.70, "r": 0.82, "r@1": 0.695, "n": 0.68}
+    g = ps.matched_groups("n", ["c", "c@1", "r", "r@1"], hold)
+    assert g == {"architecture": ["r", "r@1"], "accuracy": ["c", "r@1"], "all": ["c", "c@1", "r", "r@1"]}
+    # ties in accuracy fall to the name, so the choice never depends on row order
+    assert ps.matched_groups("n", ["r@1", "c@1", "c"], {**hold, "c@1": 0.67})["accuracy"] == ["c", "c@1"]
+
+
+@pytest.mark.parametrize("new_miss, adopted", [(0.05, "architecture"), (0.15, "accuracy"), (0.10, None)])
+def test_check11_verdict_on_rows_with_a_known_answer(monkeypatch, new_miss, adopted):
+    """Missing like their network, the new models are corrected exactly by the ResNets (0.05 below the mean of all
+    four, 0.10 below the CNNs); missing like their accuracy, by the CNNs; missing halfway (0.10), architecture and
+    accuracy are each 0.05 off and the mean of all is exact, so neither is adopted."""
+    seen, new, correct = _check11_rows(new_miss)
+    _check11_setup(monkeypatch, correct)
+    text, rec = ps.confirm_check11(seen, new, ("c", "c@1", "r", "r@1"), draws=50)
+    sg = rec["estimators"][ps.CHECK9_ESTIMATOR]
+    assert rec["adopted"] == adopted and rec["rules"] == {"11": adopted is not None}
+    assert rec["groups"]["n"] == {"architecture": ["r", "r@1"], "accuracy": ["c", "c@1"], "all": ["c", "c@1", "r", "r@1"]}
+    expect = {"architecture": abs(new_miss - 0.05), "accuracy": abs(new_miss - 0.15), "all": abs(new_miss - 0.10)}
+    for match, err in expect.items():
+        assert sg[match]["full"] == pytest.approx(err) and sg[match]["n"] == 2
+    assert ("-> holds: same architecture is adopted" in text) == (adopted == "architecture")
+    assert ("-> fails: neither is adopted" in text) == (adopted is None)
+    assert "- n: same architecture: r, r@1; nearest local accuracy: c, c@1; all earlier: c, c@1, r, r@1" in text
+
+
+def test_check11_refuses_rows_that_would_change_its_verdict_silently(monkeypatch):
+    seen, new, correct = _check11_rows(0.05)
+    _check11_setup(monkeypatch, correct)
+    with pytest.raises(SystemExit, match="check 11 needs both new models and all 4 seen models on every set"):
+        ps.confirm_check11(seen.iloc[:3], new, ("c", "c@1", "r", "r@1"))
+    with pytest.raises(SystemExit, match="check 11 needs two models of recipes in no seen row"):
+        ps.confirm_check11(seen, new.iloc[:1], ("c", "c@1", "r", "r@1"))
+    with pytest.raises(SystemExit, match="check 11 needs two models of recipes in no seen row"):
+        ps.confirm_check11(seen, new.assign(model=["r@2", "m"]), ("c", "c@1", "r", "r@1"))
+    with pytest.raises(SystemExit, match="check 11 needs one row per model and set; n has blur-2 twice"):
+        ps.confirm_check11(seen, pd.concat([new, new]), ("c", "c@1", "r", "r@1"))
