@@ -221,8 +221,9 @@ def new_recipe_errors(check: int, seen: pd.DataFrame, new: pd.DataFrame, seen_mo
 
 
 # Check 11: when no earlier submission shares the recipe, whose misses carry over best?
-MATCHES = ("architecture", "accuracy", "all")
-MATCH_WORDS = {"architecture": "same architecture", "accuracy": "nearest local accuracy", "all": "all earlier"}
+MATCHES = ("plain", "architecture", "accuracy", "all")
+MATCH_WORDS = {"plain": "as is", "architecture": "same architecture", "accuracy": "nearest local accuracy",
+               "all": "all earlier"}
 NEAREST_K = 4  # "nearest local accuracy": the k earlier submissions whose holdout accuracy is closest
 
 
@@ -239,8 +240,9 @@ def matched_groups(target: str, earlier: list[str], holdout_acc: dict[str, float
 
 def matched_errors(df: pd.DataFrame, earlier_of: dict[str, list[str]], estimators: tuple[str, ...],
                    fraction: float, draws: int, seed: int) -> dict:
-    """Each model of ``earlier_of`` corrected by the mean public miss of each of its ``matched_groups``, one
-    random split per draw shared by every model of the set: per estimator and match, MAE against the whole set,
+    """Each model of ``earlier_of`` as is ("plain") and corrected by the mean public miss of each of its
+    ``matched_groups``, one random split per draw shared by every model of the set: per estimator and match, MAE
+    against the whole set,
     the public and the private score, and the share of model-sets x draws whose private score fell within the
     estimator's other-recipe range (+- ``leaderboard_feedback.correction_p90``)."""
     holdout_acc = df.groupby("model")["holdout_acc"].first().to_dict()
@@ -258,10 +260,11 @@ def matched_errors(df: pd.DataFrame, earlier_of: dict[str, list[str]], estimator
             est, band = g[e].to_numpy(float), leaderboard_feedback.correction_p90(e) or 0.0
             for target, by_match in groups.items():
                 b = at[target]
-                for s, members in by_match.items():
-                    idx = [at[m] for m in members]
-                    corrected = np.clip(est[b] - np.mean(est[idx, None] - public[idx], axis=0), 0, 1)
-                    off_full = float(np.mean(est[idx] - full[idx]))
+                for s in MATCHES:
+                    idx = [at[m] for m in by_match.get(s, ())]
+                    off_public = np.mean(est[idx, None] - public[idx], axis=0) if idx else np.zeros(draws)
+                    off_full = float(np.mean(est[idx] - full[idx])) if idx else 0.0
+                    corrected = np.clip(est[b] - off_public, 0, 1)
                     err_private = np.abs(corrected - private[b])
                     row = got[e][s]
                     row["full"].append(abs(float(np.clip(est[b] - off_full, 0, 1)) - full[b]))
@@ -475,8 +478,11 @@ def main(argv: list[str] | None = None) -> int:
     sources = leaderboard_feedback.measurements()["sources"]
     used = {m for k in (leaderboard_feedback.BENCHMARK, leaderboard_feedback.HELDOUT) for m in sources[k]["models"]}
     fresh = frozenset(df["model"]) - used  # their rows did not set the range's p90
-    # a same-recipe range is judged on the models trained after the check that set it was written down
-    fresh_same = {e: fresh - set(CHECK_SEEN[int(key.removeprefix("check"))])
+    # a same-recipe range is judged on the models trained after the check that set it was written down (and
+    # that have a twin: check 11's recipes have one seed each)
+    recipes = df["model"].map(bench_gap_ledger.recipe)
+    twinned = frozenset(df.loc[recipes.map(recipes.groupby(recipes).size() > df["set"].nunique()), "model"])
+    fresh_same = {e: (fresh & twinned) - set(CHECK_SEEN[int(key.removeprefix("check"))])
                   for e in bench_gap_ledger.ESTIMATORS if (key := leaderboard_feedback.band_source(e))}
     results = {f: measure(df, bench_gap_ledger.ESTIMATORS, f, args.draws, args.seed + i, fresh, fresh_same)
                for i, f in enumerate(FRACTIONS)}

@@ -5,7 +5,8 @@ sets, one model's signed error predicts another model's on the same set well (``
 and every submission to a competition meets the same shift. So once the ledger holds a public score for a
 submission whose prediction it recorded, the next prediction by that estimator is shifted by the mean miss -
 of the earlier submissions of the run's own recipe when there are any, whose misses carry over best
-(pre-registered check 9), else of all of them.
+(pre-registered check 9), else of all of them (the rows of the same network, or of the nearest local accuracy,
+alone did worse for a new recipe: check 11).
 The estimator is unchanged and still needs no labels; the public scores are the only labels used, and a
 submission's own score never corrects its own prediction. The estimator corrected need not be the recommended
 one: the ledger keeps every estimator's prediction, and the one whose miss carries over best is used
@@ -64,7 +65,7 @@ def ledger_offset(ledger: pd.DataFrame, estimator: str, competition: str | None,
 
     Rows whose runs are exactly ``exclude_runs`` (the run being predicted, if it was submitted before) are left
     out. With ``recipe``, only the rows of that recipe count when there are any (their misses carry over best:
-    PREREGISTERED.md check 9), else every row. None when no row qualifies.
+    PREREGISTERED.md check 9), else every row (check 11). None when no row qualifies.
     """
     if ledger.empty:
         return None
@@ -92,6 +93,7 @@ def ledger_offset(ledger: pd.DataFrame, estimator: str, competition: str | None,
 BENCHMARK, HELDOUT, SEEDS, CHECK6, CHECK7, CHECK8 = "benchmark", "heldout", "seeds", "check6", "check7", "check8"
 CHECK9 = "check9"  # same-recipe rows first, and their range (bench_gap_public_split.py --check 9)
 CHECK10 = "check10"  # same-recipe ranges of Median-4-Spread and COTT (--check 10)
+CHECK11 = "check11"  # a new recipe: the same architecture's or nearest accuracy's rows vs all of them (--check 11)
 PUBLIC_SPLIT = "public_split"  # the correction replayed under a random public/private split (bench_gap_public_split.py)
 
 
@@ -120,6 +122,10 @@ def measured(estimator: str, errors: dict | None = None) -> dict[str, dict[str, 
     if check9:  # judged by the private score of a public split
         found[CHECK9] = {k: check9[k]["private"] for k in ("plain", "one_same_recipe", "mean_of_others")} | {
             "n_models": len(errors[CHECK9].get("others", [])) + 1}
+    check11 = errors.get(CHECK11, {}).get("estimators", {}).get(estimator)
+    if check11:  # judged by the private score of a public split, like check 9
+        found[CHECK11] = {k: v["private"] for k, v in check11.items()} | {
+            "n_models": len(errors[CHECK11].get("others", []))}
     bench = found.get(BENCHMARK, {})
     if not ("plain" in bench and "one_different_recipe" in bench) or bench["one_different_recipe"] >= bench["plain"]:
         return None
@@ -231,6 +237,11 @@ EVIDENCE_CLAUSES = (
      "; and in check 9 (another new recipe, judged by the private score of a 50% public split) from {plain:.2f} to "
      "{one_same_recipe:.2f} with the same recipe's miss alone, against {mean_of_others:.2f} with the mean of all "
      "{n_models:d} earlier"),
+    (CHECK11, {"plain", "architecture", "accuracy", "all"},
+     "; and in check 11 (two new recipes, small ResNets stopped at a plain CNN's accuracy), from "
+     "{plain:.2f} to {all:.2f} with the mean of all {n_models:d} earlier, which is why a new recipe is corrected by "
+     "every scored submission: only the same architecture's gave {architecture:.2f}, only the nearest in local "
+     "accuracy {accuracy:.2f}"),
 )
 
 

@@ -373,6 +373,27 @@ def test_check_9_is_quoted_in_the_evidence_judged_by_the_private_score():
         "0.86 with the same recipe's miss alone, against 1.11 with the mean of all 3 earlier")
 
 
+def test_check_11_says_why_a_new_recipe_is_corrected_by_every_row():
+    rec = {"others": ["a", "b", "c"], "adopted": None, "rules": {"11": False}, "estimators": {M4S: {
+        s: {"full": 0.0, "public": 0.0, "private": v, "n": 72} for s, v in
+        (("plain", 0.039), ("architecture", 0.0189), ("accuracy", 0.0192), ("all", 0.0167))}}}
+    m = lf.measured(M4S, {**ERRORS, "check11": rec})
+    assert m["check11"] == {"plain": 0.039, "architecture": 0.0189, "accuracy": 0.0192, "all": 0.0167, "n_models": 3}
+    assert lf.evidence_words(M4S, m).endswith(
+        "; and in check 11 (two new recipes, small ResNets stopped at a plain CNN's accuracy), from 3.90 to 1.67 "
+        "with the mean of all 3 earlier, which is why a new recipe is corrected by every scored submission: only "
+        "the same architecture's gave 1.89, only the nearest in local accuracy 1.92")
+    assert "check 11" not in lf.evidence_words(M4S, lf.measured(M4S, ERRORS))
+
+
+def test_shipped_check_11_failed_and_is_in_the_evidence():
+    rec = lf.measurements()["check11"]
+    assert rec["adopted"] is None and rec["rules"] == {"11": False}
+    sg = rec["estimators"]["Shift-Gated"]
+    assert sg["all"]["private"] < min(sg["architecture"]["private"], sg["accuracy"]["private"])
+    assert "in check 11" in lf.evidence_words("Shift-Gated", lf.measured("Shift-Gated"))
+
+
 def test_check_10_gives_its_estimators_their_own_same_recipe_range_where_its_rule_held(tmp_path):
     check10 = {"band": {M4S: 0.0265, "COTT": 0.0261}, "rules": {M4S: True, "COTT": False},
                "coverage_private": {M4S: 0.9, "COTT": 0.7}}
