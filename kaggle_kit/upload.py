@@ -37,6 +37,7 @@ class LocalScores:
     predicted_by: str | None = None          # the estimator behind predicted_lb_acc
     predicted_range: tuple[float, float] | None = None  # (low, high) to expect, fractions
     estimates: Mapping[str, float] | None = None  # every estimator's prediction, fractions (the ledger keeps them)
+    recipe: str | None = None                # runs.recipe_key of the folder: read once, for the correction and ledger
 
 
 def local_scores(folder: str | Path, data: Any = None, comp: Any = None, synthetic_per_set: int = 300,
@@ -61,7 +62,7 @@ def local_scores(folder: str | Path, data: Any = None, comp: Any = None, synthet
             return None
 
     hold, test = load("holdout"), load("test")
-    scores = LocalScores(hold.accuracy if hold else None, test.accuracy if test else None)
+    scores = LocalScores(hold.accuracy if hold else None, test.accuracy if test else None, recipe=recipe_key(folder))
     if hold is None or hold.labels is None or not (folder / "logits_comp.npz").is_file():
         return scores
     try:
@@ -76,14 +77,14 @@ def local_scores(folder: str | Path, data: Any = None, comp: Any = None, synthet
     if echo is not None:
         echo(f"{folder.name}: {pred.describe()}")
         if ledger_path is not None:
-            _echo_correction(folder, pred, Path(ledger_path), competition, echo)
+            _echo_correction(folder, pred, Path(ledger_path), competition, echo, scores.recipe)
     rng = None if pred.low is None else (pred.low, pred.high)
     return dataclasses.replace(scores, predicted_lb_acc=pred.accuracy, predicted_by=pred.estimator,
                                predicted_range=rng, estimates=dict(pred.estimates))
 
 
 def _echo_correction(folder: Path, pred: "Prediction", ledger_path: Path, competition: str,
-                     echo: Callable[[str], None]) -> None:
+                     echo: Callable[[str], None], recipe: str | None) -> None:
     """The prediction corrected by the ledger's earlier misses, when any qualify (``gap.leaderboard_feedback``)."""
     from kaggle_kit.gap import estimators, leaderboard_feedback
 
@@ -93,7 +94,7 @@ def _echo_correction(folder: Path, pred: "Prediction", ledger_path: Path, compet
         return  # the ledger's own error surfaces when submit_csv reads it
     c = leaderboard_feedback.corrected_prediction({**pred.estimates, pred.estimator: pred.accuracy}, pred.estimator,
                                                   df, competition, run_ids(folder), estimators.logits_only_estimator(),
-                                                  recipe=recipe_key(folder))
+                                                  recipe=recipe)
     if c is not None:
         echo(f"{folder.name}: {c.describe()}")
         switch = leaderboard_feedback.switch_words(c.offset.estimator, pred.estimator)
@@ -258,7 +259,7 @@ def submit_pipeline_csv(csv: str | Path, cfg: Any, final_dir: str | Path, run_di
                           competition=sub.competition)
     with kaggle_api.applied_env(env):
         return submit_csv(csv, message, expected_ids=ids, competition=sub.competition,
-                          runs=[Path(d).name for d in run_dirs], recipe=recipe_key(final_dir), scores=scores,
+                          runs=[Path(d).name for d in run_dirs], recipe=scores.recipe, scores=scores,
                           upload=sub.upload, force=sub.force, ledger_path=ledger_path, echo=echo)
 
 

@@ -84,12 +84,13 @@ def run(args: argparse.Namespace) -> int:
     comp = _competition(args)
     ids = comp.ids
     if args.from_run:
-        from kaggle_kit.runs import recipe_key, run_dir
+        from kaggle_kit.runs import run_dir
 
         folder = run_dir(args.from_run)
-        csv, runs, recipe = _csv_from_run(args.from_run, args.out), run_ids(folder), recipe_key(folder)
+        csv, runs = _csv_from_run(args.from_run, args.out), run_ids(folder)
         scores = local_scores(folder, _cifar10_or_none(args), comp, args.synthetic_per_set, echo=print,
                               ledger_path=args.ledger, competition=args.competition)
+        recipe = scores.recipe
     else:
         csv, runs, recipe, scores = Path(args.csv), [], None, LocalScores()
     submit_csv(csv, args.message, expected_ids=ids, competition=args.competition, runs=runs, recipe=recipe,

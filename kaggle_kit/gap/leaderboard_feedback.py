@@ -287,11 +287,11 @@ def coverage_words(estimator: str, errors: dict | None = None, fraction: str = "
     cov = res.get("range_coverage", {}).get(estimator, {})
     if not {"one_different_recipe", "one_same_recipe"} <= set(cov):
         return None
-    band, key = same_recipe_band(estimator, errors), band_source(estimator, errors)
+    key = band_source(estimator, errors)
     fresh_same = res.get("fresh_same_recipe_models", {}).get(estimator)
-    same = (f"the narrower +-{100 * band:.2f} of a same-recipe correction held for "
+    same = (f"the narrower +-{100 * errors[key]['band'][estimator]:.2f} of a same-recipe correction held for "
             f"{cov['one_same_recipe']['private']:.0%} on the {len(fresh_same)} models trained after it was written "
-            f"down ({key.replace('check', 'check ')})" if band is not None and fresh_same else
+            f"down ({key.replace('check', 'check ')})" if key is not None and fresh_same else
             f"{cov['one_same_recipe']['private']:.0%} by the same recipe's")
     return (f"The range held on {len(res['fresh_models'])} models whose rows did not set it for "
             f"{cov['one_different_recipe']['private']:.0%} of corrections by another recipe's miss and {same}, "

@@ -229,7 +229,8 @@ def test_check11_verdict_on_rows_with_a_known_answer(monkeypatch, new_miss, adop
     text, rec = ps.confirm_check11(seen, new, ("c", "c@1", "r", "r@1"), draws=50)
     sg = rec["estimators"][ps.CHECK9_ESTIMATOR]
     assert rec["adopted"] == adopted and rec["rules"] == {"11": adopted is not None}
-    assert rec["groups"]["n"] == {"architecture": ["r", "r@1"], "accuracy": ["c", "c@1"], "all": ["c", "c@1", "r", "r@1"]}
+    assert rec["groups"]["n"] == {"architecture": ["r", "r@1"], "accuracy": ["c", "c@1"],
+                                  "all": ["c", "c@1", "r", "r@1"]}
     expect = {"plain": new_miss, "architecture": abs(new_miss - 0.05), "accuracy": abs(new_miss - 0.15),
               "all": abs(new_miss - 0.10)}
     for match, err in expect.items():
