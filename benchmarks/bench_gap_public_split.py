@@ -221,7 +221,6 @@ def new_recipe_errors(check: int, seen: pd.DataFrame, new: pd.DataFrame, seen_mo
 
 
 # Check 11: when no earlier submission shares the recipe, whose misses carry over best?
-MATCHES = ("plain", "architecture", "accuracy", "all")
 MATCH_WORDS = {"plain": "as is", "architecture": "same architecture", "accuracy": "nearest local accuracy",
                "all": "all earlier"}
 NEAREST_K = 4  # "nearest local accuracy": the k earlier submissions whose holdout accuracy is closest
@@ -238,18 +237,17 @@ def matched_groups(target: str, earlier: list[str], holdout_acc: dict[str, float
             "accuracy": near, "all": list(earlier)}
 
 
-def matched_errors(df: pd.DataFrame, earlier_of: dict[str, list[str]], estimators: tuple[str, ...],
+def matched_errors(df: pd.DataFrame, groups: dict[str, dict[str, list[str]]], estimators: tuple[str, ...],
                    fraction: float, draws: int, seed: int) -> dict:
-    """Each model of ``earlier_of`` as is ("plain") and corrected by the mean public miss of each of its
-    ``matched_groups``, one random split per draw shared by every model of the set: per estimator and match, MAE
-    against the whole set,
+    """Each model of ``groups`` as is ("plain") and corrected by the mean public miss of each of its groups of
+    earlier submissions ({match: models}, e.g. ``matched_groups``), one random split per draw shared by every model
+    of the set: per estimator and match, MAE against the whole set,
     the public and the private score, and the share of model-sets x draws whose private score fell within the
     estimator's other-recipe range (+- ``leaderboard_feedback.correction_p90``)."""
-    holdout_acc = df.groupby("model")["holdout_acc"].first().to_dict()
-    groups = {m: matched_groups(m, e, holdout_acc) for m, e in earlier_of.items()}
+    matches = tuple(dict.fromkeys(["plain", *(s for g in groups.values() for s in g)]))
     rng = np.random.default_rng(seed)
     keys = ("full", "public", "private", "in_private")
-    got = {e: {s: {k: [] for k in keys} for s in MATCHES} for e in estimators}
+    got = {e: {s: {k: [] for k in keys} for s in matches} for e in estimators}
     for set_name, g in df.groupby("set", sort=True):
         models = g["model"].tolist()
         at = {m: i for i, m in enumerate(models)}
@@ -260,7 +258,7 @@ def matched_errors(df: pd.DataFrame, earlier_of: dict[str, list[str]], estimator
             est, band = g[e].to_numpy(float), leaderboard_feedback.correction_p90(e) or 0.0
             for target, by_match in groups.items():
                 b = at[target]
-                for s in MATCHES:
+                for s in matches:
                     idx = [at[m] for m in by_match.get(s, ())]
                     off_public = np.mean(est[idx, None] - public[idx], axis=0) if idx else np.zeros(draws)
                     off_full = float(np.mean(est[idx] - full[idx])) if idx else 0.0
@@ -271,7 +269,7 @@ def matched_errors(df: pd.DataFrame, earlier_of: dict[str, list[str]], estimator
                     row["public"].append(float(np.mean(np.abs(corrected - public[b]))))
                     row["private"].append(float(np.mean(err_private)))
                     row["in_private"].append(float(np.mean(err_private <= band)))
-    return {"models": list(earlier_of), "groups": groups, "n_sets": int(df["set"].nunique()),
+    return {"models": list(groups), "groups": groups, "n_sets": int(df["set"].nunique()),
             "estimators": {e: {s: {k: float(np.mean(v)) for k, v in by.items()} | {"n": len(by["full"])}
                                for s, by in sg.items()} for e, sg in got.items()}}
 
@@ -362,7 +360,9 @@ def confirm_check11(seen: pd.DataFrame, new: pd.DataFrame, seen_models: tuple[st
     df = pd.concat([seen, new], ignore_index=True)
     df = df[df["set"].isin(new["set"])]
     estimators = (CHECK9_ESTIMATOR, *CHECK11_FOR_THE_RECORD)
-    res = matched_errors(df, {m: list(seen_models) for m in new_models}, estimators, fraction, draws, seed)
+    holdout_acc = df.groupby("model")["holdout_acc"].first().to_dict()
+    groups = {m: matched_groups(m, list(seen_models), holdout_acc) for m in new_models}
+    res = matched_errors(df, groups, estimators, fraction, draws, seed)
     sg = {s: r["private"] for s, r in res["estimators"][CHECK9_ESTIMATOR].items()}
     winner = min(("architecture", "accuracy"), key=lambda s: sg[s])
     adopted = winner if sg[winner] <= sg["all"] - CHECK9_MARGIN else None
