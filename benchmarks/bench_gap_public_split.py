@@ -5,9 +5,9 @@ On Kaggle the miss the ledger learns is taken on the public split only, the next
 that same public split, and finally on the private rest. Both accuracies then carry sampling noise; the two
 submissions' public-split noise is correlated (the same hard images), their private-split noise is not
 cancelled by it. This script replays the correction with those splits drawn at random, from the per-image
-correctness in the cached logits, on the rows that have them: the held-out families of checks 4-10
-(36 sets; each later check's two models once it is recorded). It trains and predicts nothing. ``--check 9|10
---confirm`` applies that pre-registered check to its new rows.
+correctness in the cached logits, on the rows that have them: the held-out families of checks 4-11
+(36 sets; each later check's two models once it is recorded). It trains and predicts nothing. ``--check
+9|10|11 --confirm`` applies that pre-registered check to its new rows.
 
     .venv/bin/python benchmarks/bench_gap_public_split.py   # prints, writes RESULTS_gap_public_split.md and the
                                                             # "public_split" entry of measured_error_ledger.json
@@ -245,6 +245,9 @@ def matched_errors(df: pd.DataFrame, groups: dict[str, dict[str, list[str]]], es
     the public and the private score, and the share of model-sets x draws whose private score fell within the
     estimator's other-recipe range (+- ``leaderboard_feedback.correction_p90``)."""
     matches = tuple(dict.fromkeys(["plain", *(s for g in groups.values() for s in g)]))
+    empty = [(m, s) for m, g in groups.items() for s in matches[1:] if not g.get(s)]
+    if empty:  # scoring it uncorrected would blend "as is" into that matching's error
+        raise SystemExit(f"error: {empty[0][0]} has no earlier submissions for the matching {empty[0][1]!r}")
     rng = np.random.default_rng(seed)
     keys = ("full", "public", "private", "in_private")
     got = {e: {s: {k: [] for k in keys} for s in matches} for e in estimators}
@@ -259,7 +262,7 @@ def matched_errors(df: pd.DataFrame, groups: dict[str, dict[str, list[str]]], es
             for target, by_match in groups.items():
                 b = at[target]
                 for s in matches:
-                    idx = [at[m] for m in by_match.get(s, ())]
+                    idx = [at[m] for m in by_match.get(s, ())]  # none for "plain" only
                     off_public = np.mean(est[idx, None] - public[idx], axis=0) if idx else np.zeros(draws)
                     off_full = float(np.mean(est[idx] - full[idx])) if idx else 0.0
                     corrected = np.clip(est[b] - off_public, 0, 1)
@@ -350,8 +353,9 @@ def confirm_check11(seen: pd.DataFrame, new: pd.DataFrame, seen_models: tuple[st
             model, set_name = rows.loc[rows.duplicated(["model", "set"]), ["model", "set"]].iloc[0]
             raise SystemExit(f"error: check 11 needs one row per model and set; {model} has {set_name} twice")
     seen_recipes = {bench_gap_ledger.recipe(m) for m in seen_models}
-    if len(new_models) != 2 or any(bench_gap_ledger.recipe(m) in seen_recipes for m in new_models):
-        raise SystemExit(f"error: check 11 needs two models of recipes in no seen row; got {new_models}")
+    if len(new_models) != 2 or any(bench_gap_ledger.recipe(m) in seen_recipes for m in new_models) \
+            or len({bench_gap_ledger.recipe(m) for m in new_models}) != 2:
+        raise SystemExit(f"error: check 11 needs two models of two recipes in no seen row; got {new_models}")
     for set_name in sorted(new["set"].unique()):
         here = set(seen.loc[seen["set"] == set_name, "model"]) | set(new.loc[new["set"] == set_name, "model"])
         if here != {*seen_models, *new_models}:

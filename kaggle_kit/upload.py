@@ -37,7 +37,7 @@ class LocalScores:
     predicted_by: str | None = None          # the estimator behind predicted_lb_acc
     predicted_range: tuple[float, float] | None = None  # (low, high) to expect, fractions
     estimates: Mapping[str, float] | None = None  # every estimator's prediction, fractions (the ledger keeps them)
-    recipe: str | None = None                # runs.recipe_key of the folder: read once, for the correction and ledger
+    recipe: str | None = None                # runs.recipe_key of the folder, shared by the correction and the ledger
 
 
 def local_scores(folder: str | Path, data: Any = None, comp: Any = None, synthetic_per_set: int = 300,

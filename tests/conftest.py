@@ -5,6 +5,7 @@ Missing shared data is a failure under CI (CI=true) and a skip elsewhere: CI mus
 from __future__ import annotations
 
 import os
+import signal
 from pathlib import Path
 
 import pytest
@@ -12,6 +13,12 @@ import pytest
 from kaggle_kit.data import shared_data_dir
 
 ROOT = Path(__file__).resolve().parent.parent
+
+# A shell starting a job in the background (``cmd &`` without job control, as some CI runners and nohup do) sets
+# SIGINT to "ignore", and children inherit that: the tests that stop a pipeline or the fake server with Ctrl-C
+# would then see it ignored. A handler here is reset to the default on exec, so every child can be interrupted.
+if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 def pytest_collection_modifyitems(config, items):

@@ -88,6 +88,7 @@ def test_submit_scores_public_now_and_keeps_private(fake, comp, capsys):
     assert row.public_score == pytest.approx(1 - len(wrong & public) / len(public))
     assert np.isnan(row.private_score)  # private stays hidden until the competition ends
     assert (row.status, row.file, row.message, row.competition) == ("COMPLETE", "sub.csv", "msg sub.csv", SLUG)
+    assert row.runs == "" and row.recipe == ""  # a bare CSV has no run, so no recipe
     assert row.sha256 == __import__("hashlib").sha256(csv.read_bytes()).hexdigest()
     assert methods(fake) == ["GetSubmissionLimits", "StartSubmissionUpload", "upload", "CreateSubmission",
                              "ListSubmissions"]
@@ -356,6 +357,7 @@ def make_run(folder: Path, comp, seed: int, wrong: int) -> Path:
     comp_logits[np.arange(N), target] += np.where(np.arange(N) < wrong, 20.0, 10.0)
     save_logits(folder / "logits_comp.npz", Logits(comp["ids"], comp_logits, None, "none"))
     write_manifest(folder, "predict", extra={"comp_complete": True})
+    (folder / "config.yaml").write_text(f"train:\n  seed: {seed}\n")  # one recipe, two seeds
     return folder
 
 
@@ -371,6 +373,8 @@ def test_submit_from_run_records_runs_and_local_scores(fake, comp, capsys, monke
     assert csv.read_text().splitlines()[1:] == [f"{i},{l}" for i, l in zip(comp["ids"], comp["labels"])]
     row = ledger.read_ledger("submissions/ledger.csv").iloc[0]
     assert (row.file, row.runs, row.status, row.public_score) == (str(csv), run_a.name, "COMPLETE", 1.0)
+    from kaggle_kit.runs import recipe_key
+    assert row.recipe == recipe_key(run_a) == recipe_key(run_b) and len(row.recipe) == 12  # seeds share a recipe
     assert row.local_holdout_acc == pytest.approx(load_logits(run_a / "logits_holdout.npz").accuracy)
     assert row.local_test_acc == pytest.approx(load_logits(run_a / "logits_test.npz").accuracy)
     # without CIFAR-10 the prediction is the logits-only recommended estimator's, and the row names it
@@ -386,6 +390,7 @@ def test_submit_from_run_records_runs_and_local_scores(fake, comp, capsys, monke
     ens = ensemble_runs([run_a, run_b], "mean_probs", "ab", out_root=Path("ensembles"))
     assert main(["submit", "--from", str(ens), "-m", "ensemble", "--against", "comp/cifar_test_nolabel.pkl"]) == 0
     assert ledger.read_ledger("submissions/ledger.csv").runs[1] == f"{run_a.name};{run_b.name}"
+    assert ledger.read_ledger("submissions/ledger.csv").recipe[1] == recipe_key(ens) != recipe_key(run_a)
     capsys.readouterr()
     # the CSV exists now: the same predictions reuse it (and the ledger refuses the duplicate) ...
     assert main(["submit", "--from", str(run_a), "-m", "again", "--against", "comp/cifar_test_nolabel.pkl"]) == 2

@@ -209,6 +209,14 @@ def _check11_setup(monkeypatch, correct):
     monkeypatch.setattr(ps, "NEAREST_K", 2)
 
 
+def test_matched_errors_refuses_an_empty_group(monkeypatch):
+    seen, new, correct = _check11_rows(0.05)
+    _check11_setup(monkeypatch, correct)
+    df = pd.concat([seen, new], ignore_index=True)
+    with pytest.raises(SystemExit, match="n has no earlier submissions for the matching 'near'"):
+        ps.matched_errors(df, {"n": {"near": [], "all": ["c", "r"]}}, (ps.CHECK9_ESTIMATOR,), 0.5, 5, 0)
+
+
 def test_matched_groups_by_architecture_accuracy_and_all(monkeypatch):
     monkeypatch.setattr(ps.bench_models, "ARCHITECTURE", {"c": "plain_cnn", "r": "small_resnet", "n": "small_resnet"})
     monkeypatch.setattr(ps, "NEAREST_K", 2)
@@ -245,9 +253,11 @@ def test_check11_refuses_rows_that_would_change_its_verdict_silently(monkeypatch
     _check11_setup(monkeypatch, correct)
     with pytest.raises(SystemExit, match="check 11 needs both new models and all 4 seen models on every set"):
         ps.confirm_check11(seen.iloc[:3], new, ("c", "c@1", "r", "r@1"))
-    with pytest.raises(SystemExit, match="check 11 needs two models of recipes in no seen row"):
+    with pytest.raises(SystemExit, match="check 11 needs two models of two recipes in no seen row"):
         ps.confirm_check11(seen, new.iloc[:1], ("c", "c@1", "r", "r@1"))
-    with pytest.raises(SystemExit, match="check 11 needs two models of recipes in no seen row"):
+    with pytest.raises(SystemExit, match="check 11 needs two models of two recipes in no seen row"):
         ps.confirm_check11(seen, new.assign(model=["r@2", "m"]), ("c", "c@1", "r", "r@1"))
+    with pytest.raises(SystemExit, match="check 11 needs two models of two recipes"):
+        ps.confirm_check11(seen, new.assign(model=["n", "n@1"]), ("c", "c@1", "r", "r@1"))  # one recipe, two seeds
     with pytest.raises(SystemExit, match="check 11 needs one row per model and set; n has blur-2 twice"):
         ps.confirm_check11(seen, pd.concat([new, new]), ("c", "c@1", "r", "r@1"))
