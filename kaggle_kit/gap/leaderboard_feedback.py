@@ -245,6 +245,42 @@ EVIDENCE_CLAUSES = (
 )
 
 
+# The same evidence as a table for the report (one row per source, one column per correction), because the
+# sentence above outgrew a reader: (source, what it was measured on, what it was judged against, {key: column},
+# decimals). Keys absent from a source leave its cell empty.
+EVIDENCE_COLUMNS = ("as is", "one earlier, another recipe", "one earlier, same recipe", "mean of all earlier")
+_AS, _OTHER, _SAME, _MEAN = EVIDENCE_COLUMNS
+EVIDENCE_ROWS = (
+    (BENCHMARK, "the benchmark's shifted sets", "true accuracy",
+     {"plain": _AS, "one_different_recipe": _OTHER, "mean_of_others": _MEAN}, 1),
+    (SEEDS, "the seed study (two seeds per recipe)", "true accuracy", {"plain": _AS, "one_same_recipe": _SAME}, 1),
+    (HELDOUT, "shift families outside the benchmark", "true accuracy",
+     {"plain": _AS, "one_different_recipe": _OTHER, "one_same_recipe": _SAME}, 1),
+    (CHECK6, "check 6: a model trained after its rule", "true accuracy",
+     {"plain": _AS, "one_earlier": _OTHER, "mean_of_others": _MEAN}, 1),
+    (CHECK7, "check 7: that model's second seed", "true accuracy", {"plain": _AS, "one_earlier": _SAME}, 2),
+    (CHECK8, "check 8: a new recipe, two seeds", "true accuracy",
+     {"plain": _AS, "one_different_recipe": _OTHER, "one_same_recipe": _SAME}, 2),
+    (CHECK9, "check 9: another new recipe, two seeds", "private score (50% public)",
+     {"plain": _AS, "one_same_recipe": _SAME, "mean_of_others": _MEAN}, 2),
+    (CHECK11, "check 11: two more new recipes (same architecture alone {architecture}, nearest local accuracy "
+              "{accuracy}: not adopted)", "private score (50% public)", {"plain": _AS, "all": _MEAN}, 2),
+)
+
+
+def evidence_table(m: dict[str, dict[str, float]]) -> tuple[list[str], list[list[str]]]:
+    """(headers, rows) of the correction's measured MAE in points, one row per source ``m`` holds."""
+    rows = []
+    for src, label, judged, columns, decimals in EVIDENCE_ROWS:
+        c = m.get(src, {})
+        if "plain" not in c:
+            continue
+        points = {k: f"{100 * v:.{decimals}f}" for k, v in c.items() if k != "n_models"}
+        cells = {col: points[k] for k, col in columns.items() if k in points}
+        rows.append([label.format_map(points), judged, *(cells.get(col, "-") for col in EVIDENCE_COLUMNS)])
+    return ["measured on", "judged against", *EVIDENCE_COLUMNS], rows
+
+
 def evidence_words(estimator: str, m: dict[str, dict[str, float]]) -> str:
     """The measured effect in one clause, for the report and the upload line."""
     b = m[BENCHMARK]

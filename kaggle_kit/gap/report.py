@@ -217,9 +217,9 @@ def scoreboard_section(ledger: pd.DataFrame, runs: Sequence[RunView]) -> tuple[S
 
 
 def corrections(runs: Sequence[RunView], estimator: str, ledger: pd.DataFrame | None,
-                competition: str | None = None) -> list[str]:
+                competition: str | None = None) -> list[str | Table]:
     """Each run's prediction corrected by the ledger's earlier misses (``leaderboard_feedback.correction_order``
-    says which estimator's), then the evidence once."""
+    says which estimator's), then the evidence once, as a table."""
     if ledger is None or ledger.empty:
         return []
     lines, last = [], None
@@ -243,8 +243,9 @@ def corrections(runs: Sequence[RunView], estimator: str, ledger: pd.DataFrame | 
         why = f" {switch}." if switch else ""
         lines.append(f"Why the correction: every submission meets the same shift, and an estimator's miss is mostly "
                      f"the shift's. The public scores are the only labels used, and a submission's own score never "
-                     f"corrects it.{why} Measured: {leaderboard_feedback.evidence_words(name, last.evidence)} "
-                     f"(`benchmarks/bench_gap_ledger.py`).")
+                     f"corrects it.{why} How far {name} was from the truth, as mean absolute error in points (lower "
+                     f"is better; `benchmarks/bench_gap_ledger.py`, the checks in `benchmarks/PREREGISTERED.md`):")
+        lines.append(Table(*leaderboard_feedback.evidence_table(last.evidence)))
         split = [w for w in (leaderboard_feedback.split_words(name, measured),
                              leaderboard_feedback.coverage_words(name, measured)) if w is not None]
         if split:

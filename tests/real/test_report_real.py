@@ -37,6 +37,12 @@ FIGURES = ("scoreboard", "predicted_lb", "label_shift", "image_stats", "near_dup
            "confidence_entropy", "per_class_confidence")
 
 
+def _estimates_table(html: str) -> str:
+    """Section 2's table of estimators (the correction's evidence table may come before it)."""
+    section = html.split("id='prediction'")[1].split("</section>")[0]
+    return next(t for t in section.split("<table>")[1:] if "<th>estimator</th>" in t).split("</table>")[0]
+
+
 @pytest.fixture(scope="module")
 def workdir(cifar10, standin, standin_labels, tmp_path_factory):
     """Two one-epoch members, their ensemble, and a ledger of two scored submissions."""
@@ -131,7 +137,11 @@ def test_html_report_has_every_section_and_figure_and_needs_no_network(workdir, 
             f"submission(s) predicted by it were {100 * np.mean(miss):+.1f} points off on average, so expect "
             f"**{100 * corrected:.1f}%** ({100 * (corrected - p90):.1f}% to {100 * (corrected + p90):.1f}%: 9 in 10 "
             f"corrections of another recipe's model fell this close") in md
-    assert md.count("Why the correction:") == 1 and "this correction took Shift-Gated's mean error from" in md
+    assert md.count("Why the correction:") == 1 and "How far Shift-Gated was from the truth" in md
+    # the evidence is one table: a row per measured source, the held-out checks with their numbers
+    assert "| measured on | judged against | as is | one earlier, another recipe | one earlier, same recipe |" in md
+    assert "| check 9: another new recipe, two seeds | private score (50% public) | 3.06 | - | 0.86 | 1.11 |" in md
+    assert "this correction took" not in md  # the long sentence is the terminal's only
     assert leaderboard_feedback.switch_words("Shift-Gated", "Median-4-Spread") + "." in md
     assert md.count("On Kaggle the earlier miss is learnt on the public split") == 1  # after the evidence, once
     assert leaderboard_feedback.split_words("Shift-Gated") in md
@@ -149,7 +159,7 @@ def test_html_report_has_every_section_and_figure_and_needs_no_network(workdir, 
     assert "ensemble of 2 members" in html
     # CC-Synth ran for the members (from their weights) and for the ensemble (from the members' synthetic logits)
     assert (runs[0] / "gap_synthetic.npz").is_file() and (ens / "gap_synthetic.npz").is_file()
-    table = html.split("id='prediction'")[1].split("<table>")[1].split("</table>")[0]
+    table = _estimates_table(html)
     assert "CC-Synth" in table and "Agreement" in table and "Shift-Gated" in table
     assert "re-weighted domain AUC" in html
     # the recommended estimate comes with a range: Median-4's measured error, widened below by its members'
@@ -211,7 +221,7 @@ def test_cli_report(workdir, shared_data, monkeypatch, capsys):
                  "--synthetic-per-set", "0"]) == 0
     assert "gap.html" in capsys.readouterr().out
     html = (root / "cli-reports" / "gap.html").read_text(encoding="utf-8")
-    table = html.split("id='prediction'")[1].split("<table>")[1].split("</table>")[0]
+    table = _estimates_table(html)
     assert "for m1;" in html and "CC-Synth" not in table
     assert "Shift-Gated" in table  # needs only image statistics, not the synthetic logits
     assert "Median-4" not in table and "Shift-Gated predicts" in html  # a member is missing: next best

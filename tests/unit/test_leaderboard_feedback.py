@@ -387,6 +387,20 @@ def test_check_11_says_why_a_new_recipe_is_corrected_by_every_row():
     assert "check 11" not in lf.evidence_words(M4S, lf.measured(M4S, ERRORS))
 
 
+def test_evidence_table_has_a_row_per_source_with_its_own_columns():
+    rec = {"others": ["a", "b", "c"], "estimators": {M4S: {
+        s: {"private": v} for s, v in (("plain", 0.039), ("architecture", 0.0189), ("accuracy", 0.0192),
+                                       ("all", 0.0167))}}}
+    headers, rows = lf.evidence_table(lf.measured(M4S, {**ERRORS, "check11": rec}))
+    assert headers == ["measured on", "judged against", "as is", "one earlier, another recipe",
+                       "one earlier, same recipe", "mean of all earlier"]
+    assert rows == [
+        ["the benchmark's shifted sets", "true accuracy", "2.0", "1.7", "-", "1.4"],
+        ["the seed study (two seeds per recipe)", "true accuracy", "2.2", "-", "0.7", "-"],
+        ["check 11: two more new recipes (same architecture alone 1.89, nearest local accuracy 1.92: not adopted)",
+         "private score (50% public)", "3.90", "-", "-", "1.67"]]
+
+
 def test_shipped_check_11_failed_and_is_in_the_evidence():
     rec = lf.measurements()["check11"]
     assert rec["adopted"] is None and rec["rules"] == {"11": False}
