@@ -100,7 +100,7 @@ def _echo_correction(folder: Path, pred: "Prediction", ledger_path: Path, compet
         switch = leaderboard_feedback.switch_words(c.offset.estimator, pred.estimator)
         if switch:
             echo(f"  ({switch})")
-        echo(f"  ({leaderboard_feedback.evidence_words(c.offset.estimator, c.evidence)})")
+        echo(f"  ({leaderboard_feedback.evidence_line(c)})")
         if c.low is not None:
             echo(f"  (the range: {leaderboard_feedback.range_basis(c)})")
 

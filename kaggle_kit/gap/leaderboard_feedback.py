@@ -216,38 +216,9 @@ def switch_words(name: str, recommended: str, errors: dict | None = None) -> str
             f"recipe's")
 
 
-# After the benchmark's clause, one per further source the evidence holds: (source, the keys it needs, its words;
-# values in points, two decimals where a pre-registered rule was decided on them).
-EVIDENCE_CLAUSES = (
-    (SEEDS, {"one_same_recipe"}, "; on the seed study's models from {plain:.1f} to {one_same_recipe:.1f} with one of "
-                                 "the same recipe and another seed"),
-    (HELDOUT, {"plain", "one_different_recipe", "one_same_recipe"},
-     "; on shift families outside the benchmark from {plain:.1f} to {one_different_recipe:.1f} with another recipe "
-     "and {one_same_recipe:.1f} with the same"),
-    (CHECK6, {"plain", "one_earlier", "mean_of_others"},
-     "; and in a check written down before its model was trained (PREREGISTERED.md, check 6) from {plain:.1f} to "
-     "{one_earlier:.1f} with one earlier submission and {mean_of_others:.1f} with the mean of {n_models:d}"),
-    (CHECK7, {"plain", "one_earlier"},
-     "; and in check 7, with one earlier submission of the same recipe (its second seed trained after the rule was "
-     "written), from {plain:.2f} to {one_earlier:.2f}"),
-    (CHECK8, {"plain", "one_different_recipe", "one_same_recipe"},
-     "; and in check 8 (a new recipe, two seeds trained after its rule) from {plain:.2f} to "
-     "{one_different_recipe:.2f} with another recipe's miss and {one_same_recipe:.2f} with the same recipe's"),
-    (CHECK9, {"plain", "one_same_recipe", "mean_of_others"},
-     "; and in check 9 (another new recipe, judged by the private score of a 50% public split) from {plain:.2f} to "
-     "{one_same_recipe:.2f} with the same recipe's miss alone, against {mean_of_others:.2f} with the mean of all "
-     "{n_models:d} earlier"),
-    (CHECK11, {"plain", "architecture", "accuracy", "all"},
-     "; and in check 11 (two new recipes, small ResNets stopped at or below a plain CNN's accuracy) from "
-     "{plain:.2f} to {all:.2f} with the mean of all {n_models:d} earlier, against {architecture:.2f} with the same "
-     "architecture's alone and {accuracy:.2f} with the nearest in local accuracy (its rule, on Shift-Gated, "
-     "failed: a new recipe is corrected by every scored submission)"),
-)
-
-
-# The same evidence as a table for the report (one row per source, one column per correction), because the
-# sentence above outgrew a reader: (source, what it was measured on, what it was judged against, {key: column},
-# decimals). Keys absent from a source leave its cell empty.
+# What the correction achieved where it was measured, one row per source and one column per kind of correction
+# (the report's table; the upload quotes one row): (source, what it was measured on, what it was judged against,
+# {key: column}, decimals). Keys absent from a source leave its cell "-".
 EVIDENCE_COLUMNS = ("as is", "one earlier, another recipe", "one earlier, same recipe", "mean of all earlier")
 _AS, _OTHER, _SAME, _MEAN = EVIDENCE_COLUMNS
 EVIDENCE_ROWS = (
@@ -281,19 +252,22 @@ def evidence_table(m: dict[str, dict[str, float]]) -> tuple[list[str], list[list
     return ["measured on", "judged against", *EVIDENCE_COLUMNS], rows
 
 
-def evidence_words(estimator: str, m: dict[str, dict[str, float]]) -> str:
-    """The measured effect in one clause, for the report and the upload line."""
-    b = m[BENCHMARK]
-    text = (f"on the benchmark's shifted sets this correction took {estimator}'s mean error from "
-            f"{100 * b['plain']:.1f} to {100 * b['one_different_recipe']:.1f} points with one earlier submission of "
-            f"another recipe")
-    if "mean_of_others" in b:
-        text += f" and {100 * b['mean_of_others']:.1f} with the mean of {int(b['n_models']) - 1} others"
-    for src, needs, template in EVIDENCE_CLAUSES:
-        c = m.get(src, {})
-        if needs <= set(c):
-            text += template.format_map({k: int(v) if k == "n_models" else 100 * v for k, v in c.items()})
-    return text
+_KIND_WORDS = {_OTHER: "one earlier submission of another recipe", _SAME: "one earlier submission of the same recipe",
+               _MEAN: "the mean of all earlier ones"}
+
+
+def evidence_line(c: "Corrected") -> str:
+    """The one measurement closest to this correction, for the upload's terminal line: the latest source with a
+    number for its kind (same recipe; else one earlier submission or the mean of several)."""
+    kind = _SAME if c.offset.same_recipe else (_OTHER if c.offset.n == 1 else _MEAN)
+    headers, rows = evidence_table(c.evidence)
+    col = headers.index(kind)
+    row = next((r for r in reversed(rows) if r[col] != "-"), None)
+    more = "every measurement: `kaggle-kit report`, section 2"
+    if row is None:
+        return more
+    return (f"measured on {row[0]}, against the {row[1]}: {row[2]} points MAE as is, {row[col]} corrected by "
+            f"{_KIND_WORDS[kind]}; {more}")
 
 
 def split_words(estimator: str, errors: dict | None = None, fraction: str = "0.5") -> str | None:

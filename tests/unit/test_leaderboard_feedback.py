@@ -74,10 +74,19 @@ def test_correction_is_offered_only_where_the_benchmark_shows_it_helping():
     assert lf.measured(M4S, ERRORS)["benchmark"]["one_different_recipe"] == 0.017
     assert lf.measured("ATC-NE-BBSE", ERRORS) is None  # made worse there: never applied
     assert lf.measured("COTT", ERRORS) is None  # never measured
-    words = lf.evidence_words(M4S, lf.measured(M4S, ERRORS))
-    assert words == ("on the benchmark's shifted sets this correction took Median-4-Spread's mean error from 2.0 to "
-                     "1.7 points with one earlier submission of another recipe and 1.4 with the mean of 2 others; on "
-                     "the seed study's models from 2.2 to 0.7 with one of the same recipe and another seed")
+    m = lf.measured(M4S, ERRORS)
+    line = lf.evidence_line(lf.Corrected(0.7, 0.72, lf.LedgerOffset(M4S, 0.02, 1), m))
+    assert line == ("measured on the benchmark's shifted sets, against the true accuracy: 2.0 points MAE as is, 1.7 "
+                    "corrected by one earlier submission of another recipe; every measurement: `kaggle-kit report`, "
+                    "section 2")
+    # the line quotes the latest source with a number for the correction's kind
+    same = lf.evidence_line(lf.Corrected(0.7, 0.72, lf.LedgerOffset(M4S, 0.02, 2, same_recipe=True), m))
+    assert same.startswith("measured on the seed study (two seeds per recipe), against the true accuracy: 2.2 "
+                           "points MAE as is, 0.7 corrected by one earlier submission of the same recipe")
+    several = lf.evidence_line(lf.Corrected(0.7, 0.72, lf.LedgerOffset(M4S, 0.02, 3), m))
+    assert "2.0 points MAE as is, 1.4 corrected by the mean of all earlier ones" in several
+    assert lf.evidence_line(lf.Corrected(0.7, 0.72, lf.LedgerOffset(M4S, 0.02, 1), {})) == (
+        "every measurement: `kaggle-kit report`, section 2")
 
 
 def test_shipped_check_8_moves_the_correction_where_its_models_showed_a_gain():
@@ -100,7 +109,8 @@ def test_a_failed_check_6_withdraws_the_correction():
     check6 = {"others": ["a", "b"], "estimators": {M4S: {"plain": 0.03, "one_earlier": 0.02, "mean_of_others": 0.02}}}
     held = lf.measured(M4S, {**ERRORS, "check6": {**check6, "rules_hold": True}})
     assert held["check6"] == {"plain": 0.03, "one_earlier": 0.02, "mean_of_others": 0.02, "n_models": 2}
-    assert "(PREREGISTERED.md, check 6) from 3.0 to 2.0 with one earlier submission" in lf.evidence_words(M4S, held)
+    assert ["check 6: a model trained after its rule", "true accuracy", "3.0", "2.0", "-", "2.0"] in \
+        lf.evidence_table(held)[1]
     assert lf.measured(M4S, {**ERRORS, "check6": {**check6, "rules_hold": False}}) is None
 
 
@@ -184,9 +194,7 @@ def test_check_7_is_quoted_whatever_its_outcome():
               "estimators": {M4S: {"plain": 0.03, "one_earlier": 0.012, "mean_of_others": 0.012}}}
     m = lf.measured(M4S, {**ERRORS, "check7": check7})
     assert m is not None and m["check7"]["one_earlier"] == 0.012  # quoted, never a reason to withdraw
-    assert lf.evidence_words(M4S, m).endswith(
-        "; and in check 7, with one earlier submission of the same recipe (its second seed trained after the rule "
-        "was written), from 3.00 to 1.20")
+    assert ["check 7: that model's second seed", "true accuracy", "3.00", "-", "1.20", "-"] in lf.evidence_table(m)[1]
 
 
 def test_check8_verdict_on_rows_with_a_known_answer():
@@ -246,8 +254,8 @@ def test_once_check_8_holds_the_estimator_whose_correction_measured_best_is_corr
     c = lf.corrected_prediction({M4S: 0.72, SG: 0.71}, M4S, df, SLUG, ["r9"], errors=_check8(True))
     assert (c.offset.estimator, c.offset.n, c.estimate) == (SG, 1, 0.71) and c.accuracy == pytest.approx(0.69)
     assert c.describe().startswith("Shift-Gated 71.0% corrected by 1 scored submission(s) whose Shift-Gated")
-    assert "in check 8 (a new recipe, two seeds trained after its rule) from 4.00 to 1.50 with another recipe's " \
-           "miss and 0.65 with the same recipe's" in lf.evidence_words(SG, c.evidence)
+    assert ["check 8: a new recipe, two seeds", "true accuracy", "4.00", "1.50", "0.65", "-"] in \
+        lf.evidence_table(c.evidence)[1]
     # check 8 failed: Median-4-Spread is corrected by both rows, as before
     c = lf.corrected_prediction({M4S: 0.72, SG: 0.71}, M4S, df, SLUG, ["r9"], errors=_check8(False))
     assert (c.offset.estimator, c.offset.n) == (M4S, 2)
@@ -368,23 +376,17 @@ def test_check_9_is_quoted_in_the_evidence_judged_by_the_private_score():
         (("plain", 0.03), ("one_same_recipe", 0.0086), ("mean_of_others", 0.0111))}}}
     m = lf.measured(M4S, {**ERRORS, "check9": rec})
     assert m["check9"] == {"plain": 0.03, "one_same_recipe": 0.0086, "mean_of_others": 0.0111, "n_models": 3}
-    assert lf.evidence_words(M4S, m).endswith(
-        "; and in check 9 (another new recipe, judged by the private score of a 50% public split) from 3.00 to "
-        "0.86 with the same recipe's miss alone, against 1.11 with the mean of all 3 earlier")
+    assert lf.evidence_table(m)[1][-1] == ["check 9: another new recipe, two seeds", "private score (50% public)",
+                                           "3.00", "-", "0.86", "1.11"]
 
 
-def test_check_11_says_why_a_new_recipe_is_corrected_by_every_row():
+def test_check_11_is_read_from_its_record():
     rec = {"others": ["a", "b", "c"], "adopted": None, "rules": {"11": False}, "estimators": {M4S: {
         s: {"full": 0.0, "public": 0.0, "private": v, "n": 72} for s, v in
         (("plain", 0.039), ("architecture", 0.0189), ("accuracy", 0.0192), ("all", 0.0167))}}}
     m = lf.measured(M4S, {**ERRORS, "check11": rec})
     assert m["check11"] == {"plain": 0.039, "architecture": 0.0189, "accuracy": 0.0192, "all": 0.0167, "n_models": 3}
-    assert lf.evidence_words(M4S, m).endswith(
-        "; and in check 11 (two new recipes, small ResNets stopped at or below a plain CNN's accuracy) from 3.90 to "
-        "1.67 with the mean of all 3 earlier, against 1.89 with the same architecture's alone and 1.92 with the "
-        "nearest in local accuracy (its rule, on Shift-Gated, failed: a new recipe is corrected by every scored "
-        "submission)")
-    assert "check 11" not in lf.evidence_words(M4S, lf.measured(M4S, ERRORS))
+    assert not any("check 11" in r[0] for r in lf.evidence_table(lf.measured(M4S, ERRORS))[1])
 
 
 def test_evidence_table_has_a_row_per_source_with_its_own_columns():
@@ -406,7 +408,11 @@ def test_shipped_check_11_failed_and_is_in_the_evidence():
     assert rec["adopted"] is None and rec["rules"] == {"11": False}
     sg = rec["estimators"]["Shift-Gated"]
     assert sg["all"]["private"] < min(sg["architecture"]["private"], sg["accuracy"]["private"])
-    assert "in check 11" in lf.evidence_words("Shift-Gated", lf.measured("Shift-Gated"))
+    m = lf.measured("Shift-Gated")
+    assert lf.evidence_table(m)[1][-1][0].startswith("check 11: two more new recipes (same architecture alone 1.89")
+    # a new recipe's correction by several earlier submissions quotes check 11, judged by the private score
+    line = lf.evidence_line(lf.Corrected(0.7, 0.72, lf.LedgerOffset("Shift-Gated", 0.02, 5), m))
+    assert "against the private score (50% public): 3.90 points MAE as is, 1.67 corrected by the mean" in line
 
 
 def test_check_10_gives_its_estimators_their_own_same_recipe_range_where_its_rule_held(tmp_path):
