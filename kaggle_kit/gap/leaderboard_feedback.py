@@ -122,6 +122,10 @@ def measured(estimator: str, errors: dict | None = None) -> dict[str, dict[str, 
     if check9:  # judged by the private score of a public split
         found[CHECK9] = {k: check9[k]["private"] for k in ("plain", "one_same_recipe", "mean_of_others")} | {
             "n_models": len(errors[CHECK9].get("others", [])) + 1}
+    check10 = errors.get(CHECK10, {}).get("estimators", {}).get(estimator)
+    if check10:  # judged like check 9; its estimators are Median-4-Spread and COTT
+        found[CHECK10] = {k: check10[k]["private"] for k in ("plain", "one_same_recipe", "mean_of_others")} | {
+            "n_models": len(errors[CHECK10].get("others", [])) + 1}
     check11 = errors.get(CHECK11, {}).get("estimators", {}).get(estimator)
     if check11:  # judged by the private score of a public split, like check 9
         found[CHECK11] = {k: v["private"] for k, v in check11.items()} | {
@@ -216,58 +220,104 @@ def switch_words(name: str, recommended: str, errors: dict | None = None) -> str
             f"recipe's")
 
 
-# What the correction achieved where it was measured, one row per source and one column per kind of correction
-# (the report's table; the upload quotes one row): (source, what it was measured on, what it was judged against,
-# {key: column}, decimals). Keys absent from a source leave its cell "-".
-EVIDENCE_COLUMNS = ("as is", "one earlier, another recipe", "one earlier, same recipe", "mean of all earlier")
+# What the correction achieved where it was measured: one row per source, one column per kind of correction (the
+# report's table; the upload quotes one row).
+EVIDENCE_COLUMNS = ("as is", "one earlier, another recipe", "one earlier, same recipe", "mean of earlier (how many)")
 _AS, _OTHER, _SAME, _MEAN = EVIDENCE_COLUMNS
+
+
+@dataclass(frozen=True)
+class EvidenceRow:
+    source: str
+    label: str                      # what it was measured on
+    judged: str                     # what the corrected prediction was compared with
+    columns: Mapping[str, str]      # measured key -> column; keys the source lacks leave "-"
+    decimals: int                   # as its rule was decided (two where a pre-registered rule used the number)
+    mean_of: int = 0                # the mean's count is the source's n_models plus this
+    twin_in_mean: bool = False      # the mean includes the same recipe's other seed(s): not a new recipe's case
+    note: str | None = None         # a sentence under the table, filled with the source's numbers when it has them
+
+
 EVIDENCE_ROWS = (
-    (BENCHMARK, "the benchmark's shifted sets", "true accuracy",
-     {"plain": _AS, "one_different_recipe": _OTHER, "mean_of_others": _MEAN}, 1),
-    (SEEDS, "the seed study (two seeds per recipe)", "true accuracy", {"plain": _AS, "one_same_recipe": _SAME}, 1),
-    (HELDOUT, "shift families outside the benchmark", "true accuracy",
-     {"plain": _AS, "one_different_recipe": _OTHER, "one_same_recipe": _SAME}, 1),
-    (CHECK6, "check 6: a model trained after its rule", "true accuracy",
-     {"plain": _AS, "one_earlier": _OTHER, "mean_of_others": _MEAN}, 1),
-    (CHECK7, "check 7: that model's second seed", "true accuracy", {"plain": _AS, "one_earlier": _SAME}, 2),
-    (CHECK8, "check 8: a new recipe, two seeds", "true accuracy",
-     {"plain": _AS, "one_different_recipe": _OTHER, "one_same_recipe": _SAME}, 2),
-    (CHECK9, "check 9: another new recipe, two seeds", "private score (50% public)",
-     {"plain": _AS, "one_same_recipe": _SAME, "mean_of_others": _MEAN}, 2),
-    (CHECK11, "check 11: two more new recipes (same architecture alone {architecture}, nearest local accuracy "
-              "{accuracy}: not adopted)", "private score (50% public)", {"plain": _AS, "all": _MEAN}, 2),
+    EvidenceRow(BENCHMARK, "the benchmark's shifted sets", "true accuracy",
+                {"plain": _AS, "one_different_recipe": _OTHER, "mean_of_others": _MEAN}, 1, mean_of=-1),
+    EvidenceRow("standin", "the competition stand-in set", "true accuracy",
+                {"plain": _AS, "one_different_recipe": _OTHER, "mean_of_others": _MEAN}, 1, mean_of=-1),
+    EvidenceRow(SEEDS, "the seed study (2-3 seeds per recipe)", "true accuracy",
+                {"plain": _AS, "one_different_recipe": _OTHER, "one_same_recipe": _SAME, "mean_of_others": _MEAN}, 1,
+                mean_of=-1, twin_in_mean=True),
+    EvidenceRow(HELDOUT, "shift families outside the benchmark", "true accuracy",
+                {"plain": _AS, "one_different_recipe": _OTHER, "one_same_recipe": _SAME, "mean_of_others": _MEAN}, 1,
+                mean_of=-1, twin_in_mean=True),
+    EvidenceRow(CHECK6, "check 6: a new model, trained after its rule", "true accuracy",
+                {"plain": _AS, "one_earlier": _OTHER, "mean_of_others": _MEAN}, 1),
+    EvidenceRow(CHECK7, "check 7: that model's second seed", "true accuracy", {"plain": _AS, "one_earlier": _SAME}, 2),
+    EvidenceRow(CHECK8, "check 8: a new recipe, two seeds, trained after its rule", "true accuracy",
+                {"plain": _AS, "one_different_recipe": _OTHER, "one_same_recipe": _SAME}, 2),
+    EvidenceRow(CHECK9, "check 9: another new recipe, two seeds", "private score of a 50% public split",
+                {"plain": _AS, "one_same_recipe": _SAME, "mean_of_others": _MEAN}, 2, twin_in_mean=True),
+    EvidenceRow(CHECK10, "check 10: a weak new recipe, two seeds", "private score of a 50% public split",
+                {"plain": _AS, "one_same_recipe": _SAME, "mean_of_others": _MEAN}, 2, twin_in_mean=True),
+    EvidenceRow(CHECK11, "check 11: two more new recipes, one seed each", "private score of a 50% public split",
+                {"plain": _AS, "all": _MEAN}, 2,
+                note="Check 11 also tried correcting a new recipe by only the earlier submissions of the same "
+                     "architecture ({architecture} points) or only the 4 nearest in local accuracy ({accuracy}); "
+                     "neither beat the mean of all earlier ({all}), so a new recipe is corrected by every scored "
+                     "submission."),
 )
 
 
-def evidence_table(m: dict[str, dict[str, float]]) -> tuple[list[str], list[list[str]]]:
-    """(headers, rows) of the correction's measured MAE in points, one row per source ``m`` holds."""
-    rows = []
-    for src, label, judged, columns, decimals in EVIDENCE_ROWS:
-        c = m.get(src, {})
+def _points(row: EvidenceRow, c: Mapping[str, float]) -> dict[str, str]:
+    return {k: f"{100 * v:.{row.decimals}f}" for k, v in c.items() if k != "n_models"}
+
+
+def _mean_count(row: EvidenceRow, c: Mapping[str, float]) -> str:
+    n = int(c.get("n_models", 0)) + row.mean_of
+    return f"{n}, incl. the other seed" if row.twin_in_mean else str(n)
+
+
+def evidence_table(m: dict[str, dict[str, float]]) -> tuple[list[str], list[list[str]], list[str]]:
+    """(headers, rows, notes) of the correction's measured MAE in points, one row per source ``m`` holds."""
+    rows, notes = [], []
+    for row in EVIDENCE_ROWS:
+        c = m.get(row.source, {})
         if "plain" not in c:
             continue
-        points = {k: f"{100 * v:.{decimals}f}" for k, v in c.items() if k != "n_models"}
-        cells = {col: points[k] for k, col in columns.items() if k in points}
-        rows.append([label.format_map(points), judged, *(cells.get(col, "-") for col in EVIDENCE_COLUMNS)])
-    return ["measured on", "judged against", *EVIDENCE_COLUMNS], rows
-
-
-_KIND_WORDS = {_OTHER: "one earlier submission of another recipe", _SAME: "one earlier submission of the same recipe",
-               _MEAN: "the mean of all earlier ones"}
+        points = _points(row, c)
+        cells = {col: points[k] + (f" ({_mean_count(row, c)})" if col == _MEAN else "")
+                 for k, col in row.columns.items() if k in points}
+        rows.append([row.label, row.judged, *(cells.get(col, "-") for col in EVIDENCE_COLUMNS)])
+        if row.note:
+            try:
+                notes.append(row.note.format_map(points))
+            except KeyError:  # a record without the note's numbers: the row stands alone
+                pass
+    return ["measured on", "judged against", *EVIDENCE_COLUMNS], rows, notes
 
 
 def evidence_line(c: "Corrected") -> str:
-    """The one measurement closest to this correction, for the upload's terminal line: the latest source with a
-    number for its kind (same recipe; else one earlier submission or the mean of several)."""
-    kind = _SAME if c.offset.same_recipe else (_OTHER if c.offset.n == 1 else _MEAN)
-    headers, rows = evidence_table(c.evidence)
-    col = headers.index(kind)
-    row = next((r for r in reversed(rows) if r[col] != "-"), None)
+    """The one measurement closest to this correction, for the upload's terminal line: the latest source measured
+    with that kind of correction (the same recipe's rows; one earlier submission of another recipe; the mean of
+    several, never one that included the same recipe), else the latest with one earlier submission."""
+    n = c.offset.n
+    kind = _SAME if c.offset.same_recipe else (_OTHER if n == 1 else _MEAN)
     more = "every measurement: `kaggle-kit report`, section 2"
-    if row is None:
-        return more
-    return (f"measured on {row[0]}, against the {row[1]}: {row[2]} points MAE as is, {row[col]} corrected by "
-            f"{_KIND_WORDS[kind]}; {more}")
+    for want in dict.fromkeys((kind, _OTHER)):
+        for row in reversed(EVIDENCE_ROWS):
+            got = c.evidence.get(row.source, {})
+            key = next((k for k, col in row.columns.items() if col == want), None)
+            if "plain" not in got or key not in got or (want == _MEAN and row.twin_in_mean):
+                continue
+            p = _points(row, got)
+            how = {_OTHER: "one earlier submission of another recipe",
+                   _SAME: "one earlier submission of the same recipe",
+                   _MEAN: f"the mean of {_mean_count(row, got)} earlier submissions"}[want]
+            measured_n = int(got.get("n_models", 0)) + row.mean_of if want == _MEAN else 1
+            with_one = "measured with one; " if measured_n == 1 else ""
+            yours = "" if n == measured_n else f" ({with_one}yours averages {n})"
+            return (f"measured on {row.label} (judged against the {row.judged}): {p['plain']} points MAE as is, "
+                    f"{p[key]} corrected by {how}{yours}; {more}")
+    return more
 
 
 def split_words(estimator: str, errors: dict | None = None, fraction: str = "0.5") -> str | None:

@@ -243,9 +243,12 @@ def corrections(runs: Sequence[RunView], estimator: str, ledger: pd.DataFrame | 
         why = f" {switch}." if switch else ""
         lines.append(f"Why the correction: every submission meets the same shift, and an estimator's miss is mostly "
                      f"the shift's. The public scores are the only labels used, and a submission's own score never "
-                     f"corrects it.{why} How far {name} was from the truth, as mean absolute error in points (lower "
-                     f"is better; `benchmarks/bench_gap_ledger.py`, the checks in `benchmarks/PREREGISTERED.md`):")
-        lines.append(Table(*leaderboard_feedback.evidence_table(last.evidence)))
+                     f"corrects it.{why} How far {name} was from what each row was judged against, as mean absolute "
+                     f"error in points (lower is better; `benchmarks/bench_gap_ledger.py`, the checks in "
+                     f"`benchmarks/PREREGISTERED.md`):")
+        headers, rows, notes = leaderboard_feedback.evidence_table(last.evidence)
+        lines.append(Table(headers, rows))
+        lines += notes
         split = [w for w in (leaderboard_feedback.split_words(name, measured),
                              leaderboard_feedback.coverage_words(name, measured)) if w is not None]
         if split:

@@ -76,15 +76,23 @@ def test_correction_is_offered_only_where_the_benchmark_shows_it_helping():
     assert lf.measured("COTT", ERRORS) is None  # never measured
     m = lf.measured(M4S, ERRORS)
     line = lf.evidence_line(lf.Corrected(0.7, 0.72, lf.LedgerOffset(M4S, 0.02, 1), m))
-    assert line == ("measured on the benchmark's shifted sets, against the true accuracy: 2.0 points MAE as is, 1.7 "
-                    "corrected by one earlier submission of another recipe; every measurement: `kaggle-kit report`, "
-                    "section 2")
+    assert line == ("measured on the benchmark's shifted sets (judged against the true accuracy): 2.0 points MAE as "
+                    "is, 1.7 corrected by one earlier submission of another recipe; every measurement: `kaggle-kit "
+                    "report`, section 2")
     # the line quotes the latest source with a number for the correction's kind
     same = lf.evidence_line(lf.Corrected(0.7, 0.72, lf.LedgerOffset(M4S, 0.02, 2, same_recipe=True), m))
-    assert same.startswith("measured on the seed study (two seeds per recipe), against the true accuracy: 2.2 "
-                           "points MAE as is, 0.7 corrected by one earlier submission of the same recipe")
+    assert same.startswith("measured on the seed study (2-3 seeds per recipe) (judged against the true accuracy): "
+                           "2.2 points MAE as is, 0.7 corrected by one earlier submission of the same recipe "
+                           "(measured with one; yours averages 2)")
+    # a mean is quoted only where it held no seed of the corrected recipe: the benchmark's, of its 2 other models
     several = lf.evidence_line(lf.Corrected(0.7, 0.72, lf.LedgerOffset(M4S, 0.02, 3), m))
-    assert "2.0 points MAE as is, 1.4 corrected by the mean of all earlier ones" in several
+    assert "2.0 points MAE as is, 1.4 corrected by the mean of 2 earlier submissions (yours averages 3)" in several
+    assert "1.4 corrected by the mean of 2 earlier submissions;" in lf.evidence_line(
+        lf.Corrected(0.7, 0.72, lf.LedgerOffset(M4S, 0.02, 2), m))
+    # with no source measured for the kind, the latest one-earlier measurement stands in
+    seeds_only = {"seeds": m["seeds"]}
+    assert "0.7 corrected by" not in lf.evidence_line(lf.Corrected(0.7, 0.72, lf.LedgerOffset(M4S, 0.02, 3),
+                                                                    seeds_only))
     assert lf.evidence_line(lf.Corrected(0.7, 0.72, lf.LedgerOffset(M4S, 0.02, 1), {})) == (
         "every measurement: `kaggle-kit report`, section 2")
 
@@ -109,7 +117,7 @@ def test_a_failed_check_6_withdraws_the_correction():
     check6 = {"others": ["a", "b"], "estimators": {M4S: {"plain": 0.03, "one_earlier": 0.02, "mean_of_others": 0.02}}}
     held = lf.measured(M4S, {**ERRORS, "check6": {**check6, "rules_hold": True}})
     assert held["check6"] == {"plain": 0.03, "one_earlier": 0.02, "mean_of_others": 0.02, "n_models": 2}
-    assert ["check 6: a model trained after its rule", "true accuracy", "3.0", "2.0", "-", "2.0"] in \
+    assert ["check 6: a new model, trained after its rule", "true accuracy", "3.0", "2.0", "-", "2.0 (2)"] in \
         lf.evidence_table(held)[1]
     assert lf.measured(M4S, {**ERRORS, "check6": {**check6, "rules_hold": False}}) is None
 
@@ -254,8 +262,8 @@ def test_once_check_8_holds_the_estimator_whose_correction_measured_best_is_corr
     c = lf.corrected_prediction({M4S: 0.72, SG: 0.71}, M4S, df, SLUG, ["r9"], errors=_check8(True))
     assert (c.offset.estimator, c.offset.n, c.estimate) == (SG, 1, 0.71) and c.accuracy == pytest.approx(0.69)
     assert c.describe().startswith("Shift-Gated 71.0% corrected by 1 scored submission(s) whose Shift-Gated")
-    assert ["check 8: a new recipe, two seeds", "true accuracy", "4.00", "1.50", "0.65", "-"] in \
-        lf.evidence_table(c.evidence)[1]
+    assert ["check 8: a new recipe, two seeds, trained after its rule", "true accuracy", "4.00", "1.50", "0.65",
+            "-"] in lf.evidence_table(c.evidence)[1]
     # check 8 failed: Median-4-Spread is corrected by both rows, as before
     c = lf.corrected_prediction({M4S: 0.72, SG: 0.71}, M4S, df, SLUG, ["r9"], errors=_check8(False))
     assert (c.offset.estimator, c.offset.n) == (M4S, 2)
@@ -376,8 +384,9 @@ def test_check_9_is_quoted_in_the_evidence_judged_by_the_private_score():
         (("plain", 0.03), ("one_same_recipe", 0.0086), ("mean_of_others", 0.0111))}}}
     m = lf.measured(M4S, {**ERRORS, "check9": rec})
     assert m["check9"] == {"plain": 0.03, "one_same_recipe": 0.0086, "mean_of_others": 0.0111, "n_models": 3}
-    assert lf.evidence_table(m)[1][-1] == ["check 9: another new recipe, two seeds", "private score (50% public)",
-                                           "3.00", "-", "0.86", "1.11"]
+    assert lf.evidence_table(m)[1][-1] == ["check 9: another new recipe, two seeds",
+                                           "private score of a 50% public split", "3.00", "-", "0.86",
+                                           "1.11 (3, incl. the other seed)"]
 
 
 def test_check_11_is_read_from_its_record():
@@ -393,14 +402,21 @@ def test_evidence_table_has_a_row_per_source_with_its_own_columns():
     rec = {"others": ["a", "b", "c"], "estimators": {M4S: {
         s: {"private": v} for s, v in (("plain", 0.039), ("architecture", 0.0189), ("accuracy", 0.0192),
                                        ("all", 0.0167))}}}
-    headers, rows = lf.evidence_table(lf.measured(M4S, {**ERRORS, "check11": rec}))
+    headers, rows, notes = lf.evidence_table(lf.measured(M4S, {**ERRORS, "check11": rec}))
     assert headers == ["measured on", "judged against", "as is", "one earlier, another recipe",
-                       "one earlier, same recipe", "mean of all earlier"]
+                       "one earlier, same recipe", "mean of earlier (how many)"]
     assert rows == [
-        ["the benchmark's shifted sets", "true accuracy", "2.0", "1.7", "-", "1.4"],
-        ["the seed study (two seeds per recipe)", "true accuracy", "2.2", "-", "0.7", "-"],
-        ["check 11: two more new recipes (same architecture alone 1.89, nearest local accuracy 1.92: not adopted)",
-         "private score (50% public)", "3.90", "-", "-", "1.67"]]
+        ["the benchmark's shifted sets", "true accuracy", "2.0", "1.7", "-", "1.4 (2)"],
+        ["the seed study (2-3 seeds per recipe)", "true accuracy", "2.2", "-", "0.7", "-"],
+        ["check 11: two more new recipes, one seed each", "private score of a 50% public split", "3.90", "-", "-",
+         "1.67 (3)"]]
+    assert notes == ["Check 11 also tried correcting a new recipe by only the earlier submissions of the same "
+                     "architecture (1.89 points) or only the 4 nearest in local accuracy (1.92); neither beat the "
+                     "mean of all earlier (1.67), so a new recipe is corrected by every scored submission."]
+    # a record without the note's numbers keeps its row and drops the note (it used to raise)
+    bare = {**rec, "estimators": {M4S: {k: v for k, v in rec["estimators"][M4S].items() if k in ("plain", "all")}}}
+    rows, notes = lf.evidence_table(lf.measured(M4S, {**ERRORS, "check11": bare}))[1:]
+    assert rows[-1][-1] == "1.67 (3)" and notes == []
 
 
 def test_shipped_check_11_failed_and_is_in_the_evidence():
@@ -409,10 +425,16 @@ def test_shipped_check_11_failed_and_is_in_the_evidence():
     sg = rec["estimators"]["Shift-Gated"]
     assert sg["all"]["private"] < min(sg["architecture"]["private"], sg["accuracy"]["private"])
     m = lf.measured("Shift-Gated")
-    assert lf.evidence_table(m)[1][-1][0].startswith("check 11: two more new recipes (same architecture alone 1.89")
+    rows, notes = lf.evidence_table(m)[1:]
+    assert rows[-1] == ["check 11: two more new recipes, one seed each", "private score of a 50% public split",
+                        "3.90", "-", "-", "1.67 (12)"]
+    assert notes == ["Check 11 also tried correcting a new recipe by only the earlier submissions of the same "
+                     "architecture (1.89 points) or only the 4 nearest in local accuracy (1.92); neither beat the "
+                     "mean of all earlier (1.67), so a new recipe is corrected by every scored submission."]
     # a new recipe's correction by several earlier submissions quotes check 11, judged by the private score
     line = lf.evidence_line(lf.Corrected(0.7, 0.72, lf.LedgerOffset("Shift-Gated", 0.02, 5), m))
-    assert "against the private score (50% public): 3.90 points MAE as is, 1.67 corrected by the mean" in line
+    assert ("(judged against the private score of a 50% public split): 3.90 points MAE as is, 1.67 corrected by "
+            "the mean of 12 earlier submissions (yours averages 5);") in line
 
 
 def test_check_10_gives_its_estimators_their_own_same_recipe_range_where_its_rule_held(tmp_path):
