@@ -181,18 +181,31 @@ CHECK_ROWS_ARGS = {c: tuple(str(p.relative_to(bench_gap.ROOT)) for p in rows) fo
 SCENARIO_WORDS = {"plain": "as is", "one_same_recipe": "other seed alone", "mean_of_others": "mean of all earlier"}
 
 
+def check_frames(check: int, seen: pd.DataFrame, new: pd.DataFrame,
+                 seen_models: tuple[str, ...]) -> tuple[pd.DataFrame, list[str]]:
+    """A check's seen rows narrowed to ``seen_models``, and its new models in order; refuses a model with a set
+    twice (a file given twice would pair each model with its own copy)."""
+    seen = seen[seen["model"].isin(seen_models)]
+    for rows in (new, seen):
+        if rows.duplicated(["model", "set"]).any():
+            model, set_name = rows.loc[rows.duplicated(["model", "set"]), ["model", "set"]].iloc[0]
+            raise SystemExit(f"error: check {check} needs one row per model and set; {model} has {set_name} twice")
+    return seen, list(dict.fromkeys(new["model"]))
+
+
+def on_new_sets(seen: pd.DataFrame, new: pd.DataFrame) -> pd.DataFrame:
+    """The seen and new rows of the sets the new models were run on."""
+    df = pd.concat([seen, new], ignore_index=True)
+    return df[df["set"].isin(new["set"])]
+
+
 def new_recipe_errors(check: int, seen: pd.DataFrame, new: pd.DataFrame, seen_models: tuple[str, ...],
                       bands: dict[str, float], fraction: float, draws: int, seed: int) -> dict:
     """The new recipe's two seeds, each corrected by its twin's public miss alone and by the mean public miss of
     every other model (the twin and all ``seen_models``), one random split per draw shared by all: per estimator
     of ``bands`` and scenario, MAE against the whole set, the public and the private score, and the share of
     model-sets x draws whose private score fell within that estimator's band."""
-    new_models = list(dict.fromkeys(new["model"]))
-    seen = seen[seen["model"].isin(seen_models)]
-    for rows in (new, seen):  # a file given twice would pair each model with its own copy
-        if rows.duplicated(["model", "set"]).any():
-            model, set_name = rows.loc[rows.duplicated(["model", "set"]), ["model", "set"]].iloc[0]
-            raise SystemExit(f"error: check {check} needs one row per model and set; {model} has {set_name} twice")
+    seen, new_models = check_frames(check, seen, new, seen_models)
     recipes = {m: bench_gap_ledger.recipe(m) for m in (*seen_models, *new_models)}
     for set_name in sorted(new["set"].unique()):  # the rule's pairs must all exist: a gap would change the verdict
         here = set(seen.loc[seen["set"] == set_name, "model"]) | set(new.loc[new["set"] == set_name, "model"])
@@ -200,8 +213,7 @@ def new_recipe_errors(check: int, seen: pd.DataFrame, new: pd.DataFrame, seen_mo
                 or any(recipes[m] == recipes[new_models[0]] for m in seen_models):
             raise SystemExit(f"error: check {check} needs both seeds of one new recipe and all {len(seen_models)} "
                              f"seen models (none of that recipe) on every set; {set_name} has {sorted(here)}")
-    df = pd.concat([seen, new], ignore_index=True)
-    df = df[df["set"].isin(new["set"])]
+    df = on_new_sets(seen, new)
     rng = np.random.default_rng(seed)
     keys = ("full", "public", "private", "in_private")
     got = {e: {s: {k: [] for k in keys} for s in SCENARIO_WORDS} for e in bands}
@@ -346,12 +358,7 @@ def confirm_check11(seen: pd.DataFrame, new: pd.DataFrame, seen_models: tuple[st
     """``PREREGISTERED.md``'s check 11: each new model (a recipe in no seen row) corrected by ``matched_errors``'
     three matchings over the seen models alone; the better of "architecture" and "accuracy" for Shift-Gated is
     adopted if it is at least 0.2 points below "all" against the private score. Returns (markdown, record)."""
-    new_models = list(dict.fromkeys(new["model"]))
-    seen = seen[seen["model"].isin(seen_models)]
-    for rows in (new, seen):
-        if rows.duplicated(["model", "set"]).any():
-            model, set_name = rows.loc[rows.duplicated(["model", "set"]), ["model", "set"]].iloc[0]
-            raise SystemExit(f"error: check 11 needs one row per model and set; {model} has {set_name} twice")
+    seen, new_models = check_frames(11, seen, new, seen_models)
     seen_recipes = {bench_gap_ledger.recipe(m) for m in seen_models}
     if len(new_models) != 2 or any(bench_gap_ledger.recipe(m) in seen_recipes for m in new_models) \
             or len({bench_gap_ledger.recipe(m) for m in new_models}) != 2:
@@ -361,8 +368,7 @@ def confirm_check11(seen: pd.DataFrame, new: pd.DataFrame, seen_models: tuple[st
         if here != {*seen_models, *new_models}:
             raise SystemExit(f"error: check 11 needs both new models and all {len(seen_models)} seen models on "
                              f"every set; {set_name} has {sorted(here)}")
-    df = pd.concat([seen, new], ignore_index=True)
-    df = df[df["set"].isin(new["set"])]
+    df = on_new_sets(seen, new)
     estimators = (CHECK9_ESTIMATOR, *CHECK11_FOR_THE_RECORD)
     holdout_acc = df.groupby("model")["holdout_acc"].first().to_dict()
     groups = {m: matched_groups(m, list(seen_models), holdout_acc) for m in new_models}

@@ -146,12 +146,11 @@ def resolve_mode(upload: str) -> str:
 
 
 def submit_csv(csv_path: str | Path, message: str, *, expected_ids: np.ndarray,
-               competition: str = COMPETITION_SLUG, runs: Sequence[str] = (), recipe: str | None = None,
-               scores: LocalScores = LocalScores(),
+               competition: str = COMPETITION_SLUG, runs: Sequence[str] = (), scores: LocalScores = LocalScores(),
                upload: str = "auto", force: bool = False, ledger_path: str | Path = ledger.DEFAULT_LEDGER,
                policy: kaggle_api.RetryPolicy | None = None, echo: Callable[[str], None] = print) -> dict:
-    """Validate, de-duplicate, check the limits, upload (or dry-run) and record one submission (``recipe``: the
-    runs' ``runs.recipe_key``, kept in the ledger so later corrections can prefer the same recipe's misses)."""
+    """Validate, de-duplicate, check the limits, upload (or dry-run) and record one submission (with
+    ``scores.recipe``, the runs' ``runs.recipe_key``, so later corrections can prefer the same recipe's misses)."""
     from kaggle_kit.submission import check_submission
 
     csv_path, ledger_path = Path(csv_path), Path(ledger_path)
@@ -163,7 +162,7 @@ def submit_csv(csv_path: str | Path, message: str, *, expected_ids: np.ndarray,
         check_not_submitted(ledger_path, sha, csv_path)
     mode = resolve_mode(upload)
     fields: dict[str, Any] = dict(
-        file=str(csv_path), sha256=sha, runs=list(runs), recipe=recipe, local_holdout_acc=scores.holdout_acc,
+        file=str(csv_path), sha256=sha, runs=list(runs), recipe=scores.recipe, local_holdout_acc=scores.holdout_acc,
         local_test_acc=scores.test_acc, predicted_lb_acc=scores.predicted_lb_acc,
         predicted_by=scores.predicted_by, estimates=scores.estimates, message=message,
         competition=competition)
@@ -259,7 +258,7 @@ def submit_pipeline_csv(csv: str | Path, cfg: Any, final_dir: str | Path, run_di
                           competition=sub.competition)
     with kaggle_api.applied_env(env):
         return submit_csv(csv, message, expected_ids=ids, competition=sub.competition,
-                          runs=[Path(d).name for d in run_dirs], recipe=scores.recipe, scores=scores,
+                          runs=[Path(d).name for d in run_dirs], scores=scores,
                           upload=sub.upload, force=sub.force, ledger_path=ledger_path, echo=echo)
 
 

@@ -90,9 +90,8 @@ def run(args: argparse.Namespace) -> int:
         csv, runs = _csv_from_run(args.from_run, args.out), run_ids(folder)
         scores = local_scores(folder, _cifar10_or_none(args), comp, args.synthetic_per_set, echo=print,
                               ledger_path=args.ledger, competition=args.competition)
-        recipe = scores.recipe
     else:
-        csv, runs, recipe, scores = Path(args.csv), [], None, LocalScores()
-    submit_csv(csv, args.message, expected_ids=ids, competition=args.competition, runs=runs, recipe=recipe,
-               scores=scores, upload=args.upload, force=args.force, ledger_path=args.ledger)
+        csv, runs, scores = Path(args.csv), [], LocalScores()
+    submit_csv(csv, args.message, expected_ids=ids, competition=args.competition, runs=runs, scores=scores,
+               upload=args.upload, force=args.force, ledger_path=args.ledger)
     return 0

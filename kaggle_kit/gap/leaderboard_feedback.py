@@ -38,6 +38,10 @@ class LedgerOffset:
     def apply(self, estimate: float) -> float:
         return apply_offset(estimate, self.offset)
 
+    def scope_words(self) -> str:
+        """Appended to "N scored submission(s)"."""
+        return " of the same recipe" if self.same_recipe else ""
+
 
 def mean_offset(predicted: Sequence[float], observed: Sequence[float]) -> float:
     """Mean signed miss; the benchmark and the ledger both use this one definition."""
@@ -118,14 +122,11 @@ def measured(estimator: str, errors: dict | None = None) -> dict[str, dict[str, 
         check = errors.get(key, {})
         if estimator in check.get("estimators", {}):
             found[key] = {**check["estimators"][estimator], "n_models": len(check.get("others", []))}
-    check9 = errors.get(CHECK9, {}).get("estimators", {}).get(estimator)
-    if check9:  # judged by the private score of a public split
-        found[CHECK9] = {k: check9[k]["private"] for k in ("plain", "one_same_recipe", "mean_of_others")} | {
-            "n_models": len(errors[CHECK9].get("others", [])) + 1}
-    check10 = errors.get(CHECK10, {}).get("estimators", {}).get(estimator)
-    if check10:  # judged like check 9; its estimators are Median-4-Spread and COTT
-        found[CHECK10] = {k: check10[k]["private"] for k in ("plain", "one_same_recipe", "mean_of_others")} | {
-            "n_models": len(errors[CHECK10].get("others", [])) + 1}
+    for key in (CHECK9, CHECK10):  # judged by the private score of a public split; check 10 measured two estimators
+        check = errors.get(key, {}).get("estimators", {}).get(estimator)
+        if check:  # the new recipe's twin is among the earlier submissions, beside the seen models
+            found[key] = {k: check[k]["private"] for k in ("plain", "one_same_recipe", "mean_of_others")} | {
+                "n_models": len(errors[key].get("others", [])) + 1}
     check11 = errors.get(CHECK11, {}).get("estimators", {}).get(estimator)
     if check11:  # judged by the private score of a public split, like check 9
         found[CHECK11] = {k: v["private"] for k, v in check11.items()} | {
@@ -271,8 +272,12 @@ def _points(row: EvidenceRow, c: Mapping[str, float]) -> dict[str, str]:
     return {k: f"{100 * v:.{row.decimals}f}" for k, v in c.items() if k != "n_models"}
 
 
+def _mean_n(row: EvidenceRow, c: Mapping[str, float]) -> int:
+    return int(c.get("n_models", 0)) + row.mean_of
+
+
 def _mean_count(row: EvidenceRow, c: Mapping[str, float]) -> str:
-    n = int(c.get("n_models", 0)) + row.mean_of
+    n = _mean_n(row, c)
     return f"{n}, incl. the other seed" if row.twin_in_mean else str(n)
 
 
@@ -312,7 +317,7 @@ def evidence_line(c: "Corrected") -> str:
             how = {_OTHER: "one earlier submission of another recipe",
                    _SAME: "one earlier submission of the same recipe",
                    _MEAN: f"the mean of {_mean_count(row, got)} earlier submissions"}[want]
-            measured_n = int(got.get("n_models", 0)) + row.mean_of if want == _MEAN else 1
+            measured_n = _mean_n(row, got) if want == _MEAN else 1
             with_one = "measured with one; " if measured_n == 1 else ""
             yours = "" if n == measured_n else f" ({with_one}yours averages {n})"
             return (f"measured on {row.label} (judged against the {row.judged}): {p['plain']} points MAE as is, "
@@ -387,10 +392,9 @@ class Corrected:
 
     def describe(self) -> str:
         rng = f" ({self.range_words()})" if self.low is not None else ""
-        which = " of the same recipe" if self.offset.same_recipe else ""
         return (f"{self.offset.estimator} {100 * self.estimate:.1f}% corrected by {self.offset.n} scored "
-                f"submission(s){which} whose {self.offset.estimator} predictions were {100 * self.offset.offset:+.1f} "
-                f"points off on average: {100 * self.accuracy:.1f}%{rng}")
+                f"submission(s){self.offset.scope_words()} whose {self.offset.estimator} predictions were "
+                f"{100 * self.offset.offset:+.1f} points off on average: {100 * self.accuracy:.1f}%{rng}")
 
 
 def corrected_prediction(estimates: Mapping[str, float], recommended: str, ledger: pd.DataFrame,

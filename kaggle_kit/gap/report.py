@@ -230,10 +230,9 @@ def corrections(runs: Sequence[RunView], estimator: str, ledger: pd.DataFrame | 
             est, estimator, ledger, competition, v.members or [v.name], legacy, measured, v.recipe)
         if c is not None:
             last = c
-            which = " of the same recipe" if c.offset.same_recipe else ""
             lines.append(f"{v.name}, corrected by the leaderboard: {c.offset.estimator} predicted "
-                         f"{_pct(c.estimate, 1)}, and your {c.offset.n} scored submission(s){which} predicted by it "
-                         f"were {100 * c.offset.offset:+.1f} points off on average, so expect "
+                         f"{_pct(c.estimate, 1)}, and your {c.offset.n} scored submission(s){c.offset.scope_words()} "
+                         f"predicted by it were {100 * c.offset.offset:+.1f} points off on average, so expect "
                          f"**{_pct(c.accuracy, 1)}**" + ("." if c.low is None else
                                                          f" ({_pct(c.low, 1)} to {_pct(c.high, 1)}: "
                                                          f"{leaderboard_feedback.range_basis(c, measured)})."))
