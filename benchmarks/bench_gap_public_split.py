@@ -5,9 +5,9 @@ On Kaggle the miss the ledger learns is taken on the public split only, the next
 that same public split, and finally on the private rest. Both accuracies then carry sampling noise; the two
 submissions' public-split noise is correlated (the same hard images), their private-split noise is not
 cancelled by it. This script replays the correction with those splits drawn at random, from the per-image
-correctness in the cached logits, on the rows that have them: the held-out families of checks 4-11
-(36 sets; each later check's two models once it is recorded). It trains and predicts nothing. ``--check
-9|10|11 --confirm`` applies that pre-registered check to its new rows.
+correctness in the cached logits, on the rows that have them: the held-out families of checks 4-12
+(36 sets; each later check's models once it is recorded). It trains and predicts nothing. ``--check
+9|10|11|12 --confirm`` applies that pre-registered check to its new rows.
 
     .venv/bin/python benchmarks/bench_gap_public_split.py   # prints, writes RESULTS_gap_public_split.md and the
                                                             # "public_split" entry of measured_error_ledger.json
@@ -37,7 +37,7 @@ OUT_MD = HERE / "RESULTS_gap_public_split.md"
 # checks 6, 7 and 8's rows, saved by the commands PREREGISTERED.md records (bench_gap_novel.py --save-rows)
 CHECK_ROWS = tuple(bench_gap.CACHE / f"check{c}_c{f}.csv" for c in (6, 7, 8) for f in (4, 5))
 # replayed too once the check is recorded
-LATER_CHECK_ROWS = {c: tuple(bench_gap.CACHE / f"check{c}_c{f}.csv" for f in (5, 4)) for c in (9, 10, 11)}
+LATER_CHECK_ROWS = {c: tuple(bench_gap.CACHE / f"check{c}_c{f}.csv" for f in (5, 4)) for c in (9, 10, 11, 12)}
 FRACTIONS = (0.5, 0.3)  # the fake Kaggle's default public share, and a smaller public leaderboard
 TARGETS = ("full", "public", "private")  # what the corrected estimate is compared with (see ``errors``)
 SCENARIOS = ("plain", "one_different_recipe", "one_same_recipe", "mean_of_others")
@@ -176,7 +176,9 @@ CHECK10_SEEN = (*CHECK9_SEEN, "resnet9n_e5", "resnet9n_e5@1")
 # Check 11, fixed the same way on the twelve models seen before it: architecture or accuracy matching.
 CHECK11_SEEN = (*CHECK10_SEEN, "cnn32_e5", "cnn32_e5@1")
 CHECK11_FOR_THE_RECORD = CHECK9_FOR_THE_RECORD
-CHECK_SEEN = {9: CHECK9_SEEN, 10: CHECK10_SEEN, 11: CHECK11_SEEN}
+# Check 12, fixed the same way on the fourteen models seen before it: the recipe differing only in label smoothing.
+CHECK12_SEEN = (*CHECK11_SEEN, "resnet9e_e2", "resnet9q_e1")
+CHECK_SEEN = {9: CHECK9_SEEN, 10: CHECK10_SEEN, 11: CHECK11_SEEN, 12: CHECK12_SEEN}
 CHECK_ROWS_ARGS = {c: tuple(str(p.relative_to(bench_gap.ROOT)) for p in rows) for c, rows in LATER_CHECK_ROWS.items()}
 SCENARIO_WORDS = {"plain": "as is", "one_same_recipe": "other seed alone", "mean_of_others": "mean of all earlier"}
 
@@ -234,7 +236,7 @@ def new_recipe_errors(check: int, seen: pd.DataFrame, new: pd.DataFrame, seen_mo
 
 # Check 11: when no earlier submission shares the recipe, whose misses carry over best?
 MATCH_WORDS = {"plain": "as is", "architecture": "same architecture", "accuracy": "nearest local accuracy",
-               "all": "all earlier"}
+               "smoothing_pair": "differs only in label smoothing", "all": "all earlier"}
 NEAREST_K = 4  # "nearest local accuracy": the k earlier submissions whose holdout accuracy is closest
 
 
@@ -452,6 +454,54 @@ def render(results: dict[float, dict], df: pd.DataFrame, draws: int) -> str:
     return "\n".join(lines) + "\n"
 
 
+def confirm_check12(seen: pd.DataFrame, new: pd.DataFrame, seen_models: tuple[str, ...] = CHECK12_SEEN,
+                    fraction: float = 0.5, draws: int = 400, seed: int = 0,
+                    sources: tuple[str, ...] = CHECK_ROWS_ARGS[12]) -> tuple[str, dict]:
+    """``PREREGISTERED.md``'s check 12: each new model (a recipe in no seen row whose label-smoothing pair,
+    ``bench_models.SMOOTHING_PAIR``, is seen) corrected by ``matched_errors`` with the seen models of its pair and
+    with every seen model; the pair is adopted if it is at least 0.2 points below "all" for Shift-Gated against the
+    private score. Returns (markdown, record)."""
+    seen, new_models = check_frames(12, seen, new, seen_models)
+    recipe = bench_gap_ledger.recipe
+    seen_recipes = {recipe(m) for m in seen_models}
+    pair = {m: [s for s in seen_models if recipe(s) == bench_models.SMOOTHING_PAIR.get(recipe(m))] for m in new_models}
+    if not new_models or any(recipe(m) in seen_recipes or not pair[m] for m in new_models) \
+            or len({recipe(m) for m in new_models}) != len(new_models):
+        raise SystemExit(f"error: check 12 needs models of distinct recipes in no seen row, each with its label-"
+                         f"smoothing pair among the seen models; got {new_models}")
+    for set_name in sorted(new["set"].unique()):
+        here = set(seen.loc[seen["set"] == set_name, "model"]) | set(new.loc[new["set"] == set_name, "model"])
+        if here != {*seen_models, *new_models}:
+            raise SystemExit(f"error: check 12 needs all {len(new_models)} new models and all {len(seen_models)} "
+                             f"seen models on every set; {set_name} has {sorted(here)}")
+    df = on_new_sets(seen, new)
+    estimators = (CHECK9_ESTIMATOR, *CHECK11_FOR_THE_RECORD)
+    groups = {m: {"smoothing_pair": pair[m], "all": list(seen_models)} for m in new_models}
+    res = matched_errors(df, groups, estimators, fraction, draws, seed)
+    sg = {s: r["private"] for s, r in res["estimators"][CHECK9_ESTIMATOR].items()}
+    adopted = sg["smoothing_pair"] <= sg["all"] - CHECK9_MARGIN
+    lines = [f"## Check 12: {', '.join(new_models)} (recipes in no earlier row, each a saved recipe with label "
+             f"smoothing added) on {res['n_sets']} held-out sets, corrected by the mean miss of their label-smoothing "
+             f"pair and of all earlier submissions ({', '.join(seen_models)}); {draws} random {fraction:.0%} public "
+             "splits per set; MAE in points", "", "The pair each new model was corrected by:", ""]
+    lines += [f"- {m}: {', '.join(pair[m])}" for m in new_models]
+    lines += ["", "| estimator | correction | whole set | vs public | vs private | its range held the private score |",
+              "|---|---|---|---|---|---|"]
+    for e, by in res["estimators"].items():
+        p90 = leaderboard_feedback.correction_p90(e) or 0.0
+        for s, r in by.items():
+            lines.append(f"| {e} (+- {100 * p90:.2f}) | {MATCH_WORDS[s]} | {100 * r['full']:.2f} | "
+                         f"{100 * r['public']:.2f} | {100 * r['private']:.2f} | {r['in_private']:.0%} |")
+    lines += ["", f"Rule 12 (for Shift-Gated, the label-smoothing pair ({100 * sg['smoothing_pair']:.2f}) at least "
+                  f"{100 * CHECK9_MARGIN:.1f} below all earlier ({100 * sg['all']:.2f}), vs private) -> "
+                  + ("holds: the pair is adopted. " if adopted else "fails: the pair is not adopted. ")
+                  + command_words(12, sources, seed), ""]
+    record = {"models": new_models, "others": list(seen_models), "n_sets": res["n_sets"], "draws": draws,
+              "fraction": fraction, "seed": seed, "groups": res["groups"], "adopted": bool(adopted),
+              "rules": {"12": bool(adopted)}, "estimators": res["estimators"]}
+    return "\n".join(lines), record
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--draws", type=int, default=400, help="random splits per set")
@@ -467,7 +517,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.check:
         seen = load_rows((*bench_gap_novel.ROWS.values(), *CHECK_ROWS,
                           *(r for c, rows in LATER_CHECK_ROWS.items() if c < args.check for r in rows)))
-        confirm = {9: confirm_check9, 10: confirm_check10, 11: confirm_check11}[args.check]
+        confirm = {9: confirm_check9, 10: confirm_check10, 11: confirm_check11, 12: confirm_check12}[args.check]
         text, record = confirm(seen, load_rows(tuple(Path(c) for c in args.confirm)), seed=args.seed,
                                draws=args.draws, sources=tuple(args.confirm))
         print(text)

@@ -261,3 +261,65 @@ def test_check11_refuses_rows_that_would_change_its_verdict_silently(monkeypatch
         ps.confirm_check11(seen, new.assign(model=["n", "n@1"]), ("c", "c@1", "r", "r@1"))  # one recipe, two seeds
     with pytest.raises(SystemExit, match="check 11 needs one row per model and set; n has blur-2 twice"):
         ps.confirm_check11(seen, pd.concat([new, new]), ("c", "c@1", "r", "r@1"))
+
+
+def _check12_rows(new_miss: float, n_images: int = 20000, seed: int = 6789):
+    """Seen: "p", "p@1" (miss +0.05), the label-smoothing pair of the new recipe "n", and "q", "q@1" (miss +0.15).
+    New: "n", missing by ``new_miss`` and getting the same images right as "p", so a correction by "p"'s public
+    miss is exact on the public split when ``new_miss`` is 0.05."""
+    rng = np.random.default_rng(seed)
+    base = {"p": rng.random(n_images) < 0.7, "q": rng.random(n_images) < 0.6}
+    correct = {"p": base["p"], "p@1": base["p"], "q": base["q"], "q@1": base["q"], "n": base["p"]}
+    miss = {"p": 0.05, "p@1": 0.05, "q": 0.15, "q@1": 0.15, "n": new_miss}
+    rows = [{"model": k, "set": "blur-2", "holdout_acc": 0.7, "true_acc": c.mean(),
+             **{e: c.mean() + miss[k] for e in (ps.CHECK9_ESTIMATOR, *ps.CHECK11_FOR_THE_RECORD)}}
+            for k, c in correct.items()]
+    df = pd.DataFrame(rows)
+    return df[df["model"] != "n"], df[df["model"] == "n"], correct
+
+
+@pytest.mark.parametrize("new_miss, adopted", [(0.05, True), (0.10, False), (0.15, False)])
+def test_check12_verdict_on_rows_with_a_known_answer(monkeypatch, new_miss, adopted):
+    """Missing like its pair, the new model is corrected exactly by it and 0.05 better than by the mean of all;
+    missing halfway (0.10), the mean of all is exact; missing like the other recipe, the pair is 0.10 off."""
+    seen, new, correct = _check12_rows(new_miss)
+    monkeypatch.setattr(ps, "correctness", lambda m, s, t: correct[m])
+    monkeypatch.setattr(ps.bench_models, "SMOOTHING_PAIR", {"n": "p", "p": "n"})
+    text, rec = ps.confirm_check12(seen, new, ("p", "p@1", "q", "q@1"), draws=50)
+    sg = rec["estimators"][ps.CHECK9_ESTIMATOR]
+    assert rec["adopted"] is adopted and rec["rules"] == {"12": adopted}
+    assert rec["groups"] == {"n": {"smoothing_pair": ["p", "p@1"], "all": ["p", "p@1", "q", "q@1"]}}
+    expect = {"plain": new_miss, "smoothing_pair": abs(new_miss - 0.05), "all": abs(new_miss - 0.10)}
+    for match, err in expect.items():
+        assert sg[match]["full"] == pytest.approx(err) and sg[match]["n"] == 1
+    assert ("-> holds: the pair is adopted" in text) == adopted
+    assert ("-> fails: the pair is not adopted" in text) == (not adopted)
+    assert "- n: p, p@1" in text and "| differs only in label smoothing |" in text
+
+
+def test_check12_refuses_rows_that_would_change_its_verdict_silently(monkeypatch):
+    seen, new, correct = _check12_rows(0.05)
+    monkeypatch.setattr(ps, "correctness", lambda m, s, t: correct[m])
+    monkeypatch.setattr(ps.bench_models, "SMOOTHING_PAIR", {"n": "p", "p": "n", "m": "z"})
+    seen_models = ("p", "p@1", "q", "q@1")
+    with pytest.raises(SystemExit, match="check 12 needs all 1 new models and all 4 seen models on every set"):
+        ps.confirm_check12(seen.iloc[:3], new, seen_models)
+    with pytest.raises(SystemExit, match="check 12 needs models of distinct recipes in no seen row"):
+        ps.confirm_check12(seen, new.assign(model=["p@2"]), seen_models)  # a seen recipe
+    with pytest.raises(SystemExit, match="each with its label-smoothing pair among the seen models; got .'m'."):
+        ps.confirm_check12(seen, new.assign(model=["m"]), seen_models)  # its pair was never submitted
+    with pytest.raises(SystemExit, match="check 12 needs models of distinct recipes"):
+        ps.confirm_check12(seen, pd.concat([new, new.assign(model=["n@1"])]), seen_models)  # one recipe twice
+    with pytest.raises(SystemExit, match="check 12 needs one row per model and set; n has blur-2 twice"):
+        ps.confirm_check12(seen, pd.concat([new, new]), seen_models)
+
+
+def test_smoothing_pairs_differ_only_in_label_smoothing():
+    """The benchmark's pairs, which check 12 corrects by, are one recipe with and without smoothed labels."""
+    pairs = ps.bench_models.SMOOTHING_PAIR
+    assert {"cnn32_e5_ls", "resnet9n_e5_ls", "resnet9e_e2_ls", "resnet9q_e1_ls", "weak_cnn_ls"} <= set(pairs)
+    for a, b in pairs.items():
+        sa, sb = ps.bench_models.MODELS[a], ps.bench_models.MODELS[b]
+        assert (sa.epochs, sa.peak_lr) == (sb.epochs, sb.peak_lr) and {sa.label_smoothing, sb.label_smoothing} == {
+            0.0, 0.1}
+        assert repr(sa.builder()) == repr(sb.builder())  # the same layers, widths included
