@@ -24,15 +24,17 @@ from kaggle_kit.errors import LedgerError
 from kaggle_kit.fsio import atomic_path
 
 COLUMNS = (
-    "time", "file", "sha256", "runs", "recipe", "local_holdout_acc", "local_test_acc", "predicted_lb_acc", "predicted_by",
+    "time", "file", "sha256", "runs", "recipe", "recipe_except_smoothing", "local_holdout_acc", "local_test_acc", "predicted_lb_acc", "predicted_by",
     "estimates", "message", "competition", "kaggle_ref", "status", "public_score", "private_score",
 )
 # Older layouts, read with the missing columns empty and written back in the current layout by the next change:
-# before "recipe" (``runs.recipe_key`` of the submitted run: the correction prefers earlier submissions of the
-# same recipe, PREREGISTERED.md check 9), before "estimates" too (every estimator's prediction at upload, a JSON
+# before "recipe_except_smoothing" (``runs.RecipeKeys.except_smoothing``: without a same-recipe row the correction
+# prefers the recipe's label-smoothing variants, check 12), before "recipe" too (``runs.recipe_key`` of the
+# submitted run: the correction prefers earlier submissions of the same recipe, check 9), before "estimates" too (every estimator's prediction at upload, a JSON
 # object of fractions: the correction may use another estimator than the recorded one, check 8), and before
 # "predicted_by" too (the upload step then always used a logits-only estimator).
-_ADDED = ("recipe", "estimates", "predicted_by")  # newest first
+_ADDED = ("recipe_except_smoothing", "recipe", "estimates", "predicted_by")  # newest first
+RECIPE_COLUMNS = ("recipe", "recipe_except_smoothing")
 LEGACY_LAYOUTS = tuple(tuple(c for c in COLUMNS if c not in _ADDED[:k]) for k in range(1, len(_ADDED) + 1))
 NUMERIC_COLUMNS = ("local_holdout_acc", "local_test_acc", "predicted_lb_acc", "public_score", "private_score")
 DEFAULT_LEDGER = Path("submissions") / "ledger.csv"
@@ -80,10 +82,11 @@ def estimates_of(cell: str, where: str = "ledger") -> dict[str, float]:
     return {str(k): float(v) for k, v in value.items()}
 
 
-def recipe_of(cell: str, where: str = "ledger") -> str:
-    """A ``recipe`` cell: empty (unknown) or a hex key (``runs.recipe_key``); anything else is an error naming it."""
+def recipe_of(cell: str, where: str = "ledger", column: str = "recipe") -> str:
+    """A ``RECIPE_COLUMNS`` cell: empty (unknown) or a hex key (``runs.RecipeKeys``); anything else is an error
+    naming it."""
     if cell and not (len(cell) <= 64 and all(c in "0123456789abcdef" for c in cell)):
-        raise LedgerError(f"{where}: column 'recipe' is not a recipe key ({cell[:60]!r}); fix or empty that cell")
+        raise LedgerError(f"{where}: column '{column}' is not a recipe key ({cell[:60]!r}); fix or empty that cell")
     return cell
 
 
@@ -93,7 +96,8 @@ def make_row(**fields: Any) -> dict[str, str]:
     if unknown:
         raise LedgerError(f"unknown ledger column '{unknown[0]}' (columns: {', '.join(COLUMNS)})")
     row = {c: _cell(fields.get(c)) for c in COLUMNS}
-    recipe_of(row["recipe"], "new ledger row")  # refused now, not by every later read of the ledger
+    for column in RECIPE_COLUMNS:  # refused now, not by every later read of the ledger
+        recipe_of(row[column], "new ledger row", column)
     if not row["time"]:
         row["time"] = now_utc()
     return row
@@ -120,7 +124,8 @@ def parse(text: str, source: str = "ledger") -> list[dict[str, str]]:
         if None in row or any(v is None for v in row.values()):
             raise LedgerError(f"{source}:{reader.line_num}: wrong number of fields; fix or remove that line")
         estimates_of(row.get("estimates", ""), f"{source}:{reader.line_num}")
-        recipe_of(row.get("recipe", ""), f"{source}:{reader.line_num}")
+        for column in RECIPE_COLUMNS:
+            recipe_of(row.get(column, ""), f"{source}:{reader.line_num}", column)
         rows.append({c: row.get(c, "") for c in COLUMNS})
     return rows
 

@@ -150,10 +150,23 @@ def member_candidates(ensemble_folder: Path, path: str) -> tuple[Path, ...]:
     return p, root / p, root / "runs" / p.name
 
 
-def recipe_key(folder: str | Path, _seen: frozenset[Path] = frozenset()) -> str | None:
-    """A run's recipe as a 12-hex-digit key (an ensemble's: its method and its members' keys); None when a
-    ``config.yaml`` is missing or not a pipeline config (a bare CSV, a pulled kernel without configs), or when an
-    ensemble names itself among its members, however deep."""
+# PREREGISTERED.md check 12: with no earlier submission of a run's recipe, those of the recipe that differs from it
+# only here carry their miss over better than every earlier one's.
+SMOOTHING = ("train", "label_smoothing")
+
+
+@dataclass(frozen=True)
+class RecipeKeys:
+    """A run's recipe as 12-hex-digit keys: exact, and with ``SMOOTHING`` left out (shared by the recipe's
+    label-smoothing variants)."""
+    exact: str
+    except_smoothing: str
+
+
+def recipe_keys(folder: str | Path, _seen: frozenset[Path] = frozenset()) -> RecipeKeys | None:
+    """A run's ``RecipeKeys`` (an ensemble's: its method and its members' keys); None when a ``config.yaml`` is
+    missing or not a pipeline config (a bare CSV, a pulled kernel without configs), or when an ensemble names
+    itself among its members, however deep."""
     import yaml
 
     folder = Path(folder)
@@ -167,18 +180,32 @@ def recipe_key(folder: str | Path, _seen: frozenset[Path] = frozenset()) -> str 
             paths = [str(m["path"]) for m in ens["members"]]
         except (OSError, UnicodeDecodeError, json.JSONDecodeError, KeyError, TypeError):
             return None
-        keys = [next((k for c in member_candidates(folder, p) if (k := recipe_key(c, _seen | {here}))), None)
+        keys = [next((k for c in member_candidates(folder, p) if (k := recipe_keys(c, _seen | {here}))), None)
                 for p in paths]
         if not keys or None in keys:
             return None
-        return config_hash({"ensemble": ens.get("method"), "members": sorted(keys)}, length=12)
+        method = ens.get("method")
+        return RecipeKeys(config_hash({"ensemble": method, "members": sorted(k.exact for k in keys)}, length=12),
+                          config_hash({"ensemble": method, "members": sorted(k.except_smoothing for k in keys)},
+                                      length=12))
     try:
         config = yaml.safe_load((folder / "config.yaml").read_text(encoding="utf-8"))
         # through the dataclasses, so a config written without a defaulted key keys like one written with it
         resolved = to_dict(from_dict(PipelineConfig, config)) if isinstance(config, dict) else None
     except (OSError, UnicodeDecodeError, yaml.YAMLError, ConfigError):
         return None
-    return None if resolved is None else config_hash(recipe_of(resolved), length=12)
+    if resolved is None:
+        return None
+    recipe = recipe_of(resolved)
+    section, key = SMOOTHING
+    smoothed = {**recipe, section: {k: v for k, v in recipe[section].items() if k != key}}
+    return RecipeKeys(config_hash(recipe, length=12), config_hash(smoothed, length=12))
+
+
+def recipe_key(folder: str | Path) -> str | None:
+    """``recipe_keys(folder).exact``, or None."""
+    keys = recipe_keys(folder)
+    return keys.exact if keys else None
 
 
 def run_dir(path: str | Path) -> Path:

@@ -20,7 +20,7 @@ from kaggle_kit.config import COMPETITION_SLUG
 from kaggle_kit.errors import (DataNotFoundError, DuplicateSubmissionError, KaggleError, KitError, SubmissionError,
                                SubmissionLimitError, UsageError)
 from kaggle_kit.fsio import sha256_file
-from kaggle_kit.runs import recipe_key
+from kaggle_kit.runs import RecipeKeys, recipe_keys
 
 if TYPE_CHECKING:
     from kaggle_kit.gap.estimators import Prediction
@@ -37,7 +37,7 @@ class LocalScores:
     predicted_by: str | None = None          # the estimator behind predicted_lb_acc
     predicted_range: tuple[float, float] | None = None  # (low, high) to expect, fractions
     estimates: Mapping[str, float] | None = None  # every estimator's prediction, fractions (the ledger keeps them)
-    recipe: str | None = None                # runs.recipe_key of the folder, shared by the correction and the ledger
+    recipe: RecipeKeys | None = None         # the folder's, shared by the correction and the ledger
 
 
 def local_scores(folder: str | Path, data: Any = None, comp: Any = None, synthetic_per_set: int = 300,
@@ -62,7 +62,7 @@ def local_scores(folder: str | Path, data: Any = None, comp: Any = None, synthet
             return None
 
     hold, test = load("holdout"), load("test")
-    scores = LocalScores(hold.accuracy if hold else None, test.accuracy if test else None, recipe=recipe_key(folder))
+    scores = LocalScores(hold.accuracy if hold else None, test.accuracy if test else None, recipe=recipe_keys(folder))
     if hold is None or hold.labels is None or not (folder / "logits_comp.npz").is_file():
         return scores
     try:
@@ -84,7 +84,7 @@ def local_scores(folder: str | Path, data: Any = None, comp: Any = None, synthet
 
 
 def _echo_correction(folder: Path, pred: "Prediction", ledger_path: Path, competition: str,
-                     echo: Callable[[str], None], recipe: str | None) -> None:
+                     echo: Callable[[str], None], recipe: RecipeKeys | None) -> None:
     """The prediction corrected by the ledger's earlier misses, when any qualify (``gap.leaderboard_feedback``)."""
     from kaggle_kit.gap import estimators, leaderboard_feedback
 
@@ -150,7 +150,8 @@ def submit_csv(csv_path: str | Path, message: str, *, expected_ids: np.ndarray,
                upload: str = "auto", force: bool = False, ledger_path: str | Path = ledger.DEFAULT_LEDGER,
                policy: kaggle_api.RetryPolicy | None = None, echo: Callable[[str], None] = print) -> dict:
     """Validate, de-duplicate, check the limits, upload (or dry-run) and record one submission (with
-    ``scores.recipe``, the runs' ``runs.recipe_key``, so later corrections can prefer the same recipe's misses)."""
+    ``scores.recipe``, the runs' ``runs.RecipeKeys``, so later corrections can prefer the same recipe's misses, or
+    its label-smoothing variants')."""
     from kaggle_kit.submission import check_submission
 
     csv_path, ledger_path = Path(csv_path), Path(ledger_path)
@@ -162,10 +163,11 @@ def submit_csv(csv_path: str | Path, message: str, *, expected_ids: np.ndarray,
         check_not_submitted(ledger_path, sha, csv_path)
     mode = resolve_mode(upload)
     fields: dict[str, Any] = dict(
-        file=str(csv_path), sha256=sha, runs=list(runs), recipe=scores.recipe, local_holdout_acc=scores.holdout_acc,
+        file=str(csv_path), sha256=sha, runs=list(runs), local_holdout_acc=scores.holdout_acc,
         local_test_acc=scores.test_acc, predicted_lb_acc=scores.predicted_lb_acc,
         predicted_by=scores.predicted_by, estimates=scores.estimates, message=message,
-        competition=competition)
+        competition=competition, recipe=scores.recipe and scores.recipe.exact,
+        recipe_except_smoothing=scores.recipe and scores.recipe.except_smoothing)
     if mode == "dry-run":
         row = ledger.append_row(ledger_path, **fields, status=ledger.DRY_RUN)
         why = "upload: never" if upload == "never" else "no Kaggle credentials found"

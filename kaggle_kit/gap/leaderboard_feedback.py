@@ -5,8 +5,9 @@ sets, one model's signed error predicts another model's on the same set well (``
 and every submission to a competition meets the same shift. So once the ledger holds a public score for a
 submission whose prediction it recorded, the next prediction by that estimator is shifted by the mean miss -
 of the earlier submissions of the run's own recipe when there are any, whose misses carry over best
-(pre-registered check 9), else of all of them (the rows of the same network, or of the nearest local accuracy,
-alone did worse for a new recipe: check 11).
+(pre-registered check 9), else of its label-smoothing variants' (the same recipe with another
+``train.label_smoothing``: check 12), else of all of them (the rows of the same network, or of the nearest local
+accuracy, alone did worse for a new recipe: check 11).
 The estimator is unchanged and still needs no labels; the public scores are the only labels used, and a
 submission's own score never corrects its own prediction. The estimator corrected need not be the recommended
 one: the ledger keeps every estimator's prediction, and the one whose miss carries over best is used
@@ -23,6 +24,7 @@ import pandas as pd
 
 from kaggle_kit.gap.estimators import measured_error, symmetric_band
 from kaggle_kit.ledger import RUN_SEPARATOR, as_fraction, estimates_of
+from kaggle_kit.runs import RecipeKeys
 
 SCORED_STATUS = "COMPLETE"
 
@@ -34,13 +36,16 @@ class LedgerOffset:
     offset: float   # accuracy fraction; positive: the estimator predicted too high
     n: int
     same_recipe: bool = False  # the n submissions are all of the predicted run's recipe (``runs.recipe_key``)
+    smoothing_variant: bool = False  # ... all of its recipe with another label smoothing (and none of its own)
 
     def apply(self, estimate: float) -> float:
         return apply_offset(estimate, self.offset)
 
     def scope_words(self) -> str:
         """Appended to "N scored submission(s)"."""
-        return " of the same recipe" if self.same_recipe else ""
+        if self.same_recipe:
+            return " of the same recipe"
+        return " of the same recipe but for label smoothing" if self.smoothing_variant else ""
 
 
 def mean_offset(predicted: Sequence[float], observed: Sequence[float]) -> float:
@@ -63,13 +68,15 @@ def row_estimates(row: Mapping, legacy_estimator: str | None = None) -> dict[str
 
 
 def ledger_offset(ledger: pd.DataFrame, estimator: str, competition: str | None, exclude_runs: Iterable[str] = (),
-                  legacy_estimator: str | None = None, recipe: str | None = None) -> LedgerOffset | None:
+                  legacy_estimator: str | None = None, recipe: RecipeKeys | None = None,
+                  by_smoothing_variant: bool = False) -> LedgerOffset | None:
     """The offset from the ledger's scored rows of ``competition`` (None: every row) for which ``estimator``
     made a prediction at upload.
 
     Rows whose runs are exactly ``exclude_runs`` (the run being predicted, if it was submitted before) are left
     out. With ``recipe``, only the rows of that recipe count when there are any (their misses carry over best:
-    PREREGISTERED.md check 9), else every row (check 11). None when no row qualifies.
+    PREREGISTERED.md check 9); failing those, with ``by_smoothing_variant``, only the rows of the recipe with
+    another label smoothing (check 12); else every row (check 11). None when no row qualifies.
     """
     if ledger.empty:
         return None
@@ -84,13 +91,17 @@ def ledger_offset(ledger: pd.DataFrame, estimator: str, competition: str | None,
             continue
         if exclude and frozenset(str(r["runs"]).split(RUN_SEPARATOR)) == exclude:
             continue
-        pairs.append((pred, as_fraction(public), str(r.get("recipe") or "")))
-    same = [p for p in pairs if recipe and p[2] == recipe]
-    pairs = same or pairs
+        pairs.append((pred, as_fraction(public), str(r.get("recipe") or ""),
+                      str(r.get("recipe_except_smoothing") or "")))
+    same = [p for p in pairs if recipe and p[2] == recipe.exact]
+    variant = [] if same or not (recipe and recipe.except_smoothing and by_smoothing_variant) else [
+        p for p in pairs if p[2] and p[3] == recipe.except_smoothing]
+    pairs = same or variant or pairs
     if not pairs:
         return None
-    predicted, observed, _ = zip(*pairs)
-    return LedgerOffset(estimator, mean_offset(predicted, observed), len(pairs), same_recipe=bool(same))
+    predicted, observed = zip(*((p[0], p[1]) for p in pairs))
+    return LedgerOffset(estimator, mean_offset(predicted, observed), len(pairs), same_recipe=bool(same),
+                        smoothing_variant=bool(variant))
 
 
 # ------------------------------------------------------------------------------------------ the evidence
@@ -98,6 +109,7 @@ BENCHMARK, HELDOUT, SEEDS, CHECK6, CHECK7, CHECK8 = "benchmark", "heldout", "see
 CHECK9 = "check9"  # same-recipe rows first, and their range (bench_gap_public_split.py --check 9)
 CHECK10 = "check10"  # same-recipe ranges of Median-4-Spread and COTT (--check 10)
 CHECK11 = "check11"  # a new recipe: the same architecture's or nearest accuracy's rows vs all of them (--check 11)
+CHECK12 = "check12"  # a new recipe: its label-smoothing variant's rows vs all of them (--check 12)
 PUBLIC_SPLIT = "public_split"  # the correction replayed under a random public/private split (bench_gap_public_split.py)
 
 
@@ -127,10 +139,10 @@ def measured(estimator: str, errors: dict | None = None) -> dict[str, dict[str, 
         if check:  # the new recipe's twin is among the earlier submissions, beside the seen models
             found[key] = {k: check[k]["private"] for k in ("plain", "one_same_recipe", "mean_of_others")} | {
                 "n_models": len(errors[key].get("others", [])) + 1}
-    check11 = errors.get(CHECK11, {}).get("estimators", {}).get(estimator)
-    if check11:  # judged by the private score of a public split, like check 9
-        found[CHECK11] = {k: v["private"] for k, v in check11.items()} | {
-            "n_models": len(errors[CHECK11].get("others", []))}
+    for key in (CHECK11, CHECK12):  # judged by the private score of a public split, like check 9
+        check = errors.get(key, {}).get("estimators", {}).get(estimator)
+        if check:
+            found[key] = {k: v["private"] for k, v in check.items()} | {"n_models": len(errors[key].get("others", []))}
     bench = found.get(BENCHMARK, {})
     if not ("plain" in bench and "one_different_recipe" in bench) or bench["one_different_recipe"] >= bench["plain"]:
         return None
@@ -152,6 +164,13 @@ def same_recipe_first(errors: dict | None = None) -> bool:
     pre-registered rule 9a, once recorded as holding (until then every scored row counts, as before)."""
     errors = measurements() if errors is None else errors
     return bool(errors.get(CHECK9, {}).get("rules", {}).get("9a", False))
+
+
+def smoothing_variant_next(errors: dict | None = None) -> bool:
+    """Whether, with no earlier submission of the run's recipe, a correction uses only those of the recipe with
+    another label smoothing when the ledger has any: pre-registered rule 12, once recorded as holding."""
+    errors = measurements() if errors is None else errors
+    return bool(errors.get(CHECK12, {}).get("rules", {}).get("12", False))
 
 
 def band_source(estimator: str, errors: dict | None = None) -> str | None:
@@ -223,8 +242,9 @@ def switch_words(name: str, recommended: str, errors: dict | None = None) -> str
 
 # What the correction achieved where it was measured: one row per source, one column per kind of correction (the
 # report's table; the upload quotes one row).
-EVIDENCE_COLUMNS = ("as is", "one earlier, another recipe", "one earlier, same recipe", "mean of earlier (how many)")
-_AS, _OTHER, _SAME, _MEAN = EVIDENCE_COLUMNS
+EVIDENCE_COLUMNS = ("as is", "one earlier, another recipe", "one earlier, same recipe",
+                    "earlier, same recipe but label smoothing", "mean of earlier (how many)")
+_AS, _OTHER, _SAME, _VARIANT, _MEAN = EVIDENCE_COLUMNS
 
 
 @dataclass(frozen=True)
@@ -265,6 +285,8 @@ EVIDENCE_ROWS = (
                      "architecture ({architecture} points) or only the 4 nearest in local accuracy ({accuracy}); "
                      "neither beat the mean of all earlier ({all}), so a new recipe is corrected by every scored "
                      "submission."),
+    EvidenceRow(CHECK12, "check 12: four recipes with label smoothing added, one seed each",
+                "private score of a 50% public split", {"plain": _AS, "smoothing_pair": _VARIANT, "all": _MEAN}, 2),
 )
 
 
@@ -305,7 +327,7 @@ def evidence_line(c: "Corrected") -> str:
     with that kind of correction (the same recipe's rows; one earlier submission of another recipe; the mean of
     several, never one that included the same recipe), else the latest with one earlier submission."""
     n = c.offset.n
-    kind = _SAME if c.offset.same_recipe else (_OTHER if n == 1 else _MEAN)
+    kind = _SAME if c.offset.same_recipe else _VARIANT if c.offset.smoothing_variant else _OTHER if n == 1 else _MEAN
     more = "every measurement: `kaggle-kit report`, section 2"
     for want in dict.fromkeys((kind, _OTHER)):
         for row in reversed(EVIDENCE_ROWS):
@@ -316,8 +338,9 @@ def evidence_line(c: "Corrected") -> str:
             p = _points(row, got)
             how = {_OTHER: "one earlier submission of another recipe",
                    _SAME: "one earlier submission of the same recipe",
+                   _VARIANT: "the earlier submissions of the same recipe with another label smoothing",
                    _MEAN: f"the mean of {_mean_count(row, got)} earlier submissions"}[want]
-            measured_n = _mean_n(row, got) if want == _MEAN else 1
+            measured_n = _mean_n(row, got) if want == _MEAN else n if want == _VARIANT else 1
             with_one = "measured with one; " if measured_n == 1 else ""
             yours = "" if n == measured_n else f" ({with_one}yours averages {n})"
             return (f"measured on {row.label} (judged against the {row.judged}): {p['plain']} points MAE as is, "
@@ -400,17 +423,19 @@ class Corrected:
 def corrected_prediction(estimates: Mapping[str, float], recommended: str, ledger: pd.DataFrame,
                          competition: str | None, exclude_runs: Iterable[str] = (),
                          legacy_estimator: str | None = None, errors: dict | None = None,
-                         recipe: str | None = None) -> Corrected | None:
+                         recipe: RecipeKeys | None = None) -> Corrected | None:
     """The prediction corrected by the ledger (``estimates``: every estimator's value for the run, fractions;
-    ``correction_order`` says which is corrected; ``recipe``: the run's ``runs.recipe_key``, whose earlier
-    submissions are used alone when there are any and check 9 allows it), or None when no scored row qualifies or
-    the benchmark does not show the correction helping."""
+    ``correction_order`` says which is corrected; ``recipe``: the run's ``runs.RecipeKeys``, whose earlier
+    submissions are used alone when there are any and check 9 allows it, else its label-smoothing variants' when
+    there are any and check 12 allows it), or None when no scored row qualifies or the benchmark does not show the
+    correction helping."""
     errors = measurements() if errors is None else errors
     recipe = recipe if same_recipe_first(errors) else None
+    variant = smoothing_variant_next(errors)
     for name in correction_order(recommended, estimates, errors):
         evidence = measured(name, errors)
         off = None if evidence is None or name not in estimates else ledger_offset(
-            ledger, name, competition, exclude_runs, legacy_estimator, recipe)
+            ledger, name, competition, exclude_runs, legacy_estimator, recipe, variant)
         if off is not None:
             accuracy = off.apply(estimates[name])
             half = same_recipe_band(name, errors) if off.same_recipe else None
@@ -429,8 +454,9 @@ def replay(ledger: pd.DataFrame, legacy_estimator: str | None = None, errors: di
         r = ledger.iloc[i]
         by = r["predicted_by"] or legacy_estimator
         estimates = row_estimates(r, legacy_estimator)
+        exact, except_smoothing = (str(r.get(k) or "") for k in ("recipe", "recipe_except_smoothing"))
         c = None if not by or by not in estimates else corrected_prediction(
             estimates, by, ledger.iloc[:i], r["competition"], str(r["runs"]).split(RUN_SEPARATOR),
-            legacy_estimator, errors, str(r.get("recipe") or "") or None)
+            legacy_estimator, errors, RecipeKeys(exact, except_smoothing) if exact else None)
         out.append(float("nan") if c is None else c.accuracy)
     return out

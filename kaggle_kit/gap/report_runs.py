@@ -16,7 +16,7 @@ from kaggle_kit.config import ReportConfig
 from kaggle_kit.data import Cifar10, CompetitionSet
 from kaggle_kit.errors import RunError
 from kaggle_kit.gap import estimators
-from kaggle_kit.runs import Logits, load_logits, member_candidates, recipe_key
+from kaggle_kit.runs import Logits, RecipeKeys, load_logits, member_candidates, recipe_keys
 
 
 @dataclass
@@ -30,7 +30,7 @@ class RunView:
     test_result: dict | None          # the same on the labeled CIFAR-10 test set: a sanity check
     members: list[str] = field(default_factory=list)
     member_agreement: tuple[float, float] | None = None  # (holdout, competition)
-    recipe: str | None = None         # runs.recipe_key: the ledger correction prefers this recipe's submissions
+    recipe: RecipeKeys | None = None  # the ledger correction prefers this recipe's submissions
 
 
 def _maybe(path: Path) -> Logits | None:
@@ -105,7 +105,7 @@ def load_run(folder: str | Path, data: Cifar10 | None = None, comp: CompetitionS
                                               target_stats=test_stats, holdout_stats=holdout_stats)
     return RunView(folder=folder, name=folder.name, holdout=holdout, test=test, comp=comp_logits, result=result,
                    test_result=test_result, members=[d.name for d in member_dirs], member_agreement=agreement,
-                   recipe=recipe_key(folder))
+                   recipe=recipe_keys(folder))
 
 
 def predict_leaderboard(run_dir: str | Path, data: Cifar10 | None = None, comp: CompetitionSet | None = None,

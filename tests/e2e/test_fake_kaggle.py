@@ -373,8 +373,9 @@ def test_submit_from_run_records_runs_and_local_scores(fake, comp, capsys, monke
     assert csv.read_text().splitlines()[1:] == [f"{i},{l}" for i, l in zip(comp["ids"], comp["labels"])]
     row = ledger.read_ledger("submissions/ledger.csv").iloc[0]
     assert (row.file, row.runs, row.status, row.public_score) == (str(csv), run_a.name, "COMPLETE", 1.0)
-    from kaggle_kit.runs import recipe_key
+    from kaggle_kit.runs import recipe_key, recipe_keys
     assert row.recipe == recipe_key(run_a) == recipe_key(run_b) and len(row.recipe) == 12  # seeds share a recipe
+    assert row.recipe_except_smoothing == recipe_keys(run_a).except_smoothing != row.recipe
     assert row.local_holdout_acc == pytest.approx(load_logits(run_a / "logits_holdout.npz").accuracy)
     assert row.local_test_acc == pytest.approx(load_logits(run_a / "logits_test.npz").accuracy)
     # without CIFAR-10 the prediction is the logits-only recommended estimator's, and the row names it
@@ -391,6 +392,7 @@ def test_submit_from_run_records_runs_and_local_scores(fake, comp, capsys, monke
     assert main(["submit", "--from", str(ens), "-m", "ensemble", "--against", "comp/cifar_test_nolabel.pkl"]) == 0
     assert ledger.read_ledger("submissions/ledger.csv").runs[1] == f"{run_a.name};{run_b.name}"
     assert ledger.read_ledger("submissions/ledger.csv").recipe[1] == recipe_key(ens) != recipe_key(run_a)
+    assert ledger.read_ledger("submissions/ledger.csv").recipe_except_smoothing[1] == recipe_keys(ens).except_smoothing
     capsys.readouterr()
     # the CSV exists now: the same predictions reuse it (and the ledger refuses the duplicate) ...
     assert main(["submit", "--from", str(run_a), "-m", "again", "--against", "comp/cifar_test_nolabel.pkl"]) == 2

@@ -140,7 +140,7 @@ def test_html_report_has_every_section_and_figure_and_needs_no_network(workdir, 
     assert md.count("Why the correction:") == 1 and "How far Shift-Gated was from what each row was judged" in md
     # the evidence is one table: a row per measured source, the held-out checks with their numbers
     assert "| measured on | judged against | as is | one earlier, another recipe | one earlier, same recipe |" in md
-    assert ("| check 9: another new recipe, two seeds | private score of a 50% public split | 3.06 | - | 0.86 | "
+    assert ("| check 9: another new recipe, two seeds | private score of a 50% public split | 3.06 | - | 0.86 | - | "
             "1.11 (9, incl. the other seed) |") in md
     assert "neither beat the mean of all earlier (1.67), so a new recipe is corrected by every scored" in md
     assert leaderboard_feedback.switch_words("Shift-Gated", "Median-4-Spread") + "." in md

@@ -14,6 +14,7 @@ import bench_gap_ledger  # noqa: E402
 
 from kaggle_kit import ledger  # noqa: E402
 from kaggle_kit.gap import leaderboard_feedback as lf  # noqa: E402
+from kaggle_kit.runs import RecipeKeys  # noqa: E402
 
 SLUG = "comp-a"
 M4S = "Median-4-Spread"
@@ -117,7 +118,7 @@ def test_a_failed_check_6_withdraws_the_correction():
     check6 = {"others": ["a", "b"], "estimators": {M4S: {"plain": 0.03, "one_earlier": 0.02, "mean_of_others": 0.02}}}
     held = lf.measured(M4S, {**ERRORS, "check6": {**check6, "rules_hold": True}})
     assert held["check6"] == {"plain": 0.03, "one_earlier": 0.02, "mean_of_others": 0.02, "n_models": 2}
-    assert ["check 6: a new model, trained after its rule", "true accuracy", "3.0", "2.0", "-", "2.0 (2)"] in \
+    assert ["check 6: a new model, trained after its rule", "true accuracy", "3.0", "2.0", "-", "-", "2.0 (2)"] in \
         lf.evidence_table(held)[1]
     assert lf.measured(M4S, {**ERRORS, "check6": {**check6, "rules_hold": False}}) is None
 
@@ -202,7 +203,7 @@ def test_check_7_is_quoted_whatever_its_outcome():
               "estimators": {M4S: {"plain": 0.03, "one_earlier": 0.012, "mean_of_others": 0.012}}}
     m = lf.measured(M4S, {**ERRORS, "check7": check7})
     assert m is not None and m["check7"]["one_earlier"] == 0.012  # quoted, never a reason to withdraw
-    assert ["check 7: that model's second seed", "true accuracy", "3.00", "-", "1.20", "-"] in lf.evidence_table(m)[1]
+    assert ["check 7: that model's second seed", "true accuracy", "3.00", "-", "1.20", "-", "-"] in lf.evidence_table(m)[1]
 
 
 def test_check8_verdict_on_rows_with_a_known_answer():
@@ -263,7 +264,7 @@ def test_once_check_8_holds_the_estimator_whose_correction_measured_best_is_corr
     assert (c.offset.estimator, c.offset.n, c.estimate) == (SG, 1, 0.71) and c.accuracy == pytest.approx(0.69)
     assert c.describe().startswith("Shift-Gated 71.0% corrected by 1 scored submission(s) whose Shift-Gated")
     assert ["check 8: a new recipe, two seeds, trained after its rule", "true accuracy", "4.00", "1.50", "0.65",
-            "-"] in lf.evidence_table(c.evidence)[1]
+            "-", "-"] in lf.evidence_table(c.evidence)[1]
     # check 8 failed: Median-4-Spread is corrected by both rows, as before
     c = lf.corrected_prediction({M4S: 0.72, SG: 0.71}, M4S, df, SLUG, ["r9"], errors=_check8(False))
     assert (c.offset.estimator, c.offset.n) == (M4S, 2)
@@ -328,30 +329,30 @@ def test_rows_of_the_runs_recipe_correct_it_alone_once_check_9_allows_it(tmp_pat
         dict(runs=["b0"], recipe="bbbb", predicted_lb_acc=0.80, predicted_by=M4S, public_score=0.74),  # +6
         dict(runs=["c0"], recipe="", predicted_lb_acc=0.80, predicted_by=M4S, public_score=0.72),      # +8, unknown
     ])
-    same = lf.ledger_offset(df, M4S, SLUG, recipe="aaaa")
+    same = lf.ledger_offset(df, M4S, SLUG, recipe=RecipeKeys("aaaa", "ffff"))
     assert (same.n, same.offset, same.same_recipe) == (1, pytest.approx(0.01), True)
-    every = lf.ledger_offset(df, M4S, SLUG, recipe="dddd")  # no earlier submission of this recipe: all rows
+    every = lf.ledger_offset(df, M4S, SLUG, recipe=RecipeKeys("dddd", "ffff"))  # no earlier submission of this recipe: all rows
     assert (every.n, every.offset, every.same_recipe) == (3, pytest.approx(0.05), False)
     assert lf.ledger_offset(df, M4S, SLUG).same_recipe is False
     # the run itself is never its own evidence, even when it is the only row of its recipe
-    assert lf.ledger_offset(df, M4S, SLUG, exclude_runs=["a0"], recipe="aaaa").n == 2
+    assert lf.ledger_offset(df, M4S, SLUG, exclude_runs=["a0"], recipe=RecipeKeys("aaaa", "ffff")).n == 2
 
     errors = {**P90_ERRORS, "check9": CHECK9}
-    c = lf.corrected_prediction({M4S: 0.70}, M4S, df, SLUG, ["a1"], errors=errors, recipe="aaaa")
+    c = lf.corrected_prediction({M4S: 0.70}, M4S, df, SLUG, ["a1"], errors=errors, recipe=RecipeKeys("aaaa", "ffff"))
     assert (c.accuracy, c.low, c.high) == (pytest.approx(0.69), pytest.approx(0.67), pytest.approx(0.71))
     assert "by 1 scored submission(s) of the same recipe whose" in c.describe()
     assert "90% on its new recipe" in lf.range_basis(c, errors)
-    other = lf.corrected_prediction({M4S: 0.70}, M4S, df, SLUG, ["d0"], errors=errors, recipe="dddd")
+    other = lf.corrected_prediction({M4S: 0.70}, M4S, df, SLUG, ["d0"], errors=errors, recipe=RecipeKeys("dddd", "ffff"))
     assert (other.offset.n, other.low) == (3, pytest.approx(0.60))  # another recipe's range: +- the p90
     assert lf.range_basis(other, errors).startswith("9 in 10 corrections of another recipe's model")
     # 9b failed: the same-recipe correction keeps the wider range; 9a failed: every row counts
     c = lf.corrected_prediction({M4S: 0.70}, M4S, df, SLUG, errors={**P90_ERRORS, "check9": {
-        **CHECK9, "rules": {"9a": True, "9b": False}}}, recipe="aaaa")
+        **CHECK9, "rules": {"9a": True, "9b": False}}}, recipe=RecipeKeys("aaaa", "ffff"))
     assert c.offset.same_recipe and c.low == pytest.approx(0.64)
     assert "another recipe's model" in lf.range_basis(c, {**P90_ERRORS, "check9": {**CHECK9, "rules": {}}})
     for check9 in ({**CHECK9, "rules": {"9a": False, "9b": True}}, None):
         errs = P90_ERRORS if check9 is None else {**P90_ERRORS, "check9": check9}
-        c = lf.corrected_prediction({M4S: 0.70}, M4S, df, SLUG, errors=errs, recipe="aaaa")
+        c = lf.corrected_prediction({M4S: 0.70}, M4S, df, SLUG, errors=errs, recipe=RecipeKeys("aaaa", "ffff"))
         assert (c.offset.n, c.offset.same_recipe) == (3, False)
 
 
@@ -385,7 +386,7 @@ def test_check_9_is_quoted_in_the_evidence_judged_by_the_private_score():
     m = lf.measured(M4S, {**ERRORS, "check9": rec})
     assert m["check9"] == {"plain": 0.03, "one_same_recipe": 0.0086, "mean_of_others": 0.0111, "n_models": 3}
     assert lf.evidence_table(m)[1][-1] == ["check 9: another new recipe, two seeds",
-                                           "private score of a 50% public split", "3.00", "-", "0.86",
+                                           "private score of a 50% public split", "3.00", "-", "0.86", "-",
                                            "1.11 (3, incl. the other seed)"]
 
 
@@ -404,11 +405,12 @@ def test_evidence_table_has_a_row_per_source_with_its_own_columns():
                                        ("all", 0.0167))}}}
     headers, rows, notes = lf.evidence_table(lf.measured(M4S, {**ERRORS, "check11": rec}))
     assert headers == ["measured on", "judged against", "as is", "one earlier, another recipe",
-                       "one earlier, same recipe", "mean of earlier (how many)"]
+                       "one earlier, same recipe", "earlier, same recipe but label smoothing",
+                       "mean of earlier (how many)"]
     assert rows == [
-        ["the benchmark's shifted sets", "true accuracy", "2.0", "1.7", "-", "1.4 (2)"],
-        ["the seed study (2-3 seeds per recipe)", "true accuracy", "2.2", "-", "0.7", "-"],
-        ["check 11: two more new recipes, one seed each", "private score of a 50% public split", "3.90", "-", "-",
+        ["the benchmark's shifted sets", "true accuracy", "2.0", "1.7", "-", "-", "1.4 (2)"],
+        ["the seed study (2-3 seeds per recipe)", "true accuracy", "2.2", "-", "0.7", "-", "-"],
+        ["check 11: two more new recipes, one seed each", "private score of a 50% public split", "3.90", "-", "-", "-",
          "1.67 (3)"]]
     assert notes == ["Check 11 also tried correcting a new recipe by only the earlier submissions of the same "
                      "architecture (1.89 points) or only the 4 nearest in local accuracy (1.92); neither beat the "
@@ -427,7 +429,7 @@ def test_shipped_check_11_failed_and_is_in_the_evidence():
     m = lf.measured("Shift-Gated")
     rows, notes = lf.evidence_table(m)[1:]
     assert rows[-1] == ["check 11: two more new recipes, one seed each", "private score of a 50% public split",
-                        "3.90", "-", "-", "1.67 (12)"]
+                        "3.90", "-", "-", "-", "1.67 (12)"]
     assert notes == ["Check 11 also tried correcting a new recipe by only the earlier submissions of the same "
                      "architecture (1.89 points) or only the 4 nearest in local accuracy (1.92); neither beat the "
                      "mean of all earlier (1.67), so a new recipe is corrected by every scored submission."]
@@ -447,7 +449,70 @@ def test_check_10_gives_its_estimators_their_own_same_recipe_range_where_its_rul
     assert lf.band_coverage(M4S, errors) == 0.9
     df = _ledger(tmp_path, [
         dict(runs=["a0"], recipe="aaaa", predicted_lb_acc=0.80, predicted_by=M4S, public_score=0.79)])
-    c = lf.corrected_prediction({M4S: 0.70}, M4S, df, SLUG, ["a1"], errors=errors, recipe="aaaa")
+    c = lf.corrected_prediction({M4S: 0.70}, M4S, df, SLUG, ["a1"], errors=errors, recipe=RecipeKeys("aaaa", "ffff"))
     assert (c.low, c.high) == (pytest.approx(0.69 - 0.0265), pytest.approx(0.69 + 0.0265))
     assert lf.range_basis(c, errors).endswith("90% on its new recipe, trained after the range was written down "
                                               "(PREREGISTERED.md, check 10)")
+
+
+CHECK12 = {"others": ["a", "b", "c"], "adopted": True, "rules": {"12": True}, "estimators": {M4S: {
+    s: {"full": 0.0, "public": 0.0, "private": v, "n": 144} for s, v in
+    (("plain", 0.035), ("smoothing_pair", 0.0112), ("all", 0.0142))}}}
+
+
+def test_without_its_own_rows_a_recipe_is_corrected_by_its_label_smoothing_variants_once_check_12_allows_it(
+        tmp_path):
+    df = _ledger(tmp_path, [
+        dict(runs=["a0"], recipe="aaaa", recipe_except_smoothing="eeee", predicted_lb_acc=0.80, predicted_by=M4S,
+             public_score=0.79),  # +1, a smoothing variant of "7777"
+        dict(runs=["s0"], recipe="5555", recipe_except_smoothing="eeee", predicted_lb_acc=0.80, predicted_by=M4S,
+             public_score=0.77),  # +3, another variant
+        dict(runs=["b0"], recipe="bbbb", recipe_except_smoothing="ffff", predicted_lb_acc=0.80, predicted_by=M4S,
+             public_score=0.74),  # +6
+        dict(runs=["c0"], recipe="cccc", predicted_lb_acc=0.80, predicted_by=M4S, public_score=0.72),  # +8, older row
+    ])
+    new = RecipeKeys("7777", "eeee")
+    variant = lf.ledger_offset(df, M4S, SLUG, recipe=new, by_smoothing_variant=True)
+    assert (variant.n, variant.offset, variant.same_recipe, variant.smoothing_variant) == (
+        2, pytest.approx(0.02), False, True)
+    assert variant.scope_words() == " of the same recipe but for label smoothing"
+    # its own rows come first (check 9); without the rule, or a key, or a variant in the ledger: every row
+    assert lf.ledger_offset(df, M4S, SLUG, recipe=RecipeKeys("aaaa", "eeee"), by_smoothing_variant=True).n == 1
+    for keys, flag in ((new, False), (RecipeKeys("7777", ""), True), (RecipeKeys("7777", "9999"), True)):
+        every = lf.ledger_offset(df, M4S, SLUG, recipe=keys, by_smoothing_variant=flag)
+        assert (every.n, every.offset, every.smoothing_variant) == (4, pytest.approx(0.045), False)
+    # the variant's own run is left out like any other: the other variant remains
+    assert lf.ledger_offset(df, M4S, SLUG, ["s0"], recipe=new, by_smoothing_variant=True).n == 1
+
+    errors = {**P90_ERRORS, "check9": CHECK9, "check12": CHECK12}
+    assert lf.smoothing_variant_next(errors) and not lf.smoothing_variant_next({**errors, "check12": {
+        **CHECK12, "rules": {"12": False}}})
+    c = lf.corrected_prediction({M4S: 0.70}, M4S, df, SLUG, ["t0"], errors=errors, recipe=new)
+    assert c.accuracy == pytest.approx(0.68) and (c.low, c.high) == (pytest.approx(0.63), pytest.approx(0.73))
+    assert "by 2 scored submission(s) of the same recipe but for label smoothing whose" in c.describe()
+    assert lf.range_basis(c, errors).startswith("9 in 10 corrections of another recipe's model")  # its range
+    assert lf.evidence_line(c) == (
+        "measured on check 12: four recipes with label smoothing added, one seed each (judged against the private "
+        "score of a 50% public split): 3.50 points MAE as is, 1.12 corrected by the earlier submissions of the same "
+        "recipe with another label smoothing; every measurement: `kaggle-kit report`, section 2")
+    assert ["check 12: four recipes with label smoothing added, one seed each", "private score of a 50% public split",
+            "3.50", "-", "-", "1.12", "1.42 (3)"] in lf.evidence_table(c.evidence)[1]
+    # check 12 failed, or check 9 did (recipes are not used at all then): every row
+    for errs in ({**errors, "check12": {**CHECK12, "rules": {"12": False}}},
+                 {**errors, "check9": {**CHECK9, "rules": {"9a": False}}}):
+        c = lf.corrected_prediction({M4S: 0.70}, M4S, df, SLUG, ["t0"], errors=errs, recipe=new)
+        assert (c.offset.n, c.offset.smoothing_variant) == (4, False)
+
+
+def test_the_replay_reads_the_key_except_smoothing_from_each_row(tmp_path):
+    df = _ledger(tmp_path, [
+        dict(runs=["a0"], recipe="aaaa", recipe_except_smoothing="eeee", predicted_lb_acc=0.80, predicted_by=M4S,
+             public_score=0.79),
+        dict(runs=["b0"], recipe="bbbb", recipe_except_smoothing="ffff", predicted_lb_acc=0.80, predicted_by=M4S,
+             public_score=0.74),
+        dict(runs=["s0"], recipe="5555", recipe_except_smoothing="eeee", predicted_lb_acc=0.70, predicted_by=M4S,
+             public_score=0.67),
+    ])
+    errors = {**P90_ERRORS, "check9": CHECK9, "check12": CHECK12}
+    assert lf.replay(df, errors=errors)[2] == pytest.approx(0.69)  # by a0 alone, its smoothing variant
+    assert lf.replay(df, errors=P90_ERRORS)[2] == pytest.approx(0.70 - 0.035)  # before check 12: both rows

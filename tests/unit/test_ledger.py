@@ -15,7 +15,7 @@ import pytest
 from kaggle_kit import ledger
 from kaggle_kit.errors import LedgerError
 
-COLUMNS = ["time", "file", "sha256", "runs", "recipe", "local_holdout_acc", "local_test_acc", "predicted_lb_acc",
+COLUMNS = ["time", "file", "sha256", "runs", "recipe", "recipe_except_smoothing", "local_holdout_acc", "local_test_acc", "predicted_lb_acc",
            "predicted_by", "estimates", "message", "competition", "kaggle_ref", "status", "public_score",
            "private_score"]
 
@@ -27,41 +27,49 @@ def test_columns_are_exactly_the_contract(tmp_path):
     assert path.read_text().splitlines()[0] == ",".join(COLUMNS)
 
 
-@pytest.mark.parametrize("missing", [("recipe", "predicted_by", "estimates"), ("recipe", "estimates"), ("recipe",)])
+@pytest.mark.parametrize("missing", [("recipe_except_smoothing", "recipe", "predicted_by", "estimates"),
+                                     ("recipe_except_smoothing", "recipe", "estimates"),
+                                     ("recipe_except_smoothing", "recipe"), ("recipe_except_smoothing",)])
 def test_a_ledger_in_an_older_layout_is_read_and_upgraded_by_the_next_write(tmp_path, missing):
     path = tmp_path / "ledger.csv"
     old = [c for c in COLUMNS if c not in missing]
     cell = '"{""Shift-Gated"":0.79}"'
-    row = dict(zip(COLUMNS, ["2026-01-01T00:00:00+00:00", "a.csv", "s" * 64, "r1", "", "0.9", "0.89", "0.8",
+    recipe = "" if "recipe" in missing else "aaaa"
+    row = dict(zip(COLUMNS, ["2026-01-01T00:00:00+00:00", "a.csv", "s" * 64, "r1", recipe, "", "0.9", "0.89", "0.8",
                              "Median-4-Spread", cell, "first", "c", "7", "COMPLETE", "0.81", ""]))
     path.write_text(",".join(old) + "\n" + ",".join(row[c] for c in old) + "\n")
     df = ledger.read_ledger(path)
     by = "" if "predicted_by" in missing else "Median-4-Spread"
     kept = {} if "estimates" in missing else {"Shift-Gated": 0.79}
-    assert list(df.columns) == COLUMNS and df.loc[0, "predicted_by"] == by and df.loc[0, "recipe"] == ""
+    assert list(df.columns) == COLUMNS and df.loc[0, "predicted_by"] == by and df.loc[0, "recipe"] == recipe
+    assert df.loc[0, "recipe_except_smoothing"] == ""
     assert ledger.estimates_of(df.loc[0, "estimates"]) == kept
     assert df.loc[0, "predicted_lb_acc"] == pytest.approx(0.8) and df.loc[0, "message"] == "first"
-    ledger.append_row(path, file="b.csv", recipe="0a1b2c3d4e5f", predicted_lb_acc=0.7, predicted_by="Median-4-Spread",
+    ledger.append_row(path, file="b.csv", recipe="0a1b2c3d4e5f", recipe_except_smoothing="0b1c2d3e4f5a",
+                      predicted_lb_acc=0.7, predicted_by="Median-4-Spread",
                       estimates={"Median-4-Spread": 0.7, "Shift-Gated": 2 / 3, "COTT": float("nan")})
     lines = path.read_text().splitlines()
-    assert lines[0] == ",".join(COLUMNS) and lines[1].split(",")[3:5] == ["r1", ""]
+    assert lines[0] == ",".join(COLUMNS) and lines[1].split(",")[3:6] == ["r1", recipe, ""]
     df = ledger.read_ledger(path)
     assert df["predicted_by"].tolist() == [by, "Median-4-Spread"] and df["message"].tolist() == ["first", ""]
-    assert df["recipe"].tolist() == ["", "0a1b2c3d4e5f"]
+    assert df["recipe"].tolist() == [recipe, "0a1b2c3d4e5f"]
+    assert df["recipe_except_smoothing"].tolist() == ["", "0b1c2d3e4f5a"]
     assert ledger.estimates_of(df.loc[1, "estimates"]) == {"Median-4-Spread": 0.7, "Shift-Gated": 0.66667}
 
 
+@pytest.mark.parametrize("column", ["recipe", "recipe_except_smoothing"])
 @pytest.mark.parametrize("cell", ["not-hex", "ABCDEF", "a" * 65])
-def test_a_recipe_cell_that_is_not_a_key_is_refused_naming_its_line(tmp_path, cell):
+def test_a_recipe_cell_that_is_not_a_key_is_refused_naming_its_line(tmp_path, cell, column):
     path = tmp_path / "ledger.csv"
-    ledger.append_row(path, file="a.csv", recipe="abc123")
-    path.write_text(path.read_text() + "2026-01-01T00:00:00+00:00,b.csv,,," + cell + ",,,,,,,,,,,\n")
-    with pytest.raises(LedgerError, match=r"ledger.csv:3: column 'recipe' is not a recipe key"):
+    ledger.append_row(path, file="a.csv", recipe="abc123", recipe_except_smoothing="def456")
+    cells = {"recipe": [cell, ""], "recipe_except_smoothing": ["", cell]}[column]
+    path.write_text(path.read_text() + "2026-01-01T00:00:00+00:00,b.csv,,," + ",".join(cells) + ",,,,,,,,,,,\n")
+    with pytest.raises(LedgerError, match=rf"ledger.csv:3: column '{column}' is not a recipe key"):
         ledger.read_ledger(path)
     # refused on write too, before it could make the ledger unreadable
     clean = tmp_path / "clean.csv"
-    with pytest.raises(LedgerError, match=r"column 'recipe' is not a recipe key"):
-        ledger.append_row(clean, file="a.csv", recipe=cell)
+    with pytest.raises(LedgerError, match=rf"column '{column}' is not a recipe key"):
+        ledger.append_row(clean, file="a.csv", **{column: cell})
     assert not clean.exists()
 
 
@@ -70,7 +78,7 @@ def test_an_estimates_cell_that_is_not_an_object_of_numbers_is_refused_naming_it
     path = tmp_path / "ledger.csv"
     ledger.append_row(path, file="a.csv", estimates={"M": 0.5})
     text = path.read_text()
-    path.write_text(text + "2026-01-01T00:00:00+00:00,b.csv,,,,,,,," + cell + ",,,,,,\n")
+    path.write_text(text + "2026-01-01T00:00:00+00:00,b.csv,,,,,,,,," + cell + ",,,,,,\n")
     with pytest.raises(LedgerError, match=r"ledger.csv:3: column 'estimates' is not a JSON object of numbers"):
         ledger.read_ledger(path)
 

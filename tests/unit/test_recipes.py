@@ -1,4 +1,5 @@
-"""``runs.recipe_key``: two seeds of one recipe share a key, anything that changes what a run learns does not."""
+"""``runs.recipe_key``: two seeds of one recipe share a key, anything that changes what a run learns does not;
+``runs.recipe_keys``' second key is shared by the recipe's label-smoothing variants alone."""
 from __future__ import annotations
 
 import json
@@ -8,7 +9,7 @@ import pytest
 import yaml
 
 from kaggle_kit.config import PipelineConfig, apply_overrides, from_dict, to_dict
-from kaggle_kit.runs import recipe_key
+from kaggle_kit.runs import recipe_key, recipe_keys
 
 
 def _run(root: Path, name: str, *overrides: str) -> Path:
@@ -43,6 +44,22 @@ def test_seeds_and_speed_settings_are_one_recipe(tmp_path):
                                     "train.eval_every_epochs=2"])  # with select_best it picks the checkpoint
 def test_what_changes_the_learned_model_is_another_recipe(tmp_path, change):
     assert recipe_key(_run(tmp_path, "a")) != recipe_key(_run(tmp_path, "b", change))
+
+
+@pytest.mark.parametrize("change", ["train.epochs=11", "model.name=other", "train.optimizer.lr=0.05"])
+def test_the_key_except_smoothing_is_shared_by_label_smoothing_variants_only(tmp_path, change):
+    plain = recipe_keys(_run(tmp_path, "a", "train.label_smoothing=0.0"))
+    smoothed = recipe_keys(_run(tmp_path, "b", "train.label_smoothing=0.1", "train.seed=3"))
+    other = recipe_keys(_run(tmp_path, "c", "train.label_smoothing=0.1", change))
+    assert plain.exact == recipe_key(tmp_path / "runs" / "a") != smoothed.exact
+    assert plain.except_smoothing == smoothed.except_smoothing != plain.exact
+    assert other.except_smoothing != plain.except_smoothing and len(other.except_smoothing) == 12
+    # ensembles: the method and the members' keys without smoothing
+    a0, b0 = tmp_path / "runs" / "a", tmp_path / "runs" / "b"
+    c0 = tmp_path / "runs" / "c"
+    one, two = recipe_keys(_ensemble(tmp_path, "e1", [a0, c0])), recipe_keys(_ensemble(tmp_path, "e2", [b0, c0]))
+    assert one.exact != two.exact and one.except_smoothing == two.except_smoothing
+    assert recipe_keys(_ensemble(tmp_path, "e3", [a0, c0], "vote")).except_smoothing != one.except_smoothing
 
 
 def test_an_ensembles_recipe_is_its_method_and_its_members_recipes(tmp_path):
