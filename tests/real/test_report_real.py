@@ -21,7 +21,7 @@ from kaggle_kit.gap.report_runs import predict_leaderboard
 from kaggle_kit import ledger as ledger_mod
 from kaggle_kit.ledger import append_row, read_ledger
 from kaggle_kit.predict import predict_run, submission_from_run
-from kaggle_kit.runs import recipe_key
+from kaggle_kit.runs import recipe_key, recipe_keys
 from kaggle_kit.testing.fake_kaggle import public_ids, read_solution, score_submission
 from kaggle_kit.train import train_run
 from kaggle_kit.upload import local_scores
@@ -64,8 +64,9 @@ def workdir(cifar10, standin, standin_labels, tmp_path_factory):
         scores = local_scores(folder, cifar10, standin, synthetic_per_set=100)
         low, high = scores.predicted_range  # Median-4's range holds Median-4-Spread by construction
         assert scores.predicted_by == "Median-4-Spread" and low <= scores.predicted_lb_acc <= high
+        keys = recipe_keys(folder)  # as the upload step records them: m0 and m1 are one recipe
         append_row(root / "submissions" / "ledger.csv", file=csv.name, sha256="x" * 64, runs=[folder.name],
-                   recipe=recipe_key(folder),  # as the upload step records it: m0 and m1 are one recipe
+                   recipe=keys.exact, recipe_except_smoothing=keys.except_smoothing,
                    local_holdout_acc=logits["holdout"].accuracy, local_test_acc=result.test_acc,
                    predicted_lb_acc=scores.predicted_lb_acc, predicted_by=scores.predicted_by,
                    estimates=scores.estimates, message="gap report test",
@@ -143,6 +144,8 @@ def test_html_report_has_every_section_and_figure_and_needs_no_network(workdir, 
     assert ("| check 9: another new recipe, two seeds | private score of a 50% public split | 3.06 | - | 0.86 | - | "
             "1.11 (9, incl. the other seed) |") in md
     assert "neither beat the mean of all earlier (1.67), so a new recipe is corrected by every scored" in md
+    assert ("| check 12: four recipes with label smoothing added, one seed each | private score of a 50% public split "
+            "| 3.49 | - | - | 1.09 | 1.32 (14) |") in md
     assert leaderboard_feedback.switch_words("Shift-Gated", "Median-4-Spread") + "." in md
     assert md.count("On Kaggle the earlier miss is learnt on the public split") == 1  # after the evidence, once
     assert leaderboard_feedback.split_words("Shift-Gated") in md
@@ -214,6 +217,36 @@ def test_submit_from_a_run_records_the_reports_recommended_prediction(workdir, c
            "every measurement: `kaggle-kit report`, section 2)" in out
     assert main(["submit", "--from", str(runs[0]), "-m", "x", "--synthetic-per-set", "-1"]) == 2
     assert capsys.readouterr().err == "error: --synthetic-per-set must be 0 (off) or more\n"
+
+
+def test_submit_from_a_run_whose_label_smoothing_variant_was_scored_is_corrected_by_that_one(
+        workdir, shared_data, standin_pickle, tmp_path, capsys):
+    """With no earlier submission of m0's recipe, but m1's row recorded under a recipe that differs from it only in
+    label smoothing (its exact key rewritten, its key without smoothing kept), m1's row alone corrects m0 (check
+    12), with the other-recipe range."""
+    root, runs, _ = workdir
+    keys = recipe_keys(runs[0])
+    ledger_path = tmp_path / "ledger.csv"
+    text = (root / "submissions" / "ledger.csv").read_text()
+    assert text.count(f",{keys.exact},{keys.except_smoothing},") == 2
+    ledger_path.write_text(text.replace(f",{keys.exact},", ",abcdef012345,"))
+    assert main(["submit", "--from", str(runs[0]), "--out", str(tmp_path / "m0.csv"), "-m", "m0", "--upload",
+                 "never", "--data-dir", str(shared_data), "--against", str(standin_pickle), "--ledger",
+                 str(ledger_path), "--synthetic-per-set", "100"]) == 0
+    before, row = read_ledger(ledger_path).iloc[1], read_ledger(ledger_path).iloc[2]
+    assert (row.recipe, row.recipe_except_smoothing) == (keys.exact, keys.except_smoothing)
+    sg = ledger_mod.estimates_of(row.estimates)["Shift-Gated"]
+    miss = ledger_mod.estimates_of(before.estimates)["Shift-Gated"] - before.public_score
+    p90 = leaderboard_feedback.correction_p90("Shift-Gated")
+    out = capsys.readouterr().out
+    assert (f"{runs[0].name}: Shift-Gated {100 * sg:.1f}% corrected by 1 scored submission(s) of the same recipe "
+            f"but for label smoothing whose Shift-Gated predictions were {100 * miss:+.1f} points off on average: "
+            f"{100 * (sg - miss):.1f}% (expect {100 * max(0, sg - miss - p90):.1f}% to "
+            f"{100 * min(1, sg - miss + p90):.1f}%)") in out
+    assert "\n  (the range: 9 in 10 corrections of another recipe's model fell this close" in out
+    assert "\n  (measured on check 12: four recipes with label smoothing added, one seed each (judged against the " \
+           "private score of a 50% public split): 3.49 points MAE as is, 1.09 corrected by the earlier submissions " \
+           "of the same recipe with another label smoothing; every measurement: `kaggle-kit report`, section 2)" in out
 
 
 def test_cli_report(workdir, shared_data, monkeypatch, capsys):

@@ -428,13 +428,14 @@ def test_shipped_check_11_failed_and_is_in_the_evidence():
     assert sg["all"]["private"] < min(sg["architecture"]["private"], sg["accuracy"]["private"])
     m = lf.measured("Shift-Gated")
     rows, notes = lf.evidence_table(m)[1:]
-    assert rows[-1] == ["check 11: two more new recipes, one seed each", "private score of a 50% public split",
+    assert rows[-2] == ["check 11: two more new recipes, one seed each", "private score of a 50% public split",
                         "3.90", "-", "-", "-", "1.67 (12)"]
     assert notes == ["Check 11 also tried correcting a new recipe by only the earlier submissions of the same "
                      "architecture (1.89 points) or only the 4 nearest in local accuracy (1.92); neither beat the "
                      "mean of all earlier (1.67), so a new recipe is corrected by every scored submission."]
-    # a new recipe's correction by several earlier submissions quotes check 11, judged by the private score
-    line = lf.evidence_line(lf.Corrected(0.7, 0.72, lf.LedgerOffset("Shift-Gated", 0.02, 5), m))
+    # a new recipe's correction by several earlier submissions quoted check 11 before check 12 was recorded
+    before = {k: v for k, v in m.items() if k != "check12"}
+    line = lf.evidence_line(lf.Corrected(0.7, 0.72, lf.LedgerOffset("Shift-Gated", 0.02, 5), before))
     assert ("(judged against the private score of a 50% public split): 3.90 points MAE as is, 1.67 corrected by "
             "the mean of 12 earlier submissions (yours averages 5);") in line
 
@@ -516,3 +517,22 @@ def test_the_replay_reads_the_key_except_smoothing_from_each_row(tmp_path):
     errors = {**P90_ERRORS, "check9": CHECK9, "check12": CHECK12}
     assert lf.replay(df, errors=errors)[2] == pytest.approx(0.69)  # by a0 alone, its smoothing variant
     assert lf.replay(df, errors=P90_ERRORS)[2] == pytest.approx(0.70 - 0.035)  # before check 12: both rows
+
+
+def test_shipped_check_12_held_and_drives_the_variants_correction():
+    rec = lf.measurements()["check12"]
+    assert rec["adopted"] is True and rec["rules"] == {"12": True} and lf.smoothing_variant_next()
+    sg = rec["estimators"]["Shift-Gated"]
+    assert sg["smoothing_pair"]["private"] <= sg["all"]["private"] - 0.002
+    m = lf.measured("Shift-Gated")
+    assert lf.evidence_table(m)[1][-1] == ["check 12: four recipes with label smoothing added, one seed each",
+                                           "private score of a 50% public split", "3.49", "-", "-", "1.09",
+                                           "1.32 (14)"]
+    line = lf.evidence_line(lf.Corrected(0.7, 0.72, lf.LedgerOffset("Shift-Gated", 0.02, 2, smoothing_variant=True),
+                                         m))
+    assert line.startswith("measured on check 12: four recipes with label smoothing added, one seed each (judged "
+                           "against the private score of a 50% public split): 3.49 points MAE as is, 1.09 corrected "
+                           "by the earlier submissions of the same recipe with another label smoothing;")
+    # a new recipe without variants in the ledger is still corrected by all, quoting check 12's mean of 14
+    line = lf.evidence_line(lf.Corrected(0.7, 0.72, lf.LedgerOffset("Shift-Gated", 0.02, 5), m))
+    assert "3.49 points MAE as is, 1.32 corrected by the mean of 14 earlier submissions (yours averages 5);" in line
