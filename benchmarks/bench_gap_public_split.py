@@ -201,6 +201,16 @@ def on_new_sets(seen: pd.DataFrame, new: pd.DataFrame) -> pd.DataFrame:
     return df[df["set"].isin(new["set"])]
 
 
+def require_every_model(check: int, seen: pd.DataFrame, new: pd.DataFrame, seen_models: tuple[str, ...],
+                        new_models: list[str]) -> None:
+    """Refuses a set that lacks any seen or new model: a gap would change the check's verdict silently."""
+    for set_name in sorted(new["set"].unique()):
+        here = set(seen.loc[seen["set"] == set_name, "model"]) | set(new.loc[new["set"] == set_name, "model"])
+        if here != {*seen_models, *new_models}:
+            raise SystemExit(f"error: check {check} needs all {len(new_models)} new models and all "
+                             f"{len(seen_models)} seen models on every set; {set_name} has {sorted(here)}")
+
+
 def new_recipe_errors(check: int, seen: pd.DataFrame, new: pd.DataFrame, seen_models: tuple[str, ...],
                       bands: dict[str, float], fraction: float, draws: int, seed: int) -> dict:
     """The new recipe's two seeds, each corrected by its twin's public miss alone and by the mean public miss of
@@ -291,6 +301,18 @@ def matched_errors(df: pd.DataFrame, groups: dict[str, dict[str, list[str]]], es
                                for s, by in sg.items()} for e, sg in got.items()}}
 
 
+def matched_table(res: dict, what: str) -> list[str]:
+    """``matched_errors``' result as a markdown table, one row per estimator and group (``what`` heads the
+    group's column)."""
+    lines = [f"| estimator | {what} | whole set | vs public | vs private | its range held the private score |",
+             "|---|---|---|---|---|---|"]
+    for e, by in res["estimators"].items():
+        p90 = leaderboard_feedback.correction_p90(e) or 0.0
+        lines += [f"| {e} (+- {100 * p90:.2f}) | {MATCH_WORDS[s]} | {100 * r['full']:.2f} | {100 * r['public']:.2f} | "
+                  f"{100 * r['private']:.2f} | {r['in_private']:.0%} |" for s, r in by.items()]
+    return lines
+
+
 def check_table(check: int, res: dict, seen_models: tuple[str, ...], bands: dict[str, float], fraction: float,
                 draws: int) -> list[str]:
     lines = [f"## Check {check}: {', '.join(res['models'])} on {res['n_sets']} held-out sets, corrected by the other "
@@ -365,11 +387,7 @@ def confirm_check11(seen: pd.DataFrame, new: pd.DataFrame, seen_models: tuple[st
     if len(new_models) != 2 or any(bench_gap_ledger.recipe(m) in seen_recipes for m in new_models) \
             or len({bench_gap_ledger.recipe(m) for m in new_models}) != 2:
         raise SystemExit(f"error: check 11 needs two models of two recipes in no seen row; got {new_models}")
-    for set_name in sorted(new["set"].unique()):
-        here = set(seen.loc[seen["set"] == set_name, "model"]) | set(new.loc[new["set"] == set_name, "model"])
-        if here != {*seen_models, *new_models}:
-            raise SystemExit(f"error: check 11 needs both new models and all {len(seen_models)} seen models on "
-                             f"every set; {set_name} has {sorted(here)}")
+    require_every_model(11, seen, new, seen_models, new_models)
     df = on_new_sets(seen, new)
     estimators = (CHECK9_ESTIMATOR, *CHECK11_FOR_THE_RECORD)
     holdout_acc = df.groupby("model")["holdout_acc"].first().to_dict()
@@ -384,13 +402,7 @@ def confirm_check11(seen: pd.DataFrame, new: pd.DataFrame, seen_models: tuple[st
              "Which earlier submissions each matching chose:", ""]
     lines += [f"- {m}: " + "; ".join(f"{MATCH_WORDS[s]}: {', '.join(g)}" for s, g in res["groups"][m].items())
               for m in new_models]
-    lines += ["", "| estimator | matching | whole set | vs public | vs private | its range held the private score |",
-              "|---|---|---|---|---|---|"]
-    for e, by in res["estimators"].items():
-        p90 = leaderboard_feedback.correction_p90(e) or 0.0
-        for s, r in by.items():
-            lines.append(f"| {e} (+- {100 * p90:.2f}) | {MATCH_WORDS[s]} | {100 * r['full']:.2f} | "
-                         f"{100 * r['public']:.2f} | {100 * r['private']:.2f} | {r['in_private']:.0%} |")
+    lines += ["", *matched_table(res, "matching")]
     lines += ["", f"Rule 11 (for Shift-Gated, the better of same architecture ({100 * sg['architecture']:.2f}) and "
                   f"nearest local accuracy ({100 * sg['accuracy']:.2f}) at least {100 * CHECK9_MARGIN:.1f} below all "
                   f"earlier ({100 * sg['all']:.2f}), vs private) -> "
@@ -469,11 +481,7 @@ def confirm_check12(seen: pd.DataFrame, new: pd.DataFrame, seen_models: tuple[st
             or len({recipe(m) for m in new_models}) != len(new_models):
         raise SystemExit(f"error: check 12 needs models of distinct recipes in no seen row, each with its label-"
                          f"smoothing pair among the seen models; got {new_models}")
-    for set_name in sorted(new["set"].unique()):
-        here = set(seen.loc[seen["set"] == set_name, "model"]) | set(new.loc[new["set"] == set_name, "model"])
-        if here != {*seen_models, *new_models}:
-            raise SystemExit(f"error: check 12 needs all {len(new_models)} new models and all {len(seen_models)} "
-                             f"seen models on every set; {set_name} has {sorted(here)}")
+    require_every_model(12, seen, new, seen_models, new_models)
     df = on_new_sets(seen, new)
     estimators = (CHECK9_ESTIMATOR, *CHECK11_FOR_THE_RECORD)
     groups = {m: {"smoothing_pair": pair[m], "all": list(seen_models)} for m in new_models}
@@ -485,13 +493,7 @@ def confirm_check12(seen: pd.DataFrame, new: pd.DataFrame, seen_models: tuple[st
              f"pair and of all earlier submissions ({', '.join(seen_models)}); {draws} random {fraction:.0%} public "
              "splits per set; MAE in points", "", "The pair each new model was corrected by:", ""]
     lines += [f"- {m}: {', '.join(pair[m])}" for m in new_models]
-    lines += ["", "| estimator | correction | whole set | vs public | vs private | its range held the private score |",
-              "|---|---|---|---|---|---|"]
-    for e, by in res["estimators"].items():
-        p90 = leaderboard_feedback.correction_p90(e) or 0.0
-        for s, r in by.items():
-            lines.append(f"| {e} (+- {100 * p90:.2f}) | {MATCH_WORDS[s]} | {100 * r['full']:.2f} | "
-                         f"{100 * r['public']:.2f} | {100 * r['private']:.2f} | {r['in_private']:.0%} |")
+    lines += ["", *matched_table(res, "correction")]
     lines += ["", f"Rule 12 (for Shift-Gated, the label-smoothing pair ({100 * sg['smoothing_pair']:.2f}) at least "
                   f"{100 * CHECK9_MARGIN:.1f} below all earlier ({100 * sg['all']:.2f}), vs private) -> "
                   + ("holds: the pair is adopted. " if adopted else "fails: the pair is not adopted. ")

@@ -24,15 +24,17 @@ from kaggle_kit.errors import LedgerError
 from kaggle_kit.fsio import atomic_path
 
 COLUMNS = (
-    "time", "file", "sha256", "runs", "recipe", "recipe_except_smoothing", "local_holdout_acc", "local_test_acc", "predicted_lb_acc", "predicted_by",
-    "estimates", "message", "competition", "kaggle_ref", "status", "public_score", "private_score",
+    "time", "file", "sha256", "runs", "recipe", "recipe_except_smoothing", "local_holdout_acc", "local_test_acc",
+    "predicted_lb_acc", "predicted_by", "estimates", "message", "competition", "kaggle_ref", "status", "public_score",
+    "private_score",
 )
 # Older layouts, read with the missing columns empty and written back in the current layout by the next change:
 # before "recipe_except_smoothing" (``runs.RecipeKeys.except_smoothing``: without a same-recipe row the correction
 # prefers the recipe's label-smoothing variants, check 12), before "recipe" too (``runs.recipe_key`` of the
-# submitted run: the correction prefers earlier submissions of the same recipe, check 9), before "estimates" too (every estimator's prediction at upload, a JSON
-# object of fractions: the correction may use another estimator than the recorded one, check 8), and before
-# "predicted_by" too (the upload step then always used a logits-only estimator).
+# submitted run: the correction prefers earlier submissions of the same recipe, check 9), before "estimates" too
+# (every estimator's prediction at upload, a JSON object of fractions: the correction may use another estimator
+# than the recorded one, check 8), and before "predicted_by" too (the upload step then always used a logits-only
+# estimator).
 _ADDED = ("recipe_except_smoothing", "recipe", "estimates", "predicted_by")  # newest first
 RECIPE_COLUMNS = ("recipe", "recipe_except_smoothing")
 LEGACY_LAYOUTS = tuple(tuple(c for c in COLUMNS if c not in _ADDED[:k]) for k in range(1, len(_ADDED) + 1))

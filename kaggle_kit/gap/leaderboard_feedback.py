@@ -255,7 +255,9 @@ class EvidenceRow:
     columns: Mapping[str, str]      # measured key -> column; keys the source lacks leave "-"
     decimals: int                   # as its rule was decided (two where a pre-registered rule used the number)
     mean_of: int = 0                # the mean's count is the source's n_models plus this
-    twin_in_mean: bool = False      # the mean includes the same recipe's other seed(s): not a new recipe's case
+    # a kind of earlier submission the mean included which the toolkit would have used alone instead (the same
+    # recipe's other seed, its label-smoothing variant): then the mean is not what a correction by all rows meets
+    mean_includes: str = ""
     note: str | None = None         # a sentence under the table, filled with the source's numbers when it has them
 
 
@@ -266,19 +268,21 @@ EVIDENCE_ROWS = (
                 {"plain": _AS, "one_different_recipe": _OTHER, "mean_of_others": _MEAN}, 1, mean_of=-1),
     EvidenceRow(SEEDS, "the seed study (2-3 seeds per recipe)", "true accuracy",
                 {"plain": _AS, "one_different_recipe": _OTHER, "one_same_recipe": _SAME, "mean_of_others": _MEAN}, 1,
-                mean_of=-1, twin_in_mean=True),
+                mean_of=-1, mean_includes="the other seed"),
     EvidenceRow(HELDOUT, "shift families outside the benchmark", "true accuracy",
                 {"plain": _AS, "one_different_recipe": _OTHER, "one_same_recipe": _SAME, "mean_of_others": _MEAN}, 1,
-                mean_of=-1, twin_in_mean=True),
+                mean_of=-1, mean_includes="the other seed"),
     EvidenceRow(CHECK6, "check 6: a new model, trained after its rule", "true accuracy",
                 {"plain": _AS, "one_earlier": _OTHER, "mean_of_others": _MEAN}, 1),
     EvidenceRow(CHECK7, "check 7: that model's second seed", "true accuracy", {"plain": _AS, "one_earlier": _SAME}, 2),
     EvidenceRow(CHECK8, "check 8: a new recipe, two seeds, trained after its rule", "true accuracy",
                 {"plain": _AS, "one_different_recipe": _OTHER, "one_same_recipe": _SAME}, 2),
     EvidenceRow(CHECK9, "check 9: another new recipe, two seeds", "private score of a 50% public split",
-                {"plain": _AS, "one_same_recipe": _SAME, "mean_of_others": _MEAN}, 2, twin_in_mean=True),
+                {"plain": _AS, "one_same_recipe": _SAME, "mean_of_others": _MEAN}, 2,
+                mean_includes="the other seed"),
     EvidenceRow(CHECK10, "check 10: a weak new recipe, two seeds", "private score of a 50% public split",
-                {"plain": _AS, "one_same_recipe": _SAME, "mean_of_others": _MEAN}, 2, twin_in_mean=True),
+                {"plain": _AS, "one_same_recipe": _SAME, "mean_of_others": _MEAN}, 2,
+                mean_includes="the other seed"),
     EvidenceRow(CHECK11, "check 11: two more new recipes, one seed each", "private score of a 50% public split",
                 {"plain": _AS, "all": _MEAN}, 2,
                 note="Check 11 also tried correcting a new recipe by only the earlier submissions of the same "
@@ -286,7 +290,8 @@ EVIDENCE_ROWS = (
                      "neither beat the mean of all earlier ({all}), so a new recipe is corrected by every scored "
                      "submission."),
     EvidenceRow(CHECK12, "check 12: four recipes with label smoothing added, one seed each",
-                "private score of a 50% public split", {"plain": _AS, "smoothing_pair": _VARIANT, "all": _MEAN}, 2),
+                "private score of a 50% public split", {"plain": _AS, "smoothing_pair": _VARIANT, "all": _MEAN}, 2,
+                mean_includes="the label-smoothing variant"),
 )
 
 
@@ -300,7 +305,7 @@ def _mean_n(row: EvidenceRow, c: Mapping[str, float]) -> int:
 
 def _mean_count(row: EvidenceRow, c: Mapping[str, float]) -> str:
     n = _mean_n(row, c)
-    return f"{n}, incl. the other seed" if row.twin_in_mean else str(n)
+    return f"{n}, incl. {row.mean_includes}" if row.mean_includes else str(n)
 
 
 def evidence_table(m: dict[str, dict[str, float]]) -> tuple[list[str], list[list[str]], list[str]]:
@@ -324,8 +329,9 @@ def evidence_table(m: dict[str, dict[str, float]]) -> tuple[list[str], list[list
 
 def evidence_line(c: "Corrected") -> str:
     """The one measurement closest to this correction, for the upload's terminal line: the latest source measured
-    with that kind of correction (the same recipe's rows; one earlier submission of another recipe; the mean of
-    several, never one that included the same recipe), else the latest with one earlier submission."""
+    with that kind of correction (the same recipe's rows; its label-smoothing variants' rows, quoted without a count
+    since check 12 used one or two per model; one earlier submission of another recipe; the mean of several, never
+    one that included rows the toolkit would have used alone), else the latest with one earlier submission."""
     n = c.offset.n
     kind = _SAME if c.offset.same_recipe else _VARIANT if c.offset.smoothing_variant else _OTHER if n == 1 else _MEAN
     more = "every measurement: `kaggle-kit report`, section 2"
@@ -333,7 +339,7 @@ def evidence_line(c: "Corrected") -> str:
         for row in reversed(EVIDENCE_ROWS):
             got = c.evidence.get(row.source, {})
             key = next((k for k, col in row.columns.items() if col == want), None)
-            if "plain" not in got or key not in got or (want == _MEAN and row.twin_in_mean):
+            if "plain" not in got or key not in got or (want == _MEAN and row.mean_includes):
                 continue
             p = _points(row, got)
             how = {_OTHER: "one earlier submission of another recipe",

@@ -145,7 +145,7 @@ def test_html_report_has_every_section_and_figure_and_needs_no_network(workdir, 
             "1.11 (9, incl. the other seed) |") in md
     assert "neither beat the mean of all earlier (1.67), so a new recipe is corrected by every scored" in md
     assert ("| check 12: four recipes with label smoothing added, one seed each | private score of a 50% public split "
-            "| 3.49 | - | - | 1.09 | 1.32 (14) |") in md
+            "| 3.49 | - | - | 1.09 | 1.32 (14, incl. the label-smoothing variant) |") in md
     assert leaderboard_feedback.switch_words("Shift-Gated", "Median-4-Spread") + "." in md
     assert md.count("On Kaggle the earlier miss is learnt on the public split") == 1  # after the evidence, once
     assert leaderboard_feedback.split_words("Shift-Gated") in md

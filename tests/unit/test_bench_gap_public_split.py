@@ -252,7 +252,7 @@ def test_check11_verdict_on_rows_with_a_known_answer(monkeypatch, new_miss, adop
 def test_check11_refuses_rows_that_would_change_its_verdict_silently(monkeypatch):
     seen, new, correct = _check11_rows(0.05)
     _check11_setup(monkeypatch, correct)
-    with pytest.raises(SystemExit, match="check 11 needs both new models and all 4 seen models on every set"):
+    with pytest.raises(SystemExit, match="check 11 needs all 2 new models and all 4 seen models on every set"):
         ps.confirm_check11(seen.iloc[:3], new, ("c", "c@1", "r", "r@1"))
     with pytest.raises(SystemExit, match="check 11 needs two models of two recipes in no seen row"):
         ps.confirm_check11(seen, new.iloc[:1], ("c", "c@1", "r", "r@1"))
@@ -264,14 +264,17 @@ def test_check11_refuses_rows_that_would_change_its_verdict_silently(monkeypatch
         ps.confirm_check11(seen, pd.concat([new, new]), ("c", "c@1", "r", "r@1"))
 
 
-def _check12_rows(new_miss: float, n_images: int = 20000, seed: int = 6789):
-    """Seen: "p", "p@1" (miss +0.05), the label-smoothing pair of the new recipe "n", and "q", "q@1" (miss +0.15).
-    New: "n", missing by ``new_miss`` and getting the same images right as "p", so a correction by "p"'s public
-    miss is exact on the public split when ``new_miss`` is 0.05."""
+def _check12_rows(new_miss: float, q_miss: float = 0.15, q_like_p: bool = False, n_images: int = 20000,
+                  seed: int = 6789):
+    """Seen: "p", "p@1" (miss +0.05), the label-smoothing pair of the new recipe "n", and "q", "q@1" (miss
+    ``q_miss``; with ``q_like_p`` right on the same images as "p"). New: "n", missing by ``new_miss`` and getting the
+    same images right as "p", so a correction by "p"'s public miss is exact on the public split when ``new_miss``
+    is 0.05."""
     rng = np.random.default_rng(seed)
     base = {"p": rng.random(n_images) < 0.7, "q": rng.random(n_images) < 0.6}
-    correct = {"p": base["p"], "p@1": base["p"], "q": base["q"], "q@1": base["q"], "n": base["p"]}
-    miss = {"p": 0.05, "p@1": 0.05, "q": 0.15, "q@1": 0.15, "n": new_miss}
+    q = base["p"] if q_like_p else base["q"]
+    correct = {"p": base["p"], "p@1": base["p"], "q": q, "q@1": q, "n": base["p"]}
+    miss = {"p": 0.05, "p@1": 0.05, "q": q_miss, "q@1": q_miss, "n": new_miss}
     rows = [{"model": k, "set": "blur-2", "holdout_acc": 0.7, "true_acc": c.mean(),
              **{e: c.mean() + miss[k] for e in (ps.CHECK9_ESTIMATOR, *ps.CHECK11_FOR_THE_RECORD)}}
             for k, c in correct.items()]
@@ -324,3 +327,37 @@ def test_smoothing_pairs_differ_only_in_label_smoothing():
         assert (sa.epochs, sa.peak_lr) == (sb.epochs, sb.peak_lr) and {sa.label_smoothing, sb.label_smoothing} == {
             0.0, 0.1}
         assert repr(sa.builder()) == repr(sb.builder())  # the same layers, widths included
+
+
+@pytest.mark.parametrize("gap, adopted", [(0.003, True), (0.001, False)])
+def test_check12_margin_is_point_two_against_the_private_score(monkeypatch, gap, adopted):
+    """Every model right on the same images, so the split's luck is the same for each correction: "n" misses by
+    0.03, its pair by 0.05 and the mean of all by 0.05 + ``gap``, so the pair is exactly ``gap`` better against
+    the private score, and the rule's 0.2 points decide."""
+    seen, new, correct = _check12_rows(0.03, q_miss=0.05 + 2 * gap, q_like_p=True)
+    monkeypatch.setattr(ps, "correctness", lambda m, s, t: correct[m])
+    monkeypatch.setattr(ps.bench_models, "SMOOTHING_PAIR", {"n": "p", "p": "n"})
+    text, rec = ps.confirm_check12(seen, new, ("p", "p@1", "q", "q@1"), draws=50)
+    sg = {k: v["private"] for k, v in rec["estimators"][ps.CHECK9_ESTIMATOR].items()}
+    assert sg["all"] - sg["smoothing_pair"] == pytest.approx(gap, abs=1e-9)
+    assert rec["adopted"] is adopted
+    assert (f"the label-smoothing pair ({100 * sg['smoothing_pair']:.2f}) at least 0.2 below all earlier "
+            f"({100 * sg['all']:.2f}), vs private)") in text
+
+
+def test_shipped_check_12_record_is_entry_12_as_written():
+    rec = lf.measurements()[lf.CHECK12]
+    assert rec["others"] == list(ps.CHECK12_SEEN) and len(rec["others"]) == 14
+    assert (rec["fraction"], rec["draws"], rec["seed"], rec["n_sets"]) == (0.5, 400, 0, 36)
+    assert rec["models"] == ["resnet9n_e5_ls", "cnn32_e5_ls", "resnet9e_e2_ls", "resnet9q_e1_ls"]
+    assert rec["groups"]["resnet9n_e5_ls"]["smoothing_pair"] == ["resnet9n_e5", "resnet9n_e5@1"]
+    assert rec["groups"]["resnet9q_e1_ls"]["smoothing_pair"] == ["resnet9q_e1"]
+    assert all(g["all"] == rec["others"] for g in rec["groups"].values())
+
+
+def test_the_default_benchmark_run_leaves_the_checks_held_out_models_out():
+    recorded = lf.measurements()
+    assert ps.bench_models.BENCHMARK == tuple(recorded["sources"]["benchmark"]["models"])
+    held_out = {ps.bench_gap_ledger.recipe(m) for c in ("check9", "check10", "check11", "check12")
+                for m in recorded[c]["models"]}
+    assert held_out and not held_out & set(ps.bench_models.BENCHMARK)

@@ -203,7 +203,8 @@ def test_check_7_is_quoted_whatever_its_outcome():
               "estimators": {M4S: {"plain": 0.03, "one_earlier": 0.012, "mean_of_others": 0.012}}}
     m = lf.measured(M4S, {**ERRORS, "check7": check7})
     assert m is not None and m["check7"]["one_earlier"] == 0.012  # quoted, never a reason to withdraw
-    assert ["check 7: that model's second seed", "true accuracy", "3.00", "-", "1.20", "-", "-"] in lf.evidence_table(m)[1]
+    assert ["check 7: that model's second seed", "true accuracy", "3.00", "-", "1.20", "-", "-"] in \
+        lf.evidence_table(m)[1]
 
 
 def test_check8_verdict_on_rows_with_a_known_answer():
@@ -331,7 +332,7 @@ def test_rows_of_the_runs_recipe_correct_it_alone_once_check_9_allows_it(tmp_pat
     ])
     same = lf.ledger_offset(df, M4S, SLUG, recipe=RecipeKeys("aaaa", "ffff"))
     assert (same.n, same.offset, same.same_recipe) == (1, pytest.approx(0.01), True)
-    every = lf.ledger_offset(df, M4S, SLUG, recipe=RecipeKeys("dddd", "ffff"))  # no earlier submission of this recipe: all rows
+    every = lf.ledger_offset(df, M4S, SLUG, recipe=RecipeKeys("dddd", "ffff"))  # no row of this recipe: all rows
     assert (every.n, every.offset, every.same_recipe) == (3, pytest.approx(0.05), False)
     assert lf.ledger_offset(df, M4S, SLUG).same_recipe is False
     # the run itself is never its own evidence, even when it is the only row of its recipe
@@ -342,7 +343,8 @@ def test_rows_of_the_runs_recipe_correct_it_alone_once_check_9_allows_it(tmp_pat
     assert (c.accuracy, c.low, c.high) == (pytest.approx(0.69), pytest.approx(0.67), pytest.approx(0.71))
     assert "by 1 scored submission(s) of the same recipe whose" in c.describe()
     assert "90% on its new recipe" in lf.range_basis(c, errors)
-    other = lf.corrected_prediction({M4S: 0.70}, M4S, df, SLUG, ["d0"], errors=errors, recipe=RecipeKeys("dddd", "ffff"))
+    other = lf.corrected_prediction({M4S: 0.70}, M4S, df, SLUG, ["d0"], errors=errors,
+                                    recipe=RecipeKeys("dddd", "ffff"))
     assert (other.offset.n, other.low) == (3, pytest.approx(0.60))  # another recipe's range: +- the p90
     assert lf.range_basis(other, errors).startswith("9 in 10 corrections of another recipe's model")
     # 9b failed: the same-recipe correction keeps the wider range; 9a failed: every row counts
@@ -433,9 +435,8 @@ def test_shipped_check_11_failed_and_is_in_the_evidence():
     assert notes == ["Check 11 also tried correcting a new recipe by only the earlier submissions of the same "
                      "architecture (1.89 points) or only the 4 nearest in local accuracy (1.92); neither beat the "
                      "mean of all earlier (1.67), so a new recipe is corrected by every scored submission."]
-    # a new recipe's correction by several earlier submissions quoted check 11 before check 12 was recorded
-    before = {k: v for k, v in m.items() if k != "check12"}
-    line = lf.evidence_line(lf.Corrected(0.7, 0.72, lf.LedgerOffset("Shift-Gated", 0.02, 5), before))
+    # a new recipe's correction by several earlier submissions quotes check 11, judged by the private score
+    line = lf.evidence_line(lf.Corrected(0.7, 0.72, lf.LedgerOffset("Shift-Gated", 0.02, 5), m))
     assert ("(judged against the private score of a 50% public split): 3.90 points MAE as is, 1.67 corrected by "
             "the mean of 12 earlier submissions (yours averages 5);") in line
 
@@ -478,7 +479,8 @@ def test_without_its_own_rows_a_recipe_is_corrected_by_its_label_smoothing_varia
         2, pytest.approx(0.02), False, True)
     assert variant.scope_words() == " of the same recipe but for label smoothing"
     # its own rows come first (check 9); without the rule, or a key, or a variant in the ledger: every row
-    assert lf.ledger_offset(df, M4S, SLUG, recipe=RecipeKeys("aaaa", "eeee"), by_smoothing_variant=True).n == 1
+    own = lf.ledger_offset(df, M4S, SLUG, recipe=RecipeKeys("aaaa", "eeee"), by_smoothing_variant=True)
+    assert (own.n, own.same_recipe, own.smoothing_variant) == (1, True, False)
     for keys, flag in ((new, False), (RecipeKeys("7777", ""), True), (RecipeKeys("7777", "9999"), True)):
         every = lf.ledger_offset(df, M4S, SLUG, recipe=keys, by_smoothing_variant=flag)
         assert (every.n, every.offset, every.smoothing_variant) == (4, pytest.approx(0.045), False)
@@ -497,7 +499,7 @@ def test_without_its_own_rows_a_recipe_is_corrected_by_its_label_smoothing_varia
         "score of a 50% public split): 3.50 points MAE as is, 1.12 corrected by the earlier submissions of the same "
         "recipe with another label smoothing; every measurement: `kaggle-kit report`, section 2")
     assert ["check 12: four recipes with label smoothing added, one seed each", "private score of a 50% public split",
-            "3.50", "-", "-", "1.12", "1.42 (3)"] in lf.evidence_table(c.evidence)[1]
+            "3.50", "-", "-", "1.12", "1.42 (3, incl. the label-smoothing variant)"] in lf.evidence_table(c.evidence)[1]
     # check 12 failed, or check 9 did (recipes are not used at all then): every row
     for errs in ({**errors, "check12": {**CHECK12, "rules": {"12": False}}},
                  {**errors, "check9": {**CHECK9, "rules": {"9a": False}}}):
@@ -527,12 +529,38 @@ def test_shipped_check_12_held_and_drives_the_variants_correction():
     m = lf.measured("Shift-Gated")
     assert lf.evidence_table(m)[1][-1] == ["check 12: four recipes with label smoothing added, one seed each",
                                            "private score of a 50% public split", "3.49", "-", "-", "1.09",
-                                           "1.32 (14)"]
+                                           "1.32 (14, incl. the label-smoothing variant)"]
     line = lf.evidence_line(lf.Corrected(0.7, 0.72, lf.LedgerOffset("Shift-Gated", 0.02, 2, smoothing_variant=True),
                                          m))
     assert line.startswith("measured on check 12: four recipes with label smoothing added, one seed each (judged "
                            "against the private score of a 50% public split): 3.49 points MAE as is, 1.09 corrected "
                            "by the earlier submissions of the same recipe with another label smoothing;")
-    # a new recipe without variants in the ledger is still corrected by all, quoting check 12's mean of 14
+    # a new recipe corrected by all rows had no variant in the ledger, while check 12's mean of 14 included one:
+    # the line quotes check 11's mean, which included none
     line = lf.evidence_line(lf.Corrected(0.7, 0.72, lf.LedgerOffset("Shift-Gated", 0.02, 5), m))
-    assert "3.49 points MAE as is, 1.32 corrected by the mean of 14 earlier submissions (yours averages 5);" in line
+    assert line.startswith("measured on check 11: two more new recipes, one seed each")
+    assert "3.90 points MAE as is, 1.67 corrected by the mean of 12 earlier submissions (yours averages 5);" in line
+
+
+def test_the_reports_correction_uses_the_runs_label_smoothing_variants(tmp_path):
+    """Report section 2 passes the run's ``RecipeKeys`` on: with only a variant's row and another recipe's in the
+    ledger, the variant's alone corrects it, and the evidence table comes once."""
+    from kaggle_kit.gap.report import Table, corrections
+    from kaggle_kit.gap.report_runs import RunView
+
+    df = _ledger(tmp_path, [
+        dict(runs=["v0"], recipe="aaaa", recipe_except_smoothing="eeee", predicted_lb_acc=0.80,
+             predicted_by=M4S, estimates={M4S: 0.80, "Shift-Gated": 0.78}, public_score=0.76),  # Shift-Gated +2
+        dict(runs=["b0"], recipe="bbbb", recipe_except_smoothing="ffff", predicted_lb_acc=0.80,
+             predicted_by=M4S, estimates={M4S: 0.80, "Shift-Gated": 0.80}, public_score=0.70),  # Shift-Gated +10
+    ])
+    view = RunView(tmp_path / "t0", "t0", None, None, None, {"estimates": {M4S: 0.75, "Shift-Gated": 0.74}}, None,
+                   recipe=RecipeKeys("7777", "eeee"))
+    out = corrections([view], M4S, df, SLUG)
+    assert out[0].startswith("t0, corrected by the leaderboard: Shift-Gated predicted 74.0%, and your 1 scored "
+                             "submission(s) of the same recipe but for label smoothing predicted by it were +2.0 "
+                             "points off on average, so expect **72.0%**")
+    assert sum(isinstance(b, Table) for b in out) == 1
+    # without its keys (a pulled kernel's folder), every row corrects it
+    bare = corrections([RunView(tmp_path / "t0", "t0", None, None, None, view.result, None)], M4S, df, SLUG)
+    assert "your 2 scored submission(s) predicted by it were +6.0 points off" in bare[0]
