@@ -15,9 +15,9 @@ import pytest
 from kaggle_kit import ledger
 from kaggle_kit.errors import LedgerError
 
-COLUMNS = ["time", "file", "sha256", "runs", "recipe", "recipe_except_smoothing", "local_holdout_acc", "local_test_acc", "predicted_lb_acc",
-           "predicted_by", "estimates", "message", "competition", "kaggle_ref", "status", "public_score",
-           "private_score"]
+COLUMNS = ["time", "file", "sha256", "runs", "recipe", "recipe_except_smoothing", "local_holdout_acc",
+           "local_test_acc", "predicted_lb_acc", "predicted_by", "estimates", "message", "competition", "kaggle_ref",
+           "status", "public_score", "private_score"]
 
 
 def test_columns_are_exactly_the_contract(tmp_path):
