@@ -429,7 +429,7 @@ def _model_name(name: str) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--models", nargs="+", default=list(bench_models.BENCHMARK), type=_model_name,
+    parser.add_argument("--models", nargs="+", default=list(bench_models.BENCHMARK_MODELS), type=_model_name,
                         help="benchmark models; NAME@SEED trains NAME's recipe with another seed")
     parser.add_argument("--no-write", action="store_true", help="print only")
     parser.add_argument("--tables", help="write the tables to this markdown file instead of RESULTS_gap.md, "

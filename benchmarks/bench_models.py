@@ -87,7 +87,7 @@ MODELS = {
 
 # The five models the recorded benchmark (``bench_gap.py``, ``measured_error.json``) was run with; every other recipe
 # above is a held-out model of a pre-registered check and must not join a default benchmark run.
-BENCHMARK = ("weak_cnn", "resnet9q", "resnet9h", "resnet9q_ls", "resnet9q_e4")
+BENCHMARK_MODELS = ("weak_cnn", "resnet9q", "resnet9h", "resnet9q_ls", "resnet9q_e4")
 
 # The network each recipe trains (what the toolkit's ``model.name`` says; width and training are the recipe's own).
 ARCHITECTURE = {name: "plain_cnn" if "cnn" in name else "small_resnet" for name in MODELS}
