@@ -414,6 +414,44 @@ def confirm_check11(seen: pd.DataFrame, new: pd.DataFrame, seen_models: tuple[st
     return "\n".join(lines), record
 
 
+def confirm_check12(seen: pd.DataFrame, new: pd.DataFrame, seen_models: tuple[str, ...] = CHECK12_SEEN,
+                    fraction: float = 0.5, draws: int = 400, seed: int = 0,
+                    sources: tuple[str, ...] = CHECK_ROWS_ARGS[12]) -> tuple[str, dict]:
+    """``PREREGISTERED.md``'s check 12: each new model (a recipe in no seen row whose label-smoothing pair,
+    ``bench_models.SMOOTHING_PAIR``, is seen) corrected by ``matched_errors`` with the seen models of its pair and
+    with every seen model; the pair is adopted if it is at least 0.2 points below "all" for Shift-Gated against the
+    private score. Returns (markdown, record)."""
+    seen, new_models = check_frames(12, seen, new, seen_models)
+    recipe = bench_gap_ledger.recipe
+    seen_recipes = {recipe(m) for m in seen_models}
+    pair = {m: [s for s in seen_models if recipe(s) == bench_models.SMOOTHING_PAIR.get(recipe(m))] for m in new_models}
+    if not new_models or any(recipe(m) in seen_recipes or not pair[m] for m in new_models) \
+            or len({recipe(m) for m in new_models}) != len(new_models):
+        raise SystemExit(f"error: check 12 needs models of distinct recipes in no seen row, each with its label-"
+                         f"smoothing pair among the seen models; got {new_models}")
+    require_every_model(12, seen, new, seen_models, new_models)
+    df = on_new_sets(seen, new)
+    estimators = (CHECK9_ESTIMATOR, *CHECK11_FOR_THE_RECORD)
+    groups = {m: {"smoothing_pair": pair[m], "all": list(seen_models)} for m in new_models}
+    res = matched_errors(df, groups, estimators, fraction, draws, seed)
+    sg = {s: r["private"] for s, r in res["estimators"][CHECK9_ESTIMATOR].items()}
+    adopted = sg["smoothing_pair"] <= sg["all"] - CHECK9_MARGIN
+    lines = [f"## Check 12: {', '.join(new_models)} (recipes in no earlier row, each a saved recipe with label "
+             f"smoothing added) on {res['n_sets']} held-out sets, corrected by the mean miss of their label-smoothing "
+             f"pair and of all earlier submissions ({', '.join(seen_models)}); {draws} random {fraction:.0%} public "
+             "splits per set; MAE in points", "", "The pair each new model was corrected by:", ""]
+    lines += [f"- {m}: {', '.join(pair[m])}" for m in new_models]
+    lines += ["", *matched_table(res, "correction")]
+    lines += ["", f"Rule 12 (for Shift-Gated, the label-smoothing pair ({100 * sg['smoothing_pair']:.2f}) at least "
+                  f"{100 * CHECK9_MARGIN:.1f} below all earlier ({100 * sg['all']:.2f}), vs private) -> "
+                  + ("holds: the pair is adopted. " if adopted else "fails: the pair is not adopted. ")
+                  + command_words(12, sources, seed), ""]
+    record = {"models": new_models, "others": list(seen_models), "n_sets": res["n_sets"], "draws": draws,
+              "fraction": fraction, "seed": seed, "groups": res["groups"], "adopted": bool(adopted),
+              "rules": {"12": bool(adopted)}, "estimators": res["estimators"]}
+    return "\n".join(lines), record
+
+
 def row_cells(results: dict[float, dict], key: str, est: str, scenario: str, fmt) -> str:
     """One table row's cells after its labels: whole set (with its count), then public and private per fraction;
     '' when the scenario was not measured."""
@@ -466,44 +504,6 @@ def render(results: dict[float, dict], df: pd.DataFrame, draws: int) -> str:
     return "\n".join(lines) + "\n"
 
 
-def confirm_check12(seen: pd.DataFrame, new: pd.DataFrame, seen_models: tuple[str, ...] = CHECK12_SEEN,
-                    fraction: float = 0.5, draws: int = 400, seed: int = 0,
-                    sources: tuple[str, ...] = CHECK_ROWS_ARGS[12]) -> tuple[str, dict]:
-    """``PREREGISTERED.md``'s check 12: each new model (a recipe in no seen row whose label-smoothing pair,
-    ``bench_models.SMOOTHING_PAIR``, is seen) corrected by ``matched_errors`` with the seen models of its pair and
-    with every seen model; the pair is adopted if it is at least 0.2 points below "all" for Shift-Gated against the
-    private score. Returns (markdown, record)."""
-    seen, new_models = check_frames(12, seen, new, seen_models)
-    recipe = bench_gap_ledger.recipe
-    seen_recipes = {recipe(m) for m in seen_models}
-    pair = {m: [s for s in seen_models if recipe(s) == bench_models.SMOOTHING_PAIR.get(recipe(m))] for m in new_models}
-    if not new_models or any(recipe(m) in seen_recipes or not pair[m] for m in new_models) \
-            or len({recipe(m) for m in new_models}) != len(new_models):
-        raise SystemExit(f"error: check 12 needs models of distinct recipes in no seen row, each with its label-"
-                         f"smoothing pair among the seen models; got {new_models}")
-    require_every_model(12, seen, new, seen_models, new_models)
-    df = on_new_sets(seen, new)
-    estimators = (CHECK9_ESTIMATOR, *CHECK11_FOR_THE_RECORD)
-    groups = {m: {"smoothing_pair": pair[m], "all": list(seen_models)} for m in new_models}
-    res = matched_errors(df, groups, estimators, fraction, draws, seed)
-    sg = {s: r["private"] for s, r in res["estimators"][CHECK9_ESTIMATOR].items()}
-    adopted = sg["smoothing_pair"] <= sg["all"] - CHECK9_MARGIN
-    lines = [f"## Check 12: {', '.join(new_models)} (recipes in no earlier row, each a saved recipe with label "
-             f"smoothing added) on {res['n_sets']} held-out sets, corrected by the mean miss of their label-smoothing "
-             f"pair and of all earlier submissions ({', '.join(seen_models)}); {draws} random {fraction:.0%} public "
-             "splits per set; MAE in points", "", "The pair each new model was corrected by:", ""]
-    lines += [f"- {m}: {', '.join(pair[m])}" for m in new_models]
-    lines += ["", *matched_table(res, "correction")]
-    lines += ["", f"Rule 12 (for Shift-Gated, the label-smoothing pair ({100 * sg['smoothing_pair']:.2f}) at least "
-                  f"{100 * CHECK9_MARGIN:.1f} below all earlier ({100 * sg['all']:.2f}), vs private) -> "
-                  + ("holds: the pair is adopted. " if adopted else "fails: the pair is not adopted. ")
-                  + command_words(12, sources, seed), ""]
-    record = {"models": new_models, "others": list(seen_models), "n_sets": res["n_sets"], "draws": draws,
-              "fraction": fraction, "seed": seed, "groups": res["groups"], "adopted": bool(adopted),
-              "rules": {"12": bool(adopted)}, "estimators": res["estimators"]}
-    return "\n".join(lines), record
-
-
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--draws", type=int, default=400, help="random splits per set")
@@ -537,7 +537,7 @@ def main(argv: list[str] | None = None) -> int:
     recorded = leaderboard_feedback.measurements()
     checks = [*CHECK_ROWS, *(r for c, rows in LATER_CHECK_ROWS.items() if f"check{c}" in recorded for r in rows)]
     df = load_rows((*bench_gap_novel.ROWS.values(), *checks))
-    sources = leaderboard_feedback.measurements()["sources"]
+    sources = recorded["sources"]
     used = {m for k in (leaderboard_feedback.BENCHMARK, leaderboard_feedback.HELDOUT) for m in sources[k]["models"]}
     fresh = frozenset(df["model"]) - used  # their rows did not set the range's p90
     # a same-recipe range is judged on the models trained after the check that set it was written down (and
