@@ -418,13 +418,14 @@ def confirm_check12(seen: pd.DataFrame, new: pd.DataFrame, seen_models: tuple[st
                     fraction: float = 0.5, draws: int = 400, seed: int = 0,
                     sources: tuple[str, ...] = CHECK_ROWS_ARGS[12]) -> tuple[str, dict]:
     """``PREREGISTERED.md``'s check 12: each new model (a recipe in no seen row whose label-smoothing pair,
-    ``bench_models.SMOOTHING_PAIR``, is seen) corrected by ``matched_errors`` with the seen models of its pair and
+    ``bench_models.SMOOTHING_VARIANTS``, is seen) corrected by ``matched_errors`` with the seen models of its pair and
     with every seen model; the pair is adopted if it is at least 0.2 points below "all" for Shift-Gated against the
     private score. Returns (markdown, record)."""
     seen, new_models = check_frames(12, seen, new, seen_models)
     recipe = bench_gap_ledger.recipe
     seen_recipes = {recipe(m) for m in seen_models}
-    pair = {m: [s for s in seen_models if recipe(s) == bench_models.SMOOTHING_PAIR.get(recipe(m))] for m in new_models}
+    pair = {m: [s for s in seen_models if recipe(s) in bench_models.SMOOTHING_VARIANTS.get(recipe(m), ())]
+            for m in new_models}
     if not new_models or any(recipe(m) in seen_recipes or not pair[m] for m in new_models) \
             or len({recipe(m) for m in new_models}) != len(new_models):
         raise SystemExit(f"error: check 12 needs models of distinct recipes in no seen row, each with its label-"

@@ -288,7 +288,7 @@ def test_check12_verdict_on_rows_with_a_known_answer(monkeypatch, new_miss, adop
     missing halfway (0.10), the mean of all is exact; missing like the other recipe, the pair is 0.10 off."""
     seen, new, correct = _check12_rows(new_miss)
     monkeypatch.setattr(ps, "correctness", lambda m, s, t: correct[m])
-    monkeypatch.setattr(ps.bench_models, "SMOOTHING_PAIR", {"n": "p", "p": "n"})
+    monkeypatch.setattr(ps.bench_models, "SMOOTHING_VARIANTS", {"n": ("p",), "p": ("n",)})
     text, rec = ps.confirm_check12(seen, new, ("p", "p@1", "q", "q@1"), draws=50)
     sg = rec["estimators"][ps.CHECK9_ESTIMATOR]
     assert rec["adopted"] is adopted and rec["rules"] == {"12": adopted}
@@ -304,7 +304,7 @@ def test_check12_verdict_on_rows_with_a_known_answer(monkeypatch, new_miss, adop
 def test_check12_refuses_rows_that_would_change_its_verdict_silently(monkeypatch):
     seen, new, correct = _check12_rows(0.05)
     monkeypatch.setattr(ps, "correctness", lambda m, s, t: correct[m])
-    monkeypatch.setattr(ps.bench_models, "SMOOTHING_PAIR", {"n": "p", "p": "n", "m": "z"})
+    monkeypatch.setattr(ps.bench_models, "SMOOTHING_VARIANTS", {"n": ("p",), "p": ("n",), "m": ("z",)})
     seen_models = ("p", "p@1", "q", "q@1")
     with pytest.raises(SystemExit, match="check 12 needs all 1 new models and all 4 seen models on every set"):
         ps.confirm_check12(seen.iloc[:3], new, seen_models)
@@ -318,15 +318,19 @@ def test_check12_refuses_rows_that_would_change_its_verdict_silently(monkeypatch
         ps.confirm_check12(seen, pd.concat([new, new]), seen_models)
 
 
-def test_smoothing_pairs_differ_only_in_label_smoothing():
-    """The benchmark's pairs, which check 12 corrects by, are one recipe with and without smoothed labels."""
-    pairs = ps.bench_models.SMOOTHING_PAIR
-    assert {"cnn32_e5_ls", "resnet9n_e5_ls", "resnet9e_e2_ls", "resnet9q_e1_ls", "weak_cnn_ls"} <= set(pairs)
-    for a, b in pairs.items():
-        sa, sb = ps.bench_models.MODELS[a], ps.bench_models.MODELS[b]
-        assert (sa.epochs, sa.peak_lr) == (sb.epochs, sb.peak_lr) and {sa.label_smoothing, sb.label_smoothing} == {
-            0.0, 0.1}
-        assert repr(sa.builder()) == repr(sb.builder())  # the same layers, widths included
+def test_smoothing_variants_differ_only_in_label_smoothing():
+    """The benchmark's label-smoothing variants, which checks 12 and 13 correct by, are one recipe with different
+    smoothed labels, and each recipe's variants are all the others of its group."""
+    variants = ps.bench_models.SMOOTHING_VARIANTS
+    assert {"cnn32_e5_ls", "resnet9n_e5_ls", "resnet9e_e2_ls", "resnet9q_e1_ls", "weak_cnn_ls"} <= set(variants)
+    assert set(variants["resnet9n_e5_ls2"]) == {"resnet9n_e5", "resnet9n_e5_ls"}
+    assert variants["resnet9q_ls_e4"] == ("resnet9q_e4",) and "resnet9q_e1" not in variants["resnet9q_e4"]
+    for a, others in variants.items():
+        for b in others:
+            sa, sb = ps.bench_models.MODELS[a], ps.bench_models.MODELS[b]
+            assert (sa.epochs, sa.peak_lr) == (sb.epochs, sb.peak_lr) and sa.label_smoothing != sb.label_smoothing
+            assert repr(sa.builder()) == repr(sb.builder())  # the same layers, widths included
+            assert a in variants[b]
 
 
 @pytest.mark.parametrize("gap, adopted", [(0.003, True), (0.001, False)])
@@ -336,7 +340,7 @@ def test_check12_margin_is_point_two_against_the_private_score(monkeypatch, gap,
     the private score, and the rule's 0.2 points decide."""
     seen, new, correct = _check12_rows(0.03, q_miss=0.05 + 2 * gap, q_like_p=True)
     monkeypatch.setattr(ps, "correctness", lambda m, s, t: correct[m])
-    monkeypatch.setattr(ps.bench_models, "SMOOTHING_PAIR", {"n": "p", "p": "n"})
+    monkeypatch.setattr(ps.bench_models, "SMOOTHING_VARIANTS", {"n": ("p",), "p": ("n",)})
     text, rec = ps.confirm_check12(seen, new, ("p", "p@1", "q", "q@1"), draws=50)
     sg = {k: v["private"] for k, v in rec["estimators"][ps.CHECK9_ESTIMATOR].items()}
     assert sg["all"] - sg["smoothing_pair"] == pytest.approx(gap, abs=1e-9)
