@@ -5,9 +5,9 @@ On Kaggle the miss the ledger learns is taken on the public split only, the next
 that same public split, and finally on the private rest. Both accuracies then carry sampling noise; the two
 submissions' public-split noise is correlated (the same hard images), their private-split noise is not
 cancelled by it. This script replays the correction with those splits drawn at random, from the per-image
-correctness in the cached logits, on the rows that have them: the held-out families of checks 4-12
+correctness in the cached logits, on the rows that have them: the held-out families of checks 4-13
 (36 sets; each later check's models once it is recorded). It trains and predicts nothing. ``--check
-9|10|11|12 --confirm`` applies that pre-registered check to its new rows.
+9|10|11|12|13 --confirm`` applies that pre-registered check to its new rows.
 
     .venv/bin/python benchmarks/bench_gap_public_split.py   # prints, writes RESULTS_gap_public_split.md and the
                                                             # "public_split" entry of measured_error_ledger.json
@@ -37,7 +37,7 @@ OUT_MD = HERE / "RESULTS_gap_public_split.md"
 # checks 6, 7 and 8's rows, saved by the commands PREREGISTERED.md records (bench_gap_novel.py --save-rows)
 CHECK_ROWS = tuple(bench_gap.CACHE / f"check{c}_c{f}.csv" for c in (6, 7, 8) for f in (4, 5))
 # replayed too once the check is recorded
-LATER_CHECK_ROWS = {c: tuple(bench_gap.CACHE / f"check{c}_c{f}.csv" for f in (5, 4)) for c in (9, 10, 11, 12)}
+LATER_CHECK_ROWS = {c: tuple(bench_gap.CACHE / f"check{c}_c{f}.csv" for f in (5, 4)) for c in (9, 10, 11, 12, 13)}
 FRACTIONS = (0.5, 0.3)  # the fake Kaggle's default public share, and a smaller public leaderboard
 TARGETS = ("full", "public", "private")  # what the corrected estimate is compared with (see ``errors``)
 SCENARIOS = ("plain", "one_different_recipe", "one_same_recipe", "mean_of_others")
@@ -178,7 +178,11 @@ CHECK11_SEEN = (*CHECK10_SEEN, "cnn32_e5", "cnn32_e5@1")
 CHECK11_FOR_THE_RECORD = CHECK9_FOR_THE_RECORD
 # Check 12, fixed the same way on the fourteen models seen before it: the recipe differing only in label smoothing.
 CHECK12_SEEN = (*CHECK11_SEEN, "resnet9e_e2", "resnet9q_e1")
-CHECK_SEEN = {9: CHECK9_SEEN, 10: CHECK10_SEEN, 11: CHECK11_SEEN, 12: CHECK12_SEEN}
+# Check 13, fixed the same way on the eighteen models seen before it: the range of a correction by label-smoothing
+# variants (p90 of |variant-corrected - private| on those 18, recomputed by ``confirm_check13``).
+CHECK13_SEEN = (*CHECK12_SEEN, "resnet9n_e5_ls", "cnn32_e5_ls", "resnet9e_e2_ls", "resnet9q_e1_ls")
+CHECK13_BAND = 0.0229
+CHECK_SEEN = {9: CHECK9_SEEN, 10: CHECK10_SEEN, 11: CHECK11_SEEN, 12: CHECK12_SEEN, 13: CHECK13_SEEN}
 CHECK_ROWS_ARGS = {c: tuple(str(p.relative_to(bench_gap.ROOT)) for p in rows) for c, rows in LATER_CHECK_ROWS.items()}
 SCENARIO_WORDS = {"plain": "as is", "one_same_recipe": "other seed alone", "mean_of_others": "mean of all earlier"}
 
@@ -246,7 +250,8 @@ def new_recipe_errors(check: int, seen: pd.DataFrame, new: pd.DataFrame, seen_mo
 
 # Check 11: when no earlier submission shares the recipe, whose misses carry over best?
 MATCH_WORDS = {"plain": "as is", "architecture": "same architecture", "accuracy": "nearest local accuracy",
-               "smoothing_pair": "differs only in label smoothing", "all": "all earlier"}
+               "smoothing_pair": "differs only in label smoothing", "smoothing_variants": "its label-smoothing variants",
+               "all": "all earlier"}
 NEAREST_K = 4  # "nearest local accuracy": the k earlier submissions whose holdout accuracy is closest
 
 
@@ -262,12 +267,14 @@ def matched_groups(target: str, earlier: list[str], holdout_acc: dict[str, float
 
 
 def matched_errors(df: pd.DataFrame, groups: dict[str, dict[str, list[str]]], estimators: tuple[str, ...],
-                   fraction: float, draws: int, seed: int) -> dict:
+                   fraction: float, draws: int, seed: int, bands: dict[str, float] | None = None,
+                   p90: bool = False) -> dict:
     """Each model of ``groups`` as is ("plain") and corrected by the mean public miss of each of its groups of
     earlier submissions ({match: models}, e.g. ``matched_groups``), one random split per draw shared by every model
     of the set: per estimator and match, MAE against the whole set,
     the public and the private score, and the share of model-sets x draws whose private score fell within the
-    estimator's other-recipe range (+- ``leaderboard_feedback.correction_p90``)."""
+    estimator's range (``bands``, by default its other-recipe range ``leaderboard_feedback.correction_p90``);
+    with ``p90``, also the 90th percentile of |corrected - private| pooled over the model-sets x draws."""
     matches = tuple(dict.fromkeys(["plain", *(s for g in groups.values() for s in g)]))
     empty = [(m, s) for m, g in groups.items() for s in matches[1:] if not g.get(s)]
     if empty:  # scoring it uncorrected would blend "as is" into that matching's error
@@ -275,6 +282,7 @@ def matched_errors(df: pd.DataFrame, groups: dict[str, dict[str, list[str]]], es
     rng = np.random.default_rng(seed)
     keys = ("full", "public", "private", "in_private")
     got = {e: {s: {k: [] for k in keys} for s in matches} for e in estimators}
+    raw = {e: {s: [] for s in matches} for e in estimators}
     for set_name, g in df.groupby("set", sort=True):
         models = g["model"].tolist()
         at = {m: i for i, m in enumerate(models)}
@@ -282,7 +290,8 @@ def matched_errors(df: pd.DataFrame, groups: dict[str, dict[str, list[str]]], es
         public, private = split_accuracies(correct, fraction, draws, rng)
         full = g["true_acc"].to_numpy(float)
         for e in estimators:
-            est, band = g[e].to_numpy(float), leaderboard_feedback.correction_p90(e) or 0.0
+            est = g[e].to_numpy(float)
+            band = bands[e] if bands and e in bands else leaderboard_feedback.correction_p90(e) or 0.0
             for target, by_match in groups.items():
                 b = at[target]
                 for s in matches:
@@ -296,18 +305,21 @@ def matched_errors(df: pd.DataFrame, groups: dict[str, dict[str, list[str]]], es
                     row["public"].append(float(np.mean(np.abs(corrected - public[b]))))
                     row["private"].append(float(np.mean(err_private)))
                     row["in_private"].append(float(np.mean(err_private <= band)))
+                    if p90:
+                        raw[e][s].append(err_private)
     return {"models": list(groups), "groups": groups, "n_sets": int(df["set"].nunique()),
             "estimators": {e: {s: {k: float(np.mean(v)) for k, v in by.items()} | {"n": len(by["full"])}
+                               | ({"p90_private": float(np.quantile(np.concatenate(raw[e][s]), 0.9))} if p90 else {})
                                for s, by in sg.items()} for e, sg in got.items()}}
 
 
-def matched_table(res: dict, what: str) -> list[str]:
+def matched_table(res: dict, what: str, bands: dict[str, float] | None = None) -> list[str]:
     """``matched_errors``' result as a markdown table, one row per estimator and group (``what`` heads the
-    group's column)."""
+    group's column; ``bands``: the ranges it was run with, where not the other-recipe ones)."""
     lines = [f"| estimator | {what} | whole set | vs public | vs private | its range held the private score |",
              "|---|---|---|---|---|---|"]
     for e, by in res["estimators"].items():
-        p90 = leaderboard_feedback.correction_p90(e) or 0.0
+        p90 = bands[e] if bands and e in bands else leaderboard_feedback.correction_p90(e) or 0.0
         lines += [f"| {e} (+- {100 * p90:.2f}) | {MATCH_WORDS[s]} | {100 * r['full']:.2f} | {100 * r['public']:.2f} | "
                   f"{100 * r['private']:.2f} | {r['in_private']:.0%} |" for s, r in by.items()]
     return lines
@@ -414,6 +426,27 @@ def confirm_check11(seen: pd.DataFrame, new: pd.DataFrame, seen_models: tuple[st
     return "\n".join(lines), record
 
 
+def smoothing_variants_among(model: str, models: tuple[str, ...]) -> list[str]:
+    """The ``models`` whose recipe differs from ``model``'s only in label smoothing (``bench_models``)."""
+    recipe = bench_gap_ledger.recipe
+    return [m for m in models if recipe(m) in bench_models.SMOOTHING_VARIANTS.get(recipe(model), ())]
+
+
+def new_variant_recipes(check: int, seen: pd.DataFrame, new: pd.DataFrame, seen_models: tuple[str, ...],
+                        what: str) -> tuple[pd.DataFrame, list[str]]:
+    """``check_frames``, refusing new models of a seen recipe, of one recipe twice, or with no label-smoothing
+    variant among ``seen_models`` (``what`` names it in the error), and any set that lacks a model."""
+    seen, new_models = check_frames(check, seen, new, seen_models)
+    recipe = bench_gap_ledger.recipe
+    seen_recipes = {recipe(m) for m in seen_models}
+    if not new_models or any(recipe(m) in seen_recipes or not smoothing_variants_among(m, seen_models)
+                             for m in new_models) or len({recipe(m) for m in new_models}) != len(new_models):
+        raise SystemExit(f"error: check {check} needs models of distinct recipes in no seen row, each with {what} "
+                         f"among the seen models; got {new_models}")
+    require_every_model(check, seen, new, seen_models, new_models)
+    return seen, new_models
+
+
 def confirm_check12(seen: pd.DataFrame, new: pd.DataFrame, seen_models: tuple[str, ...] = CHECK12_SEEN,
                     fraction: float = 0.5, draws: int = 400, seed: int = 0,
                     sources: tuple[str, ...] = CHECK_ROWS_ARGS[12]) -> tuple[str, dict]:
@@ -421,16 +454,8 @@ def confirm_check12(seen: pd.DataFrame, new: pd.DataFrame, seen_models: tuple[st
     ``bench_models.SMOOTHING_VARIANTS``, is seen) corrected by ``matched_errors`` with the seen models of its pair and
     with every seen model; the pair is adopted if it is at least 0.2 points below "all" for Shift-Gated against the
     private score. Returns (markdown, record)."""
-    seen, new_models = check_frames(12, seen, new, seen_models)
-    recipe = bench_gap_ledger.recipe
-    seen_recipes = {recipe(m) for m in seen_models}
-    pair = {m: [s for s in seen_models if recipe(s) in bench_models.SMOOTHING_VARIANTS.get(recipe(m), ())]
-            for m in new_models}
-    if not new_models or any(recipe(m) in seen_recipes or not pair[m] for m in new_models) \
-            or len({recipe(m) for m in new_models}) != len(new_models):
-        raise SystemExit(f"error: check 12 needs models of distinct recipes in no seen row, each with its label-"
-                         f"smoothing pair among the seen models; got {new_models}")
-    require_every_model(12, seen, new, seen_models, new_models)
+    seen, new_models = new_variant_recipes(12, seen, new, seen_models, "its label-smoothing pair")
+    pair = {m: smoothing_variants_among(m, seen_models) for m in new_models}
     df = on_new_sets(seen, new)
     estimators = (CHECK9_ESTIMATOR, *CHECK11_FOR_THE_RECORD)
     groups = {m: {"smoothing_pair": pair[m], "all": list(seen_models)} for m in new_models}
@@ -450,6 +475,57 @@ def confirm_check12(seen: pd.DataFrame, new: pd.DataFrame, seen_models: tuple[st
     record = {"models": new_models, "others": list(seen_models), "n_sets": res["n_sets"], "draws": draws,
               "fraction": fraction, "seed": seed, "groups": res["groups"], "adopted": bool(adopted),
               "rules": {"12": bool(adopted)}, "estimators": res["estimators"]}
+    return "\n".join(lines), record
+
+
+def confirm_check13(seen: pd.DataFrame, new: pd.DataFrame, seen_models: tuple[str, ...] = CHECK13_SEEN,
+                    fraction: float = 0.5, draws: int = 400, seed: int = 0,
+                    sources: tuple[str, ...] = CHECK_ROWS_ARGS[13]) -> tuple[str, dict]:
+    """``PREREGISTERED.md``'s check 13: each new model (a recipe in no seen row with label-smoothing variants,
+    ``bench_models.SMOOTHING_VARIANTS``, among the seen models) corrected by ``matched_errors`` with those variants
+    and with every seen model; +- ``CHECK13_BAND`` around the variant-corrected Shift-Gated must hold the private
+    score on at least 85% of the new model-sets x draws. The band is also recomputed from the seen models alone
+    (each by its seen variants, their own splits), as the entry set it. Returns (markdown, record)."""
+    seen, new_models = new_variant_recipes(13, seen, new, seen_models, "label-smoothing variants")
+
+    def variants(m: str) -> list[str]:
+        return smoothing_variants_among(m, seen_models)
+
+    df = on_new_sets(seen, new)
+    sg_only = (CHECK9_ESTIMATOR,)
+    seen_groups = {m: {"smoothing_variants": variants(m)} for m in seen_models if variants(m)}
+    origin = matched_errors(df[df["model"].isin(seen_models)], seen_groups, sg_only, fraction, draws, seed, p90=True)
+    origin_p90 = origin["estimators"][CHECK9_ESTIMATOR]["smoothing_variants"]["p90_private"]
+    estimators = (CHECK9_ESTIMATOR, *CHECK11_FOR_THE_RECORD)
+    groups = {m: {"smoothing_variants": variants(m), "all": list(seen_models)} for m in new_models}
+    bands = {CHECK9_ESTIMATOR: CHECK13_BAND}
+    res = matched_errors(df, groups, estimators, fraction, draws, seed, bands)
+    wide = matched_errors(df, groups, sg_only, fraction, draws, seed)  # the same splits: only the range differs
+    sg = res["estimators"][CHECK9_ESTIMATOR]
+    coverage = sg["smoothing_variants"]["in_private"]
+    wide_coverage = wide["estimators"][CHECK9_ESTIMATOR]["smoothing_variants"]["in_private"]
+    holds = coverage >= CHECK9_COVERAGE
+    lines = [f"## Check 13: {', '.join(new_models)} (recipes in no earlier row, each a saved recipe with label "
+             f"smoothing 0.2) on {res['n_sets']} held-out sets, corrected by the mean miss of their label-smoothing "
+             f"variants and of all earlier submissions ({', '.join(seen_models)}); {draws} random {fraction:.0%} "
+             "public splits per set; MAE in points", "", "The variants each new model was corrected by:", ""]
+    lines += [f"- {m}: {', '.join(groups[m]['smoothing_variants'])}" for m in new_models]
+    lines += ["", f"The range, recomputed as entry 13 set it: the {len(seen_groups)} earlier models, each corrected by "
+                  f"its earlier variants (their own splits), put 9 in 10 variant-corrected Shift-Gated predictions "
+                  f"within {100 * origin_p90:.2f} points of the private score (MAE "
+                  f"{100 * origin['estimators'][CHECK9_ESTIMATOR]['smoothing_variants']['private']:.2f}); entry 13 "
+                  f"wrote down +- {100 * CHECK13_BAND:.2f}.", "", *matched_table(res, "correction", bands)]
+    lines += ["", f"Rule 13 (+- {100 * CHECK13_BAND:.2f} around the variant-corrected Shift-Gated held the private score "
+                  f"at least {CHECK9_COVERAGE:.0%} of the time: {coverage:.1%}) -> "
+                  + ("holds: variant corrections print it. " if holds else
+                     "fails: variant corrections keep the other-recipe range. ")
+                  + f"For the record, the other-recipe range held {wide_coverage:.1%}. "
+                  + command_words(13, sources, seed), ""]
+    record = {"models": new_models, "others": list(seen_models), "n_sets": res["n_sets"], "draws": draws,
+              "fraction": fraction, "seed": seed, "groups": res["groups"], "band": dict(bands),
+              "band_recomputed": origin_p90, "band_models": list(seen_groups), "rules": {"13": bool(holds)},
+              "coverage_private": float(coverage), "coverage_private_other_recipe_range": float(wide_coverage),
+              "estimators": res["estimators"]}
     return "\n".join(lines), record
 
 
@@ -520,7 +596,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.check:
         seen = load_rows((*bench_gap_novel.ROWS.values(), *CHECK_ROWS,
                           *(r for c, rows in LATER_CHECK_ROWS.items() if c < args.check for r in rows)))
-        confirm = {9: confirm_check9, 10: confirm_check10, 11: confirm_check11, 12: confirm_check12}[args.check]
+        confirm = {9: confirm_check9, 10: confirm_check10, 11: confirm_check11, 12: confirm_check12,
+                   13: confirm_check13}[args.check]
         text, record = confirm(seen, load_rows(tuple(Path(c) for c in args.confirm)), seed=args.seed,
                                draws=args.draws, sources=tuple(args.confirm))
         print(text)

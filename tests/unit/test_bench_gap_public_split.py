@@ -359,6 +359,68 @@ def test_shipped_check_12_record_is_entry_12_as_written():
     assert all(g["all"] == rec["others"] for g in rec["groups"].values())
 
 
+def _check13_rows(new_miss: float, n_images: int = 20000, seed: int = 4321):
+    """Seen: "p", "p@1" and "m" (miss +0.05, right on the same images), the label-smoothing variants of the new
+    recipe "n" and of each other, and "q" (another recipe, miss 0.15). New: "n", right on the same images as "p" and
+    missing by ``new_miss``: at 0.05 a correction by its variants' public miss equals its public accuracy, so it is
+    off the private score by the split's noise alone (public - private: sd about 0.65 points, so p90 about 1.1); at
+    0.09 it is 4 points off."""
+    rng = np.random.default_rng(seed)
+    p, q = rng.random(n_images) < 0.7, rng.random(n_images) < 0.6
+    correct = {"p": p, "p@1": p, "m": p, "q": q, "n": p}
+    miss = {"p": 0.05, "p@1": 0.05, "m": 0.05, "q": 0.15, "n": new_miss}
+    df = pd.DataFrame([{"model": k, "set": "blur-2", "holdout_acc": 0.7, "true_acc": c.mean(),
+                        **{e: c.mean() + miss[k] for e in (ps.CHECK9_ESTIMATOR, *ps.CHECK11_FOR_THE_RECORD)}}
+                       for k, c in correct.items()])
+    return df[df["model"] != "n"], df[df["model"] == "n"], correct
+
+
+CHECK13_TOY_VARIANTS = {"n": ("p", "m"), "p": ("n", "m"), "m": ("n", "p")}
+
+
+@pytest.mark.parametrize("new_miss, holds", [(0.05, True), (0.09, False)])
+def test_check13_verdict_on_rows_with_a_known_answer(monkeypatch, new_miss, holds):
+    seen, new, correct = _check13_rows(new_miss)
+    monkeypatch.setattr(ps, "correctness", lambda m, s, t: correct[m])
+    monkeypatch.setattr(ps.bench_models, "SMOOTHING_VARIANTS", CHECK13_TOY_VARIANTS)
+    text, rec = ps.confirm_check13(seen, new, ("p", "p@1", "m", "q"), draws=50)
+    assert rec["rules"] == {"13": holds} and rec["band"] == {ps.CHECK9_ESTIMATOR: ps.CHECK13_BAND}
+    assert rec["groups"] == {"n": {"smoothing_variants": ["p", "p@1", "m"], "all": ["p", "p@1", "m", "q"]}}
+    assert rec["coverage_private"] == (1.0 if holds else 0.0)
+    wide = rec["coverage_private_other_recipe_range"]  # +- 4.19: all of the noise, about 2/3 of a 4-point miss
+    assert wide == 1.0 if holds else 0.3 < wide < 0.95
+    # the range's origin: "p" and "p@1" by "m", "m" by "p" and "p@1", right on the same images: the split's noise
+    assert rec["band_models"] == ["p", "p@1", "m"] and 0.007 < rec["band_recomputed"] < 0.015
+    sg = rec["estimators"][ps.CHECK9_ESTIMATOR]
+    assert sg["smoothing_variants"]["full"] == pytest.approx(abs(new_miss - 0.05))
+    assert sg["all"]["full"] == pytest.approx(abs(new_miss - 0.075))
+    assert ("-> holds: variant corrections print it" in text) == holds
+    assert ("-> fails: variant corrections keep the other-recipe range" in text) == (not holds)
+    assert "- n: p, p@1, m" in text and "| Shift-Gated (+- 2.29) | its label-smoothing variants |" in text
+
+
+def test_check13_refuses_rows_that_would_change_its_verdict_silently(monkeypatch):
+    seen, new, correct = _check13_rows(0.05)
+    monkeypatch.setattr(ps, "correctness", lambda m, s, t: correct[m])
+    monkeypatch.setattr(ps.bench_models, "SMOOTHING_VARIANTS", {**CHECK13_TOY_VARIANTS, "z": ("y",)})
+    seen_models = ("p", "p@1", "m", "q")
+    with pytest.raises(SystemExit, match="check 13 needs all 1 new models and all 4 seen models on every set"):
+        ps.confirm_check13(seen.iloc[:3], new, seen_models)
+    with pytest.raises(SystemExit, match="check 13 needs models of distinct recipes in no seen row"):
+        ps.confirm_check13(seen, new.assign(model=["m@1"]), seen_models)  # a seen recipe
+    with pytest.raises(SystemExit, match="with label-smoothing variants among the seen models; got .'z'."):
+        ps.confirm_check13(seen, new.assign(model=["z"]), seen_models)  # its variant was never submitted
+    with pytest.raises(SystemExit, match="check 13 needs models of distinct recipes"):
+        ps.confirm_check13(seen, pd.concat([new, new.assign(model=["n@1"])]), seen_models)  # one recipe twice
+
+
+def test_check13_range_is_the_one_entry_13_wrote_down():
+    """Entry 13's +-2.29 is the p90 over the 18 models seen before it, each by its variants among them."""
+    assert ps.CHECK13_BAND == 0.0229
+    assert ps.CHECK13_SEEN[:14] == ps.CHECK12_SEEN and len(ps.CHECK13_SEEN) == 18
+    assert {m for m in ps.CHECK13_SEEN if "_ls2" in m} == set()
+
+
 def test_the_default_benchmark_run_leaves_the_checks_held_out_models_out(monkeypatch):
     class Stop(Exception):
         pass
