@@ -516,6 +516,51 @@ def test_without_its_own_rows_a_recipe_is_corrected_by_its_label_smoothing_varia
         assert (c.offset.n, c.offset.smoothing_variant) == (4, False)
 
 
+CHECK13 = {"others": list("abcdefghijklmnopqr"), "models": ["w", "x", "y", "z"], "band": {M4S: 0.0229},
+           "rules": {"13": True}, "coverage_private": 0.91, "estimators": {M4S: {
+               s: {"full": 0.0, "public": 0.0, "private": v, "n": 144} for s, v in
+               (("plain", 0.036), ("smoothing_variants", 0.0105), ("all", 0.0131))}}}
+
+
+def test_check_13_gives_corrections_by_label_smoothing_variants_their_own_range_where_its_rule_held(tmp_path):
+    df = _ledger(tmp_path, [
+        dict(runs=["a0"], recipe="aaaa", recipe_except_smoothing="eeee", predicted_lb_acc=0.80, predicted_by=M4S,
+             public_score=0.78),  # +2, a smoothing variant of "7777"
+        dict(runs=["b0"], recipe="bbbb", recipe_except_smoothing="ffff", predicted_lb_acc=0.80, predicted_by=M4S,
+             public_score=0.74),  # +6, another recipe
+    ])
+    errors = {**P90_ERRORS, "check9": CHECK9, "check12": CHECK12, "check13": CHECK13}
+    assert lf.variant_band(M4S, errors) == 0.0229 and lf.variant_band("COTT", errors) is None
+    c = lf.corrected_prediction({M4S: 0.70}, M4S, df, SLUG, ["t0"], errors=errors, recipe=RecipeKeys("7777", "eeee"))
+    assert c.offset.smoothing_variant and c.accuracy == pytest.approx(0.68)
+    assert (c.low, c.high) == (pytest.approx(0.68 - 0.0229), pytest.approx(0.68 + 0.0229))
+    assert lf.range_basis(c, errors) == (
+        "9 in 10 corrections by label-smoothing variants' earlier submissions fell this close to the private score of "
+        "a random 50% public split on the 18 models seen before check 13, and 91% on its 4 new recipes, trained after "
+        "the range was written down (PREREGISTERED.md, check 13)")
+    # the variant correction now quotes check 13, the latest that measured it
+    assert lf.evidence_line(c).startswith(
+        "measured on check 13: those four recipes with label smoothing 0.2, one seed each (judged against the private "
+        "score of a 50% public split): 3.60 points MAE as is, 1.05 corrected by the earlier submissions of the same "
+        "recipe with another label smoothing;")
+    assert ["check 13: those four recipes with label smoothing 0.2, one seed each",
+            "private score of a 50% public split", "3.60", "-", "-", "1.05",
+            "1.31 (18, incl. the label-smoothing variants)"] in lf.evidence_table(c.evidence)[1]
+    # the run's own recipe keeps check 9's range, a new recipe without variants the other-recipe one
+    own = lf.corrected_prediction({M4S: 0.70}, M4S, df, SLUG, ["t0"], errors=errors, recipe=RecipeKeys("aaaa", "eeee"))
+    assert own.offset.same_recipe and own.high - own.accuracy == pytest.approx(0.02)
+    new = lf.corrected_prediction({M4S: 0.70}, M4S, df, SLUG, ["t0"], errors=errors, recipe=RecipeKeys("7777", "9999"))
+    assert not new.offset.smoothing_variant and new.high - new.accuracy == pytest.approx(0.05)
+    assert lf.range_basis(new, errors).startswith("9 in 10 corrections of another recipe's model")
+    # rule 13 failed, or no check 13 recorded: the variant correction keeps the other-recipe range
+    for errs in ({**errors, "check13": {**CHECK13, "rules": {"13": False}}},
+                 {k: v for k, v in errors.items() if k != "check13"}):
+        c = lf.corrected_prediction({M4S: 0.70}, M4S, df, SLUG, ["t0"], errors=errs, recipe=RecipeKeys("7777", "eeee"))
+        assert c.offset.smoothing_variant and c.high - c.accuracy == pytest.approx(0.05)
+        assert lf.variant_band(M4S, errs) is None
+        assert lf.range_basis(c, errs).startswith("9 in 10 corrections of another recipe's model")
+
+
 def test_the_replay_reads_the_key_except_smoothing_from_each_row(tmp_path):
     df = _ledger(tmp_path, [
         dict(runs=["a0"], recipe="aaaa", recipe_except_smoothing="eeee", predicted_lb_acc=0.80, predicted_by=M4S,
