@@ -88,10 +88,11 @@ def test_shipped_entry_has_every_scenario_and_coverage_only_on_fresh_models():
     assert set(shipped["fractions"]) == {str(f) for f in ps.FRACTIONS}
     r = shipped["fractions"]["0.5"]["estimators"]["Median-4-Spread"]
     assert set(r) == set(ps.SCENARIOS)
-    # every model has its twin but checks 11 and 12's six recipes (one seed each), which are corrected by others only
-    single = set(lf.measurements()[lf.CHECK11]["models"]) | set(lf.measurements()[lf.CHECK12]["models"])
-    assert single == {"resnet9e_e2", "resnet9q_e1", "resnet9n_e5_ls", "cnn32_e5_ls", "resnet9e_e2_ls",
-                      "resnet9q_e1_ls"} and single <= set(shipped["models"])
+    # every model has its twin but checks 11, 12 and 13's ten recipes (one seed each), corrected by others only
+    single = {m for c in (lf.CHECK11, lf.CHECK12, lf.CHECK13) for m in lf.measurements()[c]["models"]}
+    assert single == {"resnet9e_e2", "resnet9q_e1", *(f"{r}_ls{v}" for r in ("resnet9n_e5", "cnn32_e5", "resnet9e_e2",
+                                                                           "resnet9q_e1") for v in ("", "2"))}
+    assert single <= set(shipped["models"])
     assert r["one_same_recipe"]["n"] == (len(shipped["models"]) - len(single)) * shipped["n_sets"]
     assert r["mean_of_others"]["n"] == len(shipped["models"]) * shipped["n_sets"]
     # the range's coverage is measured only on models whose rows did not set its p90
@@ -419,6 +420,17 @@ def test_check13_range_is_the_one_entry_13_wrote_down():
     assert ps.CHECK13_BAND == 0.0229
     assert ps.CHECK13_SEEN[:14] == ps.CHECK12_SEEN and len(ps.CHECK13_SEEN) == 18
     assert {m for m in ps.CHECK13_SEEN if "_ls2" in m} == set()
+
+
+def test_shipped_check_13_record_is_entry_13_as_written():
+    rec = lf.measurements()["check13"]
+    assert rec["others"] == list(ps.CHECK13_SEEN) and rec["band"] == {"Shift-Gated": ps.CHECK13_BAND}
+    assert (rec["fraction"], rec["draws"], rec["seed"], rec["n_sets"]) == (0.5, 400, 0, 36)
+    assert rec["models"] == ["resnet9n_e5_ls2", "cnn32_e5_ls2", "resnet9e_e2_ls2", "resnet9q_e1_ls2"]
+    assert rec["groups"]["resnet9n_e5_ls2"]["smoothing_variants"] == ["resnet9n_e5", "resnet9n_e5@1", "resnet9n_e5_ls"]
+    assert rec["groups"]["resnet9q_e1_ls2"]["smoothing_variants"] == ["resnet9q_e1", "resnet9q_e1_ls"]
+    assert all(g["all"] == rec["others"] for g in rec["groups"].values())
+    assert rec["band_models"] == list(ps.CHECK13_SEEN)  # every seen model has a variant among them
 
 
 def test_the_default_benchmark_run_leaves_the_checks_held_out_models_out(monkeypatch):

@@ -428,6 +428,10 @@ def test_evidence_table_has_a_row_per_source_with_its_own_columns():
     assert rows[-1][-1] == "1.67 (3)" and notes == []
 
 
+def _row(rows: list[list[str]], label: str) -> list[str]:
+    return next(r for r in rows if r[0].startswith(label))
+
+
 def test_shipped_check_11_failed_and_is_in_the_evidence():
     rec = lf.measurements()["check11"]
     assert rec["adopted"] is None and rec["rules"] == {"11": False}
@@ -435,7 +439,7 @@ def test_shipped_check_11_failed_and_is_in_the_evidence():
     assert sg["all"]["private"] < min(sg["architecture"]["private"], sg["accuracy"]["private"])
     m = lf.measured("Shift-Gated")
     rows, notes = lf.evidence_table(m)[1:]
-    assert rows[-2] == ["check 11: two more new recipes, one seed each", "private score of a 50% public split",
+    assert _row(rows, "check 11:") == ["check 11: two more new recipes, one seed each", "private score of a 50% public split",
                         "3.90", "-", "-", "-", "1.67 (12)"]
     assert notes == ["Check 11 also tried correcting a new recipe by only the earlier submissions of the same "
                      "architecture (1.89 points) or only the 4 nearest in local accuracy (1.92); neither beat the "
@@ -581,11 +585,13 @@ def test_shipped_check_12_held_and_drives_the_variants_correction():
     sg = rec["estimators"]["Shift-Gated"]
     assert sg["smoothing_pair"]["private"] <= sg["all"]["private"] - 0.002
     m = lf.measured("Shift-Gated")
-    assert lf.evidence_table(m)[1][-1] == ["check 12: four recipes with label smoothing added, one seed each",
+    assert _row(lf.evidence_table(m)[1], "check 12:") == ["check 12: four recipes with label smoothing added, one seed each",
                                            "private score of a 50% public split", "3.49", "-", "-", "1.09",
                                            "1.32 (14, incl. the label-smoothing variant)"]
+    # before check 13 measured it again, a variant correction quoted check 12
+    before13 = lf.measured("Shift-Gated", {k: v for k, v in lf.measurements().items() if k != lf.CHECK13})
     line = lf.evidence_line(lf.Corrected(0.7, 0.72, lf.LedgerOffset("Shift-Gated", 0.02, 2, smoothing_variant=True),
-                                         m))
+                                         before13))
     assert line.startswith("measured on check 12: four recipes with label smoothing added, one seed each (judged "
                            "against the private score of a 50% public split): 3.49 points MAE as is, 1.09 corrected "
                            "by the earlier submissions of the same recipe with another label smoothing;")
@@ -594,6 +600,24 @@ def test_shipped_check_12_held_and_drives_the_variants_correction():
     line = lf.evidence_line(lf.Corrected(0.7, 0.72, lf.LedgerOffset("Shift-Gated", 0.02, 5), m))
     assert line.startswith("measured on check 11: two more new recipes, one seed each")
     assert "3.90 points MAE as is, 1.67 corrected by the mean of 12 earlier submissions (yours averages 5);" in line
+
+
+def test_shipped_check_13_held_and_gives_variant_corrections_their_range():
+    rec = lf.measurements()["check13"]
+    assert rec["rules"] == {"13": True} and rec["coverage_private"] >= 0.85
+    assert lf.variant_band("Shift-Gated") == 0.0229 and lf.variant_band("Median-4-Spread") is None
+    assert round(rec["band_recomputed"], 4) == 0.0229 and len(rec["band_models"]) == 18
+    m = lf.measured("Shift-Gated")
+    assert lf.evidence_table(m)[1][-1] == ["check 13: those four recipes with label smoothing 0.2, one seed each",
+                                           "private score of a 50% public split", "3.71", "-", "-", "1.23",
+                                           "1.56 (18, incl. the label-smoothing variants)"]
+    c = lf.Corrected(0.7, 0.72, lf.LedgerOffset("Shift-Gated", 0.02, 3, smoothing_variant=True), m)
+    assert lf.evidence_line(c).startswith(
+        "measured on check 13: those four recipes with label smoothing 0.2, one seed each (judged against the private "
+        "score of a 50% public split): 3.71 points MAE as is, 1.23 corrected by the earlier submissions of the same "
+        "recipe with another label smoothing;")
+    assert lf.range_basis(c).endswith("on the 18 models seen before check 13, and 87% on its 4 new recipes, trained "
+                                      "after the range was written down (PREREGISTERED.md, check 13)")
 
 
 def test_the_reports_correction_uses_the_runs_label_smoothing_variants(tmp_path):
