@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from enum import Enum
 from typing import Iterable, Mapping, Sequence
 
 import numpy as np
@@ -29,23 +30,35 @@ from kaggle_kit.runs import RecipeKeys
 SCORED_STATUS = "COMPLETE"
 
 
+class Scope(Enum):
+    """Which earlier submissions a correction used: one kind only, in this order of preference."""
+    SAME_RECIPE = " of the same recipe"  # all of the predicted run's recipe (``runs.RecipeKeys.exact``; check 9)
+    SMOOTHING_VARIANT = " of the same recipe but for label smoothing"  # none of its own, all its variants (check 12)
+    EVERY = ""  # every scored row
+
+
 @dataclass(frozen=True)
 class LedgerOffset:
     """Mean (recorded prediction - public score) of ``n`` scored submissions predicted by ``estimator``."""
     estimator: str
     offset: float   # accuracy fraction; positive: the estimator predicted too high
     n: int
-    same_recipe: bool = False  # the n submissions are all of the predicted run's recipe (``runs.recipe_key``)
-    smoothing_variant: bool = False  # ... all of its recipe with another label smoothing (and none of its own)
+    scope: Scope = Scope.EVERY
+
+    @property
+    def same_recipe(self) -> bool:
+        return self.scope is Scope.SAME_RECIPE
+
+    @property
+    def smoothing_variant(self) -> bool:
+        return self.scope is Scope.SMOOTHING_VARIANT
 
     def apply(self, estimate: float) -> float:
         return apply_offset(estimate, self.offset)
 
     def scope_words(self) -> str:
         """Appended to "N scored submission(s)"."""
-        if self.same_recipe:
-            return " of the same recipe"
-        return " of the same recipe but for label smoothing" if self.smoothing_variant else ""
+        return self.scope.value
 
 
 def mean_offset(predicted: Sequence[float], observed: Sequence[float]) -> float:
@@ -100,8 +113,8 @@ def ledger_offset(ledger: pd.DataFrame, estimator: str, competition: str | None,
     if not pairs:
         return None
     predicted, observed = zip(*((p[0], p[1]) for p in pairs))
-    return LedgerOffset(estimator, mean_offset(predicted, observed), len(pairs), same_recipe=bool(same),
-                        smoothing_variant=bool(variant))
+    scope = Scope.SAME_RECIPE if same else Scope.SMOOTHING_VARIANT if variant else Scope.EVERY
+    return LedgerOffset(estimator, mean_offset(predicted, observed), len(pairs), scope)
 
 
 # ------------------------------------------------------------------------------------------ the evidence

@@ -81,7 +81,7 @@ def test_correction_is_offered_only_where_the_benchmark_shows_it_helping():
                     "is, 1.7 corrected by one earlier submission of another recipe; every measurement: `kaggle-kit "
                     "report`, section 2")
     # the line quotes the latest source with a number for the correction's kind
-    same = lf.evidence_line(lf.Corrected(0.7, 0.72, lf.LedgerOffset(M4S, 0.02, 2, same_recipe=True), m))
+    same = lf.evidence_line(lf.Corrected(0.7, 0.72, lf.LedgerOffset(M4S, 0.02, 2, lf.Scope.SAME_RECIPE), m))
     assert same.startswith("measured on the seed study (2-3 seeds per recipe) (judged against the true accuracy): "
                            "2.2 points MAE as is, 0.7 corrected by one earlier submission of the same recipe "
                            "(measured with one; yours averages 2)")
@@ -488,8 +488,8 @@ def test_without_its_own_rows_a_recipe_is_corrected_by_its_label_smoothing_varia
     ])
     new = RecipeKeys("7777", "eeee")
     variant = lf.ledger_offset(df, M4S, SLUG, recipe=new, by_smoothing_variant=True)
-    assert (variant.n, variant.offset, variant.same_recipe, variant.smoothing_variant) == (
-        2, pytest.approx(0.02), False, True)
+    assert (variant.n, variant.offset, variant.scope) == (2, pytest.approx(0.02), lf.Scope.SMOOTHING_VARIANT)
+    assert not variant.same_recipe and variant.smoothing_variant
     assert variant.scope_words() == " of the same recipe but for label smoothing"
     # its own rows come first (check 9); without the rule, or a key, or a variant in the ledger: every row
     own = lf.ledger_offset(df, M4S, SLUG, recipe=RecipeKeys("aaaa", "eeee"), by_smoothing_variant=True)
@@ -590,8 +590,8 @@ def test_shipped_check_12_held_and_drives_the_variants_correction():
                                            "1.32 (14, incl. the label-smoothing variant)"]
     # before check 13 measured it again, a variant correction quoted check 12
     before13 = lf.measured("Shift-Gated", {k: v for k, v in lf.measurements().items() if k != lf.CHECK13})
-    line = lf.evidence_line(lf.Corrected(0.7, 0.72, lf.LedgerOffset("Shift-Gated", 0.02, 2, smoothing_variant=True),
-                                         before13))
+    variant = lf.LedgerOffset("Shift-Gated", 0.02, 2, lf.Scope.SMOOTHING_VARIANT)
+    line = lf.evidence_line(lf.Corrected(0.7, 0.72, variant, before13))
     assert line.startswith("measured on check 12: four recipes with label smoothing added, one seed each (judged "
                            "against the private score of a 50% public split): 3.49 points MAE as is, 1.09 corrected "
                            "by the earlier submissions of the same recipe with another label smoothing;")
@@ -611,7 +611,7 @@ def test_shipped_check_13_held_and_gives_variant_corrections_their_range():
     assert lf.evidence_table(m)[1][-1] == ["check 13: those four recipes with label smoothing 0.2, one seed each",
                                            "private score of a 50% public split", "3.71", "-", "-", "1.23",
                                            "1.56 (18, incl. the label-smoothing variants)"]
-    c = lf.Corrected(0.7, 0.72, lf.LedgerOffset("Shift-Gated", 0.02, 3, smoothing_variant=True), m)
+    c = lf.Corrected(0.7, 0.72, lf.LedgerOffset("Shift-Gated", 0.02, 3, lf.Scope.SMOOTHING_VARIANT), m)
     assert lf.evidence_line(c).startswith(
         "measured on check 13: those four recipes with label smoothing 0.2, one seed each (judged against the private "
         "score of a 50% public split): 3.71 points MAE as is, 1.23 corrected by the earlier submissions of the same "
