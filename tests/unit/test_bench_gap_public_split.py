@@ -415,6 +415,43 @@ def test_check13_refuses_rows_that_would_change_its_verdict_silently(monkeypatch
         ps.confirm_check13(seen, pd.concat([new, new.assign(model=["n@1"])]), seen_models)  # one recipe twice
 
 
+def _check13_exact_rows(new_errors: list[float], variant_errors: list[float]):
+    """One set per entry of the two lists, no split noise (``split_accuracies`` is replaced): the new "n", corrected
+    by its variants "p" and "p@1" (miss +0.05), is ``new_errors[i]`` off on set i; the seen "p", "p@1" (by their
+    variant "m") and "m" (by "p" and "p@1") are ``variant_errors[i]`` off; "q" is another recipe."""
+    rows = []
+    for i, (e, d) in enumerate(zip(new_errors, variant_errors)):
+        miss = {"p": 0.05, "p@1": 0.05, "m": 0.05 + d, "q": 0.15, "n": 0.05 + e}
+        rows += [{"model": k, "set": f"s{i:02d}", "holdout_acc": 0.7, "true_acc": 0.7,
+                  **{est: 0.7 + v for est in (ps.CHECK9_ESTIMATOR, *ps.CHECK11_FOR_THE_RECORD)}}
+                 for k, v in miss.items()]
+    df = pd.DataFrame(rows)
+    return df[df["model"] != "n"], df[df["model"] == "n"]
+
+
+def _no_split_noise(correct: np.ndarray, fraction: float, draws: int, rng) -> tuple[np.ndarray, np.ndarray]:
+    acc = np.repeat(np.full((len(correct), 1), 0.7), draws, axis=1)
+    return acc, acc.copy()
+
+
+@pytest.mark.parametrize("inside, holds", [(17, True), (16, False)])
+def test_check13_needs_85_percent_within_its_own_range_and_recomputes_the_p90(monkeypatch, inside, holds):
+    """17 of 20 sets within +-2.29 is 85% exactly, which holds; 16 is 80%, which fails, though the other-recipe
+    +-4.19 holds every one. The seen models' errors: 85% at 1 point, 10% at 2, 5% at 3, so their p90 is 2 points."""
+    monkeypatch.setattr(ps, "correctness", lambda m, s, t: np.ones(10, bool))
+    monkeypatch.setattr(ps, "split_accuracies", _no_split_noise)
+    monkeypatch.setattr(ps.bench_models, "SMOOTHING_VARIANTS", {"n": ("p",), "p": ("n", "m"), "m": ("p",)})
+    errors = [0.02] * inside + [0.03] * (20 - inside)
+    seen, new = _check13_exact_rows(errors, [0.01] * 17 + [0.02] * 2 + [0.03])
+    text, rec = ps.confirm_check13(seen, new, ("p", "p@1", "m", "q"), draws=10)
+    assert rec["groups"]["n"]["smoothing_variants"] == ["p", "p@1"] and rec["band_models"] == ["p", "p@1", "m"]
+    assert rec["coverage_private"] == inside / 20 and rec["coverage_private_other_recipe_range"] == 1.0
+    assert rec["rules"] == {"13": holds}
+    assert f"held the private score at least 85% of the time: {inside / 20:.1%}) -> " in text
+    assert rec["band_recomputed"] == pytest.approx(0.02)  # the 90th percentile, not the 95th (2.05)
+    assert rec["estimators"][ps.CHECK9_ESTIMATOR]["smoothing_variants"]["private"] == pytest.approx(np.mean(errors))
+
+
 def test_check13_range_is_the_one_entry_13_wrote_down():
     """Entry 13's +-2.29 is the p90 over the 18 models seen before it, each by its variants among them."""
     assert ps.CHECK13_BAND == 0.0229
