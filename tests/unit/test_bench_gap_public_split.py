@@ -302,23 +302,6 @@ def test_check12_verdict_on_rows_with_a_known_answer(monkeypatch, new_miss, adop
     assert "- n: p, p@1" in text and "| differs only in label smoothing |" in text
 
 
-def test_check12_refuses_rows_that_would_change_its_verdict_silently(monkeypatch):
-    seen, new, correct = _check12_rows(0.05)
-    monkeypatch.setattr(ps, "correctness", lambda m, s, t: correct[m])
-    monkeypatch.setattr(ps.bench_models, "SMOOTHING_VARIANTS", {"n": ("p",), "p": ("n",), "m": ("z",)})
-    seen_models = ("p", "p@1", "q", "q@1")
-    with pytest.raises(SystemExit, match="check 12 needs all 1 new models and all 4 seen models on every set"):
-        ps.confirm_check12(seen.iloc[:3], new, seen_models)
-    with pytest.raises(SystemExit, match="check 12 needs models of distinct recipes in no seen row"):
-        ps.confirm_check12(seen, new.assign(model=["p@2"]), seen_models)  # a seen recipe
-    with pytest.raises(SystemExit, match="each with its label-smoothing pair among the seen models; got .'m'."):
-        ps.confirm_check12(seen, new.assign(model=["m"]), seen_models)  # its pair was never submitted
-    with pytest.raises(SystemExit, match="check 12 needs models of distinct recipes"):
-        ps.confirm_check12(seen, pd.concat([new, new.assign(model=["n@1"])]), seen_models)  # one recipe twice
-    with pytest.raises(SystemExit, match="check 12 needs one row per model and set; n has blur-2 twice"):
-        ps.confirm_check12(seen, pd.concat([new, new]), seen_models)
-
-
 def test_smoothing_variants_differ_only_in_label_smoothing():
     """The benchmark's label-smoothing variants, which checks 12 and 13 correct by, are one recipe with different
     smoothed labels, and each recipe's variants are all the others of its group."""
@@ -400,19 +383,30 @@ def test_check13_verdict_on_rows_with_a_known_answer(monkeypatch, new_miss, hold
     assert "- n: p, p@1, m" in text and "| Shift-Gated (+- 2.29) | its label-smoothing variants |" in text
 
 
-def test_check13_refuses_rows_that_would_change_its_verdict_silently(monkeypatch):
-    seen, new, correct = _check13_rows(0.05)
+# per check sharing ``new_variant_recipes``: its toy rows, seen models, variants, and how its refusal names them
+VARIANT_CHECKS = {12: (lambda: _check12_rows(0.05), ("p", "p@1", "q", "q@1"), {"n": ("p",), "p": ("n",)},
+                       "its label-smoothing pair"),
+                  13: (lambda: _check13_rows(0.05), ("p", "p@1", "m", "q"), CHECK13_TOY_VARIANTS,
+                       "label-smoothing variants")}
+
+
+@pytest.mark.parametrize("check", sorted(VARIANT_CHECKS))
+def test_checks_12_and_13_refuse_rows_that_would_change_their_verdict_silently(monkeypatch, check):
+    rows, seen_models, variants, what = VARIANT_CHECKS[check]
+    seen, new, correct = rows()
+    confirm = {12: ps.confirm_check12, 13: ps.confirm_check13}[check]
     monkeypatch.setattr(ps, "correctness", lambda m, s, t: correct[m])
-    monkeypatch.setattr(ps.bench_models, "SMOOTHING_VARIANTS", {**CHECK13_TOY_VARIANTS, "z": ("y",)})
-    seen_models = ("p", "p@1", "m", "q")
-    with pytest.raises(SystemExit, match="check 13 needs all 1 new models and all 4 seen models on every set"):
-        ps.confirm_check13(seen.iloc[:3], new, seen_models)
-    with pytest.raises(SystemExit, match="check 13 needs models of distinct recipes in no seen row"):
-        ps.confirm_check13(seen, new.assign(model=["m@1"]), seen_models)  # a seen recipe
-    with pytest.raises(SystemExit, match="with label-smoothing variants among the seen models; got .'z'."):
-        ps.confirm_check13(seen, new.assign(model=["z"]), seen_models)  # its variant was never submitted
-    with pytest.raises(SystemExit, match="check 13 needs models of distinct recipes"):
-        ps.confirm_check13(seen, pd.concat([new, new.assign(model=["n@1"])]), seen_models)  # one recipe twice
+    monkeypatch.setattr(ps.bench_models, "SMOOTHING_VARIANTS", {**variants, "z": ("y",)})
+    with pytest.raises(SystemExit, match=f"check {check} needs all 1 new models and all 4 seen models on every set"):
+        confirm(seen.iloc[:3], new, seen_models)
+    with pytest.raises(SystemExit, match=f"check {check} needs models of distinct recipes in no seen row"):
+        confirm(seen, new.assign(model=["p@2"]), seen_models)  # a seen recipe
+    with pytest.raises(SystemExit, match=f"each with {what} among the seen models; got .'z'."):
+        confirm(seen, new.assign(model=["z"]), seen_models)  # its variant was never submitted
+    with pytest.raises(SystemExit, match=f"check {check} needs models of distinct recipes"):
+        confirm(seen, pd.concat([new, new.assign(model=["n@1"])]), seen_models)  # one recipe twice
+    with pytest.raises(SystemExit, match=f"check {check} needs one row per model and set; n has blur-2 twice"):
+        confirm(seen, pd.concat([new, new]), seen_models)
 
 
 def _check13_exact_rows(new_errors: list[float], variant_errors: list[float]):
