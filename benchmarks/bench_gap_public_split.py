@@ -250,8 +250,8 @@ def new_recipe_errors(check: int, seen: pd.DataFrame, new: pd.DataFrame, seen_mo
 
 # Check 11: when no earlier submission shares the recipe, whose misses carry over best?
 MATCH_WORDS = {"plain": "as is", "architecture": "same architecture", "accuracy": "nearest local accuracy",
-               "smoothing_pair": "differs only in label smoothing", "smoothing_variants": "its label-smoothing variants",
-               "all": "all earlier"}
+               "smoothing_pair": "differs only in label smoothing",
+               "smoothing_variants": "its label-smoothing variants", "all": "all earlier"}
 NEAREST_K = 4  # "nearest local accuracy": the k earlier submissions whose holdout accuracy is closest
 
 
@@ -515,8 +515,8 @@ def confirm_check13(seen: pd.DataFrame, new: pd.DataFrame, seen_models: tuple[st
                   f"within {100 * origin_p90:.2f} points of the private score (MAE "
                   f"{100 * origin['estimators'][CHECK9_ESTIMATOR]['smoothing_variants']['private']:.2f}); entry 13 "
                   f"wrote down +- {100 * CHECK13_BAND:.2f}.", "", *matched_table(res, "correction", bands)]
-    lines += ["", f"Rule 13 (+- {100 * CHECK13_BAND:.2f} around the variant-corrected Shift-Gated held the private score "
-                  f"at least {CHECK9_COVERAGE:.0%} of the time: {coverage:.1%}) -> "
+    lines += ["", f"Rule 13 (+- {100 * CHECK13_BAND:.2f} around the variant-corrected Shift-Gated held the private "
+                  f"score at least {CHECK9_COVERAGE:.0%} of the time: {coverage:.1%}) -> "
                   + ("holds: variant corrections print it. " if holds else
                      "fails: variant corrections keep the other-recipe range. ")
                   + f"For the record, the other-recipe range held {wide_coverage:.1%}. "

@@ -98,14 +98,17 @@ BENCHMARK_MODELS = ("weak_cnn", "resnet9q", "resnet9h", "resnet9q_ls", "resnet9q
 
 # The network each recipe trains (what the toolkit's ``model.name`` says; width and training are the recipe's own).
 ARCHITECTURE = {name: "plain_cnn" if "cnn" in name else "small_resnet" for name in MODELS}
-# Recipes that differ only in label smoothing share a name but for "_ls" / "_ls2" (a unit test checks that nothing
-# else differs): each recipe's variants, where it has any.
+
+
 def smoothing_base(name: str) -> str:
+    """The recipe's name without its label-smoothing mark ("_ls", "_ls2"): recipes that differ only in label
+    smoothing share it (a unit test checks that nothing else differs)."""
     return re.sub(r"_ls\d*(?=_|$)", "", name)
 
 
-SMOOTHING_VARIANTS = {name: variants for name in MODELS
-                      if (variants := tuple(o for o in MODELS if o != name and smoothing_base(o) == smoothing_base(name)))}
+# Each recipe's label-smoothing variants, where it has any.
+SMOOTHING_VARIANTS = {name: variants for name in MODELS if (variants := tuple(
+    o for o in MODELS if o != name and smoothing_base(o) == smoothing_base(name)))}
 
 
 def to_tensor(images: np.ndarray) -> torch.Tensor:

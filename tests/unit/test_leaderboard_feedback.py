@@ -439,8 +439,8 @@ def test_shipped_check_11_failed_and_is_in_the_evidence():
     assert sg["all"]["private"] < min(sg["architecture"]["private"], sg["accuracy"]["private"])
     m = lf.measured("Shift-Gated")
     rows, notes = lf.evidence_table(m)[1:]
-    assert _row(rows, "check 11:") == ["check 11: two more new recipes, one seed each", "private score of a 50% public split",
-                        "3.90", "-", "-", "-", "1.67 (12)"]
+    assert _row(rows, "check 11:") == ["check 11: two more new recipes, one seed each",
+                                       "private score of a 50% public split", "3.90", "-", "-", "-", "1.67 (12)"]
     assert notes == ["Check 11 also tried correcting a new recipe by only the earlier submissions of the same "
                      "architecture (1.89 points) or only the 4 nearest in local accuracy (1.92); neither beat the "
                      "mean of all earlier (1.67), so a new recipe is corrected by every scored submission.",
@@ -585,9 +585,9 @@ def test_shipped_check_12_held_and_drives_the_variants_correction():
     sg = rec["estimators"]["Shift-Gated"]
     assert sg["smoothing_pair"]["private"] <= sg["all"]["private"] - 0.002
     m = lf.measured("Shift-Gated")
-    assert _row(lf.evidence_table(m)[1], "check 12:") == ["check 12: four recipes with label smoothing added, one seed each",
-                                           "private score of a 50% public split", "3.49", "-", "-", "1.09",
-                                           "1.32 (14, incl. the label-smoothing variant)"]
+    assert _row(lf.evidence_table(m)[1], "check 12:") == [
+        "check 12: four recipes with label smoothing added, one seed each", "private score of a 50% public split",
+        "3.49", "-", "-", "1.09", "1.32 (14, incl. the label-smoothing variant)"]
     # before check 13 measured it again, a variant correction quoted check 12
     before13 = lf.measured("Shift-Gated", {k: v for k, v in lf.measurements().items() if k != lf.CHECK13})
     variant = lf.LedgerOffset("Shift-Gated", 0.02, 2, lf.Scope.SMOOTHING_VARIANT)
