@@ -362,8 +362,9 @@ def evidence_table(m: dict[str, dict[str, float]]) -> tuple[list[str], list[list
 def evidence_line(c: "Corrected") -> str:
     """The one measurement closest to this correction, for the upload's terminal line: the latest source measured
     with that kind of correction (the same recipe's rows; its label-smoothing variants' rows, quoted without a count
-    since checks 12 and 13 used one to three per model; one earlier submission of another recipe; the mean of several, never
-    one that included rows the toolkit would have used alone), else the latest with one earlier submission."""
+    since checks 12 and 13 used one to three per model; one earlier submission of another recipe; the mean of
+    several, never one that included rows the toolkit would have used alone), else the latest with one earlier
+    submission."""
     n = c.offset.n
     kind = _SAME if c.offset.same_recipe else _VARIANT if c.offset.smoothing_variant else _OTHER if n == 1 else _MEAN
     more = "every measurement: `kaggle-kit report`, section 2"
