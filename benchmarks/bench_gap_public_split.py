@@ -266,6 +266,12 @@ def matched_groups(target: str, earlier: list[str], holdout_acc: dict[str, float
             "accuracy": near, "all": list(earlier)}
 
 
+def range_of(estimator: str, bands: dict[str, float] | None = None) -> float:
+    """``estimator``'s range half-width: from ``bands`` where given, else its other-recipe range
+    (``leaderboard_feedback.correction_p90``; 0 when unmeasured)."""
+    return bands[estimator] if bands and estimator in bands else leaderboard_feedback.correction_p90(estimator) or 0.0
+
+
 def matched_errors(df: pd.DataFrame, groups: dict[str, dict[str, list[str]]], estimators: tuple[str, ...],
                    fraction: float, draws: int, seed: int, bands: dict[str, float] | None = None,
                    p90: bool = False) -> dict:
@@ -290,8 +296,7 @@ def matched_errors(df: pd.DataFrame, groups: dict[str, dict[str, list[str]]], es
         public, private = split_accuracies(correct, fraction, draws, rng)
         full = g["true_acc"].to_numpy(float)
         for e in estimators:
-            est = g[e].to_numpy(float)
-            band = bands[e] if bands and e in bands else leaderboard_feedback.correction_p90(e) or 0.0
+            est, band = g[e].to_numpy(float), range_of(e, bands)
             for target, by_match in groups.items():
                 b = at[target]
                 for s in matches:
@@ -319,8 +324,7 @@ def matched_table(res: dict, what: str, bands: dict[str, float] | None = None) -
     lines = [f"| estimator | {what} | whole set | vs public | vs private | its range held the private score |",
              "|---|---|---|---|---|---|"]
     for e, by in res["estimators"].items():
-        p90 = bands[e] if bands and e in bands else leaderboard_feedback.correction_p90(e) or 0.0
-        lines += [f"| {e} (+- {100 * p90:.2f}) | {MATCH_WORDS[s]} | {100 * r['full']:.2f} | {100 * r['public']:.2f} | "
+        lines += [f"| {e} (+- {100 * range_of(e, bands):.2f}) | {MATCH_WORDS[s]} | {100 * r['full']:.2f} | {100 * r['public']:.2f} | "
                   f"{100 * r['private']:.2f} | {r['in_private']:.0%} |" for s, r in by.items()]
     return lines
 
@@ -487,17 +491,14 @@ def confirm_check13(seen: pd.DataFrame, new: pd.DataFrame, seen_models: tuple[st
     score on at least 85% of the new model-sets x draws. The band is also recomputed from the seen models alone
     (each by its seen variants, their own splits), as the entry set it. Returns (markdown, record)."""
     seen, new_models = new_variant_recipes(13, seen, new, seen_models, "label-smoothing variants")
-
-    def variants(m: str) -> list[str]:
-        return smoothing_variants_among(m, seen_models)
-
+    variants = {m: smoothing_variants_among(m, seen_models) for m in (*seen_models, *new_models)}
     df = on_new_sets(seen, new)
     sg_only = (CHECK9_ESTIMATOR,)
-    seen_groups = {m: {"smoothing_variants": variants(m)} for m in seen_models if variants(m)}
+    seen_groups = {m: {"smoothing_variants": variants[m]} for m in seen_models if variants[m]}
     origin = matched_errors(df[df["model"].isin(seen_models)], seen_groups, sg_only, fraction, draws, seed, p90=True)
     origin_p90 = origin["estimators"][CHECK9_ESTIMATOR]["smoothing_variants"]["p90_private"]
     estimators = (CHECK9_ESTIMATOR, *CHECK11_FOR_THE_RECORD)
-    groups = {m: {"smoothing_variants": variants(m), "all": list(seen_models)} for m in new_models}
+    groups = {m: {"smoothing_variants": variants[m], "all": list(seen_models)} for m in new_models}
     bands = {CHECK9_ESTIMATOR: CHECK13_BAND}
     res = matched_errors(df, groups, estimators, fraction, draws, seed, bands)
     wide = matched_errors(df, groups, sg_only, fraction, draws, seed)  # the same splits: only the range differs
