@@ -40,7 +40,8 @@ CHECK_ROWS = tuple(bench_gap.CACHE / f"check{c}_c{f}.csv" for c in (6, 7, 8) for
 LATER_CHECK_ROWS = {c: tuple(bench_gap.CACHE / f"check{c}_c{f}.csv" for f in (5, 4)) for c in (9, 10, 11, 12, 13)}
 FRACTIONS = (0.5, 0.3)  # the fake Kaggle's default public share, and a smaller public leaderboard
 TARGETS = ("full", "public", "private")  # what the corrected estimate is compared with (see ``errors``)
-SCENARIOS = ("plain", "one_different_recipe", "one_same_recipe", "mean_of_others")
+SCENARIOS = ("plain", "one_different_recipe", "one_same_recipe", "one_smoothing_variant", "mean_of_others",
+             "ledger_choice")
 
 
 def split_accuracies(correct: np.ndarray, fraction: float, draws: int,
@@ -57,39 +58,52 @@ def split_accuracies(correct: np.ndarray, fraction: float, draws: int,
 
 
 def errors(estimate: np.ndarray, full: np.ndarray, public: np.ndarray, private: np.ndarray,
-           recipes: list[str], band: float = 0.0, same_band: float | None = None) -> dict[str, dict[str, list]]:
+           recipes: list[str], band: float = 0.0, same_band: float | None = None,
+           variants: list[frozenset[int]] | None = None, variant_band: float | None = None) -> dict[str, dict[str, list]]:
     """Absolute errors of one set's models per scenario and target, each a model-set's (or pair's) mean over the
     draws. "full": misses and truth on the whole set (``bench_gap_ledger.py``'s number); "public": misses learnt
     on the public split, judged by the public score; "private": the same misses, judged by the private score.
-    "in_<target>": the share within ``band`` (the report's range half-width; ``same_band`` for same-recipe
-    corrections, as the toolkit prints them once check 9 held); "b": the corrected model's index;
+    ``variants[b]``: the indices of model b's label-smoothing variants; a pair of them is its own scenario, not
+    "another recipe". "ledger_choice" is what ``leaderboard_feedback.ledger_offset`` does with every other model in
+    the ledger: the mean miss of the same recipe's rows, failing those of the variants', failing those of all.
+    "in_<target>": the share within the range the report prints for that correction (``band``; ``same_band`` for
+    a same-recipe one once check 9 held, ``variant_band`` for one by variants once check 13 held); "b": the
+    corrected model's index; "scope": whose misses corrected it (the scenario whose range it got);
     "draws_<target>": the absolute errors of every draw (for percentiles)."""
-    keys = (*TARGETS, *(f"in_{t}" for t in TARGETS), *(f"draws_{t}" for t in TARGETS), "b")
+    keys = (*TARGETS, *(f"in_{t}" for t in TARGETS), *(f"draws_{t}" for t in TARGETS), "b", "scope")
     out = {s: {k: [] for k in keys} for s in SCENARIOS}
     est = estimate[:, None]
+    m = len(estimate)
+    variants = variants or [frozenset()] * m
+    width = {"one_same_recipe": band if same_band is None else same_band,
+             "one_smoothing_variant": band if variant_band is None else variant_band}
 
-    def add(scenario: str, b: int, off_full: float, off_public: np.ndarray) -> None:
+    def add(scenario: str, b: int, earlier: list[int], scope: str | None = None) -> None:
+        scope = scope or scenario
+        off_full = float(np.mean(estimate[earlier] - full[earlier])) if earlier else 0.0
+        off_public = np.mean(est[earlier] - public[earlier], axis=0) if earlier else np.zeros(public.shape[1])
         errs = {"full": np.abs(np.clip(estimate[b] - off_full, 0, 1) - full[b])[None]}
         corrected = np.clip(estimate[b] - off_public, 0, 1)
         errs["public"], errs["private"] = np.abs(corrected - public[b]), np.abs(corrected - private[b])
-        width = same_band if scenario == "one_same_recipe" and same_band is not None else band
         for t, e in errs.items():
             out[scenario][t].append(float(np.mean(e)))
-            out[scenario][f"in_{t}"].append(float(np.mean(e <= width)))
+            out[scenario][f"in_{t}"].append(float(np.mean(e <= width.get(scope, band))))
             out[scenario][f"draws_{t}"].append(e)
         out[scenario]["b"].append(b)
+        out[scenario]["scope"].append(scope)
 
-    m = len(estimate)
     for b in range(m):
-        add("plain", b, 0.0, np.zeros(public.shape[1]))
-        for a in range(m):
-            if a != b:
-                add("one_same_recipe" if recipes[a] == recipes[b] else "one_different_recipe", b,
-                    estimate[a] - full[a], (est[a] - public[a]))
+        add("plain", b, [])
         others = [a for a in range(m) if a != b]
+        same = [a for a in others if recipes[a] == recipes[b]]
+        for a in others:
+            add("one_same_recipe" if a in same else "one_smoothing_variant" if a in variants[b]
+                else "one_different_recipe", b, [a])
         if others:
-            add("mean_of_others", b, float(np.mean(estimate[others] - full[others])),
-                np.mean(est[others] - public[others], axis=0))
+            add("mean_of_others", b, others)
+            chosen = ("one_same_recipe", same) if same else ("one_smoothing_variant", sorted(variants[b])) \
+                if variants[b] else ("mean_of_others", others)
+            add("ledger_choice", b, chosen[1], chosen[0])
     return out
 
 
@@ -126,13 +140,15 @@ def correctness(model: str, set_name: str, true_acc: float) -> np.ndarray:
 
 
 def measure(df: pd.DataFrame, names: tuple[str, ...], fraction: float, draws: int, seed: int,
-            fresh: frozenset[str] = frozenset(), fresh_same: dict[str, frozenset[str]] | None = None) -> dict:
+            fresh: frozenset[str] = frozenset(), fresh_same: dict[str, frozenset[str]] | None = None,
+            fresh_variant: dict[str, frozenset[str]] | None = None) -> dict:
     """{estimator: {scenario: {target: MAE}}} plus "public_vs_private" and counts, over every set of ``df``; and
     for the ``fresh`` models (none of whose rows set the range), how often the corrected prediction fell inside
-    the report's range (+- ``leaderboard_feedback.correction_p90``; for same-recipe corrections +-
-    ``same_recipe_band`` where check 9 or 10 adopted it, counted on ``fresh_same[estimator]``, the models that
-    did not set it)."""
-    fresh_same = fresh_same or {}
+    the report's range (+- ``leaderboard_feedback.correction_p90``). A same-recipe correction is judged with
+    ``same_recipe_band`` where check 9 adopted it, counted on ``fresh_same[estimator]``, and one by label-smoothing
+    variants with ``variant_band`` where check 13 held, counted on ``fresh_variant[estimator]``: the models that did
+    not set that range."""
+    judged_by = {"one_same_recipe": fresh_same or {}, "one_smoothing_variant": fresh_variant or {}}
     rng = np.random.default_rng(seed)
     acc = {e: {s: {t: [] for t in TARGETS} for s in SCENARIOS} for e in names}
     cover = {e: {s: {t: [] for t in TARGETS} for s in SCENARIOS} for e in names}
@@ -143,24 +159,30 @@ def measure(df: pd.DataFrame, names: tuple[str, ...], fraction: float, draws: in
         correct = np.stack([correctness(m, set_name, t) for m, t in zip(models, g["true_acc"])])
         public, private = split_accuracies(correct, fraction, draws, rng)
         noise += public_noise(public, private)
+        variants = [frozenset(models.index(v) for v in smoothing_variants_among(m, tuple(models))) for m in models]
         for e in names:
-            p90, same_band = leaderboard_feedback.correction_p90(e), leaderboard_feedback.same_recipe_band(e)
+            p90 = leaderboard_feedback.correction_p90(e)
+            same_band, variant_band = leaderboard_feedback.same_recipe_band(e), leaderboard_feedback.variant_band(e)
+            bands = {"one_same_recipe": same_band, "one_smoothing_variant": variant_band}
             for s, out in errors(g[e].to_numpy(float), g["true_acc"].to_numpy(float), public, private,
-                                 [bench_gap_ledger.recipe(m) for m in models], p90 or 0.0, same_band).items():
-                judged = fresh_same.get(e, frozenset()) if s == "one_same_recipe" and same_band is not None \
-                    else fresh
+                                 [bench_gap_ledger.recipe(m) for m in models], p90 or 0.0, same_band, variants,
+                                 variant_band).items():
+                judged = [judged_by[sc].get(e, frozenset()) if bands.get(sc) is not None else fresh
+                          for sc in out["scope"]]
                 for t in TARGETS:
                     acc[e][s][t] += out[t]
                     draws_of[e][s][t] += out[f"draws_{t}"]
                     if p90 is not None:
-                        cover[e][s][t] += [c for c, b in zip(out[f"in_{t}"], out["b"]) if models[b] in judged]
+                        cover[e][s][t] += [c for c, b, j in zip(out[f"in_{t}"], out["b"], judged) if models[b] in j]
     return {"estimators": {e: {s: {t: float(np.mean(v)) for t, v in by_t.items()} | {"n": len(by_t["full"])}
                                | {"p90": pooled_p90(draws_of[e][s])}
                                for s, by_t in acc[e].items() if by_t["full"]} for e in names},
             "range_coverage": {e: {s: {t: float(np.mean(v)) for t, v in by_t.items()} | {"n": len(by_t["full"])}
                                    for s, by_t in cover[e].items() if by_t["full"]}
                                for e in names if any(by_t["full"] for by_t in cover[e].values())},
-            "fresh_models": sorted(fresh), "fresh_same_recipe_models": {e: sorted(m) for e, m in fresh_same.items()},
+            "fresh_models": sorted(fresh), "fresh_same_recipe_models": {e: sorted(m) for e, m in (fresh_same or
+                                                                                                   {}).items()},
+            "fresh_variant_models": {e: sorted(m) for e, m in (fresh_variant or {}).items()},
             "public_vs_private": float(np.mean(noise)), "model_sets": len(noise)}
 
 
@@ -546,7 +568,9 @@ def row_cells(results: dict[float, dict], key: str, est: str, scenario: str, fmt
 def render(results: dict[float, dict], df: pd.DataFrame, draws: int) -> str:
     models = list(dict.fromkeys(df["model"]))
     words = {"plain": "as is", "one_different_recipe": "one earlier, different recipe",
-             "one_same_recipe": "one earlier, same recipe (other seed)", "mean_of_others": "mean of the others"}
+             "one_same_recipe": "one earlier, same recipe (other seed)",
+             "one_smoothing_variant": "one earlier, label-smoothing variant", "mean_of_others": "mean of the others",
+             "ledger_choice": "the toolkit's choice (same recipe, else variants, else all)"}
     head = " | ".join(f"{f:.0%} public: vs public | vs private" for f in results)
     lines = [f"## The ledger correction under a public/private split: {df['set'].nunique()} held-out sets x "
              f"{len(models)} models ({', '.join(models)}); MAE points", "",
@@ -569,6 +593,11 @@ def render(results: dict[float, dict], df: pd.DataFrame, draws: int) -> str:
                     f"{e} +- {100 * leaderboard_feedback.same_recipe_band(e):.2f} ({', '.join(m)})"
                     for e, m in first["fresh_same_recipe_models"].items())
                 if first["fresh_same_recipe_models"] else "")
+        same += ("; corrections by label-smoothing variants with theirs (+- `leaderboard_feedback.variant_band`) on "
+                 "the models trained after check 13 wrote it down: " + "; ".join(
+                     f"{e} +- {100 * leaderboard_feedback.variant_band(e):.2f} ({', '.join(m)})"
+                     for e, m in first["fresh_variant_models"].items())
+                 if first.get("fresh_variant_models") else "")
         lines += [f"### How often the corrected prediction fell inside the report's range (corrected +- p90 of "
                   f"`leaderboard_feedback.correction_p90`), on the models whose rows did not set it "
                   f"({', '.join(first['fresh_models'])}){same}", "",
@@ -625,7 +654,12 @@ def main(argv: list[str] | None = None) -> int:
     twinned = frozenset(df.loc[recipes.map(recipes.groupby(recipes).size() > df["set"].nunique()), "model"])
     fresh_same = {e: (fresh & twinned) - set(CHECK_SEEN[int(key.removeprefix("check"))])
                   for e in bench_gap_ledger.ESTIMATORS if (key := leaderboard_feedback.band_source(e))}
-    results = {f: measure(df, bench_gap_ledger.ESTIMATORS, f, args.draws, args.seed + i, fresh, fresh_same)
+    # a variant range is judged on the models trained after check 13 wrote it down (that have a variant here)
+    with_variants = frozenset(m for m in df["model"] if smoothing_variants_among(m, tuple(df["model"].unique())))
+    fresh_variant = {e: (fresh & with_variants) - set(CHECK13_SEEN) for e in bench_gap_ledger.ESTIMATORS
+                     if leaderboard_feedback.variant_band(e) is not None}
+    results = {f: measure(df, bench_gap_ledger.ESTIMATORS, f, args.draws, args.seed + i, fresh, fresh_same,
+                          fresh_variant)
                for i, f in enumerate(FRACTIONS)}
     text = render(results, df, args.draws)
     print(text)

@@ -398,11 +398,15 @@ def split_words(estimator: str, errors: dict | None = None, fraction: str = "0.5
     r = res.get("estimators", {}).get(estimator, {}).get("one_same_recipe")
     if r is None:
         return None
+    choice = res["estimators"][estimator].get("ledger_choice")
+    chose = (f"; with every other model in the ledger, the toolkit's choice (the same recipe's rows, else its "
+             f"label-smoothing variants') left it {100 * choice['public']:.2f} and {100 * choice['private']:.2f}"
+             if choice else "")
     return (f"On Kaggle the earlier miss is learnt on the public split, and both scores carry sampling noise: "
             f"replayed with random {float(fraction):.0%} public splits on the held-out families "
             f"({len(entry['models'])} models x {entry['n_sets']} sets), one earlier submission of the same recipe "
             f"left {estimator} {100 * r['public']:.2f} points from the next public score and {100 * r['private']:.2f} "
-            f"from its private score ({100 * r['full']:.2f} on whole sets); the public score itself is "
+            f"from its private score ({100 * r['full']:.2f} on whole sets){chose}; the public score itself is "
             f"{100 * res['public_vs_private']:.2f} points from the private one on average there")
 
 
@@ -420,8 +424,14 @@ def coverage_words(estimator: str, errors: dict | None = None, fraction: str = "
             f"{cov['one_same_recipe']['private']:.0%} on the {len(fresh_same)} models trained after it was written "
             f"down ({key.replace('check', 'check ')})" if key is not None and fresh_same else
             f"{cov['one_same_recipe']['private']:.0%} by the same recipe's")
-    return (f"The range held on {len(res['fresh_models'])} models whose rows did not set it for "
-            f"{cov['one_different_recipe']['private']:.0%} of corrections by another recipe's miss and {same}, "
+    fresh_variant = res.get("fresh_variant_models", {}).get(estimator)
+    band = variant_band(estimator, errors)
+    variant = (f"the +-{100 * band:.2f} of a correction by one label-smoothing variant held for "
+               f"{cov['one_smoothing_variant']['private']:.0%} on the {len(fresh_variant)} models trained after check "
+               f"13 wrote it down" if band is not None and fresh_variant and "one_smoothing_variant" in cov else None)
+    other = f"{cov['one_different_recipe']['private']:.0%} of corrections by another recipe's miss"
+    held = f"{other}, {same} and {variant}" if variant else f"{other} and {same}"
+    return (f"The range held on {len(res['fresh_models'])} models whose rows did not set it for {held}, "
             f"judged by the private score of a {float(fraction):.0%} public split")
 
 

@@ -56,6 +56,39 @@ def test_errors_when_a_same_recipe_twin_corrects_exactly_on_the_public_split():
     assert narrow["one_different_recipe"]["in_full"][0] == 0.0 and narrow["plain"]["in_full"] == [1.0, 1.0, 0.0]
 
 
+def test_errors_keep_label_smoothing_variants_apart_and_replay_the_toolkits_choice():
+    """x and x@1 (one recipe), x_ls (x's label-smoothing variant) and y (another recipe). A variant pair is its own
+    scenario, never "another recipe"; the toolkit's choice is the same recipe's rows where there are any, else the
+    variants', else all; each scenario's coverage is judged with the range the report prints for it."""
+    rng = np.random.default_rng(2)
+    correct = rng.random((4, 300)) < [[0.7], [0.7], [0.6], [0.5]]
+    public, private = ps.split_accuracies(correct, 0.5, 10, rng)
+    full = correct.mean(1)
+    miss = np.array([0.05, 0.05, 0.06, 0.15])
+    variants = [frozenset({2}), frozenset({2}), frozenset({0, 1}), frozenset()]
+    out = ps.errors(full + miss, full, public, private, ["x", "x", "x_ls", "y"], band=0.2, same_band=0.001,
+                    variants=variants, variant_band=0.015)
+    pairs = {s: list(zip(out[s]["b"], out[s]["full"])) for s in ("one_same_recipe", "one_smoothing_variant",
+                                                                   "one_different_recipe")}
+    assert [b for b, _ in pairs["one_same_recipe"]] == [0, 1]
+    assert [b for b, _ in pairs["one_smoothing_variant"]] == [0, 1, 2, 2]  # x, x@1 by x_ls; x_ls by each seed
+    assert pairs["one_smoothing_variant"][0][1] == pytest.approx(0.01)
+    assert [b for b, _ in pairs["one_different_recipe"]] == [0, 1, 2, 3, 3, 3]  # only y's pairs and y itself
+    # the choice: x and x@1 by each other (exact), x_ls by the mean of x and x@1 (0.01 off), y by all three
+    choice = out["ledger_choice"]
+    assert choice["scope"] == ["one_same_recipe", "one_same_recipe", "one_smoothing_variant", "mean_of_others"]
+    assert choice["full"] == pytest.approx([0.0, 0.0, 0.01, 0.15 - (0.05 + 0.05 + 0.06) / 3])
+    # 0.01 off is inside the variant range (0.015), and an exact twin inside even the narrow same-recipe one
+    assert choice["in_full"][:3] == [1.0, 1.0, 1.0]
+    narrow = ps.errors(full + miss, full, public, private, ["x", "x", "x_ls", "y"], band=0.2, same_band=0.001,
+                       variants=variants, variant_band=0.005)
+    assert narrow["ledger_choice"]["in_full"][2] == 0.0 and narrow["one_smoothing_variant"]["in_full"][0] == 0.0
+    # without variants (checks 9 and 10 call it so) the variant pairs count as another recipe, as before
+    plain = ps.errors(full + miss, full, public, private, ["x", "x", "x_ls", "y"], band=0.2)
+    assert not plain["one_smoothing_variant"]["b"] and len(plain["one_different_recipe"]["b"]) == 10
+    assert plain["ledger_choice"]["scope"][2:] == ["mean_of_others", "mean_of_others"]
+
+
 def test_split_words_quote_the_entry_and_are_absent_without_it():
     entry = {"models": ["a", "b"], "n_sets": 3, "fractions": {"0.5": {
         "public_vs_private": 0.008, "estimators": {"M": {"one_same_recipe": {"full": 0.01, "public": 0.011,
@@ -64,6 +97,11 @@ def test_split_words_quote_the_entry_and_are_absent_without_it():
     assert "random 50% public splits on the held-out families (2 models x 3 sets)" in words
     assert "left M 1.10 points from the next public score and 1.25 from its private score (1.00 on whole sets)" in words
     assert words.endswith("0.80 points from the private one on average there")
+    entry["fractions"]["0.5"]["estimators"]["M"]["ledger_choice"] = {"full": 0.009, "public": 0.0105,
+                                                                     "private": 0.0121, "n": 6}
+    assert ("(1.00 on whole sets); with every other model in the ledger, the toolkit's choice (the same recipe's "
+            "rows, else its label-smoothing variants') left it 1.05 and 1.21; the public score" in
+            lf.split_words("M", {lf.PUBLIC_SPLIT: entry}))
     assert lf.split_words("other", {lf.PUBLIC_SPLIT: entry}) is None and lf.split_words("M", {}) is None
 
 
@@ -81,6 +119,18 @@ def test_coverage_words_quote_the_private_score_coverage():
         "The range held on 2 models whose rows did not set it for 91% of corrections by another recipe's miss "
         "and the narrower +-2.13 of a same-recipe correction held for 99% on the 1 models trained after it was "
         "written down (check 9), judged by the private score of a 50% public split")
+    # once check 13 gave corrections by label-smoothing variants theirs, their coverage is quoted too
+    entry["fractions"]["0.5"]["fresh_variant_models"] = {"M": ["v", "w"]}
+    entry["fractions"]["0.5"]["range_coverage"]["M"]["one_smoothing_variant"] = {"private": 0.86}
+    check13 = {"rules": {"13": True}, "band": {"M": 0.0229}}
+    assert lf.coverage_words("M", {lf.PUBLIC_SPLIT: entry, lf.CHECK9: check9, lf.CHECK13: check13}) == (
+        "The range held on 2 models whose rows did not set it for 91% of corrections by another recipe's miss, "
+        "the narrower +-2.13 of a same-recipe correction held for 99% on the 1 models trained after it was "
+        "written down (check 9) and the +-2.29 of a correction by one label-smoothing variant held for 86% on the "
+        "2 models trained after check 13 wrote it down, judged by the private score of a 50% public split")
+    failed = {**check13, "rules": {"13": False}}  # a failed rule 13 leaves the variants' line out
+    assert "label-smoothing" not in lf.coverage_words("M", {lf.PUBLIC_SPLIT: entry, lf.CHECK9: check9,
+                                                              lf.CHECK13: failed})
 
 
 def test_shipped_entry_has_every_scenario_and_coverage_only_on_fresh_models():
@@ -95,6 +145,13 @@ def test_shipped_entry_has_every_scenario_and_coverage_only_on_fresh_models():
     assert single <= set(shipped["models"])
     assert r["one_same_recipe"]["n"] == (len(shipped["models"]) - len(single)) * shipped["n_sets"]
     assert r["mean_of_others"]["n"] == len(shipped["models"]) * shipped["n_sets"]
+    assert r["ledger_choice"]["n"] == r["mean_of_others"]["n"]
+    # every benchmark recipe has label-smoothing variants here; their pairs are kept out of "another recipe"
+    models = tuple(shipped["models"])
+    n_variant = sum(len(ps.smoothing_variants_among(m, models)) for m in models) * shipped["n_sets"]
+    assert r["one_smoothing_variant"]["n"] == n_variant
+    assert r["one_different_recipe"]["n"] + r["one_same_recipe"]["n"] + n_variant == \
+        len(models) * (len(models) - 1) * shipped["n_sets"]
     # the range's coverage is measured only on models whose rows did not set its p90
     fresh = shipped["fractions"]["0.5"]["fresh_models"]
     sources = lf.measurements()["sources"]
@@ -107,6 +164,12 @@ def test_shipped_entry_has_every_scenario_and_coverage_only_on_fresh_models():
     assert same["Shift-Gated"] == sorted(set(fresh) - set(ps.CHECK9_SEEN) - single) and len(same["Shift-Gated"]) == 4
     assert cover["Shift-Gated"]["one_same_recipe"]["n"] == len(same["Shift-Gated"]) * 36
     assert 0.85 <= cover["Shift-Gated"]["one_same_recipe"]["private"] < 1.0
+    # and its variant range (+-2.29, check 13) only on check 13's models, the only ones trained after it
+    variant = shipped["fractions"]["0.5"]["fresh_variant_models"]
+    assert variant == {"Shift-Gated": sorted(lf.measurements()[lf.CHECK13]["models"])}
+    n_pairs = sum(len(ps.smoothing_variants_among(m, tuple(shipped["models"]))) for m in variant["Shift-Gated"])
+    assert cover["Shift-Gated"]["one_smoothing_variant"]["n"] == n_pairs * 36
+    assert cover["Shift-Gated"]["ledger_choice"]["n"] == (len(same["Shift-Gated"]) + len(variant["Shift-Gated"])) * 36
 
 
 def test_measure_counts_coverage_only_for_fresh_models(monkeypatch):
