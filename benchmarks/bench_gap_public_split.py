@@ -59,7 +59,8 @@ def split_accuracies(correct: np.ndarray, fraction: float, draws: int,
 
 def errors(estimate: np.ndarray, full: np.ndarray, public: np.ndarray, private: np.ndarray,
            recipes: list[str], band: float = 0.0, same_band: float | None = None,
-           variants: list[frozenset[int]] | None = None, variant_band: float | None = None) -> dict[str, dict[str, list]]:
+           variants: list[frozenset[int]] | None = None,
+           variant_band: float | None = None) -> dict[str, dict[str, list]]:
     """Absolute errors of one set's models per scenario and target, each a model-set's (or pair's) mean over the
     draws. "full": misses and truth on the whole set (``bench_gap_ledger.py``'s number); "public": misses learnt
     on the public split, judged by the public score; "private": the same misses, judged by the private score.
