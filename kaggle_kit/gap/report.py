@@ -23,7 +23,8 @@ from kaggle_kit.errors import RunError
 from kaggle_kit.fsio import atomic_write_bytes, atomic_write_text
 from kaggle_kit.gap import advice as advice_mod
 from kaggle_kit.gap import domain, estimators, image_stats, label_shift, leaderboard_feedback
-from kaggle_kit.gap.report_render import Fig, Section, Table, figure_png, render_html, render_markdown
+from kaggle_kit.gap.report_render import (Details, Fig, Section, Table, figure_png, figures, render_html,
+                                          render_markdown)
 from kaggle_kit.gap.report_runs import RunView, load_run
 from kaggle_kit.ledger import as_fraction, estimates_of
 
@@ -217,9 +218,9 @@ def scoreboard_section(ledger: pd.DataFrame, runs: Sequence[RunView]) -> tuple[S
 
 
 def corrections(runs: Sequence[RunView], estimator: str, ledger: pd.DataFrame | None,
-                competition: str | None = None) -> list[str | Table]:
+                competition: str | None = None) -> list[str | Details]:
     """Each run's prediction corrected by the ledger's earlier misses (``leaderboard_feedback.correction_order``
-    says which estimator's), then the evidence once, as a table."""
+    says which estimator's), then the evidence once, folded (a table and what it rests on)."""
     if ledger is None or ledger.empty:
         return []
     lines, last = [], None
@@ -240,18 +241,18 @@ def corrections(runs: Sequence[RunView], estimator: str, ledger: pd.DataFrame | 
         name = last.offset.estimator
         switch = leaderboard_feedback.switch_words(name, estimator, measured)
         why = f" {switch}." if switch else ""
-        lines.append(f"Why the correction: every submission meets the same shift, and an estimator's miss is mostly "
-                     f"the shift's. The public scores are the only labels used, and a submission's own score never "
-                     f"corrects it.{why} How far {name} was from what each row was judged against, as mean absolute "
-                     f"error in points (lower is better; `benchmarks/bench_gap_ledger.py`, the checks in "
-                     f"`benchmarks/PREREGISTERED.md`):")
+        evidence = [f"Why the correction: every submission meets the same shift, and an estimator's miss is mostly "
+                    f"the shift's. The public scores are the only labels used, and a submission's own score never "
+                    f"corrects it.{why} How far {name} was from what each row was judged against, as mean absolute "
+                    f"error in points (lower is better; `benchmarks/bench_gap_ledger.py`, the checks in "
+                    f"`benchmarks/PREREGISTERED.md`):"]
         headers, rows, notes = leaderboard_feedback.evidence_table(last.evidence)
-        lines.append(Table(headers, rows))
-        lines += notes
+        evidence += [Table(headers, rows), *notes]
         split = [w for w in (leaderboard_feedback.split_words(name, measured),
                              leaderboard_feedback.coverage_words(name, measured)) if w is not None]
         if split:
-            lines.append(". ".join(split) + " (`benchmarks/bench_gap_public_split.py`).")
+            evidence.append(". ".join(split) + " (`benchmarks/bench_gap_public_split.py`).")
+        lines.append(Details(f"Why correct by the leaderboard, and how well it has done ({name})", evidence))
     return lines
 
 
@@ -260,9 +261,19 @@ def prediction_section(runs: Sequence[RunView], errors: dict, unseen: dict | Non
     sec = Section("prediction", "2. Predicted leaderboard accuracy (before submitting)")
     best = recommended_estimator(errors, available=runs[-1].result["estimates"])
     sec.blocks.append(
-        "From the unlabeled competition predictions alone, after temperature scaling on the holdout. AC: average "
-        "confidence; DoC: holdout accuracy minus the drop in confidence; ATC-MC / ATC-NE: share of competition "
-        "images above the confidence (MC) or negative-entropy (NE) threshold that matches the holdout accuracy; "
+        f"Before any score comes back, from the unlabeled competition predictions alone (after temperature scaling "
+        f"on the holdout). The recommended estimator is **{best}**: section 7 measures every estimator's error on "
+        f"labeled shifted sets, and \"What each estimator computes\", under the table, explains them. Once the "
+        f"ledger has public scores, the prediction is also corrected by how far the earlier ones missed.")
+    for v in runs:
+        line = expectation_sentence(v.name, best, v.result, errors, unseen)
+        if line:
+            sec.blocks.append(line)
+    sec.blocks += corrections(runs, best, ledger, competition)
+    glossary = (
+        "AC: average confidence; DoC: holdout accuracy minus the drop in confidence; ATC-MC / ATC-NE: share of "
+        "competition images above the confidence (MC) or negative-entropy (NE) threshold that matches the holdout "
+        "accuracy; "
         "AC-EM, ATC-NE-EM, ATC-NE-BBSE: the same corrected for the class priors estimated in section 3 "
         "(holdout re-weighted to those priors); CC-Synth: mean probability of being correct from a classifier "
         "trained on the holdout corrupted by blur, JPEG, noise, contrast, down-sampling, colour and rotation/zoom "
@@ -276,13 +287,8 @@ def prediction_section(runs: Sequence[RunView], errors: dict, unseen: dict | Non
         "different shifts; Median-4-Spread: Median-4 lowered by a fifth of the range of Shift-Gated, CC-Synth and "
         "ATC-NE-EM (they disagree when the shift is one they were not built for, and then all of them "
         "over-estimate; chosen by a test on shift families outside the benchmark, section 7); "
-        "Agreement: ensemble members' agreement carried over to accuracy. "
-        f"Measured error: mean absolute error on labeled shifted sets (section 7). Recommended: **{best}**.")
-    for v in runs:
-        line = expectation_sentence(v.name, best, v.result, errors, unseen)
-        if line:
-            sec.blocks.append(line)
-    sec.blocks += corrections(runs, best, ledger, competition)
+        "Agreement: ensemble members' agreement carried over to accuracy. Measured error: mean absolute error on "
+        "labeled shifted sets (section 7).")
     for v in runs:
         if v.result.get("shift_auc") is not None:
             sec.blocks.append(f"{v.name}: re-weighted domain AUC (image statistics, holdout re-weighted to the EM "
@@ -304,7 +310,7 @@ def prediction_section(runs: Sequence[RunView], errors: dict, unseen: dict | Non
                     + ["-" if mae is None else f"{100 * mae:.1f}",
                        "-" if exp is None else
                        f"{100 * exp['mae']:.1f} ({'all sets' if exp['bin'] == 'all' else 'drop ' + exp['bin']})"])
-    sec.blocks.append(Table(headers, rows))
+    sec.blocks += [Table(headers, rows), Details("What each estimator computes", [glossary])]
     checks = []
     for v in runs:
         if v.test_result is not None and v.test is not None:
@@ -619,10 +625,8 @@ def build_report(run_dirs: Sequence[str | Path], ledger_path: str | Path | None,
     meta = (f"Generated {_dt.datetime.now().isoformat(timespec='seconds')} for {', '.join(v.name for v in runs)}; "
             f"{len(comp.images):,} competition images ({comp.source or 'competition set'}), "
             f"{len(data.train_images):,} training images; ledger: {ledger_path} ({len(ledger)} rows).")
-    for s in sections:
-        for b in s.blocks:
-            if isinstance(b, Fig):
-                atomic_write_bytes(out_dir / f"{b.name}.png", b.png)
+    for fig in figures([b for s in sections for b in s.blocks]):
+        atomic_write_bytes(out_dir / f"{fig.name}.png", fig.png)
     atomic_write_text(out_dir / "gap.md", render_markdown(title, meta, sections))
     html_path = out_dir / "gap.html"
     atomic_write_text(html_path, render_html(title, meta, sections))

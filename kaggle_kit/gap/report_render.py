@@ -32,10 +32,27 @@ class Fig:
 
 
 @dataclass
+class Details:
+    """Blocks folded under a one-line summary: evidence and glossaries a reader opens on demand, so the answer
+    comes first. HTML: a ``<details>`` element (opens on click, no script); Markdown: the summary in bold, then the
+    blocks."""
+    summary: str
+    blocks: list
+
+
+@dataclass
 class Section:
     anchor: str
     title: str
-    blocks: list = field(default_factory=list)   # str (a paragraph), Table, Fig, or list[str] (bullets)
+    blocks: list = field(default_factory=list)   # str (a paragraph), Table, Fig, Details, or list[str] (bullets)
+
+
+def figures(blocks: Sequence) -> list[Fig]:
+    """Every figure among ``blocks``, folded ones included: each is written beside ``gap.md`` as a PNG."""
+    out = []
+    for b in blocks:
+        out += [b] if isinstance(b, Fig) else figures(b.blocks) if isinstance(b, Details) else []
+    return out
 
 
 def figure_png(fig: Figure) -> bytes:
@@ -54,6 +71,7 @@ table{border-collapse:collapse;margin:1em 0;font-size:13px}td,th{border:1px soli
 text-align:left}th{background:#f0f0f0}tr:nth-child(even){background:#fafafa}
 figure{margin:1em 0}figcaption{font-size:13px;color:#555}img{max-width:100%}
 nav a{margin-right:1em}.meta{color:#666;font-size:13px}
+details{margin:1em 0;padding:0 1em;border-left:3px solid #ddd}summary{cursor:pointer;color:#345;margin:.5em 0}
 """
 
 
@@ -65,6 +83,25 @@ def _inline(text: str) -> str:
     return re.sub(r"`(.+?)`", r"<code>\1</code>", out)
 
 
+def _html_block(b) -> str:
+    if isinstance(b, str):
+        return f"<p>{_inline(b)}</p>"
+    if isinstance(b, list):
+        return "<ul>" + "".join(f"<li>{_inline(i)}</li>" for i in b) + "</ul>"
+    if isinstance(b, Table):
+        head = "".join(f"<th>{_inline(h)}</th>" for h in b.headers)
+        body = "".join("<tr>" + "".join(f"<td>{_inline(c)}</td>" for c in r) + "</tr>" for r in b.rows)
+        return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+    if isinstance(b, Fig):
+        data = base64.b64encode(b.png).decode("ascii")
+        return (f"<figure id='fig-{b.name}'><img alt='{html.escape(b.name)}' src='data:image/png;base64,{data}'>"
+                f"<figcaption>{_inline(b.caption)}</figcaption></figure>")
+    if isinstance(b, Details):
+        inner = "\n".join(_html_block(x) for x in b.blocks)
+        return f"<details><summary>{_inline(b.summary)}</summary>\n{inner}\n</details>"
+    raise TypeError(f"not a report block: {type(b).__name__}")
+
+
 def render_html(title: str, meta: str, sections: Sequence[Section]) -> str:
     parts = [f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
              f"<style>{CSS}</style></head><body><h1>{html.escape(title)}</h1><p class='meta'>{_inline(meta)}</p><nav>"]
@@ -72,42 +109,35 @@ def render_html(title: str, meta: str, sections: Sequence[Section]) -> str:
     parts.append("</nav>")
     for s in sections:
         parts.append(f"<section id='{s.anchor}'><h2>{html.escape(s.title)}</h2>")
-        for b in s.blocks:
-            if isinstance(b, str):
-                parts.append(f"<p>{_inline(b)}</p>")
-            elif isinstance(b, list):
-                parts.append("<ul>" + "".join(f"<li>{_inline(i)}</li>" for i in b) + "</ul>")
-            elif isinstance(b, Table):
-                head = "".join(f"<th>{_inline(h)}</th>" for h in b.headers)
-                body = "".join("<tr>" + "".join(f"<td>{_inline(c)}</td>" for c in r) + "</tr>" for r in b.rows)
-                parts.append(f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>")
-            elif isinstance(b, Fig):
-                data = base64.b64encode(b.png).decode("ascii")
-                parts.append(f"<figure id='fig-{b.name}'><img alt='{html.escape(b.name)}' "
-                             f"src='data:image/png;base64,{data}'><figcaption>{_inline(b.caption)}</figcaption>"
-                             f"</figure>")
+        parts += [_html_block(b) for b in s.blocks]
         parts.append("</section>")
     parts.append("</body></html>\n")
     return "\n".join(parts)
 
 
-def render_markdown(title: str, meta: str, sections: Sequence[Section]) -> str:
-    def cell(x: str) -> str:
-        return x.replace("|", "\\|").replace("\n", " ")
+def _cell(x: str) -> str:
+    return x.replace("|", "\\|").replace("\n", " ")
 
+
+def _markdown_block(b) -> list[str]:
+    if isinstance(b, str):
+        return [b, ""]
+    if isinstance(b, list):
+        return [f"- {i}" for i in b] + [""]
+    if isinstance(b, Table):
+        return ["| " + " | ".join(_cell(h) for h in b.headers) + " |", "|" + "---|" * len(b.headers),
+                *("| " + " | ".join(_cell(c) for c in r) + " |" for r in b.rows), ""]
+    if isinstance(b, Fig):
+        return [f"![{b.caption}]({b.name}.png)", "", f"*{b.caption}*", ""]
+    if isinstance(b, Details):
+        return [f"**{b.summary}**", "", *(line for x in b.blocks for line in _markdown_block(x))]
+    raise TypeError(f"not a report block: {type(b).__name__}")
+
+
+def render_markdown(title: str, meta: str, sections: Sequence[Section]) -> str:
     lines = [f"# {title}", "", meta, ""]
     for s in sections:
         lines += [f"## {s.title}", ""]
         for b in s.blocks:
-            if isinstance(b, str):
-                lines += [b, ""]
-            elif isinstance(b, list):
-                lines += [f"- {i}" for i in b] + [""]
-            elif isinstance(b, Table):
-                lines.append("| " + " | ".join(cell(h) for h in b.headers) + " |")
-                lines.append("|" + "---|" * len(b.headers))
-                lines += ["| " + " | ".join(cell(c) for c in r) + " |" for r in b.rows]
-                lines.append("")
-            elif isinstance(b, Fig):
-                lines += [f"![{b.caption}]({b.name}.png)", "", f"*{b.caption}*", ""]
+            lines += _markdown_block(b)
     return "\n".join(lines)

@@ -168,6 +168,13 @@ def test_html_report_has_every_section_and_figure_and_needs_no_network(workdir, 
     table = _estimates_table(html)
     assert "CC-Synth" in table and "Agreement" in table and "Shift-Gated" in table
     assert "re-weighted domain AUC" in html
+    # section 2 answers first: the predictions and corrections, then the evidence and the glossary, folded
+    prediction = html.split("id='prediction'")[1].split("</section>")[0]
+    assert prediction.index("Median-4-Spread predicts <b>") < prediction.index("corrected by the leaderboard") \
+        < prediction.index("<details><summary>Why correct by the leaderboard, and how well it has done (Shift-Gated)")
+    folded = prediction.split("<details><summary>Why correct by the leaderboard")[1].split("</details>")[0]
+    assert "Why the correction:" in folded and "<th>measured on</th>" in folded
+    assert prediction.index("<th>estimator</th>") < prediction.index("<details><summary>What each estimator computes")
     # the recommended estimate comes with a range: Median-4's measured error, widened below by its members'
     # disagreement, and how often that range held on shift families outside the benchmark
     assert re.search(r"Median-4-Spread predicts <b>\d+\.\d%</b>, -?\d+\.\d points under the holdout\. Expect "

@@ -623,7 +623,7 @@ def test_shipped_check_13_held_and_gives_variant_corrections_their_range():
 def test_the_reports_correction_uses_the_runs_label_smoothing_variants(tmp_path):
     """Report section 2 passes the run's ``RecipeKeys`` on: with only a variant's row and another recipe's in the
     ledger, the variant's alone corrects it, and the evidence table comes once."""
-    from kaggle_kit.gap.report import Table, corrections
+    from kaggle_kit.gap.report import Details, Table, corrections
     from kaggle_kit.gap.report_runs import RunView
 
     df = _ledger(tmp_path, [
@@ -638,7 +638,8 @@ def test_the_reports_correction_uses_the_runs_label_smoothing_variants(tmp_path)
     assert out[0].startswith("t0, corrected by the leaderboard: Shift-Gated predicted 74.0%, and your 1 scored "
                              "submission(s) of the same recipe but for label smoothing predicted by it were +2.0 "
                              "points off on average, so expect **72.0%**")
-    assert sum(isinstance(b, Table) for b in out) == 1
+    assert len(out) == 2 and isinstance(out[1], Details)  # the evidence once, folded under the answer
+    assert sum(isinstance(b, Table) for b in out[1].blocks) == 1
     # without its keys (a pulled kernel's folder), every row corrects it
     bare = corrections([RunView(tmp_path / "t0", "t0", None, None, None, view.result, None)], M4S, df, SLUG)
     assert "your 2 scored submission(s) predicted by it were +6.0 points off" in bare[0]

@@ -9,7 +9,8 @@ import pytest
 from matplotlib.figure import Figure
 
 from kaggle_kit.gap.report import expectation_sentence, fit_scoreboard_line
-from kaggle_kit.gap.report_render import Fig, Section, Table, figure_png, render_html, render_markdown
+from kaggle_kit.gap.report_render import (Details, Fig, Section, Table, figure_png, figures, render_html,
+                                          render_markdown)
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
@@ -47,6 +48,25 @@ def test_render_markdown_escapes_table_pipes_and_points_at_the_png_beside_it():
     assert "| model | a\\|b |" in out and "| <m> | 1 \\| 2 |" in out
     assert "![A plot.](tiny.png)" in out
     assert "- a bullet" in out and out.startswith("# title\n")
+
+
+def test_details_fold_their_blocks_in_html_and_head_them_in_markdown():
+    """Folded evidence stays in both files: a <details> element in the HTML (no script opens it), a bold line in
+    the Markdown; escaped like every other block, and its figures are still written."""
+    fig = Fig("inner", figure_png(Figure(figsize=(1, 1))), "Inner plot.")
+    folded = Details("Why <this>", ["A *reason*.", Table(["a"], [["1"]]), fig])
+    sections = [Section("s", "1. S", ["The answer first.", folded])]
+    out = render_html("t", "m", sections)
+    body = out[out.index("<section id='s'>"):]
+    assert body.index("<p>The answer first.</p>") < body.index("<details><summary>Why &lt;this&gt;</summary>")
+    inside = body[body.index("<details>"):body.index("</details>")]
+    assert "<p>A <i>reason</i>.</p>" in inside and "<td>1</td>" in inside and "id='fig-inner'" in inside
+    md = render_markdown("t", "m", sections)
+    assert "The answer first.\n\n**Why <this>**\n\nA *reason*.\n\n| a |\n|---|\n| 1 |\n" in md
+    assert "![Inner plot.](inner.png)" in md
+    assert figures(sections[0].blocks) == [fig] and figures(_sections()[1].blocks)[0].name == "tiny"
+    with pytest.raises(TypeError, match="not a report block: int"):
+        render_html("t", "m", [Section("x", "X", [3])])
 
 
 def test_scoreboard_line_one_point_is_a_constant_gap_and_nans_are_dropped():
