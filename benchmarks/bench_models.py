@@ -89,6 +89,13 @@ MODELS = {
     "cnn32_e5_ls2": ModelSpec(lambda: plain_cnn(32), 5, 0.05, label_smoothing=0.2),
     "resnet9e_e2_ls2": ModelSpec(lambda: small_resnet(8), 2, 0.1, label_smoothing=0.2),
     "resnet9q_e1_ls2": ModelSpec(small_resnet, 1, 0.1, label_smoothing=0.2),
+    # Held-out recipes of check 14 (does a recipe differing only in peak learning rate carry its miss over?): four
+    # saved recipes with the peak learning rate halved, nothing else changed (LR_VARIANTS names their variants; the
+    # suffix is the new peak learning rate).
+    "resnet9n_e5_lr05": ModelSpec(lambda: small_resnet(12), 5, 0.05),
+    "cnn32_e5_lr025": ModelSpec(lambda: plain_cnn(32), 5, 0.025),
+    "resnet9e_e2_lr05": ModelSpec(lambda: small_resnet(8), 2, 0.05),
+    "resnet9q_e1_lr05": ModelSpec(small_resnet, 1, 0.05),
 }
 
 
@@ -109,6 +116,17 @@ def smoothing_base(name: str) -> str:
 # Each recipe's label-smoothing variants, where it has any.
 SMOOTHING_VARIANTS = {name: variants for name in MODELS if (variants := tuple(
     o for o in MODELS if o != name and smoothing_base(o) == smoothing_base(name)))}
+
+
+def lr_base(name: str) -> str:
+    """The recipe's name without its learning-rate mark ("_lr05": peak learning rate 0.05): recipes that differ only
+    in peak learning rate share it (a unit test checks that nothing else differs)."""
+    return re.sub(r"_lr\d+(?=_|$)", "", name)
+
+
+# Each recipe's learning-rate variants, where it has any.
+LR_VARIANTS = {name: variants for name in MODELS if (variants := tuple(
+    o for o in MODELS if o != name and lr_base(o) == lr_base(name)))}
 
 
 def to_tensor(images: np.ndarray) -> torch.Tensor:

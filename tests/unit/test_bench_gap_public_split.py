@@ -380,6 +380,22 @@ def test_smoothing_variants_differ_only_in_label_smoothing():
             assert a in variants[b]
 
 
+def test_learning_rate_variants_differ_only_in_peak_learning_rate():
+    """Check 14's new recipes are saved recipes with the peak learning rate halved and nothing else changed; the
+    saved recipes with label smoothing differ in two settings and are not their variants."""
+    variants = ps.bench_models.LR_VARIANTS
+    assert set(variants) == {"resnet9n_e5", "cnn32_e5", "resnet9e_e2", "resnet9q_e1", "resnet9n_e5_lr05",
+                             "cnn32_e5_lr025", "resnet9e_e2_lr05", "resnet9q_e1_lr05"}
+    for a, others in variants.items():
+        assert len(others) == 1 and a in variants[others[0]]
+        sa, sb = ps.bench_models.MODELS[a], ps.bench_models.MODELS[others[0]]
+        assert (sa.epochs, sa.label_smoothing) == (sb.epochs, sb.label_smoothing)
+        assert sorted((sa.peak_lr, sb.peak_lr)) == [min(sa.peak_lr, sb.peak_lr), 2 * min(sa.peak_lr, sb.peak_lr)]
+        assert repr(sa.builder()) == repr(sb.builder())
+    assert ps.bench_models.SMOOTHING_VARIANTS["resnet9n_e5"] == ("resnet9n_e5_ls", "resnet9n_e5_ls2")  # unchanged
+    assert not any(m in ps.bench_models.SMOOTHING_VARIANTS for m in variants if "_lr" in m)
+
+
 @pytest.mark.parametrize("gap, adopted", [(0.003, True), (0.001, False)])
 def test_check12_margin_is_point_two_against_the_private_score(monkeypatch, gap, adopted):
     """Every model right on the same images, so the split's luck is the same for each correction: "n" misses by
