@@ -5,9 +5,9 @@ On Kaggle the miss the ledger learns is taken on the public split only, the next
 that same public split, and finally on the private rest. Both accuracies then carry sampling noise; the two
 submissions' public-split noise is correlated (the same hard images), their private-split noise is not
 cancelled by it. This script replays the correction with those splits drawn at random, from the per-image
-correctness in the cached logits, on the rows that have them: the held-out families of checks 4-13
+correctness in the cached logits, on the rows that have them: the held-out families of checks 4-14
 (36 sets; each later check's models once it is recorded). It trains and predicts nothing. ``--check
-9|10|11|12|13 --confirm`` applies that pre-registered check to its new rows.
+9|10|11|12|13|14 --confirm`` applies that pre-registered check to its new rows.
 
     .venv/bin/python benchmarks/bench_gap_public_split.py   # prints, writes RESULTS_gap_public_split.md and the
                                                             # "public_split" entry of measured_error_ledger.json
@@ -37,7 +37,7 @@ OUT_MD = HERE / "RESULTS_gap_public_split.md"
 # checks 6, 7 and 8's rows, saved by the commands PREREGISTERED.md records (bench_gap_novel.py --save-rows)
 CHECK_ROWS = tuple(bench_gap.CACHE / f"check{c}_c{f}.csv" for c in (6, 7, 8) for f in (4, 5))
 # replayed too once the check is recorded
-LATER_CHECK_ROWS = {c: tuple(bench_gap.CACHE / f"check{c}_c{f}.csv" for f in (5, 4)) for c in (9, 10, 11, 12, 13)}
+LATER_CHECK_ROWS = {c: tuple(bench_gap.CACHE / f"check{c}_c{f}.csv" for f in (5, 4)) for c in (9, 10, 11, 12, 13, 14)}
 FRACTIONS = (0.5, 0.3)  # the fake Kaggle's default public share, and a smaller public leaderboard
 TARGETS = ("full", "public", "private")  # what the corrected estimate is compared with (see ``errors``)
 SCENARIOS = ("plain", "one_different_recipe", "one_same_recipe", "one_smoothing_variant", "mean_of_others",
@@ -205,7 +205,11 @@ CHECK12_SEEN = (*CHECK11_SEEN, "resnet9e_e2", "resnet9q_e1")
 # variants (p90 of |variant-corrected - private| on those 18, recomputed by ``confirm_check13``).
 CHECK13_SEEN = (*CHECK12_SEEN, "resnet9n_e5_ls", "cnn32_e5_ls", "resnet9e_e2_ls", "resnet9q_e1_ls")
 CHECK13_BAND = 0.0229
-CHECK_SEEN = {9: CHECK9_SEEN, 10: CHECK10_SEEN, 11: CHECK11_SEEN, 12: CHECK12_SEEN, 13: CHECK13_SEEN}
+# Check 14, fixed the same way on the twenty-two models seen before it: the recipe differing only in peak learning
+# rate, with check 13's range.
+CHECK14_SEEN = (*CHECK13_SEEN, "resnet9n_e5_ls2", "cnn32_e5_ls2", "resnet9e_e2_ls2", "resnet9q_e1_ls2")
+CHECK_SEEN = {9: CHECK9_SEEN, 10: CHECK10_SEEN, 11: CHECK11_SEEN, 12: CHECK12_SEEN, 13: CHECK13_SEEN,
+              14: CHECK14_SEEN}
 CHECK_ROWS_ARGS = {c: tuple(str(p.relative_to(bench_gap.ROOT)) for p in rows) for c, rows in LATER_CHECK_ROWS.items()}
 SCENARIO_WORDS = {"plain": "as is", "one_same_recipe": "other seed alone", "mean_of_others": "mean of all earlier"}
 
@@ -274,7 +278,8 @@ def new_recipe_errors(check: int, seen: pd.DataFrame, new: pd.DataFrame, seen_mo
 # Check 11: when no earlier submission shares the recipe, whose misses carry over best?
 MATCH_WORDS = {"plain": "as is", "architecture": "same architecture", "accuracy": "nearest local accuracy",
                "smoothing_pair": "differs only in label smoothing",
-               "smoothing_variants": "its label-smoothing variants", "all": "all earlier"}
+               "smoothing_variants": "its label-smoothing variants", "lr_variants": "its learning-rate variants",
+               "all": "all earlier"}
 NEAREST_K = 4  # "nearest local accuracy": the k earlier submissions whose holdout accuracy is closest
 
 
@@ -459,14 +464,20 @@ def smoothing_variants_among(model: str, models: tuple[str, ...]) -> list[str]:
     return [m for m in models if recipe(m) in bench_models.SMOOTHING_VARIANTS.get(recipe(model), ())]
 
 
+def lr_variants_among(model: str, models: tuple[str, ...]) -> list[str]:
+    """The ``models`` whose recipe differs from ``model``'s only in peak learning rate (``bench_models``)."""
+    recipe = bench_gap_ledger.recipe
+    return [m for m in models if recipe(m) in bench_models.LR_VARIANTS.get(recipe(model), ())]
+
+
 def new_variant_recipes(check: int, seen: pd.DataFrame, new: pd.DataFrame, seen_models: tuple[str, ...],
-                        what: str) -> tuple[pd.DataFrame, list[str]]:
-    """``check_frames``, refusing new models of a seen recipe, of one recipe twice, or with no label-smoothing
-    variant among ``seen_models`` (``what`` names it in the error), and any set that lacks a model."""
+                        what: str, variants_among=smoothing_variants_among) -> tuple[pd.DataFrame, list[str]]:
+    """``check_frames``, refusing new models of a seen recipe, of one recipe twice, or with no variant
+    (``variants_among``; ``what`` names it in the error) among ``seen_models``, and any set that lacks a model."""
     seen, new_models = check_frames(check, seen, new, seen_models)
     recipe = bench_gap_ledger.recipe
     seen_recipes = {recipe(m) for m in seen_models}
-    if not new_models or any(recipe(m) in seen_recipes or not smoothing_variants_among(m, seen_models)
+    if not new_models or any(recipe(m) in seen_recipes or not variants_among(m, seen_models)
                              for m in new_models) or len({recipe(m) for m in new_models}) != len(new_models):
         raise SystemExit(f"error: check {check} needs models of distinct recipes in no seen row, each with {what} "
                          f"among the seen models; got {new_models}")
@@ -553,6 +564,59 @@ def confirm_check13(seen: pd.DataFrame, new: pd.DataFrame, seen_models: tuple[st
     return "\n".join(lines), record
 
 
+def confirm_check14(seen: pd.DataFrame, new: pd.DataFrame, seen_models: tuple[str, ...] = CHECK14_SEEN,
+                    fraction: float = 0.5, draws: int = 400, seed: int = 0,
+                    sources: tuple[str, ...] = CHECK_ROWS_ARGS[14]) -> tuple[str, dict]:
+    """``PREREGISTERED.md``'s check 14: each new model (a recipe in no seen row, with no label-smoothing variant but
+    a learning-rate variant, ``bench_models.LR_VARIANTS``, among the seen models) corrected by ``matched_errors`` with
+    its learning-rate variants and with every seen model. 14a: the variants adopted if at least 0.2 points below
+    "all" for Shift-Gated against the private score; 14b (only with 14a): +- ``CHECK13_BAND`` around the
+    variant-corrected Shift-Gated holds the private score on at least 85% of the new model-sets x draws.
+    Returns (markdown, record)."""
+    seen, new_models = new_variant_recipes(14, seen, new, seen_models, "a learning-rate variant", lr_variants_among)
+    smoothed = [m for m in new_models if smoothing_variants_among(m, seen_models)]
+    if smoothed:  # the toolkit would correct those by their label-smoothing variants (check 12) first
+        raise SystemExit(f"error: check 14 needs new models with no label-smoothing variant among the seen models; "
+                         f"{smoothed[0]} has {smoothing_variants_among(smoothed[0], seen_models)}")
+    variants = {m: lr_variants_among(m, seen_models) for m in new_models}
+    df = on_new_sets(seen, new)
+    estimators = (CHECK9_ESTIMATOR, *CHECK11_FOR_THE_RECORD)
+    groups = {m: {"lr_variants": variants[m], "all": list(seen_models)} for m in new_models}
+    bands = {CHECK9_ESTIMATOR: CHECK13_BAND}
+    res = matched_errors(df, groups, estimators, fraction, draws, seed, bands)
+    wide = matched_errors(df, groups, (CHECK9_ESTIMATOR,), fraction, draws, seed)  # the same splits, the wide range
+    sg = {s: r["private"] for s, r in res["estimators"][CHECK9_ESTIMATOR].items()}
+    adopted = sg["lr_variants"] <= sg["all"] - CHECK9_MARGIN
+    coverage = res["estimators"][CHECK9_ESTIMATOR]["lr_variants"]["in_private"]
+    narrow = bool(adopted and coverage >= CHECK9_COVERAGE)
+    wide_sg = wide["estimators"][CHECK9_ESTIMATOR]
+    lines = [f"## Check 14: {', '.join(new_models)} (recipes in no earlier row, each a saved recipe with its peak "
+             f"learning rate halved) on {res['n_sets']} held-out sets, corrected by the mean miss of their "
+             f"learning-rate variants and of all earlier submissions ({', '.join(seen_models)}); {draws} random "
+             f"{fraction:.0%} public splits per set; MAE in points", "",
+             "The variants each new model was corrected by:", ""]
+    lines += [f"- {m}: {', '.join(variants[m])}" for m in new_models]
+    lines += ["", *matched_table(res, "correction", bands)]
+    lines += ["", f"Rule 14a (for Shift-Gated, the learning-rate variants ({100 * sg['lr_variants']:.2f}) at least "
+                  f"{100 * CHECK9_MARGIN:.1f} below all earlier ({100 * sg['all']:.2f}), vs private) -> "
+                  + ("holds: the variants are adopted. " if adopted else "fails: the variants are not adopted. ")
+                  + f"Rule 14b (+- {100 * CHECK13_BAND:.2f} around the variant-corrected Shift-Gated held the private "
+                  f"score at least {CHECK9_COVERAGE:.0%} of the time: {coverage:.1%}) -> "
+                  + ("holds: learning-rate corrections print it. " if narrow else
+                     "fails: learning-rate corrections keep the other-recipe range. " if adopted else
+                     "not applied (14a failed). ")
+                  + f"For the record, the other-recipe range held {wide_sg['lr_variants']['in_private']:.1%} under the "
+                  f"variants and {wide_sg['all']['in_private']:.1%} under all earlier. "
+                  + command_words(14, sources, seed), ""]
+    record = {"models": new_models, "others": list(seen_models), "n_sets": res["n_sets"], "draws": draws,
+              "fraction": fraction, "seed": seed, "groups": res["groups"], "adopted": bool(adopted),
+              "band": dict(bands), "rules": {"14a": bool(adopted), "14b": narrow},
+              "coverage_private": float(coverage),
+              "coverage_private_other_recipe_range": {s: float(r["in_private"]) for s, r in wide_sg.items()},
+              "estimators": res["estimators"]}
+    return "\n".join(lines), record
+
+
 def row_cells(results: dict[float, dict], key: str, est: str, scenario: str, fmt) -> str:
     """One table row's cells after its labels: whole set (with its count), then public and private per fraction;
     '' when the scenario was not measured."""
@@ -628,7 +692,7 @@ def main(argv: list[str] | None = None) -> int:
         seen = load_rows((*bench_gap_novel.ROWS.values(), *CHECK_ROWS,
                           *(r for c, rows in LATER_CHECK_ROWS.items() if c < args.check for r in rows)))
         confirm = {9: confirm_check9, 10: confirm_check10, 11: confirm_check11, 12: confirm_check12,
-                   13: confirm_check13}[args.check]
+                   13: confirm_check13, 14: confirm_check14}[args.check]
         text, record = confirm(seen, load_rows(tuple(Path(c) for c in args.confirm)), seed=args.seed,
                                draws=args.draws, sources=tuple(args.confirm))
         print(text)

@@ -464,18 +464,20 @@ def test_check13_verdict_on_rows_with_a_known_answer(monkeypatch, new_miss, hold
 
 # per check sharing ``new_variant_recipes``: its toy rows, seen models, variants, and how its refusal names them
 VARIANT_CHECKS = {12: (lambda: _check12_rows(0.05), ("p", "p@1", "q", "q@1"), {"n": ("p",), "p": ("n",)},
-                       "its label-smoothing pair"),
+                       "its label-smoothing pair", "SMOOTHING_VARIANTS"),
                   13: (lambda: _check13_rows(0.05), ("p", "p@1", "m", "q"), CHECK13_TOY_VARIANTS,
-                       "label-smoothing variants")}
+                       "label-smoothing variants", "SMOOTHING_VARIANTS"),
+                  14: (lambda: _check12_rows(0.05), ("p", "p@1", "q", "q@1"), {"n": ("p",), "p": ("n",)},
+                       "a learning-rate variant", "LR_VARIANTS")}
 
 
 @pytest.mark.parametrize("check", sorted(VARIANT_CHECKS))
-def test_checks_12_and_13_refuse_rows_that_would_change_their_verdict_silently(monkeypatch, check):
-    rows, seen_models, variants, what = VARIANT_CHECKS[check]
+def test_checks_12_to_14_refuse_rows_that_would_change_their_verdict_silently(monkeypatch, check):
+    rows, seen_models, variants, what, kind = VARIANT_CHECKS[check]
     seen, new, correct = rows()
-    confirm = {12: ps.confirm_check12, 13: ps.confirm_check13}[check]
+    confirm = {12: ps.confirm_check12, 13: ps.confirm_check13, 14: ps.confirm_check14}[check]
     monkeypatch.setattr(ps, "correctness", lambda m, s, t: correct[m])
-    monkeypatch.setattr(ps.bench_models, "SMOOTHING_VARIANTS", {**variants, "z": ("y",)})
+    monkeypatch.setattr(ps.bench_models, kind, {**variants, "z": ("y",)})
     with pytest.raises(SystemExit, match=f"check {check} needs all 1 new models and all 4 seen models on every set"):
         confirm(seen.iloc[:3], new, seen_models)
     with pytest.raises(SystemExit, match=f"check {check} needs models of distinct recipes in no seen row"):
@@ -486,6 +488,62 @@ def test_checks_12_and_13_refuse_rows_that_would_change_their_verdict_silently(m
         confirm(seen, pd.concat([new, new.assign(model=["n@1"])]), seen_models)  # one recipe twice
     with pytest.raises(SystemExit, match=f"check {check} needs one row per model and set; n has blur-2 twice"):
         confirm(seen, pd.concat([new, new]), seen_models)
+
+
+@pytest.mark.parametrize("new_miss, adopted", [(0.05, True), (0.10, False), (0.15, False)])
+def test_check14_verdict_on_rows_with_a_known_answer(monkeypatch, new_miss, adopted):
+    """Check 12's toy with "p" as the new recipe's learning-rate variant: missing like it, "n" is corrected exactly
+    (14a holds, and +-2.29 holds nearly every draw: 14b); halfway or like the other recipe, 14a fails and 14b is not
+    applied, whatever its coverage."""
+    seen, new, correct = _check12_rows(new_miss)
+    monkeypatch.setattr(ps, "correctness", lambda m, s, t: correct[m])
+    monkeypatch.setattr(ps.bench_models, "LR_VARIANTS", {"n": ("p",), "p": ("n",)})
+    monkeypatch.setattr(ps.bench_models, "SMOOTHING_VARIANTS", {})
+    text, rec = ps.confirm_check14(seen, new, ("p", "p@1", "q", "q@1"), draws=50)
+    assert rec["groups"]["n"] == {"lr_variants": ["p", "p@1"], "all": ["p", "p@1", "q", "q@1"]}
+    assert rec["adopted"] is adopted and rec["rules"]["14a"] is adopted
+    assert rec["rules"]["14b"] is (adopted and rec["coverage_private"] >= 0.85)
+    assert ("holds: the variants are adopted." if adopted else "fails: the variants are not adopted.") in text
+    assert adopted or "not applied (14a failed)." in text
+    assert rec["band"] == {ps.CHECK9_ESTIMATOR: ps.CHECK13_BAND}
+    sg = rec["estimators"][ps.CHECK9_ESTIMATOR]
+    if adopted:
+        assert sg["lr_variants"]["full"] == pytest.approx(0.0) and rec["coverage_private"] > 0.95
+    assert sg["all"]["full"] == pytest.approx(abs(new_miss - 0.10))
+
+
+def test_check14_refuses_a_new_model_with_a_label_smoothing_variant(monkeypatch):
+    """The toolkit would correct such a model by its label-smoothing variants (check 12) before its learning-rate
+    ones, so it cannot test them."""
+    seen, new, correct = _check12_rows(0.05)
+    monkeypatch.setattr(ps, "correctness", lambda m, s, t: correct[m])
+    monkeypatch.setattr(ps.bench_models, "LR_VARIANTS", {"n": ("p",), "p": ("n",)})
+    monkeypatch.setattr(ps.bench_models, "SMOOTHING_VARIANTS", {"n": ("q",), "q": ("n",)})
+    with pytest.raises(SystemExit, match=r"check 14 needs new models with no label-smoothing variant among the seen "
+                                         r"models; n has \['q', 'q@1'\]"):
+        ps.confirm_check14(seen, new, ("p", "p@1", "q", "q@1"), draws=5)
+
+
+@pytest.mark.parametrize("inside, narrow", [(17, True), (16, False)])
+def test_check14b_needs_85_percent_within_check_13s_range(monkeypatch, inside, narrow):
+    """No split noise: "n" misses its variants' +0.05 by 2 points on ``inside`` of 20 sets and by 3 on the rest;
+    all four earlier rows miss by 0.15 on average, so 14a holds by 7-8 points and 14b decides alone."""
+    monkeypatch.setattr(ps, "correctness", lambda m, s, t: np.ones(10, bool))
+    monkeypatch.setattr(ps, "split_accuracies", _no_split_noise)
+    monkeypatch.setattr(ps.bench_models, "LR_VARIANTS", {"n": ("p",), "p": ("n",)})
+    monkeypatch.setattr(ps.bench_models, "SMOOTHING_VARIANTS", {})
+    rows = [{"model": k, "set": f"s{i:02d}", "holdout_acc": 0.7, "true_acc": 0.7,
+             **{est: 0.7 + v for est in (ps.CHECK9_ESTIMATOR, *ps.CHECK11_FOR_THE_RECORD)}}
+            for i, e in enumerate([0.02] * inside + [0.03] * (20 - inside))
+            for k, v in {"p": 0.05, "p@1": 0.05, "q": 0.25, "q@1": 0.25, "n": 0.05 + e}.items()]
+    df = pd.DataFrame(rows)
+    text, rec = ps.confirm_check14(df[df["model"] != "n"], df[df["model"] == "n"], ("p", "p@1", "q", "q@1"),
+                                   draws=10)
+    assert rec["rules"] == {"14a": True, "14b": narrow} and rec["coverage_private"] == inside / 20
+    # +-4.19: the variants always, all earlier (7-8 points off) and as is (7-8 points) never
+    assert rec["coverage_private_other_recipe_range"] == {"plain": 0.0, "lr_variants": 1.0, "all": 0.0}
+    assert ("holds: learning-rate corrections print it." if narrow else
+            "fails: learning-rate corrections keep the other-recipe range.") in text
 
 
 def _check13_exact_rows(new_errors: list[float], variant_errors: list[float]):
