@@ -447,11 +447,28 @@ def test_shipped_check_11_failed_and_is_in_the_evidence():
                      "The 'another recipe' cells of the benchmark, the stand-in and checks 6 and 8 also count pairs "
                      "where the earlier submission was the corrected recipe's label-smoothing variant, which the "
                      "toolkit now uses alone (check 12): for a recipe without a variant in the ledger they are "
-                     "somewhat optimistic."]
+                     "somewhat optimistic.", notes[-1]]
+    assert notes[-1].startswith("Check 14 also tried")
     # a new recipe's correction by several earlier submissions quotes check 11, judged by the private score
     line = lf.evidence_line(lf.Corrected(0.7, 0.72, lf.LedgerOffset("Shift-Gated", 0.02, 5), m))
     assert ("(judged against the private score of a 50% public split): 3.90 points MAE as is, 1.67 corrected by "
             "the mean of 12 earlier submissions (yours averages 5);") in line
+
+
+def test_shipped_check_14_failed_and_is_in_the_evidence_without_changing_the_quote():
+    """Check 14's learning-rate variants were not adopted: its row shows the mean of all earlier, with a note; the
+    upload keeps quoting check 11 for a new recipe, since check 14's mean held each recipe's learning-rate variant."""
+    assert not lf.measurements()[lf.CHECK14]["rules"]["14a"]
+    m = lf.measured("Shift-Gated")
+    rows, notes = lf.evidence_table(m)[1:]
+    assert _row(rows, "check 14:") == ["check 14: four recipes with the learning rate halved, one seed each",
+                                       "private score of a 50% public split", "3.60", "-", "-", "-",
+                                       "1.25 (22, incl. the learning-rate variants)"]
+    assert notes[-1] == ("Check 14 also tried correcting a new recipe by only the earlier submissions of the same "
+                         "recipe with another learning rate (1.20 points); that was not 0.2 below the mean of all "
+                         "earlier (1.25), so such a recipe is corrected by every scored submission too.")
+    line = lf.evidence_line(lf.Corrected(0.7, 0.72, lf.LedgerOffset("Shift-Gated", 0.02, 5), m))
+    assert line.startswith("measured on check 11: two more new recipes, one seed each")
 
 
 def test_check_10_gives_its_estimators_their_own_same_recipe_range_where_its_rule_held(tmp_path):
@@ -608,9 +625,9 @@ def test_shipped_check_13_held_and_gives_variant_corrections_their_range():
     assert lf.variant_band("Shift-Gated") == 0.0229 and lf.variant_band("Median-4-Spread") is None
     assert round(rec["band_recomputed"], 4) == 0.0229 and len(rec["band_models"]) == 18
     m = lf.measured("Shift-Gated")
-    assert lf.evidence_table(m)[1][-1] == ["check 13: those four recipes with label smoothing 0.2, one seed each",
-                                           "private score of a 50% public split", "3.71", "-", "-", "1.23",
-                                           "1.56 (18, incl. the label-smoothing variants)"]
+    assert _row(lf.evidence_table(m)[1], "check 13:") == [
+        "check 13: those four recipes with label smoothing 0.2, one seed each", "private score of a 50% public split",
+        "3.71", "-", "-", "1.23", "1.56 (18, incl. the label-smoothing variants)"]
     c = lf.Corrected(0.7, 0.72, lf.LedgerOffset("Shift-Gated", 0.02, 3, lf.Scope.SMOOTHING_VARIANT), m)
     assert lf.evidence_line(c).startswith(
         "measured on check 13: those four recipes with label smoothing 0.2, one seed each (judged against the private "
