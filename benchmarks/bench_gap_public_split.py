@@ -617,6 +617,23 @@ def confirm_check14(seen: pd.DataFrame, new: pd.DataFrame, seen_models: tuple[st
     return "\n".join(lines), record
 
 
+def judged_models(df: pd.DataFrame, fresh: frozenset[str], names: tuple[str, ...]
+                  ) -> tuple[dict[str, frozenset[str]], dict[str, frozenset[str]]]:
+    """Per estimator with a narrower range, the models its coverage is counted on: the ``fresh`` ones (their rows
+    did not set the wide range) that were not yet seen when the check setting the narrow range was written down,
+    and that can meet it in ``df``. Same-recipe ranges (checks 9 and 10): models with a twin (checks 11-14's recipes
+    have one seed each). The label-smoothing variants' range (check 13): models with a variant."""
+    recipes = df["model"].map(bench_gap_ledger.recipe)
+    twinned = frozenset(df.loc[recipes.map(recipes.groupby(recipes).size() > df["set"].nunique()), "model"])
+    fresh_same = {e: (fresh & twinned) - set(CHECK_SEEN[int(key.removeprefix("check"))])
+                  for e in names if (key := leaderboard_feedback.band_source(e))}
+    models = tuple(df["model"].unique())
+    with_variants = frozenset(m for m in models if smoothing_variants_among(m, models))
+    fresh_variant = {e: (fresh & with_variants) - set(CHECK13_SEEN) for e in names
+                     if leaderboard_feedback.variant_band(e) is not None}
+    return fresh_same, fresh_variant
+
+
 def row_cells(results: dict[float, dict], key: str, est: str, scenario: str, fmt) -> str:
     """One table row's cells after its labels: whole set (with its count), then public and private per fraction;
     '' when the scenario was not measured."""
@@ -713,16 +730,7 @@ def main(argv: list[str] | None = None) -> int:
     sources = recorded["sources"]
     used = {m for k in (leaderboard_feedback.BENCHMARK, leaderboard_feedback.HELDOUT) for m in sources[k]["models"]}
     fresh = frozenset(df["model"]) - used  # their rows did not set the range's p90
-    # a same-recipe range is judged on the models trained after the check that set it was written down (and
-    # that have a twin: check 11's recipes have one seed each)
-    recipes = df["model"].map(bench_gap_ledger.recipe)
-    twinned = frozenset(df.loc[recipes.map(recipes.groupby(recipes).size() > df["set"].nunique()), "model"])
-    fresh_same = {e: (fresh & twinned) - set(CHECK_SEEN[int(key.removeprefix("check"))])
-                  for e in bench_gap_ledger.ESTIMATORS if (key := leaderboard_feedback.band_source(e))}
-    # a variant range is judged on the models trained after check 13 wrote it down (that have a variant here)
-    with_variants = frozenset(m for m in df["model"] if smoothing_variants_among(m, tuple(df["model"].unique())))
-    fresh_variant = {e: (fresh & with_variants) - set(CHECK13_SEEN) for e in bench_gap_ledger.ESTIMATORS
-                     if leaderboard_feedback.variant_band(e) is not None}
+    fresh_same, fresh_variant = judged_models(df, fresh, bench_gap_ledger.ESTIMATORS)
     results = {f: measure(df, bench_gap_ledger.ESTIMATORS, f, args.draws, args.seed + i, fresh, fresh_same,
                           fresh_variant)
                for i, f in enumerate(FRACTIONS)}

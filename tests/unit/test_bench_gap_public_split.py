@@ -197,6 +197,41 @@ def test_measure_counts_coverage_only_for_fresh_models(monkeypatch):
     assert res["estimators"]["M"]["plain"]["n"] == 2 and res["fresh_models"] == ["b"]
 
 
+def test_measure_judges_each_kind_of_correction_on_the_models_that_did_not_set_its_range(monkeypatch):
+    """p and p@1 are one recipe, v is p's label-smoothing variant, q another recipe; each range's coverage is
+    counted only on its own models: the same-recipe one on p@1, the variant one on v, the wide one on all."""
+    rng = np.random.default_rng(5)
+    correct = {m: rng.random(200) < 0.6 for m in ("p", "p@1", "v", "q")}
+    monkeypatch.setattr(ps, "correctness", lambda m, s, t: correct[m])
+    monkeypatch.setattr(ps.bench_models, "SMOOTHING_VARIANTS", {"p": ("v",), "v": ("p",)})
+    for name, value in (("correction_p90", 0.06), ("same_recipe_band", 0.01), ("variant_band", 0.02)):
+        monkeypatch.setattr(lf, name, lambda e, errors=None, v=value: v)
+    df = pd.DataFrame({"model": list(correct), "set": "s", "true_acc": [c.mean() for c in correct.values()]})
+    df["M"] = df["true_acc"] + 0.05
+    res = ps.measure(df, ("M",), 0.5, 10, 0, fresh=frozenset(correct), fresh_same={"M": frozenset({"p@1"})},
+                     fresh_variant={"M": frozenset({"v"})})
+    n = {s: r["n"] for s, r in res["estimators"]["M"].items()}
+    assert (n["one_same_recipe"], n["one_smoothing_variant"], n["one_different_recipe"]) == (2, 4, 6)
+    cov = {s: r["n"] for s, r in res["range_coverage"]["M"].items()}
+    # p@1 by p; v by p and by p@1; the 6 pairs with q; the choice: p@1 (same), v (variant), q (all), not p
+    assert (cov["one_same_recipe"], cov["one_smoothing_variant"], cov["one_different_recipe"]) == (1, 2, 6)
+    assert cov["ledger_choice"] == 3 and cov["plain"] == 4
+    assert res["fresh_variant_models"] == {"M": ["v"]} and res["fresh_same_recipe_models"] == {"M": ["p@1"]}
+
+
+def test_judged_models_are_the_fresh_ones_each_narrow_range_was_not_set_on():
+    """Shipped: Shift-Gated's same-recipe range from check 9, its variant range from check 13. A twin seen before
+    check 9 and a variant seen before check 13 are left out; a model with neither kind of partner meets neither."""
+    models = ["weak_cnn", "weak_cnn@1", "resnet9n_e5", "resnet9n_e5@1", "resnet9n_e5_ls", "resnet9n_e5_ls2",
+              "resnet9e_e2_lr05"]
+    df = pd.DataFrame({"model": models, "set": "s"})
+    same, variant = ps.judged_models(df, frozenset(models), ("Shift-Gated", "Median-4-Spread"))
+    assert same == {"Shift-Gated": {"resnet9n_e5", "resnet9n_e5@1"}}  # weak_cnn's twins were seen before check 9
+    assert variant == {"Shift-Gated": {"resnet9n_e5_ls2"}}  # resnet9n_e5 and _ls were seen before check 13
+    assert ps.judged_models(df, frozenset({"weak_cnn"}), ("Shift-Gated",)) == ({"Shift-Gated": set()},
+                                                                                {"Shift-Gated": set()})
+
+
 def _check9_rows(n_images: int, seed: int = 12345):
     """A set where the new recipe's two seeds get the same images right and miss by +0.05, and two seen models of
     another recipe miss by +0.15: the twin's miss corrects exactly on the public split, the mean of all three
@@ -529,6 +564,27 @@ def test_check14_verdict_on_rows_with_a_known_answer(monkeypatch, new_miss, adop
     if adopted:
         assert sg["lr_variants"]["full"] == pytest.approx(0.0) and rec["coverage_private"] > 0.95
     assert sg["all"]["full"] == pytest.approx(abs(new_miss - 0.10))
+
+
+@pytest.mark.parametrize("gap, adopted", [(0.003, True), (0.001, False)])
+def test_check14a_margin_is_point_two_and_14b_waits_for_it(monkeypatch, gap, adopted):
+    """No split noise: "n" misses exactly like its learning-rate variants (error 0, inside +-2.29 every time), and
+    the mean of all four earlier rows is ``gap`` off. 0.3 points adopts; 0.1 does not, and then 14b is not applied
+    though its range held every draw."""
+    monkeypatch.setattr(ps, "correctness", lambda m, s, t: np.ones(10, bool))
+    monkeypatch.setattr(ps, "split_accuracies", _no_split_noise)
+    monkeypatch.setattr(ps.bench_models, "LR_VARIANTS", {"n": ("p",), "p": ("n",)})
+    monkeypatch.setattr(ps.bench_models, "SMOOTHING_VARIANTS", {})
+    q = 0.05 + 2 * gap  # the mean of p, p@1, q, q@1's misses is then 0.05 + gap
+    df = pd.DataFrame([{"model": k, "set": f"s{i}", "holdout_acc": 0.7, "true_acc": 0.7,
+                        **{est: 0.7 + v for est in (ps.CHECK9_ESTIMATOR, *ps.CHECK11_FOR_THE_RECORD)}}
+                       for i in range(3) for k, v in {"p": 0.05, "p@1": 0.05, "q": q, "q@1": q, "n": 0.05}.items()])
+    text, rec = ps.confirm_check14(df[df["model"] != "n"], df[df["model"] == "n"], ("p", "p@1", "q", "q@1"),
+                                   draws=10)
+    sg = rec["estimators"][ps.CHECK9_ESTIMATOR]
+    assert sg["all"]["private"] == pytest.approx(gap) and sg["lr_variants"]["private"] == pytest.approx(0)
+    assert rec["coverage_private"] == 1.0 and rec["rules"] == {"14a": adopted, "14b": adopted}
+    assert ("holds: learning-rate corrections print it." if adopted else "not applied (14a failed).") in text
 
 
 def test_check14_refuses_a_new_model_with_a_label_smoothing_variant(monkeypatch):
