@@ -149,7 +149,8 @@ def measure(df: pd.DataFrame, names: tuple[str, ...], fraction: float, draws: in
     ``same_recipe_band`` where check 9 adopted it, counted on ``fresh_same[estimator]``, and one by label-smoothing
     variants with ``variant_band`` where check 13 held, counted on ``fresh_variant[estimator]``: the models that did
     not set that range."""
-    judged_by = {"one_same_recipe": fresh_same or {}, "one_smoothing_variant": fresh_variant or {}}
+    fresh_same, fresh_variant = fresh_same or {}, fresh_variant or {}
+    judged_by = {"one_same_recipe": fresh_same, "one_smoothing_variant": fresh_variant}
     rng = np.random.default_rng(seed)
     acc = {e: {s: {t: [] for t in TARGETS} for s in SCENARIOS} for e in names}
     cover = {e: {s: {t: [] for t in TARGETS} for s in SCENARIOS} for e in names}
@@ -181,9 +182,8 @@ def measure(df: pd.DataFrame, names: tuple[str, ...], fraction: float, draws: in
             "range_coverage": {e: {s: {t: float(np.mean(v)) for t, v in by_t.items()} | {"n": len(by_t["full"])}
                                    for s, by_t in cover[e].items() if by_t["full"]}
                                for e in names if any(by_t["full"] for by_t in cover[e].values())},
-            "fresh_models": sorted(fresh), "fresh_same_recipe_models": {e: sorted(m) for e, m in (fresh_same or
-                                                                                                   {}).items()},
-            "fresh_variant_models": {e: sorted(m) for e, m in (fresh_variant or {}).items()},
+            "fresh_models": sorted(fresh), "fresh_same_recipe_models": {e: sorted(m) for e, m in fresh_same.items()},
+            "fresh_variant_models": {e: sorted(m) for e, m in fresh_variant.items()},
             "public_vs_private": float(np.mean(noise)), "model_sets": len(noise)}
 
 
@@ -458,16 +458,20 @@ def confirm_check11(seen: pd.DataFrame, new: pd.DataFrame, seen_models: tuple[st
     return "\n".join(lines), record
 
 
-def smoothing_variants_among(model: str, models: tuple[str, ...]) -> list[str]:
-    """The ``models`` whose recipe differs from ``model``'s only in label smoothing (``bench_models``)."""
+def variants_among(variants: dict[str, tuple[str, ...]], model: str, models: tuple[str, ...]) -> list[str]:
+    """The ``models`` (seeds included) whose recipe is one of ``model``'s ``variants`` (``bench_models``)."""
     recipe = bench_gap_ledger.recipe
-    return [m for m in models if recipe(m) in bench_models.SMOOTHING_VARIANTS.get(recipe(model), ())]
+    return [m for m in models if recipe(m) in variants.get(recipe(model), ())]
+
+
+def smoothing_variants_among(model: str, models: tuple[str, ...]) -> list[str]:
+    """The ``models`` whose recipe differs from ``model``'s only in label smoothing."""
+    return variants_among(bench_models.SMOOTHING_VARIANTS, model, models)
 
 
 def lr_variants_among(model: str, models: tuple[str, ...]) -> list[str]:
-    """The ``models`` whose recipe differs from ``model``'s only in peak learning rate (``bench_models``)."""
-    recipe = bench_gap_ledger.recipe
-    return [m for m in models if recipe(m) in bench_models.LR_VARIANTS.get(recipe(model), ())]
+    """The ``models`` whose recipe differs from ``model``'s only in peak learning rate."""
+    return variants_among(bench_models.LR_VARIANTS, model, models)
 
 
 def new_variant_recipes(check: int, seen: pd.DataFrame, new: pd.DataFrame, seen_models: tuple[str, ...],

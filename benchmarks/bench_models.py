@@ -107,26 +107,19 @@ BENCHMARK_MODELS = ("weak_cnn", "resnet9q", "resnet9h", "resnet9q_ls", "resnet9q
 ARCHITECTURE = {name: "plain_cnn" if "cnn" in name else "small_resnet" for name in MODELS}
 
 
-def smoothing_base(name: str) -> str:
-    """The recipe's name without its label-smoothing mark ("_ls", "_ls2"): recipes that differ only in label
-    smoothing share it (a unit test checks that nothing else differs)."""
-    return re.sub(r"_ls\d*(?=_|$)", "", name)
+def variants_by_mark(mark: str) -> dict[str, tuple[str, ...]]:
+    """Each recipe's variants in one setting, where it has any: the recipes whose names match once the setting's
+    mark (``mark`` and its value's digits: "_ls", "_ls2", "_lr05") is left out. A unit test checks that variants
+    differ in that setting alone."""
+    def base(name: str) -> str:
+        return re.sub(rf"_{mark}\d*(?=_|$)", "", name)
+
+    return {name: variants for name in MODELS
+            if (variants := tuple(o for o in MODELS if o != name and base(o) == base(name)))}
 
 
-# Each recipe's label-smoothing variants, where it has any.
-SMOOTHING_VARIANTS = {name: variants for name in MODELS if (variants := tuple(
-    o for o in MODELS if o != name and smoothing_base(o) == smoothing_base(name)))}
-
-
-def lr_base(name: str) -> str:
-    """The recipe's name without its learning-rate mark ("_lr05": peak learning rate 0.05): recipes that differ only
-    in peak learning rate share it (a unit test checks that nothing else differs)."""
-    return re.sub(r"_lr\d+(?=_|$)", "", name)
-
-
-# Each recipe's learning-rate variants, where it has any.
-LR_VARIANTS = {name: variants for name in MODELS if (variants := tuple(
-    o for o in MODELS if o != name and lr_base(o) == lr_base(name)))}
+SMOOTHING_VARIANTS = variants_by_mark("ls")  # label smoothing ("_ls": 0.1, "_ls2": 0.2)
+LR_VARIANTS = variants_by_mark("lr")  # peak learning rate ("_lr05": 0.05)
 
 
 def to_tensor(images: np.ndarray) -> torch.Tensor:
