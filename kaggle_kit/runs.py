@@ -13,7 +13,7 @@ import json
 import platform
 import subprocess
 import zipfile
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -184,10 +184,9 @@ def recipe_keys(folder: str | Path, _seen: frozenset[Path] = frozenset()) -> Rec
                 for p in paths]
         if not keys or None in keys:
             return None
-        method = ens.get("method")
-        return RecipeKeys(config_hash({"ensemble": method, "members": sorted(k.exact for k in keys)}, length=12),
-                          config_hash({"ensemble": method, "members": sorted(k.except_smoothing for k in keys)},
-                                      length=12))
+        method = ens.get("method")  # each key of the ensemble from the same key of its members
+        return RecipeKeys(*(config_hash({"ensemble": method, "members": sorted(getattr(k, f.name) for k in keys)},
+                                        length=12) for f in fields(RecipeKeys)))
     try:
         config = yaml.safe_load((folder / "config.yaml").read_text(encoding="utf-8"))
         # through the dataclasses, so a config written without a defaulted key keys like one written with it
