@@ -13,15 +13,10 @@ from kaggle_kit.config import PipelineConfig, PredictConfig, from_dict
 from kaggle_kit.predict import predict_run, submission_from_run
 from kaggle_kit.runs import load_logits, read_manifest
 from kaggle_kit.submission import check_submission
+from kaggle_kit.testing.recipes import tiny_recipe
 from kaggle_kit.train import train_run
 
-RECIPE = {
-    "model": {"name": "tinycnn"},
-    "data": {"holdout_size": 1000, "train_subset": 3000, "test_subset": 2000},
-    "train": {"epochs": 2, "batch_size": 64, "optimizer": {"name": "sgd", "lr": 0.1, "momentum": 0.9,
-                                                          "nesterov": True, "weight_decay": 5e-4},
-              "schedule": {"name": "onecycle"}, "augment": {"preset": "standard"}},
-}
+RECIPE = tiny_recipe(epochs=2, data={"holdout_size": 1000, "train_subset": 3000, "test_subset": 2000})
 
 
 @pytest.fixture(scope="module")

@@ -23,16 +23,11 @@ from kaggle_kit.ledger import append_row, read_ledger
 from kaggle_kit.predict import predict_run, submission_from_run
 from kaggle_kit.runs import recipe_key, recipe_keys
 from kaggle_kit.testing.fake_kaggle import public_ids, read_solution, score_submission
+from kaggle_kit.testing.recipes import tiny_recipe
 from kaggle_kit.train import train_run
 from kaggle_kit.upload import local_scores
 
-RECIPE = {
-    "model": {"name": "tinycnn"},
-    "data": {"holdout_size": 1000, "train_subset": 2000, "test_subset": 1000},
-    "train": {"epochs": 1, "batch_size": 64, "optimizer": {"name": "sgd", "lr": 0.1, "momentum": 0.9,
-                                                          "nesterov": True, "weight_decay": 5e-4},
-              "schedule": {"name": "onecycle"}, "augment": {"preset": "standard"}},
-}
+RECIPE = tiny_recipe(epochs=1, data={"holdout_size": 1000, "train_subset": 2000, "test_subset": 1000})
 FIGURES = ("scoreboard", "predicted_lb", "label_shift", "image_stats", "near_duplicates", "near_duplicate_pairs",
            "confidence_entropy", "per_class_confidence")
 
