@@ -13,7 +13,7 @@ import json
 import platform
 import subprocess
 import zipfile
-from dataclasses import dataclass, fields
+from dataclasses import astuple, dataclass, fields
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -22,6 +22,7 @@ import numpy as np
 from kaggle_kit.config import PipelineConfig, config_hash, from_dict, to_dict
 from kaggle_kit.errors import ConfigError, RunError
 from kaggle_kit.fsio import atomic_save_npz, atomic_write_text, sha256_file
+from kaggle_kit.ledger import RECIPE_COLUMNS
 
 LOGIT_SPLITS = ("holdout", "test", "comp")
 
@@ -161,6 +162,17 @@ class RecipeKeys:
     label-smoothing variants)."""
     exact: str
     except_smoothing: str
+
+    def ledger_cells(self) -> dict[str, str]:
+        """The ledger's ``RECIPE_COLUMNS``, field by field (one mapping for the upload and every reader)."""
+        return dict(zip(RECIPE_COLUMNS, astuple(self), strict=True))
+
+    @classmethod
+    def from_ledger_row(cls, row: Mapping[str, Any]) -> RecipeKeys | None:
+        """A ledger row's keys; None when it has no exact key (written before the ``recipe`` column, or a bare
+        CSV); a missing later column reads as an empty key, which matches nothing."""
+        cells = [str(row.get(c) or "") for c in RECIPE_COLUMNS]
+        return cls(*cells) if cells[0] else None
 
 
 def recipe_keys(folder: str | Path, _seen: frozenset[Path] = frozenset()) -> RecipeKeys | None:

@@ -166,8 +166,7 @@ def submit_csv(csv_path: str | Path, message: str, *, expected_ids: np.ndarray,
         file=str(csv_path), sha256=sha, runs=list(runs), local_holdout_acc=scores.holdout_acc,
         local_test_acc=scores.test_acc, predicted_lb_acc=scores.predicted_lb_acc,
         predicted_by=scores.predicted_by, estimates=scores.estimates, message=message,
-        competition=competition, recipe=scores.recipe and scores.recipe.exact,
-        recipe_except_smoothing=scores.recipe and scores.recipe.except_smoothing)
+        competition=competition, **(scores.recipe.ledger_cells() if scores.recipe else {}))
     if mode == "dry-run":
         row = ledger.append_row(ledger_path, **fields, status=ledger.DRY_RUN)
         why = "upload: never" if upload == "never" else "no Kaggle credentials found"

@@ -104,11 +104,10 @@ def ledger_offset(ledger: pd.DataFrame, estimator: str, competition: str | None,
             continue
         if exclude and frozenset(str(r["runs"]).split(RUN_SEPARATOR)) == exclude:
             continue
-        pairs.append((pred, as_fraction(public), str(r.get("recipe") or ""),
-                      str(r.get("recipe_except_smoothing") or "")))
-    same = [p for p in pairs if recipe and p[2] == recipe.exact]
+        pairs.append((pred, as_fraction(public), RecipeKeys.from_ledger_row(r)))
+    same = [p for p in pairs if recipe and p[2] and p[2].exact == recipe.exact]
     variant = [] if same or not (recipe and recipe.except_smoothing and by_smoothing_variant) else [
-        p for p in pairs if p[2] and p[3] == recipe.except_smoothing]
+        p for p in pairs if p[2] and p[2].except_smoothing == recipe.except_smoothing]
     pairs = same or variant or pairs
     if not pairs:
         return None
@@ -520,9 +519,8 @@ def replay(ledger: pd.DataFrame, legacy_estimator: str | None = None, errors: di
         r = ledger.iloc[i]
         by = r["predicted_by"] or legacy_estimator
         estimates = row_estimates(r, legacy_estimator)
-        exact, except_smoothing = (str(r.get(k) or "") for k in ("recipe", "recipe_except_smoothing"))
         c = None if not by or by not in estimates else corrected_prediction(
             estimates, by, ledger.iloc[:i], r["competition"], str(r["runs"]).split(RUN_SEPARATOR),
-            legacy_estimator, errors, RecipeKeys(exact, except_smoothing) if exact else None)
+            legacy_estimator, errors, RecipeKeys.from_ledger_row(r))
         out.append(float("nan") if c is None else c.accuracy)
     return out

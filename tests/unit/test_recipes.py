@@ -9,7 +9,7 @@ import pytest
 import yaml
 
 from kaggle_kit.config import PipelineConfig, apply_overrides, from_dict, to_dict
-from kaggle_kit.runs import recipe_key, recipe_keys
+from kaggle_kit.runs import RecipeKeys, recipe_key, recipe_keys
 
 
 def _run(root: Path, name: str, *overrides: str) -> Path:
@@ -109,3 +109,15 @@ def test_an_unknown_recipe_is_none_not_an_error(tmp_path):
     broken.mkdir()
     (broken / "ensemble.json").write_text("{not json")
     assert recipe_key(broken) is None
+
+
+def test_recipe_keys_round_trip_through_a_ledger_row(tmp_path):
+    from kaggle_kit.ledger import make_row
+
+    keys = recipe_keys(_run(tmp_path, "a", "train.label_smoothing=0.1"))
+    row = make_row(**keys.ledger_cells())
+    assert RecipeKeys.from_ledger_row(row) == keys
+    # a row written before the recipe columns, or for a bare CSV, has no recipe; a row from before the second
+    # key has an empty one, which no run's key equals
+    assert RecipeKeys.from_ledger_row(make_row()) is None
+    assert RecipeKeys.from_ledger_row({"recipe": keys.exact}) == RecipeKeys(keys.exact, "")
