@@ -62,20 +62,68 @@ def planes_to_nhwc(flat: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(flat.reshape(-1, 3, 32, 32).transpose(0, 2, 3, 1))
 
 
+def _describe(value: Any) -> str:
+    """What a loaded value is, for an error line: 'int64 (4,)' for arrays, the type name otherwise."""
+    if isinstance(value, np.ndarray):
+        return f"{value.dtype} {value.shape}"
+    return type(value).__name__
+
+
+_NONE = object()  # "no such item" (None itself may be the odd label)
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
+
+
+def _int_array(values: Any, source: str, what: str) -> np.ndarray:
+    """A list/tuple/array of integers as a 1-D int64 array; anything else is a one-line DataFormatError.
+
+    ``np.asarray`` alone would turn 'cat' into a string array (and int('cat') then raises), floats into
+    silently truncated labels, ragged lists into a ValueError and huge ints into an object array.
+    """
+    if not isinstance(values, (list, tuple, np.ndarray)):
+        raise DataFormatError(f"{source}: '{what}' must be a list of integers, found {_describe(values)}")
+    try:
+        arr = np.asarray(values)
+    except (ValueError, TypeError, OverflowError, RecursionError, MemoryError):
+        raise DataFormatError(f"{source}: '{what}' must be a flat list of integers, found a ragged or mixed "
+                              f"{type(values).__name__}") from None
+    if arr.ndim != 1:
+        raise DataFormatError(f"{source}: '{what}' must be one-dimensional, found shape {arr.shape}")
+    if arr.dtype == object or not np.issubdtype(arr.dtype, np.integer):
+        items = values if isinstance(values, (list, tuple)) else arr.tolist()
+        example = next((v for v in items if not _is_int(v)), _NONE)
+        if example is _NONE:  # every item is an int, but some do not fit in int64 (numpy made an object array)
+            raise DataFormatError(f"{source}: '{what}' has values outside int64")
+        shown = repr(example) if len(repr(example)) <= 30 else repr(example)[:27] + "..."
+        raise DataFormatError(f"{source}: '{what}' must be integers, found {type(example).__name__} values, "
+                              f"e.g. {shown}")
+    if arr.dtype == np.uint64 and arr.max(initial=0) > np.iinfo(np.int64).max:
+        raise DataFormatError(f"{source}: '{what}' has values outside int64")
+    return arr.astype(np.int64)
+
+
 def load_cifar_batch(path: str | Path) -> tuple[np.ndarray, np.ndarray]:
+    """One ``cifar-10-batches-py`` batch -> (N,32,32,3) uint8 images and (N,) int64 labels 0-9."""
     path = Path(path)
     batch = safe_load(path)
     if not isinstance(batch, dict):
         raise DataFormatError(f"{path}: expected a CIFAR-10 batch dict, found {type(batch).__name__}")
     data, labels = _get(batch, "data"), _get(batch, "labels")
+    if data is None or labels is None:
+        keys = ", ".join(repr(k) for k in list(batch)[:6]) or "none"
+        raise DataFormatError(f"{path}: missing key {'data' if data is None else 'labels'!r} (found keys: {keys})")
     if not isinstance(data, np.ndarray) or data.dtype != np.uint8 or data.ndim != 2 or data.shape[1] != 3072:
-        found = f"{data.dtype} {data.shape}" if isinstance(data, np.ndarray) else type(data).__name__
-        raise DataFormatError(f"{path}: 'data' must be uint8 (N, 3072), found {found}")
-    if labels is None or len(labels) != len(data):
-        raise DataFormatError(f"{path}: 'labels' missing or not one per image")
-    labels = np.asarray(labels, dtype=np.int64)
-    if labels.min() < 0 or labels.max() > 9:
-        raise DataFormatError(f"{path}: labels outside 0-9")
+        raise DataFormatError(f"{path}: 'data' must be uint8 (N, 3072), found {_describe(data)}")
+    if len(data) == 0:
+        raise DataFormatError(f"{path}: empty batch ('data' holds no images)")
+    labels = _int_array(labels, str(path), "labels")
+    if len(labels) != len(data):
+        raise DataFormatError(f"{path}: {len(labels)} labels for {len(data)} images (expected one per image)")
+    bad = (labels < 0) | (labels > 9)
+    if bad.any():
+        raise DataFormatError(f"{path}: {int(bad.sum())} label(s) outside 0-9, e.g. {int(labels[bad][0])}")
     return planes_to_nhwc(data), labels
 
 
@@ -87,7 +135,17 @@ def load_class_names(cifar_dir: str | Path) -> tuple[str, ...]:
     names = _get(meta, "label_names") if isinstance(meta, dict) else None
     if not isinstance(names, list) or len(names) != 10:
         raise DataFormatError(f"{path}: 'label_names' must be a list of 10 names")
-    return tuple(n.decode() if isinstance(n, bytes) else str(n) for n in names)
+    out = []
+    for n in names:
+        if isinstance(n, bytes):
+            try:
+                n = n.decode("utf-8")
+            except UnicodeDecodeError:
+                raise DataFormatError(f"{path}: 'label_names' holds a name that is not UTF-8 text") from None
+        if not isinstance(n, str):
+            raise DataFormatError(f"{path}: 'label_names' must be strings, found {type(n).__name__}")
+        out.append(n)
+    return tuple(out)
 
 
 def load_cifar10(cifar_dir: str | Path) -> Cifar10:
@@ -128,11 +186,17 @@ def parse_competition(obj: Any, source: str) -> CompetitionSet:
         raise DataFormatError(f"{source}: 'data' must have shape (N, 32, 32, 3) or (N, 3072), found {data.shape}")
     if len(images) == 0:
         raise DataFormatError(f"{source}: 'data' holds no images")
-    ids_arr = np.asarray(ids)
+    try:
+        ids_arr = np.asarray(ids)
+    except (ValueError, TypeError, OverflowError, RecursionError, MemoryError):
+        raise DataFormatError(f"{source}: 'ids' must be a flat list of integers, found a ragged or mixed "
+                              f"{type(ids).__name__}") from None
     if ids_arr.dtype == object or not np.issubdtype(ids_arr.dtype, np.integer):
         raise DataFormatError(f"{source}: 'ids' must be integers, found {ids_arr.dtype}")
     if ids_arr.ndim != 1:
         raise DataFormatError(f"{source}: 'ids' must be one-dimensional, found shape {ids_arr.shape}")
+    if ids_arr.dtype == np.uint64 and ids_arr.max(initial=0) > np.iinfo(np.int64).max:
+        raise DataFormatError(f"{source}: 'ids' has values outside int64")
     if len(ids_arr) != len(images):
         raise DataFormatError(f"{source}: {len(ids_arr)} ids for {len(images)} images")
     uniq, counts = np.unique(ids_arr, return_counts=True)

@@ -8,6 +8,7 @@ layout (``cifar-10-python/cifar-10-batches-py/`` + ``cifar_test_nolabel.pkl``) i
 from __future__ import annotations
 
 import os
+import shlex
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -67,6 +68,8 @@ def candidate_folders(data_dir: str | Path | None = None, competition: str = COM
 def locate_data(data_dir: str | Path | None = None, competition: str = COMPETITION_SLUG,
                 require_comp: bool = False) -> DataPaths:
     """Return the first folder holding the CIFAR-10 batches; the error lists every place looked."""
+    if data_dir is not None and Path(data_dir).is_file():
+        raise DataNotFoundError(_file_not_folder(Path(data_dir)))
     looked = candidate_folders(data_dir, competition)
     for root in looked:
         found = inspect_folder(root)
@@ -76,7 +79,52 @@ def locate_data(data_dir: str | Path | None = None, competition: str = COMPETITI
     what = "CIFAR-10 batches and cifar_test_nolabel.pkl" if require_comp else "CIFAR-10 batches"
     raise DataNotFoundError(
         f"no competition data found ({what}; looked in: {where}); get it with `kaggle-kit data download` "
-        f"(needs Kaggle credentials and the accepted rules), or pass --data-dir / set KAGGLE_KIT_DATA")
+        f"(needs Kaggle credentials and the accepted rules), or pass --data-dir / set KAGGLE_KIT_DATA"
+        + _packed_hint(looked))
+
+
+ARCHIVE_SUFFIXES = (".zip", ".tar", ".tar.gz", ".tgz")
+
+
+def _unpack_command(path: Path, kind: str | None) -> str | None:
+    """The shell command that unpacks an archive beside itself; None for anything that is not one."""
+    q, folder = shlex.quote(str(path)), shlex.quote(str(path.parent))
+    return {"zip": f"unzip {q} -d {folder}", "tar": f"tar -xf {q} -C {folder}",
+            "tar.gz": f"tar -xzf {q} -C {folder}", "7z": f"7z x {q} -o{folder}"}.get(kind or "")
+
+
+def _file_not_folder(path: Path) -> str:
+    """--data-dir names a file: say so, and how to unpack it when it is the downloaded archive."""
+    from kaggle_kit.safe_pickle import HEAD_BYTES, archive_kind, describe_archive
+
+    msg = f"{path}: --data-dir must be a folder, found a file"
+    try:
+        with open(path, "rb") as fh:
+            kind = archive_kind(fh.read(HEAD_BYTES))
+    except OSError:
+        kind = None
+    command = _unpack_command(path, kind)
+    if kind and command:
+        msg += f" ({describe_archive(kind)}); unpack it first (`{command}`) and pass the folder it makes"
+    return msg
+
+
+def _packed_hint(looked: list[Path]) -> str:
+    """'; found data/comp.zip, not unpacked: ...' when a folder looked in holds a downloaded archive."""
+    packed: list[Path] = []
+    for root in looked:
+        try:
+            if root.is_dir():
+                packed += sorted(p for p in root.iterdir() if p.name.lower().endswith(ARCHIVE_SUFFIXES))
+        except OSError:
+            continue
+    if not packed:
+        return ""
+    first = packed[0]
+    name = first.name.lower()
+    kind = "zip" if name.endswith(".zip") else "tar" if name.endswith(".tar") else "tar.gz"
+    more = f" (and {len(packed) - 1} more archive(s))" if len(packed) > 1 else ""
+    return f"; found {first}{more}, not unpacked: unpack it first (`{_unpack_command(first, kind)}`)"
 
 
 @dataclass
@@ -93,10 +141,14 @@ def verify_data(paths: DataPaths, check_md5: bool = True) -> VerifyReport:
     if check_md5:
         for name, expected in CIFAR10_MD5.items():
             f = paths.cifar_dir / name
-            ok = f.is_file() and md5_file(f) == expected
+            try:
+                ok = f.is_file() and md5_file(f) == expected
+                why = "md5 differs from the official file" if f.is_file() else "missing"
+            except OSError as err:
+                ok, why = False, f"cannot read it ({err.strerror or err.__class__.__name__})"
             report.md5[name] = ok
             if not ok:
-                report.problems.append(f"{f}: " + ("md5 differs from the official file" if f.is_file() else "missing"))
+                report.problems.append(f"{f}: {why}")
     data = load_cifar10(paths.cifar_dir)  # raises DataFormatError on a malformed batch
     tr = np.bincount(data.train_labels, minlength=10)
     te = np.bincount(data.test_labels, minlength=10)

@@ -5,6 +5,7 @@ uses, so a CSV on disk has always passed ``kaggle-kit validate``.
 """
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import numpy as np
@@ -15,6 +16,33 @@ from kaggle_kit.fsio import atomic_path
 HEADER = "ID,Labels"
 NUM_CLASSES = 10
 MAX_PROBLEMS_LISTED = 50
+# Cells must be plain ASCII decimal integers, as Kaggle's scorer reads them. Python's int() also takes
+# Unicode digits ('٣'), '0_0' and '+1', and str.isdigit() passes '²', which int() then rejects.
+_ID_CELL = re.compile(r"-?[0-9]+")
+_LABEL_CELL = re.compile(r"[0-9]+")
+_MAX_DIGITS = 30  # far past int64; keeps int() clear of Python's 4300-digit limit on str -> int
+
+
+def _show(text: str, limit: int = 20) -> str:
+    """A cell as a problem line quotes it: cut to ``limit``, escaped if it holds control/line-break characters."""
+    text = text[:limit]
+    return text if text.isprintable() else ascii(text)[1:-1]
+
+
+def _why_not(text: str) -> str:
+    """A hint for a cell that looks numeric to Python but is not a plain ASCII integer."""
+    if any(not c.isascii() and c.isnumeric() for c in text):
+        return " (only ASCII digits 0-9 count)"
+    if "_" in text or text.startswith("+"):
+        return " (plain digits only: no '+' or '_')"
+    return ""
+
+
+def _plain_int(text: str, pattern: re.Pattern[str]) -> int | None:
+    """The cell's value if it is a plain ASCII decimal integer matching ``pattern``; None otherwise."""
+    if not pattern.fullmatch(text) or len(text.lstrip("-").lstrip("0")) > _MAX_DIGITS:
+        return None
+    return int(text)
 
 
 def labels_from(labels_or_logits: np.ndarray) -> np.ndarray:
@@ -44,7 +72,7 @@ def validate_text(text: str, expected_ids: np.ndarray, name: str = "submission",
         return [f"{name}: empty file (expected header '{HEADER}')"]
     header = lines[0].rstrip("\r").lstrip("\ufeff")
     if header != HEADER:
-        problems.append(f"{name}:1: header must be '{HEADER}', found '{header[:60]}'")
+        problems.append(f"{name}:1: header must be '{HEADER}', found '{_show(header, 60)}'")
     expected = {int(i) for i in np.asarray(expected_ids).tolist()}
     seen: dict[int, int] = {}
     hi = num_classes - 1
@@ -58,10 +86,10 @@ def validate_text(text: str, expected_ids: np.ndarray, name: str = "submission",
             problems.append(f"{name}:{lineno}: expected 2 fields (ID,Labels), found {len(fields)}")
             continue
         id_text, label_text = (f.strip() for f in fields)
-        try:
-            row_id = int(id_text)
-        except ValueError:
-            problems.append(f"{name}:{lineno}: ID '{id_text[:20]}' is not an integer")
+        row_id = _plain_int(id_text, _ID_CELL)
+        if row_id is None:
+            what = "is too long" if _ID_CELL.fullmatch(id_text) else f"is not an integer{_why_not(id_text)}"
+            problems.append(f"{name}:{lineno}: ID '{_show(id_text)}' {what}")
             continue
         if row_id in seen:
             problems.append(f"{name}:{lineno}: duplicate ID {row_id} (first on line {seen[row_id]})")
@@ -69,8 +97,10 @@ def validate_text(text: str, expected_ids: np.ndarray, name: str = "submission",
             seen[row_id] = lineno
             if row_id not in expected:
                 problems.append(f"{name}:{lineno}: ID {row_id} is not in the competition's ids")
-        if not label_text.lstrip("-").isdigit() or not 0 <= int(label_text) <= hi:
-            problems.append(f"{name}:{lineno}: label '{label_text[:20]}' is not an integer 0-{hi}")
+        label = _plain_int(label_text, _LABEL_CELL)
+        if label is None or label > hi:
+            problems.append(f"{name}:{lineno}: label '{_show(label_text)}' is not an integer 0-{hi}"
+                            f"{_why_not(label_text)}")
     missing = expected.difference(seen)
     if missing:
         first = sorted(missing)[:5]
@@ -83,12 +113,22 @@ def validate_text(text: str, expected_ids: np.ndarray, name: str = "submission",
 
 def validate_submission(csv_path: str | Path, expected_ids: np.ndarray) -> list[str]:
     csv_path = Path(csv_path)
+    if csv_path.is_dir():
+        return [f"{csv_path}: is a folder, expected a CSV file"]
     if not csv_path.is_file():
         return [f"{csv_path}: file not found"]
     try:
         text = csv_path.read_text(encoding="utf-8")
     except UnicodeDecodeError:
+        from kaggle_kit.safe_pickle import HEAD_BYTES, archive_kind, describe_archive
+
+        with open(csv_path, "rb") as fh:
+            kind = archive_kind(fh.read(HEAD_BYTES))
+        if kind is not None:
+            return [f"{csv_path}: is {describe_archive(kind)}, not a CSV; unpack it and pass the CSV inside"]
         return [f"{csv_path}: not a UTF-8 text file"]
+    except OSError as err:
+        return [f"{csv_path}: cannot read the file ({err.strerror or err.__class__.__name__})"]
     return validate_text(text, expected_ids, str(csv_path))
 
 

@@ -134,3 +134,146 @@ def test_holdout_split_is_stratified_deterministic_and_disjoint():
     assert len(stratified_subset(labels, 50, 0)) == 50
     with pytest.raises(DataFormatError, match="holdout_size"):
         holdout_split(labels, 1000, 0)
+
+
+# --- malformed CIFAR batches: every rejection is one line naming the file and the problem ---------------------
+
+def _batch(labels, data=None, n=4):
+    return {b"batch_label": b"x", b"labels": labels,
+            b"data": np.zeros((n, 3072), np.uint8) if data is None else data}
+
+
+@pytest.mark.parametrize("obj,match", [
+    (_batch(["cat", "dog", "cat", "dog"]), r"'labels' must be integers, found str values, e\.g\. 'cat'"),
+    (_batch([b"cat", b"dog", b"cat", b"dog"]), r"'labels' must be integers, found bytes values, e\.g\. b'cat'"),
+    (_batch([1, 2, "3", 4]), r"'labels' must be integers, found str values, e\.g\. '3'"),
+    (_batch([1.0, 2.5, 3.0, 4.0]), r"'labels' must be integers, found float values, e\.g\. 1\.0"),
+    (_batch(np.array([1.0, 2.0, 3.0, 4.0])), r"'labels' must be integers, found float values"),
+    (_batch([True, False, True, False]), r"'labels' must be integers, found bool values"),
+    (_batch([1, None, 2, 3]), r"'labels' must be integers, found NoneType values"),
+    (_batch([1, 2, 3, 2 ** 70]), r"'labels' has values outside int64"),
+    (_batch(np.array([1, 2, 3, 2 ** 63], dtype=np.uint64)), r"'labels' has values outside int64"),
+    (_batch([], np.zeros((0, 3072), np.uint8), 0), r"empty batch \('data' holds no images\)"),
+    (_batch([1, 2]), r"2 labels for 4 images \(expected one per image\)"),
+    (_batch(list(range(6))), r"6 labels for 4 images"),
+    (_batch([0, 1, 10, -1]), r"2 label\(s\) outside 0-9, e\.g\. 10"),
+    (_batch([[0], [1], [2], [3]]), r"'labels' must be one-dimensional, found shape \(4, 1\)"),
+    (_batch(np.zeros((4, 2), np.int64)), r"'labels' must be one-dimensional, found shape \(4, 2\)"),
+    (_batch(np.int64(3)), r"'labels' must be a list of integers, found int64"),
+    (_batch(np.array(3)), r"'labels' must be one-dimensional, found shape \(\)"),
+    (_batch(7), r"'labels' must be a list of integers, found int"),
+    (_batch("0123"), r"'labels' must be a list of integers, found str"),
+    (_batch({0: 1}), r"'labels' must be a list of integers, found dict"),
+    (_batch([[0, 1], [2]]), r"'labels' must be a flat list of integers, found a ragged or mixed list"),
+    (_batch([0, 1, 2, 3], np.zeros((4, 3072), np.float32)),
+     r"'data' must be uint8 \(N, 3072\), found float32 \(4, 3072\)"),
+    (_batch([0, 1, 2, 3], np.zeros((4, 32, 32, 3), np.uint8)),
+     r"'data' must be uint8 \(N, 3072\), found uint8 \(4, 32, 32, 3\)"),
+    (_batch([0, 1, 2, 3], [[0] * 3072] * 4), r"'data' must be uint8 \(N, 3072\), found list"),
+    ({b"labels": [0, 1]}, r"missing key 'data' \(found keys: b'labels'\)"),
+    ({b"data": np.zeros((2, 3072), np.uint8)}, r"missing key 'labels' \(found keys: b'data'\)"),
+    ([1, 2], r"expected a CIFAR-10 batch dict, found list"),
+])
+@pytest.mark.parametrize("protocol", [2, 4])
+def test_malformed_cifar_batches_name_file_and_problem(tmp_path, obj, match, protocol):
+    from kaggle_kit.data import load_cifar_batch
+
+    path = _write(tmp_path / "data_batch_1", obj, protocol=protocol)
+    with pytest.raises(DataFormatError, match=match) as info:
+        load_cifar_batch(path)
+    msg = str(info.value)
+    assert msg.startswith(f"{path}: ") and "\n" not in msg
+
+
+def test_labels_may_be_a_tuple_or_any_integer_array(tmp_path):
+    from kaggle_kit.data import load_cifar_batch
+
+    for labels in ((0, 1, 2, 9), np.array([0, 1, 2, 9], np.uint8), np.array([0, 1, 2, 9], np.uint64)):
+        _, out = load_cifar_batch(_write(tmp_path / "b", _batch(labels), protocol=2))
+        assert out.dtype == np.int64 and out.tolist() == [0, 1, 2, 9]
+
+
+def test_bad_batch_inside_a_folder_names_that_batch(tmp_path):
+    d = _fake_cifar(tmp_path / "c")
+    _write(d / "data_batch_4", _batch(["cat"] * 4), protocol=2)
+    with pytest.raises(DataFormatError) as info:
+        load_cifar10(d)
+    assert str(info.value) == f"{d / 'data_batch_4'}: 'labels' must be integers, found str values, e.g. 'cat'"
+
+
+@pytest.mark.parametrize("names,match", [
+    ([b"\xff\xfe"] + [b"x"] * 9, r"'label_names' holds a name that is not UTF-8 text"),
+    ([1] * 10, r"'label_names' must be strings, found int"),
+    ([b"x"] * 9, r"'label_names' must be a list of 10 names"),
+])
+def test_bad_class_names_name_the_meta_file(tmp_path, names, match):
+    d = _fake_cifar(tmp_path / "c")
+    _write(d / "batches.meta", {b"label_names": names}, protocol=2)
+    with pytest.raises(DataFormatError, match=match) as info:
+        load_cifar10(d)
+    assert str(info.value).startswith(f"{d / 'batches.meta'}: ")
+
+
+@pytest.mark.parametrize("ids,match", [
+    ([[1, 2], [3], [4]], r"'ids' must be a flat list of integers, found a ragged or mixed list"),
+    (np.array([1, 2, 2 ** 63, 4], np.uint64), r"'ids' has values outside int64"),
+    ([1, 2, 3, 2 ** 70], r"'ids' must be integers, found object"),
+])
+def test_odd_competition_ids_are_format_errors(tmp_path, ids, match):
+    path = _write(tmp_path / "comp.pkl", {b"data": _images(), b"ids": ids})
+    with pytest.raises(DataFormatError, match=match) as info:
+        load_competition(path)
+    assert str(info.value).startswith(f"{path}: ") and "\n" not in str(info.value)
+
+
+def test_competition_zip_is_named_as_a_zip(tmp_path):
+    import zipfile
+
+    path = tmp_path / "comp.zip"
+    with zipfile.ZipFile(path, "w") as zf:
+        zf.writestr("cifar_test_nolabel.pkl", pickle.dumps({b"data": _images(), b"ids": np.arange(4)}))
+    with pytest.raises(DataFormatError, match=r"is a zip archive, not a pickle; unzip it first") as info:
+        load_competition(path)
+    assert str(info.value).startswith(f"{path}: ")
+
+
+def test_data_dir_that_is_a_zip_says_unzip_it(tmp_path):
+    import zipfile
+
+    path = tmp_path / "comp.zip"
+    with zipfile.ZipFile(path, "w") as zf:
+        zf.writestr("x.txt", "x")
+    with pytest.raises(DataNotFoundError) as info:
+        locate_data(path)
+    assert str(info.value) == (f"{path}: --data-dir must be a folder, found a file (a zip archive); unpack it first "
+                               f"(`unzip {path} -d {tmp_path}`) and pass the folder it makes")
+    other = tmp_path / "notes.txt"
+    other.write_text("x")
+    with pytest.raises(DataNotFoundError, match=r"notes\.txt: --data-dir must be a folder, found a file$"):
+        locate_data(other)
+
+
+def test_folder_holding_the_unpacked_zip_says_unpack_it(tmp_path):
+    (tmp_path / "comp.zip").write_bytes(b"PK\x05\x06" + b"\0" * 18)
+    with pytest.raises(DataNotFoundError) as info:
+        locate_data(tmp_path)
+    msg = str(info.value)
+    assert msg.startswith("no competition data found (CIFAR-10 batches; looked in: ")
+    assert msg.endswith(f"; found {tmp_path / 'comp.zip'}, not unpacked: unpack it first "
+                        f"(`unzip {tmp_path / 'comp.zip'} -d {tmp_path}`)")
+
+
+def test_verify_reports_an_unreadable_batch_as_a_problem(tmp_path, monkeypatch):
+    import kaggle_kit.datapaths as dp
+
+    d = _fake_cifar(tmp_path / "cifar-10-batches-py")
+    _write(tmp_path / "cifar_test_nolabel.pkl", {b"data": _images(), b"ids": np.arange(4)})
+
+    def md5_denied(path):
+        if path.name == "data_batch_2":
+            raise PermissionError(13, "Permission denied")
+        return "0" * 32
+
+    monkeypatch.setattr(dp, "md5_file", md5_denied)
+    report = dp.verify_data(locate_data(tmp_path))
+    assert f"{d / 'data_batch_2'}: cannot read it (Permission denied)" in report.problems

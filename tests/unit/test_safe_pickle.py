@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import os
 import pickle
+import re
 import subprocess
 
 import numpy as np
@@ -137,3 +138,144 @@ def test_broken_files_give_one_line_format_errors(tmp_path, blob, match):
 def test_missing_file(tmp_path):
     with pytest.raises(DataFormatError, match="file not found"):
         safe_load(tmp_path / "nope.pkl")
+
+
+# --- archives handed over instead of the pickle inside them ---------------------------------------------------
+
+def _pickle_bytes() -> bytes:
+    return pickle.dumps({b"data": np.zeros((2, 32, 32, 3), np.uint8), b"ids": np.arange(2)}, protocol=4)
+
+
+def _zip(path):
+    import zipfile
+
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("cifar_test_nolabel.pkl", _pickle_bytes())
+
+
+def _tar(path, mode="w"):
+    import io
+    import tarfile
+
+    blob = _pickle_bytes()
+    with tarfile.open(path, mode) as tf:
+        info = tarfile.TarInfo("comp/cifar_test_nolabel.pkl")
+        info.size = len(blob)
+        tf.addfile(info, io.BytesIO(blob))
+
+
+def _compressed(module):
+    def write(path):
+        path.write_bytes(module.compress(_pickle_bytes()))
+    return write
+
+
+def _archive_writers():
+    import bz2
+    import gzip
+    import lzma
+
+    return {
+        "comp.zip": (_zip, "is a zip archive, not a pickle; unzip it first (`unzip {p}`)"),
+        "comp.tar": (_tar, "is a tar archive, not a pickle; unpack it first (`tar -xf {p}`)"),
+        "comp.tar.gz": (lambda p: _tar(p, "w:gz"),
+                        "is a gzip-compressed tar archive, not a pickle; unpack it first (`tar -xzf {p}`)"),
+        "comp.pkl.gz": (_compressed(gzip), "is gzip-compressed, not a pickle; decompress it first (`gunzip -k {p}`)"),
+        "comp.pkl.bz2": (_compressed(bz2), "is bzip2-compressed, not a pickle; decompress it first"),
+        "comp.pkl.xz": (_compressed(lzma), "is xz-compressed, not a pickle; decompress it first (`unxz -k {p}`)"),
+    }
+
+
+@pytest.mark.parametrize("name", ["comp.zip", "comp.tar", "comp.tar.gz", "comp.pkl.gz", "comp.pkl.bz2",
+                                  "comp.pkl.xz"])
+def test_archive_is_named_as_an_archive_not_a_broken_pickle(tmp_path, name):
+    write, expected = _archive_writers()[name]
+    path = tmp_path / name
+    write(path)
+    with pytest.raises(DataFormatError) as info:
+        safe_load(path)
+    msg = str(info.value)
+    assert type(info.value) is DataFormatError  # not UnsafePickleError: nothing was unpickled
+    assert msg.startswith(f"{path}: " + expected.format(p=path)), msg
+    assert "truncated" not in msg and "not a valid pickle" not in msg and "\n" not in msg
+
+
+def test_zip_message_tells_what_to_do(tmp_path):
+    path = tmp_path / "comp.zip"
+    _zip(path)
+    with pytest.raises(DataFormatError) as info:
+        safe_load(path)
+    assert str(info.value) == (f"{path}: is a zip archive, not a pickle; unzip it first (`unzip {path}`) and pass "
+                               "the .pkl inside, or point --data-dir at the unpacked folder")
+
+
+def test_archive_path_with_spaces_is_quoted_in_the_command(tmp_path):
+    path = tmp_path / "my comp.zip"
+    _zip(path)
+    with pytest.raises(DataFormatError, match=r"\(`unzip '.*my comp\.zip'`\)"):
+        safe_load(path)
+
+
+def test_archive_bytes_are_detected_by_safe_loads_too(tmp_path):
+    path = tmp_path / "comp.zip"
+    _zip(path)
+    with pytest.raises(DataFormatError, match=r"^upload\.zip: is a zip archive, not a pickle"):
+        safe_loads(path.read_bytes(), source="upload.zip")
+
+
+@pytest.mark.parametrize("protocol", [0, 1, 2, 3, 4, 5])
+def test_real_pickles_are_never_taken_for_archives(protocol):
+    from kaggle_kit.safe_pickle import archive_kind
+
+    objs = [{b"data": np.zeros((3, 3072), np.uint8), b"labels": [1, 2, 3]}, b"PK\x03\x04" * 200,
+            "ustar" * 200, [b"\x1f\x8b\x08", b"BZh91AY&SY"], (40, 181, 47, 253), np.arange(300)]
+    for obj in objs:
+        blob = pickle.dumps(obj, protocol=protocol)
+        assert archive_kind(blob[:512]) is None
+        safe_loads(blob)  # and it still loads
+    # 'ustar' at offset 257 alone is not enough: a tar header must also pass its checksum
+    padded = bytearray(600)
+    padded[257:262] = b"ustar"
+    assert archive_kind(bytes(padded)) is None
+
+
+# --- odd-but-well-formed pickles ------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("obj", [b"", {b"batch_label": b"", b"data": np.zeros((0, 3072), np.uint8)}])
+def test_protocol2_empty_bytes_load(obj):
+    """Protocol 2 writes b'' as a call to bytes(); that (and only the zero-argument form) is allowed."""
+    out = safe_loads(pickle.dumps(obj, protocol=2))
+    if isinstance(obj, dict):
+        assert out[b"batch_label"] == b"" and out[b"data"].shape == (0, 3072)
+    else:
+        assert out == b""
+
+
+def test_bytes_with_arguments_is_refused():
+    class Big:
+        def __reduce__(self):
+            return (bytes, (10 ** 12,))
+
+    with pytest.raises(UnsafePickleError, match=r"refused 'builtins\.bytes' called with arguments"):
+        safe_loads(pickle.dumps(Big(), protocol=2))
+
+
+def test_unknown_codec_in_codecs_encode_is_a_format_error():
+    blob = (b"\x80\x02c_codecs\nencode\n" b"X\x01\x00\x00\x00x" b"X\x0d\x00\x00\x00no-such-codec" b"\x86R.")
+    with pytest.raises(DataFormatError, match=r"^<bytes>: not a valid pickle \(unknown encoding") as info:
+        safe_loads(blob)
+    assert "\n" not in str(info.value)
+
+
+def test_permission_denied_is_a_format_error(tmp_path, monkeypatch):
+    import kaggle_kit.safe_pickle as sp
+
+    path = tmp_path / "c.pkl"
+    path.write_bytes(_pickle_bytes())
+
+    def denied(*args, **kwargs):
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(sp, "open", denied, raising=False)
+    with pytest.raises(DataFormatError, match="^" + re.escape(f"{path}: permission denied")):
+        safe_load(path)

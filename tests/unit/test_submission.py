@@ -86,3 +86,87 @@ def test_written_files_get_umask_permissions_not_mkstemp_0600(tmp_path):
     finally:
         os.umask(old)
     assert (p.stat().st_mode & 0o777) == 0o644
+
+
+# --- cells Python's int() parses but Kaggle does not: every one is a problem with its line number -------------
+
+@pytest.mark.parametrize("cell_row,expected", [
+    ("10,--1", "s.csv:2: label '--1' is not an integer 0-9"),
+    ("10,²", "s.csv:2: label '²' is not an integer 0-9 (only ASCII digits 0-9 count)"),
+    ("10,٣", "s.csv:2: label '٣' is not an integer 0-9 (only ASCII digits 0-9 count)"),
+    ("10,３", "s.csv:2: label '３' is not an integer 0-9 (only ASCII digits 0-9 count)"),
+    ("10,+1", "s.csv:2: label '+1' is not an integer 0-9 (plain digits only: no '+' or '_')"),
+    ("10,0_1", "s.csv:2: label '0_1' is not an integer 0-9 (plain digits only: no '+' or '_')"),
+    ("10,-0", "s.csv:2: label '-0' is not an integer 0-9"),
+    ("10,1e0", "s.csv:2: label '1e0' is not an integer 0-9"),
+    ("10," + "9" * 5000, "s.csv:2: label '99999999999999999999' is not an integer 0-9"),
+    ("1_0,1", "s.csv:2: ID '1_0' is not an integer (plain digits only: no '+' or '_')"),
+    ("+10,1", "s.csv:2: ID '+10' is not an integer (plain digits only: no '+' or '_')"),
+    ("١٠,1", "s.csv:2: ID '١٠' is not an integer (only ASCII digits 0-9 count)"),
+    ("--10,1", "s.csv:2: ID '--10' is not an integer"),
+    ("9" * 5000 + ",1", "s.csv:2: ID '99999999999999999999' is too long"),
+    ("10\x0b,1", None),  # a vertical tab is stripped like a space: the row is fine
+    ("1\u20280,1", "s.csv:2: ID '1\\u20280' is not an integer"),  # a line separator is escaped, not printed
+])
+def test_unicode_digits_underscores_and_signs_are_problems_not_crashes(tmp_path, monkeypatch, cell_row, expected):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "s.csv").write_text(f"ID,Labels\n{cell_row}\n11,1\n12,1\n13,1\n", encoding="utf-8")
+    problems = validate_submission("s.csv", IDS)
+    if expected is None:
+        assert problems == []
+        return
+    assert problems[0] == expected
+    assert all("\n" not in p and "\u2028" not in p for p in problems)
+    if expected.startswith("s.csv:2: ID"):  # the row is skipped, so its ID counts as missing
+        assert problems[1:] == ["s.csv: 1 competition ID(s) missing, e.g. 10"]
+    else:
+        assert problems[1:] == []
+
+
+def test_every_bad_cell_is_listed_with_its_own_line(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "s.csv").write_text("ID,Labels\n10,--1\n11,²\n12,٣\n0_0,1\n13,1\n", encoding="utf-8")
+    assert validate_submission("s.csv", IDS) == [
+        "s.csv:2: label '--1' is not an integer 0-9",
+        "s.csv:3: label '²' is not an integer 0-9 (only ASCII digits 0-9 count)",
+        "s.csv:4: label '٣' is not an integer 0-9 (only ASCII digits 0-9 count)",
+        "s.csv:5: ID '0_0' is not an integer (plain digits only: no '+' or '_')",
+        "s.csv: 5 data rows, expected 4",
+    ]
+
+
+def test_leading_zeros_are_plain_integers(tmp_path):
+    p = tmp_path / "s.csv"
+    p.write_text("ID,Labels\n010,01\n11,1\n12,0009\n13,0\n")
+    assert validate_submission(p, IDS) == []
+
+
+@pytest.mark.parametrize("bad", ["--1", "²", "٣"])
+def test_check_submission_raises_a_one_line_submission_error(tmp_path, bad):
+    """``kaggle-kit submit`` validates through check_submission: the cells that crashed it now raise cleanly."""
+    p = tmp_path / "s.csv"
+    p.write_text(f"ID,Labels\n10,{bad}\n11,1\n12,1\n13,1\n", encoding="utf-8")
+    with pytest.raises(SubmissionError) as info:
+        check_submission(p, IDS)
+    assert str(info.value).startswith(f"{p}:2: label '{bad}' is not an integer 0-9")
+    assert "\n" not in str(info.value)
+
+
+def test_header_with_control_characters_is_escaped(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "s.csv").write_text("ID,\x1bLabels\u2028\n10,1\n11,1\n12,1\n13,1\n", encoding="utf-8")
+    assert validate_submission("s.csv", IDS) == ["s.csv:1: header must be 'ID,Labels', found 'ID,\\x1bLabels\\u2028'"]
+    (tmp_path / "s.csv").write_bytes(b"ID,Labels\r10,1\r11,1\r12,1\r13,1\r")  # old Mac line ends still read
+    assert validate_submission("s.csv", IDS) == []
+
+
+def test_folder_and_zip_given_as_the_csv(tmp_path):
+    import zipfile
+
+    folder = tmp_path / "sub"
+    folder.mkdir()
+    assert validate_submission(folder, IDS) == [f"{folder}: is a folder, expected a CSV file"]
+    z = tmp_path / "s.zip"
+    with zipfile.ZipFile(z, "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("s.csv", "ID,Labels\n10,1\n11,1\n12,1\n13,1\n" * 20)
+    assert validate_submission(z, IDS) == [f"{z}: is a zip archive, not a CSV; unpack it and pass the CSV inside"]

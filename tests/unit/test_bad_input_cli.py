@@ -1,0 +1,100 @@
+"""Bad input through the CLI: exit 2, problem lines with line numbers, exactly one `error:` line, no traceback."""
+from __future__ import annotations
+
+import pickle
+import zipfile
+
+import numpy as np
+import pytest
+
+from kaggle_kit.cli import main
+
+
+@pytest.fixture()
+def comp_pickle(tmp_path):
+    p = tmp_path / "comp.pkl"
+    p.write_bytes(pickle.dumps({b"data": np.zeros((3, 32, 32, 3), np.uint8), b"ids": np.array([0, 1, 2])}))
+    return p
+
+
+def _error_lines(err: str) -> list[str]:
+    assert "Traceback" not in err
+    return [line for line in err.splitlines() if line.startswith("error:")]
+
+
+def test_validate_lists_every_non_ascii_or_malformed_cell_with_its_line(tmp_path, comp_pickle, capsys):
+    csv = tmp_path / "c.csv"
+    csv.write_text("ID,Labels\n0,--1\n1,²\n2,٣\n0_0,1\n", encoding="utf-8")
+    assert main(["validate", str(csv), "--against", str(comp_pickle)]) == 2
+    err = capsys.readouterr().err.splitlines()
+    assert err == [f"{csv}:2: label '--1' is not an integer 0-9",
+                   f"{csv}:3: label '²' is not an integer 0-9 (only ASCII digits 0-9 count)",
+                   f"{csv}:4: label '٣' is not an integer 0-9 (only ASCII digits 0-9 count)",
+                   f"{csv}:5: ID '0_0' is not an integer (plain digits only: no '+' or '_')",
+                   f"{csv}: 4 data rows, expected 3",
+                   f"error: {csv}: invalid submission (5 problem(s))"]
+
+
+@pytest.mark.parametrize("row", ["0,--1", "0,²", "0,٣", "0_0,1"])
+def test_validate_single_bad_cell_exits_2_with_one_error_line(tmp_path, comp_pickle, capsys, row):
+    csv = tmp_path / "c.csv"
+    csv.write_text(f"ID,Labels\n{row}\n1,1\n2,1\n", encoding="utf-8")
+    assert main(["validate", str(csv), "--against", str(comp_pickle)]) == 2
+    err = capsys.readouterr().err
+    assert _error_lines(err) == [f"error: {csv}: invalid submission ({len(err.splitlines()) - 1} problem(s))"]
+    assert err.splitlines()[0].startswith(f"{csv}:2: ")
+
+
+def test_validate_against_the_competition_zip_says_unzip_it(tmp_path, comp_pickle, capsys):
+    z = tmp_path / "comp.zip"
+    with zipfile.ZipFile(z, "w") as zf:
+        zf.write(comp_pickle, "cifar_test_nolabel.pkl")
+    csv = tmp_path / "ok.csv"
+    csv.write_text("ID,Labels\n0,1\n1,2\n2,3\n")
+    assert main(["validate", str(csv), "--against", str(z)]) == 2
+    out = capsys.readouterr()
+    assert out.err == (f"error: {z}: is a zip archive, not a pickle; unzip it first (`unzip {z}`) and pass the .pkl "
+                       "inside, or point --data-dir at the unpacked folder\n")
+    assert out.out == ""
+
+
+def _cifar_folder(root, bad_batch=None):
+    root.mkdir(parents=True)
+    for name in [f"data_batch_{i}" for i in range(1, 6)] + ["test_batch"]:
+        batch = {b"labels": [0, 1, 2, 3], b"data": np.zeros((4, 3072), np.uint8)}
+        (root / name).write_bytes(pickle.dumps(batch, protocol=2))
+    if bad_batch is not None:
+        (root / "data_batch_3").write_bytes(pickle.dumps(bad_batch, protocol=2))
+    (root / "cifar_test_nolabel.pkl").write_bytes(
+        pickle.dumps({b"data": np.zeros((3, 32, 32, 3), np.uint8), b"ids": np.arange(3)}))
+    return root
+
+
+@pytest.mark.parametrize("bad,problem", [
+    ({b"labels": ["cat", "dog", "cat", "dog"], b"data": np.zeros((4, 3072), np.uint8)},
+     "'labels' must be integers, found str values, e.g. 'cat'"),
+    ({b"labels": [], b"data": np.zeros((0, 3072), np.uint8)}, "empty batch ('data' holds no images)"),
+    ({b"labels": [[0], [1], [2], [3]], b"data": np.zeros((4, 3072), np.uint8)},
+     "'labels' must be one-dimensional, found shape (4, 1)"),
+    ({b"labels": [0, 1], b"data": np.zeros((4, 3072), np.uint8)}, "2 labels for 4 images (expected one per image)"),
+    ({b"labels": [0, 1, 2, 12], b"data": np.zeros((4, 3072), np.uint8)}, "1 label(s) outside 0-9, e.g. 12"),
+    ({b"labels": [0, 1, 2, 3], b"data": np.zeros((4, 3072), np.int64)},
+     "'data' must be uint8 (N, 3072), found int64 (4, 3072)"),
+])
+def test_data_verify_bad_batch_exits_2_with_one_error_line(tmp_path, capsys, bad, problem):
+    d = _cifar_folder(tmp_path / "D", bad)
+    assert main(["data", "verify", "--no-md5", "--data-dir", str(d)]) == 2
+    out = capsys.readouterr()
+    assert out.err == f"error: {d / 'data_batch_3'}: {problem}\n"
+    assert out.out == ""  # nothing printed before the error: no partial summary
+
+
+def test_data_verify_on_the_zip_itself_says_unzip_it(tmp_path, capsys):
+    z = tmp_path / "comp.zip"
+    with zipfile.ZipFile(z, "w") as zf:
+        zf.writestr("cifar-10-python/cifar-10-batches-py/data_batch_1", b"x")
+    assert main(["data", "verify", "--data-dir", str(z)]) == 2
+    err = capsys.readouterr().err
+    assert _error_lines(err) == err.splitlines() == [
+        f"error: {z}: --data-dir must be a folder, found a file (a zip archive); unpack it first "
+        f"(`unzip {z} -d {tmp_path}`) and pass the folder it makes"]
