@@ -8,19 +8,34 @@ from __future__ import annotations
 
 import collections.abc
 import dataclasses
+import datetime
 import hashlib
 import json
+import math
 import types
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
 import yaml
 
-from kaggle_kit.errors import ConfigError
+from kaggle_kit.errors import ConfigError, UsageError
 
 COMPETITION_SLUG = "deep-learning-spring-2025-project-1"
+
+# The values choice fields accept. The modules that act on them keep their own copies (importing them here
+# would pull in torch); tests/unit/test_config_bad_input.py checks that the two stay equal.
+OPTIMIZERS = ("sgd", "adam", "adamw")                                                          # train/optim.py
+SCHEDULES = ("constant", "cosine", "warmup_linear", "cosine_restarts", "step", "onecycle")     # train/schedule.py
+AUGMENT_GPU = ("auto", "on", "off")                                                            # train/loop.py
+TTA_LEVELS = ("none", "flip", "flip+translate", "custom")                                      # tta.py
+TTA_AVERAGES = ("logits", "probs")                                                             # tta.py
+TTA_PADS = ("reflect", "zeros")                                                                # tta.py
+ENSEMBLE_METHODS = ("mean_probs", "mean_logits", "weighted", "vote")                           # ensemble.py
+UPLOAD_MODES = ("auto", "never", "always")                                                     # upload.py
+STAGES = ("data", "train", "predict", "ensemble", "submission", "upload", "sync", "report")     # pipeline.py
+CIFAR10_TRAIN_IMAGES = 50_000
 
 
 # ----------------------------------------------------------------------------------------------- sections
@@ -135,7 +150,7 @@ class ReportConfig:
 @dataclass(frozen=True)
 class PipelineConfig:
     name: str = "pipeline"
-    stages: tuple[str, ...] = ("data", "train", "predict", "ensemble", "submission", "upload", "sync", "report")
+    stages: tuple[str, ...] = STAGES
     data: DataConfig = field(default_factory=DataConfig)
     model: ModelConfig = field(default_factory=ModelConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
@@ -149,6 +164,33 @@ class PipelineConfig:
 # ------------------------------------------------------------------------------------- generic machinery
 def _type_name(tp: Any) -> str:
     return getattr(tp, "__name__", str(tp).replace("typing.", ""))
+
+
+def _show(value: Any) -> str:
+    """A found value as the message shows it: repr, except for what YAML made of an unquoted scalar."""
+    if isinstance(value, datetime.datetime):
+        return f"the date-time {value.isoformat(sep=' ')}"
+    if isinstance(value, datetime.date):
+        return f"the date {value.isoformat()}"
+    return repr(value)
+
+
+def _not_a_string(value: Any) -> str:
+    """What a str field got instead, with the fix when YAML turned an unquoted scalar into something else."""
+    if value is None:
+        return "got null (give a value, quoted if it is empty: '')"
+    if isinstance(value, bool):
+        return (f"got the boolean {str(value).lower()} (YAML reads unquoted yes/no/on/off/true/false as booleans; "
+                f"quote it)")
+    if isinstance(value, datetime.datetime):
+        return f"got a date-time {value.isoformat(sep=' ')} (quote it)"
+    if isinstance(value, datetime.date):
+        return f"got a date {value.isoformat()} (quote it)"
+    if isinstance(value, int):
+        return f"got an integer {value} (quote it)"
+    if isinstance(value, float):
+        return f"got a number {value!r} (quote it)"
+    return f"found {type(value).__name__} {value!r}"
 
 
 def _coerce(value: Any, tp: Any, where: str) -> Any:
@@ -173,11 +215,11 @@ def _coerce(value: Any, tp: Any, where: str) -> Any:
         if isinstance(value, tp):
             return value
         if not isinstance(value, Mapping):
-            raise ConfigError(f"{where}: expected a mapping, found {type(value).__name__} {value!r}")
+            raise ConfigError(f"{where}: expected a mapping, found {type(value).__name__} {_show(value)}")
         return from_dict(tp, value, where)
     if origin is tuple:
         if isinstance(value, (str, bytes)) or not isinstance(value, (list, tuple)):
-            raise ConfigError(f"{where}: expected a list, found {type(value).__name__} {value!r}")
+            raise ConfigError(f"{where}: expected a list, found {type(value).__name__} {_show(value)}")
         if len(args) == 2 and args[1] is Ellipsis:
             return tuple(_coerce(v, args[0], f"{where}[{i}]") for i, v in enumerate(value))
         if len(value) != len(args):
@@ -185,36 +227,174 @@ def _coerce(value: Any, tp: Any, where: str) -> Any:
         return tuple(_coerce(v, a, f"{where}[{i}]") for i, (v, a) in enumerate(zip(value, args)))
     if origin in (collections.abc.Mapping, dict) or tp is dict:
         if not isinstance(value, Mapping):
-            raise ConfigError(f"{where}: expected a mapping, found {type(value).__name__} {value!r}")
+            raise ConfigError(f"{where}: expected a mapping, found {type(value).__name__} {_show(value)}")
+        if args and args[0] is str:
+            bad = [k for k in value if not isinstance(k, str)]
+            if bad:
+                raise ConfigError(f"{where}: keys must be strings, found {_show(bad[0])} (quote it)")
         return types.MappingProxyType(dict(value))
     if tp is bool:
         if isinstance(value, bool):
             return value
-        raise ConfigError(f"{where}: expected true or false, found {value!r}")
+        raise ConfigError(f"{where}: expected true or false, found {_show(value)}")
     if tp is int:
         if isinstance(value, int) and not isinstance(value, bool):
             return value
         if isinstance(value, float) and value.is_integer():
             return int(value)
-        raise ConfigError(f"{where}: expected an integer, found {value!r}")
+        raise ConfigError(f"{where}: expected an integer, found {_show(value)}")
     if tp is float:
+        number = None
         if isinstance(value, (int, float)) and not isinstance(value, bool):
-            return float(value)
-        if isinstance(value, str):  # YAML 1.1 reads 1e-3 as a string
+            number = float(value) if not isinstance(value, int) or abs(value) < 2**1023 else math.inf
+        elif isinstance(value, str):  # YAML 1.1 reads 1e-3 as a string
             try:
-                return float(value)
+                number = float(value)
             except ValueError:
                 pass
-        raise ConfigError(f"{where}: expected a number, found {value!r}")
+        if number is None:
+            raise ConfigError(f"{where}: expected a number, found {_show(value)}")
+        if not math.isfinite(number):
+            raise ConfigError(f"{where}: expected a finite number, found {value!r}")
+        return number
     if tp is str:
         if isinstance(value, str):
             return value
-        raise ConfigError(f"{where}: expected a string, found {value!r}")
+        raise ConfigError(f"{where}: expected a string, {_not_a_string(value)}")
     raise ConfigError(f"{where}: unsupported type {_type_name(tp)}")  # pragma: no cover
 
 
+# ------------------------------------------------------------------------------------------- value rules
+# A rule returns None when the value is fine, else what it must be ("> 0", "one of a, b"). from_dict applies
+# them to every section it builds, so a bad value fails at load, naming its key, before data or training.
+Rule = Callable[[Any], "str | None"]
+
+
+def _fmt(x: float) -> str:
+    return f"{x:g}" if isinstance(x, float) else str(x)
+
+
+def _between(lo: float | None = None, hi: float | None = None, *, lo_open: bool = False,
+             hi_open: bool = False) -> Rule:
+    """lo <= v <= hi (or < where open); NaN never passes."""
+    if lo is not None and hi is not None:
+        need = f"in {'(' if lo_open else '['}{_fmt(lo)}, {_fmt(hi)}{')' if hi_open else ']'}"
+    elif lo is not None:
+        need = f"{'>' if lo_open else '>='} {_fmt(lo)}"
+    else:
+        need = f"{'<' if hi_open else '<='} {_fmt(hi)}"
+
+    def rule(v: Any) -> str | None:
+        ok = ((lo is None or (v > lo if lo_open else v >= lo))
+              and (hi is None or (v < hi if hi_open else v <= hi)))
+        return None if ok else need
+
+    return rule
+
+
+def _one_of(choices: tuple[str, ...]) -> Rule:
+    return lambda v: None if v in choices else f"one of {', '.join(choices)}"
+
+
+def _plain_name(v: str) -> str | None:
+    """Names that become folder and file names: non-empty, no path separators, not . or .."""
+    bad = not v.strip() or any(c in v for c in "/\\") or v in (".", "..")
+    return "a plain name (non-empty, no / or \\, not . or ..)" if bad else None
+
+
+def _slug(v: str) -> str | None:
+    ok = bool(v) and all(c.isascii() and (c.isalnum() or c == "-") for c in v)
+    return None if ok else "a Kaggle competition slug (letters, digits and -)"
+
+
+_UNIT, _POSITIVE, _AT_LEAST_1, _NON_NEGATIVE = _between(0, 1, hi_open=True), _between(0, lo_open=True), \
+    _between(1), _between(0)
+_RULES: dict[type, dict[str, Rule]] = {
+    DataConfig: {"holdout_size": _between(0, CIFAR10_TRAIN_IMAGES, hi_open=True), "holdout_seed": _NON_NEGATIVE,
+                 "train_subset": _AT_LEAST_1, "test_subset": _AT_LEAST_1, "comp_subset": _AT_LEAST_1},
+    ModelConfig: {"name": lambda v: None if v.strip() else "a model name", "max_params": _AT_LEAST_1},
+    OptimizerConfig: {"name": _one_of(OPTIMIZERS), "lr": _POSITIVE, "momentum": _UNIT, "betas": _UNIT,
+                      "weight_decay": _NON_NEGATIVE},
+    ScheduleConfig: {"name": _one_of(SCHEDULES), "warmup_epochs": _NON_NEGATIVE,
+                     "warmup_start_factor": _between(0, 1), "min_lr": _NON_NEGATIVE,
+                     "restart_epochs": _AT_LEAST_1, "restart_mult": _AT_LEAST_1, "milestones": _AT_LEAST_1,
+                     "gamma": _between(0, 1, lo_open=True), "plateau_patience": _NON_NEGATIVE,
+                     "plateau_factor": _between(0, 1, lo_open=True),
+                     "onecycle_pct_start": _between(0, 1, lo_open=True, hi_open=True)},
+    AugmentConfig: {"mixup_alpha": _NON_NEGATIVE, "cutmix_alpha": _NON_NEGATIVE, "mix_prob": _between(0, 1),
+                    "gpu": _one_of(AUGMENT_GPU)},
+    TrainConfig: {"epochs": _AT_LEAST_1, "batch_size": _AT_LEAST_1, "label_smoothing": _UNIT, "ema_decay": _UNIT,
+                  "grad_clip_norm": _POSITIVE, "dropout": _UNIT, "seed": _between(0, 2**32 - 1),
+                  "num_workers": _NON_NEGATIVE, "eval_every_epochs": _AT_LEAST_1},
+    PredictConfig: {"tta": _one_of(TTA_LEVELS), "average": _one_of(TTA_AVERAGES), "batch_size": _AT_LEAST_1,
+                    "pad": _one_of(TTA_PADS)},
+    MemberConfig: {"name": _plain_name},
+    EnsembleConfig: {"method": _one_of(ENSEMBLE_METHODS)},
+    SubmitConfig: {"competition": _slug, "upload": _one_of(UPLOAD_MODES)},
+    ReportConfig: {"domain_max_images": _between(5), "synthetic_per_set": _NON_NEGATIVE},  # 5-fold domain CV
+    PipelineConfig: {"name": _plain_name, "stages": _one_of(STAGES)},
+}
+
+
+def _key(where: str, name: str) -> str:
+    return f"{where}.{name}" if where else name
+
+
+def _check_values(obj: Any, where: str) -> None:
+    """Apply the section's rules (element-wise to tuples), then its cross-field checks."""
+    for name, rule in _RULES.get(type(obj), {}).items():
+        value = getattr(obj, name)
+        items = enumerate(value) if isinstance(value, tuple) else [(None, value)]
+        for i, v in items:
+            if v is None:
+                continue
+            need = rule(v)
+            if need is not None:
+                key = _key(where, name) + ("" if i is None else f"[{i}]")
+                raise ConfigError(f"{key}: must be {need}, found {_show(v)}")
+    _check_combinations(obj, where)
+
+
+def _check_combinations(obj: Any, where: str) -> None:
+    """Rules that involve two fields of one section (or two sections of a pipeline)."""
+    if isinstance(obj, OptimizerConfig) and obj.name == "sgd" and obj.nesterov and obj.momentum == 0:
+        raise ConfigError(f"{_key(where, 'nesterov')}: true needs {_key(where, 'momentum')} > 0 (it is 0)")
+    if isinstance(obj, TrainConfig) and obj.schedule.min_lr > obj.optimizer.lr:
+        raise ConfigError(f"{_key(where, 'schedule.min_lr')}: must be <= {_key(where, 'optimizer.lr')} "
+                          f"({obj.optimizer.lr:g}), found {obj.schedule.min_lr:g}")
+    if isinstance(obj, PredictConfig):
+        if obj.tta == "custom" and not obj.views:
+            raise ConfigError(f"{_key(where, 'views')}: tta is custom but no views are listed; list views such as "
+                              f"[identity, hflip, 'shift:1,0']")
+        if obj.tta != "custom" and obj.views:
+            raise ConfigError(f"{_key(where, 'views')}: only used with tta: custom (tta is '{obj.tta}')")
+        if obj.views:
+            from kaggle_kit.tta import parse_view  # the view grammar lives with the views (imports torch)
+
+            for i, view in enumerate(obj.views):
+                try:
+                    parse_view(view)
+                except ConfigError as err:
+                    raise ConfigError(f"{_key(where, 'views')}[{i}]: {err}") from None
+    if isinstance(obj, PipelineConfig):
+        for i, stage in enumerate(obj.stages):
+            if stage in obj.stages[:i]:
+                raise ConfigError(f"stages: '{stage}' is listed twice")
+        names = [m.name for m in obj.members]
+        for i, name in enumerate(names):
+            if name in names[:i]:
+                raise ConfigError(f"members[{i}].name: '{name}' is used by another member; names must be unique")
+        if obj.train.select_best and obj.data.holdout_size == 0:
+            raise ConfigError("train.select_best: true needs a holdout; set data.holdout_size > 0 or "
+                              "select_best: false")
+        if obj.data.train_subset is not None and obj.data.train_subset < obj.train.batch_size:
+            raise ConfigError(f"data.train_subset: {obj.data.train_subset} images make no full batch of "
+                              f"train.batch_size {obj.train.batch_size}")
+
+
 def from_dict(cls: type, data: Mapping[str, Any], where: str = "") -> Any:
-    """Build a frozen dataclass from a mapping; unknown keys are errors that list the valid ones."""
+    """Build a frozen dataclass from a mapping; unknown keys are errors that list the valid ones, and every
+    value is checked against its section's rules (ranges, choices) so bad input fails here, not in training."""
     hints = typing.get_type_hints(cls)
     names = [f.name for f in dataclasses.fields(cls)]
     unknown = [k for k in data if k not in names]
@@ -224,7 +404,59 @@ def from_dict(cls: type, data: Mapping[str, Any], where: str = "") -> Any:
     kwargs = {}
     for key, value in data.items():
         kwargs[key] = _coerce(value, hints[key], f"{where}.{key}" if where else key)
-    return cls(**kwargs)
+    obj = cls(**kwargs)
+    _check_values(obj, where)
+    return obj
+
+
+def check_registered(cfg: PipelineConfig) -> None:
+    """Names resolved through registries (model, augmentation preset): checked at load, before any data.
+
+    Kept out of from_dict on purpose: reading an old run's config.yaml must not fail because a model or preset
+    was renamed since, and these imports pull in torch and albumentations.
+    """
+    from kaggle_kit import augment
+    from kaggle_kit.models import TIMM_PREFIX, model_entry
+    from kaggle_kit.models.registry import refuse_weight_loading
+
+    name = cfg.model.name
+    kwargs = dict(cfg.model.kwargs)
+    try:
+        refuse_weight_loading(name, kwargs)
+    except UsageError as err:
+        raise type(err)(f"model.kwargs: {err}") from None
+    if name.startswith(TIMM_PREFIX):
+        try:
+            import timm
+        except ImportError:  # pragma: no cover - timm is a dependency; without it training says so
+            timm = None
+        if timm is not None and not timm.is_model(name[len(TIMM_PREFIX):]):
+            raise ConfigError(f"model.name: unknown timm architecture '{name[len(TIMM_PREFIX):]}' "
+                              f"(timm.list_models() lists them)")
+    else:
+        try:
+            entry = model_entry(name)
+        except UsageError as err:
+            raise type(err)(f"model.name: {err}") from None
+        unknown = sorted(set(kwargs) - set(entry.kwargs))
+        if unknown:
+            raise ConfigError(f"model.kwargs: model {name} does not accept {', '.join(unknown)}; it accepts: "
+                              f"{', '.join(entry.kwargs) or 'none'}")
+        if cfg.train.dropout is not None and "dropout" not in entry.kwargs:
+            raise ConfigError(f"train.dropout: model {name} takes no dropout argument; remove train.dropout")
+    preset = cfg.train.augment.preset
+    if preset not in augment.list_presets():
+        raise ConfigError(f"train.augment.preset: must be one of {', '.join(augment.list_presets())}, "
+                          f"found '{preset}'")
+    if cfg.train.augment.gpu == "on" and augment.batch_spec(preset) is None:
+        raise ConfigError(f"train.augment.gpu: on needs a preset with a batched form, and '{preset}' has none; "
+                          f"set gpu: auto")
+
+
+def member_config(cfg: PipelineConfig, member: MemberConfig) -> PipelineConfig:
+    """The pipeline with one member's dotted overrides applied (what kaggle_kit.pipeline trains)."""
+    base = to_dict(dataclasses.replace(cfg, members=()))
+    return from_dict(PipelineConfig, apply_overrides(base, dict(member.set)))
 
 
 def to_dict(obj: Any) -> Any:
@@ -253,11 +485,23 @@ def parse_override(text: str) -> tuple[str, Any]:
     return key, value
 
 
+def _plain_copy(value: Any) -> Any:
+    """Deep copy of parsed YAML (mappings -> dicts, tuples -> lists) that keeps every scalar as it is, so a
+    date YAML read from an unquoted value reaches from_dict and gets a clear error there."""
+    if isinstance(value, Mapping):
+        return {k: _plain_copy(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain_copy(v) for v in value]
+    return value
+
+
 def apply_overrides(data: dict, overrides: Mapping[str, Any] | list[str]) -> dict:
     """Return a deep copy of ``data`` with dotted-key overrides set (validation happens in from_dict)."""
-    out = json.loads(json.dumps(data, default=list))
+    out = _plain_copy(data)
     items = overrides.items() if isinstance(overrides, Mapping) else (parse_override(o) for o in overrides)
     for key, value in items:
+        if not isinstance(key, str):
+            raise ConfigError(f"override key {_show(key)} must be a dotted key such as train.seed (quote it)")
         node = out
         parts = key.split(".")
         for part in parts[:-1]:
@@ -271,18 +515,59 @@ def apply_overrides(data: dict, overrides: Mapping[str, Any] | list[str]) -> dic
     return out
 
 
+_MERGE_TAG = "tag:yaml.org,2002:merge"
+
+
+def _check_unique_keys(node: yaml.Node, where: str, seen: set[int]) -> None:
+    """Raise on a mapping that gives one key twice (PyYAML would keep the last silently)."""
+    if id(node) in seen:  # an alias to a node already walked (or a recursive one)
+        return
+    seen.add(id(node))
+    if isinstance(node, yaml.MappingNode):
+        first: dict[tuple[str, str], int] = {}
+        for key_node, value_node in node.value:
+            if isinstance(key_node, yaml.ScalarNode) and key_node.tag != _MERGE_TAG:
+                ident, line = (key_node.tag, key_node.value), key_node.start_mark.line + 1
+                path = _key(where, key_node.value)
+                if ident in first:
+                    lines = f"line {line}" if first[ident] == line else f"lines {first[ident]} and {line}"
+                    raise ConfigError(f"duplicate key '{path}' ({lines}); give each key once")
+                first[ident] = line
+                _check_unique_keys(value_node, path, seen)
+            else:
+                _check_unique_keys(value_node, where, seen)
+    elif isinstance(node, yaml.SequenceNode):
+        for i, item in enumerate(node.value):
+            _check_unique_keys(item, f"{where}[{i}]", seen)
+
+
+def _safe_load_unique(text: str) -> Any:
+    """yaml.safe_load, refusing duplicate mapping keys (with their dotted path and lines)."""
+    loader = yaml.SafeLoader(text)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            return None
+        _check_unique_keys(node, "", set())
+        return loader.construct_document(node)
+    finally:
+        loader.dispose()
+
+
 def load_yaml(path: str | Path) -> dict:
     path = Path(path)
     if not path.is_file():
         raise ConfigError(f"{path}: no such pipeline file")
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = _safe_load_unique(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as err:
         mark = getattr(err, "problem_mark", None)
         at = f" at line {mark.line + 1}" if mark is not None else ""
         raise ConfigError(f"{path}: not valid YAML{at}") from None
     except UnicodeDecodeError:
         raise ConfigError(f"{path}: not a UTF-8 text file") from None
+    except ConfigError as err:
+        raise ConfigError(f"{path}: {err}") from None
     if data is None:
         data = {}
     if not isinstance(data, dict):
@@ -291,13 +576,21 @@ def load_yaml(path: str | Path) -> dict:
 
 
 def load_pipeline(path: str | Path, overrides: list[str] | Mapping[str, Any] = ()) -> PipelineConfig:
-    """Load, override and validate a pipeline; errors name the file and the offending key."""
+    """Load, override and validate a pipeline and each ensemble member's resolved config; errors name the
+    file and the offending key, and come before any data is read."""
     data = apply_overrides(load_yaml(path), overrides)
     data.setdefault("name", Path(path).stem)
     try:
-        return from_dict(PipelineConfig, data)
-    except ConfigError as err:
-        raise ConfigError(f"{path}: {err}") from None
+        cfg = from_dict(PipelineConfig, data)
+        check_registered(cfg)
+        for i, member in enumerate(cfg.members):
+            try:
+                check_registered(member_config(cfg, member))
+            except UsageError as err:
+                raise type(err)(f"members[{i}] ('{member.name}') set: {err}") from None
+    except UsageError as err:
+        raise type(err)(f"{path}: {err}") from None
+    return cfg
 
 
 def config_hash(obj: Any, length: int = 7) -> str:
