@@ -16,13 +16,23 @@ PRIOR_TV_FLAG = 0.05       # 5% of the class mass moved (BBSE and EM must both s
 LABEL_SHIFT_TRUST_AUC = 0.6  # above this domain AUC, estimated prior changes may be image shift in disguise
 NEAR_DUP_FLAG = 0.01       # 1% of competition images have a near-copy in the training set
 OVERCONFIDENT_T = 1.3      # fitted temperature above this: the network is clearly over-confident
+LINE_MIN_SUBMISSIONS = 3   # below this the scoreboard line is a constant gap or passes through every point exactly
+
+
+IMAGES, DOMAIN = "images", "domain"  # kinds of finding about the competition images: the report's summary cites them
 
 
 @dataclass(frozen=True)
 class Advice:
-    text: str        # the recommendation
+    finding: str     # what was measured, in words
+    action: str      # what to do about it ('' when there is nothing to do)
     evidence: str    # the measured number(s) behind it
     severity: int    # 2 = act on it, 1 = worth knowing
+    kind: str = ""   # IMAGES, DOMAIN, or '' for the rest
+
+    @property
+    def text(self) -> str:
+        return f"{self.finding}: {self.action}" if self.action else f"{self.finding}."
 
 
 @dataclass(frozen=True)
@@ -50,24 +60,25 @@ def image_advice(features: Mapping[str, FeatureShift]) -> list[Advice]:
 
     blur = [f for f in (flagged("sharpness", -1), flagged("hf_energy", -1)) if f]
     if blur:
-        out.append(Advice("Competition images are blurrier / more down-sampled than the training set: train with "
-                          "the `blur_jpeg` augmentation preset (`--set train.augment.preset=blur_jpeg`).",
-                          "; ".join(_fmt_shift(f) for f in blur), 2))
+        out.append(Advice("Competition images are blurrier / more down-sampled than the training set",
+                          "train with the `blur_jpeg` augmentation preset (`--set train.augment.preset=blur_jpeg`).",
+                          "; ".join(_fmt_shift(f) for f in blur), 2, IMAGES))
     jpeg = flagged("blockiness", +1)
     if jpeg:
-        out.append(Advice("Competition images carry JPEG block artefacts: train with the `blur_jpeg` preset, "
-                          "which includes JPEG re-compression.", _fmt_shift(jpeg), 2))
+        out.append(Advice("Competition images carry JPEG block artefacts",
+                          "train with the `blur_jpeg` preset, which includes JPEG re-compression.", _fmt_shift(jpeg),
+                          2, IMAGES))
     sharper = [f for f in (flagged("sharpness", +1), flagged("hf_energy", +1)) if f]
     if sharper:
-        out.append(Advice("Competition images have more fine detail or noise than the training set: the `strong` "
-                          "preset's colour jitter and affine jitter regularise against such texture changes.",
-                          "; ".join(_fmt_shift(f) for f in sharper), 1))
+        out.append(Advice("Competition images have more fine detail or noise than the training set",
+                          "the `strong` preset's colour jitter and affine jitter regularise against such texture "
+                          "changes.", "; ".join(_fmt_shift(f) for f in sharper), 1, IMAGES))
     colour = [f for n in ("saturation", "mean_r", "mean_g", "mean_b") for f in (flagged(n, 1), flagged(n, -1)) if f]
     contrast = [f for n in ("std_r", "std_g", "std_b") for f in (flagged(n, 1), flagged(n, -1)) if f]
     if colour or contrast:
-        out.append(Advice("Colour or contrast statistics differ: train with the `strong` preset (colour jitter of "
-                          "brightness, contrast, saturation and hue).",
-                          "; ".join(_fmt_shift(f) for f in colour + contrast), 2))
+        out.append(Advice("Colour or contrast statistics differ",
+                          "train with the `strong` preset (colour jitter of brightness, contrast, saturation and "
+                          "hue).", "; ".join(_fmt_shift(f) for f in colour + contrast), 2, IMAGES))
     return out
 
 
@@ -77,19 +88,21 @@ def build_advice(*, features: Mapping[str, FeatureShift], domain_auc: float | No
                  prior_tv_em: float | None = None, prior_tv_bbse: float | None = None,
                  moved_classes: Sequence[tuple[str, float, float]] = (), near_dup_share: float | None = None,
                  near_dup_threshold: float | None = None, temperature: float | None = None,
-                 ledger_slope: float | None = None, ledger_intercept: float | None = None) -> list[Advice]:
+                 ledger_slope: float | None = None, ledger_intercept: float | None = None,
+                 ledger_points: int = 0) -> list[Advice]:
     """All rules; returns the recommendations sorted by severity (most important first)."""
     out = image_advice(features)
     if domain_auc is not None and domain_auc >= DOMAIN_AUC_FLAG:
         ci = f" (95% CI {domain_ci[0]:.3f}-{domain_ci[1]:.3f})" if domain_ci else ""
         out.append(Advice("A simple classifier tells competition images from training images apart, so the "
-                          "network sees a different distribution: prefer robustness (augmentation matching the "
-                          "differences above, TTA, ensembles) over squeezing the last holdout point.",
-                          f"domain classifier AUC {domain_auc:.3f}{ci}", 2))
+                          "network sees a different distribution",
+                          "prefer robustness (augmentation matching the differences above, TTA, ensembles) over "
+                          "squeezing the last holdout point.", f"domain classifier AUC {domain_auc:.3f}{ci}", 2,
+                          DOMAIN))
     if holdout_acc is not None and predicted_acc is not None and holdout_acc - predicted_acc >= DROP_FLAG:
         err = f" (measured error of {predictor}: {100 * predictor_mae:.1f} points)" if predictor_mae else ""
-        out.append(Advice("Expect the leaderboard well below the holdout: compare candidate models by their "
-                          "predicted leaderboard accuracy, not by holdout accuracy.",
+        out.append(Advice("Expect the leaderboard well below the holdout",
+                          "compare candidate models by their predicted leaderboard accuracy, not by holdout accuracy.",
                           f"holdout {100 * holdout_acc:.1f}% vs predicted {100 * predicted_acc:.1f}% by "
                           f"{predictor}{err}", 2))
     if prior_tv_em is not None and prior_tv_bbse is not None and min(prior_tv_em, prior_tv_bbse) >= PRIOR_TV_FLAG:
@@ -98,27 +111,31 @@ def build_advice(*, features: Mapping[str, FeatureShift], domain_auc: float | No
         if domain_auc is not None and domain_auc >= LABEL_SHIFT_TRUST_AUC:
             out.append(Advice("Predicted class shares moved, but the images differ too, and under image shift BBSE "
                               "and EM read the model's new confusions as prior changes (the benchmark's uniform-prior "
-                              "stand-in shows total variation up to 0.23): do not re-weight predictions on this "
-                              "evidence alone.", f"{evidence}; domain classifier AUC {domain_auc:.3f}", 1))
+                              "stand-in shows total variation up to 0.23)",
+                              "do not re-weight predictions on this evidence alone.",
+                              f"{evidence}; domain classifier AUC {domain_auc:.3f}", 1))
         else:
-            out.append(Advice("Class priors appear to differ from the training set's while the images look alike: "
+            out.append(Advice("Class priors appear to differ from the training set's while the images look alike",
                               "re-weight the submitted probabilities by the estimated priors (EM) before taking "
                               "the argmax.", evidence, 1))
     if near_dup_share is not None and near_dup_share >= NEAR_DUP_FLAG:
-        out.append(Advice("Part of the competition set nearly copies training images: on those the model is "
-                          "at its holdout accuracy, so the drop on the rest is larger than the average suggests.",
+        out.append(Advice("Part of the competition set nearly copies training images",
+                          "on those the model is at its holdout accuracy, so the drop on the rest is larger than the "
+                          "average suggests.",
                           f"{100 * near_dup_share:.1f}% of competition images with cosine similarity >= "
                           f"{near_dup_threshold} to a training image", 1))
     if temperature is not None and temperature >= OVERCONFIDENT_T:
-        out.append(Advice("The network is over-confident before calibration: label smoothing (0.1) or Mixup "
-                          "make its confidences, and every estimate built on them, more trustworthy.",
+        out.append(Advice("The network is over-confident before calibration",
+                          "label smoothing (0.1) or Mixup make its confidences, and every estimate built on them, more "
+                          "trustworthy.",
                           f"fitted temperature {temperature:.2f}", 1))
-    if ledger_slope is not None and ledger_intercept is not None:
-        out.append(Advice("Use the fitted scoreboard line to translate a local gain into a leaderboard gain "
-                          "before spending a submission.",
-                          f"leaderboard = {ledger_slope:.2f} x local {100 * ledger_intercept:+.1f} points", 1))
+    if ledger_slope is not None and ledger_intercept is not None and ledger_points >= LINE_MIN_SUBMISSIONS:
+        out.append(Advice("Your scored submissions fit a line from local to leaderboard accuracy",
+                          "use it to translate a local gain into a leaderboard gain before spending a submission.",
+                          f"leaderboard = {ledger_slope:.2f} x local {100 * ledger_intercept:+.1f} points over "
+                          f"{ledger_points} scored submissions", 1))
     if not out:
-        out.append(Advice("No large difference between training and competition images was measured.",
+        out.append(Advice("No large difference between training and competition images was measured", "",
                           f"domain classifier AUC {domain_auc:.3f}" if domain_auc is not None else "no measurement",
                           0))
     return sorted(out, key=lambda a: -a.severity)

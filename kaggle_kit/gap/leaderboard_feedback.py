@@ -60,6 +60,12 @@ class LedgerOffset:
         """Appended to "N scored submission(s)"."""
         return self.scope.value
 
+    def miss_words(self) -> str:
+        """The mean miss as a reader checks it against the correction: too high is subtracted, too low added."""
+        if abs(self.offset) < 5e-4:
+            return "on target on average"
+        return f"{100 * abs(self.offset):.1f} points too {'high' if self.offset > 0 else 'low'} on average"
+
 
 def mean_offset(predicted: Sequence[float], observed: Sequence[float]) -> float:
     """Mean signed miss; the benchmark and the ledger both use this one definition."""
@@ -286,8 +292,8 @@ class EvidenceRow:
 
 
 EVIDENCE_ROWS = (
-    EvidenceRow(BENCHMARK, "the benchmark's shifted sets", "true accuracy",
-                {"plain": _AS, "one_different_recipe": _OTHER, "mean_of_others": _MEAN}, 1, mean_of=-1,
+    EvidenceRow(BENCHMARK, "the benchmark's shifted sets", "true accuracy",  # two decimals, as sections 2 and 7
+                {"plain": _AS, "one_different_recipe": _OTHER, "mean_of_others": _MEAN}, 2, mean_of=-1,
                 mean_includes="a label-smoothing variant for 2 of 5 models"),
     EvidenceRow("standin", "the competition stand-in set", "true accuracy",
                 {"plain": _AS, "one_different_recipe": _OTHER, "mean_of_others": _MEAN}, 1, mean_of=-1,
@@ -430,8 +436,8 @@ def coverage_words(estimator: str, errors: dict | None = None, fraction: str = "
     key = band_source(estimator, errors)
     fresh_same = res.get("fresh_same_recipe_models", {}).get(estimator)
     same = (f"the narrower +-{100 * errors[key]['band'][estimator]:.2f} of a same-recipe correction held for "
-            f"{cov['one_same_recipe']['private']:.0%} on the {len(fresh_same)} models trained after it was written "
-            f"down ({key.replace('check', 'check ')})" if key is not None and fresh_same else
+            f"{cov['one_same_recipe']['private']:.0%} on the {len(fresh_same)} models trained after "
+            f"{key.replace('check', 'check ')} wrote it down" if key is not None and fresh_same else
             f"{cov['one_same_recipe']['private']:.0%} by the same recipe's")
     fresh_variant = res.get("fresh_variant_models", {}).get(estimator)
     band = variant_band(estimator, errors)
@@ -481,7 +487,7 @@ class Corrected:
         rng = f" ({self.range_words()})" if self.low is not None else ""
         return (f"{self.offset.estimator} {100 * self.estimate:.1f}% corrected by {self.offset.n} scored "
                 f"submission(s){self.offset.scope_words()} whose {self.offset.estimator} predictions were "
-                f"{100 * self.offset.offset:+.1f} points off on average: {100 * self.accuracy:.1f}%{rng}")
+                f"{self.offset.miss_words()}: {100 * self.accuracy:.1f}%{rng}")
 
 
 def corrected_prediction(estimates: Mapping[str, float], recommended: str, ledger: pd.DataFrame,
@@ -507,6 +513,20 @@ def corrected_prediction(estimates: Mapping[str, float], recommended: str, ledge
             half = correction_p90(name, errors) if half is None else half
             band = (None, None) if half is None else symmetric_band(accuracy, half)
             return Corrected(accuracy, float(estimates[name]), off, evidence, *band)
+    return None
+
+
+def own_public_score(ledger: pd.DataFrame, runs: Iterable[str], competition: str | None = None) -> float | None:
+    """The latest public score (fraction) of a scored submission of exactly ``runs``: such a run is on the
+    leaderboard already, and its own score never corrects its prediction."""
+    want = frozenset(x for x in runs if x)
+    if ledger.empty or not want:
+        return None
+    for _, r in ledger.iloc[::-1].iterrows():
+        public = float(r["public_score"])
+        if (r["status"] == SCORED_STATUS and not math.isnan(public) and frozenset(str(r["runs"]).split(RUN_SEPARATOR))
+                == want and (competition is None or r["competition"] == competition)):
+            return as_fraction(public)
     return None
 
 

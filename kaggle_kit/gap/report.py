@@ -28,7 +28,7 @@ from kaggle_kit.gap.report_render import (Details, Fig, Section, Table, figure_p
 from kaggle_kit.gap.report_runs import RunView, load_run
 from kaggle_kit.ledger import as_fraction, estimates_of
 
-SECTIONS = ("scoreboard", "prediction", "label-shift", "covariate-shift", "per-class", "advice", "accuracy")
+SECTIONS = ("summary", "scoreboard", "prediction", "label-shift", "covariate-shift", "per-class", "advice", "accuracy")
 NEAR_DUP_THRESHOLDS = (0.95, 0.97, 0.99)
 
 
@@ -139,12 +139,14 @@ def upload_prediction_summary(df: pd.DataFrame, legacy: str) -> str:
     return text
 
 
-def scoreboard_section(ledger: pd.DataFrame, runs: Sequence[RunView]) -> tuple[Section, tuple[float, float] | None]:
+def scoreboard_section(ledger: pd.DataFrame, runs: Sequence[RunView]
+                       ) -> tuple[Section, tuple[float, float] | None, int]:
+    """The section, the fitted line (None without scores) and how many scored submissions it rests on."""
     sec = Section("scoreboard", "1. Scoreboard: local accuracy against the leaderboard")
     if ledger.empty:
         sec.blocks.append("No submissions in the ledger yet: the scoreboard fills in after `kaggle-kit submit` "
                           "and `kaggle-kit sync`.")
-        return sec, None
+        return sec, None, 0
     df = ledger.copy()
     for col in ("local_holdout_acc", "local_test_acc", "predicted_lb_acc", "public_score", "private_score"):
         df[col] = df[col].astype(float).map(as_fraction)
@@ -202,10 +204,10 @@ def scoreboard_section(ledger: pd.DataFrame, runs: Sequence[RunView]) -> tuple[S
     sec.blocks.append(Fig("scoreboard", figure_png(fig), "Every submission: local accuracy against its leaderboard "
                           "score, with the least-squares line; crosses: the prediction recorded at upload; plus "
                           "signs: that prediction corrected by the submissions scored before it."))
+    n_scored = int(ok.sum())
     if line is None:
         sec.blocks.append("No leaderboard scores yet (status pending or dry runs): the line appears after `sync`.")
     else:
-        n_scored = int(ok.sum())
         sec.blocks.append(f"Fitted on {n_scored} scored submission(s): leaderboard = {line[0]:.3f} x local "
                           f"{100 * line[1]:+.2f} points" + (" (one point: a constant gap)" if n_scored == 1 else "")
                           + ". Expected leaderboard accuracy of the runs in this report:")
@@ -214,29 +216,62 @@ def scoreboard_section(ledger: pd.DataFrame, runs: Sequence[RunView]) -> tuple[S
             loc = v.test.accuracy if v.test is not None and v.test.labels is not None else v.result["holdout_acc"]
             rows.append([v.name, _pct(loc, 2), _pct(line[0] * loc + line[1], 2)])
         sec.blocks.append(Table(["run", "local accuracy", "expected leaderboard (line)"], rows))
-    return sec, line
+    return sec, line, n_scored
+
+
+def _runs_of(v: RunView) -> list[str]:
+    """The ledger's ``runs`` of a submission of this run: an ensemble is submitted as its members."""
+    return list(v.members or [v.name])
+
+
+def corrected_for(v: RunView, estimator: str, ledger: pd.DataFrame | None, competition: str | None,
+                  measured: dict | None = None) -> leaderboard_feedback.Corrected | None:
+    """``v``'s prediction corrected by the ledger's earlier misses, as the upload would make it; None without one."""
+    if ledger is None or ledger.empty:
+        return None
+    est = estimators.finite_estimates(v.result["estimates"])
+    return None if estimator not in est else leaderboard_feedback.corrected_prediction(
+        est, estimator, ledger, competition, _runs_of(v), estimators.logits_only_estimator(), measured, v.recipe)
+
+
+def _wider_words(c: leaderboard_feedback.Corrected, v: RunView, errors: dict) -> str:
+    """Why a corrected range can be wider than the uncorrected one above it, said where it happens."""
+    holdout = v.result.get("holdout_acc")
+    before = None if holdout is None else estimators.prediction_range(
+        errors, v.result["estimates"], holdout, recommended_estimator(errors, available=v.result["estimates"]))
+    if c.low is None or before is None or c.high - c.low <= before[1] - before[0] + 1e-9:
+        return ""
+    return (" This range is wider than the uncorrected one above: it has one width for every correction of its "
+            "kind, while the uncorrected one narrows with a small predicted drop and with agreeing estimators; each "
+            "held about 9 times in 10 where it was measured.")
 
 
 def corrections(runs: Sequence[RunView], estimator: str, ledger: pd.DataFrame | None,
-                competition: str | None = None) -> list[str | Details]:
+                competition: str | None = None, errors: dict | None = None) -> list[str | Details]:
     """Each run's prediction corrected by the ledger's earlier misses (``leaderboard_feedback.correction_order``
     says which estimator's), then the evidence once, folded (a table and what it rests on)."""
     if ledger is None or ledger.empty:
         return []
+    errors = measured_error() if errors is None else errors
     lines, last = [], None
-    legacy, measured = estimators.logits_only_estimator(), leaderboard_feedback.measurements()
+    measured = leaderboard_feedback.measurements()
     for v in runs:
-        est = estimators.finite_estimates(v.result["estimates"])
-        c = None if estimator not in est else leaderboard_feedback.corrected_prediction(
-            est, estimator, ledger, competition, v.members or [v.name], legacy, measured, v.recipe)
+        c = corrected_for(v, estimator, ledger, competition, measured)
+        own = leaderboard_feedback.own_public_score(ledger, _runs_of(v), competition)
         if c is not None:
+            wider = "" if any(isinstance(x, str) and "wider than the uncorrected" in x for x in lines) else \
+                _wider_words(c, v, errors)  # said once
             last = c
             lines.append(f"{v.name}, corrected by the leaderboard: {c.offset.estimator} predicted "
-                         f"{_pct(c.estimate, 1)}, and your {c.offset.n} scored submission(s){c.offset.scope_words()} "
-                         f"predicted by it were {100 * c.offset.offset:+.1f} points off on average, so expect "
-                         f"**{_pct(c.accuracy, 1)}**" + ("." if c.low is None else
-                                                         f" ({_pct(c.low, 1)} to {_pct(c.high, 1)}: "
-                                                         f"{leaderboard_feedback.range_basis(c, measured)})."))
+                         f"{_pct(c.estimate, 1)}, and on your {c.offset.n} scored "
+                         f"submission(s){c.offset.scope_words()} its predictions were {c.offset.miss_words()}, so "
+                         f"expect **{_pct(c.accuracy, 1)}**" + ("." if c.low is None else
+                                                                f" ({_pct(c.low, 1)} to {_pct(c.high, 1)}: "
+                                                                f"{leaderboard_feedback.range_basis(c, measured)})."
+                                                                + wider))
+        elif own is not None:
+            lines.append(f"{v.name} is on the leaderboard already: public score **{_pct(own, 2)}**. A submission's "
+                         f"own score never corrects its prediction, and no other scored submission qualifies yet.")
     if last is not None:
         name = last.offset.estimator
         switch = leaderboard_feedback.switch_words(name, estimator, measured)
@@ -269,7 +304,7 @@ def prediction_section(runs: Sequence[RunView], errors: dict, unseen: dict | Non
         line = expectation_sentence(v.name, best, v.result, errors, unseen)
         if line:
             sec.blocks.append(line)
-    sec.blocks += corrections(runs, best, ledger, competition)
+    sec.blocks += corrections(runs, best, ledger, competition, errors)
     glossary = (
         "AC: average confidence; DoC: holdout accuracy minus the drop in confidence; ATC-MC / ATC-NE: share of "
         "competition images above the confidence (MC) or negative-entropy (NE) threshold that matches the holdout "
@@ -289,10 +324,12 @@ def prediction_section(runs: Sequence[RunView], errors: dict, unseen: dict | Non
         "over-estimate; chosen by a test on shift families outside the benchmark, section 7); "
         "Agreement: ensemble members' agreement carried over to accuracy. Measured error: mean absolute error on "
         "labeled shifted sets (section 7).")
-    for v in runs:
-        if v.result.get("shift_auc") is not None:
-            sec.blocks.append(f"{v.name}: re-weighted domain AUC (image statistics, holdout re-weighted to the EM "
-                              f"priors) = {v.result['shift_auc']:.3f}.")
+    gates = [f"{v.name} {v.result['shift_auc']:.3f}" for v in runs if v.result.get("shift_auc") is not None]
+    if gates:
+        sec.blocks.append(f"Shift-Gated's gate, the re-weighted domain AUC: {', '.join(gates)}. It separates the "
+                          f"holdout's image statistics, re-weighted to the EM priors, from the competition's (at most "
+                          f"0.55: the images look alike and it uses ATC-NE-EM; at least 0.70: COT; blended between). "
+                          f"Section 4's domain AUC compares the training images themselves, with a thumbnail too.")
     names = list(runs[0].result["estimates"])
     for v in runs[1:]:
         names += [n for n in v.result["estimates"] if n not in names]
@@ -307,9 +344,9 @@ def prediction_section(runs: Sequence[RunView], errors: dict, unseen: dict | Non
         exp = _expected(errors, n, main.result)
         label = f"**{n}**" if n == best else n
         rows.append([label] + [_pct(v.result["estimates"].get(n), 2) for v in runs]
-                    + ["-" if mae is None else f"{100 * mae:.1f}",
+                    + ["-" if mae is None else f"{100 * mae:.2f}",
                        "-" if exp is None else
-                       f"{100 * exp['mae']:.1f} ({'all sets' if exp['bin'] == 'all' else 'drop ' + exp['bin']})"])
+                       f"{100 * exp['mae']:.2f} ({'all sets' if exp['bin'] == 'all' else 'drop ' + exp['bin']})"])
     sec.blocks += [Table(headers, rows), Details("What each estimator computes", [glossary])]
     checks = []
     for v in runs:
@@ -509,6 +546,49 @@ def per_class_section(main: RunView, class_names: Sequence[str]) -> Section:
     return sec
 
 
+def summary_section(main: RunView, best: str, errors: dict, ledger: pd.DataFrame, competition: str | None,
+                    cov_info: dict, items: Sequence[advice_mod.Advice]) -> Section:
+    """Three lines for the reader who reads nothing else: where the run stands, the main measured difference,
+    and what to try first; each points to the section with the evidence."""
+    sec = Section("summary", "In short")
+    holdout = main.result["holdout_acc"]
+    own = leaderboard_feedback.own_public_score(ledger, _runs_of(main), competition)
+    c = corrected_for(main, best, ledger, competition)
+    rng = estimators.prediction_range(errors, main.result["estimates"], holdout, best)
+    if own is not None:
+        stand = (f"is on the leaderboard: public score **{_pct(own, 2)}**, {100 * (holdout - own):.1f} points under its "
+                 f"holdout accuracy ({_pct(holdout, 2)}; section 1)")
+    elif c is not None:
+        span = "" if c.low is None else f" ({_pct(c.low, 1)} to {_pct(c.high, 1)})"
+        stand = (f"is expected on the leaderboard: **{_pct(c.accuracy, 1)}**{span}, {100 * (holdout - c.accuracy):.1f} "
+                 f"points under its holdout accuracy ({_pct(holdout, 2)}), corrected by your scored submissions "
+                 f"(section 2)")
+    elif main.result["estimates"].get(best) is not None:
+        est = main.result["estimates"][best]
+        span = "" if rng is None else f" ({_pct(rng[0], 1)} to {_pct(rng[1], 1)})"
+        stand = (f"is expected on the leaderboard: **{_pct(est, 1)}**{span}, {100 * (holdout - est):.1f} points under "
+                 f"its holdout accuracy ({_pct(holdout, 2)}), from its predictions alone (section 2)")
+    else:
+        stand = (f"has a holdout accuracy of {_pct(holdout, 2)}, but no leaderboard prediction could be computed "
+                 f"(section 2)")
+    lines = [f"**{main.name}** {stand}."]
+    images = [a for a in items if a.kind in (advice_mod.IMAGES, advice_mod.DOMAIN) and a.severity >= 2]
+    auc = cov_info.get("auc")
+    seen = f"a domain classifier tells them from the training images with AUC {auc:.2f}; " if auc is not None else ""
+    if images:
+        shown = [a for a in images if a.kind == advice_mod.IMAGES][:2] or images[:1]
+        first = shown[0]
+        what = "; ".join(a.finding[0].lower() + a.finding[1:] for a in shown)
+        lines.append(f"What differs: {what} ({seen}section 4).")
+        lines.append(f"Try first: {first.action} Everything else measured is in section 6.")
+    else:
+        alike = f"{seen}0.5 = alike; " if seen else ""
+        lines.append(f"The competition images show no large measured difference from the training images "
+                     f"({alike}section 4). Section 6 lists what was measured.")
+    sec.blocks.append(lines)
+    return sec
+
+
 def advice_section(items: Sequence[advice_mod.Advice]) -> Section:
     sec = Section("advice", "6. Advice")
     sec.blocks.append([f"{a.text} *Evidence: {a.evidence}.*" for a in items])
@@ -573,8 +653,9 @@ def accuracy_section(errors: dict, unseen: dict | None = None) -> Section:
         for label in bins:
             b = (e.get("by_predicted_drop") or {}).get(label)
             cells.append("-" if b is None else f"{100 * b['mae']:.1f} ({b['n']})")
-        by_drop.append([name] + cells)
-    if any(cell != "-" for row in by_drop for cell in row[1:]):
+        if any(cell != "-" for cell in cells):  # a combined row (Median-4-Spread) has no bins: said above
+            by_drop.append([name] + cells)
+    if by_drop:
         sec.blocks.append("The same errors binned by the drop each estimator *predicted* (holdout accuracy minus its "
                           "estimate, points), which is known before submitting; section 2 quotes the matching bin. "
                           "Cells: MAE in points (number of sets).")
@@ -603,7 +684,7 @@ def build_report(run_dirs: Sequence[str | Path], ledger_path: str | Path | None,
     ledger = read_ledger(ledger_path) if ledger_path is not None else read_ledger()
     class_names = list(data.class_names)
 
-    score_sec, line = scoreboard_section(ledger, runs)
+    score_sec, line, n_scored = scoreboard_section(ledger, runs)
     unseen = estimators.measured_error_unseen_families()
     pred_sec = prediction_section(runs, errors, unseen, ledger, competition)
     ls_sec, ls_info = label_shift_section(main, class_names)
@@ -617,8 +698,10 @@ def build_report(run_dirs: Sequence[str | Path], ledger_path: str | Path | None,
         prior_tv_bbse=ls_info["tv_bbse"],
         moved_classes=ls_info["moved"], near_dup_share=cov_info["near_dup_share"],
         near_dup_threshold=cov_info["near_dup_threshold"], temperature=main.result["temperature"],
-        ledger_slope=line[0] if line else None, ledger_intercept=line[1] if line else None)
-    sections = [score_sec, pred_sec, ls_sec, cov_sec, pc_sec, advice_section(items),
+        ledger_slope=line[0] if line else None, ledger_intercept=line[1] if line else None,
+        ledger_points=n_scored)
+    summary = summary_section(main, best, errors, ledger, competition, cov_info, items)
+    sections = [summary, score_sec, pred_sec, ls_sec, cov_sec, pc_sec, advice_section(items),
                 accuracy_section(errors, unseen)]
 
     title = "kaggle-kit gap report"

@@ -25,7 +25,7 @@ DEMO = ROOT / "pipelines" / "demo.yaml"
 # Small enough for CI (2 cores), large enough that every stage does real work.
 FAST = ["model.name=tinycnn", "data.train_subset=1500", "data.holdout_size=1000", "data.test_subset=1000",
         "train.epochs=1", "train.batch_size=250"]
-SECTIONS = ["Scoreboard", "Predicted leaderboard accuracy", "Label shift", "Covariate shift", "Per-class",
+SECTIONS = ["In short", "Scoreboard", "Predicted leaderboard accuracy", "Label shift", "Covariate shift", "Per-class",
             "Advice"]
 
 

@@ -32,6 +32,11 @@ FIGURES = ("scoreboard", "predicted_lb", "label_shift", "image_stats", "near_dup
            "confidence_entropy", "per_class_confidence")
 
 
+def _miss_words(miss: float) -> str:
+    """How the report and the upload say a mean miss (a fraction; positive: predicted too high)."""
+    return f"{100 * abs(miss):.1f} points too {'high' if miss > 0 else 'low'} on average"
+
+
 def _estimates_table(html: str) -> str:
     """Section 2's table of estimators (the correction's evidence table may come before it)."""
     section = html.split("id='prediction'")[1].split("</section>")[0]
@@ -129,10 +134,14 @@ def test_html_report_has_every_section_and_figure_and_needs_no_network(workdir, 
     ens_sg = predict_leaderboard(ens, cifar10, standin, ReportConfig(synthetic_per_set=100))["Shift-Gated"]
     p90 = leaderboard_feedback.correction_p90("Shift-Gated")
     corrected = ens_sg - np.mean(miss)
-    assert (f"ens, corrected by the leaderboard: Shift-Gated predicted {100 * ens_sg:.1f}%, and your 2 scored "
-            f"submission(s) predicted by it were {100 * np.mean(miss):+.1f} points off on average, so expect "
+    assert (f"ens, corrected by the leaderboard: Shift-Gated predicted {100 * ens_sg:.1f}%, and on your 2 scored "
+            f"submission(s) its predictions were {_miss_words(np.mean(miss))}, so expect "
             f"**{100 * corrected:.1f}%** ({100 * (corrected - p90):.1f}% to {100 * (corrected + p90):.1f}%: 9 in 10 "
             f"corrections of another recipe's model fell this close") in md
+    # the report opens with where the described run stands: here its corrected prediction, then what to try
+    summary = md.split("## In short", 1)[1].split("\n## ", 1)[0]
+    assert f"- **ens** is expected on the leaderboard: **{100 * corrected:.1f}%** (" in summary
+    assert "corrected by your scored submissions (section 2)." in summary and "section 4" in summary
     assert md.count("Why the correction:") == 1 and "How far Shift-Gated was from what each row was judged" in md
     # the evidence is one table: a row per measured source, the held-out checks with their numbers
     assert "| measured on | judged against | as is | one earlier, another recipe | one earlier, same recipe |" in md
@@ -149,7 +158,7 @@ def test_html_report_has_every_section_and_figure_and_needs_no_network(workdir, 
     assert leaderboard_feedback.coverage_words("Shift-Gated") in md
     assert f"{runs[0].name}, corrected by the leaderboard: Shift-Gated predicted" in md
     # m0 and m1 are two seeds of one recipe: each is corrected by the other's row only, with check 9's range
-    assert md.count("and your 1 scored submission(s) of the same recipe predicted by it") == 2
+    assert md.count("and on your 1 scored submission(s) of the same recipe its predictions were") == 2
     assert "9 in 10 corrections by the same recipe's earlier submission fell this close to the private score" in md
     key = recipe_key(runs[0])
     assert key == recipe_key(runs[1]) != recipe_key(ens)
@@ -211,7 +220,7 @@ def test_submit_from_a_run_records_the_reports_recommended_prediction(workdir, c
     band = leaderboard_feedback.same_recipe_band("Shift-Gated")
     assert band == pytest.approx(0.0213)
     assert (f"{runs[0].name}: Shift-Gated {100 * sg:.1f}% corrected by 1 scored submission(s) of the same recipe "
-            f"whose Shift-Gated predictions were {100 * miss:+.1f} points off on average: {100 * (sg - miss):.1f}% "
+            f"whose Shift-Gated predictions were {_miss_words(miss)}: {100 * (sg - miss):.1f}% "
             f"(expect {100 * (sg - miss - band):.1f}% to {100 * (sg - miss + band):.1f}%)\n  (Shift-Gated is "
             f"corrected, not Median-4-Spread: its correction measured best on the benchmark") in out
     assert "\n  (the range: 9 in 10 corrections by the same recipe's earlier submission fell this close" in out
@@ -245,7 +254,7 @@ def test_submit_from_a_run_whose_label_smoothing_variant_was_scored_is_corrected
     assert band == pytest.approx(0.0229)
     out = capsys.readouterr().out
     assert (f"{runs[0].name}: Shift-Gated {100 * sg:.1f}% corrected by 1 scored submission(s) of the same recipe "
-            f"but for label smoothing whose Shift-Gated predictions were {100 * miss:+.1f} points off on average: "
+            f"but for label smoothing whose Shift-Gated predictions were {_miss_words(miss)}: "
             f"{100 * (sg - miss):.1f}% (expect {100 * max(0, sg - miss - band):.1f}% to "
             f"{100 * min(1, sg - miss + band):.1f}%)") in out
     assert "\n  (the range: 9 in 10 corrections by label-smoothing variants' earlier submissions fell this close" in out

@@ -29,7 +29,7 @@ def test_drop_label_shift_and_scoreboard_rules_cite_numbers():
     items = build_advice(features=features(), domain_auc=0.8, domain_ci=(0.78, 0.82), holdout_acc=0.94,
                          predicted_acc=0.85, predictor="ATC-MC", predictor_mae=0.02, prior_tv_em=0.12,
                          prior_tv_bbse=0.09, moved_classes=[("cat", 0.1, 0.2)], ledger_slope=0.9,
-                         ledger_intercept=0.01)
+                         ledger_intercept=0.01, ledger_points=3)
     evidence = " | ".join(a.evidence for a in items)
     for needle in ("AUC 0.800", "holdout 94.0% vs predicted 85.0%", "EM 0.120", "cat 10.0% -> 20.0%", "0.90 x local"):
         assert needle in evidence
@@ -39,3 +39,21 @@ def test_drop_label_shift_and_scoreboard_rules_cite_numbers():
     assert any("re-weight the submitted" in a.text for a in alike)
     # priors flagged by only one estimator are not advice
     assert not any("priors" in a.text for a in build_advice(features=features(), prior_tv_em=0.12, prior_tv_bbse=0.01))
+
+
+def test_the_scoreboard_line_is_advice_only_once_it_rests_on_three_submissions():
+    """One scored submission gives a constant gap through it and two a line through both: neither has been tested."""
+    line = dict(features=features(), ledger_slope=1.0, ledger_intercept=-0.04)
+    for points in (1, 2):
+        assert not any("scoreboard" in a.text or "line" in a.finding for a in build_advice(**line, ledger_points=points))
+    assert any("0 x local" in a.evidence and "3 scored" in a.evidence for a in build_advice(**line, ledger_points=3))
+
+
+def test_findings_and_actions_are_separate_and_image_findings_are_marked():
+    items = build_advice(features=features(sharpness=0.3), domain_auc=0.8)
+    blur = next(a for a in items if "blurrier" in a.finding)
+    assert blur.kind == "images" and blur.action.startswith("train with the `blur_jpeg`")
+    assert blur.text == f"{blur.finding}: {blur.action}"
+    assert next(a for a in items if "domain classifier" in a.evidence).kind == "domain"
+    quiet = build_advice(features=features(), domain_auc=0.52)[0]
+    assert quiet.action == "" and quiet.text.endswith("measured.")

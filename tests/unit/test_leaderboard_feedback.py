@@ -77,8 +77,8 @@ def test_correction_is_offered_only_where_the_benchmark_shows_it_helping():
     assert lf.measured("COTT", ERRORS) is None  # never measured
     m = lf.measured(M4S, ERRORS)
     line = lf.evidence_line(lf.Corrected(0.7, 0.72, lf.LedgerOffset(M4S, 0.02, 1), m))
-    assert line == ("measured on the benchmark's shifted sets (judged against the true accuracy): 2.0 points MAE as "
-                    "is, 1.7 corrected by one earlier submission of another recipe; every measurement: `kaggle-kit "
+    assert line == ("measured on the benchmark's shifted sets (judged against the true accuracy): 2.00 points MAE as "
+                    "is, 1.70 corrected by one earlier submission of another recipe; every measurement: `kaggle-kit "
                     "report`, section 2")
     # the line quotes the latest source with a number for the correction's kind
     same = lf.evidence_line(lf.Corrected(0.7, 0.72, lf.LedgerOffset(M4S, 0.02, 2, lf.Scope.SAME_RECIPE), m))
@@ -88,7 +88,7 @@ def test_correction_is_offered_only_where_the_benchmark_shows_it_helping():
     # a mean is quoted only where it held no row the toolkit would have used alone: the benchmark's included a
     # label-smoothing variant for 2 of its 5 models, so the one-earlier row stands in
     several = lf.evidence_line(lf.Corrected(0.7, 0.72, lf.LedgerOffset(M4S, 0.02, 3), m))
-    assert "2.0 points MAE as is, 1.7 corrected by one earlier submission of another recipe (measured with one; " \
+    assert "2.00 points MAE as is, 1.70 corrected by one earlier submission of another recipe (measured with one; " \
            "yours averages 3)" in several
     clean = {**m, "check11": {"plain": 0.039, "all": 0.0167, "n_models": 12}}
     assert "1.67 corrected by the mean of 12 earlier submissions (yours averages 3);" in lf.evidence_line(
@@ -137,7 +137,7 @@ def test_corrected_prediction_and_the_ledger_replay(tmp_path):
     c = lf.corrected_prediction({M4S: 0.72}, M4S, df, SLUG, ["r9"], errors=ERRORS)
     assert c.offset.n == 3 and c.accuracy == pytest.approx(0.72 - (0.04 + 0.03 + 0.04) / 3)
     assert c.describe() == ("Median-4-Spread 72.0% corrected by 3 scored submission(s) whose Median-4-Spread "
-                            f"predictions were +3.7 points off on average: {100 * c.accuracy:.1f}%")
+                            f"predictions were 3.7 points too high on average: {100 * c.accuracy:.1f}%")
     assert lf.corrected_prediction({"ATC-NE-BBSE": 0.72}, "ATC-NE-BBSE", df, SLUG, errors=ERRORS) is None
     replay = lf.replay(df, errors=ERRORS)
     assert math.isnan(replay[0]) and math.isnan(replay[3])
@@ -414,8 +414,8 @@ def test_evidence_table_has_a_row_per_source_with_its_own_columns():
                        "one earlier, same recipe", "earlier, same recipe but label smoothing",
                        "mean of earlier (how many)"]
     assert rows == [
-        ["the benchmark's shifted sets", "true accuracy", "2.0", "1.7", "-", "-",
-         "1.4 (2, incl. a label-smoothing variant for 2 of 5 models)"],
+        ["the benchmark's shifted sets", "true accuracy", "2.00", "1.70", "-", "-",
+         "1.40 (2, incl. a label-smoothing variant for 2 of 5 models)"],
         ["the seed study (2-3 seeds per recipe)", "true accuracy", "2.2", "-", "0.7", "-", "-"],
         ["check 11: two more new recipes, one seed each", "private score of a 50% public split", "3.90", "-", "-", "-",
          "1.67 (3)"]]
@@ -652,11 +652,31 @@ def test_the_reports_correction_uses_the_runs_label_smoothing_variants(tmp_path)
     view = RunView(tmp_path / "t0", "t0", None, None, None, {"estimates": {M4S: 0.75, "Shift-Gated": 0.74}}, None,
                    recipe=RecipeKeys("7777", "eeee"))
     out = corrections([view], M4S, df, SLUG)
-    assert out[0].startswith("t0, corrected by the leaderboard: Shift-Gated predicted 74.0%, and your 1 scored "
-                             "submission(s) of the same recipe but for label smoothing predicted by it were +2.0 "
-                             "points off on average, so expect **72.0%**")
+    assert out[0].startswith("t0, corrected by the leaderboard: Shift-Gated predicted 74.0%, and on your 1 scored "
+                             "submission(s) of the same recipe but for label smoothing its predictions were 2.0 "
+                             "points too high on average, so expect **72.0%**")
     assert len(out) == 2 and isinstance(out[1], Details)  # the evidence once, folded under the answer
     assert sum(isinstance(b, Table) for b in out[1].blocks) == 1
     # without its keys (a pulled kernel's folder), every row corrects it
     bare = corrections([RunView(tmp_path / "t0", "t0", None, None, None, view.result, None)], M4S, df, SLUG)
-    assert "your 2 scored submission(s) predicted by it were +6.0 points off" in bare[0]
+    assert "on your 2 scored submission(s) its predictions were 6.0 points too high" in bare[0]
+
+
+def test_own_public_score_is_the_latest_scored_submission_of_exactly_those_runs(tmp_path):
+    df = _ledger(tmp_path, [
+        dict(runs=["a", "b"], public_score=0.70),
+        dict(runs=["b", "a"], public_score=0.72),                       # the same runs, later: this one
+        dict(runs=["a", "b"], public_score=0.90, competition="comp-b"),  # another competition
+        dict(runs=["a", "b"], status="PENDING"),                         # not scored yet
+        dict(runs=["a"], public_score=0.60),                             # a subset is another submission
+    ])
+    assert lf.own_public_score(df, ["a", "b"], SLUG) == pytest.approx(0.72)
+    assert lf.own_public_score(df, ["a", "b"]) == pytest.approx(0.90)
+    assert lf.own_public_score(df, ["c"], SLUG) is None and lf.own_public_score(df, [], SLUG) is None
+
+
+@pytest.mark.parametrize("offset, words", [(0.02, "2.0 points too high on average"),
+                                           (-0.013, "1.3 points too low on average"),
+                                           (0.0001, "on target on average")])
+def test_a_mean_miss_is_said_as_too_high_or_too_low(offset, words):
+    assert lf.LedgerOffset("Shift-Gated", offset, 2).miss_words() == words
