@@ -17,6 +17,7 @@ from typing import Any, Callable
 from kaggle_kit.config import PipelineConfig, apply_overrides, config_hash, from_dict, to_dict
 from kaggle_kit.errors import ConfigError
 from kaggle_kit.fsio import atomic_write_text, sha256_file
+from kaggle_kit.ledger import as_fraction
 from kaggle_kit.runs import new_run_id
 
 STAGES = ("data", "train", "predict", "ensemble", "submission", "upload", "sync", "report")
@@ -118,6 +119,7 @@ class PipelineOutcome:
     ledger_row: dict | None
     report: Path | None
     timings_s: dict[str, float]
+    ledger: Path | None = None   # the workdir's ledger, once it exists
 
 
 # ------------------------------------------------------------------------------------------ the runner
@@ -146,8 +148,10 @@ def run_pipeline(cfg: PipelineConfig, *, data_dir: str | Path | None = None, wor
     data = load_cifar10(paths.cifar_dir)
     comp = load_competition(paths.comp_pickle)
     data_fp = data_fingerprint(paths)
+    subset = (f"; training uses {cfg.data.train_subset:,} of the non-holdout images (data.train_subset)"
+              if cfg.data.train_subset else "")
     prog.finish("data", t0, f"{len(data.train_labels):,} train + {len(data.test_labels):,} test CIFAR-10 images, "
-                f"{len(comp.ids):,} competition images from {paths.root} (fingerprint {data_fp[:7]})")
+                f"{len(comp.ids):,} competition images from {paths.root} (fingerprint {data_fp[:7]}){subset}")
 
     # -- train + predict per member
     from kaggle_kit.predict import predict_run
@@ -171,7 +175,8 @@ def run_pipeline(cfg: PipelineConfig, *, data_dir: str | Path | None = None, wor
             t0 = prog.start(label + (f" (resuming {folder})" if resume else f" -> {folder}"))
             result = train_run(mcfg, data, folder, resume=resume, progress=progress)
             state.mark(sid, train_key, finished=True, run_dir=folder, holdout_acc=result.holdout_acc)
-            prog.finish(label, t0, f"holdout {_fmt_acc(result.holdout_acc)} after {result.epochs_done} epochs")
+            prog.finish(label, t0, f"holdout {_fmt_acc(result.holdout_acc)} after {result.epochs_done} "
+                        f"epoch{'' if result.epochs_done == 1 else 's'}")
         run_dirs.append(folder)
 
         if "predict" in cfg.stages:
@@ -248,8 +253,10 @@ def run_pipeline(cfg: PipelineConfig, *, data_dir: str | Path | None = None, wor
                                       echo=echo, expected_ids=comp.ids, data=data, comp=comp)
             state.mark("upload", ukey, finished=True, status=row.get("status"), ref=row.get("kaggle_ref"))
             outcome.ledger_row = row
-            prog.finish("upload", t0, f"status {row.get('status')}" +
-                        (f", public score {row['public_score']}" if row.get("public_score") not in (None, "") else ""))
+            prog.finish("upload", t0, f"status {row.get('status')}" + (
+                f", public score {_fmt_acc(as_fraction(float(row['public_score'])))}"
+                if row.get("public_score") not in (None, "") else "") + " (the time includes the leaderboard "
+                f"prediction recorded with it)")
     if "sync" in cfg.stages:
         from kaggle_kit.upload import sync_ledger_if_possible
 
@@ -278,4 +285,6 @@ def run_pipeline(cfg: PipelineConfig, *, data_dir: str | Path | None = None, wor
 
     timings = work / "runs" / "pipelines" / f"{cfg.name}.timings.json"
     atomic_write_text(timings, json.dumps(prog.timings, indent=2))
+    ledger_file = work / "submissions" / "ledger.csv"
+    outcome.ledger = ledger_file if ledger_file.is_file() else None
     return outcome

@@ -14,13 +14,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
     d = sub.add_parser("demo", help="the whole flow on CIFAR-10 with a small model and a local fake Kaggle")
-    d.add_argument("--pipeline", default="pipelines/demo.yaml")
-    d.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
+    d.add_argument("--pipeline", default="pipelines/demo.yaml", help="the pipeline to run (default: %(default)s)")
+    d.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                   help="override a config value, e.g. --set train.epochs=2 (repeatable)")
     d.add_argument("--data-dir", help="data folder (default: $KAGGLE_KIT_DATA, ./data, the shared folder, "
                                       "else CIFAR-10 downloaded with torchvision)")
     d.add_argument("--workdir", default="demo", help="where runs/, submissions/ and reports/ go "
                    "(default demo/, so demo uploads never mix with the real ledger)")
-    d.add_argument("--no-progress", action="store_true")
+    d.add_argument("--no-progress", action="store_true", help="no per-epoch progress bars")
     d.set_defaults(func=demo)
 
 
@@ -40,16 +41,23 @@ def demo(args: argparse.Namespace) -> int:
     out = run_demo(args.pipeline, args.overrides, data_dir=args.data_dir, workdir=args.workdir,
                    progress=not args.no_progress)
     _summary(out)
+    print("next:         open the gap report in a browser; for the competition itself, `kaggle-kit data download` "
+          "(Kaggle credentials, rules accepted) then `make submit`")
     return 0
 
 
 def _summary(out) -> None:
+    from kaggle_kit.ledger import as_fraction
+
     print(f"final logits: {out.final_dir}")
     if out.csv:
         print(f"submission:   {out.csv}")
-    if out.ledger_row:
-        row = out.ledger_row
-        score = row.get("public_score") or "pending"
-        print(f"ledger:       status {row.get('status')}, public score {score}")
+    if out.ledger is not None:
+        row = out.ledger_row or {}
+        score = row.get("public_score")
+        status = (f" (this submission: {row.get('status')}, public score "
+                  f"{f'{100 * as_fraction(float(score)):.2f}%' if score not in (None, '') else 'pending'})"
+                  if row else "")
+        print(f"ledger:       {out.ledger}{status}")
     if out.report:
-        print(f"gap report:   {out.report}")
+        print(f"gap report:   {out.report} (and {out.report.with_suffix('.md').name} beside it)")

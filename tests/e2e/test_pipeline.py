@@ -76,6 +76,11 @@ def test_demo_ledger_has_a_scored_upload(demo_run):
     # ... and the report stage, reusing the cached synthetic logits, says the same
     md = (work / "reports" / "gap.md").read_text()
     assert f"Median-4-Spread predicts **{100 * predicted:.1f}%**" in md
+    # the closing summary names the ledger and the score as a percentage, and what to do next
+    score = f"{100 * float(row['public_score']):.2f}%"
+    assert f"ledger:       {work / 'submissions' / 'ledger.csv'} (this submission: COMPLETE, public score {score})" \
+        in out, out
+    assert "(and gap.md beside it)" in out and "\nnext:" in out
     assert all((d / "gap_synthetic.npz").is_file() for d in (work / "runs").iterdir() if d.name != "pipelines")
 
 
@@ -96,6 +101,7 @@ def test_second_run_skips_every_stage(demo_run):
     assert worked == [], second
     assert sum(" skipped (" in l for l in stage_lines) >= 7, second
     assert "resuming" not in second
+    assert "ledger:       " in second  # a rerun still names the ledger, though its upload was skipped
 
 
 def test_killed_training_resumes_without_losing_work(tmp_path, shared_data, standin):
