@@ -2,7 +2,9 @@
 
 Each module in ``kaggle_kit.commands`` adds its own subcommands through ``register(subparsers)``, so a
 stage's CLI lives beside nothing else and the front never needs editing when a stage is added.
-Expected failures (``KitError``) print one ``error: ...`` line and exit 2 (bad input) or 1 (runtime).
+Expected failures (``KitError``) print one ``error: ...`` line and exit 2 (bad input) or 1 (runtime). An
+``OSError`` that escapes the checks (a path that turned unusable, a full disk) is also one line naming the path,
+exit 1; ``--verbose`` shows the traceback of either.
 """
 from __future__ import annotations
 
@@ -29,6 +31,14 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def os_error_line(err: OSError) -> str:
+    """One line for an OSError, naming the path it concerns (a rename's destination: the user's path, not the
+    temporary file beside it)."""
+    path = err.filename2 if err.filename2 is not None else err.filename
+    what = err.strerror or str(err) or err.__class__.__name__
+    return f"{path}: {what} ({err.__class__.__name__})" if path is not None else f"{what} ({err.__class__.__name__})"
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -39,6 +49,11 @@ def main(argv: list[str] | None = None) -> int:
             traceback.print_exc()
         print(f"error: {err}", file=sys.stderr)
         return err.exit_code
+    except OSError as err:
+        if args.verbose:
+            traceback.print_exc()
+        print(f"error: {os_error_line(err)}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print("error: interrupted; finished work is kept and a rerun resumes it", file=sys.stderr)
         return 130

@@ -27,8 +27,9 @@ from scipy.special import log_softmax, logsumexp
 
 from kaggle_kit.calibration import fit_temperature, nll
 from kaggle_kit.errors import ConfigError, RunError
-from kaggle_kit.fsio import atomic_write_text
-from kaggle_kit.runs import LOGIT_SPLITS, Logits, load_logits, read_manifest, save_logits, write_manifest
+from kaggle_kit.fsio import atomic_write_text, check_dir_target
+from kaggle_kit.runs import (LOGIT_SPLITS, NUM_CLASSES, Logits, load_logits, read_manifest, save_logits,
+                             write_manifest)
 
 METHODS = ("mean_probs", "mean_logits", "weighted", "vote")
 VOTE_TIE_BREAK = 0.01   # fraction of one vote the mean probability may add: orders ties, never flips a vote
@@ -59,9 +60,16 @@ def load_member(folder: str | Path) -> Member:
         idx = np.load(idx_path, allow_pickle=False).astype(np.int64)
     except (OSError, ValueError) as err:
         raise RunError(f"{idx_path}: not a readable index array ({err.__class__.__name__})") from None
-    logits = {s: load_logits(folder / f"logits_{s}.npz") for s in ("holdout", "test")}
+    if idx.ndim != 1:
+        raise RunError(f"{idx_path}: expected a 1-D index array, found shape {idx.shape}")
+    # every member over the competition's classes: members with other class counts cannot be averaged
+    logits = {s: load_logits(folder / f"logits_{s}.npz", NUM_CLASSES) for s in ("holdout", "test")}
     if (folder / "logits_comp.npz").is_file():
-        logits["comp"] = load_logits(folder / "logits_comp.npz")
+        logits["comp"] = load_logits(folder / "logits_comp.npz", NUM_CLASSES)
+    for split in ("holdout", "test"):
+        if logits[split].labels is None:
+            raise RunError(f"{folder / f'logits_{split}.npz'}: has no labels; re-run `kaggle-kit predict` on "
+                           f"that run")
     complete = False
     for stage in ("predict", "ensemble"):
         manifest = read_manifest(folder, stage)
@@ -165,6 +173,8 @@ def ensemble_runs(run_dirs: list[str | Path], method: str, name: str, out_root: 
         raise RunError("no runs given; name at least one run folder to ensemble")
     if not name or any(c in name for c in "/\\") or name in (".", ".."):
         raise ConfigError(f"ensemble name '{name}' must be a plain folder name")
+    out = Path(out_root) / name
+    check_dir_target(out, "ensemble folder")  # before any member is read
     members = [load_member(d) for d in run_dirs]
     check_compatible(members)
 
@@ -175,7 +185,6 @@ def ensemble_runs(run_dirs: list[str | Path], method: str, name: str, out_root: 
     combined = {s: combine(v, method, weights).astype(np.float32) for s, v in lp.items()}
     temperature = fit_temperature(combined["holdout"], hold_labels)
 
-    out = Path(out_root) / name
     out.mkdir(parents=True, exist_ok=True)
     np.save(out / "holdout_indices.npy", members[0].holdout_indices)
     outputs = {}

@@ -15,6 +15,8 @@ from typing import Iterator
 
 import numpy as np
 
+from kaggle_kit.errors import UsageError
+
 
 def _umask() -> int:
     mask = os.umask(0)
@@ -39,6 +41,57 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
     finally:
         with contextlib.suppress(FileNotFoundError):
             tmp_path.unlink()
+
+
+def _nearest_existing(path: Path) -> Path:
+    """``path`` or its closest ancestor that exists (``.`` for a relative path whose folders are all new)."""
+    p = path
+    while not p.exists() and p != p.parent:
+        p = p.parent
+    return p
+
+
+def _check_parent(path: Path, what: str) -> None:
+    """The folder that would hold ``path`` exists or can be made: its nearest existing ancestor is a writable
+    folder. Creates nothing."""
+    base = _nearest_existing(path.parent)
+    if not base.is_dir():
+        raise UsageError(f"{path}: cannot write the {what} there, {base} is a file, not a folder")
+    if not os.access(base, os.W_OK | os.X_OK):
+        raise UsageError(f"{path}: cannot write the {what} there, folder {base} is not writable")
+
+
+def check_file_target(path: str | Path, what: str = "output file") -> Path:
+    """Raise a one-line ``UsageError`` naming ``path`` unless ``atomic_path`` can write it as a file: it is
+    not a folder, an existing file is a regular file, and its folder exists or can be created. Writes nothing,
+    so it can run before any expensive or irreversible step."""
+    path = Path(path)
+    try:
+        if path.is_dir():
+            raise UsageError(f"{path}: is a folder; give a file path for the {what}")
+        if path.exists() and not path.is_file():
+            raise UsageError(f"{path}: is not a regular file; give a file path for the {what}")
+        _check_parent(path, what)
+    except OSError as err:
+        raise UsageError(f"{path}: cannot use it as the {what} ({err.strerror or err})") from None
+    return path
+
+
+def check_dir_target(path: str | Path, what: str = "output folder") -> Path:
+    """Raise a one-line ``UsageError`` naming ``path`` unless it is a folder, or can be created as one (no file
+    in the way, a writable existing ancestor). Creates nothing."""
+    path = Path(path)
+    try:
+        if path.exists():
+            if not path.is_dir():
+                raise UsageError(f"{path}: is a file, not a folder; give a folder path for the {what}")
+            if not os.access(path, os.W_OK | os.X_OK):
+                raise UsageError(f"{path}: folder is not writable; choose another {what}")
+        else:
+            _check_parent(path, what)
+    except OSError as err:
+        raise UsageError(f"{path}: cannot use it as the {what} ({err.strerror or err})") from None
+    return path
 
 
 def atomic_write_bytes(path: str | Path, data: bytes) -> Path:

@@ -20,9 +20,9 @@ from kaggle_kit.calibration import calibrated_probs, expected_calibration_error,
 from kaggle_kit.checkpoint import load_model
 from kaggle_kit.config import PipelineConfig, PredictConfig, from_dict, load_yaml
 from kaggle_kit.data import Cifar10, CompetitionSet, stratified_subset
-from kaggle_kit.errors import ConfigError, RunError, SubmissionError
-from kaggle_kit.fsio import atomic_write_text
-from kaggle_kit.runs import Logits, load_logits, read_manifest, run_dir, save_logits, write_manifest
+from kaggle_kit.errors import ConfigError, RunError, SubmissionError, UsageError
+from kaggle_kit.fsio import atomic_write_text, check_file_target
+from kaggle_kit.runs import NUM_CLASSES, Logits, load_logits, read_manifest, run_dir, save_logits, write_manifest
 from kaggle_kit.submission import write_submission
 from kaggle_kit.tensors import to_model_input
 from kaggle_kit.tta import PLAIN, TTAPlan, forward_tta, images_per_forward, plan_from_config
@@ -85,6 +85,36 @@ def default_device() -> torch.device:
     return torch.device("cuda" if torch.cuda.is_available() else "cpu")
 
 
+DEVICE_TYPES = ("cpu", "cuda", "mps")
+DEVICE_CHOICES = "auto, cpu, cuda, cuda:N (N = GPU index) or mps"
+
+
+def resolve_device(spec: str | torch.device | None) -> torch.device:
+    """``--device`` as a torch device this machine has: None or 'auto' picks ``default_device()``; anything
+    else must be one of ``DEVICE_CHOICES`` and present (a one-line ``UsageError`` otherwise, before any data is
+    loaded or any file written)."""
+    if spec is None or (isinstance(spec, str) and spec.strip().lower() == "auto"):
+        return default_device()
+    try:
+        dev = torch.device(spec.strip() if isinstance(spec, str) else spec)
+    except (RuntimeError, ValueError, TypeError):
+        dev = None
+    if dev is None or dev.type not in DEVICE_TYPES or (dev.type != "cuda" and dev.index not in (None, 0)):
+        raise UsageError(f"--device '{spec}' is not a device this toolkit runs on; use {DEVICE_CHOICES}")
+    if dev.type == "cuda":
+        if not torch.cuda.is_available():
+            raise UsageError(f"--device {spec}: CUDA is not available on this machine (no usable NVIDIA GPU or "
+                             f"driver); use --device cpu or auto")
+        count = torch.cuda.device_count()
+        if dev.index is not None and dev.index >= count:
+            raise UsageError(f"--device {spec}: this machine has {count} CUDA device(s), so use cuda:0"
+                             f"{f'..cuda:{count - 1}' if count > 1 else ''}, cuda or auto")
+    if dev.type == "mps" and not (hasattr(torch.backends, "mps") and torch.backends.mps.is_available()):
+        raise UsageError(f"--device {spec}: MPS (Apple GPU) is not available on this machine; use --device cpu "
+                         f"or auto")
+    return dev
+
+
 def logits_for_images(model: torch.nn.Module, images: np.ndarray, plan: TTAPlan, *, num_classes: int,
                       batch_size: int = 1000, device: str | torch.device = "cpu", channels_last: bool = False,
                       amp: bool = False) -> np.ndarray:
@@ -130,9 +160,9 @@ def predict_run(run_dir: str | Path, data: Cifar10, comp: CompetitionSet | None,
     split's file. Without ``comp`` no competition logits are made and a stale ``logits_comp.npz`` is removed,
     so the folder never mixes logits of two different predictions.
     """
+    device = resolve_device(device)
     folder = Path(run_dir)
     pipeline = run_config(folder)
-    device = torch.device(device) if device is not None else default_device()
     plan = plan_from_config(cfg)
     model, payload = load_model(folder / "model.pt", device)
     channels_last = bool(pipeline.train.channels_last)
@@ -222,13 +252,32 @@ def comp_complete(folder: Path) -> tuple[bool, str]:
     return False, "no manifest_predict.json or manifest_ensemble.json says the logits are complete"
 
 
-def submission_from_run(run_or_ensemble_dir: str | Path, out_csv: str | Path, force: bool = False) -> Path:
-    """The competition CSV from a run's or an ensemble's ``logits_comp.npz``, through the validated writer."""
-    folder = run_dir(run_or_ensemble_dir)
-    logits = load_logits(folder / "logits_comp.npz")
+def comp_logits(folder: str | Path, expected_ids: np.ndarray | None = None) -> Logits:
+    """A run's or an ensemble's ``logits_comp.npz``, checked before anything is written from it: (N, NUM_CLASSES)
+    logits, complete (not a ``comp_subset``) and, with ``expected_ids``, for exactly the competition's ids."""
+    folder = run_dir(folder)
+    path = folder / "logits_comp.npz"
+    logits = load_logits(path, NUM_CLASSES)
     ok, why = comp_complete(folder)
     if not ok:
         raise SubmissionError(f"{folder}: competition logits cover {len(logits.ids)} images only ({why}); "
                               f"re-run `kaggle-kit predict` without comp_subset before submitting")
+    if expected_ids is not None:
+        have, want = set(logits.ids.tolist()), {int(i) for i in np.asarray(expected_ids).tolist()}
+        if len(have) != len(logits.ids) or have != want:
+            missing, extra = sorted(want - have)[:3], sorted(have - want)[:3]
+            parts = ([f"missing e.g. {', '.join(map(str, missing))}"] if missing else []) + (
+                [f"not in the pickle e.g. {', '.join(map(str, extra))}"] if extra else [])
+            detail = "; ".join(parts) or "repeated ids"
+            raise RunError(f"{path}: its {len(logits.ids)} ids are not the competition pickle's {len(want)} "
+                           f"({detail}); re-run `kaggle-kit predict` on that run with this competition's data")
+    return logits
+
+
+def submission_from_run(run_or_ensemble_dir: str | Path, out_csv: str | Path, force: bool = False,
+                        expected_ids: np.ndarray | None = None) -> Path:
+    """The competition CSV from a run's or an ensemble's ``logits_comp.npz``, through the validated writer."""
+    check_file_target(out_csv, "submission CSV")
+    logits = comp_logits(run_or_ensemble_dir, expected_ids)
     return write_submission(out_csv, logits.ids, logits.logits, force=force)
 

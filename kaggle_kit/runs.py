@@ -20,11 +20,13 @@ from typing import Any, Mapping
 import numpy as np
 
 from kaggle_kit.config import PipelineConfig, config_hash, from_dict, to_dict
+from kaggle_kit.data import CLASS_NAMES
 from kaggle_kit.errors import ConfigError, RunError
 from kaggle_kit.fsio import atomic_save_npz, atomic_write_text, sha256_file
 from kaggle_kit.ledger import RECIPE_COLUMNS
 
 LOGIT_SPLITS = ("holdout", "test", "comp")
+NUM_CLASSES = len(CLASS_NAMES)  # every run, ensemble and submission is over the competition's CIFAR-10 classes
 
 
 def new_run_id(pipeline_name: str, config: Any, now: _dt.datetime | None = None) -> str:
@@ -109,8 +111,12 @@ def save_logits(path: str | Path, logits: Logits) -> Path:
     return atomic_save_npz(path, **arrays)
 
 
-def load_logits(path: str | Path) -> Logits:
-    """Read a logits file without unpickling anything (``allow_pickle=False``)."""
+def load_logits(path: str | Path, num_classes: int | None = None) -> Logits:
+    """Read a logits file without unpickling anything (``allow_pickle=False``).
+
+    Every problem is a ``RunError`` naming the file: shapes that disagree (ids (N,), logits (N, C), labels
+    (N,)), non-integer ids or labels, labels outside 0..C-1, and with ``num_classes`` a C other than that (the
+    competition's ``NUM_CLASSES`` for anything that becomes a submission or is combined with other runs)."""
     path = Path(path)
     if not path.is_file():
         raise RunError(f"{path}: logits file not found; run `kaggle-kit predict` on that run first")
@@ -120,11 +126,29 @@ def load_logits(path: str | Path) -> Logits:
             labels = z["labels"] if "labels" in z.files else None
             tta = str(z["tta"]) if "tta" in z.files else "none"
             temperature = float(z["temperature"]) if "temperature" in z.files else 1.0
-    except (OSError, ValueError, KeyError, zipfile.BadZipFile) as err:
+    except (OSError, ValueError, TypeError, KeyError, zipfile.BadZipFile) as err:
         raise RunError(f"{path}: not a valid logits file ({err.__class__.__name__})") from None
     if lg.ndim != 2 or ids.shape != (lg.shape[0],) or (labels is not None and labels.shape != ids.shape):
-        raise RunError(f"{path}: inconsistent shapes ids {ids.shape}, logits {lg.shape}")
-    return Logits(ids=ids, logits=lg.astype(np.float32), labels=labels, tta=tta, temperature=temperature)
+        shapes = f"ids {ids.shape}, logits {lg.shape}" + ("" if labels is None else f", labels {labels.shape}")
+        raise RunError(f"{path}: inconsistent shapes {shapes} (expected ids (N,), logits (N, classes)); "
+                       f"re-run `kaggle-kit predict` on that run")
+    if num_classes is not None and lg.shape[1] != num_classes:
+        raise RunError(f"{path}: logits have {lg.shape[1]} columns (classes), expected {num_classes}; "
+                       f"re-run `kaggle-kit predict` on that run")
+    if lg.shape[1] < 1 or not np.issubdtype(lg.dtype, np.number) or np.issubdtype(lg.dtype, np.complexfloating):
+        raise RunError(f"{path}: logits must be real numbers with at least one class, found {lg.dtype} {lg.shape}")
+    if not (np.isfinite(temperature) and temperature > 0):
+        raise RunError(f"{path}: temperature must be a positive number, found {temperature}")
+    if ids.size and not np.issubdtype(ids.dtype, np.integer):
+        raise RunError(f"{path}: ids must be integers, found {ids.dtype}")
+    if labels is not None and labels.size:
+        if not np.issubdtype(labels.dtype, np.integer):
+            raise RunError(f"{path}: labels must be integers, found {labels.dtype}")
+        if labels.min() < 0 or labels.max() >= lg.shape[1]:
+            raise RunError(f"{path}: labels outside 0..{lg.shape[1] - 1} (found {labels.min()}..{labels.max()})")
+    return Logits(ids=ids.astype(np.int64, copy=False), logits=lg.astype(np.float32),
+                  labels=None if labels is None else labels.astype(np.int64, copy=False), tta=tta,
+                  temperature=temperature)
 
 
 # ------------------------------------------------------------------------------------------- recipes

@@ -8,6 +8,7 @@ user gets the exact command that would upload the file.
 from __future__ import annotations
 
 import dataclasses
+import re
 import shlex
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,15 +18,63 @@ import numpy as np
 
 from kaggle_kit import kaggle_api, ledger
 from kaggle_kit.config import COMPETITION_SLUG
-from kaggle_kit.errors import (DataNotFoundError, DuplicateSubmissionError, KaggleError, KitError, SubmissionError,
-                               SubmissionLimitError, UsageError)
-from kaggle_kit.fsio import sha256_file
-from kaggle_kit.runs import RecipeKeys, recipe_keys
+from kaggle_kit.errors import (DataNotFoundError, DuplicateSubmissionError, KaggleError, KitError, LedgerError,
+                               SubmissionError, SubmissionLimitError, UsageError)
+from kaggle_kit.fsio import check_file_target, sha256_file
+from kaggle_kit.runs import LOGIT_SPLITS, NUM_CLASSES, RecipeKeys, recipe_keys
 
 if TYPE_CHECKING:
     from kaggle_kit.gap.estimators import Prediction
 
 UPLOAD_MODES = ("auto", "never", "always")
+# Kaggle competition slugs: lowercase words of letters and digits joined by single hyphens.
+SLUG_PATTERN = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
+MAX_SLUG = 100
+# Set on an error raised once the upload was attempted: the file may be on Kaggle, so it must be kept.
+UPLOAD_ATTEMPTED = "upload_attempted"
+
+
+# ------------------------------------------------------------------------------------------ input checks
+def check_message(message: str) -> None:
+    if not message or not message.strip():
+        raise SubmissionError("a submission needs a message (-m): it is how you tell submissions apart later")
+
+
+def check_competition(competition: str) -> None:
+    if not competition or len(competition) > MAX_SLUG or not SLUG_PATTERN.fullmatch(competition):
+        raise UsageError(f"competition '{competition[:60]}' is not a Kaggle competition slug (lowercase letters, "
+                         f"digits and single hyphens, e.g. {COMPETITION_SLUG})")
+
+
+def check_ledger(ledger_path: str | Path) -> None:
+    """The ledger can be written as a file (not a folder; its folder exists or can be made) and, when it exists,
+    read as a kaggle-kit ledger. Writes nothing: it runs before anything is uploaded or written."""
+    path = Path(ledger_path)
+    check_file_target(path, "ledger")
+    check_file_target(path.with_name(path.name + ".lock"), "ledger's lock file")
+    try:
+        ledger.read_ledger(path)  # a foreign header or a bad row is a LedgerError naming the file (and line)
+    except OSError as err:
+        raise LedgerError(f"{path}: cannot read the ledger ({err.strerror or err.__class__.__name__})") from None
+
+
+def check_submit_inputs(message: str, competition: str, ledger_path: str | Path) -> None:
+    """Everything about a submission that does not depend on its CSV: the message, the competition slug and the
+    ledger. Cheap; callers run it before anything slow, written or uploaded."""
+    check_message(message)
+    check_competition(competition)
+    check_ledger(ledger_path)
+
+
+def check_run_logits(folder: str | Path) -> None:
+    """Each of the folder's ``logits_*.npz`` present is (N, NUM_CLASSES) with consistent ids and labels (a
+    ``RunError`` naming the file otherwise); missing ones are allowed (their scores are left empty)."""
+    from kaggle_kit.runs import load_logits
+
+    for split in LOGIT_SPLITS:
+        path = Path(folder) / f"logits_{split}.npz"
+        if path.exists():
+            load_logits(path, NUM_CLASSES)
 
 
 # ------------------------------------------------------------------------------------------ local scores
@@ -56,10 +105,9 @@ def local_scores(folder: str | Path, data: Any = None, comp: Any = None, synthet
     folder = Path(folder)
 
     def load(split: str):
-        try:
-            return load_logits(folder / f"logits_{split}.npz")
-        except KitError:
-            return None
+        path = folder / f"logits_{split}.npz"
+        # a missing split leaves its score empty; a broken one is an error naming the file, not a silent gap
+        return load_logits(path, NUM_CLASSES) if path.exists() else None
 
     hold, test = load("holdout"), load("test")
     scores = LocalScores(hold.accuracy if hold else None, test.accuracy if test else None, recipe=recipe_keys(folder))
@@ -155,8 +203,8 @@ def submit_csv(csv_path: str | Path, message: str, *, expected_ids: np.ndarray,
     from kaggle_kit.submission import check_submission
 
     csv_path, ledger_path = Path(csv_path), Path(ledger_path)
-    if not message.strip():
-        raise SubmissionError("a submission needs a message (-m): it is how you tell submissions apart later")
+    # every check of the input comes before the ledger is written or anything reaches Kaggle
+    check_submit_inputs(message, competition, ledger_path)
     check_submission(csv_path, expected_ids)
     sha = sha256_file(csv_path)
     if not force:
@@ -180,7 +228,11 @@ def submit_csv(csv_path: str | Path, message: str, *, expected_ids: np.ndarray,
         raise SubmissionLimitError(
             f"no submissions left for {competition} ({cap} limit reached, {limits.num_today} used today); nothing "
             f"was uploaded; rerun after the limit resets at 00:00 UTC")
-    ref = kaggle_api.submit(csv_path, message, competition, policy)
+    try:
+        ref = kaggle_api.submit(csv_path, message, competition, policy)
+    except KitError as err:  # Kaggle may have recorded it anyway (a lost reply): the caller keeps the file
+        setattr(err, UPLOAD_ATTEMPTED, True)
+        raise
     status, public, private = "PENDING", "", ""
     try:
         mine = [s for s in kaggle_api.list_submissions(competition, policy) if s.ref == ref]
@@ -188,9 +240,16 @@ def submit_csv(csv_path: str | Path, message: str, *, expected_ids: np.ndarray,
             status, public, private = mine[0].status, mine[0].public_score, mine[0].private_score
     except KaggleError as err:  # the upload succeeded; `kaggle-kit sync` fills the status in later
         echo(f"warning: could not read the new submission's status ({err}); run `kaggle-kit sync` later")
-    row = ledger.append_row(ledger_path, **fields, kaggle_ref=ref, status=status,
-                            public_score=public, private_score=private)
-    score = f", public score {public}" if public else ""
+    try:
+        row = ledger.append_row(ledger_path, **fields, kaggle_ref=ref, status=status,
+                                public_score=public, private_score=private)
+    except (KitError, OSError) as err:  # checked above, so only a change since then gets here
+        why = str(err) if isinstance(err, KitError) else f"{err.strerror or err.__class__.__name__}"
+        lost = KitError(f"{csv_path} was submitted to {competition} as ref {ref}, but {ledger_path} could not be "
+                        f"written ({why}); fix the ledger and run `kaggle-kit sync` to record it")
+        setattr(lost, UPLOAD_ATTEMPTED, True)
+        raise lost from None
+    score = f", public score {public} ({100 * ledger.as_fraction(float(public)):.2f}%)" if public else ""
     echo(f"submitted {csv_path} to {competition}: ref {ref}, status {status}{score} "
          f"({limits.num_allowed_now - 1} submission(s) left today)")
     return row
@@ -205,8 +264,9 @@ class SyncResult:
     remote: int
 
     def describe(self) -> str:
+        current = "; the ledger was already up to date" if not (self.updated or self.added) else ""
         return (f"{self.remote} submission(s) on Kaggle: {self.updated} ledger row(s) updated, {self.added} added, "
-                f"{self.pending} still pending")
+                f"{self.pending} still pending{current}")
 
 
 def sync_ledger(competition: str = COMPETITION_SLUG, ledger_path: str | Path = ledger.DEFAULT_LEDGER,
@@ -214,6 +274,7 @@ def sync_ledger(competition: str = COMPETITION_SLUG, ledger_path: str | Path = l
     """Pull the team's submissions and write their status and scores into the ledger, matching by ref;
     submissions the ledger does not know (made elsewhere) are added as rows without a sha256."""
     ledger_path = Path(ledger_path)
+    check_ledger(ledger_path)  # before asking Kaggle: an unwritable ledger would waste the answer
     remote = kaggle_api.list_submissions(competition, policy)
     known = ledger.known_refs(ledger_path)
     updates = {s.ref: {"status": s.status, "public_score": s.public_score, "private_score": s.private_score}

@@ -17,7 +17,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--batch-size", type=int, help="images per forward pass, all views included")
     p.add_argument("--data-dir", help="data folder (default: $KAGGLE_KIT_DATA, ./data, Kaggle input)")
     p.add_argument("--no-comp", action="store_true", help="skip the competition pickle (no logits_comp.npz)")
-    p.add_argument("--device", help="torch device (default: cuda when available, else cpu)")
+    p.add_argument("--device", help="auto, cpu, cuda, cuda:N or mps (default: auto = cuda when available, "
+                                    "else cpu)")
     p.set_defaults(func=run)
 
 
@@ -29,10 +30,11 @@ def run(args: argparse.Namespace) -> int:
     from kaggle_kit.data import load_cifar10, load_competition
     from kaggle_kit.datapaths import locate_data
     from kaggle_kit.errors import ConfigError
-    from kaggle_kit.predict import predict_run, run_config
+    from kaggle_kit.predict import predict_run, resolve_device, run_config
     from kaggle_kit.runs import read_manifest, run_dir
     from kaggle_kit.tta import plan_from_config
 
+    device = resolve_device(args.device)  # a bad or absent device fails here, before the data is loaded
     folder = run_dir(args.run)
     cfg = run_config(folder).predict
     changes = {k: v for k, v in dict(tta=args.tta, average=args.average, pad=args.pad,
@@ -50,7 +52,7 @@ def run(args: argparse.Namespace) -> int:
     paths = locate_data(args.data_dir, require_comp=not args.no_comp)
     data = load_cifar10(paths.cifar_dir)
     comp = None if args.no_comp else load_competition(paths.comp_pickle)
-    logits = predict_run(folder, data, comp, cfg, device=args.device)
+    logits = predict_run(folder, data, comp, cfg, device=device)
 
     metrics = (read_manifest(folder, "predict") or {}).get("metrics", {})
     print(f"{'split':<8} {'images':>7} {'plain':>8} {'TTA':>8}")

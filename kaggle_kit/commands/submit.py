@@ -6,7 +6,7 @@ import tempfile
 from pathlib import Path
 
 from kaggle_kit.config import COMPETITION_SLUG, ReportConfig
-from kaggle_kit.errors import SubmissionError, UsageError
+from kaggle_kit.errors import KitError, SubmissionError, UsageError
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -54,26 +54,46 @@ def _cifar10_or_none(args: argparse.Namespace):
         return None
 
 
-def _csv_from_run(run: str, out: str | None) -> Path:
-    """Write the run's CSV; an existing file is reused only when it holds exactly the same bytes."""
+def _new_paths(target: Path) -> list[Path]:
+    """``target`` and its folders that do not exist yet, deepest first: what placing it would create."""
+    created, p = [], target
+    while not p.exists() and p != p.parent:
+        created.append(p)
+        p = p.parent
+    return created
+
+
+def _remove_created(created: list[Path]) -> None:
+    """Undo writing ``created[0]``: the file, then each folder made for it (each only while empty)."""
+    if not created:
+        return
+    file, *folders = created
+    try:
+        file.unlink(missing_ok=True)
+        for folder in folders:
+            folder.rmdir()
+    except OSError:
+        pass  # a folder something else has written into since is left alone
+
+
+def _staged_csv(folder: Path, target: Path, ids, tmp: Path) -> tuple[Path, bool]:
+    """The run's CSV written and validated under ``tmp`` (nothing at ``target`` yet), and whether ``target``
+    must be created from it; an existing ``target`` is reused only when it holds exactly the same bytes."""
     from kaggle_kit.fsio import sha256_file
     from kaggle_kit.predict import submission_from_run
-    from kaggle_kit.runs import run_dir
 
-    folder = run_dir(run)
-    target = Path(out) if out else Path("submissions") / f"{folder.name}.csv"
-    if not target.exists():
-        return submission_from_run(folder, target)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=target.parent) as tmp:
-        fresh = submission_from_run(folder, Path(tmp) / target.name)
+    fresh = submission_from_run(folder, tmp / target.name, expected_ids=ids)
+    if target.exists():
         if sha256_file(fresh) != sha256_file(target):
             raise SubmissionError(f"{target} exists with different predictions; pass --out NEW.csv to keep both")
-    return target
+        return fresh, False
+    return fresh, True
 
 
 def run(args: argparse.Namespace) -> int:
-    from kaggle_kit.upload import LocalScores, local_scores, run_ids, submit_csv
+    from kaggle_kit.fsio import atomic_write_bytes, check_file_target, sha256_file
+    from kaggle_kit.upload import (UPLOAD_ATTEMPTED, LocalScores, check_not_submitted, check_run_logits,
+                                   check_submit_inputs, local_scores, resolve_mode, run_ids, submit_csv)
 
     if bool(args.csv) == bool(args.from_run):
         raise UsageError("give either a CSV file or --from RUN (exactly one)")
@@ -81,17 +101,36 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError("--out only applies with --from RUN")
     if args.synthetic_per_set < 0:
         raise UsageError("--synthetic-per-set must be 0 (off) or more")
-    comp = _competition(args)
-    ids = comp.ids
-    if args.from_run:
-        from kaggle_kit.runs import run_dir
+    # Every check of the input comes first: nothing slow is computed, nothing written and nothing uploaded
+    # until the message, competition, ledger, upload mode, output path and run are known to be usable.
+    check_submit_inputs(args.message, args.competition, args.ledger)
+    resolve_mode(args.upload)  # --upload always without credentials fails here, not after the prediction
+    submit = dict(competition=args.competition, upload=args.upload, force=args.force, ledger_path=args.ledger)
+    if not args.from_run:
+        csv = Path(args.csv)
+        submit_csv(csv, args.message, expected_ids=_competition(args).ids, runs=[], scores=LocalScores(), **submit)
+        return 0
 
-        folder = run_dir(args.from_run)
-        csv, runs = _csv_from_run(args.from_run, args.out), run_ids(folder)
+    from kaggle_kit.runs import run_dir
+
+    folder = run_dir(args.from_run)
+    target = Path(args.out) if args.out else Path("submissions") / f"{folder.name}.csv"
+    check_file_target(target, "submission CSV (--out)")
+    check_run_logits(folder)
+    comp = _competition(args)
+    with tempfile.TemporaryDirectory(prefix="kaggle-kit-submit-") as tmp:
+        fresh, create = _staged_csv(folder, target, comp.ids, Path(tmp))
+        if not args.force:  # before the minutes the leaderboard prediction takes
+            check_not_submitted(Path(args.ledger), sha256_file(fresh), target)
         scores = local_scores(folder, _cifar10_or_none(args), comp, args.synthetic_per_set, echo=print,
                               ledger_path=args.ledger, competition=args.competition)
-    else:
-        csv, runs, scores = Path(args.csv), [], LocalScores()
-    submit_csv(csv, args.message, expected_ids=ids, competition=args.competition, runs=runs, scores=scores,
-               upload=args.upload, force=args.force, ledger_path=args.ledger)
+        created = _new_paths(target) if create else []
+        if create:
+            atomic_write_bytes(target, fresh.read_bytes())
+    try:
+        submit_csv(target, args.message, expected_ids=comp.ids, runs=run_ids(folder), scores=scores, **submit)
+    except KitError as err:
+        if not getattr(err, UPLOAD_ATTEMPTED, False):
+            _remove_created(created)  # refused before the upload: leave nothing behind
+        raise
     return 0

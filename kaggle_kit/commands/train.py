@@ -31,6 +31,7 @@ def run(args: argparse.Namespace) -> int:
     from kaggle_kit.data import load_cifar10
     from kaggle_kit.datapaths import locate_data
     from kaggle_kit.errors import ConfigError, RunError
+    from kaggle_kit.fsio import check_dir_target
     from kaggle_kit.runs import new_run_id
     from kaggle_kit.runs import run_dir as find_run
     from kaggle_kit.train import distributed, train_run
@@ -46,6 +47,11 @@ def run(args: argparse.Namespace) -> int:
     else:
         if not args.pipeline:
             raise ConfigError("give a pipeline YAML (e.g. pipelines/seed000.yaml) or --resume RUN")
+        # where the run goes is checked before the config is read or the data loaded
+        if args.run_dir:
+            check_dir_target(args.run_dir, "run folder (--run-dir)")
+        else:
+            check_dir_target(args.runs_root, "runs root (--runs-root)")
         cfg = load_pipeline(args.pipeline, args.overrides)
         folder = None
 

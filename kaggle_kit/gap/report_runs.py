@@ -16,7 +16,7 @@ from kaggle_kit.config import ReportConfig
 from kaggle_kit.data import Cifar10, CompetitionSet
 from kaggle_kit.errors import RunError
 from kaggle_kit.gap import estimators
-from kaggle_kit.runs import Logits, RecipeKeys, load_logits, member_candidates, recipe_keys
+from kaggle_kit.runs import NUM_CLASSES, Logits, RecipeKeys, load_logits, member_candidates, recipe_keys
 
 
 @dataclass
@@ -34,7 +34,7 @@ class RunView:
 
 
 def _maybe(path: Path) -> Logits | None:
-    return load_logits(path) if path.is_file() else None
+    return load_logits(path, NUM_CLASSES) if path.is_file() else None
 
 
 def member_folders(folder: Path) -> list[Path]:
@@ -75,8 +75,8 @@ def load_run(folder: str | Path, data: Cifar10 | None = None, comp: CompetitionS
     from kaggle_kit.gap.synthetic_io import run_synthetic
 
     folder = Path(folder)
-    holdout = load_logits(folder / "logits_holdout.npz")
-    comp_logits = load_logits(folder / "logits_comp.npz")
+    holdout = load_logits(folder / "logits_holdout.npz", NUM_CLASSES)
+    comp_logits = load_logits(folder / "logits_comp.npz", NUM_CLASSES)
     if holdout.labels is None or len(holdout.labels) == 0:
         raise RunError(f"{folder}: the holdout logits have no labels; the estimators need a labeled holdout")
     test = _maybe(folder / "logits_test.npz")
@@ -84,8 +84,8 @@ def load_run(folder: str | Path, data: Cifar10 | None = None, comp: CompetitionS
     members_arg = None
     agreement = None
     if len(member_dirs) >= 2:
-        mh = [load_logits(d / "logits_holdout.npz").logits for d in member_dirs]
-        mc = [load_logits(d / "logits_comp.npz").logits for d in member_dirs]
+        mh = [load_logits(d / "logits_holdout.npz", NUM_CLASSES).logits for d in member_dirs]
+        mc = [load_logits(d / "logits_comp.npz", NUM_CLASSES).logits for d in member_dirs]
         members_arg = (mh, mc)
         agreement = (estimators.agreement([m.argmax(1) for m in mh]), estimators.agreement([m.argmax(1) for m in mc]))
     syn = comp_stats = test_stats = holdout_stats = None

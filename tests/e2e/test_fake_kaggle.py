@@ -82,7 +82,7 @@ def test_submit_scores_public_now_and_keeps_private(fake, comp, capsys):
     out = capsys.readouterr().out
     row = ledger.read_ledger("submissions/ledger.csv").iloc[0]
     assert out == (f"submitted sub.csv to {SLUG}: ref {row.kaggle_ref}, status COMPLETE, public score "
-                   f"{row.public_score:.5f} (2 submission(s) left today)\n")
+                   f"{row.public_score:.5f} ({100 * row.public_score:.2f}%) (2 submission(s) left today)\n")
     public = public_ids(comp["ids"].tolist(), 0.5, 0)
     wrong = set(comp["ids"][:3].tolist())
     assert row.public_score == pytest.approx(1 - len(wrong & public) / len(public))

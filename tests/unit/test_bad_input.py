@@ -1,0 +1,232 @@
+"""Bad input is one ``error: ...`` line naming the problem and the path, before anything is written or computed.
+
+Covers logits of the wrong shape (submit/ensemble), --device, train's --run-dir/--runs-root, unusable output
+paths (fsio.check_file_target/check_dir_target) and the CLI's last-resort handling of an OSError. The uploads
+themselves are covered against the fake Kaggle server in tests/e2e/test_submit_bad_input.py.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from kaggle_kit import predict
+from kaggle_kit.cli import main
+from kaggle_kit.errors import RunError, UsageError
+from kaggle_kit.fsio import check_dir_target, check_file_target
+from kaggle_kit.runs import NUM_CLASSES, Logits, load_logits, save_logits, write_manifest
+
+HOLD = np.arange(0, 200, 5, dtype=np.int64)
+TEST = np.arange(30, dtype=np.int64)
+COMP = np.arange(1000, 1020, dtype=np.int64)
+
+
+def make_run(folder, classes: int = NUM_CLASSES, seed: int = 0, comp=COMP):
+    """A predicted run folder with synthetic logits over ``classes`` classes."""
+    rng = np.random.default_rng(seed)
+    folder.mkdir(parents=True)
+    np.save(folder / "holdout_indices.npy", HOLD)
+    for split, ids in (("holdout", HOLD), ("test", TEST)):
+        labels = rng.integers(0, classes, len(ids))
+        save_logits(folder / f"logits_{split}.npz",
+                    Logits(ids, rng.normal(size=(len(ids), classes)).astype(np.float32), labels, "none"))
+    save_logits(folder / "logits_comp.npz",
+                Logits(comp, rng.normal(size=(len(comp), classes)).astype(np.float32), None, "none"))
+    write_manifest(folder, "predict", extra={"comp_complete": True})
+    return folder
+
+
+def one_error_line(capsys) -> str:
+    captured = capsys.readouterr()
+    assert captured.err.count("\n") == 1 and "Traceback" not in captured.err, captured.err
+    assert captured.out == ""
+    return captured.err.rstrip("\n")
+
+
+# --------------------------------------------------------------------------------------------- logits shape
+def test_logits_with_the_wrong_number_of_classes_are_refused_naming_the_file(tmp_path):
+    run = make_run(tmp_path / "bad", classes=7)
+    assert load_logits(run / "logits_comp.npz").logits.shape == (len(COMP), 7)  # readable without a class count
+    with pytest.raises(RunError, match=r"logits_comp\.npz: logits have 7 columns \(classes\), expected 10"):
+        load_logits(run / "logits_comp.npz", NUM_CLASSES)
+
+
+@pytest.mark.parametrize("arrays, message", [
+    (dict(ids=np.arange(3), logits=np.zeros((4, 10), np.float32)), "inconsistent shapes ids (3,), logits (4, 10)"),
+    (dict(ids=np.arange(3), logits=np.zeros(3, np.float32)), "inconsistent shapes"),
+    (dict(ids=np.arange(3), logits=np.zeros((3, 10), np.float32), labels=np.array([0, 1, 12])),
+     "labels outside 0..9 (found 0..12)"),
+    (dict(ids=np.arange(3) + 0.5, logits=np.zeros((3, 10), np.float32)), "ids must be integers"),
+    (dict(ids=np.arange(3), logits=np.zeros((3, 10), np.float32), temperature=np.array(0.0)),
+     "temperature must be a positive number"),
+])
+def test_inconsistent_logits_files_are_refused_naming_the_file(tmp_path, arrays, message):
+    path = tmp_path / "logits_test.npz"
+    np.savez(path, **arrays)
+    with pytest.raises(RunError) as info:
+        load_logits(path)
+    assert str(info.value).startswith(f"{path}: ") and message in str(info.value)
+
+
+def test_submission_from_a_run_with_7_class_logits_writes_nothing(tmp_path):
+    run = make_run(tmp_path / "bad", classes=7)
+    out = tmp_path / "subs" / "bad.csv"
+    with pytest.raises(RunError, match="logits have 7 columns"):
+        predict.submission_from_run(run, out)
+    assert not out.parent.exists()
+
+
+def test_submission_from_logits_for_other_ids_is_refused_naming_the_file(tmp_path):
+    run = make_run(tmp_path / "other", comp=COMP + 1)
+    out = tmp_path / "sub.csv"
+    with pytest.raises(RunError) as info:
+        predict.submission_from_run(run, out, expected_ids=COMP)
+    assert str(info.value).startswith(f"{run / 'logits_comp.npz'}: its 20 ids are not the competition pickle's 20 "
+                                      f"(missing e.g. 1000; not in the pickle e.g. 1020)")
+    assert not out.exists()
+
+
+def test_ensemble_with_a_7_class_member_is_one_line_and_writes_nothing(tmp_path, capsys):
+    good, bad = make_run(tmp_path / "runs" / "A"), make_run(tmp_path / "R" / "badnpz", classes=7)
+    out_root = tmp_path / "ens"
+    assert main(["ensemble", str(good), str(bad), "--name", "ab", "--out-root", str(out_root)]) == 2
+    line = one_error_line(capsys)
+    assert line == (f"error: {bad / 'logits_holdout.npz'}: logits have 7 columns (classes), expected 10; re-run "
+                    f"`kaggle-kit predict` on that run")
+    assert not out_root.exists()
+
+
+def test_ensemble_out_root_that_is_a_file_is_refused_before_reading_members(tmp_path, capsys):
+    good = make_run(tmp_path / "runs" / "A")
+    (tmp_path / "ens").write_text("not a folder")
+    assert main(["ensemble", str(good), "--name", "a", "--out-root", str(tmp_path / "ens")]) == 2
+    assert one_error_line(capsys) == (f"error: {tmp_path / 'ens' / 'a'}: cannot write the ensemble folder there, "
+                                      f"{tmp_path / 'ens'} is a file, not a folder")
+
+
+# ---------------------------------------------------------------------------------------------- --device
+@pytest.mark.parametrize("spec", ["gpu", "GPU", "cuda:x", "cuda:-1", "meta", "xpu", "cpu:1", ""])
+def test_unknown_devices_name_the_valid_choices(spec):
+    with pytest.raises(UsageError) as info:
+        predict.resolve_device(spec)
+    assert str(info.value) == (f"--device '{spec}' is not a device this toolkit runs on; use auto, cpu, cuda, "
+                               f"cuda:N (N = GPU index) or mps")
+
+
+def test_cuda_without_a_gpu_says_cuda_is_not_available(monkeypatch):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    for spec in ("cuda", "cuda:7"):
+        with pytest.raises(UsageError, match=rf"^--device {spec}: CUDA is not available on this machine"):
+            predict.resolve_device(spec)
+    assert predict.resolve_device("auto") == predict.resolve_device(None) == torch.device("cpu")
+
+
+def test_a_gpu_index_past_the_last_gpu_names_the_valid_ones(monkeypatch):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 2)
+    with pytest.raises(UsageError, match=r"^--device cuda:7: this machine has 2 CUDA device\(s\), so use "
+                                         r"cuda:0\.\.cuda:1, cuda or auto$"):
+        predict.resolve_device("cuda:7")
+    assert predict.resolve_device("cuda:1") == torch.device("cuda", 1)
+    assert predict.resolve_device(" cpu ") == torch.device("cpu")
+
+
+def test_predict_run_refuses_a_bad_device_before_reading_the_run(tmp_path):
+    with pytest.raises(UsageError, match="--device 'gpu'"):
+        predict.predict_run(tmp_path / "no-run", None, None, None, device="gpu")
+
+
+@pytest.mark.parametrize("device", ["gpu", "cuda:7"])
+def test_cli_predict_refuses_a_bad_device_before_loading_data(tmp_path, capsys, monkeypatch, device):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    missing = str(tmp_path / "no-data")
+    assert main(["predict", str(tmp_path / "no-run"), "--device", device, "--data-dir", missing]) == 2
+    line = one_error_line(capsys)
+    assert line.startswith(f"error: --device {device}" if device != "gpu" else "error: --device 'gpu'")
+    assert ("CUDA is not available" in line) == (device == "cuda:7")
+
+
+# --------------------------------------------------------------------------------------- train's folders
+@pytest.fixture()
+def pipeline(tmp_path):
+    path = tmp_path / "p.yaml"
+    path.write_text("name: p\nmodel: {name: tinycnn}\n")
+    return path
+
+
+def test_train_run_dir_that_is_a_file_is_refused(tmp_path, pipeline, capsys):
+    ok = tmp_path / "ok.csv"
+    ok.write_text("ID,Labels\n")
+    missing = str(tmp_path / "no-data")
+    assert main(["train", str(pipeline), "--run-dir", str(ok), "--data-dir", missing]) == 2
+    assert one_error_line(capsys) == f"error: {ok}: is a file, not a folder; give a folder path for the run folder " \
+                                     f"(--run-dir)"
+    assert main(["train", str(pipeline), "--run-dir", str(ok / "run"), "--data-dir", missing]) == 2
+    assert one_error_line(capsys) == (f"error: {ok / 'run'}: cannot write the run folder (--run-dir) there, {ok} is "
+                                      f"a file, not a folder")
+    assert main(["train", str(pipeline), "--runs-root", str(ok), "--data-dir", missing]) == 2
+    assert one_error_line(capsys) == (f"error: {ok}: is a file, not a folder; give a folder path for the runs root "
+                                      f"(--runs-root)")
+    assert ok.read_text() == "ID,Labels\n"
+
+
+def test_train_with_usable_folders_gets_as_far_as_the_data(tmp_path, pipeline, capsys):
+    assert main(["train", str(pipeline), "--runs-root", str(tmp_path / "new" / "runs"),
+                 "--data-dir", str(tmp_path / "no-data")]) == 2
+    assert "no competition data found" in one_error_line(capsys)
+    assert not (tmp_path / "new").exists()
+
+
+# ------------------------------------------------------------------------------------------- fsio checks
+def test_check_file_target(tmp_path):
+    (tmp_path / "dir").mkdir()
+    (tmp_path / "file").write_text("x")
+    assert check_file_target(tmp_path / "file") == tmp_path / "file"          # an existing file may be replaced
+    assert check_file_target(tmp_path / "new" / "deeper" / "x.csv")           # folders can be made
+    with pytest.raises(UsageError, match=r"dir: is a folder; give a file path for the ledger$"):
+        check_file_target(tmp_path / "dir", "ledger")
+    with pytest.raises(UsageError, match=r"file/x\.csv: cannot write the output file there, .*file is a file"):
+        check_file_target(tmp_path / "file" / "x.csv")
+    assert not (tmp_path / "new").exists()                                    # the checks create nothing
+
+
+def test_check_dir_target(tmp_path):
+    (tmp_path / "file").write_text("x")
+    assert check_dir_target(tmp_path) == tmp_path
+    assert check_dir_target(tmp_path / "a" / "b")
+    with pytest.raises(UsageError, match=r"file: is a file, not a folder"):
+        check_dir_target(tmp_path / "file")
+    with pytest.raises(UsageError, match=r"file/a: cannot write the output folder there"):
+        check_dir_target(tmp_path / "file" / "a")
+    assert not (tmp_path / "a").exists()
+
+
+# -------------------------------------------------------------------------------- OSError at the CLI's edge
+def test_an_os_error_is_one_line_naming_the_path_and_verbose_shows_the_traceback(tmp_path, capsys, monkeypatch):
+    from kaggle_kit.commands import validate
+
+    def boom(args):
+        raise IsADirectoryError(21, "Is a directory", str(tmp_path / ".x.tmp"), None, str(tmp_path / "x"))
+
+    monkeypatch.setattr(validate, "run", boom)
+    assert main(["validate", "a.csv", "--against", "b.pkl"]) == 1
+    assert capsys.readouterr().err == f"error: {tmp_path / 'x'}: Is a directory (IsADirectoryError)\n"
+    assert main(["--verbose", "validate", "a.csv", "--against", "b.pkl"]) == 1
+    err = capsys.readouterr().err
+    assert "Traceback" in err and err.endswith(f"error: {tmp_path / 'x'}: Is a directory (IsADirectoryError)\n")
+
+
+def test_the_report_refuses_logits_of_another_class_count_naming_the_file(tmp_path, capsys):
+    from kaggle_kit.gap.report_runs import load_run
+
+    run = make_run(tmp_path / "bad", classes=7)
+    with pytest.raises(RunError, match=r"logits_holdout\.npz: logits have 7 columns \(classes\), expected 10"):
+        load_run(run)
+
+
+def test_a_sync_that_changes_nothing_says_the_ledger_was_up_to_date():
+    from kaggle_kit.upload import SyncResult
+
+    assert SyncResult(0, 0, 0, 1).describe() == ("1 submission(s) on Kaggle: 0 ledger row(s) updated, 0 added, "
+                                                 "0 still pending; the ledger was already up to date")
+    assert SyncResult(1, 0, 0, 1).describe().endswith("0 still pending")
