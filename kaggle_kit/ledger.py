@@ -92,6 +92,20 @@ def recipe_of(cell: str, where: str = "ledger", column: str = "recipe") -> str:
     return cell
 
 
+def number_of(cell: str, where: str = "ledger", column: str = "public_score") -> str:
+    """A ``NUMERIC_COLUMNS`` cell: empty (not known yet) or an accuracy or score, as a fraction or a percentage
+    (0-100); anything else is an error naming it, so a hand-edited 'eighty' is not read as a missing score."""
+    if cell:
+        try:
+            value = float(cell)
+        except ValueError:
+            value = math.nan
+        if not (math.isfinite(value) and 0.0 <= value <= 100.0):
+            raise LedgerError(f"{where}: column '{column}' is not an accuracy or score ({cell[:60]!r}; expected a "
+                              f"number from 0 to 1, or a percentage); fix or empty that cell")
+    return cell
+
+
 def make_row(**fields: Any) -> dict[str, str]:
     """A complete row (every column, strings) from keyword fields; unknown names are errors."""
     unknown = [k for k in fields if k not in COLUMNS]
@@ -100,6 +114,8 @@ def make_row(**fields: Any) -> dict[str, str]:
     row = {c: _cell(fields.get(c)) for c in COLUMNS}
     for column in RECIPE_COLUMNS:  # refused now, not by every later read of the ledger
         recipe_of(row[column], "new ledger row", column)
+    for column in NUMERIC_COLUMNS:
+        number_of(row[column], "new ledger row", column)
     if not row["time"]:
         row["time"] = now_utc()
     return row
@@ -128,6 +144,8 @@ def parse(text: str, source: str = "ledger") -> list[dict[str, str]]:
         estimates_of(row.get("estimates", ""), f"{source}:{reader.line_num}")
         for column in RECIPE_COLUMNS:
             recipe_of(row.get(column, ""), f"{source}:{reader.line_num}", column)
+        for column in NUMERIC_COLUMNS:
+            number_of(row.get(column, ""), f"{source}:{reader.line_num}", column)
         rows.append({c: row.get(c, "") for c in COLUMNS})
     return rows
 

@@ -198,3 +198,25 @@ def test_concurrent_appends_lose_nothing(tmp_path):
     assert [p.wait(timeout=60) for p in procs] == [0, 0]
     files = set(ledger.read_ledger(path)["file"])
     assert files == {f"{t}{i}.csv" for t in "ab" for i in range(25)}
+
+
+@pytest.mark.parametrize("column", ledger.NUMERIC_COLUMNS)
+@pytest.mark.parametrize("cell", ["eighty", "nan", "inf", "-0.1", "100.5", "0,8"])
+def test_a_score_or_accuracy_cell_that_is_not_one_is_refused_naming_its_line(tmp_path, cell, column):
+    """A hand-edited 'eighty' used to read as a missing score: the scoreboard showed '-' and nothing said why."""
+    path = tmp_path / "ledger.csv"
+    ledger.append_row(path, file="a.csv", public_score=0.8)
+    row = ledger.make_row(file="b.csv")
+    row[column] = cell
+    path.write_text(path.read_text() + ledger.render([row]).split("\n", 1)[1])
+    with pytest.raises(LedgerError, match=rf"ledger.csv:3: column '{column}' is not an accuracy or score"):
+        ledger.read_ledger(path)
+    clean = tmp_path / "clean.csv"
+    with pytest.raises(LedgerError, match=rf"new ledger row: column '{column}' is not an accuracy or score"):
+        ledger.append_row(clean, file="a.csv", **{column: cell})
+    assert not clean.exists()
+
+
+def test_scores_as_fractions_or_percentages_and_empty_cells_are_read():
+    for cell in ("", "0", "0.51120", "1", "51.12", "100"):
+        assert ledger.number_of(cell) == cell
