@@ -18,6 +18,15 @@ from kaggle_kit import commands
 from kaggle_kit.errors import KitError
 
 
+# --help lists the commands in the order of the work (the whole flow first), not alphabetically
+WORKFLOW_ORDER = ("run", "data", "models", "train", "predict", "ensemble", "validate", "submit", "sync", "report",
+                  "kernel")
+
+
+def _rank(module: str) -> int:
+    return WORKFLOW_ORDER.index(module) if module in WORKFLOW_ORDER else len(WORKFLOW_ORDER)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="kaggle-kit",
@@ -25,7 +34,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--verbose", action="store_true", help="show tracebacks for expected errors too")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    for info in sorted(pkgutil.iter_modules(commands.__path__), key=lambda m: m.name):
+    for info in sorted(pkgutil.iter_modules(commands.__path__), key=lambda m: (_rank(m.name), m.name)):
         module = importlib.import_module(f"{commands.__name__}.{info.name}")
         module.register(sub)
     return parser

@@ -14,7 +14,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     v.add_argument("--no-md5", action="store_true", help="skip the md5 check of the official batches")
     v.set_defaults(func=verify)
     d = dsub.add_parser("download", help="download the competition files into data/ with the kaggle client")
-    d.add_argument("--competition", default=COMPETITION_SLUG)
+    d.add_argument("--competition", default=COMPETITION_SLUG, help="Kaggle competition slug (default: %(default)s)")
     d.add_argument("--dest", default="data", help="destination folder (default: data)")
     d.set_defaults(func=download)
 

@@ -18,7 +18,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     push.add_argument("--seeds", help="push one kernel per seed, e.g. 0,1,2 or 0-4 (sets train.seed)")
     push.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                       help="override a pipeline value in the kernel (repeatable)")
-    push.add_argument("--competition", default=COMPETITION_SLUG)
+    push.add_argument("--competition", default=COMPETITION_SLUG, help="Kaggle competition slug (default: %(default)s)")
     push.add_argument("--out", default="kernels", help="where kernel folders are written (default: kernels/)")
     push.add_argument("--owner", help="Kaggle username for the kernel ids (default: the credentials' user)")
     push.add_argument("--build-only", action="store_true", help="write the folders, do not push")
@@ -32,7 +32,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     pull = ksub.add_parser("pull", help="download finished kernels' run folders into runs/")
     pull.add_argument("names", nargs="+", metavar="NAME", help="owner/slug, or slug for your own kernels")
-    pull.add_argument("--runs-dir", default="runs")
+    pull.add_argument("--runs-dir", default="runs", help="where the pulled run folders go (default: %(default)s)")
     pull.add_argument("--force", action="store_true", help="replace run folders pulled before")
     pull.set_defaults(func=run_pull)
 

@@ -16,7 +16,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="write the CSV from a run's or ensemble's competition logits, then submit it")
     p.add_argument("--out", help="with --from: where to write the CSV (default: submissions/<run>.csv)")
     p.add_argument("-m", "--message", required=True, help="submission description shown on Kaggle")
-    p.add_argument("--competition", default=COMPETITION_SLUG)
+    p.add_argument("--competition", default=COMPETITION_SLUG, help="Kaggle competition slug (default: %(default)s)")
     p.add_argument("--upload", choices=("auto", "never", "always"), default="auto",
                    help="auto: upload when credentials exist, else dry run (default); never: dry run; "
                         "always: fail without credentials")
@@ -108,6 +108,9 @@ def run(args: argparse.Namespace) -> int:
     submit = dict(competition=args.competition, upload=args.upload, force=args.force, ledger_path=args.ledger)
     if not args.from_run:
         csv = Path(args.csv)
+        if not csv.is_file():  # said before the data is looked for (a missing CSV is the likelier mistake)
+            raise SubmissionError(f"{csv}: " + ("is a folder, expected a CSV file" if csv.is_dir() else
+                                                "file not found"))
         submit_csv(csv, args.message, expected_ids=_competition(args).ids, runs=[], scores=LocalScores(), **submit)
         return 0
 

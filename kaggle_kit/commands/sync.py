@@ -8,7 +8,7 @@ from kaggle_kit.config import COMPETITION_SLUG
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("sync", help="update the ledger with Kaggle's statuses and scores")
-    p.add_argument("--competition", default=COMPETITION_SLUG)
+    p.add_argument("--competition", default=COMPETITION_SLUG, help="Kaggle competition slug (default: %(default)s)")
     p.add_argument("--ledger", default="submissions/ledger.csv", help="ledger CSV (default: %(default)s)")
     p.set_defaults(func=run)
 

@@ -251,3 +251,13 @@ def test_a_ledger_broken_after_the_upload_is_one_line_saying_how_to_record_it(fa
     assert capsys.readouterr().err == (
         f"error: full.csv was submitted to deep-learning-spring-2025-project-1 as ref {ref}, but L/ledger.csv could "
         f"not be written (Is a directory); fix the ledger and run `kaggle-kit sync` to record it\n")
+
+
+@pytest.mark.parametrize("name, message", [("nope.csv", "nope.csv: file not found"),
+                                           ("subs", "subs: is a folder, expected a CSV file")])
+def test_a_missing_csv_is_named_before_the_data_is_looked_for(fake, comp, tmp_path, capsys, name, message):
+    """No --against and no data anywhere: the CSV is still the first thing reported, not the missing data."""
+    Path("subs").mkdir()
+    before = files_under(tmp_path)
+    assert main(["submit", name, "-m", "x"]) == 2
+    assert refused(capsys, fake, before, tmp_path) == f"error: {message}"

@@ -67,3 +67,24 @@ def test_usage_error_exits_2(capsys):
     with pytest.raises(SystemExit) as info:
         main(["validate"])
     assert info.value.code == 2
+
+
+def test_help_lists_commands_in_workflow_order_and_every_option_says_what_it_does():
+    import argparse
+
+    from kaggle_kit.cli import build_parser
+
+    sub = next(a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction))
+    assert list(sub.choices)[:2] == ["run", "demo"] and list(sub.choices).index("train") < list(sub.choices).index(
+        "submit") < list(sub.choices).index("report")
+
+    def silent(name: str, parser: argparse.ArgumentParser) -> list[str]:
+        out = []
+        for a in parser._actions:
+            if isinstance(a, argparse._SubParsersAction):
+                out += [x for n, p in a.choices.items() for x in silent(f"{name} {n}", p)]
+            elif not a.help and not isinstance(a, argparse._HelpAction):
+                out.append(f"{name} {'/'.join(a.option_strings) or a.dest}")
+        return out
+
+    assert [x for n, p in sub.choices.items() for x in silent(n, p)] == []
