@@ -24,8 +24,8 @@ from kaggle_kit.errors import ConfigError, UsageError
 
 COMPETITION_SLUG = "deep-learning-spring-2025-project-1"
 
-# The values choice fields accept. The modules that act on them keep their own copies (importing them here
-# would pull in torch); tests/unit/test_config_bad_input.py checks that the two stay equal.
+# The values choice fields accept, defined here (config imports no torch) and imported by the modules that act
+# on them, so a config is checked against exactly what those modules accept.
 OPTIMIZERS = ("sgd", "adam", "adamw")                                                          # train/optim.py
 SCHEDULES = ("constant", "cosine", "warmup_linear", "cosine_restarts", "step", "onecycle")     # train/schedule.py
 AUGMENT_GPU = ("auto", "on", "off")                                                            # train/loop.py

@@ -26,12 +26,12 @@ from scipy.optimize import minimize
 from scipy.special import log_softmax, logsumexp
 
 from kaggle_kit.calibration import fit_temperature, nll
+from kaggle_kit.config import ENSEMBLE_METHODS as METHODS
 from kaggle_kit.errors import ConfigError, RunError
 from kaggle_kit.fsio import atomic_write_text, check_dir_target
 from kaggle_kit.runs import (LOGIT_SPLITS, NUM_CLASSES, Logits, load_logits, read_manifest, save_logits,
                              write_manifest)
 
-METHODS = ("mean_probs", "mean_logits", "weighted", "vote")
 VOTE_TIE_BREAK = 0.01   # fraction of one vote the mean probability may add: orders ties, never flips a vote
 PROB_FLOOR = 1e-300     # keeps log-loss finite when a member gives the true class probability 0
 

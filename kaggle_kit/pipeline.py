@@ -10,17 +10,16 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-from kaggle_kit.config import PipelineConfig, apply_overrides, config_hash, from_dict, to_dict
+from kaggle_kit.config import STAGES, PipelineConfig, config_hash, member_config
 from kaggle_kit.errors import ConfigError
 from kaggle_kit.fsio import atomic_write_text, sha256_file
 from kaggle_kit.ledger import as_fraction
 from kaggle_kit.runs import new_run_id
 
-STAGES = ("data", "train", "predict", "ensemble", "submission", "upload", "sync", "report")
 
 
 # ------------------------------------------------------------------------------------------ state file
@@ -84,11 +83,10 @@ def member_configs(cfg: PipelineConfig) -> list[tuple[str, PipelineConfig]]:
     """Each ensemble member's full pipeline config: the pipeline with the member's dotted overrides applied."""
     if not cfg.members:
         return [("m0", cfg)]
-    base = to_dict(replace(cfg, members=()))
     out = []
     for member in cfg.members:
         try:
-            resolved = from_dict(PipelineConfig, apply_overrides(base, dict(member.set)))
+            resolved = member_config(cfg, member)
         except ConfigError as err:
             raise ConfigError(f"member '{member.name}': {err}") from None
         out.append((member.name, resolved))
@@ -256,7 +254,7 @@ def run_pipeline(cfg: PipelineConfig, *, data_dir: str | Path | None = None, wor
             prog.finish("upload", t0, f"status {row.get('status')}" + (
                 f", public score {_fmt_acc(as_fraction(float(row['public_score'])))}"
                 if row.get("public_score") not in (None, "") else "") + " (the time includes the leaderboard "
-                f"prediction recorded with it)")
+                "prediction recorded with it)")
     if "sync" in cfg.stages:
         from kaggle_kit.upload import sync_ledger_if_possible
 

@@ -21,11 +21,11 @@ from dataclasses import dataclass, field
 import torch
 import torch.nn.functional as F
 
+from kaggle_kit.config import TTA_AVERAGES as AVERAGES
+from kaggle_kit.config import TTA_LEVELS as LEVELS
+from kaggle_kit.config import TTA_PADS as PADS
 from kaggle_kit.errors import ConfigError
 
-LEVELS = ("none", "flip", "flip+translate", "custom")
-AVERAGES = ("logits", "probs")
-PADS = ("reflect", "zeros")
 MAX_SHIFT_PX = 8  # reflect padding needs the shift to be smaller than the image; 8 is far beyond useful
 
 LEVEL_VIEWS: dict[str, tuple[tuple[str, float], ...]] = {

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence
 import numpy as np
 
 from kaggle_kit import kaggle_api, ledger
-from kaggle_kit.config import COMPETITION_SLUG
+from kaggle_kit.config import COMPETITION_SLUG, UPLOAD_MODES
 from kaggle_kit.errors import (DataNotFoundError, DuplicateSubmissionError, KaggleError, KitError, LedgerError,
                                SubmissionError, SubmissionLimitError, UsageError)
 from kaggle_kit.fsio import check_file_target, sha256_file
@@ -26,7 +26,6 @@ from kaggle_kit.runs import LOGIT_SPLITS, NUM_CLASSES, RecipeKeys, recipe_keys
 if TYPE_CHECKING:
     from kaggle_kit.gap.estimators import Prediction
 
-UPLOAD_MODES = ("auto", "never", "always")
 # Kaggle competition slugs: lowercase words of letters and digits joined by single hyphens.
 SLUG_PATTERN = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
 MAX_SLUG = 100

@@ -24,7 +24,7 @@ from tqdm.auto import tqdm
 
 from kaggle_kit.batch_augment import mix_batch, supports
 from kaggle_kit.checkpoint import load_checkpoint, save_model
-from kaggle_kit.config import AugmentConfig, PipelineConfig, TrainConfig, config_hash, to_dict
+from kaggle_kit.config import AUGMENT_GPU, AugmentConfig, PipelineConfig, TrainConfig, config_hash, to_dict
 from kaggle_kit.data import Cifar10, holdout_split, stratified_subset
 from kaggle_kit.errors import ConfigError, RunError
 from kaggle_kit.fsio import atomic_path, atomic_write_text
@@ -57,8 +57,8 @@ class TrainResult:
 # ------------------------------------------------------------------------------------------- pure pieces
 def use_batched_path(aug: AugmentConfig) -> bool:
     """The batched tensor path when allowed (gpu auto|on) and the preset is expressible; else per-image."""
-    if aug.gpu not in ("auto", "on", "off"):
-        raise ConfigError(f"train.augment.gpu must be auto, on or off, found '{aug.gpu}'")
+    if aug.gpu not in AUGMENT_GPU:
+        raise ConfigError(f"train.augment.gpu must be one of {', '.join(AUGMENT_GPU)}, found '{aug.gpu}'")
     expressible = supports(aug.preset)  # raises ConfigError for an unknown preset
     if aug.gpu == "on" and not expressible:
         raise ConfigError(f"augmentation preset '{aug.preset}' has no batched form; set train.augment.gpu=auto")

@@ -9,10 +9,9 @@ from __future__ import annotations
 
 import torch
 
-from kaggle_kit.config import OptimizerConfig
+from kaggle_kit.config import OPTIMIZERS, OptimizerConfig
 from kaggle_kit.errors import ConfigError
 
-OPTIMIZERS = ("sgd", "adam", "adamw")
 
 
 def param_groups(model: torch.nn.Module, weight_decay: float, decay_norm_and_bias: bool) -> list[dict]:

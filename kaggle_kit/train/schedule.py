@@ -12,10 +12,9 @@ from dataclasses import asdict, dataclass, replace
 
 import torch
 
-from kaggle_kit.config import ScheduleConfig
+from kaggle_kit.config import SCHEDULES, ScheduleConfig
 from kaggle_kit.errors import ConfigError
 
-SCHEDULES = ("constant", "cosine", "warmup_linear", "cosine_restarts", "step", "onecycle")
 
 
 def validate_schedule(cfg: ScheduleConfig, epochs: int) -> None:

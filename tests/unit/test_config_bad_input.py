@@ -172,14 +172,14 @@ def test_custom_tta_views_are_checked_at_load_and_still_work(tmp_path):
     assert _error(p) == f"{p}: predict.views: only used with tta: custom (tta is 'flip')"
 
 
-def test_choice_lists_match_the_modules_that_use_them():
+def test_the_modules_that_use_the_choice_lists_take_them_from_config():
     from kaggle_kit import ensemble, pipeline, tta, upload
     from kaggle_kit.train import optim, schedule
 
-    assert config.OPTIMIZERS == optim.OPTIMIZERS and config.SCHEDULES == schedule.SCHEDULES
-    assert (config.TTA_LEVELS, config.TTA_AVERAGES, config.TTA_PADS) == (tta.LEVELS, tta.AVERAGES, tta.PADS)
-    assert config.ENSEMBLE_METHODS == ensemble.METHODS and config.UPLOAD_MODES == upload.UPLOAD_MODES
-    assert config.STAGES == pipeline.STAGES
+    assert config.OPTIMIZERS is optim.OPTIMIZERS and config.SCHEDULES is schedule.SCHEDULES
+    assert (tta.LEVELS, tta.AVERAGES, tta.PADS) == (config.TTA_LEVELS, config.TTA_AVERAGES, config.TTA_PADS)
+    assert tta.LEVELS is config.TTA_LEVELS and ensemble.METHODS is config.ENSEMBLE_METHODS
+    assert config.UPLOAD_MODES is upload.UPLOAD_MODES and config.STAGES is pipeline.STAGES
 
 
 # ---------------------------------------------------------------------------------- registered names
