@@ -186,17 +186,7 @@ def parse_competition(obj: Any, source: str) -> CompetitionSet:
         raise DataFormatError(f"{source}: 'data' must have shape (N, 32, 32, 3) or (N, 3072), found {data.shape}")
     if len(images) == 0:
         raise DataFormatError(f"{source}: 'data' holds no images")
-    try:
-        ids_arr = np.asarray(ids)
-    except (ValueError, TypeError, OverflowError, RecursionError, MemoryError):
-        raise DataFormatError(f"{source}: 'ids' must be a flat list of integers, found a ragged or mixed "
-                              f"{type(ids).__name__}") from None
-    if ids_arr.dtype == object or not np.issubdtype(ids_arr.dtype, np.integer):
-        raise DataFormatError(f"{source}: 'ids' must be integers, found {ids_arr.dtype}")
-    if ids_arr.ndim != 1:
-        raise DataFormatError(f"{source}: 'ids' must be one-dimensional, found shape {ids_arr.shape}")
-    if ids_arr.dtype == np.uint64 and ids_arr.max(initial=0) > np.iinfo(np.int64).max:
-        raise DataFormatError(f"{source}: 'ids' has values outside int64")
+    ids_arr = _int_array(ids, source, "ids")
     if len(ids_arr) != len(images):
         raise DataFormatError(f"{source}: {len(ids_arr)} ids for {len(images)} images")
     uniq, counts = np.unique(ids_arr, return_counts=True)

@@ -63,6 +63,25 @@ class Score:
     error: str = ""
 
 
+def write_competition(folder: str | Path, n: int, seed: int = 0) -> dict[str, Any]:
+    """A small competition for tests: ``folder/cifar_test_nolabel.pkl`` in the competition's format (blank
+    images, shuffled ids from 1000) and ``folder/labels.csv``, its hidden labels (the fake server's solution)."""
+    import pickle
+
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    ids = rng.permutation(np.arange(1000, 1000 + n))
+    labels = rng.integers(0, 10, n)
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    pkl = folder / "cifar_test_nolabel.pkl"
+    pkl.write_bytes(pickle.dumps({b"data": np.zeros((n, 32, 32, 3), np.uint8), b"ids": ids}, protocol=4))
+    labels_csv = folder / "labels.csv"
+    labels_csv.write_text("ID,Labels\n" + "".join(f"{i},{l}\n" for i, l in zip(ids, labels)))
+    return {"pickle": pkl, "labels_csv": labels_csv, "ids": ids, "labels": labels}
+
+
 def read_solution(path: str | Path) -> dict[int, int]:
     """``ID,Labels`` -> {id: label}: the hidden answers only the server knows."""
     with open(path, newline="", encoding="utf-8-sig") as fh:

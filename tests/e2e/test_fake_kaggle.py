@@ -6,7 +6,6 @@ HTTP_PROXY=http://127.0.0.1:PORT, credentials from a temporary KAGGLE_CONFIG_DIR
 from __future__ import annotations
 
 import os
-import pickle
 import subprocess
 import sys
 import time
@@ -18,7 +17,8 @@ import pytest
 from kaggle_kit import kaggle_api, ledger
 from kaggle_kit.cli import main
 from kaggle_kit.config import COMPETITION_SLUG
-from kaggle_kit.testing.fake_kaggle import DEFAULT_USER, FakeKaggle, FakeKaggleConfig, Fault, public_ids
+from kaggle_kit.testing.fake_kaggle import (DEFAULT_USER, FakeKaggle, FakeKaggleConfig, Fault, public_ids,
+                                            write_competition)
 from kaggle_kit.testing import use_env
 
 N = 40
@@ -29,15 +29,7 @@ KAGGLE_CLI = str(Path(sys.executable).parent / "kaggle")
 @pytest.fixture()
 def comp(tmp_path):
     """A small competition: a pickle in the competition format and its hidden labels."""
-    rng = np.random.default_rng(0)
-    ids = rng.permutation(np.arange(1000, 1000 + N))
-    labels = rng.integers(0, 10, N)
-    pkl = tmp_path / "comp" / "cifar_test_nolabel.pkl"
-    pkl.parent.mkdir()
-    pkl.write_bytes(pickle.dumps({b"data": np.zeros((N, 32, 32, 3), np.uint8), b"ids": ids}, protocol=4))
-    labels_csv = tmp_path / "comp" / "labels.csv"
-    labels_csv.write_text("ID,Labels\n" + "".join(f"{i},{l}\n" for i, l in zip(ids, labels)))
-    return {"pickle": pkl, "labels_csv": labels_csv, "ids": ids, "labels": labels}
+    return write_competition(tmp_path / "comp", N)
 
 
 def start_fake(comp, **settings) -> FakeKaggle:

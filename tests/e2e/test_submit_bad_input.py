@@ -6,7 +6,6 @@ leave the server without a single call, the working folder without a new file, a
 from __future__ import annotations
 
 import os
-import pickle
 from pathlib import Path
 
 import numpy as np
@@ -16,7 +15,7 @@ from kaggle_kit import kaggle_api, ledger
 from kaggle_kit.cli import main
 from kaggle_kit.runs import Logits, save_logits, write_manifest
 from kaggle_kit.testing import use_env
-from kaggle_kit.testing.fake_kaggle import FakeKaggle, FakeKaggleConfig
+from kaggle_kit.testing.fake_kaggle import FakeKaggle, FakeKaggleConfig, write_competition
 
 N = 30
 AGAINST = ("--against", "comp/cifar_test_nolabel.pkl")
@@ -24,15 +23,7 @@ AGAINST = ("--against", "comp/cifar_test_nolabel.pkl")
 
 @pytest.fixture()
 def comp(tmp_path):
-    rng = np.random.default_rng(0)
-    ids = rng.permutation(np.arange(1000, 1000 + N))
-    labels = rng.integers(0, 10, N)
-    pkl = tmp_path / "comp" / "cifar_test_nolabel.pkl"
-    pkl.parent.mkdir()
-    pkl.write_bytes(pickle.dumps({b"data": np.zeros((N, 32, 32, 3), np.uint8), b"ids": ids}, protocol=4))
-    labels_csv = tmp_path / "comp" / "labels.csv"
-    labels_csv.write_text("ID,Labels\n" + "".join(f"{i},{l}\n" for i, l in zip(ids, labels)))
-    return {"ids": ids, "labels": labels, "labels_csv": labels_csv}
+    return write_competition(tmp_path / "comp", N)
 
 
 @pytest.fixture()
