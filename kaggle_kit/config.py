@@ -12,6 +12,7 @@ import datetime
 import hashlib
 import json
 import math
+import re
 import types
 import typing
 from dataclasses import dataclass, field
@@ -302,9 +303,16 @@ def _plain_name(v: str) -> str | None:
     return "a plain name (non-empty, no / or \\, not . or ..)" if bad else None
 
 
-def _slug(v: str) -> str | None:
-    ok = bool(v) and all(c.isascii() and (c.isalnum() or c == "-") for c in v)
-    return None if ok else "a Kaggle competition slug (letters, digits and -)"
+# Kaggle competition slugs: words of ASCII letters and digits joined by single hyphens (older competitions keep
+# capitals, e.g. LANL-Earthquake-Prediction); the one rule for pipelines and for `submit --competition`.
+SLUG_PATTERN = re.compile(r"[A-Za-z0-9]+(?:-[A-Za-z0-9]+)*")
+MAX_SLUG = 100
+
+
+def slug_problem(v: str) -> str | None:
+    """None for a valid competition slug, else what it must be."""
+    ok = bool(v) and len(v) <= MAX_SLUG and SLUG_PATTERN.fullmatch(v) is not None
+    return None if ok else "a Kaggle competition slug (letters and digits joined by single hyphens)"
 
 
 _UNIT, _POSITIVE, _AT_LEAST_1, _NON_NEGATIVE = _between(0, 1, hi_open=True), _between(0, lo_open=True), \
@@ -330,7 +338,7 @@ _RULES: dict[type, dict[str, Rule]] = {
                     "pad": _one_of(TTA_PADS)},
     MemberConfig: {"name": _plain_name},
     EnsembleConfig: {"method": _one_of(ENSEMBLE_METHODS)},
-    SubmitConfig: {"competition": _slug, "upload": _one_of(UPLOAD_MODES)},
+    SubmitConfig: {"competition": slug_problem, "upload": _one_of(UPLOAD_MODES)},
     ReportConfig: {"domain_max_images": _between(5), "synthetic_per_set": _NON_NEGATIVE},  # 5-fold domain CV
     PipelineConfig: {"name": _plain_name, "stages": _one_of(STAGES)},
 }
@@ -422,7 +430,7 @@ def check_registered(cfg: PipelineConfig) -> None:
     name = cfg.model.name
     kwargs = dict(cfg.model.kwargs)
     try:
-        refuse_weight_loading(name, kwargs)
+        kwargs = refuse_weight_loading(name, kwargs)  # drops a harmless pretrained=False, as create_model does
     except UsageError as err:
         raise type(err)(f"model.kwargs: {err}") from None
     if name.startswith(TIMM_PREFIX):

@@ -91,6 +91,8 @@ def _int_array(values: Any, source: str, what: str) -> np.ndarray:
                               f"{type(values).__name__}") from None
     if arr.ndim != 1:
         raise DataFormatError(f"{source}: '{what}' must be one-dimensional, found shape {arr.shape}")
+    if arr.size == 0:  # np.asarray([]) is float64: empty is no type error (the caller says what count it expected)
+        return np.zeros(0, np.int64)
     if arr.dtype == object or not np.issubdtype(arr.dtype, np.integer):
         items = values if isinstance(values, (list, tuple)) else arr.tolist()
         example = next((v for v in items if not _is_int(v)), _NONE)

@@ -39,6 +39,7 @@ _ADDED = ("recipe_except_smoothing", "recipe", "estimates", "predicted_by")  # n
 RECIPE_COLUMNS = ("recipe", "recipe_except_smoothing")
 LEGACY_LAYOUTS = tuple(tuple(c for c in COLUMNS if c not in _ADDED[:k]) for k in range(1, len(_ADDED) + 1))
 NUMERIC_COLUMNS = ("local_holdout_acc", "local_test_acc", "predicted_lb_acc", "public_score", "private_score")
+ACCURACY_COLUMNS = NUMERIC_COLUMNS[:3]  # the toolkit's own: fractions or percentages; Kaggle's scores are any metric
 DEFAULT_LEDGER = Path("submissions") / "ledger.csv"
 DRY_RUN = "dry-run"
 # Statuses of rows that never reached Kaggle: they do not block a later upload of the same file.
@@ -93,16 +94,19 @@ def recipe_of(cell: str, where: str = "ledger", column: str = "recipe") -> str:
 
 
 def number_of(cell: str, where: str = "ledger", column: str = "public_score") -> str:
-    """A ``NUMERIC_COLUMNS`` cell: empty (not known yet) or an accuracy or score, as a fraction or a percentage
-    (0-100); anything else is an error naming it, so a hand-edited 'eighty' is not read as a missing score."""
+    """A ``NUMERIC_COLUMNS`` cell: empty (not known yet) or a finite number, for ``ACCURACY_COLUMNS`` one from 0 to
+    100 (a fraction or a percentage; Kaggle's scores may be any metric); anything else is an error naming it, so
+    a hand-edited 'eighty' is not read as a missing score."""
     if cell:
         try:
             value = float(cell)
         except ValueError:
             value = math.nan
-        if not (math.isfinite(value) and 0.0 <= value <= 100.0):
-            raise LedgerError(f"{where}: column '{column}' is not an accuracy or score ({cell[:60]!r}; expected a "
-                              f"number from 0 to 1, or a percentage); fix or empty that cell")
+        accuracy = column in ACCURACY_COLUMNS
+        if not math.isfinite(value) or (accuracy and not 0.0 <= value <= 100.0):
+            expected = "a number from 0 to 1, or a percentage" if accuracy else "a number"
+            raise LedgerError(f"{where}: column '{column}' is not {'an accuracy' if accuracy else 'a score'} "
+                              f"({cell[:60]!r}; expected {expected}); fix or empty that cell")
     return cell
 
 
@@ -207,6 +211,8 @@ def update_rows_by_ref(path: str | Path, updates: Mapping[str, Mapping[str, Any]
             if not fields:
                 continue
             new = {**row, **{k: _cell(v) for k, v in fields.items()}}
+            for column in NUMERIC_COLUMNS:  # what Kaggle answered is checked like any cell, before it is written
+                number_of(new[column], f"Kaggle's answer for submission {row['kaggle_ref']}", column)
             if new != row:
                 row.update(new)
                 changed += 1

@@ -135,6 +135,10 @@ def run_pipeline(cfg: PipelineConfig, *, data_dir: str | Path | None = None, wor
         raise ConfigError("a pipeline must list at least the 'data' and 'train' stages")
     work = Path(workdir)
     members = member_configs(cfg)
+    if "upload" in cfg.stages or "sync" in cfg.stages:  # a bad ledger stops the run now, not after training
+        from kaggle_kit.upload import check_ledger
+
+        check_ledger(work / "submissions" / "ledger.csv")
     n_member_stages = sum(s in cfg.stages for s in ("train", "predict")) * len(members)
     total = len(cfg.stages) + n_member_stages - sum(s in cfg.stages for s in ("train", "predict"))
     prog = Progress(total, echo)

@@ -8,7 +8,6 @@ user gets the exact command that would upload the file.
 from __future__ import annotations
 
 import dataclasses
-import re
 import shlex
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,7 +16,7 @@ from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence
 import numpy as np
 
 from kaggle_kit import kaggle_api, ledger
-from kaggle_kit.config import COMPETITION_SLUG, UPLOAD_MODES
+from kaggle_kit.config import COMPETITION_SLUG, UPLOAD_MODES, slug_problem
 from kaggle_kit.errors import (DataNotFoundError, DuplicateSubmissionError, KaggleError, KitError, LedgerError,
                                SubmissionError, SubmissionLimitError, UsageError)
 from kaggle_kit.fsio import check_file_target, sha256_file
@@ -26,9 +25,6 @@ from kaggle_kit.runs import LOGIT_SPLITS, NUM_CLASSES, RecipeKeys, recipe_keys
 if TYPE_CHECKING:
     from kaggle_kit.gap.estimators import Prediction
 
-# Kaggle competition slugs: lowercase words of letters and digits joined by single hyphens.
-SLUG_PATTERN = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
-MAX_SLUG = 100
 # Set on an error raised once the upload was attempted: the file may be on Kaggle, so it must be kept.
 UPLOAD_ATTEMPTED = "upload_attempted"
 
@@ -40,9 +36,9 @@ def check_message(message: str) -> None:
 
 
 def check_competition(competition: str) -> None:
-    if not competition or len(competition) > MAX_SLUG or not SLUG_PATTERN.fullmatch(competition):
-        raise UsageError(f"competition '{competition[:60]}' is not a Kaggle competition slug (lowercase letters, "
-                         f"digits and single hyphens, e.g. {COMPETITION_SLUG})")
+    need = slug_problem(competition)
+    if need is not None:
+        raise UsageError(f"competition '{competition[:60]}' is not {need}, e.g. {COMPETITION_SLUG}")
 
 
 def check_ledger(ledger_path: str | Path) -> None:

@@ -61,8 +61,7 @@ def expectation_sentence(name: str, estimator: str, result: dict, errors: dict,
     est = result["estimates"].get(estimator)
     if est is None:
         return None
-    drop = 100 * (result["holdout_acc"] - est)
-    head = f"{name}: {estimator} predicts **{_pct(est, 1)}**, {drop:.1f} points under the holdout"
+    head = f"{name}: {estimator} predicts **{_pct(est, 1)}**, {_versus(est, result['holdout_acc'])} the holdout"
     rng = estimators.expected_range(errors, result["estimates"], result["holdout_acc"])
     if rng is not None:
         where = ("over all benchmark sets" if rng["bin"] == "all" else
@@ -85,6 +84,12 @@ def expectation_sentence(name: str, estimator: str, result: dict, errors: dict,
     lo, hi = estimators.symmetric_band(est, exp["p90"])
     return (f"{head}; {where} its error averaged {100 * exp['mae']:.1f} points and 9 in 10 were within "
             f"{100 * exp['p90']:.1f}, so expect {_pct(lo, 1)} to {_pct(hi, 1)}.")
+
+
+def _versus(value: float, holdout: float) -> str:
+    """'3.4 points under' / '1.2 points above': a leaderboard accuracy against the holdout's, sign in words."""
+    gap = 100 * (holdout - value)
+    return f"{abs(gap):.1f} points {'under' if gap >= 0 else 'above'}"
 
 
 def _bin_words(label: str) -> str:
@@ -556,18 +561,17 @@ def summary_section(main: RunView, best: str, errors: dict, ledger: pd.DataFrame
     c = corrected_for(main, best, ledger, competition)
     rng = estimators.prediction_range(errors, main.result["estimates"], holdout, best)
     if own is not None:
-        stand = (f"is on the leaderboard: public score **{_pct(own, 2)}**, {100 * (holdout - own):.1f} points under its "
-                 f"holdout accuracy ({_pct(holdout, 2)}; section 1)")
+        stand = (f"is on the leaderboard: public score **{_pct(own, 2)}**, {_versus(own, holdout)} its holdout "
+                 f"accuracy ({_pct(holdout, 2)}; section 1)")
     elif c is not None:
         span = "" if c.low is None else f" ({_pct(c.low, 1)} to {_pct(c.high, 1)})"
-        stand = (f"is expected on the leaderboard: **{_pct(c.accuracy, 1)}**{span}, {100 * (holdout - c.accuracy):.1f} "
-                 f"points under its holdout accuracy ({_pct(holdout, 2)}), corrected by your scored submissions "
-                 f"(section 2)")
+        stand = (f"is expected on the leaderboard: **{_pct(c.accuracy, 1)}**{span}, {_versus(c.accuracy, holdout)} "
+                 f"its holdout accuracy ({_pct(holdout, 2)}), corrected by your scored submissions (section 2)")
     elif main.result["estimates"].get(best) is not None:
         est = main.result["estimates"][best]
         span = "" if rng is None else f" ({_pct(rng[0], 1)} to {_pct(rng[1], 1)})"
-        stand = (f"is expected on the leaderboard: **{_pct(est, 1)}**{span}, {100 * (holdout - est):.1f} points under "
-                 f"its holdout accuracy ({_pct(holdout, 2)}), from its predictions alone (section 2)")
+        stand = (f"is expected on the leaderboard: **{_pct(est, 1)}**{span}, {_versus(est, holdout)} its holdout "
+                 f"accuracy ({_pct(holdout, 2)}), from its predictions alone (section 2)")
     else:
         stand = (f"has a holdout accuracy of {_pct(holdout, 2)}, but no leaderboard prediction could be computed "
                  f"(section 2)")

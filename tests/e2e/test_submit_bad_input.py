@@ -124,14 +124,25 @@ def test_a_ledger_with_a_missing_column_is_refused_before_the_prediction_and_the
         "error: L/ledger.csv: header is not a kaggle-kit ledger's (found time, file, ")
 
 
-@pytest.mark.parametrize("slug", ["Bad Slug", "a/b", "-x", ""])
+@pytest.mark.parametrize("slug", ["Bad Slug", "a/b", "-x", "a--b", ""])
 def test_a_malformed_competition_is_refused_before_anything(fake, comp, tmp_path, capsys, slug):
     make_run(Path("runs/A"), comp)
     before = files_under(tmp_path)
     assert main(["submit", "--from", "runs/A", "-m", "x", f"--competition={slug}", *AGAINST]) == 2
     assert refused(capsys, fake, before, tmp_path) == (
-        f"error: competition '{slug}' is not a Kaggle competition slug (lowercase letters, digits and single "
-        f"hyphens, e.g. deep-learning-spring-2025-project-1)")
+        f"error: competition '{slug}' is not a Kaggle competition slug (letters and digits joined by single "
+        f"hyphens), e.g. deep-learning-spring-2025-project-1")
+
+
+def test_one_slug_rule_for_pipelines_and_submit_older_capitalised_slugs_included():
+    from kaggle_kit.config import slug_problem
+    from kaggle_kit.upload import check_competition
+
+    for ok in ("deep-learning-spring-2025-project-1", "LANL-Earthquake-Prediction", "GiveMeSomeCredit"):
+        assert slug_problem(ok) is None
+        check_competition(ok)
+    for bad in ("Bad Slug", "a--b", "-x", "x-", "", "a" * 101):
+        assert slug_problem(bad) is not None
 
 
 def test_upload_always_without_credentials_is_refused_before_the_prediction(fake, comp, tmp_path, capsys):

@@ -230,3 +230,16 @@ def test_a_sync_that_changes_nothing_says_the_ledger_was_up_to_date():
     assert SyncResult(0, 0, 0, 1).describe() == ("1 submission(s) on Kaggle: 0 ledger row(s) updated, 0 added, "
                                                  "0 still pending; the ledger was already up to date")
     assert SyncResult(1, 0, 0, 1).describe().endswith("0 still pending")
+
+
+def test_a_pipeline_that_uploads_checks_its_ledger_before_the_data_and_training(tmp_path):
+    from kaggle_kit.config import load_pipeline
+    from kaggle_kit.errors import LedgerError
+    from kaggle_kit.pipeline import run_pipeline
+
+    (tmp_path / "submissions").mkdir()
+    (tmp_path / "submissions" / "ledger.csv").write_text("not,a,ledger\n")
+    cfg = load_pipeline("pipelines/demo.yaml")
+    with pytest.raises(LedgerError, match=r"ledger.csv: header is not a kaggle-kit ledger's"):
+        run_pipeline(cfg, data_dir=tmp_path / "no-data-here", workdir=tmp_path, progress=False)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["submissions"]  # no runs/, nothing trained

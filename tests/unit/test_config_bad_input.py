@@ -8,7 +8,7 @@ import pytest
 
 from kaggle_kit import config
 from kaggle_kit.config import PipelineConfig, apply_overrides, from_dict, load_pipeline
-from kaggle_kit.errors import ConfigError, UnknownModelError
+from kaggle_kit.errors import ConfigError, UnknownModelError, UsageError
 
 
 def _yaml(tmp_path, text, name="bad.yaml"):
@@ -250,3 +250,11 @@ def test_cli_refuses_a_bad_pipeline_before_data_with_one_error_line(tmp_path, mo
     assert out == "" and "Traceback" not in err
     assert err.count("\n") == 1 and err.startswith(f"error: {p}: {needle}"), err
     assert [f.name for f in tmp_path.iterdir()] == [p.name]  # no runs/ folder, no state file, nothing
+
+
+def test_a_harmless_pretrained_false_loads_as_it_trains(tmp_path):
+    """create_model drops pretrained=False; the load-time check must not refuse what training accepts."""
+    cfg = load_pipeline(_yaml(tmp_path, "model: {name: tinycnn, kwargs: {pretrained: false}}\n"))
+    assert dict(cfg.model.kwargs) == {"pretrained": False}
+    with pytest.raises(UsageError, match=r"pretrained=True would load outside weights"):
+        load_pipeline(_yaml(tmp_path, "model: {name: tinycnn, kwargs: {pretrained: true}}\n"))

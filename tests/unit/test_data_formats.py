@@ -145,6 +145,7 @@ def _batch(labels, data=None, n=4):
 
 @pytest.mark.parametrize("obj,match", [
     (_batch(["cat", "dog", "cat", "dog"]), r"'labels' must be integers, found str values, e\.g\. 'cat'"),
+    (_batch([]), r"0 labels for 4 images \(expected one per image\)"),
     (_batch([b"cat", b"dog", b"cat", b"dog"]), r"'labels' must be integers, found bytes values, e\.g\. b'cat'"),
     (_batch([1, 2, "3", 4]), r"'labels' must be integers, found str values, e\.g\. '3'"),
     (_batch([1.0, 2.5, 3.0, 4.0]), r"'labels' must be integers, found float values, e\.g\. 1\.0"),
@@ -218,6 +219,7 @@ def test_bad_class_names_name_the_meta_file(tmp_path, names, match):
     ([[1, 2], [3], [4]], r"'ids' must be a flat list of integers, found a ragged or mixed list"),
     (np.array([1, 2, 2 ** 63, 4], np.uint64), r"'ids' has values outside int64"),
     ([1, 2, 3, 2 ** 70], r"'ids' has values outside int64"),
+    ([], r"0 ids for 4 images"),
 ])
 def test_odd_competition_ids_are_format_errors(tmp_path, ids, match):
     path = _write(tmp_path / "comp.pkl", {b"data": _images(), b"ids": ids})

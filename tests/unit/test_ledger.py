@@ -200,8 +200,10 @@ def test_concurrent_appends_lose_nothing(tmp_path):
     assert files == {f"{t}{i}.csv" for t in "ab" for i in range(25)}
 
 
-@pytest.mark.parametrize("column", ledger.NUMERIC_COLUMNS)
-@pytest.mark.parametrize("cell", ["eighty", "nan", "inf", "-0.1", "100.5", "0,8"])
+@pytest.mark.parametrize("column, cell", [
+    (column, cell) for column in ledger.NUMERIC_COLUMNS for cell in ("eighty", "nan", "inf", "-0.1", "100.5", "0,8")
+    # a Kaggle score may be any number (RMSE, log loss, negative metrics); the toolkit's accuracies may not
+    if column in ledger.ACCURACY_COLUMNS or cell not in ("-0.1", "100.5")])
 def test_a_score_or_accuracy_cell_that_is_not_one_is_refused_naming_its_line(tmp_path, cell, column):
     """A hand-edited 'eighty' used to read as a missing score: the scoreboard showed '-' and nothing said why."""
     path = tmp_path / "ledger.csv"
@@ -209,10 +211,10 @@ def test_a_score_or_accuracy_cell_that_is_not_one_is_refused_naming_its_line(tmp
     row = ledger.make_row(file="b.csv")
     row[column] = cell
     path.write_text(path.read_text() + ledger.render([row]).split("\n", 1)[1])
-    with pytest.raises(LedgerError, match=rf"ledger.csv:3: column '{column}' is not an accuracy or score"):
+    with pytest.raises(LedgerError, match=rf"ledger.csv:3: column '{column}' is not an? (accuracy|score)"):
         ledger.read_ledger(path)
     clean = tmp_path / "clean.csv"
-    with pytest.raises(LedgerError, match=rf"new ledger row: column '{column}' is not an accuracy or score"):
+    with pytest.raises(LedgerError, match=rf"new ledger row: column '{column}' is not an? (accuracy|score)"):
         ledger.append_row(clean, file="a.csv", **{column: cell})
     assert not clean.exists()
 
@@ -220,3 +222,17 @@ def test_a_score_or_accuracy_cell_that_is_not_one_is_refused_naming_its_line(tmp
 def test_scores_as_fractions_or_percentages_and_empty_cells_are_read():
     for cell in ("", "0", "0.51120", "1", "51.12", "100"):
         assert ledger.number_of(cell) == cell
+    assert ledger.number_of("1234.5", column="public_score") == "1234.5"  # an RMSE competition's score
+    assert ledger.number_of("-0.3", column="private_score") == "-0.3"
+
+
+def test_a_sync_answer_that_is_not_a_number_is_refused_before_the_ledger_is_written(tmp_path):
+    """Otherwise sync would save a ledger that every later command, sync included, refuses to read."""
+    path = tmp_path / "ledger.csv"
+    ledger.append_row(path, file="a.csv", kaggle_ref="1", status="PENDING")
+    before = path.read_text()
+    with pytest.raises(LedgerError, match=r"Kaggle's answer for submission 1: column 'public_score' is not a score"):
+        ledger.update_rows_by_ref(path, {"1": {"public_score": "n/a", "status": "COMPLETE"}})
+    assert path.read_text() == before
+    assert ledger.update_rows_by_ref(path, {"1": {"public_score": "1234.5", "status": "COMPLETE"}}) == 1
+    assert ledger.read_ledger(path)["public_score"].tolist() == [1234.5]

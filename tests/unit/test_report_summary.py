@@ -80,3 +80,12 @@ def test_a_run_without_any_estimate_says_so(tmp_path):
                         "(section 2).")
     assert lines[1] == ("The competition images show no large measured difference from the training images "
                         "(section 4). Section 6 lists what was measured.")
+
+
+def test_a_leaderboard_score_above_the_holdout_is_said_as_above(tmp_path):
+    """The demo's stand-in is CIFAR-10 test images: a run can score above its holdout there."""
+    df = _ledger(tmp_path, [dict(runs=["r"], predicted_lb_acc=0.9, public_score=0.93)])
+    assert _lines(_view("r", {"Median-4-Spread": 0.9}), df, [])[0].startswith(
+        "**r** is on the leaderboard: public score **93.00%**, 3.0 points above its holdout accuracy (90.00%;")
+    lines = _lines(_view("r", {"ATC-NE-BBSE": 0.95}), _ledger(tmp_path / "x", []), [], best="ATC-NE-BBSE")
+    assert "**95.0%** (" in lines[0] and "), 5.0 points above its holdout accuracy" in lines[0]
