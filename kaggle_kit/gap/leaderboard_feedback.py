@@ -425,6 +425,22 @@ def split_words(estimator: str, errors: dict | None = None, fraction: str = "0.5
             f"{100 * res['public_vs_private']:.2f} points from the private one on average there")
 
 
+def choice_words(estimator: str, errors: dict | None = None, fraction: str = "0.5") -> str | None:
+    """How close the toolkit's choice of correction came, in one sentence for the reader of the prediction (the
+    evidence behind it goes to the report's last section); None if unmeasured."""
+    errors = measurements() if errors is None else errors
+    entry = errors.get(PUBLIC_SPLIT, {})
+    est = entry.get("fractions", {}).get(fraction, {}).get("estimators", {}).get(estimator, {})
+    choice, plain = est.get("ledger_choice"), est.get("plain")
+    if choice is None or plain is None:
+        return None
+    return (f"How well this has done: replayed on {len(entry['models'])} models x {entry['n_sets']} shifted sets with "
+            f"random {float(fraction):.0%} public splits and every other model in the ledger, the correction chosen "
+            f"this way was {100 * choice['public']:.2f} points from the next public score and "
+            f"{100 * choice['private']:.2f} from the private score, against {100 * plain['private']:.2f} uncorrected "
+            f"(section 7 has the evidence, check by check).")
+
+
 def coverage_words(estimator: str, errors: dict | None = None, fraction: str = "0.5") -> str | None:
     """How often the corrected prediction's range held on models that did not set it, judged by the private score
     of a random public split (``bench_gap_public_split.py``); None if unmeasured."""

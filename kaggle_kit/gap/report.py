@@ -252,11 +252,12 @@ def _wider_words(c: leaderboard_feedback.Corrected, v: RunView, errors: dict) ->
 
 
 def corrections(runs: Sequence[RunView], estimator: str, ledger: pd.DataFrame | None,
-                competition: str | None = None, errors: dict | None = None) -> list[str | Details]:
+                competition: str | None = None, errors: dict | None = None) -> tuple[list[str], list]:
     """Each run's prediction corrected by the ledger's earlier misses (``leaderboard_feedback.correction_order``
-    says which estimator's), then the evidence once, folded (a table and what it rests on)."""
+    says which estimator's) and one sentence on how close such corrections came; and, apart, the evidence for
+    section 7 (why, the table check by check, the public/private replay), empty without a correction."""
     if ledger is None or ledger.empty:
-        return []
+        return [], []
     errors = measured_error() if errors is None else errors
     lines, last = [], None
     measured = leaderboard_feedback.measurements()
@@ -292,12 +293,16 @@ def corrections(runs: Sequence[RunView], estimator: str, ledger: pd.DataFrame | 
                              leaderboard_feedback.coverage_words(name, measured)) if w is not None]
         if split:
             evidence.append(". ".join(split) + " (`benchmarks/bench_gap_public_split.py`).")
-        lines.append(Details(f"Why correct by the leaderboard, and how well it has done ({name})", evidence))
-    return lines
+        done = leaderboard_feedback.choice_words(name, measured)
+        if done:
+            lines.append(done)
+        return lines, [f"**How good is the correction by the leaderboard? ({name})**", *evidence]
+    return lines, []
 
 
 def prediction_section(runs: Sequence[RunView], errors: dict, unseen: dict | None = None,
-                       ledger: pd.DataFrame | None = None, competition: str | None = None) -> Section:
+                       ledger: pd.DataFrame | None = None, competition: str | None = None) -> tuple[Section, list]:
+    """The section and the correction's evidence (``corrections``), which section 7 shows."""
     sec = Section("prediction", "2. Predicted leaderboard accuracy (before submitting)")
     best = recommended_estimator(errors, available=runs[-1].result["estimates"])
     sec.blocks.append(
@@ -309,7 +314,8 @@ def prediction_section(runs: Sequence[RunView], errors: dict, unseen: dict | Non
         line = expectation_sentence(v.name, best, v.result, errors, unseen)
         if line:
             sec.blocks.append(line)
-    sec.blocks += corrections(runs, best, ledger, competition, errors)
+    corrected, evidence = corrections(runs, best, ledger, competition, errors)
+    sec.blocks += corrected
     glossary = (
         "AC: average confidence; DoC: holdout accuracy minus the drop in confidence; ATC-MC / ATC-NE: share of "
         "competition images above the confidence (MC) or negative-entropy (NE) threshold that matches the holdout "
@@ -379,13 +385,18 @@ def prediction_section(runs: Sequence[RunView], errors: dict, unseen: dict | Non
     rng = estimators.expected_range(errors, est, main.result["holdout_acc"])
     if rng is not None:
         ax.axvspan(100 * rng["low"], 100 * rng["high"], color="tab:green", alpha=0.12, label="expected range")
-    ax.set_xlim(max(0, vals.min() - 15), 100)
+    own = None if ledger is None else leaderboard_feedback.own_public_score(ledger, _runs_of(main), competition)
+    if own is not None:  # already on the leaderboard: the answer the estimates are judged by
+        ax.axvline(100 * own, color="black", lw=1.5, label="its public score")
+    top = max((vals + errs).max(), 100 * main.result["holdout_acc"], 100 * (own or 0.0))
+    ax.set_xlim(max(0, vals.min() - 15), min(100, top + 8))  # room for the legend, not up to 100% for a weak model
     ax.set_xlabel(f"predicted leaderboard accuracy (%) of {main.name}; error bars: measured MAE at that drop")
     ax.legend(fontsize=8)
     sec.blocks.append(Fig("predicted_lb", figure_png(fig), "Predicted leaderboard accuracy by estimator, with each "
                           "estimator's mean absolute error measured on benchmark sets where it predicted a similar "
-                          "drop; shaded: the range to expect (above)."))
-    return sec
+                          "drop; shaded: the range to expect (above); a black line: the run's public score, once "
+                          "it has one."))
+    return sec, evidence
 
 
 def label_shift_section(main: RunView, class_names: Sequence[str]) -> tuple[Section, dict]:
@@ -599,14 +610,16 @@ def advice_section(items: Sequence[advice_mod.Advice]) -> Section:
     return sec
 
 
-def accuracy_section(errors: dict, unseen: dict | None = None) -> Section:
+def accuracy_section(errors: dict, unseen: dict | None = None, correction_evidence: Sequence = ()) -> Section:
     """The main benchmark's errors; with ``unseen`` (``measured_error_unseen_families``) also the errors on
-    shift families no estimator was designed or tuned on, which are larger and belong next to them."""
+    shift families no estimator was designed or tuned on, which are larger and belong next to them; then the
+    evidence for section 2's correction by the leaderboard, when one was made."""
     sec = Section("accuracy", "7. How good is the prediction?")
     unseen_info = unseen or {}
     unseen = unseen_info.get("estimators", {})
     if not errors:
         sec.blocks.append("Not measured yet: run `benchmarks/bench_gap.py` to measure each estimator's error.")
+        sec.blocks += list(correction_evidence)
         return sec
     models = ", ".join(f"{m} ({_pct(a)} on CIFAR-10 test)" for m, a in errors.get("models", {}).items())
     sec.blocks.append(f"Measured by `{errors.get('source', 'benchmarks/bench_gap.py')}` on {errors.get('n_sets')} "
@@ -664,6 +677,7 @@ def accuracy_section(errors: dict, unseen: dict | None = None) -> Section:
                           "estimate, points), which is known before submitting; section 2 quotes the matching bin. "
                           "Cells: MAE in points (number of sets).")
         sec.blocks.append(Table(["estimator"] + [f"predicted drop {b}" for b in bins], by_drop))
+    sec.blocks += list(correction_evidence)
     return sec
 
 
@@ -690,7 +704,7 @@ def build_report(run_dirs: Sequence[str | Path], ledger_path: str | Path | None,
 
     score_sec, line, n_scored = scoreboard_section(ledger, runs)
     unseen = estimators.measured_error_unseen_families()
-    pred_sec = prediction_section(runs, errors, unseen, ledger, competition)
+    pred_sec, correction_evidence = prediction_section(runs, errors, unseen, ledger, competition)
     ls_sec, ls_info = label_shift_section(main, class_names)
     cov_sec, cov_info = covariate_section(data.train_images, comp.images, cfg)
     pc_sec = per_class_section(main, class_names)
@@ -706,7 +720,7 @@ def build_report(run_dirs: Sequence[str | Path], ledger_path: str | Path | None,
         ledger_points=n_scored)
     summary = summary_section(main, best, errors, ledger, competition, cov_info, items)
     sections = [summary, score_sec, pred_sec, ls_sec, cov_sec, pc_sec, advice_section(items),
-                accuracy_section(errors, unseen)]
+                accuracy_section(errors, unseen, correction_evidence)]
 
     title = "kaggle-kit gap report"
     meta = (f"Generated {_dt.datetime.now().isoformat(timespec='seconds')} for {', '.join(v.name for v in runs)}; "

@@ -172,13 +172,17 @@ def test_html_report_has_every_section_and_figure_and_needs_no_network(workdir, 
     table = _estimates_table(html)
     assert "CC-Synth" in table and "Agreement" in table and "Shift-Gated" in table
     assert "re-weighted domain AUC" in html
-    # section 2 answers first: the predictions and corrections, then the evidence and the glossary, folded
+    # section 2 answers: the predictions, the corrections and one sentence on how close corrections came; the
+    # glossary is folded, and the correction's evidence, check by check, is in section 7 with the other evidence
     prediction = html.split("id='prediction'")[1].split("</section>")[0]
     assert prediction.index("Median-4-Spread predicts <b>") < prediction.index("corrected by the leaderboard") \
-        < prediction.index("<details><summary>Why correct by the leaderboard, and how well it has done (Shift-Gated)")
-    folded = prediction.split("<details><summary>Why correct by the leaderboard")[1].split("</details>")[0]
-    assert "Why the correction:" in folded and "<th>measured on</th>" in folded
-    assert prediction.index("<th>estimator</th>") < prediction.index("<details><summary>What each estimator computes")
+        < prediction.index("How well this has done: replayed on") < prediction.index("<th>estimator</th>") \
+        < prediction.index("<details><summary>What each estimator computes")
+    assert "Why the correction:" not in prediction and "<th>measured on</th>" not in prediction
+    accuracy = html.split("id='accuracy'")[1].split("</section>")[0]
+    assert accuracy.index("<th>MAE all</th>") < accuracy.index(
+        "<b>How good is the correction by the leaderboard? (Shift-Gated)</b>") < accuracy.index(
+        "Why the correction:") < accuracy.index("<th>measured on</th>")
     # the recommended estimate comes with a range: Median-4's measured error, widened below by its members'
     # disagreement, and how often that range held on shift families outside the benchmark
     assert re.search(r"Median-4-Spread predicts <b>\d+\.\d%</b>, \d+\.\d points (under|above) the holdout\. Expect "

@@ -651,15 +651,18 @@ def test_the_reports_correction_uses_the_runs_label_smoothing_variants(tmp_path)
     ])
     view = RunView(tmp_path / "t0", "t0", None, None, None, {"estimates": {M4S: 0.75, "Shift-Gated": 0.74}}, None,
                    recipe=RecipeKeys("7777", "eeee"))
-    out = corrections([view], M4S, df, SLUG)
+    out, evidence = corrections([view], M4S, df, SLUG)
     assert out[0].startswith("t0, corrected by the leaderboard: Shift-Gated predicted 74.0%, and on your 1 scored "
                              "submission(s) of the same recipe but for label smoothing its predictions were 2.0 "
                              "points too high on average, so expect **72.0%**")
-    assert len(out) == 2 and isinstance(out[1], Details)  # the evidence once, folded under the answer
-    assert sum(isinstance(b, Table) for b in out[1].blocks) == 1
+    # the answer, then one sentence on how close such corrections came; the evidence (one table) for section 7
+    assert len(out) == 2 and out[1] == lf.choice_words("Shift-Gated") and "section 7" in out[1]
+    assert evidence[0] == "**How good is the correction by the leaderboard? (Shift-Gated)**"
+    assert sum(isinstance(b, Table) for b in evidence) == 1 and not any(isinstance(b, Details) for b in evidence)
     # without its keys (a pulled kernel's folder), every row corrects it
-    bare = corrections([RunView(tmp_path / "t0", "t0", None, None, None, view.result, None)], M4S, df, SLUG)
+    bare, _ = corrections([RunView(tmp_path / "t0", "t0", None, None, None, view.result, None)], M4S, df, SLUG)
     assert "on your 2 scored submission(s) its predictions were 6.0 points too high" in bare[0]
+    assert corrections([view], M4S, df.iloc[:0], SLUG) == ([], [])
 
 
 def test_own_public_score_is_the_latest_scored_submission_of_exactly_those_runs(tmp_path):
@@ -680,3 +683,13 @@ def test_own_public_score_is_the_latest_scored_submission_of_exactly_those_runs(
                                            (0.0001, "on target on average")])
 def test_a_mean_miss_is_said_as_too_high_or_too_low(offset, words):
     assert lf.LedgerOffset("Shift-Gated", offset, 2).miss_words() == words
+
+
+def test_choice_words_quote_the_replay_of_the_toolkits_choice():
+    words = lf.choice_words("Shift-Gated")
+    res = lf.measurements()[lf.PUBLIC_SPLIT]
+    sg = res["fractions"]["0.5"]["estimators"]["Shift-Gated"]
+    assert f"{100 * sg['ledger_choice']['private']:.2f} from the private score" in words
+    assert f"against {100 * sg['plain']['private']:.2f} uncorrected" in words
+    assert f"{len(res['models'])} models x {res['n_sets']} shifted sets" in words
+    assert lf.choice_words("Shift-Gated", {}) is None
