@@ -9,7 +9,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("report", help="write reports/gap.html and gap.md: local vs leaderboard gap, explained")
     p.add_argument("--runs", nargs="+", metavar="RUN",
                    help="run or ensemble folders / ids with logits; the last one is described in detail "
-                        "(default: the runs named in the ledger's last row)")
+                        "(default: the runs named in the ledger's last row, and the ensemble of them it submitted)")
     p.add_argument("--ledger", default="submissions/ledger.csv", help="submission ledger (default: %(default)s)")
     p.add_argument("--out", default="reports", help="output folder (default: %(default)s)")
     p.add_argument("--data-dir", help="data folder (default: $KAGGLE_KIT_DATA, ./data, Kaggle input)")
@@ -21,15 +21,42 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
-def _runs_from_ledger(ledger_path: str) -> list[str]:
+def _runs_from_ledger(ledger_path: str) -> list[Path]:
+    """The run folders of the ledger's last row that names runs; when they are an ensemble's members, the
+    submitted ensemble too, last (the report describes the last folder in detail)."""
     from kaggle_kit.ledger import RUN_SEPARATOR, read_ledger
+    from kaggle_kit.runs import RecipeKeys, run_dir
 
     df = read_ledger(ledger_path)
-    for runs in reversed(df["runs"].tolist()):
-        names = [r for r in str(runs).split(RUN_SEPARATOR) if r and r != "nan"]
+    for _, row in df.iloc[::-1].iterrows():
+        names = [r for r in str(row["runs"]).split(RUN_SEPARATOR) if r and r != "nan"]
         if names:
-            return names
+            folders = [run_dir(n) for n in names]
+            keys = RecipeKeys.from_ledger_row(row)
+            ens = _submitted_ensemble(names, keys.exact) if keys and len(names) > 1 else None
+            return folders + ([ens] if ens is not None else [])
     return []
+
+
+def _submitted_ensemble(members: list[str], recipe: str) -> Path | None:
+    """The newest folder under ``ensembles/`` with exactly these members and the row's recipe key (which holds
+    the ensembling method); None if there is none."""
+    import json
+
+    from kaggle_kit.runs import recipe_keys
+
+    root = Path("ensembles")
+    found = []
+    for folder in sorted(root.iterdir()) if root.is_dir() else []:
+        try:
+            names = {Path(str(m["path"])).name for m in
+                     json.loads((folder / "ensemble.json").read_text(encoding="utf-8"))["members"]}
+        except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError):
+            continue
+        keys = recipe_keys(folder) if names == set(members) else None
+        if keys is not None and keys.exact == recipe:
+            found.append(folder)
+    return max(found, key=lambda f: f.stat().st_mtime) if found else None
 
 
 def run(args: argparse.Namespace) -> int:
@@ -42,10 +69,9 @@ def run(args: argparse.Namespace) -> int:
     from kaggle_kit.gap.report import build_report
     from kaggle_kit.runs import run_dir
 
-    names = args.runs or _runs_from_ledger(args.ledger)
-    if not names:
+    folders = [run_dir(n) for n in args.runs] if args.runs else _runs_from_ledger(args.ledger)
+    if not folders:
         raise RunError(f"no runs to report on: pass --runs RUN..., or submit first so {args.ledger} names some")
-    folders = [run_dir(n) for n in names]
     cfg = ReportConfig()
     if args.domain_max_images is not None:
         if args.domain_max_images < 50:

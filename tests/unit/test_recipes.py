@@ -121,3 +121,21 @@ def test_recipe_keys_round_trip_through_a_ledger_row(tmp_path):
     # key has an empty one, which no run's key equals
     assert RecipeKeys.from_ledger_row(make_row()) is None
     assert RecipeKeys.from_ledger_row({"recipe": keys.exact}) == RecipeKeys(keys.exact, "")
+
+
+def test_the_report_defaults_to_the_submitted_ensemble_after_its_members(tmp_path, monkeypatch):
+    """The ledger names an ensemble's members; the report describes the submission, so the ensemble with those
+    members and the row's recipe key (which holds the method) comes last; a single run's row adds nothing."""
+    from kaggle_kit.commands.report import _runs_from_ledger
+    from kaggle_kit.ledger import append_row
+
+    monkeypatch.chdir(tmp_path)
+    a, b, c = (_run(tmp_path, n, f"train.seed={i}") for i, n in enumerate("abc"))
+    _ensemble(tmp_path, "mean", [a, b])
+    vote = _ensemble(tmp_path, "vote", [a, b], method="vote")
+    _ensemble(tmp_path, "other", [a, c], method="vote")  # the same recipe key, other members
+    ledger = tmp_path / "submissions" / "ledger.csv"
+    append_row(ledger, file="x.csv", runs=["a", "b"], **recipe_keys(vote).ledger_cells())
+    assert _runs_from_ledger(str(ledger)) == [Path("runs/a"), Path("runs/b"), Path("ensembles/vote")]
+    append_row(ledger, file="y.csv", runs=["c"], **recipe_keys(c).ledger_cells())
+    assert _runs_from_ledger(str(ledger)) == [Path("runs/c")]
