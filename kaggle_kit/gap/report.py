@@ -69,8 +69,9 @@ def expectation_sentence(name: str, estimator: str, result: dict, errors: dict,
         members = ", ".join(estimators.SPREAD_MEMBERS[:-1]) + f" and {estimators.SPREAD_MEMBERS[-1]}"
         spread, p90 = 100 * rng["spread"], 100 * rng["p90"]
         why = (f"{members} disagree by {spread:.1f} points, so the range reaches that far below Median-4 "
-               f"({_pct(result['estimates']['Median-4'], 1)}): when they disagree the truth has lain below the "
-               f"estimates" if spread > p90 else f"{members} agree within {spread:.1f} points")
+               f"({_pct(result['estimates']['Median-4'], 1)}): when they disagree, the true accuracy has "
+               f"tended to be lower than all of them" if spread > p90 else
+               f"{members} agree within {spread:.1f} points")
         cov = (unseen or {}).get("range_coverage")
         evidence = (f" This range held on {cov['spread']:.0%} of {cov['n']} shifted sets of families outside the "
                     f"benchmark (±{p90:.1f} alone: {cov['symmetric']:.0%})." if cov else "")
@@ -172,7 +173,7 @@ def scoreboard_section(ledger: pd.DataFrame, runs: Sequence[RunView]
                      "-" if math.isnan(r["corrected"]) else _pct(r["corrected"], 2)
                      + ("" if math.isnan(cerr) else f" ({100 * cerr:+.1f})"), str(r["status"])])
     sec.blocks.append(Table(["time", "file", "runs", "holdout", "local test", "predicted LB", "predicted by",
-                             "public", "private", "prediction error (pts)", "corrected by earlier scores (error)",
+                             "public", "private", "predicted - public (pts)", "corrected by earlier scores (error)",
                              "status"], rows))
     sec.blocks.append(upload_prediction_summary(df, legacy))
     local = df["local_test_acc"].to_numpy(float)

@@ -102,7 +102,7 @@ def test_expectation_sentence_gives_the_range_that_reaches_lower_when_the_member
     assert text == ("run: Median-4-Spread predicts **84.0%**, 11.0 points under the holdout. "
                     "Expect **76.0% to 91.0%**: on the 26 benchmark sets with a predicted drop of 5-15 points Median-4 was within 5.0 points 9 "
                     "times in 10; Shift-Gated, CC-Synth and ATC-NE-EM disagree by 10.0 points, so the range reaches "
-                    "that far below Median-4 (86.0%): when they disagree the truth has lain below the estimates. This "
+                    "that far below Median-4 (86.0%): when they disagree, the true accuracy has tended to be lower than all of them. This "
                     "range held on 94% of 144 shifted sets of families outside the benchmark (±5.0 alone: 67%).")
     agree = {**estimates, "CC-Synth": 0.85, "ATC-NE-EM": 0.87}
     text = expectation_sentence("run", "Median-4", {"holdout_acc": 0.95, "estimates": agree}, errors)
