@@ -26,7 +26,7 @@ from kaggle_kit.gap import domain, estimators, image_stats, label_shift, leaderb
 from kaggle_kit.gap.report_render import (Details, Fig, Section, Table, figure_png, figures, render_html,
                                           render_markdown)
 from kaggle_kit.gap.report_runs import RunView, load_run
-from kaggle_kit.ledger import as_fraction, estimates_of
+from kaggle_kit.ledger import RUN_SEPARATOR, as_fraction, estimates_of
 
 SECTIONS = ("summary", "scoreboard", "prediction", "label-shift", "covariate-shift", "per-class", "advice", "accuracy")
 NEAR_DUP_THRESHOLDS = (0.95, 0.97, 0.99)
@@ -145,6 +145,18 @@ def upload_prediction_summary(df: pd.DataFrame, legacy: str) -> str:
     return text
 
 
+def _runs_cell(row: pd.Series, runs: Sequence[RunView]) -> str:
+    """The scoreboard's runs cell: the ledger records an ensemble's submission as its members, so a run of this
+    report that is an ensemble of exactly those members with the row's recipe is named first."""
+    members = frozenset(x for x in str(row["runs"]).split(RUN_SEPARATOR) if x)
+    ens = next((v.name for v in runs if v.members and frozenset(v.members) == members and v.recipe is not None
+                and v.recipe.exact == row["recipe"]), None)
+    recipe = f"recipe {row['recipe'][:6]}" if row["recipe"] else ""
+    if ens is not None:
+        return f"{ens} (ensemble of {row['runs']}; {recipe})"
+    return str(row["runs"]) + (f" ({recipe})" if recipe else "")
+
+
 def scoreboard_section(ledger: pd.DataFrame, runs: Sequence[RunView]
                        ) -> tuple[Section, tuple[float, float] | None, int]:
     """The section, the fitted line (None without scores) and how many scored submissions it rests on."""
@@ -165,7 +177,7 @@ def scoreboard_section(ledger: pd.DataFrame, runs: Sequence[RunView]
     rows = []
     for _, r in df.iterrows():
         err, cerr = r["prediction_error"], r["corrected_error"]
-        run_cell = str(r["runs"]) + (f" (recipe {r['recipe'][:6]})" if r["recipe"] else "")
+        run_cell = _runs_cell(r, runs)
         rows.append([str(r["time"])[:19], str(r["file"]), run_cell, _pct(r["local_holdout_acc"], 2),
                      _pct(r["local_test_acc"], 2), _pct(r["predicted_lb_acc"], 2), r["predicted_by"] or "-",
                      _pct(r["public_score"], 2), _pct(r["private_score"], 2),

@@ -89,3 +89,18 @@ def test_a_leaderboard_score_above_the_holdout_is_said_as_above(tmp_path):
         "**r** is on the leaderboard: public score **93.00%**, 3.0 points above its holdout accuracy (90.00%;")
     lines = _lines(_view("r", {"ATC-NE-BBSE": 0.95}), _ledger(tmp_path / "x", []), [], best="ATC-NE-BBSE")
     assert "**95.0%** (" in lines[0] and "), 5.0 points above its holdout accuracy" in lines[0]
+
+
+def test_the_scoreboard_names_the_submitted_ensemble_before_its_members(tmp_path):
+    from kaggle_kit.gap.report import _runs_cell
+    from kaggle_kit.runs import RecipeKeys
+
+    df = _ledger(tmp_path, [dict(runs=["m0", "m1"], recipe="abcdef012345", public_score=0.8),
+                            dict(runs=["m0"], recipe="0123456789ab", public_score=0.7)])
+    ens = RunView(Path("ens"), "ens", None, None, None, {}, None, members=["m1", "m0"],
+                  recipe=RecipeKeys("abcdef012345", ""))
+    other = RunView(Path("vote"), "vote", None, None, None, {}, None, members=["m0", "m1"],
+                    recipe=RecipeKeys("fedcba012345", ""))  # the same members, another method: not this row's
+    assert _runs_cell(df.iloc[0], [other, ens]) == "ens (ensemble of m0;m1; recipe abcdef)"
+    assert _runs_cell(df.iloc[0], [other]) == "m0;m1 (recipe abcdef)"
+    assert _runs_cell(df.iloc[1], [ens]) == "m0 (recipe 012345)"
