@@ -73,6 +73,9 @@ def load_member(folder: str | Path) -> Member:
     complete = False
     for stage in ("predict", "ensemble"):
         manifest = read_manifest(folder, stage)
+        if manifest is None and (folder / f"manifest_{stage}.json").is_file():
+            raise RunError(f"{folder / f'manifest_{stage}.json'}: not readable JSON; re-run `kaggle-kit {stage}` "
+                           f"on that run")
         if manifest is not None and "comp_complete" in manifest:
             complete = bool(manifest["comp_complete"])
             break
@@ -99,6 +102,10 @@ def check_compatible(members: list[Member]) -> None:
             if split in ref.logits:
                 pairs.append((f"{split} ids", f"{split} ids", "differ", "id", ref.logits[split].ids,
                               m.logits[split].ids))
+                if ref.logits[split].labels is not None and m.logits[split].labels is not None:
+                    # the same images must carry the same labels: the ensemble keeps the first member's
+                    pairs.append((f"{split} labels", f"{split} labels", "differ", "label",
+                                  ref.logits[split].labels, m.logits[split].labels))
         for what, plural, verb, unit, a, b in pairs:
             if len(a) != len(b):
                 raise RunError(f"{m.name} has {len(b)} {plural}, {ref.name} has {len(a)}; {hint}")
@@ -165,8 +172,35 @@ def _scores(logits: Logits) -> dict:
             "nll_calibrated": nll(logits.logits, logits.labels, logits.temperature) if len(logits.ids) else None}
 
 
-def ensemble_runs(run_dirs: list[str | Path], method: str, name: str, out_root: Path = Path("ensembles")) -> Path:
-    """Combine runs into ``<out_root>/<name>/`` (logits_*.npz, holdout_indices.npy, ensemble.json, manifest)."""
+def _check_member_list(run_dirs: list[str | Path], out: Path, replace: bool = False) -> None:
+    """Each member once, never the ensemble itself, and an existing ensemble folder only replaced by the same
+    members (a rerun): otherwise another ensemble would be overwritten without a word."""
+    seen: dict[Path, str] = {}
+    for d in run_dirs:
+        key = Path(d).resolve()
+        if key in seen:
+            raise ConfigError(f"{d}: listed twice (as {seen[key]} too); name each member once")
+        seen[key] = str(d)
+    if out.resolve() in seen:
+        raise ConfigError(f"{out}: an ensemble cannot be its own member; give another --name")
+    summary = out / "ensemble.json"
+    if summary.is_file() and not replace:
+        try:
+            members = json.loads(summary.read_text(encoding="utf-8"))["members"]
+            before = {Path(str(m["path"])).name for m in members}  # run ids: written relative to another cwd
+        except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError):
+            before = None
+        if before != {key.name for key in seen}:
+            raise ConfigError(f"{out} already holds an ensemble of other members; give another --name, or remove "
+                              f"that folder to replace it")
+
+
+def ensemble_runs(run_dirs: list[str | Path], method: str, name: str, out_root: Path = Path("ensembles"),
+                  replace: bool = False) -> Path:
+    """Combine runs into ``<out_root>/<name>/`` (logits_*.npz, holdout_indices.npy, ensemble.json, manifest).
+
+    ``replace``: overwrite an ensemble of other members there (the pipeline, whose names are keys of its inputs);
+    the command refuses to."""
     if method not in METHODS:
         raise ConfigError(f"unknown ensemble method '{method}' (valid: {', '.join(METHODS)})")
     if not run_dirs:
@@ -175,6 +209,7 @@ def ensemble_runs(run_dirs: list[str | Path], method: str, name: str, out_root: 
         raise ConfigError(f"ensemble name '{name}' must be a plain folder name")
     out = Path(out_root) / name
     check_dir_target(out, "ensemble folder")  # before any member is read
+    _check_member_list(run_dirs, out, replace)
     members = [load_member(d) for d in run_dirs]
     check_compatible(members)
 

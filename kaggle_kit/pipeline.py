@@ -216,7 +216,8 @@ def run_pipeline(cfg: PipelineConfig, *, data_dir: str | Path | None = None, wor
                 prog.skip("ensemble")
             else:
                 t0 = prog.start(f"ensemble ({cfg.ensemble.method}, {len(run_dirs)} members)")
-                ens_dir = ensemble_runs(run_dirs, cfg.ensemble.method, ens_name, out_root=work / "ensembles")
+                ens_dir = ensemble_runs(run_dirs, cfg.ensemble.method, ens_name, out_root=work / "ensembles",
+                                        replace=True)  # its name is a key of its inputs: the same ensemble
                 state.mark("ensemble", ekey, finished=True, dir=ens_dir)
                 prog.finish("ensemble", t0, str(ens_dir))
             final_dir = ens_dir

@@ -69,6 +69,9 @@ def run(args: argparse.Namespace) -> int:
     from kaggle_kit.gap.report import build_report
     from kaggle_kit.runs import run_dir
 
+    from kaggle_kit.fsio import check_dir_target
+
+    check_dir_target(args.out, "report folder (--out)")  # before minutes of work
     folders = [run_dir(n) for n in args.runs] if args.runs else _runs_from_ledger(args.ledger)
     if not folders:
         raise RunError(f"no runs to report on: pass --runs RUN..., or submit first so {args.ledger} names some")

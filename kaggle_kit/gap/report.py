@@ -274,6 +274,10 @@ def corrections(runs: Sequence[RunView], estimator: str, ledger: pd.DataFrame | 
     errors = measured_error() if errors is None else errors
     lines, last = [], None
     measured = leaderboard_feedback.measurements()
+    if competition is not None and not (ledger["competition"] == competition).any():
+        found = ", ".join(sorted(set(ledger["competition"]) - {""})) or "none named"
+        return [f"No ledger row is for competition '{competition}' (the ledger's: {found}), so nothing corrects the "
+                f"prediction."], []
     for v in runs:
         c = corrected_for(v, estimator, ledger, competition, measured)
         own = leaderboard_feedback.own_public_score(ledger, _runs_of(v), competition)

@@ -37,15 +37,31 @@ def _maybe(path: Path) -> Logits | None:
     return load_logits(path, NUM_CLASSES) if path.is_file() else None
 
 
-def member_folders(folder: Path) -> list[Path]:
-    """Member run folders of an ensemble (from its ensemble.json), resolved as written or beside the workdir."""
+def _listed_members(folder: Path) -> list[dict]:
+    """The members an ensemble's ensemble.json lists ([] for a plain run); an unreadable file is an error naming
+    it, not a run without members (which would also lose the submission's identity in the ledger)."""
     summary = folder / "ensemble.json"
     if not summary.is_file():
         return []
     try:
-        members = json.loads(summary.read_text(encoding="utf-8")).get("members", [])
-    except json.JSONDecodeError:
-        return []
+        members = json.loads(summary.read_text(encoding="utf-8"))["members"]
+        if not isinstance(members, list) or not all(isinstance(m, dict) and "path" in m for m in members):
+            raise TypeError
+    except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError):
+        raise RunError(f"{summary}: not an ensemble summary (readable JSON listing its members with their paths); "
+                       f"re-run `kaggle-kit ensemble`") from None
+    return members
+
+
+def member_names(folder: Path) -> list[str]:
+    """The run ids of an ensemble's members, as the ledger records its submission, found on disk or not."""
+    return [Path(str(m["path"])).name for m in _listed_members(folder)]
+
+
+def member_folders(folder: Path) -> list[Path]:
+    """Member run folders of an ensemble (from its ensemble.json), resolved as written or beside the workdir;
+    [] when any of them is not found (then no member-based estimate is made)."""
+    members = _listed_members(folder)
     out = []
     for m in members:
         for cand in member_candidates(folder, m.get("path", "")):
@@ -104,7 +120,7 @@ def load_run(folder: str | Path, data: Cifar10 | None = None, comp: CompetitionS
         test_result = estimators.estimate_all(holdout.logits, holdout.labels, test.logits, synthetic=syn,
                                               target_stats=test_stats, holdout_stats=holdout_stats)
     return RunView(folder=folder, name=folder.name, holdout=holdout, test=test, comp=comp_logits, result=result,
-                   test_result=test_result, members=[d.name for d in member_dirs], member_agreement=agreement,
+                   test_result=test_result, members=member_names(folder), member_agreement=agreement,
                    recipe=recipe_keys(folder))
 
 

@@ -243,3 +243,28 @@ def test_a_pipeline_that_uploads_checks_its_ledger_before_the_data_and_training(
     with pytest.raises(LedgerError, match=r"ledger.csv: header is not a kaggle-kit ledger's"):
         run_pipeline(cfg, data_dir=tmp_path / "no-data-here", workdir=tmp_path, progress=False)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["submissions"]  # no runs/, nothing trained
+
+
+def test_an_unreadable_ensemble_summary_is_an_error_and_missing_members_keep_their_names(tmp_path):
+    """A broken ensemble.json used to make the report treat a submitted ensemble as a new run (corrected by its
+    own score); members not on disk still name the submission as the ledger recorded it."""
+    import json
+
+    from kaggle_kit.gap.report_runs import load_run, member_folders, member_names
+
+    ens = make_run(tmp_path / "ensembles" / "e")
+    (ens / "ensemble.json").write_text("{not json")
+    with pytest.raises(RunError, match=r"e/ensemble.json: not an ensemble summary"):
+        load_run(ens)
+    (ens / "ensemble.json").write_text(json.dumps({"members": [{"path": "runs/m0"}, {"path": "runs/gone"}]}))
+    make_run(tmp_path / "runs" / "m0")
+    assert member_names(ens) == ["m0", "gone"] and member_folders(ens) == []
+    assert load_run(ens).members == ["m0", "gone"]
+
+
+def test_report_out_that_is_a_file_is_refused_before_any_work(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "afile").write_text("x")
+    assert main(["report", "--out", "afile"]) == 2
+    assert one_error_line(capsys) == ("error: afile: is a file, not a folder; give a folder path for the report "
+                                      "folder (--out)")

@@ -141,3 +141,48 @@ def test_cli_prints_member_and_ensemble_accuracy_and_refuses_mismatch(tmp_path, 
     assert main(["ensemble", str(a), str(c), "--name", "ac", "--out-root", str(tmp_path / "ens")]) == 2
     err = capsys.readouterr().err
     assert err.startswith("error: C holdout differs from A at position 0: index 1 vs 0")
+
+
+def test_a_member_named_twice_or_the_ensemble_itself_is_refused(tmp_path):
+    from kaggle_kit.errors import ConfigError
+
+    a, b = make_run(tmp_path / "A"), make_run(tmp_path / "B", seed=1)
+    with pytest.raises(ConfigError, match=r"listed twice .* name each member once"):
+        ensemble_runs([a, tmp_path / "B", tmp_path / "A" / "."], "mean_probs", "x", out_root=tmp_path / "ens")
+    first = ensemble_runs([a, b], "mean_probs", "x", out_root=tmp_path / "ens")
+    with pytest.raises(ConfigError, match=r"an ensemble cannot be its own member"):
+        ensemble_runs([a, first], "mean_probs", "x", out_root=tmp_path / "ens")
+    assert [m["name"] for m in json.loads((first / "ensemble.json").read_text())["members"]] == ["A", "B"]
+
+
+def test_an_existing_ensemble_of_other_members_is_not_overwritten_but_a_rerun_is(tmp_path):
+    from kaggle_kit.errors import ConfigError
+
+    a, b, c = (make_run(tmp_path / n, seed=i) for i, n in enumerate("ABC"))
+    out = ensemble_runs([a, b], "mean_probs", "x", out_root=tmp_path / "ens")
+    before = (out / "ensemble.json").read_text()
+    with pytest.raises(ConfigError, match=r"ens/x already holds an ensemble of other members; give another --name"):
+        ensemble_runs([a, c], "mean_probs", "x", out_root=tmp_path / "ens")
+    assert (out / "ensemble.json").read_text() == before
+    assert ensemble_runs([b, a], "vote", "x", out_root=tmp_path / "ens") == out  # the same members: a rerun
+    # the pipeline names its ensembles by a key of their inputs, so it may replace what is there
+    assert ensemble_runs([a, c], "mean_probs", "x", out_root=tmp_path / "ens", replace=True) == out
+
+
+def test_members_whose_labels_differ_on_the_same_images_are_refused(tmp_path):
+    a = make_run(tmp_path / "A")
+    b = make_run(tmp_path / "B", seed=1)
+    z = np.load(b / "logits_holdout.npz")
+    labels = z["labels"].copy()
+    labels[5] = (labels[5] + 1) % 10
+    save_logits(b / "logits_holdout.npz", Logits(z["ids"], z["logits"], labels, "flip", float(z["temperature"])))
+    with pytest.raises(RunError, match=r"B holdout labels differ from A at position 5"):
+        ensemble_runs([a, b], "weighted", "x", out_root=tmp_path / "ens")
+
+
+def test_a_member_with_an_unreadable_manifest_is_refused_naming_it(tmp_path):
+    a, b = make_run(tmp_path / "A"), make_run(tmp_path / "B", seed=1)
+    (b / "manifest_predict.json").write_text("{bad")
+    with pytest.raises(RunError, match=r"B/manifest_predict.json: not readable JSON; re-run `kaggle-kit predict`"):
+        ensemble_runs([a, b], "mean_probs", "x", out_root=tmp_path / "ens")
+    assert not (tmp_path / "ens").exists()

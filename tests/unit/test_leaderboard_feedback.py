@@ -693,3 +693,15 @@ def test_choice_words_quote_the_replay_of_the_toolkits_choice():
     assert f"against {100 * sg['plain']['private']:.2f} uncorrected" in words
     assert f"{len(res['models'])} models x {res['n_sets']} shifted sets" in words
     assert lf.choice_words("Shift-Gated", {}) is None
+
+
+def test_a_competition_with_no_ledger_rows_is_said_not_silently_skipped(tmp_path):
+    from kaggle_kit.gap.report import corrections
+    from kaggle_kit.gap.report_runs import RunView
+
+    df = _ledger(tmp_path, [dict(runs=["b0"], predicted_lb_acc=0.80, predicted_by=M4S,
+                                 estimates={M4S: 0.80, "Shift-Gated": 0.80}, public_score=0.70)])
+    view = RunView(tmp_path / "t0", "t0", None, None, None, {"estimates": {M4S: 0.75, "Shift-Gated": 0.74}}, None)
+    assert corrections([view], M4S, df, "no-such-comp") == (
+        ["No ledger row is for competition 'no-such-comp' (the ledger's: comp-a), so nothing corrects the "
+         "prediction."], [])
