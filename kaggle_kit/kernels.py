@@ -13,6 +13,8 @@ import gzip
 import hashlib
 import io
 import json
+import math
+import os
 import re
 import shutil
 import tarfile
@@ -27,6 +29,7 @@ import numpy as np
 import kaggle_kit
 from kaggle_kit.config import COMPETITION_SLUG, config_hash, load_pipeline
 from kaggle_kit.errors import KaggleError, RunError, UsageError
+from kaggle_kit.fsio import check_dir_target
 
 SCRIPT_NAME = "kaggle_kit_kernel.py"
 METADATA_NAME = "kernel-metadata.json"
@@ -34,6 +37,28 @@ METADATA_NAME = "kernel-metadata.json"
 GPU_SHAPES = {"none": None, "t4": "NvidiaTeslaT4", "t4x2": "NvidiaTeslaT4Highmem"}
 KERNEL_STAGES = "[data,train,predict]"
 TERMINAL = ("COMPLETE", "ERROR", "CANCEL_ACKNOWLEDGED")
+MAX_SEEDS = 100  # kernels one push may create; more is a typo (0-1000), not a plan
+_NAME_PART = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]*")
+
+
+def check_kernel_name(name: str) -> tuple[str | None, str]:
+    """``owner/slug`` or a bare ``slug`` (the credentials' user's kernel) -> (owner or None, slug); anything
+    else (more slashes, empty parts, spaces, dots) is a ``UsageError`` before any request is sent."""
+    parts = name.split("/")
+    if len(parts) > 2 or not all(_NAME_PART.fullmatch(p) for p in parts):
+        raise UsageError(f"kernel name '{name}' is not owner/slug or slug (letters, digits, '-' and '_' only), "
+                         f"e.g. kaggle-kit-tiny-s0 or alice/kaggle-kit-tiny-s0")
+    if len(parts[-1]) < 5:
+        raise UsageError(f"kernel name '{name}': a kernel slug has at least five characters, found "
+                         f"'{parts[-1]}'")
+    return (parts[0], parts[1]) if len(parts) == 2 else (None, parts[0])
+
+
+def check_poll_seconds(value: float, option: str = "--poll-s") -> float:
+    """A wait between polls (or a timeout): a finite number of seconds above zero."""
+    if not (isinstance(value, (int, float)) and math.isfinite(value) and value > 0):
+        raise UsageError(f"{option} must be a finite number of seconds above 0, found {value!r}")
+    return float(value)
 
 
 def kernel_slug(pipeline_name: str, seed: int | None = None, overrides: Sequence[str] = ()) -> str:
@@ -155,17 +180,46 @@ def build_kernel_folder(pipeline: str | Path, out_root: str | Path, *, owner: st
         raise UsageError("a kernel needs an owner (your Kaggle username) for its id owner/slug")
     pipeline = Path(pipeline)
     all_overrides = [*overrides, *([f"train.seed={seed}"] if seed is not None else [])]
-    cfg = load_pipeline(pipeline, all_overrides)  # fail here, not an hour later on Kaggle
-    slug = kernel_slug(cfg.name, seed, overrides)
+    folder = kernel_folder_path(pipeline, out_root, seed, overrides)
+    slug = folder.name
     kernel_id = f"{owner}/{slug}"
     meta = kernel_metadata(kernel_id, competition, gpu)
-    folder = Path(out_root) / slug
     folder.mkdir(parents=True, exist_ok=True)
     script = render_script(kernel_id, pipeline.stem, pipeline.read_text(encoding="utf-8"), all_overrides,
                            source_bundle())
     (folder / SCRIPT_NAME).write_text(script, encoding="utf-8")
     (folder / METADATA_NAME).write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
     return KernelFolder(folder, kernel_id, meta)
+
+
+def kernel_folder_path(pipeline: str | Path, out_root: str | Path, seed: int | None = None,
+                       overrides: Sequence[str] = ()) -> Path:
+    """``<out_root>/<slug>`` for one pipeline (and seed), checked: the pipeline loads with the overrides and
+    the folder is (or can be made) a folder. Writes nothing and sends nothing."""
+    all_overrides = [*overrides, *([f"train.seed={seed}"] if seed is not None else [])]
+    cfg = load_pipeline(Path(pipeline), all_overrides)  # fail here, not an hour later on Kaggle
+    folder = Path(out_root) / kernel_slug(cfg.name, seed, overrides)
+    check_dir_target(out_root, "kernel folders' root (--out)")
+    check_dir_target(folder, "kernel folder")
+    return folder
+
+
+def missing_folders(path: str | Path) -> list[Path]:
+    """``path`` and its ancestors that do not exist yet, deepest first: what a ``mkdir(parents=True)`` makes."""
+    missing, p = [], Path(path)
+    while not p.exists() and not p.is_symlink() and p != p.parent:
+        missing.append(p)
+        p = p.parent
+    return missing
+
+
+def remove_empty(folders: Sequence[Path]) -> None:
+    """Remove folders this command created (deepest first), stopping at the first that is not empty."""
+    for folder in folders:
+        try:
+            folder.rmdir()
+        except OSError:
+            break
 
 
 def parse_seeds(text: str | None) -> list[int | None]:
@@ -176,12 +230,20 @@ def parse_seeds(text: str | None) -> list[int | None]:
     try:
         for part in text.split(","):
             if "-" in part.strip()[1:]:
-                lo, hi = part.split("-", 1)
-                seeds.extend(range(int(lo), int(hi) + 1))
+                lo, hi = (int(x) for x in part.split("-", 1))
+                if hi < lo:
+                    raise UsageError(f"--seeds range '{part.strip()}' is empty (it ends below its start); "
+                                     f"write it low-high, e.g. {hi}-{lo}")
+                if hi - lo + 1 > MAX_SEEDS:
+                    raise UsageError(f"--seeds range '{part.strip()}' makes {hi - lo + 1} kernels; "
+                                     f"at most {MAX_SEEDS} per push")
+                seeds.extend(range(lo, hi + 1))
             else:
                 seeds.append(int(part))
     except ValueError:
         raise UsageError(f"--seeds must look like 0,1,2 or 0-4, found '{text}'") from None
+    if len(seeds) > MAX_SEEDS:
+        raise UsageError(f"--seeds lists {len(seeds)} seeds; at most {MAX_SEEDS} per push")
     if len(set(seeds)) != len(seeds):
         raise UsageError(f"--seeds lists a seed twice: '{text}'")
     return seeds
@@ -217,44 +279,158 @@ def _check_outputs(folder: Path, ref: str) -> None:
                               f"({type(err).__name__}); rerun `kaggle-kit kernel pull {ref}`") from None
 
 
-def pull_kernel(ref: str, runs_dir: str | Path = "runs", force: bool = False) -> PulledKernel:
-    """Download a finished kernel's outputs and move its run folders into ``runs_dir``."""
+def check_output_names(ref: str, names: Sequence[str], dest: str | Path) -> None:
+    """Every file name a kernel's output list gives must land inside ``dest``: no absolute names, no ``..``
+    (or empty, or ``.``) component, nothing that resolves outside ``dest``, and no name that is also the
+    folder of another. Checked before anything is downloaded; the error names the kernel and the name."""
+    dest = Path(dest).resolve()
+    names = list(names)
+    listed = set(names)
+    for name in names:
+        parts = re.split(r"[\\/]", name) if isinstance(name, str) else [""]
+        bad = (not isinstance(name, str) or not name or "\x00" in name or os.path.isabs(name)
+               or name.startswith(("/", "\\")) or re.match(r"^[A-Za-z]:", name) is not None
+               or any(part in ("", ".", "..") for part in parts))
+        if not bad:
+            target = (dest / name).resolve()
+            bad = dest not in target.parents
+        if bad:
+            raise KaggleError(f"kernel {ref} lists an output file named {name!r}, which would be written outside "
+                              f"the download folder (absolute, '..' or empty part); nothing was downloaded")
+        clash = next(("/".join(parts[:i]) for i in range(1, len(parts)) if "/".join(parts[:i]) in listed), None)
+        if clash is not None:
+            raise KaggleError(f"kernel {ref} lists {clash!r} both as a file and as the folder of {name!r}; "
+                              f"nothing was downloaded")
+
+
+def list_kernel_outputs(ref: str) -> list[str]:
+    """The file names of a kernel's output, every page, without downloading anything."""
     from kaggle_kit import kaggle_api
 
-    status = kaggle_api.kernel_status(ref)
-    if status.status not in TERMINAL:
-        raise KaggleError(f"kernel {ref} is {status.status}; wait until it is COMPLETE "
-                          f"(`kaggle-kit kernel status {ref} --wait`), then pull again")
+    owner, slug = ref.split("/", 1)
+
+    def op(api) -> list[str]:
+        from kagglesdk.kernels.types.kernels_api_service import ApiListKernelSessionOutputRequest
+
+        names: list[str] = []
+        token = None
+        with api.build_kaggle_client() as kaggle:
+            while True:
+                request = ApiListKernelSessionOutputRequest()
+                request.user_name, request.kernel_slug, request.page_size = owner, slug, 100
+                if token:
+                    request.page_token = token
+                response = kaggle.kernels.kernels_api_client.list_kernel_session_output(request)
+                names += [item.file_name for item in response.files or []]
+                token = response.next_page_token
+                if not token:
+                    return names
+
+    return kaggle_api._call(kaggle_api.Target("kernel", ref, f"the output listing of kernel {ref}"), op)
+
+
+def download_kernel_outputs(ref: str, dest: Path) -> None:
+    """List the kernel's outputs, check every name (``check_output_names``), then download exactly those
+    names (and the log, ``<slug>.log``) into ``dest``: a name the server adds between the two calls is not
+    fetched, so nothing lands outside ``dest``."""
+    from kaggle_kit import kaggle_api
+
+    names = list_kernel_outputs(ref)
+    check_output_names(ref, names, dest)
+    pattern = "^(?:" + "|".join(re.escape(n) for n in names) + r")\Z" if names else r"(?!)"
+
+    def op(api) -> None:
+        api.kernels_output(ref, str(dest), file_pattern=pattern, force=True, quiet=True)
+
+    kaggle_api._call(kaggle_api.Target("kernel", ref, f"the output download of kernel {ref}"), op)
+
+
+def pull_kernels(refs: Sequence[str], runs_dir: str | Path = "runs", force: bool = False) -> list[PulledKernel]:
+    """Download finished kernels' outputs and move their run folders into ``runs_dir``, all or nothing.
+
+    Every kernel's status is asked first (an unknown or unfinished kernel fails before any download), then
+    each kernel's output goes to a staging folder inside ``runs_dir`` and is checked (file names, loadable
+    files, run folders present, destinations free); only when every check passed are run folders moved.
+    On a failure the staging folder and the folders this call created are removed; the one thing kept is the
+    log of a kernel that ended in ERROR (``runs_dir/kernel-<slug>.log``), which the error message names."""
+    from kaggle_kit import kaggle_api
+
+    refs = list(dict.fromkeys(refs))
+    for ref in refs:
+        owner, _ = check_kernel_name(ref)
+        if owner is None:
+            raise UsageError(f"kernel name '{ref}' needs its owner: owner/slug")
     runs_dir = Path(runs_dir)
+    check_dir_target(runs_dir, "runs folder (--runs-dir)")
+    statuses = {ref: kaggle_api.kernel_status(ref) for ref in refs}
+    for ref, status in statuses.items():
+        if status.status not in TERMINAL:
+            raise KaggleError(f"kernel {ref} is {status.status}; wait until it is COMPLETE "
+                              f"(`kaggle-kit kernel status {ref} --wait`), then pull again")
+    created = missing_folders(runs_dir)
     runs_dir.mkdir(parents=True, exist_ok=True)
-    slug = ref.split("/", 1)[1]
-    staging = Path(tempfile.mkdtemp(prefix=f".pull-{slug}-", dir=runs_dir))
+    staging_root = Path(tempfile.mkdtemp(prefix=".pull-", dir=runs_dir))
+    keep_runs_dir = False
+    done = False
     try:
-        kaggle_api.kernel_output(ref, staging)
-        log_src = staging / f"{slug}.log"
-        log_text = log_src.read_text(encoding="utf-8", errors="replace") if log_src.is_file() else ""
-        if status.status != "COMPLETE":
-            keep = runs_dir / f"kernel-{slug}.log"
-            keep.write_text(log_text, encoding="utf-8")
-            raise KaggleError(f"kernel {ref} ended {status.status}: {status.failure_message or 'no message'}; "
-                              f"its log is in {keep}")
-        run_folders = sorted({p.parent for p in (staging / "runs").glob("*/logits_*.npz")})
-        if not run_folders:
-            raise KaggleError(f"kernel {ref} finished but left no run folders with logits under runs/; "
-                              f"read its log with `kaggle kernels output {ref}`")
-        for folder in run_folders:
-            _check_outputs(folder, ref)
-        moved = []
-        for folder in run_folders:
-            target = runs_dir / folder.name
-            if target.exists():
-                if not force:
+        staged: list[tuple[str, str, list[Path]]] = []
+        # a kernel that did not complete fails the pull: handle those first, before downloading the others
+        for i, ref in enumerate(sorted(refs, key=lambda r: statuses[r].status == "COMPLETE")):
+            status, slug = statuses[ref], ref.split("/", 1)[1]
+            staging = staging_root / str(i)
+            staging.mkdir()
+            download_kernel_outputs(ref, staging)
+            log_src = staging / f"{slug}.log"
+            log_text = log_src.read_text(encoding="utf-8", errors="replace") if log_src.is_file() else ""
+            if status.status != "COMPLETE":
+                keep = runs_dir / f"kernel-{slug}.log"
+                keep.write_text(log_text, encoding="utf-8")
+                keep_runs_dir = True
+                raise KaggleError(f"kernel {ref} ended {status.status}: {status.failure_message or 'no message'}; "
+                                  f"its log is in {keep}")
+            run_folders = sorted({p.parent for p in (staging / "runs").glob("*/logits_*.npz")})
+            if not run_folders:
+                raise KaggleError(f"kernel {ref} finished but left no run folders with logits under runs/; "
+                                  f"read its log with `kaggle kernels output {ref}`")
+            for folder in run_folders:
+                _check_outputs(folder, ref)
+            staged.append((ref, log_text, run_folders))
+        staged.sort(key=lambda item: refs.index(item[0]))
+
+        owners: dict[str, str] = {}
+        for ref, _, run_folders in staged:  # every destination checked before the first move
+            for folder in run_folders:
+                target = runs_dir / folder.name
+                if folder.name in owners:
+                    raise RunError(f"kernels {owners[folder.name]} and {ref} both have a run folder "
+                                   f"{folder.name}; pull them one at a time into different --runs-dir")
+                owners[folder.name] = ref
+                if target.is_symlink() or (target.exists() and not target.is_dir()):
+                    raise UsageError(f"{target}: is a file, not a run folder; move it away, then pull again "
+                                     f"(--force replaces only run folders)")
+                if target.exists() and not force:
                     raise RunError(f"{target} already exists (pulled before?); pass --force to replace it")
-                shutil.rmtree(target)
-            (folder / "kernel.log").write_text(log_text, encoding="utf-8")
-            (folder / "kernel.json").write_text(json.dumps({"kernel": ref}, indent=2) + "\n", encoding="utf-8")
-            shutil.move(str(folder), target)
-            moved.append(target)
-        return PulledKernel(ref, moved)
+
+        pulled = []
+        for ref, log_text, run_folders in staged:
+            moved = []
+            for folder in run_folders:
+                target = runs_dir / folder.name
+                (folder / "kernel.log").write_text(log_text, encoding="utf-8")
+                (folder / "kernel.json").write_text(json.dumps({"kernel": ref}, indent=2) + "\n", encoding="utf-8")
+                if target.exists():
+                    shutil.rmtree(target)
+                shutil.move(str(folder), target)
+                moved.append(target)
+            pulled.append(PulledKernel(ref, moved))
+        done = True
+        return pulled
     finally:
-        shutil.rmtree(staging, ignore_errors=True)
+        shutil.rmtree(staging_root, ignore_errors=True)
+        if not done and not keep_runs_dir:
+            remove_empty(created)
+
+
+def pull_kernel(ref: str, runs_dir: str | Path = "runs", force: bool = False) -> PulledKernel:
+    """Download a finished kernel's outputs and move its run folders into ``runs_dir``."""
+    return pull_kernels([ref], runs_dir, force)[0]

@@ -38,32 +38,53 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _refs(names: list[str]) -> list[str]:
+    """owner/slug for every name; every name is checked before the username is asked for (a request)."""
     from kaggle_kit import kaggle_api
+    from kaggle_kit.kernels import check_kernel_name
 
-    if all("/" in n for n in names):
-        return names
-    owner = kaggle_api.current_username()
-    return [n if "/" in n else f"{owner}/{n}" for n in names]
+    parsed = [check_kernel_name(n) for n in names]
+    if all(owner for owner, _ in parsed):
+        return list(names)
+    user = kaggle_api.current_username()
+    return [f"{owner or user}/{slug}" for owner, slug in parsed]
 
 
 def run_push(args: argparse.Namespace) -> int:
+    import shutil
+
     from kaggle_kit import kaggle_api
-    from kaggle_kit.kernels import build_kernel_folder, parse_seeds
+    from kaggle_kit.fsio import check_dir_target
+    from kaggle_kit.kernels import build_kernel_folder, kernel_folder_path, missing_folders, parse_seeds, remove_empty
 
     seeds = parse_seeds(args.seeds)
+    check_dir_target(args.out, "kernel folders' root (--out)")
+    # every folder checked (pipeline loads, no file in the way) before credentials or the network
+    paths = [kernel_folder_path(args.pipeline, args.out, seed, args.overrides) for seed in seeds]
     if args.build_only and not args.owner and not kaggle_api.has_credentials():
         raise UsageError("--build-only without credentials needs --owner USER for the kernel ids")
     if not args.build_only:
         kaggle_api.require_credentials()
     owner = args.owner or kaggle_api.current_username()
-    folders = [build_kernel_folder(args.pipeline, args.out, owner=owner, competition=args.competition,
-                                   gpu=args.gpu, seed=seed, overrides=args.overrides) for seed in seeds]
-    for folder in folders:
-        if args.build_only:
-            print(f"built {folder.path} ({folder.kernel_id}); push it with: kaggle kernels push -p {folder.path}")
-            continue
-        pushed = kaggle_api.push_kernel(folder.path)
-        print(f"pushed {pushed.ref} version {pushed.version}: {pushed.url}")
+    created_root = missing_folders(args.out)
+    new_folders = {path for path in paths if not path.exists()}
+    kept: set = set()
+    done = False
+    try:
+        folders = [build_kernel_folder(args.pipeline, args.out, owner=owner, competition=args.competition,
+                                       gpu=args.gpu, seed=seed, overrides=args.overrides) for seed in seeds]
+        for folder in folders:
+            if args.build_only:
+                print(f"built {folder.path} ({folder.kernel_id}); push it with: kaggle kernels push -p {folder.path}")
+                continue
+            pushed = kaggle_api.push_kernel(folder.path)
+            kept.add(folder.path)  # a pushed kernel's folder stays: it is what Kaggle runs
+            print(f"pushed {pushed.ref} version {pushed.version}: {pushed.url}")
+        done = True
+    finally:
+        if not done:  # remove the folders this command made for kernels that were not pushed
+            for path in sorted(new_folders - kept):
+                shutil.rmtree(path, ignore_errors=True)
+            remove_empty(created_root)
     if not args.build_only:
         names = " ".join(f.kernel_id for f in folders)
         print(f"follow with: kaggle-kit kernel status {names} --wait; then: kaggle-kit kernel pull {names}")
@@ -72,8 +93,9 @@ def run_push(args: argparse.Namespace) -> int:
 
 def run_status(args: argparse.Namespace) -> int:
     from kaggle_kit import kaggle_api
-    from kaggle_kit.kernels import TERMINAL
+    from kaggle_kit.kernels import TERMINAL, check_poll_seconds
 
+    poll_s = check_poll_seconds(args.poll_s, "--poll-s")
     refs = _refs(args.names)
     while True:
         statuses = [kaggle_api.kernel_status(ref) for ref in refs]
@@ -81,15 +103,18 @@ def run_status(args: argparse.Namespace) -> int:
             print(f"{s.ref}: {s.status}" + (f" ({s.failure_message})" if s.failure_message else ""), flush=True)
         if not args.wait or all(s.status in TERMINAL for s in statuses):
             break
-        time.sleep(args.poll_s)
+        time.sleep(poll_s)
     return 0 if all(s.status != "ERROR" for s in statuses) else 1
 
 
 def run_pull(args: argparse.Namespace) -> int:
-    from kaggle_kit.kernels import pull_kernel
+    from kaggle_kit.fsio import check_dir_target
+    from kaggle_kit.kernels import check_kernel_name, pull_kernels
 
-    for ref in _refs(args.names):
-        pulled = pull_kernel(ref, args.runs_dir, force=args.force)
+    for name in args.names:
+        check_kernel_name(name)
+    check_dir_target(args.runs_dir, "runs folder (--runs-dir)")
+    for pulled in pull_kernels(_refs(args.names), args.runs_dir, force=args.force):
         for run in pulled.runs:
-            print(f"{ref}: {run}")
+            print(f"{pulled.ref}: {run}")
     return 0
