@@ -23,13 +23,14 @@ import sys
 import tempfile
 import time
 import zipfile
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterator, Mapping, TypeVar
 
 from kaggle_kit.config import COMPETITION_SLUG
-from kaggle_kit.errors import CredentialsError, DataFormatError, KaggleError, SubmissionLimitError
-from kaggle_kit.fsio import atomic_path
+from kaggle_kit.errors import CredentialsError, DataFormatError, KaggleError, SubmissionLimitError, UsageError
+from kaggle_kit.fsio import check_dir_target
 
 T = TypeVar("T")
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
@@ -465,47 +466,136 @@ def list_submissions(competition: str = COMPETITION_SLUG, policy: RetryPolicy | 
     return out
 
 
-def _safe_extract(archive: Path, dest: Path) -> list[Path]:
-    """Unzip refusing members that would land outside ``dest``; each file appears whole or not at all."""
+def _member_problem(name: str) -> str | None:
+    """Why a zip member name is unsafe to write under the destination (None when it is fine)."""
+    if not name or "\x00" in name:
+        return "has an empty or invalid name"
+    norm = name.replace("\\", "/")
+    if norm.startswith("/") or (len(norm) > 1 and norm[1] == ":"):
+        return "is an absolute path"
+    if ".." in norm.split("/"):
+        return "contains '..'"
+    return None
+
+
+def _check_members(archive: Path, zf: zipfile.ZipFile, dest: Path, shown: Path) -> None:
+    """Refuse the whole archive, before anything is extracted, if any member would land outside ``dest``
+    (``shown``: the folder named in the message)."""
     dest_resolved = dest.resolve()
+    for info in zf.infolist():
+        why = _member_problem(info.filename)
+        if why is None:
+            target = (dest_resolved / info.filename).resolve()
+            if dest_resolved != target and dest_resolved not in target.parents:
+                why = "resolves outside the destination"
+        if why is not None:
+            raise DataFormatError(f"{archive.name}: member '{info.filename}' would be written outside {shown}; "
+                                  f"refusing to unzip it")
+
+
+def _corrupt(archive: Path, detail: object) -> KaggleError:
+    text = " ".join(str(detail).split()) or detail.__class__.__name__
+    return KaggleError(f"{archive.name}: the downloaded archive is corrupt; download it again ({text})")
+
+
+def _safe_extract(archive: Path, dest: Path, shown: Path | None = None) -> list[Path]:
+    """Unzip into ``dest`` after checking every member name; each member's CRC is verified while reading.
+
+    Callers extract into an empty staging folder and move the result into place only when this returns, so
+    a corrupt or hostile archive leaves nothing behind. ``shown`` is the folder named in messages."""
+    shown = dest if shown is None else shown
     written = []
     try:
         zf = zipfile.ZipFile(archive)
-    except zipfile.BadZipFile:
-        raise DataFormatError(f"{archive.name}: the download is not a valid zip file; rerun the download") from None
+    except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError) as err:
+        raise _corrupt(archive, err if str(err) else "not a valid zip file") from None
     with zf:
+        _check_members(archive, zf, dest, shown)
+        dest_resolved = dest.resolve()
         for info in zf.infolist():
-            target = (dest / info.filename).resolve()
-            if dest_resolved != target and dest_resolved not in target.parents:
-                raise DataFormatError(f"{archive.name}: member '{info.filename}' would be written outside {dest}; "
-                                      f"refusing to unzip it")
-            if info.is_dir():
-                target.mkdir(parents=True, exist_ok=True)
-                continue
-            with zf.open(info) as src, atomic_path(target) as tmp, open(tmp, "wb") as out:
-                shutil.copyfileobj(src, out, 1 << 20)
+            target = (dest_resolved / info.filename).resolve()
+            try:
+                if info.is_dir():
+                    target.mkdir(parents=True, exist_ok=True)
+                    continue
+                target.parent.mkdir(parents=True, exist_ok=True)
+                with zf.open(info) as src, open(target, "wb") as out:
+                    shutil.copyfileobj(src, out, 1 << 20)
+            except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, ValueError) as err:
+                raise _corrupt(archive, err) from None
+            except (FileExistsError, NotADirectoryError, IsADirectoryError):
+                raise DataFormatError(f"{archive.name}: member '{info.filename}' clashes with another member "
+                                      f"(a file and a folder of the same name); download it again") from None
+            except OSError as err:
+                raise KaggleError(f"{archive.name}: could not unzip member '{info.filename}' "
+                                  f"({err.strerror or err}); free some space or choose another --dest") from None
             written.append(target)
     return written
+
+
+def _move_into(src: Path, dest: Path) -> None:
+    """Move the extracted tree ``src`` into ``dest`` (merging with what is there). Every clash is checked
+    before anything moves, so ``dest`` gets all of it or none of it."""
+    files = [p for p in sorted(src.rglob("*")) if not p.is_dir()]
+    dirs = [p for p in sorted(src.rglob("*")) if p.is_dir()]
+    for p in dirs:
+        there = dest / p.relative_to(src)
+        if there.exists() and not there.is_dir():
+            raise UsageError(f"{there}: is a file, but the archive has a folder there; move it away and rerun")
+    for p in files:
+        there = dest / p.relative_to(src)
+        if there.is_dir():
+            raise UsageError(f"{there}: is a folder, but the archive has a file there; move it away and rerun")
+    dest.mkdir(parents=True, exist_ok=True)
+    for p in dirs:
+        (dest / p.relative_to(src)).mkdir(parents=True, exist_ok=True)
+    for p in files:
+        os.replace(p, dest / p.relative_to(src))
+
+
+def _first_missing(path: Path) -> Path | None:
+    """The highest folder of ``path`` (itself included) that does not exist yet: what creating it would add."""
+    path = path.absolute()
+    top = None
+    while not path.exists() and path != path.parent:
+        top, path = path, path.parent
+    return top
 
 
 def download_competition_data(dest: str | Path = "data", competition: str = COMPETITION_SLUG,
                               policy: RetryPolicy | None = None) -> Path:
     """Download the competition's files with the official client and unzip them into ``dest``.
 
+    ``dest`` is checked before any network call. The zip is downloaded and extracted into a staging folder
+    beside ``dest`` and moved in only once every member is safe and intact: a failed download, a corrupt or
+    hostile archive leaves ``dest`` as it was (and removes it if this call created it).
     `kaggle-kit data download` calls this, then verifies the layout with `data verify`."""
-    dest = Path(dest)
-    dest.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=".download-", dir=dest))
+    dest = check_dir_target(Path(dest), "data folder")
+    created = _first_missing(dest)
+    dest.absolute().parent.mkdir(parents=True, exist_ok=True)
     try:
+        staging = Path(tempfile.mkdtemp(prefix=f".{dest.name or 'data'}.download-", dir=dest.absolute().parent))
+    except PermissionError:  # the parent is read-only but dest itself is a writable folder
+        staging = Path(tempfile.mkdtemp(prefix=".download-", dir=dest))
+    try:
+        archive_dir, files = staging / "archive", staging / "files"
+        archive_dir.mkdir()
+        files.mkdir()
         _call(Target("competition", competition, f"the download of {competition}'s data"),
-              lambda api: api.competition_download_files(competition, path=str(staging), force=True, quiet=True),
+              lambda api: api.competition_download_files(competition, path=str(archive_dir), force=True,
+                                                         quiet=True),
               policy)
-        archives = sorted(staging.glob("*.zip"))
+        archives = sorted(archive_dir.glob("*.zip"))
         if not archives:
-            found = ", ".join(p.name for p in staging.iterdir()) or "nothing"
+            found = ", ".join(p.name for p in archive_dir.iterdir()) or "nothing"
             raise KaggleError(f"the download of {competition} did not produce a zip (found: {found}); rerun it")
         for archive in archives:
-            _safe_extract(archive, dest)
+            _safe_extract(archive, files, dest)
+        _move_into(files, dest)
+    except BaseException:
+        if created is not None:
+            shutil.rmtree(created, ignore_errors=True)
+        raise
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return dest

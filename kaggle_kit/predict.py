@@ -17,7 +17,7 @@ import numpy as np
 import torch
 
 from kaggle_kit.calibration import calibrated_probs, expected_calibration_error, fit_temperature, nll
-from kaggle_kit.checkpoint import load_model
+from kaggle_kit.checkpoint import check_matches_config, load_checkpoint, model_from_checkpoint
 from kaggle_kit.config import PipelineConfig, PredictConfig, from_dict, load_yaml
 from kaggle_kit.data import Cifar10, CompetitionSet, stratified_subset
 from kaggle_kit.errors import ConfigError, RunError, SubmissionError, UsageError
@@ -47,6 +47,23 @@ def run_config(folder: Path) -> PipelineConfig:
         return from_dict(PipelineConfig, load_yaml(path))
     except ConfigError as err:
         raise RunError(f"{path}: {err}") from None
+
+
+def run_model(folder: Path, pipeline: PipelineConfig,
+              device: str | torch.device = "cpu") -> tuple[torch.nn.Module, dict]:
+    """The run's ``model.pt`` as a model in eval mode, with its checkpoint dict, after checking that it is the
+    architecture ``config.yaml`` names (the same kwargs training built it with) and has NUM_CLASSES classes.
+    Reads and writes nothing else, so it can run before the data is loaded."""
+    path = folder / "model.pt"
+    payload = load_checkpoint(path)
+    kwargs = dict(pipeline.model.kwargs)
+    if pipeline.train.dropout is not None:  # as train.loop.build_model adds it
+        kwargs["dropout"] = pipeline.train.dropout
+    check_matches_config(payload, path, pipeline.model.name, kwargs, folder / "config.yaml")
+    if len(payload["class_names"]) != NUM_CLASSES:
+        raise RunError(f"{path}: has {len(payload['class_names'])} classes, this competition has {NUM_CLASSES}; "
+                       f"it was not trained for this competition")
+    return model_from_checkpoint(payload, path, device), payload
 
 
 def holdout_indices(folder: Path, n_train: int) -> np.ndarray:
@@ -164,7 +181,7 @@ def predict_run(run_dir: str | Path, data: Cifar10, comp: CompetitionSet | None,
     folder = Path(run_dir)
     pipeline = run_config(folder)
     plan = plan_from_config(cfg)
-    model, payload = load_model(folder / "model.pt", device)
+    model, payload = run_model(folder, pipeline, device)
     channels_last = bool(pipeline.train.channels_last)
     if channels_last:
         model = model.to(memory_format=torch.channels_last)

@@ -30,13 +30,15 @@ def run(args: argparse.Namespace) -> int:
     from kaggle_kit.data import load_cifar10, load_competition
     from kaggle_kit.datapaths import locate_data
     from kaggle_kit.errors import ConfigError
-    from kaggle_kit.predict import predict_run, resolve_device, run_config
+    from kaggle_kit.predict import predict_run, resolve_device, run_config, run_model
     from kaggle_kit.runs import read_manifest, run_dir
     from kaggle_kit.tta import plan_from_config
 
     device = resolve_device(args.device)  # a bad or absent device fails here, before the data is loaded
     folder = run_dir(args.run)
-    cfg = run_config(folder).predict
+    pipeline = run_config(folder)
+    cfg = pipeline.predict
+    run_model(folder, pipeline)  # a malformed or mismatched model.pt fails here, before the data is loaded
     changes = {k: v for k, v in dict(tta=args.tta, average=args.average, pad=args.pad,
                                       batch_size=args.batch_size).items() if v is not None}
     if args.views:

@@ -338,8 +338,8 @@ def make_run(folder: Path, comp, seed: int, wrong: int) -> Path:
     rng = np.random.default_rng(seed)
     folder.mkdir(parents=True)
     np.save(folder / "holdout_indices.npy", np.arange(200))
-    for split in ("holdout", "test"):
-        labels = rng.integers(0, 10, 200)
+    for i, split in enumerate(("holdout", "test")):
+        labels = np.random.default_rng(100 + i).integers(0, 10, 200)  # the same images' labels for every run
         logits = rng.normal(size=(200, 10)).astype(np.float32)
         logits[np.arange(150), labels[:150]] += 4.0  # about 75 % + chance right
         save_logits(folder / f"logits_{split}.npz", Logits(np.arange(200), logits, labels, "none"))

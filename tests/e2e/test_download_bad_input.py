@@ -1,0 +1,157 @@
+"""`kaggle-kit data download` on bad input: a corrupt or hostile competition zip, a refused download, a file
+as --dest. Each ends in one `error:` line and leaves nothing behind (D is removed when the command made it).
+
+The fake server hands out whatever zip its state's archive points to; the real kaggle client downloads it.
+"""
+from __future__ import annotations
+
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from kaggle_kit import kaggle_api
+from kaggle_kit.cli import main
+from kaggle_kit.config import COMPETITION_SLUG
+from kaggle_kit.testing import use_env
+from kaggle_kit.testing.fake_kaggle import FakeKaggle, FakeKaggleConfig, write_competition
+
+SLUG = COMPETITION_SLUG
+
+
+@pytest.fixture()
+def fake(tmp_path, monkeypatch):
+    comp = write_competition(tmp_path / "comp", 20)
+    server = FakeKaggle(FakeKaggleConfig(labels_csv=comp["labels_csv"],
+                                         data_files={"cifar_test_nolabel.pkl": comp["pickle"]})).start()
+    use_env(monkeypatch, server.sandbox_env(tmp_path / "client"))
+    work = tmp_path / "work"
+    work.mkdir()
+    monkeypatch.chdir(work)
+    fast = kaggle_api.RetryPolicy(attempts=2, base_delay_s=0.01, jitter=0.0, max_delay_s=0.02)
+    monkeypatch.setattr(kaggle_api, "DEFAULT_RETRY", fast)
+    yield server
+    server.stop()
+
+
+def serve_zip(server: FakeKaggle, path: Path) -> None:
+    server.state._archive = path  # the archive the server answers DownloadDataFiles with
+
+
+def make_zip(path: Path, members: list[tuple[str, bytes]]) -> Path:
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_STORED) as zf:
+        for name, data in members:
+            zf.writestr(zipfile.ZipInfo(name), data)
+    return path
+
+
+def bad_crc_zip(path: Path) -> Path:
+    make_zip(path, [("good.txt", b"good data\n"), ("bad.txt", b"PAYLOAD-TO-BREAK\n")])
+    raw = path.read_bytes()
+    at = raw.index(b"PAYLOAD-TO-BREAK")
+    path.write_bytes(raw[:at] + b"X" + raw[at + 1:])  # same length, wrong CRC-32
+    return path
+
+
+def one_error_line(capsys) -> str:
+    captured = capsys.readouterr()
+    assert "Traceback" not in captured.err
+    lines = captured.err.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), captured.err
+    return lines[0]
+
+
+def test_corrupt_member_is_one_line_and_leaves_nothing(fake, tmp_path, capsys):
+    serve_zip(fake, bad_crc_zip(tmp_path / "bad.zip"))
+    assert main(["data", "download", "--dest", "D"]) == 1
+    line = one_error_line(capsys)
+    assert "the downloaded archive is corrupt; download it again" in line and "Bad CRC-32" in line
+    assert sorted(p.name for p in Path.cwd().iterdir()) == []  # no D, no D/good.txt, no staging folder
+
+
+def test_corrupt_archive_keeps_an_existing_dest_as_it_was(fake, tmp_path, capsys):
+    serve_zip(fake, bad_crc_zip(tmp_path / "bad.zip"))
+    Path("D").mkdir()
+    Path("D/mine.txt").write_text("kept")
+    assert main(["data", "download", "--dest", "D"]) == 1
+    one_error_line(capsys)
+    assert sorted(p.name for p in Path("D").iterdir()) == ["mine.txt"]
+    assert sorted(p.name for p in Path.cwd().iterdir()) == ["D"]
+
+
+def test_not_a_zip_is_corrupt(fake, tmp_path, capsys):
+    junk = tmp_path / "junk.zip"
+    junk.write_bytes(b"PK\x03\x04 this is not really a zip")
+    serve_zip(fake, junk)
+    assert main(["data", "download", "--dest", "D"]) == 1
+    assert "the downloaded archive is corrupt; download it again" in one_error_line(capsys)
+    assert list(Path.cwd().iterdir()) == []
+
+
+def test_truncated_zip_is_corrupt(fake, tmp_path, capsys):
+    full = make_zip(tmp_path / "full.zip", [("a.txt", b"a" * 5000), ("b.txt", b"b" * 5000)]).read_bytes()
+    cut = tmp_path / "cut.zip"
+    cut.write_bytes(full[:3000])
+    serve_zip(fake, cut)
+    assert main(["data", "download", "--dest", "D"]) == 1
+    assert "the downloaded archive is corrupt; download it again" in one_error_line(capsys)
+    assert list(Path.cwd().iterdir()) == []
+
+
+@pytest.mark.parametrize("evil", ["../../slip_data.txt", "/tmp/abs_slip_data.txt", "sub/../../slip.txt",
+                                  "..\\slip.txt"])
+def test_unsafe_member_refuses_the_whole_archive(fake, tmp_path, capsys, evil):
+    serve_zip(fake, make_zip(tmp_path / "evil.zip", [("good.txt", b"first member\n"), (evil, b"escaped\n")]))
+    assert main(["data", "download", "--dest", "D"]) == 2
+    line = one_error_line(capsys)
+    assert evil in line and "refusing to unzip" in line
+    assert list(Path.cwd().iterdir()) == []  # not even the first (good) member was extracted
+    assert not (tmp_path / "slip_data.txt").exists() and not Path("/tmp/abs_slip_data.txt").exists()
+
+
+def test_good_archive_merges_into_an_existing_dest(fake, tmp_path, capsys):
+    serve_zip(fake, make_zip(tmp_path / "ok.zip", [("sub/a.txt", b"a"), ("b.txt", b"b")]))
+    Path("D").mkdir()
+    Path("D/mine.txt").write_text("kept")
+    main(["data", "download", "--dest", "D"])  # `data verify` then reports the missing batches
+    capsys.readouterr()
+    assert sorted(str(p.relative_to("D")) for p in Path("D").rglob("*")) == ["b.txt", "mine.txt", "sub",
+                                                                             "sub/a.txt"]
+    assert sorted(p.name for p in Path.cwd().iterdir()) == ["D"]
+
+
+def test_refused_download_removes_the_dest_it_made(fake, capsys):
+    fake.config.rules_accepted = False
+    assert main(["data", "download", "--dest", "D/nested"]) == 1
+    assert one_error_line(capsys).startswith(f"error: Kaggle refused the download of {SLUG}'s data (403")
+    assert list(Path.cwd().iterdir()) == []
+
+
+def test_unknown_competition_removes_the_dest_it_made(fake, capsys):
+    assert main(["data", "download", "--dest", "D", "--competition", "no-such-comp"]) == 1
+    assert "'no-such-comp' was not found on Kaggle (404)" in one_error_line(capsys)
+    assert list(Path.cwd().iterdir()) == []
+
+
+def test_refused_download_keeps_an_existing_dest(fake, capsys):
+    fake.config.rules_accepted = False
+    Path("D").mkdir()
+    assert main(["data", "download", "--dest", "D"]) == 1
+    one_error_line(capsys)
+    assert Path("D").is_dir() and list(Path("D").iterdir()) == []
+
+
+def test_dest_that_is_a_file_is_a_usage_error_before_any_call(fake, capsys):
+    Path("afile").write_text("not a folder")
+    assert main(["data", "download", "--dest", "afile"]) == 2
+    line = one_error_line(capsys)
+    assert line.startswith("error: afile: is a file, not a folder")
+    assert fake.calls == []
+    assert Path("afile").read_text() == "not a folder"
+
+
+def test_dest_under_a_file_is_a_usage_error_before_any_call(fake, capsys):
+    Path("afile").write_text("x")
+    assert main(["data", "download", "--dest", "afile/D"]) == 2
+    assert "afile" in one_error_line(capsys)
+    assert fake.calls == []
