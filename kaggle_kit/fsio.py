@@ -43,6 +43,29 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
             tmp_path.unlink()
 
 
+def new_paths(path: str | Path) -> list[Path]:
+    """``path`` and its ancestors that do not exist yet, deepest first: what creating ``path`` (with its
+    folders) adds, so that a command that fails can take back exactly that (``remove_created``)."""
+    missing, p = [], Path(path)
+    while not p.exists() and not p.is_symlink() and p != p.parent:
+        missing.append(p)
+        p = p.parent
+    return missing
+
+
+def remove_created(paths: list[Path]) -> None:
+    """Undo ``new_paths``' list, deepest first: a file is removed, a folder only while empty; the first that
+    cannot go (something else has written there since) stops it, leaving it and its ancestors alone."""
+    for p in paths:
+        try:
+            if p.is_dir() and not p.is_symlink():
+                p.rmdir()
+            else:
+                p.unlink(missing_ok=True)
+        except OSError:
+            break
+
+
 def _nearest_existing(path: Path) -> Path:
     """``path`` or its closest ancestor that exists (``.`` for a relative path whose folders are all new)."""
     p = path

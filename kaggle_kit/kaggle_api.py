@@ -30,7 +30,7 @@ from typing import Any, Callable, Iterator, Mapping, TypeVar
 
 from kaggle_kit.config import COMPETITION_SLUG
 from kaggle_kit.errors import CredentialsError, DataFormatError, KaggleError, SubmissionLimitError, UsageError
-from kaggle_kit.fsio import check_dir_target
+from kaggle_kit.fsio import check_dir_target, new_paths
 
 T = TypeVar("T")
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
@@ -553,15 +553,6 @@ def _move_into(src: Path, dest: Path) -> None:
         os.replace(p, dest / p.relative_to(src))
 
 
-def _first_missing(path: Path) -> Path | None:
-    """The highest folder of ``path`` (itself included) that does not exist yet: what creating it would add."""
-    path = path.absolute()
-    top = None
-    while not path.exists() and path != path.parent:
-        top, path = path, path.parent
-    return top
-
-
 def download_competition_data(dest: str | Path = "data", competition: str = COMPETITION_SLUG,
                               policy: RetryPolicy | None = None) -> Path:
     """Download the competition's files with the official client and unzip them into ``dest``.
@@ -571,7 +562,7 @@ def download_competition_data(dest: str | Path = "data", competition: str = COMP
     hostile archive leaves ``dest`` as it was (and removes it if this call created it).
     `kaggle-kit data download` calls this, then verifies the layout with `data verify`."""
     dest = check_dir_target(Path(dest), "data folder")
-    created = _first_missing(dest)
+    created = (new_paths(dest.absolute()) or [None])[-1]  # the highest folder this call would make
     dest.absolute().parent.mkdir(parents=True, exist_ok=True)
     try:
         staging = Path(tempfile.mkdtemp(prefix=f".{dest.name or 'data'}.download-", dir=dest.absolute().parent))

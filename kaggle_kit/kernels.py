@@ -29,7 +29,7 @@ import numpy as np
 import kaggle_kit
 from kaggle_kit.config import COMPETITION_SLUG, config_hash, load_pipeline
 from kaggle_kit.errors import KaggleError, RunError, UsageError
-from kaggle_kit.fsio import check_dir_target
+from kaggle_kit.fsio import check_dir_target, new_paths, remove_created
 
 SCRIPT_NAME = "kaggle_kit_kernel.py"
 METADATA_NAME = "kernel-metadata.json"
@@ -204,24 +204,6 @@ def kernel_folder_path(pipeline: str | Path, out_root: str | Path, seed: int | N
     return folder
 
 
-def missing_folders(path: str | Path) -> list[Path]:
-    """``path`` and its ancestors that do not exist yet, deepest first: what a ``mkdir(parents=True)`` makes."""
-    missing, p = [], Path(path)
-    while not p.exists() and not p.is_symlink() and p != p.parent:
-        missing.append(p)
-        p = p.parent
-    return missing
-
-
-def remove_empty(folders: Sequence[Path]) -> None:
-    """Remove folders this command created (deepest first), stopping at the first that is not empty."""
-    for folder in folders:
-        try:
-            folder.rmdir()
-        except OSError:
-            break
-
-
 def parse_seeds(text: str | None) -> list[int | None]:
     """``"0,1,2"`` or ``"0-3"`` -> seeds; None -> [None] (one kernel, the pipeline's own seed)."""
     if not text:
@@ -367,7 +349,7 @@ def pull_kernels(refs: Sequence[str], runs_dir: str | Path = "runs", force: bool
         if status.status not in TERMINAL:
             raise KaggleError(f"kernel {ref} is {status.status}; wait until it is COMPLETE "
                               f"(`kaggle-kit kernel status {ref} --wait`), then pull again")
-    created = missing_folders(runs_dir)
+    created = new_paths(runs_dir)
     runs_dir.mkdir(parents=True, exist_ok=True)
     staging_root = Path(tempfile.mkdtemp(prefix=".pull-", dir=runs_dir))
     keep_runs_dir = False
@@ -428,7 +410,7 @@ def pull_kernels(refs: Sequence[str], runs_dir: str | Path = "runs", force: bool
     finally:
         shutil.rmtree(staging_root, ignore_errors=True)
         if not done and not keep_runs_dir:
-            remove_empty(created)
+            remove_created(created)
 
 
 def pull_kernel(ref: str, runs_dir: str | Path = "runs", force: bool = False) -> PulledKernel:

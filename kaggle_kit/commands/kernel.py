@@ -53,8 +53,8 @@ def run_push(args: argparse.Namespace) -> int:
     import shutil
 
     from kaggle_kit import kaggle_api
-    from kaggle_kit.fsio import check_dir_target
-    from kaggle_kit.kernels import build_kernel_folder, kernel_folder_path, missing_folders, parse_seeds, remove_empty
+    from kaggle_kit.fsio import check_dir_target, new_paths, remove_created
+    from kaggle_kit.kernels import build_kernel_folder, kernel_folder_path, parse_seeds
 
     seeds = parse_seeds(args.seeds)
     check_dir_target(args.out, "kernel folders' root (--out)")
@@ -65,7 +65,7 @@ def run_push(args: argparse.Namespace) -> int:
     if not args.build_only:
         kaggle_api.require_credentials()
     owner = args.owner or kaggle_api.current_username()
-    created_root = missing_folders(args.out)
+    created_root = new_paths(args.out)
     new_folders = {path for path in paths if not path.exists()}
     kept: set = set()
     done = False
@@ -84,7 +84,7 @@ def run_push(args: argparse.Namespace) -> int:
         if not done:  # remove the folders this command made for kernels that were not pushed
             for path in sorted(new_folders - kept):
                 shutil.rmtree(path, ignore_errors=True)
-            remove_empty(created_root)
+            remove_created(created_root)
     if not args.build_only:
         names = " ".join(f.kernel_id for f in folders)
         print(f"follow with: kaggle-kit kernel status {names} --wait; then: kaggle-kit kernel pull {names}")

@@ -54,28 +54,6 @@ def _cifar10_or_none(args: argparse.Namespace):
         return None
 
 
-def _new_paths(target: Path) -> list[Path]:
-    """``target`` and its folders that do not exist yet, deepest first: what placing it would create."""
-    created, p = [], target
-    while not p.exists() and p != p.parent:
-        created.append(p)
-        p = p.parent
-    return created
-
-
-def _remove_created(created: list[Path]) -> None:
-    """Undo writing ``created[0]``: the file, then each folder made for it (each only while empty)."""
-    if not created:
-        return
-    file, *folders = created
-    try:
-        file.unlink(missing_ok=True)
-        for folder in folders:
-            folder.rmdir()
-    except OSError:
-        pass  # a folder something else has written into since is left alone
-
-
 def _staged_csv(folder: Path, target: Path, ids, tmp: Path) -> tuple[Path, bool]:
     """The run's CSV written and validated under ``tmp`` (nothing at ``target`` yet), and whether ``target``
     must be created from it; an existing ``target`` is reused only when it holds exactly the same bytes."""
@@ -91,7 +69,7 @@ def _staged_csv(folder: Path, target: Path, ids, tmp: Path) -> tuple[Path, bool]
 
 
 def run(args: argparse.Namespace) -> int:
-    from kaggle_kit.fsio import atomic_write_bytes, check_file_target, sha256_file
+    from kaggle_kit.fsio import atomic_write_bytes, check_file_target, new_paths, remove_created, sha256_file
     from kaggle_kit.upload import (UPLOAD_ATTEMPTED, LocalScores, check_not_submitted, check_run_logits,
                                    check_submit_inputs, local_scores, resolve_mode, run_ids, submit_csv)
 
@@ -127,13 +105,13 @@ def run(args: argparse.Namespace) -> int:
             check_not_submitted(Path(args.ledger), sha256_file(fresh), target)
         scores = local_scores(folder, _cifar10_or_none(args), comp, args.synthetic_per_set, echo=print,
                               ledger_path=args.ledger, competition=args.competition)
-        created = _new_paths(target) if create else []
+        created = new_paths(target) if create else []
         if create:
             atomic_write_bytes(target, fresh.read_bytes())
     try:
         submit_csv(target, args.message, expected_ids=comp.ids, runs=run_ids(folder), scores=scores, **submit)
     except KitError as err:
         if not getattr(err, UPLOAD_ATTEMPTED, False):
-            _remove_created(created)  # refused before the upload: leave nothing behind
+            remove_created(created)  # refused before the upload: leave nothing behind
         raise
     return 0

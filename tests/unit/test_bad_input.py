@@ -268,3 +268,18 @@ def test_report_out_that_is_a_file_is_refused_before_any_work(tmp_path, monkeypa
     assert main(["report", "--out", "afile"]) == 2
     assert one_error_line(capsys) == ("error: afile: is a file, not a folder; give a folder path for the report "
                                       "folder (--out)")
+
+
+def test_new_paths_lists_what_creating_a_path_adds_and_remove_created_takes_back_only_that(tmp_path):
+    from kaggle_kit.fsio import new_paths, remove_created
+
+    (tmp_path / "old").mkdir()
+    target = tmp_path / "old" / "a" / "b" / "f.csv"
+    made = new_paths(target)
+    assert made == [target, target.parent, target.parent.parent]  # deepest first; "old" existed
+    target.parent.mkdir(parents=True)
+    target.write_text("x")
+    (tmp_path / "old" / "a" / "other.txt").write_text("written since")  # "a" is no longer ours to remove
+    remove_created(made)
+    assert not target.parent.exists() and (tmp_path / "old" / "a" / "other.txt").is_file()
+    assert new_paths(tmp_path) == []
