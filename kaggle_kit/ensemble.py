@@ -29,8 +29,8 @@ from kaggle_kit.calibration import fit_temperature, nll
 from kaggle_kit.config import ENSEMBLE_METHODS as METHODS
 from kaggle_kit.errors import ConfigError, RunError
 from kaggle_kit.fsio import atomic_write_text, check_dir_target
-from kaggle_kit.runs import (LOGIT_SPLITS, NUM_CLASSES, Logits, load_logits, read_manifest, save_logits,
-                             write_manifest)
+from kaggle_kit.runs import (LOGIT_SPLITS, NUM_CLASSES, Logits, load_logits, member_names, read_manifest,
+                             save_logits, write_manifest)
 
 VOTE_TIE_BREAK = 0.01   # fraction of one vote the mean probability may add: orders ties, never flips a vote
 PROB_FLOOR = 1e-300     # keeps log-loss finite when a member gives the true class probability 0
@@ -183,12 +183,10 @@ def _check_member_list(run_dirs: list[str | Path], out: Path, replace: bool = Fa
         seen[key] = str(d)
     if out.resolve() in seen:
         raise ConfigError(f"{out}: an ensemble cannot be its own member; give another --name")
-    summary = out / "ensemble.json"
-    if summary.is_file() and not replace:
+    if (out / "ensemble.json").is_file() and not replace:
         try:
-            members = json.loads(summary.read_text(encoding="utf-8"))["members"]
-            before = {Path(str(m["path"])).name for m in members}  # run ids: written relative to another cwd
-        except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError):
+            before = set(member_names(out))  # run ids: the paths were written relative to another cwd
+        except RunError:
             before = None
         if before != {key.name for key in seen}:
             raise ConfigError(f"{out} already holds an ensemble of other members; give another --name, or remove "

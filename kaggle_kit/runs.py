@@ -168,6 +168,30 @@ def recipe_of(config: Mapping[str, Any]) -> dict:
     return {sec: keep(config.get(sec), drop) for sec, drop in NOT_RECIPE.items()}
 
 
+def ensemble_summary(folder: str | Path) -> dict | None:
+    """An ensemble folder's ``ensemble.json`` (None for a plain run), its members each with a ``path``; an
+    unreadable file is an error naming it, not a run without members (which would also lose the submission's
+    identity in the ledger): the one reader of that file."""
+    summary = Path(folder) / "ensemble.json"
+    if not summary.is_file():
+        return None
+    try:
+        ens = json.loads(summary.read_text(encoding="utf-8"))
+        members = ens["members"]
+        if not isinstance(members, list) or not all(isinstance(m, dict) and "path" in m for m in members):
+            raise TypeError
+    except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError):
+        raise RunError(f"{summary}: not an ensemble summary (readable JSON listing its members with their paths); "
+                       f"re-run `kaggle-kit ensemble`") from None
+    return ens
+
+
+def member_names(folder: str | Path) -> list[str]:
+    """The run ids of an ensemble's members ([] for a plain run), as the ledger records its submission, found on
+    disk or not."""
+    return [Path(str(m["path"])).name for m in (ensemble_summary(folder) or {}).get("members", [])]
+
+
 def member_candidates(ensemble_folder: Path, path: str) -> tuple[Path, ...]:
     """Where an ensemble's member may be: as written, relative to the workdir, or under the workdir's runs/."""
     p = Path(path)
@@ -209,13 +233,12 @@ def recipe_keys(folder: str | Path, _seen: frozenset[Path] = frozenset()) -> Rec
     here = folder.resolve()
     if here in _seen:
         return None
-    summary = folder / "ensemble.json"
-    if summary.is_file():
-        try:
-            ens = json.loads(summary.read_text(encoding="utf-8"))
-            paths = [str(m["path"]) for m in ens["members"]]
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError, KeyError, TypeError):
-            return None
+    try:
+        ens = ensemble_summary(folder)
+    except RunError:
+        return None
+    if ens is not None:
+        paths = [str(m["path"]) for m in ens["members"]]
         keys = [next((k for c in member_candidates(folder, p) if (k := recipe_keys(c, _seen | {here}))), None)
                 for p in paths]
         if not keys or None in keys:

@@ -41,17 +41,15 @@ def _runs_from_ledger(ledger_path: str) -> list[Path]:
 def _submitted_ensemble(members: list[str], recipe: str) -> Path | None:
     """The newest folder under ``ensembles/`` with exactly these members and the row's recipe key (which holds
     the ensembling method); None if there is none."""
-    import json
-
-    from kaggle_kit.runs import recipe_keys
+    from kaggle_kit.errors import RunError
+    from kaggle_kit.runs import member_names, recipe_keys
 
     root = Path("ensembles")
     found = []
     for folder in sorted(root.iterdir()) if root.is_dir() else []:
         try:
-            names = {Path(str(m["path"])).name for m in
-                     json.loads((folder / "ensemble.json").read_text(encoding="utf-8"))["members"]}
-        except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError):
+            names = set(member_names(folder))
+        except RunError:  # another, broken ensemble: not the one submitted
             continue
         keys = recipe_keys(folder) if names == set(members) else None
         if keys is not None and keys.exact == recipe:

@@ -6,7 +6,6 @@ estimator's (for notebooks).
 """
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -16,7 +15,8 @@ from kaggle_kit.config import ReportConfig
 from kaggle_kit.data import Cifar10, CompetitionSet
 from kaggle_kit.errors import RunError
 from kaggle_kit.gap import estimators
-from kaggle_kit.runs import NUM_CLASSES, Logits, RecipeKeys, load_logits, member_candidates, recipe_keys
+from kaggle_kit.runs import (NUM_CLASSES, Logits, RecipeKeys, ensemble_summary, load_logits, member_candidates,
+                             member_names, recipe_keys)
 
 
 @dataclass
@@ -37,31 +37,10 @@ def _maybe(path: Path) -> Logits | None:
     return load_logits(path, NUM_CLASSES) if path.is_file() else None
 
 
-def _listed_members(folder: Path) -> list[dict]:
-    """The members an ensemble's ensemble.json lists ([] for a plain run); an unreadable file is an error naming
-    it, not a run without members (which would also lose the submission's identity in the ledger)."""
-    summary = folder / "ensemble.json"
-    if not summary.is_file():
-        return []
-    try:
-        members = json.loads(summary.read_text(encoding="utf-8"))["members"]
-        if not isinstance(members, list) or not all(isinstance(m, dict) and "path" in m for m in members):
-            raise TypeError
-    except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError):
-        raise RunError(f"{summary}: not an ensemble summary (readable JSON listing its members with their paths); "
-                       f"re-run `kaggle-kit ensemble`") from None
-    return members
-
-
-def member_names(folder: Path) -> list[str]:
-    """The run ids of an ensemble's members, as the ledger records its submission, found on disk or not."""
-    return [Path(str(m["path"])).name for m in _listed_members(folder)]
-
-
 def member_folders(folder: Path) -> list[Path]:
     """Member run folders of an ensemble (from its ensemble.json), resolved as written or beside the workdir;
     [] when any of them is not found (then no member-based estimate is made)."""
-    members = _listed_members(folder)
+    members = (ensemble_summary(folder) or {}).get("members", [])
     out = []
     for m in members:
         for cand in member_candidates(folder, m.get("path", "")):

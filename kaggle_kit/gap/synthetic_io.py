@@ -64,10 +64,11 @@ def _from_model(folder: Path, data: Cifar10, per_set: int, seed: int) -> Synthet
 def _from_members(folder: Path, data: Cifar10, per_set: int, seed: int) -> SyntheticLogits | None:
     from kaggle_kit.ensemble import combine, member_log_probs
     from kaggle_kit.gap.report_runs import member_folders
+    from kaggle_kit.runs import ensemble_summary
 
     members = member_folders(folder)
-    summary = json.loads((folder / "ensemble.json").read_text(encoding="utf-8"))
-    if not members or len(members) != len(summary.get("members", [])):
+    summary = ensemble_summary(folder)
+    if not members or summary is None or len(members) != len(summary["members"]):
         return None
     syns = [run_synthetic(m, data, per_set, seed) for m in members]
     if any(s is None for s in syns):
