@@ -66,6 +66,23 @@ def remove_created(paths: list[Path]) -> None:
             break
 
 
+def escape_problem(name: str, dest: Path) -> str | None:
+    """Why a file name from outside (a zip member, a kernel's output) must not be written under ``dest``: empty
+    or NUL, absolute (``/``, ``\\`` or a drive), a ``..`` part, or resolving outside ``dest``; None when safe."""
+    if not name or "\x00" in name:
+        return "has an empty or invalid name"
+    norm = name.replace("\\", "/")
+    if norm.startswith("/") or (len(norm) > 1 and norm[1] == ":"):
+        return "is an absolute path"
+    if ".." in norm.split("/"):
+        return "contains '..'"
+    root = dest.resolve()
+    target = (root / name).resolve()
+    if target != root and root not in target.parents:
+        return "resolves outside the destination"
+    return None
+
+
 def _nearest_existing(path: Path) -> Path:
     """``path`` or its closest ancestor that exists (``.`` for a relative path whose folders are all new)."""
     p = path

@@ -30,7 +30,7 @@ from typing import Any, Callable, Iterator, Mapping, TypeVar
 
 from kaggle_kit.config import COMPETITION_SLUG
 from kaggle_kit.errors import CredentialsError, DataFormatError, KaggleError, SubmissionLimitError, UsageError
-from kaggle_kit.fsio import check_dir_target, new_paths
+from kaggle_kit.fsio import check_dir_target, escape_problem, new_paths
 
 T = TypeVar("T")
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
@@ -466,29 +466,11 @@ def list_submissions(competition: str = COMPETITION_SLUG, policy: RetryPolicy | 
     return out
 
 
-def _member_problem(name: str) -> str | None:
-    """Why a zip member name is unsafe to write under the destination (None when it is fine)."""
-    if not name or "\x00" in name:
-        return "has an empty or invalid name"
-    norm = name.replace("\\", "/")
-    if norm.startswith("/") or (len(norm) > 1 and norm[1] == ":"):
-        return "is an absolute path"
-    if ".." in norm.split("/"):
-        return "contains '..'"
-    return None
-
-
 def _check_members(archive: Path, zf: zipfile.ZipFile, dest: Path, shown: Path) -> None:
     """Refuse the whole archive, before anything is extracted, if any member would land outside ``dest``
     (``shown``: the folder named in the message)."""
-    dest_resolved = dest.resolve()
     for info in zf.infolist():
-        why = _member_problem(info.filename)
-        if why is None:
-            target = (dest_resolved / info.filename).resolve()
-            if dest_resolved != target and dest_resolved not in target.parents:
-                why = "resolves outside the destination"
-        if why is not None:
+        if escape_problem(info.filename, dest) is not None:
             raise DataFormatError(f"{archive.name}: member '{info.filename}' would be written outside {shown}; "
                                   f"refusing to unzip it")
 

@@ -14,7 +14,6 @@ import hashlib
 import io
 import json
 import math
-import os
 import re
 import shutil
 import tarfile
@@ -29,7 +28,7 @@ import numpy as np
 import kaggle_kit
 from kaggle_kit.config import COMPETITION_SLUG, config_hash, load_pipeline
 from kaggle_kit.errors import KaggleError, RunError, UsageError
-from kaggle_kit.fsio import check_dir_target, new_paths, remove_created
+from kaggle_kit.fsio import check_dir_target, escape_problem, new_paths, remove_created
 
 SCRIPT_NAME = "kaggle_kit_kernel.py"
 METADATA_NAME = "kernel-metadata.json"
@@ -270,12 +269,9 @@ def check_output_names(ref: str, names: Sequence[str], dest: str | Path) -> None
     listed = set(names)
     for name in names:
         parts = re.split(r"[\\/]", name) if isinstance(name, str) else [""]
-        bad = (not isinstance(name, str) or not name or "\x00" in name or os.path.isabs(name)
-               or name.startswith(("/", "\\")) or re.match(r"^[A-Za-z]:", name) is not None
-               or any(part in ("", ".", "..") for part in parts))
-        if not bad:
-            target = (dest / name).resolve()
-            bad = dest not in target.parents
+        # beyond what would escape, a file name has no empty or '.' part (a zip's folder entries end in '/')
+        bad = (not isinstance(name, str) or escape_problem(name, dest) is not None
+               or any(part in ("", ".") for part in parts))
         if bad:
             raise KaggleError(f"kernel {ref} lists an output file named {name!r}, which would be written outside "
                               f"the download folder (absolute, '..' or empty part); nothing was downloaded")

@@ -283,3 +283,15 @@ def test_new_paths_lists_what_creating_a_path_adds_and_remove_created_takes_back
     remove_created(made)
     assert not target.parent.exists() and (tmp_path / "old" / "a" / "other.txt").is_file()
     assert new_paths(tmp_path) == []
+
+
+@pytest.mark.parametrize("name, why", [("", "has an empty or invalid name"), ("a\x00b", "has an empty or invalid name"),
+                                       ("/etc/x", "is an absolute path"), ("\\x", "is an absolute path"),
+                                       ("C:x", "is an absolute path"), ("a/../../x", "contains '..'"),
+                                       ("a\\..\\x", "contains '..'"), ("ok/file.txt", None), ("dir/", None)])
+def test_escape_problem_is_the_one_rule_for_names_from_archives_and_kernel_outputs(tmp_path, name, why):
+    from kaggle_kit.fsio import escape_problem
+
+    assert escape_problem(name, tmp_path) == why
+    (tmp_path / "link").symlink_to(tmp_path.parent)
+    assert escape_problem("link/x", tmp_path) == "resolves outside the destination"
