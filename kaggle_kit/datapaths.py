@@ -8,7 +8,6 @@ layout (``cifar-10-python/cifar-10-batches-py/`` + ``cifar_test_nolabel.pkl``) i
 from __future__ import annotations
 
 import os
-import shlex
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -86,16 +85,9 @@ def locate_data(data_dir: str | Path | None = None, competition: str = COMPETITI
 ARCHIVE_SUFFIXES = (".zip", ".tar", ".tar.gz", ".tgz")
 
 
-def _unpack_command(path: Path, kind: str | None) -> str | None:
-    """The shell command that unpacks an archive beside itself; None for anything that is not one."""
-    q, folder = shlex.quote(str(path)), shlex.quote(str(path.parent))
-    return {"zip": f"unzip {q} -d {folder}", "tar": f"tar -xf {q} -C {folder}",
-            "tar.gz": f"tar -xzf {q} -C {folder}", "7z": f"7z x {q} -o{folder}"}.get(kind or "")
-
-
 def _file_not_folder(path: Path) -> str:
     """--data-dir names a file: say so, and how to unpack it when it is the downloaded archive."""
-    from kaggle_kit.safe_pickle import HEAD_BYTES, archive_kind, describe_archive
+    from kaggle_kit.safe_pickle import HEAD_BYTES, archive_kind, describe_archive, unpack_command
 
     msg = f"{path}: --data-dir must be a folder, found a file"
     try:
@@ -103,7 +95,7 @@ def _file_not_folder(path: Path) -> str:
             kind = archive_kind(fh.read(HEAD_BYTES))
     except OSError:
         kind = None
-    command = _unpack_command(path, kind)
+    command = unpack_command(path, kind, into=path.parent)
     if kind and command:
         msg += f" ({describe_archive(kind)}); unpack it first (`{command}`) and pass the folder it makes"
     return msg
@@ -124,7 +116,9 @@ def _packed_hint(looked: list[Path]) -> str:
     name = first.name.lower()
     kind = "zip" if name.endswith(".zip") else "tar" if name.endswith(".tar") else "tar.gz"
     more = f" (and {len(packed) - 1} more archive(s))" if len(packed) > 1 else ""
-    return f"; found {first}{more}, not unpacked: unpack it first (`{_unpack_command(first, kind)}`)"
+    from kaggle_kit.safe_pickle import unpack_command
+
+    return f"; found {first}{more}, not unpacked: unpack it first (`{unpack_command(first, kind, into=first.parent)}`)"
 
 
 @dataclass

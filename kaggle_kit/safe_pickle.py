@@ -109,16 +109,24 @@ def archive_kind(head: bytes) -> str | None:
     return None
 
 
-_UNPACK = {  # kind -> (what it is, verb, command)
-    "zip": ("a zip archive", "unzip", "unzip {q}"),
-    "tar.gz": ("a gzip-compressed tar archive", "unpack", "tar -xzf {q}"),
-    "gzip": ("gzip-compressed", "decompress", "gunzip -k {q}"),
-    "bzip2": ("bzip2-compressed", "decompress", "bunzip2 -k {q}"),
-    "xz": ("xz-compressed", "decompress", "unxz -k {q}"),
-    "7z": ("a 7z archive", "unpack", "7z x {q}"),
-    "zstd": ("zstd-compressed", "decompress", "unzstd {q}"),
-    "tar": ("a tar archive", "unpack", "tar -xf {q}"),
+_UNPACK = {  # kind -> (what it is, verb, command here, command into folder {d} when the tool has one)
+    "zip": ("a zip archive", "unzip", "unzip {q}", "unzip {q} -d {d}"),
+    "tar.gz": ("a gzip-compressed tar archive", "unpack", "tar -xzf {q}", "tar -xzf {q} -C {d}"),
+    "gzip": ("gzip-compressed", "decompress", "gunzip -k {q}", None),
+    "bzip2": ("bzip2-compressed", "decompress", "bunzip2 -k {q}", None),
+    "xz": ("xz-compressed", "decompress", "unxz -k {q}", None),
+    "7z": ("a 7z archive", "unpack", "7z x {q}", "7z x {q} -o{d}"),
+    "zstd": ("zstd-compressed", "decompress", "unzstd {q}", None),
+    "tar": ("a tar archive", "unpack", "tar -xf {q}", "tar -xf {q} -C {d}"),
 }
+
+
+def unpack_command(path: str | Path, kind: str | None, into: str | Path | None = None) -> str | None:
+    """The shell command that unpacks an archive ``archive_kind`` named (into folder ``into``, for the kinds
+    whose tool can); None for anything else."""
+    entry = _UNPACK.get(kind or "")
+    template = None if entry is None else entry[2] if into is None else entry[3]
+    return None if template is None else template.format(q=shlex.quote(str(path)), d=shlex.quote(str(into)))
 
 
 def describe_archive(kind: str) -> str:
@@ -128,8 +136,8 @@ def describe_archive(kind: str) -> str:
 
 def archive_message(source: str, kind: str) -> str:
     """``<source>: is a zip archive, not a pickle; unzip it first (`unzip <source>`) ...`` (one line)."""
-    what, verb, command = _UNPACK[kind]
-    unpack = command.format(q=shlex.quote(source))
+    what, verb = _UNPACK[kind][:2]
+    unpack = unpack_command(source, kind)
     then = ("pass the file it decompresses to" if verb == "decompress"
             else "pass the .pkl inside, or point --data-dir at the unpacked folder")
     return f"{source}: is {what}, not a pickle; {verb} it first (`{unpack}`) and {then}"
