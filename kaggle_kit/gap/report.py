@@ -272,7 +272,7 @@ def corrections(runs: Sequence[RunView], estimator: str, ledger: pd.DataFrame | 
     if ledger is None or ledger.empty:
         return [], []
     errors = measured_error() if errors is None else errors
-    lines, last = [], None
+    lines, last, said_wider = [], None, False
     measured = leaderboard_feedback.measurements()
     if competition is not None and not (ledger["competition"] == competition).any():
         found = ", ".join(sorted(set(ledger["competition"]) - {""})) or "none named"
@@ -282,8 +282,8 @@ def corrections(runs: Sequence[RunView], estimator: str, ledger: pd.DataFrame | 
         c = corrected_for(v, estimator, ledger, competition, measured)
         own = leaderboard_feedback.own_public_score(ledger, _runs_of(v), competition)
         if c is not None:
-            wider = "" if any(isinstance(x, str) and "wider than the uncorrected" in x for x in lines) else \
-                _wider_words(c, v, errors)  # said once
+            wider = "" if said_wider else _wider_words(c, v, errors)  # said once
+            said_wider = said_wider or bool(wider)
             last = c
             lines.append(f"{v.name}, corrected by the leaderboard: {c.offset.estimator} predicted "
                          f"{_pct(c.estimate, 1)}, and on your {c.offset.n} scored "
