@@ -5,12 +5,14 @@ import argparse
 import json
 from pathlib import Path
 
+from kaggle_kit.config import ENSEMBLE_METHODS
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("ensemble", help="combine several runs' logits (mean, weighted or vote)")
     p.add_argument("runs", nargs="+", help="run (or ensemble) folders or run ids")
     p.add_argument("--name", required=True, help="ensemble name: the output folder under --out-root")
-    p.add_argument("--method", default="mean_probs", choices=("mean_probs", "mean_logits", "weighted", "vote"),
+    p.add_argument("--method", default="mean_probs", choices=ENSEMBLE_METHODS,
                    help="how to combine (default: mean_probs); weighted fits weights on the holdout")
     p.add_argument("--out-root", default="ensembles", help="parent folder of the ensemble (default: ensembles)")
     p.set_defaults(func=run)

@@ -4,16 +4,18 @@ from __future__ import annotations
 import argparse
 import dataclasses
 
+from kaggle_kit.config import TTA_AVERAGES, TTA_LEVELS, TTA_PADS
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("predict", help="write a run's logits (holdout, test, competition) with test-time augmentation")
     p.add_argument("run", help="run folder or run id (under runs/)")
-    p.add_argument("--tta", choices=("none", "flip", "flip+translate", "custom"),
+    p.add_argument("--tta", choices=TTA_LEVELS,
                    help="TTA level (default: the run's predict.tta)")
     p.add_argument("--views", nargs="+", metavar="VIEW",
                    help="views for --tta custom, e.g. identity hflip shift:1,0 shift:1,1+hflip")
-    p.add_argument("--average", choices=("logits", "probs"), help="average views' logits or probabilities")
-    p.add_argument("--pad", choices=("reflect", "zeros"), help="border fill of shifted views")
+    p.add_argument("--average", choices=TTA_AVERAGES, help="average views' logits or probabilities")
+    p.add_argument("--pad", choices=TTA_PADS, help="border fill of shifted views")
     p.add_argument("--batch-size", type=int, help="images per forward pass, all views included")
     p.add_argument("--data-dir", help="data folder (default: $KAGGLE_KIT_DATA, ./data, Kaggle input)")
     p.add_argument("--no-comp", action="store_true", help="skip the competition pickle (no logits_comp.npz)")

@@ -5,7 +5,7 @@ import argparse
 import tempfile
 from pathlib import Path
 
-from kaggle_kit.config import COMPETITION_SLUG, ReportConfig
+from kaggle_kit.config import COMPETITION_SLUG, UPLOAD_MODES, ReportConfig
 from kaggle_kit.errors import KitError, SubmissionError, UsageError
 
 
@@ -17,7 +17,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", help="with --from: where to write the CSV (default: submissions/<run>.csv)")
     p.add_argument("-m", "--message", required=True, help="submission description shown on Kaggle")
     p.add_argument("--competition", default=COMPETITION_SLUG, help="Kaggle competition slug (default: %(default)s)")
-    p.add_argument("--upload", choices=("auto", "never", "always"), default="auto",
+    p.add_argument("--upload", choices=UPLOAD_MODES, default="auto",
                    help="auto: upload when credentials exist, else dry run (default); never: dry run; "
                         "always: fail without credentials")
     p.add_argument("--force", action="store_true", help="submit even if the same file is already in the ledger")
