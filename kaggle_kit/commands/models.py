@@ -37,8 +37,11 @@ def model_rows(names: list[str], max_params: int) -> list[dict]:
 
 
 def run(args: argparse.Namespace) -> int:
+    from kaggle_kit.errors import UsageError
     from kaggle_kit.models import list_models
 
+    if args.max_params < 1:
+        raise UsageError(f"--max-params must be 1 or more, found {args.max_params}")
     names = list_models() + [f"timm/{a.removeprefix('timm/')}" for a in args.timm]
     rows = model_rows(names, args.max_params)
     if args.json:

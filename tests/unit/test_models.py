@@ -267,3 +267,10 @@ def test_models_command_lists_every_model(capsys):
     assert main(["models", "--timm", "resnet18"]) == 0
     table = capsys.readouterr().out
     assert "GFLOPs" in table and "11,173,962*" in table and "over the 5,000,000-parameter budget" in table
+
+
+@pytest.mark.parametrize("budget", ["0", "-5"])
+def test_models_command_refuses_a_budget_below_one_parameter(capsys, budget):
+    assert main(["models", "--max-params", budget]) == 2
+    out = capsys.readouterr()
+    assert out.out == "" and out.err.strip() == f"error: --max-params must be 1 or more, found {budget}"
