@@ -594,8 +594,11 @@ def push_kernel(folder: str | Path, accelerator: str | None = None,
         if r.error:
             bad = [*r.invalid_competition_sources, *r.invalid_dataset_sources, *r.invalid_kernel_sources]
             extra = f" (invalid sources: {', '.join(bad)})" if bad else ""
-            raise KaggleError(f"Kaggle refused the push of kernel {ref}: {_one_line(r.error)}{extra}; "
-                              f"accept the competition's rules and check kernel-metadata.json")
+            comps = list(r.invalid_competition_sources or [])
+            hint = (f"check the competition slug (--competition) and that you accepted its rules at "
+                    f"https://www.kaggle.com/competitions/{comps[0]}/rules" if comps
+                    else "check kernel-metadata.json")
+            raise KaggleError(f"Kaggle refused the push of kernel {ref}: {_one_line(r.error)}{extra}; {hint}")
         return PushedKernel(ref=ref, url=r.url or "", version=int(r.version_number or 0))
 
     return _call(target, op, policy)

@@ -60,9 +60,21 @@ def check_poll_seconds(value: float, option: str = "--poll-s") -> float:
     return float(value)
 
 
+def check_owner(owner: str) -> str:
+    """A Kaggle username, the first part of a kernel id ``owner/slug``: one name part, no slash or space."""
+    if not _NAME_PART.fullmatch(owner or ""):
+        raise UsageError(f"--owner '{owner}' is not a Kaggle username (letters, digits, '-' and '_' only, "
+                         f"no '/'): the kernel ids are owner/slug")
+    return owner
+
+
 def kernel_slug(pipeline_name: str, seed: int | None = None, overrides: Sequence[str] = ()) -> str:
     """``kaggle-kit-<pipeline>[-s<seed>][-<hash of overrides>]``: lowercase, hyphens, at most 50 characters,
-    so the same pipeline pushed with different seeds or settings becomes different kernels."""
+    so the same pipeline pushed with different seeds or settings becomes different kernels. A name with no
+    ASCII letter or digit would give every such pipeline the one kernel ``kaggle-kit``, so it is refused."""
+    if not re.search(r"[a-z0-9]", pipeline_name.lower()):
+        raise UsageError(f"pipeline name '{pipeline_name}' has no ASCII letter or digit to name its kernel "
+                         f"(kaggle-kit-<name>); give the pipeline a name such as 'seed000-long'")
     base = re.sub(r"[^a-z0-9]+", "-", f"kaggle-kit-{pipeline_name}".lower()).strip("-")
     tail = (f"-s{seed}" if seed is not None else "") + (f"-{config_hash(list(overrides), 6)}" if overrides else "")
     return base[: 50 - len(tail)].rstrip("-") + tail

@@ -51,12 +51,15 @@ def _refs(names: list[str]) -> list[str]:
 
 def run_push(args: argparse.Namespace) -> int:
     import shutil
+    import tempfile
 
     from kaggle_kit import kaggle_api
-    from kaggle_kit.fsio import check_dir_target, new_paths, remove_created
-    from kaggle_kit.kernels import build_kernel_folder, kernel_folder_path, parse_seeds
+    from kaggle_kit.fsio import check_dir_target
+    from kaggle_kit.kernels import build_kernel_folder, check_owner, kernel_folder_path, parse_seeds
 
     seeds = parse_seeds(args.seeds)
+    if args.owner is not None:
+        check_owner(args.owner)
     check_dir_target(args.out, "kernel folders' root (--out)")
     # every folder checked (pipeline loads, no file in the way) before credentials or the network
     paths = [kernel_folder_path(args.pipeline, args.out, seed, args.overrides) for seed in seeds]
@@ -65,28 +68,24 @@ def run_push(args: argparse.Namespace) -> int:
     if not args.build_only:
         kaggle_api.require_credentials()
     owner = args.owner or kaggle_api.current_username()
-    created_root = new_paths(args.out)
-    new_folders = {path for path in paths if not path.exists()}
-    kept: set = set()
-    done = False
-    try:
-        folders = [build_kernel_folder(args.pipeline, args.out, owner=owner, competition=args.competition,
-                                       gpu=args.gpu, seed=seed, overrides=args.overrides) for seed in seeds]
-        for folder in folders:
-            if args.build_only:
-                print(f"built {folder.path} ({folder.kernel_id}); push it with: kaggle kernels push -p {folder.path}")
-                continue
-            pushed = kaggle_api.push_kernel(folder.path)
-            kept.add(folder.path)  # a pushed kernel's folder stays: it is what Kaggle runs
-            print(f"pushed {pushed.ref} version {pushed.version}: {pushed.url}")
-        done = True
-    finally:
-        if not done:  # remove the folders this command made for kernels that were not pushed
-            for path in sorted(new_folders - kept):
-                shutil.rmtree(path, ignore_errors=True)
-            remove_created(created_root)
+    ids = []
+    # Built and pushed from a staging folder: a kernel's folder under --out is written once Kaggle took the push
+    # (it is what Kaggle runs), so a refused push leaves --out as it was, a folder from an earlier build included.
+    with tempfile.TemporaryDirectory(prefix="kaggle-kit-kernels-") as staging:
+        for seed, final in zip(seeds, paths):
+            folder = build_kernel_folder(args.pipeline, staging, owner=owner, competition=args.competition,
+                                         gpu=args.gpu, seed=seed, overrides=args.overrides)
+            pushed = None if args.build_only else kaggle_api.push_kernel(folder.path)
+            final.mkdir(parents=True, exist_ok=True)
+            for file in sorted(folder.path.iterdir()):
+                shutil.move(str(file), str(final / file.name))
+            ids.append(folder.kernel_id)
+            if pushed is None:
+                print(f"built {final} ({folder.kernel_id}); push it with: kaggle kernels push -p {final}")
+            else:
+                print(f"pushed {pushed.ref} version {pushed.version}: {pushed.url}")
     if not args.build_only:
-        names = " ".join(f.kernel_id for f in folders)
+        names = " ".join(ids)
         print(f"follow with: kaggle-kit kernel status {names} --wait; then: kaggle-kit kernel pull {names}")
     return 0
 

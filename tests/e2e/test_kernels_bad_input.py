@@ -138,9 +138,54 @@ def test_push_refuses_bad_seed_lists(fake, capsys, seeds, msg):
 
 def test_refused_push_removes_the_kernel_folders_it_made(fake, capsys):
     assert main(["kernel", "push", "tiny.yaml", "--competition", "not-this-one", "--seeds", "0,1"]) == 1
-    _one_error(capsys, f"Kaggle refused the push of kernel {REF0}")
+    err = _one_error(capsys, f"Kaggle refused the push of kernel {REF0}")
+    assert "check the competition slug (--competition)" in err
+    assert "https://www.kaggle.com/competitions/not-this-one/rules" in err
     assert not Path("kernels").exists()
     Path("kernels/mine").mkdir(parents=True)
     assert main(["kernel", "push", "tiny.yaml", "--competition", "not-this-one"]) == 1
     capsys.readouterr()
     assert os.listdir("kernels") == ["mine"]
+
+
+def test_refused_push_leaves_an_earlier_build_of_the_kernel_as_it_was(fake, capsys):
+    assert main(["kernel", "push", "tiny.yaml", "--build-only", "--seeds", "0"]) == 0
+    capsys.readouterr()
+    folder = Path("kernels/kaggle-kit-tiny-s0")
+    before = {p.name: p.read_bytes() for p in folder.iterdir()}
+    assert main(["kernel", "push", "tiny.yaml", "--competition", "not-this-one", "--seeds", "0"]) == 1
+    _one_error(capsys, f"Kaggle refused the push of kernel {REF0}")
+    assert {p.name: p.read_bytes() for p in folder.iterdir()} == before
+    assert b"not-this-one" not in before["kernel-metadata.json"]
+
+
+def test_second_push_refused_keeps_only_the_first_kernels_folder(fake, capsys):
+    original = fake.state.SaveKernel
+
+    def refuse_s1(user, body, host):
+        if body.get("slug", "").endswith("-s1"):
+            return {"ref": "", "url": "", "error": "Notebook quota reached"}
+        return original(user, body, host)
+
+    fake.state.SaveKernel = refuse_s1
+    assert main(["kernel", "push", "tiny.yaml", "--seeds", "0,1"]) == 1
+    captured = capsys.readouterr()
+    assert captured.out.startswith(f"pushed {REF0} version 1")
+    assert captured.err.startswith(f"error: Kaggle refused the push of kernel {REF1}: Notebook quota reached; "
+                                   f"check kernel-metadata.json")
+    assert os.listdir("kernels") == ["kaggle-kit-tiny-s0"]
+
+
+@pytest.mark.parametrize("owner", ["a/b", "", "two words", "../x"])
+def test_push_owner_must_be_a_username(fake, capsys, owner):
+    assert main(["kernel", "push", "tiny.yaml", "--build-only", "--owner", owner]) == 2
+    _one_error(capsys, f"--owner '{owner}' is not a Kaggle username")
+    assert fake.calls == [] and not Path("kernels").exists()
+
+
+@pytest.mark.parametrize("name", ["'!!!'", "'模型'"])
+def test_push_refuses_a_pipeline_name_that_gives_no_kernel_slug(fake, capsys, name):
+    Path("odd.yaml").write_text(f"name: {name}\ntrain:\n  epochs: 1\n")
+    assert main(["kernel", "push", "odd.yaml", "--build-only", "--owner", "alice"]) == 2
+    _one_error(capsys, f"pipeline name '{name.strip(chr(39))}' has no ASCII letter or digit")
+    assert fake.calls == [] and not Path("kernels").exists()
