@@ -236,5 +236,7 @@ def submitted_rows_with_sha(path: str | Path, sha256: str) -> list[dict[str, str
     return [r for r in _read_rows(Path(path)) if r["sha256"] == sha256 and r["status"] not in NOT_SUBMITTED]
 
 
-def known_refs(path: str | Path) -> set[str]:
-    return {r["kaggle_ref"] for r in _read_rows(Path(path)) if r["kaggle_ref"]}
+def known_refs(path: str | Path, competition: str | None = None) -> set[str]:
+    """Kaggle refs the ledger records (only ``competition``'s when given)."""
+    return {r["kaggle_ref"] for r in _read_rows(Path(path))
+            if r["kaggle_ref"] and (competition is None or r["competition"] == competition)}

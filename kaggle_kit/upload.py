@@ -257,11 +257,16 @@ class SyncResult:
     added: int
     pending: int
     remote: int
+    unlisted: int = 0  # the ledger's submissions to this competition that Kaggle's list lacks
 
     def describe(self) -> str:
-        current = "; the ledger was already up to date" if not (self.updated or self.added) else ""
+        if self.unlisted:
+            tail = (f"; {self.unlisted} of the ledger's submission(s) to this competition are not in Kaggle's list: "
+                    f"are these credentials another account's than the one that submitted them?")
+        else:
+            tail = "; the ledger was already up to date" if not (self.updated or self.added) else ""
         return (f"{self.remote} submission(s) on Kaggle: {self.updated} ledger row(s) updated, {self.added} added, "
-                f"{self.pending} still pending{current}")
+                f"{self.pending} still pending{tail}")
 
 
 def sync_ledger(competition: str = COMPETITION_SLUG, ledger_path: str | Path = ledger.DEFAULT_LEDGER,
@@ -279,7 +284,9 @@ def sync_ledger(competition: str = COMPETITION_SLUG, ledger_path: str | Path = l
                 for s in reversed(remote) if s.ref not in known]
     changed = ledger.update_rows_by_ref(ledger_path, updates, new_rows)
     pending = sum(1 for s in remote if s.status == "PENDING")
-    return SyncResult(updated=changed - len(new_rows), added=len(new_rows), pending=pending, remote=len(remote))
+    unlisted = len(ledger.known_refs(ledger_path, competition) - {s.ref for s in remote})
+    return SyncResult(updated=changed - len(new_rows), added=len(new_rows), pending=pending, remote=len(remote),
+                      unlisted=unlisted)
 
 
 # ------------------------------------------------------------------------------------------ pipeline stages

@@ -259,6 +259,29 @@ def test_sync_fills_pending_scores_and_imports_unknown_submissions(comp, tmp_pat
         server.stop()
 
 
+def test_sync_with_another_accounts_credentials_says_the_ledger_refs_are_missing(comp, tmp_path, monkeypatch,
+                                                                                  capsys):
+    """Kaggle lists only the signed-in team's submissions: with a second account's kaggle.json, the ledger's
+    submission is not in the list, and 'already up to date' would hide that."""
+    server = start_fake(comp, users={DEFAULT_USER: "k" * 32, "someone-else": "e" * 32})
+    try:
+        env = server.sandbox_env(tmp_path / "client")
+        use_env(monkeypatch, env)
+        monkeypatch.chdir(tmp_path)
+        assert submit(write_csv(Path("sub.csv"), comp["ids"], with_errors(comp, 4))) == 0
+        capsys.readouterr()
+        before = Path("submissions/ledger.csv").read_bytes()
+        kaggle_api.write_kaggle_json(env["KAGGLE_CONFIG_DIR"], "someone-else", "e" * 32)
+        assert main(["sync"]) == 0
+        assert capsys.readouterr().out == (
+            "submissions/ledger.csv: 0 submission(s) on Kaggle: 0 ledger row(s) updated, 0 added, 0 still pending; "
+            "1 of the ledger's submission(s) to this competition are not in Kaggle's list: are these credentials "
+            "another account's than the one that submitted them?\n")
+        assert Path("submissions/ledger.csv").read_bytes() == before
+    finally:
+        server.stop()
+
+
 # ------------------------------------------------------------------------------------------ data download
 def test_data_download_unzips_the_competition_files(comp, tmp_path, monkeypatch):
     files = {"cifar_test_nolabel.pkl": comp["pickle"], "cifar-10-python/cifar-10-batches-py/readme.html":
