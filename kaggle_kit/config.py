@@ -37,6 +37,7 @@ ENSEMBLE_METHODS = ("mean_probs", "mean_logits", "weighted", "vote")            
 UPLOAD_MODES = ("auto", "never", "always")                                                     # upload.py
 STAGES = ("data", "train", "predict", "ensemble", "submission", "upload", "sync", "report")     # pipeline.py
 CIFAR10_TRAIN_IMAGES = 50_000
+CIFAR10_CLASSES = 10
 
 
 # ----------------------------------------------------------------------------------------------- sections
@@ -315,11 +316,18 @@ def slug_problem(v: str) -> str | None:
     return None if ok else "a Kaggle competition slug (letters and digits joined by single hyphens)"
 
 
+def _holdout_size(v: int) -> str | None:
+    """0 (no holdout), or a stratified split with every class on both sides (sklearn refuses less)."""
+    lo, hi = CIFAR10_CLASSES, CIFAR10_TRAIN_IMAGES - CIFAR10_CLASSES
+    return None if v == 0 or lo <= v <= hi else f"0 (no holdout) or in [{lo}, {hi}]"
+
+
 _UNIT, _POSITIVE, _AT_LEAST_1, _NON_NEGATIVE = _between(0, 1, hi_open=True), _between(0, lo_open=True), \
     _between(1), _between(0)
 _RULES: dict[type, dict[str, Rule]] = {
-    DataConfig: {"holdout_size": _between(0, CIFAR10_TRAIN_IMAGES, hi_open=True), "holdout_seed": _NON_NEGATIVE,
-                 "train_subset": _AT_LEAST_1, "test_subset": _AT_LEAST_1, "comp_subset": _AT_LEAST_1},
+    # the holdout and the train/test subsets are stratified: at least one image of each class
+    DataConfig: {"holdout_size": _holdout_size, "holdout_seed": _NON_NEGATIVE, "comp_subset": _AT_LEAST_1,
+                 "train_subset": _between(CIFAR10_CLASSES), "test_subset": _between(CIFAR10_CLASSES)},
     ModelConfig: {"name": lambda v: None if v.strip() else "a model name", "max_params": _AT_LEAST_1},
     OptimizerConfig: {"name": _one_of(OPTIMIZERS), "lr": _POSITIVE, "momentum": _UNIT, "betas": _UNIT,
                       "weight_decay": _NON_NEGATIVE},

@@ -210,8 +210,10 @@ def holdout_split(labels: np.ndarray, holdout_size: int, seed: int) -> tuple[np.
     n = len(labels)
     if holdout_size == 0:
         return np.arange(n, dtype=np.int64), np.zeros(0, dtype=np.int64)
-    if not 0 < holdout_size < n:
-        raise DataFormatError(f"holdout_size must be between 0 and {n - 1}, found {holdout_size}")
+    k = len(np.unique(labels))
+    if not k <= holdout_size <= n - k:
+        raise DataFormatError(f"a stratified split of {n} images of {k} classes keeps {k} to {n - k} of them "
+                              f"(one of each class on both sides), asked for {holdout_size}")
     idx = np.arange(n, dtype=np.int64)
     train_idx, hold_idx = train_test_split(idx, test_size=holdout_size, random_state=seed, stratify=labels)
     return np.sort(train_idx), np.sort(hold_idx)

@@ -132,8 +132,11 @@ def test_holdout_split_is_stratified_deterministic_and_disjoint():
     assert np.bincount(labels[ho]).tolist() == [20] * 10
     assert not np.array_equal(holdout_split(labels, 200, seed=4)[1], ho)
     assert len(stratified_subset(labels, 50, 0)) == 50
-    with pytest.raises(DataFormatError, match="holdout_size"):
-        holdout_split(labels, 1000, 0)
+    for size in (1000, 995, 5):  # sklearn's own error for these was a traceback
+        with pytest.raises(DataFormatError, match=rf"of 1000 images of 10 classes keeps 10 to 990 .* asked for {size}$"):
+            holdout_split(labels, size, 0)
+    with pytest.raises(DataFormatError, match="asked for 5$"):
+        stratified_subset(labels, 5, 0)
 
 
 # --- malformed CIFAR batches: every rejection is one line naming the file and the problem ---------------------
