@@ -115,7 +115,8 @@ def load_logits(path: str | Path, num_classes: int | None = None) -> Logits:
     """Read a logits file without unpickling anything (``allow_pickle=False``).
 
     Every problem is a ``RunError`` naming the file: shapes that disagree (ids (N,), logits (N, C), labels
-    (N,)), non-integer ids or labels, labels outside 0..C-1, and with ``num_classes`` a C other than that (the
+    (N,)), NaN or infinite logits (argmax would quietly make them class 0), non-integer ids or labels, labels
+    outside 0..C-1, and with ``num_classes`` a C other than that (the
     competition's ``NUM_CLASSES`` for anything that becomes a submission or is combined with other runs)."""
     path = Path(path)
     if not path.is_file():
@@ -139,6 +140,10 @@ def load_logits(path: str | Path, num_classes: int | None = None) -> Logits:
         raise RunError(f"{path}: logits must be real numbers with at least one class, found {lg.dtype} {lg.shape}")
     if not (np.isfinite(temperature) and temperature > 0):
         raise RunError(f"{path}: temperature must be a positive number, found {temperature}")
+    if not np.isfinite(lg).all():
+        bad = int((~np.isfinite(lg)).any(axis=1).sum())
+        raise RunError(f"{path}: logits of {bad} of {len(lg)} images are NaN or infinite (a model that diverged?); "
+                       f"retrain that run, e.g. with a lower train.optimizer.lr")
     if ids.size and not np.issubdtype(ids.dtype, np.integer):
         raise RunError(f"{path}: ids must be integers, found {ids.dtype}")
     if labels is not None and labels.size:

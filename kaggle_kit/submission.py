@@ -48,6 +48,10 @@ def _plain_int(text: str, pattern: re.Pattern[str]) -> int | None:
 def labels_from(labels_or_logits: np.ndarray) -> np.ndarray:
     arr = np.asarray(labels_or_logits)
     if arr.ndim == 2:
+        if np.issubdtype(arr.dtype, np.floating) and not np.isfinite(arr).all():
+            bad = int((~np.isfinite(arr)).any(axis=1).sum())
+            raise SubmissionError(f"logits of {bad} of {len(arr)} images are NaN or infinite; their argmax would be "
+                                  f"an arbitrary class 0")
         return arr.argmax(axis=1).astype(np.int64)
     if arr.ndim != 1:
         raise SubmissionError(f"predictions must be labels (N,) or logits (N, C), found shape {arr.shape}")

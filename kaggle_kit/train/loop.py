@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import io
+import math
 import sys
 import time
 from dataclasses import dataclass
@@ -233,6 +234,23 @@ def train_epoch(eng: Engine, source, batches: np.ndarray, epoch_seed: int, tc: T
             "images": float(sums[2])}
 
 
+def weights_finite(model: torch.nn.Module) -> bool:
+    """Whether every floating parameter and buffer (BatchNorm statistics too) is a finite number."""
+    return all(bool(t.isfinite().all()) for t in model.state_dict().values() if t.is_floating_point())
+
+
+def check_not_diverged(eng: Engine, run_dir: Path, epoch: int, train_loss: float, hold_loss: float | None,
+                       tc: TrainConfig) -> None:
+    """Stop a run whose weights turned NaN/inf: every later epoch, prediction and submission would be noise
+    (NaN logits argmax to class 0). Under AMP the scaler skips steps with non-finite gradients, so a single
+    overflowing step never gets here; the weights themselves must have gone."""
+    if weights_finite(eng.model) and weights_finite(eng.eval_model) and (hold_loss is None or math.isfinite(hold_loss)):
+        return
+    raise RunError(f"{run_dir}: training diverged in epoch {epoch}: the model's weights are NaN or infinite "
+                   f"(train loss {train_loss:.4g}); lower train.optimizer.lr (it is {tc.optimizer.lr:g}) or set "
+                   f"train.grad_clip_norm, and train a new run")
+
+
 # -------------------------------------------------------------------------------------- checkpointing
 def save_state(path: Path, eng: Engine, *, epoch: int, key: str, history: list[dict], best: dict,
                source) -> None:
@@ -374,6 +392,7 @@ def train_run(cfg: PipelineConfig, data: Cifar10, run_dir: str | Path, *, resume
         hold_loss = hold_acc = None
         if (epoch + 1) % tc.eval_every_epochs == 0 or epoch + 1 == tc.epochs:
             hold_loss, hold_acc = evaluate(eng.eval_model, hold_x, hold_y, device, tc, info)
+        check_not_diverged(eng, run_dir, epoch + 1, stats["train_loss"], hold_loss, tc)
         eng.schedule.end_epoch(hold_loss)
         row = {"epoch": epoch + 1, "lr": stats["lr"], "train_loss": round(stats["train_loss"], 6),
                "train_acc": round(stats["train_acc"], 6),

@@ -59,6 +59,8 @@ def test_logits_with_the_wrong_number_of_classes_are_refused_naming_the_file(tmp
     (dict(ids=np.arange(3) + 0.5, logits=np.zeros((3, 10), np.float32)), "ids must be integers"),
     (dict(ids=np.arange(3), logits=np.zeros((3, 10), np.float32), temperature=np.array(0.0)),
      "temperature must be a positive number"),
+    (dict(ids=np.arange(3), logits=np.array([[0.0] * 10, [np.nan] * 10, [np.inf] + [0.0] * 9], np.float32)),
+     "logits of 2 of 3 images are NaN or infinite (a model that diverged?)"),
 ])
 def test_inconsistent_logits_files_are_refused_naming_the_file(tmp_path, arrays, message):
     path = tmp_path / "logits_test.npz"
@@ -66,6 +68,17 @@ def test_inconsistent_logits_files_are_refused_naming_the_file(tmp_path, arrays,
     with pytest.raises(RunError) as info:
         load_logits(path)
     assert str(info.value).startswith(f"{path}: ") and message in str(info.value)
+
+
+def test_a_submission_is_never_written_from_nan_logits(tmp_path):
+    """argmax of a NaN row is 0: without the check a diverged model becomes a valid-looking all-airplane CSV."""
+    from kaggle_kit.errors import SubmissionError
+    from kaggle_kit.submission import write_submission
+
+    out = tmp_path / "sub.csv"
+    with pytest.raises(SubmissionError, match=r"logits of 1 of 3 images are NaN or infinite"):
+        write_submission(out, np.array([10, 11, 12]), np.array([[0.0, 1.0], [np.nan, 0.0], [2.0, 0.0]]))
+    assert not out.exists()
 
 
 def test_submission_from_a_run_with_7_class_logits_writes_nothing(tmp_path):

@@ -370,3 +370,11 @@ def test_ema_weights_are_what_model_pt_holds(tmp_path, data):
         assert torch.equal(v, ema[k]), k
         differs |= not torch.equal(v, state["model"][k])
     assert differs  # the EMA is not the raw weights
+
+
+def test_a_run_whose_weights_turn_nan_stops_with_an_error_naming_the_epoch(tmp_path, data):
+    cfg = make_cfg(epochs=3, optimizer={"name": "sgd", "lr": 1e6}, schedule={"name": "constant"})
+    with pytest.raises(RunError, match=r"training diverged in epoch 1: the model's weights are NaN or infinite "
+                                       r"\(train loss .*\); lower train.optimizer.lr \(it is 1e\+06\)"):
+        train_run(cfg, data, tmp_path / "run", progress=False)
+    assert not (tmp_path / "run" / "model.pt").exists() and not (tmp_path / "run" / "metrics.csv").exists()
