@@ -49,6 +49,19 @@ def run_config(folder: Path) -> PipelineConfig:
         raise RunError(f"{path}: {err}") from None
 
 
+def stored_predict_config(folder: Path) -> PredictConfig:
+    """The settings that made the run's stored logits: its predict manifest's, since `kaggle-kit predict --tta`
+    (and a pipeline whose predict section changed after training) leave ``config.yaml``'s section behind; a run
+    without a readable manifest falls back to ``config.yaml``."""
+    manifest = read_manifest(folder, "predict")
+    if manifest is not None and isinstance(manifest.get("config"), dict):
+        try:
+            return from_dict(PredictConfig, manifest["config"])
+        except ConfigError:
+            pass
+    return run_config(folder).predict
+
+
 def run_model(folder: Path, pipeline: PipelineConfig,
               device: str | torch.device = "cpu") -> tuple[torch.nn.Module, dict]:
     """The run's ``model.pt`` as a model in eval mode, with its checkpoint dict, after checking that it is the
@@ -169,6 +182,14 @@ def _append_metrics(folder: Path, entry: dict) -> Path:
     return atomic_write_text(path, json.dumps(history, indent=2))
 
 
+def _check_finite(folder: Path, split: str, logits: np.ndarray) -> None:
+    """NaN logits would pass as class 0 and poison the temperature fit; refuse before anything is written."""
+    if not np.isfinite(logits).all():
+        bad = int((~np.isfinite(logits)).any(axis=1).sum())
+        raise RunError(f"{folder}: the model's {split} logits of {bad} of {len(logits)} images are NaN or infinite "
+                       f"(its weights diverged?); retrain the run, e.g. with a lower train.optimizer.lr")
+
+
 def predict_run(run_dir: str | Path, data: Cifar10, comp: CompetitionSet | None, cfg: PredictConfig,
                 device: str | torch.device | None = None) -> dict[str, Logits]:
     """Write ``logits_*.npz`` for the run and record plain vs TTA accuracy; returns the logits by split.
@@ -199,6 +220,7 @@ def predict_run(run_dir: str | Path, data: Cifar10, comp: CompetitionSet | None,
     for name, split in sets.items():
         t0 = time.perf_counter()
         raw[name] = logits_for_images(model, split.images, plan, **run_kw)
+        _check_finite(folder, name, raw[name])
         timings[f"{name}_tta_s"] = round(time.perf_counter() - t0, 3)
         metrics[f"{name}_n"] = len(split.ids)
         if split.labels is None:

@@ -1,10 +1,10 @@
 """A run folder's logits on synthetically corrupted holdout images (for CC-Synth), computed once and cached.
 
 A run with ``model.pt``: the model is rebuilt, its holdout images (ids of ``logits_holdout.npz``) are
-corrupted by ``synthetic.make_synthetic_sets`` and predicted with the run's own TTA plan, so the synthetic
-logits are comparable to the stored ones. An ensemble folder: its members' synthetic logits are combined with
+corrupted by ``synthetic.make_synthetic_sets`` and predicted with the TTA plan of its stored logits (the predict
+manifest's, not necessarily ``config.yaml``'s), so the synthetic logits are comparable to the stored ones. An ensemble folder: its members' synthetic logits are combined with
 the ensemble's own method and weights (``ensemble.json``). The cache (``gap_synthetic.npz`` + ``.json``) is
-reused while the weights, the number of images per set and the seed are unchanged.
+reused while the weights, the TTA plan, the number of images per set and the seed are unchanged.
 """
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from kaggle_kit.data import Cifar10
+from kaggle_kit.errors import RunError
 from kaggle_kit.fsio import atomic_write_text, sha256_file
 from kaggle_kit.gap.synthetic import SyntheticLogits, make_synthetic_sets, synthetic_logits
 from kaggle_kit.runs import Logits, load_logits
@@ -21,10 +22,29 @@ from kaggle_kit.runs import Logits, load_logits
 CACHE_NAME = "gap_synthetic.npz"
 
 
+def _stored_plan(folder: Path):
+    """The TTA plan of the run's stored logits, which the synthetic logits must share (checked against the
+    holdout file's own record, so a mismatch is an error rather than a skewed CC-Synth)."""
+    from kaggle_kit.predict import stored_predict_config
+    from kaggle_kit.tta import plan_from_config
+
+    cfg = stored_predict_config(folder)
+    plan = plan_from_config(cfg)
+    stored = load_logits(folder / "logits_holdout.npz").tta
+    if plan.describe() != stored:
+        raise RunError(f"{folder}: logits_holdout.npz was made with TTA '{stored}', but the run's predict settings "
+                       f"say '{plan.describe()}'; rerun `kaggle-kit predict {folder}`")
+    return cfg, plan
+
+
 def _cache_key(folder: Path, per_set: int, seed: int) -> dict:
     weights = folder / "model.pt"
     source = weights if weights.is_file() else folder / "logits_holdout.npz"
-    return {"source": source.name, "sha256": sha256_file(source), "per_set": per_set, "seed": seed, "format": 2}
+    key = {"source": source.name, "sha256": sha256_file(source), "per_set": per_set, "seed": seed, "format": 3}
+    if weights.is_file():  # an ensemble's holdout logits already change with its members' TTA
+        _, plan = _stored_plan(folder)
+        key["tta"] = [plan.describe(), list(plan.weights)]
+    return key
 
 
 def _read_cache(folder: Path, key: dict) -> SyntheticLogits | None:
@@ -46,18 +66,16 @@ def _write_cache(folder: Path, key: dict, syn: SyntheticLogits) -> None:
 
 def _from_model(folder: Path, data: Cifar10, per_set: int, seed: int) -> SyntheticLogits:
     from kaggle_kit.checkpoint import load_model
-    from kaggle_kit.predict import default_device, logits_for_images, run_config
-    from kaggle_kit.tta import plan_from_config
+    from kaggle_kit.predict import default_device, logits_for_images
 
     holdout = load_logits(folder / "logits_holdout.npz")
     images = data.train_images[holdout.ids]
     sets = make_synthetic_sets(images, holdout.labels, per_set=per_set, seed=seed)
     device = default_device()
     model, _ = load_model(folder / "model.pt", device)
-    pipeline = run_config(folder)
-    plan = plan_from_config(pipeline.predict)
+    cfg, plan = _stored_plan(folder)
     logits = logits_for_images(model, sets.images, plan, num_classes=holdout.logits.shape[1],
-                               batch_size=pipeline.predict.batch_size, device=device)
+                               batch_size=cfg.batch_size, device=device)
     return synthetic_logits(sets, logits, images)
 
 

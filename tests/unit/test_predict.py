@@ -108,3 +108,52 @@ def test_cli_refuses_bad_tta_options_before_loading_data(tmp_path, capsys):
     assert "unknown step 'rotate:90'" in capsys.readouterr().err
     assert main(["predict", str(run), "--tta", "none", "--data-dir", missing]) == 2   # valid TTA: data missing
     assert "no competition data found" in capsys.readouterr().err
+
+
+def test_a_model_with_nan_weights_is_refused_before_any_logits_are_written(tmp_path):
+    from kaggle_kit.checkpoint import load_checkpoint
+
+    data, comp = synthetic_data()
+    run = make_run(tmp_path / "run")
+    payload = load_checkpoint(run / "model.pt")
+    state = payload["state_dict"]
+    first = next(k for k, v in state.items() if v.is_floating_point())
+    state[first] = torch.full_like(state[first], float("nan"))
+    torch.save(payload, run / "model.pt")
+    with pytest.raises(RunError, match=r"holdout logits of 40 of 40 images are NaN or infinite"):
+        predict_run(run, data, comp, PredictConfig(tta="none"), device="cpu")
+    assert sorted(p.name for p in run.iterdir()) == ["config.yaml", "holdout_indices.npy", "model.pt"]
+
+
+def test_synthetic_logits_use_the_tta_of_the_stored_logits_not_config_yaml(tmp_path):
+    """`kaggle-kit predict RUN --tta none` leaves config.yaml's tta (flip) behind; CC-Synth must compare like
+    with like, and a re-prediction with another TTA must not reuse the cached synthetic logits."""
+    from kaggle_kit.gap.synthetic import make_synthetic_sets
+    from kaggle_kit.gap.synthetic_io import run_synthetic
+    from kaggle_kit.models import create_model
+    from kaggle_kit.predict import logits_for_images
+    from kaggle_kit.tta import PLAIN
+
+    data, comp = synthetic_data()
+    run = make_run(tmp_path / "run")
+    assert yaml.safe_load((run / "config.yaml").read_text())["predict"]["tta"] == "flip"
+    predict_run(run, data, comp, PredictConfig(tta="none"), device="cpu")
+    syn = run_synthetic(run, data, per_set=4)
+    assert json.loads((run / "gap_synthetic.json").read_text())["tta"] == ["none", [1.0]]
+    hold = load_logits(run / "logits_holdout.npz")
+    sets = make_synthetic_sets(data.train_images[hold.ids], hold.labels, per_set=4, seed=0)
+    torch.manual_seed(0)
+    model = create_model(MODEL, num_classes=10).eval()
+    plain = logits_for_images(model, sets.images, PLAIN, num_classes=10, batch_size=64, device="cpu")
+    np.testing.assert_allclose(syn.logits, plain, atol=1e-5)
+
+    predict_run(run, data, comp, PredictConfig(tta="flip"), device="cpu")
+    again = run_synthetic(run, data, per_set=4)
+    assert json.loads((run / "gap_synthetic.json").read_text())["tta"][0].startswith("flip[identity|hflip]")
+    assert not np.allclose(again.logits, syn.logits)
+
+    manifest = json.loads((run / "manifest_predict.json").read_text())
+    manifest["config"]["tta"] = "flip+translate"  # settings that did not make the stored logits
+    (run / "manifest_predict.json").write_text(json.dumps(manifest))
+    with pytest.raises(RunError, match=r"logits_holdout.npz was made with TTA 'flip\[identity\|hflip\].*'; rerun"):
+        run_synthetic(run, data, per_set=4)
