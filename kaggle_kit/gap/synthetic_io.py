@@ -2,8 +2,9 @@
 
 A run with ``model.pt``: the model is rebuilt, its holdout images (ids of ``logits_holdout.npz``) are
 corrupted by ``synthetic.make_synthetic_sets`` and predicted with the TTA plan of its stored logits (the predict
-manifest's, not necessarily ``config.yaml``'s), so the synthetic logits are comparable to the stored ones. An ensemble folder: its members' synthetic logits are combined with
-the ensemble's own method and weights (``ensemble.json``). The cache (``gap_synthetic.npz`` + ``.json``) is
+manifest's, not necessarily ``config.yaml``'s), so the synthetic logits are comparable to the stored ones. An
+ensemble folder: its members' synthetic logits are combined with the ensemble's own method and weights
+(``ensemble.json``). The cache (``gap_synthetic.npz`` + ``.json``) is
 reused while the weights, the TTA plan, the number of images per set and the seed are unchanged.
 """
 from __future__ import annotations
