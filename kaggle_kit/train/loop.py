@@ -73,10 +73,19 @@ def amp_dtype(device: torch.device, enabled: bool) -> torch.dtype | None:
     return torch.bfloat16 if torch.cuda.is_bf16_supported(including_emulation=False) else torch.float16
 
 
-def training_key(cfg: PipelineConfig) -> str:
-    """What must not change between a run and its resumption."""
+# Settings that change neither the batches nor the weights (batches.py draws the same batches for any worker
+# count): a run may be resumed, or reused by the pipeline, with another value.
+SPEED_ONLY = ("num_workers",)
+
+
+def training_key(cfg: PipelineConfig, *, legacy: bool = False) -> str:
+    """What must not change between a run and its resumption (``legacy``: the key of runs saved before
+    ``SPEED_ONLY`` settings were left out, which still resume)."""
     d = cfg.data
-    return config_hash({"model": cfg.model, "train": cfg.train,
+    train = to_dict(cfg.train)
+    if not legacy:
+        train = {k: v for k, v in train.items() if k not in SPEED_ONLY}
+    return config_hash({"model": cfg.model, "train": train,
                         "split": [d.holdout_size, d.holdout_seed, d.train_subset]})
 
 
@@ -337,7 +346,7 @@ def train_run(cfg: PipelineConfig, data: Cifar10, run_dir: str | Path, *, resume
             raise RunError(f"{run_dir}: already holds a training state (last.pt); resume it with --resume "
                            f"or train into a new folder")
         state = load_state(last_path)
-        if state["training_key"] != key:
+        if state["training_key"] not in (key, training_key(cfg, legacy=True)):
             raise RunError(f"{run_dir}: its last.pt was trained with a different model/train/data config; "
                            f"resume with the run's own config.yaml or start a new run")
         if state["epoch"] >= tc.epochs:
@@ -418,6 +427,10 @@ def train_run(cfg: PipelineConfig, data: Cifar10, run_dir: str | Path, *, resume
     final = history[-1]
     if tc.select_best:
         chosen = best
+        if not model_path.is_file():
+            raise RunError(f"{model_path}: missing; with train.select_best it held the best epoch's weights "
+                           f"(epoch {best['epoch']}), which last.pt, the last epoch's state, cannot restore; "
+                           f"train the run again in a new folder")
         eng.eval_model.load_state_dict(load_checkpoint(model_path)["state_dict"])
     else:
         chosen = {"epoch": final["epoch"], "holdout_acc": final["holdout_acc"],

@@ -378,3 +378,25 @@ def test_a_run_whose_weights_turn_nan_stops_with_an_error_naming_the_epoch(tmp_p
                                        r"\(train loss .*\); lower train.optimizer.lr \(it is 1e\+06\)"):
         train_run(cfg, data, tmp_path / "run", progress=False)
     assert not (tmp_path / "run" / "model.pt").exists() and not (tmp_path / "run" / "metrics.csv").exists()
+
+
+def test_a_run_resumes_with_another_worker_count_and_from_a_state_saved_before_that_was_allowed(tmp_path, data):
+    from kaggle_kit.train.loop import training_key
+
+    cfg = make_cfg(epochs=2, augment={"preset": "standard", "gpu": "off"}, num_workers=0)
+
+    def stop(row):
+        if row["epoch"] == 1:
+            raise KeyboardInterrupt
+
+    for name, old_format in (("new", False), ("old", True)):
+        with pytest.raises(KeyboardInterrupt):
+            train_run(cfg, data, tmp_path / name, progress=False, on_epoch_end=stop)
+        if old_format:  # last.pt as saved before num_workers left the key
+            state = torch.load(tmp_path / name / "last.pt", weights_only=False)
+            state["training_key"] = training_key(cfg, legacy=True)
+            torch.save(state, tmp_path / name / "last.pt")
+        other = replace(cfg, train=replace(cfg.train, num_workers=1))
+        assert training_key(other) == training_key(cfg) != training_key(other, legacy=True)
+        resumed = train_run(other if not old_format else cfg, data, tmp_path / name, resume=True, progress=False)
+        assert resumed.epochs_done == 2 and len(read_metrics(tmp_path / name)) == 2
