@@ -231,9 +231,15 @@ def read_ledger(path: str | Path = DEFAULT_LEDGER) -> pd.DataFrame:
     return df
 
 
+def rows_with_sha(path: str | Path, sha256: str, competition: str | None = None) -> list[dict[str, str]]:
+    """Rows of this file hash (only ``competition``'s when given), dry runs included."""
+    return [r for r in _read_rows(Path(path))
+            if r["sha256"] == sha256 and (competition is None or r["competition"] == competition)]
+
+
 def submitted_rows_with_sha(path: str | Path, sha256: str) -> list[dict[str, str]]:
     """Rows that reached Kaggle with this file hash (dry runs do not count): the duplicate guard's input."""
-    return [r for r in _read_rows(Path(path)) if r["sha256"] == sha256 and r["status"] not in NOT_SUBMITTED]
+    return [r for r in rows_with_sha(path, sha256) if r["status"] not in NOT_SUBMITTED]
 
 
 def known_refs(path: str | Path, competition: str | None = None) -> set[str]:

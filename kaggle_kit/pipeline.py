@@ -12,7 +12,7 @@ import json
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Mapping, Sequence
 
 from kaggle_kit.config import STAGES, PipelineConfig, config_hash, member_config
 from kaggle_kit.errors import ConfigError
@@ -25,33 +25,87 @@ from kaggle_kit.runs import new_run_id
 # ------------------------------------------------------------------------------------------ state file
 @dataclass
 class PipelineState:
-    """``runs/pipelines/<name>.json``: per stage id, the key it finished with and what it produced."""
+    """``runs/pipelines/<name>.json``: per stage id, the key it finished with, what it produced and each output's
+    sha256, so an output that another command, another pipeline or a hand changed since is not a finished stage's;
+    per training key, the run folder it trained into, so switching a setting back or renaming a member reuses
+    the run (finished or half-trained) instead of training again. Paths are kept relative to the work folder,
+    so a rerun from another current directory finds them."""
 
     path: Path
+    root: Path = Path(".")
     stages: dict[str, dict[str, Any]] = field(default_factory=dict)
+    runs: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     @classmethod
-    def load(cls, path: Path) -> "PipelineState":
-        if path.is_file():
-            try:
-                return cls(path, json.loads(path.read_text()).get("stages", {}))
-            except (json.JSONDecodeError, UnicodeDecodeError, AttributeError):
-                pass  # a corrupt state only costs recomputation
-        return cls(path)
+    def load(cls, path: Path, root: Path = Path(".")) -> "PipelineState":
+        state = cls(path, root)
+        try:
+            raw = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
+        except (OSError, json.JSONDecodeError, UnicodeDecodeError):
+            raw = {}  # a corrupt state only costs recomputation
+        if isinstance(raw, dict):
+            for name, section in (("stages", state.stages), ("runs", state.runs)):
+                loaded = raw.get(name)
+                if isinstance(loaded, dict):
+                    section.update({k: v for k, v in loaded.items() if isinstance(v, dict)})
+        return state
 
     def save(self) -> None:
-        atomic_write_text(self.path, json.dumps({"stages": self.stages}, indent=2, default=str))
+        atomic_write_text(self.path, json.dumps({"stages": self.stages, "runs": self.runs}, indent=2, default=str))
 
-    def done(self, stage_id: str, key: str, outputs: list[Path] = ()) -> dict | None:
+    def relative(self, path: Path) -> str:
+        try:
+            return Path(path).relative_to(self.root).as_posix()
+        except ValueError:
+            return str(path)
+
+    def resolve(self, stored: str) -> Path:
+        """A stored path under the work folder; an older state file's path relative to its current directory
+        is used as it is when that is where the thing is."""
+        p = Path(stored)
+        inside = p if p.is_absolute() else self.root / p
+        return p if not inside.exists() and p.exists() else inside
+
+    def intact(self, entry: Mapping[str, Any], outputs: Sequence[Path]) -> bool:
+        """Every output exists and, where the entry recorded its sha256, still has it."""
+        recorded = entry.get("outputs") or {}
+        for p in outputs:
+            if not Path(p).exists():
+                return False
+            sha = recorded.get(self.relative(p)) if isinstance(recorded, dict) else None
+            if sha is not None and (not Path(p).is_file() or sha256_file(p) != sha):
+                return False
+        return True
+
+    def done(self, stage_id: str, key: str, outputs: Sequence[Path] = ()) -> dict | None:
         entry = self.stages.get(stage_id)
-        if entry and entry.get("key") == key and entry.get("finished") and all(Path(p).exists() for p in outputs):
+        if entry and entry.get("key") == key and entry.get("finished") and self.intact(entry, outputs):
             return entry
         return None
 
-    def mark(self, stage_id: str, key: str, finished: bool, **info: Any) -> None:
-        self.stages[stage_id] = {"key": key, "finished": finished, "time": time.strftime("%Y-%m-%dT%H:%M:%S"),
-                                 **{k: str(v) if isinstance(v, Path) else v for k, v in info.items()}}
+    def _entry(self, key: str, finished: bool, outputs: Sequence[Path], info: Mapping[str, Any]) -> dict:
+        return {"key": key, "finished": finished, "time": time.strftime("%Y-%m-%dT%H:%M:%S"),
+                "outputs": {self.relative(p): sha256_file(p) for p in outputs if Path(p).is_file()},
+                **{k: self.relative(v) if isinstance(v, Path) else v for k, v in info.items()}}
+
+    def mark(self, stage_id: str, key: str, finished: bool, outputs: Sequence[Path] = (), **info: Any) -> None:
+        self.stages[stage_id] = self._entry(key, finished, outputs, info)
         self.save()
+
+    def mark_run(self, train_key: str, run_dir: Path, finished: bool, outputs: Sequence[Path] = ()) -> None:
+        self.runs[train_key] = self._entry(train_key, finished, outputs, {"run_dir": run_dir})
+        self.save()
+
+    def run_for(self, train_key: str, *legacy: tuple[str, str]) -> dict | None:
+        """Where this training went: by its key, else (a state file written before runs were kept by key) the
+        stage entry ``(stage_id, old_key)`` whose key matches."""
+        if train_key in self.runs and self.runs[train_key].get("run_dir"):
+            return self.runs[train_key]
+        for stage_id, old_key in legacy:
+            entry = self.stages.get(stage_id) or {}
+            if entry.get("key") in (train_key, old_key) and entry.get("run_dir"):
+                return entry
+        return None
 
 
 # ------------------------------------------------------------------------------------------ progress
@@ -96,13 +150,35 @@ def member_configs(cfg: PipelineConfig) -> list[tuple[str, PipelineConfig]]:
     return out
 
 
-def data_fingerprint(paths) -> str:
+def data_fingerprint(paths, with_comp: bool = True) -> str:
+    """Hash of the CIFAR-10 batches (and the competition pickle): training reads only the batches, so a new
+    competition pickle re-predicts but does not retrain."""
     from kaggle_kit.data import TEST_BATCH, TRAIN_BATCHES
 
     files = [paths.cifar_dir / n for n in (*TRAIN_BATCHES, TEST_BATCH)]
-    if paths.comp_pickle is not None:
+    if with_comp and paths.comp_pickle is not None:
         files.append(paths.comp_pickle)
     return config_hash({f.name: sha256_file(f) for f in files}, length=16)
+
+
+def train_keys(mcfg: PipelineConfig, cifar_fp: str, data_fp: str) -> tuple[str, str]:
+    """(key, key before 2026-12) of a member's training: its ``training_key`` (model, train settings but
+    ``SPEED_ONLY``, split), the test subset its final test accuracy uses, and the CIFAR-10 batches. The old key
+    also hashed the competition pickle, ``data.comp_subset`` and ``train.num_workers``; it finds runs that
+    state files of before recorded, so they are not trained again."""
+    from kaggle_kit.train.loop import training_key
+
+    key = config_hash({"training": training_key(mcfg), "test_subset": mcfg.data.test_subset, "fp": cifar_fp})
+    legacy = config_hash({"model": mcfg.model, "train": mcfg.train, "data": mcfg.data, "fp": data_fp})
+    return key, legacy
+
+
+def _would_dry_run(upload: str, kaggle_env: dict[str, str] | None) -> bool:
+    from kaggle_kit import kaggle_api
+    from kaggle_kit.upload import resolve_mode
+
+    with kaggle_api.applied_env(kaggle_env):
+        return resolve_mode(upload) == "dry-run"
 
 
 def _fmt_acc(value: float | None) -> str:
@@ -135,21 +211,22 @@ def run_pipeline(cfg: PipelineConfig, *, data_dir: str | Path | None = None, wor
         raise ConfigError("a pipeline must list at least the 'data' and 'train' stages")
     work = Path(workdir)
     members = member_configs(cfg)
+    ledger_path = work / "submissions" / "ledger.csv"
     if "upload" in cfg.stages or "sync" in cfg.stages:  # a bad ledger stops the run now, not after training
         from kaggle_kit.upload import check_ledger
 
-        check_ledger(work / "submissions" / "ledger.csv")
+        check_ledger(ledger_path)
     n_member_stages = sum(s in cfg.stages for s in ("train", "predict")) * len(members)
     total = len(cfg.stages) + n_member_stages - sum(s in cfg.stages for s in ("train", "predict"))
     prog = Progress(total, echo)
-    state = PipelineState.load(work / "runs" / "pipelines" / f"{cfg.name}.json")
+    state = PipelineState.load(work / "runs" / "pipelines" / f"{cfg.name}.json", work)
 
     # -- data: always loaded (later stages need the arrays); its fingerprint keys everything downstream
     t0 = prog.start("data")
     paths = locate_data(data_dir, competition=cfg.submit.competition, require_comp=True)
     data = load_cifar10(paths.cifar_dir)
     comp = load_competition(paths.comp_pickle)
-    data_fp = data_fingerprint(paths)
+    data_fp, cifar_fp = data_fingerprint(paths), data_fingerprint(paths, with_comp=False)
     subset = (f"; training uses {cfg.data.train_subset:,} of the non-holdout images (data.train_subset)"
               if cfg.data.train_subset else "")
     prog.finish("data", t0, f"{len(data.train_labels):,} train + {len(data.test_labels):,} test CIFAR-10 images, "
@@ -163,19 +240,31 @@ def run_pipeline(cfg: PipelineConfig, *, data_dir: str | Path | None = None, wor
     predict_keys: list[str] = []
     for name, mcfg in members:
         label = "train" if len(members) == 1 else f"train {name}"
-        train_key = config_hash({"model": mcfg.model, "train": mcfg.train, "data": mcfg.data, "fp": data_fp})
+        train_key, legacy_key = train_keys(mcfg, cifar_fp, data_fp)
         sid = f"train:{name}"
-        entry = state.stages.get(sid, {})
-        folder = Path(entry["run_dir"]) if entry.get("key") == train_key and entry.get("run_dir") else None
-        if folder is not None and state.done(sid, train_key, [folder / "model.pt"]):
+        entry = state.run_for(train_key, (sid, legacy_key))
+        folder = state.resolve(entry["run_dir"]) if entry else None
+        model = None if folder is None else folder / "model.pt"
+        if entry and entry.get("finished") and state.intact(entry, [model]):
+            if train_key not in state.runs:  # found by the old key or under another member name
+                state.mark_run(train_key, folder, finished=True, outputs=[model])
+            state.mark(sid, train_key, finished=True, run_dir=folder, holdout_acc=entry.get("holdout_acc"))
             prog.skip(label, f"inputs unchanged; {folder}")
         else:
+            if entry and entry.get("finished") and model.exists():  # changed since training wrote it
+                model.unlink()
+            if entry and entry.get("finished") and mcfg.train.select_best:
+                echo(f"{model}: missing or changed since training; with train.select_best it held the best "
+                     f"epoch's weights, which last.pt cannot restore, so {label} starts again in a new folder")
+                folder = None
             resume = folder is not None and (folder / "last.pt").exists()
             if folder is None:
                 folder = work / "runs" / new_run_id(f"{cfg.name}-{name}", {"key": train_key})
+            state.mark_run(train_key, folder, finished=False)
             state.mark(sid, train_key, finished=False, run_dir=folder)
             t0 = prog.start(label + (f" (resuming {folder})" if resume else f" -> {folder}"))
             result = train_run(mcfg, data, folder, resume=resume, progress=progress)
+            state.mark_run(train_key, folder, finished=True, outputs=[folder / "model.pt"])
             state.mark(sid, train_key, finished=True, run_dir=folder, holdout_acc=result.holdout_acc)
             prog.finish(label, t0, f"holdout {_fmt_acc(result.holdout_acc)} after {result.epochs_done} "
                         f"epoch{'' if result.epochs_done == 1 else 's'}")
@@ -183,15 +272,15 @@ def run_pipeline(cfg: PipelineConfig, *, data_dir: str | Path | None = None, wor
 
         if "predict" in cfg.stages:
             label = "predict" if len(members) == 1 else f"predict {name}"
-            pkey = config_hash({"train": train_key, "predict": mcfg.predict, "data": mcfg.data,
-                                "model": sha256_file(folder / "model.pt"), "fp": data_fp})
+            pkey = config_hash({"predict": mcfg.predict, "data": mcfg.data, "model": sha256_file(folder / "model.pt"),
+                                "fp": data_fp})
             outputs = [folder / f"logits_{s}.npz" for s in ("holdout", "test", "comp")]
             if state.done(f"predict:{name}", pkey, outputs):
                 prog.skip(label)
             else:
                 t0 = prog.start(label)
                 logits = predict_run(folder, data, comp, mcfg.predict)
-                state.mark(f"predict:{name}", pkey, finished=True)
+                state.mark(f"predict:{name}", pkey, finished=True, outputs=outputs)
                 prog.finish(label, t0, f"tta={mcfg.predict.tta}: holdout {_fmt_acc(logits['holdout'].accuracy)}, "
                             f"test {_fmt_acc(logits['test'].accuracy)}")
             predict_keys.append(pkey)
@@ -212,13 +301,14 @@ def run_pipeline(cfg: PipelineConfig, *, data_dir: str | Path | None = None, wor
             ekey = config_hash({"members": predict_keys, "ensemble": cfg.ensemble})
             ens_name = f"{cfg.name}-{ekey}"
             ens_dir = work / "ensembles" / ens_name
-            if state.done("ensemble", ekey, [ens_dir / "logits_comp.npz"]):
+            ens_outputs = [ens_dir / n for n in ("logits_holdout.npz", "logits_comp.npz", "ensemble.json")]
+            if state.done("ensemble", ekey, ens_outputs):
                 prog.skip("ensemble")
             else:
                 t0 = prog.start(f"ensemble ({cfg.ensemble.method}, {len(run_dirs)} members)")
                 ens_dir = ensemble_runs(run_dirs, cfg.ensemble.method, ens_name, out_root=work / "ensembles",
                                         replace=True)  # its name is a key of its inputs: the same ensemble
-                state.mark("ensemble", ekey, finished=True, dir=ens_dir)
+                state.mark("ensemble", ekey, finished=True, outputs=ens_outputs, dir=ens_dir)
                 prog.finish("ensemble", t0, str(ens_dir))
             final_dir = ens_dir
     outcome.final_dir = final_dir
@@ -238,18 +328,30 @@ def run_pipeline(cfg: PipelineConfig, *, data_dir: str | Path | None = None, wor
             t0 = prog.start("submission")
             submission_from_run(final_dir, csv, force=True)
             check_submission(csv, comp.ids)
-            state.mark("submission", skey, finished=True, csv=csv)
+            state.mark("submission", skey, finished=True, outputs=[csv], csv=csv)
             prog.finish("submission", t0, f"{csv} ({len(comp.ids):,} rows, validated)")
         outcome.csv = csv
 
     # -- upload (or dry run) and sync
     if "upload" in cfg.stages and outcome.csv is not None:
+        from kaggle_kit.ledger import DRY_RUN, NOT_SUBMITTED, rows_with_sha
         from kaggle_kit.upload import submit_pipeline_csv
 
-        ukey = config_hash({"csv": sha256_file(outcome.csv), "competition": cfg.submit.competition})
-        prior = state.done("upload", ukey)
-        if prior:
-            prog.skip("upload", f"already {prior.get('status', 'recorded')} in the ledger")
+        sha = sha256_file(outcome.csv)
+        # decided by the ledger, not the state file: a dry run must not stand in for an upload the settings now
+        # make, and a ledger row that is gone is not a recorded submission
+        rows = rows_with_sha(ledger_path, sha, cfg.submit.competition)
+        submitted = [r for r in rows if r["status"] not in NOT_SUBMITTED]
+        ukey = config_hash({"csv": sha, "competition": cfg.submit.competition, "force": cfg.submit.force})
+        uploaded = state.done("upload", ukey) or {}
+        if submitted and (not cfg.submit.force or uploaded):
+            prog.skip("upload", f"already {submitted[-1]['status'] or 'submitted'} in the ledger "
+                      f"(ref {submitted[-1]['kaggle_ref'] or '?'})")
+        elif uploaded.get("ref") and uploaded.get("status") not in NOT_SUBMITTED:  # the ledger lost its row
+            prog.skip("upload", f"uploaded before as {uploaded['ref']}, but {ledger_path} has no row for it; "
+                      f"`kaggle-kit sync` adds it back")
+        elif any(r["status"] == DRY_RUN for r in rows) and _would_dry_run(cfg.submit.upload, kaggle_env):
+            prog.skip("upload", "already dry-run in the ledger")
         else:
             t0 = prog.start("upload")
             row = submit_pipeline_csv(outcome.csv, cfg, final_dir, run_dirs, workdir=work, env=kaggle_env,
@@ -277,12 +379,13 @@ def run_pipeline(cfg: PipelineConfig, *, data_dir: str | Path | None = None, wor
                             "ledger": sha256_file(ledger) if ledger.is_file() else None, "report": cfg.report,
                             "fp": data_fp})
         html = work / "reports" / "gap.html"
-        if state.done("report", rkey, [html]):
+        report_outputs = [html, html.with_name("gap.md")]  # shared by every pipeline of the work folder
+        if state.done("report", rkey, report_outputs):
             prog.skip("report", f"inputs unchanged; {html}")
         else:
             t0 = prog.start("report")
             html = build_report(dirs, ledger, data, comp, work / "reports", cfg.report, cfg.submit.competition)
-            state.mark("report", rkey, finished=True, html=html)
+            state.mark("report", rkey, finished=True, outputs=report_outputs, html=html)
             prog.finish("report", t0, str(html))
         outcome.report = html
 

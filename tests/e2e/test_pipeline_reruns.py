@@ -1,0 +1,175 @@
+"""Reruns of a pipeline skip exactly what is still valid: outputs changed since a stage wrote them (by another
+command, another pipeline, a hand) are rebuilt; settings that change neither weights nor split do not retrain;
+a dry run never stands in for an upload the settings now make; a run trained before is found again.
+
+Each case runs the real pipeline in-process (tiny model, real CIFAR-10 subset, the fake Kaggle for uploads).
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from kaggle_kit.config import PredictConfig
+from kaggle_kit.demo import run_demo
+
+ROOT = Path(__file__).resolve().parents[2]
+DEMO = ROOT / "pipelines" / "demo.yaml"
+FAST = ["model.name=tinycnn", "data.train_subset=1000", "data.holdout_size=500", "data.test_subset=500",
+        "train.epochs=1", "train.batch_size=250", "predict.tta=none", "members=[{name: m0}]"]
+UPTO_CSV = "stages=[data,train,predict,submission]"
+
+
+def _run(work: Path, shared_data: Path, *extra: str) -> list[str]:
+    lines: list[str] = []
+    run_demo(DEMO, [*FAST, *extra], data_dir=shared_data, workdir=work, progress=False, echo=lines.append)
+    return lines
+
+
+def _stage(lines: list[str], name: str) -> str:
+    found = [l for l in lines if l.startswith("[") and l.split("] ", 1)[1].startswith(name)]
+    assert found, lines
+    return found[-1]
+
+
+def _skipped(lines: list[str], name: str) -> bool:
+    return " skipped (" in _stage(lines, name)
+
+
+def _runs(work: Path) -> list[str]:
+    return sorted(p.name for p in (work / "runs").iterdir() if p.name != "pipelines")
+
+
+def test_outputs_changed_since_a_stage_wrote_them_are_rebuilt(tmp_path, shared_data):
+    from kaggle_kit.data import load_cifar10, load_competition
+    from kaggle_kit.datapaths import locate_data
+    from kaggle_kit.predict import predict_run
+
+    work = tmp_path / "w"
+    _run(work, shared_data, UPTO_CSV)
+    (run,) = _runs(work)
+    (csv,) = (work / "submissions").glob("demo-*.csv")
+    original = csv.read_bytes()
+
+    # `kaggle-kit predict RUN --tta flip` rewrote the logits the pipeline's predict stage made with tta none
+    paths = locate_data(work / "demo-data" if (work / "demo-data").is_dir() else shared_data, require_comp=True)
+    predict_run(work / "runs" / run, load_cifar10(paths.cifar_dir), load_competition(paths.comp_pickle),
+                PredictConfig(tta="flip"), device="cpu")
+    second = _run(work, shared_data, UPTO_CSV)
+    assert _skipped(second, "train") and not _skipped(second, "predict"), second
+    assert csv.read_bytes() == original and _skipped(second, "submission")
+
+    # a CSV that lost a row, and a model.pt cut short, are made again (the model from last.pt)
+    csv.write_text("\n".join(original.decode().splitlines()[:-1]) + "\n")
+    model = work / "runs" / run / "model.pt"
+    model.write_bytes(model.read_bytes()[:1000])
+    third = _run(work, shared_data, UPTO_CSV)
+    assert not _skipped(third, "train") and any(f"train (resuming {work / 'runs' / run})" in l for l in third)
+    assert csv.read_bytes() == original, third
+    assert _runs(work) == [run]
+
+    # a state file of the wrong shape costs recomputation, not a traceback
+    state = work / "runs" / "pipelines" / "demo.json"
+    state.write_text(json.dumps({"stages": {"train:m0": None, "predict:m0": []}, "runs": []}))
+    fourth = _run(work, shared_data, UPTO_CSV)
+    assert not _skipped(fourth, "train") and len(_runs(work)) == 2, fourth
+    assert csv.read_bytes() == original
+
+
+def test_settings_that_change_no_weights_do_not_retrain_and_old_runs_are_found_again(tmp_path, shared_data,
+                                                                                     monkeypatch):
+    work = tmp_path / "w"
+    _run(work, shared_data, UPTO_CSV)
+    (run,) = _runs(work)
+    for extra in (["train.num_workers=1"], ["data.comp_subset=100"]):
+        lines = _run(work, shared_data, UPTO_CSV, *extra)
+        assert _skipped(lines, "train") and _runs(work) == [run], (extra, lines)
+    assert not _skipped(lines, "predict")  # comp_subset changes what is predicted
+
+    _run(work, shared_data, UPTO_CSV, "train.seed=1")
+    assert len(_runs(work)) == 2
+    back = _run(work, shared_data, UPTO_CSV)  # switching back reuses the first run
+    assert _skipped(back, "train") and f"inputs unchanged; {work / 'runs' / run}" in _stage(back, "train")
+    renamed = _run(work, shared_data, UPTO_CSV, "members=[{name: first}]")
+    assert _skipped(renamed, "train") and len(_runs(work)) == 2, renamed
+
+    # from inside the work folder, with the work folder given as '.', the same runs are found
+    monkeypatch.chdir(work)
+    here = _run(Path("."), shared_data, UPTO_CSV)
+    assert _skipped(here, "train") and len(_runs(Path("."))) == 2, here
+
+
+def test_select_best_without_its_model_trains_again_in_a_new_folder(tmp_path, shared_data):
+    work = tmp_path / "w"
+    _run(work, shared_data, UPTO_CSV, "train.select_best=true")
+    (run,) = _runs(work)
+    (work / "runs" / run / "model.pt").unlink()
+    lines = _run(work, shared_data, UPTO_CSV, "train.select_best=true")
+    assert any("with train.select_best it held the best epoch's weights" in l for l in lines), lines
+    assert len(_runs(work)) == 2 and not (work / "runs" / run / "model.pt").exists()
+
+
+def test_a_dry_run_does_not_stand_in_for_an_upload_and_a_lost_ledger_row_is_recorded_again(tmp_path, shared_data):
+    work = tmp_path / "w"
+    stages = "stages=[data,train,predict,submission,upload]"
+    dry = _run(work, shared_data, stages, "submit.upload=never")
+    ledger = work / "submissions" / "ledger.csv"
+    assert pd.read_csv(ledger, dtype=str).status.tolist() == ["dry-run"], dry
+    again = _run(work, shared_data, stages, "submit.upload=never")
+    assert _stage(again, "upload").endswith("skipped (already dry-run in the ledger)")
+
+    ledger.unlink()
+    lost = _run(work, shared_data, stages, "submit.upload=never")
+    assert not _skipped(lost, "upload") and pd.read_csv(ledger, dtype=str).status.tolist() == ["dry-run"]
+
+    real = _run(work, shared_data, stages, "submit.upload=always")
+    assert not _skipped(real, "upload"), real
+    statuses = pd.read_csv(ledger, dtype=str).status.tolist()
+    assert statuses[0] == "dry-run" and statuses[1] in ("PENDING", "COMPLETE"), statuses
+    done = _run(work, shared_data, stages, "submit.upload=always")
+    assert "skipped (already" in _stage(done, "upload") and len(pd.read_csv(ledger)) == 2, done
+    ref = pd.read_csv(ledger, dtype=str).kaggle_ref.tolist()[1]
+
+    ledger.unlink()  # a lost ledger must not spend a second daily submission on the same file
+    lost_upload = _run(work, shared_data, stages, "submit.upload=always")
+    assert _stage(lost_upload, "upload").endswith(f"skipped (uploaded before as {ref}, but {ledger} has no row for "
+                                                  f"it; `kaggle-kit sync` adds it back)"), lost_upload
+    assert not ledger.exists()
+
+
+def test_another_pipelines_report_in_the_same_folder_is_not_taken_for_this_ones(tmp_path, shared_data):
+    work = tmp_path / "w"
+    stages = "stages=[data,train,predict,report]"
+    quick = ["report.synthetic_per_set=0", "report.domain_max_images=200"]
+    _run(work, shared_data, stages, *quick)
+    assert "-demo-m0-" in (work / "reports" / "gap.md").read_text()
+    _run(work, shared_data, stages, *quick, "name=other", "train.seed=1")
+    assert "-other-m0-" in (work / "reports" / "gap.md").read_text()
+    back = _run(work, shared_data, stages, *quick)
+    md = (work / "reports" / "gap.md").read_text()
+    assert not _skipped(back, "report") and "-demo-m0-" in md and "-other-m0-" not in md, back
+
+
+def test_a_state_file_written_before_runs_were_kept_by_key_still_finds_its_run(tmp_path, shared_data, monkeypatch):
+    """Old state files keyed training by the whole train and data sections and the competition pickle, and
+    stored run folders relative to the current directory: upgrading must not retrain."""
+    from kaggle_kit.config import load_pipeline
+    from kaggle_kit.datapaths import locate_data
+    from kaggle_kit.pipeline import data_fingerprint, member_configs, train_keys
+
+    monkeypatch.chdir(tmp_path)
+    work = Path("w")
+    _run(work, shared_data, UPTO_CSV)
+    (run,) = _runs(work)
+    cfg = load_pipeline(DEMO, [*FAST, UPTO_CSV])
+    paths = locate_data(work / "demo-data" if (work / "demo-data").is_dir() else shared_data, require_comp=True)
+    ((_, mcfg),) = member_configs(cfg)
+    _, legacy = train_keys(mcfg, data_fingerprint(paths, with_comp=False), data_fingerprint(paths))
+    state = work / "runs" / "pipelines" / "demo.json"
+    state.write_text(json.dumps({"stages": {"train:m0": {"key": legacy, "finished": True,
+                                                          "run_dir": f"w/runs/{run}"}}}))
+    lines = _run(work, shared_data, UPTO_CSV)
+    assert _skipped(lines, "train") and _runs(work) == [run], lines
+    assert json.loads(state.read_text())["runs"]  # found by the old key, now kept by the new one
