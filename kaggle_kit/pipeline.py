@@ -96,15 +96,16 @@ class PipelineState:
         self.runs[train_key] = self._entry(train_key, finished, outputs, {"run_dir": run_dir})
         self.save()
 
-    def run_for(self, train_key: str, *legacy: tuple[str, str]) -> dict | None:
-        """Where this training went: by its key, else (a state file written before runs were kept by key) the
-        stage entry ``(stage_id, old_key)`` whose key matches."""
-        if train_key in self.runs and self.runs[train_key].get("run_dir"):
-            return self.runs[train_key]
-        for stage_id, old_key in legacy:
-            entry = self.stages.get(stage_id) or {}
-            if entry.get("key") in (train_key, old_key) and entry.get("run_dir"):
-                return entry
+    def run_for(self, train_key: str, stage_id: str, legacy_key: str, taken: set[Path]) -> dict | None:
+        """Where this member's training went: its own stage entry when its key (or, from a state file of before,
+        the old key) matches; else the last run of this training key that no other member of this pipeline
+        uses (``taken``): two members may train alike and differ in prediction, and each keeps its own run."""
+        own = self.stages.get(stage_id) or {}
+        if own.get("key") in (train_key, legacy_key) and isinstance(own.get("run_dir"), str):
+            return own
+        run = self.runs.get(train_key) or {}
+        if isinstance(run.get("run_dir"), str) and self.resolve(run["run_dir"]) not in taken:
+            return run
         return None
 
 
@@ -242,13 +243,14 @@ def run_pipeline(cfg: PipelineConfig, *, data_dir: str | Path | None = None, wor
         label = "train" if len(members) == 1 else f"train {name}"
         train_key, legacy_key = train_keys(mcfg, cifar_fp, data_fp)
         sid = f"train:{name}"
-        entry = state.run_for(train_key, (sid, legacy_key))
+        entry = state.run_for(train_key, sid, legacy_key, set(run_dirs))
         folder = state.resolve(entry["run_dir"]) if entry else None
         model = None if folder is None else folder / "model.pt"
         if entry and entry.get("finished") and state.intact(entry, [model]):
-            if train_key not in state.runs:  # found by the old key or under another member name
+            if train_key not in state.runs:  # found by the old key
                 state.mark_run(train_key, folder, finished=True, outputs=[model])
-            state.mark(sid, train_key, finished=True, run_dir=folder, holdout_acc=entry.get("holdout_acc"))
+            state.mark(sid, train_key, finished=True, outputs=[model], run_dir=folder,
+                       holdout_acc=entry.get("holdout_acc"))
             prog.skip(label, f"inputs unchanged; {folder}")
         else:
             if entry and entry.get("finished") and model.exists():  # changed since training wrote it
@@ -265,7 +267,8 @@ def run_pipeline(cfg: PipelineConfig, *, data_dir: str | Path | None = None, wor
             t0 = prog.start(label + (f" (resuming {folder})" if resume else f" -> {folder}"))
             result = train_run(mcfg, data, folder, resume=resume, progress=progress)
             state.mark_run(train_key, folder, finished=True, outputs=[folder / "model.pt"])
-            state.mark(sid, train_key, finished=True, run_dir=folder, holdout_acc=result.holdout_acc)
+            state.mark(sid, train_key, finished=True, outputs=[folder / "model.pt"], run_dir=folder,
+                       holdout_acc=result.holdout_acc)
             prog.finish(label, t0, f"holdout {_fmt_acc(result.holdout_acc)} after {result.epochs_done} "
                         f"epoch{'' if result.epochs_done == 1 else 's'}")
         run_dirs.append(folder)

@@ -72,9 +72,15 @@ def test_outputs_changed_since_a_stage_wrote_them_are_rebuilt(tmp_path, shared_d
 
     # a state file of the wrong shape costs recomputation, not a traceback
     state = work / "runs" / "pipelines" / "demo.json"
-    state.write_text(json.dumps({"stages": {"train:m0": None, "predict:m0": []}, "runs": []}))
+    recorded = json.loads(state.read_text())
+    for entry in [recorded["stages"]["train:m0"], *recorded["runs"].values()]:
+        entry["run_dir"] = 5
+    state.write_text(json.dumps(recorded))
     fourth = _run(work, shared_data, UPTO_CSV)
     assert not _skipped(fourth, "train") and len(_runs(work)) == 2, fourth
+    state.write_text(json.dumps({"stages": {"train:m0": None, "predict:m0": []}, "runs": []}))
+    fifth = _run(work, shared_data, UPTO_CSV)
+    assert not _skipped(fifth, "train") and len(_runs(work)) == 3, fifth
     assert csv.read_bytes() == original
 
 
@@ -173,3 +179,17 @@ def test_a_state_file_written_before_runs_were_kept_by_key_still_finds_its_run(t
     lines = _run(work, shared_data, UPTO_CSV)
     assert _skipped(lines, "train") and _runs(work) == [run], lines
     assert json.loads(state.read_text())["runs"]  # found by the old key, now kept by the new one
+
+
+def test_members_that_train_alike_keep_a_run_each(tmp_path, shared_data):
+    """Two members differing only in prediction (an ensemble over TTA) train alike: each keeps its own run, and
+    a rerun skips both, as before runs were kept by training key."""
+    work = tmp_path / "w"
+    tta_pair = "members=[{name: plain, set: {predict.tta: none}}, {name: flip, set: {predict.tta: flip}}]"
+    stages = "stages=[data,train,predict,ensemble,submission]"
+    first = _run(work, shared_data, stages, tta_pair)
+    assert len(_runs(work)) == 2 and not _skipped(first, "ensemble"), first
+    again = _run(work, shared_data, stages, tta_pair)
+    assert all(_skipped(again, s) for s in ("train plain", "train flip", "predict plain", "predict flip",
+                                             "ensemble", "submission")), again
+    assert len(_runs(work)) == 2
