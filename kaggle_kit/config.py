@@ -37,6 +37,7 @@ ENSEMBLE_METHODS = ("mean_probs", "mean_logits", "weighted", "vote")            
 UPLOAD_MODES = ("auto", "never", "always")                                                     # upload.py
 STAGES = ("data", "train", "predict", "ensemble", "submission", "upload", "sync", "report")     # pipeline.py
 CIFAR10_TRAIN_IMAGES = 50_000
+CIFAR10_TEST_IMAGES = 10_000
 CIFAR10_CLASSES = 10
 
 
@@ -322,12 +323,19 @@ def _holdout_size(v: int) -> str | None:
     return None if v == 0 or lo <= v <= hi else f"0 (no holdout) or in [{lo}, {hi}]"
 
 
+def subset_problem(v: int, total: int) -> str | None:
+    """A stratified subset of ``total`` images: every class in it and in the rest, or all of them."""
+    lo, hi = CIFAR10_CLASSES, total - CIFAR10_CLASSES
+    return None if lo <= v <= hi or v >= total else f"in [{lo}, {hi}] or >= {total} (all)"
+
+
 _UNIT, _POSITIVE, _AT_LEAST_1, _NON_NEGATIVE = _between(0, 1, hi_open=True), _between(0, lo_open=True), \
     _between(1), _between(0)
 _RULES: dict[type, dict[str, Rule]] = {
     # the holdout and the train/test subsets are stratified: at least one image of each class
     DataConfig: {"holdout_size": _holdout_size, "holdout_seed": _NON_NEGATIVE, "comp_subset": _AT_LEAST_1,
-                 "train_subset": _between(CIFAR10_CLASSES), "test_subset": _between(CIFAR10_CLASSES)},
+                 "train_subset": _between(CIFAR10_CLASSES),
+                 "test_subset": lambda v: subset_problem(v, CIFAR10_TEST_IMAGES)},
     ModelConfig: {"name": lambda v: None if v.strip() else "a model name", "max_params": _AT_LEAST_1},
     OptimizerConfig: {"name": _one_of(OPTIMIZERS), "lr": _POSITIVE, "momentum": _UNIT, "betas": _UNIT,
                       "weight_decay": _NON_NEGATIVE},
@@ -378,6 +386,11 @@ def _check_combinations(obj: Any, where: str) -> None:
     if isinstance(obj, TrainConfig) and obj.schedule.min_lr > obj.optimizer.lr:
         raise ConfigError(f"{_key(where, 'schedule.min_lr')}: must be <= {_key(where, 'optimizer.lr')} "
                           f"({obj.optimizer.lr:g}), found {obj.schedule.min_lr:g}")
+    if isinstance(obj, DataConfig) and obj.train_subset is not None:  # a subset of the images the holdout left
+        need = subset_problem(obj.train_subset, CIFAR10_TRAIN_IMAGES - obj.holdout_size)
+        if need is not None:
+            raise ConfigError(f"{_key(where, 'train_subset')}: with holdout_size {obj.holdout_size} must be {need}, "
+                              f"found {obj.train_subset}")
     if isinstance(obj, PredictConfig):
         if obj.tta == "custom" and not obj.views:
             raise ConfigError(f"{_key(where, 'views')}: tta is custom but no views are listed; list views such as "

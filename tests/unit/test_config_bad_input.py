@@ -56,8 +56,9 @@ def test_label_smoothing_outside_0_1_is_refused_at_load(tmp_path, value):
     ("train: {schedule: {restart_epochs: 0}}", "train.schedule.restart_epochs", ">= 1", "0"),
     ("data: {holdout_size: -1}", "data.holdout_size", "0 (no holdout) or in [10, 49990]", "-1"),
     ("data: {holdout_size: 50000}", "data.holdout_size", "0 (no holdout) or in [10, 49990]", "50000"),
-    ("data: {test_subset: 0}", "data.test_subset", ">= 10", "0"),
-    ("data: {test_subset: 5}", "data.test_subset", ">= 10", "5"),
+    ("data: {test_subset: 0}", "data.test_subset", "in [10, 9990] or >= 10000 (all)", "0"),
+    ("data: {test_subset: 5}", "data.test_subset", "in [10, 9990] or >= 10000 (all)", "5"),
+    ("data: {test_subset: 9995}", "data.test_subset", "in [10, 9990] or >= 10000 (all)", "9995"),
     ("data: {train_subset: 9}", "data.train_subset", ">= 10", "9"),
     ("data: {holdout_size: 5}", "data.holdout_size", "0 (no holdout) or in [10, 49990]", "5"),
     ("data: {holdout_size: 49995}", "data.holdout_size", "0 (no holdout) or in [10, 49990]", "49995"),
@@ -262,3 +263,14 @@ def test_a_harmless_pretrained_false_loads_as_it_trains(tmp_path):
     assert dict(cfg.model.kwargs) == {"pretrained": False}
     with pytest.raises(UsageError, match=r"pretrained=True would load outside weights"):
         load_pipeline(_yaml(tmp_path, "model: {name: tinycnn, kwargs: {pretrained: true}}\n"))
+
+
+@pytest.mark.parametrize("text, need", [
+    ("data: {holdout_size: 1000, train_subset: 48995}", "in [10, 48990] or >= 49000 (all)"),
+    ("data: {holdout_size: 0, train_subset: 49991}", "in [10, 49990] or >= 50000 (all)"),
+])
+def test_a_train_subset_must_leave_every_class_out_or_take_all(tmp_path, text, need):
+    p = _yaml(tmp_path, text + "\n")
+    found = text.split("train_subset: ")[1].rstrip("}")
+    holdout = text.split("holdout_size: ")[1].split(",")[0]
+    assert _error(p) == f"{p}: data.train_subset: with holdout_size {holdout} must be {need}, found {found}"
