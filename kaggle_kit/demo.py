@@ -25,6 +25,7 @@ from kaggle_kit.fsio import atomic_path, atomic_write_text, md5_file
 CIFAR10_URL = "https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz"
 DEMO_COMP_SEED = 2025
 DEMO_COMP_FIRST = 5000  # CIFAR-10 test images from this index on become the demo's competition set
+FAKE_KAGGLE_SUBMISSIONS = "fake-kaggle-submissions.json"  # in the work folder: what the fake Kaggle remembers
 
 
 @dataclass(frozen=True)
@@ -117,7 +118,9 @@ def run_demo(pipeline: str | Path = "pipelines/demo.yaml", overrides: list[str] 
     cfg = load_pipeline(pipeline, list(overrides))
     data = find_demo_data(data_dir, work, echo)
     echo(f"demo data: {data.origin}")
-    server_cfg = FakeKaggleConfig(competition=cfg.submit.competition, labels_csv=data.labels_csv)
+    # the fake Kaggle remembers the demo's submissions across runs, as Kaggle does (a rerun's sync finds them)
+    server_cfg = FakeKaggleConfig(competition=cfg.submit.competition, labels_csv=data.labels_csv,
+                                  submissions_file=work / FAKE_KAGGLE_SUBMISSIONS)
     with tempfile.TemporaryDirectory(prefix="kaggle-kit-demo-") as config_dir, FakeKaggle(server_cfg) as server:
         echo(f"fake Kaggle listening on {server.url} (the real kaggle client talks to it)")
         with kaggle_env(server, config_dir, DEFAULT_USER, DEFAULT_KEY) as env:

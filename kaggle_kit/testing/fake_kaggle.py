@@ -38,6 +38,7 @@ import tempfile
 import threading
 import time
 import zipfile
+import dataclasses
 from dataclasses import dataclass, field
 from email.utils import formatdate
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -193,6 +194,7 @@ class FakeKaggleConfig:
     kernel_running_polls: int = 1             # status calls that answer RUNNING before the result shows
     faults: list[Fault] = field(default_factory=list)
     verbose: bool = False
+    submissions_file: str | Path | None = None  # JSON kept across restarts (the demo's): Kaggle remembers them
 
 
 # ------------------------------------------------------------------------------------------- state
@@ -268,12 +270,34 @@ class FakeKaggleState:
         self.lock = threading.RLock()
         self.solution = read_solution(config.labels_csv) if config.labels_csv else {}
         self.public = public_ids(self.solution, config.public_fraction, config.split_seed)
-        self.submissions: list[SubmissionRecord] = []
+        self.submissions: list[SubmissionRecord] = self._load_submissions()
         self.uploads: dict[str, dict] = {}
         self.kernels: dict[str, KernelRecord] = {}
         self.calls: list[tuple[str, int]] = []
-        self._next_ref = 40_000_001
+        self._next_ref = max([s.ref for s in self.submissions], default=40_000_000) + 1
         self._archive: Path | None = None
+
+    def _load_submissions(self) -> list[SubmissionRecord]:
+        """The submissions of earlier starts (``submissions_file``); an unreadable file starts afresh."""
+        path = self.config.submissions_file
+        if path is None or not Path(path).is_file():
+            return []
+        try:
+            rows = json.loads(Path(path).read_text(encoding="utf-8"))
+            return [SubmissionRecord(**{**r, "date": _dt.datetime.fromisoformat(r["date"]),
+                                        "score": Score(**r["score"])}) for r in rows]
+        except (OSError, ValueError, TypeError, KeyError):
+            return []
+
+    def _save_submissions(self) -> None:
+        path = self.config.submissions_file
+        if path is None:
+            return
+        rows = [{**dataclasses.asdict(s), "date": s.date.isoformat()} for s in self.submissions]
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(f"{path}.tmp")
+        tmp.write_text(json.dumps(rows, indent=1), encoding="utf-8")
+        os.replace(tmp, path)
 
     # ---- helpers
     def _competition(self, body: dict, rules_message: str | None = None) -> str:
@@ -319,6 +343,7 @@ class FakeKaggleState:
             description=body.get("submissionDescription") or "", file_name=upload["file_name"],
             size=len(upload["data"]), score=score, polls_left=self.config.pending_polls))
         del self.uploads[body["blobFileTokens"]]
+        self._save_submissions()
         return {"message": f"Successfully submitted to {competition}", "ref": ref}
 
     def ListSubmissions(self, user: str, body: dict, host: str) -> dict:

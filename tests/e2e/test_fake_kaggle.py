@@ -282,6 +282,29 @@ def test_sync_with_another_accounts_credentials_says_the_ledger_refs_are_missing
         server.stop()
 
 
+def test_a_submissions_file_keeps_the_teams_submissions_across_restarts(comp, tmp_path, monkeypatch):
+    kept = tmp_path / "fake" / "submissions.json"
+    monkeypatch.chdir(tmp_path)
+    refs = []
+    for attempt in range(2):
+        server = start_fake(comp, submissions_file=kept)
+        try:
+            use_env(monkeypatch, server.sandbox_env(tmp_path / f"client{attempt}"))
+            refs.append(kaggle_api.submit(write_csv(Path(f"s{attempt}.csv"), comp["ids"], comp["labels"]), "m"))
+            listed = kaggle_api.list_submissions()
+            assert [s.ref for s in listed] == refs[::-1] and all(float(s.public_score) == 1.0 for s in listed)
+        finally:
+            server.stop()
+    assert int(refs[1]) == int(refs[0]) + 1
+    kept.write_text("not json")
+    server = start_fake(comp, submissions_file=kept)  # an unreadable file starts afresh
+    try:
+        use_env(monkeypatch, server.sandbox_env(tmp_path / "client2"))
+        assert kaggle_api.list_submissions() == []
+    finally:
+        server.stop()
+
+
 # ------------------------------------------------------------------------------------------ data download
 def test_data_download_unzips_the_competition_files(comp, tmp_path, monkeypatch):
     files = {"cifar_test_nolabel.pkl": comp["pickle"], "cifar-10-python/cifar-10-batches-py/readme.html":
