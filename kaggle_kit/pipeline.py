@@ -348,8 +348,8 @@ def run_pipeline(cfg: PipelineConfig, *, data_dir: str | Path | None = None, wor
         ukey = config_hash({"csv": sha, "competition": cfg.submit.competition, "force": cfg.submit.force})
         uploaded = state.done("upload", ukey) or {}
         if submitted and (not cfg.submit.force or uploaded):
-            prog.skip("upload", f"already {submitted[-1]['status'] or 'submitted'} in the ledger "
-                      f"(ref {submitted[-1]['kaggle_ref'] or '?'})")
+            prog.skip("upload", f"already {submitted[-1]['status'] or 'submitted'} in the ledger as ref "
+                      f"{submitted[-1]['kaggle_ref'] or '?'}")
         elif uploaded.get("ref") and uploaded.get("status") not in NOT_SUBMITTED:  # the ledger lost its row
             prog.skip("upload", f"uploaded before as {uploaded['ref']}, but {ledger_path} has no row for it; "
                       f"`kaggle-kit sync` adds it back")
@@ -394,6 +394,12 @@ def run_pipeline(cfg: PipelineConfig, *, data_dir: str | Path | None = None, wor
 
     timings = work / "runs" / "pipelines" / f"{cfg.name}.timings.json"
     atomic_write_text(timings, json.dumps(prog.timings, indent=2))
-    ledger_file = work / "submissions" / "ledger.csv"
-    outcome.ledger = ledger_file if ledger_file.is_file() else None
+    outcome.ledger = ledger_path if ledger_path.is_file() else None
+    if "upload" in cfg.stages and outcome.csv is not None and outcome.ledger is not None:
+        # this CSV's row as the ledger has it now (after sync), also when the upload was skipped
+        from kaggle_kit.ledger import NOT_SUBMITTED, rows_with_sha
+
+        rows = rows_with_sha(ledger_path, sha256_file(outcome.csv), cfg.submit.competition)
+        submitted = [r for r in rows if r["status"] not in NOT_SUBMITTED]
+        outcome.ledger_row = (submitted or rows or [outcome.ledger_row])[-1]
     return outcome

@@ -101,7 +101,8 @@ def test_second_run_skips_every_stage(demo_run):
     assert worked == [], second
     assert sum(" skipped (" in l for l in stage_lines) >= 7, second
     assert "resuming" not in second
-    assert "ledger:       " in second  # a rerun still names the ledger, though its upload was skipped
+    # a rerun still names the ledger and this CSV's row in it, though its upload was skipped
+    assert "ledger:       " in second and "(this submission: COMPLETE, public score " in second, second
     # the demo's fake Kaggle remembers the first run's upload, so the rerun's sync finds it, as on Kaggle
     sync = next(l for l in stage_lines if "] sync done" in l)
     assert sync.endswith("1 submission(s) on Kaggle: 0 ledger row(s) updated, 0 added, 0 still pending; the ledger "
