@@ -34,6 +34,7 @@ TTA_LEVELS = ("none", "flip", "flip+translate", "custom")                       
 TTA_AVERAGES = ("logits", "probs")                                                             # tta.py
 TTA_PADS = ("reflect", "zeros")                                                                # tta.py
 ENSEMBLE_METHODS = ("mean_probs", "mean_logits", "weighted", "vote")                           # ensemble.py
+KERNEL_GPUS = ("t4x2", "t4", "none")                                                           # kernels.py
 UPLOAD_MODES = ("auto", "never", "always")                                                     # upload.py
 STAGES = ("data", "train", "predict", "ensemble", "submission", "upload", "sync", "report")     # pipeline.py
 CIFAR10_TRAIN_IMAGES = 50_000

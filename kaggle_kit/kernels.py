@@ -26,14 +26,15 @@ from typing import Sequence
 import numpy as np
 
 import kaggle_kit
-from kaggle_kit.config import COMPETITION_SLUG, config_hash, load_pipeline
+from kaggle_kit.config import COMPETITION_SLUG, KERNEL_GPUS, config_hash, load_pipeline
 from kaggle_kit.errors import KaggleError, RunError, UsageError
 from kaggle_kit.fsio import check_dir_target, escape_problem, new_paths, remove_created
 
 SCRIPT_NAME = "kaggle_kit_kernel.py"
 METADATA_NAME = "kernel-metadata.json"
 # --gpu choice -> Kaggle machine shape. T4s only: the current Kaggle image's PyTorch no longer runs on P100.
-GPU_SHAPES = {"none": None, "t4": "NvidiaTeslaT4", "t4x2": "NvidiaTeslaT4Highmem"}
+GPU_SHAPES = {"t4x2": "NvidiaTeslaT4Highmem", "t4": "NvidiaTeslaT4", "none": None}
+assert tuple(GPU_SHAPES) == KERNEL_GPUS
 KERNEL_STAGES = "[data,train,predict]"
 TERMINAL = ("COMPLETE", "ERROR", "CANCEL_ACKNOWLEDGED")
 MAX_SEEDS = 100  # kernels one push may create; more is a typo (0-1000), not a plan

@@ -4,7 +4,7 @@ from __future__ import annotations
 import argparse
 import time
 
-from kaggle_kit.config import COMPETITION_SLUG
+from kaggle_kit.config import COMPETITION_SLUG, KERNEL_GPUS
 from kaggle_kit.errors import UsageError
 
 
@@ -14,7 +14,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     push = ksub.add_parser("push", help="build a kernel folder per pipeline (and seed) and push it")
     push.add_argument("pipeline", help="pipeline YAML")
-    push.add_argument("--gpu", choices=("t4x2", "t4", "none"), default="t4x2", help="accelerator (default t4x2)")
+    push.add_argument("--gpu", choices=KERNEL_GPUS, default=KERNEL_GPUS[0], help="accelerator (default %(default)s)")
     push.add_argument("--seeds", help="push one kernel per seed, e.g. 0,1,2 or 0-4 (sets train.seed)")
     push.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                       help="override a pipeline value in the kernel (repeatable)")

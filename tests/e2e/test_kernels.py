@@ -75,7 +75,7 @@ def test_folder_metadata_and_script(tmp_path):
     assert "OVERRIDES = ['train.epochs=2', 'train.seed=3']" in script
     assert '"stages=[data,train,predict]"' in script and '"/kaggle/working"' in script
     assert kernels.kernel_metadata("a/b-cdef", SLUG, "none")["enable_gpu"] is False
-    with pytest.raises(UsageError, match="--gpu must be one of none, t4, t4x2, found 'p100'"):
+    with pytest.raises(UsageError, match="--gpu must be one of t4x2, t4, none, found 'p100'"):
         kernels.kernel_metadata("a/b-cdef", SLUG, "p100")
 
 
