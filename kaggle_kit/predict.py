@@ -23,7 +23,7 @@ from kaggle_kit.data import Cifar10, CompetitionSet, stratified_subset
 from kaggle_kit.errors import ConfigError, RunError, SubmissionError, UsageError
 from kaggle_kit.fsio import atomic_write_text, check_file_target
 from kaggle_kit.runs import NUM_CLASSES, Logits, load_logits, read_manifest, run_dir, save_logits, write_manifest
-from kaggle_kit.submission import write_submission
+from kaggle_kit.submission import nonfinite_rows, write_submission
 from kaggle_kit.tensors import to_model_input
 from kaggle_kit.tta import PLAIN, TTAPlan, forward_tta, images_per_forward, plan_from_config
 
@@ -184,8 +184,8 @@ def _append_metrics(folder: Path, entry: dict) -> Path:
 
 def _check_finite(folder: Path, split: str, logits: np.ndarray) -> None:
     """NaN logits would pass as class 0 and poison the temperature fit; refuse before anything is written."""
-    if not np.isfinite(logits).all():
-        bad = int((~np.isfinite(logits)).any(axis=1).sum())
+    bad = nonfinite_rows(logits)
+    if bad:
         raise RunError(f"{folder}: the model's {split} logits of {bad} of {len(logits)} images are NaN or infinite "
                        f"(its weights diverged?); retrain the run, e.g. with a lower train.optimizer.lr")
 

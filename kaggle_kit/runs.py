@@ -24,6 +24,7 @@ from kaggle_kit.data import CLASS_NAMES
 from kaggle_kit.errors import ConfigError, RunError
 from kaggle_kit.fsio import atomic_save_npz, atomic_write_text, sha256_file
 from kaggle_kit.ledger import RECIPE_COLUMNS
+from kaggle_kit.submission import nonfinite_rows
 
 LOGIT_SPLITS = ("holdout", "test", "comp")
 NUM_CLASSES = len(CLASS_NAMES)  # every run, ensemble and submission is over the competition's CIFAR-10 classes
@@ -140,8 +141,8 @@ def load_logits(path: str | Path, num_classes: int | None = None) -> Logits:
         raise RunError(f"{path}: logits must be real numbers with at least one class, found {lg.dtype} {lg.shape}")
     if not (np.isfinite(temperature) and temperature > 0):
         raise RunError(f"{path}: temperature must be a positive number, found {temperature}")
-    if not np.isfinite(lg).all():
-        bad = int((~np.isfinite(lg)).any(axis=1).sum())
+    bad = nonfinite_rows(lg)
+    if bad:
         raise RunError(f"{path}: logits of {bad} of {len(lg)} images are NaN or infinite (a model that diverged?); "
                        f"retrain that run, e.g. with a lower train.optimizer.lr")
     if ids.size and not np.issubdtype(ids.dtype, np.integer):

@@ -45,11 +45,18 @@ def _plain_int(text: str, pattern: re.Pattern[str]) -> int | None:
     return int(text)
 
 
+def nonfinite_rows(logits: np.ndarray) -> int:
+    """Rows holding NaN or inf: their argmax is an arbitrary class 0, so no label or score may come from them."""
+    if not np.issubdtype(logits.dtype, np.floating):
+        return 0
+    return int((~np.isfinite(logits)).any(axis=1).sum())
+
+
 def labels_from(labels_or_logits: np.ndarray) -> np.ndarray:
     arr = np.asarray(labels_or_logits)
     if arr.ndim == 2:
-        if np.issubdtype(arr.dtype, np.floating) and not np.isfinite(arr).all():
-            bad = int((~np.isfinite(arr)).any(axis=1).sum())
+        bad = nonfinite_rows(arr)
+        if bad:
             raise SubmissionError(f"logits of {bad} of {len(arr)} images are NaN or infinite; their argmax would be "
                                   f"an arbitrary class 0")
         return arr.argmax(axis=1).astype(np.int64)
