@@ -38,8 +38,7 @@ import tempfile
 import threading
 import time
 import zipfile
-import dataclasses
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from email.utils import formatdate
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -293,11 +292,10 @@ class FakeKaggleState:
         path = self.config.submissions_file
         if path is None:
             return
-        rows = [{**dataclasses.asdict(s), "date": s.date.isoformat()} for s in self.submissions]
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(f"{path}.tmp")
-        tmp.write_text(json.dumps(rows, indent=1), encoding="utf-8")
-        os.replace(tmp, path)
+        from kaggle_kit.fsio import atomic_write_text
+
+        rows = [{**asdict(s), "date": s.date.isoformat()} for s in self.submissions]
+        atomic_write_text(path, json.dumps(rows, indent=1))
 
     # ---- helpers
     def _competition(self, body: dict, rules_message: str | None = None) -> str:
