@@ -4,8 +4,8 @@ A run with ``model.pt``: the model is rebuilt, its holdout images (ids of ``logi
 corrupted by ``synthetic.make_synthetic_sets`` and predicted with the TTA plan of its stored logits (the predict
 manifest's, not necessarily ``config.yaml``'s), so the synthetic logits are comparable to the stored ones. An
 ensemble folder: its members' synthetic logits are combined with the ensemble's own method and weights
-(``ensemble.json``). The cache (``gap_synthetic.npz`` + ``.json``) is
-reused while the weights, the TTA plan, the number of images per set and the seed are unchanged.
+(``ensemble.json``). The cache (``gap_synthetic.npz`` + ``.json``) is reused while the weights, the TTA plan,
+the number of images per set and the seed are unchanged.
 """
 from __future__ import annotations
 
@@ -23,27 +23,26 @@ from kaggle_kit.runs import Logits, load_logits
 CACHE_NAME = "gap_synthetic.npz"
 
 
-def _stored_plan(folder: Path):
-    """The TTA plan of the run's stored logits, which the synthetic logits must share (checked against the
-    holdout file's own record, so a mismatch is an error rather than a skewed CC-Synth)."""
+def _stored_plan(folder: Path, holdout: Logits):
+    """(predict settings, TTA plan) of the run's stored logits, which the synthetic logits must share (checked
+    against the holdout file's own record, so a mismatch is an error rather than a skewed CC-Synth)."""
     from kaggle_kit.predict import stored_predict_config
     from kaggle_kit.tta import plan_from_config
 
     cfg = stored_predict_config(folder)
     plan = plan_from_config(cfg)
-    stored = load_logits(folder / "logits_holdout.npz").tta
-    if plan.describe() != stored:
-        raise RunError(f"{folder}: logits_holdout.npz was made with TTA '{stored}', but the run's predict settings "
-                       f"say '{plan.describe()}'; rerun `kaggle-kit predict {folder}`")
+    if plan.describe() != holdout.tta:
+        raise RunError(f"{folder}: logits_holdout.npz was made with TTA '{holdout.tta}', but the run's predict "
+                       f"settings say '{plan.describe()}'; rerun `kaggle-kit predict {folder}`")
     return cfg, plan
 
 
-def _cache_key(folder: Path, per_set: int, seed: int) -> dict:
+def _cache_key(folder: Path, per_set: int, seed: int, plan=None) -> dict:
+    """``plan``: a model run's TTA plan (an ensemble's holdout logits already change with its members' TTA)."""
     weights = folder / "model.pt"
     source = weights if weights.is_file() else folder / "logits_holdout.npz"
     key = {"source": source.name, "sha256": sha256_file(source), "per_set": per_set, "seed": seed, "format": 3}
-    if weights.is_file():  # an ensemble's holdout logits already change with its members' TTA
-        _, plan = _stored_plan(folder)
+    if plan is not None:
         key["tta"] = [plan.describe(), list(plan.weights)]
     return key
 
@@ -65,16 +64,15 @@ def _write_cache(folder: Path, key: dict, syn: SyntheticLogits) -> None:
     atomic_write_text(folder / "gap_synthetic.json", json.dumps(key))
 
 
-def _from_model(folder: Path, data: Cifar10, per_set: int, seed: int) -> SyntheticLogits:
+def _from_model(folder: Path, data: Cifar10, per_set: int, seed: int, holdout: Logits, cfg,
+                plan) -> SyntheticLogits:
     from kaggle_kit.checkpoint import load_model
     from kaggle_kit.predict import default_device, logits_for_images
 
-    holdout = load_logits(folder / "logits_holdout.npz")
     images = data.train_images[holdout.ids]
     sets = make_synthetic_sets(images, holdout.labels, per_set=per_set, seed=seed)
     device = default_device()
     model, _ = load_model(folder / "model.pt", device)
-    cfg, plan = _stored_plan(folder)
     logits = logits_for_images(model, sets.images, plan, num_classes=holdout.logits.shape[1],
                                batch_size=cfg.batch_size, device=device)
     return synthetic_logits(sets, logits, images)
@@ -108,13 +106,19 @@ def _from_members(folder: Path, data: Cifar10, per_set: int, seed: int) -> Synth
 def run_synthetic(folder: str | Path, data: Cifar10, per_set: int = 300, seed: int = 0) -> SyntheticLogits | None:
     """Cached synthetic logits of a run or ensemble folder; None when neither weights nor members are found."""
     folder = Path(folder)
-    if not (folder / "model.pt").is_file() and not (folder / "ensemble.json").is_file():
+    has_model = (folder / "model.pt").is_file()
+    if not has_model and not (folder / "ensemble.json").is_file():
         return None
-    key = _cache_key(folder, per_set, seed)
+    if has_model:
+        holdout = load_logits(folder / "logits_holdout.npz")
+        cfg, plan = _stored_plan(folder, holdout)
+    else:
+        holdout = cfg = plan = None
+    key = _cache_key(folder, per_set, seed, plan)
     cached = _read_cache(folder, key)
     if cached is not None:
         return cached
-    syn = _from_model(folder, data, per_set, seed) if (folder / "model.pt").is_file() else \
+    syn = _from_model(folder, data, per_set, seed, holdout, cfg, plan) if has_model else \
         _from_members(folder, data, per_set, seed)
     if syn is not None:
         _write_cache(folder, key, syn)
