@@ -237,9 +237,14 @@ def rows_with_sha(path: str | Path, sha256: str, competition: str | None = None)
             if r["sha256"] == sha256 and (competition is None or r["competition"] == competition)]
 
 
+def submitted(rows: list[dict[str, str]]) -> list[dict[str, str]]:
+    """The rows that reached Kaggle (dry runs do not count)."""
+    return [r for r in rows if r["status"] not in NOT_SUBMITTED]
+
+
 def submitted_rows_with_sha(path: str | Path, sha256: str) -> list[dict[str, str]]:
-    """Rows that reached Kaggle with this file hash (dry runs do not count): the duplicate guard's input."""
-    return [r for r in rows_with_sha(path, sha256) if r["status"] not in NOT_SUBMITTED]
+    """Rows that reached Kaggle with this file hash: the duplicate guard's input."""
+    return submitted(rows_with_sha(path, sha256))
 
 
 def known_refs(path: str | Path, competition: str | None = None) -> set[str]:

@@ -246,16 +246,19 @@ def run_pipeline(cfg: PipelineConfig, *, data_dir: str | Path | None = None, wor
         entry = state.run_for(train_key, sid, legacy_key, set(run_dirs))
         folder = state.resolve(entry["run_dir"]) if entry else None
         model = None if folder is None else folder / "model.pt"
-        if entry and entry.get("finished") and state.intact(entry, [model]):
+        finished = bool(entry and entry.get("finished"))
+        if finished and state.intact(entry, [model]):
             if train_key not in state.runs:  # found by the old key
                 state.mark_run(train_key, folder, finished=True, outputs=[model])
-            state.mark(sid, train_key, finished=True, outputs=[model], run_dir=folder,
-                       holdout_acc=entry.get("holdout_acc"))
+            # found by key, by the old key or under another member's name: now this member's entry too
+            if entry is not state.stages.get(sid) or entry.get("key") != train_key:
+                state.mark(sid, train_key, finished=True, outputs=[model], run_dir=folder,
+                           holdout_acc=entry.get("holdout_acc"))
             prog.skip(label, f"inputs unchanged; {folder}")
         else:
-            if entry and entry.get("finished") and model.exists():  # changed since training wrote it
+            if finished and model.exists():  # changed since training wrote it
                 model.unlink()
-            if entry and entry.get("finished") and mcfg.train.select_best:
+            if finished and mcfg.train.select_best:
                 echo(f"{model}: missing or changed since training; with train.select_best it held the best "
                      f"epoch's weights, which last.pt cannot restore, so {label} starts again in a new folder")
                 folder = None
@@ -336,20 +339,21 @@ def run_pipeline(cfg: PipelineConfig, *, data_dir: str | Path | None = None, wor
         outcome.csv = csv
 
     # -- upload (or dry run) and sync
+    csv_sha = None  # the uploaded (or dry-run) CSV's
     if "upload" in cfg.stages and outcome.csv is not None:
-        from kaggle_kit.ledger import DRY_RUN, NOT_SUBMITTED, rows_with_sha
+        from kaggle_kit.ledger import DRY_RUN, NOT_SUBMITTED, rows_with_sha, submitted
         from kaggle_kit.upload import submit_pipeline_csv
 
-        sha = sha256_file(outcome.csv)
+        csv_sha = sha256_file(outcome.csv)
         # decided by the ledger, not the state file: a dry run must not stand in for an upload the settings now
         # make, and a ledger row that is gone is not a recorded submission
-        rows = rows_with_sha(ledger_path, sha, cfg.submit.competition)
-        submitted = [r for r in rows if r["status"] not in NOT_SUBMITTED]
-        ukey = config_hash({"csv": sha, "competition": cfg.submit.competition, "force": cfg.submit.force})
+        rows = rows_with_sha(ledger_path, csv_sha, cfg.submit.competition)
+        on_kaggle = submitted(rows)
+        ukey = config_hash({"csv": csv_sha, "competition": cfg.submit.competition, "force": cfg.submit.force})
         uploaded = state.done("upload", ukey) or {}
-        if submitted and (not cfg.submit.force or uploaded):
-            prog.skip("upload", f"already {submitted[-1]['status'] or 'submitted'} in the ledger as ref "
-                      f"{submitted[-1]['kaggle_ref'] or '?'}")
+        if on_kaggle and (not cfg.submit.force or uploaded):
+            prog.skip("upload", f"already {on_kaggle[-1]['status'] or 'submitted'} in the ledger as ref "
+                      f"{on_kaggle[-1]['kaggle_ref'] or '?'}")
         elif uploaded.get("ref") and uploaded.get("status") not in NOT_SUBMITTED:  # the ledger lost its row
             prog.skip("upload", f"uploaded before as {uploaded['ref']}, but {ledger_path} has no row for it; "
                       f"`kaggle-kit sync` adds it back")
@@ -376,18 +380,17 @@ def run_pipeline(cfg: PipelineConfig, *, data_dir: str | Path | None = None, wor
     if "report" in cfg.stages and cfg.report.enabled:
         from kaggle_kit.gap.report import build_report
 
-        ledger = work / "submissions" / "ledger.csv"
         dirs = run_dirs if final_dir in run_dirs else [*run_dirs, final_dir]
         rkey = config_hash({"logits": [sha256_file(d / "logits_comp.npz") for d in dirs],
-                            "ledger": sha256_file(ledger) if ledger.is_file() else None, "report": cfg.report,
-                            "fp": data_fp})
+                            "ledger": sha256_file(ledger_path) if ledger_path.is_file() else None,
+                            "report": cfg.report, "fp": data_fp})
         html = work / "reports" / "gap.html"
         report_outputs = [html, html.with_name("gap.md")]  # shared by every pipeline of the work folder
         if state.done("report", rkey, report_outputs):
             prog.skip("report", f"inputs unchanged; {html}")
         else:
             t0 = prog.start("report")
-            html = build_report(dirs, ledger, data, comp, work / "reports", cfg.report, cfg.submit.competition)
+            html = build_report(dirs, ledger_path, data, comp, work / "reports", cfg.report, cfg.submit.competition)
             state.mark("report", rkey, finished=True, outputs=report_outputs, html=html)
             prog.finish("report", t0, str(html))
         outcome.report = html
@@ -395,11 +398,10 @@ def run_pipeline(cfg: PipelineConfig, *, data_dir: str | Path | None = None, wor
     timings = work / "runs" / "pipelines" / f"{cfg.name}.timings.json"
     atomic_write_text(timings, json.dumps(prog.timings, indent=2))
     outcome.ledger = ledger_path if ledger_path.is_file() else None
-    if "upload" in cfg.stages and outcome.csv is not None and outcome.ledger is not None:
+    if csv_sha is not None and outcome.ledger is not None:
         # this CSV's row as the ledger has it now (after sync), also when the upload was skipped
-        from kaggle_kit.ledger import NOT_SUBMITTED, rows_with_sha
+        from kaggle_kit.ledger import rows_with_sha, submitted
 
-        rows = rows_with_sha(ledger_path, sha256_file(outcome.csv), cfg.submit.competition)
-        submitted = [r for r in rows if r["status"] not in NOT_SUBMITTED]
-        outcome.ledger_row = (submitted or rows or [outcome.ledger_row])[-1]
+        rows = rows_with_sha(ledger_path, csv_sha, cfg.submit.competition)
+        outcome.ledger_row = (submitted(rows) or rows or [outcome.ledger_row])[-1]
     return outcome
