@@ -231,10 +231,14 @@ def read_ledger(path: str | Path = DEFAULT_LEDGER) -> pd.DataFrame:
     return df
 
 
+def _rows_of(path: str | Path, competition: str | None) -> list[dict[str, str]]:
+    """The ledger's rows, only ``competition``'s when given."""
+    return [r for r in _read_rows(Path(path)) if competition is None or r["competition"] == competition]
+
+
 def rows_with_sha(path: str | Path, sha256: str, competition: str | None = None) -> list[dict[str, str]]:
     """Rows of this file hash (only ``competition``'s when given), dry runs included."""
-    return [r for r in _read_rows(Path(path))
-            if r["sha256"] == sha256 and (competition is None or r["competition"] == competition)]
+    return [r for r in _rows_of(path, competition) if r["sha256"] == sha256]
 
 
 def submitted(rows: list[dict[str, str]]) -> list[dict[str, str]]:
@@ -249,5 +253,4 @@ def submitted_rows_with_sha(path: str | Path, sha256: str) -> list[dict[str, str
 
 def known_refs(path: str | Path, competition: str | None = None) -> set[str]:
     """Kaggle refs the ledger records (only ``competition``'s when given)."""
-    return {r["kaggle_ref"] for r in _read_rows(Path(path))
-            if r["kaggle_ref"] and (competition is None or r["competition"] == competition)}
+    return {r["kaggle_ref"] for r in _rows_of(path, competition) if r["kaggle_ref"]}
