@@ -38,13 +38,19 @@ def _skipped(lines: list[str], name: str) -> bool:
     return " skipped (" in _stage(lines, name)
 
 
+def _demo_data(work: Path, shared_data: Path):
+    """The data the demo used: the shared folder, or the competition it wrote from it."""
+    from kaggle_kit.datapaths import locate_data
+
+    return locate_data(work / "demo-data" if (work / "demo-data").is_dir() else shared_data, require_comp=True)
+
+
 def _runs(work: Path) -> list[str]:
     return sorted(p.name for p in (work / "runs").iterdir() if p.name != "pipelines")
 
 
 def test_outputs_changed_since_a_stage_wrote_them_are_rebuilt(tmp_path, shared_data):
     from kaggle_kit.data import load_cifar10, load_competition
-    from kaggle_kit.datapaths import locate_data
     from kaggle_kit.predict import predict_run
 
     work = tmp_path / "w"
@@ -54,7 +60,7 @@ def test_outputs_changed_since_a_stage_wrote_them_are_rebuilt(tmp_path, shared_d
     original = csv.read_bytes()
 
     # `kaggle-kit predict RUN --tta flip` rewrote the logits the pipeline's predict stage made with tta none
-    paths = locate_data(work / "demo-data" if (work / "demo-data").is_dir() else shared_data, require_comp=True)
+    paths = _demo_data(work, shared_data)
     predict_run(work / "runs" / run, load_cifar10(paths.cifar_dir), load_competition(paths.comp_pickle),
                 PredictConfig(tta="flip"), device="cpu")
     second = _run(work, shared_data, UPTO_CSV)
@@ -162,7 +168,6 @@ def test_a_state_file_written_before_runs_were_kept_by_key_still_finds_its_run(t
     """Old state files keyed training by the whole train and data sections and the competition pickle, and
     stored run folders relative to the current directory: upgrading must not retrain."""
     from kaggle_kit.config import load_pipeline
-    from kaggle_kit.datapaths import locate_data
     from kaggle_kit.pipeline import data_fingerprint, member_configs, train_keys
 
     monkeypatch.chdir(tmp_path)
@@ -170,7 +175,7 @@ def test_a_state_file_written_before_runs_were_kept_by_key_still_finds_its_run(t
     _run(work, shared_data, UPTO_CSV)
     (run,) = _runs(work)
     cfg = load_pipeline(DEMO, [*FAST, UPTO_CSV])
-    paths = locate_data(work / "demo-data" if (work / "demo-data").is_dir() else shared_data, require_comp=True)
+    paths = _demo_data(work, shared_data)
     ((_, mcfg),) = member_configs(cfg)
     _, legacy = train_keys(mcfg, data_fingerprint(paths, with_comp=False), data_fingerprint(paths))
     state = work / "runs" / "pipelines" / "demo.json"
