@@ -10,7 +10,6 @@ import json
 from pathlib import Path
 
 import pandas as pd
-import pytest
 
 from kaggle_kit.config import PredictConfig
 from kaggle_kit.demo import run_demo
