@@ -97,10 +97,13 @@ class WorkerBatches:
                  num_workers: int):
         self.device = device
         self.sampler = _EpochItems()
+        # A private generator: every new DataLoader iterator draws its workers' base seed from it, and drawn
+        # from the global torch RNG that draw would shift dropout masks by whether (and when) the iterator is
+        # re-created: each epoch with 0 workers, once per process with persistent ones, again after a resume.
         self.loader = DataLoader(_PresetBatches(images, np.asarray(labels, dtype=np.int64), preset),
                                  batch_size=None, sampler=self.sampler, num_workers=num_workers,
                                  pin_memory=device.type == "cuda", persistent_workers=num_workers > 0,
-                                 prefetch_factor=4 if num_workers > 0 else None)
+                                 prefetch_factor=4 if num_workers > 0 else None, generator=torch.Generator())
 
     def epoch(self, batches: np.ndarray, epoch_seed: int) -> Iterator[Batch]:
         self.sampler.items = [(derive_seed(epoch_seed, b), row) for b, row in enumerate(batches)]

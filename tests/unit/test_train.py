@@ -194,6 +194,28 @@ def test_worker_batches_do_not_depend_on_worker_count(data):
         assert torch.equal(a, b) and torch.equal(ya, yb)
 
 
+def test_worker_batches_leave_the_global_rng_alone(data):
+    """Dropout draws from the global torch RNG: a batch source that also drew from it (as a DataLoader iterator
+    does for its workers' base seed) would make the masks depend on num_workers and on resuming."""
+    batches = epoch_batches(64, 16, seed=0, epoch=0, info=DistInfo())
+    source = WorkerBatches(data.train_images[:64], data.train_labels[:64], "seed001", torch.device("cpu"), 0)
+    torch.manual_seed(0)
+    before = torch.get_rng_state()
+    for _ in source.epoch(batches, 7):
+        pass
+    assert torch.equal(torch.get_rng_state(), before)
+
+
+def test_dropout_weights_do_not_depend_on_worker_count(tmp_path, data):
+    runs = {}
+    for workers in (0, 1):
+        cfg = make_cfg(epochs=2, dropout=0.5, augment={"preset": "seed001", "gpu": "off"}, num_workers=workers)
+        train_run(cfg, data, tmp_path / f"w{workers}", progress=False)
+        runs[workers] = torch.load(tmp_path / f"w{workers}" / "last.pt", weights_only=True)["model"]
+    for k, v in runs[0].items():
+        assert torch.equal(v, runs[1][k]), k
+
+
 # ---------------------------------------------------------------------------------------- train_run
 def read_metrics(folder: Path) -> list[dict]:
     with open(folder / "metrics.csv", newline="") as fh:
