@@ -30,6 +30,9 @@ from kaggle_kit.ledger import RUN_SEPARATOR, as_fraction, estimates_of
 
 SECTIONS = ("summary", "scoreboard", "prediction", "label-shift", "covariate-shift", "per-class", "advice", "accuracy")
 NEAR_DUP_THRESHOLDS = (0.95, 0.97, 0.99)
+# Below this spread of local accuracy the scoreboard's slope is noise (a public score moves ~0.5-1 point between
+# equally good models), so the line is a constant gap: 2 points at 90.1% and 90.3% gave a slope of 5.
+LINE_MIN_SPREAD = 0.02
 
 
 def _pct(x: float | None, digits: int = 1) -> str:
@@ -99,12 +102,13 @@ def _bin_words(label: str) -> str:
 
 # ------------------------------------------------------------------------------------------- sections
 def fit_scoreboard_line(local: np.ndarray, board: np.ndarray) -> tuple[float, float] | None:
-    """Least-squares ``board = slope * local + intercept``; slope 1 (a constant gap) from a single point."""
+    """Least-squares ``board = slope * local + intercept``; slope 1 (a constant gap) when the local accuracies
+    span less than ``LINE_MIN_SPREAD``, a single point included."""
     ok = ~(np.isnan(local) | np.isnan(board))
     local, board = local[ok], board[ok]
     if len(local) == 0:
         return None
-    if len(local) == 1 or np.ptp(local) < 1e-6:
+    if np.ptp(local) < LINE_MIN_SPREAD:
         return 1.0, float(np.mean(board - local))
     slope, intercept = np.polyfit(local, board, 1)
     return float(slope), float(intercept)
@@ -227,7 +231,7 @@ def scoreboard_section(ledger: pd.DataFrame, runs: Sequence[RunView]
         sec.blocks.append("No leaderboard scores yet (status pending or dry runs): the line appears after `sync`.")
     else:
         sec.blocks.append(f"Fitted on {n_scored} scored submission(s): leaderboard = {line[0]:.3f} x local "
-                          f"{100 * line[1]:+.2f} points" + (" (one point: a constant gap)" if n_scored == 1 else "")
+                          f"{100 * line[1]:+.2f} points" + _constant_gap_words(local[ok], n_scored)
                           + ". Expected leaderboard accuracy of the runs in this report:")
         rows = []
         for v in runs:
@@ -235,6 +239,16 @@ def scoreboard_section(ledger: pd.DataFrame, runs: Sequence[RunView]
             rows.append([v.name, _pct(loc, 2), _pct(line[0] * loc + line[1], 2)])
         sec.blocks.append(Table(["run", "local accuracy", "expected leaderboard (line)"], rows))
     return sec, line, n_scored
+
+
+def _constant_gap_words(local: np.ndarray, n_scored: int) -> str:
+    """Why the scoreboard's line has slope 1, where it does: not a fit but the mean gap."""
+    if n_scored == 1:
+        return " (one point: a constant gap)"
+    if len(local) and np.ptp(local) < LINE_MIN_SPREAD:
+        return (f" (their local accuracies span under {100 * LINE_MIN_SPREAD:.0f} points, too little for a slope: "
+                f"a constant gap)")
+    return ""
 
 
 def _runs_of(v: RunView) -> list[str]:

@@ -125,3 +125,10 @@ def test_accuracy_section_puts_the_unseen_family_error_beside_the_benchmark_one(
     assert "| MAE stand-in | MAE unseen families |" in md and "| 2.70 | 3.80 |" in md
     plain = render_markdown("t", "m", [accuracy_section(_errors())])
     assert "unseen" not in plain and "| MAE stand-in |" in plain
+
+
+def test_scoreboard_line_is_a_constant_gap_when_local_accuracies_barely_differ():
+    # 90.1% -> 80% and 90.3% -> 81%: a least-squares slope of 5 would put a 95% run at 104.5% on the leaderboard
+    slope, intercept = fit_scoreboard_line(np.array([0.901, 0.903]), np.array([0.80, 0.81]))
+    assert slope == 1.0 and intercept == pytest.approx(-0.097)
+    assert 0.0 <= slope * 0.95 + intercept <= 1.0
