@@ -115,29 +115,42 @@ def render_html(title: str, meta: str, sections: Sequence[Section]) -> str:
     return "\n".join(parts)
 
 
+_CODE_SPAN = re.compile(r"(`[^`]*`)")
+_TAG_OPEN = re.compile(r"<(?=[A-Za-z/!?])")
+
+
+def _md_text(text: str) -> str:
+    """Backslash-escape each ``<`` that could open raw HTML or an autolink, outside code spans: a run, file or
+    class name such as ``<img src=x onerror=...>`` must show as text in gap.md, as it does in gap.html (Markdown
+    passes raw HTML through). A ``<`` before a space, digit or ``=`` ("drop < 5") stays as written."""
+    parts = _CODE_SPAN.split(text)
+    return "".join(p if i % 2 else _TAG_OPEN.sub(r"\\<", p) for i, p in enumerate(parts))
+
+
 def _cell(x: str) -> str:
-    return x.replace("|", "\\|").replace("\n", " ")
+    """One table cell on one line: a line break of any kind (``\\r`` too) would end the row mid-cell."""
+    return re.sub(r"\r\n|\r|\n", " ", _md_text(x).replace("|", "\\|"))
 
 
 def _markdown_block(b) -> list[str]:
     if isinstance(b, str):
-        return [b, ""]
+        return [_md_text(b), ""]
     if isinstance(b, list):
-        return [f"- {i}" for i in b] + [""]
+        return [f"- {_md_text(i)}" for i in b] + [""]
     if isinstance(b, Table):
         return ["| " + " | ".join(_cell(h) for h in b.headers) + " |", "|" + "---|" * len(b.headers),
                 *("| " + " | ".join(_cell(c) for c in r) + " |" for r in b.rows), ""]
     if isinstance(b, Fig):
-        return [f"![{b.caption}]({b.name}.png)", "", f"*{b.caption}*", ""]
+        return [f"![{_md_text(b.caption)}]({b.name}.png)", "", f"*{_md_text(b.caption)}*", ""]
     if isinstance(b, Details):
-        return [f"**{b.summary}**", "", *(line for x in b.blocks for line in _markdown_block(x))]
+        return [f"**{_md_text(b.summary)}**", "", *(line for x in b.blocks for line in _markdown_block(x))]
     raise TypeError(f"not a report block: {type(b).__name__}")
 
 
 def render_markdown(title: str, meta: str, sections: Sequence[Section]) -> str:
-    lines = [f"# {title}", "", meta, ""]
+    lines = [f"# {_md_text(title)}", "", _md_text(meta), ""]
     for s in sections:
-        lines += [f"## {s.title}", ""]
+        lines += [f"## {_md_text(s.title)}", ""]
         for b in s.blocks:
             lines += _markdown_block(b)
     return "\n".join(lines)

@@ -45,7 +45,7 @@ def test_render_html_is_self_contained_escaped_and_links_every_section():
 
 def test_render_markdown_escapes_table_pipes_and_points_at_the_png_beside_it():
     out = render_markdown("title", "meta", _sections())
-    assert "| model | a\\|b |" in out and "| <m> | 1 \\| 2 |" in out
+    assert "| model | a\\|b |" in out and "| \\<m> | 1 \\| 2 |" in out
     assert "![A plot.](tiny.png)" in out
     assert "- a bullet" in out and out.startswith("# title\n")
 
@@ -62,7 +62,7 @@ def test_details_fold_their_blocks_in_html_and_head_them_in_markdown():
     inside = body[body.index("<details>"):body.index("</details>")]
     assert "<p>A <i>reason</i>.</p>" in inside and "<td>1</td>" in inside and "id='fig-inner'" in inside
     md = render_markdown("t", "m", sections)
-    assert "The answer first.\n\n**Why <this>**\n\nA *reason*.\n\n| a |\n|---|\n| 1 |\n" in md
+    assert "The answer first.\n\n**Why \\<this>**\n\nA *reason*.\n\n| a |\n|---|\n| 1 |\n" in md
     assert "![Inner plot.](inner.png)" in md
     assert figures(sections[0].blocks) == [fig] and figures(_sections()[1].blocks)[0].name == "tiny"
     with pytest.raises(TypeError, match="not a report block: int"):
@@ -132,3 +132,16 @@ def test_scoreboard_line_is_a_constant_gap_when_local_accuracies_barely_differ()
     slope, intercept = fit_scoreboard_line(np.array([0.901, 0.903]), np.array([0.80, 0.81]))
     assert slope == 1.0 and intercept == pytest.approx(-0.097)
     assert 0.0 <= slope * 0.95 + intercept <= 1.0
+
+
+def test_markdown_shows_user_strings_as_text_not_html_and_keeps_table_rows_whole():
+    """Run, file and class names reach gap.md; Markdown passes raw HTML through and ends a table row at a CR."""
+    name = "<img src=x onerror=alert(1)>"
+    sections = [Section("s", "S", [f"**{name}** drop < 5, `<kept>`", [f"run {name}"],
+                                   Table(["run", "status"], [[name, "ERROR\r\nquota"]]),
+                                   Details(f"Why {name}", [])])]
+    md = render_markdown("t", f"for {name}", sections)
+    assert "<img" not in md.replace("\\<img", "")
+    assert f"**\\{name}** drop < 5, `<kept>`" in md  # a '<' opening no tag and code spans stay as written
+    assert "| \\<img src=x onerror=alert(1)> | ERROR quota |" in md
+    assert "\r" not in md
