@@ -93,20 +93,23 @@ def _domain_classifier(source_images: np.ndarray, target_images: np.ndarray, max
 
 
 def reweighted_domain_auc(source_stats: np.ndarray, target_stats: np.ndarray, source_weights: np.ndarray,
-                          max_images: int = 5000, folds: int = 3, seed: int = 0) -> float:
+                          max_images: int = 5000, folds: int = 3, seed: int = 0) -> float | None:
     """Out-of-fold AUC of a classifier telling source from target image statistics, with the source re-weighted.
 
     With ``source_weights`` = q_y / p_y for the target's estimated class priors q, a pure change of class mix
     leaves nothing to separate (AUC 0.5) while any change in the pixels still shows: the estimators use it to
     tell label shift from covariate shift. The re-weighting is done by rejection sampling (keep image i with
     probability w_i / max w), not sample weights: weighted binning made the boosting 4x slower, and drawing
-    with replacement would put copies of one image on both sides of a fold.
+    with replacement would put copies of one image on both sides of a fold. None when either side keeps fewer
+    than ``folds`` images (a smoke test's tiny holdout or competition subset): a fold would train on one side.
     """
     rng = np.random.default_rng(seed)
     w = np.asarray(source_weights, dtype=np.float64)
     kept = np.flatnonzero(rng.uniform(size=len(w)) * w.max() < w)
     src_idx = np.sort(rng.choice(kept, min(max_images, len(kept)), replace=False))
     tgt_idx = np.sort(rng.choice(len(target_stats), min(max_images, len(target_stats)), replace=False))
+    if min(len(src_idx), len(tgt_idx)) < folds:
+        return None
     x = np.concatenate([source_stats[src_idx], target_stats[tgt_idx]])
     y = np.concatenate([np.zeros(len(src_idx), dtype=int), np.ones(len(tgt_idx), dtype=int)])
     clf = HistGradientBoostingClassifier(max_iter=40, learning_rate=0.2, max_leaf_nodes=15, random_state=seed)

@@ -411,8 +411,9 @@ def estimate_all(holdout_logits: np.ndarray, holdout_labels: np.ndarray, target_
         from kaggle_kit.gap.domain import reweighted_domain_auc
 
         shift_auc = reweighted_domain_auc(holdout_stats, target_stats, (q_em / np.maximum(p_src, 1e-12))[holdout_labels])
-        est["Shift-Gated"] = gated(est["ATC-NE-EM"], est["COT"], shift_auc)
-    if synthetic is not None and target_stats is not None:
+        if shift_auc is not None:  # None: too few images on a side to tell them apart
+            est["Shift-Gated"] = gated(est["ATC-NE-EM"], est["COT"], shift_auc)
+    if synthetic is not None and target_stats is not None and shift_auc is not None:
         from kaggle_kit.gap.synthetic import cc_synth_estimate
 
         sp = calibrated_probs(synthetic.logits, t)

@@ -91,3 +91,25 @@ def test_reweighted_domain_auc_ignores_a_change_of_class_mix_but_not_of_pixels()
     assert domain.reweighted_domain_auc(src, tgt, w) == pytest.approx(0.5, abs=0.05)
     blurred, _ = _two_class_stats(1500, (0.15, 0.85), 3, blur=True)
     assert domain.reweighted_domain_auc(src, blurred, w) > 0.95
+
+
+def test_reweighted_domain_auc_is_none_when_a_side_is_too_small_to_cross_validate():
+    """A smoke-test run (data.holdout_size=10, or data.comp_subset=1) crashed the report and the upload's
+    prediction inside sklearn: a fold's training part held one side only."""
+    src, ys = _two_class_stats(40, (0.5, 0.5), 1)
+    tgt, _ = _two_class_stats(40, (0.5, 0.5), 2)
+    assert domain.reweighted_domain_auc(src, tgt[:1], np.ones(len(ys))) is None
+    w = np.where(ys == 0, 1.0, 1e-9)  # the re-weighting keeps about half of the holdout ...
+    assert domain.reweighted_domain_auc(src[:4], tgt, w[:4] * np.array([1, 1e-9, 1e-9, 1e-9])) is None  # ... or one
+
+
+def test_estimate_all_leaves_out_the_gated_estimators_without_a_shift_auc():
+    from kaggle_kit.gap import estimators
+
+    rng = np.random.default_rng(0)
+    labels = np.arange(12) % 10
+    hold = rng.normal(size=(12, 10)) + 3 * np.eye(10)[labels]
+    stats = rng.normal(size=(12, 5))
+    out = estimators.estimate_all(hold, labels, rng.normal(size=(1, 10)), target_stats=stats[:1],
+                                  holdout_stats=stats)
+    assert out["shift_auc"] is None and "Shift-Gated" not in out["estimates"] and "AC" in out["estimates"]
