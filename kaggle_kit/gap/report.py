@@ -228,7 +228,7 @@ def scoreboard_section(ledger: pd.DataFrame, runs: Sequence[RunView]
                           "signs: that prediction corrected by the submissions scored before it."))
     n_scored = int(ok.sum())
     if line is None:
-        sec.blocks.append("No leaderboard scores yet (status pending or dry runs): the line appears after `sync`.")
+        sec.blocks.append(_no_line_words(board))
     else:
         sec.blocks.append(f"Fitted on {n_scored} scored submission(s): leaderboard = {line[0]:.3f} x local "
                           f"{100 * line[1]:+.2f} points" + _constant_gap_words(local[ok], n_scored)
@@ -239,6 +239,14 @@ def scoreboard_section(ledger: pd.DataFrame, runs: Sequence[RunView]
             rows.append([v.name, _pct(loc, 2), _pct(line[0] * loc + line[1], 2)])
         sec.blocks.append(Table(["run", "local accuracy", "expected leaderboard (line)"], rows))
     return sec, line, n_scored
+
+
+def _no_line_words(board: np.ndarray) -> str:
+    """Why the scoreboard has no line: no score yet, or scores only on rows without a local accuracy."""
+    if np.isnan(board).all():
+        return "No leaderboard scores yet (status pending or dry runs): the line appears after `sync`."
+    return ("The scored submissions have no local accuracy in the ledger (files submitted without their runs), so "
+            "no line from local to leaderboard accuracy can be drawn.")
 
 
 def _constant_gap_words(local: np.ndarray, n_scored: int) -> str:

@@ -145,3 +145,21 @@ def test_markdown_shows_user_strings_as_text_not_html_and_keeps_table_rows_whole
     assert f"**\\{name}** drop < 5, `<kept>`" in md  # a '<' opening no tag and code spans stay as written
     assert "| \\<img src=x onerror=alert(1)> | ERROR quota |" in md
     assert "\r" not in md
+
+
+def test_scoreboard_without_a_line_says_why_when_scores_exist_but_no_local_accuracy(tmp_path):
+    """A CSV uploaded without runs has a public score and no local accuracy: the text said 'No leaderboard
+    scores yet' under a table showing the score."""
+    from pathlib import Path
+
+    from kaggle_kit import ledger
+    from kaggle_kit.gap.report import scoreboard_section
+    from kaggle_kit.gap.report_runs import RunView
+
+    path = tmp_path / "ledger.csv"
+    ledger.append_row(path, file="external.csv", status="COMPLETE", public_score=0.80)
+    view = RunView(Path("r"), "r", None, None, None, {"estimates": {}, "holdout_acc": 0.93}, None)
+    sec, line, n = scoreboard_section(ledger.read_ledger(path), [view])
+    text = " ".join(b for b in sec.blocks if isinstance(b, str))
+    assert line is None and n == 0
+    assert "No leaderboard scores yet" not in text and "no local accuracy" in text
