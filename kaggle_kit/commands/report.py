@@ -10,7 +10,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--runs", nargs="+", metavar="RUN",
                    help="run or ensemble folders / ids with logits; the last one is described in detail "
                         "(default: the runs named in the ledger's last row, and the ensemble of them it submitted)")
-    p.add_argument("--ledger", default="submissions/ledger.csv", help="submission ledger (default: %(default)s)")
+    p.add_argument("--ledger", help="submission ledger (default: submissions/ledger.csv; none there yet is fine)")
     p.add_argument("--out", default="reports", help="output folder (default: %(default)s)")
     p.add_argument("--data-dir", help="data folder (default: $KAGGLE_KIT_DATA, ./data, Kaggle input)")
     p.add_argument("--domain-max-images", type=int, help="images per side for the domain classifier")
@@ -57,6 +57,18 @@ def _submitted_ensemble(members: list[str], recipe: str) -> Path | None:
     return max(found, key=lambda f: f.stat().st_mtime) if found else None
 
 
+def _ledger_arg(given: str | None) -> str:
+    """The ledger to read: the default may not exist yet (nothing submitted), but a path the user named must, or
+    a typo would be reported as 'No submissions in the ledger yet'."""
+    from kaggle_kit.errors import UsageError
+    from kaggle_kit.ledger import DEFAULT_LEDGER
+
+    if given is not None and not Path(given).is_file():
+        raise UsageError(f"{given}: no such ledger file; give the path of a submissions ledger.csv, or leave "
+                         f"--ledger out")
+    return str(DEFAULT_LEDGER) if given is None else given
+
+
 def run(args: argparse.Namespace) -> int:
     import dataclasses
 
@@ -70,6 +82,7 @@ def run(args: argparse.Namespace) -> int:
     from kaggle_kit.fsio import check_dir_target
 
     check_dir_target(args.out, "report folder (--out)")  # before minutes of work
+    args.ledger = _ledger_arg(args.ledger)
     folders = [run_dir(n) for n in args.runs] if args.runs else _runs_from_ledger(args.ledger)
     if not folders:
         raise RunError(f"no runs to report on: pass --runs RUN..., or submit first so {args.ledger} names some")

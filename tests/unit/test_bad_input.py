@@ -283,6 +283,15 @@ def test_report_out_that_is_a_file_is_refused_before_any_work(tmp_path, monkeypa
                                       "folder (--out)")
 
 
+def test_report_with_a_ledger_path_that_does_not_exist_is_refused_before_any_work(tmp_path, monkeypatch, capsys):
+    """A mistyped --ledger read as an empty ledger: the report said 'No submissions in the ledger yet'."""
+    monkeypatch.chdir(tmp_path)
+    make_run(tmp_path / "runs" / "m0")
+    assert main(["report", "--runs", "m0", "--ledger", "submisions/ledger.csv"]) == 2
+    assert one_error_line(capsys) == ("error: submisions/ledger.csv: no such ledger file; give the path of a "
+                                      "submissions ledger.csv, or leave --ledger out")
+
+
 def test_new_paths_lists_what_creating_a_path_adds_and_remove_created_takes_back_only_that(tmp_path):
     from kaggle_kit.fsio import new_paths, remove_created
 
