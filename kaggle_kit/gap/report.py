@@ -182,13 +182,13 @@ def scoreboard_section(ledger: pd.DataFrame, runs: Sequence[RunView]
     for _, r in df.iterrows():
         err, cerr = r["prediction_error"], r["corrected_error"]
         run_cell = _runs_cell(r, runs)
-        rows.append([str(r["time"])[:19], str(r["file"]), run_cell, _pct(r["local_holdout_acc"], 2),
+        rows.append([_utc_cell(str(r["time"])), str(r["file"]), run_cell, _pct(r["local_holdout_acc"], 2),
                      _pct(r["local_test_acc"], 2), _pct(r["predicted_lb_acc"], 2), r["predicted_by"] or "-",
                      _pct(r["public_score"], 2), _pct(r["private_score"], 2),
                      "-" if math.isnan(err) else f"{100 * err:+.1f}",
                      "-" if math.isnan(r["corrected"]) else _pct(r["corrected"], 2)
                      + ("" if math.isnan(cerr) else f" ({100 * cerr:+.1f})"), str(r["status"])])
-    sec.blocks.append(Table(["time", "file", "runs", "holdout", "local test", "predicted LB", "predicted by",
+    sec.blocks.append(Table(["time (UTC)", "file", "runs", "holdout", "local test", "predicted LB", "predicted by",
                              "public", "private", "predicted - public (pts)", "corrected by earlier scores (error)",
                              "status"], rows))
     sec.blocks.append(upload_prediction_summary(df, legacy))
@@ -247,6 +247,12 @@ def _no_line_words(board: np.ndarray) -> str:
         return "No leaderboard scores yet (status pending or dry runs): the line appears after `sync`."
     return ("The scored submissions have no local accuracy in the ledger (files submitted without their runs), so "
             "no line from local to leaderboard accuracy can be drawn.")
+
+
+def _utc_cell(text: str) -> str:
+    """A ledger time in UTC to the second (the ledger writes UTC with its offset); as written if it is no time."""
+    when = pd.to_datetime(text, utc=True, errors="coerce")
+    return text[:19] if pd.isna(when) else when.strftime("%Y-%m-%d %H:%M:%S")
 
 
 def _constant_gap_words(local: np.ndarray, n_scored: int) -> str:
@@ -721,6 +727,13 @@ def accuracy_section(errors: dict, unseen: dict | None = None, correction_eviden
 
 
 # ------------------------------------------------------------------------------------------- entry point
+def generated_at(now: _dt.datetime | None = None) -> str:
+    """When the report was made, in UTC and saying so, like the scoreboard's ledger times: in local time without a
+    zone, a report made after a submission could read as made hours before it."""
+    now = _dt.datetime.now(_dt.timezone.utc) if now is None else now.astimezone(_dt.timezone.utc)
+    return now.strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
 def build_report(run_dirs: Sequence[str | Path], ledger_path: str | Path | None, data: Cifar10,
                  comp: CompetitionSet, out_dir: str | Path, cfg: ReportConfig | None = None,
                  competition: str | None = None) -> Path:
@@ -762,7 +775,7 @@ def build_report(run_dirs: Sequence[str | Path], ledger_path: str | Path | None,
                 accuracy_section(errors, unseen, correction_evidence)]
 
     title = "kaggle-kit gap report"
-    meta = (f"Generated {_dt.datetime.now().isoformat(timespec='seconds')} for {', '.join(v.name for v in runs)}; "
+    meta = (f"Generated {generated_at()} for {', '.join(v.name for v in runs)}; "
             f"{len(comp.images):,} competition images ({comp.source or 'competition set'}), "
             f"{len(data.train_images):,} training images; ledger: {ledger_path} ({len(ledger)} rows).")
     for fig in figures([b for s in sections for b in s.blocks]):

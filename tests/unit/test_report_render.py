@@ -163,3 +163,24 @@ def test_scoreboard_without_a_line_says_why_when_scores_exist_but_no_local_accur
     text = " ".join(b for b in sec.blocks if isinstance(b, str))
     assert line is None and n == 0
     assert "No leaderboard scores yet" not in text and "no local accuracy" in text
+
+
+def test_report_times_are_utc_and_say_so(tmp_path, monkeypatch):
+    """The ledger's times are UTC; 'Generated' was local time without a zone, so in California a report made
+    after a submission read as made 8 hours before it."""
+    import datetime as dt
+    from pathlib import Path
+
+    from kaggle_kit import ledger
+    from kaggle_kit.gap.report import generated_at, scoreboard_section
+    from kaggle_kit.gap.report_runs import RunView
+
+    pacific = dt.timezone(dt.timedelta(hours=-8))
+    assert generated_at(dt.datetime(2026, 3, 1, 9, 5, tzinfo=pacific)) == "2026-03-01 17:05:00 UTC"
+    path = tmp_path / "ledger.csv"
+    ledger.append_row(path, time="2026-03-01T17:00:00+00:00", file="a.csv", status="COMPLETE", public_score=0.8)
+    ledger.append_row(path, time="2026-03-01T19:00:00+02:00", file="b.csv", status="COMPLETE", public_score=0.8)
+    view = RunView(Path("r"), "r", None, None, None, {"estimates": {}, "holdout_acc": 0.9}, None)
+    table = scoreboard_section(ledger.read_ledger(path), [view])[0].blocks[0]
+    assert table.headers[0] == "time (UTC)"
+    assert [r[0] for r in table.rows] == ["2026-03-01 17:00:00", "2026-03-01 17:00:00"]
