@@ -532,6 +532,8 @@ def covariate_section(train_images: np.ndarray, comp_images: np.ndarray, cfg: Re
         ax.tick_params(labelsize=7)
         if i == 0:
             ax.legend(fontsize=7)
+    fig.supxlabel("value of the statistic (title) per image", fontsize=9)
+    fig.supylabel("density (images, normalised)", fontsize=9)
     sec.blocks.append(Fig("image_stats", figure_png(fig), "Distributions of the per-image statistics, training vs "
                           "competition images."))
     nd = domain.near_duplicates(comp_images, train_images, NEAR_DUP_THRESHOLDS)
@@ -575,6 +577,8 @@ def per_class_section(main: RunView, class_names: Sequence[str]) -> Section:
                  histtype="step", lw=1.5, label=name)
     ax1.set_xlabel("max probability (temperature-scaled)")
     ax2.set_xlabel("entropy (nats)")
+    for ax in (ax1, ax2):
+        ax.set_ylabel("density (images, normalised)")
     ax1.legend(fontsize=8)
     sec.blocks.append(Fig("confidence_entropy", figure_png(fig), "Confidence and entropy distributions: a shift to "
                           "lower confidence / higher entropy on the competition set is the drop the estimators see."))

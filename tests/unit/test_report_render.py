@@ -7,6 +7,7 @@ import re
 import numpy as np
 import pytest
 from matplotlib.figure import Figure
+from matplotlib.backends.backend_agg import FigureCanvasAgg
 
 from kaggle_kit.gap.report import expectation_sentence, fit_scoreboard_line
 from kaggle_kit.gap.report_render import (Details, Fig, Section, Table, figure_png, figures, render_html,
@@ -184,3 +185,33 @@ def test_report_times_are_utc_and_say_so(tmp_path, monkeypatch):
     table = scoreboard_section(ledger.read_ledger(path), [view])[0].blocks[0]
     assert table.headers[0] == "time (UTC)"
     assert [r[0] for r in table.rows] == ["2026-03-01 17:00:00", "2026-03-01 17:00:00"]
+
+
+def _unlabelled_axes(fig) -> list[str]:
+    """Plot axes (not image tiles) whose x or y axis says nothing of what it shows."""
+    sup_x = fig._supxlabel is not None and fig._supxlabel.get_text()
+    sup_y = fig._supylabel is not None and fig._supylabel.get_text()
+    FigureCanvasAgg(fig).draw()  # tick labels exist once drawn
+    named = lambda ax: any(c.isalpha() for t in ax.get_xticklabels() for c in t.get_text())  # class names as ticks
+    return [ax.get_title() or str(i) for i, ax in enumerate(fig.axes) if not ax.images and not (
+        (ax.get_xlabel() or sup_x or named(ax)) and (ax.get_ylabel() or sup_y))]
+
+
+def test_every_plot_of_the_per_class_and_covariate_sections_labels_both_axes(monkeypatch):
+    """The confidence/entropy histograms and the ten image-statistic histograms had no y label (a density)."""
+    from pathlib import Path
+
+    from kaggle_kit.config import ReportConfig
+    from kaggle_kit.gap import report
+    from kaggle_kit.gap.report_runs import RunView
+    from kaggle_kit.runs import Logits
+
+    made = []
+    monkeypatch.setattr(report, "figure_png", lambda fig: made.append(fig) or b"")
+    rng = np.random.default_rng(0)
+    lg = lambda n: Logits(np.arange(n), rng.normal(size=(n, 10)).astype(np.float32), rng.integers(0, 10, n), "none")
+    view = RunView(Path("r"), "r", lg(100), lg(100), lg(100), {"temperature": 1.0}, None)
+    report.per_class_section(view, [f"c{k}" for k in range(10)])
+    images = rng.integers(0, 256, (120, 32, 32, 3), dtype=np.uint8)
+    report.covariate_section(images[:60], images[60:], ReportConfig(domain_max_images=50))
+    assert len(made) >= 4 and all(_unlabelled_axes(f) == [] for f in made), [_unlabelled_axes(f) for f in made]
