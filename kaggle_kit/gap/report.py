@@ -560,6 +560,11 @@ def covariate_section(train_images: np.ndarray, comp_images: np.ndarray, cfg: Re
                  "near_dup_share": nd.counts[share_thr] / len(comp_images), "near_dup_threshold": share_thr}
 
 
+def _points_change(before: float, after: float) -> str:
+    """The change between two shares as the table shows them (one decimal each), so the columns add up."""
+    return f"{round(100 * after, 1) - round(100 * before, 1):+.1f}"
+
+
 def per_class_section(main: RunView, class_names: Sequence[str]) -> Section:
     sec = Section("per-class", "5. Per-class view: confidence, entropy and predicted shares")
     t = main.result["temperature"]
@@ -593,7 +598,7 @@ def per_class_section(main: RunView, class_names: Sequence[str]) -> Section:
 
     ch, cc = conf_by_class(ph), conf_by_class(pc)
     order = np.argsort(-np.abs(share_c - share_h))
-    rows = [[class_names[k], _pct(share_h[k]), _pct(share_c[k]), f"{100 * (share_c[k] - share_h[k]):+.1f}",
+    rows = [[class_names[k], _pct(share_h[k]), _pct(share_c[k]), _points_change(share_h[k], share_c[k]),
              _pct(ch[k]), _pct(cc[k])] for k in order]
     sec.blocks.append("Classes ordered by how far their predicted share moved (holdout to competition):")
     sec.blocks.append(Table(["predicted class", "share (holdout)", "share (competition)", "change (pts)",

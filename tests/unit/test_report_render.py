@@ -215,3 +215,24 @@ def test_every_plot_of_the_per_class_and_covariate_sections_labels_both_axes(mon
     images = rng.integers(0, 256, (120, 32, 32, 3), dtype=np.uint8)
     report.covariate_section(images[:60], images[60:], ReportConfig(domain_max_images=50))
     assert len(made) >= 4 and all(_unlabelled_axes(f) == [] for f in made), [_unlabelled_axes(f) for f in made]
+
+
+def test_per_class_change_is_the_difference_of_the_shares_as_shown(monkeypatch):
+    """Shares 10.7% -> 14.8% were listed with a change of +4.0 (10.74% -> 14.78% unrounded)."""
+    from pathlib import Path
+
+    from kaggle_kit.gap import report
+    from kaggle_kit.gap.report_render import Table
+    from kaggle_kit.gap.report_runs import RunView
+    from kaggle_kit.runs import Logits
+
+    monkeypatch.setattr(report, "figure_png", lambda fig: b"")
+
+    def logits(n_first: int) -> Logits:
+        pred = np.r_[np.zeros(n_first, int), 1 + np.arange(10000 - n_first) % 9]
+        return Logits(np.arange(10000), 5 * np.eye(10, dtype=np.float32)[pred], pred, "none")
+
+    view = RunView(Path("r"), "r", logits(1074), None, logits(1478), {"temperature": 1.0}, None)
+    sec = report.per_class_section(view, [f"c{k}" for k in range(10)])
+    row = next(r for b in sec.blocks if isinstance(b, Table) for r in b.rows if r[0] == "c0")
+    assert row[1:4] == ["10.7%", "14.8%", "+4.1"]
