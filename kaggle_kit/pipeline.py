@@ -378,12 +378,13 @@ def run_pipeline(cfg: PipelineConfig, *, data_dir: str | Path | None = None, wor
 
     # -- gap report
     if "report" in cfg.stages and cfg.report.enabled:
-        from kaggle_kit.gap.report import build_report
+        from kaggle_kit.gap.report import build_report, report_fingerprint
 
         dirs = run_dirs if final_dir in run_dirs else [*run_dirs, final_dir]
         rkey = config_hash({"logits": [sha256_file(d / "logits_comp.npz") for d in dirs],
                             "ledger": sha256_file(ledger_path) if ledger_path.is_file() else None,
-                            "report": cfg.report, "fp": data_fp})
+                            "report": cfg.report, "fp": data_fp, "competition": cfg.submit.competition,
+                            "code": report_fingerprint()})
         html = work / "reports" / "gap.html"
         report_outputs = [html, html.with_name("gap.md")]  # shared by every pipeline of the work folder
         if state.done("report", rkey, report_outputs):

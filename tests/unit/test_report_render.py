@@ -236,3 +236,22 @@ def test_per_class_change_is_the_difference_of_the_shares_as_shown(monkeypatch):
     sec = report.per_class_section(view, [f"c{k}" for k in range(10)])
     row = next(r for b in sec.blocks if isinstance(b, Table) for r in b.rows if r[0] == "c0")
     assert row[1:4] == ["10.7%", "14.8%", "+4.1"]
+
+
+def test_report_fingerprint_changes_with_the_reports_code_or_measured_errors(tmp_path):
+    """The pipeline skipped the report on unchanged inputs, so after an update of the toolkit (new code or new
+    measured errors) the old report stayed, looking current."""
+    from kaggle_kit.gap.report import report_fingerprint
+
+    (tmp_path / "report.py").write_text("a = 1\n")
+    (tmp_path / "measured_error.json").write_text("{}")
+    (tmp_path / "notes.txt").write_text("x")
+    first = report_fingerprint(tmp_path)
+    assert report_fingerprint(tmp_path) == first and len(first) == 16
+    (tmp_path / "notes.txt").write_text("y")  # not code nor measurements
+    assert report_fingerprint(tmp_path) == first
+    (tmp_path / "measured_error.json").write_text('{"n_sets": 1}')
+    second = report_fingerprint(tmp_path)
+    (tmp_path / "report.py").write_text("a = 2\n")
+    assert len({first, second, report_fingerprint(tmp_path)}) == 3
+    assert len(report_fingerprint()) == 16  # the installed package's
