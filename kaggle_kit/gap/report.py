@@ -769,10 +769,10 @@ def build_report(run_dirs: Sequence[str | Path], ledger_path: str | Path | None,
     if not run_dirs:
         raise RunError("no runs given; pass at least one run folder with logits (`kaggle-kit predict` first)")
     out_dir = Path(out_dir)
+    ledger = read_ledger(ledger_path) if ledger_path is not None else read_ledger()  # a bad line stops it now
     runs = [load_run(d, data, comp, cfg.synthetic_per_set) for d in run_dirs]
     main = runs[-1]
     errors = measured_error()
-    ledger = read_ledger(ledger_path) if ledger_path is not None else read_ledger()
     class_names = list(data.class_names)
 
     score_sec, line, n_scored = scoreboard_section(ledger, runs)

@@ -255,3 +255,19 @@ def test_report_fingerprint_changes_with_the_reports_code_or_measured_errors(tmp
     (tmp_path / "report.py").write_text("a = 2\n")
     assert len({first, second, report_fingerprint(tmp_path)}) == 3
     assert len(report_fingerprint()) == 16  # the installed package's
+
+
+def test_a_broken_ledger_stops_the_report_before_the_runs_are_loaded(tmp_path, monkeypatch):
+    """The ledger was read after every run's estimates (CC-Synth: minutes), only to stop on its first bad line."""
+    from kaggle_kit.errors import LedgerError
+    from kaggle_kit.gap import report
+
+    def never(*args, **kwargs):
+        raise AssertionError("runs loaded before the ledger was read")
+
+    monkeypatch.setattr(report, "load_run", never)
+    bad = tmp_path / "ledger.csv"
+    bad.write_text("time,file\n1,2\n")
+    with pytest.raises(LedgerError, match="header is not a kaggle-kit ledger's"):
+        report.build_report([tmp_path / "run"], bad, None, None, tmp_path / "out")
+    assert not (tmp_path / "out").exists()
