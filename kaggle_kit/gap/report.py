@@ -799,9 +799,16 @@ def build_report(run_dirs: Sequence[str | Path], ledger_path: str | Path | None,
     meta = (f"Generated {generated_at()} for {', '.join(v.name for v in runs)}; "
             f"{len(comp.images):,} competition images ({comp.source or 'competition set'}), "
             f"{len(data.train_images):,} training images; ledger: {ledger_path} ({len(ledger)} rows).")
+    return write_report(out_dir, title, meta, sections)
+
+
+def write_report(out_dir: Path, title: str, meta: str, sections: Sequence[Section]) -> Path:
+    """Render both files first, then write the PNGs, ``gap.md`` and ``gap.html`` (last), each atomically: a
+    rendering error must not leave an old report beside new figures. Returns the HTML path."""
+    md, page = render_markdown(title, meta, sections), render_html(title, meta, sections)
     for fig in figures([b for s in sections for b in s.blocks]):
         atomic_write_bytes(out_dir / f"{fig.name}.png", fig.png)
-    atomic_write_text(out_dir / "gap.md", render_markdown(title, meta, sections))
+    atomic_write_text(out_dir / "gap.md", md)
     html_path = out_dir / "gap.html"
-    atomic_write_text(html_path, render_html(title, meta, sections))
+    atomic_write_text(html_path, page)
     return html_path

@@ -271,3 +271,18 @@ def test_a_broken_ledger_stops_the_report_before_the_runs_are_loaded(tmp_path, m
     with pytest.raises(LedgerError, match="header is not a kaggle-kit ledger's"):
         report.build_report([tmp_path / "run"], bad, None, None, tmp_path / "out")
     assert not (tmp_path / "out").exists()
+
+
+def test_a_block_that_cannot_be_rendered_leaves_the_old_report_and_its_figures_alone(tmp_path):
+    """The PNGs were written before gap.md was rendered: a rendering error left the old report beside new figures."""
+    from kaggle_kit.gap.report import write_report
+
+    (tmp_path / "tiny.png").write_bytes(b"old")
+    (tmp_path / "gap.md").write_text("old")
+    sections = [*_sections(), Section("three", "3. Broken", [Details("d", [3])])]
+    with pytest.raises(TypeError, match="not a report block: int"):
+        write_report(tmp_path, "t", "m", sections)
+    assert (tmp_path / "tiny.png").read_bytes() == b"old" and sorted(p.name for p in tmp_path.iterdir()) == [
+        "gap.md", "tiny.png"]
+    html = write_report(tmp_path, "t", "m", _sections())
+    assert html.name == "gap.html" and (tmp_path / "tiny.png").read_bytes().startswith(PNG_MAGIC)
