@@ -61,14 +61,16 @@ class Preset:
         self.name = definition.name
         self.description = definition.description
         self.batch_spec = definition.batch_spec
-        self._compose = A.Compose(definition.transforms(), seed=seed)
+        self._compose = A.Compose(definition.transforms())
+        if seed is not None:
+            self.reseed(seed)
 
     @property
     def is_identity(self) -> bool:
         return len(self._compose.transforms) == 0
 
     def reseed(self, seed: int) -> None:
-        self._compose.set_random_seed(seed)
+        _seed_tree(self._compose, np.random.SeedSequence(seed))
 
     def __call__(self, image: np.ndarray) -> np.ndarray:
         if self.is_identity:
@@ -77,6 +79,19 @@ class Preset:
 
     def __repr__(self) -> str:
         return f"Preset({self.name!r})"
+
+
+def _seed_tree(transform, seeds: np.random.SeedSequence) -> None:
+    """Seed ``transform`` and, recursively, each transform inside it from its own child of ``seeds``.
+
+    albumentations' ``set_random_seed`` hands a Compose's seed unchanged to every transform in it, so two
+    transforms that draw alike run in lockstep: each ``p=0.5`` check then sees the same number, and e.g.
+    blur_jpeg degraded exactly the mirrored images, seed001 rotated mirrored images one way only.
+    """
+    transform.set_random_seed(int(seeds.generate_state(1)[0]))  # also (re)seeds the children, identically
+    children = transform.transforms if isinstance(transform, A.BaseCompose) else []
+    for child, child_seeds in zip(children, seeds.spawn(len(children))):
+        _seed_tree(child, child_seeds)
 
 
 def list_presets() -> list[str]:

@@ -99,6 +99,39 @@ def test_batched_path_matches_albumentations_distribution(preset_name):
     assert abs(batched[:, 2].mean() - (0.5 if spec.flip else 0.0)) < 0.02
 
 
+def _per_image_batches(name: str, image: np.ndarray, batches: int, size: int = 64) -> np.ndarray:
+    """``batches`` batches of one image augmented by preset ``name``, reseeded per batch as WorkerBatches does."""
+    preset = get_preset(name)
+    out = []
+    for b in range(batches):
+        preset.reseed(1000 + b)
+        out.append(np.stack([preset(image) for _ in range(size)]))
+    return np.stack(out)  # (batches, size, 32, 32, 3)
+
+
+def test_per_image_crop_and_flip_are_independent_within_and_across_images():
+    """One seed handed to every transform of a Compose made RandomCrop and HorizontalFlip draw the same numbers:
+    image 0's flip followed its vertical offset (corr -0.85), and so did image 2j's flip image j's offset."""
+    dy, _, flipped = _decode_offsets(_per_image_batches("standard", _coordinate_image(), 120).reshape(
+        -1, 32, 32, 3)).reshape(120, 64, 3).transpose(2, 0, 1)
+    assert abs(np.corrcoef(flipped[:, 0], dy[:, 0])[0, 1]) < 0.3  # 120 pairs: noise sd ~0.09
+    assert abs(np.corrcoef(flipped[:, ::2].ravel(), dy[:, :32].ravel())[0, 1]) < 0.1  # 3,840 pairs: sd ~0.016
+
+
+def test_blur_jpeg_degrades_mirrored_and_unmirrored_images_alike():
+    """Its flip and its one-of-three degradation are each p=0.5; they must be independent (they were identical)."""
+    image = IMAGES[1]
+    padded = cv2.copyMakeBorder(image, 4, 4, 4, 4, cv2.BORDER_REFLECT_101)
+    crops = [padded[y:y + 32, x:x + 32] for y in range(9) for x in range(9)]
+    candidates = np.stack(crops + [c[:, ::-1] for c in crops]).reshape(162, -1).astype(np.float64)
+    out = _per_image_batches("blur_jpeg", image, 16).reshape(-1, 32 * 32 * 3).astype(np.float64)
+    dist = (out ** 2).sum(1, keepdims=True) - 2 * out @ candidates.T + (candidates ** 2).sum(1)
+    flipped = dist.argmin(1) >= 81                 # nearest crop-and-flip of the noise image
+    degraded = dist.min(1) > 0.5                   # not exactly one of them
+    assert 0.4 < flipped.mean() < 0.6 and 0.4 < degraded.mean() < 0.6
+    assert abs(degraded[flipped].mean() - degraded[~flipped].mean()) < 0.15  # 1,024 images: sd ~0.03
+
+
 def test_batched_cutout_matches_coarse_dropout_placement():
     """Hole corner distribution equals albumentations CoarseDropout's (uniform where the hole fits)."""
     n = 6_000
