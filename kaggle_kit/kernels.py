@@ -123,6 +123,9 @@ SOURCE_TGZ_B64 = (
 
 
 def main():
+    for stream in (sys.stdout, sys.stderr):  # the kernel's log is a file: each line as written, in order
+        if hasattr(stream, "reconfigure"):  # not in a notebook cell, whose streams flush themselves
+            stream.reconfigure(line_buffering=True)
     workdir = os.environ.get("KAGGLE_KIT_KERNEL_WORKDIR", "/kaggle/working")
     src = tempfile.mkdtemp(prefix="kaggle-kit-src-")
     with tarfile.open(fileobj=io.BytesIO(base64.b64decode(SOURCE_TGZ_B64)), mode="r:gz") as tar:
@@ -139,7 +142,9 @@ def main():
     import kaggle_kit
     from kaggle_kit.cli import main as kaggle_kit_main
 
-    argv = ["run", pipeline, "--no-progress", "--set", "stages={stages}"]
+    # no --no-progress: it would also drop the per-epoch lines, all a kernel's log shows of a long run (no
+    # progress bars either way: the log is not a terminal)
+    argv = ["run", pipeline, "--set", "stages={stages}"]
     for override in OVERRIDES:
         argv += ["--set", override]
     print("kaggle-kit from " + os.path.dirname(kaggle_kit.__file__) + ": " + " ".join(argv), flush=True)

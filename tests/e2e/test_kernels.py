@@ -218,7 +218,7 @@ def test_pushed_script_runs_the_bundled_toolkit_inside_a_kernel(tmp_path, monkey
         record = server.wait_for_kernel(ref, timeout_s=120)
         first, *_, last = record.log.strip().splitlines()
         assert first.startswith("kaggle-kit from /") and "/kaggle-kit-src-" in first  # not the repo's copy
-        assert first.endswith("/tiny.yaml --no-progress --set stages=[data,train,predict]")
+        assert first.endswith("/tiny.yaml --set stages=[data,train,predict]")
         assert last.startswith(f"error: no competition data found (CIFAR-10 batches and cifar_test_nolabel.pkl; "
                                f"looked in: {empty}, data, /kaggle/input/competitions/{SLUG}, /kaggle/input/{SLUG})")
         capsys.readouterr()

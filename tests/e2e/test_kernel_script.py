@@ -1,0 +1,44 @@
+"""The generated kernel script executed as Kaggle executes it: a fresh isolated Python in an empty folder, its
+output a file (not a terminal), no proxy, the competition data attached, ``/kaggle/working`` its workdir."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from kaggle_kit import kernels
+
+TWO_EPOCHS = """name: kernel-log
+data: {holdout_size: 100, train_subset: 200, test_subset: 100, comp_subset: 100}
+model: {name: resnet8}
+train: {epochs: 2, batch_size: 100, seed: 0, amp: false, augment: {preset: standard}}
+predict: {tta: none, batch_size: 100}
+"""
+
+
+def run_kernel_script(script: Path, workdir: Path, data_dir: Path) -> tuple[int, str]:
+    """Run ``script`` like Kaggle: ``-I`` (no cwd, no user site), stdout and stderr into one file, no
+    PYTHONUNBUFFERED; returns (exit code, the log)."""
+    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(workdir.parent),
+           "KAGGLE_KERNEL_RUN_TYPE": "Batch", "KAGGLE_KIT_KERNEL_WORKDIR": str(workdir),
+           "KAGGLE_KIT_DATA": str(data_dir), "OMP_NUM_THREADS": "1"}
+    log = workdir.parent / "kernel.log"
+    with open(log, "wb") as fh:
+        proc = subprocess.run([sys.executable, "-I", str(script)], cwd=workdir.parent, env=env, stdout=fh,
+                              stderr=subprocess.STDOUT, timeout=240)
+    return proc.returncode, log.read_text(encoding="utf-8", errors="replace")
+
+
+def test_kernel_log_shows_each_epoch_in_order(shared_data, tmp_path):
+    """A kernel's log is all a user sees of an hours-long run: each epoch must show there, after the stage line
+    that announces it (stdout and stderr both reach the file line by line)."""
+    (tmp_path / "kernel-log.yaml").write_text(TWO_EPOCHS)
+    folder = kernels.build_kernel_folder(tmp_path / "kernel-log.yaml", tmp_path / "k", owner="alice", gpu="none")
+    rc, log = run_kernel_script(folder.path / kernels.SCRIPT_NAME, tmp_path / "working", shared_data)
+    assert rc == 0, log[-2000:]
+    lines = log.splitlines()
+    starts = [i for i, line in enumerate(lines) if line.startswith("[2/3] train")]
+    epochs = [i for i, line in enumerate(lines) if line.startswith(("epoch   1/2", "epoch   2/2"))]
+    assert len(epochs) == 2, log
+    assert starts[0] < epochs[0] < epochs[1] < starts[1], log
