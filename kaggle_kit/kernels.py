@@ -9,6 +9,7 @@ the kernel's output; ``pull`` moves them into ``runs/`` where they ensemble like
 from __future__ import annotations
 
 import base64
+import dataclasses
 import gzip
 import hashlib
 import io
@@ -26,7 +27,7 @@ from typing import Sequence
 import numpy as np
 
 import kaggle_kit
-from kaggle_kit.config import COMPETITION_SLUG, KERNEL_GPUS, config_hash, load_pipeline
+from kaggle_kit.config import COMPETITION_SLUG, KERNEL_GPUS, config_hash, load_pipeline, member_config
 from kaggle_kit.errors import KaggleError, RunError, UsageError
 from kaggle_kit.fsio import check_dir_target, escape_problem, new_paths, remove_created
 
@@ -215,10 +216,25 @@ def kernel_folder_path(pipeline: str | Path, out_root: str | Path, seed: int | N
     the folder is (or can be made) a folder. Writes nothing and sends nothing."""
     all_overrides = [*overrides, *([f"train.seed={seed}"] if seed is not None else [])]
     cfg = load_pipeline(Path(pipeline), all_overrides)  # fail here, not an hour later on Kaggle
+    fixed = members_fixing_seed(cfg) if seed is not None else []
+    if fixed:
+        raise UsageError(f"{pipeline}: members {', '.join(fixed)} set train.seed themselves, so --seeds would push "
+                         f"kernels that train the same seeds; push it once without --seeds (one kernel trains "
+                         f"every member)")
     folder = Path(out_root) / kernel_slug(cfg.name, seed, overrides)
     check_dir_target(out_root, "kernel folders' root (--out)")
     check_dir_target(folder, "kernel folder")
     return folder
+
+
+def members_fixing_seed(cfg) -> list[str]:
+    """Names of the members whose resolved train.seed does not follow the pipeline's: a member's ``set`` is
+    applied after the kernel's overrides, so ``--seeds`` cannot reach them."""
+    def member_seed(seed: int, member) -> int:
+        return member_config(dataclasses.replace(cfg, train=dataclasses.replace(cfg.train, seed=seed)),
+                             member).train.seed
+
+    return [m.name for m in cfg.members if member_seed(0, m) == member_seed(1, m)]
 
 
 def parse_seeds(text: str | None) -> list[int | None]:

@@ -98,6 +98,22 @@ def test_slugs_and_seeds():
         kernels.parse_seeds("1,1")
 
 
+def test_seed_sweep_is_refused_when_members_set_their_own_seeds(tmp_path, monkeypatch, capsys):
+    """A member's ``set`` is applied after the kernel's overrides, so ``--seeds`` on a pipeline whose members
+    fix train.seed (default.yaml) would push kernels that all train the same seeds: refused before any push."""
+    monkeypatch.chdir(tmp_path)
+    Path("three.yaml").write_text(PIPELINE + "members:\n  - {name: a, set: {train.seed: 0}}\n"
+                                  "  - {name: b, set: {train.seed: 1}}\n  - {name: c, set: {train.epochs: 2}}\n")
+    assert main(["kernel", "push", "three.yaml", "--seeds", "0-2", "--build-only", "--owner", "bob"]) == 2
+    assert capsys.readouterr().err == (
+        "error: three.yaml: members a, b set train.seed themselves, so --seeds would push kernels that train "
+        "the same seeds; push it once without --seeds (one kernel trains every member)\n")
+    assert not Path("kernels").exists()
+    assert main(["kernel", "push", "three.yaml", "--build-only", "--owner", "bob"]) == 0
+    Path("free.yaml").write_text(PIPELINE + "members:\n  - {name: a, set: {train.epochs: 2}}\n")
+    assert main(["kernel", "push", "free.yaml", "--seeds", "0,1", "--build-only", "--owner", "bob"]) == 0
+
+
 def test_push_status_pull_then_ensemble(fake, capsys):
     assert main(["kernel", "push", "tiny.yaml", "--seeds", "0,1"]) == 0
     refs = [f"{DEFAULT_USER}/kaggle-kit-tiny-s{s}" for s in (0, 1)]
