@@ -38,6 +38,7 @@ GPU_SHAPES = {"t4x2": "NvidiaTeslaT4Highmem", "t4": "NvidiaTeslaT4", "none": Non
 assert tuple(GPU_SHAPES) == KERNEL_GPUS
 KERNEL_STAGES = "[data,train,predict]"
 TERMINAL = ("COMPLETE", "ERROR", "CANCEL_ACKNOWLEDGED")
+FAILED = ("ERROR", "CANCEL_REQUESTED", "CANCEL_ACKNOWLEDGED")  # no runs to pull: `kernel status` exits 1
 MAX_SEEDS = 100  # kernels one push may create; more is a typo (0-1000), not a plan
 _NAME_PART = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]*")
 

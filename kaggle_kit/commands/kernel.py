@@ -92,7 +92,7 @@ def run_push(args: argparse.Namespace) -> int:
 
 def run_status(args: argparse.Namespace) -> int:
     from kaggle_kit import kaggle_api
-    from kaggle_kit.kernels import TERMINAL, check_poll_seconds
+    from kaggle_kit.kernels import FAILED, TERMINAL, check_poll_seconds
 
     poll_s = check_poll_seconds(args.poll_s, "--poll-s")
     refs = _refs(args.names)
@@ -103,7 +103,7 @@ def run_status(args: argparse.Namespace) -> int:
         if not args.wait or all(s.status in TERMINAL for s in statuses):
             break
         time.sleep(poll_s)
-    return 0 if all(s.status != "ERROR" for s in statuses) else 1
+    return 1 if any(s.status in FAILED for s in statuses) else 0
 
 
 def run_pull(args: argparse.Namespace) -> int:

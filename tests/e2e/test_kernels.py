@@ -199,6 +199,25 @@ def test_failed_kernel_and_unknown_kernel(tmp_path, monkeypatch, capsys):
                                            f"(404); check the name or push it first with `kaggle-kit kernel push`\n")
 
 
+def test_cancelled_kernel_fails_status_wait_and_pull(tmp_path, monkeypatch, capsys):
+    """A cancelled kernel has no runs: `kernel status --wait && kernel pull` must stop at the status."""
+    def cancelled(record, workdir):
+        return KernelResult("CANCEL_ACKNOWLEDGED", log="cancelled by the user\n")
+
+    with FakeKaggle(FakeKaggleConfig(kernel_runner=cancelled, kernel_running_polls=0)) as server:
+        use_env(monkeypatch, server.sandbox_env(tmp_path / "client"))
+        monkeypatch.chdir(tmp_path)
+        Path("tiny.yaml").write_text(PIPELINE)
+        ref = f"{DEFAULT_USER}/kaggle-kit-tiny"
+        assert main(["kernel", "push", "tiny.yaml"]) == 0
+        server.wait_for_kernel(ref)
+        capsys.readouterr()
+        assert main(["kernel", "status", ref, "--wait", "--poll-s", "0.01"]) == 1
+        assert capsys.readouterr().out == f"{ref}: CANCEL_ACKNOWLEDGED\n"
+        assert main(["kernel", "pull", ref]) == 1
+        assert capsys.readouterr().err.startswith(f"error: kernel {ref} ended CANCEL_ACKNOWLEDGED")
+
+
 def test_push_needs_credentials_but_build_only_does_not(tmp_path, monkeypatch, capsys):
     with FakeKaggle() as server:
         use_env(monkeypatch, server.sandbox_env(tmp_path / "client", credentials=False))
