@@ -27,7 +27,7 @@ from typing import Sequence
 import numpy as np
 
 import kaggle_kit
-from kaggle_kit.config import COMPETITION_SLUG, KERNEL_GPUS, config_hash, load_pipeline, member_config
+from kaggle_kit.config import KERNEL_GPUS, config_hash, load_pipeline, member_config
 from kaggle_kit.errors import KaggleError, RunError, UsageError
 from kaggle_kit.fsio import check_dir_target, escape_problem, new_paths, remove_created
 
@@ -191,18 +191,29 @@ class KernelFolder:
     metadata: dict
 
 
+def with_competition(pipeline: str | Path, overrides: Sequence[str], competition: str | None) -> list[str]:
+    """The overrides, plus ``submit.competition=<competition>`` when that differs from the pipeline's: the
+    kernel attaches the competition its config names, and the bundled toolkit looks for the data where Kaggle
+    mounts that one (``/kaggle/input[/competitions]/<slug>``), so the two cannot disagree."""
+    if competition is None or load_pipeline(Path(pipeline), list(overrides)).submit.competition == competition:
+        return list(overrides)
+    return [*overrides, f"submit.competition={competition}"]
+
+
 def build_kernel_folder(pipeline: str | Path, out_root: str | Path, *, owner: str,
-                        competition: str = COMPETITION_SLUG, gpu: str = "t4x2", seed: int | None = None,
+                        competition: str | None = None, gpu: str = "t4x2", seed: int | None = None,
                         overrides: Sequence[str] = ()) -> KernelFolder:
-    """Write ``<out_root>/<slug>/{kernel-metadata.json, kaggle_kit_kernel.py}`` for one pipeline (and seed)."""
+    """Write ``<out_root>/<slug>/{kernel-metadata.json, kaggle_kit_kernel.py}`` for one pipeline (and seed);
+    ``competition`` None: the pipeline's submit.competition."""
     if not owner:
         raise UsageError("a kernel needs an owner (your Kaggle username) for its id owner/slug")
     pipeline = Path(pipeline)
+    overrides = with_competition(pipeline, overrides, competition)
     all_overrides = [*overrides, *([f"train.seed={seed}"] if seed is not None else [])]
     folder = kernel_folder_path(pipeline, out_root, seed, overrides)
     slug = folder.name
     kernel_id = f"{owner}/{slug}"
-    meta = kernel_metadata(kernel_id, competition, gpu)
+    meta = kernel_metadata(kernel_id, load_pipeline(pipeline, all_overrides).submit.competition, gpu)
     folder.mkdir(parents=True, exist_ok=True)
     script = render_script(kernel_id, pipeline.stem, pipeline.read_text(encoding="utf-8"), all_overrides,
                            source_bundle())

@@ -18,7 +18,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     push.add_argument("--seeds", help="push one kernel per seed, e.g. 0,1,2 or 0-4 (sets train.seed)")
     push.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                       help="override a pipeline value in the kernel (repeatable)")
-    push.add_argument("--competition", default=COMPETITION_SLUG, help="Kaggle competition slug (default: %(default)s)")
+    push.add_argument("--competition", help="Kaggle competition slug whose data the kernel attaches and reads "
+                      f"(default: the pipeline's submit.competition, usually {COMPETITION_SLUG})")
     push.add_argument("--out", default="kernels", help="where kernel folders are written (default: kernels/)")
     push.add_argument("--owner", help="Kaggle username for the kernel ids (default: the credentials' user)")
     push.add_argument("--build-only", action="store_true", help="write the folders, do not push")
@@ -55,14 +56,15 @@ def run_push(args: argparse.Namespace) -> int:
 
     from kaggle_kit import kaggle_api
     from kaggle_kit.fsio import check_dir_target
-    from kaggle_kit.kernels import build_kernel_folder, check_owner, kernel_folder_path, parse_seeds
+    from kaggle_kit.kernels import build_kernel_folder, check_owner, kernel_folder_path, parse_seeds, with_competition
 
     seeds = parse_seeds(args.seeds)
     if args.owner is not None:
         check_owner(args.owner)
     check_dir_target(args.out, "kernel folders' root (--out)")
     # every folder checked (pipeline loads, no file in the way) before credentials or the network
-    paths = [kernel_folder_path(args.pipeline, args.out, seed, args.overrides) for seed in seeds]
+    overrides = with_competition(args.pipeline, args.overrides, args.competition)
+    paths = [kernel_folder_path(args.pipeline, args.out, seed, overrides) for seed in seeds]
     if args.build_only and not args.owner and not kaggle_api.has_credentials():
         raise UsageError("--build-only without credentials needs --owner USER for the kernel ids")
     if not args.build_only:
@@ -73,8 +75,8 @@ def run_push(args: argparse.Namespace) -> int:
     # (it is what Kaggle runs), so a refused push leaves --out as it was, a folder from an earlier build included.
     with tempfile.TemporaryDirectory(prefix="kaggle-kit-kernels-") as staging:
         for seed, final in zip(seeds, paths):
-            folder = build_kernel_folder(args.pipeline, staging, owner=owner, competition=args.competition,
-                                         gpu=args.gpu, seed=seed, overrides=args.overrides)
+            folder = build_kernel_folder(args.pipeline, staging, owner=owner, gpu=args.gpu, seed=seed,
+                                         overrides=overrides)
             pushed = None if args.build_only else kaggle_api.push_kernel(folder.path)
             final.mkdir(parents=True, exist_ok=True)
             for file in sorted(folder.path.iterdir()):

@@ -42,3 +42,27 @@ def test_kernel_log_shows_each_epoch_in_order(shared_data, tmp_path):
     epochs = [i for i, line in enumerate(lines) if line.startswith(("epoch   1/2", "epoch   2/2"))]
     assert len(epochs) == 2, log
     assert starts[0] < epochs[0] < epochs[1] < starts[1], log
+
+
+def test_kernel_looks_for_the_competition_it_attaches(tmp_path, monkeypatch, capsys):
+    """Kaggle mounts the attached competition at /kaggle/input[/competitions]/<slug>: the script must look
+    there, for `--competition X` as for a pipeline's own submit.competition, and attach that one."""
+    import json
+
+    from kaggle_kit.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    Path("tiny.yaml").write_text("name: tiny\ntrain: {epochs: 1}\n")
+    Path("other.yaml").write_text("name: other\ntrain: {epochs: 1}\nsubmit: {competition: other-comp-2024}\n")
+    assert main(["kernel", "push", "tiny.yaml", "--competition", "other-comp-2024", "--build-only",
+                 "--owner", "bob", "--gpu", "none"]) == 0
+    assert main(["kernel", "push", "other.yaml", "--build-only", "--owner", "bob", "--gpu", "none"]) == 0
+    folders = [Path(line.split()[1]) for line in capsys.readouterr().out.splitlines()]
+    for folder in folders:
+        meta = json.loads((folder / kernels.METADATA_NAME).read_text())
+        assert meta["competition_sources"] == ["other-comp-2024"]
+    (tmp_path / "empty").mkdir()
+    rc, log = run_kernel_script(folders[0] / kernels.SCRIPT_NAME, tmp_path / "working", tmp_path / "empty")
+    assert rc == 2 and log.strip().splitlines()[-1].endswith(
+        "/kaggle/input/competitions/other-comp-2024, /kaggle/input/other-comp-2024); get it with `kaggle-kit data "
+        "download` (needs Kaggle credentials and the accepted rules), or pass --data-dir / set KAGGLE_KIT_DATA"), log
