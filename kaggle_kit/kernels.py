@@ -150,7 +150,9 @@ def main():
     for override in OVERRIDES:
         argv += ["--set", override]
     print("kaggle-kit from " + os.path.dirname(kaggle_kit.__file__) + ": " + " ".join(argv), flush=True)
-    sys.exit(kaggle_kit_main(argv))
+    code = kaggle_kit_main(argv)
+    if code:  # only a failure raises: in a notebook cell even SystemExit(0) marks the cell as failed
+        sys.exit(code)
 
 
 if __name__ == "__main__":

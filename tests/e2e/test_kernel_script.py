@@ -66,3 +66,33 @@ def test_kernel_looks_for_the_competition_it_attaches(tmp_path, monkeypatch, cap
     assert rc == 2 and log.strip().splitlines()[-1].endswith(
         "/kaggle/input/competitions/other-comp-2024, /kaggle/input/other-comp-2024); get it with `kaggle-kit data "
         "download` (needs Kaggle credentials and the accepted rules), or pass --data-dir / set KAGGLE_KIT_DATA"), log
+
+
+CELL = """import sys
+path = sys.argv[1]
+exec(compile(open(path, encoding="utf-8").read(), path, "exec"), {"__name__": "__main__"})
+print("cell finished", flush=True)
+"""
+
+
+def test_script_pasted_into_a_notebook_cell_succeeds_without_an_exception(shared_data, tmp_path):
+    """The README's other route: the script as a notebook cell, which IPython runs with __name__ == '__main__'
+    and where any SystemExit, even SystemExit(0), marks the cell (and a committed notebook) as failed. So the
+    script ends quietly on success and raises SystemExit only with a failing exit code."""
+    (tmp_path / "kernel-log.yaml").write_text(TWO_EPOCHS.replace("epochs: 2", "epochs: 1"))
+    folder = kernels.build_kernel_folder(tmp_path / "kernel-log.yaml", tmp_path / "k", owner="alice", gpu="none")
+    cell = tmp_path / "cell.py"
+    cell.write_text(CELL)
+    script = str(folder.path / kernels.SCRIPT_NAME)
+    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(tmp_path), "OMP_NUM_THREADS": "1",
+           "KAGGLE_KERNEL_RUN_TYPE": "Interactive", "KAGGLE_KIT_KERNEL_WORKDIR": str(tmp_path / "working")}
+
+    def cell_run(data: Path) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-I", str(cell), script], cwd=tmp_path, capture_output=True,
+                              text=True, env={**env, "KAGGLE_KIT_DATA": str(data)}, timeout=240)
+
+    ok = cell_run(shared_data)
+    assert ok.returncode == 0 and ok.stdout.strip().splitlines()[-1] == "cell finished", ok.stderr[-2000:]
+    failed = cell_run(tmp_path)
+    assert failed.returncode == 2 and "cell finished" not in failed.stdout
+    assert failed.stderr.strip().splitlines()[-1].startswith("error: no competition data found")
