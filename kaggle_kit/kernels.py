@@ -124,6 +124,18 @@ SOURCE_TGZ_B64 = (
 )
 
 
+def environment_line():
+    """Which Python, torch and GPUs this kernel got: the first question about a slow or failed run."""
+    import platform
+
+    import torch
+
+    count = torch.cuda.device_count() if torch.cuda.is_available() else 0
+    names = ", ".join(torch.cuda.get_device_name(i) for i in range(count))
+    gpus = str(count) + " CUDA GPU(s): " + names if count else "no CUDA GPU: training runs on the CPU"
+    return "python " + platform.python_version() + ", torch " + torch.__version__ + ", " + gpus
+
+
 def main():
     for stream in (sys.stdout, sys.stderr):  # the kernel's log is a file: each line as written, in order
         if hasattr(stream, "reconfigure"):  # not in a notebook cell, whose streams flush themselves
@@ -150,6 +162,7 @@ def main():
     for override in OVERRIDES:
         argv += ["--set", override]
     print("kaggle-kit from " + os.path.dirname(kaggle_kit.__file__) + ": " + " ".join(argv), flush=True)
+    print(environment_line(), flush=True)
     code = kaggle_kit_main(argv)
     if code:  # only a failure raises: in a notebook cell even SystemExit(0) marks the cell as failed
         sys.exit(code)

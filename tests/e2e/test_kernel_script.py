@@ -44,6 +44,26 @@ def test_kernel_log_shows_each_epoch_in_order(shared_data, tmp_path):
     assert starts[0] < epochs[0] < epochs[1] < starts[1], log
 
 
+def test_kernel_log_says_which_python_torch_and_gpus_ran(shared_data, tmp_path):
+    """Whether the kernel got its GPU (and which torch the Kaggle image has) is the first question about a
+    slow or failed run; the log answers it on its second line, before any stage runs."""
+    import platform
+
+    import torch
+
+    (tmp_path / "kernel-log.yaml").write_text(TWO_EPOCHS)
+    folder = kernels.build_kernel_folder(tmp_path / "kernel-log.yaml", tmp_path / "k", owner="alice", gpu="none")
+    rc, log = run_kernel_script(folder.path / kernels.SCRIPT_NAME, tmp_path / "working", tmp_path / "no-data")
+    assert rc == 2, log
+    env_line = log.splitlines()[1]
+    assert env_line.startswith(f"python {platform.python_version()}, torch {torch.__version__}, "), log
+    gpus = torch.cuda.device_count() if torch.cuda.is_available() else 0
+    if gpus:
+        assert f", {gpus} CUDA GPU(s): {torch.cuda.get_device_name(0)}" in env_line, log
+    else:
+        assert env_line.endswith(", no CUDA GPU: training runs on the CPU"), log
+
+
 def test_kernel_looks_for_the_competition_it_attaches(tmp_path, monkeypatch, capsys):
     """Kaggle mounts the attached competition at /kaggle/input[/competitions]/<slug>: the script must look
     there, for `--competition X` as for a pipeline's own submit.competition, and attach that one."""
