@@ -116,3 +116,30 @@ def test_script_pasted_into_a_notebook_cell_succeeds_without_an_exception(shared
     failed = cell_run(tmp_path)
     assert failed.returncode == 2 and "cell finished" not in failed.stdout
     assert failed.stderr.strip().splitlines()[-1].startswith("error: no competition data found")
+
+
+ONLY_THE_BUNDLE = """import atexit, runpy, sys
+# Kaggle's image has no kaggle_kit: drop the editable install's finder, which would quietly supply a module
+# the bundle lacks, and list every kaggle_kit module that did not come from the unpacked bundle
+sys.meta_path[:] = [f for f in sys.meta_path if "editable" not in repr(f).lower()]
+atexit.register(lambda: print("outside the bundle:", sorted(
+    m for m, mod in sys.modules.items() if m.split(".")[0] == "kaggle_kit"
+    and "kaggle-kit-src-" not in (getattr(mod, "__file__", None) or "")), flush=True))
+runpy.run_path(sys.argv[1], run_name="__main__")
+"""
+
+
+def test_bundle_alone_trains_and_predicts(shared_data, tmp_path):
+    """The source bundle carries every module the kernel's stages import (none comes from this checkout)."""
+    (tmp_path / "kernel-log.yaml").write_text(TWO_EPOCHS.replace("epochs: 2", "epochs: 1"))
+    folder = kernels.build_kernel_folder(tmp_path / "kernel-log.yaml", tmp_path / "k", owner="alice", gpu="none")
+    wrapper = tmp_path / "only_the_bundle.py"
+    wrapper.write_text(ONLY_THE_BUNDLE)
+    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(tmp_path), "OMP_NUM_THREADS": "1",
+           "KAGGLE_KERNEL_RUN_TYPE": "Batch", "KAGGLE_KIT_KERNEL_WORKDIR": str(tmp_path / "working"),
+           "KAGGLE_KIT_DATA": str(shared_data)}
+    proc = subprocess.run([sys.executable, "-I", str(wrapper), str(folder.path / kernels.SCRIPT_NAME)],
+                          cwd=tmp_path, env=env, capture_output=True, text=True, timeout=240)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.stdout.strip().splitlines()[-1] == "outside the bundle: []", proc.stdout[-2000:]
+    assert len(list((tmp_path / "working" / "runs").glob("*/logits_comp.npz"))) == 1
