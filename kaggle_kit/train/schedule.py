@@ -61,9 +61,14 @@ def lr_factor(cfg: ScheduleConfig, step: int, steps_per_epoch: int, epochs: int,
     raise ConfigError(f"unknown schedule '{cfg.name}' (valid: {', '.join(SCHEDULES)})")
 
 
+# Keras' ReduceLROnPlateau default: a loss counts as better only when it beats the best by this much.
+PLATEAU_MIN_DELTA = 1e-4
+
+
 @dataclass(frozen=True)
 class PlateauState:
-    """Keras/PyTorch ReduceLROnPlateau (mode=min, no threshold, no cooldown) over holdout loss."""
+    """Keras' ReduceLROnPlateau (mode=min, min_delta 1e-4, no cooldown) over holdout loss: the one recipe using it
+    (seed004) is a Keras one. PyTorch's waits one epoch longer (it reduces when the bad epochs exceed patience)."""
 
     scale: float = 1.0
     best: float = math.inf
@@ -71,10 +76,11 @@ class PlateauState:
 
 
 def plateau_update(state: PlateauState, loss: float, patience: int, factor: float) -> PlateauState:
-    if loss < state.best:
+    """Reduce by ``factor`` on the ``patience``-th epoch in a row without an improvement, as Keras does."""
+    if loss < state.best - PLATEAU_MIN_DELTA:
         return replace(state, best=loss, bad_epochs=0)
     bad = state.bad_epochs + 1
-    if bad > patience:
+    if bad >= patience:
         return replace(state, scale=state.scale * factor, bad_epochs=0)
     return replace(state, bad_epochs=bad)
 

@@ -98,13 +98,15 @@ def test_onecycle_peaks_at_pct_start_and_ends_at_the_floor():
     assert int(f.argmax()) == 30 and f[0] == 0.0 and f[-1] < 0.02
 
 
-def test_plateau_reduces_after_patience_epochs_without_improvement():
+def test_plateau_reduces_on_the_patience_th_epoch_without_improvement_as_keras_does():
     s = PlateauState()
-    for loss in (1.0, 0.9, 0.95, 0.92):  # two bad epochs: not yet (patience 2)
-        s = plateau_update(s, loss, patience=2, factor=0.5)
-    assert s.scale == 1.0
-    s = plateau_update(s, 0.91, patience=2, factor=0.5)
+    for loss in (1.0, 0.9, 0.95, 0.89995):  # 0.89995 beats 0.9 by less than Keras' min_delta: no improvement
+        s = plateau_update(s, loss, patience=3, factor=0.5)
+    assert s.scale == 1.0 and s.bad_epochs == 2 and s.best == 0.9
+    s = plateau_update(s, 0.91, patience=3, factor=0.5)  # the third bad epoch in a row: Keras reduces now
     assert s.scale == 0.5 and s.bad_epochs == 0 and s.best == 0.9
+    s = plateau_update(s, 0.85, patience=3, factor=0.5)
+    assert s.scale == 0.5 and s.bad_epochs == 0 and s.best == 0.85
 
 
 def test_lr_schedule_state_round_trips():
