@@ -130,10 +130,17 @@ def build_advice(*, features: Mapping[str, FeatureShift], domain_auc: float | No
                           "trustworthy.",
                           f"fitted temperature {temperature:.2f}", 1))
     if ledger_slope is not None and ledger_intercept is not None and ledger_points >= LINE_MIN_SUBMISSIONS:
-        out.append(Advice("Your scored submissions fit a line from local to leaderboard accuracy",
-                          "use it to translate a local gain into a leaderboard gain before spending a submission.",
-                          f"leaderboard = {ledger_slope:.2f} x local {100 * ledger_intercept:+.1f} points over "
-                          f"{ledger_points} scored submissions", 1))
+        if ledger_slope == 1.0:  # the scoreboard's constant gap: local accuracies too close together for a slope
+            out.append(Advice("Your scored submissions sit a constant gap below (or above) their local accuracy",
+                              "expect a new run's leaderboard score at its local accuracy plus this gap; their local "
+                              "accuracies are too close together to say whether a local gain carries over in full.",
+                              f"leaderboard = local {100 * ledger_intercept:+.1f} points over {ledger_points} "
+                              f"scored submissions", 1))
+        else:
+            out.append(Advice("Your scored submissions fit a line from local to leaderboard accuracy",
+                              "use it to translate a local gain into a leaderboard gain before spending a submission.",
+                              f"leaderboard = {ledger_slope:.2f} x local {100 * ledger_intercept:+.1f} points over "
+                              f"{ledger_points} scored submissions", 1))
     if not out:
         out.append(Advice("No large difference between training and competition images was measured", "",
                           f"domain classifier AUC {domain_auc:.3f}" if domain_auc is not None else "no measurement",

@@ -43,7 +43,7 @@ def test_drop_label_shift_and_scoreboard_rules_cite_numbers():
 
 def test_the_scoreboard_line_is_advice_only_once_it_rests_on_three_submissions():
     """One scored submission gives a constant gap through it and two a line through both: neither has been tested."""
-    line = dict(features=features(), ledger_slope=1.0, ledger_intercept=-0.04)
+    line = dict(features=features(), ledger_slope=0.9, ledger_intercept=-0.04)
     for points in (1, 2):
         assert not any("scoreboard" in a.text or "line" in a.finding for a in build_advice(**line, ledger_points=points))
     assert any("0 x local" in a.evidence and "3 scored" in a.evidence for a in build_advice(**line, ledger_points=3))
@@ -57,3 +57,13 @@ def test_findings_and_actions_are_separate_and_image_findings_are_marked():
     assert next(a for a in items if "domain classifier" in a.evidence).kind == "domain"
     quiet = build_advice(features=features(), domain_auc=0.52)[0]
     assert quiet.action == "" and quiet.text.endswith("measured.")
+
+
+def test_a_constant_gap_is_not_advertised_as_a_fitted_line():
+    """The scoreboard falls back to slope 1 when local accuracies barely differ: no line was fitted then."""
+    gap = [a for a in build_advice(features=features(), ledger_slope=1.0, ledger_intercept=-0.085, ledger_points=4)
+           if "submissions" in a.finding]
+    assert len(gap) == 1 and "constant gap" in gap[0].finding and "leaderboard = local -8.5 points over 4" in gap[0].evidence
+    fit = [a for a in build_advice(features=features(), ledger_slope=0.8, ledger_intercept=0.05, ledger_points=4)
+           if "submissions" in a.finding]
+    assert "fit a line" in fit[0].finding and "0.80 x local +5.0 points" in fit[0].evidence
