@@ -161,10 +161,19 @@ def _runs_cell(row: pd.Series, runs: Sequence[RunView]) -> str:
     return str(row["runs"]) + (f" ({recipe})" if recipe else "")
 
 
-def scoreboard_section(ledger: pd.DataFrame, runs: Sequence[RunView]
+def scoreboard_section(ledger: pd.DataFrame, runs: Sequence[RunView], competition: str | None = None
                        ) -> tuple[Section, tuple[float, float] | None, int]:
-    """The section, the fitted line (None without scores) and how many scored submissions it rests on."""
+    """The section, the fitted line (None without scores) and how many scored submissions it rests on.
+
+    With ``competition``, only its rows (and rows naming none, from older ledgers): another competition's
+    leaderboard is another test set, and its scores would bend this one's line."""
     sec = Section("scoreboard", "1. Scoreboard: local accuracy against the leaderboard")
+    if competition is not None and not ledger.empty:
+        other = ~ledger["competition"].isin([competition, ""])
+        if other.any():
+            sec.blocks.append(f"{int(other.sum())} ledger row(s) of other competitions "
+                              f"({', '.join(sorted(set(ledger.loc[other, 'competition'])))}) are left out.")
+            ledger = ledger.loc[~other]
     if ledger.empty:
         sec.blocks.append("No submissions in the ledger yet: the scoreboard fills in after `kaggle-kit submit` "
                           "and `kaggle-kit sync`.")
@@ -775,7 +784,7 @@ def build_report(run_dirs: Sequence[str | Path], ledger_path: str | Path | None,
     errors = measured_error()
     class_names = list(data.class_names)
 
-    score_sec, line, n_scored = scoreboard_section(ledger, runs)
+    score_sec, line, n_scored = scoreboard_section(ledger, runs, competition)
     unseen = estimators.measured_error_unseen_families()
     pred_sec, correction_evidence = prediction_section(runs, errors, unseen, ledger, competition)
     ls_sec, ls_info = label_shift_section(main, class_names)

@@ -286,3 +286,24 @@ def test_a_block_that_cannot_be_rendered_leaves_the_old_report_and_its_figures_a
         "gap.md", "tiny.png"]
     html = write_report(tmp_path, "t", "m", _sections())
     assert html.name == "gap.html" and (tmp_path / "tiny.png").read_bytes().startswith(PNG_MAGIC)
+
+
+def test_scoreboard_leaves_out_other_competitions_rows(tmp_path):
+    """Another competition's leaderboard is another test set: its scores must not bend this one's line."""
+    from pathlib import Path
+
+    from kaggle_kit import ledger
+    from kaggle_kit.gap.report import scoreboard_section
+    from kaggle_kit.gap.report_runs import RunView
+
+    path = tmp_path / "ledger.csv"
+    for acc, score, comp in ((0.90, 0.82, "comp-a"), (0.94, 0.85, "comp-a"), (0.70, 0.99, "comp-b"),
+                             (0.92, 0.83, "")):
+        ledger.append_row(path, file=f"{comp}-{acc}.csv", status="COMPLETE", public_score=score,
+                          local_test_acc=acc, competition=comp)
+    view = RunView(Path("r"), "r", None, None, None, {"estimates": {}, "holdout_acc": 0.93}, None)
+    rows = ledger.read_ledger(path)
+    sec, line, n = scoreboard_section(rows, [view], "comp-a")
+    assert n == 3 and line[0] == pytest.approx(0.75)
+    assert "1 ledger row(s) of other competitions (comp-b) are left out." in sec.blocks
+    assert scoreboard_section(rows, [view])[2] == 4
