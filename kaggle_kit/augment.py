@@ -151,7 +151,10 @@ def _airbench() -> list:
     return [*_pad_crop(2, REFLECT), A.HorizontalFlip(p=0.5)]
 
 
-@_register("cutout", "standard + one 16x16 Cutout hole (DeVries & Taylor 2017, CIFAR-10 setting)",
+# DeVries & Taylor's hole may overhang the edge (about 189 px on average) and, applied after normalisation, is
+# mean-coloured; this one lies inside the image and is black, like albumentations' and the batched path's.
+@_register("cutout", "standard + one black 16x16 hole inside the image (Cutout's CIFAR-10 size, DeVries & Taylor "
+           "2017)",
            BatchSpec(pad_px=4, pad_mode="reflect", flip=True, cutout_px=16))
 def _cutout_preset() -> list:
     return [*_pad_crop(4, REFLECT), A.HorizontalFlip(p=0.5), _cutout(16)]
