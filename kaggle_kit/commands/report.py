@@ -16,8 +16,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--domain-max-images", type=int, help="images per side for the domain classifier")
     p.add_argument("--synthetic-per-set", type=int,
                    help="holdout images per corruption and severity for the CC-Synth estimator (0 = skip it)")
-    p.add_argument("--competition", help="only this competition's ledger rows (and rows naming none) make the "
-                                          "scoreboard and correct the prediction (default: every row)")
+    p.add_argument("--competition", help="only this competition's ledger rows correct the prediction, and only "
+                                          "they and rows naming none (older ledgers) make the scoreboard "
+                                          "(default: every row)")
     p.set_defaults(func=run)
 
 

@@ -307,3 +307,27 @@ def test_scoreboard_leaves_out_other_competitions_rows(tmp_path):
     assert n == 3 and line[0] == pytest.approx(0.75)
     assert "1 ledger row(s) of other competitions (comp-b) are left out." in sec.blocks
     assert scoreboard_section(rows, [view])[2] == 4
+
+
+def test_report_competition_help_matches_which_rows_correct_the_prediction(tmp_path):
+    """Rows naming no competition (older ledgers) make the scoreboard but do not correct the prediction, and
+    ``report --help`` must say so rather than claim they do both."""
+    from pathlib import Path
+
+    from kaggle_kit import ledger
+    from kaggle_kit.cli import build_parser
+    from kaggle_kit.gap.report import corrections, scoreboard_section
+    from kaggle_kit.gap.report_runs import RunView
+
+    path = tmp_path / "ledger.csv"
+    for acc, score in ((0.90, 0.82), (0.94, 0.85)):
+        ledger.append_row(path, file=f"{acc}.csv", status="COMPLETE", public_score=score, local_test_acc=acc,
+                          competition="")
+    view = RunView(Path("r"), "r", None, None, None, {"estimates": {}, "holdout_acc": 0.93}, None)
+    rows = ledger.read_ledger(path)
+    assert scoreboard_section(rows, [view], "comp-a")[2] == 2
+    assert corrections([view], "AC", rows, "comp-a", errors={})[0][0].startswith("No ledger row is for competition")
+    sub = next(a for a in build_parser()._actions if a.dest == "command").choices["report"]
+    text = " ".join(next(a for a in sub._actions if a.dest == "competition").help.split())
+    assert "only this competition's ledger rows correct the prediction" in text
+    assert "rows naming none (older ledgers) make the scoreboard" in text
