@@ -115,16 +115,39 @@ def render_html(title: str, meta: str, sections: Sequence[Section]) -> str:
     return "\n".join(parts)
 
 
-_CODE_SPAN = re.compile(r"(`[^`]*`)")
-_TAG_OPEN = re.compile(r"<(?=[A-Za-z/!?])")
+_TAG_OPEN = re.compile(r"(\\*)<(?=[A-Za-z/!?])")
+_TICKS_OR_ESCAPE = re.compile(r"\\.|`+", re.S)
+
+
+def _code_spans(text: str) -> list[tuple[int, int]]:
+    """(start, end) of each code span as CommonMark finds it: a backtick run that no backslash escapes, closed by
+    the next run of the same length. A ``\\``` opens none, so it must not hide a ``<`` from ``_md_text``."""
+    spans, pos = [], 0
+    while (m := _TICKS_OR_ESCAPE.search(text, pos)) is not None:
+        pos = m.end()
+        if m.group().startswith("`"):
+            close = re.compile(rf"(?<!`){m.group()}(?!`)").search(text, pos)
+            if close is not None:
+                spans.append((m.start(), close.end()))
+                pos = close.end()
+    return spans
 
 
 def _md_text(text: str) -> str:
     """Backslash-escape each ``<`` that could open raw HTML or an autolink, outside code spans: a run, file or
     class name such as ``<img src=x onerror=...>`` must show as text in gap.md, as it does in gap.html (Markdown
     passes raw HTML through). A ``<`` before a space, digit or ``=`` ("drop < 5") stays as written."""
-    parts = _CODE_SPAN.split(text)
-    return "".join(p if i % 2 else _TAG_OPEN.sub(r"\\<", p) for i, p in enumerate(parts))
+    out, pos = [], 0
+    for start, end in _code_spans(text):
+        out += [_escape_tags(text[pos:start]), text[start:end]]
+        pos = end
+    return "".join([*out, _escape_tags(text[pos:])])
+
+
+def _escape_tags(text: str) -> str:
+    """Each tag-opening ``<`` escaped once: one after an odd run of backslashes already is ("\\<"), while one
+    after an even run ("\\\\<": an escaped backslash) is live."""
+    return _TAG_OPEN.sub(lambda m: m.group(1) + ("<" if len(m.group(1)) % 2 else "\\<"), text)
 
 
 def _cell(x: str) -> str:

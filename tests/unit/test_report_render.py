@@ -331,3 +331,13 @@ def test_report_competition_help_matches_which_rows_correct_the_prediction(tmp_p
     text = " ".join(next(a for a in sub._actions if a.dest == "competition").help.split())
     assert "only this competition's ledger rows correct the prediction" in text
     assert "rows naming none (older ledgers) make the scoreboard" in text
+
+
+@pytest.mark.parametrize("text", ["run \\`<img src=x onerror=alert(1)>`", "run \\<img src=x onerror=alert(1)>"])
+def test_markdown_escaping_is_not_undone_by_a_backslash(text):
+    """A ``\\``` opens no code span and ``\\<`` is already escaped: neither may leave an ``<img>`` live in gap.md."""
+    markdown_it = pytest.importorskip("markdown_it")
+    from kaggle_kit.gap.report_render import _md_text
+
+    html = markdown_it.MarkdownIt("commonmark").render(_md_text(text))
+    assert "<img" not in html and "&lt;img" in html
