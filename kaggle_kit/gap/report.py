@@ -175,7 +175,8 @@ def scoreboard_section(ledger: pd.DataFrame, runs: Sequence[RunView], competitio
                               f"({', '.join(sorted(set(ledger.loc[other, 'competition'])))}) are left out.")
             ledger = ledger.loc[~other]
     if ledger.empty:
-        sec.blocks.append("No submissions in the ledger yet: the scoreboard fills in after `kaggle-kit submit` "
+        where = "in the ledger" if not sec.blocks else f"for {competition} in the ledger"  # all left out above
+        sec.blocks.append(f"No submissions {where} yet: the scoreboard fills in after `kaggle-kit submit` "
                           "and `kaggle-kit sync`.")
         return sec, None, 0
     df = ledger.copy()

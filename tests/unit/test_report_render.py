@@ -341,3 +341,24 @@ def test_markdown_escaping_is_not_undone_by_a_backslash(text):
 
     html = markdown_it.MarkdownIt("commonmark").render(_md_text(text))
     assert "<img" not in html and "&lt;img" in html
+
+
+def test_scoreboard_of_a_competition_without_rows_does_not_call_the_ledger_empty(tmp_path):
+    """Every row left out as another competition's: the ledger is not empty, this competition has none yet."""
+    from pathlib import Path
+
+    from kaggle_kit import ledger
+    from kaggle_kit.gap.report import scoreboard_section
+    from kaggle_kit.gap.report_runs import RunView
+
+    path = tmp_path / "ledger.csv"
+    ledger.append_row(path, file="b.csv", status="COMPLETE", public_score=0.9, local_test_acc=0.9,
+                      competition="comp-b")
+    view = RunView(Path("r"), "r", None, None, None, {"estimates": {}, "holdout_acc": 0.93}, None)
+    sec, line, n = scoreboard_section(ledger.read_ledger(path), [view], "comp-a")
+    assert (line, n) == (None, 0)
+    assert sec.blocks == ["1 ledger row(s) of other competitions (comp-b) are left out.",
+                          "No submissions for comp-a in the ledger yet: the scoreboard fills in after "
+                          "`kaggle-kit submit` and `kaggle-kit sync`."]
+    assert scoreboard_section(ledger.read_ledger(tmp_path / "none.csv"), [view], "comp-a")[0].blocks[0].startswith(
+        "No submissions in the ledger yet")
