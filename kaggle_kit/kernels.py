@@ -245,7 +245,7 @@ def kernel_folder_path(pipeline: str | Path, out_root: str | Path, seed: int | N
     cfg = load_pipeline(Path(pipeline), all_overrides)  # fail here, not an hour later on Kaggle
     fixed = members_fixing_seed(cfg) if seed is not None else []
     if fixed:
-        raise UsageError(f"{pipeline}: members {', '.join(fixed)} set train.seed themselves, so --seeds would push "
+        raise UsageError(f"{pipeline}: train.seed is set by its member(s) {', '.join(fixed)}, so --seeds would push "
                          f"kernels that train the same seeds; push it once without --seeds (one kernel trains "
                          f"every member)")
     folder = Path(out_root) / kernel_slug(cfg.name, seed, overrides)
