@@ -391,7 +391,8 @@ def pull_kernels(refs: Sequence[str], runs_dir: str | Path = "runs", force: bool
     each kernel's output goes to a staging folder inside ``runs_dir`` and is checked (file names, loadable
     files, run folders present, destinations free); only when every check passed are run folders moved.
     On a failure the staging folder and the folders this call created are removed; the one thing kept is the
-    log of a kernel that ended in ERROR (``runs_dir/kernel-<slug>.log``), which the error message names."""
+    log of a kernel that ended in ERROR or left no runs (``runs_dir/kernel-<slug>.log``), which the error message
+    names."""
     from kaggle_kit import kaggle_api
 
     refs = list(dict.fromkeys(refs))
@@ -421,16 +422,16 @@ def pull_kernels(refs: Sequence[str], runs_dir: str | Path = "runs", force: bool
             download_kernel_outputs(ref, staging)
             log_src = staging / f"{slug}.log"
             log_text = log_src.read_text(encoding="utf-8", errors="replace") if log_src.is_file() else ""
-            if status.status != "COMPLETE":
+            run_folders = sorted({p.parent for p in (staging / "runs").glob("*/logits_*.npz")})
+            if status.status != "COMPLETE" or not run_folders:  # keep the log: it is what says why
                 keep = runs_dir / f"kernel-{slug}.log"
                 keep.write_text(log_text, encoding="utf-8")
                 keep_runs_dir = True
-                raise KaggleError(f"kernel {ref} ended {status.status}: {status.failure_message or 'no message'}; "
-                                  f"its log is in {keep}")
-            run_folders = sorted({p.parent for p in (staging / "runs").glob("*/logits_*.npz")})
-            if not run_folders:
+                if status.status != "COMPLETE":
+                    raise KaggleError(f"kernel {ref} ended {status.status}: "
+                                      f"{status.failure_message or 'no message'}; its log is in {keep}")
                 raise KaggleError(f"kernel {ref} finished but left no run folders with logits under runs/; "
-                                  f"read its log with `kaggle kernels output {ref}`")
+                                  f"its log is in {keep}")
             for folder in run_folders:
                 _check_outputs(folder, ref)
             staged.append((ref, log_text, run_folders))

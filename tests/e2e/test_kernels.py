@@ -218,6 +218,27 @@ def test_cancelled_kernel_fails_status_wait_and_pull(tmp_path, monkeypatch, caps
         assert capsys.readouterr().err.startswith(f"error: kernel {ref} ended CANCEL_ACKNOWLEDGED")
 
 
+def test_kernel_that_completes_without_runs_keeps_its_log(tmp_path, monkeypatch, capsys):
+    """A kernel can end COMPLETE having trained nothing (e.g. stages without train): its log says why, and the
+    failed pull must not throw it away."""
+    def nothing(record, workdir):
+        return KernelResult("COMPLETE", log="no competition data found under /kaggle/input\n")
+
+    with FakeKaggle(FakeKaggleConfig(kernel_runner=nothing, kernel_running_polls=0)) as server:
+        use_env(monkeypatch, server.sandbox_env(tmp_path / "client"))
+        monkeypatch.chdir(tmp_path)
+        Path("tiny.yaml").write_text(PIPELINE)
+        ref = f"{DEFAULT_USER}/kaggle-kit-tiny"
+        assert main(["kernel", "push", "tiny.yaml"]) == 0
+        server.wait_for_kernel(ref)
+        capsys.readouterr()
+        assert main(["kernel", "pull", ref]) == 1
+        assert capsys.readouterr().err == (f"error: kernel {ref} finished but left no run folders with logits under "
+                                           f"runs/; its log is in runs/kernel-kaggle-kit-tiny.log\n")
+        assert Path("runs/kernel-kaggle-kit-tiny.log").read_text() == "no competition data found under /kaggle/input\n"
+        assert sorted(p.name for p in Path("runs").iterdir()) == ["kernel-kaggle-kit-tiny.log"]
+
+
 def test_push_needs_credentials_but_build_only_does_not(tmp_path, monkeypatch, capsys):
     with FakeKaggle() as server:
         use_env(monkeypatch, server.sandbox_env(tmp_path / "client", credentials=False))
