@@ -523,7 +523,7 @@ def covariate_section(train_images: np.ndarray, comp_images: np.ndarray, cfg: Re
     rows = []
     for k in image_stats.FEATURES:
         a, b = float(np.median(f_tr[k])), float(np.median(f_co[k]))
-        shifts[k] = advice_mod.FeatureShift(k, a, b, dom.feature_auc[k])
+        shifts[k] = advice_mod.FeatureShift(k, a, b, dom.feature_auc[k], dom.n_per_side)
         rel = (b - a) / a if a else float("nan")
         rows.append([k, image_stats.DESCRIPTIONS[k], f"{a:.4g}", f"{b:.4g}", f"{rel:+.1%}",
                      f"{dom.feature_auc[k]:.3f}"])

@@ -67,3 +67,24 @@ def test_a_constant_gap_is_not_advertised_as_a_fitted_line():
     fit = [a for a in build_advice(features=features(), ledger_slope=0.8, ledger_intercept=0.05, ledger_points=4)
            if "submissions" in a.finding]
     assert "fit a line" in fit[0].finding and "0.80 x local +5.0 points" in fit[0].evidence
+
+
+def test_a_statistic_is_flagged_only_beyond_what_chance_gives_its_sample_size():
+    """With a small --domain-max-images, a flat |AUC - 0.5| >= 0.1 fired on identical sets, and the summary then
+    said 'what differs' beside a domain AUC of 0.49."""
+    import numpy as np
+    from sklearn.metrics import roc_auc_score
+
+    from kaggle_kit.gap.advice import FEATURE_AUC_FLAG, auc_flag_threshold
+
+    assert auc_flag_threshold(None) == auc_flag_threshold(5000) == FEATURE_AUC_FLAG
+    assert 0.27 < auc_flag_threshold(20) < 0.28 and auc_flag_threshold(200) == FEATURE_AUC_FLAG
+    rng = np.random.default_rng(0)
+    y = np.repeat([0, 1], 20)
+    gaps = np.array([abs(roc_auc_score(y, rng.normal(size=40)) - 0.5) for _ in range(2000)])
+    assert (gaps >= FEATURE_AUC_FLAG).mean() > 0.2  # the flat flag: over a quarter of identical statistics
+    assert (gaps >= auc_flag_threshold(20)).mean() < 0.01
+    blurry = {"sharpness": FeatureShift("sharpness", 1.0, 0.8, 0.30, 20)}
+    assert not any("blurrier" in a.finding for a in build_advice(features=blurry))
+    clear = {"sharpness": FeatureShift("sharpness", 1.0, 0.8, 0.30, 2000)}
+    assert any("blurrier" in a.finding for a in build_advice(features=clear))
