@@ -2,6 +2,7 @@
 then ensemble the pulled runs like local ones."""
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 from pathlib import Path
@@ -175,19 +176,24 @@ def test_pull_catches_a_file_the_client_saved_from_an_error_reply(fake, capsys):
     assert main(["kernel", "pull", ref]) == 0
 
 
-def test_failed_kernel_and_unknown_kernel(tmp_path, monkeypatch, capsys):
-    def crash(record, workdir):
-        return KernelResult("ERROR", "CUDA error: out of memory", log="Traceback ...\nCUDA error: out of memory\n")
-
-    with FakeKaggle(FakeKaggleConfig(kernel_runner=crash, kernel_running_polls=0)) as server:
+@contextlib.contextmanager
+def pushed_kernel_that_ends(tmp_path, monkeypatch, capsys, result: KernelResult, *push_args: str):
+    """A fake Kaggle whose kernel run ends with ``result``; yields (server, ref) once the pushed kernel ended."""
+    with FakeKaggle(FakeKaggleConfig(kernel_runner=lambda record, workdir: result, kernel_running_polls=0)) as server:
         use_env(monkeypatch, server.sandbox_env(tmp_path / "client"))
         monkeypatch.chdir(tmp_path)
         Path("tiny.yaml").write_text(PIPELINE)
         ref = f"{DEFAULT_USER}/kaggle-kit-tiny"
-        assert main(["kernel", "push", "tiny.yaml", "--gpu", "t4"]) == 0
-        assert server.kernels[ref].request["machineShape"] == "NvidiaTeslaT4"
+        assert main(["kernel", "push", "tiny.yaml", *push_args]) == 0
         server.wait_for_kernel(ref)
         capsys.readouterr()
+        yield server, ref
+
+
+def test_failed_kernel_and_unknown_kernel(tmp_path, monkeypatch, capsys):
+    crash = KernelResult("ERROR", "CUDA error: out of memory", log="Traceback ...\nCUDA error: out of memory\n")
+    with pushed_kernel_that_ends(tmp_path, monkeypatch, capsys, crash, "--gpu", "t4") as (server, ref):
+        assert server.kernels[ref].request["machineShape"] == "NvidiaTeslaT4"
         assert main(["kernel", "status", ref]) == 1
         assert capsys.readouterr().out == f"{ref}: ERROR (CUDA error: out of memory)\n"
         assert main(["kernel", "pull", ref]) == 1
@@ -201,17 +207,8 @@ def test_failed_kernel_and_unknown_kernel(tmp_path, monkeypatch, capsys):
 
 def test_cancelled_kernel_fails_status_wait_and_pull(tmp_path, monkeypatch, capsys):
     """A cancelled kernel has no runs: `kernel status --wait && kernel pull` must stop at the status."""
-    def cancelled(record, workdir):
-        return KernelResult("CANCEL_ACKNOWLEDGED", log="cancelled by the user\n")
-
-    with FakeKaggle(FakeKaggleConfig(kernel_runner=cancelled, kernel_running_polls=0)) as server:
-        use_env(monkeypatch, server.sandbox_env(tmp_path / "client"))
-        monkeypatch.chdir(tmp_path)
-        Path("tiny.yaml").write_text(PIPELINE)
-        ref = f"{DEFAULT_USER}/kaggle-kit-tiny"
-        assert main(["kernel", "push", "tiny.yaml"]) == 0
-        server.wait_for_kernel(ref)
-        capsys.readouterr()
+    cancelled = KernelResult("CANCEL_ACKNOWLEDGED", log="cancelled by the user\n")
+    with pushed_kernel_that_ends(tmp_path, monkeypatch, capsys, cancelled) as (_, ref):
         assert main(["kernel", "status", ref, "--wait", "--poll-s", "0.01"]) == 1
         assert capsys.readouterr().out == f"{ref}: CANCEL_ACKNOWLEDGED\n"
         assert main(["kernel", "pull", ref]) == 1
@@ -221,17 +218,8 @@ def test_cancelled_kernel_fails_status_wait_and_pull(tmp_path, monkeypatch, caps
 def test_kernel_that_completes_without_runs_keeps_its_log(tmp_path, monkeypatch, capsys):
     """A kernel can end COMPLETE having trained nothing (e.g. stages without train): its log says why, and the
     failed pull must not throw it away."""
-    def nothing(record, workdir):
-        return KernelResult("COMPLETE", log="no competition data found under /kaggle/input\n")
-
-    with FakeKaggle(FakeKaggleConfig(kernel_runner=nothing, kernel_running_polls=0)) as server:
-        use_env(monkeypatch, server.sandbox_env(tmp_path / "client"))
-        monkeypatch.chdir(tmp_path)
-        Path("tiny.yaml").write_text(PIPELINE)
-        ref = f"{DEFAULT_USER}/kaggle-kit-tiny"
-        assert main(["kernel", "push", "tiny.yaml"]) == 0
-        server.wait_for_kernel(ref)
-        capsys.readouterr()
+    nothing = KernelResult("COMPLETE", log="no competition data found under /kaggle/input\n")
+    with pushed_kernel_that_ends(tmp_path, monkeypatch, capsys, nothing) as (_, ref):
         assert main(["kernel", "pull", ref]) == 1
         assert capsys.readouterr().err == (f"error: kernel {ref} finished but left no run folders with logits under "
                                            f"runs/; its log is in runs/kernel-kaggle-kit-tiny.log\n")
