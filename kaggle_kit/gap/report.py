@@ -17,10 +17,10 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from kaggle_kit.calibration import calibrated_probs
-from kaggle_kit.config import ReportConfig
+from kaggle_kit.config import ReportConfig, config_hash
 from kaggle_kit.data import Cifar10, CompetitionSet
 from kaggle_kit.errors import RunError
-from kaggle_kit.fsio import atomic_write_bytes, atomic_write_text
+from kaggle_kit.fsio import atomic_write_bytes, atomic_write_text, sha256_file
 from kaggle_kit.gap import advice as advice_mod
 from kaggle_kit.gap import domain, estimators, image_stats, label_shift, leaderboard_feedback
 from kaggle_kit.gap.report_render import (Details, Fig, Section, Table, figure_png, figures, render_html,
@@ -750,12 +750,8 @@ def report_fingerprint(folder: Path = Path(__file__).parent) -> str:
     """Hash of what the report is made by besides its inputs: the gap package's code and the measured errors it
     ships (``measured_error*.json``). The pipeline keys its report stage on it, so an updated toolkit rewrites a
     report its inputs alone would leave looking current."""
-    import hashlib
-
-    h = hashlib.sha256()
-    for f in sorted(x for x in folder.iterdir() if x.suffix in (".py", ".json") and x.is_file()):
-        h.update(f.name.encode() + b"\0" + f.read_bytes() + b"\0")
-    return h.hexdigest()[:16]
+    files = sorted(x for x in folder.iterdir() if x.suffix in (".py", ".json") and x.is_file())
+    return config_hash({f.name: sha256_file(f) for f in files}, length=16)  # as pipeline.data_fingerprint
 
 
 def generated_at(now: _dt.datetime | None = None) -> str:
