@@ -427,11 +427,9 @@ def pull_kernels(refs: Sequence[str], runs_dir: str | Path = "runs", force: bool
                 keep = runs_dir / f"kernel-{slug}.log"
                 keep.write_text(log_text, encoding="utf-8")
                 keep_runs_dir = True
-                if status.status != "COMPLETE":
-                    raise KaggleError(f"kernel {ref} ended {status.status}: "
-                                      f"{status.failure_message or 'no message'}; its log is in {keep}")
-                raise KaggleError(f"kernel {ref} finished but left no run folders with logits under runs/; "
-                                  f"its log is in {keep}")
+                why = (f"ended {status.status}: {status.failure_message or 'no message'}"
+                       if status.status != "COMPLETE" else "finished but left no run folders with logits under runs/")
+                raise KaggleError(f"kernel {ref} {why}; its log is in {keep}")
             for folder in run_folders:
                 _check_outputs(folder, ref)
             staged.append((ref, log_text, run_folders))
