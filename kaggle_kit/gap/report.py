@@ -168,14 +168,16 @@ def scoreboard_section(ledger: pd.DataFrame, runs: Sequence[RunView], competitio
     With ``competition``, only its rows (and rows naming none, from older ledgers): another competition's
     leaderboard is another test set, and its scores would bend this one's line."""
     sec = Section("scoreboard", "1. Scoreboard: local accuracy against the leaderboard")
+    left_out = 0
     if competition is not None and not ledger.empty:
         other = ~ledger["competition"].isin([competition, ""])
-        if other.any():
-            sec.blocks.append(f"{int(other.sum())} ledger row(s) of other competitions "
+        left_out = int(other.sum())
+        if left_out:
+            sec.blocks.append(f"{left_out} ledger row(s) of other competitions "
                               f"({', '.join(sorted(set(ledger.loc[other, 'competition'])))}) are left out.")
             ledger = ledger.loc[~other]
     if ledger.empty:
-        where = "in the ledger" if not sec.blocks else f"for {competition} in the ledger"  # all left out above
+        where = f"for {competition} in the ledger" if left_out else "in the ledger"
         sec.blocks.append(f"No submissions {where} yet: the scoreboard fills in after `kaggle-kit submit` "
                           "and `kaggle-kit sync`.")
         return sec, None, 0
@@ -241,7 +243,7 @@ def scoreboard_section(ledger: pd.DataFrame, runs: Sequence[RunView], competitio
         sec.blocks.append(_no_line_words(board))
     else:
         sec.blocks.append(f"Fitted on {n_scored} scored submission(s): leaderboard = {line[0]:.3f} x local "
-                          f"{100 * line[1]:+.2f} points" + _constant_gap_words(local[ok], n_scored)
+                          f"{100 * line[1]:+.2f} points" + _constant_gap_words(local[ok])
                           + ". Expected leaderboard accuracy of the runs in this report:")
         rows = []
         for v in runs:
@@ -265,11 +267,11 @@ def _utc_cell(text: str) -> str:
     return text[:19] if pd.isna(when) else when.strftime("%Y-%m-%d %H:%M:%S")
 
 
-def _constant_gap_words(local: np.ndarray, n_scored: int) -> str:
-    """Why the scoreboard's line has slope 1, where it does: not a fit but the mean gap."""
-    if n_scored == 1:
+def _constant_gap_words(scored_local: np.ndarray) -> str:
+    """Why the scoreboard's line has slope 1, where it does (``fit_scoreboard_line``'s rule): the mean gap."""
+    if len(scored_local) == 1:
         return " (one point: a constant gap)"
-    if len(local) and np.ptp(local) < LINE_MIN_SPREAD:
+    if np.ptp(scored_local) < LINE_MIN_SPREAD:
         return (f" (their local accuracies span under {100 * LINE_MIN_SPREAD:.0f} points, too little for a slope: "
                 f"a constant gap)")
     return ""
