@@ -15,6 +15,7 @@ one: the ledger keeps every estimator's prediction, and the one whose miss carri
 """
 from __future__ import annotations
 
+import bisect
 import math
 from dataclasses import dataclass
 from enum import Enum
@@ -86,31 +87,45 @@ def row_estimates(row: Mapping, legacy_estimator: str | None = None) -> dict[str
     return out
 
 
-def ledger_offset(ledger: pd.DataFrame, estimator: str, competition: str | None, exclude_runs: Iterable[str] = (),
-                  legacy_estimator: str | None = None, recipe: RecipeKeys | None = None,
-                  by_smoothing_variant: bool = False) -> LedgerOffset | None:
+@dataclass(frozen=True)
+class ScoredRow:
+    """A scored ledger row as the correction reads it, parsed once: a replay reads every row once per later row."""
+    position: int                  # the row's place in the ledger
+    estimates: Mapping[str, float]  # ``row_estimates``, fractions
+    public: float                  # fraction
+    competition: str
+    runs: frozenset[str]
+    recipe: RecipeKeys | None
+
+
+def scored_rows(ledger: pd.DataFrame, legacy_estimator: str | None = None) -> list[ScoredRow]:
+    """The rows with a public score and Kaggle's scored status, in ledger order."""
+    out = []
+    for i, r in enumerate(ledger.to_dict("records")):
+        public = float(r["public_score"])
+        if math.isnan(public) or r["status"] != SCORED_STATUS:
+            continue
+        out.append(ScoredRow(i, row_estimates(r, legacy_estimator), as_fraction(public), r["competition"],
+                             frozenset(str(r["runs"]).split(RUN_SEPARATOR)), RecipeKeys.from_ledger_row(r)))
+    return out
+
+
+def ledger_offset(ledger: pd.DataFrame | Sequence[ScoredRow], estimator: str, competition: str | None,
+                  exclude_runs: Iterable[str] = (), legacy_estimator: str | None = None,
+                  recipe: RecipeKeys | None = None, by_smoothing_variant: bool = False) -> LedgerOffset | None:
     """The offset from the ledger's scored rows of ``competition`` (None: every row) for which ``estimator``
-    made a prediction at upload.
+    made a prediction at upload (``ledger``: the table, or its ``scored_rows``).
 
     Rows whose runs are exactly ``exclude_runs`` (the run being predicted, if it was submitted before) are left
     out. With ``recipe``, only the rows of that recipe count when there are any (their misses carry over best:
     PREREGISTERED.md check 9); failing those, with ``by_smoothing_variant``, only the rows of the recipe with
     another label smoothing (check 12); else every row (check 11). None when no row qualifies.
     """
-    if ledger.empty:
-        return None
+    rows = scored_rows(ledger, legacy_estimator) if isinstance(ledger, pd.DataFrame) else ledger
     exclude = frozenset(x for x in exclude_runs if x)  # a row without runs (a bare CSV) excludes nothing
-    pairs = []
-    for _, r in ledger.iterrows():
-        public = float(r["public_score"])
-        if math.isnan(public) or r["status"] != SCORED_STATUS:
-            continue
-        pred = row_estimates(r, legacy_estimator).get(estimator)
-        if pred is None or (competition is not None and r["competition"] != competition):
-            continue
-        if exclude and frozenset(str(r["runs"]).split(RUN_SEPARATOR)) == exclude:
-            continue
-        pairs.append((pred, as_fraction(public), RecipeKeys.from_ledger_row(r)))
+    pairs = [(r.estimates[estimator], r.public, r.recipe) for r in rows
+             if estimator in r.estimates and (competition is None or r.competition == competition)
+             and not (exclude and r.runs == exclude)]
     same = [p for p in pairs if recipe and p[2] and p[2].exact == recipe.exact]
     variant = [] if same or not (recipe and recipe.except_smoothing and by_smoothing_variant) else [
         p for p in pairs if p[2] and p[2].except_smoothing == recipe.except_smoothing]
@@ -506,7 +521,7 @@ class Corrected:
                 f"{self.offset.miss_words()}: {100 * self.accuracy:.1f}%{rng}")
 
 
-def corrected_prediction(estimates: Mapping[str, float], recommended: str, ledger: pd.DataFrame,
+def corrected_prediction(estimates: Mapping[str, float], recommended: str, ledger: pd.DataFrame | Sequence[ScoredRow],
                          competition: str | None, exclude_runs: Iterable[str] = (),
                          legacy_estimator: str | None = None, errors: dict | None = None,
                          recipe: RecipeKeys | None = None) -> Corrected | None:
@@ -518,10 +533,11 @@ def corrected_prediction(estimates: Mapping[str, float], recommended: str, ledge
     errors = measurements() if errors is None else errors
     recipe = recipe if same_recipe_first(errors) else None
     variant = smoothing_variant_next(errors)
+    rows = scored_rows(ledger, legacy_estimator) if isinstance(ledger, pd.DataFrame) else ledger
     for name in correction_order(recommended, estimates, errors):
         evidence = measured(name, errors)
         off = None if evidence is None or name not in estimates else ledger_offset(
-            ledger, name, competition, exclude_runs, legacy_estimator, recipe, variant)
+            rows, name, competition, exclude_runs, legacy_estimator, recipe, variant)
         if off is not None:
             accuracy = off.apply(estimates[name])
             half = (same_recipe_band(name, errors) if off.same_recipe else
@@ -550,13 +566,14 @@ def replay(ledger: pd.DataFrame, legacy_estimator: str | None = None, errors: di
     """Each row's prediction as the correction would have made it from the rows scored before it (NaN where
     none qualified): the user's own ledger as a test of the correction."""
     errors = measurements() if errors is None else errors  # read once, not once per row
+    scored = scored_rows(ledger, legacy_estimator)  # parsed once, not once per row
+    positions = [s.position for s in scored]
     out = []
-    for i in range(len(ledger)):
-        r = ledger.iloc[i]
+    for i, r in enumerate(ledger.to_dict("records")):
         by = r["predicted_by"] or legacy_estimator
         estimates = row_estimates(r, legacy_estimator)
         c = None if not by or by not in estimates else corrected_prediction(
-            estimates, by, ledger.iloc[:i], r["competition"], str(r["runs"]).split(RUN_SEPARATOR),
-            legacy_estimator, errors, RecipeKeys.from_ledger_row(r))
+            estimates, by, scored[:bisect.bisect_left(positions, i)], r["competition"],
+            str(r["runs"]).split(RUN_SEPARATOR), legacy_estimator, errors, RecipeKeys.from_ledger_row(r))
         out.append(float("nan") if c is None else c.accuracy)
     return out
