@@ -267,6 +267,7 @@ def save_state(path: Path, eng: Engine, *, epoch: int, key: str, history: list[d
         "format": STATE_FORMAT,
         "epoch": epoch,
         "training_key": key,
+        "world_size": eng.info.world_size,
         "model": eng.model.state_dict(),
         "ema": eng.ema.state_dict() if eng.ema is not None else None,
         "optimizer": eng.optimizer.state_dict(),
@@ -290,6 +291,23 @@ def load_state(path: Path) -> dict:
     if not isinstance(state, dict) or state.get("format") != STATE_FORMAT:
         raise RunError(f"{path}: not a kaggle-kit training state")
     return state
+
+
+def process_count_problem(state: dict, steps_per_epoch: int, world_size: int) -> str | None:
+    """Why ``state`` cannot go on with ``world_size`` processes, or None. Each process takes ``batch_size`` images
+    a step, so the process count sets the batch and the steps per epoch, and the schedule, which counts steps,
+    would silently continue from another point; a state saved before it recorded ``world_size`` is judged by
+    its step count."""
+    saved = state.get("world_size")
+    if saved is not None and saved != world_size:
+        how = f"with torchrun --nproc_per_node={saved}" if saved > 1 else "without torchrun"
+        return (f"its last.pt was trained by {saved} process{'es' if saved > 1 else ''} and this run has "
+                f"{world_size}; resume it {how}")
+    done, epochs = int(state["schedule"]["step_count"]), int(state["epoch"])
+    if epochs and done != epochs * steps_per_epoch:
+        return (f"its last.pt took {done // epochs} optimizer steps per epoch, this run {steps_per_epoch} "
+                f"(another torchrun --nproc_per_node?); resume it with the number of processes it was trained with")
+    return None
 
 
 def restore_state(eng: Engine, state: dict, source) -> None:
@@ -363,6 +381,8 @@ def train_run(cfg: PipelineConfig, data: Cifar10, run_dir: str | Path, *, resume
     spe = steps_per_epoch(len(train_idx), tc.batch_size, info.world_size)
     if spe < 1:
         raise ConfigError(f"{len(train_idx)} training images make no full batch of {tc.batch_size} per process")
+    if state is not None and (problem := process_count_problem(state, spe, info.world_size)):
+        raise RunError(f"{run_dir}: {problem}")
 
     _configure_torch(tc, device)
     seed_all(tc.seed)

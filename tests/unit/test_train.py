@@ -424,3 +424,30 @@ def test_a_run_resumes_with_another_worker_count_and_from_a_state_saved_before_t
         assert training_key(other) == training_key(cfg) != training_key(other, legacy=True)
         resumed = train_run(other if not old_format else cfg, data, tmp_path / name, resume=True, progress=False)
         assert resumed.epochs_done == 2 and len(read_metrics(tmp_path / name)) == 2
+
+
+def _stop_after_first_epoch(row):
+    if row["epoch"] == 1:
+        raise KeyboardInterrupt
+
+
+@pytest.mark.parametrize("saved", ["with-world-size", "before-it-was-saved"])
+def test_a_run_is_not_resumed_by_another_number_of_processes(tmp_path, data, saved):
+    """Each process takes batch_size images a step, so another torchrun --nproc_per_node changes the batch and the
+    steps per epoch: the schedule, which counts steps, would silently continue from the wrong point."""
+    cfg = make_cfg(epochs=2)
+    with pytest.raises(KeyboardInterrupt):
+        train_run(cfg, data, tmp_path / "run", progress=False, on_epoch_end=_stop_after_first_epoch)
+    state = torch.load(tmp_path / "run" / "last.pt", weights_only=True)
+    # as two processes save it: 300 training images, 150 per process, 4 full batches of 32 per epoch
+    state["schedule"]["step_count"] = 4
+    if saved == "with-world-size":
+        state["world_size"] = 2
+    else:
+        state.pop("world_size", None)
+    torch.save(state, tmp_path / "run" / "last.pt")
+    want = r"2 processes .* resume it with torchrun --nproc_per_node=2" if saved == "with-world-size" else \
+        r"4 optimizer steps per epoch, this run 9 .* the number of processes it was trained with"
+    with pytest.raises(RunError, match=want):
+        train_run(cfg, data, tmp_path / "run", resume=True, progress=False)
+    assert len(read_metrics(tmp_path / "run")) == 1
