@@ -436,8 +436,10 @@ def train_run(cfg: PipelineConfig, data: Cifar10, run_dir: str | Path, *, resume
         if info.is_main:
             if tc.select_best and improved:
                 save_model(model_path, eng.eval_model, metrics=best, **checkpoint_meta)
-            save_state(last_path, eng, epoch=epoch + 1, key=key, history=history, best=best, source=source)
             atomic_write_text(run_dir / "metrics.csv", metrics_csv(history))
+            # last.pt last: it commits the epoch, so a kill before it reruns the epoch and rewrites the others,
+            # while a resume of a finished last.pt writes no rows
+            save_state(last_path, eng, epoch=epoch + 1, key=key, history=history, best=best, source=source)
             if progress:
                 tqdm.write(_epoch_line(row, tc.epochs), file=sys.stderr)
         distributed.barrier(info)

@@ -451,3 +451,30 @@ def test_a_run_is_not_resumed_by_another_number_of_processes(tmp_path, data, sav
     with pytest.raises(RunError, match=want):
         train_run(cfg, data, tmp_path / "run", resume=True, progress=False)
     assert len(read_metrics(tmp_path / "run")) == 1
+
+
+
+@pytest.mark.parametrize("killed_after", ["metrics.csv", "last.pt"])
+def test_a_kill_between_the_last_epochs_writes_resumes_to_complete_files(tmp_path, data, monkeypatch, killed_after):
+    """A kill just after any one of the last epoch's writes resumes to every epoch's metrics.csv row, and to the
+    files a run never interrupted ends with."""
+    from kaggle_kit.train import loop
+
+    cfg = make_cfg(epochs=2)
+    train_run(cfg, data, tmp_path / "straight", progress=False)
+    name, writer = ("metrics.csv", "atomic_write_text") if killed_after == "metrics.csv" else ("last.pt", "save_state")
+    original, calls = getattr(loop, writer), []
+
+    def write_then_die_in_the_last_epoch(path, *args, **kwargs):
+        original(path, *args, **kwargs)
+        calls.extend([path] if Path(path).name == name else [])
+        if len(calls) == cfg.train.epochs:
+            raise KeyboardInterrupt
+
+    with monkeypatch.context() as m:
+        m.setattr(loop, writer, write_then_die_in_the_last_epoch)
+        with pytest.raises(KeyboardInterrupt):
+            train_run(cfg, data, tmp_path / "resumed", progress=False)
+    train_run(cfg, data, tmp_path / "resumed", resume=True, progress=False)
+    assert [r["epoch"] for r in read_metrics(tmp_path / "resumed")] == ["1", "2"]
+    _assert_same_run(tmp_path / "straight", tmp_path / "resumed")
