@@ -6,6 +6,7 @@ then renamed into place, so a kill at any moment leaves either the old file or t
 from __future__ import annotations
 
 import contextlib
+import glob
 import hashlib
 import io
 import os
@@ -41,6 +42,13 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
     finally:
         with contextlib.suppress(FileNotFoundError):
             tmp_path.unlink()
+
+
+def leftover_temporaries(path: str | Path) -> list[Path]:
+    """The temporary files ``atomic_path`` made for ``path`` and never renamed: a process killed by SIGKILL in
+    the middle of a write runs no cleanup, and each such kill leaves one."""
+    path = Path(path)
+    return sorted(path.parent.glob(f".{glob.escape(path.name)}.*.tmp"))
 
 
 def new_paths(path: str | Path) -> list[Path]:

@@ -28,7 +28,7 @@ from kaggle_kit.checkpoint import load_checkpoint, save_model
 from kaggle_kit.config import AUGMENT_GPU, AugmentConfig, PipelineConfig, TrainConfig, config_hash, to_dict
 from kaggle_kit.data import Cifar10, holdout_split, stratified_subset
 from kaggle_kit.errors import ConfigError, RunError
-from kaggle_kit.fsio import atomic_path, atomic_write_text
+from kaggle_kit.fsio import atomic_path, atomic_write_text, leftover_temporaries
 from kaggle_kit.runs import read_manifest, write_manifest
 from kaggle_kit.tensors import select_device, to_model_input
 from kaggle_kit.train import distributed
@@ -44,6 +44,7 @@ STATE_FORMAT = "kaggle-kit/train-state/1"
 METRIC_COLUMNS = ("epoch", "lr", "train_loss", "train_acc", "holdout_loss", "holdout_acc", "seconds",
                   "images_per_s")
 EVAL_BATCH = 1000  # images per forward when evaluating
+TRAIN_OUTPUTS = ("model.pt", "last.pt", "metrics.csv", "holdout_indices.npy", "config.yaml")
 
 
 @dataclass(frozen=True)
@@ -403,6 +404,10 @@ def train_run(cfg: PipelineConfig, data: Cifar10, run_dir: str | Path, *, resume
         with atomic_path(run_dir / "holdout_indices.npy") as tmp:
             with open(tmp, "wb") as fh:
                 np.save(fh, hold_idx)
+    if info.is_main:  # what a kill in the middle of writing an output left behind
+        for name in (*TRAIN_OUTPUTS, "manifest_train.json"):
+            for leftover in leftover_temporaries(run_dir / name):
+                leftover.unlink(missing_ok=True)
     start_epoch = len(history)
     show_bar = progress and info.is_main and sys.stderr.isatty()
     checkpoint_meta = dict(model_name=cfg.model.name, model_kwargs=model_kwargs,
@@ -471,8 +476,7 @@ def train_run(cfg: PipelineConfig, data: Cifar10, run_dir: str | Path, *, resume
         n_params = sum(p.numel() for p in model.parameters() if p.requires_grad)
         write_manifest(
             run_dir, "train", config=cfg, inputs=inputs,
-            outputs={n: run_dir / n for n in ("model.pt", "last.pt", "metrics.csv", "holdout_indices.npy",
-                                              "config.yaml")},
+            outputs={n: run_dir / n for n in TRAIN_OUTPUTS},
             metrics={"holdout_acc": chosen["holdout_acc"], "holdout_loss": chosen["holdout_loss"],
                      "model_epoch": chosen["epoch"], "test_acc": test_acc, "epochs": len(history),
                      "params": n_params, "train_images": len(train_idx), "holdout_images": len(hold_idx),

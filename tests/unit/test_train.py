@@ -478,3 +478,18 @@ def test_a_kill_between_the_last_epochs_writes_resumes_to_complete_files(tmp_pat
     train_run(cfg, data, tmp_path / "resumed", resume=True, progress=False)
     assert [r["epoch"] for r in read_metrics(tmp_path / "resumed")] == ["1", "2"]
     _assert_same_run(tmp_path / "straight", tmp_path / "resumed")
+
+
+def test_a_resume_removes_what_a_kill_in_the_middle_of_a_write_left(tmp_path, data):
+    """SIGKILL during a write leaves atomic_path's temporary file (no finally runs): one per kill, as large as
+    last.pt, and in a Kaggle kernel part of the output that gets downloaded."""
+    cfg = make_cfg(epochs=2)
+    with pytest.raises(KeyboardInterrupt):
+        train_run(cfg, data, tmp_path / "run", progress=False, on_epoch_end=_stop_after_first_epoch)
+    left = [tmp_path / "run" / n for n in (".last.pt.x1y2z3ab.tmp", ".model.pt.q9w8e7rt.tmp")]
+    for p in left:
+        p.write_bytes(b"PK\x03\x04 half a checkpoint")
+    mine = tmp_path / "run" / ".notes.txt.tmp"  # not a file train writes: left alone
+    mine.write_text("keep")
+    train_run(cfg, data, tmp_path / "run", resume=True, progress=False)
+    assert not any(p.exists() for p in left) and mine.exists()
