@@ -317,7 +317,8 @@ def restore_state(eng: Engine, state: dict, source) -> None:
         eng.ema.load_state_dict(state["ema"])
     eng.optimizer.load_state_dict(state["optimizer"])
     eng.schedule.load_state_dict(state["schedule"])
-    eng.scaler.load_state_dict(state["scaler"])
+    if state["scaler"]:  # empty when saved with the scaler off (CPU, bf16): on an fp16 GPU a fresh one starts
+        eng.scaler.load_state_dict(state["scaler"])
     set_rng_states(state["rng"])
     if isinstance(source, DeviceBatches) and state["augment_rng"] is not None:
         source.augment.generator.set_state(state["augment_rng"])

@@ -493,3 +493,18 @@ def test_a_resume_removes_what_a_kill_in_the_middle_of_a_write_left(tmp_path, da
     mine.write_text("keep")
     train_run(cfg, data, tmp_path / "run", resume=True, progress=False)
     assert not any(p.exists() for p in left) and mine.exists()
+
+
+def test_a_run_started_without_a_grad_scaler_resumes_where_fp16_needs_one(tmp_path, data, monkeypatch):
+    """A run begun on a CPU or a bf16 GPU saves an empty scaler state; resumed on an fp16 GPU (Kaggle's T4) the
+    scaler is on and starts at its own initial scale, as it would in a new run."""
+    from kaggle_kit.train import loop
+
+    cfg = make_cfg(epochs=2)
+    with pytest.raises(KeyboardInterrupt):
+        train_run(cfg, data, tmp_path / "run", progress=False, on_epoch_end=_stop_after_first_epoch)
+    assert torch.load(tmp_path / "run" / "last.pt", weights_only=True)["scaler"] == {}
+    monkeypatch.setattr(loop, "amp_dtype", lambda device, enabled: torch.float16)  # as on a T4
+    result = train_run(cfg, data, tmp_path / "run", resume=True, progress=False)
+    assert result.epochs_done == 2
+    assert torch.load(tmp_path / "run" / "last.pt", weights_only=True)["scaler"]["scale"] > 0
