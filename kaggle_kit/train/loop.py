@@ -262,8 +262,7 @@ def check_not_diverged(eng: Engine, run_dir: Path, epoch: int, train_loss: float
 
 
 # -------------------------------------------------------------------------------------- checkpointing
-def save_state(path: Path, eng: Engine, *, epoch: int, key: str, history: list[dict], best: dict,
-               source) -> None:
+def save_state(path: Path, eng: Engine, *, epoch: int, key: str, history: list[dict], best: dict) -> None:
     state = {
         "format": STATE_FORMAT,
         "epoch": epoch,
@@ -275,7 +274,6 @@ def save_state(path: Path, eng: Engine, *, epoch: int, key: str, history: list[d
         "schedule": eng.schedule.state_dict(),
         "scaler": eng.scaler.state_dict(),
         "rng": rng_states(),
-        "augment_rng": source.augment.generator.get_state() if isinstance(source, DeviceBatches) else None,
         "history": history,
         "best": best,
     }
@@ -311,7 +309,7 @@ def process_count_problem(state: dict, steps_per_epoch: int, world_size: int) ->
     return None
 
 
-def restore_state(eng: Engine, state: dict, source) -> None:
+def restore_state(eng: Engine, state: dict) -> None:
     eng.model.load_state_dict(state["model"])
     if eng.ema is not None:
         eng.ema.load_state_dict(state["ema"])
@@ -320,8 +318,8 @@ def restore_state(eng: Engine, state: dict, source) -> None:
     if state["scaler"]:  # empty when saved with the scaler off (CPU, bf16): on an fp16 GPU a fresh one starts
         eng.scaler.load_state_dict(state["scaler"])
     set_rng_states(state["rng"])
-    if isinstance(source, DeviceBatches) and state["augment_rng"] is not None:
-        source.augment.generator.set_state(state["augment_rng"])
+    # Not the batched augmentation's generator: every epoch reseeds it (batches.py), and it lives on the training
+    # device, so a CUDA generator's saved state would not fit a CPU one when a run moves between machines.
 
 
 # ------------------------------------------------------------------------------------------ the I/O step
@@ -397,7 +395,7 @@ def train_run(cfg: PipelineConfig, data: Cifar10, run_dir: str | Path, *, resume
     history: list[dict] = []
     best: dict = {"epoch": None, "holdout_acc": None, "holdout_loss": None}
     if state is not None:
-        restore_state(eng, state, source)
+        restore_state(eng, state)
         history, best = list(state["history"]), dict(state["best"])
     elif info.is_main:
         run_dir.mkdir(parents=True, exist_ok=True)
@@ -445,7 +443,7 @@ def train_run(cfg: PipelineConfig, data: Cifar10, run_dir: str | Path, *, resume
             atomic_write_text(run_dir / "metrics.csv", metrics_csv(history))
             # last.pt last: it commits the epoch, so a kill before it reruns the epoch and rewrites the others,
             # while a resume of a finished last.pt writes no rows
-            save_state(last_path, eng, epoch=epoch + 1, key=key, history=history, best=best, source=source)
+            save_state(last_path, eng, epoch=epoch + 1, key=key, history=history, best=best)
             if progress:
                 tqdm.write(_epoch_line(row, tc.epochs), file=sys.stderr)
         distributed.barrier(info)

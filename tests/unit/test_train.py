@@ -508,3 +508,15 @@ def test_a_run_started_without_a_grad_scaler_resumes_where_fp16_needs_one(tmp_pa
     result = train_run(cfg, data, tmp_path / "run", resume=True, progress=False)
     assert result.epochs_done == 2
     assert torch.load(tmp_path / "run" / "last.pt", weights_only=True)["scaler"]["scale"] > 0
+
+
+def test_a_run_moved_between_a_gpu_and_a_cpu_resumes(tmp_path, data):
+    """The batched augmentation's generator lives on the training device: a CUDA generator's state (16 bytes)
+    does not fit a CPU one. It is reseeded at every epoch's start, so nothing of it needs restoring."""
+    cfg = make_cfg(epochs=2, augment={"preset": "cutout"})
+    with pytest.raises(KeyboardInterrupt):
+        train_run(cfg, data, tmp_path / "run", progress=False, on_epoch_end=_stop_after_first_epoch)
+    state = torch.load(tmp_path / "run" / "last.pt", weights_only=True)
+    state["augment_rng"] = torch.zeros(16, dtype=torch.uint8)  # as a CUDA generator's get_state() gives it
+    torch.save(state, tmp_path / "run" / "last.pt")
+    assert train_run(cfg, data, tmp_path / "run", resume=True, progress=False).epochs_done == 2
