@@ -14,7 +14,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("pipeline", nargs="?", help="pipeline YAML, e.g. pipelines/seed000.yaml")
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                    help="override a config value with a dotted key, e.g. --set train.epochs=2 (repeatable)")
-    p.add_argument("--resume", metavar="RUN", help="continue an interrupted run (folder or run id) from its last.pt")
+    p.add_argument("--resume", metavar="RUN", help="continue an interrupted run (folder or run id) from its last.pt; "
+                   "--set may change only train.num_workers")
     p.add_argument("--run-dir", help="train into this folder (default: runs/<run_id>)")
     p.add_argument("--runs-root", default="runs", help="parent of new run folders (default: runs)")
     p.add_argument("--data-dir", help="data folder (default: $KAGGLE_KIT_DATA, ./data, Kaggle input)")
@@ -26,8 +27,23 @@ def _pct(x) -> str:
     return "-" if x is None else f"{100 * x:.2f}%"
 
 
+def check_resume_overrides(overrides: list[str]) -> None:
+    """A resumed run keeps its own config, but may change what changes no weights (``SPEED_ONLY``: more
+    augmentation workers on a bigger machine); anything else would mix two recipes in one run."""
+    from kaggle_kit.config import parse_override
+    from kaggle_kit.errors import ConfigError
+    from kaggle_kit.train.loop import SPEED_ONLY
+
+    allowed = [f"train.{k}" for k in SPEED_ONLY]
+    for text in overrides:
+        key, _ = parse_override(text)
+        if key not in allowed:
+            raise ConfigError(f"--resume takes the run's own config.yaml: '{key}' would change what the run learns; "
+                              f"only {', '.join(allowed)} may be --set (or train a new run)")
+
+
 def run(args: argparse.Namespace) -> int:
-    from kaggle_kit.config import PipelineConfig, from_dict, load_pipeline, load_yaml
+    from kaggle_kit.config import PipelineConfig, apply_overrides, from_dict, load_pipeline, load_yaml
     from kaggle_kit.data import load_cifar10
     from kaggle_kit.datapaths import locate_data
     from kaggle_kit.errors import ConfigError, RunError
@@ -37,11 +53,12 @@ def run(args: argparse.Namespace) -> int:
     from kaggle_kit.train import distributed, train_run
 
     if args.resume:
-        if args.pipeline or args.overrides or args.run_dir:
-            raise ConfigError("--resume takes the run's own config.yaml; drop PIPELINE, --set and --run-dir")
+        if args.pipeline or args.run_dir:
+            raise ConfigError("--resume takes the run's own config.yaml; drop PIPELINE and --run-dir")
+        check_resume_overrides(args.overrides)
         folder = find_run(args.resume)
         try:
-            cfg = from_dict(PipelineConfig, load_yaml(folder / "config.yaml"))
+            cfg = from_dict(PipelineConfig, apply_overrides(load_yaml(folder / "config.yaml"), args.overrides))
         except ConfigError as err:
             raise RunError(f"{folder}: {err}") from None
     else:

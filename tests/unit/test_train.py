@@ -520,3 +520,22 @@ def test_a_run_moved_between_a_gpu_and_a_cpu_resumes(tmp_path, data):
     state["augment_rng"] = torch.zeros(16, dtype=torch.uint8)  # as a CUDA generator's get_state() gives it
     torch.save(state, tmp_path / "run" / "last.pt")
     assert train_run(cfg, data, tmp_path / "run", resume=True, progress=False).epochs_done == 2
+
+
+def test_cli_resume_may_set_what_changes_no_weights_only(tmp_path, data, capsys):
+    """A run begun on a laptop and resumed on a bigger machine may use more augmentation workers; a setting that
+    changes what the run learns is refused before any data is read."""
+    from kaggle_kit.cli import main
+
+    root = _write_cifar_folder(tmp_path / "data", data)
+    pipeline = tmp_path / "tiny.yaml"
+    pipeline.write_text(yaml.safe_dump({"model": {"name": MODEL}, "data": {"holdout_size": 100},
+                                        "train": {"epochs": 1, "batch_size": 32, "channels_last": False,
+                                                  "augment": {"preset": "standard", "gpu": "off"}}}))
+    folder = tmp_path / "runs" / "r1"
+    assert main(["train", str(pipeline), "--run-dir", str(folder), "--data-dir", str(root), "--no-progress"]) == 0
+    capsys.readouterr()
+    assert main(["train", "--resume", str(folder), "--set", "train.optimizer.lr=0.5", "--data-dir", str(root)]) == 2
+    assert "'train.optimizer.lr' would change what the run learns" in capsys.readouterr().err
+    assert main(["train", "--resume", str(folder), "--set", "train.num_workers=1", "--data-dir", str(root),
+                 "--no-progress"]) == 0
