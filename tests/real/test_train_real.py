@@ -72,3 +72,48 @@ def test_two_process_gloo_ddp_matches_one_process(single_process_run, shared_dat
     rows = (folder / "metrics.csv").read_text().splitlines()
     assert len(rows) == 4  # header + 3 epochs, written once (by rank 0)
     assert torch.load(folder / "last.pt", weights_only=True)["epoch"] == 3
+
+
+def test_a_torchrun_run_interrupted_resumes_bit_for_bit_and_only_with_its_process_count(shared_data, tmp_path):
+    """Ctrl-C (SIGINT to the whole process group) during a 2-process gloo run; resuming with one process is
+    refused, resuming with two ends on the weights of a run never interrupted."""
+    import signal
+
+    pipeline = tmp_path / "ddp.yaml"
+    recipe = tiny_recipe(epochs=4, data={"holdout_size": 200, "train_subset": 600}, ema_decay=0.9, dropout=0.2,
+                         augment={"preset": "cutout", "mixup_alpha": 0.2})
+    pipeline.write_text(yaml.safe_dump({"name": "real-ddp-resume", **recipe}))
+    path = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": path}
+    data = ["--data-dir", str(shared_data / "cifar-10-python"), "--no-progress"]
+    one = [sys.executable, "-m", "kaggle_kit", "train"]
+    two = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2", "-m", "kaggle_kit",
+           "train"]
+    straight, resumed = tmp_path / "straight", tmp_path / "resumed"
+    done = subprocess.run(two + [str(pipeline), "--run-dir", str(straight)] + data, env=env, capture_output=True,
+                          text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+
+    proc = subprocess.Popen(two + [str(pipeline), "--run-dir", str(resumed)] + data, env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    metrics = resumed / "metrics.csv"
+    while proc.poll() is None and not (metrics.is_file() and len(metrics.read_text().splitlines()) >= 2):
+        time.sleep(0.01)
+    os.killpg(proc.pid, signal.SIGINT)
+    proc.wait(timeout=120)
+    epochs_done = torch.load(resumed / "last.pt", weights_only=True)["epoch"]
+    assert proc.returncode != 0 and 1 <= epochs_done < 4
+
+    refused = subprocess.run(one + ["--resume", str(resumed)] + data, env=env, capture_output=True, text=True,
+                             timeout=600)
+    assert refused.returncode == 2
+    assert "trained by 2 processes and this run has 1; resume it with torchrun --nproc_per_node=2" in refused.stderr
+    again = subprocess.run(two + ["--resume", str(resumed)] + data, env=env, capture_output=True, text=True,
+                           timeout=600)
+    assert again.returncode == 0, again.stderr[-3000:]
+    a, b = (torch.load(f / "last.pt", weights_only=True) for f in (straight, resumed))
+    for part in ("model", "ema"):
+        for k, v in a[part].items():
+            assert torch.equal(v, b[part][k]), (part, k)
+    assert a["history"] == [dict(r, seconds=s["seconds"], images_per_s=s["images_per_s"])
+                            for r, s in zip(b["history"], a["history"])]
