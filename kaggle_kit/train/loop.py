@@ -282,13 +282,16 @@ def save_state(path: Path, eng: Engine, *, epoch: int, key: str, history: list[d
 
 
 def load_state(path: Path) -> dict:
+    """``last.pt``, or a one-line ``RunError``: a damaged state cannot be resumed, and starting over silently
+    would destroy a file the user may still restore."""
+    start_over = "move it away (or delete it) to train the run from its start"
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as err:  # torch raises many types for corrupt files
-        raise RunError(f"{path}: unreadable training state ({err.__class__.__name__}); "
-                       f"delete it to start the run over") from None
+        raise RunError(f"{path}: unreadable training state ({err.__class__.__name__}); {start_over}") from None
     if not isinstance(state, dict) or state.get("format") != STATE_FORMAT:
-        raise RunError(f"{path}: not a kaggle-kit training state")
+        found = f"format {state['format']!r}" if isinstance(state, dict) and "format" in state else "no format tag"
+        raise RunError(f"{path}: not a kaggle-kit training state ({found}, expected {STATE_FORMAT!r}); {start_over}")
     return state
 
 

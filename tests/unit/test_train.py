@@ -539,3 +539,26 @@ def test_cli_resume_may_set_what_changes_no_weights_only(tmp_path, data, capsys)
     assert "'train.optimizer.lr' would change what the run learns" in capsys.readouterr().err
     assert main(["train", "--resume", str(folder), "--set", "train.num_workers=1", "--data-dir", str(root),
                  "--no-progress"]) == 0
+
+
+@pytest.mark.parametrize("damage", ["truncated", "empty", "another-format", "another-tool's"])
+def test_a_damaged_last_pt_is_one_line_naming_it_and_what_to_do(tmp_path, data, damage):
+    """Writes are atomic, so a kill cannot damage last.pt; a disk, a copy or a hand can. Nothing in it can be
+    trusted then, and restarting silently would throw away what the user may still recover: say so and stop."""
+    cfg = make_cfg(epochs=2)
+    with pytest.raises(KeyboardInterrupt):
+        train_run(cfg, data, tmp_path / "run", progress=False, on_epoch_end=_stop_after_first_epoch)
+    last = tmp_path / "run" / "last.pt"
+    if damage == "truncated":
+        last.write_bytes(last.read_bytes()[: last.stat().st_size // 2])
+    elif damage == "empty":
+        last.write_bytes(b"")
+    elif damage == "another-format":
+        state = torch.load(last, weights_only=True)
+        torch.save({**state, "format": "kaggle-kit/train-state/0"}, last)
+    else:
+        torch.save({"model": {}}, last)
+    with pytest.raises(RunError) as err:
+        train_run(cfg, data, tmp_path / "run", resume=True, progress=False)
+    assert str(err.value).startswith(f"{last}: ") and "\n" not in str(err.value)
+    assert str(err.value).endswith("move it away (or delete it) to train the run from its start")
