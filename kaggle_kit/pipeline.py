@@ -285,7 +285,7 @@ def run_pipeline(cfg: PipelineConfig, *, data_dir: str | Path | None = None, wor
                 prog.skip(label)
             else:
                 t0 = prog.start(label)
-                logits = predict_run(folder, data, comp, mcfg.predict)
+                logits = predict_run(folder, data, comp, mcfg.predict, comp_subset=mcfg.data.comp_subset)
                 state.mark(f"predict:{name}", pkey, finished=True, outputs=outputs)
                 prog.finish(label, t0, f"tta={mcfg.predict.tta}: holdout {_fmt_acc(logits['holdout'].accuracy)}, "
                             f"test {_fmt_acc(logits['test'].accuracy)}")

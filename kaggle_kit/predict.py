@@ -7,6 +7,7 @@ Logits are stored per split with the TTA that made them and one temperature fitt
 """
 from __future__ import annotations
 
+import dataclasses
 import datetime as _dt
 import json
 import time
@@ -190,9 +191,16 @@ def _check_finite(folder: Path, split: str, logits: np.ndarray) -> None:
                        f"(its weights diverged?); retrain the run, e.g. with a lower train.optimizer.lr")
 
 
+_RUNS_OWN = object()
+
+
 def predict_run(run_dir: str | Path, data: Cifar10, comp: CompetitionSet | None, cfg: PredictConfig,
-                device: str | torch.device | None = None) -> dict[str, Logits]:
+                device: str | torch.device | None = None, comp_subset: int | None | object = _RUNS_OWN
+                ) -> dict[str, Logits]:
     """Write ``logits_*.npz`` for the run and record plain vs TTA accuracy; returns the logits by split.
+
+    ``comp_subset`` defaults to the run's ``data.comp_subset``; a pipeline passes its own, since that setting does
+    not retrain and the run's config.yaml keeps the value of whichever pipeline trained it.
 
     The temperature is fitted on the holdout TTA logits (the logits that are stored) and written into every
     split's file. Without ``comp`` no competition logits are made and a stale ``logits_comp.npz`` is removed,
@@ -212,6 +220,8 @@ def predict_run(run_dir: str | Path, data: Cifar10, comp: CompetitionSet | None,
 
     hold_idx = holdout_indices(folder, len(data.train_labels))
     dcfg = pipeline.data
+    if comp_subset is not _RUNS_OWN:
+        dcfg = dataclasses.replace(dcfg, comp_subset=comp_subset)
     sets = evaluation_sets(data, comp, hold_idx, dcfg.test_subset, dcfg.comp_subset, dcfg.holdout_seed)
 
     raw: dict[str, np.ndarray] = {}

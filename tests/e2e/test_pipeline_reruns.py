@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from kaggle_kit.config import PredictConfig
@@ -94,7 +95,7 @@ def test_settings_that_change_no_weights_do_not_retrain_and_old_runs_are_found_a
     work = tmp_path / "w"
     _run(work, shared_data, UPTO_CSV)
     (run,) = _runs(work)
-    for extra in (["train.num_workers=1"], ["data.comp_subset=100"]):
+    for extra in (["train.num_workers=1"], ["data.comp_subset=100", "stages=[data,train,predict]"]):
         lines = _run(work, shared_data, UPTO_CSV, *extra)
         assert _skipped(lines, "train") and _runs(work) == [run], (extra, lines)
     assert not _skipped(lines, "predict")  # comp_subset changes what is predicted
@@ -197,3 +198,20 @@ def test_members_that_train_alike_keep_a_run_each(tmp_path, shared_data):
     assert all(_skipped(again, s) for s in ("train plain", "train flip", "predict plain", "predict flip",
                                              "ensemble", "submission")), again
     assert len(_runs(work)) == 2
+
+
+def test_comp_subset_is_the_pipelines_own_not_the_one_the_run_was_trained_with(tmp_path, shared_data):
+    """data.comp_subset does not retrain, so the run folder's config.yaml keeps the value of the first run: the
+    predict stage must use the pipeline's value, or dropping a smoke test's comp_subset never gives a full CSV."""
+    work = tmp_path / "w"
+    smoke = _run(work, shared_data, "stages=[data,train,predict]", "data.comp_subset=100")
+    (run,) = _runs(work)
+    with np.load(work / "runs" / run / "logits_comp.npz") as f:
+        assert len(f["ids"]) == 100, smoke
+    full = _run(work, shared_data, UPTO_CSV)
+    assert _skipped(full, "train") and not _skipped(full, "predict"), full
+    (csv,) = (work / "submissions").glob("demo-*.csv")
+    assert len(pd.read_csv(csv)) == 10_000
+    back = _run(work, shared_data, "stages=[data,train,predict]", "data.comp_subset=100")
+    with np.load(work / "runs" / run / "logits_comp.npz") as f:
+        assert len(f["ids"]) == 100, back
