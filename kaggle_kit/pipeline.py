@@ -182,6 +182,14 @@ def _would_dry_run(upload: str, kaggle_env: dict[str, str] | None) -> bool:
         return resolve_mode(upload) == "dry-run"
 
 
+def _predicted_subset(folder: Path) -> int | None | str:
+    """The data.comp_subset the folder's logits were predicted with, by its predict manifest: a state entry of a
+    version that predicted with the run's own value may name this pipeline's key over other logits."""
+    from kaggle_kit.runs import read_manifest
+
+    return (read_manifest(folder, "predict") or {}).get("comp_subset", "unknown")
+
+
 def _fmt_acc(value: float | None) -> str:
     return "n/a" if value is None else f"{100 * value:.2f}%"
 
@@ -281,7 +289,7 @@ def run_pipeline(cfg: PipelineConfig, *, data_dir: str | Path | None = None, wor
             pkey = config_hash({"predict": mcfg.predict, "data": mcfg.data, "model": sha256_file(folder / "model.pt"),
                                 "fp": data_fp})
             outputs = [folder / f"logits_{s}.npz" for s in ("holdout", "test", "comp")]
-            if state.done(f"predict:{name}", pkey, outputs):
+            if state.done(f"predict:{name}", pkey, outputs) and _predicted_subset(folder) == mcfg.data.comp_subset:
                 prog.skip(label)
             else:
                 t0 = prog.start(label)

@@ -215,3 +215,16 @@ def test_comp_subset_is_the_pipelines_own_not_the_one_the_run_was_trained_with(t
     back = _run(work, shared_data, "stages=[data,train,predict]", "data.comp_subset=100")
     with np.load(work / "runs" / run / "logits_comp.npz") as f:
         assert len(f["ids"]) == 100, back
+
+
+def test_logits_predicted_with_another_comp_subset_than_the_pipelines_are_predicted_again(tmp_path, shared_data):
+    """A state file from before predict used the pipeline's comp_subset may hold this key over a subset's logits."""
+    work = tmp_path / "w"
+    _run(work, shared_data, "stages=[data,train,predict]")
+    (run,) = _runs(work)
+    manifest = work / "runs" / run / "manifest_predict.json"
+    recorded = json.loads(manifest.read_text())
+    manifest.write_text(json.dumps({**recorded, "comp_subset": 100, "comp_complete": False}))
+    again = _run(work, shared_data, "stages=[data,train,predict]")
+    assert _skipped(again, "train") and not _skipped(again, "predict"), again
+    assert json.loads(manifest.read_text())["comp_complete"] is True
