@@ -246,7 +246,6 @@ def run_pipeline(cfg: PipelineConfig, *, data_dir: str | Path | None = None, wor
     from kaggle_kit.train import train_run
 
     run_dirs: list[Path] = []
-    predict_keys: list[str] = []
     for name, mcfg in members:
         label = "train" if len(members) == 1 else f"train {name}"
         train_key, legacy_key = train_keys(mcfg, cifar_fp, data_fp)
@@ -297,7 +296,6 @@ def run_pipeline(cfg: PipelineConfig, *, data_dir: str | Path | None = None, wor
                 state.mark(f"predict:{name}", pkey, finished=True, outputs=outputs)
                 prog.finish(label, t0, f"tta={mcfg.predict.tta}: holdout {_fmt_acc(logits['holdout'].accuracy)}, "
                             f"test {_fmt_acc(logits['test'].accuracy)}")
-            predict_keys.append(pkey)
 
     final_dir = run_dirs[0]
     outcome = PipelineOutcome(run_dirs=run_dirs, final_dir=final_dir, csv=None, ledger_row=None, report=None,
@@ -312,7 +310,10 @@ def run_pipeline(cfg: PipelineConfig, *, data_dir: str | Path | None = None, wor
         else:
             from kaggle_kit.ensemble import ensemble_runs
 
-            ekey = config_hash({"members": predict_keys, "ensemble": cfg.ensemble})
+            # keyed by the members' logits themselves (the sha256 of upstream artifacts, as every stage is): a
+            # predict stage that made them again under the same key must not leave the ensemble of the old ones
+            ekey = config_hash({"members": [sha256_file(d / f"logits_{s}.npz") for d in run_dirs
+                                            for s in ("holdout", "test", "comp")], "ensemble": cfg.ensemble})
             ens_name = f"{cfg.name}-{ekey}"
             ens_dir = work / "ensembles" / ens_name
             ens_outputs = [ens_dir / n for n in ("logits_holdout.npz", "logits_comp.npz", "ensemble.json")]

@@ -228,3 +228,42 @@ def test_logits_predicted_with_another_comp_subset_than_the_pipelines_are_predic
     again = _run(work, shared_data, "stages=[data,train,predict]")
     assert _skipped(again, "train") and not _skipped(again, "predict"), again
     assert json.loads(manifest.read_text())["comp_complete"] is True
+
+
+def test_an_ensemble_is_made_again_when_its_members_logits_changed_under_the_same_predict_key(tmp_path, shared_data):
+    """What a state file of before the comp_subset fix can hold: the full pipeline's predict keys over a subset's
+    logits, and the ensemble of those. The predict stage makes the logits again; the ensemble must follow."""
+    from kaggle_kit.config import EnsembleConfig, config_hash
+    from kaggle_kit.data import load_cifar10, load_competition
+    from kaggle_kit.ensemble import ensemble_runs
+    from kaggle_kit.fsio import sha256_file
+    from kaggle_kit.predict import predict_run
+
+    work = tmp_path / "w"
+    pair = "members=[{name: a}, {name: b, set: {train.seed: 1}}]"
+    stages = "stages=[data,train,predict,ensemble,submission]"
+    _run(work, shared_data, stages, pair)
+    paths = _demo_data(work, shared_data)
+    data, comp = load_cifar10(paths.cifar_dir), load_competition(paths.comp_pickle)
+    state_file = work / "runs" / "pipelines" / "demo.json"
+    state = json.loads(state_file.read_text())
+    folders = [work / "runs" / r for r in _runs(work)]
+    for folder in folders:
+        predict_run(folder, data, comp, PredictConfig(tta="none"), device="cpu", comp_subset=100)
+    ens_dir = work / state["stages"]["ensemble"]["dir"]
+    ensemble_runs(folders, "mean_probs", ens_dir.name, out_root=ens_dir.parent, replace=True)
+    for entry in state["stages"].values():
+        outputs = entry.get("outputs") or {}
+        for rel in outputs:
+            outputs[rel] = sha256_file(work / rel)
+    state["stages"].pop("submission")
+    # the key the ensemble stage recorded before: a hash of the members' predict keys, blind to their logits
+    old_key = config_hash({"members": [state["stages"][f"predict:{m}"]["key"] for m in "ab"],
+                           "ensemble": EnsembleConfig(method="mean_probs")})
+    state["stages"]["ensemble"]["key"] = old_key
+    state_file.write_text(json.dumps(state))
+
+    again = _run(work, shared_data, stages, pair)
+    assert not _skipped(again, "predict a") and not _skipped(again, "ensemble"), again
+    (csv,) = (work / "submissions").glob("demo-*.csv")
+    assert len(pd.read_csv(csv)) == 10_000
