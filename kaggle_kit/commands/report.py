@@ -4,6 +4,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from kaggle_kit.config import ReportConfig
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("report", help="write reports/gap.html and gap.md: local vs leaderboard gap, explained")
@@ -13,9 +15,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--ledger", help="submission ledger (default: submissions/ledger.csv; none there yet is fine)")
     p.add_argument("--out", default="reports", help="output folder (default: %(default)s)")
     p.add_argument("--data-dir", help="data folder (default: $KAGGLE_KIT_DATA, ./data, Kaggle input)")
-    p.add_argument("--domain-max-images", type=int, help="images per side for the domain classifier")
+    p.add_argument("--domain-max-images", type=int, help=f"images per side for the domain classifier (default: {ReportConfig.domain_max_images})")
     p.add_argument("--synthetic-per-set", type=int,
-                   help="holdout images per corruption and severity for the CC-Synth estimator (0 = skip it)")
+                   help=f"holdout images per corruption and severity for the CC-Synth estimator (0 = skip it; "
+                        f"default: {ReportConfig.synthetic_per_set})")
     p.add_argument("--competition", help="only this competition's ledger rows correct the prediction, and only "
                                           "they and rows naming none (older ledgers) make the scoreboard "
                                           "(default: every row)")

@@ -88,3 +88,30 @@ def test_help_lists_commands_in_workflow_order_and_every_option_says_what_it_doe
         return out
 
     assert [x for n, p in sub.choices.items() for x in silent(n, p)] == []
+
+
+def _options(parser, name="kaggle-kit"):
+    import argparse
+
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for sub_name, sub in action.choices.items():
+                yield from _options(sub, f"{name} {sub_name}")
+        elif action.option_strings:
+            yield name, action
+
+
+def test_every_option_that_takes_a_value_says_its_default():
+    """A newcomer reads --help: an optional value with no default named is a guess (predict's --average took the
+    run's predict.average, report's --synthetic-per-set 300, kernel status's --poll-s 30 s, all unsaid)."""
+    import argparse
+
+    from kaggle_kit.cli import build_parser
+
+    no_default = {("kaggle-kit train", "--resume"), ("kaggle-kit predict", "--views"), ("kaggle-kit submit", "--from"),
+                  ("kaggle-kit kernel push", "--seeds")}  # features that are off unless given
+    silent = [f"{name} {action.option_strings[-1]}" for name, action in _options(build_parser())
+              if not isinstance(action, (argparse._HelpAction, argparse._StoreTrueAction, argparse._AppendAction))
+              and not action.required and (name, action.option_strings[-1]) not in no_default
+              and "default" not in (action.help or "")]
+    assert silent == []
