@@ -19,7 +19,7 @@ import numpy as np
 
 from kaggle_kit.data import TEST_BATCH, load_cifar_batch, shared_data_dir
 from kaggle_kit.datapaths import COMP_PICKLE, inspect_folder
-from kaggle_kit.errors import DataFormatError, DataNotFoundError
+from kaggle_kit.errors import ConfigError, DataFormatError, DataNotFoundError
 from kaggle_kit.fsio import atomic_path, atomic_write_text, md5_file
 
 CIFAR10_URL = "https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz"
@@ -104,7 +104,23 @@ def find_demo_data(data_dir: str | Path | None, workdir: Path, echo: Callable[[s
     return write_demo_competition(batches, workdir / "demo-data")
 
 
-def run_demo(pipeline: str | Path = "pipelines/demo.yaml", overrides: list[str] = (), *,
+DEMO_PIPELINE = Path("pipelines") / "demo.yaml"
+
+
+def demo_pipeline() -> Path:
+    """``pipelines/demo.yaml`` of the current folder when it has one (a user's own), else the toolkit's own, so
+    ``kaggle-kit demo`` works from any folder; the package sits in the project folder (``make install`` installs
+    it editable)."""
+    if DEMO_PIPELINE.is_file():
+        return DEMO_PIPELINE
+    own = Path(__file__).resolve().parent.parent / DEMO_PIPELINE
+    if own.is_file():
+        return own
+    raise ConfigError(f"{DEMO_PIPELINE}: no such pipeline file here or in the toolkit's folder "
+                      f"({own.parent.parent}); pass --pipeline PATH to a demo pipeline")
+
+
+def run_demo(pipeline: str | Path | None = None, overrides: list[str] = (), *,
              data_dir: str | Path | None = None, workdir: str | Path = "demo", progress: bool = True,
              echo: Callable[[str], None] = print):
     """Start a fake Kaggle on 127.0.0.1, point the real kaggle client at it, run the pipeline, stop it."""
@@ -114,8 +130,8 @@ def run_demo(pipeline: str | Path = "pipelines/demo.yaml", overrides: list[str] 
     from kaggle_kit.testing.fake_kaggle import DEFAULT_KEY, DEFAULT_USER, FakeKaggle, FakeKaggleConfig
 
     work = Path(workdir)
+    cfg = load_pipeline(demo_pipeline() if pipeline is None else pipeline, list(overrides))
     work.mkdir(parents=True, exist_ok=True)
-    cfg = load_pipeline(pipeline, list(overrides))
     data = find_demo_data(data_dir, work, echo)
     echo(f"demo data: {data.origin}")
     # the fake Kaggle remembers the demo's submissions across runs, as Kaggle does (a rerun's sync finds them)
@@ -128,4 +144,4 @@ def run_demo(pipeline: str | Path = "pipelines/demo.yaml", overrides: list[str] 
                                 kaggle_env=env)
 
 
-__all__ = ["DemoData", "download_cifar10", "find_demo_data", "run_demo", "write_demo_competition"]
+__all__ = ["DemoData", "demo_pipeline", "download_cifar10", "find_demo_data", "run_demo", "write_demo_competition"]

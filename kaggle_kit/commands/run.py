@@ -14,7 +14,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
     d = sub.add_parser("demo", help="the whole flow on CIFAR-10 with a small model and a local fake Kaggle")
-    d.add_argument("--pipeline", default="pipelines/demo.yaml", help="the pipeline to run (default: %(default)s)")
+    d.add_argument("--pipeline", help="the pipeline to run (default: pipelines/demo.yaml of the current folder, "
+                                      "else the toolkit's own)")
     d.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                    help="override a config value, e.g. --set train.epochs=2 (repeatable)")
     d.add_argument("--data-dir", help="data folder (default: $KAGGLE_KIT_DATA, ./data, the shared folder, "
@@ -36,9 +37,9 @@ def run(args: argparse.Namespace) -> int:
 
 
 def demo(args: argparse.Namespace) -> int:
-    from kaggle_kit.demo import run_demo
+    from kaggle_kit import demo as demo_module
 
-    out = run_demo(args.pipeline, args.overrides, data_dir=args.data_dir, workdir=args.workdir,
+    out = demo_module.run_demo(args.pipeline or demo_module.demo_pipeline(), args.overrides, data_dir=args.data_dir, workdir=args.workdir,
                    progress=not args.no_progress)
     _summary(out)
     print("next:         open the gap report in a browser; for the competition itself, `kaggle-kit data download` "

@@ -115,3 +115,25 @@ def test_every_option_that_takes_a_value_says_its_default():
               and not action.required and (name, action.option_strings[-1]) not in no_default
               and "default" not in (action.help or "")]
     assert silent == []
+
+
+def test_demo_finds_its_pipeline_from_any_working_directory(tmp_path, monkeypatch):
+    """`kaggle-kit demo` outside the project folder looked for ./pipelines/demo.yaml and failed with 'no such
+    pipeline file'; without --pipeline it takes the toolkit's own."""
+    from pathlib import Path
+
+    from kaggle_kit import demo
+
+    seen = []
+
+    def fake_run_demo(pipeline, *args, **kwargs):
+        seen.append(Path(pipeline))
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(demo, "run_demo", fake_run_demo)
+    monkeypatch.chdir(tmp_path)
+    assert main(["demo"]) == 130
+    assert seen[0].is_file() and seen[0].name == "demo.yaml" and seen[0].parent.name == "pipelines"
+    (tmp_path / "pipelines").mkdir()
+    (tmp_path / "pipelines" / "demo.yaml").write_text("name: mine\n")
+    assert main(["demo"]) == 130 and seen[1].resolve() == (tmp_path / "pipelines" / "demo.yaml").resolve()
