@@ -9,8 +9,10 @@ exit 1; ``--verbose`` shows the traceback of either.
 from __future__ import annotations
 
 import argparse
+import difflib
 import importlib
 import pkgutil
+import re
 import sys
 import traceback
 
@@ -27,8 +29,33 @@ def _rank(module: str) -> int:
     return WORKFLOW_ORDER.index(module) if module in WORKFLOW_ORDER else len(WORKFLOW_ORDER)
 
 
+_INVALID_CHOICE = re.compile(r"argument (\S+): invalid choice: '(.*)' \(choose from (.*)\)$")
+
+
+class KitArgumentParser(argparse.ArgumentParser):
+    """argparse with the toolkit's error contract: a usage mistake is one ``error: ...`` line saying what to do
+    (a mistyped command or action gets the nearest valid one), exit 2. Subparsers inherit the class."""
+
+    def error(self, message: str):  # type: ignore[override]
+        found = _INVALID_CHOICE.match(message)
+        if found and found.group(1) in ("COMMAND", "ACTION"):
+            what, given = found.group(1).lower(), found.group(2)
+            choices = re.findall(r"'([^']*)'", found.group(3))
+            near = difflib.get_close_matches(given, choices, n=1)
+            hint = f"; did you mean {near[0]}?" if near else ""
+            line = f"{self.prog}: unknown {what} '{given}'{hint} (`{self.prog} --help` lists them)"
+        elif message.startswith("unrecognized arguments:") and "--verbose" in message.split():
+            line = (f"{self.prog}: {message} (--verbose goes before the command: "
+                    f"`kaggle-kit --verbose COMMAND ...`)")
+        elif message.startswith("unrecognized arguments:"):  # the root parser reports a subcommand's extras
+            line = f"{self.prog}: {message} (`kaggle-kit COMMAND --help` lists a command's options)"
+        else:
+            line = f"{self.prog}: {message} (`{self.prog} --help` says how to use it)"
+        self.exit(2, f"error: {line}\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = KitArgumentParser(
         prog="kaggle-kit",
         description="From competition data to a validated, uploaded submission and a gap report.",
     )

@@ -137,3 +137,24 @@ def test_demo_finds_its_pipeline_from_any_working_directory(tmp_path, monkeypatc
     (tmp_path / "pipelines").mkdir()
     (tmp_path / "pipelines" / "demo.yaml").write_text("name: mine\n")
     assert main(["demo"]) == 130 and seen[1].resolve() == (tmp_path / "pipelines" / "demo.yaml").resolve()
+
+
+@pytest.mark.parametrize("argv, line", [
+    (["trian"], "error: kaggle-kit: unknown command 'trian'; did you mean train? (`kaggle-kit --help` lists them)"),
+    (["data", "verfy"], "error: kaggle-kit data: unknown action 'verfy'; did you mean verify? "
+                        "(`kaggle-kit data --help` lists them)"),
+    (["submit", "x.csv"], "error: kaggle-kit submit: the following arguments are required: -m/--message "
+                          "(`kaggle-kit submit --help` says how to use it)"),
+    (["models", "--verbose"], "error: kaggle-kit: unrecognized arguments: --verbose (--verbose goes before the "
+                              "command: `kaggle-kit --verbose COMMAND ...`)"),
+    (["xyzzy"], "error: kaggle-kit: unknown command 'xyzzy' (`kaggle-kit --help` lists them)"),
+    (["train", "p.yaml", "--epochs=3"], "error: kaggle-kit: unrecognized arguments: --epochs=3 (`kaggle-kit COMMAND --help` "
+                                 "lists a command's options)"),
+])
+def test_usage_mistakes_are_one_error_line_with_what_to_do(argv, line, capsys):
+    """README: errors print one line, `error: ...`, exit 2 for bad usage; argparse printed its usage block and
+    'kaggle-kit: error: ...', and a mistyped command got no suggestion."""
+    with pytest.raises(SystemExit) as info:
+        main(argv)
+    assert info.value.code == 2
+    assert capsys.readouterr().err.splitlines() == [line]
