@@ -309,8 +309,12 @@ def comp_logits(folder: str | Path, expected_ids: np.ndarray | None = None) -> L
     logits = load_logits(path, NUM_CLASSES)
     ok, why = comp_complete(folder)
     if not ok:
-        raise SubmissionError(f"{folder}: competition logits cover {len(logits.ids)} images only ({why}); "
-                              f"re-run `kaggle-kit predict` without comp_subset before submitting")
+        step = ("predict its runs again with `kaggle-kit predict RUN --all-comp` and ensemble them again"
+                if read_manifest(folder, "predict") is None and read_manifest(folder, "ensemble") is not None
+                else f"`kaggle-kit predict {folder} --all-comp`")
+        raise SubmissionError(f"{folder}: competition logits cover {len(logits.ids)} images only ({why}); a "
+                              f"submission needs all of them: {step} (in a pipeline: drop data.comp_subset, "
+                              f"training is reused)")
     if expected_ids is not None:
         have, want = set(logits.ids.tolist()), {int(i) for i in np.asarray(expected_ids).tolist()}
         if len(have) != len(logits.ids) or have != want:

@@ -20,6 +20,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                                                           "predict.batch_size)")
     p.add_argument("--data-dir", help="data folder (default: $KAGGLE_KIT_DATA, ./data, Kaggle input)")
     p.add_argument("--no-comp", action="store_true", help="skip the competition pickle (no logits_comp.npz)")
+    p.add_argument("--all-comp", action="store_true", help="predict every competition image even if the run's "
+                                                          "data.comp_subset is set (a submission needs them all)")
     p.add_argument("--device", help="auto, cpu, cuda, cuda:N or mps (default: auto = cuda when available, "
                                     "else cpu)")
     p.set_defaults(func=run)
@@ -32,7 +34,7 @@ def _pct(x) -> str:
 def run(args: argparse.Namespace) -> int:
     from kaggle_kit.data import load_cifar10, load_competition
     from kaggle_kit.datapaths import locate_data
-    from kaggle_kit.errors import ConfigError
+    from kaggle_kit.errors import ConfigError, UsageError
     from kaggle_kit.predict import predict_run, resolve_device, run_config, run_model
     from kaggle_kit.runs import read_manifest, run_dir
     from kaggle_kit.tta import plan_from_config
@@ -54,10 +56,13 @@ def run(args: argparse.Namespace) -> int:
     cfg = dataclasses.replace(cfg, **changes)
     plan_from_config(cfg)  # a bad TTA setting fails here, before the data is loaded
 
+    if args.all_comp and args.no_comp:
+        raise UsageError("--all-comp and --no-comp contradict each other; give one")
     paths = locate_data(args.data_dir, require_comp=not args.no_comp)
     data = load_cifar10(paths.cifar_dir)
     comp = None if args.no_comp else load_competition(paths.comp_pickle)
-    logits = predict_run(folder, data, comp, cfg, device=device)
+    subset = {"comp_subset": None} if args.all_comp else {}
+    logits = predict_run(folder, data, comp, cfg, device=device, **subset)
 
     metrics = (read_manifest(folder, "predict") or {}).get("metrics", {})
     print(f"{'split':<8} {'images':>7} {'plain':>8} {'TTA':>8}")

@@ -77,8 +77,25 @@ def test_subsets_are_recorded_and_partial_comp_cannot_be_submitted(tmp_path):
     assert np.array_equal(out["comp"].ids, comp.ids[:10])
     manifest = read_manifest(run, "predict")
     assert manifest["comp_subset"] == 10 and manifest["test_subset"] == 20
-    with pytest.raises(SubmissionError, match="comp_subset=10"):
+    with pytest.raises(SubmissionError, match="comp_subset=10") as info:
         submission_from_run(run, tmp_path / "sub.csv")
+    assert f"`kaggle-kit predict {run} --all-comp`" in str(info.value)  # a step that can be taken
+
+
+def test_predict_all_comp_predicts_every_competition_image_of_a_comp_subset_run(tmp_path, monkeypatch, capsys):
+    """The submission error's advice: `kaggle-kit predict RUN` alone re-read the run's comp_subset, so it could
+    never make complete logits for a run trained with one."""
+    from kaggle_kit.cli import main
+    from kaggle_kit.datapaths import DataPaths
+
+    data, comp = synthetic_data()
+    run = make_run(tmp_path / "run", DataConfig(holdout_size=40, test_subset=20, comp_subset=10))
+    monkeypatch.setattr("kaggle_kit.datapaths.locate_data",
+                        lambda *a, **k: DataPaths(tmp_path, tmp_path, tmp_path / "comp.pkl"))
+    monkeypatch.setattr("kaggle_kit.data.load_cifar10", lambda *a, **k: data)
+    monkeypatch.setattr("kaggle_kit.data.load_competition", lambda *a, **k: comp)
+    assert main(["predict", str(run), "--all-comp", "--device", "cpu"]) == 0
+    assert submission_from_run(run, tmp_path / "sub.csv").is_file()
 
 
 def test_submission_from_full_run_validates(tmp_path):
