@@ -48,7 +48,7 @@ def demo(args: argparse.Namespace) -> int:
 
 
 def _summary(out) -> None:
-    from kaggle_kit.ledger import as_fraction
+    from kaggle_kit.ledger import NOT_SUBMITTED, as_fraction
 
     print(f"final logits: {out.final_dir}")
     if out.csv:
@@ -56,9 +56,13 @@ def _summary(out) -> None:
     if out.ledger is not None:
         row = out.ledger_row or {}
         score = row.get("public_score")
-        status = (f" (this submission: {row.get('status')}, public score "
-                  f"{f'{100 * as_fraction(float(score)):.2f}%' if score not in (None, '') else 'pending'})"
-                  if row else "")
+        if not row:
+            status = ""
+        elif row.get("status") in NOT_SUBMITTED:
+            status = f" (this submission: {row.get('status')}, not uploaded)"
+        else:
+            status = (f" (this submission: {row.get('status')}, public score "
+                      f"{f'{100 * as_fraction(float(score)):.2f}%' if score not in (None, '') else 'pending'})")
         print(f"ledger:       {out.ledger}{status}")
     if out.report:
         print(f"gap report:   {out.report} (and {out.report.with_suffix('.md').name} beside it)")

@@ -158,3 +158,18 @@ def test_usage_mistakes_are_one_error_line_with_what_to_do(argv, line, capsys):
         main(argv)
     assert info.value.code == 2
     assert capsys.readouterr().err.splitlines() == [line]
+
+
+def test_the_run_summary_does_not_call_a_dry_runs_score_pending(tmp_path, capsys):
+    """A dry run is never scored: 'public score pending' told the reader to wait for nothing."""
+    from pathlib import Path
+
+    from kaggle_kit.commands.run import _summary
+    from kaggle_kit.pipeline import PipelineOutcome
+
+    out = PipelineOutcome(run_dirs=[], final_dir=Path("runs/r"), csv=Path("submissions/s.csv"),
+                          ledger_row={"status": "dry-run", "public_score": ""}, report=None, timings_s={},
+                          ledger=Path("submissions/ledger.csv"))
+    _summary(out)
+    line = next(l for l in capsys.readouterr().out.splitlines() if l.startswith("ledger:"))
+    assert "pending" not in line and "dry-run, not uploaded" in line
