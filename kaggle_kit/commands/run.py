@@ -10,7 +10,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                    help="override a config value, e.g. --set train.epochs=5 (repeatable)")
     p.add_argument("--data-dir", help="data folder (default: $KAGGLE_KIT_DATA, ./data, Kaggle input)")
-    p.add_argument("--no-progress", action="store_true", help="no per-epoch progress bars")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar or per-epoch lines (the stage lines stay)")
     p.set_defaults(func=run)
 
     d = sub.add_parser("demo", help="the whole flow on CIFAR-10 with a small model and a local fake Kaggle")
@@ -22,7 +22,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                                       "else CIFAR-10 downloaded with torchvision)")
     d.add_argument("--workdir", default="demo", help="where runs/, submissions/ and reports/ go "
                    "(default demo/, so demo uploads never mix with the real ledger)")
-    d.add_argument("--no-progress", action="store_true", help="no per-epoch progress bars")
+    d.add_argument("--no-progress", action="store_true", help="no progress bar or per-epoch lines (the stage lines stay)")
     d.set_defaults(func=demo)
 
 
