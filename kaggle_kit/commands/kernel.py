@@ -28,7 +28,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     status = ksub.add_parser("status", help="show kernels' run status")
     status.add_argument("names", nargs="+", metavar="NAME", help="owner/slug, or slug for your own kernels")
     status.add_argument("--wait", action="store_true", help="poll until every kernel has finished")
-    status.add_argument("--poll-s", type=float, default=30.0, help="seconds between polls with --wait (default: %(default)g)")
+    status.add_argument("--poll-s", type=float, default=30.0,
+                        help="seconds between polls with --wait (default: %(default)g)")
     status.set_defaults(func=run_status)
 
     pull = ksub.add_parser("pull", help="download finished kernels' run folders into runs/")

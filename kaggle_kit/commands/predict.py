@@ -14,7 +14,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="TTA level (default: the run's predict.tta)")
     p.add_argument("--views", nargs="+", metavar="VIEW",
                    help="views for --tta custom, e.g. identity hflip shift:1,0 shift:1,1+hflip")
-    p.add_argument("--average", choices=TTA_AVERAGES, help="average views' logits or probabilities (default: the run's predict.average)")
+    p.add_argument("--average", choices=TTA_AVERAGES,
+                   help="average views' logits or probabilities (default: the run's predict.average)")
     p.add_argument("--pad", choices=TTA_PADS, help="border fill of shifted views (default: the run's predict.pad)")
     p.add_argument("--batch-size", type=int, help="images per forward pass, all views included (default: the run's "
                                                           "predict.batch_size)")

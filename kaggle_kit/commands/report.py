@@ -15,7 +15,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--ledger", help="submission ledger (default: submissions/ledger.csv; none there yet is fine)")
     p.add_argument("--out", default="reports", help="output folder (default: %(default)s)")
     p.add_argument("--data-dir", help="data folder (default: $KAGGLE_KIT_DATA, ./data, Kaggle input)")
-    p.add_argument("--domain-max-images", type=int, help=f"images per side for the domain classifier (default: {ReportConfig.domain_max_images})")
+    p.add_argument("--domain-max-images", type=int,
+                   help=f"images per side for the domain classifier (default: {ReportConfig.domain_max_images})")
     p.add_argument("--synthetic-per-set", type=int,
                    help=f"holdout images per corruption and severity for the CC-Synth estimator (0 = skip it; "
                         f"default: {ReportConfig.synthetic_per_set})")

@@ -10,7 +10,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                    help="override a config value, e.g. --set train.epochs=5 (repeatable)")
     p.add_argument("--data-dir", help="data folder (default: $KAGGLE_KIT_DATA, ./data, Kaggle input)")
-    p.add_argument("--no-progress", action="store_true", help="no progress bar or per-epoch lines (the stage lines stay)")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar or per-epoch lines (stage lines stay)")
     p.set_defaults(func=run)
 
     d = sub.add_parser("demo", help="the whole flow on CIFAR-10 with a small model and a local fake Kaggle")
@@ -22,7 +22,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                                       "else CIFAR-10 downloaded with torchvision)")
     d.add_argument("--workdir", default="demo", help="where runs/, submissions/ and reports/ go "
                    "(default demo/, so demo uploads never mix with the real ledger)")
-    d.add_argument("--no-progress", action="store_true", help="no progress bar or per-epoch lines (the stage lines stay)")
+    d.add_argument("--no-progress", action="store_true", help="no progress bar or per-epoch lines (stage lines stay)")
     d.set_defaults(func=demo)
 
 
@@ -39,8 +39,8 @@ def run(args: argparse.Namespace) -> int:
 def demo(args: argparse.Namespace) -> int:
     from kaggle_kit import demo as demo_module
 
-    out = demo_module.run_demo(args.pipeline or demo_module.demo_pipeline(), args.overrides, data_dir=args.data_dir, workdir=args.workdir,
-                   progress=not args.no_progress)
+    out = demo_module.run_demo(args.pipeline or demo_module.demo_pipeline(), args.overrides, data_dir=args.data_dir,
+                               workdir=args.workdir, progress=not args.no_progress)
     _summary(out)
     print("next:         open the gap report in a browser; for the competition itself, `kaggle-kit data download` "
           "(Kaggle credentials, rules accepted) then `make submit`")

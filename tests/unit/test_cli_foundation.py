@@ -148,8 +148,8 @@ def test_demo_finds_its_pipeline_from_any_working_directory(tmp_path, monkeypatc
     (["models", "--verbose"], "error: kaggle-kit: unrecognized arguments: --verbose (--verbose goes before the "
                               "command: `kaggle-kit --verbose COMMAND ...`)"),
     (["xyzzy"], "error: kaggle-kit: unknown command 'xyzzy' (`kaggle-kit --help` lists them)"),
-    (["train", "p.yaml", "--epochs=3"], "error: kaggle-kit: unrecognized arguments: --epochs=3 (`kaggle-kit COMMAND --help` "
-                                 "lists a command's options)"),
+    (["train", "p.yaml", "--epochs=3"], "error: kaggle-kit: unrecognized arguments: --epochs=3 "
+                                        "(`kaggle-kit COMMAND --help` lists a command's options)"),
 ])
 def test_usage_mistakes_are_one_error_line_with_what_to_do(argv, line, capsys):
     """README: errors print one line, `error: ...`, exit 2 for bad usage; argparse printed its usage block and
