@@ -160,10 +160,25 @@ def run_ids(folder: str | Path) -> list[str]:
 
 
 # ------------------------------------------------------------------------------------------ submit
-def upload_command(csv_path: str | Path, message: str, competition: str) -> str:
-    """The command that uploads this file and records it (printed by dry runs)."""
+def upload_command(csv_path: str | Path, message: str, competition: str, against: str | Path | None = None,
+                   ledger_path: str | Path = ledger.DEFAULT_LEDGER) -> str:
+    """The command that uploads this file and records it (printed by dry runs): with ``--against`` when the
+    competition pickle it was checked against is not the one the data search finds from here, and ``--ledger``
+    when the ledger is not the default one, so it runs as printed."""
+    from kaggle_kit.datapaths import locate_data
+
+    extra = ""
+    if against is not None:
+        try:
+            found = locate_data(competition=competition, require_comp=True).comp_pickle
+        except DataNotFoundError:
+            found = None
+        if found is None or Path(found).resolve() != Path(against).resolve():
+            extra += f" --against {shlex.quote(str(against))}"
+    if Path(ledger_path) != ledger.DEFAULT_LEDGER:
+        extra += f" --ledger {shlex.quote(str(ledger_path))}"
     return (f"kaggle-kit submit {shlex.quote(str(csv_path))} -m {shlex.quote(message)} "
-            f"--competition {shlex.quote(competition)}")
+            f"--competition {shlex.quote(competition)}{extra}")
 
 
 def check_not_submitted(ledger_path: Path, sha: str, csv_path: Path) -> None:
@@ -191,7 +206,8 @@ def resolve_mode(upload: str) -> str:
 def submit_csv(csv_path: str | Path, message: str, *, expected_ids: np.ndarray,
                competition: str = COMPETITION_SLUG, runs: Sequence[str] = (), scores: LocalScores = LocalScores(),
                upload: str = "auto", force: bool = False, ledger_path: str | Path = ledger.DEFAULT_LEDGER,
-               policy: kaggle_api.RetryPolicy | None = None, echo: Callable[[str], None] = print) -> dict:
+               policy: kaggle_api.RetryPolicy | None = None, echo: Callable[[str], None] = print,
+               against: str | Path | None = None) -> dict:
     """Validate, de-duplicate, check the limits, upload (or dry-run) and record one submission (with
     ``scores.recipe``, the runs' ``runs.RecipeKeys``, so later corrections can prefer the same recipe's misses, or
     its label-smoothing variants')."""
@@ -214,7 +230,7 @@ def submit_csv(csv_path: str | Path, message: str, *, expected_ids: np.ndarray,
         row = ledger.append_row(ledger_path, **fields, status=ledger.DRY_RUN)
         why = "upload: never" if upload == "never" else "no Kaggle credentials found"
         echo(f"dry run ({why}): {csv_path} is valid and recorded in {ledger_path} as {ledger.DRY_RUN}")
-        echo(f"to upload it: {upload_command(csv_path, message, competition)}")
+        echo(f"to upload it: {upload_command(csv_path, message, competition, against, ledger_path)}")
         return row
 
     limits = kaggle_api.submission_limits(competition, policy)
@@ -323,7 +339,8 @@ def submit_pipeline_csv(csv: str | Path, cfg: Any, final_dir: str | Path, run_di
     with kaggle_api.applied_env(env):
         return submit_csv(csv, message, expected_ids=ids, competition=sub.competition,
                           runs=[Path(d).name for d in run_dirs], scores=scores,
-                          upload=sub.upload, force=sub.force, ledger_path=ledger_path, echo=echo)
+                          upload=sub.upload, force=sub.force, ledger_path=ledger_path, echo=echo,
+                          against=getattr(comp, "source", None) or None)
 
 
 def _csv_ids(csv: str | Path) -> np.ndarray:

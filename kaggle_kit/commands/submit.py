@@ -90,7 +90,9 @@ def run(args: argparse.Namespace) -> int:
         if not csv.is_file():  # said before the data is looked for (a missing CSV is the likelier mistake)
             raise SubmissionError(f"{csv}: " + ("is a folder, expected a CSV file" if csv.is_dir() else
                                                 "file not found"))
-        submit_csv(csv, args.message, expected_ids=_competition(args).ids, runs=[], scores=LocalScores(), **submit)
+        comp = _competition(args)
+        submit_csv(csv, args.message, expected_ids=comp.ids, runs=[], scores=LocalScores(), against=comp.source or None,
+                   **submit)
         return 0
 
     from kaggle_kit.runs import run_dir
@@ -110,7 +112,8 @@ def run(args: argparse.Namespace) -> int:
         if create:
             atomic_write_bytes(target, fresh.read_bytes())
     try:
-        submit_csv(target, args.message, expected_ids=comp.ids, runs=run_ids(folder), scores=scores, **submit)
+        submit_csv(target, args.message, expected_ids=comp.ids, runs=run_ids(folder), scores=scores,
+                   against=comp.source or None, **submit)
     except KitError as err:
         if not getattr(err, UPLOAD_ATTEMPTED, False):
             remove_created(created)  # refused before the upload: leave nothing behind

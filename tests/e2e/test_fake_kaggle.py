@@ -216,7 +216,8 @@ def test_dry_run_without_credentials_then_real_upload(fake, comp, capsys, monkey
     assert submit(csv) == 0
     assert capsys.readouterr().out == (
         "dry run (no Kaggle credentials found): sub.csv is valid and recorded in submissions/ledger.csv as dry-run\n"
-        f"to upload it: kaggle-kit submit sub.csv -m 'msg sub.csv' --competition {SLUG}\n")
+        f"to upload it: kaggle-kit submit sub.csv -m 'msg sub.csv' --competition {SLUG} "
+        f"--against comp/cifar_test_nolabel.pkl\n")
     assert fake.calls == []
     assert ledger.read_ledger("submissions/ledger.csv").status.tolist() == ["dry-run"]
     (config_dir / "kept.json").rename(config_dir / "kaggle.json")

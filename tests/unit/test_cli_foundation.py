@@ -173,3 +173,23 @@ def test_the_run_summary_does_not_call_a_dry_runs_score_pending(tmp_path, capsys
     _summary(out)
     line = next(l for l in capsys.readouterr().out.splitlines() if l.startswith("ledger:"))
     assert "pending" not in line and "dry-run, not uploaded" in line
+
+
+def test_a_dry_runs_upload_command_finds_the_pickle_and_ledger_it_was_given(tmp_path, comp_pickle, capsys,
+                                                                              monkeypatch):
+    """README: a dry run prints the exact upload command. It dropped --against (or the pipeline's --data-dir) and
+    --ledger, so where ./data holds no competition pickle the printed command failed with 'no data found'."""
+    import shlex
+
+    monkeypatch.delenv("KAGGLE_KIT_DATA", raising=False)
+    monkeypatch.chdir(tmp_path)
+    csv = tmp_path / "s.csv"
+    csv.write_text("ID,Labels\n0,1\n1,2\n2,3\n")
+    ledger = tmp_path / "mine" / "ledger.csv"
+    assert main(["submit", str(csv), "-m", "first try", "--against", str(comp_pickle), "--ledger", str(ledger),
+                 "--upload", "never"]) == 0
+    command = next(l for l in capsys.readouterr().out.splitlines() if l.startswith("to upload it: "))
+    argv = shlex.split(command.removeprefix("to upload it: "))
+    assert argv[0] == "kaggle-kit" and "--against" in argv and "--ledger" in argv
+    assert main([*argv[1:], "--upload", "never"]) == 0  # (without credentials here: another dry run)
+    assert len(ledger.read_text().splitlines()) == 3
