@@ -73,6 +73,9 @@ def run(args: argparse.Namespace) -> int:
         folder = None
 
     info = distributed.setup()
+    if cfg.members and info.is_main and not args.resume:
+        print(f"note: {args.pipeline} has members {', '.join(m.name for m in cfg.members)}; this trains its "
+              f"config without their settings (`kaggle-kit run {args.pipeline}` trains every member)")
     if folder is None:
         name = Path(args.run_dir) if args.run_dir else Path(args.runs_root) / new_run_id(cfg.name, cfg)
         folder = Path(distributed.broadcast_object(str(name), info))
@@ -85,6 +88,6 @@ def run(args: argparse.Namespace) -> int:
     finally:
         distributed.teardown()
     if info.is_main:
-        print(f"run {result.run_dir}: {result.epochs_done} epochs in {result.seconds:.0f}s, "
+        print(f"run {result.run_dir}: {result.epochs_done} epoch{'' if result.epochs_done == 1 else 's'} in {result.seconds:.0f}s, "
               f"holdout {_pct(result.holdout_acc)}, CIFAR-10 test {_pct(result.test_acc)}")
     return 0

@@ -193,3 +193,24 @@ def test_a_dry_runs_upload_command_finds_the_pickle_and_ledger_it_was_given(tmp_
     assert argv[0] == "kaggle-kit" and "--against" in argv and "--ledger" in argv
     assert main([*argv[1:], "--upload", "never"]) == 0  # (without credentials here: another dry run)
     assert len(ledger.read_text().splitlines()) == 3
+
+
+def test_train_says_it_trains_the_base_config_of_a_pipeline_with_members(tmp_path, monkeypatch, capsys):
+    """`kaggle-kit train pipelines/default.yaml` trained one model and said nothing of the three members the
+    pipeline's ensemble is made of."""
+    from types import SimpleNamespace
+
+    import kaggle_kit.data
+    import kaggle_kit.datapaths
+    import kaggle_kit.train
+
+    pipeline = tmp_path / "p.yaml"
+    pipeline.write_text("model: {name: tinycnn}\nmembers:\n  - {name: s0, set: {train.seed: 0}}\n"
+                        "  - {name: s1, set: {train.seed: 1}}\n")
+    monkeypatch.setattr(kaggle_kit.datapaths, "locate_data", lambda *a, **k: SimpleNamespace(cifar_dir=tmp_path))
+    monkeypatch.setattr(kaggle_kit.data, "load_cifar10", lambda *a, **k: None)
+    monkeypatch.setattr(kaggle_kit.train, "train_run", lambda cfg, data, folder, **k: SimpleNamespace(
+        run_dir=folder, epochs_done=1, seconds=0.0, holdout_acc=None, test_acc=None))
+    assert main(["train", str(pipeline), "--runs-root", str(tmp_path / "runs")]) == 0
+    out = capsys.readouterr().out
+    assert "members s0, s1" in out and "kaggle-kit run" in out
