@@ -225,6 +225,8 @@ def run_pipeline(cfg: PipelineConfig, *, data_dir: str | Path | None = None, wor
         from kaggle_kit.upload import check_ledger
 
         check_ledger(ledger_path)
+    if "upload" in cfg.stages:  # so does submit.upload: always without credentials
+        _would_dry_run(cfg.submit.upload, kaggle_env)
     n_member_stages = sum(s in cfg.stages for s in ("train", "predict")) * len(members)
     total = len(cfg.stages) + n_member_stages - sum(s in cfg.stages for s in ("train", "predict"))
     prog = Progress(total, echo)

@@ -317,3 +317,22 @@ def test_escape_problem_is_the_one_rule_for_names_from_archives_and_kernel_outpu
     assert escape_problem(name, tmp_path) == why
     (tmp_path / "link").symlink_to(tmp_path.parent)
     assert escape_problem("link/x", tmp_path) == "resolves outside the destination"
+
+
+def test_a_pipeline_with_upload_always_and_no_credentials_fails_before_the_data_and_training(tmp_path, monkeypatch):
+    """`--set submit.upload=always` without credentials trained every member (hours for default.yaml) and only
+    then said so; `kaggle-kit submit --upload always` already checks first."""
+    from kaggle_kit.config import load_pipeline
+    from kaggle_kit.errors import CredentialsError
+    from kaggle_kit.pipeline import run_pipeline
+
+    for var in ("KAGGLE_USERNAME", "KAGGLE_KEY", "KAGGLE_API_TOKEN", "XDG_CONFIG_HOME"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    (tmp_path / "cfg").mkdir()
+    monkeypatch.setenv("KAGGLE_CONFIG_DIR", str(tmp_path / "cfg"))
+    work = tmp_path / "work"
+    cfg = load_pipeline("pipelines/demo.yaml", ["submit.upload=always"])
+    with pytest.raises(CredentialsError, match="no Kaggle credentials found"):
+        run_pipeline(cfg, data_dir=tmp_path / "no-data-here", workdir=work, progress=False)
+    assert not work.exists()  # no runs/, nothing trained
