@@ -483,6 +483,19 @@ def check_registered(cfg: PipelineConfig) -> None:
                           f"set gpu: auto")
 
 
+def overrides_hidden_by_members(cfg: PipelineConfig, overrides: list[str]) -> list[str]:
+    """A note for each ``--set`` that no member trains with: every member sets that key (or a section above it)
+    itself, and a member's setting wins."""
+    notes = []
+    for text in overrides:
+        key = parse_override(text)[0]
+        prefixes = {".".join(key.split(".")[:i]) for i in range(1, key.count(".") + 2)}
+        if cfg.members and all(prefixes & set(m.set) for m in cfg.members):
+            names = ", ".join(m.name for m in cfg.members)
+            notes.append(f"note: --set {text} has no effect: members {names} set {key} themselves")
+    return notes
+
+
 def member_config(cfg: PipelineConfig, member: MemberConfig) -> PipelineConfig:
     """The pipeline with one member's dotted overrides applied (what kaggle_kit.pipeline trains)."""
     base = to_dict(dataclasses.replace(cfg, members=()))

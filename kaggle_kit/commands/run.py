@@ -27,11 +27,13 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from kaggle_kit.config import load_pipeline
-    from kaggle_kit.pipeline import run_pipeline
+    from kaggle_kit import pipeline
+    from kaggle_kit.config import load_pipeline, overrides_hidden_by_members
 
     cfg = load_pipeline(args.pipeline, args.overrides)
-    out = run_pipeline(cfg, data_dir=args.data_dir, progress=not args.no_progress)
+    for note in overrides_hidden_by_members(cfg, args.overrides):
+        print(note)
+    out = pipeline.run_pipeline(cfg, data_dir=args.data_dir, progress=not args.no_progress)
     _summary(out)
     return 0
 

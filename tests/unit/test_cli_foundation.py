@@ -214,3 +214,16 @@ def test_train_says_it_trains_the_base_config_of_a_pipeline_with_members(tmp_pat
     assert main(["train", str(pipeline), "--runs-root", str(tmp_path / "runs")]) == 0
     out = capsys.readouterr().out
     assert "members s0, s1" in out and "kaggle-kit run" in out
+
+
+def test_run_says_when_a_set_is_overridden_by_every_member(tmp_path, monkeypatch, capsys):
+    """default.yaml's members set train.seed: `--set train.seed=5` changed nothing, silently."""
+    import kaggle_kit.pipeline
+
+    def stop(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(kaggle_kit.pipeline, "run_pipeline", stop)
+    assert main(["run", "pipelines/default.yaml", "--set", "train.seed=5", "--set", "train.epochs=1"]) == 130
+    out = capsys.readouterr().out.splitlines()
+    assert out == ["note: --set train.seed=5 has no effect: members s0, s1, s2 set train.seed themselves"]
