@@ -75,9 +75,7 @@ def _ledger_arg(given: str | None) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    import dataclasses
-
-    from kaggle_kit.config import ReportConfig
+    from kaggle_kit.config import from_dict
     from kaggle_kit.data import load_cifar10, load_competition
     from kaggle_kit.datapaths import locate_data
     from kaggle_kit.errors import ConfigError, RunError
@@ -87,19 +85,19 @@ def run(args: argparse.Namespace) -> int:
     from kaggle_kit.fsio import check_dir_target
 
     check_dir_target(args.out, "report folder (--out)")  # before minutes of work
+    # the pipeline's report section and its rules: the flags accept what `--set report.*` accepts
+    flags = {"domain_max_images": args.domain_max_images, "synthetic_per_set": args.synthetic_per_set}
+    for key, value in flags.items():
+        if value is not None:
+            try:
+                from_dict(ReportConfig, {key: value})
+            except ConfigError as err:
+                raise ConfigError(f"--{key.replace('_', '-')}: {str(err).split(': ', 1)[1]}") from None
+    cfg = from_dict(ReportConfig, {k: v for k, v in flags.items() if v is not None})
     args.ledger = _ledger_arg(args.ledger)
     folders = [run_dir(n) for n in args.runs] if args.runs else _runs_from_ledger(args.ledger)
     if not folders:
         raise RunError(f"no runs to report on: pass --runs RUN..., or submit first so {args.ledger} names some")
-    cfg = ReportConfig()
-    if args.domain_max_images is not None:
-        if args.domain_max_images < 50:
-            raise ConfigError("--domain-max-images must be at least 50")
-        cfg = dataclasses.replace(cfg, domain_max_images=args.domain_max_images)
-    if args.synthetic_per_set is not None:
-        if args.synthetic_per_set < 0:
-            raise ConfigError("--synthetic-per-set must be 0 (off) or more")
-        cfg = dataclasses.replace(cfg, synthetic_per_set=args.synthetic_per_set)
     paths = locate_data(args.data_dir, require_comp=True)
     html = build_report(folders, Path(args.ledger), load_cifar10(paths.cifar_dir),
                         load_competition(paths.comp_pickle), Path(args.out), cfg, args.competition)

@@ -227,3 +227,19 @@ def test_run_says_when_a_set_is_overridden_by_every_member(tmp_path, monkeypatch
     assert main(["run", "pipelines/default.yaml", "--set", "train.seed=5", "--set", "train.epochs=1"]) == 130
     out = capsys.readouterr().out.splitlines()
     assert out == ["note: --set train.seed=5 has no effect: members s0, s1, s2 set train.seed themselves"]
+
+
+def test_report_flags_accept_what_the_pipelines_report_section_accepts(tmp_path, monkeypatch, capsys):
+    """--domain-max-images refused 10 (at least 50) while `--set report.domain_max_images=10` ran the report."""
+    from kaggle_kit.config import ReportConfig, from_dict
+
+    monkeypatch.delenv("KAGGLE_KIT_DATA", raising=False)
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "r").mkdir()
+    assert from_dict(ReportConfig, {"domain_max_images": 10}).domain_max_images == 10
+    assert main(["report", "--runs", "r", "--domain-max-images", "10"]) == 2
+    assert capsys.readouterr().err.startswith("error: no competition data found")  # past the flag checks
+    assert main(["report", "--runs", "r", "--domain-max-images", "4"]) == 2
+    assert capsys.readouterr().err == "error: --domain-max-images: must be >= 5, found 4\n"
+    assert main(["report", "--runs", "r", "--synthetic-per-set", "-1"]) == 2
+    assert capsys.readouterr().err == "error: --synthetic-per-set: must be >= 0, found -1\n"
