@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 
 from kaggle_kit.config import COMPETITION_SLUG
 
@@ -28,10 +29,15 @@ def verify(args: argparse.Namespace) -> int:
     if report.md5:
         bad = [n for n, ok in report.md5.items() if not ok]
         print(f"md5: {len(report.md5) - len(bad)}/{len(report.md5)} official files match")
-    for problem in report.problems:
-        print(f"problem: {problem}")
-    print("data OK" if not report.problems else f"{len(report.problems)} problem(s) found")
-    return 0 if not report.problems else 1
+    if report.problems:  # bad input, exit 2 as everywhere else; each problem on its own line, as validate does
+        from kaggle_kit.errors import DataFormatError
+
+        for problem in report.problems:
+            print(f"problem: {problem}", file=sys.stderr)
+        raise DataFormatError(f"{report.paths.root}: {len(report.problems)} problem(s) found; fetch the competition "
+                              f"files again with `kaggle-kit data download`")
+    print("data OK")
+    return 0
 
 
 def download(args: argparse.Namespace) -> int:

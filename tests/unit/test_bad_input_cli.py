@@ -98,3 +98,15 @@ def test_data_verify_on_the_zip_itself_says_unzip_it(tmp_path, capsys):
     assert _error_lines(err) == err.splitlines() == [
         f"error: {z}: --data-dir must be a folder, found a file (a zip archive); unpack it first "
         f"(`unzip {z} -d {tmp_path}`) and pass the folder it makes"]
+
+
+def test_data_verify_that_finds_problems_exits_2_with_an_error_line_saying_what_to_do(tmp_path, capsys):
+    """README: exit 2 for bad input. A folder without the competition pickle (or with a batch whose md5 differs)
+    exited 1 with 'N problem(s) found', while `kaggle-kit run` on the same folder exits 2."""
+    d = _cifar_folder(tmp_path / "D")
+    (d / "cifar_test_nolabel.pkl").unlink()
+    assert main(["data", "verify", "--no-md5", "--data-dir", str(d)]) == 2
+    err = capsys.readouterr().err.splitlines()
+    assert err == [f"problem: {d}: no cifar_test_nolabel.pkl (the competition's unlabeled test pickle)",
+                   f"error: {d}: 1 problem(s) found; fetch the competition files again with "
+                   f"`kaggle-kit data download`"]
