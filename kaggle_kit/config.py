@@ -109,7 +109,7 @@ class TrainConfig:
     deterministic: bool = False       # torch deterministic algorithms (slower)
     compile: bool = False             # torch.compile the model
     channels_last: bool = True
-    amp: bool = True                  # bf16 autocast on CUDA; ignored on CPU
+    amp: bool = True                  # CUDA autocast: bf16 where the GPU has it, else fp16 + grad scaler (T4); CPU: off
     num_workers: int = 0              # CPU augmentation worker processes
     eval_every_epochs: int = 1
     select_best: bool = False         # model.pt = best holdout epoch (True) or last epoch (False)
