@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 from kaggle_kit.errors import SubmissionError
 
@@ -18,6 +19,9 @@ def run(args: argparse.Namespace) -> int:
     from kaggle_kit.data import load_competition
     from kaggle_kit.submission import MAX_PROBLEMS_LISTED, validate_submission
 
+    csv = Path(args.csv)
+    if not csv.is_file():  # one line, before the pickle is read, as `submit` says it
+        raise SubmissionError(f"{csv}: " + ("is a folder, expected a CSV file" if csv.is_dir() else "file not found"))
     comp = load_competition(args.against)
     problems = validate_submission(args.csv, comp.ids)
     if not problems:

@@ -110,3 +110,13 @@ def test_data_verify_that_finds_problems_exits_2_with_an_error_line_saying_what_
     assert err == [f"problem: {d}: no cifar_test_nolabel.pkl (the competition's unlabeled test pickle)",
                    f"error: {d}: 1 problem(s) found; fetch the competition files again with "
                    f"`kaggle-kit data download`"]
+
+
+@pytest.mark.parametrize("make, what", [(None, "file not found"), ("dir", "is a folder, expected a CSV file")])
+def test_validate_a_missing_csv_is_one_error_line_as_submit_says_it(tmp_path, comp_pickle, capsys, make, what):
+    """`validate` printed 'X: file not found' and then 'error: X: invalid submission (1 problem(s))'."""
+    csv = tmp_path / "s.csv"
+    if make == "dir":
+        csv.mkdir()
+    assert main(["validate", str(csv), "--against", str(comp_pickle)]) == 2
+    assert capsys.readouterr().err == f"error: {csv}: {what}\n"
