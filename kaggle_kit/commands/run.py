@@ -5,7 +5,11 @@ import argparse
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("run", help="run a pipeline: train, predict, ensemble, CSV, upload, sync, report")
+    p = sub.add_parser("run", help="run a pipeline: train, predict, ensemble, CSV, upload, sync, report",
+                       description="Run every stage the pipeline lists, skipping those whose inputs and outputs "
+                                   "are unchanged (runs/pipelines/<name>.json holds their keys). Outputs go under "
+                                   "runs/, ensembles/, submissions/ and reports/ of the current folder; "
+                                   "uploads need Kaggle credentials, else the upload is a recorded dry run.")
     p.add_argument("pipeline", help="pipeline YAML, e.g. pipelines/default.yaml")
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                    help="override a config value, e.g. --set train.epochs=5 (repeatable)")
