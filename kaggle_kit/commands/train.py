@@ -88,6 +88,7 @@ def run(args: argparse.Namespace) -> int:
     finally:
         distributed.teardown()
     if info.is_main:
-        print(f"run {result.run_dir}: {result.epochs_done} epoch{'' if result.epochs_done == 1 else 's'} in {result.seconds:.0f}s, "
+        epochs = f"{result.epochs_done} epoch{'' if result.epochs_done == 1 else 's'}"
+        print(f"run {result.run_dir}: {epochs} in {result.seconds:.0f}s, "
               f"holdout {_pct(result.holdout_acc)}, CIFAR-10 test {_pct(result.test_acc)}")
     return 0
