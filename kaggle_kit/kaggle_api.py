@@ -279,6 +279,16 @@ class Target:
     what: str
 
 
+def _forbidden_advice(competition: str) -> str:
+    """What to do about a competition's 403. Kaggle answers 403 ('competitions.participate' was denied), not 404,
+    for a name that does not exist, so a name other than the toolkit's may be a typo rather than unaccepted rules."""
+    rules = f"https://www.kaggle.com/competitions/{competition}/rules"
+    if competition == COMPETITION_SLUG:
+        return f"accept the competition's rules at {rules}, then rerun"
+    return (f"check --competition: Kaggle answers 403 for a competition that does not exist (this toolkit's is "
+            f"{COMPETITION_SLUG}); if the name is right, join it and accept its rules at {rules}, then rerun")
+
+
 def map_error(err: BaseException, target: Target, attempts: int = 1) -> Exception:
     """One KitError, saying what went wrong and what to do, for an exception the client raised."""
     import requests
@@ -298,8 +308,7 @@ def map_error(err: BaseException, target: Target, attempts: int = 1) -> Exceptio
         return CredentialsError(f"Kaggle rejected the credentials from {where} (401 Unauthorized); create a new "
                                 f"API token at {TOKEN_URL} and update {where}")
     if code == 403 and target.kind == "competition":
-        return KaggleError(f"Kaggle refused {target.what} (403: {message}); accept the competition's rules at "
-                           f"https://www.kaggle.com/competitions/{target.name}/rules, then rerun")
+        return KaggleError(f"Kaggle refused {target.what} (403: {message}); {_forbidden_advice(target.name)}")
     if code == 403:
         return KaggleError(f"Kaggle refused {target.what} (403: {message}); check that kernel '{target.name}' "
                            f"exists and belongs to your account")

@@ -50,6 +50,9 @@ DEFAULT_USER = "kit-user"
 DEFAULT_KEY = "kit-fake-key-0123456789abcdef"
 RULES_DOWNLOAD = "You must accept this competition's rules before you'll be able to download files."
 RULES_SUBMIT = "You must accept this competition's rules before you'll be able to submit."
+# What Kaggle answers for a competition name that does not exist (a typo): a 403, not a 404 (Kaggle/kaggle-cli
+# issues #530, #488, #555); ``unknown_competition_status=404`` gives the older "NotFound" answer (issue #21).
+UNKNOWN_COMPETITION = "Permission 'competitions.participate' was denied"
 UPLOAD_METHOD = "upload"  # the fault-injection name of the file PUT
 FILE_METHOD = "file"      # the fault-injection name of file GETs (data files, kernel outputs)
 
@@ -185,6 +188,7 @@ class FakeKaggleConfig:
     users: Mapping[str, str] = field(default_factory=lambda: {DEFAULT_USER: DEFAULT_KEY})  # username -> key
     tokens: Mapping[str, str] = field(default_factory=dict)  # access token -> username
     rules_accepted: bool = True
+    unknown_competition_status: int = 403     # Kaggle's answer to a competition name it does not know
     private_visible: bool = False             # True after the competition ended: private scores are shown
     pending_polls: int = 0                    # ListSubmissions calls a new submission stays PENDING for
     data_files: Mapping[str, str | Path] = field(default_factory=dict)  # name in the download -> local file
@@ -301,7 +305,9 @@ class FakeKaggleState:
     def _competition(self, body: dict, rules_message: str | None = None) -> str:
         name = body.get("competitionName") or ""
         if name != self.config.competition:
-            raise ApiError(404, f"Competition '{name}' was not found.")
+            if self.config.unknown_competition_status == 404:
+                raise ApiError(404, "NotFound")
+            raise ApiError(self.config.unknown_competition_status, UNKNOWN_COMPETITION)
         if rules_message and not self.config.rules_accepted:
             raise ApiError(403, rules_message)
         return name

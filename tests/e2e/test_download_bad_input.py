@@ -127,9 +127,12 @@ def test_refused_download_removes_the_dest_it_made(fake, capsys):
     assert list(Path.cwd().iterdir()) == []
 
 
-def test_unknown_competition_removes_the_dest_it_made(fake, capsys):
+@pytest.mark.parametrize("status", [403, 404])
+def test_unknown_competition_removes_the_dest_it_made(fake, capsys, status):
+    fake.config.unknown_competition_status = status
     assert main(["data", "download", "--dest", "D", "--competition", "no-such-comp"]) == 1
-    assert "'no-such-comp' was not found on Kaggle (404)" in one_error_line(capsys)
+    line = one_error_line(capsys)
+    assert ("check --competition" in line) and (f"({status}" in line), line
     assert list(Path.cwd().iterdir()) == []
 
 

@@ -203,7 +203,20 @@ def test_rules_not_accepted_is_403(fake, comp, capsys):
         f"before you'll be able to download files.); accept the competition's rules at")
 
 
+def test_unknown_competition_is_403_as_on_kaggle_and_the_line_says_to_check_the_name(fake, comp, capsys):
+    """Kaggle answers a misspelt competition with 403 'competitions.participate', the same status as rules not
+    accepted: the line must not send the user only to the rules page of a competition that does not exist."""
+    assert submit(write_csv(Path("sub.csv"), comp["ids"], comp["labels"]), "--competition", "no-such-comp") == 1
+    assert capsys.readouterr().err == (
+        "error: Kaggle refused the submission-limits request (403: Permission 'competitions.participate' "
+        "was denied); check --competition: Kaggle answers 403 for a competition that does not exist (this "
+        f"toolkit's is {SLUG}); if the name is right, join it and accept its rules at "
+        "https://www.kaggle.com/competitions/no-such-comp/rules, then rerun\n")
+    assert fake.calls == [("GetSubmissionLimits", 403)] and fake.submissions == []
+
+
 def test_unknown_competition_is_404(fake, comp, capsys):
+    fake.config.unknown_competition_status = 404  # what Kaggle answered in the past (kaggle-cli issue #21)
     assert submit(write_csv(Path("sub.csv"), comp["ids"], comp["labels"]), "--competition", "no-such-comp") == 1
     assert capsys.readouterr().err == ("error: competition 'no-such-comp' was not found on Kaggle (404); check "
                                        f"--competition (this toolkit's competition is {SLUG})\n")
