@@ -454,25 +454,30 @@ def _utc_iso(when: Any) -> str:
     return when.astimezone(datetime.timezone.utc).isoformat(timespec="seconds")
 
 
+def _remote(s: Any) -> RemoteSubmission:
+    return RemoteSubmission(
+        ref=str(s.ref), date=_utc_iso(s.date), description=s.description or "", file_name=s.file_name or "",
+        status=getattr(s.status, "name", str(s.status)), public_score=s.public_score or "",
+        private_score=s.private_score or "", error_description=s.error_description or "")
+
+
 def list_submissions(competition: str = COMPETITION_SLUG, policy: RetryPolicy | None = None,
                      page_size: int = 50, max_pages: int = 40) -> list[RemoteSubmission]:
-    """Every submission of the user's team, newest first (all pages)."""
+    """Every submission of the user's team, newest first (all pages).
+
+    Kaggle's server caps the page size, so a page shorter than ``page_size`` is not necessarily the last: pages
+    are read until one is empty or brings no ref not seen before (a server that ignored the page number would
+    repeat itself). The wrapper in kaggle 2.2.4 drops ``nextPageToken``, so pages are asked for by number."""
     target = Target("competition", competition, "the submission list")
-    out: list[RemoteSubmission] = []
+    out: dict[str, RemoteSubmission] = {}
     for page in range(1, max_pages + 1):
         batch = _call(target, lambda api: api.competition_submissions(competition, page_number=page,
                                                                       page_size=page_size) or [], policy)
-        for s in batch:
-            if s is None:
-                continue
-            out.append(RemoteSubmission(
-                ref=str(s.ref), date=_utc_iso(s.date), description=s.description or "",
-                file_name=s.file_name or "", status=getattr(s.status, "name", str(s.status)),
-                public_score=s.public_score or "", private_score=s.private_score or "",
-                error_description=s.error_description or ""))
-        if len(batch) < page_size:
+        fresh = [_remote(s) for s in batch if s is not None and str(s.ref) not in out]
+        if not fresh:
             break
-    return out
+        out.update((r.ref, r) for r in fresh)
+    return list(out.values())
 
 
 def _check_members(archive: Path, zf: zipfile.ZipFile, dest: Path, shown: Path) -> None:

@@ -246,7 +246,8 @@ def submit_csv(csv_path: str | Path, message: str, *, expected_ids: np.ndarray,
         raise
     status, public, private = "PENDING", "", ""
     try:
-        mine = [s for s in kaggle_api.list_submissions(competition, policy) if s.ref == ref]
+        # the newest submission: the first page holds it (a later `sync` reads every page)
+        mine = [s for s in kaggle_api.list_submissions(competition, policy, max_pages=1) if s.ref == ref]
         if mine:
             status, public, private = mine[0].status, mine[0].public_score, mine[0].private_score
     except KaggleError as err:  # the upload succeeded; `kaggle-kit sync` fills the status in later

@@ -191,6 +191,8 @@ class FakeKaggleConfig:
     unknown_competition_status: int = 403     # Kaggle's answer to a competition name it does not know
     private_visible: bool = False             # True after the competition ended: private scores are shown
     pending_polls: int = 0                    # ListSubmissions calls a new submission stays PENDING for
+    max_page_size: int = 200                  # the server caps pageSize ("Default and max page size are set by
+                                              # the mid-tier code", kaggle 2.2.4's cli.py); a page may be shorter
     data_files: Mapping[str, str | Path] = field(default_factory=dict)  # name in the download -> local file
     kernel_outputs: Mapping[str, str | Path] = field(default_factory=dict)  # "owner/slug" -> folder of outputs
     kernel_runner: Callable[["KernelRecord", Path], KernelResult] | None = None  # replaces kernel_outputs
@@ -353,7 +355,7 @@ class FakeKaggleState:
     def ListSubmissions(self, user: str, body: dict, host: str) -> dict:
         self._competition(body)
         mine = sorted((s for s in self.submissions if s.user == user), key=lambda s: (s.date, s.ref), reverse=True)
-        size = int(body.get("pageSize") or 20)
+        size = min(int(body.get("pageSize") or 20), self.config.max_page_size)
         page = int(body.get("pageToken") or body.get("page") or 1)
         chunk = mine[(page - 1) * size: page * size]
         out = [s.to_api(self.config.private_visible) for s in chunk]

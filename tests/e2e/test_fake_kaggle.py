@@ -5,6 +5,7 @@ HTTP_PROXY=http://127.0.0.1:PORT, credentials from a temporary KAGGLE_CONFIG_DIR
 """
 from __future__ import annotations
 
+import datetime
 import os
 import subprocess
 import sys
@@ -17,8 +18,8 @@ import pytest
 from kaggle_kit import kaggle_api, ledger
 from kaggle_kit.cli import main
 from kaggle_kit.config import COMPETITION_SLUG
-from kaggle_kit.testing.fake_kaggle import (DEFAULT_USER, FakeKaggle, FakeKaggleConfig, Fault, public_ids,
-                                            write_competition)
+from kaggle_kit.testing.fake_kaggle import (DEFAULT_USER, FakeKaggle, FakeKaggleConfig, Fault, Score,
+                                            SubmissionRecord, public_ids, write_competition)
 from kaggle_kit.testing import use_env
 
 N = 40
@@ -292,6 +293,29 @@ def test_sync_with_another_accounts_credentials_says_the_ledger_refs_are_missing
             "1 of the ledger's submission(s) to this competition are not in Kaggle's list: are these credentials "
             "another account's than the one that submitted them?\n")
         assert Path("submissions/ledger.csv").read_bytes() == before
+    finally:
+        server.stop()
+
+
+def test_sync_sees_every_submission_when_kaggle_pages_are_shorter_than_asked(comp, tmp_path, monkeypatch, capsys):
+    """Kaggle's server sets the largest page it returns: a page shorter than the toolkit asked for is not the
+    last one, so submission 21 and later must still reach the ledger."""
+    server = start_fake(comp, max_page_size=20)
+    try:
+        use_env(monkeypatch, server.sandbox_env(tmp_path / "client"))
+        monkeypatch.chdir(tmp_path)
+        start = datetime.datetime(2025, 3, 1, tzinfo=datetime.timezone.utc)
+        with server.state.lock:
+            server.state.submissions.extend(
+                SubmissionRecord(ref=50_000_000 + i, user=DEFAULT_USER, date=start + datetime.timedelta(hours=i),
+                                 description=f"website {i}", file_name=f"s{i}.csv", size=10,
+                                 score=Score("COMPLETE", "0.81000"), polls_left=0) for i in range(23))
+        listed = kaggle_api.list_submissions()
+        assert [s.ref for s in listed] == [str(50_000_000 + i) for i in reversed(range(23))]
+        assert main(["sync"]) == 0
+        assert capsys.readouterr().out == ("submissions/ledger.csv: 23 submission(s) on Kaggle: 0 ledger row(s) "
+                                           "updated, 23 added, 0 still pending\n")
+        assert len(ledger.read_ledger("submissions/ledger.csv")) == 23
     finally:
         server.stop()
 
