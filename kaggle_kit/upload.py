@@ -203,6 +203,19 @@ def resolve_mode(upload: str) -> str:
     return "upload" if kaggle_api.has_credentials() else "dry-run"
 
 
+def limit_words(limits: kaggle_api.Limits) -> str:
+    if limits.limited_by_total:
+        return f"lifetime limit reached, {limits.num_total} used in all"
+    return f"daily limit reached, {limits.num_today} used today"
+
+
+def limit_advice(limits: kaggle_api.Limits) -> str:
+    """Kaggle's daily allowance resets at 00:00 UTC; a lifetime cap (``limited_by_total``) never does."""
+    if limits.limited_by_total:
+        return "this limit does not reset"
+    return "rerun after the limit resets at 00:00 UTC"
+
+
 def submit_csv(csv_path: str | Path, message: str, *, expected_ids: np.ndarray,
                competition: str = COMPETITION_SLUG, runs: Sequence[str] = (), scores: LocalScores = LocalScores(),
                upload: str = "auto", force: bool = False, ledger_path: str | Path = ledger.DEFAULT_LEDGER,
@@ -235,10 +248,8 @@ def submit_csv(csv_path: str | Path, message: str, *, expected_ids: np.ndarray,
 
     limits = kaggle_api.submission_limits(competition, policy)
     if limits.num_allowed_now <= 0:
-        cap = "lifetime" if limits.limited_by_total else "daily"
-        raise SubmissionLimitError(
-            f"no submissions left for {competition} ({cap} limit reached, {limits.num_today} used today); nothing "
-            f"was uploaded; rerun after the limit resets at 00:00 UTC")
+        raise SubmissionLimitError(f"no submissions left for {competition} ({limit_words(limits)}); nothing was "
+                                   f"uploaded; {limit_advice(limits)}")
     try:
         ref = kaggle_api.submit(csv_path, message, competition, policy)
     except KitError as err:  # Kaggle may have recorded it anyway (a lost reply): the caller keeps the file

@@ -185,6 +185,7 @@ class FakeKaggleConfig:
     public_fraction: float = 0.5
     split_seed: int = 0
     daily_limit: int = 5
+    total_limit: int | None = None            # a lifetime cap (GetSubmissionLimits' limitedByTotal); None: none
     users: Mapping[str, str] = field(default_factory=lambda: {DEFAULT_USER: DEFAULT_KEY})  # username -> key
     tokens: Mapping[str, str] = field(default_factory=dict)  # access token -> username
     rules_accepted: bool = True
@@ -335,6 +336,10 @@ class FakeKaggleState:
         upload = self.uploads.get(body.get("blobFileTokens") or "")
         if upload is None or upload["user"] != user or upload["data"] is None:
             raise ApiError(400, "The submission file was not uploaded (unknown or incomplete blob token).")
+        total = sum(1 for s in self.submissions if s.user == user and s.score.status != "ERROR")
+        if self.config.total_limit is not None and total >= self.config.total_limit:
+            raise ApiError(400, f"Submission not allowed: Your team has used its total Submission allowance "
+                                f"({self.config.total_limit}).")
         if self.today_count(user) >= self.config.daily_limit:
             raise ApiError(400, f"Submission not allowed: Your team has used its daily Submission allowance "
                                 f"({self.config.daily_limit}) today, please try again tomorrow UTC.")
@@ -368,8 +373,10 @@ class FakeKaggleState:
         self._competition(body)
         today = self.today_count(user)
         total = sum(1 for s in self.submissions if s.user == user and s.score.status != "ERROR")
-        return {"numToday": today, "numTotal": total,
-                "numAllowedNow": max(0, self.config.daily_limit - today), "limitedByTotal": False}
+        daily = self.config.daily_limit - today
+        lifetime = daily if self.config.total_limit is None else self.config.total_limit - total
+        return {"numToday": today, "numTotal": total, "numAllowedNow": max(0, min(daily, lifetime)),
+                "limitedByTotal": lifetime < daily}
 
     def GetLeaderboard(self, user: str, body: dict, host: str) -> dict:
         self._competition(body)

@@ -121,6 +121,16 @@ def test_daily_limit_is_asked_first(fake, comp, capsys):
     assert len(ledger.read_ledger("submissions/ledger.csv")) == 3
 
 
+def test_a_lifetime_limit_is_not_said_to_reset_at_midnight(fake, comp, capsys):
+    fake.config.total_limit = 1
+    assert submit(write_csv(Path("s0.csv"), comp["ids"], comp["labels"])) == 0
+    capsys.readouterr()
+    assert submit(write_csv(Path("s1.csv"), comp["ids"], with_errors(comp, 1))) == 1
+    assert capsys.readouterr().err == (f"error: no submissions left for {SLUG} (lifetime limit reached, 1 used in "
+                                       f"all); nothing was uploaded; this limit does not reset\n")
+    assert methods(fake)[-1] == "GetSubmissionLimits" and len(fake.submissions) == 1
+
+
 def test_transient_failures_are_retried(fake, comp, capsys):
     fake.faults.extend([
         Fault(status=429, times=2, method="GetSubmissionLimits", retry_after_s=0),
