@@ -408,29 +408,60 @@ def submission_limits(competition: str = COMPETITION_SLUG, policy: RetryPolicy |
     return _call(Target("competition", competition, "the submission-limits request"), op, policy)
 
 
+def _recent_ref(api: Any, competition: str, file_name: str, message: str,
+                since: datetime.datetime) -> str | None:
+    """The ref of a submission of ``file_name`` with ``message`` that Kaggle recorded since ``since``, or None."""
+    for s in api.competition_submissions(competition, page_size=20) or []:
+        when = s.date.replace(tzinfo=datetime.timezone.utc) if s and s.date else None
+        if when and when >= since and s.file_name == file_name and s.description == message:
+            return str(s.ref)
+    return None
+
+
 def submit(csv_path: str | Path, message: str, competition: str = COMPETITION_SLUG,
            policy: RetryPolicy | None = None) -> str:
     """Upload a CSV (StartSubmissionUpload, PUT, CreateSubmission); return Kaggle's submission ref.
 
     A retry first looks for the submission among the team's recent ones: a CreateSubmission whose reply was
-    lost (a 5xx or a dropped connection after Kaggle recorded it) must not cost a second daily slot."""
+    lost (a 5xx or a dropped connection after Kaggle recorded it) must not cost a second daily slot. So does a
+    last look after the final attempt failed that way: its submission may be on Kaggle too, and an error would
+    invite a rerun that spends a second slot on the same file."""
     started = datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(minutes=2)  # clock skew
+    name = Path(csv_path).name
     attempts = 0
+    lost_reply = False  # the last attempt's CreateSubmission may have taken effect
 
     def op(api: Any) -> str:
-        nonlocal attempts
+        nonlocal attempts, lost_reply
         attempts += 1
         if attempts > 1:
-            for s in api.competition_submissions(competition, page_size=20) or []:
-                when = s.date.replace(tzinfo=datetime.timezone.utc) if s and s.date else None
-                if when and when >= started and s.file_name == Path(csv_path).name and s.description == message:
-                    return str(s.ref)
-        r = api.competition_submit(str(csv_path), message, competition, quiet=True)
+            ref = _recent_ref(api, competition, name, message, started)
+            if ref is not None:
+                return ref
+        try:
+            r = api.competition_submit(str(csv_path), message, competition, quiet=True)
+        except Exception as err:
+            lost_reply = _is_transient(err)
+            raise
+        lost_reply = False
         if r.message == UPLOAD_FAILED:
             raise UploadFailed(r.message)
         return str(r.ref)
 
-    return _call(Target("competition", competition, f"the submission of {Path(csv_path).name}"), op, policy)
+    target = Target("competition", competition, f"the submission of {name}")
+    try:
+        return _call(target, op, policy)
+    except KaggleError as err:
+        if not lost_reply:
+            raise
+        try:
+            ref = _call(Target("competition", competition, f"the check whether {name} reached Kaggle"),
+                        lambda api: _recent_ref(api, competition, name, message, started), policy)
+        except KaggleError:
+            raise err from None
+        if ref is None:
+            raise
+        return ref
 
 
 @dataclass(frozen=True)

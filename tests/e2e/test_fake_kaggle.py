@@ -172,6 +172,18 @@ def test_a_lost_reply_does_not_cost_a_second_slot(fake, comp, capsys):
     assert (row.kaggle_ref, row.status) == (str(fake.submissions[0].ref), "COMPLETE")
 
 
+def test_a_reply_lost_on_the_last_attempt_is_found_too(fake, comp, capsys):
+    """Three CreateSubmissions fail before taking effect, the fourth (the last attempt) takes effect but its reply
+    is lost: the submission is on Kaggle, so the command must record it, not end in an error that invites a
+    rerun spending a second slot on the same file."""
+    fake.faults.extend([Fault(status=500, times=3, method="CreateSubmission"),
+                        Fault(status=502, times=1, method="CreateSubmission", after=True)])
+    assert submit(write_csv(Path("sub.csv"), comp["ids"], comp["labels"])) == 0
+    assert len(fake.submissions) == 1
+    row = ledger.read_ledger("submissions/ledger.csv").iloc[0]
+    assert (row.kaggle_ref, row.status) == (str(fake.submissions[0].ref), "COMPLETE")
+
+
 @pytest.mark.parametrize("fault, line", [
     (Fault(status=429, times=None, method="GetSubmissionLimits"),
      "Kaggle kept answering 429 Too Many Requests to the submission-limits request after 4 attempts; "
