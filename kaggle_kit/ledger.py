@@ -15,13 +15,15 @@ import fcntl
 import io
 import json
 import math
+import os
+import threading
 from pathlib import Path
 from typing import Any, Iterator, Mapping
 
 import pandas as pd
 
 from kaggle_kit.errors import LedgerError
-from kaggle_kit.fsio import atomic_path
+from kaggle_kit.fsio import atomic_path, new_paths, remove_created
 
 COLUMNS = (
     "time", "file", "sha256", "runs", "recipe", "recipe_except_smoothing", "local_holdout_acc", "local_test_acc",
@@ -164,16 +166,42 @@ def _read_rows(path: Path) -> list[dict[str, str]]:
     return parse(text, str(path)) if text.strip() else []
 
 
+_held = threading.local()  # the lock files this thread holds: a nested ``locked`` must not wait for itself
+
+
 @contextlib.contextmanager
-def _locked(path: Path) -> Iterator[None]:
-    """Exclusive lock on ``<ledger>.lock`` for one read-modify-write cycle."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path.with_name(path.name + ".lock"), "a") as lock:
+def locked(path: str | Path) -> Iterator[None]:
+    """Exclusive lock on ``<ledger>.lock``: for one read-modify-write cycle, or held by ``upload.submit_csv`` from
+    its duplicate check until the row is written, so two submits of one file at once cannot both upload it.
+    Re-entrant within a thread (flock would block on a second open of the same file). A lock file that guards no
+    ledger afterwards (a refused first submit) is removed with the folders this call made, so a refusal leaves
+    nothing behind; a waiter that locked the removed file notices and locks the new one."""
+    path = Path(path)
+    lock_path = path.with_name(path.name + ".lock")
+    held = _held.__dict__.setdefault("paths", set())
+    key = str(lock_path.absolute())
+    if key in held:
+        yield
+        return
+    created = new_paths(lock_path)
+    lock_path.parent.mkdir(parents=True, exist_ok=True)
+    while True:
+        lock = open(lock_path, "a")
         fcntl.flock(lock.fileno(), fcntl.LOCK_EX)
         try:
-            yield
-        finally:
-            fcntl.flock(lock.fileno(), fcntl.LOCK_UN)
+            if os.stat(lock_path).st_ino == os.fstat(lock.fileno()).st_ino:
+                break
+        except FileNotFoundError:
+            pass
+        lock.close()  # the file was removed while we waited: lock the one there now
+    held.add(key)
+    try:
+        yield
+    finally:
+        held.discard(key)
+        if created and not path.exists():
+            remove_created(created)
+        lock.close()
 
 
 def _write_rows(path: Path, rows: list[Mapping[str, str]]) -> None:
@@ -185,7 +213,7 @@ def append_row(path: str | Path = DEFAULT_LEDGER, **fields: Any) -> dict[str, st
     """Append one row atomically (the old ledger stays intact if the process dies); return the row."""
     path = Path(path)
     row = make_row(**fields)
-    with _locked(path):
+    with locked(path):
         rows = _read_rows(path)
         rows.append(row)
         _write_rows(path, rows)
@@ -204,7 +232,7 @@ def update_rows_by_ref(path: str | Path, updates: Mapping[str, Mapping[str, Any]
             raise LedgerError(f"ledger column '{bad[0]}' cannot be updated (only {', '.join(sorted(allowed))})")
     extra = [make_row(**r) for r in new_rows]
     changed = 0
-    with _locked(path):
+    with locked(path):
         rows = _read_rows(path)
         for row in rows:
             fields = updates.get(row["kaggle_ref"]) if row["kaggle_ref"] else None

@@ -230,6 +230,15 @@ def submit_csv(csv_path: str | Path, message: str, *, expected_ids: np.ndarray,
     # every check of the input comes before the ledger is written or anything reaches Kaggle
     check_submit_inputs(message, competition, ledger_path)
     check_submission(csv_path, expected_ids)
+    with ledger.locked(ledger_path):  # from the duplicate check to the row: a second submit waits, then sees it
+        return _submit_checked(csv_path, message, competition=competition, runs=runs, scores=scores, upload=upload,
+                               force=force, ledger_path=ledger_path, policy=policy, echo=echo)
+
+
+def _submit_checked(csv_path: Path, message: str, *, competition: str, runs: Sequence[str], scores: LocalScores,
+                    upload: str, force: bool, ledger_path: Path, policy: kaggle_api.RetryPolicy | None,
+                    echo: Callable[[str], None]) -> dict:
+    """``submit_csv`` after the input checks, under the ledger's lock."""
     sha = sha256_file(csv_path)
     if not force:
         check_not_submitted(ledger_path, sha, csv_path)

@@ -103,6 +103,20 @@ def test_same_file_is_refused_unless_forced(fake, comp, capsys):
     assert ledger.read_ledger("submissions/ledger.csv").status.tolist() == ["COMPLETE", "COMPLETE"]
 
 
+def test_two_submits_of_one_file_at_once_spend_one_slot(fake, comp):
+    """Both commands checked the ledger for the file before either had written its row, so both uploaded it:
+    the duplicate check, the upload and the row must happen under the ledger's lock."""
+    csv = write_csv(Path("sub.csv"), comp["ids"], comp["labels"])
+    fake.faults.append(Fault(status=None, times=2, method="StartSubmissionUpload", delay_s=3.0))
+    cmd = [sys.executable, "-m", "kaggle_kit", "submit", str(csv), "-m", "same", "--against",
+           "comp/cifar_test_nolabel.pkl"]
+    procs = [subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    results = sorted((p.wait(timeout=120), p.stderr.read()) for p in procs)
+    assert len(fake.submissions) == 1
+    assert results[0][0] == 0 and results[1][0] == 2 and "was already submitted" in results[1][1], results
+    assert len(ledger.read_ledger("submissions/ledger.csv")) == 1
+
+
 def test_invalid_csv_is_refused_before_upload(fake, comp, capsys):
     csv = write_csv(Path("bad.csv"), comp["ids"][:-1], comp["labels"][:-1])
     assert submit(csv) == 2
