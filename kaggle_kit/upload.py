@@ -232,12 +232,12 @@ def submit_csv(csv_path: str | Path, message: str, *, expected_ids: np.ndarray,
     check_submission(csv_path, expected_ids)
     with ledger.locked(ledger_path):  # from the duplicate check to the row: a second submit waits, then sees it
         return _submit_checked(csv_path, message, competition=competition, runs=runs, scores=scores, upload=upload,
-                               force=force, ledger_path=ledger_path, policy=policy, echo=echo)
+                               force=force, ledger_path=ledger_path, policy=policy, echo=echo, against=against)
 
 
 def _submit_checked(csv_path: Path, message: str, *, competition: str, runs: Sequence[str], scores: LocalScores,
                     upload: str, force: bool, ledger_path: Path, policy: kaggle_api.RetryPolicy | None,
-                    echo: Callable[[str], None]) -> dict:
+                    echo: Callable[[str], None], against: str | Path | None) -> dict:
     """``submit_csv`` after the input checks, under the ledger's lock."""
     sha = sha256_file(csv_path)
     if not force:
