@@ -119,9 +119,9 @@ def test_killed_training_resumes_without_losing_work(tmp_path, shared_data, stan
     deadline = time.time() + 300
     metrics = None
     while time.time() < deadline and proc.poll() is None:
-        found = list((tmp_path / "runs").glob("*/metrics.csv"))
-        if found and len(found[0].read_text().strip().splitlines()) >= 2:  # header + epoch 1 done
-            metrics = found[0]
+        found = list((tmp_path / "runs").glob("*/last.pt"))  # written last: epoch 1 is done
+        if found:
+            metrics = found[0].with_name("metrics.csv")
             break
         time.sleep(0.2)
     assert metrics is not None, proc.communicate()[0]
