@@ -448,7 +448,10 @@ def train_run(cfg: PipelineConfig, data: Cifar10, run_dir: str | Path, *, resume
             # while a resume of a finished last.pt writes no rows
             save_state(last_path, eng, epoch=epoch + 1, key=key, history=history, best=best)
             if progress:
-                tqdm.write(_epoch_line(row, tc.epochs), file=sys.stderr)
+                left = seconds_left(history[start_epoch:], tc.epochs - epoch - 1)
+                tqdm.write(_epoch_line(row, tc.epochs, left), file=sys.stderr)
+                if epoch == start_epoch and device.type == "cpu" and left > SLOW_CPU_NOTE_S:
+                    tqdm.write(slow_cpu_note(left), file=sys.stderr)
         distributed.barrier(info)
         if on_epoch_end is not None:
             on_epoch_end(row)
@@ -492,8 +495,34 @@ def train_run(cfg: PipelineConfig, data: Cifar10, run_dir: str | Path, *, resume
     return TrainResult(run_dir, chosen["holdout_acc"], test_acc, len(history), seconds)
 
 
-def _epoch_line(row: dict, epochs: int) -> str:
+SLOW_CPU_NOTE_S = 2 * 3600  # a CPU run with more left than this after its first epoch is told about GPUs
+
+
+def seconds_left(rows: list[dict], epochs_left: int) -> float:
+    """The rest of the run at the mean pace of the epochs this process trained (``rows``): a resumed run's earlier
+    epochs may have run on another machine."""
+    return 0.0 if not rows or epochs_left <= 0 else epochs_left * sum(r["seconds"] for r in rows) / len(rows)
+
+
+def duration_words(seconds: float) -> str:
+    """'45s', '12m', '3h05m': an estimate, so no finer than a minute past one."""
+    if seconds < 60:
+        return f"{seconds:.0f}s"
+    minutes = round(seconds / 60)
+    return f"{minutes}m" if minutes < 60 else f"{minutes // 60}h{minutes % 60:02d}m"
+
+
+def slow_cpu_note(left_s: float) -> str:
+    """Said once, after a CPU run's first epoch: `make submit` on a laptop would otherwise train for days in
+    silence; the recipes were made for GPUs."""
+    return (f"note: about {duration_words(left_s)} left at this pace on the CPU; the seed recipes are GPU recipes: "
+            f"`kaggle-kit kernel push PIPELINE` trains on Kaggle's GPUs (README: On Kaggle's GPUs), or Ctrl-C now "
+            f"and rerun later: training resumes from the last finished epoch")
+
+
+def _epoch_line(row: dict, epochs: int, left_s: float = 0.0) -> str:
     hold = "" if row["holdout_acc"] is None else \
         f"  holdout loss {row['holdout_loss']:.4f} acc {row['holdout_acc']:.4f}"
+    left = f"  ~{duration_words(left_s)} left" if row["epoch"] < epochs else ""
     return (f"epoch {row['epoch']:>3}/{epochs}  lr {row['lr']:.3e}  train loss {row['train_loss']:.4f} "
-            f"acc {row['train_acc']:.4f}{hold}  {row['seconds']:.1f}s  {row['images_per_s']:.0f} img/s")
+            f"acc {row['train_acc']:.4f}{hold}  {row['seconds']:.1f}s  {row['images_per_s']:.0f} img/s{left}")

@@ -562,3 +562,26 @@ def test_a_damaged_last_pt_is_one_line_naming_it_and_what_to_do(tmp_path, data, 
         train_run(cfg, data, tmp_path / "run", resume=True, progress=False)
     assert str(err.value).startswith(f"{last}: ") and "\n" not in str(err.value)
     assert str(err.value).endswith("move it away (or delete it) to train the run from its start")
+
+
+# ------------------------------------------------------------------------------------- time left, slow CPU
+def test_time_left_is_the_mean_pace_of_the_epochs_this_process_trained():
+    from kaggle_kit.train.loop import duration_words, seconds_left
+
+    assert seconds_left([{"seconds": 10.0}, {"seconds": 30.0}], 3) == 60.0
+    assert seconds_left([{"seconds": 10.0}], 0) == 0.0 and seconds_left([], 5) == 0.0
+    assert [duration_words(s) for s in (44.6, 90, 3599, 3600, 11_100, 200_000)] == [
+        "45s", "2m", "1h00m", "1h00m", "3h05m", "55h33m"]
+
+
+def test_epoch_lines_say_the_time_left_and_a_slow_cpu_run_is_pointed_to_gpus(tmp_path, data, capsys, monkeypatch):
+    """The last epoch says no time left; a CPU run whose first epoch projects past SLOW_CPU_NOTE_S says so, once."""
+    from kaggle_kit.train import loop
+
+    train_run(make_cfg(epochs=3), data, tmp_path / "fast", progress=True)
+    lines = [ln for ln in capsys.readouterr().err.splitlines() if ln.startswith("epoch")]
+    assert len(lines) == 3 and all(" left" in ln for ln in lines[:2]) and " left" not in lines[2]
+    monkeypatch.setattr(loop, "SLOW_CPU_NOTE_S", 0.0)
+    train_run(make_cfg(epochs=3), data, tmp_path / "slow", progress=True)
+    notes = [ln for ln in capsys.readouterr().err.splitlines() if ln.startswith("note:")]
+    assert len(notes) == 1 and "on the CPU" in notes[0] and "kaggle-kit kernel push" in notes[0]
