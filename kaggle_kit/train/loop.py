@@ -295,6 +295,17 @@ def load_state(path: Path) -> dict:
     return state
 
 
+def best_model_missing(model_path: Path, best: dict, epochs_done: int) -> bool:
+    """Whether a kill came between last.pt naming its own epoch the best and model.pt being written: then the
+    restored weights are the best ones, and model.pt must be written from them."""
+    if best.get("epoch") is None or best["epoch"] != epochs_done:
+        return False
+    try:
+        return load_checkpoint(model_path).get("metrics", {}).get("epoch") != best["epoch"]
+    except RunError:  # missing or unreadable
+        return True
+
+
 def process_count_problem(state: dict, steps_per_epoch: int, world_size: int) -> str | None:
     """Why ``state`` cannot go on with ``world_size`` processes, or None. Each process takes ``batch_size`` images
     a step, so the process count sets the batch and the steps per epoch, and the schedule, which counts steps,
@@ -414,6 +425,8 @@ def train_run(cfg: PipelineConfig, data: Cifar10, run_dir: str | Path, *, resume
     show_bar = progress and info.is_main and sys.stderr.isatty()
     checkpoint_meta = dict(model_name=cfg.model.name, model_kwargs=model_kwargs,
                            class_names=list(data.class_names), config=to_dict(cfg))
+    if state is not None and info.is_main and tc.select_best and best_model_missing(model_path, best, start_epoch):
+        save_model(model_path, eng.eval_model, metrics=best, **checkpoint_meta)  # last.pt holds its weights
 
     for epoch in range(start_epoch, tc.epochs):
         t0 = time.perf_counter()
@@ -441,12 +454,14 @@ def train_run(cfg: PipelineConfig, data: Cifar10, run_dir: str | Path, *, resume
         if improved:
             best = {"epoch": epoch + 1, "holdout_acc": hold_acc, "holdout_loss": hold_loss}
         if info.is_main:
+            atomic_write_text(run_dir / "metrics.csv", metrics_csv(history))
+            # last.pt commits the epoch: a kill before it reruns the epoch and rewrites metrics.csv, while a resume
+            # of a finished last.pt writes no rows. The best model.pt comes after it, so a kill in between leaves
+            # its weights in last.pt, where a resume finds them (``best_model_missing``); written first, a kill
+            # would leave a model.pt of an epoch that a GPU's nondeterministic rerun might not reproduce.
+            save_state(last_path, eng, epoch=epoch + 1, key=key, history=history, best=best)
             if tc.select_best and improved:
                 save_model(model_path, eng.eval_model, metrics=best, **checkpoint_meta)
-            atomic_write_text(run_dir / "metrics.csv", metrics_csv(history))
-            # last.pt last: it commits the epoch, so a kill before it reruns the epoch and rewrites the others,
-            # while a resume of a finished last.pt writes no rows
-            save_state(last_path, eng, epoch=epoch + 1, key=key, history=history, best=best)
             if progress:
                 left = seconds_left(history[start_epoch:], tc.epochs - epoch - 1)
                 tqdm.write(_epoch_line(row, tc.epochs, left), file=sys.stderr)

@@ -585,3 +585,27 @@ def test_epoch_lines_say_the_time_left_and_a_slow_cpu_run_is_pointed_to_gpus(tmp
     train_run(make_cfg(epochs=3), data, tmp_path / "slow", progress=True)
     notes = [ln for ln in capsys.readouterr().err.splitlines() if ln.startswith("note:")]
     assert len(notes) == 1 and "on the CPU" in notes[0] and "kaggle-kit kernel push" in notes[0]
+
+
+def test_a_kill_between_last_pt_and_the_best_model_pt_is_repaired_from_last_pt(tmp_path, data, monkeypatch):
+    """last.pt is written before the best model.pt, so a kill between them leaves the best weights in last.pt; the
+    resume writes model.pt from them instead of trusting a rerun (on a GPU, not bit-identical) to write it again."""
+    from kaggle_kit.train import loop
+
+    cfg = make_cfg(epochs=3, select_best=True)
+    straight = train_run(cfg, data, tmp_path / "straight", progress=False)
+    real_save = loop.save_model
+
+    def killed(*a, **k):
+        raise KeyboardInterrupt  # the first best model.pt (epoch 1 always improves on nothing)
+
+    monkeypatch.setattr(loop, "save_model", killed)
+    with pytest.raises(KeyboardInterrupt):
+        train_run(cfg, data, tmp_path / "run", progress=False)
+    state = torch.load(tmp_path / "run" / "last.pt", weights_only=True)
+    assert state["epoch"] == 1 and state["best"]["epoch"] == 1 and not (tmp_path / "run" / "model.pt").exists()
+    monkeypatch.setattr(loop, "save_model", real_save)
+    resumed = train_run(cfg, data, tmp_path / "run", resume=True, progress=False)
+    a, b = (load_model(f / "model.pt")[1] for f in (tmp_path / "straight", tmp_path / "run"))
+    assert a["metrics"] == b["metrics"] and resumed.holdout_acc == straight.holdout_acc
+    assert all(torch.equal(v, b["state_dict"][k]) for k, v in a["state_dict"].items())
