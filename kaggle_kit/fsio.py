@@ -6,6 +6,7 @@ then renamed into place, so a kill at any moment leaves either the old file or t
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import glob
 import hashlib
 import io
@@ -16,7 +17,7 @@ from typing import Iterator
 
 import numpy as np
 
-from kaggle_kit.errors import UsageError
+from kaggle_kit.errors import RunError, UsageError
 
 
 def _umask() -> int:
@@ -170,3 +171,18 @@ def sha256_file(path: str | Path) -> str:
 def md5_file(path: str | Path) -> str:
     """md5 only where the official CIFAR-10 checksums are md5."""
     return file_digest(path, "md5")
+
+
+@contextlib.contextmanager
+def one_at_a_time(key: str, busy: str) -> Iterator[None]:
+    """Hold the lock named ``key`` while the block runs, or raise ``RunError(busy)`` at once if another process
+    holds it. The lock file lives in a per-user temporary folder, so it leaves nothing in the user's folders, and
+    the OS releases it when its process dies, so it never goes stale."""
+    folder = Path(tempfile.gettempdir()) / f"kaggle-kit-locks-{os.getuid()}"
+    folder.mkdir(mode=0o700, exist_ok=True)
+    with open(folder / f"{hashlib.sha256(key.encode()).hexdigest()[:20]}.lock", "a") as fh:
+        try:
+            fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise RunError(busy) from None
+        yield

@@ -16,7 +16,7 @@ from typing import Any, Callable, Mapping, Sequence
 
 from kaggle_kit.config import STAGES, PipelineConfig, config_hash, member_config
 from kaggle_kit.errors import ConfigError
-from kaggle_kit.fsio import atomic_write_text, sha256_file
+from kaggle_kit.fsio import atomic_write_text, one_at_a_time, sha256_file
 from kaggle_kit.ledger import as_fraction
 from kaggle_kit.runs import new_run_id
 
@@ -209,7 +209,20 @@ class PipelineOutcome:
 def run_pipeline(cfg: PipelineConfig, *, data_dir: str | Path | None = None, workdir: str | Path = ".",
                  progress: bool = True, echo: Callable[[str], None] = print,
                  kaggle_env: dict[str, str] | None = None) -> PipelineOutcome:
-    """Run (or resume) every stage the pipeline lists; returns where the outputs are."""
+    """Run (or resume) every stage the pipeline lists; returns where the outputs are.
+
+    One run of a pipeline per folder at a time: a second (`make submit` in two terminals) would train the same
+    members again beside the first and race it for the state file, so it is refused at once."""
+    where = Path(workdir).resolve()
+    busy = (f"another `kaggle-kit run` of pipeline '{cfg.name}' is running in {where}; wait for it to finish (its "
+            f"finished stages are then skipped here) or run in another folder")
+    with one_at_a_time(f"pipeline:{where}:{cfg.name}", busy):
+        return _run_pipeline(cfg, data_dir=data_dir, workdir=workdir, progress=progress, echo=echo,
+                             kaggle_env=kaggle_env)
+
+
+def _run_pipeline(cfg: PipelineConfig, *, data_dir: str | Path | None, workdir: str | Path, progress: bool,
+                  echo: Callable[[str], None], kaggle_env: dict[str, str] | None) -> PipelineOutcome:
     from kaggle_kit.data import load_cifar10, load_competition
     from kaggle_kit.datapaths import locate_data
 

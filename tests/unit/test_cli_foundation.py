@@ -243,3 +243,51 @@ def test_report_flags_accept_what_the_pipelines_report_section_accepts(tmp_path,
     assert capsys.readouterr().err == "error: --domain-max-images: must be >= 5, found 4\n"
     assert main(["report", "--runs", "r", "--synthetic-per-set", "-1"]) == 2
     assert capsys.readouterr().err == "error: --synthetic-per-set: must be >= 0, found -1\n"
+
+
+# ------------------------------------------------------------------------------- one pipeline run at a time
+def test_a_second_run_of_a_pipeline_in_one_folder_is_refused_at_once_and_writes_nothing(tmp_path):
+    """The lock is taken before the data is looked for; another folder or another pipeline is not held up (those
+    runs go on, and fail only at the missing data), and the lock is free again once its holder lets go."""
+    from kaggle_kit.config import PipelineConfig, from_dict
+    from kaggle_kit.errors import DataNotFoundError, RunError
+    from kaggle_kit.fsio import one_at_a_time
+    from kaggle_kit.pipeline import run_pipeline
+
+    p, q = (from_dict(PipelineConfig, {"name": n}) for n in ("p", "q"))
+    work, elsewhere, nowhere = tmp_path / "work", tmp_path / "elsewhere", tmp_path / "nowhere"
+    work.mkdir()
+    elsewhere.mkdir()
+    with one_at_a_time(f"pipeline:{work.resolve()}:p", "held"):
+        with pytest.raises(RunError, match=r"another `kaggle-kit run` of pipeline 'p' is running in .*work; wait"):
+            run_pipeline(p, data_dir=nowhere, workdir=work)
+        assert list(work.iterdir()) == []
+        with pytest.raises(DataNotFoundError):
+            run_pipeline(q, data_dir=nowhere, workdir=work)
+        with pytest.raises(DataNotFoundError):
+            run_pipeline(p, data_dir=nowhere, workdir=elsewhere)
+    with pytest.raises(DataNotFoundError):
+        run_pipeline(p, data_dir=nowhere, workdir=work)
+
+
+def test_the_run_lock_is_released_when_its_process_dies(tmp_path):
+    import subprocess
+    import sys
+
+    from kaggle_kit.errors import RunError
+    from kaggle_kit.fsio import one_at_a_time
+
+    key = f"test:{tmp_path}"
+    holder = subprocess.Popen([sys.executable, "-c", "import sys, time\nfrom kaggle_kit.fsio import one_at_a_time\n"
+                               f"with one_at_a_time({key!r}, 'busy'):\n    print('held', flush=True)\n"
+                               "    time.sleep(60)"], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        with pytest.raises(RunError, match="busy here"):
+            with one_at_a_time(key, "busy here"):
+                pass
+    finally:
+        holder.kill()
+        holder.wait()
+    with one_at_a_time(key, "busy"):  # SIGKILL ran no cleanup, yet the lock is free
+        pass
