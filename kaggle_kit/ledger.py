@@ -183,10 +183,13 @@ def locked(path: str | Path) -> Iterator[None]:
     if key in held:
         yield
         return
-    created = new_paths(lock_path)
-    lock_path.parent.mkdir(parents=True, exist_ok=True)
-    while True:
-        lock = open(lock_path, "a")
+    while True:  # made again each time: a holder that found no ledger removed the lock file and its folders
+        created = new_paths(lock_path)
+        lock_path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            lock = open(lock_path, "a")
+        except FileNotFoundError:  # the folder went again between the two
+            continue
         fcntl.flock(lock.fileno(), fcntl.LOCK_EX)
         try:
             if os.stat(lock_path).st_ino == os.fstat(lock.fileno()).st_ino:

@@ -236,3 +236,35 @@ def test_a_sync_answer_that_is_not_a_number_is_refused_before_the_ledger_is_writ
     assert path.read_text() == before
     assert ledger.update_rows_by_ref(path, {"1": {"public_score": "1234.5", "status": "COMPLETE"}}) == 1
     assert ledger.read_ledger(path)["public_score"].tolist() == [1234.5]
+
+
+def test_a_submit_waiting_on_the_lock_of_a_first_submit_that_was_refused_still_writes_its_row(tmp_path, monkeypatch):
+    """The first submit to a new ledger holds its lock and is refused (limit, credentials): it removes the lock
+    file and the folder it made. A second submit, already waiting on that lock, must make them again, not fail
+    with 'No such file or directory'."""
+    import fcntl
+    import threading
+
+    path = tmp_path / "submissions" / "ledger.csv"
+    second_waits, failures = threading.Event(), []
+    real_flock = fcntl.flock
+
+    def flock(fd, operation):
+        if threading.current_thread().name == "second" and operation == fcntl.LOCK_EX:
+            second_waits.set()  # its lock file is open: the first may now remove it
+        return real_flock(fd, operation)
+
+    def second():
+        try:
+            ledger.append_row(path, file="b.csv")
+        except Exception as err:  # noqa: BLE001 - reported by the assertion below
+            failures.append(err)
+
+    monkeypatch.setattr(fcntl, "flock", flock)
+    waiter = threading.Thread(target=second, name="second")
+    with ledger.locked(path):  # the first submit, refused before it wrote a row
+        waiter.start()
+        assert second_waits.wait(timeout=10)
+    waiter.join(timeout=10)
+    assert not waiter.is_alive() and failures == []
+    assert ledger.read_ledger(path)["file"].tolist() == ["b.csv"]
