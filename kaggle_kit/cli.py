@@ -29,7 +29,14 @@ def _rank(module: str) -> int:
     return WORKFLOW_ORDER.index(module) if module in WORKFLOW_ORDER else len(WORKFLOW_ORDER)
 
 
-_INVALID_CHOICE = re.compile(r"argument (\S+): invalid choice: '(.*)' \(choose from (.*)\)$")
+# the value only: how the choices after it are written changed (quoted up to Python 3.12.7, not from 3.12.8)
+_INVALID_CHOICE = re.compile(r"argument (\S+): invalid choice: (['\"])(.*?)\2[ ,]")
+
+
+def subcommand_names(parser: argparse.ArgumentParser) -> list[str]:
+    """The commands (or actions) ``parser`` dispatches to, from the parser itself rather than its error text."""
+    return [name for action in parser._actions if isinstance(action, argparse._SubParsersAction)
+            for name in action.choices]
 
 
 class KitArgumentParser(argparse.ArgumentParser):
@@ -39,9 +46,8 @@ class KitArgumentParser(argparse.ArgumentParser):
     def error(self, message: str):  # type: ignore[override]
         found = _INVALID_CHOICE.match(message)
         if found and found.group(1) in ("COMMAND", "ACTION"):
-            what, given = found.group(1).lower(), found.group(2)
-            choices = re.findall(r"'([^']*)'", found.group(3))
-            near = difflib.get_close_matches(given, choices, n=1)
+            what, given = found.group(1).lower(), found.group(3)
+            near = difflib.get_close_matches(given, subcommand_names(self), n=1)
             hint = f"; did you mean {near[0]}?" if near else ""
             line = f"{self.prog}: unknown {what} '{given}'{hint} (`{self.prog} --help` lists them)"
         elif message.startswith("unrecognized arguments:") and "--verbose" in message.split():

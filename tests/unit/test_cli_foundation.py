@@ -291,3 +291,17 @@ def test_the_run_lock_is_released_when_its_process_dies(tmp_path):
         holder.wait()
     with one_at_a_time(key, "busy"):  # SIGKILL ran no cleanup, yet the lock is free
         pass
+
+
+@pytest.mark.parametrize("choices", ["'run', 'demo', 'train', 'predict'",  # Python 3.11 to 3.12.7
+                                     "run, demo, train, predict"])  # 3.12.8 and 3.13.1 on: str(), not repr()
+def test_a_mistyped_command_gets_the_nearest_one_whatever_the_python_quotes_the_choices_with(choices, capsys):
+    """setup.cfg allows Python 3.11 and later; argparse 3.12.8 stopped quoting the choices it lists, and the hint
+    read them from that list, so it vanished there."""
+    from kaggle_kit.cli import build_parser
+
+    with pytest.raises(SystemExit) as info:
+        build_parser().error(f"argument COMMAND: invalid choice: 'trian' (choose from {choices})")
+    assert info.value.code == 2
+    assert capsys.readouterr().err == ("error: kaggle-kit: unknown command 'trian'; did you mean train? "
+                                       "(`kaggle-kit --help` lists them)\n")
