@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import pickle
+import shlex
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -120,6 +121,16 @@ def demo_pipeline() -> Path:
                       f"({own.parent.parent}); pass --pipeline PATH to a demo pipeline")
 
 
+def competition_command() -> str:
+    """The demo's next step, runnable from the current folder: ``make submit`` in the toolkit's own folder (its
+    Makefile), else ``kaggle-kit run`` on ``pipelines/default.yaml`` here or, failing that, the toolkit's."""
+    toolkit = Path(__file__).resolve().parent.parent
+    default = Path("pipelines") / "default.yaml"
+    if Path.cwd().resolve() == toolkit and Path("Makefile").is_file():
+        return "make submit"
+    return f"kaggle-kit run {shlex.quote(str(default if default.is_file() else toolkit / default))}"
+
+
 def run_demo(pipeline: str | Path | None = None, overrides: list[str] = (), *,
              data_dir: str | Path | None = None, workdir: str | Path = "demo", progress: bool = True,
              echo: Callable[[str], None] = print):
@@ -146,4 +157,5 @@ def run_demo(pipeline: str | Path | None = None, overrides: list[str] = (), *,
                                 kaggle_env=env)
 
 
-__all__ = ["DemoData", "demo_pipeline", "download_cifar10", "find_demo_data", "run_demo", "write_demo_competition"]
+__all__ = ["DemoData", "competition_command", "demo_pipeline", "download_cifar10", "find_demo_data", "run_demo",
+           "write_demo_competition"]

@@ -49,7 +49,7 @@ def demo(args: argparse.Namespace) -> int:
                                workdir=args.workdir, progress=not args.no_progress)
     _summary(out)
     print("next:         open the gap report in a browser; for the competition itself, `kaggle-kit data download` "
-          "(Kaggle credentials, rules accepted) then `make submit`")
+          f"(Kaggle credentials, rules accepted) then `{demo_module.competition_command()}`")
     return 0
 
 

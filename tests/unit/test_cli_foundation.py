@@ -305,3 +305,23 @@ def test_a_mistyped_command_gets_the_nearest_one_whatever_the_python_quotes_the_
     assert info.value.code == 2
     assert capsys.readouterr().err == ("error: kaggle-kit: unknown command 'trian'; did you mean train? "
                                        "(`kaggle-kit --help` lists them)\n")
+
+
+def test_the_demos_next_step_can_be_taken_from_the_folder_it_ran_in(tmp_path, monkeypatch, capsys):
+    """`kaggle-kit demo` runs from any folder; its last line sent every user to `make submit`, which only the
+    toolkit's own folder (with its Makefile) can run."""
+    import shlex
+    from pathlib import Path
+
+    from kaggle_kit import demo
+    from kaggle_kit.pipeline import PipelineOutcome
+
+    outcome = PipelineOutcome(run_dirs=[], final_dir=Path("demo/runs/r"), csv=None, ledger_row=None, report=None,
+                              timings_s={})
+    monkeypatch.setattr(demo, "run_demo", lambda *a, **k: outcome)
+    monkeypatch.chdir(tmp_path)
+    assert main(["demo"]) == 0
+    (line,) = [l for l in capsys.readouterr().out.splitlines() if l.startswith("next:")]
+    assert "make submit" not in line
+    command = shlex.split(line.split("then `", 1)[1].split("`", 1)[0])
+    assert command[:2] == ["kaggle-kit", "run"] and Path(command[2]).is_file()
