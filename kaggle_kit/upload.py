@@ -313,13 +313,16 @@ def sync_ledger(competition: str = COMPETITION_SLUG, ledger_path: str | Path = l
     ledger_path = Path(ledger_path)
     check_ledger(ledger_path)  # before asking Kaggle: an unwritable ledger would waste the answer
     remote = kaggle_api.list_submissions(competition, policy)
-    known = ledger.known_refs(ledger_path)
-    updates = {s.ref: {"status": s.status, "public_score": s.public_score, "private_score": s.private_score}
-               for s in remote if s.ref in known}
-    new_rows = [dict(time=s.date, file=s.file_name, message=s.description, competition=competition,
-                     kaggle_ref=s.ref, status=s.status, public_score=s.public_score, private_score=s.private_score)
-                for s in reversed(remote) if s.ref not in known]
-    changed = ledger.update_rows_by_ref(ledger_path, updates, new_rows)
+    # which refs are new is decided under the lock: a submit holding it (its upload may be in this list) writes
+    # its row first, and that row is then updated, not added a second time
+    with ledger.locked(ledger_path):
+        known = ledger.known_refs(ledger_path)
+        updates = {s.ref: {"status": s.status, "public_score": s.public_score, "private_score": s.private_score}
+                   for s in remote if s.ref in known}
+        new_rows = [dict(time=s.date, file=s.file_name, message=s.description, competition=competition,
+                         kaggle_ref=s.ref, status=s.status, public_score=s.public_score,
+                         private_score=s.private_score) for s in reversed(remote) if s.ref not in known]
+        changed = ledger.update_rows_by_ref(ledger_path, updates, new_rows)
     pending = sum(1 for s in remote if s.status == "PENDING")
     unlisted = len(ledger.known_refs(ledger_path, competition) - {s.ref for s in remote})
     return SyncResult(updated=changed - len(new_rows), added=len(new_rows), pending=pending, remote=len(remote),

@@ -268,3 +268,44 @@ def test_a_submit_waiting_on_the_lock_of_a_first_submit_that_was_refused_still_w
     waiter.join(timeout=10)
     assert not waiter.is_alive() and failures == []
     assert ledger.read_ledger(path)["file"].tolist() == ["b.csv"]
+
+
+def test_a_sync_that_waited_for_a_submit_updates_its_row_instead_of_adding_the_ref_again(tmp_path, monkeypatch):
+    """`kaggle-kit sync` during a `kaggle-kit submit`: Kaggle's list already has the new submission, the ledger
+    has no row for it yet, and sync waits on the lock the submit holds until its row is written. Had sync decided
+    which refs are new before it had the lock, it would add that submission a second time."""
+    import fcntl
+    import threading
+
+    from kaggle_kit import kaggle_api, upload
+
+    path = tmp_path / "ledger.csv"
+    sha = "ab" * 32
+    remote = kaggle_api.RemoteSubmission(ref="5001", date="2026-12-02T07:00:00+00:00", description="m",
+                                         file_name="s.csv", status="COMPLETE", public_score="0.81",
+                                         private_score="", error_description="")
+    sync_waits, submitting = threading.Event(), threading.Event()
+    real_flock = fcntl.flock
+
+    def flock(fd, operation):
+        if threading.current_thread() is threading.main_thread() and operation == fcntl.LOCK_EX:
+            sync_waits.set()
+        return real_flock(fd, operation)
+
+    def submit():  # holds the lock from before sync asks for it until its row is written
+        with ledger.locked(path):
+            submitting.set()
+            assert sync_waits.wait(timeout=10)
+            ledger.append_row(path, file="s.csv", sha256=sha, message="m", competition="comp",
+                              kaggle_ref="5001", status="PENDING")
+
+    monkeypatch.setattr(upload.kaggle_api, "list_submissions", lambda *a, **k: [remote])
+    monkeypatch.setattr(fcntl, "flock", flock)
+    submitter = threading.Thread(target=submit)
+    submitter.start()
+    assert submitting.wait(timeout=10)
+    result = upload.sync_ledger("comp", path)
+    submitter.join(timeout=10)
+    df = ledger.read_ledger(path)
+    assert df["kaggle_ref"].tolist() == ["5001"] and (result.updated, result.added) == (1, 0)
+    assert (df.loc[0, "sha256"], df.loc[0, "status"], df.loc[0, "public_score"]) == (sha, "COMPLETE", 0.81)
