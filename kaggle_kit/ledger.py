@@ -16,6 +16,7 @@ import io
 import json
 import math
 import os
+import sys
 import threading
 from pathlib import Path
 from typing import Any, Iterator, Mapping
@@ -169,13 +170,23 @@ def _read_rows(path: Path) -> list[dict[str, str]]:
 _held = threading.local()  # the lock files this thread holds: a nested ``locked`` must not wait for itself
 
 
+def _lock_at_once(lock) -> bool:
+    """Take the exclusive lock if nobody holds it; False when another command does."""
+    try:
+        fcntl.flock(lock.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return False
+    return True
+
+
 @contextlib.contextmanager
 def locked(path: str | Path) -> Iterator[None]:
     """Exclusive lock on ``<ledger>.lock``: for one read-modify-write cycle, or held by ``upload.submit_csv`` from
     its duplicate check until the row is written, so two submits of one file at once cannot both upload it.
     Re-entrant within a thread (flock would block on a second open of the same file). A lock file that guards no
     ledger afterwards (a refused first submit) is removed with the folders this call made, so a refusal leaves
-    nothing behind; a waiter that locked the removed file notices and locks the new one."""
+    nothing behind; a waiter that locked the removed file notices and locks the new one. A command that has to
+    wait says so on stderr, once: the wait may last a whole upload."""
     path = Path(path)
     lock_path = path.with_name(path.name + ".lock")
     held = _held.__dict__.setdefault("paths", set())
@@ -183,6 +194,7 @@ def locked(path: str | Path) -> Iterator[None]:
     if key in held:
         yield
         return
+    said = False
     while True:  # made again each time: a holder that found no ledger removed the lock file and its folders
         created = new_paths(lock_path)
         lock_path.parent.mkdir(parents=True, exist_ok=True)
@@ -190,7 +202,12 @@ def locked(path: str | Path) -> Iterator[None]:
             lock = open(lock_path, "a")
         except FileNotFoundError:  # the folder went again between the two
             continue
-        fcntl.flock(lock.fileno(), fcntl.LOCK_EX)
+        if not _lock_at_once(lock):  # a submit holds it through its upload: say why this command waits
+            if not said:
+                print(f"waiting for {lock_path}: another kaggle-kit command is writing the ledger (a submit holds it "
+                      f"until its upload is recorded)", file=sys.stderr, flush=True)
+                said = True
+            fcntl.flock(lock.fileno(), fcntl.LOCK_EX)
         try:
             if os.stat(lock_path).st_ino == os.fstat(lock.fileno()).st_ino:
                 break

@@ -309,3 +309,30 @@ def test_a_sync_that_waited_for_a_submit_updates_its_row_instead_of_adding_the_r
     df = ledger.read_ledger(path)
     assert df["kaggle_ref"].tolist() == ["5001"] and (result.updated, result.added) == (1, 0)
     assert (df.loc[0, "sha256"], df.loc[0, "status"], df.loc[0, "public_score"]) == (sha, "COMPLETE", 0.81)
+
+
+def test_a_command_that_must_wait_for_the_ledgers_lock_says_what_it_waits_for(tmp_path, monkeypatch, capsys):
+    """A submit holds the lock through its upload (retries and backoff included): a `sync` or a pipeline's upload
+    started meanwhile waited without a word, like a hung command."""
+    import fcntl
+    import threading
+
+    path = tmp_path / "ledger.csv"
+    ledger.append_row(path, file="a.csv")
+    blocked = threading.Event()
+    real_flock = fcntl.flock
+
+    def flock(fd, operation):
+        if threading.current_thread().name == "waiter" and operation == fcntl.LOCK_EX:
+            blocked.set()  # about to wait
+        return real_flock(fd, operation)
+
+    monkeypatch.setattr(fcntl, "flock", flock)
+    waiter = threading.Thread(target=lambda: ledger.append_row(path, file="b.csv"), name="waiter")
+    with ledger.locked(path):  # a submit in the middle of its upload
+        waiter.start()
+        assert blocked.wait(timeout=10)
+    waiter.join(timeout=10)
+    assert capsys.readouterr().err == (f"waiting for {path}.lock: another kaggle-kit command is writing the ledger "
+                                       f"(a submit holds it until its upload is recorded)\n")
+    assert ledger.read_ledger(path)["file"].tolist() == ["a.csv", "b.csv"]
