@@ -282,8 +282,9 @@ def _submit_checked(csv_path: Path, message: str, *, competition: str, runs: Seq
         setattr(lost, UPLOAD_ATTEMPTED, True)
         raise lost from None
     score = f", public score {public} ({100 * ledger.as_fraction(float(public)):.2f}%)" if public else ""
+    left = "in all" if limits.limited_by_total else "today"  # a lifetime cap below the daily one is what limits
     echo(f"submitted {csv_path} to {competition}: ref {ref}, status {status}{score} "
-         f"({limits.num_allowed_now - 1} submission(s) left today)")
+         f"({limits.num_allowed_now - 1} submission(s) left {left})")
     return row
 
 

@@ -138,7 +138,7 @@ def test_daily_limit_is_asked_first(fake, comp, capsys):
 def test_a_lifetime_limit_is_not_said_to_reset_at_midnight(fake, comp, capsys):
     fake.config.total_limit = 1
     assert submit(write_csv(Path("s0.csv"), comp["ids"], comp["labels"])) == 0
-    capsys.readouterr()
+    assert "(0 submission(s) left in all)" in capsys.readouterr().out  # not "today": it never resets
     assert submit(write_csv(Path("s1.csv"), comp["ids"], with_errors(comp, 1))) == 1
     assert capsys.readouterr().err == (f"error: no submissions left for {SLUG} (lifetime limit reached, 1 used in "
                                        f"all); nothing was uploaded; this limit does not reset\n")
