@@ -20,7 +20,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     d.set_defaults(func=download)
 
 
-def verify(args: argparse.Namespace) -> int:
+def verify(args: argparse.Namespace, just_downloaded: bool = False) -> int:
     from kaggle_kit.datapaths import locate_data, verify_data
 
     report = verify_data(locate_data(args.data_dir), check_md5=not args.no_md5)
@@ -34,14 +34,25 @@ def verify(args: argparse.Namespace) -> int:
 
         for problem in report.problems:
             print(f"problem: {problem}", file=sys.stderr)
-        raise DataFormatError(f"{report.paths.root}: {len(report.problems)} problem(s) found; fetch the competition "
-                              f"files again with `kaggle-kit data download`")
+        raise DataFormatError(f"{report.paths.root}: {len(report.problems)} problem(s) found; "
+                              + _after_problems(just_downloaded, bool(report.md5) and not all(report.md5.values())))
     print("data OK")
     return 0
+
+
+def _after_problems(just_downloaded: bool, md5_differs: bool) -> str:
+    """What to do about failed checks: downloading again fixes a damaged or partial copy, but not files that
+    were just fetched, which are what Kaggle serves."""
+    if not just_downloaded:
+        return "fetch the competition files again with `kaggle-kit data download`"
+    if md5_differs:
+        return ("these are the files Kaggle serves, and they differ from the official CIFAR-10 batches; "
+                "`kaggle-kit data verify --no-md5` checks everything else")
+    return "these are the files Kaggle serves now: check the competition's data page for a changed format"
 
 
 def download(args: argparse.Namespace) -> int:
     from kaggle_kit.kaggle_api import download_competition_data
 
     download_competition_data(args.dest, args.competition)
-    return verify(argparse.Namespace(data_dir=args.dest, no_md5=False))
+    return verify(argparse.Namespace(data_dir=args.dest, no_md5=False), just_downloaded=True)

@@ -619,3 +619,22 @@ def test_pipeline_upload_and_sync_stages(comp, tmp_path, monkeypatch):
     df = ledger.read_ledger("work/submissions/ledger.csv")
     assert df.status.tolist() == ["COMPLETE"] and df.public_score[0] < 1.0
     assert sync_ledger_if_possible(workdir="work") == "skipped (no Kaggle credentials)"
+
+
+def test_files_kaggle_serves_that_fail_the_md5_check_are_not_answered_with_download_them_again(
+        shared_data, tmp_path, monkeypatch, capsys):
+    """Right after a download, 'fetch them again' would fetch the same files: the error says what they are."""
+    batches = shared_data / "cifar-10-python" / "cifar-10-batches-py"
+    files = {f"cifar-10-python/cifar-10-batches-py/{p.name}": p for p in sorted(batches.iterdir()) if p.is_file()}
+    changed = tmp_path / "test_batch"
+    changed.write_bytes(batches.joinpath("test_batch").read_bytes() + b"\n")  # still a loadable pickle
+    files["cifar-10-python/cifar-10-batches-py/test_batch"] = changed
+    files["cifar_test_nolabel.pkl"] = shared_data / "standin" / "cifar_test_nolabel.pkl"
+    with FakeKaggle(data_files=files) as server:
+        use_env(monkeypatch, server.sandbox_env(tmp_path / "client"))
+        monkeypatch.chdir(tmp_path)
+        assert main(["data", "download"]) == 2
+    err = capsys.readouterr().err.splitlines()
+    assert err[-1].startswith("error: data: 1 problem(s) found; these are the files Kaggle serves, and they differ "
+                              "from the official CIFAR-10 batches; `kaggle-kit data verify --no-md5`")
+    assert "kaggle-kit data download" not in err[-1]
