@@ -29,8 +29,8 @@ from kaggle_kit.calibration import fit_temperature, nll
 from kaggle_kit.config import ENSEMBLE_METHODS as METHODS
 from kaggle_kit.errors import ConfigError, RunError
 from kaggle_kit.fsio import atomic_write_text, check_dir_target
-from kaggle_kit.runs import (LOGIT_SPLITS, NUM_CLASSES, Logits, load_logits, member_names, read_manifest,
-                             save_logits, write_manifest)
+from kaggle_kit.runs import (LOGIT_SPLITS, NUM_CLASSES, Logits, ensemble_summary, load_logits, member_candidates,
+                             member_names, read_manifest, save_logits, write_manifest)
 
 VOTE_TIE_BREAK = 0.01   # fraction of one vote the mean probability may add: orders ties, never flips a vote
 PROB_FLOOR = 1e-300     # keeps log-loss finite when a member gives the true class probability 0
@@ -172,6 +172,23 @@ def _scores(logits: Logits) -> dict:
             "nll_calibrated": nll(logits.logits, logits.labels, logits.temperature) if len(logits.ids) else None}
 
 
+def runs_within(folder: Path, _seen: frozenset = frozenset()) -> list[str]:
+    """The run ids a member stands for, in order: a run's own; an ensemble's members' (those found on disk
+    opened in turn, so an ensemble of ensembles yields its runs)."""
+    summary = ensemble_summary(folder)
+    if summary is None:
+        return [folder.name]
+    key = folder.resolve()
+    ids: list[str] = []
+    for member in summary["members"]:
+        path = str(member["path"])
+        found = next((c for c in member_candidates(folder, path) if c.is_dir()), None)
+        inner = ([Path(path).name] if found is None or found.resolve() in _seen | {key}
+                 else runs_within(found, _seen | {key}))
+        ids.extend(i for i in inner if i not in ids)
+    return ids
+
+
 def _check_member_list(run_dirs: list[str | Path], out: Path, replace: bool = False) -> None:
     """Each member once, never the ensemble itself, and an existing ensemble folder only replaced by the same
     members (a rerun): otherwise another ensemble would be overwritten without a word."""
@@ -183,6 +200,13 @@ def _check_member_list(run_dirs: list[str | Path], out: Path, replace: bool = Fa
         seen[key] = str(d)
     if out.resolve() in seen:
         raise ConfigError(f"{out}: an ensemble cannot be its own member; give another --name")
+    owner: dict[str, str] = {}  # run id -> the member that brings it: an ensemble member brings all its runs
+    for d in run_dirs:
+        for rid in runs_within(Path(d)):
+            if rid in owner:
+                raise ConfigError(f"run {rid} is in both {owner[rid]} and {d}; name each run once (an ensemble "
+                                  f"member counts all of its runs)")
+            owner[rid] = str(d)
     if (out / "ensemble.json").is_file() and not replace:
         try:
             before = set(member_names(out))  # run ids: the paths were written relative to another cwd

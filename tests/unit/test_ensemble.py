@@ -186,3 +186,17 @@ def test_a_member_with_an_unreadable_manifest_is_refused_naming_it(tmp_path):
     with pytest.raises(RunError, match=r"B/manifest_predict.json: not readable JSON; re-run `kaggle-kit predict`"):
         ensemble_runs([a, b], "mean_probs", "x", out_root=tmp_path / "ens")
     assert not (tmp_path / "ens").exists()
+
+
+def test_a_run_already_inside_an_ensemble_member_is_refused(tmp_path):
+    """E(A, B) with A again would give A two shares of the mean without a word: the same run twice."""
+    from kaggle_kit.errors import ConfigError
+
+    a, b, c = (make_run(tmp_path / "runs" / n, seed=i) for i, n in enumerate("ABC"))
+    inner = ensemble_runs([a, b], "mean_probs", "ab", out_root=tmp_path / "ens")
+    with pytest.raises(ConfigError, match=r"run A is in both \S*ens/ab and \S*runs/A; name each run once"):
+        ensemble_runs([inner, a], "mean_probs", "ab_a", out_root=tmp_path / "ens")
+    outer = ensemble_runs([inner, c], "mean_probs", "abc", out_root=tmp_path / "ens")  # disjoint members are fine
+    with pytest.raises(ConfigError, match=r"run A is in both \S*ens/abc and \S*ens/ab; name each run once"):
+        ensemble_runs([outer, inner], "mean_probs", "nested", out_root=tmp_path / "ens")
+    assert not (tmp_path / "ens" / "ab_a").exists() and not (tmp_path / "ens" / "nested").exists()
