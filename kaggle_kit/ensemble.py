@@ -217,6 +217,16 @@ def _check_member_list(run_dirs: list[str | Path], out: Path, replace: bool = Fa
                               f"that folder to replace it")
 
 
+SUMMARY_FILES = ("ensemble.json", "manifest_ensemble.json")
+
+
+def _invalidate(out: Path) -> None:
+    """Remove the files that call a folder a complete ensemble before any of its logits is replaced: a run killed
+    from here on leaves a folder that `submit --from` refuses, never new logits under the old summary."""
+    for name in SUMMARY_FILES:
+        (out / name).unlink(missing_ok=True)
+
+
 def ensemble_runs(run_dirs: list[str | Path], method: str, name: str, out_root: Path = Path("ensembles"),
                   replace: bool = False) -> Path:
     """Combine runs into ``<out_root>/<name>/`` (logits_*.npz, holdout_indices.npy, ensemble.json, manifest).
@@ -243,6 +253,7 @@ def ensemble_runs(run_dirs: list[str | Path], method: str, name: str, out_root: 
     temperature = fit_temperature(combined["holdout"], hold_labels)
 
     out.mkdir(parents=True, exist_ok=True)
+    _invalidate(out)
     np.save(out / "holdout_indices.npy", members[0].holdout_indices)
     outputs = {}
     ens = {}

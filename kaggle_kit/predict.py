@@ -301,6 +301,12 @@ def comp_complete(folder: Path) -> tuple[bool, str]:
     return False, "no manifest_predict.json or manifest_ensemble.json says the logits are complete"
 
 
+def unfinished_ensemble(folder: Path) -> bool:
+    """A folder with logits that no finished stage vouches for: not a run (no config.yaml), no manifests."""
+    return (not (folder / "config.yaml").is_file() and read_manifest(folder, "predict") is None
+            and read_manifest(folder, "ensemble") is None)
+
+
 def comp_logits(folder: str | Path, expected_ids: np.ndarray | None = None) -> Logits:
     """A run's or an ensemble's ``logits_comp.npz``, checked before anything is written from it: (N, NUM_CLASSES)
     logits, complete (not a ``comp_subset``) and, with ``expected_ids``, for exactly the competition's ids."""
@@ -308,6 +314,9 @@ def comp_logits(folder: str | Path, expected_ids: np.ndarray | None = None) -> L
     path = folder / "logits_comp.npz"
     logits = load_logits(path, NUM_CLASSES)
     ok, why = comp_complete(folder)
+    if not ok and unfinished_ensemble(folder):
+        raise SubmissionError(f"{folder}: has logits but no manifest_ensemble.json, so the ensemble that wrote them "
+                              f"did not finish (interrupted?); re-run the `kaggle-kit ensemble` that made it")
     if not ok:
         step = ("predict its runs again with `kaggle-kit predict RUN --all-comp` and ensemble them again"
                 if read_manifest(folder, "predict") is None and read_manifest(folder, "ensemble") is not None

@@ -200,3 +200,30 @@ def test_a_run_already_inside_an_ensemble_member_is_refused(tmp_path):
     with pytest.raises(ConfigError, match=r"run A is in both \S*ens/abc and \S*ens/ab; name each run once"):
         ensemble_runs([outer, inner], "mean_probs", "nested", out_root=tmp_path / "ens")
     assert not (tmp_path / "ens" / "ab_a").exists() and not (tmp_path / "ens" / "nested").exists()
+
+
+def test_a_rerun_killed_half_way_leaves_no_ensemble_that_can_be_submitted(tmp_path, monkeypatch):
+    """A rerun killed after its first logits file would leave the new holdout logits beside the old comp logits,
+    under the old ensemble.json and manifest that call them complete: submit --from would upload the mix."""
+    import kaggle_kit.ensemble as ens_mod
+
+    a, b = make_run(tmp_path / "A"), make_run(tmp_path / "B", seed=1)
+    out = ensemble_runs([a, b], "mean_probs", "x", out_root=tmp_path / "ens")
+    make_run(tmp_path / "B2", seed=7)  # B predicted again: other logits, same images
+    for split in ("holdout", "test", "comp"):
+        (tmp_path / "B2" / f"logits_{split}.npz").replace(b / f"logits_{split}.npz")
+    real_save = ens_mod.save_logits
+
+    def killed_after_first(path, logits):
+        real_save(path, logits)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(ens_mod, "save_logits", killed_after_first)
+    with pytest.raises(KeyboardInterrupt):
+        ensemble_runs([a, b], "mean_probs", "x", out_root=tmp_path / "ens")
+    monkeypatch.undo()
+    with pytest.raises(SubmissionError, match=r"ensemble that wrote them did not finish .*re-run the `kaggle-kit ensemble`"):
+        submission_from_run(out, tmp_path / "sub.csv")
+    assert not (tmp_path / "sub.csv").exists()
+    assert ensemble_runs([a, b], "mean_probs", "x", out_root=tmp_path / "ens") == out  # the rerun completes it
+    assert check_submission(submission_from_run(out, tmp_path / "sub.csv"), COMP) is None
