@@ -20,6 +20,9 @@ MAX_PROBLEMS_LISTED = 50
 # Unicode digits ('٣'), '0_0' and '+1', and str.isdigit() passes '²', which int() then rejects.
 _ID_CELL = re.compile(r"-?[0-9]+")
 _LABEL_CELL = re.compile(r"[0-9]+")
+# Whitespace around a cell that pandas (as Kaggle's scorer reads a CSV) skips when it parses an integer; any other
+# (no-break space, em space, U+0085) turns the whole column into text there, though str.strip() would drop it.
+_CELL_PADDING = " \t\x0b\x0c"
 _MAX_DIGITS = 30  # far past int64; keeps int() clear of Python's 4300-digit limit on str -> int
 
 
@@ -31,6 +34,8 @@ def _show(text: str, limit: int = 20) -> str:
 
 def _why_not(text: str) -> str:
     """A hint for a cell that looks numeric to Python but is not a plain ASCII integer."""
+    if text.strip() != text:
+        return " (only ASCII spaces and tabs may surround a number)"
     if any(not c.isascii() and c.isnumeric() for c in text):
         return " (only ASCII digits 0-9 count)"
     if "_" in text or text.startswith("+"):
@@ -96,7 +101,7 @@ def validate_text(text: str, expected_ids: np.ndarray, name: str = "submission",
         if len(fields) != 2:
             problems.append(f"{name}:{lineno}: expected 2 fields (ID,Labels), found {len(fields)}")
             continue
-        id_text, label_text = (f.strip() for f in fields)
+        id_text, label_text = (f.strip(_CELL_PADDING) for f in fields)
         row_id = _plain_int(id_text, _ID_CELL)
         if row_id is None:
             what = "is too long" if _ID_CELL.fullmatch(id_text) else f"is not an integer{_why_not(id_text)}"

@@ -106,6 +106,11 @@ def test_written_files_get_umask_permissions_not_mkstemp_0600(tmp_path):
     ("--10,1", "s.csv:2: ID '--10' is not an integer"),
     ("9" * 5000 + ",1", "s.csv:2: ID '99999999999999999999' is too long"),
     ("10\x0b,1", None),  # a vertical tab is stripped like a space: the row is fine
+    # other Unicode spaces make pandas (as Kaggle's scorer reads a CSV) read the whole column as text
+    ("10\u00a0,1", "s.csv:2: ID '10\\xa0' is not an integer (only ASCII spaces and tabs may surround a number)"),
+    ("10,1\u2003", "s.csv:2: label '1\\u2003' is not an integer 0-9 (only ASCII spaces and tabs may surround a "
+                   "number)"),
+    ("10,1\x85", "s.csv:2: label '1\\x85' is not an integer 0-9 (only ASCII spaces and tabs may surround a number)"),
     ("1\u20280,1", "s.csv:2: ID '1\\u20280' is not an integer"),  # a line separator is escaped, not printed
 ])
 def test_unicode_digits_underscores_and_signs_are_problems_not_crashes(tmp_path, monkeypatch, cell_row, expected):
