@@ -86,7 +86,7 @@ def validate_text(text: str, expected_ids: np.ndarray, name: str = "submission",
         lines.pop()  # the final newline
     if not lines:
         return [f"{name}: empty file (expected header '{HEADER}')"]
-    header = lines[0].rstrip("\r").lstrip("\ufeff")
+    header = lines[0].rstrip("\r").removeprefix("\ufeff")  # one BOM, as readers drop it; a second is text
     if header != HEADER:
         problems.append(f"{name}:1: header must be '{HEADER}', found '{_show(header, 60)}'")
     expected = {int(i) for i in np.asarray(expected_ids).tolist()}

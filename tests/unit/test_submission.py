@@ -50,6 +50,9 @@ def test_writer_refuses_bad_labels_and_leaves_nothing(tmp_path):
      ["s.csv:3: expected 2 fields (ID,Labels), found 1", "s.csv:4: expected 2 fields (ID,Labels), found 3",
       "s.csv:5: ID 'x' is not an integer", "s.csv: 3 competition ID(s) missing, e.g. 11, 12, 13"]),
     ("", ["s.csv: empty file (expected header 'ID,Labels')"]),
+    # one BOM (Excel's 'CSV UTF-8') is dropped by readers; a second one stays in the first column's name
+    ("\ufeffID,Labels\n10,1\n11,1\n12,1\n13,1\n", []),
+    ("\ufeff\ufeffID,Labels\n10,1\n11,1\n12,1\n13,1\n", ["s.csv:1: header must be 'ID,Labels', found '\\ufeffID,Labels'"]),
 ])
 def test_validator_reports_every_problem_with_line_numbers(tmp_path, monkeypatch, text, expected):
     monkeypatch.chdir(tmp_path)
