@@ -336,10 +336,23 @@ def comp_logits(folder: str | Path, expected_ids: np.ndarray | None = None) -> L
     return logits
 
 
+def in_order(logits: Logits, ids: np.ndarray) -> Logits:
+    """``logits`` with its rows in the order of ``ids``, which must hold exactly its ids (``comp_logits`` checks)."""
+    ids = np.asarray(ids, dtype=np.int64)
+    if np.array_equal(logits.ids, ids):
+        return logits
+    by_id = np.argsort(logits.ids)
+    rows = by_id[np.searchsorted(logits.ids, ids, sorter=by_id)]
+    return dataclasses.replace(logits, ids=ids, logits=logits.logits[rows],
+                               labels=None if logits.labels is None else logits.labels[rows])
+
+
 def submission_from_run(run_or_ensemble_dir: str | Path, out_csv: str | Path, force: bool = False,
                         expected_ids: np.ndarray | None = None) -> Path:
     """The competition CSV from a run's or an ensemble's ``logits_comp.npz``, through the validated writer."""
     check_file_target(out_csv, "submission CSV")
     logits = comp_logits(run_or_ensemble_dir, expected_ids)
+    if expected_ids is not None:
+        logits = in_order(logits, expected_ids)
     return write_submission(out_csv, logits.ids, logits.logits, force=force)
 

@@ -227,3 +227,15 @@ def test_a_rerun_killed_half_way_leaves_no_ensemble_that_can_be_submitted(tmp_pa
     assert not (tmp_path / "sub.csv").exists()
     assert ensemble_runs([a, b], "mean_probs", "x", out_root=tmp_path / "ens") == out  # the rerun completes it
     assert check_submission(submission_from_run(out, tmp_path / "sub.csv"), COMP) is None
+
+
+def test_submission_rows_follow_the_pickle_order_whatever_the_logits_order(tmp_path):
+    """Logits predicted from a copy of the pickle in another order hold the same ids: the CSV keeps each id's
+    label but lists the rows in the pickle's order, as the submission format says."""
+    run = make_run(tmp_path / "A", comp=COMP[::-1].copy())
+    lg = load_logits(run / "logits_comp.npz")
+    csv = submission_from_run(run, tmp_path / "s.csv", expected_ids=COMP)
+    rows = [line.split(",") for line in csv.read_text().splitlines()[1:]]
+    assert [int(i) for i, _ in rows] == COMP.tolist()
+    label_of = dict(zip(lg.ids.tolist(), lg.logits.argmax(1).tolist()))
+    assert all(int(label) == label_of[int(i)] for i, label in rows)
