@@ -29,8 +29,9 @@ from kaggle_kit.calibration import fit_temperature, nll
 from kaggle_kit.config import ENSEMBLE_METHODS as METHODS
 from kaggle_kit.errors import ConfigError, RunError
 from kaggle_kit.fsio import atomic_write_text, check_dir_target
-from kaggle_kit.runs import (LOGIT_SPLITS, NUM_CLASSES, Logits, ensemble_summary, load_logits, member_candidates,
-                             member_names, read_manifest, save_logits, write_manifest)
+from kaggle_kit.runs import (LOGIT_SPLITS, NUM_CLASSES, UNFINISHED_ENSEMBLE, Logits, ensemble_summary, load_logits,
+                             member_candidates, member_names, read_manifest, save_logits, unfinished_ensemble,
+                             write_manifest)
 
 VOTE_TIE_BREAK = 0.01   # fraction of one vote the mean probability may add: orders ties, never flips a vote
 PROB_FLOOR = 1e-300     # keeps log-loss finite when a member gives the true class probability 0
@@ -56,6 +57,8 @@ def load_member(folder: str | Path) -> Member:
     idx_path = folder / "holdout_indices.npy"
     if not idx_path.is_file():
         raise RunError(f"{folder}: no holdout_indices.npy; ensemble only trained and predicted runs")
+    if unfinished_ensemble(folder):
+        raise RunError(f"{folder}: {UNFINISHED_ENSEMBLE}")
     try:
         idx = np.load(idx_path, allow_pickle=False).astype(np.int64)
     except (OSError, ValueError) as err:

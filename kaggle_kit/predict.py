@@ -23,7 +23,8 @@ from kaggle_kit.config import PipelineConfig, PredictConfig, from_dict, load_yam
 from kaggle_kit.data import Cifar10, CompetitionSet, stratified_subset
 from kaggle_kit.errors import ConfigError, RunError, SubmissionError, UsageError
 from kaggle_kit.fsio import atomic_write_text, check_file_target
-from kaggle_kit.runs import NUM_CLASSES, Logits, load_logits, read_manifest, run_dir, save_logits, write_manifest
+from kaggle_kit.runs import (NUM_CLASSES, UNFINISHED_ENSEMBLE, Logits, load_logits, read_manifest, run_dir, save_logits,
+                             unfinished_ensemble, write_manifest)
 from kaggle_kit.submission import nonfinite_rows, write_submission
 from kaggle_kit.tensors import to_model_input
 from kaggle_kit.tta import PLAIN, TTAPlan, forward_tta, images_per_forward, plan_from_config
@@ -301,12 +302,6 @@ def comp_complete(folder: Path) -> tuple[bool, str]:
     return False, "no manifest_predict.json or manifest_ensemble.json says the logits are complete"
 
 
-def unfinished_ensemble(folder: Path) -> bool:
-    """A folder with logits that no finished stage vouches for: not a run (no config.yaml), no manifests."""
-    return (not (folder / "config.yaml").is_file() and read_manifest(folder, "predict") is None
-            and read_manifest(folder, "ensemble") is None)
-
-
 def comp_logits(folder: str | Path, expected_ids: np.ndarray | None = None) -> Logits:
     """A run's or an ensemble's ``logits_comp.npz``, checked before anything is written from it: (N, NUM_CLASSES)
     logits, complete (not a ``comp_subset``) and, with ``expected_ids``, for exactly the competition's ids."""
@@ -315,8 +310,7 @@ def comp_logits(folder: str | Path, expected_ids: np.ndarray | None = None) -> L
     logits = load_logits(path, NUM_CLASSES)
     ok, why = comp_complete(folder)
     if not ok and unfinished_ensemble(folder):
-        raise SubmissionError(f"{folder}: has logits but no manifest_ensemble.json, so the ensemble that wrote them "
-                              f"did not finish (interrupted?); re-run the `kaggle-kit ensemble` that made it")
+        raise SubmissionError(f"{folder}: {UNFINISHED_ENSEMBLE}")
     if not ok:
         step = ("predict its runs again with `kaggle-kit predict RUN --all-comp` and ensemble them again"
                 if read_manifest(folder, "predict") is None and read_manifest(folder, "ensemble") is not None

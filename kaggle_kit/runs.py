@@ -192,6 +192,16 @@ def ensemble_summary(folder: str | Path) -> dict | None:
     return ens
 
 
+UNFINISHED_ENSEMBLE = ("has logits but no manifest_ensemble.json, so the ensemble that wrote them did not finish "
+                       "(interrupted?); re-run the `kaggle-kit ensemble` that made it")
+
+
+def unfinished_ensemble(folder: str | Path) -> bool:
+    """A folder with logits that no finished stage vouches for: not a run (no config.yaml), no manifest files."""
+    folder = Path(folder)
+    return not any((folder / n).is_file() for n in ("config.yaml", "manifest_predict.json", "manifest_ensemble.json"))
+
+
 def member_names(folder: str | Path) -> list[str]:
     """The run ids of an ensemble's members ([] for a plain run), as the ledger records its submission, found on
     disk or not."""

@@ -239,3 +239,14 @@ def test_submission_rows_follow_the_pickle_order_whatever_the_logits_order(tmp_p
     assert [int(i) for i, _ in rows] == COMP.tolist()
     label_of = dict(zip(lg.ids.tolist(), lg.logits.argmax(1).tolist()))
     assert all(int(label) == label_of[int(i)] for i, label in rows)
+
+
+def test_an_interrupted_ensemble_is_refused_as_a_member(tmp_path):
+    a, b, c = (make_run(tmp_path / n, seed=i) for i, n in enumerate("ABC"))
+    inner = ensemble_runs([a, b], "mean_probs", "ab", out_root=tmp_path / "ens")
+    for name in ("ensemble.json", "manifest_ensemble.json"):  # as a kill before its summary leaves it
+        (inner / name).unlink()
+    with pytest.raises(RunError, match=r"ens/ab: has logits but no manifest_ensemble.json, .* re-run the "
+                                       r"`kaggle-kit ensemble` that made it"):
+        ensemble_runs([inner, c], "mean_probs", "abc", out_root=tmp_path / "ens")
+    assert not (tmp_path / "ens" / "abc").exists()
