@@ -43,6 +43,7 @@ class Member:
     holdout_indices: np.ndarray
     logits: dict[str, Logits]   # by split; "comp" only when the member has competition logits
     comp_complete: bool
+    comp_pickle: str | None = None  # sha256 of the pickle its competition logits came from, when recorded
 
     @property
     def name(self) -> str:
@@ -82,7 +83,15 @@ def load_member(folder: str | Path) -> Member:
         if manifest is not None and "comp_complete" in manifest:
             complete = bool(manifest["comp_complete"])
             break
-    return Member(folder, idx, logits, complete)
+    return Member(folder, idx, logits, complete, comp_pickle_sha256(folder))
+
+
+def comp_pickle_sha256(folder: Path) -> str | None:
+    """The competition pickle a run's (or ensemble's) comp logits were predicted from, by its manifest: two pickles
+    may share ids and order and still hold other images (a re-released test set)."""
+    predicted = read_manifest(folder, "predict") or {}
+    sha = ((predicted.get("inputs") or {}).get("comp_pickle") or {}).get("sha256")
+    return sha or (read_manifest(folder, "ensemble") or {}).get("comp_pickle_sha256")
 
 
 def first_mismatch(a: np.ndarray, b: np.ndarray) -> tuple[int, int, int] | None:
@@ -109,6 +118,11 @@ def check_compatible(members: list[Member]) -> None:
                     # the same images must carry the same labels: the ensemble keeps the first member's
                     pairs.append((f"{split} labels", f"{split} labels", "differ", "label",
                                   ref.logits[split].labels, m.logits[split].labels))
+        if "comp" in ref.logits and "comp" in m.logits and None not in (ref.comp_pickle, m.comp_pickle) \
+                and ref.comp_pickle != m.comp_pickle:
+            raise RunError(f"{m.name} predicted another competition pickle than {ref.name} (sha256 "
+                           f"{m.comp_pickle[:10]} vs {ref.comp_pickle[:10]}), with the same ids but other images; "
+                           f"run `kaggle-kit predict` on both with the same pickle before ensembling")
         for what, plural, verb, unit, a, b in pairs:
             if len(a) != len(b):
                 raise RunError(f"{m.name} has {len(b)} {plural}, {ref.name} has {len(a)}; {hint}")
@@ -295,5 +309,6 @@ def ensemble_runs(run_dirs: list[str | Path], method: str, name: str, out_root: 
               for i, mb in enumerate(members) for s in mb.logits}
     write_manifest(out, "ensemble", config={"method": method, "members": [str(mb.folder) for mb in members]},
                    inputs=inputs, outputs={**outputs, "summary": out / "ensemble.json"}, metrics=metrics,
-                   extra={"weights": [float(w) for w in weights], "comp_complete": comp_complete})
+                   extra={"weights": [float(w) for w in weights], "comp_complete": comp_complete,
+                          "comp_pickle_sha256": next((mb.comp_pickle for mb in members if mb.comp_pickle), None)})
     return out

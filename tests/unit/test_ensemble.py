@@ -250,3 +250,28 @@ def test_an_interrupted_ensemble_is_refused_as_a_member(tmp_path):
                                        r"`kaggle-kit ensemble` that made it"):
         ensemble_runs([inner, c], "mean_probs", "abc", out_root=tmp_path / "ens")
     assert not (tmp_path / "ens" / "abc").exists()
+
+
+def test_members_predicted_from_two_pickles_with_the_same_ids_are_refused(tmp_path):
+    """A re-released test pickle keeps its ids and order but not its images: the predict manifests' sha256 of
+    the pickle tell them apart; an ensemble records its own, so an ensemble member is checked too."""
+    old, new = tmp_path / "old.pkl", tmp_path / "new.pkl"
+    old.write_bytes(b"images of the first release")
+    new.write_bytes(b"images of the second release")
+
+    def predicted_from(folder, pickle):
+        run = make_run(folder)
+        write_manifest(run, "predict", inputs={"comp_pickle": pickle},
+                       extra={"comp_complete": True, "comp_subset": None})
+        return run
+
+    a, b, c = predicted_from(tmp_path / "A", old), predicted_from(tmp_path / "B", new), predicted_from(
+        tmp_path / "C", old)
+    with pytest.raises(RunError, match=r"B predicted another competition pickle than A \(sha256 [0-9a-f]{10} vs "
+                                       r"[0-9a-f]{10}\), with the same ids but other images"):
+        ensemble_runs([a, b], "mean_probs", "x", out_root=tmp_path / "ens")
+    ac = ensemble_runs([a, c], "mean_probs", "ac", out_root=tmp_path / "ens")
+    with pytest.raises(RunError, match="B predicted another competition pickle than ac"):
+        ensemble_runs([ac, b], "mean_probs", "y", out_root=tmp_path / "ens")
+    plain = make_run(tmp_path / "D")  # a manifest that names no pickle (older runs): nothing to compare
+    ensemble_runs([a, plain], "mean_probs", "ad", out_root=tmp_path / "ens")
