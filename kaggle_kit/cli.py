@@ -84,6 +84,7 @@ def os_error_line(err: OSError) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    args.command_line = list(sys.argv[1:] if argv is None else argv)  # what a dry run tells the user to run again
     try:
         return int(args.func(args) or 0)
     except KitError as err:

@@ -208,8 +208,9 @@ class PipelineOutcome:
 # ------------------------------------------------------------------------------------------ the runner
 def run_pipeline(cfg: PipelineConfig, *, data_dir: str | Path | None = None, workdir: str | Path = ".",
                  progress: bool = True, echo: Callable[[str], None] = print,
-                 kaggle_env: dict[str, str] | None = None) -> PipelineOutcome:
-    """Run (or resume) every stage the pipeline lists; returns where the outputs are.
+                 kaggle_env: dict[str, str] | None = None, again: str | None = None) -> PipelineOutcome:
+    """Run (or resume) every stage the pipeline lists; returns where the outputs are. ``again``: the command a dry
+    run names for the upload (the pipeline's own, so the ledger keeps its runs and predictions).
 
     One run of a pipeline per folder at a time: a second (`make submit` in two terminals) would train the same
     members again beside the first and race it for the state file, so it is refused at once."""
@@ -218,11 +219,12 @@ def run_pipeline(cfg: PipelineConfig, *, data_dir: str | Path | None = None, wor
             f"finished stages are then skipped here) or run in another folder")
     with one_at_a_time(f"pipeline:{where}:{cfg.name}", busy):
         return _run_pipeline(cfg, data_dir=data_dir, workdir=workdir, progress=progress, echo=echo,
-                             kaggle_env=kaggle_env)
+                             kaggle_env=kaggle_env, again=again)
 
 
 def _run_pipeline(cfg: PipelineConfig, *, data_dir: str | Path | None, workdir: str | Path, progress: bool,
-                  echo: Callable[[str], None], kaggle_env: dict[str, str] | None) -> PipelineOutcome:
+                  echo: Callable[[str], None], kaggle_env: dict[str, str] | None,
+                  again: str | None) -> PipelineOutcome:
     from kaggle_kit.data import load_cifar10, load_competition
     from kaggle_kit.datapaths import locate_data
 
@@ -386,7 +388,7 @@ def _run_pipeline(cfg: PipelineConfig, *, data_dir: str | Path | None, workdir: 
         else:
             t0 = prog.start("upload")
             row = submit_pipeline_csv(outcome.csv, cfg, final_dir, run_dirs, workdir=work, env=kaggle_env,
-                                      echo=echo, expected_ids=comp.ids, data=data, comp=comp)
+                                      echo=echo, expected_ids=comp.ids, data=data, comp=comp, again=again)
             state.mark("upload", ukey, finished=True, status=row.get("status"), ref=row.get("kaggle_ref"))
             outcome.ledger_row = row
             prog.finish("upload", t0, f"status {row.get('status')}" + (

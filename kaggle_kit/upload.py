@@ -181,6 +181,28 @@ def upload_command(csv_path: str | Path, message: str, competition: str, against
             f"--competition {shlex.quote(competition)}{extra}")
 
 
+_UPLOAD_SETTINGS = ("--upload", "submit.upload")
+
+
+def again_command(argv: Sequence[str], extra: Sequence[str] = ()) -> str:
+    """The command a dry run came from, as typed, without its upload setting (``--upload X``, ``--set
+    submit.upload=X``), plus ``extra``: run again with credentials, it uploads and records what the first recorded
+    (the runs, recipe and predictions a bare `submit FILE.csv` would lose)."""
+    out, skip = [], False
+    for i, word in enumerate(argv):
+        if skip:
+            skip = False
+            continue
+        nxt = argv[i + 1] if i + 1 < len(argv) else ""
+        if word == "--upload" or (word == "--set" and nxt.startswith("submit.upload=")):
+            skip = True
+            continue
+        if word.startswith("--upload=") or word.startswith("--set=submit.upload="):
+            continue
+        out.append(word)
+    return shlex.join(["kaggle-kit", *out, *extra])
+
+
 def check_not_submitted(ledger_path: Path, sha: str, csv_path: Path) -> None:
     rows = ledger.submitted_rows_with_sha(ledger_path, sha)
     if rows:
@@ -220,10 +242,11 @@ def submit_csv(csv_path: str | Path, message: str, *, expected_ids: np.ndarray,
                competition: str = COMPETITION_SLUG, runs: Sequence[str] = (), scores: LocalScores = LocalScores(),
                upload: str = "auto", force: bool = False, ledger_path: str | Path = ledger.DEFAULT_LEDGER,
                policy: kaggle_api.RetryPolicy | None = None, echo: Callable[[str], None] = print,
-               against: str | Path | None = None) -> dict:
+               against: str | Path | None = None, again: str | None = None) -> dict:
     """Validate, de-duplicate, check the limits, upload (or dry-run) and record one submission (with
     ``scores.recipe``, the runs' ``runs.RecipeKeys``, so later corrections can prefer the same recipe's misses, or
-    its label-smoothing variants')."""
+    its label-smoothing variants'). ``again``: the command a dry run names for the upload (``again_command``),
+    else a plain `kaggle-kit submit` of the CSV."""
     from kaggle_kit.submission import check_submission
 
     csv_path, ledger_path = Path(csv_path), Path(ledger_path)
@@ -232,12 +255,13 @@ def submit_csv(csv_path: str | Path, message: str, *, expected_ids: np.ndarray,
     check_submission(csv_path, expected_ids)
     with ledger.locked(ledger_path):  # from the duplicate check to the row: a second submit waits, then sees it
         return _submit_checked(csv_path, message, competition=competition, runs=runs, scores=scores, upload=upload,
-                               force=force, ledger_path=ledger_path, policy=policy, echo=echo, against=against)
+                               force=force, ledger_path=ledger_path, policy=policy, echo=echo, against=against,
+                               again=again)
 
 
 def _submit_checked(csv_path: Path, message: str, *, competition: str, runs: Sequence[str], scores: LocalScores,
                     upload: str, force: bool, ledger_path: Path, policy: kaggle_api.RetryPolicy | None,
-                    echo: Callable[[str], None], against: str | Path | None) -> dict:
+                    echo: Callable[[str], None], against: str | Path | None, again: str | None) -> dict:
     """``submit_csv`` after the input checks, under the ledger's lock."""
     sha = sha256_file(csv_path)
     if not force:
@@ -252,7 +276,7 @@ def _submit_checked(csv_path: Path, message: str, *, competition: str, runs: Seq
         row = ledger.append_row(ledger_path, **fields, status=ledger.DRY_RUN)
         why = "upload: never" if upload == "never" else "no Kaggle credentials found"
         echo(f"dry run ({why}): {csv_path} is valid and recorded in {ledger_path} as {ledger.DRY_RUN}")
-        echo(f"to upload it: {upload_command(csv_path, message, competition, against, ledger_path)}")
+        echo(f"to upload it: {again or upload_command(csv_path, message, competition, against, ledger_path)}")
         return row
 
     limits = kaggle_api.submission_limits(competition, policy)
@@ -334,7 +358,7 @@ def sync_ledger(competition: str = COMPETITION_SLUG, ledger_path: str | Path = l
 def submit_pipeline_csv(csv: str | Path, cfg: Any, final_dir: str | Path, run_dirs: Sequence[str | Path], *,
                         workdir: str | Path = ".", env: Mapping[str, str] | None = None,
                         echo: Callable[[str], None] = print, expected_ids: np.ndarray | None = None,
-                        data: Any = None, comp: Any = None) -> dict:
+                        data: Any = None, comp: Any = None, again: str | None = None) -> dict:
     """The pipeline's upload stage: submit (or dry-run) the pipeline's CSV per ``cfg.submit``. A CSV already
     on Kaggle is not submitted again (its earlier ledger row is returned) unless ``submit.force``. With the
     pipeline's ``data`` and ``comp`` the ledger gets the report's recommended prediction (its synthetic logits
@@ -364,7 +388,7 @@ def submit_pipeline_csv(csv: str | Path, cfg: Any, final_dir: str | Path, run_di
     with kaggle_api.applied_env(env):
         return submit_csv(csv, message, expected_ids=ids, competition=sub.competition,
                           runs=[Path(d).name for d in run_dirs], scores=scores,
-                          upload=sub.upload, force=sub.force, ledger_path=ledger_path, echo=echo,
+                          upload=sub.upload, force=sub.force, ledger_path=ledger_path, echo=echo, again=again,
                           against=getattr(comp, "source", None) or None)
 
 

@@ -37,7 +37,11 @@ def run(args: argparse.Namespace) -> int:
     cfg = load_pipeline(args.pipeline, args.overrides)
     for note in overrides_hidden_by_members(cfg, args.overrides):
         print(note)
-    out = pipeline.run_pipeline(cfg, data_dir=args.data_dir, progress=not args.no_progress)
+    from kaggle_kit.upload import again_command
+
+    # a dry run names this command again: with credentials it uploads, and the ledger keeps the runs
+    again = again_command(args.command_line, ["--set", "submit.upload=auto"] if cfg.submit.upload == "never" else [])
+    out = pipeline.run_pipeline(cfg, data_dir=args.data_dir, progress=not args.no_progress, again=again)
     _summary(out)
     return 0
 

@@ -71,8 +71,9 @@ def _staged_csv(folder: Path, target: Path, ids, tmp: Path) -> tuple[Path, bool]
 
 def run(args: argparse.Namespace) -> int:
     from kaggle_kit.fsio import atomic_write_bytes, check_file_target, new_paths, remove_created, sha256_file
-    from kaggle_kit.upload import (UPLOAD_ATTEMPTED, LocalScores, check_not_submitted, check_run_logits,
-                                   check_submit_inputs, local_scores, resolve_mode, run_ids, submit_csv)
+    from kaggle_kit.upload import (UPLOAD_ATTEMPTED, LocalScores, again_command, check_not_submitted,
+                                   check_run_logits, check_submit_inputs, local_scores, resolve_mode, run_ids,
+                                   submit_csv)
 
     if bool(args.csv) == bool(args.from_run):
         raise UsageError("give either a CSV file or --from RUN (exactly one)")
@@ -84,7 +85,8 @@ def run(args: argparse.Namespace) -> int:
     # until the message, competition, ledger, upload mode, output path and run are known to be usable.
     check_submit_inputs(args.message, args.competition, args.ledger)
     resolve_mode(args.upload)  # --upload always without credentials fails here, not after the prediction
-    submit = dict(competition=args.competition, upload=args.upload, force=args.force, ledger_path=args.ledger)
+    submit = dict(competition=args.competition, upload=args.upload, force=args.force, ledger_path=args.ledger,
+                  again=again_command(args.command_line))  # a dry run names this command, without --upload
     if not args.from_run:
         csv = Path(args.csv)
         if not csv.is_file():  # said before the data is looked for (a missing CSV is the likelier mistake)

@@ -266,15 +266,17 @@ def test_dry_run_without_credentials_then_real_upload(fake, comp, capsys, monkey
     assert submit(csv) == 0
     assert capsys.readouterr().out == (
         "dry run (no Kaggle credentials found): sub.csv is valid and recorded in submissions/ledger.csv as dry-run\n"
-        f"to upload it: kaggle-kit submit sub.csv -m 'msg sub.csv' --competition {SLUG} "
-        f"--against comp/cifar_test_nolabel.pkl\n")
+        "to upload it: kaggle-kit submit sub.csv -m 'msg sub.csv' --against comp/cifar_test_nolabel.pkl\n")
     assert fake.calls == []
     assert ledger.read_ledger("submissions/ledger.csv").status.tolist() == ["dry-run"]
     (config_dir / "kept.json").rename(config_dir / "kaggle.json")
     assert submit(csv) == 0  # a dry run does not count as submitted
     assert ledger.read_ledger("submissions/ledger.csv").status.tolist() == ["dry-run", "COMPLETE"]
     assert submit(csv, "--upload", "never", "--force") == 0
-    assert "dry run (upload: never)" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "dry run (upload: never)" in out  # the command again, without the setting that made it a dry run
+    assert out.endswith("to upload it: kaggle-kit submit sub.csv -m 'msg sub.csv' --against "
+                        "comp/cifar_test_nolabel.pkl --force\n")
 
 
 def test_sync_fills_pending_scores_and_imports_unknown_submissions(comp, tmp_path, monkeypatch, capsys):
@@ -638,3 +640,33 @@ def test_files_kaggle_serves_that_fail_the_md5_check_are_not_answered_with_downl
     assert err[-1].startswith("error: data: 1 problem(s) found; these are the files Kaggle serves, and they differ "
                               "from the official CIFAR-10 batches; `kaggle-kit data verify --no-md5`")
     assert "kaggle-kit data download" not in err[-1]
+
+
+def test_a_dry_run_of_submit_from_names_submit_from_again_so_the_upload_keeps_the_runs(fake, comp, capsys,
+                                                                                       monkeypatch):
+    """The plain `submit FILE.csv` it printed before recorded no runs, recipe or prediction for the upload, which
+    the report's corrections need; the command as typed, without its upload setting, records them."""
+    import shlex
+
+    monkeypatch.delenv("KAGGLE_KIT_DATA", raising=False)
+    run = make_run(Path("runs/20250101-000000-a-1111111"), comp, 0, wrong=3)
+    typed = ["submit", "--from", str(run), "-m", "run a", "--against", "comp/cifar_test_nolabel.pkl"]
+    assert main([*typed, "--upload", "never"]) == 0
+    line = capsys.readouterr().out.splitlines()[-1]
+    assert line == "to upload it: kaggle-kit " + shlex.join(typed)
+    assert main(shlex.split(line.removeprefix("to upload it: "))[1:]) == 0
+    rows = ledger.read_ledger("submissions/ledger.csv")
+    assert rows.status.tolist() == ["dry-run", "COMPLETE"] and rows.runs.tolist() == [run.name] * 2
+    assert rows.recipe.iloc[1] and rows.recipe.iloc[1] == rows.recipe.iloc[0]
+
+
+def test_again_command_drops_only_the_upload_setting():
+    from kaggle_kit.upload import again_command
+
+    assert again_command(["submit", "a b.csv", "-m", "x", "--upload", "never", "--force"]) == \
+        "kaggle-kit submit 'a b.csv' -m x --force"
+    assert again_command(["submit", "s.csv", "-m", "x", "--upload=never"]) == "kaggle-kit submit s.csv -m x"
+    assert again_command(["run", "p.yaml", "--set", "submit.upload=never", "--set", "train.epochs=2"],
+                         ["--set", "submit.upload=auto"]) == \
+        "kaggle-kit run p.yaml --set train.epochs=2 --set submit.upload=auto"
+    assert again_command(["run", "p.yaml", "--set=submit.upload=never"]) == "kaggle-kit run p.yaml"

@@ -267,3 +267,21 @@ def test_an_ensemble_is_made_again_when_its_members_logits_changed_under_the_sam
     assert not _skipped(again, "predict a") and not _skipped(again, "ensemble"), again
     (csv,) = (work / "submissions").glob("demo-*.csv")
     assert len(pd.read_csv(csv)) == 10_000
+
+
+def test_a_pipelines_dry_run_names_the_pipeline_again_not_a_bare_csv_upload(tmp_path, shared_data, monkeypatch,
+                                                                            capsys):
+    """A bare `kaggle-kit submit FILE.csv` would upload without the runs, recipe and predictions the pipeline
+    records; the pipeline again (with uploads allowed) uploads the same CSV with them."""
+    import shlex
+
+    from kaggle_kit.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    sets = [a for kv in [*FAST, "stages=[data,train,predict,submission,upload]", "submit.upload=never"]
+            for a in ("--set", kv)]
+    assert main(["run", str(DEMO), *sets, "--data-dir", str(shared_data), "--no-progress"]) == 0
+    line = next(l for l in capsys.readouterr().out.splitlines() if l.startswith("to upload it: "))
+    argv = shlex.split(line.removeprefix("to upload it: "))
+    assert argv[:3] == ["kaggle-kit", "run", str(DEMO)] and "submit.upload=never" not in argv
+    assert argv[-2:] == ["--set", "submit.upload=auto"]
