@@ -750,10 +750,15 @@ def accuracy_section(errors: dict, unseen: dict | None = None, correction_eviden
 # ------------------------------------------------------------------------------------------- entry point
 def report_fingerprint(folder: Path = Path(__file__).parent) -> str:
     """Hash of what the report is made by besides its inputs: the gap package's code and the measured errors it
-    ships (``measured_error*.json``). The pipeline keys its report stage on it, so an updated toolkit rewrites a
-    report its inputs alone would leave looking current."""
+    ships (``measured_error*.json``), and every toolkit module this one imports (the calibration, the ledger's
+    reader, the forward passes of CC-Synth). The pipeline keys its report stage on it, so an updated toolkit
+    rewrites a report its inputs alone would leave looking current."""
+    from kaggle_kit.codehash import ROOT, source_closure
+
     files = sorted(x for x in folder.iterdir() if x.suffix in (".py", ".json") and x.is_file())
-    return config_hash({f.name: sha256_file(f) for f in files}, length=16)  # as pipeline.data_fingerprint
+    named = {f.name: f for f in files}
+    named.update({str(f.relative_to(ROOT)): f for f in source_closure(__name__) if f.parent != Path(__file__).parent})
+    return config_hash({n: sha256_file(f) for n, f in sorted(named.items())}, length=16)
 
 
 def generated_at(now: _dt.datetime | None = None) -> str:

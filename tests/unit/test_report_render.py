@@ -362,3 +362,24 @@ def test_scoreboard_of_a_competition_without_rows_does_not_call_the_ledger_empty
                           "`kaggle-kit submit` and `kaggle-kit sync`."]
     assert scoreboard_section(ledger.read_ledger(tmp_path / "none.csv"), [view], "comp-a")[0].blocks[0].startswith(
         "No submissions in the ledger yet")
+
+
+def test_the_reports_key_covers_the_toolkit_modules_it_imports_and_only_those(tmp_path, monkeypatch):
+    """A fix in calibration.py or ledger.py changes the report as much as one in gap/ does; the closure is read
+    from import statements (function-level and relative ones too), so it does not depend on what was loaded."""
+    from kaggle_kit import codehash
+
+    pkg = tmp_path / "kaggle_kit"
+    (pkg / "sub").mkdir(parents=True)
+    files = {"__init__.py": "", "a.py": "import os\nfrom kaggle_kit import b\ndef f():\n    from .sub.c import g\n",
+             "b.py": "import kaggle_kit.sub\n", "sub/__init__.py": "", "sub/c.py": "from ..b import x\n",
+             "d.py": "from kaggle_kit import a\n"}
+    for name, text in files.items():
+        (pkg / name).write_text(text)
+    monkeypatch.setattr(codehash, "ROOT", pkg)
+    assert [str(p.relative_to(pkg)) for p in codehash.source_closure("kaggle_kit.a")] == [
+        "__init__.py", "a.py", "b.py", "sub/__init__.py", "sub/c.py"]
+    monkeypatch.undo()
+    closure = {str(p.relative_to(codehash.ROOT)) for p in codehash.source_closure("kaggle_kit.gap.report")}
+    assert {"calibration.py", "ledger.py", "predict.py", "gap/report.py"} <= closure
+    assert not closure & {"cli.py", "kaggle_api.py", "upload.py", "pipeline.py"}
