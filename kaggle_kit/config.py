@@ -618,22 +618,55 @@ def load_yaml(path: str | Path) -> dict:
     return data
 
 
+def _validated(data: dict) -> PipelineConfig:
+    cfg = from_dict(PipelineConfig, data)
+    check_registered(cfg)
+    for i, member in enumerate(cfg.members):
+        try:
+            check_registered(member_config(cfg, member))
+        except UsageError as err:
+            raise type(err)(f"members[{i}] ('{member.name}') set: {err}") from None
+    return cfg
+
+
+def _override_texts(overrides: list[str] | Mapping[str, Any]) -> list[tuple[str, list | dict]]:
+    """Each override as the user wrote it, with the one-item form ``apply_overrides`` takes."""
+    if isinstance(overrides, Mapping):
+        return [(f"{k}={v}", {k: v}) for k, v in overrides.items()]
+    return [(o, [o]) for o in overrides]
+
+
+def _breaking_override(base: dict, overrides: list[str] | Mapping[str, Any], name: str) -> str | None:
+    """The first override that makes a valid file invalid (applied in order, as the user gave them); None when the
+    file is invalid by itself. Only run on the error path: it validates once per override."""
+    def valid(data: dict) -> bool:
+        try:
+            _validated({"name": name, **data})
+        except UsageError:
+            return False
+        return True
+
+    data = _plain_copy(base)
+    if not valid(data):
+        return None
+    for text, one in _override_texts(overrides):
+        data = apply_overrides(data, one)
+        if not valid(data):
+            return text
+    return None
+
+
 def load_pipeline(path: str | Path, overrides: list[str] | Mapping[str, Any] = ()) -> PipelineConfig:
     """Load, override and validate a pipeline and each ensemble member's resolved config; errors name the
-    file and the offending key, and come before any data is read."""
-    data = apply_overrides(load_yaml(path), overrides)
+    file and the offending key (or the ``--set`` that broke a valid file), and come before any data is read."""
+    base = load_yaml(path)
+    data = apply_overrides(base, overrides)
     data.setdefault("name", Path(path).stem)
     try:
-        cfg = from_dict(PipelineConfig, data)
-        check_registered(cfg)
-        for i, member in enumerate(cfg.members):
-            try:
-                check_registered(member_config(cfg, member))
-            except UsageError as err:
-                raise type(err)(f"members[{i}] ('{member.name}') set: {err}") from None
+        return _validated(data)
     except UsageError as err:
-        raise type(err)(f"{path}: {err}") from None
-    return cfg
+        culprit = _breaking_override(base, overrides, Path(path).stem) if overrides else None
+        raise type(err)(f"{path if culprit is None else f'--set {culprit}'}: {err}") from None
 
 
 def config_hash(obj: Any, length: int = 7) -> str:

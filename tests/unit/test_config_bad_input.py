@@ -17,11 +17,12 @@ def _yaml(tmp_path, text, name="bad.yaml"):
     return p
 
 
-def _error(path, overrides=(), exc=ConfigError) -> str:
+def _error(path, overrides=(), exc=ConfigError, where=None) -> str:
+    """The one-line error, which names the file, or the --set that broke a valid file (``where``)."""
     with pytest.raises(exc) as info:
         load_pipeline(path, list(overrides))
     msg = str(info.value)
-    assert "\n" not in msg and msg.startswith(f"{path}: "), msg
+    assert "\n" not in msg and msg.startswith(f"{where or path}: "), msg
     return msg
 
 
@@ -88,7 +89,10 @@ def test_epochs_below_one_names_file_key_and_value(tmp_path):
     assert _error(p) == f"{p}: train.epochs: must be >= 1, found -3"
     # the same check through --set, and through from_dict (members, run configs) without a file
     ok = _yaml(tmp_path, "{}\n", "ok.yaml")
-    assert _error(ok, ["train.epochs=0"]) == f"{ok}: train.epochs: must be >= 1, found 0"
+    assert _error(ok, ["train.seed=3", "train.epochs=0"], where="--set train.epochs=0") == \
+        "--set train.epochs=0: train.epochs: must be >= 1, found 0"
+    # a file that is invalid by itself is named even when --set is given
+    assert _error(p, ["train.seed=3"]) == f"{p}: train.epochs: must be >= 1, found -3"
     with pytest.raises(ConfigError, match=r"^train\.epochs: must be >= 1, found 0$"):
         from_dict(PipelineConfig, {"train": {"epochs": 0}})
 
@@ -117,8 +121,8 @@ def test_unquoted_date_for_a_string_field_says_quote_it(tmp_path):
     expected = f"{p}: name: expected a string, got a date 2025-03-01 (quote it)"
     assert _error(p) == expected
     # the YAML path and the --set path give the same message
-    assert _error(_yaml(tmp_path, "{}\n", "ok.yaml"), ["name=2025-03-01"]) == \
-        expected.replace(str(p), str(tmp_path / "ok.yaml"))
+    assert _error(_yaml(tmp_path, "{}\n", "ok.yaml"), ["name=2025-03-01"], where="--set name=2025-03-01") == \
+        expected.replace(str(p), "--set name=2025-03-01")
     assert load_pipeline(_yaml(tmp_path, "name: '2025-03-01'\n", "q.yaml")).name == "2025-03-01"
 
 
