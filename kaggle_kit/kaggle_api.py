@@ -237,8 +237,17 @@ def backoff_delays(policy: RetryPolicy, rng: random.Random | None = None) -> lis
     return out
 
 
+# A file PUT that failed after this long was a dropped connection the client already retried (urllib3, 10 times
+# with backoff: about 6 minutes in kaggle 2.2.4); trying again would repeat that, so it is not retried here.
+CLIENT_RETRIED_S = 60.0
+
+
 class UploadFailed(Exception):
     """The client's "Could not submit to competition" reply: the file PUT did not complete."""
+
+    def __init__(self, message: str, seconds: float = 0.0):
+        super().__init__(message)
+        self.seconds = seconds  # how long the client spent on it
 
 
 def _status(err: BaseException) -> int | None:
@@ -250,7 +259,7 @@ def _is_transient(err: BaseException) -> bool:
     import requests
 
     if isinstance(err, UploadFailed):
-        return True
+        return err.seconds < CLIENT_RETRIED_S
     if isinstance(err, (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError)):
         return True
     return isinstance(err, requests.HTTPError) and _status(err) in RETRY_STATUSES
@@ -295,6 +304,8 @@ def map_error(err: BaseException, target: Target, attempts: int = 1) -> Exceptio
 
     tried = f" after {attempts} attempts" if attempts > 1 else ""
     if isinstance(err, UploadFailed):
+        if err.seconds >= CLIENT_RETRIED_S:
+            tried = f"{tried} (the kaggle client retried its connection for {err.seconds / 60:.0f} min)"
         return KaggleError(f"the file upload for {target.what} failed{tried} (Kaggle: '{UPLOAD_FAILED}'); "
                            f"nothing was submitted, rerun the command later")
     if isinstance(err, (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError)):
@@ -438,6 +449,7 @@ def submit(csv_path: str | Path, message: str, competition: str = COMPETITION_SL
             ref = _recent_ref(api, competition, name, message, started)
             if ref is not None:
                 return ref
+        t0 = time.monotonic()
         try:
             r = api.competition_submit(str(csv_path), message, competition, quiet=True)
         except Exception as err:
@@ -445,7 +457,7 @@ def submit(csv_path: str | Path, message: str, competition: str = COMPETITION_SL
             raise
         lost_reply = False
         if r.message == UPLOAD_FAILED:
-            raise UploadFailed(r.message)
+            raise UploadFailed(r.message, time.monotonic() - t0)
         return str(r.ref)
 
     target = Target("competition", competition, f"the submission of {name}")

@@ -670,3 +670,15 @@ def test_again_command_drops_only_the_upload_setting():
                          ["--set", "submit.upload=auto"]) == \
         "kaggle-kit run p.yaml --set train.epochs=2 --set submit.upload=auto"
     assert again_command(["run", "p.yaml", "--set=submit.upload=never"]) == "kaggle-kit run p.yaml"
+
+
+def test_an_upload_the_client_already_retried_for_minutes_is_not_retried_again(fake, comp, capsys, monkeypatch):
+    """kaggle 2.2.4 retries a dropped PUT itself (10 times with backoff, about 6 minutes) before it answers 'Could
+    not submit'; retrying that 5 times more took half an hour. A quick failure (a 503) is still retried."""
+    fake.faults.append(Fault(status=503, times=None, method="upload"))
+    monkeypatch.setattr(kaggle_api, "CLIENT_RETRIED_S", 0.0)  # every failure here counts as a long one
+    assert submit(write_csv(Path("sub.csv"), comp["ids"], comp["labels"])) == 1
+    err = capsys.readouterr().err.splitlines()[-1]
+    assert err.startswith("error: the file upload for the submission of sub.csv failed (the kaggle client retried "
+                          "its connection for 0 min)")
+    assert sum(m == "upload" for m in methods(fake)) == 1 and fake.submissions == []
