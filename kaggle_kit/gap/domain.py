@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
+from sklearn.base import clone
 from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.inspection import permutation_importance
 from sklearn.metrics import roc_auc_score
@@ -79,12 +80,17 @@ def _domain_classifier(source_images: np.ndarray, target_images: np.ndarray, max
     y = np.concatenate([np.zeros(n, dtype=int), np.ones(n, dtype=int)])
     clf = HistGradientBoostingClassifier(max_iter=150, learning_rate=0.1, random_state=seed)
     cv = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
-    scores = cross_val_predict(clf, x, y, cv=cv, method="predict_proba")[:, 1]
+    # out-of-fold scores, as cross_val_predict makes them, keeping the first fold's model for the importance
+    scores = np.empty(len(y))
+    first = None
+    for train_idx, test_idx in cv.split(x, y):
+        model = clone(clf).fit(x[train_idx], y[train_idx])
+        scores[test_idx] = model.predict_proba(x[test_idx])[:, 1]
+        first = first or (model, test_idx)
     auc = float(roc_auc_score(y, scores))
     # importance on one held-out fold of a model fitted on the rest: which features the separation relies on
-    train_idx, test_idx = next(cv.split(x, y))
-    clf.fit(x[train_idx], y[train_idx])
-    perm = permutation_importance(clf, x[test_idx], y[test_idx], scoring="roc_auc", n_repeats=3,
+    model, test_idx = first
+    perm = permutation_importance(model, x[test_idx], y[test_idx], scoring="roc_auc", n_repeats=3,
                                   random_state=seed)
     importance = dict(sorted(zip(names, perm.importances_mean.astype(float)), key=lambda kv: -kv[1]))
     feature_auc = {k: float(roc_auc_score(y, x[:, i])) for i, k in enumerate(FEATURES)}
