@@ -43,6 +43,12 @@ class DomainResult:
     importance: dict[str, float]     # permutation importance (AUC drop) of every feature, largest first
     oof_scores: np.ndarray = field(repr=False)
     is_target: np.ndarray = field(repr=False)
+    stats: np.ndarray = field(repr=False)  # (2 n_per_side, len(FEATURES)) statistics of the images, as is_target
+
+    def side_stats(self, target: bool) -> dict[str, np.ndarray]:
+        """{statistic: its value on each image of one side (training: False)}, computed once for the classifier."""
+        rows = self.is_target == int(target)
+        return {k: self.stats[rows, i] for i, k in enumerate(FEATURES)}
 
 
 def _subsample(images: np.ndarray, n: int, rng: np.random.Generator) -> np.ndarray:
@@ -95,7 +101,8 @@ def _domain_classifier(source_images: np.ndarray, target_images: np.ndarray, max
     importance = dict(sorted(zip(names, perm.importances_mean.astype(float)), key=lambda kv: -kv[1]))
     feature_auc = {k: float(roc_auc_score(y, x[:, i])) for i, k in enumerate(FEATURES)}
     return DomainResult(auc=auc, ci=bootstrap_auc_ci(y, scores, n_boot, seed=seed), n_per_side=n,
-                        feature_auc=feature_auc, importance=importance, oof_scores=scores, is_target=y)
+                        feature_auc=feature_auc, importance=importance, oof_scores=scores, is_target=y,
+                        stats=x[:, :len(FEATURES)])
 
 
 def reweighted_domain_auc(source_stats: np.ndarray, target_stats: np.ndarray, source_weights: np.ndarray,

@@ -507,8 +507,6 @@ def _image_strip(pairs: Sequence[tuple[np.ndarray, np.ndarray, float]]) -> bytes
 def covariate_section(train_images: np.ndarray, comp_images: np.ndarray, cfg: ReportConfig,
                       seed: int = 0) -> tuple[Section, dict]:
     sec = Section("covariate-shift", "4. Covariate shift: do competition images look different?")
-    rng = np.random.default_rng(seed)
-    n = min(cfg.domain_max_images, len(train_images), len(comp_images))
     dom = domain.domain_classifier(train_images, comp_images, max_images=cfg.domain_max_images, seed=seed)
     sec.blocks.append(
         f"Domain classifier (gradient-boosted trees, 5-fold cross-validated) separating {dom.n_per_side:,} "
@@ -517,10 +515,8 @@ def covariate_section(train_images: np.ndarray, comp_images: np.ndarray, cfg: Re
         f"0.5 = indistinguishable, 1 = fully separable).")
     top = list(dom.importance.items())[:10]
     sec.blocks.append(Table(["feature", "permutation importance (AUC drop)"], [[k, f"{v:.4f}"] for k, v in top]))
-    tr_idx = rng.choice(len(train_images), n, replace=False) if len(train_images) > n else np.arange(len(train_images))
-    co_idx = rng.choice(len(comp_images), n, replace=False) if len(comp_images) > n else np.arange(len(comp_images))
-    f_tr = image_stats.image_features(train_images[tr_idx])
-    f_co = image_stats.image_features(comp_images[co_idx])
+    # the classifier's own images and statistics (medians and histograms below do not depend on their order)
+    f_tr, f_co = dom.side_stats(False), dom.side_stats(True)
     shifts = {}
     rows = []
     for k in image_stats.FEATURES:
