@@ -161,7 +161,7 @@ def fit_correctness(holdout_probs: np.ndarray, holdout_labels: np.ndarray, holdo
 
 
 _FIT_MEMO: OrderedDict[tuple, CorrectnessModel] = OrderedDict()
-_FIT_MEMO_SIZE = 16  # fitted models, well under 1 MB each; the report fits 2 per run and holds about 3 runs
+_FIT_MEMO_SIZE = 8  # fitted models, about 1.2 MB each at 300 trees; a run needs 2, reused within a few calls
 
 
 def _digest(*arrays: np.ndarray) -> bytes:

@@ -113,3 +113,23 @@ def test_estimate_all_leaves_out_the_gated_estimators_without_a_shift_auc():
     out = estimators.estimate_all(hold, labels, rng.normal(size=(1, 10)), target_stats=stats[:1],
                                   holdout_stats=stats)
     assert out["shift_auc"] is None and "Shift-Gated" not in out["estimates"] and "AC" in out["estimates"]
+
+
+def test_saturation_and_pooling_equal_their_plain_numpy_definitions(images):
+    x = images.astype(np.float64) / 255.0
+    mx, mn = x.max(3), x.min(3)
+    plain = np.where(mx > 0, (mx - mn) / np.maximum(mx, 1e-12), 0.0).reshape(len(x), -1).mean(1)
+    assert np.array_equal(image_stats.saturation(x), plain)
+    for size in (4, 8):
+        k = 32 // size
+        mean = images.reshape(len(images), size, k, size, k, 3).mean(axis=(2, 4), dtype=np.float32) / 255.0
+        pooled = domain._pool(images, size)
+        assert pooled.dtype == mean.dtype and np.array_equal(pooled, mean)
+
+
+def test_domain_result_carries_each_sides_statistics(images):
+    src, tgt = images[:300], shifts.corrupt(images[300:600], "blur", 2)
+    res = domain.domain_classifier(src, tgt, n_boot=20)
+    for side, imgs in ((False, src), (True, tgt)):
+        got, want = res.side_stats(side), image_stats.image_features(imgs)
+        assert all(np.array_equal(np.sort(got[k]), np.sort(want[k])) for k in image_stats.FEATURES)

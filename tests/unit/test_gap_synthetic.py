@@ -124,3 +124,21 @@ def test_stats_matrix_remembers_by_content_and_hands_out_copies(monkeypatch):
     assert len(synthetic._STATS_MEMO) == synthetic._STATS_MEMO_SIZE
     synthetic.stats_matrix(images)
     assert calls[-1] == 20
+
+
+def test_fit_correctness_remembers_the_fit_by_its_training_rows(setup, monkeypatch):
+    hold_x, hold_y, hold_logits, syn = setup
+    monkeypatch.setattr(synthetic, "_FIT_MEMO", type(synthetic._FIT_MEMO)())
+    ps, sp = estimators.calibrated_probs(hold_logits, 1.0), estimators.calibrated_probs(syn.logits, 1.0)
+    args = (ps, hold_y, syn.holdout_stats, sp, syn.labels, syn.stats)
+    first = synthetic.fit_correctness(*args)
+    assert synthetic.fit_correctness(*(a.copy() for a in args)) is first  # same content, other arrays
+    fresh = synthetic.fit_correctness(*args, seed=1)  # another seed, another model
+    assert fresh is not first and len(synthetic._FIT_MEMO) == 2
+    keep = syn.kept(("blur",))
+    assert synthetic.fit_correctness(*args, keep=keep) is not first
+    # what the memo hands back predicts exactly what a new fit would
+    monkeypatch.setattr(synthetic, "_FIT_MEMO", type(synthetic._FIT_MEMO)())
+    refit = synthetic.fit_correctness(*args)
+    assert refit is not first
+    assert np.array_equal(refit.predict_correct(ps, syn.holdout_stats), first.predict_correct(ps, syn.holdout_stats))

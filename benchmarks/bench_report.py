@@ -1,0 +1,142 @@
+"""The gap report's build time, old code against new, stage by stage, on a tiny run made with the toolkit.
+
+Trains resnet8 for 1 epoch on a few thousand CIFAR-10 images (`kaggle-kit train`), predicts it with flip TTA
+(`kaggle-kit predict`), builds the report once to fill the run's CC-Synth cache (as the upload does before the
+report in a pipeline), then times ``build_report`` with the code of ``--baseline`` (a git ref, unpacked with
+``git archive``) and with this working tree, alternating, each build in its own process, and prints the median
+CPU and wall seconds of each stage and whether the two ``gap.md`` are identical (the "Generated" line aside).
+CPU time is the honest clock on a shared machine with 1 thread; wall time is shown beside it.
+
+    OMP_NUM_THREADS=1 .venv/bin/python benchmarks/bench_report.py                  # about 5 minutes on 2 cores
+    .venv/bin/python benchmarks/bench_report.py --baseline e570e43 --repeats 3 --workdir /tmp/bench-report
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+STAGES = ("load_run", "scoreboard_section", "prediction_section", "label_shift_section", "covariate_section",
+          "per_class_section", "write_report")
+PIPELINE = """name: bench-report
+data: {holdout_size: 1000, train_subset: 3000, test_subset: 2000}
+model: {name: resnet8}
+train: {epochs: 1, batch_size: 256}
+predict: {tta: flip}
+"""
+
+
+def child(run: str, out: str) -> None:
+    """One build in this process (PYTHONPATH names the code): JSON of CPU and wall seconds per stage on stdout."""
+    from kaggle_kit.data import load_cifar10, load_competition
+    from kaggle_kit.datapaths import locate_data
+    from kaggle_kit.gap import report
+
+    times: dict[str, list[float]] = {s: [0.0, 0.0] for s in STAGES}
+
+    def timed(name, fn):
+        def wrapper(*a, **kw):
+            c0, w0 = time.process_time(), time.perf_counter()
+            try:
+                return fn(*a, **kw)
+            finally:
+                times[name][0] += time.process_time() - c0
+                times[name][1] += time.perf_counter() - w0
+        return wrapper
+
+    for s in STAGES:
+        setattr(report, s, timed(s, getattr(report, s)))
+    paths = locate_data(None, require_comp=True)
+    data, comp = load_cifar10(paths.cifar_dir), load_competition(paths.comp_pickle)
+    c0, w0 = time.process_time(), time.perf_counter()
+    report.build_report([run], None, data, comp, out)
+    times["build_report"] = [time.process_time() - c0, time.perf_counter() - w0]
+    print(json.dumps(times))
+
+
+def build(code: Path, run: Path, out: Path, workdir: Path) -> dict:
+    env = {**os.environ, "PYTHONPATH": str(code), "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", "1")}
+    res = subprocess.run([sys.executable, __file__, "--child", str(run), str(out)], cwd=workdir, env=env,
+                         capture_output=True, text=True, check=True)
+    return json.loads(res.stdout.strip().splitlines()[-1])
+
+
+def kit(workdir: Path, *args: str) -> None:
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    subprocess.run([sys.executable, "-m", "kaggle_kit", *args], cwd=workdir, env=env, check=True,
+                   stdout=subprocess.DEVNULL)
+
+
+def make_run(workdir: Path) -> Path:
+    runs = workdir / "runs"
+    found = sorted(p for p in runs.glob("*") if (p / "logits_comp.npz").is_file()) if runs.is_dir() else []
+    if found:
+        return found[-1]
+    (workdir / "bench.yaml").write_text(PIPELINE)
+    kit(workdir, "train", "bench.yaml", "--no-progress")
+    run = sorted(p for p in runs.iterdir() if (p / "model.pt").is_file())[-1]
+    kit(workdir, "predict", str(run))
+    return run
+
+
+def report_text(folder: Path) -> str:
+    return re.sub(r"Generated [0-9-]+ [0-9:]+ UTC", "", (folder / "gap.md").read_text(encoding="utf-8"))
+
+
+def median(xs: list[float]) -> float:
+    xs = sorted(xs)
+    return xs[len(xs) // 2] if len(xs) % 2 else (xs[len(xs) // 2 - 1] + xs[len(xs) // 2]) / 2
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--baseline", default="e570e43", help="git ref of the old code (default: before the speed-ups)")
+    ap.add_argument("--repeats", type=int, default=3, help="timed builds per code version (default 3)")
+    ap.add_argument("--workdir", help="keep the run here and reuse it (default: a temporary folder)")
+    ap.add_argument("--child", nargs=2, metavar=("RUN", "OUT"), help=argparse.SUPPRESS)
+    args = ap.parse_args(argv)
+    if args.child:
+        child(*args.child)
+        return 0
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        workdir = Path(args.workdir) if args.workdir else tmp / "work"
+        workdir.mkdir(parents=True, exist_ok=True)
+        old = tmp / "baseline"
+        old.mkdir()
+        archive = subprocess.run(["git", "-C", str(ROOT), "archive", args.baseline, "kaggle_kit"], check=True,
+                                 capture_output=True).stdout
+        subprocess.run(["tar", "-x", "-C", str(old)], input=archive, check=True)
+        t0 = time.perf_counter()
+        run = make_run(workdir).resolve()
+        print(f"run {run.name} ready in {time.perf_counter() - t0:.0f} s; warming the CC-Synth cache", flush=True)
+        build(ROOT, run, tmp / "warm", workdir)
+        codes = {"old": old, "new": ROOT}
+        results: dict[str, list[dict]] = {k: [] for k in codes}
+        for i in range(args.repeats):
+            for name, code in (codes.items() if i % 2 == 0 else reversed(codes.items())):
+                results[name].append(build(code, run, tmp / f"{name}{i}", workdir))
+                print(f"  {name} build {i + 1}: {results[name][-1]['build_report'][0]:.1f} s CPU", flush=True)
+        same = all(report_text(tmp / f"old{i}") == report_text(tmp / f"new{i}") for i in range(args.repeats))
+    print(f"\nbaseline {args.baseline} vs working tree; {args.repeats} builds each, medians; "
+          f"OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS', '1')}\n")
+    print("| stage | old CPU s | new CPU s | saved CPU s | old wall s | new wall s |")
+    print("|---|---|---|---|---|---|")
+    for s in (*STAGES, "build_report"):
+        o = [median([r[s][j] for r in results["old"]]) for j in (0, 1)]
+        n = [median([r[s][j] for r in results["new"]]) for j in (0, 1)]
+        label = f"**{s}** (all)" if s == "build_report" else s
+        print(f"| {label} | {o[0]:.2f} | {n[0]:.2f} | {o[0] - n[0]:.2f} | {o[1]:.2f} | {n[1]:.2f} |")
+    print(f"\ngap.md identical (Generated line aside): {same}")
+    return 0 if same else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
