@@ -127,12 +127,27 @@ def validate_text(text: str, expected_ids: np.ndarray, name: str = "submission",
     return problems
 
 
-def validate_submission(csv_path: str | Path, expected_ids: np.ndarray) -> list[str]:
+def csv_file_problem(csv_path: str | Path) -> str | None:
+    """Why ``csv_path`` is not a file to read (a folder, nothing there), or None."""
     csv_path = Path(csv_path)
     if csv_path.is_dir():
-        return [f"{csv_path}: is a folder, expected a CSV file"]
-    if not csv_path.is_file():
-        return [f"{csv_path}: file not found"]
+        return f"{csv_path}: is a folder, expected a CSV file"
+    return None if csv_path.is_file() else f"{csv_path}: file not found"
+
+
+def check_csv_file(csv_path: str | Path) -> None:
+    """``csv_file_problem`` as a one-line error: commands say it before the pickle is looked for, the likelier
+    mistake first."""
+    problem = csv_file_problem(csv_path)
+    if problem is not None:
+        raise SubmissionError(problem)
+
+
+def validate_submission(csv_path: str | Path, expected_ids: np.ndarray) -> list[str]:
+    csv_path = Path(csv_path)
+    problem = csv_file_problem(csv_path)
+    if problem is not None:
+        return [problem]
     try:
         text = csv_path.read_text(encoding="utf-8")
     except UnicodeDecodeError:

@@ -74,6 +74,7 @@ def run(args: argparse.Namespace) -> int:
     from kaggle_kit.upload import (UPLOAD_ATTEMPTED, LocalScores, again_command, check_not_submitted,
                                    check_run_logits, check_submit_inputs, local_scores, resolve_mode, run_ids,
                                    submit_csv)
+    from kaggle_kit.submission import check_csv_file
 
     if bool(args.csv) == bool(args.from_run):
         raise UsageError("give either a CSV file or --from RUN (exactly one)")
@@ -89,9 +90,7 @@ def run(args: argparse.Namespace) -> int:
                   again=again_command(args.command_line))  # a dry run names this command, without --upload
     if not args.from_run:
         csv = Path(args.csv)
-        if not csv.is_file():  # said before the data is looked for (a missing CSV is the likelier mistake)
-            raise SubmissionError(f"{csv}: " + ("is a folder, expected a CSV file" if csv.is_dir() else
-                                                "file not found"))
+        check_csv_file(csv)  # said before the data is looked for (a missing CSV is the likelier mistake)
         comp = _competition(args)
         submit_csv(csv, args.message, expected_ids=comp.ids, runs=[], scores=LocalScores(), against=comp.source or None,
                    **submit)

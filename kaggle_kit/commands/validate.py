@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 
 from kaggle_kit.errors import SubmissionError
 
@@ -17,11 +16,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from kaggle_kit.data import load_competition
-    from kaggle_kit.submission import MAX_PROBLEMS_LISTED, validate_submission
+    from kaggle_kit.submission import MAX_PROBLEMS_LISTED, check_csv_file, validate_submission
 
-    csv = Path(args.csv)
-    if not csv.is_file():  # one line, before the pickle is read, as `submit` says it
-        raise SubmissionError(f"{csv}: " + ("is a folder, expected a CSV file" if csv.is_dir() else "file not found"))
+    check_csv_file(args.csv)  # one line, before the pickle is read, as `submit` says it
     comp = load_competition(args.against)
     problems = validate_submission(args.csv, comp.ids)
     if not problems:
