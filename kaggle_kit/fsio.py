@@ -173,6 +173,15 @@ def md5_file(path: str | Path) -> str:
     return file_digest(path, "md5")
 
 
+def lock_at_once(fh) -> bool:
+    """Take an exclusive flock on the open file if nobody holds it; False when another process does."""
+    try:
+        fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return False
+    return True
+
+
 @contextlib.contextmanager
 def one_at_a_time(key: str, busy: str) -> Iterator[None]:
     """Hold the lock named ``key`` while the block runs, or raise ``RunError(busy)`` at once if another process
@@ -181,8 +190,6 @@ def one_at_a_time(key: str, busy: str) -> Iterator[None]:
     folder = Path(tempfile.gettempdir()) / f"kaggle-kit-locks-{os.getuid()}"
     folder.mkdir(mode=0o700, exist_ok=True)
     with open(folder / f"{hashlib.sha256(key.encode()).hexdigest()[:20]}.lock", "a") as fh:
-        try:
-            fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            raise RunError(busy) from None
+        if not lock_at_once(fh):
+            raise RunError(busy)
         yield

@@ -24,7 +24,7 @@ from typing import Any, Iterator, Mapping
 import pandas as pd
 
 from kaggle_kit.errors import LedgerError
-from kaggle_kit.fsio import atomic_path, new_paths, remove_created
+from kaggle_kit.fsio import atomic_path, lock_at_once, new_paths, remove_created
 
 COLUMNS = (
     "time", "file", "sha256", "runs", "recipe", "recipe_except_smoothing", "local_holdout_acc", "local_test_acc",
@@ -170,15 +170,6 @@ def _read_rows(path: Path) -> list[dict[str, str]]:
 _held = threading.local()  # the lock files this thread holds: a nested ``locked`` must not wait for itself
 
 
-def _lock_at_once(lock) -> bool:
-    """Take the exclusive lock if nobody holds it; False when another command does."""
-    try:
-        fcntl.flock(lock.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        return False
-    return True
-
-
 @contextlib.contextmanager
 def locked(path: str | Path) -> Iterator[None]:
     """Exclusive lock on ``<ledger>.lock``: for one read-modify-write cycle, or held by ``upload.submit_csv`` from
@@ -202,7 +193,7 @@ def locked(path: str | Path) -> Iterator[None]:
             lock = open(lock_path, "a")
         except FileNotFoundError:  # the folder went again between the two
             continue
-        if not _lock_at_once(lock):  # a submit holds it through its upload: say why this command waits
+        if not lock_at_once(lock):  # a submit holds it through its upload: say why this command waits
             if not said:
                 print(f"waiting for {lock_path}: another kaggle-kit command is writing the ledger (a submit holds it "
                       f"until its upload is recorded)", file=sys.stderr, flush=True)
