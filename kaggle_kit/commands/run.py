@@ -33,12 +33,11 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from kaggle_kit import pipeline
     from kaggle_kit.config import load_pipeline, overrides_hidden_by_members
+    from kaggle_kit.upload import again_command
 
     cfg = load_pipeline(args.pipeline, args.overrides)
     for note in overrides_hidden_by_members(cfg, args.overrides):
         print(note)
-    from kaggle_kit.upload import again_command
-
     # a dry run names this command again: with credentials it uploads, and the ledger keeps the runs
     again = again_command(args.command_line, ["--set", "submit.upload=auto"] if cfg.submit.upload == "never" else [])
     out = pipeline.run_pipeline(cfg, data_dir=args.data_dir, progress=not args.no_progress, again=again)
@@ -49,7 +48,7 @@ def run(args: argparse.Namespace) -> int:
 def demo(args: argparse.Namespace) -> int:
     from kaggle_kit import demo as demo_module
 
-    out = demo_module.run_demo(args.pipeline or demo_module.demo_pipeline(), args.overrides, data_dir=args.data_dir,
+    out = demo_module.run_demo(args.pipeline, args.overrides, data_dir=args.data_dir,
                                workdir=args.workdir, progress=not args.no_progress)
     _summary(out)
     print("next:         open the gap report in a browser; for the competition itself, `kaggle-kit data download` "
