@@ -48,7 +48,7 @@ def run(args: argparse.Namespace) -> int:
 def demo(args: argparse.Namespace) -> int:
     from kaggle_kit import demo as demo_module
 
-    out = demo_module.run_demo(args.pipeline, args.overrides, data_dir=args.data_dir,
+    out = demo_module.run_demo(args.pipeline or demo_module.demo_pipeline(), args.overrides, data_dir=args.data_dir,
                                workdir=args.workdir, progress=not args.no_progress)
     _summary(out)
     print("next:         open the gap report in a browser; for the competition itself, `kaggle-kit data download` "
