@@ -79,23 +79,42 @@ def doc(source_probs: np.ndarray, source_labels: np.ndarray, target_probs: np.nd
     return float(np.clip(acc - (average_confidence(source_probs) - average_confidence(target_probs)), 0.0, 1.0))
 
 
-def atc_threshold(scores: np.ndarray, correct: np.ndarray, weights: np.ndarray | None = None) -> float:
-    """Threshold t with weighted share of ``scores > t`` equal to the weighted accuracy."""
+def atc_cut(scores: np.ndarray, correct: np.ndarray, weights: np.ndarray | None = None) -> tuple[float, float]:
+    """Threshold t with weighted share of ``scores > t`` equal to the weighted accuracy, and the share
+    ``gamma`` of the scores equal to t to count as above it.
+
+    ``gamma`` is 0 unless t falls inside a run of tied scores (every max-probability 1.0 of a model whose logits
+    temperature scaling cannot soften, identical logits): counting none of a tie made ATC 0% on such a model,
+    so a tie is split so that the holdout's share above is its accuracy, as breaking ties at random would."""
     w = np.ones(len(scores)) if weights is None else np.asarray(weights, dtype=np.float64)
     w = w / w.sum()
     acc = float((w * correct).sum())
     order = np.argsort(-scores, kind="stable")
     s, cum = scores[order], np.cumsum(w[order])
-    k = int(np.searchsorted(cum, acc - 1e-12))  # first index where the share above reaches acc
-    if k >= len(s) - 1:
-        return float(s[-1]) - 1e-12
-    return float(0.5 * (s[k] + s[k + 1]))
+    k = min(int(np.searchsorted(cum, acc - 1e-12)), len(s) - 1)  # first index where the share above reaches acc
+    tie = s[k] == s[k + 1] if k < len(s) - 1 else len(s) > 1 and s[k] == s[k - 1] and acc < cum[-1] - 1e-12
+    if not tie:
+        return (float(s[-1]) - 1e-12 if k == len(s) - 1 else float(0.5 * (s[k] + s[k + 1]))), 0.0
+    t = float(s[k])
+    above, tied = float(w[scores > t].sum()), float(w[scores == t].sum())
+    return t, float(np.clip((acc - above) / tied, 0.0, 1.0))
+
+
+def atc_threshold(scores: np.ndarray, correct: np.ndarray, weights: np.ndarray | None = None) -> float:
+    """Threshold t with weighted share of ``scores > t`` equal to the weighted accuracy (ties: ``atc_cut``)."""
+    return atc_cut(scores, correct, weights)[0]
+
+
+def share_above(target_scores: np.ndarray, cut: tuple[float, float]) -> float:
+    """Share of ``target_scores`` above an ``atc_cut``, ``gamma`` of those equal to its threshold included."""
+    t, gamma = cut
+    above = float((target_scores > t).mean())
+    return above + gamma * float((target_scores == t).mean()) if gamma else above
 
 
 def atc(source_scores: np.ndarray, source_correct: np.ndarray, target_scores: np.ndarray,
         source_weights: np.ndarray | None = None) -> float:
-    t = atc_threshold(source_scores, source_correct, source_weights)
-    return float((target_scores > t).mean())
+    return share_above(target_scores, atc_cut(source_scores, source_correct, source_weights))
 
 
 def atc_probs(source_probs: np.ndarray, source_labels: np.ndarray, target_probs: np.ndarray,
@@ -137,10 +156,10 @@ def cott(source_probs: np.ndarray, source_labels: np.ndarray, target_probs: np.n
     p = label_shift.class_priors(source_labels, c)
     src_cost = transport_costs(source_probs, p)
     correct = source_probs.argmax(1) == source_labels
-    t = atc_threshold(-src_cost, correct)
+    cut = atc_cut(-src_cost, correct)
     if target_costs is None:
         target_costs = transport_costs(target_probs, p if target_priors is None else target_priors)
-    return float((-target_costs > t).mean())
+    return share_above(-target_costs, cut)
 
 
 def gate_weight(domain_auc: float, gate: tuple[float, float] | None = None) -> float:

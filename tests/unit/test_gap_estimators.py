@@ -69,6 +69,27 @@ def test_atc_threshold_splits_weighted_share_at_weighted_accuracy():
     assert share == pytest.approx((w * correct).sum() / w.sum(), abs=3 * w.max() / w.sum())
 
 
+def test_atc_splits_tied_scores_instead_of_predicting_zero():
+    """Logits too large for temperature scaling to soften give every image max-probability 1.0 (and identical
+    logits give every image the same score): the threshold lands inside the tie, and counting none of it made ATC,
+    ATC-NE and COTT predict 0% for a target that is a fresh sample of the holdout."""
+    assert est.atc(np.ones(100), np.arange(100) < 80, np.ones(50)) == pytest.approx(0.8)
+    scores = np.concatenate([np.ones(970), np.linspace(0.5, 0.99, 30)])  # 97% tied at 1.0, holdout 95% correct
+    assert est.atc(scores, np.arange(1000) < 950, scores) == pytest.approx(0.95)
+    assert est.atc(np.ones(200), np.arange(200) < 199, np.ones(10)) == pytest.approx(0.995)  # tie at the bottom
+    w = np.r_[np.full(50, 3.0), np.ones(50)]  # weighted: 3 x 30 + 20 of 200 correct
+    assert est.atc(np.zeros(100), np.r_[np.arange(50) < 30, np.arange(50) < 20], np.zeros(7), w) == \
+        pytest.approx(110 / 200)
+    rng = np.random.default_rng(5)
+    y = rng.integers(0, C, 2000)
+    logits = rng.normal(0, 1, (2000, C))
+    logits[np.arange(2000), y] += 2.5
+    res = est.estimate_all(1e6 * logits[:1000], y[:1000], 1e6 * logits[1000:])
+    for name in ("ATC-MC", "ATC-NE", "ATC-NE-EM"):  # every score tied: the holdout accuracy is all they can say
+        assert res["estimates"][name] == pytest.approx(res["holdout_acc"], abs=0.01), name
+    assert res["estimates"]["COTT"] > 0.7  # 0.0 before: its per-image costs are 0 or 1, tied too
+
+
 RECALL = np.linspace(0.95, 0.5, C)
 
 
