@@ -27,11 +27,15 @@ def confusion_joint(source_probs: np.ndarray, source_labels: np.ndarray, soft: b
 
 def bbse_weights(source_probs: np.ndarray, source_labels: np.ndarray, target_probs: np.ndarray,
                  soft: bool = False, ridge: float = 1e-3) -> np.ndarray:
-    """Importance weights w_j = q_j / p_j (>= 0) from C w = mu; ``ridge`` is relative to C's scale."""
+    """Importance weights w_j = q_j / p_j (>= 0) from C w = mu; ``ridge`` is relative to C's scale.
+
+    C's scale is its mean diagonal, or a perfect classifier's (1 / c^2) for a model never right on the holdout:
+    with no ridge at all, a target predicted only into classes the holdout never saw predicted gave w = 0 and
+    priors 0 / 0 = NaN."""
     c = source_probs.shape[1]
     conf = confusion_joint(source_probs, source_labels, soft)
     mu = target_probs.mean(0) if soft else np.bincount(target_probs.argmax(1), minlength=c) / len(target_probs)
-    lam = np.sqrt(ridge * np.mean(np.diag(conf)) ** 2)
+    lam = np.sqrt(ridge * (np.mean(np.diag(conf)) or 1.0 / c ** 2) ** 2)
     a = np.vstack([conf, lam * np.eye(c)])
     b = np.concatenate([mu, lam * np.ones(c)])
     return lsq_linear(a, b, bounds=(0.0, np.inf)).x

@@ -85,3 +85,15 @@ def test_adjust_probs_with_unchanged_priors_is_identity():
     q = np.zeros(C)
     q[3] = 1.0
     assert np.allclose(ls.adjust_probs(p, np.full(C, 0.1), q)[:, 3], 1.0)
+
+
+def test_bbse_gives_priors_for_a_model_never_right_on_the_holdout():
+    """A model always wrong on the holdout has an all-zero diagonal, so the ridge was zero too; a target predicted
+    into a class the holdout never saw predicted then gave w = 0 and NaN priors (ATC-NE-BBSE read them as 0%)."""
+    y = np.tile(np.arange(5), 4)                  # holdout labels 0-4 ...
+    src = np.full((20, C), 0.01)
+    src[:, 5] = 0.91                              # ... always predicted as class 5
+    tgt = np.full((30, C), 0.01)
+    tgt[:, 6] = 0.91                              # the target always predicted as class 6
+    q = ls.bbse_priors(src, y, tgt)
+    assert np.isfinite(q).all() and (q >= 0).all() and q.sum() == pytest.approx(1.0)
