@@ -55,9 +55,8 @@ def auc_flag_threshold(n_per_side: int | None) -> float:
 
 
 def _fmt_shift(f: FeatureShift) -> str:
-    rel = (f.comp_median - f.train_median) / f.train_median if f.train_median else float("nan")
-    return (f"{f.name} median {f.comp_median:.4g} vs {f.train_median:.4g} on training images "
-            f"({rel:+.0%}), AUC {f.auc:.2f}")
+    rel = f" ({(f.comp_median - f.train_median) / f.train_median:+.0%})" if f.train_median else ""
+    return f"{f.name} median {f.comp_median:.4g} vs {f.train_median:.4g} on training images{rel}, AUC {f.auc:.2f}"
 
 
 def image_advice(features: Mapping[str, FeatureShift]) -> list[Advice]:

@@ -522,8 +522,8 @@ def covariate_section(train_images: np.ndarray, comp_images: np.ndarray, cfg: Re
     for k in image_stats.FEATURES:
         a, b = float(np.median(f_tr[k])), float(np.median(f_co[k]))
         shifts[k] = advice_mod.FeatureShift(k, a, b, dom.feature_auc[k], dom.n_per_side)
-        rel = (b - a) / a if a else float("nan")
-        rows.append([k, image_stats.DESCRIPTIONS[k], f"{a:.4g}", f"{b:.4g}", f"{rel:+.1%}",
+        rel = f"{(b - a) / a:+.1%}" if a else "-"  # a training median of 0 (grayscale: saturation) has no ratio
+        rows.append([k, image_stats.DESCRIPTIONS[k], f"{a:.4g}", f"{b:.4g}", rel,
                      f"{dom.feature_auc[k]:.3f}"])
     sec.blocks.append("Per-image statistics (medians; AUC of the single statistic: > 0.5 means larger on "
                       "competition images):")

@@ -217,6 +217,25 @@ def test_every_plot_of_the_per_class_and_covariate_sections_labels_both_axes(mon
     assert len(made) >= 4 and all(_unlabelled_axes(f) == [] for f in made), [_unlabelled_axes(f) for f in made]
 
 
+def test_a_statistic_whose_training_median_is_zero_shows_no_nan_percent(monkeypatch):
+    """Grayscale training images (saturation 0 on every one) printed a change of '+nan%' in the statistics table
+    and in the colour advice."""
+    from kaggle_kit.config import ReportConfig
+    from kaggle_kit.gap import report
+    from kaggle_kit.gap.advice import image_advice
+
+    monkeypatch.setattr(report, "figure_png", lambda fig: b"")
+    rng = np.random.default_rng(0)
+    gray = np.repeat(rng.integers(0, 256, (60, 32, 32, 1), dtype=np.uint8), 3, axis=3)
+    colour = rng.integers(0, 256, (60, 32, 32, 3), dtype=np.uint8)
+    sec, info = report.covariate_section(gray, colour, ReportConfig(domain_max_images=50))
+    table = next(b for b in sec.blocks if isinstance(b, Table) and "change" in b.headers)
+    row = next(r for r in table.rows if r[0] == "saturation")
+    assert row[2] == "0" and row[4] == "-", row
+    text = render_markdown("t", "m", [sec]) + " ".join(a.evidence for a in image_advice(info["features"]))
+    assert "saturation median" in text and "nan" not in text.lower()
+
+
 def test_per_class_change_is_the_difference_of_the_shares_as_shown(monkeypatch):
     """Shares 10.7% -> 14.8% were listed with a change of +4.0 (10.74% -> 14.78% unrounded)."""
     from pathlib import Path
