@@ -73,11 +73,15 @@ def bootstrap_auc_ci(y: np.ndarray, s: np.ndarray, n_boot: int = 200, level: flo
 
 
 def domain_classifier(source_images: np.ndarray, target_images: np.ndarray, max_images: int = 5000,
-                      folds: int = 5, n_boot: int = 200, seed: int = 0, n_threads: int = 1) -> DomainResult:
+                      folds: int = 5, n_boot: int = 200, seed: int = 0, n_threads: int = 1) -> DomainResult | None:
     """Cross-validated gradient-boosted classifier: source (label 0) vs target (label 1), balanced sizes.
 
     ``n_threads`` caps OpenMP: on a busy shared machine the boosting's spin-waiting threads made it 40x slower.
+    None when either side has fewer than ``folds`` images (a competition pickle of a few images): a fold would
+    hold no image of that side, and scikit-learn stopped the whole report with its own error.
     """
+    if min(len(source_images), len(target_images), max_images) < folds:
+        return None
     with threadpool_limits(limits=n_threads):
         return _domain_classifier(source_images, target_images, max_images, folds, n_boot, seed)
 

@@ -508,6 +508,13 @@ def covariate_section(train_images: np.ndarray, comp_images: np.ndarray, cfg: Re
                       seed: int = 0) -> tuple[Section, dict]:
     sec = Section("covariate-shift", "4. Covariate shift: do competition images look different?")
     dom = domain.domain_classifier(train_images, comp_images, max_images=cfg.domain_max_images, seed=seed)
+    if dom is None:
+        sec.blocks.append(f"Too few images for the domain classifier and its per-image statistics: its 5-fold "
+                          f"cross-validation needs at least 5 on each side, and there are {len(comp_images):,} "
+                          f"competition and {len(train_images):,} training images.")
+        blocks, nd_info = _near_duplicate_blocks(comp_images, train_images)
+        sec.blocks += blocks
+        return sec, {"features": {}, "auc": None, "ci": None, **nd_info}
     sec.blocks.append(
         f"Domain classifier (gradient-boosted trees, 5-fold cross-validated) separating {dom.n_per_side:,} "
         f"training images from {dom.n_per_side:,} competition images on {len(image_stats.FEATURES)} image statistics "
@@ -544,6 +551,14 @@ def covariate_section(train_images: np.ndarray, comp_images: np.ndarray, cfg: Re
     fig.supylabel("density (images, normalised)", fontsize=9)
     sec.blocks.append(Fig("image_stats", figure_png(fig), "Distributions of the per-image statistics, training vs "
                           "competition images."))
+    blocks, nd_info = _near_duplicate_blocks(comp_images, train_images)
+    sec.blocks += blocks
+    return sec, {"features": shifts, "auc": dom.auc, "ci": dom.ci, **nd_info}
+
+
+def _near_duplicate_blocks(comp_images: np.ndarray, train_images: np.ndarray) -> tuple[list, dict]:
+    """Section 4's near-duplicate paragraph, table and figures, and the share the advice quotes."""
+    sec = Section("", "")
     nd = domain.near_duplicates(comp_images, train_images, NEAR_DUP_THRESHOLDS)
     sec.blocks.append(f"Near-duplicates: for each of the {len(comp_images):,} competition images, the most similar of "
                       f"the {len(train_images):,} training images (cosine similarity of mean-removed, normalised 8x8 "
@@ -564,8 +579,7 @@ def covariate_section(train_images: np.ndarray, comp_images: np.ndarray, cfg: Re
     sec.blocks.append(Fig("near_duplicate_pairs", _image_strip(pairs), "The most similar pairs: competition image "
                           "(top) and its nearest training image (bottom), with their similarity."))
     share_thr = NEAR_DUP_THRESHOLDS[1]
-    return sec, {"features": shifts, "auc": dom.auc, "ci": dom.ci,
-                 "near_dup_share": nd.counts[share_thr] / len(comp_images), "near_dup_threshold": share_thr}
+    return sec.blocks, {"near_dup_share": nd.counts[share_thr] / len(comp_images), "near_dup_threshold": share_thr}
 
 
 def _points_change(before: float, after: float) -> str:

@@ -133,3 +133,10 @@ def test_domain_result_carries_each_sides_statistics(images):
     for side, imgs in ((False, src), (True, tgt)):
         got, want = res.side_stats(side), image_stats.image_features(imgs)
         assert all(np.array_equal(np.sort(got[k]), np.sort(want[k])) for k in image_stats.FEATURES)
+
+
+def test_domain_classifier_gives_none_below_one_image_per_fold():
+    rng = np.random.default_rng(0)
+    images = rng.integers(0, 256, (20, 32, 32, 3), dtype=np.uint8)
+    assert domain.domain_classifier(images[:4], images[4:], n_boot=10) is None
+    assert domain.domain_classifier(images[:10], images[10:], folds=5, n_boot=10) is not None

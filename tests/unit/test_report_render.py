@@ -236,6 +236,24 @@ def test_a_statistic_whose_training_median_is_zero_shows_no_nan_percent(monkeypa
     assert "saturation median" in text and "nan" not in text.lower()
 
 
+def test_a_competition_set_of_a_few_images_gets_words_not_a_scikit_learn_error(monkeypatch):
+    """A competition pickle of 3 images stopped the report with scikit-learn's 'n_splits=5 cannot be greater than
+    the number of members in each class': the domain classifier's 5 folds need 5 images on each side."""
+    from kaggle_kit.config import ReportConfig
+    from kaggle_kit.gap import report
+    from kaggle_kit.gap.advice import build_advice
+
+    monkeypatch.setattr(report, "figure_png", lambda fig: b"")
+    rng = np.random.default_rng(0)
+    train = rng.integers(0, 256, (60, 32, 32, 3), dtype=np.uint8)
+    comp = np.concatenate([train[:1], rng.integers(0, 256, (2, 32, 32, 3), dtype=np.uint8)])
+    sec, info = report.covariate_section(train, comp, ReportConfig(domain_max_images=50))
+    text = render_markdown("t", "m", [sec])
+    assert "Too few images for the domain classifier" in text and "there are 3 competition" in text
+    assert info["auc"] is None and info["features"] == {} and info["near_dup_share"] == pytest.approx(1 / 3)
+    assert build_advice(features=info["features"], domain_auc=info["auc"], domain_ci=info["ci"])
+
+
 def test_per_class_change_is_the_difference_of_the_shares_as_shown(monkeypatch):
     """Shares 10.7% -> 14.8% were listed with a change of +4.0 (10.74% -> 14.78% unrounded)."""
     from pathlib import Path
