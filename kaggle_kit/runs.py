@@ -141,6 +141,8 @@ def load_logits(path: str | Path, num_classes: int | None = None) -> Logits:
         raise RunError(f"{path}: logits must be real numbers with at least one class, found {lg.dtype} {lg.shape}")
     if not (np.isfinite(temperature) and temperature > 0):
         raise RunError(f"{path}: temperature must be a positive number, found {temperature}")
+    with np.errstate(over="ignore"):  # checked as kept: a float64 logit beyond float32's range becomes inf here
+        lg = lg.astype(np.float32)
     bad = nonfinite_rows(lg)
     if bad:
         raise RunError(f"{path}: logits of {bad} of {len(lg)} images are NaN or infinite (a model that diverged?); "
@@ -152,7 +154,7 @@ def load_logits(path: str | Path, num_classes: int | None = None) -> Logits:
             raise RunError(f"{path}: labels must be integers, found {labels.dtype}")
         if labels.min() < 0 or labels.max() >= lg.shape[1]:
             raise RunError(f"{path}: labels outside 0..{lg.shape[1] - 1} (found {labels.min()}..{labels.max()})")
-    return Logits(ids=ids.astype(np.int64, copy=False), logits=lg.astype(np.float32),
+    return Logits(ids=ids.astype(np.int64, copy=False), logits=lg,
                   labels=None if labels is None else labels.astype(np.int64, copy=False), tta=tta,
                   temperature=temperature)
 

@@ -61,6 +61,9 @@ def test_logits_with_the_wrong_number_of_classes_are_refused_naming_the_file(tmp
      "temperature must be a positive number"),
     (dict(ids=np.arange(3), logits=np.array([[0.0] * 10, [np.nan] * 10, [np.inf] + [0.0] * 9], np.float32)),
      "logits of 2 of 3 images are NaN or infinite (a model that diverged?)"),
+    # finite in float64 but infinite once kept as float32: the estimators' softmax made NaN of it
+    (dict(ids=np.arange(3), logits=np.array([[0.0] * 10, [1e39] + [0.0] * 9, [0.0] * 10])),
+     "logits of 1 of 3 images are NaN or infinite"),
 ])
 def test_inconsistent_logits_files_are_refused_naming_the_file(tmp_path, arrays, message):
     path = tmp_path / "logits_test.npz"
