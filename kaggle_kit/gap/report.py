@@ -33,6 +33,10 @@ NEAR_DUP_THRESHOLDS = (0.95, 0.97, 0.99)
 # Below this spread of local accuracy the scoreboard's slope is noise (a public score moves ~0.5-1 point between
 # equally good models), so the line is a constant gap: 2 points at 90.1% and 90.3% gave a slope of 5.
 LINE_MIN_SPREAD = 0.02
+# Below this many images a run's holdout or competition predictions make its estimates noisier than the benchmark
+# measured them (5,000-image holdouts): the holdout accuracy alone is uncertain by about +-4 points at 500, and COT
+# and COTT read chance differences of the predicted-class shares as a shift (8-9 points low at 100 images).
+SMALL_SET_IMAGES = 500
 
 
 def _pct(x: float | None, digits: int = 1) -> str:
@@ -371,6 +375,9 @@ def prediction_section(runs: Sequence[RunView], errors: dict, unseen: dict | Non
         line = expectation_sentence(v.name, best, v.result, errors, unseen)
         if line:
             sec.blocks.append(line)
+        note = small_sample_note(v)
+        if note:
+            sec.blocks.append(note)
     corrected, evidence = corrections(runs, best, ledger, competition, errors)
     sec.blocks += corrected
     glossary = (
@@ -454,6 +461,27 @@ def prediction_section(runs: Sequence[RunView], errors: dict, unseen: dict | Non
                           "drop; shaded: the range to expect (above); a black line: the run's public score, once "
                           "it has one."))
     return sec, evidence
+
+
+def small_sample_note(v: RunView) -> str | None:
+    """A warning when ``v``'s holdout or competition predictions have under ``SMALL_SET_IMAGES`` images (a smoke
+    test's ``data.holdout_size`` or ``data.comp_subset``): the measured errors quoted above do not hold for them."""
+    n_hold = None if v.holdout is None else len(v.holdout.ids)
+    n_comp = None if v.comp is None else len(v.comp.ids)
+    parts = []
+    if n_hold is not None and n_hold < SMALL_SET_IMAGES:
+        acc = v.result["holdout_acc"]
+        parts.append(f"its holdout has {n_hold:,} images, so its accuracy alone is uncertain by about "
+                     f"±{100 * 1.96 * math.sqrt(max(acc * (1 - acc), 0.25 / n_hold) / n_hold):.1f} points")
+    if n_comp is not None and n_comp < SMALL_SET_IMAGES:
+        parts.append(f"its competition predictions cover {n_comp:,} images, too few for the predicted-class shares to "
+                     f"follow the class priors, which COT, COTT and the estimators built on them read as a shift "
+                     f"(8-9 points low at 100 images)")
+    if not parts:
+        return None
+    return (f"**{v.name}: estimates from few images.** " + "; ".join(parts)[0].upper() + "; ".join(parts)[1:]
+            + ". The errors and ranges quoted here were measured with 5,000-image holdouts on sets of thousands of "
+              "images, so they understate this run's.")
 
 
 def label_shift_section(main: RunView, class_names: Sequence[str]) -> tuple[Section, dict]:

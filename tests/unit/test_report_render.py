@@ -254,6 +254,37 @@ def test_a_competition_set_of_a_few_images_gets_words_not_a_scikit_learn_error(m
     assert build_advice(features=info["features"], domain_auc=info["auc"], domain_ci=info["ci"])
 
 
+def test_estimates_from_a_small_holdout_or_competition_subset_say_so(monkeypatch):
+    """A smoke run (holdout of 100, 60 competition images) got the benchmark's ranges, measured with 5,000-image
+    holdouts on sets of thousands, with no word that COT and COTT fall 8-9 points on 100 images by chance alone."""
+    from pathlib import Path
+
+    from kaggle_kit.gap import estimators, report
+    from kaggle_kit.gap.report_runs import RunView
+    from kaggle_kit.runs import Logits
+
+    monkeypatch.setattr(report, "figure_png", lambda fig: b"")
+    rng = np.random.default_rng(0)
+
+    def logits(n):
+        y = rng.integers(0, 10, n)
+        lg = rng.normal(size=(n, 10)).astype(np.float32)
+        lg[np.arange(n), y] += 2.5
+        return Logits(np.arange(n), lg, y, "none")
+
+    def view(name, n_hold, n_comp):
+        h, c = logits(n_hold), logits(n_comp)
+        return RunView(Path(name), name, h, None, c, estimators.estimate_all(h.logits, h.labels, c.logits), None)
+
+    small, full = view("smoke", 100, 60), view("full", 600, 800)
+    sec, _ = report.prediction_section([small, full], {})
+    text = render_markdown("t", "m", [sec])
+    assert "smoke: estimates from few images" in text and "full: estimates" not in text
+    note = report.small_sample_note(small)
+    assert "holdout has 100 images" in note and "cover 60 images" in note and "COTT" in note
+    assert report.small_sample_note(RunView(Path("r"), "r", None, None, None, {}, None)) is None
+
+
 def test_per_class_change_is_the_difference_of_the_shares_as_shown(monkeypatch):
     """Shares 10.7% -> 14.8% were listed with a change of +4.0 (10.74% -> 14.78% unrounded)."""
     from pathlib import Path
