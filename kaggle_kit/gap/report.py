@@ -373,8 +373,7 @@ def prediction_section(runs: Sequence[RunView], errors: dict, unseen: dict | Non
         f"ledger has public scores, the prediction is also corrected by how far the earlier ones missed.")
     for v in runs:
         line = expectation_sentence(v.name, best, v.result, errors, unseen)
-        if line:
-            sec.blocks.append(line)
+        sec.blocks.append(line or _no_range_sentence(v, best))
         note = small_sample_note(v)
         if note:
             sec.blocks.append(note)
@@ -461,6 +460,18 @@ def prediction_section(runs: Sequence[RunView], errors: dict, unseen: dict | Non
                           "drop; shaded: the range to expect (above); a black line: the run's public score, once "
                           "it has one."))
     return sec, evidence
+
+
+def _no_range_sentence(v: RunView, best: str) -> str:
+    """What section 2 says of a run whose ``best`` estimate has no measured range: it was not computed for this run
+    (another run chose it), or never measured; such a run was left out of the text without a word."""
+    est = v.result["estimates"].get(best)
+    if est is None:
+        return (f"{v.name}: {best} could not be computed for this run (the image-based estimators need the "
+                f"competition images, and CC-Synth the run's weights or its ensemble members' logits); the "
+                f"estimates that could be are in the table below.")
+    return (f"{v.name}: {best} predicts **{_pct(est, 1)}**, {_versus(est, v.result['holdout_acc'])} the holdout; "
+            f"its error was never measured, so no range can be given.")
 
 
 def small_sample_note(v: RunView) -> str | None:

@@ -285,6 +285,31 @@ def test_estimates_from_a_small_holdout_or_competition_subset_say_so(monkeypatch
     assert report.small_sample_note(RunView(Path("r"), "r", None, None, None, {}, None)) is None
 
 
+def test_a_run_without_the_recommended_estimate_is_named_in_words(monkeypatch):
+    """A run lacking the estimator the last run recommends (no CC-Synth without weights), or one never measured, got
+    no sentence at all in section 2."""
+    from pathlib import Path
+
+    from kaggle_kit.gap import report
+    from kaggle_kit.gap.report_runs import RunView
+
+    monkeypatch.setattr(report, "figure_png", lambda fig: b"")
+    errors = {"estimators": {"Median-4": {"mae_all_generated": 0.02, "p90_generated": 0.05,
+                                          "max_error_generated": 0.1}}}
+    bare = RunView(Path("a"), "ens", None, None, None, {"estimates": {"AC": 0.8}, "holdout_acc": 0.9}, None)
+    full = RunView(Path("b"), "main", None, None, None, {"estimates": {"AC": 0.8, "Median-4": 0.85},
+                                                          "holdout_acc": 0.9}, None)
+    sec, _ = report.prediction_section([bare, full], errors)
+    text = render_markdown("t", "m", [sec])
+    assert "ens: Median-4 could not be computed for this run" in text
+    sec, _ = report.prediction_section([full], {})  # never measured: the number, in words, without a range
+    assert "main: ATC-MC could not be computed" in render_markdown("t", "m", [sec])
+    sec, _ = report.prediction_section([RunView(Path("c"), "c", None, None, None, {
+        "estimates": {"ATC-MC": 0.85}, "holdout_acc": 0.9}, None)], {})
+    assert "c: ATC-MC predicts **85.0%**, 5.0 points under the holdout; its error was never measured" in \
+        render_markdown("t", "m", [sec])
+
+
 def test_per_class_change_is_the_difference_of_the_shares_as_shown(monkeypatch):
     """Shares 10.7% -> 14.8% were listed with a change of +4.0 (10.74% -> 14.78% unrounded)."""
     from pathlib import Path
