@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from kaggle_kit.calibration import calibrated_probs
+from kaggle_kit.calibration import T_BOUNDS, calibrated_probs
 from kaggle_kit.config import ReportConfig, config_hash
 from kaggle_kit.data import Cifar10, CompetitionSet
 from kaggle_kit.errors import RunError
@@ -374,9 +374,7 @@ def prediction_section(runs: Sequence[RunView], errors: dict, unseen: dict | Non
     for v in runs:
         line = expectation_sentence(v.name, best, v.result, errors, unseen)
         sec.blocks.append(line or _no_range_sentence(v, best))
-        note = small_sample_note(v)
-        if note:
-            sec.blocks.append(note)
+        sec.blocks += [n for n in (small_sample_note(v), temperature_note(v)) if n]
     corrected, evidence = corrections(runs, best, ledger, competition, errors)
     sec.blocks += corrected
     glossary = (
@@ -472,6 +470,24 @@ def _no_range_sentence(v: RunView, best: str) -> str:
                 f"estimates that could be are in the table below.")
     return (f"{v.name}: {best} predicts **{_pct(est, 1)}**, {_versus(est, v.result['holdout_acc'])} the holdout; "
             f"its error was never measured, so no range can be given.")
+
+
+def temperature_note(v: RunView) -> str | None:
+    """A warning when temperature scaling had nothing to fit: every holdout image right (sharper is then always
+    better, and the search stops wherever the likelihood turns flat), or T at the top of ``T_BOUNDS``."""
+    t = v.result.get("temperature")
+    if t is None:
+        return None
+    if v.result.get("holdout_acc") == 1.0 or t <= T_BOUNDS[0] * 1.001:
+        why = ("every holdout image is right, so the holdout shows no error to calibrate against and the confidences "
+               "were sharpened as far as the search went")
+    elif t >= T_BOUNDS[1] * 0.999:
+        why = "its logits are far too large, or carry almost no information, for one temperature to calibrate them"
+    else:
+        return None
+    return (f"**{v.name}: temperature scaling had nothing to fit (T = {t:.3g}).** {why[0].upper()}{why[1:]}; the "
+            f"confidence-based estimates (AC, DoC, ATC, AC-EM and those built on them) rest on uncalibrated "
+            f"confidences.")
 
 
 def small_sample_note(v: RunView) -> str | None:

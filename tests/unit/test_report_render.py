@@ -310,6 +310,28 @@ def test_a_run_without_the_recommended_estimate_is_named_in_words(monkeypatch):
         render_markdown("t", "m", [sec])
 
 
+def test_a_temperature_with_nothing_to_fit_is_reported():
+    """A holdout with every image right drives the fitted temperature towards 0 (wherever the likelihood turns flat):
+    the competition confidences are then sharpened to ~100% and AC reads ~100%, with no word in the report why."""
+    from pathlib import Path
+
+    from kaggle_kit.gap import estimators, report
+    from kaggle_kit.gap.report_runs import RunView
+
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 10, 600)
+    lg = rng.normal(size=(600, 10))
+    lg[np.arange(600), y] += 8.0  # every holdout image right
+    res = estimators.estimate_all(lg[:300], y[:300], lg[300:])
+    assert res["holdout_acc"] == 1.0 and res["temperature"] < 0.1 and res["estimates"]["AC"] > 0.999
+    note = report.temperature_note(RunView(Path("r"), "r", None, None, None, res, None))
+    assert "temperature scaling had nothing to fit" in note and "Every holdout image is right" in note
+    res.update(temperature=20.0, holdout_acc=0.3)
+    assert "far too large" in report.temperature_note(RunView(Path("r"), "r", None, None, None, res, None))
+    res["temperature"] = 1.4
+    assert report.temperature_note(RunView(Path("r"), "r", None, None, None, res, None)) is None
+
+
 def test_per_class_change_is_the_difference_of_the_shares_as_shown(monkeypatch):
     """Shares 10.7% -> 14.8% were listed with a change of +4.0 (10.74% -> 14.78% unrounded)."""
     from pathlib import Path
