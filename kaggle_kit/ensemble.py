@@ -189,21 +189,32 @@ def _scores(logits: Logits) -> dict:
             "nll_calibrated": nll(logits.logits, logits.labels, logits.temperature) if len(logits.ids) else None}
 
 
-def runs_within(folder: Path, _seen: frozenset = frozenset()) -> list[str]:
+def runs_within(folder: Path) -> list[str]:
     """The run ids a member stands for, in order: a run's own; an ensemble's members' (those found on disk
     opened in turn, so an ensemble of ensembles yields its runs)."""
+    return list(dict.fromkeys(run_id for run_id, _ in _runs_found(folder, frozenset())))
+
+
+def run_folders_within(folder: Path) -> list[Path] | None:
+    """The run folders behind a run or ensemble folder, each once, or None when one is not on disk."""
+    found = dict(_runs_found(folder, frozenset()))
+    return None if any(f is None for f in found.values()) else list(found.values())
+
+
+def _runs_found(folder: Path, seen: frozenset) -> list[tuple[str, Path | None]]:
     summary = ensemble_summary(folder)
     if summary is None:
-        return [folder.name]
+        return [(folder.name, folder)]
     key = folder.resolve()
-    ids: list[str] = []
+    out: list[tuple[str, Path | None]] = []
     for member in summary["members"]:
         path = str(member["path"])
         found = next((c for c in member_candidates(folder, path) if c.is_dir()), None)
-        inner = ([Path(path).name] if found is None or found.resolve() in _seen | {key}
-                 else runs_within(found, _seen | {key}))
-        ids.extend(i for i in inner if i not in ids)
-    return ids
+        if found is None or found.resolve() in seen | {key}:
+            out.append((Path(path).name, None))
+        else:
+            out.extend(_runs_found(found, seen | {key}))
+    return out
 
 
 def _check_member_list(run_dirs: list[str | Path], out: Path, replace: bool = False) -> None:

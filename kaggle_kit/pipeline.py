@@ -151,6 +151,19 @@ def member_configs(cfg: PipelineConfig) -> list[tuple[str, PipelineConfig]]:
     return out
 
 
+def member_parameters(members: list[tuple[str, PipelineConfig]]) -> list[int]:
+    """Each member's trainable parameters, its model built on the meta device (no memory, no initialisation);
+    a member over ``model.max_params`` stops the pipeline here, before any member trains."""
+    import torch
+
+    from kaggle_kit.models import count_parameters
+    from kaggle_kit.runs import NUM_CLASSES
+    from kaggle_kit.train.loop import build_model
+
+    with torch.device("meta"):
+        return [count_parameters(build_model(mcfg, NUM_CLASSES)[0]) for _, mcfg in members]
+
+
 def data_fingerprint(paths, with_comp: bool = True) -> str:
     """Hash of the CIFAR-10 batches (and the competition pickle): training reads only the batches, so a new
     competition pickle re-predicts but does not retrain."""
@@ -242,6 +255,12 @@ def _run_pipeline(cfg: PipelineConfig, *, data_dir: str | Path | None, workdir: 
         check_ledger(ledger_path)
     if "upload" in cfg.stages:  # so does submit.upload: always without credentials
         _would_dry_run(cfg.submit.upload, kaggle_env)
+    if "ensemble" in cfg.stages and len(members) > 1:  # said now, not after hours of training
+        from kaggle_kit.models.counting import combined_parameters_note
+
+        note = combined_parameters_note(member_parameters(members))
+        if note:
+            echo(f"{note}: `kaggle-kit submit --from RUN` with one member's run folder once it is trained")
     n_member_stages = sum(s in cfg.stages for s in ("train", "predict")) * len(members)
     total = len(cfg.stages) + n_member_stages - sum(s in cfg.stages for s in ("train", "predict"))
     prog = Progress(total, echo)

@@ -159,6 +159,23 @@ def run_ids(folder: str | Path) -> list[str]:
     return members or [folder.name]
 
 
+def parameters_note(folder: str | Path) -> str | None:
+    """``combined_parameters_note`` for the models behind a run or ensemble folder (read from their train
+    manifests), naming the command that submits one of them; None when a member's count is unknown."""
+    import shlex
+
+    from kaggle_kit.ensemble import run_folders_within
+    from kaggle_kit.models.counting import combined_parameters_note
+    from kaggle_kit.runs import read_manifest
+
+    folders = run_folders_within(Path(folder)) or []
+    counts = [((read_manifest(f, "train") or {}).get("metrics") or {}).get("params") for f in folders]
+    if len(counts) < 2 or not all(isinstance(c, int) and not isinstance(c, bool) for c in counts):
+        return None
+    note = combined_parameters_note(counts)
+    return note and f"{note}, e.g. `kaggle-kit submit --from {shlex.quote(str(folders[0]))}`"
+
+
 # ------------------------------------------------------------------------------------------ submit
 def upload_command(csv_path: str | Path, message: str, competition: str, against: str | Path | None = None,
                    ledger_path: str | Path = ledger.DEFAULT_LEDGER) -> str:
@@ -383,6 +400,9 @@ def submit_pipeline_csv(csv: str | Path, cfg: Any, final_dir: str | Path, run_di
             # has just validated this CSV against that folder's pickle, so its ids are the competition's
             ids = _csv_ids(csv)
     message = sub.message or f"{cfg.name}: {Path(final_dir).name}"
+    note = parameters_note(final_dir)
+    if note:
+        echo(note)
     scores = local_scores(final_dir, data, comp, cfg.report.synthetic_per_set, echo=echo, ledger_path=ledger_path,
                           competition=sub.competition)
     with kaggle_api.applied_env(env):

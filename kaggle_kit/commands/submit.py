@@ -72,8 +72,8 @@ def _staged_csv(folder: Path, target: Path, ids, tmp: Path) -> tuple[Path, bool]
 def run(args: argparse.Namespace) -> int:
     from kaggle_kit.fsio import atomic_write_bytes, check_file_target, new_paths, remove_created, sha256_file
     from kaggle_kit.upload import (UPLOAD_ATTEMPTED, LocalScores, again_command, check_not_submitted,
-                                   check_run_logits, check_submit_inputs, local_scores, resolve_mode, run_ids,
-                                   submit_csv)
+                                   check_run_logits, check_submit_inputs, local_scores, parameters_note, resolve_mode,
+                                   run_ids, submit_csv)
     from kaggle_kit.submission import check_csv_file
 
     if bool(args.csv) == bool(args.from_run):
@@ -107,6 +107,9 @@ def run(args: argparse.Namespace) -> int:
         fresh, create = _staged_csv(folder, target, comp.ids, Path(tmp))
         if not args.force:  # before the minutes the leaderboard prediction takes
             check_not_submitted(Path(args.ledger), sha256_file(fresh), target)
+        note = parameters_note(folder)
+        if note:
+            print(note)
         scores = local_scores(folder, _cifar10_or_none(args), comp, args.synthetic_per_set, echo=print,
                               ledger_path=args.ledger, competition=args.competition)
         created = new_paths(target) if create else []

@@ -39,6 +39,20 @@ def check_parameter_budget(model: nn.Module, name: str, max_params: int = DEFAUL
     return n
 
 
+def combined_parameters_note(counts: list[int], max_params: int = DEFAULT_MAX_PARAMS) -> str | None:
+    """A line for predictions that come from several models over ``max_params`` together, else None.
+
+    Each model passes the competition's budget on its own; whether the budget covers everything behind one
+    submission is the course's reading, not the toolkit's, so the user hears the total before training and
+    again before uploading rather than learning it from a disqualification."""
+    total = sum(counts)
+    if len(counts) < 2 or total <= max_params:
+        return None
+    return (f"note: these predictions come from {len(counts)} models with {total:,} trainable parameters in all "
+            f"(each at most {max(counts):,}, under the {max_params:,} budget); if the competition's limit covers "
+            f"everything behind a submission, submit one model")
+
+
 def model_flops(model: nn.Module, input_size: tuple[int, ...] = (1, 3, 32, 32)) -> float:
     """Forward FLOPs per image (one multiply-add = 2 FLOPs), counted by torch.utils.flop_counter.
 

@@ -275,3 +275,29 @@ def test_members_predicted_from_two_pickles_with_the_same_ids_are_refused(tmp_pa
         ensemble_runs([ac, b], "mean_probs", "y", out_root=tmp_path / "ens")
     plain = make_run(tmp_path / "D")  # a manifest that names no pickle (older runs): nothing to compare
     ensemble_runs([a, plain], "mean_probs", "ad", out_root=tmp_path / "ens")
+
+
+def test_an_ensemble_over_the_budget_in_all_says_so_and_names_one_member_to_submit(tmp_path):
+    """Each member passes the 5M rule alone; three together hold 3x as many parameters, and a course reading the
+    rule as covering the whole submission would refuse it: the user hears the total before uploading."""
+    from kaggle_kit.models.counting import combined_parameters_note
+    from kaggle_kit.upload import parameters_note
+
+    runs = [make_run(tmp_path / "runs" / n, seed=i) for i, n in enumerate("ABC")]
+    for run, params in zip(runs, (4_893_566, 4_893_566, 1_000)):
+        write_manifest(run, "train", metrics={"params": params})
+    inner = ensemble_runs(runs[:2], "mean_probs", "ab", out_root=tmp_path / "ens")
+    outer = ensemble_runs([inner, runs[2]], "mean_probs", "abc", out_root=tmp_path / "ens")
+    note = parameters_note(outer)
+    assert note.startswith("note: these predictions come from 3 models with 9,788,132 trainable parameters in all "
+                           "(each at most 4,893,566, under the 5,000,000 budget); if the competition's limit covers "
+                           "everything behind a submission, submit one model, e.g. `kaggle-kit submit --from ")
+    assert note.endswith(f"{runs[0]}`")
+    assert parameters_note(runs[0]) is None  # one model: the per-model check is the whole rule
+    small = ensemble_runs([runs[2], make_run(tmp_path / "runs" / "D", seed=4)], "mean_probs", "cd",
+                          out_root=tmp_path / "ens")
+    assert parameters_note(small) is None  # D has no train manifest: no count, no guess
+    write_manifest(tmp_path / "runs" / "D", "train", metrics={"params": 2_000})
+    assert parameters_note(small) is None  # 3,000 in all: within the budget
+    assert combined_parameters_note([2_500_000, 2_500_000]) is None
+    assert combined_parameters_note([2_500_000, 2_500_001]).startswith("note: these predictions come from 2 models")

@@ -1,0 +1,27 @@
+"""The pipeline checks its members' parameter budget before the data is even looked for."""
+import pytest
+
+from kaggle_kit.config import load_pipeline
+from kaggle_kit.errors import DataNotFoundError, ParameterBudgetError
+from kaggle_kit.pipeline import member_parameters, member_configs, run_pipeline
+
+
+def test_the_default_ensemble_states_its_total_parameters_before_training(tmp_path):
+    """default.yaml ensembles three seed000 models: 14,680,698 trainable parameters behind one submission,
+    said at the start of `make submit`, not only in a YAML comment."""
+    cfg = load_pipeline("pipelines/default.yaml")
+    assert member_parameters(member_configs(cfg)) == [4_893_566] * 3
+    lines: list[str] = []
+    with pytest.raises(DataNotFoundError):
+        run_pipeline(cfg, data_dir=tmp_path / "no-data-here", workdir=tmp_path, progress=False, echo=lines.append)
+    assert lines[0].startswith("note: these predictions come from 3 models with 14,680,698 trainable parameters")
+    assert lines[0].endswith("submit one model: `kaggle-kit submit --from RUN` with one member's run folder once "
+                             "it is trained")
+
+
+def test_a_member_over_the_budget_stops_the_pipeline_before_any_member_trains(tmp_path):
+    cfg = load_pipeline("pipelines/default.yaml", overrides=["model.name=timm/resnet50"])
+    with pytest.raises(ParameterBudgetError, match=r"model timm/resnet50 has [\d,]+ trainable parameters, over the "
+                                                   r"budget of 5,000,000"):
+        run_pipeline(cfg, data_dir=tmp_path / "no-data-here", workdir=tmp_path, progress=False)
+    assert not (tmp_path / "runs").exists()
