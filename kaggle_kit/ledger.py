@@ -129,16 +129,23 @@ def make_row(**fields: Any) -> dict[str, str]:
 
 
 def render(rows: list[Mapping[str, str]]) -> str:
+    """The ledger's text, one line per row ending in "\\n". The csv module quotes only cells holding a character of
+    its line terminator, so with "\\n" alone a message holding a lone "\\r" (a Kaggle description can) was written
+    unquoted and every later read of the ledger failed; each row is written with "\\r\\n" and given "\\n" after."""
     buf = io.StringIO()
-    writer = csv.DictWriter(buf, fieldnames=COLUMNS, lineterminator="\n")
-    writer.writeheader()
-    writer.writerows(rows)
-    return buf.getvalue()
+    writer = csv.DictWriter(buf, fieldnames=COLUMNS, lineterminator="\r\n")
+    lines = []
+    for row in [dict(zip(COLUMNS, COLUMNS)), *rows]:
+        buf.seek(0)
+        buf.truncate()
+        writer.writerow(row)
+        lines.append(buf.getvalue()[:-2] + "\n")
+    return "".join(lines)
 
 
 def parse(text: str, source: str = "ledger") -> list[dict[str, str]]:
     """Rows of a ledger's text; a header that is not the ledger's is an error naming what was found."""
-    reader = csv.DictReader(io.StringIO(text))
+    reader = csv.DictReader(io.StringIO(text, newline=""))
     header = tuple(reader.fieldnames or ())
     if header not in (COLUMNS, *LEGACY_LAYOUTS):
         found = ", ".join(header)[:120] or "nothing"
@@ -160,8 +167,8 @@ def parse(text: str, source: str = "ledger") -> list[dict[str, str]]:
 def _read_rows(path: Path) -> list[dict[str, str]]:
     if not path.is_file():
         return []
-    try:
-        text = path.read_text(encoding="utf-8")
+    try:  # bytes, not read_text: its newline translation would turn a "\r" inside a quoted message into "\n"
+        text = path.read_bytes().decode("utf-8")
     except UnicodeDecodeError:
         raise LedgerError(f"{path}: not a UTF-8 text file; move it aside and rerun") from None
     return parse(text, str(path)) if text.strip() else []
@@ -217,7 +224,7 @@ def locked(path: str | Path) -> Iterator[None]:
 
 def _write_rows(path: Path, rows: list[Mapping[str, str]]) -> None:
     with atomic_path(path) as tmp:
-        tmp.write_text(render(rows), encoding="utf-8")
+        tmp.write_text(render(rows), encoding="utf-8", newline="")  # the text as rendered, "\r" and all
 
 
 def append_row(path: str | Path = DEFAULT_LEDGER, **fields: Any) -> dict[str, str]:

@@ -358,6 +358,29 @@ def test_sync_sees_every_submission_when_kaggle_pages_are_shorter_than_asked(com
         server.stop()
 
 
+def test_sync_keeps_descriptions_and_file_names_from_kaggle_exactly(comp, tmp_path, monkeypatch, capsys):
+    """A description set on Kaggle's website is remote text: one holding a lone carriage return was written to the
+    ledger unquoted, and from then on every command reading the ledger failed with 'wrong number of fields'."""
+    server = start_fake(comp)
+    texts = ["first\rsecond", "a, \"b\"\r\nc\nd", "| **x** <b>&amp;</b> \x1b[31m", "שלום 日本"]
+    try:
+        use_env(monkeypatch, server.sandbox_env(tmp_path / "client"))
+        monkeypatch.chdir(tmp_path)
+        start = datetime.datetime(2025, 3, 1, tzinfo=datetime.timezone.utc)
+        with server.state.lock:
+            server.state.submissions.extend(
+                SubmissionRecord(ref=60_000_000 + i, user=DEFAULT_USER, date=start + datetime.timedelta(hours=i),
+                                 description=text, file_name=f"{text}.csv", size=10, score=Score("COMPLETE", "0.8"),
+                                 polls_left=0) for i, text in enumerate(texts))
+        assert main(["sync"]) == 0
+        assert main(["sync"]) == 0  # reads the ledger the first wrote
+        assert capsys.readouterr().out.endswith("0 added, 0 still pending; the ledger was already up to date\n")
+        df = ledger.read_ledger("submissions/ledger.csv")
+        assert df.message.tolist() == texts and df.file.tolist() == [f"{t}.csv" for t in texts]
+    finally:
+        server.stop()
+
+
 def test_a_submissions_file_keeps_the_teams_submissions_across_restarts(comp, tmp_path, monkeypatch):
     kept = tmp_path / "fake" / "submissions.json"
     monkeypatch.chdir(tmp_path)

@@ -100,6 +100,26 @@ def test_roundtrip_types_and_awkward_text(tmp_path):
     assert df["time"].str.endswith("+00:00").all()
 
 
+@pytest.mark.parametrize("msg", ["CR\ronly", "CRLF\r\ninside", "LF\nand CR\r, \"quoted\", comma\r\n"])
+def test_a_message_keeps_its_carriage_returns_through_every_rewrite(tmp_path, msg):
+    """Kaggle's description of a synced submission is stored as sent: reading the ledger as text translated a
+    "\\r" inside a quoted cell into "\\n", and the next rewrite (a sync) saved the changed message."""
+    path = tmp_path / "ledger.csv"
+    ledger.append_row(path, file="a.csv", message=msg, kaggle_ref="1", status="PENDING")
+    assert ledger.read_ledger(path).loc[0, "message"] == msg
+    assert ledger.update_rows_by_ref(path, {"1": {"status": "COMPLETE"}}) == 1
+    assert ledger.read_ledger(path).loc[0, "message"] == msg
+
+
+def test_a_ledger_saved_with_windows_line_endings_still_reads(tmp_path):
+    path = tmp_path / "ledger.csv"
+    ledger.append_row(path, file="a.csv", message="two\nlines", status="dry-run")
+    path.write_bytes(path.read_bytes().replace(b"\n", b"\r\n"))
+    df = ledger.read_ledger(path)
+    assert df.loc[0, "file"] == "a.csv" and df.loc[0, "status"] == "dry-run"
+    assert df.loc[0, "message"] == "two\r\nlines"  # as the file holds it now
+
+
 def test_unknown_column_and_foreign_file_are_refused(tmp_path):
     path = tmp_path / "ledger.csv"
     with pytest.raises(LedgerError, match=r"^unknown ledger column 'score' \(columns: time, file, "):
