@@ -449,7 +449,8 @@ def prediction_section(runs: Sequence[RunView], errors: dict, unseen: dict | Non
         ax.axvline(100 * own, color="black", lw=1.5, label="its public score")
     top = max((vals + errs).max(), 100 * main.result["holdout_acc"], 100 * (own or 0.0))
     ax.set_xlim(max(0, vals.min() - 15), min(100, top + 8))  # room for the legend, not up to 100% for a weak model
-    ax.set_xlabel(f"predicted leaderboard accuracy (%) of {main.name}; error bars: measured MAE at that drop")
+    ax.set_xlabel(f"predicted leaderboard accuracy (%) of {main.name}; error bars: measured MAE at that drop",
+                  parse_math=False)  # a '$' in a run name is no mathtext
     ax.legend(fontsize=8)
     sec.blocks.append(Fig("predicted_lb", figure_png(fig), "Predicted leaderboard accuracy by estimator, with each "
                           "estimator's mean absolute error measured on benchmark sets where it predicted a similar "
@@ -483,7 +484,7 @@ def label_shift_section(main: RunView, class_names: Sequence[str]) -> tuple[Sect
     for i, (lab, vals) in enumerate([("training prior", r["source_priors"]), ("BBSE", r["priors_bbse"]),
                                      ("EM", r["priors_em"]), ("predicted share (competition)", pred_comp)]):
         ax.bar(x + (i - 1.5) * 0.2, 100 * np.asarray(vals), width=0.2, label=lab)
-    ax.set_xticks(x, list(class_names), rotation=30)
+    ax.set_xticks(x, list(class_names), rotation=30, parse_math=False)
     ax.set_ylabel("% of images")
     ax.legend(fontsize=8)
     sec.blocks.append(Fig("label_shift", figure_png(fig), "Class priors: training, estimated (BBSE, EM) and the "
@@ -618,7 +619,7 @@ def per_class_section(main: RunView, class_names: Sequence[str]) -> Section:
     x = np.arange(c)
     ax.bar(x - 0.2, 100 * ch, width=0.4, label="holdout")
     ax.bar(x + 0.2, 100 * cc, width=0.4, label="competition")
-    ax.set_xticks(x, list(class_names), rotation=30)
+    ax.set_xticks(x, list(class_names), rotation=30, parse_math=False)
     ax.set_ylabel("mean confidence of predictions (%)")
     ax.set_ylim(max(0, 100 * np.nanmin(np.concatenate([ch, cc])) - 10), 100)
     ax.legend(fontsize=8)

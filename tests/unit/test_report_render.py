@@ -467,3 +467,19 @@ def test_user_and_kaggle_text_shows_as_written_in_gap_md(text):
     tags = {g for g, _ in parsed.done}
     assert not tags & {"a", "img", "em", "code", "s", "ol", "blockquote", "h3", "script"}
     assert [t for g, t in parsed.done if g == "h1"] == ["t"]
+
+
+def test_a_dollar_in_a_class_name_is_shown_not_parsed_as_mathtext():
+    """matplotlib reads '$...$' as mathtext: a class named 'x_$a_$' (or a run named so, in section 2's axis label)
+    stopped the report with a ValueError traceback."""
+    from pathlib import Path
+
+    from kaggle_kit.gap import report
+    from kaggle_kit.gap.report_runs import RunView
+    from kaggle_kit.runs import Logits
+
+    rng = np.random.default_rng(0)
+    lg = lambda n: Logits(np.arange(n), rng.normal(size=(n, 10)).astype(np.float32), rng.integers(0, 10, n), "none")
+    view = RunView(Path("r"), "r", lg(100), None, lg(100), {"temperature": 1.0}, None)
+    sec = report.per_class_section(view, ["x_$a_$", "$x^2$", *[f"c{k}" for k in range(8)]])
+    assert [b.name for b in sec.blocks if isinstance(b, Fig)] == ["confidence_entropy", "per_class_confidence"]
