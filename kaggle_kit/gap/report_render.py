@@ -19,6 +19,8 @@ from typing import Sequence
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
+from kaggle_kit.text import spelled_out
+
 
 @dataclass
 class Table:
@@ -104,16 +106,13 @@ _MD_INLINE = re.compile(r"([\\`*_\[\]<>&~|])")
 # What makes a line a heading, list item or quote when it starts one: a run name can start a paragraph or bullet
 _MD_BLOCK_START = re.compile(r"^([#+=-]|[0-9]+(?=[.)]))")
 _LINE_BREAKS = re.compile(r"\r\n|[\t\r\n\v\f\x1c-\x1e\x85\u2028\u2029]")
-# Control characters (C0, DEL, C1: a terminal's escape sequences) and the bidirectional overrides and isolates that
-# can show a line in another order than it is written
-_UNSHOWN = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 
 
 def literal(text: object) -> str:
     """Text the report did not write, made to show exactly as written in gap.md and gap.html: on one line,
     invisible characters spelled out (``\\x1b``), and every character that would start Markdown backslash-escaped,
     so a Kaggle file name like ``**a**`` or ``![x](http://...)`` is neither bold nor a link or a remote image."""
-    text = _UNSHOWN.sub(lambda m: ascii(m.group())[1:-1], _LINE_BREAKS.sub(" ", str(text)))
+    text = spelled_out(_LINE_BREAKS.sub(" ", str(text)))
     text = _MD_INLINE.sub(r"\\\1", text)
     # "1." starts a list: its digits are no punctuation to escape, the dot after them is
     return _MD_BLOCK_START.sub(lambda m: m.group() + "\\" if m.group()[0].isdigit() else "\\" + m.group(), text)

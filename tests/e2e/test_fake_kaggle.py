@@ -381,6 +381,23 @@ def test_sync_keeps_descriptions_and_file_names_from_kaggle_exactly(comp, tmp_pa
         server.stop()
 
 
+def test_kaggles_words_in_an_error_reach_the_terminal_as_one_line_without_escape_sequences(comp, tmp_path,
+                                                                                           monkeypatch, capsys):
+    """The error line quotes Kaggle's reply: its escape sequences (clear the screen, recolour) reached the terminal
+    as they came, and a line break in it could start a line that looks like the toolkit's own."""
+    reply = "Denied\x1b[2J\x1b[32m all fine\x1b[0m\x07\x9b\nerror: not ours\r\u202eevil"
+    server = start_fake(comp, faults=[Fault(status=400, times=None, method="ListSubmissions", message=reply)])
+    try:
+        use_env(monkeypatch, server.sandbox_env(tmp_path / "client"))
+        monkeypatch.chdir(tmp_path)
+        capsys.readouterr()
+        assert main(["sync"]) == 1
+        assert capsys.readouterr().err == ("error: Kaggle refused the submission list (400: Denied\\x1b[2J\\x1b[32m "
+                                           "all fine\\x1b[0m\\x07\\x9b error: not ours \\u202eevil)\n")
+    finally:
+        server.stop()
+
+
 def test_a_submissions_file_keeps_the_teams_submissions_across_restarts(comp, tmp_path, monkeypatch):
     kept = tmp_path / "fake" / "submissions.json"
     monkeypatch.chdir(tmp_path)
