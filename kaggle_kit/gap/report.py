@@ -195,7 +195,7 @@ def scoreboard_section(ledger: pd.DataFrame, runs: Sequence[RunView], competitio
         err, cerr = r["prediction_error"], r["corrected_error"]
         run_cell = _runs_cell(r, runs)
         rows.append([_utc_cell(str(r["time"])), literal(r["file"]), run_cell, _pct(r["local_holdout_acc"], 2),
-                     _pct(r["local_test_acc"], 2), _pct(r["predicted_lb_acc"], 2), literal(r["predicted_by"] or "-"),
+                     _pct(r["local_test_acc"], 2), _pct(r["predicted_lb_acc"], 2), literal(r["predicted_by"]) or "-",
                      _pct(r["public_score"], 2), _pct(r["private_score"], 2),
                      "-" if math.isnan(err) else f"{100 * err:+.1f}",
                      "-" if math.isnan(r["corrected"]) else _pct(r["corrected"], 2)
