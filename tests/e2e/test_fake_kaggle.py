@@ -360,9 +360,11 @@ def test_sync_sees_every_submission_when_kaggle_pages_are_shorter_than_asked(com
 
 def test_sync_keeps_descriptions_and_file_names_from_kaggle_exactly(comp, tmp_path, monkeypatch, capsys):
     """A description set on Kaggle's website is remote text: one holding a lone carriage return was written to the
-    ledger unquoted, and from then on every command reading the ledger failed with 'wrong number of fields'."""
+    ledger unquoted, and from then on every command reading the ledger failed with 'wrong number of fields'; one
+    over the csv module's cell limit failed every read too, and a lone surrogate failed the write."""
     server = start_fake(comp)
-    texts = ["first\rsecond", "a, \"b\"\r\nc\nd", "| **x** <b>&amp;</b> \x1b[31m", "שלום 日本"]
+    texts = ["first\rsecond", "a, \"b\"\r\nc\nd", "| **x** <b>&amp;</b> \x1b[31m", "שלום 日本", "lone \udcff",
+             "x" * 150_000]
     try:
         use_env(monkeypatch, server.sandbox_env(tmp_path / "client"))
         monkeypatch.chdir(tmp_path)
@@ -376,7 +378,9 @@ def test_sync_keeps_descriptions_and_file_names_from_kaggle_exactly(comp, tmp_pa
         assert main(["sync"]) == 0  # reads the ledger the first wrote
         assert capsys.readouterr().out.endswith("0 added, 0 still pending; the ledger was already up to date\n")
         df = ledger.read_ledger("submissions/ledger.csv")
-        assert df.message.tolist() == texts and df.file.tolist() == [f"{t}.csv" for t in texts]
+        # a lone surrogate has no UTF-8: kept as its escape; a description longer than a ledger cell: cut to one
+        kept = [*texts[:4], "lone \\udcff", "x" * ledger.MAX_CELL_CHARS]
+        assert df.message.tolist() == kept and df.file.tolist()[:5] == [f"{t}.csv" for t in kept[:5]]
     finally:
         server.stop()
 
