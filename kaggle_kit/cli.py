@@ -18,6 +18,7 @@ import traceback
 
 from kaggle_kit import commands
 from kaggle_kit.errors import KitError
+from kaggle_kit.text import spelled_out
 
 
 # --help lists the commands in the order of the work (the whole flow first), not alphabetically
@@ -90,12 +91,12 @@ def main(argv: list[str] | None = None) -> int:
     except KitError as err:
         if args.verbose:
             traceback.print_exc()
-        print(f"error: {err}", file=sys.stderr)
+        print(f"error: {spelled_out(str(err))}", file=sys.stderr)  # it may quote Kaggle's reply: one line, no escapes
         return err.exit_code
     except OSError as err:
         if args.verbose:
             traceback.print_exc()
-        print(f"error: {os_error_line(err)}", file=sys.stderr)
+        print(f"error: {spelled_out(os_error_line(err))}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("error: interrupted; finished work is kept and a rerun resumes it", file=sys.stderr)

@@ -48,6 +48,9 @@ DRY_RUN = "dry-run"
 # Statuses of rows that never reached Kaggle: they do not block a later upload of the same file.
 NOT_SUBMITTED = frozenset({DRY_RUN})
 RUN_SEPARATOR = ";"
+# The csv module refuses to read a cell over 131072 characters (csv.field_size_limit): a longer one is refused before
+# it is written, or every later read of the ledger would fail
+MAX_CELL_CHARS = 100_000
 
 
 def as_fraction(x: float) -> float:
@@ -70,7 +73,8 @@ def _cell(value: Any) -> str:
     if isinstance(value, Mapping):  # estimates: name -> fraction, 5 decimals (0.001 points); NaN is left out
         finite = {str(k): round(float(v), 5) for k, v in value.items() if v is not None and math.isfinite(v)}
         return json.dumps(finite, separators=(",", ":")) if finite else ""
-    return str(value)
+    # a lone surrogate (JSON may carry one, as "\\udcff") has no UTF-8: written as its escape, not a failed write
+    return str(value).encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 def estimates_of(cell: str, where: str = "ledger") -> dict[str, float]:
@@ -119,6 +123,10 @@ def make_row(**fields: Any) -> dict[str, str]:
     if unknown:
         raise LedgerError(f"unknown ledger column '{unknown[0]}' (columns: {', '.join(COLUMNS)})")
     row = {c: _cell(fields.get(c)) for c in COLUMNS}
+    long = [c for c in COLUMNS if len(row[c]) > MAX_CELL_CHARS]
+    if long:
+        raise LedgerError(f"new ledger row: column '{long[0]}' holds {len(row[long[0]]):,} characters, more than the "
+                          f"{MAX_CELL_CHARS:,} a ledger cell may hold; shorten it")
     for column in RECIPE_COLUMNS:  # refused now, not by every later read of the ledger
         recipe_of(row[column], "new ledger row", column)
     for column in NUMERIC_COLUMNS:
@@ -129,23 +137,30 @@ def make_row(**fields: Any) -> dict[str, str]:
 
 
 def render(rows: list[Mapping[str, str]]) -> str:
+    """The ledger's text, one line per row ending in "\\n". The csv module quotes only cells holding a character of
+    its line terminator, so with "\\n" alone a message holding a lone "\\r" (a Kaggle description can) was written
+    unquoted and every later read of the ledger failed; each row is written with "\\r\\n" and given "\\n" after."""
     buf = io.StringIO()
-    writer = csv.DictWriter(buf, fieldnames=COLUMNS, lineterminator="\n")
-    writer.writeheader()
-    writer.writerows(rows)
-    return buf.getvalue()
+    writer = csv.DictWriter(buf, fieldnames=COLUMNS, lineterminator="\r\n")
+    lines = []
+    for row in [dict(zip(COLUMNS, COLUMNS)), *rows]:
+        buf.seek(0)
+        buf.truncate()
+        writer.writerow(row)
+        lines.append(buf.getvalue()[:-2] + "\n")
+    return "".join(lines)
 
 
 def parse(text: str, source: str = "ledger") -> list[dict[str, str]]:
     """Rows of a ledger's text; a header that is not the ledger's is an error naming what was found."""
-    reader = csv.DictReader(io.StringIO(text))
+    reader = csv.DictReader(io.StringIO(text, newline=""))
     header = tuple(reader.fieldnames or ())
     if header not in (COLUMNS, *LEGACY_LAYOUTS):
         found = ", ".join(header)[:120] or "nothing"
         raise LedgerError(f"{source}: header is not a kaggle-kit ledger's (found {found}); "
                           f"move the file aside and rerun")
     rows = []
-    for row in reader:
+    for row in _csv_rows(reader, source):
         if None in row or any(v is None for v in row.values()):
             raise LedgerError(f"{source}:{reader.line_num}: wrong number of fields; fix or remove that line")
         estimates_of(row.get("estimates", ""), f"{source}:{reader.line_num}")
@@ -157,11 +172,22 @@ def parse(text: str, source: str = "ledger") -> list[dict[str, str]]:
     return rows
 
 
+def _csv_rows(reader: csv.DictReader, source: str) -> Iterator[dict]:
+    """The reader's rows; a line the csv module cannot read (a cell over its size limit) is an error naming it."""
+    while True:
+        try:
+            yield next(reader)
+        except StopIteration:
+            return
+        except csv.Error as err:  # raised on the line being read, which line_num does not count yet
+            raise LedgerError(f"{source}:{reader.line_num + 1}: {err}; fix or remove that line") from None
+
+
 def _read_rows(path: Path) -> list[dict[str, str]]:
     if not path.is_file():
         return []
-    try:
-        text = path.read_text(encoding="utf-8")
+    try:  # bytes, not read_text: its newline translation would turn a "\r" inside a quoted message into "\n"
+        text = path.read_bytes().decode("utf-8")
     except UnicodeDecodeError:
         raise LedgerError(f"{path}: not a UTF-8 text file; move it aside and rerun") from None
     return parse(text, str(path)) if text.strip() else []
@@ -217,7 +243,7 @@ def locked(path: str | Path) -> Iterator[None]:
 
 def _write_rows(path: Path, rows: list[Mapping[str, str]]) -> None:
     with atomic_path(path) as tmp:
-        tmp.write_text(render(rows), encoding="utf-8")
+        tmp.write_text(render(rows), encoding="utf-8", newline="")  # the text as rendered, "\r" and all
 
 
 def append_row(path: str | Path = DEFAULT_LEDGER, **fields: Any) -> dict[str, str]:

@@ -33,6 +33,9 @@ UPLOAD_ATTEMPTED = "upload_attempted"
 def check_message(message: str) -> None:
     if not message or not message.strip():
         raise SubmissionError("a submission needs a message (-m): it is how you tell submissions apart later")
+    if len(message) > ledger.MAX_CELL_CHARS:  # refused before the upload, not by the ledger after it
+        raise SubmissionError(f"the message (-m) has {len(message):,} characters; the ledger keeps at most "
+                              f"{ledger.MAX_CELL_CHARS:,}: shorten it")
 
 
 def check_competition(competition: str) -> None:
@@ -361,7 +364,8 @@ def sync_ledger(competition: str = COMPETITION_SLUG, ledger_path: str | Path = l
         known = ledger.known_refs(ledger_path)
         updates = {s.ref: {"status": s.status, "public_score": s.public_score, "private_score": s.private_score}
                    for s in remote if s.ref in known}
-        new_rows = [dict(time=s.date, file=s.file_name, message=s.description, competition=competition,
+        cut = ledger.MAX_CELL_CHARS  # Kaggle's text, however long, must not stop the ledger from being written
+        new_rows = [dict(time=s.date, file=s.file_name[:cut], message=s.description[:cut], competition=competition,
                          kaggle_ref=s.ref, status=s.status, public_score=s.public_score,
                          private_score=s.private_score) for s in reversed(remote) if s.ref not in known]
         changed = ledger.update_rows_by_ref(ledger_path, updates, new_rows)

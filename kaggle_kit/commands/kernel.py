@@ -96,13 +96,15 @@ def run_push(args: argparse.Namespace) -> int:
 def run_status(args: argparse.Namespace) -> int:
     from kaggle_kit import kaggle_api
     from kaggle_kit.kernels import FAILED, TERMINAL, check_poll_seconds
+    from kaggle_kit.text import spelled_out
 
     poll_s = check_poll_seconds(args.poll_s, "--poll-s")
     refs = _refs(args.names)
     while True:
         statuses = [kaggle_api.kernel_status(ref) for ref in refs]
         for s in statuses:
-            print(f"{s.ref}: {s.status}" + (f" ({s.failure_message})" if s.failure_message else ""), flush=True)
+            why = f" ({spelled_out(s.failure_message)})" if s.failure_message else ""  # Kaggle's words, one line
+            print(f"{s.ref}: {s.status}{why}", flush=True)
         if not args.wait or all(s.status in TERMINAL for s in statuses):
             break
         time.sleep(poll_s)

@@ -23,7 +23,7 @@ from kaggle_kit.errors import RunError
 from kaggle_kit.fsio import atomic_write_bytes, atomic_write_text, sha256_file
 from kaggle_kit.gap import advice as advice_mod
 from kaggle_kit.gap import domain, estimators, image_stats, label_shift, leaderboard_feedback
-from kaggle_kit.gap.report_render import (Details, Fig, Section, Table, figure_png, figures, render_html,
+from kaggle_kit.gap.report_render import (Details, Fig, Section, Table, figure_png, figures, literal, render_html,
                                           render_markdown)
 from kaggle_kit.gap.report_runs import RunView, load_run
 from kaggle_kit.ledger import RUN_SEPARATOR, as_fraction, estimates_of
@@ -137,14 +137,14 @@ def upload_prediction_summary(df: pd.DataFrame, legacy: str) -> str:
     scored = df[~df["prediction_error"].isna()]
     if scored.empty:
         return text + " No prediction has a public score to compare with yet."
-    parts = [f"{name} {100 * g['prediction_error'].abs().mean():.1f} points over {len(g)} submission(s)"
+    parts = [f"{literal(name)} {100 * g['prediction_error'].abs().mean():.1f} points over {len(g)} submission(s)"
              for name, g in scored.groupby("predicted_by", sort=True)]
     text += " Mean absolute error against the public score: " + "; ".join(parts) + "."
     every = estimator_errors(scored)
     if every:
         text += (" Every estimator the upload computed, on your scored submissions that kept them (mean absolute "
                  "error, points, over how many submissions): "
-                 + "; ".join(f"{n} {100 * e:.1f} over {k}" for n, (e, k) in every.items()) + ".")
+                 + "; ".join(f"{literal(n)} {100 * e:.1f} over {k}" for n, (e, k) in every.items()) + ".")
     both = scored[~scored["corrected_error"].isna()]
     if not both.empty:
         text += (f" Corrected by the submissions scored before each (section 2 says how and which estimator): "
@@ -159,10 +159,10 @@ def _runs_cell(row: pd.Series, runs: Sequence[RunView]) -> str:
     members = frozenset(x for x in str(row["runs"]).split(RUN_SEPARATOR) if x)
     ens = next((v.name for v in runs if v.members and frozenset(v.members) == members and v.recipe is not None
                 and v.recipe.exact == row["recipe"]), None)
-    recipe = f"recipe {row['recipe'][:6]}" if row["recipe"] else ""
+    recipe = f"recipe {literal(row['recipe'][:6])}" if row["recipe"] else ""
     if ens is not None:
-        return f"{ens} (ensemble of {row['runs']}; {recipe})"
-    return str(row["runs"]) + (f" ({recipe})" if recipe else "")
+        return f"{literal(ens)} (ensemble of {literal(row['runs'])}; {recipe})"
+    return literal(row["runs"]) + (f" ({recipe})" if recipe else "")
 
 
 def scoreboard_section(ledger: pd.DataFrame, runs: Sequence[RunView], competition: str | None = None
@@ -177,11 +177,11 @@ def scoreboard_section(ledger: pd.DataFrame, runs: Sequence[RunView], competitio
         other = ~ledger["competition"].isin([competition, ""])
         left_out = int(other.sum())
         if left_out:
-            sec.blocks.append(f"{left_out} ledger row(s) of other competitions "
-                              f"({', '.join(sorted(set(ledger.loc[other, 'competition'])))}) are left out.")
+            names = ", ".join(literal(c) for c in sorted(set(ledger.loc[other, "competition"])))
+            sec.blocks.append(f"{left_out} ledger row(s) of other competitions ({names}) are left out.")
             ledger = ledger.loc[~other]
     if ledger.empty:
-        where = f"for {competition} in the ledger" if left_out else "in the ledger"
+        where = f"for {literal(competition)} in the ledger" if left_out else "in the ledger"
         sec.blocks.append(f"No submissions {where} yet: the scoreboard fills in after `kaggle-kit submit` "
                           "and `kaggle-kit sync`.")
         return sec, None, 0
@@ -198,12 +198,12 @@ def scoreboard_section(ledger: pd.DataFrame, runs: Sequence[RunView], competitio
     for _, r in df.iterrows():
         err, cerr = r["prediction_error"], r["corrected_error"]
         run_cell = _runs_cell(r, runs)
-        rows.append([_utc_cell(str(r["time"])), str(r["file"]), run_cell, _pct(r["local_holdout_acc"], 2),
-                     _pct(r["local_test_acc"], 2), _pct(r["predicted_lb_acc"], 2), r["predicted_by"] or "-",
+        rows.append([_utc_cell(str(r["time"])), literal(r["file"]), run_cell, _pct(r["local_holdout_acc"], 2),
+                     _pct(r["local_test_acc"], 2), _pct(r["predicted_lb_acc"], 2), literal(r["predicted_by"]) or "-",
                      _pct(r["public_score"], 2), _pct(r["private_score"], 2),
                      "-" if math.isnan(err) else f"{100 * err:+.1f}",
                      "-" if math.isnan(r["corrected"]) else _pct(r["corrected"], 2)
-                     + ("" if math.isnan(cerr) else f" ({100 * cerr:+.1f})"), str(r["status"])])
+                     + ("" if math.isnan(cerr) else f" ({100 * cerr:+.1f})"), literal(r["status"])])
     sec.blocks.append(Table(["time (UTC)", "file", "runs", "holdout", "local test", "predicted LB", "predicted by",
                              "public", "private", "predicted - public (pts)", "corrected by earlier scores (error)",
                              "status"], rows))
@@ -252,7 +252,7 @@ def scoreboard_section(ledger: pd.DataFrame, runs: Sequence[RunView], competitio
         rows = []
         for v in runs:
             loc = v.test.accuracy if v.test is not None and v.test.labels is not None else v.result["holdout_acc"]
-            rows.append([v.name, _pct(loc, 2), _pct(line[0] * loc + line[1], 2)])
+            rows.append([literal(v.name), _pct(loc, 2), _pct(line[0] * loc + line[1], 2)])
         sec.blocks.append(Table(["run", "local accuracy", "expected leaderboard (line)"], rows))
     return sec, line, n_scored
 
@@ -268,7 +268,7 @@ def _no_line_words(board: np.ndarray) -> str:
 def _utc_cell(text: str) -> str:
     """A ledger time in UTC to the second (the ledger writes UTC with its offset); as written if it is no time."""
     when = pd.to_datetime(text, utc=True, errors="coerce")
-    return text[:19] if pd.isna(when) else when.strftime("%Y-%m-%d %H:%M:%S")
+    return literal(text[:19]) if pd.isna(when) else when.strftime("%Y-%m-%d %H:%M:%S")
 
 
 def _constant_gap_words(scored_local: np.ndarray) -> str:
@@ -319,9 +319,9 @@ def corrections(runs: Sequence[RunView], estimator: str, ledger: pd.DataFrame | 
     lines, last, said_wider = [], None, False
     measured = leaderboard_feedback.measurements()
     if competition is not None and not (ledger["competition"] == competition).any():
-        found = ", ".join(sorted(set(ledger["competition"]) - {""})) or "none named"
-        return [f"No ledger row is for competition '{competition}' (the ledger's: {found}), so nothing corrects the "
-                f"prediction."], []
+        found = ", ".join(literal(c) for c in sorted(set(ledger["competition"]) - {""})) or "none named"
+        return [f"No ledger row is for competition '{literal(competition)}' (the ledger's: {found}), so nothing "
+                f"corrects the prediction."], []
     for v in runs:
         c = corrected_for(v, estimator, ledger, competition, measured)
         own = leaderboard_feedback.own_public_score(ledger, _runs_of(v), competition)
@@ -329,7 +329,7 @@ def corrections(runs: Sequence[RunView], estimator: str, ledger: pd.DataFrame | 
             wider = "" if said_wider else _wider_words(c, v, errors)  # said once
             said_wider = said_wider or bool(wider)
             last = c
-            lines.append(f"{v.name}, corrected by the leaderboard: {c.offset.estimator} predicted "
+            lines.append(f"{literal(v.name)}, corrected by the leaderboard: {c.offset.estimator} predicted "
                          f"{_pct(c.estimate, 1)}, and on your {c.offset.n} scored "
                          f"submission(s){c.offset.scope_words()} its predictions were {c.offset.miss_words()}, so "
                          f"expect **{_pct(c.accuracy, 1)}**" + ("." if c.low is None else
@@ -337,8 +337,9 @@ def corrections(runs: Sequence[RunView], estimator: str, ledger: pd.DataFrame | 
                                                                 f"{leaderboard_feedback.range_basis(c, measured)})."
                                                                 + wider))
         elif own is not None:
-            lines.append(f"{v.name} is on the leaderboard already: public score **{_pct(own, 2)}**. A submission's "
-                         f"own score never corrects its prediction, and no other scored submission qualifies yet.")
+            lines.append(f"{literal(v.name)} is on the leaderboard already: public score **{_pct(own, 2)}**. A "
+                         f"submission's own score never corrects its prediction, and no other scored submission "
+                         f"qualifies yet.")
     if last is not None:
         name = last.offset.estimator
         switch = leaderboard_feedback.switch_words(name, estimator, measured)
@@ -372,7 +373,7 @@ def prediction_section(runs: Sequence[RunView], errors: dict, unseen: dict | Non
         f"labeled shifted sets, and \"What each estimator computes\", under the table, explains them. Once the "
         f"ledger has public scores, the prediction is also corrected by how far the earlier ones missed.")
     for v in runs:
-        line = expectation_sentence(v.name, best, v.result, errors, unseen)
+        line = expectation_sentence(literal(v.name), best, v.result, errors, unseen)
         sec.blocks.append(line or _no_range_sentence(v, best))
         sec.blocks += [n for n in (small_sample_note(v), temperature_note(v)) if n]
     corrected, evidence = corrections(runs, best, ledger, competition, errors)
@@ -396,7 +397,7 @@ def prediction_section(runs: Sequence[RunView], errors: dict, unseen: dict | Non
         "over-estimate; chosen by a test on shift families outside the benchmark, section 7); "
         "Agreement: ensemble members' agreement carried over to accuracy. Measured error: mean absolute error on "
         "labeled shifted sets (section 7).")
-    gates = [f"{v.name} {v.result['shift_auc']:.3f}" for v in runs if v.result.get("shift_auc") is not None]
+    gates = [f"{literal(v.name)} {v.result['shift_auc']:.3f}" for v in runs if v.result.get("shift_auc") is not None]
     if gates:
         sec.blocks.append(f"Shift-Gated's gate, the re-weighted domain AUC: {', '.join(gates)}. It separates the "
                           f"holdout's image statistics, re-weighted to the EM priors, from the competition's (at most "
@@ -406,8 +407,8 @@ def prediction_section(runs: Sequence[RunView], errors: dict, unseen: dict | Non
     for v in runs[1:]:
         names += [n for n in v.result["estimates"] if n not in names]
     main = runs[-1]
-    headers = (["estimator"] + [v.name for v in runs]
-               + ["measured error, all sets (pts)", f"measured error at {main.name}'s predicted drop (pts)"])
+    headers = (["estimator"] + [literal(v.name) for v in runs]
+               + ["measured error, all sets (pts)", f"measured error at {literal(main.name)}'s predicted drop (pts)"])
     rows = [["holdout accuracy (labeled)"] + [_pct(v.result["holdout_acc"], 2) for v in runs] + ["", ""],
             ["CIFAR-10 test accuracy (labeled)"] + [_pct(v.test.accuracy if v.test else None, 2) for v in runs]
             + ["", ""]]
@@ -424,13 +425,14 @@ def prediction_section(runs: Sequence[RunView], errors: dict, unseen: dict | Non
     for v in runs:
         if v.test_result is not None and v.test is not None:
             e = v.test_result["estimates"].get(best)
-            checks.append(f"{v.name}: {best} predicts {_pct(e, 2)} on the CIFAR-10 test set, actual "
+            checks.append(f"{literal(v.name)}: {best} predicts {_pct(e, 2)} on the CIFAR-10 test set, actual "
                           f"{_pct(v.test.accuracy, 2)}")
     if checks:
         sec.blocks.append("Sanity check on the labeled CIFAR-10 test set (no shift): " + "; ".join(checks) + ".")
     for v in runs:
         if v.member_agreement is not None:
-            sec.blocks.append(f"{v.name}: ensemble of {len(v.members)} members ({', '.join(v.members)}); mean "
+            sec.blocks.append(f"{literal(v.name)}: ensemble of {len(v.members)} members "
+                              f"({', '.join(literal(m) for m in v.members)}); mean "
                               f"pairwise agreement {_pct(v.member_agreement[0], 2)} on the holdout, "
                               f"{_pct(v.member_agreement[1], 2)} on the competition set.")
     fig = Figure(figsize=(7, 0.45 * len(main.result["estimates"]) + 1.2))
@@ -451,7 +453,8 @@ def prediction_section(runs: Sequence[RunView], errors: dict, unseen: dict | Non
         ax.axvline(100 * own, color="black", lw=1.5, label="its public score")
     top = max((vals + errs).max(), 100 * main.result["holdout_acc"], 100 * (own or 0.0))
     ax.set_xlim(max(0, vals.min() - 15), min(100, top + 8))  # room for the legend, not up to 100% for a weak model
-    ax.set_xlabel(f"predicted leaderboard accuracy (%) of {main.name}; error bars: measured MAE at that drop")
+    ax.set_xlabel(f"predicted leaderboard accuracy (%) of {main.name}; error bars: measured MAE at that drop",
+                  parse_math=False)  # a '$' in a run name is no mathtext
     ax.legend(fontsize=8)
     sec.blocks.append(Fig("predicted_lb", figure_png(fig), "Predicted leaderboard accuracy by estimator, with each "
                           "estimator's mean absolute error measured on benchmark sets where it predicted a similar "
@@ -465,10 +468,10 @@ def _no_range_sentence(v: RunView, best: str) -> str:
     (another run chose it), or never measured; such a run was left out of the text without a word."""
     est = v.result["estimates"].get(best)
     if est is None:
-        return (f"{v.name}: {best} could not be computed for this run (the image-based estimators need the "
+        return (f"{literal(v.name)}: {best} could not be computed for this run (the image-based estimators need the "
                 f"competition images, and CC-Synth the run's weights or its ensemble members' logits); the "
                 f"estimates that could be are in the table below.")
-    return (f"{v.name}: {best} predicts **{_pct(est, 1)}**, {_versus(est, v.result['holdout_acc'])} the holdout; "
+    return (f"{literal(v.name)}: {best} predicts **{_pct(est, 1)}**, {_versus(est, v.result['holdout_acc'])} the holdout; "
             f"its error was never measured, so no range can be given.")
 
 
@@ -485,7 +488,7 @@ def temperature_note(v: RunView) -> str | None:
         why = "its logits are far too large, or carry almost no information, for one temperature to calibrate them"
     else:
         return None
-    return (f"**{v.name}: temperature scaling had nothing to fit (T = {t:.3g}).** {why[0].upper()}{why[1:]}; the "
+    return (f"**{literal(v.name)}: temperature scaling had nothing to fit (T = {t:.3g}).** {why[0].upper()}{why[1:]}; the "
             f"confidence-based estimates (AC, DoC, ATC, AC-EM and those built on them) rest on uncalibrated "
             f"confidences.")
 
@@ -506,7 +509,7 @@ def small_sample_note(v: RunView) -> str | None:
                      f"(8-9 points low at 100 images)")
     if not parts:
         return None
-    return (f"**{v.name}: estimates from few images.** " + "; ".join(parts)[0].upper() + "; ".join(parts)[1:]
+    return (f"**{literal(v.name)}: estimates from few images.** " + "; ".join(parts)[0].upper() + "; ".join(parts)[1:]
             + ". The errors and ranges quoted here were measured with 5,000-image holdouts on sets of thousands of "
               "images, so they understate this run's.")
 
@@ -521,12 +524,12 @@ def label_shift_section(main: RunView, class_names: Sequence[str]) -> tuple[Sect
     tv_em = label_shift.total_variation(r["priors_em"], r["source_priors"])
     tv_bbse = label_shift.total_variation(r["priors_bbse"], r["source_priors"])
     sec.blocks.append(
-        f"Priors estimated for {main.name} by BBSE (holdout confusion-matrix inversion, bounded least squares) "
-        f"and EM (Saerens et al., on bias-corrected temperature-scaled probabilities). Total variation from the "
-        f"training priors: EM {tv_em:.3f}, BBSE {tv_bbse:.3f} (0 = same priors). Under image shift both also absorb "
-        f"the model's changed confusions, so agreement between them and with the predicted-class shares matters "
+        f"Priors estimated for {literal(main.name)} by BBSE (holdout confusion-matrix inversion, bounded least "
+        f"squares) and EM (Saerens et al., on bias-corrected temperature-scaled probabilities). Total variation from "
+        f"the training priors: EM {tv_em:.3f}, BBSE {tv_bbse:.3f} (0 = same priors). Under image shift both also "
+        f"absorb the model's changed confusions, so agreement between them and with the predicted-class shares matters "
         f"more than any single number.")
-    rows = [[class_names[k], _pct(r["source_priors"][k]), _pct(r["priors_bbse"][k]), _pct(r["priors_em"][k]),
+    rows = [[literal(class_names[k]), _pct(r["source_priors"][k]), _pct(r["priors_bbse"][k]), _pct(r["priors_em"][k]),
              _pct(pred_hold[k]), _pct(pred_comp[k])] for k in range(c)]
     sec.blocks.append(Table(["class", "training prior", "BBSE", "EM", "predicted share (holdout)",
                              "predicted share (competition)"], rows))
@@ -536,13 +539,13 @@ def label_shift_section(main: RunView, class_names: Sequence[str]) -> tuple[Sect
     for i, (lab, vals) in enumerate([("training prior", r["source_priors"]), ("BBSE", r["priors_bbse"]),
                                      ("EM", r["priors_em"]), ("predicted share (competition)", pred_comp)]):
         ax.bar(x + (i - 1.5) * 0.2, 100 * np.asarray(vals), width=0.2, label=lab)
-    ax.set_xticks(x, list(class_names), rotation=30)
+    ax.set_xticks(x, list(class_names), rotation=30, parse_math=False)
     ax.set_ylabel("% of images")
     ax.legend(fontsize=8)
     sec.blocks.append(Fig("label_shift", figure_png(fig), "Class priors: training, estimated (BBSE, EM) and the "
                           "predicted-class histogram on the competition set."))
-    moved = sorted(((class_names[k], float(r["source_priors"][k]), float(r["priors_em"][k])) for k in range(c)),
-                   key=lambda m: -abs(m[2] - m[1]))
+    moved = sorted(((literal(class_names[k]), float(r["source_priors"][k]), float(r["priors_em"][k]))
+                    for k in range(c)), key=lambda m: -abs(m[2] - m[1]))
     return sec, {"tv_em": tv_em, "tv_bbse": tv_bbse, "moved": moved, "temperature": t}
 
 
@@ -675,7 +678,7 @@ def per_class_section(main: RunView, class_names: Sequence[str]) -> Section:
 
     ch, cc = conf_by_class(ph), conf_by_class(pc)
     order = np.argsort(-np.abs(share_c - share_h))
-    rows = [[class_names[k], _pct(share_h[k]), _pct(share_c[k]), _points_change(share_h[k], share_c[k]),
+    rows = [[literal(class_names[k]), _pct(share_h[k]), _pct(share_c[k]), _points_change(share_h[k], share_c[k]),
              _pct(ch[k]), _pct(cc[k])] for k in order]
     sec.blocks.append("Classes ordered by how far their predicted share moved (holdout to competition):")
     sec.blocks.append(Table(["predicted class", "share (holdout)", "share (competition)", "change (pts)",
@@ -685,7 +688,7 @@ def per_class_section(main: RunView, class_names: Sequence[str]) -> Section:
     x = np.arange(c)
     ax.bar(x - 0.2, 100 * ch, width=0.4, label="holdout")
     ax.bar(x + 0.2, 100 * cc, width=0.4, label="competition")
-    ax.set_xticks(x, list(class_names), rotation=30)
+    ax.set_xticks(x, list(class_names), rotation=30, parse_math=False)
     ax.set_ylabel("mean confidence of predictions (%)")
     ax.set_ylim(max(0, 100 * np.nanmin(np.concatenate([ch, cc])) - 10), 100)
     ax.legend(fontsize=8)
@@ -717,7 +720,7 @@ def summary_section(main: RunView, best: str, errors: dict, ledger: pd.DataFrame
     else:
         stand = (f"has a holdout accuracy of {_pct(holdout, 2)}, but no leaderboard prediction could be computed "
                  f"(section 2)")
-    lines = [f"**{main.name}** {stand}."]
+    lines = [f"**{literal(main.name)}** {stand}."]
     images = [a for a in items if a.kind in (advice_mod.IMAGES, advice_mod.DOMAIN) and a.severity >= 2]
     auc = cov_info.get("auc")
     seen = f"a domain classifier tells them from the training images with AUC {auc:.2f}; " if auc is not None else ""
@@ -874,9 +877,9 @@ def build_report(run_dirs: Sequence[str | Path], ledger_path: str | Path | None,
                 accuracy_section(errors, unseen, correction_evidence)]
 
     title = "kaggle-kit gap report"
-    meta = (f"Generated {generated_at()} for {', '.join(v.name for v in runs)}; "
-            f"{len(comp.images):,} competition images ({comp.source or 'competition set'}), "
-            f"{len(data.train_images):,} training images; ledger: {ledger_path} ({len(ledger)} rows).")
+    meta = (f"Generated {generated_at()} for {', '.join(literal(v.name) for v in runs)}; "
+            f"{len(comp.images):,} competition images ({literal(comp.source) if comp.source else 'competition set'}), "
+            f"{len(data.train_images):,} training images; ledger: {literal(ledger_path)} ({len(ledger)} rows).")
     return write_report(out_dir, title, meta, sections)
 
 

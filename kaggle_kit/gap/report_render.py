@@ -3,7 +3,9 @@ file and Markdown beside the PNGs.
 
 Pure functions of the blocks, so the same sections give both files. The HTML embeds every figure as a data URI
 and inline CSS, with no scripts and no external links: it must open from an e-mail attachment or a Kaggle
-kernel's output with no network. Text is escaped first; only **bold**, *italic* and `code` are rendered.
+kernel's output with no network. Text is escaped first; only **bold**, *italic* and `code` are rendered. Text the
+report did not write (run, file, class and competition names, Kaggle's answers) goes through ``literal`` first, so it
+shows as written in both files.
 """
 from __future__ import annotations
 
@@ -16,6 +18,8 @@ from typing import Sequence
 
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+
+from kaggle_kit.text import spelled_out
 
 
 @dataclass
@@ -75,12 +79,43 @@ details{margin:1em 0;padding:0 1em;border-left:3px solid #ddd}summary{cursor:poi
 """
 
 
+# CommonMark's backslash escapes: a backslash before ASCII punctuation shows that character as written
+_ESCAPED = re.compile(r"\\([!-/:-@\[-`{-~])")
+_HELD = re.compile("\x00([0-9]+)\x00")
+
+
 def _inline(text: str) -> str:
-    """Escape, then render **bold**, *italic* and `code` (the only Markdown the sections use)."""
-    out = html.escape(text)
+    """Escape, then render **bold**, *italic* and `code` (the only Markdown the sections use); a backslash-escaped
+    character (``literal``'s) is held out of that and shown as itself, as a Markdown viewer shows it."""
+    held: list[str] = []
+
+    def hold(m: re.Match) -> str:
+        held.append(m.group(1))
+        return f"\x00{len(held) - 1}\x00"
+
+    out = html.escape(_ESCAPED.sub(hold, text.replace("\x00", "")))
     out = re.sub(r"\*\*(.+?)\*\*", r"<b>\1</b>", out)
     out = re.sub(r"\*(.+?)\*", r"<i>\1</i>", out)
-    return re.sub(r"`(.+?)`", r"<code>\1</code>", out)
+    out = re.sub(r"`(.+?)`", r"<code>\1</code>", out)
+    return _HELD.sub(lambda m: html.escape(held[int(m.group(1))]), out)
+
+
+# Characters that start inline Markdown anywhere (emphasis, code, links and images, raw HTML, entities, GFM
+# strikethrough and table cells), and the backslash that escapes them
+_MD_INLINE = re.compile(r"([\\`*_\[\]<>&~|])")
+# What makes a line a heading, list item or quote when it starts one: a run name can start a paragraph or bullet
+_MD_BLOCK_START = re.compile(r"^([#+=-]|[0-9]+(?=[.)]))")
+_LINE_BREAKS = re.compile(r"\r\n|[\t\r\n\v\f\x1c-\x1e\x85\u2028\u2029]")
+
+
+def literal(text: object) -> str:
+    """Text the report did not write, made to show exactly as written in gap.md and gap.html: on one line,
+    invisible characters spelled out (``\\x1b``), and every character that would start Markdown backslash-escaped,
+    so a Kaggle file name like ``**a**`` or ``![x](http://...)`` is neither bold nor a link or a remote image."""
+    text = spelled_out(_LINE_BREAKS.sub(" ", str(text)))
+    text = _MD_INLINE.sub(r"\\\1", text)
+    # "1." starts a list: its digits are no punctuation to escape, the dot after them is
+    return _MD_BLOCK_START.sub(lambda m: m.group() + "\\" if m.group()[0].isdigit() else "\\" + m.group(), text)
 
 
 def _html_block(b) -> str:

@@ -358,6 +358,50 @@ def test_sync_sees_every_submission_when_kaggle_pages_are_shorter_than_asked(com
         server.stop()
 
 
+def test_sync_keeps_descriptions_and_file_names_from_kaggle_exactly(comp, tmp_path, monkeypatch, capsys):
+    """A description set on Kaggle's website is remote text: one holding a lone carriage return was written to the
+    ledger unquoted, and from then on every command reading the ledger failed with 'wrong number of fields'; one
+    over the csv module's cell limit failed every read too, and a lone surrogate failed the write."""
+    server = start_fake(comp)
+    texts = ["first\rsecond", "a, \"b\"\r\nc\nd", "| **x** <b>&amp;</b> \x1b[31m", "שלום 日本", "lone \udcff",
+             "x" * 150_000]
+    try:
+        use_env(monkeypatch, server.sandbox_env(tmp_path / "client"))
+        monkeypatch.chdir(tmp_path)
+        start = datetime.datetime(2025, 3, 1, tzinfo=datetime.timezone.utc)
+        with server.state.lock:
+            server.state.submissions.extend(
+                SubmissionRecord(ref=60_000_000 + i, user=DEFAULT_USER, date=start + datetime.timedelta(hours=i),
+                                 description=text, file_name=f"{text}.csv", size=10, score=Score("COMPLETE", "0.8"),
+                                 polls_left=0) for i, text in enumerate(texts))
+        assert main(["sync"]) == 0
+        assert main(["sync"]) == 0  # reads the ledger the first wrote
+        assert capsys.readouterr().out.endswith("0 added, 0 still pending; the ledger was already up to date\n")
+        df = ledger.read_ledger("submissions/ledger.csv")
+        # a lone surrogate has no UTF-8: kept as its escape; a description longer than a ledger cell: cut to one
+        kept = [*texts[:4], "lone \\udcff", "x" * ledger.MAX_CELL_CHARS]
+        assert df.message.tolist() == kept and df.file.tolist()[:5] == [f"{t}.csv" for t in kept[:5]]
+    finally:
+        server.stop()
+
+
+def test_kaggles_words_in_an_error_reach_the_terminal_as_one_line_without_escape_sequences(comp, tmp_path,
+                                                                                           monkeypatch, capsys):
+    """The error line quotes Kaggle's reply: its escape sequences (clear the screen, recolour) reached the terminal
+    as they came, and a line break in it could start a line that looks like the toolkit's own."""
+    reply = "Denied\x1b[2J\x1b[32m all fine\x1b[0m\x07\x9b\nerror: not ours\r\u202eevil"
+    server = start_fake(comp, faults=[Fault(status=400, times=None, method="ListSubmissions", message=reply)])
+    try:
+        use_env(monkeypatch, server.sandbox_env(tmp_path / "client"))
+        monkeypatch.chdir(tmp_path)
+        capsys.readouterr()
+        assert main(["sync"]) == 1
+        assert capsys.readouterr().err == ("error: Kaggle refused the submission list (400: Denied\\x1b[2J\\x1b[32m "
+                                           "all fine\\x1b[0m\\x07\\x9b error: not ours \\u202eevil)\n")
+    finally:
+        server.stop()
+
+
 def test_a_submissions_file_keeps_the_teams_submissions_across_restarts(comp, tmp_path, monkeypatch):
     kept = tmp_path / "fake" / "submissions.json"
     monkeypatch.chdir(tmp_path)

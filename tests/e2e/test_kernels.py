@@ -205,6 +205,17 @@ def test_failed_kernel_and_unknown_kernel(tmp_path, monkeypatch, capsys):
                                            f"(404); check the name or push it first with `kaggle-kit kernel push`\n")
 
 
+def test_a_kernels_failure_message_shows_on_one_line_without_escape_sequences(tmp_path, monkeypatch, capsys):
+    """Kaggle's failure message of a kernel was printed as it came: escape sequences and line breaks included."""
+    crash = KernelResult("ERROR", "oom\x1b[2J\nerror: fake\x07", log="Traceback ...\n")
+    with pushed_kernel_that_ends(tmp_path, monkeypatch, capsys, crash) as (_, ref):
+        assert main(["kernel", "status", ref]) == 1
+        assert capsys.readouterr().out == f"{ref}: ERROR (oom\\x1b[2J\\nerror: fake\\x07)\n"
+        assert main(["kernel", "pull", ref]) == 1
+        assert capsys.readouterr().err == (f"error: kernel {ref} ended ERROR: oom\\x1b[2J\\nerror: fake\\x07; its log "
+                                           f"is in runs/kernel-kaggle-kit-tiny.log\n")
+
+
 def test_cancelled_kernel_fails_status_wait_and_pull(tmp_path, monkeypatch, capsys):
     """A cancelled kernel has no runs: `kernel status --wait && kernel pull` must stop at the status."""
     cancelled = KernelResult("CANCEL_ACKNOWLEDGED", log="cancelled by the user\n")

@@ -112,6 +112,16 @@ def test_a_blank_message_is_refused_before_the_prediction_and_the_csv(fake, comp
         "error: a submission needs a message (-m): it is how you tell submissions apart later")
 
 
+def test_a_message_longer_than_a_ledger_cell_is_refused_before_the_upload(fake, comp, tmp_path, capsys):
+    """The ledger (rightly) refuses a cell the csv module could not read back, but only after Kaggle had the file:
+    the slot was spent and the submission went unrecorded."""
+    csv = write_csv(Path("full.csv"), comp)
+    before = files_under(tmp_path)
+    assert main(["submit", str(csv), "-m", "x" * 100_001, *AGAINST]) == 2
+    assert refused(capsys, fake, before, tmp_path) == (
+        "error: the message (-m) has 100,001 characters; the ledger keeps at most 100,000: shorten it")
+
+
 def test_a_ledger_with_a_missing_column_is_refused_before_the_prediction_and_the_csv(fake, comp, tmp_path, capsys):
     make_run(Path("runs/A"), comp)
     Path("L").mkdir()

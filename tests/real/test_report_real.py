@@ -4,8 +4,11 @@ only where Kaggle would use them: inside the scorer."""
 from __future__ import annotations
 
 import base64
+import collections
+import dataclasses
 import re
 import shutil
+from html.parser import HTMLParser
 
 import numpy as np
 import pytest
@@ -266,6 +269,94 @@ def test_submit_from_a_run_whose_label_smoothing_variant_was_scored_is_corrected
            "the private score of a 50% public split): 3.71 points MAE as is, 1.23 corrected by the earlier " \
            "submissions of the same recipe with another label smoothing; every measurement: `kaggle-kit report`, " \
            "section 2)" in out
+
+
+class _Page(HTMLParser):
+    """Each element's tag, attributes and text; fails on a closing tag that closes nothing open."""
+
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.open, self.elements = [], []
+
+    def handle_starttag(self, tag, attrs):
+        element = [tag, dict(attrs), ""]
+        self.elements.append(element)
+        if tag not in ("meta", "img"):
+            self.open.append(element)
+
+    def handle_startendtag(self, tag, attrs):  # <img ... />: nothing to close
+        self.handle_starttag(tag, attrs)
+
+    def handle_endtag(self, tag):
+        assert self.open and self.open[-1][0] == tag, (tag, [e[0] for e in self.open[-3:]])
+        done = self.open.pop()
+        if self.open:
+            self.open[-1][2] += done[2]
+
+    def handle_data(self, data):
+        if self.open:
+            self.open[-1][2] += data
+
+    def texts(self, tag: str) -> list[str]:
+        return [text for t, _, text in self.elements if t == tag]
+
+
+def _page(text: str) -> _Page:
+    page = _Page()
+    page.feed(text)
+    page.close()
+    assert page.open == []
+    return page
+
+
+def test_names_and_kaggle_answers_show_as_written_and_the_report_stays_self_contained(workdir, cifar10, standin,
+                                                                                        tmp_path):
+    """Run, class and competition names and the file names and statuses `sync` takes from Kaggle (anyone on the
+    team can set them) went into both files as Markdown: '**x**' was bold, a backtick code, '![x](http://...)' a
+    remote image in gap.md, '|' and a line break cut a table row; and a '$...$' in a run name was mathtext, which
+    crashed the figure of section 2 when it did not parse."""
+    root, runs, _ = workdir
+    name = "ens *x* _y_ `z` | <img src=x onerror=alert(1)> & x_$a_$ [a](javascript:alert(2))"
+    ens = ensemble_runs(runs, "mean_probs", name, out_root=tmp_path / "ensembles")
+    ledger_path = tmp_path / "ledger.csv"
+    shutil.copy(root / "submissions" / "ledger.csv", ledger_path)
+    kaggle = ["**bold** `code` ![img](http://evil.example/x.png)", "a|b\r\nc <script>alert(3)</script>",
+              "\x1b[31mred\x1b[0m &amp; # not a heading"]
+    ledger_mod.update_rows_by_ref(ledger_path, {}, [  # as `sync` adds a submission made elsewhere
+        dict(time="2025-03-01T10:00:00+00:00", file=f, message=f, competition="deep-learning-spring-2025-project-1",
+             kaggle_ref=str(70 + i), status="ERROR") for i, f in enumerate(kaggle)])
+    classes = ("$x_$y", "<b>cat</b>", *cifar10.class_names[2:])
+    out = tmp_path / "reports"
+    build_report([*runs, ens], ledger_path, dataclasses.replace(cifar10, class_names=classes), standin, out,
+                 ReportConfig(domain_max_images=200, synthetic_per_set=0))
+    shown = ["**bold** `code` ![img](http://evil.example/x.png)", "a|b c <script>alert(3)</script>",
+             "\\x1b[31mred\\x1b[0m &amp; # not a heading"]
+    html_text = (out / "gap.html").read_text(encoding="utf-8")
+    page = _page(html_text)
+    assert {t for t, _, _ in page.elements} <= {
+        "html", "head", "meta", "title", "style", "body", "h1", "h2", "p", "nav", "a", "section", "b", "i", "code",
+        "ul", "li", "table", "thead", "tbody", "tr", "th", "td", "figure", "img", "figcaption", "details", "summary"}
+    for tag, attrs, _ in page.elements:  # links stay in the page, images are embedded
+        assert set(attrs) <= {"lang", "charset", "class", "id", "href", "src", "alt"}
+        assert attrs.get("href", "#").startswith("#") and attrs.get("src", "data:image/png;base64,").startswith(
+            "data:image/png;base64,")
+    ids = collections.Counter(a["id"] for _, a, _ in page.elements if "id" in a)
+    assert ids and max(ids.values()) == 1
+    assert not re.search(r"<(link|script|iframe|object)|url\(|@import", html_text)
+    cells = page.texts("td")
+    assert all(f in cells for f in shown) and "ERROR" in cells
+    assert name in page.texts("th") and name in page.texts("b")  # section 2's table; the summary's first line
+    assert "$x_$y" in cells and "<b>cat</b>" in cells
+    assert not [text for text in page.texts("i") + page.texts("code") if "bold" in text or "ens" in text]
+    markdown_it = pytest.importorskip("markdown_it")
+    md = markdown_it.MarkdownIt("commonmark").enable(["table", "strikethrough"]).render(
+        (out / "gap.md").read_text(encoding="utf-8"))
+    md_page = _page(f"<body>{md}</body>")
+    assert not md_page.texts("a") and not md_page.texts("script")
+    assert sorted(a["src"] for t, a, _ in md_page.elements if t == "img") == sorted(f"{n}.png" for n in FIGURES)
+    cells = md_page.texts("td")
+    assert all(f in cells for f in shown) and name in md_page.texts("th") and "<b>cat</b>" in cells
+    assert md_page.texts("h1") == ["kaggle-kit gap report"]
 
 
 def test_cli_report(workdir, shared_data, monkeypatch, capsys):

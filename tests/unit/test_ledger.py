@@ -100,6 +100,51 @@ def test_roundtrip_types_and_awkward_text(tmp_path):
     assert df["time"].str.endswith("+00:00").all()
 
 
+@pytest.mark.parametrize("msg", ["CR\ronly", "CRLF\r\ninside", "LF\nand CR\r, \"quoted\", comma\r\n"])
+def test_a_message_keeps_its_carriage_returns_through_every_rewrite(tmp_path, msg):
+    """Kaggle's description of a synced submission is stored as sent: reading the ledger as text translated a
+    "\\r" inside a quoted cell into "\\n", and the next rewrite (a sync) saved the changed message."""
+    path = tmp_path / "ledger.csv"
+    ledger.append_row(path, file="a.csv", message=msg, kaggle_ref="1", status="PENDING")
+    assert ledger.read_ledger(path).loc[0, "message"] == msg
+    assert ledger.update_rows_by_ref(path, {"1": {"status": "COMPLETE"}}) == 1
+    assert ledger.read_ledger(path).loc[0, "message"] == msg
+
+
+def test_a_ledger_saved_with_windows_line_endings_still_reads(tmp_path):
+    path = tmp_path / "ledger.csv"
+    ledger.append_row(path, file="a.csv", message="two\nlines", status="dry-run")
+    path.write_bytes(path.read_bytes().replace(b"\n", b"\r\n"))
+    df = ledger.read_ledger(path)
+    assert df.loc[0, "file"] == "a.csv" and df.loc[0, "status"] == "dry-run"
+    assert df.loc[0, "message"] == "two\r\nlines"  # as the file holds it now
+
+
+def test_a_cell_the_csv_module_could_not_read_back_is_refused_before_it_is_written(tmp_path):
+    """A 200,000-character message was written, and from then on every read of the ledger failed with the csv
+    module's own traceback ('field larger than field limit')."""
+    path = tmp_path / "ledger.csv"
+    ledger.append_row(path, file="a.csv", status="dry-run")
+    before = path.read_bytes()
+    with pytest.raises(LedgerError, match=r"^new ledger row: column 'message' holds 200,000 characters, more than "
+                                          r"the 100,000 a ledger cell may hold; shorten it$"):
+        ledger.append_row(path, file="b.csv", message="x" * 200_000, status="dry-run")
+    assert path.read_bytes() == before
+    path.write_text(path.read_text() + ledger.render([{**ledger.make_row(), "message": "y" * 200_000}]).split(
+        "\n", 1)[1])  # written by hand, or by an older version
+    with pytest.raises(LedgerError, match=r"ledger.csv:3: field larger than field limit \(131072\); fix or remove "
+                                          r"that line$"):
+        ledger.read_ledger(path)
+
+
+def test_a_lone_surrogate_is_kept_as_its_escape_rather_than_failing_the_write(tmp_path):
+    """JSON may carry a lone surrogate ("\\udcff"), which has no UTF-8: writing the ledger raised UnicodeEncodeError."""
+    path = tmp_path / "ledger.csv"
+    ledger.append_row(path, file="a\udcff.csv", message="m\ud800", status="dry-run")
+    row = ledger.read_ledger(path).iloc[0]
+    assert (row.file, row.message) == ("a\\udcff.csv", "m\\ud800")
+
+
 def test_unknown_column_and_foreign_file_are_refused(tmp_path):
     path = tmp_path / "ledger.csv"
     with pytest.raises(LedgerError, match=r"^unknown ledger column 'score' \(columns: time, file, "):

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import base64
 import re
+from html.parser import HTMLParser
 
 import numpy as np
 import pytest
@@ -10,7 +11,7 @@ from matplotlib.figure import Figure
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 
 from kaggle_kit.gap.report import expectation_sentence, fit_scoreboard_line
-from kaggle_kit.gap.report_render import (Details, Fig, Section, Table, figure_png, figures, render_html,
+from kaggle_kit.gap.report_render import (Details, Fig, Section, Table, figure_png, figures, literal, render_html,
                                           render_markdown)
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
@@ -498,3 +499,102 @@ def test_the_reports_key_covers_the_toolkit_modules_it_imports_and_only_those(tm
     closure = {str(p.relative_to(codehash.ROOT)) for p in codehash.source_closure("kaggle_kit.gap.report")}
     assert {"calibration.py", "ledger.py", "predict.py", "gap/report.py"} <= closure
     assert not closure & {"cli.py", "kaggle_api.py", "upload.py", "pipeline.py"}
+
+
+# Text from users and from Kaggle (a submission's file name is anyone's to set) and how each file must show it: as
+# written, on one line, with invisible characters spelled out.
+HOSTILE = {t: t for t in (
+    "a|b|c.csv", "**bold** _under_ __dunder__ `tick` *star* ~~strike~~", "<script>alert(1)</script>",
+    "<img src=x onerror=alert(2)>", "AT&T &amp; &lt;b&gt; \"quoted\" 'single'",
+    "[click](javascript:alert(3)) ![img](http://evil.example/x.png) <http://evil.example>", "# heading", "- item",
+    "+ item", "1. first", "12) twelfth", "> quote", "back\\slash \\* \\| \\` end\\", "{0} {name} %s %(x)d",
+    "naïve 日本語 שלום", "x" * 500)}
+HOSTILE.update({"line1\nline2\r\nline3\rline4\tend": "line1 line2 line3 line4 end",
+                "\x1b[31mred\x1b[0m \x07 \x9b": "\\x1b[31mred\\x1b[0m \\x07 \\x9b", "rtl \u202eevil\u202c": "rtl \\u202eevil\\u202c"})
+
+
+class _Blocks(HTMLParser):
+    """Every element of an HTML page as (tag, its text), and its tags' attributes."""
+
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.open, self.done, self.attrs = [], [], []
+
+    def handle_starttag(self, tag, attrs):
+        self.attrs += [(tag, k, v) for k, v in attrs]
+        if tag not in ("meta", "img", "br", "hr"):
+            self.open.append([tag, ""])
+
+    def handle_endtag(self, tag):
+        assert self.open and self.open[-1][0] == tag, (tag, self.open[-3:])
+        done = self.open.pop()
+        self.done.append(tuple(done))
+        if self.open:
+            self.open[-1][1] += done[1]
+
+    def handle_data(self, data):
+        if self.open:
+            self.open[-1][1] += data
+
+
+def _blocks(page: str) -> _Blocks:
+    parsed = _Blocks()
+    parsed.feed(page)
+    parsed.close()
+    assert parsed.open == [], parsed.open[-3:]
+    return parsed
+
+
+def _user_sections(text: str) -> list[Section]:
+    shown = literal(text)
+    return [Section("s", "S", [shown, f"**{shown}** led the paragraph", [shown],
+                               Table(["h"], [[shown]]), Details(shown, [])])]
+
+
+@pytest.mark.parametrize("text", list(HOSTILE), ids=range(len(HOSTILE)))
+def test_user_and_kaggle_text_shows_as_written_in_gap_html(text):
+    """File, run and class names went into the report as Markdown: a Kaggle file name '**x**' showed bold, and
+    backticks as code, in gap.html as in gap.md."""
+    parsed = _blocks(render_html("t", "m", _user_sections(text)))
+    shown = HOSTILE[text]
+    texts = {tag: [t for g, t in parsed.done if g == tag] for tag in ("p", "li", "td", "summary", "b")}
+    assert texts["p"][1:] == [shown, f"{shown} led the paragraph"] and texts["b"] == [shown]
+    assert texts["li"] == texts["td"] == texts["summary"] == [shown]
+    tags = {g for g, _ in parsed.done}
+    assert not tags & {"i", "code", "script", "img"}
+    assert parsed.attrs == [("html", "lang", "en"), ("meta", "charset", "utf-8"), ("p", "class", "meta"),
+                            ("a", "href", "#s"), ("section", "id", "s")]  # the page's own, and nothing else
+
+
+@pytest.mark.parametrize("text", list(HOSTILE), ids=range(len(HOSTILE)))
+def test_user_and_kaggle_text_shows_as_written_in_gap_md(text):
+    """gap.md as a Markdown viewer shows it: a Kaggle file name '![x](http://...)' loaded a remote image and
+    '[x](...)' made a link; '**x**', '_x_', backticks and '~~x~~' rendered as markup; '# x' and '1. x' made headings
+    and lists."""
+    markdown_it = pytest.importorskip("markdown_it")
+    page = markdown_it.MarkdownIt("commonmark").enable(["table", "strikethrough"]).render(
+        render_markdown("t", "m", _user_sections(text)))
+    parsed = _blocks(f"<body>{page}</body>")
+    shown = HOSTILE[text]
+    texts = {tag: [t for g, t in parsed.done if g == tag] for tag in ("p", "li", "td", "strong")}
+    assert texts["p"][1:] == [shown, f"{shown} led the paragraph", shown]  # the last: the folded block's summary
+    assert texts["li"] == texts["td"] == [shown] and texts["strong"] == [shown, shown]
+    tags = {g for g, _ in parsed.done}
+    assert not tags & {"a", "img", "em", "code", "s", "ol", "blockquote", "h3", "script"}
+    assert [t for g, t in parsed.done if g == "h1"] == ["t"]
+
+
+def test_a_dollar_in_a_class_name_is_shown_not_parsed_as_mathtext():
+    """matplotlib reads '$...$' as mathtext: a class named 'x_$a_$' (or a run named so, in section 2's axis label)
+    stopped the report with a ValueError traceback."""
+    from pathlib import Path
+
+    from kaggle_kit.gap import report
+    from kaggle_kit.gap.report_runs import RunView
+    from kaggle_kit.runs import Logits
+
+    rng = np.random.default_rng(0)
+    lg = lambda n: Logits(np.arange(n), rng.normal(size=(n, 10)).astype(np.float32), rng.integers(0, 10, n), "none")
+    view = RunView(Path("r"), "r", lg(100), None, lg(100), {"temperature": 1.0}, None)
+    sec = report.per_class_section(view, ["x_$a_$", "$x^2$", *[f"c{k}" for k in range(8)]])
+    assert [b.name for b in sec.blocks if isinstance(b, Fig)] == ["confidence_entropy", "per_class_confidence"]

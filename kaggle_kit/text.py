@@ -1,0 +1,15 @@
+"""Text from outside (Kaggle's replies, file and run names) made safe to show: every character that a terminal or a
+browser would act on rather than show is spelled out as Python writes it (``\\x1b``, ``\\n``, ``\\u202e``)."""
+from __future__ import annotations
+
+import re
+
+# C0 and C1 controls and DEL (a terminal's escape sequences: clear the screen, recolour, rewrite the title; a line
+# break starts a line that looks like the toolkit's own), and the bidirectional overrides and isolates that show a
+# line in another order than it is written
+UNSHOWN = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def spelled_out(text: str) -> str:
+    """``text`` with each ``UNSHOWN`` character written as its escape, so it shows on one line as it is."""
+    return UNSHOWN.sub(lambda m: ascii(m.group())[1:-1], text)
