@@ -32,7 +32,7 @@ from pathlib import Path
 
 import yaml
 
-from kaggle_kit.data import shared_data_dir
+from kaggle_kit.data import TEST_BATCH, TRAIN_BATCHES, shared_data_dir
 
 ROOT = Path(__file__).resolve().parent.parent
 KIT_LOAD_TARGET = 1.2     # x plain load, above imports
@@ -122,6 +122,10 @@ def main() -> None:
     ap.add_argument("--data-dir", default=str(shared_data_dir()))
     args = ap.parse_args()
     data = ["--data-dir", args.data_dir]
+    root = Path(args.data_dir)  # the plain loader's layout (the shared data folder's)
+    needed = [root / "cifar-10-python" / "cifar-10-batches-py" / n for n in (*TRAIN_BATCHES, TEST_BATCH)]
+    if missing := [str(f) for f in (*needed, root / "standin" / "cifar_test_nolabel.pkl") if not f.is_file()]:
+        raise SystemExit(f"error: data missing: {', '.join(missing)} (pass --data-dir or set KAGGLE_KIT_SHARED_DATA)")
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         run = work / "runs" / "mem"

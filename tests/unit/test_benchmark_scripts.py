@@ -36,3 +36,16 @@ def test_script_prints_its_usage(script, monkeypatch, capsys):
 def test_library_imports(library, monkeypatch):
     monkeypatch.syspath_prepend(str(BENCH))
     importlib.import_module(library.stem)
+
+
+@pytest.mark.parametrize("script, args", [("bench_data.py", ["--repeats", "1"]), ("bench_memory.py", []),
+                                          ("bench_report.py", ["--repeats", "1"])])
+def test_missing_data_stops_a_benchmark_with_one_error_line(script, args, tmp_path, monkeypatch):
+    """Not a traceback from deep inside a loader or a child process, and nothing measured."""
+    monkeypatch.syspath_prepend(str(BENCH))
+    monkeypatch.setenv("KAGGLE_KIT_SHARED_DATA", str(tmp_path))
+    monkeypatch.setattr(sys, "argv", [str(BENCH / script), *args])
+    with pytest.raises(SystemExit) as done:
+        runpy.run_path(str(BENCH / script), run_name="__main__")
+    message = str(done.value.code)
+    assert message.startswith("error: ") and "\n" not in message and str(tmp_path) in message
