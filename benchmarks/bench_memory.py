@@ -28,6 +28,7 @@ import subprocess
 import sys
 import tempfile
 import textwrap
+import time
 from pathlib import Path
 
 import yaml
@@ -139,8 +140,11 @@ def main() -> None:
         rows = {}
         for name, (kind, payload, argv) in steps.items():
             text = payload if kind == "code" else json.dumps(payload)  # the CLI's arguments
+            t0 = time.perf_counter()
             peak, base, out = measure(kind, text, argv, work)
             rows[name] = (peak, base)
+            # the table comes at the end; on 2 busy cores predict and report take minutes each
+            print(f"{name}: peak {peak:.0f} MiB ({time.perf_counter() - t0:.0f} s)", file=sys.stderr, flush=True)
             if name == "plain load":
                 data_mib = json.loads(out.splitlines()[-1])["bytes"] / 2**20
     plain = rows["plain load"][0] - rows["plain load"][1]
