@@ -39,6 +39,8 @@ def main() -> None:
     cifar = root / "cifar-10-python" / "cifar-10-batches-py"
     comp = root / "standin" / "cifar_test_nolabel.pkl"
     files = [cifar / n for n in (*TRAIN_BATCHES, TEST_BATCH)] + [comp]
+    if missing := [str(f) for f in files if not f.is_file()]:
+        raise SystemExit(f"error: shared data missing: {', '.join(missing)} (set KAGGLE_KIT_SHARED_DATA)")
     for f in files:  # warm the page cache once for both
         f.read_bytes()
 

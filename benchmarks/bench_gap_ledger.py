@@ -8,7 +8,8 @@ predicts nothing:
 
 - the recorded benchmark (``RESULTS_gap.md``: 5 recipes, 23 sets) and the seed study (``RESULTS_gap_seeds.md``:
   3 seeds of weak_cnn, 2 of resnet9q_e4), rebuilt from their per-set tables (0.1-point rounding);
-- the held-out families of checks 4 and 5 (``bench_gap_novel.py``'s saved rows, when present in the cache).
+- the held-out families of checks 4 and 5 (``bench_gap_novel.py``'s saved rows in the git-ignored cache; without
+  them the script stops and writes nothing, since ``correction_p90`` reads that entry).
 
 Scenarios for each model-set: one earlier submission of a *different* recipe (every such pair), one of the
 *same* recipe with another seed, and the mean over every other model.
@@ -91,9 +92,6 @@ def row_sources() -> dict[str, pd.DataFrame]:
     if all(p.is_file() for p in bench_gap_novel.ROWS.values()):  # check 4's rows predate Median-4-Spread
         rows = bench_gap.saved_rows(bench_gap_novel.ROWS.values())
         sources["heldout"] = rows[rows["set"] != "clean"]
-    else:
-        print("note: bench_gap_novel.py's saved rows are missing; run it (--check 4, --check 5) to add the "
-              "held-out families")
     return sources
 
 
@@ -242,6 +240,10 @@ def main(argv: list[str] | None = None) -> int:
               f"{time.perf_counter() - t0:.1f} s; the rule {'holds' if ok else 'fails'}")
         return 0
     sources = row_sources()
+    if "heldout" not in sources:  # the shipped entry would be dropped, and with it the corrections' wider range
+        missing = ", ".join(str(p) for p in bench_gap_novel.ROWS.values() if not p.is_file())
+        raise SystemExit(f"error: bench_gap_novel.py's saved rows are missing ({missing}): run it with --check 4 and "
+                         f"--check 5 first; nothing written")
     results = {name: summary(df) for name, df in sources.items()}
     lines = ["## Correcting by earlier submissions' misses (MAE points; in brackets: model-sets or pairs)", "",
              "Corrected estimate of model B on a set = B's estimate - mean(estimate - true accuracy) of the other "

@@ -28,11 +28,12 @@ import subprocess
 import sys
 import tempfile
 import textwrap
+import time
 from pathlib import Path
 
 import yaml
 
-from kaggle_kit.data import shared_data_dir
+from kaggle_kit.data import TEST_BATCH, TRAIN_BATCHES, shared_data_dir
 
 ROOT = Path(__file__).resolve().parent.parent
 KIT_LOAD_TARGET = 1.2     # x plain load, above imports
@@ -122,6 +123,10 @@ def main() -> None:
     ap.add_argument("--data-dir", default=str(shared_data_dir()))
     args = ap.parse_args()
     data = ["--data-dir", args.data_dir]
+    root = Path(args.data_dir)  # the plain loader's layout (the shared data folder's)
+    needed = [root / "cifar-10-python" / "cifar-10-batches-py" / n for n in (*TRAIN_BATCHES, TEST_BATCH)]
+    if missing := [str(f) for f in (*needed, root / "standin" / "cifar_test_nolabel.pkl") if not f.is_file()]:
+        raise SystemExit(f"error: data missing: {', '.join(missing)} (pass --data-dir or set KAGGLE_KIT_SHARED_DATA)")
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         run = work / "runs" / "mem"
@@ -135,8 +140,11 @@ def main() -> None:
         rows = {}
         for name, (kind, payload, argv) in steps.items():
             text = payload if kind == "code" else json.dumps(payload)  # the CLI's arguments
+            t0 = time.perf_counter()
             peak, base, out = measure(kind, text, argv, work)
             rows[name] = (peak, base)
+            # the table comes at the end; on 2 busy cores predict and report take minutes each
+            print(f"{name}: peak {peak:.0f} MiB ({time.perf_counter() - t0:.0f} s)", file=sys.stderr, flush=True)
             if name == "plain load":
                 data_mib = json.loads(out.splitlines()[-1])["bytes"] / 2**20
     plain = rows["plain load"][0] - rows["plain load"][1]

@@ -79,3 +79,19 @@ def test_check5_renders_both_verdicts_with_the_rule_thresholds():
     text = novel.check5(out, bench_gap.recorded_rows())
     assert "Check 5a" in text and "Check 5b" in text and "-0.20" in text and "85%" in text
     assert "| fog-4 |" in text and "| clean |" not in text
+
+
+def test_a_re_render_without_every_checks_saved_rows_leaves_the_shipped_summary_alone(tmp_path, monkeypatch):
+    """On a clone without the git-ignored cache, ``--rows`` wrote the tables and then stopped with a traceback ("No
+    objects to concatenate"); with one check's rows alone the shipped summary would shrink to that check."""
+    rows = tmp_path / "rows.csv"
+    _rows().assign(n=1000).to_csv(rows, index=False)
+    monkeypatch.setattr(novel, "OUT", {4: tmp_path / "o4.md", 5: tmp_path / "o5.md"})
+    monkeypatch.setattr(novel, "ROWS", {4: tmp_path / "r4.csv", 5: tmp_path / "r5.csv"})
+    monkeypatch.setattr(novel, "MEASURED_JSON", tmp_path / "measured.json")
+    novel.ROWS[5].write_bytes(rows.read_bytes())
+    assert novel.main(["--check", "5", "--rows", str(rows)]) == 0
+    assert (tmp_path / "o5.md").is_file() and not (tmp_path / "measured.json").exists()
+    novel.ROWS[4].write_bytes(rows.read_bytes())
+    assert novel.main(["--check", "5", "--rows", str(rows)]) == 0
+    assert (tmp_path / "measured.json").is_file()

@@ -705,3 +705,19 @@ def test_a_competition_with_no_ledger_rows_is_said_not_silently_skipped(tmp_path
     assert corrections([view], M4S, df, "no-such-comp") == (
         ["No ledger row is for competition 'no-such-comp' (the ledger's: comp-a), so nothing corrects the "
          "prediction."], [])
+
+
+def test_bench_gap_ledger_stops_and_writes_nothing_without_the_held_out_rows(tmp_path, monkeypatch):
+    """Its recorded command on a clone without the git-ignored cache dropped the shipped held-out entry, and with it
+    the larger p90 that ``correction_p90`` prints as every correction's range (Shift-Gated 4.19 -> 2.91 points)."""
+    md, js = tmp_path / "RESULTS_gap_ledger.md", tmp_path / "measured_error_ledger.json"
+    md.write_text(bench_gap_ledger.OUT_MD.read_text())
+    js.write_text(bench_gap_ledger.OUT_JSON.read_text())
+    monkeypatch.setattr(bench_gap_ledger, "OUT_MD", md)
+    monkeypatch.setattr(bench_gap_ledger, "OUT_JSON", js)
+    monkeypatch.setattr(bench_gap_ledger.bench_gap_novel, "ROWS", {4: tmp_path / "c4.csv", 5: tmp_path / "c5.csv"})
+    before = md.read_text(), js.read_text()
+    with pytest.raises(SystemExit, match="saved rows are missing"):
+        bench_gap_ledger.main([])
+    assert (md.read_text(), js.read_text()) == before
+    assert "heldout" in json.loads(js.read_text())["sources"]

@@ -1,0 +1,51 @@
+"""Every script under ``benchmarks/`` still imports and parses its arguments.
+
+No CI job runs the benchmarks (they take minutes to hours), so an import of a moved or renamed function would rot
+unseen until someone reruns the command ``RESULTS.md`` records. ``--help`` runs each script's ``__main__`` block as
+that command does, in this process (its imports are shared with the other tests, so this costs little).
+"""
+from __future__ import annotations
+
+import importlib
+import runpy
+import sys
+from pathlib import Path
+
+import pytest
+
+BENCH = Path(__file__).resolve().parents[2] / "benchmarks"
+SCRIPTS = sorted(p for p in BENCH.glob("*.py") if 'if __name__ == "__main__":' in p.read_text(encoding="utf-8"))
+LIBRARIES = sorted(p for p in BENCH.glob("*.py") if p not in SCRIPTS)
+
+
+def test_the_benchmarks_folder_is_found():
+    assert len(SCRIPTS) >= 10 and {p.name for p in LIBRARIES} >= {"bench_models.py", "heldout_families.py"}
+
+
+@pytest.mark.parametrize("script", SCRIPTS, ids=lambda p: p.name)
+def test_script_prints_its_usage(script, monkeypatch, capsys):
+    monkeypatch.syspath_prepend(str(BENCH))  # as `python benchmarks/x.py` puts the script's folder first
+    monkeypatch.setattr(sys, "argv", [str(script), "--help"])
+    with pytest.raises(SystemExit) as done:
+        runpy.run_path(str(script), run_name="__main__")
+    assert done.value.code in (0, None)
+    assert capsys.readouterr().out.startswith(f"usage: {script.name}")
+
+
+@pytest.mark.parametrize("library", LIBRARIES, ids=lambda p: p.name)
+def test_library_imports(library, monkeypatch):
+    monkeypatch.syspath_prepend(str(BENCH))
+    importlib.import_module(library.stem)
+
+
+@pytest.mark.parametrize("script, args", [("bench_data.py", ["--repeats", "1"]), ("bench_memory.py", []),
+                                          ("bench_report.py", ["--repeats", "1"])])
+def test_missing_data_stops_a_benchmark_with_one_error_line(script, args, tmp_path, monkeypatch):
+    """Not a traceback from deep inside a loader or a child process, and nothing measured."""
+    monkeypatch.syspath_prepend(str(BENCH))
+    monkeypatch.setenv("KAGGLE_KIT_SHARED_DATA", str(tmp_path))
+    monkeypatch.setattr(sys, "argv", [str(BENCH / script), *args])
+    with pytest.raises(SystemExit) as done:
+        runpy.run_path(str(BENCH / script), run_name="__main__")
+    message = str(done.value.code)
+    assert message.startswith("error: ") and "\n" not in message and str(tmp_path) in message
