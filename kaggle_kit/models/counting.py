@@ -10,9 +10,10 @@ import torch
 import torch.nn as nn
 from torch.utils.flop_counter import FlopCounterMode
 
+from kaggle_kit.config import COMPETITION_MAX_PARAMS
 from kaggle_kit.errors import ConfigError, ParameterBudgetError
 
-DEFAULT_MAX_PARAMS = 5_000_000  # trainable parameters the competition allows
+DEFAULT_MAX_PARAMS = COMPETITION_MAX_PARAMS  # trainable parameters the competition allows
 
 
 def count_parameters(model: nn.Module, trainable_only: bool = True) -> int:
