@@ -173,7 +173,9 @@ def seed004(num_classes: int = 10, dropout: float | None = None) -> nn.Module:
     Text: Conv(3x3, 64, stride 1)-BN-ReLU stem; blocks Conv-BN-ReLU-Conv-BN-SE, add the shortcut, ReLU;
     SE = global pool -> FC -> ReLU -> FC -> sigmoid -> rescale; GAP -> Dense(10).
     Left open, and how it was settled:
-    - one block per table row (stage strides 1, 1, 2, 2, from the table's output sizes).
+    - one block per table row (stage strides 1, 1, 2, 2, from the table's output sizes). The text twice calls
+      the model "80-layer", but its table lists one block per width, and that already exceeds the paper's
+      count; each further 512-wide block would add 4.75M parameters, so no 80-layer reading fits 5M.
     - biases: Keras' default (use_bias=True) on every conv and SE Dense layer.
     - SE reduction 16 (Hu et al.'s default; the paper gives none).
     - shortcut: "identity" where shapes agree; a 1x1 conv + BN where the width changes (blocks 2-4), since
