@@ -14,6 +14,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from kaggle_kit.augment import get_preset
 from kaggle_kit.commands.models import model_rows
 from kaggle_kit.config import load_pipeline
 from kaggle_kit.data import CIFAR10_MEAN, CIFAR10_STD
@@ -200,6 +201,17 @@ def test_seed004_recipe():
     assert c.data.holdout_size == 50_000 // 10 and t.label_smoothing == 0.0 and t.select_best
     assert c.predict.tta != "none" and t.augment.preset == "seed004"
     assert "Early Stopping" in _text("seed004")
+
+
+def test_seed004_shear_is_keras_one_axis():
+    """Paper 004 (Keras ImageDataGenerator): "Shear transformations and zoom operations", "rotations up to
+    ± 15 degrees", "shifts up to 10%". Keras' shear_range draws one angle and shears along x only;
+    albumentations' tuple shear also sheared y."""
+    affine = get_preset("seed004", seed=0)._compose.transforms[0]
+    assert affine.rotate == (-15, 15)
+    assert affine.translate_percent == {"x": (-0.1, 0.1), "y": (-0.1, 0.1)}
+    assert affine.shear == {"x": (-10, 10), "y": (0, 0)}
+    assert affine.scale == {"x": (0.9, 1.1), "y": (0.9, 1.1)} and not affine.keep_ratio
 
 
 @pytest.mark.parametrize("name", SEEDS)
