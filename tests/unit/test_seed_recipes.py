@@ -225,3 +225,14 @@ def test_every_seed_recipe_value_is_cited(name):
         above = lines[i - 1].strip() if i else ""
         assert "#" in line or above.startswith("#"), f"{name}.yaml line {i + 1} cites nothing: {line!r}"
     assert re.search(r"seeds/00\d_\*\.txt", lines[0]), "the first line names the paper"
+
+
+def test_default_pipeline_states_its_ensembles_total_parameters():
+    """default.yaml builds on paper 000's model; its members each stay under 5M, but together they do not,
+    and the file must say so with the right number."""
+    c = _recipe("default")
+    per_model = count_parameters(create_model(c.model.name))
+    total = per_model * len(c.members)
+    assert per_model < 5_000_000 < total
+    text = _text("default")
+    assert f"{len(c.members)} x {per_model:,} = {total:,}" in text
