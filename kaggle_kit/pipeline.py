@@ -151,6 +151,28 @@ def member_configs(cfg: PipelineConfig) -> list[tuple[str, PipelineConfig]]:
     return out
 
 
+def check_member_models(members: Sequence[tuple[str, PipelineConfig]]) -> None:
+    """Build every member's model on the meta device (no memory, no init time) and check its parameter budget.
+
+    Training checks the budget too, but only when it reaches that member: the members before it would train
+    first, for hours on a real recipe, and a run that cannot finish would leave them behind.
+    """
+    import torch
+
+    from kaggle_kit.config import CIFAR10_CLASSES
+    from kaggle_kit.errors import UsageError
+    from kaggle_kit.train.loop import build_model
+
+    for name, mcfg in members:
+        try:
+            with torch.device("meta"):
+                build_model(mcfg, CIFAR10_CLASSES)
+        except UsageError as err:
+            if len(members) == 1:
+                raise
+            raise type(err)(f"member '{name}': {err}") from None
+
+
 def data_fingerprint(paths, with_comp: bool = True) -> str:
     """Hash of the CIFAR-10 batches (and the competition pickle): training reads only the batches, so a new
     competition pickle re-predicts but does not retrain."""
@@ -235,6 +257,7 @@ def _run_pipeline(cfg: PipelineConfig, *, data_dir: str | Path | None, workdir: 
         raise ConfigError("a pipeline must list at least the 'data' and 'train' stages")
     work = Path(workdir)
     members = member_configs(cfg)
+    check_member_models(members)  # a model over budget or unbuildable stops the run now, not after the others train
     ledger_path = work / "submissions" / "ledger.csv"
     if "upload" in cfg.stages or "sync" in cfg.stages:  # a bad ledger stops the run now, not after training
         from kaggle_kit.upload import check_ledger
