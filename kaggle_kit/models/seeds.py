@@ -145,6 +145,10 @@ def seed003(num_classes: int = 10, dropout: float | None = None) -> nn.Module:
       stem Conv(3->16); strides 1, 2, 2.
     - pre-activation blocks (BN-ReLU-conv), a final BN-ReLU before pooling, no conv biases, 1x1 shortcut
       conv without BN where the width changes. Of k in {3, 3.25, 3.5, 3.75, 4}, only 3.5 lands within 1%.
+      The text's "Each convolutional operation is followed by batch normalization and a ReLU activation" reads
+      literally as post-activation (conv-BN-ReLU). The count cannot tell the two apart (post-activation:
+      4,481,258 with a BN on the projection, 4,480,474 without; both within 0.03%), so the design the paper
+      names, WRN-28-k, which is pre-activation, decides.
     - dropout between the convs (WRN's option): the paper mentions none, so there is none; ``dropout=``
       adds dropout before the classifier.
     """

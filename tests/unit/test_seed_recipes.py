@@ -6,6 +6,7 @@ must be cited in the pipeline's YAML with the reason; the tests below pin the va
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -18,7 +19,8 @@ from kaggle_kit.augment import get_preset
 from kaggle_kit.commands.models import model_rows
 from kaggle_kit.config import load_pipeline
 from kaggle_kit.data import CIFAR10_MEAN, CIFAR10_STD
-from kaggle_kit.models import count_parameters, create_model, list_models
+from kaggle_kit.models import count_parameters, create_model, list_models, seeds
+from kaggle_kit.models.resnet import CifarResNet
 from kaggle_kit.models.seeds import SEED_SPECS
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -246,3 +248,15 @@ def test_holdout_deviation_is_cited_where_the_paper_trained_on_all_50000(name):
     assert c.data.holdout_size == 5000
     text = _text(name)
     assert "50,000" in text and "train on 45,000" in text and "need images that are neither trained on" in text
+
+
+def test_seed003_count_cannot_choose_between_pre_and_post_activation():
+    """Paper 003: "Each convolutional operation is followed by batch normalization and a ReLU activation" (post-
+    activation, literally) for a "WRN-28-x" (pre-activation) of "roughly 4.48 million" parameters. Both readings
+    land within 0.03% of 4.48M, so the count cannot decide; seeds.py says the named WRN design does."""
+    pre = SEED_SPECS["seed003"]
+    assert pre.preact
+    counts = [count_parameters(CifarResNet(replace(pre, preact=False, shortcut_bn=bn))) for bn in (True, False)]
+    assert counts == [4_481_258, 4_480_474]
+    assert all(abs(n / 4.48e6 - 1) < 3e-4 for n in counts + [count_parameters(create_model("seed003"))])
+    assert "post-activation" in seeds.seed003.__doc__
