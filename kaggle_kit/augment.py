@@ -209,7 +209,9 @@ def _seed003() -> list:
 
 @_register("seed004", "paper 004: rotation 15 degrees, shifts 10%, horizontal flip, shear, zoom (Keras style)")
 def _seed004() -> list:
-    # shear and zoom ranges are not given in the paper; +-10 degrees and +-10% are assumptions
-    return [A.Affine(rotate=(-15, 15), translate_percent=(-0.1, 0.1), shear=(-10, 10), scale=(0.9, 1.1),
-                     border_mode=cv2.BORDER_REPLICATE, p=1.0),
+    # shear and zoom ranges are not given in the paper; +-10 degrees and +-10% are assumptions. Keras'
+    # shear_range draws one angle and shears along x only (albumentations' tuple would also shear y); its
+    # zoom_range draws the x and y scales independently, as albumentations' keep_ratio=False does.
+    return [A.Affine(rotate=(-15, 15), translate_percent=(-0.1, 0.1), shear={"x": (-10, 10), "y": (0, 0)},
+                     scale=(0.9, 1.1), keep_ratio=False, border_mode=cv2.BORDER_REPLICATE, p=1.0),
             A.HorizontalFlip(p=0.5)]

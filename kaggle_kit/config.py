@@ -40,6 +40,9 @@ STAGES = ("data", "train", "predict", "ensemble", "submission", "upload", "sync"
 CIFAR10_TRAIN_IMAGES = 50_000
 CIFAR10_TEST_IMAGES = 10_000
 CIFAR10_CLASSES = 10
+# The competition's rule: a model of at most 5,000,000 trainable parameters. model.max_params may be set lower,
+# never higher: a higher value would let a model that breaks the rule train and be submitted.
+COMPETITION_MAX_PARAMS = 5_000_000
 
 
 # ----------------------------------------------------------------------------------------------- sections
@@ -56,7 +59,7 @@ class DataConfig:
 class ModelConfig:
     name: str = "seed000"
     kwargs: Mapping[str, Any] = field(default_factory=dict)
-    max_params: int = 5_000_000       # trainable parameters allowed by the competition
+    max_params: int = COMPETITION_MAX_PARAMS  # trainable parameters allowed; at most the competition's 5,000,000
 
 
 @dataclass(frozen=True)
@@ -324,6 +327,11 @@ def _holdout_size(v: int) -> str | None:
     return None if v == 0 or lo <= v <= hi else f"0 (no holdout) or in [{lo}, {hi}]"
 
 
+def _max_params(v: int) -> str | None:
+    return None if 1 <= v <= COMPETITION_MAX_PARAMS else \
+        f"in [1, {COMPETITION_MAX_PARAMS:,}] (the competition allows at most {COMPETITION_MAX_PARAMS:,} parameters)"
+
+
 def subset_problem(v: int, total: int) -> str | None:
     """A stratified subset of ``total`` images: every class in it and in the rest, or all of them."""
     lo, hi = CIFAR10_CLASSES, total - CIFAR10_CLASSES
@@ -337,7 +345,7 @@ _RULES: dict[type, dict[str, Rule]] = {
     DataConfig: {"holdout_size": _holdout_size, "holdout_seed": _NON_NEGATIVE, "comp_subset": _AT_LEAST_1,
                  "train_subset": _between(CIFAR10_CLASSES),
                  "test_subset": lambda v: subset_problem(v, CIFAR10_TEST_IMAGES)},
-    ModelConfig: {"name": lambda v: None if v.strip() else "a model name", "max_params": _AT_LEAST_1},
+    ModelConfig: {"name": lambda v: None if v.strip() else "a model name", "max_params": _max_params},
     OptimizerConfig: {"name": _one_of(OPTIMIZERS), "lr": _POSITIVE, "momentum": _UNIT, "betas": _UNIT,
                       "weight_decay": _NON_NEGATIVE},
     ScheduleConfig: {"name": _one_of(SCHEDULES), "warmup_epochs": _NON_NEGATIVE,

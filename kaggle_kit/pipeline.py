@@ -151,17 +151,30 @@ def member_configs(cfg: PipelineConfig) -> list[tuple[str, PipelineConfig]]:
     return out
 
 
-def member_parameters(members: list[tuple[str, PipelineConfig]]) -> list[int]:
-    """Each member's trainable parameters, its model built on the meta device (no memory, no initialisation);
-    a member over ``model.max_params`` stops the pipeline here, before any member trains."""
+def check_member_models(members: Sequence[tuple[str, PipelineConfig]]) -> list[int]:
+    """Build every member's model on the meta device (no memory, no init time), check its parameter budget, and
+    return each one's trainable parameters.
+
+    Training checks the budget too, but only when it reaches that member: the members before it would train
+    first, for hours on a real recipe, and a run that cannot finish would leave them behind.
+    """
     import torch
 
+    from kaggle_kit.config import CIFAR10_CLASSES
+    from kaggle_kit.errors import UsageError
     from kaggle_kit.models import count_parameters
-    from kaggle_kit.runs import NUM_CLASSES
     from kaggle_kit.train.loop import build_model
 
-    with torch.device("meta"):
-        return [count_parameters(build_model(mcfg, NUM_CLASSES)[0]) for _, mcfg in members]
+    counts = []
+    for name, mcfg in members:
+        try:
+            with torch.device("meta"):
+                counts.append(count_parameters(build_model(mcfg, CIFAR10_CLASSES)[0]))
+        except UsageError as err:
+            if len(members) == 1:
+                raise
+            raise type(err)(f"member '{name}': {err}") from None
+    return counts
 
 
 def data_fingerprint(paths, with_comp: bool = True) -> str:
@@ -248,6 +261,7 @@ def _run_pipeline(cfg: PipelineConfig, *, data_dir: str | Path | None, workdir: 
         raise ConfigError("a pipeline must list at least the 'data' and 'train' stages")
     work = Path(workdir)
     members = member_configs(cfg)
+    params = check_member_models(members)  # a model over budget or unbuildable stops the run now, not after training
     ledger_path = work / "submissions" / "ledger.csv"
     if "upload" in cfg.stages or "sync" in cfg.stages:  # a bad ledger stops the run now, not after training
         from kaggle_kit.upload import check_ledger
@@ -258,7 +272,7 @@ def _run_pipeline(cfg: PipelineConfig, *, data_dir: str | Path | None, workdir: 
     if "ensemble" in cfg.stages and len(members) > 1:  # said now, not after hours of training
         from kaggle_kit.models.counting import combined_parameters_note
 
-        note = combined_parameters_note(member_parameters(members))
+        note = combined_parameters_note(params)
         if note:
             echo(f"{note}: `kaggle-kit submit --from RUN` with one member's run folder once it is trained")
     n_member_stages = sum(s in cfg.stages for s in ("train", "predict")) * len(members)

@@ -145,6 +145,10 @@ def seed003(num_classes: int = 10, dropout: float | None = None) -> nn.Module:
       stem Conv(3->16); strides 1, 2, 2.
     - pre-activation blocks (BN-ReLU-conv), a final BN-ReLU before pooling, no conv biases, 1x1 shortcut
       conv without BN where the width changes. Of k in {3, 3.25, 3.5, 3.75, 4}, only 3.5 lands within 1%.
+      The text's "Each convolutional operation is followed by batch normalization and a ReLU activation" reads
+      literally as post-activation (conv-BN-ReLU). The count cannot tell the two apart (post-activation:
+      4,481,258 with a BN on the projection, 4,480,474 without; both within 0.03%), so the design the paper
+      names, WRN-28-k, which is pre-activation, decides.
     - dropout between the convs (WRN's option): the paper mentions none, so there is none; ``dropout=``
       adds dropout before the classifier.
     """
@@ -173,12 +177,18 @@ def seed004(num_classes: int = 10, dropout: float | None = None) -> nn.Module:
     Text: Conv(3x3, 64, stride 1)-BN-ReLU stem; blocks Conv-BN-ReLU-Conv-BN-SE, add the shortcut, ReLU;
     SE = global pool -> FC -> ReLU -> FC -> sigmoid -> rescale; GAP -> Dense(10).
     Left open, and how it was settled:
-    - one block per table row (stage strides 1, 1, 2, 2, from the table's output sizes).
+    - one block per table row (stage strides 1, 1, 2, 2, from the table's output sizes). The text twice calls
+      the model "80-layer", but its table lists one block per width, and that already exceeds the paper's
+      count; each further 512-wide block would add 4.75M parameters, so no 80-layer reading fits 5M.
     - biases: Keras' default (use_bias=True) on every conv and SE Dense layer.
     - SE reduction 16 (Hu et al.'s default; the paper gives none).
     - shortcut: "identity" where shapes agree; a 1x1 conv + BN where the width changes (blocks 2-4), since
       Keras cannot add tensors of different widths.
     - dropout: the paper tried p=0.5 during development but its final table has none: default 0.
-    - Keras BatchNorm uses eps 1e-3 and momentum 0.99; this model keeps PyTorch's BN defaults.
+    - Keras defaults are copied only where the parameter count or a number the paper states depends on them
+      (conv biases; L2 1e-4 as coupled decay 2e-4 and Keras' ReduceLROnPlateau rule in pipelines/seed004.yaml).
+      Defaults that change neither stay PyTorch's, as in the other four seeds: BatchNorm eps 1e-5 and
+      momentum 0.1 (Keras: 1e-3 and 0.99, i.e. torch momentum 0.01), Kaiming-uniform initialisation (Keras:
+      Glorot-uniform, zero biases) and Adam eps 1e-8 (Keras: 1e-7).
     """
     return build_seed("seed004", num_classes, dropout)

@@ -231,3 +231,26 @@ def test_demo_defaults_to_its_own_workdir():
 
     args = build_parser().parse_args(["demo"])
     assert args.workdir == "demo"
+
+
+def test_an_over_budget_member_stops_the_run_before_any_member_trains(tmp_path, shared_data, capsys):
+    """The second member widens tinycnn to 90,081,010 parameters: the run used to train the first member, then
+    refuse the second. Every member's model is now built (on the meta device) and checked before any data or
+    training, so nothing is left behind."""
+    pipeline = tmp_path / "two.yaml"
+    pipeline.write_text("name: two\nstages: [data, train]\n"
+                        "data: {holdout_size: 100, train_subset: 100, test_subset: 100}\n"
+                        "model: {name: tinycnn}\ntrain: {epochs: 1, batch_size: 50}\n"
+                        "members:\n  - {name: small, set: {train.seed: 0}}\n"
+                        "  - {name: wide, set: {model.kwargs.width: 1000}}\n")
+    cwd = os.getcwd()
+    os.chdir(tmp_path)
+    try:
+        rc = main(["run", str(pipeline), "--data-dir", str(shared_data), "--no-progress"])
+    finally:
+        os.chdir(cwd)
+    err = capsys.readouterr().err
+    assert rc == 2
+    assert err == ("error: member 'wide': model tinycnn has 90,081,010 trainable parameters, over the budget of "
+                   "5,000,000; choose a smaller model or narrower model.kwargs\n")
+    assert not (tmp_path / "runs").exists()

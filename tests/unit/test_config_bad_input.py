@@ -27,6 +27,9 @@ def _error(path, overrides=(), exc=ConfigError, where=None) -> str:
 
 
 # ------------------------------------------------------------------------------------- numeric ranges
+_MAX_PARAMS_NEED = "in [1, 5,000,000] (the competition allows at most 5,000,000 parameters)"
+
+
 @pytest.mark.parametrize("value", ["1.5", "1.0", "-0.1"])
 def test_label_smoothing_outside_0_1_is_refused_at_load(tmp_path, value):
     p = _yaml(tmp_path, f"train: {{label_smoothing: {value}}}\n")
@@ -63,13 +66,26 @@ def test_label_smoothing_outside_0_1_is_refused_at_load(tmp_path, value):
     ("data: {train_subset: 9}", "data.train_subset", ">= 10", "9"),
     ("data: {holdout_size: 5}", "data.holdout_size", "0 (no holdout) or in [10, 49990]", "5"),
     ("data: {holdout_size: 49995}", "data.holdout_size", "0 (no holdout) or in [10, 49990]", "49995"),
-    ("model: {max_params: 0}", "model.max_params", ">= 1", "0"),
+    ("model: {max_params: 0}", "model.max_params", _MAX_PARAMS_NEED, "0"),
     ("predict: {batch_size: 0}", "predict.batch_size", ">= 1", "0"),
     ("report: {domain_max_images: 0}", "report.domain_max_images", ">= 5", "0"),
 ])
 def test_numeric_fields_outside_their_range_name_key_and_value(tmp_path, text, key, need, found):
     p = _yaml(tmp_path, text + "\n")
     assert _error(p) == f"{p}: {key}: must be {need}, found {found}"
+
+
+def test_max_params_cannot_be_raised_above_the_competitions_limit(tmp_path):
+    """--set model.max_params=100000000 let a 90,081,010-parameter tinycnn (width 1000) train, and its
+    predictions be submitted, though deep-learning-spring-2025-project-1 allows at most 5,000,000."""
+    ok = _yaml(tmp_path, "model: {name: tinycnn, kwargs: {width: 1000}}\n", "ok.yaml")
+    assert _error(ok, ["model.max_params=100000000"], where="--set model.max_params=100000000") == \
+        f"--set model.max_params=100000000: model.max_params: must be {_MAX_PARAMS_NEED}, found 100000000"
+    p = _yaml(tmp_path, "model: {max_params: 5000001}\n")
+    assert _error(p) == f"{p}: model.max_params: must be {_MAX_PARAMS_NEED}, found 5000001"
+    # the limit itself and a stricter budget stay allowed
+    assert load_pipeline(ok, ["model.max_params=5000000"]).model.max_params == 5_000_000
+    assert load_pipeline(ok, ["model.max_params=1000000"]).model.max_params == 1_000_000
 
 
 @pytest.mark.parametrize("value", [".nan", ".inf", "-.inf"])

@@ -3,14 +3,14 @@ import pytest
 
 from kaggle_kit.config import load_pipeline
 from kaggle_kit.errors import DataNotFoundError, ParameterBudgetError
-from kaggle_kit.pipeline import member_parameters, member_configs, run_pipeline
+from kaggle_kit.pipeline import check_member_models, member_configs, run_pipeline
 
 
 def test_the_default_ensemble_states_its_total_parameters_before_training(tmp_path):
     """default.yaml ensembles three seed000 models: 14,680,698 trainable parameters behind one submission,
     said at the start of `make submit`, not only in a YAML comment."""
     cfg = load_pipeline("pipelines/default.yaml")
-    assert member_parameters(member_configs(cfg)) == [4_893_566] * 3
+    assert check_member_models(member_configs(cfg)) == [4_893_566] * 3
     lines: list[str] = []
     with pytest.raises(DataNotFoundError):
         run_pipeline(cfg, data_dir=tmp_path / "no-data-here", workdir=tmp_path, progress=False, echo=lines.append)
