@@ -4,11 +4,13 @@ Each module in ``kaggle_kit.commands`` adds its own subcommands through ``regist
 stage's CLI lives beside nothing else and the front never needs editing when a stage is added.
 Expected failures (``KitError``) print one ``error: ...`` line and exit 2 (bad input) or 1 (runtime). An
 ``OSError`` that escapes the checks (a path that turned unusable, a full disk) is also one line naming the path,
-exit 1; ``--verbose`` shows the traceback of either.
+exit 1; ``--verbose`` shows the traceback of either. Output never fails on a character the locale cannot encode
+(it is escaped), so an ASCII-only terminal or ``LC_ALL=C`` does not stop a command halfway.
 """
 from __future__ import annotations
 
 import argparse
+import codecs
 import difflib
 import importlib
 import pkgutil
@@ -81,7 +83,22 @@ def os_error_line(err: OSError) -> str:
     return f"{path}: {what} ({err.__class__.__name__})" if path is not None else f"{what} ({err.__class__.__name__})"
 
 
+def _tolerant_streams() -> None:
+    """Let stdout and stderr write any character: under a C/POSIX locale or ``PYTHONIOENCODING=ascii`` a path
+    with accents or a message's dash would otherwise raise UnicodeEncodeError mid-command (after an upload,
+    before its ledger row). What the encoding cannot hold is written as a backslash escape; a UTF-8 stream that
+    keeps undecodable file-name bytes (surrogateescape) is left as it is."""
+    for stream in (sys.stdout, sys.stderr):
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is None:  # closed (None) or replaced by an object without it
+            continue
+        utf = codecs.lookup(getattr(stream, "encoding", None) or "ascii").name.startswith("utf")
+        if not (utf and stream.errors == "surrogateescape"):
+            reconfigure(errors="backslashreplace")
+
+
 def main(argv: list[str] | None = None) -> int:
+    _tolerant_streams()
     parser = build_parser()
     args = parser.parse_args(argv)
     args.command_line = list(sys.argv[1:] if argv is None else argv)  # what a dry run tells the user to run again

@@ -150,7 +150,8 @@ def atomic_write_bytes(path: str | Path, data: bytes) -> Path:
 
 
 def atomic_write_text(path: str | Path, text: str) -> Path:
-    return atomic_write_bytes(path, text.encode("utf-8"))
+    """UTF-8; a path in ``text`` that the locale could not decode (``LC_ALL=C``) keeps its own bytes."""
+    return atomic_write_bytes(path, text.encode("utf-8", "surrogateescape"))
 
 
 def atomic_save_npz(path: str | Path, **arrays: np.ndarray) -> Path:
@@ -189,7 +190,7 @@ def one_at_a_time(key: str, busy: str) -> Iterator[None]:
     the OS releases it when its process dies, so it never goes stale."""
     folder = Path(tempfile.gettempdir()) / f"kaggle-kit-locks-{os.getuid()}"
     folder.mkdir(mode=0o700, exist_ok=True)
-    with open(folder / f"{hashlib.sha256(key.encode()).hexdigest()[:20]}.lock", "a") as fh:
+    with open(folder / f"{hashlib.sha256(os.fsencode(key)).hexdigest()[:20]}.lock", "a") as fh:
         if not lock_at_once(fh):
             raise RunError(busy)
         yield

@@ -216,8 +216,8 @@ def locked(path: str | Path) -> Iterator[None]:
 
 
 def _write_rows(path: Path, rows: list[Mapping[str, str]]) -> None:
-    with atomic_path(path) as tmp:
-        tmp.write_text(render(rows), encoding="utf-8")
+    with atomic_path(path) as tmp:  # a file name's undecodable bytes (a non-UTF-8 locale) are written back as they were
+        tmp.write_text(render(rows), encoding="utf-8", errors="surrogateescape")
 
 
 def append_row(path: str | Path = DEFAULT_LEDGER, **fields: Any) -> dict[str, str]:
