@@ -31,7 +31,10 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
     """Yield a temporary path beside ``path``; rename it onto ``path`` only if the block succeeds."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    except OSError as err:
+        raise _about(err, path) from None
     os.fchmod(fd, 0o666 & ~_umask())  # mkstemp makes 0600; outputs get the permissions open() would give
     os.close(fd)
     tmp_path = Path(tmp)
@@ -40,9 +43,21 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
         with open(tmp_path, "rb+") as fh:
             os.fsync(fh.fileno())
         os.replace(tmp_path, path)
+    except OSError as err:
+        raise _about(err, path) from None
     finally:
         with contextlib.suppress(FileNotFoundError):
             tmp_path.unlink()
+
+
+def _about(err: OSError, path: Path) -> OSError:
+    """``err`` naming ``path``, the file the user asked for, when it named the hidden temporary beside it or no
+    file at all (a write that hit a full disk): the one-line error then says which output could not be written."""
+    if err.errno is None or err.filename2 is not None:
+        return err
+    if err.filename is not None and not str(err.filename).startswith(str(path.parent / f".{path.name}.")):
+        return err
+    return type(err)(err.errno, err.strerror, str(path))
 
 
 def leftover_temporaries(path: str | Path) -> list[Path]:

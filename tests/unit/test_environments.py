@@ -20,10 +20,14 @@ C_LOCALE = {"LANG": "C", "LC_ALL": "C", "PYTHONUTF8": "0", "PYTHONIOENCODING": "
 SURROGATES = "d\udcc3\udca4"  # how Python under LC_ALL=C names a folder 'dä' (its UTF-8 bytes, undecodable)
 
 
+def _env(**changes: str) -> dict[str, str]:
+    """This environment with ``changes``, importing the kaggle_kit under test."""
+    path = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
+    return {**os.environ, "PYTHONPATH": path, **changes}
+
+
 def _kit(args: list[str], cwd: Path, **env: str) -> subprocess.CompletedProcess:
-    full = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
-            **env}
-    return subprocess.run([sys.executable, "-m", "kaggle_kit", *args], cwd=cwd, env=full, capture_output=True,
+    return subprocess.run([sys.executable, "-m", "kaggle_kit", *args], cwd=cwd, env=_env(**env), capture_output=True,
                           timeout=120)
 
 
@@ -74,3 +78,32 @@ def test_the_run_lock_takes_a_c_locale_path(tmp_path):
     UnicodeEncodeError before any stage ran."""
     with one_at_a_time(f"pipeline:{tmp_path}/{SURROGATES}:demo", "busy"):
         pass
+
+
+FULL_DISK = """
+import resource, sys
+import torch
+from kaggle_kit.checkpoint import save_model
+from kaggle_kit.cli import os_error_line
+from kaggle_kit.fsio import atomic_write_text
+resource.setrlimit(resource.RLIMIT_FSIZE, (64 * 1024, resource.RLIM_INFINITY))  # writes past 64 KiB fail: EFBIG
+model = torch.nn.Linear(300, 300)
+for write in (lambda p: save_model(p, model, model_name="linear", model_kwargs={}, class_names=[], config={}),
+              lambda p: atomic_write_text(p, "x" * 10**6)):
+    try:
+        write(sys.argv[1])
+    except OSError as err:
+        print(os_error_line(err))
+"""
+
+
+def test_a_write_that_hits_a_size_limit_names_the_file_and_leaves_nothing(tmp_path):
+    """A full disk (here a file-size limit, EFBIG) during a checkpoint: torch.save raised an opaque RuntimeError
+    (a traceback, exit 1) and a plain write named no file; now both are the OSError the CLI prints in one line,
+    naming the output, and no temporary or partial file is left where the next run would look."""
+    target = tmp_path / "last.pt"
+    proc = subprocess.run([sys.executable, "-c", FULL_DISK, str(target)], capture_output=True, text=True, env=_env(),
+                          timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.splitlines() == [f"{target}: File too large (OSError)"] * 2
+    assert list(tmp_path.iterdir()) == []
