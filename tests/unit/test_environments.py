@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import pickle
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -107,3 +108,42 @@ def test_a_write_that_hits_a_size_limit_names_the_file_and_leaves_nothing(tmp_pa
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.splitlines() == [f"{target}: File too large (OSError)"] * 2
     assert list(tmp_path.iterdir()) == []
+
+
+def _unprivileged() -> list[str]:
+    """A command prefix under which file permissions count: root ignores them unless it drops its DAC override."""
+    if os.geteuid() != 0:
+        return []
+    if shutil.which("setpriv") is None:
+        pytest.skip("running as root without setpriv: a read-only folder cannot be simulated")
+    caps = "-dac_override,-dac_read_search"
+    return ["setpriv", f"--bounding-set={caps}", f"--inh-caps={caps}"]
+
+
+def test_predict_on_a_read_only_run_says_so_before_any_work(tmp_path):
+    """Runs attached to a Kaggle notebook are read-only: predict loaded the data, ran every view over every image,
+    and only then failed on a hidden temporary file's name."""
+    import torch
+    import yaml
+
+    from kaggle_kit.checkpoint import save_model
+    from kaggle_kit.config import ModelConfig, PipelineConfig, to_dict
+    from kaggle_kit.data import CLASS_NAMES
+    from kaggle_kit.models import create_model
+
+    run = tmp_path / "input" / "run 1"
+    run.mkdir(parents=True)
+    cfg = to_dict(PipelineConfig(model=ModelConfig(name="tinycnn")))
+    (run / "config.yaml").write_text(yaml.safe_dump(cfg, sort_keys=False))
+    save_model(run / "model.pt", create_model("tinycnn", num_classes=10), model_name="tinycnn", model_kwargs={},
+               class_names=list(CLASS_NAMES), config=cfg)
+    run.chmod(0o555)
+    try:
+        proc = subprocess.run([*_unprivileged(), sys.executable, "-m", "kaggle_kit", "predict", str(run),
+                               "--device", "cpu", "--data-dir", str(tmp_path / "no-data")], cwd=tmp_path,
+                              env=_env(), capture_output=True, text=True, timeout=120)
+    finally:
+        run.chmod(0o755)
+    assert proc.returncode == 2, proc.stderr
+    assert proc.stderr == (f"error: {run}: run folder is not writable, and predict writes its logits into it; copy "
+                           f"it somewhere writable (cp -r '{run}' runs/) and predict the copy\n")
