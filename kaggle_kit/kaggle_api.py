@@ -369,6 +369,20 @@ def with_retries(fn: Callable[[], T], target: Target, policy: RetryPolicy | None
 
 
 # ------------------------------------------------------------------------------------------ the client
+def _makeable_config_dir() -> dict[str, str]:
+    """kaggle 2.2.4 creates its config folder when it is imported and fails if it cannot: a read-only or
+    absent HOME (CI, a container run as another user) stopped every upload with "~/.config: Permission denied"
+    although the credentials came from KAGGLE_USERNAME/KAGGLE_KEY. A folder that cannot be made holds no
+    kaggle.json, so the client is then given a private empty one instead; otherwise nothing changes."""
+    try:
+        kaggle_config_dir().mkdir(parents=True, exist_ok=True)  # what the client's import would do
+        return {}
+    except OSError:
+        spare = Path(tempfile.gettempdir()) / f"kaggle-kit-client-config-{os.getuid()}"
+        spare.mkdir(mode=0o700, exist_ok=True)
+        return {"KAGGLE_CONFIG_DIR": str(spare)}
+
+
 def _client() -> Any:
     """An authenticated ``KaggleApi`` configured from the environment as it is now.
 
@@ -377,7 +391,7 @@ def _client() -> Any:
     instance gets the values the client would compute today. In a fresh process they are the same."""
     source = require_credentials()
     quiet = io.StringIO()
-    with contextlib.redirect_stdout(quiet):
+    with contextlib.redirect_stdout(quiet), applied_env(_makeable_config_dir()):
         from kaggle.api.kaggle_api_extended import KaggleApi
 
         api = KaggleApi()

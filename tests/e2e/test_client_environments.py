@@ -1,0 +1,49 @@
+"""The real kaggle client, started as the CLI starts it, in the environments CI runners and containers give it:
+credentials in KAGGLE_USERNAME/KAGGLE_KEY and a HOME it cannot write. A fresh process each time, because the
+client decides its config folder when it is first imported."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from kaggle_kit import ledger
+from kaggle_kit.testing.fake_kaggle import DEFAULT_KEY, DEFAULT_USER, FakeKaggle, FakeKaggleConfig, write_competition
+
+ROOT = Path(__file__).resolve().parents[2]
+N = 20
+
+
+@pytest.fixture()
+def fake(tmp_path):
+    comp = write_competition(tmp_path / "comp", N)
+    server = FakeKaggle(FakeKaggleConfig(labels_csv=comp["labels_csv"])).start()
+    yield server, comp
+    server.stop()
+
+
+def test_an_upload_with_credential_variables_and_an_unwritable_home(fake, tmp_path):
+    """kaggle 2.2.4 creates ~/.config/kaggle when imported: with HOME unwritable (here under a file, which even
+    root cannot write into) every upload stopped with '<home>/.config: Not a directory' although the variables
+    held the credentials."""
+    server, comp = fake
+    (tmp_path / "not-a-folder").write_text("")
+    env = {**os.environ, **server.client_env(tmp_path / "unused"),
+           "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
+           "HOME": str(tmp_path / "not-a-folder" / "home"), "KAGGLE_USERNAME": DEFAULT_USER, "KAGGLE_KEY": DEFAULT_KEY}
+    for name in ("KAGGLE_CONFIG_DIR", "XDG_CONFIG_HOME", "KAGGLE_API_TOKEN", "HTTPS_PROXY", "https_proxy"):
+        env.pop(name, None)
+    work = tmp_path / "work"
+    work.mkdir()
+    (work / "sub.csv").write_text("ID,Labels\n" + "".join(f"{i},{l}\n" for i, l in zip(comp["ids"], comp["labels"])))
+    proc = subprocess.run([sys.executable, "-m", "kaggle_kit", "submit", "sub.csv", "-m", "ci", "--upload", "always",
+                           "--against", str(comp["pickle"])], cwd=work, env=env, capture_output=True, text=True,
+                          timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert [s.description for s in server.submissions] == ["ci"]
+    assert [r["status"] for r in ledger.read_ledger(work / "submissions" / "ledger.csv").to_dict("records")] == \
+        ["COMPLETE"]
