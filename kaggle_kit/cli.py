@@ -5,14 +5,17 @@ stage's CLI lives beside nothing else and the front never needs editing when a s
 Expected failures (``KitError``) print one ``error: ...`` line and exit 2 (bad input) or 1 (runtime). An
 ``OSError`` that escapes the checks (a path that turned unusable, a full disk) is also one line naming the path,
 exit 1; ``--verbose`` shows the traceback of either. Output never fails on a character the locale cannot encode
-(it is escaped), so an ASCII-only terminal or ``LC_ALL=C`` does not stop a command halfway.
+(it is escaped), so an ASCII-only terminal or ``LC_ALL=C`` does not stop a command halfway; a reader that closes
+stdout (``| head``) ends the command quietly, exit 1.
 """
 from __future__ import annotations
 
 import argparse
 import codecs
+import contextlib
 import difflib
 import importlib
+import os
 import pkgutil
 import re
 import sys
@@ -109,6 +112,15 @@ def main(argv: list[str] | None = None) -> int:
             traceback.print_exc()
         print(f"error: {err}", file=sys.stderr)
         return err.exit_code
+    except BrokenPipeError as err:
+        if err.filename is not None:
+            print(f"error: {os_error_line(err)}", file=sys.stderr)
+            return 1
+        # stdout's reader went away (`kaggle-kit models | head -1`): stop quietly, as a Unix tool ended by SIGPIPE
+        # does; pointing stdout at /dev/null keeps the exit's final flush from failing again
+        with contextlib.suppress(OSError, ValueError, AttributeError):
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
     except OSError as err:
         if args.verbose:
             traceback.print_exc()

@@ -147,3 +147,16 @@ def test_predict_on_a_read_only_run_says_so_before_any_work(tmp_path):
     assert proc.returncode == 2, proc.stderr
     assert proc.stderr == (f"error: {run}: run folder is not writable, and predict writes its logits into it; copy "
                            f"it somewhere writable (cp -r '{run}' runs/) and predict the copy\n")
+
+
+def test_stdout_whose_reader_has_gone_stops_quietly(tmp_path):
+    """`kaggle-kit models | head -1`: the reader closes the pipe and the next write fails with EPIPE; that printed
+    'error: Broken pipe (BrokenPipeError)' as if the toolkit had failed. A Unix tool stops without a word."""
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    try:
+        proc = subprocess.run([sys.executable, "-m", "kaggle_kit", "models"], stdout=write_end,
+                              stderr=subprocess.PIPE, text=True, env=_env(), cwd=tmp_path, timeout=120)
+    finally:
+        os.close(write_end)
+    assert (proc.returncode, proc.stderr) == (1, "")
