@@ -24,7 +24,7 @@ from typing import Any, Iterator, Mapping
 import pandas as pd
 
 from kaggle_kit.errors import LedgerError
-from kaggle_kit.fsio import atomic_path, lock_at_once, new_paths, remove_created
+from kaggle_kit.fsio import atomic_path, lock_at_once, new_paths, remove_created, through_symlink
 
 COLUMNS = (
     "time", "file", "sha256", "runs", "recipe", "recipe_except_smoothing", "local_holdout_acc", "local_test_acc",
@@ -178,7 +178,7 @@ def locked(path: str | Path) -> Iterator[None]:
     ledger afterwards (a refused first submit) is removed with the folders this call made, so a refusal leaves
     nothing behind; a waiter that locked the removed file notices and locks the new one. A command that has to
     wait says so on stderr, once: the wait may last a whole upload."""
-    path = Path(path)
+    path = through_symlink(Path(path))  # a ledger linked from several projects is locked where it lives
     lock_path = path.with_name(path.name + ".lock")
     held = _held.__dict__.setdefault("paths", set())
     key = str(lock_path.absolute())

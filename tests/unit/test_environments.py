@@ -160,3 +160,25 @@ def test_stdout_whose_reader_has_gone_stops_quietly(tmp_path):
     finally:
         os.close(write_end)
     assert (proc.returncode, proc.stderr) == (1, "")
+
+
+def test_a_symlinked_ledger_or_report_is_written_through_not_replaced(tmp_path):
+    """`submissions/ledger.csv -> ~/shared/ledger.csv` (one ledger for several project folders): each write put a
+    regular file in place of the link, so the shared ledger silently stopped receiving rows, and its lock was
+    taken beside the link, not beside the file the other projects lock."""
+    shared, project = tmp_path / "shared", tmp_path / "project"
+    shared.mkdir()
+    (project / "submissions").mkdir(parents=True)
+    ledger.append_row(shared / "ledger.csv", file="a.csv", sha256="a" * 64, message="one", status=ledger.DRY_RUN)
+    link = project / "submissions" / "ledger.csv"
+    link.symlink_to(shared / "ledger.csv")
+    ledger.append_row(link, file="b.csv", sha256="b" * 64, message="two", status=ledger.DRY_RUN)
+    assert link.is_symlink()
+    assert [r["file"] for r in ledger._read_rows(shared / "ledger.csv")] == ["a.csv", "b.csv"]
+    assert sorted(p.name for p in shared.iterdir()) == ["ledger.csv", "ledger.csv.lock"]
+    assert sorted(p.name for p in link.parent.iterdir()) == ["ledger.csv"]
+
+    report = project / "gap.md"
+    report.symlink_to(shared / "gap.md")
+    atomic_write_text(report, "new\n")
+    assert report.is_symlink() and (shared / "gap.md").read_text() == "new\n"
