@@ -373,14 +373,19 @@ def _makeable_config_dir() -> dict[str, str]:
     """kaggle 2.2.4 creates its config folder when it is imported and fails if it cannot: a read-only or
     absent HOME (CI, a container run as another user) stopped every upload with "~/.config: Permission denied"
     although the credentials came from KAGGLE_USERNAME/KAGGLE_KEY. A folder that cannot be made holds no
-    kaggle.json, so the client is then given a private empty one instead; otherwise nothing changes."""
+    kaggle.json, so the client is then given a private empty one instead; otherwise nothing changes. So is a
+    relative one, which only a HOME that could not be found gives (a container user without a passwd entry):
+    the client would make a folder named '~' in the project."""
+    folder = kaggle_config_dir()
     try:
-        kaggle_config_dir().mkdir(parents=True, exist_ok=True)  # what the client's import would do
-        return {}
+        if folder.is_dir() or folder.is_absolute():
+            folder.mkdir(parents=True, exist_ok=True)  # what the client's import would do
+            return {}
     except OSError:
-        spare = Path(tempfile.gettempdir()) / f"kaggle-kit-client-config-{os.getuid()}"
-        spare.mkdir(mode=0o700, exist_ok=True)
-        return {"KAGGLE_CONFIG_DIR": str(spare)}
+        pass
+    spare = Path(tempfile.gettempdir()) / f"kaggle-kit-client-config-{os.getuid()}"
+    spare.mkdir(mode=0o700, exist_ok=True)
+    return {"KAGGLE_CONFIG_DIR": str(spare)}
 
 
 def _client() -> Any:
