@@ -448,6 +448,13 @@ def _recent_ref(api: Any, competition: str, file_name: str, message: str,
     return None
 
 
+def as_utf8(text: str) -> str:
+    """``text`` as Kaggle can store it: under a C locale without UTF-8 mode an argument's non-ASCII bytes reach
+    Python as surrogates ('r\\udcc3\\udca9sum\\udcc3\\udca9'), which the client would send as such; they are
+    read as the UTF-8 the terminal sent, any other byte replaced."""
+    return text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+
+
 def submit(csv_path: str | Path, message: str, competition: str = COMPETITION_SLUG,
            policy: RetryPolicy | None = None) -> str:
     """Upload a CSV (StartSubmissionUpload, PUT, CreateSubmission); return Kaggle's submission ref.
@@ -458,6 +465,7 @@ def submit(csv_path: str | Path, message: str, competition: str = COMPETITION_SL
     invite a rerun that spends a second slot on the same file."""
     started = datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(minutes=2)  # clock skew
     name = Path(csv_path).name
+    message = as_utf8(message)
     attempts = 0
     lost_reply = False  # the last attempt's CreateSubmission may have taken effect
 
