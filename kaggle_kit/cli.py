@@ -100,6 +100,15 @@ def _tolerant_streams() -> None:
             reconfigure(errors="backslashreplace")
 
 
+def encoding_line(err: UnicodeEncodeError) -> str:
+    """One line for text that could not be encoded, with the usual cure when the locale is not UTF-8."""
+    line = f"cannot write {err.object[err.start:err.end]!r} as {err.encoding} ({err.reason})"
+    if codecs.lookup(sys.getfilesystemencoding()).name != "utf-8":
+        line += (f"; this locale reads names as {sys.getfilesystemencoding()}: run with a UTF-8 locale "
+                 f"(LC_ALL=C.UTF-8) or PYTHONUTF8=1")
+    return line
+
+
 def main(argv: list[str] | None = None) -> int:
     _tolerant_streams()
     parser = build_parser()
@@ -112,6 +121,11 @@ def main(argv: list[str] | None = None) -> int:
             traceback.print_exc()
         print(f"error: {err}", file=sys.stderr)
         return err.exit_code
+    except UnicodeEncodeError as err:  # a path or text from a non-UTF-8 locale that a UTF-8 output cannot hold
+        if args.verbose:
+            traceback.print_exc()
+        print(f"error: {encoding_line(err)}", file=sys.stderr)
+        return 1
     except BrokenPipeError as err:
         if err.filename is not None:
             print(f"error: {os_error_line(err)}", file=sys.stderr)

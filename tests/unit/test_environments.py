@@ -182,3 +182,15 @@ def test_a_symlinked_ledger_or_report_is_written_through_not_replaced(tmp_path):
     report.symlink_to(shared / "gap.md")
     atomic_write_text(report, "new\n")
     assert report.is_symlink() and (shared / "gap.md").read_text() == "new\n"
+
+
+def test_text_a_c_locale_cannot_hand_on_is_one_line_with_the_cure(tmp_path):
+    """A pipeline named 'dém.yaml' under LC_ALL=C without UTF-8 mode: its name reaches the kernel script as
+    surrogates, which UTF-8 cannot write; that was a traceback."""
+    (tmp_path / "dém.yaml").write_text("train: {epochs: 1}\n")
+    proc = _kit(["kernel", "push", "dém.yaml", "--build-only", "--owner", "bob"], tmp_path, **C_LOCALE)
+    assert proc.returncode == 1
+    assert proc.stderr.decode("ascii") == (
+        "error: cannot write '\\udcc3\\udca9' as utf-8 (surrogates not allowed); this locale reads names as ascii: "
+        "run with a UTF-8 locale (LC_ALL=C.UTF-8) or PYTHONUTF8=1\n")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["dém.yaml"]
