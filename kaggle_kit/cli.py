@@ -88,8 +88,8 @@ def os_error_line(err: OSError) -> str:
 
 def _tolerant_streams() -> None:
     """Let stdout and stderr write any character: under a C/POSIX locale or ``PYTHONIOENCODING=ascii`` a path
-    with accents or a message's dash would otherwise raise UnicodeEncodeError mid-command (after an upload,
-    before its ledger row). What the encoding cannot hold is written as a backslash escape; a UTF-8 stream that
+    with accents or a message's dash would otherwise raise UnicodeEncodeError mid-command, after minutes of
+    work. What the encoding cannot hold is written as a backslash escape; a UTF-8 stream that
     keeps undecodable file-name bytes (surrogateescape) is left as it is."""
     for stream in (sys.stdout, sys.stderr):
         reconfigure = getattr(stream, "reconfigure", None)
