@@ -194,3 +194,20 @@ def test_text_a_c_locale_cannot_hand_on_is_one_line_with_the_cure(tmp_path):
         "error: cannot write '\\udcc3\\udca9' as utf-8 (surrogates not allowed); this locale reads names as ascii: "
         "run with a UTF-8 locale (LC_ALL=C.UTF-8) or PYTHONUTF8=1\n")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["dém.yaml"]
+
+
+@pytest.mark.parametrize("how", ["env", "flag"])
+def test_a_data_folder_given_with_a_tilde_is_found(tmp_path, monkeypatch, how):
+    """KAGGLE_KIT_DATA='~/kdata' from a CI file or .env (nothing expands the '~' there) or a quoted --data-dir:
+    the error said 'looked in: ~/kdata' of a folder that exists."""
+    from kaggle_kit.datapaths import locate_data
+
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.chdir(tmp_path)
+    batches = tmp_path / "kdata" / "cifar-10-batches-py"
+    batches.mkdir(parents=True)
+    (batches / "data_batch_1").write_bytes(b"")
+    (tmp_path / "kdata" / "cifar_test_nolabel.pkl").write_bytes(b"")
+    monkeypatch.setenv("KAGGLE_KIT_DATA", "~/kdata")
+    found = locate_data(*(["~/kdata"] if how == "flag" else []), require_comp=True)
+    assert (found.cifar_dir, found.comp_pickle) == (batches, tmp_path / "kdata" / "cifar_test_nolabel.pkl")
