@@ -5,13 +5,23 @@ reads it: a checkpoint someone hands you cannot run code on your machine.
 """
 from __future__ import annotations
 
+import io
 from pathlib import Path
 from typing import Any, Mapping
 
 import torch
 
 from kaggle_kit.errors import RunError
-from kaggle_kit.fsio import atomic_path
+from kaggle_kit.fsio import atomic_write_bytes
+
+
+def atomic_torch_save(path: str | Path, obj: Any) -> Path:
+    """``torch.save``, atomically. Serialized in memory first: torch reports a failed file write (a full disk, a
+    file-size limit) as an opaque RuntimeError, while a plain write raises the OSError (ENOSPC, EFBIG) that the
+    CLI turns into one line naming the file. Checkpoints of models under 5M parameters fit in memory twice."""
+    buf = io.BytesIO()
+    torch.save(obj, buf)
+    return atomic_write_bytes(path, buf.getbuffer())
 
 
 def save_model(path: str | Path, model: torch.nn.Module, *, model_name: str, model_kwargs: Mapping[str, Any],
@@ -28,9 +38,7 @@ def save_model(path: str | Path, model: torch.nn.Module, *, model_name: str, mod
         "metrics": dict(metrics),
         "state_dict": {k: v.detach().cpu() for k, v in module.state_dict().items()},
     }
-    with atomic_path(path) as tmp:
-        torch.save(payload, tmp)
-    return Path(path)
+    return atomic_torch_save(path, payload)
 
 
 def _malformed(path: Path, what: str) -> RunError:

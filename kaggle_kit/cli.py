@@ -4,13 +4,18 @@ Each module in ``kaggle_kit.commands`` adds its own subcommands through ``regist
 stage's CLI lives beside nothing else and the front never needs editing when a stage is added.
 Expected failures (``KitError``) print one ``error: ...`` line and exit 2 (bad input) or 1 (runtime). An
 ``OSError`` that escapes the checks (a path that turned unusable, a full disk) is also one line naming the path,
-exit 1; ``--verbose`` shows the traceback of either.
+exit 1; ``--verbose`` shows the traceback of either. Output never fails on a character the locale cannot encode
+(it is escaped), so an ASCII-only terminal or ``LC_ALL=C`` does not stop a command halfway; a reader that closes
+stdout (``| head``) ends the command quietly, exit 1.
 """
 from __future__ import annotations
 
 import argparse
+import codecs
+import contextlib
 import difflib
 import importlib
+import os
 import pkgutil
 import re
 import sys
@@ -82,7 +87,31 @@ def os_error_line(err: OSError) -> str:
     return f"{path}: {what} ({err.__class__.__name__})" if path is not None else f"{what} ({err.__class__.__name__})"
 
 
+def _tolerant_streams() -> None:
+    """Let stdout and stderr write any character: under a C/POSIX locale or ``PYTHONIOENCODING=ascii`` a path
+    with accents or a message's dash would otherwise raise UnicodeEncodeError mid-command, after minutes of
+    work. What the encoding cannot hold is written as a backslash escape; a UTF-8 stream that
+    keeps undecodable file-name bytes (surrogateescape) is left as it is."""
+    for stream in (sys.stdout, sys.stderr):
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is None:  # closed (None) or replaced by an object without it
+            continue
+        utf = codecs.lookup(getattr(stream, "encoding", None) or "ascii").name.startswith("utf")
+        if not (utf and stream.errors == "surrogateescape"):
+            reconfigure(errors="backslashreplace")
+
+
+def encoding_line(err: UnicodeEncodeError) -> str:
+    """One line for text that could not be encoded, with the usual cure when the locale is not UTF-8."""
+    line = f"cannot write {err.object[err.start:err.end]!r} as {err.encoding} ({err.reason})"
+    if codecs.lookup(sys.getfilesystemencoding()).name != "utf-8":
+        line += (f"; this locale reads names as {sys.getfilesystemencoding()}: run with a UTF-8 locale "
+                 f"(LC_ALL=C.UTF-8) or PYTHONUTF8=1")
+    return line
+
+
 def main(argv: list[str] | None = None) -> int:
+    _tolerant_streams()
     parser = build_parser()
     args = parser.parse_args(argv)
     args.command_line = list(sys.argv[1:] if argv is None else argv)  # what a dry run tells the user to run again
@@ -93,6 +122,20 @@ def main(argv: list[str] | None = None) -> int:
             traceback.print_exc()
         print(f"error: {spelled_out(str(err))}", file=sys.stderr)  # it may quote Kaggle's reply: one line, no escapes
         return err.exit_code
+    except UnicodeEncodeError as err:  # a path or text from a non-UTF-8 locale that a UTF-8 output cannot hold
+        if args.verbose:
+            traceback.print_exc()
+        print(f"error: {encoding_line(err)}", file=sys.stderr)
+        return 1
+    except BrokenPipeError as err:
+        if err.filename is not None:
+            print(f"error: {os_error_line(err)}", file=sys.stderr)
+            return 1
+        # stdout's reader went away (`kaggle-kit models | head -1`): stop quietly, as a Unix tool ended by SIGPIPE
+        # does; pointing stdout at /dev/null keeps the exit's final flush from failing again
+        with contextlib.suppress(OSError, ValueError, AttributeError):
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
     except OSError as err:
         if args.verbose:
             traceback.print_exc()

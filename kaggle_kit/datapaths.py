@@ -53,11 +53,13 @@ def inspect_folder(root: Path) -> DataPaths | None:
 
 
 def candidate_folders(data_dir: str | Path | None = None, competition: str = COMPETITION_SLUG) -> list[Path]:
+    """Where to look, in order. A leading '~' is expanded: a shell leaves it alone in quotes, and CI files and
+    .env files never expand it, so 'looked in: ~/data' would name a folder that exists and was not read."""
     if data_dir is not None:
-        return [Path(data_dir)]
+        return [Path(data_dir).expanduser()]
     out = []
     if os.environ.get("KAGGLE_KIT_DATA"):
-        out.append(Path(os.environ["KAGGLE_KIT_DATA"]))
+        out.append(Path(os.environ["KAGGLE_KIT_DATA"]).expanduser())
     out.append(Path("data"))
     if in_kaggle_kernel():
         out += [KAGGLE_INPUT / "competitions" / competition, KAGGLE_INPUT / competition]
@@ -67,8 +69,8 @@ def candidate_folders(data_dir: str | Path | None = None, competition: str = COM
 def locate_data(data_dir: str | Path | None = None, competition: str = COMPETITION_SLUG,
                 require_comp: bool = False) -> DataPaths:
     """Return the first folder holding the CIFAR-10 batches; the error lists every place looked."""
-    if data_dir is not None and Path(data_dir).is_file():
-        raise DataNotFoundError(_file_not_folder(Path(data_dir)))
+    if data_dir is not None and Path(data_dir).expanduser().is_file():
+        raise DataNotFoundError(_file_not_folder(Path(data_dir).expanduser()))
     looked = candidate_folders(data_dir, competition)
     for root in looked:
         found = inspect_folder(root)

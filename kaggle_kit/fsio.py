@@ -28,10 +28,15 @@ def _umask() -> int:
 
 @contextlib.contextmanager
 def atomic_path(path: str | Path) -> Iterator[Path]:
-    """Yield a temporary path beside ``path``; rename it onto ``path`` only if the block succeeds."""
+    """Yield a temporary path beside ``path``; rename it onto ``path`` only if the block succeeds. A symlink at
+    ``path`` is written through (the file it points to is replaced), not replaced by a regular file."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    real = through_symlink(path)
+    real.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{real.name}.", suffix=".tmp", dir=real.parent)
+    except OSError as err:
+        raise _about(err, real, path) from None
     os.fchmod(fd, 0o666 & ~_umask())  # mkstemp makes 0600; outputs get the permissions open() would give
     os.close(fd)
     tmp_path = Path(tmp)
@@ -39,10 +44,28 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
         yield tmp_path
         with open(tmp_path, "rb+") as fh:
             os.fsync(fh.fileno())
-        os.replace(tmp_path, path)
+        os.replace(tmp_path, real)
+    except OSError as err:
+        raise _about(err, real, path) from None
     finally:
         with contextlib.suppress(FileNotFoundError):
             tmp_path.unlink()
+
+
+def _about(err: OSError, real: Path, path: Path) -> OSError:
+    """``err`` naming ``path``, the file the user asked for, when it named the hidden temporary beside ``real``
+    or no file at all (a write that hit a full disk): the one-line error then says which output failed."""
+    if err.errno is None or err.filename2 is not None:
+        return err
+    if err.filename is not None and not str(err.filename).startswith(str(real.parent / f".{real.name}.")):
+        return err
+    return type(err)(err.errno, err.strerror, str(path))
+
+
+def through_symlink(path: Path) -> Path:
+    """The file a symlink at ``path`` points to (``path`` itself otherwise): a ledger or report that the user
+    linked to a shared place must be updated there, and locked there, not replaced beside the link."""
+    return Path(os.path.realpath(path)) if path.is_symlink() else path
 
 
 def leftover_temporaries(path: str | Path) -> list[Path]:
@@ -150,7 +173,8 @@ def atomic_write_bytes(path: str | Path, data: bytes) -> Path:
 
 
 def atomic_write_text(path: str | Path, text: str) -> Path:
-    return atomic_write_bytes(path, text.encode("utf-8"))
+    """UTF-8; a path in ``text`` that the locale could not decode (``LC_ALL=C``) keeps its own bytes."""
+    return atomic_write_bytes(path, text.encode("utf-8", "surrogateescape"))
 
 
 def atomic_save_npz(path: str | Path, **arrays: np.ndarray) -> Path:
@@ -189,7 +213,7 @@ def one_at_a_time(key: str, busy: str) -> Iterator[None]:
     the OS releases it when its process dies, so it never goes stale."""
     folder = Path(tempfile.gettempdir()) / f"kaggle-kit-locks-{os.getuid()}"
     folder.mkdir(mode=0o700, exist_ok=True)
-    with open(folder / f"{hashlib.sha256(key.encode()).hexdigest()[:20]}.lock", "a") as fh:
+    with open(folder / f"{hashlib.sha256(os.fsencode(key)).hexdigest()[:20]}.lock", "a") as fh:
         if not lock_at_once(fh):
             raise RunError(busy)
         yield

@@ -369,6 +369,25 @@ def with_retries(fn: Callable[[], T], target: Target, policy: RetryPolicy | None
 
 
 # ------------------------------------------------------------------------------------------ the client
+def _makeable_config_dir() -> dict[str, str]:
+    """kaggle 2.2.4 creates its config folder when it is imported and fails if it cannot: a read-only or
+    absent HOME (CI, a container run as another user) stopped every upload with "~/.config: Permission denied"
+    although the credentials came from KAGGLE_USERNAME/KAGGLE_KEY. A folder that cannot be made holds no
+    kaggle.json, so the client is then given a private empty one instead; otherwise nothing changes. So is a
+    relative one, which only a HOME that could not be found gives (a container user without a passwd entry):
+    the client would make a folder named '~' in the project."""
+    folder = kaggle_config_dir()
+    try:
+        if folder.is_dir() or folder.is_absolute():
+            folder.mkdir(parents=True, exist_ok=True)  # what the client's import would do
+            return {}
+    except OSError:
+        pass
+    spare = Path(tempfile.gettempdir()) / f"kaggle-kit-client-config-{os.getuid()}"
+    spare.mkdir(mode=0o700, exist_ok=True)
+    return {"KAGGLE_CONFIG_DIR": str(spare)}
+
+
 def _client() -> Any:
     """An authenticated ``KaggleApi`` configured from the environment as it is now.
 
@@ -377,7 +396,7 @@ def _client() -> Any:
     instance gets the values the client would compute today. In a fresh process they are the same."""
     source = require_credentials()
     quiet = io.StringIO()
-    with contextlib.redirect_stdout(quiet):
+    with contextlib.redirect_stdout(quiet), applied_env(_makeable_config_dir()):
         from kaggle.api.kaggle_api_extended import KaggleApi
 
         api = KaggleApi()
@@ -429,6 +448,13 @@ def _recent_ref(api: Any, competition: str, file_name: str, message: str,
     return None
 
 
+def as_utf8(text: str) -> str:
+    """``text`` as Kaggle can store it: under a C locale without UTF-8 mode an argument's non-ASCII bytes reach
+    Python as surrogates ('r\\udcc3\\udca9sum\\udcc3\\udca9'), which the client would send as such; they are
+    read as the UTF-8 the terminal sent, any other byte replaced."""
+    return text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+
+
 def submit(csv_path: str | Path, message: str, competition: str = COMPETITION_SLUG,
            policy: RetryPolicy | None = None) -> str:
     """Upload a CSV (StartSubmissionUpload, PUT, CreateSubmission); return Kaggle's submission ref.
@@ -439,6 +465,7 @@ def submit(csv_path: str | Path, message: str, competition: str = COMPETITION_SL
     invite a rerun that spends a second slot on the same file."""
     started = datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(minutes=2)  # clock skew
     name = Path(csv_path).name
+    message = as_utf8(message)
     attempts = 0
     lost_reply = False  # the last attempt's CreateSubmission may have taken effect
 

@@ -24,7 +24,7 @@ from typing import Any, Iterator, Mapping
 import pandas as pd
 
 from kaggle_kit.errors import LedgerError
-from kaggle_kit.fsio import atomic_path, lock_at_once, new_paths, remove_created
+from kaggle_kit.fsio import atomic_path, lock_at_once, new_paths, remove_created, through_symlink
 
 COLUMNS = (
     "time", "file", "sha256", "runs", "recipe", "recipe_except_smoothing", "local_holdout_acc", "local_test_acc",
@@ -73,8 +73,11 @@ def _cell(value: Any) -> str:
     if isinstance(value, Mapping):  # estimates: name -> fraction, 5 decimals (0.001 points); NaN is left out
         finite = {str(k): round(float(v), 5) for k, v in value.items() if v is not None and math.isfinite(v)}
         return json.dumps(finite, separators=(",", ":")) if finite else ""
-    # a lone surrogate (JSON may carry one, as "\\udcff") has no UTF-8: written as its escape, not a failed write
-    return str(value).encode("utf-8", "backslashreplace").decode("utf-8")
+    text = str(value)
+    try:  # a path read under a C locale holds its UTF-8 bytes as surrogates: those bytes, as the text they are
+        return text.encode("utf-8", "surrogateescape").decode("utf-8")
+    except UnicodeError:  # a lone surrogate (JSON may carry one, as "\\udcff"): its escape, not a failed write
+        return text.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 def estimates_of(cell: str, where: str = "ledger") -> dict[str, float]:
@@ -204,7 +207,7 @@ def locked(path: str | Path) -> Iterator[None]:
     ledger afterwards (a refused first submit) is removed with the folders this call made, so a refusal leaves
     nothing behind; a waiter that locked the removed file notices and locks the new one. A command that has to
     wait says so on stderr, once: the wait may last a whole upload."""
-    path = Path(path)
+    path = through_symlink(Path(path))  # a ledger linked from several projects is locked where it lives
     lock_path = path.with_name(path.name + ".lock")
     held = _held.__dict__.setdefault("paths", set())
     key = str(lock_path.absolute())
@@ -242,8 +245,8 @@ def locked(path: str | Path) -> Iterator[None]:
 
 
 def _write_rows(path: Path, rows: list[Mapping[str, str]]) -> None:
-    with atomic_path(path) as tmp:
-        tmp.write_text(render(rows), encoding="utf-8", newline="")  # the text as rendered, "\r" and all
+    with atomic_path(path) as tmp:  # the text as rendered, "\r" and all
+        tmp.write_text(render(rows), encoding="utf-8", newline="")
 
 
 def append_row(path: str | Path = DEFAULT_LEDGER, **fields: Any) -> dict[str, str]:

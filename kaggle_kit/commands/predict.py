@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import os
+import shlex
 
 from kaggle_kit.config import TTA_AVERAGES, TTA_LEVELS, TTA_PADS
 
@@ -35,13 +37,16 @@ def _pct(x) -> str:
 def run(args: argparse.Namespace) -> int:
     from kaggle_kit.data import load_cifar10, load_competition
     from kaggle_kit.datapaths import locate_data
-    from kaggle_kit.errors import ConfigError, UsageError
+    from kaggle_kit.errors import ConfigError, RunError, UsageError
     from kaggle_kit.predict import predict_run, resolve_device, run_config, run_model
     from kaggle_kit.runs import read_manifest, run_dir
     from kaggle_kit.tta import plan_from_config
 
     device = resolve_device(args.device)  # a bad or absent device fails here, before the data is loaded
     folder = run_dir(args.run)
+    if not os.access(folder, os.W_OK | os.X_OK):  # a run attached read-only (a Kaggle notebook's input)
+        raise RunError(f"{folder}: run folder is not writable, and predict writes its logits into it; copy it "
+                       f"somewhere writable (cp -r {shlex.quote(str(folder))} runs/) and predict the copy")
     pipeline = run_config(folder)
     cfg = pipeline.predict
     run_model(folder, pipeline)  # a malformed or mismatched model.pt fails here, before the data is loaded

@@ -60,8 +60,15 @@ def _read_cache(folder: Path, key: dict) -> SyntheticLogits | None:
 
 
 def _write_cache(folder: Path, key: dict, syn: SyntheticLogits) -> None:
-    syn.save(folder / CACHE_NAME)
-    atomic_write_text(folder / "gap_synthetic.json", json.dumps(key))
+    """Best effort: a run folder that cannot be written (runs attached read-only in a Kaggle notebook, a full
+    disk) only costs the next report the recomputation; the report itself must not fail for a cache."""
+    meta = folder / "gap_synthetic.json"
+    try:
+        meta.unlink(missing_ok=True)  # first: an old key must never vouch for a new, half-replaced pair
+        syn.save(folder / CACHE_NAME)
+        atomic_write_text(meta, json.dumps(key))
+    except OSError:
+        pass
 
 
 def _from_model(folder: Path, data: Cifar10, per_set: int, seed: int, holdout: Logits, cfg,

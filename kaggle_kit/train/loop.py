@@ -24,7 +24,7 @@ from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 from tqdm.auto import tqdm
 
 from kaggle_kit.batch_augment import mix_batch, supports
-from kaggle_kit.checkpoint import load_checkpoint, save_model
+from kaggle_kit.checkpoint import atomic_torch_save, load_checkpoint, save_model
 from kaggle_kit.config import AUGMENT_GPU, AugmentConfig, PipelineConfig, TrainConfig, config_hash, to_dict
 from kaggle_kit.data import Cifar10, holdout_split, stratified_subset
 from kaggle_kit.errors import ConfigError, RunError
@@ -277,8 +277,7 @@ def save_state(path: Path, eng: Engine, *, epoch: int, key: str, history: list[d
         "history": history,
         "best": best,
     }
-    with atomic_path(path) as tmp:
-        torch.save(state, tmp)
+    atomic_torch_save(path, state)
 
 
 def load_state(path: Path) -> dict:

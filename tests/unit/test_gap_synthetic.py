@@ -85,6 +85,27 @@ def test_synthetic_logits_round_trip(setup, tmp_path):
     assert np.array_equal(back.logits, syn.logits) and np.array_equal(back.index, syn.index)
 
 
+def test_a_cache_that_cannot_be_written_costs_the_cache_only(setup, tmp_path, monkeypatch):
+    """Runs attached read-only (a Kaggle notebook's input) or a full disk: `report` failed on the cache write
+    after minutes of work; now it goes on, and the old key no longer vouches for a half-replaced pair."""
+    import errno
+
+    from kaggle_kit import fsio
+    from kaggle_kit.gap import synthetic_io
+
+    *_, syn = setup
+    old, new = {"sha256": "old"}, {"sha256": "new"}
+    synthetic_io._write_cache(tmp_path, old, syn)
+    assert synthetic_io._read_cache(tmp_path, old) is not None
+
+    def disk_full(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(fsio, "atomic_write_bytes", disk_full)
+    synthetic_io._write_cache(tmp_path, new, syn)
+    assert synthetic_io._read_cache(tmp_path, old) is None and synthetic_io._read_cache(tmp_path, new) is None
+
+
 def test_clean_offset_is_added_only_to_sets_that_look_like_the_holdout(setup):
     """The cross-fitted offset corrects the classifier's bias on *clean* images; estimate_all scales it by
     1 - the gate weight, so a clearly blurred set gets none of it and a holdout-like set all of it."""

@@ -67,6 +67,23 @@ def test_xdg_config_folder_when_no_dot_kaggle(clean_env, tmp_path, monkeypatch):
     assert kaggle_api.find_credentials().where == str(tmp_path / "home" / ".config" / "kaggle" / "kaggle.json")
 
 
+def test_a_home_that_could_not_be_found_makes_no_tilde_folder_in_the_project(clean_env, tmp_path, monkeypatch):
+    """A container user without a passwd entry and no HOME: '~' stays '~', and the client's import would make
+    './~/.config/kaggle' in the project (a folder a later `rm -rf ~` typo deletes HOME with). It gets a private
+    config folder instead; a real config folder, absolute or relative, is left to the client."""
+    monkeypatch.delenv("KAGGLE_CONFIG_DIR")
+    monkeypatch.setenv("HOME", "~")
+    monkeypatch.chdir(tmp_path)
+    env = kaggle_api._makeable_config_dir()
+    assert not (tmp_path / "~").exists()
+    assert env["KAGGLE_CONFIG_DIR"].startswith("/") and kaggle_api.kaggle_config_dir().parts[0] == "~"
+    monkeypatch.setenv("KAGGLE_CONFIG_DIR", "own")
+    (tmp_path / "own").mkdir()
+    assert kaggle_api._makeable_config_dir() == {}
+    monkeypatch.setenv("KAGGLE_CONFIG_DIR", str(tmp_path / "new" / "cfg"))
+    assert kaggle_api._makeable_config_dir() == {} and (tmp_path / "new" / "cfg").is_dir()
+
+
 FIX = "download a new kaggle.json from https://www.kaggle.com/settings/api or set KAGGLE_USERNAME and KAGGLE_KEY"
 
 

@@ -1,0 +1,213 @@
+"""The CLI where users run it, not only on the happy path: ASCII-only or C locales, non-ASCII and spaced paths,
+stdout piped into a command that stops reading. Each runs ``python -m kaggle_kit`` in a subprocess with the
+environment changed, as the user's shell would start it."""
+from __future__ import annotations
+
+import os
+import pickle
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from kaggle_kit import ledger
+from kaggle_kit.fsio import atomic_write_text, one_at_a_time
+
+ROOT = Path(__file__).resolve().parents[2]
+C_LOCALE = {"LANG": "C", "LC_ALL": "C", "PYTHONUTF8": "0", "PYTHONIOENCODING": ""}  # no UTF-8 mode, ASCII
+SURROGATES = "d\udcc3\udca4"  # how Python under LC_ALL=C names a folder 'dä' (its UTF-8 bytes, undecodable)
+
+
+def _env(**changes: str) -> dict[str, str]:
+    """This environment with ``changes``, importing the kaggle_kit under test."""
+    path = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
+    return {**os.environ, "PYTHONPATH": path, **changes}
+
+
+def _kit(args: list[str], cwd: Path, **env: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "kaggle_kit", *args], cwd=cwd, env=_env(**env), capture_output=True,
+                          timeout=120)
+
+
+@pytest.fixture()
+def comp(tmp_path):
+    """A three-image competition pickle and a valid CSV for it, in a folder whose name is not ASCII."""
+    folder = tmp_path / "prój ect"
+    folder.mkdir()
+    pkl = folder / "comp.pkl"
+    pkl.write_bytes(pickle.dumps({b"data": np.zeros((3, 32, 32, 3), np.uint8), b"ids": np.array([0, 1, 2])}))
+    csv = folder / "sübmission.csv"
+    csv.write_text("ID,Labels\n0,1\n1,2\n2,3\n")
+    return folder, pkl, csv
+
+
+def test_an_ascii_only_stdout_gets_escapes_not_a_traceback(comp):
+    """PYTHONIOENCODING=ascii (or a terminal in a legacy code page): printing a path with 'ó' raised
+    UnicodeEncodeError, exit 1 with a traceback, after the work was done."""
+    folder, pkl, csv = comp
+    proc = _kit(["validate", str(csv), "--against", str(pkl)], folder, PYTHONIOENCODING="ascii")
+    assert proc.returncode == 0, proc.stderr.decode()
+    assert b"Traceback" not in proc.stderr
+    assert proc.stdout.decode("ascii").endswith(": valid (3 rows, header ID,Labels, labels 0-9)\n")
+    assert "s\\xfcbmission.csv" in proc.stdout.decode("ascii")
+
+
+def test_a_dry_run_submit_under_the_c_locale_records_the_non_ascii_path_in_the_ledger(comp):
+    """LC_ALL=C without UTF-8 mode: the CSV's path reaches Python as undecodable bytes (surrogates), and writing
+    it into the ledger raised UnicodeEncodeError; after a real upload that lost the submission's ledger row."""
+    folder, pkl, csv = comp
+    proc = _kit(["submit", csv.name, "-m", "c locale", "--upload", "never", "--against", pkl.name], folder,
+                **C_LOCALE)
+    assert proc.returncode == 0, proc.stderr.decode()
+    assert b"Traceback" not in proc.stderr
+    rows = ledger._read_rows(folder / "submissions" / "ledger.csv")
+    assert [(r["file"], r["status"]) for r in rows] == [("sübmission.csv", ledger.DRY_RUN)]
+
+
+def test_ledger_and_text_outputs_keep_a_c_locale_paths_bytes(tmp_path):
+    path = tmp_path / "ledger.csv"
+    ledger.append_row(path, file=f"{SURROGATES}/s.csv", sha256="0" * 64, message="m", status=ledger.DRY_RUN)
+    assert ledger._read_rows(path)[0]["file"] == "dä/s.csv"
+    assert atomic_write_text(tmp_path / "gap.md", f"runs in {SURROGATES}\n").read_bytes() == "runs in dä\n".encode()
+
+
+def test_the_run_lock_takes_a_c_locale_path(tmp_path):
+    """`kaggle-kit run` locks on its workdir's path: under LC_ALL=C a folder named 'dä' stopped it with
+    UnicodeEncodeError before any stage ran."""
+    with one_at_a_time(f"pipeline:{tmp_path}/{SURROGATES}:demo", "busy"):
+        pass
+
+
+FULL_DISK = """
+import resource, sys
+import torch
+from kaggle_kit.checkpoint import save_model
+from kaggle_kit.cli import os_error_line
+from kaggle_kit.fsio import atomic_write_text
+resource.setrlimit(resource.RLIMIT_FSIZE, (64 * 1024, resource.RLIM_INFINITY))  # writes past 64 KiB fail: EFBIG
+model = torch.nn.Linear(300, 300)
+for write in (lambda p: save_model(p, model, model_name="linear", model_kwargs={}, class_names=[], config={}),
+              lambda p: atomic_write_text(p, "x" * 10**6)):
+    try:
+        write(sys.argv[1])
+    except OSError as err:
+        print(os_error_line(err))
+"""
+
+
+def test_a_write_that_hits_a_size_limit_names_the_file_and_leaves_nothing(tmp_path):
+    """A full disk (here a file-size limit, EFBIG) during a checkpoint: torch.save raised an opaque RuntimeError
+    (a traceback, exit 1) and a plain write named no file; now both are the OSError the CLI prints in one line,
+    naming the output, and no temporary or partial file is left where the next run would look."""
+    target = tmp_path / "last.pt"
+    proc = subprocess.run([sys.executable, "-c", FULL_DISK, str(target)], capture_output=True, text=True, env=_env(),
+                          timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.splitlines() == [f"{target}: File too large (OSError)"] * 2
+    assert list(tmp_path.iterdir()) == []
+
+
+def _unprivileged() -> list[str]:
+    """A command prefix under which file permissions count: root ignores them unless it drops its DAC override."""
+    if os.geteuid() != 0:
+        return []
+    if shutil.which("setpriv") is None:
+        pytest.skip("running as root without setpriv: a read-only folder cannot be simulated")
+    caps = "-dac_override,-dac_read_search"
+    return ["setpriv", f"--bounding-set={caps}", f"--inh-caps={caps}"]
+
+
+def test_predict_on_a_read_only_run_says_so_before_any_work(tmp_path):
+    """Runs attached to a Kaggle notebook are read-only: predict loaded the data, ran every view over every image,
+    and only then failed on a hidden temporary file's name."""
+    import torch
+    import yaml
+
+    from kaggle_kit.checkpoint import save_model
+    from kaggle_kit.config import ModelConfig, PipelineConfig, to_dict
+    from kaggle_kit.data import CLASS_NAMES
+    from kaggle_kit.models import create_model
+
+    run = tmp_path / "input" / "run 1"
+    run.mkdir(parents=True)
+    cfg = to_dict(PipelineConfig(model=ModelConfig(name="tinycnn")))
+    (run / "config.yaml").write_text(yaml.safe_dump(cfg, sort_keys=False))
+    save_model(run / "model.pt", create_model("tinycnn", num_classes=10), model_name="tinycnn", model_kwargs={},
+               class_names=list(CLASS_NAMES), config=cfg)
+    run.chmod(0o555)
+    try:
+        proc = subprocess.run([*_unprivileged(), sys.executable, "-m", "kaggle_kit", "predict", str(run),
+                               "--device", "cpu", "--data-dir", str(tmp_path / "no-data")], cwd=tmp_path,
+                              env=_env(), capture_output=True, text=True, timeout=120)
+    finally:
+        run.chmod(0o755)
+    assert proc.returncode == 2, proc.stderr
+    assert proc.stderr == (f"error: {run}: run folder is not writable, and predict writes its logits into it; copy "
+                           f"it somewhere writable (cp -r '{run}' runs/) and predict the copy\n")
+
+
+def test_stdout_whose_reader_has_gone_stops_quietly(tmp_path):
+    """`kaggle-kit models | head -1`: the reader closes the pipe and the next write fails with EPIPE; that printed
+    'error: Broken pipe (BrokenPipeError)' as if the toolkit had failed. A Unix tool stops without a word."""
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    try:
+        proc = subprocess.run([sys.executable, "-m", "kaggle_kit", "models"], stdout=write_end,
+                              stderr=subprocess.PIPE, text=True, env=_env(), cwd=tmp_path, timeout=120)
+    finally:
+        os.close(write_end)
+    assert (proc.returncode, proc.stderr) == (1, "")
+
+
+def test_a_symlinked_ledger_or_report_is_written_through_not_replaced(tmp_path):
+    """`submissions/ledger.csv -> ~/shared/ledger.csv` (one ledger for several project folders): each write put a
+    regular file in place of the link, so the shared ledger silently stopped receiving rows, and its lock was
+    taken beside the link, not beside the file the other projects lock."""
+    shared, project = tmp_path / "shared", tmp_path / "project"
+    shared.mkdir()
+    (project / "submissions").mkdir(parents=True)
+    ledger.append_row(shared / "ledger.csv", file="a.csv", sha256="a" * 64, message="one", status=ledger.DRY_RUN)
+    link = project / "submissions" / "ledger.csv"
+    link.symlink_to(shared / "ledger.csv")
+    ledger.append_row(link, file="b.csv", sha256="b" * 64, message="two", status=ledger.DRY_RUN)
+    assert link.is_symlink()
+    assert [r["file"] for r in ledger._read_rows(shared / "ledger.csv")] == ["a.csv", "b.csv"]
+    assert sorted(p.name for p in shared.iterdir()) == ["ledger.csv", "ledger.csv.lock"]
+    assert sorted(p.name for p in link.parent.iterdir()) == ["ledger.csv"]
+
+    report = project / "gap.md"
+    report.symlink_to(shared / "gap.md")
+    atomic_write_text(report, "new\n")
+    assert report.is_symlink() and (shared / "gap.md").read_text() == "new\n"
+
+
+def test_text_a_c_locale_cannot_hand_on_is_one_line_with_the_cure(tmp_path):
+    """A pipeline named 'dém.yaml' under LC_ALL=C without UTF-8 mode: its name reaches the kernel script as
+    surrogates, which UTF-8 cannot write; that was a traceback."""
+    (tmp_path / "dém.yaml").write_text("train: {epochs: 1}\n")
+    proc = _kit(["kernel", "push", "dém.yaml", "--build-only", "--owner", "bob"], tmp_path, **C_LOCALE)
+    assert proc.returncode == 1
+    assert proc.stderr.decode("ascii") == (
+        "error: cannot write '\\udcc3\\udca9' as utf-8 (surrogates not allowed); this locale reads names as ascii: "
+        "run with a UTF-8 locale (LC_ALL=C.UTF-8) or PYTHONUTF8=1\n")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["dém.yaml"]
+
+
+@pytest.mark.parametrize("how", ["env", "flag"])
+def test_a_data_folder_given_with_a_tilde_is_found(tmp_path, monkeypatch, how):
+    """KAGGLE_KIT_DATA='~/kdata' from a CI file or .env (nothing expands the '~' there) or a quoted --data-dir:
+    the error said 'looked in: ~/kdata' of a folder that exists."""
+    from kaggle_kit.datapaths import locate_data
+
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.chdir(tmp_path)
+    batches = tmp_path / "kdata" / "cifar-10-batches-py"
+    batches.mkdir(parents=True)
+    (batches / "data_batch_1").write_bytes(b"")
+    (tmp_path / "kdata" / "cifar_test_nolabel.pkl").write_bytes(b"")
+    monkeypatch.setenv("KAGGLE_KIT_DATA", "~/kdata")
+    found = locate_data(*(["~/kdata"] if how == "flag" else []), require_comp=True)
+    assert (found.cifar_dir, found.comp_pickle) == (batches, tmp_path / "kdata" / "cifar_test_nolabel.pkl")
