@@ -213,7 +213,15 @@ def one_at_a_time(key: str, busy: str) -> Iterator[None]:
     the OS releases it when its process dies, so it never goes stale."""
     folder = Path(tempfile.gettempdir()) / f"kaggle-kit-locks-{os.getuid()}"
     folder.mkdir(mode=0o700, exist_ok=True)
-    with open(folder / f"{hashlib.sha256(os.fsencode(key)).hexdigest()[:20]}.lock", "a") as fh:
+    with held_lock(folder / f"{hashlib.sha256(os.fsencode(key)).hexdigest()[:20]}.lock", busy):
+        yield
+
+
+@contextlib.contextmanager
+def held_lock(path: Path, busy: str) -> Iterator[None]:
+    """Hold an flock on the file ``path`` (created, never removed: the OS releases the lock when its process dies)
+    while the block runs, or raise ``RunError(busy)`` at once if another process holds it."""
+    with open(path, "a") as fh:
         if not lock_at_once(fh):
             raise RunError(busy)
         yield

@@ -8,6 +8,7 @@ killed mid-training resumes from ``last.pt`` in the same folder instead of start
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import time
 from dataclasses import dataclass, field
@@ -16,7 +17,7 @@ from typing import Any, Callable, Mapping, Sequence
 
 from kaggle_kit.config import STAGES, PipelineConfig, config_hash, member_config
 from kaggle_kit.errors import ConfigError
-from kaggle_kit.fsio import atomic_write_text, one_at_a_time, sha256_file
+from kaggle_kit.fsio import atomic_write_text, held_lock, one_at_a_time, sha256_file
 from kaggle_kit.ledger import as_fraction
 from kaggle_kit.runs import new_run_id
 
@@ -243,14 +244,15 @@ def run_pipeline(cfg: PipelineConfig, *, data_dir: str | Path | None = None, wor
     where = Path(workdir).resolve()
     busy = (f"another `kaggle-kit run` of pipeline '{cfg.name}' is running in {where}; wait for it to finish (its "
             f"finished stages are then skipped here) or run in another folder")
-    with one_at_a_time(f"pipeline:{where}:{cfg.name}", busy):
+    with one_at_a_time(f"pipeline:{where}:{cfg.name}", busy), contextlib.ExitStack() as held:
         return _run_pipeline(cfg, data_dir=data_dir, workdir=workdir, progress=progress, echo=echo,
-                             kaggle_env=kaggle_env, again=again)
+                             kaggle_env=kaggle_env, again=again,
+                             hold_folder_lock=lambda path: held.enter_context(held_lock(path, busy)))
 
 
 def _run_pipeline(cfg: PipelineConfig, *, data_dir: str | Path | None, workdir: str | Path, progress: bool,
                   echo: Callable[[str], None], kaggle_env: dict[str, str] | None,
-                  again: str | None) -> PipelineOutcome:
+                  again: str | None, hold_folder_lock: Callable[[Path], None]) -> PipelineOutcome:
     from kaggle_kit.data import load_cifar10, load_competition
     from kaggle_kit.datapaths import locate_data
 
@@ -278,6 +280,11 @@ def _run_pipeline(cfg: PipelineConfig, *, data_dir: str | Path | None, workdir: 
     n_member_stages = sum(s in cfg.stages for s in ("train", "predict")) * len(members)
     total = len(cfg.stages) + n_member_stages - sum(s in cfg.stages for s in ("train", "predict"))
     prog = Progress(total, echo)
+    # the temporary folder's lock misses a run with another TMPDIR (a Slurm job's) or on another machine sharing
+    # this folder; this one, beside the state file, does not: taken once the checks above have passed, so a run
+    # they refuse still writes nothing
+    (work / "runs" / "pipelines").mkdir(parents=True, exist_ok=True)
+    hold_folder_lock(work / "runs" / "pipelines" / f".{cfg.name}.lock")
     state = PipelineState.load(work / "runs" / "pipelines" / f"{cfg.name}.json", work)
 
     # -- data: always loaded (later stages need the arrays); its fingerprint keys everything downstream

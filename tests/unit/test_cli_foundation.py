@@ -270,6 +270,27 @@ def test_a_second_run_of_a_pipeline_in_one_folder_is_refused_at_once_and_writes_
         run_pipeline(p, data_dir=nowhere, workdir=work)
 
 
+def test_a_run_with_another_temporary_folder_is_still_refused_by_the_lock_beside_the_state_file(tmp_path):
+    """The first lock lives in TMPDIR: two Slurm jobs (each with its own TMPDIR) or two machines sharing the
+    folder both took it and ran the same pipeline at once. The lock beside the pipeline's state file is
+    shared by all of them; it is taken after the checks that refuse a run, so those still write nothing."""
+    import fcntl
+
+    from kaggle_kit.config import PipelineConfig, from_dict
+    from kaggle_kit.errors import DataNotFoundError, RunError
+    from kaggle_kit.pipeline import run_pipeline
+
+    p = from_dict(PipelineConfig, {"name": "p"})
+    work, nowhere = tmp_path / "work", tmp_path / "nowhere"
+    (work / "runs" / "pipelines").mkdir(parents=True)
+    with open(work / "runs" / "pipelines" / ".p.lock", "a") as other_job:  # held as another TMPDIR's run holds it
+        fcntl.flock(other_job.fileno(), fcntl.LOCK_EX)
+        with pytest.raises(RunError, match=r"another `kaggle-kit run` of pipeline 'p' is running in .*work; wait"):
+            run_pipeline(p, data_dir=nowhere, workdir=work)
+    with pytest.raises(DataNotFoundError):  # released: the run goes on to its data
+        run_pipeline(p, data_dir=nowhere, workdir=work)
+
+
 def test_the_run_lock_is_released_when_its_process_dies(tmp_path):
     import subprocess
     import sys
