@@ -31,6 +31,7 @@ from typing import Any, Callable, Iterator, Mapping, TypeVar
 from kaggle_kit.config import COMPETITION_SLUG
 from kaggle_kit.errors import CredentialsError, DataFormatError, KaggleError, SubmissionLimitError, UsageError
 from kaggle_kit.fsio import check_dir_target, escape_problem, new_paths
+from kaggle_kit.text import spelled_out
 
 T = TypeVar("T")
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
@@ -275,7 +276,9 @@ def _retry_after(err: BaseException, cap: float) -> float | None:
 
 
 def _one_line(text: str, limit: int = 200) -> str:
-    text = " ".join(str(text).split())
+    """Kaggle's words on one line and without escape sequences: an error quoting them reaches the terminal through
+    more than the CLI's error line (the pipeline's sync stage, submit's warnings)."""
+    text = spelled_out(" ".join(str(text).split()))
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from kaggle_kit import kaggle_api, ledger
+from kaggle_kit import kaggle_api, ledger, upload
 from kaggle_kit.cli import main
 from kaggle_kit.config import COMPETITION_SLUG
 from kaggle_kit.testing.fake_kaggle import (DEFAULT_USER, FakeKaggle, FakeKaggleConfig, Fault, Score,
@@ -398,6 +398,21 @@ def test_kaggles_words_in_an_error_reach_the_terminal_as_one_line_without_escape
         assert main(["sync"]) == 1
         assert capsys.readouterr().err == ("error: Kaggle refused the submission list (400: Denied\\x1b[2J\\x1b[32m "
                                            "all fine\\x1b[0m\\x07\\x9b error: not ours \\u202eevil)\n")
+    finally:
+        server.stop()
+
+
+def test_kaggles_words_in_the_pipelines_sync_line_reach_the_terminal_without_escape_sequences(comp, tmp_path,
+                                                                                                 monkeypatch):
+    """The sync stage reports a Kaggle failure in its progress line, not through the CLI's error line: Kaggle's
+    reply reached the terminal with its escape sequences (and so did submit's warning on a failed status read)."""
+    reply = "Denied\x1b[2J\x1b[32m all fine\x1b[0m\x07\x9b \u202eevil"
+    server = start_fake(comp, faults=[Fault(status=400, times=None, method="ListSubmissions", message=reply)])
+    try:
+        use_env(monkeypatch, server.sandbox_env(tmp_path / "client"))
+        line = upload.sync_ledger_if_possible(workdir=tmp_path)
+        assert line == ("failed (Kaggle refused the submission list (400: Denied\\x1b[2J\\x1b[32m all "
+                        "fine\\x1b[0m\\x07\\x9b \\u202eevil)); rerun `kaggle-kit sync` later")
     finally:
         server.stop()
 
