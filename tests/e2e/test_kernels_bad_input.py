@@ -189,3 +189,15 @@ def test_push_refuses_a_pipeline_name_that_gives_no_kernel_slug(fake, capsys, na
     assert main(["kernel", "push", "odd.yaml", "--build-only", "--owner", "alice"]) == 2
     _one_error(capsys, f"pipeline name '{name.strip(chr(39))}' has no ASCII letter or digit")
     assert fake.calls == [] and not Path("kernels").exists()
+
+
+def test_push_refuses_a_model_over_the_budget_before_anything_is_sent(fake, capsys):
+    """`run` checks every member's model before data or training; the kernel it pushed ran that check only on
+    Kaggle, after the push, the queue and the data download, and `kernel status` then showed ERROR."""
+    assert main(["kernel", "push", "tiny.yaml", "--set", "model.name=timm/resnet18"]) == 2
+    _one_error(capsys, "model timm/resnet18 has 11,173,962 trainable parameters, over the budget of 5,000,000")
+    Path("members.yaml").write_text("name: members\ntrain:\n  epochs: 1\nmembers:\n  - {name: a}\n"
+                                    "  - {name: b, set: {model.name: timm/resnet18}}\n")
+    assert main(["kernel", "push", "members.yaml", "--build-only", "--owner", "alice", "--seeds", "0,1"]) == 2
+    _one_error(capsys, "member 'b': model timm/resnet18 has 11,173,962 trainable parameters")
+    assert fake.calls == [] and not Path("kernels").exists()
