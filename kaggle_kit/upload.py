@@ -162,6 +162,29 @@ def run_ids(folder: str | Path) -> list[str]:
     return members or [folder.name]
 
 
+def _model_params(folders: Sequence[Path]) -> list[int | None]:
+    """Each run folder's trainable parameters, from its train manifest; None where it records none."""
+    from kaggle_kit.runs import read_manifest
+
+    counts = [((read_manifest(f, "train") or {}).get("metrics") or {}).get("params") for f in folders]
+    return [c if isinstance(c, int) and not isinstance(c, bool) else None for c in counts]
+
+
+def check_models_within_budget(folder: str | Path) -> None:
+    """Every model behind a run or ensemble folder holds at most the competition's 5,000,000 trainable parameters
+    (as its train manifest records them). Training refuses a larger one, but a run trained before
+    model.max_params was capped, or elsewhere, could still be submitted."""
+    from kaggle_kit.config import COMPETITION_MAX_PARAMS
+    from kaggle_kit.ensemble import run_folders_within
+    from kaggle_kit.errors import ParameterBudgetError
+
+    folders = run_folders_within(Path(folder)) or [Path(folder)]
+    for run, n in zip(folders, _model_params(folders)):
+        if n is not None and n > COMPETITION_MAX_PARAMS:
+            raise ParameterBudgetError(f"{run}: its model has {n:,} trainable parameters (its train manifest), "
+                                       f"over the competition's {COMPETITION_MAX_PARAMS:,}; it cannot be submitted")
+
+
 def parameters_note(folder: str | Path) -> str | None:
     """``combined_parameters_note`` for the models behind a run or ensemble folder (read from their train
     manifests), naming the command that submits one of them; None when a member's count is unknown."""
@@ -169,11 +192,10 @@ def parameters_note(folder: str | Path) -> str | None:
 
     from kaggle_kit.ensemble import run_folders_within
     from kaggle_kit.models.counting import combined_parameters_note
-    from kaggle_kit.runs import read_manifest
 
     folders = run_folders_within(Path(folder)) or []
-    counts = [((read_manifest(f, "train") or {}).get("metrics") or {}).get("params") for f in folders]
-    if len(counts) < 2 or not all(isinstance(c, int) and not isinstance(c, bool) for c in counts):
+    counts = _model_params(folders)
+    if len(counts) < 2 or None in counts:
         return None
     note = combined_parameters_note(counts)
     return note and f"{note}, e.g. `kaggle-kit submit --from {shlex.quote(str(folders[0]))}`"
