@@ -274,7 +274,7 @@ def _run_pipeline(cfg: PipelineConfig, *, data_dir: str | Path | None, workdir: 
 
         note = combined_parameters_note(params)
         if note:
-            echo(f"{note}: `kaggle-kit submit --from RUN` with one member's run folder once it is trained")
+            echo(f"{note}: `kaggle-kit submit --from RUN -m MSG` with one member's run folder once it is trained")
     n_member_stages = sum(s in cfg.stages for s in ("train", "predict")) * len(members)
     total = len(cfg.stages) + n_member_stages - sum(s in cfg.stages for s in ("train", "predict"))
     prog = Progress(total, echo)

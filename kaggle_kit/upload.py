@@ -198,7 +198,7 @@ def parameters_note(folder: str | Path) -> str | None:
     if len(counts) < 2 or None in counts:
         return None
     note = combined_parameters_note(counts)
-    return note and f"{note}, e.g. `kaggle-kit submit --from {shlex.quote(str(folders[0]))}`"
+    return note and f"{note}, e.g. `kaggle-kit submit --from {shlex.quote(str(folders[0]))} -m MSG`"
 
 
 # ------------------------------------------------------------------------------------------ submit
