@@ -267,8 +267,12 @@ def _run_pipeline(cfg: PipelineConfig, *, data_dir: str | Path | None, workdir: 
         from kaggle_kit.upload import check_ledger
 
         check_ledger(ledger_path)
-    if "upload" in cfg.stages:  # so does submit.upload: always without credentials
+    if "upload" in cfg.stages:  # so does submit.upload: always without credentials, and a message it would refuse
+        from kaggle_kit.upload import check_message
+
         _would_dry_run(cfg.submit.upload, kaggle_env)
+        if cfg.submit.message:  # empty: the upload names the submission itself
+            check_message(cfg.submit.message, "submit.message")
     if "ensemble" in cfg.stages and len(members) > 1:  # said now, not after hours of training
         from kaggle_kit.models.counting import combined_parameters_note
 

@@ -30,11 +30,13 @@ UPLOAD_ATTEMPTED = "upload_attempted"
 
 
 # ------------------------------------------------------------------------------------------ input checks
-def check_message(message: str) -> None:
+def check_message(message: str, source: str = "-m") -> None:
+    """``source``: where the message came from, as the user set it (``-m``, or a pipeline's ``submit.message``)."""
     if not message or not message.strip():
-        raise SubmissionError("a submission needs a message (-m): it is how you tell submissions apart later")
+        raise SubmissionError(f"a submission needs a message ({source}): it is how you tell submissions apart later")
     if len(message) > ledger.MAX_CELL_CHARS:  # refused before the upload, not by the ledger after it
-        raise SubmissionError(f"the message (-m) has {len(message):,} characters; the ledger keeps at most "
+        what = "the message (-m)" if source == "-m" else source
+        raise SubmissionError(f"{what} has {len(message):,} characters; the ledger keeps at most "
                               f"{ledger.MAX_CELL_CHARS:,}: shorten it")
 
 
