@@ -659,7 +659,8 @@ def push_kernel(folder: str | Path, accelerator: str | None = None,
                     f"https://www.kaggle.com/competitions/{comps[0]}/rules" if comps
                     else "check kernel-metadata.json")
             raise KaggleError(f"Kaggle refused the push of kernel {ref}: {_one_line(r.error)}{extra}; {hint}")
-        return PushedKernel(ref=ref, url=r.url or "", version=int(r.version_number or 0))
+        # Kaggle's words, printed by `kernel push`: on one line and without escape sequences
+        return PushedKernel(ref=ref, url=spelled_out(r.url or ""), version=int(r.version_number or 0))
 
     return _call(target, op, policy)
 

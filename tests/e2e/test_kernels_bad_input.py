@@ -201,3 +201,17 @@ def test_push_refuses_a_model_over_the_budget_before_anything_is_sent(fake, caps
     assert main(["kernel", "push", "members.yaml", "--build-only", "--owner", "alice", "--seeds", "0,1"]) == 2
     _one_error(capsys, "member 'b': model timm/resnet18 has 11,173,962 trainable parameters")
     assert fake.calls == [] and not Path("kernels").exists()
+
+
+def test_the_pushed_kernels_url_from_kaggle_reaches_the_terminal_without_escape_sequences(fake, capsys):
+    """`kernel push` printed the URL Kaggle answered with as it came (Kaggle's words: escape sequences and line
+    breaks included), like the failure messages `kernel status` now spells out."""
+    original = fake.state.SaveKernel
+
+    def odd_url(user, body, host):
+        return {**original(user, body, host), "url": "https://www.kaggle.com/code/x\x1b[2J\nerror: not ours"}
+
+    fake.state.SaveKernel = odd_url
+    assert main(["kernel", "push", "tiny.yaml"]) == 0
+    out = capsys.readouterr().out
+    assert "version 1: https://www.kaggle.com/code/x\\x1b[2J\\nerror: not ours\n" in out and "\x1b" not in out
