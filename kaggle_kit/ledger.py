@@ -77,6 +77,12 @@ def _cell(value: Any) -> str:
     return str(value).encode("utf-8", "backslashreplace").decode("utf-8")
 
 
+def clipped(text: str) -> str:
+    """``text`` as a ledger cell holds it (a lone surrogate as its escape), cut to ``MAX_CELL_CHARS``: for text the
+    user cannot shorten, such as a description set on Kaggle. Cut after escaping, or an escape could push it over."""
+    return _cell(text)[:MAX_CELL_CHARS]
+
+
 def estimates_of(cell: str, where: str = "ledger") -> dict[str, float]:
     """An ``estimates`` cell as {estimator: fraction}; empty cell: {}. Anything else is an error naming the cell."""
     if not cell:

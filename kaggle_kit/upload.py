@@ -388,8 +388,8 @@ def sync_ledger(competition: str = COMPETITION_SLUG, ledger_path: str | Path = l
         known = ledger.known_refs(ledger_path)
         updates = {s.ref: {"status": s.status, "public_score": s.public_score, "private_score": s.private_score}
                    for s in remote if s.ref in known}
-        cut = ledger.MAX_CELL_CHARS  # Kaggle's text, however long, must not stop the ledger from being written
-        new_rows = [dict(time=s.date, file=s.file_name[:cut], message=s.description[:cut], competition=competition,
+        cut = ledger.clipped  # Kaggle's text, however long, must not stop the ledger from being written
+        new_rows = [dict(time=s.date, file=cut(s.file_name), message=cut(s.description), competition=competition,
                          kaggle_ref=s.ref, status=s.status, public_score=s.public_score,
                          private_score=s.private_score) for s in reversed(remote) if s.ref not in known]
         changed = ledger.update_rows_by_ref(ledger_path, updates, new_rows)

@@ -385,6 +385,24 @@ def test_sync_keeps_descriptions_and_file_names_from_kaggle_exactly(comp, tmp_pa
         server.stop()
 
 
+def test_sync_cuts_a_long_description_to_a_ledger_cell_after_escaping_it(comp, tmp_path, monkeypatch, capsys):
+    """A description cut to 100,000 characters grew past the ledger's cell limit when its lone surrogate was written
+    as a 6-character escape: every sync then stopped with 'shorten it', which only an edit on Kaggle could do."""
+    server = start_fake(comp)
+    try:
+        use_env(monkeypatch, server.sandbox_env(tmp_path / "client"))
+        monkeypatch.chdir(tmp_path)
+        with server.state.lock:
+            server.state.submissions.append(SubmissionRecord(
+                ref=60_000_100, user=DEFAULT_USER, date=datetime.datetime(2025, 3, 1, tzinfo=datetime.timezone.utc),
+                description="x" * 99_998 + "\udcff", file_name="a.csv", size=10, score=Score("COMPLETE", "0.8"),
+                polls_left=0))
+        assert main(["sync"]) == 0, capsys.readouterr().err
+        assert ledger.read_ledger("submissions/ledger.csv").message.tolist() == ["x" * 99_998 + "\\u"]
+    finally:
+        server.stop()
+
+
 def test_kaggles_words_in_an_error_reach_the_terminal_as_one_line_without_escape_sequences(comp, tmp_path,
                                                                                            monkeypatch, capsys):
     """The error line quotes Kaggle's reply: its escape sequences (clear the screen, recolour) reached the terminal
