@@ -34,9 +34,11 @@ def check_message(message: str, source: str = "-m") -> None:
     """``source``: where the message came from, as the user set it (``-m``, or a pipeline's ``submit.message``)."""
     if not message or not message.strip():
         raise SubmissionError(f"a submission needs a message ({source}): it is how you tell submissions apart later")
-    if len(message) > ledger.MAX_CELL_CHARS:  # refused before the upload, not by the ledger after it
+    n = ledger.cell_chars(message)
+    if n > ledger.MAX_CELL_CHARS:  # refused before the upload, not by the ledger after it
         what = "the message (-m)" if source == "-m" else source
-        raise SubmissionError(f"{what} has {len(message):,} characters; the ledger keeps at most "
+        how = "" if n == len(message) else " as the ledger writes it (a byte that is not UTF-8 as its escape)"
+        raise SubmissionError(f"{what} has {n:,} characters{how}; the ledger keeps at most "
                               f"{ledger.MAX_CELL_CHARS:,}: shorten it")
 
 
