@@ -31,6 +31,7 @@ from typing import Any, Callable, Iterator, Mapping, TypeVar
 from kaggle_kit.config import COMPETITION_SLUG
 from kaggle_kit.errors import CredentialsError, DataFormatError, KaggleError, SubmissionLimitError, UsageError
 from kaggle_kit.fsio import check_dir_target, escape_problem, new_paths
+from kaggle_kit.text import spelled_out
 
 T = TypeVar("T")
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
@@ -275,7 +276,9 @@ def _retry_after(err: BaseException, cap: float) -> float | None:
 
 
 def _one_line(text: str, limit: int = 200) -> str:
-    text = " ".join(str(text).split())
+    """Kaggle's words on one line and without escape sequences: an error quoting them reaches the terminal through
+    more than the CLI's error line (the pipeline's sync stage, submit's warnings)."""
+    text = spelled_out(" ".join(str(text).split()))
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
@@ -683,7 +686,8 @@ def push_kernel(folder: str | Path, accelerator: str | None = None,
                     f"https://www.kaggle.com/competitions/{comps[0]}/rules" if comps
                     else "check kernel-metadata.json")
             raise KaggleError(f"Kaggle refused the push of kernel {ref}: {_one_line(r.error)}{extra}; {hint}")
-        return PushedKernel(ref=ref, url=r.url or "", version=int(r.version_number or 0))
+        # Kaggle's words, printed by `kernel push`: on one line and without escape sequences
+        return PushedKernel(ref=ref, url=spelled_out(r.url or ""), version=int(r.version_number or 0))
 
     return _call(target, op, policy)
 

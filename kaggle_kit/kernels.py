@@ -248,6 +248,9 @@ def kernel_folder_path(pipeline: str | Path, out_root: str | Path, seed: int | N
         raise UsageError(f"{pipeline}: train.seed is set by its member(s) {', '.join(fixed)}, so --seeds would push "
                          f"kernels that train the same seeds; push it once without --seeds (one kernel trains "
                          f"every member)")
+    from kaggle_kit.pipeline import check_member_models, member_configs
+
+    check_member_models(member_configs(cfg))  # `run` checks these before data; on Kaggle that is after the push
     folder = Path(out_root) / kernel_slug(cfg.name, seed, overrides)
     check_dir_target(out_root, "kernel folders' root (--out)")
     check_dir_target(folder, "kernel folder")

@@ -80,6 +80,17 @@ def _cell(value: Any) -> str:
         return text.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
+def cell_chars(text: str) -> int:
+    """How many characters ``text`` takes in a ledger cell: a lone surrogate is written as its 6-character escape."""
+    return len(_cell(text))
+
+
+def clipped(text: str) -> str:
+    """``text`` as a ledger cell holds it (a lone surrogate as its escape), cut to ``MAX_CELL_CHARS``: for text the
+    user cannot shorten, such as a description set on Kaggle. Cut after escaping, or an escape could push it over."""
+    return _cell(text)[:MAX_CELL_CHARS]
+
+
 def estimates_of(cell: str, where: str = "ledger") -> dict[str, float]:
     """An ``estimates`` cell as {estimator: fraction}; empty cell: {}. Anything else is an error naming the cell."""
     if not cell:

@@ -269,14 +269,18 @@ def _run_pipeline(cfg: PipelineConfig, *, data_dir: str | Path | None, workdir: 
         from kaggle_kit.upload import check_ledger
 
         check_ledger(ledger_path)
-    if "upload" in cfg.stages:  # so does submit.upload: always without credentials
+    if "upload" in cfg.stages:  # so does submit.upload: always without credentials, and a message it would refuse
+        from kaggle_kit.upload import check_message
+
         _would_dry_run(cfg.submit.upload, kaggle_env)
+        if cfg.submit.message:  # empty: the upload names the submission itself
+            check_message(cfg.submit.message, "submit.message")
     if "ensemble" in cfg.stages and len(members) > 1:  # said now, not after hours of training
         from kaggle_kit.models.counting import combined_parameters_note
 
         note = combined_parameters_note(params)
         if note:
-            echo(f"{note}: `kaggle-kit submit --from RUN` with one member's run folder once it is trained")
+            echo(f"{note}: `kaggle-kit submit --from RUN -m MSG` with one member's run folder once it is trained")
     n_member_stages = sum(s in cfg.stages for s in ("train", "predict")) * len(members)
     total = len(cfg.stages) + n_member_stages - sum(s in cfg.stages for s in ("train", "predict"))
     prog = Progress(total, echo)

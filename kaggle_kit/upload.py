@@ -30,11 +30,15 @@ UPLOAD_ATTEMPTED = "upload_attempted"
 
 
 # ------------------------------------------------------------------------------------------ input checks
-def check_message(message: str) -> None:
+def check_message(message: str, source: str = "-m") -> None:
+    """``source``: where the message came from, as the user set it (``-m``, or a pipeline's ``submit.message``)."""
     if not message or not message.strip():
-        raise SubmissionError("a submission needs a message (-m): it is how you tell submissions apart later")
-    if len(message) > ledger.MAX_CELL_CHARS:  # refused before the upload, not by the ledger after it
-        raise SubmissionError(f"the message (-m) has {len(message):,} characters; the ledger keeps at most "
+        raise SubmissionError(f"a submission needs a message ({source}): it is how you tell submissions apart later")
+    n = ledger.cell_chars(message)
+    if n > ledger.MAX_CELL_CHARS:  # refused before the upload, not by the ledger after it
+        what = "the message (-m)" if source == "-m" else source
+        how = "" if n == len(message) else " as the ledger writes it (a byte that is not UTF-8 as its escape)"
+        raise SubmissionError(f"{what} has {n:,} characters{how}; the ledger keeps at most "
                               f"{ledger.MAX_CELL_CHARS:,}: shorten it")
 
 
@@ -162,6 +166,29 @@ def run_ids(folder: str | Path) -> list[str]:
     return members or [folder.name]
 
 
+def _model_params(folders: Sequence[Path]) -> list[int | None]:
+    """Each run folder's trainable parameters, from its train manifest; None where it records none."""
+    from kaggle_kit.runs import read_manifest
+
+    counts = [((read_manifest(f, "train") or {}).get("metrics") or {}).get("params") for f in folders]
+    return [c if isinstance(c, int) and not isinstance(c, bool) else None for c in counts]
+
+
+def check_models_within_budget(folder: str | Path) -> None:
+    """Every model behind a run or ensemble folder holds at most the competition's 5,000,000 trainable parameters
+    (as its train manifest records them). Training refuses a larger one, but a run trained before
+    model.max_params was capped, or elsewhere, could still be submitted."""
+    from kaggle_kit.config import COMPETITION_MAX_PARAMS
+    from kaggle_kit.ensemble import run_folders_within
+    from kaggle_kit.errors import ParameterBudgetError
+
+    folders = run_folders_within(Path(folder)) or [Path(folder)]
+    for run, n in zip(folders, _model_params(folders)):
+        if n is not None and n > COMPETITION_MAX_PARAMS:
+            raise ParameterBudgetError(f"{run}: its model has {n:,} trainable parameters (its train manifest), "
+                                       f"over the competition's {COMPETITION_MAX_PARAMS:,}; it cannot be submitted")
+
+
 def parameters_note(folder: str | Path) -> str | None:
     """``combined_parameters_note`` for the models behind a run or ensemble folder (read from their train
     manifests), naming the command that submits one of them; None when a member's count is unknown."""
@@ -169,14 +196,13 @@ def parameters_note(folder: str | Path) -> str | None:
 
     from kaggle_kit.ensemble import run_folders_within
     from kaggle_kit.models.counting import combined_parameters_note
-    from kaggle_kit.runs import read_manifest
 
     folders = run_folders_within(Path(folder)) or []
-    counts = [((read_manifest(f, "train") or {}).get("metrics") or {}).get("params") for f in folders]
-    if len(counts) < 2 or not all(isinstance(c, int) and not isinstance(c, bool) for c in counts):
+    counts = _model_params(folders)
+    if len(counts) < 2 or None in counts:
         return None
     note = combined_parameters_note(counts)
-    return note and f"{note}, e.g. `kaggle-kit submit --from {shlex.quote(str(folders[0]))}`"
+    return note and f"{note}, e.g. `kaggle-kit submit --from {shlex.quote(str(folders[0]))} -m MSG`"
 
 
 # ------------------------------------------------------------------------------------------ submit
@@ -364,8 +390,8 @@ def sync_ledger(competition: str = COMPETITION_SLUG, ledger_path: str | Path = l
         known = ledger.known_refs(ledger_path)
         updates = {s.ref: {"status": s.status, "public_score": s.public_score, "private_score": s.private_score}
                    for s in remote if s.ref in known}
-        cut = ledger.MAX_CELL_CHARS  # Kaggle's text, however long, must not stop the ledger from being written
-        new_rows = [dict(time=s.date, file=s.file_name[:cut], message=s.description[:cut], competition=competition,
+        cut = ledger.clipped  # Kaggle's text, however long, must not stop the ledger from being written
+        new_rows = [dict(time=s.date, file=cut(s.file_name), message=cut(s.description), competition=competition,
                          kaggle_ref=s.ref, status=s.status, public_score=s.public_score,
                          private_score=s.private_score) for s in reversed(remote) if s.ref not in known]
         changed = ledger.update_rows_by_ref(ledger_path, updates, new_rows)

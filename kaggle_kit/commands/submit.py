@@ -71,9 +71,9 @@ def _staged_csv(folder: Path, target: Path, ids, tmp: Path) -> tuple[Path, bool]
 
 def run(args: argparse.Namespace) -> int:
     from kaggle_kit.fsio import atomic_write_bytes, check_file_target, new_paths, remove_created, sha256_file
-    from kaggle_kit.upload import (UPLOAD_ATTEMPTED, LocalScores, again_command, check_not_submitted,
-                                   check_run_logits, check_submit_inputs, local_scores, parameters_note, resolve_mode,
-                                   run_ids, submit_csv)
+    from kaggle_kit.upload import (UPLOAD_ATTEMPTED, LocalScores, again_command, check_models_within_budget,
+                                   check_not_submitted, check_run_logits, check_submit_inputs, local_scores,
+                                   parameters_note, resolve_mode, run_ids, submit_csv)
     from kaggle_kit.submission import check_csv_file
 
     if bool(args.csv) == bool(args.from_run):
@@ -102,6 +102,7 @@ def run(args: argparse.Namespace) -> int:
     target = Path(args.out) if args.out else Path("submissions") / f"{folder.name}.csv"
     check_file_target(target, "submission CSV (--out)")
     check_run_logits(folder)
+    check_models_within_budget(folder)
     comp = _competition(args)
     with tempfile.TemporaryDirectory(prefix="kaggle-kit-submit-") as tmp:
         fresh, create = _staged_csv(folder, target, comp.ids, Path(tmp))

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from kaggle_kit import kaggle_api, ledger
+from kaggle_kit import kaggle_api, ledger, upload
 from kaggle_kit.cli import main
 from kaggle_kit.config import COMPETITION_SLUG
 from kaggle_kit.testing.fake_kaggle import (DEFAULT_USER, FakeKaggle, FakeKaggleConfig, Fault, Score,
@@ -385,6 +385,24 @@ def test_sync_keeps_descriptions_and_file_names_from_kaggle_exactly(comp, tmp_pa
         server.stop()
 
 
+def test_sync_cuts_a_long_description_to_a_ledger_cell_after_escaping_it(comp, tmp_path, monkeypatch, capsys):
+    """A description cut to 100,000 characters grew past the ledger's cell limit when its lone surrogate was written
+    as a 6-character escape: every sync then stopped with 'shorten it', which only an edit on Kaggle could do."""
+    server = start_fake(comp)
+    try:
+        use_env(monkeypatch, server.sandbox_env(tmp_path / "client"))
+        monkeypatch.chdir(tmp_path)
+        with server.state.lock:
+            server.state.submissions.append(SubmissionRecord(
+                ref=60_000_100, user=DEFAULT_USER, date=datetime.datetime(2025, 3, 1, tzinfo=datetime.timezone.utc),
+                description="x" * 99_998 + "\udcff", file_name="a.csv", size=10, score=Score("COMPLETE", "0.8"),
+                polls_left=0))
+        assert main(["sync"]) == 0, capsys.readouterr().err
+        assert ledger.read_ledger("submissions/ledger.csv").message.tolist() == ["x" * 99_998 + "\\u"]
+    finally:
+        server.stop()
+
+
 def test_kaggles_words_in_an_error_reach_the_terminal_as_one_line_without_escape_sequences(comp, tmp_path,
                                                                                            monkeypatch, capsys):
     """The error line quotes Kaggle's reply: its escape sequences (clear the screen, recolour) reached the terminal
@@ -398,6 +416,21 @@ def test_kaggles_words_in_an_error_reach_the_terminal_as_one_line_without_escape
         assert main(["sync"]) == 1
         assert capsys.readouterr().err == ("error: Kaggle refused the submission list (400: Denied\\x1b[2J\\x1b[32m "
                                            "all fine\\x1b[0m\\x07\\x9b error: not ours \\u202eevil)\n")
+    finally:
+        server.stop()
+
+
+def test_kaggles_words_in_the_pipelines_sync_line_reach_the_terminal_without_escape_sequences(comp, tmp_path,
+                                                                                                 monkeypatch):
+    """The sync stage reports a Kaggle failure in its progress line, not through the CLI's error line: Kaggle's
+    reply reached the terminal with its escape sequences (and so did submit's warning on a failed status read)."""
+    reply = "Denied\x1b[2J\x1b[32m all fine\x1b[0m\x07\x9b \u202eevil"
+    server = start_fake(comp, faults=[Fault(status=400, times=None, method="ListSubmissions", message=reply)])
+    try:
+        use_env(monkeypatch, server.sandbox_env(tmp_path / "client"))
+        line = upload.sync_ledger_if_possible(workdir=tmp_path)
+        assert line == ("failed (Kaggle refused the submission list (400: Denied\\x1b[2J\\x1b[32m all "
+                        "fine\\x1b[0m\\x07\\x9b \\u202eevil)); rerun `kaggle-kit sync` later")
     finally:
         server.stop()
 

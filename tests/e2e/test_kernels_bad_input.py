@@ -189,3 +189,29 @@ def test_push_refuses_a_pipeline_name_that_gives_no_kernel_slug(fake, capsys, na
     assert main(["kernel", "push", "odd.yaml", "--build-only", "--owner", "alice"]) == 2
     _one_error(capsys, f"pipeline name '{name.strip(chr(39))}' has no ASCII letter or digit")
     assert fake.calls == [] and not Path("kernels").exists()
+
+
+def test_push_refuses_a_model_over_the_budget_before_anything_is_sent(fake, capsys):
+    """`run` checks every member's model before data or training; the kernel it pushed ran that check only on
+    Kaggle, after the push, the queue and the data download, and `kernel status` then showed ERROR."""
+    assert main(["kernel", "push", "tiny.yaml", "--set", "model.name=timm/resnet18"]) == 2
+    _one_error(capsys, "model timm/resnet18 has 11,173,962 trainable parameters, over the budget of 5,000,000")
+    Path("members.yaml").write_text("name: members\ntrain:\n  epochs: 1\nmembers:\n  - {name: a}\n"
+                                    "  - {name: b, set: {model.name: timm/resnet18}}\n")
+    assert main(["kernel", "push", "members.yaml", "--build-only", "--owner", "alice", "--seeds", "0,1"]) == 2
+    _one_error(capsys, "member 'b': model timm/resnet18 has 11,173,962 trainable parameters")
+    assert fake.calls == [] and not Path("kernels").exists()
+
+
+def test_the_pushed_kernels_url_from_kaggle_reaches_the_terminal_without_escape_sequences(fake, capsys):
+    """`kernel push` printed the URL Kaggle answered with as it came (Kaggle's words: escape sequences and line
+    breaks included), like the failure messages `kernel status` now spells out."""
+    original = fake.state.SaveKernel
+
+    def odd_url(user, body, host):
+        return {**original(user, body, host), "url": "https://www.kaggle.com/code/x\x1b[2J\nerror: not ours"}
+
+    fake.state.SaveKernel = odd_url
+    assert main(["kernel", "push", "tiny.yaml"]) == 0
+    out = capsys.readouterr().out
+    assert "version 1: https://www.kaggle.com/code/x\\x1b[2J\\nerror: not ours\n" in out and "\x1b" not in out

@@ -122,6 +122,37 @@ def test_a_message_longer_than_a_ledger_cell_is_refused_before_the_upload(fake, 
         "error: the message (-m) has 100,001 characters; the ledger keeps at most 100,000: shorten it")
 
 
+def test_a_message_whose_ledger_cell_would_be_too_long_is_refused_before_the_upload(fake, comp, tmp_path, capsys):
+    """A byte that is not UTF-8 in -m reaches Python as a lone surrogate, which the ledger writes as its 6-character
+    escape: 99,999 characters and one such byte passed the check, were uploaded, and then the ledger refused the
+    row, so the submission went unrecorded."""
+    csv = write_csv(Path("full.csv"), comp)
+    before = files_under(tmp_path)
+    assert main(["submit", str(csv), "-m", "x" * 99_999 + "\udcff", *AGAINST]) == 2
+    assert refused(capsys, fake, before, tmp_path) == (
+        "error: the message (-m) has 100,005 characters as the ledger writes it (a byte that is not UTF-8 as its "
+        "escape); the ledger keeps at most 100,000: shorten it")
+
+
+def test_a_model_over_the_competitions_budget_is_refused_before_the_prediction_and_the_csv(fake, comp, tmp_path,
+                                                                                            capsys):
+    """model.max_params is capped at the 5M rule now, but a run trained before the cap (`--set
+    model.max_params=100000000`), alone or in an ensemble, was still submitted; the ensemble's note even called
+    its 11M-parameter member 'under the 5,000,000 budget'."""
+    from kaggle_kit.ensemble import ensemble_runs
+
+    big, small = make_run(Path("runs/A"), comp), make_run(Path("runs/B"), comp)
+    write_manifest(big, "train", metrics={"params": 11_173_962})
+    write_manifest(small, "train", metrics={"params": 78_042})
+    ens = ensemble_runs([small, big], "mean_probs", "ab", out_root=Path("ensembles"))
+    before = files_under(tmp_path)
+    for folder in (big, ens):
+        assert main(["submit", "--from", str(folder), "-m", "x", *AGAINST]) == 2
+        assert refused(capsys, fake, before, tmp_path) == (
+            "error: runs/A: its model has 11,173,962 trainable parameters (its train manifest), over the "
+            "competition's 5,000,000; it cannot be submitted")
+
+
 def test_a_ledger_with_a_missing_column_is_refused_before_the_prediction_and_the_csv(fake, comp, tmp_path, capsys):
     make_run(Path("runs/A"), comp)
     Path("L").mkdir()

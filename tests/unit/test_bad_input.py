@@ -339,3 +339,21 @@ def test_a_pipeline_with_upload_always_and_no_credentials_fails_before_the_data_
     with pytest.raises(CredentialsError, match="no Kaggle credentials found"):
         run_pipeline(cfg, data_dir=tmp_path / "no-data-here", workdir=work, progress=False)
     assert not work.exists()  # no runs/, nothing trained
+
+
+@pytest.mark.parametrize("message,why", [
+    ("x" * 100_001, "submit.message has 100,001 characters; the ledger keeps at most 100,000: shorten it"),
+    ("'   '", "a submission needs a message (submit.message): it is how you tell submissions apart later")])
+def test_a_pipeline_message_the_upload_would_refuse_fails_before_the_data_and_training(tmp_path, message, why):
+    """The ledger's cell limit (and a blank message) was checked only by the upload stage, after every member
+    had trained; `kaggle-kit submit -m` checks it first."""
+    from kaggle_kit.config import load_pipeline
+    from kaggle_kit.errors import SubmissionError
+    from kaggle_kit.pipeline import run_pipeline
+
+    work = tmp_path / "work"
+    cfg = load_pipeline("pipelines/demo.yaml", ["submit.upload=never", f"submit.message={message}"])
+    with pytest.raises(SubmissionError) as err:
+        run_pipeline(cfg, data_dir=tmp_path / "no-data-here", workdir=work, progress=False)
+    assert str(err.value) == why
+    assert not work.exists()  # no runs/, nothing trained

@@ -292,7 +292,7 @@ def test_an_ensemble_over_the_budget_in_all_says_so_and_names_one_member_to_subm
     assert note.startswith("note: these predictions come from 3 models with 9,788,132 trainable parameters in all "
                            "(each at most 4,893,566, under the 5,000,000 budget); if the competition's limit covers "
                            "everything behind a submission, submit one model, e.g. `kaggle-kit submit --from ")
-    assert note.endswith(f"{runs[0]}`")
+    assert note.endswith(f"{runs[0]} -m MSG`")  # -m is required: without it the command fails
     assert parameters_note(runs[0]) is None  # one model: the per-model check is the whole rule
     small = ensemble_runs([runs[2], make_run(tmp_path / "runs" / "D", seed=4)], "mean_probs", "cd",
                           out_root=tmp_path / "ens")

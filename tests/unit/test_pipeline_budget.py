@@ -15,8 +15,8 @@ def test_the_default_ensemble_states_its_total_parameters_before_training(tmp_pa
     with pytest.raises(DataNotFoundError):
         run_pipeline(cfg, data_dir=tmp_path / "no-data-here", workdir=tmp_path, progress=False, echo=lines.append)
     assert lines[0].startswith("note: these predictions come from 3 models with 14,680,698 trainable parameters")
-    assert lines[0].endswith("submit one model: `kaggle-kit submit --from RUN` with one member's run folder once "
-                             "it is trained")
+    assert lines[0].endswith("submit one model: `kaggle-kit submit --from RUN -m MSG` with one member's run "
+                             "folder once it is trained")
 
 
 def test_a_member_over_the_budget_stops_the_pipeline_before_any_member_trains(tmp_path):
