@@ -79,8 +79,8 @@ def cv_auc_ci(y: np.ndarray, s: np.ndarray, folds: int, n_boot: int = 200, level
     Resampling the out-of-fold scores holds the fold models fixed. Refitted on a fresh sample they would move
     together with their test folds, because any two folds' models share (folds - 2) / (folds - 1) of their
     training images: the folds' AUCs correlate, and the pooled AUC varies by more than the bootstrap says. With
-    Nadeau & Bengio's (2003) correlation 1 / folds between folds (measured 0.13-0.17 at 200 and 5,000 a side, 5 folds:
-    benchmarks/bench_domain_ci.py), the variance grows by 1 + (folds - 1) / folds, so each half-width by
+    Nadeau & Bengio's (2003) correlation 1 / folds between folds (measured 0.13-0.17 at 200 and 5,000 a side,
+    5 folds: benchmarks/bench_domain_ci.py), the variance grows by 1 + (folds - 1) / folds, so each half-width by
     sqrt(1.8) = 1.34 at 5 folds. Bare, the 95% interval held 0.5 in 83% of 172 no-shift trials at 200 a side.
     """
     auc = float(roc_auc_score(y, s))
