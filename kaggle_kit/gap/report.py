@@ -576,7 +576,8 @@ def covariate_section(train_images: np.ndarray, comp_images: np.ndarray, cfg: Re
     sec.blocks.append(
         f"Domain classifier (gradient-boosted trees, 5-fold cross-validated) separating {dom.n_per_side:,} "
         f"training images from {dom.n_per_side:,} competition images on {len(image_stats.FEATURES)} image statistics "
-        f"and a 4x4 colour thumbnail: **AUC {dom.auc:.3f}** (95% bootstrap CI {dom.ci[0]:.3f}-{dom.ci[1]:.3f}; "
+        f"and a 4x4 colour thumbnail: **AUC {dom.auc:.3f}** (95% CI {dom.ci[0]:.3f}-{dom.ci[1]:.3f}: a "
+        f"bootstrap of the out-of-fold scores, widened for the fold models' shared training images; "
         f"0.5 = indistinguishable, 1 = fully separable).")
     top = list(dom.importance.items())[:10]
     sec.blocks.append(Table(["feature", "permutation importance (AUC drop)"], [[k, f"{v:.4f}"] for k, v in top]))
