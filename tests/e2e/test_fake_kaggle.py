@@ -33,6 +33,17 @@ def comp(tmp_path):
     return write_competition(tmp_path / "comp", N)
 
 
+def add_website_submissions(server: FakeKaggle, first_ref: int, entries: list[tuple[str, str]], score: str) -> None:
+    """Scored submissions made on Kaggle's website (``(description, file name)`` each, an hour apart): the ledger
+    has no row for them until a sync."""
+    start = datetime.datetime(2025, 3, 1, tzinfo=datetime.timezone.utc)
+    with server.state.lock:
+        server.state.submissions.extend(
+            SubmissionRecord(ref=first_ref + i, user=DEFAULT_USER, date=start + datetime.timedelta(hours=i),
+                             description=text, file_name=name, size=10, score=Score("COMPLETE", score), polls_left=0)
+            for i, (text, name) in enumerate(entries))
+
+
 def start_fake(comp, **settings) -> FakeKaggle:
     return FakeKaggle(FakeKaggleConfig(labels_csv=comp["labels_csv"], **settings)).start()
 
@@ -342,12 +353,7 @@ def test_sync_sees_every_submission_when_kaggle_pages_are_shorter_than_asked(com
     try:
         use_env(monkeypatch, server.sandbox_env(tmp_path / "client"))
         monkeypatch.chdir(tmp_path)
-        start = datetime.datetime(2025, 3, 1, tzinfo=datetime.timezone.utc)
-        with server.state.lock:
-            server.state.submissions.extend(
-                SubmissionRecord(ref=50_000_000 + i, user=DEFAULT_USER, date=start + datetime.timedelta(hours=i),
-                                 description=f"website {i}", file_name=f"s{i}.csv", size=10,
-                                 score=Score("COMPLETE", "0.81000"), polls_left=0) for i in range(23))
+        add_website_submissions(server, 50_000_000, [(f"website {i}", f"s{i}.csv") for i in range(23)], "0.81000")
         listed = kaggle_api.list_submissions()
         assert [s.ref for s in listed] == [str(50_000_000 + i) for i in reversed(range(23))]
         assert main(["sync"]) == 0
@@ -368,12 +374,7 @@ def test_sync_keeps_descriptions_and_file_names_from_kaggle_exactly(comp, tmp_pa
     try:
         use_env(monkeypatch, server.sandbox_env(tmp_path / "client"))
         monkeypatch.chdir(tmp_path)
-        start = datetime.datetime(2025, 3, 1, tzinfo=datetime.timezone.utc)
-        with server.state.lock:
-            server.state.submissions.extend(
-                SubmissionRecord(ref=60_000_000 + i, user=DEFAULT_USER, date=start + datetime.timedelta(hours=i),
-                                 description=text, file_name=f"{text}.csv", size=10, score=Score("COMPLETE", "0.8"),
-                                 polls_left=0) for i, text in enumerate(texts))
+        add_website_submissions(server, 60_000_000, [(text, f"{text}.csv") for text in texts], "0.8")
         assert main(["sync"]) == 0
         assert main(["sync"]) == 0  # reads the ledger the first wrote
         assert capsys.readouterr().out.endswith("0 added, 0 still pending; the ledger was already up to date\n")
