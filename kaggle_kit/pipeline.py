@@ -8,7 +8,6 @@ killed mid-training resumes from ``last.pt`` in the same folder instead of start
 """
 from __future__ import annotations
 
-import contextlib
 import json
 import time
 from dataclasses import dataclass, field
@@ -244,31 +243,32 @@ def run_pipeline(cfg: PipelineConfig, *, data_dir: str | Path | None = None, wor
     where = Path(workdir).resolve()
     busy = (f"another `kaggle-kit run` of pipeline '{cfg.name}' is running in {where}; wait for it to finish (its "
             f"finished stages are then skipped here) or run in another folder")
-    with one_at_a_time(f"pipeline:{where}:{cfg.name}", busy), contextlib.ExitStack() as held:
-        return _run_pipeline(cfg, data_dir=data_dir, workdir=workdir, progress=progress, echo=echo,
-                             kaggle_env=kaggle_env, again=again,
-                             hold_folder_lock=lambda path: held.enter_context(held_lock(path, busy)))
+    with one_at_a_time(f"pipeline:{where}:{cfg.name}", busy):
+        members = _preflight(cfg, workdir=Path(workdir), echo=echo, kaggle_env=kaggle_env)
+        # the temporary folder's lock misses a run with another TMPDIR (a Slurm job's) or on another machine
+        # sharing this folder; this one, beside the state file, does not: taken once the checks have passed, so a
+        # run they refuse still writes nothing
+        state_dir = Path(workdir) / "runs" / "pipelines"
+        state_dir.mkdir(parents=True, exist_ok=True)
+        with held_lock(state_dir / f".{cfg.name}.lock", busy):
+            return _run_pipeline(cfg, members, data_dir=data_dir, workdir=workdir, progress=progress, echo=echo,
+                                 kaggle_env=kaggle_env, again=again)
 
 
-def _run_pipeline(cfg: PipelineConfig, *, data_dir: str | Path | None, workdir: str | Path, progress: bool,
-                  echo: Callable[[str], None], kaggle_env: dict[str, str] | None,
-                  again: str | None, hold_folder_lock: Callable[[Path], None]) -> PipelineOutcome:
-    from kaggle_kit.data import load_cifar10, load_competition
-    from kaggle_kit.datapaths import locate_data
-
+def _preflight(cfg: PipelineConfig, *, workdir: Path, echo: Callable[[str], None],
+               kaggle_env: dict[str, str] | None) -> list[tuple[str, PipelineConfig]]:
+    """Every check that can refuse the run before anything is read or written; returns the members' configs."""
     unknown = [s for s in cfg.stages if s not in STAGES]
     if unknown:
         raise ConfigError(f"unknown stage '{unknown[0]}' (valid stages: {', '.join(STAGES)})")
     if "data" not in cfg.stages or "train" not in cfg.stages:
         raise ConfigError("a pipeline must list at least the 'data' and 'train' stages")
-    work = Path(workdir)
     members = member_configs(cfg)
     params = check_member_models(members)  # a model over budget or unbuildable stops the run now, not after training
-    ledger_path = work / "submissions" / "ledger.csv"
     if "upload" in cfg.stages or "sync" in cfg.stages:  # a bad ledger stops the run now, not after training
         from kaggle_kit.upload import check_ledger
 
-        check_ledger(ledger_path)
+        check_ledger(workdir / "submissions" / "ledger.csv")
     if "upload" in cfg.stages:  # so does submit.upload: always without credentials, and a message it would refuse
         from kaggle_kit.upload import check_message
 
@@ -281,14 +281,20 @@ def _run_pipeline(cfg: PipelineConfig, *, data_dir: str | Path | None, workdir: 
         note = combined_parameters_note(params)
         if note:
             echo(f"{note}: `kaggle-kit submit --from RUN -m MSG` with one member's run folder once it is trained")
+    return members
+
+
+def _run_pipeline(cfg: PipelineConfig, members: list[tuple[str, PipelineConfig]], *, data_dir: str | Path | None,
+                  workdir: str | Path, progress: bool, echo: Callable[[str], None],
+                  kaggle_env: dict[str, str] | None, again: str | None) -> PipelineOutcome:
+    from kaggle_kit.data import load_cifar10, load_competition
+    from kaggle_kit.datapaths import locate_data
+
+    work = Path(workdir)
+    ledger_path = work / "submissions" / "ledger.csv"
     n_member_stages = sum(s in cfg.stages for s in ("train", "predict")) * len(members)
     total = len(cfg.stages) + n_member_stages - sum(s in cfg.stages for s in ("train", "predict"))
     prog = Progress(total, echo)
-    # the temporary folder's lock misses a run with another TMPDIR (a Slurm job's) or on another machine sharing
-    # this folder; this one, beside the state file, does not: taken once the checks above have passed, so a run
-    # they refuse still writes nothing
-    (work / "runs" / "pipelines").mkdir(parents=True, exist_ok=True)
-    hold_folder_lock(work / "runs" / "pipelines" / f".{cfg.name}.lock")
     state = PipelineState.load(work / "runs" / "pipelines" / f"{cfg.name}.json", work)
 
     # -- data: always loaded (later stages need the arrays); its fingerprint keys everything downstream
