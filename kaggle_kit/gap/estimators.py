@@ -85,12 +85,16 @@ def atc_cut(scores: np.ndarray, correct: np.ndarray, weights: np.ndarray | None 
 
     ``gamma`` is 0 unless t falls inside a run of tied scores (every max-probability 1.0 of a model whose logits
     temperature scaling cannot soften, identical logits): counting none of a tie made ATC 0% on such a model,
-    so a tie is split so that the holdout's share above is its accuracy, as breaking ties at random would."""
+    so a tie is split so that the holdout's share above is its accuracy, as breaking ties at random would.
+    At 0% accuracy t is the top score, so none is above it (the search below would stop at the top one and leave
+    1/n above it); at 100% t is just under the lowest, so all are."""
     w = np.ones(len(scores)) if weights is None else np.asarray(weights, dtype=np.float64)
     w = w / w.sum()
     acc = float((w * correct).sum())
     order = np.argsort(-scores, kind="stable")
     s, cum = scores[order], np.cumsum(w[order])
+    if acc <= 1e-12:
+        return float(s[0]), 0.0
     k = min(int(np.searchsorted(cum, acc - 1e-12)), len(s) - 1)  # first index where the share above reaches acc
     tie = s[k] == s[k + 1] if k < len(s) - 1 else len(s) > 1 and s[k] == s[k - 1] and acc < cum[-1] - 1e-12
     if not tie:

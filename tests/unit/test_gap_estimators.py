@@ -90,6 +90,20 @@ def test_atc_splits_tied_scores_instead_of_predicting_zero():
     assert res["estimates"]["COTT"] > 0.7  # 0.0 before: its per-image costs are 0 or 1, tied too
 
 
+def test_atc_at_zero_and_full_holdout_accuracy_reproduces_it_on_the_holdout():
+    """ATC's threshold leaves the holdout's accuracy above it, so ATC of the holdout on itself is its accuracy. At 0%
+    the search stopped at the top score and left that one image above: 1/n (0.2% here) instead of 0."""
+    rng = np.random.default_rng(8)
+    scores = rng.normal(size=500)
+    for k in (0, 1, 250, 499, 500):
+        correct = rng.permutation(np.arange(500) < k)
+        assert est.atc(scores, correct, scores) == pytest.approx(k / 500, abs=1e-12), k
+    none = np.zeros(500, dtype=bool)
+    assert est.atc(scores, none, scores, rng.uniform(0.2, 3.0, 500)) == 0.0
+    assert est.atc(scores, none, scores - 1e-9) == 0.0  # a target scored below every holdout image: 0%
+    assert est.atc(scores, ~none, scores + 1e-9) == 1.0
+
+
 RECALL = np.linspace(0.95, 0.5, C)
 
 
