@@ -185,6 +185,30 @@ def test_agreement_of_identical_members_is_one_and_carries_accuracy_over():
         est.agreement([a])
 
 
+def test_agreement_on_the_line_is_not_computed_from_a_share_of_0_or_100_percent():
+    """The probit of 100% agreement is infinite. Clipped to 99.99% it put members that agree on every holdout image
+    at probit 3.7, so a move to 95% agreement on the target predicted 18% from a 90% holdout. Such a pair carries
+    no line: it is left out of the fit, and with no pair left the estimate is not computed (None)."""
+    rng = np.random.default_rng(9)
+    a = rng.integers(0, C, 1000)
+
+    def moved(share):
+        x = a.copy()
+        x[: int(share * len(x))] = (x[: int(share * len(x))] + 1) % C
+        return x
+
+    b, c = moved(0.05), moved(0.10)
+    assert est.agreement_on_the_line(0.9, [a, a], [a, b]) is None  # every holdout image agreed on
+    assert est.agreement_on_the_line(0.9, [a, b], [a, a]) is None  # every competition image agreed on
+    assert est.agreement_on_the_line(0.9, [a, a, a], [a, b, c]) is None
+    # identical members (a duplicated checkpoint) next to a real pair: the real pairs alone set the estimate
+    assert est.agreement_on_the_line(0.9, [a, a, b], [a, a, c]) == pytest.approx(
+        est.agreement_on_the_line(0.9, [a, b], [a, c]))
+    logits = [np.eye(C)[m] for m in (a, a)]
+    res = est.estimate_all(3 * np.eye(C)[a], a, 3 * np.eye(C)[b], members=(logits, [np.eye(C)[a], np.eye(C)[b]]))
+    assert "Agreement" not in res["estimates"]
+
+
 def test_label_shift_resampler_hits_the_requested_priors():
     rng = np.random.default_rng(7)
     labels = np.repeat(np.arange(C), 1000)

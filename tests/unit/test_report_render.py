@@ -598,3 +598,24 @@ def test_a_dollar_in_a_class_name_is_shown_not_parsed_as_mathtext():
     view = RunView(Path("r"), "r", lg(100), None, lg(100), {"temperature": 1.0}, None)
     sec = report.per_class_section(view, ["x_$a_$", "$x^2$", *[f"c{k}" for k in range(8)]])
     assert [b.name for b in sec.blocks if isinstance(b, Fig)] == ["confidence_entropy", "per_class_confidence"]
+
+
+def test_an_ensemble_without_an_agreement_estimate_is_told_why(monkeypatch):
+    """Members that agree on every holdout image have no agreement-on-the-line estimate (the probit of 100% is
+    infinite); the report said only their agreement, and the Agreement row was blank without a word."""
+    from pathlib import Path
+
+    from kaggle_kit.gap import report
+    from kaggle_kit.gap.report_runs import RunView
+
+    monkeypatch.setattr(report, "figure_png", lambda fig: b"")
+
+    def ensemble(estimates, agreement):
+        return RunView(Path("e"), "e", None, None, None, {"estimates": estimates, "holdout_acc": 0.9}, None,
+                       members=["m0", "m1"], member_agreement=agreement)
+
+    sec, _ = report.prediction_section([ensemble({"AC": 0.8}, (1.0, 0.95))], {})
+    text = render_markdown("t", "m", [sec])
+    assert "agreement 100.00% on the holdout" in text and "Agreement is not computed" in text
+    sec, _ = report.prediction_section([ensemble({"AC": 0.8, "Agreement": 0.85}, (0.97, 0.95))], {})
+    assert "Agreement is not computed" not in render_markdown("t", "m", [sec])
