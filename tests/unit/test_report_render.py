@@ -619,3 +619,19 @@ def test_an_ensemble_without_an_agreement_estimate_is_told_why(monkeypatch):
     assert "agreement 100.00% on the holdout" in text and "Agreement is not computed" in text
     sec, _ = report.prediction_section([ensemble({"AC": 0.8, "Agreement": 0.85}, (0.97, 0.95))], {})
     assert "Agreement is not computed" not in render_markdown("t", "m", [sec])
+
+
+def test_mirrored_copies_of_training_images_count_as_near_duplicates_in_the_report(monkeypatch):
+    """Competition images that are training images flipped left-right were 0.2% near-duplicates at 0.97, so
+    section 4 and the advice missed a leak made by the commonest augmentation."""
+    from kaggle_kit.gap import report
+
+    monkeypatch.setattr(report, "figure_png", lambda fig: b"")
+    rng = np.random.default_rng(0)
+    train = rng.integers(0, 256, (40, 32, 32, 3), dtype=np.uint8)
+    comp = np.concatenate([train[:3, :, ::-1], rng.integers(0, 256, (3, 32, 32, 3), dtype=np.uint8)])
+    blocks, info = report._near_duplicate_blocks(comp, train)
+    assert info["near_dup_share"] == pytest.approx(3 / 6)
+    text = render_markdown("t", "m", [Section("s", "S", blocks)])
+    assert "A mirrored (left-right flipped) copy counts too" in text
+    assert "| 0.97 | 3 | 50.00% | 3 |" in text
