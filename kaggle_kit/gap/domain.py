@@ -166,6 +166,11 @@ def _dup_vectors(images: np.ndarray) -> np.ndarray:
     return v / np.maximum(np.linalg.norm(v, axis=1, keepdims=True), 1e-6)
 
 
+def _best_match(sims: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    idx = sims.argmax(1)
+    return idx, sims[np.arange(len(sims)), idx]
+
+
 @dataclass(frozen=True)
 class NearDuplicates:
     max_similarity: np.ndarray       # (N_target,) cosine similarity to the closest reference image
@@ -190,13 +195,12 @@ def near_duplicates(target_images: np.ndarray, reference_images: np.ndarray,
         v = _dup_vectors(target_images[start:start + chunk])
         m = len(v)
         flipped = v.reshape(m, 8, 8, 3)[:, :, ::-1].reshape(m, -1)
-        sims = np.concatenate([v, flipped]) @ ref
-        idx = sims.argmax(1)
-        top = sims[np.arange(2 * m), idx]
-        flip = top[m:] > top[:m]  # ties go to the image as it is
+        # two products of m rows, not one of 2m: the same shapes as without the mirror, so the same float32 sums
+        (idx, top), (idx_f, top_f) = (_best_match(x @ ref) for x in (v, flipped))
+        flip = top_f > top  # ties go to the image as it is
         rows = slice(start, start + m)
         mirrored[rows] = flip
-        arg[rows] = np.where(flip, idx[m:], idx[:m])
-        best[rows] = np.where(flip, top[m:], top[:m])
+        arg[rows] = np.where(flip, idx_f, idx)
+        best[rows] = np.where(flip, top_f, top)
     counts = {float(t): int((best >= t).sum()) for t in thresholds}
     return NearDuplicates(max_similarity=best, nearest=arg, counts=counts, mirrored=mirrored)
