@@ -133,7 +133,7 @@ def build_advice(*, features: Mapping[str, FeatureShift], domain_auc: float | No
                           "on those the model is at its holdout accuracy, so the drop on the rest is larger than the "
                           "average suggests.",
                           f"{100 * near_dup_share:.1f}% of competition images with cosine similarity >= "
-                          f"{near_dup_threshold} to a training image", 1))
+                          f"{near_dup_threshold} to a training image, as is or mirrored", 1))
     if temperature is not None and temperature >= OVERCONFIDENT_T:
         out.append(Advice("The network is over-confident before calibration",
                           "label smoothing (0.1) or Mixup make its confidences, and every estimate built on them, more "

@@ -3,7 +3,8 @@
 A domain classifier with cross-validated AUC near 0.5 means the pixels look alike; near 1 means a model can
 see the difference, so the network can too. Features are the named ``image_stats`` (so the report can say
 *which* difference) plus a 4x4 colour thumbnail (layout and colour composition). Near-duplicates use 8x8
-thumbnails with the mean removed and unit norm, so brightness / contrast / mild blur changes still match.
+thumbnails with the mean removed and unit norm, so brightness / contrast / mild blur changes still match, and
+compare each image's mirror image too, so a left-right flipped copy matches.
 """
 from __future__ import annotations
 
@@ -165,22 +166,41 @@ def _dup_vectors(images: np.ndarray) -> np.ndarray:
     return v / np.maximum(np.linalg.norm(v, axis=1, keepdims=True), 1e-6)
 
 
+def _best_match(sims: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    idx = sims.argmax(1)
+    return idx, sims[np.arange(len(sims)), idx]
+
+
 @dataclass(frozen=True)
 class NearDuplicates:
     max_similarity: np.ndarray       # (N_target,) cosine similarity to the closest reference image
     nearest: np.ndarray              # (N_target,) index of that reference image
     counts: dict[float, int]         # threshold -> number of target images at or above it
+    mirrored: np.ndarray             # (N_target,) bool: the closest match is of the target's left-right mirror image
 
 
 def near_duplicates(target_images: np.ndarray, reference_images: np.ndarray,
                     thresholds: tuple[float, ...] = (0.95, 0.97, 0.99), chunk: int = 512) -> NearDuplicates:
-    """Closest reference image of every target image by cosine similarity of normalised 8x8 thumbnails."""
+    """Closest reference image of every target image, or of its mirror image, by cosine similarity of normalised
+    8x8 thumbnails.
+
+    A left-right flip is the commonest augmentation and a common way a test set leaks, and a flipped copy shares
+    little with its original's thumbnail (0.6% of flipped CIFAR-10 training images reached 0.97). The mirror
+    image's thumbnail is the thumbnail's columns reversed (4x4 blocks flip onto blocks)."""
     ref = _dup_vectors(reference_images).T.copy()
     best = np.empty(len(target_images), dtype=np.float32)
     arg = np.empty(len(target_images), dtype=np.int64)
+    mirrored = np.empty(len(target_images), dtype=bool)
     for start in range(0, len(target_images), chunk):
-        sims = _dup_vectors(target_images[start:start + chunk]) @ ref
-        arg[start:start + len(sims)] = sims.argmax(1)
-        best[start:start + len(sims)] = sims[np.arange(len(sims)), arg[start:start + len(sims)]]
+        v = _dup_vectors(target_images[start:start + chunk])
+        m = len(v)
+        flipped = v.reshape(m, 8, 8, 3)[:, :, ::-1].reshape(m, -1)
+        # two products of m rows, not one of 2m: the same shapes as without the mirror, so the same float32 sums
+        (idx, top), (idx_f, top_f) = (_best_match(x @ ref) for x in (v, flipped))
+        flip = top_f > top  # ties go to the image as it is
+        rows = slice(start, start + m)
+        mirrored[rows] = flip
+        arg[rows] = np.where(flip, idx_f, idx)
+        best[rows] = np.where(flip, top_f, top)
     counts = {float(t): int((best >= t).sum()) for t in thresholds}
-    return NearDuplicates(max_similarity=best, nearest=arg, counts=counts)
+    return NearDuplicates(max_similarity=best, nearest=arg, counts=counts, mirrored=mirrored)

@@ -85,12 +85,16 @@ def atc_cut(scores: np.ndarray, correct: np.ndarray, weights: np.ndarray | None 
 
     ``gamma`` is 0 unless t falls inside a run of tied scores (every max-probability 1.0 of a model whose logits
     temperature scaling cannot soften, identical logits): counting none of a tie made ATC 0% on such a model,
-    so a tie is split so that the holdout's share above is its accuracy, as breaking ties at random would."""
+    so a tie is split so that the holdout's share above is its accuracy, as breaking ties at random would.
+    At 0% accuracy t is the top score, so none is above it (the search below would stop at the top one and leave
+    1/n above it); at 100% t is just under the lowest, so all are."""
     w = np.ones(len(scores)) if weights is None else np.asarray(weights, dtype=np.float64)
     w = w / w.sum()
     acc = float((w * correct).sum())
     order = np.argsort(-scores, kind="stable")
     s, cum = scores[order], np.cumsum(w[order])
+    if acc <= 1e-12:
+        return float(s[0]), 0.0
     k = min(int(np.searchsorted(cum, acc - 1e-12)), len(s) - 1)  # first index where the share above reaches acc
     tie = s[k] == s[k + 1] if k < len(s) - 1 else len(s) > 1 and s[k] == s[k - 1] and acc < cum[-1] - 1e-12
     if not tie:
@@ -191,21 +195,25 @@ def agreement(member_preds: Sequence[np.ndarray]) -> float:
 
 
 def agreement_on_the_line(source_acc: float, source_member_preds: Sequence[np.ndarray],
-                          target_member_preds: Sequence[np.ndarray]) -> float:
+                          target_member_preds: Sequence[np.ndarray]) -> float | None:
     """Probit(acc_t) = a * probit(acc_s) + b, with (a, b) fitted on member pairs' agreements (a = 1 for 2 members).
 
     Accuracy and agreement shift along the same line in probit space under distribution shift, so the
-    observed move in agreement (which needs no labels) transfers to accuracy.
+    observed move in agreement (which needs no labels) transfers to accuracy. A pair that agrees on all (or none)
+    of either set's images has an infinite probit: it is left out (clipped to 99.99%, a pair agreeing on every
+    holdout image moving to 95% predicted 18% from a 90% holdout), and with no pair left the result is None.
     """
     eps = 1e-4
     pairs = list(combinations(range(len(source_member_preds)), 2))
     if not pairs:
         raise ValueError("agreement needs at least two members")
-    xs = np.array([norm.ppf(np.clip((source_member_preds[a] == source_member_preds[b]).mean(), eps, 1 - eps))
-                   for a, b in pairs])
-    ys = np.array([norm.ppf(np.clip((target_member_preds[a] == target_member_preds[b]).mean(), eps, 1 - eps))
-                   for a, b in pairs])
-    if len(pairs) >= 3 and np.ptp(xs) > 1e-3:
+    shares = [((source_member_preds[a] == source_member_preds[b]).mean(),
+               (target_member_preds[a] == target_member_preds[b]).mean()) for a, b in pairs]
+    shares = np.array([(s, t) for s, t in shares if 0.0 < s < 1.0 and 0.0 < t < 1.0]).reshape(-1, 2)
+    if not len(shares):
+        return None
+    xs, ys = norm.ppf(shares[:, 0]), norm.ppf(shares[:, 1])
+    if len(shares) >= 3 and np.ptp(xs) > 1e-3:
         slope, intercept = np.polyfit(xs, ys, 1)
     else:
         slope, intercept = 1.0, float(np.mean(ys - xs))
@@ -393,7 +401,7 @@ def estimate_all(holdout_logits: np.ndarray, holdout_labels: np.ndarray, target_
     """Every estimator's predicted target accuracy, plus what they were computed from.
 
     ``members``: (holdout logits per member, target logits per member) of an ensemble, for the agreement
-    estimate. ``synthetic`` (a ``synthetic.SyntheticLogits`` of the same model) with ``target_stats`` (image
+    estimate (left out when every pair agrees on all of one set's images: ``agreement_on_the_line``). ``synthetic`` (a ``synthetic.SyntheticLogits`` of the same model) with ``target_stats`` (image
     statistics of the target images, ``synthetic.stats_matrix``) adds CC-Synth; ``exclude``
     leaves corruption families out of its training (the benchmark's unseen-family test). ``holdout_stats`` with
     ``target_stats`` (or ``synthetic``, which carries the holdout's) adds Shift-Gated and "shift_auc".
@@ -447,7 +455,9 @@ def estimate_all(holdout_logits: np.ndarray, holdout_labels: np.ndarray, target_
         src_preds = [m.argmax(1) for m in members[0]]
         tgt_preds = [m.argmax(1) for m in members[1]]
         acc = float((holdout_logits.argmax(1) == holdout_labels).mean())
-        est["Agreement"] = agreement_on_the_line(acc, src_preds, tgt_preds)
+        line = agreement_on_the_line(acc, src_preds, tgt_preds)
+        if line is not None:  # None: every pair agrees on all of one set's images
+            est["Agreement"] = line
     return {
         "estimates": est,
         "holdout_acc": float((holdout_logits.argmax(1) == holdout_labels).mean()),

@@ -434,7 +434,11 @@ def prediction_section(runs: Sequence[RunView], errors: dict, unseen: dict | Non
             sec.blocks.append(f"{literal(v.name)}: ensemble of {len(v.members)} members "
                               f"({', '.join(literal(m) for m in v.members)}); mean "
                               f"pairwise agreement {_pct(v.member_agreement[0], 2)} on the holdout, "
-                              f"{_pct(v.member_agreement[1], 2)} on the competition set.")
+                              f"{_pct(v.member_agreement[1], 2)} on the competition set."
+                              + ("" if "Agreement" in v.result["estimates"] else
+                                 " Agreement is not computed: every pair of members agrees on all the holdout or "
+                                 "all the competition images, and agreement on the line needs a share between 0% "
+                                 "and 100% on both (the probit of 100% is infinite)."))
     fig = Figure(figsize=(7, 0.45 * len(main.result["estimates"]) + 1.2))
     ax = fig.add_subplot()
     est = main.result["estimates"]
@@ -549,7 +553,8 @@ def label_shift_section(main: RunView, class_names: Sequence[str]) -> tuple[Sect
     return sec, {"tv_em": tv_em, "tv_bbse": tv_bbse, "moved": moved, "temperature": t}
 
 
-def _image_strip(pairs: Sequence[tuple[np.ndarray, np.ndarray, float]]) -> bytes:
+def _image_strip(pairs: Sequence[tuple[np.ndarray, np.ndarray, str]]) -> bytes:
+    """Pairs of images, one above the other, each pair titled."""
     fig = Figure(figsize=(1.2 * max(len(pairs), 1), 2.6))
     for i, (a, b, s) in enumerate(pairs):
         for row, img in enumerate((a, b)):
@@ -558,7 +563,7 @@ def _image_strip(pairs: Sequence[tuple[np.ndarray, np.ndarray, float]]) -> bytes
             ax.set_xticks([])
             ax.set_yticks([])
             if row == 0:
-                ax.set_title(f"{s:.3f}", fontsize=8)
+                ax.set_title(s, fontsize=8)
     return figure_png(fig)
 
 
@@ -621,9 +626,13 @@ def _near_duplicate_blocks(comp_images: np.ndarray, train_images: np.ndarray) ->
     nd = domain.near_duplicates(comp_images, train_images, NEAR_DUP_THRESHOLDS)
     sec.blocks.append(f"Near-duplicates: for each of the {len(comp_images):,} competition images, the most similar of "
                       f"the {len(train_images):,} training images (cosine similarity of mean-removed, normalised 8x8 "
-                      f"thumbnails, robust to brightness, contrast and mild blur).")
-    sec.blocks.append(Table(["similarity at least", "competition images", "share"],
-                            [[f"{t}", f"{c:,}", _pct(c / len(comp_images), 2)] for t, c in nd.counts.items()]))
+                      f"thumbnails, robust to brightness, contrast and mild blur). A mirrored (left-right flipped) "
+                      f"copy counts too: each competition image's mirror image is compared as well, and the closer "
+                      f"of the two is kept.")
+    sec.blocks.append(Table(["similarity at least", "competition images", "share", "of them mirrored"],
+                            [[f"{t}", f"{c:,}", _pct(c / len(comp_images), 2),
+                              f"{int((nd.mirrored & (nd.max_similarity >= t)).sum()):,}"]
+                             for t, c in nd.counts.items()]))
     fig = Figure(figsize=(6, 3.2))
     ax = fig.add_subplot()
     ax.hist(nd.max_similarity, bins=60, color="tab:purple")
@@ -634,9 +643,11 @@ def _near_duplicate_blocks(comp_images: np.ndarray, train_images: np.ndarray) ->
     sec.blocks.append(Fig("near_duplicates", figure_png(fig), "Similarity of each competition image to its nearest "
                           "training image."))
     order = np.argsort(-nd.max_similarity)[:8]
-    pairs = [(comp_images[i], train_images[nd.nearest[i]], float(nd.max_similarity[i])) for i in order]
+    pairs = [(comp_images[i], train_images[nd.nearest[i]],
+              f"{nd.max_similarity[i]:.3f}" + (" (m)" if nd.mirrored[i] else "")) for i in order]
     sec.blocks.append(Fig("near_duplicate_pairs", _image_strip(pairs), "The most similar pairs: competition image "
-                          "(top) and its nearest training image (bottom), with their similarity."))
+                          "(top) and its nearest training image (bottom), with their similarity; (m): the training "
+                          "image matches the competition image's mirror image."))
     share_thr = NEAR_DUP_THRESHOLDS[1]
     return sec.blocks, {"near_dup_share": nd.counts[share_thr] / len(comp_images), "near_dup_threshold": share_thr}
 

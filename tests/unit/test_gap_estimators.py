@@ -90,6 +90,20 @@ def test_atc_splits_tied_scores_instead_of_predicting_zero():
     assert res["estimates"]["COTT"] > 0.7  # 0.0 before: its per-image costs are 0 or 1, tied too
 
 
+def test_atc_at_zero_and_full_holdout_accuracy_reproduces_it_on_the_holdout():
+    """ATC's threshold leaves the holdout's accuracy above it, so ATC of the holdout on itself is its accuracy. At 0%
+    the search stopped at the top score and left that one image above: 1/n (0.2% here) instead of 0."""
+    rng = np.random.default_rng(8)
+    scores = rng.normal(size=500)
+    for k in (0, 1, 250, 499, 500):
+        correct = rng.permutation(np.arange(500) < k)
+        assert est.atc(scores, correct, scores) == pytest.approx(k / 500, abs=1e-12), k
+    none = np.zeros(500, dtype=bool)
+    assert est.atc(scores, none, scores, rng.uniform(0.2, 3.0, 500)) == 0.0
+    assert est.atc(scores, none, scores - 1e-9) == 0.0  # a target scored below every holdout image: 0%
+    assert est.atc(scores, ~none, scores + 1e-9) == 1.0
+
+
 RECALL = np.linspace(0.95, 0.5, C)
 
 
@@ -169,6 +183,30 @@ def test_agreement_of_identical_members_is_one_and_carries_accuracy_over():
     assert est.agreement_on_the_line(0.9, [a, b], [a, c]) < 0.85
     with pytest.raises(ValueError):
         est.agreement([a])
+
+
+def test_agreement_on_the_line_is_not_computed_from_a_share_of_0_or_100_percent():
+    """The probit of 100% agreement is infinite. Clipped to 99.99% it put members that agree on every holdout image
+    at probit 3.7, so a move to 95% agreement on the target predicted 18% from a 90% holdout. Such a pair carries
+    no line: it is left out of the fit, and with no pair left the estimate is not computed (None)."""
+    rng = np.random.default_rng(9)
+    a = rng.integers(0, C, 1000)
+
+    def moved(share):
+        x = a.copy()
+        x[: int(share * len(x))] = (x[: int(share * len(x))] + 1) % C
+        return x
+
+    b, c = moved(0.05), moved(0.10)
+    assert est.agreement_on_the_line(0.9, [a, a], [a, b]) is None  # every holdout image agreed on
+    assert est.agreement_on_the_line(0.9, [a, b], [a, a]) is None  # every competition image agreed on
+    assert est.agreement_on_the_line(0.9, [a, a, a], [a, b, c]) is None
+    # identical members (a duplicated checkpoint) next to a real pair: the real pairs alone set the estimate
+    assert est.agreement_on_the_line(0.9, [a, a, b], [a, a, c]) == pytest.approx(
+        est.agreement_on_the_line(0.9, [a, b], [a, c]))
+    logits = [np.eye(C)[m] for m in (a, a)]
+    res = est.estimate_all(3 * np.eye(C)[a], a, 3 * np.eye(C)[b], members=(logits, [np.eye(C)[a], np.eye(C)[b]]))
+    assert "Agreement" not in res["estimates"]
 
 
 def test_label_shift_resampler_hits_the_requested_priors():

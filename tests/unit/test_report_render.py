@@ -598,3 +598,40 @@ def test_a_dollar_in_a_class_name_is_shown_not_parsed_as_mathtext():
     view = RunView(Path("r"), "r", lg(100), None, lg(100), {"temperature": 1.0}, None)
     sec = report.per_class_section(view, ["x_$a_$", "$x^2$", *[f"c{k}" for k in range(8)]])
     assert [b.name for b in sec.blocks if isinstance(b, Fig)] == ["confidence_entropy", "per_class_confidence"]
+
+
+def test_an_ensemble_without_an_agreement_estimate_is_told_why(monkeypatch):
+    """Members that agree on every holdout image have no agreement-on-the-line estimate (the probit of 100% is
+    infinite); the report said only their agreement, and the Agreement row was blank without a word."""
+    from pathlib import Path
+
+    from kaggle_kit.gap import report
+    from kaggle_kit.gap.report_runs import RunView
+
+    monkeypatch.setattr(report, "figure_png", lambda fig: b"")
+
+    def ensemble(estimates, agreement):
+        return RunView(Path("e"), "e", None, None, None, {"estimates": estimates, "holdout_acc": 0.9}, None,
+                       members=["m0", "m1"], member_agreement=agreement)
+
+    sec, _ = report.prediction_section([ensemble({"AC": 0.8}, (1.0, 0.95))], {})
+    text = render_markdown("t", "m", [sec])
+    assert "agreement 100.00% on the holdout" in text and "Agreement is not computed" in text
+    sec, _ = report.prediction_section([ensemble({"AC": 0.8, "Agreement": 0.85}, (0.97, 0.95))], {})
+    assert "Agreement is not computed" not in render_markdown("t", "m", [sec])
+
+
+def test_mirrored_copies_of_training_images_count_as_near_duplicates_in_the_report(monkeypatch):
+    """Competition images that are training images flipped left-right were 0.2% near-duplicates at 0.97, so
+    section 4 and the advice missed a leak made by the commonest augmentation."""
+    from kaggle_kit.gap import report
+
+    monkeypatch.setattr(report, "figure_png", lambda fig: b"")
+    rng = np.random.default_rng(0)
+    train = rng.integers(0, 256, (40, 32, 32, 3), dtype=np.uint8)
+    comp = np.concatenate([train[:3, :, ::-1], rng.integers(0, 256, (3, 32, 32, 3), dtype=np.uint8)])
+    blocks, info = report._near_duplicate_blocks(comp, train)
+    assert info["near_dup_share"] == pytest.approx(3 / 6)
+    text = render_markdown("t", "m", [Section("s", "S", blocks)])
+    assert "A mirrored (left-right flipped) copy counts too" in text
+    assert "| 0.97 | 3 | 50.00% | 3 |" in text
