@@ -83,7 +83,7 @@ def training_key(cfg: PipelineConfig, *, legacy: bool = False) -> str:
     """What must not change between a run and its resumption (``legacy``: the key of runs saved before
     ``SPEED_ONLY`` settings were left out, which still resume)."""
     d = cfg.data
-    train = to_dict(cfg.train)
+    train = to_dict(cfg.train, for_key=True)
     if not legacy:
         train = {k: v for k, v in train.items() if k not in SPEED_ONLY}
     return config_hash({"model": cfg.model, "train": train,
