@@ -30,6 +30,7 @@ COMPETITION_SLUG = "deep-learning-spring-2025-project-1"
 OPTIMIZERS = ("sgd", "adam", "adamw")                                                          # train/optim.py
 SCHEDULES = ("constant", "cosine", "warmup_linear", "cosine_restarts", "step", "onecycle")     # train/schedule.py
 AUGMENT_GPU = ("auto", "on", "off")                                                            # train/loop.py
+SELECT_BY = ("holdout_accuracy", "holdout_loss")                                               # train/loop.py
 TTA_LEVELS = ("none", "flip", "flip+translate", "custom")                                      # tta.py
 TTA_AVERAGES = ("logits", "probs")                                                             # tta.py
 TTA_PADS = ("reflect", "zeros")                                                                # tta.py
@@ -43,6 +44,10 @@ CIFAR10_CLASSES = 10
 # The competition's rule: a model of at most 5,000,000 trainable parameters. model.max_params may be set lower,
 # never higher: a higher value would let a model that breaks the rule train and be submitted.
 COMPETITION_MAX_PARAMS = 5_000_000
+# Metadata of settings added after runs were keyed by their configs: such a setting is left out of every key
+# (``config_hash``, the training key, the recipe keys) while it holds its default, so a config that does not use
+# it keys as it did before the setting existed, and its finished runs are still found and reused.
+KEYED_WHEN_SET = types.MappingProxyType({"keyed_when_set": True})
 
 
 # ----------------------------------------------------------------------------------------------- sections
@@ -116,6 +121,11 @@ class TrainConfig:
     num_workers: int = 0              # CPU augmentation worker processes
     eval_every_epochs: int = 1
     select_best: bool = False         # model.pt = best holdout epoch (True) or last epoch (False)
+    # holdout_accuracy | holdout_loss: what "best" means, for select_best and for early stopping; the loss is the
+    # holdout's mean cross-entropy without label smoothing, and lower is better
+    select_by: str = field(default="holdout_accuracy", metadata=KEYED_WHEN_SET)
+    # stop once the select_by metric has not improved for this many epochs (Keras EarlyStopping); None: off
+    early_stop_patience_epochs: int | None = field(default=None, metadata=KEYED_WHEN_SET)
 
 
 @dataclass(frozen=True)
@@ -358,7 +368,8 @@ _RULES: dict[type, dict[str, Rule]] = {
                     "gpu": _one_of(AUGMENT_GPU)},
     TrainConfig: {"epochs": _AT_LEAST_1, "batch_size": _AT_LEAST_1, "label_smoothing": _UNIT, "ema_decay": _UNIT,
                   "grad_clip_norm": _POSITIVE, "dropout": _UNIT, "seed": _between(0, 2**32 - 1),
-                  "num_workers": _NON_NEGATIVE, "eval_every_epochs": _AT_LEAST_1},
+                  "num_workers": _NON_NEGATIVE, "eval_every_epochs": _AT_LEAST_1, "select_by": _one_of(SELECT_BY),
+                  "early_stop_patience_epochs": _AT_LEAST_1},
     PredictConfig: {"tta": _one_of(TTA_LEVELS), "average": _one_of(TTA_AVERAGES), "batch_size": _AT_LEAST_1,
                     "pad": _one_of(TTA_PADS)},
     MemberConfig: {"name": _plain_name},
@@ -395,6 +406,10 @@ def _check_combinations(obj: Any, where: str) -> None:
     if isinstance(obj, TrainConfig) and obj.schedule.min_lr > obj.optimizer.lr:
         raise ConfigError(f"{_key(where, 'schedule.min_lr')}: must be <= {_key(where, 'optimizer.lr')} "
                           f"({obj.optimizer.lr:g}), found {obj.schedule.min_lr:g}")
+    if isinstance(obj, TrainConfig) and obj.select_by != "holdout_accuracy" and not obj.select_best \
+            and obj.early_stop_patience_epochs is None:
+        raise ConfigError(f"{_key(where, 'select_by')}: {obj.select_by} is only used by select_best: true and by "
+                          f"early_stop_patience_epochs, and neither is set")
     if isinstance(obj, DataConfig) and obj.train_subset is not None:  # a subset of the images the holdout left
         need = subset_problem(obj.train_subset, CIFAR10_TRAIN_IMAGES - obj.holdout_size)
         if need is not None:
@@ -425,6 +440,9 @@ def _check_combinations(obj: Any, where: str) -> None:
         if obj.train.select_best and obj.data.holdout_size == 0:
             raise ConfigError("train.select_best: true needs a holdout; set data.holdout_size > 0 or "
                               "select_best: false")
+        if obj.train.early_stop_patience_epochs is not None and obj.data.holdout_size == 0:
+            raise ConfigError("train.early_stop_patience_epochs: early stopping watches the holdout; set "
+                              "data.holdout_size > 0 or remove early_stop_patience_epochs")
         if obj.data.train_subset is not None and obj.data.train_subset < obj.train.batch_size:
             raise ConfigError(f"data.train_subset: {obj.data.train_subset} images make no full batch of "
                               f"train.batch_size {obj.train.batch_size}")
@@ -510,14 +528,16 @@ def member_config(cfg: PipelineConfig, member: MemberConfig) -> PipelineConfig:
     return from_dict(PipelineConfig, apply_overrides(base, dict(member.set)))
 
 
-def to_dict(obj: Any) -> Any:
-    """Plain JSON/YAML-ready form of a config (tuples become lists, mappings dicts)."""
+def to_dict(obj: Any, *, for_key: bool = False) -> Any:
+    """Plain JSON/YAML-ready form of a config (tuples become lists, mappings dicts); ``for_key``: the form keys
+    hash, without the ``KEYED_WHEN_SET`` settings that hold their defaults."""
     if dataclasses.is_dataclass(obj):
-        return {f.name: to_dict(getattr(obj, f.name)) for f in dataclasses.fields(obj)}
+        return {f.name: to_dict(getattr(obj, f.name), for_key=for_key) for f in dataclasses.fields(obj)
+                if not (for_key and f.metadata.get("keyed_when_set") and getattr(obj, f.name) == f.default)}
     if isinstance(obj, (tuple, list)):
-        return [to_dict(v) for v in obj]
+        return [to_dict(v, for_key=for_key) for v in obj]
     if isinstance(obj, Mapping):
-        return {k: to_dict(v) for k, v in obj.items()}
+        return {k: to_dict(v, for_key=for_key) for k, v in obj.items()}
     return obj
 
 
@@ -679,5 +699,5 @@ def load_pipeline(path: str | Path, overrides: list[str] | Mapping[str, Any] = (
 
 def config_hash(obj: Any, length: int = 7) -> str:
     """Stable short hash of a config (or any JSON-able value): names runs and keys the stage cache."""
-    blob = json.dumps(to_dict(obj), sort_keys=True, default=str).encode()
+    blob = json.dumps(to_dict(obj, for_key=True), sort_keys=True, default=str).encode()
     return hashlib.sha256(blob).hexdigest()[:length]

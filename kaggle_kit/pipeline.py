@@ -347,7 +347,8 @@ def _run_pipeline(cfg: PipelineConfig, members: list[tuple[str, PipelineConfig]]
             state.mark(sid, train_key, finished=True, outputs=[folder / "model.pt"], run_dir=folder,
                        holdout_acc=result.holdout_acc)
             prog.finish(label, t0, f"holdout {_fmt_acc(result.holdout_acc)} after {result.epochs_done} "
-                        f"epoch{'' if result.epochs_done == 1 else 's'}")
+                        f"epoch{'' if result.epochs_done == 1 else 's'}"
+                        f"{'' if result.stopped_epoch is None else ' (early stop)'}")
         run_dirs.append(folder)
 
         if "predict" in cfg.stages:

@@ -267,7 +267,7 @@ def recipe_keys(folder: str | Path, _seen: frozenset[Path] = frozenset()) -> Rec
     try:
         config = yaml.safe_load((folder / "config.yaml").read_text(encoding="utf-8"))
         # through the dataclasses, so a config written without a defaulted key keys like one written with it
-        resolved = to_dict(from_dict(PipelineConfig, config)) if isinstance(config, dict) else None
+        resolved = to_dict(from_dict(PipelineConfig, config), for_key=True) if isinstance(config, dict) else None
     except (OSError, UnicodeDecodeError, yaml.YAMLError, ConfigError):
         return None
     if resolved is None:

@@ -89,6 +89,8 @@ def run(args: argparse.Namespace) -> int:
         distributed.teardown()
     if info.is_main:
         epochs = f"{result.epochs_done} epoch{'' if result.epochs_done == 1 else 's'}"
+        if result.stopped_epoch is not None:
+            epochs += " (early stop)"
         print(f"run {result.run_dir}: {epochs} in {result.seconds:.0f}s, "
               f"holdout {_pct(result.holdout_acc)}, CIFAR-10 test {_pct(result.test_acc)}")
     return 0

@@ -54,6 +54,7 @@ class TrainResult:
     test_acc: float | None      # CIFAR-10 test set (or its test_subset), None when not evaluated
     epochs_done: int
     seconds: float              # training + evaluation time over all sessions of this run
+    stopped_epoch: int | None = None  # the epoch early stopping ended the run at; None: it ran all its epochs
 
 
 # ------------------------------------------------------------------------------------------- pure pieces
@@ -83,7 +84,7 @@ def training_key(cfg: PipelineConfig, *, legacy: bool = False) -> str:
     """What must not change between a run and its resumption (``legacy``: the key of runs saved before
     ``SPEED_ONLY`` settings were left out, which still resume)."""
     d = cfg.data
-    train = to_dict(cfg.train)
+    train = to_dict(cfg.train, for_key=True)
     if not legacy:
         train = {k: v for k, v in train.items() if k not in SPEED_ONLY}
     return config_hash({"model": cfg.model, "train": train,
@@ -113,6 +114,36 @@ def build_model(cfg: PipelineConfig, num_classes: int) -> tuple[torch.nn.Module,
                           f"fix model.kwargs or train.dropout") from None
     check_parameter_budget(model, cfg.model.name, cfg.model.max_params)
     return model, kwargs
+
+
+def improves(select_by: str, hold_loss: float | None, hold_acc: float | None, best: dict) -> bool:
+    """Whether an evaluated epoch beats ``best`` on ``select_by``; ties keep the earlier epoch (Keras' strict
+    comparison, min_delta 0)."""
+    if hold_acc is None or hold_loss is None:
+        return False
+    if best.get("epoch") is None:
+        return True
+    if select_by == "holdout_loss":
+        return hold_loss < best["holdout_loss"]
+    return hold_acc > best["holdout_acc"]
+
+
+def stops_early(epoch: int, evaluated: bool, best: dict, patience_epochs: int | None) -> bool:
+    """Keras EarlyStopping without restore: the run ends at the first evaluated epoch ``patience_epochs`` after
+    its best one (patience 200, best epoch 50: it ends after epoch 250). An epoch with no holdout evaluation
+    cannot show that nothing improved, so it never stops a run."""
+    return (patience_epochs is not None and evaluated and best.get("epoch") is not None
+            and epoch - best["epoch"] >= patience_epochs)
+
+
+def selection_record(tc: TrainConfig, chosen_epoch: int, stopped_epoch: int | None) -> dict:
+    """The manifest's account of which epoch model.pt holds, why, and where the run ended."""
+    if tc.select_best:
+        why = "lowest holdout_loss" if tc.select_by == "holdout_loss" else "highest holdout_accuracy"
+    else:
+        why = "last epoch"
+    return {"model_epoch": chosen_epoch, "chosen_by": why, "select_by": tc.select_by,
+            "early_stop_patience_epochs": tc.early_stop_patience_epochs, "stopped_epoch": stopped_epoch}
 
 
 def metrics_csv(history: list[dict]) -> str:
@@ -262,7 +293,8 @@ def check_not_diverged(eng: Engine, run_dir: Path, epoch: int, train_loss: float
 
 
 # -------------------------------------------------------------------------------------- checkpointing
-def save_state(path: Path, eng: Engine, *, epoch: int, key: str, history: list[dict], best: dict) -> None:
+def save_state(path: Path, eng: Engine, *, epoch: int, key: str, history: list[dict], best: dict,
+               stopped_epoch: int | None = None) -> None:
     state = {
         "format": STATE_FORMAT,
         "epoch": epoch,
@@ -275,7 +307,8 @@ def save_state(path: Path, eng: Engine, *, epoch: int, key: str, history: list[d
         "scaler": eng.scaler.state_dict(),
         "rng": rng_states(),
         "history": history,
-        "best": best,
+        "best": best,               # with history: what selection and early stopping need to go on after a resume
+        "stopped_epoch": stopped_epoch,
     }
     atomic_torch_save(path, state)
 
@@ -353,7 +386,7 @@ def _finished_result(run_dir: Path, state: dict) -> TrainResult | None:
         return None
     m = manifest.get("metrics", {})
     return TrainResult(run_dir, m.get("holdout_acc"), m.get("test_acc"), int(state["epoch"]),
-                       float(sum(r["seconds"] for r in state["history"])))
+                       float(sum(r["seconds"] for r in state["history"])), state.get("stopped_epoch"))
 
 
 def train_run(cfg: PipelineConfig, data: Cifar10, run_dir: str | Path, *, resume: bool = False,
@@ -380,7 +413,7 @@ def train_run(cfg: PipelineConfig, data: Cifar10, run_dir: str | Path, *, resume
         if state["training_key"] not in (key, training_key(cfg, legacy=True)):
             raise RunError(f"{run_dir}: its last.pt was trained with a different model/train/data config; "
                            f"resume with the run's own config.yaml or start a new run")
-        if state["epoch"] >= tc.epochs:
+        if state["epoch"] >= tc.epochs or state.get("stopped_epoch") is not None:
             done = _finished_result(run_dir, state)
             if done is not None:
                 return done
@@ -407,9 +440,10 @@ def train_run(cfg: PipelineConfig, data: Cifar10, run_dir: str | Path, *, resume
 
     history: list[dict] = []
     best: dict = {"epoch": None, "holdout_acc": None, "holdout_loss": None}
+    stopped_epoch: int | None = None
     if state is not None:
         restore_state(eng, state)
-        history, best = list(state["history"]), dict(state["best"])
+        history, best, stopped_epoch = list(state["history"]), dict(state["best"]), state.get("stopped_epoch")
     elif info.is_main:
         run_dir.mkdir(parents=True, exist_ok=True)
         atomic_write_text(run_dir / "config.yaml", yaml.safe_dump(to_dict(cfg), sort_keys=False))
@@ -427,7 +461,7 @@ def train_run(cfg: PipelineConfig, data: Cifar10, run_dir: str | Path, *, resume
     if state is not None and info.is_main and tc.select_best and best_model_missing(model_path, best, start_epoch):
         save_model(model_path, eng.eval_model, metrics=best, **checkpoint_meta)  # last.pt holds its weights
 
-    for epoch in range(start_epoch, tc.epochs):
+    for epoch in range(start_epoch, tc.epochs if stopped_epoch is None else start_epoch):
         t0 = time.perf_counter()
         epoch_seed = derive_seed(tc.seed, epoch, info.rank)
         seed_all(epoch_seed)
@@ -449,16 +483,19 @@ def train_run(cfg: PipelineConfig, data: Cifar10, run_dir: str | Path, *, resume
                "seconds": round(time.perf_counter() - t0, 3),
                "images_per_s": round(stats["images"] / max(train_s, 1e-9), 1)}
         history.append(row)
-        improved = hold_acc is not None and (best["holdout_acc"] is None or hold_acc > best["holdout_acc"])
+        improved = improves(tc.select_by, hold_loss, hold_acc, best)
         if improved:
             best = {"epoch": epoch + 1, "holdout_acc": hold_acc, "holdout_loss": hold_loss}
+        if epoch + 1 < tc.epochs and stops_early(epoch + 1, hold_acc is not None, best, tc.early_stop_patience_epochs):
+            stopped_epoch = epoch + 1  # not the last epoch: a run that trained all its epochs did not stop early
         if info.is_main:
             atomic_write_text(run_dir / "metrics.csv", metrics_csv(history))
             # last.pt commits the epoch: a kill before it reruns the epoch and rewrites metrics.csv, while a resume
             # of a finished last.pt writes no rows. The best model.pt comes after it, so a kill in between leaves
             # its weights in last.pt, where a resume finds them (``best_model_missing``); written first, a kill
             # would leave a model.pt of an epoch that a GPU's nondeterministic rerun might not reproduce.
-            save_state(last_path, eng, epoch=epoch + 1, key=key, history=history, best=best)
+            save_state(last_path, eng, epoch=epoch + 1, key=key, history=history, best=best,
+                       stopped_epoch=stopped_epoch)
             if tc.select_best and improved:
                 save_model(model_path, eng.eval_model, metrics=best, **checkpoint_meta)
             if progress:
@@ -466,9 +503,13 @@ def train_run(cfg: PipelineConfig, data: Cifar10, run_dir: str | Path, *, resume
                 tqdm.write(_epoch_line(row, tc.epochs, left), file=sys.stderr)
                 if epoch == start_epoch and device.type == "cpu" and left > SLOW_CPU_NOTE_S:
                     tqdm.write(slow_cpu_note(left), file=sys.stderr)
+                if stopped_epoch is not None:
+                    tqdm.write(early_stop_line(tc, best, stopped_epoch), file=sys.stderr)
         distributed.barrier(info)
         if on_epoch_end is not None:
             on_epoch_end(row)
+        if stopped_epoch is not None:
+            break
 
     final = history[-1]
     if tc.select_best:
@@ -501,12 +542,13 @@ def train_run(cfg: PipelineConfig, data: Cifar10, run_dir: str | Path, *, resume
                      "params": n_params, "train_images": len(train_idx), "holdout_images": len(hold_idx),
                      "images_per_s_mean": round(float(np.mean([r["images_per_s"] for r in history])), 1)},
             timings_s={"train_and_eval": seconds},
-            extra={"device": str(device), "world_size": info.world_size,
+            extra={"selection": selection_record(tc, chosen["epoch"], stopped_epoch),
+                   "device": str(device), "world_size": info.world_size,
                    "effective_batch_size": tc.batch_size * info.world_size,
                    "augment_path": "batched" if isinstance(source, DeviceBatches) else "per-image",
                    "amp_dtype": str(amp_dtype(device, tc.amp))})
     distributed.barrier(info)
-    return TrainResult(run_dir, chosen["holdout_acc"], test_acc, len(history), seconds)
+    return TrainResult(run_dir, chosen["holdout_acc"], test_acc, len(history), seconds, stopped_epoch)
 
 
 SLOW_CPU_NOTE_S = 2 * 3600  # a CPU run with more left than this after its first epoch is told about GPUs
@@ -532,6 +574,13 @@ def slow_cpu_note(left_s: float) -> str:
     return (f"note: about {duration_words(left_s)} left at this pace on the CPU; the seed recipes are GPU recipes: "
             f"`kaggle-kit kernel push PIPELINE` trains on Kaggle's GPUs (README: On Kaggle's GPUs), or Ctrl-C now "
             f"and rerun later: training resumes from the last finished epoch")
+
+
+def early_stop_line(tc: TrainConfig, best: dict, stopped_epoch: int) -> str:
+    metric = best["holdout_loss"] if tc.select_by == "holdout_loss" else best["holdout_acc"]
+    return (f"early stop after epoch {stopped_epoch}/{tc.epochs}: {tc.select_by} has not improved on epoch "
+            f"{best['epoch']}'s {metric:.4f} for {stopped_epoch - best['epoch']} epochs "
+            f"(train.early_stop_patience_epochs: {tc.early_stop_patience_epochs})")
 
 
 def _epoch_line(row: dict, epochs: int, left_s: float = 0.0) -> str:

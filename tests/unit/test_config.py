@@ -81,3 +81,65 @@ def test_shipped_pipelines_all_load():
     files = sorted(root.glob("*.yaml"))
     for f in files:
         load_pipeline(f)
+
+
+# The keys of shipped pipelines as computed on main before train.select_by and train.early_stop_patience_epochs
+# existed (commit 4246620): run names, the pipeline's stage cache, --resume and the ledger's recipe keys are
+# found by them, so a setting added with a default must leave every one unchanged.
+_KEYS_BEFORE = {
+    "demo": {"config_hash": "fc17525", "training_key": ["39dd6d3", "d147051"],
+             "legacy_training_key": ["588eefa", "5034d0f"],
+             "train_keys": [["6490d7b", "ea76d24"], ["77107ef", "24974ae"]],
+             "recipe_keys": [["e4148b238ec5", "bf76b0c19eac"]] * 2},
+    "fast": {"config_hash": "321d88c", "training_key": ["fd3c5c0"], "legacy_training_key": ["7930337"],
+             "train_keys": [["24e04eb", "485c59b"]], "recipe_keys": [["51d28baa4915", "63ad6cd1603a"]]},
+}
+
+
+def _keys(cfg: PipelineConfig, tmp_path) -> dict:
+    import yaml
+
+    from kaggle_kit.config import member_config
+    from kaggle_kit.pipeline import train_keys
+    from kaggle_kit.runs import recipe_keys
+    from kaggle_kit.train.loop import training_key
+
+    members = [member_config(cfg, m) for m in cfg.members] or [cfg]
+    recipes = []
+    for i, m in enumerate(members):
+        folder = tmp_path / f"m{i}"
+        folder.mkdir()
+        (folder / "config.yaml").write_text(yaml.safe_dump(to_dict(m), sort_keys=False))  # as train_run writes it
+        keys = recipe_keys(folder)
+        recipes.append([keys.exact, keys.except_smoothing])
+    return {"config_hash": config_hash(cfg), "training_key": [training_key(m) for m in members],
+            "legacy_training_key": [training_key(m, legacy=True) for m in members],
+            "train_keys": [list(train_keys(m, "cfp", "dfp")) for m in members], "recipe_keys": recipes}
+
+
+@pytest.mark.parametrize("name", sorted(_KEYS_BEFORE))
+def test_settings_added_with_defaults_leave_existing_keys_unchanged(tmp_path, name):
+    from pathlib import Path
+
+    cfg = load_pipeline(Path(__file__).resolve().parents[2] / "pipelines" / f"{name}.yaml")
+    assert _keys(cfg, tmp_path) == _KEYS_BEFORE[name]
+    assert config_hash(PipelineConfig()) == "2f32441"
+    # written out, the new settings appear in config.yaml (and so in the manifest) all the same
+    assert {"select_by", "early_stop_patience_epochs"} <= set(to_dict(cfg)["train"])
+
+
+@pytest.mark.parametrize("setting", ["select_by=holdout_loss", "early_stop_patience_epochs=5"])
+def test_a_new_setting_away_from_its_default_changes_the_keys(tmp_path, setting):
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[2] / "pipelines" / "fast.yaml"
+    cfg = load_pipeline(path, ["train.select_best=true", f"train.{setting}"])
+    base = load_pipeline(path, ["train.select_best=true"])
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    changed, before = _keys(cfg, tmp_path / "a"), _keys(base, tmp_path / "b")
+    assert all(changed[k] != before[k] for k in changed), (changed, before)
+    # and set to its default, a setting keys as if it were not written at all
+    default = "holdout_accuracy" if setting.startswith("select_by") else "null"
+    same = load_pipeline(path, ["train.select_best=true", f"train.{setting.split('=')[0]}={default}"])
+    assert config_hash(same) == config_hash(base)

@@ -192,8 +192,8 @@ def test_seed003_recipe():
 def test_seed004_recipe():
     """Paper 004: "Adam optimizer", "Warm-up phase for the first 5 epochs", "Learning rate decays at epochs 100
     and 250", "ReduceLROnPlateau", "Batch Size: 128", "L2 weight decay (1e-4)" (Keras L2 = 2e-4 coupled decay),
-    "10% of the training dataset was set aside as a validation set", TTA, and "Early Stopping ... 200 epochs"
-    (not implemented: cited)."""
+    "10% of the training dataset was set aside as a validation set", TTA, "Saved the best-performing model based
+    on validation loss" and "Early Stopping: Halted training if validation loss plateaued for 200 epochs"."""
     c = _recipe("seed004")
     t, o, s = c.train, c.train.optimizer, c.train.schedule
     assert c.model.name == "seed004" and t.batch_size == 128
@@ -202,7 +202,10 @@ def test_seed004_recipe():
         ("step", 5, (100, 250), 10, 0.1)
     assert c.data.holdout_size == 50_000 // 10 and t.label_smoothing == 0.0 and t.select_best
     assert c.predict.tta != "none" and t.augment.preset == "seed004"
-    assert "Early Stopping" in _text("seed004")
+    assert (t.select_by, t.early_stop_patience_epochs) == ("holdout_loss", 200)
+    text = _text("seed004")
+    assert "based on validation loss" in text and "plateaued for 200 epochs" in text
+    assert "not implemented" not in text and "selects on holdout accuracy only" not in text
 
 
 def test_seed004_shear_is_keras_one_axis():

@@ -349,6 +349,140 @@ def test_select_best_without_holdout_is_a_config_error(tmp_path, data):
         train_run(cfg, data, tmp_path / "run", progress=False)
 
 
+# With a constant sgd lr of 0.2 the tiny model's holdout loss and accuracy wander apart: the epoch of lowest loss is
+# not the epoch of highest accuracy, and the loss goes a few epochs without a new low (checked below, not assumed).
+WANDERING = dict(epochs=8, select_best=True, select_by="holdout_loss", optimizer={"name": "sgd", "lr": 0.2},
+                 schedule={"name": "constant"})
+
+
+def _manifest(folder: Path) -> dict:
+    from kaggle_kit.runs import read_manifest
+
+    return read_manifest(folder, "train")
+
+
+def _expected_stop(rows: list[dict], patience: int) -> tuple[int, int | None]:
+    """(best epoch, stop epoch) that Keras' EarlyStopping on val_loss gives these rows, computed apart from the
+    engine: a new best needs a strictly lower loss, and `patience` epochs after the best the run ends."""
+    best_epoch, best_loss = None, math.inf
+    for r in rows:
+        epoch, loss = int(r["epoch"]), float(r["holdout_loss"])
+        if loss < best_loss:
+            best_epoch, best_loss = epoch, loss
+        if epoch - best_epoch >= patience:
+            return best_epoch, epoch
+    return best_epoch, None
+
+
+def _no_timing(rows: list[dict]) -> list[dict]:
+    return [{k: v for k, v in r.items() if k not in TIMING} for r in rows]
+
+
+@pytest.fixture(scope="module")
+def wandering_run(tmp_path_factory, data) -> Path:
+    """The WANDERING recipe trained for all its epochs, selecting by holdout loss."""
+    folder = tmp_path_factory.mktemp("wandering") / "run"
+    torch.set_num_threads(1)
+    train_run(make_cfg(**WANDERING), data, folder, progress=False)
+    return folder
+
+
+def test_select_by_holdout_loss_keeps_the_lowest_loss_epoch(wandering_run):
+    """Paper 004 "Saved the best-performing model based on validation loss": the best epoch by accuracy would be
+    another one here."""
+    rows = read_metrics(wandering_run)
+    losses = [float(r["holdout_loss"]) for r in rows]
+    accs = [float(r["holdout_acc"]) for r in rows]
+    by_loss, by_acc = int(np.argmin(losses)) + 1, int(np.argmax(accs)) + 1  # first extremes: earliest best
+    assert by_loss != by_acc, "the case no longer tells the two criteria apart; pick another lr"
+    _, payload = load_model(wandering_run / "model.pt")
+    assert payload["metrics"]["epoch"] == by_loss
+    assert payload["metrics"]["holdout_loss"] == pytest.approx(min(losses), abs=1e-6)
+    selection = _manifest(wandering_run)["selection"]
+    assert selection == {"model_epoch": by_loss, "chosen_by": "lowest holdout_loss", "select_by": "holdout_loss",
+                         "early_stop_patience_epochs": None, "stopped_epoch": None}
+    assert _manifest(wandering_run)["metrics"]["model_epoch"] == by_loss
+
+
+def test_early_stopping_ends_the_run_patience_epochs_after_the_best_loss(tmp_path, data, wandering_run, capsys):
+    full = read_metrics(wandering_run)
+    best, stop = _expected_stop(full, patience=3)
+    assert stop is not None and stop < len(full), "the case no longer stops early; pick another patience"
+    result = train_run(make_cfg(**WANDERING, early_stop_patience_epochs=3), data, tmp_path / "run")
+    assert (f"early stop after epoch {stop}/8: holdout_loss has not improved on epoch {best}'s "
+            f"{float(full[best - 1]['holdout_loss']):.4f} for {stop - best} epochs") in capsys.readouterr().err
+    rows = read_metrics(tmp_path / "run")
+    assert _no_timing(rows) == _no_timing(full[:stop])  # the epochs before the stop train as without it
+    assert result.epochs_done == stop and result.stopped_epoch == stop
+    assert load_model(tmp_path / "run" / "model.pt")[1]["metrics"]["epoch"] == best
+    manifest = _manifest(tmp_path / "run")
+    assert manifest["selection"] == {"model_epoch": best, "chosen_by": "lowest holdout_loss",
+                                     "select_by": "holdout_loss", "early_stop_patience_epochs": 3,
+                                     "stopped_epoch": stop}
+    assert manifest["metrics"]["epochs"] == stop
+    state = torch.load(tmp_path / "run" / "last.pt", weights_only=True)
+    assert state["epoch"] == stop and state["stopped_epoch"] == stop
+    # a run whose last epoch is the one the patience runs out at trained all its epochs: it did not stop early
+    # (constant lr: the same epochs as above)
+    last = train_run(make_cfg(**{**WANDERING, "epochs": stop}, early_stop_patience_epochs=3), data,
+                     tmp_path / "all", progress=False)
+    assert last.epochs_done == stop and last.stopped_epoch is None
+    assert _manifest(tmp_path / "all")["selection"]["stopped_epoch"] is None
+
+
+def test_early_stopping_without_select_best_keeps_the_stopping_epoch(tmp_path, data, wandering_run):
+    _, stop = _expected_stop(read_metrics(wandering_run), patience=3)
+    cfg = make_cfg(**{**WANDERING, "select_best": False}, early_stop_patience_epochs=3)
+    result = train_run(cfg, data, tmp_path / "run", progress=False)
+    assert result.stopped_epoch == stop and load_model(tmp_path / "run" / "model.pt")[1]["metrics"]["epoch"] == stop
+    assert _manifest(tmp_path / "run")["selection"]["chosen_by"] == "last epoch"
+
+
+@pytest.mark.parametrize("killed_after_epoch", ["before-the-stop", "the-stop"])
+def test_an_interrupted_early_stopping_run_resumes_to_the_same_epochs(tmp_path, data, wandering_run,
+                                                                      killed_after_epoch):
+    """last.pt carries the best loss so far and the epoch it came from (the early-stop count is the distance to
+    it) and whether the run has stopped: a resumed run picks and stops at the epochs of an uninterrupted one, and
+    one killed after its stopping epoch trains no further."""
+    cfg = make_cfg(**WANDERING, early_stop_patience_epochs=3)
+    best, stop = _expected_stop(read_metrics(wandering_run), patience=3)
+    straight = train_run(cfg, data, tmp_path / "straight", progress=False)
+    kill_at = stop - 1 if killed_after_epoch == "before-the-stop" else stop
+
+    def kill(row):
+        if row["epoch"] == kill_at:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        train_run(cfg, data, tmp_path / "run", progress=False, on_epoch_end=kill)
+    state = torch.load(tmp_path / "run" / "last.pt", weights_only=True)
+    assert state["epoch"] == kill_at and state["best"]["epoch"] == best < kill_at  # the count is under way
+    assert state["stopped_epoch"] == (stop if kill_at == stop else None)
+    trained = []
+    resumed = train_run(cfg, data, tmp_path / "run", resume=True, progress=False,
+                        on_epoch_end=lambda row: trained.append(row["epoch"]))
+    assert trained == list(range(kill_at + 1, stop + 1))
+    assert (resumed.epochs_done, resumed.stopped_epoch, resumed.holdout_acc) == \
+        (straight.epochs_done, straight.stopped_epoch, straight.holdout_acc)
+    assert _manifest(tmp_path / "run")["selection"] == _manifest(tmp_path / "straight")["selection"]
+    _assert_same_run(tmp_path / "straight", tmp_path / "run")
+    again = train_run(cfg, data, tmp_path / "run", resume=True, progress=False,
+                      on_epoch_end=lambda row: pytest.fail("a stopped run trained again"))
+    assert again.stopped_epoch == stop
+
+
+def test_improves_and_stops_early_follow_keras():
+    from kaggle_kit.train.loop import improves, stops_early
+
+    best = {"epoch": 4, "holdout_loss": 0.5, "holdout_acc": 0.8}
+    assert improves("holdout_loss", 0.49, 0.1, best) and not improves("holdout_loss", 0.5, 0.99, best)
+    assert improves("holdout_accuracy", 9.0, 0.81, best) and not improves("holdout_accuracy", 0.1, 0.8, best)
+    assert improves("holdout_loss", 3.0, 0.1, {"epoch": None}) and not improves("holdout_loss", None, None, best)
+    assert not stops_early(6, True, best, 3) and stops_early(7, True, best, 3)
+    assert not stops_early(7, False, best, 3)  # an epoch without evaluation shows nothing
+    assert not stops_early(100, True, best, None)
+
+
 # --------------------------------------------------------------------------------------------------- CLI
 def _write_cifar_folder(root: Path, data: Cifar10) -> Path:
     """A tiny folder in the official python-batch format (R|G|B planes, bytes keys)."""
