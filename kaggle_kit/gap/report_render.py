@@ -106,13 +106,19 @@ _MD_INLINE = re.compile(r"([\\`*_\[\]<>&~|])")
 # What makes a line a heading, list item or quote when it starts one: a run name can start a paragraph or bullet
 _MD_BLOCK_START = re.compile(r"^([#+=-]|[0-9]+(?=[.)]))")
 _LINE_BREAKS = re.compile(r"\r\n|[\t\r\n\v\f\x1c-\x1e\x85\u2028\u2029]")
+# Spaces that open a line indent it: four make a code block, one to three still let "# x" or "1. x" start a heading
+# or a list. They become no-break spaces, which indent nothing in Markdown and which HTML does not collapse, after a
+# zero-width non-joiner: "**" before a space, no-break or not, opens no bold in Markdown (it does in gap.html)
+_LEADING_SPACES = re.compile("^ +")
 
 
 def literal(text: object) -> str:
     """Text the report did not write, made to show exactly as written in gap.md and gap.html: on one line,
     invisible characters spelled out (``\\x1b``), and every character that would start Markdown backslash-escaped,
-    so a Kaggle file name like ``**a**`` or ``![x](http://...)`` is neither bold nor a link or a remote image."""
+    so a Kaggle file name like ``**a**`` or ``![x](http://...)`` is neither bold nor a link or a remote image, and
+    leading spaces (a tab is one) made no-break spaces, so a name that starts with four is no code block."""
     text = spelled_out(_LINE_BREAKS.sub(" ", str(text)))
+    text = _LEADING_SPACES.sub(lambda m: "\u200c" + "\u00a0" * len(m.group()), text)
     text = _MD_INLINE.sub(r"\\\1", text)
     # "1." starts a list: its digits are no punctuation to escape, the dot after them is
     return _MD_BLOCK_START.sub(lambda m: m.group() + "\\" if m.group()[0].isdigit() else "\\" + m.group(), text)

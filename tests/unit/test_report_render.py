@@ -598,3 +598,26 @@ def test_a_dollar_in_a_class_name_is_shown_not_parsed_as_mathtext():
     view = RunView(Path("r"), "r", lg(100), None, lg(100), {"temperature": 1.0}, None)
     sec = report.per_class_section(view, ["x_$a_$", "$x^2$", *[f"c{k}" for k in range(8)]])
     assert [b.name for b in sec.blocks if isinstance(b, Fig)] == ["confidence_entropy", "per_class_confidence"]
+
+
+@pytest.mark.parametrize("text", ["    indented name", "\t\t\t\tname", "\tname", "   # heading", "  1. item",
+                                  "  - item"])
+def test_leading_spaces_of_user_text_make_no_code_block_heading_or_list(text):
+    """A run or file name starting with four spaces (or tabs, one space each) became a code block in gap.md, in a
+    paragraph and in a bullet; one to three spaces before '#', '1.' or '-' a heading or a list."""
+    markdown_it = pytest.importorskip("markdown_it")
+    sections = _user_sections(text)
+    page = markdown_it.MarkdownIt("commonmark").enable(["table", "strikethrough"]).render(
+        render_markdown("t", "m", sections))
+    parsed = _blocks(f"<body>{page}</body>")
+    lead = len(text) - len(text.lstrip())
+    shown = "\u200c" + "\u00a0" * lead + text.lstrip()  # no-break spaces: shown, where HTML collapses spaces
+    assert not {g for g, _ in parsed.done} & {"pre", "code", "h3", "h4", "ol"}
+    assert [(g, t) for g, t in parsed.done if g in ("h1", "h2")] == [("h1", "t"), ("h2", "S")]
+    texts = {tag: [t for g, t in parsed.done if g == tag] for tag in ("p", "li", "td", "strong")}
+    assert texts["p"][1:] == [shown, f"{shown} led the paragraph", shown]
+    assert texts["li"] == texts["td"] == [shown] and texts["strong"] == [shown, shown]
+    html_page = _blocks(render_html("t", "m", sections))
+    texts = {tag: [t for g, t in html_page.done if g == tag] for tag in ("p", "li", "td", "summary", "b")}
+    assert texts["p"][1:] == [shown, f"{shown} led the paragraph"] and texts["b"] == [shown]
+    assert texts["li"] == texts["td"] == texts["summary"] == [shown]
