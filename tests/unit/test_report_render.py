@@ -621,3 +621,36 @@ def test_leading_spaces_of_user_text_make_no_code_block_heading_or_list(text):
     texts = {tag: [t for g, t in html_page.done if g == tag] for tag in ("p", "li", "td", "summary", "b")}
     assert texts["p"][1:] == [shown, f"{shown} led the paragraph"] and texts["b"] == [shown]
     assert texts["li"] == texts["td"] == texts["summary"] == [shown]
+
+
+def test_the_scoreboard_shows_each_submissions_message_escaped_and_clipped(tmp_path):
+    """The message (-m) is how a user tells submissions apart; the scoreboard left it out. A long one is clipped with
+    an ellipsis (the ledger keeps it whole), and it shows as written: no bold, no table cell split at its '|'."""
+    from pathlib import Path
+
+    from kaggle_kit import ledger
+    from kaggle_kit.gap.report import MESSAGE_CELL_CHARS, scoreboard_section
+    from kaggle_kit.gap.report_runs import RunView
+
+    path = tmp_path / "ledger.csv"
+    long = "seed000 x3 | **lr 0.1** " + "y" * 200
+    ledger.append_row(path, file="a.csv", message="fast | *first*", status="COMPLETE", public_score=0.8)
+    ledger.append_row(path, file="b.csv", message=long, status="COMPLETE", public_score=0.81)
+    ledger.append_row(path, file="c.csv", status="dry-run")  # an older ledger's row: no message
+    view = RunView(Path("r"), "r", None, None, None, {"estimates": {}, "holdout_acc": 0.9}, None)
+    table = scoreboard_section(ledger.read_ledger(path), [view])[0].blocks[0]
+    assert table.headers[:4] == ["time (UTC)", "file", "message", "runs"]
+    assert [r[2] for r in table.rows] == [literal("fast | *first*"), literal(long[:MESSAGE_CELL_CHARS - 1]) + "\u2026",
+                                          "-"]
+    html_page = _blocks(render_html("t", "m", [Section("s", "S", [table])]))
+    cells = [t for g, t in html_page.done if g == "td"]
+    clipped = long[:MESSAGE_CELL_CHARS - 1] + "\u2026"
+    assert "fast | *first*" in cells and clipped in cells and len(clipped) == MESSAGE_CELL_CHARS
+    assert not {g for g, _ in html_page.done} & {"b", "i"}
+    markdown_it = pytest.importorskip("markdown_it")
+    page = markdown_it.MarkdownIt("commonmark").enable(["table"]).render(
+        render_markdown("t", "m", [Section("s", "S", [table])]))
+    md_page = _blocks(f"<body>{page}</body>")
+    md_cells = [t for g, t in md_page.done if g == "td"]
+    assert "fast | *first*" in md_cells and clipped in md_cells and len(md_cells) == 3 * len(table.headers)
+    assert not {g for g, _ in md_page.done} & {"strong", "em"}
