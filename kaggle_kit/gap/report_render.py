@@ -69,7 +69,7 @@ def figure_png(fig: Figure) -> bytes:
 
 CSS = """
 body{font-family:-apple-system,Segoe UI,Helvetica,Arial,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;
-color:#222;line-height:1.45}
+color:#222;line-height:1.45;overflow-wrap:break-word}
 h1{border-bottom:2px solid #444}h2{margin-top:2em;border-bottom:1px solid #ccc}
 table{border-collapse:collapse;margin:1em 0;font-size:13px}td,th{border:1px solid #ccc;padding:3px 8px;
 text-align:left}th{background:#f0f0f0}tr:nth-child(even){background:#fafafa}
@@ -124,14 +124,40 @@ def literal(text: object) -> str:
     return _MD_BLOCK_START.sub(lambda m: m.group() + "\\" if m.group()[0].isdigit() else "\\" + m.group(), text)
 
 
+# A table column is as wide as its longest unbreakable word, and ``overflow-wrap`` (the CSS) does not narrow it: a
+# 300-character file name or Kaggle description widened the scoreboard past the page. A cell's word longer than this
+# gets a break opportunity (<wbr>) every this many characters, so only such words wrap, and only where the table
+# would not fit; numbers and ordinary words do not break
+WBR_EVERY_CHARS = 20
+_WORD = re.compile(r"(?:<[^<>\s]*>|&#?[0-9A-Za-z]+;|[^\s<&])+")   # of _inline's output: its tags hold no space
+_PIECE = re.compile(r"<[^<>\s]*>|&#?[0-9A-Za-z]+;|.", re.S)       # a tag, an escaped character, or a character
+
+
+def _breakable(cell: str) -> str:
+    """``_inline``'s HTML with a <wbr> after every ``WBR_EVERY_CHARS`` shown characters of a word (tags and
+    escapes kept whole)."""
+    def split(m: re.Match) -> str:
+        if len(m.group()) <= WBR_EVERY_CHARS:  # no longer shown than written
+            return m.group()
+        out, shown = [], 0
+        for piece in _PIECE.findall(m.group()):
+            if not piece.startswith("<"):
+                if shown and shown % WBR_EVERY_CHARS == 0:
+                    out.append("<wbr>")
+                shown += 1
+            out.append(piece)
+        return "".join(out)
+    return _WORD.sub(split, cell)
+
+
 def _html_block(b) -> str:
     if isinstance(b, str):
         return f"<p>{_inline(b)}</p>"
     if isinstance(b, list):
         return "<ul>" + "".join(f"<li>{_inline(i)}</li>" for i in b) + "</ul>"
     if isinstance(b, Table):
-        head = "".join(f"<th>{_inline(h)}</th>" for h in b.headers)
-        body = "".join("<tr>" + "".join(f"<td>{_inline(c)}</td>" for c in r) + "</tr>" for r in b.rows)
+        head = "".join(f"<th>{_breakable(_inline(h))}</th>" for h in b.headers)
+        body = "".join("<tr>" + "".join(f"<td>{_breakable(_inline(c))}</td>" for c in r) + "</tr>" for r in b.rows)
         return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
     if isinstance(b, Fig):
         data = base64.b64encode(b.png).decode("ascii")

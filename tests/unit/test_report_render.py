@@ -522,7 +522,7 @@ class _Blocks(HTMLParser):
 
     def handle_starttag(self, tag, attrs):
         self.attrs += [(tag, k, v) for k, v in attrs]
-        if tag not in ("meta", "img", "br", "hr"):
+        if tag not in ("meta", "img", "br", "hr", "wbr"):
             self.open.append([tag, ""])
 
     def handle_endtag(self, tag):
@@ -654,3 +654,21 @@ def test_the_scoreboard_shows_each_submissions_message_escaped_and_clipped(tmp_p
     md_cells = [t for g, t in md_page.done if g == "td"]
     assert "fast | *first*" in md_cells and clipped in md_cells and len(md_cells) == 3 * len(table.headers)
     assert not {g for g, _ in md_page.done} & {"strong", "em"}
+
+
+def test_a_long_word_in_a_table_cell_can_wrap_and_shows_whole():
+    """A 300-character file name or Kaggle description (no spaces) widened the scoreboard past the page: a table
+    column is as wide as its longest unbreakable word. Short words and numbers get no break opportunity."""
+    from kaggle_kit.gap.report_render import CSS, WBR_EVERY_CHARS
+
+    long = "seed000_" + "x" * 150 + "&<b>" + "y" * 142 + ".csv"
+    table = Table(["file", "public"], [[literal(long), "94.12%"], [literal("a_short-name.csv"), "-"]])
+    out = render_html("t", "m", [Section("s", "S", ["A paragraph with " + literal(long), table])])
+    assert "overflow-wrap:break-word" in CSS.replace(" ", "") and CSS in out
+    cells = re.findall(r"<td>(.*?)</td>", out)
+    assert cells[1:] == ["94.12%", "a_short-name.csv", "-"]
+    pieces = re.split(r"<wbr>", cells[0])
+    shown = [re.sub(r"&[a-z0-9#]+;", "_", p) for p in pieces]
+    assert len(pieces) == -(-len(long) // WBR_EVERY_CHARS) and all(len(p) == WBR_EVERY_CHARS for p in shown[:-1])
+    texts = [t for g, t in _blocks(out).done if g in ("td", "p")]
+    assert texts[1:] == [f"A paragraph with {long}", long, "94.12%", "a_short-name.csv", "-"]  # intact
