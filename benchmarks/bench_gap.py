@@ -28,6 +28,7 @@ import bench_models  # noqa: E402
 
 from kaggle_kit.data import holdout_split, load_cifar10, load_competition, shared_data_dir  # noqa: E402
 from kaggle_kit.gap import estimators, shifts, synthetic  # noqa: E402
+from kaggle_kit.text import spelled_out  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 CACHE = bench_models.CACHE
@@ -211,10 +212,21 @@ def with_combined(df: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+def read_rows(path) -> pd.DataFrame:
+    """A saved rows CSV (``--rows``, ``--confirm``, ``--others``); a missing or unreadable one stops the script with
+    one line naming it and exit 2 (bad input), before anything is evaluated or written."""
+    try:
+        return pd.read_csv(path)
+    except (OSError, UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as e:
+        why = e.strerror if isinstance(e, OSError) and e.strerror else str(e).splitlines()[0]
+        print(f"error: cannot read the rows CSV {spelled_out(str(path))}: {spelled_out(why)}", file=sys.stderr)
+        raise SystemExit(2) from None
+
+
 def saved_rows(paths) -> pd.DataFrame:
     """Saved rows CSVs as one frame, each file combined on its own (files saved before an estimator existed get
     it from their own members' columns)."""
-    return pd.concat([with_combined(pd.read_csv(p)) for p in paths], ignore_index=True)
+    return pd.concat([with_combined(read_rows(p)) for p in paths], ignore_index=True)
 
 
 def recorded_rows(path: Path | None = None) -> pd.DataFrame:
@@ -450,7 +462,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--cc-all-families writes elsewhere than the recorded tables: add --tables FILE or --no-write")
     torch.set_num_threads(1)
     t0 = time.time()
-    df = with_combined(pd.read_csv(args.rows)) if args.rows else evaluate(args.models, not args.cc_all_families)
+    df = with_combined(read_rows(args.rows)) if args.rows else evaluate(args.models, not args.cc_all_families)
     text, summary = tables(df)
     spread = seed_spread(df)
     # Saved rows were computed wherever they were computed: this machine's environment would mislabel them.

@@ -177,7 +177,7 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     torch.set_num_threads(1)
     t0 = time.time()
-    df = pd.read_csv(args.rows) if args.rows else bench_gap.evaluate(
+    df = bench_gap.read_rows(args.rows) if args.rows else bench_gap.evaluate(
         args.models, leave_family_out=False, sets_fn=lambda x, y: novel_sets(x, y, args.check))
     df = with_support_gated(df) if args.check == 4 else with_spread(df)  # pure: recomputed on saved rows too
     if args.save_rows:

@@ -37,6 +37,9 @@ LINE_MIN_SPREAD = 0.02
 # measured them (5,000-image holdouts): the holdout accuracy alone is uncertain by about +-4 points at 500, and COT
 # and COTT read chance differences of the predicted-class shares as a shift (8-9 points low at 100 images).
 SMALL_SET_IMAGES = 500
+# A submission's message (-m, or the description Kaggle answered) in the scoreboard: enough to tell submissions apart,
+# short enough to leave the row readable (the ledger keeps it whole)
+MESSAGE_CELL_CHARS = 60
 
 
 def _pct(x: float | None, digits: int = 1) -> str:
@@ -153,6 +156,13 @@ def upload_prediction_summary(df: pd.DataFrame, legacy: str) -> str:
     return text
 
 
+def _message_cell(message: str) -> str:
+    """Clipped before ``literal``, so an escape is never cut in two; "-" for a row without one (older ledgers)."""
+    if len(message) > MESSAGE_CELL_CHARS:
+        return literal(message[:MESSAGE_CELL_CHARS - 1].rstrip()) + "\u2026"
+    return literal(message) or "-"
+
+
 def _runs_cell(row: pd.Series, runs: Sequence[RunView]) -> str:
     """The scoreboard's runs cell: the ledger records an ensemble's submission as its members, so a run of this
     report that is an ensemble of exactly those members with the row's recipe is named first."""
@@ -198,15 +208,16 @@ def scoreboard_section(ledger: pd.DataFrame, runs: Sequence[RunView], competitio
     for _, r in df.iterrows():
         err, cerr = r["prediction_error"], r["corrected_error"]
         run_cell = _runs_cell(r, runs)
-        rows.append([_utc_cell(str(r["time"])), literal(r["file"]), run_cell, _pct(r["local_holdout_acc"], 2),
-                     _pct(r["local_test_acc"], 2), _pct(r["predicted_lb_acc"], 2), literal(r["predicted_by"]) or "-",
+        rows.append([_utc_cell(str(r["time"])), literal(r["file"]), _message_cell(str(r["message"])), run_cell,
+                     _pct(r["local_holdout_acc"], 2), _pct(r["local_test_acc"], 2), _pct(r["predicted_lb_acc"], 2),
+                     literal(r["predicted_by"]) or "-",
                      _pct(r["public_score"], 2), _pct(r["private_score"], 2),
                      "-" if math.isnan(err) else f"{100 * err:+.1f}",
                      "-" if math.isnan(r["corrected"]) else _pct(r["corrected"], 2)
                      + ("" if math.isnan(cerr) else f" ({100 * cerr:+.1f})"), literal(r["status"])])
-    sec.blocks.append(Table(["time (UTC)", "file", "runs", "holdout", "local test", "predicted LB", "predicted by",
-                             "public", "private", "predicted - public (pts)", "corrected by earlier scores (error)",
-                             "status"], rows))
+    sec.blocks.append(Table(["time (UTC)", "file", "message", "runs", "holdout", "local test", "predicted LB",
+                             "predicted by", "public", "private", "predicted - public (pts)",
+                             "corrected by earlier scores (error)", "status"], rows))
     sec.blocks.append(upload_prediction_summary(df, legacy))
     local = df["local_test_acc"].to_numpy(float)
     local = np.where(np.isnan(local), df["local_holdout_acc"].to_numpy(float), local)

@@ -69,7 +69,7 @@ def figure_png(fig: Figure) -> bytes:
 
 CSS = """
 body{font-family:-apple-system,Segoe UI,Helvetica,Arial,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;
-color:#222;line-height:1.45}
+color:#222;line-height:1.45;overflow-wrap:break-word}
 h1{border-bottom:2px solid #444}h2{margin-top:2em;border-bottom:1px solid #ccc}
 table{border-collapse:collapse;margin:1em 0;font-size:13px}td,th{border:1px solid #ccc;padding:3px 8px;
 text-align:left}th{background:#f0f0f0}tr:nth-child(even){background:#fafafa}
@@ -106,16 +106,48 @@ _MD_INLINE = re.compile(r"([\\`*_\[\]<>&~|])")
 # What makes a line a heading, list item or quote when it starts one: a run name can start a paragraph or bullet
 _MD_BLOCK_START = re.compile(r"^([#+=-]|[0-9]+(?=[.)]))")
 _LINE_BREAKS = re.compile(r"\r\n|[\t\r\n\v\f\x1c-\x1e\x85\u2028\u2029]")
+# Spaces that open a line indent it: four make a code block, one to three still let "# x" or "1. x" start a heading
+# or a list. They become no-break spaces, which indent nothing in Markdown and which HTML does not collapse, after a
+# zero-width non-joiner: "**" before a space, no-break or not, opens no bold in Markdown (it does in gap.html)
+_LEADING_SPACES = re.compile("^ +")
 
 
 def literal(text: object) -> str:
     """Text the report did not write, made to show exactly as written in gap.md and gap.html: on one line,
     invisible characters spelled out (``\\x1b``), and every character that would start Markdown backslash-escaped,
-    so a Kaggle file name like ``**a**`` or ``![x](http://...)`` is neither bold nor a link or a remote image."""
+    so a Kaggle file name like ``**a**`` or ``![x](http://...)`` is neither bold nor a link or a remote image, and
+    leading spaces (a tab is one) made no-break spaces, so a name that starts with four is no code block."""
     text = spelled_out(_LINE_BREAKS.sub(" ", str(text)))
+    text = _LEADING_SPACES.sub(lambda m: "\u200c" + "\u00a0" * len(m.group()), text)
     text = _MD_INLINE.sub(r"\\\1", text)
     # "1." starts a list: its digits are no punctuation to escape, the dot after them is
     return _MD_BLOCK_START.sub(lambda m: m.group() + "\\" if m.group()[0].isdigit() else "\\" + m.group(), text)
+
+
+# A table column is as wide as its longest unbreakable word, and ``overflow-wrap`` (the CSS) does not narrow it: a
+# 300-character file name or Kaggle description widened the scoreboard past the page. A cell's word longer than this
+# gets a break opportunity (<wbr>) every this many characters, so only such words wrap, and only where the table
+# would not fit; numbers and ordinary words do not break
+WBR_EVERY_CHARS = 20
+_WORD = re.compile(r"(?:<[^<>\s]*>|&#?[0-9A-Za-z]+;|[^\s<&])+")   # of _inline's output: its tags hold no space
+_PIECE = re.compile(r"<[^<>\s]*>|&#?[0-9A-Za-z]+;|.", re.S)       # a tag, an escaped character, or a character
+
+
+def _breakable(cell: str) -> str:
+    """``_inline``'s HTML with a <wbr> after every ``WBR_EVERY_CHARS`` shown characters of a word (tags and
+    escapes kept whole)."""
+    def split(m: re.Match) -> str:
+        if len(m.group()) <= WBR_EVERY_CHARS:  # no longer shown than written
+            return m.group()
+        out, shown = [], 0
+        for piece in _PIECE.findall(m.group()):
+            if not piece.startswith("<"):
+                if shown and shown % WBR_EVERY_CHARS == 0:
+                    out.append("<wbr>")
+                shown += 1
+            out.append(piece)
+        return "".join(out)
+    return _WORD.sub(split, cell)
 
 
 def _html_block(b) -> str:
@@ -124,8 +156,8 @@ def _html_block(b) -> str:
     if isinstance(b, list):
         return "<ul>" + "".join(f"<li>{_inline(i)}</li>" for i in b) + "</ul>"
     if isinstance(b, Table):
-        head = "".join(f"<th>{_inline(h)}</th>" for h in b.headers)
-        body = "".join("<tr>" + "".join(f"<td>{_inline(c)}</td>" for c in r) + "</tr>" for r in b.rows)
+        head = "".join(f"<th>{_breakable(_inline(h))}</th>" for h in b.headers)
+        body = "".join("<tr>" + "".join(f"<td>{_breakable(_inline(c))}</td>" for c in r) + "</tr>" for r in b.rows)
         return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
     if isinstance(b, Fig):
         data = base64.b64encode(b.png).decode("ascii")

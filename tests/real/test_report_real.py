@@ -281,7 +281,7 @@ class _Page(HTMLParser):
     def handle_starttag(self, tag, attrs):
         element = [tag, dict(attrs), ""]
         self.elements.append(element)
-        if tag not in ("meta", "img"):
+        if tag not in ("meta", "img", "wbr"):
             self.open.append(element)
 
     def handle_startendtag(self, tag, attrs):  # <img ... />: nothing to close
@@ -335,7 +335,8 @@ def test_names_and_kaggle_answers_show_as_written_and_the_report_stays_self_cont
     page = _page(html_text)
     assert {t for t, _, _ in page.elements} <= {
         "html", "head", "meta", "title", "style", "body", "h1", "h2", "p", "nav", "a", "section", "b", "i", "code",
-        "ul", "li", "table", "thead", "tbody", "tr", "th", "td", "figure", "img", "figcaption", "details", "summary"}
+        "ul", "li", "table", "thead", "tbody", "tr", "th", "td", "figure", "img", "figcaption", "details", "summary",
+        "wbr"}
     for tag, attrs, _ in page.elements:  # links stay in the page, images are embedded
         assert set(attrs) <= {"lang", "charset", "class", "id", "href", "src", "alt"}
         assert attrs.get("href", "#").startswith("#") and attrs.get("src", "data:image/png;base64,").startswith(

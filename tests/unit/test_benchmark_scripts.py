@@ -7,7 +7,9 @@ that command does, in this process (its imports are shared with the other tests,
 from __future__ import annotations
 
 import importlib
+import os
 import runpy
+import subprocess
 import sys
 from pathlib import Path
 
@@ -49,3 +51,45 @@ def test_missing_data_stops_a_benchmark_with_one_error_line(script, args, tmp_pa
         runpy.run_path(str(BENCH / script), run_name="__main__")
     message = str(done.value.code)
     assert message.startswith("error: ") and "\n" not in message and str(tmp_path) in message
+
+
+ROWS_SCRIPTS = sorted(p.name for p in SCRIPTS if p.name.startswith("bench_gap") and "--rows" in p.read_text())
+
+
+def test_the_scripts_that_take_saved_rows_are_found():
+    assert ROWS_SCRIPTS == ["bench_gap.py", "bench_gap_novel.py"]
+
+
+def _unreadable(tmp_path: Path, kind: str) -> Path:
+    path = tmp_path / "rows.csv"
+    if kind == "folder":
+        path.mkdir()
+    elif kind == "empty":
+        path.write_text("")
+    return path
+
+
+@pytest.mark.parametrize("script, kind", [("bench_gap.py", "missing"), ("bench_gap_novel.py", "empty")])
+def test_a_rows_csv_that_cannot_be_read_stops_with_one_error_line(script, kind, tmp_path):
+    """``--rows FILE`` of a mistyped or empty file printed pandas' traceback; in a subprocess, as the command runs
+    (a torch import each: the other kinds of file are read in this process below)."""
+    path = _unreadable(tmp_path, kind)
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(BENCH.parent), os.environ.get("PYTHONPATH")]))}
+    proc = subprocess.run([sys.executable, str(BENCH / script), "--rows", str(path), "--no-write"], capture_output=True,
+                          text=True, env=env, cwd=tmp_path, timeout=300)
+    assert proc.returncode == 2 and proc.stdout == ""
+    assert proc.stderr.startswith(f"error: cannot read the rows CSV {path}: ") and proc.stderr.count("\n") == 1, \
+        proc.stderr
+    assert list(tmp_path.iterdir()) == ([] if kind == "missing" else [path])  # nothing written
+
+
+@pytest.mark.parametrize("kind, why", [("missing", "No such file or directory"), ("folder", "Is a directory"),
+                                       ("empty", "No columns to parse from file")])
+def test_saved_rows_read_through_one_helper_that_names_the_file(kind, why, tmp_path, monkeypatch, capsys):
+    """``--confirm`` and ``--others`` (bench_gap_ledger.py, bench_gap_public_split.py) read through it too."""
+    monkeypatch.syspath_prepend(str(BENCH))
+    bench_gap = importlib.import_module("bench_gap")
+    path = _unreadable(tmp_path, kind)
+    with pytest.raises(SystemExit) as done:
+        bench_gap.saved_rows([path])
+    assert done.value.code == 2 and capsys.readouterr().err == f"error: cannot read the rows CSV {path}: {why}\n"

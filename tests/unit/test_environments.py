@@ -211,3 +211,56 @@ def test_a_data_folder_given_with_a_tilde_is_found(tmp_path, monkeypatch, how):
     monkeypatch.setenv("KAGGLE_KIT_DATA", "~/kdata")
     found = locate_data(*(["~/kdata"] if how == "flag" else []), require_comp=True)
     assert (found.cifar_dir, found.comp_pickle) == (batches, tmp_path / "kdata" / "cifar_test_nolabel.pkl")
+
+
+DRAW = """
+import os
+from kaggle_kit.gap.report_render import figure_png  # the toolkit first, as `kaggle-kit report` imports it
+from matplotlib.figure import Figure
+fig = Figure(figsize=(2, 2))
+fig.add_subplot().set_title("a title")  # text: the font cache is read, or built
+assert figure_png(fig).startswith(b"\\x89PNG")
+print(os.environ.get("MPLCONFIGDIR"))
+"""
+
+
+def _no_matplotlib_env(home: Path, tmp: Path, **changes: str) -> dict[str, str]:
+    env = _env(HOME=str(home), TMPDIR=str(tmp))
+    for key in ("MPLCONFIGDIR", "XDG_CONFIG_HOME", "XDG_CACHE_HOME"):
+        env.pop(key, None)
+    return {**env, **changes}
+
+
+@pytest.mark.parametrize("home_is", ["read-only folder", "file"])
+def test_a_home_matplotlib_cannot_write_to_gets_no_matplotlib_warnings(tmp_path, home_is):
+    """A read-only HOME (a container, a CI job): matplotlib warned twice on stderr that it could not make its config
+    and cache folders, and rebuilt its font cache in a fresh temporary folder in every process."""
+    home, tmp = tmp_path / "home", tmp_path / "tmp"
+    tmp.mkdir()
+    prefix = []
+    if home_is == "file":
+        home.write_text("")
+    else:
+        home.mkdir(mode=0o555)
+        prefix = _unprivileged()
+    runs = [subprocess.run([*prefix, sys.executable, "-c", DRAW], capture_output=True, text=True, timeout=120,
+                           env=_no_matplotlib_env(home, tmp)) for _ in range(2)]
+    for proc in runs:
+        assert proc.returncode == 0, proc.stderr
+        assert "matplotlib" not in proc.stderr.lower(), proc.stderr
+    folder = Path(runs[0].stdout.strip())
+    assert folder.parent == tmp and runs[1].stdout == runs[0].stdout  # one folder: the font cache is built once
+    assert list(folder.glob("fontlist-*.json"))
+
+
+def test_a_usable_home_keeps_matplotlibs_own_folders_and_kaggle_kit_makes_none(tmp_path):
+    home = tmp_path / "home"
+    home.mkdir()
+    proc = subprocess.run([sys.executable, "-c", "import os, kaggle_kit; print(os.environ.get('MPLCONFIGDIR'))"],
+                          capture_output=True, text=True, timeout=120, env=_no_matplotlib_env(home, tmp_path))
+    assert proc.returncode == 0 and proc.stdout == "None\n", proc.stderr
+    assert list(home.iterdir()) == []
+    proc = subprocess.run([sys.executable, "-c", "import os, kaggle_kit; print(os.environ.get('MPLCONFIGDIR'))"],
+                          capture_output=True, text=True, timeout=120,
+                          env=_no_matplotlib_env(home, tmp_path, MPLCONFIGDIR=str(tmp_path / "mine")))
+    assert proc.stdout == f"{tmp_path / 'mine'}\n"  # the user's own choice stands

@@ -522,7 +522,7 @@ class _Blocks(HTMLParser):
 
     def handle_starttag(self, tag, attrs):
         self.attrs += [(tag, k, v) for k, v in attrs]
-        if tag not in ("meta", "img", "br", "hr"):
+        if tag not in ("meta", "img", "br", "hr", "wbr"):
             self.open.append([tag, ""])
 
     def handle_endtag(self, tag):
@@ -635,3 +635,77 @@ def test_mirrored_copies_of_training_images_count_as_near_duplicates_in_the_repo
     text = render_markdown("t", "m", [Section("s", "S", blocks)])
     assert "A mirrored (left-right flipped) copy counts too" in text
     assert "| 0.97 | 3 | 50.00% | 3 |" in text
+
+
+@pytest.mark.parametrize("text", ["    indented name", "\t\t\t\tname", "\tname", "   # heading", "  1. item",
+                                  "  - item"])
+def test_leading_spaces_of_user_text_make_no_code_block_heading_or_list(text):
+    """A run or file name starting with four spaces (or tabs, one space each) became a code block in gap.md, in a
+    paragraph and in a bullet; one to three spaces before '#', '1.' or '-' a heading or a list."""
+    markdown_it = pytest.importorskip("markdown_it")
+    sections = _user_sections(text)
+    page = markdown_it.MarkdownIt("commonmark").enable(["table", "strikethrough"]).render(
+        render_markdown("t", "m", sections))
+    parsed = _blocks(f"<body>{page}</body>")
+    lead = len(text) - len(text.lstrip())
+    shown = "\u200c" + "\u00a0" * lead + text.lstrip()  # no-break spaces: shown, where HTML collapses spaces
+    assert not {g for g, _ in parsed.done} & {"pre", "code", "h3", "h4", "ol"}
+    assert [(g, t) for g, t in parsed.done if g in ("h1", "h2")] == [("h1", "t"), ("h2", "S")]
+    texts = {tag: [t for g, t in parsed.done if g == tag] for tag in ("p", "li", "td", "strong")}
+    assert texts["p"][1:] == [shown, f"{shown} led the paragraph", shown]
+    assert texts["li"] == texts["td"] == [shown] and texts["strong"] == [shown, shown]
+    html_page = _blocks(render_html("t", "m", sections))
+    texts = {tag: [t for g, t in html_page.done if g == tag] for tag in ("p", "li", "td", "summary", "b")}
+    assert texts["p"][1:] == [shown, f"{shown} led the paragraph"] and texts["b"] == [shown]
+    assert texts["li"] == texts["td"] == texts["summary"] == [shown]
+
+
+def test_the_scoreboard_shows_each_submissions_message_escaped_and_clipped(tmp_path):
+    """The message (-m) is how a user tells submissions apart; the scoreboard left it out. A long one is clipped with
+    an ellipsis (the ledger keeps it whole), and it shows as written: no bold, no table cell split at its '|'."""
+    from pathlib import Path
+
+    from kaggle_kit import ledger
+    from kaggle_kit.gap.report import MESSAGE_CELL_CHARS, scoreboard_section
+    from kaggle_kit.gap.report_runs import RunView
+
+    path = tmp_path / "ledger.csv"
+    long = "seed000 x3 | **lr 0.1** " + "y" * 200
+    ledger.append_row(path, file="a.csv", message="fast | *first*", status="COMPLETE", public_score=0.8)
+    ledger.append_row(path, file="b.csv", message=long, status="COMPLETE", public_score=0.81)
+    ledger.append_row(path, file="c.csv", status="dry-run")  # an older ledger's row: no message
+    view = RunView(Path("r"), "r", None, None, None, {"estimates": {}, "holdout_acc": 0.9}, None)
+    table = scoreboard_section(ledger.read_ledger(path), [view])[0].blocks[0]
+    assert table.headers[:4] == ["time (UTC)", "file", "message", "runs"]
+    assert [r[2] for r in table.rows] == [literal("fast | *first*"), literal(long[:MESSAGE_CELL_CHARS - 1]) + "\u2026",
+                                          "-"]
+    html_page = _blocks(render_html("t", "m", [Section("s", "S", [table])]))
+    cells = [t for g, t in html_page.done if g == "td"]
+    clipped = long[:MESSAGE_CELL_CHARS - 1] + "\u2026"
+    assert "fast | *first*" in cells and clipped in cells and len(clipped) == MESSAGE_CELL_CHARS
+    assert not {g for g, _ in html_page.done} & {"b", "i"}
+    markdown_it = pytest.importorskip("markdown_it")
+    page = markdown_it.MarkdownIt("commonmark").enable(["table"]).render(
+        render_markdown("t", "m", [Section("s", "S", [table])]))
+    md_page = _blocks(f"<body>{page}</body>")
+    md_cells = [t for g, t in md_page.done if g == "td"]
+    assert "fast | *first*" in md_cells and clipped in md_cells and len(md_cells) == 3 * len(table.headers)
+    assert not {g for g, _ in md_page.done} & {"strong", "em"}
+
+
+def test_a_long_word_in_a_table_cell_can_wrap_and_shows_whole():
+    """A 300-character file name or Kaggle description (no spaces) widened the scoreboard past the page: a table
+    column is as wide as its longest unbreakable word. Short words and numbers get no break opportunity."""
+    from kaggle_kit.gap.report_render import CSS, WBR_EVERY_CHARS
+
+    long = "seed000_" + "x" * 150 + "&<b>" + "y" * 142 + ".csv"
+    table = Table(["file", "public"], [[literal(long), "94.12%"], [literal("a_short-name.csv"), "-"]])
+    out = render_html("t", "m", [Section("s", "S", ["A paragraph with " + literal(long), table])])
+    assert "overflow-wrap:break-word" in CSS.replace(" ", "") and CSS in out
+    cells = re.findall(r"<td>(.*?)</td>", out)
+    assert cells[1:] == ["94.12%", "a_short-name.csv", "-"]
+    pieces = re.split(r"<wbr>", cells[0])
+    shown = [re.sub(r"&[a-z0-9#]+;", "_", p) for p in pieces]
+    assert len(pieces) == -(-len(long) // WBR_EVERY_CHARS) and all(len(p) == WBR_EVERY_CHARS for p in shown[:-1])
+    texts = [t for g, t in _blocks(out).done if g in ("td", "p")]
+    assert texts[1:] == [f"A paragraph with {long}", long, "94.12%", "a_short-name.csv", "-"]  # intact
