@@ -8,13 +8,14 @@ from __future__ import annotations
 import zipfile
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from kaggle_kit import kaggle_api
 from kaggle_kit.cli import main
 from kaggle_kit.config import COMPETITION_SLUG
 from kaggle_kit.testing import use_env
-from kaggle_kit.testing.fake_kaggle import FakeKaggle, FakeKaggleConfig, write_competition
+from kaggle_kit.testing.fake_kaggle import Fault, FakeKaggle, FakeKaggleConfig, write_competition
 
 SLUG = COMPETITION_SLUG
 
@@ -158,3 +159,34 @@ def test_dest_under_a_file_is_a_usage_error_before_any_call(fake, capsys):
     assert main(["data", "download", "--dest", "afile/D"]) == 2
     assert "afile" in one_error_line(capsys)
     assert fake.calls == []
+
+
+@pytest.fixture()
+def no_client_backoff(monkeypatch):
+    """The kaggle client sleeps 2, 4, 8 ... s between its own retries of a cut-off file download (through
+    ``time.sleep``: its module cannot be imported before the client is configured)."""
+    import time
+
+    real_sleep = time.sleep
+    monkeypatch.setattr(time, "sleep", lambda s: real_sleep(min(s, 0.01)))
+
+
+def test_download_cut_off_half_way_is_resumed_to_the_whole_file(fake, no_client_backoff, tmp_path, capsys):
+    big = tmp_path / "big.bin"  # over the client's 1 MiB chunk, so that the cut-off part reaches the disk
+    big.write_bytes(np.random.default_rng(0).integers(0, 256, 3 << 20, dtype=np.uint8).tobytes())
+    fake.config.data_files = {**fake.config.data_files, "big.bin": big}
+    fake.config.faults.append(Fault(body_bytes=(3 << 20) // 2, times=1, method="file"))
+    main(["data", "download", "--dest", "D"])  # `data verify` then reports the missing batches
+    capsys.readouterr()
+    assert Path("D/big.bin").read_bytes() == big.read_bytes()
+    assert [c for c in fake.calls if c[0] == "file"] == [("file", 200), ("file", 206)]  # the client resumed it
+    assert sorted(p.name for p in Path.cwd().iterdir()) == ["D"]  # no partial file or staging folder
+
+
+def test_download_cut_off_every_time_is_one_line_and_leaves_nothing(fake, no_client_backoff, capsys):
+    fake.config.faults.append(Fault(body_bytes=1000, times=None, method="file"))
+    assert main(["data", "download", "--dest", "D"]) == 1
+    err = capsys.readouterr().err.splitlines()
+    assert err[-1].startswith(f"error: could not reach Kaggle for the download of {SLUG}'s data"), err
+    assert "Traceback" not in "\n".join(err)
+    assert list(Path.cwd().iterdir()) == []
