@@ -555,11 +555,20 @@ def list_submissions(competition: str = COMPETITION_SLUG, policy: RetryPolicy | 
 
 def _check_members(archive: Path, zf: zipfile.ZipFile, dest: Path, shown: Path) -> None:
     """Refuse the whole archive, before anything is extracted, if any member would land outside ``dest``
-    (``shown``: the folder named in the message)."""
+    (``shown``: the folder named in the message), needs a password (zipfile raises a bare RuntimeError for it
+    half-way through) or is a second copy of a file (which copy wins differs between unzip tools)."""
+    seen: set[str] = set()
     for info in zf.infolist():
         if escape_problem(info.filename, dest) is not None:
             raise DataFormatError(f"{archive.name}: member '{info.filename}' would be written outside {shown}; "
                                   f"refusing to unzip it")
+        if info.flag_bits & 0x1:
+            raise DataFormatError(f"{archive.name}: member '{info.filename}' is password-protected, which "
+                                  f"Kaggle's archives are not; refusing to unzip it")
+        key = os.path.normpath(info.filename.replace("\\", "/"))
+        if not info.is_dir() and key in seen:
+            raise DataFormatError(f"{archive.name}: member '{info.filename}' appears twice; refusing to unzip it")
+        seen.add(key)
 
 
 def _corrupt(archive: Path, detail: object) -> KaggleError:

@@ -190,3 +190,32 @@ def test_download_cut_off_every_time_is_one_line_and_leaves_nothing(fake, no_cli
     assert err[-1].startswith(f"error: could not reach Kaggle for the download of {SLUG}'s data"), err
     assert "Traceback" not in "\n".join(err)
     assert list(Path.cwd().iterdir()) == []
+
+
+def encrypted_zip(path: Path) -> Path:
+    """A zip whose second member is flagged as password-protected (ZipCrypto), as `zip -e` writes it."""
+    make_zip(path, [("good.txt", b"first member\n"), ("secret.txt", b"locked\n")])
+    raw = bytearray(path.read_bytes())
+    local = raw.index(b"PK\x03\x04", 1)  # the second member's local header
+    central = raw.index(b"PK\x01\x02", raw.index(b"PK\x01\x02") + 1)  # and its central-directory entry
+    raw[local + 6] |= 1
+    raw[central + 8] |= 1
+    path.write_bytes(bytes(raw))
+    return path
+
+
+def test_password_protected_member_refuses_the_whole_archive(fake, tmp_path, capsys):
+    serve_zip(fake, encrypted_zip(tmp_path / "locked.zip"))
+    assert main(["data", "download", "--dest", "D"]) == 2
+    line = one_error_line(capsys)  # was a RuntimeError traceback from zipfile
+    assert "member 'secret.txt' is password-protected" in line and "refusing to unzip" in line, line
+    assert list(Path.cwd().iterdir()) == []
+
+
+@pytest.mark.filterwarnings("ignore:Duplicate name")
+def test_member_named_twice_refuses_the_whole_archive(fake, tmp_path, capsys):
+    serve_zip(fake, make_zip(tmp_path / "twice.zip", [("a.txt", b"first"), ("b.txt", b"b"), ("a.txt", b"second")]))
+    assert main(["data", "download", "--dest", "D"]) == 2
+    line = one_error_line(capsys)  # was: the last copy silently won (another unzip tool may keep the first)
+    assert "member 'a.txt' appears twice" in line and "refusing to unzip" in line, line
+    assert list(Path.cwd().iterdir()) == []
