@@ -571,6 +571,21 @@ def _check_members(archive: Path, zf: zipfile.ZipFile, dest: Path, shown: Path) 
         seen.add(key)
 
 
+def _check_room(archive: Path, zf: zipfile.ZipFile, dest: Path, shown: Path) -> None:
+    """Refuse, before extracting anything, an archive whose members add up to more than the free space: a zip
+    bomb (or a disk nearly full) would otherwise fill the disk first and fail after. zipfile stops reading a
+    member at its declared size (a longer stream fails its CRC check), so the declared sizes bound the writes."""
+    needed = sum(info.file_size for info in zf.infolist() if not info.is_dir())
+    try:
+        free = shutil.disk_usage(dest).free
+    except OSError:
+        return  # nothing to measure with: the writes themselves report a full disk
+    if needed > free:
+        mib = 1 << 20
+        raise KaggleError(f"{archive.name}: unzipping it needs {needed / mib:,.0f} MiB but only {free / mib:,.0f} "
+                          f"MiB are free where {shown} is; free some space or choose another --dest")
+
+
 def _corrupt(archive: Path, detail: object) -> KaggleError:
     text = " ".join(str(detail).split()) or detail.__class__.__name__
     return KaggleError(f"{archive.name}: the downloaded archive is corrupt; download it again ({text})")
@@ -589,6 +604,7 @@ def _safe_extract(archive: Path, dest: Path, shown: Path | None = None) -> list[
         raise _corrupt(archive, err if str(err) else "not a valid zip file") from None
     with zf:
         _check_members(archive, zf, dest, shown)
+        _check_room(archive, zf, dest, shown)
         dest_resolved = dest.resolve()
         for info in zf.infolist():
             target = (dest_resolved / info.filename).resolve()

@@ -219,3 +219,23 @@ def test_member_named_twice_refuses_the_whole_archive(fake, tmp_path, capsys):
     line = one_error_line(capsys)  # was: the last copy silently won (another unzip tool may keep the first)
     assert "member 'a.txt' appears twice" in line and "refusing to unzip" in line, line
     assert list(Path.cwd().iterdir()) == []
+
+
+def test_archive_larger_than_the_free_space_is_refused_before_unzipping(fake, tmp_path, capsys, monkeypatch):
+    """A zip bomb: 64 MiB of zeros in a 64 KiB zip, on a disk with 16 MiB free (the free space is all that is
+    simulated: filling a real disk would fill it for everyone)."""
+    import shutil
+
+    bomb = tmp_path / "bomb.zip"
+    with zipfile.ZipFile(bomb, "w", zipfile.ZIP_DEFLATED) as zf, zf.open("zeros.bin", "w") as out:
+        for _ in range(64):
+            out.write(bytes(1 << 20))
+    assert bomb.stat().st_size < 1 << 17
+    serve_zip(fake, bomb)
+    real_usage = shutil.disk_usage
+    monkeypatch.setattr(shutil, "disk_usage", lambda p: real_usage(p)._replace(free=16 << 20))
+    assert main(["data", "download", "--dest", "D"]) == 1
+    line = one_error_line(capsys)
+    assert line == (f"error: {SLUG}.zip: unzipping it needs 64 MiB but only 16 MiB are free where D is; "
+                    "free some space or choose another --dest"), line
+    assert list(Path.cwd().iterdir()) == []
