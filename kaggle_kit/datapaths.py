@@ -15,7 +15,7 @@ import numpy as np
 
 from kaggle_kit.config import COMPETITION_SLUG
 from kaggle_kit.data import CIFAR10_MD5, load_cifar10, load_competition
-from kaggle_kit.errors import DataNotFoundError
+from kaggle_kit.errors import DataFormatError, DataNotFoundError
 from kaggle_kit.fsio import md5_file
 
 COMP_PICKLE = "cifar_test_nolabel.pkl"
@@ -34,10 +34,16 @@ def in_kaggle_kernel() -> bool:
 
 
 def _find_cifar_dir(root: Path) -> Path | None:
+    """The one folder under ``root`` holding the batches. Two (a download of one layout merged into a folder
+    holding another, an older edition's) are refused: the first would be used, silently, whichever is newer."""
+    found: list[Path] = []
     for cand in (root / "cifar-10-python" / "cifar-10-batches-py", root / "cifar-10-batches-py", root):
-        if (cand / "data_batch_1").is_file():
-            return cand
-    return None
+        if (cand / "data_batch_1").is_file() and all(cand.resolve() != f.resolve() for f in found):
+            found.append(cand)
+    if len(found) > 1:
+        raise DataFormatError(f"{root}: holds CIFAR-10 batches in two places, {found[0]} and {found[1]}; keep the "
+                              f"one you want (the other may be from an older download) and remove the other")
+    return found[0] if found else None
 
 
 def _find_comp_pickle(root: Path) -> Path | None:

@@ -239,3 +239,25 @@ def test_archive_larger_than_the_free_space_is_refused_before_unzipping(fake, tm
     assert line == (f"error: {SLUG}.zip: unzipping it needs 64 MiB but only 16 MiB are free where D is; "
                     "free some space or choose another --dest"), line
     assert list(Path.cwd().iterdir()) == []
+
+
+def cifar_members(folder: str, n: int = 10) -> list[tuple[str, bytes]]:
+    """Tiny CIFAR-10 batches under ``folder`` in the archive (their md5s are not the official ones)."""
+    import pickle
+
+    rng = np.random.default_rng(n)
+    return [(f"{folder}/{name}", pickle.dumps({b"data": rng.integers(0, 256, (n, 3072), dtype=np.uint8),
+                                               b"labels": list(range(n))}, protocol=2))
+            for name in [f"data_batch_{i}" for i in range(1, 6)] + ["test_batch"]]
+
+
+def test_download_of_another_layout_over_an_older_one_is_not_silently_ignored(fake, tmp_path, capsys):
+    serve_zip(fake, make_zip(tmp_path / "old.zip", cifar_members("cifar-10-python/cifar-10-batches-py")))
+    main(["data", "download", "--dest", "D"])  # md5s differ: `data verify` reports them
+    capsys.readouterr()
+    serve_zip(fake, make_zip(tmp_path / "new.zip", cifar_members("cifar-10-batches-py", n=20)))
+    assert main(["data", "download", "--dest", "D"]) == 2
+    line = one_error_line(capsys)  # was: the md5 lines of the old batches, and later commands used them
+    assert line == ("error: D: holds CIFAR-10 batches in two places, D/cifar-10-python/cifar-10-batches-py and "
+                    "D/cifar-10-batches-py; keep the one you want (the other may be from an older download) and "
+                    "remove the other"), line
