@@ -261,3 +261,13 @@ def test_download_of_another_layout_over_an_older_one_is_not_silently_ignored(fa
     assert line == ("error: D: holds CIFAR-10 batches in two places, D/cifar-10-python/cifar-10-batches-py and "
                     "D/cifar-10-batches-py; keep the one you want (the other may be from an older download) and "
                     "remove the other"), line
+
+
+def test_dest_that_is_a_broken_link_is_a_usage_error_before_any_call(fake, tmp_path, capsys):
+    Path("D").symlink_to(tmp_path / "unmounted")
+    assert main(["data", "download", "--dest", "D"]) == 2
+    line = one_error_line(capsys)  # was: "D: File exists (FileExistsError)", exit 1, after the download
+    assert line == (f"error: D: is a link to {tmp_path / 'unmounted'}, which does not exist; create that folder "
+                    f"or give another data folder"), line
+    assert fake.calls == []
+    assert Path("D").is_symlink() and not (tmp_path / "unmounted").exists()
