@@ -666,10 +666,15 @@ def download_competition_data(dest: str | Path = "data", competition: str = COMP
         archive_dir, files = staging / "archive", staging / "files"
         archive_dir.mkdir()
         files.mkdir()
-        _call(Target("competition", competition, f"the download of {competition}'s data"),
-              lambda api: api.competition_download_files(competition, path=str(archive_dir), force=True,
-                                                         quiet=True),
-              policy)
+        try:
+            _call(Target("competition", competition, f"the download of {competition}'s data"),
+                  lambda api: api.competition_download_files(competition, path=str(archive_dir), force=True,
+                                                             quiet=True),
+                  policy)
+        except OSError as err:  # the client's own write failed (its network errors are mapped by _call)
+            place = f"in {dest}" if staging.parent == dest else f"beside {dest}"
+            raise KaggleError(f"could not save the download of {competition}'s data {place} "
+                              f"({err.strerror or err}); free some space or choose another --dest") from None
         archives = sorted(archive_dir.glob("*.zip"))
         if not archives:
             found = ", ".join(p.name for p in archive_dir.iterdir()) or "nothing"

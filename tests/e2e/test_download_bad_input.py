@@ -271,3 +271,28 @@ def test_dest_that_is_a_broken_link_is_a_usage_error_before_any_call(fake, tmp_p
                     f"or give another data folder"), line
     assert fake.calls == []
     assert Path("D").is_symlink() and not (tmp_path / "unmounted").exists()
+
+
+def test_disk_full_while_downloading_names_the_download_and_leaves_nothing(fake, no_client_backoff, tmp_path,
+                                                                         capsys):
+    """Files over 1 MiB cannot be written (RLIMIT_FSIZE, as a full disk or quota fails a write)."""
+    import resource
+    import signal
+
+    big = tmp_path / "big.bin"
+    big.write_bytes(bytes(3 << 20))
+    fake.config.data_files = {**fake.config.data_files, "big.bin": big}
+    fake.state.archive_path()  # the server's zip is made before the limit
+    soft, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
+    old_handler = signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (1 << 20, hard))
+    try:
+        rc = main(["data", "download", "--dest", "D"])
+    finally:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (soft, hard))
+        signal.signal(signal.SIGXFSZ, old_handler)
+    assert rc == 1
+    line = one_error_line(capsys)  # was: "error: File too large (OSError)"
+    assert line == (f"error: could not save the download of {SLUG}'s data beside D (File too large); free some "
+                    f"space or choose another --dest"), line
+    assert list(Path.cwd().iterdir()) == []
