@@ -655,6 +655,9 @@ def download_competition_data(dest: str | Path = "data", competition: str = COMP
     beside ``dest`` and moved in only once every member is safe and intact: a failed download, a corrupt or
     hostile archive leaves ``dest`` as it was (and removes it if this call created it).
     `kaggle-kit data download` calls this, then verifies the layout with `data verify`."""
+    from kaggle_kit.upload import check_competition  # upload imports this module
+
+    check_competition(competition)
     dest = check_dir_target(Path(dest), "data folder")
     created = (new_paths(dest.absolute()) or [None])[-1]  # the highest folder this call would make
     dest.absolute().parent.mkdir(parents=True, exist_ok=True)

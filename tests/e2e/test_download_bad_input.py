@@ -296,3 +296,11 @@ def test_disk_full_while_downloading_names_the_download_and_leaves_nothing(fake,
     assert line == (f"error: could not save the download of {SLUG}'s data beside D (File too large); free some "
                     f"space or choose another --dest"), line
     assert list(Path.cwd().iterdir()) == []
+
+
+@pytest.mark.parametrize("slug", ["", "a/b", "../etc", "Deep Learning"])
+def test_malformed_competition_is_a_usage_error_before_any_call(fake, capsys, slug):
+    assert main(["data", "download", "--dest", "D", "--competition", slug]) == 2
+    line = one_error_line(capsys)  # was: a download request, then "Kaggle refused the download of 's data (403"
+    assert line.startswith(f"error: competition '{slug}' is not a Kaggle competition slug"), line
+    assert fake.calls == [] and list(Path.cwd().iterdir()) == []
