@@ -15,7 +15,7 @@ import numpy as np
 
 from kaggle_kit.config import COMPETITION_SLUG
 from kaggle_kit.data import CIFAR10_MD5, load_cifar10, load_competition
-from kaggle_kit.errors import DataNotFoundError
+from kaggle_kit.errors import DataFormatError, DataNotFoundError
 from kaggle_kit.fsio import md5_file
 
 COMP_PICKLE = "cifar_test_nolabel.pkl"
@@ -34,10 +34,16 @@ def in_kaggle_kernel() -> bool:
 
 
 def _find_cifar_dir(root: Path) -> Path | None:
+    """The one folder under ``root`` holding the batches. Two (a download of one layout merged into a folder
+    holding another, an older edition's) are refused: the first would be used, silently, whichever is newer."""
+    found: list[Path] = []
     for cand in (root / "cifar-10-python" / "cifar-10-batches-py", root / "cifar-10-batches-py", root):
-        if (cand / "data_batch_1").is_file():
-            return cand
-    return None
+        if (cand / "data_batch_1").is_file() and all(cand.resolve() != f.resolve() for f in found):
+            found.append(cand)
+    if len(found) > 1:
+        raise DataFormatError(f"{root}: holds CIFAR-10 batches in two places, {found[0]} and {found[1]}; keep the "
+                              f"one you want (the other may be from an older download) and remove the other")
+    return found[0] if found else None
 
 
 def _find_comp_pickle(root: Path) -> Path | None:
@@ -81,7 +87,27 @@ def locate_data(data_dir: str | Path | None = None, competition: str = COMPETITI
     raise DataNotFoundError(
         f"no competition data found ({what}; looked in: {where}); get it with `kaggle-kit data download` "
         f"(needs Kaggle credentials and the accepted rules), or pass --data-dir / set KAGGLE_KIT_DATA"
-        + _packed_hint(looked))
+        + _packed_hint(looked) + _case_hint(looked))
+
+
+_EXPECTED_NAMES = ("cifar-10-python", "cifar-10-batches-py", "data_batch_1", "standin", COMP_PICKLE)
+
+
+def _case_hint(roots: list[Path]) -> str:
+    """'; found D/Cifar_Test_Nolabel.pkl: names are case-sensitive, ...' for a file or folder whose name differs
+    from an expected one only in case (renamed by hand, or unpacked on a case-insensitive disk and copied)."""
+    wanted = {n.lower(): n for n in _EXPECTED_NAMES}
+    for root in roots:
+        for folder in (root, root / "cifar-10-python", root / "cifar-10-batches-py", root / "standin"):
+            try:
+                entries = sorted(folder.iterdir()) if folder.is_dir() else []
+            except OSError:
+                continue
+            for entry in entries:
+                expected = wanted.get(entry.name.lower())
+                if expected is not None and entry.name != expected:
+                    return f"; found {entry}: names are case-sensitive, rename it to {expected}"
+    return ""
 
 
 ARCHIVE_SUFFIXES = (".zip", ".tar", ".tar.gz", ".tgz")
@@ -158,7 +184,8 @@ def verify_data(paths: DataPaths, check_md5: bool = True) -> VerifyReport:
     report.lines.append("  train RGB mean " + " ".join(f"{m:.4f}" for m in mean)
                         + "  std " + " ".join(f"{s:.4f}" for s in std))
     if paths.comp_pickle is None:
-        report.problems.append(f"{paths.root}: no {COMP_PICKLE} (the competition's unlabeled test pickle)")
+        report.problems.append(f"{paths.root}: no {COMP_PICKLE} (the competition's unlabeled test pickle)"
+                               + _case_hint([paths.root]))
     else:
         comp = load_competition(paths.comp_pickle)
         cmean = comp.images.reshape(-1, 3).mean(0) / 255

@@ -24,6 +24,8 @@ from kaggle_kit.errors import ConfigError, DataFormatError, DataNotFoundError
 from kaggle_kit.fsio import atomic_path, atomic_write_text, md5_file
 
 CIFAR10_URL = "https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz"
+CIFAR10_ARCHIVE = "cifar-10-python.tar.gz"
+CIFAR10_TGZ_MD5 = "c58f30108f718f92721af3b95e74349a"  # of the official archive (torchvision's CIFAR10.tgz_md5)
 DEMO_COMP_SEED = 2025
 DEMO_COMP_FIRST = 5000  # CIFAR-10 test images from this index on become the demo's competition set
 FAKE_KAGGLE_SUBMISSIONS = "fake-kaggle-submissions.json"  # in the work folder: what the fake Kaggle remembers
@@ -42,18 +44,31 @@ def _labels_beside(pickle_path: Path) -> Path | None:
 
 
 def download_cifar10(dest: Path, echo: Callable[[str], None] = print) -> Path:
-    """Download and unpack the official archive with torchvision; integrity is the md5 of each batch."""
-    from torchvision.datasets.utils import download_and_extract_archive
+    """Download and unpack the official archive with torchvision; integrity is the md5 of the archive, then of
+    each batch. Without the archive's md5 torchvision trusts any file of that name, so one cut off by an
+    interrupted run was unpacked again on every rerun."""
+    import http.client
+    import tarfile
+    import zlib
+
+    from torchvision.datasets.utils import check_integrity, download_and_extract_archive
 
     from kaggle_kit.data import CIFAR10_MD5
 
     echo(f"downloading CIFAR-10 (163 MB) into {dest} ...")
     dest.mkdir(parents=True, exist_ok=True)
+    archive = dest / CIFAR10_ARCHIVE
     try:
-        download_and_extract_archive(CIFAR10_URL, download_root=str(dest), filename="cifar-10-python.tar.gz")
-    except OSError as err:
-        raise DataNotFoundError(f"could not download CIFAR-10 ({err.__class__.__name__}: {str(err)[:80]}); "
-                                f"put the data in ./data or set KAGGLE_KIT_DATA") from None
+        download_and_extract_archive(CIFAR10_URL, download_root=str(dest), filename=CIFAR10_ARCHIVE,
+                                     md5=CIFAR10_TGZ_MD5)
+    except (OSError, http.client.HTTPException, RuntimeError, EOFError, tarfile.TarError, zlib.error) as err:
+        # a cut-off or damaged archive must not stay: the next run would start from it
+        damaged = archive.is_file() and not check_integrity(str(archive), CIFAR10_TGZ_MD5)
+        why = (f"{archive.name}: md5 differs from the official archive" if damaged
+               else f"{err.__class__.__name__}: {str(err)[:80]}")
+        archive.unlink(missing_ok=True)
+        raise DataNotFoundError(f"could not download CIFAR-10 ({why}); run the demo again, or put the data in "
+                                f"./data or set KAGGLE_KIT_DATA") from None
     batches = dest / "cifar-10-batches-py"
     bad = [n for n, md5 in CIFAR10_MD5.items() if not (batches / n).is_file() or md5_file(batches / n) != md5]
     if bad:

@@ -154,6 +154,9 @@ def check_dir_target(path: str | Path, what: str = "output folder") -> Path:
     in the way, a writable existing ancestor). Creates nothing."""
     path = Path(path)
     try:
+        if path.is_symlink() and not path.exists():  # mkdir would fail on it, after the expensive part
+            raise UsageError(f"{path}: is a link to {os.readlink(path)}, which does not exist; create that folder "
+                             f"or give another {what}")
         if path.exists():
             if not path.is_dir():
                 raise UsageError(f"{path}: is a file, not a folder; give a folder path for the {what}")

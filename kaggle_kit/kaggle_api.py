@@ -555,11 +555,35 @@ def list_submissions(competition: str = COMPETITION_SLUG, policy: RetryPolicy | 
 
 def _check_members(archive: Path, zf: zipfile.ZipFile, dest: Path, shown: Path) -> None:
     """Refuse the whole archive, before anything is extracted, if any member would land outside ``dest``
-    (``shown``: the folder named in the message)."""
+    (``shown``: the folder named in the message), needs a password (zipfile raises a bare RuntimeError for it
+    half-way through) or is a second copy of a file (which copy wins differs between unzip tools)."""
+    seen: set[str] = set()
     for info in zf.infolist():
         if escape_problem(info.filename, dest) is not None:
             raise DataFormatError(f"{archive.name}: member '{info.filename}' would be written outside {shown}; "
                                   f"refusing to unzip it")
+        if info.flag_bits & 0x1:
+            raise DataFormatError(f"{archive.name}: member '{info.filename}' is password-protected, which "
+                                  f"Kaggle's archives are not; refusing to unzip it")
+        key = os.path.normpath(info.filename.replace("\\", "/"))
+        if not info.is_dir() and key in seen:
+            raise DataFormatError(f"{archive.name}: member '{info.filename}' appears twice; refusing to unzip it")
+        seen.add(key)
+
+
+def _check_room(archive: Path, zf: zipfile.ZipFile, dest: Path, shown: Path) -> None:
+    """Refuse, before extracting anything, an archive whose members add up to more than the free space: a zip
+    bomb (or a disk nearly full) would otherwise fill the disk first and fail after. zipfile stops reading a
+    member at its declared size (a longer stream fails its CRC check), so the declared sizes bound the writes."""
+    needed = sum(info.file_size for info in zf.infolist() if not info.is_dir())
+    try:
+        free = shutil.disk_usage(dest).free
+    except OSError:
+        return  # nothing to measure with: the writes themselves report a full disk
+    if needed > free:
+        mib = 1 << 20
+        raise KaggleError(f"{archive.name}: unzipping it needs {needed / mib:,.0f} MiB but only {free / mib:,.0f} "
+                          f"MiB are free where {shown} is; free some space or choose another --dest")
 
 
 def _corrupt(archive: Path, detail: object) -> KaggleError:
@@ -580,6 +604,7 @@ def _safe_extract(archive: Path, dest: Path, shown: Path | None = None) -> list[
         raise _corrupt(archive, err if str(err) else "not a valid zip file") from None
     with zf:
         _check_members(archive, zf, dest, shown)
+        _check_room(archive, zf, dest, shown)
         dest_resolved = dest.resolve()
         for info in zf.infolist():
             target = (dest_resolved / info.filename).resolve()
@@ -630,6 +655,9 @@ def download_competition_data(dest: str | Path = "data", competition: str = COMP
     beside ``dest`` and moved in only once every member is safe and intact: a failed download, a corrupt or
     hostile archive leaves ``dest`` as it was (and removes it if this call created it).
     `kaggle-kit data download` calls this, then verifies the layout with `data verify`."""
+    from kaggle_kit.upload import check_competition  # upload imports this module
+
+    check_competition(competition)
     dest = check_dir_target(Path(dest), "data folder")
     created = (new_paths(dest.absolute()) or [None])[-1]  # the highest folder this call would make
     dest.absolute().parent.mkdir(parents=True, exist_ok=True)
@@ -641,10 +669,15 @@ def download_competition_data(dest: str | Path = "data", competition: str = COMP
         archive_dir, files = staging / "archive", staging / "files"
         archive_dir.mkdir()
         files.mkdir()
-        _call(Target("competition", competition, f"the download of {competition}'s data"),
-              lambda api: api.competition_download_files(competition, path=str(archive_dir), force=True,
-                                                         quiet=True),
-              policy)
+        try:
+            _call(Target("competition", competition, f"the download of {competition}'s data"),
+                  lambda api: api.competition_download_files(competition, path=str(archive_dir), force=True,
+                                                             quiet=True),
+                  policy)
+        except OSError as err:  # the client's own write failed (its network errors are mapped by _call)
+            place = f"in {dest}" if staging.parent == dest else f"beside {dest}"
+            raise KaggleError(f"could not save the download of {competition}'s data {place} "
+                              f"({err.strerror or err}); free some space or choose another --dest") from None
         archives = sorted(archive_dir.glob("*.zip"))
         if not archives:
             found = ", ".join(p.name for p in archive_dir.iterdir()) or "nothing"

@@ -28,6 +28,7 @@ import io
 import json
 import os
 import random
+import re
 import secrets
 import shutil
 import signal
@@ -157,7 +158,9 @@ class Fault:
     """Answer matching calls badly. ``method``: an API method (``CreateSubmission``), ``upload`` (the file PUT),
     ``file`` (file GETs) or ``*``. ``status``: the HTTP status to answer with (0 drops the connection without
     a reply; None answers normally, after ``delay_s``). ``times``: how many calls it affects (None = all).
-    ``after``: API calls only: the call takes effect first and only its reply is lost (a 5xx on the way back)."""
+    ``after``: API calls only: the call takes effect first and only its reply is lost (a 5xx on the way back).
+    ``body_bytes``: file GETs only: answer 200 with the file's full Content-Length but send only this many bytes
+    of it, then hang up (a download cut off half-way); ``status`` is then ignored."""
 
     status: int | None = 429
     times: int | None = 1
@@ -166,6 +169,7 @@ class Fault:
     retry_after_s: float | None = None
     message: str = ""
     after: bool = False
+    body_bytes: int | None = None
 
     def matches(self, method: str) -> bool:
         return (self.times is None or self.times > 0) and self.method in ("*", method)
@@ -636,7 +640,7 @@ class _Handler(BaseHTTPRequestHandler):
                 fault.times -= 1
         if fault is not None and fault.delay_s:
             time.sleep(fault.delay_s)
-        return fault if fault is not None and fault.status is not None else None
+        return fault if fault is not None and (fault.status is not None or fault.body_bytes is not None) else None
 
     def _answer_fault(self, method: str, fault: Fault) -> None:
         self.server.fake.record(method, fault.status)
@@ -728,7 +732,7 @@ class _Handler(BaseHTTPRequestHandler):
     def do_GET(self) -> None:
         fake = self.server.fake
         fault = self._take_fault(FILE_METHOD)
-        if fault is not None:
+        if fault is not None and fault.body_bytes is None:
             self._answer_fault(FILE_METHOD, fault)
             return
         src = fake.state.file_for(self._path())
@@ -737,14 +741,37 @@ class _Handler(BaseHTTPRequestHandler):
             self._send_error(ApiError(404, "Not found"))
             return
         st = src.stat()
-        fake.record(FILE_METHOD, 200)
-        self.send_response(200)
+        modified = formatdate(st.st_mtime, usegmt=True)
+        start = self._range_start(st.st_size, modified)
+        fake.record(FILE_METHOD, 206 if start else 200)
+        self.send_response(206 if start else 200)
         self.send_header("Content-Type", "application/zip" if src.suffix == ".zip" else "application/octet-stream")
-        self.send_header("Content-Length", str(st.st_size))
-        self.send_header("Last-Modified", formatdate(st.st_mtime, usegmt=True))
+        self.send_header("Content-Length", str(st.st_size - start))
+        if start:
+            self.send_header("Content-Range", f"bytes {start}-{st.st_size - 1}/{st.st_size}")
+        self.send_header("Accept-Ranges", "bytes")
+        self.send_header("Last-Modified", modified)
         self.end_headers()
         with open(src, "rb") as fh:
+            fh.seek(start)
+            if fault is not None:  # cut off half-way: the promised length, fewer bytes, a closed connection
+                self.wfile.write(fh.read(min(fault.body_bytes, st.st_size - start)))
+                self.wfile.flush()
+                self.close_connection = True
+                self.connection.shutdown(socket.SHUT_RDWR)
+                return
             shutil.copyfileobj(fh, self.wfile, 1 << 20)
+
+
+    def _range_start(self, size: int, modified: str) -> int:
+        """Where a ``Range: bytes=N-`` request (a client resuming a cut-off download) starts, as storage
+        servers answer it: 0 (the whole file) for no or another kind of range, one past the end, or an
+        ``If-Range`` that no longer matches the file."""
+        m = re.fullmatch(r"bytes=(\d+)-", (self.headers.get("Range") or "").strip())
+        if_range = self.headers.get("If-Range")
+        if m is None or (if_range is not None and if_range != modified) or int(m.group(1)) >= size:
+            return 0
+        return int(m.group(1))
 
 
 class _Server(ThreadingHTTPServer):

@@ -8,13 +8,14 @@ from __future__ import annotations
 import zipfile
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from kaggle_kit import kaggle_api
 from kaggle_kit.cli import main
 from kaggle_kit.config import COMPETITION_SLUG
 from kaggle_kit.testing import use_env
-from kaggle_kit.testing.fake_kaggle import FakeKaggle, FakeKaggleConfig, write_competition
+from kaggle_kit.testing.fake_kaggle import Fault, FakeKaggle, FakeKaggleConfig, write_competition
 
 SLUG = COMPETITION_SLUG
 
@@ -158,3 +159,148 @@ def test_dest_under_a_file_is_a_usage_error_before_any_call(fake, capsys):
     assert main(["data", "download", "--dest", "afile/D"]) == 2
     assert "afile" in one_error_line(capsys)
     assert fake.calls == []
+
+
+@pytest.fixture()
+def no_client_backoff(monkeypatch):
+    """The kaggle client sleeps 2, 4, 8 ... s between its own retries of a cut-off file download (through
+    ``time.sleep``: its module cannot be imported before the client is configured)."""
+    import time
+
+    real_sleep = time.sleep
+    monkeypatch.setattr(time, "sleep", lambda s: real_sleep(min(s, 0.01)))
+
+
+def test_download_cut_off_half_way_is_resumed_to_the_whole_file(fake, no_client_backoff, tmp_path, capsys):
+    big = tmp_path / "big.bin"  # over the client's 1 MiB chunk, so that the cut-off part reaches the disk
+    big.write_bytes(np.random.default_rng(0).integers(0, 256, 3 << 20, dtype=np.uint8).tobytes())
+    fake.config.data_files = {**fake.config.data_files, "big.bin": big}
+    fake.config.faults.append(Fault(body_bytes=(3 << 20) // 2, times=1, method="file"))
+    main(["data", "download", "--dest", "D"])  # `data verify` then reports the missing batches
+    capsys.readouterr()
+    assert Path("D/big.bin").read_bytes() == big.read_bytes()
+    assert [c for c in fake.calls if c[0] == "file"] == [("file", 200), ("file", 206)]  # the client resumed it
+    assert sorted(p.name for p in Path.cwd().iterdir()) == ["D"]  # no partial file or staging folder
+
+
+def test_download_cut_off_every_time_is_one_line_and_leaves_nothing(fake, no_client_backoff, capsys):
+    fake.config.faults.append(Fault(body_bytes=1000, times=None, method="file"))
+    assert main(["data", "download", "--dest", "D"]) == 1
+    err = capsys.readouterr().err.splitlines()
+    assert err[-1].startswith(f"error: could not reach Kaggle for the download of {SLUG}'s data"), err
+    assert "Traceback" not in "\n".join(err)
+    assert list(Path.cwd().iterdir()) == []
+
+
+def encrypted_zip(path: Path) -> Path:
+    """A zip whose second member is flagged as password-protected (ZipCrypto), as `zip -e` writes it."""
+    make_zip(path, [("good.txt", b"first member\n"), ("secret.txt", b"locked\n")])
+    raw = bytearray(path.read_bytes())
+    local = raw.index(b"PK\x03\x04", 1)  # the second member's local header
+    central = raw.index(b"PK\x01\x02", raw.index(b"PK\x01\x02") + 1)  # and its central-directory entry
+    raw[local + 6] |= 1
+    raw[central + 8] |= 1
+    path.write_bytes(bytes(raw))
+    return path
+
+
+def test_password_protected_member_refuses_the_whole_archive(fake, tmp_path, capsys):
+    serve_zip(fake, encrypted_zip(tmp_path / "locked.zip"))
+    assert main(["data", "download", "--dest", "D"]) == 2
+    line = one_error_line(capsys)  # was a RuntimeError traceback from zipfile
+    assert "member 'secret.txt' is password-protected" in line and "refusing to unzip" in line, line
+    assert list(Path.cwd().iterdir()) == []
+
+
+@pytest.mark.filterwarnings("ignore:Duplicate name")
+def test_member_named_twice_refuses_the_whole_archive(fake, tmp_path, capsys):
+    serve_zip(fake, make_zip(tmp_path / "twice.zip", [("a.txt", b"first"), ("b.txt", b"b"), ("a.txt", b"second")]))
+    assert main(["data", "download", "--dest", "D"]) == 2
+    line = one_error_line(capsys)  # was: the last copy silently won (another unzip tool may keep the first)
+    assert "member 'a.txt' appears twice" in line and "refusing to unzip" in line, line
+    assert list(Path.cwd().iterdir()) == []
+
+
+def test_archive_larger_than_the_free_space_is_refused_before_unzipping(fake, tmp_path, capsys, monkeypatch):
+    """A zip bomb: 64 MiB of zeros in a 64 KiB zip, on a disk with 16 MiB free (the free space is all that is
+    simulated: filling a real disk would fill it for everyone)."""
+    import shutil
+
+    bomb = tmp_path / "bomb.zip"
+    with zipfile.ZipFile(bomb, "w", zipfile.ZIP_DEFLATED) as zf, zf.open("zeros.bin", "w") as out:
+        for _ in range(64):
+            out.write(bytes(1 << 20))
+    assert bomb.stat().st_size < 1 << 17
+    serve_zip(fake, bomb)
+    real_usage = shutil.disk_usage
+    monkeypatch.setattr(shutil, "disk_usage", lambda p: real_usage(p)._replace(free=16 << 20))
+    assert main(["data", "download", "--dest", "D"]) == 1
+    line = one_error_line(capsys)
+    assert line == (f"error: {SLUG}.zip: unzipping it needs 64 MiB but only 16 MiB are free where D is; "
+                    "free some space or choose another --dest"), line
+    assert list(Path.cwd().iterdir()) == []
+
+
+def cifar_members(folder: str, n: int = 10) -> list[tuple[str, bytes]]:
+    """Tiny CIFAR-10 batches under ``folder`` in the archive (their md5s are not the official ones)."""
+    import pickle
+
+    rng = np.random.default_rng(n)
+    return [(f"{folder}/{name}", pickle.dumps({b"data": rng.integers(0, 256, (n, 3072), dtype=np.uint8),
+                                               b"labels": list(range(n))}, protocol=2))
+            for name in [f"data_batch_{i}" for i in range(1, 6)] + ["test_batch"]]
+
+
+def test_download_of_another_layout_over_an_older_one_is_not_silently_ignored(fake, tmp_path, capsys):
+    serve_zip(fake, make_zip(tmp_path / "old.zip", cifar_members("cifar-10-python/cifar-10-batches-py")))
+    main(["data", "download", "--dest", "D"])  # md5s differ: `data verify` reports them
+    capsys.readouterr()
+    serve_zip(fake, make_zip(tmp_path / "new.zip", cifar_members("cifar-10-batches-py", n=20)))
+    assert main(["data", "download", "--dest", "D"]) == 2
+    line = one_error_line(capsys)  # was: the md5 lines of the old batches, and later commands used them
+    assert line == ("error: D: holds CIFAR-10 batches in two places, D/cifar-10-python/cifar-10-batches-py and "
+                    "D/cifar-10-batches-py; keep the one you want (the other may be from an older download) and "
+                    "remove the other"), line
+
+
+def test_dest_that_is_a_broken_link_is_a_usage_error_before_any_call(fake, tmp_path, capsys):
+    Path("D").symlink_to(tmp_path / "unmounted")
+    assert main(["data", "download", "--dest", "D"]) == 2
+    line = one_error_line(capsys)  # was: "D: File exists (FileExistsError)", exit 1, after the download
+    assert line == (f"error: D: is a link to {tmp_path / 'unmounted'}, which does not exist; create that folder "
+                    f"or give another data folder"), line
+    assert fake.calls == []
+    assert Path("D").is_symlink() and not (tmp_path / "unmounted").exists()
+
+
+def test_disk_full_while_downloading_names_the_download_and_leaves_nothing(fake, no_client_backoff, tmp_path,
+                                                                         capsys):
+    """Files over 1 MiB cannot be written (RLIMIT_FSIZE, as a full disk or quota fails a write)."""
+    import resource
+    import signal
+
+    big = tmp_path / "big.bin"
+    big.write_bytes(bytes(3 << 20))
+    fake.config.data_files = {**fake.config.data_files, "big.bin": big}
+    fake.state.archive_path()  # the server's zip is made before the limit
+    soft, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
+    old_handler = signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (1 << 20, hard))
+    try:
+        rc = main(["data", "download", "--dest", "D"])
+    finally:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (soft, hard))
+        signal.signal(signal.SIGXFSZ, old_handler)
+    assert rc == 1
+    line = one_error_line(capsys)  # was: "error: File too large (OSError)"
+    assert line == (f"error: could not save the download of {SLUG}'s data beside D (File too large); free some "
+                    f"space or choose another --dest"), line
+    assert list(Path.cwd().iterdir()) == []
+
+
+@pytest.mark.parametrize("slug", ["", "a/b", "../etc", "Deep Learning"])
+def test_malformed_competition_is_a_usage_error_before_any_call(fake, capsys, slug):
+    assert main(["data", "download", "--dest", "D", "--competition", slug]) == 2
+    line = one_error_line(capsys)  # was: a download request, then "Kaggle refused the download of 's data (403"
+    assert line.startswith(f"error: competition '{slug}' is not a Kaggle competition slug"), line
+    assert fake.calls == [] and list(Path.cwd().iterdir()) == []

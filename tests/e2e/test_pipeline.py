@@ -165,10 +165,12 @@ def test_corrupted_pickle_stops_with_one_line_and_no_csv(tmp_path, shared_data, 
 def test_demo_downloads_cifar10_when_no_data_is_found(tmp_path, shared_data, monkeypatch):
     """No data anywhere: the demo downloads the archive; only the network call is replaced (by the real
     batches served from memory), and the md5 of every batch is still checked."""
+    import hashlib
     import io
     import tarfile
     import urllib.request
 
+    from kaggle_kit import demo
     from kaggle_kit.demo import find_demo_data
 
     buf = io.BytesIO()
@@ -204,6 +206,7 @@ def test_demo_downloads_cifar10_when_no_data_is_found(tmp_path, shared_data, mon
         return _Response(payload, url)
 
     monkeypatch.setattr(urllib.request, "urlopen", fake_urlopen)
+    monkeypatch.setattr(demo, "CIFAR10_TGZ_MD5", hashlib.md5(payload).hexdigest())  # re-packed: not the official
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("KAGGLE_KIT_DATA", raising=False)
     monkeypatch.setenv("KAGGLE_KIT_SHARED_DATA", str(tmp_path / "no-shared"))

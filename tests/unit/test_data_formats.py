@@ -282,3 +282,39 @@ def test_verify_reports_an_unreadable_batch_as_a_problem(tmp_path, monkeypatch):
     monkeypatch.setattr(dp, "md5_file", md5_denied)
     report = dp.verify_data(locate_data(tmp_path))
     assert f"{d / 'data_batch_2'}: cannot read it (Permission denied)" in report.problems
+
+
+def test_folder_with_batches_in_two_layouts_is_refused(tmp_path):
+    """A download of one layout into a folder holding another (an older edition's) left both; the old copy was
+    the one used, silently."""
+    from kaggle_kit.errors import DataFormatError
+
+    old = _fake_cifar(tmp_path / "cifar-10-python" / "cifar-10-batches-py")
+    new = _fake_cifar(tmp_path / "cifar-10-batches-py")
+    with pytest.raises(DataFormatError) as info:
+        locate_data(tmp_path)
+    assert str(info.value) == (f"{tmp_path}: holds CIFAR-10 batches in two places, {old} and {new}; keep the one "
+                               f"you want (the other may be from an older download) and remove the other")
+
+
+def test_a_link_to_the_same_batches_is_not_a_second_copy(tmp_path):
+    real = _fake_cifar(tmp_path / "cifar-10-python" / "cifar-10-batches-py")
+    (tmp_path / "cifar-10-batches-py").symlink_to(real, target_is_directory=True)
+    assert locate_data(tmp_path).cifar_dir == real
+
+
+def test_names_that_differ_only_in_case_are_pointed_out(tmp_path, monkeypatch):
+    monkeypatch.delenv("KAGGLE_KERNEL_RUN_TYPE", raising=False)
+    _fake_cifar(tmp_path / "Cifar-10-Python" / "cifar-10-batches-py")
+    with pytest.raises(DataNotFoundError) as info:  # was: only "get it with `kaggle-kit data download`"
+        locate_data(tmp_path)
+    assert str(info.value).endswith(f"; found {tmp_path / 'Cifar-10-Python'}: names are case-sensitive, rename it "
+                                    f"to cifar-10-python")
+    (tmp_path / "Cifar-10-Python").rename(tmp_path / "cifar-10-python")
+    _write(tmp_path / "CIFAR_TEST_NOLABEL.PKL", {b"data": _images(), b"ids": np.arange(4)})
+    from kaggle_kit.datapaths import verify_data
+
+    problems = verify_data(locate_data(tmp_path), check_md5=False).problems
+    assert problems == [f"{tmp_path}: no cifar_test_nolabel.pkl (the competition's unlabeled test pickle); found "
+                        f"{tmp_path / 'CIFAR_TEST_NOLABEL.PKL'}: names are case-sensitive, rename it to "
+                        f"cifar_test_nolabel.pkl"]
