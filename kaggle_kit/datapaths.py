@@ -1,7 +1,8 @@
 """Finding the data folder and verifying it.
 
-Order: explicit ``--data-dir``; ``$KAGGLE_KIT_DATA``; ``./data``; inside a Kaggle kernel
-``/kaggle/input/competitions/<slug>/`` then ``/kaggle/input/<slug>/``. Within a folder the competition's zip
+Order: explicit ``--data-dir``, else ``$KAGGLE_KIT_DATA``: either, when given, is the only folder looked in;
+otherwise ``./data``, then inside a Kaggle kernel ``/kaggle/input/competitions/<slug>/`` then
+``/kaggle/input/<slug>/``. Within a folder the competition's zip
 layout (``cifar-10-python/cifar-10-batches-py/`` + ``cifar_test_nolabel.pkl``) is recognised, as is a bare
 ``cifar-10-batches-py/`` and the shared stand-in layout (``standin/cifar_test_nolabel.pkl``).
 """
@@ -61,28 +62,41 @@ def inspect_folder(root: Path) -> DataPaths | None:
 def candidate_folders(data_dir: str | Path | None = None, competition: str = COMPETITION_SLUG) -> list[Path]:
     """Where to look, in order. A leading '~' is expanded: a shell leaves it alone in quotes, and CI files and
     .env files never expand it, so 'looked in: ~/data' would name a folder that exists and was not read."""
-    if data_dir is not None:
-        return [Path(data_dir).expanduser()]
-    out = []
-    if os.environ.get("KAGGLE_KIT_DATA"):
-        out.append(Path(os.environ["KAGGLE_KIT_DATA"]).expanduser())
-    out.append(Path("data"))
+    explicit = given_data_dir(data_dir)
+    if explicit is not None:
+        return [explicit]
+    out = [Path("data")]
     if in_kaggle_kernel():
         out += [KAGGLE_INPUT / "competitions" / competition, KAGGLE_INPUT / competition]
     return out
 
 
+def given_data_dir(data_dir: str | Path | None = None) -> Path | None:
+    """The folder the user named, with ``--data-dir`` or ``$KAGGLE_KIT_DATA`` (in that order), else None.
+
+    A named folder is the only place looked: falling back to ``./data`` when ``$KAGGLE_KIT_DATA`` had a typo or
+    pointed at a folder since moved trained and reported on other data than the user chose, without a word."""
+    if data_dir is not None:
+        return Path(data_dir).expanduser()
+    env = os.environ.get("KAGGLE_KIT_DATA")
+    return Path(env).expanduser() if env else None
+
+
 def locate_data(data_dir: str | Path | None = None, competition: str = COMPETITION_SLUG,
                 require_comp: bool = False) -> DataPaths:
     """Return the first folder holding the CIFAR-10 batches; the error lists every place looked."""
-    if data_dir is not None and Path(data_dir).expanduser().is_file():
-        raise DataNotFoundError(_file_not_folder(Path(data_dir).expanduser()))
+    explicit = given_data_dir(data_dir)
+    if explicit is not None and explicit.is_file():
+        named_by = "--data-dir" if data_dir is not None else "KAGGLE_KIT_DATA"
+        raise DataNotFoundError(_file_not_folder(explicit, named_by))
     looked = candidate_folders(data_dir, competition)
     for root in looked:
         found = inspect_folder(root)
         if found and (found.comp_pickle or not require_comp):
             return found
     where = ", ".join(str(p) for p in looked)
+    if data_dir is None and explicit is not None:
+        where += " (from KAGGLE_KIT_DATA; unset it to look in ./data)"
     what = "CIFAR-10 batches and cifar_test_nolabel.pkl" if require_comp else "CIFAR-10 batches"
     raise DataNotFoundError(
         f"no competition data found ({what}; looked in: {where}); get it with `kaggle-kit data download` "
@@ -113,11 +127,11 @@ def _case_hint(roots: list[Path]) -> str:
 ARCHIVE_SUFFIXES = (".zip", ".tar", ".tar.gz", ".tgz")
 
 
-def _file_not_folder(path: Path) -> str:
-    """--data-dir names a file: say so, and how to unpack it when it is the downloaded archive."""
+def _file_not_folder(path: Path, what: str = "--data-dir") -> str:
+    """--data-dir (or ``what``) names a file: say so, and how to unpack it when it is the downloaded archive."""
     from kaggle_kit.safe_pickle import HEAD_BYTES, archive_kind, describe_archive, unpack_command
 
-    msg = f"{path}: --data-dir must be a folder, found a file"
+    msg = f"{path}: {what} must be a folder, found a file"
     try:
         with open(path, "rb") as fh:
             kind = archive_kind(fh.read(HEAD_BYTES))

@@ -1,14 +1,13 @@
 """``make demo``: the whole pipeline on CIFAR-10 with a small model, a local fake Kaggle scoring the uploads.
 
-Data, in order: ``--data-dir``; ``$KAGGLE_KIT_DATA`` or ``./data``; the shared folder; else CIFAR-10
-downloaded with torchvision. The fake server scores against the stand-in's labels when the folder has them
+Data: ``--data-dir`` or ``$KAGGLE_KIT_DATA`` when given (only there); else ``./data``, the shared folder, else
+CIFAR-10 downloaded with torchvision. The fake server scores against the stand-in's labels when the folder has them
 (the shared layout), otherwise against a held-out half of the CIFAR-10 test set that the demo writes in the
 competition's pickle format, so a newcomer sees every stage, an uploaded submission, its score and the report.
 Outputs go to their own work folder (default ``demo/``) so demo submissions never mix with real ones.
 """
 from __future__ import annotations
 
-import os
 import pickle
 import shlex
 import tempfile
@@ -19,7 +18,7 @@ from typing import Callable
 import numpy as np
 
 from kaggle_kit.data import TEST_BATCH, load_cifar_batch, shared_data_dir
-from kaggle_kit.datapaths import COMP_PICKLE, inspect_folder
+from kaggle_kit.datapaths import COMP_PICKLE, given_data_dir, inspect_folder
 from kaggle_kit.errors import ConfigError, DataFormatError, DataNotFoundError
 from kaggle_kit.fsio import atomic_path, atomic_write_text, md5_file
 
@@ -96,11 +95,8 @@ def write_demo_competition(cifar_dir: Path, out_dir: Path) -> DemoData:
 
 def find_demo_data(data_dir: str | Path | None, workdir: Path, echo: Callable[[str], None] = print,
                    allow_download: bool = True) -> DemoData:
-    if data_dir is not None:
-        folders = [Path(data_dir)]
-    else:
-        env = os.environ.get("KAGGLE_KIT_DATA")
-        folders = [*([Path(env)] if env else []), Path("data"), shared_data_dir()]
+    named = given_data_dir(data_dir)  # --data-dir or $KAGGLE_KIT_DATA: the only folder looked in, as elsewhere
+    folders = [named] if named is not None else [Path("data"), shared_data_dir()]
     for root in folders:
         found = inspect_folder(Path(root))
         if found is None:
@@ -109,9 +105,11 @@ def find_demo_data(data_dir: str | Path | None, workdir: Path, echo: Callable[[s
             return DemoData(found.root, _labels_beside(found.comp_pickle),
                             f"{found.root} (scored against {_labels_beside(found.comp_pickle)})")
         return write_demo_competition(found.cifar_dir, workdir / "demo-data")
-    if data_dir is not None:
-        raise DataNotFoundError(f"{data_dir}: no CIFAR-10 batches there (expected cifar-10-batches-py/ or "
-                                f"cifar-10-python/cifar-10-batches-py/)")
+    if named is not None:
+        source = ("" if data_dir is not None else
+                  " (from KAGGLE_KIT_DATA; unset it for ./data, the shared folder or a download)")
+        raise DataNotFoundError(f"{named}: no CIFAR-10 batches there (expected cifar-10-batches-py/ or "
+                                f"cifar-10-python/cifar-10-batches-py/){source}")
     if not allow_download:
         looked = ", ".join(str(f) for f in folders)
         raise DataNotFoundError(f"no CIFAR-10 data found (looked in: {looked}); put it in ./data or set "

@@ -16,7 +16,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     v.set_defaults(func=verify)
     d = dsub.add_parser("download", help="download the competition files into data/ with the kaggle client")
     d.add_argument("--competition", default=COMPETITION_SLUG, help="Kaggle competition slug (default: %(default)s)")
-    d.add_argument("--dest", default="data", help="destination folder (default: data)")
+    d.add_argument("--dest", help="destination folder (default: $KAGGLE_KIT_DATA, else data), where the other "
+                                  "commands then find it")
     d.set_defaults(func=download)
 
 
@@ -52,7 +53,9 @@ def _after_problems(just_downloaded: bool, md5_differs: bool) -> str:
 
 
 def download(args: argparse.Namespace) -> int:
+    from kaggle_kit.datapaths import given_data_dir
     from kaggle_kit.kaggle_api import download_competition_data
 
-    download_competition_data(args.dest, args.competition)
-    return verify(argparse.Namespace(data_dir=args.dest, no_md5=False), just_downloaded=True)
+    dest = args.dest if args.dest is not None else given_data_dir() or "data"
+    download_competition_data(dest, args.competition)
+    return verify(argparse.Namespace(data_dir=dest, no_md5=False), just_downloaded=True)

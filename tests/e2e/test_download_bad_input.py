@@ -121,6 +121,16 @@ def test_good_archive_merges_into_an_existing_dest(fake, tmp_path, capsys):
     assert sorted(p.name for p in Path.cwd().iterdir()) == ["D"]
 
 
+def test_download_without_dest_unpacks_where_kaggle_kit_data_points(fake, tmp_path, capsys, monkeypatch):
+    """Every other command reads only $KAGGLE_KIT_DATA when it is set, so `data download` puts the files there too
+    (into ./data, the next `kaggle-kit run` would not have found them)."""
+    serve_zip(fake, make_zip(tmp_path / "ok.zip", [("b.txt", b"b")]))
+    monkeypatch.setenv("KAGGLE_KIT_DATA", "kdata")
+    main(["data", "download"])  # `data verify` then reports the missing batches
+    capsys.readouterr()
+    assert sorted(p.name for p in Path.cwd().iterdir()) == ["kdata"] and Path("kdata/b.txt").read_bytes() == b"b"
+
+
 def test_refused_download_removes_the_dest_it_made(fake, capsys):
     fake.config.rules_accepted = False
     assert main(["data", "download", "--dest", "D/nested"]) == 1

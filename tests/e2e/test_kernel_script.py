@@ -17,12 +17,13 @@ predict: {tta: none, batch_size: 100}
 """
 
 
-def run_kernel_script(script: Path, workdir: Path, data_dir: Path) -> tuple[int, str]:
+def run_kernel_script(script: Path, workdir: Path, data_dir: Path | None) -> tuple[int, str]:
     """Run ``script`` like Kaggle: ``-I`` (no cwd, no user site), stdout and stderr into one file, no
-    PYTHONUNBUFFERED; returns (exit code, the log)."""
+    PYTHONUNBUFFERED; returns (exit code, the log). ``data_dir`` stands in for the kernel's input folder (None: no
+    data, as a kernel without the competition attached)."""
     env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(workdir.parent),
-           "KAGGLE_KERNEL_RUN_TYPE": "Batch", "KAGGLE_KIT_KERNEL_WORKDIR": str(workdir),
-           "KAGGLE_KIT_DATA": str(data_dir), "OMP_NUM_THREADS": "1"}
+           "KAGGLE_KERNEL_RUN_TYPE": "Batch", "KAGGLE_KIT_KERNEL_WORKDIR": str(workdir), "OMP_NUM_THREADS": "1",
+           **({} if data_dir is None else {"KAGGLE_KIT_DATA": str(data_dir)})}
     log = workdir.parent / "kernel.log"
     with open(log, "wb") as fh:
         proc = subprocess.run([sys.executable, "-I", str(script)], cwd=workdir.parent, env=env, stdout=fh,
@@ -81,8 +82,7 @@ def test_kernel_looks_for_the_competition_it_attaches(tmp_path, monkeypatch, cap
     for folder in folders:
         meta = json.loads((folder / kernels.METADATA_NAME).read_text())
         assert meta["competition_sources"] == ["other-comp-2024"]
-    (tmp_path / "empty").mkdir()
-    rc, log = run_kernel_script(folders[0] / kernels.SCRIPT_NAME, tmp_path / "working", tmp_path / "empty")
+    rc, log = run_kernel_script(folders[0] / kernels.SCRIPT_NAME, tmp_path / "working", None)
     assert rc == 2 and log.strip().splitlines()[-1].endswith(
         "/kaggle/input/competitions/other-comp-2024, /kaggle/input/other-comp-2024); get it with `kaggle-kit data "
         "download` (needs Kaggle credentials and the accepted rules), or pass --data-dir / set KAGGLE_KIT_DATA"), log

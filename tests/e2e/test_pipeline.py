@@ -228,6 +228,19 @@ def test_no_data_and_no_download_is_one_line(tmp_path, monkeypatch):
         find_demo_data(None, tmp_path / "w", allow_download=False)
 
 
+def test_a_wrong_kaggle_kit_data_stops_the_demo_rather_than_using_other_data(tmp_path, monkeypatch, shared_data):
+    """The demo looked in ./data and the shared folder after a KAGGLE_KIT_DATA that held nothing, so a typo in it
+    ran the demo on other data (or started a 163 MB download) without a word."""
+    from kaggle_kit.demo import find_demo_data
+    from kaggle_kit.errors import DataNotFoundError
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("KAGGLE_KIT_DATA", str(tmp_path / "typo"))
+    with pytest.raises(DataNotFoundError, match=r"typo: no CIFAR-10 batches there .*\(from KAGGLE_KIT_DATA; unset "):
+        find_demo_data(None, tmp_path / "w", echo=lambda s: None)
+    assert not (tmp_path / "w").exists()
+
+
 def test_demo_defaults_to_its_own_workdir():
     """Demo submissions must never land in the real submissions/ledger.csv."""
     from kaggle_kit.cli import build_parser

@@ -209,8 +209,10 @@ def test_train_says_it_trains_the_base_config_of_a_pipeline_with_members(tmp_pat
                         "  - {name: s1, set: {train.seed: 1}}\n")
     monkeypatch.setattr(kaggle_kit.datapaths, "locate_data", lambda *a, **k: SimpleNamespace(cifar_dir=tmp_path))
     monkeypatch.setattr(kaggle_kit.data, "load_cifar10", lambda *a, **k: None)
-    monkeypatch.setattr(kaggle_kit.train, "train_run", lambda cfg, data, folder, **k: SimpleNamespace(
-        run_dir=folder, epochs_done=1, seconds=0.0, holdout_acc=None, test_acc=None))
+    from kaggle_kit.train.loop import TrainResult  # the real result type, so a new field is filled in here too
+
+    monkeypatch.setattr(kaggle_kit.train, "train_run", lambda cfg, data, folder, **k: TrainResult(
+        run_dir=folder, holdout_acc=None, test_acc=None, epochs_done=1, seconds=0.0))
     assert main(["train", str(pipeline), "--runs-root", str(tmp_path / "runs")]) == 0
     out = capsys.readouterr().out
     assert "members s0, s1" in out and "kaggle-kit run" in out

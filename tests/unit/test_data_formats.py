@@ -123,6 +123,33 @@ def test_locate_error_says_where_it_looked_and_what_to_do(tmp_path, monkeypatch)
     assert "kaggle-kit data download" in msg
 
 
+@pytest.mark.parametrize("wrong", ["missing", "file", "empty"])
+def test_a_wrong_kaggle_kit_data_is_an_error_not_a_fall_back_to_data(tmp_path, monkeypatch, wrong):
+    """KAGGLE_KIT_DATA with a typo, a file or an empty folder fell back to ./data without a word: the user trained
+    and reported on other data than the folder they named, and `data verify` said "data OK"."""
+    _fake_cifar(tmp_path / "data" / "cifar-10-batches-py")
+    _write(tmp_path / "data" / "cifar_test_nolabel.pkl", {b"data": _images(), b"ids": np.arange(4)})
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("KAGGLE_KERNEL_RUN_TYPE", raising=False)
+    named = tmp_path / "kdata"
+    if wrong == "file":
+        named.write_bytes(b"not a folder")
+    elif wrong == "empty":
+        named.mkdir()
+    monkeypatch.setenv("KAGGLE_KIT_DATA", str(named))
+    with pytest.raises(DataNotFoundError) as info:
+        locate_data(require_comp=True)
+    msg = str(info.value)
+    if wrong == "file":
+        assert msg.startswith(f"{named}: KAGGLE_KIT_DATA must be a folder, found a file")
+    else:
+        assert f"looked in: {named} (from KAGGLE_KIT_DATA; unset it to look in ./data)" in msg
+    assert "\n" not in msg
+    assert locate_data("data").root.name == "data"  # --data-dir still wins over the variable
+    monkeypatch.delenv("KAGGLE_KIT_DATA")
+    assert locate_data(require_comp=True).root.name == "data"
+
+
 def test_holdout_split_is_stratified_deterministic_and_disjoint():
     labels = np.repeat(np.arange(10), 100)
     tr, ho = holdout_split(labels, 200, seed=3)
