@@ -260,15 +260,18 @@ def check_not_submitted(ledger_path: Path, sha: str, csv_path: Path) -> None:
 
 
 def resolve_mode(upload: str) -> str:
-    """'upload' or 'dry-run' for an upload setting; raises when 'always' finds no credentials."""
+    """'upload' or 'dry-run' for an upload setting; raises when 'always' finds no credentials, or an upload a bad
+    ``KAGGLE_KIT_KAGGLE_TIMEOUT_S`` (before `submit --from` spends minutes on its prediction)."""
     if upload not in UPLOAD_MODES:
         raise UsageError(f"upload must be one of {', '.join(UPLOAD_MODES)}, found '{upload}'")
     if upload == "never":
         return "dry-run"
     if upload == "always":
         kaggle_api.require_credentials()
-        return "upload"
-    return "upload" if kaggle_api.has_credentials() else "dry-run"
+    elif not kaggle_api.has_credentials():
+        return "dry-run"
+    kaggle_api.timeout_s()
+    return "upload"
 
 
 def limit_words(limits: kaggle_api.Limits) -> str:
