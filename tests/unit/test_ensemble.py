@@ -281,7 +281,12 @@ def test_an_ensemble_over_the_budget_in_all_says_so_and_names_one_member_to_subm
     """Each member passes the 5M rule alone; three together hold 3x as many parameters, and a course reading the
     rule as covering the whole submission would refuse it: the user hears the total before uploading."""
     from kaggle_kit.models.counting import combined_parameters_note
-    from kaggle_kit.upload import parameters_note
+    from kaggle_kit.upload import models_within
+
+    def parameters_note(folder):
+        from kaggle_kit.upload import parameters_note
+
+        return parameters_note(models_within(folder))
 
     runs = [make_run(tmp_path / "runs" / n, seed=i) for i, n in enumerate("ABC")]
     for run, params in zip(runs, (4_893_566, 4_893_566, 1_000)):
@@ -301,3 +306,4 @@ def test_an_ensemble_over_the_budget_in_all_says_so_and_names_one_member_to_subm
     assert parameters_note(small) is None  # 3,000 in all: within the budget
     assert combined_parameters_note([2_500_000, 2_500_000]) is None
     assert combined_parameters_note([2_500_000, 2_500_001]).startswith("note: these predictions come from 2 models")
+
