@@ -156,14 +156,13 @@ def _echo_correction(folder: Path, pred: "Prediction", ledger_path: Path, compet
 
 
 def run_ids(folder: str | Path) -> list[str]:
-    """The run ids behind a run or ensemble folder (an ensemble lists its members)."""
-    from kaggle_kit.runs import read_manifest
+    """The ledger's ``runs`` for a submission of a run or ensemble folder: the run's id, or the ensemble's direct
+    members (a member ensemble by its own name, not its runs). It is the identity the gap report matches ledger rows
+    by (``runs.member_names``): `report` finds the submitted ensemble, and a run's own score, from it; the flat
+    runs would also merge an ensemble of ensembles with the flat ensemble of the same runs."""
+    from kaggle_kit.runs import member_names
 
-    folder = Path(folder)
-    manifest = read_manifest(folder, "ensemble") or {}
-    config = manifest.get("config") or {}
-    members = [Path(p).name for p in config.get("members", []) if isinstance(p, str)]
-    return members or [folder.name]
+    return member_names(folder) or [Path(folder).name]
 
 
 def _model_params(folders: Sequence[Path]) -> list[int | None]:
