@@ -8,11 +8,19 @@ Why a wrapper: the client never retries competition calls, returns "Could not su
 of raising when the file upload fails, and surfaces HTTP errors as ``requests.HTTPError``. Here every call
 gets bounded exponential backoff on 429/5xx/connection errors, and each failure becomes one ``KitError``
 line that says what to do. Credentials are read by the client only; nothing here prints or stores them.
+
+Why a hook on ``requests``: the client sends every request (its API calls and the file PUT) without a timeout, so a
+server that accepts the connection and then says nothing held `kaggle-kit submit` forever. The client's sessions
+are made inside its methods, out of reach, so while one of our calls runs, ``HTTPAdapter.send`` (wrapped once,
+inert outside our calls) gives each request a timeout of ``KAGGLE_KIT_KAGGLE_TIMEOUT_S`` seconds of silence. Each
+request still runs in the calling thread, so nothing is left behind to finish later.
 """
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import datetime
+import functools
 import io
 import json
 import os
@@ -27,6 +35,7 @@ import zlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterator, Mapping, TypeVar
+from urllib.parse import urlsplit
 
 from kaggle_kit.config import COMPETITION_SLUG
 from kaggle_kit.errors import CredentialsError, DataFormatError, KaggleError, SubmissionLimitError, UsageError
@@ -243,6 +252,138 @@ def backoff_delays(policy: RetryPolicy, rng: random.Random | None = None) -> lis
 CLIENT_RETRIED_S = 60.0
 
 
+# ------------------------------------------------------------------------------------------ silence
+TIMEOUT_ENV = "KAGGLE_KIT_KAGGLE_TIMEOUT_S"
+# Kaggle answers its API calls in seconds; a minute of silence on one request is a connection that went dead
+DEFAULT_TIMEOUT_S = 60.0
+CREATE_SUBMISSION = "CreateSubmission"  # the one call whose silence may hide a submission Kaggle recorded
+
+
+def timeout_s() -> float:
+    """How long one request to Kaggle may go without a byte from the server: $KAGGLE_KIT_KAGGLE_TIMEOUT_S or 60."""
+    text = os.environ.get(TIMEOUT_ENV, "").strip()
+    if not text:
+        return DEFAULT_TIMEOUT_S
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not 0 < value < float("inf"):
+        raise UsageError(f"{TIMEOUT_ENV} must be a number of seconds above 0, found '{text[:40]}'")
+    return value
+
+
+class Stalled(Exception):
+    """A request the server accepted and then left unanswered for ``seconds`` (``request``: the API method, or
+    ``file upload``/``file download``)."""
+
+    def __init__(self, request: str, seconds: float):
+        super().__init__(f"{request}: no answer in {seconds:g} s")
+        self.request, self.seconds = request, seconds
+
+
+@dataclass
+class _Watch:
+    seconds: float
+    silent: list[str]  # the requests that timed out, in order
+
+
+_WATCH: contextvars.ContextVar[_Watch | None] = contextvars.ContextVar("kaggle_kit_watch", default=None)
+
+
+def _timed_out(err: BaseException, depth: int = 0) -> bool:
+    """Whether ``err`` (or an error it wraps: requests and urllib3 nest them in ``args`` and ``reason``) is a
+    timeout: a read, a connect or a socket send that waited its limit. A refused connection is not one, although
+    urllib3's ``NewConnectionError`` subclasses ``ConnectTimeoutError``."""
+    from urllib3.exceptions import ConnectTimeoutError, NewConnectionError, ReadTimeoutError
+
+    if isinstance(err, NewConnectionError):
+        return False
+    if isinstance(err, (ReadTimeoutError, ConnectTimeoutError, TimeoutError)):
+        return True
+    inner = [a for a in (*err.args, getattr(err, "reason", None)) if isinstance(a, BaseException)]
+    return depth < 4 and any(_timed_out(e, depth + 1) for e in inner)
+
+
+@functools.cache
+def _silence_ends() -> type:
+    """urllib3's ``Retry`` that ends at the first timeout. The client's file PUT retries 10 times with backoff
+    (``Retry(total=10, backoff_factor=0.5)``), which made one timeout of T seconds into 11 T plus 6 minutes."""
+    from urllib3.exceptions import MaxRetryError
+    from urllib3.util.retry import Retry
+
+    class SilenceEnds(Retry):
+        def increment(self, method=None, url=None, response=None, error=None, _pool=None, _stacktrace=None):
+            if error is not None and _timed_out(error):
+                raise MaxRetryError(_pool, url, error) from error
+            return super().increment(method, url, response, error, _pool, _stacktrace)
+
+    return SilenceEnds
+
+
+def _request_name(request: Any) -> str:
+    path = urlsplit(str(request.url)).path
+    if "/api/v1/" in path:
+        return path.rstrip("/").rsplit("/", 1)[-1]
+    return "file upload" if request.method == "PUT" else "file download"
+
+
+def _install_timeout_hook() -> None:
+    """Wrap ``HTTPAdapter.send`` once: within ``_watched`` a request without a timeout gets the watch's, its retries
+    end at a timeout, and a timeout is noted (the client swallows the PUT's, answering "Could not submit")."""
+    from requests.adapters import HTTPAdapter
+
+    original = HTTPAdapter.send
+    if getattr(original, "_kaggle_kit_hook", False):
+        return
+
+    @functools.wraps(original)
+    def send(adapter: Any, request: Any, stream: bool = False, timeout: Any = None, verify: Any = True,
+             cert: Any = None, proxies: Any = None) -> Any:
+        watch = _WATCH.get()
+        if watch is None:
+            return original(adapter, request, stream, timeout, verify, cert, proxies)
+        retries = adapter.max_retries
+        ending = retries.new()  # a copy that ends at a timeout; the adapter gets its own back afterwards
+        ending.__class__ = _silence_ends()
+        adapter.max_retries = ending
+        try:
+            return original(adapter, request, stream, watch.seconds if timeout is None else timeout, verify, cert,
+                            proxies)
+        except Exception as err:
+            if _timed_out(err):
+                watch.silent.append(_request_name(request))
+            raise
+        finally:
+            adapter.max_retries = retries
+
+    send._kaggle_kit_hook = True  # type: ignore[attr-defined]
+    HTTPAdapter.send = send  # type: ignore[method-assign]
+
+
+def _watched(fn: Callable[[], T], seconds: float) -> T:
+    """``fn()`` with every request it makes limited to ``seconds`` of silence; a failure after a timeout is
+    ``Stalled``, naming the request that timed out. A success stands even after one (a download the client
+    resumed)."""
+    _install_timeout_hook()
+    watch = _Watch(seconds, [])
+    token = _WATCH.set(watch)
+    try:
+        return fn()
+    except Exception as err:
+        if watch.silent:
+            raise Stalled(watch.silent[0], seconds) from err
+        raise
+    finally:
+        _WATCH.reset(token)
+
+
+def _silent_request() -> str | None:
+    """The request that timed out so far in the running ``_watched`` call, if any."""
+    watch = _WATCH.get()
+    return watch.silent[0] if watch is not None and watch.silent else None
+
+
 class UploadFailed(Exception):
     """The client's "Could not submit to competition" reply: the file PUT did not complete."""
 
@@ -306,6 +447,8 @@ def map_error(err: BaseException, target: Target, attempts: int = 1) -> Exceptio
     import requests
 
     tried = f" after {attempts} attempts" if attempts > 1 else ""
+    if isinstance(err, Stalled):
+        return KaggleError(_stalled_words(err, target))
     if isinstance(err, UploadFailed):
         if err.seconds >= CLIENT_RETRIED_S:
             tried = f"{tried} (the kaggle client retried its connection for {err.seconds / 60:.0f} min)"
@@ -347,6 +490,19 @@ def map_error(err: BaseException, target: Target, attempts: int = 1) -> Exceptio
     return KaggleError(f"{target.what} failed: {type(err).__name__}: {message}")
 
 
+def _stalled_words(err: Stalled, target: Target) -> str:
+    if err.request == CREATE_SUBMISSION:
+        advice = ("Kaggle may still record it: run `kaggle-kit sync` in a few minutes to see whether it arrived before "
+                  "submitting the file again")
+    elif err.request in ("file upload", "StartSubmissionUpload"):
+        advice = "nothing was submitted; rerun the command later"
+    else:
+        advice = "check the network and Kaggle's status, then rerun"
+    what = f"the {err.request}" if " " in err.request else f"Kaggle's {err.request} call"
+    return (f"{what} for {target.what} got no answer in {err.seconds:g} s (the connection stayed open and silent); "
+            f"{advice} ({TIMEOUT_ENV} sets the wait)")
+
+
 def with_retries(fn: Callable[[], T], target: Target, policy: RetryPolicy | None = None,
                  sleep: Callable[[float], None] = time.sleep, log: Callable[[str], None] | None = None) -> T:
     """Call ``fn``; retry transient failures with backoff (honouring Retry-After); map the final error."""
@@ -358,7 +514,7 @@ def with_retries(fn: Callable[[], T], target: Target, policy: RetryPolicy | None
     for attempt in range(1, policy.attempts + 1):
         try:
             return fn()
-        except (requests.RequestException, UploadFailed, ValueError) as err:
+        except (requests.RequestException, UploadFailed, Stalled, ValueError) as err:
             if attempt < policy.attempts and _is_transient(err):
                 wait = _retry_after(err, policy.max_delay_s)
                 wait = delays[attempt - 1] if wait is None else wait
@@ -416,13 +572,15 @@ def _client() -> Any:
 
 
 def _call(target: Target, op: Callable[[Any], T], policy: RetryPolicy | None = None) -> T:
-    return with_retries(lambda: op(_client()), target, policy)
+    """``op`` on a fresh client, each attempt's requests limited to ``timeout_s()`` of silence; a timeout is not
+    retried: a server that went silent for that long would take as long again, once per attempt."""
+    seconds = timeout_s()
+    return with_retries(lambda: _watched(lambda: op(_client()), seconds), target, policy)
 
 
 def current_username(policy: RetryPolicy | None = None) -> str:
     """The Kaggle user the credentials belong to (kernel ids are ``<user>/<slug>``)."""
-    api = with_retries(_client, Target("kernel", "", "signing in"), policy)
-    return str(api.config_values.get("username") or "")
+    return _call(Target("kernel", "", "signing in"), lambda api: str(api.config_values.get("username") or ""), policy)
 
 
 @dataclass(frozen=True)
@@ -465,7 +623,8 @@ def submit(csv_path: str | Path, message: str, competition: str = COMPETITION_SL
     A retry first looks for the submission among the team's recent ones: a CreateSubmission whose reply was
     lost (a 5xx or a dropped connection after Kaggle recorded it) must not cost a second daily slot. So does a
     last look after the final attempt failed that way: its submission may be on Kaggle too, and an error would
-    invite a rerun that spends a second slot on the same file."""
+    invite a rerun that spends a second slot on the same file. A CreateSubmission that went silent (``timeout_s``)
+    gets that look at once; not found, the error says to `sync` later, since Kaggle may record it after the look."""
     started = datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(minutes=2)  # clock skew
     name = Path(csv_path).name
     message = as_utf8(message)
@@ -481,9 +640,12 @@ def submit(csv_path: str | Path, message: str, competition: str = COMPETITION_SL
                 return ref
         t0 = time.monotonic()
         try:
-            r = api.competition_submit(str(csv_path), message, competition, quiet=True)
+            # the client prints the error of a failed PUT (its only word on it) before answering "Could not submit"
+            with contextlib.redirect_stdout(io.StringIO()):
+                r = api.competition_submit(str(csv_path), message, competition, quiet=True)
         except Exception as err:
-            lost_reply = _is_transient(err)
+            silent = _silent_request()
+            lost_reply = _is_transient(err) if silent is None else silent == CREATE_SUBMISSION
             raise
         lost_reply = False
         if r.message == UPLOAD_FAILED:

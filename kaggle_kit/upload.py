@@ -156,14 +156,13 @@ def _echo_correction(folder: Path, pred: "Prediction", ledger_path: Path, compet
 
 
 def run_ids(folder: str | Path) -> list[str]:
-    """The run ids behind a run or ensemble folder (an ensemble lists its members)."""
-    from kaggle_kit.runs import read_manifest
+    """The ledger's ``runs`` for a submission of a run or ensemble folder: the run's id, or the ensemble's direct
+    members (a member ensemble by its own name, not its runs). It is the identity the gap report matches ledger rows
+    by (``runs.member_names``): `report` finds the submitted ensemble, and a run's own score, from it; the flat
+    runs would also merge an ensemble of ensembles with the flat ensemble of the same runs."""
+    from kaggle_kit.runs import member_names
 
-    folder = Path(folder)
-    manifest = read_manifest(folder, "ensemble") or {}
-    config = manifest.get("config") or {}
-    members = [Path(p).name for p in config.get("members", []) if isinstance(p, str)]
-    return members or [folder.name]
+    return member_names(folder) or [Path(folder).name]
 
 
 def _model_params(folders: Sequence[Path]) -> list[int | None]:
@@ -174,35 +173,39 @@ def _model_params(folders: Sequence[Path]) -> list[int | None]:
     return [c if isinstance(c, int) and not isinstance(c, bool) else None for c in counts]
 
 
-def check_models_within_budget(folder: str | Path) -> None:
-    """Every model behind a run or ensemble folder holds at most the competition's 5,000,000 trainable parameters
-    (as its train manifest records them). Training refuses a larger one, but a run trained before
-    model.max_params was capped, or elsewhere, could still be submitted."""
-    from kaggle_kit.config import COMPETITION_MAX_PARAMS
+def models_within(folder: str | Path) -> dict[Path, int | None] | None:
+    """Every run folder behind a run or ensemble folder, however deep, with its model's trainable parameters (its
+    train manifest; None where it records none); None when a member is not on disk. Read once for both
+    ``check_models_within_budget`` and ``parameters_note``."""
     from kaggle_kit.ensemble import run_folders_within
+
+    folders = run_folders_within(Path(folder))
+    return None if folders is None else dict(zip(folders, _model_params(folders)))
+
+
+def check_models_within_budget(models: Mapping[Path, int | None] | None) -> None:
+    """Every model of ``models_within`` holds at most the competition's 5,000,000 trainable parameters (as its train
+    manifest records them). Training refuses a larger one, but a run trained before model.max_params was capped,
+    or elsewhere, could still be submitted."""
+    from kaggle_kit.config import COMPETITION_MAX_PARAMS
     from kaggle_kit.errors import ParameterBudgetError
 
-    folders = run_folders_within(Path(folder)) or [Path(folder)]
-    for run, n in zip(folders, _model_params(folders)):
+    for run, n in (models or {}).items():
         if n is not None and n > COMPETITION_MAX_PARAMS:
             raise ParameterBudgetError(f"{run}: its model has {n:,} trainable parameters (its train manifest), "
                                        f"over the competition's {COMPETITION_MAX_PARAMS:,}; it cannot be submitted")
 
 
-def parameters_note(folder: str | Path) -> str | None:
-    """``combined_parameters_note`` for the models behind a run or ensemble folder (read from their train
-    manifests), naming the command that submits one of them; None when a member's count is unknown."""
-    import shlex
-
-    from kaggle_kit.ensemble import run_folders_within
+def parameters_note(models: Mapping[Path, int | None] | None) -> str | None:
+    """``combined_parameters_note`` for the models of ``models_within``, naming the command that submits one of
+    them; None when a member's count is unknown."""
     from kaggle_kit.models.counting import combined_parameters_note
 
-    folders = run_folders_within(Path(folder)) or []
-    counts = _model_params(folders)
+    counts = list((models or {}).values())
     if len(counts) < 2 or None in counts:
         return None
     note = combined_parameters_note(counts)
-    return note and f"{note}, e.g. `kaggle-kit submit --from {shlex.quote(str(folders[0]))} -m MSG`"
+    return note and f"{note}, e.g. `kaggle-kit submit --from {shlex.quote(str(next(iter(models))))} -m MSG`"
 
 
 # ------------------------------------------------------------------------------------------ submit
@@ -260,15 +263,18 @@ def check_not_submitted(ledger_path: Path, sha: str, csv_path: Path) -> None:
 
 
 def resolve_mode(upload: str) -> str:
-    """'upload' or 'dry-run' for an upload setting; raises when 'always' finds no credentials."""
+    """'upload' or 'dry-run' for an upload setting; raises when 'always' finds no credentials, or an upload a bad
+    ``KAGGLE_KIT_KAGGLE_TIMEOUT_S`` (before `submit --from` spends minutes on its prediction)."""
     if upload not in UPLOAD_MODES:
         raise UsageError(f"upload must be one of {', '.join(UPLOAD_MODES)}, found '{upload}'")
     if upload == "never":
         return "dry-run"
     if upload == "always":
         kaggle_api.require_credentials()
-        return "upload"
-    return "upload" if kaggle_api.has_credentials() else "dry-run"
+    elif not kaggle_api.has_credentials():
+        return "dry-run"
+    kaggle_api.timeout_s()
+    return "upload"
 
 
 def limit_words(limits: kaggle_api.Limits) -> str:
@@ -430,7 +436,7 @@ def submit_pipeline_csv(csv: str | Path, cfg: Any, final_dir: str | Path, run_di
             # has just validated this CSV against that folder's pickle, so its ids are the competition's
             ids = _csv_ids(csv)
     message = sub.message or f"{cfg.name}: {Path(final_dir).name}"
-    note = parameters_note(final_dir)
+    note = parameters_note(models_within(final_dir))
     if note:
         echo(note)
     scores = local_scores(final_dir, data, comp, cfg.report.synthetic_per_set, echo=echo, ledger_path=ledger_path,

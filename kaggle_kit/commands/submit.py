@@ -73,7 +73,7 @@ def run(args: argparse.Namespace) -> int:
     from kaggle_kit.fsio import atomic_write_bytes, check_file_target, new_paths, remove_created, sha256_file
     from kaggle_kit.upload import (UPLOAD_ATTEMPTED, LocalScores, again_command, check_models_within_budget,
                                    check_not_submitted, check_run_logits, check_submit_inputs, local_scores,
-                                   parameters_note, resolve_mode, run_ids, submit_csv)
+                                   models_within, parameters_note, resolve_mode, run_ids, submit_csv)
     from kaggle_kit.submission import check_csv_file
 
     if bool(args.csv) == bool(args.from_run):
@@ -102,13 +102,14 @@ def run(args: argparse.Namespace) -> int:
     target = Path(args.out) if args.out else Path("submissions") / f"{folder.name}.csv"
     check_file_target(target, "submission CSV (--out)")
     check_run_logits(folder)
-    check_models_within_budget(folder)
+    models = models_within(folder)  # the members' train manifests, read once for the check and the note
+    check_models_within_budget(models)
     comp = _competition(args)
     with tempfile.TemporaryDirectory(prefix="kaggle-kit-submit-") as tmp:
         fresh, create = _staged_csv(folder, target, comp.ids, Path(tmp))
         if not args.force:  # before the minutes the leaderboard prediction takes
             check_not_submitted(Path(args.ledger), sha256_file(fresh), target)
-        note = parameters_note(folder)
+        note = parameters_note(models)
         if note:
             print(note)
         scores = local_scores(folder, _cifar10_or_none(args), comp, args.synthetic_per_set, echo=print,

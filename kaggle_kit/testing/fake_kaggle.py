@@ -12,7 +12,7 @@ malformed CSVs end as status ERROR with an error description; a daily submission
 (HTTP basic ``username:key`` or a bearer access token) checked with 401; the rules gate (403);
 competition data files and their zip; kernels that "run" (copying configured outputs, or executing the pushed
 script locally) and expose their outputs. Faults are injected by configuration: an HTTP status for the first N
-calls of a method, slow replies, dropped connections.
+calls of a method, slow replies, dropped connections, calls never answered (a blackholed request).
 
 Run it standalone for a demo::
 
@@ -160,7 +160,9 @@ class Fault:
     a reply; None answers normally, after ``delay_s``). ``times``: how many calls it affects (None = all).
     ``after``: API calls only: the call takes effect first and only its reply is lost (a 5xx on the way back).
     ``body_bytes``: file GETs only: answer 200 with the file's full Content-Length but send only this many bytes
-    of it, then hang up (a download cut off half-way); ``status`` is then ignored."""
+    of it, then hang up (a download cut off half-way); ``status`` is then ignored.
+    ``stall``: the call is read, then never answered: the connection stays open and silent until the server stops
+    (a blackholed request; with ``after`` the call takes effect first)."""
 
     status: int | None = 429
     times: int | None = 1
@@ -170,6 +172,7 @@ class Fault:
     message: str = ""
     after: bool = False
     body_bytes: int | None = None
+    stall: bool = False
 
     def matches(self, method: str) -> bool:
         return (self.times is None or self.times > 0) and self.method in ("*", method)
@@ -283,7 +286,7 @@ class FakeKaggleState:
         self.submissions: list[SubmissionRecord] = self._load_submissions()
         self.uploads: dict[str, dict] = {}
         self.kernels: dict[str, KernelRecord] = {}
-        self.calls: list[tuple[str, int]] = []
+        self.calls: list[tuple[str, int | None]] = []
         self._next_ref = max([s.ref for s in self.submissions], default=40_000_000) + 1
         self._archive: Path | None = None
 
@@ -640,9 +643,15 @@ class _Handler(BaseHTTPRequestHandler):
                 fault.times -= 1
         if fault is not None and fault.delay_s:
             time.sleep(fault.delay_s)
-        return fault if fault is not None and (fault.status is not None or fault.body_bytes is not None) else None
+        answers = fault is not None and (fault.status is not None or fault.body_bytes is not None or fault.stall)
+        return fault if answers else None
 
     def _answer_fault(self, method: str, fault: Fault) -> None:
+        if fault.stall:  # recorded as status None: the call arrived and was never answered
+            self.server.fake.record(method, None)
+            self.server.fake.stopping.wait()
+            self.close_connection = True
+            return
         self.server.fake.record(method, fault.status)
         if fault.status == 0:
             self.close_connection = True
@@ -788,8 +797,9 @@ class _Server(ThreadingHTTPServer):
 class FakeKaggle:
     """The server: ``with FakeKaggle(config) as fk: ...`` or ``start()``/``stop()``; ``.port``, ``.url``.
 
-    ``calls`` lists ``(method, status)`` of every call answered, for tests to assert on retries; ``faults``
-    can be appended while it runs; ``submissions`` and ``kernels`` show what was received.
+    ``calls`` lists ``(method, status)`` of every call answered (status None: held unanswered by a ``stall`` fault),
+    for tests to assert on retries; ``faults`` can be appended while it runs; ``submissions`` and ``kernels`` show
+    what was received.
     """
 
     def __init__(self, config: FakeKaggleConfig | None = None, port: int = 0, **overrides: Any):
@@ -801,12 +811,14 @@ class FakeKaggle:
         self._thread: threading.Thread | None = None
         self._tmp: tempfile.TemporaryDirectory | None = None
         self.state: FakeKaggleState | None = None
+        self.stopping = threading.Event()  # releases the calls a ``stall`` fault holds
 
     # ---- lifecycle
     def start(self) -> "FakeKaggle":
         if self._httpd is not None:
             return self
         self._tmp = tempfile.TemporaryDirectory(prefix="fake-kaggle-")
+        self.stopping.clear()
         self.state = FakeKaggleState(self.config, Path(self._tmp.name), secrets.token_hex(8))
         self._httpd = _Server(("127.0.0.1", self._requested_port), _Handler)
         self._httpd.fake = self
@@ -818,6 +830,7 @@ class FakeKaggle:
     def stop(self) -> None:
         if self._httpd is None:
             return
+        self.stopping.set()
         self._httpd.shutdown()
         self._httpd.server_close()
         self._thread.join(timeout=5)
@@ -847,7 +860,7 @@ class FakeKaggle:
         return f"http://127.0.0.1:{self.port}"
 
     @property
-    def calls(self) -> list[tuple[str, int]]:
+    def calls(self) -> list[tuple[str, int | None]]:
         with self.state.lock:
             return list(self.state.calls)
 
@@ -865,7 +878,7 @@ class FakeKaggle:
         with self.state.lock:
             return dict(self.state.kernels)
 
-    def record(self, method: str, status: int) -> None:
+    def record(self, method: str, status: int | None) -> None:
         with self.state.lock:
             self.state.calls.append((method, status))
 

@@ -760,3 +760,111 @@ def test_an_upload_the_client_already_retried_for_minutes_is_not_retried_again(f
     assert err.startswith("error: the file upload for the submission of sub.csv failed (the kaggle client retried "
                           "its connection for 0 min)")
     assert sum(m == "upload" for m in methods(fake)) == 1 and fake.submissions == []
+
+
+# ------------------------------------------------------------------------------------------ silent servers
+STALL_S = 1.0  # the request timeout in these tests (KAGGLE_KIT_KAGGLE_TIMEOUT_S); the default is a minute
+
+
+@pytest.fixture()
+def quick_timeout(fake, monkeypatch):
+    monkeypatch.setenv(kaggle_api.TIMEOUT_ENV, f"{STALL_S:g}")
+    return fake
+
+
+def test_a_file_upload_the_server_never_answers_fails_in_seconds_and_records_nothing(quick_timeout, comp, capsys):
+    """kaggle 2.2.4 PUTs the file without a timeout: a server that accepted the PUT and went silent held `submit`
+    forever. Now the PUT times out, is not retried by the client's own retries (10, over 6 minutes) nor by ours, and
+    the command ends in one line naming it; the client's printed error does not reach the terminal."""
+    fake = quick_timeout
+    fake.faults.append(Fault(stall=True, times=None, method="upload"))
+    csv = write_csv(Path("sub.csv"), comp["ids"], comp["labels"])
+    t0 = time.monotonic()
+    assert submit(csv) == 1
+    assert time.monotonic() - t0 < 10 * STALL_S
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert err.splitlines() == [
+        "error: the file upload for the submission of sub.csv got no answer in 1 s (the connection stayed open and "
+        "silent); nothing was submitted; rerun the command later (KAGGLE_KIT_KAGGLE_TIMEOUT_S sets the wait)"]
+    assert fake.calls == [("GetSubmissionLimits", 200), ("StartSubmissionUpload", 200), ("upload", None)]
+    assert fake.submissions == [] and not Path("submissions/ledger.csv").exists()
+    assert csv.exists()
+
+
+@pytest.mark.parametrize("method, line", [
+    ("GetSubmissionLimits", "Kaggle's GetSubmissionLimits call for the submission-limits request got no answer in "
+                            "1 s (the connection stayed open and silent); check the network and Kaggle's status, "
+                            "then rerun (KAGGLE_KIT_KAGGLE_TIMEOUT_S sets the wait)"),
+    ("StartSubmissionUpload", "Kaggle's StartSubmissionUpload call for the submission of sub.csv got no answer in 1 s "
+                              "(the connection stayed open and silent); nothing was submitted; rerun the command "
+                              "later (KAGGLE_KIT_KAGGLE_TIMEOUT_S sets the wait)"),
+])
+def test_an_api_call_the_server_never_answers_fails_in_seconds(quick_timeout, comp, capsys, method, line):
+    fake = quick_timeout
+    fake.faults.append(Fault(stall=True, times=None, method=method))
+    t0 = time.monotonic()
+    assert submit(write_csv(Path("sub.csv"), comp["ids"], comp["labels"])) == 1
+    assert time.monotonic() - t0 < 10 * STALL_S
+    assert capsys.readouterr().err.splitlines() == ["error: " + line]
+    assert fake.calls[-1] == (method, None) and sum(m == method for m in methods(fake)) == 1  # not retried
+    assert fake.submissions == [] and not Path("submissions/ledger.csv").exists()
+
+
+def test_a_silent_create_submission_that_took_effect_is_found_and_recorded(quick_timeout, comp, capsys):
+    """Kaggle recorded the submission but never answered: the look among the recent submissions finds it, so the
+    ledger gets its row (a rerun would spend a second slot on the same file)."""
+    fake = quick_timeout
+    fake.faults.append(Fault(stall=True, times=1, method="CreateSubmission", after=True))
+    assert submit(write_csv(Path("sub.csv"), comp["ids"], comp["labels"])) == 0
+    assert methods(fake) == ["GetSubmissionLimits", "StartSubmissionUpload", "upload", "CreateSubmission",
+                             "ListSubmissions", "ListSubmissions"]
+    row = ledger.read_ledger("submissions/ledger.csv").iloc[0]
+    assert (row.kaggle_ref, row.status) == (str(fake.submissions[0].ref), "COMPLETE")
+
+
+def test_a_silent_create_submission_that_lands_later_is_not_claimed_and_sync_records_it(quick_timeout, comp,
+                                                                                       capsys):
+    """Kaggle records the submission only after the command gave up on it (and looked for it): no ledger row claims
+    it, the error says it may still arrive and to sync, and the sync then records it."""
+    fake = quick_timeout
+    fake.faults.append(Fault(status=None, times=1, method="CreateSubmission", delay_s=4 * STALL_S))
+    csv = write_csv(Path("sub.csv"), comp["ids"], comp["labels"])
+    assert submit(csv) == 1
+    assert capsys.readouterr().err.splitlines() == [
+        "error: Kaggle's CreateSubmission call for the submission of sub.csv got no answer in 1 s (the connection "
+        "stayed open and silent); Kaggle may still record it: run `kaggle-kit sync` in a few minutes to see whether "
+        "it arrived before submitting the file again (KAGGLE_KIT_KAGGLE_TIMEOUT_S sets the wait)"]
+    assert not Path("submissions/ledger.csv").exists() and csv.exists()
+    deadline = time.monotonic() + 30
+    while not fake.submissions and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert main(["sync"]) == 0
+    row = ledger.read_ledger("submissions/ledger.csv").iloc[0]
+    assert (row.kaggle_ref, row.file, row.status) == (str(fake.submissions[0].ref), "sub.csv", "COMPLETE")
+
+
+def test_a_silent_status_read_after_the_upload_keeps_the_row_pending(quick_timeout, comp, capsys):
+    fake = quick_timeout
+    fake.faults.append(Fault(stall=True, times=None, method="ListSubmissions"))
+    assert submit(write_csv(Path("sub.csv"), comp["ids"], comp["labels"])) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0] == ("warning: could not read the new submission's status (Kaggle's ListSubmissions call for the "
+                      "submission list got no answer in 1 s (the connection stayed open and silent); check the "
+                      "network and Kaggle's status, then rerun (KAGGLE_KIT_KAGGLE_TIMEOUT_S sets the wait)); run "
+                      "`kaggle-kit sync` later")
+    row = ledger.read_ledger("submissions/ledger.csv").iloc[0]
+    assert (row.kaggle_ref, row.status) == (str(fake.submissions[0].ref), "PENDING")
+    t0 = time.monotonic()
+    assert main(["sync"]) == 1
+    assert time.monotonic() - t0 < 10 * STALL_S
+    assert capsys.readouterr().err.startswith("error: Kaggle's ListSubmissions call for the submission list got no "
+                                              "answer in 1 s")
+
+
+def test_a_bad_timeout_setting_is_refused_before_any_call(fake, comp, capsys, monkeypatch):
+    monkeypatch.setenv(kaggle_api.TIMEOUT_ENV, "soon")
+    assert submit(write_csv(Path("sub.csv"), comp["ids"], comp["labels"])) == 2
+    assert capsys.readouterr().err == ("error: KAGGLE_KIT_KAGGLE_TIMEOUT_S must be a number of seconds above 0, "
+                                       "found 'soon'\n")
+    assert fake.calls == []

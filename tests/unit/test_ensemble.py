@@ -281,7 +281,12 @@ def test_an_ensemble_over_the_budget_in_all_says_so_and_names_one_member_to_subm
     """Each member passes the 5M rule alone; three together hold 3x as many parameters, and a course reading the
     rule as covering the whole submission would refuse it: the user hears the total before uploading."""
     from kaggle_kit.models.counting import combined_parameters_note
-    from kaggle_kit.upload import parameters_note
+    from kaggle_kit.upload import models_within
+
+    def parameters_note(folder):
+        from kaggle_kit.upload import parameters_note
+
+        return parameters_note(models_within(folder))
 
     runs = [make_run(tmp_path / "runs" / n, seed=i) for i, n in enumerate("ABC")]
     for run, params in zip(runs, (4_893_566, 4_893_566, 1_000)):
@@ -301,3 +306,26 @@ def test_an_ensemble_over_the_budget_in_all_says_so_and_names_one_member_to_subm
     assert parameters_note(small) is None  # 3,000 in all: within the budget
     assert combined_parameters_note([2_500_000, 2_500_000]) is None
     assert combined_parameters_note([2_500_000, 2_500_001]).startswith("note: these predictions come from 2 models")
+
+
+def test_an_ensemble_of_ensembles_is_recorded_by_its_members_and_checked_by_its_runs(tmp_path):
+    """The two readers of an ensemble's members differ on purpose. The ledger records a submission by the direct
+    members (``upload.run_ids``, the identity the gap report matches rows by: an inner ensemble by its name); the
+    parameter budget reads every run however deep, so a run over it inside an inner ensemble is still refused."""
+    from kaggle_kit.ensemble import runs_within
+    from kaggle_kit.errors import ParameterBudgetError
+    from kaggle_kit.runs import member_names
+    from kaggle_kit.upload import check_models_within_budget, models_within, run_ids
+
+    runs = [make_run(tmp_path / "runs" / n, seed=i) for i, n in enumerate("ABC")]
+    inner = ensemble_runs(runs[:2], "mean_probs", "ab", out_root=tmp_path / "ens")
+    outer = ensemble_runs([inner, runs[2]], "vote", "abc", out_root=tmp_path / "ens")
+    flat = ensemble_runs(runs, "vote", "flat", out_root=tmp_path / "ens")
+    assert run_ids(outer) == member_names(outer) == ["ab", "C"]
+    assert run_ids(flat) == runs_within(flat) == runs_within(outer) == ["A", "B", "C"]  # other predictions
+    assert run_ids(runs[0]) == ["A"]
+    assert list(models_within(outer)) == runs
+    check_models_within_budget(models_within(outer))  # no train manifests: no counts, nothing to refuse
+    write_manifest(runs[1], "train", metrics={"params": 5_000_001})
+    with pytest.raises(ParameterBudgetError, match=r"runs/B: its model has 5,000,001 trainable parameters"):
+        check_models_within_budget(models_within(outer))

@@ -187,3 +187,34 @@ def test_scores_public_and_private_separately():
 def test_malformed_csvs_end_as_errors(data, error):
     assert score_submission(data, SOLUTION, PUBLIC).__dict__ == {"status": "ERROR", "public_score": "",
                                                                  "private_score": "", "error": error}
+
+
+def test_timeout_setting(monkeypatch):
+    from kaggle_kit.errors import UsageError
+
+    monkeypatch.delenv(kaggle_api.TIMEOUT_ENV, raising=False)
+    assert kaggle_api.timeout_s() == 60.0
+    monkeypatch.setenv(kaggle_api.TIMEOUT_ENV, " 2.5 ")
+    assert kaggle_api.timeout_s() == 2.5
+    for bad in ("0", "-1", "nan", "inf", "soon"):
+        monkeypatch.setenv(kaggle_api.TIMEOUT_ENV, bad)
+        with pytest.raises(UsageError, match=f"KAGGLE_KIT_KAGGLE_TIMEOUT_S must be a number of seconds above 0, "
+                                             f"found '{bad}'"):
+            kaggle_api.timeout_s()
+
+
+def test_only_a_timeout_counts_as_silence_not_a_refused_or_dropped_connection():
+    """urllib3's NewConnectionError (connection refused) subclasses ConnectTimeoutError: it must still be retried
+    as before, and so must a dropped connection; a timeout, however requests and urllib3 wrap it, ends the call."""
+    import requests
+    from urllib3.exceptions import (ConnectTimeoutError, MaxRetryError, NewConnectionError, ProtocolError,
+                                    ReadTimeoutError)
+
+    read = ReadTimeoutError(None, "/x", "Read timed out.")
+    assert kaggle_api._timed_out(requests.ConnectionError(MaxRetryError(None, "/x", read)))
+    assert kaggle_api._timed_out(requests.ReadTimeout(read))
+    assert kaggle_api._timed_out(ProtocolError("Connection aborted.", TimeoutError("The write operation timed out")))
+    assert kaggle_api._timed_out(MaxRetryError(None, "/x", ConnectTimeoutError(None, "connect timed out")))
+    refused = NewConnectionError(None, "Failed to establish a new connection: [Errno 111] Connection refused")
+    assert not kaggle_api._timed_out(requests.ConnectionError(MaxRetryError(None, "/x", refused)))
+    assert not kaggle_api._timed_out(ProtocolError("Connection aborted.", ConnectionResetError(104, "reset")))

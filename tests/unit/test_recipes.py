@@ -139,3 +139,24 @@ def test_the_report_defaults_to_the_submitted_ensemble_after_its_members(tmp_pat
     assert _runs_from_ledger(str(ledger)) == [Path("runs/a"), Path("runs/b"), Path("ensembles/vote")]
     append_row(ledger, file="y.csv", runs=["c"], **recipe_keys(c).ledger_cells())
     assert _runs_from_ledger(str(ledger)) == [Path("runs/c")]
+
+
+def test_the_report_finds_a_submitted_ensemble_of_ensembles_from_the_row_submit_writes(tmp_path, monkeypatch):
+    """`submit --from` records an ensemble of ensembles by its direct members (``upload.run_ids``): the report then
+    finds the inner ensemble, the run and the submitted ensemble. By its runs (a, b, c: ``ensemble.runs_within``) it
+    would find neither ensemble (nor the flat one of the same runs, another recipe)."""
+    from kaggle_kit.commands.report import _runs_from_ledger
+    from kaggle_kit.ledger import append_row
+    from kaggle_kit.upload import run_ids
+
+    monkeypatch.chdir(tmp_path)
+    a, b, c = (_run(tmp_path, n, f"train.seed={i}") for i, n in enumerate("abc"))
+    inner = _ensemble(tmp_path, "ab", [a, b])
+    outer = tmp_path / "ensembles" / "abc"
+    outer.mkdir()
+    (outer / "ensemble.json").write_text(json.dumps({"method": "vote", "members": [
+        {"path": str(Path("ensembles") / inner.name)}, {"path": str(Path("runs") / c.name)}]}))
+    _ensemble(tmp_path, "flat", [a, b, c], method="vote")
+    ledger = tmp_path / "submissions" / "ledger.csv"
+    append_row(ledger, file="x.csv", runs=run_ids(outer), **recipe_keys(outer).ledger_cells())
+    assert _runs_from_ledger(str(ledger)) == [Path("ensembles/ab"), Path("runs/c"), Path("ensembles/abc")]
