@@ -6,8 +6,9 @@ script runs each command ``--repeats`` times as ``python -m kaggle_kit ...`` (a 
 this tree's ``kaggle_kit`` and with the base revision's (``git archive`` into a temporary folder), base and new
 interleaved so a loaded machine slows both alike, and prints median wall seconds and new / base. A second table
 names the heavy modules each command leaves in ``sys.modules``. ``submit``, ``sync`` and ``kernel status`` talk to
-the fake Kaggle server (``kaggle_kit.testing.fake_kaggle``); the data are tiny synthetic files, so what is timed
-is the start and the command's own work, not reading CIFAR-10.
+the fake Kaggle server (``kaggle_kit.testing.fake_kaggle``); the data are synthetic (a competition pickle of the
+real 10,000 ids, CIFAR-10 batches of 20 images), so what is timed is the start and the command's own work, not
+reading 180 MB of CIFAR-10.
 
     .venv/bin/python benchmarks/bench_cli.py                      # against main, 5 repeats
     .venv/bin/python benchmarks/bench_cli.py --base HEAD~1 --repeats 9
