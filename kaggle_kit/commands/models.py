@@ -4,15 +4,15 @@ from __future__ import annotations
 import argparse
 import json
 
-from kaggle_kit.models.counting import DEFAULT_MAX_PARAMS
+from kaggle_kit.config import COMPETITION_MAX_PARAMS  # not from kaggle_kit.models: that imports torch
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("models", help="list the registered models with parameters and GFLOPs")
     p.add_argument("--timm", action="append", default=[], metavar="ARCH",
                    help="also list timm/ARCH, adapted to 32x32 (repeatable)")
-    p.add_argument("--max-params", type=int, default=DEFAULT_MAX_PARAMS,
-                   help=f"trainable-parameter budget to mark (default {DEFAULT_MAX_PARAMS:,})")
+    p.add_argument("--max-params", type=int, default=COMPETITION_MAX_PARAMS,
+                   help=f"trainable-parameter budget to mark (default {COMPETITION_MAX_PARAMS:,})")
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
     p.set_defaults(func=run)
 
