@@ -789,9 +789,17 @@ def _safe_extract(archive: Path, dest: Path, shown: Path | None = None) -> list[
     return written
 
 
-def _move_into(src: Path, dest: Path) -> None:
-    """Move the extracted tree ``src`` into ``dest`` (merging with what is there). Every clash is checked
-    before anything moves, so ``dest`` gets all of it or none of it."""
+def _move_into(src: Path, dest: Path, aside: Path) -> None:
+    """Move the extracted tree ``src`` into ``dest`` (merging with what is there), all or nothing.
+
+    Every clash is checked before anything moves. Then every file of ``dest`` that the archive replaces is moved
+    into ``aside`` (a folder on the same file system), and only then are the new files moved in: at no moment does
+    ``dest`` hold old and new versions side by side, which `data verify` could not tell for the competition pickle
+    (it has no official md5); a kill -9 half-way leaves files missing, which every command reports. On any
+    failure, Ctrl-C included, the new files are taken out again and the old ones put back before the error
+    propagates, so ``dest`` holds exactly what it held before. The rollback decides from what is where (a file
+    gone from ``src`` was moved in, a file in ``aside`` was moved out), so an interrupt between a rename and its
+    bookkeeping cannot mislead it."""
     files = [p for p in sorted(src.rglob("*")) if not p.is_dir()]
     dirs = [p for p in sorted(src.rglob("*")) if p.is_dir()]
     for p in dirs:
@@ -802,11 +810,30 @@ def _move_into(src: Path, dest: Path) -> None:
         there = dest / p.relative_to(src)
         if there.is_dir():
             raise UsageError(f"{there}: is a folder, but the archive has a file there; move it away and rerun")
-    dest.mkdir(parents=True, exist_ok=True)
-    for p in dirs:
-        (dest / p.relative_to(src)).mkdir(parents=True, exist_ok=True)
-    for p in files:
-        os.replace(p, dest / p.relative_to(src))
+    made = [dest / p.relative_to(src) for p in dirs if not (dest / p.relative_to(src)).exists()]
+    try:
+        dest.mkdir(parents=True, exist_ok=True)
+        for there in made:
+            there.mkdir(parents=True, exist_ok=True)
+        for p in files:
+            there, old = dest / p.relative_to(src), aside / p.relative_to(src)
+            if os.path.lexists(there):
+                old.parent.mkdir(parents=True, exist_ok=True)
+                os.replace(there, old)
+        for p in files:
+            os.replace(p, dest / p.relative_to(src))
+    except BaseException:
+        for p in files:
+            if not os.path.lexists(p):
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(dest / p.relative_to(src))
+        for p in files:
+            if os.path.lexists(aside / p.relative_to(src)):
+                os.replace(aside / p.relative_to(src), dest / p.relative_to(src))
+        for there in reversed(made):
+            with contextlib.suppress(OSError):
+                there.rmdir()
+        raise
 
 
 def download_competition_data(dest: str | Path = "data", competition: str = COMPETITION_SLUG,
@@ -815,7 +842,8 @@ def download_competition_data(dest: str | Path = "data", competition: str = COMP
 
     ``dest`` is checked before any network call. The zip is downloaded and extracted into a staging folder
     beside ``dest`` and moved in only once every member is safe and intact: a failed download, a corrupt or
-    hostile archive leaves ``dest`` as it was (and removes it if this call created it).
+    hostile archive, a failure or Ctrl-C while the files move in (``_move_into``) leaves ``dest`` as it was (and
+    removes it if this call created it).
     `kaggle-kit data download` calls this, then verifies the layout with `data verify`."""
     from kaggle_kit.upload import check_competition  # upload imports this module
 
@@ -846,7 +874,11 @@ def download_competition_data(dest: str | Path = "data", competition: str = COMP
             raise KaggleError(f"the download of {competition} did not produce a zip (found: {found}); rerun it")
         for archive in archives:
             _safe_extract(archive, files, dest)
-        _move_into(files, dest)
+        try:
+            _move_into(files, dest, staging / "replaced")
+        except OSError as err:
+            raise KaggleError(f"could not move the downloaded files into {dest} ({err.strerror or err}); {dest} "
+                              f"holds what it held before") from None
     except BaseException:
         if created is not None:
             shutil.rmtree(created, ignore_errors=True)

@@ -314,3 +314,48 @@ def test_malformed_competition_is_a_usage_error_before_any_call(fake, capsys, sl
     line = one_error_line(capsys)  # was: a download request, then "Kaggle refused the download of 's data (403"
     assert line.startswith(f"error: competition '{slug}' is not a Kaggle competition slug"), line
     assert fake.calls == [] and list(Path.cwd().iterdir()) == []
+
+
+def _tree(root: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+@pytest.mark.parametrize("failure", [KeyboardInterrupt(), OSError(18, "Invalid cross-device link")])
+def test_a_move_that_fails_half_way_leaves_the_old_files_exactly(fake, tmp_path, capsys, monkeypatch, failure):
+    """Ctrl-C (or any failure) while the new files were moved into an existing folder left some old and some new
+    ones; `data verify` cannot tell a mixed competition pickle (it has no official md5). The move is now all or
+    nothing: here it fails after the third file, and D holds exactly its old files."""
+    old_pickle = Path(fake.config.data_files["cifar_test_nolabel.pkl"]).read_bytes()
+    serve_zip(fake, make_zip(tmp_path / "old.zip", [*cifar_members("cifar-10-batches-py"),
+                                                    ("cifar_test_nolabel.pkl", old_pickle)]))
+    main(["data", "download", "--dest", "D"])  # md5s differ: `data verify` reports them
+    Path("D/mine.txt").write_text("kept")
+    before = _tree(Path("D"))
+    serve_zip(fake, make_zip(tmp_path / "new.zip", [*cifar_members("cifar-10-batches-py", n=20),
+                                                    ("cifar_test_nolabel.pkl", b"new pickle"), ("sub/new.txt", b"n")]))
+    import os
+
+    real_replace, moved = os.replace, []
+
+    def replace_then_fail(src, dst):  # the new files come from the staging folder's files/
+        if "files" in Path(src).parts:
+            if len(moved) == 3:
+                raise failure
+            moved.append(dst)
+        real_replace(src, dst)
+
+    monkeypatch.setattr(os, "replace", replace_then_fail)
+    capsys.readouterr()
+    if isinstance(failure, KeyboardInterrupt):
+        with pytest.raises(KeyboardInterrupt):
+            kaggle_api.download_competition_data("D")
+    else:
+        assert main(["data", "download", "--dest", "D"]) == 1
+        line = one_error_line(capsys)
+        assert line == ("error: could not move the downloaded files into D (Invalid cross-device link); D holds "
+                        "what it held before"), line
+    assert len(moved) == 3
+    assert _tree(Path("D")) == before
+    assert sorted(p.name for p in Path("D").iterdir()) == ["cifar-10-batches-py", "cifar_test_nolabel.pkl",
+                                                           "mine.txt"]  # no new sub/ either
+    assert sorted(p.name for p in Path.cwd().iterdir()) == ["D"]  # and no staging folder
