@@ -25,6 +25,7 @@ import io
 import json
 import os
 import random
+import re
 import shutil
 import stat
 import sys
@@ -39,7 +40,7 @@ from urllib.parse import urlsplit
 
 from kaggle_kit.config import COMPETITION_SLUG
 from kaggle_kit.errors import CredentialsError, DataFormatError, KaggleError, SubmissionLimitError, UsageError
-from kaggle_kit.fsio import check_dir_target, escape_problem, new_paths
+from kaggle_kit.fsio import check_dir_target, escape_problem, lock_folder, new_paths
 from kaggle_kit.text import spelled_out
 
 T = TypeVar("T")
@@ -836,6 +837,56 @@ def _move_into(src: Path, dest: Path, aside: Path) -> None:
         raise
 
 
+STALE_STAGING_S = 60.0  # an unheld staging folder unchanged this long is a killed download's
+
+
+def _staging_spots(dest: Path) -> list[tuple[Path, str]]:
+    """Where a download into ``dest`` makes its staging folder, and the name's prefix (mkdtemp adds 8 characters):
+    beside ``dest``, or in it when the folder above is read-only."""
+    return [(dest.absolute().parent, f".{dest.absolute().name or 'data'}.download-"), (dest, ".download-")]
+
+
+def _make_staging(dest: Path) -> tuple[Path, int | None]:
+    """A new staging folder for ``dest``, and the descriptor holding its lock (None where locks do not work, which
+    also keeps every cleaner from removing it)."""
+    (beside, prefix), (inside, inner) = _staging_spots(dest)
+    try:
+        staging = Path(tempfile.mkdtemp(prefix=prefix, dir=beside))
+    except PermissionError:  # the parent is read-only but dest itself is a writable folder
+        staging = Path(tempfile.mkdtemp(prefix=inner, dir=inside))
+    return staging, lock_folder(staging)
+
+
+def _remove_stale_staging(dest: Path) -> list[Path]:
+    """Remove the staging folders that downloads into ``dest`` killed outright (kill -9, a crash, a power cut)
+    left behind, with the partial zip in them. A folder goes only if its name is one this module makes for
+    ``dest``, no process holds its lock (a download holds its own until it has removed it) and it has not changed
+    for ``STALE_STAGING_S`` (which covers the instant between a download making its folder and locking it), so a
+    concurrent download into ``dest`` keeps its folder."""
+    removed = []
+    for folder, prefix in _staging_spots(dest):
+        ours = re.compile(re.escape(prefix) + r"[a-z0-9_]{8}")  # tempfile's names: 8 of a-z, 0-9 and _
+        try:
+            entries = [e for e in os.scandir(folder) if ours.fullmatch(e.name) and e.is_dir(follow_symlinks=False)]
+        except OSError:
+            continue
+        for entry in entries:
+            try:
+                if time.time() - entry.stat(follow_symlinks=False).st_mtime < STALE_STAGING_S:
+                    continue
+                held = lock_folder(entry.path)
+            except OSError:
+                continue
+            if held is None:
+                continue
+            try:
+                shutil.rmtree(entry.path, ignore_errors=True)
+            finally:
+                os.close(held)
+            removed.append(Path(entry.path))
+    return removed
+
+
 def download_competition_data(dest: str | Path = "data", competition: str = COMPETITION_SLUG,
                               policy: RetryPolicy | None = None) -> Path:
     """Download the competition's files with the official client and unzip them into ``dest``.
@@ -843,7 +894,8 @@ def download_competition_data(dest: str | Path = "data", competition: str = COMP
     ``dest`` is checked before any network call. The zip is downloaded and extracted into a staging folder
     beside ``dest`` and moved in only once every member is safe and intact: a failed download, a corrupt or
     hostile archive, a failure or Ctrl-C while the files move in (``_move_into``) leaves ``dest`` as it was (and
-    removes it if this call created it).
+    removes it if this call created it). Staging folders that killed downloads into ``dest`` left are removed first
+    (``_remove_stale_staging``).
     `kaggle-kit data download` calls this, then verifies the layout with `data verify`."""
     from kaggle_kit.upload import check_competition  # upload imports this module
 
@@ -851,10 +903,8 @@ def download_competition_data(dest: str | Path = "data", competition: str = COMP
     dest = check_dir_target(Path(dest), "data folder")
     created = (new_paths(dest.absolute()) or [None])[-1]  # the highest folder this call would make
     dest.absolute().parent.mkdir(parents=True, exist_ok=True)
-    try:
-        staging = Path(tempfile.mkdtemp(prefix=f".{dest.name or 'data'}.download-", dir=dest.absolute().parent))
-    except PermissionError:  # the parent is read-only but dest itself is a writable folder
-        staging = Path(tempfile.mkdtemp(prefix=".download-", dir=dest))
+    _remove_stale_staging(dest)
+    staging, held = _make_staging(dest)
     try:
         archive_dir, files = staging / "archive", staging / "files"
         archive_dir.mkdir()
@@ -885,6 +935,8 @@ def download_competition_data(dest: str | Path = "data", competition: str = COMP
         raise
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+        if held is not None:
+            os.close(held)
     return dest
 
 

@@ -359,3 +359,66 @@ def test_a_move_that_fails_half_way_leaves_the_old_files_exactly(fake, tmp_path,
     assert sorted(p.name for p in Path("D").iterdir()) == ["cifar-10-batches-py", "cifar_test_nolabel.pkl",
                                                            "mine.txt"]  # no new sub/ either
     assert sorted(p.name for p in Path.cwd().iterdir()) == ["D"]  # and no staging folder
+
+
+def _staging_folders() -> list[Path]:
+    return sorted([*Path.cwd().glob(".D.download-*"), *Path("D").glob(".download-*")])
+
+
+def test_a_killed_download_leaves_a_staging_folder_that_the_next_one_removes_but_not_a_live_one(fake, tmp_path,
+                                                                                                 capsys):
+    """kill -9 mid-download skips every cleanup: its hidden staging folder beside D stayed there forever, however
+    large the half-downloaded zip. The next download into D removes it; one that a running download holds (here
+    one still downloading, made to look an hour old) is left alone."""
+    import os
+    import subprocess
+    import sys
+    import time
+
+    fake.config.faults.append(Fault(stall=True, times=1, method="file"))
+    env = {**os.environ, "PYTHONPATH": str(Path(kaggle_api.__file__).resolve().parents[1])}
+    proc = subprocess.Popen([sys.executable, "-m", "kaggle_kit", "data", "download", "--dest", "D"], env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 120
+        while ("file", None) not in fake.calls:  # the first download is under way, its file GET held unanswered
+            assert proc.poll() is None and time.monotonic() < deadline, proc.stderr.read().decode()
+            time.sleep(0.05)
+        [live] = _staging_folders()
+        os.utime(live, (time.time() - 3600,) * 2)
+        main(["data", "download", "--dest", "D"])  # a second download alongside (`data verify` then complains)
+        capsys.readouterr()
+        assert _staging_folders() == [live] and Path("D/cifar_test_nolabel.pkl").is_file()
+    finally:
+        proc.kill()
+        proc.wait(timeout=60)
+    assert proc.returncode == -9 and _staging_folders() == [live]  # kill -9 left it
+    main(["data", "download", "--dest", "D"])
+    capsys.readouterr()
+    assert _staging_folders() == [] and sorted(p.name for p in Path.cwd().iterdir()) == ["D"]
+
+
+def test_only_idle_staging_folders_of_its_own_name_are_removed(fake, capsys):
+    """What the next download removes: a folder named as its staging folders are (beside D, or in D when the
+    folder above is read-only), that no download holds and that has not changed for a minute (a download holds
+    its folder from just after making it: the minute covers that gap). Nothing else."""
+    import os
+    import time
+
+    Path("D").mkdir()
+    old = time.time() - 3600
+    stale = [Path(".D.download-ab_c1234"), Path("D/.download-x9y8z7w6")]
+    kept = [Path(".D.download-fresh123"),  # changed just now: perhaps made by a download about to hold it
+            Path(".D.download-mine"), Path(".E.download-abcdefgh"), Path("D/.D.download-abcdefgh"),
+            Path("D.download-abcdefgh"), Path(".D.download-abcdefgh.bak")]
+    for folder in stale + kept:
+        (folder / "archive").mkdir(parents=True)
+        (folder / "archive" / "part.zip").write_bytes(b"partial")
+        if folder.name != ".D.download-fresh123":
+            os.utime(folder, (old, old))
+    Path(".D.download-12345678").write_text("a file, not a staging folder")
+    os.utime(".D.download-12345678", (old, old))
+    main(["data", "download", "--dest", "D"])
+    capsys.readouterr()
+    assert [f for f in stale if f.exists()] == [] and [f for f in kept if not f.exists()] == []
+    assert Path(".D.download-12345678").is_file()
