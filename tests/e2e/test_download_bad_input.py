@@ -422,3 +422,36 @@ def test_only_idle_staging_folders_of_its_own_name_are_removed(fake, capsys):
     capsys.readouterr()
     assert [f for f in stale if f.exists()] == [] and [f for f in kept if not f.exists()] == []
     assert Path(".D.download-12345678").is_file()
+
+
+def _pickled(obj) -> bytes:
+    import pickle
+
+    return pickle.dumps(obj, protocol=2)
+
+
+@pytest.mark.parametrize("pickle_bytes, problem", [
+    (_pickled({b"data": np.zeros((20, 100), np.uint8), b"ids": np.arange(20)}),
+     "'data' must have shape (N, 32, 32, 3) or (N, 3072), found (20, 100)"),
+    (_pickled({b"images": np.zeros((20, 3072), np.uint8)}), "missing key 'data' (found keys: b'images')"),
+])
+def test_a_downloaded_pickle_in_another_format_says_it_is_what_kaggle_serves(fake, tmp_path, capsys, monkeypatch,
+                                                                            pickle_bytes, problem):
+    """The competition's pickle just fetched, in a format the toolkit does not read: the error named only the
+    problem, as for a damaged copy that a new download would mend, though this file is what Kaggle serves (as the
+    md5 case already said). Here the batches are the official ones (their md5s are made to match) and only the
+    pickle differs."""
+    from kaggle_kit import datapaths
+    from kaggle_kit.fsio import md5_file
+
+    members = cifar_members("cifar-10-python/cifar-10-batches-py")
+    serve_zip(fake, make_zip(tmp_path / "comp.zip", [*members, ("cifar_test_nolabel.pkl", pickle_bytes)]))
+    official = {Path(name).name: __import__("hashlib").md5(data).hexdigest() for name, data in members}
+    monkeypatch.setattr(datapaths, "CIFAR10_MD5", official)
+    assert main(["data", "download", "--dest", "D"]) == 2
+    line = one_error_line(capsys)
+    assert line == (f"error: D/cifar_test_nolabel.pkl: {problem}; these are the files Kaggle serves now: check the "
+                    f"competition's data page for a changed format"), line
+    assert md5_file("D/cifar_test_nolabel.pkl") == __import__("hashlib").md5(pickle_bytes).hexdigest()
+    assert main(["data", "verify", "--data-dir", "D"]) == 2  # a plain verify still names only the problem
+    assert one_error_line(capsys) == f"error: D/cifar_test_nolabel.pkl: {problem}"
