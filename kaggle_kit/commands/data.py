@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 from kaggle_kit.config import COMPETITION_SLUG
 
@@ -22,10 +23,18 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def verify(args: argparse.Namespace, just_downloaded: bool = False) -> int:
-    from kaggle_kit.datapaths import locate_data, verify_data
-    from kaggle_kit.errors import DataFormatError
+    from kaggle_kit.datapaths import layout_hints, locate_data, verify_data
+    from kaggle_kit.errors import DataFormatError, DataNotFoundError
 
-    paths = locate_data(args.data_dir)
+    try:
+        paths = locate_data(args.data_dir)
+    except DataNotFoundError:  # its advice, `kaggle-kit data download`, was just followed
+        if not just_downloaded:
+            raise
+        hints = layout_hints([Path(args.data_dir)])
+        raise DataNotFoundError(f"{args.data_dir}: the files just downloaded hold no CIFAR-10 batches "
+                                f"(cifar-10-batches-py/data_batch_1 ...){hints or '; ' + _after_problems(True, False)}"
+                                ) from None
     try:
         report = verify_data(paths, check_md5=not args.no_md5)
     except DataFormatError as err:  # a file in a format the toolkit does not read

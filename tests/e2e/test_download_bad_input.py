@@ -455,3 +455,76 @@ def test_a_downloaded_pickle_in_another_format_says_it_is_what_kaggle_serves(fak
     assert md5_file("D/cifar_test_nolabel.pkl") == __import__("hashlib").md5(pickle_bytes).hexdigest()
     assert main(["data", "verify", "--data-dir", "D"]) == 2  # a plain verify still names only the problem
     assert one_error_line(capsys) == f"error: D/cifar_test_nolabel.pkl: {problem}"
+
+
+def _unprivileged() -> list[str]:
+    """A command prefix under which file permissions count: root ignores them unless it drops its DAC override."""
+    import os
+    import shutil
+
+    if os.geteuid() != 0:
+        return []
+    if shutil.which("setpriv") is None:
+        pytest.skip("running as root without setpriv: a read-only folder cannot be simulated")
+    caps = "-dac_override,-dac_read_search"
+    return ["setpriv", f"--bounding-set={caps}", f"--inh-caps={caps}"]
+
+
+@pytest.mark.parametrize("dest", ["D", "D/new"])
+def test_a_read_only_dest_is_one_line_before_any_call(fake, capsys, dest):
+    """A read-only data folder (or one under it, to be made): refused before the download, in one line."""
+    import os
+    import subprocess
+    import sys
+
+    Path("D").mkdir()
+    Path("D/mine.txt").write_text("kept")
+    Path("D").chmod(0o555)
+    env = {**os.environ, "PYTHONPATH": str(Path(kaggle_api.__file__).resolve().parents[1])}
+    try:
+        proc = subprocess.run([*_unprivileged(), sys.executable, "-m", "kaggle_kit", "data", "download", "--dest",
+                               dest], env=env, capture_output=True, text=True, timeout=120)
+    finally:
+        Path("D").chmod(0o755)
+    assert proc.returncode == 2, proc.stderr
+    want = ("error: D: folder is not writable; choose another data folder\n" if dest == "D" else
+            "error: D/new: cannot write the data folder there, folder D is not writable\n")
+    assert proc.stderr == want and proc.stdout == ""
+    assert fake.calls == []
+    assert sorted(p.name for p in Path.cwd().iterdir()) == ["D"] and os.listdir("D") == ["mine.txt"]
+
+
+def test_a_writable_dest_in_a_read_only_folder_is_staged_inside_it_and_left_clean(fake, tmp_path):
+    """The folder above D read-only (a mounted volume's root): the staging folder goes inside D, a stale one left
+    there by a killed download is removed, and the files land with nothing else left behind."""
+    import os
+    import subprocess
+    import sys
+
+    Path("P/D/.download-k1lled00/archive").mkdir(parents=True)
+    os.utime("P/D/.download-k1lled00", (1, 1))
+    Path("P").chmod(0o555)
+    env = {**os.environ, "PYTHONPATH": str(Path(kaggle_api.__file__).resolve().parents[1])}
+    try:
+        proc = subprocess.run([*_unprivileged(), sys.executable, "-m", "kaggle_kit", "data", "download", "--dest",
+                               "P/D"], env=env, capture_output=True, text=True, timeout=120)
+    finally:
+        Path("P").chmod(0o755)
+    assert "Traceback" not in proc.stderr and proc.stderr.splitlines()[-1].startswith("error: P/D: "), proc.stderr
+    assert os.listdir("P") == ["D"] and os.listdir("P/D") == ["cifar_test_nolabel.pkl"]  # verify: no batches
+    assert [c for c in fake.calls if c[0] == "file"] == [("file", 200)]
+
+
+def test_a_download_without_the_batches_does_not_advise_downloading(fake, tmp_path, capsys):
+    """Kaggle's archive held no CIFAR-10 batches: the error right after the download advised getting the data
+    with `kaggle-kit data download`, the command just run. It now says what the archive lacked, and that this is
+    what Kaggle serves, or what the folder holds instead (a packed archive inside it)."""
+    assert main(["data", "download", "--dest", "D"]) == 2  # the fake's archive: the pickle alone
+    assert one_error_line(capsys) == (
+        "error: D: the files just downloaded hold no CIFAR-10 batches (cifar-10-batches-py/data_batch_1 ...); these "
+        "are the files Kaggle serves now: check the competition's data page for a changed format")
+    serve_zip(fake, make_zip(tmp_path / "packed.zip", [("cifar-10-python.tar.gz", b"\x1f\x8b packed")]))
+    assert main(["data", "download", "--dest", "E"]) == 2
+    assert one_error_line(capsys) == (
+        "error: E: the files just downloaded hold no CIFAR-10 batches (cifar-10-batches-py/data_batch_1 ...); found "
+        "E/cifar-10-python.tar.gz, not unpacked: unpack it first (`tar -xzf E/cifar-10-python.tar.gz -C E`)")
