@@ -848,12 +848,17 @@ def _staging_spots(dest: Path) -> list[tuple[Path, str]]:
 
 def _make_staging(dest: Path) -> tuple[Path, int | None]:
     """A new staging folder for ``dest``, and the descriptor holding its lock (None where locks do not work, which
-    also keeps every cleaner from removing it)."""
+    also keeps every cleaner from removing it). It goes beside ``dest``, so that nothing of it shows in ``dest``,
+    unless ``dest`` is on another file system (a mount point, a link to another disk: no file can be renamed
+    across) or the folder above is read-only: then inside ``dest``."""
     (beside, prefix), (inside, inner) = _staging_spots(dest)
-    try:
-        staging = Path(tempfile.mkdtemp(prefix=prefix, dir=beside))
-    except PermissionError:  # the parent is read-only but dest itself is a writable folder
-        staging = Path(tempfile.mkdtemp(prefix=inner, dir=inside))
+    if not inside.is_dir() or os.stat(inside).st_dev == os.stat(beside).st_dev:
+        try:
+            staging = Path(tempfile.mkdtemp(prefix=prefix, dir=beside))
+            return staging, lock_folder(staging)
+        except PermissionError:  # the parent is read-only but dest itself is a writable folder
+            pass
+    staging = Path(tempfile.mkdtemp(prefix=inner, dir=inside))
     return staging, lock_folder(staging)
 
 

@@ -528,3 +528,23 @@ def test_a_download_without_the_batches_does_not_advise_downloading(fake, tmp_pa
     assert one_error_line(capsys) == (
         "error: E: the files just downloaded hold no CIFAR-10 batches (cifar-10-batches-py/data_batch_1 ...); found "
         "E/cifar-10-python.tar.gz, not unpacked: unpack it first (`tar -xzf E/cifar-10-python.tar.gz -C E`)")
+
+
+def test_a_dest_on_another_file_system_is_staged_there(fake, capsys, tmp_path):
+    """D a link to a folder on another disk (here /dev/shm, a tmpfs): the staging folder beside D was on this
+    disk, and no file can be renamed across file systems, so every download into D failed after the download
+    (was: 'Invalid cross-device link'). The staging folder now goes inside D when D is on another file system."""
+    import os
+    import shutil
+    import tempfile
+
+    if not Path("/dev/shm").is_dir() or os.stat("/dev/shm").st_dev == os.stat(".").st_dev:
+        pytest.skip("needs /dev/shm on a file system of its own")
+    elsewhere = Path(tempfile.mkdtemp(dir="/dev/shm", prefix="kk-dest-"))
+    try:
+        Path("D").symlink_to(elsewhere, target_is_directory=True)
+        main(["data", "download", "--dest", "D"])  # `data verify` then reports the missing batches
+        assert "cross-device" not in capsys.readouterr().err
+        assert os.listdir(elsewhere) == ["cifar_test_nolabel.pkl"] and os.listdir(".") == ["D"]
+    finally:
+        shutil.rmtree(elsewhere)
