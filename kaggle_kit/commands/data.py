@@ -31,10 +31,9 @@ def verify(args: argparse.Namespace, just_downloaded: bool = False) -> int:
     except DataNotFoundError:  # its advice, `kaggle-kit data download`, was just followed
         if not just_downloaded:
             raise
-        hints = layout_hints([Path(args.data_dir)])
+        after = layout_hints([Path(args.data_dir)]) or "; " + _after_problems(True, False)
         raise DataNotFoundError(f"{args.data_dir}: the files just downloaded hold no CIFAR-10 batches "
-                                f"(cifar-10-batches-py/data_batch_1 ...){hints or '; ' + _after_problems(True, False)}"
-                                ) from None
+                                f"(cifar-10-batches-py/data_batch_1 ...){after}") from None
     try:
         report = verify_data(paths, check_md5=not args.no_md5)
     except DataFormatError as err:  # a file in a format the toolkit does not read
