@@ -101,7 +101,12 @@ def locate_data(data_dir: str | Path | None = None, competition: str = COMPETITI
     raise DataNotFoundError(
         f"no competition data found ({what}; looked in: {where}); get it with `kaggle-kit data download` "
         f"(needs Kaggle credentials and the accepted rules), or pass --data-dir / set KAGGLE_KIT_DATA"
-        + _packed_hint(looked) + _case_hint(looked))
+        + layout_hints(looked))
+
+
+def layout_hints(roots: list[Path]) -> str:
+    """What a folder looked in holds instead of the expected layout ('; found ...'), or ''."""
+    return _packed_hint(roots) + _case_hint(roots)
 
 
 _EXPECTED_NAMES = ("cifar-10-python", "cifar-10-batches-py", "data_batch_1", "standin", COMP_PICKLE)

@@ -209,6 +209,20 @@ def lock_at_once(fh) -> bool:
     return True
 
 
+def lock_folder(path: str | Path) -> int | None:
+    """An open descriptor of the folder ``path`` holding an exclusive flock on it, or None when another process
+    holds one (or the file system cannot lock). Closing it, or the death of its process, releases the lock, so a
+    folder nobody holds belongs to no live process; the lock is on the folder itself, seen by every process and
+    user, and leaves no file behind."""
+    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        os.close(fd)
+        return None
+    return fd
+
+
 @contextlib.contextmanager
 def one_at_a_time(key: str, busy: str) -> Iterator[None]:
     """Hold the lock named ``key`` while the block runs, or raise ``RunError(busy)`` at once if another process

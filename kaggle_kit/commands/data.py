@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 from kaggle_kit.config import COMPETITION_SLUG
 
@@ -22,17 +23,29 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def verify(args: argparse.Namespace, just_downloaded: bool = False) -> int:
-    from kaggle_kit.datapaths import locate_data, verify_data
+    from kaggle_kit.datapaths import layout_hints, locate_data, verify_data
+    from kaggle_kit.errors import DataFormatError, DataNotFoundError
 
-    report = verify_data(locate_data(args.data_dir), check_md5=not args.no_md5)
+    try:
+        paths = locate_data(args.data_dir)
+    except DataNotFoundError:  # its advice, `kaggle-kit data download`, was just followed
+        if not just_downloaded:
+            raise
+        after = layout_hints([Path(args.data_dir)]) or "; " + _after_problems(True, False)
+        raise DataNotFoundError(f"{args.data_dir}: the files just downloaded hold no CIFAR-10 batches "
+                                f"(cifar-10-batches-py/data_batch_1 ...){after}") from None
+    try:
+        report = verify_data(paths, check_md5=not args.no_md5)
+    except DataFormatError as err:  # a file in a format the toolkit does not read
+        if not just_downloaded:
+            raise
+        raise type(err)(f"{err}; {_after_problems(True, False)}") from None
     for line in report.lines:
         print(line)
     if report.md5:
         bad = [n for n, ok in report.md5.items() if not ok]
         print(f"md5: {len(report.md5) - len(bad)}/{len(report.md5)} official files match")
     if report.problems:  # bad input, exit 2 as everywhere else; each problem on its own line, as validate does
-        from kaggle_kit.errors import DataFormatError
-
         for problem in report.problems:
             print(f"problem: {problem}", file=sys.stderr)
         raise DataFormatError(f"{report.paths.root}: {len(report.problems)} problem(s) found; "

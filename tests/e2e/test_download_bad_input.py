@@ -314,3 +314,236 @@ def test_malformed_competition_is_a_usage_error_before_any_call(fake, capsys, sl
     line = one_error_line(capsys)  # was: a download request, then "Kaggle refused the download of 's data (403"
     assert line.startswith(f"error: competition '{slug}' is not a Kaggle competition slug"), line
     assert fake.calls == [] and list(Path.cwd().iterdir()) == []
+
+
+def _tree(root: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+@pytest.mark.parametrize("failure", [KeyboardInterrupt(), OSError(18, "Invalid cross-device link")])
+def test_a_move_that_fails_half_way_leaves_the_old_files_exactly(fake, tmp_path, capsys, monkeypatch, failure):
+    """Ctrl-C (or any failure) while the new files were moved into an existing folder left some old and some new
+    ones; `data verify` cannot tell a mixed competition pickle (it has no official md5). The move is now all or
+    nothing: here it fails after the third file, and D holds exactly its old files."""
+    old_pickle = Path(fake.config.data_files["cifar_test_nolabel.pkl"]).read_bytes()
+    serve_zip(fake, make_zip(tmp_path / "old.zip", [*cifar_members("cifar-10-batches-py"),
+                                                    ("cifar_test_nolabel.pkl", old_pickle)]))
+    main(["data", "download", "--dest", "D"])  # md5s differ: `data verify` reports them
+    Path("D/mine.txt").write_text("kept")
+    before = _tree(Path("D"))
+    serve_zip(fake, make_zip(tmp_path / "new.zip", [*cifar_members("cifar-10-batches-py", n=20),
+                                                    ("cifar_test_nolabel.pkl", b"new pickle"), ("sub/new.txt", b"n")]))
+    import os
+
+    real_replace, moved = os.replace, []
+
+    def replace_then_fail(src, dst):  # the new files come from the staging folder's files/
+        if "files" in Path(src).parts:
+            if len(moved) == 3:
+                raise failure
+            moved.append(dst)
+        real_replace(src, dst)
+
+    monkeypatch.setattr(os, "replace", replace_then_fail)
+    capsys.readouterr()
+    rc = main(["data", "download", "--dest", "D"])
+    line = one_error_line(capsys)
+    if isinstance(failure, KeyboardInterrupt):
+        assert (rc, line) == (130, "error: interrupted; finished work is kept and a rerun resumes it")
+    else:
+        assert (rc, line) == (1, "error: could not move the downloaded files into D (Invalid cross-device link); "
+                                 "D holds what it held before")
+    assert len(moved) == 3
+    assert _tree(Path("D")) == before
+    assert sorted(p.name for p in Path("D").iterdir()) == ["cifar-10-batches-py", "cifar_test_nolabel.pkl",
+                                                           "mine.txt"]  # no new sub/ either
+    assert sorted(p.name for p in Path.cwd().iterdir()) == ["D"]  # and no staging folder
+
+
+def _staging_folders() -> list[Path]:
+    return sorted([*Path.cwd().glob(".D.download-*"), *Path("D").glob(".download-*")])
+
+
+def test_a_killed_download_leaves_a_staging_folder_that_the_next_one_removes_but_not_a_live_one(fake, tmp_path,
+                                                                                                 capsys):
+    """kill -9 mid-download skips every cleanup: its hidden staging folder beside D stayed there forever, however
+    large the half-downloaded zip. The next download into D removes it; one that a running download holds (here
+    one still downloading, made to look an hour old) is left alone."""
+    import os
+    import subprocess
+    import sys
+    import time
+
+    fake.config.faults.append(Fault(stall=True, times=1, method="file"))
+    env = {**os.environ, "PYTHONPATH": str(Path(kaggle_api.__file__).resolve().parents[1])}
+    proc = subprocess.Popen([sys.executable, "-m", "kaggle_kit", "data", "download", "--dest", "D"], env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 120
+        while ("file", None) not in fake.calls:  # the first download is under way, its file GET held unanswered
+            assert proc.poll() is None and time.monotonic() < deadline, proc.stderr.read().decode()
+            time.sleep(0.05)
+        [live] = _staging_folders()
+        os.utime(live, (time.time() - 3600,) * 2)
+        main(["data", "download", "--dest", "D"])  # a second download alongside (`data verify` then complains)
+        capsys.readouterr()
+        assert _staging_folders() == [live] and Path("D/cifar_test_nolabel.pkl").is_file()
+    finally:
+        proc.kill()
+        proc.wait(timeout=60)
+    assert proc.returncode == -9 and _staging_folders() == [live]  # kill -9 left it
+    main(["data", "download", "--dest", "D"])
+    capsys.readouterr()
+    assert _staging_folders() == [] and sorted(p.name for p in Path.cwd().iterdir()) == ["D"]
+
+
+def test_only_idle_staging_folders_of_its_own_name_are_removed(fake, capsys):
+    """What the next download removes: a folder named as its staging folders are (beside D, or in D when the
+    folder above is read-only), that no download holds and that has not changed for a minute (a download holds
+    its folder from just after making it: the minute covers that gap). Nothing else."""
+    import os
+    import time
+
+    Path("D").mkdir()
+    old = time.time() - 3600
+    stale = [Path(".D.download-ab_c1234"), Path("D/.download-x9y8z7w6")]
+    kept = [Path(".D.download-fresh123"),  # changed just now: perhaps made by a download about to hold it
+            Path(".D.download-mine"), Path(".E.download-abcdefgh"), Path("D/.D.download-abcdefgh"),
+            Path("D.download-abcdefgh"), Path(".D.download-abcdefgh.bak")]
+    for folder in stale + kept:
+        (folder / "archive").mkdir(parents=True)
+        (folder / "archive" / "part.zip").write_bytes(b"partial")
+        if folder.name != ".D.download-fresh123":
+            os.utime(folder, (old, old))
+    Path(".D.download-12345678").write_text("a file, not a staging folder")
+    os.utime(".D.download-12345678", (old, old))
+    main(["data", "download", "--dest", "D"])
+    capsys.readouterr()
+    assert [f for f in stale if f.exists()] == [] and [f for f in kept if not f.exists()] == []
+    assert Path(".D.download-12345678").is_file()
+
+
+def _pickled(obj) -> bytes:
+    import pickle
+
+    return pickle.dumps(obj, protocol=2)
+
+
+@pytest.mark.parametrize("pickle_bytes, problem", [
+    (_pickled({b"data": np.zeros((20, 100), np.uint8), b"ids": np.arange(20)}),
+     "'data' must have shape (N, 32, 32, 3) or (N, 3072), found (20, 100)"),
+    (_pickled({b"images": np.zeros((20, 3072), np.uint8)}), "missing key 'data' (found keys: b'images')"),
+])
+def test_a_downloaded_pickle_in_another_format_says_it_is_what_kaggle_serves(fake, tmp_path, capsys, monkeypatch,
+                                                                            pickle_bytes, problem):
+    """The competition's pickle just fetched, in a format the toolkit does not read: the error named only the
+    problem, as for a damaged copy that a new download would mend, though this file is what Kaggle serves (as the
+    md5 case already said). Here the batches are the official ones (their md5s are made to match) and only the
+    pickle differs."""
+    from kaggle_kit import datapaths
+    from kaggle_kit.fsio import md5_file
+
+    members = cifar_members("cifar-10-python/cifar-10-batches-py")
+    serve_zip(fake, make_zip(tmp_path / "comp.zip", [*members, ("cifar_test_nolabel.pkl", pickle_bytes)]))
+    official = {Path(name).name: __import__("hashlib").md5(data).hexdigest() for name, data in members}
+    monkeypatch.setattr(datapaths, "CIFAR10_MD5", official)
+    assert main(["data", "download", "--dest", "D"]) == 2
+    line = one_error_line(capsys)
+    assert line == (f"error: D/cifar_test_nolabel.pkl: {problem}; these are the files Kaggle serves now: check the "
+                    f"competition's data page for a changed format"), line
+    assert md5_file("D/cifar_test_nolabel.pkl") == __import__("hashlib").md5(pickle_bytes).hexdigest()
+    assert main(["data", "verify", "--data-dir", "D"]) == 2  # a plain verify still names only the problem
+    assert one_error_line(capsys) == f"error: D/cifar_test_nolabel.pkl: {problem}"
+
+
+def _unprivileged() -> list[str]:
+    """A command prefix under which file permissions count: root ignores them unless it drops its DAC override."""
+    import os
+    import shutil
+
+    if os.geteuid() != 0:
+        return []
+    if shutil.which("setpriv") is None:
+        pytest.skip("running as root without setpriv: a read-only folder cannot be simulated")
+    caps = "-dac_override,-dac_read_search"
+    return ["setpriv", f"--bounding-set={caps}", f"--inh-caps={caps}"]
+
+
+@pytest.mark.parametrize("dest", ["D", "D/new"])
+def test_a_read_only_dest_is_one_line_before_any_call(fake, capsys, dest):
+    """A read-only data folder (or one under it, to be made): refused before the download, in one line."""
+    import os
+    import subprocess
+    import sys
+
+    Path("D").mkdir()
+    Path("D/mine.txt").write_text("kept")
+    Path("D").chmod(0o555)
+    env = {**os.environ, "PYTHONPATH": str(Path(kaggle_api.__file__).resolve().parents[1])}
+    try:
+        proc = subprocess.run([*_unprivileged(), sys.executable, "-m", "kaggle_kit", "data", "download", "--dest",
+                               dest], env=env, capture_output=True, text=True, timeout=120)
+    finally:
+        Path("D").chmod(0o755)
+    assert proc.returncode == 2, proc.stderr
+    want = ("error: D: folder is not writable; choose another data folder\n" if dest == "D" else
+            "error: D/new: cannot write the data folder there, folder D is not writable\n")
+    assert proc.stderr == want and proc.stdout == ""
+    assert fake.calls == []
+    assert sorted(p.name for p in Path.cwd().iterdir()) == ["D"] and os.listdir("D") == ["mine.txt"]
+
+
+def test_a_writable_dest_in_a_read_only_folder_is_staged_inside_it_and_left_clean(fake, tmp_path):
+    """The folder above D read-only (a mounted volume's root): the staging folder goes inside D, a stale one left
+    there by a killed download is removed, and the files land with nothing else left behind."""
+    import os
+    import subprocess
+    import sys
+
+    Path("P/D/.download-k1lled00/archive").mkdir(parents=True)
+    os.utime("P/D/.download-k1lled00", (1, 1))
+    Path("P").chmod(0o555)
+    env = {**os.environ, "PYTHONPATH": str(Path(kaggle_api.__file__).resolve().parents[1])}
+    try:
+        proc = subprocess.run([*_unprivileged(), sys.executable, "-m", "kaggle_kit", "data", "download", "--dest",
+                               "P/D"], env=env, capture_output=True, text=True, timeout=120)
+    finally:
+        Path("P").chmod(0o755)
+    assert "Traceback" not in proc.stderr and proc.stderr.splitlines()[-1].startswith("error: P/D: "), proc.stderr
+    assert os.listdir("P") == ["D"] and os.listdir("P/D") == ["cifar_test_nolabel.pkl"]  # verify: no batches
+    assert [c for c in fake.calls if c[0] == "file"] == [("file", 200)]
+
+
+def test_a_download_without_the_batches_does_not_advise_downloading(fake, tmp_path, capsys):
+    """Kaggle's archive held no CIFAR-10 batches: the error right after the download advised getting the data
+    with `kaggle-kit data download`, the command just run. It now says what the archive lacked, and that this is
+    what Kaggle serves, or what the folder holds instead (a packed archive inside it)."""
+    assert main(["data", "download", "--dest", "D"]) == 2  # the fake's archive: the pickle alone
+    assert one_error_line(capsys) == (
+        "error: D: the files just downloaded hold no CIFAR-10 batches (cifar-10-batches-py/data_batch_1 ...); these "
+        "are the files Kaggle serves now: check the competition's data page for a changed format")
+    serve_zip(fake, make_zip(tmp_path / "packed.zip", [("cifar-10-python.tar.gz", b"\x1f\x8b packed")]))
+    assert main(["data", "download", "--dest", "E"]) == 2
+    assert one_error_line(capsys) == (
+        "error: E: the files just downloaded hold no CIFAR-10 batches (cifar-10-batches-py/data_batch_1 ...); found "
+        "E/cifar-10-python.tar.gz, not unpacked: unpack it first (`tar -xzf E/cifar-10-python.tar.gz -C E`)")
+
+
+def test_a_dest_on_another_file_system_is_staged_there(fake, capsys, tmp_path):
+    """D a link to a folder on another disk (here /dev/shm, a tmpfs): the staging folder beside D was on this
+    disk, and no file can be renamed across file systems, so every download into D failed after the download
+    (was: 'Invalid cross-device link'). The staging folder now goes inside D when D is on another file system."""
+    import os
+    import shutil
+    import tempfile
+
+    if not Path("/dev/shm").is_dir() or os.stat("/dev/shm").st_dev == os.stat(".").st_dev:
+        pytest.skip("needs /dev/shm on a file system of its own")
+    elsewhere = Path(tempfile.mkdtemp(dir="/dev/shm", prefix="kk-dest-"))
+    try:
+        Path("D").symlink_to(elsewhere, target_is_directory=True)
+        main(["data", "download", "--dest", "D"])  # `data verify` then reports the missing batches
+        assert "cross-device" not in capsys.readouterr().err
+        assert os.listdir(elsewhere) == ["cifar_test_nolabel.pkl"] and os.listdir(".") == ["D"]
+    finally:
+        shutil.rmtree(elsewhere)

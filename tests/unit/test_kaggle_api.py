@@ -152,6 +152,33 @@ def test_unzip_refuses_paths_outside_the_destination(tmp_path):
     assert not (tmp_path / "escape.txt").exists()
 
 
+
+def test_the_folder_never_holds_old_and_new_files_side_by_side(tmp_path, monkeypatch):
+    """A kill -9 runs no rollback: whatever instant it hits, the data folder must hold old files or new ones (some
+    perhaps missing, which every command reports), never both, since a mixed competition pickle has no md5 to
+    betray it. Every state the move passes through is recorded and checked."""
+    import os
+
+    src, dest, aside = tmp_path / "files", tmp_path / "D", tmp_path / "replaced"
+    names = ["a.pkl", "sub/b.bin", "sub/c.bin", "z.txt"]
+    for name in names:
+        for root, text in ((src, "new"), (dest, "old")):
+            (root / name).parent.mkdir(parents=True, exist_ok=True)
+            (root / name).write_text(text)
+    (dest / "mine.txt").write_text("mine")
+    real_replace, states = os.replace, []
+
+    def recording_replace(a, b):
+        real_replace(a, b)
+        states.append(sorted({p.read_text() for p in dest.rglob("*") if p.is_file() and p.name != "mine.txt"}))
+
+    monkeypatch.setattr(os, "replace", recording_replace)
+    kaggle_api._move_into(src, dest, aside)
+    assert all(state in (["old"], ["new"], []) for state in states), states
+    assert len(states) == 2 * len(names)
+    assert {str(p.relative_to(dest)): p.read_text() for p in dest.rglob("*") if p.is_file()} == {
+        **{name: "new" for name in names}, "mine.txt": "mine"}
+
 # ------------------------------------------------------------------------------------------ the fake's scorer
 SOLUTION = {i: i % 10 for i in range(100, 120)}
 PUBLIC = public_ids(SOLUTION, 0.5, seed=3)
