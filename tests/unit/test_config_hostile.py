@@ -1,0 +1,105 @@
+"""Hostile and careless pipeline input found by the s23 configuration audit: each case is refused at load with one
+line naming the key (or the --set), never a traceback, and before anything is written."""
+from __future__ import annotations
+
+import pytest
+
+from kaggle_kit.config import MAX_NAME_BYTES, load_pipeline, parse_override
+from kaggle_kit.errors import ConfigError
+
+
+def _yaml(tmp_path, text, name="p.yaml"):
+    p = tmp_path / name
+    p.write_text(text)
+    return p
+
+
+def _error(path, overrides=()) -> str:
+    with pytest.raises(ConfigError) as info:
+        load_pipeline(path, list(overrides))
+    msg = str(info.value)
+    assert "\n" not in msg, msg
+    return msg
+
+
+# ------------------------------------------------------------------------------------------ YAML structure
+@pytest.mark.parametrize("text,expected", [
+    ("train: &t {optimizer: *t}\n",
+     "train.optimizer: an alias refers to a node it is part of (line 1); a pipeline cannot contain itself"),
+    ("stages: &s [data, *s]\n",
+     "stages[1]: an alias refers to a node it is part of (line 1); a pipeline cannot contain itself"),
+])
+def test_an_alias_into_itself_is_an_error_line_not_a_recursion_error(tmp_path, text, expected):
+    """PyYAML builds a self-containing structure; from_dict then recursed until RecursionError (a traceback)."""
+    p = _yaml(tmp_path, text)
+    assert _error(p) == f"{p}: {expected}"
+
+
+def test_deep_nesting_is_an_error_line_not_a_recursion_error(tmp_path):
+    p = _yaml(tmp_path, "model: {kwargs: {x: " + "[" * 3000 + "]" * 3000 + "}}\n")
+    assert _error(p) == f"{p}: nested more than 50 levels deep at line 1"
+
+
+def test_aliases_nested_through_aliases_count_their_expanded_depth(tmp_path):
+    """Each anchor is shallow in the text, but the loaded value is 60 levels deep."""
+    lines = ["a0: &a0 [1]"] + [f"a{i}: &a{i} [*a{i - 1}]" for i in range(1, 60)]
+    p = _yaml(tmp_path, "\n".join(lines) + "\n")
+    assert "nested more than 50 levels deep (aliases expanded" in _error(p)
+
+
+def test_billion_laughs_is_refused_before_it_is_expanded(tmp_path):
+    lines = ["l0: &l0 [x, x, x, x, x, x, x, x, x]"]
+    lines += [f"l{i}: &l{i} [{', '.join([f'*l{i - 1}'] * 9)}]" for i in range(1, 9)]
+    lines += ["members: *l8"]
+    p = _yaml(tmp_path, "\n".join(lines) + "\n")
+    assert "more than 100,000 values once its aliases are expanded" in _error(p)
+
+
+def test_ordinary_anchors_and_merge_keys_still_load(tmp_path):
+    p = _yaml(tmp_path, "model: &m {name: resnet8, kwargs: &k {width: 8}}\n"
+                        "members:\n  - {name: a, set: {model: *m}}\n  - {name: b, set: {model.kwargs: {<<: *k}}}\n")
+    cfg = load_pipeline(p)
+    assert cfg.members[0].set["model"] == {"name": "resnet8", "kwargs": {"width": 8}}
+
+
+@pytest.mark.parametrize("value,expected", [
+    ("&a [*a]", "[0]: an alias refers to a node it is part of"),
+    ("[" * 100 + "]" * 100, "nested more than 50 levels deep"),
+    ("{width: 8, width: 16}", "duplicate key 'width' (line 1)"),
+])
+def test_set_values_get_the_same_yaml_checks(tmp_path, value, expected):
+    with pytest.raises(ConfigError, match=r"^override 'model\.kwargs=.*': ") as info:
+        parse_override(f"model.kwargs={value}")
+    assert expected in str(info.value)
+
+
+def test_a_folder_given_as_the_pipeline_says_it_is_a_folder(tmp_path):
+    assert _error(tmp_path) == f"{tmp_path}: a folder, not a pipeline file; give its YAML file, e.g. " \
+                               f"pipelines/default.yaml"
+
+
+# ------------------------------------------------------------------------------------------ names
+@pytest.mark.parametrize("name", ["a\x00b", "a\nb", "tab\there", "x" * (MAX_NAME_BYTES + 1), "é" * 51])
+def test_names_that_make_no_file_name_are_refused_at_load(tmp_path, name):
+    """name becomes runs/pipelines/<name>.json, .<name>.lock, run folder names: a NUL crashed with ValueError
+    (after runs/pipelines/ was made), a 250-byte name failed with 'File name too long' at the lock, exit 1."""
+    p = _yaml(tmp_path, "{}\n")
+    msg = _error(p, [f"name={name!r}".replace("\\x00", "\\0").replace("'", '"')])
+    assert "name: must be a plain name (non-empty, at most 100 bytes, no / or \\ or control characters" in msg
+    p = _yaml(tmp_path, "members: [{name: " + repr(name).replace("\\x00", "\\0").replace("'", '"') + "}]\n", "m.yaml")
+    assert "members[0].name: must be a plain name" in _error(p)
+
+
+def test_a_long_file_name_without_a_name_key_is_refused_too(tmp_path):
+    p = _yaml(tmp_path, "{}\n", "a" * 200 + ".yaml")
+    assert "name: must be a plain name" in _error(p)
+    assert load_pipeline(_yaml(tmp_path, "{}\n", "é" * 50 + ".yaml")).name == "é" * 50  # 100 bytes: fine
+
+
+def test_holdout_seed_is_limited_to_what_sklearn_accepts(tmp_path):
+    """data.holdout_seed > 2**32-1 passed load, then sklearn raised InvalidParameterError mid-run (a traceback,
+    runs/pipelines/<name>.json already written)."""
+    p = _yaml(tmp_path, "{}\n")
+    assert _error(p, ["data.holdout_seed=4294967296"]) == \
+        "--set data.holdout_seed=4294967296: data.holdout_seed: must be in [0, 4294967295], found 4294967296"
+    assert load_pipeline(p, ["data.holdout_seed=4294967295"]).data.holdout_seed == 2**32 - 1
