@@ -457,6 +457,14 @@ def _check_combinations(obj: Any, where: str) -> None:
         if obj.data.train_subset is not None and obj.data.train_subset < obj.train.batch_size:
             raise ConfigError(f"data.train_subset: {obj.data.train_subset} images make no full batch of "
                               f"train.batch_size {obj.train.batch_size}")
+        left = CIFAR10_TRAIN_IMAGES - obj.data.holdout_size  # training drops the last partial batch
+        if left < obj.train.batch_size:
+            raise ConfigError(f"train.batch_size: {obj.train.batch_size} is more than the {left:,} training images "
+                              f"data.holdout_size {obj.data.holdout_size} leaves; no full batch to train on")
+        if (obj.ensemble.method == "weighted" and "ensemble" in obj.stages and len(obj.members) > 1
+                and obj.data.holdout_size == 0):
+            raise ConfigError("ensemble.method: weighted fits its weights on the holdout, and data.holdout_size is 0; "
+                              "set data.holdout_size > 0 or another method")
 
 
 def from_dict(cls: type, data: Mapping[str, Any], where: str = "") -> Any:

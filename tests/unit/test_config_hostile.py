@@ -103,3 +103,25 @@ def test_holdout_seed_is_limited_to_what_sklearn_accepts(tmp_path):
     assert _error(p, ["data.holdout_seed=4294967296"]) == \
         "--set data.holdout_seed=4294967296: data.holdout_seed: must be in [0, 4294967295], found 4294967296"
     assert load_pipeline(p, ["data.holdout_seed=4294967295"]).data.holdout_seed == 2**32 - 1
+
+
+# ------------------------------------------------------------------------------- settings that contradict
+def test_a_batch_larger_than_the_training_images_is_refused_at_load(tmp_path):
+    """Only a train_subset was compared with the batch: --set train.batch_size=100000 passed load, read the data,
+    wrote runs/pipelines/<name>.json, and only then failed ('49000 training images make no full batch')."""
+    p = _yaml(tmp_path, "data: {holdout_size: 1000}\n")
+    assert _error(p, ["train.batch_size=100000"]) == ("--set train.batch_size=100000: train.batch_size: 100000 is "
+                                                       "more than the 49,000 training images data.holdout_size 1000 "
+                                                       "leaves; no full batch to train on")
+    assert load_pipeline(p, ["train.batch_size=49000"]).train.batch_size == 49000
+
+
+def test_a_weighted_ensemble_without_a_holdout_is_refused_before_training(tmp_path):
+    """It trained and predicted every member, then the ensemble stage said the runs have no holdout images."""
+    p = _yaml(tmp_path, "members: [{name: a}, {name: b}]\nensemble: {method: weighted}\n")
+    assert _error(p, ["data.holdout_size=0"]) == (
+        "--set data.holdout_size=0: ensemble.method: weighted fits its weights on the holdout, and "
+        "data.holdout_size is 0; set data.holdout_size > 0 or another method")
+    # one member is never ensembled, and a pipeline without the ensemble stage never weighs
+    assert load_pipeline(p, ["data.holdout_size=0", "members=[{name: a}]"]).data.holdout_size == 0
+    assert load_pipeline(p, ["data.holdout_size=0", "stages=[data, train, predict]"]).data.holdout_size == 0
