@@ -152,12 +152,14 @@ def member_configs(cfg: PipelineConfig) -> list[tuple[str, PipelineConfig]]:
 
 
 def check_member_models(members: Sequence[tuple[str, PipelineConfig]]) -> list[int]:
-    """Build every member's model on the meta device (no memory, no init time), check its parameter budget, and
-    return each one's trainable parameters.
+    """Build every member's model on the meta device (no memory, no init time), check its parameter budget and
+    that it classifies a CIFAR-sized batch, and return each one's trainable parameters.
 
     Training checks the budget too, but only when it reaches that member: the members before it would train
     first, for hours on a real recipe, and a run that cannot finish would leave them behind.
     """
+    import warnings
+
     import torch
 
     from kaggle_kit.config import CIFAR10_CLASSES
@@ -168,13 +170,36 @@ def check_member_models(members: Sequence[tuple[str, PipelineConfig]]) -> list[i
     counts = []
     for name, mcfg in members:
         try:
-            with torch.device("meta"):
-                counts.append(count_parameters(build_model(mcfg, CIFAR10_CLASSES)[0]))
+            with torch.device("meta"), warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # torch's note that a zero-size tensor is not initialised
+                model, kwargs = build_model(mcfg, CIFAR10_CLASSES)
+                counts.append(count_parameters(model))
+                _check_forward(model, mcfg.model.name, kwargs)
         except UsageError as err:
             if len(members) == 1:
                 raise
             raise type(err)(f"member '{name}': {err}") from None
     return counts
+
+
+def _check_forward(model, name: str, kwargs: dict) -> None:
+    """One forward pass of a CIFAR-sized batch on the meta device (shapes only, no compute): a model that builds
+    but cannot run (a width of 0) stops the run here, not at its first training step after the data is read."""
+    import torch
+
+    from kaggle_kit.config import CIFAR10_CLASSES
+
+    try:
+        out = model(torch.empty(2, 3, 32, 32, device="meta"))
+    except NotImplementedError:  # an operation without a meta kernel: not the config's fault; training will tell
+        return
+    except Exception as err:  # torch's words for a shape that does not fit: RuntimeError, IndexError, ValueError
+        first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        raise ConfigError(f"model '{name}' with model.kwargs {kwargs} cannot classify a 32x32 image ({first}); "
+                          f"fix model.kwargs") from None
+    if tuple(getattr(out, "shape", ())) != (2, CIFAR10_CLASSES):
+        raise ConfigError(f"model '{name}' with model.kwargs {kwargs} gives outputs of shape "
+                          f"{tuple(getattr(out, 'shape', ()))} for 2 images, not (2, {CIFAR10_CLASSES})")
 
 
 def data_fingerprint(paths, with_comp: bool = True) -> str:

@@ -125,3 +125,48 @@ def test_a_weighted_ensemble_without_a_holdout_is_refused_before_training(tmp_pa
     # one member is never ensembled, and a pipeline without the ensemble stage never weighs
     assert load_pipeline(p, ["data.holdout_size=0", "members=[{name: a}]"]).data.holdout_size == 0
     assert load_pipeline(p, ["data.holdout_size=0", "stages=[data, train, predict]"]).data.holdout_size == 0
+
+
+# ---------------------------------------------------------------------------------- model.kwargs via the CLI
+@pytest.fixture
+def no_data(monkeypatch):
+    import kaggle_kit.data
+    import kaggle_kit.datapaths
+
+    def touched(*args, **kwargs):
+        raise AssertionError("data was looked for before the pipeline was checked")
+
+    monkeypatch.setattr(kaggle_kit.datapaths, "locate_data", touched)
+    monkeypatch.setattr(kaggle_kit.data, "load_cifar10", touched)
+
+
+@pytest.mark.parametrize("command", ["run", "train"])
+@pytest.mark.parametrize("setting,needle", [
+    ("model.kwargs.width=0", "model 'tinycnn' with model.kwargs {'width': 0} cannot classify a 32x32 image ("),
+    ("model.kwargs.width=-3", "model 'tinycnn' rejected its arguments ['width'] (Trying to create tensor with "
+                              "negative dimension -3"),
+    ("model.kwargs.width=x", "model 'tinycnn' rejected its arguments ['width'] (invalid literal for int()"),
+    ("model.kwargs.dropout=5", "model 'tinycnn' rejected its arguments ['dropout'] (dropout probability has to be "
+                               "between 0 and 1, but got 5.0)"),
+])
+def test_model_kwargs_the_builder_refuses_are_one_error_line_before_data(tmp_path, monkeypatch, capsys, no_data,
+                                                                         command, setting, needle):
+    """A width of 'x' or -3 or a dropout of 5 was a ValueError/RuntimeError traceback; a width of 0 built, read
+    the data, made the run folder (and the state file) and crashed at the first forward pass."""
+    from kaggle_kit.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    p = _yaml(tmp_path, "model: {name: tinycnn}\n")
+    assert main([command, str(p), "--set", setting]) == 2
+    out, err = capsys.readouterr()
+    assert err.count("\n") == 1 and err.startswith(f"error: {needle}"), err
+    assert [f.name for f in tmp_path.iterdir()] == [p.name]  # no runs/ folder, no state file
+
+
+def test_every_shipped_model_passes_the_forward_check():
+    from kaggle_kit.config import PipelineConfig, from_dict
+    from kaggle_kit.models import list_models
+    from kaggle_kit.pipeline import check_member_models
+
+    members = [(n, from_dict(PipelineConfig, {"model": {"name": n}})) for n in list_models()]
+    assert len(check_member_models(members)) == len(members)
