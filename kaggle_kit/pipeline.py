@@ -280,9 +280,10 @@ def run_pipeline(cfg: PipelineConfig, *, data_dir: str | Path | None = None, wor
                                  kaggle_env=kaggle_env, again=again)
 
 
-def _preflight(cfg: PipelineConfig, *, workdir: Path, echo: Callable[[str], None],
-               kaggle_env: dict[str, str] | None) -> list[tuple[str, PipelineConfig]]:
-    """Every check that can refuse the run before anything is read or written; returns the members' configs."""
+def check_stages_and_models(cfg: PipelineConfig) -> tuple[list[tuple[str, PipelineConfig]], list[int]]:
+    """The pre-flight checks that need no work folder or credentials (the demo runs them before it writes its
+    folder and starts its fake Kaggle): the stages, and every member's model. Returns the members' configs and
+    their trainable parameters."""
     unknown = [s for s in cfg.stages if s not in STAGES]
     if unknown:
         raise ConfigError(f"unknown stage '{unknown[0]}' (valid stages: {', '.join(STAGES)})")
@@ -290,6 +291,13 @@ def _preflight(cfg: PipelineConfig, *, workdir: Path, echo: Callable[[str], None
         raise ConfigError("a pipeline must list at least the 'data' and 'train' stages")
     members = member_configs(cfg)
     params = check_member_models(members)  # a model over budget or unbuildable stops the run now, not after training
+    return members, params
+
+
+def _preflight(cfg: PipelineConfig, *, workdir: Path, echo: Callable[[str], None],
+               kaggle_env: dict[str, str] | None) -> list[tuple[str, PipelineConfig]]:
+    """Every check that can refuse the run before anything is read or written; returns the members' configs."""
+    members, params = check_stages_and_models(cfg)
     if "upload" in cfg.stages or "sync" in cfg.stages:  # a bad ledger stops the run now, not after training
         from kaggle_kit.upload import check_ledger
 

@@ -170,3 +170,25 @@ def test_every_shipped_model_passes_the_forward_check():
 
     members = [(n, from_dict(PipelineConfig, {"model": {"name": n}})) for n in list_models()]
     assert len(check_member_models(members)) == len(members)
+
+
+@pytest.mark.parametrize("setting,needle", [
+    ("stages=[train]", "a pipeline must list at least the 'data' and 'train' stages"),
+    ("model.kwargs.width=0", "member 's0': model 'resnet8' with model.kwargs {'width': 0} cannot classify a 32x32 "
+                             "image"),
+])
+def test_a_demo_the_pipeline_checks_refuse_writes_no_demo_folder(tmp_path, monkeypatch, capsys, setting, needle):
+    """The demo made demo/ (and, without the stand-in's labels, wrote demo-data/ with a 5,000-image pickle) and
+    started its fake Kaggle before the run's pre-flight checks refused the pipeline."""
+    from kaggle_kit import demo
+    from kaggle_kit.cli import main
+
+    def touched(*args, **kwargs):
+        raise AssertionError("the demo looked for data before the pipeline was checked")
+
+    monkeypatch.setattr(demo, "find_demo_data", touched)
+    monkeypatch.chdir(tmp_path)
+    assert main(["demo", "--set", setting, "--no-progress"]) == 2
+    out, err = capsys.readouterr()
+    assert out == "" and err.count("\n") == 1 and err.startswith(f"error: {needle}"), err
+    assert list(tmp_path.iterdir()) == []
