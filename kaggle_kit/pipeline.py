@@ -298,6 +298,9 @@ def _preflight(cfg: PipelineConfig, *, workdir: Path, echo: Callable[[str], None
                kaggle_env: dict[str, str] | None) -> list[tuple[str, PipelineConfig]]:
     """Every check that can refuse the run before anything is read or written; returns the members' configs."""
     members, params = check_stages_and_models(cfg)
+    from kaggle_kit.train.distributed import env_int
+
+    env_int("WORLD_SIZE", 1), env_int("LOCAL_RANK", 0)  # torchrun's variables, set wrong by hand: refused now
     if "upload" in cfg.stages or "sync" in cfg.stages:  # a bad ledger stops the run now, not after training
         from kaggle_kit.upload import check_ledger
 

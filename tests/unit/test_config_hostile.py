@@ -192,3 +192,21 @@ def test_a_demo_the_pipeline_checks_refuse_writes_no_demo_folder(tmp_path, monke
     out, err = capsys.readouterr()
     assert out == "" and err.count("\n") == 1 and err.startswith(f"error: {needle}"), err
     assert list(tmp_path.iterdir()) == []
+
+
+# ------------------------------------------------------------------------------------ environment variables
+@pytest.mark.parametrize("command", ["run", "train"])
+@pytest.mark.parametrize("var,value", [("WORLD_SIZE", "abc"), ("LOCAL_RANK", "one"), ("WORLD_SIZE", "2.0")])
+def test_torchrun_variables_set_wrong_by_hand_are_one_error_line_before_data(tmp_path, monkeypatch, capsys, no_data,
+                                                                             command, var, value):
+    """WORLD_SIZE=abc was `ValueError: invalid literal for int()`, a traceback (for run: after the data stage)."""
+    from kaggle_kit.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv(var, value)
+    p = _yaml(tmp_path, "model: {name: tinycnn}\n")
+    assert main([command, str(p)]) == 2
+    out, err = capsys.readouterr()
+    assert err == (f"error: environment variable {var}={value!r} must be a whole number (torchrun sets it; unset "
+                   f"it to train in one process)\n")
+    assert [f.name for f in tmp_path.iterdir()] == [p.name]
