@@ -210,3 +210,15 @@ def test_torchrun_variables_set_wrong_by_hand_are_one_error_line_before_data(tmp
     assert err == (f"error: environment variable {var}={value!r} must be a whole number (torchrun sets it; unset "
                    f"it to train in one process)\n")
     assert [f.name for f in tmp_path.iterdir()] == [p.name]
+
+
+def test_a_home_that_cannot_be_found_is_listed_not_a_traceback(tmp_path, monkeypatch, capsys):
+    """KAGGLE_KIT_DATA='~nosuchuser/x' raised RuntimeError('Could not determine home directory.')."""
+    from kaggle_kit.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("KAGGLE_KIT_DATA", "~nosuchuser-kk/x")
+    assert main(["data", "verify"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("error: no competition data found (CIFAR-10 batches; looked in: "
+                                                   "~nosuchuser-kk/x (from KAGGLE_KIT_DATA"), err
