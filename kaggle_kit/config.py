@@ -591,9 +591,15 @@ def apply_overrides(data: dict, overrides: Mapping[str, Any] | list[str]) -> dic
     """Return a deep copy of ``data`` with dotted-key overrides set (validation happens in from_dict)."""
     out = _plain_copy(data)
     items = overrides.items() if isinstance(overrides, Mapping) else (parse_override(o) for o in overrides)
+    done: list[str] = []
     for key, value in items:
         if not isinstance(key, str):
             raise ConfigError(f"override key {_show(key)} must be a dotted key such as train.seed (quote it)")
+        lost = [k for k in done if k.startswith(f"{key}.")]
+        if lost:  # the section would be replaced whole, silently dropping the setting made inside it before
+            raise ConfigError(f"override '{key}' replaces the whole section that '{lost[0]}', set before it, is in; "
+                              f"set '{lost[0]}' after it, or inside its value")
+        done.append(key)
         node = out
         parts = key.split(".")
         for part in parts[:-1]:

@@ -222,3 +222,18 @@ def test_a_home_that_cannot_be_found_is_listed_not_a_traceback(tmp_path, monkeyp
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and err.startswith("error: no competition data found (CIFAR-10 batches; looked in: "
                                                    "~nosuchuser-kk/x (from KAGGLE_KIT_DATA"), err
+
+
+# --------------------------------------------------------------------------------------- --set given twice
+def test_a_later_set_that_replaces_a_section_an_earlier_set_wrote_into_is_refused(tmp_path):
+    """--set train.optimizer.lr=0.01 --set 'train.optimizer={name: adam}' trained at the default lr 0.1: the
+    second replaced the section whole and the first was dropped without a word."""
+    p = _yaml(tmp_path, "{}\n")
+    sets = ["train.optimizer.lr=0.01", "train.optimizer={name: adam}"]
+    assert _error(p, sets) == ("override 'train.optimizer' replaces the whole section that 'train.optimizer.lr', set "
+                               "before it, is in; set 'train.optimizer.lr' after it, or inside its value")
+    cfg = load_pipeline(p, sets[::-1])  # the section first, then a key inside it: both kept
+    assert (cfg.train.optimizer.name, cfg.train.optimizer.lr) == ("adam", 0.01)
+    assert load_pipeline(p, ["train.epochs=3", "train.epochs=4"]).train.epochs == 4  # the same key: the last wins
+    m = _yaml(tmp_path, "members: [{name: a, set: {model.kwargs.width: 8, model: {name: tinycnn}}}]\n", "m.yaml")
+    assert "override 'model' replaces the whole section that 'model.kwargs.width'" in _error(m)
