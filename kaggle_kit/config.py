@@ -667,7 +667,7 @@ def _check_depth(text: str) -> None:
     """Refuse YAML nested deeper than MAX_YAML_DEPTH, counted on the event stream (no recursion), before
     PyYAML's recursive composer sees it."""
     depth = 0
-    for event in yaml.parse(text, Loader=yaml.SafeLoader):
+    for event in yaml.parse(text, Loader=_PipelineLoader):
         if isinstance(event, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
             depth += 1
             if depth > MAX_YAML_DEPTH:
@@ -677,11 +677,23 @@ def _check_depth(text: str) -> None:
             depth -= 1
 
 
+class _PipelineLoader(yaml.SafeLoader):
+    """SafeLoader without YAML 1.1's two silent number readings: a leading 0 as octal (``seed: 010`` was 8,
+    ``holdout_size: 05000`` 2560) and base 60 (``epochs: 1:30`` was 90). Such scalars stay strings, so a number
+    field names them and a string field keeps them as written."""
+
+
+_PipelineLoader.yaml_implicit_resolvers = {k: list(v) for k, v in yaml.SafeLoader.yaml_implicit_resolvers.items()}
+for _first in "+-0123456789":
+    _PipelineLoader.yaml_implicit_resolvers[_first].insert(0, (
+        "tag:yaml.org,2002:str", re.compile(r"^(?:[-+]?0[0-7_]+|[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+(?:\.[0-9_]*)?)$")))
+
+
 def _safe_load_unique(text: str) -> Any:
     """yaml.safe_load, refusing duplicate mapping keys (with their dotted path and lines), aliases that contain
     themselves, and nesting or alias expansion no pipeline needs."""
     _check_depth(text)
-    loader = yaml.SafeLoader(text)
+    loader = _PipelineLoader(text)
     try:
         node = loader.get_single_node()
         if node is None:

@@ -237,3 +237,24 @@ def test_a_later_set_that_replaces_a_section_an_earlier_set_wrote_into_is_refuse
     assert load_pipeline(p, ["train.epochs=3", "train.epochs=4"]).train.epochs == 4  # the same key: the last wins
     m = _yaml(tmp_path, "members: [{name: a, set: {model.kwargs.width: 8, model: {name: tinycnn}}}]\n", "m.yaml")
     assert "override 'model' replaces the whole section that 'model.kwargs.width'" in _error(m)
+
+
+# ------------------------------------------------------------------------------------ YAML 1.1 number forms
+@pytest.mark.parametrize("text,expected", [
+    ("train: {seed: 010}", "train.seed: expected an integer, found '010'"),            # was 8 (octal)
+    ("data: {holdout_size: 05000}", "data.holdout_size: expected an integer, found '05000'"),  # was 2560
+    ("train: {epochs: 1:30}", "train.epochs: expected an integer, found '1:30'"),       # was 90 (base 60)
+])
+def test_octal_and_base_60_numbers_are_not_read_silently(tmp_path, text, expected):
+    p = _yaml(tmp_path, text + "\n")
+    assert _error(p) == f"{p}: {expected}"
+    assert _error(_yaml(tmp_path, "{}\n", "ok.yaml"), [text.replace(": {", ".").replace(": ", "=").rstrip("}")]) \
+        .endswith(expected)
+
+
+def test_plain_numbers_and_strings_that_look_like_them_still_load(tmp_path):
+    p = _yaml(tmp_path, "name: '010'\ntrain: {seed: 0, epochs: 1_000, optimizer: {lr: 1e-3}}\n"
+                        "submit: {message: 010}\ndata: {holdout_size: 0x10}\n")
+    cfg = load_pipeline(p)
+    assert (cfg.name, cfg.train.seed, cfg.train.epochs, cfg.train.optimizer.lr) == ("010", 0, 1000, 0.001)
+    assert (cfg.submit.message, cfg.data.holdout_size) == ("010", 16)  # a string field keeps it as written
