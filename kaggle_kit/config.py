@@ -313,10 +313,20 @@ def _one_of(choices: tuple[str, ...]) -> Rule:
     return lambda v: None if v in choices else f"one of {', '.join(choices)}"
 
 
+# Names become parts of file and folder names (runs/<time>-<pipeline>-<member>-<hash>, .<pipeline>.lock,
+# <pipeline>.timings.json): each at most this many UTF-8 bytes keeps every such name under the 255 a file system
+# allows.
+MAX_NAME_BYTES = 100
+
+
 def _plain_name(v: str) -> str | None:
-    """Names that become folder and file names: non-empty, no path separators, not . or .."""
-    bad = not v.strip() or any(c in v for c in "/\\") or v in (".", "..")
-    return "a plain name (non-empty, no / or \\, not . or ..)" if bad else None
+    """Names that become folder and file names: non-empty, no path separators or control characters (a NUL, a
+    newline), not . or .., and short enough for the file names built from them."""
+    bad = (not v.strip() or any(c in v for c in "/\\") or v in (".", "..")
+           or any(ord(c) < 32 or ord(c) == 127 for c in v)
+           or len(v.encode("utf-8", "surrogatepass")) > MAX_NAME_BYTES)
+    return (f"a plain name (non-empty, at most {MAX_NAME_BYTES} bytes, no / or \\ or control characters, "
+            f"not . or ..)") if bad else None
 
 
 # Kaggle competition slugs: words of ASCII letters and digits joined by single hyphens (older competitions keep
@@ -350,9 +360,10 @@ def subset_problem(v: int, total: int) -> str | None:
 
 _UNIT, _POSITIVE, _AT_LEAST_1, _NON_NEGATIVE = _between(0, 1, hi_open=True), _between(0, lo_open=True), \
     _between(1), _between(0)
+_SEED = _between(0, 2**32 - 1)  # what numpy and sklearn accept as a seed
 _RULES: dict[type, dict[str, Rule]] = {
     # the holdout and the train/test subsets are stratified: at least one image of each class
-    DataConfig: {"holdout_size": _holdout_size, "holdout_seed": _NON_NEGATIVE, "comp_subset": _AT_LEAST_1,
+    DataConfig: {"holdout_size": _holdout_size, "holdout_seed": _SEED, "comp_subset": _AT_LEAST_1,
                  "train_subset": _between(CIFAR10_CLASSES),
                  "test_subset": lambda v: subset_problem(v, CIFAR10_TEST_IMAGES)},
     ModelConfig: {"name": lambda v: None if v.strip() else "a model name", "max_params": _max_params},
@@ -367,7 +378,7 @@ _RULES: dict[type, dict[str, Rule]] = {
     AugmentConfig: {"mixup_alpha": _NON_NEGATIVE, "cutmix_alpha": _NON_NEGATIVE, "mix_prob": _between(0, 1),
                     "gpu": _one_of(AUGMENT_GPU)},
     TrainConfig: {"epochs": _AT_LEAST_1, "batch_size": _AT_LEAST_1, "label_smoothing": _UNIT, "ema_decay": _UNIT,
-                  "grad_clip_norm": _POSITIVE, "dropout": _UNIT, "seed": _between(0, 2**32 - 1),
+                  "grad_clip_norm": _POSITIVE, "dropout": _UNIT, "seed": _SEED,
                   "num_workers": _NON_NEGATIVE, "eval_every_epochs": _AT_LEAST_1, "select_by": _one_of(SELECT_BY),
                   "early_stop_patience_epochs": _AT_LEAST_1},
     PredictConfig: {"tta": _one_of(TTA_LEVELS), "average": _one_of(TTA_AVERAGES), "batch_size": _AT_LEAST_1,
@@ -446,6 +457,14 @@ def _check_combinations(obj: Any, where: str) -> None:
         if obj.data.train_subset is not None and obj.data.train_subset < obj.train.batch_size:
             raise ConfigError(f"data.train_subset: {obj.data.train_subset} images make no full batch of "
                               f"train.batch_size {obj.train.batch_size}")
+        left = CIFAR10_TRAIN_IMAGES - obj.data.holdout_size  # training drops the last partial batch
+        if left < obj.train.batch_size:
+            raise ConfigError(f"train.batch_size: {obj.train.batch_size} is more than the {left:,} training images "
+                              f"data.holdout_size {obj.data.holdout_size} leaves; no full batch to train on")
+        if (obj.ensemble.method == "weighted" and "ensemble" in obj.stages and len(obj.members) > 1
+                and obj.data.holdout_size == 0):
+            raise ConfigError("ensemble.method: weighted fits its weights on the holdout, and data.holdout_size is 0; "
+                              "set data.holdout_size > 0 or another method")
 
 
 def from_dict(cls: type, data: Mapping[str, Any], where: str = "") -> Any:
@@ -550,9 +569,11 @@ def parse_override(text: str) -> tuple[str, Any]:
     if not key:
         raise ConfigError(f"override '{text}' has an empty key")
     try:
-        value = yaml.safe_load(raw) if raw.strip() else ""
+        value = _safe_load_unique(raw) if raw.strip() else ""
     except yaml.YAMLError:
         value = raw
+    except ConfigError as err:  # a duplicate key, an alias into itself, nesting no setting needs
+        raise ConfigError(f"override '{text}': {err}") from None
     return key, value
 
 
@@ -570,9 +591,15 @@ def apply_overrides(data: dict, overrides: Mapping[str, Any] | list[str]) -> dic
     """Return a deep copy of ``data`` with dotted-key overrides set (validation happens in from_dict)."""
     out = _plain_copy(data)
     items = overrides.items() if isinstance(overrides, Mapping) else (parse_override(o) for o in overrides)
+    done: list[str] = []
     for key, value in items:
         if not isinstance(key, str):
             raise ConfigError(f"override key {_show(key)} must be a dotted key such as train.seed (quote it)")
+        lost = [k for k in done if k.startswith(f"{key}.")]
+        if lost:  # the section would be replaced whole, silently dropping the setting made inside it before
+            raise ConfigError(f"override '{key}' replaces the whole section that '{lost[0]}', set before it, is in; "
+                              f"set '{lost[0]}' after it, or inside its value")
+        done.append(key)
         node = out
         parts = key.split(".")
         for part in parts[:-1]:
@@ -589,14 +616,30 @@ def apply_overrides(data: dict, overrides: Mapping[str, Any] | list[str]) -> dic
 _MERGE_TAG = "tag:yaml.org,2002:merge"
 
 
-def _check_unique_keys(node: yaml.Node, where: str, seen: set[int]) -> None:
-    """Raise on a mapping that gives one key twice (PyYAML would keep the last silently)."""
-    if id(node) in seen:  # an alias to a node already walked (or a recursive one)
-        return
-    seen.add(id(node))
+# Deeper or larger than any pipeline needs, and well inside what Python's recursion limit and a second of work
+# allow: PyYAML's composer and the checks after it would otherwise end in a RecursionError traceback, or spend
+# minutes and gigabytes expanding aliases of aliases ("billion laughs").
+MAX_YAML_DEPTH = 50
+MAX_YAML_NODES = 100_000
+
+
+def _walk_nodes(node: yaml.Node, where: str, seen: dict[int, tuple[int, int]], inside: set[int]) -> tuple[int, int]:
+    """Check one node and return its (depth, node count) with every alias expanded, as the loaded value has them.
+
+    Refuses a mapping that gives one key twice (PyYAML would keep the last silently) and an alias to a node it
+    sits inside (``a: &x [*x]``: a structure without end). Each node is walked once (``seen``), in document
+    order, so an anchor is walked where it is defined and the recursion stays as deep as the text is nested."""
+    if id(node) in inside:
+        raise ConfigError(f"{where or 'the top level'}: an alias refers to a node it is part of "
+                          f"(line {node.start_mark.line + 1}); a pipeline cannot contain itself")
+    if id(node) in seen:
+        return seen[id(node)]
+    inside.add(id(node))
+    children: list[tuple[int, int]] = []
     if isinstance(node, yaml.MappingNode):
         first: dict[tuple[str, str], int] = {}
         for key_node, value_node in node.value:
+            path = where
             if isinstance(key_node, yaml.ScalarNode) and key_node.tag != _MERGE_TAG:
                 ident, line = (key_node.tag, key_node.value), key_node.start_mark.line + 1
                 path = _key(where, key_node.value)
@@ -604,22 +647,58 @@ def _check_unique_keys(node: yaml.Node, where: str, seen: set[int]) -> None:
                     lines = f"line {line}" if first[ident] == line else f"lines {first[ident]} and {line}"
                     raise ConfigError(f"duplicate key '{path}' ({lines}); give each key once")
                 first[ident] = line
-                _check_unique_keys(value_node, path, seen)
-            else:
-                _check_unique_keys(value_node, where, seen)
+            children += [_walk_nodes(key_node, path, seen, inside), _walk_nodes(value_node, path, seen, inside)]
     elif isinstance(node, yaml.SequenceNode):
-        for i, item in enumerate(node.value):
-            _check_unique_keys(item, f"{where}[{i}]", seen)
+        children += [_walk_nodes(item, f"{where}[{i}]", seen, inside) for i, item in enumerate(node.value)]
+    inside.discard(id(node))
+    depth = 1 + max((d for d, _ in children), default=0)
+    size = 1 + sum(n for _, n in children)
+    if depth > MAX_YAML_DEPTH:
+        raise ConfigError(f"{where or 'the top level'}: nested more than {MAX_YAML_DEPTH} levels deep "
+                          f"(aliases expanded; line {node.start_mark.line + 1})")
+    if size > MAX_YAML_NODES:
+        raise ConfigError(f"{where or 'the top level'}: more than {MAX_YAML_NODES:,} values once its aliases are "
+                          f"expanded (line {node.start_mark.line + 1}); a pipeline needs far fewer")
+    seen[id(node)] = (depth, size)
+    return depth, size
+
+
+def _check_depth(text: str) -> None:
+    """Refuse YAML nested deeper than MAX_YAML_DEPTH, counted on the event stream (no recursion), before
+    PyYAML's recursive composer sees it."""
+    depth = 0
+    for event in yaml.parse(text, Loader=_PipelineLoader):
+        if isinstance(event, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
+            depth += 1
+            if depth > MAX_YAML_DEPTH:
+                raise ConfigError(f"nested more than {MAX_YAML_DEPTH} levels deep at line "
+                                  f"{event.start_mark.line + 1}")
+        elif isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
+            depth -= 1
+
+
+class _PipelineLoader(yaml.SafeLoader):
+    """SafeLoader without YAML 1.1's two silent number readings: a leading 0 as octal (``seed: 010`` was 8,
+    ``holdout_size: 05000`` 2560) and base 60 (``epochs: 1:30`` was 90). Such scalars stay strings, so a number
+    field names them and a string field keeps them as written."""
+
+
+_PipelineLoader.yaml_implicit_resolvers = {k: list(v) for k, v in yaml.SafeLoader.yaml_implicit_resolvers.items()}
+for _first in "+-0123456789":
+    _PipelineLoader.yaml_implicit_resolvers[_first].insert(0, (
+        "tag:yaml.org,2002:str", re.compile(r"^(?:[-+]?0[0-7_]+|[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+(?:\.[0-9_]*)?)$")))
 
 
 def _safe_load_unique(text: str) -> Any:
-    """yaml.safe_load, refusing duplicate mapping keys (with their dotted path and lines)."""
-    loader = yaml.SafeLoader(text)
+    """yaml.safe_load, refusing duplicate mapping keys (with their dotted path and lines), aliases that contain
+    themselves, and nesting or alias expansion no pipeline needs."""
+    _check_depth(text)
+    loader = _PipelineLoader(text)
     try:
         node = loader.get_single_node()
         if node is None:
             return None
-        _check_unique_keys(node, "", set())
+        _walk_nodes(node, "", {}, set())
         return loader.construct_document(node)
     finally:
         loader.dispose()
@@ -627,6 +706,8 @@ def _safe_load_unique(text: str) -> Any:
 
 def load_yaml(path: str | Path) -> dict:
     path = Path(path)
+    if path.is_dir():
+        raise ConfigError(f"{path}: a folder, not a pipeline file; give its YAML file, e.g. pipelines/default.yaml")
     if not path.is_file():
         raise ConfigError(f"{path}: no such pipeline file")
     try:

@@ -77,9 +77,18 @@ def given_data_dir(data_dir: str | Path | None = None) -> Path | None:
     A named folder is the only place looked: falling back to ``./data`` when ``$KAGGLE_KIT_DATA`` had a typo or
     pointed at a folder since moved trained and reported on other data than the user chose, without a word."""
     if data_dir is not None:
-        return Path(data_dir).expanduser()
+        return _expand_home(data_dir)
     env = os.environ.get("KAGGLE_KIT_DATA")
-    return Path(env).expanduser() if env else None
+    return _expand_home(env) if env else None
+
+
+def _expand_home(path: str | Path) -> Path:
+    """``~`` and ``~user`` expanded; one whose home cannot be found (``~nosuchuser``, no $HOME) stays as written,
+    so the error names it instead of a RuntimeError traceback."""
+    try:
+        return Path(path).expanduser()
+    except RuntimeError:
+        return Path(path)
 
 
 def locate_data(data_dir: str | Path | None = None, competition: str = COMPETITION_SLUG,

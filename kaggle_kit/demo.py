@@ -150,11 +150,12 @@ def run_demo(pipeline: str | Path | None = None, overrides: list[str] = (), *,
     """Start a fake Kaggle on 127.0.0.1, point the real kaggle client at it, run the pipeline, stop it."""
     from kaggle_kit.config import load_pipeline, overrides_hidden_by_members
     from kaggle_kit.kaggle_api import kaggle_env
-    from kaggle_kit.pipeline import run_pipeline
+    from kaggle_kit.pipeline import check_stages_and_models, run_pipeline
     from kaggle_kit.testing.fake_kaggle import DEFAULT_KEY, DEFAULT_USER, FakeKaggle, FakeKaggleConfig
 
     work = Path(workdir)
     cfg = load_pipeline(demo_pipeline() if pipeline is None else pipeline, list(overrides))
+    check_stages_and_models(cfg)  # before the work folder, its data and the fake Kaggle: a refused demo writes nothing
     for note in overrides_hidden_by_members(cfg, list(overrides)):
         echo(note)
     work.mkdir(parents=True, exist_ok=True)

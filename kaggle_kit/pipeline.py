@@ -152,12 +152,14 @@ def member_configs(cfg: PipelineConfig) -> list[tuple[str, PipelineConfig]]:
 
 
 def check_member_models(members: Sequence[tuple[str, PipelineConfig]]) -> list[int]:
-    """Build every member's model on the meta device (no memory, no init time), check its parameter budget, and
-    return each one's trainable parameters.
+    """Build every member's model on the meta device (no memory, no init time), check its parameter budget and
+    that it classifies a CIFAR-sized batch, and return each one's trainable parameters.
 
     Training checks the budget too, but only when it reaches that member: the members before it would train
     first, for hours on a real recipe, and a run that cannot finish would leave them behind.
     """
+    import warnings
+
     import torch
 
     from kaggle_kit.config import CIFAR10_CLASSES
@@ -168,13 +170,36 @@ def check_member_models(members: Sequence[tuple[str, PipelineConfig]]) -> list[i
     counts = []
     for name, mcfg in members:
         try:
-            with torch.device("meta"):
-                counts.append(count_parameters(build_model(mcfg, CIFAR10_CLASSES)[0]))
+            with torch.device("meta"), warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # torch's note that a zero-size tensor is not initialised
+                model, kwargs = build_model(mcfg, CIFAR10_CLASSES)
+                counts.append(count_parameters(model))
+                _check_forward(model, mcfg.model.name, kwargs)
         except UsageError as err:
             if len(members) == 1:
                 raise
             raise type(err)(f"member '{name}': {err}") from None
     return counts
+
+
+def _check_forward(model, name: str, kwargs: dict) -> None:
+    """One forward pass of a CIFAR-sized batch on the meta device (shapes only, no compute): a model that builds
+    but cannot run (a width of 0) stops the run here, not at its first training step after the data is read."""
+    import torch
+
+    from kaggle_kit.config import CIFAR10_CLASSES
+
+    try:
+        out = model(torch.empty(2, 3, 32, 32, device="meta"))
+    except NotImplementedError:  # an operation without a meta kernel: not the config's fault; training will tell
+        return
+    except Exception as err:  # torch's words for a shape that does not fit: RuntimeError, IndexError, ValueError
+        first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        raise ConfigError(f"model '{name}' with model.kwargs {kwargs} cannot classify a 32x32 image ({first}); "
+                          f"fix model.kwargs") from None
+    if tuple(getattr(out, "shape", ())) != (2, CIFAR10_CLASSES):
+        raise ConfigError(f"model '{name}' with model.kwargs {kwargs} gives outputs of shape "
+                          f"{tuple(getattr(out, 'shape', ()))} for 2 images, not (2, {CIFAR10_CLASSES})")
 
 
 def data_fingerprint(paths, with_comp: bool = True) -> str:
@@ -255,9 +280,10 @@ def run_pipeline(cfg: PipelineConfig, *, data_dir: str | Path | None = None, wor
                                  kaggle_env=kaggle_env, again=again)
 
 
-def _preflight(cfg: PipelineConfig, *, workdir: Path, echo: Callable[[str], None],
-               kaggle_env: dict[str, str] | None) -> list[tuple[str, PipelineConfig]]:
-    """Every check that can refuse the run before anything is read or written; returns the members' configs."""
+def check_stages_and_models(cfg: PipelineConfig) -> tuple[list[tuple[str, PipelineConfig]], list[int]]:
+    """The pre-flight checks that need no work folder or credentials (the demo runs them before it writes its
+    folder and starts its fake Kaggle): the stages, and every member's model. Returns the members' configs and
+    their trainable parameters."""
     unknown = [s for s in cfg.stages if s not in STAGES]
     if unknown:
         raise ConfigError(f"unknown stage '{unknown[0]}' (valid stages: {', '.join(STAGES)})")
@@ -265,6 +291,16 @@ def _preflight(cfg: PipelineConfig, *, workdir: Path, echo: Callable[[str], None
         raise ConfigError("a pipeline must list at least the 'data' and 'train' stages")
     members = member_configs(cfg)
     params = check_member_models(members)  # a model over budget or unbuildable stops the run now, not after training
+    return members, params
+
+
+def _preflight(cfg: PipelineConfig, *, workdir: Path, echo: Callable[[str], None],
+               kaggle_env: dict[str, str] | None) -> list[tuple[str, PipelineConfig]]:
+    """Every check that can refuse the run before anything is read or written; returns the members' configs."""
+    members, params = check_stages_and_models(cfg)
+    from kaggle_kit.train.distributed import env_int
+
+    env_int("WORLD_SIZE", 1), env_int("LOCAL_RANK", 0)  # torchrun's variables, set wrong by hand: refused now
     if "upload" in cfg.stages or "sync" in cfg.stages:  # a bad ledger stops the run now, not after training
         from kaggle_kit.upload import check_ledger
 

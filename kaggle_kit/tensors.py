@@ -7,7 +7,6 @@ channels_last layout, so asking for channels_last costs no copy at all.
 from __future__ import annotations
 
 import functools
-import os
 
 import numpy as np
 import torch
@@ -20,7 +19,9 @@ def select_device(prefer: str | None = None) -> torch.device:
     if prefer:
         return torch.device(prefer)
     if torch.cuda.is_available():
-        return torch.device("cuda", int(os.environ.get("LOCAL_RANK", 0)))
+        from kaggle_kit.train.distributed import env_int
+
+        return torch.device("cuda", env_int("LOCAL_RANK", 0))
     return torch.device("cpu")
 
 

@@ -48,6 +48,7 @@ def run(args: argparse.Namespace) -> int:
     from kaggle_kit.datapaths import locate_data
     from kaggle_kit.errors import ConfigError, RunError
     from kaggle_kit.fsio import check_dir_target
+    from kaggle_kit.pipeline import check_member_models
     from kaggle_kit.runs import new_run_id
     from kaggle_kit.runs import run_dir as find_run
     from kaggle_kit.train import distributed, train_run
@@ -70,6 +71,7 @@ def run(args: argparse.Namespace) -> int:
         else:
             check_dir_target(args.runs_root, "runs root (--runs-root)")
         cfg = load_pipeline(args.pipeline, args.overrides)
+        check_member_models([(cfg.name, cfg)])  # a model that cannot be built or run stops here, before the data
         folder = None
 
     info = distributed.setup()

@@ -11,6 +11,8 @@ from dataclasses import dataclass
 import torch
 import torch.distributed as dist
 
+from kaggle_kit.errors import UsageError
+
 
 @dataclass(frozen=True)
 class DistInfo:
@@ -27,19 +29,33 @@ class DistInfo:
         return self.world_size > 1
 
 
+def env_int(name: str, default: int) -> int:
+    """A whole number torchrun puts in the environment; anything else set by hand is a one-line usage error,
+    not a ValueError traceback."""
+    raw = os.environ.get(name)
+    if raw is None or not raw.strip():
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise UsageError(f"environment variable {name}={raw!r} must be a whole number (torchrun sets it; unset it "
+                         f"to train in one process)") from None
+
+
 def setup() -> DistInfo:
     """Join the process group when launched by torchrun (idempotent); a single process gets DistInfo()."""
-    world = int(os.environ.get("WORLD_SIZE", "1"))
+    world = env_int("WORLD_SIZE", 1)
+    local_rank = env_int("LOCAL_RANK", 0)
     if world <= 1:
         return DistInfo()
     if not dist.is_initialized():
         if torch.cuda.is_available():
-            torch.cuda.set_device(int(os.environ.get("LOCAL_RANK", "0")))
+            torch.cuda.set_device(local_rank)
             dist.init_process_group("nccl")
         else:
             dist.init_process_group("gloo")
     return DistInfo(rank=dist.get_rank(), world_size=dist.get_world_size(),
-                    local_rank=int(os.environ.get("LOCAL_RANK", "0")))
+                    local_rank=local_rank)
 
 
 def teardown() -> None:

@@ -109,7 +109,7 @@ def build_model(cfg: PipelineConfig, num_classes: int) -> tuple[torch.nn.Module,
         kwargs["dropout"] = cfg.train.dropout
     try:
         model = create_model(cfg.model.name, num_classes=num_classes, **kwargs)
-    except TypeError as err:
+    except (TypeError, ValueError, RuntimeError) as err:  # torch's words for a width of 'x' or -3, a dropout of 5
         raise ConfigError(f"model '{cfg.model.name}' rejected its arguments {sorted(kwargs)} ({err}); "
                           f"fix model.kwargs or train.dropout") from None
     check_parameter_budget(model, cfg.model.name, cfg.model.max_params)

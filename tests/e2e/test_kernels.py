@@ -93,7 +93,15 @@ def test_source_bundle_is_reproducible_and_complete():
 
 def test_slugs_and_seeds():
     assert kernels.kernel_slug("Seed000") == "kaggle-kit-seed000"
-    assert kernels.kernel_slug("x" * 80, seed=12) == "kaggle-kit-" + "x" * 35 + "-s12"
+    from kaggle_kit.config import config_hash
+
+    assert kernels.kernel_slug("x" * 80, seed=12) == "kaggle-kit-" + "x" * 28 + f"-{config_hash('x' * 80, 6)}-s12"
+    # names cut short to fit were one kernel when alike in their first 39 characters: the second push replaced the
+    # first pipeline's kernel
+    long = "seed000-long-schedule-with-cutmix-and-mixup-variant-"
+    slugs = {kernels.kernel_slug(long + "one"), kernels.kernel_slug(long + "two")}
+    assert len(slugs) == 2 and all(len(s) <= 50 for s in slugs)
+    assert kernels.kernel_slug("x" * 39) == "kaggle-kit-" + "x" * 39  # one that fits is unchanged
     assert kernels.parse_seeds("0,2-4") == [0, 2, 3, 4] and kernels.parse_seeds(None) == [None]
     with pytest.raises(UsageError, match="--seeds lists a seed twice"):
         kernels.parse_seeds("1,1")
