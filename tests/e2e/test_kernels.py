@@ -269,9 +269,7 @@ def test_pushed_script_runs_the_bundled_toolkit_inside_a_kernel(tmp_path, monkey
     its one-line error, having looked in the kernel's input folders: proof the script unpacked and ran it."""
     from kaggle_kit.testing.fake_kaggle import ScriptRunner
 
-    empty = tmp_path / "no-data"
-    empty.mkdir()
-    with FakeKaggle(FakeKaggleConfig(kernel_runner=ScriptRunner(data_dir=empty, timeout_s=120),
+    with FakeKaggle(FakeKaggleConfig(kernel_runner=ScriptRunner(data_dir=None, timeout_s=120),
                                      kernel_running_polls=0)) as server:
         use_env(monkeypatch, server.sandbox_env(tmp_path / "client"))
         monkeypatch.chdir(tmp_path)
@@ -283,7 +281,7 @@ def test_pushed_script_runs_the_bundled_toolkit_inside_a_kernel(tmp_path, monkey
         assert first.startswith("kaggle-kit from /") and "/kaggle-kit-src-" in first  # not the repo's copy
         assert first.endswith("/tiny.yaml --set stages=[data,train,predict]")
         assert last.startswith(f"error: no competition data found (CIFAR-10 batches and cifar_test_nolabel.pkl; "
-                               f"looked in: {empty}, data, /kaggle/input/competitions/{SLUG}, /kaggle/input/{SLUG})")
+                               f"looked in: data, /kaggle/input/competitions/{SLUG}, /kaggle/input/{SLUG})")
         capsys.readouterr()
         assert main(["kernel", "status", ref]) == 1
         assert capsys.readouterr().out.startswith(f"{ref}: ERROR (script exited with code 2: error: no competition")
