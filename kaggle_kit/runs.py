@@ -98,7 +98,7 @@ class Logits:
 
     @property
     def accuracy(self) -> float | None:
-        if self.labels is None:
+        if self.labels is None or not len(self.labels):  # no holdout (data.holdout_size 0): no accuracy, not nan
             return None
         return float((self.logits.argmax(1) == self.labels).mean())
 

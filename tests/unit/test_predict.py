@@ -174,3 +174,13 @@ def test_synthetic_logits_use_the_tta_of_the_stored_logits_not_config_yaml(tmp_p
     (run / "manifest_predict.json").write_text(json.dumps(manifest))
     with pytest.raises(RunError, match=r"logits_holdout.npz was made with TTA 'flip\[identity\|hflip\].*'; rerun"):
         run_synthetic(run, data, per_set=4)
+
+
+def test_an_empty_holdout_has_no_accuracy_rather_than_nan(recwarn):
+    """With data.holdout_size 0 the pipeline printed 'holdout nan%' and numpy's 'Mean of empty slice' warning."""
+    from kaggle_kit.runs import Logits
+
+    empty = Logits(np.zeros(0, np.int64), np.zeros((0, 10), np.float32), np.zeros(0, np.int64), "none")
+    assert empty.accuracy is None and not [w for w in recwarn if issubclass(w.category, RuntimeWarning)]
+    two = Logits(np.arange(2), np.eye(10, dtype=np.float32)[[3, 4]], np.array([3, 5]), "none")
+    assert two.accuracy == 0.5
