@@ -322,10 +322,15 @@ def _silence_ends() -> type:
     return SilenceEnds
 
 
+# The client's API calls: /v1/<service>/<Method>, under https://api.kaggle.com on Kaggle itself and under /api
+# elsewhere (the fake); every service's name ends in "Service". Anything else is a file's URL (signed storage URLs)
+_API_METHOD = re.compile(r"/v1/[\w.]+Service/(\w+)/?$")
+
+
 def _request_name(request: Any) -> str:
-    path = urlsplit(str(request.url)).path
-    if "/api/v1/" in path:
-        return path.rstrip("/").rsplit("/", 1)[-1]
+    m = _API_METHOD.search(urlsplit(str(request.url)).path)
+    if m:
+        return m.group(1)
     return "file upload" if request.method == "PUT" else "file download"
 
 

@@ -245,3 +245,21 @@ def test_only_a_timeout_counts_as_silence_not_a_refused_or_dropped_connection():
     refused = NewConnectionError(None, "Failed to establish a new connection: [Errno 111] Connection refused")
     assert not kaggle_api._timed_out(requests.ConnectionError(MaxRetryError(None, "/x", refused)))
     assert not kaggle_api._timed_out(ProtocolError("Connection aborted.", ConnectionResetError(104, "reset")))
+
+
+@pytest.mark.parametrize("env", ["PROD", "LOCAL"])
+def test_a_silent_request_is_named_by_its_api_method_on_kaggle_itself(env):
+    """The timeout's message and submit's look for a recorded submission go by the method that went silent. On
+    Kaggle itself the client's URLs are https://api.kaggle.com/v1/<service>/<Method>, with no /api/ (only the fake
+    and other local setups have /api/v1/), so every silent call there was taken for a 'file download': a silent
+    CreateSubmission got no look and advice to rerun, which may spend a second daily slot."""
+    import requests
+    from kagglesdk.kaggle_env import KaggleEnv
+    from kagglesdk.kaggle_http_client import KaggleHttpClient
+
+    url = KaggleHttpClient(env=getattr(KaggleEnv, env))._get_request_url("competitions.CompetitionApiService",
+                                                                         "CreateSubmission")
+    assert kaggle_api._request_name(requests.Request("POST", url).prepare()) == "CreateSubmission"
+    for method, name in (("PUT", "file upload"), ("GET", "file download")):
+        signed = "https://storage.googleapis.com/kaggle-competitions/v1/a.b/c.zip?X-Goog-Signature=1"
+        assert kaggle_api._request_name(requests.Request(method, signed).prepare()) == name
