@@ -733,10 +733,11 @@ def _check_members(archive: Path, zf: zipfile.ZipFile, dest: Path, shown: Path) 
         if info.flag_bits & 0x1:
             raise DataFormatError(f"{archive.name}: member '{info.filename}' is password-protected, which "
                                   f"Kaggle's archives are not; refusing to unzip it")
-        key = os.path.normpath(info.filename.replace("\\", "/"))
-        if not info.is_dir() and key in seen:
-            raise DataFormatError(f"{archive.name}: member '{info.filename}' appears twice; refusing to unzip it")
-        seen.add(key)
+        if not info.is_dir():  # a folder of a file's name is a clash, which the extraction names as such
+            key = os.path.normpath(info.filename.replace("\\", "/"))
+            if key in seen:
+                raise DataFormatError(f"{archive.name}: member '{info.filename}' appears twice; refusing to unzip it")
+            seen.add(key)
 
 
 def _check_room(archive: Path, zf: zipfile.ZipFile, dest: Path, shown: Path) -> None:

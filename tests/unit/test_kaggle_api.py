@@ -263,3 +263,27 @@ def test_a_silent_request_is_named_by_its_api_method_on_kaggle_itself(env):
     for method, name in (("PUT", "file upload"), ("GET", "file download")):
         signed = "https://storage.googleapis.com/kaggle-competitions/v1/a.b/c.zip?X-Goog-Signature=1"
         assert kaggle_api._request_name(requests.Request(method, signed).prepare()) == name
+
+
+@pytest.mark.parametrize("order", [["a/", "a"], ["a", "a/"]])
+def test_a_file_and_a_folder_of_one_name_are_a_clash_in_either_order(tmp_path, order):
+    """The duplicate check counted a folder entry as a copy of the file of the same name, so 'a/' then 'a' was
+    'appears twice' (a file is not in the archive twice) while 'a' then 'a/' was the clash it is."""
+    archive = tmp_path / "x.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        for name in order:
+            zf.writestr(name, b"" if name.endswith("/") else b"data")
+    (tmp_path / "dest").mkdir()
+    with pytest.raises(DataFormatError, match="clashes with another member \\(a file and a folder of the same name\\)"):
+        kaggle_api._safe_extract(archive, tmp_path / "dest")
+
+
+def test_a_file_twice_is_refused_whatever_its_spelling(tmp_path):
+    archive = tmp_path / "x.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        zf.writestr("d/a", b"1")
+        zf.writestr("d//a", b"2")
+    (tmp_path / "dest").mkdir()
+    with pytest.raises(DataFormatError, match="member 'd//a' appears twice"):
+        kaggle_api._safe_extract(archive, tmp_path / "dest")
+    assert list((tmp_path / "dest").iterdir()) == []
