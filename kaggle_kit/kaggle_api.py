@@ -844,6 +844,7 @@ def _move_into(src: Path, dest: Path, aside: Path) -> None:
 
 
 STALE_STAGING_S = 60.0  # an unheld staging folder unchanged this long is a killed download's
+STAGING_PARTS = ("archive", "files", "replaced")  # all a staging folder holds: the zip, the unzipped, the moved-out
 
 
 def _staging_spots(dest: Path) -> list[tuple[Path, str]]:
@@ -871,8 +872,9 @@ def _make_staging(dest: Path) -> tuple[Path, int | None]:
 def _remove_stale_staging(dest: Path) -> list[Path]:
     """Remove the staging folders that downloads into ``dest`` killed outright (kill -9, a crash, a power cut)
     left behind, with the partial zip in them. A folder goes only if its name is one this module makes for
-    ``dest``, no process holds its lock (a download holds its own until it has removed it) and it has not changed
-    for ``STALE_STAGING_S`` (which covers the instant between a download making its folder and locking it), so a
+    ``dest``, it holds nothing but ``STAGING_PARTS`` (a user's own folder of such a name is no staging folder), no
+    process holds its lock (a download holds its own until it has removed it) and it has not changed for
+    ``STALE_STAGING_S`` (which covers the instant between a download making its folder and locking it), so a
     concurrent download into ``dest`` keeps its folder."""
     removed = []
     for folder, prefix in _staging_spots(dest):
@@ -884,6 +886,8 @@ def _remove_stale_staging(dest: Path) -> list[Path]:
         for entry in entries:
             try:
                 if time.time() - entry.stat(follow_symlinks=False).st_mtime < STALE_STAGING_S:
+                    continue
+                if not set(os.listdir(entry.path)) <= set(STAGING_PARTS):
                     continue
                 held = lock_folder(entry.path)
             except OSError:
@@ -917,7 +921,7 @@ def download_competition_data(dest: str | Path = "data", competition: str = COMP
     _remove_stale_staging(dest)
     staging, held = _make_staging(dest)
     try:
-        archive_dir, files = staging / "archive", staging / "files"
+        archive_dir, files, replaced = (staging / part for part in STAGING_PARTS)
         archive_dir.mkdir()
         files.mkdir()
         try:
@@ -936,7 +940,7 @@ def download_competition_data(dest: str | Path = "data", competition: str = COMP
         for archive in archives:
             _safe_extract(archive, files, dest)
         try:
-            _move_into(files, dest, staging / "replaced")
+            _move_into(files, dest, replaced)
         except OSError as err:
             raise KaggleError(f"could not move the downloaded files into {dest} ({err.strerror or err}); {dest} "
                               f"holds what it held before") from None

@@ -287,3 +287,26 @@ def test_a_file_twice_is_refused_whatever_its_spelling(tmp_path):
     with pytest.raises(DataFormatError, match="member 'd//a' appears twice"):
         kaggle_api._safe_extract(archive, tmp_path / "dest")
     assert list((tmp_path / "dest").iterdir()) == []
+
+
+def test_a_users_own_folder_named_like_a_staging_folder_is_not_removed(tmp_path):
+    """Stale staging folders are removed with everything in them, chosen by name, idleness and lock alone: a
+    folder of the user's in the data folder named '.download-' and 8 letters ('.download-settings'), idle for a
+    minute, went with its files. A staging folder holds only what a download puts there."""
+    import os
+
+    dest = tmp_path / "D"
+    mine, beside_mine = dest / ".download-settings", tmp_path / ".D.download-projects"
+    killed, empty = dest / ".download-k1lled00", tmp_path / ".D.download-x9y8z7w6"  # killed before archive/
+    for folder in (mine, beside_mine):
+        folder.mkdir(parents=True)
+        (folder / "notes.txt").write_text("mine")
+    for sub in ("archive", "files", "replaced"):
+        (killed / sub).mkdir(parents=True)
+    (killed / "archive" / "part.zip").write_bytes(b"partial")
+    empty.mkdir()
+    for folder in (mine, beside_mine, killed, empty):
+        os.utime(folder, (1, 1))
+    assert sorted(kaggle_api._remove_stale_staging(dest)) == sorted([killed, empty])
+    assert (mine / "notes.txt").read_text() == "mine" and (beside_mine / "notes.txt").read_text() == "mine"
+    assert not killed.exists() and not empty.exists()
