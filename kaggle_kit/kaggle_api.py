@@ -322,10 +322,15 @@ def _silence_ends() -> type:
     return SilenceEnds
 
 
+# The client's API calls: /v1/<service>/<Method>, under https://api.kaggle.com on Kaggle itself and under /api
+# elsewhere (the fake); every service's name ends in "Service". Anything else is a file's URL (signed storage URLs)
+_API_METHOD = re.compile(r"/v1/[\w.]+Service/(\w+)/?$")
+
+
 def _request_name(request: Any) -> str:
-    path = urlsplit(str(request.url)).path
-    if "/api/v1/" in path:
-        return path.rstrip("/").rsplit("/", 1)[-1]
+    m = _API_METHOD.search(urlsplit(str(request.url)).path)
+    if m:
+        return m.group(1)
     return "file upload" if request.method == "PUT" else "file download"
 
 
@@ -728,10 +733,11 @@ def _check_members(archive: Path, zf: zipfile.ZipFile, dest: Path, shown: Path) 
         if info.flag_bits & 0x1:
             raise DataFormatError(f"{archive.name}: member '{info.filename}' is password-protected, which "
                                   f"Kaggle's archives are not; refusing to unzip it")
-        key = os.path.normpath(info.filename.replace("\\", "/"))
-        if not info.is_dir() and key in seen:
-            raise DataFormatError(f"{archive.name}: member '{info.filename}' appears twice; refusing to unzip it")
-        seen.add(key)
+        if not info.is_dir():  # a folder of a file's name is a clash, which the extraction names as such
+            key = os.path.normpath(info.filename.replace("\\", "/"))
+            if key in seen:
+                raise DataFormatError(f"{archive.name}: member '{info.filename}' appears twice; refusing to unzip it")
+            seen.add(key)
 
 
 def _check_room(archive: Path, zf: zipfile.ZipFile, dest: Path, shown: Path) -> None:
@@ -838,6 +844,7 @@ def _move_into(src: Path, dest: Path, aside: Path) -> None:
 
 
 STALE_STAGING_S = 60.0  # an unheld staging folder unchanged this long is a killed download's
+STAGING_PARTS = ("archive", "files", "replaced")  # all a staging folder holds: the zip, the unzipped, the moved-out
 
 
 def _staging_spots(dest: Path) -> list[tuple[Path, str]]:
@@ -865,8 +872,9 @@ def _make_staging(dest: Path) -> tuple[Path, int | None]:
 def _remove_stale_staging(dest: Path) -> list[Path]:
     """Remove the staging folders that downloads into ``dest`` killed outright (kill -9, a crash, a power cut)
     left behind, with the partial zip in them. A folder goes only if its name is one this module makes for
-    ``dest``, no process holds its lock (a download holds its own until it has removed it) and it has not changed
-    for ``STALE_STAGING_S`` (which covers the instant between a download making its folder and locking it), so a
+    ``dest``, it holds nothing but ``STAGING_PARTS`` (a user's own folder of such a name is no staging folder), no
+    process holds its lock (a download holds its own until it has removed it) and it has not changed for
+    ``STALE_STAGING_S`` (which covers the instant between a download making its folder and locking it), so a
     concurrent download into ``dest`` keeps its folder."""
     removed = []
     for folder, prefix in _staging_spots(dest):
@@ -878,6 +886,8 @@ def _remove_stale_staging(dest: Path) -> list[Path]:
         for entry in entries:
             try:
                 if time.time() - entry.stat(follow_symlinks=False).st_mtime < STALE_STAGING_S:
+                    continue
+                if not set(os.listdir(entry.path)) <= set(STAGING_PARTS):
                     continue
                 held = lock_folder(entry.path)
             except OSError:
@@ -911,7 +921,7 @@ def download_competition_data(dest: str | Path = "data", competition: str = COMP
     _remove_stale_staging(dest)
     staging, held = _make_staging(dest)
     try:
-        archive_dir, files = staging / "archive", staging / "files"
+        archive_dir, files, replaced = (staging / part for part in STAGING_PARTS)
         archive_dir.mkdir()
         files.mkdir()
         try:
@@ -930,7 +940,7 @@ def download_competition_data(dest: str | Path = "data", competition: str = COMP
         for archive in archives:
             _safe_extract(archive, files, dest)
         try:
-            _move_into(files, dest, staging / "replaced")
+            _move_into(files, dest, replaced)
         except OSError as err:
             raise KaggleError(f"could not move the downloaded files into {dest} ({err.strerror or err}); {dest} "
                               f"holds what it held before") from None

@@ -12,7 +12,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("data", help="check or download the competition data")
     dsub = p.add_subparsers(dest="data_command", metavar="ACTION", required=True)
     v = dsub.add_parser("verify", help="check files, md5s and the pickle format; print a summary")
-    v.add_argument("--data-dir", help="data folder (default: $KAGGLE_KIT_DATA, ./data, Kaggle input)")
+    v.add_argument("--data-dir", help="data folder (default: $KAGGLE_KIT_DATA when set (only there), "
+                                      "else ./data, then Kaggle input)")
     v.add_argument("--no-md5", action="store_true", help="skip the md5 check of the official batches")
     v.set_defaults(func=verify)
     d = dsub.add_parser("download", help="download the competition files into data/ with the kaggle client")

@@ -21,7 +21,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--pad", choices=TTA_PADS, help="border fill of shifted views (default: the run's predict.pad)")
     p.add_argument("--batch-size", type=int, help="images per forward pass, all views included (default: the run's "
                                                           "predict.batch_size)")
-    p.add_argument("--data-dir", help="data folder (default: $KAGGLE_KIT_DATA, ./data, Kaggle input)")
+    p.add_argument("--data-dir", help="data folder (default: $KAGGLE_KIT_DATA when set (only there), "
+                                      "else ./data, then Kaggle input)")
     p.add_argument("--no-comp", action="store_true", help="skip the competition pickle (no logits_comp.npz)")
     p.add_argument("--all-comp", action="store_true", help="predict every competition image even if the run's "
                                                           "data.comp_subset is set (a submission needs them all)")

@@ -14,7 +14,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                         "(default: the runs named in the ledger's last row, and the ensemble of them it submitted)")
     p.add_argument("--ledger", help="submission ledger (default: submissions/ledger.csv; none there yet is fine)")
     p.add_argument("--out", default="reports", help="output folder (default: %(default)s)")
-    p.add_argument("--data-dir", help="data folder (default: $KAGGLE_KIT_DATA, ./data, Kaggle input)")
+    p.add_argument("--data-dir", help="data folder (default: $KAGGLE_KIT_DATA when set (only there), "
+                                      "else ./data, then Kaggle input)")
     p.add_argument("--domain-max-images", type=int,
                    help=f"images per side for the domain classifier (default: {ReportConfig.domain_max_images})")
     p.add_argument("--synthetic-per-set", type=int,

@@ -13,7 +13,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("pipeline", help="pipeline YAML, e.g. pipelines/default.yaml")
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                    help="override a config value, e.g. --set train.epochs=5 (repeatable)")
-    p.add_argument("--data-dir", help="data folder (default: $KAGGLE_KIT_DATA, ./data, Kaggle input)")
+    p.add_argument("--data-dir", help="data folder (default: $KAGGLE_KIT_DATA when set (only there), "
+                                      "else ./data, then Kaggle input)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar or per-epoch lines (stage lines stay)")
     p.set_defaults(func=run)
 
@@ -22,8 +23,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                                       "else the toolkit's own)")
     d.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                    help="override a config value, e.g. --set train.epochs=2 (repeatable)")
-    d.add_argument("--data-dir", help="data folder (default: $KAGGLE_KIT_DATA, ./data, the shared folder, "
-                                      "else CIFAR-10 downloaded with torchvision)")
+    d.add_argument("--data-dir", help="data folder (default: $KAGGLE_KIT_DATA when set (only there), else ./data, "
+                                      "then the shared folder, else CIFAR-10 downloaded with torchvision)")
     d.add_argument("--workdir", default="demo", help="where runs/, submissions/ and reports/ go "
                    "(default demo/, so demo uploads never mix with the real ledger)")
     d.add_argument("--no-progress", action="store_true", help="no progress bar or per-epoch lines (stage lines stay)")

@@ -24,8 +24,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--against", metavar="PICKLE", help="competition pickle whose ids the CSV must cover "
                                                        "(default: found like `data verify` does)")
     p.add_argument("--data-dir", help="data folder holding the competition pickle (and CIFAR-10, which --from "
-                                      "uses for the image-based leaderboard prediction; default: $KAGGLE_KIT_DATA, "
-                                      "./data, Kaggle input)")
+                                      "uses for the image-based leaderboard prediction; default: $KAGGLE_KIT_DATA "
+                                      "when set (only there), else ./data, then Kaggle input)")
     p.add_argument("--ledger", default="submissions/ledger.csv", help="ledger CSV (default: %(default)s)")
     p.add_argument("--synthetic-per-set", type=int, default=ReportConfig.synthetic_per_set, metavar="N",
                    help="with --from: holdout images per synthetic shift for the leaderboard prediction, as in "

@@ -18,7 +18,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                    "--set may change only train.num_workers")
     p.add_argument("--run-dir", help="train into this folder (default: runs/<run_id>)")
     p.add_argument("--runs-root", default="runs", help="parent of new run folders (default: runs)")
-    p.add_argument("--data-dir", help="data folder (default: $KAGGLE_KIT_DATA, ./data, Kaggle input)")
+    p.add_argument("--data-dir", help="data folder (default: $KAGGLE_KIT_DATA when set (only there), "
+                                      "else ./data, then Kaggle input)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar or per-epoch lines")
     p.set_defaults(func=run)
 

@@ -348,3 +348,31 @@ def test_the_demos_next_step_can_be_taken_from_the_folder_it_ran_in(tmp_path, mo
     assert "make submit" not in line
     command = shlex.split(line.split("then `", 1)[1].split("`", 1)[0])
     assert command[:2] == ["kaggle-kit", "run"] and Path(command[2]).is_file()
+
+
+def _data_dir_helps() -> dict[str, str]:
+    """Every --data-dir option's help, by command."""
+    import argparse
+
+    from kaggle_kit.cli import build_parser
+
+    out: dict[str, str] = {}
+
+    def walk(parser: argparse.ArgumentParser, name: str) -> None:
+        for action in parser._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                for sub_name, sub in action.choices.items():
+                    walk(sub, f"{name} {sub_name}".strip())
+            elif "--data-dir" in action.option_strings:
+                out[name] = " ".join(action.help.split())
+    walk(build_parser(), "")
+    return out
+
+
+def test_every_data_dir_help_says_a_set_kaggle_kit_data_is_the_only_folder_looked_in():
+    """$KAGGLE_KIT_DATA, when set, is the only folder looked in (datapaths.given_data_dir); the help listed it as the
+    first of several places ('$KAGGLE_KIT_DATA, ./data, Kaggle input'), the fall-back the change removed."""
+    helps = _data_dir_helps()
+    assert {"train", "predict", "submit", "report", "run", "demo", "data verify"} <= set(helps), helps
+    wrong = {name: h for name, h in helps.items() if "$KAGGLE_KIT_DATA when set (only there), else ./data" not in h}
+    assert wrong == {}

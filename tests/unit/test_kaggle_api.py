@@ -245,3 +245,68 @@ def test_only_a_timeout_counts_as_silence_not_a_refused_or_dropped_connection():
     refused = NewConnectionError(None, "Failed to establish a new connection: [Errno 111] Connection refused")
     assert not kaggle_api._timed_out(requests.ConnectionError(MaxRetryError(None, "/x", refused)))
     assert not kaggle_api._timed_out(ProtocolError("Connection aborted.", ConnectionResetError(104, "reset")))
+
+
+@pytest.mark.parametrize("env", ["PROD", "LOCAL"])
+def test_a_silent_request_is_named_by_its_api_method_on_kaggle_itself(env):
+    """The timeout's message and submit's look for a recorded submission go by the method that went silent. On
+    Kaggle itself the client's URLs are https://api.kaggle.com/v1/<service>/<Method>, with no /api/ (only the fake
+    and other local setups have /api/v1/), so every silent call there was taken for a 'file download': a silent
+    CreateSubmission got no look and advice to rerun, which may spend a second daily slot."""
+    import requests
+    from kagglesdk.kaggle_env import KaggleEnv
+    from kagglesdk.kaggle_http_client import KaggleHttpClient
+
+    url = KaggleHttpClient(env=getattr(KaggleEnv, env))._get_request_url("competitions.CompetitionApiService",
+                                                                         "CreateSubmission")
+    assert kaggle_api._request_name(requests.Request("POST", url).prepare()) == "CreateSubmission"
+    for method, name in (("PUT", "file upload"), ("GET", "file download")):
+        signed = "https://storage.googleapis.com/kaggle-competitions/v1/a.b/c.zip?X-Goog-Signature=1"
+        assert kaggle_api._request_name(requests.Request(method, signed).prepare()) == name
+
+
+@pytest.mark.parametrize("order", [["a/", "a"], ["a", "a/"]])
+def test_a_file_and_a_folder_of_one_name_are_a_clash_in_either_order(tmp_path, order):
+    """The duplicate check counted a folder entry as a copy of the file of the same name, so 'a/' then 'a' was
+    'appears twice' (a file is not in the archive twice) while 'a' then 'a/' was the clash it is."""
+    archive = tmp_path / "x.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        for name in order:
+            zf.writestr(name, b"" if name.endswith("/") else b"data")
+    (tmp_path / "dest").mkdir()
+    with pytest.raises(DataFormatError, match="clashes with another member \\(a file and a folder of the same name\\)"):
+        kaggle_api._safe_extract(archive, tmp_path / "dest")
+
+
+def test_a_file_twice_is_refused_whatever_its_spelling(tmp_path):
+    archive = tmp_path / "x.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        zf.writestr("d/a", b"1")
+        zf.writestr("d//a", b"2")
+    (tmp_path / "dest").mkdir()
+    with pytest.raises(DataFormatError, match="member 'd//a' appears twice"):
+        kaggle_api._safe_extract(archive, tmp_path / "dest")
+    assert list((tmp_path / "dest").iterdir()) == []
+
+
+def test_a_users_own_folder_named_like_a_staging_folder_is_not_removed(tmp_path):
+    """Stale staging folders are removed with everything in them, chosen by name, idleness and lock alone: a
+    folder of the user's in the data folder named '.download-' and 8 letters ('.download-settings'), idle for a
+    minute, went with its files. A staging folder holds only what a download puts there."""
+    import os
+
+    dest = tmp_path / "D"
+    mine, beside_mine = dest / ".download-settings", tmp_path / ".D.download-projects"
+    killed, empty = dest / ".download-k1lled00", tmp_path / ".D.download-x9y8z7w6"  # killed before archive/
+    for folder in (mine, beside_mine):
+        folder.mkdir(parents=True)
+        (folder / "notes.txt").write_text("mine")
+    for sub in ("archive", "files", "replaced"):
+        (killed / sub).mkdir(parents=True)
+    (killed / "archive" / "part.zip").write_bytes(b"partial")
+    empty.mkdir()
+    for folder in (mine, beside_mine, killed, empty):
+        os.utime(folder, (1, 1))
+    assert sorted(kaggle_api._remove_stale_staging(dest)) == sorted([killed, empty])
+    assert (mine / "notes.txt").read_text() == "mine" and (beside_mine / "notes.txt").read_text() == "mine"
+    assert not killed.exists() and not empty.exists()
