@@ -452,7 +452,7 @@ def test_report_competition_help_matches_which_rows_correct_the_prediction(tmp_p
 @pytest.mark.parametrize("text", ["run \\`<img src=x onerror=alert(1)>`", "run \\<img src=x onerror=alert(1)>"])
 def test_markdown_escaping_is_not_undone_by_a_backslash(text):
     """A ``\\``` opens no code span and ``\\<`` is already escaped: neither may leave an ``<img>`` live in gap.md."""
-    markdown_it = pytest.importorskip("markdown_it")
+    import markdown_it  # a test dependency (setup.cfg): the Markdown half of each check must run
     from kaggle_kit.gap.report_render import _md_text
 
     html = markdown_it.MarkdownIt("commonmark").render(_md_text(text))
@@ -571,7 +571,7 @@ def test_user_and_kaggle_text_shows_as_written_in_gap_md(text):
     """gap.md as a Markdown viewer shows it: a Kaggle file name '![x](http://...)' loaded a remote image and
     '[x](...)' made a link; '**x**', '_x_', backticks and '~~x~~' rendered as markup; '# x' and '1. x' made headings
     and lists."""
-    markdown_it = pytest.importorskip("markdown_it")
+    import markdown_it  # a test dependency (setup.cfg): the Markdown half of each check must run
     page = markdown_it.MarkdownIt("commonmark").enable(["table", "strikethrough"]).render(
         render_markdown("t", "m", _user_sections(text)))
     parsed = _blocks(f"<body>{page}</body>")
@@ -642,7 +642,7 @@ def test_mirrored_copies_of_training_images_count_as_near_duplicates_in_the_repo
 def test_leading_spaces_of_user_text_make_no_code_block_heading_or_list(text):
     """A run or file name starting with four spaces (or tabs, one space each) became a code block in gap.md, in a
     paragraph and in a bullet; one to three spaces before '#', '1.' or '-' a heading or a list."""
-    markdown_it = pytest.importorskip("markdown_it")
+    import markdown_it  # a test dependency (setup.cfg): the Markdown half of each check must run
     sections = _user_sections(text)
     page = markdown_it.MarkdownIt("commonmark").enable(["table", "strikethrough"]).render(
         render_markdown("t", "m", sections))
@@ -684,7 +684,7 @@ def test_the_scoreboard_shows_each_submissions_message_escaped_and_clipped(tmp_p
     clipped = long[:MESSAGE_CELL_CHARS - 1] + "\u2026"
     assert "fast | *first*" in cells and clipped in cells and len(clipped) == MESSAGE_CELL_CHARS
     assert not {g for g, _ in html_page.done} & {"b", "i"}
-    markdown_it = pytest.importorskip("markdown_it")
+    import markdown_it  # a test dependency (setup.cfg): the Markdown half of each check must run
     page = markdown_it.MarkdownIt("commonmark").enable(["table"]).render(
         render_markdown("t", "m", [Section("s", "S", [table])]))
     md_page = _blocks(f"<body>{page}</body>")
