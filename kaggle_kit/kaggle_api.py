@@ -334,6 +334,18 @@ def _request_name(request: Any) -> str:
     return "file upload" if request.method == "PUT" else "file download"
 
 
+def _capped(timeout: Any, seconds: float) -> Any:
+    """A request's timeout limited to ``seconds``: none becomes ``seconds``, a longer one is shortened (the client's
+    resumed file download asks for 300 s per read, so one silent server took 60 + 5 x 300 s to give up)."""
+    if timeout is None:
+        return seconds
+    if isinstance(timeout, (int, float)):
+        return min(timeout, seconds)
+    if isinstance(timeout, tuple):  # (connect, read)
+        return tuple(seconds if t is None else min(t, seconds) for t in timeout)
+    return timeout
+
+
 def _install_timeout_hook() -> None:
     """Wrap ``HTTPAdapter.send`` once: within ``_watched`` a request without a timeout gets the watch's, its retries
     end at a timeout, and a timeout is noted (the client swallows the PUT's, answering "Could not submit")."""
@@ -354,8 +366,7 @@ def _install_timeout_hook() -> None:
         ending.__class__ = _silence_ends()
         adapter.max_retries = ending
         try:
-            return original(adapter, request, stream, watch.seconds if timeout is None else timeout, verify, cert,
-                            proxies)
+            return original(adapter, request, stream, _capped(timeout, watch.seconds), verify, cert, proxies)
         except Exception as err:
             if _timed_out(err):
                 watch.silent.append(_request_name(request))

@@ -202,6 +202,22 @@ def test_download_cut_off_every_time_is_one_line_and_leaves_nothing(fake, no_cli
     assert list(Path.cwd().iterdir()) == []
 
 
+def test_a_resumed_download_that_goes_silent_ends_after_the_timeout(fake, no_client_backoff, capsys, monkeypatch):
+    """The client resumes a cut-off download with its own timeout of 300 s per read, which the silence limit left
+    alone: a server that then said nothing held `data download` for 5 x 300 s, not KAGGLE_KIT_KAGGLE_TIMEOUT_S."""
+    import time
+
+    monkeypatch.setenv(kaggle_api.TIMEOUT_ENV, "1")
+    fake.config.faults.append(Fault(body_bytes=1000, times=1, method="file"))
+    fake.config.faults.append(Fault(stall=True, times=None, method="file"))
+    t0 = time.monotonic()
+    assert main(["data", "download", "--dest", "D"]) == 1
+    assert time.monotonic() - t0 < 30
+    err = capsys.readouterr().err.splitlines()
+    assert err[-1].startswith("error: ") and "Traceback" not in "\n".join(err), err
+    assert list(Path.cwd().iterdir()) == []
+
+
 def encrypted_zip(path: Path) -> Path:
     """A zip whose second member is flagged as password-protected (ZipCrypto), as `zip -e` writes it."""
     make_zip(path, [("good.txt", b"first member\n"), ("secret.txt", b"locked\n")])
