@@ -746,7 +746,9 @@ def summary_section(main: RunView, best: str, errors: dict, ledger: pd.DataFrame
     lines = [f"**{literal(main.name)}** {stand}."]
     images = [a for a in items if a.kind in (advice_mod.IMAGES, advice_mod.DOMAIN) and a.severity >= 2]
     auc = cov_info.get("auc")
-    seen = f"a domain classifier tells them from the training images with AUC {auc:.2f}; " if auc is not None else ""
+    # AUC said in words where first met: the summary is read by those who read nothing else
+    seen = (f"a domain classifier tells them from the training images with AUC {auc:.2f} (0.5: no better than "
+            f"chance, 1: every image told apart); " if auc is not None else "")
     if images:
         shown = [a for a in images if a.kind == advice_mod.IMAGES][:2] or images[:1]
         first = shown[0]
@@ -754,9 +756,8 @@ def summary_section(main: RunView, best: str, errors: dict, ledger: pd.DataFrame
         lines.append(f"What differs: {what} ({seen}section 4).")
         lines.append(f"Try first: {first.action} Everything else measured is in section 6.")
     else:
-        alike = f"{seen}0.5 = alike; " if seen else ""
         lines.append(f"The competition images show no large measured difference from the training images "
-                     f"({alike}section 4). Section 6 lists what was measured.")
+                     f"({seen}section 4). Section 6 lists what was measured.")
     sec.blocks.append(lines)
     return sec
 
@@ -900,10 +901,24 @@ def build_report(run_dirs: Sequence[str | Path], ledger_path: str | Path | None,
                 accuracy_section(errors, unseen, correction_evidence)]
 
     title = "kaggle-kit gap report"
-    meta = (f"Generated {generated_at()} for {', '.join(literal(v.name) for v in runs)}; "
-            f"{len(comp.images):,} competition images ({literal(comp.source) if comp.source else 'competition set'}), "
-            f"{len(data.train_images):,} training images; ledger: {literal(ledger_path)} ({len(ledger)} rows).")
+    meta = meta_line([v.name for v in runs], len(comp.images), comp.source, len(data.train_images), ledger_path,
+                     len(ledger))
     return write_report(out_dir, title, meta, sections)
+
+
+def count_words(n: int, noun: str) -> str:
+    """'1 row', '2 rows': a count the reader sees, with the noun in the number it has."""
+    return f"{n:,} {noun}" + ("" if n == 1 else "s")
+
+
+def meta_line(run_names: Sequence[str], n_comp: int, comp_source: str | None, n_train: int,
+              ledger_path: object, ledger_rows: int) -> str:
+    """The line under the title: when, for which runs, on which images and ledger."""
+    source = literal(comp_source) if comp_source else "competition set"
+    return (f"Generated {generated_at()} for {', '.join(literal(n) for n in run_names)}; "
+            f"{count_words(n_comp, 'competition image')} ({source}), "
+            f"{count_words(n_train, 'training image')}; ledger: {literal(ledger_path)} "
+            f"({count_words(ledger_rows, 'row')}).")
 
 
 def write_report(out_dir: Path, title: str, meta: str, sections: Sequence[Section]) -> Path:

@@ -709,3 +709,13 @@ def test_a_long_word_in_a_table_cell_can_wrap_and_shows_whole():
     assert len(pieces) == -(-len(long) // WBR_EVERY_CHARS) and all(len(p) == WBR_EVERY_CHARS for p in shown[:-1])
     texts = [t for g, t in _blocks(out).done if g in ("td", "p")]
     assert texts[1:] == [f"A paragraph with {long}", long, "94.12%", "a_short-name.csv", "-"]  # intact
+
+
+def test_the_reports_meta_line_counts_in_words_that_agree_with_the_number():
+    """The demo's report said 'ledger: .../ledger.csv (1 rows)'."""
+    from kaggle_kit.gap.report import meta_line
+
+    one = meta_line(["r"], 1, None, 50000, "l.csv", 1)
+    assert "1 competition image (competition set), 50,000 training images; ledger: l.csv (1 row)." in one
+    assert meta_line(["r"], 10000, "c.pkl", 1, "l.csv", 0).endswith(
+        "10,000 competition images (c.pkl), 1 training image; ledger: l.csv (0 rows).")
