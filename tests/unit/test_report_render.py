@@ -102,13 +102,28 @@ def test_expectation_sentence_gives_the_range_that_reaches_lower_when_the_member
     unseen = {"range_coverage": {"spread": 0.9375, "symmetric": 0.674, "n": 144}}
     text = expectation_sentence("run", "Median-4-Spread", {"holdout_acc": 0.95, "estimates": estimates}, errors, unseen)
     assert text == ("run: Median-4-Spread predicts **84.0%**, 11.0 points under the holdout. "
-                    "Expect **76.0% to 91.0%**: on the 26 benchmark sets with a predicted drop of 5-15 points Median-4 was within 5.0 points 9 "
+                    "Expect **76.0% to 91.0%**: on the 26 benchmark sets where Median-4 predicted a drop of 5-15 "
+                    "points, as it does here (9.0), it was within 5.0 points 9 "
                     "times in 10; Shift-Gated, CC-Synth and ATC-NE-EM disagree by 10.0 points, so the range reaches "
                     "that far below Median-4 (86.0%): when they disagree, the true accuracy has tended to be lower than all of them. This "
-                    "range held on 94% of 144 shifted sets of families outside the benchmark (±5.0 alone: 67%).")
+                    "range held on 94% of 144 shifted sets of families outside the benchmark (Median-4 ±5.0 alone: "
+                    "67%).")
     agree = {**estimates, "CC-Synth": 0.85, "ATC-NE-EM": 0.87}
     text = expectation_sentence("run", "Median-4", {"holdout_acc": 0.95, "estimates": agree}, errors)
     assert "Expect **81.0% to 91.0%**" in text and "agree within 2.0 points." in text and "held on" not in text
+
+
+def test_expectation_sentence_says_the_bin_is_median_4s_drop_not_the_quoted_estimators():
+    """The demo's section 2 read 'Median-4-Spread predicts 50.4%, 5.1 points under the holdout. Expect ...: on the
+    35 benchmark sets with a predicted drop of under 5 points ...': the bin was Median-4's drop (4.6)."""
+    errors = {"estimators": {"Median-4": {"mae_all_generated": 0.02, "max_error_generated": 0.1,
+                                          "by_predicted_drop": {"< 5": {"n": 35, "mae": 0.007, "p90": 0.014}}}}}
+    estimates = {"Median-4": 0.5094, "Shift-Gated": 0.5133, "CC-Synth": 0.4915, "ATC-NE-EM": 0.5179, "COTT": 0.5054,
+                 "Median-4-Spread": 0.5041}
+    text = expectation_sentence("s0", "Median-4-Spread", {"holdout_acc": 0.555, "estimates": estimates}, errors)
+    assert text.startswith("s0: Median-4-Spread predicts **50.4%**, 5.1 points under the holdout. Expect **48.3% to "
+                           "52.3%**: on the 35 benchmark sets where Median-4 predicted a drop of under 5 points, as it "
+                           "does here (4.6), it was within 1.4 points 9 times in 10;"), text
 
 
 def _errors() -> dict:
