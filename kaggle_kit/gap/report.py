@@ -112,6 +112,38 @@ def _bin_words(label: str) -> str:
 
 
 # ------------------------------------------------------------------------------------------- sections
+# Section 2's folded glossary, one row per estimator: every abbreviation in a name is spelled out once here
+ESTIMATOR_GLOSSARY = (
+    ("AC", "average confidence"),
+    ("DoC (difference of confidences)", "holdout accuracy minus the drop in confidence"),
+    ("ATC-MC / ATC-NE (average thresholded confidence)",
+     "share of competition images above the confidence (MC) or negative-entropy (NE) threshold that matches the "
+     "holdout accuracy"),
+    ("AC-EM, ATC-NE-EM, ATC-NE-BBSE",
+     "the same corrected for the class priors estimated in section 3 by EM (expectation-maximisation) or BBSE "
+     "(black-box shift estimation), with the holdout re-weighted to those priors"),
+    ("CC-Synth (correctness classifier, synthetic shifts)",
+     "mean probability of being correct from a classifier trained on the holdout corrupted by blur, JPEG, noise, "
+     "contrast, down-sampling, colour and rotation/zoom (confidence + image statistics; its correction measured on "
+     "clean holdout images is applied in full only when the competition images look like the holdout, as in "
+     "Shift-Gated)"),
+    ("COT (confidence optimal transport)",
+     "1 - the optimal-transport cost from the predicted probabilities to the holdout's class mix (it notices "
+     "predictions piling onto a few classes)"),
+    ("COT-EM", "the same to the EM priors"),
+    ("COTT", "COT with thresholding"),
+    ("Shift-Gated",
+     "ATC-NE-EM when the competition images look like the holdout (re-weighted domain AUC <= 0.55: only the class "
+     "mix moved), COT when they do not (AUC >= 0.70), blended in between"),
+    ("Median-4", "the median of Shift-Gated, CC-Synth, ATC-NE-EM and COTT, which fail on different shifts"),
+    ("Median-4-Spread",
+     "Median-4 lowered by a fifth of the range of Shift-Gated, CC-Synth and ATC-NE-EM (they disagree when the shift "
+     "is one they were not built for, and then all of them over-estimate; chosen by a test on shift families outside "
+     "the benchmark, section 7)"),
+    ("Agreement", "ensemble members' agreement carried over to accuracy"),
+)
+
+
 def fit_scoreboard_line(local: np.ndarray, board: np.ndarray) -> tuple[float, float] | None:
     """Least-squares ``board = slope * local + intercept``; slope 1 (a constant gap) when the local accuracies
     span less than ``LINE_MIN_SPREAD``, a single point included."""
@@ -393,25 +425,6 @@ def prediction_section(runs: Sequence[RunView], errors: dict, unseen: dict | Non
         sec.blocks += [n for n in (small_sample_note(v), temperature_note(v)) if n]
     corrected, evidence = corrections(runs, best, ledger, competition, errors)
     sec.blocks += corrected
-    glossary = (
-        "AC: average confidence; DoC: holdout accuracy minus the drop in confidence; ATC-MC / ATC-NE: share of "
-        "competition images above the confidence (MC) or negative-entropy (NE) threshold that matches the holdout "
-        "accuracy; "
-        "AC-EM, ATC-NE-EM, ATC-NE-BBSE: the same corrected for the class priors estimated in section 3 "
-        "(holdout re-weighted to those priors); CC-Synth: mean probability of being correct from a classifier "
-        "trained on the holdout corrupted by blur, JPEG, noise, contrast, down-sampling, colour and rotation/zoom "
-        "(confidence + image statistics; its correction measured on clean holdout images is applied in full only "
-        "when the competition images look like the holdout, as in Shift-Gated); COT: 1 - the optimal-transport "
-        "cost from the predicted probabilities to "
-        "the holdout's class mix (it notices predictions piling onto a few classes), COT-EM the same to the EM "
-        "priors, COTT its thresholded form; Shift-Gated: ATC-NE-EM when the competition images look like the "
-        "holdout (re-weighted domain AUC <= 0.55: only the class mix moved), COT when they do not (AUC >= 0.70), "
-        "blended in between; Median-4: the median of Shift-Gated, CC-Synth, ATC-NE-EM and COTT, which fail on "
-        "different shifts; Median-4-Spread: Median-4 lowered by a fifth of the range of Shift-Gated, CC-Synth and "
-        "ATC-NE-EM (they disagree when the shift is one they were not built for, and then all of them "
-        "over-estimate; chosen by a test on shift families outside the benchmark, section 7); "
-        "Agreement: ensemble members' agreement carried over to accuracy. Measured error: mean absolute error on "
-        "labeled shifted sets (section 7).")
     gates = [f"{literal(v.name)} {v.result['shift_auc']:.3f}" for v in runs if v.result.get("shift_auc") is not None]
     if gates:
         sec.blocks.append(f"Shift-Gated's gate, the re-weighted domain AUC: {', '.join(gates)}. It separates the "
@@ -435,7 +448,9 @@ def prediction_section(runs: Sequence[RunView], errors: dict, unseen: dict | Non
                     + ["-" if mae is None else f"{100 * mae:.2f}",
                        "-" if exp is None else
                        f"{100 * exp['mae']:.2f} ({'all sets' if exp['bin'] == 'all' else 'drop ' + exp['bin']})"])
-    sec.blocks += [Table(headers, rows), Details("What each estimator computes", [glossary])]
+    glossary = [Table(["estimator", "what it computes"], [list(r) for r in ESTIMATOR_GLOSSARY]),
+                "Measured error: mean absolute error (MAE) on labeled shifted sets (section 7)."]
+    sec.blocks += [Table(headers, rows), Details("What each estimator computes", glossary)]
     checks = []
     for v in runs:
         if v.test_result is not None and v.test is not None:
@@ -543,8 +558,9 @@ def label_shift_section(main: RunView, class_names: Sequence[str]) -> tuple[Sect
     tv_em = label_shift.total_variation(r["priors_em"], r["source_priors"])
     tv_bbse = label_shift.total_variation(r["priors_bbse"], r["source_priors"])
     sec.blocks.append(
-        f"Priors estimated for {literal(main.name)} by BBSE (holdout confusion-matrix inversion, bounded least "
-        f"squares) and EM (Saerens et al., on bias-corrected temperature-scaled probabilities). Total variation from "
+        f"Priors estimated for {literal(main.name)} by BBSE (black-box shift estimation: holdout confusion-matrix "
+        f"inversion, bounded least squares) and EM (expectation-maximisation, Saerens et al., on bias-corrected "
+        f"temperature-scaled probabilities). Total variation from "
         f"the training priors: EM {tv_em:.3f}, BBSE {tv_bbse:.3f} (0 = same priors). Under image shift both also "
         f"absorb the model's changed confusions, so agreement between them and with the predicted-class shares matters "
         f"more than any single number.")

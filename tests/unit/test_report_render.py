@@ -734,3 +734,43 @@ def test_the_reports_meta_line_counts_in_words_that_agree_with_the_number():
     assert "1 competition image (competition set), 50,000 training images; ledger: l.csv (1 row)." in one
     assert meta_line(["r"], 10000, "c.pkl", 1, "l.csv", 0).endswith(
         "10,000 competition images (c.pkl), 1 training image; ledger: l.csv (0 rows).")
+
+
+def test_the_estimator_glossary_is_a_table_naming_every_estimator_with_its_abbreviations_spelled_out(monkeypatch):
+    """The glossary was one 1,500-character paragraph that never said what DoC, ATC, COT, COTT, BBSE, EM or MAE
+    stand for."""
+    from pathlib import Path
+
+    from kaggle_kit.gap import estimators, report
+    from kaggle_kit.gap.report_runs import RunView
+
+    monkeypatch.setattr(report, "figure_png", lambda fig: b"")
+    view = RunView(Path("r"), "r", None, None, None, {"estimates": {"AC": 0.8}, "holdout_acc": 0.9}, None)
+    sec, _ = report.prediction_section([view], {})
+    folded = next(b for b in sec.blocks if isinstance(b, Details))
+    table = next(b for b in folded.blocks if isinstance(b, Table))
+    assert table.headers == ["estimator", "what it computes"]
+    named = " ".join(r[0] for r in table.rows)
+    assert all(re.search(rf"(^|[ ,/]){re.escape(n)}($|[ ,/])", named) for n in estimators.ESTIMATORS), named
+    text = render_markdown("t", "m", [sec])
+    for words in ("DoC (difference of confidences)", "ATC-MC / ATC-NE (average thresholded confidence)",
+                  "COT (confidence optimal transport)", "COT with thresholding", "EM (expectation-maximisation)",
+                  "BBSE (black-box shift estimation)", "mean absolute error (MAE)"):
+        assert words in text, words
+
+
+def test_section_3_spells_out_bbse_and_em_where_it_estimates_the_priors(monkeypatch):
+    from pathlib import Path
+
+    from kaggle_kit.gap import report
+    from kaggle_kit.gap.report_runs import RunView
+    from kaggle_kit.runs import Logits
+
+    monkeypatch.setattr(report, "figure_png", lambda fig: b"")
+    rng = np.random.default_rng(0)
+    lg = Logits(np.arange(50), rng.normal(size=(50, 10)).astype(np.float32), rng.integers(0, 10, 50), "none")
+    flat = np.full(10, 0.1)
+    view = RunView(Path("r"), "r", lg, None, lg, {"source_priors": flat, "priors_em": flat, "priors_bbse": flat,
+                                                  "temperature": 1.0}, None)
+    sec, _ = report.label_shift_section(view, [f"c{k}" for k in range(10)])
+    assert "BBSE (black-box shift estimation:" in sec.blocks[0] and "EM (expectation-maximisation," in sec.blocks[0]
