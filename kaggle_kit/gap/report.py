@@ -167,29 +167,30 @@ def estimator_errors(scored: pd.DataFrame) -> dict[str, tuple[float, int]]:
     return dict(sorted(((n, (float(np.mean(v)), len(v))) for n, v in errs.items()), key=lambda x: x[1][0]))
 
 
-def upload_prediction_summary(df: pd.DataFrame, legacy: str) -> str:
-    """How the ledger's predictions were made and how far they were from the public scores, per estimator."""
-    text = ("Predicted LB: recorded at upload, before the score was known, by the estimator section 2 "
-            "recommends among those the upload could compute (with the run's weights and the images: "
+def upload_prediction_summary(df: pd.DataFrame, legacy: str) -> list:
+    """How the ledger's predictions were made and how far they were from the public scores, per estimator: a
+    paragraph, then every estimator's error as a table (a list of fifteen in a sentence was unreadable)."""
+    text = ("Predicted LB (leaderboard accuracy): recorded at upload, before the score was known, by the estimator "
+            "section 2 recommends among those the upload could compute (with the run's weights and the images: "
             f"{estimators.PREFERRED}; from the logits alone: {legacy}, which older ledgers without a "
             "\"predicted_by\" column always used).")
     scored = df[~df["prediction_error"].isna()]
     if scored.empty:
-        return text + " No prediction has a public score to compare with yet."
+        return [text + " No prediction has a public score to compare with yet."]
     parts = [f"{literal(name)} {100 * g['prediction_error'].abs().mean():.1f} points over {len(g)} submission(s)"
              for name, g in scored.groupby("predicted_by", sort=True)]
     text += " Mean absolute error against the public score: " + "; ".join(parts) + "."
-    every = estimator_errors(scored)
-    if every:
-        text += (" Every estimator the upload computed, on your scored submissions that kept them (mean absolute "
-                 "error, points, over how many submissions): "
-                 + "; ".join(f"{literal(n)} {100 * e:.1f} over {k}" for n, (e, k) in every.items()) + ".")
     both = scored[~scored["corrected_error"].isna()]
     if not both.empty:
         text += (f" Corrected by the submissions scored before each (section 2 says how and which estimator): "
                  f"{100 * both['corrected_error'].abs().mean():.1f} points over {len(both)} submission(s), against "
                  f"{100 * both['prediction_error'].abs().mean():.1f} for the recorded predictions of the same ones.")
-    return text
+    every = estimator_errors(scored)
+    if not every:
+        return [text]
+    return [text, "Every estimator the upload computed, on your scored submissions that kept them, closest first:",
+            Table(["estimator", "mean absolute error against the public score (pts)", "scored submissions"],
+                  [[literal(n), f"{100 * e:.1f}", f"{k}"] for n, (e, k) in every.items()])]
 
 
 def _message_cell(message: str) -> str:
@@ -254,7 +255,7 @@ def scoreboard_section(ledger: pd.DataFrame, runs: Sequence[RunView], competitio
     sec.blocks.append(Table(["time (UTC)", "file", "message", "runs", "holdout", "local test", "predicted LB",
                              "predicted by", "public", "private", "predicted - public (pts)",
                              "corrected by earlier scores (error)", "status"], rows))
-    sec.blocks.append(upload_prediction_summary(df, legacy))
+    sec.blocks += upload_prediction_summary(df, legacy)
     local = df["local_test_acc"].to_numpy(float)
     local = np.where(np.isnan(local), df["local_holdout_acc"].to_numpy(float), local)
     board = df["public_score"].to_numpy(float)

@@ -774,3 +774,25 @@ def test_section_3_spells_out_bbse_and_em_where_it_estimates_the_priors(monkeypa
                                                   "temperature": 1.0}, None)
     sec, _ = report.label_shift_section(view, [f"c{k}" for k in range(10)])
     assert "BBSE (black-box shift estimation:" in sec.blocks[0] and "EM (expectation-maximisation," in sec.blocks[0]
+
+
+def test_the_scoreboard_gives_every_estimators_error_as_a_table_not_a_sentence(tmp_path):
+    """The demo's scoreboard listed fifteen estimators in one sentence ('Shift-Gated 0.0 over 1; COT 0.1 over 1;
+    ...'), and called the predicted leaderboard accuracy 'Predicted LB' without saying what LB is."""
+    from pathlib import Path
+
+    from kaggle_kit import ledger
+    from kaggle_kit.gap.report import scoreboard_section
+    from kaggle_kit.gap.report_runs import RunView
+
+    path = tmp_path / "ledger.csv"
+    ledger.append_row(path, file="a.csv", runs=["r"], status="COMPLETE", local_holdout_acc=0.9, public_score=0.76,
+                      predicted_lb_acc=0.80, predicted_by="Median-4-Spread",
+                      estimates={"Median-4-Spread": 0.80, "Shift-Gated": 0.77, "COT": 0.70})
+    view = RunView(Path("r"), "r", None, None, None, {"estimates": {}, "holdout_acc": 0.9}, None)
+    sec, _, _ = scoreboard_section(ledger.read_ledger(path), [view])
+    text = " ".join(b for b in sec.blocks if isinstance(b, str))
+    assert "Predicted LB (leaderboard accuracy): recorded at upload" in text and " over 1;" not in text
+    table = next(b for b in sec.blocks if isinstance(b, Table) and b.headers[0] == "estimator")
+    assert table.headers == ["estimator", "mean absolute error against the public score (pts)", "scored submissions"]
+    assert table.rows == [["Shift-Gated", "1.0", "1"], ["Median-4-Spread", "4.0", "1"], ["COT", "6.0", "1"]]
