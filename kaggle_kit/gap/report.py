@@ -618,6 +618,9 @@ def covariate_section(train_images: np.ndarray, comp_images: np.ndarray, cfg: Re
         f"0.5 = indistinguishable, 1 = fully separable).")
     top = list(dom.importance.items())[:10]
     sec.blocks.append(Table(["feature", "permutation importance (AUC drop)"], [[k, f"{v:.4f}"] for k, v in top]))
+    if any(k.startswith("thumb_") for k, _ in top):
+        sec.blocks.append("thumb_C_R_K: the mean of colour channel C (r, g or b) in row R, column K (0-3 from the top "
+                          "left) of the 4x4 thumbnail; the other features are the statistics below.")
     # the classifier's own images and statistics (medians and histograms below do not depend on their order)
     f_tr, f_co = dom.side_stats(False), dom.side_stats(True)
     shifts = {}
@@ -625,7 +628,7 @@ def covariate_section(train_images: np.ndarray, comp_images: np.ndarray, cfg: Re
     for k in image_stats.FEATURES:
         a, b = float(np.median(f_tr[k])), float(np.median(f_co[k]))
         shifts[k] = advice_mod.FeatureShift(k, a, b, dom.feature_auc[k], dom.n_per_side)
-        rel = f"{(b - a) / a:+.1%}" if a else "-"  # a training median of 0 (grayscale: saturation) has no ratio
+        rel = relative_change(a, b)
         rows.append([k, image_stats.DESCRIPTIONS[k], f"{a:.4g}", f"{b:.4g}", rel,
                      f"{dom.feature_auc[k]:.3f}"])
     sec.blocks.append("Per-image statistics (medians; AUC of the single statistic: > 0.5 means larger on "
@@ -650,6 +653,15 @@ def covariate_section(train_images: np.ndarray, comp_images: np.ndarray, cfg: Re
     blocks, nd_info = _near_duplicate_blocks(comp_images, train_images)
     sec.blocks += blocks
     return sec, {"features": shifts, "auc": dom.auc, "ci": dom.ci, **nd_info}
+
+
+def relative_change(before: float, after: float) -> str:
+    """'+7.7%'; '0.0%' for a change that rounds to nothing (not '-0.0%', which reads as a fall); '-' from a
+    median of 0 (grayscale training images: saturation), which has no ratio."""
+    if not before:
+        return "-"
+    change = (after - before) / before
+    return "0.0%" if round(100 * change, 1) == 0 else f"{change:+.1%}"
 
 
 def _near_duplicate_blocks(comp_images: np.ndarray, train_images: np.ndarray) -> tuple[list, dict]:

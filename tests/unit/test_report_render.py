@@ -796,3 +796,21 @@ def test_the_scoreboard_gives_every_estimators_error_as_a_table_not_a_sentence(t
     table = next(b for b in sec.blocks if isinstance(b, Table) and b.headers[0] == "estimator")
     assert table.headers == ["estimator", "mean absolute error against the public score (pts)", "scored submissions"]
     assert table.rows == [["Shift-Gated", "1.0", "1"], ["Median-4-Spread", "4.0", "1"], ["COT", "6.0", "1"]]
+
+
+def test_a_change_that_rounds_to_nothing_shows_no_sign_and_thumbnail_features_are_explained(monkeypatch):
+    """The demo's statistics table showed mean_b 0.438 -> 0.438 as '-0.0%', and its importance table listed
+    'thumb_b_1_3' with no word of what it is."""
+    from kaggle_kit.config import ReportConfig
+    from kaggle_kit.gap import report
+
+    assert report.relative_change(0.438, 0.43799) == "0.0%" and report.relative_change(0.438, 0.43801) == "0.0%"
+    assert report.relative_change(1.043, 1.124) == "+7.8%" and report.relative_change(0.0326, 0.022) == "-32.5%"
+    assert report.relative_change(0.0, 0.25) == "-"
+    monkeypatch.setattr(report, "figure_png", lambda fig: b"")
+    rng = np.random.default_rng(0)
+    images = rng.integers(0, 256, (120, 32, 32, 3), dtype=np.uint8)
+    sec, _ = report.covariate_section(images[:60], images[60:], ReportConfig(domain_max_images=50))
+    importance = next(b for b in sec.blocks if isinstance(b, Table) and b.headers[0] == "feature")
+    assert any(r[0].startswith("thumb_") for r in importance.rows)
+    assert "thumb_C_R_K: the mean of colour channel C (r, g or b) in row R, column K" in render_markdown("t", "m", [sec])
