@@ -348,3 +348,21 @@ def test_the_demos_next_step_can_be_taken_from_the_folder_it_ran_in(tmp_path, mo
     assert "make submit" not in line
     command = shlex.split(line.split("then `", 1)[1].split("`", 1)[0])
     assert command[:2] == ["kaggle-kit", "run"] and Path(command[2]).is_file()
+
+
+def test_every_commands_help_opens_by_saying_what_it_does():
+    """`kaggle-kit report --help` (and demo, submit, ...) went from usage straight to the options: the one line
+    `kaggle-kit --help` lists for a command was nowhere in its own help."""
+    import argparse
+
+    from kaggle_kit.cli import build_parser, subcommand_names
+
+    parser = build_parser()
+    sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    for name in subcommand_names(parser):
+        text = sub.choices[name].format_help()
+        assert sub.choices[name].description, name
+        assert text.split("\n\n")[1].strip(), (name, text[:200])
+    report = sub.choices["report"].format_help()
+    assert "\nWrite reports/gap.html and gap.md: local vs leaderboard gap, explained.\n" in report
+    assert sub.choices["run"].description.startswith("Run every stage the pipeline lists")  # its own kept
