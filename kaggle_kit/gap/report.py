@@ -296,7 +296,9 @@ def scoreboard_section(ledger: pd.DataFrame, runs: Sequence[RunView], competitio
     else:
         sec.blocks.append(f"Fitted on {n_scored} scored submission(s): leaderboard = {line[0]:.3f} x local "
                           f"{100 * line[1]:+.2f} points" + _constant_gap_words(local[ok])
-                          + ". Expected leaderboard accuracy of the runs in this report:")
+                          + ". Local accuracy here is the CIFAR-10 test accuracy (the holdout's where a row has "
+                            "none), so this gap differs from one against the holdout. Expected leaderboard accuracy "
+                            "of the runs in this report:")
         rows = []
         for v in runs:
             loc = v.test.accuracy if v.test is not None and v.test.labels is not None else v.result["holdout_acc"]
@@ -417,7 +419,8 @@ def prediction_section(runs: Sequence[RunView], errors: dict, unseen: dict | Non
     best = recommended_estimator(errors, available=runs[-1].result["estimates"])
     sec.blocks.append(
         f"Before any score comes back, from the unlabeled competition predictions alone (after temperature scaling "
-        f"on the holdout). The recommended estimator is **{best}**: section 7 measures every estimator's error on "
+        f"on the holdout: the logits divided by one number fitted to the holdout's labels, so that confidence "
+        f"tracks accuracy). The recommended estimator is **{best}**: section 7 measures every estimator's error on "
         f"labeled shifted sets, and \"What each estimator computes\", under the table, explains them. Once the "
         f"ledger has public scores, the prediction is also corrected by how far the earlier ones missed.")
     for v in runs:
@@ -818,7 +821,7 @@ def accuracy_section(errors: dict, unseen: dict | None = None, correction_eviden
                       f"resamples and label shift combined with corruptions) with models {models}. CC-Synth is "
                       f"measured with the tested corruption family left out of its training where a set has one "
                       f"family. The stand-in column is the shared stand-in competition set, never used to choose "
-                      f"anything. Mean absolute error in accuracy points; see benchmarks/RESULTS.md for every set.")
+                      f"anything. Mean absolute error (MAE) in accuracy points; see benchmarks/RESULTS.md for every set.")
     best = recommended_estimator(errors)
     ests = errors.get("estimators", {})
     lowest = min(ests, key=lambda n: ests[n]["mae_all_generated"]) if ests else best

@@ -814,3 +814,31 @@ def test_a_change_that_rounds_to_nothing_shows_no_sign_and_thumbnail_features_ar
     importance = next(b for b in sec.blocks if isinstance(b, Table) and b.headers[0] == "feature")
     assert any(r[0].startswith("thumb_") for r in importance.rows)
     assert "thumb_C_R_K: the mean of colour channel C (r, g or b) in row R, column K" in render_markdown("t", "m", [sec])
+
+
+def test_the_scoreboard_line_says_which_local_accuracy_its_gap_is_against(tmp_path, monkeypatch):
+    """The demo's summary said 'public score 51.86%, 4.1 points under its holdout accuracy' and section 1 'leaderboard
+    = 1.000 x local -4.47 points' for the same submission, without saying that section 1's local is CIFAR-10 test
+    accuracy; section 2 used 'temperature scaling' and section 7 'MAE' without a word of what they are."""
+    from pathlib import Path
+
+    from kaggle_kit import ledger
+    from kaggle_kit.gap import report
+    from kaggle_kit.gap.report_runs import RunView
+
+    monkeypatch.setattr(report, "figure_png", lambda fig: b"")
+    path = tmp_path / "ledger.csv"
+    ledger.append_row(path, file="a.csv", runs=["r"], status="COMPLETE", local_holdout_acc=0.56, local_test_acc=0.5633,
+                      public_score=0.5186)
+    view = RunView(Path("r"), "r", None, None, None, {"estimates": {}, "holdout_acc": 0.56}, None)
+    sec, line, _ = report.scoreboard_section(ledger.read_ledger(path), [view])
+    text = " ".join(b for b in sec.blocks if isinstance(b, str))
+    assert ("leaderboard = 1.000 x local -4.47 points (one point: a constant gap). Local accuracy here is the CIFAR-10 "
+            "test accuracy (the holdout's where a row has none), so this gap differs from one against the holdout."
+            in text)
+    sec, _ = report.prediction_section([RunView(Path("r"), "r", None, None, None, {"estimates": {"AC": 0.8},
+                                                                                 "holdout_acc": 0.9}, None)], {})
+    assert "temperature scaling on the holdout: the logits divided by one number fitted to the holdout's labels" \
+        in sec.blocks[0]
+    md = render_markdown("t", "m", [report.accuracy_section(_errors())])
+    assert "Mean absolute error (MAE) in accuracy points" in md
