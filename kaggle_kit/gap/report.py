@@ -783,8 +783,8 @@ def summary_section(main: RunView, best: str, errors: dict, ledger: pd.DataFrame
     images = [a for a in items if a.kind in (advice_mod.IMAGES, advice_mod.DOMAIN) and a.severity >= 2]
     auc = cov_info.get("auc")
     # AUC said in words where first met: the summary is read by those who read nothing else
-    seen = (f"a domain classifier tells them from the training images with AUC {auc:.2f} (0.5: no better than "
-            f"chance, 1: every image told apart); " if auc is not None else "")
+    seen = (f"a domain classifier tells them from the training images with AUC {auc:.2f}, where 0.5 is no "
+            f"better than chance and 1 tells every image apart; " if auc is not None else "")
     if images:
         shown = [a for a in images if a.kind == advice_mod.IMAGES][:2] or images[:1]
         first = shown[0]
