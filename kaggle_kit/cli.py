@@ -76,7 +76,20 @@ def build_parser() -> argparse.ArgumentParser:
     for info in sorted(pkgutil.iter_modules(commands.__path__), key=lambda m: (_rank(m.name), m.name)):
         module = importlib.import_module(f"{commands.__name__}.{info.name}")
         module.register(sub)
+    _describe_commands(parser)
     return parser
+
+
+def _describe_commands(parser: argparse.ArgumentParser) -> None:
+    """Give each command (and action) that has no description its one-line help, so ``kaggle-kit report --help``
+    opens by saying what the command does, as ``kaggle-kit --help`` lists it, instead of going straight to usage."""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for choice in action._choices_actions:
+                sub = action.choices[choice.dest]
+                if sub.description is None and choice.help:
+                    sub.description = choice.help[0].upper() + choice.help[1:] + "."
+                _describe_commands(sub)
 
 
 def os_error_line(err: OSError) -> str:

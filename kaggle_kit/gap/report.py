@@ -74,8 +74,12 @@ def expectation_sentence(name: str, estimator: str, result: dict, errors: dict,
     head = f"{name}: {estimator} predicts **{_pct(est, 1)}**, {_versus(est, result['holdout_acc'])} the holdout"
     rng = estimators.expected_range(errors, result["estimates"], result["holdout_acc"])
     if rng is not None:
-        where = ("over all benchmark sets" if rng["bin"] == "all" else
-                 f"on the {rng['n']} benchmark sets with a predicted drop of {_bin_words(rng['bin'])} points")
+        # the bin is Median-4's predicted drop, which can differ from the drop of ``estimator`` said just before
+        # it ("5.1 points under the holdout ... a predicted drop of under 5 points" read as a contradiction)
+        m4_drop = 100 * (result["holdout_acc"] - result["estimates"]["Median-4"])
+        where = ("over all benchmark sets Median-4" if rng["bin"] == "all" else
+                 f"on the {rng['n']} benchmark sets where Median-4 predicted a drop of {_bin_words(rng['bin'])} "
+                 f"points, as it does here ({m4_drop:.1f}), it")
         members = ", ".join(estimators.SPREAD_MEMBERS[:-1]) + f" and {estimators.SPREAD_MEMBERS[-1]}"
         spread, p90 = 100 * rng["spread"], 100 * rng["p90"]
         why = (f"{members} disagree by {spread:.1f} points, so the range reaches that far below Median-4 "
@@ -84,8 +88,8 @@ def expectation_sentence(name: str, estimator: str, result: dict, errors: dict,
                f"{members} agree within {spread:.1f} points")
         cov = (unseen or {}).get("range_coverage")
         evidence = (f" This range held on {cov['spread']:.0%} of {cov['n']} shifted sets of families outside the "
-                    f"benchmark (±{p90:.1f} alone: {cov['symmetric']:.0%})." if cov else "")
-        return (f"{head}. Expect **{_pct(rng['low'], 1)} to {_pct(rng['high'], 1)}**: {where} Median-4 was within "
+                    f"benchmark (Median-4 ±{p90:.1f} alone: {cov['symmetric']:.0%})." if cov else "")
+        return (f"{head}. Expect **{_pct(rng['low'], 1)} to {_pct(rng['high'], 1)}**: {where} was within "
                 f"{p90:.1f} points 9 times in 10; {why}.{evidence}")
     exp = _expected(errors, estimator, result)
     if exp is None:
@@ -108,6 +112,38 @@ def _bin_words(label: str) -> str:
 
 
 # ------------------------------------------------------------------------------------------- sections
+# Section 2's folded glossary, one row per estimator: every abbreviation in a name is spelled out once here
+ESTIMATOR_GLOSSARY = (
+    ("AC", "average confidence"),
+    ("DoC (difference of confidences)", "holdout accuracy minus the drop in confidence"),
+    ("ATC-MC / ATC-NE (average thresholded confidence)",
+     "share of competition images above the confidence (MC) or negative-entropy (NE) threshold that matches the "
+     "holdout accuracy"),
+    ("AC-EM, ATC-NE-EM, ATC-NE-BBSE",
+     "the same corrected for the class priors estimated in section 3 by EM (expectation-maximisation) or BBSE "
+     "(black-box shift estimation), with the holdout re-weighted to those priors"),
+    ("CC-Synth (correctness classifier, synthetic shifts)",
+     "mean probability of being correct from a classifier trained on the holdout corrupted by blur, JPEG, noise, "
+     "contrast, down-sampling, colour and rotation/zoom (confidence + image statistics; its correction measured on "
+     "clean holdout images is applied in full only when the competition images look like the holdout, as in "
+     "Shift-Gated)"),
+    ("COT (confidence optimal transport)",
+     "1 - the optimal-transport cost from the predicted probabilities to the holdout's class mix (it notices "
+     "predictions piling onto a few classes)"),
+    ("COT-EM", "the same to the EM priors"),
+    ("COTT", "COT with thresholding"),
+    ("Shift-Gated",
+     "ATC-NE-EM when the competition images look like the holdout (re-weighted domain AUC <= 0.55: only the class "
+     "mix moved), COT when they do not (AUC >= 0.70), blended in between"),
+    ("Median-4", "the median of Shift-Gated, CC-Synth, ATC-NE-EM and COTT, which fail on different shifts"),
+    ("Median-4-Spread",
+     "Median-4 lowered by a fifth of the range of Shift-Gated, CC-Synth and ATC-NE-EM (they disagree when the shift "
+     "is one they were not built for, and then all of them over-estimate; chosen by a test on shift families outside "
+     "the benchmark, section 7)"),
+    ("Agreement", "ensemble members' agreement carried over to accuracy"),
+)
+
+
 def fit_scoreboard_line(local: np.ndarray, board: np.ndarray) -> tuple[float, float] | None:
     """Least-squares ``board = slope * local + intercept``; slope 1 (a constant gap) when the local accuracies
     span less than ``LINE_MIN_SPREAD``, a single point included."""
@@ -131,29 +167,30 @@ def estimator_errors(scored: pd.DataFrame) -> dict[str, tuple[float, int]]:
     return dict(sorted(((n, (float(np.mean(v)), len(v))) for n, v in errs.items()), key=lambda x: x[1][0]))
 
 
-def upload_prediction_summary(df: pd.DataFrame, legacy: str) -> str:
-    """How the ledger's predictions were made and how far they were from the public scores, per estimator."""
-    text = ("Predicted LB: recorded at upload, before the score was known, by the estimator section 2 "
-            "recommends among those the upload could compute (with the run's weights and the images: "
+def upload_prediction_summary(df: pd.DataFrame, legacy: str) -> list:
+    """How the ledger's predictions were made and how far they were from the public scores, per estimator: a
+    paragraph, then every estimator's error as a table (a list of fifteen in a sentence was unreadable)."""
+    text = ("Predicted LB (leaderboard accuracy): recorded at upload, before the score was known, by the estimator "
+            "section 2 recommends among those the upload could compute (with the run's weights and the images: "
             f"{estimators.PREFERRED}; from the logits alone: {legacy}, which older ledgers without a "
             "\"predicted_by\" column always used).")
     scored = df[~df["prediction_error"].isna()]
     if scored.empty:
-        return text + " No prediction has a public score to compare with yet."
+        return [text + " No prediction has a public score to compare with yet."]
     parts = [f"{literal(name)} {100 * g['prediction_error'].abs().mean():.1f} points over {len(g)} submission(s)"
              for name, g in scored.groupby("predicted_by", sort=True)]
     text += " Mean absolute error against the public score: " + "; ".join(parts) + "."
-    every = estimator_errors(scored)
-    if every:
-        text += (" Every estimator the upload computed, on your scored submissions that kept them (mean absolute "
-                 "error, points, over how many submissions): "
-                 + "; ".join(f"{literal(n)} {100 * e:.1f} over {k}" for n, (e, k) in every.items()) + ".")
     both = scored[~scored["corrected_error"].isna()]
     if not both.empty:
         text += (f" Corrected by the submissions scored before each (section 2 says how and which estimator): "
                  f"{100 * both['corrected_error'].abs().mean():.1f} points over {len(both)} submission(s), against "
                  f"{100 * both['prediction_error'].abs().mean():.1f} for the recorded predictions of the same ones.")
-    return text
+    every = estimator_errors(scored)
+    if not every:
+        return [text]
+    return [text, "Every estimator the upload computed, on your scored submissions that kept them, closest first:",
+            Table(["estimator", "mean absolute error against the public score (pts)", "scored submissions"],
+                  [[literal(n), f"{100 * e:.1f}", f"{k}"] for n, (e, k) in every.items()])]
 
 
 def _message_cell(message: str) -> str:
@@ -218,7 +255,7 @@ def scoreboard_section(ledger: pd.DataFrame, runs: Sequence[RunView], competitio
     sec.blocks.append(Table(["time (UTC)", "file", "message", "runs", "holdout", "local test", "predicted LB",
                              "predicted by", "public", "private", "predicted - public (pts)",
                              "corrected by earlier scores (error)", "status"], rows))
-    sec.blocks.append(upload_prediction_summary(df, legacy))
+    sec.blocks += upload_prediction_summary(df, legacy)
     local = df["local_test_acc"].to_numpy(float)
     local = np.where(np.isnan(local), df["local_holdout_acc"].to_numpy(float), local)
     board = df["public_score"].to_numpy(float)
@@ -259,7 +296,9 @@ def scoreboard_section(ledger: pd.DataFrame, runs: Sequence[RunView], competitio
     else:
         sec.blocks.append(f"Fitted on {n_scored} scored submission(s): leaderboard = {line[0]:.3f} x local "
                           f"{100 * line[1]:+.2f} points" + _constant_gap_words(local[ok])
-                          + ". Expected leaderboard accuracy of the runs in this report:")
+                          + ". Local accuracy here is the CIFAR-10 test accuracy (the holdout's where a row has "
+                            "none), so this gap differs from one against the holdout. Expected leaderboard accuracy "
+                            "of the runs in this report:")
         rows = []
         for v in runs:
             loc = v.test.accuracy if v.test is not None and v.test.labels is not None else v.result["holdout_acc"]
@@ -380,7 +419,8 @@ def prediction_section(runs: Sequence[RunView], errors: dict, unseen: dict | Non
     best = recommended_estimator(errors, available=runs[-1].result["estimates"])
     sec.blocks.append(
         f"Before any score comes back, from the unlabeled competition predictions alone (after temperature scaling "
-        f"on the holdout). The recommended estimator is **{best}**: section 7 measures every estimator's error on "
+        f"on the holdout: the logits divided by one number fitted to the holdout's labels, so that confidence "
+        f"tracks accuracy). The recommended estimator is **{best}**: section 7 measures every estimator's error on "
         f"labeled shifted sets, and \"What each estimator computes\", under the table, explains them. Once the "
         f"ledger has public scores, the prediction is also corrected by how far the earlier ones missed.")
     for v in runs:
@@ -389,25 +429,6 @@ def prediction_section(runs: Sequence[RunView], errors: dict, unseen: dict | Non
         sec.blocks += [n for n in (small_sample_note(v), temperature_note(v)) if n]
     corrected, evidence = corrections(runs, best, ledger, competition, errors)
     sec.blocks += corrected
-    glossary = (
-        "AC: average confidence; DoC: holdout accuracy minus the drop in confidence; ATC-MC / ATC-NE: share of "
-        "competition images above the confidence (MC) or negative-entropy (NE) threshold that matches the holdout "
-        "accuracy; "
-        "AC-EM, ATC-NE-EM, ATC-NE-BBSE: the same corrected for the class priors estimated in section 3 "
-        "(holdout re-weighted to those priors); CC-Synth: mean probability of being correct from a classifier "
-        "trained on the holdout corrupted by blur, JPEG, noise, contrast, down-sampling, colour and rotation/zoom "
-        "(confidence + image statistics; its correction measured on clean holdout images is applied in full only "
-        "when the competition images look like the holdout, as in Shift-Gated); COT: 1 - the optimal-transport "
-        "cost from the predicted probabilities to "
-        "the holdout's class mix (it notices predictions piling onto a few classes), COT-EM the same to the EM "
-        "priors, COTT its thresholded form; Shift-Gated: ATC-NE-EM when the competition images look like the "
-        "holdout (re-weighted domain AUC <= 0.55: only the class mix moved), COT when they do not (AUC >= 0.70), "
-        "blended in between; Median-4: the median of Shift-Gated, CC-Synth, ATC-NE-EM and COTT, which fail on "
-        "different shifts; Median-4-Spread: Median-4 lowered by a fifth of the range of Shift-Gated, CC-Synth and "
-        "ATC-NE-EM (they disagree when the shift is one they were not built for, and then all of them "
-        "over-estimate; chosen by a test on shift families outside the benchmark, section 7); "
-        "Agreement: ensemble members' agreement carried over to accuracy. Measured error: mean absolute error on "
-        "labeled shifted sets (section 7).")
     gates = [f"{literal(v.name)} {v.result['shift_auc']:.3f}" for v in runs if v.result.get("shift_auc") is not None]
     if gates:
         sec.blocks.append(f"Shift-Gated's gate, the re-weighted domain AUC: {', '.join(gates)}. It separates the "
@@ -431,7 +452,9 @@ def prediction_section(runs: Sequence[RunView], errors: dict, unseen: dict | Non
                     + ["-" if mae is None else f"{100 * mae:.2f}",
                        "-" if exp is None else
                        f"{100 * exp['mae']:.2f} ({'all sets' if exp['bin'] == 'all' else 'drop ' + exp['bin']})"])
-    sec.blocks += [Table(headers, rows), Details("What each estimator computes", [glossary])]
+    glossary = [Table(["estimator", "what it computes"], [list(r) for r in ESTIMATOR_GLOSSARY]),
+                "Measured error: mean absolute error (MAE) on labeled shifted sets (section 7)."]
+    sec.blocks += [Table(headers, rows), Details("What each estimator computes", glossary)]
     checks = []
     for v in runs:
         if v.test_result is not None and v.test is not None:
@@ -539,8 +562,9 @@ def label_shift_section(main: RunView, class_names: Sequence[str]) -> tuple[Sect
     tv_em = label_shift.total_variation(r["priors_em"], r["source_priors"])
     tv_bbse = label_shift.total_variation(r["priors_bbse"], r["source_priors"])
     sec.blocks.append(
-        f"Priors estimated for {literal(main.name)} by BBSE (holdout confusion-matrix inversion, bounded least "
-        f"squares) and EM (Saerens et al., on bias-corrected temperature-scaled probabilities). Total variation from "
+        f"Priors estimated for {literal(main.name)} by BBSE (black-box shift estimation: holdout confusion-matrix "
+        f"inversion, bounded least squares) and EM (expectation-maximisation, Saerens et al., on bias-corrected "
+        f"temperature-scaled probabilities). Total variation from "
         f"the training priors: EM {tv_em:.3f}, BBSE {tv_bbse:.3f} (0 = same priors). Under image shift both also "
         f"absorb the model's changed confusions, so agreement between them and with the predicted-class shares matters "
         f"more than any single number.")
@@ -597,6 +621,9 @@ def covariate_section(train_images: np.ndarray, comp_images: np.ndarray, cfg: Re
         f"0.5 = indistinguishable, 1 = fully separable).")
     top = list(dom.importance.items())[:10]
     sec.blocks.append(Table(["feature", "permutation importance (AUC drop)"], [[k, f"{v:.4f}"] for k, v in top]))
+    if any(k.startswith("thumb_") for k, _ in top):
+        sec.blocks.append("thumb_C_R_K: the mean of colour channel C (r, g or b) in row R, column K (0-3 from the top "
+                          "left) of the 4x4 thumbnail; the other features are the statistics below.")
     # the classifier's own images and statistics (medians and histograms below do not depend on their order)
     f_tr, f_co = dom.side_stats(False), dom.side_stats(True)
     shifts = {}
@@ -604,7 +631,7 @@ def covariate_section(train_images: np.ndarray, comp_images: np.ndarray, cfg: Re
     for k in image_stats.FEATURES:
         a, b = float(np.median(f_tr[k])), float(np.median(f_co[k]))
         shifts[k] = advice_mod.FeatureShift(k, a, b, dom.feature_auc[k], dom.n_per_side)
-        rel = f"{(b - a) / a:+.1%}" if a else "-"  # a training median of 0 (grayscale: saturation) has no ratio
+        rel = relative_change(a, b)
         rows.append([k, image_stats.DESCRIPTIONS[k], f"{a:.4g}", f"{b:.4g}", rel,
                      f"{dom.feature_auc[k]:.3f}"])
     sec.blocks.append("Per-image statistics (medians; AUC of the single statistic: > 0.5 means larger on "
@@ -629,6 +656,15 @@ def covariate_section(train_images: np.ndarray, comp_images: np.ndarray, cfg: Re
     blocks, nd_info = _near_duplicate_blocks(comp_images, train_images)
     sec.blocks += blocks
     return sec, {"features": shifts, "auc": dom.auc, "ci": dom.ci, **nd_info}
+
+
+def relative_change(before: float, after: float) -> str:
+    """'+7.7%'; '0.0%' for a change that rounds to nothing (not '-0.0%', which reads as a fall); '-' from a
+    median of 0 (grayscale training images: saturation), which has no ratio."""
+    if not before:
+        return "-"
+    change = (after - before) / before
+    return "0.0%" if round(100 * change, 1) == 0 else f"{change:+.1%}"
 
 
 def _near_duplicate_blocks(comp_images: np.ndarray, train_images: np.ndarray) -> tuple[list, dict]:
@@ -746,7 +782,9 @@ def summary_section(main: RunView, best: str, errors: dict, ledger: pd.DataFrame
     lines = [f"**{literal(main.name)}** {stand}."]
     images = [a for a in items if a.kind in (advice_mod.IMAGES, advice_mod.DOMAIN) and a.severity >= 2]
     auc = cov_info.get("auc")
-    seen = f"a domain classifier tells them from the training images with AUC {auc:.2f}; " if auc is not None else ""
+    # AUC said in words where first met: the summary is read by those who read nothing else
+    seen = (f"a domain classifier tells them from the training images with AUC {auc:.2f}, where 0.5 is no "
+            f"better than chance and 1 tells every image apart; " if auc is not None else "")
     if images:
         shown = [a for a in images if a.kind == advice_mod.IMAGES][:2] or images[:1]
         first = shown[0]
@@ -754,9 +792,8 @@ def summary_section(main: RunView, best: str, errors: dict, ledger: pd.DataFrame
         lines.append(f"What differs: {what} ({seen}section 4).")
         lines.append(f"Try first: {first.action} Everything else measured is in section 6.")
     else:
-        alike = f"{seen}0.5 = alike; " if seen else ""
         lines.append(f"The competition images show no large measured difference from the training images "
-                     f"({alike}section 4). Section 6 lists what was measured.")
+                     f"({seen}section 4). Section 6 lists what was measured.")
     sec.blocks.append(lines)
     return sec
 
@@ -784,7 +821,7 @@ def accuracy_section(errors: dict, unseen: dict | None = None, correction_eviden
                       f"resamples and label shift combined with corruptions) with models {models}. CC-Synth is "
                       f"measured with the tested corruption family left out of its training where a set has one "
                       f"family. The stand-in column is the shared stand-in competition set, never used to choose "
-                      f"anything. Mean absolute error in accuracy points; see benchmarks/RESULTS.md for every set.")
+                      f"anything. Mean absolute error (MAE) in accuracy points; see benchmarks/RESULTS.md for every set.")
     best = recommended_estimator(errors)
     ests = errors.get("estimators", {})
     lowest = min(ests, key=lambda n: ests[n]["mae_all_generated"]) if ests else best
@@ -900,10 +937,24 @@ def build_report(run_dirs: Sequence[str | Path], ledger_path: str | Path | None,
                 accuracy_section(errors, unseen, correction_evidence)]
 
     title = "kaggle-kit gap report"
-    meta = (f"Generated {generated_at()} for {', '.join(literal(v.name) for v in runs)}; "
-            f"{len(comp.images):,} competition images ({literal(comp.source) if comp.source else 'competition set'}), "
-            f"{len(data.train_images):,} training images; ledger: {literal(ledger_path)} ({len(ledger)} rows).")
+    meta = meta_line([v.name for v in runs], len(comp.images), comp.source, len(data.train_images), ledger_path,
+                     len(ledger))
     return write_report(out_dir, title, meta, sections)
+
+
+def count_words(n: int, noun: str) -> str:
+    """'1 row', '2 rows': a count the reader sees, with the noun in the number it has."""
+    return f"{n:,} {noun}" + ("" if n == 1 else "s")
+
+
+def meta_line(run_names: Sequence[str], n_comp: int, comp_source: str | None, n_train: int,
+              ledger_path: object, ledger_rows: int) -> str:
+    """The line under the title: when, for which runs, on which images and ledger."""
+    source = literal(comp_source) if comp_source else "competition set"
+    return (f"Generated {generated_at()} for {', '.join(literal(n) for n in run_names)}; "
+            f"{count_words(n_comp, 'competition image')} ({source}), "
+            f"{count_words(n_train, 'training image')}; ledger: {literal(ledger_path)} "
+            f"({count_words(ledger_rows, 'row')}).")
 
 
 def write_report(out_dir: Path, title: str, meta: str, sections: Sequence[Section]) -> Path:

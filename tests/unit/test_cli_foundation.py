@@ -376,3 +376,21 @@ def test_every_data_dir_help_says_a_set_kaggle_kit_data_is_the_only_folder_looke
     assert {"train", "predict", "submit", "report", "run", "demo", "data verify"} <= set(helps), helps
     wrong = {name: h for name, h in helps.items() if "$KAGGLE_KIT_DATA when set (only there), else ./data" not in h}
     assert wrong == {}
+
+
+def test_every_commands_help_opens_by_saying_what_it_does():
+    """`kaggle-kit report --help` (and demo, submit, ...) went from usage straight to the options: the one line
+    `kaggle-kit --help` lists for a command was nowhere in its own help."""
+    import argparse
+
+    from kaggle_kit.cli import build_parser, subcommand_names
+
+    parser = build_parser()
+    sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    for name in subcommand_names(parser):
+        text = sub.choices[name].format_help()
+        assert sub.choices[name].description, name
+        assert text.split("\n\n")[1].strip(), (name, text[:200])
+    report = sub.choices["report"].format_help()
+    assert "\nWrite reports/gap.html and gap.md: local vs leaderboard gap, explained.\n" in report
+    assert sub.choices["run"].description.startswith("Run every stage the pipeline lists")  # its own kept

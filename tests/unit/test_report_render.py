@@ -102,13 +102,28 @@ def test_expectation_sentence_gives_the_range_that_reaches_lower_when_the_member
     unseen = {"range_coverage": {"spread": 0.9375, "symmetric": 0.674, "n": 144}}
     text = expectation_sentence("run", "Median-4-Spread", {"holdout_acc": 0.95, "estimates": estimates}, errors, unseen)
     assert text == ("run: Median-4-Spread predicts **84.0%**, 11.0 points under the holdout. "
-                    "Expect **76.0% to 91.0%**: on the 26 benchmark sets with a predicted drop of 5-15 points Median-4 was within 5.0 points 9 "
+                    "Expect **76.0% to 91.0%**: on the 26 benchmark sets where Median-4 predicted a drop of 5-15 "
+                    "points, as it does here (9.0), it was within 5.0 points 9 "
                     "times in 10; Shift-Gated, CC-Synth and ATC-NE-EM disagree by 10.0 points, so the range reaches "
                     "that far below Median-4 (86.0%): when they disagree, the true accuracy has tended to be lower than all of them. This "
-                    "range held on 94% of 144 shifted sets of families outside the benchmark (±5.0 alone: 67%).")
+                    "range held on 94% of 144 shifted sets of families outside the benchmark (Median-4 ±5.0 alone: "
+                    "67%).")
     agree = {**estimates, "CC-Synth": 0.85, "ATC-NE-EM": 0.87}
     text = expectation_sentence("run", "Median-4", {"holdout_acc": 0.95, "estimates": agree}, errors)
     assert "Expect **81.0% to 91.0%**" in text and "agree within 2.0 points." in text and "held on" not in text
+
+
+def test_expectation_sentence_says_the_bin_is_median_4s_drop_not_the_quoted_estimators():
+    """The demo's section 2 read 'Median-4-Spread predicts 50.4%, 5.1 points under the holdout. Expect ...: on the
+    35 benchmark sets with a predicted drop of under 5 points ...': the bin was Median-4's drop (4.6)."""
+    errors = {"estimators": {"Median-4": {"mae_all_generated": 0.02, "max_error_generated": 0.1,
+                                          "by_predicted_drop": {"< 5": {"n": 35, "mae": 0.007, "p90": 0.014}}}}}
+    estimates = {"Median-4": 0.5094, "Shift-Gated": 0.5133, "CC-Synth": 0.4915, "ATC-NE-EM": 0.5179, "COTT": 0.5054,
+                 "Median-4-Spread": 0.5041}
+    text = expectation_sentence("s0", "Median-4-Spread", {"holdout_acc": 0.555, "estimates": estimates}, errors)
+    assert text.startswith("s0: Median-4-Spread predicts **50.4%**, 5.1 points under the holdout. Expect **48.3% to "
+                           "52.3%**: on the 35 benchmark sets where Median-4 predicted a drop of under 5 points, as it "
+                           "does here (4.6), it was within 1.4 points 9 times in 10;"), text
 
 
 def _errors() -> dict:
@@ -709,3 +724,121 @@ def test_a_long_word_in_a_table_cell_can_wrap_and_shows_whole():
     assert len(pieces) == -(-len(long) // WBR_EVERY_CHARS) and all(len(p) == WBR_EVERY_CHARS for p in shown[:-1])
     texts = [t for g, t in _blocks(out).done if g in ("td", "p")]
     assert texts[1:] == [f"A paragraph with {long}", long, "94.12%", "a_short-name.csv", "-"]  # intact
+
+
+def test_the_reports_meta_line_counts_in_words_that_agree_with_the_number():
+    """The demo's report said 'ledger: .../ledger.csv (1 rows)'."""
+    from kaggle_kit.gap.report import meta_line
+
+    one = meta_line(["r"], 1, None, 50000, "l.csv", 1)
+    assert "1 competition image (competition set), 50,000 training images; ledger: l.csv (1 row)." in one
+    assert meta_line(["r"], 10000, "c.pkl", 1, "l.csv", 0).endswith(
+        "10,000 competition images (c.pkl), 1 training image; ledger: l.csv (0 rows).")
+
+
+def test_the_estimator_glossary_is_a_table_naming_every_estimator_with_its_abbreviations_spelled_out(monkeypatch):
+    """The glossary was one 1,500-character paragraph that never said what DoC, ATC, COT, COTT, BBSE, EM or MAE
+    stand for."""
+    from pathlib import Path
+
+    from kaggle_kit.gap import estimators, report
+    from kaggle_kit.gap.report_runs import RunView
+
+    monkeypatch.setattr(report, "figure_png", lambda fig: b"")
+    view = RunView(Path("r"), "r", None, None, None, {"estimates": {"AC": 0.8}, "holdout_acc": 0.9}, None)
+    sec, _ = report.prediction_section([view], {})
+    folded = next(b for b in sec.blocks if isinstance(b, Details))
+    table = next(b for b in folded.blocks if isinstance(b, Table))
+    assert table.headers == ["estimator", "what it computes"]
+    named = " ".join(r[0] for r in table.rows)
+    assert all(re.search(rf"(^|[ ,/]){re.escape(n)}($|[ ,/])", named) for n in estimators.ESTIMATORS), named
+    text = render_markdown("t", "m", [sec])
+    for words in ("DoC (difference of confidences)", "ATC-MC / ATC-NE (average thresholded confidence)",
+                  "COT (confidence optimal transport)", "COT with thresholding", "EM (expectation-maximisation)",
+                  "BBSE (black-box shift estimation)", "mean absolute error (MAE)"):
+        assert words in text, words
+
+
+def test_section_3_spells_out_bbse_and_em_where_it_estimates_the_priors(monkeypatch):
+    from pathlib import Path
+
+    from kaggle_kit.gap import report
+    from kaggle_kit.gap.report_runs import RunView
+    from kaggle_kit.runs import Logits
+
+    monkeypatch.setattr(report, "figure_png", lambda fig: b"")
+    rng = np.random.default_rng(0)
+    lg = Logits(np.arange(50), rng.normal(size=(50, 10)).astype(np.float32), rng.integers(0, 10, 50), "none")
+    flat = np.full(10, 0.1)
+    view = RunView(Path("r"), "r", lg, None, lg, {"source_priors": flat, "priors_em": flat, "priors_bbse": flat,
+                                                  "temperature": 1.0}, None)
+    sec, _ = report.label_shift_section(view, [f"c{k}" for k in range(10)])
+    assert "BBSE (black-box shift estimation:" in sec.blocks[0] and "EM (expectation-maximisation," in sec.blocks[0]
+
+
+def test_the_scoreboard_gives_every_estimators_error_as_a_table_not_a_sentence(tmp_path):
+    """The demo's scoreboard listed fifteen estimators in one sentence ('Shift-Gated 0.0 over 1; COT 0.1 over 1;
+    ...'), and called the predicted leaderboard accuracy 'Predicted LB' without saying what LB is."""
+    from pathlib import Path
+
+    from kaggle_kit import ledger
+    from kaggle_kit.gap.report import scoreboard_section
+    from kaggle_kit.gap.report_runs import RunView
+
+    path = tmp_path / "ledger.csv"
+    ledger.append_row(path, file="a.csv", runs=["r"], status="COMPLETE", local_holdout_acc=0.9, public_score=0.76,
+                      predicted_lb_acc=0.80, predicted_by="Median-4-Spread",
+                      estimates={"Median-4-Spread": 0.80, "Shift-Gated": 0.77, "COT": 0.70})
+    view = RunView(Path("r"), "r", None, None, None, {"estimates": {}, "holdout_acc": 0.9}, None)
+    sec, _, _ = scoreboard_section(ledger.read_ledger(path), [view])
+    text = " ".join(b for b in sec.blocks if isinstance(b, str))
+    assert "Predicted LB (leaderboard accuracy): recorded at upload" in text and " over 1;" not in text
+    table = next(b for b in sec.blocks if isinstance(b, Table) and b.headers[0] == "estimator")
+    assert table.headers == ["estimator", "mean absolute error against the public score (pts)", "scored submissions"]
+    assert table.rows == [["Shift-Gated", "1.0", "1"], ["Median-4-Spread", "4.0", "1"], ["COT", "6.0", "1"]]
+
+
+def test_a_change_that_rounds_to_nothing_shows_no_sign_and_thumbnail_features_are_explained(monkeypatch):
+    """The demo's statistics table showed mean_b 0.438 -> 0.438 as '-0.0%', and its importance table listed
+    'thumb_b_1_3' with no word of what it is."""
+    from kaggle_kit.config import ReportConfig
+    from kaggle_kit.gap import report
+
+    assert report.relative_change(0.438, 0.43799) == "0.0%" and report.relative_change(0.438, 0.43801) == "0.0%"
+    assert report.relative_change(1.043, 1.124) == "+7.8%" and report.relative_change(0.0326, 0.022) == "-32.5%"
+    assert report.relative_change(0.0, 0.25) == "-"
+    monkeypatch.setattr(report, "figure_png", lambda fig: b"")
+    rng = np.random.default_rng(0)
+    images = rng.integers(0, 256, (120, 32, 32, 3), dtype=np.uint8)
+    sec, _ = report.covariate_section(images[:60], images[60:], ReportConfig(domain_max_images=50))
+    importance = next(b for b in sec.blocks if isinstance(b, Table) and b.headers[0] == "feature")
+    assert any(r[0].startswith("thumb_") for r in importance.rows)
+    assert "thumb_C_R_K: the mean of colour channel C (r, g or b) in row R, column K" in render_markdown("t", "m", [sec])
+
+
+def test_the_scoreboard_line_says_which_local_accuracy_its_gap_is_against(tmp_path, monkeypatch):
+    """The demo's summary said 'public score 51.86%, 4.1 points under its holdout accuracy' and section 1 'leaderboard
+    = 1.000 x local -4.47 points' for the same submission, without saying that section 1's local is CIFAR-10 test
+    accuracy; section 2 used 'temperature scaling' and section 7 'MAE' without a word of what they are."""
+    from pathlib import Path
+
+    from kaggle_kit import ledger
+    from kaggle_kit.gap import report
+    from kaggle_kit.gap.report_runs import RunView
+
+    monkeypatch.setattr(report, "figure_png", lambda fig: b"")
+    path = tmp_path / "ledger.csv"
+    ledger.append_row(path, file="a.csv", runs=["r"], status="COMPLETE", local_holdout_acc=0.56, local_test_acc=0.5633,
+                      public_score=0.5186)
+    view = RunView(Path("r"), "r", None, None, None, {"estimates": {}, "holdout_acc": 0.56}, None)
+    sec, line, _ = report.scoreboard_section(ledger.read_ledger(path), [view])
+    text = " ".join(b for b in sec.blocks if isinstance(b, str))
+    assert ("leaderboard = 1.000 x local -4.47 points (one point: a constant gap). Local accuracy here is the CIFAR-10 "
+            "test accuracy (the holdout's where a row has none), so this gap differs from one against the holdout."
+            in text)
+    sec, _ = report.prediction_section([RunView(Path("r"), "r", None, None, None, {"estimates": {"AC": 0.8},
+                                                                                 "holdout_acc": 0.9}, None)], {})
+    assert "temperature scaling on the holdout: the logits divided by one number fitted to the holdout's labels" \
+        in sec.blocks[0]
+    md = render_markdown("t", "m", [report.accuracy_section(_errors())])
+    assert "Mean absolute error (MAE) in accuracy points" in md

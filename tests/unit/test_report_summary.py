@@ -48,7 +48,8 @@ def test_a_submitted_run_is_stated_by_its_own_score_and_the_image_difference_giv
                         "accuracy (90.00%; section 1).")
     assert lines[1] == ("What differs: competition images are blurrier / more down-sampled than the training set; "
                         "competition images carry JPEG block artefacts (a domain classifier tells them from the "
-                        "training images with AUC 0.80; section 4).")
+                        "training images with AUC 0.80, where 0.5 is no better than chance and 1 tells every image apart; "
+                        "section 4).")
     assert lines[2].startswith("Try first: train with the `blur_jpeg` augmentation preset")
 
 
@@ -70,7 +71,8 @@ def test_without_scores_the_prediction_from_the_outputs_alone_is_stated_with_its
     assert lines[0].endswith("), 5.0 points under its holdout accuracy (90.00%), from its predictions alone "
                              "(section 2).")
     assert lines[1].startswith("The competition images show no large measured difference from the training images "
-                               "(a domain classifier tells them from the training images with AUC 0.52;")
+                               "(a domain classifier tells them from the training images with AUC 0.52, where 0.5 is no "
+                               "better than chance and 1 tells every image apart; section 4).")
     assert len(lines) == 2
 
 
