@@ -16,7 +16,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                                       "else ./data, then Kaggle input)")
     v.add_argument("--no-md5", action="store_true", help="skip the md5 check of the official batches")
     v.set_defaults(func=verify)
-    d = dsub.add_parser("download", help="download the competition files into data/ with the kaggle client")
+    d = dsub.add_parser("download", help="download the competition files with the kaggle client (into "
+                                         "$KAGGLE_KIT_DATA when set, else data/)")
     d.add_argument("--competition", default=COMPETITION_SLUG, help="Kaggle competition slug (default: %(default)s)")
     d.add_argument("--dest", help="destination folder (default: $KAGGLE_KIT_DATA, else data), where the other "
                                   "commands then find it")
