@@ -17,8 +17,8 @@ import numpy as np
 
 from kaggle_kit import kaggle_api, ledger
 from kaggle_kit.config import COMPETITION_SLUG, UPLOAD_MODES, slug_problem
-from kaggle_kit.errors import (DataNotFoundError, DuplicateSubmissionError, KaggleError, KitError, LedgerError,
-                               SubmissionError, SubmissionLimitError, UsageError)
+from kaggle_kit.errors import (DataFormatError, DataNotFoundError, DuplicateSubmissionError, KaggleError, KitError,
+                               LedgerError, SubmissionError, SubmissionLimitError, UsageError)
 from kaggle_kit.fsio import check_file_target, sha256_file
 from kaggle_kit.runs import LOGIT_SPLITS, NUM_CLASSES, RecipeKeys, recipe_keys
 
@@ -220,7 +220,7 @@ def upload_command(csv_path: str | Path, message: str, competition: str, against
     if against is not None:
         try:
             found = locate_data(competition=competition, require_comp=True).comp_pickle
-        except DataNotFoundError:
+        except (DataNotFoundError, DataFormatError):  # not found, or a folder it refuses: name the pickle
             found = None
         if found is None or Path(found).resolve() != Path(against).resolve():
             extra += f" --against {shlex.quote(str(against))}"
@@ -431,7 +431,7 @@ def submit_pipeline_csv(csv: str | Path, cfg: Any, final_dir: str | Path, run_di
     if ids is None:
         try:
             ids = load_competition(locate_data(competition=sub.competition, require_comp=True).comp_pickle).ids
-        except DataNotFoundError:
+        except (DataNotFoundError, DataFormatError):
             # the pipeline's data folder may not be one locate_data() finds from here; the submission stage
             # has just validated this CSV against that folder's pickle, so its ids are the competition's
             ids = _csv_ids(csv)

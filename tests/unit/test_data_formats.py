@@ -345,3 +345,20 @@ def test_names_that_differ_only_in_case_are_pointed_out(tmp_path, monkeypatch):
     assert problems == [f"{tmp_path}: no cifar_test_nolabel.pkl (the competition's unlabeled test pickle); found "
                         f"{tmp_path / 'CIFAR_TEST_NOLABEL.PKL'}: names are case-sensitive, rename it to "
                         f"cifar_test_nolabel.pkl"]
+
+
+def test_the_dry_run_command_names_the_pickle_when_the_data_folder_is_refused(tmp_path, monkeypatch):
+    """A ./data holding the batches in two layouts is refused (DataFormatError); the dry run's printed upload
+    command looked the data up catching only DataNotFoundError, so it failed after the dry run's ledger row."""
+    from kaggle_kit.upload import upload_command
+
+    for where in ("data/cifar-10-batches-py", "data/cifar-10-python/cifar-10-batches-py"):
+        _fake_cifar(tmp_path / where)
+    pickle_path = _write(tmp_path / "comp.pkl", {b"data": _images(), b"ids": np.arange(4)})
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("KAGGLE_KIT_DATA", raising=False)
+    monkeypatch.delenv("KAGGLE_KERNEL_RUN_TYPE", raising=False)
+    with pytest.raises(DataFormatError):
+        locate_data(require_comp=True)
+    command = upload_command("s.csv", "m", "deep-learning-spring-2025-project-1", against=pickle_path)
+    assert f"--against {pickle_path}" in command
