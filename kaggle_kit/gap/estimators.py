@@ -401,8 +401,9 @@ def estimate_all(holdout_logits: np.ndarray, holdout_labels: np.ndarray, target_
     """Every estimator's predicted target accuracy, plus what they were computed from.
 
     ``members``: (holdout logits per member, target logits per member) of an ensemble, for the agreement
-    estimate (left out when every pair agrees on all of one set's images: ``agreement_on_the_line``). ``synthetic`` (a ``synthetic.SyntheticLogits`` of the same model) with ``target_stats`` (image
-    statistics of the target images, ``synthetic.stats_matrix``) adds CC-Synth; ``exclude``
+    estimate (left out when every pair agrees on all or none of one set's images: ``agreement_on_the_line``).
+    ``synthetic`` (a ``synthetic.SyntheticLogits`` of the same model) with ``target_stats`` (image statistics of
+    the target images, ``synthetic.stats_matrix``) adds CC-Synth; ``exclude``
     leaves corruption families out of its training (the benchmark's unseen-family test). ``holdout_stats`` with
     ``target_stats`` (or ``synthetic``, which carries the holdout's) adds Shift-Gated and "shift_auc".
     Returns {"estimates": {name: acc}, "holdout_acc", "temperature", "priors_em", "priors_bbse",

@@ -470,9 +470,9 @@ def prediction_section(runs: Sequence[RunView], errors: dict, unseen: dict | Non
                               f"pairwise agreement {_pct(v.member_agreement[0], 2)} on the holdout, "
                               f"{_pct(v.member_agreement[1], 2)} on the competition set."
                               + ("" if "Agreement" in v.result["estimates"] else
-                                 " Agreement is not computed: every pair of members agrees on all the holdout or "
-                                 "all the competition images, and agreement on the line needs a share between 0% "
-                                 "and 100% on both (the probit of 100% is infinite)."))
+                                 " Agreement is not computed: every pair of members agrees on all (or on none) of "
+                                 "the holdout or the competition images, and agreement on the line needs a share "
+                                 "between 0% and 100% on both (the probit of 0% or 100% is infinite)."))
     fig = Figure(figsize=(7, 0.45 * len(main.result["estimates"]) + 1.2))
     ax = fig.add_subplot()
     est = main.result["estimates"]
