@@ -14,7 +14,7 @@ import pytest
 from kaggle_kit import kaggle_api
 from kaggle_kit.cli import main
 from kaggle_kit.config import COMPETITION_SLUG
-from kaggle_kit.testing import use_env
+from kaggle_kit.testing import unprivileged, use_env
 from kaggle_kit.testing.fake_kaggle import Fault, FakeKaggle, FakeKaggleConfig, write_competition
 
 SLUG = COMPETITION_SLUG
@@ -472,19 +472,6 @@ def test_a_downloaded_pickle_in_another_format_says_it_is_what_kaggle_serves(fak
     assert one_error_line(capsys) == f"error: D/cifar_test_nolabel.pkl: {problem}"
 
 
-def _unprivileged() -> list[str]:
-    """A command prefix under which file permissions count: root ignores them unless it drops its DAC override."""
-    import os
-    import shutil
-
-    if os.geteuid() != 0:
-        return []
-    if shutil.which("setpriv") is None:
-        pytest.skip("running as root without setpriv: a read-only folder cannot be simulated")
-    caps = "-dac_override,-dac_read_search"
-    return ["setpriv", f"--bounding-set={caps}", f"--inh-caps={caps}"]
-
-
 @pytest.mark.parametrize("dest", ["D", "D/new"])
 def test_a_read_only_dest_is_one_line_before_any_call(fake, capsys, dest):
     """A read-only data folder (or one under it, to be made): refused before the download, in one line."""
@@ -497,7 +484,7 @@ def test_a_read_only_dest_is_one_line_before_any_call(fake, capsys, dest):
     Path("D").chmod(0o555)
     env = {**os.environ, "PYTHONPATH": str(Path(kaggle_api.__file__).resolve().parents[1])}
     try:
-        proc = subprocess.run([*_unprivileged(), sys.executable, "-m", "kaggle_kit", "data", "download", "--dest",
+        proc = subprocess.run([*unprivileged(), sys.executable, "-m", "kaggle_kit", "data", "download", "--dest",
                                dest], env=env, capture_output=True, text=True, timeout=120)
     finally:
         Path("D").chmod(0o755)
@@ -521,7 +508,7 @@ def test_a_writable_dest_in_a_read_only_folder_is_staged_inside_it_and_left_clea
     Path("P").chmod(0o555)
     env = {**os.environ, "PYTHONPATH": str(Path(kaggle_api.__file__).resolve().parents[1])}
     try:
-        proc = subprocess.run([*_unprivileged(), sys.executable, "-m", "kaggle_kit", "data", "download", "--dest",
+        proc = subprocess.run([*unprivileged(), sys.executable, "-m", "kaggle_kit", "data", "download", "--dest",
                                "P/D"], env=env, capture_output=True, text=True, timeout=120)
     finally:
         Path("P").chmod(0o755)

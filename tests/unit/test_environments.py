@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import pickle
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -15,6 +14,7 @@ import pytest
 
 from kaggle_kit import ledger
 from kaggle_kit.fsio import atomic_write_text, one_at_a_time
+from kaggle_kit.testing import unprivileged
 
 ROOT = Path(__file__).resolve().parents[2]
 C_LOCALE = {"LANG": "C", "LC_ALL": "C", "PYTHONUTF8": "0", "PYTHONIOENCODING": ""}  # no UTF-8 mode, ASCII
@@ -110,16 +110,6 @@ def test_a_write_that_hits_a_size_limit_names_the_file_and_leaves_nothing(tmp_pa
     assert list(tmp_path.iterdir()) == []
 
 
-def _unprivileged() -> list[str]:
-    """A command prefix under which file permissions count: root ignores them unless it drops its DAC override."""
-    if os.geteuid() != 0:
-        return []
-    if shutil.which("setpriv") is None:
-        pytest.skip("running as root without setpriv: a read-only folder cannot be simulated")
-    caps = "-dac_override,-dac_read_search"
-    return ["setpriv", f"--bounding-set={caps}", f"--inh-caps={caps}"]
-
-
 def test_predict_on_a_read_only_run_says_so_before_any_work(tmp_path):
     """Runs attached to a Kaggle notebook are read-only: predict loaded the data, ran every view over every image,
     and only then failed on a hidden temporary file's name."""
@@ -139,7 +129,7 @@ def test_predict_on_a_read_only_run_says_so_before_any_work(tmp_path):
                class_names=list(CLASS_NAMES), config=cfg)
     run.chmod(0o555)
     try:
-        proc = subprocess.run([*_unprivileged(), sys.executable, "-m", "kaggle_kit", "predict", str(run),
+        proc = subprocess.run([*unprivileged(), sys.executable, "-m", "kaggle_kit", "predict", str(run),
                                "--device", "cpu", "--data-dir", str(tmp_path / "no-data")], cwd=tmp_path,
                               env=_env(), capture_output=True, text=True, timeout=120)
     finally:
@@ -242,7 +232,7 @@ def test_a_home_matplotlib_cannot_write_to_gets_no_matplotlib_warnings(tmp_path,
         home.write_text("")
     else:
         home.mkdir(mode=0o555)
-        prefix = _unprivileged()
+        prefix = unprivileged()
     runs = [subprocess.run([*prefix, sys.executable, "-c", DRAW], capture_output=True, text=True, timeout=120,
                            env=_no_matplotlib_env(home, tmp)) for _ in range(2)]
     for proc in runs:
