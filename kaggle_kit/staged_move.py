@@ -146,8 +146,9 @@ def recover(dest: str | Path) -> list[str]:
                                f"old files back failed ({err.strerror or err}); they are in {staging / 'replaced'}, "
                                f"and the next command tries again") from None
             shutil.rmtree(staging, ignore_errors=True)
-            notes.append(f"note: {dest}: a download into it was killed while it moved its files in; undid that move, "
-                         f"so {dest} holds the files it held before (rerun `kaggle-kit data download` for the new ones)")
+            notes.append(f"note: {dest}: a download into it was killed while it moved its files in; undid that "
+                         f"move, so {dest} holds the files it held before (rerun `kaggle-kit data download` for the "
+                         f"new ones)")
     return notes
 
 

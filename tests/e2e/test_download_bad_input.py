@@ -336,8 +336,10 @@ def _tree(root: Path) -> dict[str, bytes]:
     return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
 
 
-@pytest.mark.parametrize("failure, step", [(KeyboardInterrupt(), "in"), (OSError(18, "Invalid cross-device link"), "in"),
-                                           (OSError(18, "Invalid cross-device link"), "aside")])
+EXDEV = OSError(18, "Invalid cross-device link")
+
+
+@pytest.mark.parametrize("failure, step", [(KeyboardInterrupt(), "in"), (EXDEV, "in"), (EXDEV, "aside")])
 def test_a_move_that_fails_half_way_leaves_the_old_files_exactly(fake, tmp_path, capsys, monkeypatch, failure, step):
     """Ctrl-C (or any failure) while the new files were moved into an existing folder left some old and some new
     ones; `data verify` cannot tell a mixed competition pickle (it has no official md5). The move is now all or
