@@ -18,6 +18,7 @@ from kaggle_kit.config import COMPETITION_SLUG
 from kaggle_kit.data import CIFAR10_MD5, load_cifar10, load_competition
 from kaggle_kit.errors import DataFormatError, DataNotFoundError
 from kaggle_kit.fsio import md5_file
+from kaggle_kit.staged_move import recover_and_tell
 
 COMP_PICKLE = "cifar_test_nolabel.pkl"
 KAGGLE_INPUT = Path("/kaggle/input")
@@ -55,6 +56,9 @@ def _find_comp_pickle(root: Path) -> Path | None:
 
 
 def inspect_folder(root: Path) -> DataPaths | None:
+    """The data in ``root``, once a download's move into it that a kill cut short is undone (``staged_move``): a
+    folder holding some old files and some new, or neither, must never be read."""
+    recover_and_tell(root)
     cifar = _find_cifar_dir(root)
     return DataPaths(root=root, cifar_dir=cifar, comp_pickle=_find_comp_pickle(root)) if cifar else None
 
