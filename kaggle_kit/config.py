@@ -541,6 +541,30 @@ def overrides_hidden_by_members(cfg: PipelineConfig, overrides: list[str]) -> li
     return notes
 
 
+# What a member's ``set`` may change: what the pipeline builds per member (its model, its training, its
+# prediction). The rest is the pipeline's: its name, stages and members, the ensemble, submission and report (read
+# from the pipeline, never from a member), and the images every member is scored on, which the ensemble needs to be
+# the same for all (it refused members that differ only after training them all).
+MEMBER_SECTIONS = ("model", "train", "predict", "data")
+SHARED_DATA = ("holdout_size", "holdout_seed", "test_subset", "comp_subset")
+
+
+def check_member_set(cfg: PipelineConfig, member: MemberConfig) -> PipelineConfig:
+    """Refuse a member's setting of what is the pipeline's (``MEMBER_SECTIONS``, ``SHARED_DATA``); returns the
+    member's config."""
+    for key in member.set:
+        if isinstance(key, str) and key.split(".")[0] not in MEMBER_SECTIONS:
+            raise ConfigError(f"'{key}' is the pipeline's, not a member's; a member may set model, train, predict "
+                              f"and data.train_subset")
+    resolved = member_config(cfg, member)
+    for name in SHARED_DATA:
+        if getattr(resolved.data, name) != getattr(cfg.data, name):
+            raise ConfigError(f"data.{name}: {getattr(resolved.data, name)} for this member, "
+                              f"{getattr(cfg.data, name)} for the pipeline; every member is scored on the same "
+                              f"images (the ensemble needs them alike), so set it for the whole pipeline")
+    return resolved
+
+
 def member_config(cfg: PipelineConfig, member: MemberConfig) -> PipelineConfig:
     """The pipeline with one member's dotted overrides applied (what kaggle_kit.pipeline trains)."""
     base = to_dict(dataclasses.replace(cfg, members=()))
@@ -732,7 +756,7 @@ def _validated(data: dict) -> PipelineConfig:
     check_registered(cfg)
     for i, member in enumerate(cfg.members):
         try:
-            check_registered(member_config(cfg, member))
+            check_registered(check_member_set(cfg, member))
         except UsageError as err:
             raise type(err)(f"members[{i}] ('{member.name}') set: {err}") from None
     return cfg

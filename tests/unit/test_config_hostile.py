@@ -250,3 +250,32 @@ def test_plain_numbers_and_strings_that_look_like_them_still_load(tmp_path):
     cfg = load_pipeline(p)
     assert (cfg.name, cfg.train.seed, cfg.train.epochs, cfg.train.optimizer.lr) == ("010", 0, 1000, 0.001)
     assert (cfg.submit.message, cfg.data.holdout_size) == ("010", 16)  # a string field keeps it as written
+
+
+# ------------------------------------------------------------------------- s24: what a member may set
+@pytest.mark.parametrize("setting,key", [
+    ("name: other", "name"), ("stages: [data, train]", "stages"), ("members: []", "members"),
+    ("submit.message: hi", "submit.message"), ("ensemble: {method: vote}", "ensemble"),
+    ("report.enabled: false", "report.enabled"),
+])
+def test_a_member_may_not_set_what_is_the_pipelines(tmp_path, setting, key):
+    """A member's set is applied to the whole pipeline's config: its name, stages, members, ensemble, submit and
+    report settings loaded without a word, and the pipeline, which reads them from itself, ignored them."""
+    p = _yaml(tmp_path, f"members:\n  - {{name: a}}\n  - {{name: b, set: {{{setting}}}}}\n")
+    assert _error(p) == (f"{p}: members[1] ('b') set: '{key}' is the pipeline's, not a member's; a member may set "
+                         f"model, train, predict and data.train_subset")
+
+
+def test_a_member_may_not_change_the_images_every_member_is_scored_on(tmp_path):
+    """The ensemble refused members with other holdout/test/competition images only after training them all."""
+    p = _yaml(tmp_path, "data: {holdout_size: 1000}\nmembers:\n  - {name: a, set: {data.holdout_seed: 3}}\n")
+    assert _error(p) == (f"{p}: members[0] ('a') set: data.holdout_seed: 3 for this member, 0 for the pipeline; "
+                         f"every member is scored on the same images (the ensemble needs them alike), so set it "
+                         f"for the whole pipeline")
+    # a whole data section resets what it leaves out to the defaults: named too
+    q = _yaml(tmp_path, "data: {holdout_size: 1000}\nmembers:\n  - {name: a, set: {data: {train_subset: 900}}}\n",
+              "q.yaml")
+    assert _error(q).startswith(f"{q}: members[0] ('a') set: data.holdout_size: 5000 for this member, 1000 for")
+    ok = _yaml(tmp_path, "members:\n  - {name: a, set: {data.train_subset: 900, train.seed: 1, predict.tta: none, "
+                         "model.name: tinycnn}}\n  - {name: b, set: {data: {train_subset: 800}}}\n", "ok.yaml")
+    assert [m.name for m in load_pipeline(ok).members] == ["a", "b"]
