@@ -279,3 +279,16 @@ def test_a_member_may_not_change_the_images_every_member_is_scored_on(tmp_path):
     ok = _yaml(tmp_path, "members:\n  - {name: a, set: {data.train_subset: 900, train.seed: 1, predict.tta: none, "
                          "model.name: tinycnn}}\n  - {name: b, set: {data: {train_subset: 800}}}\n", "ok.yaml")
     assert [m.name for m in load_pipeline(ok).members] == ["a", "b"]
+
+
+# ---------------------------------------------------------------------------- s24: typo-sized numbers
+@pytest.mark.parametrize("key,typo,limit,why", [
+    ("train.epochs", 20000000, 10000, "longer than any CIFAR-10 schedule"),
+    ("train.num_workers", 512, 256, "processes; more than any machine's CPU cores"),
+])
+def test_typo_sized_epochs_and_workers_are_refused_at_load(tmp_path, key, typo, limit, why):
+    """epochs=20000000 loaded and trained (for years); num_workers=512 loaded and started 512 processes."""
+    p = _yaml(tmp_path, "{}\n")
+    assert _error(p, [f"{key}={typo}"], where=f"--set {key}={typo}") == \
+        f"--set {key}={typo}: {key}: must be <= {limit:,} ({why}), found {typo}"
+    assert load_pipeline(p, [f"{key}={limit}"]) is not None  # the limit itself is allowed
