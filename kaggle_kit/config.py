@@ -366,8 +366,8 @@ def subset_problem(v: int, total: int) -> str | None:
 
 # Upper bounds that catch a typo (epochs: 20000000, num_workers: 512) at load, not hours into a run or as a machine
 # out of processes; generous on purpose, never to block a real run:
-# - AutoAugment's longest CIFAR-10 schedules ran 1,800 epochs; 10,000 epochs of even the demo's resnet8 on all
-#   50,000 images is about a week on one GPU, and the 5,000,000-parameter models far longer;
+# - long published CIFAR-10 schedules (AutoAugment's Shake-Shake and PyramidNet runs) are 1,800 epochs, and
+#   10,000 is over five times that;
 # - each worker is a whole Python process; 256 is as many CPU cores as the largest two-socket machines have
 #   (2 x 128), and CIFAR-10's augmentation keeps a GPU busy with a handful.
 MAX_EPOCHS = 10_000
