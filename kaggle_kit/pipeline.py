@@ -215,14 +215,26 @@ def data_fingerprint(paths, with_comp: bool = True) -> str:
 
 def train_keys(mcfg: PipelineConfig, cifar_fp: str, data_fp: str) -> tuple[str, str]:
     """(key, key before 2026-12) of a member's training: its ``training_key`` (model, train settings but
-    ``SPEED_ONLY``, split), the test subset its final test accuracy uses, and the CIFAR-10 batches. The old key
-    also hashed the competition pickle, ``data.comp_subset`` and ``train.num_workers``; it finds runs that
-    state files of before recorded, so they are not trained again."""
+    ``SPEED_ONLY``, split) and the CIFAR-10 batches. The old key also hashed the competition pickle,
+    ``data.comp_subset`` and ``train.num_workers``; it finds runs that state files of before recorded, so they are
+    not trained again.
+
+    ``data.test_subset`` only picks the images of the run's final test accuracy, never its weights, so it does not
+    retrain (the predict stage, which makes the test logits, is keyed by it). It stays in the hash as None, what
+    every pipeline that does not set it hashed, so their keys are unchanged; ``key_with_test_subset`` finds the
+    runs of those that did."""
     from kaggle_kit.train.loop import training_key
 
-    key = config_hash({"training": training_key(mcfg), "test_subset": mcfg.data.test_subset, "fp": cifar_fp})
+    key = config_hash({"training": training_key(mcfg), "test_subset": None, "fp": cifar_fp})
     legacy = config_hash({"model": mcfg.model, "train": mcfg.train, "data": mcfg.data, "fp": data_fp})
     return key, legacy
+
+
+def key_with_test_subset(mcfg: PipelineConfig, cifar_fp: str) -> str:
+    """The training key as state files before 2026-12-02 recorded it, with ``data.test_subset`` in it."""
+    from kaggle_kit.train.loop import training_key
+
+    return config_hash({"training": training_key(mcfg), "test_subset": mcfg.data.test_subset, "fp": cifar_fp})
 
 
 def _would_dry_run(upload: str, kaggle_env: dict[str, str] | None) -> bool:
@@ -354,6 +366,8 @@ def _run_pipeline(cfg: PipelineConfig, members: list[tuple[str, PipelineConfig]]
         train_key, legacy_key = train_keys(mcfg, cifar_fp, data_fp)
         sid = f"train:{name}"
         entry = state.run_for(train_key, sid, legacy_key, set(run_dirs))
+        if entry is None and mcfg.data.test_subset is not None:
+            entry = state.run_for(key_with_test_subset(mcfg, cifar_fp), sid, legacy_key, set(run_dirs))
         folder = state.resolve(entry["run_dir"]) if entry else None
         model = None if folder is None else folder / "model.pt"
         finished = bool(entry and entry.get("finished"))
@@ -396,7 +410,8 @@ def _run_pipeline(cfg: PipelineConfig, members: list[tuple[str, PipelineConfig]]
                 prog.skip(label)
             else:
                 t0 = prog.start(label)
-                logits = predict_run(folder, data, comp, mcfg.predict, comp_subset=mcfg.data.comp_subset)
+                logits = predict_run(folder, data, comp, mcfg.predict, comp_subset=mcfg.data.comp_subset,
+                                     test_subset=mcfg.data.test_subset)
                 state.mark(f"predict:{name}", pkey, finished=True, outputs=outputs)
                 prog.finish(label, t0, f"tta={mcfg.predict.tta}: holdout {_fmt_acc(logits['holdout'].accuracy)}, "
                             f"test {_fmt_acc(logits['test'].accuracy)}")
