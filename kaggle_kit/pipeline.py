@@ -8,6 +8,7 @@ killed mid-training resumes from ``last.pt`` in the same folder instead of start
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import time
 from dataclasses import dataclass, field
@@ -16,7 +17,7 @@ from typing import Any, Callable, Mapping, Sequence
 
 from kaggle_kit.config import STAGES, PipelineConfig, config_hash, member_config
 from kaggle_kit.errors import ConfigError
-from kaggle_kit.fsio import atomic_write_text, held_lock, one_at_a_time, sha256_file
+from kaggle_kit.fsio import atomic_write_text, check_not_held, held_lock, one_at_a_time, sha256_file
 from kaggle_kit.ledger import as_fraction
 from kaggle_kit.runs import new_run_id
 
@@ -283,13 +284,18 @@ def run_pipeline(cfg: PipelineConfig, *, data_dir: str | Path | None = None, wor
     with one_at_a_time(f"pipeline:{where}:{cfg.name}", busy):
         members = _preflight(cfg, workdir=Path(workdir), echo=echo, kaggle_env=kaggle_env)
         # the temporary folder's lock misses a run with another TMPDIR (a Slurm job's) or on another machine
-        # sharing this folder; this one, beside the state file, does not: taken once the checks have passed, so a
-        # run they refuse still writes nothing
-        state_dir = Path(workdir) / "runs" / "pipelines"
-        state_dir.mkdir(parents=True, exist_ok=True)
-        with held_lock(state_dir / f".{cfg.name}.lock", busy):
+        # sharing this folder; this one, beside the state file, does not. A run holding it is refused now; it is
+        # taken (and its file made) only once the data stage has found and read the data, so a run the checks or
+        # the data refuse writes nothing
+        lock = Path(workdir) / "runs" / "pipelines" / f".{cfg.name}.lock"
+        check_not_held(lock, busy)
+        with contextlib.ExitStack() as held:
+            def take_lock() -> None:
+                lock.parent.mkdir(parents=True, exist_ok=True)
+                held.enter_context(held_lock(lock, busy))
+
             return _run_pipeline(cfg, members, data_dir=data_dir, workdir=workdir, progress=progress, echo=echo,
-                                 kaggle_env=kaggle_env, again=again)
+                                 kaggle_env=kaggle_env, again=again, take_lock=take_lock)
 
 
 def check_stages_and_models(cfg: PipelineConfig) -> tuple[list[tuple[str, PipelineConfig]], list[int]]:
@@ -334,7 +340,8 @@ def _preflight(cfg: PipelineConfig, *, workdir: Path, echo: Callable[[str], None
 
 def _run_pipeline(cfg: PipelineConfig, members: list[tuple[str, PipelineConfig]], *, data_dir: str | Path | None,
                   workdir: str | Path, progress: bool, echo: Callable[[str], None],
-                  kaggle_env: dict[str, str] | None, again: str | None) -> PipelineOutcome:
+                  kaggle_env: dict[str, str] | None, again: str | None,
+                  take_lock: Callable[[], None]) -> PipelineOutcome:
     from kaggle_kit.data import load_cifar10, load_competition
     from kaggle_kit.datapaths import locate_data
 
@@ -355,6 +362,7 @@ def _run_pipeline(cfg: PipelineConfig, members: list[tuple[str, PipelineConfig]]
               if cfg.data.train_subset else "")
     prog.finish("data", t0, f"{len(data.train_labels):,} train + {len(data.test_labels):,} test CIFAR-10 images, "
                 f"{len(comp.ids):,} competition images from {paths.root} (fingerprint {data_fp[:7]}){subset}")
+    take_lock()  # before the first write
 
     # -- train + predict per member
     from kaggle_kit.predict import predict_run
