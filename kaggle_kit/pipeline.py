@@ -8,6 +8,7 @@ killed mid-training resumes from ``last.pt`` in the same folder instead of start
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import time
 from dataclasses import dataclass, field
@@ -16,7 +17,7 @@ from typing import Any, Callable, Mapping, Sequence
 
 from kaggle_kit.config import STAGES, PipelineConfig, config_hash, member_config
 from kaggle_kit.errors import ConfigError
-from kaggle_kit.fsio import atomic_write_text, held_lock, one_at_a_time, sha256_file
+from kaggle_kit.fsio import atomic_write_text, check_not_held, held_lock, one_at_a_time, sha256_file
 from kaggle_kit.ledger import as_fraction
 from kaggle_kit.runs import new_run_id
 
@@ -215,14 +216,26 @@ def data_fingerprint(paths, with_comp: bool = True) -> str:
 
 def train_keys(mcfg: PipelineConfig, cifar_fp: str, data_fp: str) -> tuple[str, str]:
     """(key, key before 2026-12) of a member's training: its ``training_key`` (model, train settings but
-    ``SPEED_ONLY``, split), the test subset its final test accuracy uses, and the CIFAR-10 batches. The old key
-    also hashed the competition pickle, ``data.comp_subset`` and ``train.num_workers``; it finds runs that
-    state files of before recorded, so they are not trained again."""
+    ``SPEED_ONLY``, split) and the CIFAR-10 batches. The old key also hashed the competition pickle,
+    ``data.comp_subset`` and ``train.num_workers``; it finds runs that state files of before recorded, so they are
+    not trained again.
+
+    ``data.test_subset`` only picks the images of the run's final test accuracy, never its weights, so it does not
+    retrain (the predict stage, which makes the test logits, is keyed by it). It stays in the hash as None, what
+    every pipeline that does not set it hashed, so their keys are unchanged; ``key_with_test_subset`` finds the
+    runs of those that did."""
     from kaggle_kit.train.loop import training_key
 
-    key = config_hash({"training": training_key(mcfg), "test_subset": mcfg.data.test_subset, "fp": cifar_fp})
+    key = config_hash({"training": training_key(mcfg), "test_subset": None, "fp": cifar_fp})
     legacy = config_hash({"model": mcfg.model, "train": mcfg.train, "data": mcfg.data, "fp": data_fp})
     return key, legacy
+
+
+def key_with_test_subset(mcfg: PipelineConfig, cifar_fp: str) -> str:
+    """The training key as state files before 2026-12-02 recorded it, with ``data.test_subset`` in it."""
+    from kaggle_kit.train.loop import training_key
+
+    return config_hash({"training": training_key(mcfg), "test_subset": mcfg.data.test_subset, "fp": cifar_fp})
 
 
 def _would_dry_run(upload: str, kaggle_env: dict[str, str] | None) -> bool:
@@ -271,13 +284,18 @@ def run_pipeline(cfg: PipelineConfig, *, data_dir: str | Path | None = None, wor
     with one_at_a_time(f"pipeline:{where}:{cfg.name}", busy):
         members = _preflight(cfg, workdir=Path(workdir), echo=echo, kaggle_env=kaggle_env)
         # the temporary folder's lock misses a run with another TMPDIR (a Slurm job's) or on another machine
-        # sharing this folder; this one, beside the state file, does not: taken once the checks have passed, so a
-        # run they refuse still writes nothing
-        state_dir = Path(workdir) / "runs" / "pipelines"
-        state_dir.mkdir(parents=True, exist_ok=True)
-        with held_lock(state_dir / f".{cfg.name}.lock", busy):
+        # sharing this folder; this one, beside the state file, does not. A run holding it is refused now; it is
+        # taken (and its file made) only once the data stage has found and read the data, so a run the checks or
+        # the data refuse writes nothing
+        lock = Path(workdir) / "runs" / "pipelines" / f".{cfg.name}.lock"
+        check_not_held(lock, busy)
+        with contextlib.ExitStack() as held:
+            def take_lock() -> None:
+                lock.parent.mkdir(parents=True, exist_ok=True)
+                held.enter_context(held_lock(lock, busy))
+
             return _run_pipeline(cfg, members, data_dir=data_dir, workdir=workdir, progress=progress, echo=echo,
-                                 kaggle_env=kaggle_env, again=again)
+                                 kaggle_env=kaggle_env, again=again, take_lock=take_lock)
 
 
 def check_stages_and_models(cfg: PipelineConfig) -> tuple[list[tuple[str, PipelineConfig]], list[int]]:
@@ -322,7 +340,8 @@ def _preflight(cfg: PipelineConfig, *, workdir: Path, echo: Callable[[str], None
 
 def _run_pipeline(cfg: PipelineConfig, members: list[tuple[str, PipelineConfig]], *, data_dir: str | Path | None,
                   workdir: str | Path, progress: bool, echo: Callable[[str], None],
-                  kaggle_env: dict[str, str] | None, again: str | None) -> PipelineOutcome:
+                  kaggle_env: dict[str, str] | None, again: str | None,
+                  take_lock: Callable[[], None]) -> PipelineOutcome:
     from kaggle_kit.data import load_cifar10, load_competition
     from kaggle_kit.datapaths import locate_data
 
@@ -343,6 +362,7 @@ def _run_pipeline(cfg: PipelineConfig, members: list[tuple[str, PipelineConfig]]
               if cfg.data.train_subset else "")
     prog.finish("data", t0, f"{len(data.train_labels):,} train + {len(data.test_labels):,} test CIFAR-10 images, "
                 f"{len(comp.ids):,} competition images from {paths.root} (fingerprint {data_fp[:7]}){subset}")
+    take_lock()  # before the first write
 
     # -- train + predict per member
     from kaggle_kit.predict import predict_run
@@ -354,6 +374,8 @@ def _run_pipeline(cfg: PipelineConfig, members: list[tuple[str, PipelineConfig]]
         train_key, legacy_key = train_keys(mcfg, cifar_fp, data_fp)
         sid = f"train:{name}"
         entry = state.run_for(train_key, sid, legacy_key, set(run_dirs))
+        if entry is None and mcfg.data.test_subset is not None:
+            entry = state.run_for(key_with_test_subset(mcfg, cifar_fp), sid, legacy_key, set(run_dirs))
         folder = state.resolve(entry["run_dir"]) if entry else None
         model = None if folder is None else folder / "model.pt"
         finished = bool(entry and entry.get("finished"))
@@ -396,7 +418,8 @@ def _run_pipeline(cfg: PipelineConfig, members: list[tuple[str, PipelineConfig]]
                 prog.skip(label)
             else:
                 t0 = prog.start(label)
-                logits = predict_run(folder, data, comp, mcfg.predict, comp_subset=mcfg.data.comp_subset)
+                logits = predict_run(folder, data, comp, mcfg.predict, comp_subset=mcfg.data.comp_subset,
+                                     test_subset=mcfg.data.test_subset)
                 state.mark(f"predict:{name}", pkey, finished=True, outputs=outputs)
                 prog.finish(label, t0, f"tta={mcfg.predict.tta}: holdout {_fmt_acc(logits['holdout'].accuracy)}, "
                             f"test {_fmt_acc(logits['test'].accuracy)}")

@@ -196,12 +196,12 @@ _RUNS_OWN = object()
 
 
 def predict_run(run_dir: str | Path, data: Cifar10, comp: CompetitionSet | None, cfg: PredictConfig,
-                device: str | torch.device | None = None, comp_subset: int | None | object = _RUNS_OWN
-                ) -> dict[str, Logits]:
+                device: str | torch.device | None = None, comp_subset: int | None | object = _RUNS_OWN,
+                test_subset: int | None | object = _RUNS_OWN) -> dict[str, Logits]:
     """Write ``logits_*.npz`` for the run and record plain vs TTA accuracy; returns the logits by split.
 
-    ``comp_subset`` defaults to the run's ``data.comp_subset``; a pipeline passes its own, since that setting does
-    not retrain and the run's config.yaml keeps the value of whichever pipeline trained it.
+    ``comp_subset`` and ``test_subset`` default to the run's ``data`` settings; a pipeline passes its own, since
+    those settings do not retrain and the run's config.yaml keeps the values of whichever pipeline trained it.
 
     The temperature is fitted on the holdout TTA logits (the logits that are stored) and written into every
     split's file. Without ``comp`` no competition logits are made and a stale ``logits_comp.npz`` is removed,
@@ -223,6 +223,8 @@ def predict_run(run_dir: str | Path, data: Cifar10, comp: CompetitionSet | None,
     dcfg = pipeline.data
     if comp_subset is not _RUNS_OWN:
         dcfg = dataclasses.replace(dcfg, comp_subset=comp_subset)
+    if test_subset is not _RUNS_OWN:
+        dcfg = dataclasses.replace(dcfg, test_subset=test_subset)
     sets = evaluation_sets(data, comp, hold_idx, dcfg.test_subset, dcfg.comp_subset, dcfg.holdout_seed)
 
     raw: dict[str, np.ndarray] = {}

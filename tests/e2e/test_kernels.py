@@ -92,8 +92,15 @@ def test_source_bundle_is_reproducible_and_complete():
 
 
 def test_slugs_and_seeds():
-    assert kernels.kernel_slug("Seed000") == "kaggle-kit-seed000"
     from kaggle_kit.config import config_hash
+
+    # Kaggle slugs are lower-case: `Seed000` and `seed000` (or `seed_000` and `seed-000`) were one kernel, the
+    # second push replacing the first; a name the slug changes gets a hash of it, one it keeps is as it was
+    assert kernels.kernel_slug("Seed000") == f"kaggle-kit-seed000-{config_hash('Seed000', 6)}"
+    assert kernels.kernel_slug("seed000") == "kaggle-kit-seed000"
+    for pair in (("Fast", "fast"), ("FAST", "Fast"), ("seed_000", "seed-000"), ("a.b", "a_b")):
+        assert len({kernels.kernel_slug(n) for n in pair}) == 2, pair
+        assert len({kernels.kernel_slug(n, seed=1) for n in pair}) == 2, pair
 
     assert kernels.kernel_slug("x" * 80, seed=12) == "kaggle-kit-" + "x" * 28 + f"-{config_hash('x' * 80, 6)}-s12"
     # names cut short to fit were one kernel when alike in their first 39 characters: the second push replaced the

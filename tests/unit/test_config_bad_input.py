@@ -9,21 +9,8 @@ import pytest
 from kaggle_kit import config
 from kaggle_kit.config import PipelineConfig, apply_overrides, from_dict, load_pipeline
 from kaggle_kit.errors import ConfigError, UnknownModelError, UsageError
-
-
-def _yaml(tmp_path, text, name="bad.yaml"):
-    p = tmp_path / name
-    p.write_text(text)
-    return p
-
-
-def _error(path, overrides=(), exc=ConfigError, where=None) -> str:
-    """The one-line error, which names the file, or the --set that broke a valid file (``where``)."""
-    with pytest.raises(exc) as info:
-        load_pipeline(path, list(overrides))
-    msg = str(info.value)
-    assert "\n" not in msg and msg.startswith(f"{where or path}: "), msg
-    return msg
+from kaggle_kit.testing import load_error as _error
+from kaggle_kit.testing import write_yaml as _yaml
 
 
 # ------------------------------------------------------------------------------------- numeric ranges
