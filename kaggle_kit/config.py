@@ -126,6 +126,10 @@ class TrainConfig:
     select_by: str = field(default="holdout_accuracy", metadata=KEYED_WHEN_SET)
     # stop once the select_by metric has not improved for this many epochs (Keras EarlyStopping); None: off
     early_stop_patience_epochs: int | None = field(default=None, metadata=KEYED_WHEN_SET)
+    # True: the holdout loss (metrics.csv, select_by: holdout_loss, early stopping, reduce-on-plateau) adds the L2
+    # penalty whose gradient sgd/adam's coupled weight decay is, weight_decay/2 * sum(w^2) over the decayed
+    # parameters, as Keras' val_loss adds its kernel regularisers' losses (seed004)
+    holdout_loss_adds_l2: bool = field(default=False, metadata=KEYED_WHEN_SET)
 
 
 @dataclass(frozen=True)
@@ -437,6 +441,9 @@ def _check_combinations(obj: Any, where: str) -> None:
             and obj.early_stop_patience_epochs is None:
         raise ConfigError(f"{_key(where, 'select_by')}: {obj.select_by} is only used by select_best: true and by "
                           f"early_stop_patience_epochs, and neither is set")
+    if isinstance(obj, TrainConfig) and obj.holdout_loss_adds_l2 and obj.optimizer.name == "adamw":
+        raise ConfigError(f"{_key(where, 'holdout_loss_adds_l2')}: adamw's weight decay is decoupled, no loss term "
+                          f"to add; use sgd or adam (coupled L2) or holdout_loss_adds_l2: false")
     if isinstance(obj, DataConfig) and obj.train_subset is not None:  # a subset of the images the holdout left
         need = subset_problem(obj.train_subset, CIFAR10_TRAIN_IMAGES - obj.holdout_size)
         if need is not None:

@@ -34,7 +34,7 @@ from kaggle_kit.tensors import select_device, to_model_input
 from kaggle_kit.train import distributed
 from kaggle_kit.train.batches import DeviceBatches, WorkerBatches, epoch_batches, steps_per_epoch
 from kaggle_kit.train.distributed import DistInfo
-from kaggle_kit.train.optim import build_optimizer
+from kaggle_kit.train.optim import build_optimizer, l2_penalty
 from kaggle_kit.train.rng import derive_seed, rng_states, seed_all, set_rng_states
 from kaggle_kit.train.schedule import LRSchedule
 
@@ -474,6 +474,8 @@ def train_run(cfg: PipelineConfig, data: Cifar10, run_dir: str | Path, *, resume
         hold_loss = hold_acc = None
         if (epoch + 1) % tc.eval_every_epochs == 0 or epoch + 1 == tc.epochs:
             hold_loss, hold_acc = evaluate(eng.eval_model, hold_x, hold_y, device, tc, info)
+            if tc.holdout_loss_adds_l2 and hold_loss is not None:  # Keras' val_loss (seed004)
+                hold_loss += l2_penalty(eng.eval_model, tc.optimizer)
         check_not_diverged(eng, run_dir, epoch + 1, stats["train_loss"], hold_loss, tc)
         eng.schedule.end_epoch(hold_loss)
         row = {"epoch": epoch + 1, "lr": stats["lr"], "train_loss": round(stats["train_loss"], 6),

@@ -115,6 +115,8 @@ def test_epochs_below_one_names_file_key_and_value(tmp_path):
     ("train: {select_by: holdout_loss}",
      r"train\.select_by: holdout_loss is only used by select_best: true and by early_stop_patience_epochs, and "
      r"neither is set$"),
+    ("train: {holdout_loss_adds_l2: true, optimizer: {name: adamw}}",
+     r"train\.holdout_loss_adds_l2: adamw's weight decay is decoupled, no loss term to add"),
     ("data: {train_subset: 100}\ntrain: {batch_size: 128}",
      r"data\.train_subset: 100 images make no full batch of train\.batch_size 128"),
     ("stages: [data, train, train]", r"stages: 'train' is listed twice"),
