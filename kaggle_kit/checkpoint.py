@@ -13,6 +13,7 @@ import torch
 
 from kaggle_kit.errors import RunError
 from kaggle_kit.fsio import atomic_write_bytes
+from kaggle_kit.text import count_words
 
 
 def atomic_torch_save(path: str | Path, obj: Any) -> Path:
@@ -113,8 +114,8 @@ def _state_dict_problem(want: Mapping[str, torch.Tensor], have: Mapping[str, tor
     missing = [k for k in want if k not in have]
     unexpected = [k for k in have if k not in want]
     if missing or unexpected:
-        parts = ([f"{len(missing)} missing key(s), e.g. {missing[0]}"] if missing else []) + (
-            [f"{len(unexpected)} unexpected key(s), e.g. {unexpected[0]}"] if unexpected else [])
+        parts = ([f"{count_words(len(missing), 'missing key')}, e.g. {missing[0]}"] if missing else []) + (
+            [f"{count_words(len(unexpected), 'unexpected key')}, e.g. {unexpected[0]}"] if unexpected else [])
         return "; ".join(parts)
     for k, v in want.items():
         if tuple(have[k].shape) != tuple(v.shape):

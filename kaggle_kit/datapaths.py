@@ -19,6 +19,7 @@ from kaggle_kit.data import CIFAR10_MD5, load_cifar10, load_competition
 from kaggle_kit.errors import DataFormatError, DataNotFoundError
 from kaggle_kit.fsio import md5_file
 from kaggle_kit.staged_move import recover_and_tell
+from kaggle_kit.text import count_words
 
 COMP_PICKLE = "cifar_test_nolabel.pkl"
 KAGGLE_INPUT = Path("/kaggle/input")
@@ -175,7 +176,7 @@ def _packed_hint(looked: list[Path]) -> str:
     first = packed[0]
     name = first.name.lower()
     kind = "zip" if name.endswith(".zip") else "tar" if name.endswith(".tar") else "tar.gz"
-    more = f" (and {len(packed) - 1} more archive(s))" if len(packed) > 1 else ""
+    more = f" (and {count_words(len(packed) - 1, 'more archive')})" if len(packed) > 1 else ""
     from kaggle_kit.safe_pickle import unpack_command
 
     return f"; found {first}{more}, not unpacked: unpack it first (`{unpack_command(first, kind, into=first.parent)}`)"

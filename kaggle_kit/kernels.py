@@ -30,6 +30,7 @@ import kaggle_kit
 from kaggle_kit.config import KERNEL_GPUS, config_hash, load_pipeline, member_config
 from kaggle_kit.errors import KaggleError, RunError, UsageError
 from kaggle_kit.fsio import check_dir_target, escape_problem, new_paths, remove_created
+from kaggle_kit.text import noun_for
 
 SCRIPT_NAME = "kaggle_kit_kernel.py"
 METADATA_NAME = "kernel-metadata.json"
@@ -136,7 +137,8 @@ def environment_line():
 
     count = torch.cuda.device_count() if torch.cuda.is_available() else 0
     names = ", ".join(torch.cuda.get_device_name(i) for i in range(count))
-    gpus = str(count) + " CUDA GPU(s): " + names if count else "no CUDA GPU: training runs on the CPU"
+    gpus = (str(count) + " CUDA GPU" + "s" * (count > 1) + ": " + names if count else
+            "no CUDA GPU: training runs on the CPU")
     return "python " + platform.python_version() + ", torch " + torch.__version__ + ", " + gpus
 
 
@@ -249,7 +251,8 @@ def kernel_folder_path(pipeline: str | Path, out_root: str | Path, seed: int | N
     cfg = load_pipeline(Path(pipeline), all_overrides)  # fail here, not an hour later on Kaggle
     fixed = members_fixing_seed(cfg) if seed is not None else []
     if fixed:
-        raise UsageError(f"{pipeline}: train.seed is set by its member(s) {', '.join(fixed)}, so --seeds would push "
+        raise UsageError(f"{pipeline}: train.seed is set by its {noun_for(len(fixed), 'member')} "
+                         f"{', '.join(fixed)}, so --seeds would push "
                          f"kernels that train the same seeds; push it once without --seeds (one kernel trains "
                          f"every member)")
     from kaggle_kit.pipeline import check_member_models, member_configs

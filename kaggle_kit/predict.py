@@ -28,6 +28,7 @@ from kaggle_kit.runs import (NUM_CLASSES, UNFINISHED_ENSEMBLE, Logits, load_logi
 from kaggle_kit.submission import nonfinite_rows, write_submission
 from kaggle_kit.tensors import to_model_input
 from kaggle_kit.tta import PLAIN, TTAPlan, forward_tta, images_per_forward, plan_from_config
+from kaggle_kit.text import count_words
 
 METRICS_FILE = "predict_metrics.json"
 
@@ -139,7 +140,7 @@ def resolve_device(spec: str | torch.device | None) -> torch.device:
                              f"driver); use --device cpu or auto")
         count = torch.cuda.device_count()
         if dev.index is not None and dev.index >= count:
-            raise UsageError(f"--device {spec}: this machine has {count} CUDA device(s), so use cuda:0"
+            raise UsageError(f"--device {spec}: this machine has {count_words(count, 'CUDA device')}, so use cuda:0"
                              f"{f'..cuda:{count - 1}' if count > 1 else ''}, cuda or auto")
     if dev.type == "mps" and not (hasattr(torch.backends, "mps") and torch.backends.mps.is_available()):
         raise UsageError(f"--device {spec}: MPS (Apple GPU) is not available on this machine; use --device cpu "

@@ -21,6 +21,7 @@ from kaggle_kit.errors import (DataFormatError, DataNotFoundError, DuplicateSubm
                                LedgerError, SubmissionError, SubmissionLimitError, UsageError)
 from kaggle_kit.fsio import check_file_target, sha256_file
 from kaggle_kit.runs import LOGIT_SPLITS, NUM_CLASSES, RecipeKeys, recipe_keys
+from kaggle_kit.text import count_words
 
 if TYPE_CHECKING:
     from kaggle_kit.gap.estimators import Prediction
@@ -360,7 +361,7 @@ def _submit_checked(csv_path: Path, message: str, *, competition: str, runs: Seq
     score = f", public score {public} ({100 * ledger.as_fraction(float(public)):.2f}%)" if public else ""
     left = "in all" if limits.limited_by_total else "today"  # a lifetime cap below the daily one is what limits
     echo(f"submitted {csv_path} to {competition}: ref {ref}, status {status}{score} "
-         f"({limits.num_allowed_now - 1} submission(s) left {left})")
+         f"({count_words(limits.num_allowed_now - 1, 'submission')} left {left})")
     return row
 
 
@@ -375,11 +376,14 @@ class SyncResult:
 
     def describe(self) -> str:
         if self.unlisted:
-            tail = (f"; {self.unlisted} of the ledger's submission(s) to this competition are not in Kaggle's list: "
-                    f"are these credentials another account's than the one that submitted them?")
+            which = ("1 of the ledger's submissions to this competition is" if self.unlisted == 1 else
+                     f"{self.unlisted:,} of the ledger's submissions to this competition are")
+            tail = (f"; {which} not in Kaggle's list: are these credentials another account's than the one that "
+                    f"submitted {'it' if self.unlisted == 1 else 'them'}?")
         else:
             tail = "; the ledger was already up to date" if not (self.updated or self.added) else ""
-        return (f"{self.remote} submission(s) on Kaggle: {self.updated} ledger row(s) updated, {self.added} added, "
+        return (f"{count_words(self.remote, 'submission')} on Kaggle: {count_words(self.updated, 'ledger row')} "
+                f"updated, {self.added} added, "
                 f"{self.pending} still pending{tail}")
 
 

@@ -61,7 +61,7 @@ def test_kernel_log_says_which_python_torch_and_gpus_ran(shared_data, tmp_path):
     assert env_line.startswith(f"python {platform.python_version()}, torch {torch.__version__}, "), log
     gpus = torch.cuda.device_count() if torch.cuda.is_available() else 0
     if gpus:
-        assert f", {gpus} CUDA GPU(s): {torch.cuda.get_device_name(0)}" in env_line, log
+        assert f", {gpus} CUDA GPU{'s' * (gpus > 1)}: {torch.cuda.get_device_name(0)}" in env_line, log
     else:
         assert env_line.endswith(", no CUDA GPU: training runs on the CPU"), log
 

@@ -122,7 +122,7 @@ def test_seed_sweep_is_refused_when_members_set_their_own_seeds(tmp_path, monkey
                                   "  - {name: b, set: {train.seed: 1}}\n  - {name: c, set: {train.epochs: 2}}\n")
     assert main(["kernel", "push", "three.yaml", "--seeds", "0-2", "--build-only", "--owner", "bob"]) == 2
     assert capsys.readouterr().err == (
-        "error: three.yaml: train.seed is set by its member(s) a, b, so --seeds would push kernels that train "
+        "error: three.yaml: train.seed is set by its members a, b, so --seeds would push kernels that train "
         "the same seeds; push it once without --seeds (one kernel trains every member)\n")
     assert not Path("kernels").exists()
     assert main(["kernel", "push", "three.yaml", "--build-only", "--owner", "bob"]) == 0

@@ -105,8 +105,8 @@ def test_unbuildable_model_is_one_runerror(tmp_path, changes, message):
 
 def test_state_dict_keys_and_shapes_must_fit(tmp_path):
     path = tweak(save(tmp_path / "model.pt"), state_dict=resnet_state())
-    with pytest.raises(RunError, match=r"model\.pt: weights do not fit model tinycnn: \d+ missing key\(s\), e\.g\. "
-                                       r"features\.0\.weight; \d+ unexpected key\(s\), e\.g\. stem"):
+    with pytest.raises(RunError, match=r"model\.pt: weights do not fit model tinycnn: \d+ missing keys?, e\.g\. "
+                                       r"features\.0\.weight; \d+ unexpected keys?, e\.g\. stem"):
         load_model(path)
     wide = create_model("tinycnn", num_classes=10, width=8).state_dict()
     tweak(path, state_dict=wide)
@@ -116,7 +116,7 @@ def test_state_dict_keys_and_shapes_must_fit(tmp_path):
     state = create_model("tinycnn", num_classes=10).state_dict()
     del state["head.3.bias"]
     tweak(path, state_dict=state)
-    with pytest.raises(RunError, match=r"1 missing key\(s\), e\.g\. head\.3\.bias"):
+    with pytest.raises(RunError, match=r"1 missing key, e\.g\. head\.3\.bias"):
         load_model(path)
 
 

@@ -30,8 +30,8 @@ def test_validate_invalid_lists_problems_and_exits_2(tmp_path, comp_pickle, caps
     err = capsys.readouterr().err.splitlines()
     assert err == [f"{csv}:3: duplicate ID 0 (first on line 2)",
                    f"{csv}:4: label '11' is not an integer 0-9",
-                   f"{csv}: 1 competition ID(s) missing, e.g. 1",
-                   f"error: {csv}: invalid submission (3 problem(s))"]
+                   f"{csv}: 1 competition ID missing, e.g. 1",
+                   f"error: {csv}: invalid submission (3 problems)"]
 
 
 def test_malicious_pickle_via_cli_is_refused(tmp_path, capsys):
