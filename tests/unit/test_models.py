@@ -173,12 +173,46 @@ def test_register_model_decorator_and_duplicates():
 # ------------------------------------------------------------------------------------ budget and FLOPs
 def test_budget_error_names_model_and_count():
     model = create_model("tinycnn")
-    assert check_parameter_budget(model, "tinycnn", 24_346) == 24_346
-    with pytest.raises(ParameterBudgetError, match=r"model tinycnn has 24,346 trainable parameters.*1,000"):
+    assert check_parameter_budget(model, "tinycnn", 24_347) == 24_346
+    with pytest.raises(ParameterBudgetError, match=r"model tinycnn has 24,346 trainable parameters, over .*1,000"):
         check_parameter_budget(model, "tinycnn", 1_000)
     for bad in (0, -5, 1.5, True):
         with pytest.raises(ConfigError):
             check_parameter_budget(model, "tinycnn", bad)
+
+
+@pytest.fixture
+def five_million_model():
+    """A registered classifier of exactly 5,000,000 trainable parameters: pool, Linear(3, 10), and an unused
+    tensor that makes up the rest."""
+    @register_model(name="_test_5m")
+    def _test_5m(num_classes: int = 10) -> nn.Module:
+        """Exactly 5,000,000 parameters."""
+        model = nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten(1), nn.Linear(3, num_classes))
+        model.register_parameter("rest", nn.Parameter(torch.zeros(5_000_000 - 30 - num_classes)))
+        return model
+    yield "_test_5m"
+    _REGISTRY.pop("_test_5m", None)
+
+
+def test_exactly_five_million_parameters_is_not_under_the_budget(five_million_model, capsys):
+    """The competition allows models "under 5 million parameters" (DESIGN.md, README): the budget check, the
+    `models` table and submit all let a model of exactly 5,000,000 through (they compared with <=)."""
+    from kaggle_kit.upload import check_models_within_budget
+
+    model = _meta(five_million_model)
+    assert count_parameters(model) == 5_000_000
+    with pytest.raises(ParameterBudgetError, match=r"has 5,000,000 trainable parameters, not under the budget of "
+                                                   r"5,000,000; choose a smaller model"):
+        check_parameter_budget(model, five_million_model)
+    assert check_parameter_budget(model, five_million_model, 5_000_001) == 5_000_000
+    with pytest.raises(ParameterBudgetError, match=r"runs/A: its model has 5,000,000 trainable parameters \(its "
+                                                   r"train manifest\), not under the competition's 5,000,000"):
+        check_models_within_budget({Path("runs/A"): 5_000_000})
+    check_models_within_budget({Path("runs/A"): 4_999_999})
+    assert main(["models", "--json"]) == 0
+    row = {r["name"]: r for r in json.loads(capsys.readouterr().out)}[five_million_model]
+    assert row["params"] == 5_000_000 and not row["within_budget"]
 
 
 def test_budget_counts_trainable_parameters_only():
@@ -266,7 +300,7 @@ def test_models_command_lists_every_model(capsys):
     assert 0.5 < rows["seed000"]["gflops"] < 0.55
     assert main(["models", "--timm", "resnet18"]) == 0
     table = capsys.readouterr().out
-    assert "GFLOPs" in table and "11,173,962*" in table and "over the 5,000,000-parameter budget" in table
+    assert "GFLOPs" in table and "11,173,962*" in table and "over the 5,000,000-parameter budget (a model must have fewer parameters)" in table
 
 
 @pytest.mark.parametrize("budget", ["0", "-5"])
