@@ -501,14 +501,16 @@ def check_registered(cfg: PipelineConfig) -> None:
         kwargs = refuse_weight_loading(name, kwargs)  # drops a harmless pretrained=False, as create_model does
     except UsageError as err:
         raise type(err)(f"model.kwargs: {err}") from None
+    if "num_classes" in kwargs:
+        raise ConfigError(f"model.kwargs: num_classes is not a model argument here: every model is built with "
+                          f"{CIFAR10_CLASSES} outputs, one per CIFAR-10 class; remove it")
     if name.startswith(TIMM_PREFIX):
+        from kaggle_kit.models.timm_adapter import check_timm_name
+
         try:
-            import timm
-        except ImportError:  # pragma: no cover - timm is a dependency; without it training says so
-            timm = None
-        if timm is not None and not timm.is_model(name[len(TIMM_PREFIX):]):
-            raise ConfigError(f"model.name: unknown timm architecture '{name[len(TIMM_PREFIX):]}' "
-                              f"(timm.list_models() lists them)")
+            check_timm_name(name[len(TIMM_PREFIX):])
+        except UsageError as err:
+            raise type(err)(f"model.name: {err}") from None
     else:
         try:
             entry = model_entry(name)

@@ -254,6 +254,29 @@ def test_timm_transformer_is_refused_clearly():
         _meta("timm/vit_tiny_patch16_224")
 
 
+@pytest.mark.parametrize("kwargs", [{"in_chans": 1}, {"features_only": True}])
+def test_timm_kwargs_that_break_the_model_are_blamed_not_the_architecture(kwargs):
+    """timm/resnet18 with in_chans=1 said the architecture does not run on 32x32 inputs and suggested
+    choosing ... timm/resnet18."""
+    with pytest.raises(ConfigError, match=r"^timm/resnet18 runs on 32x32 RGB images, but not with model\.kwargs "
+                                          rf"{{'{next(iter(kwargs))}': .*}}; remove or fix them$"):
+        _meta("timm/resnet18", **kwargs)
+
+
+def test_pipeline_timm_mistakes_are_caught_at_load_with_suggestions():
+    """A timm name typo at load gave no close matches (creating the model did); num_classes in model.kwargs
+    loaded and then failed at build with "create_model() got multiple values for keyword argument"."""
+    from kaggle_kit.config import load_pipeline
+
+    with pytest.raises(UnknownModelError, match=r"model\.name: unknown timm architecture 'resnet19'; did you "
+                                                r"mean timm/resnet18"):
+        load_pipeline("pipelines/demo.yaml", overrides=["model.name=timm/resnet19"])
+    for name in ("timm/resnet18", "tinycnn"):
+        with pytest.raises(ConfigError, match=r"model\.kwargs: num_classes is not a model argument here: every "
+                                              r"model is built with 10 outputs"):
+            load_pipeline("pipelines/demo.yaml", overrides=[f"model.name={name}", "model.kwargs={num_classes: 10}"])
+
+
 # ------------------------------------------------------------------------------------ compile-friendliness
 @pytest.mark.parametrize("name", sorted(_REGISTRY))
 def test_fx_traceable_without_data_dependent_control_flow(name):
