@@ -139,6 +139,23 @@ def test_unknown_name_suggests_close_matches():
         create_model("timm/resnet181")
 
 
+def test_a_timm_name_without_the_prefix_is_pointed_to_it():
+    """`model.name: efficientnet_b0` suggested nothing, and `resnet18` only resnet8."""
+    with pytest.raises(UnknownModelError, match=r"^unknown model 'efficientnet_b0'; did you mean "
+                                                r"timm/efficientnet_b0\? "):
+        create_model("efficientnet_b0")
+    with pytest.raises(UnknownModelError, match=r"did you mean timm/resnet18, resnet8\? "):
+        create_model("resnet18")
+
+
+def test_counts_take_shared_weights_once_and_no_buffers():
+    model = nn.Sequential(nn.Embedding(10, 4), nn.BatchNorm1d(4), nn.Linear(4, 10, bias=False))
+    model[2].weight = model[0].weight  # tied, as in language models
+    assert count_parameters(model) == 40 + 8 and count_parameters(model, trainable_only=False) == 48
+    model[1].weight.requires_grad_(False)
+    assert count_parameters(model) == 44 and count_parameters(model, trainable_only=False) == 48
+
+
 def test_unknown_kwarg_is_a_config_error_listing_accepted_ones():
     with pytest.raises(ConfigError, match=r"does not accept widthh; it accepts: width, dropout"):
         create_model("tinycnn", widthh=8)

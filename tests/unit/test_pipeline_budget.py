@@ -37,3 +37,20 @@ def test_a_huge_width_is_refused_before_the_model_is_allocated():
     with pytest.raises(ParameterBudgetError, match=r"model tinycnn has 90,000,081,000,010 trainable parameters, "
                                                    r"over the budget of 5,000,000"):
         build_model(cfg, 10)
+
+
+def test_the_meta_budget_check_leaves_the_seeded_initialisation_alone():
+    """build_model builds on the meta device before the real model: the CPU generator must not move, or every
+    seeded run's initial weights would change."""
+    import torch
+
+    from kaggle_kit.models import create_model
+    from kaggle_kit.train.loop import build_model
+
+    cfg = load_pipeline("pipelines/demo.yaml", overrides=["model.name=tinycnn", "model.kwargs={}"])
+    torch.manual_seed(0)
+    built = build_model(cfg, 10)[0].state_dict()
+    torch.manual_seed(0)
+    plain = create_model("tinycnn", num_classes=10, **({} if cfg.train.dropout is None else
+                                                        {"dropout": cfg.train.dropout})).state_dict()
+    assert all(torch.equal(built[k], plain[k]) for k in plain)
