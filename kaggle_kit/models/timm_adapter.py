@@ -48,6 +48,11 @@ def create_timm_model(arch: str, num_classes: int = 10, dropout: float | None = 
         model = timm.create_model(arch, pretrained=False, num_classes=num_classes, **kwargs)
     except TypeError as err:
         raise ConfigError(f"timm/{arch} rejected its arguments {sorted(kwargs)} ({err})") from None
+    except Exception as err:  # noqa: BLE001 - timm checks kwargs with assert and dict lookups (global_pool: xyz,
+        # act_layer: nope): a traceback for a typo in model.kwargs
+        first = (str(err).strip().splitlines() or [""])[0]
+        raise ConfigError(f"timm/{arch} rejected its arguments {sorted(kwargs)} "
+                          f"({type(err).__name__}{': ' + first if first else ''})") from None
     try:
         adapt_stem(model, f"timm/{arch}")
     except UnsupportedModelError:

@@ -280,6 +280,17 @@ def test_timm_kwargs_that_break_the_model_are_blamed_not_the_architecture(kwargs
         _meta("timm/resnet18", **kwargs)
 
 
+@pytest.mark.parametrize("kwargs,why", [({"global_pool": "xyz"}, "AssertionError: Invalid pool type: xyz"),
+                                        ({"act_layer": "nope"}, "KeyError: 'nope'"),
+                                        ({"output_stride": 3}, "AssertionError")])
+def test_timm_kwargs_it_asserts_on_are_a_config_error(kwargs, why):
+    """timm checks many kwargs with assert or a dict lookup: a typo there was an AssertionError/KeyError
+    traceback from `kaggle-kit train`."""
+    with pytest.raises(ConfigError, match=rf"^timm/resnet18 rejected its arguments \['{next(iter(kwargs))}'\] "
+                                          rf"\({why}\)$"):
+        _meta("timm/resnet18", **kwargs)
+
+
 def test_pipeline_timm_mistakes_are_caught_at_load_with_suggestions():
     """A timm name typo at load gave no close matches (creating the model did); num_classes in model.kwargs
     loaded and then failed at build with "create_model() got multiple values for keyword argument"."""
