@@ -2,7 +2,7 @@
 import pytest
 
 from kaggle_kit.config import load_pipeline
-from kaggle_kit.errors import DataNotFoundError, ParameterBudgetError
+from kaggle_kit.errors import ConfigError, DataNotFoundError, ParameterBudgetError
 from kaggle_kit.pipeline import check_member_models, member_configs, run_pipeline
 
 
@@ -54,3 +54,17 @@ def test_the_meta_budget_check_leaves_the_seeded_initialisation_alone():
     plain = create_model("tinycnn", num_classes=10, **({} if cfg.train.dropout is None else
                                                         {"dropout": cfg.train.dropout})).state_dict()
     assert all(torch.equal(built[k], plain[k]) for k in plain)
+
+
+def test_a_model_that_cannot_train_on_one_image_is_refused_when_batch_size_is_one():
+    """timm/rexnet_100 has BatchNorm on a 1x1 map (its SE gate): with train.batch_size 1 every training step
+    raised "Expected more than 1 value per channel when training", after the data was read; the pre-flight
+    forward used 2 images."""
+    with_one = load_pipeline("pipelines/demo.yaml", overrides=["model.name=timm/rexnet_100", "model.kwargs={}",
+                                                               "train.batch_size=1"])
+    with pytest.raises(ConfigError, match=r"^model 'timm/rexnet_100' cannot train on batches of one image \("
+                                          r"Expected more than 1 value per channel when training.*\); raise "
+                                          r"train.batch_size$"):
+        check_member_models([("one", with_one)])
+    assert check_member_models([("two", load_pipeline("pipelines/demo.yaml", overrides=[
+        "model.name=tinycnn", "model.kwargs={}", "train.batch_size=1"]))]) == [24_346]
