@@ -41,7 +41,8 @@ STAGES = ("data", "train", "predict", "ensemble", "submission", "upload", "sync"
 CIFAR10_TRAIN_IMAGES = 50_000
 CIFAR10_TEST_IMAGES = 10_000
 CIFAR10_CLASSES = 10
-# The competition's rule: a model of at most 5,000,000 trainable parameters. model.max_params may be set lower,
+# The competition's rule: models under 5 million parameters, i.e. fewer than 5,000,000 trainable parameters (a
+# model of exactly 5,000,000 is not under it). model.max_params is that limit, exclusive; it may be set lower,
 # never higher: a higher value would let a model that breaks the rule train and be submitted.
 COMPETITION_MAX_PARAMS = 5_000_000
 # Metadata of settings added after runs were keyed by their configs: such a setting is left out of every key
@@ -64,7 +65,7 @@ class DataConfig:
 class ModelConfig:
     name: str = "seed000"
     kwargs: Mapping[str, Any] = field(default_factory=dict)
-    max_params: int = COMPETITION_MAX_PARAMS  # trainable parameters allowed; at most the competition's 5,000,000
+    max_params: int = COMPETITION_MAX_PARAMS  # a model must have fewer trainable parameters than this (<= 5,000,000)
 
 
 @dataclass(frozen=True)
@@ -359,7 +360,7 @@ def _holdout_size(v: int) -> str | None:
 
 def _max_params(v: int) -> str | None:
     return None if 1 <= v <= COMPETITION_MAX_PARAMS else \
-        f"in [1, {COMPETITION_MAX_PARAMS:,}] (the competition allows at most {COMPETITION_MAX_PARAMS:,} parameters)"
+        f"in [1, {COMPETITION_MAX_PARAMS:,}] (models must stay under the competition's {COMPETITION_MAX_PARAMS:,} parameters)"
 
 
 def subset_problem(v: int, total: int) -> str | None:
@@ -523,14 +524,16 @@ def check_registered(cfg: PipelineConfig) -> None:
         kwargs = refuse_weight_loading(name, kwargs)  # drops a harmless pretrained=False, as create_model does
     except UsageError as err:
         raise type(err)(f"model.kwargs: {err}") from None
+    if "num_classes" in kwargs:
+        raise ConfigError(f"model.kwargs: num_classes is not a model argument here: every model is built with "
+                          f"{CIFAR10_CLASSES} outputs, one per CIFAR-10 class; remove it")
     if name.startswith(TIMM_PREFIX):
+        from kaggle_kit.models.timm_adapter import check_timm_name
+
         try:
-            import timm
-        except ImportError:  # pragma: no cover - timm is a dependency; without it training says so
-            timm = None
-        if timm is not None and not timm.is_model(name[len(TIMM_PREFIX):]):
-            raise ConfigError(f"model.name: unknown timm architecture '{name[len(TIMM_PREFIX):]}' "
-                              f"(timm.list_models() lists them)")
+            check_timm_name(name[len(TIMM_PREFIX):])
+        except UsageError as err:
+            raise type(err)(f"model.name: {err}") from None
     else:
         try:
             entry = model_entry(name)

@@ -175,7 +175,7 @@ def check_member_models(members: Sequence[tuple[str, PipelineConfig]]) -> list[i
                 warnings.simplefilter("ignore")  # torch's note that a zero-size tensor is not initialised
                 model, kwargs = build_model(mcfg, CIFAR10_CLASSES)
                 counts.append(count_parameters(model))
-                _check_forward(model, mcfg.model.name, kwargs)
+                _check_forward(model, mcfg.model.name, kwargs, min(2, mcfg.train.batch_size))
         except UsageError as err:
             if len(members) == 1:
                 raise
@@ -183,24 +183,29 @@ def check_member_models(members: Sequence[tuple[str, PipelineConfig]]) -> list[i
     return counts
 
 
-def _check_forward(model, name: str, kwargs: dict) -> None:
-    """One forward pass of a CIFAR-sized batch on the meta device (shapes only, no compute): a model that builds
-    but cannot run (a width of 0) stops the run here, not at its first training step after the data is read."""
+def _check_forward(model, name: str, kwargs: dict, batch: int = 2) -> None:
+    """One training-mode forward pass of a CIFAR-sized batch on the meta device (shapes only, no compute): a model
+    that builds but cannot run (a width of 0) stops the run here, not at its first training step after the data
+    is read. ``batch`` 1 (train.batch_size 1) also meets BatchNorm on a 1x1 map (timm's rexnet), which needs more
+    than one value per channel in training."""
     import torch
 
     from kaggle_kit.config import CIFAR10_CLASSES
 
     try:
-        out = model(torch.empty(2, 3, 32, 32, device="meta"))
+        out = model(torch.empty(batch, 3, 32, 32, device="meta"))
     except NotImplementedError:  # an operation without a meta kernel: not the config's fault; training will tell
         return
     except Exception as err:  # torch's words for a shape that does not fit: RuntimeError, IndexError, ValueError
         first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        if batch == 1:
+            raise ConfigError(f"model '{name}' cannot train on batches of one image ({first}); raise "
+                              f"train.batch_size") from None
         raise ConfigError(f"model '{name}' with model.kwargs {kwargs} cannot classify a 32x32 image ({first}); "
                           f"fix model.kwargs") from None
-    if tuple(getattr(out, "shape", ())) != (2, CIFAR10_CLASSES):
+    if tuple(getattr(out, "shape", ())) != (batch, CIFAR10_CLASSES):
         raise ConfigError(f"model '{name}' with model.kwargs {kwargs} gives outputs of shape "
-                          f"{tuple(getattr(out, 'shape', ()))} for 2 images, not (2, {CIFAR10_CLASSES})")
+                          f"{tuple(getattr(out, 'shape', ()))} for {batch} images, not ({batch}, {CIFAR10_CLASSES})")
 
 
 def data_fingerprint(paths, with_comp: bool = True) -> str:

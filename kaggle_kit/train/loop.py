@@ -101,17 +101,25 @@ def split_indices(cfg: PipelineConfig, labels: np.ndarray) -> tuple[np.ndarray, 
 
 
 def build_model(cfg: PipelineConfig, num_classes: int) -> tuple[torch.nn.Module, dict]:
-    """Registry model with the pipeline's kwargs (+ train.dropout); the parameter budget is checked here."""
+    """Registry model with the pipeline's kwargs (+ train.dropout); the parameter budget is checked here, on a
+    meta-device build first, so a width of 100,000 (a resumed run's edited config.yaml) is refused before
+    gigabytes are allocated and initialised."""
     from kaggle_kit.models import check_parameter_budget, create_model
 
     kwargs = dict(cfg.model.kwargs)
     if cfg.train.dropout is not None:
         kwargs["dropout"] = cfg.train.dropout
-    try:
-        model = create_model(cfg.model.name, num_classes=num_classes, **kwargs)
-    except (TypeError, ValueError, RuntimeError) as err:  # torch's words for a width of 'x' or -3, a dropout of 5
-        raise ConfigError(f"model '{cfg.model.name}' rejected its arguments {sorted(kwargs)} ({err}); "
-                          f"fix model.kwargs or train.dropout") from None
+
+    def build() -> torch.nn.Module:
+        try:
+            return create_model(cfg.model.name, num_classes=num_classes, **kwargs)
+        except (TypeError, ValueError, RuntimeError) as err:  # torch's words for a width of 'x', a dropout of 5
+            raise ConfigError(f"model '{cfg.model.name}' rejected its arguments {sorted(kwargs)} ({err}); "
+                              f"fix model.kwargs or train.dropout") from None
+
+    with torch.device("meta"):
+        check_parameter_budget(build(), cfg.model.name, cfg.model.max_params)
+    model = build()
     check_parameter_budget(model, cfg.model.name, cfg.model.max_params)
     return model, kwargs
 

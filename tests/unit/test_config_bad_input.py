@@ -14,7 +14,7 @@ from kaggle_kit.testing import write_yaml as _yaml
 
 
 # ------------------------------------------------------------------------------------- numeric ranges
-_MAX_PARAMS_NEED = "in [1, 5,000,000] (the competition allows at most 5,000,000 parameters)"
+_MAX_PARAMS_NEED = "in [1, 5,000,000] (models must stay under the competition's 5,000,000 parameters)"
 
 
 @pytest.mark.parametrize("value", ["1.5", "1.0", "-0.1"])

@@ -131,17 +131,24 @@ def no_data(monkeypatch):
 
 @pytest.mark.parametrize("command", ["run", "train"])
 @pytest.mark.parametrize("setting,needle", [
-    ("model.kwargs.width=0", "model 'tinycnn' with model.kwargs {'width': 0} cannot classify a 32x32 image ("),
-    ("model.kwargs.width=-3", "model 'tinycnn' rejected its arguments ['width'] (Trying to create tensor with "
-                              "negative dimension -3"),
-    ("model.kwargs.width=x", "model 'tinycnn' rejected its arguments ['width'] (invalid literal for int()"),
+    ("model.kwargs.width=0", "model 'tinycnn' rejected its arguments ['width'] (width must be a positive integer, "
+                             "got 0); fix model.kwargs"),
+    ("model.kwargs.width=-3", "model 'tinycnn' rejected its arguments ['width'] (width must be a positive integer, "
+                              "got -3); fix model.kwargs"),
+    ("model.kwargs.width=x", "model 'tinycnn' rejected its arguments ['width'] (width must be a positive integer, "
+                             "got 'x'); fix model.kwargs"),
+    ("model.kwargs.width=2.7", "model 'tinycnn' rejected its arguments ['width'] (width must be a positive integer, "
+                               "got 2.7); fix model.kwargs"),
+    ("model.kwargs.width=true", "model 'tinycnn' rejected its arguments ['width'] (width must be a positive "
+                                "integer, got True); fix model.kwargs"),
     ("model.kwargs.dropout=5", "model 'tinycnn' rejected its arguments ['dropout'] (dropout probability has to be "
                                "between 0 and 1, but got 5.0)"),
 ])
 def test_model_kwargs_the_builder_refuses_are_one_error_line_before_data(tmp_path, monkeypatch, capsys, no_data,
                                                                          command, setting, needle):
     """A width of 'x' or -3 or a dropout of 5 was a ValueError/RuntimeError traceback; a width of 0 built, read
-    the data, made the run folder (and the state file) and crashed at the first forward pass."""
+    the data, made the run folder (and the state file) and crashed at the first forward pass. A width of 2.7 or
+    true trained a width-2 or width-1 network while the run's config said 2.7 or true."""
     from kaggle_kit.cli import main
 
     monkeypatch.chdir(tmp_path)
@@ -163,8 +170,8 @@ def test_every_shipped_model_passes_the_forward_check():
 
 @pytest.mark.parametrize("setting,needle", [
     ("stages=[train]", "a pipeline must list at least the 'data' and 'train' stages"),
-    ("model.kwargs.width=0", "member 's0': model 'resnet8' with model.kwargs {'width': 0} cannot classify a 32x32 "
-                             "image"),
+    ("model.kwargs.width=0", "member 's0': model 'resnet8' rejected its arguments ['width'] (width must be a "
+                             "positive integer, got 0)"),
 ])
 def test_a_demo_the_pipeline_checks_refuse_writes_no_demo_folder(tmp_path, monkeypatch, capsys, setting, needle):
     """The demo made demo/ (and, without the stand-in's labels, wrote demo-data/ with a 5,000-image pickle) and
