@@ -354,6 +354,11 @@ def test_models_command_lists_every_model(capsys):
     assert "GFLOPs" in table and "11,173,962*" in table and "over the 5,000,000-parameter budget (a model must have fewer parameters)" in table
 
 
+def test_a_timm_model_asked_for_twice_is_listed_once(capsys):
+    assert main(["models", "--json", "--timm", "mobilenetv3_small_050", "--timm", "timm/mobilenetv3_small_050"]) == 0
+    names = [r["name"] for r in json.loads(capsys.readouterr().out)]
+    assert names.count("timm/mobilenetv3_small_050") == 1 and len(names) == len(set(names))
+
 @pytest.mark.parametrize("budget", ["0", "-5"])
 def test_models_command_refuses_a_budget_below_one_parameter(capsys, budget):
     assert main(["models", "--max-params", budget]) == 2
