@@ -76,14 +76,18 @@ def kernel_slug(pipeline_name: str, seed: int | None = None, overrides: Sequence
     """``kaggle-kit-<pipeline>[-s<seed>][-<hash of overrides>]``: lowercase, hyphens, at most 50 characters,
     so the same pipeline pushed with different seeds or settings becomes different kernels. A name the slug cannot
     keep as it is (cut short to fit, or with capitals, ``_`` or other characters: ``Fast`` and ``fast``, ``seed_0``
-    and ``seed-0`` would be one kernel, the second push replacing the first) gets a hash of the whole name. A name
+    and ``seed-0`` would be one kernel, the second push replacing the first), or ending like a seed's or the
+    settings' tail, gets a hash of the whole name. A name
     with no ASCII letter or digit would give every such pipeline the one kernel ``kaggle-kit``, so it is refused."""
     if not re.search(r"[a-z0-9]", pipeline_name.lower()):
         raise UsageError(f"pipeline name '{pipeline_name}' has no ASCII letter or digit to name its kernel "
                          f"(kaggle-kit-<name>); give the pipeline a name such as 'seed000-long'")
     base = re.sub(r"[^a-z0-9]+", "-", f"kaggle-kit-{pipeline_name}".lower()).strip("-")
     tail = (f"-s{seed}" if seed is not None else "") + (f"-{config_hash(list(overrides), 6)}" if overrides else "")
-    if len(base) + len(tail) > 50 or base != f"kaggle-kit-{pipeline_name}":  # two names would be one kernel
+    # two names would be one kernel: cut short, changed by the slug, or ending as a tail does (``fast-s1`` is
+    # ``fast`` pushed with --seeds 1, ``fast-0a1b2c`` is ``fast`` with settings that hash to 0a1b2c)
+    looks_like_a_tail = re.search(r"-(s[0-9]+|[0-9a-f]{6})$", base) is not None
+    if len(base) + len(tail) > 50 or base != f"kaggle-kit-{pipeline_name}" or looks_like_a_tail:
         tail = f"-{config_hash(pipeline_name, 6)}{tail}"
     return base[: 50 - len(tail)].rstrip("-") + tail
 

@@ -43,7 +43,8 @@ def run(args: argparse.Namespace) -> int:
 
     if args.max_params < 1:
         raise UsageError(f"--max-params must be 1 or more, found {args.max_params}")
-    names = list_models() + [f"timm/{a.removeprefix('timm/')}" for a in args.timm]
+    # each model once: a --timm given twice (or as timm/ARCH and ARCH) would build and print it twice
+    names = list(dict.fromkeys(list_models() + [f"timm/{a.removeprefix('timm/')}" for a in args.timm]))
     rows = model_rows(names, args.max_params)
     if args.json:
         print(json.dumps(rows, indent=2))

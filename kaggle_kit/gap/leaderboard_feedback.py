@@ -353,9 +353,9 @@ EVIDENCE_ROWS = (
                 "private score of a 50% public split", {"plain": _AS, "smoothing_pair": _VARIANT, "all": _MEAN}, 2,
                 mean_includes="the label-smoothing variant",
                 note="The 'another recipe' cells of the benchmark, the stand-in and checks 6 and 8 also count pairs "
-                     "where the earlier submission was the corrected recipe's label-smoothing variant, which the "
-                     "toolkit now uses alone (check 12): for a recipe without a variant in the ledger they are "
-                     "somewhat optimistic."),
+                     "where the earlier submission was the corrected recipe's label-smoothing variant. Since check 12 "
+                     "the toolkit corrects by such a variant alone when the ledger has one, so for a recipe "
+                     "without a variant in the ledger these cells are somewhat optimistic."),
     EvidenceRow(CHECK13, "check 13: those four recipes with label smoothing 0.2, one seed each",
                 "private score of a 50% public split", {"plain": _AS, "smoothing_variants": _VARIANT, "all": _MEAN}, 2,
                 mean_includes="the label-smoothing variants"),

@@ -109,6 +109,13 @@ def test_slugs_and_seeds():
     slugs = {kernels.kernel_slug(long + "one"), kernels.kernel_slug(long + "two")}
     assert len(slugs) == 2 and all(len(s) <= 50 for s in slugs)
     assert kernels.kernel_slug("x" * 39) == "kaggle-kit-" + "x" * 39  # one that fits is unchanged
+    # a name ending like a tail: pipeline 'fast-s1' was 'fast' pushed with --seeds 1, 'fast-<hash>' with settings
+    overrides = ["train.epochs=3"]
+    assert kernels.kernel_slug("fast-s1") != kernels.kernel_slug("fast", seed=1) == "kaggle-kit-fast-s1"
+    tail = config_hash(overrides, 6)
+    assert kernels.kernel_slug(f"fast-{tail}") != kernels.kernel_slug("fast", overrides=overrides)
+    assert kernels.kernel_slug("fast-s1", seed=1) != kernels.kernel_slug("fast-s1-s1")
+    assert kernels.kernel_slug("seed000-long") == "kaggle-kit-seed000-long"  # other names keep their kernel
     assert kernels.parse_seeds("0,2-4") == [0, 2, 3, 4] and kernels.parse_seeds(None) == [None]
     with pytest.raises(UsageError, match="--seeds lists a seed twice"):
         kernels.parse_seeds("1,1")

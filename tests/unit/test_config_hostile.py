@@ -141,12 +141,18 @@ def no_data(monkeypatch):
                                "got 2.7); fix model.kwargs"),
     ("model.kwargs.width=true", "model 'tinycnn' rejected its arguments ['width'] (width must be a positive "
                                 "integer, got True); fix model.kwargs"),
-    ("model.kwargs.dropout=5", "model 'tinycnn' rejected its arguments ['dropout'] (dropout probability has to be "
-                               "between 0 and 1, but got 5.0)"),
+    ("model.kwargs.dropout=5", "model 'tinycnn' rejected its arguments ['dropout'] (dropout must be a number in "
+                               "[0, 1), got 5)"),
+    # true was dropout 1.0, a layer that zeroes every feature: the run trained, at chance, to the end
+    ("model.kwargs.dropout=true", "model 'tinycnn' rejected its arguments ['dropout'] (dropout must be a number in "
+                                  "[0, 1), got True)"),
+    ("model.kwargs.dropout=1", "model 'tinycnn' rejected its arguments ['dropout'] (dropout must be a number in "
+                               "[0, 1), got 1)"),
 ])
 def test_model_kwargs_the_builder_refuses_are_one_error_line_before_data(tmp_path, monkeypatch, capsys, no_data,
                                                                          command, setting, needle):
-    """A width of 'x' or -3 or a dropout of 5 was a ValueError/RuntimeError traceback; a width of 0 built, read
+    """A width of 'x' or -3 or a dropout of 5 was a ValueError/RuntimeError traceback, a dropout of true or 1 trained
+    a model that zeroed every feature; a width of 0 built, read
     the data, made the run folder (and the state file) and crashed at the first forward pass. A width of 2.7 or
     true trained a width-2 or width-1 network while the run's config said 2.7 or true."""
     from kaggle_kit.cli import main

@@ -445,9 +445,9 @@ def test_shipped_check_11_failed_and_is_in_the_evidence():
                      "architecture (1.89 points) or only the 4 nearest in local accuracy (1.92); neither beat the "
                      "mean of all earlier (1.67), so a new recipe is corrected by every scored submission.",
                      "The 'another recipe' cells of the benchmark, the stand-in and checks 6 and 8 also count pairs "
-                     "where the earlier submission was the corrected recipe's label-smoothing variant, which the "
-                     "toolkit now uses alone (check 12): for a recipe without a variant in the ledger they are "
-                     "somewhat optimistic.", notes[-1]]
+                     "where the earlier submission was the corrected recipe's label-smoothing variant. Since check 12 "
+                     "the toolkit corrects by such a variant alone when the ledger has one, so for a recipe "
+                     "without a variant in the ledger these cells are somewhat optimistic.", notes[-1]]
     assert notes[-1].startswith("Check 14 also tried")
     # a new recipe's correction by several earlier submissions quotes check 11, judged by the private score
     line = lf.evidence_line(lf.Corrected(0.7, 0.72, lf.LedgerOffset("Shift-Gated", 0.02, 5), m))

@@ -354,8 +354,23 @@ def test_models_command_lists_every_model(capsys):
     assert "GFLOPs" in table and "11,173,962*" in table and "over the 5,000,000-parameter budget (a model must have fewer parameters)" in table
 
 
+def test_a_timm_model_asked_for_twice_is_listed_once(capsys):
+    assert main(["models", "--json", "--timm", "mobilenetv3_small_050", "--timm", "timm/mobilenetv3_small_050"]) == 0
+    names = [r["name"] for r in json.loads(capsys.readouterr().out)]
+    assert names.count("timm/mobilenetv3_small_050") == 1 and len(names) == len(set(names))
+
 @pytest.mark.parametrize("budget", ["0", "-5"])
 def test_models_command_refuses_a_budget_below_one_parameter(capsys, budget):
     assert main(["models", "--max-params", budget]) == 2
     out = capsys.readouterr()
     assert out.out == "" and out.err.strip() == f"error: --max-params must be 1 or more, found {budget}"
+
+
+@pytest.mark.parametrize("name", ["seed000", "seed004", "resnet8"])
+@pytest.mark.parametrize("dropout", [True, 1, 1.0, -0.1, "0.5"])
+def test_a_dropout_that_is_not_a_probability_below_one_is_refused(name, dropout):
+    """float(True) is 1.0: nn.Dropout(1.0) zeroes every feature, so the model trained at chance to the end."""
+    from kaggle_kit.models import create_model
+
+    with pytest.raises(ValueError, match=r"dropout must be a number in \[0, 1\)"):
+        create_model(name, num_classes=10, dropout=dropout)
