@@ -58,8 +58,8 @@ def move_into(staging: Path, dest: Path) -> None:
         if (dest / rel).is_dir():
             raise UsageError(f"{dest / rel}: is a folder, but the archive has a file there; move it away and rerun")
     made = [rel for rel in dirs if not (dest / rel).exists()]
-    atomic_write_text(staging / JOURNAL, json.dumps({"files": [str(p) for p in files],
-                                                     "made": [str(p) for p in made]}))
+    journal = {"files": [str(p) for p in files], "made": [str(p) for p in made]}
+    atomic_write_text(staging / JOURNAL, json.dumps(journal))
     try:
         for rel in made:
             (dest / rel).mkdir(exist_ok=True)
@@ -71,7 +71,7 @@ def move_into(staging: Path, dest: Path) -> None:
             os.replace(src / rel, dest / rel)
     except BaseException as err:
         try:
-            _undo(staging, dest)
+            _undo(staging, dest, journal)
         except OSError as undo_err:
             why = err.strerror if isinstance(err, OSError) and err.strerror else type(err).__name__
             raise KitError(f"could not move the downloaded files into {dest} ({why}), nor put back the files it "
@@ -81,13 +81,12 @@ def move_into(staging: Path, dest: Path) -> None:
     os.unlink(staging / JOURNAL)  # the move is done: from here on the staging folder is only litter
 
 
-def _undo(staging: Path, dest: Path) -> None:
+def _undo(staging: Path, dest: Path, journal: dict) -> None:
     """Put ``dest`` back as it was before the move the journal in ``staging`` describes, then delete the journal.
 
     Per file, a new file missing from ``files/`` is in ``dest`` and goes back to ``files/``, then an old one in
     ``replaced/`` goes back to ``dest``: one rename each, judged from where the files are, so running it again
     after a kill half-way through is safe (an old file already put back is never taken for a new one)."""
-    journal = json.loads((staging / JOURNAL).read_text(encoding="utf-8"))
     src, aside = staging / "files", staging / "replaced"
     for rel in journal["files"]:
         if not os.path.lexists(src / rel) and os.path.lexists(dest / rel):
@@ -99,6 +98,19 @@ def _undo(staging: Path, dest: Path) -> None:
         with contextlib.suppress(OSError):
             (dest / rel).rmdir()
     os.unlink(staging / JOURNAL)
+
+
+def _journal(staging: Path) -> dict | None:
+    """The journal in ``staging``, or None when it is not one ``move_into`` wrote (a user's ``journal.json`` in a
+    folder of a staging folder's name): undoing from it would fail on every data read with a traceback."""
+    try:
+        journal = json.loads((staging / JOURNAL).read_text(encoding="utf-8"))
+        if all(isinstance(journal.get(k), list) and all(isinstance(p, str) for p in journal[k])
+               for k in ("files", "made")):
+            return journal
+    except (OSError, ValueError, AttributeError):
+        pass
+    return None
 
 
 def _unheld(dest: Path, idle_too: bool) -> Iterator[Path]:
@@ -137,10 +149,11 @@ def recover(dest: str | Path) -> list[str]:
     dest, notes = Path(dest), []
     with contextlib.closing(_unheld(dest, idle_too=False)) as found:
         for staging in found:
-            if not (staging / JOURNAL).is_file():
+            journal = _journal(staging)
+            if journal is None:
                 continue
             try:
-                _undo(staging, dest)
+                _undo(staging, dest, journal)
             except OSError as err:
                 raise KitError(f"{dest}: a download into it was killed while it moved its files in, and putting the "
                                f"old files back failed ({err.strerror or err}); they are in {staging / 'replaced'}, "

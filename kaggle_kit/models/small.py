@@ -28,7 +28,10 @@ class TinyCNN(nn.Module):
 
 
 def _width(width: object) -> int:
-    """A width as YAML gives it: int() would quietly build width 2 from 2.7 and width 1 from true."""
+    """A width as YAML gives it: int() would quietly build width 2 from 2.7 and width 1 from true. A whole float
+    (16.0) is its integer, as int() built it, so runs trained with one still load."""
+    if isinstance(width, float) and width.is_integer():
+        width = int(width)
     if isinstance(width, bool) or not isinstance(width, int) or width < 1:
         raise ValueError(f"width must be a positive integer, got {width!r}")
     return width

@@ -243,6 +243,29 @@ def test_test_subset_does_not_retrain_and_the_test_logits_are_the_pipelines(tmp_
         assert len(f["ids"]) == 1000
 
 
+def test_the_state_file_is_read_under_the_lock_not_before_the_data_stage(tmp_path, shared_data):
+    """The lock beside the state file is taken after the data stage, but the state was read before it: a run of
+    the same pipeline from another machine (another TMPDIR) that finished while this one read the data was not
+    seen, so this one trained its members again and saved its stale state over the other's."""
+    work = tmp_path / "w"
+    stages = "stages=[data,train,predict]"
+    _run(work, shared_data, stages)
+    (run,) = _runs(work)
+    state = work / "runs" / "pipelines" / "demo.json"
+    written = state.read_text()
+    state.unlink()  # the other machine's run has not saved its state yet when this one starts
+
+    lines: list[str] = []
+
+    def echo(line: str) -> None:
+        lines.append(line)
+        if line.startswith("[") and line.split("] ", 1)[1].startswith("data"):  # it saves while this reads data
+            state.write_text(written)
+
+    run_demo(DEMO, [*FAST, stages], data_dir=shared_data, workdir=work, progress=False, echo=echo)
+    assert _skipped(lines, "train") and _runs(work) == [run], lines
+
+
 def test_logits_predicted_with_another_comp_subset_than_the_pipelines_are_predicted_again(tmp_path, shared_data):
     """A state file from before predict used the pipeline's comp_subset may hold this key over a subset's logits."""
     work = tmp_path / "w"

@@ -130,6 +130,14 @@ def test_huge_model_kwargs_are_refused_before_the_model_is_allocated(tmp_path):
         load_model(path)
 
 
+def test_a_checkpoint_saved_with_a_whole_float_width_still_loads(tmp_path):
+    """int() built width 16 from `width: 16.0`, and model.pt kept 16.0 in model_kwargs; the width check added for
+    2.7 and true then called such a run's model.pt malformed and asked for it to be retrained."""
+    path = tweak(save(tmp_path / "model.pt", width=16), model_kwargs={"width": 16.0})
+    model, _ = load_model(path)
+    assert model.features[0].weight.shape[0] == 16
+
+
 def test_checkpoint_round_trip_gives_identical_outputs(tmp_path):
     torch.manual_seed(0)
     x = torch.randn(3, 3, 32, 32)

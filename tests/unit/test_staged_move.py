@@ -193,3 +193,13 @@ def test_an_undo_that_fails_names_where_the_old_files_are_and_the_next_command_f
                               f"the next command tries again")
     assert (staging / staged_move.JOURNAL).is_file()
     assert len(staged_move.recover(dest)) == 1 and _tree(dest) == before and not staging.exists()
+
+
+@pytest.mark.parametrize("text", ["{}", "[]", "not json", '{"files": [1], "made": []}'])
+def test_a_journal_kaggle_kit_did_not_write_is_left_alone_not_a_traceback_on_every_read(tmp_path, text):
+    """A folder of a staging folder's name holding only a journal.json of other content (a user's own) was undone
+    from it on every data read: KeyError or JSONDecodeError, a traceback for `data verify` and `run` alike."""
+    dest = tmp_path / "D"
+    _write(dest, {".download-settings/" + staged_move.JOURNAL: text, "a.pkl": "old a"})
+    assert staged_move.recover(dest) == [] and staged_move.remove_stale(dest) == []
+    assert (dest / ".download-settings" / staged_move.JOURNAL).read_text() == text
