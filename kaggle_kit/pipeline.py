@@ -355,7 +355,6 @@ def _run_pipeline(cfg: PipelineConfig, members: list[tuple[str, PipelineConfig]]
     n_member_stages = sum(s in cfg.stages for s in ("train", "predict")) * len(members)
     total = len(cfg.stages) + n_member_stages - sum(s in cfg.stages for s in ("train", "predict"))
     prog = Progress(total, echo)
-    state = PipelineState.load(work / "runs" / "pipelines" / f"{cfg.name}.json", work)
 
     # -- data: always loaded (later stages need the arrays); its fingerprint keys everything downstream
     t0 = prog.start("data")
@@ -368,6 +367,10 @@ def _run_pipeline(cfg: PipelineConfig, members: list[tuple[str, PipelineConfig]]
     prog.finish("data", t0, f"{len(data.train_labels):,} train + {len(data.test_labels):,} test CIFAR-10 images, "
                 f"{len(comp.ids):,} competition images from {paths.root} (fingerprint {data_fp[:7]}){subset}")
     take_lock()  # before the first write
+    # read only now, under the lock: a run of this pipeline that finished while this one read the data (one with
+    # another TMPDIR) has recorded its members, which this run then reuses instead of training them again beside
+    # them and saving a state without them
+    state = PipelineState.load(work / "runs" / "pipelines" / f"{cfg.name}.json", work)
 
     # -- train + predict per member
     from kaggle_kit.predict import predict_run
