@@ -226,8 +226,11 @@ def lock_folder(path: str | Path) -> int | None:
 def claim_folder(path: str | Path, busy: str, held: contextlib.ExitStack) -> None:
     """Hold an flock on the folder ``path`` until ``held`` closes, or raise ``RunError(busy)`` if another process
     holds it. A file system without locks (some network mounts) is not a reason to refuse: the folder then goes
-    unguarded, as it did before. Leaves no file behind."""
-    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+    unguarded, as it did before, and so does one that cannot be opened for reading. Leaves no file behind."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+    except OSError:
+        return
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
