@@ -223,6 +223,25 @@ def lock_folder(path: str | Path) -> int | None:
     return fd
 
 
+def claim_folder(path: str | Path, busy: str, held: contextlib.ExitStack) -> None:
+    """Hold an flock on the folder ``path`` until ``held`` closes, or raise ``RunError(busy)`` if another process
+    holds it. A file system without locks (some network mounts) is not a reason to refuse: the folder then goes
+    unguarded, as it did before, and so does one that cannot be opened for reading. Leaves no file behind."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+    except OSError:
+        return
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        raise RunError(busy) from None
+    except OSError:
+        os.close(fd)
+        return
+    held.callback(os.close, fd)
+
+
 @contextlib.contextmanager
 def one_at_a_time(key: str, busy: str) -> Iterator[None]:
     """Hold the lock named ``key`` while the block runs, or raise ``RunError(busy)`` at once if another process

@@ -15,6 +15,7 @@ import hashlib
 import io
 import json
 import math
+import os
 import re
 import shutil
 import tarfile
@@ -470,9 +471,18 @@ def pull_kernels(refs: Sequence[str], runs_dir: str | Path = "runs", force: bool
                 target = runs_dir / folder.name
                 (folder / "kernel.log").write_text(log_text, encoding="utf-8")
                 (folder / "kernel.json").write_text(json.dumps({"kernel": ref}, indent=2) + "\n", encoding="utf-8")
-                if target.exists():
-                    shutil.rmtree(target)
-                shutil.move(str(folder), target)
+                if force and target.is_dir() and not target.is_symlink():  # checked free otherwise: one there now
+                    shutil.rmtree(target)                                 # is another pull's, made meanwhile
+                try:  # a rename, not shutil.move: that moves a folder INTO one that another pull put there meanwhile
+                    os.rename(folder, target)
+                except OSError:
+                    if not target.exists():
+                        raise
+                    kept = [str(p) for p in (*(m for pk in pulled for m in pk.runs), *moved)]
+                    raise RunError(f"{target} appeared while this pull moved its runs in (another `kaggle-kit kernel "
+                                   f"pull` into {runs_dir}?); "
+                                   + (f"{', '.join(kept)} moved in; " if kept else "nothing was moved in; ")
+                                   + "check it, or pull again with --force to replace it") from None
                 moved.append(target)
             pulled.append(PulledKernel(ref, moved))
         done = True

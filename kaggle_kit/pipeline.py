@@ -367,7 +367,9 @@ def _run_pipeline(cfg: PipelineConfig, members: list[tuple[str, PipelineConfig]]
     prog.finish("data", t0, f"{len(data.train_labels):,} train + {len(data.test_labels):,} test CIFAR-10 images, "
                 f"{len(comp.ids):,} competition images from {paths.root} (fingerprint {data_fp[:7]}){subset}")
     take_lock()  # before the first write
-    # read under the lock: another machine's run of this pipeline may have finished while this one read the data
+    # read only now, under the lock: a run of this pipeline that finished while this one read the data (one with
+    # another TMPDIR) has recorded its members, which this run then reuses instead of training them again beside
+    # them and saving a state without them
     state = PipelineState.load(work / "runs" / "pipelines" / f"{cfg.name}.json", work)
 
     # -- train + predict per member

@@ -7,6 +7,7 @@ as one never interrupted (tests/unit/test_train.py checks this bit for bit on CP
 """
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import math
@@ -28,7 +29,7 @@ from kaggle_kit.checkpoint import atomic_torch_save, load_checkpoint, save_model
 from kaggle_kit.config import AUGMENT_GPU, AugmentConfig, PipelineConfig, TrainConfig, config_hash, to_dict
 from kaggle_kit.data import Cifar10, holdout_split, stratified_subset
 from kaggle_kit.errors import ConfigError, RunError
-from kaggle_kit.fsio import atomic_path, atomic_write_text, leftover_temporaries
+from kaggle_kit.fsio import atomic_path, atomic_write_text, claim_folder, leftover_temporaries
 from kaggle_kit.runs import read_manifest, write_manifest
 from kaggle_kit.tensors import select_device, to_model_input
 from kaggle_kit.train import distributed
@@ -404,13 +405,30 @@ def train_run(cfg: PipelineConfig, data: Cifar10, run_dir: str | Path, *, resume
 
     ``inputs`` (name -> data file) are fingerprinted into the manifest. ``on_epoch_end(row)`` runs after each
     epoch's files are written (on every rank); an exception it raises stops the run like a kill would.
+
+    One process trains into a folder at a time (the main rank holds an flock on it): two `train --resume RUN` in
+    two terminals, or a hand's resume while a pipeline trains that run, both trained it, each writing over the
+    other's checkpoints and deleting the other's half-written files as a killed run's leftovers.
     """
+    with contextlib.ExitStack() as held:
+        return _train_run(cfg, data, Path(run_dir), held, resume=resume, progress=progress, inputs=inputs,
+                          on_epoch_end=on_epoch_end)
+
+
+def _train_run(cfg: PipelineConfig, data: Cifar10, run_dir: Path, held: contextlib.ExitStack, *, resume: bool,
+               progress: bool, inputs: Mapping[str, str | Path],
+               on_epoch_end: Callable[[dict], Any] | None) -> TrainResult:
     tc = cfg.train
-    run_dir = Path(run_dir)
     info = distributed.setup()
     device = select_device()
     key = training_key(cfg)
     last_path, model_path = run_dir / "last.pt", run_dir / "model.pt"
+    busy = (f"{run_dir}: another kaggle-kit command is training into this folder right now; wait for it to finish "
+            f"(then `kaggle-kit train --resume {run_dir}` continues it if it stopped early) or train into another "
+            f"folder")
+    claimed = info.is_main and run_dir.is_dir()
+    if claimed:
+        claim_folder(run_dir, busy, held)
 
     state = None
     if last_path.is_file():
@@ -454,6 +472,11 @@ def train_run(cfg: PipelineConfig, data: Cifar10, run_dir: str | Path, *, resume
         history, best, stopped_epoch = list(state["history"]), dict(state["best"]), state.get("stopped_epoch")
     elif info.is_main:
         run_dir.mkdir(parents=True, exist_ok=True)
+        if not claimed:  # another process may have made it too since the start: one of the two trains
+            claim_folder(run_dir, busy, held)
+            if last_path.is_file():  # and one that already finished there is not trained over
+                raise RunError(f"{run_dir}: already holds a training state (last.pt), written by another command "
+                               f"meanwhile; resume it with --resume or train into a new folder")
         atomic_write_text(run_dir / "config.yaml", yaml.safe_dump(to_dict(cfg), sort_keys=False))
         with atomic_path(run_dir / "holdout_indices.npy") as tmp:
             with open(tmp, "wb") as fh:

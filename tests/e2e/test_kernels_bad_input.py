@@ -91,6 +91,27 @@ def test_pull_moves_nothing_when_one_destination_is_taken(fake, capsys):
     assert list(Path("runs", RUN1).iterdir()) == []
 
 
+def test_a_run_folder_another_pull_moved_in_meanwhile_is_not_nested_into(fake, capsys, monkeypatch):
+    """Two pulls of one kernel at once (two terminals): both found runs/RUN free, the first moved its folder there,
+    and the second then deleted it and moved its own in, silently (exit 0); had it not, shutil.move would have
+    moved its copy INTO it, as runs/RUN/RUN. A pull without --force never deletes a run folder."""
+    _finished(fake, capsys)
+    write_text = Path.write_text
+
+    def other_pull_moves_in(self, *args, **kwargs):  # test-only: the other pull's move lands just before this one's
+        if self.name == "kernel.log" and self.parent.name == RUN1:
+            Path("runs", RUN1).mkdir()
+            write_text(Path("runs", RUN1, "kernel.json"), "{}")
+        return write_text(self, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "write_text", other_pull_moves_in)  # undone with the fixture's chdir, after the test
+    assert main(["kernel", "pull", REF0, REF1]) == 2
+    assert _one_error(capsys, f"runs/{RUN1} appeared while this pull moved its runs in (another `kaggle-kit kernel "
+                              f"pull` into runs?); runs/{RUN0} moved in; check it")
+    assert sorted(p.name for p in Path("runs").iterdir()) == [RUN0, RUN1]  # no staging folder left
+    assert [p.name for p in Path("runs", RUN1).iterdir()] == ["kernel.json"]  # the other pull's, nothing inside it
+
+
 def test_pull_checks_every_kernel_exists_before_pulling_any(fake, capsys):
     _finished(fake, capsys, "0")
     assert main(["kernel", "pull", REF0, "nope-kernel"]) == 1
