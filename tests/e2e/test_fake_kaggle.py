@@ -149,7 +149,7 @@ def test_daily_limit_is_asked_first(fake, comp, capsys):
 def test_a_lifetime_limit_is_not_said_to_reset_at_midnight(fake, comp, capsys):
     fake.config.total_limit = 1
     assert submit(write_csv(Path("s0.csv"), comp["ids"], comp["labels"])) == 0
-    assert "(0 submission(s) left in all)" in capsys.readouterr().out  # not "today": it never resets
+    assert "(0 submissions left in all)" in capsys.readouterr().out  # not "today": it never resets
     assert submit(write_csv(Path("s1.csv"), comp["ids"], with_errors(comp, 1))) == 1
     assert capsys.readouterr().err == (f"error: no submissions left for {SLUG} (lifetime limit reached, 1 used in "
                                        f"all); nothing was uploaded; this limit does not reset\n")
@@ -302,11 +302,11 @@ def test_sync_fills_pending_scores_and_imports_unknown_submissions(comp, tmp_pat
         kaggle_api.submit(bad, "from elsewhere")
         capsys.readouterr()
         assert main(["sync"]) == 0
-        assert capsys.readouterr().out == ("submissions/ledger.csv: 2 submission(s) on Kaggle: 1 ledger row(s) "
+        assert capsys.readouterr().out == ("submissions/ledger.csv: 2 submissions on Kaggle: 1 ledger row "
                                            "updated, 1 added, 1 still pending\n")
         assert ledger.read_ledger("submissions/ledger.csv").status.tolist() == ["COMPLETE", "PENDING"]
         assert main(["sync"]) == 0
-        assert capsys.readouterr().out == ("submissions/ledger.csv: 2 submission(s) on Kaggle: 1 ledger row(s) "
+        assert capsys.readouterr().out == ("submissions/ledger.csv: 2 submissions on Kaggle: 1 ledger row "
                                            "updated, 0 added, 0 still pending\n")
         df = ledger.read_ledger("submissions/ledger.csv")
         assert df.status.tolist() == ["COMPLETE", "ERROR"]
@@ -338,9 +338,9 @@ def test_sync_with_another_accounts_credentials_says_the_ledger_refs_are_missing
         kaggle_api.write_kaggle_json(env["KAGGLE_CONFIG_DIR"], "someone-else", "e" * 32)
         assert main(["sync"]) == 0
         assert capsys.readouterr().out == (
-            "submissions/ledger.csv: 0 submission(s) on Kaggle: 0 ledger row(s) updated, 0 added, 0 still pending; "
-            "1 of the ledger's submission(s) to this competition are not in Kaggle's list: are these credentials "
-            "another account's than the one that submitted them?\n")
+            "submissions/ledger.csv: 0 submissions on Kaggle: 0 ledger rows updated, 0 added, 0 still pending; "
+            "1 of the ledger's submissions to this competition is not in Kaggle's list: are these credentials "
+            "another account's than the one that submitted it?\n")
         assert Path("submissions/ledger.csv").read_bytes() == before
     finally:
         server.stop()
@@ -357,7 +357,7 @@ def test_sync_sees_every_submission_when_kaggle_pages_are_shorter_than_asked(com
         listed = kaggle_api.list_submissions()
         assert [s.ref for s in listed] == [str(50_000_000 + i) for i in reversed(range(23))]
         assert main(["sync"]) == 0
-        assert capsys.readouterr().out == ("submissions/ledger.csv: 23 submission(s) on Kaggle: 0 ledger row(s) "
+        assert capsys.readouterr().out == ("submissions/ledger.csv: 23 submissions on Kaggle: 0 ledger rows "
                                            "updated, 23 added, 0 still pending\n")
         assert len(ledger.read_ledger("submissions/ledger.csv")) == 23
     finally:
@@ -691,7 +691,7 @@ def test_pipeline_upload_and_sync_stages(comp, tmp_path, monkeypatch):
                                   expected_ids=comp["ids"])
         assert (row["status"], row["runs"], row["message"]) == ("PENDING", run.name, "pipeline p")
         assert sync_ledger_if_possible(workdir="work", env=env) == (
-            "1 submission(s) on Kaggle: 1 ledger row(s) updated, 0 added, 0 still pending")
+            "1 submission on Kaggle: 1 ledger row updated, 0 added, 0 still pending")
         again = submit_pipeline_csv(csv, cfg, run, [run], workdir="work", env=env, echo=lines.append)
         assert again["kaggle_ref"] == row["kaggle_ref"] and len(server.submissions) == 1
         assert lines[-1] == f"{csv} was already submitted (ref {row['kaggle_ref']}); not spending a slot on it again"

@@ -105,7 +105,7 @@ def test_second_run_skips_every_stage(demo_run):
     assert "ledger:       " in second and "(this submission: COMPLETE, public score " in second, second
     # the demo's fake Kaggle remembers the first run's upload, so the rerun's sync finds it, as on Kaggle
     sync = next(l for l in stage_lines if "] sync done" in l)
-    assert sync.endswith("1 submission(s) on Kaggle: 0 ledger row(s) updated, 0 added, 0 still pending; the ledger "
+    assert sync.endswith("1 submission on Kaggle: 0 ledger rows updated, 0 added, 0 still pending; the ledger "
                          "was already up to date"), second
 
 
