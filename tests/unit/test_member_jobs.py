@@ -81,3 +81,23 @@ def test_every_shipped_members_config_reaches_the_child_unchanged(yaml):
     for _, mcfg in member_configs(load_pipeline(yaml)):
         back = from_dict(PipelineConfig, to_dict(mcfg))
         assert back == mcfg and training_key(back) == training_key(mcfg)
+
+
+@pytest.mark.parametrize("args,env,message", [
+    (["--parallel-members", "0"], {}, "error: --parallel-members must be auto or a whole number >= 1"),
+    ([], {mj.PARALLEL_ENV: "x"}, f"error: {mj.PARALLEL_ENV} must be auto or a whole number >= 1"),
+    (["--parallel-members", "2"], {"WORLD_SIZE": "2"}, "error: --parallel-members 2 (or KAGGLE_KIT_PARALLEL_MEMBERS) "
+     "cannot be combined with torchrun"),
+])
+def test_run_refuses_a_bad_parallel_setting_before_writing_anything(tmp_path, monkeypatch, capsys, args, env, message):
+    from kaggle_kit.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    for k, v in env.items():
+        monkeypatch.setenv(k, v)
+    Path("tiny.yaml").write_text("name: tiny\nmodel: {name: tinycnn}\ntrain: {epochs: 1}\n"
+                                 "members: [{name: a}, {name: b, set: {train.seed: 1}}]\n")
+    assert main(["run", "tiny.yaml", "--data-dir", str(tmp_path / "nowhere"), *args]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith(message), err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["tiny.yaml"]
