@@ -5,6 +5,10 @@ Why a state file and content keys rather than timestamps: a stage is skipped onl
 that determines its output (its config section, the data fingerprint, the sha256 of upstream artifacts) equals
 the key recorded when it last *finished*. A training stage records its run folder before it starts, so a run
 killed mid-training resumes from ``last.pt`` in the same folder instead of starting over.
+
+Members train one after another, each predicted right after it trained; with several CUDA GPUs (or
+``--parallel-members``) every member's folder is chosen first, in the same order, then they train side by side in
+processes of their own (member_jobs.py) and are predicted afterwards: the same runs, sooner.
 """
 from __future__ import annotations
 
@@ -279,7 +283,7 @@ def run_pipeline(cfg: PipelineConfig, *, data_dir: str | Path | None = None, wor
     busy = (f"another `kaggle-kit run` of pipeline '{cfg.name}' is running in {where}; wait for it to finish (its "
             f"finished stages are then skipped here) or run in another folder")
     with one_at_a_time(f"pipeline:{where}:{cfg.name}", busy):
-        members, at_once = _preflight(cfg, workdir=Path(workdir), echo=echo, kaggle_env=kaggle_env,
+        members, parallel = _preflight(cfg, workdir=Path(workdir), echo=echo, kaggle_env=kaggle_env,
                                       parallel_members=parallel_members)
         # the temporary folder's lock misses a run with another TMPDIR (a Slurm job's) or on another machine
         # sharing this folder; this one, beside the state file, does not: taken once the checks have passed, so a
@@ -288,7 +292,7 @@ def run_pipeline(cfg: PipelineConfig, *, data_dir: str | Path | None = None, wor
         state_dir.mkdir(parents=True, exist_ok=True)
         with held_lock(state_dir / f".{cfg.name}.lock", busy):
             return _run_pipeline(cfg, members, data_dir=data_dir, workdir=workdir, progress=progress, echo=echo,
-                                 kaggle_env=kaggle_env, again=again, at_once=at_once)
+                                 kaggle_env=kaggle_env, again=again, parallel=parallel)
 
 
 def check_stages_and_models(cfg: PipelineConfig) -> tuple[list[tuple[str, PipelineConfig]], list[int]]:
@@ -372,7 +376,7 @@ def _plan_training(state: PipelineState, name: str, mcfg: PipelineConfig, cfg: P
 def _run_pipeline(cfg: PipelineConfig, members: list[tuple[str, PipelineConfig]], *, data_dir: str | Path | None,
                   workdir: str | Path, progress: bool, echo: Callable[[str], None],
                   kaggle_env: dict[str, str] | None, again: str | None,
-                  at_once: tuple[int, list[str]] = (1, [])) -> PipelineOutcome:
+                  parallel: tuple[int, list[str]] = (1, [])) -> PipelineOutcome:
     from kaggle_kit.data import load_cifar10, load_competition
     from kaggle_kit.datapaths import locate_data
 
@@ -430,7 +434,7 @@ def _run_pipeline(cfg: PipelineConfig, members: list[tuple[str, PipelineConfig]]
             prog.finish(label, t0, f"tta={mcfg.predict.tta}: holdout {_fmt_acc(logits['holdout'].accuracy)}, "
                         f"test {_fmt_acc(logits['test'].accuracy)}")
 
-    at_once, devices = at_once
+    at_once, devices = parallel  # how many members train at once, and the CUDA devices they are given
     if at_once == 1:  # one after another, each member predicted right after it trained
         for name, mcfg in members:
             folder, job = _plan_training(state, name, mcfg, cfg, work, cifar_fp, data_fp, set(run_dirs),
@@ -455,7 +459,8 @@ def _run_pipeline(cfg: PipelineConfig, members: list[tuple[str, PipelineConfig]]
         elif jobs:
             at_once = min(at_once, len(jobs))
             echo(f"training {len(jobs)} members {at_once} at a time, each in its own process"
-                 + (f" on its own GPU of {', '.join(devices)}" if devices else " on the CPU")
+                 + ((f", one per GPU of {', '.join(devices)}" if at_once <= len(devices) else
+                     f", sharing GPU(s) {', '.join(devices)}") if devices else " on the CPU")
                  + f"; their epoch lines start with [member] (--parallel-members 1: one after another)")
             train_members(jobs, paths.cifar_dir, at_once=at_once, devices=devices, progress=progress,
                           on_start=start_training, on_done=record_training, echo=echo)

@@ -101,14 +101,18 @@ def test_a_failing_member_stops_the_run_with_one_error_and_the_other_is_kept(tmp
 
     monkeypatch.chdir(tmp_path)
     Path("two.yaml").write_text(TWO)
+    # two GPUs seen (auto: two at a time), entries the children get as CUDA_VISIBLE_DEVICES; with no such device
+    # here they train on the CPU
+    monkeypatch.setattr("kaggle_kit.pipeline.visible_cuda_devices", lambda: ["7", "8"])
     # member b's weights blow up in its first epoch: its training fails, a's finishes
-    rc = main(["run", "two.yaml", "--data-dir", str(shared_data), "--parallel-members", "2", "--no-progress",
+    rc = main(["run", "two.yaml", "--data-dir", str(shared_data), "--no-progress",
                "--set", "members=[{name: a, set: {train.seed: 0}}, {name: b, set: {train.optimizer.lr: 1.0e+30}}]"])
     out, err = capsys.readouterr()
     assert rc == 2, err  # the RunError the sequential path raises (exit 2)
     errors = [line for line in err.splitlines() if line.startswith("error:")]
     assert len(errors) == 1 and errors[0].startswith("error: member 'b': ") and "diverged in epoch 1" in errors[0], err
-    assert "member 'b' failed; waiting for a to finish" in out or "train a done" in out, out
+    assert "training 2 members 2 at a time, each in its own process, one per GPU of 7, 8;" in out, out
+    assert " on GPU 7 ..." in out and " on GPU 8 ..." in out, out
     assert not any("Traceback" in line for line in err.splitlines()), err
     state = json.loads(Path("runs/pipelines/two.json").read_text())
     assert state["stages"]["train:a"]["finished"] is True and state["stages"]["train:b"]["finished"] is False, out
