@@ -15,8 +15,9 @@ $(VENV)/.installed: setup.cfg pyproject.toml constraints.txt
 	$(BIN)/python -m pip install -q -c constraints.txt -e '.[test]'
 	touch $@
 
+# --durations: the 25 slowest tests at the end of every run, so that a CI log shows where its time goes
 test: install
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest --durations=25
 
 demo: install
 	$(BIN)/kaggle-kit demo

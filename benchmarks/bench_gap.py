@@ -289,7 +289,8 @@ def add_derived_to_measured_error(rows: pd.DataFrame, path: Path = MEASURED_ERRO
     added = [n for n, _ in COMBINED if n not in payload["estimators"] or n in derived]
     for name in added:
         payload["estimators"][name] = error_summary(rows, name)
-        derived[name] = ("combined from its members' per-set estimates in RESULTS_gap.md (rounded to 0.1 points); "
+        derived[name] = ("combined from its members' per-set estimates in benchmarks/RESULTS_gap.md (rounded to 0.1 "
+                         "points); "
                          "not binned by predicted drop, as that table has no holdout accuracies")
     path.write_text(json.dumps(payload, indent=2) + "\n")
     return added

@@ -76,9 +76,10 @@ def summary(df: pd.DataFrame, names: tuple[str, ...] = ESTIMATORS) -> dict:
     return res
 
 
-LABELS = {"benchmark": "benchmark sets, 5 recipes (RESULTS_gap.md)", "standin": "stand-in, 5 recipes (RESULTS_gap.md)",
-          "seeds": "benchmark sets, seed study (RESULTS_gap_seeds.md)",
-          "heldout": "held-out families, checks 4+5 (bench_gap_novel.py)"}
+LABELS = {"benchmark": "benchmark sets, 5 recipes (benchmarks/RESULTS_gap.md)",
+          "standin": "stand-in, 5 recipes (benchmarks/RESULTS_gap.md)",
+          "seeds": "benchmark sets, seed study (benchmarks/RESULTS_gap_seeds.md)",
+          "heldout": "held-out families, checks 4+5 (benchmarks/bench_gap_novel.py)"}
 
 
 def row_sources() -> dict[str, pd.DataFrame]:

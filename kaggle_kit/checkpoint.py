@@ -13,6 +13,7 @@ import torch
 
 from kaggle_kit.errors import RunError
 from kaggle_kit.fsio import atomic_write_bytes
+from kaggle_kit.text import count_words
 
 
 def atomic_torch_save(path: str | Path, obj: Any) -> Path:
@@ -113,8 +114,8 @@ def _state_dict_problem(want: Mapping[str, torch.Tensor], have: Mapping[str, tor
     missing = [k for k in want if k not in have]
     unexpected = [k for k in have if k not in want]
     if missing or unexpected:
-        parts = ([f"{len(missing)} missing key(s), e.g. {missing[0]}"] if missing else []) + (
-            [f"{len(unexpected)} unexpected key(s), e.g. {unexpected[0]}"] if unexpected else [])
+        parts = ([f"{count_words(len(missing), 'missing key')}, e.g. {missing[0]}"] if missing else []) + (
+            [f"{count_words(len(unexpected), 'unexpected key')}, e.g. {unexpected[0]}"] if unexpected else [])
         return "; ".join(parts)
     for k, v in want.items():
         if tuple(have[k].shape) != tuple(v.shape):
@@ -124,19 +125,28 @@ def _state_dict_problem(want: Mapping[str, torch.Tensor], have: Mapping[str, tor
 
 def model_from_checkpoint(payload: dict, path: str | Path,
                           device: str | torch.device = "cpu") -> torch.nn.Module:
-    """Rebuild the registered model a checked checkpoint names and load its weights (eval mode)."""
+    """Rebuild the registered model a checked checkpoint names and load its weights (eval mode).
+
+    The model is first built on the meta device and its state dict compared with the file's: only a model whose
+    tensors the file itself holds is then allocated, so ``model_kwargs`` of width 1,000,000 in a small or
+    hand-edited model.pt is refused, not turned into terabytes of allocation before the shapes are checked."""
     from kaggle_kit.errors import KitError
     from kaggle_kit.models import create_model
 
     path = Path(path)
     name = payload["model_name"]
-    try:
-        model = create_model(name, num_classes=len(payload["class_names"]), **payload["model_kwargs"])
-    except (KitError, TypeError, ValueError) as err:
-        first = (str(err).splitlines() or [err.__class__.__name__])[0]
-        raise _malformed(path, f"cannot rebuild model {name}: {first}") from None
-    problem = _state_dict_problem(model.state_dict(), payload["state_dict"])
+
+    def build() -> torch.nn.Module:
+        try:
+            return create_model(name, num_classes=len(payload["class_names"]), **payload["model_kwargs"])
+        except (KitError, TypeError, ValueError) as err:
+            first = (str(err).splitlines() or [err.__class__.__name__])[0]
+            raise _malformed(path, f"cannot rebuild model {name}: {first}") from None
+
+    with torch.device("meta"):
+        problem = _state_dict_problem(build().state_dict(), payload["state_dict"])
     if problem is None:
+        model = build()
         try:
             model.load_state_dict(payload["state_dict"])
         except (RuntimeError, TypeError, ValueError) as err:

@@ -41,7 +41,8 @@ STAGES = ("data", "train", "predict", "ensemble", "submission", "upload", "sync"
 CIFAR10_TRAIN_IMAGES = 50_000
 CIFAR10_TEST_IMAGES = 10_000
 CIFAR10_CLASSES = 10
-# The competition's rule: a model of at most 5,000,000 trainable parameters. model.max_params may be set lower,
+# The competition's rule: models under 5 million parameters, i.e. fewer than 5,000,000 trainable parameters (a
+# model of exactly 5,000,000 is not under it). model.max_params is that limit, exclusive; it may be set lower,
 # never higher: a higher value would let a model that breaks the rule train and be submitted.
 COMPETITION_MAX_PARAMS = 5_000_000
 # Metadata of settings added after runs were keyed by their configs: such a setting is left out of every key
@@ -64,7 +65,7 @@ class DataConfig:
 class ModelConfig:
     name: str = "seed000"
     kwargs: Mapping[str, Any] = field(default_factory=dict)
-    max_params: int = COMPETITION_MAX_PARAMS  # trainable parameters allowed; at most the competition's 5,000,000
+    max_params: int = COMPETITION_MAX_PARAMS  # a model must have fewer trainable parameters than this (<= 5,000,000)
 
 
 @dataclass(frozen=True)
@@ -126,6 +127,10 @@ class TrainConfig:
     select_by: str = field(default="holdout_accuracy", metadata=KEYED_WHEN_SET)
     # stop once the select_by metric has not improved for this many epochs (Keras EarlyStopping); None: off
     early_stop_patience_epochs: int | None = field(default=None, metadata=KEYED_WHEN_SET)
+    # True: the holdout loss (metrics.csv, select_by: holdout_loss, early stopping, reduce-on-plateau) adds the L2
+    # penalty whose gradient sgd/adam's coupled weight decay is, weight_decay/2 * sum(w^2) over the decayed
+    # parameters, as Keras' val_loss adds its kernel regularisers' losses (seed004)
+    holdout_loss_adds_l2: bool = field(default=False, metadata=KEYED_WHEN_SET)
 
 
 @dataclass(frozen=True)
@@ -309,6 +314,12 @@ def _between(lo: float | None = None, hi: float | None = None, *, lo_open: bool 
     return rule
 
 
+def _count(lo: int, hi: int, why: str) -> Rule:
+    """lo <= v <= hi, said as ">= lo" below and as "<= hi (why)" above: the upper bound only catches typos."""
+    low = _between(lo)
+    return lambda v: low(v) or (None if v <= hi else f"<= {hi:,} ({why})")
+
+
 def _one_of(choices: tuple[str, ...]) -> Rule:
     return lambda v: None if v in choices else f"one of {', '.join(choices)}"
 
@@ -349,7 +360,7 @@ def _holdout_size(v: int) -> str | None:
 
 def _max_params(v: int) -> str | None:
     return None if 1 <= v <= COMPETITION_MAX_PARAMS else \
-        f"in [1, {COMPETITION_MAX_PARAMS:,}] (the competition allows at most {COMPETITION_MAX_PARAMS:,} parameters)"
+        f"in [1, {COMPETITION_MAX_PARAMS:,}] (models must stay under the competition's {COMPETITION_MAX_PARAMS:,} parameters)"
 
 
 def subset_problem(v: int, total: int) -> str | None:
@@ -358,6 +369,14 @@ def subset_problem(v: int, total: int) -> str | None:
     return None if lo <= v <= hi or v >= total else f"in [{lo}, {hi}] or >= {total} (all)"
 
 
+# Upper bounds that catch a typo (epochs: 20000000, num_workers: 512) at load, not hours into a run or as a machine
+# out of processes; generous on purpose, never to block a real run:
+# - long published CIFAR-10 schedules (AutoAugment's Shake-Shake and PyramidNet runs) are 1,800 epochs, and
+#   10,000 is over five times that;
+# - each worker is a whole Python process; 256 is as many CPU cores as the largest two-socket machines have
+#   (2 x 128), and CIFAR-10's augmentation keeps a GPU busy with a handful.
+MAX_EPOCHS = 10_000
+MAX_NUM_WORKERS = 256
 _UNIT, _POSITIVE, _AT_LEAST_1, _NON_NEGATIVE = _between(0, 1, hi_open=True), _between(0, lo_open=True), \
     _between(1), _between(0)
 _SEED = _between(0, 2**32 - 1)  # what numpy and sklearn accept as a seed
@@ -377,9 +396,11 @@ _RULES: dict[type, dict[str, Rule]] = {
                      "onecycle_pct_start": _between(0, 1, lo_open=True, hi_open=True)},
     AugmentConfig: {"mixup_alpha": _NON_NEGATIVE, "cutmix_alpha": _NON_NEGATIVE, "mix_prob": _between(0, 1),
                     "gpu": _one_of(AUGMENT_GPU)},
-    TrainConfig: {"epochs": _AT_LEAST_1, "batch_size": _AT_LEAST_1, "label_smoothing": _UNIT, "ema_decay": _UNIT,
+    TrainConfig: {"epochs": _count(1, MAX_EPOCHS, "longer than any CIFAR-10 schedule"), "batch_size": _AT_LEAST_1,
+                  "label_smoothing": _UNIT, "ema_decay": _UNIT,
                   "grad_clip_norm": _POSITIVE, "dropout": _UNIT, "seed": _SEED,
-                  "num_workers": _NON_NEGATIVE, "eval_every_epochs": _AT_LEAST_1, "select_by": _one_of(SELECT_BY),
+                  "num_workers": _count(0, MAX_NUM_WORKERS, "processes; more than any machine's CPU cores"),
+                  "eval_every_epochs": _AT_LEAST_1, "select_by": _one_of(SELECT_BY),
                   "early_stop_patience_epochs": _AT_LEAST_1},
     PredictConfig: {"tta": _one_of(TTA_LEVELS), "average": _one_of(TTA_AVERAGES), "batch_size": _AT_LEAST_1,
                     "pad": _one_of(TTA_PADS)},
@@ -421,6 +442,9 @@ def _check_combinations(obj: Any, where: str) -> None:
             and obj.early_stop_patience_epochs is None:
         raise ConfigError(f"{_key(where, 'select_by')}: {obj.select_by} is only used by select_best: true and by "
                           f"early_stop_patience_epochs, and neither is set")
+    if isinstance(obj, TrainConfig) and obj.holdout_loss_adds_l2 and obj.optimizer.name == "adamw":
+        raise ConfigError(f"{_key(where, 'holdout_loss_adds_l2')}: adamw's weight decay is decoupled, no loss term "
+                          f"to add; use sgd or adam (coupled L2) or holdout_loss_adds_l2: false")
     if isinstance(obj, DataConfig) and obj.train_subset is not None:  # a subset of the images the holdout left
         need = subset_problem(obj.train_subset, CIFAR10_TRAIN_IMAGES - obj.holdout_size)
         if need is not None:
@@ -500,14 +524,16 @@ def check_registered(cfg: PipelineConfig) -> None:
         kwargs = refuse_weight_loading(name, kwargs)  # drops a harmless pretrained=False, as create_model does
     except UsageError as err:
         raise type(err)(f"model.kwargs: {err}") from None
+    if "num_classes" in kwargs:
+        raise ConfigError(f"model.kwargs: num_classes is not a model argument here: every model is built with "
+                          f"{CIFAR10_CLASSES} outputs, one per CIFAR-10 class; remove it")
     if name.startswith(TIMM_PREFIX):
+        from kaggle_kit.models.timm_adapter import check_timm_name
+
         try:
-            import timm
-        except ImportError:  # pragma: no cover - timm is a dependency; without it training says so
-            timm = None
-        if timm is not None and not timm.is_model(name[len(TIMM_PREFIX):]):
-            raise ConfigError(f"model.name: unknown timm architecture '{name[len(TIMM_PREFIX):]}' "
-                              f"(timm.list_models() lists them)")
+            check_timm_name(name[len(TIMM_PREFIX):])
+        except UsageError as err:
+            raise type(err)(f"model.name: {err}") from None
     else:
         try:
             entry = model_entry(name)
@@ -539,6 +565,30 @@ def overrides_hidden_by_members(cfg: PipelineConfig, overrides: list[str]) -> li
             names = ", ".join(m.name for m in cfg.members)
             notes.append(f"note: --set {text} has no effect: members {names} set {key} themselves")
     return notes
+
+
+# What a member's ``set`` may change: what the pipeline builds per member (its model, its training, its
+# prediction). The rest is the pipeline's: its name, stages and members, the ensemble, submission and report (read
+# from the pipeline, never from a member), and the images every member is scored on, which the ensemble needs to be
+# the same for all (it refused members that differ only after training them all).
+MEMBER_SECTIONS = ("model", "train", "predict", "data")
+SHARED_DATA = ("holdout_size", "holdout_seed", "test_subset", "comp_subset")
+
+
+def check_member_set(cfg: PipelineConfig, member: MemberConfig) -> PipelineConfig:
+    """Refuse a member's setting of what is the pipeline's (``MEMBER_SECTIONS``, ``SHARED_DATA``); returns the
+    member's config."""
+    for key in member.set:
+        if isinstance(key, str) and key.split(".")[0] not in MEMBER_SECTIONS:
+            raise ConfigError(f"'{key}' is the pipeline's, not a member's; a member may set model, train, predict "
+                              f"and data.train_subset")
+    resolved = member_config(cfg, member)
+    for name in SHARED_DATA:
+        if getattr(resolved.data, name) != getattr(cfg.data, name):
+            raise ConfigError(f"data.{name}: {getattr(resolved.data, name)} for this member, "
+                              f"{getattr(cfg.data, name)} for the pipeline; every member is scored on the same "
+                              f"images (the ensemble needs them alike), so set it for the whole pipeline")
+    return resolved
 
 
 def member_config(cfg: PipelineConfig, member: MemberConfig) -> PipelineConfig:
@@ -732,7 +782,7 @@ def _validated(data: dict) -> PipelineConfig:
     check_registered(cfg)
     for i, member in enumerate(cfg.members):
         try:
-            check_registered(member_config(cfg, member))
+            check_registered(check_member_set(cfg, member))
         except UsageError as err:
             raise type(err)(f"members[{i}] ('{member.name}') set: {err}") from None
     return cfg

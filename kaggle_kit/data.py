@@ -14,6 +14,7 @@ import numpy as np
 
 from kaggle_kit.errors import DataFormatError
 from kaggle_kit.safe_pickle import safe_load
+from kaggle_kit.text import count_words, noun_for
 
 CIFAR10_MEAN = (0.4914, 0.4822, 0.4465)  # per-channel RGB mean on the 0-1 scale (training batches)
 CIFAR10_STD = (0.2470, 0.2435, 0.2616)   # per-channel RGB std on the 0-1 scale (training batches)
@@ -125,7 +126,7 @@ def load_cifar_batch(path: str | Path) -> tuple[np.ndarray, np.ndarray]:
         raise DataFormatError(f"{path}: {len(labels)} labels for {len(data)} images (expected one per image)")
     bad = (labels < 0) | (labels > 9)
     if bad.any():
-        raise DataFormatError(f"{path}: {int(bad.sum())} label(s) outside 0-9, e.g. {int(labels[bad][0])}")
+        raise DataFormatError(f"{path}: {count_words(int(bad.sum()), 'label')} outside 0-9, e.g. {int(labels[bad][0])}")
     return planes_to_nhwc(data), labels
 
 
@@ -155,7 +156,7 @@ def load_cifar10(cifar_dir: str | Path) -> Cifar10:
     cifar_dir = Path(cifar_dir)
     missing = [n for n in (*TRAIN_BATCHES, TEST_BATCH) if not (cifar_dir / n).is_file()]
     if missing:
-        raise DataFormatError(f"{cifar_dir}: missing CIFAR-10 file(s) {', '.join(missing)}")
+        raise DataFormatError(f"{cifar_dir}: missing CIFAR-10 {noun_for(len(missing), 'file')} {', '.join(missing)}")
     parts = [load_cifar_batch(cifar_dir / n) for n in TRAIN_BATCHES]
     test_x, test_y = load_cifar_batch(cifar_dir / TEST_BATCH)
     return Cifar10(

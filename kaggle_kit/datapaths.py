@@ -18,6 +18,8 @@ from kaggle_kit.config import COMPETITION_SLUG
 from kaggle_kit.data import CIFAR10_MD5, load_cifar10, load_competition
 from kaggle_kit.errors import DataFormatError, DataNotFoundError
 from kaggle_kit.fsio import md5_file
+from kaggle_kit.staged_move import recover_and_tell
+from kaggle_kit.text import count_words
 
 COMP_PICKLE = "cifar_test_nolabel.pkl"
 KAGGLE_INPUT = Path("/kaggle/input")
@@ -55,6 +57,9 @@ def _find_comp_pickle(root: Path) -> Path | None:
 
 
 def inspect_folder(root: Path) -> DataPaths | None:
+    """The data in ``root``, once a download's move into it that a kill cut short is undone (``staged_move``): a
+    folder holding some old files and some new, or neither, must never be read."""
+    recover_and_tell(root)
     cifar = _find_cifar_dir(root)
     return DataPaths(root=root, cifar_dir=cifar, comp_pickle=_find_comp_pickle(root)) if cifar else None
 
@@ -171,7 +176,7 @@ def _packed_hint(looked: list[Path]) -> str:
     first = packed[0]
     name = first.name.lower()
     kind = "zip" if name.endswith(".zip") else "tar" if name.endswith(".tar") else "tar.gz"
-    more = f" (and {len(packed) - 1} more archive(s))" if len(packed) > 1 else ""
+    more = f" (and {count_words(len(packed) - 1, 'more archive')})" if len(packed) > 1 else ""
     from kaggle_kit.safe_pickle import unpack_command
 
     return f"; found {first}{more}, not unpacked: unpack it first (`{unpack_command(first, kind, into=first.parent)}`)"

@@ -21,6 +21,7 @@ from kaggle_kit.data import TEST_BATCH, load_cifar_batch, shared_data_dir
 from kaggle_kit.datapaths import COMP_PICKLE, given_data_dir, inspect_folder
 from kaggle_kit.errors import ConfigError, DataFormatError, DataNotFoundError
 from kaggle_kit.fsio import atomic_path, atomic_write_text, md5_file
+from kaggle_kit.text import noun_for
 
 CIFAR10_URL = "https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz"
 CIFAR10_ARCHIVE = "cifar-10-python.tar.gz"
@@ -71,7 +72,8 @@ def download_cifar10(dest: Path, echo: Callable[[str], None] = print) -> Path:
     batches = dest / "cifar-10-batches-py"
     bad = [n for n, md5 in CIFAR10_MD5.items() if not (batches / n).is_file() or md5_file(batches / n) != md5]
     if bad:
-        raise DataFormatError(f"{batches}: downloaded file(s) {', '.join(bad)} differ from the official CIFAR-10; "
+        raise DataFormatError(f"{batches}: downloaded {noun_for(len(bad), 'file')} {', '.join(bad)} "
+                              f"{'differs' if len(bad) == 1 else 'differ'} from the official CIFAR-10; "
                               f"delete {dest} and run the demo again")
     return batches
 

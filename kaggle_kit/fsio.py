@@ -234,6 +234,18 @@ def one_at_a_time(key: str, busy: str) -> Iterator[None]:
         yield
 
 
+def check_not_held(path: Path, busy: str) -> None:
+    """Raise ``RunError(busy)`` if another process holds the flock ``held_lock`` takes on ``path``; creates
+    nothing (no file, no lock: nobody can hold a lock whose file does not exist)."""
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except (FileNotFoundError, NotADirectoryError):
+        return
+    with os.fdopen(fd) as fh:
+        if not lock_at_once(fh):
+            raise RunError(busy)
+
+
 @contextlib.contextmanager
 def held_lock(path: Path, busy: str) -> Iterator[None]:
     """Hold an flock on the file ``path`` (created, never removed: the OS releases the lock when its process dies)

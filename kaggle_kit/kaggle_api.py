@@ -40,7 +40,7 @@ from urllib.parse import urlsplit
 
 from kaggle_kit.config import COMPETITION_SLUG
 from kaggle_kit.errors import CredentialsError, DataFormatError, KaggleError, SubmissionLimitError, UsageError
-from kaggle_kit.fsio import check_dir_target, escape_problem, lock_folder, new_paths
+from kaggle_kit.fsio import check_dir_target, escape_problem, new_paths
 from kaggle_kit.text import spelled_out
 
 T = TypeVar("T")
@@ -807,132 +807,26 @@ def _safe_extract(archive: Path, dest: Path, shown: Path | None = None) -> list[
     return written
 
 
-def _move_into(src: Path, dest: Path, aside: Path) -> None:
-    """Move the extracted tree ``src`` into ``dest`` (merging with what is there), all or nothing.
-
-    Every clash is checked before anything moves. Then every file of ``dest`` that the archive replaces is moved
-    into ``aside`` (a folder on the same file system), and only then are the new files moved in: at no moment does
-    ``dest`` hold old and new versions side by side, which `data verify` could not tell for the competition pickle
-    (it has no official md5); a kill -9 half-way leaves files missing, which every command reports. On any
-    failure, Ctrl-C included, the new files are taken out again and the old ones put back before the error
-    propagates, so ``dest`` holds exactly what it held before. The rollback decides from what is where (a file
-    gone from ``src`` was moved in, a file in ``aside`` was moved out), so an interrupt between a rename and its
-    bookkeeping cannot mislead it."""
-    files = [p for p in sorted(src.rglob("*")) if not p.is_dir()]
-    dirs = [p for p in sorted(src.rglob("*")) if p.is_dir()]
-    for p in dirs:
-        there = dest / p.relative_to(src)
-        if there.exists() and not there.is_dir():
-            raise UsageError(f"{there}: is a file, but the archive has a folder there; move it away and rerun")
-    for p in files:
-        there = dest / p.relative_to(src)
-        if there.is_dir():
-            raise UsageError(f"{there}: is a folder, but the archive has a file there; move it away and rerun")
-    made = [dest / p.relative_to(src) for p in dirs if not (dest / p.relative_to(src)).exists()]
-    try:
-        dest.mkdir(parents=True, exist_ok=True)
-        for there in made:
-            there.mkdir(parents=True, exist_ok=True)
-        for p in files:
-            there, old = dest / p.relative_to(src), aside / p.relative_to(src)
-            if os.path.lexists(there):
-                old.parent.mkdir(parents=True, exist_ok=True)
-                os.replace(there, old)
-        for p in files:
-            os.replace(p, dest / p.relative_to(src))
-    except BaseException:
-        for p in files:
-            if not os.path.lexists(p):
-                with contextlib.suppress(FileNotFoundError):
-                    os.unlink(dest / p.relative_to(src))
-        for p in files:
-            if os.path.lexists(aside / p.relative_to(src)):
-                os.replace(aside / p.relative_to(src), dest / p.relative_to(src))
-        for there in reversed(made):
-            with contextlib.suppress(OSError):
-                there.rmdir()
-        raise
-
-
-STALE_STAGING_S = 60.0  # an unheld staging folder unchanged this long is a killed download's
-STAGING_PARTS = ("archive", "files", "replaced")  # all a staging folder holds: the zip, the unzipped, the moved-out
-
-
-def _staging_spots(dest: Path) -> list[tuple[Path, str]]:
-    """Where a download into ``dest`` makes its staging folder, and the name's prefix (mkdtemp adds 8 characters):
-    beside ``dest``, or in it when the folder above is read-only."""
-    return [(dest.absolute().parent, f".{dest.absolute().name or 'data'}.download-"), (dest, ".download-")]
-
-
-def _make_staging(dest: Path) -> tuple[Path, int | None]:
-    """A new staging folder for ``dest``, and the descriptor holding its lock (None where locks do not work, which
-    also keeps every cleaner from removing it). It goes beside ``dest``, so that nothing of it shows in ``dest``,
-    unless ``dest`` is on another file system (a mount point, a link to another disk: no file can be renamed
-    across) or the folder above is read-only: then inside ``dest``."""
-    (beside, prefix), (inside, inner) = _staging_spots(dest)
-    if not inside.is_dir() or os.stat(inside).st_dev == os.stat(beside).st_dev:
-        try:
-            staging = Path(tempfile.mkdtemp(prefix=prefix, dir=beside))
-            return staging, lock_folder(staging)
-        except PermissionError:  # the parent is read-only but dest itself is a writable folder
-            pass
-    staging = Path(tempfile.mkdtemp(prefix=inner, dir=inside))
-    return staging, lock_folder(staging)
-
-
-def _remove_stale_staging(dest: Path) -> list[Path]:
-    """Remove the staging folders that downloads into ``dest`` killed outright (kill -9, a crash, a power cut)
-    left behind, with the partial zip in them. A folder goes only if its name is one this module makes for
-    ``dest``, it holds nothing but ``STAGING_PARTS`` (a user's own folder of such a name is no staging folder), no
-    process holds its lock (a download holds its own until it has removed it) and it has not changed for
-    ``STALE_STAGING_S`` (which covers the instant between a download making its folder and locking it), so a
-    concurrent download into ``dest`` keeps its folder."""
-    removed = []
-    for folder, prefix in _staging_spots(dest):
-        ours = re.compile(re.escape(prefix) + r"[a-z0-9_]{8}")  # tempfile's names: 8 of a-z, 0-9 and _
-        try:
-            entries = [e for e in os.scandir(folder) if ours.fullmatch(e.name) and e.is_dir(follow_symlinks=False)]
-        except OSError:
-            continue
-        for entry in entries:
-            try:
-                if time.time() - entry.stat(follow_symlinks=False).st_mtime < STALE_STAGING_S:
-                    continue
-                if not set(os.listdir(entry.path)) <= set(STAGING_PARTS):
-                    continue
-                held = lock_folder(entry.path)
-            except OSError:
-                continue
-            if held is None:
-                continue
-            try:
-                shutil.rmtree(entry.path, ignore_errors=True)
-            finally:
-                os.close(held)
-            removed.append(Path(entry.path))
-    return removed
-
-
 def download_competition_data(dest: str | Path = "data", competition: str = COMPETITION_SLUG,
                               policy: RetryPolicy | None = None) -> Path:
     """Download the competition's files with the official client and unzip them into ``dest``.
 
-    ``dest`` is checked before any network call. The zip is downloaded and extracted into a staging folder
-    beside ``dest`` and moved in only once every member is safe and intact: a failed download, a corrupt or
-    hostile archive, a failure or Ctrl-C while the files move in (``_move_into``) leaves ``dest`` as it was (and
-    removes it if this call created it). Staging folders that killed downloads into ``dest`` left are removed first
-    (``_remove_stale_staging``).
+    ``dest`` is checked before any network call. The zip is downloaded and extracted into a hidden staging folder
+    inside ``dest`` (``staged_move``) and moved in only once every member is safe and intact: a failed download, a
+    corrupt or hostile archive, a failure or Ctrl-C while the files move in leaves ``dest`` as it was (and removes
+    it if this call created it). A move that a kill cut short is undone first, and staging folders that killed
+    downloads left are removed (``staged_move.remove_stale``).
     `kaggle-kit data download` calls this, then verifies the layout with `data verify`."""
+    from kaggle_kit import staged_move
     from kaggle_kit.upload import check_competition  # upload imports this module
 
     check_competition(competition)
     dest = check_dir_target(Path(dest), "data folder")
     created = (new_paths(dest.absolute()) or [None])[-1]  # the highest folder this call would make
-    dest.absolute().parent.mkdir(parents=True, exist_ok=True)
-    _remove_stale_staging(dest)
-    staging, held = _make_staging(dest)
+    staged_move.remove_stale(dest)
+    staging, held = staged_move.make(dest)
     try:
-        archive_dir, files, replaced = (staging / part for part in STAGING_PARTS)
+        archive_dir, files = staging / "archive", staging / "files"
         archive_dir.mkdir()
         files.mkdir()
         try:
@@ -941,8 +835,7 @@ def download_competition_data(dest: str | Path = "data", competition: str = COMP
                                                              quiet=True),
                   policy)
         except OSError as err:  # the client's own write failed (its network errors are mapped by _call)
-            place = f"in {dest}" if staging.parent == dest else f"beside {dest}"
-            raise KaggleError(f"could not save the download of {competition}'s data {place} "
+            raise KaggleError(f"could not save the download of {competition}'s data in {dest} "
                               f"({err.strerror or err}); free some space or choose another --dest") from None
         archives = sorted(archive_dir.glob("*.zip"))
         if not archives:
@@ -951,7 +844,7 @@ def download_competition_data(dest: str | Path = "data", competition: str = COMP
         for archive in archives:
             _safe_extract(archive, files, dest)
         try:
-            _move_into(files, dest, replaced)
+            staged_move.move_into(staging, dest)
         except OSError as err:
             raise KaggleError(f"could not move the downloaded files into {dest} ({err.strerror or err}); {dest} "
                               f"holds what it held before") from None
@@ -960,7 +853,8 @@ def download_competition_data(dest: str | Path = "data", competition: str = COMP
             shutil.rmtree(created, ignore_errors=True)
         raise
     finally:
-        shutil.rmtree(staging, ignore_errors=True)
+        if not (staging / staged_move.JOURNAL).exists():  # else it holds old files an undo could not put back
+            shutil.rmtree(staging, ignore_errors=True)
         if held is not None:
             os.close(held)
     return dest

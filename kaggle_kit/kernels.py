@@ -30,6 +30,7 @@ import kaggle_kit
 from kaggle_kit.config import KERNEL_GPUS, config_hash, load_pipeline, member_config
 from kaggle_kit.errors import KaggleError, RunError, UsageError
 from kaggle_kit.fsio import check_dir_target, escape_problem, new_paths, remove_created
+from kaggle_kit.text import noun_for
 
 SCRIPT_NAME = "kaggle_kit_kernel.py"
 METADATA_NAME = "kernel-metadata.json"
@@ -73,15 +74,20 @@ def check_owner(owner: str) -> str:
 
 def kernel_slug(pipeline_name: str, seed: int | None = None, overrides: Sequence[str] = ()) -> str:
     """``kaggle-kit-<pipeline>[-s<seed>][-<hash of overrides>]``: lowercase, hyphens, at most 50 characters,
-    so the same pipeline pushed with different seeds or settings becomes different kernels, and a name cut short
-    to fit gets a hash of the whole name. A name with no ASCII letter or digit would give every such pipeline the
-    one kernel ``kaggle-kit``, so it is refused."""
+    so the same pipeline pushed with different seeds or settings becomes different kernels. A name the slug cannot
+    keep as it is (cut short to fit, or with capitals, ``_`` or other characters: ``Fast`` and ``fast``, ``seed_0``
+    and ``seed-0`` would be one kernel, the second push replacing the first), or ending like a seed's or the
+    settings' tail, gets a hash of the whole name. A name
+    with no ASCII letter or digit would give every such pipeline the one kernel ``kaggle-kit``, so it is refused."""
     if not re.search(r"[a-z0-9]", pipeline_name.lower()):
         raise UsageError(f"pipeline name '{pipeline_name}' has no ASCII letter or digit to name its kernel "
                          f"(kaggle-kit-<name>); give the pipeline a name such as 'seed000-long'")
     base = re.sub(r"[^a-z0-9]+", "-", f"kaggle-kit-{pipeline_name}".lower()).strip("-")
     tail = (f"-s{seed}" if seed is not None else "") + (f"-{config_hash(list(overrides), 6)}" if overrides else "")
-    if len(base) + len(tail) > 50:  # cut short, two long names alike at the start would push to one kernel
+    # two names would be one kernel: cut short, changed by the slug, or ending as a tail does (``fast-s1`` is
+    # ``fast`` pushed with --seeds 1, ``fast-0a1b2c`` is ``fast`` with settings that hash to 0a1b2c)
+    looks_like_a_tail = re.search(r"-(s[0-9]+|[0-9a-f]{6})$", base) is not None
+    if len(base) + len(tail) > 50 or base != f"kaggle-kit-{pipeline_name}" or looks_like_a_tail:
         tail = f"-{config_hash(pipeline_name, 6)}{tail}"
     return base[: 50 - len(tail)].rstrip("-") + tail
 
@@ -136,7 +142,8 @@ def environment_line(members=1):
 
     count = torch.cuda.device_count() if torch.cuda.is_available() else 0
     names = ", ".join(torch.cuda.get_device_name(i) for i in range(count))
-    gpus = str(count) + " CUDA GPU(s): " + names if count else "no CUDA GPU: training runs on the CPU"
+    gpus = (str(count) + " CUDA GPU" + "s" * (count > 1) + ": " + names if count else
+            "no CUDA GPU: training runs on the CPU")
     line = "python " + platform.python_version() + ", torch " + torch.__version__ + ", " + gpus
     if members > 1:  # the pipeline trains its members side by side, one per GPU (`run --parallel-members`)
         wanted = os.environ.get("KAGGLE_KIT_PARALLEL_MEMBERS", "auto").strip()
@@ -258,7 +265,8 @@ def kernel_folder_path(pipeline: str | Path, out_root: str | Path, seed: int | N
     cfg = load_pipeline(Path(pipeline), all_overrides)  # fail here, not an hour later on Kaggle
     fixed = members_fixing_seed(cfg) if seed is not None else []
     if fixed:
-        raise UsageError(f"{pipeline}: train.seed is set by its member(s) {', '.join(fixed)}, so --seeds would push "
+        raise UsageError(f"{pipeline}: train.seed is set by its {noun_for(len(fixed), 'member')} "
+                         f"{', '.join(fixed)}, so --seeds would push "
                          f"kernels that train the same seeds; push it once without --seeds (one kernel trains "
                          f"every member)")
     from kaggle_kit.pipeline import check_member_models, member_configs

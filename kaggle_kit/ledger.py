@@ -43,6 +43,11 @@ RECIPE_COLUMNS = ("recipe", "recipe_except_smoothing")
 LEGACY_LAYOUTS = tuple(tuple(c for c in COLUMNS if c not in _ADDED[:k]) for k in range(1, len(_ADDED) + 1))
 NUMERIC_COLUMNS = ("local_holdout_acc", "local_test_acc", "predicted_lb_acc", "public_score", "private_score")
 ACCURACY_COLUMNS = NUMERIC_COLUMNS[:3]  # the toolkit's own: fractions or percentages; Kaggle's scores are any metric
+# The toolkit's accuracies and estimates are written to 5 decimals (0.001 points, ten times finer than anything the
+# toolkit shows): float repr wrote 0.23127614855766296 for a reader to open, and the recorded prediction then
+# differed in its last digits from the same estimator's value in "estimates", which was already rounded so.
+# Kaggle's scores are written as answered.
+ACCURACY_DECIMALS = 5
 DEFAULT_LEDGER = Path("submissions") / "ledger.csv"
 DRY_RUN = "dry-run"
 # Statuses of rows that never reached Kaggle: they do not block a later upload of the same file.
@@ -70,8 +75,9 @@ def _cell(value: Any) -> str:
         return "" if math.isnan(value) else repr(value)
     if isinstance(value, (list, tuple)):
         return RUN_SEPARATOR.join(str(v) for v in value)
-    if isinstance(value, Mapping):  # estimates: name -> fraction, 5 decimals (0.001 points); NaN is left out
-        finite = {str(k): round(float(v), 5) for k, v in value.items() if v is not None and math.isfinite(v)}
+    if isinstance(value, Mapping):  # estimates: name -> fraction, ACCURACY_DECIMALS; NaN is left out
+        finite = {str(k): round(float(v), ACCURACY_DECIMALS) for k, v in value.items()
+                  if v is not None and math.isfinite(v)}
         return json.dumps(finite, separators=(",", ":")) if finite else ""
     text = str(value)
     try:  # a path read under a C locale holds its UTF-8 bytes as surrogates: those bytes, as the text they are
@@ -131,12 +137,17 @@ def number_of(cell: str, where: str = "ledger", column: str = "public_score") ->
     return cell
 
 
+def _rounded(value: Any) -> Any:
+    """An accuracy to ``ACCURACY_DECIMALS``; anything else (None, NaN, a cell's text) as it is."""
+    return round(float(value), ACCURACY_DECIMALS) if isinstance(value, float) and math.isfinite(value) else value
+
+
 def make_row(**fields: Any) -> dict[str, str]:
     """A complete row (every column, strings) from keyword fields; unknown names are errors."""
     unknown = [k for k in fields if k not in COLUMNS]
     if unknown:
         raise LedgerError(f"unknown ledger column '{unknown[0]}' (columns: {', '.join(COLUMNS)})")
-    row = {c: _cell(fields.get(c)) for c in COLUMNS}
+    row = {c: _cell(_rounded(fields.get(c)) if c in ACCURACY_COLUMNS else fields.get(c)) for c in COLUMNS}
     long = [c for c in COLUMNS if len(row[c]) > MAX_CELL_CHARS]
     if long:
         raise LedgerError(f"new ledger row: column '{long[0]}' holds {len(row[long[0]]):,} characters, more than the "

@@ -12,6 +12,7 @@ processes of their own (member_jobs.py) and are predicted afterwards: the same r
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import time
 from dataclasses import dataclass, field
@@ -20,7 +21,7 @@ from typing import Any, Callable, Mapping, Sequence
 
 from kaggle_kit.config import STAGES, PipelineConfig, config_hash, member_config
 from kaggle_kit.errors import ConfigError
-from kaggle_kit.fsio import atomic_write_text, held_lock, one_at_a_time, sha256_file
+from kaggle_kit.fsio import atomic_write_text, check_not_held, held_lock, one_at_a_time, sha256_file
 from kaggle_kit.ledger import as_fraction
 from kaggle_kit.member_jobs import MemberJob, members_at_once, train_members, visible_cuda_devices
 from kaggle_kit.runs import new_run_id
@@ -185,7 +186,7 @@ def check_member_models(members: Sequence[tuple[str, PipelineConfig]]) -> list[i
                 warnings.simplefilter("ignore")  # torch's note that a zero-size tensor is not initialised
                 model, kwargs = build_model(mcfg, CIFAR10_CLASSES)
                 counts.append(count_parameters(model))
-                _check_forward(model, mcfg.model.name, kwargs)
+                _check_forward(model, mcfg.model.name, kwargs, min(2, mcfg.train.batch_size))
         except UsageError as err:
             if len(members) == 1:
                 raise
@@ -193,24 +194,29 @@ def check_member_models(members: Sequence[tuple[str, PipelineConfig]]) -> list[i
     return counts
 
 
-def _check_forward(model, name: str, kwargs: dict) -> None:
-    """One forward pass of a CIFAR-sized batch on the meta device (shapes only, no compute): a model that builds
-    but cannot run (a width of 0) stops the run here, not at its first training step after the data is read."""
+def _check_forward(model, name: str, kwargs: dict, batch: int = 2) -> None:
+    """One training-mode forward pass of a CIFAR-sized batch on the meta device (shapes only, no compute): a model
+    that builds but cannot run (a width of 0) stops the run here, not at its first training step after the data
+    is read. ``batch`` 1 (train.batch_size 1) also meets BatchNorm on a 1x1 map (timm's rexnet), which needs more
+    than one value per channel in training."""
     import torch
 
     from kaggle_kit.config import CIFAR10_CLASSES
 
     try:
-        out = model(torch.empty(2, 3, 32, 32, device="meta"))
+        out = model(torch.empty(batch, 3, 32, 32, device="meta"))
     except NotImplementedError:  # an operation without a meta kernel: not the config's fault; training will tell
         return
     except Exception as err:  # torch's words for a shape that does not fit: RuntimeError, IndexError, ValueError
         first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        if batch == 1:
+            raise ConfigError(f"model '{name}' cannot train on batches of one image ({first}); raise "
+                              f"train.batch_size") from None
         raise ConfigError(f"model '{name}' with model.kwargs {kwargs} cannot classify a 32x32 image ({first}); "
                           f"fix model.kwargs") from None
-    if tuple(getattr(out, "shape", ())) != (2, CIFAR10_CLASSES):
+    if tuple(getattr(out, "shape", ())) != (batch, CIFAR10_CLASSES):
         raise ConfigError(f"model '{name}' with model.kwargs {kwargs} gives outputs of shape "
-                          f"{tuple(getattr(out, 'shape', ()))} for 2 images, not (2, {CIFAR10_CLASSES})")
+                          f"{tuple(getattr(out, 'shape', ()))} for {batch} images, not ({batch}, {CIFAR10_CLASSES})")
 
 
 def data_fingerprint(paths, with_comp: bool = True) -> str:
@@ -226,14 +232,26 @@ def data_fingerprint(paths, with_comp: bool = True) -> str:
 
 def train_keys(mcfg: PipelineConfig, cifar_fp: str, data_fp: str) -> tuple[str, str]:
     """(key, key before 2026-12) of a member's training: its ``training_key`` (model, train settings but
-    ``SPEED_ONLY``, split), the test subset its final test accuracy uses, and the CIFAR-10 batches. The old key
-    also hashed the competition pickle, ``data.comp_subset`` and ``train.num_workers``; it finds runs that
-    state files of before recorded, so they are not trained again."""
+    ``SPEED_ONLY``, split) and the CIFAR-10 batches. The old key also hashed the competition pickle,
+    ``data.comp_subset`` and ``train.num_workers``; it finds runs that state files of before recorded, so they are
+    not trained again.
+
+    ``data.test_subset`` only picks the images of the run's final test accuracy, never its weights, so it does not
+    retrain (the predict stage, which makes the test logits, is keyed by it). It stays in the hash as None, what
+    every pipeline that does not set it hashed, so their keys are unchanged; ``key_with_test_subset`` finds the
+    runs of those that did."""
     from kaggle_kit.train.loop import training_key
 
-    key = config_hash({"training": training_key(mcfg), "test_subset": mcfg.data.test_subset, "fp": cifar_fp})
+    key = config_hash({"training": training_key(mcfg), "test_subset": None, "fp": cifar_fp})
     legacy = config_hash({"model": mcfg.model, "train": mcfg.train, "data": mcfg.data, "fp": data_fp})
     return key, legacy
+
+
+def key_with_test_subset(mcfg: PipelineConfig, cifar_fp: str) -> str:
+    """The training key as state files before 2026-12-02 recorded it, with ``data.test_subset`` in it."""
+    from kaggle_kit.train.loop import training_key
+
+    return config_hash({"training": training_key(mcfg), "test_subset": mcfg.data.test_subset, "fp": cifar_fp})
 
 
 def _would_dry_run(upload: str, kaggle_env: dict[str, str] | None) -> bool:
@@ -286,13 +304,18 @@ def run_pipeline(cfg: PipelineConfig, *, data_dir: str | Path | None = None, wor
         members, parallel = _preflight(cfg, workdir=Path(workdir), echo=echo, kaggle_env=kaggle_env,
                                       parallel_members=parallel_members)
         # the temporary folder's lock misses a run with another TMPDIR (a Slurm job's) or on another machine
-        # sharing this folder; this one, beside the state file, does not: taken once the checks have passed, so a
-        # run they refuse still writes nothing
-        state_dir = Path(workdir) / "runs" / "pipelines"
-        state_dir.mkdir(parents=True, exist_ok=True)
-        with held_lock(state_dir / f".{cfg.name}.lock", busy):
+        # sharing this folder; this one, beside the state file, does not. A run holding it is refused now; it is
+        # taken (and its file made) only once the data stage has found and read the data, so a run the checks or
+        # the data refuse writes nothing
+        lock = Path(workdir) / "runs" / "pipelines" / f".{cfg.name}.lock"
+        check_not_held(lock, busy)
+        with contextlib.ExitStack() as held:
+            def take_lock() -> None:
+                lock.parent.mkdir(parents=True, exist_ok=True)
+                held.enter_context(held_lock(lock, busy))
+
             return _run_pipeline(cfg, members, data_dir=data_dir, workdir=workdir, progress=progress, echo=echo,
-                                 kaggle_env=kaggle_env, again=again, parallel=parallel)
+                                 kaggle_env=kaggle_env, again=again, take_lock=take_lock, parallel=parallel)
 
 
 def check_stages_and_models(cfg: PipelineConfig) -> tuple[list[tuple[str, PipelineConfig]], list[int]]:
@@ -349,6 +372,8 @@ def _plan_training(state: PipelineState, name: str, mcfg: PipelineConfig, cfg: P
     train_key, legacy_key = train_keys(mcfg, cifar_fp, data_fp)
     sid = f"train:{name}"
     entry = state.run_for(train_key, sid, legacy_key, taken)
+    if entry is None and mcfg.data.test_subset is not None:
+        entry = state.run_for(key_with_test_subset(mcfg, cifar_fp), sid, legacy_key, taken)
     folder = state.resolve(entry["run_dir"]) if entry else None
     model = None if folder is None else folder / "model.pt"
     finished = bool(entry and entry.get("finished"))
@@ -376,7 +401,7 @@ def _plan_training(state: PipelineState, name: str, mcfg: PipelineConfig, cfg: P
 def _run_pipeline(cfg: PipelineConfig, members: list[tuple[str, PipelineConfig]], *, data_dir: str | Path | None,
                   workdir: str | Path, progress: bool, echo: Callable[[str], None],
                   kaggle_env: dict[str, str] | None, again: str | None,
-                  parallel: tuple[int, list[str]] = (1, [])) -> PipelineOutcome:
+                  take_lock: Callable[[], None], parallel: tuple[int, list[str]] = (1, [])) -> PipelineOutcome:
     from kaggle_kit.data import load_cifar10, load_competition
     from kaggle_kit.datapaths import locate_data
 
@@ -397,6 +422,7 @@ def _run_pipeline(cfg: PipelineConfig, members: list[tuple[str, PipelineConfig]]
               if cfg.data.train_subset else "")
     prog.finish("data", t0, f"{len(data.train_labels):,} train + {len(data.test_labels):,} test CIFAR-10 images, "
                 f"{len(comp.ids):,} competition images from {paths.root} (fingerprint {data_fp[:7]}){subset}")
+    take_lock()  # before the first write
 
     # -- train + predict per member
     from kaggle_kit.predict import predict_run
@@ -429,7 +455,8 @@ def _run_pipeline(cfg: PipelineConfig, members: list[tuple[str, PipelineConfig]]
             prog.skip(label)
         else:
             t0 = prog.start(label)
-            logits = predict_run(folder, data, comp, mcfg.predict, comp_subset=mcfg.data.comp_subset)
+            logits = predict_run(folder, data, comp, mcfg.predict, comp_subset=mcfg.data.comp_subset,
+                                 test_subset=mcfg.data.test_subset)
             state.mark(f"predict:{name}", pkey, finished=True, outputs=outputs)
             prog.finish(label, t0, f"tta={mcfg.predict.tta}: holdout {_fmt_acc(logits['holdout'].accuracy)}, "
                         f"test {_fmt_acc(logits['test'].accuracy)}")

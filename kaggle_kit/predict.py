@@ -28,6 +28,7 @@ from kaggle_kit.runs import (NUM_CLASSES, UNFINISHED_ENSEMBLE, Logits, load_logi
 from kaggle_kit.submission import nonfinite_rows, write_submission
 from kaggle_kit.tensors import to_model_input
 from kaggle_kit.tta import PLAIN, TTAPlan, forward_tta, images_per_forward, plan_from_config
+from kaggle_kit.text import count_words
 
 METRICS_FILE = "predict_metrics.json"
 
@@ -139,7 +140,7 @@ def resolve_device(spec: str | torch.device | None) -> torch.device:
                              f"driver); use --device cpu or auto")
         count = torch.cuda.device_count()
         if dev.index is not None and dev.index >= count:
-            raise UsageError(f"--device {spec}: this machine has {count} CUDA device(s), so use cuda:0"
+            raise UsageError(f"--device {spec}: this machine has {count_words(count, 'CUDA device')}, so use cuda:0"
                              f"{f'..cuda:{count - 1}' if count > 1 else ''}, cuda or auto")
     if dev.type == "mps" and not (hasattr(torch.backends, "mps") and torch.backends.mps.is_available()):
         raise UsageError(f"--device {spec}: MPS (Apple GPU) is not available on this machine; use --device cpu "
@@ -196,12 +197,12 @@ _RUNS_OWN = object()
 
 
 def predict_run(run_dir: str | Path, data: Cifar10, comp: CompetitionSet | None, cfg: PredictConfig,
-                device: str | torch.device | None = None, comp_subset: int | None | object = _RUNS_OWN
-                ) -> dict[str, Logits]:
+                device: str | torch.device | None = None, comp_subset: int | None | object = _RUNS_OWN,
+                test_subset: int | None | object = _RUNS_OWN) -> dict[str, Logits]:
     """Write ``logits_*.npz`` for the run and record plain vs TTA accuracy; returns the logits by split.
 
-    ``comp_subset`` defaults to the run's ``data.comp_subset``; a pipeline passes its own, since that setting does
-    not retrain and the run's config.yaml keeps the value of whichever pipeline trained it.
+    ``comp_subset`` and ``test_subset`` default to the run's ``data`` settings; a pipeline passes its own, since
+    those settings do not retrain and the run's config.yaml keeps the values of whichever pipeline trained it.
 
     The temperature is fitted on the holdout TTA logits (the logits that are stored) and written into every
     split's file. Without ``comp`` no competition logits are made and a stale ``logits_comp.npz`` is removed,
@@ -223,6 +224,8 @@ def predict_run(run_dir: str | Path, data: Cifar10, comp: CompetitionSet | None,
     dcfg = pipeline.data
     if comp_subset is not _RUNS_OWN:
         dcfg = dataclasses.replace(dcfg, comp_subset=comp_subset)
+    if test_subset is not _RUNS_OWN:
+        dcfg = dataclasses.replace(dcfg, test_subset=test_subset)
     sets = evaluation_sets(data, comp, hold_idx, dcfg.test_subset, dcfg.comp_subset, dcfg.holdout_seed)
 
     raw: dict[str, np.ndarray] = {}

@@ -12,6 +12,7 @@ import numpy as np
 
 from kaggle_kit.errors import SubmissionError
 from kaggle_kit.fsio import atomic_path
+from kaggle_kit.text import count_words
 
 HEADER = "ID,Labels"
 NUM_CLASSES = 10
@@ -120,7 +121,8 @@ def validate_text(text: str, expected_ids: np.ndarray, name: str = "submission",
     missing = expected.difference(seen)
     if missing:
         first = sorted(missing)[:5]
-        problems.append(f"{name}: {len(missing)} competition ID(s) missing, e.g. {', '.join(map(str, first))}")
+        problems.append(f"{name}: {count_words(len(missing), 'competition ID')} missing, "
+                        f"e.g. {', '.join(map(str, first))}")
     rows = len(lines) - 1
     if rows != len(expected):
         problems.append(f"{name}: {rows} data rows, expected {len(expected)}")
@@ -166,7 +168,7 @@ def validate_submission(csv_path: str | Path, expected_ids: np.ndarray) -> list[
 def check_submission(csv_path: str | Path, expected_ids: np.ndarray) -> None:
     problems = validate_submission(csv_path, expected_ids)
     if problems:
-        more = f" (+{len(problems) - 1} more problems)" if len(problems) > 1 else ""
+        more = f" (+{count_words(len(problems) - 1, 'more problem')})" if len(problems) > 1 else ""
         raise SubmissionError(f"{problems[0]}{more}")
 
 

@@ -13,3 +13,14 @@ UNSHOWN = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\
 def spelled_out(text: str) -> str:
     """``text`` with each ``UNSHOWN`` character written as its escape, so it shows on one line as it is."""
     return UNSHOWN.sub(lambda m: ascii(m.group())[1:-1], text)
+
+
+def count_words(n: int, noun: str, plural: str | None = None) -> str:
+    """'1 row', '2 rows', '1,000 rows': a count the reader sees, with the noun in the number it has ("submission(s)"
+    made every reader do that sum)."""
+    return f"{n:,} {noun if n == 1 else plural or noun + 's'}"
+
+
+def noun_for(n: int, noun: str, plural: str | None = None) -> str:
+    """``noun`` in the number ``n`` asks for, without the count: 'file' or 'files' before a list of names."""
+    return noun if n == 1 else plural or noun + "s"

@@ -21,6 +21,7 @@ from kaggle_kit.errors import (DataFormatError, DataNotFoundError, DuplicateSubm
                                LedgerError, SubmissionError, SubmissionLimitError, UsageError)
 from kaggle_kit.fsio import check_file_target, sha256_file
 from kaggle_kit.runs import LOGIT_SPLITS, NUM_CLASSES, RecipeKeys, recipe_keys
+from kaggle_kit.text import count_words
 
 if TYPE_CHECKING:
     from kaggle_kit.gap.estimators import Prediction
@@ -184,16 +185,17 @@ def models_within(folder: str | Path) -> dict[Path, int | None] | None:
 
 
 def check_models_within_budget(models: Mapping[Path, int | None] | None) -> None:
-    """Every model of ``models_within`` holds at most the competition's 5,000,000 trainable parameters (as its train
+    """Every model of ``models_within`` has under the competition's 5,000,000 trainable parameters (as its train
     manifest records them). Training refuses a larger one, but a run trained before model.max_params was capped,
     or elsewhere, could still be submitted."""
     from kaggle_kit.config import COMPETITION_MAX_PARAMS
     from kaggle_kit.errors import ParameterBudgetError
 
     for run, n in (models or {}).items():
-        if n is not None and n > COMPETITION_MAX_PARAMS:
+        if n is not None and n >= COMPETITION_MAX_PARAMS:  # "under 5 million": exactly 5,000,000 is out
+            relation = "over" if n > COMPETITION_MAX_PARAMS else "not under"
             raise ParameterBudgetError(f"{run}: its model has {n:,} trainable parameters (its train manifest), "
-                                       f"over the competition's {COMPETITION_MAX_PARAMS:,}; it cannot be submitted")
+                                       f"{relation} the competition's {COMPETITION_MAX_PARAMS:,}; it cannot be submitted")
 
 
 def parameters_note(models: Mapping[Path, int | None] | None) -> str | None:
@@ -360,7 +362,7 @@ def _submit_checked(csv_path: Path, message: str, *, competition: str, runs: Seq
     score = f", public score {public} ({100 * ledger.as_fraction(float(public)):.2f}%)" if public else ""
     left = "in all" if limits.limited_by_total else "today"  # a lifetime cap below the daily one is what limits
     echo(f"submitted {csv_path} to {competition}: ref {ref}, status {status}{score} "
-         f"({limits.num_allowed_now - 1} submission(s) left {left})")
+         f"({count_words(limits.num_allowed_now - 1, 'submission')} left {left})")
     return row
 
 
@@ -375,11 +377,14 @@ class SyncResult:
 
     def describe(self) -> str:
         if self.unlisted:
-            tail = (f"; {self.unlisted} of the ledger's submission(s) to this competition are not in Kaggle's list: "
-                    f"are these credentials another account's than the one that submitted them?")
+            which = ("1 of the ledger's submissions to this competition is" if self.unlisted == 1 else
+                     f"{self.unlisted:,} of the ledger's submissions to this competition are")
+            tail = (f"; {which} not in Kaggle's list: are these credentials another account's than the one that "
+                    f"submitted {'it' if self.unlisted == 1 else 'them'}?")
         else:
             tail = "; the ledger was already up to date" if not (self.updated or self.added) else ""
-        return (f"{self.remote} submission(s) on Kaggle: {self.updated} ledger row(s) updated, {self.added} added, "
+        return (f"{count_words(self.remote, 'submission')} on Kaggle: {count_words(self.updated, 'ledger row')} "
+                f"updated, {self.added} added, "
                 f"{self.pending} still pending{tail}")
 
 

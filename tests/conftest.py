@@ -21,6 +21,25 @@ if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
     signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _private_tmpdir(tmp_path_factory):
+    """Every temporary file of the tests and of the processes they start (the kernel script's unpacked source,
+    torchrun's rendezvous folders, matplotlib's config) goes under pytest's own base folder, which pytest prunes:
+    a developer running the suite often would otherwise collect them in /tmp."""
+    import tempfile
+
+    folder = tmp_path_factory.mktemp("tmp")
+    old_env, old_tempdir = os.environ.get("TMPDIR"), tempfile.tempdir
+    os.environ["TMPDIR"] = str(folder)
+    tempfile.tempdir = None  # tempfile caches its choice; read TMPDIR again
+    yield folder
+    tempfile.tempdir = old_tempdir
+    if old_env is None:
+        os.environ.pop("TMPDIR", None)
+    else:
+        os.environ["TMPDIR"] = old_env
+
+
 def pytest_collection_modifyitems(config, items):
     for item in items:
         parts = Path(str(item.fspath)).parts

@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 
 from kaggle_kit.config import COMPETITION_SLUG
+from kaggle_kit.text import count_words
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -50,7 +51,7 @@ def verify(args: argparse.Namespace, just_downloaded: bool = False) -> int:
     if report.problems:  # bad input, exit 2 as everywhere else; each problem on its own line, as validate does
         for problem in report.problems:
             print(f"problem: {problem}", file=sys.stderr)
-        raise DataFormatError(f"{report.paths.root}: {len(report.problems)} problem(s) found; "
+        raise DataFormatError(f"{report.paths.root}: {count_words(len(report.problems), 'problem')} found; "
                               + _after_problems(just_downloaded, bool(report.md5) and not all(report.md5.values())))
     print("data OK")
     return 0

@@ -12,7 +12,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--timm", action="append", default=[], metavar="ARCH",
                    help="also list timm/ARCH, adapted to 32x32 (repeatable)")
     p.add_argument("--max-params", type=int, default=COMPETITION_MAX_PARAMS,
-                   help=f"trainable-parameter budget to mark (default {COMPETITION_MAX_PARAMS:,})")
+                   help=f"mark models with this many trainable parameters or more (default {COMPETITION_MAX_PARAMS:,}: "
+                        f"the competition allows models under it)")
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
     p.set_defaults(func=run)
 
@@ -32,7 +33,7 @@ def model_rows(names: list[str], max_params: int) -> list[dict]:
         description = (f"timm {name[len(TIMM_PREFIX):]}, stem adapted to 32x32" if name.startswith(TIMM_PREFIX)
                        else model_entry(name).description)
         rows.append({"name": name, "params": params, "gflops": model_flops(model) / 1e9,
-                     "within_budget": params <= max_params, "description": description})
+                     "within_budget": params < max_params, "description": description})
     return rows
 
 
@@ -42,7 +43,8 @@ def run(args: argparse.Namespace) -> int:
 
     if args.max_params < 1:
         raise UsageError(f"--max-params must be 1 or more, found {args.max_params}")
-    names = list_models() + [f"timm/{a.removeprefix('timm/')}" for a in args.timm]
+    # each model once: a --timm given twice (or as timm/ARCH and ARCH) would build and print it twice
+    names = list(dict.fromkeys(list_models() + [f"timm/{a.removeprefix('timm/')}" for a in args.timm]))
     rows = model_rows(names, args.max_params)
     if args.json:
         print(json.dumps(rows, indent=2))
@@ -55,5 +57,5 @@ def run(args: argparse.Namespace) -> int:
     print("params: trainable; GFLOPs: forward, one 32x32 image, 1 multiply-add = 2 FLOPs "
           "(torch.utils.flop_counter, convs and matmuls)")
     if not all(r["within_budget"] for r in rows):
-        print(f"* over the {args.max_params:,}-parameter budget")
+        print(f"* over the {args.max_params:,}-parameter budget (a model must have fewer parameters)")
     return 0

@@ -5,6 +5,7 @@ import argparse
 import sys
 
 from kaggle_kit.errors import SubmissionError
+from kaggle_kit.text import count_words
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -28,4 +29,4 @@ def run(args: argparse.Namespace) -> int:
         print(line, file=sys.stderr)
     if len(problems) > MAX_PROBLEMS_LISTED:
         print(f"... {len(problems) - MAX_PROBLEMS_LISTED} more", file=sys.stderr)
-    raise SubmissionError(f"{args.csv}: invalid submission ({len(problems)} problem(s))")
+    raise SubmissionError(f"{args.csv}: invalid submission ({count_words(len(problems), 'problem')})")

@@ -201,12 +201,16 @@ def agreement_on_the_line(source_acc: float, source_member_preds: Sequence[np.nd
     Accuracy and agreement shift along the same line in probit space under distribution shift, so the
     observed move in agreement (which needs no labels) transfers to accuracy. A pair that agrees on all (or none)
     of either set's images has an infinite probit: it is left out (clipped to 99.99%, a pair agreeing on every
-    holdout image moving to 95% predicted 18% from a 90% holdout), and with no pair left the result is None.
+    holdout image moving to 95% predicted 18% from a 90% holdout), and with no pair left the result is None. So is
+    a ``source_acc`` of exactly 1 (or 0), possible on a small holdout: clipped to 99.99% it gave 99.96% whatever
+    the pairs' move, a number set by the clip alone.
     """
     eps = 1e-4
     pairs = list(combinations(range(len(source_member_preds)), 2))
     if not pairs:
         raise ValueError("agreement needs at least two members")
+    if not 0.0 < source_acc < 1.0:
+        return None
     shares = [((source_member_preds[a] == source_member_preds[b]).mean(),
                (target_member_preds[a] == target_member_preds[b]).mean()) for a, b in pairs]
     shares = np.array([(s, t) for s, t in shares if 0.0 < s < 1.0 and 0.0 < t < 1.0]).reshape(-1, 2)
@@ -334,7 +338,7 @@ def expected_range(errors: dict, estimates: dict, holdout_acc: float) -> dict | 
 
     p90 is Median-4's 90th-percentile error at its predicted drop (``expected_error``). The range widens only
     downwards and only when ``SPREAD_MEMBERS`` disagree: on unseen shift families the truth was then below the
-    estimate (check 5: covered 90% of 72 held-out model-sets; +-p90 covered 71%). Returns {"low", "high", "p90",
+    estimate (check 5: covered 90% of 72 held-out model-sets; ±p90 covered 71%). Returns {"low", "high", "p90",
     "spread", "bin", "n"} (fractions, clipped to [0, 1]) or None when Median-4 or its error is unknown.
     """
     median, spread = estimates.get("Median-4"), member_spread(estimates)
@@ -346,7 +350,7 @@ def expected_range(errors: dict, estimates: dict, holdout_acc: float) -> dict | 
 
 
 def symmetric_band(estimate: float, p90: float) -> tuple[float, float]:
-    """``estimate`` +- its 90th-percentile error, clipped to [0, 1]: the range without Median-4's members."""
+    """``estimate`` ± its 90th-percentile error, clipped to [0, 1]: the range without Median-4's members."""
     return max(0.0, estimate - p90), min(1.0, estimate + p90)
 
 
@@ -401,7 +405,8 @@ def estimate_all(holdout_logits: np.ndarray, holdout_labels: np.ndarray, target_
     """Every estimator's predicted target accuracy, plus what they were computed from.
 
     ``members``: (holdout logits per member, target logits per member) of an ensemble, for the agreement
-    estimate (left out when every pair agrees on all or none of one set's images: ``agreement_on_the_line``).
+    estimate (left out when every pair agrees on all or none of one set's images, or the ensemble gets all or
+    none of the holdout right: ``agreement_on_the_line``).
     ``synthetic`` (a ``synthetic.SyntheticLogits`` of the same model) with ``target_stats`` (image statistics of
     the target images, ``synthetic.stats_matrix``) adds CC-Synth; ``exclude``
     leaves corruption families out of its training (the benchmark's unseen-family test). ``holdout_stats`` with
@@ -457,7 +462,7 @@ def estimate_all(holdout_logits: np.ndarray, holdout_labels: np.ndarray, target_
         tgt_preds = [m.argmax(1) for m in members[1]]
         acc = float((holdout_logits.argmax(1) == holdout_labels).mean())
         line = agreement_on_the_line(acc, src_preds, tgt_preds)
-        if line is not None:  # None: every pair agrees on all of one set's images
+        if line is not None:  # None: every pair agrees on all of one set's images, or the holdout is all right
             est["Agreement"] = line
     return {
         "estimates": est,

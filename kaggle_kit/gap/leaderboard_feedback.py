@@ -27,6 +27,7 @@ import pandas as pd
 from kaggle_kit.gap.estimators import measured_error, symmetric_band
 from kaggle_kit.ledger import RUN_SEPARATOR, as_fraction, estimates_of
 from kaggle_kit.runs import RecipeKeys
+from kaggle_kit.text import count_words
 
 SCORED_STATUS = "COMPLETE"
 
@@ -58,14 +59,24 @@ class LedgerOffset:
         return apply_offset(estimate, self.offset)
 
     def scope_words(self) -> str:
-        """Appended to "N scored submission(s)"."""
+        """Appended to "N scored submissions"."""
         return self.scope.value
 
+    def scored_words(self) -> str:
+        """'1 scored submission of the same recipe', '3 scored submissions': the rows the correction used."""
+        return count_words(self.n, "scored submission") + self.scope_words()
+
+    def predictions_were(self) -> str:
+        """'prediction was' or 'predictions were', agreeing with ``n``."""
+        return "prediction was" if self.n == 1 else "predictions were"
+
     def miss_words(self) -> str:
-        """The mean miss as a reader checks it against the correction: too high is subtracted, too low added."""
+        """The mean miss as a reader checks it against the correction: too high is subtracted, too low added (an
+        average only over more than one submission)."""
+        mean = "" if self.n == 1 else " on average"
         if abs(self.offset) < 5e-4:
-            return "on target on average"
-        return f"{100 * abs(self.offset):.1f} points too {'high' if self.offset > 0 else 'low'} on average"
+            return f"on target{mean}"
+        return f"{100 * abs(self.offset):.1f} points too {'high' if self.offset > 0 else 'low'}{mean}"
 
 
 def mean_offset(predicted: Sequence[float], observed: Sequence[float]) -> float:
@@ -277,7 +288,8 @@ def switch_words(name: str, recommended: str, errors: dict | None = None) -> str
     errors = measurements() if errors is None else errors
     c, r = (errors[CHECK8]["estimators"][e] for e in (name, recommended))
     return (f"{name} is corrected, not {recommended}: its correction measured best on the benchmark, and on the models "
-            f"of a check written down before they were trained (PREREGISTERED.md, check 8) it beat {recommended}'s, "
+            f"of a check written down before they were trained (benchmarks/PREREGISTERED.md, check 8) it beat "
+            f"{recommended}'s, "
             f"{100 * c['one_different_recipe']:.2f} vs {100 * r['one_different_recipe']:.2f} points with another "
             f"recipe's miss and {100 * c['one_same_recipe']:.2f} vs {100 * r['one_same_recipe']:.2f} with the same "
             f"recipe's")
@@ -341,9 +353,9 @@ EVIDENCE_ROWS = (
                 "private score of a 50% public split", {"plain": _AS, "smoothing_pair": _VARIANT, "all": _MEAN}, 2,
                 mean_includes="the label-smoothing variant",
                 note="The 'another recipe' cells of the benchmark, the stand-in and checks 6 and 8 also count pairs "
-                     "where the earlier submission was the corrected recipe's label-smoothing variant, which the "
-                     "toolkit now uses alone (check 12): for a recipe without a variant in the ledger they are "
-                     "somewhat optimistic."),
+                     "where the earlier submission was the corrected recipe's label-smoothing variant. Since check 12 "
+                     "the toolkit corrects by such a variant alone when the ledger has one, so for a recipe "
+                     "without a variant in the ledger these cells are somewhat optimistic."),
     EvidenceRow(CHECK13, "check 13: those four recipes with label smoothing 0.2, one seed each",
                 "private score of a 50% public split", {"plain": _AS, "smoothing_variants": _VARIANT, "all": _MEAN}, 2,
                 mean_includes="the label-smoothing variants"),
@@ -466,18 +478,20 @@ def coverage_words(estimator: str, errors: dict | None = None, fraction: str = "
         return None
     key = band_source(estimator, errors)
     fresh_same = res.get("fresh_same_recipe_models", {}).get(estimator)
-    same = (f"the narrower +-{100 * errors[key]['band'][estimator]:.2f} of a same-recipe correction held for "
-            f"{cov['one_same_recipe']['private']:.0%} on the {len(fresh_same)} models trained after "
+    same = (f"the narrower ±{100 * errors[key]['band'][estimator]:.2f} points of a same-recipe correction held for "
+            f"{cov['one_same_recipe']['private']:.0%} on the {count_words(len(fresh_same), 'model')} trained after "
             f"{key.replace('check', 'check ')} wrote it down" if key is not None and fresh_same else
             f"{cov['one_same_recipe']['private']:.0%} by the same recipe's")
     fresh_variant = res.get("fresh_variant_models", {}).get(estimator)
     band = variant_band(estimator, errors)
-    variant = (f"the +-{100 * band:.2f} of a correction by one label-smoothing variant held for "
-               f"{cov['one_smoothing_variant']['private']:.0%} on the {len(fresh_variant)} models trained after check "
+    variant = (f"the ±{100 * band:.2f} points of a correction by one label-smoothing variant held for "
+               f"{cov['one_smoothing_variant']['private']:.0%} on the "
+               f"{count_words(len(fresh_variant), 'model')} trained after check "
                f"13 wrote it down" if band is not None and fresh_variant and "one_smoothing_variant" in cov else None)
     other = f"{cov['one_different_recipe']['private']:.0%} of corrections by another recipe's miss"
     held = f"{other}, {same} and {variant}" if variant else f"{other} and {same}"
-    return (f"The range held on {len(res['fresh_models'])} models whose rows did not set it for {held}, "
+    return (f"The range held on {count_words(len(res['fresh_models']), 'model')} whose rows did not set it for "
+            f"{held}, "
             f"judged by the private score of a {float(fraction):.0%} public split")
 
 
@@ -490,13 +504,13 @@ def range_basis(c: "Corrected", errors: dict | None = None) -> str:
         return (f"9 in 10 corrections by label-smoothing variants' earlier submissions fell this close to the private "
                 f"score of a random 50% public split on the {len(rec['others'])} models seen before check 13, and "
                 f"{rec['coverage_private']:.0%} on its {len(rec['models'])} new recipes, trained after the range was "
-                f"written down (PREREGISTERED.md, check 13)")
+                f"written down (benchmarks/PREREGISTERED.md, check 13)")
     if key is not None:
         n = key.removeprefix("check")
         return (f"9 in 10 corrections by the same recipe's earlier submission fell this close to the private score "
                 f"of a random 50% public split on the models seen before check {n}, and "
                 f"{band_coverage(c.offset.estimator, errors):.0%} on its new recipe, trained after the range was "
-                f"written down (PREREGISTERED.md, check {n})")
+                f"written down (benchmarks/PREREGISTERED.md, check {n})")
     return ("9 in 10 corrections of another recipe's model fell this close on the benchmark and on the held-out "
             "families")
 
@@ -508,7 +522,7 @@ class Corrected:
     estimate: float   # the estimator's own prediction, before the correction
     offset: LedgerOffset
     evidence: dict[str, dict[str, float]]
-    low: float | None = None   # +- ``same_recipe_band``, ``variant_band`` or ``correction_p90``, clipped to [0, 1]
+    low: float | None = None   # ± ``same_recipe_band``, ``variant_band`` or ``correction_p90``, clipped to [0, 1]
     high: float | None = None
 
     def range_words(self) -> str:
@@ -516,9 +530,9 @@ class Corrected:
 
     def describe(self) -> str:
         rng = f" ({self.range_words()})" if self.low is not None else ""
-        return (f"{self.offset.estimator} {100 * self.estimate:.1f}% corrected by {self.offset.n} scored "
-                f"submission(s){self.offset.scope_words()} whose {self.offset.estimator} predictions were "
-                f"{self.offset.miss_words()}: {100 * self.accuracy:.1f}%{rng}")
+        return (f"{self.offset.estimator} {100 * self.estimate:.1f}% corrected by {self.offset.scored_words()} "
+                f"whose {self.offset.estimator} {self.offset.predictions_were()} {self.offset.miss_words()}: "
+                f"{100 * self.accuracy:.1f}%{rng}")
 
 
 def corrected_prediction(estimates: Mapping[str, float], recommended: str, ledger: pd.DataFrame | Sequence[ScoredRow],

@@ -27,6 +27,7 @@ from kaggle_kit.gap.report_render import (Details, Fig, Section, Table, figure_p
                                           render_markdown)
 from kaggle_kit.gap.report_runs import RunView, load_run
 from kaggle_kit.ledger import RUN_SEPARATOR, as_fraction, estimates_of
+from kaggle_kit.text import count_words
 
 SECTIONS = ("summary", "scoreboard", "prediction", "label-shift", "covariate-shift", "per-class", "advice", "accuracy")
 NEAR_DUP_THRESHOLDS = (0.95, 0.97, 0.99)
@@ -34,7 +35,7 @@ NEAR_DUP_THRESHOLDS = (0.95, 0.97, 0.99)
 # equally good models), so the line is a constant gap: 2 points at 90.1% and 90.3% gave a slope of 5.
 LINE_MIN_SPREAD = 0.02
 # Below this many images a run's holdout or competition predictions make its estimates noisier than the benchmark
-# measured them (5,000-image holdouts): the holdout accuracy alone is uncertain by about +-4 points at 500, and COT
+# measured them (5,000-image holdouts): the holdout accuracy alone is uncertain by about ±4 points at 500, and COT
 # and COTT read chance differences of the predicted-class shares as a shift (8-9 points low at 100 images).
 SMALL_SET_IMAGES = 500
 # A submission's message (-m, or the description Kaggle answered) in the scoreboard: enough to tell submissions apart,
@@ -88,7 +89,7 @@ def expectation_sentence(name: str, estimator: str, result: dict, errors: dict,
                f"{members} agree within {spread:.1f} points")
         cov = (unseen or {}).get("range_coverage")
         evidence = (f" This range held on {cov['spread']:.0%} of {cov['n']} shifted sets of families outside the "
-                    f"benchmark (Median-4 ±{p90:.1f} alone: {cov['symmetric']:.0%})." if cov else "")
+                    f"benchmark (Median-4 ±{p90:.1f} points alone: {cov['symmetric']:.0%})." if cov else "")
         return (f"{head}. Expect **{_pct(rng['low'], 1)} to {_pct(rng['high'], 1)}**: {where} was within "
                 f"{p90:.1f} points 9 times in 10; {why}.{evidence}")
     exp = _expected(errors, estimator, result)
@@ -177,13 +178,15 @@ def upload_prediction_summary(df: pd.DataFrame, legacy: str) -> list:
     scored = df[~df["prediction_error"].isna()]
     if scored.empty:
         return [text + " No prediction has a public score to compare with yet."]
-    parts = [f"{literal(name)} {100 * g['prediction_error'].abs().mean():.1f} points over {len(g)} submission(s)"
+    parts = [f"{literal(name)} {100 * g['prediction_error'].abs().mean():.1f} points over "
+             f"{count_words(len(g), 'submission')}"
              for name, g in scored.groupby("predicted_by", sort=True)]
     text += " Mean absolute error against the public score: " + "; ".join(parts) + "."
     both = scored[~scored["corrected_error"].isna()]
     if not both.empty:
         text += (f" Corrected by the submissions scored before each (section 2 says how and which estimator): "
-                 f"{100 * both['corrected_error'].abs().mean():.1f} points over {len(both)} submission(s), against "
+                 f"{100 * both['corrected_error'].abs().mean():.1f} points over "
+                 f"{count_words(len(both), 'submission')}, against "
                  f"{100 * both['prediction_error'].abs().mean():.1f} for the recorded predictions of the same ones.")
     every = estimator_errors(scored)
     if not every:
@@ -191,6 +194,12 @@ def upload_prediction_summary(df: pd.DataFrame, legacy: str) -> list:
     return [text, "Every estimator the upload computed, on your scored submissions that kept them, closest first:",
             Table(["estimator", "mean absolute error against the public score (pts)", "scored submissions"],
                   [[literal(n), f"{100 * e:.1f}", f"{k}"] for n, (e, k) in every.items()])]
+
+
+# Said under the scoreboard, where "recipe 8df1e7" first appears: a bare hash told a reader nothing
+RECIPE_WORDS = ("Recipe (in the runs column): the first 6 characters of a fingerprint of how the run was trained (its "
+                "config without seeds and speed settings). Submissions with the same recipe differ only by seed, and "
+                "section 2 corrects a run's prediction first by its own recipe's earlier submissions.")
 
 
 def _message_cell(message: str) -> str:
@@ -225,7 +234,8 @@ def scoreboard_section(ledger: pd.DataFrame, runs: Sequence[RunView], competitio
         left_out = int(other.sum())
         if left_out:
             names = ", ".join(literal(c) for c in sorted(set(ledger.loc[other, "competition"])))
-            sec.blocks.append(f"{left_out} ledger row(s) of other competitions ({names}) are left out.")
+            sec.blocks.append(f"{count_words(left_out, 'ledger row')} of other competitions ({names}) "
+                              f"{'is' if left_out == 1 else 'are'} left out.")
             ledger = ledger.loc[~other]
     if ledger.empty:
         where = f"for {literal(competition)} in the ledger" if left_out else "in the ledger"
@@ -255,6 +265,8 @@ def scoreboard_section(ledger: pd.DataFrame, runs: Sequence[RunView], competitio
     sec.blocks.append(Table(["time (UTC)", "file", "message", "runs", "holdout", "local test", "predicted LB",
                              "predicted by", "public", "private", "predicted - public (pts)",
                              "corrected by earlier scores (error)", "status"], rows))
+    if (df["recipe"] != "").any():
+        sec.blocks.append(RECIPE_WORDS)
     sec.blocks += upload_prediction_summary(df, legacy)
     local = df["local_test_acc"].to_numpy(float)
     local = np.where(np.isnan(local), df["local_holdout_acc"].to_numpy(float), local)
@@ -294,7 +306,8 @@ def scoreboard_section(ledger: pd.DataFrame, runs: Sequence[RunView], competitio
     if line is None:
         sec.blocks.append(_no_line_words(board))
     else:
-        sec.blocks.append(f"Fitted on {n_scored} scored submission(s): leaderboard = {line[0]:.3f} x local "
+        sec.blocks.append(f"Fitted on {count_words(n_scored, 'scored submission')}: leaderboard = "
+                          f"{line[0]:.3f} x local "
                           f"{100 * line[1]:+.2f} points" + _constant_gap_words(local[ok])
                           + ". Local accuracy here is the CIFAR-10 test accuracy (the holdout's where a row has "
                             "none), so this gap differs from one against the holdout. Expected leaderboard accuracy "
@@ -380,8 +393,8 @@ def corrections(runs: Sequence[RunView], estimator: str, ledger: pd.DataFrame | 
             said_wider = said_wider or bool(wider)
             last = c
             lines.append(f"{literal(v.name)}, corrected by the leaderboard: {c.offset.estimator} predicted "
-                         f"{_pct(c.estimate, 1)}, and on your {c.offset.n} scored "
-                         f"submission(s){c.offset.scope_words()} its predictions were {c.offset.miss_words()}, so "
+                         f"{_pct(c.estimate, 1)}, and on your {c.offset.scored_words()} its "
+                         f"{c.offset.predictions_were()} {c.offset.miss_words()}, so "
                          f"expect **{_pct(c.accuracy, 1)}**" + ("." if c.low is None else
                                                                 f" ({_pct(c.low, 1)} to {_pct(c.high, 1)}: "
                                                                 f"{leaderboard_feedback.range_basis(c, measured)})."
@@ -469,10 +482,7 @@ def prediction_section(runs: Sequence[RunView], errors: dict, unseen: dict | Non
                               f"({', '.join(literal(m) for m in v.members)}); mean "
                               f"pairwise agreement {_pct(v.member_agreement[0], 2)} on the holdout, "
                               f"{_pct(v.member_agreement[1], 2)} on the competition set."
-                              + ("" if "Agreement" in v.result["estimates"] else
-                                 " Agreement is not computed: every pair of members agrees on all (or on none) of "
-                                 "the holdout or the competition images, and agreement on the line needs a share "
-                                 "between 0% and 100% on both (the probit of 0% or 100% is infinite)."))
+                              + ("" if "Agreement" in v.result["estimates"] else _no_agreement_words(v)))
     fig = Figure(figsize=(7, 0.45 * len(main.result["estimates"]) + 1.2))
     ax = fig.add_subplot()
     est = main.result["estimates"]
@@ -499,6 +509,19 @@ def prediction_section(runs: Sequence[RunView], errors: dict, unseen: dict | Non
                           "drop; shaded: the range to expect (above); a black line: the run's public score, once "
                           "it has one."))
     return sec, evidence
+
+
+def _no_agreement_words(v: RunView) -> str:
+    """Why an ensemble has no Agreement estimate (``estimators.agreement_on_the_line`` returned None)."""
+    acc = v.result.get("holdout_acc")
+    if acc in (0.0, 1.0):
+        return (f" Agreement is not computed: the ensemble gets {'all' if acc == 1.0 else 'none'} of its holdout "
+                f"images right, and agreement on the line carries the members' move over from the holdout's accuracy "
+                f"on the probit scale, where {acc:.0%} is infinitely far out: the estimate would be set by where it "
+                f"is clipped, not by the images.")
+    return (" Agreement is not computed: every pair of members agrees on all (or on none) of the holdout or the "
+            "competition images, and agreement on the line needs a share between 0% and 100% on both (the probit of "
+            "0% or 100% is infinite).")
 
 
 def _no_range_sentence(v: RunView, best: str) -> str:
@@ -940,11 +963,6 @@ def build_report(run_dirs: Sequence[str | Path], ledger_path: str | Path | None,
     meta = meta_line([v.name for v in runs], len(comp.images), comp.source, len(data.train_images), ledger_path,
                      len(ledger))
     return write_report(out_dir, title, meta, sections)
-
-
-def count_words(n: int, noun: str) -> str:
-    """'1 row', '2 rows': a count the reader sees, with the noun in the number it has."""
-    return f"{n:,} {noun}" + ("" if n == 1 else "s")
 
 
 def meta_line(run_names: Sequence[str], n_comp: int, comp_source: str | None, n_train: int,

@@ -29,25 +29,28 @@ def count_bn_statistics(model: nn.Module) -> int:
 
 
 def check_parameter_budget(model: nn.Module, name: str, max_params: int = DEFAULT_MAX_PARAMS) -> int:
-    """Trainable parameter count, or ParameterBudgetError naming the model when it is over the budget."""
+    """Trainable parameter count, or ParameterBudgetError naming the model unless it is under the budget.
+
+    Strictly under: the competition allows models "under 5 million parameters", so exactly 5,000,000 is refused."""
     if not isinstance(max_params, int) or isinstance(max_params, bool) or max_params <= 0:
         raise ConfigError(f"model.max_params must be a positive integer, got {max_params!r}")
     n = count_parameters(model, trainable_only=True)
-    if n > max_params:
+    if n >= max_params:
+        relation = "over" if n > max_params else "not under"
         raise ParameterBudgetError(
-            f"model {name} has {n:,} trainable parameters, over the budget of {max_params:,}; "
+            f"model {name} has {n:,} trainable parameters, {relation} the budget of {max_params:,}; "
             f"choose a smaller model or narrower model.kwargs")
     return n
 
 
 def combined_parameters_note(counts: list[int], max_params: int = DEFAULT_MAX_PARAMS) -> str | None:
-    """A line for predictions that come from several models over ``max_params`` together, else None.
+    """A line for predictions that come from several models not under ``max_params`` together, else None.
 
     Each model passes the competition's budget on its own; whether the budget covers everything behind one
     submission is the course's reading, not the toolkit's, so the user hears the total before training and
     again before uploading rather than learning it from a disqualification."""
     total = sum(counts)
-    if len(counts) < 2 or total <= max_params:
+    if len(counts) < 2 or total < max_params:
         return None
     return (f"note: these predictions come from {len(counts)} models with {total:,} trainable parameters in all "
             f"(each at most {max(counts):,}, under the {max_params:,} budget); if the competition's limit covers "

@@ -22,6 +22,14 @@ def make_act(name: str) -> nn.Module:
     return ACTIVATIONS[name](inplace=True)
 
 
+
+def dropout_rate(value: object) -> float:
+    """A dropout probability as YAML gives it: float() would quietly make ``true`` 1.0, a layer that zeroes every
+    feature, so the model never learns; torch itself refuses only values outside [0, 1]."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < 1:
+        raise ValueError(f"dropout must be a number in [0, 1), got {value!r}")
+    return float(value)
+
 @dataclass(frozen=True)
 class ResNetSpec:
     stem: tuple[int, ...]               # output channels of the stem's 3x3 stride-1 convs, in order

@@ -12,7 +12,7 @@ from dataclasses import dataclass, replace
 import torch.nn as nn
 
 from kaggle_kit.models.registry import register_model
-from kaggle_kit.models.resnet import CifarResNet, ResNetSpec
+from kaggle_kit.models.resnet import CifarResNet, ResNetSpec, dropout_rate
 
 
 @dataclass(frozen=True)
@@ -49,7 +49,7 @@ APPROX_TOLERANCE = 0.01  # relative: an approximate paper count is matched withi
 def build_seed(name: str, num_classes: int = 10, dropout: float | None = None) -> CifarResNet:
     spec = replace(SEED_SPECS[name], num_classes=num_classes)
     if dropout is not None:
-        spec = replace(spec, dropout=float(dropout))
+        spec = replace(spec, dropout=dropout_rate(dropout))
     return CifarResNet(spec)
 
 

@@ -26,22 +26,54 @@ MIN_FEATURE_SIZE = 2  # the last feature map must stay at least this many pixels
 INPUT_SIZE = 32
 
 
-def create_timm_model(arch: str, num_classes: int = 10, dropout: float | None = None, **kwargs: Any) -> nn.Module:
-    """``timm.create_model(arch, pretrained=False, num_classes=...)`` + ``adapt_stem``; dropout -> drop_rate."""
+def check_timm_name(arch: str) -> None:
+    """UnknownModelError with the closest timm names unless timm has ``arch`` (checked offline, no download)."""
     import timm
 
     if not timm.is_model(arch):
         close = difflib.get_close_matches(arch, timm.list_models(), n=3, cutoff=0.6)
         hint = f"did you mean {', '.join('timm/' + c for c in close)}? " if close else ""
         raise UnknownModelError(f"unknown timm architecture '{arch}'; {hint}`timm.list_models()` lists them")
+
+
+def create_timm_model(arch: str, num_classes: int = 10, dropout: float | None = None, **kwargs: Any) -> nn.Module:
+    """``timm.create_model(arch, pretrained=False, num_classes=...)`` + ``adapt_stem``; dropout -> drop_rate."""
+    import timm
+
+    check_timm_name(arch)
+    user_kwargs = dict(kwargs)
     if dropout is not None:
         kwargs.setdefault("drop_rate", float(dropout))
     try:
         model = timm.create_model(arch, pretrained=False, num_classes=num_classes, **kwargs)
     except TypeError as err:
         raise ConfigError(f"timm/{arch} rejected its arguments {sorted(kwargs)} ({err})") from None
-    adapt_stem(model, f"timm/{arch}")
+    except Exception as err:  # noqa: BLE001 - timm checks kwargs with assert and dict lookups (global_pool: xyz,
+        # act_layer: nope): a traceback for a typo in model.kwargs
+        first = (str(err).strip().splitlines() or [""])[0]
+        raise ConfigError(f"timm/{arch} rejected its arguments {sorted(kwargs)} "
+                          f"({type(err).__name__}{': ' + first if first else ''})") from None
+    try:
+        adapt_stem(model, f"timm/{arch}")
+    except UnsupportedModelError:
+        if user_kwargs and _adapts_without_kwargs(arch, num_classes):
+            raise ConfigError(f"timm/{arch} runs on 32x32 RGB images, but not with model.kwargs {user_kwargs}; "
+                              f"remove or fix them") from None
+        raise
     return model
+
+
+def _adapts_without_kwargs(arch: str, num_classes: int) -> bool:
+    """Whether the plain architecture adapts, so that a failure with kwargs (in_chans=1, features_only=True...)
+    is blamed on the kwargs, not the architecture (built on the meta device: costs no memory)."""
+    import timm
+
+    try:
+        with torch.device("meta"):
+            adapt_stem(timm.create_model(arch, pretrained=False, num_classes=num_classes))
+    except Exception:  # noqa: BLE001 - any failure means the architecture itself is the problem
+        return False
+    return True
 
 
 def _stem_boundary(model: nn.Module, name: str) -> str:

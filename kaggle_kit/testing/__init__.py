@@ -25,3 +25,25 @@ def unprivileged() -> list[str]:
         pytest.skip("running as root without setpriv: a read-only folder cannot be simulated")
     caps = "-dac_override,-dac_read_search"
     return ["setpriv", f"--bounding-set={caps}", f"--inh-caps={caps}"]
+
+
+def write_yaml(folder, text: str, name: str = "p.yaml"):
+    """``text`` written to ``folder/name``: a pipeline file for a test; returns its path."""
+    path = folder / name
+    path.write_text(text)
+    return path
+
+
+def load_error(path, overrides=(), exc=None, where=None) -> str:
+    """The error ``load_pipeline`` raises (``exc``, ConfigError unless told), checked to be one line that starts
+    with what it blames: the file, or ``where`` (``--set KEY=VALUE`` when an override broke a valid file)."""
+    import pytest
+
+    from kaggle_kit.config import load_pipeline
+    from kaggle_kit.errors import ConfigError
+
+    with pytest.raises(exc or ConfigError) as info:
+        load_pipeline(path, list(overrides))
+    msg = str(info.value)
+    assert "\n" not in msg and msg.startswith(f"{where or path}: "), msg
+    return msg

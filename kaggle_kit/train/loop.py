@@ -34,7 +34,7 @@ from kaggle_kit.tensors import select_device, to_model_input
 from kaggle_kit.train import distributed
 from kaggle_kit.train.batches import DeviceBatches, WorkerBatches, epoch_batches, steps_per_epoch
 from kaggle_kit.train.distributed import DistInfo
-from kaggle_kit.train.optim import build_optimizer
+from kaggle_kit.train.optim import build_optimizer, l2_penalty
 from kaggle_kit.train.rng import derive_seed, rng_states, seed_all, set_rng_states
 from kaggle_kit.train.schedule import LRSchedule
 
@@ -101,17 +101,25 @@ def split_indices(cfg: PipelineConfig, labels: np.ndarray) -> tuple[np.ndarray, 
 
 
 def build_model(cfg: PipelineConfig, num_classes: int) -> tuple[torch.nn.Module, dict]:
-    """Registry model with the pipeline's kwargs (+ train.dropout); the parameter budget is checked here."""
+    """Registry model with the pipeline's kwargs (+ train.dropout); the parameter budget is checked here, on a
+    meta-device build first, so a width of 100,000 (a resumed run's edited config.yaml) is refused before
+    gigabytes are allocated and initialised."""
     from kaggle_kit.models import check_parameter_budget, create_model
 
     kwargs = dict(cfg.model.kwargs)
     if cfg.train.dropout is not None:
         kwargs["dropout"] = cfg.train.dropout
-    try:
-        model = create_model(cfg.model.name, num_classes=num_classes, **kwargs)
-    except (TypeError, ValueError, RuntimeError) as err:  # torch's words for a width of 'x' or -3, a dropout of 5
-        raise ConfigError(f"model '{cfg.model.name}' rejected its arguments {sorted(kwargs)} ({err}); "
-                          f"fix model.kwargs or train.dropout") from None
+
+    def build() -> torch.nn.Module:
+        try:
+            return create_model(cfg.model.name, num_classes=num_classes, **kwargs)
+        except (TypeError, ValueError, RuntimeError) as err:  # torch's words for a width of 'x', a dropout of 5
+            raise ConfigError(f"model '{cfg.model.name}' rejected its arguments {sorted(kwargs)} ({err}); "
+                              f"fix model.kwargs or train.dropout") from None
+
+    with torch.device("meta"):
+        check_parameter_budget(build(), cfg.model.name, cfg.model.max_params)
+    model = build()
     check_parameter_budget(model, cfg.model.name, cfg.model.max_params)
     return model, kwargs
 
@@ -474,6 +482,8 @@ def train_run(cfg: PipelineConfig, data: Cifar10, run_dir: str | Path, *, resume
         hold_loss = hold_acc = None
         if (epoch + 1) % tc.eval_every_epochs == 0 or epoch + 1 == tc.epochs:
             hold_loss, hold_acc = evaluate(eng.eval_model, hold_x, hold_y, device, tc, info)
+            if tc.holdout_loss_adds_l2 and hold_loss is not None:  # Keras' val_loss (seed004)
+                hold_loss += l2_penalty(eng.eval_model, tc.optimizer)
         check_not_diverged(eng, run_dir, epoch + 1, stats["train_loss"], hold_loss, tc)
         eng.schedule.end_epoch(hold_loss)
         row = {"epoch": epoch + 1, "lr": stats["lr"], "train_loss": round(stats["train_loss"], 6),

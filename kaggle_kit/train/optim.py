@@ -27,6 +27,17 @@ def param_groups(model: torch.nn.Module, weight_decay: float, decay_norm_and_bia
     return groups
 
 
+def l2_penalty(model: torch.nn.Module, cfg: OptimizerConfig) -> float:
+    """weight_decay/2 * sum(w^2) over the parameters ``param_groups`` decays: the loss term whose gradient
+    (weight_decay * w) sgd's and adam's coupled decay adds, i.e. what Keras' val_loss includes for an
+    L2(weight_decay/2) kernel regulariser. adamw's decoupled decay is no loss term, so it has none."""
+    if cfg.name == "adamw":
+        raise ConfigError("adamw's weight decay is decoupled: it adds no L2 term to the loss")
+    with torch.no_grad():
+        return float(sum(g["weight_decay"] / 2 * sum(float(p.detach().double().pow(2).sum()) for p in g["params"])
+                         for g in param_groups(model, cfg.weight_decay, cfg.decay_norm_and_bias)))
+
+
 def build_optimizer(model: torch.nn.Module, cfg: OptimizerConfig) -> torch.optim.Optimizer:
     groups = param_groups(model, cfg.weight_decay, cfg.decay_norm_and_bias)
     if cfg.name == "sgd":

@@ -319,7 +319,7 @@ def test_disk_full_while_downloading_names_the_download_and_leaves_nothing(fake,
         signal.signal(signal.SIGXFSZ, old_handler)
     assert rc == 1
     line = one_error_line(capsys)  # was: "error: File too large (OSError)"
-    assert line == (f"error: could not save the download of {SLUG}'s data beside D (File too large); free some "
+    assert line == (f"error: could not save the download of {SLUG}'s data in D (File too large); free some "
                     f"space or choose another --dest"), line
     assert list(Path.cwd().iterdir()) == []
 
@@ -336,11 +336,15 @@ def _tree(root: Path) -> dict[str, bytes]:
     return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
 
 
-@pytest.mark.parametrize("failure", [KeyboardInterrupt(), OSError(18, "Invalid cross-device link")])
-def test_a_move_that_fails_half_way_leaves_the_old_files_exactly(fake, tmp_path, capsys, monkeypatch, failure):
+EXDEV = OSError(18, "Invalid cross-device link")
+
+
+@pytest.mark.parametrize("failure, step", [(KeyboardInterrupt(), "in"), (EXDEV, "in"), (EXDEV, "aside")])
+def test_a_move_that_fails_half_way_leaves_the_old_files_exactly(fake, tmp_path, capsys, monkeypatch, failure, step):
     """Ctrl-C (or any failure) while the new files were moved into an existing folder left some old and some new
     ones; `data verify` cannot tell a mixed competition pickle (it has no official md5). The move is now all or
-    nothing: here it fails after the third file, and D holds exactly its old files."""
+    nothing: here it fails at the fourth file moved in (or moved aside, out of D), and D holds exactly its old
+    files. EXDEV is what a rename across a mount point inside D raises."""
     old_pickle = Path(fake.config.data_files["cifar_test_nolabel.pkl"]).read_bytes()
     serve_zip(fake, make_zip(tmp_path / "old.zip", [*cifar_members("cifar-10-batches-py"),
                                                     ("cifar_test_nolabel.pkl", old_pickle)]))
@@ -353,8 +357,8 @@ def test_a_move_that_fails_half_way_leaves_the_old_files_exactly(fake, tmp_path,
 
     real_replace, moved = os.replace, []
 
-    def replace_then_fail(src, dst):  # the new files come from the staging folder's files/
-        if "files" in Path(src).parts:
+    def replace_then_fail(src, dst):  # the new files come from the staging folder's files/, the old go to replaced/
+        if "files" in Path(src).parts if step == "in" else "replaced" in Path(dst).parts:
             if len(moved) == 3:
                 raise failure
             moved.append(dst)
@@ -376,13 +380,97 @@ def test_a_move_that_fails_half_way_leaves_the_old_files_exactly(fake, tmp_path,
     assert sorted(p.name for p in Path.cwd().iterdir()) == ["D"]  # and no staging folder
 
 
+# Runs the CLI with kill -9 sent to itself at the move's rename number argv[1] (0 = the first): the renames out of
+# D into the staging folder's replaced/ and out of its files/ into D. Test-only, and outside the toolkit.
+KILLED_AT_RENAME = """
+import os, signal, sys
+from pathlib import Path
+
+at, seen, real_replace = int(sys.argv[1]), [], os.replace
+
+def replace(src, dst):
+    if {"files", "replaced"} & {*Path(src).parts, *Path(dst).parts}:
+        if len(seen) == at:
+            os.kill(os.getpid(), signal.SIGKILL)
+        seen.append(dst)
+    real_replace(src, dst)
+
+os.replace = replace
+from kaggle_kit.cli import main
+sys.exit(main(sys.argv[2:]))
+"""
+
+
+@pytest.mark.parametrize("at, then", [(0, "download"), (3, "download"), (7, "download"), (8, "download"),
+                                      (14, "download"), (3, "verify"), (8, "verify"), (14, "verify")])
+def test_a_move_killed_half_way_is_undone_by_the_next_command(fake, tmp_path, capsys, at, then):
+    """kill -9 while a download moved its files into D (7 old files moved aside, then 8 new moved in: rename
+    ``at`` never happens) left D without the old files it was replacing, their only copies in the staging
+    folder; the next download removed that folder as stale, and when that download failed D held neither the
+    old files nor the new. The next command that reads D (a download that then fails, or `data verify`) now
+    undoes the move first, says so in one line, and D holds exactly its old files."""
+    import os
+    import subprocess
+    import sys
+    import time
+
+    old_pickle = Path(fake.config.data_files["cifar_test_nolabel.pkl"]).read_bytes()
+    serve_zip(fake, make_zip(tmp_path / "old.zip", [*cifar_members("cifar-10-batches-py"),
+                                                    ("cifar_test_nolabel.pkl", old_pickle)]))
+    main(["data", "download", "--dest", "D"])  # md5s differ: `data verify` reports them
+    before = _tree(Path("D"))
+    serve_zip(fake, make_zip(tmp_path / "new.zip", [*cifar_members("cifar-10-batches-py", n=20),
+                                                    ("cifar_test_nolabel.pkl", b"new pickle"), ("sub/new.txt", b"n")]))
+    env = {**os.environ, "PYTHONPATH": str(Path(kaggle_api.__file__).resolve().parents[1])}
+    proc = subprocess.run([sys.executable, "-c", KILLED_AT_RENAME, str(at), "data", "download", "--dest", "D"],
+                          env=env, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == -9, proc.stderr
+    if at:
+        assert {k: v for k, v in _tree(Path("D")).items() if ".download-" not in k} != before  # left half-moved
+    for folder in [*Path.cwd().glob(".D.download-*"), *_staging_folders()]:  # the next command comes an hour later
+        os.utime(folder, (time.time() - 3600,) * 2)
+    capsys.readouterr()
+    if then == "download":
+        serve_zip(fake, bad_crc_zip(tmp_path / "bad.zip"))
+        assert main(["data", "download", "--dest", "D"]) == 1
+    else:
+        assert main(["data", "verify", "--data-dir", "D"]) == 2  # the old files' md5s are not the official ones
+    assert _tree(Path("D")) == before
+    err = capsys.readouterr().err.splitlines()
+    assert err[0] == ("note: D: a download into it was killed while it moved its files in; undid that move, so D "
+                      "holds the files it held before (rerun `kaggle-kit data download` for the new ones)"), err
+    assert _staging_folders() == [] and sorted(p.name for p in Path.cwd().iterdir()) == ["D"]
+
+
+def test_a_dest_that_is_a_bind_mount_is_staged_inside_it(fake, capsys):
+    """D a bind mount of another folder on the same disk (a container's volume): both have one st_dev, so the
+    staging folder went beside D, and moving the files into D then failed with EXDEV after the whole download.
+    The staging folder now always goes inside D."""
+    import os
+    import shutil
+    import subprocess
+    import sys
+
+    if shutil.which("unshare") is None or subprocess.run(["unshare", "-rm", "true"], capture_output=True).returncode:
+        pytest.skip("needs unshare -rm (user and mount namespaces) to bind-mount without root")
+    Path("D").mkdir()
+    Path("volume").mkdir()
+    env = {**os.environ, "PYTHONPATH": str(Path(kaggle_api.__file__).resolve().parents[1])}
+    proc = subprocess.run(["unshare", "-rm", "sh", "-c", 'mount --bind volume D && exec "$@"', "sh", sys.executable,
+                           "-m", "kaggle_kit", "data", "download", "--dest", "D"],
+                          env=env, capture_output=True, text=True, timeout=120)
+    assert "Traceback" not in proc.stderr and "cross-device" not in proc.stderr, proc.stderr
+    assert proc.stderr.splitlines()[-1].startswith("error: D: "), proc.stderr  # `data verify`: no batches
+    assert os.listdir("volume") == ["cifar_test_nolabel.pkl"] and os.listdir("D") == []
+
+
 def _staging_folders() -> list[Path]:
-    return sorted([*Path.cwd().glob(".D.download-*"), *Path("D").glob(".download-*")])
+    return sorted(Path("D").glob(".download-*"))
 
 
 def test_a_killed_download_leaves_a_staging_folder_that_the_next_one_removes_but_not_a_live_one(fake, tmp_path,
                                                                                                  capsys):
-    """kill -9 mid-download skips every cleanup: its hidden staging folder beside D stayed there forever, however
+    """kill -9 mid-download skips every cleanup: its hidden staging folder in D stayed there forever, however
     large the half-downloaded zip. The next download into D removes it; one that a running download holds (here
     one still downloading, made to look an hour old) is left alone."""
     import os
@@ -414,29 +502,29 @@ def test_a_killed_download_leaves_a_staging_folder_that_the_next_one_removes_but
 
 
 def test_only_idle_staging_folders_of_its_own_name_are_removed(fake, capsys):
-    """What the next download removes: a folder named as its staging folders are (beside D, or in D when the
-    folder above is read-only), that no download holds and that has not changed for a minute (a download holds
-    its folder from just after making it: the minute covers that gap). Nothing else."""
+    """What the next download removes: a folder in D named as its staging folders are, that no download holds and
+    that has not changed for a minute (a download holds its folder from just after making it: the minute covers
+    that gap). Nothing else, and nothing beside D (where staging folders went before)."""
     import os
     import time
 
     Path("D").mkdir()
     old = time.time() - 3600
-    stale = [Path(".D.download-ab_c1234"), Path("D/.download-x9y8z7w6")]
-    kept = [Path(".D.download-fresh123"),  # changed just now: perhaps made by a download about to hold it
-            Path(".D.download-mine"), Path(".E.download-abcdefgh"), Path("D/.D.download-abcdefgh"),
-            Path("D.download-abcdefgh"), Path(".D.download-abcdefgh.bak")]
+    stale = [Path("D/.download-ab_c1234"), Path("D/.download-x9y8z7w6")]
+    kept = [Path("D/.download-fresh123"),  # changed just now: perhaps made by a download about to hold it
+            Path("D/.download-mine"), Path("D/.D.download-abcdefgh"), Path(".download-abcdefgh"),
+            Path("D/download-abcdefgh"), Path("D/.download-abcdefgh.bak")]
     for folder in stale + kept:
         (folder / "archive").mkdir(parents=True)
         (folder / "archive" / "part.zip").write_bytes(b"partial")
-        if folder.name != ".D.download-fresh123":
+        if folder.name != ".download-fresh123":
             os.utime(folder, (old, old))
-    Path(".D.download-12345678").write_text("a file, not a staging folder")
-    os.utime(".D.download-12345678", (old, old))
+    Path("D/.download-12345678").write_text("a file, not a staging folder")
+    os.utime("D/.download-12345678", (old, old))
     main(["data", "download", "--dest", "D"])
     capsys.readouterr()
     assert [f for f in stale if f.exists()] == [] and [f for f in kept if not f.exists()] == []
-    assert Path(".D.download-12345678").is_file()
+    assert Path("D/.download-12345678").is_file()
 
 
 def _pickled(obj) -> bytes:
@@ -535,7 +623,7 @@ def test_a_download_without_the_batches_does_not_advise_downloading(fake, tmp_pa
 def test_a_dest_on_another_file_system_is_staged_there(fake, capsys, tmp_path):
     """D a link to a folder on another disk (here /dev/shm, a tmpfs): the staging folder beside D was on this
     disk, and no file can be renamed across file systems, so every download into D failed after the download
-    (was: 'Invalid cross-device link'). The staging folder now goes inside D when D is on another file system."""
+    (was: 'Invalid cross-device link'). The staging folder goes inside D, on D's file system."""
     import os
     import shutil
     import tempfile

@@ -86,7 +86,7 @@ def test_submit_scores_public_now_and_keeps_private(fake, comp, capsys):
     out = capsys.readouterr().out
     row = ledger.read_ledger("submissions/ledger.csv").iloc[0]
     assert out == (f"submitted sub.csv to {SLUG}: ref {row.kaggle_ref}, status COMPLETE, public score "
-                   f"{row.public_score:.5f} ({100 * row.public_score:.2f}%) (2 submission(s) left today)\n")
+                   f"{row.public_score:.5f} ({100 * row.public_score:.2f}%) (2 submissions left today)\n")
     public = public_ids(comp["ids"].tolist(), 0.5, 0)
     wrong = set(comp["ids"][:3].tolist())
     assert row.public_score == pytest.approx(1 - len(wrong & public) / len(public))
@@ -131,7 +131,7 @@ def test_two_submits_of_one_file_at_once_spend_one_slot(fake, comp):
 def test_invalid_csv_is_refused_before_upload(fake, comp, capsys):
     csv = write_csv(Path("bad.csv"), comp["ids"][:-1], comp["labels"][:-1])
     assert submit(csv) == 2
-    assert capsys.readouterr().err.startswith("error: bad.csv: 1 competition ID(s) missing")
+    assert capsys.readouterr().err.startswith("error: bad.csv: 1 competition ID missing")
     assert fake.calls == []
 
 
@@ -715,7 +715,7 @@ def test_files_kaggle_serves_that_fail_the_md5_check_are_not_answered_with_downl
         monkeypatch.chdir(tmp_path)
         assert main(["data", "download"]) == 2
     err = capsys.readouterr().err.splitlines()
-    assert err[-1].startswith("error: data: 1 problem(s) found; these are the files Kaggle serves, and they differ "
+    assert err[-1].startswith("error: data: 1 problem found; these are the files Kaggle serves, and they differ "
                               "from the official CIFAR-10 batches; `kaggle-kit data verify --no-md5`")
     assert "kaggle-kit data download" not in err[-1]
 

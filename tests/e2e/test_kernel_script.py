@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 from kaggle_kit import kernels
@@ -23,7 +24,8 @@ def run_kernel_script(script: Path, workdir: Path, data_dir: Path | None, **extr
     data, as a kernel without the competition attached)."""
     env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(workdir.parent),
            "KAGGLE_KERNEL_RUN_TYPE": "Batch", "KAGGLE_KIT_KERNEL_WORKDIR": str(workdir), "OMP_NUM_THREADS": "1",
-           **({} if data_dir is None else {"KAGGLE_KIT_DATA": str(data_dir)}), **extra_env}
+           "TMPDIR": tempfile.gettempdir(), **({} if data_dir is None else {"KAGGLE_KIT_DATA": str(data_dir)}),
+           **extra_env}
     log = workdir.parent / "kernel.log"
     with open(log, "wb") as fh:
         proc = subprocess.run([sys.executable, "-I", str(script)], cwd=workdir.parent, env=env, stdout=fh,
@@ -79,7 +81,7 @@ def test_kernel_log_says_which_python_torch_and_gpus_ran(shared_data, tmp_path):
     assert env_line.startswith(f"python {platform.python_version()}, torch {torch.__version__}, "), log
     gpus = torch.cuda.device_count() if torch.cuda.is_available() else 0
     if gpus:
-        assert f", {gpus} CUDA GPU(s): {torch.cuda.get_device_name(0)}" in env_line, log
+        assert f", {gpus} CUDA GPU{'s' * (gpus > 1)}: {torch.cuda.get_device_name(0)}" in env_line, log
     else:
         assert env_line.endswith(", no CUDA GPU: training runs on the CPU"), log
 
@@ -124,7 +126,8 @@ def test_script_pasted_into_a_notebook_cell_succeeds_without_an_exception(shared
     cell.write_text(CELL)
     script = str(folder.path / kernels.SCRIPT_NAME)
     env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(tmp_path), "OMP_NUM_THREADS": "1",
-           "KAGGLE_KERNEL_RUN_TYPE": "Interactive", "KAGGLE_KIT_KERNEL_WORKDIR": str(tmp_path / "working")}
+           "KAGGLE_KERNEL_RUN_TYPE": "Interactive", "KAGGLE_KIT_KERNEL_WORKDIR": str(tmp_path / "working"),
+           "TMPDIR": tempfile.gettempdir()}
 
     def cell_run(data: Path) -> subprocess.CompletedProcess:
         return subprocess.run([sys.executable, "-I", str(cell), script], cwd=tmp_path, capture_output=True,
@@ -156,7 +159,7 @@ def test_bundle_alone_trains_and_predicts(shared_data, tmp_path):
     wrapper.write_text(ONLY_THE_BUNDLE)
     env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(tmp_path), "OMP_NUM_THREADS": "1",
            "KAGGLE_KERNEL_RUN_TYPE": "Batch", "KAGGLE_KIT_KERNEL_WORKDIR": str(tmp_path / "working"),
-           "KAGGLE_KIT_DATA": str(shared_data)}
+           "KAGGLE_KIT_DATA": str(shared_data), "TMPDIR": tempfile.gettempdir()}
     proc = subprocess.run([sys.executable, "-I", str(wrapper), str(folder.path / kernels.SCRIPT_NAME)],
                           cwd=tmp_path, env=env, capture_output=True, text=True, timeout=240)
     assert proc.returncode == 0, proc.stderr[-2000:]

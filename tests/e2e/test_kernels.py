@@ -92,8 +92,15 @@ def test_source_bundle_is_reproducible_and_complete():
 
 
 def test_slugs_and_seeds():
-    assert kernels.kernel_slug("Seed000") == "kaggle-kit-seed000"
     from kaggle_kit.config import config_hash
+
+    # Kaggle slugs are lower-case: `Seed000` and `seed000` (or `seed_000` and `seed-000`) were one kernel, the
+    # second push replacing the first; a name the slug changes gets a hash of it, one it keeps is as it was
+    assert kernels.kernel_slug("Seed000") == f"kaggle-kit-seed000-{config_hash('Seed000', 6)}"
+    assert kernels.kernel_slug("seed000") == "kaggle-kit-seed000"
+    for pair in (("Fast", "fast"), ("FAST", "Fast"), ("seed_000", "seed-000"), ("a.b", "a_b")):
+        assert len({kernels.kernel_slug(n) for n in pair}) == 2, pair
+        assert len({kernels.kernel_slug(n, seed=1) for n in pair}) == 2, pair
 
     assert kernels.kernel_slug("x" * 80, seed=12) == "kaggle-kit-" + "x" * 28 + f"-{config_hash('x' * 80, 6)}-s12"
     # names cut short to fit were one kernel when alike in their first 39 characters: the second push replaced the
@@ -102,6 +109,13 @@ def test_slugs_and_seeds():
     slugs = {kernels.kernel_slug(long + "one"), kernels.kernel_slug(long + "two")}
     assert len(slugs) == 2 and all(len(s) <= 50 for s in slugs)
     assert kernels.kernel_slug("x" * 39) == "kaggle-kit-" + "x" * 39  # one that fits is unchanged
+    # a name ending like a tail: pipeline 'fast-s1' was 'fast' pushed with --seeds 1, 'fast-<hash>' with settings
+    overrides = ["train.epochs=3"]
+    assert kernels.kernel_slug("fast-s1") != kernels.kernel_slug("fast", seed=1) == "kaggle-kit-fast-s1"
+    tail = config_hash(overrides, 6)
+    assert kernels.kernel_slug(f"fast-{tail}") != kernels.kernel_slug("fast", overrides=overrides)
+    assert kernels.kernel_slug("fast-s1", seed=1) != kernels.kernel_slug("fast-s1-s1")
+    assert kernels.kernel_slug("seed000-long") == "kaggle-kit-seed000-long"  # other names keep their kernel
     assert kernels.parse_seeds("0,2-4") == [0, 2, 3, 4] and kernels.parse_seeds(None) == [None]
     with pytest.raises(UsageError, match="--seeds lists a seed twice"):
         kernels.parse_seeds("1,1")
@@ -115,7 +129,7 @@ def test_seed_sweep_is_refused_when_members_set_their_own_seeds(tmp_path, monkey
                                   "  - {name: b, set: {train.seed: 1}}\n  - {name: c, set: {train.epochs: 2}}\n")
     assert main(["kernel", "push", "three.yaml", "--seeds", "0-2", "--build-only", "--owner", "bob"]) == 2
     assert capsys.readouterr().err == (
-        "error: three.yaml: train.seed is set by its member(s) a, b, so --seeds would push kernels that train "
+        "error: three.yaml: train.seed is set by its members a, b, so --seeds would push kernels that train "
         "the same seeds; push it once without --seeds (one kernel trains every member)\n")
     assert not Path("kernels").exists()
     assert main(["kernel", "push", "three.yaml", "--build-only", "--owner", "bob"]) == 0

@@ -217,6 +217,32 @@ def test_comp_subset_is_the_pipelines_own_not_the_one_the_run_was_trained_with(t
         assert len(f["ids"]) == 100, back
 
 
+def test_test_subset_does_not_retrain_and_the_test_logits_are_the_pipelines(tmp_path, shared_data):
+    """data.test_subset only picks the images of a run's final test accuracy, never its weights, but it was in the
+    training key: changing it trained every member again, to the same weights. A state file that keyed it so still
+    finds its run."""
+    from kaggle_kit.config import load_pipeline
+    from kaggle_kit.pipeline import data_fingerprint, key_with_test_subset, member_configs
+
+    work = tmp_path / "w"
+    stages = "stages=[data,train,predict]"
+    _run(work, shared_data, stages)  # FAST: data.test_subset=500
+    (run,) = _runs(work)
+    state = work / "runs" / "pipelines" / "demo.json"
+    before = json.loads(state.read_text())
+    ((_, mcfg),) = member_configs(load_pipeline(DEMO, [*FAST, stages]))
+    old_key = key_with_test_subset(mcfg, data_fingerprint(_demo_data(work, shared_data), with_comp=False))
+    assert old_key != before["stages"]["train:m0"]["key"]
+    state.write_text(json.dumps({"stages": {"train:m0": {**before["stages"]["train:m0"], "key": old_key}}}))
+    found = _run(work, shared_data, stages)
+    assert _skipped(found, "train") and _runs(work) == [run], found
+
+    other = _run(work, shared_data, stages, "data.test_subset=1000")
+    assert _skipped(other, "train") and not _skipped(other, "predict") and _runs(work) == [run], other
+    with np.load(work / "runs" / run / "logits_test.npz") as f:
+        assert len(f["ids"]) == 1000
+
+
 def test_logits_predicted_with_another_comp_subset_than_the_pipelines_are_predicted_again(tmp_path, shared_data):
     """A state file from before predict used the pipeline's comp_subset may hold this key over a subset's logits."""
     work = tmp_path / "w"

@@ -140,7 +140,7 @@ def test_cuda_without_a_gpu_says_cuda_is_not_available(monkeypatch):
 def test_a_gpu_index_past_the_last_gpu_names_the_valid_ones(monkeypatch):
     monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
     monkeypatch.setattr(torch.cuda, "device_count", lambda: 2)
-    with pytest.raises(UsageError, match=r"^--device cuda:7: this machine has 2 CUDA device\(s\), so use "
+    with pytest.raises(UsageError, match=r"^--device cuda:7: this machine has 2 CUDA devices, so use "
                                          r"cuda:0\.\.cuda:1, cuda or auto$"):
         predict.resolve_device("cuda:7")
     assert predict.resolve_device("cuda:1") == torch.device("cuda", 1)
@@ -243,7 +243,7 @@ def test_the_report_refuses_logits_of_another_class_count_naming_the_file(tmp_pa
 def test_a_sync_that_changes_nothing_says_the_ledger_was_up_to_date():
     from kaggle_kit.upload import SyncResult
 
-    assert SyncResult(0, 0, 0, 1).describe() == ("1 submission(s) on Kaggle: 0 ledger row(s) updated, 0 added, "
+    assert SyncResult(0, 0, 0, 1).describe() == ("1 submission on Kaggle: 0 ledger rows updated, 0 added, "
                                                  "0 still pending; the ledger was already up to date")
     assert SyncResult(1, 0, 0, 1).describe().endswith("0 still pending")
 

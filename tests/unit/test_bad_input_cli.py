@@ -32,7 +32,7 @@ def test_validate_lists_every_non_ascii_or_malformed_cell_with_its_line(tmp_path
                    f"{csv}:4: label '٣' is not an integer 0-9 (only ASCII digits 0-9 count)",
                    f"{csv}:5: ID '0_0' is not an integer (plain digits only: no '+' or '_')",
                    f"{csv}: 4 data rows, expected 3",
-                   f"error: {csv}: invalid submission (5 problem(s))"]
+                   f"error: {csv}: invalid submission (5 problems)"]
 
 
 @pytest.mark.parametrize("row", ["0,--1", "0,²", "0,٣", "0_0,1"])
@@ -41,7 +41,8 @@ def test_validate_single_bad_cell_exits_2_with_one_error_line(tmp_path, comp_pic
     csv.write_text(f"ID,Labels\n{row}\n1,1\n2,1\n", encoding="utf-8")
     assert main(["validate", str(csv), "--against", str(comp_pickle)]) == 2
     err = capsys.readouterr().err
-    assert _error_lines(err) == [f"error: {csv}: invalid submission ({len(err.splitlines()) - 1} problem(s))"]
+    n = len(err.splitlines()) - 1
+    assert _error_lines(err) == [f"error: {csv}: invalid submission ({n} problem{'s' * (n != 1)})"]
     assert err.splitlines()[0].startswith(f"{csv}:2: ")
 
 
@@ -77,7 +78,7 @@ def _cifar_folder(root, bad_batch=None):
     ({b"labels": [[0], [1], [2], [3]], b"data": np.zeros((4, 3072), np.uint8)},
      "'labels' must be one-dimensional, found shape (4, 1)"),
     ({b"labels": [0, 1], b"data": np.zeros((4, 3072), np.uint8)}, "2 labels for 4 images (expected one per image)"),
-    ({b"labels": [0, 1, 2, 12], b"data": np.zeros((4, 3072), np.uint8)}, "1 label(s) outside 0-9, e.g. 12"),
+    ({b"labels": [0, 1, 2, 12], b"data": np.zeros((4, 3072), np.uint8)}, "1 label outside 0-9, e.g. 12"),
     ({b"labels": [0, 1, 2, 3], b"data": np.zeros((4, 3072), np.int64)},
      "'data' must be uint8 (N, 3072), found int64 (4, 3072)"),
 ])
@@ -102,19 +103,19 @@ def test_data_verify_on_the_zip_itself_says_unzip_it(tmp_path, capsys):
 
 def test_data_verify_that_finds_problems_exits_2_with_an_error_line_saying_what_to_do(tmp_path, capsys):
     """README: exit 2 for bad input. A folder without the competition pickle (or with a batch whose md5 differs)
-    exited 1 with 'N problem(s) found', while `kaggle-kit run` on the same folder exits 2."""
+    exited 1 with 'N problems found', while `kaggle-kit run` on the same folder exits 2."""
     d = _cifar_folder(tmp_path / "D")
     (d / "cifar_test_nolabel.pkl").unlink()
     assert main(["data", "verify", "--no-md5", "--data-dir", str(d)]) == 2
     err = capsys.readouterr().err.splitlines()
     assert err == [f"problem: {d}: no cifar_test_nolabel.pkl (the competition's unlabeled test pickle)",
-                   f"error: {d}: 1 problem(s) found; fetch the competition files again with "
+                   f"error: {d}: 1 problem found; fetch the competition files again with "
                    f"`kaggle-kit data download`"]
 
 
 @pytest.mark.parametrize("make, what", [(None, "file not found"), ("dir", "is a folder, expected a CSV file")])
 def test_validate_a_missing_csv_is_one_error_line_as_submit_says_it(tmp_path, comp_pickle, capsys, make, what):
-    """`validate` printed 'X: file not found' and then 'error: X: invalid submission (1 problem(s))'."""
+    """`validate` printed 'X: file not found' and then 'error: X: invalid submission (1 problem)'."""
     csv = tmp_path / "s.csv"
     if make == "dir":
         csv.mkdir()

@@ -117,7 +117,7 @@ def test_coverage_words_quote_the_private_score_coverage():
     check9 = {"rules": {"9a": True, "9b": True}, "band": {"M": 0.0213}}
     assert lf.coverage_words("M", {lf.PUBLIC_SPLIT: entry, lf.CHECK9: check9}) == (
         "The range held on 2 models whose rows did not set it for 91% of corrections by another recipe's miss "
-        "and the narrower +-2.13 of a same-recipe correction held for 99% on the 1 models trained after check 9 "
+        "and the narrower ±2.13 points of a same-recipe correction held for 99% on the 1 model trained after check 9 "
         "wrote it down, judged by the private score of a 50% public split")
     # once check 13 gave corrections by label-smoothing variants theirs, their coverage is quoted too
     entry["fractions"]["0.5"]["fresh_variant_models"] = {"M": ["v", "w"]}
@@ -125,8 +125,8 @@ def test_coverage_words_quote_the_private_score_coverage():
     check13 = {"rules": {"13": True}, "band": {"M": 0.0229}}
     assert lf.coverage_words("M", {lf.PUBLIC_SPLIT: entry, lf.CHECK9: check9, lf.CHECK13: check13}) == (
         "The range held on 2 models whose rows did not set it for 91% of corrections by another recipe's miss, "
-        "the narrower +-2.13 of a same-recipe correction held for 99% on the 1 models trained after check 9 "
-        "wrote it down and the +-2.29 of a correction by one label-smoothing variant held for 86% on the "
+        "the narrower ±2.13 points of a same-recipe correction held for 99% on the 1 model trained after check 9 "
+        "wrote it down and the ±2.29 points of a correction by one label-smoothing variant held for 86% on the "
         "2 models trained after check 13 wrote it down, judged by the private score of a 50% public split")
     failed = {**check13, "rules": {"13": False}}  # a failed rule 13 leaves the variants' line out
     assert "label-smoothing" not in lf.coverage_words("M", {lf.PUBLIC_SPLIT: entry, lf.CHECK9: check9,

@@ -30,8 +30,8 @@ def test_validate_invalid_lists_problems_and_exits_2(tmp_path, comp_pickle, caps
     err = capsys.readouterr().err.splitlines()
     assert err == [f"{csv}:3: duplicate ID 0 (first on line 2)",
                    f"{csv}:4: label '11' is not an integer 0-9",
-                   f"{csv}: 1 competition ID(s) missing, e.g. 1",
-                   f"error: {csv}: invalid submission (3 problem(s))"]
+                   f"{csv}: 1 competition ID missing, e.g. 1",
+                   f"error: {csv}: invalid submission (3 problems)"]
 
 
 def test_malicious_pickle_via_cli_is_refused(tmp_path, capsys):
@@ -291,6 +291,28 @@ def test_a_run_with_another_temporary_folder_is_still_refused_by_the_lock_beside
             run_pipeline(p, data_dir=nowhere, workdir=work)
     with pytest.raises(DataNotFoundError):  # released: the run goes on to its data
         run_pipeline(p, data_dir=nowhere, workdir=work)
+
+
+@pytest.mark.parametrize("data", ["missing", "corrupt"])
+def test_a_run_refused_for_its_data_leaves_no_lock_file(tmp_path, monkeypatch, capsys, data):
+    """The lock beside the state file was taken before the data stage: a run without the data (or with a batch
+    that does not load) left runs/pipelines/.<name>.lock behind, an empty file of a run that never started."""
+    from kaggle_kit.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "p.yaml").write_text("model: {name: tinycnn}\n")
+    found = tmp_path / "d"
+    if data == "corrupt":
+        (found / "cifar-10-batches-py").mkdir(parents=True)
+        for name in ["data_batch_1", "data_batch_2", "data_batch_3", "data_batch_4", "data_batch_5", "test_batch",
+                     "batches.meta"]:
+            (found / "cifar-10-batches-py" / name).write_bytes(b"x")
+        (found / "cifar_test_nolabel.pkl").write_bytes(b"x")
+    before = sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*"))
+    assert main(["run", "p.yaml", "--data-dir", str(found), "--no-progress"]) == 2
+    assert capsys.readouterr().err.startswith("error: no competition data found" if data == "missing" else
+                                              f"error: {found / 'cifar-10-batches-py' / 'data_batch_1'}: ")
+    assert sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*")) == before
 
 
 def test_the_run_lock_is_released_when_its_process_dies(tmp_path):

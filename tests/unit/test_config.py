@@ -143,3 +143,18 @@ def test_a_new_setting_away_from_its_default_changes_the_keys(tmp_path, setting)
     default = "holdout_accuracy" if setting.startswith("select_by") else "null"
     same = load_pipeline(path, ["train.select_best=true", f"train.{setting.split('=')[0]}={default}"])
     assert config_hash(same) == config_hash(base)
+    (tmp_path / "c").mkdir()
+    assert _keys(same, tmp_path / "c") == before  # the training keys too: no run trained again
+
+
+def test_the_test_subset_does_not_change_the_training_key():
+    """data.test_subset picks only the images of a run's final test accuracy; it was in the training key, so
+    changing it trained every member again to the same weights. Unset, it keys as before (_KEYS_BEFORE)."""
+    from pathlib import Path
+
+    from kaggle_kit.pipeline import key_with_test_subset, train_keys
+
+    path = Path(__file__).resolve().parents[2] / "pipelines" / "fast.yaml"
+    keys = {n: train_keys(load_pipeline(path, [f"data.test_subset={n}"]), "cfp", "dfp")[0] for n in (500, 1000)}
+    assert keys[500] == keys[1000] == train_keys(load_pipeline(path), "cfp", "dfp")[0] == "24e04eb"
+    assert key_with_test_subset(load_pipeline(path), "cfp") == "24e04eb"  # what state files recorded

@@ -9,25 +9,12 @@ import pytest
 from kaggle_kit import config
 from kaggle_kit.config import PipelineConfig, apply_overrides, from_dict, load_pipeline
 from kaggle_kit.errors import ConfigError, UnknownModelError, UsageError
-
-
-def _yaml(tmp_path, text, name="bad.yaml"):
-    p = tmp_path / name
-    p.write_text(text)
-    return p
-
-
-def _error(path, overrides=(), exc=ConfigError, where=None) -> str:
-    """The one-line error, which names the file, or the --set that broke a valid file (``where``)."""
-    with pytest.raises(exc) as info:
-        load_pipeline(path, list(overrides))
-    msg = str(info.value)
-    assert "\n" not in msg and msg.startswith(f"{where or path}: "), msg
-    return msg
+from kaggle_kit.testing import load_error as _error
+from kaggle_kit.testing import write_yaml as _yaml
 
 
 # ------------------------------------------------------------------------------------- numeric ranges
-_MAX_PARAMS_NEED = "in [1, 5,000,000] (the competition allows at most 5,000,000 parameters)"
+_MAX_PARAMS_NEED = "in [1, 5,000,000] (models must stay under the competition's 5,000,000 parameters)"
 
 
 @pytest.mark.parametrize("value", ["1.5", "1.0", "-0.1"])
@@ -128,6 +115,8 @@ def test_epochs_below_one_names_file_key_and_value(tmp_path):
     ("train: {select_by: holdout_loss}",
      r"train\.select_by: holdout_loss is only used by select_best: true and by early_stop_patience_epochs, and "
      r"neither is set$"),
+    ("train: {holdout_loss_adds_l2: true, optimizer: {name: adamw}}",
+     r"train\.holdout_loss_adds_l2: adamw's weight decay is decoupled, no loss term to add"),
     ("data: {train_subset: 100}\ntrain: {batch_size: 128}",
      r"data\.train_subset: 100 images make no full batch of train\.batch_size 128"),
     ("stages: [data, train, train]", r"stages: 'train' is listed twice"),

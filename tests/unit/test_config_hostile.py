@@ -6,20 +6,8 @@ import pytest
 
 from kaggle_kit.config import MAX_NAME_BYTES, load_pipeline, parse_override
 from kaggle_kit.errors import ConfigError
-
-
-def _yaml(tmp_path, text, name="p.yaml"):
-    p = tmp_path / name
-    p.write_text(text)
-    return p
-
-
-def _error(path, overrides=()) -> str:
-    with pytest.raises(ConfigError) as info:
-        load_pipeline(path, list(overrides))
-    msg = str(info.value)
-    assert "\n" not in msg, msg
-    return msg
+from kaggle_kit.testing import load_error as _error
+from kaggle_kit.testing import write_yaml as _yaml
 
 
 # ------------------------------------------------------------------------------------------ YAML structure
@@ -84,7 +72,8 @@ def test_names_that_make_no_file_name_are_refused_at_load(tmp_path, name):
     """name becomes runs/pipelines/<name>.json, .<name>.lock, run folder names: a NUL crashed with ValueError
     (after runs/pipelines/ was made), a 250-byte name failed with 'File name too long' at the lock, exit 1."""
     p = _yaml(tmp_path, "{}\n")
-    msg = _error(p, [f"name={name!r}".replace("\\x00", "\\0").replace("'", '"')])
+    setting = f"name={name!r}".replace("\\x00", "\\0").replace("'", '"')
+    msg = _error(p, [setting], where=f"--set {setting}")
     assert "name: must be a plain name (non-empty, at most 100 bytes, no / or \\ or control characters" in msg
     p = _yaml(tmp_path, "members: [{name: " + repr(name).replace("\\x00", "\\0").replace("'", '"') + "}]\n", "m.yaml")
     assert "members[0].name: must be a plain name" in _error(p)
@@ -100,7 +89,7 @@ def test_holdout_seed_is_limited_to_what_sklearn_accepts(tmp_path):
     """data.holdout_seed > 2**32-1 passed load, then sklearn raised InvalidParameterError mid-run (a traceback,
     runs/pipelines/<name>.json already written)."""
     p = _yaml(tmp_path, "{}\n")
-    assert _error(p, ["data.holdout_seed=4294967296"]) == \
+    assert _error(p, ["data.holdout_seed=4294967296"], where="--set data.holdout_seed=4294967296") == \
         "--set data.holdout_seed=4294967296: data.holdout_seed: must be in [0, 4294967295], found 4294967296"
     assert load_pipeline(p, ["data.holdout_seed=4294967295"]).data.holdout_seed == 2**32 - 1
 
@@ -110,16 +99,16 @@ def test_a_batch_larger_than_the_training_images_is_refused_at_load(tmp_path):
     """Only a train_subset was compared with the batch: --set train.batch_size=100000 passed load, read the data,
     wrote runs/pipelines/<name>.json, and only then failed ('49000 training images make no full batch')."""
     p = _yaml(tmp_path, "data: {holdout_size: 1000}\n")
-    assert _error(p, ["train.batch_size=100000"]) == ("--set train.batch_size=100000: train.batch_size: 100000 is "
-                                                       "more than the 49,000 training images data.holdout_size 1000 "
-                                                       "leaves; no full batch to train on")
+    assert _error(p, ["train.batch_size=100000"], where="--set train.batch_size=100000") == (
+        "--set train.batch_size=100000: train.batch_size: 100000 is more than the 49,000 training images "
+        "data.holdout_size 1000 leaves; no full batch to train on")
     assert load_pipeline(p, ["train.batch_size=49000"]).train.batch_size == 49000
 
 
 def test_a_weighted_ensemble_without_a_holdout_is_refused_before_training(tmp_path):
     """It trained and predicted every member, then the ensemble stage said the runs have no holdout images."""
     p = _yaml(tmp_path, "members: [{name: a}, {name: b}]\nensemble: {method: weighted}\n")
-    assert _error(p, ["data.holdout_size=0"]) == (
+    assert _error(p, ["data.holdout_size=0"], where="--set data.holdout_size=0") == (
         "--set data.holdout_size=0: ensemble.method: weighted fits its weights on the holdout, and "
         "data.holdout_size is 0; set data.holdout_size > 0 or another method")
     # one member is never ensembled, and a pipeline without the ensemble stage never weighs
@@ -142,17 +131,30 @@ def no_data(monkeypatch):
 
 @pytest.mark.parametrize("command", ["run", "train"])
 @pytest.mark.parametrize("setting,needle", [
-    ("model.kwargs.width=0", "model 'tinycnn' with model.kwargs {'width': 0} cannot classify a 32x32 image ("),
-    ("model.kwargs.width=-3", "model 'tinycnn' rejected its arguments ['width'] (Trying to create tensor with "
-                              "negative dimension -3"),
-    ("model.kwargs.width=x", "model 'tinycnn' rejected its arguments ['width'] (invalid literal for int()"),
-    ("model.kwargs.dropout=5", "model 'tinycnn' rejected its arguments ['dropout'] (dropout probability has to be "
-                               "between 0 and 1, but got 5.0)"),
+    ("model.kwargs.width=0", "model 'tinycnn' rejected its arguments ['width'] (width must be a positive integer, "
+                             "got 0); fix model.kwargs"),
+    ("model.kwargs.width=-3", "model 'tinycnn' rejected its arguments ['width'] (width must be a positive integer, "
+                              "got -3); fix model.kwargs"),
+    ("model.kwargs.width=x", "model 'tinycnn' rejected its arguments ['width'] (width must be a positive integer, "
+                             "got 'x'); fix model.kwargs"),
+    ("model.kwargs.width=2.7", "model 'tinycnn' rejected its arguments ['width'] (width must be a positive integer, "
+                               "got 2.7); fix model.kwargs"),
+    ("model.kwargs.width=true", "model 'tinycnn' rejected its arguments ['width'] (width must be a positive "
+                                "integer, got True); fix model.kwargs"),
+    ("model.kwargs.dropout=5", "model 'tinycnn' rejected its arguments ['dropout'] (dropout must be a number in "
+                               "[0, 1), got 5)"),
+    # true was dropout 1.0, a layer that zeroes every feature: the run trained, at chance, to the end
+    ("model.kwargs.dropout=true", "model 'tinycnn' rejected its arguments ['dropout'] (dropout must be a number in "
+                                  "[0, 1), got True)"),
+    ("model.kwargs.dropout=1", "model 'tinycnn' rejected its arguments ['dropout'] (dropout must be a number in "
+                               "[0, 1), got 1)"),
 ])
 def test_model_kwargs_the_builder_refuses_are_one_error_line_before_data(tmp_path, monkeypatch, capsys, no_data,
                                                                          command, setting, needle):
-    """A width of 'x' or -3 or a dropout of 5 was a ValueError/RuntimeError traceback; a width of 0 built, read
-    the data, made the run folder (and the state file) and crashed at the first forward pass."""
+    """A width of 'x' or -3 or a dropout of 5 was a ValueError/RuntimeError traceback, a dropout of true or 1 trained
+    a model that zeroed every feature; a width of 0 built, read
+    the data, made the run folder (and the state file) and crashed at the first forward pass. A width of 2.7 or
+    true trained a width-2 or width-1 network while the run's config said 2.7 or true."""
     from kaggle_kit.cli import main
 
     monkeypatch.chdir(tmp_path)
@@ -174,8 +176,8 @@ def test_every_shipped_model_passes_the_forward_check():
 
 @pytest.mark.parametrize("setting,needle", [
     ("stages=[train]", "a pipeline must list at least the 'data' and 'train' stages"),
-    ("model.kwargs.width=0", "member 's0': model 'resnet8' with model.kwargs {'width': 0} cannot classify a 32x32 "
-                             "image"),
+    ("model.kwargs.width=0", "member 's0': model 'resnet8' rejected its arguments ['width'] (width must be a "
+                             "positive integer, got 0)"),
 ])
 def test_a_demo_the_pipeline_checks_refuse_writes_no_demo_folder(tmp_path, monkeypatch, capsys, setting, needle):
     """The demo made demo/ (and, without the stand-in's labels, wrote demo-data/ with a 5,000-image pickle) and
@@ -230,7 +232,9 @@ def test_a_later_set_that_replaces_a_section_an_earlier_set_wrote_into_is_refuse
     second replaced the section whole and the first was dropped without a word."""
     p = _yaml(tmp_path, "{}\n")
     sets = ["train.optimizer.lr=0.01", "train.optimizer={name: adam}"]
-    assert _error(p, sets) == ("override 'train.optimizer' replaces the whole section that 'train.optimizer.lr', set "
+    with pytest.raises(ConfigError) as info:  # the override names itself: no file or --set prefix to check
+        load_pipeline(p, sets)
+    assert str(info.value) == ("override 'train.optimizer' replaces the whole section that 'train.optimizer.lr', set "
                                "before it, is in; set 'train.optimizer.lr' after it, or inside its value")
     cfg = load_pipeline(p, sets[::-1])  # the section first, then a key inside it: both kept
     assert (cfg.train.optimizer.name, cfg.train.optimizer.lr) == ("adam", 0.01)
@@ -248,8 +252,9 @@ def test_a_later_set_that_replaces_a_section_an_earlier_set_wrote_into_is_refuse
 def test_octal_and_base_60_numbers_are_not_read_silently(tmp_path, text, expected):
     p = _yaml(tmp_path, text + "\n")
     assert _error(p) == f"{p}: {expected}"
-    assert _error(_yaml(tmp_path, "{}\n", "ok.yaml"), [text.replace(": {", ".").replace(": ", "=").rstrip("}")]) \
-        .endswith(expected)
+    setting = text.replace(": {", ".").replace(": ", "=").rstrip("}")
+    assert _error(_yaml(tmp_path, "{}\n", "ok.yaml"), [setting], where=f"--set {setting}") == \
+        f"--set {setting}: {expected}"
 
 
 def test_plain_numbers_and_strings_that_look_like_them_still_load(tmp_path):
@@ -258,3 +263,45 @@ def test_plain_numbers_and_strings_that_look_like_them_still_load(tmp_path):
     cfg = load_pipeline(p)
     assert (cfg.name, cfg.train.seed, cfg.train.epochs, cfg.train.optimizer.lr) == ("010", 0, 1000, 0.001)
     assert (cfg.submit.message, cfg.data.holdout_size) == ("010", 16)  # a string field keeps it as written
+
+
+# ------------------------------------------------------------------------- s24: what a member may set
+@pytest.mark.parametrize("setting,key", [
+    ("name: other", "name"), ("stages: [data, train]", "stages"), ("members: []", "members"),
+    ("submit.message: hi", "submit.message"), ("ensemble: {method: vote}", "ensemble"),
+    ("report.enabled: false", "report.enabled"),
+])
+def test_a_member_may_not_set_what_is_the_pipelines(tmp_path, setting, key):
+    """A member's set is applied to the whole pipeline's config: its name, stages, members, ensemble, submit and
+    report settings loaded without a word, and the pipeline, which reads them from itself, ignored them."""
+    p = _yaml(tmp_path, f"members:\n  - {{name: a}}\n  - {{name: b, set: {{{setting}}}}}\n")
+    assert _error(p) == (f"{p}: members[1] ('b') set: '{key}' is the pipeline's, not a member's; a member may set "
+                         f"model, train, predict and data.train_subset")
+
+
+def test_a_member_may_not_change_the_images_every_member_is_scored_on(tmp_path):
+    """The ensemble refused members with other holdout/test/competition images only after training them all."""
+    p = _yaml(tmp_path, "data: {holdout_size: 1000}\nmembers:\n  - {name: a, set: {data.holdout_seed: 3}}\n")
+    assert _error(p) == (f"{p}: members[0] ('a') set: data.holdout_seed: 3 for this member, 0 for the pipeline; "
+                         f"every member is scored on the same images (the ensemble needs them alike), so set it "
+                         f"for the whole pipeline")
+    # a whole data section resets what it leaves out to the defaults: named too
+    q = _yaml(tmp_path, "data: {holdout_size: 1000}\nmembers:\n  - {name: a, set: {data: {train_subset: 900}}}\n",
+              "q.yaml")
+    assert _error(q).startswith(f"{q}: members[0] ('a') set: data.holdout_size: 5000 for this member, 1000 for")
+    ok = _yaml(tmp_path, "members:\n  - {name: a, set: {data.train_subset: 900, train.seed: 1, predict.tta: none, "
+                         "model.name: tinycnn}}\n  - {name: b, set: {data: {train_subset: 800}}}\n", "ok.yaml")
+    assert [m.name for m in load_pipeline(ok).members] == ["a", "b"]
+
+
+# ---------------------------------------------------------------------------- s24: typo-sized numbers
+@pytest.mark.parametrize("key,typo,limit,why", [
+    ("train.epochs", 20000000, 10000, "longer than any CIFAR-10 schedule"),
+    ("train.num_workers", 512, 256, "processes; more than any machine's CPU cores"),
+])
+def test_typo_sized_epochs_and_workers_are_refused_at_load(tmp_path, key, typo, limit, why):
+    """epochs=20000000 loaded and trained (for years); num_workers=512 loaded and started 512 processes."""
+    p = _yaml(tmp_path, "{}\n")
+    assert _error(p, [f"{key}={typo}"], where=f"--set {key}={typo}") == \
+        f"--set {key}={typo}: {key}: must be <= {limit:,} ({why}), found {typo}"
+    assert load_pipeline(p, [f"{key}={limit}"]) is not None  # the limit itself is allowed

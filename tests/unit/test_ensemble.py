@@ -304,8 +304,9 @@ def test_an_ensemble_over_the_budget_in_all_says_so_and_names_one_member_to_subm
     assert parameters_note(small) is None  # D has no train manifest: no count, no guess
     write_manifest(tmp_path / "runs" / "D", "train", metrics={"params": 2_000})
     assert parameters_note(small) is None  # 3,000 in all: within the budget
-    assert combined_parameters_note([2_500_000, 2_500_000]) is None
-    assert combined_parameters_note([2_500_000, 2_500_001]).startswith("note: these predictions come from 2 models")
+    assert combined_parameters_note([2_500_000, 2_499_999]) is None
+    # "under 5 million": exactly 5,000,000 in all is not under the budget
+    assert combined_parameters_note([2_500_000, 2_500_000]).startswith("note: these predictions come from 2 models")
 
 
 def test_an_ensemble_of_ensembles_is_recorded_by_its_members_and_checked_by_its_runs(tmp_path):

@@ -209,6 +209,32 @@ def test_agreement_on_the_line_is_not_computed_from_a_share_of_0_or_100_percent(
     assert "Agreement" not in res["estimates"]
 
 
+def test_agreement_on_the_line_is_not_computed_from_a_holdout_accuracy_of_0_or_100_percent():
+    """A small holdout can be all right. Clipped to 99.99% (probit 3.7) it predicted 99.96% when the pair's agreement
+    fell from 95% to 90% and still 98.1% when it fell to 50%: a number set by the clip, not by the images."""
+    rng = np.random.default_rng(9)
+    a = rng.integers(0, C, 1000)
+
+    def moved(share):
+        x = a.copy()
+        x[: int(share * len(x))] = (x[: int(share * len(x))] + 1) % C
+        return x
+
+    b, c, d = moved(0.05), moved(0.10), moved(0.5)
+    for acc in (1.0, 0.0):
+        assert est.agreement_on_the_line(acc, [a, b], [a, c]) is None
+        assert est.agreement_on_the_line(acc, [a, b], [a, d]) is None
+    assert est.agreement_on_the_line(0.99, [a, b], [a, d]) < est.agreement_on_the_line(0.99, [a, b], [a, c]) < 0.99
+    # through estimate_all: an ensemble right on every holdout image, members that disagree on some
+    members = ([np.eye(C)[a], np.eye(C)[b]], [np.eye(C)[a], np.eye(C)[c]])
+    res = est.estimate_all(3 * np.eye(C)[a], a, 3 * np.eye(C)[c], temperature=1.0, members=members)
+    assert res["holdout_acc"] == 1.0 and "Agreement" not in res["estimates"]
+    wrong = a.copy()
+    wrong[:50] = (wrong[:50] + 2) % C  # 95% right: the estimate is back
+    assert "Agreement" in est.estimate_all(3 * np.eye(C)[wrong], a, 3 * np.eye(C)[c], temperature=1.0,
+                                           members=members)["estimates"]
+
+
 def test_label_shift_resampler_hits_the_requested_priors():
     rng = np.random.default_rng(7)
     labels = np.repeat(np.arange(C), 1000)

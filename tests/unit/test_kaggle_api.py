@@ -153,32 +153,6 @@ def test_unzip_refuses_paths_outside_the_destination(tmp_path):
 
 
 
-def test_the_folder_never_holds_old_and_new_files_side_by_side(tmp_path, monkeypatch):
-    """A kill -9 runs no rollback: whatever instant it hits, the data folder must hold old files or new ones (some
-    perhaps missing, which every command reports), never both, since a mixed competition pickle has no md5 to
-    betray it. Every state the move passes through is recorded and checked."""
-    import os
-
-    src, dest, aside = tmp_path / "files", tmp_path / "D", tmp_path / "replaced"
-    names = ["a.pkl", "sub/b.bin", "sub/c.bin", "z.txt"]
-    for name in names:
-        for root, text in ((src, "new"), (dest, "old")):
-            (root / name).parent.mkdir(parents=True, exist_ok=True)
-            (root / name).write_text(text)
-    (dest / "mine.txt").write_text("mine")
-    real_replace, states = os.replace, []
-
-    def recording_replace(a, b):
-        real_replace(a, b)
-        states.append(sorted({p.read_text() for p in dest.rglob("*") if p.is_file() and p.name != "mine.txt"}))
-
-    monkeypatch.setattr(os, "replace", recording_replace)
-    kaggle_api._move_into(src, dest, aside)
-    assert all(state in (["old"], ["new"], []) for state in states), states
-    assert len(states) == 2 * len(names)
-    assert {str(p.relative_to(dest)): p.read_text() for p in dest.rglob("*") if p.is_file()} == {
-        **{name: "new" for name in names}, "mine.txt": "mine"}
-
 # ------------------------------------------------------------------------------------------ the fake's scorer
 SOLUTION = {i: i % 10 for i in range(100, 120)}
 PUBLIC = public_ids(SOLUTION, 0.5, seed=3)
@@ -287,26 +261,3 @@ def test_a_file_twice_is_refused_whatever_its_spelling(tmp_path):
     with pytest.raises(DataFormatError, match="member 'd//a' appears twice"):
         kaggle_api._safe_extract(archive, tmp_path / "dest")
     assert list((tmp_path / "dest").iterdir()) == []
-
-
-def test_a_users_own_folder_named_like_a_staging_folder_is_not_removed(tmp_path):
-    """Stale staging folders are removed with everything in them, chosen by name, idleness and lock alone: a
-    folder of the user's in the data folder named '.download-' and 8 letters ('.download-settings'), idle for a
-    minute, went with its files. A staging folder holds only what a download puts there."""
-    import os
-
-    dest = tmp_path / "D"
-    mine, beside_mine = dest / ".download-settings", tmp_path / ".D.download-projects"
-    killed, empty = dest / ".download-k1lled00", tmp_path / ".D.download-x9y8z7w6"  # killed before archive/
-    for folder in (mine, beside_mine):
-        folder.mkdir(parents=True)
-        (folder / "notes.txt").write_text("mine")
-    for sub in ("archive", "files", "replaced"):
-        (killed / sub).mkdir(parents=True)
-    (killed / "archive" / "part.zip").write_bytes(b"partial")
-    empty.mkdir()
-    for folder in (mine, beside_mine, killed, empty):
-        os.utime(folder, (1, 1))
-    assert sorted(kaggle_api._remove_stale_staging(dest)) == sorted([killed, empty])
-    assert (mine / "notes.txt").read_text() == "mine" and (beside_mine / "notes.txt").read_text() == "mine"
-    assert not killed.exists() and not empty.exists()

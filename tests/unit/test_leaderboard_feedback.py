@@ -136,7 +136,7 @@ def test_corrected_prediction_and_the_ledger_replay(tmp_path):
     ])
     c = lf.corrected_prediction({M4S: 0.72}, M4S, df, SLUG, ["r9"], errors=ERRORS)
     assert c.offset.n == 3 and c.accuracy == pytest.approx(0.72 - (0.04 + 0.03 + 0.04) / 3)
-    assert c.describe() == ("Median-4-Spread 72.0% corrected by 3 scored submission(s) whose Median-4-Spread "
+    assert c.describe() == ("Median-4-Spread 72.0% corrected by 3 scored submissions whose Median-4-Spread "
                             f"predictions were 3.7 points too high on average: {100 * c.accuracy:.1f}%")
     assert lf.corrected_prediction({"ATC-NE-BBSE": 0.72}, "ATC-NE-BBSE", df, SLUG, errors=ERRORS) is None
     replay = lf.replay(df, errors=ERRORS)
@@ -267,7 +267,7 @@ def test_once_check_8_holds_the_estimator_whose_correction_measured_best_is_corr
     ])
     c = lf.corrected_prediction({M4S: 0.72, SG: 0.71}, M4S, df, SLUG, ["r9"], errors=_check8(True))
     assert (c.offset.estimator, c.offset.n, c.estimate) == (SG, 1, 0.71) and c.accuracy == pytest.approx(0.69)
-    assert c.describe().startswith("Shift-Gated 71.0% corrected by 1 scored submission(s) whose Shift-Gated")
+    assert c.describe().startswith("Shift-Gated 71.0% corrected by 1 scored submission whose Shift-Gated")
     assert ["check 8: a new recipe, two seeds, trained after its rule", "true accuracy", "4.00", "1.50", "0.65",
             "-", "-"] in lf.evidence_table(c.evidence)[1]
     # check 8 failed: Median-4-Spread is corrected by both rows, as before
@@ -345,7 +345,7 @@ def test_rows_of_the_runs_recipe_correct_it_alone_once_check_9_allows_it(tmp_pat
     errors = {**P90_ERRORS, "check9": CHECK9}
     c = lf.corrected_prediction({M4S: 0.70}, M4S, df, SLUG, ["a1"], errors=errors, recipe=RecipeKeys("aaaa", "ffff"))
     assert (c.accuracy, c.low, c.high) == (pytest.approx(0.69), pytest.approx(0.67), pytest.approx(0.71))
-    assert "by 1 scored submission(s) of the same recipe whose" in c.describe()
+    assert "by 1 scored submission of the same recipe whose" in c.describe()
     assert "90% on its new recipe" in lf.range_basis(c, errors)
     other = lf.corrected_prediction({M4S: 0.70}, M4S, df, SLUG, ["d0"], errors=errors,
                                     recipe=RecipeKeys("dddd", "ffff"))
@@ -445,9 +445,9 @@ def test_shipped_check_11_failed_and_is_in_the_evidence():
                      "architecture (1.89 points) or only the 4 nearest in local accuracy (1.92); neither beat the "
                      "mean of all earlier (1.67), so a new recipe is corrected by every scored submission.",
                      "The 'another recipe' cells of the benchmark, the stand-in and checks 6 and 8 also count pairs "
-                     "where the earlier submission was the corrected recipe's label-smoothing variant, which the "
-                     "toolkit now uses alone (check 12): for a recipe without a variant in the ledger they are "
-                     "somewhat optimistic.", notes[-1]]
+                     "where the earlier submission was the corrected recipe's label-smoothing variant. Since check 12 "
+                     "the toolkit corrects by such a variant alone when the ledger has one, so for a recipe "
+                     "without a variant in the ledger these cells are somewhat optimistic.", notes[-1]]
     assert notes[-1].startswith("Check 14 also tried")
     # a new recipe's correction by several earlier submissions quotes check 11, judged by the private score
     line = lf.evidence_line(lf.Corrected(0.7, 0.72, lf.LedgerOffset("Shift-Gated", 0.02, 5), m))
@@ -484,7 +484,7 @@ def test_check_10_gives_its_estimators_their_own_same_recipe_range_where_its_rul
     c = lf.corrected_prediction({M4S: 0.70}, M4S, df, SLUG, ["a1"], errors=errors, recipe=RecipeKeys("aaaa", "ffff"))
     assert (c.low, c.high) == (pytest.approx(0.69 - 0.0265), pytest.approx(0.69 + 0.0265))
     assert lf.range_basis(c, errors).endswith("90% on its new recipe, trained after the range was written down "
-                                              "(PREREGISTERED.md, check 10)")
+                                              "(benchmarks/PREREGISTERED.md, check 10)")
 
 
 CHECK12 = {"others": ["a", "b", "c"], "adopted": True, "rules": {"12": True}, "estimators": {M4S: {
@@ -522,7 +522,7 @@ def test_without_its_own_rows_a_recipe_is_corrected_by_its_label_smoothing_varia
         **CHECK12, "rules": {"12": False}}})
     c = lf.corrected_prediction({M4S: 0.70}, M4S, df, SLUG, ["t0"], errors=errors, recipe=new)
     assert c.accuracy == pytest.approx(0.68) and (c.low, c.high) == (pytest.approx(0.63), pytest.approx(0.73))
-    assert "by 2 scored submission(s) of the same recipe but for label smoothing whose" in c.describe()
+    assert "by 2 scored submissions of the same recipe but for label smoothing whose" in c.describe()
     assert lf.range_basis(c, errors).startswith("9 in 10 corrections of another recipe's model")  # its range
     assert lf.evidence_line(c) == (
         "measured on check 12: four recipes with label smoothing added, one seed each (judged against the private "
@@ -558,7 +558,7 @@ def test_check_13_gives_corrections_by_label_smoothing_variants_their_own_range_
     assert lf.range_basis(c, errors) == (
         "9 in 10 corrections by label-smoothing variants' earlier submissions fell this close to the private score of "
         "a random 50% public split on the 18 models seen before check 13, and 91% on its 4 new recipes, trained after "
-        "the range was written down (PREREGISTERED.md, check 13)")
+        "the range was written down (benchmarks/PREREGISTERED.md, check 13)")
     # the variant correction now quotes check 13, the latest that measured it
     assert lf.evidence_line(c).startswith(
         "measured on check 13: those four recipes with label smoothing 0.2, one seed each (judged against the private "
@@ -634,7 +634,8 @@ def test_shipped_check_13_held_and_gives_variant_corrections_their_range():
         "score of a 50% public split): 3.71 points MAE as is, 1.23 corrected by the earlier submissions of the same "
         "recipe with another label smoothing;")
     assert lf.range_basis(c).endswith("on the 18 models seen before check 13, and 87% on its 4 new recipes, trained "
-                                      "after the range was written down (PREREGISTERED.md, check 13)")
+                                      "after the range was written down (benchmarks/PREREGISTERED.md, check "
+                                      "13)")
 
 
 def test_the_reports_correction_uses_the_runs_label_smoothing_variants(tmp_path):
@@ -653,15 +654,15 @@ def test_the_reports_correction_uses_the_runs_label_smoothing_variants(tmp_path)
                    recipe=RecipeKeys("7777", "eeee"))
     out, evidence = corrections([view], M4S, df, SLUG)
     assert out[0].startswith("t0, corrected by the leaderboard: Shift-Gated predicted 74.0%, and on your 1 scored "
-                             "submission(s) of the same recipe but for label smoothing its predictions were 2.0 "
-                             "points too high on average, so expect **72.0%**")
+                             "submission of the same recipe but for label smoothing its prediction was 2.0 "
+                             "points too high, so expect **72.0%**")
     # the answer, then one sentence on how close such corrections came; the evidence (one table) for section 7
     assert len(out) == 2 and out[1] == lf.choice_words("Shift-Gated") and "section 7" in out[1]
     assert evidence[0] == "**How good is the correction by the leaderboard? (Shift-Gated)**"
     assert sum(isinstance(b, Table) for b in evidence) == 1 and not any(isinstance(b, Details) for b in evidence)
     # without its keys (a pulled kernel's folder), every row corrects it
     bare, _ = corrections([RunView(tmp_path / "t0", "t0", None, None, None, view.result, None)], M4S, df, SLUG)
-    assert "on your 2 scored submission(s) its predictions were 6.0 points too high" in bare[0]
+    assert "on your 2 scored submissions its predictions were 6.0 points too high" in bare[0]
     assert corrections([view], M4S, df.iloc[:0], SLUG) == ([], [])
 
 
@@ -683,6 +684,16 @@ def test_own_public_score_is_the_latest_scored_submission_of_exactly_those_runs(
                                            (0.0001, "on target on average")])
 def test_a_mean_miss_is_said_as_too_high_or_too_low(offset, words):
     assert lf.LedgerOffset("Shift-Gated", offset, 2).miss_words() == words
+
+
+def test_one_submission_is_said_in_the_singular_and_not_as_an_average():
+    """It read "corrected by 1 scored submission(s) whose predictions were 2.0 points too high on average"."""
+    one, two = lf.LedgerOffset("Shift-Gated", 0.02, 1, lf.Scope.SAME_RECIPE), lf.LedgerOffset("Shift-Gated", 0.02, 2)
+    assert (one.scored_words(), one.predictions_were(), one.miss_words()) == (
+        "1 scored submission of the same recipe", "prediction was", "2.0 points too high")
+    assert (two.scored_words(), two.predictions_were(), two.miss_words()) == (
+        "2 scored submissions", "predictions were", "2.0 points too high on average")
+    assert lf.LedgerOffset("Shift-Gated", 0.0, 1).miss_words() == "on target"
 
 
 def test_choice_words_quote_the_replay_of_the_toolkits_choice():
@@ -721,3 +732,21 @@ def test_bench_gap_ledger_stops_and_writes_nothing_without_the_held_out_rows(tmp
         bench_gap_ledger.main([])
     assert (md.read_text(), js.read_text()) == before
     assert "heldout" in json.loads(js.read_text())["sources"]
+
+
+def test_the_uploads_terminal_lines_stay_ascii_and_the_reports_ranges_are_written_with_one_sign(tmp_path):
+    """Section 7 wrote "+-2.13" where section 2 wrote "±5.0": the report (UTF-8 files) says ± throughout, while the
+    lines `submit --from` prints stay ASCII, so an ASCII-only terminal shows them as written (the CLI would print a
+    non-ASCII character there as a backslash escape)."""
+    df = _ledger(tmp_path, [
+        dict(runs=["a0"], recipe="aaaa", predicted_lb_acc=0.80, predicted_by=M4S, public_score=0.79,
+             estimates={M4S: 0.80, "Shift-Gated": 0.78}),
+        dict(runs=["b0"], recipe="bbbb", predicted_lb_acc=0.80, predicted_by=M4S, public_score=0.74,
+             estimates={M4S: 0.80, "Shift-Gated": 0.76})])
+    c = lf.corrected_prediction({M4S: 0.70, "Shift-Gated": 0.69}, M4S, df, SLUG, ["a1"],
+                                recipe=RecipeKeys("aaaa", "ffff"))  # the shipped measurements
+    assert c is not None and c.offset.same_recipe
+    lines = [c.describe(), lf.evidence_line(c), lf.range_basis(c), lf.switch_words(c.offset.estimator, M4S) or ""]
+    assert all(line.isascii() for line in lines), lines
+    words = lf.coverage_words("Shift-Gated")
+    assert "+-" not in words and "±2.13 points of a same-recipe correction" in words

@@ -100,6 +100,23 @@ def test_roundtrip_types_and_awkward_text(tmp_path):
     assert df["time"].str.endswith("+00:00").all()
 
 
+def test_accuracies_are_written_to_five_decimals_like_the_estimates_and_scores_as_answered(tmp_path):
+    """The predicted accuracy was written as float repr (0.23127614855766296), unreadable in the CSV and a few
+    digits off the same estimator's value in "estimates"; Kaggle's score is written as it answered."""
+    path = tmp_path / "ledger.csv"
+    predicted = 0.23127614855766296
+    ledger.append_row(path, file="a.csv", local_holdout_acc=2 / 3, local_test_acc=0.9377, predicted_lb_acc=predicted,
+                      predicted_by="Median-4-Spread", estimates={"Median-4-Spread": predicted}, public_score=0.123456789,
+                      status="COMPLETE")
+    cells = dict(zip(COLUMNS, path.read_text().splitlines()[1].split(",", len(COLUMNS) - 1)))
+    assert (cells["local_holdout_acc"], cells["local_test_acc"], cells["predicted_lb_acc"]) == (
+        "0.66667", "0.9377", "0.23128")
+    df = ledger.read_ledger(path)
+    # the recorded prediction is exactly its estimator's value in "estimates", so a correction reads one number
+    assert df.loc[0, "predicted_lb_acc"] == ledger.estimates_of(df.loc[0, "estimates"])["Median-4-Spread"] == 0.23128
+    assert df.loc[0, "public_score"] == 0.123456789
+
+
 @pytest.mark.parametrize("msg", ["CR\ronly", "CRLF\r\ninside", "LF\nand CR\r, \"quoted\", comma\r\n"])
 def test_a_message_keeps_its_carriage_returns_through_every_rewrite(tmp_path, msg):
     """Kaggle's description of a synced submission is stored as sent: reading the ledger as text translated a

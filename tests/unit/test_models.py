@@ -139,6 +139,23 @@ def test_unknown_name_suggests_close_matches():
         create_model("timm/resnet181")
 
 
+def test_a_timm_name_without_the_prefix_is_pointed_to_it():
+    """`model.name: efficientnet_b0` suggested nothing, and `resnet18` only resnet8."""
+    with pytest.raises(UnknownModelError, match=r"^unknown model 'efficientnet_b0'; did you mean "
+                                                r"timm/efficientnet_b0\? "):
+        create_model("efficientnet_b0")
+    with pytest.raises(UnknownModelError, match=r"did you mean timm/resnet18, resnet8\? "):
+        create_model("resnet18")
+
+
+def test_counts_take_shared_weights_once_and_no_buffers():
+    model = nn.Sequential(nn.Embedding(10, 4), nn.BatchNorm1d(4), nn.Linear(4, 10, bias=False))
+    model[2].weight = model[0].weight  # tied, as in language models
+    assert count_parameters(model) == 40 + 8 and count_parameters(model, trainable_only=False) == 48
+    model[1].weight.requires_grad_(False)
+    assert count_parameters(model) == 44 and count_parameters(model, trainable_only=False) == 48
+
+
 def test_unknown_kwarg_is_a_config_error_listing_accepted_ones():
     with pytest.raises(ConfigError, match=r"does not accept widthh; it accepts: width, dropout"):
         create_model("tinycnn", widthh=8)
@@ -173,12 +190,46 @@ def test_register_model_decorator_and_duplicates():
 # ------------------------------------------------------------------------------------ budget and FLOPs
 def test_budget_error_names_model_and_count():
     model = create_model("tinycnn")
-    assert check_parameter_budget(model, "tinycnn", 24_346) == 24_346
-    with pytest.raises(ParameterBudgetError, match=r"model tinycnn has 24,346 trainable parameters.*1,000"):
+    assert check_parameter_budget(model, "tinycnn", 24_347) == 24_346
+    with pytest.raises(ParameterBudgetError, match=r"model tinycnn has 24,346 trainable parameters, over .*1,000"):
         check_parameter_budget(model, "tinycnn", 1_000)
     for bad in (0, -5, 1.5, True):
         with pytest.raises(ConfigError):
             check_parameter_budget(model, "tinycnn", bad)
+
+
+@pytest.fixture
+def five_million_model():
+    """A registered classifier of exactly 5,000,000 trainable parameters: pool, Linear(3, 10), and an unused
+    tensor that makes up the rest."""
+    @register_model(name="_test_5m")
+    def _test_5m(num_classes: int = 10) -> nn.Module:
+        """Exactly 5,000,000 parameters."""
+        model = nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten(1), nn.Linear(3, num_classes))
+        model.register_parameter("rest", nn.Parameter(torch.zeros(5_000_000 - 30 - num_classes)))
+        return model
+    yield "_test_5m"
+    _REGISTRY.pop("_test_5m", None)
+
+
+def test_exactly_five_million_parameters_is_not_under_the_budget(five_million_model, capsys):
+    """The competition allows models "under 5 million parameters" (DESIGN.md, README): the budget check, the
+    `models` table and submit all let a model of exactly 5,000,000 through (they compared with <=)."""
+    from kaggle_kit.upload import check_models_within_budget
+
+    model = _meta(five_million_model)
+    assert count_parameters(model) == 5_000_000
+    with pytest.raises(ParameterBudgetError, match=r"has 5,000,000 trainable parameters, not under the budget of "
+                                                   r"5,000,000; choose a smaller model"):
+        check_parameter_budget(model, five_million_model)
+    assert check_parameter_budget(model, five_million_model, 5_000_001) == 5_000_000
+    with pytest.raises(ParameterBudgetError, match=r"runs/A: its model has 5,000,000 trainable parameters \(its "
+                                                   r"train manifest\), not under the competition's 5,000,000"):
+        check_models_within_budget({Path("runs/A"): 5_000_000})
+    check_models_within_budget({Path("runs/A"): 4_999_999})
+    assert main(["models", "--json"]) == 0
+    row = {r["name"]: r for r in json.loads(capsys.readouterr().out)}[five_million_model]
+    assert row["params"] == 5_000_000 and not row["within_budget"]
 
 
 def test_budget_counts_trainable_parameters_only():
@@ -218,6 +269,40 @@ def test_timm_model_trains_on_cpu():
 def test_timm_transformer_is_refused_clearly():
     with pytest.raises(UnsupportedModelError, match="transformer"):
         _meta("timm/vit_tiny_patch16_224")
+
+
+@pytest.mark.parametrize("kwargs", [{"in_chans": 1}, {"features_only": True}])
+def test_timm_kwargs_that_break_the_model_are_blamed_not_the_architecture(kwargs):
+    """timm/resnet18 with in_chans=1 said the architecture does not run on 32x32 inputs and suggested
+    choosing ... timm/resnet18."""
+    with pytest.raises(ConfigError, match=r"^timm/resnet18 runs on 32x32 RGB images, but not with model\.kwargs "
+                                          rf"{{'{next(iter(kwargs))}': .*}}; remove or fix them$"):
+        _meta("timm/resnet18", **kwargs)
+
+
+@pytest.mark.parametrize("kwargs,why", [({"global_pool": "xyz"}, "AssertionError: Invalid pool type: xyz"),
+                                        ({"act_layer": "nope"}, "KeyError: 'nope'"),
+                                        ({"output_stride": 3}, "AssertionError")])
+def test_timm_kwargs_it_asserts_on_are_a_config_error(kwargs, why):
+    """timm checks many kwargs with assert or a dict lookup: a typo there was an AssertionError/KeyError
+    traceback from `kaggle-kit train`."""
+    with pytest.raises(ConfigError, match=rf"^timm/resnet18 rejected its arguments \['{next(iter(kwargs))}'\] "
+                                          rf"\({why}\)$"):
+        _meta("timm/resnet18", **kwargs)
+
+
+def test_pipeline_timm_mistakes_are_caught_at_load_with_suggestions():
+    """A timm name typo at load gave no close matches (creating the model did); num_classes in model.kwargs
+    loaded and then failed at build with "create_model() got multiple values for keyword argument"."""
+    from kaggle_kit.config import load_pipeline
+
+    with pytest.raises(UnknownModelError, match=r"model\.name: unknown timm architecture 'resnet19'; did you "
+                                                r"mean timm/resnet18"):
+        load_pipeline("pipelines/demo.yaml", overrides=["model.name=timm/resnet19"])
+    for name in ("timm/resnet18", "tinycnn"):
+        with pytest.raises(ConfigError, match=r"model\.kwargs: num_classes is not a model argument here: every "
+                                              r"model is built with 10 outputs"):
+            load_pipeline("pipelines/demo.yaml", overrides=[f"model.name={name}", "model.kwargs={num_classes: 10}"])
 
 
 # ------------------------------------------------------------------------------------ compile-friendliness
@@ -266,11 +351,26 @@ def test_models_command_lists_every_model(capsys):
     assert 0.5 < rows["seed000"]["gflops"] < 0.55
     assert main(["models", "--timm", "resnet18"]) == 0
     table = capsys.readouterr().out
-    assert "GFLOPs" in table and "11,173,962*" in table and "over the 5,000,000-parameter budget" in table
+    assert "GFLOPs" in table and "11,173,962*" in table and "over the 5,000,000-parameter budget (a model must have fewer parameters)" in table
 
+
+def test_a_timm_model_asked_for_twice_is_listed_once(capsys):
+    assert main(["models", "--json", "--timm", "mobilenetv3_small_050", "--timm", "timm/mobilenetv3_small_050"]) == 0
+    names = [r["name"] for r in json.loads(capsys.readouterr().out)]
+    assert names.count("timm/mobilenetv3_small_050") == 1 and len(names) == len(set(names))
 
 @pytest.mark.parametrize("budget", ["0", "-5"])
 def test_models_command_refuses_a_budget_below_one_parameter(capsys, budget):
     assert main(["models", "--max-params", budget]) == 2
     out = capsys.readouterr()
     assert out.out == "" and out.err.strip() == f"error: --max-params must be 1 or more, found {budget}"
+
+
+@pytest.mark.parametrize("name", ["seed000", "seed004", "resnet8"])
+@pytest.mark.parametrize("dropout", [True, 1, 1.0, -0.1, "0.5"])
+def test_a_dropout_that_is_not_a_probability_below_one_is_refused(name, dropout):
+    """float(True) is 1.0: nn.Dropout(1.0) zeroes every feature, so the model trained at chance to the end."""
+    from kaggle_kit.models import create_model
+
+    with pytest.raises(ValueError, match=r"dropout must be a number in \[0, 1\)"):
+        create_model(name, num_classes=10, dropout=dropout)

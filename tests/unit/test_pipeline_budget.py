@@ -2,7 +2,7 @@
 import pytest
 
 from kaggle_kit.config import load_pipeline
-from kaggle_kit.errors import DataNotFoundError, ParameterBudgetError
+from kaggle_kit.errors import ConfigError, DataNotFoundError, ParameterBudgetError
 from kaggle_kit.pipeline import check_member_models, member_configs, run_pipeline
 
 
@@ -25,3 +25,46 @@ def test_a_member_over_the_budget_stops_the_pipeline_before_any_member_trains(tm
                                                    r"budget of 5,000,000"):
         run_pipeline(cfg, data_dir=tmp_path / "no-data-here", workdir=tmp_path, progress=False)
     assert not (tmp_path / "runs").exists()
+
+
+def test_a_huge_width_is_refused_before_the_model_is_allocated():
+    """build_model built the real model before checking the budget: checks before data build on the meta device,
+    but `train --resume` reads the run's config.yaml without them, and a width of 1,000,000 there asked the
+    allocator for 72 TB (a width of 20,000 would allocate and initialise 58 GB) before the budget said no."""
+    from kaggle_kit.train.loop import build_model
+
+    cfg = load_pipeline("pipelines/demo.yaml", overrides=["model.name=tinycnn", "model.kwargs.width=1000000"])
+    with pytest.raises(ParameterBudgetError, match=r"model tinycnn has 90,000,081,000,010 trainable parameters, "
+                                                   r"over the budget of 5,000,000"):
+        build_model(cfg, 10)
+
+
+def test_the_meta_budget_check_leaves_the_seeded_initialisation_alone():
+    """build_model builds on the meta device before the real model: the CPU generator must not move, or every
+    seeded run's initial weights would change."""
+    import torch
+
+    from kaggle_kit.models import create_model
+    from kaggle_kit.train.loop import build_model
+
+    cfg = load_pipeline("pipelines/demo.yaml", overrides=["model.name=tinycnn", "model.kwargs={}"])
+    torch.manual_seed(0)
+    built = build_model(cfg, 10)[0].state_dict()
+    torch.manual_seed(0)
+    plain = create_model("tinycnn", num_classes=10, **({} if cfg.train.dropout is None else
+                                                        {"dropout": cfg.train.dropout})).state_dict()
+    assert all(torch.equal(built[k], plain[k]) for k in plain)
+
+
+def test_a_model_that_cannot_train_on_one_image_is_refused_when_batch_size_is_one():
+    """timm/rexnet_100 has BatchNorm on a 1x1 map (its SE gate): with train.batch_size 1 every training step
+    raised "Expected more than 1 value per channel when training", after the data was read; the pre-flight
+    forward used 2 images."""
+    with_one = load_pipeline("pipelines/demo.yaml", overrides=["model.name=timm/rexnet_100", "model.kwargs={}",
+                                                               "train.batch_size=1"])
+    with pytest.raises(ConfigError, match=r"^model 'timm/rexnet_100' cannot train on batches of one image \("
+                                          r"Expected more than 1 value per channel when training.*\); raise "
+                                          r"train.batch_size$"):
+        check_member_models([("one", with_one)])
+    assert check_member_models([("two", load_pipeline("pipelines/demo.yaml", overrides=[
+        "model.name=tinycnn", "model.kwargs={}", "train.batch_size=1"]))]) == [24_346]

@@ -106,8 +106,8 @@ def test_expectation_sentence_gives_the_range_that_reaches_lower_when_the_member
                     "points, as it does here (9.0), it was within 5.0 points 9 "
                     "times in 10; Shift-Gated, CC-Synth and ATC-NE-EM disagree by 10.0 points, so the range reaches "
                     "that far below Median-4 (86.0%): when they disagree, the true accuracy has tended to be lower than all of them. This "
-                    "range held on 94% of 144 shifted sets of families outside the benchmark (Median-4 ±5.0 alone: "
-                    "67%).")
+                    "range held on 94% of 144 shifted sets of families outside the benchmark (Median-4 ±5.0 points "
+                    "alone: 67%).")
     agree = {**estimates, "CC-Synth": 0.85, "ATC-NE-EM": 0.87}
     text = expectation_sentence("run", "Median-4", {"holdout_acc": 0.95, "estimates": agree}, errors)
     assert "Expect **81.0% to 91.0%**" in text and "agree within 2.0 points." in text and "held on" not in text
@@ -419,6 +419,29 @@ def test_a_block_that_cannot_be_rendered_leaves_the_old_report_and_its_figures_a
     assert html.name == "gap.html" and (tmp_path / "tiny.png").read_bytes().startswith(PNG_MAGIC)
 
 
+def test_the_scoreboards_recipe_hash_is_explained_under_it_once(tmp_path):
+    """The runs column showed "m0 (recipe 8df1e7)" and no word said what the hash was."""
+    from pathlib import Path
+
+    from kaggle_kit import ledger
+    from kaggle_kit.gap.report import Table, scoreboard_section
+    from kaggle_kit.gap.report_runs import RunView
+
+    path = tmp_path / "ledger.csv"
+    view = RunView(Path("r"), "r", None, None, None, {"estimates": {}, "holdout_acc": 0.93}, None)
+    ledger.append_row(path, file="a.csv", runs=["m0"], status="COMPLETE", public_score=0.8, local_test_acc=0.9)
+    blocks = scoreboard_section(ledger.read_ledger(path), [view])[0].blocks
+    assert not any("recipe" in b for b in blocks if isinstance(b, str))  # no hash shown, none explained
+    for seed in (1, 2):
+        ledger.append_row(path, file=f"b{seed}.csv", runs=[f"m{seed}"], recipe="8df1e7aa0b1c", status="COMPLETE",
+                          public_score=0.8, local_test_acc=0.9)
+    blocks = scoreboard_section(ledger.read_ledger(path), [view])[0].blocks
+    table = next(i for i, b in enumerate(blocks) if isinstance(b, Table))
+    assert blocks[table].rows[1][3] == "m1 (recipe 8df1e7)"
+    said = [b for b in blocks if isinstance(b, str) and "fingerprint" in b]
+    assert said == [blocks[table + 1]] and said[0].startswith("Recipe (in the runs column): the first 6 characters")
+
+
 def test_scoreboard_leaves_out_other_competitions_rows(tmp_path):
     """Another competition's leaderboard is another test set: its scores must not bend this one's line."""
     from pathlib import Path
@@ -436,7 +459,7 @@ def test_scoreboard_leaves_out_other_competitions_rows(tmp_path):
     rows = ledger.read_ledger(path)
     sec, line, n = scoreboard_section(rows, [view], "comp-a")
     assert n == 3 and line[0] == pytest.approx(0.75)
-    assert "1 ledger row(s) of other competitions (comp-b) are left out." in sec.blocks
+    assert "1 ledger row of other competitions (comp-b) is left out." in sec.blocks
     assert scoreboard_section(rows, [view])[2] == 4
 
 
@@ -488,7 +511,7 @@ def test_scoreboard_of_a_competition_without_rows_does_not_call_the_ledger_empty
     view = RunView(Path("r"), "r", None, None, None, {"estimates": {}, "holdout_acc": 0.93}, None)
     sec, line, n = scoreboard_section(ledger.read_ledger(path), [view], "comp-a")
     assert (line, n) == (None, 0)
-    assert sec.blocks == ["1 ledger row(s) of other competitions (comp-b) are left out.",
+    assert sec.blocks == ["1 ledger row of other competitions (comp-b) is left out.",
                           "No submissions for comp-a in the ledger yet: the scoreboard fills in after "
                           "`kaggle-kit submit` and `kaggle-kit sync`."]
     assert scoreboard_section(ledger.read_ledger(tmp_path / "none.csv"), [view], "comp-a")[0].blocks[0].startswith(
@@ -625,13 +648,17 @@ def test_an_ensemble_without_an_agreement_estimate_is_told_why(monkeypatch):
 
     monkeypatch.setattr(report, "figure_png", lambda fig: b"")
 
-    def ensemble(estimates, agreement):
-        return RunView(Path("e"), "e", None, None, None, {"estimates": estimates, "holdout_acc": 0.9}, None,
+    def ensemble(estimates, agreement, holdout=0.9):
+        return RunView(Path("e"), "e", None, None, None, {"estimates": estimates, "holdout_acc": holdout}, None,
                        members=["m0", "m1"], member_agreement=agreement)
 
     sec, _ = report.prediction_section([ensemble({"AC": 0.8}, (1.0, 0.95))], {})
     text = render_markdown("t", "m", [sec])
-    assert "agreement 100.00% on the holdout" in text and "Agreement is not computed" in text
+    assert "agreement 100.00% on the holdout" in text and "every pair of members agrees on all" in text
+    # an ensemble right on every holdout image (a small holdout): the members disagree, the holdout is the reason
+    sec, _ = report.prediction_section([ensemble({"AC": 0.8}, (0.97, 0.95), holdout=1.0)], {})
+    text = render_markdown("t", "m", [sec])
+    assert "Agreement is not computed: the ensemble gets all of its holdout images right" in text
     sec, _ = report.prediction_section([ensemble({"AC": 0.8, "Agreement": 0.85}, (0.97, 0.95))], {})
     assert "Agreement is not computed" not in render_markdown("t", "m", [sec])
 
@@ -734,6 +761,30 @@ def test_the_reports_meta_line_counts_in_words_that_agree_with_the_number():
     assert "1 competition image (competition set), 50,000 training images; ledger: l.csv (1 row)." in one
     assert meta_line(["r"], 10000, "c.pkl", 1, "l.csv", 0).endswith(
         "10,000 competition images (c.pkl), 1 training image; ledger: l.csv (0 rows).")
+
+
+def test_no_message_of_the_toolkit_writes_a_plural_as_noun_s():
+    """The report said "Fitted on 1 scored submission(s)" and sync "1 submission(s) on Kaggle: 0 ledger row(s)
+    updated": every count is said with its noun in the number it has (``text.count_words``)."""
+    import io
+    import tokenize
+    from pathlib import Path
+
+    import kaggle_kit
+
+    found = []
+    for path in sorted(Path(kaggle_kit.__file__).parent.rglob("*.py")):
+        for tok in tokenize.generate_tokens(io.StringIO(path.read_text(encoding="utf-8")).readline):
+            is_text = tok.type == tokenize.STRING or tok.type == getattr(tokenize, "FSTRING_MIDDLE", -1)
+            if is_text and not tok.string.lstrip("rRbBuUfF").startswith(('"""', "'''")) and re.search(
+                    r"[A-Za-z]\(s\)", tok.string):
+                found.append(f"{path.name}:{tok.start[0]}")
+    assert found == []
+    from kaggle_kit.text import count_words, noun_for
+
+    assert [count_words(n, "scored submission") for n in (0, 1, 2, 1000)] == [
+        "0 scored submissions", "1 scored submission", "2 scored submissions", "1,000 scored submissions"]
+    assert (noun_for(1, "file"), noun_for(3, "file")) == ("file", "files")
 
 
 def test_the_estimator_glossary_is_a_table_naming_every_estimator_with_its_abbreviations_spelled_out(monkeypatch):

@@ -22,6 +22,9 @@ from kaggle_kit.data import CIFAR10_MEAN, CIFAR10_STD
 from kaggle_kit.models import count_parameters, create_model, list_models, seeds
 from kaggle_kit.models.resnet import CifarResNet
 from kaggle_kit.models.seeds import SEED_SPECS
+from kaggle_kit.train.loop import build_model
+from kaggle_kit.train.optim import build_optimizer, l2_penalty
+from kaggle_kit.tta import combine, plan_from_config
 
 ROOT = Path(__file__).resolve().parents[2]
 PIPELINES = ROOT / "pipelines"
@@ -202,10 +205,59 @@ def test_seed004_recipe():
         ("step", 5, (100, 250), 10, 0.1)
     assert c.data.holdout_size == 50_000 // 10 and t.label_smoothing == 0.0 and t.select_best
     assert c.predict.tta != "none" and t.augment.preset == "seed004"
-    assert (t.select_by, t.early_stop_patience_epochs) == ("holdout_loss", 200)
+    assert (t.select_by, t.early_stop_patience_epochs, t.holdout_loss_adds_l2) == ("holdout_loss", 200, True)
     text = _text("seed004")
     assert "based on validation loss" in text and "plateaued for 200 epochs" in text
     assert "not implemented" not in text and "selects on holdout accuracy only" not in text
+    assert "may still differ" not in text  # the selection loss is Keras' val_loss now, penalty included
+
+
+def test_seed004_holdout_loss_is_keras_val_loss_with_its_l2_term():
+    """Paper 004: "L2 weight decay (1e-4)" in a Keras model "compiled using the Adam optimizer", whose checkpoint,
+    early stopping and ReduceLROnPlateau watch val_loss, which includes the regularisers' 1e-4 * sum(w^2). The
+    penalty the recipe adds to the holdout loss must be that term, over the same weights the optimizer decays
+    (its gradient is exactly the coupled decay torch's Adam adds: weight_decay * w)."""
+    c = _recipe("seed004")
+    torch.manual_seed(0)
+    model, _ = build_model(c, 10)
+    kernels = [p for p in model.parameters() if p.ndim >= 2]  # Keras kernel_regularizer: conv and dense kernels
+    keras_term = 1e-4 * sum(float(p.detach().double().pow(2).sum()) for p in kernels)
+    assert l2_penalty(model, c.train.optimizer) == pytest.approx(keras_term, rel=1e-9)
+    assert keras_term > 0.05  # at initialisation already a sizeable part of a converged cross-entropy
+    penalty = 1e-4 * sum(p.pow(2).sum() for p in kernels)
+    penalty.backward()
+    decayed = build_optimizer(model, c.train.optimizer).param_groups[0]
+    assert decayed["weight_decay"] == 2e-4 and {id(p) for p in decayed["params"]} == {id(p) for p in kernels}
+    assert all(torch.allclose(p.grad, decayed["weight_decay"] * p.detach()) for p in kernels)
+
+
+def test_seed004_tta_averages_probabilities():
+    """Paper 004: "Predictions for each augmented version were averaged"; its Keras model ends in "Softmax
+    Activation", so what was averaged are probabilities, not logits."""
+    plan = plan_from_config(_recipe("seed004").predict)
+    assert plan.views == ("identity", "hflip") and plan.average == "probs"
+    logits = torch.tensor([[[4.0, 0.0]], [[-2.0, 0.0]]])  # two views of one image: probs 0.982 and 0.119
+    mean_probs = torch.softmax(logits, -1).mean(0)
+    assert torch.allclose(combine(logits, plan).softmax(-1), mean_probs)
+    assert not torch.allclose(combine(logits, replace(plan, average="logits")).softmax(-1), mean_probs)
+
+
+def test_seed_augmentations_apply_their_papers_parameters():
+    """The presets as built, op by op, in order: paper 000 "random horizontal flips and random crops with padding",
+    001 flips, "padded by 4 pixels ... random crop of 32x32", "rotated up to 15°", colour jitter; 002 the crop
+    only; 003 "random crop and horizontal flip". Zero padding as torchvision's RandomCrop(32, padding=4)."""
+    def ops(name):
+        return [(type(t).__name__, getattr(t, "min_height", None) or getattr(t, "limit", None) or t.p)
+                for t in get_preset(name, seed=0)._compose.transforms]
+
+    pad, crop, flip = ("PadIfNeeded", 40), ("RandomCrop", 1.0), ("HorizontalFlip", 0.5)
+    assert ops("seed000") == ops("seed003") == [pad, crop, flip]
+    assert ops("seed002") == [pad, crop]
+    assert ops("seed001") == [flip, pad, crop, ("Rotate", (-15.0, 15.0)), ("ColorJitter", 1.0)]
+    for name in ("seed000", "seed001", "seed002", "seed003"):
+        padder = next(t for t in get_preset(name)._compose.transforms if type(t).__name__ == "PadIfNeeded")
+        assert (padder.border_mode, padder.fill) == (0, 0)  # cv2.BORDER_CONSTANT with black
+    assert _recipe("seed002").train.augment.preset == "seed002" and "no flip listed" in _text("seed002")
 
 
 def test_seed004_shear_is_keras_one_axis():

@@ -40,7 +40,7 @@ def test_writer_refuses_bad_labels_and_leaves_nothing(tmp_path):
     ("id,label\n10,1\n11,1\n12,1\n13,1\n", ["s.csv:1: header must be 'ID,Labels', found 'id,label'"]),
     ("ID,Labels\n10,1\n\n11,1\n12,1\n13,1\n", ["s.csv:3: blank line", "s.csv: 5 data rows, expected 4"]),
     ("ID,Labels\n10,1\n10,2\n12,1\n13,1\n",
-     ["s.csv:3: duplicate ID 10 (first on line 2)", "s.csv: 1 competition ID(s) missing, e.g. 11"]),
+     ["s.csv:3: duplicate ID 10 (first on line 2)", "s.csv: 1 competition ID missing, e.g. 11"]),
     ("ID,Labels\n10,1\n11,1\n12,1\n13,1\n99,1\n",
      ["s.csv:6: ID 99 is not in the competition's ids", "s.csv: 5 data rows, expected 4"]),
     ("ID,Labels\n10,1\n11,cat\n12,-1\n13,1.0\n",
@@ -48,7 +48,7 @@ def test_writer_refuses_bad_labels_and_leaves_nothing(tmp_path):
       "s.csv:5: label '1.0' is not an integer 0-9"]),
     ("ID,Labels\n10,1\n11\n12,1,3\nx,1\n",
      ["s.csv:3: expected 2 fields (ID,Labels), found 1", "s.csv:4: expected 2 fields (ID,Labels), found 3",
-      "s.csv:5: ID 'x' is not an integer", "s.csv: 3 competition ID(s) missing, e.g. 11, 12, 13"]),
+      "s.csv:5: ID 'x' is not an integer", "s.csv: 3 competition IDs missing, e.g. 11, 12, 13"]),
     ("", ["s.csv: empty file (expected header 'ID,Labels')"]),
     # one BOM (Excel's 'CSV UTF-8') is dropped by readers; a second one stays in the first column's name
     ("\ufeffID,Labels\n10,1\n11,1\n12,1\n13,1\n", []),
@@ -71,7 +71,7 @@ def test_check_raises_first_problem_in_one_line(tmp_path):
     p.write_text("ID,Labels\n10,1\n")
     with pytest.raises(SubmissionError) as info:
         check_submission(p, IDS)
-    assert str(info.value) == f"{p}: 3 competition ID(s) missing, e.g. 11, 12, 13 (+1 more problems)"
+    assert str(info.value) == f"{p}: 3 competition IDs missing, e.g. 11, 12, 13 (+1 more problem)"
 
 
 def test_binary_file_is_a_problem_not_a_crash(tmp_path):
@@ -126,7 +126,7 @@ def test_unicode_digits_underscores_and_signs_are_problems_not_crashes(tmp_path,
     assert problems[0] == expected
     assert all("\n" not in p and "\u2028" not in p for p in problems)
     if expected.startswith("s.csv:2: ID"):  # the row is skipped, so its ID counts as missing
-        assert problems[1:] == ["s.csv: 1 competition ID(s) missing, e.g. 10"]
+        assert problems[1:] == ["s.csv: 1 competition ID missing, e.g. 10"]
     else:
         assert problems[1:] == []
 

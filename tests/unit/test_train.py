@@ -743,3 +743,19 @@ def test_a_kill_between_last_pt_and_the_best_model_pt_is_repaired_from_last_pt(t
     a, b = (load_model(f / "model.pt")[1] for f in (tmp_path / "straight", tmp_path / "run"))
     assert a["metrics"] == b["metrics"] and resumed.holdout_acc == straight.holdout_acc
     assert all(torch.equal(v, b["state_dict"][k]) for k, v in a["state_dict"].items())
+
+
+def test_holdout_loss_adds_l2_is_keras_val_loss(tmp_path, data):
+    """Paper 004 (Keras): "Saved the best-performing model based on validation loss", "Early Stopping ... validation
+    loss", "ReduceLROnPlateau". Keras' val_loss adds the L2 regulariser's loss; with holdout_loss_adds_l2 the
+    holdout loss every one of them watches is the cross-entropy plus weight_decay/2 * sum(w^2) over the decayed
+    (>= 2-D) weights, the loss whose gradient adam's coupled decay is."""
+    wd = 0.05
+    cfg = make_cfg(epochs=2, optimizer={"name": "adam", "lr": 1e-3, "weight_decay": wd}, holdout_loss_adds_l2=True)
+    train_run(cfg, data, tmp_path / "run", progress=False)
+    model, _ = load_model(tmp_path / "run" / "model.pt")  # the last epoch's weights (select_best is off)
+    hold = np.load(tmp_path / "run" / "holdout_indices.npy")
+    ce, _ = evaluate(model, data.train_images[hold], data.train_labels[hold], torch.device("cpu"), cfg.train)
+    l2 = wd / 2 * sum(float(p.detach().double().pow(2).sum()) for p in model.parameters() if p.ndim >= 2)
+    assert l2 > 0.01  # large enough to tell the two losses apart at metrics.csv's 6 decimals
+    assert float(read_metrics(tmp_path / "run")[-1]["holdout_loss"]) == pytest.approx(ce + l2, abs=2e-6)

@@ -1,0 +1,174 @@
+"""Moving a downloaded tree into the data folder all or nothing, and undoing a move that a kill cut short.
+
+A download stages its files in a hidden ``.download-XXXXXXXX`` folder inside the data folder, never beside it:
+files can be renamed only within one file system, and a folder's own entries are on its file system whatever is
+mounted or linked where (a bind mount has the device number of the disk it shows, so comparing ``st_dev`` could
+not tell). The toolkit reads only named files and folders of a data folder, so the hidden folder is never data.
+
+``move_into`` writes a journal of the move, moves each file the download replaces into ``replaced/``, then the new
+files in, and deletes the journal once all are in. A process killed in between (kill -9, a power cut) leaves the
+journal, and the next command that looks in the folder undoes the move (``recover``): every step is one rename
+decided from where the files are, so a kill during the undo is undone by the next command as well.
+"""
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import re
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Iterator
+
+from kaggle_kit.errors import KitError, UsageError
+from kaggle_kit.fsio import atomic_write_text, lock_folder
+
+PREFIX = ".download-"
+NAME = re.compile(re.escape(PREFIX) + r"[a-z0-9_]{8}")  # tempfile's names: 8 of a-z, 0-9 and _
+JOURNAL = "journal.json"
+PARTS = ("archive", "files", "replaced", JOURNAL)  # all a staging folder holds (and the journal's temporary)
+STALE_S = 60.0  # an unheld staging folder unchanged this long is a killed download's
+
+
+def make(dest: Path) -> tuple[Path, int | None]:
+    """A new staging folder in ``dest`` (made if missing), and the descriptor holding its lock (None where locks do
+    not work, which also keeps every other process from cleaning it up)."""
+    dest.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=PREFIX, dir=dest))
+    return staging, lock_folder(staging)
+
+
+def move_into(staging: Path, dest: Path) -> None:
+    """Move the tree ``staging/files`` into ``dest`` (merging with what is there), all or nothing.
+
+    Every clash is checked before anything moves. Every file of ``dest`` the download replaces is moved aside
+    before any new file moves in, so ``dest`` never holds old and new versions side by side, which `data verify`
+    could not tell for the competition pickle (it has no official md5). On any failure, Ctrl-C included, the move
+    is undone before the error propagates; after a kill, by the next command (``recover``)."""
+    src = staging / "files"
+    files = [p.relative_to(src) for p in sorted(src.rglob("*")) if not p.is_dir()]
+    dirs = [p.relative_to(src) for p in sorted(src.rglob("*")) if p.is_dir()]
+    for rel in dirs:
+        if (dest / rel).exists() and not (dest / rel).is_dir():
+            raise UsageError(f"{dest / rel}: is a file, but the archive has a folder there; move it away and rerun")
+    for rel in files:
+        if (dest / rel).is_dir():
+            raise UsageError(f"{dest / rel}: is a folder, but the archive has a file there; move it away and rerun")
+    made = [rel for rel in dirs if not (dest / rel).exists()]
+    atomic_write_text(staging / JOURNAL, json.dumps({"files": [str(p) for p in files],
+                                                     "made": [str(p) for p in made]}))
+    try:
+        for rel in made:
+            (dest / rel).mkdir(exist_ok=True)
+        for rel in files:
+            if os.path.lexists(dest / rel):
+                (staging / "replaced" / rel).parent.mkdir(parents=True, exist_ok=True)
+                os.replace(dest / rel, staging / "replaced" / rel)
+        for rel in files:
+            os.replace(src / rel, dest / rel)
+    except BaseException as err:
+        try:
+            _undo(staging, dest)
+        except OSError as undo_err:
+            why = err.strerror if isinstance(err, OSError) and err.strerror else type(err).__name__
+            raise KitError(f"could not move the downloaded files into {dest} ({why}), nor put back the files it "
+                           f"replaced ({undo_err.strerror or undo_err}); they are in {staging / 'replaced'}, and the "
+                           f"next command that reads {dest} tries again") from None
+        raise
+    os.unlink(staging / JOURNAL)  # the move is done: from here on the staging folder is only litter
+
+
+def _undo(staging: Path, dest: Path) -> None:
+    """Put ``dest`` back as it was before the move the journal in ``staging`` describes, then delete the journal.
+
+    Per file, a new file missing from ``files/`` is in ``dest`` and goes back to ``files/``, then an old one in
+    ``replaced/`` goes back to ``dest``: one rename each, judged from where the files are, so running it again
+    after a kill half-way through is safe (an old file already put back is never taken for a new one)."""
+    journal = json.loads((staging / JOURNAL).read_text(encoding="utf-8"))
+    src, aside = staging / "files", staging / "replaced"
+    for rel in journal["files"]:
+        if not os.path.lexists(src / rel) and os.path.lexists(dest / rel):
+            (src / rel).parent.mkdir(parents=True, exist_ok=True)
+            os.replace(dest / rel, src / rel)
+        if os.path.lexists(aside / rel):
+            os.replace(aside / rel, dest / rel)
+    for rel in reversed(journal["made"]):
+        with contextlib.suppress(OSError):
+            (dest / rel).rmdir()
+    os.unlink(staging / JOURNAL)
+
+
+def _unheld(dest: Path, idle_too: bool) -> Iterator[Path]:
+    """The staging folders in ``dest`` that no process holds, each locked by this one while the caller has it: a
+    folder of our name holding only ``PARTS`` (a user's own folder of such a name is no staging folder) and a
+    journal, or (``idle_too``) unchanged for ``STALE_S``. Nothing else is locked, even for an instant: a download
+    that found its new folder locked would run without the lock that keeps others from removing it."""
+    try:
+        entries = [e for e in os.scandir(dest) if NAME.fullmatch(e.name) and e.is_dir(follow_symlinks=False)]
+    except OSError:
+        return
+    for entry in entries:
+        try:
+            names = os.listdir(entry.path)
+            if any(n not in PARTS and not n.startswith(f".{JOURNAL}.") for n in names):
+                continue
+            idle = time.time() - entry.stat(follow_symlinks=False).st_mtime >= STALE_S
+            if JOURNAL not in names and not (idle_too and idle):
+                continue
+            held = lock_folder(entry.path)
+        except OSError:
+            continue
+        if held is None:
+            continue
+        try:
+            yield Path(entry.path)
+        finally:
+            os.close(held)
+
+
+def recover(dest: str | Path) -> list[str]:
+    """Undo the moves into ``dest`` that killed downloads left half-done, and remove their staging folders; one
+    note per undone move. A journal is written only while its download holds the folder's lock, so an unheld one
+    is a dead process's, however recent. Raises a one-line ``KitError`` when the undo fails (a folder made
+    read-only since): the old files then stay where the error says, for the next command to put back."""
+    dest, notes = Path(dest), []
+    with contextlib.closing(_unheld(dest, idle_too=False)) as found:
+        for staging in found:
+            if not (staging / JOURNAL).is_file():
+                continue
+            try:
+                _undo(staging, dest)
+            except OSError as err:
+                raise KitError(f"{dest}: a download into it was killed while it moved its files in, and putting the "
+                               f"old files back failed ({err.strerror or err}); they are in {staging / 'replaced'}, "
+                               f"and the next command tries again") from None
+            shutil.rmtree(staging, ignore_errors=True)
+            notes.append(f"note: {dest}: a download into it was killed while it moved its files in; undid that "
+                         f"move, so {dest} holds the files it held before (rerun `kaggle-kit data download` for the "
+                         f"new ones)")
+    return notes
+
+
+def recover_and_tell(dest: str | Path) -> None:
+    """``recover``, each note printed on stderr (a data read's output on stdout stays as it was)."""
+    for note in recover(dest):
+        print(note, file=sys.stderr)
+
+
+def remove_stale(dest: Path) -> list[Path]:
+    """Remove the staging folders that downloads into ``dest`` killed outright (kill -9, a crash, a power cut)
+    left behind, with the partial zip in them, once any half-done move is undone (``recover``). A folder goes
+    only if no process holds its lock (a download holds its own until it has removed it) and it has not changed
+    for ``STALE_S`` (which covers the instant between a download making its folder and locking it), so a
+    concurrent download into ``dest`` keeps its folder."""
+    recover_and_tell(dest)
+    removed = []
+    with contextlib.closing(_unheld(dest, idle_too=True)) as found:
+        for staging in found:
+            if not (staging / JOURNAL).exists():  # a journal appeared since: a download killed a moment ago
+                shutil.rmtree(staging, ignore_errors=True)
+                removed.append(staging)
+    return removed

@@ -1,0 +1,195 @@
+"""The all-or-nothing move of a download's files into the data folder, and the undo of one a kill cut short."""
+from __future__ import annotations
+
+import errno
+import os
+from pathlib import Path
+
+import pytest
+
+from kaggle_kit import staged_move
+from kaggle_kit.fsio import lock_folder
+
+OLD = {"a.pkl": "old a", "sub/b.bin": "old b", "z.txt": "old z"}
+NEW = {"a.pkl": "new a", "sub/b.bin": "new b", "z.txt": "new z", "more/c.txt": "new c"}  # more/: a new folder
+RENAMES = 3 + 4  # the old files moved aside, then the new ones moved in
+
+
+class Killed(BaseException):
+    """Stands for kill -9: no handler is meant to catch it, and the files stay where the last rename left them."""
+
+
+def _write(root: Path, files: dict[str, str]) -> None:
+    for name, text in files.items():
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_text(text)
+
+
+def _tree(dest: Path) -> dict[str, str]:
+    """What the data folder holds, the hidden staging folder left out; folders too (as '/')."""
+    out = {}
+    for p in sorted(dest.rglob("*")):
+        rel = p.relative_to(dest)
+        if not rel.parts[0].startswith(staged_move.PREFIX):
+            out[str(rel)] = "/" if p.is_dir() else p.read_text()
+    return out
+
+
+def _download(tmp_path: Path) -> tuple[Path, Path, dict[str, str]]:
+    """D holding the old files and one of the user's, and a staging folder in it holding the new files."""
+    dest = tmp_path / "D"
+    _write(dest, {**OLD, "mine.txt": "mine"})
+    staging = dest / ".download-abcd1234"
+    _write(staging / "files", NEW)
+    (staging / "archive").mkdir()
+    return dest, staging, _tree(dest)
+
+
+def _killed(*_args) -> None:
+    raise Killed()
+
+
+def _fail_from(monkeypatch, at: int, failure: BaseException, once: bool = False) -> None:
+    """os.replace raises ``failure`` from its ``at``-th call on (only then, when ``once``); the journal's own
+    write is not counted, so ``at`` counts the move's renames."""
+    real, calls = os.replace, []
+
+    def replace(a, b):
+        if Path(b).name != staged_move.JOURNAL:
+            calls.append(b)
+            if len(calls) - 1 == at or (not once and len(calls) - 1 > at):
+                raise failure
+        real(a, b)
+
+    monkeypatch.setattr(os, "replace", replace)
+
+
+def test_a_normal_move_merges_the_new_files_and_leaves_no_journal(tmp_path):
+    dest, staging, _ = _download(tmp_path)
+    staged_move.move_into(staging, dest)
+    assert _tree(dest) == {**NEW, "sub": "/", "more": "/", "mine.txt": "mine"}
+    assert not (staging / staged_move.JOURNAL).exists()
+
+
+def test_the_folder_never_holds_old_and_new_files_side_by_side(tmp_path, monkeypatch):
+    """Whatever instant a kill -9 hits, the data folder holds old files or new ones (some perhaps missing, which
+    the next command's undo puts back), never both: a mixed competition pickle has no md5 to betray it."""
+    dest, staging, _ = _download(tmp_path)
+    real, states = os.replace, []
+
+    def recording_replace(a, b):
+        real(a, b)
+        if Path(b).name != staged_move.JOURNAL:
+            states.append(sorted({v.split()[0] for k, v in _tree(dest).items() if v != "/" and k != "mine.txt"}))
+
+    monkeypatch.setattr(os, "replace", recording_replace)
+    staged_move.move_into(staging, dest)
+    assert len(states) == RENAMES and all(s in (["old"], ["new"], []) for s in states), states
+
+
+@pytest.mark.parametrize("at", range(RENAMES))
+def test_a_cross_device_rename_at_any_step_leaves_the_folder_exactly_as_it_was(tmp_path, monkeypatch, at):
+    """os.rename fails with EXDEV where a folder inside D is a mount point (a bind mount shares its st_dev, so no
+    check beforehand can be trusted): whichever rename fails, moving aside or in, D holds its old files and
+    folders exactly, the new files are back in the staging folder, and no journal is left to undo again."""
+    dest, staging, before = _download(tmp_path)
+    _fail_from(monkeypatch, at, OSError(errno.EXDEV, "Invalid cross-device link"), once=True)
+    with pytest.raises(OSError) as err:
+        staged_move.move_into(staging, dest)
+    assert err.value.errno == errno.EXDEV
+    assert _tree(dest) == before
+    assert _tree(staging / "files") == {**NEW, "sub": "/", "more": "/"}
+    assert not (staging / staged_move.JOURNAL).exists() and staged_move.recover(dest) == []
+
+
+@pytest.mark.parametrize("at", range(RENAMES))
+def test_a_move_killed_at_any_rename_is_undone_by_the_next_command_even_if_that_is_killed_too(tmp_path, monkeypatch,
+                                                                                              at):
+    """A kill in the middle of the move left D with old files missing and the only copies in the staging folder,
+    which the next download removed as stale: a failed download after that left D with neither old nor new files.
+    The next command now undoes the move from its journal; killed at any rename of that undo, the one after
+    finishes it, and D ends holding exactly its old files."""
+    dest, staging, before = _download(tmp_path)
+    with monkeypatch.context() as m:
+        _fail_from(m, at, Killed())
+        m.setattr(staged_move, "_undo", _killed)  # a kill -9 runs no handler
+        with pytest.raises(Killed):
+            staged_move.move_into(staging, dest)
+    assert (staging / staged_move.JOURNAL).is_file()
+    for undo_at in range(2 * RENAMES):
+        with monkeypatch.context() as m:
+            _fail_from(m, undo_at, Killed())
+            try:
+                notes = staged_move.recover(dest)
+                break
+            except Killed:
+                assert (staging / staged_move.JOURNAL).is_file()
+    assert notes == [f"note: {dest}: a download into it was killed while it moved its files in; undid that move, "
+                     f"so {dest} holds the files it held before (rerun `kaggle-kit data download` for the new ones)"]
+    assert _tree(dest) == before and not staging.exists()
+
+
+def test_a_live_download_and_a_users_folder_are_left_alone(tmp_path, monkeypatch):
+    """Only a journal nobody's lock guards is undone; a download still moving holds its folder's lock, and a
+    folder of the user's with a staging folder's name holds other files than a download's."""
+    dest, staging, before = _download(tmp_path)
+    with monkeypatch.context() as m:
+        _fail_from(m, 2, Killed())
+        m.setattr(staged_move, "_undo", _killed)
+        with pytest.raises(Killed):
+            staged_move.move_into(staging, dest)
+    mid_move = _tree(dest)
+    held = lock_folder(staging)
+    try:
+        assert staged_move.recover(dest) == [] and _tree(dest) == mid_move
+    finally:
+        os.close(held)
+    mine = dest / ".download-settings"
+    _write(mine, {staged_move.JOURNAL: "{}", "notes.txt": "mine"})
+    assert len(staged_move.recover(dest)) == 1 and _tree(dest) == before
+    assert (mine / "notes.txt").read_text() == "mine"
+
+
+def test_only_idle_unheld_staging_folders_of_its_own_name_are_removed(tmp_path):
+    """Stale staging folders are removed with everything in them, chosen by name, contents, idleness and lock: a
+    folder of the user's in the data folder named '.download-' and 8 letters ('.download-settings'), idle for a
+    minute, went with its files. A staging folder holds only what a download puts there."""
+    dest = tmp_path / "D"
+    mine, killed, empty = dest / ".download-settings", dest / ".download-k1lled00", dest / ".download-x9y8z7w6"
+    fresh = dest / ".download-fresh123"  # made just now: perhaps by a download about to lock it
+    mine.mkdir(parents=True)
+    (mine / "notes.txt").write_text("mine")
+    for sub in ("archive", "files", "replaced"):
+        (killed / sub).mkdir(parents=True)
+    (killed / "archive" / "part.zip").write_bytes(b"partial")
+    empty.mkdir()
+    fresh.mkdir()
+    for folder in (mine, killed, empty):
+        os.utime(folder, (1, 1))
+    assert sorted(staged_move.remove_stale(dest)) == sorted([killed, empty])
+    assert (mine / "notes.txt").read_text() == "mine" and fresh.is_dir()
+    assert not killed.exists() and not empty.exists()
+
+
+def test_an_undo_that_fails_names_where_the_old_files_are_and_the_next_command_finishes_it(tmp_path, monkeypatch):
+    """A move that fails and whose undo fails too (the disk gone read-only): one line saying where the old files
+    wait, the journal kept, and the next command puts them back."""
+    from kaggle_kit.errors import KitError
+
+    dest, staging, before = _download(tmp_path)
+    with monkeypatch.context() as m:
+        _fail_from(m, 4, OSError(errno.EROFS, "Read-only file system"))
+        with pytest.raises(KitError) as err:
+            staged_move.move_into(staging, dest)
+    assert str(err.value) == (f"could not move the downloaded files into {dest} (Read-only file system), nor put back "
+                              f"the files it replaced (Read-only file system); they are in {staging / 'replaced'}, and "
+                              f"the next command that reads {dest} tries again")
+    with monkeypatch.context() as m:
+        _fail_from(m, 0, OSError(errno.EROFS, "Read-only file system"))
+        with pytest.raises(KitError) as err:
+            staged_move.recover(dest)
+    assert str(err.value) == (f"{dest}: a download into it was killed while it moved its files in, and putting the "
+                              f"old files back failed (Read-only file system); they are in {staging / 'replaced'}, and "
+                              f"the next command tries again")
+    assert (staging / staged_move.JOURNAL).is_file()
+    assert len(staged_move.recover(dest)) == 1 and _tree(dest) == before and not staging.exists()
