@@ -191,8 +191,9 @@ def train_members(jobs: Sequence[MemberJob], cifar_dir: Path, *, at_once: int, d
                 else:
                     errors.append(_failure(job.name, code, result))
                     if running:
-                        echo(f"member '{job.name}' failed; waiting for {', '.join(j.name for j, *_ in running.values())}"
-                             f" to finish before stopping (their runs are kept)")
+                        others = ", ".join(j.name for j, *_ in running.values())
+                        echo(f"member '{job.name}' failed; waiting for {others} to finish before stopping (their "
+                             f"runs are kept)")
                 if not errors:
                     while pending and free_slots:
                         start(*pending.pop(0))
