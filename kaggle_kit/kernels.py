@@ -129,12 +129,13 @@ import tempfile
 PIPELINE_NAME = {pipeline_name!r}
 PIPELINE_YAML = {pipeline_yaml!r}
 OVERRIDES = {overrides!r}
+MEMBERS = {members!r}
 SOURCE_TGZ_B64 = (
 {source_lines}
 )
 
 
-def environment_line():
+def environment_line(members=1):
     """Which Python, torch and GPUs this kernel got: the first question about a slow or failed run."""
     import platform
 
@@ -144,7 +145,14 @@ def environment_line():
     names = ", ".join(torch.cuda.get_device_name(i) for i in range(count))
     gpus = (str(count) + " CUDA GPU" + "s" * (count > 1) + ": " + names if count else
             "no CUDA GPU: training runs on the CPU")
-    return "python " + platform.python_version() + ", torch " + torch.__version__ + ", " + gpus
+    line = "python " + platform.python_version() + ", torch " + torch.__version__ + ", " + gpus
+    if members > 1:  # the pipeline trains its members side by side, one per GPU (`run --parallel-members`)
+        wanted = os.environ.get("KAGGLE_KIT_PARALLEL_MEMBERS", "auto").strip()
+        at_once = min(members, int(wanted) if wanted.isdigit() and int(wanted) > 0 else max(count, 1))
+        line += ("; training " + str(members) + " members " + ("one after another" if at_once == 1 else
+                 str(at_once) + " at a time, " + ("one per GPU" if count >= at_once else "sharing GPUs" if count
+                                                  else "in CPU processes")))
+    return line
 
 
 def main():
@@ -173,7 +181,7 @@ def main():
     for override in OVERRIDES:
         argv += ["--set", override]
     print("kaggle-kit from " + os.path.dirname(kaggle_kit.__file__) + ": " + " ".join(argv), flush=True)
-    print(environment_line(), flush=True)
+    print(environment_line(MEMBERS), flush=True)
     code = kaggle_kit_main(argv)
     if code:  # only a failure raises: in a notebook cell even SystemExit(0) marks the cell as failed
         sys.exit(code)
@@ -185,11 +193,12 @@ if __name__ == "__main__":
 
 
 def render_script(kernel_id: str, pipeline_name: str, pipeline_yaml: str, overrides: Sequence[str],
-                  bundle: bytes) -> str:
+                  bundle: bytes, members: int = 1) -> str:
     b64 = base64.b64encode(bundle).decode("ascii")
     lines = "\n".join(f'    "{b64[i:i + 100]}"' for i in range(0, len(b64), 100))
     return SCRIPT_TEMPLATE.format(kernel_id=kernel_id, pipeline_name=pipeline_name, pipeline_yaml=pipeline_yaml,
                                   overrides=list(overrides), source_lines=lines, stages=KERNEL_STAGES,
+                                  members=members,
                                   source_sha=hashlib.sha256(bundle).hexdigest()[:16])
 
 
@@ -239,10 +248,11 @@ def build_kernel_folder(pipeline: str | Path, out_root: str | Path, *, owner: st
     folder = kernel_folder_path(pipeline, out_root, seed, overrides)
     slug = folder.name
     kernel_id = f"{owner}/{slug}"
-    meta = kernel_metadata(kernel_id, load_pipeline(pipeline, all_overrides).submit.competition, gpu)
+    cfg = load_pipeline(pipeline, all_overrides)
+    meta = kernel_metadata(kernel_id, cfg.submit.competition, gpu)
     folder.mkdir(parents=True, exist_ok=True)
     script = render_script(kernel_id, pipeline.stem, pipeline.read_text(encoding="utf-8"), all_overrides,
-                           source_bundle())
+                           source_bundle(), members=max(len(cfg.members), 1))
     (folder / SCRIPT_NAME).write_text(script, encoding="utf-8")
     (folder / METADATA_NAME).write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
     return KernelFolder(folder, kernel_id, meta)

@@ -5,6 +5,10 @@ Why a state file and content keys rather than timestamps: a stage is skipped onl
 that determines its output (its config section, the data fingerprint, the sha256 of upstream artifacts) equals
 the key recorded when it last *finished*. A training stage records its run folder before it starts, so a run
 killed mid-training resumes from ``last.pt`` in the same folder instead of starting over.
+
+Members train one after another, each predicted right after it trained; with several CUDA GPUs (or
+``--parallel-members``) every member's folder is chosen first, in the same order, then they train side by side in
+processes of their own (member_jobs.py) and are predicted afterwards: the same runs, sooner.
 """
 from __future__ import annotations
 
@@ -19,6 +23,7 @@ from kaggle_kit.config import STAGES, PipelineConfig, config_hash, member_config
 from kaggle_kit.errors import ConfigError
 from kaggle_kit.fsio import atomic_write_text, check_not_held, held_lock, one_at_a_time, sha256_file
 from kaggle_kit.ledger import as_fraction
+from kaggle_kit.member_jobs import MemberJob, members_at_once, train_members, visible_cuda_devices
 from kaggle_kit.runs import new_run_id
 
 
@@ -117,16 +122,22 @@ class Progress:
     def __init__(self, total: int, echo: Callable[[str], None] = print):
         self.total, self.index, self.echo = total, 0, echo
         self.timings: dict[str, float] = {}
+        self.open: dict[str, tuple[int, float]] = {}  # key -> (index, start) of stages started with a key
 
-    def start(self, label: str) -> float:
+    def start(self, label: str, key: str | None = None) -> float:
+        """``key``: the label ``finish`` names it by, when stages run side by side (members training at once)."""
         self.index += 1
         self.echo(f"[{self.index}/{self.total}] {label} ...")
-        return time.perf_counter()
+        t0 = time.perf_counter()
+        if key is not None:
+            self.open[key] = (self.index, t0)
+        return t0
 
-    def finish(self, label: str, t0: float, detail: str = "") -> None:
-        seconds = time.perf_counter() - t0
+    def finish(self, label: str, t0: float | None, detail: str = "") -> None:
+        index, started = self.open.pop(label, (self.index, t0))
+        seconds = time.perf_counter() - started
         self.timings[label] = round(seconds, 2)
-        self.echo(f"[{self.index}/{self.total}] {label} done in {seconds:.1f} s" + (f": {detail}" if detail else ""))
+        self.echo(f"[{index}/{self.total}] {label} done in {seconds:.1f} s" + (f": {detail}" if detail else ""))
 
     def skip(self, label: str, why: str = "inputs unchanged") -> None:
         self.index += 1
@@ -277,9 +288,12 @@ class PipelineOutcome:
 # ------------------------------------------------------------------------------------------ the runner
 def run_pipeline(cfg: PipelineConfig, *, data_dir: str | Path | None = None, workdir: str | Path = ".",
                  progress: bool = True, echo: Callable[[str], None] = print,
-                 kaggle_env: dict[str, str] | None = None, again: str | None = None) -> PipelineOutcome:
+                 kaggle_env: dict[str, str] | None = None, again: str | None = None,
+                 parallel_members: int | str | None = None) -> PipelineOutcome:
     """Run (or resume) every stage the pipeline lists; returns where the outputs are. ``again``: the command a dry
     run names for the upload (the pipeline's own, so the ledger keeps its runs and predictions).
+    ``parallel_members``: how many members train at once (None: ``$KAGGLE_KIT_PARALLEL_MEMBERS``, else auto, one
+    per visible CUDA GPU; see member_jobs.py).
 
     One run of a pipeline per folder at a time: a second (`make submit` in two terminals) would train the same
     members again beside the first and race it for the state file, so it is refused at once."""
@@ -287,7 +301,8 @@ def run_pipeline(cfg: PipelineConfig, *, data_dir: str | Path | None = None, wor
     busy = (f"another `kaggle-kit run` of pipeline '{cfg.name}' is running in {where}; wait for it to finish (its "
             f"finished stages are then skipped here) or run in another folder")
     with one_at_a_time(f"pipeline:{where}:{cfg.name}", busy):
-        members = _preflight(cfg, workdir=Path(workdir), echo=echo, kaggle_env=kaggle_env)
+        members, parallel = _preflight(cfg, workdir=Path(workdir), echo=echo, kaggle_env=kaggle_env,
+                                      parallel_members=parallel_members)
         # the temporary folder's lock misses a run with another TMPDIR (a Slurm job's) or on another machine
         # sharing this folder; this one, beside the state file, does not. A run holding it is refused now; it is
         # taken (and its file made) only once the data stage has found and read the data, so a run the checks or
@@ -300,7 +315,7 @@ def run_pipeline(cfg: PipelineConfig, *, data_dir: str | Path | None = None, wor
                 held.enter_context(held_lock(lock, busy))
 
             return _run_pipeline(cfg, members, data_dir=data_dir, workdir=workdir, progress=progress, echo=echo,
-                                 kaggle_env=kaggle_env, again=again, take_lock=take_lock)
+                                 kaggle_env=kaggle_env, again=again, take_lock=take_lock, parallel=parallel)
 
 
 def check_stages_and_models(cfg: PipelineConfig) -> tuple[list[tuple[str, PipelineConfig]], list[int]]:
@@ -318,12 +333,18 @@ def check_stages_and_models(cfg: PipelineConfig) -> tuple[list[tuple[str, Pipeli
 
 
 def _preflight(cfg: PipelineConfig, *, workdir: Path, echo: Callable[[str], None],
-               kaggle_env: dict[str, str] | None) -> list[tuple[str, PipelineConfig]]:
-    """Every check that can refuse the run before anything is read or written; returns the members' configs."""
+               kaggle_env: dict[str, str] | None, parallel_members: int | str | None = None
+               ) -> tuple[list[tuple[str, PipelineConfig]], tuple[int, list[str]]]:
+    """Every check that can refuse the run before anything is read or written; returns the members' configs and
+    (how many train at once, the CUDA devices they are given)."""
     members, params = check_stages_and_models(cfg)
+    from kaggle_kit.member_jobs import requested_parallel
     from kaggle_kit.train.distributed import env_int
 
-    env_int("WORLD_SIZE", 1), env_int("LOCAL_RANK", 0)  # torchrun's variables, set wrong by hand: refused now
+    world = env_int("WORLD_SIZE", 1)
+    env_int("LOCAL_RANK", 0)  # torchrun's variables, set wrong by hand: refused now
+    devices = visible_cuda_devices()
+    at_once = members_at_once(requested_parallel(parallel_members), len(devices), world, len(members))
     if "upload" in cfg.stages or "sync" in cfg.stages:  # a bad ledger stops the run now, not after training
         from kaggle_kit.upload import check_ledger
 
@@ -340,13 +361,47 @@ def _preflight(cfg: PipelineConfig, *, workdir: Path, echo: Callable[[str], None
         note = combined_parameters_note(params)
         if note:
             echo(f"{note}: `kaggle-kit submit --from RUN -m MSG` with one member's run folder once it is trained")
-    return members
+    return members, (at_once, devices)
+
+
+def _plan_training(state: PipelineState, name: str, mcfg: PipelineConfig, cfg: PipelineConfig, work: Path,
+                   cifar_fp: str, data_fp: str, taken: set[Path], label: str, prog: Progress,
+                   echo: Callable[[str], None]) -> tuple[Path, MemberJob | None]:
+    """Where a member's training goes: (its folder, None) when a finished, intact run is found (recorded as this
+    member's and reported skipped), else (the folder, the training to run: resuming or new)."""
+    train_key, legacy_key = train_keys(mcfg, cifar_fp, data_fp)
+    sid = f"train:{name}"
+    entry = state.run_for(train_key, sid, legacy_key, taken)
+    if entry is None and mcfg.data.test_subset is not None:
+        entry = state.run_for(key_with_test_subset(mcfg, cifar_fp), sid, legacy_key, taken)
+    folder = state.resolve(entry["run_dir"]) if entry else None
+    model = None if folder is None else folder / "model.pt"
+    finished = bool(entry and entry.get("finished"))
+    if finished and state.intact(entry, [model]):
+        if train_key not in state.runs:  # found by the old key
+            state.mark_run(train_key, folder, finished=True, outputs=[model])
+        # found by key, by the old key or under another member's name: now this member's entry too
+        if entry is not state.stages.get(sid) or entry.get("key") != train_key:
+            state.mark(sid, train_key, finished=True, outputs=[model], run_dir=folder,
+                       holdout_acc=entry.get("holdout_acc"))
+        prog.skip(label, f"inputs unchanged; {folder}")
+        return folder, None
+    if finished and model.exists():  # changed since training wrote it
+        model.unlink()
+    if finished and mcfg.train.select_best:
+        echo(f"{model}: missing or changed since training; with train.select_best it held the best "
+             f"epoch's weights, which last.pt cannot restore, so {label} starts again in a new folder")
+        folder = None
+    resume = folder is not None and (folder / "last.pt").exists()
+    if folder is None:
+        folder = work / "runs" / new_run_id(f"{cfg.name}-{name}", {"key": train_key})
+    return folder, MemberJob(name, mcfg, folder, resume, train_key)
 
 
 def _run_pipeline(cfg: PipelineConfig, members: list[tuple[str, PipelineConfig]], *, data_dir: str | Path | None,
                   workdir: str | Path, progress: bool, echo: Callable[[str], None],
                   kaggle_env: dict[str, str] | None, again: str | None,
-                  take_lock: Callable[[], None]) -> PipelineOutcome:
+                  take_lock: Callable[[], None], parallel: tuple[int, list[str]] = (1, [])) -> PipelineOutcome:
     from kaggle_kit.data import load_cifar10, load_competition
     from kaggle_kit.datapaths import locate_data
 
@@ -377,60 +432,71 @@ def _run_pipeline(cfg: PipelineConfig, members: list[tuple[str, PipelineConfig]]
     from kaggle_kit.train import train_run
 
     run_dirs: list[Path] = []
-    for name, mcfg in members:
-        label = "train" if len(members) == 1 else f"train {name}"
-        train_key, legacy_key = train_keys(mcfg, cifar_fp, data_fp)
-        sid = f"train:{name}"
-        entry = state.run_for(train_key, sid, legacy_key, set(run_dirs))
-        if entry is None and mcfg.data.test_subset is not None:
-            entry = state.run_for(key_with_test_subset(mcfg, cifar_fp), sid, legacy_key, set(run_dirs))
-        folder = state.resolve(entry["run_dir"]) if entry else None
-        model = None if folder is None else folder / "model.pt"
-        finished = bool(entry and entry.get("finished"))
-        if finished and state.intact(entry, [model]):
-            if train_key not in state.runs:  # found by the old key
-                state.mark_run(train_key, folder, finished=True, outputs=[model])
-            # found by key, by the old key or under another member's name: now this member's entry too
-            if entry is not state.stages.get(sid) or entry.get("key") != train_key:
-                state.mark(sid, train_key, finished=True, outputs=[model], run_dir=folder,
-                           holdout_acc=entry.get("holdout_acc"))
-            prog.skip(label, f"inputs unchanged; {folder}")
-        else:
-            if finished and model.exists():  # changed since training wrote it
-                model.unlink()
-            if finished and mcfg.train.select_best:
-                echo(f"{model}: missing or changed since training; with train.select_best it held the best "
-                     f"epoch's weights, which last.pt cannot restore, so {label} starts again in a new folder")
-                folder = None
-            resume = folder is not None and (folder / "last.pt").exists()
-            if folder is None:
-                folder = work / "runs" / new_run_id(f"{cfg.name}-{name}", {"key": train_key})
-            state.mark_run(train_key, folder, finished=False)
-            state.mark(sid, train_key, finished=False, run_dir=folder)
-            t0 = prog.start(label + (f" (resuming {folder})" if resume else f" -> {folder}"))
-            result = train_run(mcfg, data, folder, resume=resume, progress=progress)
-            state.mark_run(train_key, folder, finished=True, outputs=[folder / "model.pt"])
-            state.mark(sid, train_key, finished=True, outputs=[folder / "model.pt"], run_dir=folder,
-                       holdout_acc=result.holdout_acc)
-            prog.finish(label, t0, f"holdout {_fmt_acc(result.holdout_acc)} after {result.epochs_done} "
-                        f"epoch{'' if result.epochs_done == 1 else 's'}"
-                        f"{'' if result.stopped_epoch is None else ' (early stop)'}")
-        run_dirs.append(folder)
+    labels = {name: "train" if len(members) == 1 else f"train {name}" for name, _ in members}
 
+    def start_training(job: MemberJob, device: str | None = None) -> None:
+        state.mark_run(job.train_key, job.run_dir, finished=False)
+        state.mark(f"train:{job.name}", job.train_key, finished=False, run_dir=job.run_dir)
+        where = f" (resuming {job.run_dir})" if job.resume else f" -> {job.run_dir}"
+        prog.start(labels[job.name] + where + ("" if device is None else f" on GPU {device}"), key=labels[job.name])
+
+    def record_training(job: MemberJob, result) -> None:
+        folder = job.run_dir
+        state.mark_run(job.train_key, folder, finished=True, outputs=[folder / "model.pt"])
+        state.mark(f"train:{job.name}", job.train_key, finished=True, outputs=[folder / "model.pt"], run_dir=folder,
+                   holdout_acc=result.holdout_acc)
+        prog.finish(labels[job.name], None, f"holdout {_fmt_acc(result.holdout_acc)} after {result.epochs_done} "
+                    f"epoch{'' if result.epochs_done == 1 else 's'}"
+                    f"{'' if result.stopped_epoch is None else ' (early stop)'}")
+
+    def predict_member(name: str, mcfg: PipelineConfig, folder: Path) -> None:
+        label = "predict" if len(members) == 1 else f"predict {name}"
+        pkey = config_hash({"predict": mcfg.predict, "data": mcfg.data, "model": sha256_file(folder / "model.pt"),
+                            "fp": data_fp})
+        outputs = [folder / f"logits_{s}.npz" for s in ("holdout", "test", "comp")]
+        if state.done(f"predict:{name}", pkey, outputs) and _predicted_subset(folder) == mcfg.data.comp_subset:
+            prog.skip(label)
+        else:
+            t0 = prog.start(label)
+            logits = predict_run(folder, data, comp, mcfg.predict, comp_subset=mcfg.data.comp_subset,
+                                 test_subset=mcfg.data.test_subset)
+            state.mark(f"predict:{name}", pkey, finished=True, outputs=outputs)
+            prog.finish(label, t0, f"tta={mcfg.predict.tta}: holdout {_fmt_acc(logits['holdout'].accuracy)}, "
+                        f"test {_fmt_acc(logits['test'].accuracy)}")
+
+    at_once, devices = parallel  # how many members train at once, and the CUDA devices they are given
+    if at_once == 1:  # one after another, each member predicted right after it trained
+        for name, mcfg in members:
+            folder, job = _plan_training(state, name, mcfg, cfg, work, cifar_fp, data_fp, set(run_dirs),
+                                         labels[name], prog, echo)
+            if job is not None:
+                start_training(job)
+                record_training(job, train_run(mcfg, data, job.run_dir, resume=job.resume, progress=progress))
+            run_dirs.append(folder)
+            if "predict" in cfg.stages:
+                predict_member(name, mcfg, folder)
+    else:  # every member's folder first (in member order, as above), then the trainings side by side
+        jobs = []
+        for name, mcfg in members:
+            folder, job = _plan_training(state, name, mcfg, cfg, work, cifar_fp, data_fp, set(run_dirs),
+                                         labels[name], prog, echo)
+            run_dirs.append(folder)
+            jobs += [job] if job is not None else []
+        if len(jobs) == 1:
+            start_training(jobs[0])
+            record_training(jobs[0], train_run(jobs[0].config, data, jobs[0].run_dir, resume=jobs[0].resume,
+                                               progress=progress))
+        elif jobs:
+            at_once = min(at_once, len(jobs))
+            echo(f"training {len(jobs)} members {at_once} at a time, each in its own process"
+                 + ((f", one per GPU of {', '.join(devices)}" if at_once <= len(devices) else
+                     f", sharing GPU(s) {', '.join(devices)}") if devices else " on the CPU")
+                 + f"; their epoch lines start with [member] (--parallel-members 1: one after another)")
+            train_members(jobs, paths.cifar_dir, at_once=at_once, devices=devices, progress=progress,
+                          on_start=start_training, on_done=record_training, echo=echo)
         if "predict" in cfg.stages:
-            label = "predict" if len(members) == 1 else f"predict {name}"
-            pkey = config_hash({"predict": mcfg.predict, "data": mcfg.data, "model": sha256_file(folder / "model.pt"),
-                                "fp": data_fp})
-            outputs = [folder / f"logits_{s}.npz" for s in ("holdout", "test", "comp")]
-            if state.done(f"predict:{name}", pkey, outputs) and _predicted_subset(folder) == mcfg.data.comp_subset:
-                prog.skip(label)
-            else:
-                t0 = prog.start(label)
-                logits = predict_run(folder, data, comp, mcfg.predict, comp_subset=mcfg.data.comp_subset,
-                                     test_subset=mcfg.data.test_subset)
-                state.mark(f"predict:{name}", pkey, finished=True, outputs=outputs)
-                prog.finish(label, t0, f"tta={mcfg.predict.tta}: holdout {_fmt_acc(logits['holdout'].accuracy)}, "
-                            f"test {_fmt_acc(logits['test'].accuracy)}")
+            for (name, mcfg), folder in zip(members, run_dirs):
+                predict_member(name, mcfg, folder)
 
     final_dir = run_dirs[0]
     outcome = PipelineOutcome(run_dirs=run_dirs, final_dir=final_dir, csv=None, ledger_row=None, report=None,

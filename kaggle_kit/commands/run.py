@@ -16,6 +16,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--data-dir", help="data folder (default: $KAGGLE_KIT_DATA when set (only there), "
                                       "else ./data, then Kaggle input)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar or per-epoch lines (stage lines stay)")
+    p.add_argument("--parallel-members", metavar="N", help="train up to N ensemble members at once, each in its own "
+                   "process on its own GPU (default: $KAGGLE_KIT_PARALLEL_MEMBERS, else auto: one per visible CUDA "
+                   "GPU, so CPUs and a single GPU train one after another; 1: one after another)")
     p.set_defaults(func=run)
 
     d = sub.add_parser("demo", help="the whole flow on CIFAR-10 with a small model and a local fake Kaggle")
@@ -41,7 +44,8 @@ def run(args: argparse.Namespace) -> int:
         print(note)
     # a dry run names this command again: with credentials it uploads, and the ledger keeps the runs
     again = again_command(args.command_line, ["--set", "submit.upload=auto"] if cfg.submit.upload == "never" else [])
-    out = pipeline.run_pipeline(cfg, data_dir=args.data_dir, progress=not args.no_progress, again=again)
+    out = pipeline.run_pipeline(cfg, data_dir=args.data_dir, progress=not args.no_progress, again=again,
+                                parallel_members=args.parallel_members)
     _summary(out)
     return 0
 

@@ -18,13 +18,14 @@ predict: {tta: none, batch_size: 100}
 """
 
 
-def run_kernel_script(script: Path, workdir: Path, data_dir: Path | None) -> tuple[int, str]:
+def run_kernel_script(script: Path, workdir: Path, data_dir: Path | None, **extra_env: str) -> tuple[int, str]:
     """Run ``script`` like Kaggle: ``-I`` (no cwd, no user site), stdout and stderr into one file, no
     PYTHONUNBUFFERED; returns (exit code, the log). ``data_dir`` stands in for the kernel's input folder (None: no
     data, as a kernel without the competition attached)."""
     env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(workdir.parent),
            "KAGGLE_KERNEL_RUN_TYPE": "Batch", "KAGGLE_KIT_KERNEL_WORKDIR": str(workdir), "OMP_NUM_THREADS": "1",
-           "TMPDIR": tempfile.gettempdir(), **({} if data_dir is None else {"KAGGLE_KIT_DATA": str(data_dir)})}
+           "TMPDIR": tempfile.gettempdir(), **({} if data_dir is None else {"KAGGLE_KIT_DATA": str(data_dir)}),
+           **extra_env}
     log = workdir.parent / "kernel.log"
     with open(log, "wb") as fh:
         proc = subprocess.run([sys.executable, "-I", str(script)], cwd=workdir.parent, env=env, stdout=fh,
@@ -44,6 +45,25 @@ def test_kernel_log_shows_each_epoch_in_order(shared_data, tmp_path):
     epochs = [i for i, line in enumerate(lines) if line.startswith(("epoch   1/2", "epoch   2/2"))]
     assert len(epochs) == 2, log
     assert starts[0] < epochs[0] < epochs[1] < starts[1], log
+
+
+def test_kernel_trains_members_side_by_side_from_its_unpacked_source(shared_data, tmp_path):
+    """On T4x2 the members train in two processes, one per GPU; they must find the toolkit the script unpacked to
+    a temporary folder (the kernel runs under ``python -I``: no PYTHONPATH), and each one's epochs must show in the
+    log under its name. Forced here on the CPU with the variable that stands in for the GPU count."""
+    two = TWO_EPOCHS.replace("epochs: 2", "epochs: 1") + "members: [{name: a}, {name: b, set: {train.seed: 1}}]\n"
+    (tmp_path / "kernel-log.yaml").write_text(two)
+    folder = kernels.build_kernel_folder(tmp_path / "kernel-log.yaml", tmp_path / "k", owner="alice", gpu="none")
+    rc, log = run_kernel_script(folder.path / kernels.SCRIPT_NAME, tmp_path / "working", shared_data,
+                                KAGGLE_KIT_PARALLEL_MEMBERS="2")
+    assert rc == 0, log[-3000:]
+    lines = log.splitlines()
+    assert lines[1].endswith("; training 2 members 2 at a time, in CPU processes"), log
+    assert any(line.startswith("training 2 members 2 at a time, each in its own process") for line in lines), log
+    for m in "ab":
+        assert [line for line in lines if line.startswith(f"[{m}] epoch   1/1")], log
+    runs = [p for p in (tmp_path / "working" / "runs").iterdir() if p.name != "pipelines"]
+    assert len(runs) == 2 and all((p / "logits_comp.npz").is_file() for p in runs), runs
 
 
 def test_kernel_log_says_which_python_torch_and_gpus_ran(shared_data, tmp_path):

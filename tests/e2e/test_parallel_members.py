@@ -1,0 +1,126 @@
+"""Ensemble members trained side by side (one process each, as on Kaggle's T4x2) are the members trained one after
+another: same weights, same run folders, same pipeline state; they really overlap in time; a failing member stops
+the run with one error and leaves the other's run; a rerun skips both. No GPU here: two CPU processes are forced
+with ``parallel_members=2``, which is what the GPU count decides on a GPU machine."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import torch
+
+from kaggle_kit.config import load_pipeline
+from kaggle_kit.pipeline import run_pipeline
+
+TWO = """name: two
+stages: [data, train, predict, ensemble]
+data: {holdout_size: 100, train_subset: 300, test_subset: 100, comp_subset: 100}
+model: {name: tinycnn}
+train: {epochs: 2, batch_size: 100, amp: false, augment: {preset: standard}}
+predict: {tta: none, batch_size: 100}
+members:
+  - {name: a, set: {train.seed: 0}}
+  - {name: b, set: {train.seed: 1}}
+"""
+TIMED = ("seconds", "images_per_s")
+
+
+def _run(tmp_path: Path, work: str, shared_data: Path, parallel: int, *overrides: str) -> list[str]:
+    (tmp_path / "two.yaml").write_text(TWO)
+    lines: list[str] = []
+    run_pipeline(load_pipeline(tmp_path / "two.yaml", list(overrides)), data_dir=shared_data,
+                 workdir=tmp_path / work, progress=True, echo=lines.append, parallel_members=parallel)
+    return lines
+
+
+def _member_runs(work: Path) -> dict[str, Path]:
+    state = json.loads((work / "runs" / "pipelines" / "two.json").read_text())
+    return {m: work / state["stages"][f"train:{m}"]["run_dir"] for m in "ab"}
+
+
+def _weights(run: Path) -> dict[str, torch.Tensor]:
+    return torch.load(run / "model.pt", map_location="cpu", weights_only=False)["state_dict"]
+
+
+def test_members_trained_side_by_side_overlap_and_equal_those_trained_one_after_another(tmp_path, shared_data,
+                                                                                         capfd):
+    par = _run(tmp_path, "par", shared_data, 2)
+    err = capfd.readouterr().err
+    seq = _run(tmp_path, "seq", shared_data, 1)
+    assert any(line.startswith("training 2 members 2 at a time, each in its own process on the CPU")
+               for line in par), par
+    assert not any(line.startswith("training 2 members") for line in seq), seq
+    # each child's epoch lines reach the log, named after their member
+    for m in "ab":
+        assert sum(line.startswith(f"[{m}] epoch ") for line in err.splitlines()) == 2, err
+
+    par_runs, seq_runs = _member_runs(tmp_path / "par"), _member_runs(tmp_path / "seq")
+    # (a) at the same time: each started (config.yaml) before the other finished (its manifest)
+    starts = [(par_runs[m] / "config.yaml").stat().st_mtime for m in "ab"]
+    ends = [(par_runs[m] / "manifest_train.json").stat().st_mtime for m in "ab"]
+    assert max(starts) < min(ends), (starts, ends)
+    # (b) the very runs of the sequential path: weights to the bit, files, config, split, metrics but timings
+    for m in "ab":
+        p, s = par_runs[m], seq_runs[m]
+        assert sorted(x.name for x in p.iterdir()) == sorted(x.name for x in s.iterdir())
+        wp, ws = _weights(p), _weights(s)
+        assert wp.keys() == ws.keys() and all(torch.equal(wp[k], ws[k]) for k in wp), m
+        for name in ("config.yaml", "holdout_indices.npy", "logits_comp.npz"):
+            assert (p / name).read_bytes() == (s / name).read_bytes(), (m, name)
+        pd.testing.assert_frame_equal(pd.read_csv(p / "metrics.csv").drop(columns=list(TIMED)),
+                                      pd.read_csv(s / "metrics.csv").drop(columns=list(TIMED)))
+        # the same but for the run folder's path, timings and .pt files' bytes (torch.save writes a random
+        # serialization id into every file, so two saves of one state differ; the weights above are compared)
+        mp, ms = (json.loads((d / "manifest_train.json").read_text().replace(str(d), "RUN")) for d in (p, s))
+        for man in (mp, ms):
+            man.pop("created"), man.pop("timings_s"), man["metrics"].pop("images_per_s_mean")
+            for name in ("model.pt", "last.pt", "metrics.csv"):
+                man["outputs"].get(name, {}).pop("sha256", None)
+        assert mp == ms, m
+    # the same pipeline state and the same ensemble (keyed by the members' logits); predict keys hash model.pt's
+    # bytes, which differ by torch's serialization id
+    sp, ss = (json.loads((tmp_path / w / "runs" / "pipelines" / "two.json").read_text()) for w in ("par", "seq"))
+    assert sp["runs"].keys() == ss["runs"].keys()
+    for sid in ("train:a", "train:b", "predict:a", "predict:b", "ensemble"):
+        for field in ("key", "finished", "holdout_acc"):
+            if not (sid.startswith("predict") and field == "key"):
+                assert sp["stages"][sid].get(field) == ss["stages"][sid].get(field), (sid, field)
+    assert sp["stages"]["ensemble"]["dir"] == ss["stages"]["ensemble"]["dir"]
+
+    # (d) a rerun trains nothing
+    again = _run(tmp_path, "par", shared_data, 2)
+    trains = [line for line in again if "] train " in line]
+    assert len(trains) == 2 and all("skipped (inputs unchanged" in line for line in trains), again
+    assert not any(line.startswith("training 2 members") for line in again), again
+
+
+def test_a_failing_member_stops_the_run_with_one_error_and_the_other_is_kept(tmp_path, shared_data, monkeypatch,
+                                                                             capsys):
+    from kaggle_kit.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    Path("two.yaml").write_text(TWO)
+    # two GPUs seen (auto: two at a time), entries the children get as CUDA_VISIBLE_DEVICES; with no such device
+    # here they train on the CPU
+    monkeypatch.setattr("kaggle_kit.pipeline.visible_cuda_devices", lambda: ["7", "8"])
+    # member b's weights blow up in its first epoch: its training fails, a's finishes
+    rc = main(["run", "two.yaml", "--data-dir", str(shared_data), "--no-progress",
+               "--set", "members=[{name: a, set: {train.seed: 0}}, {name: b, set: {train.optimizer.lr: 1.0e+30}}]"])
+    out, err = capsys.readouterr()
+    assert rc == 2, err  # the RunError the sequential path raises (exit 2)
+    errors = [line for line in err.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1 and errors[0].startswith("error: member 'b': ") and "diverged in epoch 1" in errors[0], err
+    assert "training 2 members 2 at a time, each in its own process, one per GPU of 7, 8;" in out, out
+    assert " on GPU 7 ..." in out and " on GPU 8 ..." in out, out
+    assert not any("Traceback" in line for line in err.splitlines()), err
+    state = json.loads(Path("runs/pipelines/two.json").read_text())
+    assert state["stages"]["train:a"]["finished"] is True and state["stages"]["train:b"]["finished"] is False, out
+    assert (Path(state["stages"]["train:a"]["run_dir"]) / "model.pt").is_file()
+    assert "predict:a" not in state["stages"]  # nothing after the train stage ran
+
+    # fixed, the rerun keeps a's run and trains b alone (in this process: one training needs no second one)
+    rc = main(["run", "two.yaml", "--data-dir", str(shared_data), "--parallel-members", "2", "--no-progress"])
+    out, err = capsys.readouterr()
+    assert rc == 0, err
+    assert "train a skipped (inputs unchanged" in out and "training 2 members" not in out, out

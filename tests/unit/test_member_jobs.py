@@ -1,0 +1,103 @@
+"""How many ensemble members train at once, on which GPU, and what a child's failure becomes (member_jobs.py)."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from kaggle_kit import member_jobs as mj
+from kaggle_kit.config import PipelineConfig, from_dict, load_pipeline, to_dict
+from kaggle_kit.errors import ConfigError, RunError, UsageError
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.mark.parametrize("text,expected", [(None, None), ("auto", None), (" AUTO ", None), ("", None), ("1", 1),
+                                           ("3", 3), (2, 2)])
+def test_parse_parallel_takes_auto_or_a_whole_number(text, expected):
+    assert mj.parse_parallel(text) == expected
+
+
+@pytest.mark.parametrize("text", ["0", "-1", "two", "1.5"])
+def test_parse_parallel_refuses_anything_else_in_one_line(text):
+    with pytest.raises(UsageError, match=r"^--parallel-members must be auto or a whole number >= 1"):
+        mj.parse_parallel(text)
+
+
+def test_auto_trains_one_member_per_gpu_and_cpus_one_after_another():
+    assert mj.members_at_once(None, gpus=0, world_size=1, members=3) == 1   # CPU: sequential by default
+    assert mj.members_at_once(None, gpus=1, world_size=1, members=3) == 1
+    assert mj.members_at_once(None, gpus=2, world_size=1, members=3) == 2   # Kaggle's T4x2
+    assert mj.members_at_once(None, gpus=8, world_size=1, members=3) == 3   # never more than there are members
+    assert mj.members_at_once(None, gpus=2, world_size=1, members=1) == 1
+    assert mj.members_at_once(1, gpus=2, world_size=1, members=3) == 1      # turned off
+    assert mj.members_at_once(2, gpus=0, world_size=1, members=3) == 2      # forced on the CPU
+
+
+def test_torchrun_keeps_members_sequential_and_refuses_asking_for_more():
+    assert mj.members_at_once(None, gpus=2, world_size=2, members=3) == 1
+    assert mj.members_at_once(1, gpus=2, world_size=2, members=3) == 1
+    with pytest.raises(UsageError, match="cannot be combined with torchrun"):
+        mj.members_at_once(2, gpus=2, world_size=2, members=3)
+
+
+def test_children_get_the_parents_own_device_entries():
+    assert mj.device_for_slot(0, []) is None and mj.device_for_slot(1, []) is None
+    assert [mj.device_for_slot(s, ["2", "3"]) for s in range(3)] == ["2", "3", "2"]
+
+
+def test_env_var_is_the_default_and_the_option_wins(monkeypatch):
+    monkeypatch.setenv(mj.PARALLEL_ENV, "2")
+    assert mj.requested_parallel(None) == 2 and mj.requested_parallel("1") == 1
+    monkeypatch.setenv(mj.PARALLEL_ENV, "lots")
+    with pytest.raises(UsageError, match=f"^{mj.PARALLEL_ENV} must be"):
+        mj.requested_parallel(None)
+
+
+def test_child_env_drops_torchrun_and_pins_one_gpu(monkeypatch):
+    monkeypatch.setenv("WORLD_SIZE", "1")
+    monkeypatch.setenv("LOCAL_RANK", "0")
+    env = mj._child_env("3")
+    assert env["CUDA_VISIBLE_DEVICES"] == "3" and "WORLD_SIZE" not in env and "LOCAL_RANK" not in env
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "5")
+    assert mj._child_env(None)["CUDA_VISIBLE_DEVICES"] == "5"
+
+
+def test_a_childs_error_keeps_its_class_and_names_its_member():
+    err = mj._failure("s1", 1, {"ok": False, "error": "ConfigError", "message": "bad batch"})
+    assert type(err) is ConfigError and str(err) == "member 's1': bad batch" and err.exit_code == 2
+    err = mj._failure("s1", 1, {"ok": False, "error": "RuntimeError", "message": "RuntimeError: CUDA out of memory"})
+    assert type(err) is RunError and str(err).startswith("member 's1': training failed with RuntimeError: CUDA out")
+    err = mj._failure("s1", -9, None)
+    assert type(err) is RunError and "exit code -9 and no result" in str(err)
+
+
+@pytest.mark.parametrize("yaml", sorted((ROOT / "pipelines").glob("*.yaml")), ids=lambda p: p.stem)
+def test_every_shipped_members_config_reaches_the_child_unchanged(yaml):
+    """The child trains ``from_dict(to_dict(config))``: it must be the very config the sequential path trains."""
+    from kaggle_kit.pipeline import member_configs
+    from kaggle_kit.train.loop import training_key
+
+    for _, mcfg in member_configs(load_pipeline(yaml)):
+        back = from_dict(PipelineConfig, to_dict(mcfg))
+        assert back == mcfg and training_key(back) == training_key(mcfg)
+
+
+@pytest.mark.parametrize("args,env,message", [
+    (["--parallel-members", "0"], {}, "error: --parallel-members must be auto or a whole number >= 1"),
+    ([], {mj.PARALLEL_ENV: "x"}, f"error: {mj.PARALLEL_ENV} must be auto or a whole number >= 1"),
+    (["--parallel-members", "2"], {"WORLD_SIZE": "2"}, "error: --parallel-members 2 (or KAGGLE_KIT_PARALLEL_MEMBERS) "
+     "cannot be combined with torchrun"),
+])
+def test_run_refuses_a_bad_parallel_setting_before_writing_anything(tmp_path, monkeypatch, capsys, args, env, message):
+    from kaggle_kit.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    for k, v in env.items():
+        monkeypatch.setenv(k, v)
+    Path("tiny.yaml").write_text("name: tiny\nmodel: {name: tinycnn}\ntrain: {epochs: 1}\n"
+                                 "members: [{name: a}, {name: b, set: {train.seed: 1}}]\n")
+    assert main(["run", "tiny.yaml", "--data-dir", str(tmp_path / "nowhere"), *args]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith(message), err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["tiny.yaml"]
