@@ -7,10 +7,12 @@ Each case runs the real pipeline in-process (tiny model, real CIFAR-10 subset, t
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from kaggle_kit.config import PredictConfig
 from kaggle_kit.demo import run_demo
@@ -49,12 +51,25 @@ def _runs(work: Path) -> list[str]:
     return sorted(p.name for p in (work / "runs").iterdir() if p.name != "pipelines")
 
 
-def test_outputs_changed_since_a_stage_wrote_them_are_rebuilt(tmp_path, shared_data):
+@pytest.fixture(scope="module")
+def upto_csv(tmp_path_factory, shared_data) -> Path:
+    """A work folder after one run of the pipeline up to the CSV (one member), made once: each test that starts
+    from there takes a copy (the state file keeps paths relative to the work folder, and keys by file contents)."""
+    work = tmp_path_factory.mktemp("reruns") / "w"
+    _run(work, shared_data, UPTO_CSV)
+    return work
+
+
+def _copy(upto_csv: Path, work: Path) -> Path:
+    shutil.copytree(upto_csv, work, symlinks=True)
+    return work
+
+
+def test_outputs_changed_since_a_stage_wrote_them_are_rebuilt(upto_csv, tmp_path, shared_data):
     from kaggle_kit.data import load_cifar10, load_competition
     from kaggle_kit.predict import predict_run
 
-    work = tmp_path / "w"
-    _run(work, shared_data, UPTO_CSV)
+    work = _copy(upto_csv, tmp_path / "w")
     (run,) = _runs(work)
     (csv,) = (work / "submissions").glob("demo-*.csv")
     original = csv.read_bytes()
@@ -90,10 +105,9 @@ def test_outputs_changed_since_a_stage_wrote_them_are_rebuilt(tmp_path, shared_d
     assert csv.read_bytes() == original
 
 
-def test_settings_that_change_no_weights_do_not_retrain_and_old_runs_are_found_again(tmp_path, shared_data,
+def test_settings_that_change_no_weights_do_not_retrain_and_old_runs_are_found_again(upto_csv, tmp_path, shared_data,
                                                                                      monkeypatch):
-    work = tmp_path / "w"
-    _run(work, shared_data, UPTO_CSV)
+    work = _copy(upto_csv, tmp_path / "w")
     (run,) = _runs(work)
     for extra in (["train.num_workers=1"], ["data.comp_subset=100", "stages=[data,train,predict]"]):
         lines = _run(work, shared_data, UPTO_CSV, *extra)
@@ -164,15 +178,15 @@ def test_another_pipelines_report_in_the_same_folder_is_not_taken_for_this_ones(
     assert not _skipped(back, "report") and "-demo-m0-" in md and "-other-m0-" not in md, back
 
 
-def test_a_state_file_written_before_runs_were_kept_by_key_still_finds_its_run(tmp_path, shared_data, monkeypatch):
+def test_a_state_file_written_before_runs_were_kept_by_key_still_finds_its_run(upto_csv, tmp_path, shared_data,
+                                                                            monkeypatch):
     """Old state files keyed training by the whole train and data sections and the competition pickle, and
     stored run folders relative to the current directory: upgrading must not retrain."""
     from kaggle_kit.config import load_pipeline
     from kaggle_kit.pipeline import data_fingerprint, member_configs, train_keys
 
     monkeypatch.chdir(tmp_path)
-    work = Path("w")
-    _run(work, shared_data, UPTO_CSV)
+    work = _copy(upto_csv, Path("w"))
     (run,) = _runs(work)
     cfg = load_pipeline(DEMO, [*FAST, UPTO_CSV])
     paths = _demo_data(work, shared_data)

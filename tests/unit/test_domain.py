@@ -22,6 +22,12 @@ def images():
     return textured_images(800, 0)
 
 
+@pytest.fixture(scope="module")
+def two_halves(images):
+    """The domain classifier on two halves of one set (no shift), fitted once for the tests that judge it."""
+    return domain.domain_classifier(images[:400], images[400:], n_boot=100)
+
+
 def test_statistics_move_the_way_each_corruption_should(images):
     base = image_stats.image_features(images)
     blur = image_stats.image_features(shifts.corrupt(images, "blur", 4))
@@ -43,8 +49,8 @@ def test_statistics_reject_non_uint8_batches(images):
         image_stats.image_features(images.astype(np.float32))
 
 
-def test_two_halves_of_one_set_are_indistinguishable(images):
-    res = domain.domain_classifier(images[:400], images[400:], n_boot=100)
+def test_two_halves_of_one_set_are_indistinguishable(two_halves):
+    res = two_halves
     assert abs(res.auc - 0.5) < 0.08
     assert res.ci[0] < 0.5 < res.ci[1] or abs(res.auc - 0.5) < 0.04
     assert res.n_per_side == 400
@@ -173,12 +179,11 @@ def test_cv_auc_ci_widens_the_bootstrap_for_correlated_folds():
     assert perfect == (1.0, 1.0)
 
 
-def test_no_shift_interval_is_as_wide_as_the_fold_correlation_implies(images):
+def test_no_shift_interval_is_as_wide_as_the_fold_correlation_implies(two_halves):
     """The pooled out-of-fold AUC varies by more than the Mann-Whitney sd: the 5 fold models share training
     images, so their AUCs correlate (0.13-0.17 measured on CIFAR-10, benchmarks/bench_domain_ci.py). The bootstrap
     alone gave 95% intervals that held 0.5 in 83% of no-shift trials at 200 a side."""
-    n = 400
-    res = domain.domain_classifier(images[:n], images[n:], n_boot=100)
+    n, res = 400, two_halves
     mann_whitney_sd = np.sqrt((2 * n + 1) / (12 * n * n))
     # 0.8: the percentile ends of 100 bootstrap AUCs are noisy (here 12% inside the Mann-Whitney sd)
     assert res.ci[1] - res.ci[0] > 0.8 * 2 * 1.96 * mann_whitney_sd * np.sqrt(1 + 0.2 * 4)

@@ -213,11 +213,27 @@ def _unlabelled_axes(fig) -> list[str]:
         (ax.get_xlabel() or sup_x or named(ax)) and (ax.get_ylabel() or sup_y))]
 
 
-def test_every_plot_of_the_per_class_and_covariate_sections_labels_both_axes(monkeypatch):
+@pytest.fixture(scope="module")
+def random_covariate_section():
+    """Section 4 of 60 random images against 60 others, built once (its domain classifier is the slow part of
+    this file), with the figures it made: (section, info, figures)."""
+    from kaggle_kit.config import ReportConfig
+    from kaggle_kit.gap import report
+
+    made = []
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(report, "figure_png", lambda fig: made.append(fig) or b"")
+        rng = np.random.default_rng(0)
+        images = rng.integers(0, 256, (120, 32, 32, 3), dtype=np.uint8)
+        sec, info = report.covariate_section(images[:60], images[60:], ReportConfig(domain_max_images=50))
+    return sec, info, made
+
+
+def test_every_plot_of_the_per_class_and_covariate_sections_labels_both_axes(monkeypatch,
+                                                                             random_covariate_section):
     """The confidence/entropy histograms and the ten image-statistic histograms had no y label (a density)."""
     from pathlib import Path
 
-    from kaggle_kit.config import ReportConfig
     from kaggle_kit.gap import report
     from kaggle_kit.gap.report_runs import RunView
     from kaggle_kit.runs import Logits
@@ -228,8 +244,7 @@ def test_every_plot_of_the_per_class_and_covariate_sections_labels_both_axes(mon
     lg = lambda n: Logits(np.arange(n), rng.normal(size=(n, 10)).astype(np.float32), rng.integers(0, 10, n), "none")
     view = RunView(Path("r"), "r", lg(100), lg(100), lg(100), {"temperature": 1.0}, None)
     report.per_class_section(view, [f"c{k}" for k in range(10)])
-    images = rng.integers(0, 256, (120, 32, 32, 3), dtype=np.uint8)
-    report.covariate_section(images[:60], images[60:], ReportConfig(domain_max_images=50))
+    made += random_covariate_section[2]  # the covariate section's figures
     assert len(made) >= 4 and all(_unlabelled_axes(f) == [] for f in made), [_unlabelled_axes(f) for f in made]
 
 
@@ -849,19 +864,16 @@ def test_the_scoreboard_gives_every_estimators_error_as_a_table_not_a_sentence(t
     assert table.rows == [["Shift-Gated", "1.0", "1"], ["Median-4-Spread", "4.0", "1"], ["COT", "6.0", "1"]]
 
 
-def test_a_change_that_rounds_to_nothing_shows_no_sign_and_thumbnail_features_are_explained(monkeypatch):
+def test_a_change_that_rounds_to_nothing_shows_no_sign_and_thumbnail_features_are_explained(
+        random_covariate_section):
     """The demo's statistics table showed mean_b 0.438 -> 0.438 as '-0.0%', and its importance table listed
     'thumb_b_1_3' with no word of what it is."""
-    from kaggle_kit.config import ReportConfig
     from kaggle_kit.gap import report
 
     assert report.relative_change(0.438, 0.43799) == "0.0%" and report.relative_change(0.438, 0.43801) == "0.0%"
     assert report.relative_change(1.043, 1.124) == "+7.8%" and report.relative_change(0.0326, 0.022) == "-32.5%"
     assert report.relative_change(0.0, 0.25) == "-"
-    monkeypatch.setattr(report, "figure_png", lambda fig: b"")
-    rng = np.random.default_rng(0)
-    images = rng.integers(0, 256, (120, 32, 32, 3), dtype=np.uint8)
-    sec, _ = report.covariate_section(images[:60], images[60:], ReportConfig(domain_max_images=50))
+    sec, _, _ = random_covariate_section
     importance = next(b for b in sec.blocks if isinstance(b, Table) and b.headers[0] == "feature")
     assert any(r[0].startswith("thumb_") for r in importance.rows)
     assert "thumb_C_R_K: the mean of colour channel C (r, g or b) in row R, column K" in render_markdown("t", "m", [sec])
