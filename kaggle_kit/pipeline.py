@@ -25,6 +25,7 @@ from kaggle_kit.fsio import atomic_write_text, check_not_held, held_lock, one_at
 from kaggle_kit.ledger import as_fraction
 from kaggle_kit.member_jobs import MemberJob, members_at_once, train_members, visible_cuda_devices
 from kaggle_kit.runs import new_run_id
+from kaggle_kit.text import noun_for
 
 
 
@@ -490,7 +491,7 @@ def _run_pipeline(cfg: PipelineConfig, members: list[tuple[str, PipelineConfig]]
             at_once = min(at_once, len(jobs))
             echo(f"training {len(jobs)} members {at_once} at a time, each in its own process"
                  + ((f", one per GPU of {', '.join(devices)}" if at_once <= len(devices) else
-                     f", sharing GPU(s) {', '.join(devices)}") if devices else " on the CPU")
+                     f", sharing {noun_for(len(devices), 'GPU')} {', '.join(devices)}") if devices else " on the CPU")
                  + f"; their epoch lines start with [member] (--parallel-members 1: one after another)")
             train_members(jobs, paths.cifar_dir, at_once=at_once, devices=devices, progress=progress,
                           on_start=start_training, on_done=record_training, echo=echo)

@@ -185,19 +185,20 @@ def test_agreement_of_identical_members_is_one_and_carries_accuracy_over():
         est.agreement([a])
 
 
+def _moved(a, share):
+    """``a`` with its first ``share`` of predictions moved to the next class: a member that disagrees that often."""
+    x = a.copy()
+    x[: int(share * len(x))] = (x[: int(share * len(x))] + 1) % C
+    return x
+
+
 def test_agreement_on_the_line_is_not_computed_from_a_share_of_0_or_100_percent():
     """The probit of 100% agreement is infinite. Clipped to 99.99% it put members that agree on every holdout image
     at probit 3.7, so a move to 95% agreement on the target predicted 18% from a 90% holdout. Such a pair carries
     no line: it is left out of the fit, and with no pair left the estimate is not computed (None)."""
-    rng = np.random.default_rng(9)
-    a = rng.integers(0, C, 1000)
+    a = np.random.default_rng(9).integers(0, C, 1000)
 
-    def moved(share):
-        x = a.copy()
-        x[: int(share * len(x))] = (x[: int(share * len(x))] + 1) % C
-        return x
-
-    b, c = moved(0.05), moved(0.10)
+    b, c = _moved(a, 0.05), _moved(a, 0.10)
     assert est.agreement_on_the_line(0.9, [a, a], [a, b]) is None  # every holdout image agreed on
     assert est.agreement_on_the_line(0.9, [a, b], [a, a]) is None  # every competition image agreed on
     assert est.agreement_on_the_line(0.9, [a, a, a], [a, b, c]) is None
@@ -212,15 +213,9 @@ def test_agreement_on_the_line_is_not_computed_from_a_share_of_0_or_100_percent(
 def test_agreement_on_the_line_is_not_computed_from_a_holdout_accuracy_of_0_or_100_percent():
     """A small holdout can be all right. Clipped to 99.99% (probit 3.7) it predicted 99.96% when the pair's agreement
     fell from 95% to 90% and still 98.1% when it fell to 50%: a number set by the clip, not by the images."""
-    rng = np.random.default_rng(9)
-    a = rng.integers(0, C, 1000)
+    a = np.random.default_rng(9).integers(0, C, 1000)
 
-    def moved(share):
-        x = a.copy()
-        x[: int(share * len(x))] = (x[: int(share * len(x))] + 1) % C
-        return x
-
-    b, c, d = moved(0.05), moved(0.10), moved(0.5)
+    b, c, d = _moved(a, 0.05), _moved(a, 0.10), _moved(a, 0.5)
     for acc in (1.0, 0.0):
         assert est.agreement_on_the_line(acc, [a, b], [a, c]) is None
         assert est.agreement_on_the_line(acc, [a, b], [a, d]) is None

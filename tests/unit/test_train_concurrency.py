@@ -15,10 +15,9 @@ ROOT = Path(__file__).resolve().parents[2]
 # a real training run into sys.argv[1], paused (test-only) just before it writes its first checkpoint
 HOLDER = textwrap.dedent("""
     import sys
-    import numpy as np
+    sys.path.insert(0, sys.argv[2])  # this file's folder: the data and config of the test itself
     import kaggle_kit.train.loop as loop
-    from kaggle_kit.config import PipelineConfig, from_dict
-    from kaggle_kit.data import Cifar10
+    from test_train_concurrency import _data_and_cfg
 
     real = loop.atomic_torch_save
     def paused(*args, **kwargs):
@@ -28,12 +27,7 @@ HOLDER = textwrap.dedent("""
             sys.stdin.readline()
         return real(*args, **kwargs)
     loop.atomic_torch_save = paused
-    rng = np.random.default_rng(0)
-    x = rng.integers(0, 256, (200, 32, 32, 3), dtype=np.uint8)
-    y = np.arange(200) % 10
-    data = Cifar10(x, y, x[:50], y[:50], tuple(f"c{i}" for i in range(10)))
-    cfg = from_dict(PipelineConfig, {"name": "unit", "model": {"name": "tinycnn"}, "data": {"holdout_size": 50},
-                                     "train": {"epochs": 1, "batch_size": 50, "channels_last": False}})
+    data, cfg = _data_and_cfg()
     loop.train_run(cfg, data, sys.argv[1], progress=False)
     print("finished", flush=True)
 """)
@@ -60,7 +54,8 @@ def test_a_second_process_training_into_a_folder_in_use_is_refused(tmp_path, res
     from kaggle_kit.train.loop import train_run
 
     run = tmp_path / "D"
-    holder = subprocess.Popen([sys.executable, "-c", HOLDER, str(run)], stdin=subprocess.PIPE,
+    holder = subprocess.Popen([sys.executable, "-c", HOLDER, str(run), str(Path(__file__).parent)],
+                              stdin=subprocess.PIPE,
                               stdout=subprocess.PIPE, text=True, cwd=tmp_path,
                               env={**__import__("os").environ, "PYTHONPATH": str(ROOT)})
     try:
