@@ -23,7 +23,8 @@ from kaggle_kit.config import STAGES, PipelineConfig, config_hash, member_config
 from kaggle_kit.errors import ConfigError
 from kaggle_kit.fsio import atomic_write_text, check_not_held, held_lock, one_at_a_time, sha256_file
 from kaggle_kit.ledger import as_fraction
-from kaggle_kit.member_jobs import MemberJob, members_at_once, train_members, visible_cuda_devices
+from kaggle_kit.member_jobs import (MemberJob, members_at_once, requested_parallel, train_members,
+                                    visible_cuda_devices)
 from kaggle_kit.runs import new_run_id
 from kaggle_kit.text import noun_for
 
@@ -339,7 +340,6 @@ def _preflight(cfg: PipelineConfig, *, workdir: Path, echo: Callable[[str], None
     """Every check that can refuse the run before anything is read or written; returns the members' configs and
     (how many train at once, the CUDA devices they are given)."""
     members, params = check_stages_and_models(cfg)
-    from kaggle_kit.member_jobs import requested_parallel
     from kaggle_kit.train.distributed import env_int
 
     world = env_int("WORLD_SIZE", 1)
@@ -450,6 +450,10 @@ def _run_pipeline(cfg: PipelineConfig, members: list[tuple[str, PipelineConfig]]
                     f"epoch{'' if result.epochs_done == 1 else 's'}"
                     f"{'' if result.stopped_epoch is None else ' (early stop)'}")
 
+    def train_here(job: MemberJob) -> None:  # in this process, as every member trains without side by side
+        start_training(job)
+        record_training(job, train_run(job.config, data, job.run_dir, resume=job.resume, progress=progress))
+
     def predict_member(name: str, mcfg: PipelineConfig, folder: Path) -> None:
         label = "predict" if len(members) == 1 else f"predict {name}"
         pkey = config_hash({"predict": mcfg.predict, "data": mcfg.data, "model": sha256_file(folder / "model.pt"),
@@ -466,27 +470,21 @@ def _run_pipeline(cfg: PipelineConfig, members: list[tuple[str, PipelineConfig]]
                         f"test {_fmt_acc(logits['test'].accuracy)}")
 
     at_once, devices = parallel  # how many members train at once, and the CUDA devices they are given
-    if at_once == 1:  # one after another, each member predicted right after it trained
-        for name, mcfg in members:
-            folder, job = _plan_training(state, name, mcfg, cfg, work, cifar_fp, data_fp, set(run_dirs),
-                                         labels[name], prog, echo)
-            if job is not None:
-                start_training(job)
-                record_training(job, train_run(mcfg, data, job.run_dir, resume=job.resume, progress=progress))
-            run_dirs.append(folder)
-            if "predict" in cfg.stages:
-                predict_member(name, mcfg, folder)
-    else:  # every member's folder first (in member order, as above), then the trainings side by side
-        jobs = []
-        for name, mcfg in members:
-            folder, job = _plan_training(state, name, mcfg, cfg, work, cifar_fp, data_fp, set(run_dirs),
-                                         labels[name], prog, echo)
-            run_dirs.append(folder)
+    jobs = []
+    for name, mcfg in members:  # one after another: each member trained and predicted before the next is planned
+        folder, job = _plan_training(state, name, mcfg, cfg, work, cifar_fp, data_fp, set(run_dirs),
+                                     labels[name], prog, echo)
+        run_dirs.append(folder)
+        if at_once > 1:  # side by side: every member's folder first (in member order), then the trainings
             jobs += [job] if job is not None else []
+            continue
+        if job is not None:
+            train_here(job)
+        if "predict" in cfg.stages:
+            predict_member(name, mcfg, folder)
+    if at_once > 1:
         if len(jobs) == 1:
-            start_training(jobs[0])
-            record_training(jobs[0], train_run(jobs[0].config, data, jobs[0].run_dir, resume=jobs[0].resume,
-                                               progress=progress))
+            train_here(jobs[0])
         elif jobs:
             at_once = min(at_once, len(jobs))
             echo(f"training {len(jobs)} members {at_once} at a time, each in its own process"
