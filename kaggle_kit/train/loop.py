@@ -118,11 +118,9 @@ def build_model(cfg: PipelineConfig, num_classes: int) -> tuple[torch.nn.Module,
             raise ConfigError(f"model '{cfg.model.name}' rejected its arguments {sorted(kwargs)} ({err}); "
                               f"fix model.kwargs or train.dropout") from None
 
-    with torch.device("meta"):
+    with torch.device("meta"):  # the real build has the same parameters: checked once, before it allocates
         check_parameter_budget(build(), cfg.model.name, cfg.model.max_params)
-    model = build()
-    check_parameter_budget(model, cfg.model.name, cfg.model.max_params)
-    return model, kwargs
+    return build(), kwargs
 
 
 def improves(select_by: str, hold_loss: float | None, hold_acc: float | None, best: dict) -> bool:
