@@ -51,6 +51,12 @@ COMPETITION_MAX_PARAMS = 5_000_000
 KEYED_WHEN_SET = types.MappingProxyType({"keyed_when_set": True})
 
 
+def budget_relation(params: int, limit: int) -> str | None:
+    """None when ``params`` is under ``limit``, else how it misses: "over", or "not under" for exactly the limit
+    (the competition allows models "under 5 million parameters", so 5,000,000 is out)."""
+    return None if params < limit else ("over" if params > limit else "not under")
+
+
 # ----------------------------------------------------------------------------------------------- sections
 @dataclass(frozen=True)
 class DataConfig:

@@ -188,12 +188,12 @@ def check_models_within_budget(models: Mapping[Path, int | None] | None) -> None
     """Every model of ``models_within`` has under the competition's 5,000,000 trainable parameters (as its train
     manifest records them). Training refuses a larger one, but a run trained before model.max_params was capped,
     or elsewhere, could still be submitted."""
-    from kaggle_kit.config import COMPETITION_MAX_PARAMS
+    from kaggle_kit.config import COMPETITION_MAX_PARAMS, budget_relation
     from kaggle_kit.errors import ParameterBudgetError
 
     for run, n in (models or {}).items():
-        if n is not None and n >= COMPETITION_MAX_PARAMS:  # "under 5 million": exactly 5,000,000 is out
-            relation = "over" if n > COMPETITION_MAX_PARAMS else "not under"
+        relation = None if n is None else budget_relation(n, COMPETITION_MAX_PARAMS)
+        if relation is not None:
             raise ParameterBudgetError(f"{run}: its model has {n:,} trainable parameters (its train manifest), "
                                        f"{relation} the competition's {COMPETITION_MAX_PARAMS:,}; it cannot be submitted")
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from kaggle_kit.config import COMPETITION_MAX_PARAMS  # not from kaggle_kit.models: that imports torch
+from kaggle_kit.config import COMPETITION_MAX_PARAMS, budget_relation  # not kaggle_kit.models: it imports torch
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -33,7 +33,7 @@ def model_rows(names: list[str], max_params: int) -> list[dict]:
         description = (f"timm {name[len(TIMM_PREFIX):]}, stem adapted to 32x32" if name.startswith(TIMM_PREFIX)
                        else model_entry(name).description)
         rows.append({"name": name, "params": params, "gflops": model_flops(model) / 1e9,
-                     "within_budget": params < max_params, "description": description})
+                     "within_budget": budget_relation(params, max_params) is None, "description": description})
     return rows
 
 

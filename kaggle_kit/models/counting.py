@@ -10,7 +10,7 @@ import torch
 import torch.nn as nn
 from torch.utils.flop_counter import FlopCounterMode
 
-from kaggle_kit.config import COMPETITION_MAX_PARAMS
+from kaggle_kit.config import COMPETITION_MAX_PARAMS, budget_relation
 from kaggle_kit.errors import ConfigError, ParameterBudgetError
 
 DEFAULT_MAX_PARAMS = COMPETITION_MAX_PARAMS  # trainable parameters the competition allows
@@ -35,8 +35,8 @@ def check_parameter_budget(model: nn.Module, name: str, max_params: int = DEFAUL
     if not isinstance(max_params, int) or isinstance(max_params, bool) or max_params <= 0:
         raise ConfigError(f"model.max_params must be a positive integer, got {max_params!r}")
     n = count_parameters(model, trainable_only=True)
-    if n >= max_params:
-        relation = "over" if n > max_params else "not under"
+    relation = budget_relation(n, max_params)
+    if relation is not None:
         raise ParameterBudgetError(
             f"model {name} has {n:,} trainable parameters, {relation} the budget of {max_params:,}; "
             f"choose a smaller model or narrower model.kwargs")
@@ -50,7 +50,7 @@ def combined_parameters_note(counts: list[int], max_params: int = DEFAULT_MAX_PA
     submission is the course's reading, not the toolkit's, so the user hears the total before training and
     again before uploading rather than learning it from a disqualification."""
     total = sum(counts)
-    if len(counts) < 2 or total < max_params:
+    if len(counts) < 2 or budget_relation(total, max_params) is None:
         return None
     return (f"note: these predictions come from {len(counts)} models with {total:,} trainable parameters in all "
             f"(each at most {max(counts):,}, under the {max_params:,} budget); if the competition's limit covers "
