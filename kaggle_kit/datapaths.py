@@ -146,8 +146,9 @@ def _case_hint(roots: list[Path]) -> str:
 ARCHIVE_SUFFIXES = (".zip", ".tar", ".tar.gz", ".tgz")
 
 
-def _file_not_folder(path: Path, what: str = "--data-dir") -> str:
-    """--data-dir (or ``what``) names a file: say so, and how to unpack it when it is the downloaded archive."""
+def _file_not_folder(path: Path, what: str) -> str:
+    """``what`` (--data-dir or KAGGLE_KIT_DATA) names a file: say so, and how to unpack it when it is the downloaded
+    archive."""
     from kaggle_kit.safe_pickle import HEAD_BYTES, archive_kind, describe_archive, unpack_command
 
     msg = f"{path}: {what} must be a folder, found a file"

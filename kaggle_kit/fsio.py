@@ -216,10 +216,19 @@ def lock_folder(path: str | Path) -> int | None:
     user, and leaves no file behind."""
     fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
     try:
+        return _flock_or_close(fd)
+    except OSError:
+        return None
+
+
+def _flock_or_close(fd: int) -> int:
+    """``fd`` holding an exclusive flock taken without waiting; closed on failure (``BlockingIOError``: another
+    process holds it; another ``OSError``: the file system cannot lock)."""
+    try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except OSError:
         os.close(fd)
-        return None
+        raise
     return fd
 
 
@@ -232,14 +241,11 @@ def claim_folder(path: str | Path, busy: str, held: contextlib.ExitStack) -> Non
     except OSError:
         return
     try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        held.callback(os.close, _flock_or_close(fd))
     except BlockingIOError:
-        os.close(fd)
         raise RunError(busy) from None
     except OSError:
-        os.close(fd)
         return
-    held.callback(os.close, fd)
 
 
 @contextlib.contextmanager

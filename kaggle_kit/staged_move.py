@@ -49,8 +49,9 @@ def move_into(staging: Path, dest: Path) -> None:
     could not tell for the competition pickle (it has no official md5). On any failure, Ctrl-C included, the move
     is undone before the error propagates; after a kill, by the next command (``recover``)."""
     src = staging / "files"
-    files = [p.relative_to(src) for p in sorted(src.rglob("*")) if not p.is_dir()]
-    dirs = [p.relative_to(src) for p in sorted(src.rglob("*")) if p.is_dir()]
+    entries = [(p.relative_to(src), p.is_dir()) for p in sorted(src.rglob("*"))]
+    files = [rel for rel, is_dir in entries if not is_dir]
+    dirs = [rel for rel, is_dir in entries if is_dir]
     for rel in dirs:
         if (dest / rel).exists() and not (dest / rel).is_dir():
             raise UsageError(f"{dest / rel}: is a file, but the archive has a folder there; move it away and rerun")

@@ -26,7 +26,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def verify(args: argparse.Namespace, just_downloaded: bool = False) -> int:
-    from kaggle_kit.datapaths import layout_hints, locate_data, verify_data
+    from kaggle_kit.datapaths import given_data_dir, layout_hints, locate_data, verify_data
     from kaggle_kit.errors import DataFormatError, DataNotFoundError
 
     try:
@@ -34,7 +34,8 @@ def verify(args: argparse.Namespace, just_downloaded: bool = False) -> int:
     except DataNotFoundError:  # its advice, `kaggle-kit data download`, was just followed
         if not just_downloaded:
             raise
-        after = layout_hints([Path(args.data_dir)]) or "; " + _after_problems(True, False)
+        # the folder locate_data looked in (``~`` expanded), not the path as written
+        after = layout_hints([given_data_dir(args.data_dir)]) or "; " + _after_problems(True, False)
         raise DataNotFoundError(f"{args.data_dir}: the files just downloaded hold no CIFAR-10 batches "
                                 f"(cifar-10-batches-py/data_batch_1 ...){after}") from None
     try:
