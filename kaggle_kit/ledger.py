@@ -76,8 +76,7 @@ def _cell(value: Any) -> str:
     if isinstance(value, (list, tuple)):
         return RUN_SEPARATOR.join(str(v) for v in value)
     if isinstance(value, Mapping):  # estimates: name -> fraction, ACCURACY_DECIMALS; NaN is left out
-        finite = {str(k): round(float(v), ACCURACY_DECIMALS) for k, v in value.items()
-                  if v is not None and math.isfinite(v)}
+        finite = {str(k): _rounded(float(v)) for k, v in value.items() if v is not None and math.isfinite(v)}
         return json.dumps(finite, separators=(",", ":")) if finite else ""
     text = str(value)
     try:  # a path read under a C locale holds its UTF-8 bytes as surrogates: those bytes, as the text they are

@@ -18,7 +18,7 @@ def spelled_out(text: str) -> str:
 def count_words(n: int, noun: str, plural: str | None = None) -> str:
     """'1 row', '2 rows', '1,000 rows': a count the reader sees, with the noun in the number it has ("submission(s)"
     made every reader do that sum)."""
-    return f"{n:,} {noun if n == 1 else plural or noun + 's'}"
+    return f"{n:,} {noun_for(n, noun, plural)}"
 
 
 def noun_for(n: int, noun: str, plural: str | None = None) -> str:

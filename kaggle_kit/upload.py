@@ -21,7 +21,7 @@ from kaggle_kit.errors import (DataFormatError, DataNotFoundError, DuplicateSubm
                                LedgerError, SubmissionError, SubmissionLimitError, UsageError)
 from kaggle_kit.fsio import check_file_target, sha256_file
 from kaggle_kit.runs import LOGIT_SPLITS, NUM_CLASSES, RecipeKeys, recipe_keys
-from kaggle_kit.text import count_words
+from kaggle_kit.text import count_words, noun_for
 
 if TYPE_CHECKING:
     from kaggle_kit.gap.estimators import Prediction
@@ -377,10 +377,9 @@ class SyncResult:
 
     def describe(self) -> str:
         if self.unlisted:
-            which = ("1 of the ledger's submissions to this competition is" if self.unlisted == 1 else
-                     f"{self.unlisted:,} of the ledger's submissions to this competition are")
-            tail = (f"; {which} not in Kaggle's list: are these credentials another account's than the one that "
-                    f"submitted {'it' if self.unlisted == 1 else 'them'}?")
+            tail = (f"; {self.unlisted:,} of the ledger's submissions to this competition "
+                    f"{noun_for(self.unlisted, 'is', 'are')} not in Kaggle's list: are these credentials another "
+                    f"account's than the one that submitted {noun_for(self.unlisted, 'it', 'them')}?")
         else:
             tail = "; the ledger was already up to date" if not (self.updated or self.added) else ""
         return (f"{count_words(self.remote, 'submission')} on Kaggle: {count_words(self.updated, 'ledger row')} "

@@ -27,7 +27,7 @@ import pandas as pd
 from kaggle_kit.gap.estimators import measured_error, symmetric_band
 from kaggle_kit.ledger import RUN_SEPARATOR, as_fraction, estimates_of
 from kaggle_kit.runs import RecipeKeys
-from kaggle_kit.text import count_words
+from kaggle_kit.text import count_words, noun_for
 
 SCORED_STATUS = "COMPLETE"
 
@@ -68,7 +68,7 @@ class LedgerOffset:
 
     def predictions_were(self) -> str:
         """'prediction was' or 'predictions were', agreeing with ``n``."""
-        return "prediction was" if self.n == 1 else "predictions were"
+        return noun_for(self.n, "prediction was", "predictions were")
 
     def miss_words(self) -> str:
         """The mean miss as a reader checks it against the correction: too high is subtracted, too low added (an

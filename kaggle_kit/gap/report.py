@@ -27,7 +27,7 @@ from kaggle_kit.gap.report_render import (Details, Fig, Section, Table, figure_p
                                           render_markdown)
 from kaggle_kit.gap.report_runs import RunView, load_run
 from kaggle_kit.ledger import RUN_SEPARATOR, as_fraction, estimates_of
-from kaggle_kit.text import count_words
+from kaggle_kit.text import count_words, noun_for
 
 SECTIONS = ("summary", "scoreboard", "prediction", "label-shift", "covariate-shift", "per-class", "advice", "accuracy")
 NEAR_DUP_THRESHOLDS = (0.95, 0.97, 0.99)
@@ -235,7 +235,7 @@ def scoreboard_section(ledger: pd.DataFrame, runs: Sequence[RunView], competitio
         if left_out:
             names = ", ".join(literal(c) for c in sorted(set(ledger.loc[other, "competition"])))
             sec.blocks.append(f"{count_words(left_out, 'ledger row')} of other competitions ({names}) "
-                              f"{'is' if left_out == 1 else 'are'} left out.")
+                              f"{noun_for(left_out, 'is', 'are')} left out.")
             ledger = ledger.loc[~other]
     if ledger.empty:
         where = f"for {literal(competition)} in the ledger" if left_out else "in the ledger"
