@@ -3,7 +3,10 @@ from __future__ import annotations
 
 import csv
 import math
+import os
 import pickle
+import subprocess
+import sys
 from dataclasses import replace
 from pathlib import Path
 
@@ -25,6 +28,7 @@ from kaggle_kit.train.optim import build_optimizer, param_groups
 from kaggle_kit.train.schedule import LRSchedule, PlateauState, lr_factor, plateau_update
 
 MODEL = "tinycnn"
+ROOT = Path(__file__).resolve().parents[2]
 TIMING = ("seconds", "images_per_s")
 
 
@@ -216,6 +220,44 @@ def test_dropout_weights_do_not_depend_on_worker_count(tmp_path, data):
         runs[workers] = torch.load(tmp_path / f"w{workers}" / "last.pt", weights_only=True)["model"]
     for k, v in runs[0].items():
         assert torch.equal(v, runs[1][k]), k
+
+
+SPAWNED = """
+import multiprocessing, sys
+if __name__ == "__main__":  # spawned workers import this file again, as __mp_main__
+    multiprocessing.set_start_method("spawn", force=True)  # macOS's default (and Windows'); Linux 3.14: forkserver
+    sys.path.insert(0, sys.argv[1])
+    import torch
+    from test_train import make_cfg, synthetic_cifar
+    from kaggle_kit.train import train_run
+    torch.set_num_threads(1)
+    cfg = make_cfg(epochs=1, dropout=0.5, augment={"preset": "seed001", "gpu": "off"}, num_workers=2)
+    train_run(cfg, synthetic_cifar(n_train=260, n_test=20), sys.argv[2], progress=False)
+"""
+
+
+def test_worker_processes_started_by_spawn_train_the_same_weights(tmp_path):
+    """Under spawn (macOS's default start method) a DataLoader worker shares nothing with the training process:
+    the dataset is pickled to it and every module imported afresh. The run must work there, and its weights must be
+    those of training in-process (num_workers=0), as README promises for any train.num_workers."""
+    spawned, script = tmp_path / "spawn", tmp_path / "train_spawned.py"
+    script.write_text(SPAWNED, encoding="utf-8")  # a file, as a user's script is: each worker imports it again
+    path = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
+    proc = subprocess.Popen([sys.executable, str(script), str(Path(__file__).parent), str(spawned)],
+                            cwd=tmp_path, env={**os.environ, "PYTHONPATH": path}, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True)
+    try:
+        cfg = make_cfg(epochs=1, dropout=0.5, augment={"preset": "seed001", "gpu": "off"}, num_workers=0)
+        train_run(cfg, synthetic_cifar(n_train=260, n_test=20), tmp_path / "inline", progress=False)  # meanwhile
+        out, _ = proc.communicate(timeout=300)
+    finally:
+        proc.kill()  # a no-op once it has ended
+    assert proc.returncode == 0, out
+    inline = torch.load(tmp_path / "inline" / "last.pt", weights_only=True)["model"]
+    by_spawn = torch.load(spawned / "last.pt", weights_only=True)["model"]
+    assert inline.keys() == by_spawn.keys()
+    for k, v in inline.items():
+        assert torch.equal(v, by_spawn[k]), k
 
 
 # ---------------------------------------------------------------------------------------- train_run
