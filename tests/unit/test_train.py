@@ -173,6 +173,27 @@ def test_to_model_input_normalises_and_uses_channels_last():
         to_model_input(images.astype(np.float32), "cpu")
 
 
+def test_only_copies_to_cuda_are_non_blocking(monkeypatch, data):
+    """A non_blocking copy to MPS reads its source after the call returns, and a source freed by then (last step's
+    DataLoader batch) arrives as other values, silently; both host-to-device copies take the flag from one rule."""
+    flags = []
+    to = torch.Tensor.to
+
+    def recording_to(self, *args, **kwargs):
+        flags.append(kwargs.get("non_blocking", False))
+        return to(self, *args, **kwargs)
+
+    monkeypatch.setattr(torch.Tensor, "to", recording_to)
+    to_model_input(data.train_images[:4], "cpu")
+    source = WorkerBatches(data.train_images[:32], data.train_labels[:32], "seed001", torch.device("cpu"), 0)
+    for _ in source.epoch(epoch_batches(32, 16, seed=0, epoch=0, info=DistInfo()), 7):
+        pass
+    assert len(flags) >= 5 and not any(flags), flags
+    from kaggle_kit.tensors import async_copy
+
+    assert [async_copy(torch.device(d)) for d in ("cuda", "cuda:1", "mps", "mps:0", "cpu")] == [True] * 2 + [False] * 3
+
+
 def test_fast_path_is_chosen_only_when_allowed_and_expressible():
     assert use_batched_path(AugmentConfig(preset="standard", gpu="auto"))
     assert not use_batched_path(AugmentConfig(preset="standard", gpu="off"))
