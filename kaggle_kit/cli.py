@@ -123,8 +123,26 @@ def encoding_line(err: UnicodeEncodeError) -> str:
     return line
 
 
+UNSUPPORTED_PLATFORM = ("kaggle-kit runs on Linux and macOS; on Windows use WSL2 (`wsl --install`, then install "
+                        "kaggle-kit inside it)")
+
+
+def platform_problem() -> str | None:
+    """Why the toolkit cannot run here, or None. Its folder and ledger locks are POSIX ``flock``s (released by the
+    OS when their process dies, which the crash-safety of training and submitting relies on), so on Windows,
+    where there is no ``fcntl``, every command would otherwise die importing its module with a traceback."""
+    try:
+        import fcntl  # noqa: F401
+    except ImportError:
+        return UNSUPPORTED_PLATFORM
+    return None
+
+
 def main(argv: list[str] | None = None) -> int:
     _tolerant_streams()
+    if problem := platform_problem():  # before any command module is imported: they need fcntl
+        print(f"error: {problem}", file=sys.stderr)
+        return 1
     parser = build_parser()
     args = parser.parse_args(argv)
     args.command_line = list(sys.argv[1:] if argv is None else argv)  # what a dry run tells the user to run again

@@ -25,6 +25,14 @@ def select_device(prefer: str | None = None) -> torch.device:
     return torch.device("cpu")
 
 
+def async_copy(device: torch.device) -> bool:
+    """Whether a host-to-``device`` copy may be ``non_blocking``: only to CUDA, which has staged a pageable source
+    (or holds a pinned one) by the time the call returns. An MPS copy reads its source later, so a source freed
+    meanwhile (the DataLoader batch of the last step, a temporary contiguous copy) silently arrives as other values
+    (pytorch/pytorch#189690, open upstream); elsewhere the flag buys nothing."""
+    return device.type == "cuda"
+
+
 @functools.lru_cache(maxsize=None)
 def _stats(device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
     """Made once per device: building them per batch would copy host->GPU and stall the launch queue."""
@@ -44,7 +52,7 @@ def to_model_input(images: np.ndarray | torch.Tensor, device: torch.device | str
     x = torch.as_tensor(images)
     if x.dtype != torch.uint8 or x.ndim != 4 or x.shape[-1] != 3:
         raise ValueError(f"expected uint8 images of shape (N, H, W, 3), found {x.dtype} {tuple(x.shape)}")
-    x = x.to(device, non_blocking=True).permute(0, 3, 1, 2).float()  # a new tensor: safe to modify in place
+    x = x.to(device, non_blocking=async_copy(device)).permute(0, 3, 1, 2).float()  # new: safe to modify in place
     mean, std = _stats(device)
     x = x.sub_(mean).div_(std)
     fmt = torch.channels_last if channels_last else torch.contiguous_format

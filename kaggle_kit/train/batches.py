@@ -15,6 +15,7 @@ from torch.utils.data import DataLoader, Dataset, DistributedSampler
 
 from kaggle_kit.augment import batch_spec, get_preset
 from kaggle_kit.batch_augment import BatchAugment
+from kaggle_kit.tensors import async_copy
 from kaggle_kit.train.distributed import DistInfo
 from kaggle_kit.train.rng import derive_seed
 
@@ -107,5 +108,6 @@ class WorkerBatches:
 
     def epoch(self, batches: np.ndarray, epoch_seed: int) -> Iterator[Batch]:
         self.sampler.items = [(derive_seed(epoch_seed, b), row) for b, row in enumerate(batches)]
+        copy = async_copy(self.device)
         for x, y in self.loader:
-            yield x.to(self.device, non_blocking=True), y.to(self.device, non_blocking=True)
+            yield x.to(self.device, non_blocking=copy), y.to(self.device, non_blocking=copy)

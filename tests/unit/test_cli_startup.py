@@ -58,3 +58,22 @@ def test_help_and_validate_import_no_heavy_library(tmp_path):
     assert ran["validate"] == [0, f"{csv}: valid (3 rows, header ID,Labels, labels 0-9)\n"]
     loaded = {m.partition(".")[0] for m in result["modules"]}
     assert not loaded & set(HEAVY), f"imported {sorted(loaded & set(HEAVY))}"
+
+
+WINDOWS = """
+import sys
+sys.modules["fcntl"] = None  # as on Windows: `import fcntl` raises ModuleNotFoundError
+from kaggle_kit.cli import main
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+def test_a_platform_without_fcntl_gets_one_line_not_a_traceback(tmp_path):
+    """On Windows every command died importing its module (fsio and ledger import fcntl) with a traceback."""
+    path = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
+    for argv in (["models"], ["--help"]):
+        done = subprocess.run([sys.executable, "-c", WINDOWS, *argv], cwd=tmp_path, capture_output=True, text=True,
+                              env={**os.environ, "PYTHONPATH": path}, timeout=120)
+        assert (done.returncode, done.stdout) == (1, ""), done.stderr
+        assert done.stderr.splitlines() == ["error: kaggle-kit runs on Linux and macOS; on Windows use WSL2 "
+                                            "(`wsl --install`, then install kaggle-kit inside it)"]

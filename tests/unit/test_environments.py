@@ -254,3 +254,25 @@ def test_a_usable_home_keeps_matplotlibs_own_folders_and_kaggle_kit_makes_none(t
                           capture_output=True, text=True, timeout=120,
                           env=_no_matplotlib_env(home, tmp_path, MPLCONFIGDIR=str(tmp_path / "mine")))
     assert proc.stdout == f"{tmp_path / 'mine'}\n"  # the user's own choice stands
+
+
+C_LOCALE_FILES = """
+import sys
+from kaggle_kit.config import load_pipeline
+from kaggle_kit.runs import read_manifest, write_manifest
+cfg = load_pipeline(sys.argv[1])
+write_manifest(sys.argv[2], "train", config=cfg, extra={"note": "r\\u00e9sum\\u00e9 \\u2014 94 %"})
+print(ascii([cfg.name, read_manifest(sys.argv[2], "train")["note"]]))
+"""
+
+
+def test_utf8_files_read_and_written_under_the_c_locale(tmp_path):
+    """Under LC_ALL=C without UTF-8 mode (or a Windows code page) open() without an encoding reads ASCII: a
+    pipeline file with an accent in a comment, or a manifest that names one, must still load."""
+    pipeline = tmp_path / "p.yaml"
+    pipeline.write_text("# résumé — the seed recipe, 94 % locally\nname: dém\nmodel: {name: tinycnn}\n",
+                        encoding="utf-8")
+    proc = subprocess.run([sys.executable, "-c", C_LOCALE_FILES, str(pipeline), str(tmp_path)], cwd=tmp_path,
+                          env=_env(**C_LOCALE), capture_output=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr.decode()
+    assert proc.stdout.decode("ascii") == "['d\\xe9m', 'r\\xe9sum\\xe9 \\u2014 94 %']\n"

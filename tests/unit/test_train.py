@@ -3,7 +3,10 @@ from __future__ import annotations
 
 import csv
 import math
+import os
 import pickle
+import subprocess
+import sys
 from dataclasses import replace
 from pathlib import Path
 
@@ -25,6 +28,7 @@ from kaggle_kit.train.optim import build_optimizer, param_groups
 from kaggle_kit.train.schedule import LRSchedule, PlateauState, lr_factor, plateau_update
 
 MODEL = "tinycnn"
+ROOT = Path(__file__).resolve().parents[2]
 TIMING = ("seconds", "images_per_s")
 
 
@@ -169,6 +173,27 @@ def test_to_model_input_normalises_and_uses_channels_last():
         to_model_input(images.astype(np.float32), "cpu")
 
 
+def test_only_copies_to_cuda_are_non_blocking(monkeypatch, data):
+    """A non_blocking copy to MPS reads its source after the call returns, and a source freed by then (last step's
+    DataLoader batch) arrives as other values, silently; both host-to-device copies take the flag from one rule."""
+    flags = []
+    to = torch.Tensor.to
+
+    def recording_to(self, *args, **kwargs):
+        flags.append(kwargs.get("non_blocking", False))
+        return to(self, *args, **kwargs)
+
+    monkeypatch.setattr(torch.Tensor, "to", recording_to)
+    to_model_input(data.train_images[:4], "cpu")
+    source = WorkerBatches(data.train_images[:32], data.train_labels[:32], "seed001", torch.device("cpu"), 0)
+    for _ in source.epoch(epoch_batches(32, 16, seed=0, epoch=0, info=DistInfo()), 7):
+        pass
+    assert len(flags) >= 5 and not any(flags), flags
+    from kaggle_kit.tensors import async_copy
+
+    assert [async_copy(torch.device(d)) for d in ("cuda", "cuda:1", "mps", "mps:0", "cpu")] == [True] * 2 + [False] * 3
+
+
 def test_fast_path_is_chosen_only_when_allowed_and_expressible():
     assert use_batched_path(AugmentConfig(preset="standard", gpu="auto"))
     assert not use_batched_path(AugmentConfig(preset="standard", gpu="off"))
@@ -216,6 +241,44 @@ def test_dropout_weights_do_not_depend_on_worker_count(tmp_path, data):
         runs[workers] = torch.load(tmp_path / f"w{workers}" / "last.pt", weights_only=True)["model"]
     for k, v in runs[0].items():
         assert torch.equal(v, runs[1][k]), k
+
+
+SPAWNED = """
+import multiprocessing, sys
+if __name__ == "__main__":  # spawned workers import this file again, as __mp_main__
+    multiprocessing.set_start_method("spawn", force=True)  # macOS's default (and Windows'); Linux 3.14: forkserver
+    sys.path.insert(0, sys.argv[1])
+    import torch
+    from test_train import make_cfg, synthetic_cifar
+    from kaggle_kit.train import train_run
+    torch.set_num_threads(1)
+    cfg = make_cfg(epochs=1, dropout=0.5, augment={"preset": "seed001", "gpu": "off"}, num_workers=2)
+    train_run(cfg, synthetic_cifar(n_train=260, n_test=20), sys.argv[2], progress=False)
+"""
+
+
+def test_worker_processes_started_by_spawn_train_the_same_weights(tmp_path):
+    """Under spawn (macOS's default start method) a DataLoader worker shares nothing with the training process:
+    the dataset is pickled to it and every module imported afresh. The run must work there, and its weights must be
+    those of training in-process (num_workers=0), as README promises for any train.num_workers."""
+    spawned, script = tmp_path / "spawn", tmp_path / "train_spawned.py"
+    script.write_text(SPAWNED, encoding="utf-8")  # a file, as a user's script is: each worker imports it again
+    path = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
+    proc = subprocess.Popen([sys.executable, str(script), str(Path(__file__).parent), str(spawned)],
+                            cwd=tmp_path, env={**os.environ, "PYTHONPATH": path}, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True)
+    try:
+        cfg = make_cfg(epochs=1, dropout=0.5, augment={"preset": "seed001", "gpu": "off"}, num_workers=0)
+        train_run(cfg, synthetic_cifar(n_train=260, n_test=20), tmp_path / "inline", progress=False)  # meanwhile
+        out, _ = proc.communicate(timeout=300)
+    finally:
+        proc.kill()  # a no-op once it has ended
+    assert proc.returncode == 0, out
+    inline = torch.load(tmp_path / "inline" / "last.pt", weights_only=True)["model"]
+    by_spawn = torch.load(spawned / "last.pt", weights_only=True)["model"]
+    assert inline.keys() == by_spawn.keys()
+    for k, v in inline.items():
+        assert torch.equal(v, by_spawn[k]), k
 
 
 # ---------------------------------------------------------------------------------------- train_run
