@@ -701,7 +701,7 @@ def _near_duplicate_blocks(comp_images: np.ndarray, train_images: np.ndarray) ->
                       f"of the two is kept.")
     sec.blocks.append(Table(["similarity at least", "competition images", "share", "of them mirrored"],
                             [[f"{t}", f"{c:,}", _pct(c / len(comp_images), 2),
-                              f"{int((nd.mirrored & (nd.max_similarity >= t)).sum()):,}"]
+                              f"{nd.mirrored_counts[t]:,}"]
                              for t, c in nd.counts.items()]))
     fig = Figure(figsize=(6, 3.2))
     ax = fig.add_subplot()

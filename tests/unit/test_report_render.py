@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import base64
+import dataclasses
 import re
 from html.parser import HTMLParser
 
@@ -692,6 +693,25 @@ def test_mirrored_copies_of_training_images_count_as_near_duplicates_in_the_repo
     text = render_markdown("t", "m", [Section("s", "S", blocks)])
     assert "A mirrored (left-right flipped) copy counts too" in text
     assert "| 0.97 | 3 | 50.00% | 3 |" in text
+
+
+def test_the_mirrored_counts_of_section_4_are_the_near_duplicate_searchs(monkeypatch):
+    """Section 4 counted the mirrored near-duplicates again beside ``domain.near_duplicates``, which counts the
+    rest: it now shows the search's own ``mirrored_counts``."""
+    from kaggle_kit.gap import domain, report
+
+    monkeypatch.setattr(report, "figure_png", lambda fig: b"")
+    rng = np.random.default_rng(0)
+    train = rng.integers(0, 256, (40, 32, 32, 3), dtype=np.uint8)
+    comp = np.concatenate([train[:3, :, ::-1], train[3:5], rng.integers(0, 256, (3, 32, 32, 3), dtype=np.uint8)])
+    real = domain.near_duplicates(comp, train, report.NEAR_DUP_THRESHOLDS)
+    assert real.mirrored_counts == {t: int((real.mirrored & (real.max_similarity >= t)).sum())
+                                    for t in report.NEAR_DUP_THRESHOLDS} == {0.95: 3, 0.97: 3, 0.99: 3}
+    assert real.counts == {0.95: 5, 0.97: 5, 0.99: 5}
+    told = dataclasses.replace(real, mirrored_counts={0.95: 7, 0.97: 8, 0.99: 9})
+    monkeypatch.setattr(domain, "near_duplicates", lambda *a, **k: told)
+    text = render_markdown("t", "m", [Section("s", "S", report._near_duplicate_blocks(comp, train)[0])])
+    assert "| 0.95 | 5 | 62.50% | 7 |" in text and "| 0.99 | 5 | 62.50% | 9 |" in text, text
 
 
 @pytest.mark.parametrize("text", ["    indented name", "\t\t\t\tname", "\tname", "   # heading", "  1. item",
