@@ -319,18 +319,20 @@ def expected_error(errors: dict, name: str, holdout_acc: float, estimate: float)
     """The benchmark's error of ``name`` on sets where it predicted a drop like this one.
 
     Errors grow with the size of the shift, so one overall MAE over-states the error of a small predicted
-    drop and under-states a large one. Returns {"mae", "p90", "n", "bin"} (accuracy fractions; "bin" is
-    "all" when the matching bin had too few sets), or None when ``name`` was never measured.
+    drop and under-states a large one. Returns {"mae", "p90", "n", "bin", "drop"} (accuracy fractions; "bin" is
+    "all" when the matching bin had too few sets; "drop": the predicted drop in points that chose the bin), or None
+    when ``name`` was never measured.
     """
     e = errors.get("estimators", {}).get(name)
     if not e:
         return None
-    label = drop_bin(100.0 * (holdout_acc - estimate))
+    drop = 100.0 * (holdout_acc - estimate)
+    label = drop_bin(drop)
     b = (e.get("by_predicted_drop") or {}).get(label)
     if b and b.get("n", 0) >= MIN_SETS_PER_BIN:
-        return {"mae": b["mae"], "p90": b["p90"], "n": b["n"], "bin": label}
+        return {"mae": b["mae"], "p90": b["p90"], "n": b["n"], "bin": label, "drop": drop}
     return {"mae": e["mae_all_generated"], "p90": e.get("p90_generated", e["max_error_generated"]),
-            "n": e.get("n_generated"), "bin": "all"}
+            "n": e.get("n_generated"), "bin": "all", "drop": drop}
 
 
 def expected_range(errors: dict, estimates: dict, holdout_acc: float) -> dict | None:
@@ -339,14 +341,17 @@ def expected_range(errors: dict, estimates: dict, holdout_acc: float) -> dict | 
     p90 is Median-4's 90th-percentile error at its predicted drop (``expected_error``). The range widens only
     downwards and only when ``SPREAD_MEMBERS`` disagree: on unseen shift families the truth was then below the
     estimate (check 5: covered 90% of 72 held-out model-sets; ±p90 covered 71%). Returns {"low", "high", "p90",
-    "spread", "bin", "n"} (fractions, clipped to [0, 1]) or None when Median-4 or its error is unknown.
+    "spread", "bin", "n"} (fractions, clipped to [0, 1]), "drop" (Median-4's predicted drop, points, which chose
+    "bin") and "by_spread" (True when the spread, not p90, set "low"); None when Median-4 or its error is unknown.
     """
     median, spread = estimates.get("Median-4"), member_spread(estimates)
     exp = None if median is None else expected_error(errors, "Median-4", holdout_acc, median)
     if exp is None or spread is None:
         return None
-    return {"low": max(0.0, median - max(exp["p90"], spread)), "high": min(1.0, median + exp["p90"]),
-            "p90": exp["p90"], "spread": spread, "bin": exp["bin"], "n": exp["n"]}
+    by_spread = spread > exp["p90"]
+    return {"low": max(0.0, median - (spread if by_spread else exp["p90"])), "high": min(1.0, median + exp["p90"]),
+            "p90": exp["p90"], "spread": spread, "bin": exp["bin"], "n": exp["n"], "drop": exp["drop"],
+            "by_spread": by_spread}
 
 
 def symmetric_band(estimate: float, p90: float) -> tuple[float, float]:

@@ -77,15 +77,14 @@ def expectation_sentence(name: str, estimator: str, result: dict, errors: dict,
     if rng is not None:
         # the bin is Median-4's predicted drop, which can differ from the drop of ``estimator`` said just before
         # it ("5.1 points under the holdout ... a predicted drop of under 5 points" read as a contradiction)
-        m4_drop = 100 * (result["holdout_acc"] - result["estimates"]["Median-4"])
         where = ("over all benchmark sets Median-4" if rng["bin"] == "all" else
                  f"on the {rng['n']} benchmark sets where Median-4 predicted a drop of {_bin_words(rng['bin'])} "
-                 f"points, as it does here ({m4_drop:.1f}), it")
+                 f"points, as it does here ({rng['drop']:.1f}), it")
         members = ", ".join(estimators.SPREAD_MEMBERS[:-1]) + f" and {estimators.SPREAD_MEMBERS[-1]}"
         spread, p90 = 100 * rng["spread"], 100 * rng["p90"]
         why = (f"{members} disagree by {spread:.1f} points, so the range reaches that far below Median-4 "
                f"({_pct(result['estimates']['Median-4'], 1)}): when they disagree, the true accuracy has "
-               f"tended to be lower than all of them" if spread > p90 else
+               f"tended to be lower than all of them" if rng["by_spread"] else
                f"{members} agree within {spread:.1f} points")
         cov = (unseen or {}).get("range_coverage")
         evidence = (f" This range held on {cov['spread']:.0%} of {cov['n']} shifted sets of families outside the "

@@ -349,16 +349,16 @@ def test_drop_bin_is_half_open_and_total(drop, label):
 
 def test_expected_error_quotes_the_bin_of_the_predicted_drop():
     small = est.expected_error(ERRORS, "X", holdout_acc=0.95, estimate=0.93)  # predicted drop 2 points
-    assert small == {"mae": 0.005, "p90": 0.01, "n": 10, "bin": "< 5"}
+    assert small == {"mae": 0.005, "p90": 0.01, "n": 10, "bin": "< 5", "drop": pytest.approx(2.0)}
     mid = est.expected_error(ERRORS, "X", holdout_acc=0.95, estimate=0.85)  # 10 points
-    assert mid["bin"] == "5-15" and mid["mae"] == 0.02
+    assert mid["bin"] == "5-15" and mid["mae"] == 0.02 and mid["drop"] == pytest.approx(10.0)
 
 
 def test_expected_error_falls_back_to_all_sets_when_the_bin_is_thin_or_missing():
     thin = est.expected_error(ERRORS, "X", holdout_acc=0.95, estimate=0.55)  # "> 30" has 2 sets < MIN_SETS_PER_BIN
     missing = est.expected_error(ERRORS, "X", holdout_acc=0.95, estimate=0.75)  # no "15-30" entry
-    for e in (thin, missing):
-        assert e == {"mae": 0.03, "p90": 0.07, "n": 40, "bin": "all"}
+    for e, drop in ((thin, 40.0), (missing, 20.0)):
+        assert e == {"mae": 0.03, "p90": 0.07, "n": 40, "bin": "all", "drop": pytest.approx(drop)}
     assert est.expected_error(ERRORS, "never-measured", 0.95, 0.9) is None
     assert est.expected_error({}, "X", 0.95, 0.9) is None
 
@@ -391,6 +391,9 @@ def test_expected_range_reaches_below_by_the_spread_only_when_it_exceeds_p90():
     r = est.expected_range(errors, disagree, holdout_acc=0.8)
     assert (r["low"], r["high"], r["spread"]) == (pytest.approx(0.50), pytest.approx(0.75), pytest.approx(0.20))
     assert est.expected_range(errors, {**disagree, "Median-4": 0.1}, 0.8)["low"] == 0.0  # clipped
+    # which of the two set the low end, and the drop that chose the bin, are said by the range itself
+    assert r["by_spread"] and r["drop"] == pytest.approx(10.0)
+    assert not est.expected_range(errors, agree, holdout_acc=0.8)["by_spread"]
     assert est.expected_range({}, agree, 0.8) is None and est.expected_range(errors, {"Median-4": 0.7}, 0.8) is None
 
 

@@ -11,6 +11,7 @@ import pytest
 from matplotlib.figure import Figure
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 
+from kaggle_kit.gap import estimators
 from kaggle_kit.gap.report import expectation_sentence, fit_scoreboard_line
 from kaggle_kit.gap.report_render import (Details, Fig, Section, Table, figure_png, figures, literal, render_html,
                                           render_markdown)
@@ -125,6 +126,33 @@ def test_expectation_sentence_says_the_bin_is_median_4s_drop_not_the_quoted_esti
     assert text.startswith("s0: Median-4-Spread predicts **50.4%**, 5.1 points under the holdout. Expect **48.3% to "
                            "52.3%**: on the 35 benchmark sets where Median-4 predicted a drop of under 5 points, as it "
                            "does here (4.6), it was within 1.4 points 9 times in 10;"), text
+
+
+def test_expectation_sentence_says_the_members_disagree_when_their_spread_set_the_range():
+    """The sentence chose 'agree within' or 'disagree by' by ``100 * spread > 100 * p90`` beside the range's own
+    ``max(p90, spread)``: with the spread one float step above p90 the range reached down by the spread while the
+    sentence said the members agreed. It now reads the range's ``by_spread``."""
+    spread, p90 = 0.09000000000000008, 0.09000000000000007  # 100 x either is 9.000000000000007
+    assert spread > p90 and not 100 * spread > 100 * p90
+    errors = {"estimators": {"Median-4": {"mae_all_generated": 0.02, "max_error_generated": 0.2,
+                                          "by_predicted_drop": {"5-15": {"n": 26, "mae": 0.019, "p90": p90}}}}}
+    estimates = {"Median-4": 0.85, "Shift-Gated": 0.86, "CC-Synth": 0.82, "ATC-NE-EM": 0.91, "COTT": 0.84}
+    text = expectation_sentence("run", "Median-4", {"holdout_acc": 0.95, "estimates": estimates}, errors)
+    assert "disagree by 9.0 points, so the range reaches that far below Median-4 (85.0%)" in text, text
+    assert "agree within" not in text and "as it does here (10.0)" in text
+    rng = estimators.expected_range(errors, estimates, 0.95)
+    assert rng["spread"] == spread and rng["by_spread"] and rng["low"] == 0.85 - spread
+
+
+def test_expectation_sentence_quotes_the_drop_the_range_chose_its_bin_by(monkeypatch):
+    """Median-4's drop was worked out again in the sentence beside ``expected_error``'s: it now quotes the range's."""
+    errors = {"estimators": {"Median-4": {"mae_all_generated": 0.02, "max_error_generated": 0.1,
+                                          "by_predicted_drop": {"5-15": {"n": 26, "mae": 0.019, "p90": 0.05}}}}}
+    estimates = {"Median-4": 0.86, "Shift-Gated": 0.86, "CC-Synth": 0.85, "ATC-NE-EM": 0.87, "COTT": 0.84}
+    real = estimators.expected_range
+    monkeypatch.setattr(estimators, "expected_range", lambda *a: {**real(*a), "drop": 12.3})
+    text = expectation_sentence("run", "Median-4", {"holdout_acc": 0.95, "estimates": estimates}, errors)
+    assert "as it does here (12.3)" in text, text
 
 
 def _errors() -> dict:
