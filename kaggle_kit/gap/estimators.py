@@ -194,34 +194,52 @@ def agreement(member_preds: Sequence[np.ndarray]) -> float:
     return float(np.mean([(member_preds[a] == member_preds[b]).mean() for a, b in pairs]))
 
 
+# Why ``agreement_line`` gave no estimate (``AgreementLine.reason``; the report words each)
+HOLDOUT_ALL_RIGHT, HOLDOUT_NONE_RIGHT, NO_PAIR_LEFT = "holdout all right", "holdout none right", "no pair left"
+
+
+@dataclass(frozen=True)
+class AgreementLine:
+    """``agreement_line``'s answer: the estimate, or None and the reason, so that whoever says why reads it here."""
+    estimate: float | None
+    reason: str | None = None  # None with an estimate, else HOLDOUT_ALL_RIGHT, HOLDOUT_NONE_RIGHT or NO_PAIR_LEFT
+
+
 def agreement_on_the_line(source_acc: float, source_member_preds: Sequence[np.ndarray],
                           target_member_preds: Sequence[np.ndarray]) -> float | None:
+    """``agreement_line``'s estimate alone (None: no estimate; its ``reason`` says why)."""
+    return agreement_line(source_acc, source_member_preds, target_member_preds).estimate
+
+
+def agreement_line(source_acc: float, source_member_preds: Sequence[np.ndarray],
+                   target_member_preds: Sequence[np.ndarray]) -> AgreementLine:
     """Probit(acc_t) = a * probit(acc_s) + b, with (a, b) fitted on member pairs' agreements (a = 1 for 2 members).
 
     Accuracy and agreement shift along the same line in probit space under distribution shift, so the
     observed move in agreement (which needs no labels) transfers to accuracy. A pair that agrees on all (or none)
     of either set's images has an infinite probit: it is left out (clipped to 99.99%, a pair agreeing on every
-    holdout image moving to 95% predicted 18% from a 90% holdout), and with no pair left the result is None. So is
-    a ``source_acc`` of exactly 1 (or 0), possible on a small holdout: clipped to 99.99% it gave 99.96% whatever
-    the pairs' move, a number set by the clip alone.
+    holdout image moving to 95% predicted 18% from a 90% holdout), and with no pair left there is no estimate
+    (``NO_PAIR_LEFT``). Nor is there for a ``source_acc`` of exactly 1 (or 0), possible on a small holdout
+    (``HOLDOUT_ALL_RIGHT``, ``HOLDOUT_NONE_RIGHT``): clipped to 99.99% it gave 99.96% whatever the pairs' move, a
+    number set by the clip alone.
     """
     eps = 1e-4
     pairs = list(combinations(range(len(source_member_preds)), 2))
     if not pairs:
         raise ValueError("agreement needs at least two members")
     if not 0.0 < source_acc < 1.0:
-        return None
+        return AgreementLine(None, HOLDOUT_ALL_RIGHT if source_acc >= 1.0 else HOLDOUT_NONE_RIGHT)
     shares = [((source_member_preds[a] == source_member_preds[b]).mean(),
                (target_member_preds[a] == target_member_preds[b]).mean()) for a, b in pairs]
     shares = np.array([(s, t) for s, t in shares if 0.0 < s < 1.0 and 0.0 < t < 1.0]).reshape(-1, 2)
     if not len(shares):
-        return None
+        return AgreementLine(None, NO_PAIR_LEFT)
     xs, ys = norm.ppf(shares[:, 0]), norm.ppf(shares[:, 1])
     if len(shares) >= 3 and np.ptp(xs) > 1e-3:
         slope, intercept = np.polyfit(xs, ys, 1)
     else:
         slope, intercept = 1.0, float(np.mean(ys - xs))
-    return float(norm.cdf(slope * norm.ppf(np.clip(source_acc, eps, 1 - eps)) + intercept))
+    return AgreementLine(float(norm.cdf(slope * norm.ppf(np.clip(source_acc, eps, 1 - eps)) + intercept)))
 
 
 ESTIMATORS = ("AC", "DoC", "ATC-MC", "ATC-NE", "AC-EM", "ATC-NE-BBSE", "ATC-NE-EM", "COT", "COT-EM", "COTT",
@@ -411,13 +429,13 @@ def estimate_all(holdout_logits: np.ndarray, holdout_labels: np.ndarray, target_
 
     ``members``: (holdout logits per member, target logits per member) of an ensemble, for the agreement
     estimate (left out when every pair agrees on all or none of one set's images, or the ensemble gets all or
-    none of the holdout right: ``agreement_on_the_line``).
+    none of the holdout right: ``agreement_line``, whose reason the result keeps as "agreement_reason").
     ``synthetic`` (a ``synthetic.SyntheticLogits`` of the same model) with ``target_stats`` (image statistics of
     the target images, ``synthetic.stats_matrix``) adds CC-Synth; ``exclude``
     leaves corruption families out of its training (the benchmark's unseen-family test). ``holdout_stats`` with
     ``target_stats`` (or ``synthetic``, which carries the holdout's) adds Shift-Gated and "shift_auc".
     Returns {"estimates": {name: acc}, "holdout_acc", "temperature", "priors_em", "priors_bbse",
-    "source_priors"}.
+    "source_priors", "shift_auc", "agreement_reason"} (the last None unless ``members`` gave no Agreement).
     """
     holdout_labels = np.asarray(holdout_labels)
     c = holdout_logits.shape[1]
@@ -462,19 +480,22 @@ def estimate_all(holdout_logits: np.ndarray, holdout_labels: np.ndarray, target_
     if median is not None:
         est["Median-4"] = median
         est["Median-4-Spread"] = median_spread_of(est)
+    holdout_acc = float((holdout_logits.argmax(1) == holdout_labels).mean())
+    agreement_reason = None
     if members is not None and len(members[0]) >= 2:
         src_preds = [m.argmax(1) for m in members[0]]
         tgt_preds = [m.argmax(1) for m in members[1]]
-        acc = float((holdout_logits.argmax(1) == holdout_labels).mean())
-        line = agreement_on_the_line(acc, src_preds, tgt_preds)
-        if line is not None:  # None: every pair agrees on all of one set's images, or the holdout is all right
-            est["Agreement"] = line
+        line = agreement_line(holdout_acc, src_preds, tgt_preds)
+        if line.estimate is not None:
+            est["Agreement"] = line.estimate
+        agreement_reason = line.reason
     return {
         "estimates": est,
-        "holdout_acc": float((holdout_logits.argmax(1) == holdout_labels).mean()),
+        "holdout_acc": holdout_acc,
         "temperature": float(t),
         "source_priors": p_src,
         "priors_em": q_em,
         "priors_bbse": q_bbse,
         "shift_auc": shift_auc,
+        "agreement_reason": agreement_reason,
     }

@@ -511,16 +511,20 @@ def prediction_section(runs: Sequence[RunView], errors: dict, unseen: dict | Non
 
 
 def _no_agreement_words(v: RunView) -> str:
-    """Why an ensemble has no Agreement estimate (``estimators.agreement_on_the_line`` returned None)."""
-    acc = v.result.get("holdout_acc")
-    if acc in (0.0, 1.0):
+    """Why an ensemble has no Agreement estimate: the reason ``estimators.agreement_line`` gave, in words ("" when
+    the result names none)."""
+    reason = v.result.get("agreement_reason")
+    if reason in (estimators.HOLDOUT_ALL_RIGHT, estimators.HOLDOUT_NONE_RIGHT):
+        acc = 1.0 if reason == estimators.HOLDOUT_ALL_RIGHT else 0.0
         return (f" Agreement is not computed: the ensemble gets {'all' if acc == 1.0 else 'none'} of its holdout "
                 f"images right, and agreement on the line carries the members' move over from the holdout's accuracy "
                 f"on the probit scale, where {acc:.0%} is infinitely far out: the estimate would be set by where it "
                 f"is clipped, not by the images.")
-    return (" Agreement is not computed: every pair of members agrees on all (or on none) of the holdout or the "
-            "competition images, and agreement on the line needs a share between 0% and 100% on both (the probit of "
-            "0% or 100% is infinite).")
+    if reason == estimators.NO_PAIR_LEFT:
+        return (" Agreement is not computed: every pair of members agrees on all (or on none) of the holdout or the "
+                "competition images, and agreement on the line needs a share between 0% and 100% on both (the probit "
+                "of 0% or 100% is infinite).")
+    return ""
 
 
 def _no_range_sentence(v: RunView, best: str) -> str:

@@ -354,6 +354,37 @@ def test_expected_error_quotes_the_bin_of_the_predicted_drop():
     assert mid["bin"] == "5-15" and mid["mae"] == 0.02 and mid["drop"] == pytest.approx(10.0)
 
 
+def test_agreement_line_says_why_it_gave_no_estimate_and_estimate_all_keeps_the_reason():
+    """The report worked out again why Agreement was missing (its holdout accuracy 0 or 1, else 'every pair agrees
+    on all or none'); the estimator now says which of its own tests left it out, and the result keeps that."""
+    a = np.random.default_rng(9).integers(0, C, 1000)
+    b, c = _moved(a, 0.05), _moved(a, 0.10)
+    assert est.agreement_line(0.9, [a, a], [a, b]) == est.AgreementLine(None, est.NO_PAIR_LEFT)
+    assert est.agreement_line(0.9, [a, b], [a, a]).reason == est.NO_PAIR_LEFT
+    assert est.agreement_line(1.0, [a, b], [a, c]) == est.AgreementLine(None, est.HOLDOUT_ALL_RIGHT)
+    assert est.agreement_line(0.0, [a, b], [a, c]) == est.AgreementLine(None, est.HOLDOUT_NONE_RIGHT)
+    # the holdout is tested first: members agreeing on every image of a holdout that is all right
+    assert est.agreement_line(1.0, [a, a], [a, b]).reason == est.HOLDOUT_ALL_RIGHT
+    line = est.agreement_line(0.9, [a, b], [a, c])
+    assert line.reason is None and line.estimate == est.agreement_on_the_line(0.9, [a, b], [a, c]) < 0.85
+
+    def result(holdout_pred, members):
+        return est.estimate_all(3 * np.eye(C)[holdout_pred], a, 3 * np.eye(C)[c], temperature=1.0, members=members)
+
+    wrong = a.copy()
+    wrong[:50] = (wrong[:50] + 2) % C
+    one_hot = lambda *ms: [np.eye(C)[m] for m in ms]
+    cases = [(a, (one_hot(a, b), one_hot(a, c)), est.HOLDOUT_ALL_RIGHT),
+             ((a + 1) % C, (one_hot(a, b), one_hot(a, c)), est.HOLDOUT_NONE_RIGHT),
+             (wrong, (one_hot(a, a), one_hot(a, c)), est.NO_PAIR_LEFT),
+             (wrong, (one_hot(a, b), one_hot(a, c)), None)]
+    for holdout_pred, members, reason in cases:
+        res = result(holdout_pred, members)
+        assert res["agreement_reason"] == reason
+        assert ("Agreement" in res["estimates"]) == (reason is None)
+    assert result(wrong, None)["agreement_reason"] is None  # no ensemble: nothing to explain
+
+
 def test_expected_error_falls_back_to_all_sets_when_the_bin_is_thin_or_missing():
     thin = est.expected_error(ERRORS, "X", holdout_acc=0.95, estimate=0.55)  # "> 30" has 2 sets < MIN_SETS_PER_BIN
     missing = est.expected_error(ERRORS, "X", holdout_acc=0.95, estimate=0.75)  # no "15-30" entry

@@ -692,19 +692,61 @@ def test_an_ensemble_without_an_agreement_estimate_is_told_why(monkeypatch):
 
     monkeypatch.setattr(report, "figure_png", lambda fig: b"")
 
-    def ensemble(estimates, agreement, holdout=0.9):
-        return RunView(Path("e"), "e", None, None, None, {"estimates": estimates, "holdout_acc": holdout}, None,
+    def ensemble(estimates, agreement, holdout=0.9, reason=None):
+        return RunView(Path("e"), "e", None, None, None, {"estimates": estimates, "holdout_acc": holdout,
+                                                          "agreement_reason": reason}, None,
                        members=["m0", "m1"], member_agreement=agreement)
 
-    sec, _ = report.prediction_section([ensemble({"AC": 0.8}, (1.0, 0.95))], {})
+    sec, _ = report.prediction_section([ensemble({"AC": 0.8}, (1.0, 0.95), reason=estimators.NO_PAIR_LEFT)], {})
     text = render_markdown("t", "m", [sec])
     assert "agreement 100.00% on the holdout" in text and "every pair of members agrees on all" in text
     # an ensemble right on every holdout image (a small holdout): the members disagree, the holdout is the reason
-    sec, _ = report.prediction_section([ensemble({"AC": 0.8}, (0.97, 0.95), holdout=1.0)], {})
+    sec, _ = report.prediction_section([ensemble({"AC": 0.8}, (0.97, 0.95), holdout=1.0,
+                                                 reason=estimators.HOLDOUT_ALL_RIGHT)], {})
     text = render_markdown("t", "m", [sec])
     assert "Agreement is not computed: the ensemble gets all of its holdout images right" in text
     sec, _ = report.prediction_section([ensemble({"AC": 0.8, "Agreement": 0.85}, (0.97, 0.95))], {})
     assert "Agreement is not computed" not in render_markdown("t", "m", [sec])
+
+
+def test_the_reason_for_no_agreement_estimate_is_the_estimators_own(monkeypatch):
+    """The report worked out again why agreement on the line gave no estimate (holdout accuracy 0 or 1, else 'every
+    pair agrees on all or none'). It now says the reason ``estimate_all`` returned: the same words on the estimator's
+    own cases, and none it did not give (a result without an ensemble's reason got the pairs' words before)."""
+    from pathlib import Path
+
+    from kaggle_kit.gap import report
+    from kaggle_kit.gap.report_runs import RunView
+
+    monkeypatch.setattr(report, "figure_png", lambda fig: b"")
+    a = np.random.default_rng(9).integers(0, 10, 400)
+    b, c = a.copy(), a.copy()
+    b[:20], c[:40] = (b[:20] + 1) % 10, (c[:40] + 1) % 10
+    wrong = a.copy()
+    wrong[:30] = (wrong[:30] + 2) % 10
+    one_hot = lambda *ms: [3 * np.eye(10)[m] for m in ms]
+    said = {}
+    for name, holdout_pred, members in [("all", a, (one_hot(a, b), one_hot(a, c))),
+                                        ("none", (a + 1) % 10, (one_hot(a, b), one_hot(a, c))),
+                                        ("pairs", wrong, (one_hot(a, a), one_hot(a, c))),
+                                        ("computed", wrong, (one_hot(a, b), one_hot(a, c)))]:
+        result = estimators.estimate_all(3 * np.eye(10)[holdout_pred], a, 3 * np.eye(10)[c], temperature=1.0,
+                                         members=members)
+        view = RunView(Path(name), name, None, None, None, result, None, members=["m0", "m1"],
+                       member_agreement=(0.95, 0.9))
+        said[name] = render_markdown("t", "m", [report.prediction_section([view], {})[0]])
+    assert "the ensemble gets all of its holdout images right" in said["all"]
+    assert "the ensemble gets none of its holdout images right" in said["none"]
+    assert "every pair of members agrees on all (or on none)" in said["pairs"]
+    assert "Agreement is not computed" not in said["computed"]
+    # the words follow the reason, not the holdout accuracy: a result whose Agreement is missing for no reason the
+    # estimator gave is not told one it did not
+    result = {"estimates": {"AC": 0.8}, "holdout_acc": 0.9}
+    view = RunView(Path("e"), "e", None, None, None, result, None, members=["m0", "m1"], member_agreement=(0.9, 0.8))
+    assert "Agreement is not computed" not in render_markdown("t", "m", [report.prediction_section([view], {})[0]])
+    view.result["agreement_reason"] = estimators.HOLDOUT_ALL_RIGHT
+    assert "gets all of its holdout images right" in render_markdown(
+        "t", "m", [report.prediction_section([view], {})[0]])
 
 
 def test_mirrored_copies_of_training_images_count_as_near_duplicates_in_the_report(monkeypatch):
