@@ -578,13 +578,18 @@ def small_sample_note(v: RunView) -> str | None:
               "images, so they understate this run's.")
 
 
+def predicted_shares(logits: np.ndarray, c: int) -> np.ndarray:
+    """Share of the images predicted as each class, as sections 3 and 5 both show it: by the logits' argmax (the
+    temperature-scaled probabilities' can tie where the logits do not, and section 5 counted by those)."""
+    return label_shift.class_priors(logits.argmax(1), c)
+
+
 def label_shift_section(main: RunView, class_names: Sequence[str]) -> tuple[Section, dict]:
     sec = Section("label-shift", "3. Label shift: class priors of the competition set")
     r = main.result
     c = len(r["source_priors"])
     t = r["temperature"]
-    pred_comp = np.bincount(main.comp.logits.argmax(1), minlength=c) / len(main.comp.ids)
-    pred_hold = np.bincount(main.holdout.logits.argmax(1), minlength=c) / len(main.holdout.ids)
+    pred_comp, pred_hold = predicted_shares(main.comp.logits, c), predicted_shares(main.holdout.logits, c)
     tv_em = label_shift.total_variation(r["priors_em"], r["source_priors"])
     tv_bbse = label_shift.total_variation(r["priors_bbse"], r["source_priors"])
     sec.blocks.append(
@@ -753,15 +758,13 @@ def per_class_section(main: RunView, class_names: Sequence[str]) -> Section:
     sec.blocks.append(Fig("confidence_entropy", figure_png(fig), "Confidence and entropy distributions: a shift to "
                           "lower confidence / higher entropy on the competition set is the drop the estimators see."))
     c = len(class_names)
-    ph, pc = probs["holdout"], probs["competition"]
-    share_h = np.bincount(ph.argmax(1), minlength=c) / len(ph)
-    share_c = np.bincount(pc.argmax(1), minlength=c) / len(pc)
+    share_h, share_c = predicted_shares(main.holdout.logits, c), predicted_shares(main.comp.logits, c)
 
-    def conf_by_class(p: np.ndarray) -> np.ndarray:
-        pred = p.argmax(1)
+    def conf_by_class(p: np.ndarray, logits: np.ndarray) -> np.ndarray:
+        pred = logits.argmax(1)  # the images ``predicted_shares`` counts for each class
         return np.array([p[pred == k].max(1).mean() if (pred == k).any() else np.nan for k in range(c)])
 
-    ch, cc = conf_by_class(ph), conf_by_class(pc)
+    ch, cc = conf_by_class(probs["holdout"], main.holdout.logits), conf_by_class(probs["competition"], main.comp.logits)
     order = np.argsort(-np.abs(share_c - share_h))
     rows = [[literal(class_names[k]), _pct(share_h[k]), _pct(share_c[k]), _points_change(share_h[k], share_c[k]),
              _pct(ch[k]), _pct(cc[k])] for k in order]

@@ -682,6 +682,36 @@ def test_a_dollar_in_a_class_name_is_shown_not_parsed_as_mathtext():
     assert [b.name for b in sec.blocks if isinstance(b, Fig)] == ["confidence_entropy", "per_class_confidence"]
 
 
+def test_sections_3_and_5_show_one_predicted_share_per_class(monkeypatch):
+    """Section 3 counted the predicted classes by the logits' argmax, section 5 by the temperature-scaled
+    probabilities': logits 1e-40 apart tie once scaled, so section 5 put every image in class 0 while section 3 had
+    them in class 1. Both now read ``predicted_shares``."""
+    from pathlib import Path
+
+    from kaggle_kit.gap import report
+    from kaggle_kit.gap.report_runs import RunView
+    from kaggle_kit.runs import Logits
+
+    monkeypatch.setattr(report, "figure_png", lambda fig: b"")
+    names = [f"c{k}" for k in range(10)]
+    tied = np.zeros((20, 10), dtype=np.float32)
+    tied[:, 1] = 1e-40  # a float32 subnormal: above 0, but exp(-1e-40) == 1.0
+    rng = np.random.default_rng(0)
+    plain = rng.normal(size=(20, 10)).astype(np.float32)
+    lg = lambda x: Logits(np.arange(len(x)), x, np.zeros(len(x), dtype=int), "none")
+    priors = np.full(10, 0.1)
+    result = {"temperature": 1.0, "source_priors": priors, "priors_em": priors, "priors_bbse": priors}
+    view = RunView(Path("r"), "r", lg(tied), None, lg(plain), result, None)
+    expected = np.bincount(plain.argmax(1), minlength=10) / len(plain)
+    ls_text = render_markdown("t", "m", [report.label_shift_section(view, names)[0]])
+    pc_text = render_markdown("t", "m", [report.per_class_section(view, names)])
+    assert "| c1 | 10.0% | 10.0% | 10.0% | 100.0% |" in ls_text, ls_text
+    row_c1 = next(r for r in pc_text.splitlines() if r.startswith("| c1 |"))
+    assert row_c1.startswith(f"| c1 | 100.0% | {100 * expected[1]:.1f}% |"), row_c1
+    assert not any(r.startswith("| c0 | 100.0%") for r in pc_text.splitlines())
+    assert report.predicted_shares(tied, 10)[1] == 1.0 and np.array_equal(report.predicted_shares(plain, 10), expected)
+
+
 def test_an_ensemble_without_an_agreement_estimate_is_told_why(monkeypatch):
     """Members that agree on every holdout image have no agreement-on-the-line estimate (the probit of 100% is
     infinite); the report said only their agreement, and the Agreement row was blank without a word."""
