@@ -80,7 +80,7 @@ def expectation_sentence(name: str, estimator: str, result: dict, errors: dict,
         where = ("over all benchmark sets Median-4" if rng["bin"] == "all" else
                  f"on the {rng['n']} benchmark sets where Median-4 predicted a drop of {_bin_words(rng['bin'])} "
                  f"points, as it does here ({rng['drop']:.1f}), it")
-        members = ", ".join(estimators.SPREAD_MEMBERS[:-1]) + f" and {estimators.SPREAD_MEMBERS[-1]}"
+        members = _and_list(estimators.SPREAD_MEMBERS)
         spread, p90 = 100 * rng["spread"], 100 * rng["p90"]
         why = (f"{members} disagree by {spread:.1f} points, so the range reaches that far below Median-4 "
                f"({_pct(result['estimates']['Median-4'], 1)}): when they disagree, the true accuracy has "
@@ -112,36 +112,50 @@ def _bin_words(label: str) -> str:
 
 
 # ------------------------------------------------------------------------------------------- sections
-# Section 2's folded glossary, one row per estimator: every abbreviation in a name is spelled out once here
-ESTIMATOR_GLOSSARY = (
-    ("AC", "average confidence"),
-    ("DoC (difference of confidences)", "holdout accuracy minus the drop in confidence"),
-    ("ATC-MC / ATC-NE (average thresholded confidence)",
-     "share of competition images above the confidence (MC) or negative-entropy (NE) threshold that matches the "
-     "holdout accuracy"),
-    ("AC-EM, ATC-NE-EM, ATC-NE-BBSE",
-     "the same corrected for the class priors estimated in section 3 by EM (expectation-maximisation) or BBSE "
-     "(black-box shift estimation), with the holdout re-weighted to those priors"),
-    ("CC-Synth (correctness classifier, synthetic shifts)",
-     "mean probability of being correct from a classifier trained on the holdout corrupted by blur, JPEG, noise, "
-     "contrast, down-sampling, colour and rotation/zoom (confidence + image statistics; its correction measured on "
-     "clean holdout images is applied in full only when the competition images look like the holdout, as in "
-     "Shift-Gated)"),
-    ("COT (confidence optimal transport)",
-     "1 - the optimal-transport cost from the predicted probabilities to the holdout's class mix (it notices "
-     "predictions piling onto a few classes)"),
-    ("COT-EM", "the same to the EM priors"),
-    ("COTT", "COT with thresholding"),
-    ("Shift-Gated",
-     "ATC-NE-EM when the competition images look like the holdout (re-weighted domain AUC <= 0.55: only the class "
-     "mix moved), COT when they do not (AUC >= 0.70), blended in between"),
-    ("Median-4", "the median of Shift-Gated, CC-Synth, ATC-NE-EM and COTT, which fail on different shifts"),
-    ("Median-4-Spread",
-     "Median-4 lowered by a fifth of the range of Shift-Gated, CC-Synth and ATC-NE-EM (they disagree when the shift "
-     "is one they were not built for, and then all of them over-estimate; chosen by a test on shift families outside "
-     "the benchmark, section 7)"),
-    ("Agreement", "ensemble members' agreement carried over to accuracy"),
-)
+def _and_list(names: Sequence[str]) -> str:
+    """'A, B and C'."""
+    return ", ".join(names[:-1]) + f" and {names[-1]}" if len(names) > 1 else "".join(names)
+
+
+def _gate_words(at_most: str, at_least: str) -> str:
+    """Shift-Gated's two ends in words, with ``estimators.GATE_AUC``'s numbers (the glossary and section 2 say them)."""
+    lo, hi = estimators.GATE_AUC
+    return at_most.format(f"{lo:.2f}") + at_least.format(f"{hi:.2f}")
+
+
+def estimator_glossary() -> tuple[tuple[str, str], ...]:
+    """Section 2's folded glossary, one row per estimator: every abbreviation in a name is spelled out once here.
+    The members, the gate and the penalty are ``estimators``' own, so the words follow them."""
+    penalty = "a fifth" if estimators.SPREAD_PENALTY == 0.2 else f"{estimators.SPREAD_PENALTY:g} times"
+    return (
+        ("AC", "average confidence"),
+        ("DoC (difference of confidences)", "holdout accuracy minus the drop in confidence"),
+        ("ATC-MC / ATC-NE (average thresholded confidence)",
+         "share of competition images above the confidence (MC) or negative-entropy (NE) threshold that matches the "
+         "holdout accuracy"),
+        ("AC-EM, ATC-NE-EM, ATC-NE-BBSE",
+         "the same corrected for the class priors estimated in section 3 by EM (expectation-maximisation) or BBSE "
+         "(black-box shift estimation), with the holdout re-weighted to those priors"),
+        ("CC-Synth (correctness classifier, synthetic shifts)",
+         "mean probability of being correct from a classifier trained on the holdout corrupted by blur, JPEG, noise, "
+         "contrast, down-sampling, colour and rotation/zoom (confidence + image statistics; its correction measured on "
+         "clean holdout images is applied in full only when the competition images look like the holdout, as in "
+         "Shift-Gated)"),
+        ("COT (confidence optimal transport)",
+         "1 - the optimal-transport cost from the predicted probabilities to the holdout's class mix (it notices "
+         "predictions piling onto a few classes)"),
+        ("COT-EM", "the same to the EM priors"),
+        ("COTT", "COT with thresholding"),
+        ("Shift-Gated", _gate_words("ATC-NE-EM when the competition images look like the holdout (re-weighted domain "
+                                    "AUC <= {}: only the class mix moved), ",
+                                    "COT when they do not (AUC >= {}), blended in between")),
+        ("Median-4", f"the median of {_and_list(estimators.MEDIAN_MEMBERS)}, which fail on different shifts"),
+        ("Median-4-Spread",
+         f"Median-4 lowered by {penalty} of the range of {_and_list(estimators.SPREAD_MEMBERS)} (they disagree when "
+         f"the shift is one they were not built for, and then all of them over-estimate; chosen by a test on shift "
+         f"families outside the benchmark, section 7)"),
+        ("Agreement", "ensemble members' agreement carried over to accuracy"),
+    )
 
 
 def fit_scoreboard_line(local: np.ndarray, board: np.ndarray) -> tuple[float, float] | None:
@@ -444,9 +458,10 @@ def prediction_section(runs: Sequence[RunView], errors: dict, unseen: dict | Non
     gates = [f"{literal(v.name)} {v.result['shift_auc']:.3f}" for v in runs if v.result.get("shift_auc") is not None]
     if gates:
         sec.blocks.append(f"Shift-Gated's gate, the re-weighted domain AUC: {', '.join(gates)}. It separates the "
-                          f"holdout's image statistics, re-weighted to the EM priors, from the competition's (at most "
-                          f"0.55: the images look alike and it uses ATC-NE-EM; at least 0.70: COT; blended between). "
-                          f"Section 4's domain AUC compares the training images themselves, with a thumbnail too.")
+                          f"holdout's image statistics, re-weighted to the EM priors, from the competition's ("
+                          + _gate_words("at most {}: the images look alike and it uses ATC-NE-EM; ",
+                                        "at least {}: COT; blended between). ")
+                          + "Section 4's domain AUC compares the training images themselves, with a thumbnail too.")
     names = list(runs[0].result["estimates"])
     for v in runs[1:]:
         names += [n for n in v.result["estimates"] if n not in names]
@@ -464,7 +479,7 @@ def prediction_section(runs: Sequence[RunView], errors: dict, unseen: dict | Non
                     + ["-" if mae is None else f"{100 * mae:.2f}",
                        "-" if exp is None else
                        f"{100 * exp['mae']:.2f} ({'all sets' if exp['bin'] == 'all' else 'drop ' + exp['bin']})"])
-    glossary = [Table(["estimator", "what it computes"], [list(r) for r in ESTIMATOR_GLOSSARY]),
+    glossary = [Table(["estimator", "what it computes"], [list(r) for r in estimator_glossary()]),
                 "Measured error: mean absolute error (MAE) on labeled shifted sets (section 7)."]
     sec.blocks += [Table(headers, rows), Details("What each estimator computes", glossary)]
     checks = []

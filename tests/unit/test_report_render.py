@@ -712,6 +712,36 @@ def test_sections_3_and_5_show_one_predicted_share_per_class(monkeypatch):
     assert report.predicted_shares(tied, 10)[1] == 1.0 and np.array_equal(report.predicted_shares(plain, 10), expected)
 
 
+def test_section_2_says_the_gate_and_the_members_that_the_estimators_use(monkeypatch):
+    """Section 2 wrote Shift-Gated's gate (0.55, 0.70) and Median-4's members out by hand, twice for the gate, beside
+    ``estimators.GATE_AUC``/``MEDIAN_MEMBERS``/``SPREAD_MEMBERS``; the words now follow them."""
+    from pathlib import Path
+
+    from kaggle_kit.gap import report
+    from kaggle_kit.gap.report_runs import RunView
+
+    monkeypatch.setattr(report, "figure_png", lambda fig: b"")
+    view = RunView(Path("r"), "r", None, None, None, {"estimates": {"AC": 0.8}, "holdout_acc": 0.9, "shift_auc": 0.6},
+                   None)
+
+    def text():
+        return render_markdown("t", "m", [report.prediction_section([view], {})[0]])
+
+    before = text()
+    assert ("(at most 0.55: the images look alike and it uses ATC-NE-EM; at least 0.70: COT; blended between)"
+            in before)
+    assert "AUC <= 0.55: only the class mix moved), COT when they do not (AUC >= 0.70)" in before
+    assert "the median of Shift-Gated, CC-Synth, ATC-NE-EM and COTT, which" in before
+    assert "lowered by a fifth of the range of Shift-Gated, CC-Synth and ATC-NE-EM" in before
+    monkeypatch.setattr(estimators, "GATE_AUC", (0.6, 0.8))
+    monkeypatch.setattr(estimators, "MEDIAN_MEMBERS", ("A", "B", "C"))
+    monkeypatch.setattr(estimators, "SPREAD_MEMBERS", ("A", "B"))
+    after = text()
+    assert "(at most 0.60: the images look alike" in after and "at least 0.80: COT" in after
+    assert "AUC <= 0.60: only" in after and "(AUC >= 0.80)" in after and "0.55" not in after
+    assert "the median of A, B and C, which" in after and "the range of A and B (they" in after
+
+
 def test_an_ensemble_without_an_agreement_estimate_is_told_why(monkeypatch):
     """Members that agree on every holdout image have no agreement-on-the-line estimate (the probit of 100% is
     infinite); the report said only their agreement, and the Agreement row was blank without a word."""
