@@ -242,18 +242,21 @@ def train_keys(mcfg: PipelineConfig, cifar_fp: str, data_fp: str) -> tuple[str, 
     retrain (the predict stage, which makes the test logits, is keyed by it). It stays in the hash as None, what
     every pipeline that does not set it hashed, so their keys are unchanged; ``key_with_test_subset`` finds the
     runs of those that did."""
-    from kaggle_kit.train.loop import training_key
-
-    key = config_hash({"training": training_key(mcfg), "test_subset": None, "fp": cifar_fp})
     legacy = config_hash({"model": mcfg.model, "train": mcfg.train, "data": mcfg.data, "fp": data_fp})
-    return key, legacy
+    return _training_hash(mcfg, cifar_fp, None), legacy
 
 
 def key_with_test_subset(mcfg: PipelineConfig, cifar_fp: str) -> str:
     """The training key as state files before 2026-12-02 recorded it, with ``data.test_subset`` in it."""
+    return _training_hash(mcfg, cifar_fp, mcfg.data.test_subset)
+
+
+def _training_hash(mcfg: PipelineConfig, cifar_fp: str, test_subset: int | None) -> str:
+    """The one hash both training keys are: ``train_keys``' with ``test_subset`` None, the pre-2026-12-02 key with
+    the member's own. Its fields, names and order are what recorded state files hold: change none of them."""
     from kaggle_kit.train.loop import training_key
 
-    return config_hash({"training": training_key(mcfg), "test_subset": mcfg.data.test_subset, "fp": cifar_fp})
+    return config_hash({"training": training_key(mcfg), "test_subset": test_subset, "fp": cifar_fp})
 
 
 def _would_dry_run(upload: str, kaggle_env: dict[str, str] | None) -> bool:

@@ -177,6 +177,7 @@ class NearDuplicates:
     nearest: np.ndarray              # (N_target,) index of that reference image
     counts: dict[float, int]         # threshold -> number of target images at or above it
     mirrored: np.ndarray             # (N_target,) bool: the closest match is of the target's left-right mirror image
+    mirrored_counts: dict[float, int]  # threshold -> how many of ``counts`` matched through their mirror image
 
 
 def near_duplicates(target_images: np.ndarray, reference_images: np.ndarray,
@@ -202,5 +203,8 @@ def near_duplicates(target_images: np.ndarray, reference_images: np.ndarray,
         mirrored[rows] = flip
         arg[rows] = np.where(flip, idx_f, idx)
         best[rows] = np.where(flip, top_f, top)
-    counts = {float(t): int((best >= t).sum()) for t in thresholds}
-    return NearDuplicates(max_similarity=best, nearest=arg, counts=counts, mirrored=mirrored)
+    at_least = {float(t): best >= t for t in thresholds}
+    counts = {t: int(hit.sum()) for t, hit in at_least.items()}
+    mirrored_counts = {t: int((hit & mirrored).sum()) for t, hit in at_least.items()}
+    return NearDuplicates(max_similarity=best, nearest=arg, counts=counts, mirrored=mirrored,
+                          mirrored_counts=mirrored_counts)

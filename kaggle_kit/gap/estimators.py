@@ -194,34 +194,52 @@ def agreement(member_preds: Sequence[np.ndarray]) -> float:
     return float(np.mean([(member_preds[a] == member_preds[b]).mean() for a, b in pairs]))
 
 
+# Why ``agreement_line`` gave no estimate (``AgreementLine.reason``; the report words each)
+HOLDOUT_ALL_RIGHT, HOLDOUT_NONE_RIGHT, NO_PAIR_LEFT = "holdout all right", "holdout none right", "no pair left"
+
+
+@dataclass(frozen=True)
+class AgreementLine:
+    """``agreement_line``'s answer: the estimate, or None and the reason, so that whoever says why reads it here."""
+    estimate: float | None
+    reason: str | None = None  # None with an estimate, else HOLDOUT_ALL_RIGHT, HOLDOUT_NONE_RIGHT or NO_PAIR_LEFT
+
+
 def agreement_on_the_line(source_acc: float, source_member_preds: Sequence[np.ndarray],
                           target_member_preds: Sequence[np.ndarray]) -> float | None:
+    """``agreement_line``'s estimate alone (None: no estimate; its ``reason`` says why)."""
+    return agreement_line(source_acc, source_member_preds, target_member_preds).estimate
+
+
+def agreement_line(source_acc: float, source_member_preds: Sequence[np.ndarray],
+                   target_member_preds: Sequence[np.ndarray]) -> AgreementLine:
     """Probit(acc_t) = a * probit(acc_s) + b, with (a, b) fitted on member pairs' agreements (a = 1 for 2 members).
 
     Accuracy and agreement shift along the same line in probit space under distribution shift, so the
     observed move in agreement (which needs no labels) transfers to accuracy. A pair that agrees on all (or none)
     of either set's images has an infinite probit: it is left out (clipped to 99.99%, a pair agreeing on every
-    holdout image moving to 95% predicted 18% from a 90% holdout), and with no pair left the result is None. So is
-    a ``source_acc`` of exactly 1 (or 0), possible on a small holdout: clipped to 99.99% it gave 99.96% whatever
-    the pairs' move, a number set by the clip alone.
+    holdout image moving to 95% predicted 18% from a 90% holdout), and with no pair left there is no estimate
+    (``NO_PAIR_LEFT``). Nor is there for a ``source_acc`` of exactly 1 (or 0), possible on a small holdout
+    (``HOLDOUT_ALL_RIGHT``, ``HOLDOUT_NONE_RIGHT``): clipped to 99.99% it gave 99.96% whatever the pairs' move, a
+    number set by the clip alone.
     """
     eps = 1e-4
     pairs = list(combinations(range(len(source_member_preds)), 2))
     if not pairs:
         raise ValueError("agreement needs at least two members")
     if not 0.0 < source_acc < 1.0:
-        return None
+        return AgreementLine(None, HOLDOUT_ALL_RIGHT if source_acc >= 1.0 else HOLDOUT_NONE_RIGHT)
     shares = [((source_member_preds[a] == source_member_preds[b]).mean(),
                (target_member_preds[a] == target_member_preds[b]).mean()) for a, b in pairs]
     shares = np.array([(s, t) for s, t in shares if 0.0 < s < 1.0 and 0.0 < t < 1.0]).reshape(-1, 2)
     if not len(shares):
-        return None
+        return AgreementLine(None, NO_PAIR_LEFT)
     xs, ys = norm.ppf(shares[:, 0]), norm.ppf(shares[:, 1])
     if len(shares) >= 3 and np.ptp(xs) > 1e-3:
         slope, intercept = np.polyfit(xs, ys, 1)
     else:
         slope, intercept = 1.0, float(np.mean(ys - xs))
-    return float(norm.cdf(slope * norm.ppf(np.clip(source_acc, eps, 1 - eps)) + intercept))
+    return AgreementLine(float(norm.cdf(slope * norm.ppf(np.clip(source_acc, eps, 1 - eps)) + intercept)))
 
 
 ESTIMATORS = ("AC", "DoC", "ATC-MC", "ATC-NE", "AC-EM", "ATC-NE-BBSE", "ATC-NE-EM", "COT", "COT-EM", "COTT",
@@ -319,18 +337,20 @@ def expected_error(errors: dict, name: str, holdout_acc: float, estimate: float)
     """The benchmark's error of ``name`` on sets where it predicted a drop like this one.
 
     Errors grow with the size of the shift, so one overall MAE over-states the error of a small predicted
-    drop and under-states a large one. Returns {"mae", "p90", "n", "bin"} (accuracy fractions; "bin" is
-    "all" when the matching bin had too few sets), or None when ``name`` was never measured.
+    drop and under-states a large one. Returns {"mae", "p90", "n", "bin", "drop"} (accuracy fractions; "bin" is
+    "all" when the matching bin had too few sets; "drop": the predicted drop in points that chose the bin), or None
+    when ``name`` was never measured.
     """
     e = errors.get("estimators", {}).get(name)
     if not e:
         return None
-    label = drop_bin(100.0 * (holdout_acc - estimate))
+    drop = 100.0 * (holdout_acc - estimate)
+    label = drop_bin(drop)
     b = (e.get("by_predicted_drop") or {}).get(label)
     if b and b.get("n", 0) >= MIN_SETS_PER_BIN:
-        return {"mae": b["mae"], "p90": b["p90"], "n": b["n"], "bin": label}
+        return {"mae": b["mae"], "p90": b["p90"], "n": b["n"], "bin": label, "drop": drop}
     return {"mae": e["mae_all_generated"], "p90": e.get("p90_generated", e["max_error_generated"]),
-            "n": e.get("n_generated"), "bin": "all"}
+            "n": e.get("n_generated"), "bin": "all", "drop": drop}
 
 
 def expected_range(errors: dict, estimates: dict, holdout_acc: float) -> dict | None:
@@ -339,14 +359,17 @@ def expected_range(errors: dict, estimates: dict, holdout_acc: float) -> dict | 
     p90 is Median-4's 90th-percentile error at its predicted drop (``expected_error``). The range widens only
     downwards and only when ``SPREAD_MEMBERS`` disagree: on unseen shift families the truth was then below the
     estimate (check 5: covered 90% of 72 held-out model-sets; ±p90 covered 71%). Returns {"low", "high", "p90",
-    "spread", "bin", "n"} (fractions, clipped to [0, 1]) or None when Median-4 or its error is unknown.
+    "spread", "bin", "n"} (fractions, clipped to [0, 1]), "drop" (Median-4's predicted drop, points, which chose
+    "bin") and "by_spread" (True when the spread, not p90, set "low"); None when Median-4 or its error is unknown.
     """
     median, spread = estimates.get("Median-4"), member_spread(estimates)
     exp = None if median is None else expected_error(errors, "Median-4", holdout_acc, median)
     if exp is None or spread is None:
         return None
-    return {"low": max(0.0, median - max(exp["p90"], spread)), "high": min(1.0, median + exp["p90"]),
-            "p90": exp["p90"], "spread": spread, "bin": exp["bin"], "n": exp["n"]}
+    by_spread = spread > exp["p90"]
+    return {"low": max(0.0, median - (spread if by_spread else exp["p90"])), "high": min(1.0, median + exp["p90"]),
+            "p90": exp["p90"], "spread": spread, "bin": exp["bin"], "n": exp["n"], "drop": exp["drop"],
+            "by_spread": by_spread}
 
 
 def symmetric_band(estimate: float, p90: float) -> tuple[float, float]:
@@ -406,13 +429,13 @@ def estimate_all(holdout_logits: np.ndarray, holdout_labels: np.ndarray, target_
 
     ``members``: (holdout logits per member, target logits per member) of an ensemble, for the agreement
     estimate (left out when every pair agrees on all or none of one set's images, or the ensemble gets all or
-    none of the holdout right: ``agreement_on_the_line``).
+    none of the holdout right: ``agreement_line``, whose reason the result keeps as "agreement_reason").
     ``synthetic`` (a ``synthetic.SyntheticLogits`` of the same model) with ``target_stats`` (image statistics of
     the target images, ``synthetic.stats_matrix``) adds CC-Synth; ``exclude``
     leaves corruption families out of its training (the benchmark's unseen-family test). ``holdout_stats`` with
     ``target_stats`` (or ``synthetic``, which carries the holdout's) adds Shift-Gated and "shift_auc".
     Returns {"estimates": {name: acc}, "holdout_acc", "temperature", "priors_em", "priors_bbse",
-    "source_priors"}.
+    "source_priors", "shift_auc", "agreement_reason"} (the last None unless ``members`` gave no Agreement).
     """
     holdout_labels = np.asarray(holdout_labels)
     c = holdout_logits.shape[1]
@@ -457,19 +480,22 @@ def estimate_all(holdout_logits: np.ndarray, holdout_labels: np.ndarray, target_
     if median is not None:
         est["Median-4"] = median
         est["Median-4-Spread"] = median_spread_of(est)
+    holdout_acc = float((holdout_logits.argmax(1) == holdout_labels).mean())
+    agreement_reason = None
     if members is not None and len(members[0]) >= 2:
         src_preds = [m.argmax(1) for m in members[0]]
         tgt_preds = [m.argmax(1) for m in members[1]]
-        acc = float((holdout_logits.argmax(1) == holdout_labels).mean())
-        line = agreement_on_the_line(acc, src_preds, tgt_preds)
-        if line is not None:  # None: every pair agrees on all of one set's images, or the holdout is all right
-            est["Agreement"] = line
+        line = agreement_line(holdout_acc, src_preds, tgt_preds)
+        if line.estimate is not None:
+            est["Agreement"] = line.estimate
+        agreement_reason = line.reason
     return {
         "estimates": est,
-        "holdout_acc": float((holdout_logits.argmax(1) == holdout_labels).mean()),
+        "holdout_acc": holdout_acc,
         "temperature": float(t),
         "source_priors": p_src,
         "priors_em": q_em,
         "priors_bbse": q_bbse,
         "shift_auc": shift_auc,
+        "agreement_reason": agreement_reason,
     }

@@ -77,15 +77,14 @@ def expectation_sentence(name: str, estimator: str, result: dict, errors: dict,
     if rng is not None:
         # the bin is Median-4's predicted drop, which can differ from the drop of ``estimator`` said just before
         # it ("5.1 points under the holdout ... a predicted drop of under 5 points" read as a contradiction)
-        m4_drop = 100 * (result["holdout_acc"] - result["estimates"]["Median-4"])
         where = ("over all benchmark sets Median-4" if rng["bin"] == "all" else
                  f"on the {rng['n']} benchmark sets where Median-4 predicted a drop of {_bin_words(rng['bin'])} "
-                 f"points, as it does here ({m4_drop:.1f}), it")
-        members = ", ".join(estimators.SPREAD_MEMBERS[:-1]) + f" and {estimators.SPREAD_MEMBERS[-1]}"
+                 f"points, as it does here ({rng['drop']:.1f}), it")
+        members = _and_list(estimators.SPREAD_MEMBERS)
         spread, p90 = 100 * rng["spread"], 100 * rng["p90"]
         why = (f"{members} disagree by {spread:.1f} points, so the range reaches that far below Median-4 "
                f"({_pct(result['estimates']['Median-4'], 1)}): when they disagree, the true accuracy has "
-               f"tended to be lower than all of them" if spread > p90 else
+               f"tended to be lower than all of them" if rng["by_spread"] else
                f"{members} agree within {spread:.1f} points")
         cov = (unseen or {}).get("range_coverage")
         evidence = (f" This range held on {cov['spread']:.0%} of {cov['n']} shifted sets of families outside the "
@@ -113,36 +112,50 @@ def _bin_words(label: str) -> str:
 
 
 # ------------------------------------------------------------------------------------------- sections
-# Section 2's folded glossary, one row per estimator: every abbreviation in a name is spelled out once here
-ESTIMATOR_GLOSSARY = (
-    ("AC", "average confidence"),
-    ("DoC (difference of confidences)", "holdout accuracy minus the drop in confidence"),
-    ("ATC-MC / ATC-NE (average thresholded confidence)",
-     "share of competition images above the confidence (MC) or negative-entropy (NE) threshold that matches the "
-     "holdout accuracy"),
-    ("AC-EM, ATC-NE-EM, ATC-NE-BBSE",
-     "the same corrected for the class priors estimated in section 3 by EM (expectation-maximisation) or BBSE "
-     "(black-box shift estimation), with the holdout re-weighted to those priors"),
-    ("CC-Synth (correctness classifier, synthetic shifts)",
-     "mean probability of being correct from a classifier trained on the holdout corrupted by blur, JPEG, noise, "
-     "contrast, down-sampling, colour and rotation/zoom (confidence + image statistics; its correction measured on "
-     "clean holdout images is applied in full only when the competition images look like the holdout, as in "
-     "Shift-Gated)"),
-    ("COT (confidence optimal transport)",
-     "1 - the optimal-transport cost from the predicted probabilities to the holdout's class mix (it notices "
-     "predictions piling onto a few classes)"),
-    ("COT-EM", "the same to the EM priors"),
-    ("COTT", "COT with thresholding"),
-    ("Shift-Gated",
-     "ATC-NE-EM when the competition images look like the holdout (re-weighted domain AUC <= 0.55: only the class "
-     "mix moved), COT when they do not (AUC >= 0.70), blended in between"),
-    ("Median-4", "the median of Shift-Gated, CC-Synth, ATC-NE-EM and COTT, which fail on different shifts"),
-    ("Median-4-Spread",
-     "Median-4 lowered by a fifth of the range of Shift-Gated, CC-Synth and ATC-NE-EM (they disagree when the shift "
-     "is one they were not built for, and then all of them over-estimate; chosen by a test on shift families outside "
-     "the benchmark, section 7)"),
-    ("Agreement", "ensemble members' agreement carried over to accuracy"),
-)
+def _and_list(names: Sequence[str]) -> str:
+    """'A, B and C'."""
+    return ", ".join(names[:-1]) + f" and {names[-1]}" if len(names) > 1 else "".join(names)
+
+
+def _gate_words(at_most: str, at_least: str) -> str:
+    """Shift-Gated's two ends in words, with ``estimators.GATE_AUC``'s numbers (the glossary and section 2 say them)."""
+    lo, hi = estimators.GATE_AUC
+    return at_most.format(f"{lo:.2f}") + at_least.format(f"{hi:.2f}")
+
+
+def estimator_glossary() -> tuple[tuple[str, str], ...]:
+    """Section 2's folded glossary, one row per estimator: every abbreviation in a name is spelled out once here.
+    The members, the gate and the penalty are ``estimators``' own, so the words follow them."""
+    penalty = "a fifth" if estimators.SPREAD_PENALTY == 0.2 else f"{estimators.SPREAD_PENALTY:g} times"
+    return (
+        ("AC", "average confidence"),
+        ("DoC (difference of confidences)", "holdout accuracy minus the drop in confidence"),
+        ("ATC-MC / ATC-NE (average thresholded confidence)",
+         "share of competition images above the confidence (MC) or negative-entropy (NE) threshold that matches the "
+         "holdout accuracy"),
+        ("AC-EM, ATC-NE-EM, ATC-NE-BBSE",
+         "the same corrected for the class priors estimated in section 3 by EM (expectation-maximisation) or BBSE "
+         "(black-box shift estimation), with the holdout re-weighted to those priors"),
+        ("CC-Synth (correctness classifier, synthetic shifts)",
+         "mean probability of being correct from a classifier trained on the holdout corrupted by blur, JPEG, noise, "
+         "contrast, down-sampling, colour and rotation/zoom (confidence + image statistics; its correction measured on "
+         "clean holdout images is applied in full only when the competition images look like the holdout, as in "
+         "Shift-Gated)"),
+        ("COT (confidence optimal transport)",
+         "1 - the optimal-transport cost from the predicted probabilities to the holdout's class mix (it notices "
+         "predictions piling onto a few classes)"),
+        ("COT-EM", "the same to the EM priors"),
+        ("COTT", "COT with thresholding"),
+        ("Shift-Gated", _gate_words("ATC-NE-EM when the competition images look like the holdout (re-weighted domain "
+                                    "AUC <= {}: only the class mix moved), ",
+                                    "COT when they do not (AUC >= {}), blended in between")),
+        ("Median-4", f"the median of {_and_list(estimators.MEDIAN_MEMBERS)}, which fail on different shifts"),
+        ("Median-4-Spread",
+         f"Median-4 lowered by {penalty} of the range of {_and_list(estimators.SPREAD_MEMBERS)} (they disagree when "
+         f"the shift is one they were not built for, and then all of them over-estimate; chosen by a test on shift "
+         f"families outside the benchmark, section 7)"),
+        ("Agreement", "ensemble members' agreement carried over to accuracy"),
+    )
 
 
 def fit_scoreboard_line(local: np.ndarray, board: np.ndarray) -> tuple[float, float] | None:
@@ -445,9 +458,10 @@ def prediction_section(runs: Sequence[RunView], errors: dict, unseen: dict | Non
     gates = [f"{literal(v.name)} {v.result['shift_auc']:.3f}" for v in runs if v.result.get("shift_auc") is not None]
     if gates:
         sec.blocks.append(f"Shift-Gated's gate, the re-weighted domain AUC: {', '.join(gates)}. It separates the "
-                          f"holdout's image statistics, re-weighted to the EM priors, from the competition's (at most "
-                          f"0.55: the images look alike and it uses ATC-NE-EM; at least 0.70: COT; blended between). "
-                          f"Section 4's domain AUC compares the training images themselves, with a thumbnail too.")
+                          f"holdout's image statistics, re-weighted to the EM priors, from the competition's ("
+                          + _gate_words("at most {}: the images look alike and it uses ATC-NE-EM; ",
+                                        "at least {}: COT; blended between). ")
+                          + "Section 4's domain AUC compares the training images themselves, with a thumbnail too.")
     names = list(runs[0].result["estimates"])
     for v in runs[1:]:
         names += [n for n in v.result["estimates"] if n not in names]
@@ -465,7 +479,7 @@ def prediction_section(runs: Sequence[RunView], errors: dict, unseen: dict | Non
                     + ["-" if mae is None else f"{100 * mae:.2f}",
                        "-" if exp is None else
                        f"{100 * exp['mae']:.2f} ({'all sets' if exp['bin'] == 'all' else 'drop ' + exp['bin']})"])
-    glossary = [Table(["estimator", "what it computes"], [list(r) for r in ESTIMATOR_GLOSSARY]),
+    glossary = [Table(["estimator", "what it computes"], [list(r) for r in estimator_glossary()]),
                 "Measured error: mean absolute error (MAE) on labeled shifted sets (section 7)."]
     sec.blocks += [Table(headers, rows), Details("What each estimator computes", glossary)]
     checks = []
@@ -512,16 +526,20 @@ def prediction_section(runs: Sequence[RunView], errors: dict, unseen: dict | Non
 
 
 def _no_agreement_words(v: RunView) -> str:
-    """Why an ensemble has no Agreement estimate (``estimators.agreement_on_the_line`` returned None)."""
-    acc = v.result.get("holdout_acc")
-    if acc in (0.0, 1.0):
+    """Why an ensemble has no Agreement estimate: the reason ``estimators.agreement_line`` gave, in words ("" when
+    the result names none)."""
+    reason = v.result.get("agreement_reason")
+    if reason in (estimators.HOLDOUT_ALL_RIGHT, estimators.HOLDOUT_NONE_RIGHT):
+        acc = 1.0 if reason == estimators.HOLDOUT_ALL_RIGHT else 0.0
         return (f" Agreement is not computed: the ensemble gets {'all' if acc == 1.0 else 'none'} of its holdout "
                 f"images right, and agreement on the line carries the members' move over from the holdout's accuracy "
                 f"on the probit scale, where {acc:.0%} is infinitely far out: the estimate would be set by where it "
                 f"is clipped, not by the images.")
-    return (" Agreement is not computed: every pair of members agrees on all (or on none) of the holdout or the "
-            "competition images, and agreement on the line needs a share between 0% and 100% on both (the probit of "
-            "0% or 100% is infinite).")
+    if reason == estimators.NO_PAIR_LEFT:
+        return (" Agreement is not computed: every pair of members agrees on all (or on none) of the holdout or the "
+                "competition images, and agreement on the line needs a share between 0% and 100% on both (the probit "
+                "of 0% or 100% is infinite).")
+    return ""
 
 
 def _no_range_sentence(v: RunView, best: str) -> str:
@@ -575,13 +593,18 @@ def small_sample_note(v: RunView) -> str | None:
               "images, so they understate this run's.")
 
 
+def predicted_shares(logits: np.ndarray, c: int) -> np.ndarray:
+    """Share of the images predicted as each class, as sections 3 and 5 both show it: by the logits' argmax (the
+    temperature-scaled probabilities' can tie where the logits do not, and section 5 counted by those)."""
+    return label_shift.class_priors(logits.argmax(1), c)
+
+
 def label_shift_section(main: RunView, class_names: Sequence[str]) -> tuple[Section, dict]:
     sec = Section("label-shift", "3. Label shift: class priors of the competition set")
     r = main.result
     c = len(r["source_priors"])
     t = r["temperature"]
-    pred_comp = np.bincount(main.comp.logits.argmax(1), minlength=c) / len(main.comp.ids)
-    pred_hold = np.bincount(main.holdout.logits.argmax(1), minlength=c) / len(main.holdout.ids)
+    pred_comp, pred_hold = predicted_shares(main.comp.logits, c), predicted_shares(main.holdout.logits, c)
     tv_em = label_shift.total_variation(r["priors_em"], r["source_priors"])
     tv_bbse = label_shift.total_variation(r["priors_bbse"], r["source_priors"])
     sec.blocks.append(
@@ -701,7 +724,7 @@ def _near_duplicate_blocks(comp_images: np.ndarray, train_images: np.ndarray) ->
                       f"of the two is kept.")
     sec.blocks.append(Table(["similarity at least", "competition images", "share", "of them mirrored"],
                             [[f"{t}", f"{c:,}", _pct(c / len(comp_images), 2),
-                              f"{int((nd.mirrored & (nd.max_similarity >= t)).sum()):,}"]
+                              f"{nd.mirrored_counts[t]:,}"]
                              for t, c in nd.counts.items()]))
     fig = Figure(figsize=(6, 3.2))
     ax = fig.add_subplot()
@@ -750,15 +773,13 @@ def per_class_section(main: RunView, class_names: Sequence[str]) -> Section:
     sec.blocks.append(Fig("confidence_entropy", figure_png(fig), "Confidence and entropy distributions: a shift to "
                           "lower confidence / higher entropy on the competition set is the drop the estimators see."))
     c = len(class_names)
-    ph, pc = probs["holdout"], probs["competition"]
-    share_h = np.bincount(ph.argmax(1), minlength=c) / len(ph)
-    share_c = np.bincount(pc.argmax(1), minlength=c) / len(pc)
+    share_h, share_c = predicted_shares(main.holdout.logits, c), predicted_shares(main.comp.logits, c)
 
-    def conf_by_class(p: np.ndarray) -> np.ndarray:
-        pred = p.argmax(1)
+    def conf_by_class(p: np.ndarray, logits: np.ndarray) -> np.ndarray:
+        pred = logits.argmax(1)  # the images ``predicted_shares`` counts for each class
         return np.array([p[pred == k].max(1).mean() if (pred == k).any() else np.nan for k in range(c)])
 
-    ch, cc = conf_by_class(ph), conf_by_class(pc)
+    ch, cc = conf_by_class(probs["holdout"], main.holdout.logits), conf_by_class(probs["competition"], main.comp.logits)
     order = np.argsort(-np.abs(share_c - share_h))
     rows = [[literal(class_names[k]), _pct(share_h[k]), _pct(share_c[k]), _points_change(share_h[k], share_c[k]),
              _pct(ch[k]), _pct(cc[k])] for k in order]

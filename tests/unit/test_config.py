@@ -158,3 +158,35 @@ def test_the_test_subset_does_not_change_the_training_key():
     keys = {n: train_keys(load_pipeline(path, [f"data.test_subset={n}"]), "cfp", "dfp")[0] for n in (500, 1000)}
     assert keys[500] == keys[1000] == train_keys(load_pipeline(path), "cfp", "dfp")[0] == "24e04eb"
     assert key_with_test_subset(load_pipeline(path), "cfp") == "24e04eb"  # what state files recorded
+
+
+# Today's keys (main at b72a084, before train_keys and key_with_test_subset shared one hash), for config "cfp"/"dfp":
+# {pipeline: {data.test_subset: (key_with_test_subset, train_keys)}}. State files hold these: a change re-trains.
+_TRAIN_KEYS_B72A084 = {
+    "fast": {None: ("24e04eb", ("24e04eb", "485c59b")), 500: ("442b70f", ("24e04eb", "74ab714")),
+             1000: ("c4d05bf", ("24e04eb", "633c061"))},
+    "default": {None: ("8a04d4c", ("8a04d4c", "fcb9858")), 500: ("a547f3c", ("8a04d4c", "385ff4f")),
+                1000: ("f9fb8f8", ("8a04d4c", "bcc2e14"))},
+}
+
+
+@pytest.mark.parametrize("name", sorted(_TRAIN_KEYS_B72A084))
+def test_both_training_keys_are_one_hash_and_byte_identical_to_the_recorded_ones(name, monkeypatch):
+    """``key_with_test_subset`` repeated ``train_keys``' hash with one value changed; both now call one function,
+    and every key is the string main computed (existing run folders are found and reused, not trained again)."""
+    from pathlib import Path
+
+    from kaggle_kit import pipeline
+
+    path = Path(__file__).resolve().parents[2] / "pipelines" / f"{name}.yaml"
+    for subset, (with_subset, keys) in _TRAIN_KEYS_B72A084[name].items():
+        cfg = load_pipeline(path, [] if subset is None else [f"data.test_subset={subset}"])
+        assert pipeline.key_with_test_subset(cfg, "cfp") == with_subset
+        assert pipeline.train_keys(cfg, "cfp", "dfp") == keys
+    # one hash behind both: the test_subset each passes is the only difference
+    seen = []
+    real = pipeline._training_hash
+    monkeypatch.setattr(pipeline, "_training_hash", lambda m, fp, subset: seen.append(subset) or real(m, fp, subset))
+    cfg = load_pipeline(path, ["data.test_subset=500"])
+    pipeline.train_keys(cfg, "cfp", "dfp"), pipeline.key_with_test_subset(cfg, "cfp")
+    assert seen == [None, 500]

@@ -349,16 +349,47 @@ def test_drop_bin_is_half_open_and_total(drop, label):
 
 def test_expected_error_quotes_the_bin_of_the_predicted_drop():
     small = est.expected_error(ERRORS, "X", holdout_acc=0.95, estimate=0.93)  # predicted drop 2 points
-    assert small == {"mae": 0.005, "p90": 0.01, "n": 10, "bin": "< 5"}
+    assert small == {"mae": 0.005, "p90": 0.01, "n": 10, "bin": "< 5", "drop": pytest.approx(2.0)}
     mid = est.expected_error(ERRORS, "X", holdout_acc=0.95, estimate=0.85)  # 10 points
-    assert mid["bin"] == "5-15" and mid["mae"] == 0.02
+    assert mid["bin"] == "5-15" and mid["mae"] == 0.02 and mid["drop"] == pytest.approx(10.0)
+
+
+def test_agreement_line_says_why_it_gave_no_estimate_and_estimate_all_keeps_the_reason():
+    """The report worked out again why Agreement was missing (its holdout accuracy 0 or 1, else 'every pair agrees
+    on all or none'); the estimator now says which of its own tests left it out, and the result keeps that."""
+    a = np.random.default_rng(9).integers(0, C, 1000)
+    b, c = _moved(a, 0.05), _moved(a, 0.10)
+    assert est.agreement_line(0.9, [a, a], [a, b]) == est.AgreementLine(None, est.NO_PAIR_LEFT)
+    assert est.agreement_line(0.9, [a, b], [a, a]).reason == est.NO_PAIR_LEFT
+    assert est.agreement_line(1.0, [a, b], [a, c]) == est.AgreementLine(None, est.HOLDOUT_ALL_RIGHT)
+    assert est.agreement_line(0.0, [a, b], [a, c]) == est.AgreementLine(None, est.HOLDOUT_NONE_RIGHT)
+    # the holdout is tested first: members agreeing on every image of a holdout that is all right
+    assert est.agreement_line(1.0, [a, a], [a, b]).reason == est.HOLDOUT_ALL_RIGHT
+    line = est.agreement_line(0.9, [a, b], [a, c])
+    assert line.reason is None and line.estimate == est.agreement_on_the_line(0.9, [a, b], [a, c]) < 0.85
+
+    def result(holdout_pred, members):
+        return est.estimate_all(3 * np.eye(C)[holdout_pred], a, 3 * np.eye(C)[c], temperature=1.0, members=members)
+
+    wrong = a.copy()
+    wrong[:50] = (wrong[:50] + 2) % C
+    one_hot = lambda *ms: [np.eye(C)[m] for m in ms]
+    cases = [(a, (one_hot(a, b), one_hot(a, c)), est.HOLDOUT_ALL_RIGHT),
+             ((a + 1) % C, (one_hot(a, b), one_hot(a, c)), est.HOLDOUT_NONE_RIGHT),
+             (wrong, (one_hot(a, a), one_hot(a, c)), est.NO_PAIR_LEFT),
+             (wrong, (one_hot(a, b), one_hot(a, c)), None)]
+    for holdout_pred, members, reason in cases:
+        res = result(holdout_pred, members)
+        assert res["agreement_reason"] == reason
+        assert ("Agreement" in res["estimates"]) == (reason is None)
+    assert result(wrong, None)["agreement_reason"] is None  # no ensemble: nothing to explain
 
 
 def test_expected_error_falls_back_to_all_sets_when_the_bin_is_thin_or_missing():
     thin = est.expected_error(ERRORS, "X", holdout_acc=0.95, estimate=0.55)  # "> 30" has 2 sets < MIN_SETS_PER_BIN
     missing = est.expected_error(ERRORS, "X", holdout_acc=0.95, estimate=0.75)  # no "15-30" entry
-    for e in (thin, missing):
-        assert e == {"mae": 0.03, "p90": 0.07, "n": 40, "bin": "all"}
+    for e, drop in ((thin, 40.0), (missing, 20.0)):
+        assert e == {"mae": 0.03, "p90": 0.07, "n": 40, "bin": "all", "drop": pytest.approx(drop)}
     assert est.expected_error(ERRORS, "never-measured", 0.95, 0.9) is None
     assert est.expected_error({}, "X", 0.95, 0.9) is None
 
@@ -391,6 +422,9 @@ def test_expected_range_reaches_below_by_the_spread_only_when_it_exceeds_p90():
     r = est.expected_range(errors, disagree, holdout_acc=0.8)
     assert (r["low"], r["high"], r["spread"]) == (pytest.approx(0.50), pytest.approx(0.75), pytest.approx(0.20))
     assert est.expected_range(errors, {**disagree, "Median-4": 0.1}, 0.8)["low"] == 0.0  # clipped
+    # which of the two set the low end, and the drop that chose the bin, are said by the range itself
+    assert r["by_spread"] and r["drop"] == pytest.approx(10.0)
+    assert not est.expected_range(errors, agree, holdout_acc=0.8)["by_spread"]
     assert est.expected_range({}, agree, 0.8) is None and est.expected_range(errors, {"Median-4": 0.7}, 0.8) is None
 
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import base64
+import dataclasses
 import re
 from html.parser import HTMLParser
 
@@ -10,6 +11,7 @@ import pytest
 from matplotlib.figure import Figure
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 
+from kaggle_kit.gap import estimators
 from kaggle_kit.gap.report import expectation_sentence, fit_scoreboard_line
 from kaggle_kit.gap.report_render import (Details, Fig, Section, Table, figure_png, figures, literal, render_html,
                                           render_markdown)
@@ -124,6 +126,33 @@ def test_expectation_sentence_says_the_bin_is_median_4s_drop_not_the_quoted_esti
     assert text.startswith("s0: Median-4-Spread predicts **50.4%**, 5.1 points under the holdout. Expect **48.3% to "
                            "52.3%**: on the 35 benchmark sets where Median-4 predicted a drop of under 5 points, as it "
                            "does here (4.6), it was within 1.4 points 9 times in 10;"), text
+
+
+def test_expectation_sentence_says_the_members_disagree_when_their_spread_set_the_range():
+    """The sentence chose 'agree within' or 'disagree by' by ``100 * spread > 100 * p90`` beside the range's own
+    ``max(p90, spread)``: with the spread one float step above p90 the range reached down by the spread while the
+    sentence said the members agreed. It now reads the range's ``by_spread``."""
+    spread, p90 = 0.09000000000000008, 0.09000000000000007  # 100 x either is 9.000000000000007
+    assert spread > p90 and not 100 * spread > 100 * p90
+    errors = {"estimators": {"Median-4": {"mae_all_generated": 0.02, "max_error_generated": 0.2,
+                                          "by_predicted_drop": {"5-15": {"n": 26, "mae": 0.019, "p90": p90}}}}}
+    estimates = {"Median-4": 0.85, "Shift-Gated": 0.86, "CC-Synth": 0.82, "ATC-NE-EM": 0.91, "COTT": 0.84}
+    text = expectation_sentence("run", "Median-4", {"holdout_acc": 0.95, "estimates": estimates}, errors)
+    assert "disagree by 9.0 points, so the range reaches that far below Median-4 (85.0%)" in text, text
+    assert "agree within" not in text and "as it does here (10.0)" in text
+    rng = estimators.expected_range(errors, estimates, 0.95)
+    assert rng["spread"] == spread and rng["by_spread"] and rng["low"] == 0.85 - spread
+
+
+def test_expectation_sentence_quotes_the_drop_the_range_chose_its_bin_by(monkeypatch):
+    """Median-4's drop was worked out again in the sentence beside ``expected_error``'s: it now quotes the range's."""
+    errors = {"estimators": {"Median-4": {"mae_all_generated": 0.02, "max_error_generated": 0.1,
+                                          "by_predicted_drop": {"5-15": {"n": 26, "mae": 0.019, "p90": 0.05}}}}}
+    estimates = {"Median-4": 0.86, "Shift-Gated": 0.86, "CC-Synth": 0.85, "ATC-NE-EM": 0.87, "COTT": 0.84}
+    real = estimators.expected_range
+    monkeypatch.setattr(estimators, "expected_range", lambda *a: {**real(*a), "drop": 12.3})
+    text = expectation_sentence("run", "Median-4", {"holdout_acc": 0.95, "estimates": estimates}, errors)
+    assert "as it does here (12.3)" in text, text
 
 
 def _errors() -> dict:
@@ -653,6 +682,66 @@ def test_a_dollar_in_a_class_name_is_shown_not_parsed_as_mathtext():
     assert [b.name for b in sec.blocks if isinstance(b, Fig)] == ["confidence_entropy", "per_class_confidence"]
 
 
+def test_sections_3_and_5_show_one_predicted_share_per_class(monkeypatch):
+    """Section 3 counted the predicted classes by the logits' argmax, section 5 by the temperature-scaled
+    probabilities': logits 1e-40 apart tie once scaled, so section 5 put every image in class 0 while section 3 had
+    them in class 1. Both now read ``predicted_shares``."""
+    from pathlib import Path
+
+    from kaggle_kit.gap import report
+    from kaggle_kit.gap.report_runs import RunView
+    from kaggle_kit.runs import Logits
+
+    monkeypatch.setattr(report, "figure_png", lambda fig: b"")
+    names = [f"c{k}" for k in range(10)]
+    tied = np.zeros((20, 10), dtype=np.float32)
+    tied[:, 1] = 1e-40  # a float32 subnormal: above 0, but exp(-1e-40) == 1.0
+    rng = np.random.default_rng(0)
+    plain = rng.normal(size=(20, 10)).astype(np.float32)
+    lg = lambda x: Logits(np.arange(len(x)), x, np.zeros(len(x), dtype=int), "none")
+    priors = np.full(10, 0.1)
+    result = {"temperature": 1.0, "source_priors": priors, "priors_em": priors, "priors_bbse": priors}
+    view = RunView(Path("r"), "r", lg(tied), None, lg(plain), result, None)
+    expected = np.bincount(plain.argmax(1), minlength=10) / len(plain)
+    ls_text = render_markdown("t", "m", [report.label_shift_section(view, names)[0]])
+    pc_text = render_markdown("t", "m", [report.per_class_section(view, names)])
+    assert "| c1 | 10.0% | 10.0% | 10.0% | 100.0% |" in ls_text, ls_text
+    row_c1 = next(r for r in pc_text.splitlines() if r.startswith("| c1 |"))
+    assert row_c1.startswith(f"| c1 | 100.0% | {100 * expected[1]:.1f}% |"), row_c1
+    assert not any(r.startswith("| c0 | 100.0%") for r in pc_text.splitlines())
+    assert report.predicted_shares(tied, 10)[1] == 1.0 and np.array_equal(report.predicted_shares(plain, 10), expected)
+
+
+def test_section_2_says_the_gate_and_the_members_that_the_estimators_use(monkeypatch):
+    """Section 2 wrote Shift-Gated's gate (0.55, 0.70) and Median-4's members out by hand, twice for the gate, beside
+    ``estimators.GATE_AUC``/``MEDIAN_MEMBERS``/``SPREAD_MEMBERS``; the words now follow them."""
+    from pathlib import Path
+
+    from kaggle_kit.gap import report
+    from kaggle_kit.gap.report_runs import RunView
+
+    monkeypatch.setattr(report, "figure_png", lambda fig: b"")
+    view = RunView(Path("r"), "r", None, None, None, {"estimates": {"AC": 0.8}, "holdout_acc": 0.9, "shift_auc": 0.6},
+                   None)
+
+    def text():
+        return render_markdown("t", "m", [report.prediction_section([view], {})[0]])
+
+    before = text()
+    assert ("(at most 0.55: the images look alike and it uses ATC-NE-EM; at least 0.70: COT; blended between)"
+            in before)
+    assert "AUC <= 0.55: only the class mix moved), COT when they do not (AUC >= 0.70)" in before
+    assert "the median of Shift-Gated, CC-Synth, ATC-NE-EM and COTT, which" in before
+    assert "lowered by a fifth of the range of Shift-Gated, CC-Synth and ATC-NE-EM" in before
+    monkeypatch.setattr(estimators, "GATE_AUC", (0.6, 0.8))
+    monkeypatch.setattr(estimators, "MEDIAN_MEMBERS", ("A", "B", "C"))
+    monkeypatch.setattr(estimators, "SPREAD_MEMBERS", ("A", "B"))
+    after = text()
+    assert "(at most 0.60: the images look alike" in after and "at least 0.80: COT" in after
+    assert "AUC <= 0.60: only" in after and "(AUC >= 0.80)" in after and "0.55" not in after
+    assert "the median of A, B and C, which" in after and "the range of A and B (they" in after
+
+
 def test_an_ensemble_without_an_agreement_estimate_is_told_why(monkeypatch):
     """Members that agree on every holdout image have no agreement-on-the-line estimate (the probit of 100% is
     infinite); the report said only their agreement, and the Agreement row was blank without a word."""
@@ -663,19 +752,61 @@ def test_an_ensemble_without_an_agreement_estimate_is_told_why(monkeypatch):
 
     monkeypatch.setattr(report, "figure_png", lambda fig: b"")
 
-    def ensemble(estimates, agreement, holdout=0.9):
-        return RunView(Path("e"), "e", None, None, None, {"estimates": estimates, "holdout_acc": holdout}, None,
+    def ensemble(estimates, agreement, holdout=0.9, reason=None):
+        return RunView(Path("e"), "e", None, None, None, {"estimates": estimates, "holdout_acc": holdout,
+                                                          "agreement_reason": reason}, None,
                        members=["m0", "m1"], member_agreement=agreement)
 
-    sec, _ = report.prediction_section([ensemble({"AC": 0.8}, (1.0, 0.95))], {})
+    sec, _ = report.prediction_section([ensemble({"AC": 0.8}, (1.0, 0.95), reason=estimators.NO_PAIR_LEFT)], {})
     text = render_markdown("t", "m", [sec])
     assert "agreement 100.00% on the holdout" in text and "every pair of members agrees on all" in text
     # an ensemble right on every holdout image (a small holdout): the members disagree, the holdout is the reason
-    sec, _ = report.prediction_section([ensemble({"AC": 0.8}, (0.97, 0.95), holdout=1.0)], {})
+    sec, _ = report.prediction_section([ensemble({"AC": 0.8}, (0.97, 0.95), holdout=1.0,
+                                                 reason=estimators.HOLDOUT_ALL_RIGHT)], {})
     text = render_markdown("t", "m", [sec])
     assert "Agreement is not computed: the ensemble gets all of its holdout images right" in text
     sec, _ = report.prediction_section([ensemble({"AC": 0.8, "Agreement": 0.85}, (0.97, 0.95))], {})
     assert "Agreement is not computed" not in render_markdown("t", "m", [sec])
+
+
+def test_the_reason_for_no_agreement_estimate_is_the_estimators_own(monkeypatch):
+    """The report worked out again why agreement on the line gave no estimate (holdout accuracy 0 or 1, else 'every
+    pair agrees on all or none'). It now says the reason ``estimate_all`` returned: the same words on the estimator's
+    own cases, and none it did not give (a result without an ensemble's reason got the pairs' words before)."""
+    from pathlib import Path
+
+    from kaggle_kit.gap import report
+    from kaggle_kit.gap.report_runs import RunView
+
+    monkeypatch.setattr(report, "figure_png", lambda fig: b"")
+    a = np.random.default_rng(9).integers(0, 10, 400)
+    b, c = a.copy(), a.copy()
+    b[:20], c[:40] = (b[:20] + 1) % 10, (c[:40] + 1) % 10
+    wrong = a.copy()
+    wrong[:30] = (wrong[:30] + 2) % 10
+    one_hot = lambda *ms: [3 * np.eye(10)[m] for m in ms]
+    said = {}
+    for name, holdout_pred, members in [("all", a, (one_hot(a, b), one_hot(a, c))),
+                                        ("none", (a + 1) % 10, (one_hot(a, b), one_hot(a, c))),
+                                        ("pairs", wrong, (one_hot(a, a), one_hot(a, c))),
+                                        ("computed", wrong, (one_hot(a, b), one_hot(a, c)))]:
+        result = estimators.estimate_all(3 * np.eye(10)[holdout_pred], a, 3 * np.eye(10)[c], temperature=1.0,
+                                         members=members)
+        view = RunView(Path(name), name, None, None, None, result, None, members=["m0", "m1"],
+                       member_agreement=(0.95, 0.9))
+        said[name] = render_markdown("t", "m", [report.prediction_section([view], {})[0]])
+    assert "the ensemble gets all of its holdout images right" in said["all"]
+    assert "the ensemble gets none of its holdout images right" in said["none"]
+    assert "every pair of members agrees on all (or on none)" in said["pairs"]
+    assert "Agreement is not computed" not in said["computed"]
+    # the words follow the reason, not the holdout accuracy: a result whose Agreement is missing for no reason the
+    # estimator gave is not told one it did not
+    result = {"estimates": {"AC": 0.8}, "holdout_acc": 0.9}
+    view = RunView(Path("e"), "e", None, None, None, result, None, members=["m0", "m1"], member_agreement=(0.9, 0.8))
+    assert "Agreement is not computed" not in render_markdown("t", "m", [report.prediction_section([view], {})[0]])
+    view.result["agreement_reason"] = estimators.HOLDOUT_ALL_RIGHT
+    assert "gets all of its holdout images right" in render_markdown(
+        "t", "m", [report.prediction_section([view], {})[0]])
 
 
 def test_mirrored_copies_of_training_images_count_as_near_duplicates_in_the_report(monkeypatch):
@@ -692,6 +823,25 @@ def test_mirrored_copies_of_training_images_count_as_near_duplicates_in_the_repo
     text = render_markdown("t", "m", [Section("s", "S", blocks)])
     assert "A mirrored (left-right flipped) copy counts too" in text
     assert "| 0.97 | 3 | 50.00% | 3 |" in text
+
+
+def test_the_mirrored_counts_of_section_4_are_the_near_duplicate_searchs(monkeypatch):
+    """Section 4 counted the mirrored near-duplicates again beside ``domain.near_duplicates``, which counts the
+    rest: it now shows the search's own ``mirrored_counts``."""
+    from kaggle_kit.gap import domain, report
+
+    monkeypatch.setattr(report, "figure_png", lambda fig: b"")
+    rng = np.random.default_rng(0)
+    train = rng.integers(0, 256, (40, 32, 32, 3), dtype=np.uint8)
+    comp = np.concatenate([train[:3, :, ::-1], train[3:5], rng.integers(0, 256, (3, 32, 32, 3), dtype=np.uint8)])
+    real = domain.near_duplicates(comp, train, report.NEAR_DUP_THRESHOLDS)
+    assert real.mirrored_counts == {t: int((real.mirrored & (real.max_similarity >= t)).sum())
+                                    for t in report.NEAR_DUP_THRESHOLDS} == {0.95: 3, 0.97: 3, 0.99: 3}
+    assert real.counts == {0.95: 5, 0.97: 5, 0.99: 5}
+    told = dataclasses.replace(real, mirrored_counts={0.95: 7, 0.97: 8, 0.99: 9})
+    monkeypatch.setattr(domain, "near_duplicates", lambda *a, **k: told)
+    text = render_markdown("t", "m", [Section("s", "S", report._near_duplicate_blocks(comp, train)[0])])
+    assert "| 0.95 | 5 | 62.50% | 7 |" in text and "| 0.99 | 5 | 62.50% | 9 |" in text, text
 
 
 @pytest.mark.parametrize("text", ["    indented name", "\t\t\t\tname", "\tname", "   # heading", "  1. item",
