@@ -63,19 +63,13 @@ def model_entry(name: str) -> ModelEntry:
         return _REGISTRY[name]
     except KeyError:
         close = difflib.get_close_matches(name, list_models(), n=3, cutoff=0.5)
-        if _is_timm_model(name):  # `resnet18`, `efficientnet_b0`: timm has it under the timm/ prefix
+        from kaggle_kit.models.timm_adapter import is_timm_model
+
+        if is_timm_model(name):  # `resnet18`, `efficientnet_b0`: timm has it under the timm/ prefix
             close = [TIMM_PREFIX + name, *close]
         hint = f"did you mean {', '.join(close)}? " if close else ""
         raise UnknownModelError(f"unknown model '{name}'; {hint}`kaggle-kit models` lists the registered ones, "
                                 f"and any timm architecture works as timm/<arch>") from None
-
-
-def _is_timm_model(name: str) -> bool:
-    try:
-        import timm
-    except ImportError:  # pragma: no cover - timm is a dependency
-        return False
-    return timm.is_model(name)
 
 
 def refuse_weight_loading(name: str, kwargs: dict[str, Any]) -> dict[str, Any]:

@@ -26,11 +26,18 @@ MIN_FEATURE_SIZE = 2  # the last feature map must stay at least this many pixels
 INPUT_SIZE = 32
 
 
-def check_timm_name(arch: str) -> None:
-    """UnknownModelError with the closest timm names unless timm has ``arch`` (checked offline, no download)."""
+def is_timm_model(arch: str) -> bool:
+    """Whether timm has the architecture ``arch`` (without the ``timm/`` prefix; offline, no download)."""
     import timm
 
-    if not timm.is_model(arch):
+    return timm.is_model(arch)
+
+
+def check_timm_name(arch: str) -> None:
+    """UnknownModelError with the closest timm names unless timm has ``arch``."""
+    import timm
+
+    if not is_timm_model(arch):
         close = difflib.get_close_matches(arch, timm.list_models(), n=3, cutoff=0.6)
         hint = f"did you mean {', '.join('timm/' + c for c in close)}? " if close else ""
         raise UnknownModelError(f"unknown timm architecture '{arch}'; {hint}`timm.list_models()` lists them")
