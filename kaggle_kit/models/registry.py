@@ -2,7 +2,9 @@
 
 Why a registry: pipelines, checkpoints and the CLI refer to models by a string, so a checkpoint can be rebuilt
 from ``model_name`` + ``model_kwargs`` alone and a typo fails at once with the closest names, not deep in
-training. ``timm/<arch>`` names are delegated to ``timm_adapter``.
+training. ``timm/<arch>`` names are delegated to ``timm_adapter``. A builder argument named ``width`` or ``dropout``
+means what ``config.MODEL_ARGUMENTS`` says (channels of the first 3x3 convolution; a dropout probability), and
+config checks it at load with that rule.
 """
 from __future__ import annotations
 

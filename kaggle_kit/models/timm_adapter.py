@@ -20,6 +20,7 @@ from typing import Any
 import torch
 import torch.nn as nn
 
+from kaggle_kit.config import check_model_argument
 from kaggle_kit.errors import ConfigError, UnknownModelError, UnsupportedModelError
 
 MIN_FEATURE_SIZE = 2  # the last feature map must stay at least this many pixels wide on a 32x32 input
@@ -50,7 +51,7 @@ def create_timm_model(arch: str, num_classes: int = 10, dropout: float | None = 
     check_timm_name(arch)
     user_kwargs = dict(kwargs)
     if dropout is not None:
-        kwargs.setdefault("drop_rate", float(dropout))
+        kwargs.setdefault("drop_rate", check_model_argument("dropout", dropout))
     try:
         model = timm.create_model(arch, pretrained=False, num_classes=num_classes, **kwargs)
     except TypeError as err:

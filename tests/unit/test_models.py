@@ -367,10 +367,17 @@ def test_models_command_refuses_a_budget_below_one_parameter(capsys, budget):
 
 
 @pytest.mark.parametrize("name", ["seed000", "seed004", "resnet8"])
-@pytest.mark.parametrize("dropout", [True, 1, 1.0, -0.1, "0.5"])
+@pytest.mark.parametrize("dropout", [True, 1, 1.0, -0.1, "x"])
 def test_a_dropout_that_is_not_a_probability_below_one_is_refused(name, dropout):
     """float(True) is 1.0: nn.Dropout(1.0) zeroes every feature, so the model trained at chance to the end."""
     from kaggle_kit.models import create_model
 
-    with pytest.raises(ValueError, match=r"dropout must be a number in \[0, 1\)"):
+    with pytest.raises(ConfigError, match=r"^dropout: (must be in \[0, 1\)|expected a number), found "):
         create_model(name, num_classes=10, dropout=dropout)
+
+
+def test_a_dropout_string_is_read_as_config_reads_train_dropout():
+    """YAML 1.1 reads an unquoted 1e-3 as a string: train.dropout took it as 0.001, model.kwargs.dropout refused it."""
+    from kaggle_kit.models import create_model
+
+    assert create_model("resnet8", num_classes=10, dropout="1e-3").dropout.p == 0.001
