@@ -476,6 +476,15 @@ def check_model_kwargs(name: str, kwargs: Mapping[str, Any]) -> None:
             check_model_argument(arg, kwargs[arg], f"model.kwargs.{arg}")
 
 
+def model_kwargs(cfg: PipelineConfig) -> dict[str, Any]:
+    """The keyword arguments a run's model is built with, and its checkpoint records: model.kwargs, with
+    train.dropout as ``dropout`` when set (training builds with them, predict compares a model.pt with them)."""
+    kwargs = dict(cfg.model.kwargs)
+    if cfg.train.dropout is not None:
+        kwargs["dropout"] = cfg.train.dropout
+    return kwargs
+
+
 def _check_combinations(obj: Any, where: str) -> None:
     """Rules that involve two fields of one section (or two sections of a pipeline)."""
     if isinstance(obj, OptimizerConfig) and obj.name == "sgd" and obj.nesterov and obj.momentum == 0:

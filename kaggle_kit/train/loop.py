@@ -105,13 +105,14 @@ def build_model(cfg: PipelineConfig, num_classes: int) -> tuple[torch.nn.Module,
     """Registry model with the pipeline's kwargs (+ train.dropout); the parameter budget is checked here, on a
     meta-device build first, so a width of 100,000 (a resumed run's edited config.yaml) is refused before
     gigabytes are allocated and initialised."""
-    from kaggle_kit.config import check_model_argument, check_model_kwargs
+    from kaggle_kit.config import check_model_argument, check_model_kwargs, model_kwargs
     from kaggle_kit.models import check_parameter_budget, create_model
 
-    kwargs = dict(cfg.model.kwargs)
-    check_model_kwargs(cfg.model.name, kwargs)  # as load_pipeline does: a config built in code, an old run's file
+    # as load_pipeline does, for configs that skip it (built in code, a run's config.yaml)
+    check_model_kwargs(cfg.model.name, cfg.model.kwargs)
     if cfg.train.dropout is not None:
-        kwargs["dropout"] = check_model_argument("dropout", cfg.train.dropout, "train.dropout")
+        check_model_argument("dropout", cfg.train.dropout, "train.dropout")
+    kwargs = model_kwargs(cfg)
 
     def build() -> torch.nn.Module:
         try:
