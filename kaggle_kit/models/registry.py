@@ -65,10 +65,13 @@ def model_entry(name: str) -> ModelEntry:
         return _REGISTRY[name]
     except KeyError:
         close = difflib.get_close_matches(name, list_models(), n=3, cutoff=0.5)
-        from kaggle_kit.models.timm_adapter import is_timm_model
+        from kaggle_kit.models.timm_adapter import close_timm_names, is_timm_model
 
         if is_timm_model(name):  # `resnet18`, `efficientnet_b0`: timm has it under the timm/ prefix
             close = [TIMM_PREFIX + name, *close]
+        else:  # `resnt18` is nearer timm's resnet18 than resnet8: offer timm's names nearer than every registered one
+            best = max((difflib.SequenceMatcher(None, name, c).ratio() for c in close), default=0.0)
+            close += close_timm_names(name, n=2, cutoff=max(0.8, best + 1e-9))
         hint = f"did you mean {', '.join(close)}? " if close else ""
         raise UnknownModelError(f"unknown model '{name}'; {hint}`kaggle-kit models` lists the registered ones, "
                                 f"and any timm architecture works as timm/<arch>") from None

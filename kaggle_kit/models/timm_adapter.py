@@ -34,13 +34,18 @@ def is_timm_model(arch: str) -> bool:
     return timm.is_model(arch)
 
 
-def check_timm_name(arch: str) -> None:
-    """UnknownModelError with the closest timm names unless timm has ``arch``."""
+def close_timm_names(arch: str, n: int = 3, cutoff: float = 0.6) -> list[str]:
+    """The timm architectures nearest ``arch``, as ``timm/<arch>`` names (for an unknown name's hint)."""
     import timm
 
+    return ["timm/" + c for c in difflib.get_close_matches(arch, timm.list_models(), n=n, cutoff=cutoff)]
+
+
+def check_timm_name(arch: str) -> None:
+    """UnknownModelError with the closest timm names unless timm has ``arch``."""
     if not is_timm_model(arch):
-        close = difflib.get_close_matches(arch, timm.list_models(), n=3, cutoff=0.6)
-        hint = f"did you mean {', '.join('timm/' + c for c in close)}? " if close else ""
+        close = close_timm_names(arch)
+        hint = f"did you mean {', '.join(close)}? " if close else ""
         raise UnknownModelError(f"unknown timm architecture '{arch}'; {hint}`timm.list_models()` lists them")
 
 

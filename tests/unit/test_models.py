@@ -148,6 +148,16 @@ def test_a_timm_name_without_the_prefix_is_pointed_to_it():
         create_model("resnet18")
 
 
+def test_a_mistyped_timm_name_without_the_prefix_gets_the_timm_names_near_it():
+    """`resnt18` suggested only resnet8: the nearest timm names were offered only to a name with the timm/ prefix."""
+    with pytest.raises(UnknownModelError, match=r"did you mean resnet8, timm/resnet18, timm/resnet18d\? "):
+        create_model("resnt18")
+    with pytest.raises(UnknownModelError, match=r"did you mean timm/mobilenetv3_small_100, "):
+        create_model("mobilenetv3_small")
+    with pytest.raises(UnknownModelError, match=r"did you mean tinycnn\? "):  # nothing in timm is that near
+        create_model("tinyCNN")
+
+
 def test_counts_take_shared_weights_once_and_no_buffers():
     model = nn.Sequential(nn.Embedding(10, 4), nn.BatchNorm1d(4), nn.Linear(4, 10, bias=False))
     model[2].weight = model[0].weight  # tied, as in language models
