@@ -1,3 +1,5 @@
-from kaggle_kit import mplconfig
+"""kaggle-kit: from Kaggle image-classification data to a validated, uploaded submission and a gap report.
 
-mplconfig.ensure_writable_folder()  # before any module of the toolkit imports matplotlib
+Importing the package does nothing else: a command that draws nothing (``--help``, ``validate``) neither imports
+matplotlib nor prepares a folder for it (``mplconfig``; the modules that draw call it before they import matplotlib).
+"""

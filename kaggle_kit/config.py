@@ -386,6 +386,18 @@ MAX_NUM_WORKERS = 256
 _UNIT, _POSITIVE, _AT_LEAST_1, _NON_NEGATIVE = _between(0, 1, hi_open=True), _between(0, lo_open=True), \
     _between(1), _between(0)
 _SEED = _between(0, 2**32 - 1)  # what numpy and sklearn accept as a seed
+# The toolkit's model arguments, read and bounded as config keys are, wherever they come from (model.kwargs in a file
+# or a --set, train.dropout, a checkpoint's model_kwargs, a library call to create_model): stated here once. A
+# registered builder that takes one of these names means this by it. Width: int() quietly built width 2 from 2.7 and
+# width 1 from true; a whole float (16.0) is its integer, so runs trained with one still load. Dropout: float() made
+# true 1.0, a layer that zeroes every feature (torch itself refuses only values outside [0, 1]).
+# A width's upper bound only catches typos (width: 1e30 was a torch overflow error several lines long): wider, the
+# first 3x3 convolution of the 3 colour channels alone (27 weights per channel) would reach the parameter budget.
+MAX_WIDTH = (COMPETITION_MAX_PARAMS - 1) // 27
+MODEL_ARGUMENTS: dict[str, tuple[type, Rule]] = {
+    "width": (int, _count(1, MAX_WIDTH, "wider, a 3x3 convolution of the 3 colour channels alone is over the "
+                                        "parameter budget")),
+    "dropout": (float, _UNIT)}
 _RULES: dict[type, dict[str, Rule]] = {
     # the holdout and the train/test subsets are stratified: at least one image of each class
     DataConfig: {"holdout_size": _holdout_size, "holdout_seed": _SEED, "comp_subset": _AT_LEAST_1,
@@ -404,7 +416,7 @@ _RULES: dict[type, dict[str, Rule]] = {
                     "gpu": _one_of(AUGMENT_GPU)},
     TrainConfig: {"epochs": _count(1, MAX_EPOCHS, "longer than any CIFAR-10 schedule"), "batch_size": _AT_LEAST_1,
                   "label_smoothing": _UNIT, "ema_decay": _UNIT,
-                  "grad_clip_norm": _POSITIVE, "dropout": _UNIT, "seed": _SEED,
+                  "grad_clip_norm": _POSITIVE, "dropout": MODEL_ARGUMENTS["dropout"][1], "seed": _SEED,
                   "num_workers": _count(0, MAX_NUM_WORKERS, "processes; more than any machine's CPU cores"),
                   "eval_every_epochs": _AT_LEAST_1, "select_by": _one_of(SELECT_BY),
                   "early_stop_patience_epochs": _AT_LEAST_1},
@@ -422,6 +434,10 @@ def _key(where: str, name: str) -> str:
     return f"{where}.{name}" if where else name
 
 
+def _breaks_rule(key: str, need: str, value: Any) -> ConfigError:
+    return ConfigError(f"{key}: must be {need}, found {_show(value)}")
+
+
 def _check_values(obj: Any, where: str) -> None:
     """Apply the section's rules (element-wise to tuples), then its cross-field checks."""
     for name, rule in _RULES.get(type(obj), {}).items():
@@ -432,9 +448,41 @@ def _check_values(obj: Any, where: str) -> None:
                 continue
             need = rule(v)
             if need is not None:
-                key = _key(where, name) + ("" if i is None else f"[{i}]")
-                raise ConfigError(f"{key}: must be {need}, found {_show(v)}")
+                raise _breaks_rule(_key(where, name) + ("" if i is None else f"[{i}]"), need, v)
     _check_combinations(obj, where)
+
+
+def check_model_argument(name: str, value: Any, key: str | None = None) -> Any:
+    """``value`` of the model argument ``name`` (``MODEL_ARGUMENTS``) read as a config key of its type is (16.0 is
+    the integer 16), else ConfigError naming ``key`` (default: ``name``) and the value, worded as every key's."""
+    tp, rule = MODEL_ARGUMENTS[name]
+    key = key or name
+    value = _coerce(value, tp, key)
+    need = rule(value)
+    if need is not None:
+        raise _breaks_rule(key, need, value)
+    return value
+
+
+def check_model_kwargs(name: str, kwargs: Mapping[str, Any]) -> None:
+    """Check the ``MODEL_ARGUMENTS`` among a model's kwargs, naming each ``model.kwargs.<arg>``. For a registered
+    model only the arguments its builder takes (the others are refused as unknown); ``timm/`` models take dropout
+    (their drop_rate)."""
+    from kaggle_kit.models import TIMM_PREFIX, model_entry  # imports torch: called where a model is about to be built
+
+    accepted = ("dropout",) if name.startswith(TIMM_PREFIX) else model_entry(name).kwargs
+    for arg in MODEL_ARGUMENTS:
+        if arg in kwargs and arg in accepted:
+            check_model_argument(arg, kwargs[arg], f"model.kwargs.{arg}")
+
+
+def model_kwargs(cfg: PipelineConfig) -> dict[str, Any]:
+    """The keyword arguments a run's model is built with, and its checkpoint records: model.kwargs, with
+    train.dropout as ``dropout`` when set (training builds with them, predict compares a model.pt with them)."""
+    kwargs = dict(cfg.model.kwargs)
+    if cfg.train.dropout is not None:
+        kwargs["dropout"] = cfg.train.dropout
+    return kwargs
 
 
 def _check_combinations(obj: Any, where: str) -> None:
@@ -551,6 +599,7 @@ def check_registered(cfg: PipelineConfig) -> None:
                               f"{', '.join(entry.kwargs) or 'none'}")
         if cfg.train.dropout is not None and "dropout" not in entry.kwargs:
             raise ConfigError(f"train.dropout: model {name} takes no dropout argument; remove train.dropout")
+    check_model_kwargs(name, kwargs)
     preset = cfg.train.augment.preset
     if preset not in augment.list_presets():
         raise ConfigError(f"train.augment.preset: must be one of {', '.join(augment.list_presets())}, "

@@ -2,8 +2,9 @@
 in a container or CI job, HOME a file or unset).
 
 matplotlib then makes a throwaway folder in each process, rebuilds its font cache there, and logs two warnings that
-the toolkit's own output does not want. Run when ``kaggle_kit`` is imported, before any of its modules imports
-matplotlib; it changes nothing where the default folders are usable or where ``MPLCONFIGDIR`` is set.
+the toolkit's own output does not want. Each toolkit module that imports matplotlib calls ``ensure_writable_folder``
+just before (matplotlib reads ``MPLCONFIGDIR`` at its first import), so a command that draws nothing makes no folder;
+it changes nothing where the default folders are usable or where ``MPLCONFIGDIR`` is set.
 """
 from __future__ import annotations
 

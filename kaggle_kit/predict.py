@@ -19,7 +19,7 @@ import torch
 
 from kaggle_kit.calibration import calibrated_probs, expected_calibration_error, fit_temperature, nll
 from kaggle_kit.checkpoint import check_matches_config, load_checkpoint, model_from_checkpoint
-from kaggle_kit.config import PipelineConfig, PredictConfig, from_dict, load_yaml
+from kaggle_kit.config import PipelineConfig, PredictConfig, from_dict, load_yaml, model_kwargs
 from kaggle_kit.data import Cifar10, CompetitionSet, stratified_subset
 from kaggle_kit.errors import ConfigError, RunError, SubmissionError, UsageError
 from kaggle_kit.fsio import atomic_write_text, check_file_target
@@ -72,10 +72,7 @@ def run_model(folder: Path, pipeline: PipelineConfig,
     Reads and writes nothing else, so it can run before the data is loaded."""
     path = folder / "model.pt"
     payload = load_checkpoint(path)
-    kwargs = dict(pipeline.model.kwargs)
-    if pipeline.train.dropout is not None:  # as train.loop.build_model adds it
-        kwargs["dropout"] = pipeline.train.dropout
-    check_matches_config(payload, path, pipeline.model.name, kwargs, folder / "config.yaml")
+    check_matches_config(payload, path, pipeline.model.name, model_kwargs(pipeline), folder / "config.yaml")
     if len(payload["class_names"]) != NUM_CLASSES:
         raise RunError(f"{path}: has {len(payload['class_names'])} classes, this competition has {NUM_CLASSES}; "
                        f"it was not trained for this competition")

@@ -14,7 +14,11 @@ from typing import Sequence
 
 import numpy as np
 import pandas as pd
-from matplotlib.figure import Figure
+
+from kaggle_kit.mplconfig import ensure_writable_folder
+
+ensure_writable_folder()  # before matplotlib's first import, which reads MPLCONFIGDIR (see mplconfig)
+from matplotlib.figure import Figure  # noqa: E402
 
 from kaggle_kit.calibration import T_BOUNDS, calibrated_probs
 from kaggle_kit.config import ReportConfig, config_hash

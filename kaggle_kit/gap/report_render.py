@@ -16,8 +16,11 @@ import re
 from dataclasses import dataclass, field
 from typing import Sequence
 
-from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.figure import Figure
+from kaggle_kit.mplconfig import ensure_writable_folder
+
+ensure_writable_folder()  # before matplotlib's first import, which reads MPLCONFIGDIR (see mplconfig)
+from matplotlib.backends.backend_agg import FigureCanvasAgg  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
 
 from kaggle_kit.text import spelled_out
 

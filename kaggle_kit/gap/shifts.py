@@ -11,9 +11,13 @@ import io
 from typing import Callable
 
 import numpy as np
-from matplotlib.colors import hsv_to_rgb, rgb_to_hsv
 from PIL import Image
 from scipy import ndimage
+
+from kaggle_kit.mplconfig import ensure_writable_folder
+
+ensure_writable_folder()  # before matplotlib's first import, which reads MPLCONFIGDIR (see mplconfig)
+from matplotlib.colors import hsv_to_rgb, rgb_to_hsv  # noqa: E402
 
 
 def _check(severity: int) -> int:

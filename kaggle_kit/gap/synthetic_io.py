@@ -73,13 +73,12 @@ def _write_cache(folder: Path, key: dict, syn: SyntheticLogits) -> None:
 
 def _from_model(folder: Path, data: Cifar10, per_set: int, seed: int, holdout: Logits, cfg,
                 plan) -> SyntheticLogits:
-    from kaggle_kit.checkpoint import load_model
-    from kaggle_kit.predict import default_device, logits_for_images
+    from kaggle_kit.predict import default_device, logits_for_images, run_config, run_model
 
     images = data.train_images[holdout.ids]
     sets = make_synthetic_sets(images, holdout.labels, per_set=per_set, seed=seed)
     device = default_device()
-    model, _ = load_model(folder / "model.pt", device)
+    model, _ = run_model(folder, run_config(folder), device)  # the architecture config.yaml names, 10 classes
     logits = logits_for_images(model, sets.images, plan, num_classes=holdout.logits.shape[1],
                                batch_size=cfg.batch_size, device=device)
     return synthetic_logits(sets, logits, images)

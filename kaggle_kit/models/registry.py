@@ -2,7 +2,9 @@
 
 Why a registry: pipelines, checkpoints and the CLI refer to models by a string, so a checkpoint can be rebuilt
 from ``model_name`` + ``model_kwargs`` alone and a typo fails at once with the closest names, not deep in
-training. ``timm/<arch>`` names are delegated to ``timm_adapter``.
+training. ``timm/<arch>`` names are delegated to ``timm_adapter``. A builder argument named ``width`` or ``dropout``
+means what ``config.MODEL_ARGUMENTS`` says (channels of the first 3x3 convolution; a dropout probability), and
+config checks it at load with that rule.
 """
 from __future__ import annotations
 
@@ -63,19 +65,16 @@ def model_entry(name: str) -> ModelEntry:
         return _REGISTRY[name]
     except KeyError:
         close = difflib.get_close_matches(name, list_models(), n=3, cutoff=0.5)
-        if _is_timm_model(name):  # `resnet18`, `efficientnet_b0`: timm has it under the timm/ prefix
+        from kaggle_kit.models.timm_adapter import close_timm_names, is_timm_model
+
+        if is_timm_model(name):  # `resnet18`, `efficientnet_b0`: timm has it under the timm/ prefix
             close = [TIMM_PREFIX + name, *close]
+        else:  # `resnt18` is nearer timm's resnet18 than resnet8: offer timm's names nearer than every registered one
+            best = max((difflib.SequenceMatcher(None, name, c).ratio() for c in close), default=0.0)
+            close += close_timm_names(name, n=2, cutoff=max(0.8, best + 1e-9))
         hint = f"did you mean {', '.join(close)}? " if close else ""
         raise UnknownModelError(f"unknown model '{name}'; {hint}`kaggle-kit models` lists the registered ones, "
                                 f"and any timm architecture works as timm/<arch>") from None
-
-
-def _is_timm_model(name: str) -> bool:
-    try:
-        import timm
-    except ImportError:  # pragma: no cover - timm is a dependency
-        return False
-    return timm.is_model(name)
 
 
 def refuse_weight_loading(name: str, kwargs: dict[str, Any]) -> dict[str, Any]:

@@ -15,6 +15,8 @@ from dataclasses import dataclass
 import torch
 import torch.nn as nn
 
+from kaggle_kit.config import check_model_argument
+
 ACTIVATIONS = {"relu": nn.ReLU, "mish": nn.Mish}
 
 
@@ -22,13 +24,10 @@ def make_act(name: str) -> nn.Module:
     return ACTIVATIONS[name](inplace=True)
 
 
-
 def dropout_rate(value: object) -> float:
-    """A dropout probability as YAML gives it: float() would quietly make ``true`` 1.0, a layer that zeroes every
-    feature, so the model never learns; torch itself refuses only values outside [0, 1]."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < 1:
-        raise ValueError(f"dropout must be a number in [0, 1), got {value!r}")
-    return float(value)
+    """A dropout probability as config reads one (``config.MODEL_ARGUMENTS``): ``true`` is refused, not 1.0."""
+    return check_model_argument("dropout", value)
+
 
 @dataclass(frozen=True)
 class ResNetSpec:

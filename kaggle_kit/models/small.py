@@ -4,6 +4,7 @@ from __future__ import annotations
 import torch
 import torch.nn as nn
 
+from kaggle_kit.config import check_model_argument
 from kaggle_kit.models.registry import register_model
 from kaggle_kit.models.resnet import CifarResNet, ResNetSpec, dropout_rate
 
@@ -27,25 +28,16 @@ class TinyCNN(nn.Module):
         return self.head(self.features(x))
 
 
-def _width(width: object) -> int:
-    """A width as YAML gives it: int() would quietly build width 2 from 2.7 and width 1 from true. A whole float
-    (16.0) is its integer, as int() built it, so runs trained with one still load."""
-    if isinstance(width, float) and width.is_integer():
-        width = int(width)
-    if isinstance(width, bool) or not isinstance(width, int) or width < 1:
-        raise ValueError(f"width must be a positive integer, got {width!r}")
-    return width
-
-
 @register_model
 def tinycnn(num_classes: int = 10, width: int = 16, dropout: float | None = None) -> nn.Module:
     """Three-conv CNN (24k params at width 16): for unit tests, builds and runs in milliseconds."""
-    return TinyCNN(num_classes, _width(width), dropout_rate(dropout or 0.0))
+    return TinyCNN(num_classes, check_model_argument("width", width),
+                   dropout_rate(0.0 if dropout is None else dropout))
 
 
 @register_model
 def resnet8(num_classes: int = 10, width: int = 16, dropout: float | None = None) -> nn.Module:
     """ResNet-8 (He et al. 2016, n=1) widths 16-32-64 (78k params): the CPU demo model."""
-    w = _width(width)
+    w = check_model_argument("width", width)
     return CifarResNet(ResNetSpec(stem=(w,), widths=(w, 2 * w, 4 * w), depths=(1, 1, 1), strides=(1, 2, 2),
-                                  dropout=dropout_rate(dropout or 0.0), num_classes=num_classes))
+                                  dropout=dropout_rate(0.0 if dropout is None else dropout), num_classes=num_classes))

@@ -20,19 +20,32 @@ from typing import Any
 import torch
 import torch.nn as nn
 
+from kaggle_kit.config import check_model_argument
 from kaggle_kit.errors import ConfigError, UnknownModelError, UnsupportedModelError
 
 MIN_FEATURE_SIZE = 2  # the last feature map must stay at least this many pixels wide on a 32x32 input
 INPUT_SIZE = 32
 
 
-def check_timm_name(arch: str) -> None:
-    """UnknownModelError with the closest timm names unless timm has ``arch`` (checked offline, no download)."""
+def is_timm_model(arch: str) -> bool:
+    """Whether timm has the architecture ``arch`` (without the ``timm/`` prefix; offline, no download)."""
     import timm
 
-    if not timm.is_model(arch):
-        close = difflib.get_close_matches(arch, timm.list_models(), n=3, cutoff=0.6)
-        hint = f"did you mean {', '.join('timm/' + c for c in close)}? " if close else ""
+    return timm.is_model(arch)
+
+
+def close_timm_names(arch: str, n: int = 3, cutoff: float = 0.6) -> list[str]:
+    """The timm architectures nearest ``arch``, as ``timm/<arch>`` names (for an unknown name's hint)."""
+    import timm
+
+    return ["timm/" + c for c in difflib.get_close_matches(arch, timm.list_models(), n=n, cutoff=cutoff)]
+
+
+def check_timm_name(arch: str) -> None:
+    """UnknownModelError with the closest timm names unless timm has ``arch``."""
+    if not is_timm_model(arch):
+        close = close_timm_names(arch)
+        hint = f"did you mean {', '.join(close)}? " if close else ""
         raise UnknownModelError(f"unknown timm architecture '{arch}'; {hint}`timm.list_models()` lists them")
 
 
@@ -43,7 +56,7 @@ def create_timm_model(arch: str, num_classes: int = 10, dropout: float | None = 
     check_timm_name(arch)
     user_kwargs = dict(kwargs)
     if dropout is not None:
-        kwargs.setdefault("drop_rate", float(dropout))
+        kwargs.setdefault("drop_rate", check_model_argument("dropout", dropout))
     try:
         model = timm.create_model(arch, pretrained=False, num_classes=num_classes, **kwargs)
     except TypeError as err:

@@ -105,17 +105,21 @@ def build_model(cfg: PipelineConfig, num_classes: int) -> tuple[torch.nn.Module,
     """Registry model with the pipeline's kwargs (+ train.dropout); the parameter budget is checked here, on a
     meta-device build first, so a width of 100,000 (a resumed run's edited config.yaml) is refused before
     gigabytes are allocated and initialised."""
+    from kaggle_kit.config import check_model_argument, check_model_kwargs, model_kwargs
     from kaggle_kit.models import check_parameter_budget, create_model
 
-    kwargs = dict(cfg.model.kwargs)
+    # as load_pipeline does, for configs that skip it (built in code, a run's config.yaml)
+    check_model_kwargs(cfg.model.name, cfg.model.kwargs)
     if cfg.train.dropout is not None:
-        kwargs["dropout"] = cfg.train.dropout
+        check_model_argument("dropout", cfg.train.dropout, "train.dropout")
+    kwargs = model_kwargs(cfg)
 
     def build() -> torch.nn.Module:
         try:
             return create_model(cfg.model.name, num_classes=num_classes, **kwargs)
-        except (TypeError, ValueError, RuntimeError) as err:  # torch's words for a width of 'x', a dropout of 5
-            raise ConfigError(f"model '{cfg.model.name}' rejected its arguments {sorted(kwargs)} ({err}); "
+        except (TypeError, ValueError, RuntimeError) as err:  # torch's words for what the checks above let through
+            first = (str(err).strip().splitlines() or [type(err).__name__])[0]  # torch's C++ errors add a stack
+            raise ConfigError(f"model '{cfg.model.name}' rejected its arguments {sorted(kwargs)} ({first}); "
                               f"fix model.kwargs or train.dropout") from None
 
     with torch.device("meta"):  # the real build has the same parameters: checked once, before it allocates

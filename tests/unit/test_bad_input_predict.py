@@ -123,10 +123,14 @@ def test_state_dict_keys_and_shapes_must_fit(tmp_path):
 def test_huge_model_kwargs_are_refused_before_the_model_is_allocated(tmp_path):
     """model_kwargs were built into a real model before the weights were compared with it: a 50 kB model.pt
     saying width 1,000,000 asked for ~288 TB (a RuntimeError traceback from the allocator, or swapping where
-    memory is overcommitted). The model is built on the meta device first now."""
-    path = tweak(save(tmp_path / "model.pt", width=8), model_kwargs={"width": 1_000_000})
+    memory is overcommitted). The model is built on the meta device first now (and a width over 185,185 is refused
+    by the argument check before anything is built)."""
+    path = tweak(save(tmp_path / "model.pt", width=8), model_kwargs={"width": 100_000})
     with pytest.raises(RunError, match=r"weights do not fit model tinycnn: features\.0\.weight has shape "
-                                       r"\[8, 3, 3, 3\], the model needs \[1000000, 3, 3, 3\]"):
+                                       r"\[8, 3, 3, 3\], the model needs \[100000, 3, 3, 3\]"):
+        load_model(path)
+    tweak(path, model_kwargs={"width": 1_000_000})
+    with pytest.raises(RunError, match=r"cannot rebuild model tinycnn: width: must be <= 185,185 "):
         load_model(path)
 
 

@@ -131,23 +131,15 @@ def no_data(monkeypatch):
 
 @pytest.mark.parametrize("command", ["run", "train"])
 @pytest.mark.parametrize("setting,needle", [
-    ("model.kwargs.width=0", "model 'tinycnn' rejected its arguments ['width'] (width must be a positive integer, "
-                             "got 0); fix model.kwargs"),
-    ("model.kwargs.width=-3", "model 'tinycnn' rejected its arguments ['width'] (width must be a positive integer, "
-                              "got -3); fix model.kwargs"),
-    ("model.kwargs.width=x", "model 'tinycnn' rejected its arguments ['width'] (width must be a positive integer, "
-                             "got 'x'); fix model.kwargs"),
-    ("model.kwargs.width=2.7", "model 'tinycnn' rejected its arguments ['width'] (width must be a positive integer, "
-                               "got 2.7); fix model.kwargs"),
-    ("model.kwargs.width=true", "model 'tinycnn' rejected its arguments ['width'] (width must be a positive "
-                                "integer, got True); fix model.kwargs"),
-    ("model.kwargs.dropout=5", "model 'tinycnn' rejected its arguments ['dropout'] (dropout must be a number in "
-                               "[0, 1), got 5)"),
+    ("model.kwargs.width=0", "model.kwargs.width: must be >= 1, found 0"),
+    ("model.kwargs.width=-3", "model.kwargs.width: must be >= 1, found -3"),
+    ("model.kwargs.width=x", "model.kwargs.width: expected an integer, found 'x'"),
+    ("model.kwargs.width=2.7", "model.kwargs.width: expected an integer, found 2.7"),
+    ("model.kwargs.width=true", "model.kwargs.width: expected an integer, found True"),
+    ("model.kwargs.dropout=5", "model.kwargs.dropout: must be in [0, 1), found 5.0"),
     # true was dropout 1.0, a layer that zeroes every feature: the run trained, at chance, to the end
-    ("model.kwargs.dropout=true", "model 'tinycnn' rejected its arguments ['dropout'] (dropout must be a number in "
-                                  "[0, 1), got True)"),
-    ("model.kwargs.dropout=1", "model 'tinycnn' rejected its arguments ['dropout'] (dropout must be a number in "
-                               "[0, 1), got 1)"),
+    ("model.kwargs.dropout=true", "model.kwargs.dropout: expected a number, found True"),
+    ("model.kwargs.dropout=1", "model.kwargs.dropout: must be in [0, 1), found 1.0"),
 ])
 def test_model_kwargs_the_builder_refuses_are_one_error_line_before_data(tmp_path, monkeypatch, capsys, no_data,
                                                                          command, setting, needle):
@@ -161,8 +153,75 @@ def test_model_kwargs_the_builder_refuses_are_one_error_line_before_data(tmp_pat
     p = _yaml(tmp_path, "model: {name: tinycnn}\n")
     assert main([command, str(p), "--set", setting]) == 2
     out, err = capsys.readouterr()
-    assert err.count("\n") == 1 and err.startswith(f"error: {needle}"), err
+    assert err == f"error: --set {setting}: {needle}\n", err
     assert [f.name for f in tmp_path.iterdir()] == [p.name]  # no runs/ folder, no state file
+
+
+# Each bad model argument as YAML writes it, the value YAML reads from it, and the one line (after the file or the
+# --set it came from) that every route gives.
+_WIDE = "must be <= 185,185 (wider, a 3x3 convolution of the 3 colour channels alone is over the parameter budget)"
+BAD_MODEL_ARGUMENTS = [
+    ("width", "true", True, "expected an integer, found True"),
+    ("width", "false", False, "expected an integer, found False"),
+    ("width", "x", "x", "expected an integer, found 'x'"),
+    ("width", ".nan", float("nan"), "expected an integer, found nan"),
+    ("width", ".inf", float("inf"), "expected an integer, found inf"),
+    ("width", "-3", -3, "must be >= 1, found -3"),
+    ("width", "0", 0, "must be >= 1, found 0"),
+    ("width", "2.7", 2.7, "expected an integer, found 2.7"),
+    ("width", "1000000", 1_000_000, f"{_WIDE}, found 1000000"),
+    ("dropout", "true", True, "expected a number, found True"),
+    ("dropout", "false", False, "expected a number, found False"),
+    ("dropout", "x", "x", "expected a number, found 'x'"),
+    ("dropout", ".nan", float("nan"), "expected a finite number, found nan"),
+    ("dropout", ".inf", float("inf"), "expected a finite number, found inf"),
+    ("dropout", "-0.1", -0.1, "must be in [0, 1), found -0.1"),
+    ("dropout", "1.0", 1.0, "must be in [0, 1), found 1.0"),
+    ("dropout", "1", 1, "must be in [0, 1), found 1.0"),
+]
+
+
+@pytest.mark.parametrize("arg,text,value,words", BAD_MODEL_ARGUMENTS)
+def test_a_bad_model_argument_is_the_same_line_by_every_route(tmp_path, arg, text, value, words):
+    """The builders checked width and dropout with their own words ("width must be a positive integer, got 0"),
+    which reached the user wrapped in "model 'tinycnn' rejected its arguments ['width'] (...)", after the pipeline
+    had loaded and without the file or --set it came from; `dropout: false` built a model without dropout, and
+    width 1e30 was a torch overflow error several lines long. Now config's rule and words, at load."""
+    from kaggle_kit.config import PipelineConfig, from_dict
+    from kaggle_kit.models import create_model
+    from kaggle_kit.train.loop import build_model
+
+    line = f"model.kwargs.{arg}: {words}"
+    f = _yaml(tmp_path, f"model: {{name: tinycnn, kwargs: {{{arg}: {text}}}}}\n")
+    assert _error(f) == f"{f}: {line}"
+    valid = _yaml(tmp_path, "model: {name: tinycnn}\n", name="valid.yaml")
+    assert _error(valid, [f"model.kwargs.{arg}={text}"], where=f"--set model.kwargs.{arg}={text}") == \
+        f"--set model.kwargs.{arg}={text}: {line}"
+    cfg = from_dict(PipelineConfig, {"model": {"name": "tinycnn", "kwargs": {arg: value}}})  # library use
+    with pytest.raises(ConfigError) as info:
+        build_model(cfg, 10)
+    assert str(info.value) == line
+    with pytest.raises(ConfigError) as info:
+        create_model("tinycnn", **{arg: value})
+    assert str(info.value) == f"{arg}: {words}"
+
+
+def test_train_dropout_and_model_dropout_share_one_rule(tmp_path):
+    p = _yaml(tmp_path, "model: {name: tinycnn}\n")
+    assert _error(p, ["train.dropout=1"], where="--set train.dropout=1") == \
+        "--set train.dropout=1: train.dropout: must be in [0, 1), found 1.0"
+
+
+@pytest.mark.parametrize("text", ["true", "1", ".nan"])
+def test_a_timm_dropout_that_zeroes_every_feature_is_refused(tmp_path, text):
+    """timm/ models took float(dropout): `dropout: true` or 1 trained with drop_rate 1.0 (every feature zeroed, the
+    model at chance to the end) and .nan with drop_rate nan; the toolkit's own models refused them."""
+    from kaggle_kit.models import create_model
+
+    p = _yaml(tmp_path, f"model: {{name: timm/resnet10t, kwargs: {{dropout: {text}}}}}\n")
+    assert _error(p).startswith(f"{p}: model.kwargs.dropout: ")
+    with pytest.raises(ConfigError, match=r"^dropout: "):
+        create_model("timm/resnet10t", dropout={"true": True, "1": 1, ".nan": float("nan")}[text])
 
 
 def test_every_shipped_model_passes_the_forward_check():
@@ -176,8 +235,7 @@ def test_every_shipped_model_passes_the_forward_check():
 
 @pytest.mark.parametrize("setting,needle", [
     ("stages=[train]", "a pipeline must list at least the 'data' and 'train' stages"),
-    ("model.kwargs.width=0", "member 's0': model 'resnet8' rejected its arguments ['width'] (width must be a "
-                             "positive integer, got 0)"),
+    ("model.kwargs.width=0", "--set model.kwargs.width=0: model.kwargs.width: must be >= 1, found 0"),
 ])
 def test_a_demo_the_pipeline_checks_refuse_writes_no_demo_folder(tmp_path, monkeypatch, capsys, setting, needle):
     """The demo made demo/ (and, without the stand-in's labels, wrote demo-data/ with a 5,000-image pickle) and

@@ -276,3 +276,46 @@ def test_utf8_files_read_and_written_under_the_c_locale(tmp_path):
                           env=_env(**C_LOCALE), capture_output=True, timeout=120)
     assert proc.returncode == 0, proc.stderr.decode()
     assert proc.stdout.decode("ascii") == "['d\\xe9m', 'r\\xe9sum\\xe9 \\u2014 94 %']\n"
+
+
+@pytest.mark.parametrize("args", [["--help"], ["validate", "--help"]])
+def test_a_command_that_draws_nothing_makes_no_matplotlib_folder(tmp_path, args):
+    """With a HOME matplotlib cannot use, every command (its `--help` too) made kaggle-kit-matplotlib-<uid> in the
+    temporary folder and imported tempfile and shutil for it at start-up; only the report draws."""
+    home, tmp = tmp_path / "home", tmp_path / "tmp"
+    home.write_text("")  # HOME a file: no folder can be made under it
+    tmp.mkdir()
+    proc = subprocess.run([sys.executable, "-m", "kaggle_kit", *args], cwd=tmp_path, capture_output=True, text=True,
+                          timeout=120, env=_no_matplotlib_env(home, tmp))
+    assert proc.returncode == 0, proc.stderr
+    assert list(tmp.iterdir()) == []
+    code = "import os, sys, kaggle_kit.cli; print(os.environ.get('MPLCONFIGDIR'), 'matplotlib' in sys.modules)"
+    proc = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, timeout=120,
+                          env=_no_matplotlib_env(home, tmp))
+    assert proc.stdout == "None False\n", proc.stderr
+
+
+def test_every_module_that_imports_matplotlib_prepares_its_folder_first():
+    """matplotlib reads MPLCONFIGDIR once, at its first import: a toolkit module that imported it without calling
+    ensure_writable_folder before would bring the warnings of an unusable HOME back whenever it is imported first."""
+    import ast
+
+    def imports_matplotlib(node: ast.AST) -> bool:
+        names = ([a.name for a in node.names] if isinstance(node, ast.Import)
+                 else [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
+        return any(n == "matplotlib" or n.startswith("matplotlib.") for n in names)
+
+    found = []
+    for path in sorted((ROOT / "kaggle_kit").rglob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        prepared = False
+        for node in tree.body:
+            if isinstance(node, ast.Expr) and isinstance(node.value, ast.Call) \
+                    and getattr(node.value.func, "id", None) == "ensure_writable_folder":
+                prepared = True
+            if imports_matplotlib(node):
+                found.append(path.name)
+                assert prepared, f"{path.relative_to(ROOT)} imports matplotlib before ensure_writable_folder()"
+        nested = sum(map(imports_matplotlib, ast.walk(tree))) - sum(map(imports_matplotlib, tree.body))
+        assert nested == 0, f"{path.relative_to(ROOT)} imports matplotlib inside a function: prepare the folder there"
+    assert sorted(set(found)) == ["report.py", "report_render.py", "shifts.py"]

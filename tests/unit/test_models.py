@@ -148,6 +148,16 @@ def test_a_timm_name_without_the_prefix_is_pointed_to_it():
         create_model("resnet18")
 
 
+def test_a_mistyped_timm_name_without_the_prefix_gets_the_timm_names_near_it():
+    """`resnt18` suggested only resnet8: the nearest timm names were offered only to a name with the timm/ prefix."""
+    with pytest.raises(UnknownModelError, match=r"did you mean resnet8, timm/resnet18, timm/resnet18d\? "):
+        create_model("resnt18")
+    with pytest.raises(UnknownModelError, match=r"did you mean timm/mobilenetv3_small_100, "):
+        create_model("mobilenetv3_small")
+    with pytest.raises(UnknownModelError, match=r"did you mean tinycnn\? "):  # nothing in timm is that near
+        create_model("tinyCNN")
+
+
 def test_counts_take_shared_weights_once_and_no_buffers():
     model = nn.Sequential(nn.Embedding(10, 4), nn.BatchNorm1d(4), nn.Linear(4, 10, bias=False))
     model[2].weight = model[0].weight  # tied, as in language models
@@ -367,10 +377,17 @@ def test_models_command_refuses_a_budget_below_one_parameter(capsys, budget):
 
 
 @pytest.mark.parametrize("name", ["seed000", "seed004", "resnet8"])
-@pytest.mark.parametrize("dropout", [True, 1, 1.0, -0.1, "0.5"])
+@pytest.mark.parametrize("dropout", [True, 1, 1.0, -0.1, "x"])
 def test_a_dropout_that_is_not_a_probability_below_one_is_refused(name, dropout):
     """float(True) is 1.0: nn.Dropout(1.0) zeroes every feature, so the model trained at chance to the end."""
     from kaggle_kit.models import create_model
 
-    with pytest.raises(ValueError, match=r"dropout must be a number in \[0, 1\)"):
+    with pytest.raises(ConfigError, match=r"^dropout: (must be in \[0, 1\)|expected a number), found "):
         create_model(name, num_classes=10, dropout=dropout)
+
+
+def test_a_dropout_string_is_read_as_config_reads_train_dropout():
+    """YAML 1.1 reads an unquoted 1e-3 as a string: train.dropout took it as 0.001, model.kwargs.dropout refused it."""
+    from kaggle_kit.models import create_model
+
+    assert create_model("resnet8", num_classes=10, dropout="1e-3").dropout.p == 0.001

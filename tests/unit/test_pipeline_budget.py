@@ -30,11 +30,12 @@ def test_a_member_over_the_budget_stops_the_pipeline_before_any_member_trains(tm
 def test_a_huge_width_is_refused_before_the_model_is_allocated():
     """build_model built the real model before checking the budget: checks before data build on the meta device,
     but `train --resume` reads the run's config.yaml without them, and a width of 1,000,000 there asked the
-    allocator for 72 TB (a width of 20,000 would allocate and initialise 58 GB) before the budget said no."""
+    allocator for 72 TB (a width of 20,000 would allocate and initialise 58 GB) before the budget said no. Widths
+    over 185,185 are now refused by the argument check itself; 100,000 would still ask for 3.6 TB."""
     from kaggle_kit.train.loop import build_model
 
-    cfg = load_pipeline("pipelines/demo.yaml", overrides=["model.name=tinycnn", "model.kwargs.width=1000000"])
-    with pytest.raises(ParameterBudgetError, match=r"model tinycnn has 90,000,081,000,010 trainable parameters, "
+    cfg = load_pipeline("pipelines/demo.yaml", overrides=["model.name=tinycnn", "model.kwargs.width=100000"])
+    with pytest.raises(ParameterBudgetError, match=r"model tinycnn has 900,008,100,010 trainable parameters, "
                                                    r"over the budget of 5,000,000"):
         build_model(cfg, 10)
 

@@ -176,6 +176,22 @@ def test_synthetic_logits_use_the_tta_of_the_stored_logits_not_config_yaml(tmp_p
         run_synthetic(run, data, per_set=4)
 
 
+def test_synthetic_logits_refuse_a_model_pt_of_another_architecture(tmp_path):
+    """`predict` refuses a model.pt that is not the architecture config.yaml names; the report's CC-Synth loaded it
+    anyway (checkpoint.load_model) and measured another model's synthetic accuracy beside the run's own logits."""
+    from kaggle_kit.gap.synthetic_io import run_synthetic
+    from kaggle_kit.models import create_model
+
+    data, comp = synthetic_data()
+    run = make_run(tmp_path / "run")
+    predict_run(run, data, comp, PredictConfig(tta="none"), device="cpu")
+    save_model(run / "model.pt", create_model("resnet8", num_classes=10), model_name="resnet8", model_kwargs={},
+               class_names=list(CLASS_NAMES), config={})
+    with pytest.raises(RunError, match=r"model\.pt: saved for model resnet8, but .*config\.yaml says tinycnn"):
+        run_synthetic(run, data, per_set=4)
+    assert not (run / "gap_synthetic.json").exists()
+
+
 def test_an_empty_holdout_has_no_accuracy_rather_than_nan(recwarn):
     """With data.holdout_size 0 the pipeline printed 'holdout nan%' and numpy's 'Mean of empty slice' warning."""
     from kaggle_kit.runs import Logits
