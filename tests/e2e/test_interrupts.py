@@ -28,7 +28,7 @@ SIGNALS = [pytest.param(signal.SIGINT, 130, "interrupted", id="SIGINT"),
 
 # argv: MODULE:FUNCTION, before|after|self-SIGNUM (wait there for the signal before calling it, or once it has
 # returned; or send SIGNUM to itself and go on, for a step that holds signals off), the file that says the point
-# was reached, a text the first argument must contain ("" = any call), then the CLI's arguments.
+# was reached, a text the first argument must contain ("" = any call; "=TEXT": be), then the CLI's arguments.
 # Test-only, and outside the toolkit.
 BLOCK_AT = """
 import importlib, os, sys, time
@@ -40,7 +40,8 @@ module = importlib.import_module(module_name)
 real = getattr(module, name)
 
 def blocked(*args, **kwargs):
-    if match and not (args and match in str(args[0])):
+    first = str(args[0]) if args else None
+    if match and not (first == match[1:] if match.startswith("=") else first is not None and match in first):
         return real(*args, **kwargs)
     if when.startswith("self-"):
         setattr(module, name, real)  # once
@@ -297,3 +298,91 @@ def test_an_ensemble_stopped_between_its_logits_is_refused_until_it_is_made_agai
     for split in ("holdout", "test", "comp"):
         a, b = (load_logits(work / "ensembles" / n / f"logits_{split}.npz") for n in ("e", "whole"))
         assert (a.logits == b.logits).all() and (a.ids == b.ids).all() and a.temperature == b.temperature, split
+
+
+# ------------------------------------------------------------------------------------------- kernel pull
+@pytest.fixture()
+def kernel_fake(tmp_path):
+    """A fake Kaggle whose kernel kaggle-kit-tiny-s0 leaves one run folder (with logits) as its output."""
+    import numpy as np
+
+    from kaggle_kit.runs import Logits, save_logits, write_manifest
+    from kaggle_kit.testing.fake_kaggle import DEFAULT_USER
+
+    root = tmp_path / "kernel-outputs"
+    run = root / "runs" / "20250101-000000-tiny-abcdef0"
+    run.mkdir(parents=True)
+    np.save(run / "holdout_indices.npy", np.arange(50))
+    labels = np.random.default_rng(0).integers(0, 10, 50)
+    for split, ids, lab in (("holdout", np.arange(50), labels), ("test", np.arange(50), labels),
+                            ("comp", np.arange(1000, 1030), None)):
+        save_logits(run / f"logits_{split}.npz", Logits(ids, np.random.default_rng(1).normal(
+            size=(len(ids), 10)).astype(np.float32), lab, "none"))
+    write_manifest(run, "predict", extra={"comp_complete": True})
+    ref = f"{DEFAULT_USER}/kaggle-kit-tiny-s0"
+    server = FakeKaggle(FakeKaggleConfig(kernel_outputs={ref: root}, kernel_running_polls=0)).start()
+    yield server, ref, run.name
+    server.stop()
+
+
+@pytest.fixture()
+def kernel_env(kernel_fake, tmp_path):
+    server = kernel_fake[0]
+    out = {**os.environ, "PYTHONUNBUFFERED": "1", "TMPDIR": str(tmp_path / "tmp"),
+           "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
+    (tmp_path / "tmp").mkdir()
+    for k, v in server.sandbox_env(tmp_path / "client").items():
+        if v is None:
+            out.pop(k, None)
+        else:
+            out[k] = v
+    work = tmp_path / "work"
+    work.mkdir()
+    (work / "tiny.yaml").write_text("name: tiny\ntrain:\n  epochs: 1\n  seed: 0\n")
+    pushed = cli(work, out, ["kernel", "push", "tiny.yaml", "--seeds", "0"])
+    assert pushed.returncode == 0, pushed.stderr
+    server.wait_for_kernel(kernel_fake[1])
+    return out
+
+
+def tree(root: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+@pytest.mark.parametrize("sig, code, word", SIGNALS)
+def test_a_kernel_pull_stopped_after_its_download_leaves_no_staging_folder_and_reruns(
+        tmp_path, kernel_fake, kernel_env, sig, code, word):
+    """Was (SIGTERM): runs/.pull-*/ with the downloaded outputs stayed, and so did the runs/ folder it made."""
+    _, ref, run_name = kernel_fake
+    work = tmp_path / "work"
+    before = files_under(work)
+    rc, _, err = interrupted(work, kernel_env, "kaggle_kit.kernels:download_kernel_outputs", "after", sig,
+                             ["kernel", "pull", ref])
+    one_line(err, word)
+    assert rc == code
+    assert files_under(work) == before  # no runs/, no runs/.pull-*
+    again = cli(work, kernel_env, ["kernel", "pull", ref])
+    assert again.returncode == 0, again.stderr
+    assert sorted(p.name for p in (work / "runs").iterdir()) == [run_name]
+
+
+@pytest.mark.parametrize("sig, code, word", SIGNALS)
+def test_a_forced_kernel_pull_stopped_while_it_replaces_a_run_keeps_the_old_run(
+        tmp_path, kernel_fake, kernel_env, sig, code, word):
+    """`--force` removed the run pulled before, then moved the new one in: stopped in between, the old run was
+    gone and the new one, still in the staging folder, was removed with it. Now the old run is moved aside (into
+    the staging folder) and back when the new one did not take its place."""
+    _, ref, run_name = kernel_fake
+    work = tmp_path / "work"
+    assert cli(work, kernel_env, ["kernel", "pull", ref]).returncode == 0
+    (work / "runs" / run_name / "mine.txt").write_text("kept")
+    before = tree(work)
+    rc, _, err = interrupted(work, kernel_env, "os:rename", "after", sig, ["kernel", "pull", ref, "--force"],
+                             match=f"=runs/{run_name}")  # the old run moved out of the way
+    one_line(err, word)
+    assert rc == code
+    assert tree(work) == before and sorted(p.name for p in (work / "runs").iterdir()) == [run_name]
+    again = cli(work, kernel_env, ["kernel", "pull", ref, "--force"])
+    assert again.returncode == 0, again.stderr
+    assert not (work / "runs" / run_name / "mine.txt").exists()
+    assert (work / "runs" / run_name / "logits_comp.npz").is_file()
