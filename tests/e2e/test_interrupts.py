@@ -386,3 +386,52 @@ def test_a_forced_kernel_pull_stopped_while_it_replaces_a_run_keeps_the_old_run(
     assert again.returncode == 0, again.stderr
     assert not (work / "runs" / run_name / "mine.txt").exists()
     assert (work / "runs" / run_name / "logits_comp.npz").is_file()
+
+
+# ------------------------------------------------------------------------------------------- demo / run
+DEMO_FAST = ["model.name=tinycnn", "data.train_subset=1500", "data.holdout_size=1000", "data.test_subset=1000",
+             "train.epochs=1", "train.batch_size=250", "members=[{name: only}]"]
+
+
+def ours(tmp: Path) -> list[Path]:
+    """What the command left in the temporary folder, less what stays there by design: torch's compile cache and
+    the per-user folder of lock files (``fsio.one_at_a_time``: flocks the OS releases, which block no rerun)."""
+    return [p for p in tmp.iterdir() if not p.name.startswith(("torchinductor", "kaggle-kit-locks-"))]
+
+
+def demo_args(work: Path, shared_data: Path, *overrides: str) -> list[str]:
+    return ["demo", "--workdir", str(work), "--data-dir", str(shared_data), "--no-progress",
+            *[a for kv in [*DEMO_FAST, *overrides] for a in ("--set", kv)]]
+
+
+@pytest.mark.parametrize("sig, code, word", SIGNALS)
+def test_a_demo_stopped_as_its_pipeline_starts_stops_its_fake_kaggle_and_leaves_no_credentials(
+        tmp_path, shared_data, env, sig, code, word):
+    """Was (SIGTERM): the kaggle-kit-demo-* folder with the fake Kaggle's kaggle.json stayed in the temporary
+    folder. The rerun is stopped at the same point: nothing the first one left (a lock, the server's port) is in
+    its way."""
+    work = tmp_path / "work"
+    for attempt in range(2):
+        rc, _, err = interrupted(work, env, "kaggle_kit.pipeline:run_pipeline", "before", sig,
+                                 demo_args(work, shared_data))
+        one_line(err, word)
+        assert rc == code
+        assert ours(tmp_path / "tmp") == [], attempt
+
+
+@pytest.mark.parametrize("sig, code, word", SIGNALS[1:])
+def test_a_pipeline_stopped_between_training_and_prediction_resumes_from_the_trained_run(
+        tmp_path, shared_data, env, sig, code, word):
+    """At the stage boundary: the rerun trains nothing and ends with a valid CSV. SIGTERM only: Ctrl-C in a
+    pipeline is test_pipeline.py's test_killed_training_resumes_without_losing_work."""
+    work = tmp_path / "work"
+    args = demo_args(work, shared_data, "stages=[data, train, predict, submission]")
+    rc, _, err = interrupted(work, env, "kaggle_kit.predict:predict_run", "before", sig, args)
+    one_line(err, word)
+    assert rc == code
+    (run,) = (work / "runs").glob("*/model.pt")
+    assert not list(run.parent.glob("logits_*.npz")) and ours(tmp_path / "tmp") == []
+    again = cli(ROOT, env, args)
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert "] train skipped" in again.stdout and "] predict done" in again.stdout, again.stdout
+    assert len(list((work / "submissions").glob("demo-*.csv"))) == 1
