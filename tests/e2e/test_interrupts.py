@@ -100,7 +100,7 @@ def interrupted(work: Path, env: dict, at: str, when: str, sig: int, args: list[
     reached.unlink(missing_ok=True)
     proc = subprocess.Popen([sys.executable, "-c", BLOCK_AT, at, when, str(reached), match, *args], cwd=work,
                             env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    deadline = time.monotonic() + 120
+    deadline = time.monotonic() + 300
     while not reached.exists():
         if proc.poll() is not None or time.monotonic() > deadline:
             proc.kill()
@@ -435,3 +435,25 @@ def test_a_pipeline_stopped_between_training_and_prediction_resumes_from_the_tra
     assert again.returncode == 0, again.stdout + again.stderr
     assert "] train skipped" in again.stdout and "] predict done" in again.stdout, again.stdout
     assert len(list((work / "submissions").glob("demo-*.csv"))) == 1
+
+
+def test_a_forced_pipeline_upload_stopped_after_kaggle_took_it_is_not_uploaded_again(tmp_path, shared_data, env):
+    """With submit.force the pipeline uploads its CSV once, however often the ledger has it: the state file says
+    whether this pipeline's upload happened. Stopped after Kaggle took the file (its row written, the state not
+    yet), the rerun uploaded it again, spending a second slot."""
+    import json
+
+    from kaggle_kit.demo import FAKE_KAGGLE_SUBMISSIONS
+
+    work = tmp_path / "work"
+    args = demo_args(work, shared_data, "stages=[data, train, predict, submission, upload]", "submit.force=true",
+                     "report.synthetic_per_set=0")
+    rc, _, err = interrupted(work, env, "kaggle_kit.kaggle_api:list_submissions", "before", signal.SIGINT, args)
+    one_line(err, "interrupted")
+    assert rc == 130
+    on_kaggle = lambda: json.loads((work / FAKE_KAGGLE_SUBMISSIONS).read_text())  # noqa: E731
+    assert len(on_kaggle()) == 1 and len(ledger_rows(work)) == 1
+    again = cli(ROOT, env, args)
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert "] upload skipped" in again.stdout, again.stdout
+    assert len(on_kaggle()) == 1 and len(ledger_rows(work)) == 1
