@@ -6,7 +6,8 @@ Expected failures (``KitError``) print one ``error: ...`` line and exit 2 (bad i
 ``OSError`` that escapes the checks (a path that turned unusable, a full disk) is also one line naming the path,
 exit 1; ``--verbose`` shows the traceback of either. Output never fails on a character the locale cannot encode
 (it is escaped), so an ASCII-only terminal or ``LC_ALL=C`` does not stop a command halfway; a reader that closes
-stdout (``| head``) ends the command quietly, exit 1.
+stdout (``| head``) ends the command quietly, exit 1. Ctrl-C (SIGINT) and ``kill`` (SIGTERM) take the same path:
+the command's cleanups run, one ``error: interrupted ...`` (or ``terminated ...``) line, exit 130 (or 143).
 """
 from __future__ import annotations
 
@@ -23,6 +24,7 @@ import traceback
 
 from kaggle_kit import commands
 from kaggle_kit.errors import KitError
+from kaggle_kit.interrupts import Terminated, terminate_as_interrupt
 from kaggle_kit.text import spelled_out
 
 
@@ -147,7 +149,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     args.command_line = list(sys.argv[1:] if argv is None else argv)  # what a dry run tells the user to run again
     try:
-        return int(args.func(args) or 0)
+        with terminate_as_interrupt():
+            return int(args.func(args) or 0)
     except KitError as err:
         if args.verbose:
             traceback.print_exc()
@@ -172,9 +175,17 @@ def main(argv: list[str] | None = None) -> int:
             traceback.print_exc()
         print(f"error: {spelled_out(os_error_line(err))}", file=sys.stderr)
         return 1
-    except KeyboardInterrupt:
-        print("error: interrupted; finished work is kept and a rerun resumes it", file=sys.stderr)
-        return 130
+    except KeyboardInterrupt as err:
+        print(f"error: {interrupted_line(err)}", file=sys.stderr)
+        return 143 if isinstance(err, Terminated) else 130
+
+
+def interrupted_line(err: KeyboardInterrupt) -> str:
+    """What an interrupted command says: the usual reassurance, or the step's own word where a rerun needs
+    one first (an upload that Kaggle may have recorded), given as the interrupt's message."""
+    what = "terminated" if isinstance(err, Terminated) else "interrupted"
+    detail = err.args[0] if err.args and isinstance(err.args[0], str) else "finished work is kept and a rerun resumes it"
+    return f"{what}; {spelled_out(detail)}"
 
 
 if __name__ == "__main__":  # pragma: no cover

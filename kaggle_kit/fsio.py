@@ -37,10 +37,12 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
         fd, tmp = tempfile.mkstemp(prefix=f".{real.name}.", suffix=".tmp", dir=real.parent)
     except OSError as err:
         raise _about(err, real, path) from None
-    os.fchmod(fd, 0o666 & ~_umask())  # mkstemp makes 0600; outputs get the permissions open() would give
-    os.close(fd)
     tmp_path = Path(tmp)
-    try:
+    try:  # from here on an interrupt (Ctrl-C, kill) or a failure removes the temporary file
+        try:
+            os.fchmod(fd, 0o666 & ~_umask())  # mkstemp makes 0600; outputs get the permissions open() would give
+        finally:
+            os.close(fd)
         yield tmp_path
         with open(tmp_path, "rb+") as fh:
             os.fsync(fh.fileno())

@@ -9,6 +9,7 @@ the kernel's output; ``pull`` moves them into ``runs/`` where they ensemble like
 from __future__ import annotations
 
 import base64
+import contextlib
 import dataclasses
 import gzip
 import hashlib
@@ -437,6 +438,7 @@ def pull_kernels(refs: Sequence[str], runs_dir: str | Path = "runs", force: bool
     staging_root = Path(tempfile.mkdtemp(prefix=".pull-", dir=runs_dir))
     keep_runs_dir = False
     done = False
+    replaced: list[tuple[Path, Path]] = []  # (where a run --force replaces went, where it was)
     try:
         staged: list[tuple[str, str, list[Path]]] = []
         # a kernel that did not complete fails the pull: handle those first, before downloading the others
@@ -482,7 +484,11 @@ def pull_kernels(refs: Sequence[str], runs_dir: str | Path = "runs", force: bool
                 (folder / "kernel.log").write_text(log_text, encoding="utf-8")
                 (folder / "kernel.json").write_text(json.dumps({"kernel": ref}, indent=2) + "\n", encoding="utf-8")
                 if force and target.is_dir() and not target.is_symlink():  # checked free otherwise: one there now
-                    shutil.rmtree(target)                                 # is another pull's, made meanwhile
+                    # is another pull's, made meanwhile. Moved aside, not removed: a pull stopped before the new
+                    # run takes its place (Ctrl-C, kill, a failed rename) puts it back
+                    aside = staging_root / f"replaced-{len(replaced)}"
+                    replaced.append((aside, target))  # first: an interrupt may land as the rename returns
+                    os.rename(target, aside)
                 try:  # a rename, not shutil.move: that moves a folder INTO one that another pull put there meanwhile
                     os.rename(folder, target)
                 except OSError:
@@ -498,6 +504,10 @@ def pull_kernels(refs: Sequence[str], runs_dir: str | Path = "runs", force: bool
         done = True
         return pulled
     finally:
+        for aside, target in replaced:
+            if aside.is_dir() and not target.exists() and not target.is_symlink():  # the new run is not there
+                with contextlib.suppress(OSError):
+                    os.rename(aside, target)
         shutil.rmtree(staging_root, ignore_errors=True)
         if not done and not keep_runs_dir:
             remove_created(created)

@@ -573,8 +573,15 @@ def _run_pipeline(cfg: PipelineConfig, members: list[tuple[str, PipelineConfig]]
             prog.skip("upload", "already dry-run in the ledger")
         else:
             t0 = prog.start("upload")
-            row = submit_pipeline_csv(outcome.csv, cfg, final_dir, run_dirs, workdir=work, env=kaggle_env,
-                                      echo=echo, expected_ids=comp.ids, data=data, comp=comp, again=again)
+            try:
+                row = submit_pipeline_csv(outcome.csv, cfg, final_dir, run_dirs, workdir=work, env=kaggle_env,
+                                          echo=echo, expected_ids=comp.ids, data=data, comp=comp, again=again)
+            except KeyboardInterrupt:  # Ctrl-C or kill after Kaggle took the file: its row is in the ledger, and
+                # with submit.force only this state says the upload happened, so a rerun does not make it again
+                now = submitted(rows_with_sha(ledger_path, csv_sha, cfg.submit.competition))
+                if len(now) > len(on_kaggle):
+                    state.mark("upload", ukey, finished=True, status=now[-1]["status"], ref=now[-1]["kaggle_ref"])
+                raise
             state.mark("upload", ukey, finished=True, status=row.get("status"), ref=row.get("kaggle_ref"))
             outcome.ledger_row = row
             prog.finish("upload", t0, f"status {row.get('status')}" + (

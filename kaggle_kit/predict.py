@@ -259,6 +259,9 @@ def predict_run(run_dir: str | Path, data: Cifar10, comp: CompetitionSet | None,
 
     out: dict[str, Logits] = {}
     paths: dict[str, Path] = {}
+    # the old manifest goes before any of its logits is replaced: a predict stopped from here on (Ctrl-C, kill)
+    # leaves logits no manifest vouches for, which `submit --from` refuses, never new logits under the old sha256s
+    (folder / "manifest_predict.json").unlink(missing_ok=True)
     for name, split in sets.items():
         out[name] = Logits(ids=split.ids, logits=raw[name], labels=split.labels, tta=plan.describe(),
                            temperature=temperature)
@@ -307,6 +310,8 @@ def comp_logits(folder: str | Path, expected_ids: np.ndarray | None = None) -> L
     logits, complete (not a ``comp_subset``) and, with ``expected_ids``, for exactly the competition's ids."""
     folder = run_dir(folder)
     path = folder / "logits_comp.npz"
+    if not path.is_file() and unfinished_ensemble(folder) and any(folder.glob("logits_*.npz")):
+        raise SubmissionError(f"{folder}: {UNFINISHED_ENSEMBLE}")  # stopped before its competition logits
     logits = load_logits(path, NUM_CLASSES)
     ok, why = comp_complete(folder)
     if not ok and unfinished_ensemble(folder):

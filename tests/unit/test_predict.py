@@ -200,3 +200,44 @@ def test_an_empty_holdout_has_no_accuracy_rather_than_nan(recwarn):
     assert empty.accuracy is None and not [w for w in recwarn if issubclass(w.category, RuntimeWarning)]
     two = Logits(np.arange(2), np.eye(10, dtype=np.float32)[[3, 4]], np.array([3, 5]), "none")
     assert two.accuracy == 0.5
+
+
+def test_a_predict_stopped_between_its_logits_leaves_no_manifest_vouching_for_them(tmp_path, monkeypatch):
+    """Ctrl-C (or kill) after the new holdout logits were written and before the competition ones: the old
+    manifest_predict.json still said the folder's logits were complete, with the old sha256s, so `submit --from`
+    took the old competition logits while the holdout (the ledger's local score) came from the new prediction.
+    Now the manifest goes first: the folder is refused until predict runs again, which ends as if never stopped."""
+    import kaggle_kit.predict as predict_mod
+    from kaggle_kit.fsio import sha256_file
+
+    data, comp = synthetic_data()
+    run = make_run(tmp_path / "run")
+    predict_run(run, data, comp, PredictConfig(tta="none", batch_size=64), device="cpu")
+    real_save, saved = predict_mod.save_logits, []
+
+    def save_then_stop(path, logits):
+        if saved:
+            raise KeyboardInterrupt
+        saved.append(path)
+        return real_save(path, logits)
+
+    monkeypatch.setattr(predict_mod, "save_logits", save_then_stop)
+    flip = PredictConfig(tta="flip", batch_size=64)
+    with pytest.raises(KeyboardInterrupt):
+        predict_run(run, data, comp, flip, device="cpu")
+    monkeypatch.setattr(predict_mod, "save_logits", real_save)
+    manifest = read_manifest(run, "predict")
+    recorded = {} if manifest is None else manifest["outputs"]
+    assert all(sha256_file(o["path"]) == o["sha256"] for o in recorded.values()), "a manifest vouches for logits " \
+                                                                                   "it did not record"
+    with pytest.raises(SubmissionError):
+        submission_from_run(run, tmp_path / "sub.csv")
+    assert not (tmp_path / "sub.csv").exists()
+
+    predict_run(run, data, comp, flip, device="cpu")
+    whole = make_run(tmp_path / "whole")
+    predict_run(whole, data, comp, flip, device="cpu")
+    for split in ("holdout", "test", "comp"):
+        a, b = load_logits(run / f"logits_{split}.npz"), load_logits(whole / f"logits_{split}.npz")
+        assert np.array_equal(a.logits, b.logits) and np.array_equal(a.ids, b.ids)
+    assert read_manifest(run, "predict")["comp_complete"] is True

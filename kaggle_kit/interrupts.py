@@ -1,0 +1,64 @@
+"""Ctrl-C and ``kill`` take one path: each ends a command where it is, with every cleanup run.
+
+Python's default SIGTERM ends the process at once, without ``finally`` blocks: temporary files beside outputs,
+a ``TemporaryDirectory`` and the fake server's children stayed behind, and the exit had no word on stderr. Raised
+as ``Terminated`` (a ``KeyboardInterrupt``), a SIGTERM (a ``kill``, a CI timeout, a container stop) unwinds as
+Ctrl-C does. ``signals_held`` keeps both out of the few steps that must finish once begun (a ledger row for an
+upload Kaggle has accepted).
+"""
+from __future__ import annotations
+
+import contextlib
+import signal
+import threading
+from typing import Iterator
+
+SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised where the process was; the CLI exits 143 (128 + SIGTERM) after the cleanups."""
+
+
+def _raise_terminated(signum, frame):  # noqa: ARG001 - the signal module's signature
+    raise Terminated()
+
+
+def _main_thread() -> bool:
+    return threading.current_thread() is threading.main_thread()
+
+
+@contextlib.contextmanager
+def terminate_as_interrupt() -> Iterator[None]:
+    """SIGTERM raises ``Terminated`` while the block runs (the previous handler is put back after it); outside
+    the main thread, where no handler can be set, nothing changes."""
+    if not _main_thread():
+        yield
+        return
+    old = signal.signal(signal.SIGTERM, _raise_terminated)
+    try:
+        yield
+    finally:
+        if old is not None:  # None: a handler set outside Python, which cannot be put back from here
+            signal.signal(signal.SIGTERM, old)
+
+
+@contextlib.contextmanager
+def signals_held() -> Iterator[None]:
+    """SIGINT and SIGTERM wait until the block is over, then act as usual (raised again, to the handlers that
+    were there before): for a step that must not stop half way, however short, since a Ctrl-C could otherwise
+    land inside it. The handlers are swapped rather than the signals masked: Python runs its handlers in the main
+    thread whichever thread the OS gives a signal to, so a mask would not hold once another thread runs."""
+    if not _main_thread():
+        yield
+        return
+    caught: list[int] = []
+    old = {s: signal.signal(s, lambda signum, frame: caught.append(signum)) for s in SIGNALS}
+    try:
+        yield
+    finally:
+        for s, handler in old.items():
+            if handler is not None:
+                signal.signal(s, handler)
+    if caught:
+        signal.raise_signal(caught[0])
