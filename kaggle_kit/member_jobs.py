@@ -83,6 +83,16 @@ def requested_parallel(option: str | int | None) -> int | None:
     return parse_parallel(os.environ.get(PARALLEL_ENV), PARALLEL_ENV)
 
 
+def planned_at_once(option: str | int | None, gpus: int, members: int) -> int:
+    """How many of ``members`` this process trains at once with ``gpus`` visible: the one choice that `run`
+    makes and a kernel's log line reports (a bad option, variable or torchrun setting is the same usage error)."""
+    from kaggle_kit.train.distributed import env_int
+
+    world = env_int("WORLD_SIZE", 1)
+    env_int("LOCAL_RANK", 0)  # torchrun's variables, set wrong by hand: refused too
+    return members_at_once(requested_parallel(option), gpus, world, members)
+
+
 # ------------------------------------------------------------------------------------------ the parent
 @dataclass(frozen=True)
 class MemberJob:
