@@ -103,6 +103,37 @@ def test_run_refuses_a_bad_parallel_setting_before_writing_anything(tmp_path, mo
     assert sorted(p.name for p in tmp_path.iterdir()) == ["tiny.yaml"]
 
 
+@pytest.mark.parametrize("args,env,message", [
+    (["--parallel-members", "0"], {}, "error: --parallel-members must be auto or a whole number >= 1"),
+    ([], {mj.PARALLEL_ENV: "two"}, f"error: {mj.PARALLEL_ENV} must be auto or a whole number >= 1"),
+])
+def test_demo_refuses_a_bad_parallel_setting_before_writing_anything(tmp_path, monkeypatch, capsys, args, env,
+                                                                     message):
+    """`demo` had no --parallel-members, and a bad $KAGGLE_KIT_PARALLEL_MEMBERS passed the demo's own checks:
+    it wrote its folder and started its fake Kaggle before run_pipeline refused the value."""
+    from kaggle_kit.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    for k, v in env.items():
+        monkeypatch.setenv(k, v)
+    rc = main(["demo", "--workdir", "w", "--data-dir", str(tmp_path / "nowhere"), "--set", "model.name=tinycnn",
+               "--set", "model.kwargs={}", *args])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert rc == 2 and len(err) == 1 and err[0].startswith(message), err
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_demo_and_run_share_one_parallel_members_option():
+    import argparse
+
+    from kaggle_kit.cli import build_parser
+
+    sub = next(a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction))
+    run, demo = (next(a for a in sub.choices[c]._actions if "--parallel-members" in a.option_strings)
+                 for c in ("run", "demo"))
+    assert (demo.help, demo.default, demo.metavar) == (run.help, run.default, run.metavar) == (run.help, None, "N")
+
+
 def _kernel_environment_line():
     """The kernel script's own ``environment_line``, from the rendered script (its main() not run)."""
     from kaggle_kit.kernels import render_script
