@@ -10,6 +10,7 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -234,6 +235,9 @@ def test_members_stop_when_their_parent_is_killed(side_by_side):
     """SIGKILL (out of memory, a kernel's time limit) runs no cleanup in the parent: the children must notice on
     their own and stop, or they train on with no one to record them, and a rerun would train beside them."""
     proc, kids = side_by_side()
+    specs = list(Path(tempfile.gettempdir()).glob("kaggle-kit-members-*"))  # the parent's folder for its children
     proc.kill()
     proc.communicate(timeout=30)
     assert _gone_within(kids, 5) == [], kids
+    # no cleanup ran in the parent: its temporary folder (the children's specs) was left behind on every kill
+    assert len(specs) == 1 and not specs[0].exists(), specs
