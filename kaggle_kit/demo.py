@@ -148,16 +148,19 @@ def competition_command() -> str:
 
 def run_demo(pipeline: str | Path | None = None, overrides: list[str] = (), *,
              data_dir: str | Path | None = None, workdir: str | Path = "demo", progress: bool = True,
-             echo: Callable[[str], None] = print):
-    """Start a fake Kaggle on 127.0.0.1, point the real kaggle client at it, run the pipeline, stop it."""
+             echo: Callable[[str], None] = print, parallel_members: int | str | None = None):
+    """Start a fake Kaggle on 127.0.0.1, point the real kaggle client at it, run the pipeline, stop it.
+    ``parallel_members``: as `run`'s (None: ``$KAGGLE_KIT_PARALLEL_MEMBERS``, else one per visible CUDA GPU)."""
     from kaggle_kit.config import load_pipeline, overrides_hidden_by_members
     from kaggle_kit.kaggle_api import kaggle_env
-    from kaggle_kit.pipeline import check_stages_and_models, run_pipeline
+    from kaggle_kit.pipeline import check_before_work, run_pipeline
     from kaggle_kit.testing.fake_kaggle import DEFAULT_KEY, DEFAULT_USER, FakeKaggle, FakeKaggleConfig
 
     work = Path(workdir)
     cfg = load_pipeline(demo_pipeline() if pipeline is None else pipeline, list(overrides))
-    check_stages_and_models(cfg)  # before the work folder, its data and the fake Kaggle: a refused demo writes nothing
+    # before the work folder, its data and the fake Kaggle: a refused demo writes nothing; run_pipeline is handed
+    # the findings, so it does not build every member's model again
+    checked = check_before_work(cfg, parallel_members)
     for note in overrides_hidden_by_members(cfg, list(overrides)):
         echo(note)
     work.mkdir(parents=True, exist_ok=True)
@@ -170,7 +173,7 @@ def run_demo(pipeline: str | Path | None = None, overrides: list[str] = (), *,
         echo(f"fake Kaggle listening on {server.url} (the real kaggle client talks to it)")
         with kaggle_env(server, config_dir, DEFAULT_USER, DEFAULT_KEY) as env:
             return run_pipeline(cfg, data_dir=data.root, workdir=work, progress=progress, echo=echo,
-                                kaggle_env=env)
+                                kaggle_env=env, checked=checked)
 
 
 __all__ = ["DemoData", "competition_command", "demo_pipeline", "download_cifar10", "find_demo_data", "run_demo",

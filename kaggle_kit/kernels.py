@@ -148,8 +148,13 @@ def environment_line(members=1):
             "no CUDA GPU: training runs on the CPU")
     line = "python " + platform.python_version() + ", torch " + torch.__version__ + ", " + gpus
     if members > 1:  # the pipeline trains its members side by side, one per GPU (`run --parallel-members`)
-        wanted = os.environ.get("KAGGLE_KIT_PARALLEL_MEMBERS", "auto").strip()
-        at_once = min(members, int(wanted) if wanted.isdigit() and int(wanted) > 0 else max(count, 1))
+        from kaggle_kit.errors import KitError
+        from kaggle_kit.member_jobs import planned_at_once
+
+        try:  # `run`'s own choice, from $KAGGLE_KIT_PARALLEL_MEMBERS and the GPUs
+            at_once = planned_at_once(None, count, members)
+        except KitError:  # a bad value: `run`, right after this line, refuses it in one line (exit 2)
+            return line
         line += ("; training " + str(members) + " members " + ("one after another" if at_once == 1 else
                  str(at_once) + " at a time, " + ("one per GPU" if count >= at_once else "sharing GPUs" if count
                                                   else "in CPU processes")))

@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import os
 import queue
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -81,6 +82,16 @@ def requested_parallel(option: str | int | None) -> int | None:
     if option is not None:
         return parse_parallel(option)
     return parse_parallel(os.environ.get(PARALLEL_ENV), PARALLEL_ENV)
+
+
+def planned_at_once(option: str | int | None, gpus: int, members: int) -> int:
+    """How many of ``members`` this process trains at once with ``gpus`` visible: the one choice that `run`
+    makes and a kernel's log line reports (a bad option, variable or torchrun setting is the same usage error)."""
+    from kaggle_kit.train.distributed import env_int
+
+    world = env_int("WORLD_SIZE", 1)
+    env_int("LOCAL_RANK", 0)  # torchrun's variables, set wrong by hand: refused too
+    return members_at_once(requested_parallel(option), gpus, world, members)
 
 
 # ------------------------------------------------------------------------------------------ the parent
@@ -211,12 +222,14 @@ def train_members(jobs: Sequence[MemberJob], cifar_dir: Path, *, at_once: int, d
 
 
 # ------------------------------------------------------------------------------------------ the child
-def _exit_with_parent(parent: int) -> None:
+def _exit_with_parent(parent: int, folder: Path) -> None:
     """A child whose parent died (killed, out of memory) stops: a rerun resumes its folder, and two processes
-    must not train into one folder."""
+    must not train into one folder. It also removes the parent's temporary ``folder`` (the children's specs and
+    results), which a killed parent leaves behind; only the parent's children use it, and they are stopping."""
     def watch() -> None:
         while True:
             if os.getppid() != parent:
+                shutil.rmtree(folder, ignore_errors=True)
                 os._exit(1)
             time.sleep(1.0)
 
@@ -227,7 +240,7 @@ def child_main(spec_path: str) -> int:
     """Train one member as the pipeline's sequential path would (``train_run`` with the same arguments), and write
     its result (or its error) where the parent reads it."""
     spec = json.loads(Path(spec_path).read_text(encoding="utf-8"))
-    _exit_with_parent(int(spec["parent"]))
+    _exit_with_parent(int(spec["parent"]), Path(spec_path).parent)
     outcome: dict
     try:
         import torch

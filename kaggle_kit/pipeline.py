@@ -23,8 +23,7 @@ from kaggle_kit.config import STAGES, PipelineConfig, config_hash, member_config
 from kaggle_kit.errors import ConfigError
 from kaggle_kit.fsio import atomic_write_text, check_not_held, held_lock, one_at_a_time, sha256_file
 from kaggle_kit.ledger import as_fraction
-from kaggle_kit.member_jobs import (MemberJob, members_at_once, requested_parallel, train_members,
-                                    visible_cuda_devices)
+from kaggle_kit.member_jobs import MemberJob, planned_at_once, train_members, visible_cuda_devices
 from kaggle_kit.runs import new_run_id
 from kaggle_kit.text import noun_for
 
@@ -186,7 +185,7 @@ def check_member_models(members: Sequence[tuple[str, PipelineConfig]]) -> list[i
         try:
             with torch.device("meta"), warnings.catch_warnings():
                 warnings.simplefilter("ignore")  # torch's note that a zero-size tensor is not initialised
-                model, kwargs = build_model(mcfg, CIFAR10_CLASSES)
+                model, kwargs = build_model(mcfg, CIFAR10_CLASSES, meta_only=True)  # its budget check's build
                 counts.append(count_parameters(model))
                 _check_forward(model, mcfg.model.name, kwargs, min(2, mcfg.train.batch_size))
         except UsageError as err:
@@ -294,11 +293,12 @@ class PipelineOutcome:
 def run_pipeline(cfg: PipelineConfig, *, data_dir: str | Path | None = None, workdir: str | Path = ".",
                  progress: bool = True, echo: Callable[[str], None] = print,
                  kaggle_env: dict[str, str] | None = None, again: str | None = None,
-                 parallel_members: int | str | None = None) -> PipelineOutcome:
+                 parallel_members: int | str | None = None, checked: Checked | None = None) -> PipelineOutcome:
     """Run (or resume) every stage the pipeline lists; returns where the outputs are. ``again``: the command a dry
     run names for the upload (the pipeline's own, so the ledger keeps its runs and predictions).
     ``parallel_members``: how many members train at once (None: ``$KAGGLE_KIT_PARALLEL_MEMBERS``, else auto, one
-    per visible CUDA GPU; see member_jobs.py).
+    per visible CUDA GPU; see member_jobs.py). ``checked``: ``check_before_work(cfg, parallel_members)`` when the
+    caller ran it already (the demo), so the members' models are not built again.
 
     One run of a pipeline per folder at a time: a second (`make submit` in two terminals) would train the same
     members again beside the first and race it for the state file, so it is refused at once."""
@@ -307,7 +307,7 @@ def run_pipeline(cfg: PipelineConfig, *, data_dir: str | Path | None = None, wor
             f"finished stages are then skipped here) or run in another folder")
     with one_at_a_time(f"pipeline:{where}:{cfg.name}", busy):
         members, parallel = _preflight(cfg, workdir=Path(workdir), echo=echo, kaggle_env=kaggle_env,
-                                      parallel_members=parallel_members)
+                                      parallel_members=parallel_members, checked=checked)
         # the temporary folder's lock misses a run with another TMPDIR (a Slurm job's) or on another machine
         # sharing this folder; this one, beside the state file, does not. A run holding it is refused now; it is
         # taken (and its file made) only once the data stage has found and read the data, so a run the checks or
@@ -324,8 +324,7 @@ def run_pipeline(cfg: PipelineConfig, *, data_dir: str | Path | None = None, wor
 
 
 def check_stages_and_models(cfg: PipelineConfig) -> tuple[list[tuple[str, PipelineConfig]], list[int]]:
-    """The pre-flight checks that need no work folder or credentials (the demo runs them before it writes its
-    folder and starts its fake Kaggle): the stages, and every member's model. Returns the members' configs and
+    """The stages, and every member's model (each built on the meta device). Returns the members' configs and
     their trainable parameters."""
     unknown = [s for s in cfg.stages if s not in STAGES]
     if unknown:
@@ -337,18 +336,34 @@ def check_stages_and_models(cfg: PipelineConfig) -> tuple[list[tuple[str, Pipeli
     return members, params
 
 
-def _preflight(cfg: PipelineConfig, *, workdir: Path, echo: Callable[[str], None],
-               kaggle_env: dict[str, str] | None, parallel_members: int | str | None = None
-               ) -> tuple[list[tuple[str, PipelineConfig]], tuple[int, list[str]]]:
-    """Every check that can refuse the run before anything is read or written; returns the members' configs and
-    (how many train at once, the CUDA devices they are given)."""
-    members, params = check_stages_and_models(cfg)
-    from kaggle_kit.train.distributed import env_int
+@dataclass(frozen=True)
+class Checked:
+    """What the pre-flight checks that need no work folder or credentials found (``check_before_work``)."""
+    cfg: PipelineConfig
+    members: list[tuple[str, PipelineConfig]]
+    params: list[int]                   # each member's trainable parameters
+    parallel: tuple[int, list[str]]     # how many members train at once, and the CUDA devices they are given
 
-    world = env_int("WORLD_SIZE", 1)
-    env_int("LOCAL_RANK", 0)  # torchrun's variables, set wrong by hand: refused now
+
+def check_before_work(cfg: PipelineConfig, parallel_members: int | str | None = None) -> Checked:
+    """The stages, every member's model and how many members train at once. The demo runs these before it writes
+    its folder and starts its fake Kaggle, and hands them to ``run_pipeline`` (``checked=``), which would
+    otherwise build every member's model again."""
+    members, params = check_stages_and_models(cfg)
     devices = visible_cuda_devices()
-    at_once = members_at_once(requested_parallel(parallel_members), len(devices), world, len(members))
+    at_once = planned_at_once(parallel_members, len(devices), len(members))
+    return Checked(cfg, members, params, (at_once, devices))
+
+
+def _preflight(cfg: PipelineConfig, *, workdir: Path, echo: Callable[[str], None],
+               kaggle_env: dict[str, str] | None, parallel_members: int | str | None = None,
+               checked: Checked | None = None) -> tuple[list[tuple[str, PipelineConfig]], tuple[int, list[str]]]:
+    """Every check that can refuse the run before anything is read or written; returns the members' configs and
+    (how many train at once, the CUDA devices they are given). ``checked``: ``check_before_work``'s findings for
+    this very config, when the caller ran it already."""
+    if checked is None or checked.cfg != cfg:
+        checked = check_before_work(cfg, parallel_members)
+    members, params = checked.members, checked.params
     if "upload" in cfg.stages or "sync" in cfg.stages:  # a bad ledger stops the run now, not after training
         from kaggle_kit.upload import check_ledger
 
@@ -365,7 +380,7 @@ def _preflight(cfg: PipelineConfig, *, workdir: Path, echo: Callable[[str], None
         note = combined_parameters_note(params)
         if note:
             echo(f"{note}: `kaggle-kit submit --from RUN -m MSG` with one member's run folder once it is trained")
-    return members, (at_once, devices)
+    return members, checked.parallel
 
 
 def _plan_training(state: PipelineState, name: str, mcfg: PipelineConfig, cfg: PipelineConfig, work: Path,

@@ -16,9 +16,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--data-dir", help="data folder (default: $KAGGLE_KIT_DATA when set (only there), "
                                       "else ./data, then Kaggle input)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar or per-epoch lines (stage lines stay)")
-    p.add_argument("--parallel-members", metavar="N", help="train up to N ensemble members at once, each in its own "
-                   "process on its own GPU (default: $KAGGLE_KIT_PARALLEL_MEMBERS, else auto: one per visible CUDA "
-                   "GPU, so CPUs and a single GPU train one after another; 1: one after another)")
+    add_parallel_members(p)
     p.set_defaults(func=run)
 
     d = sub.add_parser("demo", help="the whole flow on CIFAR-10 with a small model and a local fake Kaggle")
@@ -31,7 +29,15 @@ def register(sub: argparse._SubParsersAction) -> None:
     d.add_argument("--workdir", default="demo", help="where runs/, submissions/ and reports/ go "
                    "(default demo/, so demo uploads never mix with the real ledger)")
     d.add_argument("--no-progress", action="store_true", help="no progress bar or per-epoch lines (stage lines stay)")
+    add_parallel_members(d)
     d.set_defaults(func=demo)
+
+
+def add_parallel_members(parser: argparse.ArgumentParser) -> None:
+    """``--parallel-members``, one definition for `run` and `demo`: the same help, the same default."""
+    parser.add_argument("--parallel-members", metavar="N", help="train up to N ensemble members at once, each in its "
+                        "own process on its own GPU (default: $KAGGLE_KIT_PARALLEL_MEMBERS, else auto: one per "
+                        "visible CUDA GPU, so CPUs and a single GPU train one after another; 1: one after another)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -54,7 +60,8 @@ def demo(args: argparse.Namespace) -> int:
     from kaggle_kit import demo as demo_module
 
     out = demo_module.run_demo(args.pipeline or demo_module.demo_pipeline(), args.overrides, data_dir=args.data_dir,
-                               workdir=args.workdir, progress=not args.no_progress)
+                               workdir=args.workdir, progress=not args.no_progress,
+                               parallel_members=args.parallel_members)
     _summary(out)
     print("next:         open the gap report in a browser; for the competition itself, `kaggle-kit data download` "
           f"(Kaggle credentials, rules accepted) then `{demo_module.competition_command()}`")

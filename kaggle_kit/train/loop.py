@@ -101,10 +101,11 @@ def split_indices(cfg: PipelineConfig, labels: np.ndarray) -> tuple[np.ndarray, 
     return train_idx, hold_idx
 
 
-def build_model(cfg: PipelineConfig, num_classes: int) -> tuple[torch.nn.Module, dict]:
+def build_model(cfg: PipelineConfig, num_classes: int, *, meta_only: bool = False) -> tuple[torch.nn.Module, dict]:
     """Registry model with the pipeline's kwargs (+ train.dropout); the parameter budget is checked here, on a
     meta-device build first, so a width of 100,000 (a resumed run's edited config.yaml) is refused before
-    gigabytes are allocated and initialised."""
+    gigabytes are allocated and initialised. ``meta_only``: return that meta-device build (the pre-flight checks
+    need shapes, not weights), so a model is not built twice on the meta device."""
     from kaggle_kit.config import check_model_argument, check_model_kwargs, model_kwargs
     from kaggle_kit.models import check_parameter_budget, create_model
 
@@ -123,8 +124,9 @@ def build_model(cfg: PipelineConfig, num_classes: int) -> tuple[torch.nn.Module,
                               f"fix model.kwargs or train.dropout") from None
 
     with torch.device("meta"):  # the real build has the same parameters: checked once, before it allocates
-        check_parameter_budget(build(), cfg.model.name, cfg.model.max_params)
-    return build(), kwargs
+        meta = build()
+        check_parameter_budget(meta, cfg.model.name, cfg.model.max_params)
+    return (meta if meta_only else build()), kwargs
 
 
 def improves(select_by: str, hold_loss: float | None, hold_acc: float | None, best: dict) -> bool:

@@ -165,3 +165,18 @@ def test_bundle_alone_trains_and_predicts(shared_data, tmp_path):
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert proc.stdout.strip().splitlines()[-1] == "outside the bundle: []", proc.stdout[-2000:]
     assert len(list((tmp_path / "working" / "runs").glob("*/logits_comp.npz"))) == 1
+
+
+def test_a_bad_parallel_setting_stops_the_kernel_with_runs_one_line_error(tmp_path):
+    """The kernel's log line read a bad $KAGGLE_KIT_PARALLEL_MEMBERS as auto ("training 2 members one after
+    another") right before `run` refused it; now the line says nothing of members and `run`'s refusal is the
+    kernel's one error line, exit 2, before any data is looked for."""
+    two = TWO_EPOCHS + "members: [{name: a}, {name: b, set: {train.seed: 1}}]\n"
+    (tmp_path / "kernel-log.yaml").write_text(two)
+    folder = kernels.build_kernel_folder(tmp_path / "kernel-log.yaml", tmp_path / "k", owner="alice", gpu="none")
+    rc, log = run_kernel_script(folder.path / kernels.SCRIPT_NAME, tmp_path / "working", tmp_path / "no-data",
+                                KAGGLE_KIT_PARALLEL_MEMBERS="two")
+    lines = log.splitlines()
+    assert rc == 2 and lines[1].startswith("python ") and "members" not in lines[1], log
+    assert lines[2:] == ["error: KAGGLE_KIT_PARALLEL_MEMBERS must be auto or a whole number >= 1 (1: members train "
+                         "one after another), found 'two'"], log

@@ -4,10 +4,18 @@ the run with one error and leaves the other's run; a rerun skips both. No GPU he
 with ``parallel_members=2``, which is what the GPU count decides on a GPU machine."""
 from __future__ import annotations
 
+import contextlib
 import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
 from pathlib import Path
 
 import pandas as pd
+import pytest
 import torch
 
 from kaggle_kit.config import load_pipeline
@@ -124,3 +132,112 @@ def test_a_failing_member_stops_the_run_with_one_error_and_the_other_is_kept(tmp
     out, err = capsys.readouterr()
     assert rc == 0, err
     assert "train a skipped (inputs unchanged" in out and "training 2 members" not in out, out
+
+
+# ------------------------------------------------------------------------------------------ interrupted parents
+def _state(pid: int) -> str | None:
+    """A process's state letter (Linux /proc), None once it is gone; a zombie (Z) has stopped running."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return None
+
+
+def _children(pid: int) -> list[int]:
+    kids = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        if int(fields[1]) == pid and fields[0] != "Z":
+            kids.append(int(stat.parent.name))
+    return kids
+
+
+@pytest.fixture
+def side_by_side(tmp_path, shared_data):
+    """Starts `kaggle-kit run` of two members in two processes, in a session of its own (so a signal to its group
+    reaches no test process), and returns it with its children's ids once both have finished their first epoch
+    (last.pt) of 5. Whatever is left of that group is killed at the end of the test, whatever its outcome."""
+    started: list[subprocess.Popen] = []
+
+    def start() -> tuple[subprocess.Popen, list[int]]:
+        (tmp_path / "two.yaml").write_text(TWO.replace("epochs: 2", "epochs: 5").replace(", predict, ensemble]", "]"))
+        with open(tmp_path / "run.log", "w") as log:  # stdout: a file, which cannot fill up as a pipe can
+            proc = subprocess.Popen(
+                [sys.executable, "-m", "kaggle_kit", "run", "two.yaml", "--data-dir", str(shared_data),
+                 "--no-progress", "--parallel-members", "2"], cwd=tmp_path, stdout=log, stderr=subprocess.PIPE,
+                text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"}, start_new_session=True)
+        started.append(proc)
+        deadline = time.time() + 120
+        while time.time() < deadline and proc.poll() is None:
+            if len(list((tmp_path / "runs").glob("*/last.pt"))) == 2:
+                break
+            time.sleep(0.02)
+        kids = _children(proc.pid)
+        if proc.poll() is not None or len(kids) != 2:
+            proc.kill()
+            pytest.fail(f"not two members training: {kids}, {proc.communicate()[1]}")
+        return proc, kids
+
+    yield start
+    for proc in started:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+
+
+def _gone_within(pids: list[int], seconds: float) -> list[int]:
+    """The processes of ``pids`` still running after ``seconds``."""
+    deadline = time.time() + seconds
+    while time.time() < deadline and any(_state(p) not in (None, "Z") for p in pids):
+        time.sleep(0.05)
+    return [p for p in pids if _state(p) not in (None, "Z")]
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="finds the children through Linux /proc")
+@pytest.mark.parametrize("to", ["parent", "group"])
+def test_ctrl_c_stops_the_members_in_one_line_and_a_rerun_resumes_them(tmp_path, shared_data, side_by_side,
+                                                                        to):
+    """SIGINT to the parent alone (`kill -INT`) or to its whole group (Ctrl-C in a terminal) while both members
+    train: no child trains on, unrecorded; one error line, exit 130; neither member is recorded finished, so
+    nothing a rerun would trust is half done; a rerun (after Ctrl-C; one after another, which spares starting
+    two processes) resumes both from their last epoch and finishes."""
+    proc, kids = side_by_side()
+    if to == "parent":
+        proc.send_signal(signal.SIGINT)
+    else:
+        os.killpg(proc.pid, signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert _gone_within(kids, 5) == [], err
+    assert proc.returncode == 130, err
+    errors = [line for line in err.splitlines() if line.startswith("error:") or "Traceback" in line]
+    assert errors == ["error: interrupted; finished work is kept and a rerun resumes it"], err
+    state = json.loads((tmp_path / "runs" / "pipelines" / "two.json").read_text())
+    runs = {m: tmp_path / state["stages"][f"train:{m}"]["run_dir"] for m in "ab"}
+    assert [state["stages"][f"train:{m}"]["finished"] for m in "ab"] == [False, False], state
+    assert not [p for p in (tmp_path / "runs").glob("*/manifest_train.json")], state
+    if to == "parent":
+        return
+
+    again = subprocess.run([sys.executable, "-m", "kaggle_kit", "run", "two.yaml", "--data-dir", str(shared_data),
+                            "--no-progress", "--parallel-members", "1"], cwd=tmp_path, capture_output=True,
+                           text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"}, timeout=300)
+    assert again.returncode == 0, again.stderr
+    for m in "ab":
+        assert f"train {m} (resuming {state['stages'][f'train:{m}']['run_dir']})" in again.stdout, again.stdout
+        assert pd.read_csv(runs[m] / "metrics.csv")["epoch"].tolist() == [1, 2, 3, 4, 5], m
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="finds the children through Linux /proc")
+def test_members_stop_when_their_parent_is_killed(side_by_side):
+    """SIGKILL (out of memory, a kernel's time limit) runs no cleanup in the parent: the children must notice on
+    their own and stop, or they train on with no one to record them, and a rerun would train beside them."""
+    proc, kids = side_by_side()
+    specs = list(Path(tempfile.gettempdir()).glob("kaggle-kit-members-*"))  # the parent's folder for its children
+    proc.kill()
+    proc.communicate(timeout=30)
+    assert _gone_within(kids, 5) == [], kids
+    # no cleanup ran in the parent: its temporary folder (the children's specs) was left behind on every kill
+    assert len(specs) == 1 and not specs[0].exists(), specs

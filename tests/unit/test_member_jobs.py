@@ -101,3 +101,73 @@ def test_run_refuses_a_bad_parallel_setting_before_writing_anything(tmp_path, mo
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith(message), err
     assert sorted(p.name for p in tmp_path.iterdir()) == ["tiny.yaml"]
+
+
+@pytest.mark.parametrize("args,env,message", [
+    (["--parallel-members", "0"], {}, "error: --parallel-members must be auto or a whole number >= 1"),
+    ([], {mj.PARALLEL_ENV: "two"}, f"error: {mj.PARALLEL_ENV} must be auto or a whole number >= 1"),
+])
+def test_demo_refuses_a_bad_parallel_setting_before_writing_anything(tmp_path, monkeypatch, capsys, args, env,
+                                                                     message):
+    """`demo` had no --parallel-members, and a bad $KAGGLE_KIT_PARALLEL_MEMBERS passed the demo's own checks:
+    it wrote its folder and started its fake Kaggle before run_pipeline refused the value."""
+    from kaggle_kit.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    for k, v in env.items():
+        monkeypatch.setenv(k, v)
+    rc = main(["demo", "--workdir", "w", "--data-dir", str(tmp_path / "nowhere"), "--set", "model.name=tinycnn",
+               "--set", "model.kwargs={}", *args])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert rc == 2 and len(err) == 1 and err[0].startswith(message), err
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_demo_and_run_share_one_parallel_members_option():
+    import argparse
+
+    from kaggle_kit.cli import build_parser
+
+    sub = next(a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction))
+    run, demo = (next(a for a in sub.choices[c]._actions if "--parallel-members" in a.option_strings)
+                 for c in ("run", "demo"))
+    assert (demo.help, demo.default, demo.metavar) == (run.help, run.default, run.metavar) == (run.help, None, "N")
+
+
+def _kernel_environment_line():
+    """The kernel script's own ``environment_line``, from the rendered script (its main() not run)."""
+    from kaggle_kit.kernels import render_script
+
+    namespace: dict = {"__name__": "kernel_script"}
+    exec(render_script("alice/k", "k", "name: k\n", [], b"", members=3), namespace)  # noqa: S102 - our own script
+    return namespace["environment_line"]
+
+
+@pytest.mark.parametrize("value", [None, "auto", "1", "2", " 3 ", "+2", "5"])
+def test_the_kernel_log_reports_the_choice_run_makes(monkeypatch, value):
+    """The kernel script re-implemented the choice: "+2" (which `run` reads as 2) read as auto there."""
+    import re
+
+    import torch
+
+    if value is None:
+        monkeypatch.delenv(mj.PARALLEL_ENV, raising=False)
+    else:
+        monkeypatch.setenv(mj.PARALLEL_ENV, value)
+    gpus = torch.cuda.device_count() if torch.cuda.is_available() else 0
+    line = _kernel_environment_line()(3)
+    said = re.search(r"; training 3 members (one after another|(\d) at a time, )", line)
+    assert said, line
+    run_chooses = mj.members_at_once(mj.requested_parallel(None), gpus, 1, 3)  # as `run` does, torchrun aside
+    assert (1 if said.group(1) == "one after another" else int(said.group(2))) == run_chooses, line
+
+
+@pytest.mark.parametrize("value", ["two", "0", "-1", "1.5"])
+def test_the_kernel_log_leaves_a_bad_value_to_runs_one_line_error(monkeypatch, value):
+    """A bad value read as auto in the kernel's log line ("training 3 members one after another") while `run`,
+    right after it, refuses it; now the line says nothing of members and the refusal is `run`'s own."""
+    monkeypatch.setenv(mj.PARALLEL_ENV, value)
+    line = _kernel_environment_line()(3)
+    assert "members" not in line and line.startswith("python "), line
+    with pytest.raises(UsageError, match=f"^{mj.PARALLEL_ENV} must be auto or a whole number >= 1"):
+        mj.requested_parallel(None)

@@ -69,3 +69,52 @@ def test_a_model_that_cannot_train_on_one_image_is_refused_when_batch_size_is_on
         check_member_models([("one", with_one)])
     assert check_member_models([("two", load_pipeline("pipelines/demo.yaml", overrides=[
         "model.name=tinycnn", "model.kwargs={}", "train.batch_size=1"]))]) == [24_346]
+
+
+def _count_builds(monkeypatch) -> list[str]:
+    """Every model build from here on (the meta-device ones included), by model name."""
+    import kaggle_kit.models as models
+
+    built: list[str] = []
+    real = models.create_model
+    monkeypatch.setattr(models, "create_model", lambda name, *a, **k: built.append(name) or real(name, *a, **k))
+    return built
+
+
+def test_the_pre_flight_builds_each_members_model_once(monkeypatch):
+    """check_member_models called build_model inside a meta-device context, and build_model builds on the meta
+    device once itself before its real build: each member was built twice, both on the meta device."""
+    built = _count_builds(monkeypatch)
+    cfg = load_pipeline("pipelines/demo.yaml", overrides=["model.name=tinycnn", "model.kwargs={}"])
+    assert check_member_models(member_configs(cfg)) == [24_346, 24_346]
+    assert built == ["tinycnn", "tinycnn"]
+
+
+def _demo_without_work(tmp_path, shared_data, monkeypatch, **options) -> dict:
+    """run_demo up to the end of run_pipeline's pre-flight (the fake Kaggle started); returns what the rest of
+    the run would have been handed."""
+    from kaggle_kit import demo, pipeline
+
+    seen: dict = {}
+
+    def no_work(cfg, members, **kwargs):  # everything after the pre-flight: not what these tests are about
+        seen.update(kwargs, members=members)
+        return "outcome"
+
+    monkeypatch.setattr(pipeline, "_run_pipeline", no_work)
+    assert demo.run_demo(None, ["model.name=tinycnn", "model.kwargs={}"], data_dir=shared_data,
+                         workdir=tmp_path / "w", progress=False, echo=lambda _: None, **options) == "outcome"
+    return seen
+
+
+def test_the_demo_runs_its_pre_flight_once(tmp_path, shared_data, monkeypatch):
+    """The demo ran the pre-flight before its folder and fake Kaggle, then run_pipeline ran it again: four builds
+    of each member's model where one does."""
+    built = _count_builds(monkeypatch)
+    seen = _demo_without_work(tmp_path, shared_data, monkeypatch)
+    assert [name for name, _ in seen["members"]] == ["s0", "s1"] and seen["parallel"][0] == 1  # CPU: auto is 1
+    assert built == ["tinycnn", "tinycnn"]
+
+
+def test_the_demos_parallel_members_reaches_the_run(tmp_path, shared_data, monkeypatch):
+    assert _demo_without_work(tmp_path, shared_data, monkeypatch, parallel_members="2")["parallel"][0] == 2
