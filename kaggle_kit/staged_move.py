@@ -265,4 +265,55 @@ def remove_stale(dest: Path) -> list[Path]:
             if not (staging / JOURNAL).exists():  # a journal appeared since: a download killed a moment ago
                 shutil.rmtree(staging, ignore_errors=True)
                 removed.append(staging)
+    return removed + _remove_old_beside(dest)
+
+
+OLD_PARTS = ("archive", "files", "replaced")  # all a staging folder of before session 24 held (no journal)
+
+
+def _old_beside(dest: Path) -> Iterator[tuple[Path, bool]]:
+    """The staging folders that downloads of before session 24 made BESIDE ``dest`` (``.<name>.download-`` and 8
+    of tempfile's letters, ``<name>`` the folder's name as given or absolute, ``data`` for none) and a kill left:
+    holding only ``OLD_PARTS``, unchanged for ``STALE_S`` and held by no process (the versions of before 8702353
+    held none, which the minute covers as it did then); each locked by this one while the caller has it, with
+    whether its ``replaced/`` holds files (the only copies of old files a move cut short took out of ``dest``)."""
+    beside = dest.absolute().parent
+    prefixes = {f".{dest.name or 'data'}.download-", f".{dest.absolute().name or 'data'}.download-"}
+    ours = re.compile("|".join(re.escape(p) for p in sorted(prefixes)) + r"[a-z0-9_]{8}")
+    try:
+        entries = [e for e in os.scandir(beside) if ours.fullmatch(e.name) and e.is_dir(follow_symlinks=False)]
+    except OSError:
+        return
+    for entry in entries:
+        try:
+            if not set(os.listdir(entry.path)) <= set(OLD_PARTS):
+                continue
+            if time.time() - entry.stat(follow_symlinks=False).st_mtime < STALE_S:
+                continue
+            moved_out = any(p.is_file() or p.is_symlink() for p in Path(entry.path, "replaced").rglob("*"))
+            held = lock_folder(entry.path)
+        except OSError:
+            continue
+        if held is None:
+            continue
+        try:
+            yield Path(entry.path), moved_out
+        finally:
+            os.close(held)
+
+
+def _remove_old_beside(dest: Path) -> list[Path]:
+    """Remove the staging folders killed downloads of before session 24 left beside ``dest`` (``_old_beside``),
+    which no later version looked at; one whose ``replaced/`` holds the user's old files is kept, with a note
+    saying where they are."""
+    removed = []
+    with contextlib.closing(_old_beside(dest)) as found:
+        for staging, moved_out in found:
+            if moved_out:
+                print(f"note: {staging}: an older kaggle-kit's download into {dest} was killed while it moved its "
+                      f"files in; the files it took out of {dest} are in {staging / 'replaced'}: move back the ones "
+                      f"you want, then remove that folder", file=sys.stderr)
+                continue
+            shutil.rmtree(staging, ignore_errors=True)
+            removed.append(staging)
     return removed

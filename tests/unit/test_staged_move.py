@@ -305,3 +305,33 @@ def test_a_journal_kaggle_kit_did_not_write_is_left_alone_not_a_traceback_on_eve
     _write(dest, {".download-settings/" + staged_move.JOURNAL: text, "a.pkl": "old a"})
     assert staged_move.recover(dest) == [] and staged_move.remove_stale(dest) == []
     assert (dest / ".download-settings" / staged_move.JOURNAL).read_text() == text
+
+
+def test_staging_folders_older_versions_left_beside_the_data_folder_are_removed_when_unheld_and_idle(
+        tmp_path, monkeypatch, capsys):
+    """Before session 24 a download staged BESIDE its folder (``.D.download-`` and 8 letters); one killed left that
+    folder, its partial zip and unzipped files, for good: no later version looked there. The next download removes
+    it when no process holds it and it has been idle a minute; one whose replaced/ holds the user's old files (a
+    move killed half-way) is kept with a note; nothing else is touched."""
+    monkeypatch.chdir(tmp_path)
+    dest = Path("D")
+    dest.mkdir()
+    killed, fresh, held, mine, moved, inner, other = (
+        Path(n) for n in (".D.download-k1lled00", ".D.download-fresh123", ".D.download-held1234",
+                          ".D.download-mine0000", ".D.download-moved000", ".download-abcdefgh", ".E.download-abcdefgh"))
+    for folder in (killed, fresh, held, mine, moved, inner, other):
+        _write(folder, {"archive/part.zip": "partial", "files/cifar_test_nolabel.pkl": "new"})
+    _write(mine, {"notes.txt": "mine"})
+    _write(moved, {"replaced/cifar_test_nolabel.pkl": "old"})
+    for folder in (killed, held, mine, moved, inner, other):
+        os.utime(folder, (1, 1))
+    lock = lock_folder(held)  # a download of an older version, still running
+    try:
+        assert staged_move.remove_stale(dest) == [killed.absolute()]
+    finally:
+        os.close(lock)
+    assert not killed.exists() and all(f.is_dir() for f in (fresh, held, mine, moved, inner, other))
+    assert capsys.readouterr().err == (f"note: {moved.absolute()}: an older kaggle-kit's download into D was killed "
+                                       f"while it moved its files in; the files it took out of D are in "
+                                       f"{moved.absolute() / 'replaced'}: move back the ones you want, then remove "
+                                       f"that folder\n")
