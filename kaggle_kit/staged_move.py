@@ -222,8 +222,9 @@ def recover(dest: str | Path) -> list[str]:
     """Undo the moves into ``dest`` that killed downloads left half-done, and remove their staging folders; one
     note per undone move. A journal is written only while its download holds the folder's lock, so an unheld one
     is a dead process's, however recent; and only under ``dest``'s exclusive lock, which this holds too, so a
-    journal found then is never a live move's (``reading`` relies on that). Raises a one-line ``KitError`` when the undo fails (a folder made
-    read-only since): the old files then stay where the error says, for the next command to put back."""
+    journal found then is never a live move's (``reading`` relies on that). Raises a one-line ``KitError`` when
+    the undo fails (a folder made read-only since): the old files then stay where the error says, for the next
+    command to put back."""
     dest, notes = Path(dest), []
     if not _pending(dest):
         return notes
