@@ -48,16 +48,20 @@ def _pending(dest: Path) -> bool:
         return False
 
 
-def _blocked(dest: Path, exclusive: bool) -> None:
-    """Called once when a lock on ``dest`` has to be waited for: a move says why it waits (a reader's wait is a
-    move's few renames, not worth a line)."""
+MOVING = "the downloaded files move in"
+UNDOING = "a killed download's move is undone"
+
+
+def _blocked(dest: Path, exclusive: bool, then: str = MOVING) -> None:
+    """Called once when a lock on ``dest`` has to be waited for: a move or an undo says why it waits (a reader's
+    wait is a move's few renames, not worth a line)."""
     if exclusive:
-        print(f"waiting for {dest}: another kaggle-kit command is reading the data (the downloaded files move in "
-              f"once it has read them)", file=sys.stderr, flush=True)
+        print(f"waiting for {dest}: another kaggle-kit command is reading the data ({then} once it has read them)",
+              file=sys.stderr, flush=True)
 
 
 @contextlib.contextmanager
-def _locked(dest: Path, exclusive: bool) -> Iterator[bool]:
+def _locked(dest: Path, exclusive: bool, then: str = MOVING) -> Iterator[bool]:
     """Hold a shared or exclusive flock on the folder ``dest`` while the block runs, waiting for it (said once on
     stderr when a move has to wait for a reader); yields False, holding nothing, where the folder cannot be opened
     or the file system cannot lock (as before, unguarded)."""
@@ -72,7 +76,7 @@ def _locked(dest: Path, exclusive: bool) -> Iterator[bool]:
             try:
                 fcntl.flock(fd, mode | fcntl.LOCK_NB)
             except BlockingIOError:
-                _blocked(dest, exclusive)
+                _blocked(dest, exclusive, then)
                 fcntl.flock(fd, mode)
             held = True
         except OSError:
@@ -228,7 +232,7 @@ def recover(dest: str | Path) -> list[str]:
     dest, notes = Path(dest), []
     if not _pending(dest):
         return notes
-    with _locked(dest, exclusive=True) as exclusive, \
+    with _locked(dest, exclusive=True, then=UNDOING) as exclusive, \
             contextlib.closing(_unheld(dest, idle_too=False, held_too=exclusive)) as found:
         for staging in found:
             journal = _journal(staging)

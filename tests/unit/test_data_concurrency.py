@@ -44,8 +44,8 @@ def test_a_download_moving_in_while_the_data_stage_reads_waits_for_it(tmp_path, 
         assert go.wait(10)
         return real_load(path)
 
-    def hook(d, exclusive):
-        real_blocked(d, exclusive)
+    def hook(d, exclusive, *then):
+        real_blocked(d, exclusive, *then)
         blocked.set()
 
     monkeypatch.setattr(data_mod, "load_competition", paused_load)

@@ -164,8 +164,8 @@ def _when_blocked(monkeypatch) -> threading.Event:
     """An event set when a lock on a data folder has to be waited for (the hook that would say so)."""
     blocked, real = threading.Event(), getattr(staged_move, "_blocked", None)
 
-    def hook(dest, exclusive):
-        real(dest, exclusive)
+    def hook(dest, exclusive, *then):
+        real(dest, exclusive, *then)
         blocked.set()
 
     monkeypatch.setattr(staged_move, "_blocked", hook, raising=False)
