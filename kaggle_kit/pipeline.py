@@ -231,6 +231,21 @@ def data_fingerprint(paths, with_comp: bool = True) -> str:
     return config_hash({f.name: sha256_file(f) for f in files}, length=16)
 
 
+def read_data(data_dir: str | Path | None, competition: str):
+    """The data stage's reads: the data folder, CIFAR-10, the competition set, and the fingerprints of both and of
+    the batches alone, all read while a download cannot move new files in (``staged_move.reading``): the
+    fingerprint keys every later stage, so it must be of the very files loaded, not of older ones."""
+    from kaggle_kit.data import load_cifar10, load_competition
+    from kaggle_kit.datapaths import locate_data
+    from kaggle_kit.staged_move import reading
+
+    paths = locate_data(data_dir, competition=competition, require_comp=True)
+    with reading(paths.root):
+        data = load_cifar10(paths.cifar_dir)
+        comp = load_competition(paths.comp_pickle)
+        return paths, data, comp, data_fingerprint(paths), data_fingerprint(paths, with_comp=False)
+
+
 def train_keys(mcfg: PipelineConfig, cifar_fp: str, data_fp: str) -> tuple[str, str]:
     """(key, key before 2026-12) of a member's training: its ``training_key`` (model, train settings but
     ``SPEED_ONLY``, split) and the CIFAR-10 batches. The old key also hashed the competition pickle,
@@ -421,9 +436,6 @@ def _run_pipeline(cfg: PipelineConfig, members: list[tuple[str, PipelineConfig]]
                   workdir: str | Path, progress: bool, echo: Callable[[str], None],
                   kaggle_env: dict[str, str] | None, again: str | None,
                   take_lock: Callable[[], None], parallel: tuple[int, list[str]] = (1, [])) -> PipelineOutcome:
-    from kaggle_kit.data import load_cifar10, load_competition
-    from kaggle_kit.datapaths import locate_data
-
     work = Path(workdir)
     ledger_path = work / "submissions" / "ledger.csv"
     n_member_stages = sum(s in cfg.stages for s in ("train", "predict")) * len(members)
@@ -432,10 +444,7 @@ def _run_pipeline(cfg: PipelineConfig, members: list[tuple[str, PipelineConfig]]
 
     # -- data: always loaded (later stages need the arrays); its fingerprint keys everything downstream
     t0 = prog.start("data")
-    paths = locate_data(data_dir, competition=cfg.submit.competition, require_comp=True)
-    data = load_cifar10(paths.cifar_dir)
-    comp = load_competition(paths.comp_pickle)
-    data_fp, cifar_fp = data_fingerprint(paths), data_fingerprint(paths, with_comp=False)
+    paths, data, comp, data_fp, cifar_fp = read_data(data_dir, cfg.submit.competition)
     subset = (f"; training uses {cfg.data.train_subset:,} of the non-holdout images (data.train_subset)"
               if cfg.data.train_subset else "")
     prog.finish("data", t0, f"{len(data.train_labels):,} train + {len(data.test_labels):,} test CIFAR-10 images, "

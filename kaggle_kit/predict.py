@@ -7,6 +7,7 @@ Logits are stored per split with the TTA that made them and one temperature fitt
 """
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime as _dt
 import json
@@ -22,7 +23,7 @@ from kaggle_kit.checkpoint import check_matches_config, load_checkpoint, model_f
 from kaggle_kit.config import PipelineConfig, PredictConfig, from_dict, load_yaml, model_kwargs
 from kaggle_kit.data import Cifar10, CompetitionSet, stratified_subset
 from kaggle_kit.errors import ConfigError, RunError, SubmissionError, UsageError
-from kaggle_kit.fsio import atomic_write_text, check_file_target
+from kaggle_kit.fsio import atomic_write_text, check_file_target, claim_folder
 from kaggle_kit.runs import (NUM_CLASSES, UNFINISHED_ENSEMBLE, Logits, load_logits, read_manifest, run_dir, save_logits,
                              unfinished_ensemble, write_manifest)
 from kaggle_kit.submission import nonfinite_rows, write_submission
@@ -204,7 +205,21 @@ def predict_run(run_dir: str | Path, data: Cifar10, comp: CompetitionSet | None,
     The temperature is fitted on the holdout TTA logits (the logits that are stored) and written into every
     split's file. Without ``comp`` no competition logits are made and a stale ``logits_comp.npz`` is removed,
     so the folder never mixes logits of two different predictions.
+
+    One prediction into a folder at a time (the flock training takes on it): two at once (`predict --tta` while a
+    pipeline predicts that run) wrote their splits' files in turn: one's holdout logits (and the temperature fitted
+    on them) could end beside the other's competition logits, under a manifest whose sha256s match only some.
     """
+    busy = (f"{run_dir}: another kaggle-kit command is predicting or training into this folder right now; wait for "
+            f"it to finish")
+    with contextlib.ExitStack() as held:
+        claim_folder(run_dir, busy, held)  # before the model is loaded: a refusal costs nothing
+        return _predict_run(run_dir, data, comp, cfg, device, comp_subset, test_subset)
+
+
+def _predict_run(run_dir: str | Path, data: Cifar10, comp: CompetitionSet | None, cfg: PredictConfig,
+                 device: str | torch.device | None, comp_subset: int | None | object,
+                 test_subset: int | None | object) -> dict[str, Logits]:
     device = resolve_device(device)
     folder = Path(run_dir)
     pipeline = run_config(folder)

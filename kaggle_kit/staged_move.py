@@ -9,10 +9,16 @@ not tell). The toolkit reads only named files and folders of a data folder, so t
 files in, and deletes the journal once all are in. A process killed in between (kill -9, a power cut) leaves the
 journal, and the next command that looks in the folder undoes the move (``recover``): every step is one rename
 decided from where the files are, so a kill during the undo is undone by the next command as well.
+
+A reader of the data folder (a run's data stage: find, fingerprint, load) holds a shared flock on the folder itself
+(``reading``), and a move or an undo an exclusive one: readers never wait for one another, a move waits for the
+readers (seconds: they only load) and they for it (milliseconds: renames), so no reader sees some files old and
+some new, nor a half-undone move.
 """
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import json
 import os
 import re
@@ -33,6 +39,71 @@ PARTS = ("archive", "files", "replaced", JOURNAL)  # all a staging folder holds 
 STALE_S = 60.0  # an unheld staging folder unchanged this long is a killed download's
 
 
+def _pending(dest: Path) -> bool:
+    """Whether ``dest`` holds a journal ``move_into`` wrote: a move in progress or one a kill cut short."""
+    try:
+        return any(NAME.fullmatch(e.name) and os.path.lexists(os.path.join(e.path, JOURNAL))
+                   and _journal(Path(e.path)) is not None for e in os.scandir(dest))
+    except OSError:
+        return False
+
+
+MOVING = "the downloaded files move in"
+UNDOING = "a killed download's move is undone"
+
+
+def _blocked(dest: Path, exclusive: bool, then: str = MOVING) -> None:
+    """Called once when a lock on ``dest`` has to be waited for: a move or an undo says why it waits (a reader's
+    wait is a move's few renames, not worth a line)."""
+    if exclusive:
+        print(f"waiting for {dest}: another kaggle-kit command is reading the data ({then} once it has read them)",
+              file=sys.stderr, flush=True)
+
+
+@contextlib.contextmanager
+def _locked(dest: Path, exclusive: bool, then: str = MOVING) -> Iterator[bool]:
+    """Hold a shared or exclusive flock on the folder ``dest`` while the block runs, waiting for it (said once on
+    stderr when a move has to wait for a reader); yields False, holding nothing, where the folder cannot be opened
+    or the file system cannot lock (as before, unguarded)."""
+    try:
+        fd = os.open(dest, os.O_RDONLY | os.O_DIRECTORY)
+    except OSError:
+        yield False
+        return
+    try:
+        mode = fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH
+        try:
+            try:
+                fcntl.flock(fd, mode | fcntl.LOCK_NB)
+            except BlockingIOError:
+                _blocked(dest, exclusive, then)
+                fcntl.flock(fd, mode)
+            held = True
+        except OSError:
+            held = False
+        yield held
+    finally:
+        os.close(fd)
+
+
+@contextlib.contextmanager
+def reading(dest: str | Path) -> Iterator[None]:
+    """Hold ``dest`` against a download's move while the block reads it, once any move a kill cut short is undone
+    (``recover``): a run that found, fingerprinted and loaded the data while a download moved its files in could
+    fingerprint the old files and load some new ones. Costs a fraction of a millisecond (``test_staged_move``)."""
+    dest = Path(dest)
+    for again in (False, True):
+        with _locked(dest, exclusive=False) as held:
+            if not held:
+                recover_and_tell(dest)
+            # under the shared lock no move is under way, so a journal is a killed one's (twice in a row: a kill
+            # between the undo and this lock, not worth a third look)
+            if not held or again or not _pending(dest):
+                yield
+                return
+        recover_and_tell(dest)  # takes the exclusive lock; then read under the shared one
+
+
 def make(dest: Path) -> tuple[Path, int | None]:
     """A new staging folder in ``dest`` (made if missing), and the descriptor holding its lock (None where locks do
     not work, which also keeps every other process from cleaning it up)."""
@@ -47,7 +118,13 @@ def move_into(staging: Path, dest: Path) -> None:
     Every clash is checked before anything moves. Every file of ``dest`` the download replaces is moved aside
     before any new file moves in, so ``dest`` never holds old and new versions side by side, which `data verify`
     could not tell for the competition pickle (it has no official md5). On any failure, Ctrl-C included, the move
-    is undone before the error propagates; after a kill, by the next command (``recover``)."""
+    is undone before the error propagates; after a kill, by the next command (``recover``). Holds the folder's
+    exclusive lock throughout: no reader (``reading``) sees the move half-done."""
+    with _locked(dest, exclusive=True):
+        _move_into(staging, dest)
+
+
+def _move_into(staging: Path, dest: Path) -> None:
     src = staging / "files"
     entries = [(p.relative_to(src), p.is_dir()) for p in sorted(src.rglob("*"))]
     files = [rel for rel, is_dir in entries if not is_dir]
@@ -114,11 +191,13 @@ def _journal(staging: Path) -> dict | None:
     return None
 
 
-def _unheld(dest: Path, idle_too: bool) -> Iterator[Path]:
+def _unheld(dest: Path, idle_too: bool, held_too: bool = False) -> Iterator[Path]:
     """The staging folders in ``dest`` that no process holds, each locked by this one while the caller has it: a
     folder of our name holding only ``PARTS`` (a user's own folder of such a name is no staging folder) and a
     journal, or (``idle_too``) unchanged for ``STALE_S``. Nothing else is locked, even for an instant: a download
-    that found its new folder locked would run without the lock that keeps others from removing it."""
+    that found its new folder locked would run without the lock that keeps others from removing it. ``held_too``:
+    a journal's folder another process holds as well (under ``dest``'s exclusive lock, a journal is never a live
+    move's: it is one whose undo failed, and the next undo is due now, not after its process has exited)."""
     try:
         entries = [e for e in os.scandir(dest) if NAME.fullmatch(e.name) and e.is_dir(follow_symlinks=False)]
     except OSError:
@@ -134,21 +213,27 @@ def _unheld(dest: Path, idle_too: bool) -> Iterator[Path]:
             held = lock_folder(entry.path)
         except OSError:
             continue
-        if held is None:
+        if held is None and not (held_too and JOURNAL in names):
             continue
         try:
             yield Path(entry.path)
         finally:
-            os.close(held)
+            if held is not None:
+                os.close(held)
 
 
 def recover(dest: str | Path) -> list[str]:
     """Undo the moves into ``dest`` that killed downloads left half-done, and remove their staging folders; one
     note per undone move. A journal is written only while its download holds the folder's lock, so an unheld one
-    is a dead process's, however recent. Raises a one-line ``KitError`` when the undo fails (a folder made
-    read-only since): the old files then stay where the error says, for the next command to put back."""
+    is a dead process's, however recent; and only under ``dest``'s exclusive lock, which this holds too, so a
+    journal found then is never a live move's (``reading`` relies on that). Raises a one-line ``KitError`` when
+    the undo fails (a folder made read-only since): the old files then stay where the error says, for the next
+    command to put back."""
     dest, notes = Path(dest), []
-    with contextlib.closing(_unheld(dest, idle_too=False)) as found:
+    if not _pending(dest):
+        return notes
+    with _locked(dest, exclusive=True, then=UNDOING) as exclusive, \
+            contextlib.closing(_unheld(dest, idle_too=False, held_too=exclusive)) as found:
         for staging in found:
             journal = _journal(staging)
             if journal is None:
@@ -185,4 +270,55 @@ def remove_stale(dest: Path) -> list[Path]:
             if not (staging / JOURNAL).exists():  # a journal appeared since: a download killed a moment ago
                 shutil.rmtree(staging, ignore_errors=True)
                 removed.append(staging)
+    return removed + _remove_old_beside(dest)
+
+
+OLD_PARTS = ("archive", "files", "replaced")  # all a staging folder of before session 24 held (no journal)
+
+
+def _old_beside(dest: Path) -> Iterator[tuple[Path, bool]]:
+    """The staging folders that downloads of before session 24 made BESIDE ``dest`` (``.<name>.download-`` and 8
+    of tempfile's letters, ``<name>`` the folder's name as given or absolute, ``data`` for none) and a kill left:
+    holding only ``OLD_PARTS``, unchanged for ``STALE_S`` and held by no process (the versions of before 8702353
+    held none, which the minute covers as it did then); each locked by this one while the caller has it, with
+    whether its ``replaced/`` holds files (the only copies of old files a move cut short took out of ``dest``)."""
+    beside = dest.absolute().parent
+    prefixes = {f".{dest.name or 'data'}.download-", f".{dest.absolute().name or 'data'}.download-"}
+    ours = re.compile("|".join(re.escape(p) for p in sorted(prefixes)) + r"[a-z0-9_]{8}")
+    try:
+        entries = [e for e in os.scandir(beside) if ours.fullmatch(e.name) and e.is_dir(follow_symlinks=False)]
+    except OSError:
+        return
+    for entry in entries:
+        try:
+            if not set(os.listdir(entry.path)) <= set(OLD_PARTS):
+                continue
+            if time.time() - entry.stat(follow_symlinks=False).st_mtime < STALE_S:
+                continue
+            moved_out = any(p.is_file() or p.is_symlink() for p in Path(entry.path, "replaced").rglob("*"))
+            held = lock_folder(entry.path)
+        except OSError:
+            continue
+        if held is None:
+            continue
+        try:
+            yield Path(entry.path), moved_out
+        finally:
+            os.close(held)
+
+
+def _remove_old_beside(dest: Path) -> list[Path]:
+    """Remove the staging folders killed downloads of before session 24 left beside ``dest`` (``_old_beside``),
+    which no later version looked at; one whose ``replaced/`` holds the user's old files is kept, with a note
+    saying where they are."""
+    removed = []
+    with contextlib.closing(_old_beside(dest)) as found:
+        for staging, moved_out in found:
+            if moved_out:
+                print(f"note: {staging}: an older kaggle-kit's download into {dest} was killed while it moved its "
+                      f"files in; the files it took out of {dest} are in {staging / 'replaced'}: move back the ones "
+                      f"you want, then remove that folder", file=sys.stderr)
+                continue
+            shutil.rmtree(staging, ignore_errors=True)
+            removed.append(staging)
     return removed

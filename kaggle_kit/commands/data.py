@@ -28,6 +28,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 def verify(args: argparse.Namespace, just_downloaded: bool = False) -> int:
     from kaggle_kit.datapaths import given_data_dir, layout_hints, locate_data, verify_data
     from kaggle_kit.errors import DataFormatError, DataNotFoundError
+    from kaggle_kit.staged_move import reading
 
     try:
         paths = locate_data(args.data_dir)
@@ -39,7 +40,8 @@ def verify(args: argparse.Namespace, just_downloaded: bool = False) -> int:
         raise DataNotFoundError(f"{args.data_dir}: the files just downloaded hold no CIFAR-10 batches "
                                 f"(cifar-10-batches-py/data_batch_1 ...){after}") from None
     try:
-        report = verify_data(paths, check_md5=not args.no_md5)
+        with reading(paths.root):  # the md5s and the loads of one download's files
+            report = verify_data(paths, check_md5=not args.no_md5)
     except DataFormatError as err:  # a file in a format the toolkit does not read
         if not just_downloaded:
             raise

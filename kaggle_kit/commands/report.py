@@ -82,6 +82,7 @@ def run(args: argparse.Namespace) -> int:
     from kaggle_kit.errors import ConfigError, RunError
     from kaggle_kit.gap.report import build_report
     from kaggle_kit.runs import run_dir
+    from kaggle_kit.staged_move import reading
 
     from kaggle_kit.fsio import check_dir_target
 
@@ -100,7 +101,8 @@ def run(args: argparse.Namespace) -> int:
     if not folders:
         raise RunError(f"no runs to report on: pass --runs RUN..., or submit first so {args.ledger} names some")
     paths = locate_data(args.data_dir, require_comp=True)
-    html = build_report(folders, Path(args.ledger), load_cifar10(paths.cifar_dir),
-                        load_competition(paths.comp_pickle), Path(args.out), cfg, args.competition)
+    with reading(paths.root):  # one download's files, not old batches and a new pickle
+        data, comp = load_cifar10(paths.cifar_dir), load_competition(paths.comp_pickle)
+    html = build_report(folders, Path(args.ledger), data, comp, Path(args.out), cfg, args.competition)
     print(f"wrote {html} and {html.with_suffix('.md')}")
     return 0

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import tempfile
 from pathlib import Path
 
@@ -69,6 +70,18 @@ def _staged_csv(folder: Path, target: Path, ids, tmp: Path) -> tuple[Path, bool]
     return fresh, True
 
 
+def _one_submit_of(sha: str, ledger_path: Path, target: Path):
+    """Held by a `submit --from` from the moment its CSV is known until its ledger row is written: a second
+    submit of the same predictions into the same ledger (the command run twice) is refused at once, not after
+    the minutes of its own leaderboard prediction, when the ledger's duplicate check would refuse it anyway."""
+    from kaggle_kit.fsio import one_at_a_time, through_symlink
+
+    where = through_symlink(ledger_path).absolute()  # one ledger, however it is named or linked
+    return one_at_a_time(f"submit:{where}:{sha}", f"another `kaggle-kit submit` of the same predictions as {target} "
+                                                  f"(sha256 {sha[:12]}) into {ledger_path} is running; wait for it "
+                                                  f"to finish")
+
+
 def run(args: argparse.Namespace) -> int:
     from kaggle_kit.fsio import atomic_write_bytes, check_file_target, new_paths, remove_created, sha256_file
     from kaggle_kit.upload import (UPLOAD_ATTEMPTED, LocalScores, again_command, check_models_within_budget,
@@ -105,23 +118,26 @@ def run(args: argparse.Namespace) -> int:
     models = models_within(folder)  # the members' train manifests, read once for the check and the note
     check_models_within_budget(models)
     comp = _competition(args)
-    with tempfile.TemporaryDirectory(prefix="kaggle-kit-submit-") as tmp:
-        fresh, create = _staged_csv(folder, target, comp.ids, Path(tmp))
-        if not args.force:  # before the minutes the leaderboard prediction takes
-            check_not_submitted(Path(args.ledger), sha256_file(fresh), target)
-        note = parameters_note(models)
-        if note:
-            print(note)
-        scores = local_scores(folder, _cifar10_or_none(args), comp, args.synthetic_per_set, echo=print,
-                              ledger_path=args.ledger, competition=args.competition)
-        created = new_paths(target) if create else []
-        if create:
-            atomic_write_bytes(target, fresh.read_bytes())
-    try:
-        submit_csv(target, args.message, expected_ids=comp.ids, runs=run_ids(folder), scores=scores,
-                   against=comp.source or None, **submit)
-    except KitError as err:
-        if not getattr(err, UPLOAD_ATTEMPTED, False):
-            remove_created(created)  # refused before the upload: leave nothing behind
-        raise
+    with contextlib.ExitStack() as busy:
+        with tempfile.TemporaryDirectory(prefix="kaggle-kit-submit-") as tmp:
+            fresh, create = _staged_csv(folder, target, comp.ids, Path(tmp))
+            sha = sha256_file(fresh)
+            busy.enter_context(_one_submit_of(sha, Path(args.ledger), target))  # until its row is written
+            if not args.force:  # before the minutes the leaderboard prediction takes
+                check_not_submitted(Path(args.ledger), sha, target)
+            note = parameters_note(models)
+            if note:
+                print(note)
+            scores = local_scores(folder, _cifar10_or_none(args), comp, args.synthetic_per_set, echo=print,
+                                  ledger_path=args.ledger, competition=args.competition)
+            created = new_paths(target) if create else []
+            if create:
+                atomic_write_bytes(target, fresh.read_bytes())
+        try:
+            submit_csv(target, args.message, expected_ids=comp.ids, runs=run_ids(folder), scores=scores,
+                       against=comp.source or None, **submit)
+        except KitError as err:
+            if not getattr(err, UPLOAD_ATTEMPTED, False):
+                remove_created(created)  # refused before the upload: leave nothing behind
+            raise
     return 0

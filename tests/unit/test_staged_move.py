@@ -2,7 +2,10 @@
 from __future__ import annotations
 
 import errno
+import json
 import os
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -129,25 +132,124 @@ def test_a_move_killed_at_any_rename_is_undone_by_the_next_command_even_if_that_
     assert _tree(dest) == before and not staging.exists()
 
 
-def test_a_live_download_and_a_users_folder_are_left_alone(tmp_path, monkeypatch):
-    """Only a journal nobody's lock guards is undone; a download still moving holds its folder's lock, and a
-    folder of the user's with a staging folder's name holds other files than a download's."""
+def _paused_move(monkeypatch, dest: Path, staging: Path, at: int) -> tuple[threading.Thread, threading.Event,
+                                                                           threading.Event]:
+    """A real ``move_into`` in a thread, holding its staging folder's lock as a download does, paused just before
+    its ``at``-th rename until ``go`` is set; returns the thread, ``mid`` (set once it pauses) and ``go``."""
+    real, calls, mid, go = os.replace, [], threading.Event(), threading.Event()
+
+    def replace(a, b):
+        if Path(b).name != staged_move.JOURNAL and threading.current_thread() is mover:
+            calls.append(b)
+            if len(calls) - 1 == at:
+                mid.set()
+                assert go.wait(10)
+        real(a, b)
+
+    def move():
+        held = lock_folder(staging)
+        try:
+            staged_move.move_into(staging, dest)
+        finally:
+            os.close(held)
+
+    monkeypatch.setattr(os, "replace", replace)
+    mover = threading.Thread(target=move)
+    mover.start()
+    assert mid.wait(10)
+    return mover, mid, go
+
+
+def _when_blocked(monkeypatch) -> threading.Event:
+    """An event set when a lock on a data folder has to be waited for (the hook that would say so)."""
+    blocked, real = threading.Event(), getattr(staged_move, "_blocked", None)
+
+    def hook(dest, exclusive, *then):
+        real(dest, exclusive, *then)
+        blocked.set()
+
+    monkeypatch.setattr(staged_move, "_blocked", hook, raising=False)
+    return blocked
+
+
+def _blocked_or_done(blocked: threading.Event, thread: threading.Thread) -> None:
+    """Until ``thread`` waits for a lock or has finished (it finished without waiting before the fix)."""
+    while not blocked.wait(0.01) and thread.is_alive():
+        pass
+
+
+@pytest.mark.parametrize("reader", ["recover", "reading"])
+def test_a_reader_waits_for_a_live_move_and_never_sees_it_half_done(tmp_path, monkeypatch, reader):
+    """A download half-way through its move holds its staging folder's lock, so ``recover`` skipped its journal and
+    the reader went on to read old and new files side by side. The move now holds the data folder's exclusive
+    lock: a reader waits the few renames, then sees only the new files, and nothing is undone."""
+    dest, staging, _ = _download(tmp_path)
+    mover, _, go = _paused_move(monkeypatch, dest, staging, at=4)  # old files aside, one new file in
+    blocked, seen = _when_blocked(monkeypatch), {}
+
+    def read():
+        if reader == "recover":
+            seen["notes"] = staged_move.recover(dest)
+            seen["tree"] = _tree(dest)
+        else:
+            with staged_move.reading(dest):
+                seen["tree"] = _tree(dest)
+
+    thread = threading.Thread(target=read)
+    thread.start()
+    _blocked_or_done(blocked, thread)  # the reader waits for the move's lock
+    go.set()
+    mover.join(10)
+    thread.join(10)
+    assert seen["tree"] == {**NEW, "sub": "/", "more": "/", "mine.txt": "mine"}
+    assert seen.get("notes", []) == []
+
+
+def test_a_move_waits_for_a_reader_so_a_read_is_all_old(tmp_path, monkeypatch, capsys):
+    """A run reading the data folder (fingerprint, then load) while a download moved its files in could fingerprint
+    the old files and load new ones; the move now waits for it, saying so on stderr."""
+    dest, staging, before = _download(tmp_path)
+    blocked = _when_blocked(monkeypatch)
+    with staged_move.reading(dest):
+        first = _tree(dest)
+        mover = threading.Thread(target=staged_move.move_into, args=(staging, dest))
+        mover.start()
+        _blocked_or_done(blocked, mover)  # the move waits for this read to finish
+        assert _tree(dest) == first == before
+    mover.join(10)
+    assert _tree(dest) == {**NEW, "sub": "/", "more": "/", "mine.txt": "mine"}
+    assert capsys.readouterr().err == (f"waiting for {dest}: another kaggle-kit command is reading the data (the "
+                                       f"downloaded files move in once it has read them)\n")
+
+
+def test_reading_undoes_a_killed_move_first_and_costs_under_a_millisecond(tmp_path, monkeypatch):
+    """``reading`` undoes a move a kill cut short before it reads (under the exclusive lock), and a plain read's
+    lock costs little: every data read takes it."""
     dest, staging, before = _download(tmp_path)
     with monkeypatch.context() as m:
         _fail_from(m, 2, Killed())
         m.setattr(staged_move, "_undo", _killed)
         with pytest.raises(Killed):
             staged_move.move_into(staging, dest)
-    mid_move = _tree(dest)
-    held = lock_folder(staging)
-    try:
-        assert staged_move.recover(dest) == [] and _tree(dest) == mid_move
-    finally:
-        os.close(held)
+    with staged_move.reading(dest):
+        assert _tree(dest) == before and not staging.exists()
+    n, t0 = 200, time.perf_counter()
+    for _ in range(n):
+        with staged_move.reading(dest):
+            pass
+    assert (time.perf_counter() - t0) / n < 1e-3
+
+
+def test_a_users_folder_of_a_staging_name_is_left_alone(tmp_path):
+    """A folder of the user's with a staging folder's name holds other files than a download's."""
+    dest, _, before = _download(tmp_path)
+    (dest / ".download-abcd1234" / staged_move.JOURNAL).write_text(json.dumps({"files": ["a.pkl"], "made": []}))
     mine = dest / ".download-settings"
     _write(mine, {staged_move.JOURNAL: "{}", "notes.txt": "mine"})
     assert len(staged_move.recover(dest)) == 1 and _tree(dest) == before
     assert (mine / "notes.txt").read_text() == "mine"
+    with staged_move.reading(dest):
+        assert (mine / "notes.txt").read_text() == "mine"
 
 
 def test_only_idle_unheld_staging_folders_of_its_own_name_are_removed(tmp_path):
@@ -203,3 +305,33 @@ def test_a_journal_kaggle_kit_did_not_write_is_left_alone_not_a_traceback_on_eve
     _write(dest, {".download-settings/" + staged_move.JOURNAL: text, "a.pkl": "old a"})
     assert staged_move.recover(dest) == [] and staged_move.remove_stale(dest) == []
     assert (dest / ".download-settings" / staged_move.JOURNAL).read_text() == text
+
+
+def test_staging_folders_older_versions_left_beside_the_data_folder_are_removed_when_unheld_and_idle(
+        tmp_path, monkeypatch, capsys):
+    """Before session 24 a download staged BESIDE its folder (``.D.download-`` and 8 letters); one killed left that
+    folder, its partial zip and unzipped files, for good: no later version looked there. The next download removes
+    it when no process holds it and it has been idle a minute; one whose replaced/ holds the user's old files (a
+    move killed half-way) is kept with a note; nothing else is touched."""
+    monkeypatch.chdir(tmp_path)
+    dest = Path("D")
+    dest.mkdir()
+    killed, fresh, held, mine, moved, inner, other = (
+        Path(n) for n in (".D.download-k1lled00", ".D.download-fresh123", ".D.download-held1234",
+                          ".D.download-mine0000", ".D.download-moved000", ".download-abcdefgh", ".E.download-abcdefgh"))
+    for folder in (killed, fresh, held, mine, moved, inner, other):
+        _write(folder, {"archive/part.zip": "partial", "files/cifar_test_nolabel.pkl": "new"})
+    _write(mine, {"notes.txt": "mine"})
+    _write(moved, {"replaced/cifar_test_nolabel.pkl": "old"})
+    for folder in (killed, held, mine, moved, inner, other):
+        os.utime(folder, (1, 1))
+    lock = lock_folder(held)  # a download of an older version, still running
+    try:
+        assert staged_move.remove_stale(dest) == [killed.absolute()]
+    finally:
+        os.close(lock)
+    assert not killed.exists() and all(f.is_dir() for f in (fresh, held, mine, moved, inner, other))
+    assert capsys.readouterr().err == (f"note: {moved.absolute()}: an older kaggle-kit's download into D was killed "
+                                       f"while it moved its files in; the files it took out of D are in "
+                                       f"{moved.absolute() / 'replaced'}: move back the ones you want, then remove "
+                                       f"that folder\n")

@@ -1,0 +1,78 @@
+"""Two `kaggle-kit submit --from RUN` of one run at once (the command run twice, in two terminals): the second is
+refused at once, before it spends minutes on its own leaderboard prediction that the ledger's duplicate check
+would throw away."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[2]
+N = 30
+ARGS = ["submit", "--from", "runs/A", "-m", "x", "--upload", "never", "--against", "comp/cifar_test_nolabel.pkl"]
+
+# a real `submit --from`, paused (test-only) in its leaderboard prediction until its stdin gets a line
+HOLDER = textwrap.dedent("""
+    import json, sys
+    import kaggle_kit.upload as upload
+    from kaggle_kit.cli import main
+
+    real = upload.local_scores
+    def paused(*args, **kwargs):
+        print("scoring", flush=True)
+        sys.stdin.readline()
+        return real(*args, **kwargs)
+    upload.local_scores = paused
+    print("rc", main(json.loads(sys.argv[1])), flush=True)
+""")
+
+
+def _run(folder: Path, ids: np.ndarray) -> None:
+    from kaggle_kit.runs import Logits, save_logits, write_manifest
+
+    rng = np.random.default_rng(0)
+    folder.mkdir(parents=True)
+    np.save(folder / "holdout_indices.npy", np.arange(100))
+    for split in ("holdout", "test"):
+        labels = rng.integers(0, 10, 100)
+        save_logits(folder / f"logits_{split}.npz", Logits(np.arange(100), rng.normal(size=(100, 10)), labels, "none"))
+    save_logits(folder / "logits_comp.npz", Logits(ids, rng.normal(size=(len(ids), 10)), None, "none"))
+    write_manifest(folder, "predict", extra={"comp_complete": True})
+    (folder / "config.yaml").write_text("train:\n  seed: 0\n")
+
+
+def test_a_second_submit_of_the_same_run_is_refused_before_its_prediction(tmp_path, monkeypatch, capsys):
+    import json
+
+    import kaggle_kit.upload as upload
+    from kaggle_kit.cli import main
+    from kaggle_kit.testing.fake_kaggle import write_competition
+
+    comp = write_competition(tmp_path / "comp", N)
+    _run(tmp_path / "runs" / "A", comp["ids"])
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("KAGGLE_KIT_DATA", raising=False)
+    holder = subprocess.Popen([sys.executable, "-c", HOLDER, json.dumps(ARGS)], stdin=subprocess.PIPE,
+                              stdout=subprocess.PIPE, text=True, cwd=tmp_path,
+                              env={**os.environ, "PYTHONPATH": str(ROOT)})
+    try:
+        assert "scoring\n" in iter(holder.stdout.readline, "")  # its notes, then it pauses
+        predicted = []
+        monkeypatch.setattr(upload, "local_scores", lambda *a, **k: predicted.append(a) or upload.LocalScores())
+        assert main(ARGS) != 0
+        assert predicted == []  # refused before the prediction, not by the ledger after it
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and "another `kaggle-kit submit` of the same predictions as " in err, err
+        holder.stdin.write("\n")
+        holder.stdin.close()
+        assert holder.stdout.read().split()[-2:] == ["rc", "0"]
+    finally:
+        holder.kill()
+        holder.wait()
+    assert (tmp_path / "submissions" / "ledger.csv").read_text().count(",dry-run,") == 1
+    assert main(ARGS) == 0  # the lock went with the first (a dry run does not block another)
+    assert (tmp_path / "submissions" / "ledger.csv").read_text().count(",dry-run,") == 2
