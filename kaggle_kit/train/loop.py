@@ -427,8 +427,8 @@ def _train_run(cfg: PipelineConfig, data: Cifar10, run_dir: Path, held: contextl
     device = select_device()
     key = training_key(cfg)
     last_path, model_path = run_dir / "last.pt", run_dir / "model.pt"
-    busy = (f"{run_dir}: another kaggle-kit command is training into this folder right now; wait for it to finish "
-            f"(then `kaggle-kit train --resume {run_dir}` continues it if it stopped early) or train into another "
+    busy = (f"{run_dir}: another kaggle-kit command is training or predicting into this folder right now; wait for it "
+            f"to finish (then `kaggle-kit train --resume {run_dir}` continues it if it stopped early) or train into another "
             f"folder")
     claimed = info.is_main and run_dir.is_dir()
     if claimed:
