@@ -31,7 +31,7 @@ import numpy as np
 import kaggle_kit
 from kaggle_kit.config import KERNEL_GPUS, config_hash, load_pipeline, member_config
 from kaggle_kit.errors import KaggleError, RunError, UsageError
-from kaggle_kit.fsio import check_dir_target, escape_problem, new_paths, remove_created
+from kaggle_kit.fsio import check_dir_target, claim_folder, escape_problem, new_paths, remove_created
 from kaggle_kit.text import noun_for
 
 SCRIPT_NAME = "kaggle_kit_kernel.py"
@@ -444,6 +444,7 @@ def pull_kernels(refs: Sequence[str], runs_dir: str | Path = "runs", force: bool
     keep_runs_dir = False
     done = False
     replaced: list[tuple[Path, Path]] = []  # (where a run --force replaces went, where it was)
+    claimed = contextlib.ExitStack()  # the runs --force replaces, held against train and predict until the end
     try:
         staged: list[tuple[str, str, list[Path]]] = []
         # a kernel that did not complete fails the pull: handle those first, before downloading the others
@@ -480,6 +481,9 @@ def pull_kernels(refs: Sequence[str], runs_dir: str | Path = "runs", force: bool
                                      f"(--force replaces only run folders)")
                 if target.exists() and not force:
                     raise RunError(f"{target} already exists (pulled before?); pass --force to replace it")
+                if target.is_dir():  # a `predict` or `train --resume` in it would write into the new run
+                    claim_folder(target, f"{target}: another kaggle-kit command is predicting or training into "
+                                         f"this folder right now; wait for it to finish, then pull again", claimed)
 
         pulled = []
         for ref, log_text, run_folders in staged:
@@ -514,6 +518,7 @@ def pull_kernels(refs: Sequence[str], runs_dir: str | Path = "runs", force: bool
                 with contextlib.suppress(OSError):
                     os.rename(aside, target)
         shutil.rmtree(staging_root, ignore_errors=True)
+        claimed.close()
         if not done and not keep_runs_dir:
             remove_created(created)
 

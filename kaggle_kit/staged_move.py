@@ -39,11 +39,20 @@ PARTS = ("archive", "files", "replaced", JOURNAL)  # all a staging folder holds 
 STALE_S = 60.0  # an unheld staging folder unchanged this long is a killed download's
 
 
+def _only_parts(names: list[str]) -> bool:
+    """Whether a folder of a staging folder's name holds only what one does (``PARTS``, and the journal's
+    temporary file): a user's own folder of such a name is no staging folder, never undone nor removed."""
+    return all(n in PARTS or n.startswith(f".{JOURNAL}.") for n in names)
+
+
 def _pending(dest: Path) -> bool:
-    """Whether ``dest`` holds a journal ``move_into`` wrote: a move in progress or one a kill cut short."""
+    """Whether ``dest`` holds a journal ``move_into`` wrote, in a folder ``recover`` would undo: a move in progress
+    or one a kill cut short. (Counting one ``recover`` skips had every read take the exclusive lock, waiting for
+    the other readers and saying an undo was due, on every command, for good.)"""
     try:
         return any(NAME.fullmatch(e.name) and os.path.lexists(os.path.join(e.path, JOURNAL))
-                   and _journal(Path(e.path)) is not None for e in os.scandir(dest))
+                   and _only_parts(os.listdir(e.path)) and _journal(Path(e.path)) is not None
+                   for e in os.scandir(dest))
     except OSError:
         return False
 
@@ -205,7 +214,7 @@ def _unheld(dest: Path, idle_too: bool, held_too: bool = False) -> Iterator[Path
     for entry in entries:
         try:
             names = os.listdir(entry.path)
-            if any(n not in PARTS and not n.startswith(f".{JOURNAL}.") for n in names):
+            if not _only_parts(names):
                 continue
             idle = time.time() - entry.stat(follow_symlinks=False).st_mtime >= STALE_S
             if JOURNAL not in names and not (idle_too and idle):

@@ -179,6 +179,33 @@ def test_push_status_pull_then_ensemble(fake, capsys):
     assert main(["kernel", "pull", refs[0], "--force"]) == 0
 
 
+def test_a_forced_pull_refuses_a_run_another_command_predicts_or_trains_into(fake, capsys):
+    """`pull --force` moved the run aside while a `predict` (or `train --resume`) held it: that command went on
+    writing by path, into the newly pulled run (logits of the old model beside the new manifest). Now the
+    pull is refused in one line and the old run is left as it was."""
+    from kaggle_kit.fsio import lock_folder
+
+    ref = f"{DEFAULT_USER}/kaggle-kit-tiny-s0"
+    assert main(["kernel", "push", "tiny.yaml", "--seeds", "0"]) == 0
+    fake.wait_for_kernel(ref)
+    assert main(["kernel", "status", ref, "--wait", "--poll-s", "0.01"]) == 0
+    assert main(["kernel", "pull", ref]) == 0
+    (run,) = Path("runs").iterdir()
+    (run / "mine.txt").write_text("kept")
+    held = lock_folder(run)  # what predict_run and train_run hold (another descriptor: it conflicts in-process)
+    assert held is not None
+    try:
+        capsys.readouterr()
+        assert main(["kernel", "pull", ref, "--force"]) == 2
+        assert capsys.readouterr().err == (f"error: {run}: another kaggle-kit command is predicting or training "
+                                           f"into this folder right now; wait for it to finish, then pull again\n")
+        assert (run / "mine.txt").read_text() == "kept" and [p.name for p in Path("runs").iterdir()] == [run.name]
+    finally:
+        os.close(held)
+    assert main(["kernel", "pull", ref, "--force"]) == 0
+    assert not (run / "mine.txt").exists()
+
+
 def test_pull_catches_a_file_the_client_saved_from_an_error_reply(fake, capsys):
     ref = f"{DEFAULT_USER}/kaggle-kit-tiny-s0"
     assert main(["kernel", "push", "tiny.yaml", "--seeds", "0"]) == 0

@@ -252,6 +252,29 @@ def test_a_users_folder_of_a_staging_name_is_left_alone(tmp_path):
         assert (mine / "notes.txt").read_text() == "mine"
 
 
+def test_a_users_folder_of_a_staging_name_with_a_journal_does_not_make_readers_wait(tmp_path, monkeypatch, capsys):
+    """A folder of the user's with a staging folder's name and a valid journal beside other files: ``recover``
+    leaves it alone, but ``_pending`` counted it, so every read took the exclusive lock, waited for every other
+    reader and said an undo was due, on every command, for good. Readers never wait for one another."""
+    dest, _, before = _download(tmp_path)
+    _write(dest / ".download-mine1234", {staged_move.JOURNAL: json.dumps({"files": [], "made": []}),
+                                         "notes.txt": "mine"})
+    blocked, seen = _when_blocked(monkeypatch), {}
+
+    def read():
+        with staged_move.reading(dest):
+            seen["tree"] = _tree(dest)
+
+    with staged_move.reading(dest):  # another command reading the data meanwhile
+        thread = threading.Thread(target=read)
+        thread.start()
+        _blocked_or_done(blocked, thread)
+        assert not blocked.is_set() and "tree" in seen
+    thread.join(10)
+    assert capsys.readouterr().err == ""
+    assert (dest / ".download-mine1234" / "notes.txt").read_text() == "mine"
+
+
 def test_only_idle_unheld_staging_folders_of_its_own_name_are_removed(tmp_path):
     """Stale staging folders are removed with everything in them, chosen by name, contents, idleness and lock: a
     folder of the user's in the data folder named '.download-' and 8 letters ('.download-settings'), idle for a
