@@ -47,3 +47,21 @@ def load_error(path, overrides=(), exc=None, where=None) -> str:
     msg = str(info.value)
     assert "\n" not in msg and msg.startswith(f"{where or path}: "), msg
     return msg
+
+
+def pause_first_call(owner, name: str, word: str) -> None:
+    """In a child process a test holds: the first call of ``owner.name`` prints ``word`` and waits for a line on
+    stdin before it runs, so the test acts (a second command, a signal) while the child is exactly there."""
+    import sys
+
+    real = getattr(owner, name)
+    waited = []
+
+    def paused(*args, **kwargs):
+        if not waited:
+            waited.append(True)
+            print(word, flush=True)
+            sys.stdin.readline()
+        return real(*args, **kwargs)
+
+    setattr(owner, name, paused)

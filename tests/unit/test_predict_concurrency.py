@@ -21,14 +21,8 @@ HOLDER = textwrap.dedent("""
     from kaggle_kit.config import PredictConfig
     from test_predict import synthetic_data
 
-    real = predict.logits_for_images
-    def paused(*args, **kwargs):
-        if not getattr(paused, "done", False):
-            paused.done = True
-            print("predicting", flush=True)
-            sys.stdin.readline()
-        return real(*args, **kwargs)
-    predict.logits_for_images = paused
+    from kaggle_kit.testing import pause_first_call
+    pause_first_call(predict, "logits_for_images", "predicting")
     data, comp = synthetic_data()
     predict.predict_run(sys.argv[1], data, comp, PredictConfig(tta="flip", batch_size=64), device="cpu")
     print("finished", flush=True)

@@ -21,12 +21,8 @@ HOLDER = textwrap.dedent("""
     import kaggle_kit.upload as upload
     from kaggle_kit.cli import main
 
-    real = upload.local_scores
-    def paused(*args, **kwargs):
-        print("scoring", flush=True)
-        sys.stdin.readline()
-        return real(*args, **kwargs)
-    upload.local_scores = paused
+    from kaggle_kit.testing import pause_first_call
+    pause_first_call(upload, "local_scores", "scoring")  # called once per command
     print("rc", main(json.loads(sys.argv[1])), flush=True)
 """)
 

@@ -19,14 +19,8 @@ HOLDER = textwrap.dedent("""
     import kaggle_kit.train.loop as loop
     from test_train_concurrency import _data_and_cfg
 
-    real = loop.atomic_torch_save
-    def paused(*args, **kwargs):
-        if not getattr(paused, "done", False):
-            paused.done = True
-            print("training", flush=True)
-            sys.stdin.readline()
-        return real(*args, **kwargs)
-    loop.atomic_torch_save = paused
+    from kaggle_kit.testing import pause_first_call
+    pause_first_call(loop, "atomic_torch_save", "training")
     data, cfg = _data_and_cfg()
     loop.train_run(cfg, data, sys.argv[1], progress=False)
     print("finished", flush=True)
