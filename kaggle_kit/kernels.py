@@ -31,7 +31,8 @@ import numpy as np
 import kaggle_kit
 from kaggle_kit.config import KERNEL_GPUS, config_hash, load_pipeline, member_config
 from kaggle_kit.errors import KaggleError, RunError, UsageError
-from kaggle_kit.fsio import check_dir_target, claim_folder, escape_problem, new_paths, remove_created
+from kaggle_kit.fsio import check_dir_target, escape_problem, new_paths, remove_created
+from kaggle_kit.runs import claim_run
 from kaggle_kit.text import noun_for
 
 SCRIPT_NAME = "kaggle_kit_kernel.py"
@@ -482,8 +483,7 @@ def pull_kernels(refs: Sequence[str], runs_dir: str | Path = "runs", force: bool
                 if target.exists() and not force:
                     raise RunError(f"{target} already exists (pulled before?); pass --force to replace it")
                 if target.is_dir():  # a `predict` or `train --resume` in it would write into the new run
-                    claim_folder(target, f"{target}: another kaggle-kit command is predicting or training into "
-                                         f"this folder right now; wait for it to finish, then pull again", claimed)
+                    claim_run(target, claimed, ", then pull again")
 
         pulled = []
         for ref, log_text, run_folders in staged:

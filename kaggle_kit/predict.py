@@ -23,9 +23,9 @@ from kaggle_kit.checkpoint import check_matches_config, load_checkpoint, model_f
 from kaggle_kit.config import PipelineConfig, PredictConfig, from_dict, load_yaml, model_kwargs
 from kaggle_kit.data import Cifar10, CompetitionSet, stratified_subset
 from kaggle_kit.errors import ConfigError, RunError, SubmissionError, UsageError
-from kaggle_kit.fsio import atomic_write_text, check_file_target, claim_folder
-from kaggle_kit.runs import (NUM_CLASSES, UNFINISHED_ENSEMBLE, Logits, load_logits, read_manifest, run_dir, save_logits,
-                             unfinished_ensemble, write_manifest)
+from kaggle_kit.fsio import atomic_write_text, check_file_target
+from kaggle_kit.runs import (NUM_CLASSES, UNFINISHED_ENSEMBLE, Logits, claim_run, load_logits, read_manifest, run_dir,
+                             save_logits, unfinished_ensemble, write_manifest)
 from kaggle_kit.submission import nonfinite_rows, write_submission
 from kaggle_kit.tensors import to_model_input
 from kaggle_kit.tta import PLAIN, TTAPlan, forward_tta, images_per_forward, plan_from_config
@@ -210,10 +210,8 @@ def predict_run(run_dir: str | Path, data: Cifar10, comp: CompetitionSet | None,
     pipeline predicts that run) wrote their splits' files in turn: one's holdout logits (and the temperature fitted
     on them) could end beside the other's competition logits, under a manifest whose sha256s match only some.
     """
-    busy = (f"{run_dir}: another kaggle-kit command is predicting or training into this folder right now; wait for "
-            f"it to finish")
     with contextlib.ExitStack() as held:
-        claim_folder(run_dir, busy, held)  # before the model is loaded: a refusal costs nothing
+        claim_run(run_dir, held)  # before the model is loaded: a refusal costs nothing
         return _predict_run(run_dir, data, comp, cfg, device, comp_subset, test_subset)
 
 

@@ -22,7 +22,7 @@ import numpy as np
 from kaggle_kit.config import PipelineConfig, config_hash, from_dict, to_dict
 from kaggle_kit.data import CLASS_NAMES
 from kaggle_kit.errors import ConfigError, RunError
-from kaggle_kit.fsio import atomic_save_npz, atomic_write_text, sha256_file
+from kaggle_kit.fsio import atomic_save_npz, atomic_write_text, claim_folder, sha256_file
 from kaggle_kit.ledger import RECIPE_COLUMNS
 from kaggle_kit.submission import nonfinite_rows
 
@@ -291,3 +291,11 @@ def run_dir(path: str | Path) -> Path:
         if cand.is_dir():
             return cand
     raise RunError(f"{path}: no such run folder (looked in ., runs/ and ensembles/)")
+
+
+def claim_run(run_dir: str | Path, held, then: str = "") -> None:
+    """Hold the run folder's flock until ``held`` (an ExitStack) closes, or refuse in one line: training,
+    prediction and a forced pull each write a run's files by path, so one of them at a time. ``then``: what the
+    refusal adds after "wait for it to finish"."""
+    claim_folder(run_dir, f"{run_dir}: another kaggle-kit command is predicting or training into this folder right "
+                          f"now; wait for it to finish{then}", held)

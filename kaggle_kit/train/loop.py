@@ -29,8 +29,8 @@ from kaggle_kit.checkpoint import atomic_torch_save, load_checkpoint, save_model
 from kaggle_kit.config import AUGMENT_GPU, AugmentConfig, PipelineConfig, TrainConfig, config_hash, to_dict
 from kaggle_kit.data import Cifar10, holdout_split, stratified_subset
 from kaggle_kit.errors import ConfigError, RunError
-from kaggle_kit.fsio import atomic_path, atomic_write_text, claim_folder, leftover_temporaries
-from kaggle_kit.runs import read_manifest, write_manifest
+from kaggle_kit.fsio import atomic_path, atomic_write_text, leftover_temporaries
+from kaggle_kit.runs import claim_run, read_manifest, write_manifest
 from kaggle_kit.tensors import select_device, to_model_input
 from kaggle_kit.train import distributed
 from kaggle_kit.train.batches import DeviceBatches, WorkerBatches, epoch_batches, steps_per_epoch
@@ -427,12 +427,11 @@ def _train_run(cfg: PipelineConfig, data: Cifar10, run_dir: Path, held: contextl
     device = select_device()
     key = training_key(cfg)
     last_path, model_path = run_dir / "last.pt", run_dir / "model.pt"
-    busy = (f"{run_dir}: another kaggle-kit command is training or predicting into this folder right now; wait for it "
-            f"to finish (then `kaggle-kit train --resume {run_dir}` continues it if it stopped early) or train into another "
+    then = (f" (then `kaggle-kit train --resume {run_dir}` continues it if it stopped early) or train into another "
             f"folder")
     claimed = info.is_main and run_dir.is_dir()
     if claimed:
-        claim_folder(run_dir, busy, held)
+        claim_run(run_dir, held, then)
 
     state = None
     if last_path.is_file():
@@ -477,7 +476,7 @@ def _train_run(cfg: PipelineConfig, data: Cifar10, run_dir: Path, held: contextl
     elif info.is_main:
         run_dir.mkdir(parents=True, exist_ok=True)
         if not claimed:  # another process may have made it too since the start: one of the two trains
-            claim_folder(run_dir, busy, held)
+            claim_run(run_dir, held, then)
             if last_path.is_file():  # and one that already finished there is not trained over
                 raise RunError(f"{run_dir}: already holds a training state (last.pt), written by another command "
                                f"meanwhile; resume it with --resume or train into a new folder")

@@ -56,7 +56,7 @@ def test_a_second_process_training_into_a_folder_in_use_is_refused(tmp_path, res
         assert holder.stdout.readline().strip() == "training"
         before = sorted(p.name for p in run.iterdir())
         data, cfg = _data_and_cfg()
-        with pytest.raises(RunError, match=r"D: another kaggle-kit command is training or predicting into this folder "
+        with pytest.raises(RunError, match=r"D: another kaggle-kit command is predicting or training into this folder "
                                            r"right now; wait for it to finish"):
             train_run(cfg, data, run, resume=resume, progress=False)
         assert sorted(p.name for p in run.iterdir()) == before  # nothing of the first's removed or written
