@@ -26,6 +26,7 @@ from kaggle_kit import commands
 from kaggle_kit.errors import KitError
 from kaggle_kit.interrupts import Terminated, terminate_as_interrupt
 from kaggle_kit.text import spelled_out
+from kaggle_kit.torchcache import remove_at_exit_if_left_empty
 
 
 # --help lists the commands in the order of the work (the whole flow first), not alphabetically
@@ -145,6 +146,7 @@ def main(argv: list[str] | None = None) -> int:
     if problem := platform_problem():  # before any command module is imported: they need fcntl
         print(f"error: {problem}", file=sys.stderr)
         return 1
+    remove_at_exit_if_left_empty()  # torch's compile cache folder, which torch makes even when nothing compiles
     parser = build_parser()
     args = parser.parse_args(argv)
     args.command_line = list(sys.argv[1:] if argv is None else argv)  # what a dry run tells the user to run again

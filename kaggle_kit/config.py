@@ -464,6 +464,16 @@ def check_model_argument(name: str, value: Any, key: str | None = None) -> Any:
     return value
 
 
+def check_max_params(value: Any, key: str = "model.max_params") -> int:
+    """``value`` as a ``model.max_params`` (an integer in [1, COMPETITION_MAX_PARAMS]), else ConfigError worded as
+    the config's own: the one rule, so a library caller cannot raise the budget above the competition's either."""
+    value = _coerce(value, int, key)
+    need = _max_params(value)
+    if need is not None:
+        raise _breaks_rule(key, need, value)
+    return value
+
+
 def check_model_kwargs(name: str, kwargs: Mapping[str, Any]) -> None:
     """Check the ``MODEL_ARGUMENTS`` among a model's kwargs, naming each ``model.kwargs.<arg>``. For a registered
     model only the arguments its builder takes (the others are refused as unknown); ``timm/`` models take dropout

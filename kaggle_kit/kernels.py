@@ -31,7 +31,8 @@ import numpy as np
 import kaggle_kit
 from kaggle_kit.config import KERNEL_GPUS, config_hash, load_pipeline, member_config
 from kaggle_kit.errors import KaggleError, RunError, UsageError
-from kaggle_kit.fsio import check_dir_target, escape_problem, new_paths, remove_created
+from kaggle_kit.fsio import (atomic_write_bytes, atomic_write_text, check_dir_target, escape_problem, new_paths,
+                             remove_created)
 from kaggle_kit.runs import claim_run
 from kaggle_kit.text import noun_for
 
@@ -260,8 +261,10 @@ def build_kernel_folder(pipeline: str | Path, out_root: str | Path, *, owner: st
     folder.mkdir(parents=True, exist_ok=True)
     script = render_script(kernel_id, pipeline.stem, pipeline.read_text(encoding="utf-8"), all_overrides,
                            source_bundle(), members=max(len(cfg.members), 1))
-    (folder / SCRIPT_NAME).write_text(script, encoding="utf-8")
-    (folder / METADATA_NAME).write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
+    # atomically: a push stopped mid-write (Ctrl-C) leaves the folder's previous file, never half of one. Strict
+    # UTF-8, not atomic_write_text's surrogateescape: a name a C locale could not decode stays an error with its cure
+    atomic_write_bytes(folder / SCRIPT_NAME, script.encode("utf-8"))
+    atomic_write_text(folder / METADATA_NAME, json.dumps(meta, indent=2) + "\n")
     return KernelFolder(folder, kernel_id, meta)
 
 

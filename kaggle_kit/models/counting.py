@@ -10,8 +10,8 @@ import torch
 import torch.nn as nn
 from torch.utils.flop_counter import FlopCounterMode
 
-from kaggle_kit.config import COMPETITION_MAX_PARAMS, budget_relation
-from kaggle_kit.errors import ConfigError, ParameterBudgetError
+from kaggle_kit.config import COMPETITION_MAX_PARAMS, budget_relation, check_max_params
+from kaggle_kit.errors import ParameterBudgetError
 
 DEFAULT_MAX_PARAMS = COMPETITION_MAX_PARAMS  # trainable parameters the competition allows
 
@@ -31,9 +31,10 @@ def count_bn_statistics(model: nn.Module) -> int:
 def check_parameter_budget(model: nn.Module, name: str, max_params: int = DEFAULT_MAX_PARAMS) -> int:
     """Trainable parameter count, or ParameterBudgetError naming the model unless it is under the budget.
 
-    Strictly under: the competition allows models "under 5 million parameters", so exactly 5,000,000 is refused."""
-    if not isinstance(max_params, int) or isinstance(max_params, bool) or max_params <= 0:
-        raise ConfigError(f"model.max_params must be a positive integer, got {max_params!r}")
+    Strictly under: the competition allows models "under 5 million parameters", so exactly 5,000,000 is refused.
+    ``max_params`` passes config's rule for model.max_params (ConfigError otherwise): it may be lower than the
+    competition's limit, never higher."""
+    max_params = check_max_params(max_params)
     n = count_parameters(model, trainable_only=True)
     relation = budget_relation(n, max_params)
     if relation is not None:

@@ -398,8 +398,9 @@ DEMO_FAST = ["model.name=tinycnn", "data.train_subset=1500", "data.holdout_size=
 
 
 def ours(tmp: Path) -> list[Path]:
-    """What the command left in the temporary folder, less what stays there by design: torch's compile cache and
-    the per-user folder of lock files (``fsio.one_at_a_time``: flocks the OS releases, which block no rerun)."""
+    """What the command left in the temporary folder, less what may stay there: torch's compile cache folder (removed
+    at exit only while empty, so a SIGKILLed command leaves it) and the per-user folder of lock files
+    (``fsio.one_at_a_time``: flocks the OS releases, which block no rerun)."""
     return [p for p in tmp.iterdir() if not p.name.startswith(("torchinductor", "kaggle-kit-locks-"))]
 
 

@@ -80,6 +80,45 @@ def test_folder_metadata_and_script(tmp_path):
         kernels.kernel_metadata("a/b-cdef", SLUG, "p100")
 
 
+@pytest.mark.parametrize("torn", [kernels.SCRIPT_NAME, kernels.METADATA_NAME])
+def test_a_push_stopped_mid_write_leaves_the_previous_kernel_files_whole(tmp_path, monkeypatch, torn):
+    """Was: both files written in place, so a Ctrl-C during a re-push left a truncated script or metadata that the
+    next push (or a `kaggle kernels push` by hand) uploaded as it was."""
+    (tmp_path / "tiny.yaml").write_text(PIPELINE)
+    folder = kernels.build_kernel_folder(tmp_path / "tiny.yaml", tmp_path / "k", owner="alice").path
+    before = {p.name: p.read_bytes() for p in folder.iterdir()}
+    real_open = Path.open
+
+    class Torn:  # half the data reaches the file, then the interrupt lands
+        def __init__(self, fh):
+            self.fh = fh
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            self.fh.close()
+
+        def write(self, data):
+            self.fh.write(data[:len(data) // 2])
+            self.fh.flush()
+            raise KeyboardInterrupt
+
+    def torn_open(self, mode="r", *args, **kwargs):
+        fh = real_open(self, mode, *args, **kwargs)
+        return Torn(fh) if "w" in mode and torn in self.name else fh
+
+    (tmp_path / "tiny.yaml").write_text(PIPELINE.replace("epochs: 1", "epochs: 2"))  # a new script
+    monkeypatch.setattr(Path, "open", torn_open)
+    with pytest.raises(KeyboardInterrupt):
+        kernels.build_kernel_folder(tmp_path / "tiny.yaml", tmp_path / "k", owner="alice", gpu="none")  # new metadata
+    monkeypatch.undo()
+    after = {p.name: p.read_bytes() for p in folder.iterdir()}
+    assert after.keys() == before.keys()  # no temporary file left either
+    assert after[torn] == before[torn]
+    assert json.loads(after[kernels.METADATA_NAME]) and compile(after[kernels.SCRIPT_NAME], "s", "exec")
+
+
 def test_source_bundle_is_reproducible_and_complete():
     import io
     import tarfile

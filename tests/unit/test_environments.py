@@ -7,6 +7,7 @@ import os
 import pickle
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -258,6 +259,7 @@ def test_a_usable_home_keeps_matplotlibs_own_folders_and_kaggle_kit_makes_none(t
 
 C_LOCALE_FILES = """
 import sys
+import tempfile
 from kaggle_kit.config import load_pipeline
 from kaggle_kit.runs import read_manifest, write_manifest
 cfg = load_pipeline(sys.argv[1])
@@ -319,3 +321,38 @@ def test_every_module_that_imports_matplotlib_prepares_its_folder_first():
         nested = sum(map(imports_matplotlib, ast.walk(tree))) - sum(map(imports_matplotlib, tree.body))
         assert nested == 0, f"{path.relative_to(ROOT)} imports matplotlib inside a function: prepare the folder there"
     assert sorted(set(found)) == ["report.py", "report_render.py", "shifts.py"]
+
+
+def _no_torch_cache_env(tmp: Path) -> dict[str, str]:
+    env = _env(TMPDIR=str(tmp))
+    env.pop("TORCHINDUCTOR_CACHE_DIR", None)
+    return env
+
+
+def test_models_leaves_no_torch_compile_cache_folder_in_the_temporary_folder(tmp_path):
+    """`kaggle-kit models` compiles nothing, yet left an empty torchinductor_<user> in TMPDIR: counting FLOPs (as
+    an optimizer step or torch.fx tracing) imports torch._dynamo, which makes torch's compile cache folder."""
+    tmp = tmp_path / "tmp"
+    tmp.mkdir()
+    proc = subprocess.run([sys.executable, "-m", "kaggle_kit", "models", "--json"], capture_output=True, text=True,
+                          timeout=120, env=_no_torch_cache_env(tmp), cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert list(tmp.iterdir()) == []
+
+
+def test_a_torch_compile_cache_folder_with_a_cache_or_there_before_stays(tmp_path, monkeypatch):
+    from kaggle_kit import torchcache
+    from torch._inductor.runtime.cache_dir_utils import default_cache_dir
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    monkeypatch.delenv(torchcache.ENV, raising=False)
+    monkeypatch.setattr(torchcache.atexit, "register", lambda *a: None)  # not this pytest process's exit
+    folder = torchcache.default_folder()
+    assert str(folder) == default_cache_dir()  # where torch itself makes it
+    assert torchcache.remove_at_exit_if_left_empty() == folder  # not there yet: this process's to clean
+    (folder / "fx").mkdir(parents=True)  # a compile's cache
+    torchcache._remove_if_empty(folder)
+    assert (folder / "fx").is_dir()
+    assert torchcache.remove_at_exit_if_left_empty() is None  # there before: someone else's
+    monkeypatch.setenv(torchcache.ENV, str(tmp_path / "mine"))
+    assert torchcache.remove_at_exit_if_left_empty() is None  # the user's own choice of folder

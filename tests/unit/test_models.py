@@ -232,7 +232,6 @@ def test_exactly_five_million_parameters_is_not_under_the_budget(five_million_mo
     with pytest.raises(ParameterBudgetError, match=r"has 5,000,000 trainable parameters, not under the budget of "
                                                    r"5,000,000; choose a smaller model"):
         check_parameter_budget(model, five_million_model)
-    assert check_parameter_budget(model, five_million_model, 5_000_001) == 5_000_000
     with pytest.raises(ParameterBudgetError, match=r"runs/A: its model has 5,000,000 trainable parameters \(its "
                                                    r"train manifest\), not under the competition's 5,000,000"):
         check_models_within_budget({Path("runs/A"): 5_000_000})
@@ -240,6 +239,23 @@ def test_exactly_five_million_parameters_is_not_under_the_budget(five_million_mo
     assert main(["models", "--json"]) == 0
     row = {r["name"]: r for r in json.loads(capsys.readouterr().out)}[five_million_model]
     assert row["params"] == 5_000_000 and not row["within_budget"]
+
+
+def test_the_budget_check_takes_configs_rule_for_max_params(capsys):
+    """Was: check_parameter_budget kept its own check of max_params, in its own words ("must be a positive integer,
+    got ...") and without config's upper bound, so a library caller's max_params=100_000_000 let a model over the
+    competition's 5,000,000 pass. `kaggle-kit models --max-params` is only where the table puts its marks: any size."""
+    model = create_model("tinycnn")
+    need = "in [1, 5,000,000] (models must stay under the competition's 5,000,000 parameters)"
+    for bad in (100_000_000, 5_000_001, 0):
+        with pytest.raises(ConfigError) as err:
+            check_parameter_budget(model, "tinycnn", bad)
+        assert str(err.value) == f"model.max_params: must be {need}, found {bad}"
+    with pytest.raises(ConfigError, match=r"^model.max_params: expected an integer, found 1.5$"):
+        check_parameter_budget(model, "tinycnn", 1.5)
+    assert check_parameter_budget(model, "tinycnn", 5_000_000) == 24_346
+    assert main(["models", "--json", "--max-params", "100000000"]) == 0
+    assert all(r["within_budget"] for r in json.loads(capsys.readouterr().out))
 
 
 def test_budget_counts_trainable_parameters_only():
