@@ -52,8 +52,25 @@ def _weights(run: Path) -> dict[str, torch.Tensor]:
 
 
 def test_members_trained_side_by_side_overlap_and_equal_those_trained_one_after_another(tmp_path, shared_data,
-                                                                                         capfd):
+                                                                                         capfd, monkeypatch):
+    import kaggle_kit.member_jobs as member_jobs
+
+    real_popen = member_jobs.subprocess.Popen
+    spawned: list[float] = []  # when the parent started each child (the parent's clock, as files' mtimes)
+    alive_at_spawn: list[int] = []  # how many earlier children were still running when it started the next
+
+    def recording_popen(command, *args, **kwargs):
+        if not any("child_main" in str(part) for part in command):  # other tools the run starts (none are members)
+            return real_popen(command, *args, **kwargs)
+        alive_at_spawn.append(sum(p.poll() is None for p in children))
+        spawned.append(time.time())
+        children.append(real_popen(command, *args, **kwargs))
+        return children[-1]
+
+    children: list[subprocess.Popen] = []
+    monkeypatch.setattr(member_jobs.subprocess, "Popen", recording_popen)
     par = _run(tmp_path, "par", shared_data, 2)
+    monkeypatch.setattr(member_jobs.subprocess, "Popen", real_popen)
     err = capfd.readouterr().err
     seq = _run(tmp_path, "seq", shared_data, 1)
     assert any(line.startswith("training 2 members 2 at a time, each in its own process on the CPU")
@@ -64,10 +81,12 @@ def test_members_trained_side_by_side_overlap_and_equal_those_trained_one_after_
         assert sum(line.startswith(f"[{m}] epoch ") for line in err.splitlines()) == 2, err
 
     par_runs, seq_runs = _member_runs(tmp_path / "par"), _member_runs(tmp_path / "seq")
-    # (a) at the same time: each started (config.yaml) before the other finished (its manifest)
-    starts = [(par_runs[m] / "config.yaml").stat().st_mtime for m in "ab"]
+    # (a) at the same time: the second child was started while the first ran, before either finished (its
+    # manifest). Its start is the parent's Popen, not its own config.yaml: a child's torch import can outlast the
+    # other's two tiny epochs on a loaded machine, which says nothing about the parent
     ends = [(par_runs[m] / "manifest_train.json").stat().st_mtime for m in "ab"]
-    assert max(starts) < min(ends), (starts, ends)
+    assert len(spawned) == 2 and alive_at_spawn == [0, 1], (spawned, alive_at_spawn)
+    assert max(spawned) < min(ends), (spawned, ends)
     # (b) the very runs of the sequential path: weights to the bit, files, config, split, metrics but timings
     for m in "ab":
         p, s = par_runs[m], seq_runs[m]
