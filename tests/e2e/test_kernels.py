@@ -360,9 +360,9 @@ def test_a_failed_kernels_log_is_written_whole_or_not_at_all(tmp_path, monkeypat
         with monkeypatch.context() as patched:
             patched.setattr(Path, "open", full_disk)
             assert main(["kernel", "pull", ref]) == 1
+        assert log.read_text() == before  # before: half of the new one
         assert capsys.readouterr().err.endswith("error: runs/kernel-kaggle-kit-tiny.log: No space left on device "
-                                                "(OSError)\n")
-        assert log.read_text() == before  # before: half of it
+                                                "(OSError)\n")  # before: no file named
         assert sorted(p.name for p in Path("runs").iterdir()) == ["kernel-kaggle-kit-tiny.log"]
 
 
