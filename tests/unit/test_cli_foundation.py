@@ -1,6 +1,7 @@
 """CLI contract: exact error lines and exit codes, no traceback for expected errors."""
 from __future__ import annotations
 
+import contextlib
 import pickle
 
 import numpy as np
@@ -207,7 +208,8 @@ def test_train_says_it_trains_the_base_config_of_a_pipeline_with_members(tmp_pat
     pipeline = tmp_path / "p.yaml"
     pipeline.write_text("model: {name: tinycnn}\nmembers:\n  - {name: s0, set: {train.seed: 0}}\n"
                         "  - {name: s1, set: {train.seed: 1}}\n")
-    monkeypatch.setattr(kaggle_kit.datapaths, "locate_data", lambda *a, **k: SimpleNamespace(cifar_dir=tmp_path))
+    monkeypatch.setattr(kaggle_kit.datapaths, "reading_data",
+                        lambda *a, **k: contextlib.nullcontext(SimpleNamespace(cifar_dir=tmp_path)))
     monkeypatch.setattr(kaggle_kit.data, "load_cifar10", lambda *a, **k: None)
     from kaggle_kit.train.loop import TrainResult  # the real result type, so a new field is filled in here too
 
