@@ -103,7 +103,8 @@ READER = textwrap.dedent("""
             spec = tmp / "spec" / "0.json"
             spec.parent.mkdir(exist_ok=True)
             spec.write_text(json.dumps({"config": {"name": "u", "model": {"name": "tinycnn"}}, "data_dir": str(dest),
-                                        "cifar_dir": str(dest / "cifar-10-python" / "cifar-10-batches-py"),  # before
+                                        # what the child read before
+                                        "cifar_dir": str(dest / "cifar-10-python" / "cifar-10-batches-py"),
                                         "run_dir": str(tmp / "run"), "resume": False, "progress": False,
                                         "threads": 1, "result": str(tmp / "spec" / "0.result.json"),
                                         "parent": os.getppid()}))
