@@ -176,7 +176,7 @@ def test_every_reader_of_the_data_folder_waits_for_a_move_and_a_move_for_it(tmp_
         assert _next(read, "reader", OWN) == "blocked"  # before (member): loaded, or failed on the missing batches
         _go(mover)
         assert _next(moved, "move") == "moved"
-        assert _next(read, "reader", OWN) == "loaded 2"  # before: 'waiting for D: ... a killed download's move is undone'
+        assert _next(read, "reader", OWN) == "loaded 2"  # before: 'waiting for D: ... a killed download's move ...'
         if which in ("pipeline", "verify"):  # these load the competition pickle too, under the same hold
             assert _next(read, "reader", OWN) == "loaded 2"
 
