@@ -516,7 +516,7 @@ def _run_pipeline(cfg: PipelineConfig, members: list[tuple[str, PipelineConfig]]
                  + ((f", one per GPU of {', '.join(devices)}" if at_once <= len(devices) else
                      f", sharing {noun_for(len(devices), 'GPU')} {', '.join(devices)}") if devices else " on the CPU")
                  + f"; their epoch lines start with [member] (--parallel-members 1: one after another)")
-            train_members(jobs, paths.root, at_once=at_once, devices=devices, progress=progress,
+            train_members(jobs, paths.root, at_once=at_once, devices=devices, progress=progress, cifar_fp=cifar_fp,
                           on_start=start_training, on_done=record_training, echo=echo)
         if "predict" in cfg.stages:
             for (name, mcfg), folder in zip(members, run_dirs):
