@@ -8,9 +8,11 @@ layout (``cifar-10-python/cifar-10-batches-py/`` + ``cifar_test_nolabel.pkl``) i
 """
 from __future__ import annotations
 
+import contextlib
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Iterator
 
 import numpy as np
 
@@ -18,7 +20,7 @@ from kaggle_kit.config import COMPETITION_SLUG
 from kaggle_kit.data import CIFAR10_MD5, load_cifar10, load_competition
 from kaggle_kit.errors import DataFormatError, DataNotFoundError
 from kaggle_kit.fsio import md5_file
-from kaggle_kit.staged_move import recover_and_tell
+from kaggle_kit.staged_move import reading
 from kaggle_kit.text import count_words
 
 COMP_PICKLE = "cifar_test_nolabel.pkl"
@@ -56,12 +58,46 @@ def _find_comp_pickle(root: Path) -> Path | None:
     return None
 
 
-def inspect_folder(root: Path) -> DataPaths | None:
-    """The data in ``root``, once a download's move into it that a kill cut short is undone (``staged_move``): a
-    folder holding some old files and some new, or neither, must never be read."""
-    recover_and_tell(root)
+def _inspect(root: Path) -> DataPaths | None:
     cifar = _find_cifar_dir(root)
     return DataPaths(root=root, cifar_dir=cifar, comp_pickle=_find_comp_pickle(root)) if cifar else None
+
+
+@contextlib.contextmanager
+def reading_folder(root: Path) -> Iterator[DataPaths | None]:
+    """The data in ``root`` (None without CIFAR-10 batches), looked for and then read by the block under one hold
+    against a download's move (``staged_move.reading``, which first undoes one a kill cut short: a folder holding
+    some old files and some new, or neither, must never be read). Looked for outside it, a move half-way through
+    could hide a file (a batch moved aside, the new one not yet in): the folder taken for one without data or
+    without the competition pickle, or another folder chosen."""
+    with reading(root):
+        yield _inspect(root)
+
+
+@contextlib.contextmanager
+def reading_data(data_dir: str | Path | None = None, competition: str = COMPETITION_SLUG,
+                 require_comp: bool = False) -> Iterator[DataPaths]:
+    """``locate_data``'s folder, held against a download's move from the moment it is looked in until the block
+    has read it: every read of the data folder (find, fingerprint, load) goes through here, so none sees some
+    files old and some new. Raises ``locate_data``'s errors."""
+    explicit = given_data_dir(data_dir)
+    if explicit is not None and explicit.is_file():
+        named_by = "--data-dir" if data_dir is not None else "KAGGLE_KIT_DATA"
+        raise DataNotFoundError(_file_not_folder(explicit, named_by))
+    looked = candidate_folders(data_dir, competition)
+    for root in looked:
+        with reading_folder(root) as found:
+            if found and (found.comp_pickle or not require_comp):
+                yield found
+                return
+    where = ", ".join(str(p) for p in looked)
+    if data_dir is None and explicit is not None:
+        where += " (from KAGGLE_KIT_DATA; unset it to look in ./data)"
+    what = "CIFAR-10 batches and cifar_test_nolabel.pkl" if require_comp else "CIFAR-10 batches"
+    raise DataNotFoundError(
+        f"no competition data found ({what}; looked in: {where}); get it with `kaggle-kit data download` "
+        f"(needs Kaggle credentials and the accepted rules), or pass --data-dir / set KAGGLE_KIT_DATA"
+        + layout_hints(looked))
 
 
 def candidate_folders(data_dir: str | Path | None = None, competition: str = COMPETITION_SLUG) -> list[Path]:
@@ -98,24 +134,10 @@ def _expand_home(path: str | Path) -> Path:
 
 def locate_data(data_dir: str | Path | None = None, competition: str = COMPETITION_SLUG,
                 require_comp: bool = False) -> DataPaths:
-    """Return the first folder holding the CIFAR-10 batches; the error lists every place looked."""
-    explicit = given_data_dir(data_dir)
-    if explicit is not None and explicit.is_file():
-        named_by = "--data-dir" if data_dir is not None else "KAGGLE_KIT_DATA"
-        raise DataNotFoundError(_file_not_folder(explicit, named_by))
-    looked = candidate_folders(data_dir, competition)
-    for root in looked:
-        found = inspect_folder(root)
-        if found and (found.comp_pickle or not require_comp):
-            return found
-    where = ", ".join(str(p) for p in looked)
-    if data_dir is None and explicit is not None:
-        where += " (from KAGGLE_KIT_DATA; unset it to look in ./data)"
-    what = "CIFAR-10 batches and cifar_test_nolabel.pkl" if require_comp else "CIFAR-10 batches"
-    raise DataNotFoundError(
-        f"no competition data found ({what}; looked in: {where}); get it with `kaggle-kit data download` "
-        f"(needs Kaggle credentials and the accepted rules), or pass --data-dir / set KAGGLE_KIT_DATA"
-        + layout_hints(looked))
+    """The first folder holding the CIFAR-10 batches (chosen while no download moves files in); the error lists
+    every place looked. Only for where the data is: a read of it goes through ``reading_data``."""
+    with reading_data(data_dir, competition, require_comp) as found:
+        return found
 
 
 def layout_hints(roots: list[Path]) -> str:

@@ -18,7 +18,7 @@ from typing import Callable
 import numpy as np
 
 from kaggle_kit.data import TEST_BATCH, load_cifar_batch, shared_data_dir
-from kaggle_kit.datapaths import COMP_PICKLE, given_data_dir, inspect_folder
+from kaggle_kit.datapaths import COMP_PICKLE, given_data_dir, reading_folder
 from kaggle_kit.errors import ConfigError, DataFormatError, DataNotFoundError
 from kaggle_kit.fsio import atomic_path, atomic_write_text, md5_file
 from kaggle_kit.text import noun_for
@@ -100,13 +100,13 @@ def find_demo_data(data_dir: str | Path | None, workdir: Path, echo: Callable[[s
     named = given_data_dir(data_dir)  # --data-dir or $KAGGLE_KIT_DATA: the only folder looked in, as elsewhere
     folders = [named] if named is not None else [Path("data"), shared_data_dir()]
     for root in folders:
-        found = inspect_folder(Path(root))
-        if found is None:
-            continue
-        if found.comp_pickle is not None and _labels_beside(found.comp_pickle):
-            return DemoData(found.root, _labels_beside(found.comp_pickle),
-                            f"{found.root} (scored against {_labels_beside(found.comp_pickle)})")
-        return write_demo_competition(found.cifar_dir, workdir / "demo-data")
+        with reading_folder(Path(root)) as found:  # not while a download moves files in
+            if found is None:
+                continue
+            if found.comp_pickle is not None and _labels_beside(found.comp_pickle):
+                return DemoData(found.root, _labels_beside(found.comp_pickle),
+                                f"{found.root} (scored against {_labels_beside(found.comp_pickle)})")
+            return write_demo_competition(found.cifar_dir, workdir / "demo-data")
     if named is not None:
         source = ("" if data_dir is not None else
                   " (from KAGGLE_KIT_DATA; unset it for ./data, the shared folder or a download)")

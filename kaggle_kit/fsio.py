@@ -11,6 +11,8 @@ import glob
 import hashlib
 import io
 import os
+import pwd
+import stat
 import tempfile
 from pathlib import Path
 from typing import Iterator
@@ -250,13 +252,38 @@ def claim_folder(path: str | Path, busy: str, held: contextlib.ExitStack) -> Non
         return
 
 
+def _user_name(uid: int) -> str:
+    try:
+        return f"user {pwd.getpwuid(uid).pw_name}"
+    except KeyError:
+        return f"user id {uid}"
+
+
+def private_folder(folder: Path) -> Path:
+    """``folder`` made (0700) where missing; one already there must be a folder of this user's that no one else
+    can write, or a one-line ``UsageError`` names it, its owner and the cure. In a shared /tmp another user can
+    make the folder first: whoever can write into it can hold our locks (every command refused) or plant links."""
+    with contextlib.suppress(FileExistsError):
+        folder.mkdir(mode=0o700)
+    st = os.lstat(folder)
+    if st.st_uid != os.getuid():
+        raise UsageError(f"{folder}: belongs to {_user_name(st.st_uid)}, not to you, who could hold or fake "
+                         f"kaggle-kit's locks in it; set TMPDIR to a folder only you can write (e.g. `mkdir -m 700 "
+                         f"~/tmp; export TMPDIR=~/tmp`), or have it removed")
+    if not stat.S_ISDIR(st.st_mode):
+        raise UsageError(f"{folder}: is not a folder (owned by you); kaggle-kit keeps its locks there: remove it")
+    if st.st_mode & 0o022:
+        raise UsageError(f"{folder}: other users can write into it (mode {stat.S_IMODE(st.st_mode):o}, owned by "
+                         f"you), so they could hold or fake kaggle-kit's locks in it; `chmod 700 {folder}`")
+    return folder
+
+
 @contextlib.contextmanager
 def one_at_a_time(key: str, busy: str) -> Iterator[None]:
     """Hold the lock named ``key`` while the block runs, or raise ``RunError(busy)`` at once if another process
     holds it. The lock file lives in a per-user temporary folder, so it leaves nothing in the user's folders, and
     the OS releases it when its process dies, so it never goes stale."""
-    folder = Path(tempfile.gettempdir()) / f"kaggle-kit-locks-{os.getuid()}"
-    folder.mkdir(mode=0o700, exist_ok=True)
+    folder = private_folder(Path(tempfile.gettempdir()) / f"kaggle-kit-locks-{os.getuid()}")
     with held_lock(folder / f"{hashlib.sha256(os.fsencode(key)).hexdigest()[:20]}.lock", busy):
         yield
 

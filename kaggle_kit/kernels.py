@@ -462,7 +462,8 @@ def pull_kernels(refs: Sequence[str], runs_dir: str | Path = "runs", force: bool
             run_folders = sorted({p.parent for p in (staging / "runs").glob("*/logits_*.npz")})
             if status.status != "COMPLETE" or not run_folders:  # keep the log: it is what says why
                 keep = runs_dir / f"kernel-{slug}.log"
-                keep.write_text(log_text, encoding="utf-8")
+                # atomically: a kill or a full disk must not leave half a log over an earlier pull's whole one
+                atomic_write_bytes(keep, log_text.encode("utf-8"))
                 keep_runs_dir = True
                 why = (f"ended {status.status}: {status.failure_message or 'no message'}"
                        if status.status != "COMPLETE" else "finished but left no run folders with logits under runs/")

@@ -139,8 +139,8 @@ def _failure(name: str, returncode: int, result: dict | None) -> KitError:
                     f"starting with [{name}])")
 
 
-def train_members(jobs: Sequence[MemberJob], cifar_dir: Path, *, at_once: int, devices: Sequence[str],
-                  progress: bool, on_start: Callable[[MemberJob, str | None], None],
+def train_members(jobs: Sequence[MemberJob], data_dir: Path, *, at_once: int, devices: Sequence[str],
+                  progress: bool, cifar_fp: str | None = None, on_start: Callable[[MemberJob, str | None], None],
                   on_done: Callable[[MemberJob, object], None], echo: Callable[[str], None] = print,
                   out=None) -> None:
     """Train ``jobs`` ``at_once`` at a time, each in its own process (on its own GPU when ``devices`` lists any).
@@ -148,7 +148,9 @@ def train_members(jobs: Sequence[MemberJob], cifar_dir: Path, *, at_once: int, d
     ``on_start(job, device)`` and ``on_done(job, TrainResult)`` run in this thread, so the caller's state file has
     one writer. When a member fails, no further member starts, the running ones finish (hours of GPU time are
     not thrown away; their runs are recorded) and the first failure is raised. Each child's output is copied to
-    ``out`` (stderr) line by line, prefixed ``[member]``."""
+    ``out`` (stderr) line by line, prefixed ``[member]``. Each child loads CIFAR-10 from the data folder
+    ``data_dir`` as every reader does (``datapaths.reading_data``), not while a download moves files in, and
+    refuses batches other than those the parent fingerprinted (``cifar_fp``), which key the member's training."""
     import torch
 
     from kaggle_kit.config import to_dict
@@ -175,8 +177,8 @@ def train_members(jobs: Sequence[MemberJob], cifar_dir: Path, *, at_once: int, d
             device = device_for_slot(slot, devices)
             spec = Path(tmp) / f"{index}.json"
             spec.write_text(json.dumps({
-                "config": to_dict(job.config), "cifar_dir": str(cifar_dir), "run_dir": str(job.run_dir),
-                "resume": job.resume, "progress": progress, "threads": torch.get_num_threads(),
+                "config": to_dict(job.config), "data_dir": str(Path(data_dir).absolute()), "run_dir": str(job.run_dir),
+                "resume": job.resume, "progress": progress, "cifar_fp": cifar_fp, "threads": torch.get_num_threads(),
                 "result": str(Path(tmp) / f"{index}.result.json"), "parent": os.getpid()}))
             on_start(job, device)
             proc = subprocess.Popen(_child_command(spec), env=_child_env(device), stdout=subprocess.PIPE,
@@ -247,11 +249,19 @@ def child_main(spec_path: str) -> int:
 
         from kaggle_kit.config import PipelineConfig, from_dict
         from kaggle_kit.data import load_cifar10
+        from kaggle_kit.datapaths import reading_data
+        from kaggle_kit.pipeline import data_fingerprint
         from kaggle_kit.train import train_run
 
         torch.set_num_threads(int(spec["threads"]))  # the parent's: CPU results may depend on the thread count
         cfg = from_dict(PipelineConfig, spec["config"])
-        data = load_cifar10(Path(spec["cifar_dir"]))
+        with reading_data(spec["data_dir"]) as paths:
+            # a child starts when a slot frees, maybe hours after the parent read the data: a download since would
+            # have it train on other batches than its training key (and the parent's report) says
+            if spec.get("cifar_fp") and data_fingerprint(paths, with_comp=False) != spec["cifar_fp"]:
+                raise RunError(f"{paths.cifar_dir}: the CIFAR-10 batches changed after this pipeline read them (a "
+                               f"download since?); rerun it to train every member on the new ones")
+            data = load_cifar10(paths.cifar_dir)
         r = train_run(cfg, data, Path(spec["run_dir"]), resume=bool(spec["resume"]), progress=bool(spec["progress"]))
         outcome = {"ok": True, "holdout_acc": r.holdout_acc, "test_acc": r.test_acc, "epochs_done": r.epochs_done,
                    "seconds": r.seconds, "stopped_epoch": r.stopped_epoch}

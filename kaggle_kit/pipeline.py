@@ -236,11 +236,9 @@ def read_data(data_dir: str | Path | None, competition: str):
     the batches alone, all read while a download cannot move new files in (``staged_move.reading``): the
     fingerprint keys every later stage, so it must be of the very files loaded, not of older ones."""
     from kaggle_kit.data import load_cifar10, load_competition
-    from kaggle_kit.datapaths import locate_data
-    from kaggle_kit.staged_move import reading
+    from kaggle_kit.datapaths import reading_data
 
-    paths = locate_data(data_dir, competition=competition, require_comp=True)
-    with reading(paths.root):
+    with reading_data(data_dir, competition=competition, require_comp=True) as paths:
         data = load_cifar10(paths.cifar_dir)
         comp = load_competition(paths.comp_pickle)
         return paths, data, comp, data_fingerprint(paths), data_fingerprint(paths, with_comp=False)
@@ -518,7 +516,7 @@ def _run_pipeline(cfg: PipelineConfig, members: list[tuple[str, PipelineConfig]]
                  + ((f", one per GPU of {', '.join(devices)}" if at_once <= len(devices) else
                      f", sharing {noun_for(len(devices), 'GPU')} {', '.join(devices)}") if devices else " on the CPU")
                  + f"; their epoch lines start with [member] (--parallel-members 1: one after another)")
-            train_members(jobs, paths.cifar_dir, at_once=at_once, devices=devices, progress=progress,
+            train_members(jobs, paths.root, at_once=at_once, devices=devices, progress=progress, cifar_fp=cifar_fp,
                           on_start=start_training, on_done=record_training, echo=echo)
         if "predict" in cfg.stages:
             for (name, mcfg), folder in zip(members, run_dirs):

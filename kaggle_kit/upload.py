@@ -432,7 +432,7 @@ def submit_pipeline_csv(csv: str | Path, cfg: Any, final_dir: str | Path, run_di
     pipeline's ``data`` and ``comp`` the ledger gets the report's recommended prediction (its synthetic logits
     are cached for the report stage)."""
     from kaggle_kit.data import load_competition
-    from kaggle_kit.datapaths import locate_data
+    from kaggle_kit.datapaths import reading_data
 
     work = Path(workdir)
     ledger_path = work / ledger.DEFAULT_LEDGER
@@ -445,7 +445,8 @@ def submit_pipeline_csv(csv: str | Path, cfg: Any, final_dir: str | Path, run_di
     ids = expected_ids
     if ids is None:
         try:
-            ids = load_competition(locate_data(competition=sub.competition, require_comp=True).comp_pickle).ids
+            with reading_data(competition=sub.competition, require_comp=True) as paths:
+                ids = load_competition(paths.comp_pickle).ids
         except (DataNotFoundError, DataFormatError):
             # the pipeline's data folder may not be one locate_data() finds from here; the submission stage
             # has just validated this CSV against that folder's pickle, so its ids are the competition's

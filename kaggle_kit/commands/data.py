@@ -26,24 +26,23 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def verify(args: argparse.Namespace, just_downloaded: bool = False) -> int:
-    from kaggle_kit.datapaths import given_data_dir, layout_hints, locate_data, verify_data
+    from kaggle_kit.datapaths import given_data_dir, layout_hints, reading_data, verify_data
     from kaggle_kit.errors import DataFormatError, DataNotFoundError
-    from kaggle_kit.staged_move import reading
 
+    found = False
     try:
-        paths = locate_data(args.data_dir)
+        with reading_data(args.data_dir) as paths:  # the folder found, its md5s and its loads: one download's files
+            found = True
+            report = verify_data(paths, check_md5=not args.no_md5)
     except DataNotFoundError:  # its advice, `kaggle-kit data download`, was just followed
-        if not just_downloaded:
+        if found or not just_downloaded:
             raise
         # the folder locate_data looked in (``~`` expanded), not the path as written
         after = layout_hints([given_data_dir(args.data_dir)]) or "; " + _after_problems(True, False)
         raise DataNotFoundError(f"{args.data_dir}: the files just downloaded hold no CIFAR-10 batches "
                                 f"(cifar-10-batches-py/data_batch_1 ...){after}") from None
-    try:
-        with reading(paths.root):  # the md5s and the loads of one download's files
-            report = verify_data(paths, check_md5=not args.no_md5)
     except DataFormatError as err:  # a file in a format the toolkit does not read
-        if not just_downloaded:
+        if not found or not just_downloaded:
             raise
         raise type(err)(f"{err}; {_after_problems(True, False)}") from None
     for line in report.lines:

@@ -37,11 +37,10 @@ def _pct(x) -> str:
 
 def run(args: argparse.Namespace) -> int:
     from kaggle_kit.data import load_cifar10, load_competition
-    from kaggle_kit.datapaths import locate_data
+    from kaggle_kit.datapaths import reading_data
     from kaggle_kit.errors import ConfigError, RunError, UsageError
     from kaggle_kit.predict import predict_run, resolve_device, run_config, run_model
     from kaggle_kit.runs import read_manifest, run_dir
-    from kaggle_kit.staged_move import reading
     from kaggle_kit.tta import plan_from_config
 
     device = resolve_device(args.device)  # a bad or absent device fails here, before the data is loaded
@@ -66,8 +65,7 @@ def run(args: argparse.Namespace) -> int:
 
     if args.all_comp and args.no_comp:
         raise UsageError("--all-comp and --no-comp contradict each other; give one")
-    paths = locate_data(args.data_dir, require_comp=not args.no_comp)
-    with reading(paths.root):  # one download's files, not old batches and a new pickle
+    with reading_data(args.data_dir, require_comp=not args.no_comp) as paths:  # one download's files
         data = load_cifar10(paths.cifar_dir)
         comp = None if args.no_comp else load_competition(paths.comp_pickle)
     subset = {"comp_subset": None} if args.all_comp else {}

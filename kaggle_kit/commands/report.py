@@ -78,11 +78,10 @@ def _ledger_arg(given: str | None) -> str:
 def run(args: argparse.Namespace) -> int:
     from kaggle_kit.config import from_dict
     from kaggle_kit.data import load_cifar10, load_competition
-    from kaggle_kit.datapaths import locate_data
+    from kaggle_kit.datapaths import reading_data
     from kaggle_kit.errors import ConfigError, RunError
     from kaggle_kit.gap.report import build_report
     from kaggle_kit.runs import run_dir
-    from kaggle_kit.staged_move import reading
 
     from kaggle_kit.fsio import check_dir_target
 
@@ -100,8 +99,7 @@ def run(args: argparse.Namespace) -> int:
     folders = [run_dir(n) for n in args.runs] if args.runs else _runs_from_ledger(args.ledger)
     if not folders:
         raise RunError(f"no runs to report on: pass --runs RUN..., or submit first so {args.ledger} names some")
-    paths = locate_data(args.data_dir, require_comp=True)
-    with reading(paths.root):  # one download's files, not old batches and a new pickle
+    with reading_data(args.data_dir, require_comp=True) as paths:  # one download's files, not old and new mixed
         data, comp = load_cifar10(paths.cifar_dir), load_competition(paths.comp_pickle)
     html = build_report(folders, Path(args.ledger), data, comp, Path(args.out), cfg, args.competition)
     print(f"wrote {html} and {html.with_suffix('.md')}")

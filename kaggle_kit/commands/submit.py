@@ -37,20 +37,23 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def _competition(args: argparse.Namespace):
     from kaggle_kit.data import load_competition
-    from kaggle_kit.datapaths import locate_data
+    from kaggle_kit.datapaths import reading_data
 
-    pickle = args.against or locate_data(args.data_dir, competition=args.competition, require_comp=True).comp_pickle
-    return load_competition(pickle)
+    if args.against:
+        return load_competition(args.against)
+    with reading_data(args.data_dir, competition=args.competition, require_comp=True) as paths:
+        return load_competition(paths.comp_pickle)
 
 
 def _cifar10_or_none(args: argparse.Namespace):
     """CIFAR-10 for the image-based estimators; without it the prediction falls back to logits alone."""
     from kaggle_kit.data import load_cifar10
-    from kaggle_kit.datapaths import locate_data
+    from kaggle_kit.datapaths import reading_data
     from kaggle_kit.errors import DataNotFoundError
 
     try:
-        return load_cifar10(locate_data(args.data_dir, competition=args.competition).cifar_dir)
+        with reading_data(args.data_dir, competition=args.competition) as paths:
+            return load_cifar10(paths.cifar_dir)
     except DataNotFoundError:
         print("note: CIFAR-10 not found, so the leaderboard prediction uses the competition logits alone")
         return None

@@ -46,7 +46,7 @@ def check_resume_overrides(overrides: list[str]) -> None:
 def run(args: argparse.Namespace) -> int:
     from kaggle_kit.config import PipelineConfig, apply_overrides, from_dict, load_pipeline, load_yaml
     from kaggle_kit.data import load_cifar10
-    from kaggle_kit.datapaths import locate_data
+    from kaggle_kit.datapaths import reading_data
     from kaggle_kit.errors import ConfigError, RunError
     from kaggle_kit.fsio import check_dir_target
     from kaggle_kit.pipeline import check_member_models
@@ -82,9 +82,9 @@ def run(args: argparse.Namespace) -> int:
     if folder is None:
         name = Path(args.run_dir) if args.run_dir else Path(args.runs_root) / new_run_id(cfg.name, cfg)
         folder = Path(distributed.broadcast_object(str(name), info))
-    paths = locate_data(args.data_dir)
-    data = load_cifar10(paths.cifar_dir)
-    inputs = {f.name: f for f in sorted(paths.cifar_dir.glob("*_batch*"))}
+    with reading_data(args.data_dir) as paths:  # not while a download moves new batches in
+        data = load_cifar10(paths.cifar_dir)
+        inputs = {f.name: f for f in sorted(paths.cifar_dir.glob("*_batch*"))}
     try:
         result = train_run(cfg, data, folder, resume=bool(args.resume), progress=not args.no_progress,
                            inputs=inputs)

@@ -134,11 +134,11 @@ def leaderboard_prediction(run_dir: str | Path, data: Cifar10 | None = None, com
 
 def _find_data() -> tuple[Cifar10 | None, CompetitionSet | None]:
     from kaggle_kit.data import load_cifar10, load_competition
-    from kaggle_kit.datapaths import locate_data
+    from kaggle_kit.datapaths import reading_data
     from kaggle_kit.errors import DataNotFoundError
 
     try:
-        paths = locate_data(require_comp=True)
+        with reading_data(require_comp=True) as paths:
+            return load_cifar10(paths.cifar_dir), load_competition(paths.comp_pickle)
     except DataNotFoundError:
         return None, None
-    return load_cifar10(paths.cifar_dir), load_competition(paths.comp_pickle)

@@ -326,6 +326,46 @@ def test_kernel_that_completes_without_runs_keeps_its_log(tmp_path, monkeypatch,
         assert sorted(p.name for p in Path("runs").iterdir()) == ["kernel-kaggle-kit-tiny.log"]
 
 
+def test_a_failed_kernels_log_is_written_whole_or_not_at_all(tmp_path, monkeypatch, capsys):
+    """The log a failed pull keeps was written in place: a full disk (or a kill) half-way through left half a
+    log where the earlier pull's whole one was. Written atomically, the earlier log stays and no temporary is left."""
+    import errno
+
+    crash = KernelResult("ERROR", "out of memory", log="Traceback ...\n" + "line\n" * 2000)
+    with pushed_kernel_that_ends(tmp_path, monkeypatch, capsys, crash) as (_, ref):
+        assert main(["kernel", "pull", ref]) == 1
+        log = Path("runs/kernel-kaggle-kit-tiny.log")
+        before = log.read_text()
+        real_open = Path.open
+
+        def full_disk(self, mode="r", *args, **kwargs):  # writes to the log (or its temporary) stop half-way
+            fh = real_open(self, mode, *args, **kwargs)
+            if "w" not in mode or "kernel-kaggle-kit-tiny.log" not in self.name:
+                return fh
+
+            class Half:
+                def __enter__(self):
+                    return self
+
+                def __exit__(self, *exc):
+                    fh.close()
+
+                def write(self, data):
+                    fh.write(data[: len(data) // 2])
+                    fh.flush()
+                    raise OSError(errno.ENOSPC, "No space left on device")
+
+            return Half()
+
+        with monkeypatch.context() as patched:
+            patched.setattr(Path, "open", full_disk)
+            assert main(["kernel", "pull", ref]) == 1
+        assert log.read_text() == before  # before: half of the new one
+        assert capsys.readouterr().err.endswith("error: runs/kernel-kaggle-kit-tiny.log: No space left on device "
+                                                "(OSError)\n")  # before: no file named
+        assert sorted(p.name for p in Path("runs").iterdir()) == ["kernel-kaggle-kit-tiny.log"]
+
+
 def test_push_needs_credentials_but_build_only_does_not(tmp_path, monkeypatch, capsys):
     with FakeKaggle() as server:
         use_env(monkeypatch, server.sandbox_env(tmp_path / "client", credentials=False))

@@ -1,6 +1,7 @@
 """CLI contract: exact error lines and exit codes, no traceback for expected errors."""
 from __future__ import annotations
 
+import contextlib
 import pickle
 
 import numpy as np
@@ -207,7 +208,8 @@ def test_train_says_it_trains_the_base_config_of_a_pipeline_with_members(tmp_pat
     pipeline = tmp_path / "p.yaml"
     pipeline.write_text("model: {name: tinycnn}\nmembers:\n  - {name: s0, set: {train.seed: 0}}\n"
                         "  - {name: s1, set: {train.seed: 1}}\n")
-    monkeypatch.setattr(kaggle_kit.datapaths, "locate_data", lambda *a, **k: SimpleNamespace(cifar_dir=tmp_path))
+    monkeypatch.setattr(kaggle_kit.datapaths, "reading_data",
+                        lambda *a, **k: contextlib.nullcontext(SimpleNamespace(cifar_dir=tmp_path)))
     monkeypatch.setattr(kaggle_kit.data, "load_cifar10", lambda *a, **k: None)
     from kaggle_kit.train.loop import TrainResult  # the real result type, so a new field is filled in here too
 
@@ -336,6 +338,69 @@ def test_the_run_lock_is_released_when_its_process_dies(tmp_path):
         holder.wait()
     with one_at_a_time(key, "busy"):  # SIGKILL ran no cleanup, yet the lock is free
         pass
+
+
+def _lock_folder(tmp_path, monkeypatch, mode: int):
+    """The per-user lock folder under a temporary folder of the test's own, made beforehand with ``mode``."""
+    import os
+    import tempfile
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    folder = tmp_path / f"kaggle-kit-locks-{os.getuid()}"
+    folder.mkdir()
+    folder.chmod(mode)
+    return folder
+
+
+def test_a_lock_folder_others_can_write_is_refused_in_one_line_with_its_cure(tmp_path, monkeypatch, capsys):
+    """A lock folder that other users can write (made first by anyone in a shared /tmp, or chmodded) was used as
+    is: they could hold the locks, refusing every command, or plant links where the lock files go."""
+    folder = _lock_folder(tmp_path, monkeypatch, 0o777)
+    (tmp_path / "p.yaml").write_text("name: p\n")
+    monkeypatch.chdir(tmp_path)
+    assert main(["run", "p.yaml", "--data-dir", "nowhere"]) == 2
+    assert capsys.readouterr().err == (f"error: {folder}: other users can write into it (mode 777, owned by you), so "
+                                       f"they could hold or fake kaggle-kit's locks in it; `chmod 700 {folder}`\n")
+    assert list(folder.iterdir()) == []  # no lock file made in it
+    folder.chmod(0o700)  # the cure
+    from kaggle_kit.fsio import one_at_a_time
+
+    with one_at_a_time("k", "busy"):
+        assert len(list(folder.iterdir())) == 1
+
+
+def test_a_lock_folder_another_user_made_is_refused_naming_its_owner(tmp_path, monkeypatch):
+    """Tests may run as root, which cannot be another user here: the folder's owner is reported as another's."""
+    import os
+    import pwd
+
+    from kaggle_kit.errors import UsageError
+    from kaggle_kit.fsio import one_at_a_time
+
+    folder = _lock_folder(tmp_path, monkeypatch, 0o700)
+    other = os.getuid() + 1
+    real_lstat = os.lstat
+
+    def lstat(path, *args, **kwargs):
+        st = real_lstat(path, *args, **kwargs)
+        if os.fspath(path) != str(folder):
+            return st
+        fields = list(st)
+        fields[4] = other  # st_uid
+        return os.stat_result(fields)
+
+    monkeypatch.setattr(os, "lstat", lstat)
+    try:
+        owner = f"user {pwd.getpwuid(other).pw_name}"
+    except KeyError:
+        owner = f"user id {other}"
+    with pytest.raises(UsageError) as info:
+        with one_at_a_time("k", "busy"):
+            pass
+    assert str(info.value) == (f"{folder}: belongs to {owner}, not to you, who could hold or fake kaggle-kit's locks "
+                               f"in it; set TMPDIR to a folder only you can write (e.g. `mkdir -m 700 ~/tmp; export "
+                               f"TMPDIR=~/tmp`), or have it removed")
+    assert list(folder.iterdir()) == []
 
 
 @pytest.mark.parametrize("choices", ["'run', 'demo', 'train', 'predict'",  # Python 3.11 to 3.12.7

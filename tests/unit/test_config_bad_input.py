@@ -265,6 +265,7 @@ def test_cli_refuses_a_bad_pipeline_before_data_with_one_error_line(tmp_path, mo
         raise AssertionError("data was looked for before the pipeline was checked")
 
     monkeypatch.setattr(kaggle_kit.datapaths, "locate_data", touched)
+    monkeypatch.setattr(kaggle_kit.datapaths, "reading_data", touched)
     monkeypatch.setattr(kaggle_kit.data, "load_cifar10", touched)
     monkeypatch.chdir(tmp_path)
     p = _yaml(tmp_path, text)

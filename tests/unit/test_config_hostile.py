@@ -126,6 +126,7 @@ def no_data(monkeypatch):
         raise AssertionError("data was looked for before the pipeline was checked")
 
     monkeypatch.setattr(kaggle_kit.datapaths, "locate_data", touched)
+    monkeypatch.setattr(kaggle_kit.datapaths, "reading_data", touched)
     monkeypatch.setattr(kaggle_kit.data, "load_cifar10", touched)
 
 

@@ -171,3 +171,38 @@ def test_the_kernel_log_leaves_a_bad_value_to_runs_one_line_error(monkeypatch, v
     assert "members" not in line and line.startswith("python "), line
     with pytest.raises(UsageError, match=f"^{mj.PARALLEL_ENV} must be auto or a whole number >= 1"):
         mj.requested_parallel(None)
+
+
+def test_a_child_refuses_batches_other_than_the_ones_the_parent_fingerprinted(tmp_path, monkeypatch):
+    """A member's child loads CIFAR-10 itself when its slot frees, maybe hours after the pipeline read the data: a
+    download since had it train on other batches than its training key and the pipeline's report say."""
+    import json
+    from types import SimpleNamespace
+
+    import kaggle_kit.train
+    from test_data_concurrency import _data
+
+    from kaggle_kit.datapaths import locate_data
+    from kaggle_kit.pipeline import data_fingerprint
+
+    _data(tmp_path / "D", seed=1)
+    parents = data_fingerprint(locate_data(tmp_path / "D"), with_comp=False)
+    trained = []
+    monkeypatch.setattr(mj, "_exit_with_parent", lambda *a: None)
+    monkeypatch.setattr(kaggle_kit.train, "train_run", lambda cfg, data, *a, **k: trained.append(data) or
+                        SimpleNamespace(holdout_acc=None, test_acc=None, epochs_done=1, seconds=0.0,
+                                        stopped_epoch=None))
+
+    def child(fp: str) -> dict:
+        spec = tmp_path / "spec.json"
+        spec.write_text(json.dumps({"config": {"name": "u"}, "data_dir": str(tmp_path / "D"), "cifar_fp": fp,
+                                    "run_dir": str(tmp_path / "run"), "resume": False, "progress": False,
+                                    "threads": 1, "result": str(tmp_path / "result.json"), "parent": 0}))
+        mj.child_main(str(spec))
+        return json.loads((tmp_path / "result.json").read_text())
+
+    assert child(parents)["ok"] and len(trained) == 1
+    assert child("0" * 16) == {"ok": False, "error": "RunError", "message": (
+        f"{tmp_path / 'D' / 'cifar-10-python' / 'cifar-10-batches-py'}: the CIFAR-10 batches changed after this "
+        f"pipeline read them (a download since?); rerun it to train every member on the new ones")}
+    assert len(trained) == 1  # before: trained on them

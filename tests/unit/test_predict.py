@@ -1,3 +1,4 @@
+import contextlib
 import json
 
 import numpy as np
@@ -90,8 +91,8 @@ def test_predict_all_comp_predicts_every_competition_image_of_a_comp_subset_run(
 
     data, comp = synthetic_data()
     run = make_run(tmp_path / "run", DataConfig(holdout_size=40, test_subset=20, comp_subset=10))
-    monkeypatch.setattr("kaggle_kit.datapaths.locate_data",
-                        lambda *a, **k: DataPaths(tmp_path, tmp_path, tmp_path / "comp.pkl"))
+    monkeypatch.setattr("kaggle_kit.datapaths.reading_data",
+                        lambda *a, **k: contextlib.nullcontext(DataPaths(tmp_path, tmp_path, tmp_path / "comp.pkl")))
     monkeypatch.setattr("kaggle_kit.data.load_cifar10", lambda *a, **k: data)
     monkeypatch.setattr("kaggle_kit.data.load_competition", lambda *a, **k: comp)
     assert main(["predict", str(run), "--all-comp", "--device", "cpu"]) == 0
