@@ -15,7 +15,7 @@ import pytest
 
 from kaggle_kit import ledger
 from kaggle_kit.fsio import atomic_write_text, one_at_a_time
-from kaggle_kit.testing import unprivileged
+from kaggle_kit.testing import on_disk, unprivileged
 
 ROOT = Path(__file__).resolve().parents[2]
 C_LOCALE = {"LANG": "C", "LC_ALL": "C", "PYTHONUTF8": "0", "PYTHONIOENCODING": ""}  # no UTF-8 mode, ASCII
@@ -36,11 +36,11 @@ def _kit(args: list[str], cwd: Path, **env: str) -> subprocess.CompletedProcess:
 @pytest.fixture()
 def comp(tmp_path):
     """A three-image competition pickle and a valid CSV for it, in a folder whose name is not ASCII."""
-    folder = tmp_path / "prój ect"
+    folder = tmp_path / on_disk("prój ect")
     folder.mkdir()
     pkl = folder / "comp.pkl"
     pkl.write_bytes(pickle.dumps({b"data": np.zeros((3, 32, 32, 3), np.uint8), b"ids": np.array([0, 1, 2])}))
-    csv = folder / "sübmission.csv"
+    csv = folder / on_disk("sübmission.csv")
     csv.write_text("ID,Labels\n0,1\n1,2\n2,3\n")
     return folder, pkl, csv
 
@@ -49,7 +49,8 @@ def test_an_ascii_only_stdout_gets_escapes_not_a_traceback(comp):
     """PYTHONIOENCODING=ascii (or a terminal in a legacy code page): printing a path with 'ó' raised
     UnicodeEncodeError, exit 1 with a traceback, after the work was done."""
     folder, pkl, csv = comp
-    proc = _kit(["validate", str(csv), "--against", str(pkl)], folder, PYTHONIOENCODING="ascii")
+    # UTF-8 mode: names are read as UTF-8 whatever locale runs the tests, so only the output is ASCII
+    proc = _kit(["validate", str(csv), "--against", str(pkl)], folder, PYTHONIOENCODING="ascii", PYTHONUTF8="1")
     assert proc.returncode == 0, proc.stderr.decode()
     assert b"Traceback" not in proc.stderr
     assert proc.stdout.decode("ascii").endswith(": valid (3 rows, header ID,Labels, labels 0-9)\n")
@@ -178,13 +179,13 @@ def test_a_symlinked_ledger_or_report_is_written_through_not_replaced(tmp_path):
 def test_text_a_c_locale_cannot_hand_on_is_one_line_with_the_cure(tmp_path):
     """A pipeline named 'dém.yaml' under LC_ALL=C without UTF-8 mode: its name reaches the kernel script as
     surrogates, which UTF-8 cannot write; that was a traceback."""
-    (tmp_path / "dém.yaml").write_text("train: {epochs: 1}\n")
-    proc = _kit(["kernel", "push", "dém.yaml", "--build-only", "--owner", "bob"], tmp_path, **C_LOCALE)
+    (tmp_path / on_disk("dém.yaml")).write_text("train: {epochs: 1}\n")
+    proc = _kit(["kernel", "push", on_disk("dém.yaml"), "--build-only", "--owner", "bob"], tmp_path, **C_LOCALE)
     assert proc.returncode == 1
     assert proc.stderr.decode("ascii") == (
         "error: cannot write '\\udcc3\\udca9' as utf-8 (surrogates not allowed); this locale reads names as ascii: "
         "run with a UTF-8 locale (LC_ALL=C.UTF-8) or PYTHONUTF8=1\n")
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["dém.yaml"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [on_disk("dém.yaml")]
 
 
 @pytest.mark.parametrize("how", ["env", "flag"])
