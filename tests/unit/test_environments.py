@@ -69,6 +69,34 @@ def test_a_dry_run_submit_under_the_c_locale_records_the_non_ascii_path_in_the_l
     assert [(r["file"], r["status"]) for r in rows] == [("sübmission.csv", ledger.DRY_RUN)]
 
 
+def _tiny_data(folder: Path) -> Path:
+    """A data folder ``data verify --no-md5`` accepts: 2 images per CIFAR-10 batch and a 4-image competition."""
+    batches = folder / "cifar-10-batches-py"
+    batches.mkdir(parents=True)
+    for name in [f"data_batch_{i}" for i in range(1, 6)] + ["test_batch"]:
+        batch = {b"batch_label": b"x", b"labels": [0, 1], b"data": np.zeros((2, 3072), np.uint8),
+                 b"filenames": [b"f"] * 2}
+        (batches / name).write_bytes(pickle.dumps(batch, protocol=2))
+    names = [b"airplane", b"automobile", b"bird", b"cat", b"deer", b"dog", b"frog", b"horse", b"ship", b"truck"]
+    (batches / "batches.meta").write_bytes(pickle.dumps({b"label_names": names}, protocol=2))
+    (folder / "cifar_test_nolabel.pkl").write_bytes(pickle.dumps({b"data": np.zeros((4, 32, 32, 3), np.uint8),
+                                                                  b"ids": np.arange(4)}))
+    return folder
+
+
+def test_data_verify_under_the_c_locale_prints_paths_as_their_bytes_and_no_escapes(tmp_path):
+    """LC_ALL=C without UTF-8 mode, the data in a folder named 'dätä': the summary printed its path as
+    'd\\udcc3\\udca4t\\udcc3\\udca4' (a path one cannot paste back) and its dash as '\\u2014'."""
+    data = _tiny_data(tmp_path / on_disk("dätä"))
+    proc = _kit(["data", "verify", "--no-md5", "--data-dir", str(data)], tmp_path, **C_LOCALE)
+    assert proc.returncode == 0, proc.stderr.decode("utf-8", "replace")
+    assert b"\\u" not in proc.stdout + proc.stderr and b"Traceback" not in proc.stderr
+    lines = proc.stdout.decode("utf-8").splitlines()  # strict: the path's bytes came back as they are on disk
+    assert lines[0] == f"CIFAR-10: {tmp_path}/dätä/cifar-10-batches-py: 10 train, 2 test images"
+    assert lines[-3] == f"competition: {tmp_path}/dätä/cifar_test_nolabel.pkl: 4 images, ids 0..3 (unique)"
+    assert lines[-1] == "data OK"
+
+
 def test_ledger_and_text_outputs_keep_a_c_locale_paths_bytes(tmp_path):
     path = tmp_path / "ledger.csv"
     ledger.append_row(path, file=f"{SURROGATES}/s.csv", sha256="0" * 64, message="m", status=ledger.DRY_RUN)
