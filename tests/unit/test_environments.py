@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import pickle
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -95,6 +96,19 @@ def test_data_verify_under_the_c_locale_prints_paths_as_their_bytes_and_no_escap
     assert lines[0] == f"CIFAR-10: {tmp_path}/dätä/cifar-10-batches-py: 10 train, 2 test images"
     assert lines[-3] == f"competition: {tmp_path}/dätä/cifar_test_nolabel.pkl: 4 images, ids 0..3 (unique)"
     assert lines[-1] == "data OK"
+
+
+@pytest.mark.skipif(shutil.which("git") is None, reason="needs git")
+def test_the_commit_in_a_manifest_survives_git_quoting_a_non_ascii_folder_under_the_c_locale(tmp_path):
+    """git's refusal (here a broken .git file; for a container's root, 'dubious ownership') names the folder
+    in its bytes; decoded as ASCII under LC_ALL=C that raised UnicodeDecodeError from write_manifest."""
+    folder = tmp_path / on_disk("dä")
+    folder.mkdir()
+    (folder / ".git").write_bytes(b"gitdir: " + os.fsencode(tmp_path) + "/gone-ä\n".encode())
+    code = "import sys; from kaggle_kit.runs import git_commit; print(git_commit(sys.argv[1]))"
+    proc = subprocess.run([sys.executable, "-c", code, str(folder)], env=_env(**C_LOCALE), capture_output=True,
+                          timeout=60)
+    assert (proc.returncode, proc.stdout, proc.stderr) == (0, b"None\n", b"")
 
 
 def test_ledger_and_text_outputs_keep_a_c_locale_paths_bytes(tmp_path):
