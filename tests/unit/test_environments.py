@@ -399,3 +399,15 @@ def test_a_torch_compile_cache_folder_with_a_cache_or_there_before_stays(tmp_pat
     assert torchcache.remove_at_exit_if_left_empty() is None  # there before: someone else's
     monkeypatch.setenv(torchcache.ENV, str(tmp_path / "mine"))
     assert torchcache.remove_at_exit_if_left_empty() is None  # the user's own choice of folder
+
+
+def test_output_writes_a_c_locale_names_bytes_back_and_escapes_the_rest():
+    """The CLI's streams: a surrogate standing for an undecodable byte goes out as that byte, in the middle of
+    characters the encoding lacks, which stay escapes (ASCII, and Latin-1 for one ASCII lacks but it has)."""
+    from kaggle_kit.cli import BYTES_OR_ESCAPE
+
+    text = "pr\udcc3\udcb3j \u2014 \xf3\udcff"
+    assert text.encode("ascii", BYTES_OR_ESCAPE) == b"pr\xc3\xb3j \\u2014 \\xf3\xff"
+    assert text.encode("latin-1", BYTES_OR_ESCAPE) == b"pr\xc3\xb3j \\u2014 \xf3\xff"
+    with pytest.raises(UnicodeDecodeError):
+        b"\xff".decode("ascii", BYTES_OR_ESCAPE)
