@@ -103,18 +103,36 @@ def os_error_line(err: OSError) -> str:
     return f"{path}: {what} ({err.__class__.__name__})" if path is not None else f"{what} ({err.__class__.__name__})"
 
 
+BYTES_OR_ESCAPE = "kaggle_kit.bytes_or_escape"
+
+
+def _bytes_or_escape(err: UnicodeError) -> tuple[bytes, int]:
+    """Encoding error handler: a surrogate that stands for a byte the locale could not decode (U+DC80-U+DCFF, a
+    file name's 'ó' under ``LC_ALL=C``) is written as that byte, so a path prints as ``ls`` prints it and can be
+    pasted back; any other character the encoding lacks is written as its backslash escape."""
+    if not isinstance(err, UnicodeEncodeError):
+        raise err
+    chunk = err.object[err.start:err.end]
+    return b"".join(bytes([ord(c) - 0xDC00]) if "\udc80" <= c <= "\udcff" else c.encode("ascii", "backslashreplace")
+                    for c in chunk), err.end
+
+
+codecs.register_error(BYTES_OR_ESCAPE, _bytes_or_escape)
+
+
 def _tolerant_streams() -> None:
     """Let stdout and stderr write any character: under a C/POSIX locale or ``PYTHONIOENCODING=ascii`` a path
     with accents or a message's dash would otherwise raise UnicodeEncodeError mid-command, after minutes of
-    work. What the encoding cannot hold is written as a backslash escape; a UTF-8 stream that
-    keeps undecodable file-name bytes (surrogateescape) is left as it is."""
+    work. A file name's undecodable bytes go out as the bytes they were (backslash escapes of them, as before,
+    printed a path under LC_ALL=C as 'pr\\udcc3\\udcb3j'); what else the encoding cannot hold is written as a
+    backslash escape; a UTF-8 stream that keeps undecodable file-name bytes (surrogateescape) is left as it is."""
     for stream in (sys.stdout, sys.stderr):
         reconfigure = getattr(stream, "reconfigure", None)
         if reconfigure is None:  # closed (None) or replaced by an object without it
             continue
         utf = codecs.lookup(getattr(stream, "encoding", None) or "ascii").name.startswith("utf")
         if not (utf and stream.errors == "surrogateescape"):
-            reconfigure(errors="backslashreplace")
+            reconfigure(errors=BYTES_OR_ESCAPE)
 
 
 def encoding_line(err: UnicodeEncodeError) -> str:

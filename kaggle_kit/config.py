@@ -341,9 +341,19 @@ def _plain_name(v: str) -> str | None:
     newline), not . or .., and short enough for the file names built from them."""
     bad = (not v.strip() or any(c in v for c in "/\\") or v in (".", "..")
            or any(ord(c) < 32 or ord(c) == 127 for c in v)
-           or len(v.encode("utf-8", "surrogatepass")) > MAX_NAME_BYTES)
+           or _name_bytes(v) > MAX_NAME_BYTES)
     return (f"a plain name (non-empty, at most {MAX_NAME_BYTES} bytes, no / or \\ or control characters, "
             f"not . or ..)") if bad else None
+
+
+def _name_bytes(v: str) -> int:
+    """The bytes ``v`` takes in a file name. A name read from a file name or argument under ``LC_ALL=C`` holds each
+    non-ASCII byte as one surrogate (U+DC80-U+DCFF), which the file system gets back as that one byte: counted as
+    3 (surrogatepass), 'é' * 50 (100 bytes) was refused as over 100 there and only there."""
+    try:
+        return len(v.encode("utf-8", "surrogateescape"))
+    except UnicodeEncodeError:  # another lone surrogate (YAML's "\\ud800"): no file name holds it as one byte
+        return len(v.encode("utf-8", "surrogatepass"))
 
 
 # Kaggle competition slugs: words of ASCII letters and digits joined by single hyphens (older competitions keep

@@ -230,7 +230,7 @@ def verify_data(paths: DataPaths, check_md5: bool = True) -> VerifyReport:
     data = load_cifar10(paths.cifar_dir)  # raises DataFormatError on a malformed batch
     tr = np.bincount(data.train_labels, minlength=10)
     te = np.bincount(data.test_labels, minlength=10)
-    report.lines.append(f"CIFAR-10: {paths.cifar_dir} — {len(data.train_labels):,} train, "
+    report.lines.append(f"CIFAR-10: {paths.cifar_dir}: {len(data.train_labels):,} train, "
                         f"{len(data.test_labels):,} test images")
     report.lines.append("  class          train   test")
     for i, name in enumerate(data.class_names):
@@ -246,7 +246,7 @@ def verify_data(paths: DataPaths, check_md5: bool = True) -> VerifyReport:
         comp = load_competition(paths.comp_pickle)
         cmean = comp.images.reshape(-1, 3).mean(0) / 255
         cstd = comp.images.reshape(-1, 3).std(0) / 255
-        report.lines.append(f"competition: {paths.comp_pickle} — {len(comp.ids):,} images, ids "
+        report.lines.append(f"competition: {paths.comp_pickle}: {len(comp.ids):,} images, ids "
                             f"{int(comp.ids.min())}..{int(comp.ids.max())} (unique)")
         report.lines.append("  RGB mean " + " ".join(f"{m:.4f}" for m in cmean)
                             + "  std " + " ".join(f"{s:.4f}" for s in cstd))

@@ -38,12 +38,15 @@ def new_run_id(pipeline_name: str, config: Any, now: _dt.datetime | None = None)
 
 
 def git_commit(cwd: str | Path | None = None) -> str | None:
+    """The checkout's commit, or None. Read as bytes: git's refusal quotes the folder ("detected dubious ownership
+    in repository at ...", a container's root over a bind mount), and text=True decoded it with the locale, under
+    LC_ALL=C ASCII: a folder name with an accent raised UnicodeDecodeError out of every manifest write."""
     try:
         out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=cwd or Path(__file__).parent,
-                             capture_output=True, text=True, timeout=5)
+                             capture_output=True, timeout=5)
     except (OSError, subprocess.TimeoutExpired):
         return None
-    return out.stdout.strip() or None if out.returncode == 0 else None
+    return out.stdout.decode("ascii", "replace").strip() or None if out.returncode == 0 else None
 
 
 def write_manifest(folder: str | Path, stage: str, *, config: Any = None,

@@ -28,10 +28,21 @@ def unprivileged() -> list[str]:
 
 
 def write_yaml(folder, text: str, name: str = "p.yaml"):
-    """``text`` written to ``folder/name``: a pipeline file for a test; returns its path."""
+    """``text`` written to ``folder/name`` in UTF-8, as the loader reads it whatever the locale: a pipeline file
+    for a test; returns its path."""
     path = folder / name
-    path.write_text(text)
+    path.write_text(text, encoding="utf-8")
     return path
+
+
+def on_disk(name: str) -> str:
+    """How this process spells the file name made of ``name``'s UTF-8 bytes: ``name`` itself under a UTF-8
+    locale; under ``LC_ALL=C`` without UTF-8 mode, which cannot encode 'é' in a path at all, those bytes as
+    surrogates (what ``os.listdir`` and ``sys.argv`` give there). A test that makes or expects a non-ASCII file
+    name through it passes under either locale."""
+    import os
+
+    return os.fsdecode(name.encode("utf-8"))
 
 
 def load_error(path, overrides=(), exc=None, where=None) -> str:

@@ -35,9 +35,11 @@ def _submit(server, comp, tmp_path: Path, home: Path, message: str, **env: str) 
     work = tmp_path / "work"
     work.mkdir()
     (work / "sub.csv").write_text("ID,Labels\n" + "".join(f"{i},{l}\n" for i, l in zip(comp["ids"], comp["labels"])))
-    proc = subprocess.run([sys.executable, "-m", "kaggle_kit", "submit", "sub.csv", "-m", message, "--upload", "always",
-                           "--against", str(comp["pickle"])], cwd=work, env=full, capture_output=True, text=True,
-                          timeout=120)
+    # the message as the bytes a UTF-8 terminal types: a str argument is encoded with this process's locale,
+    # which under LC_ALL=C cannot hold 'é'
+    proc = subprocess.run([sys.executable, "-m", "kaggle_kit", "submit", "sub.csv", "-m", message.encode("utf-8"),
+                           "--upload", "always", "--against", str(comp["pickle"])], cwd=work, env=full,
+                          capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
     assert "Traceback" not in proc.stderr
     return work

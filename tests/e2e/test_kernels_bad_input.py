@@ -206,7 +206,7 @@ def test_push_owner_must_be_a_username(fake, capsys, owner):
 
 @pytest.mark.parametrize("name", ["'!!!'", "'模型'"])
 def test_push_refuses_a_pipeline_name_that_gives_no_kernel_slug(fake, capsys, name):
-    Path("odd.yaml").write_text(f"name: {name}\ntrain:\n  epochs: 1\n")
+    Path("odd.yaml").write_text(f"name: {name}\ntrain:\n  epochs: 1\n", encoding="utf-8")
     assert main(["kernel", "push", "odd.yaml", "--build-only", "--owner", "alice"]) == 2
     _one_error(capsys, f"pipeline name '{name.strip(chr(39))}' has no ASCII letter or digit")
     assert fake.calls == [] and not Path("kernels").exists()

@@ -7,6 +7,7 @@ import pytest
 from kaggle_kit.config import MAX_NAME_BYTES, load_pipeline, parse_override
 from kaggle_kit.errors import ConfigError
 from kaggle_kit.testing import load_error as _error
+from kaggle_kit.testing import on_disk
 from kaggle_kit.testing import write_yaml as _yaml
 
 
@@ -82,7 +83,15 @@ def test_names_that_make_no_file_name_are_refused_at_load(tmp_path, name):
 def test_a_long_file_name_without_a_name_key_is_refused_too(tmp_path):
     p = _yaml(tmp_path, "{}\n", "a" * 200 + ".yaml")
     assert "name: must be a plain name" in _error(p)
-    assert load_pipeline(_yaml(tmp_path, "{}\n", "é" * 50 + ".yaml")).name == "é" * 50  # 100 bytes: fine
+    assert load_pipeline(_yaml(tmp_path, "{}\n", on_disk("é" * 50 + ".yaml"))).name == on_disk("é" * 50)  # 100 bytes
+
+
+def test_a_name_a_c_locale_read_from_the_file_name_counts_its_bytes_on_disk(tmp_path):
+    """Under LC_ALL=C without UTF-8 mode Python names 'é' * 50 + '.yaml' (100 bytes before '.yaml') with 100
+    surrogates, one per byte; each counted as 3 bytes, the pipeline was refused as 'at most 100 bytes'."""
+    p = _yaml(tmp_path, "{}\n", "\udcc3\udca9" * 50 + ".yaml")  # the same file, as that locale spells it
+    assert load_pipeline(p).name == "\udcc3\udca9" * 50
+    assert "name: must be a plain name" in _error(_yaml(tmp_path, "{}\n", "\udcc3\udca9" * 50 + "\udcc3.yaml"))
 
 
 def test_holdout_seed_is_limited_to_what_sklearn_accepts(tmp_path):

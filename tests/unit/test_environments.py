@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import pickle
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -15,7 +16,7 @@ import pytest
 
 from kaggle_kit import ledger
 from kaggle_kit.fsio import atomic_write_text, one_at_a_time
-from kaggle_kit.testing import unprivileged
+from kaggle_kit.testing import on_disk, unprivileged
 
 ROOT = Path(__file__).resolve().parents[2]
 C_LOCALE = {"LANG": "C", "LC_ALL": "C", "PYTHONUTF8": "0", "PYTHONIOENCODING": ""}  # no UTF-8 mode, ASCII
@@ -36,11 +37,11 @@ def _kit(args: list[str], cwd: Path, **env: str) -> subprocess.CompletedProcess:
 @pytest.fixture()
 def comp(tmp_path):
     """A three-image competition pickle and a valid CSV for it, in a folder whose name is not ASCII."""
-    folder = tmp_path / "prój ect"
+    folder = tmp_path / on_disk("prój ect")
     folder.mkdir()
     pkl = folder / "comp.pkl"
     pkl.write_bytes(pickle.dumps({b"data": np.zeros((3, 32, 32, 3), np.uint8), b"ids": np.array([0, 1, 2])}))
-    csv = folder / "sübmission.csv"
+    csv = folder / on_disk("sübmission.csv")
     csv.write_text("ID,Labels\n0,1\n1,2\n2,3\n")
     return folder, pkl, csv
 
@@ -49,7 +50,8 @@ def test_an_ascii_only_stdout_gets_escapes_not_a_traceback(comp):
     """PYTHONIOENCODING=ascii (or a terminal in a legacy code page): printing a path with 'ó' raised
     UnicodeEncodeError, exit 1 with a traceback, after the work was done."""
     folder, pkl, csv = comp
-    proc = _kit(["validate", str(csv), "--against", str(pkl)], folder, PYTHONIOENCODING="ascii")
+    # UTF-8 mode: names are read as UTF-8 whatever locale runs the tests, so only the output is ASCII
+    proc = _kit(["validate", str(csv), "--against", str(pkl)], folder, PYTHONIOENCODING="ascii", PYTHONUTF8="1")
     assert proc.returncode == 0, proc.stderr.decode()
     assert b"Traceback" not in proc.stderr
     assert proc.stdout.decode("ascii").endswith(": valid (3 rows, header ID,Labels, labels 0-9)\n")
@@ -66,6 +68,47 @@ def test_a_dry_run_submit_under_the_c_locale_records_the_non_ascii_path_in_the_l
     assert b"Traceback" not in proc.stderr
     rows = ledger._read_rows(folder / "submissions" / "ledger.csv")
     assert [(r["file"], r["status"]) for r in rows] == [("sübmission.csv", ledger.DRY_RUN)]
+
+
+def _tiny_data(folder: Path) -> Path:
+    """A data folder ``data verify --no-md5`` accepts: 2 images per CIFAR-10 batch and a 4-image competition."""
+    batches = folder / "cifar-10-batches-py"
+    batches.mkdir(parents=True)
+    for name in [f"data_batch_{i}" for i in range(1, 6)] + ["test_batch"]:
+        batch = {b"batch_label": b"x", b"labels": [0, 1], b"data": np.zeros((2, 3072), np.uint8),
+                 b"filenames": [b"f"] * 2}
+        (batches / name).write_bytes(pickle.dumps(batch, protocol=2))
+    names = [b"airplane", b"automobile", b"bird", b"cat", b"deer", b"dog", b"frog", b"horse", b"ship", b"truck"]
+    (batches / "batches.meta").write_bytes(pickle.dumps({b"label_names": names}, protocol=2))
+    (folder / "cifar_test_nolabel.pkl").write_bytes(pickle.dumps({b"data": np.zeros((4, 32, 32, 3), np.uint8),
+                                                                  b"ids": np.arange(4)}))
+    return folder
+
+
+def test_data_verify_under_the_c_locale_prints_paths_as_their_bytes_and_no_escapes(tmp_path):
+    """LC_ALL=C without UTF-8 mode, the data in a folder named 'dätä': the summary printed its path as
+    'd\\udcc3\\udca4t\\udcc3\\udca4' (a path one cannot paste back) and its dash as '\\u2014'."""
+    data = _tiny_data(tmp_path / on_disk("dätä"))
+    proc = _kit(["data", "verify", "--no-md5", "--data-dir", str(data)], tmp_path, **C_LOCALE)
+    assert proc.returncode == 0, proc.stderr.decode("utf-8", "replace")
+    assert b"\\u" not in proc.stdout + proc.stderr and b"Traceback" not in proc.stderr
+    lines = proc.stdout.decode("utf-8").splitlines()  # strict: the path's bytes came back as they are on disk
+    assert lines[0] == f"CIFAR-10: {tmp_path}/dätä/cifar-10-batches-py: 10 train, 2 test images"
+    assert lines[-3] == f"competition: {tmp_path}/dätä/cifar_test_nolabel.pkl: 4 images, ids 0..3 (unique)"
+    assert lines[-1] == "data OK"
+
+
+@pytest.mark.skipif(shutil.which("git") is None, reason="needs git")
+def test_the_commit_in_a_manifest_survives_git_quoting_a_non_ascii_folder_under_the_c_locale(tmp_path):
+    """git's refusal (here a broken .git file; for a container's root, 'dubious ownership') names the folder
+    in its bytes; decoded as ASCII under LC_ALL=C that raised UnicodeDecodeError from write_manifest."""
+    folder = tmp_path / on_disk("dä")
+    folder.mkdir()
+    (folder / ".git").write_bytes(b"gitdir: " + os.fsencode(tmp_path) + "/gone-ä\n".encode())
+    code = "import sys; from kaggle_kit.runs import git_commit; print(git_commit(sys.argv[1]))"
+    proc = subprocess.run([sys.executable, "-c", code, str(folder)], env=_env(**C_LOCALE), capture_output=True,
+                          timeout=60)
+    assert (proc.returncode, proc.stdout, proc.stderr) == (0, b"None\n", b"")
 
 
 def test_ledger_and_text_outputs_keep_a_c_locale_paths_bytes(tmp_path):
@@ -178,13 +221,13 @@ def test_a_symlinked_ledger_or_report_is_written_through_not_replaced(tmp_path):
 def test_text_a_c_locale_cannot_hand_on_is_one_line_with_the_cure(tmp_path):
     """A pipeline named 'dém.yaml' under LC_ALL=C without UTF-8 mode: its name reaches the kernel script as
     surrogates, which UTF-8 cannot write; that was a traceback."""
-    (tmp_path / "dém.yaml").write_text("train: {epochs: 1}\n")
-    proc = _kit(["kernel", "push", "dém.yaml", "--build-only", "--owner", "bob"], tmp_path, **C_LOCALE)
+    (tmp_path / on_disk("dém.yaml")).write_text("train: {epochs: 1}\n")
+    proc = _kit(["kernel", "push", on_disk("dém.yaml"), "--build-only", "--owner", "bob"], tmp_path, **C_LOCALE)
     assert proc.returncode == 1
     assert proc.stderr.decode("ascii") == (
         "error: cannot write '\\udcc3\\udca9' as utf-8 (surrogates not allowed); this locale reads names as ascii: "
         "run with a UTF-8 locale (LC_ALL=C.UTF-8) or PYTHONUTF8=1\n")
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["dém.yaml"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [on_disk("dém.yaml")]
 
 
 @pytest.mark.parametrize("how", ["env", "flag"])
@@ -356,3 +399,15 @@ def test_a_torch_compile_cache_folder_with_a_cache_or_there_before_stays(tmp_pat
     assert torchcache.remove_at_exit_if_left_empty() is None  # there before: someone else's
     monkeypatch.setenv(torchcache.ENV, str(tmp_path / "mine"))
     assert torchcache.remove_at_exit_if_left_empty() is None  # the user's own choice of folder
+
+
+def test_output_writes_a_c_locale_names_bytes_back_and_escapes_the_rest():
+    """The CLI's streams: a surrogate standing for an undecodable byte goes out as that byte, in the middle of
+    characters the encoding lacks, which stay escapes (ASCII, and Latin-1 for one ASCII lacks but it has)."""
+    from kaggle_kit.cli import BYTES_OR_ESCAPE
+
+    text = "pr\udcc3\udcb3j \u2014 \xf3\udcff"
+    assert text.encode("ascii", BYTES_OR_ESCAPE) == b"pr\xc3\xb3j \\u2014 \\xf3\xff"
+    assert text.encode("latin-1", BYTES_OR_ESCAPE) == b"pr\xc3\xb3j \\u2014 \xf3\xff"
+    with pytest.raises(UnicodeDecodeError):
+        b"\xff".decode("ascii", BYTES_OR_ESCAPE)

@@ -56,7 +56,7 @@ def test_writer_refuses_bad_labels_and_leaves_nothing(tmp_path):
 ])
 def test_validator_reports_every_problem_with_line_numbers(tmp_path, monkeypatch, text, expected):
     monkeypatch.chdir(tmp_path)
-    (tmp_path / "s.csv").write_text(text)
+    (tmp_path / "s.csv").write_text(text, encoding="utf-8")
     assert validate_submission("s.csv", IDS) == expected
 
 
