@@ -28,6 +28,16 @@ def _main_thread() -> bool:
     return threading.current_thread() is threading.main_thread()
 
 
+def _put_back(signum: int, old) -> None:
+    """``old`` as ``signum``'s handler again. ``signal.signal`` answers None for a handler set outside Python (an
+    embedding program's), which cannot be put back: Python's own default takes its place (Ctrl-C raises
+    KeyboardInterrupt, SIGTERM ends the process) rather than the block's handler staying, which would keep
+    catching, or swallowing, every later signal."""
+    if old is None:
+        old = signal.default_int_handler if signum == signal.SIGINT else signal.SIG_DFL
+    signal.signal(signum, old)
+
+
 @contextlib.contextmanager
 def terminate_as_interrupt() -> Iterator[None]:
     """SIGTERM raises ``Terminated`` while the block runs (the previous handler is put back after it); outside
@@ -35,12 +45,12 @@ def terminate_as_interrupt() -> Iterator[None]:
     if not _main_thread():
         yield
         return
-    old = signal.signal(signal.SIGTERM, _raise_terminated)
+    old = signal.getsignal(signal.SIGTERM)  # read first: a signal as the handler is swapped still finds it put back
     try:
+        signal.signal(signal.SIGTERM, _raise_terminated)
         yield
     finally:
-        if old is not None:  # None: a handler set outside Python, which cannot be put back from here
-            signal.signal(signal.SIGTERM, old)
+        _put_back(signal.SIGTERM, old)
 
 
 @contextlib.contextmanager
@@ -53,12 +63,14 @@ def signals_held() -> Iterator[None]:
         yield
         return
     caught: list[int] = []
-    old = {s: signal.signal(s, lambda signum, frame: caught.append(signum)) for s in SIGNALS}
+    old = {s: signal.getsignal(s) for s in SIGNALS}  # read first: a SIGTERM between the two swaps puts SIGINT's back
     try:
+        for s in SIGNALS:
+            signal.signal(s, lambda signum, frame: caught.append(signum))
         yield
     finally:
         for s, handler in old.items():
-            if handler is not None:
-                signal.signal(s, handler)
+            _put_back(s, handler)
     if caught:
         signal.raise_signal(caught[0])
+
