@@ -193,12 +193,35 @@ def test_a_signal_while_the_ledger_row_is_written_waits_for_the_row(tmp_path, co
     work = tmp_path / "work"
     write_csv(work / "full.csv", comp)
     rc, _, err = interrupted(work, env, "kaggle_kit.fsio:_umask", f"self-{int(sig)}", sig, SUBMIT)
-    one_line(err, word)
+    line = one_line(err, word)
     assert rc == code
     (record,) = fake.submissions
     (row,) = ledger_rows(work)
     assert row["kaggle_ref"] == str(record.ref)
     assert not list((work / "submissions").glob(".*.tmp"))
+    # was the generic 'finished work is kept and a rerun resumes it': the signal, held, came out after the block
+    assert (f"full.csv was submitted as ref {record.ref} and recorded in submissions/ledger.csv as "
+            f"{row['status']}; ") in line, line
+
+
+@pytest.mark.parametrize("sig, code, word", SIGNALS)
+def test_a_submit_stopped_as_kaggles_answer_comes_back_still_records_it(tmp_path, comp, fake, env, sig, code, word):
+    """Kaggle has the file and the client its ref, on the way back to the caller. Was: the ref was lost with the
+    interrupt, so no row, a line saying only that Kaggle *may* have it, and a rerun that uploads again once a
+    `sync` added the row without its sha256."""
+    work = tmp_path / "work"
+    write_csv(work / "full.csv", comp)
+    rc, _, err = interrupted(work, env, "kaggle_kit.kaggle_api:_call", "after", sig, SUBMIT,
+                             match="the submission of")
+    line = one_line(err, word)
+    assert rc == code
+    (record,) = fake.submissions
+    (row,) = ledger_rows(work)
+    assert row["kaggle_ref"] == str(record.ref) and row["status"] == "PENDING" and row["sha256"]
+    assert f"as ref {record.ref} and recorded in submissions/ledger.csv as PENDING" in line, line
+    again = cli(work, env, SUBMIT)
+    assert again.returncode != 0 and "already" in again.stderr, again.stderr
+    assert len(fake.submissions) == 1
 
 
 # ------------------------------------------------------------------------------------- submit --from RUN
