@@ -74,3 +74,31 @@ def signals_held() -> Iterator[None]:
     if caught:
         signal.raise_signal(caught[0])
 
+
+def _already_stopping(signum, frame):  # noqa: ARG001 - the signal module's signature
+    """A signal after the first, in ``stopped_once``: the process is stopping already."""
+
+
+@contextlib.contextmanager
+def stopped_once() -> Iterator[None]:
+    """``terminate_as_interrupt`` for a process that another stops (an ensemble member's training child): the
+    first SIGINT or SIGTERM raises (``Terminated`` for SIGTERM) and later ones are ignored while its cleanups run.
+    Ctrl-C in a terminal reaches the whole group, and the parent then sends its children SIGTERM at once: a second
+    exception raised inside a ``finally`` would stop the cleanup there (a temporary file beside a checkpoint)."""
+    if not _main_thread():
+        yield
+        return
+
+    def first(signum, frame):  # noqa: ARG001 - the signal module's signature
+        for s in SIGNALS:  # a handler that does nothing, not SIG_IGN: a signal already on its way to this one
+            signal.signal(s, _already_stopping)  # would find no handler, and Python would print a traceback
+        raise Terminated() if signum == signal.SIGTERM else KeyboardInterrupt()
+
+    old = {s: signal.getsignal(s) for s in SIGNALS}
+    try:
+        for s in SIGNALS:
+            signal.signal(s, first)
+        yield
+    finally:
+        for s, handler in old.items():
+            _put_back(s, handler)
