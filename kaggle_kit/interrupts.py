@@ -4,7 +4,7 @@ Python's default SIGTERM ends the process at once, without ``finally`` blocks: t
 a ``TemporaryDirectory`` and the fake server's children stayed behind, and the exit had no word on stderr. Raised
 as ``Terminated`` (a ``KeyboardInterrupt``), a SIGTERM (a ``kill``, a CI timeout, a container stop) unwinds as
 Ctrl-C does. ``signals_held`` keeps both out of the few steps that must finish once begun (a ledger row for an
-upload Kaggle has accepted).
+upload Kaggle has accepted). ``stopped_once`` is for a child that its parent stops: only the first signal acts.
 """
 from __future__ import annotations
 
