@@ -46,6 +46,7 @@ from kaggle_kit.text import spelled_out
 T = TypeVar("T")
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 UPLOAD_FAILED = "Could not submit to competition"  # kaggle 2.2.4: KaggleApi.COMPETITION_SUBMIT_UPLOAD_FAILED_MESSAGE
+ACCEPTED_REF = "kaggle_ref"  # on a KeyboardInterrupt out of submit(): the ref of the file Kaggle had already taken
 TOKEN_URL = "https://www.kaggle.com/settings/api"
 
 
@@ -641,25 +642,31 @@ def submit(csv_path: str | Path, message: str, competition: str = COMPETITION_SL
     lost (a 5xx or a dropped connection after Kaggle recorded it) must not cost a second daily slot. So does a
     last look after the final attempt failed that way: its submission may be on Kaggle too, and an error would
     invite a rerun that spends a second slot on the same file. A CreateSubmission that went silent (``timeout_s``)
-    gets that look at once; not found, the error says to `sync` later, since Kaggle may record it after the look."""
+    gets that look at once; not found, the error says to `sync` later, since Kaggle may record it after the look.
+
+    Ctrl-C or a kill once the client has Kaggle's answer (on the way back from here) leaves the KeyboardInterrupt
+    with the new submission's ref as its ``ACCEPTED_REF`` attribute: the caller still records it, where a bare
+    interrupt would leave a spent slot that no ledger row names."""
     started = datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(minutes=2)  # clock skew
     name = Path(csv_path).name
     message = as_utf8(message)
     attempts = 0
     lost_reply = False  # the last attempt's CreateSubmission may have taken effect
+    answers: list[Any] = []  # the client's replies and the refs found on Kaggle, newest last
 
     def op(api: Any) -> str:
         nonlocal attempts, lost_reply
         attempts += 1
         if attempts > 1:
-            ref = _recent_ref(api, competition, name, message, started)
-            if ref is not None:
-                return ref
+            answers.append(_recent_ref(api, competition, name, message, started))
+            if answers[-1] is not None:
+                return answers[-1]
         t0 = time.monotonic()
         try:
             # the client prints the error of a failed PUT (its only word on it) before answering "Could not submit"
             with contextlib.redirect_stdout(io.StringIO()):
-                r = api.competition_submit(str(csv_path), message, competition, quiet=True)
+                answers.append(api.competition_submit(str(csv_path), message, competition, quiet=True))
+            r = answers[-1]
         except Exception as err:
             silent = _silent_request()
             lost_reply = _is_transient(err) if silent is None else silent == CREATE_SUBMISSION
@@ -671,18 +678,31 @@ def submit(csv_path: str | Path, message: str, competition: str = COMPETITION_SL
 
     target = Target("competition", competition, f"the submission of {name}")
     try:
-        return _call(target, op, policy)
-    except KaggleError as err:
-        if not lost_reply:
-            raise
         try:
-            ref = _call(Target("competition", competition, f"the check whether {name} reached Kaggle"),
-                        lambda api: _recent_ref(api, competition, name, message, started), policy)
-        except KaggleError:
-            raise err from None
-        if ref is None:
-            raise
-        return ref
+            return _call(target, op, policy)
+        except KaggleError as err:
+            if not lost_reply:
+                raise
+            try:
+                answers.append(_call(Target("competition", competition, f"the check whether {name} reached Kaggle"),
+                                     lambda api: _recent_ref(api, competition, name, message, started), policy))
+            except KaggleError:
+                raise err from None
+            if answers[-1] is None:
+                raise
+            return answers[-1]
+    except KeyboardInterrupt as interrupt:
+        ref = _accepted_ref(answers[-1]) if answers else None
+        if ref is not None:
+            setattr(interrupt, ACCEPTED_REF, ref)
+        raise
+
+
+def _accepted_ref(answer: Any) -> str | None:
+    """The ref in ``submit``'s latest answer: a ref found on Kaggle, or a reply that is not the failed upload's."""
+    if answer is None or isinstance(answer, str):
+        return answer
+    return None if answer.message == UPLOAD_FAILED else str(answer.ref)
 
 
 @dataclass(frozen=True)

@@ -33,6 +33,7 @@ from kaggle_kit.config import KERNEL_GPUS, config_hash, load_pipeline, member_co
 from kaggle_kit.errors import KaggleError, RunError, UsageError
 from kaggle_kit.fsio import (atomic_write_bytes, atomic_write_text, check_dir_target, escape_problem, new_paths,
                              remove_created)
+from kaggle_kit.interrupts import signals_held
 from kaggle_kit.runs import claim_run
 from kaggle_kit.text import noun_for
 
@@ -516,15 +517,16 @@ def pull_kernels(refs: Sequence[str], runs_dir: str | Path = "runs", force: bool
             pulled.append(PulledKernel(ref, moved))
         done = True
         return pulled
-    finally:
-        for aside, target in replaced:
-            if aside.is_dir() and not target.exists() and not target.is_symlink():  # the new run is not there
-                with contextlib.suppress(OSError):
-                    os.rename(aside, target)
-        shutil.rmtree(staging_root, ignore_errors=True)
-        claimed.close()
-        if not done and not keep_runs_dir:
-            remove_created(created)
+    finally:  # held: a second Ctrl-C or kill would stop it half way, the old run left hidden in the staging folder
+        with signals_held():
+            for aside, target in replaced:
+                if aside.is_dir() and not target.exists() and not target.is_symlink():  # the new run is not there
+                    with contextlib.suppress(OSError):
+                        os.rename(aside, target)
+            shutil.rmtree(staging_root, ignore_errors=True)
+            claimed.close()
+            if not done and not keep_runs_dir:
+                remove_created(created)
 
 
 def pull_kernel(ref: str, runs_dir: str | Path = "runs", force: bool = False) -> PulledKernel:

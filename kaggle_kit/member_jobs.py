@@ -123,9 +123,15 @@ def _child_command(spec: Path) -> list[str]:
     return [sys.executable, "-c", boot, src, str(spec)]
 
 
+STOPPED_BY = {130: "Ctrl-C (SIGINT)", 143: "a kill (SIGTERM)"}  # child_main's exits once its cleanups ran
+
+
 def _failure(name: str, returncode: int, result: dict | None) -> KitError:
     """The child's own error, named after its member: a usage error stays one (exit 2), anything else is a
     runtime failure (exit 1)."""
+    if not result and returncode in STOPPED_BY:
+        return RunError(f"member '{name}': its training process was stopped by {STOPPED_BY[returncode]} (exit code "
+                        f"{returncode}) before it finished; a rerun resumes it from its last finished epoch")
     if not result:
         return RunError(f"member '{name}': its training process ended with exit code {returncode} and no result "
                         f"(killed? out of memory?); its log lines above start with [{name}]; a rerun resumes it "
@@ -240,7 +246,19 @@ def _exit_with_parent(parent: int, folder: Path) -> None:
 
 def child_main(spec_path: str) -> int:
     """Train one member as the pipeline's sequential path would (``train_run`` with the same arguments), and write
-    its result (or its error) where the parent reads it."""
+    its result (or its error) where the parent reads it. Ctrl-C or a ``kill`` (the parent's own, when it stops)
+    unwinds as in the CLI: the cleanups run (no temporary file is left beside a checkpoint) and the exit is 130
+    (SIGINT) or 143 (SIGTERM), with no result."""
+    from kaggle_kit.interrupts import Terminated, stopped_once
+
+    try:
+        with stopped_once():
+            return _train_member(spec_path)
+    except KeyboardInterrupt as err:
+        return 143 if isinstance(err, Terminated) else 130
+
+
+def _train_member(spec_path: str) -> int:
     spec = json.loads(Path(spec_path).read_text(encoding="utf-8"))
     _exit_with_parent(int(spec["parent"]), Path(spec_path).parent)
     outcome: dict
@@ -265,8 +283,6 @@ def child_main(spec_path: str) -> int:
         r = train_run(cfg, data, Path(spec["run_dir"]), resume=bool(spec["resume"]), progress=bool(spec["progress"]))
         outcome = {"ok": True, "holdout_acc": r.holdout_acc, "test_acc": r.test_acc, "epochs_done": r.epochs_done,
                    "seconds": r.seconds, "stopped_epoch": r.stopped_epoch}
-    except KeyboardInterrupt:
-        return 130
     except KitError as err:
         outcome = {"ok": False, "error": type(err).__name__, "message": str(err)}
     except Exception as err:  # noqa: BLE001 - reported to the parent, which names the member

@@ -338,29 +338,38 @@ def _submit_checked(csv_path: Path, message: str, *, competition: str, runs: Seq
     if limits.num_allowed_now <= 0:
         raise SubmissionLimitError(f"no submissions left for {competition} ({limit_words(limits)}); nothing was "
                                    f"uploaded; {limit_advice(limits)}")
+    status, public, private = "PENDING", "", ""
+    interrupt: KeyboardInterrupt | None = None
     try:
         ref = kaggle_api.submit(csv_path, message, competition, policy)
     except KitError as err:  # Kaggle may have recorded it anyway (a lost reply): the caller keeps the file
         setattr(err, UPLOAD_ATTEMPTED, True)
         raise
     except KeyboardInterrupt as err:  # Ctrl-C or kill mid-upload: the same doubt, and no ref to record
-        raise type(err)(f"the upload of {csv_path} was cut off, and Kaggle may have recorded it: run `kaggle-kit "
-                        f"sync` and look at the ledger before submitting it again") from None
-    status, public, private = "PENDING", "", ""
-    interrupt: KeyboardInterrupt | None = None
-    try:
-        # the newest submission: the first page holds it (a later `sync` reads every page)
-        mine = [s for s in kaggle_api.list_submissions(competition, policy, max_pages=1) if s.ref == ref]
-        if mine:
-            status, public, private = mine[0].status, mine[0].public_score, mine[0].private_score
-    except KaggleError as err:  # the upload succeeded; `kaggle-kit sync` fills the status in later
-        echo(f"warning: could not read the new submission's status ({err}); run `kaggle-kit sync` later")
-    except KeyboardInterrupt as err:  # Kaggle has the file: its row is written (PENDING) before the command ends
+        ref = getattr(err, kaggle_api.ACCEPTED_REF, None)  # unless Kaggle's answer was already in
+        if ref is None:
+            raise type(err)(f"the upload of {csv_path} was cut off, and Kaggle may have recorded it: run "
+                            f"`kaggle-kit sync` and look at the ledger before submitting it again") from None
         interrupt = err
+    if interrupt is None:
+        try:
+            # the newest submission: the first page holds it (a later `sync` reads every page)
+            mine = [s for s in kaggle_api.list_submissions(competition, policy, max_pages=1) if s.ref == ref]
+            if mine:
+                status, public, private = mine[0].status, mine[0].public_score, mine[0].private_score
+        except KaggleError as err:  # the upload succeeded; `kaggle-kit sync` fills the status in later
+            echo(f"warning: could not read the new submission's status ({err}); run `kaggle-kit sync` later")
+        except KeyboardInterrupt as err:  # Kaggle has the file: its row is written (PENDING) before the command ends
+            interrupt = err
+    row = None
     try:
-        with signals_held():  # a row for an upload that happened, whenever Ctrl-C or kill comes
-            row = ledger.append_row(ledger_path, **fields, kaggle_ref=ref, status=status,
-                                    public_score=public, private_score=private)
+        while row is None:  # a row for an upload that happened, whenever Ctrl-C or kill comes
+            try:
+                with signals_held():
+                    row = ledger.append_row(ledger_path, **fields, kaggle_ref=ref, status=status,
+                                            public_score=public, private_score=private)
+            except KeyboardInterrupt as err:  # held until the row was in, or come before the hold began (no row yet)
+                interrupt = interrupt or err
     except (KitError, OSError) as err:  # checked above, so only a change since then gets here
         why = str(err) if isinstance(err, KitError) else f"{err.strerror or err.__class__.__name__}"
         lost = KitError(f"{csv_path} was submitted to {competition} as ref {ref}, but {ledger_path} could not be "
@@ -368,8 +377,10 @@ def _submit_checked(csv_path: Path, message: str, *, competition: str, runs: Seq
         setattr(lost, UPLOAD_ATTEMPTED, True)
         raise lost from None
     if interrupt is not None:
+        then = (f"public score {public}" if public else
+                "`kaggle-kit sync` fills in its score" if status == "PENDING" else "`kaggle-kit sync` updates it")
         raise type(interrupt)(f"{csv_path} was submitted as ref {ref} and recorded in {ledger_path} as {status}; "
-                              f"`kaggle-kit sync` fills in its score") from None
+                              f"{then}") from None
     score = f", public score {public} ({100 * ledger.as_fraction(float(public)):.2f}%)" if public else ""
     left = "in all" if limits.limited_by_total else "today"  # a lifetime cap below the daily one is what limits
     echo(f"submitted {csv_path} to {competition}: ref {ref}, status {status}{score} "

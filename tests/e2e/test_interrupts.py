@@ -94,11 +94,13 @@ def cli(work: Path, env: dict, args: list[str]) -> subprocess.CompletedProcess:
 
 
 def interrupted(work: Path, env: dict, at: str, when: str, sig: int, args: list[str],
-                match: str = "") -> tuple[int, str, str]:
-    """Run the CLI with ``args`` until it reaches ``at``, send ``sig``; its exit code, stdout and stderr."""
+                match: str = "", prelude: str = "") -> tuple[int, str, str]:
+    """Run the CLI with ``args`` until it reaches ``at``, send ``sig``; its exit code, stdout and stderr.
+    ``prelude``: test-only code run first (a second point, patched before BLOCK_AT patches its own)."""
     reached = work.parent / "reached"
     reached.unlink(missing_ok=True)
-    proc = subprocess.Popen([sys.executable, "-c", BLOCK_AT, at, when, str(reached), match, *args], cwd=work,
+    proc = subprocess.Popen([sys.executable, "-c", prelude + BLOCK_AT, at, when, str(reached), match, *args],
+                            cwd=work,
                             env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 300
     while not reached.exists():
@@ -193,12 +195,35 @@ def test_a_signal_while_the_ledger_row_is_written_waits_for_the_row(tmp_path, co
     work = tmp_path / "work"
     write_csv(work / "full.csv", comp)
     rc, _, err = interrupted(work, env, "kaggle_kit.fsio:_umask", f"self-{int(sig)}", sig, SUBMIT)
-    one_line(err, word)
+    line = one_line(err, word)
     assert rc == code
     (record,) = fake.submissions
     (row,) = ledger_rows(work)
     assert row["kaggle_ref"] == str(record.ref)
     assert not list((work / "submissions").glob(".*.tmp"))
+    # was the generic 'finished work is kept and a rerun resumes it': the signal, held, came out after the block
+    assert (f"full.csv was submitted as ref {record.ref} and recorded in submissions/ledger.csv as "
+            f"{row['status']}; ") in line, line
+
+
+@pytest.mark.parametrize("sig, code, word", SIGNALS)
+def test_a_submit_stopped_as_kaggles_answer_comes_back_still_records_it(tmp_path, comp, fake, env, sig, code, word):
+    """Kaggle has the file and the client its ref, on the way back to the caller. Was: the ref was lost with the
+    interrupt, so no row, a line saying only that Kaggle *may* have it, and a rerun that uploads again once a
+    `sync` added the row without its sha256."""
+    work = tmp_path / "work"
+    write_csv(work / "full.csv", comp)
+    rc, _, err = interrupted(work, env, "kaggle_kit.kaggle_api:_call", "after", sig, SUBMIT,
+                             match="the submission of")
+    line = one_line(err, word)
+    assert rc == code
+    (record,) = fake.submissions
+    (row,) = ledger_rows(work)
+    assert row["kaggle_ref"] == str(record.ref) and row["status"] == "PENDING" and row["sha256"]
+    assert f"as ref {record.ref} and recorded in submissions/ledger.csv as PENDING" in line, line
+    again = cli(work, env, SUBMIT)
+    assert again.returncode != 0 and "already" in again.stderr, again.stderr
+    assert len(fake.submissions) == 1
 
 
 # ------------------------------------------------------------------------------------- submit --from RUN
@@ -390,6 +415,36 @@ def test_a_forced_kernel_pull_stopped_while_it_replaces_a_run_keeps_the_old_run(
     assert again.returncode == 0, again.stderr
     assert not (work / "runs" / run_name / "mine.txt").exists()
     assert (work / "runs" / run_name / "logits_comp.npz").is_file()
+
+
+# a second signal to the process itself as the cleanup of the first puts the replaced run back (test-only)
+SECOND_AS_IT_PUTS_BACK = """
+import os, signal
+real_rename, sent = os.rename, []
+def rename(src, dst, *args, **kwargs):
+    if "replaced-" in str(src) and not sent:
+        sent.append(True)
+        os.kill(os.getpid(), signal.SIGINT)
+    return real_rename(src, dst, *args, **kwargs)
+os.rename = rename
+"""
+
+
+@pytest.mark.parametrize("sig, code, word", SIGNALS)
+def test_a_second_ctrl_c_while_a_stopped_forced_pull_puts_the_old_run_back_still_puts_it_back(
+        tmp_path, kernel_fake, kernel_env, sig, code, word):
+    """Ctrl-C pressed again while the first signal's cleanup runs. Was: the second KeyboardInterrupt cut the
+    cleanup short: the old run stayed hidden in runs/.pull-*/replaced-0, the line saying finished work was kept."""
+    _, ref, run_name = kernel_fake
+    work = tmp_path / "work"
+    assert cli(work, kernel_env, ["kernel", "pull", ref]).returncode == 0
+    (work / "runs" / run_name / "mine.txt").write_text("kept")
+    before = tree(work)
+    rc, _, err = interrupted(work, kernel_env, "os:rename", "after", sig, ["kernel", "pull", ref, "--force"],
+                             match=f"=runs/{run_name}", prelude=SECOND_AS_IT_PUTS_BACK)
+    one_line(err, "interrupted")  # the second signal's word: SIGINT
+    assert rc == 130
+    assert tree(work) == before and sorted(p.name for p in (work / "runs").iterdir()) == [run_name]
 
 
 # ------------------------------------------------------------------------------------------- demo / run

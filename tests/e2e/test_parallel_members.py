@@ -260,3 +260,64 @@ def test_members_stop_when_their_parent_is_killed(side_by_side):
     assert _gone_within(kids, 5) == [], kids
     # no cleanup ran in the parent: its temporary folder (the children's specs) was left behind on every kill
     assert len(specs) == 1 and not specs[0].exists(), specs
+
+
+# a member's child (the real child_main) that says, once a checkpoint's temporary file is made, where it is and
+# waits there for the signal (test-only)
+PAUSED_CHILD = """
+import os, sys, time
+sys.path.insert(0, sys.argv[1])
+import kaggle_kit.checkpoint as checkpoint, kaggle_kit.fsio as fsio
+from kaggle_kit.member_jobs import child_main
+real_write, real_umask, saving = checkpoint.atomic_write_bytes, fsio._umask, []
+def write(*args, **kwargs):
+    saving.append(True)
+    return real_write(*args, **kwargs)
+def umask():
+    if saving:
+        print("checkpointing", os.getpid(), flush=True)
+        while True:  # the signal ends this wait
+            time.sleep(0.01)
+    return real_umask()
+checkpoint.atomic_write_bytes, fsio._umask = write, umask
+sys.exit(child_main(sys.argv[2]))
+"""
+
+
+def test_a_member_killed_while_it_writes_a_checkpoint_cleans_up_and_its_parent_says_so_in_one_line(
+        tmp_path, cifar_dir, monkeypatch):
+    """`kill` of a member's training process (or the parent's own SIGTERM to it as the parent stops). Was: the child
+    died at once, no cleanup ran: the checkpoint's temporary file stayed in the run folder, and the parent said
+    'exit code -15 and no result (killed? out of memory?)'."""
+    import kaggle_kit.member_jobs as member_jobs
+    from kaggle_kit.config import PipelineConfig, from_dict
+    from kaggle_kit.errors import RunError
+
+    monkeypatch.setattr(member_jobs, "_child_command",
+                        lambda spec: [sys.executable, "-c", PAUSED_CHILD, str(Path(member_jobs.__file__).parents[1]),
+                                      str(spec)])
+    cfg = from_dict(PipelineConfig, {"name": "m", "model": {"name": "tinycnn"},
+                                     "data": {"holdout_size": 100, "train_subset": 300, "test_subset": 100},
+                                     "train": {"epochs": 1, "batch_size": 100, "amp": False}})
+    run = tmp_path / "runs" / "a"
+    lines: list[str] = []
+
+    class Out:  # the parent copies the child's lines here, from its reading thread
+        def write(self, text: str) -> None:
+            lines.append(text)
+            if "] checkpointing " in text:
+                os.kill(int(text.split()[-1]), signal.SIGTERM)
+
+        def flush(self) -> None:
+            pass
+
+    with pytest.raises(RunError) as info:
+        member_jobs.train_members([member_jobs.MemberJob("a", cfg, run, resume=False)], cifar_dir, at_once=1,
+                                  devices=[], progress=False, on_start=lambda job, device: None,
+                                  on_done=lambda job, result: pytest.fail("no member finished"), out=Out())
+    assert any("] checkpointing " in line for line in lines), lines
+    assert str(info.value) == ("member 'a': its training process was stopped by a kill (SIGTERM) (exit code 143) "
+                               "before it finished; a rerun resumes it from its last finished epoch")
+    assert not [line for line in lines if "Traceback" in line], lines
+    assert run.is_dir() and not list(run.glob(".*.tmp")), sorted(p.name for p in run.iterdir())
+    assert not list(Path(tempfile.gettempdir()).glob("kaggle-kit-members-*"))
