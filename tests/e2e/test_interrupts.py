@@ -162,6 +162,18 @@ def test_a_submit_stopped_before_kaggle_has_the_file_records_nothing_and_the_rer
     assert row["kaggle_ref"] == str(record.ref) and row["status"] == "COMPLETE"
 
 
+def assert_recorded_pending_and_not_uploaded_again(work: Path, fake, env, line: str) -> None:
+    """Kaggle has exactly one upload, the ledger its PENDING row (with the file's sha256), the stop's line says so,
+    and a rerun is refused as already submitted rather than spending a second daily slot."""
+    (record,) = fake.submissions
+    (row,) = ledger_rows(work)
+    assert row["kaggle_ref"] == str(record.ref) and row["status"] == "PENDING" and row["sha256"]
+    assert f"as ref {record.ref} and recorded in submissions/ledger.csv as PENDING" in line, line
+    again = cli(work, env, SUBMIT)
+    assert again.returncode != 0 and "already" in again.stderr, again.stderr
+    assert len(fake.submissions) == 1
+
+
 @pytest.mark.parametrize("sig, code, word", SIGNALS)
 def test_a_submit_stopped_after_the_upload_still_records_it_and_the_rerun_does_not_upload_again(
         tmp_path, comp, fake, env, sig, code, word):
@@ -173,15 +185,8 @@ def test_a_submit_stopped_after_the_upload_still_records_it_and_the_rerun_does_n
     rc, out, err = interrupted(work, env, "kaggle_kit.kaggle_api:list_submissions", "before", sig, SUBMIT)
     line = one_line(err, word)
     assert rc == code
-    (record,) = fake.submissions
-    (row,) = ledger_rows(work)
-    assert row["kaggle_ref"] == str(record.ref) and row["status"] == "PENDING" and row["sha256"]
-    assert f"as ref {record.ref} and recorded in submissions/ledger.csv as PENDING" in line, line
+    assert_recorded_pending_and_not_uploaded_again(work, fake, env, line)
     assert not list((work / "submissions").glob(".*.tmp"))
-
-    again = cli(work, env, SUBMIT)
-    assert again.returncode != 0 and "already" in again.stderr, again.stderr
-    assert len(fake.submissions) == 1
     synced = cli(work, env, ["sync"])
     assert synced.returncode == 0, synced.stderr
     (row,) = ledger_rows(work)
@@ -217,13 +222,7 @@ def test_a_submit_stopped_as_kaggles_answer_comes_back_still_records_it(tmp_path
                              match="the submission of")
     line = one_line(err, word)
     assert rc == code
-    (record,) = fake.submissions
-    (row,) = ledger_rows(work)
-    assert row["kaggle_ref"] == str(record.ref) and row["status"] == "PENDING" and row["sha256"]
-    assert f"as ref {record.ref} and recorded in submissions/ledger.csv as PENDING" in line, line
-    again = cli(work, env, SUBMIT)
-    assert again.returncode != 0 and "already" in again.stderr, again.stderr
-    assert len(fake.submissions) == 1
+    assert_recorded_pending_and_not_uploaded_again(work, fake, env, line)
 
 
 # ------------------------------------------------------------------------------------- submit --from RUN
@@ -395,19 +394,26 @@ def test_a_kernel_pull_stopped_after_its_download_leaves_no_staging_folder_and_r
     assert sorted(p.name for p in (work / "runs").iterdir()) == [run_name]
 
 
-@pytest.mark.parametrize("sig, code, word", SIGNALS)
-def test_a_forced_kernel_pull_stopped_while_it_replaces_a_run_keeps_the_old_run(
-        tmp_path, kernel_fake, kernel_env, sig, code, word):
-    """`--force` removed the run pulled before, then moved the new one in: stopped in between, the old run was
-    gone and the new one, still in the staging folder, was removed with it. Now the old run is moved aside (into
-    the staging folder) and back when the new one did not take its place."""
+def forced_pull_stopped(tmp_path: Path, kernel_fake, kernel_env: dict, sig: int, prelude: str = ""):
+    """A run pulled once (with a file of the user's added), then `kernel pull --force` stopped by ``sig`` just
+    after it moved the old run out of the way: (work, ref, run name, the tree before, exit code, stderr)."""
     _, ref, run_name = kernel_fake
     work = tmp_path / "work"
     assert cli(work, kernel_env, ["kernel", "pull", ref]).returncode == 0
     (work / "runs" / run_name / "mine.txt").write_text("kept")
     before = tree(work)
     rc, _, err = interrupted(work, kernel_env, "os:rename", "after", sig, ["kernel", "pull", ref, "--force"],
-                             match=f"=runs/{run_name}")  # the old run moved out of the way
+                             match=f"=runs/{run_name}", prelude=prelude)
+    return work, ref, run_name, before, rc, err
+
+
+@pytest.mark.parametrize("sig, code, word", SIGNALS)
+def test_a_forced_kernel_pull_stopped_while_it_replaces_a_run_keeps_the_old_run(
+        tmp_path, kernel_fake, kernel_env, sig, code, word):
+    """`--force` removed the run pulled before, then moved the new one in: stopped in between, the old run was
+    gone and the new one, still in the staging folder, was removed with it. Now the old run is moved aside (into
+    the staging folder) and back when the new one did not take its place."""
+    work, ref, run_name, before, rc, err = forced_pull_stopped(tmp_path, kernel_fake, kernel_env, sig)
     one_line(err, word)
     assert rc == code
     assert tree(work) == before and sorted(p.name for p in (work / "runs").iterdir()) == [run_name]
@@ -435,13 +441,8 @@ def test_a_second_ctrl_c_while_a_stopped_forced_pull_puts_the_old_run_back_still
         tmp_path, kernel_fake, kernel_env, sig, code, word):
     """Ctrl-C pressed again while the first signal's cleanup runs. Was: the second KeyboardInterrupt cut the
     cleanup short: the old run stayed hidden in runs/.pull-*/replaced-0, the line saying finished work was kept."""
-    _, ref, run_name = kernel_fake
-    work = tmp_path / "work"
-    assert cli(work, kernel_env, ["kernel", "pull", ref]).returncode == 0
-    (work / "runs" / run_name / "mine.txt").write_text("kept")
-    before = tree(work)
-    rc, _, err = interrupted(work, kernel_env, "os:rename", "after", sig, ["kernel", "pull", ref, "--force"],
-                             match=f"=runs/{run_name}", prelude=SECOND_AS_IT_PUTS_BACK)
+    work, _, run_name, before, rc, err = forced_pull_stopped(tmp_path, kernel_fake, kernel_env, sig,
+                                                             prelude=SECOND_AS_IT_PUTS_BACK)
     one_line(err, "interrupted")  # the second signal's word: SIGINT
     assert rc == 130
     assert tree(work) == before and sorted(p.name for p in (work / "runs").iterdir()) == [run_name]
