@@ -546,23 +546,30 @@ def with_retries(fn: Callable[[], T], target: Target, policy: RetryPolicy | None
 
 
 # ------------------------------------------------------------------------------------------ the client
-def _makeable_config_dir() -> dict[str, str]:
+@contextlib.contextmanager
+def _makeable_config_dir() -> Iterator[dict[str, str]]:
     """kaggle 2.2.4 creates its config folder when it is imported and fails if it cannot: a read-only or
     absent HOME (CI, a container run as another user) stopped every upload with "~/.config: Permission denied"
     although the credentials came from KAGGLE_USERNAME/KAGGLE_KEY. A folder that cannot be made holds no
-    kaggle.json, so the client is then given a private empty one instead; otherwise nothing changes. So is a
-    relative one, which only a HOME that could not be found gives (a container user without a passwd entry):
-    the client would make a folder named '~' in the project."""
+    kaggle.json, so the client is then given a private empty one for the block (the environment to apply is
+    yielded; ``{}`` changes nothing). So is a relative one, which only a HOME that could not be found gives (a
+    container user without a passwd entry): the client would make a folder named '~' in the project.
+
+    The private folder is a fresh ``mkdtemp`` removed after the block, not a fixed name in the temporary folder:
+    another user of a shared /tmp could make a fixed name first and put a kaggle.json of theirs in it."""
     folder = kaggle_config_dir()
+    makeable = False
     try:
         if folder.is_dir() or folder.is_absolute():
             folder.mkdir(parents=True, exist_ok=True)  # what the client's import would do
-            return {}
+            makeable = True
     except OSError:
         pass
-    spare = Path(tempfile.gettempdir()) / f"kaggle-kit-client-config-{os.getuid()}"
-    spare.mkdir(mode=0o700, exist_ok=True)
-    return {"KAGGLE_CONFIG_DIR": str(spare)}
+    if makeable:
+        yield {}
+        return
+    with tempfile.TemporaryDirectory(prefix="kaggle-kit-client-config-") as spare:
+        yield {"KAGGLE_CONFIG_DIR": spare}
 
 
 def _client() -> Any:
@@ -573,7 +580,7 @@ def _client() -> Any:
     instance gets the values the client would compute today. In a fresh process they are the same."""
     source = require_credentials()
     quiet = io.StringIO()
-    with contextlib.redirect_stdout(quiet), applied_env(_makeable_config_dir()):
+    with contextlib.redirect_stdout(quiet), _makeable_config_dir() as spare_env, applied_env(spare_env):
         from kaggle.api.kaggle_api_extended import KaggleApi
 
         api = KaggleApi()

@@ -2,8 +2,12 @@
 from __future__ import annotations
 
 import json
+import os
 import random
+import stat
+import tempfile
 import zipfile
+from pathlib import Path
 
 import pytest
 
@@ -74,14 +78,35 @@ def test_a_home_that_could_not_be_found_makes_no_tilde_folder_in_the_project(cle
     monkeypatch.delenv("KAGGLE_CONFIG_DIR")
     monkeypatch.setenv("HOME", "~")
     monkeypatch.chdir(tmp_path)
-    env = kaggle_api._makeable_config_dir()
-    assert not (tmp_path / "~").exists()
-    assert env["KAGGLE_CONFIG_DIR"].startswith("/") and kaggle_api.kaggle_config_dir().parts[0] == "~"
+    with kaggle_api._makeable_config_dir() as env:
+        assert not (tmp_path / "~").exists()
+        assert env["KAGGLE_CONFIG_DIR"].startswith("/") and kaggle_api.kaggle_config_dir().parts[0] == "~"
     monkeypatch.setenv("KAGGLE_CONFIG_DIR", "own")
     (tmp_path / "own").mkdir()
-    assert kaggle_api._makeable_config_dir() == {}
+    with kaggle_api._makeable_config_dir() as env:
+        assert env == {}
     monkeypatch.setenv("KAGGLE_CONFIG_DIR", str(tmp_path / "new" / "cfg"))
-    assert kaggle_api._makeable_config_dir() == {} and (tmp_path / "new" / "cfg").is_dir()
+    with kaggle_api._makeable_config_dir() as env:
+        assert env == {} and (tmp_path / "new" / "cfg").is_dir()
+
+
+def test_the_spare_client_config_folder_is_fresh_private_and_removed(clean_env, tmp_path, monkeypatch):
+    """Was a fixed name, $TMPDIR/kaggle-kit-client-config-<uid>, used as found: in a shared /tmp another user could
+    make it first, with a kaggle.json of theirs for the client to read. Now each client gets a new private folder,
+    removed once the client is made."""
+    monkeypatch.delenv("KAGGLE_CONFIG_DIR")
+    monkeypatch.setenv("HOME", "~")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("TMPDIR", str(tmp_path / "tmp"))
+    monkeypatch.setattr(tempfile, "tempdir", None)  # gettempdir() reads TMPDIR again
+    planted = tmp_path / "tmp" / f"kaggle-kit-client-config-{os.getuid()}"
+    planted.mkdir(parents=True, mode=0o777)
+    (planted / "kaggle.json").write_text('{"username": "someone-else", "key": "theirs"}')
+    with kaggle_api._makeable_config_dir() as env:
+        spare = Path(env["KAGGLE_CONFIG_DIR"])
+        assert spare != planted and spare.parent == tmp_path / "tmp" and not any(spare.iterdir())
+        assert stat.S_IMODE(spare.stat().st_mode) == 0o700
+    assert not spare.exists()
 
 
 FIX = "download a new kaggle.json from https://www.kaggle.com/settings/api or set KAGGLE_USERNAME and KAGGLE_KEY"
