@@ -659,21 +659,20 @@ def submit(csv_path: str | Path, message: str, competition: str = COMPETITION_SL
     message = as_utf8(message)
     attempts = 0
     lost_reply = False  # the last attempt's CreateSubmission may have taken effect
-    answers: list[Any] = []  # the client's replies and the refs found on Kaggle, newest last
+    latest: Any = None  # the client's latest reply, or the ref last looked for on Kaggle: what an interrupt records
 
     def op(api: Any) -> str:
-        nonlocal attempts, lost_reply
+        nonlocal attempts, lost_reply, latest
         attempts += 1
         if attempts > 1:
-            answers.append(_recent_ref(api, competition, name, message, started))
-            if answers[-1] is not None:
-                return answers[-1]
+            latest = _recent_ref(api, competition, name, message, started)
+            if latest is not None:
+                return latest
         t0 = time.monotonic()
         try:
             # the client prints the error of a failed PUT (its only word on it) before answering "Could not submit"
             with contextlib.redirect_stdout(io.StringIO()):
-                answers.append(api.competition_submit(str(csv_path), message, competition, quiet=True))
-            r = answers[-1]
+                latest = r = api.competition_submit(str(csv_path), message, competition, quiet=True)
         except Exception as err:
             silent = _silent_request()
             lost_reply = _is_transient(err) if silent is None else silent == CREATE_SUBMISSION
@@ -691,15 +690,15 @@ def submit(csv_path: str | Path, message: str, competition: str = COMPETITION_SL
             if not lost_reply:
                 raise
             try:
-                answers.append(_call(Target("competition", competition, f"the check whether {name} reached Kaggle"),
-                                     lambda api: _recent_ref(api, competition, name, message, started), policy))
+                latest = _call(Target("competition", competition, f"the check whether {name} reached Kaggle"),
+                               lambda api: _recent_ref(api, competition, name, message, started), policy)
             except KaggleError:
                 raise err from None
-            if answers[-1] is None:
+            if latest is None:
                 raise
-            return answers[-1]
+            return latest
     except KeyboardInterrupt as interrupt:
-        ref = _accepted_ref(answers[-1]) if answers else None
+        ref = _accepted_ref(latest)
         if ref is not None:
             setattr(interrupt, ACCEPTED_REF, ref)
         raise
