@@ -174,15 +174,22 @@ def _children(pid: int) -> list[int]:
     return kids
 
 
+# Epochs of the members the interrupted-parent tests stop: enough that neither finishes before the other's first
+# epoch is done. With 5 (under a second of training each) a loaded CI machine once started one child's training
+# seconds after the other's had finished, and the test stopped a run with one member already done.
+SIDE_EPOCHS = 40
+
+
 @pytest.fixture
 def side_by_side(tmp_path, shared_data):
     """Starts `kaggle-kit run` of two members in two processes, in a session of its own (so a signal to its group
     reaches no test process), and returns it with its children's ids once both have finished their first epoch
-    (last.pt) of 5. Whatever is left of that group is killed at the end of the test, whatever its outcome."""
+    (last.pt) of SIDE_EPOCHS. Whatever is left of that group is killed at the end of the test, whatever its outcome."""
     started: list[subprocess.Popen] = []
 
     def start() -> tuple[subprocess.Popen, list[int]]:
-        (tmp_path / "two.yaml").write_text(TWO.replace("epochs: 2", "epochs: 5").replace(", predict, ensemble]", "]"))
+        (tmp_path / "two.yaml").write_text(TWO.replace("epochs: 2", f"epochs: {SIDE_EPOCHS}")
+                                           .replace(", predict, ensemble]", "]"))
         with open(tmp_path / "run.log", "w") as log:  # stdout: a file, which cannot fill up as a pipe can
             proc = subprocess.Popen(
                 [sys.executable, "-m", "kaggle_kit", "run", "two.yaml", "--data-dir", str(shared_data),
@@ -246,7 +253,7 @@ def test_ctrl_c_stops_the_members_in_one_line_and_a_rerun_resumes_them(tmp_path,
     assert again.returncode == 0, again.stderr
     for m in "ab":
         assert f"train {m} (resuming {state['stages'][f'train:{m}']['run_dir']})" in again.stdout, again.stdout
-        assert pd.read_csv(runs[m] / "metrics.csv")["epoch"].tolist() == [1, 2, 3, 4, 5], m
+        assert pd.read_csv(runs[m] / "metrics.csv")["epoch"].tolist() == list(range(1, SIDE_EPOCHS + 1)), m
 
 
 @pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="finds the children through Linux /proc")
