@@ -10,6 +10,8 @@ the set's logits only.
 
     .venv/bin/python benchmarks/bench_gap.py            # prints the tables, writes benchmarks/RESULTS_gap.md
                                                         # and kaggle_kit/gap/measured_error.json
+    .venv/bin/python benchmarks/bench_gap.py --models weak_cnn --tables t.md   # t.md, its rows in t.rows.csv
+    .venv/bin/python benchmarks/bench_gap.py --rows t.rows.csv --tables t2.md  # the same tables, no evaluation
 """
 from __future__ import annotations
 
@@ -475,6 +477,10 @@ def main(argv: list[str] | None = None) -> int:
     print(text)
     if args.tables and not args.no_write:
         Path(args.tables).write_text(text + "\n")
+        if not args.rows:  # the evaluation's rows beside its tables: `--rows` re-renders or explores them later
+            rows_csv = Path(args.tables).with_suffix(".rows.csv")
+            df.to_csv(rows_csv, index=False)
+            print(f"\nrows: {rows_csv} (re-render with --rows {rows_csv} --tables FILE)")
     elif not args.no_write:
         CACHE.mkdir(parents=True, exist_ok=True)
         if not args.rows:

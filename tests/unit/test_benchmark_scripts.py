@@ -93,3 +93,25 @@ def test_saved_rows_read_through_one_helper_that_names_the_file(kind, why, tmp_p
     with pytest.raises(SystemExit) as done:
         bench_gap.saved_rows([path])
     assert done.value.code == 2 and capsys.readouterr().err == f"error: cannot read the rows CSV {path}: {why}\n"
+
+
+def test_tables_written_elsewhere_keep_their_rows_and_re_render_from_them(tmp_path, monkeypatch, capsys):
+    """``--tables`` (seed studies, subsets) saved no rows: the next session re-parsed the markdown to explore them.
+    The evaluation (monkeypatched: the recorded rows) now leaves ``t.rows.csv`` beside ``t.md``, and ``--rows``
+    renders the same tables from it; the recorded files are left alone."""
+    monkeypatch.syspath_prepend(str(BENCH))
+    bench_gap = importlib.import_module("bench_gap")
+    rows = bench_gap.with_combined(bench_gap.recorded_rows())
+    clean = rows[rows["set"] == "clean"].set_index("model")["true_acc"]
+    rows["holdout_acc"] = rows["model"].map(clean)  # the per-set table has no holdout accuracies
+    monkeypatch.setattr(bench_gap, "evaluate", lambda models, leave_out: rows)
+    monkeypatch.setattr(bench_gap.torch, "set_num_threads", lambda n: None)  # the later tests' threads stay theirs
+    recorded = {p: p.read_bytes() for p in (BENCH / "RESULTS_gap.md", bench_gap.MEASURED_ERROR_JSON)}
+    assert bench_gap.main(["--tables", str(tmp_path / "t.md")]) == 0
+    saved = tmp_path / "t.rows.csv"
+    assert f"rows: {saved} (re-render with --rows {saved}" in capsys.readouterr().out
+    assert bench_gap.main(["--rows", str(saved), "--tables", str(tmp_path / "t2.md")]) == 0
+    first, again = ((tmp_path / n).read_text().split("\n", 1) for n in ("t.md", "t2.md"))
+    assert again[0] == f"Rows re-rendered from {saved}" and first[1] == again[1] and "| Median-4 |" in first[1]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["t.md", "t.rows.csv", "t2.md"]
+    assert all(p.read_bytes() == b for p, b in recorded.items())
