@@ -17,7 +17,7 @@ $(VENV)/.installed: setup.cfg pyproject.toml constraints.txt
 
 # Two workers (pytest-xdist), each taking whole test files (--dist loadfile: a module's fixtures are built once),
 # each with one torch thread: one pytest process left a core idle while its tests waited on the CLI processes they
-# start, and two workers of torch's default 2 threads oversubscribed the cores. On CI's 2 cores the suite took
+# start, and two workers of torch's default 2 threads oversubscribed the cores. On a 2-core machine like CI's it took
 # 1,755 s in one process, 1,259 s in two workers, 1,021 s in two workers of one thread (benchmarks/RESULTS.md,
 # session 27). TEST_WORKERS=0 runs it in one process; TEST_THREADS sets the workers' torch threads.
 # --durations: the 25 slowest tests at the end of every run, so that a CI log shows where its time goes
