@@ -71,8 +71,8 @@ def signals_held() -> Iterator[None]:
     finally:
         for s, handler in old.items():
             _put_back(s, handler)
-    if caught:
-        signal.raise_signal(caught[0])
+    if caught:  # a kill outranks a Ctrl-C held with it: the caller (a CI timeout, a container stop) reads 143
+        signal.raise_signal(signal.SIGTERM if signal.SIGTERM in caught else caught[0])
 
 
 def _already_stopping(signum, frame):  # noqa: ARG001 - the signal module's signature

@@ -62,6 +62,16 @@ def test_a_held_signal_acts_after_the_block_and_the_handlers_are_put_back(handle
     assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL
 
 
+def test_a_kill_held_after_a_ctrl_c_acts_as_the_kill(handlers):
+    """Was: only the first held signal acted, so a Ctrl-C then a ``kill`` in one held step exited 130, not 143."""
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    with terminate_as_interrupt():
+        with pytest.raises(Terminated):
+            with signals_held():
+                signal.raise_signal(signal.SIGINT)
+                signal.raise_signal(signal.SIGTERM)
+
+
 @pytest.mark.parametrize("first, raised", [(signal.SIGINT, KeyboardInterrupt), (signal.SIGTERM, Terminated)])
 def test_stopped_once_raises_the_first_signal_and_ignores_the_next_during_the_cleanup(handlers, first, raised):
     before = {s: signal.getsignal(s) for s in SIGNALS}
