@@ -463,3 +463,74 @@ def test_recommended_prediction_carries_the_range_section_2_quotes():
     p = est.recommended_prediction({"estimates": {"AC": 0.9, "ATC-MC": 0.85}, "holdout_acc": 0.8}, {})
     assert (p.estimator, p.low, p.high) == ("ATC-MC", None, None)  # never measured: no range to quote
     assert p.describe() == "predicted leaderboard accuracy 85.0% (ATC-MC)"
+
+
+def test_cott_transports_the_target_to_the_priors_it_is_given():
+    """Transporting the target to the holdout's priors whatever ``target_priors`` says would give 50% here, not 100%."""
+    src = np.array([[0.9, 0.1], [0.1, 0.9]] * 10)
+    ys = np.array([0, 1] * 10)  # all right, every transport cost 0.1: the threshold sits just under it
+    tgt = np.array([[0.9, 0.1]] * 10)  # all predicted class 0, which holds every image of the target
+    assert est.cott(src, ys, tgt, target_priors=np.array([1.0, 0.0])) == 1.0
+    assert est.cott(src, ys, tgt) == pytest.approx(0.5)  # to the holdout's 50/50: half must move at cost 0.9
+
+
+def test_prior_adjusted_confidence_reads_the_class_the_model_predicted():
+    """Reading the corrected posterior at its own argmax would score 8/11 here instead of the submitted label's 3/11."""
+    probs = np.array([[0.6, 0.4]])  # the model submits class 0; the target priors favour class 1
+    assert est.prior_adjusted_confidence(probs, np.array([0.5, 0.5]), np.array([0.2, 0.8])) == \
+        pytest.approx(0.12 / 0.44)
+
+
+def test_doc_is_clipped_to_a_valid_accuracy():
+    """DoC without its clip would predict -40% (or 130%) when the confidence moves further than the accuracy allows."""
+    wrong = np.array([[0.9, 0.1]])  # holdout 0% right at 90% confidence, target at 50%
+    assert est.doc(wrong, np.array([1]), np.array([[0.5, 0.5]])) == 0.0
+    right = np.array([[0.6, 0.4]])  # holdout 100% right at 60% confidence, target at 90%
+    assert est.doc(right, np.array([0]), np.array([[0.9, 0.1]])) == 1.0
+    assert est.doc(right, np.array([0]), np.array([[0.5, 0.5]])) == pytest.approx(0.9)
+
+
+def test_expected_error_quotes_a_bin_holding_exactly_the_minimum_number_of_sets():
+    """A strict > against MIN_SETS_PER_BIN would quote the overall error for a bin of exactly that many sets."""
+    n = est.MIN_SETS_PER_BIN
+    errors = {"estimators": {"X": {"mae_all_generated": 0.03, "p90_generated": 0.07, "max_error_generated": 0.1,
+                                   "n_generated": 40,
+                                   "by_predicted_drop": {"15-30": {"n": n, "mae": 0.04, "p90": 0.06}}}}}
+    e = est.expected_error(errors, "X", holdout_acc=0.95, estimate=0.75)  # predicted drop 20 points
+    assert (e["bin"], e["mae"], e["p90"], e["n"]) == ("15-30", 0.04, 0.06, n)
+
+
+def test_expected_range_high_end_is_clipped_to_one():
+    """An unclipped high end would quote 103% for a 98% estimate with a 5-point p90."""
+    errors = {"estimators": {"Median-4": {"mae_all_generated": 0.02, "p90_generated": 0.05, "max_error_generated": 0.1,
+                                          "n_generated": 20}}}
+    e = {"Median-4": 0.98, "Shift-Gated": 0.98, "CC-Synth": 0.98, "ATC-NE-EM": 0.98, "COTT": 0.98}
+    r = est.expected_range(errors, e, holdout_acc=0.99)
+    assert (r["low"], r["high"]) == (pytest.approx(0.93), 1.0)
+    assert est.prediction_range(errors, e, 0.99, "Median-4") == (pytest.approx(0.93), 1.0)
+
+
+def test_agreement_line_regresses_target_agreement_on_holdout_agreement():
+    """Fitting the holdout's probit on the target's (swapped polyfit arguments) would move the estimate the wrong way."""
+    from scipy.stats import norm
+
+    n = 1000
+    a = np.random.default_rng(9).integers(0, 10, n)
+    region = np.arange(n)
+
+    def members(share_b, share_c):  # b and c leave a on disjoint blocks, to different classes
+        nb, nc = int(share_b * n), int(share_c * n)
+        return [a, np.where(region < nb, (a + 1) % 10, a), np.where((region >= nb) & (region < nb + nc), (a + 2) % 10, a)]
+
+    x = norm.ppf([0.9, 0.8, 0.7])   # holdout agreements of (a, b), (a, c), (b, c)
+    y = norm.ppf([0.8, 0.7, 0.5])   # target's
+    slope = np.cov(x, y, bias=True)[0, 1] / np.var(x)
+    expected = norm.cdf(slope * norm.ppf(0.9) + y.mean() - slope * x.mean())
+    assert est.agreement_on_the_line(0.9, members(0.1, 0.2), members(0.2, 0.3)) == pytest.approx(expected, abs=1e-9)
+    assert expected == pytest.approx(0.813, abs=1e-3)  # by hand: slope 1.087, probit 0.889
+
+
+def test_median_4_spread_never_goes_below_zero():
+    """Without its floor, a 5% median with members 50 points apart would predict -5%."""
+    e = {"Shift-Gated": 0.05, "CC-Synth": 0.55, "ATC-NE-EM": 0.05, "COTT": 0.05}
+    assert est.median_spread_of(e) == 0.0
