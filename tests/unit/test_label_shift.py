@@ -97,3 +97,19 @@ def test_bbse_gives_priors_for_a_model_never_right_on_the_holdout():
     tgt[:, 6] = 0.91                              # the target always predicted as class 6
     q = ls.bbse_priors(src, y, tgt)
     assert np.isfinite(q).all() and (q >= 0).all() and q.sum() == pytest.approx(1.0)
+
+
+def test_bbse_priors_multiply_the_weights_by_the_holdout_priors():
+    """Normalising w alone (forgetting q = w p) would give [0.25, 0.75] here: the holdout's 3:1 mix inverted."""
+    probs = np.eye(2)[[0, 0, 0, 1]]  # a perfect classifier on a 3:1 holdout
+    target = np.eye(2)[[0, 1]]  # the target is predicted 50/50, so its priors are 50/50
+    assert ls.bbse_priors(probs, np.array([0, 0, 0, 1]), target) == pytest.approx([0.5, 0.5], abs=1e-3)
+
+
+def test_bbse_reads_the_confusion_matrix_as_predicted_class_by_true_class():
+    """C[i, j] = P(pred = i, y = j): transposed, it would read a target that is all class 0 as 50/50."""
+    y = np.array([0, 0, 1, 1])
+    probs = np.eye(2)[[0, 1, 1, 1]]  # class 0 is right half the time, class 1 always
+    assert ls.confusion_joint(probs, y) == pytest.approx(np.array([[0.25, 0.0], [0.25, 0.5]]))
+    target = np.eye(2)[[0, 1]]  # what an all-class-0 target gets predicted: half 0, half 1
+    assert ls.bbse_priors(probs, y, target) == pytest.approx([1.0, 0.0], abs=0.01)
