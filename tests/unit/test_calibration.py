@@ -40,3 +40,9 @@ def test_ece_drops_after_scaling_and_predictions_stay():
 
 def test_empty_holdout_keeps_t_equal_one():
     assert fit_temperature(np.zeros((0, 10)), np.zeros(0, dtype=np.int64)) == 1.0
+
+
+def test_ece_puts_a_confidence_of_exactly_one_in_the_top_bin():
+    """A confidence of 1.0 in a bin of its own would not offset the other top-bin image: 0.53 instead of 0.47."""
+    probs = np.array([[1.0, 0.0], [0.94, 0.06]])  # wrong at 100%, right at 94%: one bin of 15, gap |1 - 1.94|
+    assert abs(expected_calibration_error(probs, np.array([1, 0])) - 0.94 / 2) < 1e-12
