@@ -187,3 +187,42 @@ def test_no_shift_interval_is_as_wide_as_the_fold_correlation_implies(two_halves
     mann_whitney_sd = np.sqrt((2 * n + 1) / (12 * n * n))
     # 0.8: the percentile ends of 100 bootstrap AUCs are noisy (here 12% inside the Mann-Whitney sd)
     assert res.ci[1] - res.ci[0] > 0.8 * 2 * 1.96 * mann_whitney_sd * np.sqrt(1 + 0.2 * 4)
+
+
+def test_channel_statistics_are_named_after_their_channel():
+    """Mapping "rgb" onto the wrong channels would report a red shift as a blue one."""
+    img = np.zeros((2, 32, 32, 3), dtype=np.uint8)
+    img[..., 0], img[..., 2] = 255, 51
+    img[1, :16, :, 1] = 255  # green on half of the second image
+    f = image_stats.image_features(img)
+    assert f["mean_r"] == pytest.approx([1.0, 1.0]) and f["mean_b"] == pytest.approx([0.2, 0.2])
+    assert f["mean_g"] == pytest.approx([0.0, 0.5]) and f["std_g"] == pytest.approx([0.0, 0.5])
+    assert f["std_r"] == pytest.approx([0.0, 0.0]) and f["std_b"] == pytest.approx([0.0, 0.0])
+
+
+def test_cv_auc_ci_upper_end_is_clipped_to_one():
+    """Widened without a clip, the upper end of a 0.98 AUC whose bootstrap reaches 1.0 would pass 1.0."""
+    y = np.r_[np.zeros(50, int), np.ones(50, int)]
+    s = y.astype(float)
+    s[0] += 1.5  # one source image scored above every target image: AUC 0.98
+    lo, hi = domain.cv_auc_ci(y, s, 5, 50)
+    assert hi == 1.0 and lo < 0.98
+
+
+def test_a_left_right_symmetric_image_is_matched_as_it_is_not_as_its_mirror():
+    """Ties between an image and its mirror go to the image: >= would call every symmetric copy mirrored."""
+    rng = np.random.default_rng(0)
+    half = rng.integers(0, 256, (3, 32, 16, 3), dtype=np.uint8)
+    sym = np.concatenate([half, half[:, :, ::-1]], axis=2)  # each image equals its own mirror image
+    nd = domain.near_duplicates(sym[:1], sym, thresholds=(0.99,))
+    assert nd.nearest[0] == 0 and not nd.mirrored[0] and nd.mirrored_counts[0.99] == 0
+
+
+def test_near_duplicate_counts_include_a_similarity_equal_to_the_threshold():
+    """Counts are 'at or above' each threshold: > would leave out an image exactly at it."""
+    rng = np.random.default_rng(1)
+    ref = rng.integers(0, 256, (4, 32, 32, 3), dtype=np.uint8)
+    target = np.clip(ref[:1].astype(int) + rng.integers(-40, 41, (1, 32, 32, 3)), 0, 255).astype(np.uint8)
+    sim = float(domain.near_duplicates(target, ref, thresholds=(0.5,)).max_similarity[0])
+    assert 0.5 < sim < 1.0
+    assert domain.near_duplicates(target, ref, thresholds=(sim,)).counts[sim] == 1
