@@ -534,3 +534,15 @@ def test_median_4_spread_never_goes_below_zero():
     """Without its floor, a 5% median with members 50 points apart would predict -5%."""
     e = {"Shift-Gated": 0.05, "CC-Synth": 0.55, "ATC-NE-EM": 0.05, "COTT": 0.05}
     assert est.median_spread_of(e) == 0.0
+
+
+def test_agreement_line_keeps_slope_one_with_two_pairs_left():
+    """Fitting a line through the two pairs left (>= 2 instead of >= 3) would predict 80% here instead of 88.9%."""
+    n = 1000
+    a = np.random.default_rng(9).integers(0, C, n)
+    region = np.arange(n)
+    b = np.where(region < 100, (a + 1) % C, a)  # holdout: (a, b) agree 90%, (a, c) 80%, (b, c) 70%
+    c = np.where((region >= 100) & (region < 300), (a + 2) % C, a)
+    b2 = np.where(region < 200, (a + 1) % C, a)  # target: (a, c) agree on all (left out), (a, b) and (b, c) 80%
+    # by hand: intercept = mean(probit .8 - probit .9, probit .8 - probit .7) = -0.0614; probit .9 - 0.0614 = 1.2202
+    assert est.agreement_on_the_line(0.9, [a, b, c], [a, b2, a]) == pytest.approx(0.8888, abs=2e-4)
