@@ -178,3 +178,17 @@ def test_folder_and_zip_given_as_the_csv(tmp_path):
     with zipfile.ZipFile(z, "w", zipfile.ZIP_DEFLATED) as zf:
         zf.writestr("s.csv", "ID,Labels\n10,1\n11,1\n12,1\n13,1\n" * 20)
     assert validate_submission(z, IDS) == [f"{z}: is a zip archive, not a CSV; unpack it and pass the CSV inside"]
+
+
+def test_rows_keep_unsorted_pickle_ids_paired_with_their_labels(tmp_path):
+    """Ids sorted (or shuffled) apart from their labels would still validate but score a misaligned CSV."""
+    ids = np.array([42, 7, 19, 3])
+    p = write_submission(tmp_path / "s.csv", ids, np.array([1, 2, 3, 4]))
+    assert p.read_text() == "ID,Labels\n42,1\n7,2\n19,3\n3,4\n"
+
+
+def test_float_labels_are_refused_not_truncated(tmp_path):
+    """Float 'labels' (probabilities of one class, say) cast to int would upload a column of zeros."""
+    with pytest.raises(SubmissionError, match="labels must be integers, found float64"):
+        write_submission(tmp_path / "s.csv", IDS, np.array([0.9, 0.2, 0.7, 0.1]))
+    assert not (tmp_path / "s.csv").exists()
