@@ -122,3 +122,20 @@ def test_describe_names_the_views():
     assert make_plan("none").describe() == "none"
     text = make_plan("flip+translate", pad="zeros").describe()
     assert "shift:-1,-1+hflip" in text and "pad=zeros" in text and "average=logits" in text
+
+
+def test_shift_limit_is_inclusive_at_max_shift_px():
+    """An off-by-one on MAX_SHIFT_PX would refuse an 8-pixel shift the docs allow (or allow 9)."""
+    assert parse_view("shift:8,-8") == (("shift", 8, -8),)
+    with pytest.raises(ConfigError, match="limited to 8 px"):
+        parse_view("shift:0,9")
+
+
+def test_plan_weights_must_sum_to_one():
+    """Weights summing to 1.1 would scale every TTA logit (and the probs average's log) without a word."""
+    from kaggle_kit.tta import TTAPlan
+    with pytest.raises(ConfigError, match="sum to 1"):
+        TTAPlan("custom", ("identity", "hflip"), (0.5, 0.6))
+    with pytest.raises(ConfigError, match="one per view"):
+        TTAPlan("custom", ("identity", "hflip"), (1.0,))
+    assert TTAPlan("custom", ("identity", "hflip"), (0.25, 0.75)).weights == (0.25, 0.75)
