@@ -330,3 +330,31 @@ def test_an_ensemble_of_ensembles_is_recorded_by_its_members_and_checked_by_its_
     write_manifest(runs[1], "train", metrics={"params": 5_000_001})
     with pytest.raises(ParameterBudgetError, match=r"runs/B: its model has 5,000,001 trainable parameters"):
         check_models_within_budget(models_within(outer))
+
+
+def test_fit_weights_finds_the_interior_optimum_by_hand():
+    """A wrong-signed gradient (or a corner-only answer) would miss the 7/9, 2/9 mix that beats both members."""
+    # true-class probabilities: A = (0.8, 0.2, 0.8), B = (0.2, 0.8, 0.2); loss -(2 log(0.2+0.6w) + log(0.8-0.6w))/3
+    # has its minimum where 2(0.8-0.6w) = 0.2+0.6w, i.e. w = 7/9 (log-loss 0.6365 against 0.685 for A alone)
+    a, b = np.array([0.8, 0.2, 0.8]), np.array([0.2, 0.8, 0.2])
+    lp = np.log(np.stack([np.stack([a, 1 - a], 1), np.stack([b, 1 - b], 1)]))
+    w = fit_weights(lp, np.zeros(3, dtype=np.int64))
+    np.testing.assert_allclose(w, [7 / 9, 2 / 9], atol=1e-4)
+
+
+def test_mean_probs_and_vote_scores_by_hand():
+    """A mean_probs without -log(M), a summed mean_logits or a vote tie-break times M would store other scores."""
+    lp = np.log(np.array([[[0.8, 0.2]], [[0.6, 0.4]]]))
+    np.testing.assert_allclose(combine(lp, "mean_probs"), np.log([[0.7, 0.3]]), atol=1e-12)
+    np.testing.assert_allclose(combine(lp, "mean_logits"), np.log([[0.48, 0.08]]) / 2, atol=1e-12)
+    # both vote class 0: shares (1, 0) + 0.01/2 x mean probability (0.7, 0.3) = (1.0035, 0.0015), renormalised
+    np.testing.assert_allclose(np.exp(combine(lp, "vote")), [[1.0035 / 1.005, 0.0015 / 1.005]], atol=1e-12)
+    np.testing.assert_allclose(combine(lp, "weighted", np.array([0.25, 0.75])), np.log([[0.65, 0.35]]), atol=1e-12)
+
+
+def test_first_mismatch_finds_a_difference_in_the_last_position():
+    """A comparison that skipped the last element would let members whose final id differs be averaged."""
+    from kaggle_kit.ensemble import first_mismatch
+    assert first_mismatch(np.array([5, 6, 7]), np.array([5, 6, 9])) == (2, 7, 9)
+    assert first_mismatch(np.array([4]), np.array([3])) == (0, 4, 3)
+    assert first_mismatch(np.array([1, 2]), np.array([1, 2])) is None
