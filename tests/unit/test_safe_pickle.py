@@ -279,3 +279,25 @@ def test_permission_denied_is_a_format_error(tmp_path, monkeypatch):
     monkeypatch.setattr(sp, "open", denied, raising=False)
     with pytest.raises(DataFormatError, match="^" + re.escape(f"{path}: permission denied")):
         safe_load(path)
+
+
+def test_getattr_alone_is_refused_naming_it():
+    """builtins.getattr on an allowed type (set.__base__ -> object.__subclasses__) reaches os.system without naming it."""
+    blob = b"\x80\x02cbuiltins\ngetattr\ncbuiltins\nset\nX\x08\x00\x00\x00__base__\x86R."
+    assert pickle.loads(blob) is object  # the control: plain pickle does run it
+    with pytest.raises(UnsafePickleError, match=r"refused global 'builtins\.getattr'"):
+        safe_loads(blob)
+
+
+def test_persistent_ids_are_refused():
+    """A persistent_load that returned the id would hand the caller whatever object the pickle names."""
+    with pytest.raises(UnsafePickleError, match="refused persistent id"):
+        safe_loads(b"\x80\x02X\x03\x00\x00\x00fooQ.")
+
+
+@pytest.mark.parametrize("blob", [pickle.dumps(np.arange(20000), protocol=4)[:5000],
+                                  pickle.dumps([b"x" * 100000], protocol=4)[:5000]])
+def test_a_cut_large_frame_reads_as_truncated(blob):
+    """The C unpickler's 'data was truncated' must say download again, not 'not a valid pickle'."""
+    with pytest.raises(DataFormatError, match=r"^<bytes>: truncated pickle \(the file ends early\)"):
+        safe_loads(blob)
