@@ -362,3 +362,22 @@ def test_the_dry_run_command_names_the_pickle_when_the_data_folder_is_refused(tm
         locate_data(require_comp=True)
     command = upload_command("s.csv", "m", "deep-learning-spring-2025-project-1", against=pickle_path)
     assert f"--against {pickle_path}" in command
+
+
+def test_training_batches_keep_each_image_with_its_label_in_batch_order(tmp_path):
+    """Batches' labels concatenated in another order than their images would train on mislabelled images."""
+    folder = tmp_path / "cifar-10-batches-py"
+    folder.mkdir()
+    for b, name in enumerate([f"data_batch_{i}" for i in range(1, 6)] + ["test_batch"]):
+        data = np.full((3, 3072), b, dtype=np.uint8)          # every pixel of batch b is b
+        _write(folder / name, {b"labels": [b, b, 9 - b], b"data": data}, protocol=2)
+    cifar = load_cifar10(folder)
+    assert cifar.train_labels.tolist() == [0, 0, 9, 1, 1, 8, 2, 2, 7, 3, 3, 6, 4, 4, 5]
+    assert cifar.train_images[:, 0, 0, 0].tolist() == [0, 0, 0, 1, 1, 1, 2, 2, 2, 3, 3, 3, 4, 4, 4]
+    assert cifar.test_labels.tolist() == [5, 5, 4] and cifar.test_images.max() == 5
+
+
+def test_stratified_subset_of_every_item_is_all_of_them():
+    """n == len(labels) must return every index, not ask holdout_split for an impossible split."""
+    labels = np.repeat(np.arange(10), 3)
+    assert stratified_subset(labels, 30, 0).tolist() == list(range(30))
