@@ -398,3 +398,31 @@ def test_a_command_that_must_wait_for_the_ledgers_lock_says_what_it_waits_for(tm
     assert capsys.readouterr().err == (f"waiting for {path}.lock: another kaggle-kit command is writing the ledger "
                                        f"(a submit holds it until its upload is recorded)\n")
     assert ledger.read_ledger(path)["file"].tolist() == ["a.csv", "b.csv"]
+
+
+def test_as_fraction_keeps_exactly_one_as_a_fraction():
+    """Reading 1.0 (a perfect accuracy as a fraction) as a percentage would turn it into 0.01."""
+    assert ledger.as_fraction(1.0) == 1.0
+    assert ledger.as_fraction(0.5) == 0.5
+    assert ledger.as_fraction(51.25) == pytest.approx(0.5125)
+    assert ledger.as_fraction(100.0) == 1.0
+
+
+def test_rows_and_refs_are_filtered_by_competition_and_empty_refs_are_not_refs(tmp_path):
+    """A dropped competition filter would block (or correct from) another competition's uploads of the same file."""
+    path = tmp_path / "ledger.csv"
+    ledger.append_row(path, file="a.csv", sha256="s1", competition="c1", kaggle_ref="7", status="COMPLETE")
+    ledger.append_row(path, file="a.csv", sha256="s1", competition="c2", kaggle_ref="8", status="COMPLETE")
+    ledger.append_row(path, file="a.csv", sha256="s1", competition="c1", status="dry-run")
+    assert [r["kaggle_ref"] for r in ledger.rows_with_sha(path, "s1", "c2")] == ["8"]
+    assert len(ledger.rows_with_sha(path, "s1", "c1")) == 2 and len(ledger.rows_with_sha(path, "s1")) == 3
+    assert ledger.known_refs(path, "c1") == {"7"}
+    assert ledger.known_refs(path) == {"7", "8"}
+
+
+def test_a_nan_accuracy_is_written_as_an_empty_cell(tmp_path):
+    """NaN written as 'nan' would be refused by every later read of the ledger (not a finite number)."""
+    path = tmp_path / "ledger.csv"
+    row = ledger.append_row(path, file="a.csv", local_test_acc=float("nan"), public_score=float("nan"))
+    assert row["local_test_acc"] == "" and row["public_score"] == ""
+    assert np.isnan(ledger.read_ledger(path)["local_test_acc"].tolist()[0])
