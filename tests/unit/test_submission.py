@@ -192,3 +192,11 @@ def test_float_labels_are_refused_not_truncated(tmp_path):
     with pytest.raises(SubmissionError, match="labels must be integers, found float64"):
         write_submission(tmp_path / "s.csv", IDS, np.array([0.9, 0.2, 0.7, 0.1]))
     assert not (tmp_path / "s.csv").exists()
+
+
+def test_ids_of_thirty_digits_are_read_and_of_thirty_one_are_too_long():
+    """An off-by-one on the digit limit would call a 30-digit id too long instead of checking it."""
+    from kaggle_kit.submission import validate_text
+    problems = validate_text(f"ID,Labels\n{'9' * 30},1\n{'9' * 31},1\n10,1\n", np.array([10]), "s.csv")
+    assert problems[0] == f"s.csv:2: ID {'9' * 30} is not in the competition's ids"
+    assert problems[1] == f"s.csv:3: ID '{'9' * 20}' is too long"
