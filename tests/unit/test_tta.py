@@ -139,3 +139,18 @@ def test_plan_weights_must_sum_to_one():
     with pytest.raises(ConfigError, match="one per view"):
         TTAPlan("custom", ("identity", "hflip"), (1.0,))
     assert TTAPlan("custom", ("identity", "hflip"), (0.25, 0.75)).weights == (0.25, 0.75)
+
+
+def test_a_single_custom_view_is_applied_not_skipped():
+    """The one-view shortcut taken for any single view would predict on unflipped images for views: [hflip]."""
+    x = torch.arange(8.0).view(1, 1, 2, 4)
+    assert torch.equal(stack_views(x, make_plan("custom", ("hflip",))), x.flip(-1))
+    assert torch.equal(stack_views(x, make_plan("custom", ("identity",))), x)
+
+
+def test_custom_views_keep_the_requested_padding():
+    """A custom plan that dropped pad would shift with reflect padding when zeros was asked for."""
+    plan = make_plan("custom", ("shift:1,0",), pad="zeros")
+    assert plan.pad == "zeros"
+    x = torch.arange(1.0, 9.0).view(1, 1, 2, 4)
+    assert stack_views(x, plan).tolist() == [[[[0.0, 1.0, 2.0, 3.0], [0.0, 5.0, 6.0, 7.0]]]]
