@@ -358,3 +358,21 @@ def test_first_mismatch_finds_a_difference_in_the_last_position():
     assert first_mismatch(np.array([5, 6, 7]), np.array([5, 6, 9])) == (2, 7, 9)
     assert first_mismatch(np.array([4]), np.array([3])) == (0, 4, 3)
     assert first_mismatch(np.array([1, 2]), np.array([1, 2])) is None
+
+
+def test_one_member_with_partial_comp_logits_makes_the_ensemble_partial(tmp_path):
+    """comp_complete taken from any member instead of all would let a partial ensemble be submitted."""
+    runs = [make_run(tmp_path / "a", seed=0), make_run(tmp_path / "b", seed=1, comp_complete=False)]
+    out = ensemble_runs(runs, "mean_probs", "e", out_root=tmp_path / "ens")
+    assert json.loads((out / "ensemble.json").read_text())["comp_complete"] is False
+
+
+def test_the_ensemble_temperature_is_fitted_on_its_own_holdout_scores(tmp_path):
+    """A temperature left at 1 (or copied from a member) would mis-calibrate the overconfident vote scores."""
+    runs = [make_run(tmp_path / "a", seed=0), make_run(tmp_path / "b", seed=1)]
+    out = ensemble_runs(runs, "vote", "e", out_root=tmp_path / "ens")
+    hold = load_logits(out / "logits_holdout.npz")
+    t = json.loads((out / "ensemble.json").read_text())["ensemble"]["temperature"]
+    assert hold.temperature == t
+    assert nll(hold.logits, hold.labels, t) < min(nll(hold.logits, hold.labels, t * 1.2),
+                                                  nll(hold.logits, hold.labels, t / 1.2))
