@@ -301,3 +301,13 @@ def test_a_cut_large_frame_reads_as_truncated(blob):
     """The C unpickler's 'data was truncated' must say download again, not 'not a valid pickle'."""
     with pytest.raises(DataFormatError, match=r"^<bytes>: truncated pickle \(the file ends early\)"):
         safe_loads(blob)
+
+
+@pytest.mark.parametrize("magic,what", [
+    (b"\x28\xb5\x2f\xfd", "zstd-compressed, not a pickle; decompress it first (`unzstd "),
+    (b"7z\xbc\xaf\x27\x1c", "a 7z archive, not a pickle; unpack it first (`7z x "),
+])
+def test_zstd_and_7z_magic_are_named(magic, what):
+    """A missed magic number would read a .pkl.zst or .7z download as a broken pickle with no way forward."""
+    with pytest.raises(DataFormatError, match=r"^c\.bin: is " + re.escape(what)):
+        safe_loads(magic + bytes(100), source="c.bin")
