@@ -426,3 +426,10 @@ def test_a_nan_accuracy_is_written_as_an_empty_cell(tmp_path):
     row = ledger.append_row(path, file="a.csv", local_test_acc=float("nan"), public_score=float("nan"))
     assert row["local_test_acc"] == "" and row["public_score"] == ""
     assert np.isnan(ledger.read_ledger(path)["local_test_acc"].tolist()[0])
+
+
+def test_a_cell_of_exactly_the_limit_is_written_and_one_more_is_refused():
+    """An off-by-one on MAX_CELL_CHARS would let a cell past the limit in (or refuse one at it)."""
+    assert len(ledger.make_row(message="m" * 100_000)["message"]) == 100_000
+    with pytest.raises(LedgerError, match=r"column 'message' holds 100,001 characters, more than the 100,000"):
+        ledger.make_row(message="m" * 100_001)
