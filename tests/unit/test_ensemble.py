@@ -376,3 +376,16 @@ def test_the_ensemble_temperature_is_fitted_on_its_own_holdout_scores(tmp_path):
     assert hold.temperature == t
     assert nll(hold.logits, hold.labels, t) < min(nll(hold.logits, hold.labels, t * 1.2),
                                                   nll(hold.logits, hold.labels, t / 1.2))
+
+
+def test_weights_are_fitted_on_the_holdout_never_on_the_test_split(tmp_path):
+    """Weights fitted on the test split would leak its labels into the test accuracy the ensemble reports."""
+    a, b = make_run(tmp_path / "a", signal=3.0, seed=0), make_run(tmp_path / "b", signal=3.0, seed=1)
+    for run in (a, b):  # a is only good on the holdout, b only on the test split
+        split = "test" if run == a else "holdout"
+        lg = load_logits(run / f"logits_{split}.npz")
+        noise = np.random.default_rng(7).normal(size=lg.logits.shape).astype(np.float32)
+        save_logits(run / f"logits_{split}.npz", Logits(lg.ids, noise, lg.labels, lg.tta, lg.temperature))
+    out = ensemble_runs([a, b], "weighted", "w", out_root=tmp_path / "ens")
+    w = [m["weight"] for m in json.loads((out / "ensemble.json").read_text())["members"]]
+    assert w[0] > 0.9 and w[1] < 0.1
