@@ -381,3 +381,9 @@ def test_stratified_subset_of_every_item_is_all_of_them():
     """n == len(labels) must return every index, not ask holdout_split for an impossible split."""
     labels = np.repeat(np.arange(10), 3)
     assert stratified_subset(labels, 30, 0).tolist() == list(range(30))
+
+
+def test_a_holdout_of_zero_trains_on_every_image():
+    """holdout_size 0 must keep every index for training, the last one included."""
+    train, hold = holdout_split(np.repeat(np.arange(10), 2), 0, seed=0)
+    assert train.tolist() == list(range(20)) and hold.tolist() == []
