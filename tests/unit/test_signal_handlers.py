@@ -50,26 +50,18 @@ def test_a_handler_set_outside_python_gives_way_to_the_default_after_terminate_a
     assert set_outside_python(signal.SIGTERM) is signal.SIG_DFL
 
 
-def test_a_held_signal_acts_after_the_block_and_the_handlers_are_put_back(handlers):
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)
-    with terminate_as_interrupt():
-        with pytest.raises(Terminated):
-            with signals_held():
-                signal.raise_signal(signal.SIGTERM)
-                signal.raise_signal(signal.SIGINT)
-        with pytest.raises(KeyboardInterrupt):  # SIGINT's own handler is back
-            signal.raise_signal(signal.SIGINT)
-    assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL
-
-
-def test_a_kill_held_after_a_ctrl_c_acts_as_the_kill(handlers):
+@pytest.mark.parametrize("held", [(signal.SIGTERM, signal.SIGINT), (signal.SIGINT, signal.SIGTERM)])
+def test_a_held_kill_acts_after_the_block_whichever_came_first_and_the_handlers_are_put_back(handlers, held):
     """Was: only the first held signal acted, so a Ctrl-C then a ``kill`` in one held step exited 130, not 143."""
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     with terminate_as_interrupt():
         with pytest.raises(Terminated):
             with signals_held():
-                signal.raise_signal(signal.SIGINT)
-                signal.raise_signal(signal.SIGTERM)
+                for s in held:
+                    signal.raise_signal(s)
+        with pytest.raises(KeyboardInterrupt):  # SIGINT's own handler is back
+            signal.raise_signal(signal.SIGINT)
+    assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL
 
 
 @pytest.mark.parametrize("first, raised", [(signal.SIGINT, KeyboardInterrupt), (signal.SIGTERM, Terminated)])
