@@ -185,10 +185,13 @@ def test_agreement_of_identical_members_is_one_and_carries_accuracy_over():
         est.agreement([a])
 
 
-def _moved(a, share):
-    """``a`` with its first ``share`` of predictions moved to the next class: a member that disagrees that often."""
+def _moved(a, share, after=0.0, by=1):
+    """``a`` with a ``share`` of its predictions, from position ``after`` (a share) on, moved ``by`` classes on: a
+    member that disagrees that often (two members moved on disjoint blocks, by different steps, disagree on both)."""
     x = a.copy()
-    x[: int(share * len(x))] = (x[: int(share * len(x))] + 1) % C
+    start = int(after * len(x))
+    block = slice(start, start + int(share * len(x)))
+    x[block] = (x[block] + by) % C
     return x
 
 
@@ -514,13 +517,10 @@ def test_agreement_line_regresses_target_agreement_on_holdout_agreement():
     """Fitting the holdout's probit on the target's (swapped polyfit arguments) would move the estimate the wrong way."""
     from scipy.stats import norm
 
-    n = 1000
-    a = np.random.default_rng(9).integers(0, 10, n)
-    region = np.arange(n)
+    a = np.random.default_rng(9).integers(0, C, 1000)
 
     def members(share_b, share_c):  # b and c leave a on disjoint blocks, to different classes
-        nb, nc = int(share_b * n), int(share_c * n)
-        return [a, np.where(region < nb, (a + 1) % 10, a), np.where((region >= nb) & (region < nb + nc), (a + 2) % 10, a)]
+        return [a, _moved(a, share_b), _moved(a, share_c, after=share_b, by=2)]
 
     x = norm.ppf([0.9, 0.8, 0.7])   # holdout agreements of (a, b), (a, c), (b, c)
     y = norm.ppf([0.8, 0.7, 0.5])   # target's
@@ -538,11 +538,8 @@ def test_median_4_spread_never_goes_below_zero():
 
 def test_agreement_line_keeps_slope_one_with_two_pairs_left():
     """Fitting a line through the two pairs left (>= 2 instead of >= 3) would predict 80% here instead of 88.9%."""
-    n = 1000
-    a = np.random.default_rng(9).integers(0, C, n)
-    region = np.arange(n)
-    b = np.where(region < 100, (a + 1) % C, a)  # holdout: (a, b) agree 90%, (a, c) 80%, (b, c) 70%
-    c = np.where((region >= 100) & (region < 300), (a + 2) % C, a)
-    b2 = np.where(region < 200, (a + 1) % C, a)  # target: (a, c) agree on all (left out), (a, b) and (b, c) 80%
+    a = np.random.default_rng(9).integers(0, C, 1000)
+    b, c = _moved(a, 0.1), _moved(a, 0.2, after=0.1, by=2)  # holdout: (a, b) agree 90%, (a, c) 80%, (b, c) 70%
+    b2 = _moved(a, 0.2)  # target: (a, c) agree on all (left out), (a, b) and (b, c) 80%
     # by hand: intercept = mean(probit .8 - probit .9, probit .8 - probit .7) = -0.0614; probit .9 - 0.0614 = 1.2202
     assert est.agreement_on_the_line(0.9, [a, b, c], [a, b2, a]) == pytest.approx(0.8888, abs=2e-4)
