@@ -1,6 +1,8 @@
 """Advice rules: each fires on the measured difference it is about and cites the number."""
 from __future__ import annotations
 
+import pytest
+
 from kaggle_kit.augment import list_presets
 from kaggle_kit.gap.advice import FeatureShift, build_advice
 
@@ -88,3 +90,35 @@ def test_a_statistic_is_flagged_only_beyond_what_chance_gives_its_sample_size():
     assert not any("blurrier" in a.finding for a in build_advice(features=blurry))
     clear = {"sharpness": FeatureShift("sharpness", 1.0, 0.8, 0.30, 2000)}
     assert any("blurrier" in a.finding for a in build_advice(features=clear))
+
+
+MOVED = [("cat", 0.1, 0.2), ("dog", 0.1, 0.05), ("ship", 0.1, 0.08), ("frog", 0.1, 0.09)]
+
+
+@pytest.mark.parametrize("kwargs, finding, evidence, severity, kind", [
+    (dict(features=features(sharpness=0.7, hf_energy=0.8)), "Competition images have more fine detail",
+     "sharpness median 1.2 vs 1 on training images (+20%), AUC 0.70; "
+     "hf_energy median 1.3 vs 1 on training images (+30%), AUC 0.80", 1, "images"),
+    (dict(features=features(std_g=0.3)), "Colour or contrast statistics differ",
+     "std_g median 0.8 vs 1 on training images (-20%), AUC 0.30", 2, "images"),
+    (dict(features=features(), domain_auc=0.70, domain_ci=(0.65, 0.75)), "A simple classifier",
+     "domain classifier AUC 0.700 (95% CI 0.650-0.750)", 2, "domain"),
+    (dict(features=features(), holdout_acc=0.94, predicted_acc=0.85, predictor="Median-4", predictor_mae=0.021),
+     "Expect the leaderboard well below", "holdout 94.0% vs predicted 85.0% by Median-4 (measured error of Median-4: "
+     "2.1 points)", 2, ""),
+    (dict(features=features(), domain_auc=0.8, prior_tv_em=0.12, prior_tv_bbse=0.09, moved_classes=MOVED),
+     "Predicted class shares moved", "total variation EM 0.120, BBSE 0.090; cat 10.0% -> 20.0%, dog 10.0% -> 5.0%, "
+     "ship 10.0% -> 8.0%; domain classifier AUC 0.800", 1, ""),
+    (dict(features=features(), near_dup_share=0.01, near_dup_threshold=0.97), "Part of the competition set",
+     "1.0% of competition images with cosine similarity >= 0.97 to a training image, as is or mirrored", 1, ""),
+    (dict(features=features(), temperature=1.3), "The network is over-confident", "fitted temperature 1.30", 1, ""),
+    (dict(features=features(), temperature=1.29), "The network is over-confident", None, None, None),
+])
+def test_each_rule_fires_at_its_flag_with_its_numbers_severity_and_kind(kwargs, finding, evidence, severity, kind):
+    """A flipped direction, a dropped statistic, a missing x100, a wrong ratio, a flag moved off its documented value or
+    a wrong severity (which decides what the report's summary cites) would each change one of these rules' advice."""
+    hits = [a for a in build_advice(**kwargs) if a.finding.startswith(finding)]
+    if evidence is None:
+        assert hits == []
+    else:
+        assert len(hits) == 1 and (hits[0].evidence, hits[0].severity, hits[0].kind) == (evidence, severity, kind)
