@@ -85,6 +85,15 @@ def test_scoreboard_line_fits_least_squares_through_several_points():
     assert (slope, intercept) == (pytest.approx(0.5), pytest.approx(0.4))
 
 
+def test_scoreboard_line_drops_the_rows_without_a_score_yet():
+    """A pending submission (local accuracy, no score) kept in the fit would make the line, and its words, NaN."""
+    local = np.array([0.90, 0.94, 0.96, 0.93])
+    slope, intercept = fit_scoreboard_line(local, np.r_[0.5 * local[:3] + 0.4, np.nan])
+    assert (slope, intercept) == (pytest.approx(0.5), pytest.approx(0.4))
+    slope, intercept = fit_scoreboard_line(np.array([0.95, 0.90]), np.array([0.86, np.nan]))
+    assert slope == 1.0 and intercept == pytest.approx(-0.09)
+
+
 def test_expectation_sentence_quotes_the_bin_of_the_predicted_drop():
     errors = {"estimators": {"Median-4": {"mae_all_generated": 0.02, "max_error_generated": 0.1,
                                           "by_predicted_drop": {"5-15": {"n": 26, "mae": 0.019, "p90": 0.05}}}}}
@@ -1055,3 +1064,21 @@ def test_the_scoreboard_line_says_which_local_accuracy_its_gap_is_against(tmp_pa
         in sec.blocks[0]
     md = render_markdown("t", "m", [report.accuracy_section(_errors())])
     assert "Mean absolute error (MAE) in accuracy points" in md
+
+
+def test_the_uploads_prediction_errors_are_mean_absolute_over_the_scored_rows_and_the_corrected_ones():
+    """Signed means (misses of both signs cancelling), or the recorded predictions' error over every scored row
+    instead of the corrected ones, would misstate how far the predictions were from the public scores."""
+    import pandas as pd
+
+    from kaggle_kit.gap.report import upload_prediction_summary
+
+    nan = float("nan")
+    df = pd.DataFrame({"predicted_by": ["Median-4-Spread", "Median-4-Spread", "ATC-MC", "Median-4-Spread"],
+                       "prediction_error": [0.04, -0.06, -0.03, nan], "corrected_error": [-0.01, nan, 0.03, nan],
+                       "estimates": ["", "", "", ""], "public_score": [0.76, 0.80, 0.70, nan]})
+    out = upload_prediction_summary(df, "AC")
+    assert len(out) == 1 and out[0].endswith(
+        " Mean absolute error against the public score: ATC-MC 3.0 points over 1 submission; Median-4-Spread 5.0 "
+        "points over 2 submissions. Corrected by the submissions scored before each (section 2 says how and which "
+        "estimator): 2.0 points over 2 submissions, against 3.5 for the recorded predictions of the same ones.")
