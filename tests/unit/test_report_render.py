@@ -1082,3 +1082,83 @@ def test_the_uploads_prediction_errors_are_mean_absolute_over_the_scored_rows_an
         " Mean absolute error against the public score: ATC-MC 3.0 points over 1 submission; Median-4-Spread 5.0 "
         "points over 2 submissions. Corrected by the submissions scored before each (section 2 says how and which "
         "estimator): 2.0 points over 2 submissions, against 3.5 for the recorded predictions of the same ones.")
+
+
+def _one_hot_view(hold_pred, comp_pred, result, comp_margin=5.0):
+    """A run whose logits predict ``hold_pred`` / ``comp_pred`` (3 classes) with the given margins."""
+    from pathlib import Path
+
+    from kaggle_kit.gap.report_runs import RunView
+    from kaggle_kit.runs import Logits
+
+    lg = lambda pred, m: Logits(np.arange(len(pred)), (np.asarray(m, float)[:, None] * np.eye(3)[pred]).astype(
+        np.float32), np.asarray(pred), "none")
+    return RunView(Path("r"), "r", lg(hold_pred, np.full(len(hold_pred), 5.0)), None,
+                   lg(comp_pred, np.broadcast_to(comp_margin, len(comp_pred))), result, None)
+
+
+def test_section_3_quotes_each_estimators_total_variation_and_lists_the_most_moved_class_first(monkeypatch):
+    """BBSE's total variation computed from the EM priors, or the moved classes sorted least-moved first (the advice
+    quotes the first three), would misstate the label shift."""
+    from kaggle_kit.gap import report
+
+    monkeypatch.setattr(report, "figure_png", lambda fig: b"")
+    result = {"temperature": 1.0, "source_priors": np.array([0.4, 0.3, 0.3]),
+              "priors_em": np.array([0.5, 0.35, 0.15]), "priors_bbse": np.array([0.4, 0.25, 0.35])}
+    sec, info = report.label_shift_section(_one_hot_view([0, 1, 2], [0, 1, 2], result), ["c0", "c1", "c2"])
+    assert "Total variation from the training priors: EM 0.150, BBSE 0.050 (0 = same priors)" in sec.blocks[0]
+    assert (info["tv_em"], info["tv_bbse"]) == (pytest.approx(0.15), pytest.approx(0.05))
+    assert [m[0] for m in info["moved"]] == ["c2", "c0", "c1"]
+
+
+def test_section_5_orders_classes_by_how_far_their_share_moved_and_averages_their_confidence(monkeypatch):
+    """Classes sorted least-moved first, or a class's confidence taken as its least confident image instead of the
+    mean, would misstate section 5's table."""
+    from kaggle_kit.gap import report
+
+    monkeypatch.setattr(report, "figure_png", lambda fig: b"")
+    hold = [0] * 4 + [1] * 3 + [2] * 3                    # shares 40 / 30 / 30%
+    comp = [0] * 3 + [1] * 1 + [2] * 6                    # 30 / 10 / 60%: moved -10, -20, +30 points
+    margins = [5.0] * 4 + [2.0, 6.0] * 3                  # class 2's images: softmax max e^m / (e^m + 2)
+    sec = report.per_class_section(_one_hot_view(hold, comp, {"temperature": 1.0}, margins), ["c0", "c1", "c2"])
+    rows = next(b for b in sec.blocks if isinstance(b, Table)).rows
+    assert [r[0] for r in rows] == ["c2", "c1", "c0"]
+    conf = np.mean([np.exp(m) / (np.exp(m) + 2) for m in (2.0, 6.0)])  # 0.891
+    assert rows[0][1:] == ["30.0%", "60.0%", "+30.0", "98.7%", f"{100 * conf:.1f}%"]
+
+
+@pytest.mark.parametrize("n_hold, n_comp, acc, words", [
+    (499, 500, 0.9, "Its holdout has 499 images, so its accuracy alone is uncertain by about ±2.6 points."),
+    (100, 500, 1.0, "Its holdout has 100 images, so its accuracy alone is uncertain by about ±1.0 points."),
+    (500, 499, 0.9, "Its competition predictions cover 499 images, too few for the predicted-class shares"),
+    (500, 500, 0.9, None),
+])
+def test_the_small_sample_note_gives_the_holdouts_95_percent_interval_below_500_images(n_hold, n_comp, acc, words):
+    """A dropped 1.96 (±1.3 at 499 images of 90%), no floor at an all-right holdout (±0.0), or the 500-image limit
+    moved (500 flagged, 499 not) would misstate or misplace the warning."""
+    from pathlib import Path
+
+    from kaggle_kit.gap import report
+    from kaggle_kit.gap.report_runs import RunView
+    from kaggle_kit.runs import Logits
+
+    lg = lambda n: Logits(np.arange(n), np.zeros((n, 10), np.float32), None, "none")
+    note = report.small_sample_note(RunView(Path("r"), "r", lg(n_hold), None, lg(n_comp), {"holdout_acc": acc}, None))
+    if words is None:
+        assert note is None
+    else:  # 1.96 * sqrt(max(acc (1 - acc), 0.25 / n) / n): 0.9 at 499 -> 2.63 points; 1.0 at 100 -> 0.98
+        assert note.startswith("**r: estimates from few images.** " + words), note
+
+
+def test_a_temperature_at_the_searchs_lower_bound_is_reported_even_below_a_perfect_holdout():
+    """Without the lower-bound test, T = 0.05 (sharpened as far as the search went) got no note unless every
+    holdout image was right."""
+    from pathlib import Path
+
+    from kaggle_kit.gap import report
+    from kaggle_kit.gap.report_runs import RunView
+
+    note = lambda t: report.temperature_note(RunView(Path("r"), "r", None, None, None,
+                                                     {"temperature": t, "holdout_acc": 0.98}, None))
+    assert note(0.05).startswith("**r: temperature scaling had nothing to fit (T = 0.05).** Every holdout image")
+    assert note(0.06) is None
