@@ -106,3 +106,30 @@ def test_the_scoreboard_names_the_submitted_ensemble_before_its_members(tmp_path
     assert _runs_cell(df.iloc[0], [other, ens]) == "ens (ensemble of m0;m1; recipe abcdef)"
     assert _runs_cell(df.iloc[0], [other]) == "m0;m1 (recipe abcdef)"
     assert _runs_cell(df.iloc[1], [ens]) == "m0 (recipe 012345)"
+
+
+def test_a_submitted_run_is_stated_by_its_own_score_even_when_other_scores_could_correct_it(tmp_path):
+    """Preferring the correction by the other submissions would state a prediction where the score is known."""
+    df = _ledger(tmp_path, [dict(runs=["other"], predicted_lb_acc=0.80, predicted_by="Median-4-Spread",
+                                 estimates={"Median-4-Spread": 0.80, "Shift-Gated": 0.78}, public_score=0.76),
+                            dict(runs=["r"], predicted_lb_acc=0.84, predicted_by="Median-4-Spread",
+                                 estimates={"Median-4-Spread": 0.84, "Shift-Gated": 0.83}, public_score=0.85)])
+    assert lf.corrected_prediction({"Median-4-Spread": 0.84, "Shift-Gated": 0.83}, "Median-4-Spread", df, SLUG,
+                                   ["r"]) is not None
+    lines = _lines(_view("r", {"Median-4-Spread": 0.84, "Shift-Gated": 0.83}), df, [])
+    assert lines[0] == ("**r** is on the leaderboard: public score **85.00%**, 5.0 points under its holdout accuracy "
+                        "(90.00%; section 1).")
+
+
+def test_what_differs_names_the_image_findings_and_the_domain_finding_only_without_them(tmp_path):
+    """Listing the domain classifier's finding beside an image finding would repeat the AUC the sentence gives."""
+    seen = ("(a domain classifier tells them from the training images with AUC 0.80, where 0.5 is no better than "
+            "chance and 1 tells every image apart; section 4).")
+    both = build_advice(features=_features(sharpness=0.3), domain_auc=0.8)
+    lines = _lines(_view("r", {}), _ledger(tmp_path, []), both)
+    assert lines[1] == "What differs: competition images are blurrier / more down-sampled than the training set " + seen
+    lines = _lines(_view("r", {}), _ledger(tmp_path, []), build_advice(features=_features(), domain_auc=0.8))
+    assert lines[1] == ("What differs: a simple classifier tells competition images from training images apart, so "
+                        "the network sees a different distribution " + seen)
+    assert lines[2] == ("Try first: prefer robustness (augmentation matching the differences above, TTA, ensembles) "
+                        "over squeezing the last holdout point. Everything else measured is in section 6.")
