@@ -1162,3 +1162,27 @@ def test_a_temperature_at_the_searchs_lower_bound_is_reported_even_below_a_perfe
                                                      {"temperature": t, "holdout_acc": 0.98}, None))
     assert note(0.05).startswith("**r: temperature scaling had nothing to fit (T = 0.05).** Every holdout image")
     assert note(0.06) is None
+
+
+def test_section_7_names_the_lowest_error_the_binned_estimator_and_every_estimator_with_a_bin():
+    """The highest error called the lowest, Median-4's bins quoted for a recommended estimator that has its own, the
+    binned table keeping only estimators with every bin, or two columns swapped would misstate section 7."""
+    from kaggle_kit.gap.report import accuracy_section
+
+    def e(mae, bins):
+        return {"mae_all_generated": mae, "mae_covariate": 0.011, "mae_label_shift": 0.012, "max_error_generated": 0.2,
+                "mae_standin": 0.013, "by_predicted_drop": {k: {"mae": m, "n": n} for k, (m, n) in bins.items()}}
+
+    ests = {"Median-4-Spread": e(0.03, {}), "COT": e(0.01, {"< 5": (0.008, 10)}),
+            "Median-4": e(0.02, {"< 5": (0.015, 20), "5-15": (0.025, 6)}), "AC": e(0.05, {"< 5": (0.04, 8)})}
+    sec = accuracy_section({"n_sets": 23, "models": {"m": 0.8}, "estimators": ests})
+    text = " ".join(b for b in sec.blocks if isinstance(b, str))
+    assert "Recommended: Median-4-Spread, although COT has the lowest error on these sets (1.00 against 3.00)" in text
+    assert ("Errors grow with the size of the shift. Median-4: 1.5 at a predicted drop of < 5 points (20 sets), 2.5 at "
+            "a predicted drop of 5-15 points (6 sets).") in text
+    main, binned = [b for b in sec.blocks if isinstance(b, Table)]
+    assert main.rows[1] == ["COT", "1.00", "1.10", "1.20", "20.0", "1.30"]
+    assert [r[0] for r in binned.rows] == ["COT", "Median-4", "AC"] and binned.rows[0] == ["COT", "0.8 (10)", "-", "-", "-"]
+    del ests["Median-4-Spread"]  # without the preferred estimator the lowest-error one is recommended, with its bins
+    text = " ".join(b for b in accuracy_section({"estimators": ests}).blocks if isinstance(b, str))
+    assert "Errors grow with the size of the shift. COT: 0.8 at a predicted drop of < 5 points (10 sets)." in text

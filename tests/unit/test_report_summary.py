@@ -133,3 +133,6 @@ def test_what_differs_names_the_image_findings_and_the_domain_finding_only_witho
                         "the network sees a different distribution " + seen)
     assert lines[2] == ("Try first: prefer robustness (augmentation matching the differences above, TTA, ensembles) "
                         "over squeezing the last holdout point. Everything else measured is in section 6.")
+    finer = build_advice(features=_features(sharpness=0.7), domain_auc=0.6)  # more detail: worth knowing, severity 1
+    assert _lines(_view("r", {}), _ledger(tmp_path, []), finer, auc=0.6)[1].startswith(
+        "The competition images show no large measured difference")
