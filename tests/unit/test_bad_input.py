@@ -357,3 +357,29 @@ def test_a_pipeline_message_the_upload_would_refuse_fails_before_the_data_and_tr
         run_pipeline(cfg, data_dir=tmp_path / "no-data-here", workdir=work, progress=False)
     assert str(err.value) == why
     assert not work.exists()  # no runs/, nothing trained
+
+
+def test_competition_logits_are_matched_to_the_pickles_images_by_id_and_unknown_ids_refused():
+    """Without the id check, logits naming an image the pickle lacks would silently take a neighbour's statistics."""
+    from kaggle_kit.gap.report_runs import _positions
+
+    all_ids = np.array([30, 10, 20], dtype=np.int64)
+    assert _positions(all_ids, np.array([20, 30, 10])).tolist() == [2, 0, 1]
+    with pytest.raises(RunError, match="ids that are not in the competition pickle"):
+        _positions(all_ids, np.array([20, 25]))
+
+
+def test_an_ensembles_member_agreement_is_holdout_first_then_competition(tmp_path):
+    """Swapped, section 2 would say the members' competition agreement was their holdout one."""
+    import json
+
+    from kaggle_kit.gap.report_runs import load_run
+
+    ens = make_run(tmp_path / "ensembles" / "e")
+    (ens / "ensemble.json").write_text(json.dumps({"members": [{"path": "runs/m0"}, {"path": "runs/m1"}]}))
+    members = [make_run(tmp_path / "runs" / f"m{k}", seed=k + 1) for k in range(2)]
+    agree = [np.mean(load_logits(members[0] / f, NUM_CLASSES).logits.argmax(1)
+                     == load_logits(members[1] / f, NUM_CLASSES).logits.argmax(1))
+             for f in ("logits_holdout.npz", "logits_comp.npz")]
+    assert agree[0] != agree[1]  # 40 holdout and 20 competition images: the two shares differ
+    assert load_run(ens, with_test=False).member_agreement == pytest.approx(tuple(agree))

@@ -1186,3 +1186,19 @@ def test_section_7_names_the_lowest_error_the_binned_estimator_and_every_estimat
     del ests["Median-4-Spread"]  # without the preferred estimator the lowest-error one is recommended, with its bins
     text = " ".join(b for b in accuracy_section({"estimators": ests}).blocks if isinstance(b, str))
     assert "Errors grow with the size of the shift. COT: 0.8 at a predicted drop of < 5 points (10 sets)." in text
+
+
+def test_the_advices_near_duplicate_share_is_the_one_at_0_97(monkeypatch):
+    """The share quoted by the advice taken at another threshold (0.95) would disagree with the 0.97 it names."""
+    from types import SimpleNamespace
+
+    from kaggle_kit.gap import domain, report
+
+    monkeypatch.setattr(report, "figure_png", lambda fig: b"")
+    nd = SimpleNamespace(counts={0.95: 3, 0.97: 2, 0.99: 1}, mirrored_counts={0.95: 1, 0.97: 1, 0.99: 0},
+                         max_similarity=np.array([0.99, 0.97, 0.96, 0.5]), nearest=np.zeros(4, int),
+                         mirrored=np.array([False, True, False, False]))
+    monkeypatch.setattr(domain, "near_duplicates", lambda *a: nd)
+    images = np.zeros((4, 32, 32, 3), np.uint8)
+    _, info = report._near_duplicate_blocks(images, images)
+    assert info == {"near_dup_share": 0.5, "near_dup_threshold": 0.97}
