@@ -1202,3 +1202,36 @@ def test_the_advices_near_duplicate_share_is_the_one_at_0_97(monkeypatch):
     images = np.zeros((4, 32, 32, 3), np.uint8)
     _, info = report._near_duplicate_blocks(images, images)
     assert info == {"near_dup_share": 0.5, "near_dup_threshold": 0.97}
+
+
+def test_section_2s_table_gives_each_runs_holdout_and_bolds_only_the_recommended_estimator(monkeypatch):
+    """Every run's holdout shown as the last run's, or the recommended estimator's row not marked, would misread
+    the table."""
+    from pathlib import Path
+
+    from kaggle_kit.gap import report
+    from kaggle_kit.gap.report_runs import RunView
+
+    monkeypatch.setattr(report, "figure_png", lambda fig: b"")
+    runs = [RunView(Path(n), n, None, None, None, {"estimates": {"AC": a, "ATC-MC": m}, "holdout_acc": h}, None)
+            for n, a, m, h in (("a", 0.85, 0.84, 0.9), ("b", 0.75, 0.74, 0.8))]
+    sec, _ = report.prediction_section(runs, {})  # nothing measured: ATC-MC is recommended
+    table = next(b for b in sec.blocks if isinstance(b, Table) and b.headers[0] == "estimator")
+    assert table.rows[0] == ["holdout accuracy (labeled)", "90.00%", "80.00%", "", ""]
+    assert [r[:3] for r in table.rows[2:]] == [["AC", "85.00%", "75.00%"], ["**ATC-MC**", "84.00%", "74.00%"]]
+
+
+@pytest.mark.parametrize("low, high, wider", [(0.78, 0.88, True), (0.80, 0.86, False), (None, None, False)])
+def test_a_corrected_range_is_said_to_be_wider_only_where_it_is(monkeypatch, low, high, wider):
+    """An inverted width comparison would explain a wider range under one that is not wider, and stay silent where
+    it is."""
+    from pathlib import Path
+    from types import SimpleNamespace
+
+    from kaggle_kit.gap import estimators, report
+    from kaggle_kit.gap.report_runs import RunView
+
+    monkeypatch.setattr(estimators, "prediction_range", lambda *a: (0.80, 0.86))  # the uncorrected range
+    v = RunView(Path("r"), "r", None, None, None, {"estimates": {"AC": 0.83}, "holdout_acc": 0.9}, None)
+    words = report._wider_words(SimpleNamespace(low=low, high=high), v, {})
+    assert words.startswith(" This range is wider than the uncorrected one above") if wider else words == ""
