@@ -66,7 +66,8 @@ def image_advice(features: Mapping[str, FeatureShift]) -> list[Advice]:
         f = features.get(name)
         if f is None:
             return None
-        return f if direction * (f.auc - 0.5) >= auc_flag_threshold(f.n_per_side) else None
+        # rounded: in floats 0.6 - 0.5 is 0.09999999999999998, and an AUC of 0.600 is at the flag
+        return f if round(direction * (f.auc - 0.5), 12) >= auc_flag_threshold(f.n_per_side) else None
 
     blur = [f for f in (flagged("sharpness", -1), flagged("hf_energy", -1)) if f]
     if blur:

@@ -122,3 +122,12 @@ def test_each_rule_fires_at_its_flag_with_its_numbers_severity_and_kind(kwargs, 
         assert hits == []
     else:
         assert len(hits) == 1 and (hits[0].evidence, hits[0].severity, hits[0].kind) == (evidence, severity, kind)
+
+
+def test_a_statistic_exactly_at_the_flag_is_flagged_as_the_rule_says():
+    """|AUC - 0.5| >= 0.1 flags a statistic, but in floats 0.6 - 0.5 and 0.5 - 0.4 are 0.09999999999999998: an AUC
+    shown as 0.600 (or 0.400) was not flagged."""
+    items = build_advice(features={"sharpness": FeatureShift("sharpness", 1.0, 0.9, 0.4),
+                                   "blockiness": FeatureShift("blockiness", 1.0, 1.1, 0.6)})
+    assert [a.finding for a in items] == ["Competition images are blurrier / more down-sampled than the training set",
+                                          "Competition images carry JPEG block artefacts"]
