@@ -750,3 +750,18 @@ def test_the_uploads_terminal_lines_stay_ascii_and_the_reports_ranges_are_writte
     assert all(line.isascii() for line in lines), lines
     words = lf.coverage_words("Shift-Gated")
     assert "+-" not in words and "±2.13 points of a same-recipe correction" in words
+
+
+def test_the_reports_wider_range_sentence_is_said_once_for_all_runs(tmp_path, monkeypatch):
+    """Said for every corrected run, the same three-line explanation would repeat under each of them."""
+    from kaggle_kit.gap import report
+    from kaggle_kit.gap.report_runs import RunView
+
+    monkeypatch.setattr(report, "_wider_words", lambda *a: " WIDER.")
+    df = _ledger(tmp_path, [dict(runs=["b0"], predicted_lb_acc=0.80, predicted_by=M4S,
+                                 estimates={M4S: 0.80, "Shift-Gated": 0.80}, public_score=0.70)])
+    views = [RunView(tmp_path / n, n, None, None, None, {"estimates": {M4S: 0.75, "Shift-Gated": 0.74}}, None)
+             for n in ("t0", "t1")]
+    out, _ = report.corrections(views, M4S, df, SLUG, errors={})
+    assert [line.startswith(f"{n}, corrected by the leaderboard") for line, n in zip(out, ("t0", "t1"))] == [True] * 2
+    assert [line.count(" WIDER.") for line in out[:2]] == [1, 0]
