@@ -22,9 +22,9 @@ from kaggle_kit.data import CIFAR10_MEAN, CIFAR10_STD, Cifar10, holdout_split
 from kaggle_kit.errors import ConfigError, ParameterBudgetError, RunError
 from kaggle_kit.tensors import to_model_input
 from kaggle_kit.train import METRIC_COLUMNS, evaluate, train_run, use_batched_path
-from kaggle_kit.train.batches import DeviceBatches, WorkerBatches, epoch_batches
+from kaggle_kit.train.batches import DeviceBatches, WorkerBatches, epoch_batches, steps_per_epoch
 from kaggle_kit.train.distributed import DistInfo
-from kaggle_kit.train.optim import build_optimizer, param_groups
+from kaggle_kit.train.optim import build_optimizer, l2_penalty, param_groups
 from kaggle_kit.train.schedule import LRSchedule, PlateauState, lr_factor, plateau_update
 
 MODEL = "tinycnn"
@@ -113,6 +113,32 @@ def test_plateau_reduces_on_the_patience_th_epoch_without_improvement_as_keras_d
     assert s.scale == 0.5 and s.bad_epochs == 0 and s.best == 0.85
 
 
+@pytest.mark.parametrize("cfg, lr, step, expected", [
+    (ScheduleConfig(name="cosine", min_lr=0.01), 0.1, 50, 0.1 + 0.9 * 0.5),  # min_lr is absolute: floor 0.01/0.1
+    (ScheduleConfig(name="constant", warmup_epochs=1, warmup_start_factor=0.1), 1.0, 5, 0.55),
+    (ScheduleConfig(name="constant", warmup_epochs=1, warmup_start_factor=0.1), 1.0, 10, 1.0),
+    (ScheduleConfig(name="cosine_restarts", warmup_epochs=1, restart_epochs=2), 1.0, 20, 0.5),  # mid first cycle
+    (ScheduleConfig(name="cosine_restarts", warmup_epochs=1, restart_epochs=2), 1.0, 30, 1.0),  # restart
+    (ScheduleConfig(name="onecycle", onecycle_pct_start=0.3, warmup_start_factor=0.0), 1.0, 15, 0.5),
+])
+def test_lr_factor_at_hand_computed_steps(cfg, lr, step, expected):
+    """min_lr taken as a factor, constant ending at its warm-up start, restarts counted from step 0 instead of the end
+    of warm-up, or onecycle rising over all epochs instead of pct_start would each give another factor here."""
+    assert lr_factor(cfg, step, 10, 10, lr) == pytest.approx(expected)
+
+
+def test_lr_schedule_applies_the_plateau_scale_only_when_patience_is_set():
+    """A schedule that ignored the plateau scale, or reduced with plateau_patience 0 (off), would set another lr."""
+    opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=1.0)
+    on = LRSchedule(opt, ScheduleConfig(name="constant", plateau_patience=1, plateau_factor=0.5), 0.2, 5, 4)
+    off = LRSchedule(opt, ScheduleConfig(name="constant", plateau_factor=0.5), 0.2, 5, 4)
+    for loss in (1.0, 1.0):  # the second epoch does not improve
+        on.end_epoch(loss)
+        off.end_epoch(loss)
+    assert on.apply() == pytest.approx(0.1) and opt.param_groups[0]["lr"] == pytest.approx(0.1)
+    assert off.apply() == pytest.approx(0.2)
+
+
 def test_lr_schedule_state_round_trips():
     opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=1.0)
     sched = LRSchedule(opt, ScheduleConfig(name="cosine", plateau_patience=1), 0.2, 5, 4)
@@ -126,7 +152,8 @@ def test_lr_schedule_state_round_trips():
 
 
 @pytest.mark.parametrize("bad", [dict(name="linear"), dict(warmup_epochs=-1), dict(name="onecycle",
-                                 onecycle_pct_start=1.0), dict(plateau_factor=0.0)])
+                                 onecycle_pct_start=1.0), dict(plateau_factor=0.0),
+                                 dict(name="cosine_restarts", restart_epochs=0), dict(plateau_factor=1.5)])
 def test_invalid_schedules_are_config_errors(bad):
     opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=1.0)
     with pytest.raises(ConfigError):
@@ -157,6 +184,23 @@ def test_build_optimizer_kinds():
     assert isinstance(build_optimizer(net, OptimizerConfig(name="adamw")), torch.optim.AdamW)
     with pytest.raises(ConfigError, match="unknown optimizer 'lion'"):
         build_optimizer(net, OptimizerConfig(name="lion"))
+
+
+def test_adamw_gets_the_configured_betas_and_frozen_parameters_no_group():
+    """An AdamW built without cfg.betas would run torch's (0.9, 0.999); a frozen tensor in a group would be decayed
+    into l2_penalty."""
+    net = _net()
+    net[0].weight.requires_grad_(False)
+    adamw = build_optimizer(net, OptimizerConfig(name="adamw", betas=(0.8, 0.99)))
+    assert adamw.defaults["betas"] == (0.8, 0.99)
+    grouped = [p for g in param_groups(net, 5e-4, decay_norm_and_bias=True) for p in g["params"]]
+    assert len(grouped) == len(list(net.parameters())) - 1 and all(p.requires_grad for p in grouped)
+
+
+def test_l2_penalty_refuses_adamw():
+    """adamw's decay is decoupled: a penalty for it would add a loss term the optimiser never minimises."""
+    with pytest.raises(ConfigError, match="decoupled"):
+        l2_penalty(_net(), OptimizerConfig(name="adamw"))
 
 
 # ------------------------------------------------------------------------------------ inputs and batches
@@ -211,6 +255,21 @@ def test_epoch_batches_shard_without_overlap_and_reshuffle_each_epoch():
     assert one.shape == (10, 10) and r0.shape == r1.shape == (5, 10)
     assert sorted(np.concatenate([r0.ravel(), r1.ravel()])) == list(range(100))
     assert not np.array_equal(one, epoch_batches(100, 10, seed=0, epoch=1, info=DistInfo()))
+
+
+def test_steps_per_epoch_counts_the_padded_share_of_an_uneven_split():
+    """21 images over 2 ranks: DistributedSampler pads each rank to 11, one batch of 11; a floor (10) or dropping
+    the tail instead of padding would make it 0 steps and disagree with the schedule's step count."""
+    for rank in (0, 1):
+        assert epoch_batches(21, 11, seed=0, epoch=0, info=DistInfo(rank=rank, world_size=2)).shape == (1, 11)
+    assert steps_per_epoch(21, 11, 2) == 1 and steps_per_epoch(21, 11, 1) == 1 and steps_per_epoch(21, 5, 2) == 2
+
+
+def test_worker_batches_seed_each_batch_of_an_epoch_apart(data):
+    """Every batch seeded with the epoch seed itself would augment the same images identically in every batch."""
+    source = WorkerBatches(data.train_images[:8], data.train_labels[:8], "seed001", torch.device("cpu"), 0)
+    (a, _), (b, _) = source.epoch(np.tile(np.arange(8), (2, 1)), 7)
+    assert not torch.equal(a, b)
 
 
 def test_worker_batches_do_not_depend_on_worker_count(data):
