@@ -274,6 +274,23 @@ def test_model_flops_counts_two_per_multiply_add():
     assert model.training  # restored
 
 
+def test_model_flops_leaves_an_eval_model_in_eval_mode():
+    """Restoring train mode unconditionally would turn on dropout and batch statistics for the predictions after."""
+    model = create_model("tinycnn").eval()
+    model_flops(model)
+    assert not model.training
+
+
+def test_one_class_and_one_model_are_refused_or_not_noted():
+    """num_classes 1 (a classifier of one class) must be a ConfigError; one model alone is no combined total."""
+    from kaggle_kit.models.counting import combined_parameters_note
+
+    with pytest.raises(ConfigError, match="num_classes must be an integer >= 2, got 1"):
+        create_model("tinycnn", num_classes=1)
+    assert combined_parameters_note([5_000_000]) is None
+    assert combined_parameters_note([3_000_000, 2_000_000]) is not None
+
+
 # ------------------------------------------------------------------------------------ timm
 def test_timm_resnet_stem_adapted_to_32px():
     model = _meta("timm/resnet18")
