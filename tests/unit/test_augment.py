@@ -80,6 +80,20 @@ def _frequencies(values: np.ndarray, lo: int, hi: int) -> np.ndarray:
     return np.bincount(values - lo, minlength=hi - lo + 1) / len(values)
 
 
+@pytest.mark.parametrize("name, pad_px, zero_fill", [("none", 0, False), ("flip", 0, False), ("standard", 4, False),
+                                                      ("airbench", 2, False), ("seed000", 4, True),
+                                                      ("seed002", 4, True), ("seed003", 4, True)])
+def test_per_image_presets_shift_and_fill_as_their_batch_spec(name, pad_px, zero_fill):
+    """airbench padding 4 instead of 2, or a seed preset reflecting instead of zero-filling, would train the CPU path
+    on other images than its BatchSpec (and the batched path) describes."""
+    preset = get_preset(name, seed=0)
+    assert (preset.batch_spec.pad_px, preset.batch_spec.pad_mode == "zero") == (pad_px, zero_fill)
+    shifts = _decode_offsets(np.stack([preset(_coordinate_image()) for _ in range(400)]))[:, :2]
+    assert np.abs(shifts).max() == pad_px
+    grey = np.stack([preset(np.full((32, 32, 3), 200, np.uint8)) for _ in range(50)])
+    assert bool((grey == 0).any()) == zero_fill
+
+
 @pytest.mark.parametrize("preset_name", ["standard", "seed000", "seed002"])  # reflect, zero, no flip
 def test_batched_path_matches_albumentations_distribution(preset_name):
     """Same crop-offset and flip distribution as the per-image preset, over 12,000 draws each (~5 sigma bounds)."""
