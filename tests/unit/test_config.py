@@ -5,7 +5,8 @@ import dataclasses
 
 import pytest
 
-from kaggle_kit.config import PipelineConfig, config_hash, load_pipeline, parse_override, to_dict
+from kaggle_kit.config import (PipelineConfig, config_hash, from_dict, load_pipeline, model_kwargs, parse_override,
+                               to_dict)
 from kaggle_kit.errors import ConfigError
 
 
@@ -190,3 +191,15 @@ def test_both_training_keys_are_one_hash_and_byte_identical_to_the_recorded_ones
     cfg = load_pipeline(path, ["data.test_subset=500"])
     pipeline.train_keys(cfg, "cfp", "dfp"), pipeline.key_with_test_subset(cfg, "cfp")
     assert seen == [None, 500]
+
+
+def test_train_dropout_reaches_the_model_kwargs():
+    """model_kwargs dropping train.dropout would build (and record in model.pt) the model without the set dropout."""
+    cfg = from_dict(PipelineConfig, {"model": {"name": "tinycnn", "kwargs": {"width": 8}}, "train": {"dropout": 0.3}})
+    assert model_kwargs(cfg) == {"width": 8, "dropout": 0.3}
+    assert model_kwargs(from_dict(PipelineConfig, {"model": {"kwargs": {"width": 8}}})) == {"width": 8}
+
+
+def test_an_override_value_keeps_its_own_equals_signs():
+    """Splitting at every '=' would cut --set submit.message=lr=0.1 to the message 'lr'."""
+    assert parse_override("submit.message=lr=0.1") == ("submit.message", "lr=0.1")
