@@ -765,3 +765,44 @@ def test_the_reports_wider_range_sentence_is_said_once_for_all_runs(tmp_path, mo
     out, _ = report.corrections(views, M4S, df, SLUG, errors={})
     assert [line.startswith(f"{n}, corrected by the leaderboard") for line, n in zip(out, ("t0", "t1"))] == [True] * 2
     assert [line.count(" WIDER.") for line in out[:2]] == [1, 0]
+
+
+def test_a_row_with_a_score_but_not_kaggles_scored_status_corrects_nothing(tmp_path):
+    """Dropping the status check would let an errored or pending row's score correct the next prediction."""
+    df = _ledger(tmp_path, [dict(runs=["r1"], predicted_lb_acc=0.80, predicted_by=M4S, public_score=0.75),
+                            dict(runs=["r2"], predicted_lb_acc=0.80, predicted_by=M4S, public_score=0.50,
+                                 status="ERROR")])
+    off = lf.ledger_offset(df, M4S, SLUG)
+    assert (off.n, off.offset) == (1, pytest.approx(0.05))
+
+
+def test_the_replay_of_bare_csv_rows_uses_only_the_rows_scored_before_each(tmp_path):
+    """A replay slicing past its own row (bisect_right) would correct a bare CSV's prediction by its own score, and
+    an empty run id kept in the exclusion would drop every other bare CSV row."""
+    df = _ledger(tmp_path, [dict(runs=[], predicted_lb_acc=0.80, predicted_by=M4S, public_score=0.76),
+                            dict(runs=[], predicted_lb_acc=0.70, predicted_by=M4S, public_score=0.69)])
+    replayed = lf.replay(df, errors=ERRORS)
+    assert math.isnan(replayed[0]) and replayed[1] == pytest.approx(0.70 - 0.04)
+
+
+@pytest.mark.parametrize("change", [
+    {"one_different_recipe": {"mae": 0.02, "n": 18}},  # one earlier submission did not lower the error: a tie
+    None,  # a check 6 record that does not say its rule held
+])
+def test_the_correction_is_withheld_unless_the_benchmark_and_check_6_show_it_helping(change):
+    """A tie counted as helping (>= turned >), or a check 6 without its verdict read as held, would offer it."""
+    bench = ERRORS["sources"]["benchmark"]
+    errors = ({**ERRORS, "check6": {"others": ["a"], "estimators": {M4S: {"plain": 0.03, "one_earlier": 0.02}}}}
+              if change is None else
+              {"sources": {**ERRORS["sources"], "benchmark": {**bench, "estimators": {
+                  M4S: {**bench["estimators"][M4S], **change}}}}})
+    assert lf.measured(M4S, ERRORS) is not None and lf.measured(M4S, errors) is None
+
+
+def test_check_8_switches_the_correction_only_for_a_gain_of_at_least_its_margin():
+    """Without rule 8a's 0.2-point margin a 0.11-point gain on check 8's models would switch the estimator."""
+    errors = _check8(True)
+    errors["check8"]["estimators"][SG]["one_different_recipe"] = 0.0175  # 0.11 below M4S's 0.0186
+    assert lf.correction_order(M4S, [M4S, SG], errors) == [M4S]
+    errors["check8"]["estimators"][SG]["one_different_recipe"] = 0.0165  # 0.21 below
+    assert lf.correction_order(M4S, [M4S, SG], errors) == [SG, M4S]
