@@ -163,3 +163,172 @@ def test_fit_correctness_remembers_the_fit_by_its_training_rows(setup, monkeypat
     refit = synthetic.fit_correctness(*args)
     assert refit is not first
     assert np.array_equal(refit.predict_correct(ps, syn.holdout_stats), first.predict_correct(ps, syn.holdout_stats))
+
+
+def test_make_synthetic_sets_counts_rows_and_caps_per_set_at_the_holdout():
+    """A per_set larger than the holdout must take every image once, and pairs default to per_set // 2 images."""
+    x, y = np.full((3, 32, 32, 3), 100, np.uint8), np.array([0, 1, 2])
+    sets = synthetic.make_synthetic_sets(x, y, per_set=4, families=("contrast", "noise"))
+    single = sets.family2 < 0
+    assert single.sum() == 2 * 5 * 3 and (~single).sum() == 2 * 2  # 2 families x 5 severities x 3; 2 pairs x 2
+    assert set(sets.severity[~single].tolist()) <= {1, 2, 3}
+    again = synthetic.make_synthetic_sets(x, y, per_set=4, families=("contrast", "noise"))
+    assert np.array_equal(again.images, sets.images)  # deterministic in seed, noise included
+
+
+def test_feature_matrix_columns_are_confidence_margin_entropy_class_then_stats():
+    """A margin taken against the smallest probability, or a wrong predicted class, would mislead the classifier."""
+    probs = np.array([[0.1, 0.6, 0.3], [0.5, 0.2, 0.3]])
+    f = synthetic.feature_matrix(probs, np.array([[7.0], [8.0]]))
+    np.testing.assert_allclose(f[:, :2], [[0.6, 0.3], [0.5, 0.2]])
+    np.testing.assert_allclose(f[:, 2], -(probs * np.log(probs)).sum(1))
+    np.testing.assert_array_equal(f[:, 3:], [[1, 7.0], [0, 8.0]])
+
+
+def test_kept_leaves_out_a_family_as_first_or_as_second_corruption():
+    """Checking only the first corruption would leak the left-out family into training through the pairs."""
+    syn = synthetic.SyntheticLogits(*(np.zeros(4),) * 2, family=np.array([0, 1, 2, 0]), severity=np.ones(4),
+                                    index=np.arange(4), stats=np.zeros((4, 1)), holdout_stats=np.zeros((4, 1)),
+                                    families=("blur", "jpeg", "noise"), family2=np.array([-1, -1, -1, 1]))
+    np.testing.assert_array_equal(syn.kept(("jpeg",)), [True, False, True, False])
+    np.testing.assert_array_equal(syn.kept(("occlusion",)), [True] * 4)  # not a family of these sets
+
+
+def test_fit_correctness_trains_on_clean_plus_kept_rows_with_their_class_weights(monkeypatch):
+    """Dropping ``class_weights`` from the sample weights, or the ``keep`` mask, would fit another model."""
+    fitted = {}
+
+    class Recorder:
+        def __init__(self, **kwargs):
+            pass
+
+        def fit(self, x, y, sample_weight):
+            fitted.update(x=x, y=y, w=sample_weight)
+
+    monkeypatch.setattr(synthetic, "HistGradientBoostingClassifier", Recorder)
+    monkeypatch.setattr(synthetic, "_FIT_MEMO", type(synthetic._FIT_MEMO)())
+    eye = np.eye(2)
+    synthetic.fit_correctness(eye[[0, 1]], np.array([0, 0]), np.zeros((2, 1)), eye[[1, 1, 0]], np.array([1, 0, 0]),
+                              np.zeros((3, 1)), keep=np.array([True, False, True]),
+                              class_weights=np.array([2.0, 0.5]), clean_weight=3.0)
+    np.testing.assert_array_equal(fitted["y"], [True, False, True, True])
+    np.testing.assert_allclose(fitted["w"], [6.0, 6.0, 0.5, 2.0])  # clean 3 x w(0); synthetic rows 0, 2: w(1), w(0)
+    assert fitted["x"].shape == (4, 5)
+
+
+def test_cc_synth_cross_fits_trains_on_its_fold_and_weights_the_offset(monkeypatch):
+    """Swapped training and offset rows, synthetic rows of the offset's images left in training, an ignored
+    ``exclude``, an unweighted offset or a missing clip would each change the estimate."""
+    n, calls = 6, []
+
+    class Stub:
+        def __init__(self, train_ids, keep):
+            self.train_ids, self.keep, self.oof_ids, self.k = train_ids, keep, None, len(calls)
+
+        def predict_accuracy(self, probs, stats):
+            return 0.6 + 0.01 * self.k  # 0.60 and 0.61: their mean, not the first fold's
+
+        def predict_correct(self, probs, stats):
+            self.oof_ids = stats[:, 0].astype(int)
+            return np.full(len(probs), 0.5)
+
+    def fake_fit(hp, hl, hs, sp, sl, ss, keep=None, class_weights=None, seed=0):
+        calls.append(Stub(hs[:, 0].astype(int), keep))
+        return calls[-1]
+
+    monkeypatch.setattr(synthetic, "fit_correctness", fake_fit)
+    labels = np.array([0, 0, 0, 1, 1, 1])
+    probs = np.eye(2)[[0, 0, 1, 1, 1, 0]]  # right on rows 0, 1, 3, 4
+    ids = np.arange(n, dtype=float)[:, None]
+    syn = synthetic.SyntheticLogits(np.zeros((n, 2)), labels, family=np.array([0, 1, 0, 1, 0, 1]),
+                                    severity=np.ones(n), index=np.arange(n), stats=ids, holdout_stats=ids,
+                                    families=("blur", "jpeg"), family2=np.full(n, -1))
+    cw = np.array([3.0, 1.0])
+    est = synthetic.cc_synth_estimate(probs, labels, syn, probs, probs, ids, exclude=("jpeg",), class_weights=cw,
+                                      offset_weight=0.5)
+    correct, w = np.array([1, 1, 0, 1, 1, 0.0]), cw[labels]
+    offsets = []
+    for c in calls:
+        assert len(c.train_ids) == n // 2 and sorted([*c.train_ids, *c.oof_ids]) == list(range(n))
+        np.testing.assert_array_equal(c.keep, np.isin(np.arange(n), c.train_ids) & (syn.family == 0))
+        te = c.oof_ids
+        offsets.append((w[te] * correct[te]).sum() / w[te].sum() - 0.5)
+    assert len(calls) == 2 and est == pytest.approx(0.605 + 0.5 * np.mean(offsets))
+    assert synthetic.cc_synth_estimate(probs, labels, syn, probs, probs, ids, offset_weight=5.0) == 1.0  # clipped
+
+
+def test_the_synthetic_cache_key_changes_with_images_per_set_seed_and_weights(tmp_path):
+    """A key without per_set would reuse synthetic logits made from another number of images per set."""
+    from kaggle_kit.gap import synthetic_io
+
+    (tmp_path / "model.pt").write_bytes(b"weights")
+    key = synthetic_io._cache_key(tmp_path, 300, 0)
+    assert key["source"] == "model.pt"
+    assert key != synthetic_io._cache_key(tmp_path, 100, 0) and key != synthetic_io._cache_key(tmp_path, 300, 1)
+    (tmp_path / "model.pt").write_bytes(b"other weights")
+    assert key != synthetic_io._cache_key(tmp_path, 300, 0)
+
+
+@pytest.mark.parametrize("severity", [0, 6])
+def test_corrupt_refuses_a_severity_outside_1_to_5(severity):
+    """Severity 0 would silently index the last entry: severity 5's parameters."""
+    with pytest.raises(ValueError, match="severity must be 1-5"):
+        shifts.corrupt(np.zeros((1, 32, 32, 3), np.uint8), "blur", severity)
+
+
+def test_to_uint8_rounds_and_clips():
+    """Truncating instead of rounding biases every corruption dark by half a level; no clip wraps around."""
+    np.testing.assert_array_equal(shifts.to_uint8(np.array([0.6, 254.6, -3.0, 300.0, 2.4])), [1, 255, 0, 255, 2])
+
+
+@pytest.mark.parametrize("name", ["blur", "contrast", "downscale"])
+def test_a_flat_image_stays_flat_whatever_else_is_in_the_batch(name):
+    """Blurring along the batch axis, or a contrast pulled to the batch's mean, would mix the images together."""
+    x = np.stack([np.full((32, 32, 3), v, np.uint8) for v in (20, 200)])
+    np.testing.assert_array_equal(shifts.corrupt(x, name, 5), x)
+
+
+def test_rotate_zoom_zooms_in():
+    """Dividing by the zoom's inverse would zoom out: a centred bright square would shrink instead of grow."""
+    x = np.zeros((8, 32, 32, 3), np.uint8)
+    x[:, 12:20, 12:20] = 255
+    area = (shifts.corrupt(x, "rotate_zoom", 5, seed=3)[..., 0] > 127).sum(axis=(1, 2))
+    assert area.mean() > 70  # 64 before; zoom 1-1.3 grows it by 1.3 on average
+
+
+def test_corrupt_is_deterministic_in_its_seed():
+    """An unseeded generator would make the synthetic sets, and with them CC-Synth, change from run to run."""
+    x = np.full((2, 32, 32, 3), 128, np.uint8)
+    first = shifts.corrupt(x, "noise", 3, seed=1)
+    assert np.array_equal(first, shifts.corrupt(x, "noise", 3, seed=1))
+    assert not np.array_equal(first, shifts.corrupt(x, "noise", 3, seed=2))
+
+
+@pytest.mark.parametrize("counts, priors, n, expected", [
+    ([100, 100, 100], [1, 1, 1], 10, [3, 3, 4]),    # largest remainders make up n exactly; priors normalised
+    ([2, 100, 100], [0.5, 0.25, 0.25], 10, [2, 1, 1]),  # class 0 has only 2 images: n shrinks to 4
+])
+def test_resample_to_priors_draws_exactly_n_without_repeats(counts, priors, n, expected):
+    """Without the largest-remainder step n would be short; without the cap, n would exceed the request."""
+    labels = np.repeat(np.arange(3), counts)
+    idx = shifts.resample_to_priors(labels, np.array(priors, float), n, np.random.default_rng(0))
+    assert len(np.unique(idx)) == len(idx)
+    assert sorted(np.bincount(labels[idx], minlength=3).tolist()) == sorted(expected)
+
+
+def test_stats_matrix_hands_out_a_copy_on_a_hit_as_well(monkeypatch):
+    """Returning the remembered array itself would let one caller's edit change every later caller's statistics."""
+    monkeypatch.setattr(synthetic, "_STATS_MEMO", type(synthetic._STATS_MEMO)())
+    images = np.random.default_rng(1).integers(0, 256, (2, 32, 32, 3), dtype=np.uint8)
+    first = synthetic.stats_matrix(images)
+    hit = synthetic.stats_matrix(images)
+    hit[:] = -1
+    np.testing.assert_array_equal(synthetic.stats_matrix(images), first)
+
+
+def test_contrast_weakens_with_a_higher_severity():
+    """Reversed severities would make severity 1 the strongest contrast loss."""
+    x = np.zeros((1, 32, 32, 3), np.uint8)
+    x[:, :16] = 200  # mean 100
+    assert set(np.unique(shifts.corrupt(x, "contrast", 1)).tolist()) == {25, 175}  # 100 -+ 0.75 * 100
+    assert set(np.unique(shifts.corrupt(x, "contrast", 5)).tolist()) == {75, 125}  # 100 -+ 0.25 * 100
