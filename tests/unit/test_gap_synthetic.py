@@ -332,3 +332,18 @@ def test_contrast_weakens_with_a_higher_severity():
     x[:, :16] = 200  # mean 100
     assert set(np.unique(shifts.corrupt(x, "contrast", 1)).tolist()) == {25, 175}  # 100 -+ 0.75 * 100
     assert set(np.unique(shifts.corrupt(x, "contrast", 5)).tolist()) == {75, 125}  # 100 -+ 0.25 * 100
+
+
+@pytest.mark.parametrize("severity, quality, noise_std", [(1, 70, 4), (3, 35, 10), (5, 12, 20)])
+def test_jpeg_quality_and_noise_strength_follow_the_severity(severity, quality, noise_std):
+    """A JPEG quality or a noise std fixed at one value would make all five severities one shift."""
+    import io
+
+    from PIL import Image
+
+    img = np.random.default_rng(0).integers(0, 256, (32, 32, 3), dtype=np.uint8)
+    buf = io.BytesIO()
+    Image.fromarray(img).save(buf, format="JPEG", quality=quality)
+    np.testing.assert_array_equal(shifts.corrupt(img[None], "jpeg", severity)[0], np.asarray(Image.open(buf)))
+    grey = np.full((4, 32, 32, 3), 128, np.uint8)  # far from 0 and 255: no clipping at these strengths
+    assert shifts.corrupt(grey, "noise", severity).astype(float).std() == pytest.approx(noise_std, abs=0.5)
