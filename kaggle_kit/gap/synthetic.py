@@ -217,7 +217,7 @@ def synthetic_logits(sets: SyntheticSets, logits: np.ndarray, holdout_images: np
 
 def cc_synth_estimate(holdout_probs: np.ndarray, holdout_labels: np.ndarray, syn: SyntheticLogits,
                       synth_probs: np.ndarray, target_probs: np.ndarray, target_stats: np.ndarray,
-                      exclude: Sequence[str] = (), class_weights: np.ndarray | None = None, folds: int = 2,
+                      exclude: Sequence[str] = (), class_weights: np.ndarray | None = None,
                       seed: int = 0, offset_weight: float = 1.0) -> float:
     """Cross-fitted CC-Synth accuracy estimate for the target (see the module docstring).
 
@@ -227,13 +227,13 @@ def cc_synth_estimate(holdout_probs: np.ndarray, holdout_labels: np.ndarray, syn
     the clean-holdout offset to add, 1 for a target that looks like the holdout, 0 for a clearly shifted one.
     """
     n = len(holdout_labels)
-    fold = np.random.default_rng(seed).permutation(n) % folds
+    half = np.random.default_rng(seed).permutation(n) % 2  # the two halves the module docstring describes
     keep_family = syn.kept(exclude)
     w_all = np.ones(n) if class_weights is None else np.asarray(class_weights)[holdout_labels]
     correct = (holdout_probs.argmax(1) == holdout_labels).astype(float)
     target_means, offsets = [], []
-    for k in range(folds):
-        tr, te = fold == k, fold != k
+    for k in (0, 1):
+        tr, te = half == k, half != k
         model = fit_correctness(holdout_probs[tr], holdout_labels[tr], syn.holdout_stats[tr], synth_probs,
                                 syn.labels, syn.stats, keep=keep_family & tr[syn.index],
                                 class_weights=class_weights, seed=seed)
