@@ -433,3 +433,113 @@ def test_a_cell_of_exactly_the_limit_is_written_and_one_more_is_refused():
     assert len(ledger.make_row(message="m" * 100_000)["message"]) == 100_000
     with pytest.raises(LedgerError, match=r"column 'message' holds 100,001 characters, more than the 100,000"):
         ledger.make_row(message="m" * 100_001)
+
+
+def _upload_stubs(monkeypatch, limits, listed=(), uploads=None):
+    """submit_csv with credentials, Kaggle's limits, and a submission list; each upload's file is noted."""
+    from kaggle_kit import kaggle_api, upload
+
+    monkeypatch.setattr(kaggle_api, "has_credentials", lambda: True)
+    monkeypatch.setattr(kaggle_api, "submission_limits", lambda *a, **k: limits)
+    monkeypatch.setattr(kaggle_api, "submit", lambda csv, *a, **k: (uploads.append(csv) if uploads is not None
+                                                                    else None) or "5001")
+    monkeypatch.setattr(kaggle_api, "list_submissions", lambda *a, **k: list(listed))
+    return upload
+
+
+def _csv(tmp_path):
+    from kaggle_kit.submission import write_submission
+
+    ids = np.arange(4)
+    return write_submission(tmp_path / "s.csv", ids, np.array([3, 1, 4, 1])), ids
+
+
+def _remote(ref, public, private="", status="COMPLETE"):
+    from kaggle_kit import kaggle_api
+
+    return kaggle_api.RemoteSubmission(ref=ref, date="2026-12-02T07:00:00+00:00", description="m", file_name="s.csv",
+                                       status=status, public_score=public, private_score=private,
+                                       error_description="")
+
+
+def test_an_upload_records_its_own_submissions_scores_and_refuses_the_same_file_again(tmp_path, monkeypatch):
+    """Taking another submission's scores, or public for private, or the local accuracies swapped, would put wrong
+    numbers in the ledger; a 'left' count not less the one just spent, or no duplicate check, would mislead."""
+    from kaggle_kit import kaggle_api
+    from kaggle_kit.config import COMPETITION_SLUG
+    from kaggle_kit.errors import DuplicateSubmissionError
+
+    limits = kaggle_api.Limits(num_today=2, num_total=7, num_allowed_now=3, limited_by_total=False)
+    upload = _upload_stubs(monkeypatch, limits, [_remote("4999", "0.5", "0.4"), _remote("5001", "0.81", "0.79")])
+    csv, ids = _csv(tmp_path)
+    path, lines = tmp_path / "ledger.csv", []
+    upload.submit_csv(csv, "m", expected_ids=ids, ledger_path=path, echo=lines.append,
+                      scores=upload.LocalScores(holdout_acc=0.9, test_acc=0.8))
+    row = ledger.read_ledger(path).iloc[0]
+    assert (row["kaggle_ref"], row["status"], row["public_score"], row["private_score"]) == ("5001", "COMPLETE",
+                                                                                             0.81, 0.79)
+    assert (row["local_holdout_acc"], row["local_test_acc"]) == (0.9, 0.8)
+    assert lines == [f"submitted {csv} to {COMPETITION_SLUG}: ref 5001, status COMPLETE, public score 0.81 (81.00%) "
+                     f"(2 submissions left today)"]
+    with pytest.raises(DuplicateSubmissionError, match=r"was already submitted on .* as ref 5001, status COMPLETE"):
+        upload.submit_csv(csv, "again", expected_ids=ids, ledger_path=path, echo=lines.append)
+
+
+@pytest.mark.parametrize("limits, words", [
+    ((2, 7, 0, False), "daily limit reached, 2 used today); nothing was uploaded; rerun after the limit resets at "
+                       "00:00 UTC"),
+    ((2, 7, 0, True), "lifetime limit reached, 7 used in all); nothing was uploaded; this limit does not reset"),
+])
+def test_no_submission_left_is_refused_before_the_upload_naming_the_limit(tmp_path, monkeypatch, limits, words):
+    """Refusing only below zero allowed would spend an upload Kaggle refuses; the daily count for the lifetime one
+    would misstate the limit."""
+    from kaggle_kit import kaggle_api
+    from kaggle_kit.errors import SubmissionLimitError
+
+    uploads = []
+    upload = _upload_stubs(monkeypatch, kaggle_api.Limits(*limits), uploads=uploads)
+    csv, ids = _csv(tmp_path)
+    with pytest.raises(SubmissionLimitError) as err:
+        upload.submit_csv(csv, "m", expected_ids=ids, ledger_path=tmp_path / "ledger.csv", echo=lambda _: None)
+    assert str(err.value).endswith(words) and uploads == []
+
+
+def test_upload_never_is_a_dry_run_even_with_credentials_naming_its_ledger(tmp_path, monkeypatch):
+    """Ignoring upload: never would spend a slot; a dry run's command without --ledger would record elsewhere."""
+    from kaggle_kit import kaggle_api
+    from kaggle_kit.config import COMPETITION_SLUG
+
+    uploads = []
+    upload = _upload_stubs(monkeypatch, kaggle_api.Limits(0, 0, 5, False), uploads=uploads)
+    csv, ids = _csv(tmp_path)
+    path, lines = tmp_path / "ledger.csv", []
+    upload.submit_csv(csv, "m", expected_ids=ids, upload="never", ledger_path=path, echo=lines.append)
+    assert uploads == [] and ledger.read_ledger(path)["status"].tolist() == [ledger.DRY_RUN]
+    assert lines[1] == (f"to upload it: kaggle-kit submit {csv} -m m --competition {COMPETITION_SLUG} "
+                        f"--ledger {path}")
+
+
+def test_a_sync_adds_kaggles_newest_first_list_oldest_first_and_counts_updates_apart(tmp_path, monkeypatch):
+    """Adding Kaggle's list in its own order would put the newest submission first; counting the added rows as
+    updated would misreport the sync."""
+    from kaggle_kit import upload
+
+    path = tmp_path / "ledger.csv"
+    ledger.append_row(path, file="a.csv", sha256="ab" * 32, message="m", competition="comp", kaggle_ref="1",
+                      status="PENDING")
+    remote = [_remote("3", "", status="PENDING"), _remote("2", "0.7"), _remote("1", "0.6")]
+    monkeypatch.setattr(upload.kaggle_api, "list_submissions", lambda *a, **k: remote)
+    result = upload.sync_ledger("comp", path)
+    assert ledger.read_ledger(path)["kaggle_ref"].tolist() == ["1", "2", "3"]
+    assert (result.updated, result.added, result.pending, result.remote) == (1, 2, 1, 3)
+
+
+def test_a_submit_message_of_exactly_the_ledgers_limit_is_allowed_and_one_more_refused():
+    """Refusing at the limit (>= for >) would turn away a message the ledger keeps."""
+    from kaggle_kit.errors import SubmissionError
+    from kaggle_kit.upload import check_message
+
+    check_message("x" * ledger.MAX_CELL_CHARS)
+    with pytest.raises(SubmissionError, match=f"has {ledger.MAX_CELL_CHARS + 1:,} characters"):
+        check_message("x" * (ledger.MAX_CELL_CHARS + 1))
+
