@@ -286,3 +286,97 @@ def test_a_file_twice_is_refused_whatever_its_spelling(tmp_path):
     with pytest.raises(DataFormatError, match="member 'd//a' appears twice"):
         kaggle_api._safe_extract(archive, tmp_path / "dest")
     assert list((tmp_path / "dest").iterdir()) == []
+
+
+def _fake_client(monkeypatch, **methods):
+    """``_call`` on a stand-in for the kaggle client with these methods (no import of kaggle, no network)."""
+    from types import SimpleNamespace
+
+    monkeypatch.delenv(kaggle_api.TIMEOUT_ENV, raising=False)
+    monkeypatch.setattr(kaggle_api, "_client", lambda: SimpleNamespace(**methods))
+
+
+def _listed(ref, public="", private="", when=None, name="s.csv", description="m"):
+    from datetime import datetime
+    from types import SimpleNamespace
+
+    return SimpleNamespace(ref=ref, date=when or datetime(2026, 12, 2, 7, 0), description=description,
+                           file_name=name, status=SimpleNamespace(name="COMPLETE"), public_score=public,
+                           private_score=private, error_description=None)
+
+
+def test_the_submission_list_reads_every_page_from_one_with_scores_and_utc_dates(monkeypatch):
+    """Pages counted from 0, public and private scores swapped, or the client's naive UTC dates written without
+    their zone (read as local time away from UTC) would each make `sync` record something Kaggle did not say."""
+    import time
+
+    monkeypatch.setenv("TZ", "Asia/Kolkata")
+    time.tzset()
+    try:
+        pages = {1: [_listed(3, "0.81", "0.79"), _listed(2)], 2: [_listed(1, "0.7")], 3: [_listed(1, "0.7")]}
+        _fake_client(monkeypatch, competition_submissions=lambda comp, page_number, page_size: pages.get(page_number))
+        got = kaggle_api.list_submissions("comp", page_size=2)
+        assert [s.ref for s in got] == ["3", "2", "1"]
+        assert got[0] == kaggle_api.RemoteSubmission(ref="3", date="2026-12-02T07:00:00+00:00", description="m",
+                                                     file_name="s.csv", status="COMPLETE", public_score="0.81",
+                                                     private_score="0.79", error_description="")
+    finally:
+        monkeypatch.undo()  # the variable, and the zone that time.tzset() read from it
+        time.tzset()
+
+
+def test_submission_limits_keep_todays_and_the_total_count_apart(monkeypatch):
+    """Swapping num_today and num_total would tell the user the wrong count in a limit refusal."""
+    from types import SimpleNamespace
+
+    answer = SimpleNamespace(num_today="2", num_total="7", num_allowed_now="3", limited_by_total=0)
+    _fake_client(monkeypatch, competition_get_submission_limits=lambda comp: answer)
+    assert kaggle_api.submission_limits("comp") == kaggle_api.Limits(2, 7, 3, False)
+
+
+def test_a_lost_reply_is_found_only_as_the_same_file_and_message_since_the_upload():
+    """Matching the file name alone would take an earlier submission of that file for the one whose reply was lost,
+    and record a ref that is not this upload's."""
+    from datetime import datetime, timezone
+    from types import SimpleNamespace
+
+    since = datetime(2026, 12, 2, 6, 0, tzinfo=timezone.utc)
+    listed = [_listed(9, description="other"), _listed(8, when=datetime(2026, 12, 2, 5, 0)), _listed(7)]
+    api = SimpleNamespace(competition_submissions=lambda comp, page_size: listed)
+    assert kaggle_api._recent_ref(api, "comp", "s.csv", "m", since) == "7"
+    assert kaggle_api._recent_ref(api, "comp", "s.csv", "new", since) is None
+
+
+def test_an_interrupt_after_a_failed_upload_has_no_ref_to_record():
+    """Taking the failed upload's reply for an accepted one would record a ref for a file Kaggle never got."""
+    from types import SimpleNamespace
+
+    assert kaggle_api._accepted_ref(SimpleNamespace(message=kaggle_api.UPLOAD_FAILED, ref=0)) is None
+    assert kaggle_api._accepted_ref(SimpleNamespace(message="", ref=42)) == "42"
+
+
+@pytest.mark.parametrize("code, text, kind, words", [
+    (500, "boom", "KaggleError", "Kaggle answered 500 (boom) to the probe; Kaggle may be down, rerun later"),
+    (400, "Submission Allowance exceeded", "SubmissionLimitError",
+     "Kaggle refused the probe: Submission Allowance exceeded"),
+    (400, "x" * 300, "KaggleError", f"Kaggle refused the probe (400: {'x' * 197}...)"),
+])
+def test_http_errors_map_to_one_line_of_the_right_kind(code, text, kind, words):
+    """A 500 taken for a refusal, 'Allowance' missed for its capital, or a clipped text longer than its limit would
+    each give the user the wrong line."""
+    import requests
+
+    response = requests.Response()
+    response.status_code = code
+    err = kaggle_api.map_error(requests.HTTPError(text, response=response), kaggle_api.Target("competition", "c",
+                                                                                             "the probe"))
+    assert (type(err).__name__, str(err)) == (kind, words)
+
+
+def test_only_a_quick_failed_upload_is_retried_and_timeouts_only_shortened():
+    """Retrying an upload the client already retried for minutes would repeat them; a longer timeout kept (max for
+    min) would let a silent server hold the call past KAGGLE_KIT_KAGGLE_TIMEOUT_S."""
+    assert kaggle_api._is_transient(kaggle_api.UploadFailed("x", 5.0))
+    assert not kaggle_api._is_transient(kaggle_api.UploadFailed("x", 120.0))
+    assert (kaggle_api._capped(300, 60.0), kaggle_api._capped(5, 60.0)) == (60.0, 5)
+    assert kaggle_api._capped(None, 60.0) == 60.0 and kaggle_api._capped((5, None), 60.0) == (5, 60.0)
