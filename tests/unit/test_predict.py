@@ -242,3 +242,73 @@ def test_a_predict_stopped_between_its_logits_leaves_no_manifest_vouching_for_th
         a, b = load_logits(run / f"logits_{split}.npz"), load_logits(whole / f"logits_{split}.npz")
         assert np.array_equal(a.logits, b.logits) and np.array_equal(a.ids, b.ids)
     assert read_manifest(run, "predict")["comp_complete"] is True
+
+
+@pytest.mark.parametrize("hold, message", [
+    (np.array([0, 200]), "outside 0..199"),
+    (np.array([3, 5, 3]), "repeated holdout indices"),
+])
+def test_holdout_indices_one_past_the_end_or_repeated_are_refused(tmp_path, hold, message):
+    """Allowing index n_train (> for >=) would crash on it; allowing repeats would score some images twice."""
+    from kaggle_kit.predict import holdout_indices
+
+    np.save(tmp_path / "holdout_indices.npy", hold)
+    with pytest.raises(RunError, match=message):
+        holdout_indices(tmp_path, 200)
+
+
+def test_in_order_puts_rows_and_labels_in_the_order_of_the_ids():
+    """Indexing by the sorted positions instead of the rows, or leaving the labels behind, would pair images with
+    another image's predictions."""
+    from kaggle_kit.predict import in_order
+    from kaggle_kit.runs import Logits
+
+    rows = np.array([[0.0, 1.0], [2.0, 3.0], [4.0, 5.0]])
+    got = in_order(Logits(np.array([30, 10, 20]), rows, np.array([3, 1, 2]), "none"), np.array([10, 20, 30]))
+    assert got.ids.tolist() == [10, 20, 30] and got.labels.tolist() == [1, 2, 3]
+    assert got.logits.tolist() == [[2.0, 3.0], [4.0, 5.0], [0.0, 1.0]]
+
+
+def test_competition_logits_with_a_repeated_id_are_refused(tmp_path):
+    """Comparing only the sets of ids would accept a file with one image twice (and another missing no more)."""
+    from kaggle_kit.predict import comp_logits
+    from kaggle_kit.runs import Logits, save_logits, write_manifest
+
+    save_logits(tmp_path / "logits_comp.npz", Logits(np.array([500, 501, 501]), np.zeros((3, 10)), None, "none"))
+    write_manifest(tmp_path, "predict", extra={"comp_complete": True})
+    with pytest.raises(RunError, match=r"its 3 ids are not the competition pickle's 2 \(repeated ids\)"):
+        comp_logits(tmp_path, np.array([500, 501]))
+
+
+def test_a_device_index_is_refused_for_a_device_type_without_indices():
+    """Dropping the check would accept 'cpu:1' and 'mps:2', which name no device this toolkit runs on."""
+    from kaggle_kit.errors import UsageError
+    from kaggle_kit.predict import resolve_device
+
+    for spec in ("cpu:1", "mps:2"):
+        with pytest.raises(UsageError, match=f"--device '{spec}' is not a device this toolkit runs on"):
+            resolve_device(spec)
+    assert resolve_device("cpu:0") == torch.device("cpu", 0)
+
+
+
+def test_the_plain_accuracy_recorded_beside_tta_is_that_of_logits_without_tta(tmp_path, monkeypatch):
+    """Scoring the TTA logits as 'plain' would report no TTA gain (or loss) whatever the views did."""
+    import kaggle_kit.predict as predict
+    from kaggle_kit.tta import PLAIN
+
+    def logits(model, images, plan, **kw):  # without TTA: the first pixel's class (the label); with it: class 0
+        cls = images[:, 0, 0, 0] % 10 if plan is PLAIN else np.zeros(len(images), dtype=int)
+        return np.eye(10, dtype=np.float32)[cls] * 5
+
+    monkeypatch.setattr(predict, "logits_for_images", logits)
+    data, _ = synthetic_data()
+    data = Cifar10(data.train_images, data.train_images[:, 0, 0, 0] % 10, data.test_images,
+                   data.test_images[:, 0, 0, 0] % 10, CLASS_NAMES)
+    run = make_run(tmp_path / "run")
+    predict_run(run, data, None, PredictConfig(tta="flip"), device="cpu")
+    metrics = read_manifest(run, "predict")["metrics"]
+    labels = {"holdout": data.train_labels[np.load(run / "holdout_indices.npy")], "test": data.test_labels}
+    for split in ("holdout", "test"):
+        assert metrics[f"{split}_acc_plain"] == 1.0
+        assert metrics[f"{split}_acc_tta"] == pytest.approx(np.mean(labels[split] == 0))
