@@ -201,3 +201,33 @@ def test_matching_checkpoint_still_predicts(tmp_path):
     run = make_run(tmp_path / "run", config_kwargs="width: 8", width=8)
     out = predict_run(run, tiny_data(), None, PredictConfig(tta="none"), device="cpu")
     assert out["holdout"].logits.shape == (20, 10) and (run / "logits_holdout.npz").is_file()
+
+
+class _MakesFolder:
+    """Unpickling it makes a folder: the least a hostile checkpoint could do instead."""
+
+    def __init__(self, path: str):
+        self.path = path
+
+    def __reduce__(self):
+        import os
+
+        return os.mkdir, (self.path,)
+
+
+def test_a_checkpoint_that_would_run_code_when_unpickled_is_refused_without_running_it(tmp_path):
+    """torch.load without weights_only would run the file's code (here: make a folder) and then load it."""
+    path = save(tmp_path / "model.pt")
+    payload = torch.load(path, weights_only=True)
+    payload["config"] = {"x": _MakesFolder(str(tmp_path / "ran"))}
+    torch.save(payload, path)
+    with pytest.raises(RunError, match=r"model\.pt: not a loadable kaggle-kit checkpoint \(UnpicklingError\)"):
+        load_checkpoint(path)
+    assert not (tmp_path / "ran").exists()
+
+
+def test_a_checkpoint_without_the_format_tag_is_refused(tmp_path):
+    """Dropping the tag check would load any dict of the right fields as a kaggle-kit model."""
+    path = tweak(save(tmp_path / "model.pt"), format=...)
+    with pytest.raises(RunError, match=r"model\.pt: not a kaggle-kit model checkpoint \(missing format tag\)"):
+        load_checkpoint(path)
