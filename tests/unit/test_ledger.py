@@ -542,4 +542,3 @@ def test_a_submit_message_of_exactly_the_ledgers_limit_is_allowed_and_one_more_r
     check_message("x" * ledger.MAX_CELL_CHARS)
     with pytest.raises(SubmissionError, match=f"has {ledger.MAX_CELL_CHARS + 1:,} characters"):
         check_message("x" * (ledger.MAX_CELL_CHARS + 1))
-

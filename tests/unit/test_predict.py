@@ -291,7 +291,6 @@ def test_a_device_index_is_refused_for_a_device_type_without_indices():
     assert resolve_device("cpu:0") == torch.device("cpu", 0)
 
 
-
 def test_the_plain_accuracy_recorded_beside_tta_is_that_of_logits_without_tta(tmp_path, monkeypatch):
     """Scoring the TTA logits as 'plain' would report no TTA gain (or loss) whatever the views did."""
     import kaggle_kit.predict as predict
