@@ -198,11 +198,116 @@ def test_a_child_refuses_batches_other_than_the_ones_the_parent_fingerprinted(tm
         spec.write_text(json.dumps({"config": {"name": "u"}, "data_dir": str(tmp_path / "D"), "cifar_fp": fp,
                                     "run_dir": str(tmp_path / "run"), "resume": False, "progress": False,
                                     "threads": 1, "result": str(tmp_path / "result.json"), "parent": 0}))
-        mj.child_main(str(spec))
+        codes.append(mj.child_main(str(spec)))  # the parent reads the result; the exit code agrees with it
         return json.loads((tmp_path / "result.json").read_text())
+
+    codes: list[int] = []
 
     assert child(parents)["ok"] and len(trained) == 1
     assert child("0" * 16) == {"ok": False, "error": "RunError", "message": (
         f"{tmp_path / 'D' / 'cifar-10-python' / 'cifar-10-batches-py'}: the CIFAR-10 batches changed after this "
         f"pipeline read them (a download since?); rerun it to train every member on the new ones")}
     assert len(trained) == 1  # before: trained on them
+    assert codes == [0, 1]
+
+
+def test_visible_devices_are_the_listed_entries_cuda_can_see(monkeypatch):
+    """Dropping the cut to torch's count would hand a child a listed GPU that CUDA cannot see."""
+    import torch
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 2)
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "5, 3,7")
+    assert mj.visible_cuda_devices() == ["5", "3"]
+    monkeypatch.delenv("CUDA_VISIBLE_DEVICES")
+    assert mj.visible_cuda_devices() == ["0", "1"]
+
+
+@pytest.mark.parametrize("code,says", [(130, "stopped by Ctrl-C (SIGINT) (exit code 130)"),
+                                       (143, "stopped by a kill (SIGTERM) (exit code 143)")])
+def test_a_stopped_child_says_which_signal_stopped_it(code, says):
+    """Swapped exit codes in STOPPED_BY would blame Ctrl-C for a kill and a kill for Ctrl-C."""
+    err = mj._failure("s1", code, None)
+    assert type(err) is RunError and says in str(err) and str(err).startswith("member 's1': ")
+
+
+@pytest.mark.parametrize("raised,code", [("KeyboardInterrupt", 130), ("Terminated", 143)])
+def test_a_stopped_child_exits_as_the_cli_does(monkeypatch, raised, code):
+    """Returning one code for both would report a kill as Ctrl-C (130 is SIGINT's, 143 SIGTERM's)."""
+    from kaggle_kit import interrupts
+
+    def stop(spec):
+        raise getattr(interrupts, raised, KeyboardInterrupt)()
+
+    monkeypatch.setattr(mj, "_train_member", stop)
+    assert mj.child_main("unused.json") == code
+
+
+def test_planned_at_once_refuses_a_hand_set_local_rank(monkeypatch):
+    """Not reading LOCAL_RANK would let a kernel's log line report a plan that `run` then refuses."""
+    monkeypatch.delenv("WORLD_SIZE", raising=False)
+    monkeypatch.setenv("LOCAL_RANK", "first")
+    with pytest.raises(UsageError, match="LOCAL_RANK='first' must be a whole number"):
+        mj.planned_at_once("2", 2, 3)
+    monkeypatch.setenv("LOCAL_RANK", "0")
+    assert mj.planned_at_once("2", 2, 3) == 2
+
+
+# a stand-in for a member's training process: prints a line, then writes its result by its member's name
+_FAKE_CHILD = """
+import json, os, sys, time
+spec = json.load(open(sys.argv[1]))
+name = spec["config"]["name"]
+print("epoch 1 of " + name + " on " + os.environ.get("CUDA_VISIBLE_DEVICES", "cpu"))
+if name == "late":  # fails only after the member before it has failed
+    first = os.path.join(os.path.dirname(sys.argv[1]), "0.result.json")
+    while not os.path.exists(first):
+        time.sleep(0.01)
+    time.sleep(0.2)
+ok = not name.startswith(("bad", "late"))
+json.dump({"ok": True, "holdout_acc": 0.5, "test_acc": 0.25, "epochs_done": 3, "seconds": 1.5,
+           "stopped_epoch": None} if ok else {"ok": False, "error": "ConfigError", "message": name + " broke"},
+          open(spec["result"], "w"))
+sys.exit(0 if ok else 1)
+"""
+
+
+def _train_fakes(monkeypatch, tmp_path, names, at_once, devices=()):
+    """Run train_members on fake children; returns (started [(name, device)], done [(name, result)], out, echoed)."""
+    import io
+    import sys
+
+    monkeypatch.setattr(mj, "_child_command", lambda spec: [sys.executable, "-c", _FAKE_CHILD, str(spec)])
+    jobs = [mj.MemberJob(n, from_dict(PipelineConfig, {"name": n}), tmp_path / n, False) for n in names]
+    started, done, echoed, out = [], [], [], io.StringIO()
+    error = None
+    try:
+        mj.train_members(jobs, tmp_path, at_once=at_once, devices=list(devices), progress=False,
+                         on_start=lambda job, device: started.append((job.name, device)),
+                         on_done=lambda job, result: done.append((job.name, result)), echo=echoed.append, out=out)
+    except ConfigError as err:
+        error = err
+    return started, done, out.getvalue(), echoed, error
+
+
+def test_train_members_prefixes_each_childs_lines_and_hands_back_its_result(monkeypatch, tmp_path):
+    """Unprefixed lines, or holdout and test accuracy swapped, would misreport which member did what."""
+    started, done, out, _, error = _train_fakes(monkeypatch, tmp_path, ["s0", "s1"], 2, ["4", "6"])
+    assert error is None and sorted(started) == [("s0", "4"), ("s1", "6")]
+    assert sorted(out.splitlines()) == ["[s0] epoch 1 of s0 on 4", "[s1] epoch 1 of s1 on 6"]
+    (name, result), _ = sorted(done, key=lambda d: d[0])
+    assert (name, result.run_dir, result.holdout_acc, result.test_acc, result.epochs_done, result.seconds) == (
+        "s0", tmp_path / "s0", 0.5, 0.25, 3, 1.5)
+
+
+def test_train_members_starts_no_member_after_a_failure(monkeypatch, tmp_path):
+    """Starting the next member after one failed would spend hours of GPU on a pipeline that already failed."""
+    started, done, _, _, error = _train_fakes(monkeypatch, tmp_path, ["bad", "s1"], 1)
+    assert started == [("bad", None)] and done == [] and str(error) == "member 'bad': bad broke"
+
+
+def test_train_members_raises_the_first_failure_and_waits_for_the_others(monkeypatch, tmp_path):
+    """Raising the last failure instead of the first would name the wrong member as the cause."""
+    started, _, _, echoed, error = _train_fakes(monkeypatch, tmp_path, ["bad", "late"], 2)
+    assert [s[0] for s in started] == ["bad", "late"] and str(error) == "member 'bad': bad broke"
+    assert echoed == ["member 'bad' failed; waiting for late to finish before stopping (their runs are kept)"]
