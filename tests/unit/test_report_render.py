@@ -961,6 +961,16 @@ def test_no_message_of_the_toolkit_writes_a_plural_as_noun_s():
     assert (noun_for(1, "file"), noun_for(3, "file")) == ("file", "files")
 
 
+@pytest.mark.parametrize("char,shown", [("\x00", "\\x00"), ("\x7f", "\\x7f"), ("\x85", "\\x85"),
+                                        ("\u061c", "\\u061c"), ("\u200e", "\\u200e"), ("\u200f", "\\u200f"),
+                                        ("\u202a", "\\u202a"), ("\u2066", "\\u2066"), ("\u2069", "\\u2069")])
+def test_every_invisible_direction_mark_and_control_is_spelled_out(char, shown):
+    """A range dropped from ``text.UNSHOWN`` would let that mark reorder or hide a name shown in a report."""
+    from kaggle_kit.text import spelled_out
+
+    assert spelled_out(f"a{char}b é") == f"a{shown}b é"
+
+
 def test_the_estimator_glossary_is_a_table_naming_every_estimator_with_its_abbreviations_spelled_out(monkeypatch):
     """The glossary was one 1,500-character paragraph that never said what DoC, ATC, COT, COTT, BBSE, EM or MAE
     stand for."""
