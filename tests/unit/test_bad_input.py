@@ -56,6 +56,11 @@ def test_logits_with_the_wrong_number_of_classes_are_refused_naming_the_file(tmp
     (dict(ids=np.arange(3), logits=np.zeros(3, np.float32)), "inconsistent shapes"),
     (dict(ids=np.arange(3), logits=np.zeros((3, 10), np.float32), labels=np.array([0, 1, 12])),
      "labels outside 0..9 (found 0..12)"),
+    # the bounds themselves: label C (one past the last class) and -1 are outside too
+    (dict(ids=np.arange(3), logits=np.zeros((3, 10), np.float32), labels=np.array([0, 1, 10])),
+     "labels outside 0..9 (found 0..10)"),
+    (dict(ids=np.arange(3), logits=np.zeros((3, 10), np.float32), labels=np.array([-1, 0, 9])),
+     "labels outside 0..9 (found -1..9)"),
     (dict(ids=np.arange(3) + 0.5, logits=np.zeros((3, 10), np.float32)), "ids must be integers"),
     (dict(ids=np.arange(3), logits=np.zeros((3, 10), np.float32), temperature=np.array(0.0)),
      "temperature must be a positive number"),
