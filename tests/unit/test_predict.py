@@ -311,3 +311,15 @@ def test_the_plain_accuracy_recorded_beside_tta_is_that_of_logits_without_tta(tm
     for split in ("holdout", "test"):
         assert metrics[f"{split}_acc_plain"] == 1.0
         assert metrics[f"{split}_acc_tta"] == pytest.approx(np.mean(labels[split] == 0))
+
+
+def test_a_run_argument_is_found_as_given_under_runs_or_under_ensembles(tmp_path, monkeypatch):
+    """A run_dir that skipped ensembles/ would refuse `kaggle-kit submit <ensemble id>` as no such run."""
+    from kaggle_kit.runs import run_dir
+
+    monkeypatch.chdir(tmp_path)
+    for folder in ("runs/r1", "ensembles/e1", "mine"):
+        (tmp_path / folder).mkdir(parents=True)
+    assert [str(run_dir(a)) for a in ("r1", "e1", "mine")] == ["runs/r1", "ensembles/e1", "mine"]
+    with pytest.raises(RunError, match=r"^gone: no such run folder \(looked in \., runs/ and ensembles/\)$"):
+        run_dir("gone")
