@@ -295,6 +295,47 @@ def test_folder_holding_the_unpacked_zip_says_unpack_it(tmp_path):
                         f"(`unzip {tmp_path / 'comp.zip'} -d {tmp_path}`)")
 
 
+@pytest.mark.parametrize("names, hint", [
+    (["comp.tar"], "comp.tar, not unpacked: unpack it first (`tar -xf {d}/comp.tar -C {d}`)"),
+    (["comp.tgz"], "comp.tgz, not unpacked: unpack it first (`tar -xzf {d}/comp.tgz -C {d}`)"),
+    (["b.tar.gz", "a.zip"], "a.zip (and 1 more archive), not unpacked: unpack it first (`unzip {d}/a.zip -d {d}`)"),
+])
+def test_the_unpack_hint_fits_the_archives_kind_and_counts_the_others(tmp_path, names, hint):
+    """A .tar taken for a .tar.gz would print `tar -xzf` (which fails on it); a dropped count hid the others."""
+    for name in names:
+        (tmp_path / name).write_bytes(b"x")
+    with pytest.raises(DataNotFoundError) as info:
+        locate_data(tmp_path)
+    assert str(info.value).endswith(f"; found {tmp_path}/" + hint.format(d=tmp_path))
+
+
+def test_a_data_folder_without_the_competition_pickle_is_not_found_when_the_pickle_is_required(tmp_path, monkeypatch):
+    """Ignoring require_comp would hand the report or the pipeline a folder without the competition's images."""
+    _fake_cifar(tmp_path / "data" / "cifar-10-batches-py")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("KAGGLE_KIT_DATA", raising=False)
+    monkeypatch.delenv("KAGGLE_KERNEL_RUN_TYPE", raising=False)
+    assert locate_data().comp_pickle is None
+    with pytest.raises(DataNotFoundError, match=r"^no competition data found \(CIFAR-10 batches and "
+                                                r"cifar_test_nolabel\.pkl; looked in: data\)"):
+        locate_data(require_comp=True)
+
+
+def test_verify_counts_classes_and_averages_each_colour_channel(tmp_path):
+    """Image stats over the wrong axis (or a class count off) would print wrong numbers in `data verify`."""
+    from kaggle_kit.datapaths import verify_data
+
+    d = _fake_cifar(tmp_path / "cifar-10-batches-py")
+    raw = np.concatenate([pickle.loads((d / f"data_batch_{i}").read_bytes(), encoding="bytes")[b"data"]
+                          for i in range(1, 6)])  # (N, 3072): the R plane, then G, then B
+    planes = [raw[:, c * 1024:(c + 1) * 1024] / 255 for c in range(3)]
+    lines = verify_data(locate_data(tmp_path), check_md5=False).lines
+    assert lines[:4] == [f"CIFAR-10: {d}: 100 train, 20 test images", "  class          train   test",
+                         "  airplane          10      2", "  automobile        10      2"]
+    assert lines[12] == ("  train RGB mean " + " ".join(f"{p.mean():.4f}" for p in planes)
+                         + "  std " + " ".join(f"{p.std():.4f}" for p in planes))
+
+
 def test_verify_reports_an_unreadable_batch_as_a_problem(tmp_path, monkeypatch):
     import kaggle_kit.datapaths as dp
 
