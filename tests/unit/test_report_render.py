@@ -592,6 +592,22 @@ def test_the_reports_key_covers_the_toolkit_modules_it_imports_and_only_those(tm
     assert not closure & {"cli.py", "kaggle_api.py", "upload.py", "pipeline.py"}
 
 
+def test_a_modules_closure_has_its_packages_init_files_and_a_packages_relative_imports(tmp_path, monkeypatch):
+    """Skipping the parents' __init__.py, or resolving an __init__'s ``from .c`` against the package above, would
+    leave a file the module runs out of the stage's key: an edit to it would not rerun the stage."""
+    from kaggle_kit import codehash
+
+    pkg = tmp_path / "kaggle_kit"
+    (pkg / "sub").mkdir(parents=True)
+    for name, text in {"__init__.py": "", "sub/__init__.py": "from .c import x\n", "sub/c.py": "x = 1\n",
+                       "c.py": ""}.items():
+        (pkg / name).write_text(text)
+    monkeypatch.setattr(codehash, "ROOT", pkg)
+    assert [str(p.relative_to(pkg)) for p in codehash.source_closure("kaggle_kit.sub")] == [
+        "__init__.py", "sub/__init__.py", "sub/c.py"]
+    assert [str(p.relative_to(pkg)) for p in codehash.source_closure("kaggle_kit.c")] == ["__init__.py", "c.py"]
+
+
 # Text from users and from Kaggle (a submission's file name is anyone's to set) and how each file must show it: as
 # written, on one line, with invisible characters spelled out.
 HOSTILE = {t: t for t in (
