@@ -365,6 +365,16 @@ def test_folder_with_batches_in_two_layouts_is_refused(tmp_path):
                                f"you want (the other may be from an older download) and remove the other")
 
 
+def test_batches_straight_in_the_folder_and_the_standin_pickle_are_found(tmp_path):
+    """The bare layout (batches in the named folder itself) and the shared stand-in's standin/ pickle: dropping
+    either candidate turned that data folder into 'no competition data found'."""
+    root = _fake_cifar(tmp_path / "d")
+    (root / "standin").mkdir()
+    pkl = _write(root / "standin" / "cifar_test_nolabel.pkl", {b"data": _images(), b"ids": np.arange(4)})
+    found = locate_data(root, require_comp=True)
+    assert (found.cifar_dir, found.comp_pickle) == (root, pkl)
+
+
 def test_a_link_to_the_same_batches_is_not_a_second_copy(tmp_path):
     real = _fake_cifar(tmp_path / "cifar-10-python" / "cifar-10-batches-py")
     (tmp_path / "cifar-10-batches-py").symlink_to(real, target_is_directory=True)
