@@ -323,3 +323,14 @@ def test_a_run_argument_is_found_as_given_under_runs_or_under_ensembles(tmp_path
     assert [str(run_dir(a)) for a in ("r1", "e1", "mine")] == ["runs/r1", "ensembles/e1", "mine"]
     with pytest.raises(RunError, match=r"^gone: no such run folder \(looked in \., runs/ and ensembles/\)$"):
         run_dir("gone")
+
+
+def test_a_run_id_is_the_time_then_the_pipeline_name_made_path_safe_then_the_config_hash():
+    """A slash or dot let through from the pipeline's name would nest the run folder or hide it (`runs/a/b-...`)."""
+    import datetime
+
+    from kaggle_kit.config import config_hash
+    from kaggle_kit.runs import new_run_id
+
+    now = datetime.datetime(2025, 3, 4, 5, 6, 7)
+    assert new_run_id("my pipe/v1.2_x", {"a": 1}, now) == f"20250304-050607-my-pipe-v1-2_x-{config_hash({'a': 1})}"
