@@ -339,13 +339,11 @@ def test_a_sync_that_waited_for_a_submit_updates_its_row_instead_of_adding_the_r
     import fcntl
     import threading
 
-    from kaggle_kit import kaggle_api, upload
+    from kaggle_kit import upload
 
     path = tmp_path / "ledger.csv"
     sha = "ab" * 32
-    remote = kaggle_api.RemoteSubmission(ref="5001", date="2026-12-02T07:00:00+00:00", description="m",
-                                         file_name="s.csv", status="COMPLETE", public_score="0.81",
-                                         private_score="", error_description="")
+    remote = _remote("5001", "0.81")
     sync_waits, submitting = threading.Event(), threading.Event()
     real_flock = fcntl.flock
 

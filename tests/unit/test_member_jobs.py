@@ -187,7 +187,7 @@ def test_a_child_refuses_batches_other_than_the_ones_the_parent_fingerprinted(tm
 
     _data(tmp_path / "D", seed=1)
     parents = data_fingerprint(locate_data(tmp_path / "D"), with_comp=False)
-    trained = []
+    trained, codes = [], []
     monkeypatch.setattr(mj, "_exit_with_parent", lambda *a: None)
     monkeypatch.setattr(kaggle_kit.train, "train_run", lambda cfg, data, *a, **k: trained.append(data) or
                         SimpleNamespace(holdout_acc=None, test_acc=None, epochs_done=1, seconds=0.0,
@@ -200,8 +200,6 @@ def test_a_child_refuses_batches_other_than_the_ones_the_parent_fingerprinted(tm
                                     "threads": 1, "result": str(tmp_path / "result.json"), "parent": 0}))
         codes.append(mj.child_main(str(spec)))  # the parent reads the result; the exit code agrees with it
         return json.loads((tmp_path / "result.json").read_text())
-
-    codes: list[int] = []
 
     assert child(parents)["ok"] and len(trained) == 1
     assert child("0" * 16) == {"ok": False, "error": "RunError", "message": (
