@@ -546,7 +546,9 @@ class StaticOutputs:
 class ScriptRunner:
     """Completes a kernel by running the pushed script here, as Kaggle would on its machine: in a fresh
     process with ``KAGGLE_KERNEL_RUN_TYPE`` set, the working directory as ``/kaggle/working`` (passed as
-    ``KAGGLE_KIT_KERNEL_WORKDIR``), the competition data as ``KAGGLE_KIT_DATA`` and no proxy (no internet)."""
+    ``KAGGLE_KIT_KERNEL_WORKDIR``), the competition data as ``KAGGLE_KIT_DATA``, no proxy (no internet) and a
+    temporary folder of its own that goes when the kernel ends, as Kaggle's machine does: the script unpacks
+    the toolkit there, and with the host's TMPDIR each test run left a copy of it in /tmp."""
 
     def __init__(self, data_dir: str | Path | None = None, timeout_s: float = 600.0,
                  extra_env: Mapping[str, str] | None = None):
@@ -557,11 +559,19 @@ class ScriptRunner:
     def __call__(self, record: KernelRecord, workdir: Path) -> KernelResult:
         script = workdir.parent / f"{record.slug}.py"
         script.write_text(record.request.get("text") or "", encoding="utf-8")
+        machine_tmp = workdir.parent / f"{record.slug}-v{record.version}-tmp"
+        machine_tmp.mkdir()
         env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(workdir.parent),
                "KAGGLE_KERNEL_RUN_TYPE": "Batch", "KAGGLE_KIT_KERNEL_WORKDIR": str(workdir),
-               "OMP_NUM_THREADS": "1", "PYTHONUNBUFFERED": "1", **self.extra_env}
+               "OMP_NUM_THREADS": "1", "PYTHONUNBUFFERED": "1", "TMPDIR": str(machine_tmp), **self.extra_env}
         if self.data_dir is not None:
             env["KAGGLE_KIT_DATA"] = str(self.data_dir)
+        try:
+            return self._run(record, script, workdir, env)
+        finally:
+            shutil.rmtree(machine_tmp, ignore_errors=True)
+
+    def _run(self, record: KernelRecord, script: Path, workdir: Path, env: dict) -> KernelResult:
         proc = subprocess.Popen([sys.executable, str(script)], cwd=workdir, env=env, stdout=subprocess.PIPE,
                                 stderr=subprocess.STDOUT, start_new_session=True)
         record.process = proc

@@ -400,6 +400,8 @@ def test_pushed_script_runs_the_bundled_toolkit_inside_a_kernel(tmp_path, monkey
         first, *_, last = record.log.strip().splitlines()
         assert first.startswith("kaggle-kit from /") and "/kaggle-kit-src-" in first  # not the repo's copy
         assert first.endswith("/tiny.yaml --set stages=[data,train,predict]")
+        unpacked = Path(first.removeprefix("kaggle-kit from ").split(":")[0]).parent
+        assert unpacked.name.startswith("kaggle-kit-src-") and not unpacked.exists()  # went with the "machine"
         assert last.startswith(f"error: no competition data found (CIFAR-10 batches and cifar_test_nolabel.pkl; "
                                f"looked in: data, /kaggle/input/competitions/{SLUG}, /kaggle/input/{SLUG})")
         capsys.readouterr()
