@@ -1,6 +1,7 @@
 """Credentials detection (without importing kaggle), backoff, zip extraction and the fake server's scorer."""
 from __future__ import annotations
 
+import io
 import json
 import os
 import random
@@ -117,6 +118,7 @@ FIX = "download a new kaggle.json from https://www.kaggle.com/settings/api or se
     ('{"username": "u"}', 0o600, "{path} has no 'key' field; " + FIX),
     ('["u", "k"]', 0o600, "{path} is not a JSON object with 'username' and 'key'; " + FIX),
     ('{"username": "u", "key": "k"}', 0o644, "{path} is readable by other users; run `chmod 600 {path}` and rerun"),
+    ('{"username": "u", "key": "k"}', 0o640, "{path} is readable by other users; run `chmod 600 {path}` and rerun"),
 ])
 def test_broken_kaggle_json_is_one_line_error_via_cli(clean_env, tmp_path, capsys, text, mode, message):
     from kaggle_kit.cli import main
@@ -380,3 +382,164 @@ def test_only_a_quick_failed_upload_is_retried_and_timeouts_only_shortened():
     assert not kaggle_api._is_transient(kaggle_api.UploadFailed("x", 120.0))
     assert (kaggle_api._capped(300, 60.0), kaggle_api._capped(5, 60.0)) == (60.0, 5)
     assert kaggle_api._capped(None, 60.0) == 60.0 and kaggle_api._capped((5, None), 60.0) == (5, 60.0)
+
+
+def _http_error(code, text="no", retry_after=None):
+    import requests
+
+    response = requests.Response()
+    response.status_code = code
+    if retry_after is not None:
+        response.headers["Retry-After"] = retry_after
+    return requests.HTTPError(text, response=response)
+
+
+@pytest.mark.parametrize("code, calls", [(429, 3), (500, 3), (502, 3), (503, 3), (504, 3), (None, 3),
+                                         (400, 1), (403, 1), (404, 1)])
+def test_only_429_5xx_and_a_lost_connection_are_retried_with_the_backoff(code, calls):
+    """A status dropped from the retried set, a 4xx retried, a lost connection not retried, or the backoff read one
+    wait ahead would each change how many times Kaggle is asked and how long the user waits."""
+    import requests
+
+    tried, slept = [], []
+
+    def fails():
+        tried.append(1)
+        raise requests.ConnectionError("reset") if code is None else _http_error(code)
+
+    policy = kaggle_api.RetryPolicy(attempts=3, base_delay_s=1.0, factor=2.0, jitter=0.0)
+    with pytest.raises(Exception):
+        kaggle_api.with_retries(fails, kaggle_api.Target("competition", "c", "the probe"), policy,
+                                sleep=slept.append, log=lambda _: None)
+    assert len(tried) == calls and slept == [1.0, 2.0][:calls - 1]
+
+
+def test_a_retry_after_in_the_past_or_unreadable_is_no_wait_or_the_backoff():
+    """A negative Retry-After passed on unclipped would make time.sleep raise a bare ValueError mid-retry."""
+    assert kaggle_api._retry_after(_http_error(503, retry_after="-3"), 60.0) == 0.0
+    assert kaggle_api._retry_after(_http_error(503, retry_after="soon"), 60.0) is None
+
+
+@pytest.mark.parametrize("kind, name, make, words", [
+    ("competition", "c", lambda: _http_error(403), "Kaggle refused the probe (403: no); check --competition: Kaggle "
+     f"answers 403 for a competition that does not exist (this toolkit's is {kaggle_api.COMPETITION_SLUG}); if the "
+     "name is right, join it and accept its rules at https://www.kaggle.com/competitions/c/rules, then rerun"),
+    ("competition", kaggle_api.COMPETITION_SLUG, lambda: _http_error(403), "Kaggle refused the probe (403: no); "
+     f"accept the competition's rules at https://www.kaggle.com/competitions/{kaggle_api.COMPETITION_SLUG}/rules, "
+     "then rerun"),
+    ("kernel", "u/k", lambda: _http_error(403), "Kaggle refused the probe (403: no); check that kernel 'u/k' exists "
+     "and belongs to your account"),
+    ("competition", "c", lambda: _http_error(404), "competition 'c' was not found on Kaggle (404); check "
+     f"--competition (this toolkit's competition is {kaggle_api.COMPETITION_SLUG})"),
+    ("kernel", "u/k", lambda: _http_error(404), "kernel 'u/k' was not found on Kaggle (404); check the name or push "
+     "it first with `kaggle-kit kernel push`"),
+    ("kernel", "u/k", lambda: ValueError("Kernel is private. Ask its owner."), "the probe failed: Kernel is private"),
+    ("competition", "c", lambda: kaggle_api.UploadFailed(kaggle_api.UPLOAD_FAILED, 360.0), "the file upload for the "
+     "probe failed (the kaggle client retried its connection for 6 min) (Kaggle: 'Could not submit to "
+     "competition'); nothing was submitted, rerun the command later"),
+    ("competition", "c", lambda: kaggle_api.UploadFailed(kaggle_api.UPLOAD_FAILED, 5.0), "the file upload for the "
+     "probe failed (Kaggle: 'Could not submit to competition'); nothing was submitted, rerun the command later"),
+])
+def test_refusals_say_what_to_do_for_a_competition_or_a_kernel(kind, name, make, words):
+    """A 403 or 404 worded for the wrong kind of target, the advice for the toolkit's own competition and another
+    swapped, a client ValueError shown raw, or a quick upload failure said to be the client's minutes of retries."""
+    assert str(kaggle_api.map_error(make(), kaggle_api.Target(kind, name, "the probe"))) == words
+
+
+def test_a_half_pair_names_the_variable_that_is_set(clean_env, monkeypatch):
+    """A fixed have/lack pair would tell a user who set only KAGGLE_KEY to set KAGGLE_KEY."""
+    monkeypatch.setenv("KAGGLE_KEY", "k")
+    with pytest.raises(CredentialsError, match="^KAGGLE_KEY is set but KAGGLE_USERNAME is not; "):
+        kaggle_api.find_credentials()
+
+
+def test_dot_kaggle_wins_over_the_xdg_folder_and_only_a_kernel_reads_its_token_file(clean_env, tmp_path,
+                                                                                     monkeypatch):
+    """Reading ~/.config/kaggle although ~/.kaggle exists, a kernel's token file taken outside a kernel, or an empty
+    KAGGLE_API_TOKEN file taken for a token would each name credentials the client does not use."""
+    monkeypatch.delenv("KAGGLE_CONFIG_DIR")
+    legacy = write(tmp_path / "home" / ".kaggle" / "kaggle.json", json.dumps({"username": "u", "key": "k"}))
+    write(tmp_path / "home" / ".config" / "kaggle" / "kaggle.json", json.dumps({"username": "x", "key": "y"}))
+    assert kaggle_api.find_credentials().where == str(legacy)
+    legacy.unlink()
+    monkeypatch.setenv("KAGGLE_KERNEL_RUN_TYPE", "Batch")
+    monkeypatch.delenv("KAGGLE_DATA_PROXY_URL", raising=False)
+    monkeypatch.setenv("KAGGLE_API_V1_TOKEN", str(write(tmp_path / "v1_token", "tok")))
+    monkeypatch.setenv("KAGGLE_API_TOKEN", str(write(tmp_path / "empty_token", "")))
+    assert kaggle_api._token_source() is None
+
+
+def test_a_password_protected_member_or_an_archive_larger_than_the_free_space_is_refused(tmp_path, monkeypatch):
+    """Checking another flag bit would leave a password-protected member to zipfile's bare RuntimeError half way;
+    summing compressed sizes would let 3 MiB of zeros (a zip bomb in small) fill a disk with 1 MiB free."""
+    from types import SimpleNamespace
+
+    from kaggle_kit.errors import KaggleError
+
+    (tmp_path / "dest").mkdir()
+    data = bytearray(_zip_bytes({"a.bin": b"x"}))
+    for header, at in ((b"PK\x03\x04", 6), (b"PK\x01\x02", 8)):  # the encryption bit, as a password sets it
+        data[data.index(header) + at] |= 0x1
+    (tmp_path / "locked.zip").write_bytes(bytes(data))
+    with pytest.raises(DataFormatError, match="^locked.zip: member 'a.bin' is password-protected, "):
+        kaggle_api._safe_extract(tmp_path / "locked.zip", tmp_path / "dest")
+    with zipfile.ZipFile(tmp_path / "bomb.zip", "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("zeros.bin", bytes(3 << 20))
+    monkeypatch.setattr(kaggle_api.shutil, "disk_usage", lambda _: SimpleNamespace(free=1 << 20))
+    with pytest.raises(KaggleError) as err:
+        kaggle_api._safe_extract(tmp_path / "bomb.zip", tmp_path / "dest")
+    assert str(err.value) == (f"bomb.zip: unzipping it needs 3 MiB but only 1 MiB are free where {tmp_path / 'dest'} "
+                              f"is; free some space or choose another --dest")
+    assert list((tmp_path / "dest").iterdir()) == []
+
+
+def test_a_server_that_ignores_the_page_number_is_read_once_more_not_forty_times(monkeypatch):
+    """Stopping only at an empty page would ask a server that repeats its first page for all 40 pages."""
+    asked = []
+
+    def same_page(comp, page_number, page_size):
+        asked.append(page_number)
+        return [_listed(2), _listed(1)]
+
+    _fake_client(monkeypatch, competition_submissions=same_page)
+    assert [s.ref for s in kaggle_api.list_submissions("comp")] == ["2", "1"] and asked == [1, 2]
+
+
+def _zip_bytes(members: dict[str, bytes]) -> bytes:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        for name, data in members.items():
+            zf.writestr(name, data)
+    return buf.getvalue()
+
+
+def _downloads(monkeypatch, files: dict[str, bytes]) -> None:
+    """A stand-in client whose competition download writes ``files`` where it is told to."""
+    def download(competition, path, force, quiet):
+        for name, data in files.items():
+            (Path(path) / name).write_bytes(data)
+
+    _fake_client(monkeypatch, competition_download_files=download)
+
+
+def test_a_download_moves_the_zips_files_in_and_leaves_no_staging_folder(tmp_path, monkeypatch):
+    _downloads(monkeypatch, {"c.zip": _zip_bytes({"a.txt": b"A", "sub/b.bin": b"B"})})
+    dest = kaggle_api.download_competition_data(tmp_path / "D")
+    assert sorted(str(p.relative_to(dest)) for p in dest.rglob("*")) == ["a.txt", "sub", "sub/b.bin"]
+    assert (dest / "a.txt").read_bytes() == b"A" and (dest / "sub" / "b.bin").read_bytes() == b"B"
+
+
+@pytest.mark.parametrize("files, error", [
+    ({"c.zip": _zip_bytes({"ok.txt": b"1", "../x.txt": b"2"})}, "c.zip: member '../x.txt' would be written outside "),
+    ({"c.csv": b"1"}, "the download of deep-learning-spring-2025-project-1 did not produce a zip \\(found: c.csv\\); "
+                      "rerun it"),
+])
+def test_a_failed_download_is_one_line_and_removes_every_folder_it_made(tmp_path, monkeypatch, files, error):
+    """Removing only the data folder itself (not the highest folder made), none, or unzipping whatever the client
+    wrote (not only zips) would leave folders behind or say the archive is corrupt."""
+    from kaggle_kit.errors import KitError
+
+    _downloads(monkeypatch, files)
+    with pytest.raises(KitError, match=f"^{error}"):
+        kaggle_api.download_competition_data(tmp_path / "new" / "D")
+    assert list(tmp_path.iterdir()) == [] and not (tmp_path.parent / "x.txt").exists()
