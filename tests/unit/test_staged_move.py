@@ -358,3 +358,66 @@ def test_staging_folders_older_versions_left_beside_the_data_folder_are_removed_
                                        f"while it moved its files in; the files it took out of D are in "
                                        f"{moved.absolute() / 'replaced'}: move back the ones you want, then remove "
                                        f"that folder\n")
+
+
+@pytest.mark.parametrize("mine, words", [("more", "is a file, but the archive has a folder there"),
+                                         ("z.txt", "is a folder, but the archive has a file there")])
+def test_a_file_where_the_archive_has_a_folder_or_the_reverse_is_refused_before_anything_moves(tmp_path, mine, words):
+    """Skipping either clash check would fail half way with a bare OSError instead of saying what to move away."""
+    from kaggle_kit.errors import UsageError
+
+    dest, staging, _ = _download(tmp_path)
+    if mine == "z.txt":  # the user's folder where the archive has the file z.txt
+        (dest / mine).unlink()
+        (dest / mine).mkdir()
+    else:  # the user's file where the archive has the folder more/
+        (dest / mine).write_text("mine")
+    before = _tree(dest)
+    with pytest.raises(UsageError) as err:
+        staged_move.move_into(staging, dest)
+    assert str(err.value) == f"{dest / mine}: {words}; move it away and rerun"
+    assert _tree(dest) == before and not (staging / staged_move.JOURNAL).exists()
+
+
+def test_an_undone_move_removes_the_nested_folders_it_made(tmp_path, monkeypatch):
+    """Removing the folders it made parent first would leave the parent (not yet empty) behind after an undo."""
+    dest, staging, before = _download(tmp_path)
+    _write(staging / "files", {"x/y/d.txt": "new d"})
+    _fail_from(monkeypatch, 0, OSError(errno.EXDEV, "Invalid cross-device link"), once=True)
+    with pytest.raises(OSError):
+        staged_move.move_into(staging, dest)
+    assert _tree(dest) == before
+
+
+def test_a_failed_undo_is_finished_by_the_next_reader_while_its_process_still_holds_the_staging_folder(tmp_path,
+                                                                                                      monkeypatch):
+    """Skipping a journal whose folder another process holds would leave the data folder without its old files
+    until that process exits; under the data folder's exclusive lock no live move can own that journal."""
+    from kaggle_kit.errors import KitError
+
+    dest, staging, before = _download(tmp_path)
+    held = lock_folder(staging)  # the download whose move and undo failed, not yet exited
+    try:
+        with monkeypatch.context() as m:
+            _fail_from(m, 4, OSError(errno.EROFS, "Read-only file system"))
+            with pytest.raises(KitError):
+                staged_move.move_into(staging, dest)
+        assert len(staged_move.recover(dest)) == 1 and _tree(dest) == before
+    finally:
+        os.close(held)
+
+
+def test_a_read_that_still_finds_a_journal_after_the_undo_reads_anyway(tmp_path, monkeypatch):
+    """A kill between the undo and the shared lock leaves a journal again; without the second look's limit the read
+    ended without running its block ('generator didn't yield')."""
+    dest, staging, _ = _download(tmp_path)
+    with monkeypatch.context() as m:
+        _fail_from(m, 2, Killed())
+        m.setattr(staged_move, "_undo", _killed)
+        with pytest.raises(Killed):
+            staged_move.move_into(staging, dest)
+    monkeypatch.setattr(staged_move, "recover_and_tell", lambda dest: None)  # each undo killed in its turn
+    read = []
+    with staged_move.reading(dest):
+        read.append(True)
+    assert read == [True] and (staging / staged_move.JOURNAL).is_file()
