@@ -481,3 +481,20 @@ def test_every_commands_help_opens_by_saying_what_it_does():
     report = sub.choices["report"].format_help()
     assert "\nWrite reports/gap.html and gap.md: local vs leaderboard gap, explained.\n" in report
     assert sub.choices["run"].description.startswith("Run every stage the pipeline lists")  # its own kept
+
+
+@pytest.mark.parametrize("raised, code, line", [
+    ("KeyboardInterrupt", 130, "error: interrupted; finished work is kept and a rerun resumes it"),
+    ("Terminated", 143, "error: terminated; finished work is kept and a rerun resumes it"),
+])
+def test_a_kill_exits_143_and_says_terminated_a_ctrl_c_130(monkeypatch, capsys, raised, code, line):
+    """One code or one word for both would report a kill (a CI timeout, a container stop) as a Ctrl-C."""
+    from kaggle_kit import interrupts
+    from kaggle_kit.commands import validate
+
+    def stop(args):
+        raise getattr(interrupts, raised, KeyboardInterrupt)()
+
+    monkeypatch.setattr(validate, "run", stop)
+    assert main(["validate", "a.csv", "--against", "b.pkl"]) == code
+    assert capsys.readouterr().err.splitlines() == [line]

@@ -102,3 +102,15 @@ def test_stopped_once_takes_two_signals_that_arrive_together_without_a_word(hand
     for _ in range(100):  # the second, if still pending, is handled here
         pass
     assert [str(u.exc_value) for u in unraisable] == []
+
+
+@pytest.mark.parametrize("signum, raised", [(signal.SIGINT, KeyboardInterrupt), (signal.SIGTERM, Terminated)])
+def test_a_signal_in_a_held_block_acts_only_once_the_block_is_over(handlers, signum, raised):
+    """A signal left out of the handler swap would stop the held step half way (an accepted upload unrecorded)."""
+    done = []
+    with terminate_as_interrupt():
+        with pytest.raises(raised):
+            with signals_held():
+                signal.raise_signal(signum)
+                done.append(True)
+    assert done == [True]
