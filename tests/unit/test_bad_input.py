@@ -222,6 +222,45 @@ def test_check_dir_target(tmp_path):
     assert not (tmp_path / "a").exists()
 
 
+def test_a_fifo_is_no_output_file_and_a_dangling_link_is_not_ours_to_remove(tmp_path):
+    """Accepting a FIFO as an output file would hang the write; counting a dangling link among the paths a command
+    made would have a failed command delete the user's link."""
+    import os
+
+    from kaggle_kit.fsio import new_paths
+
+    os.mkfifo(tmp_path / "pipe")
+    with pytest.raises(UsageError, match=r"pipe: is not a regular file; give a file path for the output file$"):
+        check_file_target(tmp_path / "pipe")
+    (tmp_path / "link").symlink_to(tmp_path / "missing")
+    assert new_paths(tmp_path / "link") == []
+
+
+def test_atomic_writes_name_the_users_file_get_opens_permissions_and_leave_only_their_own_temporaries(tmp_path):
+    """Renaming an error about another file (or keeping the hidden temporary's name), writing 0600 whatever the
+    umask, or counting any hidden file beside an output as a leftover temporary (a later run deletes those)."""
+    import os
+    import stat
+
+    from kaggle_kit.fsio import atomic_path, atomic_write_text, leftover_temporaries
+
+    out, other = tmp_path / "x.csv", tmp_path / "other.csv"
+    for named, shown in ((None, out), (other, other)):
+        with pytest.raises(PermissionError) as err:
+            with atomic_path(out) as tmp:
+                raise PermissionError(13, "Permission denied", str(named or tmp))
+        assert err.value.filename == str(shown)
+    old = os.umask(0o022)
+    try:
+        atomic_write_text(out, "x")
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE(out.stat().st_mode) == 0o644
+    for name in (".x.csv.abc123.tmp", ".x.csv.swp", ".x.csv.abc.tmp.bak"):
+        (tmp_path / name).write_text("")
+    assert leftover_temporaries(out) == [tmp_path / ".x.csv.abc123.tmp"]
+
+
 # -------------------------------------------------------------------------------- OSError at the CLI's edge
 def test_an_os_error_is_one_line_naming_the_path_and_verbose_shows_the_traceback(tmp_path, capsys, monkeypatch):
     from kaggle_kit.commands import validate

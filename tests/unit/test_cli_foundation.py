@@ -498,3 +498,17 @@ def test_a_kill_exits_143_and_says_terminated_a_ctrl_c_130(monkeypatch, capsys, 
     monkeypatch.setattr(validate, "run", stop)
     assert main(["validate", "a.csv", "--against", "b.pkl"]) == code
     assert capsys.readouterr().err.splitlines() == [line]
+
+
+def test_a_group_writable_lock_folder_is_refused_and_a_new_one_is_made_private(tmp_path, monkeypatch):
+    """Testing only the others' write bit would let a group member hold kaggle-kit's locks; a lock folder made 0755
+    would show every user which pipelines and folders one is running."""
+    import stat
+
+    from kaggle_kit.errors import UsageError
+    from kaggle_kit.fsio import private_folder
+
+    folder = _lock_folder(tmp_path, monkeypatch, 0o770)
+    with pytest.raises(UsageError, match=r"other users can write into it \(mode 770, owned by you\)"):
+        private_folder(folder)
+    assert stat.S_IMODE(private_folder(tmp_path / "new").stat().st_mode) == 0o700
