@@ -224,7 +224,7 @@ def test_check_dir_target(tmp_path):
 
 def test_a_fifo_is_no_output_file_and_a_dangling_link_is_not_ours_to_remove(tmp_path):
     """Accepting a FIFO as an output file would hang the write; counting a dangling link among the paths a command
-    made would have a failed command delete the user's link."""
+    made would have a failed command delete the user's link, and accepting it as a folder would fail after the work."""
     import os
 
     from kaggle_kit.fsio import new_paths
@@ -234,6 +234,8 @@ def test_a_fifo_is_no_output_file_and_a_dangling_link_is_not_ours_to_remove(tmp_
         check_file_target(tmp_path / "pipe")
     (tmp_path / "link").symlink_to(tmp_path / "missing")
     assert new_paths(tmp_path / "link") == []
+    with pytest.raises(UsageError, match=r"link: is a link to .*missing, which does not exist; create that folder "):
+        check_dir_target(tmp_path / "link")
 
 
 def test_atomic_writes_name_the_users_file_get_opens_permissions_and_leave_only_their_own_temporaries(tmp_path):

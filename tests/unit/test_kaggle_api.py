@@ -543,3 +543,30 @@ def test_a_failed_download_is_one_line_and_removes_every_folder_it_made(tmp_path
     with pytest.raises(KitError, match=f"^{error}"):
         kaggle_api.download_competition_data(tmp_path / "new" / "D")
     assert list(tmp_path.iterdir()) == [] and not (tmp_path.parent / "x.txt").exists()
+
+
+def test_the_jitter_goes_both_ways_and_a_client_valueerror_is_one_line_at_once():
+    """Jitter only upwards would lengthen every wait; a ValueError of the client's own checks left out of the retry
+    loop would end the command with its traceback instead of one line."""
+    from types import SimpleNamespace
+
+    from kaggle_kit.errors import KaggleError
+
+    policy = kaggle_api.RetryPolicy(attempts=2, base_delay_s=1.0, jitter=0.25)
+    assert [kaggle_api.backoff_delays(policy, SimpleNamespace(random=lambda: r))[0] for r in (0.0, 1.0)] == [0.75, 1.25]
+    calls = []
+
+    def refused():
+        calls.append(1)
+        raise ValueError("Kernel is private. Ask its owner.")
+
+    with pytest.raises(KaggleError, match="^the probe failed: Kernel is private$"):
+        kaggle_api.with_retries(refused, kaggle_api.Target("kernel", "u/k", "the probe"), policy, sleep=None)
+    assert calls == [1]
+
+
+def test_an_oauth_login_is_used_when_kaggle_json_is_broken(clean_env, tmp_path):
+    """Raising for the broken kaggle.json although the client would sign in with the OAuth login instead."""
+    write(clean_env / "kaggle.json", "{not json")
+    login = write(tmp_path / "home" / ".kaggle" / "credentials.json", json.dumps({"refresh_token": "r"}))
+    assert kaggle_api.find_credentials() == kaggle_api.CredentialSource("oauth", str(login))

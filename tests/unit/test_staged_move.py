@@ -407,17 +407,36 @@ def test_a_failed_undo_is_finished_by_the_next_reader_while_its_process_still_ho
         os.close(held)
 
 
-def test_a_read_that_still_finds_a_journal_after_the_undo_reads_anyway(tmp_path, monkeypatch):
-    """A kill between the undo and the shared lock leaves a journal again; without the second look's limit the read
-    ended without running its block ('generator didn't yield')."""
-    dest, staging, _ = _download(tmp_path)
+def _kill_move(monkeypatch, staging: Path, dest: Path) -> None:
+    """``move_into`` killed (kill -9) at its third rename, its journal left for the next command to undo."""
     with monkeypatch.context() as m:
         _fail_from(m, 2, Killed())
         m.setattr(staged_move, "_undo", _killed)
         with pytest.raises(Killed):
             staged_move.move_into(staging, dest)
+
+
+def test_a_read_that_still_finds_a_journal_after_the_undo_reads_anyway(tmp_path, monkeypatch):
+    """A kill between the undo and the shared lock leaves a journal again; without the second look's limit the read
+    ended without running its block ('generator didn't yield')."""
+    dest, staging, _ = _download(tmp_path)
+    _kill_move(monkeypatch, staging, dest)
     monkeypatch.setattr(staged_move, "recover_and_tell", lambda dest: None)  # each undo killed in its turn
     read = []
     with staged_move.reading(dest):
         read.append(True)
     assert read == [True] and (staging / staged_move.JOURNAL).is_file()
+
+
+def test_remove_stale_undoes_a_killed_move_first_and_keeps_a_live_downloads_folder(tmp_path, monkeypatch):
+    """Without the undo first, the killed move's journal outlived the next download and its undo later put the old
+    files back over the new ones; a staging folder made without its lock would go as stale under a slow download."""
+    dest, staging, before = _download(tmp_path)
+    _kill_move(monkeypatch, staging, dest)
+    assert staged_move.remove_stale(dest) == [] and _tree(dest) == before and not staging.exists()
+    live, held = staged_move.make(dest)
+    try:
+        os.utime(live, (1, 1))  # unchanged for a minute: its zip is still downloading
+        assert staged_move.remove_stale(dest) == [] and live.is_dir()
+    finally:
+        os.close(held)
