@@ -570,3 +570,30 @@ def test_an_oauth_login_is_used_when_kaggle_json_is_broken(clean_env, tmp_path):
     write(clean_env / "kaggle.json", "{not json")
     login = write(tmp_path / "home" / ".kaggle" / "credentials.json", json.dumps({"refresh_token": "r"}))
     assert kaggle_api.find_credentials() == kaggle_api.CredentialSource("oauth", str(login))
+
+
+def test_a_download_whose_move_and_undo_both_fail_keeps_the_old_files_where_its_error_says(tmp_path, monkeypatch):
+    """Removing the staging folder whatever happened would delete the only copy of a file the move took out of the
+    data folder, which the error says to find in replaced/."""
+    import errno
+
+    from kaggle_kit.errors import KitError
+
+    dest = tmp_path / "D"
+    dest.mkdir()
+    (dest / "a.txt").write_text("old")
+    _downloads(monkeypatch, {"c.zip": _zip_bytes({"a.txt": b"new"})})
+    real, renames = os.replace, []
+
+    def replace(a, b):  # the old file goes aside, then the disk turns read-only
+        if Path(b).name != "journal.json":
+            renames.append(b)
+            if len(renames) > 1:
+                raise OSError(errno.EROFS, "Read-only file system")
+        real(a, b)
+
+    monkeypatch.setattr(os, "replace", replace)
+    with pytest.raises(KitError, match="nor put back the files it replaced"):
+        kaggle_api.download_competition_data(dest)
+    [staging] = dest.glob(".download-*")
+    assert (staging / "replaced" / "a.txt").read_text() == "old" and not (dest / "a.txt").exists()
