@@ -597,3 +597,16 @@ def test_a_download_whose_move_and_undo_both_fail_keeps_the_old_files_where_its_
         kaggle_api.download_competition_data(dest)
     [staging] = dest.glob(".download-*")
     assert (staging / "replaced" / "a.txt").read_text() == "old" and not (dest / "a.txt").exists()
+
+
+def test_the_fakes_credentials_set_a_real_token_aside_and_every_variable_comes_back(tmp_path, monkeypatch):
+    """Keeping KAGGLE_API_TOKEN would make the client send the user's real token to the fake; leaving a variable the
+    block set (a spare KAGGLE_CONFIG_DIR, since deleted) would point every later call elsewhere."""
+    monkeypatch.setenv("KAGGLE_API_TOKEN", "real")
+    for var in ("KAGGLE_USERNAME", "KAGGLE_KEY", "KAGGLE_CONFIG_DIR", "KAGGLE_API_ENVIRONMENT"):
+        monkeypatch.delenv(var, raising=False)
+    with kaggle_api.kaggle_env(1234, tmp_path, "u", "k"):
+        assert "KAGGLE_API_TOKEN" not in os.environ and os.environ["KAGGLE_USERNAME"] == "u"
+        assert os.environ["HTTP_PROXY"] == "http://127.0.0.1:1234"
+    assert os.environ["KAGGLE_API_TOKEN"] == "real"
+    assert not {"KAGGLE_USERNAME", "KAGGLE_KEY", "KAGGLE_CONFIG_DIR", "KAGGLE_API_ENVIRONMENT"} & set(os.environ)

@@ -114,3 +114,23 @@ def test_a_signal_in_a_held_block_acts_only_once_the_block_is_over(handlers, sig
                 signal.raise_signal(signum)
                 done.append(True)
     assert done == [True]
+
+
+@pytest.mark.parametrize("block", [signals_held, terminate_as_interrupt, stopped_once])
+def test_outside_the_main_thread_a_block_runs_and_changes_no_handler(block):
+    """Swapping handlers there too would raise ValueError (only the main thread may set one) instead of running."""
+    import threading
+
+    before, seen = signal.getsignal(signal.SIGTERM), []
+
+    def work():
+        try:
+            with block():
+                seen.append(signal.getsignal(signal.SIGTERM))
+        except ValueError as err:
+            seen.append(err)
+
+    thread = threading.Thread(target=work)
+    thread.start()
+    thread.join(10)
+    assert seen == [before]
