@@ -226,11 +226,7 @@ def test_reading_undoes_a_killed_move_first_and_costs_under_a_millisecond(tmp_pa
     """``reading`` undoes a move a kill cut short before it reads (under the exclusive lock), and a plain read's
     lock costs little: every data read takes it."""
     dest, staging, before = _download(tmp_path)
-    with monkeypatch.context() as m:
-        _fail_from(m, 2, Killed())
-        m.setattr(staged_move, "_undo", _killed)
-        with pytest.raises(Killed):
-            staged_move.move_into(staging, dest)
+    _kill_move(monkeypatch, staging, dest)
     with staged_move.reading(dest):
         assert _tree(dest) == before and not staging.exists()
     n, t0 = 200, time.perf_counter()
