@@ -118,3 +118,266 @@ def test_the_demo_runs_its_pre_flight_once(tmp_path, shared_data, monkeypatch):
 
 def test_the_demos_parallel_members_reaches_the_run(tmp_path, shared_data, monkeypatch):
     assert _demo_without_work(tmp_path, shared_data, monkeypatch, parallel_members="2")["parallel"][0] == 2
+
+
+@pytest.mark.parametrize("forward, error", [
+    (lambda x: x.flatten(1)[:, :5], r"^model 'm' with model.kwargs \{'width': 3\} gives outputs of shape \(2, 5\) "
+                                    r"for 2 images, not \(2, 10\)$"),
+    (lambda x: x.flatten(1) @ x.flatten(1), r"^model 'm' with model.kwargs \{'width': 3\} cannot classify a 32x32 "
+                                            r"image \(.+\); fix model.kwargs$"),
+    (lambda x: x.flatten(1)[:, :10], None),
+])
+def test_the_forward_check_refuses_a_wrong_output_shape_or_a_shape_error(forward, error):
+    """Dropping the output-shape check, or taking torch's shape errors for a missing meta kernel, would let a model
+    that cannot classify ten classes through the pre-flight, to fail after the data is read."""
+    import torch
+
+    from kaggle_kit.pipeline import _check_forward
+
+    class Model(torch.nn.Module):
+        def forward(self, x):
+            return forward(x)
+
+    if error is None:
+        _check_forward(Model(), "m", {"width": 3})
+    else:
+        with pytest.raises(ConfigError, match=error):
+            _check_forward(Model(), "m", {"width": 3})
+
+
+def test_a_members_model_error_names_the_member_and_keeps_its_class():
+    """Raising a member's error as it is would leave the user to guess which of several members is over budget."""
+    ok = load_pipeline("pipelines/demo.yaml", overrides=["model.name=tinycnn", "model.kwargs={}"])
+    big = load_pipeline("pipelines/demo.yaml", overrides=["model.name=tinycnn", "model.kwargs.width=100000"])
+    with pytest.raises(ParameterBudgetError, match=r"^member 'big': model tinycnn has 900,008,100,010 trainable "):
+        check_member_models([("ok", ok), ("big", big)])
+
+
+@pytest.mark.parametrize("stages, error", [
+    ("[data, predict]", r"^a pipeline must list at least the 'data' and 'train' stages$"),
+    ("[data, train, sync]", r"ledger.csv: header is not a kaggle-kit ledger's"),
+])
+def test_the_pre_flight_refuses_a_pipeline_without_training_or_syncing_into_a_bad_ledger(tmp_path, stages, error):
+    """Checking only for 'data', or the ledger only when uploading, would let a pipeline that trains nothing, or a
+    sync into a broken ledger, through to the data stage (and hours of training)."""
+    from kaggle_kit.errors import UsageError
+    from kaggle_kit.pipeline import _preflight
+
+    (tmp_path / "submissions").mkdir()
+    (tmp_path / "submissions" / "ledger.csv").write_text("not,a,ledger\n")
+    cfg = load_pipeline("pipelines/demo.yaml", overrides=[f"stages={stages}", "model.name=tinycnn", "model.kwargs={}"])
+    with pytest.raises(UsageError, match=error):
+        _preflight(cfg, workdir=tmp_path, echo=print, kaggle_env=None)
+
+
+def test_the_pre_flight_uses_earlier_checks_only_of_the_same_config_and_notes_two_members(tmp_path):
+    """Findings of another config taken as this one's would train the wrong members; the combined-parameters
+    note left to ensembles of three or more would say nothing of two members over the budget together."""
+    from kaggle_kit.pipeline import Checked, _preflight
+
+    cfg = load_pipeline("pipelines/default.yaml", overrides=["stages=[data, train, predict, ensemble]"])
+    two = member_configs(cfg)[:2]
+    lines: list[str] = []
+    assert _preflight(cfg, workdir=tmp_path, echo=lines.append, kaggle_env=None,
+                      checked=Checked(cfg, two, [4_893_566] * 2, (1, [])))[0] == two
+    assert lines[0].startswith("note: these predictions come from 2 models with 9,787,132 trainable parameters")
+    stale = Checked(load_pipeline("pipelines/default.yaml"), two, [4_893_566] * 2, (1, []))
+    members, _ = _preflight(cfg, workdir=tmp_path, echo=lines.append, kaggle_env=None, checked=stale)
+    assert [name for name, _ in members] == [name for name, _ in member_configs(cfg)] and len(members) == 3
+
+
+# ------------------------------------------------------------------ the stage cache: state file, keys, planning
+def _state(tmp_path):
+    from kaggle_kit.pipeline import PipelineState
+
+    return PipelineState(tmp_path / "runs" / "pipelines" / "p.json", tmp_path)
+
+
+def test_a_state_file_keeps_only_its_well_formed_entries(tmp_path):
+    """Loading kept a non-dict stage entry, which done() and run_for() then call .get on: one hand-edited line
+    stopped every later run with an AttributeError."""
+    from kaggle_kit.pipeline import PipelineState
+
+    path = tmp_path / "p.json"
+    path.write_text('{"stages": {"data": {"key": "k"}, "train:m0": 3}, "runs": ["x"]}', encoding="utf-8")
+    state = PipelineState.load(path, tmp_path)
+    assert (state.stages, state.runs) == ({"data": {"key": "k"}}, {})
+    assert state.done("train:m0", "k") is None
+
+
+@pytest.mark.parametrize("change, reused", [("nothing", True), ("key", False), ("unfinished", False),
+                                            ("output edited", False), ("output removed", False)])
+def test_a_stage_is_done_only_with_its_key_finished_and_its_outputs_as_recorded(tmp_path, change, reused):
+    """Dropping the key, the finished flag, the sha256 or the existence check from done() would skip a stage whose
+    inputs or outputs changed (a CSV edited by hand uploaded as the pipeline's)."""
+    state = _state(tmp_path)
+    out = tmp_path / "submissions" / "p.csv"
+    out.parent.mkdir(parents=True)
+    out.write_text("ID,Labels\n0,1\n")
+    state.mark("submission", "k1", finished=change != "unfinished", outputs=[out], csv=out)
+    assert state.stages["submission"]["csv"] == "submissions/p.csv"  # kept relative to the work folder
+    if change == "output edited":
+        out.write_text("ID,Labels\n0,2\n")
+    elif change == "output removed":
+        out.unlink()
+    entry = state.done("submission", "k2" if change == "key" else "k1", [out])
+    assert (entry is not None) == reused
+
+
+def test_paths_outside_the_work_folder_stay_whole_and_old_relative_ones_are_found(tmp_path, monkeypatch):
+    """relative() cutting an outside path to its name, or resolve() dropping the fallback to a path relative to
+    the current directory (state files of before), would lose a run folder and train it again."""
+    from pathlib import Path
+
+    work, elsewhere = tmp_path / "work", tmp_path / "elsewhere"
+    (elsewhere / "runs" / "r1").mkdir(parents=True)
+    work.mkdir()
+    state = _state(work)
+    assert state.relative(elsewhere / "runs" / "r1") == str(elsewhere / "runs" / "r1")
+    assert state.relative(work / "runs" / "r1") == "runs/r1"
+    monkeypatch.chdir(elsewhere)
+    assert state.resolve("runs/r1") == Path("runs/r1")          # only there: an older state file's path
+    (work / "runs" / "r1").mkdir(parents=True)
+    assert state.resolve("runs/r1") == work / "runs" / "r1"     # under the work folder first
+
+
+def test_a_training_run_another_member_took_is_not_reused(tmp_path):
+    """run_for ignoring ``taken`` would give two members that train alike (and predict differently) one folder."""
+    state = _state(tmp_path)
+    state.mark_run("tk", tmp_path / "runs" / "r1", finished=True)
+    assert state.run_for("tk", "train:b", "old", taken=set())["run_dir"] == "runs/r1"
+    assert state.run_for("tk", "train:b", "old", taken={tmp_path / "runs" / "r1"}) is None
+
+
+def test_progress_numbers_each_stage_once_and_names_side_by_side_ones_by_their_start():
+    """A skip that did not count, or a finish numbered by the last start rather than its own, would print
+    [2/3] twice or a member's line under another's number."""
+    from kaggle_kit.pipeline import Progress
+
+    lines: list[str] = []
+    prog = Progress(4, lines.append)
+    prog.skip("data", "why")
+    prog.start("train a -> x", key="train a")
+    prog.start("train b -> y", key="train b")
+    prog.finish("train a", None, "holdout 50.00%")
+    prog.skip("predict")
+    assert [line.split(" done in ")[0] for line in lines] == [
+        "[1/4] data skipped (why)", "[2/4] train a -> x ...", "[3/4] train b -> y ...", "[2/4] train a",
+        "[4/4] predict skipped (inputs unchanged)"]
+    assert lines[3].endswith(": holdout 50.00%") and prog.timings["data"] == 0.0
+
+
+def test_accuracies_print_as_percentages():
+    """A dropped factor of 100 would print a holdout of 91.23% as 0.91%."""
+    from kaggle_kit.pipeline import _fmt_acc
+
+    assert (_fmt_acc(0.91234), _fmt_acc(1.0), _fmt_acc(None)) == ("91.23%", "100.00%", "n/a")
+
+
+def test_logits_without_a_predict_manifest_are_not_taken_for_a_full_prediction(tmp_path):
+    """Reading a missing manifest's comp_subset as None (every image) would skip predicting again over logits of
+    unknown subset, and the CSV could miss rows."""
+    from kaggle_kit.pipeline import _predicted_subset
+
+    assert _predicted_subset(tmp_path) == "unknown"
+
+
+def test_upload_never_is_a_dry_run_and_auto_with_credentials_is_not(monkeypatch, tmp_path):
+    """A flipped _would_dry_run would take a recorded dry run for the upload asked for, or the reverse."""
+    from kaggle_kit.pipeline import _would_dry_run
+
+    monkeypatch.setenv("KAGGLE_CONFIG_DIR", str(tmp_path))  # no kaggle.json of the machine's
+    for var in ("KAGGLE_USERNAME", "KAGGLE_KEY"):
+        monkeypatch.delenv(var, raising=False)
+    creds = {"KAGGLE_USERNAME": "u", "KAGGLE_KEY": "k"}
+    assert (_would_dry_run("never", creds), _would_dry_run("auto", creds), _would_dry_run("auto", {})) == \
+        (True, False, True)
+
+
+def test_the_training_fingerprint_leaves_the_competition_pickle_out(tmp_path):
+    """Swapping the two fingerprints, or hashing the pickle into both, would retrain every member for a new
+    competition pickle or never re-predict for one."""
+    import hashlib
+    import json
+    from types import SimpleNamespace
+
+    from kaggle_kit.pipeline import data_fingerprint, data_fingerprints
+
+    names = [f"data_batch_{i}" for i in range(1, 6)] + ["test_batch"]
+    for n in names:
+        (tmp_path / n).write_bytes(n.encode())
+    (tmp_path / "comp.pkl").write_bytes(b"comp")
+    paths = SimpleNamespace(cifar_dir=tmp_path, comp_pickle=tmp_path / "comp.pkl")
+    files = {n: hashlib.sha256(n.encode()).hexdigest() for n in names}
+    batches_only = hashlib.sha256(json.dumps(files, sort_keys=True).encode()).hexdigest()[:16]
+    with_comp = hashlib.sha256(json.dumps({**files, "comp.pkl": hashlib.sha256(b"comp").hexdigest()},
+                                          sort_keys=True).encode()).hexdigest()[:16]
+    assert data_fingerprints(paths) == (with_comp, batches_only)
+    assert (data_fingerprint(paths), data_fingerprint(paths, with_comp=False)) == (with_comp, batches_only)
+
+
+def _plan(tmp_path, overrides=(), record=None):
+    """_plan_training for fast.yaml's one member, after ``record(state, folder, train_key, legacy_key, mcfg)``
+    wrote what an earlier run left; returns (folder, job, state, lines, the run folder recorded)."""
+    from kaggle_kit.pipeline import Progress, _plan_training, train_keys
+
+    cfg = load_pipeline("pipelines/fast.yaml", overrides=list(overrides))
+    state, folder = _state(tmp_path), tmp_path / "runs" / "r1"
+    folder.mkdir(parents=True)
+    (folder / "model.pt").write_bytes(b"weights")
+    record(state, folder, *train_keys(cfg, "cfp", "dfp"), cfg)
+    lines: list[str] = []
+    planned, job = _plan_training(state, "m0", cfg, cfg, tmp_path, "cfp", "dfp", set(), "train",
+                                  Progress(3, lines.append), lines.append)
+    return planned, job, state, lines, folder
+
+
+@pytest.mark.parametrize("how", ["by key", "by the key of before", "by the key with data.test_subset"])
+def test_a_finished_intact_run_is_reused_and_recorded_under_todays_key(tmp_path, how):
+    """Skipping the old-key or test_subset look-up, or not recording the run under today's key, would train a
+    member again (hours) that a state file of before recorded as trained."""
+    from kaggle_kit.pipeline import key_with_test_subset
+
+    def record(state, folder, key, legacy, cfg):
+        if how == "by the key of before":
+            state.mark("train:m0", legacy, finished=True, outputs=[folder / "model.pt"], run_dir=folder)
+        else:
+            state.mark_run(key if how == "by key" else key_with_test_subset(cfg, "cfp"), folder, finished=True,
+                           outputs=[folder / "model.pt"])
+
+    overrides = ["data.test_subset=500"] if how.endswith("test_subset") else []
+    planned, job, state, lines, folder = _plan(tmp_path, overrides, record)
+    key = state.stages["train:m0"]["key"]
+    assert (planned, job) == (folder, None) and lines == [f"[1/3] train skipped (inputs unchanged; {folder})"]
+    assert state.runs[key]["run_dir"] == "runs/r1" and state.stages["train:m0"]["finished"]
+
+
+@pytest.mark.parametrize("select_best", [False, True])
+def test_a_finished_run_whose_model_changed_resumes_or_starts_over(tmp_path, select_best):
+    """Reusing a model.pt changed since training (or resuming a select_best run, whose best weights last.pt cannot
+    restore) would submit weights the recorded training did not produce."""
+    def record(state, folder, key, legacy, cfg):
+        state.mark_run(key, folder, finished=True, outputs=[folder / "model.pt"])
+        (folder / "model.pt").write_bytes(b"edited")
+        (folder / "last.pt").write_bytes(b"last")
+
+    planned, job, _, lines, folder = _plan(tmp_path, [f"train.select_best={str(select_best).lower()}"], record)
+    assert not (folder / "model.pt").exists() and job is not None and planned == job.run_dir
+    if select_best:
+        assert planned.parent == tmp_path / "runs" and planned != folder and not job.resume
+        assert lines[0].endswith("which last.pt cannot restore, so train starts again in a new folder")
+    else:
+        assert (planned, job.resume, lines) == (folder, True, [])
+
+
+@pytest.mark.parametrize("last", [False, True])
+def test_an_unfinished_run_resumes_only_from_a_last_pt(tmp_path, last):
+    """Resuming a folder without last.pt would fail in training instead of starting the run in it."""
+    def record(state, folder, key, legacy, cfg):
+        state.mark_run(key, folder, finished=False)
+        (folder / "model.pt").unlink()
+        if last:
+            (folder / "last.pt").write_bytes(b"last")
+
+    planned, job, *_ , folder = _plan(tmp_path, (), record)
+    assert (planned, job.run_dir, job.resume) == (folder, folder, last)
