@@ -231,3 +231,16 @@ def test_a_checkpoint_without_the_format_tag_is_refused(tmp_path):
     path = tweak(save(tmp_path / "model.pt"), format=...)
     with pytest.raises(RunError, match=r"model\.pt: not a kaggle-kit model checkpoint \(missing format tag\)"):
         load_checkpoint(path)
+
+
+@pytest.mark.parametrize("options, line", [
+    (["--batch-size", "0"], "error: --batch-size must be at least 1"),
+    (["--all-comp", "--no-comp"], "error: --all-comp and --no-comp contradict each other; give one"),
+])
+def test_cli_refuses_a_zero_batch_or_contradictory_comp_options_before_the_data(tmp_path, capsys, options, line):
+    """A dropped check would predict with batches of no image, or silently drop the competition logits that
+    --all-comp asked for in full."""
+    run = make_run(tmp_path / "run")
+    before = snapshot(run)
+    assert main(["predict", str(run), "--device", "cpu", "--data-dir", str(tmp_path / "no-data"), *options]) == 2
+    assert one_error_line(capsys) == line and snapshot(run) == before
