@@ -121,3 +121,18 @@ def test_validate_a_missing_csv_is_one_error_line_as_submit_says_it(tmp_path, co
         csv.mkdir()
     assert main(["validate", str(csv), "--against", str(comp_pickle)]) == 2
     assert capsys.readouterr().err == f"error: {csv}: {what}\n"
+
+
+@pytest.mark.parametrize("limit", [2, 3])
+def test_validate_lists_problems_up_to_its_limit_and_counts_the_rest(tmp_path, comp_pickle, capsys, monkeypatch,
+                                                                     limit):
+    """An off-by-one at the limit would hide its last problem or print '... 0 more'."""
+    from kaggle_kit import submission
+
+    monkeypatch.setattr(submission, "MAX_PROBLEMS_LISTED", limit)
+    csv = tmp_path / "c.csv"
+    csv.write_text("ID,Labels\n0,x\n1,y\n2,z\n", encoding="utf-8")
+    assert main(["validate", str(csv), "--against", str(comp_pickle)]) == 2
+    listed = [f"{csv}:{i + 2}: label '{c}' is not an integer 0-9" for i, c in enumerate("xyz")][:limit]
+    more = ["... 1 more"] if limit == 2 else []
+    assert capsys.readouterr().err.splitlines() == [*listed, *more, f"error: {csv}: invalid submission (3 problems)"]
