@@ -512,3 +512,65 @@ def test_a_group_writable_lock_folder_is_refused_and_a_new_one_is_made_private(t
     with pytest.raises(UsageError, match=r"other users can write into it \(mode 770, owned by you\)"):
         private_folder(folder)
     assert stat.S_IMODE(private_folder(tmp_path / "new").stat().st_mode) == 0o700
+
+
+@pytest.mark.parametrize("argv, line", [
+    (["submit", "s.csv", "--from", "runs/r", "-m", "m"], "give either a CSV file or --from RUN (exactly one)"),
+    (["submit", "s.csv", "--out", "o.csv", "-m", "m"], "--out only applies with --from RUN"),
+    (["submit", "--from", "runs/r", "-m", "m", "--synthetic-per-set", "-1"],
+     "--synthetic-per-set must be 0 (off) or more"),
+    (["train", "--resume", "runs/r", "--run-dir", "elsewhere"],
+     "--resume takes the run's own config.yaml; drop PIPELINE and --run-dir"),
+    (["train", "--resume", "runs/r", "--set", "train.epochs=3"],
+     "--resume takes the run's own config.yaml: 'train.epochs' would change what the run learns; only "
+     "train.num_workers may be --set (or train a new run)"),
+])
+def test_contradictory_or_out_of_range_options_are_one_error_line_before_any_work(argv, line, tmp_path, monkeypatch,
+                                                                                  capsys):
+    """A dropped option check would submit a CSV while ignoring --from or --out, accept a negative
+    --synthetic-per-set, or resume a run into another folder or with another recipe."""
+    monkeypatch.chdir(tmp_path)
+    assert main(argv) == 2
+    assert capsys.readouterr().err.splitlines() == [f"error: {line}"]
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("upload, extra", [("never", " --set submit.upload=auto"), ("auto", "")])
+def test_a_dry_run_of_run_names_the_command_that_uploads(monkeypatch, upload, extra):
+    """Naming the command again without ``--set submit.upload=auto`` where the pipeline says never (or with it
+    where it does not) would print an upload command that only dry-runs again."""
+    import kaggle_kit.pipeline
+
+    seen: dict = {}
+
+    def stop(cfg, **kwargs):
+        seen.update(kwargs, cfg=cfg)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(kaggle_kit.pipeline, "run_pipeline", stop)
+    assert main(["run", "pipelines/demo.yaml", "--set", "train.epochs=2", "--set", f"submit.upload={upload}"]) == 130
+    assert (seen["cfg"].train.epochs, seen["cfg"].submit.upload) == (2, upload)
+    assert seen["again"] == "kaggle-kit run pipelines/demo.yaml --set train.epochs=2" + extra
+
+
+def test_an_os_error_of_a_rename_names_its_destination():
+    """Naming the temporary file instead of a rename's destination would point the user at a file that is gone."""
+    from kaggle_kit.cli import os_error_line
+
+    err = OSError(28, "No space left on device", "out/.s.csv.tmp", None, "out/s.csv")
+    assert os_error_line(err) == "out/s.csv: No space left on device (OSError)"
+    assert os_error_line(OSError(13, "Permission denied", "a.csv")) == "a.csv: Permission denied (PermissionError)"
+
+
+@pytest.mark.parametrize("score, shown", [("0.8123", "81.23%"), ("81.23", "81.23%"), ("", "pending")])
+def test_the_run_summary_gives_a_scored_submissions_public_score_in_percent(capsys, score, shown):
+    """A dropped factor of 100 would print a public score of 81.23% as 0.81%."""
+    from pathlib import Path
+
+    from kaggle_kit.commands.run import _summary
+    from kaggle_kit.pipeline import PipelineOutcome
+
+    _summary(PipelineOutcome([], Path("r"), None, {"status": "complete", "public_score": score}, None, {},
+                             ledger=Path("ledger.csv")))
+    assert capsys.readouterr().out.splitlines()[-1] == (f"ledger:       ledger.csv (this submission: complete, "
+                                                        f"public score {shown})")
