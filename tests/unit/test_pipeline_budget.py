@@ -1,4 +1,5 @@
-"""The pipeline checks its members' parameter budget before the data is even looked for."""
+"""The pipeline's parts, without training: its members' parameter budget (checked before the data is even looked
+for), the stage cache and its keys, the pre-flight checks, and the plan of which runs to train, resume or reuse."""
 import pytest
 
 from kaggle_kit.config import load_pipeline
