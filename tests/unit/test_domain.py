@@ -226,3 +226,49 @@ def test_near_duplicate_counts_include_a_similarity_equal_to_the_threshold():
     sim = float(domain.near_duplicates(target, ref, thresholds=(0.5,)).max_similarity[0])
     assert 0.5 < sim < 1.0
     assert domain.near_duplicates(target, ref, thresholds=(sim,)).counts[sim] == 1
+
+
+def test_luma_uses_the_bt601_weights_of_red_green_and_blue():
+    """Red's and blue's weights swapped would read a blue-tinted set's sharpness as a red-tinted one's."""
+    assert image_stats._gray(np.eye(3)[None, None]) == pytest.approx(np.array([[[0.299, 0.587, 0.114]]]))
+
+
+def test_laplacian_variance_of_a_point_of_light_is_20_ninths():
+    """A point in a dark 5x5 field: the 4-neighbour Laplacian is -4 at it and 1 at its four neighbours over the
+    3x3 interior, so variance (16 + 4) / 9; a centre weight of 3 would give 13/9 - 1/81."""
+    gray = np.zeros((1, 5, 5))
+    gray[0, 2, 2] = 1.0
+    assert image_stats.laplacian_variance(gray) == pytest.approx([20 / 9])
+
+
+def _wave(fy: float, fx: float) -> np.ndarray:
+    y, x = np.mgrid[:32, :32]
+    return np.cos(2 * np.pi * (fy * y + fx * x))[None]
+
+
+@pytest.mark.parametrize("gray, share", [
+    (_wave(0.5, 0.5) * 0.5 + 0.5, 1.0),  # a 0/1 checkerboard: all its power at Nyquist, none left at DC
+    (_wave(0.25, 0.25), 1.0),  # radius 0.354 cycles/pixel: above the 0.25 cutoff
+    (_wave(0.0, 0.25), 0.0),  # radius exactly 0.25: not above it
+    (_wave(0.125, 0.0), 0.0),
+])
+def test_high_frequency_share_is_the_power_beyond_a_radius_of_a_quarter_cycle_per_pixel(gray, share):
+    """Keeping the mean's (DC) power in the total would halve the checkerboard's share; a square instead of a
+    circle, or a lower cutoff, would move the diagonal or the slower waves across it."""
+    assert image_stats.high_frequency_energy(gray) == pytest.approx([share], abs=1e-9)
+
+
+def test_blockiness_is_the_same_for_an_image_and_its_transpose(images):
+    """Borders are crossed by columns and by rows alike: counting only the column steps twice would score
+    horizontal JPEG block edges as none."""
+    gray = image_stats._gray(shifts.corrupt(images[:20], "jpeg", 5).astype(np.float64) / 255.0)
+    assert image_stats.blockiness(gray) == pytest.approx(image_stats.blockiness(gray.transpose(0, 2, 1)))
+    bands = np.repeat(np.arange(4) % 2, 8)[None, :, None] * np.ones((1, 32, 32)) + _wave(0.5, 0.5) * 0.01
+    assert image_stats.blockiness(bands)[0] > 10  # steps only across row borders, between the blocks
+
+
+@pytest.mark.parametrize("shape", [(2, 32, 32, 4), (32, 32, 3), (2, 32, 32)])
+def test_statistics_reject_batches_that_are_not_n_rgb_images(shape):
+    """Without the shape check a 4-channel or unbatched array failed deep in numpy with a message naming no input."""
+    with pytest.raises(ValueError, match="expected uint8 \\(N, H, W, 3\\) images"):
+        image_stats.image_features(np.zeros(shape, dtype=np.uint8))
