@@ -272,3 +272,41 @@ def test_statistics_reject_batches_that_are_not_n_rgb_images(shape):
     """Without the shape check a 4-channel or unbatched array failed deep in numpy with a message naming no input."""
     with pytest.raises(ValueError, match="expected uint8 \\(N, H, W, 3\\) images"):
         image_stats.image_features(np.zeros(shape, dtype=np.uint8))
+
+
+def test_a_capped_side_is_drawn_without_repeats_and_importance_is_measured_on_a_held_out_fold(images, monkeypatch):
+    """Ignoring ``max_images`` would fit every image of a 50,000-image side; drawing with replacement would put
+    copies of one image on both sides of a fold (an AUC above 0.5 with no shift); permuting on the training rows
+    too would rank what the model memorised, not what separates the sets."""
+    seen = []
+    real = domain.permutation_importance
+    monkeypatch.setattr(domain, "permutation_importance", lambda model, x, y, **kw: seen.append(len(x)) or
+                        real(model, x, y, **kw))
+    res = domain.domain_classifier(images[:300], images[300:420], max_images=100, n_boot=20)
+    assert res.n_per_side == 100 and len(res.oof_scores) == 200
+    for side in (False, True):
+        rows = np.column_stack(list(res.side_stats(side).values()))
+        assert len(np.unique(rows, axis=0)) == 100
+    assert seen == [40]  # one of the 5 folds of 200 images
+
+
+def test_each_thumbnail_column_is_the_pixel_block_and_channel_its_name_says():
+    """Columns left in pixel-major order under channel-major names would have the report blame the red of one
+    corner for a change in the green of another."""
+    img = np.zeros((1, 32, 32, 3), dtype=np.uint8)
+    img[0, :8, 8:16, 1] = 255  # green, in the 4x4 thumbnail's row 0, column 1
+    x, names = domain.domain_features(img)
+    thumbs = dict(zip(names[len(image_stats.FEATURES):], x[0, len(image_stats.FEATURES):]))
+    assert thumbs.pop("thumb_g_0_1") == 1.0 and set(thumbs.values()) == {0.0}
+
+
+def test_the_reweighted_auc_fits_at_most_max_images_a_side(monkeypatch):
+    """Ignoring ``max_images`` would fit every holdout and competition image again for each estimate."""
+    seen = []
+    real = domain.cross_val_predict
+    monkeypatch.setattr(domain, "cross_val_predict", lambda clf, x, y, **kw: seen.append(np.bincount(y)) or
+                        real(clf, x, y, **kw))
+    rng = np.random.default_rng(0)
+    auc = domain.reweighted_domain_auc(rng.normal(size=(60, 4)), rng.normal(size=(50, 4)), np.ones(60),
+                                       max_images=20)
+    assert 0.0 <= auc <= 1.0 and [list(c) for c in seen] == [[20, 20]]
