@@ -25,7 +25,7 @@ from kaggle_kit.fsio import atomic_write_text, check_not_held, held_lock, one_at
 from kaggle_kit.ledger import as_fraction
 from kaggle_kit.member_jobs import MemberJob, planned_at_once, train_members, visible_cuda_devices
 from kaggle_kit.runs import new_run_id
-from kaggle_kit.text import noun_for
+from kaggle_kit.text import noun_for, percent
 
 
 
@@ -298,10 +298,6 @@ def _predicted_subset(folder: Path) -> int | None | str:
     return (read_manifest(folder, "predict") or {}).get("comp_subset", "unknown")
 
 
-def _fmt_acc(value: float | None) -> str:
-    return "n/a" if value is None else f"{100 * value:.2f}%"
-
-
 @dataclass
 class PipelineOutcome:
     run_dirs: list[Path]
@@ -482,8 +478,8 @@ def _run_pipeline(cfg: PipelineConfig, members: list[tuple[str, PipelineConfig]]
         state.mark_run(job.train_key, folder, finished=True, outputs=[folder / "model.pt"])
         state.mark(f"train:{job.name}", job.train_key, finished=True, outputs=[folder / "model.pt"], run_dir=folder,
                    holdout_acc=result.holdout_acc)
-        prog.finish(labels[job.name], None, f"holdout {_fmt_acc(result.holdout_acc)} after {result.epochs_done} "
-                    f"epoch{'' if result.epochs_done == 1 else 's'}"
+        prog.finish(labels[job.name], None, f"holdout {percent(result.holdout_acc, 2, 'n/a')} after "
+                    f"{result.epochs_done} epoch{'' if result.epochs_done == 1 else 's'}"
                     f"{'' if result.stopped_epoch is None else ' (early stop)'}")
 
     def train_here(job: MemberJob) -> None:  # in this process, as every member trains without side by side
@@ -502,8 +498,8 @@ def _run_pipeline(cfg: PipelineConfig, members: list[tuple[str, PipelineConfig]]
             logits = predict_run(folder, data, comp, mcfg.predict, comp_subset=mcfg.data.comp_subset,
                                  test_subset=mcfg.data.test_subset)
             state.mark(f"predict:{name}", pkey, finished=True, outputs=outputs)
-            prog.finish(label, t0, f"tta={mcfg.predict.tta}: holdout {_fmt_acc(logits['holdout'].accuracy)}, "
-                        f"test {_fmt_acc(logits['test'].accuracy)}")
+            prog.finish(label, t0, f"tta={mcfg.predict.tta}: holdout {percent(logits['holdout'].accuracy, 2, 'n/a')}, "
+                        f"test {percent(logits['test'].accuracy, 2, 'n/a')}")
 
     at_once, devices = parallel  # how many members train at once, and the CUDA devices they are given
     jobs = []
@@ -618,7 +614,7 @@ def _run_pipeline(cfg: PipelineConfig, members: list[tuple[str, PipelineConfig]]
             state.mark("upload", ukey, finished=True, status=row.get("status"), ref=row.get("kaggle_ref"))
             outcome.ledger_row = row
             prog.finish("upload", t0, f"status {row.get('status')}" + (
-                f", public score {_fmt_acc(as_fraction(float(row['public_score'])))}"
+                f", public score {percent(as_fraction(float(row['public_score'])), 2, 'n/a')}"
                 if row.get("public_score") not in (None, "") else "") + " (the time includes the leaderboard "
                 "prediction recorded with it)")
     if "sync" in cfg.stages:

@@ -2,6 +2,7 @@
 browser would act on rather than show is spelled out as Python writes it (``\\x1b``, ``\\n``, ``\\u202e``)."""
 from __future__ import annotations
 
+import math
 import re
 
 # C0 and C1 controls and DEL (a terminal's escape sequences: clear the screen, recolour, rewrite the title; a line
@@ -19,6 +20,15 @@ def count_words(n: int, noun: str, plural: str | None = None) -> str:
     """'1 row', '2 rows', '1,000 rows': a count the reader sees, with the noun in the number it has ("submission(s)"
     made every reader do that sum)."""
     return f"{n:,} {noun_for(n, noun, plural)}"
+
+
+def percent(fraction: float | None, digits: int = 1, missing: str = "-") -> str:
+    """A fraction as the percentage a reader compares with Kaggle's ('81.2%'); ``missing`` where there is no value
+    (None, or NaN from an empty table cell). The one formatter, so the report, the commands and the pipeline's
+    lines round alike."""
+    if fraction is None or (isinstance(fraction, float) and math.isnan(fraction)):
+        return missing
+    return f"{100 * fraction:.{digits}f}%"
 
 
 def noun_for(n: int, noun: str, plural: str | None = None) -> str:

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 from kaggle_kit.config import ENSEMBLE_METHODS
+from kaggle_kit.text import percent
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -18,10 +19,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
-def _pct(x) -> str:
-    return "-" if x is None else f"{100 * x:.2f}%"
-
-
 def run(args: argparse.Namespace) -> int:
     from kaggle_kit.ensemble import ensemble_runs
     from kaggle_kit.runs import run_dir
@@ -32,8 +29,9 @@ def run(args: argparse.Namespace) -> int:
     width = max(len(label), *(len(m["name"]) for m in summary["members"])) + 2
     print(f"{'member':<{width}} {'weight':>7} {'holdout':>8} {'test':>8}")
     for m in summary["members"]:
-        print(f"{m['name']:<{width}} {m['weight']:>7.3f} {_pct(m['holdout']['acc']):>8} {_pct(m['test']['acc']):>8}")
+        print(f"{m['name']:<{width}} {m['weight']:>7.3f} {percent(m['holdout']['acc'], 2):>8} "
+              f"{percent(m['test']['acc'], 2):>8}")
     ens = summary["ensemble"]
-    print(f"{label:<{width}} {'':>7} {_pct(ens['holdout']['acc']):>8} {_pct(ens['test']['acc']):>8}")
+    print(f"{label:<{width}} {'':>7} {percent(ens['holdout']['acc'], 2):>8} {percent(ens['test']['acc'], 2):>8}")
     print(f"wrote {out}")
     return 0

@@ -7,6 +7,7 @@ import os
 import shlex
 
 from kaggle_kit.config import TTA_AVERAGES, TTA_LEVELS, TTA_PADS
+from kaggle_kit.text import percent
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -29,10 +30,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--device", help="auto, cpu, cuda, cuda:N or mps (default: auto = cuda when available, "
                                     "else cpu)")
     p.set_defaults(func=run)
-
-
-def _pct(x) -> str:
-    return "-" if x is None else f"{100 * x:.2f}%"
 
 
 def run(args: argparse.Namespace) -> int:
@@ -74,8 +71,8 @@ def run(args: argparse.Namespace) -> int:
     metrics = (read_manifest(folder, "predict") or {}).get("metrics", {})
     print(f"{'split':<8} {'images':>7} {'plain':>8} {'TTA':>8}")
     for split, lg in logits.items():
-        print(f"{split:<8} {len(lg.ids):>7,} {_pct(metrics.get(f'{split}_acc_plain')):>8} "
-              f"{_pct(metrics.get(f'{split}_acc_tta')):>8}")
+        print(f"{split:<8} {len(lg.ids):>7,} {percent(metrics.get(f'{split}_acc_plain'), 2):>8} "
+              f"{percent(metrics.get(f'{split}_acc_tta'), 2):>8}")
     t = metrics.get("temperature")
     if t is not None and "holdout_nll_raw" in metrics:
         print(f"temperature {t:.3f}: holdout NLL {metrics['holdout_nll_raw']:.4f} -> "

@@ -8,6 +8,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from kaggle_kit.text import percent
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("train", help="train one pipeline's model into a run folder (resumable; torchrun-aware)")
@@ -22,10 +24,6 @@ def register(sub: argparse._SubParsersAction) -> None:
                                       "else ./data, then Kaggle input)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar or per-epoch lines")
     p.set_defaults(func=run)
-
-
-def _pct(x) -> str:
-    return "-" if x is None else f"{100 * x:.2f}%"
 
 
 def check_resume_overrides(overrides: list[str]) -> None:
@@ -95,5 +93,5 @@ def run(args: argparse.Namespace) -> int:
         if result.stopped_epoch is not None:
             epochs += " (early stop)"
         print(f"run {result.run_dir}: {epochs} in {result.seconds:.0f}s, "
-              f"holdout {_pct(result.holdout_acc)}, CIFAR-10 test {_pct(result.test_acc)}")
+              f"holdout {percent(result.holdout_acc, 2)}, CIFAR-10 test {percent(result.test_acc, 2)}")
     return 0

@@ -31,7 +31,7 @@ from kaggle_kit.gap.report_render import (Details, Fig, Section, Table, figure_p
                                           render_markdown)
 from kaggle_kit.gap.report_runs import RunView, load_run
 from kaggle_kit.ledger import RUN_SEPARATOR, as_fraction, estimates_of
-from kaggle_kit.text import count_words, noun_for
+from kaggle_kit.text import count_words, noun_for, percent
 
 SECTIONS = ("summary", "scoreboard", "prediction", "label-shift", "covariate-shift", "per-class", "advice", "accuracy")
 NEAR_DUP_THRESHOLDS = (0.95, 0.97, 0.99)
@@ -45,10 +45,6 @@ SMALL_SET_IMAGES = 500
 # A submission's message (-m, or the description Kaggle answered) in the scoreboard: enough to tell submissions apart,
 # short enough to leave the row readable (the ledger keeps it whole)
 MESSAGE_CELL_CHARS = 60
-
-
-def _pct(x: float | None, digits: int = 1) -> str:
-    return "-" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{100 * x:.{digits}f}%"
 
 
 # ------------------------------------------------------------------------------------- measured error
@@ -76,7 +72,7 @@ def expectation_sentence(name: str, estimator: str, result: dict, errors: dict,
     est = result["estimates"].get(estimator)
     if est is None:
         return None
-    head = f"{name}: {estimator} predicts **{_pct(est, 1)}**, {_versus(est, result['holdout_acc'])} the holdout"
+    head = f"{name}: {estimator} predicts **{percent(est, 1)}**, {_versus(est, result['holdout_acc'])} the holdout"
     rng = estimators.expected_range(errors, result["estimates"], result["holdout_acc"])
     if rng is not None:
         # the bin is Median-4's predicted drop, which can differ from the drop of ``estimator`` said just before
@@ -87,13 +83,13 @@ def expectation_sentence(name: str, estimator: str, result: dict, errors: dict,
         members = _and_list(estimators.SPREAD_MEMBERS)
         spread, p90 = 100 * rng["spread"], 100 * rng["p90"]
         why = (f"{members} disagree by {spread:.1f} points, so the range reaches that far below Median-4 "
-               f"({_pct(result['estimates']['Median-4'], 1)}): when they disagree, the true accuracy has "
+               f"({percent(result['estimates']['Median-4'], 1)}): when they disagree, the true accuracy has "
                f"tended to be lower than all of them" if rng["by_spread"] else
                f"{members} agree within {spread:.1f} points")
         cov = (unseen or {}).get("range_coverage")
         evidence = (f" This range held on {cov['spread']:.0%} of {cov['n']} shifted sets of families outside the "
                     f"benchmark (Median-4 ±{p90:.1f} points alone: {cov['symmetric']:.0%})." if cov else "")
-        return (f"{head}. Expect **{_pct(rng['low'], 1)} to {_pct(rng['high'], 1)}**: {where} was within "
+        return (f"{head}. Expect **{percent(rng['low'], 1)} to {percent(rng['high'], 1)}**: {where} was within "
                 f"{p90:.1f} points 9 times in 10; {why}.{evidence}")
     exp = _expected(errors, estimator, result)
     if exp is None:
@@ -102,7 +98,7 @@ def expectation_sentence(name: str, estimator: str, result: dict, errors: dict,
              f"on the {exp['n']} benchmark sets where it predicted a drop of {_bin_words(exp['bin'])} points")
     lo, hi = estimators.symmetric_band(est, exp["p90"])
     return (f"{head}; {where} its error averaged {100 * exp['mae']:.1f} points and 9 in 10 were within "
-            f"{100 * exp['p90']:.1f}, so expect {_pct(lo, 1)} to {_pct(hi, 1)}.")
+            f"{100 * exp['p90']:.1f}, so expect {percent(lo, 1)} to {percent(hi, 1)}.")
 
 
 def _versus(value: float, holdout: float) -> str:
@@ -273,11 +269,12 @@ def scoreboard_section(ledger: pd.DataFrame, runs: Sequence[RunView], competitio
         err, cerr = r["prediction_error"], r["corrected_error"]
         run_cell = _runs_cell(r, runs)
         rows.append([_utc_cell(str(r["time"])), literal(r["file"]), _message_cell(str(r["message"])), run_cell,
-                     _pct(r["local_holdout_acc"], 2), _pct(r["local_test_acc"], 2), _pct(r["predicted_lb_acc"], 2),
+                     percent(r["local_holdout_acc"], 2), percent(r["local_test_acc"], 2),
+                     percent(r["predicted_lb_acc"], 2),
                      literal(r["predicted_by"]) or "-",
-                     _pct(r["public_score"], 2), _pct(r["private_score"], 2),
+                     percent(r["public_score"], 2), percent(r["private_score"], 2),
                      "-" if math.isnan(err) else f"{100 * err:+.1f}",
-                     "-" if math.isnan(r["corrected"]) else _pct(r["corrected"], 2)
+                     percent(r["corrected"], 2)
                      + ("" if math.isnan(cerr) else f" ({100 * cerr:+.1f})"), literal(r["status"])])
     sec.blocks.append(Table(["time (UTC)", "file", "message", "runs", "holdout", "local test", "predicted LB",
                              "predicted by", "public", "private", "predicted - public (pts)",
@@ -332,7 +329,7 @@ def scoreboard_section(ledger: pd.DataFrame, runs: Sequence[RunView], competitio
         rows = []
         for v in runs:
             loc = v.test.accuracy if v.test is not None and v.test.labels is not None else v.result["holdout_acc"]
-            rows.append([literal(v.name), _pct(loc, 2), _pct(line[0] * loc + line[1], 2)])
+            rows.append([literal(v.name), percent(loc, 2), percent(line[0] * loc + line[1], 2)])
         sec.blocks.append(Table(["run", "local accuracy", "expected leaderboard (line)"], rows))
     return sec, line, n_scored
 
@@ -410,14 +407,14 @@ def corrections(runs: Sequence[RunView], estimator: str, ledger: pd.DataFrame | 
             said_wider = said_wider or bool(wider)
             last = c
             lines.append(f"{literal(v.name)}, corrected by the leaderboard: {c.offset.estimator} predicted "
-                         f"{_pct(c.estimate, 1)}, and on your {c.offset.scored_words()} its "
+                         f"{percent(c.estimate, 1)}, and on your {c.offset.scored_words()} its "
                          f"{c.offset.predictions_were()} {c.offset.miss_words()}, so "
-                         f"expect **{_pct(c.accuracy, 1)}**" + ("." if c.low is None else
-                                                                f" ({_pct(c.low, 1)} to {_pct(c.high, 1)}: "
+                         f"expect **{percent(c.accuracy, 1)}**" + ("." if c.low is None else
+                                                                f" ({percent(c.low, 1)} to {percent(c.high, 1)}: "
                                                                 f"{leaderboard_feedback.range_basis(c, measured)})."
                                                                 + wider))
         elif own is not None:
-            lines.append(f"{literal(v.name)} is on the leaderboard already: public score **{_pct(own, 2)}**. A "
+            lines.append(f"{literal(v.name)} is on the leaderboard already: public score **{percent(own, 2)}**. A "
                          f"submission's own score never corrects its prediction, and no other scored submission "
                          f"qualifies yet.")
     if last is not None:
@@ -472,14 +469,14 @@ def prediction_section(runs: Sequence[RunView], errors: dict, unseen: dict | Non
     main = runs[-1]
     headers = (["estimator"] + [literal(v.name) for v in runs]
                + ["measured error, all sets (pts)", f"measured error at {literal(main.name)}'s predicted drop (pts)"])
-    rows = [["holdout accuracy (labeled)"] + [_pct(v.result["holdout_acc"], 2) for v in runs] + ["", ""],
-            ["CIFAR-10 test accuracy (labeled)"] + [_pct(v.test.accuracy if v.test else None, 2) for v in runs]
+    rows = [["holdout accuracy (labeled)"] + [percent(v.result["holdout_acc"], 2) for v in runs] + ["", ""],
+            ["CIFAR-10 test accuracy (labeled)"] + [percent(v.test.accuracy if v.test else None, 2) for v in runs]
             + ["", ""]]
     for n in names:
         mae = _mae(errors, n)
         exp = _expected(errors, n, main.result)
         label = f"**{n}**" if n == best else n
-        rows.append([label] + [_pct(v.result["estimates"].get(n), 2) for v in runs]
+        rows.append([label] + [percent(v.result["estimates"].get(n), 2) for v in runs]
                     + ["-" if mae is None else f"{100 * mae:.2f}",
                        "-" if exp is None else
                        f"{100 * exp['mae']:.2f} ({'all sets' if exp['bin'] == 'all' else 'drop ' + exp['bin']})"])
@@ -490,16 +487,16 @@ def prediction_section(runs: Sequence[RunView], errors: dict, unseen: dict | Non
     for v in runs:
         if v.test_result is not None and v.test is not None:
             e = v.test_result["estimates"].get(best)
-            checks.append(f"{literal(v.name)}: {best} predicts {_pct(e, 2)} on the CIFAR-10 test set, actual "
-                          f"{_pct(v.test.accuracy, 2)}")
+            checks.append(f"{literal(v.name)}: {best} predicts {percent(e, 2)} on the CIFAR-10 test set, actual "
+                          f"{percent(v.test.accuracy, 2)}")
     if checks:
         sec.blocks.append("Sanity check on the labeled CIFAR-10 test set (no shift): " + "; ".join(checks) + ".")
     for v in runs:
         if v.member_agreement is not None:
             sec.blocks.append(f"{literal(v.name)}: ensemble of {len(v.members)} members "
                               f"({', '.join(literal(m) for m in v.members)}); mean "
-                              f"pairwise agreement {_pct(v.member_agreement[0], 2)} on the holdout, "
-                              f"{_pct(v.member_agreement[1], 2)} on the competition set."
+                              f"pairwise agreement {percent(v.member_agreement[0], 2)} on the holdout, "
+                              f"{percent(v.member_agreement[1], 2)} on the competition set."
                               + ("" if "Agreement" in v.result["estimates"] else _no_agreement_words(v)))
     fig = Figure(figsize=(7, 0.45 * len(main.result["estimates"]) + 1.2))
     ax = fig.add_subplot()
@@ -554,7 +551,8 @@ def _no_range_sentence(v: RunView, best: str) -> str:
         return (f"{literal(v.name)}: {best} could not be computed for this run (the image-based estimators need the "
                 f"competition images, and CC-Synth the run's weights or its ensemble members' logits); the "
                 f"estimates that could be are in the table below.")
-    return (f"{literal(v.name)}: {best} predicts **{_pct(est, 1)}**, {_versus(est, v.result['holdout_acc'])} the holdout; "
+    return (f"{literal(v.name)}: {best} predicts **{percent(est, 1)}**, "
+            f"{_versus(est, v.result['holdout_acc'])} the holdout; "
             f"its error was never measured, so no range can be given.")
 
 
@@ -618,8 +616,8 @@ def label_shift_section(main: RunView, class_names: Sequence[str]) -> tuple[Sect
         f"the training priors: EM {tv_em:.3f}, BBSE {tv_bbse:.3f} (0 = same priors). Under image shift both also "
         f"absorb the model's changed confusions, so agreement between them and with the predicted-class shares matters "
         f"more than any single number.")
-    rows = [[literal(class_names[k]), _pct(r["source_priors"][k]), _pct(r["priors_bbse"][k]), _pct(r["priors_em"][k]),
-             _pct(pred_hold[k]), _pct(pred_comp[k])] for k in range(c)]
+    rows = [[literal(class_names[k]), percent(r["source_priors"][k]), percent(r["priors_bbse"][k]),
+             percent(r["priors_em"][k]), percent(pred_hold[k]), percent(pred_comp[k])] for k in range(c)]
     sec.blocks.append(Table(["class", "training prior", "BBSE", "EM", "predicted share (holdout)",
                              "predicted share (competition)"], rows))
     fig = Figure(figsize=(8, 3.8))
@@ -727,7 +725,7 @@ def _near_duplicate_blocks(comp_images: np.ndarray, train_images: np.ndarray) ->
                       f"copy counts too: each competition image's mirror image is compared as well, and the closer "
                       f"of the two is kept.")
     sec.blocks.append(Table(["similarity at least", "competition images", "share", "of them mirrored"],
-                            [[f"{t}", f"{c:,}", _pct(c / len(comp_images), 2),
+                            [[f"{t}", f"{c:,}", percent(c / len(comp_images), 2),
                               f"{nd.mirrored_counts[t]:,}"]
                              for t, c in nd.counts.items()]))
     fig = Figure(figsize=(6, 3.2))
@@ -785,8 +783,8 @@ def per_class_section(main: RunView, class_names: Sequence[str]) -> Section:
 
     ch, cc = conf_by_class(probs["holdout"], main.holdout.logits), conf_by_class(probs["competition"], main.comp.logits)
     order = np.argsort(-np.abs(share_c - share_h))
-    rows = [[literal(class_names[k]), _pct(share_h[k]), _pct(share_c[k]), _points_change(share_h[k], share_c[k]),
-             _pct(ch[k]), _pct(cc[k])] for k in order]
+    rows = [[literal(class_names[k]), percent(share_h[k]), percent(share_c[k]), _points_change(share_h[k], share_c[k]),
+             percent(ch[k]), percent(cc[k])] for k in order]
     sec.blocks.append("Classes ordered by how far their predicted share moved (holdout to competition):")
     sec.blocks.append(Table(["predicted class", "share (holdout)", "share (competition)", "change (pts)",
                              "mean confidence (holdout)", "mean confidence (competition)"], rows))
@@ -813,19 +811,19 @@ def summary_section(main: RunView, best: str, errors: dict, ledger: pd.DataFrame
     c = corrected_for(main, best, ledger, competition)
     rng = estimators.prediction_range(errors, main.result["estimates"], holdout, best)
     if own is not None:
-        stand = (f"is on the leaderboard: public score **{_pct(own, 2)}**, {_versus(own, holdout)} its holdout "
-                 f"accuracy ({_pct(holdout, 2)}; section 1)")
+        stand = (f"is on the leaderboard: public score **{percent(own, 2)}**, {_versus(own, holdout)} its holdout "
+                 f"accuracy ({percent(holdout, 2)}; section 1)")
     elif c is not None:
-        span = "" if c.low is None else f" ({_pct(c.low, 1)} to {_pct(c.high, 1)})"
-        stand = (f"is expected on the leaderboard: **{_pct(c.accuracy, 1)}**{span}, {_versus(c.accuracy, holdout)} "
-                 f"its holdout accuracy ({_pct(holdout, 2)}), corrected by your scored submissions (section 2)")
+        span = "" if c.low is None else f" ({percent(c.low, 1)} to {percent(c.high, 1)})"
+        stand = (f"is expected on the leaderboard: **{percent(c.accuracy, 1)}**{span}, {_versus(c.accuracy, holdout)} "
+                 f"its holdout accuracy ({percent(holdout, 2)}), corrected by your scored submissions (section 2)")
     elif main.result["estimates"].get(best) is not None:
         est = main.result["estimates"][best]
-        span = "" if rng is None else f" ({_pct(rng[0], 1)} to {_pct(rng[1], 1)})"
-        stand = (f"is expected on the leaderboard: **{_pct(est, 1)}**{span}, {_versus(est, holdout)} its holdout "
-                 f"accuracy ({_pct(holdout, 2)}), from its predictions alone (section 2)")
+        span = "" if rng is None else f" ({percent(rng[0], 1)} to {percent(rng[1], 1)})"
+        stand = (f"is expected on the leaderboard: **{percent(est, 1)}**{span}, {_versus(est, holdout)} its holdout "
+                 f"accuracy ({percent(holdout, 2)}), from its predictions alone (section 2)")
     else:
-        stand = (f"has a holdout accuracy of {_pct(holdout, 2)}, but no leaderboard prediction could be computed "
+        stand = (f"has a holdout accuracy of {percent(holdout, 2)}, but no leaderboard prediction could be computed "
                  f"(section 2)")
     lines = [f"**{literal(main.name)}** {stand}."]
     images = [a for a in items if a.kind in (advice_mod.IMAGES, advice_mod.DOMAIN) and a.severity >= 2]
@@ -863,7 +861,7 @@ def accuracy_section(errors: dict, unseen: dict | None = None, correction_eviden
         sec.blocks.append("Not measured yet: run `benchmarks/bench_gap.py` to measure each estimator's error.")
         sec.blocks += list(correction_evidence)
         return sec
-    models = ", ".join(f"{m} ({_pct(a)} on CIFAR-10 test)" for m, a in errors.get("models", {}).items())
+    models = ", ".join(f"{m} ({percent(a)} on CIFAR-10 test)" for m, a in errors.get("models", {}).items())
     sec.blocks.append(f"Measured by `{errors.get('source', 'benchmarks/bench_gap.py')}` on {errors.get('n_sets')} "
                       f"labeled shifted sets per model (corruptions at two severities, mixed corruptions, label-shift "
                       f"resamples and label shift combined with corruptions) with models {models}. CC-Synth is "

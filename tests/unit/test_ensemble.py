@@ -389,10 +389,3 @@ def test_weights_are_fitted_on_the_holdout_never_on_the_test_split(tmp_path):
     out = ensemble_runs([a, b], "weighted", "w", out_root=tmp_path / "ens")
     w = [m["weight"] for m in json.loads((out / "ensemble.json").read_text())["members"]]
     assert w[0] > 0.9 and w[1] < 0.1
-
-
-def test_the_ensemble_table_gives_accuracies_in_percent():
-    """A dropped factor of 100 would print a member's holdout accuracy of 91.23% as 0.91%."""
-    from kaggle_kit.commands.ensemble import _pct
-
-    assert (_pct(0.91234), _pct(1.0), _pct(None)) == ("91.23%", "100.00%", "-")

@@ -268,13 +268,6 @@ def test_progress_numbers_each_stage_once_and_names_side_by_side_ones_by_their_s
     assert lines[3].endswith(": holdout 50.00%") and prog.timings["data"] == 0.0
 
 
-def test_accuracies_print_as_percentages():
-    """A dropped factor of 100 would print a holdout of 91.23% as 0.91%."""
-    from kaggle_kit.pipeline import _fmt_acc
-
-    assert (_fmt_acc(0.91234), _fmt_acc(1.0), _fmt_acc(None)) == ("91.23%", "100.00%", "n/a")
-
-
 def test_logits_without_a_predict_manifest_are_not_taken_for_a_full_prediction(tmp_path):
     """Reading a missing manifest's comp_subset as None (every image) would skip predicting again over logits of
     unknown subset, and the CSV could miss rows."""

@@ -977,6 +977,17 @@ def test_no_message_of_the_toolkit_writes_a_plural_as_noun_s():
     assert (noun_for(1, "file"), noun_for(3, "file")) == ("file", "files")
 
 
+def test_every_percentage_is_the_fraction_times_100_and_a_missing_value_a_dash_or_the_word_given():
+    """The one formatter of the report, the commands' tables and the pipeline's lines: a dropped factor of 100
+    would print a holdout of 91.23% as 0.91%, and a NaN cell (an unscored ledger row) would print 'nan%'."""
+    from kaggle_kit.text import percent
+
+    assert (percent(0.91234, 2), percent(1.0, 2), percent(0.91234), percent(0.0)) == ("91.23%", "100.00%", "91.2%",
+                                                                                      "0.0%")
+    assert [percent(None), percent(float("nan"), 2), percent(np.float64("nan")), percent(None, 2, "n/a")] == [
+        "-", "-", "-", "n/a"]
+
+
 @pytest.mark.parametrize("char,shown", [("\x00", "\\x00"), ("\x7f", "\\x7f"), ("\x85", "\\x85"),
                                         ("\u061c", "\\u061c"), ("\u200e", "\\u200e"), ("\u200f", "\\u200f"),
                                         ("\u202a", "\\u202a"), ("\u2066", "\\u2066"), ("\u2069", "\\u2069")])
