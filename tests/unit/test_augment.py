@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from kaggle_kit.augment import BatchSpec, get_preset, list_presets
-from kaggle_kit.batch_augment import BatchAugment, crop_flip, cutout, mix_batch, supports
+from kaggle_kit.batch_augment import BatchAugment, crop_flip, cutmix_box, cutout, mix_batch, supports
 from kaggle_kit.errors import ConfigError
 
 RNG = np.random.default_rng(0)
@@ -215,3 +215,33 @@ def test_mix_prob_zero_leaves_the_batch_alone():
     out, targets = mix_batch(x, y, 10, mixup_alpha=1.0, cutmix_alpha=1.0, mix_prob=0.0,
                              rng=np.random.default_rng(0))
     assert targets is None and torch.equal(out, x)
+
+
+class _FixedCentre:
+    """Stands in for the numpy generator in cutmix_box: hands out a chosen centre row, then column."""
+
+    def __init__(self, cy, cx):
+        self.values = [cy, cx]
+
+    def integers(self, low, high):
+        return self.values.pop(0)
+
+
+@pytest.mark.parametrize("cy, cx, box", [(16, 16, (8, 24, 8, 24)), (30, 2, (22, 32, 0, 10)),
+                                             (2, 30, (0, 10, 22, 32))])
+def test_cutmix_box_has_the_area_left_by_lambda_and_is_clipped_to_the_image(cy, cx, box):
+    """A box sized by lam instead of 1-lam (9/16 of the image, not 1/4) or clipped one pixel short would fail."""
+    assert cutmix_box(32, 32, 0.75, _FixedCentre(cy, cx)) == box  # side sqrt(1-0.75)*32 = 16 around the centre
+
+
+def test_both_alphas_mix_some_batches_by_mixup_and_some_by_cutmix():
+    """Always taking CutMix (or always Mixup) when both alphas are set would drop one of the two."""
+    x = torch.stack([torch.zeros(3, 32, 32), torch.ones(3, 32, 32)])
+    kinds = set()
+    for seed in range(40):
+        mixed, _ = mix_batch(x, torch.tensor([0, 1]), 2, mixup_alpha=1.0, cutmix_alpha=1.0, mix_prob=1.0,
+                             rng=np.random.default_rng(seed))
+        blended = bool(((mixed > 0) & (mixed < 1)).any())  # Mixup: a weighted average of 0 and 1
+        pasted = bool(((mixed[0] == 0).any() & (mixed[0] == 1).any()))  # CutMix: a box of ones on zeros
+        kinds.add("mixup" if blended else "cutmix" if pasted else "unchanged")
+    assert {"mixup", "cutmix"} <= kinds
