@@ -347,3 +347,50 @@ def test_jpeg_quality_and_noise_strength_follow_the_severity(severity, quality, 
     np.testing.assert_array_equal(shifts.corrupt(img[None], "jpeg", severity)[0], np.asarray(Image.open(buf)))
     grey = np.full((4, 32, 32, 3), 128, np.uint8)  # far from 0 and 255: no clipping at these strengths
     assert shifts.corrupt(grey, "noise", severity).astype(float).std() == pytest.approx(noise_std, abs=0.5)
+
+
+def test_contrast_pulls_to_the_image_mean_not_each_channels_mean():
+    """A per-channel mean would leave a flat coloured image untouched instead of greying it."""
+    x = np.zeros((1, 32, 32, 3), np.uint8)
+    x[..., 0] = 200  # mean over all channels 200/3; factor 0.25 at severity 5
+    np.testing.assert_array_equal(shifts.corrupt(x, "contrast", 5)[0, 0, 0], [100, 50, 50])
+
+
+@pytest.mark.parametrize("severity, size", [(1, 26), (3, 18), (5, 12)])
+def test_downscale_size_follows_the_severity(severity, size):
+    """One thumbnail size for every severity would make the five downscale sets one shift."""
+    from PIL import Image
+
+    img = np.random.default_rng(0).integers(0, 256, (32, 32, 3), dtype=np.uint8)
+    small = Image.fromarray(img).resize((size, size), Image.Resampling.BILINEAR)
+    expected = np.asarray(small.resize((32, 32), Image.Resampling.BILINEAR))
+    np.testing.assert_array_equal(shifts.corrupt(img[None], "downscale", severity)[0], expected)
+
+
+def test_colour_wraps_the_hue_and_clips_saturation_and_value_like_colorsys():
+    """No hue rotation, no hue wrap below 0, or no clip of saturation/value above 1 would give other colours."""
+    import colorsys
+
+    red = np.zeros((8, 1, 1, 3), np.uint8)
+    red[..., 0] = 255  # hue 0, saturation 1, value 1: every change lands on an edge of the HSV cube
+    rng = np.random.default_rng(0)  # the draws corrupt makes at severity 5: hue, then saturation, then value
+    dh, ds, dv = (rng.uniform(-a, a, 8) for a in (0.18, 0.6, 0.3))
+    expected = [np.array(colorsys.hsv_to_rgb(h % 1.0, min(1 + s, 1.0), min(1 + v, 1.0))) * 255
+                for h, s, v in zip(dh, ds, dv)]
+    assert (dh < 0).any() and (dh > 0).any() and (ds > 0).any() and (dv > 0).any()
+    np.testing.assert_allclose(shifts.corrupt(red, "colour", 5, seed=0)[:, 0, 0], expected, atol=1)
+
+
+def test_rotate_zoom_turns_about_the_image_centre():
+    """A centre at pixel 16 instead of 15.5 would move a centred square off centre: no longer point-symmetric."""
+    x = np.zeros((4, 32, 32, 3), np.uint8)
+    x[:, 12:20, 12:20] = 255
+    out = shifts.corrupt(x, "rotate_zoom", 5, seed=0).astype(int)
+    assert np.abs(out - out[:, ::-1, ::-1]).max() <= 1
+
+
+def test_long_tail_priors_favour_a_random_class_and_dirichlet_alpha_sets_the_spread():
+    """Priors left in order would always favour class 0; an inverted alpha would make a big alpha peaked."""
+    rng = np.random.default_rng(0)
+    assert len({int(np.argmax(shifts.long_tail_priors(10, 10.0, rng))) for _ in range(10)}) > 1
+    np.testing.assert_allclose(shifts.dirichlet_priors(10, 1e4, rng), 0.1, atol=0.01)
