@@ -424,3 +424,43 @@ def test_a_dropout_string_is_read_as_config_reads_train_dropout():
     from kaggle_kit.models import create_model
 
     assert create_model("resnet8", num_classes=10, dropout="1e-3").dropout.p == 0.001
+
+
+@pytest.mark.parametrize("name, side, width, act", [("seed000", 2, 64, nn.ReLU), ("seed001", 8, 256, nn.ReLU),
+                                                     ("seed002", 4, 256, nn.Mish), ("seed003", 8, 224, nn.ReLU),
+                                                     ("seed004", 8, 512, nn.ReLU)])
+def test_seed_feature_maps_and_activations_follow_the_papers(name, side, width, act):
+    """A wrong stage stride or a ReLU where the paper uses Mish keeps the count but changes the network."""
+    model = _meta(name)
+    assert model.forward_features(torch.empty(1, 3, 32, 32, device="meta")).shape == (1, width, side, side)
+    assert {type(m) for m in model.modules() if isinstance(m, (nn.ReLU, nn.Mish))} == {act}
+
+
+def _zero_convs(module: nn.Module, keep: nn.Module | None = None) -> nn.Module:
+    for m in module.modules():
+        if isinstance(m, nn.Conv2d) and m is not keep:
+            nn.init.zeros_(m.weight)
+    return module.eval()
+
+
+def test_blocks_activate_after_the_sum_and_project_the_pre_activated_input():
+    """With the convs zeroed, a skipped SE, no ReLU after the sum or a WRN projection of the raw input shows."""
+    from kaggle_kit.models.resnet import BasicBlock, PreActBlock, ResNetSpec, SqueezeExcite
+
+    x = torch.tensor([[[[-1.0, 2.0]], [[3.0, -4.0]]]])  # (1, 2, 1, 2)
+    spec = ResNetSpec(stem=(2,), widths=(2,), depths=(1,), strides=(1,), se_ratio=2)
+    with torch.no_grad():
+        basic = _zero_convs(BasicBlock(2, 2, 1, spec))
+        for p in (basic.se.reduce.bias, basic.se.expand.bias):
+            nn.init.zeros_(p)
+        nn.init.ones_(basic.bn2.bias)  # residual branch: SE(1) = sigmoid(0) * 1 = 0.5, skipped SE would give 1
+        torch.testing.assert_close(basic(x), (x + 0.5).clamp(min=0))
+        pre = ResNetSpec(stem=(2,), widths=(1,), depths=(1,), strides=(1,), preact=True, shortcut_bn=False)
+        block = PreActBlock(2, 1, 1, pre)
+        nn.init.ones_(_zero_convs(block, keep=block.shortcut).shortcut.weight)  # the 1x1 projection sums channels
+        expected = torch.tensor([[[[3.0, 2.0]]]]) / (1 + 1e-5) ** 0.5  # relu(BN(x)) summed; BN at init stats
+        torch.testing.assert_close(block(x), expected)
+        se = SqueezeExcite(2, 2)
+        for p in se.parameters():
+            nn.init.zeros_(p)
+        torch.testing.assert_close(se(x), x * 0.5)  # gate sigmoid(0) scales the input, not replaces it
