@@ -881,3 +881,37 @@ def test_holdout_loss_adds_l2_is_keras_val_loss(tmp_path, data):
     l2 = wd / 2 * sum(float(p.detach().double().pow(2).sum()) for p in model.parameters() if p.ndim >= 2)
     assert l2 > 0.01  # large enough to tell the two losses apart at metrics.csv's 6 decimals
     assert float(read_metrics(tmp_path / "run")[-1]["holdout_loss"]) == pytest.approx(ce + l2, abs=2e-6)
+
+
+@pytest.mark.parametrize("setting", [{"label_smoothing": 0.2}, {"grad_clip_norm": 1e-4},
+                                     {"augment": {"preset": "none", "mixup_alpha": 1.0, "mix_prob": 1.0}}])
+def test_loss_shaping_settings_reach_the_training_step(tmp_path, data, setting):
+    """A loop that dropped label smoothing, gradient clipping or Mixup alone would train exactly as without it."""
+    base = {"epochs": 1, "augment": {"preset": "none"}, "schedule": {"name": "constant"}}
+    rows = [read_metrics(train_run(make_cfg(**{**base, **extra}), data, tmp_path / str(i), progress=False).run_dir)
+            for i, extra in enumerate(({}, setting))]
+    assert rows[0][0]["train_loss"] != rows[1][0]["train_loss"]
+
+
+class _FixedLogits(torch.nn.Module):
+    """Logits ln 9 for class 0 and 0 elsewhere, whatever the image: p(class 0) = 9/18 = 0.5, others 1/18."""
+
+    def forward(self, x):
+        logits = torch.zeros(len(x), 10)
+        logits[:, 0] = math.log(9.0)
+        return logits
+
+
+def test_evaluate_gives_the_mean_cross_entropy_and_accuracy_per_image(data):
+    """Summing per-batch means (or not dividing by the count) would misstate the holdout loss or accuracy."""
+    images, labels = data.train_images[:10], np.arange(10)  # one label 0 (loss ln 2), nine others (ln 18)
+    loss, acc = evaluate(_FixedLogits(), images, labels, torch.device("cpu"), make_cfg().train)
+    assert loss == pytest.approx((math.log(2) + 9 * math.log(18)) / 10) and acc == pytest.approx(0.1)
+
+
+def test_the_last_epoch_is_evaluated_whatever_eval_every_epochs_says(tmp_path, data):
+    """Skipping the final evaluation would leave the run's last row, and its reported accuracy, empty."""
+    rows = read_metrics(train_run(make_cfg(epochs=2, eval_every_epochs=5), data, tmp_path / "run",
+                                  progress=False).run_dir)
+    assert [r["holdout_acc"] == "" for r in rows] == [True, False]
+    assert all(0 <= float(r["train_acc"]) <= 1 for r in rows)  # a fraction of the images, not a count
