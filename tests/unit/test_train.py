@@ -915,3 +915,13 @@ def test_the_last_epoch_is_evaluated_whatever_eval_every_epochs_says(tmp_path, d
                                   progress=False).run_dir)
     assert [r["holdout_acc"] == "" for r in rows] == [True, False]
     assert all(0 <= float(r["train_acc"]) <= 1 for r in rows)  # a fraction of the images, not a count
+
+
+def test_the_ema_follows_every_step(tmp_path, data):
+    """An EMA never updated would stay at the initial weights; with decay 0 it must equal the trained ones."""
+    result = train_run(make_cfg(epochs=1, ema_decay=0.0), data, tmp_path / "run", progress=False)
+    raw = torch.load(result.run_dir / "last.pt", weights_only=True)["model"]
+    saved, _ = load_model(result.run_dir / "model.pt")
+    for k, v in saved.state_dict().items():
+        if v.is_floating_point():
+            torch.testing.assert_close(v, raw[k], rtol=0, atol=1e-6, msg=k)
