@@ -464,3 +464,9 @@ def test_blocks_activate_after_the_sum_and_project_the_pre_activated_input():
         for p in se.parameters():
             nn.init.zeros_(p)
         torch.testing.assert_close(se(x), x * 0.5)  # gate sigmoid(0) scales the input, not replaces it
+
+
+def test_timm_adapted_stem_conv_keeps_the_32px_map():
+    """A 3x3 replacement stem conv without padding 1 would crop every map to 30x30 at the same parameter count."""
+    model = _meta("timm/resnet18")
+    assert model.conv1(torch.zeros(1, 3, 32, 32, device="meta")).shape == (1, 64, 32, 32)
