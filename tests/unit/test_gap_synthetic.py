@@ -394,3 +394,17 @@ def test_long_tail_priors_favour_a_random_class_and_dirichlet_alpha_sets_the_spr
     rng = np.random.default_rng(0)
     assert len({int(np.argmax(shifts.long_tail_priors(10, 10.0, rng))) for _ in range(10)}) > 1
     np.testing.assert_allclose(shifts.dirichlet_priors(10, 1e4, rng), 0.1, atol=0.01)
+
+
+def test_rotate_zoom_maps_pixels_by_a_rotation_and_a_zoom_in_not_a_shear(monkeypatch):
+    """A sign lost in the matrix ([[cos, sin], [sin, cos]]) would shear and squash the images instead of turning
+    them: another shift than the family's name says."""
+    seen = []
+    real = ndimage.affine_transform
+    monkeypatch.setattr(shifts.ndimage, "affine_transform", lambda img, mat, **kw: seen.append(mat) or
+                        real(img, mat, **kw))
+    shifts.corrupt(np.zeros((4, 32, 32, 3), np.uint8), "rotate_zoom", 5, seed=0)
+    for mat in seen[::3]:  # one matrix an image, used for its three channels
+        scale = mat @ mat.T  # output -> input: a rotation over the zoom, so (1 / zoom^2) times the identity
+        np.testing.assert_allclose(scale, scale[0, 0] * np.eye(2), atol=1e-12)
+        assert 1.0 <= 1 / np.sqrt(scale[0, 0]) <= 1.3 and np.linalg.det(mat) > 0
