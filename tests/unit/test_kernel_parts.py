@@ -158,3 +158,59 @@ def test_pull_handles_a_failed_kernel_before_downloading_the_others(tmp_path, mo
     with pytest.raises(KaggleError, match="^kernel alice/kaggle-kit-bad ended ERROR: out of memory; its log is in"):
         kn.pull_kernels(list(status), tmp_path / "runs")
     assert downloaded == ["alice/kaggle-kit-bad"] and (tmp_path / "runs" / "kernel-kaggle-kit-bad.log").is_file()
+
+
+def test_kernel_status_waits_for_every_kernel_names_own_ones_and_exits_1_on_a_failure(monkeypatch, capsys):
+    """Stopping when any kernel ended, exiting 0 on an ERROR, keeping a bare slug or a message's newline would fail."""
+    from kaggle_kit import kaggle_api
+    from kaggle_kit.cli import main
+    from kaggle_kit.commands import kernel as cmd
+
+    now = {"alice/kaggle-kit-a": "COMPLETE", "bob/kaggle-kit-b": "RUNNING"}  # the first poll; the second: ERROR
+    monkeypatch.setattr(kaggle_api, "current_username", lambda: "bob")
+    monkeypatch.setattr(cmd.time, "sleep", lambda s: now.update({"bob/kaggle-kit-b": "ERROR"}))
+    monkeypatch.setattr(kaggle_api, "kernel_status", lambda ref: SimpleNamespace(
+        ref=ref, status=now[ref], failure_message="out of\nmemory" if now[ref] == "ERROR" else None))
+    assert main(["kernel", "status", "alice/kaggle-kit-a", "kaggle-kit-b", "--wait", "--poll-s", "1"]) == 1
+    assert capsys.readouterr().out.splitlines() == [
+        "alice/kaggle-kit-a: COMPLETE", "bob/kaggle-kit-b: RUNNING",
+        "alice/kaggle-kit-a: COMPLETE", "bob/kaggle-kit-b: ERROR (out of\\nmemory)"]
+
+
+@pytest.mark.parametrize("argv, line", [
+    (["push", "P", "--build-only"], "error: --build-only without credentials needs --owner USER for the kernel ids"),
+    (["push", "P"], "error: no Kaggle credentials"),
+    (["push", "P", "--build-only", "--owner", "bo b"], "error: --owner 'bo b' is not a Kaggle username"),
+    (["pull", "kaggle-kit-a", "--runs-dir", "FILE"], "error: FILE: is a file, not a folder"),
+])
+def test_kernel_push_and_pull_refuse_a_missing_owner_or_credentials_or_a_bad_target_before_any_request(
+        argv, line, tmp_path, monkeypatch, capsys):
+    """A dropped credentials, --owner or --runs-dir check would ask Kaggle (or build kernels) before refusing."""
+    from kaggle_kit import kaggle_api
+    from kaggle_kit.cli import main
+    from kaggle_kit.errors import CredentialsError
+
+    def refused(*a, **k):
+        raise CredentialsError("no Kaggle credentials found")
+
+    (tmp_path / "FILE").write_text("x")
+    for name in ("current_username", "push_kernel", "kernel_status"):
+        monkeypatch.setattr(kaggle_api, name, lambda *a, **k: pytest.fail("asked Kaggle"))
+    monkeypatch.setattr(kaggle_api, "has_credentials", lambda: False)
+    monkeypatch.setattr(kaggle_api, "require_credentials", refused)
+    monkeypatch.chdir(tmp_path)
+    argv = [str(ROOT / "pipelines" / "default.yaml") if a == "P" else a for a in argv]
+    assert main(["kernel", *argv, "--out", "kernels"] if argv[0] == "push" else ["kernel", *argv]) == 2
+    assert capsys.readouterr().err.startswith(line) and not (tmp_path / "kernels").exists()
+
+
+def test_kernel_push_build_only_with_an_owner_needs_no_credentials(tmp_path, monkeypatch, capsys):
+    """Asking for --owner (or credentials) when it was given would refuse an offline build."""
+    from kaggle_kit import kaggle_api
+    from kaggle_kit.cli import main
+
+    monkeypatch.setattr(kaggle_api, "has_credentials", lambda: False)
+    monkeypatch.chdir(tmp_path)
+    assert main(["kernel", "push", str(ROOT / "pipelines" / "default.yaml"), "--build-only", "--owner", "bob"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("built kernels/") and "(bob/kaggle-kit-" in out and "follow with" not in out
