@@ -341,6 +341,23 @@ def test_report_with_a_ledger_path_that_does_not_exist_is_refused_before_any_wor
                                       "submissions ledger.csv, or leave --ledger out")
 
 
+def test_report_reads_the_ledger_it_was_given_and_else_the_default(tmp_path):
+    """Dropping the given path would read submissions/ledger.csv in place of the ledger named by --ledger."""
+    from kaggle_kit.commands.report import _ledger_arg
+
+    (tmp_path / "mine.csv").write_text("")
+    assert (_ledger_arg(str(tmp_path / "mine.csv")), _ledger_arg(None)) == (str(tmp_path / "mine.csv"),
+                                                                            "submissions/ledger.csv")
+
+
+def test_report_without_runs_or_a_ledger_naming_some_is_one_error_line_before_the_data(tmp_path, monkeypatch, capsys):
+    """A dropped 'no runs' check would read the data (or fail on it) and report on nothing."""
+    monkeypatch.chdir(tmp_path)
+    assert main(["report", "--data-dir", "no-data-here"]) == 2
+    assert one_error_line(capsys) == ("error: no runs to report on: pass --runs RUN..., or submit first so "
+                                      "submissions/ledger.csv names some")
+
+
 def test_new_paths_lists_what_creating_a_path_adds_and_remove_created_takes_back_only_that(tmp_path):
     from kaggle_kit.fsio import new_paths, remove_created
 

@@ -610,3 +610,17 @@ def test_the_fakes_credentials_set_a_real_token_aside_and_every_variable_comes_b
         assert os.environ["HTTP_PROXY"] == "http://127.0.0.1:1234"
     assert os.environ["KAGGLE_API_TOKEN"] == "real"
     assert not {"KAGGLE_USERNAME", "KAGGLE_KEY", "KAGGLE_CONFIG_DIR", "KAGGLE_API_ENVIRONMENT"} & set(os.environ)
+
+
+def test_sync_prints_the_ledger_and_what_changed_and_exits_0(clean_env, tmp_path, monkeypatch, capsys):
+    """A dropped ledger path in the line, or a non-zero exit after a good sync, would mislead a script or a user."""
+    from types import SimpleNamespace
+
+    from kaggle_kit import upload
+    from kaggle_kit.cli import main
+
+    monkeypatch.setenv("KAGGLE_USERNAME", "u")
+    monkeypatch.setenv("KAGGLE_KEY", "k")
+    monkeypatch.setattr(upload, "sync_ledger", lambda comp, ledger: SimpleNamespace(describe=lambda: f"{comp} synced"))
+    assert main(["sync", "--ledger", "L.csv", "--competition", "c-1"]) == 0
+    assert capsys.readouterr().out == "L.csv: c-1 synced\n"

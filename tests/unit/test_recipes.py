@@ -160,3 +160,20 @@ def test_the_report_finds_a_submitted_ensemble_of_ensembles_from_the_row_submit_
     ledger = tmp_path / "submissions" / "ledger.csv"
     append_row(ledger, file="x.csv", runs=run_ids(outer), **recipe_keys(outer).ledger_cells())
     assert _runs_from_ledger(str(ledger)) == [Path("ensembles/ab"), Path("runs/c"), Path("ensembles/abc")]
+
+
+def test_the_report_takes_the_newest_of_two_ensembles_of_the_submitted_recipe(tmp_path, monkeypatch):
+    """Taking the oldest (min for max) would describe an ensemble made before the one submitted."""
+    import os
+
+    from kaggle_kit.commands.report import _runs_from_ledger
+    from kaggle_kit.ledger import append_row
+
+    monkeypatch.chdir(tmp_path)
+    a, b = (_run(tmp_path, n, f"train.seed={i}") for i, n in enumerate("ab"))
+    new, old = _ensemble(tmp_path, "new", [a, b]), _ensemble(tmp_path, "old", [a, b])
+    os.utime(new, (2_000_000_000, 2_000_000_000))
+    os.utime(old, (1_000_000_000, 1_000_000_000))
+    ledger = tmp_path / "submissions" / "ledger.csv"
+    append_row(ledger, file="x.csv", runs=["a", "b"], **recipe_keys(new).ledger_cells())
+    assert _runs_from_ledger(str(ledger)) == [Path("runs/a"), Path("runs/b"), Path("ensembles/new")]
