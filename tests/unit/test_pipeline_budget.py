@@ -375,3 +375,83 @@ def test_an_unfinished_run_resumes_only_from_a_last_pt(tmp_path, last):
 
     planned, job, *_ , folder = _plan(tmp_path, (), record)
     assert (planned, job.run_dir, job.resume) == (folder, folder, last)
+
+
+def _late_stages(tmp_path, monkeypatch):
+    """_run_pipeline from predict on, with a fake prediction (logits holding ``fake['logits']``), CSV, dry-run
+    upload and report; returns (run, fake): run(overrides) runs it and returns the stages that did work."""
+    from types import SimpleNamespace
+
+    from kaggle_kit import ledger, pipeline, predict, submission, upload
+    from kaggle_kit.gap import report
+    from kaggle_kit.config import PipelineConfig, apply_overrides, from_dict, to_dict
+
+    fake, calls = {"logits": "a"}, []
+    comp = SimpleNamespace(ids=[0, 1])
+    monkeypatch.setattr(pipeline, "read_data", lambda d, c: (SimpleNamespace(root=tmp_path), SimpleNamespace(
+        train_labels=[0], test_labels=[0]), comp, "f" * 64, "c" * 64))
+    folder = tmp_path / "runs" / "m"
+    folder.mkdir(parents=True)
+    (folder / "model.pt").write_text("weights")
+    monkeypatch.setattr(pipeline, "_plan_training", lambda *a: (folder, None))
+    monkeypatch.setattr(pipeline, "_predicted_subset", lambda f: None)
+
+    def predict_run(folder, *a, **k):
+        calls.append("predict")
+        for s in ("holdout", "test", "comp"):
+            (folder / f"logits_{s}.npz").write_text(fake["logits"])
+        return {s: SimpleNamespace(accuracy=0.5) for s in ("holdout", "test")}
+
+    def write_csv(final_dir, csv, force):
+        calls.append("submission")
+        csv.parent.mkdir(parents=True, exist_ok=True)
+        csv.write_text((final_dir / "logits_comp.npz").read_text())
+
+    def dry_run(csv, cfg, *a, workdir, **k):
+        calls.append("upload")
+        return ledger.append_row(workdir / "submissions" / "ledger.csv", file=csv.name, status=ledger.DRY_RUN,
+                                 sha256=pipeline.sha256_file(csv), competition=cfg.submit.competition)
+
+    def build_report(dirs, ledger_path, data, comp, out, *a):
+        calls.append("report")
+        out.mkdir(exist_ok=True)
+        for name in ("gap.html", "gap.md"):
+            (out / name).write_text("report")
+        return out / "gap.html"
+
+    monkeypatch.setattr(predict, "predict_run", predict_run)
+    monkeypatch.setattr(predict, "submission_from_run", write_csv)
+    monkeypatch.setattr(submission, "check_submission", lambda csv, ids: None)
+    monkeypatch.setattr(upload, "submit_pipeline_csv", dry_run)
+    monkeypatch.setattr(report, "build_report", build_report)
+
+    def run(*overrides):
+        calls.clear()
+        raw = apply_overrides(to_dict(PipelineConfig()), ["stages=[data,predict,submission,upload,report]",
+                                                          "submit.upload=never", *overrides])
+        cfg = from_dict(PipelineConfig, raw)
+        out = pipeline._run_pipeline(cfg, [("m", cfg)], data_dir=None, workdir=tmp_path, progress=False,
+                                     echo=lambda line: None, kaggle_env={}, again=None, take_lock=lambda: None)
+        return list(calls), out
+
+    return run, fake
+
+
+def test_late_stages_rerun_exactly_when_their_inputs_change(tmp_path, monkeypatch):
+    """A stage key missing the model, predict settings, logits or ledger, a dropped report.enabled, or a dry run taken
+    for any CSV's, would keep a stale CSV or report (or skip an upload); unchanged inputs must do no work."""
+    from kaggle_kit.ledger import DRY_RUN, append_row
+
+    run, fake = _late_stages(tmp_path, monkeypatch)
+    assert run()[0] == ["predict", "submission", "upload", "report"]
+    calls, out = run()
+    assert calls == [] and out.ledger_row["status"] == DRY_RUN and out.csv.read_text() == "a"
+    fake["logits"] = "b"
+    calls, out = run("predict.tta=none")
+    assert calls == ["predict", "submission", "upload", "report"] and out.csv.read_text() == "b"
+    append_row(tmp_path / "submissions" / "ledger.csv", file="other.csv", status="complete")  # a sync, say
+    assert run("predict.tta=none")[0] == ["report"]
+    (tmp_path / "runs" / "m" / "model.pt").write_text("retrained")  # the same logits: only predict runs again
+    assert run("predict.tta=none")[0] == ["predict"]
+    append_row(tmp_path / "submissions" / "ledger.csv", file="more.csv", status="complete")
+    assert run("predict.tta=none", "report.enabled=false")[0] == []
