@@ -2,6 +2,7 @@
 themselves are exercised end to end in tests/e2e."""
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 from types import SimpleNamespace
@@ -214,3 +215,55 @@ def test_kernel_push_build_only_with_an_owner_needs_no_credentials(tmp_path, mon
     assert main(["kernel", "push", str(ROOT / "pipelines" / "default.yaml"), "--build-only", "--owner", "bob"]) == 0
     out = capsys.readouterr().out
     assert out.startswith("built kernels/") and "(bob/kaggle-kit-" in out and "follow with" not in out
+
+
+def test_the_kernel_script_carries_the_bundle_and_its_values_whole():
+    """An off-by-one in the 100-character lines, or a value left out of the template, would ship a broken kernel."""
+    import base64
+    import hashlib
+
+    bundle = bytes(range(250))  # 336 base64 characters: three full lines and a short one
+    script = kn.render_script("alice/k", "fast", "name: fast\n", ["a=1", "b=2"], bundle, members=2)
+    lines = re.findall(r'^    "([A-Za-z0-9+/=]*)"$', script, re.M)
+    assert [len(x) for x in lines] == [100, 100, 100, 36]
+    namespace: dict = {"__name__": "kernel"}
+    exec(script, namespace)  # noqa: S102 - our own script; main() runs only as __main__
+    assert base64.b64decode(namespace["SOURCE_TGZ_B64"]) == bundle
+    assert (namespace["PIPELINE_NAME"], namespace["PIPELINE_YAML"], namespace["OVERRIDES"], namespace["MEMBERS"]) == (
+        "fast", "name: fast\n", ["a=1", "b=2"], 2)
+    assert f"sha256 {hashlib.sha256(bundle).hexdigest()[:16]}" in script
+    assert '"stages=[data,train,predict]"' in script
+
+
+def test_the_source_bundle_holds_the_py_and_yaml_files_reproducibly(tmp_path):
+    """Dropping the YAMLs, the sub-folders' paths, the sort, the __pycache__ filter or mtime 0 would ship a wrong
+    (or a differently hashed) bundle."""
+    import io
+    import os
+    import tarfile
+
+    for name in ("e.py", "c.py", "a.py", "d.py", "b.py", "sub/b.py", "pipelines/x.yaml", "notes.txt",
+                 "__pycache__/c.py"):
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text(f"# {name}\n", encoding="utf-8")
+    first = kn.source_bundle(tmp_path)
+    os.utime(tmp_path / "a.py", (1_700_000_000, 1_700_000_000))
+    assert kn.source_bundle(tmp_path) == first
+    with tarfile.open(fileobj=io.BytesIO(first), mode="r:gz") as tar:
+        members = tar.getmembers()
+        assert [m.name for m in members] == [f"kaggle_kit/{n}" for n in ("a.py", "b.py", "c.py", "d.py", "e.py",
+                                                                          "pipelines/x.yaml", "sub/b.py")]
+        assert {m.mtime for m in members} == {0}
+        assert tar.extractfile("kaggle_kit/sub/b.py").read() == b"# sub/b.py\n"
+
+
+def test_a_rebuilt_kernel_folder_is_rewritten_with_the_seed_it_trains(tmp_path):
+    """A script without the train.seed override, or a rebuild refused, would push the wrong or no kernel."""
+    pipeline = ROOT / "pipelines" / "fast.yaml"
+    folder = kn.build_kernel_folder(pipeline, tmp_path, owner="alice", seed=3)
+    (folder.path / kn.SCRIPT_NAME).write_text("stale", encoding="utf-8")
+    again = kn.build_kernel_folder(pipeline, tmp_path, owner="alice", seed=3)
+    assert again.path == folder.path
+    script = (again.path / kn.SCRIPT_NAME).read_text(encoding="utf-8")
+    assert "\nOVERRIDES = ['train.seed=3']\n" in script
+    assert json.loads((again.path / kn.METADATA_NAME).read_text(encoding="utf-8"))["id"] == again.kernel_id
