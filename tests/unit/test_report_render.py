@@ -1273,3 +1273,27 @@ def test_a_corrected_range_is_said_to_be_wider_only_where_it_is(monkeypatch, low
     v = RunView(Path("r"), "r", None, None, None, {"estimates": {"AC": 0.83}, "holdout_acc": 0.9}, None)
     words = report._wider_words(SimpleNamespace(low=low, high=high), v, {})
     assert words.startswith(" This range is wider than the uncorrected one above") if wider else words == ""
+
+
+def test_the_scoreboards_cells_show_each_column_of_its_row(tmp_path, monkeypatch):
+    """Swapped holdout/test or public/private cells, a flipped error sign, or a corrected cell without its error
+    would put wrong numbers under the right headers."""
+    from pathlib import Path
+
+    from kaggle_kit import ledger
+    from kaggle_kit.gap import report
+    from kaggle_kit.gap.report_runs import RunView
+
+    monkeypatch.setattr(report.leaderboard_feedback, "replay", lambda df, legacy: [float("nan"), 0.815])
+    path = tmp_path / "ledger.csv"
+    ledger.append_row(path, file="a.csv", status="COMPLETE", public_score=0.80, private_score=0.79,
+                      local_holdout_acc=0.91, local_test_acc=0.90, predicted_lb_acc=0.83, predicted_by="atc")
+    ledger.append_row(path, file="b.csv", status="COMPLETE", public_score=0.81, private_score=0.78,
+                      local_holdout_acc=0.92, local_test_acc=0.89, predicted_lb_acc=0.80, predicted_by="doc")
+    view = RunView(Path("r"), "r", None, None, None, {"estimates": {}, "holdout_acc": 0.9}, None)
+    table = report.scoreboard_section(ledger.read_ledger(path), [view])[0].blocks[0]
+    assert table.headers[4:12] == ["holdout", "local test", "predicted LB", "predicted by", "public", "private",
+                                   "predicted - public (pts)", "corrected by earlier scores (error)"]
+    assert [r[4:] for r in table.rows] == [
+        ["91.00%", "90.00%", "83.00%", "atc", "80.00%", "79.00%", "+3.0", "-", "COMPLETE"],
+        ["92.00%", "89.00%", "80.00%", "doc", "81.00%", "78.00%", "-1.0", "81.50% (+0.5)", "COMPLETE"]]
