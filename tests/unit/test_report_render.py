@@ -1297,3 +1297,24 @@ def test_the_scoreboards_cells_show_each_column_of_its_row(tmp_path, monkeypatch
     assert [r[4:] for r in table.rows] == [
         ["91.00%", "90.00%", "83.00%", "atc", "80.00%", "79.00%", "+3.0", "-", "COMPLETE"],
         ["92.00%", "89.00%", "80.00%", "doc", "81.00%", "78.00%", "-1.0", "81.50% (+0.5)", "COMPLETE"]]
+
+
+def test_the_scoreboard_line_falls_back_to_the_holdout_and_the_private_score(tmp_path, monkeypatch):
+    """Without the fall-backs a row with no test accuracy or no public score would drop out of the line; a flipped
+    intercept or swapped plot axes would misplace the runs' expected scores and the points."""
+    from pathlib import Path
+
+    from kaggle_kit import ledger
+    from kaggle_kit.gap import report
+    from kaggle_kit.gap.report_runs import RunView
+
+    figs = []
+    monkeypatch.setattr(report, "figure_png", lambda fig: figs.append(fig) or b"")
+    path = tmp_path / "ledger.csv"
+    ledger.append_row(path, file="a.csv", status="COMPLETE", public_score=0.85, local_test_acc=0.90)
+    ledger.append_row(path, file="b.csv", status="COMPLETE", private_score=0.70, local_holdout_acc=0.80)
+    view = RunView(Path("r"), "r", None, None, None, {"estimates": {}, "holdout_acc": 0.84}, None)
+    sec, line, n = report.scoreboard_section(ledger.read_ledger(path), [view])
+    assert n == 2 and line == pytest.approx((1.5, -0.5))  # through (0.90, 0.85) and (0.80, 0.70)
+    assert sec.blocks[-1].rows == [["r", "84.00%", "76.00%"]]  # 1.5 * 0.84 - 0.5
+    np.testing.assert_allclose(figs[0].axes[0].collections[0].get_offsets(), [[90, 85], [80, 70]])
