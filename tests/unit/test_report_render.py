@@ -1318,3 +1318,26 @@ def test_the_scoreboard_line_falls_back_to_the_holdout_and_the_private_score(tmp
     assert n == 2 and line == pytest.approx((1.5, -0.5))  # through (0.90, 0.85) and (0.80, 0.70)
     assert sec.blocks[-1].rows == [["r", "84.00%", "76.00%"]]  # 1.5 * 0.84 - 0.5
     np.testing.assert_allclose(figs[0].axes[0].collections[0].get_offsets(), [[90, 85], [80, 70]])
+
+
+def test_the_covariate_tables_show_the_top_ten_features_and_each_sides_median(monkeypatch):
+    """The last ten importances instead of the first, or swapped training/competition medians, would tell a user
+    the wrong statistics separate the two sets, or the wrong direction of each shift."""
+    from types import SimpleNamespace
+
+    from kaggle_kit.config import ReportConfig
+    from kaggle_kit.gap import image_stats, report
+
+    monkeypatch.setattr(report, "figure_png", lambda fig: b"")
+    stats = {False: np.array([1.0, 2.0, 3.0]), True: np.array([2.0, 3.0, 5.0])}
+    dom = SimpleNamespace(auc=0.7, ci=(0.6, 0.8), n_per_side=3, feature_auc=dict.fromkeys(image_stats.FEATURES, 0.625),
+                          importance={f"f{i}": 0.1 - 0.005 * i for i in range(12)},
+                          side_stats=lambda comp: dict.fromkeys(image_stats.FEATURES, stats[comp]))
+    monkeypatch.setattr(report.domain, "domain_classifier", lambda *a, **k: dom)
+    images = np.random.default_rng(0).integers(0, 256, (12, 32, 32, 3), dtype=np.uint8)
+    sec, info = report.covariate_section(images[:6], images[6:], ReportConfig(domain_max_images=50))
+    top, per_stat = [b for b in sec.blocks if isinstance(b, Table)][:2]
+    assert len(top.rows) == 10 and top.rows[0] == ["f0", "0.1000"] and top.rows[-1] == ["f9", "0.0550"]
+    k = image_stats.FEATURES[0]
+    assert per_stat.rows[0] == [k, image_stats.DESCRIPTIONS[k], "2", "3", "+50.0%", "0.625"]
+    assert (info["features"][k].train_median, info["features"][k].comp_median) == (2.0, 3.0)
