@@ -1307,6 +1307,7 @@ def test_the_scoreboard_line_falls_back_to_the_holdout_and_the_private_score(tmp
     from kaggle_kit import ledger
     from kaggle_kit.gap import report
     from kaggle_kit.gap.report_runs import RunView
+    from kaggle_kit.runs import Logits
 
     figs = []
     monkeypatch.setattr(report, "figure_png", lambda fig: figs.append(fig) or b"")
@@ -1314,9 +1315,12 @@ def test_the_scoreboard_line_falls_back_to_the_holdout_and_the_private_score(tmp
     ledger.append_row(path, file="a.csv", status="COMPLETE", public_score=0.85, local_test_acc=0.90)
     ledger.append_row(path, file="b.csv", status="COMPLETE", private_score=0.70, local_holdout_acc=0.80)
     view = RunView(Path("r"), "r", None, None, None, {"estimates": {}, "holdout_acc": 0.84}, None)
-    sec, line, n = report.scoreboard_section(ledger.read_ledger(path), [view])
+    test = Logits(np.arange(5), np.eye(10, dtype=np.float32)[[0, 1, 2, 3, 4]], np.array([0, 1, 2, 3, 0]), "none")
+    tested = RunView(Path("t"), "t", None, test, None, {"estimates": {}, "holdout_acc": 0.84}, None)
+    sec, line, n = report.scoreboard_section(ledger.read_ledger(path), [view, tested])
     assert n == 2 and line == pytest.approx((1.5, -0.5))  # through (0.90, 0.85) and (0.80, 0.70)
-    assert sec.blocks[-1].rows == [["r", "84.00%", "76.00%"]]  # 1.5 * 0.84 - 0.5
+    # 1.5 * 0.84 - 0.5; the run with labelled test logits (4 of 5 right) by its test accuracy: 1.5 * 0.8 - 0.5
+    assert sec.blocks[-1].rows == [["r", "84.00%", "76.00%"], ["t", "80.00%", "70.00%"]]
     np.testing.assert_allclose(figs[0].axes[0].collections[0].get_offsets(), [[90, 85], [80, 70]])
 
 
