@@ -24,8 +24,8 @@ def count_words(n: int, noun: str, plural: str | None = None) -> str:
 
 def percent(fraction: float | None, digits: int = 1, missing: str = "-") -> str:
     """A fraction as the percentage a reader compares with Kaggle's ('81.2%'); ``missing`` where there is no value
-    (None, or NaN from an empty table cell). The one formatter, so the report, the commands and the pipeline's
-    lines round alike."""
+    (None, or NaN from an empty table cell). Shared by the report's tables and the commands' and the pipeline's
+    lines, which had one such helper each; sentences that always have a value format it in place."""
     if fraction is None or (isinstance(fraction, float) and math.isnan(fraction)):
         return missing
     return f"{100 * fraction:.{digits}f}%"
