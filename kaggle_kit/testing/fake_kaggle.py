@@ -559,28 +559,22 @@ class ScriptRunner:
     def __call__(self, record: KernelRecord, workdir: Path) -> KernelResult:
         script = workdir.parent / f"{record.slug}.py"
         script.write_text(record.request.get("text") or "", encoding="utf-8")
-        machine_tmp = workdir.parent / f"{record.slug}-v{record.version}-tmp"
-        machine_tmp.mkdir()
-        env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(workdir.parent),
-               "KAGGLE_KERNEL_RUN_TYPE": "Batch", "KAGGLE_KIT_KERNEL_WORKDIR": str(workdir),
-               "OMP_NUM_THREADS": "1", "PYTHONUNBUFFERED": "1", "TMPDIR": str(machine_tmp), **self.extra_env}
-        if self.data_dir is not None:
-            env["KAGGLE_KIT_DATA"] = str(self.data_dir)
-        try:
-            return self._run(record, script, workdir, env)
-        finally:
-            shutil.rmtree(machine_tmp, ignore_errors=True)
-
-    def _run(self, record: KernelRecord, script: Path, workdir: Path, env: dict) -> KernelResult:
-        proc = subprocess.Popen([sys.executable, str(script)], cwd=workdir, env=env, stdout=subprocess.PIPE,
-                                stderr=subprocess.STDOUT, start_new_session=True)
-        record.process = proc
-        try:
-            out, _ = proc.communicate(timeout=self.timeout_s)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            out, _ = proc.communicate()
-            return KernelResult("ERROR", f"timed out after {self.timeout_s:.0f} s", out.decode(errors="replace"))
+        with tempfile.TemporaryDirectory(prefix=f"{record.slug}-v{record.version}-tmp-",
+                                         dir=workdir.parent, ignore_cleanup_errors=True) as machine_tmp:
+            env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(workdir.parent),
+                   "KAGGLE_KERNEL_RUN_TYPE": "Batch", "KAGGLE_KIT_KERNEL_WORKDIR": str(workdir),
+                   "OMP_NUM_THREADS": "1", "PYTHONUNBUFFERED": "1", "TMPDIR": machine_tmp, **self.extra_env}
+            if self.data_dir is not None:
+                env["KAGGLE_KIT_DATA"] = str(self.data_dir)
+            proc = subprocess.Popen([sys.executable, str(script)], cwd=workdir, env=env, stdout=subprocess.PIPE,
+                                    stderr=subprocess.STDOUT, start_new_session=True)
+            record.process = proc
+            try:
+                out, _ = proc.communicate(timeout=self.timeout_s)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                out, _ = proc.communicate()
+                return KernelResult("ERROR", f"timed out after {self.timeout_s:.0f} s", out.decode(errors="replace"))
         log = out.decode(errors="replace")
         if proc.returncode != 0:
             last = log.strip().splitlines()[-1] if log.strip() else ""
