@@ -681,7 +681,8 @@ def test_own_public_score_is_the_latest_scored_submission_of_exactly_those_runs(
 
 @pytest.mark.parametrize("offset, words", [(0.02, "2.0 points too high on average"),
                                            (-0.013, "1.3 points too low on average"),
-                                           (0.0001, "on target on average")])
+                                           (0.0001, "on target on average"),
+                                           (0.003, "0.3 points too high on average")])
 def test_a_mean_miss_is_said_as_too_high_or_too_low(offset, words):
     assert lf.LedgerOffset("Shift-Gated", offset, 2).miss_words() == words
 
@@ -806,3 +807,68 @@ def test_check_8_switches_the_correction_only_for_a_gain_of_at_least_its_margin(
     assert lf.correction_order(M4S, [M4S, SG], errors) == [M4S]
     errors["check8"]["estimators"][SG]["one_different_recipe"] = 0.0165  # 0.21 below
     assert lf.correction_order(M4S, [M4S, SG], errors) == [SG, M4S]
+
+
+@pytest.mark.parametrize("second, n, offset", [
+    (dict(predicted_lb_acc=0.80, status="COMPLETE"), 1, 0.05),  # scored status but no public score yet
+    (dict(predicted_lb_acc=80.0, public_score=0.70), 2, (0.05 + 0.10) / 2),  # a prediction kept in percent
+])
+def test_the_offset_reads_rows_without_a_score_and_predictions_in_percent(tmp_path, second, n, offset):
+    """A row without a public score counted would make the offset NaN; a percent prediction read as a fraction, 80."""
+    df = _ledger(tmp_path, [dict(runs=["r1"], predicted_lb_acc=0.80, predicted_by=M4S, public_score=0.75),
+                            dict(runs=["r2"], predicted_by=M4S, **second)])
+    off = lf.ledger_offset(df, M4S, SLUG)
+    assert (off.n, off.offset) == (n, pytest.approx(offset))
+
+
+def test_without_a_check_12_record_label_smoothing_variants_do_not_correct_alone(tmp_path):
+    """Reading a missing check 12 as held would correct a new recipe by its variants' rows alone."""
+    df = _ledger(tmp_path, [
+        dict(runs=["v0"], recipe="aaaa", recipe_except_smoothing="eeee", predicted_lb_acc=0.80, predicted_by=M4S,
+             public_score=0.77),  # +3, the variant
+        dict(runs=["o0"], recipe="bbbb", recipe_except_smoothing="ffff", predicted_lb_acc=0.80, predicted_by=M4S,
+             public_score=0.73)])  # +7, another recipe
+    errors = {**P90_ERRORS, "check9": CHECK9}
+    assert not lf.smoothing_variant_next(errors)
+    c = lf.corrected_prediction({M4S: 0.70}, M4S, df, SLUG, ["t0"], errors=errors, recipe=RecipeKeys("7777", "eeee"))
+    assert (c.offset.n, c.offset.smoothing_variant, c.accuracy) == (2, False, pytest.approx(0.65))
+
+
+def test_check_8_switches_on_a_tie_with_the_same_recipes_miss():
+    """Rule 8a asks 'not above' with the same recipe's miss: a strict comparison would refuse a tie."""
+    assert lf.correction_order(M4S, [M4S, SG], _check8(True, sg_same=0.011)) == [SG, M4S]
+
+
+def test_two_earlier_submissions_quote_the_mean_of_several():
+    """Treating two rows as 'one earlier submission' would quote the one-earlier measurement for a mean of two."""
+    clean = {**lf.measured(M4S, ERRORS), "check11": {"plain": 0.039, "all": 0.0167, "n_models": 12}}
+    assert "1.67 corrected by the mean of 12 earlier submissions (yours averages 2);" in lf.evidence_line(
+        lf.Corrected(0.7, 0.72, lf.LedgerOffset(M4S, 0.02, 2), clean))
+
+
+def test_own_public_score_reads_a_percent_score_and_skips_a_later_errored_row(tmp_path):
+    """Without as_fraction it returned 72.0; without the status check the errored row's 0.50."""
+    df = _ledger(tmp_path, [dict(runs=["a"], public_score=72.0),
+                            dict(runs=["a"], public_score=0.50, status="ERROR")])
+    assert lf.own_public_score(df, ["a"], SLUG) == pytest.approx(0.72)
+
+
+def test_the_replay_keeps_to_each_rows_competition_and_reads_legacy_rows(tmp_path):
+    """A replay ignoring the row's competition would mix in another competition's miss (+10); one ignoring
+    ``legacy_estimator`` would leave a row without ``predicted_by`` uncorrected."""
+    df = _ledger(tmp_path, [
+        dict(runs=["r1"], predicted_lb_acc=0.80, predicted_by=M4S, public_score=0.76),                       # +4
+        dict(runs=["r2"], predicted_lb_acc=0.80, predicted_by=M4S, public_score=0.70, competition="other"),  # +10
+        dict(runs=["r3"], predicted_lb_acc=0.70, predicted_by="", public_score=0.69)])                     # legacy
+    replayed = lf.replay(df, legacy_estimator=M4S, errors=ERRORS)
+    assert math.isnan(replayed[0]) and math.isnan(replayed[1]) and replayed[2] == pytest.approx(0.66)
+
+
+def test_choice_words_quote_the_public_and_the_private_distance():
+    """Quoting the private distance as the public one would hide what the public leaderboard will show."""
+    entry = {"models": ["a", "b"], "n_sets": 3, "fractions": {"0.5": {"estimators": {"M": {
+        "plain": {"public": 0.03, "private": 0.031}, "ledger_choice": {"public": 0.011, "private": 0.0125}}}}}}
+    assert lf.choice_words("M", {lf.PUBLIC_SPLIT: entry}) == (
+        "How well this has done: replayed on 2 models x 3 shifted sets with random 50% public splits and every other "
+        "model in the ledger, the correction chosen this way was 1.10 points from the next public score and 1.25 from "
+        "the private score, against 3.10 uncorrected (section 7 has the evidence, check by check).")
