@@ -446,3 +446,64 @@ def test_an_ensembles_member_agreement_is_holdout_first_then_competition(tmp_pat
              for f in ("logits_holdout.npz", "logits_comp.npz")]
     assert agree[0] != agree[1]  # 40 holdout and 20 competition images: the two shares differ
     assert load_run(ens, with_test=False).member_agreement == pytest.approx(tuple(agree))
+
+
+def test_a_competition_id_past_the_pickles_largest_is_refused_by_name():
+    """Without the clip, an id above every pickle id raised a bare IndexError instead of the RunError."""
+    from kaggle_kit.gap.report_runs import _positions
+
+    with pytest.raises(RunError, match="ids that are not in the competition pickle"):
+        _positions(np.array([30, 10, 20], dtype=np.int64), np.array([40]))
+
+
+def test_an_empty_holdout_is_refused_naming_the_run(tmp_path):
+    """Checking only for missing labels let a holdout of no images through to the estimators."""
+    from kaggle_kit.gap.report_runs import load_run
+
+    run = make_run(tmp_path / "r")
+    save_logits(run / "logits_holdout.npz", Logits(HOLD[:0], np.zeros((0, NUM_CLASSES), np.float32), HOLD[:0], "none"))
+    with pytest.raises(RunError, match=r"r: the holdout logits have no labels"):
+        load_run(run)
+
+
+def test_the_sanity_check_estimates_the_test_logits_and_only_when_asked(tmp_path):
+    """Estimating the competition logits there would compare the competition prediction with the test accuracy."""
+    from kaggle_kit.gap.estimators import estimate_all
+    from kaggle_kit.gap.report_runs import load_run
+
+    run = make_run(tmp_path / "r")
+    hold, test = (load_logits(run / f"logits_{s}.npz", NUM_CLASSES) for s in ("holdout", "test"))
+    want = estimate_all(hold.logits, hold.labels, test.logits)["estimates"]
+    assert load_run(run).test_result["estimates"] == pytest.approx(want, nan_ok=True)
+    assert load_run(run, with_test=False).test_result is None
+
+
+@pytest.mark.parametrize("call", ["predict_leaderboard", "leaderboard_prediction"])
+def test_the_leaderboard_prediction_passes_the_synthetic_count_on(monkeypatch, call):
+    """A hard-coded 300 would silently ignore ``report.synthetic_per_set`` (0 turns CC-Synth off), and looking the
+    data up anew the images passed in."""
+    from kaggle_kit.config import ReportConfig
+    from kaggle_kit.gap import report_runs
+
+    seen = []
+
+    def fake(run_dir, data=None, comp=None, synthetic_per_set=300, with_test=True):
+        seen.append((data, comp, synthetic_per_set, with_test))
+        raise RunError("stop")
+
+    monkeypatch.setattr(report_runs, "load_run", fake)
+    kwargs = {"cfg": ReportConfig(synthetic_per_set=7)} if call == "predict_leaderboard" else {"synthetic_per_set": 7}
+    data, comp = object(), object()
+    with pytest.raises(RunError, match="stop"):
+        getattr(report_runs, call)("r", data, comp, **kwargs)
+    assert seen == [(data, comp, 7, False)]
+
+
+def test_predict_leaderboard_recommends_the_preferred_estimators_value(monkeypatch):
+    """'recommended' is Median-4-Spread's value when computed, neither the highest nor the lowest estimate."""
+    from kaggle_kit.gap import report_runs
+
+    est = {"AC": 0.9, "Median-4-Spread": 0.71, "COTT": 0.6}
+    monkeypatch.setattr(report_runs, "load_run", lambda *a, **k: report_runs.RunView(
+        None, "r", None, None, None, {"estimates": est}, None))
+    assert report_runs.predict_leaderboard("r", object(), object()) == {**est, "recommended": 0.71}
