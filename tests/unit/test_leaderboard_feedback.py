@@ -872,3 +872,12 @@ def test_choice_words_quote_the_public_and_the_private_distance():
         "How well this has done: replayed on 2 models x 3 shifted sets with random 50% public splits and every other "
         "model in the ledger, the correction chosen this way was 1.10 points from the next public score and 1.25 from "
         "the private score, against 3.10 uncorrected (section 7 has the evidence, check by check).")
+
+
+def test_the_replay_places_scored_rows_by_their_ledger_row_after_an_unscored_one(tmp_path):
+    """Numbering scored rows among themselves would let a bare CSV's replay after a pending row use its own score."""
+    df = _ledger(tmp_path, [dict(runs=[], predicted_lb_acc=0.90, predicted_by=M4S, status="PENDING"),
+                            dict(runs=[], predicted_lb_acc=0.80, predicted_by=M4S, public_score=0.77),  # +3
+                            dict(runs=[], predicted_lb_acc=0.70, predicted_by=M4S, public_score=0.60)])
+    replayed = lf.replay(df, errors=ERRORS)
+    assert math.isnan(replayed[0]) and math.isnan(replayed[1]) and replayed[2] == pytest.approx(0.67)
