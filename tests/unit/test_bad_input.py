@@ -507,3 +507,18 @@ def test_predict_leaderboard_recommends_the_preferred_estimators_value(monkeypat
     monkeypatch.setattr(report_runs, "load_run", lambda *a, **k: report_runs.RunView(
         None, "r", None, None, None, {"estimates": est}, None))
     assert report_runs.predict_leaderboard("r", object(), object()) == {**est, "recommended": 0.71}
+
+
+@pytest.mark.parametrize("missing", ["logits_comp.npz", "logits_holdout.npz"])
+def test_a_member_without_one_of_its_logits_drops_the_agreement_estimate_not_the_report(tmp_path, missing):
+    """Accepting a member by one of its two logits files made load_run fail reading the missing one."""
+    import json
+
+    from kaggle_kit.gap.report_runs import load_run, member_folders
+
+    ens = make_run(tmp_path / "ensembles" / "e")
+    (ens / "ensemble.json").write_text(json.dumps({"members": [{"path": "runs/m0"}, {"path": "runs/m1"}]}))
+    for k in range(2):
+        make_run(tmp_path / "runs" / f"m{k}", seed=k + 1)
+    (tmp_path / "runs" / "m1" / missing).unlink()
+    assert member_folders(ens) == [] and load_run(ens, with_test=False).member_agreement is None
