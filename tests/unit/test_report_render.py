@@ -1345,3 +1345,83 @@ def test_the_covariate_tables_show_the_top_ten_features_and_each_sides_median(mo
     k = image_stats.FEATURES[0]
     assert per_stat.rows[0] == [k, image_stats.DESCRIPTIONS[k], "2", "3", "+50.0%", "0.625"]
     assert (info["features"][k].train_median, info["features"][k].comp_median) == (2.0, 3.0)
+
+
+def test_section_5_scales_the_confidences_by_the_runs_temperature_and_its_plot_shows_the_lowest(monkeypatch):
+    """Confidences from unscaled logits (temperature 1 whatever the fit), or a plot whose y axis starts 10 points
+    below the holdout's lowest class only, would overstate the confidence and cut off the competition's bars."""
+    from kaggle_kit.gap import report
+
+    made = []
+    monkeypatch.setattr(report, "figure_png", lambda fig: made.append(fig) or b"")
+    hold, comp = [0] * 4 + [1] * 3 + [2] * 3, [0] * 3 + [1] * 1 + [2] * 6
+    margins = [5.0] * 4 + [2.0, 6.0] * 3  # at temperature 2 a margin m is a max probability e^(m/2) / (e^(m/2) + 2)
+    sec = report.per_class_section(_one_hot_view(hold, comp, {"temperature": 2.0}, margins), ["c0", "c1", "c2"])
+    rows = next(b for b in sec.blocks if isinstance(b, Table)).rows
+    hold_conf = np.exp(2.5) / (np.exp(2.5) + 2)  # 0.859
+    comp_conf = np.mean([np.exp(m / 2) / (np.exp(m / 2) + 2) for m in (2.0, 6.0)])  # 0.743
+    assert rows[0] == ["c2", "30.0%", "60.0%", "+30.0", f"{100 * hold_conf:.1f}%", f"{100 * comp_conf:.1f}%"]
+    ax = made[-1].axes[0]
+    assert ax.get_ylim() == (pytest.approx(100 * comp_conf - 10), 100)
+
+
+def test_section_3_plots_each_prior_under_its_own_name(monkeypatch):
+    """A bar of the section 3 plot drawn from another estimator's priors (EM's bars from BBSE's) would show a label
+    shift the table does not."""
+    from kaggle_kit.gap import report
+
+    made = []
+    monkeypatch.setattr(report, "figure_png", lambda fig: made.append(fig) or b"")
+    result = {"temperature": 1.0, "source_priors": np.array([0.4, 0.3, 0.3]),
+              "priors_em": np.array([0.5, 0.35, 0.15]), "priors_bbse": np.array([0.4, 0.25, 0.35])}
+    report.label_shift_section(_one_hot_view([0, 1, 2], [0, 0, 2], result), ["c0", "c1", "c2"])
+    bars = {c.get_label(): [round(p.get_height(), 6) for p in c] for c in made[0].axes[0].containers}
+    assert bars == {"training prior": [40, 30, 30], "BBSE": [40, 25, 35], "EM": [50, 35, 15],
+                    "predicted share (competition)": [round(200 / 3, 6), 0, round(100 / 3, 6)]}
+
+
+def test_the_near_duplicate_strip_shows_the_closest_pairs_first_each_with_its_nearest_training_image(monkeypatch):
+    """The strip showing the least similar pairs, a competition image beside the training image at its own index,
+    or no '(m)' on a mirrored match would show pairs that are not the near-duplicates the table counts."""
+    from kaggle_kit.gap import report
+
+    shown = []
+    monkeypatch.setattr(report, "figure_png", lambda fig: b"")
+    monkeypatch.setattr(report, "_image_strip", lambda pairs: shown.extend(pairs) or b"")
+    rng = np.random.default_rng(0)
+    train = rng.integers(0, 256, (40, 32, 32, 3), dtype=np.uint8)
+    noisy = np.clip(train[3].astype(int) + rng.integers(-20, 21, train[3].shape), 0, 255).astype(np.uint8)
+    comp = np.concatenate([rng.integers(0, 256, (1, 32, 32, 3), dtype=np.uint8), train[7:8, :, ::-1], noisy[None],
+                           rng.integers(0, 256, (7, 32, 32, 3), dtype=np.uint8)])
+    report._near_duplicate_blocks(comp, train)
+    assert len(shown) == 8
+    assert np.array_equal(shown[0][0], comp[1]) and np.array_equal(shown[0][1], train[7])
+    assert shown[0][2] == "1.000 (m)"
+    assert np.array_equal(shown[1][0], comp[2]) and np.array_equal(shown[1][1], train[3])
+    assert "(m)" not in shown[1][2] and 0.9 < float(shown[1][2]) < 1
+    similarities = [float(s.split()[0]) for _, _, s in shown]
+    assert similarities == sorted(similarities, reverse=True) and similarities[2] < 0.5
+
+
+def test_the_image_strip_puts_each_competition_image_above_its_training_image(monkeypatch):
+    """Rows swapped would put the training image where the caption says the competition image is."""
+    from kaggle_kit.gap import report
+
+    made = []
+    monkeypatch.setattr(report, "figure_png", lambda fig: made.append(fig) or b"")
+    tile = lambda v: np.full((2, 2, 3), v, np.uint8)
+    report._image_strip([(tile(10), tile(200), "0.991"), (tile(20), tile(210), "0.980 (m)")])
+    cells = sorted((ax.get_subplotspec().rowspan.start, ax.get_subplotspec().colspan.start,
+                    int(ax.images[0].get_array()[0, 0, 0]), ax.get_title()) for ax in made[0].axes)
+    assert cells == [(0, 0, 10, "0.991"), (0, 1, 20, "0.980 (m)"), (1, 0, 200, ""), (1, 1, 210, "")]
+
+
+def test_each_statistics_histogram_draws_the_competition_images_not_the_training_ones_twice(random_covariate_section):
+    """The competition histogram drawn from the training images' statistics would show two identical
+    distributions under a domain AUC that says they differ."""
+    fig = next(f for f in random_covariate_section[2] if len(f.axes) == 10)
+    for ax in fig.axes:
+        train, comp = ax.containers
+        assert (train[0].get_label(), comp[0].get_label()) == ("training", "competition")
+        heights = lambda bars: np.array([p.get_height() for p in bars])
+        assert not np.array_equal(heights(train), heights(comp)), ax.get_title()
