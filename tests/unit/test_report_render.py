@@ -6,6 +6,8 @@ import dataclasses
 import re
 from html.parser import HTMLParser
 
+import matplotlib.colors
+import matplotlib.container
 import numpy as np
 import pytest
 from matplotlib.figure import Figure
@@ -1425,3 +1427,61 @@ def test_each_statistics_histogram_draws_the_competition_images_not_the_training
         assert (train[0].get_label(), comp[0].get_label()) == ("training", "competition")
         heights = lambda bars: np.array([p.get_height() for p in bars])
         assert not np.array_equal(heights(train), heights(comp)), ax.get_title()
+
+
+def test_the_scoreboard_plot_draws_its_diagonal_over_both_axes_and_its_line_in_points(tmp_path, monkeypatch):
+    """The diagonal drawn over the local accuracies only (a low score off its end), the fitted line's intercept
+    left a fraction on a plot in points, or a legend entry for corrections no row has, would misdraw section 1."""
+    from pathlib import Path
+
+    from kaggle_kit import ledger
+    from kaggle_kit.gap import report
+    from kaggle_kit.gap.report_runs import RunView
+
+    figs = []
+    monkeypatch.setattr(report, "figure_png", lambda fig: figs.append(fig) or b"")
+    path = tmp_path / "ledger.csv"
+    ledger.append_row(path, file="a.csv", status="COMPLETE", public_score=0.85, local_test_acc=0.90)
+    ledger.append_row(path, file="b.csv", status="COMPLETE", public_score=0.70, local_test_acc=0.80)
+    view = RunView(Path("r"), "r", None, None, None, {"estimates": {}, "holdout_acc": 0.84}, None)
+    report.scoreboard_section(ledger.read_ledger(path), [view])
+    ax = figs[0].axes[0]
+    diagonal, fit = ax.lines
+    np.testing.assert_allclose(diagonal.get_xydata(), [[68, 68], [92, 92]])  # from the lowest score (70) - 2
+    np.testing.assert_allclose(fit.get_ydata(), 1.5 * fit.get_xdata() - 50)  # LB = 1.5 x local - 0.5
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == [
+        "submissions (public score)", "leaderboard = local", "fit: LB = 1.50 x local -50.0"]
+
+
+def test_section_2s_plot_marks_the_recommended_estimate_its_error_the_holdout_the_range_and_the_public_score(
+        tmp_path, monkeypatch):
+    """The recommended bar not marked, error bars of zero, the holdout line or the range misplaced, the run's own
+    public score left out, or the axis stretched to 100% would misdraw section 2's plot."""
+    from pathlib import Path
+
+    from kaggle_kit import ledger
+    from kaggle_kit.gap import report
+    from kaggle_kit.gap.report_runs import RunView
+
+    figs = []
+    monkeypatch.setattr(report, "figure_png", lambda fig: figs.append(fig) or b"")
+    ledger.append_row(tmp_path / "l.csv", file="a.csv", status="COMPLETE", public_score=0.68, runs="r")
+    errors = {"estimators": {"Median-4": {"mae_all_generated": 0.02, "max_error_generated": 0.1,
+                                          "by_predicted_drop": {"5-15": {"n": 26, "mae": 0.019, "p90": 0.05}}}}}
+    estimates = {"Median-4": 0.71, "Shift-Gated": 0.71, "CC-Synth": 0.70, "ATC-NE-EM": 0.72}
+    view = RunView(Path("r"), "r", None, None, None, {"estimates": estimates, "holdout_acc": 0.80}, None)
+    sec, _ = report.prediction_section([view], errors, ledger=ledger.read_ledger(tmp_path / "l.csv"))
+    assert "The recommended estimator is **Median-4**" in sec.blocks[0]
+    ax = figs[-1].axes[0]
+    bars, = (c for c in ax.containers if isinstance(c, matplotlib.container.BarContainer))
+    assert [round(p.get_width(), 6) for p in bars] == [71, 71, 70, 72]
+    assert [p.get_facecolor()[:3] for p in bars].count(matplotlib.colors.to_rgb("tab:green")) == 1
+    assert bars[0].get_facecolor()[:3] == matplotlib.colors.to_rgb("tab:green")
+    error_bars, = (c for c in ax.containers if isinstance(c, matplotlib.container.ErrorbarContainer))
+    widths = [seg[1][0] - seg[0][0] for seg in error_bars.lines[2][0].get_segments()]
+    np.testing.assert_allclose(widths, [2 * 1.9, 0, 0, 0])  # Median-4's MAE at a 9-point drop, both sides
+    marks = {line.get_label(): line.get_xdata()[0] for line in ax.lines if not line.get_label().startswith("_")}
+    assert marks == {"holdout accuracy": pytest.approx(80), "its public score": pytest.approx(68)}
+    span, = (p for p in ax.patches if p.get_label() == "expected range")
+    assert (span.get_x(), span.get_x() + span.get_width()) == (pytest.approx(66), pytest.approx(76))  # 71 ± p90 5
+    assert ax.get_xlim() == (pytest.approx(70 - 15), pytest.approx(80 + 8))  # not to 100: the holdout + 8
