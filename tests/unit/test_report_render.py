@@ -1485,3 +1485,13 @@ def test_section_2s_plot_marks_the_recommended_estimate_its_error_the_holdout_th
     span, = (p for p in ax.patches if p.get_label() == "expected range")
     assert (span.get_x(), span.get_x() + span.get_width()) == (pytest.approx(66), pytest.approx(76))  # 71 ± p90 5
     assert ax.get_xlim() == (pytest.approx(70 - 15), pytest.approx(80 + 8))  # not to 100: the holdout + 8
+
+
+def test_two_italic_words_stay_two_and_a_markdown_figure_keeps_its_caption_under_it():
+    """A greedy italic pattern would slant everything between the first and last star ('<i>a* and *b</i>'), and a
+    figure without its caption line would leave gap.md's plots unexplained (the alt text shows in no viewer)."""
+    from kaggle_kit.gap.report_render import _inline
+
+    assert _inline("*a* and *b*") == "<i>a</i> and <i>b</i>"
+    lines = render_markdown("t", "m", [Section("s", "S", [Fig("tiny", b"", "A plot.")])]).splitlines()
+    assert lines[lines.index("![A plot.](tiny.png)") + 2] == "*A plot.*"
