@@ -1303,7 +1303,8 @@ def test_the_scoreboards_cells_show_each_column_of_its_row(tmp_path, monkeypatch
 
 def test_the_scoreboard_line_falls_back_to_the_holdout_and_the_private_score(tmp_path, monkeypatch):
     """Without the fall-backs a row with no test accuracy or no public score would drop out of the line; a flipped
-    intercept or swapped plot axes would misplace the runs' expected scores and the points."""
+    intercept or swapped plot axes would misplace the runs' expected scores and the points; the plot's diagonal
+    over the local accuracies only, or its line's intercept left a fraction, would misdraw it."""
     from pathlib import Path
 
     from kaggle_kit import ledger
@@ -1323,7 +1324,13 @@ def test_the_scoreboard_line_falls_back_to_the_holdout_and_the_private_score(tmp
     assert n == 2 and line == pytest.approx((1.5, -0.5))  # through (0.90, 0.85) and (0.80, 0.70)
     # 1.5 * 0.84 - 0.5; the run with labelled test logits (4 of 5 right) by its test accuracy: 1.5 * 0.8 - 0.5
     assert sec.blocks[-1].rows == [["r", "84.00%", "76.00%"], ["t", "80.00%", "70.00%"]]
-    np.testing.assert_allclose(figs[0].axes[0].collections[0].get_offsets(), [[90, 85], [80, 70]])
+    ax = figs[0].axes[0]
+    np.testing.assert_allclose(ax.collections[0].get_offsets(), [[90, 85], [80, 70]])
+    diagonal, fit = ax.lines
+    np.testing.assert_allclose(diagonal.get_xydata(), [[68, 68], [92, 92]])  # from the lowest score (70) - 2
+    np.testing.assert_allclose(fit.get_ydata(), 1.5 * fit.get_xdata() - 50)  # LB = 1.5 x local - 0.5, in points
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == [  # no entry for corrections that no row has
+        "submissions (public score)", "leaderboard = local", "fit: LB = 1.50 x local -50.0"]
 
 
 def test_the_covariate_tables_show_the_top_ten_features_and_each_sides_median(monkeypatch):
@@ -1427,30 +1434,6 @@ def test_each_statistics_histogram_draws_the_competition_images_not_the_training
         assert (train[0].get_label(), comp[0].get_label()) == ("training", "competition")
         heights = lambda bars: np.array([p.get_height() for p in bars])
         assert not np.array_equal(heights(train), heights(comp)), ax.get_title()
-
-
-def test_the_scoreboard_plot_draws_its_diagonal_over_both_axes_and_its_line_in_points(tmp_path, monkeypatch):
-    """The diagonal drawn over the local accuracies only (a low score off its end), the fitted line's intercept
-    left a fraction on a plot in points, or a legend entry for corrections no row has, would misdraw section 1."""
-    from pathlib import Path
-
-    from kaggle_kit import ledger
-    from kaggle_kit.gap import report
-    from kaggle_kit.gap.report_runs import RunView
-
-    figs = []
-    monkeypatch.setattr(report, "figure_png", lambda fig: figs.append(fig) or b"")
-    path = tmp_path / "ledger.csv"
-    ledger.append_row(path, file="a.csv", status="COMPLETE", public_score=0.85, local_test_acc=0.90)
-    ledger.append_row(path, file="b.csv", status="COMPLETE", public_score=0.70, local_test_acc=0.80)
-    view = RunView(Path("r"), "r", None, None, None, {"estimates": {}, "holdout_acc": 0.84}, None)
-    report.scoreboard_section(ledger.read_ledger(path), [view])
-    ax = figs[0].axes[0]
-    diagonal, fit = ax.lines
-    np.testing.assert_allclose(diagonal.get_xydata(), [[68, 68], [92, 92]])  # from the lowest score (70) - 2
-    np.testing.assert_allclose(fit.get_ydata(), 1.5 * fit.get_xdata() - 50)  # LB = 1.5 x local - 0.5
-    assert [t.get_text() for t in ax.get_legend().get_texts()] == [
-        "submissions (public score)", "leaderboard = local", "fit: LB = 1.50 x local -50.0"]
 
 
 def test_section_2s_plot_marks_the_recommended_estimate_its_error_the_holdout_the_range_and_the_public_score(
