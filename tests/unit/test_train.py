@@ -925,3 +925,123 @@ def test_the_ema_follows_every_step(tmp_path, data):
     for k, v in saved.state_dict().items():
         if v.is_floating_point():
             torch.testing.assert_close(v, raw[k], rtol=0, atol=1e-6, msg=k)
+
+
+# ------------------------------------------------------------------- mutation audit, round 4 (pure pieces)
+def test_selection_and_early_stop_words_name_the_accuracy_when_selecting_by_it():
+    """A record or line that always named the holdout loss would misreport a run selected by holdout accuracy."""
+    from kaggle_kit.train.loop import early_stop_line, selection_record
+
+    tc = make_cfg(epochs=8, select_best=True, select_by="holdout_accuracy", early_stop_patience_epochs=3).train
+    assert selection_record(tc, 2, 5)["chosen_by"] == "highest holdout_accuracy"
+    best = {"epoch": 2, "holdout_acc": 0.8125, "holdout_loss": 0.5}
+    assert early_stop_line(tc, best, 5) == ("early stop after epoch 5/8: holdout_accuracy has not improved on epoch "
+                                            "2's 0.8125 for 3 epochs (train.early_stop_patience_epochs: 3)")
+
+
+def test_a_minute_is_said_in_minutes():
+    """A `< 60` boundary moved to `<= 60` would say '60s' where a minute is meant."""
+    from kaggle_kit.train.loop import duration_words
+
+    assert [duration_words(s) for s in (59.4, 60, 60.4)] == ["59s", "1m", "1m"]
+
+
+@pytest.mark.parametrize("state, spe, world, expected", [
+    ({"world_size": 1, "schedule": {"step_count": 18}, "epoch": 2}, 9, 2,
+     "its last.pt was trained by 1 process and this run has 2; resume it without torchrun"),
+    ({"schedule": {"step_count": 8}, "epoch": 2}, 9, 1, "its last.pt took 4 optimizer steps per epoch, this run 9 "),
+    ({"world_size": 1, "schedule": {"step_count": 18}, "epoch": 2}, 9, 1, None)])
+def test_process_count_problem_words(state, spe, world, expected):
+    """A total step count said as steps per epoch, or a one-process run told to use torchrun, would mislead."""
+    from kaggle_kit.train.loop import process_count_problem
+
+    problem = process_count_problem(state, spe, world)
+    assert problem == expected if expected is None else problem.startswith(expected)
+
+
+def test_split_indices_takes_a_stratified_train_subset_from_outside_the_holdout(data):
+    """Drawing the subset over all 50,000 labels, not the training part's, would unbalance the classes."""
+    from kaggle_kit.train.loop import split_indices
+
+    cfg = make_cfg()
+    cfg = replace(cfg, data=replace(cfg.data, train_subset=100))
+    train_idx, hold_idx = split_indices(cfg, data.train_labels)
+    assert len(hold_idx) == 100 and not set(train_idx) & set(hold_idx)
+    assert np.bincount(data.train_labels[train_idx], minlength=10).tolist() == [10] * 10
+
+
+@pytest.mark.parametrize("damage", ["bn-statistic", "holdout-loss"])
+def test_non_finite_statistics_or_holdout_loss_stop_a_run(damage):
+    """Checking only the parameters, or not the holdout loss, would let a run with NaN BatchNorm statistics or an
+    infinite holdout loss train on."""
+    from types import SimpleNamespace
+
+    from kaggle_kit.train.loop import check_not_diverged
+
+    net = _net()
+    eng = SimpleNamespace(model=net, eval_model=net)
+    tc = make_cfg().train
+    check_not_diverged(eng, Path("run"), 3, 0.5, None, tc)  # finite: goes on
+    hold_loss = math.inf if damage == "holdout-loss" else 0.5
+    if damage == "bn-statistic":
+        net[1].running_var[0] = float("nan")
+    with pytest.raises(RunError, match="training diverged in epoch 3"):
+        check_not_diverged(eng, Path("run"), 3, 0.5, hold_loss, tc)
+
+
+def test_best_model_missing_only_for_the_epoch_last_pt_holds(tmp_path):
+    """last.pt holds the last epoch's weights: writing model.pt from them for an earlier best epoch would save
+    the wrong weights as the best ones."""
+    from kaggle_kit.train.loop import best_model_missing
+
+    missing = tmp_path / "model.pt"
+    assert best_model_missing(missing, {"epoch": 2}, 2)
+    assert not best_model_missing(missing, {"epoch": 1}, 2) and not best_model_missing(missing, {"epoch": None}, 2)
+
+
+@pytest.mark.parametrize("device, enabled, bf16, expected", [
+    ("cuda", True, True, torch.bfloat16), ("cuda", True, False, torch.float16), ("cuda", False, True, None),
+    ("cpu", True, True, None), ("mps", True, True, None)])
+def test_amp_dtype_is_bf16_only_where_the_gpu_has_it(monkeypatch, device, enabled, bf16, expected):
+    """fp16 on a bf16 GPU (or bf16 on a T4) would train in a precision the device lacks or that needs a scaler."""
+    from kaggle_kit.train.loop import amp_dtype
+
+    monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda including_emulation=True: bf16)
+    assert amp_dtype(torch.device(device), enabled) == expected
+
+
+@pytest.mark.parametrize("decay_norm_and_bias, expected", [(False, 0.05 * 5), (True, 0.05 * 14)])
+def test_l2_penalty_covers_the_groups_the_optimizer_decays(decay_norm_and_bias, expected):
+    """A penalty that ignored decay_norm_and_bias would leave the biases' term out of Keras' val_loss."""
+    net = torch.nn.Linear(2, 1)
+    with torch.no_grad():
+        net.weight.copy_(torch.tensor([[1.0, 2.0]]))
+        net.bias.fill_(3.0)
+    cfg = OptimizerConfig(name="sgd", weight_decay=0.1, decay_norm_and_bias=decay_norm_and_bias)
+    assert l2_penalty(net, cfg) == pytest.approx(expected)
+
+
+@pytest.mark.parametrize("raw, expected", [(None, 1), ("", 1), ("  ", 1), ("3", 3)])
+def test_env_int_reads_a_blank_variable_as_unset(monkeypatch, raw, expected):
+    """A blank WORLD_SIZE (an `export WORLD_SIZE=` in a shell) read as a number would stop every run."""
+    from kaggle_kit.train.distributed import env_int
+
+    if raw is None:
+        monkeypatch.delenv("WORLD_SIZE", raising=False)
+    else:
+        monkeypatch.setenv("WORLD_SIZE", raw)
+    assert env_int("WORLD_SIZE", 1) == expected
+
+
+def test_a_finished_run_without_its_model_pt_writes_it_again_on_resume(tmp_path, data):
+    """A finished run returned from its manifest alone would leave the deleted model.pt missing for predict."""
+    cfg = make_cfg(epochs=1)
+    train_run(cfg, data, tmp_path / "run", progress=False)
+    seconds = sum(float(r["seconds"]) for r in read_metrics(tmp_path / "run"))
+    assert train_run(cfg, data, tmp_path / "run", resume=True, progress=False).seconds == pytest.approx(seconds)
+    (tmp_path / "run" / "model.pt").unlink()
+    again = train_run(cfg, data, tmp_path / "run", resume=True, progress=False,
+                      on_epoch_end=lambda row: pytest.fail("a finished run trained again"))
+    assert again.epochs_done == 1 and (tmp_path / "run" / "model.pt").is_file()
+    raw = torch.load(tmp_path / "run" / "last.pt", weights_only=True)["model"]
+    assert all(torch.equal(v, raw[k]) for k, v in load_model(tmp_path / "run" / "model.pt")[0].state_dict().items())
