@@ -245,3 +245,30 @@ def test_both_alphas_mix_some_batches_by_mixup_and_some_by_cutmix():
         pasted = bool(((mixed[0] == 0).any() & (mixed[0] == 1).any()))  # CutMix: a box of ones on zeros
         kinds.add("mixup" if blended else "cutmix" if pasted else "unchanged")
     assert {"mixup", "cutmix"} <= kinds
+
+
+def _close(found, want) -> bool:
+    if isinstance(want, dict):
+        return found.keys() == want.keys() and all(_close(found[k], want[k]) for k in want)
+    return bool(np.allclose(found, want))
+
+
+@pytest.mark.parametrize("name, index, op, want", [
+    ("strong", 0, "PadIfNeeded", {"min_height": 40, "border_mode": cv2.BORDER_REFLECT_101}),
+    ("strong", 3, "ColorJitter", {"p": 0.8, "brightness": (0.7, 1.3), "contrast": (0.7, 1.3),
+                                  "saturation": (0.7, 1.3), "hue": (-0.05, 0.05)}),
+    ("strong", 4, "Affine", {"p": 0.5, "rotate": (-10, 10), "shear": {"x": (-8, 8), "y": (-8, 8)},
+                             "scale": {"x": (0.9, 1.1), "y": (0.9, 1.1)}}),
+    ("strong", 5, "CoarseDropout", {"p": 1.0, "num_holes_range": (1, 1), "hole_height_range": (16, 16),
+                                    "hole_width_range": (16, 16)}),
+    ("seed001", 4, "ColorJitter", {"p": 1.0, "brightness": (0.8, 1.2), "contrast": (0.8, 1.2),
+                                   "saturation": (0.8, 1.2), "hue": (-0.1, 0.1)}),
+    ("seed004", 0, "Affine", {"p": 1.0, "rotate": (-15, 15)}),
+    ("blur_jpeg", 0, "PadIfNeeded", {"min_height": 40, "border_mode": cv2.BORDER_REFLECT_101}),
+    ("blur_jpeg", 3, "OneOf", {"p": 0.5})])
+def test_presets_without_a_batched_form_keep_their_parameters(name, index, op, want):
+    """No distribution test covers these presets: a jitter, an affine applied to half the images instead of all
+    (seed004), or a smaller hole would change the recipe silently."""
+    transform = get_preset(name, seed=0)._compose.transforms[index]
+    assert type(transform).__name__ == op
+    assert all(_close(getattr(transform, k), v) for k, v in want.items()), vars(transform)
