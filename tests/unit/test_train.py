@@ -1068,3 +1068,18 @@ def test_last_pt_records_the_process_count_and_the_rng_states_it_restores(tmp_pa
     assert process_count_problem(state, 10, 1).startswith("its last.pt was trained by 2 processes and this run has 1")
     set_rng_states(state["rng"])
     assert (np.random.rand(), random.random(), torch.rand(1).item()) == draws
+
+
+def test_a_resumed_run_says_the_time_left_at_its_own_pace(tmp_path, data, capsys):
+    """Averaging in the epochs of an earlier session (maybe on a slower machine) would say days left and point a
+    fast machine to GPUs."""
+    cfg = make_cfg(epochs=3)
+    with pytest.raises(KeyboardInterrupt):
+        train_run(cfg, data, tmp_path / "run", progress=False, on_epoch_end=_stop_after_first_epoch)
+    state = torch.load(tmp_path / "run" / "last.pt", weights_only=True)
+    state["history"][0]["seconds"] = 1e6  # as a first epoch on a laptop CPU would have taken
+    torch.save(state, tmp_path / "run" / "last.pt")
+    train_run(cfg, data, tmp_path / "run", resume=True, progress=True)
+    err = capsys.readouterr().err.splitlines()
+    (second,) = [ln for ln in err if ln.startswith("epoch   2/3")]
+    assert second.endswith("s left") and not any(ln.startswith("note:") for ln in err), err
