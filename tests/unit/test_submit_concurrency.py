@@ -10,6 +10,7 @@ import textwrap
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 N = 30
@@ -72,3 +73,77 @@ def test_a_second_submit_of_the_same_run_is_refused_before_its_prediction(tmp_pa
     assert (tmp_path / "submissions" / "ledger.csv").read_text().count(",dry-run,") == 1
     assert main(ARGS) == 0  # the lock went with the first (a dry run does not block another)
     assert (tmp_path / "submissions" / "ledger.csv").read_text().count(",dry-run,") == 2
+
+
+def _submit_from(tmp_path, monkeypatch) -> list:
+    """A run A and a competition pickle in tmp_path (the working folder); the leaderboard prediction stubbed,
+    its calls noted in the list returned."""
+    import kaggle_kit.upload as upload
+    from kaggle_kit.testing.fake_kaggle import write_competition
+
+    comp = write_competition(tmp_path / "comp", N)
+    _run(tmp_path / "runs" / "A", comp["ids"])
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("KAGGLE_KIT_DATA", raising=False)
+    predicted = []
+    monkeypatch.setattr(upload, "local_scores", lambda *a, **k: predicted.append(a) or upload.LocalScores())
+    return predicted
+
+
+def test_submit_from_refuses_a_submitted_csv_before_its_prediction_unless_forced(tmp_path, monkeypatch, capsys):
+    """A skipped early duplicate check would spend the prediction's minutes before refusing; a --force still
+    refused there would make re-submitting a run's CSV impossible; another default CSV name would lose .csv."""
+    from kaggle_kit import ledger
+    from kaggle_kit.cli import main
+    from kaggle_kit.fsio import sha256_file
+
+    predicted = _submit_from(tmp_path, monkeypatch)
+    assert main(ARGS) == 0
+    csv = Path("submissions") / "A.csv"
+    book = Path("submissions") / "ledger.csv"
+    ledger.append_row(book, file=str(csv), sha256=sha256_file(csv), message="x", kaggle_ref="7", status="COMPLETE")
+    capsys.readouterr()
+    assert main(ARGS) == 2 and len(predicted) == 1
+    assert "was already submitted on" in capsys.readouterr().err
+    assert main([*ARGS, "--force"]) == 0 and len(predicted) == 2
+    assert ledger.read_ledger(book)["status"].tolist() == [ledger.DRY_RUN, "COMPLETE", ledger.DRY_RUN]
+
+
+def test_submit_from_refuses_to_reuse_a_csv_of_other_predictions(tmp_path, monkeypatch, capsys):
+    """Reusing an existing submissions/A.csv without comparing its bytes would upload the old predictions under
+    the run's new name."""
+    from kaggle_kit.cli import main
+    from kaggle_kit.runs import Logits, load_logits, save_logits
+
+    _submit_from(tmp_path, monkeypatch)
+    assert main(ARGS) == 0
+    csv = tmp_path / "submissions" / "A.csv"
+    before = csv.read_bytes()
+    comp = load_logits(tmp_path / "runs" / "A" / "logits_comp.npz")
+    save_logits(tmp_path / "runs" / "A" / "logits_comp.npz", Logits(comp.ids, -comp.logits, None, "none"))
+    capsys.readouterr()
+    assert main(ARGS) == 2
+    assert capsys.readouterr().err == (f"error: {Path('submissions') / 'A.csv'} exists with different predictions; "
+                                       f"pass --out NEW.csv to keep both\n")
+    assert csv.read_bytes() == before
+    assert (tmp_path / "submissions" / "ledger.csv").read_text().count(",dry-run,") == 1
+
+
+@pytest.mark.parametrize("attempted", [False, True])
+def test_submit_from_keeps_its_new_csv_only_when_the_upload_was_attempted(tmp_path, monkeypatch, attempted):
+    """Flipping the attempted check would leave a refused submission's CSV behind, or delete the one Kaggle may
+    hold."""
+    import kaggle_kit.upload as upload
+    from kaggle_kit.cli import main
+    from kaggle_kit.errors import KaggleError
+
+    def refused(*a, **k):
+        err = KaggleError("refused")
+        if attempted:
+            setattr(err, upload.UPLOAD_ATTEMPTED, True)
+        raise err
+
+    _submit_from(tmp_path, monkeypatch)
+    monkeypatch.setattr(upload, "submit_csv", refused)
+    assert main(ARGS) != 0
+    assert (tmp_path / "submissions" / "A.csv").is_file() == attempted
