@@ -218,6 +218,11 @@ def test_train_says_it_trains_the_base_config_of_a_pipeline_with_members(tmp_pat
     assert main(["train", str(pipeline), "--runs-root", str(tmp_path / "runs")]) == 0
     out = capsys.readouterr().out
     assert "members s0, s1" in out and "kaggle-kit run" in out
+    folder = tmp_path / "runs" / "r"  # a resumed run names no pipeline: no note (nor 'None has members'), and
+    folder.mkdir(parents=True)          # one epoch is not 'epochs'
+    (folder / "config.yaml").write_text(pipeline.read_text())
+    assert main(["train", "--resume", str(folder)]) == 0
+    assert capsys.readouterr().out.splitlines() == [f"run {folder}: 1 epoch in 0s, holdout -, CIFAR-10 test -"]
 
 
 def test_run_says_when_a_set_is_overridden_by_every_member(tmp_path, monkeypatch, capsys):
@@ -437,6 +442,21 @@ def test_the_demos_next_step_can_be_taken_from_the_folder_it_ran_in(tmp_path, mo
     assert command[:2] == ["kaggle-kit", "run"] and Path(command[2]).is_file()
 
 
+
+def test_the_demos_next_step_is_make_submit_only_in_the_toolkits_own_folder(tmp_path, monkeypatch):
+    """A flipped folder check would send a user's own folder (with a Makefile of its own) to `make submit`."""
+    from pathlib import Path
+
+    from kaggle_kit import demo
+
+    monkeypatch.chdir(Path(__file__).resolve().parents[2])
+    assert demo.competition_command() == "make submit"
+    (tmp_path / "Makefile").write_text("all:\n")
+    (tmp_path / "pipelines").mkdir()
+    (tmp_path / "pipelines" / "default.yaml").write_text("")
+    monkeypatch.chdir(tmp_path)
+    assert demo.competition_command() == "kaggle-kit run pipelines/default.yaml"
+
 def _data_dir_helps() -> dict[str, str]:
     """Every --data-dir option's help, by command."""
     import argparse
@@ -516,10 +536,13 @@ def test_a_group_writable_lock_folder_is_refused_and_a_new_one_is_made_private(t
 
 @pytest.mark.parametrize("argv, line", [
     (["submit", "s.csv", "--from", "runs/r", "-m", "m"], "give either a CSV file or --from RUN (exactly one)"),
+    (["submit", "-m", "m"], "give either a CSV file or --from RUN (exactly one)"),
     (["submit", "s.csv", "--out", "o.csv", "-m", "m"], "--out only applies with --from RUN"),
     (["submit", "--from", "runs/r", "-m", "m", "--synthetic-per-set", "-1"],
      "--synthetic-per-set must be 0 (off) or more"),
     (["train", "--resume", "runs/r", "--run-dir", "elsewhere"],
+     "--resume takes the run's own config.yaml; drop PIPELINE and --run-dir"),
+    (["train", "p.yaml", "--resume", "runs/r"],
      "--resume takes the run's own config.yaml; drop PIPELINE and --run-dir"),
     (["train", "--resume", "runs/r", "--set", "train.epochs=3"],
      "--resume takes the run's own config.yaml: 'train.epochs' would change what the run learns; only "
