@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import pickle
 import zipfile
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -136,3 +137,21 @@ def test_validate_lists_problems_up_to_its_limit_and_counts_the_rest(tmp_path, c
     listed = [f"{csv}:{i + 2}: label '{c}' is not an integer 0-9" for i, c in enumerate("xyz")][:limit]
     more = ["... 1 more"] if limit == 2 else []
     assert capsys.readouterr().err.splitlines() == [*listed, *more, f"error: {csv}: invalid submission (3 problems)"]
+
+
+def test_data_download_into_dest_that_differs_from_the_official_md5s_says_so(tmp_path, capsys, monkeypatch):
+    """Ignoring --dest would download elsewhere; a md5 count without the mismatches, or the 'download again' advice
+    for files just downloaded, would mislead."""
+    from kaggle_kit import kaggle_api
+
+    fetched = []
+    monkeypatch.setattr(kaggle_api, "download_competition_data",
+                        lambda dest, competition: fetched.append(dest) or _cifar_folder(Path(dest)))
+    dest = tmp_path / "D"
+    assert main(["data", "download", "--dest", str(dest)]) == 2
+    assert fetched == [str(dest)]
+    out = capsys.readouterr()
+    assert "md5: 0/7 official files match" in out.out.splitlines()
+    assert _error_lines(out.err)[0].endswith(
+        "these are the files Kaggle serves, and they differ from the official CIFAR-10 batches; "
+        "`kaggle-kit data verify --no-md5` checks everything else")

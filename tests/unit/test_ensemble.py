@@ -389,3 +389,21 @@ def test_weights_are_fitted_on_the_holdout_never_on_the_test_split(tmp_path):
     out = ensemble_runs([a, b], "weighted", "w", out_root=tmp_path / "ens")
     w = [m["weight"] for m in json.loads((out / "ensemble.json").read_text())["members"]]
     assert w[0] > 0.9 and w[1] < 0.1
+
+
+def test_cli_table_gives_each_members_weight_then_holdout_then_test_accuracy(tmp_path, capsys):
+    """Swapped holdout and test columns, or a weight not the member's, would misstate every row of the table."""
+    from kaggle_kit.cli import main
+
+    a, b = make_run(tmp_path / "A", signal=1.0), make_run(tmp_path / "B", signal=3.0, seed=1)
+    assert main(["ensemble", str(a), str(b), "--name", "ab", "--out-root", str(tmp_path / "ens")]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].split() == ["member", "weight", "holdout", "test"]
+    for line, run in zip(lines[1:3], (a, b)):
+        accs = [np.mean(load_logits(run / f"logits_{s}.npz").logits.argmax(1) == y)
+                for s, y in (("holdout", HOLD_Y), ("test", TEST_Y))]
+        assert line.split() == [run.name, "0.500", *(f"{100 * acc:.2f}%" for acc in accs)]
+    ens = tmp_path / "ens" / "ab"
+    accs = [np.mean(calibrated(ens / f"logits_{s}.npz").argmax(1) == y) for s, y in (("holdout", HOLD_Y),
+                                                                                     ("test", TEST_Y))]
+    assert lines[3].split() == ["ensemble", "(mean_probs)", *(f"{100 * acc:.2f}%" for acc in accs)]
