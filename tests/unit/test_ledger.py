@@ -540,3 +540,81 @@ def test_a_submit_message_of_exactly_the_ledgers_limit_is_allowed_and_one_more_r
     check_message("x" * ledger.MAX_CELL_CHARS)
     with pytest.raises(SubmissionError, match=f"has {ledger.MAX_CELL_CHARS + 1:,} characters"):
         check_message("x" * (ledger.MAX_CELL_CHARS + 1))
+
+
+def test_a_forced_submit_uploads_the_same_file_again_but_not_past_the_limit(tmp_path, monkeypatch):
+    """force ignored would refuse a re-upload the user asked for; force skipping the limit check would spend an
+    upload Kaggle refuses (and record nothing for it)."""
+    from kaggle_kit import kaggle_api
+    from kaggle_kit.errors import SubmissionLimitError
+
+    uploads = []
+    upload = _upload_stubs(monkeypatch, kaggle_api.Limits(1, 1, 4, False), [_remote("5001", "0.8")], uploads)
+    csv, ids = _csv(tmp_path)
+    path = tmp_path / "ledger.csv"
+    for _ in range(2):
+        upload.submit_csv(csv, "m", expected_ids=ids, ledger_path=path, force=True, echo=lambda _: None)
+    assert uploads == [csv, csv] and ledger.read_ledger(path)["kaggle_ref"].tolist() == ["5001", "5001"]
+    monkeypatch.setattr(kaggle_api, "submission_limits", lambda *a, **k: kaggle_api.Limits(5, 5, 0, False))
+    with pytest.raises(SubmissionLimitError):
+        upload.submit_csv(csv, "m", expected_ids=ids, ledger_path=path, force=True, echo=lambda _: None)
+    assert len(uploads) == 2 and len(ledger.read_ledger(path)) == 2
+
+
+@pytest.mark.parametrize("force", [False, True])
+def test_the_pipelines_upload_returns_the_latest_earlier_row_of_a_submitted_csv_unless_forced(tmp_path, monkeypatch,
+                                                                                              force):
+    """Ignoring submit.force would never re-upload (or always spend a slot); the first earlier row instead of the
+    latest would report a stale ref and score."""
+    from dataclasses import replace
+
+    from kaggle_kit import kaggle_api
+    from kaggle_kit.config import PipelineConfig
+    from kaggle_kit.fsio import sha256_file
+
+    uploads = []
+    upload = _upload_stubs(monkeypatch, kaggle_api.Limits(1, 1, 4, False), [_remote("5001", "0.8")], uploads)
+    monkeypatch.setattr(upload, "local_scores", lambda *a, **k: upload.LocalScores())
+    csv, ids = _csv(tmp_path)
+    path = tmp_path / ledger.DEFAULT_LEDGER
+    for ref in ("3", "4"):
+        ledger.append_row(path, file=str(csv), sha256=sha256_file(csv), message="m", kaggle_ref=ref, status="COMPLETE")
+    cfg = PipelineConfig()
+    cfg = replace(cfg, submit=replace(cfg.submit, force=force, upload="auto"))
+    lines = []
+    row = upload.submit_pipeline_csv(csv, cfg, tmp_path / "runs" / "m", [tmp_path / "runs" / "m"], workdir=tmp_path,
+                                     echo=lines.append, expected_ids=ids)
+    assert row["kaggle_ref"] == ("5001" if force else "4") and uploads == ([csv] if force else [])
+    assert ledger.read_ledger(path)["kaggle_ref"].tolist() == ["3", "4", "5001"][:3 if force else 2]
+    if not force:
+        assert lines == [f"{csv} was already submitted (ref 4); not spending a slot on it again"]
+
+
+def test_an_upload_under_a_lifetime_cap_counts_what_is_left_in_all(tmp_path, monkeypatch):
+    """'left today' under a lifetime cap would promise submissions that reset at midnight."""
+    from kaggle_kit import kaggle_api
+    from kaggle_kit.config import COMPETITION_SLUG
+
+    upload = _upload_stubs(monkeypatch, kaggle_api.Limits(2, 9, 3, True), [_remote("5001", "")])
+    csv, ids = _csv(tmp_path)
+    lines = []
+    upload.submit_csv(csv, "m", expected_ids=ids, ledger_path=tmp_path / "ledger.csv", echo=lines.append)
+    assert lines == [f"submitted {csv} to {COMPETITION_SLUG}: ref 5001, status COMPLETE (2 submissions left in all)"]
+
+
+@pytest.mark.parametrize("credentials, answer, said", [
+    (False, None, "skipped (no Kaggle credentials)"),
+    (True, "boom", "failed (boom); rerun `kaggle-kit sync` later"),
+])
+def test_the_pipelines_sync_skips_without_credentials_and_reports_a_kaggle_failure(tmp_path, monkeypatch, credentials,
+                                                                                   answer, said):
+    """A sync tried without credentials, or a Kaggle failure raised, would fail a run whose submission is recorded."""
+    from kaggle_kit import kaggle_api, upload
+    from kaggle_kit.errors import KaggleError
+
+    def listed(*a, **k):
+        raise KaggleError(answer or "asked without credentials")
+
+    monkeypatch.setattr(kaggle_api, "has_credentials", lambda: credentials)
+    monkeypatch.setattr(kaggle_api, "list_submissions", listed)
+    assert upload.sync_ledger_if_possible("comp", workdir=tmp_path) == said
