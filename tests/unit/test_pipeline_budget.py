@@ -455,3 +455,47 @@ def test_late_stages_rerun_exactly_when_their_inputs_change(tmp_path, monkeypatc
     assert run("predict.tta=none")[0] == ["predict"]
     append_row(tmp_path / "submissions" / "ledger.csv", file="more.csv", status="complete")
     assert run("predict.tta=none", "report.enabled=false")[0] == []
+
+
+def test_the_ensemble_stage_combines_two_members_into_the_final_logits_and_skips_one(tmp_path, monkeypatch):
+    """An ensemble of one member built, an ensemble key without the method, the CSV made from the first member's
+    logits, or a sync stage that says nothing (or runs only with upload) would each go unseen."""
+    from kaggle_kit import ensemble, pipeline, upload
+    from kaggle_kit.config import PipelineConfig, apply_overrides, from_dict, to_dict
+
+    _late_stages(tmp_path, monkeypatch)
+    built = []
+
+    def ensemble_runs(dirs, method, name, out_root, replace):
+        built.append((dirs, method))
+        (out_root / name).mkdir(parents=True, exist_ok=True)
+        for n in ("logits_holdout.npz", "logits_comp.npz", "ensemble.json"):
+            (out_root / name / n).write_text(f"ensemble {method}")
+        return out_root / name
+
+    monkeypatch.setattr(ensemble, "ensemble_runs", ensemble_runs)
+    monkeypatch.setattr(upload, "sync_ledger_if_possible", lambda *a, **k: "3 submissions on Kaggle")
+    monkeypatch.setattr(pipeline, "_plan_training", lambda state, name, *a: (tmp_path / "runs" / name, None))
+    (tmp_path / "runs" / "n").mkdir()
+    (tmp_path / "runs" / "n" / "model.pt").write_text("weights")
+
+    def run(names, *overrides):
+        cfg = from_dict(PipelineConfig, apply_overrides(to_dict(PipelineConfig()), [
+            "stages=[data,predict,ensemble,submission,sync]", *overrides]))
+        lines, built[:] = [], []
+        out = pipeline._run_pipeline(cfg, [(n, cfg) for n in names], data_dir=None, workdir=tmp_path,
+                                     progress=False, echo=lines.append, kaggle_env={}, again=None,
+                                     take_lock=lambda: None)
+        return out, [line.split("] ", 1)[1] for line in lines if "] ensemble" in line or "] sync" in line], built
+
+    members = [tmp_path / "runs" / "m", tmp_path / "runs" / "n"]
+    out, lines, calls = run("mn")
+    assert calls == [(members, "mean_probs")] and out.csv.read_text() == "ensemble mean_probs"
+    assert lines[0] == "ensemble (mean_probs, 2 members) ..." and lines[-1].endswith(" s: 3 submissions on Kaggle")
+    out, lines, calls = run("mn")
+    assert calls == [] and lines[0] == "ensemble skipped (inputs unchanged)"
+    out, lines, calls = run("mn", "ensemble.method=vote")
+    assert calls == [(members, "vote")] and out.csv.read_text() == "ensemble vote"
+    out, lines, calls = run("m")
+    assert calls == [] and out.final_dir == members[0]
+    assert lines[0] == "ensemble skipped (one member: its logits are the final logits)"
