@@ -109,3 +109,47 @@ def test_damaged_download_is_one_line_and_leaves_no_archive(server, tmp_path):
     msg = str(info.value)
     assert msg.startswith("could not download CIFAR-10 (") and "md5" in msg and "\n" not in msg, msg
     assert not (tmp_path / "dl" / ARCHIVE).exists()
+
+
+def test_the_demo_competition_is_the_test_batchs_second_part_shuffled_with_its_labels(tmp_path, monkeypatch):
+    """The first part taken instead, or the labels left unshuffled beside shuffled images, would make the fake
+    Kaggle score every demo submission against the wrong answers."""
+    monkeypatch.setattr(demo, "DEMO_COMP_FIRST", 2)
+    cifar = tmp_path / "cifar-10-batches-py"
+    cifar.mkdir()
+    labels = np.array([0, 1, 2, 3, 4, 5, 6, 7])
+    batch = {b"data": np.repeat(labels[:, None] * 10, 3072, axis=1).astype(np.uint8), b"labels": labels.tolist()}
+    (cifar / kit_data.TEST_BATCH).write_bytes(pickle.dumps(batch, protocol=2))
+    out = demo.write_demo_competition(cifar, tmp_path / "demo-data")
+    comp = pickle.loads((out.root / "cifar_test_nolabel.pkl").read_bytes())
+    rows = [line.split(",") for line in out.labels_csv.read_text().splitlines()[1:]]
+    assert [int(i) for i, _ in rows] == comp[b"ids"].tolist() == list(range(6))
+    assert [int(label) * 10 for _, label in rows] == comp[b"data"][:, 0, 0, 0].tolist()
+    assert sorted(int(label) for _, label in rows) == [2, 3, 4, 5, 6, 7]
+    assert [int(label) for _, label in rows] != [2, 3, 4, 5, 6, 7]  # shuffled
+
+
+def test_a_downloaded_batch_whose_md5_differs_is_refused_naming_it(server, tmp_path, monkeypatch):
+    """Dropping the batches' md5 check would run the demo on files that are not the official CIFAR-10."""
+    from kaggle_kit.errors import DataFormatError
+
+    monkeypatch.setattr(kit_data, "CIFAR10_MD5", {**kit_data.CIFAR10_MD5, "data_batch_2": "0" * 32})
+    with pytest.raises(DataFormatError, match=r"dl/cifar-10-batches-py: downloaded file data_batch_2 differs from "
+                                              r"the official CIFAR-10; delete .*dl and run the demo again$"):
+        demo.download_cifar10(tmp_path / "dl", echo=lambda s: None)
+
+
+def test_a_named_data_folder_without_cifar_is_refused_though_data_has_it(tmp_path, monkeypatch):
+    """Looking in ./data after the folder --data-dir names would run the demo on other data than the user gave."""
+    from kaggle_kit.errors import DataNotFoundError
+
+    batches = tmp_path / "data" / "cifar-10-batches-py"
+    batches.mkdir(parents=True)
+    for name in [*kit_data.TRAIN_BATCHES, kit_data.TEST_BATCH, kit_data.META_FILE]:
+        (batches / name).write_bytes(b"")
+    (tmp_path / "data" / "cifar_test_nolabel.pkl").write_bytes(b"")
+    (tmp_path / "data" / "labels.csv").write_text("ID,Labels\n")
+    (tmp_path / "mine").mkdir()
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(DataNotFoundError, match=r"^mine: no CIFAR-10 batches there"):
+        demo.find_demo_data("mine", tmp_path / "work", allow_download=False)

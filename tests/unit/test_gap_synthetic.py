@@ -408,3 +408,35 @@ def test_rotate_zoom_maps_pixels_by_a_rotation_and_a_zoom_in_not_a_shear(monkeyp
         scale = mat @ mat.T  # output -> input: a rotation over the zoom, so (1 / zoom^2) times the identity
         np.testing.assert_allclose(scale, scale[0, 0] * np.eye(2), atol=1e-12)
         assert 1.0 <= 1 / np.sqrt(scale[0, 0]) <= 1.3 and np.linalg.det(mat) > 0
+
+
+def test_an_ensembles_synthetic_logits_combine_its_members_with_its_own_method_weights_and_temperatures(
+        tmp_path, monkeypatch):
+    """Members' logits combined without their temperatures, or with mean_probs whatever ensemble.json says, would
+    give CC-Synth another model than the ensemble submitted."""
+    import json
+
+    from scipy.special import softmax
+
+    from kaggle_kit.gap import report_runs, synthetic_io
+    from kaggle_kit.runs import Logits, save_logits
+
+    rng = np.random.default_rng(0)
+    raw = {}
+    for name, t in (("m1", 2.0), ("m2", 0.5)):
+        (tmp_path / name).mkdir()
+        save_logits(tmp_path / name / "logits_holdout.npz",
+                    Logits(np.arange(3), np.zeros((3, C), np.float32), np.arange(3), "none", t))
+        raw[tmp_path / name] = (rng.normal(size=(4, C)).astype(np.float32), t)
+    (tmp_path / "ens").mkdir()
+    (tmp_path / "ens" / "ensemble.json").write_text(json.dumps({"method": "weighted", "members": [
+        {"path": str(tmp_path / "m1"), "weight": 0.25}, {"path": str(tmp_path / "m2"), "weight": 0.75}]}))
+    zeros = np.zeros(4, np.int64)
+    monkeypatch.setattr(report_runs, "member_folders", lambda folder: list(raw))
+    monkeypatch.setattr(synthetic_io, "run_synthetic", lambda m, *a: synthetic.SyntheticLogits(
+        logits=raw[m][0], labels=zeros, family=zeros, severity=zeros + 1, index=np.arange(4), stats=np.zeros((4, 2)),
+        holdout_stats=np.zeros((3, 2)), families=("blur",), family2=zeros - 1))
+    combined = synthetic_io._from_members(tmp_path / "ens", None, 4, 0).logits
+    (z1, t1), (z2, t2) = raw.values()
+    expected = np.log(0.25 * softmax(z1 / t1, axis=1) + 0.75 * softmax(z2 / t2, axis=1))
+    np.testing.assert_allclose(combined, expected, rtol=1e-5)
