@@ -442,7 +442,6 @@ def test_the_demos_next_step_can_be_taken_from_the_folder_it_ran_in(tmp_path, mo
     assert command[:2] == ["kaggle-kit", "run"] and Path(command[2]).is_file()
 
 
-
 def test_the_demos_next_step_is_make_submit_only_in_the_toolkits_own_folder(tmp_path, monkeypatch):
     """A flipped folder check would send a user's own folder (with a Makefile of its own) to `make submit`."""
     from pathlib import Path
@@ -456,6 +455,7 @@ def test_the_demos_next_step_is_make_submit_only_in_the_toolkits_own_folder(tmp_
     (tmp_path / "pipelines" / "default.yaml").write_text("")
     monkeypatch.chdir(tmp_path)
     assert demo.competition_command() == "kaggle-kit run pipelines/default.yaml"
+
 
 def _data_dir_helps() -> dict[str, str]:
     """Every --data-dir option's help, by command."""
