@@ -100,3 +100,51 @@ def test_add_derived_writes_only_combined_entries_and_leaves_measured_ones(tmp_p
     assert entry["mae_all_generated"] == pytest.approx(0.0) and entry["n_generated"] == 2  # 0.52 - 0.2 x 0.10
     assert "by_predicted_drop" not in entry and "rounded" in payload["derived"]["Median-4-Spread"]
     assert bench_gap.add_derived_to_measured_error(rows, path) == ["Median-4-Spread"]  # rewritten, not duplicated
+
+
+def _summary_rows() -> pd.DataFrame:
+    """One model, holdout 92%: (set, kind, true accuracy, Median-4's estimate); signed errors +1 +10 -2 -3 +4 +7 and
+    +30 on the stand-in; predicted drops (holdout - estimate) 1, 22, 14, 10, 18, 10 and 12 points."""
+    sets = [("clean", "clean", 0.90, 0.91), ("a-2", "covariate", 0.60, 0.70), ("b-2", "covariate", 0.80, 0.78),
+            ("longtail10", "label", 0.85, 0.82), ("a-3+longtail10", "both", 0.70, 0.74),
+            ("c-4", "covariate", 0.75, 0.82), ("standin", "standin", 0.50, 0.80)]
+    return pd.DataFrame([{"model": "m", "set": s, "kind": k, "n": 100, "holdout_acc": 0.92, "true_acc": t,
+                          "Median-4": e} for s, k, t, e in sets])
+
+
+def test_error_summary_splits_the_errors_by_kind_and_bins_them_by_the_predicted_drop():
+    """A stand-in row counted as generated, a kind left out of its group, a p90 at another quantile, bins by the true
+    drop, a signed p90, an absolute bias, a median for the MAE or an empty bin kept would each change these numbers."""
+    out = bench_gap.error_summary(_summary_rows(), "Median-4")
+    bins = out.pop("by_predicted_drop")
+    assert out == pytest.approx({"mae_all_generated": 0.27 / 6, "mae_standin": 0.30, "mae_label_shift": 0.035,
+                                 "mae_covariate": 0.20 / 4, "max_error_generated": 0.10,
+                                 "p90_generated": 0.07 + 0.5 * 0.03, "n_generated": 6})
+    assert list(bins) == ["< 5", "5-15", "15-30"]  # no set predicted a drop over 30 points: no entry
+    assert bins["< 5"] == pytest.approx({"n": 1, "mae": 0.01, "bias": 0.01, "p90": 0.01})
+    assert bins["5-15"] == pytest.approx({"n": 3, "mae": 0.04, "bias": 0.02 / 3, "p90": 0.03 + 0.8 * 0.04})
+    assert bins["15-30"] == pytest.approx({"n": 2, "mae": 0.07, "bias": 0.07, "p90": 0.04 + 0.9 * 0.06})
+
+
+def test_tables_quote_each_group_and_bin_and_their_per_set_errors_read_back(tmp_path):
+    """A group of the wrong kind, a stand-in row in a true-drop bin, the p90 cell showing the MAE, or a per-set error signed true - estimate would show
+    here (the per-set table is what ``recorded_rows`` rebuilds the estimates from)."""
+    df = _summary_rows()
+    text, summary = bench_gap.tables(df)
+    lines = text.splitlines()
+    # columns: all generated, covariate (with clean), label shift alone, label+covariate, stand-in; then all models
+    assert "| Median-4 | 4.5 | 5.0 | 3.0 | 4.0 | 30.0 | **4.5** |" in lines
+    assert "| Median-4 | 1.0 | 2.5 | 5.5 | 10.0 |" in lines  # binned by the true drop 2, 32, 12, 7, 22, 17
+    assert "| Median-4 | 1.0 / +1.0 / 1.0 (1) | 4.0 / +0.7 / 6.2 (3) | 7.0 / +7.0 / 9.4 (2) | - |" in lines
+    assert summary["Median-4"]["n_generated"] == 6
+    md = tmp_path / "t.md"
+    md.write_text(text + "\n")
+    back = bench_gap.recorded_rows(md)
+    assert back["Median-4"].tolist() == pytest.approx(df["Median-4"].tolist())
+
+
+def test_estimator_columns_keep_agreement_and_drop_the_row_descriptions():
+    """Agreement is no ``ESTIMATORS`` entry (it needs ensemble members): dropping its exception would leave it out
+    of the tables and of ``measured_error.json``."""
+    df = _summary_rows().assign(Agreement=0.8, **{"CC-Synth": 0.7})
+    assert bench_gap.estimator_columns(df) == ["Median-4", "Agreement", "CC-Synth"]
