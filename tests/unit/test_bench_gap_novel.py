@@ -95,3 +95,33 @@ def test_a_re_render_without_every_checks_saved_rows_leaves_the_shipped_summary_
     novel.ROWS[4].write_bytes(rows.read_bytes())
     assert novel.main(["--check", "5", "--rows", str(rows)]) == 0
     assert (tmp_path / "measured.json").is_file()
+
+
+def test_band_coverage_counts_each_models_rows_against_both_ends_of_each_band():
+    """Dropping the spread band's upper end, one model scored on every model's rows, or a half-width off by a factor
+    of two would change these shares and widths (m: 2 rows, k: 2 rows; band_p90 and the Spread band's low end given)."""
+    import pandas as pd
+
+    df = pd.DataFrame({"model": ["m", "m", "k", "k"], "true_acc": [0.56, 0.52, 0.75, 0.69],
+                       "Median-4": [0.60, 0.60, 0.70, 0.70], "band_p90": [0.05, 0.05, 0.04, 0.04],
+                       "band_low_spread": [0.50, 0.50, 0.60, 0.66]})
+    cov = novel.band_coverage(df)
+    # k's 0.75 lies above 0.70 + 0.04: outside both bands; m's 0.52 lies below 0.55 but above the Spread band's 0.50
+    assert cov.loc["m"].tolist() == pytest.approx([0.5, 1.0, 5.0, 7.5])
+    assert cov.loc["k"].tolist() == pytest.approx([0.5, 0.5, 4.0, (7.0 + 4.0) / 2])
+    assert cov.loc["all"].tolist() == pytest.approx([0.5, 0.75, 4.5, 6.5])
+
+
+def test_unseen_summary_quotes_the_p90_and_the_range_coverage_of_the_held_out_sets():
+    """A p90 at another quantile, the coverages swapped, or the clean reference counted in the coverage would show."""
+    out = novel.unseen_summary(_rows())
+    assert out["estimators"]["Median-4"]["p90"] == pytest.approx(0.02 + 0.9 * 0.10)  # errors 2 and 12 points
+    assert out["range_coverage"] == pytest.approx({"spread": 1.0, "symmetric": 0.5, "n": 2})
+
+
+def test_check5_scores_each_model_and_signs_the_difference_as_spread_minus_median():
+    """Median-4-Spread misses by 1.4 and 8.4 points, Median-4 by 2 and 12, CC-Synth by 1 and 6, COTT by 40: grouping
+    by set instead of model, or the difference signed the other way, would show."""
+    text = novel.check5(novel.with_spread(_rows()), bench_gap.recorded_rows())
+    assert "| m | 4.90 | 7.00 | 40.00 | 7.00 | 3.50 |" in text.splitlines()
+    assert "Median-4-Spread minus Median-4 on the held-out sets: -2.10 points" in text
