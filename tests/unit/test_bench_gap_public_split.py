@@ -699,3 +699,35 @@ def test_the_default_benchmark_run_leaves_the_checks_held_out_models_out(monkeyp
     held_out = {ps.bench_gap_ledger.recipe(m) for c in ("check9", "check10", "check11", "check12")
                 for m in recorded[c]["models"]}
     assert held_out and not held_out & set(ps.bench_models.BENCHMARK_MODELS)
+
+
+def test_errors_clip_the_corrected_estimate_and_count_an_error_on_the_range_edge_as_inside():
+    """x misses by -0.25 and y not at all (one draw, public = private = whole set): y corrected by x's miss is
+    0.875 + 0.25, clipped to 1.0, so 0.125 off; x as is is 0.25 off, on a range of 0.25: inside. A dropped clip or
+    a strict comparison would show (binary fractions, so the edge is exact)."""
+    full = np.array([0.75, 0.875])
+    out = ps.errors(np.array([0.5, 0.875]), full, full[:, None], full[:, None], ["x", "y"], band=0.25)
+    assert out["plain"]["full"] == [0.25, 0.0] and out["plain"]["in_full"] == [1.0, 1.0]
+    for target in ("full", "public", "private"):
+        assert out["one_different_recipe"][target] == [0.25, 0.125]
+
+
+def test_pooled_p90_is_the_90th_percentile_over_every_pair_and_draw():
+    """Another percentile, or a target with no pairs quoted, would show."""
+    draws = {"private": [np.array([0.0, 0.1]), np.array([0.2, 0.3, 0.4])], "public": []}
+    assert ps.pooled_p90(draws) == pytest.approx({"private": 0.3 + 0.6 * 0.1})
+
+
+def test_matched_table_quotes_each_column_from_its_own_number():
+    """A column showing another target's error, or the range not from ``bands``, would show."""
+    res = {"estimators": {"CC-Synth": {"plain": {"full": 0.01, "public": 0.02, "private": 0.03, "in_private": 0.9,
+                                                 "n": 1}}}}
+    row = ps.matched_table(res, "match", {"CC-Synth": 0.025})[2]
+    assert row == "| CC-Synth (+- 2.50) | as is | 1.00 | 2.00 | 3.00 | 90% |"
+
+
+def test_matched_groups_nearest_accuracy_counts_distance_both_ways(monkeypatch):
+    """A model far below the target is not near: a signed distance would rank it first."""
+    monkeypatch.setattr(ps.bench_models, "ARCHITECTURE", {"a": "plain_cnn", "b": "plain_cnn", "n": "small_resnet"})
+    monkeypatch.setattr(ps, "NEAREST_K", 1)
+    assert ps.matched_groups("n", ["a", "b"], {"a": 0.50, "b": 0.70, "n": 0.68})["accuracy"] == ["b"]

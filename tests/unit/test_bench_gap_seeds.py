@@ -127,8 +127,8 @@ def test_error_summary_splits_the_errors_by_kind_and_bins_them_by_the_predicted_
 
 
 def test_tables_quote_each_group_and_bin_and_their_per_set_errors_read_back(tmp_path):
-    """A group of the wrong kind, a stand-in row in a true-drop bin, the p90 cell showing the MAE, or a per-set error signed true - estimate would show
-    here (the per-set table is what ``recorded_rows`` rebuilds the estimates from)."""
+    """A group of the wrong kind, a stand-in row in a true-drop bin, the p90 cell showing the MAE, or a per-set error
+    signed true - estimate would show here (the per-set table is what ``recorded_rows`` rebuilds the estimates from)."""
     df = _summary_rows()
     text, summary = bench_gap.tables(df)
     lines = text.splitlines()
