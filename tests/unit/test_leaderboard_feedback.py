@@ -881,3 +881,40 @@ def test_the_replay_places_scored_rows_by_their_ledger_row_after_an_unscored_one
                             dict(runs=[], predicted_lb_acc=0.70, predicted_by=M4S, public_score=0.60)])
     replayed = lf.replay(df, errors=ERRORS)
     assert math.isnan(replayed[0]) and math.isnan(replayed[1]) and replayed[2] == pytest.approx(0.67)
+
+
+def test_ledger_summary_p90_and_table_cells_are_the_ones_named():
+    """Plain misses 1, 2 and 6 points: a p90 at another quantile, or the table quoting the p90 as the MAE, would
+    show."""
+    rows = pd.DataFrame({"model": ["x", "y", "z"], "set": ["s1"] * 3, "true_acc": [0.5] * 3, "M": [0.51, 0.52, 0.56]})
+    plain = bench_gap_ledger.summary(rows, ("M",))["M"]["plain"]
+    assert plain["p90"] == pytest.approx(0.02 + 0.8 * 0.04)
+    res = {"M": {"plain": {"mae": 0.01, "p90": 0.05, "n": 3}}}
+    assert bench_gap_ledger.table("benchmark", rows, res)[4] == "| M | 1.00 (3) | - | - | - |"
+
+
+@pytest.mark.parametrize("check, one, holds", [(6, 2.0, True), (6, 2.01, False), (7, 1.0, True), (7, 1.01, False)])
+def test_ledger_rules_6_and_7_hold_on_their_threshold(check, one, holds):
+    """As is 2.5 points: rule 6 needs both at most 2.0 and rule 7 at most 1.0; a strict comparison fails the edge."""
+    assert bench_gap_ledger.verdict(check, 2.5, one, one)[0] is holds
+
+
+@pytest.mark.parametrize("sg_other, holds", [(0.0275, True), (0.0285, False)])
+def test_check8_rule_a_needs_shift_gated_point_two_below_and_not_above_on_the_same_recipe(sg_other, holds):
+    """Both estimators' same-recipe corrections are exact (a tie: not above); Median-4-Spread's other-recipe one is 3
+    points off: 2.75 is 0.2 below it, 2.85 is not. A margin of 0.1, or a strict tie, would change the verdict."""
+    df = pd.DataFrame({"model": ["n", "n@1", "o"], "set": ["s1"] * 3, "true_acc": [0.5] * 3,
+                       "Shift-Gated": [0.52, 0.52, 0.52 + sg_other], "Median-4-Spread": [0.56, 0.56, 0.59]})
+    _, ok, rec = bench_gap_ledger.confirm_check8(df[df["model"] != "o"], df[df["model"] == "o"],
+                                                 ("Median-4-Spread", "Shift-Gated"))
+    assert bool(ok) is holds and rec["rules_hold"] is holds
+
+
+def test_check6_record_says_the_rule_failed_when_it_did():
+    """n misses +5; a, the only earlier model, misses -5: corrected, n is 10 off. A record always saying the rule
+    held would show."""
+    new = pd.DataFrame({"model": ["n"], "set": ["s1"], "true_acc": [0.5], M4S: [0.55]})
+    others = pd.DataFrame({"model": ["a"], "set": ["s1"], "true_acc": [0.6], M4S: [0.55]})
+    _, ok, record = bench_gap_ledger.confirm(new, others, (M4S,))
+    assert not ok and record["rules_hold"] is False
+    assert record["estimators"][M4S] == pytest.approx({"plain": 0.05, "one_earlier": 0.10, "mean_of_others": 0.10})
