@@ -67,3 +67,14 @@ def test_novel_sets_are_the_eighteen_preregistered_plus_the_clean_reference(chec
     assert [s[0] for s in sets][0] == "clean" and len(sets) == 19
     assert {kind for _, kind, _ in sets} == {"clean", "covariate", "both"}
     assert {n.split("-")[0] for n, kind, _ in sets if kind == "covariate"} == set(fam.CHECK_FAMILIES[check])
+
+
+def test_a_set_with_changed_priors_resamples_images_of_severity_3_with_their_own_labels():
+    """Another severity, or the labels left unresampled, would pair the drawn images with the wrong labels."""
+    x, y = _images(40), np.arange(40) % 10
+    name, kind, build = list(fam.novel_sets(x, y, 4))[-1]
+    assert (name, kind) == ("pixelate-3+longtail10", "both")
+    bx, by = build()
+    assert 0 < len(bx) == len(by) < 40  # drawn without replacement: a subset
+    label_of = {img.tobytes(): label for img, label in zip(fam.novel(x, "pixelate", 3), y)}
+    assert [label_of.get(img.tobytes()) for img in bx] == by.tolist()
