@@ -147,16 +147,11 @@ def test_backoff_is_exponential_bounded_and_jittered():
 
 
 def test_retries_stop_at_the_bound_and_honour_retry_after():
-    import requests
-
     calls, slept = [], []
 
     def flaky():
         calls.append(1)
-        response = requests.Response()
-        response.status_code = 429
-        response.headers["Retry-After"] = "7"
-        raise requests.HTTPError("Too Many Requests", response=response)
+        raise _http_error(429, "Too Many Requests", retry_after="7")
 
     target = kaggle_api.Target("competition", "c", "the probe")
     with pytest.raises(Exception) as err:
@@ -169,9 +164,7 @@ def test_retries_stop_at_the_bound_and_honour_retry_after():
 
 def test_unzip_refuses_paths_outside_the_destination(tmp_path):
     archive = tmp_path / "evil.zip"
-    with zipfile.ZipFile(archive, "w") as zf:
-        zf.writestr("ok.txt", "fine")
-        zf.writestr("../escape.txt", "bad")
+    archive.write_bytes(_zip_bytes({"ok.txt": b"fine", "../escape.txt": b"bad"}))
     with pytest.raises(DataFormatError) as err:
         kaggle_api._safe_extract(archive, tmp_path / "dest")
     assert str(err.value) == (f"evil.zip: member '../escape.txt' would be written outside {tmp_path / 'dest'}; "
@@ -271,9 +264,7 @@ def test_a_file_and_a_folder_of_one_name_are_a_clash_in_either_order(tmp_path, o
     """The duplicate check counted a folder entry as a copy of the file of the same name, so 'a/' then 'a' was
     'appears twice' (a file is not in the archive twice) while 'a' then 'a/' was the clash it is."""
     archive = tmp_path / "x.zip"
-    with zipfile.ZipFile(archive, "w") as zf:
-        for name in order:
-            zf.writestr(name, b"" if name.endswith("/") else b"data")
+    archive.write_bytes(_zip_bytes({name: b"" if name.endswith("/") else b"data" for name in order}))
     (tmp_path / "dest").mkdir()
     with pytest.raises(DataFormatError, match="clashes with another member \\(a file and a folder of the same name\\)"):
         kaggle_api._safe_extract(archive, tmp_path / "dest")
@@ -281,9 +272,7 @@ def test_a_file_and_a_folder_of_one_name_are_a_clash_in_either_order(tmp_path, o
 
 def test_a_file_twice_is_refused_whatever_its_spelling(tmp_path):
     archive = tmp_path / "x.zip"
-    with zipfile.ZipFile(archive, "w") as zf:
-        zf.writestr("d/a", b"1")
-        zf.writestr("d//a", b"2")
+    archive.write_bytes(_zip_bytes({"d/a": b"1", "d//a": b"2"}))
     (tmp_path / "dest").mkdir()
     with pytest.raises(DataFormatError, match="member 'd//a' appears twice"):
         kaggle_api._safe_extract(archive, tmp_path / "dest")
@@ -366,12 +355,7 @@ def test_an_interrupt_after_a_failed_upload_has_no_ref_to_record():
 def test_http_errors_map_to_one_line_of_the_right_kind(code, text, kind, words):
     """A 500 taken for a refusal, 'Allowance' missed for its capital, or a clipped text longer than its limit would
     each give the user the wrong line."""
-    import requests
-
-    response = requests.Response()
-    response.status_code = code
-    err = kaggle_api.map_error(requests.HTTPError(text, response=response), kaggle_api.Target("competition", "c",
-                                                                                             "the probe"))
+    err = kaggle_api.map_error(_http_error(code, text), kaggle_api.Target("competition", "c", "the probe"))
     assert (type(err).__name__, str(err)) == (kind, words)
 
 
