@@ -379,7 +379,8 @@ def test_an_unfinished_run_resumes_only_from_a_last_pt(tmp_path, last):
 
 def _late_stages(tmp_path, monkeypatch):
     """_run_pipeline from predict on, with a fake prediction (logits holding ``fake['logits']``), CSV, dry-run
-    upload and report; returns (run, fake): run(overrides) runs it and returns the stages that did work."""
+    upload and report; returns (run, fake): run(*overrides, stages=..., members=...) runs it and returns the stages
+    that did work, the outcome and the lines it printed."""
     from types import SimpleNamespace
 
     from kaggle_kit import ledger, pipeline, predict, submission, upload
@@ -425,14 +426,15 @@ def _late_stages(tmp_path, monkeypatch):
     monkeypatch.setattr(upload, "submit_pipeline_csv", dry_run)
     monkeypatch.setattr(report, "build_report", build_report)
 
-    def run(*overrides):
+    def run(*overrides, stages="[data,predict,submission,upload,report]", members=("m",)):
         calls.clear()
-        raw = apply_overrides(to_dict(PipelineConfig()), ["stages=[data,predict,submission,upload,report]",
-                                                          "submit.upload=never", *overrides])
+        lines: list[str] = []
+        raw = apply_overrides(to_dict(PipelineConfig()), [f"stages={stages}", "submit.upload=never", *overrides])
         cfg = from_dict(PipelineConfig, raw)
-        out = pipeline._run_pipeline(cfg, [("m", cfg)], data_dir=None, workdir=tmp_path, progress=False,
-                                     echo=lambda line: None, kaggle_env={}, again=None, take_lock=lambda: None)
-        return list(calls), out
+        out = pipeline._run_pipeline(cfg, [(m, cfg) for m in members], data_dir=None, workdir=tmp_path,
+                                     progress=False, echo=lines.append, kaggle_env={}, again=None,
+                                     take_lock=lambda: None)
+        return list(calls), out, lines
 
     return run, fake
 
@@ -444,10 +446,10 @@ def test_late_stages_rerun_exactly_when_their_inputs_change(tmp_path, monkeypatc
 
     run, fake = _late_stages(tmp_path, monkeypatch)
     assert run()[0] == ["predict", "submission", "upload", "report"]
-    calls, out = run()
+    calls, out, _ = run()
     assert calls == [] and out.ledger_row["status"] == DRY_RUN and out.csv.read_text() == "a"
     fake["logits"] = "b"
-    calls, out = run("predict.tta=none")
+    calls, out, _ = run("predict.tta=none")
     assert calls == ["predict", "submission", "upload", "report"] and out.csv.read_text() == "b"
     append_row(tmp_path / "submissions" / "ledger.csv", file="other.csv", status="complete")  # a sync, say
     assert run("predict.tta=none")[0] == ["report"]
@@ -461,9 +463,8 @@ def test_the_ensemble_stage_combines_two_members_into_the_final_logits_and_skips
     """An ensemble of one member built, an ensemble key without the method, the CSV made from the first member's
     logits, or a sync stage that says nothing (or runs only with upload) would each go unseen."""
     from kaggle_kit import ensemble, pipeline, upload
-    from kaggle_kit.config import PipelineConfig, apply_overrides, from_dict, to_dict
 
-    _late_stages(tmp_path, monkeypatch)
+    run_stages, _ = _late_stages(tmp_path, monkeypatch)
     built = []
 
     def ensemble_runs(dirs, method, name, out_root, replace):
@@ -480,12 +481,8 @@ def test_the_ensemble_stage_combines_two_members_into_the_final_logits_and_skips
     (tmp_path / "runs" / "n" / "model.pt").write_text("weights")
 
     def run(names, *overrides):
-        cfg = from_dict(PipelineConfig, apply_overrides(to_dict(PipelineConfig()), [
-            "stages=[data,predict,ensemble,submission,sync]", *overrides]))
-        lines, built[:] = [], []
-        out = pipeline._run_pipeline(cfg, [(n, cfg) for n in names], data_dir=None, workdir=tmp_path,
-                                     progress=False, echo=lines.append, kaggle_env={}, again=None,
-                                     take_lock=lambda: None)
+        built.clear()
+        _, out, lines = run_stages(*overrides, stages="[data,predict,ensemble,submission,sync]", members=names)
         return out, [line.split("] ", 1)[1] for line in lines if "] ensemble" in line or "] sync" in line], built
 
     members = [tmp_path / "runs" / "m", tmp_path / "runs" / "n"]
