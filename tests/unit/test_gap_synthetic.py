@@ -433,7 +433,7 @@ def test_an_ensembles_synthetic_logits_combine_its_members_with_its_own_method_w
         {"path": str(tmp_path / "m1"), "weight": 0.25}, {"path": str(tmp_path / "m2"), "weight": 0.75}]}))
     zeros = np.zeros(4, np.int64)
     monkeypatch.setattr(report_runs, "member_folders", lambda folder: list(raw))
-    monkeypatch.setattr(synthetic_io, "run_synthetic", lambda m, *a: synthetic.SyntheticLogits(
+    monkeypatch.setattr(synthetic_io, "_run_synthetic", lambda m, *a: synthetic.SyntheticLogits(
         logits=raw[m][0], labels=zeros, family=zeros, severity=zeros + 1, index=np.arange(4), stats=np.zeros((4, 2)),
         holdout_stats=np.zeros((3, 2)), families=("blur",), family2=zeros - 1))
     combined = synthetic_io._from_members(tmp_path / "ens", None, 4, 0).logits

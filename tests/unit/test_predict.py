@@ -11,6 +11,7 @@ from kaggle_kit.checkpoint import save_model
 from kaggle_kit.config import DataConfig, ModelConfig, PipelineConfig, PredictConfig, TrainConfig, to_dict
 from kaggle_kit.data import CLASS_NAMES, Cifar10, CompetitionSet
 from kaggle_kit.errors import RunError, SubmissionError
+from kaggle_kit.gap.synthetic import SyntheticLogits
 from kaggle_kit.predict import predict_run, submission_from_run
 from kaggle_kit.runs import load_logits, read_manifest
 from kaggle_kit.submission import check_submission
@@ -175,6 +176,30 @@ def test_synthetic_logits_use_the_tta_of_the_stored_logits_not_config_yaml(tmp_p
     (run / "manifest_predict.json").write_text(json.dumps(manifest))
     with pytest.raises(RunError, match=r"logits_holdout.npz was made with TTA 'flip\[identity\|hflip\].*'; rerun"):
         run_synthetic(run, data, per_set=4)
+
+
+def test_an_ensembles_members_share_one_making_of_their_synthetic_images(tmp_path, monkeypatch):
+    """The members split the same holdout, so their corrupted images are the same; each member made them again (7 s
+    a member at 300 per set, a fifth of the upload's leaderboard prediction). Made once now, with the same logits."""
+    from kaggle_kit.ensemble import ensemble_runs
+    from kaggle_kit.gap import synthetic_io
+
+    data, comp = synthetic_data()
+    runs = [make_run(tmp_path / name) for name in ("m1", "m2")]
+    for run in runs:
+        predict_run(run, data, comp, PredictConfig(tta="none"), device="cpu")
+    ens = ensemble_runs(runs, "mean_probs", "ens", out_root=tmp_path / "ensembles")
+    real, made = synthetic_io.make_synthetic_sets, []
+    monkeypatch.setattr(synthetic_io, "make_synthetic_sets", lambda *a, **k: made.append(1) or real(*a, **k))
+    combined = synthetic_io.run_synthetic(ens, data, per_set=4)
+    assert len(made) == 1 and combined is not None
+    for run in runs:
+        shared = SyntheticLogits.load(run / "gap_synthetic.npz")
+        (run / "gap_synthetic.json").unlink()
+        alone = synthetic_io.run_synthetic(run, data, per_set=4)
+        np.testing.assert_array_equal(shared.logits, alone.logits)
+        np.testing.assert_array_equal(shared.stats, alone.stats)
+    assert len(made) == 3  # alone, each member makes its own
 
 
 def test_synthetic_logits_refuse_a_model_pt_of_another_architecture(tmp_path):
