@@ -194,31 +194,42 @@ def test_kept_leaves_out_a_family_as_first_or_as_second_corruption():
     np.testing.assert_array_equal(syn.kept(("occlusion",)), [True] * 4)  # not a family of these sets
 
 
-def test_fit_correctness_trains_on_clean_plus_kept_rows_with_their_class_weights(monkeypatch):
-    """Dropping ``class_weights`` from the sample weights, or the ``keep`` mask, would fit another model."""
+def test_fit_correctness_trains_on_clean_plus_kept_rows_without_sample_weights(monkeypatch):
+    """Dropping the ``keep`` mask would fit another model; any sample weights, even all 1, would make scikit-learn
+    find each bin edge with a weighted percentile (half of every fit) for the same model."""
     fitted = {}
 
     class Recorder:
         def __init__(self, **kwargs):
             pass
 
-        def fit(self, x, y, sample_weight):
-            fitted.update(x=x, y=y, w=sample_weight)
+        def fit(self, x, y, **kwargs):
+            fitted.update(x=x, y=y, kwargs=kwargs)
 
     monkeypatch.setattr(synthetic, "HistGradientBoostingClassifier", Recorder)
     monkeypatch.setattr(synthetic, "_FIT_MEMO", type(synthetic._FIT_MEMO)())
     eye = np.eye(2)
     synthetic.fit_correctness(eye[[0, 1]], np.array([0, 0]), np.zeros((2, 1)), eye[[1, 1, 0]], np.array([1, 0, 0]),
-                              np.zeros((3, 1)), keep=np.array([True, False, True]),
-                              class_weights=np.array([2.0, 0.5]), clean_weight=3.0)
+                              np.zeros((3, 1)), keep=np.array([True, False, True]))
     np.testing.assert_array_equal(fitted["y"], [True, False, True, True])
-    np.testing.assert_allclose(fitted["w"], [6.0, 6.0, 0.5, 2.0])  # clean 3 x w(0); synthetic rows 0, 2: w(1), w(0)
-    assert fitted["x"].shape == (4, 5)
+    assert fitted["x"].shape == (4, 5) and fitted["kwargs"] == {}
+
+
+def test_unit_sample_weights_fit_the_same_model_as_none(setup):
+    """Why fit_correctness passes no weights: with every weight 1 scikit-learn's weighted binning gives the same
+    edges and model as its unweighted one, bitwise, at twice the cost (if this fails, CC-Synth's numbers moved)."""
+    hold_x, hold_y, hold_logits, _ = setup
+    x = synthetic.feature_matrix(np.exp(hold_logits), synthetic.stats_matrix(hold_x))
+    y = hold_logits.argmax(1) == hold_y
+    fits = [synthetic.HistGradientBoostingClassifier(max_iter=20, random_state=0).fit(x, y, sample_weight=w)
+            for w in (np.ones(len(y)), None)]
+    np.testing.assert_array_equal(fits[0].predict_proba(x), fits[1].predict_proba(x))
 
 
 def test_cc_synth_cross_fits_trains_on_its_fold_and_weights_the_offset(monkeypatch):
     """Swapped training and offset rows, synthetic rows of the offset's images left in training, an ignored
-    ``exclude``, an unweighted offset or a missing clip would each change the estimate."""
+    ``exclude``, the offset added in full instead of by ``offset_weight`` or a missing clip would each change the
+    estimate."""
     n, calls = 6, []
 
     class Stub:
@@ -232,7 +243,7 @@ def test_cc_synth_cross_fits_trains_on_its_fold_and_weights_the_offset(monkeypat
             self.oof_ids = stats[:, 0].astype(int)
             return np.full(len(probs), 0.5)
 
-    def fake_fit(hp, hl, hs, sp, sl, ss, keep=None, class_weights=None, seed=0):
+    def fake_fit(hp, hl, hs, sp, sl, ss, keep=None, seed=0):
         calls.append(Stub(hs[:, 0].astype(int), keep))
         return calls[-1]
 
@@ -243,16 +254,14 @@ def test_cc_synth_cross_fits_trains_on_its_fold_and_weights_the_offset(monkeypat
     syn = synthetic.SyntheticLogits(np.zeros((n, 2)), labels, family=np.array([0, 1, 0, 1, 0, 1]),
                                     severity=np.ones(n), index=np.arange(n), stats=ids, holdout_stats=ids,
                                     families=("blur", "jpeg"), family2=np.full(n, -1))
-    cw = np.array([3.0, 1.0])
-    est = synthetic.cc_synth_estimate(probs, labels, syn, probs, probs, ids, exclude=("jpeg",), class_weights=cw,
-                                      offset_weight=0.5)
-    correct, w = np.array([1, 1, 0, 1, 1, 0.0]), cw[labels]
+    est = synthetic.cc_synth_estimate(probs, labels, syn, probs, probs, ids, exclude=("jpeg",), offset_weight=0.5)
+    correct = np.array([1, 1, 0, 1, 1, 0.0])
     offsets = []
     for c in calls:
         assert len(c.train_ids) == n // 2 and sorted([*c.train_ids, *c.oof_ids]) == list(range(n))
         np.testing.assert_array_equal(c.keep, np.isin(np.arange(n), c.train_ids) & (syn.family == 0))
         te = c.oof_ids
-        offsets.append((w[te] * correct[te]).sum() / w[te].sum() - 0.5)
+        offsets.append(correct[te].mean() - 0.5)
     assert len(calls) == 2 and est == pytest.approx(0.605 + 0.5 * np.mean(offsets))
     assert synthetic.cc_synth_estimate(probs, labels, syn, probs, probs, ids, offset_weight=5.0) == 1.0  # clipped
 
