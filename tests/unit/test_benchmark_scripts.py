@@ -41,7 +41,8 @@ def test_library_imports(library, monkeypatch):
 
 
 @pytest.mark.parametrize("script, args", [("bench_data.py", ["--repeats", "1"]), ("bench_memory.py", []),
-                                          ("bench_report.py", ["--repeats", "1"])])
+                                          ("bench_report.py", ["--repeats", "1"]),
+                                          ("bench_report.py", ["--upload", "--repeats", "1"])])
 def test_missing_data_stops_a_benchmark_with_one_error_line(script, args, tmp_path, monkeypatch):
     """Not a traceback from deep inside a loader or a child process, and nothing measured."""
     monkeypatch.syspath_prepend(str(BENCH))
