@@ -104,7 +104,8 @@ def _from_model(folder: Path, data: Cifar10, holdout: Logits, cfg, plan, make_se
     return synthetic_logits(sets, logits, images)
 
 
-def _from_members(folder: Path, data: Cifar10, per_set: int, seed: int) -> SyntheticLogits | None:
+def _from_members(folder: Path, data: Cifar10, per_set: int, seed: int,
+                  make_sets: SetsMaker) -> SyntheticLogits | None:
     from kaggle_kit.ensemble import combine, member_log_probs
     from kaggle_kit.gap.report_runs import member_folders
     from kaggle_kit.runs import ensemble_summary
@@ -113,8 +114,7 @@ def _from_members(folder: Path, data: Cifar10, per_set: int, seed: int) -> Synth
     summary = ensemble_summary(folder)
     if not members or summary is None or len(members) != len(summary["members"]):
         return None
-    make_sets = sets_maker(data, per_set, seed)  # members split the same holdout: their images are made once
-    syns = [_run_synthetic(m, data, per_set, seed, make_sets) for m in members]
+    syns = [_run_synthetic(m, data, per_set, seed, make_sets) for m in members]  # one holdout: its images made once
     if any(s is None for s in syns):
         return None
     log_probs = []
@@ -150,7 +150,7 @@ def _run_synthetic(folder: Path, data: Cifar10, per_set: int, seed: int,
     if cached is not None:
         return cached
     syn = _from_model(folder, data, holdout, cfg, plan, make_sets) if has_model else \
-        _from_members(folder, data, per_set, seed)
+        _from_members(folder, data, per_set, seed, make_sets)
     if syn is not None:
         _write_cache(folder, key, syn)
     return syn

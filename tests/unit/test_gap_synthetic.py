@@ -445,7 +445,7 @@ def test_an_ensembles_synthetic_logits_combine_its_members_with_its_own_method_w
     monkeypatch.setattr(synthetic_io, "_run_synthetic", lambda m, *a: synthetic.SyntheticLogits(
         logits=raw[m][0], labels=zeros, family=zeros, severity=zeros + 1, index=np.arange(4), stats=np.zeros((4, 2)),
         holdout_stats=np.zeros((3, 2)), families=("blur",), family2=zeros - 1))
-    combined = synthetic_io._from_members(tmp_path / "ens", None, 4, 0).logits
+    combined = synthetic_io._from_members(tmp_path / "ens", None, 4, 0, synthetic_io.sets_maker(None, 4, 0)).logits
     (z1, t1), (z2, t2) = raw.values()
     expected = np.log(0.25 * softmax(z1 / t1, axis=1) + 0.75 * softmax(z2 / t2, axis=1))
     np.testing.assert_allclose(combined, expected, rtol=1e-5)
