@@ -123,7 +123,7 @@ def load_cifar_batch(path: str | Path) -> tuple[np.ndarray, np.ndarray]:
         raise DataFormatError(f"{path}: empty batch ('data' holds no images)")
     labels = _int_array(labels, str(path), "labels")
     if len(labels) != len(data):
-        raise DataFormatError(f"{path}: {len(labels)} labels for {len(data)} images (expected one per image)")
+        raise DataFormatError(f"{path}: {len(labels):,} labels for {len(data):,} images (expected one per image)")
     bad = (labels < 0) | (labels > 9)
     if bad.any():
         raise DataFormatError(f"{path}: {count_words(int(bad.sum()), 'label')} outside 0-9, e.g. {int(labels[bad][0])}")
@@ -191,11 +191,11 @@ def parse_competition(obj: Any, source: str) -> CompetitionSet:
         raise DataFormatError(f"{source}: 'data' holds no images")
     ids_arr = _int_array(ids, source, "ids")
     if len(ids_arr) != len(images):
-        raise DataFormatError(f"{source}: {len(ids_arr)} ids for {len(images)} images")
+        raise DataFormatError(f"{source}: {len(ids_arr):,} ids for {len(images):,} images")
     uniq, counts = np.unique(ids_arr, return_counts=True)
     if len(uniq) != len(ids_arr):
         dup = uniq[counts > 1]
-        raise DataFormatError(f"{source}: ids are not unique ({len(dup)} repeated, e.g. {int(dup[0])})")
+        raise DataFormatError(f"{source}: ids are not unique ({len(dup):,} repeated, e.g. {int(dup[0])})")
     return CompetitionSet(images=images, ids=ids_arr.astype(np.int64), source=source)
 
 
@@ -213,8 +213,8 @@ def holdout_split(labels: np.ndarray, holdout_size: int, seed: int) -> tuple[np.
         return np.arange(n, dtype=np.int64), np.zeros(0, dtype=np.int64)
     k = len(np.unique(labels))
     if not k <= holdout_size <= n - k:
-        raise DataFormatError(f"a stratified split of {n} images of {k} classes keeps {k} to {n - k} of them "
-                              f"(one of each class on both sides), asked for {holdout_size}")
+        raise DataFormatError(f"a stratified split of {n:,} images of {k} classes keeps {k} to {n - k:,} of them "
+                              f"(one of each class on both sides), asked for {holdout_size:,}")
     idx = np.arange(n, dtype=np.int64)
     train_idx, hold_idx = train_test_split(idx, test_size=holdout_size, random_state=seed, stratify=labels)
     return np.sort(train_idx), np.sort(hold_idx)

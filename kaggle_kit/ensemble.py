@@ -125,7 +125,7 @@ def check_compatible(members: list[Member]) -> None:
                            f"run `kaggle-kit predict` on both with the same pickle before ensembling")
         for what, plural, verb, unit, a, b in pairs:
             if len(a) != len(b):
-                raise RunError(f"{m.name} has {len(b)} {plural}, {ref.name} has {len(a)}; {hint}")
+                raise RunError(f"{m.name} has {len(b):,} {plural}, {ref.name} has {len(a):,}; {hint}")
             mis = first_mismatch(a, b)
             if mis is not None:
                 pos, va, vb = mis

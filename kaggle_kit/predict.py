@@ -187,7 +187,7 @@ def _check_finite(folder: Path, split: str, logits: np.ndarray) -> None:
     """NaN logits would pass as class 0 and poison the temperature fit; refuse before anything is written."""
     bad = nonfinite_rows(logits)
     if bad:
-        raise RunError(f"{folder}: the model's {split} logits of {bad} of {len(logits)} images are NaN or infinite "
+        raise RunError(f"{folder}: the model's {split} logits of {bad:,} of {len(logits):,} images are NaN or infinite "
                        f"(its weights diverged?); retrain the run, e.g. with a lower train.optimizer.lr")
 
 
@@ -333,7 +333,7 @@ def comp_logits(folder: str | Path, expected_ids: np.ndarray | None = None) -> L
         step = ("predict its runs again with `kaggle-kit predict RUN --all-comp` and ensemble them again"
                 if read_manifest(folder, "predict") is None and read_manifest(folder, "ensemble") is not None
                 else f"`kaggle-kit predict {folder} --all-comp`")
-        raise SubmissionError(f"{folder}: competition logits cover {len(logits.ids)} images only ({why}); a "
+        raise SubmissionError(f"{folder}: competition logits cover {len(logits.ids):,} images only ({why}); a "
                               f"submission needs all of them: {step} (in a pipeline: drop data.comp_subset, "
                               f"training is reused)")
     if expected_ids is not None:
@@ -343,7 +343,7 @@ def comp_logits(folder: str | Path, expected_ids: np.ndarray | None = None) -> L
             parts = ([f"missing e.g. {', '.join(map(str, missing))}"] if missing else []) + (
                 [f"not in the pickle e.g. {', '.join(map(str, extra))}"] if extra else [])
             detail = "; ".join(parts) or "repeated ids"
-            raise RunError(f"{path}: its {len(logits.ids)} ids are not the competition pickle's {len(want)} "
+            raise RunError(f"{path}: its {len(logits.ids):,} ids are not the competition pickle's {len(want):,} "
                            f"({detail}); re-run `kaggle-kit predict` on that run with this competition's data")
     return logits
 

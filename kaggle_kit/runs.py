@@ -148,7 +148,7 @@ def load_logits(path: str | Path, num_classes: int | None = None) -> Logits:
         lg = lg.astype(np.float32)
     bad = nonfinite_rows(lg)
     if bad:
-        raise RunError(f"{path}: logits of {bad} of {len(lg)} images are NaN or infinite (a model that diverged?); "
+        raise RunError(f"{path}: logits of {bad:,} of {len(lg):,} images are NaN or infinite (a model that diverged?); "
                        f"retrain that run, e.g. with a lower train.optimizer.lr")
     if ids.size and not np.issubdtype(ids.dtype, np.integer):
         raise RunError(f"{path}: ids must be integers, found {ids.dtype}")

@@ -63,7 +63,7 @@ def labels_from(labels_or_logits: np.ndarray) -> np.ndarray:
     if arr.ndim == 2:
         bad = nonfinite_rows(arr)
         if bad:
-            raise SubmissionError(f"logits of {bad} of {len(arr)} images are NaN or infinite; their argmax would be "
+            raise SubmissionError(f"logits of {bad:,} of {len(arr):,} images are NaN or infinite; their argmax would be "
                                   f"an arbitrary class 0")
         return arr.argmax(axis=1).astype(np.int64)
     if arr.ndim != 1:
@@ -125,7 +125,7 @@ def validate_text(text: str, expected_ids: np.ndarray, name: str = "submission",
                         f"e.g. {', '.join(map(str, first))}")
     rows = len(lines) - 1
     if rows != len(expected):
-        problems.append(f"{name}: {rows} data rows, expected {len(expected)}")
+        problems.append(f"{name}: {count_words(rows, 'data row')}, expected {len(expected):,}")
     return problems
 
 
@@ -179,7 +179,7 @@ def write_submission(path: str | Path, ids: np.ndarray, labels_or_logits: np.nda
     ids = np.asarray(ids)
     labels = labels_from(labels_or_logits)
     if len(labels) != len(ids):
-        raise SubmissionError(f"{len(labels)} predictions for {len(ids)} ids")
+        raise SubmissionError(f"{len(labels):,} predictions for {len(ids):,} ids")
     if path.exists() and not force:
         raise SubmissionError(f"{path} already exists; pass --force to overwrite it")
     text = render_csv(ids, labels)

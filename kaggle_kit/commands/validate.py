@@ -28,5 +28,5 @@ def run(args: argparse.Namespace) -> int:
     for line in problems[:MAX_PROBLEMS_LISTED]:
         print(line, file=sys.stderr)
     if len(problems) > MAX_PROBLEMS_LISTED:
-        print(f"... {len(problems) - MAX_PROBLEMS_LISTED} more", file=sys.stderr)
+        print(f"... {len(problems) - MAX_PROBLEMS_LISTED:,} more", file=sys.stderr)
     raise SubmissionError(f"{args.csv}: invalid submission ({count_words(len(problems), 'problem')})")

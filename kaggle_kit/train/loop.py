@@ -455,7 +455,7 @@ def _train_run(cfg: PipelineConfig, data: Cifar10, run_dir: Path, held: contextl
     num_classes = len(data.class_names)
     spe = steps_per_epoch(len(train_idx), tc.batch_size, info.world_size)
     if spe < 1:
-        raise ConfigError(f"{len(train_idx)} training images make no full batch of {tc.batch_size} per process")
+        raise ConfigError(f"{len(train_idx):,} training images make no full batch of {tc.batch_size} per process")
     if state is not None and (problem := process_count_problem(state, spe, info.world_size)):
         raise RunError(f"{run_dir}: {problem}")
 

@@ -139,6 +139,28 @@ def test_validate_lists_problems_up_to_its_limit_and_counts_the_rest(tmp_path, c
     assert capsys.readouterr().err.splitlines() == [*listed, *more, f"error: {csv}: invalid submission (3 problems)"]
 
 
+def test_validate_writes_counts_of_a_thousand_or_more_with_separators(tmp_path, capsys):
+    """A 10,000-row competition: '9999 data rows, expected 10000' beside the valid line's '10,000 rows' read as
+    two kinds of number; every count a reader compares is grouped the same way."""
+    n = 1200
+    pkl = tmp_path / "comp.pkl"
+    pkl.write_bytes(pickle.dumps({b"data": np.zeros((n, 32, 32, 3), np.uint8), b"ids": np.arange(n)}))
+    ok = tmp_path / "ok.csv"
+    ok.write_text("ID,Labels\n" + "".join(f"{i},{i % 10}\n" for i in range(n)))
+    assert main(["validate", str(ok), "--against", str(pkl)]) == 0
+    assert capsys.readouterr().out == f"{ok}: valid (1,200 rows, header ID,Labels, labels 0-9)\n"
+    bad = tmp_path / "bad.csv"
+    bad.write_text("ID,Labels\n" + "".join(f"{i},x\n" for i in range(n - 1)))
+    assert main(["validate", str(bad), "--against", str(pkl)]) == 2
+    err = capsys.readouterr().err.splitlines()
+    from kaggle_kit.submission import MAX_PROBLEMS_LISTED
+    assert err[MAX_PROBLEMS_LISTED:] == [f"... {n - 1 + 2 - MAX_PROBLEMS_LISTED:,} more",
+                                         f"error: {bad}: invalid submission (1,201 problems)"]
+    from kaggle_kit.submission import validate_submission
+    assert validate_submission(bad, np.arange(n))[-2:] == [f"{bad}: 1 competition ID missing, e.g. 1199",
+                                                            f"{bad}: 1,199 data rows, expected 1,200"]
+
+
 def test_data_download_into_dest_that_differs_from_the_official_md5s_says_so(tmp_path, capsys, monkeypatch):
     """Ignoring --dest would download elsewhere; a md5 count without the mismatches, or the 'download again' advice
     for files just downloaded, would mislead."""

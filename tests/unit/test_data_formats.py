@@ -160,7 +160,7 @@ def test_holdout_split_is_stratified_deterministic_and_disjoint():
     assert not np.array_equal(holdout_split(labels, 200, seed=4)[1], ho)
     assert len(stratified_subset(labels, 50, 0)) == 50
     for size in (1000, 995, 5):  # sklearn's own error for these was a traceback
-        with pytest.raises(DataFormatError, match=rf"1000 images of 10 classes keeps 10 to 990 .* for {size}$"):
+        with pytest.raises(DataFormatError, match=rf"1,000 images of 10 classes keeps 10 to 990 .* for {size:,}$"):
             holdout_split(labels, size, 0)
     with pytest.raises(DataFormatError, match="asked for 5$"):
         stratified_subset(labels, 5, 0)
