@@ -22,7 +22,7 @@ from kaggle_kit.errors import (DataFormatError, DataNotFoundError, DuplicateSubm
 from kaggle_kit.fsio import check_file_target, sha256_file
 from kaggle_kit.interrupts import signals_held
 from kaggle_kit.runs import LOGIT_SPLITS, NUM_CLASSES, RecipeKeys, recipe_keys
-from kaggle_kit.text import count_words, noun_for
+from kaggle_kit.text import count_words, noun_for, percent
 
 if TYPE_CHECKING:
     from kaggle_kit.gap.estimators import Prediction
@@ -381,7 +381,7 @@ def _submit_checked(csv_path: Path, message: str, *, competition: str, runs: Seq
                 "`kaggle-kit sync` fills in its score" if status == "PENDING" else "`kaggle-kit sync` updates it")
         raise type(interrupt)(f"{csv_path} was submitted as ref {ref} and recorded in {ledger_path} as {status}; "
                               f"{then}") from None
-    score = f", public score {public} ({100 * ledger.as_fraction(float(public)):.2f}%)" if public else ""
+    score = f", public score {public} ({percent(ledger.as_fraction(float(public)), 2)})" if public else ""
     left = "in all" if limits.limited_by_total else "today"  # a lifetime cap below the daily one is what limits
     echo(f"submitted {csv_path} to {competition}: ref {ref}, status {status}{score} "
          f"({count_words(limits.num_allowed_now - 1, 'submission')} left {left})")

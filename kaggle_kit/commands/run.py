@@ -70,6 +70,7 @@ def demo(args: argparse.Namespace) -> int:
 
 def _summary(out) -> None:
     from kaggle_kit.ledger import NOT_SUBMITTED, as_fraction
+    from kaggle_kit.text import percent
 
     print(f"final logits: {out.final_dir}")
     if out.csv:
@@ -83,7 +84,7 @@ def _summary(out) -> None:
             status = f" (this submission: {row.get('status')}, not uploaded)"
         else:
             status = (f" (this submission: {row.get('status')}, public score "
-                      f"{f'{100 * as_fraction(float(score)):.2f}%' if score not in (None, '') else 'pending'})")
+                      f"{percent(as_fraction(float(score)), 2) if score not in (None, '') else 'pending'})")
         print(f"ledger:       {out.ledger}{status}")
     if out.report:
         print(f"gap report:   {out.report} (and {out.report.with_suffix('.md').name} beside it)")

@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Mapping, Sequence
 
+from kaggle_kit.text import percent
+
 FEATURE_AUC_FLAG = 0.10    # |AUC - 0.5| of one image statistic
 FEATURE_AUC_Z = 3.0        # ... and at least this many null standard errors of the AUC (matters below ~150 images)
 DOMAIN_AUC_FLAG = 0.70     # the domain classifier separates the sets clearly
@@ -114,10 +116,10 @@ def build_advice(*, features: Mapping[str, FeatureShift], domain_auc: float | No
         err = f" (measured error of {predictor}: {100 * predictor_mae:.1f} points)" if predictor_mae else ""
         out.append(Advice("Expect the leaderboard well below the holdout",
                           "compare candidate models by their predicted leaderboard accuracy, not by holdout accuracy.",
-                          f"holdout {100 * holdout_acc:.1f}% vs predicted {100 * predicted_acc:.1f}% by "
+                          f"holdout {percent(holdout_acc)} vs predicted {percent(predicted_acc)} by "
                           f"{predictor}{err}", 2))
     if prior_tv_em is not None and prior_tv_bbse is not None and min(prior_tv_em, prior_tv_bbse) >= PRIOR_TV_FLAG:
-        moved = ", ".join(f"{name} {100 * old:.1f}% -> {100 * new:.1f}%" for name, old, new in moved_classes[:3])
+        moved = ", ".join(f"{name} {percent(old)} -> {percent(new)}" for name, old, new in moved_classes[:3])
         evidence = f"total variation EM {prior_tv_em:.3f}, BBSE {prior_tv_bbse:.3f}; {moved}"
         if domain_auc is not None and domain_auc >= LABEL_SHIFT_TRUST_AUC:
             out.append(Advice("Predicted class shares moved, but the images differ too, and under image shift BBSE "
@@ -133,7 +135,7 @@ def build_advice(*, features: Mapping[str, FeatureShift], domain_auc: float | No
         out.append(Advice("Part of the competition set nearly copies training images",
                           "on those the model is at its holdout accuracy, so the drop on the rest is larger than the "
                           "average suggests.",
-                          f"{100 * near_dup_share:.1f}% of competition images with cosine similarity >= "
+                          f"{percent(near_dup_share)} of competition images with cosine similarity >= "
                           f"{near_dup_threshold} to a training image, as is or mirrored", 1))
     if temperature is not None and temperature >= OVERCONFIDENT_T:
         out.append(Advice("The network is over-confident before calibration",

@@ -52,6 +52,7 @@ from scipy.stats import norm
 from kaggle_kit.calibration import calibrated_probs, fit_temperature
 from kaggle_kit.gap import label_shift
 from kaggle_kit.gap.calibration import bcts_probs, fit_bcts
+from kaggle_kit.text import percent
 
 
 def max_confidence(probs: np.ndarray) -> np.ndarray:
@@ -401,8 +402,8 @@ class Prediction:
     estimates: Mapping[str, float] = field(default_factory=dict, compare=False)
 
     def describe(self) -> str:
-        rng = f"; expect {100 * self.low:.1f}% to {100 * self.high:.1f}%" if self.low is not None else ""
-        return f"predicted leaderboard accuracy {100 * self.accuracy:.1f}% ({self.estimator}{rng})"
+        rng = f"; expect {percent(self.low)} to {percent(self.high)}" if self.low is not None else ""
+        return f"predicted leaderboard accuracy {percent(self.accuracy)} ({self.estimator}{rng})"
 
 
 def finite_estimates(estimates: Mapping[str, float | None]) -> dict[str, float]:

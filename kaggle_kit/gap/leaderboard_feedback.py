@@ -27,7 +27,7 @@ import pandas as pd
 from kaggle_kit.gap.estimators import measured_error, symmetric_band
 from kaggle_kit.ledger import RUN_SEPARATOR, as_fraction, estimates_of
 from kaggle_kit.runs import RecipeKeys
-from kaggle_kit.text import count_words, noun_for
+from kaggle_kit.text import count_words, noun_for, percent
 
 SCORED_STATUS = "COMPLETE"
 
@@ -526,13 +526,13 @@ class Corrected:
     high: float | None = None
 
     def range_words(self) -> str:
-        return "" if self.low is None else f"expect {100 * self.low:.1f}% to {100 * self.high:.1f}%"
+        return "" if self.low is None else f"expect {percent(self.low)} to {percent(self.high)}"
 
     def describe(self) -> str:
         rng = f" ({self.range_words()})" if self.low is not None else ""
-        return (f"{self.offset.estimator} {100 * self.estimate:.1f}% corrected by {self.offset.scored_words()} "
+        return (f"{self.offset.estimator} {percent(self.estimate)} corrected by {self.offset.scored_words()} "
                 f"whose {self.offset.estimator} {self.offset.predictions_were()} {self.offset.miss_words()}: "
-                f"{100 * self.accuracy:.1f}%{rng}")
+                f"{percent(self.accuracy)}{rng}")
 
 
 def corrected_prediction(estimates: Mapping[str, float], recommended: str, ledger: pd.DataFrame | Sequence[ScoredRow],
