@@ -8,6 +8,7 @@ compare each image's mirror image too, so a left-right flipped copy matches.
 """
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -18,6 +19,7 @@ from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import StratifiedKFold, cross_val_predict
 from threadpoolctl import threadpool_limits
 
+from kaggle_kit.background import check
 from kaggle_kit.gap.image_stats import FEATURES, image_features
 
 
@@ -91,21 +93,25 @@ def cv_auc_ci(y: np.ndarray, s: np.ndarray, folds: int, n_boot: int = 200, level
 
 
 def domain_classifier(source_images: np.ndarray, target_images: np.ndarray, max_images: int = 5000,
-                      folds: int = 5, n_boot: int = 200, seed: int = 0, n_threads: int = 1) -> DomainResult | None:
+                      folds: int = 5, n_boot: int = 200, seed: int = 0, n_threads: int = 1,
+                      cancel: threading.Event | None = None) -> DomainResult | None:
     """Cross-validated gradient-boosted classifier: source (label 0) vs target (label 1), balanced sizes.
 
     ``n_threads`` caps OpenMP: on a busy shared machine the boosting's spin-waiting threads made it 40x slower.
+    OpenMP only: its limit is the calling thread's own, where BLAS's is the process's, and the report runs this
+    in a thread beside CC-Synth's fits, whose limits would otherwise restore each other's (``background``).
+    ``cancel``: checked before each fold's fit and before the permutation importance (``background.check``).
     None when either side has fewer than ``folds`` images (a competition pickle of a few images): a fold would
     hold no image of that side, and scikit-learn stopped the whole report with its own error.
     """
     if min(len(source_images), len(target_images), max_images) < folds:
         return None
-    with threadpool_limits(limits=n_threads):
-        return _domain_classifier(source_images, target_images, max_images, folds, n_boot, seed)
+    with threadpool_limits(limits=n_threads, user_api="openmp"):
+        return _domain_classifier(source_images, target_images, max_images, folds, n_boot, seed, cancel)
 
 
 def _domain_classifier(source_images: np.ndarray, target_images: np.ndarray, max_images: int, folds: int,
-                       n_boot: int, seed: int) -> DomainResult:
+                       n_boot: int, seed: int, cancel: threading.Event | None = None) -> DomainResult:
     rng = np.random.default_rng(seed)
     n = min(max_images, len(source_images), len(target_images))
     src, tgt = _subsample(source_images, n, rng), _subsample(target_images, n, rng)
@@ -117,12 +123,14 @@ def _domain_classifier(source_images: np.ndarray, target_images: np.ndarray, max
     scores = np.empty(len(y))
     first = None
     for train_idx, test_idx in cv.split(x, y):
+        check(cancel)
         model = clone(clf).fit(x[train_idx], y[train_idx])
         scores[test_idx] = model.predict_proba(x[test_idx])[:, 1]
         first = first or (model, test_idx)
     auc = float(roc_auc_score(y, scores))
     # importance on one held-out fold of a model fitted on the rest: which features the separation relies on
     model, test_idx = first
+    check(cancel)
     perm = permutation_importance(model, x[test_idx], y[test_idx], scoring="roc_auc", n_repeats=3,
                                   random_state=seed)
     importance = dict(sorted(zip(names, perm.importances_mean.astype(float)), key=lambda kv: -kv[1]))
@@ -181,18 +189,21 @@ class NearDuplicates:
 
 
 def near_duplicates(target_images: np.ndarray, reference_images: np.ndarray,
-                    thresholds: tuple[float, ...] = (0.95, 0.97, 0.99), chunk: int = 512) -> NearDuplicates:
+                    thresholds: tuple[float, ...] = (0.95, 0.97, 0.99), chunk: int = 512,
+                    cancel: threading.Event | None = None) -> NearDuplicates:
     """Closest reference image of every target image, or of its mirror image, by cosine similarity of normalised
     8x8 thumbnails.
 
     A left-right flip is the commonest augmentation and a common way a test set leaks, and a flipped copy shares
     little with its original's thumbnail (0.6% of flipped CIFAR-10 training images reached 0.97). The mirror
-    image's thumbnail is the thumbnail's columns reversed (4x4 blocks flip onto blocks)."""
+    image's thumbnail is the thumbnail's columns reversed (4x4 blocks flip onto blocks). ``cancel``: checked
+    before each chunk."""
     ref = _dup_vectors(reference_images).T.copy()
     best = np.empty(len(target_images), dtype=np.float32)
     arg = np.empty(len(target_images), dtype=np.int64)
     mirrored = np.empty(len(target_images), dtype=bool)
     for start in range(0, len(target_images), chunk):
+        check(cancel)
         v = _dup_vectors(target_images[start:start + chunk])
         m = len(v)
         flipped = v.reshape(m, 8, 8, 3)[:, :, ::-1].reshape(m, -1)

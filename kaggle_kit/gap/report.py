@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import datetime as _dt
 import math
+import threading
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
 
@@ -20,6 +22,7 @@ from kaggle_kit.mplconfig import ensure_writable_folder
 ensure_writable_folder()  # before matplotlib's first import, which reads MPLCONFIGDIR (see mplconfig)
 from matplotlib.figure import Figure  # noqa: E402
 
+from kaggle_kit.background import in_background
 from kaggle_kit.calibration import T_BOUNDS, calibrated_probs
 from kaggle_kit.config import ReportConfig, config_hash
 from kaggle_kit.data import Cifar10, CompetitionSet
@@ -650,15 +653,33 @@ def _image_strip(pairs: Sequence[tuple[np.ndarray, np.ndarray, str]]) -> bytes:
     return figure_png(fig)
 
 
+@dataclass(frozen=True)
+class CovariateEvidence:
+    """Section 4's numbers, computed apart from its text and figures so that ``build_report`` can compute them in
+    a thread while it estimates the runs' accuracy (matplotlib stays in one thread)."""
+    domain: domain.DomainResult | None
+    near_dups: domain.NearDuplicates
+
+
+def covariate_evidence(train_images: np.ndarray, comp_images: np.ndarray, cfg: ReportConfig, seed: int = 0,
+                       cancel: threading.Event | None = None) -> CovariateEvidence:
+    return CovariateEvidence(
+        domain.domain_classifier(train_images, comp_images, max_images=cfg.domain_max_images, seed=seed,
+                                 cancel=cancel),
+        domain.near_duplicates(comp_images, train_images, NEAR_DUP_THRESHOLDS, cancel=cancel))
+
+
 def covariate_section(train_images: np.ndarray, comp_images: np.ndarray, cfg: ReportConfig,
-                      seed: int = 0) -> tuple[Section, dict]:
+                      seed: int = 0, evidence: CovariateEvidence | None = None) -> tuple[Section, dict]:
+    """``evidence``: ``covariate_evidence`` of the same images, config and seed, when already computed."""
     sec = Section("covariate-shift", "4. Covariate shift: do competition images look different?")
-    dom = domain.domain_classifier(train_images, comp_images, max_images=cfg.domain_max_images, seed=seed)
+    evidence = evidence or covariate_evidence(train_images, comp_images, cfg, seed)
+    dom = evidence.domain
     if dom is None:
         sec.blocks.append(f"Too few images for the domain classifier and its per-image statistics: its 5-fold "
                           f"cross-validation needs at least 5 on each side, and there are {len(comp_images):,} "
                           f"competition and {len(train_images):,} training images.")
-        blocks, nd_info = _near_duplicate_blocks(comp_images, train_images)
+        blocks, nd_info = _near_duplicate_blocks(comp_images, train_images, evidence.near_dups)
         sec.blocks += blocks
         return sec, {"features": {}, "auc": None, "ci": None, **nd_info}
     sec.blocks.append(
@@ -701,7 +722,7 @@ def covariate_section(train_images: np.ndarray, comp_images: np.ndarray, cfg: Re
     fig.supylabel("density (images, normalised)", fontsize=9)
     sec.blocks.append(Fig("image_stats", figure_png(fig), "Distributions of the per-image statistics, training vs "
                           "competition images."))
-    blocks, nd_info = _near_duplicate_blocks(comp_images, train_images)
+    blocks, nd_info = _near_duplicate_blocks(comp_images, train_images, evidence.near_dups)
     sec.blocks += blocks
     return sec, {"features": shifts, "auc": dom.auc, "ci": dom.ci, **nd_info}
 
@@ -715,10 +736,12 @@ def relative_change(before: float, after: float) -> str:
     return "0.0%" if round(100 * change, 1) == 0 else f"{change:+.1%}"
 
 
-def _near_duplicate_blocks(comp_images: np.ndarray, train_images: np.ndarray) -> tuple[list, dict]:
-    """Section 4's near-duplicate paragraph, table and figures, and the share the advice quotes."""
+def _near_duplicate_blocks(comp_images: np.ndarray, train_images: np.ndarray,
+                           nd: domain.NearDuplicates | None = None) -> tuple[list, dict]:
+    """Section 4's near-duplicate paragraph, table and figures, and the share the advice quotes (``nd``: the
+    images' ``near_duplicates`` at ``NEAR_DUP_THRESHOLDS``, when already computed)."""
     sec = Section("", "")
-    nd = domain.near_duplicates(comp_images, train_images, NEAR_DUP_THRESHOLDS)
+    nd = nd or domain.near_duplicates(comp_images, train_images, NEAR_DUP_THRESHOLDS)
     sec.blocks.append(f"Near-duplicates: for each of the {len(comp_images):,} competition images, the most similar of "
                       f"the {len(train_images):,} training images (cosine similarity of mean-removed, normalised 8x8 "
                       f"thumbnails, robust to brightness, contrast and mild blur). A mirrored (left-right flipped) "
@@ -957,7 +980,11 @@ def build_report(run_dirs: Sequence[str | Path], ledger_path: str | Path | None,
         raise RunError("no runs given; pass at least one run folder with logits (`kaggle-kit predict` first)")
     out_dir = Path(out_dir)
     ledger = read_ledger(ledger_path) if ledger_path is not None else read_ledger()  # a bad line stops it now
-    runs = [load_run(d, data, comp, cfg.synthetic_per_set) for d in run_dirs]
+    # section 4's numbers need only the images: computed beside the runs' estimates, both mostly in C code that
+    # releases the GIL (benchmarks/RESULTS.md, session 33); identical to computing them one after the other
+    with in_background(covariate_evidence, data.train_images, comp.images, cfg) as evidence:
+        runs = [load_run(d, data, comp, cfg.synthetic_per_set) for d in run_dirs]
+        cov_evidence = evidence.result()
     main = runs[-1]
     errors = measured_error()
     class_names = list(data.class_names)
@@ -966,7 +993,7 @@ def build_report(run_dirs: Sequence[str | Path], ledger_path: str | Path | None,
     unseen = estimators.measured_error_unseen_families()
     pred_sec, correction_evidence = prediction_section(runs, errors, unseen, ledger, competition)
     ls_sec, ls_info = label_shift_section(main, class_names)
-    cov_sec, cov_info = covariate_section(data.train_images, comp.images, cfg)
+    cov_sec, cov_info = covariate_section(data.train_images, comp.images, cfg, evidence=cov_evidence)
     pc_sec = per_class_section(main, class_names)
     best = recommended_estimator(errors, available=main.result["estimates"])
     items = advice_mod.build_advice(
