@@ -147,3 +147,32 @@ def test_submit_from_keeps_its_new_csv_only_when_the_upload_was_attempted(tmp_pa
     monkeypatch.setattr(upload, "submit_csv", refused)
     assert main(ARGS) != 0
     assert (tmp_path / "submissions" / "A.csv").is_file() == attempted
+
+
+def test_submit_from_an_ensemble_over_the_budget_in_all_prints_the_total_before_its_prediction(tmp_path, monkeypatch,
+                                                                                               capsys):
+    """Each member is under 5M, together they are not: the user hears it before the upload, with the command that
+    submits one member instead (the note was computed and tested, but its line in `submit` was not)."""
+    from kaggle_kit.cli import main
+    from kaggle_kit.ensemble import ensemble_runs
+    from kaggle_kit.runs import write_manifest
+
+    predicted = _submit_from(tmp_path, monkeypatch)
+    comp_ids = np.load(tmp_path / "runs" / "A" / "logits_comp.npz")["ids"]
+    _run(tmp_path / "runs" / "B", comp_ids)
+    for name in "AB":
+        write_manifest(tmp_path / "runs" / name, "train", metrics={"params": 4_893_566})
+    ensemble_runs([Path("runs/A"), Path("runs/B")], "mean_probs", "ab", out_root=Path("ensembles"))
+    capsys.readouterr()
+
+    def scoring(*a, **k):
+        predicted.append(capsys.readouterr().out)  # what the user had read when the prediction began
+        from kaggle_kit.upload import LocalScores
+        return LocalScores()
+
+    monkeypatch.setattr("kaggle_kit.upload.local_scores", scoring)
+    assert main(["submit", "--from", "ensembles/ab", *ARGS[3:]]) == 0
+    assert predicted[0].splitlines()[0] == (
+        "note: these predictions come from 2 models with 9,787,132 trainable parameters in all (each at most "
+        "4,893,566, under the 5,000,000 budget); if the competition's limit covers everything behind a submission, "
+        f"submit one model, e.g. `kaggle-kit submit --from {Path('runs/A')} -m MSG`")
