@@ -303,6 +303,40 @@ def test_validate_stopped_says_one_line(tmp_path, comp, env, sig, code, word):
     assert rc == code and out == ""
 
 
+# ------------------------------------------------------------------------------------------------ report
+# test-only: note in a file when the report's covariate thread sees its stop signal at one of its steps
+SAW_STOP = """
+import sys
+from pathlib import Path
+import kaggle_kit.gap.domain as _domain
+_check = _domain.check
+
+def _noting(cancel):
+    if cancel is not None and cancel.is_set():
+        Path(sys.argv[3]).with_name("stopped").write_text("stopped")
+    _check(cancel)
+
+_domain.check = _noting
+"""
+
+
+@pytest.mark.parametrize("sig, code, word", SIGNALS)
+def test_a_report_stopped_while_its_covariate_thread_computes_stops_the_thread_too(tmp_path, shared_data, env, sig,
+                                                                                   code, word):
+    """The report computes section 4's numbers in a thread while it loads the runs. A signal then must end the
+    command as it ended before, one line and no report, with the thread stopped at its next step rather than left
+    computing (or printing its own traceback) for the rest of the domain classifier."""
+    work = tmp_path / "work"
+    (work / "runs" / "A").mkdir(parents=True)
+    rc, out, err = interrupted(work, env, "kaggle_kit.gap.report:load_run", "before", sig,
+                               ["report", "--runs", "runs/A", "--data-dir", str(shared_data)],
+                               prelude=SAW_STOP + "import kaggle_kit.background as _b; _b.usable_cpus = lambda: 2\n")
+    one_line(err, word)
+    assert rc == code and out == ""
+    assert (work.parent / "stopped").read_text() == "stopped"
+    assert not (work / "reports").exists()
+
+
 # ---------------------------------------------------------------------------------------------- ensemble
 @pytest.mark.parametrize("sig, code, word", SIGNALS)
 def test_an_ensemble_stopped_between_its_logits_is_refused_until_it_is_made_again(
