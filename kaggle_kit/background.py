@@ -39,7 +39,6 @@ class Job:
 
     def __init__(self, fn: Callable[..., Any], *args: Any, inline: bool = False, **kwargs: Any) -> None:
         self.cancel_event = threading.Event()
-        self.inline = inline
         self._work = (fn, args, kwargs)
         self._outcome: tuple[bool, Any] | None = None
         self._thread = None if inline else threading.Thread(target=self._run,
@@ -89,4 +88,4 @@ def in_background(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Iterator
     except BaseException:
         job.stop()
         raise
-    job.stop()  # a block that returned without its result: nothing to wait for
+    job.stop()  # the block is done: a result it never asked for is not worth waiting for
