@@ -14,6 +14,8 @@ import threading
 from contextlib import contextmanager
 from typing import Any, Callable, Iterator
 
+from threadpoolctl import threadpool_limits
+
 
 class Cancelled(Exception):
     """Raised inside the work when its caller has stopped waiting for it."""
@@ -31,6 +33,13 @@ def usable_cpus() -> int:
         return len(os.sched_getaffinity(0))
     except AttributeError:  # macOS
         return os.cpu_count() or 1
+
+
+def openmp_threads(limit: int = 1) -> threadpool_limits:
+    """Cap OpenMP (the boosted trees' threads) for a block, and nothing else: OpenMP's thread count is each thread's
+    own, but BLAS's is the process's, so two threads that each limited every library would restore each other's
+    BLAS setting, and could change it under the other's running matrix product. The boosting uses no BLAS."""
+    return threadpool_limits(limits=limit, user_api="openmp")
 
 
 class Job:

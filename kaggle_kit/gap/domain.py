@@ -17,9 +17,8 @@ from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.inspection import permutation_importance
 from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import StratifiedKFold, cross_val_predict
-from threadpoolctl import threadpool_limits
 
-from kaggle_kit.background import check
+from kaggle_kit.background import check, openmp_threads
 from kaggle_kit.gap.image_stats import FEATURES, image_features
 
 
@@ -98,15 +97,14 @@ def domain_classifier(source_images: np.ndarray, target_images: np.ndarray, max_
     """Cross-validated gradient-boosted classifier: source (label 0) vs target (label 1), balanced sizes.
 
     ``n_threads`` caps OpenMP: on a busy shared machine the boosting's spin-waiting threads made it 40x slower.
-    OpenMP only: its limit is the calling thread's own, where BLAS's is the process's, and the report runs this
-    in a thread beside CC-Synth's fits, whose limits would otherwise restore each other's (``background``).
+    OpenMP only (``background.openmp_threads``): the report runs this in a thread beside CC-Synth's fits.
     ``cancel``: checked before each fold's fit and before the permutation importance (``background.check``).
     None when either side has fewer than ``folds`` images (a competition pickle of a few images): a fold would
     hold no image of that side, and scikit-learn stopped the whole report with its own error.
     """
     if min(len(source_images), len(target_images), max_images) < folds:
         return None
-    with threadpool_limits(limits=n_threads, user_api="openmp"):
+    with openmp_threads(n_threads):
         return _domain_classifier(source_images, target_images, max_images, folds, n_boot, seed, cancel)
 
 
@@ -162,7 +160,7 @@ def reweighted_domain_auc(source_stats: np.ndarray, target_stats: np.ndarray, so
     y = np.concatenate([np.zeros(len(src_idx), dtype=int), np.ones(len(tgt_idx), dtype=int)])
     clf = HistGradientBoostingClassifier(max_iter=40, learning_rate=0.2, max_leaf_nodes=15, random_state=seed)
     cv = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
-    with threadpool_limits(limits=1):
+    with openmp_threads(1):
         scores = cross_val_predict(clf, x, y, cv=cv, method="predict_proba")[:, 1]
     return float(roc_auc_score(y, scores))
 

@@ -29,8 +29,8 @@ from typing import Sequence
 
 import numpy as np
 from sklearn.ensemble import HistGradientBoostingClassifier
-from threadpoolctl import threadpool_limits
 
+from kaggle_kit.background import openmp_threads
 from kaggle_kit.gap import shifts
 from kaggle_kit.gap.estimators import entropy
 from kaggle_kit.gap.image_stats import FEATURES, image_features
@@ -116,7 +116,7 @@ class CorrectnessModel:
     clf: HistGradientBoostingClassifier
 
     def predict_correct(self, probs: np.ndarray, stats: np.ndarray) -> np.ndarray:
-        with threadpool_limits(limits=1):
+        with openmp_threads(1):
             return self.clf.predict_proba(feature_matrix(probs, stats))[:, 1]
 
     def predict_accuracy(self, probs: np.ndarray, stats: np.ndarray) -> float:
@@ -148,7 +148,7 @@ def fit_correctness(holdout_probs: np.ndarray, holdout_labels: np.ndarray, holdo
     clf = HistGradientBoostingClassifier(max_iter=300, learning_rate=0.05, min_samples_leaf=100,
                                          l2_regularization=1.0, categorical_features=[3], early_stopping=True,
                                          validation_fraction=0.15, n_iter_no_change=15, random_state=seed)
-    with threadpool_limits(limits=1):
+    with openmp_threads(1):
         clf.fit(x, y)
     _FIT_MEMO[key] = model = CorrectnessModel(clf)
     while len(_FIT_MEMO) > _FIT_MEMO_SIZE:

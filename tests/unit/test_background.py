@@ -125,7 +125,7 @@ def test_covariate_evidence_in_a_thread_beside_cc_synth_fits_equals_it_computed_
     probs = rng.dirichlet(np.ones(10), 600)
     stats = rng.normal(size=(600, len(FEATURES)))
     with in_background(report.covariate_evidence, train, comp, cfg) as job:
-        for seed in range(2):  # CC-Synth's fits, each inside threadpool_limits(1), beside the thread
+        for seed in range(2):  # CC-Synth's fits, each with its own thread limit, beside the thread
             synthetic._FIT_MEMO.clear()
             synthetic.fit_correctness(probs[:300], rng.integers(0, 10, 300), stats[:300], probs[300:],
                                       rng.integers(0, 10, 300), stats[300:], seed=seed)
@@ -162,3 +162,41 @@ def test_a_run_that_fails_to_load_stops_the_reports_covariate_work(tmp_path, mon
         report.build_report([tmp_path / "A"], None, data, comp, tmp_path / "out")
     assert seen == {"stopped": True} and not _alive("covariate_evidence")
     assert not (tmp_path / "out").exists()
+
+
+def test_the_boosting_limits_openmp_to_one_thread_and_leaves_blas_alone(monkeypatch):
+    """BLAS's thread count is the process's: a fit in the main thread that limited it would change it under the
+    report's near-duplicate products running in the other thread, and restore it to whatever it found."""
+    from threadpoolctl import threadpool_info
+
+    from kaggle_kit.gap import domain, synthetic
+    from kaggle_kit.gap.image_stats import FEATURES
+
+    def threads() -> dict[str, set[int]]:
+        seen: dict[str, set[int]] = {}
+        for lib in threadpool_info():
+            seen.setdefault(lib["user_api"], set()).add(lib["num_threads"])
+        return seen
+
+    outside = threads()
+    inside = []
+    real_fit = synthetic.HistGradientBoostingClassifier.fit
+
+    def noting_fit(self, *args, **kwargs):
+        inside.append(threads())
+        return real_fit(self, *args, **kwargs)
+
+    monkeypatch.setattr(synthetic.HistGradientBoostingClassifier, "fit", noting_fit)
+    rng = np.random.default_rng(0)
+    probs, stats = rng.dirichlet(np.ones(10), 200), rng.normal(size=(200, len(FEATURES)))
+    synthetic._FIT_MEMO.clear()
+    model = synthetic.fit_correctness(probs[:100], rng.integers(0, 10, 100), stats[:100], probs[100:],
+                                      rng.integers(0, 10, 100), stats[100:], seed=0)
+    model.predict_correct(probs, stats)
+    domain.domain_classifier(_images(40, 0), _images(40, 1), n_boot=5)
+    domain.reweighted_domain_auc(stats[:100], stats[100:], np.ones(100))
+    assert len(inside) == 1 + 5 + 3  # CC-Synth's fit, the domain classifier's 5 folds, the reweighted AUC's 3
+    for seen in inside:
+        assert seen.get("openmp", {1}) == {1}
+        assert seen.get("blas") == outside.get("blas")
+    assert threads() == outside
