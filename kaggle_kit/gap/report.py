@@ -737,11 +737,10 @@ def relative_change(before: float, after: float) -> str:
 
 
 def _near_duplicate_blocks(comp_images: np.ndarray, train_images: np.ndarray,
-                           nd: domain.NearDuplicates | None = None) -> tuple[list, dict]:
-    """Section 4's near-duplicate paragraph, table and figures, and the share the advice quotes (``nd``: the
-    images' ``near_duplicates`` at ``NEAR_DUP_THRESHOLDS``, when already computed)."""
+                           nd: domain.NearDuplicates) -> tuple[list, dict]:
+    """Section 4's near-duplicate paragraph, table and figures, and the share the advice quotes, from the images'
+    ``near_duplicates`` at ``NEAR_DUP_THRESHOLDS`` (``covariate_evidence``)."""
     sec = Section("", "")
-    nd = nd or domain.near_duplicates(comp_images, train_images, NEAR_DUP_THRESHOLDS)
     sec.blocks.append(f"Near-duplicates: for each of the {len(comp_images):,} competition images, the most similar of "
                       f"the {len(train_images):,} training images (cosine similarity of mean-removed, normalised 8x8 "
                       f"thumbnails, robust to brightness, contrast and mild blur). A mirrored (left-right flipped) "

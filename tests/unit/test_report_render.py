@@ -839,13 +839,14 @@ def test_the_reason_for_no_agreement_estimate_is_the_estimators_own(monkeypatch)
 def test_mirrored_copies_of_training_images_count_as_near_duplicates_in_the_report(monkeypatch):
     """Competition images that are training images flipped left-right were 0.2% near-duplicates at 0.97, so
     section 4 and the advice missed a leak made by the commonest augmentation."""
-    from kaggle_kit.gap import report
+    from kaggle_kit.gap import domain, report
 
     monkeypatch.setattr(report, "figure_png", lambda fig: b"")
     rng = np.random.default_rng(0)
     train = rng.integers(0, 256, (40, 32, 32, 3), dtype=np.uint8)
     comp = np.concatenate([train[:3, :, ::-1], rng.integers(0, 256, (3, 32, 32, 3), dtype=np.uint8)])
-    blocks, info = report._near_duplicate_blocks(comp, train)
+    blocks, info = report._near_duplicate_blocks(comp, train,
+                                                 domain.near_duplicates(comp, train, report.NEAR_DUP_THRESHOLDS))
     assert info["near_dup_share"] == pytest.approx(3 / 6)
     text = render_markdown("t", "m", [Section("s", "S", blocks)])
     assert "A mirrored (left-right flipped) copy counts too" in text
@@ -866,8 +867,7 @@ def test_the_mirrored_counts_of_section_4_are_the_near_duplicate_searchs(monkeyp
                                     for t in report.NEAR_DUP_THRESHOLDS} == {0.95: 3, 0.97: 3, 0.99: 3}
     assert real.counts == {0.95: 5, 0.97: 5, 0.99: 5}
     told = dataclasses.replace(real, mirrored_counts={0.95: 7, 0.97: 8, 0.99: 9})
-    monkeypatch.setattr(domain, "near_duplicates", lambda *a, **k: told)
-    text = render_markdown("t", "m", [Section("s", "S", report._near_duplicate_blocks(comp, train)[0])])
+    text = render_markdown("t", "m", [Section("s", "S", report._near_duplicate_blocks(comp, train, told)[0])])
     assert "| 0.95 | 5 | 62.50% | 7 |" in text and "| 0.99 | 5 | 62.50% | 9 |" in text, text
 
 
@@ -1232,15 +1232,14 @@ def test_the_advices_near_duplicate_share_is_the_one_at_0_97(monkeypatch):
     """The share quoted by the advice taken at another threshold (0.95) would disagree with the 0.97 it names."""
     from types import SimpleNamespace
 
-    from kaggle_kit.gap import domain, report
+    from kaggle_kit.gap import report
 
     monkeypatch.setattr(report, "figure_png", lambda fig: b"")
     nd = SimpleNamespace(counts={0.95: 3, 0.97: 2, 0.99: 1}, mirrored_counts={0.95: 1, 0.97: 1, 0.99: 0},
                          max_similarity=np.array([0.99, 0.97, 0.96, 0.5]), nearest=np.zeros(4, int),
                          mirrored=np.array([False, True, False, False]))
-    monkeypatch.setattr(domain, "near_duplicates", lambda *a: nd)
     images = np.zeros((4, 32, 32, 3), np.uint8)
-    _, info = report._near_duplicate_blocks(images, images)
+    _, info = report._near_duplicate_blocks(images, images, nd)
     assert info == {"near_dup_share": 0.5, "near_dup_threshold": 0.97}
 
 
@@ -1392,7 +1391,7 @@ def test_section_3_plots_each_prior_under_its_own_name(monkeypatch):
 def test_the_near_duplicate_strip_shows_the_closest_pairs_first_each_with_its_nearest_training_image(monkeypatch):
     """The strip showing the least similar pairs, a competition image beside the training image at its own index,
     or no '(m)' on a mirrored match would show pairs that are not the near-duplicates the table counts."""
-    from kaggle_kit.gap import report
+    from kaggle_kit.gap import domain, report
 
     shown = []
     monkeypatch.setattr(report, "figure_png", lambda fig: b"")
@@ -1402,7 +1401,7 @@ def test_the_near_duplicate_strip_shows_the_closest_pairs_first_each_with_its_ne
     noisy = np.clip(train[3].astype(int) + rng.integers(-20, 21, train[3].shape), 0, 255).astype(np.uint8)
     comp = np.concatenate([rng.integers(0, 256, (1, 32, 32, 3), dtype=np.uint8), train[7:8, :, ::-1], noisy[None],
                            rng.integers(0, 256, (7, 32, 32, 3), dtype=np.uint8)])
-    report._near_duplicate_blocks(comp, train)
+    report._near_duplicate_blocks(comp, train, domain.near_duplicates(comp, train, report.NEAR_DUP_THRESHOLDS))
     assert len(shown) == 8
     assert np.array_equal(shown[0][0], comp[1]) and np.array_equal(shown[0][1], train[7])
     assert shown[0][2] == "1.000 (m)"
