@@ -64,6 +64,37 @@ def test_verbose_shows_traceback(tmp_path, capsys):
     assert "Traceback" in capsys.readouterr().err
 
 
+def test_version_names_the_toolkit_python_and_the_pinned_libraries_on_stdout(capsys):
+    """A bug report's first line: the versions that decide what a run trains and an upload sends, as installed
+    (here the constraints' pins)."""
+    import configparser
+    import platform
+    import re
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    setup = configparser.ConfigParser()
+    setup.read(root / "setup.cfg")
+    pins = dict(re.findall(r"^([\w-]+)==(\S+)$", (root / "constraints.txt").read_text(), re.M))
+    with pytest.raises(SystemExit) as info:
+        main(["--version", "sync"])  # before any command, as --help
+    out, err = capsys.readouterr()
+    libraries = ", ".join(f"{n} {pins[n]}" for n in ("torch", "torchvision", "timm", "numpy", "scikit-learn", "kaggle"))
+    assert info.value.code == 0 and err == ""
+    assert out == f"kaggle-kit {setup['metadata']['version']} (Python {platform.python_version()}; {libraries})\n"
+
+
+def test_version_imports_none_of_the_libraries_it_names():
+    """Read from package metadata: importing torch to print its version would take seconds."""
+    import subprocess
+    import sys
+
+    code = ("import sys\nfrom kaggle_kit.cli import main\ntry:\n    main(['--version'])\nexcept SystemExit:\n"
+            "    pass\nprint(sorted({'torch', 'timm', 'sklearn', 'kaggle'} & set(sys.modules)))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.splitlines()[-1] == "[]"
+
+
 def test_usage_error_exits_2(capsys):
     with pytest.raises(SystemExit) as info:
         main(["validate"])
@@ -113,7 +144,7 @@ def test_every_option_that_takes_a_value_says_its_default():
                   ("kaggle-kit kernel push", "--seeds")}  # features that are off unless given
     silent = [f"{name} {action.option_strings[-1]}" for name, action in _options(build_parser())
               if not isinstance(action, (argparse._HelpAction, argparse._StoreTrueAction, argparse._AppendAction))
-              and not action.required and (name, action.option_strings[-1]) not in no_default
+              and action.nargs != 0 and not action.required and (name, action.option_strings[-1]) not in no_default
               and "default" not in (action.help or "")]
     assert silent == []
 
