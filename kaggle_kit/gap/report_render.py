@@ -79,6 +79,7 @@ text-align:left}th{background:#f0f0f0}tr:nth-child(even){background:#fafafa}
 figure{margin:1em 0}figcaption{font-size:13px;color:#555}img{max-width:100%}
 nav a{margin-right:1em}.meta{color:#666;font-size:13px}
 details{margin:1em 0;padding:0 1em;border-left:3px solid #ddd}summary{cursor:pointer;color:#345;margin:.5em 0}
+.table{overflow-x:auto}
 """
 
 
@@ -161,7 +162,8 @@ def _html_block(b) -> str:
     if isinstance(b, Table):
         head = "".join(f"<th>{_breakable(_inline(h))}</th>" for h in b.headers)
         body = "".join("<tr>" + "".join(f"<td>{_breakable(_inline(c))}</td>" for c in r) + "</tr>" for r in b.rows)
-        return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+        # in a box of its own that scrolls sideways: on a phone the 13-column scoreboard would widen the whole page
+        return f"<div class='table'><table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table></div>"
     if isinstance(b, Fig):
         data = base64.b64encode(b.png).decode("ascii")
         return (f"<figure id='fig-{b.name}'><img alt='{html.escape(b.name)}' src='data:image/png;base64,{data}'>"
@@ -173,7 +175,9 @@ def _html_block(b) -> str:
 
 
 def render_html(title: str, meta: str, sections: Sequence[Section]) -> str:
-    parts = [f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
+    # the viewport line: a phone lays the page out at its own width instead of shrinking a desktop-wide page
+    parts = [f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
+             f"<meta name='viewport' content='width=device-width, initial-scale=1'><title>{html.escape(title)}</title>"
              f"<style>{CSS}</style></head><body><h1>{html.escape(title)}</h1><p class='meta'>{_inline(meta)}</p><nav>"]
     parts += [f"<a href='#{s.anchor}'>{html.escape(s.title)}</a>" for s in sections]
     parts.append("</nav>")

@@ -365,10 +365,10 @@ def test_names_and_kaggle_answers_show_as_written_and_the_report_stays_self_cont
     page = _page(html_text)
     assert {t for t, _, _ in page.elements} <= {
         "html", "head", "meta", "title", "style", "body", "h1", "h2", "p", "nav", "a", "section", "b", "i", "code",
-        "ul", "li", "table", "thead", "tbody", "tr", "th", "td", "figure", "img", "figcaption", "details", "summary",
-        "wbr"}
+        "ul", "li", "div", "table", "thead", "tbody", "tr", "th", "td", "figure", "img", "figcaption", "details",
+        "summary", "wbr"}
     for tag, attrs, _ in page.elements:  # links stay in the page, images are embedded
-        assert set(attrs) <= {"lang", "charset", "class", "id", "href", "src", "alt"}
+        assert set(attrs) <= {"lang", "charset", "name", "content", "class", "id", "href", "src", "alt"}
         assert attrs.get("href", "#").startswith("#") and attrs.get("src", "data:image/png;base64,").startswith(
             "data:image/png;base64,")
     ids = collections.Counter(a["id"] for _, a, _ in page.elements if "id" in a)

@@ -15,7 +15,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 
 from kaggle_kit.gap import estimators
 from kaggle_kit.gap.report import expectation_sentence, fit_scoreboard_line
-from kaggle_kit.gap.report_render import (Details, Fig, Section, Table, figure_png, figures, literal, render_html,
+from kaggle_kit.gap.report_render import (CSS, Details, Fig, Section, Table, figure_png, figures, literal, render_html,
                                           render_markdown)
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
@@ -47,6 +47,17 @@ def test_render_html_is_self_contained_escaped_and_links_every_section():
     assert "<td>&lt;m&gt;</td>" in out
     data = re.search(r"src='data:image/png;base64,([^']+)'", out).group(1)
     assert base64.b64decode(data).startswith(PNG_MAGIC)
+
+
+def test_gap_html_lays_out_at_a_phones_width_and_a_wide_table_scrolls_in_its_own_box():
+    """Without the viewport line a phone draws the page at desktop width and shrinks it; a 13-column scoreboard
+    inside the page's flow widened every section with it."""
+    out = render_html("t", "m", _sections())
+    attrs = _blocks(out).attrs
+    assert ("meta", "name", "viewport") in attrs and ("meta", "content", "width=device-width, initial-scale=1") in attrs
+    assert out.count("<table>") == out.count("<div class='table'><table>") > 0
+    assert out.count("</table>") == out.count("</table></div>")
+    assert ".table{overflow-x:auto}" in CSS
 
 
 def test_render_markdown_escapes_table_pipes_and_points_at_the_png_beside_it():
@@ -671,8 +682,10 @@ def test_user_and_kaggle_text_shows_as_written_in_gap_html(text):
     assert texts["li"] == texts["td"] == texts["summary"] == [shown]
     tags = {g for g, _ in parsed.done}
     assert not tags & {"i", "code", "script", "img"}
-    assert parsed.attrs == [("html", "lang", "en"), ("meta", "charset", "utf-8"), ("p", "class", "meta"),
-                            ("a", "href", "#s"), ("section", "id", "s")]  # the page's own, and nothing else
+    assert parsed.attrs == [("html", "lang", "en"), ("meta", "charset", "utf-8"), ("meta", "name", "viewport"),
+                            ("meta", "content", "width=device-width, initial-scale=1"), ("p", "class", "meta"),
+                            ("a", "href", "#s"), ("section", "id", "s"),
+                            ("div", "class", "table")]  # the page's own, and nothing else
 
 
 @pytest.mark.parametrize("text", list(HOSTILE), ids=range(len(HOSTILE)))
