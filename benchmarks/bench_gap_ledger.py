@@ -201,7 +201,7 @@ def confirm_check8(new: pd.DataFrame, others: pd.DataFrame,
               "n_sets": int(new["set"].nunique()), "rules_hold": bool(a), "goal_holds": bool(b),
               "estimators": {e: dict(zip(("plain", "one_different_recipe", "one_same_recipe"), (v / 100 for v in r)))
                              for e, r in result.items()}}
-    return "\n".join(lines), a, record
+    return "\n".join(lines), bool(a), record  # numpy's comparison gives np.bool_, which `is True` is not
 
 
 def split_checks(text: str) -> tuple[str, dict[int, str]]:
