@@ -437,12 +437,30 @@ def _plan_training(state: PipelineState, name: str, mcfg: PipelineConfig, cfg: P
     return folder, MemberJob(name, mcfg, folder, resume, train_key)
 
 
+@dataclass(frozen=True)
+class _Stages:
+    """What every stage after the data stage reads: the pipeline, its folder and state, the data, where lines go."""
+    cfg: PipelineConfig
+    work: Path
+    state: PipelineState
+    prog: Progress
+    echo: Callable[[str], None]
+    data: Any
+    comp: Any
+    data_fp: str
+    kaggle_env: dict[str, str] | None
+
+    @property
+    def ledger_path(self) -> Path:
+        return self.work / "submissions" / "ledger.csv"
+
+
 def _run_pipeline(cfg: PipelineConfig, members: list[tuple[str, PipelineConfig]], *, data_dir: str | Path | None,
                   workdir: str | Path, progress: bool, echo: Callable[[str], None],
                   kaggle_env: dict[str, str] | None, again: str | None,
                   take_lock: Callable[[], None], parallel: tuple[int, list[str]] = (1, [])) -> PipelineOutcome:
+    """The stages in order, each skipped while its key and outputs are unchanged (one function per stage below)."""
     work = Path(workdir)
-    ledger_path = work / "submissions" / "ledger.csv"
     n_member_stages = sum(s in cfg.stages for s in ("train", "predict")) * len(members)
     total = len(cfg.stages) + n_member_stages - sum(s in cfg.stages for s in ("train", "predict"))
     prog = Progress(total, echo)
@@ -459,11 +477,51 @@ def _run_pipeline(cfg: PipelineConfig, members: list[tuple[str, PipelineConfig]]
     # another TMPDIR) has recorded its members, which this run then reuses instead of training them again beside
     # them and saving a state without them
     state = PipelineState.load(work / "runs" / "pipelines" / f"{cfg.name}.json", work)
+    st = _Stages(cfg, work, state, prog, echo, data, comp, data_fp, kaggle_env)
 
-    # -- train + predict per member
+    run_dirs = _member_stages(st, members, parallel, paths.root, cifar_fp, progress)
+    outcome = PipelineOutcome(run_dirs=run_dirs, final_dir=run_dirs[0], csv=None, ledger_row=None, report=None,
+                              timings_s=prog.timings)
+    if "predict" not in cfg.stages:
+        return outcome
+    if "ensemble" in cfg.stages:
+        outcome.final_dir = _ensemble_stage(st, run_dirs)
+    if "submission" in cfg.stages:
+        outcome.csv = _submission_stage(st, outcome.final_dir)
+    csv_sha = None  # the uploaded (or dry-run) CSV's
+    if "upload" in cfg.stages and outcome.csv is not None:
+        csv_sha = sha256_file(outcome.csv)
+        outcome.ledger_row = _upload_stage(st, outcome.csv, csv_sha, outcome.final_dir, run_dirs, again)
+    if "sync" in cfg.stages:
+        from kaggle_kit.upload import sync_ledger_if_possible
+
+        t0 = prog.start("sync")
+        detail = sync_ledger_if_possible(cfg.submit.competition, workdir=work, env=kaggle_env)
+        prog.finish("sync", t0, detail)
+    if "report" in cfg.stages and cfg.report.enabled:
+        outcome.report = _report_stage(st, run_dirs, outcome.final_dir)
+
+    timings = work / "runs" / "pipelines" / f"{cfg.name}.timings.json"
+    atomic_write_text(timings, json.dumps(prog.timings, indent=2))
+    outcome.ledger = st.ledger_path if st.ledger_path.is_file() else None
+    if csv_sha is not None and outcome.ledger is not None:
+        # this CSV's row as the ledger has it now (after sync), also when the upload was skipped
+        from kaggle_kit.ledger import rows_with_sha, submitted
+
+        rows = rows_with_sha(st.ledger_path, csv_sha, cfg.submit.competition)
+        outcome.ledger_row = (submitted(rows) or rows or [outcome.ledger_row])[-1]
+    return outcome
+
+
+def _member_stages(st: _Stages, members: list[tuple[str, PipelineConfig]], parallel: tuple[int, list[str]],
+                   data_root: Path, cifar_fp: str, progress: bool) -> list[Path]:
+    """Train and predict every member: one after another, each predicted before the next is planned, or side by
+    side (``parallel``: how many at once, and the CUDA devices they are given), then predicted in member order.
+    Returns the members' run folders in member order."""
     from kaggle_kit.predict import predict_run
     from kaggle_kit.train import train_run
 
+    cfg, state, prog = st.cfg, st.state, st.prog
     run_dirs: list[Path] = []
     labels = {name: "train" if len(members) == 1 else f"train {name}" for name, _ in members}
 
@@ -484,28 +542,28 @@ def _run_pipeline(cfg: PipelineConfig, members: list[tuple[str, PipelineConfig]]
 
     def train_here(job: MemberJob) -> None:  # in this process, as every member trains without side by side
         start_training(job)
-        record_training(job, train_run(job.config, data, job.run_dir, resume=job.resume, progress=progress))
+        record_training(job, train_run(job.config, st.data, job.run_dir, resume=job.resume, progress=progress))
 
     def predict_member(name: str, mcfg: PipelineConfig, folder: Path) -> None:
         label = "predict" if len(members) == 1 else f"predict {name}"
         pkey = config_hash({"predict": mcfg.predict, "data": mcfg.data, "model": sha256_file(folder / "model.pt"),
-                            "fp": data_fp})
+                            "fp": st.data_fp})
         outputs = [folder / f"logits_{s}.npz" for s in ("holdout", "test", "comp")]
         if state.done(f"predict:{name}", pkey, outputs) and _predicted_subset(folder) == mcfg.data.comp_subset:
             prog.skip(label)
         else:
             t0 = prog.start(label)
-            logits = predict_run(folder, data, comp, mcfg.predict, comp_subset=mcfg.data.comp_subset,
+            logits = predict_run(folder, st.data, st.comp, mcfg.predict, comp_subset=mcfg.data.comp_subset,
                                  test_subset=mcfg.data.test_subset)
             state.mark(f"predict:{name}", pkey, finished=True, outputs=outputs)
             prog.finish(label, t0, f"tta={mcfg.predict.tta}: holdout {percent(logits['holdout'].accuracy, 2, 'n/a')}, "
                         f"test {percent(logits['test'].accuracy, 2, 'n/a')}")
 
-    at_once, devices = parallel  # how many members train at once, and the CUDA devices they are given
+    at_once, devices = parallel
     jobs = []
     for name, mcfg in members:  # one after another: each member trained and predicted before the next is planned
-        folder, job = _plan_training(state, name, mcfg, cfg, work, cifar_fp, data_fp, set(run_dirs),
-                                     labels[name], prog, echo)
+        folder, job = _plan_training(state, name, mcfg, cfg, st.work, cifar_fp, st.data_fp, set(run_dirs),
+                                     labels[name], prog, st.echo)
         run_dirs.append(folder)
         if at_once > 1:  # side by side: every member's folder first (in member order), then the trainings
             jobs += [job] if job is not None else []
@@ -519,138 +577,125 @@ def _run_pipeline(cfg: PipelineConfig, members: list[tuple[str, PipelineConfig]]
             train_here(jobs[0])
         elif jobs:
             at_once = min(at_once, len(jobs))
-            echo(f"training {len(jobs)} members {at_once} at a time, each in its own process"
-                 + ((f", one per GPU of {', '.join(devices)}" if at_once <= len(devices) else
-                     f", sharing {noun_for(len(devices), 'GPU')} {', '.join(devices)}") if devices else " on the CPU")
-                 + f"; their epoch lines start with [member] (--parallel-members 1: one after another)")
-            train_members(jobs, paths.root, at_once=at_once, devices=devices, progress=progress, cifar_fp=cifar_fp,
-                          on_start=start_training, on_done=record_training, echo=echo)
+            st.echo(f"training {len(jobs)} members {at_once} at a time, each in its own process"
+                    + ((f", one per GPU of {', '.join(devices)}" if at_once <= len(devices) else
+                        f", sharing {noun_for(len(devices), 'GPU')} {', '.join(devices)}") if devices else
+                       " on the CPU")
+                    + f"; their epoch lines start with [member] (--parallel-members 1: one after another)")
+            train_members(jobs, data_root, at_once=at_once, devices=devices, progress=progress, cifar_fp=cifar_fp,
+                          on_start=start_training, on_done=record_training, echo=st.echo)
         if "predict" in cfg.stages:
             for (name, mcfg), folder in zip(members, run_dirs):
                 predict_member(name, mcfg, folder)
+    return run_dirs
 
-    final_dir = run_dirs[0]
-    outcome = PipelineOutcome(run_dirs=run_dirs, final_dir=final_dir, csv=None, ledger_row=None, report=None,
-                              timings_s=prog.timings)
-    if "predict" not in cfg.stages:
-        return outcome
 
-    # -- ensemble
-    if "ensemble" in cfg.stages:
-        if len(run_dirs) == 1:
-            prog.skip("ensemble", "one member: its logits are the final logits")
-        else:
-            from kaggle_kit.ensemble import ensemble_runs
+def _ensemble_stage(st: _Stages, run_dirs: list[Path]) -> Path:
+    """The folder whose logits are final: the ensemble's, or the one member's."""
+    if len(run_dirs) == 1:
+        st.prog.skip("ensemble", "one member: its logits are the final logits")
+        return run_dirs[0]
+    from kaggle_kit.ensemble import ensemble_runs
 
-            # keyed by the members' logits themselves (the sha256 of upstream artifacts, as every stage is): a
-            # predict stage that made them again under the same key must not leave the ensemble of the old ones
-            ekey = config_hash({"members": [sha256_file(d / f"logits_{s}.npz") for d in run_dirs
-                                            for s in ("holdout", "test", "comp")], "ensemble": cfg.ensemble})
-            ens_name = f"{cfg.name}-{ekey}"
-            ens_dir = work / "ensembles" / ens_name
-            ens_outputs = [ens_dir / n for n in ("logits_holdout.npz", "logits_comp.npz", "ensemble.json")]
-            if state.done("ensemble", ekey, ens_outputs):
-                prog.skip("ensemble")
-            else:
-                t0 = prog.start(f"ensemble ({cfg.ensemble.method}, {len(run_dirs)} members)")
-                ens_dir = ensemble_runs(run_dirs, cfg.ensemble.method, ens_name, out_root=work / "ensembles",
-                                        replace=True)  # its name is a key of its inputs: the same ensemble
-                state.mark("ensemble", ekey, finished=True, outputs=ens_outputs, dir=ens_dir)
-                prog.finish("ensemble", t0, str(ens_dir))
-            final_dir = ens_dir
-    outcome.final_dir = final_dir
+    cfg, work = st.cfg, st.work
+    # keyed by the members' logits themselves (the sha256 of upstream artifacts, as every stage is): a predict stage
+    # that made them again under the same key must not leave the ensemble of the old ones
+    ekey = config_hash({"members": [sha256_file(d / f"logits_{s}.npz") for d in run_dirs
+                                    for s in ("holdout", "test", "comp")], "ensemble": cfg.ensemble})
+    ens_name = f"{cfg.name}-{ekey}"
+    ens_dir = work / "ensembles" / ens_name
+    ens_outputs = [ens_dir / n for n in ("logits_holdout.npz", "logits_comp.npz", "ensemble.json")]
+    if st.state.done("ensemble", ekey, ens_outputs):
+        st.prog.skip("ensemble")
+        return ens_dir
+    t0 = st.prog.start(f"ensemble ({cfg.ensemble.method}, {len(run_dirs)} members)")
+    ens_dir = ensemble_runs(run_dirs, cfg.ensemble.method, ens_name, out_root=work / "ensembles",
+                            replace=True)  # its name is a key of its inputs: the same ensemble
+    st.state.mark("ensemble", ekey, finished=True, outputs=ens_outputs, dir=ens_dir)
+    st.prog.finish("ensemble", t0, str(ens_dir))
+    return ens_dir
 
-    # -- submission CSV (written and validated against the competition ids)
-    if "submission" in cfg.stages:
-        from kaggle_kit.predict import submission_from_run
-        from kaggle_kit.submission import check_submission
 
-        logits_sha = sha256_file(final_dir / "logits_comp.npz")
-        skey = config_hash({"logits": logits_sha})
-        csv = work / "submissions" / f"{cfg.name}-{skey}.csv"
-        if state.done("submission", skey, [csv]):
-            check_submission(csv, comp.ids)
-            prog.skip("submission", f"inputs unchanged; {csv} re-validated")
-        else:
-            t0 = prog.start("submission")
-            submission_from_run(final_dir, csv, force=True)
-            check_submission(csv, comp.ids)
-            state.mark("submission", skey, finished=True, outputs=[csv], csv=csv)
-            prog.finish("submission", t0, f"{csv} ({len(comp.ids):,} rows, validated)")
-        outcome.csv = csv
+def _submission_stage(st: _Stages, final_dir: Path) -> Path:
+    """The submission CSV of the final logits, written and validated against the competition ids."""
+    from kaggle_kit.predict import submission_from_run
+    from kaggle_kit.submission import check_submission
 
-    # -- upload (or dry run) and sync
-    csv_sha = None  # the uploaded (or dry-run) CSV's
-    if "upload" in cfg.stages and outcome.csv is not None:
-        from kaggle_kit.ledger import DRY_RUN, NOT_SUBMITTED, rows_with_sha, submitted
-        from kaggle_kit.upload import submit_pipeline_csv
+    skey = config_hash({"logits": sha256_file(final_dir / "logits_comp.npz")})
+    csv = st.work / "submissions" / f"{st.cfg.name}-{skey}.csv"
+    if st.state.done("submission", skey, [csv]):
+        check_submission(csv, st.comp.ids)
+        st.prog.skip("submission", f"inputs unchanged; {csv} re-validated")
+        return csv
+    t0 = st.prog.start("submission")
+    submission_from_run(final_dir, csv, force=True)
+    check_submission(csv, st.comp.ids)
+    st.state.mark("submission", skey, finished=True, outputs=[csv], csv=csv)
+    st.prog.finish("submission", t0, f"{csv} ({len(st.comp.ids):,} rows, validated)")
+    return csv
 
-        csv_sha = sha256_file(outcome.csv)
-        # decided by the ledger, not the state file: a dry run must not stand in for an upload the settings now
-        # make, and a ledger row that is gone is not a recorded submission
-        rows = rows_with_sha(ledger_path, csv_sha, cfg.submit.competition)
-        on_kaggle = submitted(rows)
-        ukey = config_hash({"csv": csv_sha, "competition": cfg.submit.competition, "force": cfg.submit.force})
-        uploaded = state.done("upload", ukey) or {}
-        if on_kaggle and (not cfg.submit.force or uploaded):
-            prog.skip("upload", f"already {on_kaggle[-1]['status'] or 'submitted'} in the ledger as ref "
-                      f"{on_kaggle[-1]['kaggle_ref'] or '?'}")
-        elif uploaded.get("ref") and uploaded.get("status") not in NOT_SUBMITTED:  # the ledger lost its row
-            prog.skip("upload", f"uploaded before as {uploaded['ref']}, but {ledger_path} has no row for it; "
-                      f"`kaggle-kit sync` adds it back")
-        elif any(r["status"] == DRY_RUN for r in rows) and _would_dry_run(cfg.submit.upload, kaggle_env):
-            prog.skip("upload", "already dry-run in the ledger")
-        else:
-            t0 = prog.start("upload")
-            try:
-                row = submit_pipeline_csv(outcome.csv, cfg, final_dir, run_dirs, workdir=work, env=kaggle_env,
-                                          echo=echo, expected_ids=comp.ids, data=data, comp=comp, again=again)
-            except KeyboardInterrupt:  # Ctrl-C or kill after Kaggle took the file: its row is in the ledger, and
-                # with submit.force only this state says the upload happened, so a rerun does not make it again
-                now = submitted(rows_with_sha(ledger_path, csv_sha, cfg.submit.competition))
-                if len(now) > len(on_kaggle):
-                    state.mark("upload", ukey, finished=True, status=now[-1]["status"], ref=now[-1]["kaggle_ref"])
-                raise
-            state.mark("upload", ukey, finished=True, status=row.get("status"), ref=row.get("kaggle_ref"))
-            outcome.ledger_row = row
-            prog.finish("upload", t0, f"status {row.get('status')}" + (
-                f", public score {percent(as_fraction(float(row['public_score'])), 2, 'n/a')}"
-                if row.get("public_score") not in (None, "") else "") + " (the time includes the leaderboard "
-                "prediction recorded with it)")
-    if "sync" in cfg.stages:
-        from kaggle_kit.upload import sync_ledger_if_possible
 
-        t0 = prog.start("sync")
-        detail = sync_ledger_if_possible(cfg.submit.competition, workdir=work, env=kaggle_env)
-        prog.finish("sync", t0, detail)
+def _upload_stage(st: _Stages, csv: Path, csv_sha: str, final_dir: Path, run_dirs: list[Path],
+                  again: str | None) -> dict | None:
+    """Upload the CSV (or record a dry run) unless the ledger already has it; returns the new ledger row, or None
+    when the stage was skipped."""
+    from kaggle_kit.ledger import DRY_RUN, NOT_SUBMITTED, rows_with_sha, submitted
+    from kaggle_kit.upload import submit_pipeline_csv
 
-    # -- gap report
-    if "report" in cfg.stages and cfg.report.enabled:
-        from kaggle_kit.gap.report import build_report, report_fingerprint
+    cfg, state, prog, ledger_path = st.cfg, st.state, st.prog, st.ledger_path
+    # decided by the ledger, not the state file: a dry run must not stand in for an upload the settings now make,
+    # and a ledger row that is gone is not a recorded submission
+    rows = rows_with_sha(ledger_path, csv_sha, cfg.submit.competition)
+    on_kaggle = submitted(rows)
+    ukey = config_hash({"csv": csv_sha, "competition": cfg.submit.competition, "force": cfg.submit.force})
+    uploaded = state.done("upload", ukey) or {}
+    if on_kaggle and (not cfg.submit.force or uploaded):
+        prog.skip("upload", f"already {on_kaggle[-1]['status'] or 'submitted'} in the ledger as ref "
+                  f"{on_kaggle[-1]['kaggle_ref'] or '?'}")
+        return None
+    if uploaded.get("ref") and uploaded.get("status") not in NOT_SUBMITTED:  # the ledger lost its row
+        prog.skip("upload", f"uploaded before as {uploaded['ref']}, but {ledger_path} has no row for it; "
+                  f"`kaggle-kit sync` adds it back")
+        return None
+    if any(r["status"] == DRY_RUN for r in rows) and _would_dry_run(cfg.submit.upload, st.kaggle_env):
+        prog.skip("upload", "already dry-run in the ledger")
+        return None
+    t0 = prog.start("upload")
+    try:
+        row = submit_pipeline_csv(csv, cfg, final_dir, run_dirs, workdir=st.work, env=st.kaggle_env, echo=st.echo,
+                                  expected_ids=st.comp.ids, data=st.data, comp=st.comp, again=again)
+    except KeyboardInterrupt:  # Ctrl-C or kill after Kaggle took the file: its row is in the ledger, and with
+        # submit.force only this state says the upload happened, so a rerun does not make it again
+        now = submitted(rows_with_sha(ledger_path, csv_sha, cfg.submit.competition))
+        if len(now) > len(on_kaggle):
+            state.mark("upload", ukey, finished=True, status=now[-1]["status"], ref=now[-1]["kaggle_ref"])
+        raise
+    state.mark("upload", ukey, finished=True, status=row.get("status"), ref=row.get("kaggle_ref"))
+    prog.finish("upload", t0, f"status {row.get('status')}" + (
+        f", public score {percent(as_fraction(float(row['public_score'])), 2, 'n/a')}"
+        if row.get("public_score") not in (None, "") else "") + " (the time includes the leaderboard "
+        "prediction recorded with it)")
+    return row
 
-        dirs = run_dirs if final_dir in run_dirs else [*run_dirs, final_dir]
-        rkey = config_hash({"logits": [sha256_file(d / "logits_comp.npz") for d in dirs],
-                            "ledger": sha256_file(ledger_path) if ledger_path.is_file() else None,
-                            "report": cfg.report, "fp": data_fp, "competition": cfg.submit.competition,
-                            "code": report_fingerprint()})
-        html = work / "reports" / "gap.html"
-        report_outputs = [html, html.with_name("gap.md")]  # shared by every pipeline of the work folder
-        if state.done("report", rkey, report_outputs):
-            prog.skip("report", f"inputs unchanged; {html}")
-        else:
-            t0 = prog.start("report")
-            html = build_report(dirs, ledger_path, data, comp, work / "reports", cfg.report, cfg.submit.competition)
-            state.mark("report", rkey, finished=True, outputs=report_outputs, html=html)
-            prog.finish("report", t0, str(html))
-        outcome.report = html
 
-    timings = work / "runs" / "pipelines" / f"{cfg.name}.timings.json"
-    atomic_write_text(timings, json.dumps(prog.timings, indent=2))
-    outcome.ledger = ledger_path if ledger_path.is_file() else None
-    if csv_sha is not None and outcome.ledger is not None:
-        # this CSV's row as the ledger has it now (after sync), also when the upload was skipped
-        from kaggle_kit.ledger import rows_with_sha, submitted
+def _report_stage(st: _Stages, run_dirs: list[Path], final_dir: Path) -> Path:
+    """The gap report of the members and the final logits, keyed by their logits, the ledger and the report's
+    code."""
+    from kaggle_kit.gap.report import build_report, report_fingerprint
 
-        rows = rows_with_sha(ledger_path, csv_sha, cfg.submit.competition)
-        outcome.ledger_row = (submitted(rows) or rows or [outcome.ledger_row])[-1]
-    return outcome
+    cfg, ledger_path = st.cfg, st.ledger_path
+    dirs = run_dirs if final_dir in run_dirs else [*run_dirs, final_dir]
+    rkey = config_hash({"logits": [sha256_file(d / "logits_comp.npz") for d in dirs],
+                        "ledger": sha256_file(ledger_path) if ledger_path.is_file() else None,
+                        "report": cfg.report, "fp": st.data_fp, "competition": cfg.submit.competition,
+                        "code": report_fingerprint()})
+    html = st.work / "reports" / "gap.html"
+    report_outputs = [html, html.with_name("gap.md")]  # shared by every pipeline of the work folder
+    if st.state.done("report", rkey, report_outputs):
+        st.prog.skip("report", f"inputs unchanged; {html}")
+        return html
+    t0 = st.prog.start("report")
+    html = build_report(dirs, ledger_path, st.data, st.comp, st.work / "reports", cfg.report, cfg.submit.competition)
+    st.state.mark("report", rkey, finished=True, outputs=report_outputs, html=html)
+    st.prog.finish("report", t0, str(html))
+    return html
