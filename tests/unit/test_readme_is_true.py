@@ -114,6 +114,9 @@ def setting_problems(key: str, keys: set[str] | None = None) -> list[str]:
     return [f"no pipeline setting {key}"]
 
 
+FILE_SUFFIXES = ("pt", "csv", "json", "yaml", "npz", "md", "html", "png")
+
+
 def settings_named(texts: list[str]) -> set[str]:
     """``train.epochs``, ``train.select_best: true``, ``--set submit.upload=always``: a code span that starts
     with a pipeline section and a dot names a setting."""
@@ -122,15 +125,13 @@ def settings_named(texts: list[str]) -> set[str]:
     return {key for key in named if key.rsplit(".", 1)[1] not in FILE_SUFFIXES}  # `model.pt` is a file
 
 
-FILE_SUFFIXES = ("pt", "csv", "json", "yaml", "npz", "md", "html", "png")
-
-
 REPO_FOLDERS = ("kaggle_kit", "pipelines", "benchmarks", "scripts", "tests")
 
 
 def paths_named(texts: list[str]) -> set[str]:
-    """Repository paths a reader would open: under the project's own folders, or a top-level file with a suffix.
-    A placeholder (``runs/<id>/``) is skipped; a ``*`` must match something."""
+    """Repository paths a reader would open: under the project's own folders, a top-level ``.txt``, ``.cfg`` or
+    ``.toml`` file or upper-case ``.md``, and a bare pipeline ``NAME.yaml``. A folder the user makes (``runs/<id>/``)
+    is not the repository's; a ``*`` must match something."""
     found = set()
     for text in texts:
         for word in re.findall(r"[\w./*-]+", text):
