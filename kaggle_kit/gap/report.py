@@ -290,35 +290,9 @@ def scoreboard_section(ledger: pd.DataFrame, runs: Sequence[RunView], competitio
     board = df["public_score"].to_numpy(float)
     board = np.where(np.isnan(board), df["private_score"].to_numpy(float), board)
     line = fit_scoreboard_line(local, board)
-    fig = Figure(figsize=(6, 4.5))
-    ax = fig.add_subplot()
+    sec.blocks.append(_scoreboard_figure(local, board, df["predicted_lb_acc"].to_numpy(float),
+                                         df["corrected"].to_numpy(float), line))
     ok = ~(np.isnan(local) | np.isnan(board))
-    ax.scatter(100 * local[ok], 100 * board[ok], label="submissions (public score)", zorder=3)
-    pred = df["predicted_lb_acc"].to_numpy(float)
-    okp = ~(np.isnan(local) | np.isnan(pred))
-    if okp.any():
-        ax.scatter(100 * local[okp], 100 * pred[okp], marker="x", color="tab:red", label="predicted before upload",
-                   zorder=3)
-    corr = df["corrected"].to_numpy(float)
-    okc = ~(np.isnan(local) | np.isnan(corr))
-    if okc.any():
-        ax.scatter(100 * local[okc], 100 * corr[okc], marker="+", s=70, color="tab:purple", zorder=3,
-                   label="prediction corrected by earlier scores")
-    xs = 100 * local[~np.isnan(local)]
-    if len(xs):
-        lo, hi = min(xs.min(), 100 * np.nanmin(board) if ok.any() else xs.min()) - 2, xs.max() + 2
-        ax.plot([lo, hi], [lo, hi], "--", color="gray", label="leaderboard = local")
-        if line:
-            grid = np.linspace(lo, hi, 10)
-            ax.plot(grid, line[0] * grid + 100 * line[1], color="tab:green",
-                    label=f"fit: LB = {line[0]:.2f} x local {100 * line[1]:+.1f}")
-    ax.set_xlabel("local accuracy (%) (CIFAR-10 test; holdout if missing)")
-    ax.set_ylabel("leaderboard accuracy (%)")
-    ax.legend(fontsize=8)
-    ax.grid(alpha=0.3)
-    sec.blocks.append(Fig("scoreboard", figure_png(fig), "Every submission: local accuracy against its leaderboard "
-                          "score, with the least-squares line; crosses: the prediction recorded at upload; plus "
-                          "signs: that prediction corrected by the submissions scored before it."))
     n_scored = int(ok.sum())
     if line is None:
         sec.blocks.append(_no_line_words(board))
@@ -335,6 +309,39 @@ def scoreboard_section(ledger: pd.DataFrame, runs: Sequence[RunView], competitio
             rows.append([literal(v.name), percent(loc, 2), percent(line[0] * loc + line[1], 2)])
         sec.blocks.append(Table(["run", "local accuracy", "expected leaderboard (line)"], rows))
     return sec, line, n_scored
+
+
+def _scoreboard_figure(local: np.ndarray, board: np.ndarray, pred: np.ndarray, corr: np.ndarray,
+                       line: tuple[float, float] | None) -> Fig:
+    """Every submission's local accuracy against its leaderboard score, its prediction and corrected prediction
+    (fractions, NaN where a row has none), the diagonal and the fitted line."""
+    fig = Figure(figsize=(6, 4.5))
+    ax = fig.add_subplot()
+    ok = ~(np.isnan(local) | np.isnan(board))
+    ax.scatter(100 * local[ok], 100 * board[ok], label="submissions (public score)", zorder=3)
+    okp = ~(np.isnan(local) | np.isnan(pred))
+    if okp.any():
+        ax.scatter(100 * local[okp], 100 * pred[okp], marker="x", color="tab:red", label="predicted before upload",
+                   zorder=3)
+    okc = ~(np.isnan(local) | np.isnan(corr))
+    if okc.any():
+        ax.scatter(100 * local[okc], 100 * corr[okc], marker="+", s=70, color="tab:purple", zorder=3,
+                   label="prediction corrected by earlier scores")
+    xs = 100 * local[~np.isnan(local)]
+    if len(xs):
+        lo, hi = min(xs.min(), 100 * np.nanmin(board) if ok.any() else xs.min()) - 2, xs.max() + 2
+        ax.plot([lo, hi], [lo, hi], "--", color="gray", label="leaderboard = local")
+        if line:
+            grid = np.linspace(lo, hi, 10)
+            ax.plot(grid, line[0] * grid + 100 * line[1], color="tab:green",
+                    label=f"fit: LB = {line[0]:.2f} x local {100 * line[1]:+.1f}")
+    ax.set_xlabel("local accuracy (%) (CIFAR-10 test; holdout if missing)")
+    ax.set_ylabel("leaderboard accuracy (%)")
+    ax.legend(fontsize=8)
+    ax.grid(alpha=0.3)
+    return Fig("scoreboard", figure_png(fig), "Every submission: local accuracy against its leaderboard score, with "
+               "the least-squares line; crosses: the prediction recorded at upload; plus signs: that prediction "
+               "corrected by the submissions scored before it.")
 
 
 def _no_line_words(board: np.ndarray) -> str:
