@@ -508,31 +508,8 @@ def prediction_section(runs: Sequence[RunView], errors: dict, unseen: dict | Non
                               f"pairwise agreement {percent(v.member_agreement[0], 2)} on the holdout, "
                               f"{percent(v.member_agreement[1], 2)} on the competition set."
                               + ("" if "Agreement" in v.result["estimates"] else _no_agreement_words(v)))
-    fig = Figure(figsize=(7, 0.45 * len(main.result["estimates"]) + 1.2))
-    ax = fig.add_subplot()
-    est = main.result["estimates"]
-    ys = np.arange(len(est))
-    vals = np.array([100 * est[n] for n in est])
-    errs = np.array([100 * ((_expected(errors, n, main.result) or {}).get("mae") or 0.0) for n in est])
-    colors = ["tab:green" if n == best else "tab:blue" for n in est]
-    ax.barh(ys, vals, xerr=errs, color=colors, alpha=0.8, capsize=3)
-    ax.set_yticks(ys, list(est))
-    ax.axvline(100 * main.result["holdout_acc"], color="gray", ls="--", label="holdout accuracy")
-    rng = estimators.expected_range(errors, est, main.result["holdout_acc"])
-    if rng is not None:
-        ax.axvspan(100 * rng["low"], 100 * rng["high"], color="tab:green", alpha=0.12, label="expected range")
     own = None if ledger is None else leaderboard_feedback.own_public_score(ledger, _runs_of(main), competition)
-    if own is not None:  # already on the leaderboard: the answer the estimates are judged by
-        ax.axvline(100 * own, color="black", lw=1.5, label="its public score")
-    top = max((vals + errs).max(), 100 * main.result["holdout_acc"], 100 * (own or 0.0))
-    ax.set_xlim(max(0, vals.min() - 15), min(100, top + 8))  # room for the legend, not up to 100% for a weak model
-    ax.set_xlabel(f"predicted leaderboard accuracy (%) of {main.name}; error bars: measured MAE at that drop",
-                  parse_math=False)  # a '$' in a run name is no mathtext
-    ax.legend(fontsize=8)
-    sec.blocks.append(Fig("predicted_lb", figure_png(fig), "Predicted leaderboard accuracy by estimator, with each "
-                          "estimator's mean absolute error measured on benchmark sets where it predicted a similar "
-                          "drop; shaded: the range to expect (above); a black line: the run's public score, once "
-                          "it has one."))
+    sec.blocks.append(_predicted_lb_figure(main, errors, best, own))
     return sec, evidence
 
 
@@ -551,6 +528,34 @@ def _no_agreement_words(v: RunView) -> str:
                 "competition images, and agreement on the line needs a share between 0% and 100% on both (the probit "
                 "of 0% or 100% is infinite).")
     return ""
+
+
+def _predicted_lb_figure(main: RunView, errors: dict, best: str, own: float | None) -> Fig:
+    """The last run's estimates as bars with their measured error at its predicted drop, the expected range and,
+    once it has one, its public score (``own``)."""
+    fig = Figure(figsize=(7, 0.45 * len(main.result["estimates"]) + 1.2))
+    ax = fig.add_subplot()
+    est = main.result["estimates"]
+    ys = np.arange(len(est))
+    vals = np.array([100 * est[n] for n in est])
+    errs = np.array([100 * ((_expected(errors, n, main.result) or {}).get("mae") or 0.0) for n in est])
+    colors = ["tab:green" if n == best else "tab:blue" for n in est]
+    ax.barh(ys, vals, xerr=errs, color=colors, alpha=0.8, capsize=3)
+    ax.set_yticks(ys, list(est))
+    ax.axvline(100 * main.result["holdout_acc"], color="gray", ls="--", label="holdout accuracy")
+    rng = estimators.expected_range(errors, est, main.result["holdout_acc"])
+    if rng is not None:
+        ax.axvspan(100 * rng["low"], 100 * rng["high"], color="tab:green", alpha=0.12, label="expected range")
+    if own is not None:  # already on the leaderboard: the answer the estimates are judged by
+        ax.axvline(100 * own, color="black", lw=1.5, label="its public score")
+    top = max((vals + errs).max(), 100 * main.result["holdout_acc"], 100 * (own or 0.0))
+    ax.set_xlim(max(0, vals.min() - 15), min(100, top + 8))  # room for the legend, not up to 100% for a weak model
+    ax.set_xlabel(f"predicted leaderboard accuracy (%) of {main.name}; error bars: measured MAE at that drop",
+                  parse_math=False)  # a '$' in a run name is no mathtext
+    ax.legend(fontsize=8)
+    return Fig("predicted_lb", figure_png(fig), "Predicted leaderboard accuracy by estimator, with each estimator's "
+               "mean absolute error measured on benchmark sets where it predicted a similar drop; shaded: the range "
+               "to expect (above); a black line: the run's public score, once it has one.")
 
 
 def _no_range_sentence(v: RunView, best: str) -> str:
