@@ -1,9 +1,11 @@
 """The README is a newcomer's manual, and it must stay true at every commit: every command, option, pipeline
 setting, file, environment variable, make target and module it names has to exist. Each check reads the README
-as a browser would (markdown-it), from its code spans and code blocks, so prose is never mistaken for a name."""
+as a browser would (markdown-it), from its code spans and code blocks, so prose is never mistaken for a name. The
+benchmark commands the README and the recorded results give must run with options their scripts take."""
 from __future__ import annotations
 
 import argparse
+import ast
 import collections.abc
 import dataclasses
 import re
@@ -277,3 +279,44 @@ def test_the_layout_lists_every_module_of_the_package(readme):
     named = {piece.split()[-1].rstrip("/") for piece in re.split(r"[,;+()]", listed) if piece.strip()}
     assert len(named) >= 30
     assert sorted(named - modules) == []
+
+
+RECORDS = ("README.md", "benchmarks/RESULTS.md", "benchmarks/PREREGISTERED.md", "benchmarks/RESULTS_*.md")
+
+
+def script_options(script: Path) -> set[str]:
+    """The ``--options`` a script's argparse takes, read from its source (running ``--help`` imports torch)."""
+    return {arg.value for node in ast.walk(ast.parse(script.read_text(encoding="utf-8")))
+            if isinstance(node, ast.Call) and getattr(node.func, "attr", None) == "add_argument"
+            for arg in node.args if isinstance(arg, ast.Constant) and str(arg.value).startswith("--")}
+
+
+def benchmark_commands(text: str) -> list[tuple[str, list[str]]]:
+    """``benchmarks/NAME.py --opt value ...`` as written (a shell line continued by backslashes too): the script and
+    the options after it."""
+    found = re.findall(r"(benchmarks/\w+\.py)((?:[ \t]+(?:\\\n\s*)?(?:--[\w-]+|[^\s`|\\-][^\s`|]*))*)", text)
+    return [(script, re.findall(r"--[\w-]+", rest)) for script, rest in found]
+
+
+def test_benchmark_commands_are_read_with_their_options():
+    text = ("run `.venv/bin/python benchmarks/bench_gap.py --models weak_cnn --tables t.md` then\n"
+            "    benchmarks/bench_domain_ci.py \\\n      --repeats 3 | tee x\nand benchmarks/bench_memory.py alone")
+    assert benchmark_commands(text) == [("benchmarks/bench_gap.py", ["--models", "--tables"]),
+                                        ("benchmarks/bench_domain_ci.py", ["--repeats"]),
+                                        ("benchmarks/bench_memory.py", [])]
+    assert {"--models", "--tables", "--rows", "--no-write"} <= script_options(ROOT / "benchmarks" / "bench_gap.py")
+
+
+def test_every_benchmark_command_the_records_give_runs_with_options_its_script_takes():
+    """The recorded results are only as good as the commands that reproduce them."""
+    texts = [p.read_text(encoding="utf-8") for pattern in RECORDS for p in sorted(ROOT.glob(pattern))]
+    commands = [c for text in texts for c in benchmark_commands(text)]
+    assert len(commands) >= 20
+    problems = []
+    for script, options in commands:
+        if not (ROOT / script).is_file():
+            problems.append(f"{script}: no such script")
+            continue
+        taken = script_options(ROOT / script)
+        problems += [f"{script} has no option {option}" for option in options if option not in taken]
+    assert problems == []
