@@ -94,7 +94,5 @@ def in_background(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Iterator
     job = Job(fn, *args, inline=usable_cpus() < 2, **kwargs).start()
     try:
         yield job
-    except BaseException:
+    finally:  # failed, or done without asking for the result: either way it is not worth waiting for
         job.stop()
-        raise
-    job.stop()  # the block is done: a result it never asked for is not worth waiting for
