@@ -31,6 +31,7 @@ import bench_models  # noqa: E402
 
 from kaggle_kit.gap import leaderboard_feedback  # noqa: E402
 from kaggle_kit.gap.leaderboard_feedback import PUBLIC_SPLIT  # noqa: E402
+from kaggle_kit.torchcache import remove_at_exit_if_left_empty  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 OUT_MD = HERE / "RESULTS_gap_public_split.md"
@@ -756,4 +757,5 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
+    remove_at_exit_if_left_empty()  # as the CLI does: no empty torchinductor_<user> folder left in $TMPDIR
     raise SystemExit(main())

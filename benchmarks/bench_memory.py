@@ -34,6 +34,7 @@ from pathlib import Path
 import yaml
 
 from kaggle_kit.data import TEST_BATCH, TRAIN_BATCHES, shared_data_dir
+from kaggle_kit.torchcache import remove_at_exit_if_left_empty
 
 ROOT = Path(__file__).resolve().parent.parent
 KIT_LOAD_TARGET = 1.2     # x plain load, above imports
@@ -165,4 +166,5 @@ def main() -> None:
 
 
 if __name__ == "__main__":
+    remove_at_exit_if_left_empty()  # as the CLI does: no empty torchinductor_<user> folder left in $TMPDIR
     main()

@@ -153,6 +153,9 @@ def main(argv: list[str] | None = None) -> int:
     from kaggle_kit.data import shared_data_dir  # here: a child imports the baseline's code, not this tree's
     from kaggle_kit.datapaths import locate_data
     from kaggle_kit.errors import KitError
+    from kaggle_kit.torchcache import remove_at_exit_if_left_empty
+
+    remove_at_exit_if_left_empty()  # as the CLI does, for the children's folder too (this process exits last)
 
     args.data_dir = str(Path(args.data_dir or shared_data_dir()).resolve())
     try:  # the runs are made and reported in a scratch folder, where the CLI would look for ./data

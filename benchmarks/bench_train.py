@@ -40,6 +40,7 @@ from kaggle_kit.train import train_run  # noqa: E402
 from kaggle_kit.train.batches import WorkerBatches, epoch_batches  # noqa: E402
 from kaggle_kit.train.distributed import DistInfo  # noqa: E402
 from kaggle_kit.train.loop import amp_dtype, build_engine, make_source, train_epoch  # noqa: E402
+from kaggle_kit.torchcache import remove_at_exit_if_left_empty  # noqa: E402
 from tqdm import tqdm  # noqa: E402
 
 
@@ -237,4 +238,5 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
+    remove_at_exit_if_left_empty()  # as the CLI does: no empty torchinductor_<user> folder left in $TMPDIR
     sys.exit(main())

@@ -35,6 +35,7 @@ import bench_models  # noqa: E402
 from kaggle_kit.calibration import calibrated_probs, fit_temperature  # noqa: E402
 from kaggle_kit.data import holdout_split, load_cifar10, shared_data_dir  # noqa: E402
 from kaggle_kit.gap import synthetic  # noqa: E402
+from kaggle_kit.torchcache import remove_at_exit_if_left_empty  # noqa: E402
 
 
 def grow_conf_corr(src_probs: np.ndarray, tgt_probs: np.ndarray) -> float:
@@ -119,4 +120,5 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
+    remove_at_exit_if_left_empty()  # as the CLI does: no empty torchinductor_<user> folder left in $TMPDIR
     raise SystemExit(main())

@@ -116,3 +116,20 @@ def test_tables_written_elsewhere_keep_their_rows_and_re_render_from_them(tmp_pa
     assert again[0] == f"Rows re-rendered from {saved}" and first[1] == again[1] and "| Median-4 |" in first[1]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["t.md", "t.rows.csv", "t2.md"]
     assert all(p.read_bytes() == b for p, b in recorded.items())
+
+
+def test_every_script_removes_the_empty_torch_compile_folder_it_made():
+    """The CLI leaves no empty ``torchinductor_<user>`` folder in the temporary folder (``kaggle_kit.torchcache``);
+    the benchmark scripts left one after every training or optimizer step."""
+    assert [p.name for p in SCRIPTS if "remove_at_exit_if_left_empty()" not in p.read_text(encoding="utf-8")] == []
+
+
+def test_a_training_benchmark_leaves_its_temporary_folder_as_it_found_it(tmp_path):
+    """The smallest real case: one optimizer step at a time on random images, in a child with its own TMPDIR."""
+    env = {**os.environ, "TMPDIR": str(tmp_path)}
+    env.pop("TORCHINDUCTOR_CACHE_DIR", None)
+    proc = subprocess.run([sys.executable, str(BENCH / "bench_train.py"), "--model", "resnet8", "--images", "64",
+                           "--batch-size", "32", "--epochs", "1", "--repeats", "1", "--threads", "1", "--workers", "0"],
+                          capture_output=True, text=True, env=env, cwd=tmp_path, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    assert "| batched cutout on cpu |" in proc.stdout and list(tmp_path.iterdir()) == []
