@@ -446,75 +446,14 @@ def pull_kernels(refs: Sequence[str], runs_dir: str | Path = "runs", force: bool
     created = new_paths(runs_dir)
     runs_dir.mkdir(parents=True, exist_ok=True)
     staging_root = Path(tempfile.mkdtemp(prefix=".pull-", dir=runs_dir))
-    keep_runs_dir = False
+    kept_logs: list[Path] = []  # a failed kernel's log, which the error names: kept, and so is runs_dir
     done = False
     replaced: list[tuple[Path, Path]] = []  # (where a run --force replaces went, where it was)
     claimed = contextlib.ExitStack()  # the runs --force replaces, held against train and predict until the end
     try:
-        staged: list[tuple[str, str, list[Path]]] = []
-        # a kernel that did not complete fails the pull: handle those first, before downloading the others
-        for i, ref in enumerate(sorted(refs, key=lambda r: statuses[r].status == "COMPLETE")):
-            status, slug = statuses[ref], ref.split("/", 1)[1]
-            staging = staging_root / str(i)
-            staging.mkdir()
-            download_kernel_outputs(ref, staging)
-            log_src = staging / f"{slug}.log"
-            log_text = log_src.read_text(encoding="utf-8", errors="replace") if log_src.is_file() else ""
-            run_folders = sorted({p.parent for p in (staging / "runs").glob("*/logits_*.npz")})
-            if status.status != "COMPLETE" or not run_folders:  # keep the log: it is what says why
-                keep = runs_dir / f"kernel-{slug}.log"
-                # atomically: a kill or a full disk must not leave half a log over an earlier pull's whole one
-                atomic_write_bytes(keep, log_text.encode("utf-8"))
-                keep_runs_dir = True
-                why = (f"ended {status.status}: {status.failure_message or 'no message'}"
-                       if status.status != "COMPLETE" else "finished but left no run folders with logits under runs/")
-                raise KaggleError(f"kernel {ref} {why}; its log is in {keep}")
-            for folder in run_folders:
-                _check_outputs(folder, ref)
-            staged.append((ref, log_text, run_folders))
-        staged.sort(key=lambda item: refs.index(item[0]))
-
-        owners: dict[str, str] = {}
-        for ref, _, run_folders in staged:  # every destination checked before the first move
-            for folder in run_folders:
-                target = runs_dir / folder.name
-                if folder.name in owners:
-                    raise RunError(f"kernels {owners[folder.name]} and {ref} both have a run folder "
-                                   f"{folder.name}; pull them one at a time into different --runs-dir")
-                owners[folder.name] = ref
-                if target.is_symlink() or (target.exists() and not target.is_dir()):
-                    raise UsageError(f"{target}: is a file, not a run folder; move it away, then pull again "
-                                     f"(--force replaces only run folders)")
-                if target.exists() and not force:
-                    raise RunError(f"{target} already exists (pulled before?); pass --force to replace it")
-                if target.is_dir():  # a `predict` or `train --resume` in it would write into the new run
-                    claim_run(target, claimed, ", then pull again")
-
-        pulled = []
-        for ref, log_text, run_folders in staged:
-            moved = []
-            for folder in run_folders:
-                target = runs_dir / folder.name
-                (folder / "kernel.log").write_text(log_text, encoding="utf-8")
-                (folder / "kernel.json").write_text(json.dumps({"kernel": ref}, indent=2) + "\n", encoding="utf-8")
-                if force and target.is_dir() and not target.is_symlink():  # checked free otherwise: one there now
-                    # is another pull's, made meanwhile. Moved aside, not removed: a pull stopped before the new
-                    # run takes its place (Ctrl-C, kill, a failed rename) puts it back
-                    aside = staging_root / f"replaced-{len(replaced)}"
-                    replaced.append((aside, target))  # first: an interrupt may land as the rename returns
-                    os.rename(target, aside)
-                try:  # a rename, not shutil.move: that moves a folder INTO one that another pull put there meanwhile
-                    os.rename(folder, target)
-                except OSError:
-                    if not target.exists():
-                        raise
-                    kept = [str(p) for p in (*(m for pk in pulled for m in pk.runs), *moved)]
-                    raise RunError(f"{target} appeared while this pull moved its runs in (another `kaggle-kit kernel "
-                                   f"pull` into {runs_dir}?); "
-                                   + (f"{', '.join(kept)} moved in; " if kept else "nothing was moved in; ")
-                                   + "check it, or pull again with --force to replace it") from None
-                moved.append(target)
-            pulled.append(PulledKernel(ref, moved))
+        staged = _stage_outputs(refs, statuses, staging_root, runs_dir, kept_logs)
+        _check_destinations(staged, runs_dir, force, claimed)
+        pulled = _move_runs_in(staged, runs_dir, force, staging_root, replaced)
         done = True
         return pulled
     finally:  # held: a second Ctrl-C or kill would stop it half way, the old run left hidden in the staging folder
@@ -525,8 +464,92 @@ def pull_kernels(refs: Sequence[str], runs_dir: str | Path = "runs", force: bool
                         os.rename(aside, target)
             shutil.rmtree(staging_root, ignore_errors=True)
             claimed.close()
-            if not done and not keep_runs_dir:
+            if not done and not kept_logs:
                 remove_created(created)
+
+
+def _stage_outputs(refs: list[str], statuses: dict, staging_root: Path, runs_dir: Path,
+                   kept_logs: list[Path]) -> list[tuple[str, str, list[Path]]]:
+    """Each kernel's output downloaded into its own staging folder and checked: (ref, log text, run folders), in
+    ``refs``' order. A kernel that did not complete, or left no runs, fails the pull with its log kept in
+    ``runs_dir`` (appended to ``kept_logs`` before the error)."""
+    staged: list[tuple[str, str, list[Path]]] = []
+    # a kernel that did not complete fails the pull: handle those first, before downloading the others
+    for i, ref in enumerate(sorted(refs, key=lambda r: statuses[r].status == "COMPLETE")):
+        status, slug = statuses[ref], ref.split("/", 1)[1]
+        staging = staging_root / str(i)
+        staging.mkdir()
+        download_kernel_outputs(ref, staging)
+        log_src = staging / f"{slug}.log"
+        log_text = log_src.read_text(encoding="utf-8", errors="replace") if log_src.is_file() else ""
+        run_folders = sorted({p.parent for p in (staging / "runs").glob("*/logits_*.npz")})
+        if status.status != "COMPLETE" or not run_folders:  # keep the log: it is what says why
+            keep = runs_dir / f"kernel-{slug}.log"
+            # atomically: a kill or a full disk must not leave half a log over an earlier pull's whole one
+            atomic_write_bytes(keep, log_text.encode("utf-8"))
+            kept_logs.append(keep)
+            why = (f"ended {status.status}: {status.failure_message or 'no message'}"
+                   if status.status != "COMPLETE" else "finished but left no run folders with logits under runs/")
+            raise KaggleError(f"kernel {ref} {why}; its log is in {keep}")
+        for folder in run_folders:
+            _check_outputs(folder, ref)
+        staged.append((ref, log_text, run_folders))
+    return sorted(staged, key=lambda item: refs.index(item[0]))
+
+
+def _check_destinations(staged: list[tuple[str, str, list[Path]]], runs_dir: Path, force: bool,
+                        claimed: contextlib.ExitStack) -> None:
+    """Every destination checked before the first move: one kernel per run name, no file in a run's place, and a
+    run there already only with ``force`` (then claimed in ``claimed`` against a ``predict`` or ``train --resume``
+    in it, which would write into the new run)."""
+    owners: dict[str, str] = {}
+    for ref, _, run_folders in staged:
+        for folder in run_folders:
+            target = runs_dir / folder.name
+            if folder.name in owners:
+                raise RunError(f"kernels {owners[folder.name]} and {ref} both have a run folder "
+                               f"{folder.name}; pull them one at a time into different --runs-dir")
+            owners[folder.name] = ref
+            if target.is_symlink() or (target.exists() and not target.is_dir()):
+                raise UsageError(f"{target}: is a file, not a run folder; move it away, then pull again "
+                                 f"(--force replaces only run folders)")
+            if target.exists() and not force:
+                raise RunError(f"{target} already exists (pulled before?); pass --force to replace it")
+            if target.is_dir():
+                claim_run(target, claimed, ", then pull again")
+
+
+def _move_runs_in(staged: list[tuple[str, str, list[Path]]], runs_dir: Path, force: bool, staging_root: Path,
+                  replaced: list[tuple[Path, Path]]) -> list[PulledKernel]:
+    """The staged run folders renamed into ``runs_dir``, each with its kernel's log and name. A run ``force``
+    replaces is moved aside into ``staging_root`` first and listed in ``replaced`` before the rename, so that
+    the caller's cleanup can put it back if the new run never takes its place."""
+    pulled = []
+    for ref, log_text, run_folders in staged:
+        moved = []
+        for folder in run_folders:
+            target = runs_dir / folder.name
+            (folder / "kernel.log").write_text(log_text, encoding="utf-8")
+            (folder / "kernel.json").write_text(json.dumps({"kernel": ref}, indent=2) + "\n", encoding="utf-8")
+            if force and target.is_dir() and not target.is_symlink():  # checked free otherwise: one there now
+                # is another pull's, made meanwhile. Moved aside, not removed: a pull stopped before the new
+                # run takes its place (Ctrl-C, kill, a failed rename) puts it back
+                aside = staging_root / f"replaced-{len(replaced)}"
+                replaced.append((aside, target))  # first: an interrupt may land as the rename returns
+                os.rename(target, aside)
+            try:  # a rename, not shutil.move: that moves a folder INTO one that another pull put there meanwhile
+                os.rename(folder, target)
+            except OSError:
+                if not target.exists():
+                    raise
+                kept = [str(p) for p in (*(m for pk in pulled for m in pk.runs), *moved)]
+                raise RunError(f"{target} appeared while this pull moved its runs in (another `kaggle-kit kernel "
+                               f"pull` into {runs_dir}?); "
+                               + (f"{', '.join(kept)} moved in; " if kept else "nothing was moved in; ")
+                               + "check it, or pull again with --force to replace it") from None
+            moved.append(target)
+        pulled.append(PulledKernel(ref, moved))
+    return pulled
 
 
 def pull_kernel(ref: str, runs_dir: str | Path = "runs", force: bool = False) -> PulledKernel:
