@@ -581,7 +581,7 @@ def _member_stages(st: _Stages, members: list[tuple[str, PipelineConfig]], paral
                     + ((f", one per GPU of {', '.join(devices)}" if at_once <= len(devices) else
                         f", sharing {noun_for(len(devices), 'GPU')} {', '.join(devices)}") if devices else
                        " on the CPU")
-                    + f"; their epoch lines start with [member] (--parallel-members 1: one after another)")
+                    + "; their epoch lines start with [member] (--parallel-members 1: one after another)")
             train_members(jobs, data_root, at_once=at_once, devices=devices, progress=progress, cifar_fp=cifar_fp,
                           on_start=start_training, on_done=record_training, echo=st.echo)
         if "predict" in cfg.stages:

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 
 from kaggle_kit.config import COMPETITION_SLUG
 from kaggle_kit.text import count_words

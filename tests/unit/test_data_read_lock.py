@@ -8,7 +8,6 @@ without it: one started during a move waited only by accident, in the undo of a 
 that blamed a reader and a killed download."""
 from __future__ import annotations
 
-import json
 import os
 import queue
 import subprocess

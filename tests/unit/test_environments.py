@@ -157,7 +157,6 @@ def test_a_write_that_hits_a_size_limit_names_the_file_and_leaves_nothing(tmp_pa
 def test_predict_on_a_read_only_run_says_so_before_any_work(tmp_path):
     """Runs attached to a Kaggle notebook are read-only: predict loaded the data, ran every view over every image,
     and only then failed on a hidden temporary file's name."""
-    import torch
     import yaml
 
     from kaggle_kit.checkpoint import save_model
