@@ -433,19 +433,11 @@ def _train_run(cfg: PipelineConfig, data: Cifar10, run_dir: Path, held: contextl
     if claimed:
         claim_run(run_dir, held, then)
 
-    state = None
-    if last_path.is_file():
-        if not resume:
-            raise RunError(f"{run_dir}: already holds a training state (last.pt); resume it with --resume "
-                           f"or train into a new folder")
-        state = load_state(last_path)
-        if state["training_key"] not in (key, training_key(cfg, legacy=True)):
-            raise RunError(f"{run_dir}: its last.pt was trained with a different model/train/data config; "
-                           f"resume with the run's own config.yaml or start a new run")
-        if state["epoch"] >= tc.epochs or state.get("stopped_epoch") is not None:
-            done = _finished_result(run_dir, state)
-            if done is not None:
-                return done
+    state = _saved_state(cfg, run_dir, key, resume)
+    if state is not None and (state["epoch"] >= tc.epochs or state.get("stopped_epoch") is not None):
+        done = _finished_result(run_dir, state)
+        if done is not None:
+            return done
     if min(tc.epochs, tc.batch_size, tc.eval_every_epochs) < 1:
         raise ConfigError("train.epochs, train.batch_size and train.eval_every_epochs must be >= 1")
     if tc.select_best and cfg.data.holdout_size == 0:
@@ -474,20 +466,9 @@ def _train_run(cfg: PipelineConfig, data: Cifar10, run_dir: Path, held: contextl
         restore_state(eng, state)
         history, best, stopped_epoch = list(state["history"]), dict(state["best"]), state.get("stopped_epoch")
     elif info.is_main:
-        run_dir.mkdir(parents=True, exist_ok=True)
-        if not claimed:  # another process may have made it too since the start: one of the two trains
-            claim_run(run_dir, held, then)
-            if last_path.is_file():  # and one that already finished there is not trained over
-                raise RunError(f"{run_dir}: already holds a training state (last.pt), written by another command "
-                               f"meanwhile; resume it with --resume or train into a new folder")
-        atomic_write_text(run_dir / "config.yaml", yaml.safe_dump(to_dict(cfg), sort_keys=False))
-        with atomic_path(run_dir / "holdout_indices.npy") as tmp:
-            with open(tmp, "wb") as fh:
-                np.save(fh, hold_idx)
+        _start_run_folder(cfg, run_dir, hold_idx, held, then, claimed)
     if info.is_main:  # what a kill in the middle of writing an output left behind
-        for name in (*TRAIN_OUTPUTS, "manifest_train.json"):
-            for leftover in leftover_temporaries(run_dir / name):
-                leftover.unlink(missing_ok=True)
+        _remove_leftovers(run_dir)
     start_epoch = len(history)
     show_bar = progress and info.is_main and sys.stderr.isatty()
     checkpoint_meta = dict(model_name=cfg.model.name, model_kwargs=model_kwargs,
@@ -512,12 +493,7 @@ def _train_run(cfg: PipelineConfig, data: Cifar10, run_dir: Path, held: contextl
                 hold_loss += l2_penalty(eng.eval_model, tc.optimizer)
         check_not_diverged(eng, run_dir, epoch + 1, stats["train_loss"], hold_loss, tc)
         eng.schedule.end_epoch(hold_loss)
-        row = {"epoch": epoch + 1, "lr": stats["lr"], "train_loss": round(stats["train_loss"], 6),
-               "train_acc": round(stats["train_acc"], 6),
-               "holdout_loss": None if hold_loss is None else round(hold_loss, 6),
-               "holdout_acc": None if hold_acc is None else round(hold_acc, 6),
-               "seconds": round(time.perf_counter() - t0, 3),
-               "images_per_s": round(stats["images"] / max(train_s, 1e-9), 1)}
+        row = _epoch_row(epoch, stats, hold_loss, hold_acc, time.perf_counter() - t0, train_s)
         history.append(row)
         improved = improves(tc.select_by, hold_loss, hold_acc, best)
         if improved:
@@ -535,38 +511,16 @@ def _train_run(cfg: PipelineConfig, data: Cifar10, run_dir: Path, held: contextl
             if tc.select_best and improved:
                 save_model(model_path, eng.eval_model, metrics=best, **checkpoint_meta)
             if progress:
-                left = seconds_left(history[start_epoch:], tc.epochs - epoch - 1)
-                tqdm.write(_epoch_line(row, tc.epochs, left), file=sys.stderr)
-                if epoch == start_epoch and device.type == "cpu" and left > SLOW_CPU_NOTE_S:
-                    tqdm.write(slow_cpu_note(left), file=sys.stderr)
-                if stopped_epoch is not None:
-                    tqdm.write(early_stop_line(tc, best, stopped_epoch), file=sys.stderr)
+                _write_epoch_lines(row, history[start_epoch:], tc, device, best, stopped_epoch,
+                                   first=epoch == start_epoch)
         distributed.barrier(info)
         if on_epoch_end is not None:
             on_epoch_end(row)
         if stopped_epoch is not None:
             break
 
-    final = history[-1]
-    if tc.select_best:
-        chosen = best
-        if not model_path.is_file():
-            raise RunError(f"{model_path}: missing; with train.select_best it held the best epoch's weights "
-                           f"(epoch {best['epoch']}), which last.pt, the last epoch's state, cannot restore; "
-                           f"train the run again in a new folder")
-        eng.eval_model.load_state_dict(load_checkpoint(model_path)["state_dict"])
-    else:
-        chosen = {"epoch": final["epoch"], "holdout_acc": final["holdout_acc"],
-                  "holdout_loss": final["holdout_loss"]}
-        if info.is_main:
-            save_model(model_path, eng.eval_model, metrics=chosen, **checkpoint_meta)
-    test_acc = None
-    if len(data.test_labels):
-        n_test = cfg.data.test_subset
-        test_idx = (np.arange(len(data.test_labels)) if n_test is None
-                    else stratified_subset(data.test_labels, n_test, cfg.data.holdout_seed))
-        _, test_acc = evaluate(eng.eval_model, data.test_images[test_idx], data.test_labels[test_idx],
-                               device, tc, info)
+    chosen = _chosen_weights(tc, eng, info, history[-1], best, model_path, checkpoint_meta)
+    test_acc = _test_accuracy(cfg, data, eng, device, info)
     seconds = float(sum(r["seconds"] for r in history))
     if info.is_main:
         n_params = sum(p.numel() for p in model.parameters() if p.requires_grad)
@@ -585,6 +539,98 @@ def _train_run(cfg: PipelineConfig, data: Cifar10, run_dir: Path, held: contextl
                    "amp_dtype": str(amp_dtype(device, tc.amp))})
     distributed.barrier(info)
     return TrainResult(run_dir, chosen["holdout_acc"], test_acc, len(history), seconds, stopped_epoch)
+
+
+def _saved_state(cfg: PipelineConfig, run_dir: Path, key: str, resume: bool) -> dict | None:
+    """The run's last.pt to continue, None for a new run; refused without ``resume`` or for another config."""
+    last_path = run_dir / "last.pt"
+    if not last_path.is_file():
+        return None
+    if not resume:
+        raise RunError(f"{run_dir}: already holds a training state (last.pt); resume it with --resume "
+                       f"or train into a new folder")
+    state = load_state(last_path)
+    if state["training_key"] not in (key, training_key(cfg, legacy=True)):
+        raise RunError(f"{run_dir}: its last.pt was trained with a different model/train/data config; "
+                       f"resume with the run's own config.yaml or start a new run")
+    return state
+
+
+def _start_run_folder(cfg: PipelineConfig, run_dir: Path, hold_idx: np.ndarray, held: contextlib.ExitStack,
+                      then: str, claimed: bool) -> None:
+    """A new run's folder, claimed for this process, with the config and the holdout it trains against."""
+    run_dir.mkdir(parents=True, exist_ok=True)
+    if not claimed:  # another process may have made it too since the start: one of the two trains
+        claim_run(run_dir, held, then)
+        if (run_dir / "last.pt").is_file():  # and one that already finished there is not trained over
+            raise RunError(f"{run_dir}: already holds a training state (last.pt), written by another command "
+                           f"meanwhile; resume it with --resume or train into a new folder")
+    atomic_write_text(run_dir / "config.yaml", yaml.safe_dump(to_dict(cfg), sort_keys=False))
+    with atomic_path(run_dir / "holdout_indices.npy") as tmp:
+        with open(tmp, "wb") as fh:
+            np.save(fh, hold_idx)
+
+
+def _remove_leftovers(run_dir: Path) -> None:
+    for name in (*TRAIN_OUTPUTS, "manifest_train.json"):
+        for leftover in leftover_temporaries(run_dir / name):
+            leftover.unlink(missing_ok=True)
+
+
+def _epoch_row(epoch: int, stats: dict, hold_loss: float | None, hold_acc: float | None, seconds: float,
+              train_s: float) -> dict:
+    """One epoch's metrics.csv row (``epoch`` counted from 0, written from 1)."""
+    return {"epoch": epoch + 1, "lr": stats["lr"], "train_loss": round(stats["train_loss"], 6),
+            "train_acc": round(stats["train_acc"], 6),
+            "holdout_loss": None if hold_loss is None else round(hold_loss, 6),
+            "holdout_acc": None if hold_acc is None else round(hold_acc, 6),
+            "seconds": round(seconds, 3),
+            "images_per_s": round(stats["images"] / max(train_s, 1e-9), 1)}
+
+
+def _write_epoch_lines(row: dict, rows_this_run: list[dict], tc: TrainConfig, device: torch.device, best: dict,
+                       stopped_epoch: int | None, first: bool) -> None:
+    """The epoch's line on stderr, the note that a long CPU run would be faster on a GPU after the first epoch,
+    and why it stopped early."""
+    left = seconds_left(rows_this_run, tc.epochs - row["epoch"])
+    tqdm.write(_epoch_line(row, tc.epochs, left), file=sys.stderr)
+    if first and device.type == "cpu" and left > SLOW_CPU_NOTE_S:
+        tqdm.write(slow_cpu_note(left), file=sys.stderr)
+    if stopped_epoch is not None:
+        tqdm.write(early_stop_line(tc, best, stopped_epoch), file=sys.stderr)
+
+
+def _chosen_weights(tc: TrainConfig, eng: Engine, info: DistInfo, final: dict, best: dict, model_path: Path,
+                    checkpoint_meta: dict) -> dict:
+    """The epoch whose weights the run keeps, loaded into ``eng.eval_model`` and saved as model.pt: the best one
+    with ``select_best`` (already saved as it came), else the last."""
+    if tc.select_best:
+        chosen = best
+        if not model_path.is_file():
+            raise RunError(f"{model_path}: missing; with train.select_best it held the best epoch's weights "
+                           f"(epoch {best['epoch']}), which last.pt, the last epoch's state, cannot restore; "
+                           f"train the run again in a new folder")
+        eng.eval_model.load_state_dict(load_checkpoint(model_path)["state_dict"])
+    else:
+        chosen = {"epoch": final["epoch"], "holdout_acc": final["holdout_acc"],
+                  "holdout_loss": final["holdout_loss"]}
+        if info.is_main:
+            save_model(model_path, eng.eval_model, metrics=chosen, **checkpoint_meta)
+    return chosen
+
+
+def _test_accuracy(cfg: PipelineConfig, data: Cifar10, eng: Engine, device: torch.device,
+                   info: DistInfo) -> float | None:
+    """The kept weights' accuracy on the CIFAR-10 test batch (``data.test_subset`` of it), None without one."""
+    tc = cfg.train
+    test_acc = None
+    if len(data.test_labels):
+        n_test = cfg.data.test_subset
+        test_idx = (np.arange(len(data.test_labels)) if n_test is None
+                    else stratified_subset(data.test_labels, n_test, cfg.data.holdout_seed))
+        _, test_acc = evaluate(eng.eval_model, data.test_images[test_idx], data.test_labels[test_idx],
+                               device, tc, info)
+    return test_acc
 
 
 SLOW_CPU_NOTE_S = 2 * 3600  # a CPU run with more left than this after its first epoch is told about GPUs
