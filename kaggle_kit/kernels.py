@@ -24,7 +24,7 @@ import tempfile
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
+from typing import NamedTuple, Sequence
 
 import numpy as np
 
@@ -468,12 +468,20 @@ def pull_kernels(refs: Sequence[str], runs_dir: str | Path = "runs", force: bool
                 remove_created(created)
 
 
+class _Staged(NamedTuple):
+    """A kernel's checked output, waiting in the staging folder to be moved in."""
+
+    ref: str
+    log_text: str
+    run_folders: list[Path]
+
+
 def _stage_outputs(refs: list[str], statuses: dict, staging_root: Path, runs_dir: Path,
-                   kept_logs: list[Path]) -> list[tuple[str, str, list[Path]]]:
+                   kept_logs: list[Path]) -> list[_Staged]:
     """Each kernel's output downloaded into its own staging folder and checked: (ref, log text, run folders), in
     ``refs``' order. A kernel that did not complete, or left no runs, fails the pull with its log kept in
     ``runs_dir`` (appended to ``kept_logs`` before the error)."""
-    staged: list[tuple[str, str, list[Path]]] = []
+    staged: list[_Staged] = []
     # a kernel that did not complete fails the pull: handle those first, before downloading the others
     for i, ref in enumerate(sorted(refs, key=lambda r: statuses[r].status == "COMPLETE")):
         status, slug = statuses[ref], ref.split("/", 1)[1]
@@ -493,11 +501,11 @@ def _stage_outputs(refs: list[str], statuses: dict, staging_root: Path, runs_dir
             raise KaggleError(f"kernel {ref} {why}; its log is in {keep}")
         for folder in run_folders:
             _check_outputs(folder, ref)
-        staged.append((ref, log_text, run_folders))
-    return sorted(staged, key=lambda item: refs.index(item[0]))
+        staged.append(_Staged(ref, log_text, run_folders))
+    return sorted(staged, key=lambda item: refs.index(item.ref))
 
 
-def _check_destinations(staged: list[tuple[str, str, list[Path]]], runs_dir: Path, force: bool,
+def _check_destinations(staged: list[_Staged], runs_dir: Path, force: bool,
                         claimed: contextlib.ExitStack) -> None:
     """Every destination checked before the first move: one kernel per run name, no file in a run's place, and a
     run there already only with ``force`` (then claimed in ``claimed`` against a ``predict`` or ``train --resume``
@@ -519,7 +527,7 @@ def _check_destinations(staged: list[tuple[str, str, list[Path]]], runs_dir: Pat
                 claim_run(target, claimed, ", then pull again")
 
 
-def _move_runs_in(staged: list[tuple[str, str, list[Path]]], runs_dir: Path, force: bool, staging_root: Path,
+def _move_runs_in(staged: list[_Staged], runs_dir: Path, force: bool, staging_root: Path,
                   replaced: list[tuple[Path, Path]]) -> list[PulledKernel]:
     """The staged run folders renamed into ``runs_dir``, each with its kernel's log and name. A run ``force``
     replaces is moved aside into ``staging_root`` first and listed in ``replaced`` before the rename, so that
