@@ -26,11 +26,11 @@ from sklearn.ensemble import HistGradientBoostingClassifier
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import bench_gap  # noqa: E402
+import entry  # noqa: E402
 from heldout_families import CHECK_FAMILIES, novel_sets  # noqa: E402
 
 from kaggle_kit.data import holdout_split, load_cifar10, shared_data_dir  # noqa: E402
 from kaggle_kit.gap import synthetic  # noqa: E402
-from kaggle_kit.torchcache import remove_at_exit_if_left_empty  # noqa: E402
 
 CONFIDENCE_COLUMNS = 4  # max probability, margin, entropy, predicted class: then the image statistics
 LOG_OFFSET = 0.01  # e = this share of each statistic's clean median, so that a zero (a grey image) has a log
@@ -138,5 +138,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    remove_at_exit_if_left_empty()  # as the CLI does: no empty torchinductor_<user> folder left in $TMPDIR
-    raise SystemExit(main())
+    entry.run(main)

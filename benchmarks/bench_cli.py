@@ -31,10 +31,11 @@ from pathlib import Path
 
 import numpy as np
 
+import entry
+
 from kaggle_kit.cli import build_parser, subcommand_names
 from kaggle_kit.testing.fake_kaggle import (DEFAULT_USER, FakeKaggle, FakeKaggleConfig, KernelRecord,
                                             write_competition)
-from kaggle_kit.torchcache import remove_at_exit_if_left_empty
 
 REPO = Path(__file__).resolve().parents[1]
 HEAVY = ("torch", "torchvision", "timm", "albumentations", "matplotlib", "sklearn", "scipy", "pandas", "numpy",
@@ -196,5 +197,4 @@ def report(args: argparse.Namespace, root: Path, times: dict, modules: dict, cmd
 
 
 if __name__ == "__main__":
-    remove_at_exit_if_left_empty()  # as the CLI does: no empty torchinductor_<user> folder left in $TMPDIR
-    main()
+    entry.run(main)

@@ -15,10 +15,11 @@ from pathlib import Path
 
 import numpy as np
 
+import entry
+
 from kaggle_kit.data import TEST_BATCH, TRAIN_BATCHES, load_cifar10, load_competition, shared_data_dir
 from kaggle_kit.safe_pickle import safe_load
 from kaggle_kit.submission import validate_submission, write_submission
-from kaggle_kit.torchcache import remove_at_exit_if_left_empty
 
 
 def _plain(path: Path):
@@ -72,5 +73,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    remove_at_exit_if_left_empty()  # as the CLI does: no empty torchinductor_<user> folder left in $TMPDIR
-    main()
+    entry.run(main)

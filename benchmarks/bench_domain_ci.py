@@ -20,9 +20,10 @@ from scipy import ndimage
 from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import StratifiedKFold
 
+import entry
+
 from kaggle_kit import data
 from kaggle_kit.gap import domain
-from kaggle_kit.torchcache import remove_at_exit_if_left_empty
 
 FOLDS, N_BOOT = 5, 200  # domain_classifier's defaults, as the report calls it
 
@@ -102,5 +103,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    remove_at_exit_if_left_empty()  # as the CLI does: no empty torchinductor_<user> folder left in $TMPDIR
-    main()
+    entry.run(main)

@@ -27,11 +27,11 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import bench_models  # noqa: E402
+import entry  # noqa: E402
 
 from kaggle_kit.data import holdout_split, load_cifar10, load_competition, shared_data_dir  # noqa: E402
 from kaggle_kit.gap import estimators, shifts, synthetic  # noqa: E402
 from kaggle_kit.text import spelled_out  # noqa: E402
-from kaggle_kit.torchcache import remove_at_exit_if_left_empty  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 CACHE = bench_models.CACHE
@@ -499,5 +499,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    remove_at_exit_if_left_empty()  # as the CLI does: no empty torchinductor_<user> folder left in $TMPDIR
-    sys.exit(main())
+    entry.run(main)

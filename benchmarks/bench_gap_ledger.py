@@ -32,9 +32,9 @@ import pandas as pd
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import bench_gap  # noqa: E402
 import bench_gap_novel  # noqa: E402
+import entry  # noqa: E402
 
 from kaggle_kit.gap.leaderboard_feedback import PUBLIC_SPLIT, apply_offset, mean_offset  # noqa: E402
-from kaggle_kit.torchcache import remove_at_exit_if_left_empty  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 OUT_MD = HERE / "RESULTS_gap_ledger.md"
@@ -272,5 +272,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    remove_at_exit_if_left_empty()  # as the CLI does: no empty torchinductor_<user> folder left in $TMPDIR
-    raise SystemExit(main())
+    entry.run(main)

@@ -25,10 +25,10 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import bench_gap  # noqa: E402
+import entry  # noqa: E402
 from heldout_families import CHECK_FAMILIES, FAMILIES, novel_sets  # noqa: E402
 
 from kaggle_kit.gap import estimators, synthetic  # noqa: E402
-from kaggle_kit.torchcache import remove_at_exit_if_left_empty  # noqa: E402
 
 MODELS = ["weak_cnn", "weak_cnn@1", "resnet9q_e4", "resnet9q_e4@1"]
 # Check 4's candidate, as pre-registered (not adopted, so it lives here and not in the toolkit): CC-Synth while
@@ -204,5 +204,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    remove_at_exit_if_left_empty()  # as the CLI does: no empty torchinductor_<user> folder left in $TMPDIR
-    raise SystemExit(main())
+    entry.run(main)

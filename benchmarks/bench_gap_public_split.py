@@ -28,10 +28,10 @@ import bench_gap  # noqa: E402
 import bench_gap_ledger  # noqa: E402
 import bench_gap_novel  # noqa: E402
 import bench_models  # noqa: E402
+import entry  # noqa: E402
 
 from kaggle_kit.gap import leaderboard_feedback  # noqa: E402
 from kaggle_kit.gap.leaderboard_feedback import PUBLIC_SPLIT  # noqa: E402
-from kaggle_kit.torchcache import remove_at_exit_if_left_empty  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 OUT_MD = HERE / "RESULTS_gap_public_split.md"
@@ -757,5 +757,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    remove_at_exit_if_left_empty()  # as the CLI does: no empty torchinductor_<user> folder left in $TMPDIR
-    raise SystemExit(main())
+    entry.run(main)

@@ -22,11 +22,12 @@ from pathlib import Path
 
 import pandas as pd
 
+import entry
+
 from kaggle_kit import ledger
 from kaggle_kit.gap import estimators
 from kaggle_kit.gap import leaderboard_feedback as lf
 from kaggle_kit.runs import RecipeKeys
-from kaggle_kit.torchcache import remove_at_exit_if_left_empty
 
 COMPETITION = "deep-learning-spring-2025-project-1"
 TARGET_PER_ROW_RATIO = 3.0
@@ -94,5 +95,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    remove_at_exit_if_left_empty()  # as the CLI does: no empty torchinductor_<user> folder left in $TMPDIR
-    main()
+    entry.run(main)

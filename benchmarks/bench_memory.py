@@ -33,8 +33,9 @@ from pathlib import Path
 
 import yaml
 
+import entry
+
 from kaggle_kit.data import TEST_BATCH, TRAIN_BATCHES, shared_data_dir
-from kaggle_kit.torchcache import remove_at_exit_if_left_empty
 
 ROOT = Path(__file__).resolve().parent.parent
 KIT_LOAD_TARGET = 1.2     # x plain load, above imports
@@ -166,5 +167,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    remove_at_exit_if_left_empty()  # as the CLI does: no empty torchinductor_<user> folder left in $TMPDIR
-    main()
+    entry.run(main)

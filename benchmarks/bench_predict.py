@@ -17,11 +17,12 @@ import time
 import numpy as np
 import torch
 
+import entry
+
 from kaggle_kit.data import load_competition, shared_data_dir
 from kaggle_kit.models import create_model
 from kaggle_kit.predict import logits_for_images
 from kaggle_kit.tta import make_plan
-from kaggle_kit.torchcache import remove_at_exit_if_left_empty
 
 LEVELS = ("none", "flip", "flip+translate")
 TARGET_RATIO = 0.9
@@ -92,5 +93,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    remove_at_exit_if_left_empty()  # as the CLI does: no empty torchinductor_<user> folder left in $TMPDIR
-    raise SystemExit(main())
+    entry.run(main)

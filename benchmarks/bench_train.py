@@ -29,6 +29,7 @@ import torch.nn.functional as F
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+import entry  # noqa: E402
 
 from kaggle_kit.augment import batch_spec  # noqa: E402
 from kaggle_kit.batch_augment import BatchAugment  # noqa: E402
@@ -40,7 +41,6 @@ from kaggle_kit.train import train_run  # noqa: E402
 from kaggle_kit.train.batches import WorkerBatches, epoch_batches  # noqa: E402
 from kaggle_kit.train.distributed import DistInfo  # noqa: E402
 from kaggle_kit.train.loop import amp_dtype, build_engine, make_source, train_epoch  # noqa: E402
-from kaggle_kit.torchcache import remove_at_exit_if_left_empty  # noqa: E402
 from tqdm import tqdm  # noqa: E402
 
 
@@ -238,5 +238,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    remove_at_exit_if_left_empty()  # as the CLI does: no empty torchinductor_<user> folder left in $TMPDIR
-    sys.exit(main())
+    entry.run(main)

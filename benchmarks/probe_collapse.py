@@ -31,11 +31,11 @@ from scipy.stats import spearmanr
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import bench_gap  # noqa: E402
 import bench_models  # noqa: E402
+import entry  # noqa: E402
 
 from kaggle_kit.calibration import calibrated_probs, fit_temperature  # noqa: E402
 from kaggle_kit.data import holdout_split, load_cifar10, shared_data_dir  # noqa: E402
 from kaggle_kit.gap import synthetic  # noqa: E402
-from kaggle_kit.torchcache import remove_at_exit_if_left_empty  # noqa: E402
 
 
 def grow_conf_corr(src_probs: np.ndarray, tgt_probs: np.ndarray) -> float:
@@ -120,5 +120,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    remove_at_exit_if_left_empty()  # as the CLI does: no empty torchinductor_<user> folder left in $TMPDIR
-    raise SystemExit(main())
+    entry.run(main)

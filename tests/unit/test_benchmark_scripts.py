@@ -42,7 +42,10 @@ def test_library_imports(library, monkeypatch):
 
 @pytest.mark.parametrize("script, args", [("bench_data.py", ["--repeats", "1"]), ("bench_memory.py", []),
                                           ("bench_report.py", ["--repeats", "1"]),
-                                          ("bench_report.py", ["--upload", "--repeats", "1"])])
+                                          ("bench_report.py", ["--upload", "--repeats", "1"]),
+                                          ("bench_gap.py", ["--no-write"]), ("bench_gap_novel.py", ["--no-write"]),
+                                          ("bench_cc_deviation.py", []), ("probe_collapse.py", []),
+                                          ("bench_domain_ci.py", [])])
 def test_missing_data_stops_a_benchmark_with_one_error_line(script, args, tmp_path, monkeypatch):
     """Not a traceback from deep inside a loader or a child process, and nothing measured."""
     monkeypatch.syspath_prepend(str(BENCH))
@@ -118,10 +121,35 @@ def test_tables_written_elsewhere_keep_their_rows_and_re_render_from_them(tmp_pa
     assert all(p.read_bytes() == b for p, b in recorded.items())
 
 
-def test_every_script_removes_the_empty_torch_compile_folder_it_made():
-    """The CLI leaves no empty ``torchinductor_<user>`` folder in the temporary folder (``kaggle_kit.torchcache``);
-    the benchmark scripts left one after every training or optimizer step."""
-    assert [p.name for p in SCRIPTS if "remove_at_exit_if_left_empty()" not in p.read_text(encoding="utf-8")] == []
+def test_every_script_runs_its_main_through_the_entry_helper():
+    """``entry.run``: no empty ``torchinductor_<user>`` folder left in the temporary folder, as the CLI leaves none
+    (the scripts left one after every training or optimizer step), and a toolkit error as one line.
+    ``bench_report.py`` does both in its parent process only: its children import the baseline's code."""
+    def goes_through(p: Path) -> bool:
+        text = p.read_text(encoding="utf-8")
+        return 'if __name__ == "__main__":\n    entry.run(main)\n' in text or (
+            p.name == "bench_report.py" and "remove_at_exit_if_left_empty()" in text and "except KitError" in text)
+
+    assert [p.name for p in SCRIPTS if not goes_through(p)] == []
+
+
+def test_the_entry_helper_turns_a_toolkit_error_into_one_line_and_passes_the_status(monkeypatch):
+    monkeypatch.syspath_prepend(str(BENCH))
+    entry = importlib.import_module("entry")
+    from kaggle_kit.errors import DataFormatError
+
+    monkeypatch.setattr(entry, "remove_at_exit_if_left_empty", lambda: None)  # not this pytest process's exit
+
+    def broken():
+        raise DataFormatError("/x/cifar-10-batches-py: missing CIFAR-10 file test_batch")
+
+    with pytest.raises(SystemExit) as done:
+        entry.run(broken)
+    assert done.value.code == "error: /x/cifar-10-batches-py: missing CIFAR-10 file test_batch"
+    for status in (0, 2, None):
+        with pytest.raises(SystemExit) as done:
+            entry.run(lambda: status)
+        assert done.value.code == status
 
 
 def test_a_training_benchmark_leaves_its_temporary_folder_as_it_found_it(tmp_path):
