@@ -14,6 +14,7 @@ import json
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Mapping
 
 import numpy as np
 import torch
@@ -238,37 +239,10 @@ def _predict_run(run_dir: str | Path, data: Cifar10, comp: CompetitionSet | None
         dcfg = dataclasses.replace(dcfg, test_subset=test_subset)
     sets = evaluation_sets(data, comp, hold_idx, dcfg.test_subset, dcfg.comp_subset, dcfg.holdout_seed)
 
-    raw: dict[str, np.ndarray] = {}
-    metrics: dict[str, float | int | None] = {}
-    timings: dict[str, float] = {}
-    for name, split in sets.items():
-        t0 = time.perf_counter()
-        raw[name] = logits_for_images(model, split.images, plan, **run_kw)
-        _check_finite(folder, name, raw[name])
-        timings[f"{name}_tta_s"] = round(time.perf_counter() - t0, 3)
-        metrics[f"{name}_n"] = len(split.ids)
-        if split.labels is None:
-            continue
-        if plan.level == "none":
-            plain = raw[name]
-        else:
-            t0 = time.perf_counter()
-            plain = logits_for_images(model, split.images, PLAIN, **run_kw)
-            timings[f"{name}_plain_s"] = round(time.perf_counter() - t0, 3)
-        metrics[f"{name}_acc_plain"] = _accuracy(plain, split.labels)
-        metrics[f"{name}_acc_tta"] = _accuracy(raw[name], split.labels)
-
-    hold = sets["holdout"]
-    temperature = fit_temperature(raw["holdout"], hold.labels)
+    raw, metrics, timings = _forward_sets(folder, model, sets, plan, run_kw)
+    temperature = fit_temperature(raw["holdout"], sets["holdout"].labels)
     metrics["temperature"] = temperature
-    for name in ("holdout", "test"):
-        labels = sets[name].labels
-        if len(labels):
-            metrics[f"{name}_nll_raw"] = nll(raw[name], labels)
-            metrics[f"{name}_nll_calibrated"] = nll(raw[name], labels, temperature)
-            metrics[f"{name}_ece_raw"] = expected_calibration_error(calibrated_probs(raw[name]), labels)
-            metrics[f"{name}_ece_calibrated"] = expected_calibration_error(
-                calibrated_probs(raw[name], temperature), labels)
+    metrics.update(calibration_metrics(raw, sets, temperature))
 
     out: dict[str, Logits] = {}
     paths: dict[str, Path] = {}
@@ -301,6 +275,48 @@ def _predict_run(run_dir: str | Path, data: Cifar10, comp: CompetitionSet | None
                    timings_s=timings, extra=extra)
     _append_metrics(folder, {"created": _dt.datetime.now().isoformat(timespec="seconds"),
                              **extra, "metrics": metrics})
+    return out
+
+
+def _forward_sets(folder: Path, model: torch.nn.Module, sets: Mapping[str, Split], plan: TTAPlan,
+                  run_kw: dict) -> tuple[dict[str, np.ndarray], dict[str, float | int | None], dict[str, float]]:
+    """Every set's logits under ``plan``, refused if any is not finite, with their sizes, timings and, for a
+    labeled set, the accuracy with and without the TTA (one more plain pass unless the plan is plain)."""
+    raw: dict[str, np.ndarray] = {}
+    metrics: dict[str, float | int | None] = {}
+    timings: dict[str, float] = {}
+    for name, split in sets.items():
+        t0 = time.perf_counter()
+        raw[name] = logits_for_images(model, split.images, plan, **run_kw)
+        _check_finite(folder, name, raw[name])
+        timings[f"{name}_tta_s"] = round(time.perf_counter() - t0, 3)
+        metrics[f"{name}_n"] = len(split.ids)
+        if split.labels is None:
+            continue
+        if plan.level == "none":
+            plain = raw[name]
+        else:
+            t0 = time.perf_counter()
+            plain = logits_for_images(model, split.images, PLAIN, **run_kw)
+            timings[f"{name}_plain_s"] = round(time.perf_counter() - t0, 3)
+        metrics[f"{name}_acc_plain"] = _accuracy(plain, split.labels)
+        metrics[f"{name}_acc_tta"] = _accuracy(raw[name], split.labels)
+    return raw, metrics, timings
+
+
+def calibration_metrics(raw: Mapping[str, np.ndarray], sets: Mapping[str, Split],
+                        temperature: float) -> dict[str, float]:
+    """NLL and ECE of the holdout's and the test set's logits, raw and at the holdout's temperature: whether the
+    temperature the gap estimators rely on also calibrates images it was not fitted on."""
+    out: dict[str, float] = {}
+    for name in ("holdout", "test"):
+        labels = sets[name].labels
+        if len(labels):
+            out[f"{name}_nll_raw"] = nll(raw[name], labels)
+            out[f"{name}_nll_calibrated"] = nll(raw[name], labels, temperature)
+            out[f"{name}_ece_raw"] = expected_calibration_error(calibrated_probs(raw[name]), labels)
+            out[f"{name}_ece_calibrated"] = expected_calibration_error(
+                calibrated_probs(raw[name], temperature), labels)
     return out
 
 

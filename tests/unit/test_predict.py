@@ -12,7 +12,7 @@ from kaggle_kit.config import DataConfig, ModelConfig, PipelineConfig, PredictCo
 from kaggle_kit.data import CLASS_NAMES, Cifar10, CompetitionSet
 from kaggle_kit.errors import RunError, SubmissionError
 from kaggle_kit.gap.synthetic import SyntheticLogits
-from kaggle_kit.predict import predict_run, submission_from_run
+from kaggle_kit.predict import Split, calibration_metrics, predict_run, submission_from_run
 from kaggle_kit.runs import load_logits, read_manifest
 from kaggle_kit.submission import check_submission
 
@@ -359,3 +359,27 @@ def test_a_run_id_is_the_time_then_the_pipeline_name_made_path_safe_then_the_con
 
     now = datetime.datetime(2025, 3, 4, 5, 6, 7)
     assert new_run_id("my pipe/v1.2_x", {"a": 1}, now) == f"20250304-050607-my-pipe-v1-2_x-{config_hash({'a': 1})}"
+
+
+def test_calibration_metrics_of_an_over_confident_model_improve_at_its_temperature():
+    """Logits three times too sharp for their accuracy: the fitted temperature lowers NLL and ECE on the holdout
+    and on the test images it was not fitted on; a test set without labels (test_subset 0) is left out."""
+    rng = np.random.default_rng(0)
+
+    def split(n):
+        labels = rng.integers(0, 10, n)
+        logits = rng.normal(size=(n, 10))
+        logits[np.arange(n), labels] += 1.5  # right about 60% of the time
+        return Split(np.arange(n), np.zeros((n, 32, 32, 3), np.uint8), labels), 3 * logits
+
+    (hold, hold_logits), (test, test_logits) = split(4000), split(4000)
+    raw = {"holdout": hold_logits, "test": test_logits}
+    t = fit_temperature(hold_logits, hold.labels)
+    out = calibration_metrics(raw, {"holdout": hold, "test": test}, t)
+    assert t > 1.5 and len(out) == 8  # over-confident: softened
+    for name in ("holdout", "test"):
+        assert out[f"{name}_nll_calibrated"] < out[f"{name}_nll_raw"]
+        assert out[f"{name}_ece_calibrated"] < 0.03 < out[f"{name}_ece_raw"]
+    empty = Split(np.arange(0), np.zeros((0, 32, 32, 3), np.uint8), np.arange(0))
+    assert set(calibration_metrics(raw, {"holdout": hold, "test": empty}, t)) == {
+        "holdout_nll_raw", "holdout_nll_calibrated", "holdout_ece_raw", "holdout_ece_calibrated"}
