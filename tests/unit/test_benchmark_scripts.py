@@ -48,6 +48,9 @@ def test_library_imports(library, monkeypatch):
                                           ("bench_domain_ci.py", [])])
 def test_missing_data_stops_a_benchmark_with_one_error_line(script, args, tmp_path, monkeypatch):
     """Not a traceback from deep inside a loader or a child process, and nothing measured."""
+    import torch
+
+    monkeypatch.setattr(torch, "set_num_threads", lambda n: None)  # the gap scripts' one thread: not this worker's
     monkeypatch.syspath_prepend(str(BENCH))
     monkeypatch.setenv("KAGGLE_KIT_SHARED_DATA", str(tmp_path))
     monkeypatch.setattr(sys, "argv", [str(BENCH / script), *args])
