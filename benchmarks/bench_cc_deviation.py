@@ -29,7 +29,7 @@ import bench_gap  # noqa: E402
 import entry  # noqa: E402
 from heldout_families import CHECK_FAMILIES, novel_sets  # noqa: E402
 
-from kaggle_kit.data import holdout_split, load_cifar10, shared_data_dir  # noqa: E402
+from kaggle_kit.data import load_cifar10, shared_data_dir  # noqa: E402
 from kaggle_kit.gap import synthetic  # noqa: E402
 
 CONFIDENCE_COLUMNS = 4  # max probability, margin, entropy, predicted class: then the image statistics
@@ -121,7 +121,7 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     torch.set_num_threads(1)
     data = load_cifar10(shared_data_dir() / "cifar-10-python" / "cifar-10-batches-py")
-    holdout_stats = synthetic.stats_matrix(data.train_images[holdout_split(data.train_labels, 5000, 0)[1]])
+    holdout_stats = synthetic.stats_matrix(data.train_images[bench_gap.benchmark_split(data.train_labels)[1]])
     print(f"Environment: {bench_gap.environment()}\n")
     print("| sets | variant | " + " | ".join(f"{e} {m}" for e in ("Median-4", "CC-Synth", "Median-4-Spread")
                                             for m in [*args.models, "all"]) + " | s |")

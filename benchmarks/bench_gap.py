@@ -37,6 +37,14 @@ ROOT = Path(__file__).resolve().parent.parent
 CACHE = bench_models.CACHE
 SEVERITIES = (2, 4)
 MEASURED_ERROR_JSON = ROOT / "kaggle_kit" / "gap" / "measured_error.json"
+# The benchmark models train on the rest of the CIFAR-10 training images; the cached "holdout" logits, CC-Synth's
+# synthetic pools and the scripts that read them are all of this split.
+HOLDOUT_IMAGES, HOLDOUT_SEED = 5000, 0
+
+
+def benchmark_split(labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(training, holdout) indices of the benchmark models."""
+    return holdout_split(labels, HOLDOUT_IMAGES, HOLDOUT_SEED)
 
 
 def shifted_sets(images: np.ndarray, labels: np.ndarray, seed: int = 0):
@@ -161,7 +169,7 @@ def evaluate(models: list[str], leave_family_out: bool = True, sets_fn=None) -> 
     (test images, test labels) -> [(name, kind, build)] replaces the benchmark's sets and the stand-in."""
     CACHE.mkdir(parents=True, exist_ok=True)
     data = load_cifar10(shared_data_dir() / "cifar-10-python" / "cifar-10-batches-py")
-    tr, ho = holdout_split(data.train_labels, 5000, 0)
+    tr, ho = benchmark_split(data.train_labels)
     if sets_fn is None:
         sets = list(shifted_sets(data.test_images, data.test_labels))
         sets.append(("standin", "standin", load_standin))

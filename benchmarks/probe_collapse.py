@@ -34,7 +34,7 @@ import bench_models  # noqa: E402
 import entry  # noqa: E402
 
 from kaggle_kit.calibration import calibrated_probs, fit_temperature  # noqa: E402
-from kaggle_kit.data import holdout_split, load_cifar10, shared_data_dir  # noqa: E402
+from kaggle_kit.data import load_cifar10, shared_data_dir  # noqa: E402
 from kaggle_kit.gap import synthetic  # noqa: E402
 
 
@@ -73,7 +73,7 @@ def fd_estimate(hold_lp: np.ndarray, hold_acc: float, syn: synthetic.SyntheticLo
 
 def probe(model_name: str, flip: bool) -> pd.DataFrame:
     data = load_cifar10(shared_data_dir() / "cifar-10-python" / "cifar-10-batches-py")
-    tr, ho = holdout_split(data.train_labels, 5000, 0)
+    tr, ho = bench_gap.benchmark_split(data.train_labels)
     hold_y = data.train_labels[ho]
     sets = list(bench_gap.shifted_sets(data.test_images, data.test_labels))
     model = bench_models.load_or_train(model_name, data.train_images[tr], data.train_labels[tr])
