@@ -27,9 +27,11 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import bench_models  # noqa: E402
+from bench_models import read_cached  # noqa: E402
 import entry  # noqa: E402
 
 from kaggle_kit.data import holdout_split, load_cifar10, load_competition, shared_data_dir  # noqa: E402
+from kaggle_kit.fsio import atomic_path, atomic_save_npz  # noqa: E402
 from kaggle_kit.gap import estimators, shifts, synthetic  # noqa: E402
 from kaggle_kit.text import spelled_out  # noqa: E402
 
@@ -116,15 +118,22 @@ def shifted_sets(images: np.ndarray, labels: np.ndarray, seed: int = 0):
     yield "mixed+longtail10", "both", label_shifted(long_tail, mixed, 6)
 
 
+def load_logits(path: Path) -> tuple[np.ndarray, np.ndarray]:
+    with np.load(path, allow_pickle=False) as z:
+        return z["logits"], z["labels"]
+
+
+def load_stats(path: Path) -> np.ndarray:
+    return np.load(path, allow_pickle=False)
+
+
 def cached_logits(model_name: str, model, set_name: str, build) -> tuple[np.ndarray, np.ndarray]:
     path = CACHE / f"logits_{model_name}_{set_name}.npz"
     if path.is_file():
-        with np.load(path) as z:
-            return z["logits"], z["labels"]
+        return read_cached(path, load_logits)
     x, y = build()
     lg = bench_models.logits_of(model, x)
-    CACHE.mkdir(parents=True, exist_ok=True)
-    np.savez(path, logits=lg, labels=y)
+    atomic_save_npz(path, logits=lg, labels=y)
     return lg, y
 
 
@@ -132,9 +141,10 @@ def cached_stats(set_name: str, build) -> np.ndarray:
     """Image statistics of a set's images (model independent) for CC-Synth."""
     path = CACHE / f"stats_{set_name}.npy"
     if path.is_file():
-        return np.load(path)
+        return read_cached(path, load_stats)
     stats = synthetic.stats_matrix(build()[0])
-    np.save(path, stats)
+    with atomic_path(path) as tmp, open(tmp, "wb") as fh:  # a file object: np.save appends ".npy" to a name
+        np.save(fh, stats)
     return stats
 
 
@@ -142,7 +152,7 @@ def cached_synthetic(model_name: str, model, holdout_images: np.ndarray, holdout
     """The model's logits on corrupted holdout copies (every family x severity 1-5, 1000 images each)."""
     path = CACHE / f"synthetic_{model_name}.npz"
     if path.is_file():
-        return synthetic.SyntheticLogits.load(path)
+        return read_cached(path, synthetic.SyntheticLogits.load)
     sets = synthetic.make_synthetic_sets(holdout_images, holdout_labels, per_set=1000, seed=0)
     syn = synthetic.synthetic_logits(sets, bench_models.logits_of(model, sets.images), holdout_images)
     syn.save(path)

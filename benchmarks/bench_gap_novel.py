@@ -26,6 +26,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import bench_gap  # noqa: E402
 import entry  # noqa: E402
+from bench_models import read_cached  # noqa: E402
 from heldout_families import CHECK_FAMILIES, FAMILIES, novel_sets  # noqa: E402
 
 from kaggle_kit.gap import estimators, synthetic  # noqa: E402
@@ -54,10 +55,14 @@ def with_support_gated(df: pd.DataFrame) -> pd.DataFrame:
     None of these families is in the pool, so the pool is CC-Synth's whole training set (clean holdout plus
     every synthetic image)."""
     out = df.copy()
-    pools = {m: np.concatenate([(s := synthetic.SyntheticLogits.load(bench_gap.CACHE / f"synthetic_{m}.npz"))
-                                .holdout_stats, s.stats]) for m in df["model"].unique()}
-    out["support_outside"] = [outside_support_share(pools[m], np.load(bench_gap.CACHE / f"stats_{name}.npy"))
-                              for m, name in zip(df["model"], df["set"])]
+    def pool(m: str) -> np.ndarray:
+        s = read_cached(bench_gap.CACHE / f"synthetic_{m}.npz", synthetic.SyntheticLogits.load)
+        return np.concatenate([s.holdout_stats, s.stats])
+
+    pools = {m: pool(m) for m in df["model"].unique()}
+    out["support_outside"] = [
+        outside_support_share(pools[m], read_cached(bench_gap.CACHE / f"stats_{name}.npy", bench_gap.load_stats))
+        for m, name in zip(df["model"], df["set"])]
     out["Support-Gated"] = np.where(out["support_outside"] < SUPPORT_MAX_OUTSIDE, out["CC-Synth"], out["Median-4"])
     return out
 

@@ -29,6 +29,7 @@ import bench_gap_ledger  # noqa: E402
 import bench_gap_novel  # noqa: E402
 import bench_models  # noqa: E402
 import entry  # noqa: E402
+from bench_models import read_cached  # noqa: E402
 
 from kaggle_kit.gap import leaderboard_feedback  # noqa: E402
 from kaggle_kit.gap.leaderboard_feedback import PUBLIC_SPLIT  # noqa: E402
@@ -134,8 +135,8 @@ def correctness(model: str, set_name: str, true_acc: float) -> np.ndarray:
     path = bench_gap.CACHE / f"logits_{model}_{set_name}.npz"
     if not path.is_file():
         raise SystemExit(f"error: cached logits missing: {path}")
-    with np.load(path) as z:
-        correct = z["logits"].argmax(1) == z["labels"]
+    logits, labels = read_cached(path, bench_gap.load_logits)
+    correct = logits.argmax(1) == labels
     if abs(correct.mean() - true_acc) > 1e-6:
         raise SystemExit(f"error: {path.name}: accuracy {correct.mean():.6f} is not the row's {true_acc:.6f}")
     return correct

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 import time
 from pathlib import Path
-from typing import Callable, NamedTuple
+from typing import Callable, NamedTuple, TypeVar
 
 import numpy as np
 import torch
@@ -18,8 +18,30 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from kaggle_kit.data import CIFAR10_MEAN, CIFAR10_STD
+from kaggle_kit.errors import KitError
+from kaggle_kit.fsio import atomic_path
+from kaggle_kit.text import spelled_out
 
 CACHE = Path(__file__).resolve().parent / ".cache"
+
+T = TypeVar("T")
+
+
+class CacheUnreadable(KitError):
+    """A cache file that cannot be read back: a run killed before the writes became atomic, a full disk, a file
+    from another version. Rebuilding it silently could mean hours of CPU training, so the user decides."""
+
+
+def read_cached(path: Path, load: Callable[[Path], T]) -> T:
+    """``load(path)``, or one line naming the file and the fix instead of a traceback from numpy's or torch's
+    loader (a corrupt file raises anything from ``BadZipFile`` to ``UnpicklingError``)."""
+    try:
+        return load(path)
+    except Exception as e:  # noqa: BLE001 - every loader failure means the same thing here
+        why = str(e).splitlines()[0] if str(e) else ""
+        raise CacheUnreadable(f"benchmark cache file {spelled_out(str(path))} is unreadable "
+                              f"({type(e).__name__}{': ' + spelled_out(why) if why else ''}): "
+                              f"delete it and rerun to rebuild it") from None
 
 
 def _cbr(cin: int, cout: int) -> nn.Sequential:
@@ -187,13 +209,13 @@ def load_or_train(name: str, images: np.ndarray, labels: np.ndarray) -> nn.Modul
     path = CACHE / f"{name}.pt"
     builder = MODELS[parse_name(name)[0]].builder
     if path.is_file():
-        model = builder()
-        model.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
-        return model.eval()
+        def load(p: Path) -> nn.Module:
+            model = builder()
+            model.load_state_dict(torch.load(p, map_location="cpu", weights_only=True))
+            return model.eval()
+        return read_cached(path, load)
     print(f"training {name} (cached afterwards in {path})", flush=True)
     model = train(name, images, labels)
-    CACHE.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    torch.save(model.state_dict(), tmp)
-    tmp.replace(path)
+    with atomic_path(path) as tmp:
+        torch.save(model.state_dict(), tmp)
     return model
