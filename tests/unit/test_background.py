@@ -113,18 +113,18 @@ def test_covariate_evidence_in_a_thread_beside_cc_synth_fits_equals_it_computed_
     """The report computes section 4's numbers in a thread while the runs' CC-Synth fits run under their own
     thread limits: the numbers must be those computed one after the other, to the bit."""
     from kaggle_kit.config import ReportConfig
-    from kaggle_kit.gap import report, shifts, synthetic
+    from kaggle_kit.gap import report_shift, shifts, synthetic
     from kaggle_kit.gap.image_stats import FEATURES
 
     train = _images(200, 4)
     comp = shifts.corrupt(_images(120, 5), "blur", 3, 0)
     comp[:20] = train[:20, :, ::-1]  # mirrored copies, so the near-duplicate counts are not all zero
     cfg = ReportConfig(domain_max_images=100)
-    alone = report.covariate_evidence(train, comp, cfg)
+    alone = report_shift.covariate_evidence(train, comp, cfg)
     rng = np.random.default_rng(6)
     probs = rng.dirichlet(np.ones(10), 600)
     stats = rng.normal(size=(600, len(FEATURES)))
-    with in_background(report.covariate_evidence, train, comp, cfg) as job:
+    with in_background(report_shift.covariate_evidence, train, comp, cfg) as job:
         for seed in range(2):  # CC-Synth's fits, each with its own thread limit, beside the thread
             synthetic._FIT_MEMO.clear()
             synthetic.fit_correctness(probs[:300], rng.integers(0, 10, 300), stats[:300], probs[300:],

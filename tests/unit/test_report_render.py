@@ -14,11 +14,21 @@ from matplotlib.figure import Figure
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 
 from kaggle_kit.gap import estimators
-from kaggle_kit.gap.report import expectation_sentence, fit_scoreboard_line
+from kaggle_kit.gap.report_prediction import expectation_sentence
+from kaggle_kit.gap.report_scoreboard import fit_scoreboard_line
 from kaggle_kit.gap.report_render import (CSS, Details, Fig, Section, Table, figure_png, figures, literal, render_html,
                                           render_markdown)
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+
+
+def _draw_figures_with(patcher, make) -> None:
+    """Every section module renders its figures through its own ``figure_png`` name: replace it in all of them
+    (to skip the PNG encoding, or to keep the figures for inspection)."""
+    from kaggle_kit.gap import report_prediction, report_scoreboard, report_shift
+
+    for module in (report_prediction, report_scoreboard, report_shift):
+        patcher.setattr(module, "figure_png", make)
 
 
 def _sections() -> list[Section]:
@@ -184,7 +194,7 @@ def _errors() -> dict:
 
 
 def test_accuracy_section_puts_the_unseen_family_error_beside_the_benchmark_one():
-    from kaggle_kit.gap.report import accuracy_section
+    from kaggle_kit.gap.report_prediction import accuracy_section
 
     unseen = {"families": ["fog", "sharpen"], "n_sets": 4, "models": {"m": 0.8, "k": 0.7},
               "estimators": {"Median-4": {"mae": 0.038, "p90": 0.083}}}
@@ -221,7 +231,7 @@ def test_scoreboard_without_a_line_says_why_when_scores_exist_but_no_local_accur
     from pathlib import Path
 
     from kaggle_kit import ledger
-    from kaggle_kit.gap.report import scoreboard_section
+    from kaggle_kit.gap.report_scoreboard import scoreboard_section
     from kaggle_kit.gap.report_runs import RunView
 
     path = tmp_path / "ledger.csv"
@@ -240,7 +250,8 @@ def test_report_times_are_utc_and_say_so(tmp_path, monkeypatch):
     from pathlib import Path
 
     from kaggle_kit import ledger
-    from kaggle_kit.gap.report import generated_at, scoreboard_section
+    from kaggle_kit.gap.report import generated_at
+    from kaggle_kit.gap.report_scoreboard import scoreboard_section
     from kaggle_kit.gap.report_runs import RunView
 
     pacific = dt.timezone(dt.timedelta(hours=-8))
@@ -269,14 +280,14 @@ def random_covariate_section():
     """Section 4 of 60 random images against 60 others, built once (its domain classifier is the slow part of
     this file), with the figures it made: (section, info, figures)."""
     from kaggle_kit.config import ReportConfig
-    from kaggle_kit.gap import report
+    from kaggle_kit.gap import report_shift
 
     made = []
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(report, "figure_png", lambda fig: made.append(fig) or b"")
+        _draw_figures_with(mp, lambda fig: made.append(fig) or b"")
         rng = np.random.default_rng(0)
         images = rng.integers(0, 256, (120, 32, 32, 3), dtype=np.uint8)
-        sec, info = report.covariate_section(images[:60], images[60:], ReportConfig(domain_max_images=50))
+        sec, info = report_shift.covariate_section(images[:60], images[60:], ReportConfig(domain_max_images=50))
     return sec, info, made
 
 
@@ -285,16 +296,16 @@ def test_every_plot_of_the_per_class_and_covariate_sections_labels_both_axes(mon
     """The confidence/entropy histograms and the ten image-statistic histograms had no y label (a density)."""
     from pathlib import Path
 
-    from kaggle_kit.gap import report
+    from kaggle_kit.gap import report_shift
     from kaggle_kit.gap.report_runs import RunView
     from kaggle_kit.runs import Logits
 
     made = []
-    monkeypatch.setattr(report, "figure_png", lambda fig: made.append(fig) or b"")
+    _draw_figures_with(monkeypatch, lambda fig: made.append(fig) or b"")
     rng = np.random.default_rng(0)
     lg = lambda n: Logits(np.arange(n), rng.normal(size=(n, 10)).astype(np.float32), rng.integers(0, 10, n), "none")
     view = RunView(Path("r"), "r", lg(100), lg(100), lg(100), {"temperature": 1.0}, None)
-    report.per_class_section(view, [f"c{k}" for k in range(10)])
+    report_shift.per_class_section(view, [f"c{k}" for k in range(10)])
     made += random_covariate_section[2]  # the covariate section's figures
     assert len(made) >= 4 and all(_unlabelled_axes(f) == [] for f in made), [_unlabelled_axes(f) for f in made]
 
@@ -303,14 +314,14 @@ def test_a_statistic_whose_training_median_is_zero_shows_no_nan_percent(monkeypa
     """Grayscale training images (saturation 0 on every one) printed a change of '+nan%' in the statistics table
     and in the colour advice."""
     from kaggle_kit.config import ReportConfig
-    from kaggle_kit.gap import report
+    from kaggle_kit.gap import report_shift
     from kaggle_kit.gap.advice import image_advice
 
-    monkeypatch.setattr(report, "figure_png", lambda fig: b"")
+    _draw_figures_with(monkeypatch, lambda fig: b"")
     rng = np.random.default_rng(0)
     gray = np.repeat(rng.integers(0, 256, (60, 32, 32, 1), dtype=np.uint8), 3, axis=3)
     colour = rng.integers(0, 256, (60, 32, 32, 3), dtype=np.uint8)
-    sec, info = report.covariate_section(gray, colour, ReportConfig(domain_max_images=50))
+    sec, info = report_shift.covariate_section(gray, colour, ReportConfig(domain_max_images=50))
     table = next(b for b in sec.blocks if isinstance(b, Table) and "change" in b.headers)
     row = next(r for r in table.rows if r[0] == "saturation")
     assert row[2] == "0" and row[4] == "-", row
@@ -322,14 +333,14 @@ def test_a_competition_set_of_a_few_images_gets_words_not_a_scikit_learn_error(m
     """A competition pickle of 3 images stopped the report with scikit-learn's 'n_splits=5 cannot be greater than
     the number of members in each class': the domain classifier's 5 folds need 5 images on each side."""
     from kaggle_kit.config import ReportConfig
-    from kaggle_kit.gap import report
+    from kaggle_kit.gap import report_shift
     from kaggle_kit.gap.advice import build_advice
 
-    monkeypatch.setattr(report, "figure_png", lambda fig: b"")
+    _draw_figures_with(monkeypatch, lambda fig: b"")
     rng = np.random.default_rng(0)
     train = rng.integers(0, 256, (60, 32, 32, 3), dtype=np.uint8)
     comp = np.concatenate([train[:1], rng.integers(0, 256, (2, 32, 32, 3), dtype=np.uint8)])
-    sec, info = report.covariate_section(train, comp, ReportConfig(domain_max_images=50))
+    sec, info = report_shift.covariate_section(train, comp, ReportConfig(domain_max_images=50))
     text = render_markdown("t", "m", [sec])
     assert "Too few images for the domain classifier" in text and "there are 3 competition" in text
     assert info["auc"] is None and info["features"] == {} and info["near_dup_share"] == pytest.approx(1 / 3)
@@ -341,11 +352,11 @@ def test_estimates_from_a_small_holdout_or_competition_subset_say_so(monkeypatch
     holdouts on sets of thousands, with no word that COT and COTT fall 8-9 points on 100 images by chance alone."""
     from pathlib import Path
 
-    from kaggle_kit.gap import estimators, report
+    from kaggle_kit.gap import estimators, report_prediction
     from kaggle_kit.gap.report_runs import RunView
     from kaggle_kit.runs import Logits
 
-    monkeypatch.setattr(report, "figure_png", lambda fig: b"")
+    _draw_figures_with(monkeypatch, lambda fig: b"")
     rng = np.random.default_rng(0)
 
     def logits(n):
@@ -359,12 +370,12 @@ def test_estimates_from_a_small_holdout_or_competition_subset_say_so(monkeypatch
         return RunView(Path(name), name, h, None, c, estimators.estimate_all(h.logits, h.labels, c.logits), None)
 
     small, full = view("smoke", 100, 60), view("full", 600, 800)
-    sec, _ = report.prediction_section([small, full], {})
+    sec, _ = report_prediction.prediction_section([small, full], {})
     text = render_markdown("t", "m", [sec])
     assert "smoke: estimates from few images" in text and "full: estimates" not in text
-    note = report.small_sample_note(small)
+    note = report_prediction.small_sample_note(small)
     assert "holdout has 100 images" in note and "cover 60 images" in note and "COTT" in note
-    assert report.small_sample_note(RunView(Path("r"), "r", None, None, None, {}, None)) is None
+    assert report_prediction.small_sample_note(RunView(Path("r"), "r", None, None, None, {}, None)) is None
 
 
 def test_a_run_without_the_recommended_estimate_is_named_in_words(monkeypatch):
@@ -372,21 +383,21 @@ def test_a_run_without_the_recommended_estimate_is_named_in_words(monkeypatch):
     no sentence at all in section 2."""
     from pathlib import Path
 
-    from kaggle_kit.gap import report
+    from kaggle_kit.gap import report_prediction
     from kaggle_kit.gap.report_runs import RunView
 
-    monkeypatch.setattr(report, "figure_png", lambda fig: b"")
+    _draw_figures_with(monkeypatch, lambda fig: b"")
     errors = {"estimators": {"Median-4": {"mae_all_generated": 0.02, "p90_generated": 0.05,
                                           "max_error_generated": 0.1}}}
     bare = RunView(Path("a"), "ens", None, None, None, {"estimates": {"AC": 0.8}, "holdout_acc": 0.9}, None)
     full = RunView(Path("b"), "main", None, None, None, {"estimates": {"AC": 0.8, "Median-4": 0.85},
                                                           "holdout_acc": 0.9}, None)
-    sec, _ = report.prediction_section([bare, full], errors)
+    sec, _ = report_prediction.prediction_section([bare, full], errors)
     text = render_markdown("t", "m", [sec])
     assert "ens: Median-4 could not be computed for this run" in text
-    sec, _ = report.prediction_section([full], {})  # never measured: the number, in words, without a range
+    sec, _ = report_prediction.prediction_section([full], {})  # never measured: the number, in words, without a range
     assert "main: ATC-MC could not be computed" in render_markdown("t", "m", [sec])
-    sec, _ = report.prediction_section([RunView(Path("c"), "c", None, None, None, {
+    sec, _ = report_prediction.prediction_section([RunView(Path("c"), "c", None, None, None, {
         "estimates": {"ATC-MC": 0.85}, "holdout_acc": 0.9}, None)], {})
     assert "c: ATC-MC predicts **85.0%**, 5.0 points under the holdout; its error was never measured" in \
         render_markdown("t", "m", [sec])
@@ -397,7 +408,7 @@ def test_a_temperature_with_nothing_to_fit_is_reported():
     the competition confidences are then sharpened to ~100% and AC reads ~100%, with no word in the report why."""
     from pathlib import Path
 
-    from kaggle_kit.gap import estimators, report
+    from kaggle_kit.gap import estimators, report_prediction
     from kaggle_kit.gap.report_runs import RunView
 
     rng = np.random.default_rng(0)
@@ -406,31 +417,31 @@ def test_a_temperature_with_nothing_to_fit_is_reported():
     lg[np.arange(600), y] += 8.0  # every holdout image right
     res = estimators.estimate_all(lg[:300], y[:300], lg[300:])
     assert res["holdout_acc"] == 1.0 and res["temperature"] < 0.1 and res["estimates"]["AC"] > 0.999
-    note = report.temperature_note(RunView(Path("r"), "r", None, None, None, res, None))
+    note = report_prediction.temperature_note(RunView(Path("r"), "r", None, None, None, res, None))
     assert "temperature scaling had nothing to fit" in note and "Every holdout image is right" in note
     res.update(temperature=20.0, holdout_acc=0.3)
-    assert "far too large" in report.temperature_note(RunView(Path("r"), "r", None, None, None, res, None))
+    assert "far too large" in report_prediction.temperature_note(RunView(Path("r"), "r", None, None, None, res, None))
     res["temperature"] = 1.4
-    assert report.temperature_note(RunView(Path("r"), "r", None, None, None, res, None)) is None
+    assert report_prediction.temperature_note(RunView(Path("r"), "r", None, None, None, res, None)) is None
 
 
 def test_per_class_change_is_the_difference_of_the_shares_as_shown(monkeypatch):
     """Shares 10.7% -> 14.8% were listed with a change of +4.0 (10.74% -> 14.78% unrounded)."""
     from pathlib import Path
 
-    from kaggle_kit.gap import report
+    from kaggle_kit.gap import report_shift
     from kaggle_kit.gap.report_render import Table
     from kaggle_kit.gap.report_runs import RunView
     from kaggle_kit.runs import Logits
 
-    monkeypatch.setattr(report, "figure_png", lambda fig: b"")
+    _draw_figures_with(monkeypatch, lambda fig: b"")
 
     def logits(n_first: int) -> Logits:
         pred = np.r_[np.zeros(n_first, int), 1 + np.arange(10000 - n_first) % 9]
         return Logits(np.arange(10000), 5 * np.eye(10, dtype=np.float32)[pred], pred, "none")
 
     view = RunView(Path("r"), "r", logits(1074), None, logits(1478), {"temperature": 1.0}, None)
-    sec = report.per_class_section(view, [f"c{k}" for k in range(10)])
+    sec = report_shift.per_class_section(view, [f"c{k}" for k in range(10)])
     row = next(r for b in sec.blocks if isinstance(b, Table) for r in b.rows if r[0] == "c0")
     assert row[1:4] == ["10.7%", "14.8%", "+4.1"]
 
@@ -490,7 +501,8 @@ def test_the_scoreboards_recipe_hash_is_explained_under_it_once(tmp_path):
     from pathlib import Path
 
     from kaggle_kit import ledger
-    from kaggle_kit.gap.report import Table, scoreboard_section
+    from kaggle_kit.gap.report_render import Table
+    from kaggle_kit.gap.report_scoreboard import scoreboard_section
     from kaggle_kit.gap.report_runs import RunView
 
     path = tmp_path / "ledger.csv"
@@ -513,7 +525,7 @@ def test_scoreboard_leaves_out_other_competitions_rows(tmp_path):
     from pathlib import Path
 
     from kaggle_kit import ledger
-    from kaggle_kit.gap.report import scoreboard_section
+    from kaggle_kit.gap.report_scoreboard import scoreboard_section
     from kaggle_kit.gap.report_runs import RunView
 
     path = tmp_path / "ledger.csv"
@@ -536,7 +548,8 @@ def test_report_competition_help_matches_which_rows_correct_the_prediction(tmp_p
 
     from kaggle_kit import ledger
     from kaggle_kit.cli import build_parser
-    from kaggle_kit.gap.report import corrections, scoreboard_section
+    from kaggle_kit.gap.report_prediction import corrections
+    from kaggle_kit.gap.report_scoreboard import scoreboard_section
     from kaggle_kit.gap.report_runs import RunView
 
     path = tmp_path / "ledger.csv"
@@ -568,7 +581,7 @@ def test_scoreboard_of_a_competition_without_rows_does_not_call_the_ledger_empty
     from pathlib import Path
 
     from kaggle_kit import ledger
-    from kaggle_kit.gap.report import scoreboard_section
+    from kaggle_kit.gap.report_scoreboard import scoreboard_section
     from kaggle_kit.gap.report_runs import RunView
 
     path = tmp_path / "ledger.csv"
@@ -711,14 +724,14 @@ def test_a_dollar_in_a_class_name_is_shown_not_parsed_as_mathtext():
     stopped the report with a ValueError traceback."""
     from pathlib import Path
 
-    from kaggle_kit.gap import report
+    from kaggle_kit.gap import report_shift
     from kaggle_kit.gap.report_runs import RunView
     from kaggle_kit.runs import Logits
 
     rng = np.random.default_rng(0)
     lg = lambda n: Logits(np.arange(n), rng.normal(size=(n, 10)).astype(np.float32), rng.integers(0, 10, n), "none")
     view = RunView(Path("r"), "r", lg(100), None, lg(100), {"temperature": 1.0}, None)
-    sec = report.per_class_section(view, ["x_$a_$", "$x^2$", *[f"c{k}" for k in range(8)]])
+    sec = report_shift.per_class_section(view, ["x_$a_$", "$x^2$", *[f"c{k}" for k in range(8)]])
     assert [b.name for b in sec.blocks if isinstance(b, Fig)] == ["confidence_entropy", "per_class_confidence"]
 
 
@@ -728,11 +741,11 @@ def test_sections_3_and_5_show_one_predicted_share_per_class(monkeypatch):
     them in class 1. Both now read ``predicted_shares``."""
     from pathlib import Path
 
-    from kaggle_kit.gap import report
+    from kaggle_kit.gap import report_shift
     from kaggle_kit.gap.report_runs import RunView
     from kaggle_kit.runs import Logits
 
-    monkeypatch.setattr(report, "figure_png", lambda fig: b"")
+    _draw_figures_with(monkeypatch, lambda fig: b"")
     names = [f"c{k}" for k in range(10)]
     tied = np.zeros((20, 10), dtype=np.float32)
     tied[:, 1] = 1e-40  # a float32 subnormal: above 0, but exp(-1e-40) == 1.0
@@ -743,13 +756,13 @@ def test_sections_3_and_5_show_one_predicted_share_per_class(monkeypatch):
     result = {"temperature": 1.0, "source_priors": priors, "priors_em": priors, "priors_bbse": priors}
     view = RunView(Path("r"), "r", lg(tied), None, lg(plain), result, None)
     expected = np.bincount(plain.argmax(1), minlength=10) / len(plain)
-    ls_text = render_markdown("t", "m", [report.label_shift_section(view, names)[0]])
-    pc_text = render_markdown("t", "m", [report.per_class_section(view, names)])
+    ls_text = render_markdown("t", "m", [report_shift.label_shift_section(view, names)[0]])
+    pc_text = render_markdown("t", "m", [report_shift.per_class_section(view, names)])
     assert "| c1 | 10.0% | 10.0% | 10.0% | 100.0% |" in ls_text, ls_text
     row_c1 = next(r for r in pc_text.splitlines() if r.startswith("| c1 |"))
     assert row_c1.startswith(f"| c1 | 100.0% | {100 * expected[1]:.1f}% |"), row_c1
     assert not any(r.startswith("| c0 | 100.0%") for r in pc_text.splitlines())
-    assert report.predicted_shares(tied, 10)[1] == 1.0 and np.array_equal(report.predicted_shares(plain, 10), expected)
+    assert report_shift.predicted_shares(tied, 10)[1] == 1.0 and np.array_equal(report_shift.predicted_shares(plain, 10), expected)
 
 
 def test_section_2_says_the_gate_and_the_members_that_the_estimators_use(monkeypatch):
@@ -757,15 +770,15 @@ def test_section_2_says_the_gate_and_the_members_that_the_estimators_use(monkeyp
     ``estimators.GATE_AUC``/``MEDIAN_MEMBERS``/``SPREAD_MEMBERS``; the words now follow them."""
     from pathlib import Path
 
-    from kaggle_kit.gap import report
+    from kaggle_kit.gap import report_prediction
     from kaggle_kit.gap.report_runs import RunView
 
-    monkeypatch.setattr(report, "figure_png", lambda fig: b"")
+    _draw_figures_with(monkeypatch, lambda fig: b"")
     view = RunView(Path("r"), "r", None, None, None, {"estimates": {"AC": 0.8}, "holdout_acc": 0.9, "shift_auc": 0.6},
                    None)
 
     def text():
-        return render_markdown("t", "m", [report.prediction_section([view], {})[0]])
+        return render_markdown("t", "m", [report_prediction.prediction_section([view], {})[0]])
 
     before = text()
     assert ("(at most 0.55: the images look alike and it uses ATC-NE-EM; at least 0.70: COT; blended between)"
@@ -787,25 +800,25 @@ def test_an_ensemble_without_an_agreement_estimate_is_told_why(monkeypatch):
     infinite); the report said only their agreement, and the Agreement row was blank without a word."""
     from pathlib import Path
 
-    from kaggle_kit.gap import report
+    from kaggle_kit.gap import report_prediction
     from kaggle_kit.gap.report_runs import RunView
 
-    monkeypatch.setattr(report, "figure_png", lambda fig: b"")
+    _draw_figures_with(monkeypatch, lambda fig: b"")
 
     def ensemble(estimates, agreement, holdout=0.9, reason=None):
         return RunView(Path("e"), "e", None, None, None, {"estimates": estimates, "holdout_acc": holdout,
                                                           "agreement_reason": reason}, None,
                        members=["m0", "m1"], member_agreement=agreement)
 
-    sec, _ = report.prediction_section([ensemble({"AC": 0.8}, (1.0, 0.95), reason=estimators.NO_PAIR_LEFT)], {})
+    sec, _ = report_prediction.prediction_section([ensemble({"AC": 0.8}, (1.0, 0.95), reason=estimators.NO_PAIR_LEFT)], {})
     text = render_markdown("t", "m", [sec])
     assert "agreement 100.00% on the holdout" in text and "every pair of members agrees on all" in text
     # an ensemble right on every holdout image (a small holdout): the members disagree, the holdout is the reason
-    sec, _ = report.prediction_section([ensemble({"AC": 0.8}, (0.97, 0.95), holdout=1.0,
+    sec, _ = report_prediction.prediction_section([ensemble({"AC": 0.8}, (0.97, 0.95), holdout=1.0,
                                                  reason=estimators.HOLDOUT_ALL_RIGHT)], {})
     text = render_markdown("t", "m", [sec])
     assert "Agreement is not computed: the ensemble gets all of its holdout images right" in text
-    sec, _ = report.prediction_section([ensemble({"AC": 0.8, "Agreement": 0.85}, (0.97, 0.95))], {})
+    sec, _ = report_prediction.prediction_section([ensemble({"AC": 0.8, "Agreement": 0.85}, (0.97, 0.95))], {})
     assert "Agreement is not computed" not in render_markdown("t", "m", [sec])
 
 
@@ -815,10 +828,10 @@ def test_the_reason_for_no_agreement_estimate_is_the_estimators_own(monkeypatch)
     own cases, and none it did not give (a result without an ensemble's reason got the pairs' words before)."""
     from pathlib import Path
 
-    from kaggle_kit.gap import report
+    from kaggle_kit.gap import report_prediction
     from kaggle_kit.gap.report_runs import RunView
 
-    monkeypatch.setattr(report, "figure_png", lambda fig: b"")
+    _draw_figures_with(monkeypatch, lambda fig: b"")
     a = np.random.default_rng(9).integers(0, 10, 400)
     b, c = a.copy(), a.copy()
     b[:20], c[:40] = (b[:20] + 1) % 10, (c[:40] + 1) % 10
@@ -834,7 +847,7 @@ def test_the_reason_for_no_agreement_estimate_is_the_estimators_own(monkeypatch)
                                          members=members)
         view = RunView(Path(name), name, None, None, None, result, None, members=["m0", "m1"],
                        member_agreement=(0.95, 0.9))
-        said[name] = render_markdown("t", "m", [report.prediction_section([view], {})[0]])
+        said[name] = render_markdown("t", "m", [report_prediction.prediction_section([view], {})[0]])
     assert "the ensemble gets all of its holdout images right" in said["all"]
     assert "the ensemble gets none of its holdout images right" in said["none"]
     assert "every pair of members agrees on all (or on none)" in said["pairs"]
@@ -843,23 +856,23 @@ def test_the_reason_for_no_agreement_estimate_is_the_estimators_own(monkeypatch)
     # estimator gave is not told one it did not
     result = {"estimates": {"AC": 0.8}, "holdout_acc": 0.9}
     view = RunView(Path("e"), "e", None, None, None, result, None, members=["m0", "m1"], member_agreement=(0.9, 0.8))
-    assert "Agreement is not computed" not in render_markdown("t", "m", [report.prediction_section([view], {})[0]])
+    assert "Agreement is not computed" not in render_markdown("t", "m", [report_prediction.prediction_section([view], {})[0]])
     view.result["agreement_reason"] = estimators.HOLDOUT_ALL_RIGHT
     assert "gets all of its holdout images right" in render_markdown(
-        "t", "m", [report.prediction_section([view], {})[0]])
+        "t", "m", [report_prediction.prediction_section([view], {})[0]])
 
 
 def test_mirrored_copies_of_training_images_count_as_near_duplicates_in_the_report(monkeypatch):
     """Competition images that are training images flipped left-right were 0.2% near-duplicates at 0.97, so
     section 4 and the advice missed a leak made by the commonest augmentation."""
-    from kaggle_kit.gap import domain, report
+    from kaggle_kit.gap import domain, report_shift
 
-    monkeypatch.setattr(report, "figure_png", lambda fig: b"")
+    _draw_figures_with(monkeypatch, lambda fig: b"")
     rng = np.random.default_rng(0)
     train = rng.integers(0, 256, (40, 32, 32, 3), dtype=np.uint8)
     comp = np.concatenate([train[:3, :, ::-1], rng.integers(0, 256, (3, 32, 32, 3), dtype=np.uint8)])
-    blocks, info = report._near_duplicate_blocks(comp, train,
-                                                 domain.near_duplicates(comp, train, report.NEAR_DUP_THRESHOLDS))
+    blocks, info = report_shift._near_duplicate_blocks(comp, train,
+                                                 domain.near_duplicates(comp, train, report_shift.NEAR_DUP_THRESHOLDS))
     assert info["near_dup_share"] == pytest.approx(3 / 6)
     text = render_markdown("t", "m", [Section("s", "S", blocks)])
     assert "A mirrored (left-right flipped) copy counts too" in text
@@ -869,18 +882,18 @@ def test_mirrored_copies_of_training_images_count_as_near_duplicates_in_the_repo
 def test_the_mirrored_counts_of_section_4_are_the_near_duplicate_searchs(monkeypatch):
     """Section 4 counted the mirrored near-duplicates again beside ``domain.near_duplicates``, which counts the
     rest: it now shows the search's own ``mirrored_counts``."""
-    from kaggle_kit.gap import domain, report
+    from kaggle_kit.gap import domain, report_shift
 
-    monkeypatch.setattr(report, "figure_png", lambda fig: b"")
+    _draw_figures_with(monkeypatch, lambda fig: b"")
     rng = np.random.default_rng(0)
     train = rng.integers(0, 256, (40, 32, 32, 3), dtype=np.uint8)
     comp = np.concatenate([train[:3, :, ::-1], train[3:5], rng.integers(0, 256, (3, 32, 32, 3), dtype=np.uint8)])
-    real = domain.near_duplicates(comp, train, report.NEAR_DUP_THRESHOLDS)
+    real = domain.near_duplicates(comp, train, report_shift.NEAR_DUP_THRESHOLDS)
     assert real.mirrored_counts == {t: int((real.mirrored & (real.max_similarity >= t)).sum())
-                                    for t in report.NEAR_DUP_THRESHOLDS} == {0.95: 3, 0.97: 3, 0.99: 3}
+                                    for t in report_shift.NEAR_DUP_THRESHOLDS} == {0.95: 3, 0.97: 3, 0.99: 3}
     assert real.counts == {0.95: 5, 0.97: 5, 0.99: 5}
     told = dataclasses.replace(real, mirrored_counts={0.95: 7, 0.97: 8, 0.99: 9})
-    text = render_markdown("t", "m", [Section("s", "S", report._near_duplicate_blocks(comp, train, told)[0])])
+    text = render_markdown("t", "m", [Section("s", "S", report_shift._near_duplicate_blocks(comp, train, told)[0])])
     assert "| 0.95 | 5 | 62.50% | 7 |" in text and "| 0.99 | 5 | 62.50% | 9 |" in text, text
 
 
@@ -913,7 +926,7 @@ def test_the_scoreboard_shows_each_submissions_message_escaped_and_clipped(tmp_p
     from pathlib import Path
 
     from kaggle_kit import ledger
-    from kaggle_kit.gap.report import MESSAGE_CELL_CHARS, scoreboard_section
+    from kaggle_kit.gap.report_scoreboard import MESSAGE_CELL_CHARS, scoreboard_section
     from kaggle_kit.gap.report_runs import RunView
 
     path = tmp_path / "ledger.csv"
@@ -1018,12 +1031,12 @@ def test_the_estimator_glossary_is_a_table_naming_every_estimator_with_its_abbre
     stand for."""
     from pathlib import Path
 
-    from kaggle_kit.gap import estimators, report
+    from kaggle_kit.gap import estimators, report_prediction
     from kaggle_kit.gap.report_runs import RunView
 
-    monkeypatch.setattr(report, "figure_png", lambda fig: b"")
+    _draw_figures_with(monkeypatch, lambda fig: b"")
     view = RunView(Path("r"), "r", None, None, None, {"estimates": {"AC": 0.8}, "holdout_acc": 0.9}, None)
-    sec, _ = report.prediction_section([view], {})
+    sec, _ = report_prediction.prediction_section([view], {})
     folded = next(b for b in sec.blocks if isinstance(b, Details))
     table = next(b for b in folded.blocks if isinstance(b, Table))
     assert table.headers == ["estimator", "what it computes"]
@@ -1039,17 +1052,17 @@ def test_the_estimator_glossary_is_a_table_naming_every_estimator_with_its_abbre
 def test_section_3_spells_out_bbse_and_em_where_it_estimates_the_priors(monkeypatch):
     from pathlib import Path
 
-    from kaggle_kit.gap import report
+    from kaggle_kit.gap import report_shift
     from kaggle_kit.gap.report_runs import RunView
     from kaggle_kit.runs import Logits
 
-    monkeypatch.setattr(report, "figure_png", lambda fig: b"")
+    _draw_figures_with(monkeypatch, lambda fig: b"")
     rng = np.random.default_rng(0)
     lg = Logits(np.arange(50), rng.normal(size=(50, 10)).astype(np.float32), rng.integers(0, 10, 50), "none")
     flat = np.full(10, 0.1)
     view = RunView(Path("r"), "r", lg, None, lg, {"source_priors": flat, "priors_em": flat, "priors_bbse": flat,
                                                   "temperature": 1.0}, None)
-    sec, _ = report.label_shift_section(view, [f"c{k}" for k in range(10)])
+    sec, _ = report_shift.label_shift_section(view, [f"c{k}" for k in range(10)])
     assert "BBSE (black-box shift estimation:" in sec.blocks[0] and "EM (expectation-maximisation," in sec.blocks[0]
 
 
@@ -1059,7 +1072,7 @@ def test_the_scoreboard_gives_every_estimators_error_as_a_table_not_a_sentence(t
     from pathlib import Path
 
     from kaggle_kit import ledger
-    from kaggle_kit.gap.report import scoreboard_section
+    from kaggle_kit.gap.report_scoreboard import scoreboard_section
     from kaggle_kit.gap.report_runs import RunView
 
     path = tmp_path / "ledger.csv"
@@ -1079,11 +1092,11 @@ def test_a_change_that_rounds_to_nothing_shows_no_sign_and_thumbnail_features_ar
         random_covariate_section):
     """The demo's statistics table showed mean_b 0.438 -> 0.438 as '-0.0%', and its importance table listed
     'thumb_b_1_3' with no word of what it is."""
-    from kaggle_kit.gap import report
+    from kaggle_kit.gap import report_shift
 
-    assert report.relative_change(0.438, 0.43799) == "0.0%" and report.relative_change(0.438, 0.43801) == "0.0%"
-    assert report.relative_change(1.043, 1.124) == "+7.8%" and report.relative_change(0.0326, 0.022) == "-32.5%"
-    assert report.relative_change(0.0, 0.25) == "-"
+    assert report_shift.relative_change(0.438, 0.43799) == "0.0%" and report_shift.relative_change(0.438, 0.43801) == "0.0%"
+    assert report_shift.relative_change(1.043, 1.124) == "+7.8%" and report_shift.relative_change(0.0326, 0.022) == "-32.5%"
+    assert report_shift.relative_change(0.0, 0.25) == "-"
     sec, _, _ = random_covariate_section
     importance = next(b for b in sec.blocks if isinstance(b, Table) and b.headers[0] == "feature")
     assert any(r[0].startswith("thumb_") for r in importance.rows)
@@ -1097,24 +1110,24 @@ def test_the_scoreboard_line_says_which_local_accuracy_its_gap_is_against(tmp_pa
     from pathlib import Path
 
     from kaggle_kit import ledger
-    from kaggle_kit.gap import report
+    from kaggle_kit.gap import report_prediction, report_scoreboard
     from kaggle_kit.gap.report_runs import RunView
 
-    monkeypatch.setattr(report, "figure_png", lambda fig: b"")
+    _draw_figures_with(monkeypatch, lambda fig: b"")
     path = tmp_path / "ledger.csv"
     ledger.append_row(path, file="a.csv", runs=["r"], status="COMPLETE", local_holdout_acc=0.56, local_test_acc=0.5633,
                       public_score=0.5186)
     view = RunView(Path("r"), "r", None, None, None, {"estimates": {}, "holdout_acc": 0.56}, None)
-    sec, line, _ = report.scoreboard_section(ledger.read_ledger(path), [view])
+    sec, line, _ = report_scoreboard.scoreboard_section(ledger.read_ledger(path), [view])
     text = " ".join(b for b in sec.blocks if isinstance(b, str))
     assert ("leaderboard = 1.000 x local -4.47 points (one point: a constant gap). Local accuracy here is the CIFAR-10 "
             "test accuracy (the holdout's where a row has none), so this gap differs from one against the holdout."
             in text)
-    sec, _ = report.prediction_section([RunView(Path("r"), "r", None, None, None, {"estimates": {"AC": 0.8},
+    sec, _ = report_prediction.prediction_section([RunView(Path("r"), "r", None, None, None, {"estimates": {"AC": 0.8},
                                                                                  "holdout_acc": 0.9}, None)], {})
     assert "temperature scaling on the holdout: the logits divided by one number fitted to the holdout's labels" \
         in sec.blocks[0]
-    md = render_markdown("t", "m", [report.accuracy_section(_errors())])
+    md = render_markdown("t", "m", [report_prediction.accuracy_section(_errors())])
     assert "Mean absolute error (MAE) in accuracy points" in md
 
 
@@ -1123,7 +1136,7 @@ def test_the_uploads_prediction_errors_are_mean_absolute_over_the_scored_rows_an
     instead of the corrected ones, would misstate how far the predictions were from the public scores."""
     import pandas as pd
 
-    from kaggle_kit.gap.report import upload_prediction_summary
+    from kaggle_kit.gap.report_scoreboard import upload_prediction_summary
 
     nan = float("nan")
     df = pd.DataFrame({"predicted_by": ["Median-4-Spread", "Median-4-Spread", "ATC-MC", "Median-4-Spread"],
@@ -1152,12 +1165,12 @@ def _one_hot_view(hold_pred, comp_pred, result, comp_margin=5.0):
 def test_section_3_quotes_each_estimators_total_variation_and_lists_the_most_moved_class_first(monkeypatch):
     """BBSE's total variation computed from the EM priors, or the moved classes sorted least-moved first (the advice
     quotes the first three), would misstate the label shift."""
-    from kaggle_kit.gap import report
+    from kaggle_kit.gap import report_shift
 
-    monkeypatch.setattr(report, "figure_png", lambda fig: b"")
+    _draw_figures_with(monkeypatch, lambda fig: b"")
     result = {"temperature": 1.0, "source_priors": np.array([0.4, 0.3, 0.3]),
               "priors_em": np.array([0.5, 0.35, 0.15]), "priors_bbse": np.array([0.4, 0.25, 0.35])}
-    sec, info = report.label_shift_section(_one_hot_view([0, 1, 2], [0, 1, 2], result), ["c0", "c1", "c2"])
+    sec, info = report_shift.label_shift_section(_one_hot_view([0, 1, 2], [0, 1, 2], result), ["c0", "c1", "c2"])
     assert "Total variation from the training priors: EM 0.150, BBSE 0.050 (0 = same priors)" in sec.blocks[0]
     assert (info["tv_em"], info["tv_bbse"]) == (pytest.approx(0.15), pytest.approx(0.05))
     assert [m[0] for m in info["moved"]] == ["c2", "c0", "c1"]
@@ -1166,13 +1179,13 @@ def test_section_3_quotes_each_estimators_total_variation_and_lists_the_most_mov
 def test_section_5_orders_classes_by_how_far_their_share_moved_and_averages_their_confidence(monkeypatch):
     """Classes sorted least-moved first, or a class's confidence taken as its least confident image instead of the
     mean, would misstate section 5's table."""
-    from kaggle_kit.gap import report
+    from kaggle_kit.gap import report_shift
 
-    monkeypatch.setattr(report, "figure_png", lambda fig: b"")
+    _draw_figures_with(monkeypatch, lambda fig: b"")
     hold = [0] * 4 + [1] * 3 + [2] * 3                    # shares 40 / 30 / 30%
     comp = [0] * 3 + [1] * 1 + [2] * 6                    # 30 / 10 / 60%: moved -10, -20, +30 points
     margins = [5.0] * 4 + [2.0, 6.0] * 3                  # class 2's images: softmax max e^m / (e^m + 2)
-    sec = report.per_class_section(_one_hot_view(hold, comp, {"temperature": 1.0}, margins), ["c0", "c1", "c2"])
+    sec = report_shift.per_class_section(_one_hot_view(hold, comp, {"temperature": 1.0}, margins), ["c0", "c1", "c2"])
     rows = next(b for b in sec.blocks if isinstance(b, Table)).rows
     assert [r[0] for r in rows] == ["c2", "c1", "c0"]
     conf = np.mean([np.exp(m) / (np.exp(m) + 2) for m in (2.0, 6.0)])  # 0.891
@@ -1190,12 +1203,12 @@ def test_the_small_sample_note_gives_the_holdouts_95_percent_interval_below_500_
     moved (500 flagged, 499 not) would misstate or misplace the warning."""
     from pathlib import Path
 
-    from kaggle_kit.gap import report
+    from kaggle_kit.gap import report_prediction
     from kaggle_kit.gap.report_runs import RunView
     from kaggle_kit.runs import Logits
 
     lg = lambda n: Logits(np.arange(n), np.zeros((n, 10), np.float32), None, "none")
-    note = report.small_sample_note(RunView(Path("r"), "r", lg(n_hold), None, lg(n_comp), {"holdout_acc": acc}, None))
+    note = report_prediction.small_sample_note(RunView(Path("r"), "r", lg(n_hold), None, lg(n_comp), {"holdout_acc": acc}, None))
     if words is None:
         assert note is None
     else:  # 1.96 * sqrt(max(acc (1 - acc), 0.25 / n) / n): 0.9 at 499 -> 2.63 points; 1.0 at 100 -> 0.98
@@ -1207,10 +1220,10 @@ def test_a_temperature_at_the_searchs_lower_bound_is_reported_even_below_a_perfe
     holdout image was right."""
     from pathlib import Path
 
-    from kaggle_kit.gap import report
+    from kaggle_kit.gap import report_prediction
     from kaggle_kit.gap.report_runs import RunView
 
-    note = lambda t: report.temperature_note(RunView(Path("r"), "r", None, None, None,
+    note = lambda t: report_prediction.temperature_note(RunView(Path("r"), "r", None, None, None,
                                                      {"temperature": t, "holdout_acc": 0.98}, None))
     assert note(0.05).startswith("**r: temperature scaling had nothing to fit (T = 0.05).** Every holdout image")
     assert note(0.06) is None
@@ -1219,7 +1232,7 @@ def test_a_temperature_at_the_searchs_lower_bound_is_reported_even_below_a_perfe
 def test_section_7_names_the_lowest_error_the_binned_estimator_and_every_estimator_with_a_bin():
     """The highest error called the lowest, Median-4's bins quoted for a recommended estimator that has its own, the
     binned table keeping only estimators with every bin, or two columns swapped would misstate section 7."""
-    from kaggle_kit.gap.report import accuracy_section
+    from kaggle_kit.gap.report_prediction import accuracy_section
 
     def e(mae, bins):
         return {"mae_all_generated": mae, "mae_covariate": 0.011, "mae_label_shift": 0.012, "max_error_generated": 0.2,
@@ -1245,14 +1258,14 @@ def test_the_advices_near_duplicate_share_is_the_one_at_0_97(monkeypatch):
     """The share quoted by the advice taken at another threshold (0.95) would disagree with the 0.97 it names."""
     from types import SimpleNamespace
 
-    from kaggle_kit.gap import report
+    from kaggle_kit.gap import report_shift
 
-    monkeypatch.setattr(report, "figure_png", lambda fig: b"")
+    _draw_figures_with(monkeypatch, lambda fig: b"")
     nd = SimpleNamespace(counts={0.95: 3, 0.97: 2, 0.99: 1}, mirrored_counts={0.95: 1, 0.97: 1, 0.99: 0},
                          max_similarity=np.array([0.99, 0.97, 0.96, 0.5]), nearest=np.zeros(4, int),
                          mirrored=np.array([False, True, False, False]))
     images = np.zeros((4, 32, 32, 3), np.uint8)
-    _, info = report._near_duplicate_blocks(images, images, nd)
+    _, info = report_shift._near_duplicate_blocks(images, images, nd)
     assert info == {"near_dup_share": 0.5, "near_dup_threshold": 0.97}
 
 
@@ -1261,13 +1274,13 @@ def test_section_2s_table_gives_each_runs_holdout_and_bolds_only_the_recommended
     the table."""
     from pathlib import Path
 
-    from kaggle_kit.gap import report
+    from kaggle_kit.gap import report_prediction
     from kaggle_kit.gap.report_runs import RunView
 
-    monkeypatch.setattr(report, "figure_png", lambda fig: b"")
+    _draw_figures_with(monkeypatch, lambda fig: b"")
     runs = [RunView(Path(n), n, None, None, None, {"estimates": {"AC": a, "ATC-MC": m}, "holdout_acc": h}, None)
             for n, a, m, h in (("a", 0.85, 0.84, 0.9), ("b", 0.75, 0.74, 0.8))]
-    sec, _ = report.prediction_section(runs, {})  # nothing measured: ATC-MC is recommended
+    sec, _ = report_prediction.prediction_section(runs, {})  # nothing measured: ATC-MC is recommended
     table = next(b for b in sec.blocks if isinstance(b, Table) and b.headers[0] == "estimator")
     assert table.rows[0] == ["holdout accuracy (labeled)", "90.00%", "80.00%", "", ""]
     assert [r[:3] for r in table.rows[2:]] == [["AC", "85.00%", "75.00%"], ["**ATC-MC**", "84.00%", "74.00%"]]
@@ -1280,12 +1293,12 @@ def test_a_corrected_range_is_said_to_be_wider_only_where_it_is(monkeypatch, low
     from pathlib import Path
     from types import SimpleNamespace
 
-    from kaggle_kit.gap import estimators, report
+    from kaggle_kit.gap import estimators, report_prediction
     from kaggle_kit.gap.report_runs import RunView
 
     monkeypatch.setattr(estimators, "prediction_range", lambda *a: (0.80, 0.86))  # the uncorrected range
     v = RunView(Path("r"), "r", None, None, None, {"estimates": {"AC": 0.83}, "holdout_acc": 0.9}, None)
-    words = report._wider_words(SimpleNamespace(low=low, high=high), v, {})
+    words = report_prediction._wider_words(SimpleNamespace(low=low, high=high), v, {})
     assert words.startswith(" This range is wider than the uncorrected one above") if wider else words == ""
 
 
@@ -1295,17 +1308,17 @@ def test_the_scoreboards_cells_show_each_column_of_its_row(tmp_path, monkeypatch
     from pathlib import Path
 
     from kaggle_kit import ledger
-    from kaggle_kit.gap import report
+    from kaggle_kit.gap import report_scoreboard
     from kaggle_kit.gap.report_runs import RunView
 
-    monkeypatch.setattr(report.leaderboard_feedback, "replay", lambda df, legacy: [float("nan"), 0.815])
+    monkeypatch.setattr(report_scoreboard.leaderboard_feedback, "replay", lambda df, legacy: [float("nan"), 0.815])
     path = tmp_path / "ledger.csv"
     ledger.append_row(path, file="a.csv", status="COMPLETE", public_score=0.80, private_score=0.79,
                       local_holdout_acc=0.91, local_test_acc=0.90, predicted_lb_acc=0.83, predicted_by="atc")
     ledger.append_row(path, file="b.csv", status="COMPLETE", public_score=0.81, private_score=0.78,
                       local_holdout_acc=0.92, local_test_acc=0.89, predicted_lb_acc=0.80, predicted_by="doc")
     view = RunView(Path("r"), "r", None, None, None, {"estimates": {}, "holdout_acc": 0.9}, None)
-    table = report.scoreboard_section(ledger.read_ledger(path), [view])[0].blocks[0]
+    table = report_scoreboard.scoreboard_section(ledger.read_ledger(path), [view])[0].blocks[0]
     assert table.headers[4:12] == ["holdout", "local test", "predicted LB", "predicted by", "public", "private",
                                    "predicted - public (pts)", "corrected by earlier scores (error)"]
     assert [r[4:] for r in table.rows] == [
@@ -1320,19 +1333,19 @@ def test_the_scoreboard_line_falls_back_to_the_holdout_and_the_private_score(tmp
     from pathlib import Path
 
     from kaggle_kit import ledger
-    from kaggle_kit.gap import report
+    from kaggle_kit.gap import report_scoreboard
     from kaggle_kit.gap.report_runs import RunView
     from kaggle_kit.runs import Logits
 
     figs = []
-    monkeypatch.setattr(report, "figure_png", lambda fig: figs.append(fig) or b"")
+    _draw_figures_with(monkeypatch, lambda fig: figs.append(fig) or b"")
     path = tmp_path / "ledger.csv"
     ledger.append_row(path, file="a.csv", status="COMPLETE", public_score=0.85, local_test_acc=0.90)
     ledger.append_row(path, file="b.csv", status="COMPLETE", private_score=0.70, local_holdout_acc=0.80)
     view = RunView(Path("r"), "r", None, None, None, {"estimates": {}, "holdout_acc": 0.84}, None)
     test = Logits(np.arange(5), np.eye(10, dtype=np.float32)[[0, 1, 2, 3, 4]], np.array([0, 1, 2, 3, 0]), "none")
     tested = RunView(Path("t"), "t", None, test, None, {"estimates": {}, "holdout_acc": 0.84}, None)
-    sec, line, n = report.scoreboard_section(ledger.read_ledger(path), [view, tested])
+    sec, line, n = report_scoreboard.scoreboard_section(ledger.read_ledger(path), [view, tested])
     assert n == 2 and line == pytest.approx((1.5, -0.5))  # through (0.90, 0.85) and (0.80, 0.70)
     # 1.5 * 0.84 - 0.5; the run with labelled test logits (4 of 5 right) by its test accuracy: 1.5 * 0.8 - 0.5
     assert sec.blocks[-1].rows == [["r", "84.00%", "76.00%"], ["t", "80.00%", "70.00%"]]
@@ -1351,16 +1364,16 @@ def test_the_covariate_tables_show_the_top_ten_features_and_each_sides_median(mo
     from types import SimpleNamespace
 
     from kaggle_kit.config import ReportConfig
-    from kaggle_kit.gap import image_stats, report
+    from kaggle_kit.gap import image_stats, report_shift
 
-    monkeypatch.setattr(report, "figure_png", lambda fig: b"")
+    _draw_figures_with(monkeypatch, lambda fig: b"")
     stats = {False: np.array([1.0, 2.0, 3.0]), True: np.array([2.0, 3.0, 5.0])}
     dom = SimpleNamespace(auc=0.7, ci=(0.6, 0.8), n_per_side=3, feature_auc=dict.fromkeys(image_stats.FEATURES, 0.625),
                           importance={f"f{i}": 0.1 - 0.005 * i for i in range(12)},
                           side_stats=lambda comp: dict.fromkeys(image_stats.FEATURES, stats[comp]))
-    monkeypatch.setattr(report.domain, "domain_classifier", lambda *a, **k: dom)
+    monkeypatch.setattr(report_shift.domain, "domain_classifier", lambda *a, **k: dom)
     images = np.random.default_rng(0).integers(0, 256, (12, 32, 32, 3), dtype=np.uint8)
-    sec, info = report.covariate_section(images[:6], images[6:], ReportConfig(domain_max_images=50))
+    sec, info = report_shift.covariate_section(images[:6], images[6:], ReportConfig(domain_max_images=50))
     top, per_stat = [b for b in sec.blocks if isinstance(b, Table)][:2]
     assert len(top.rows) == 10 and top.rows[0] == ["f0", "0.1000"] and top.rows[-1] == ["f9", "0.0550"]
     k = image_stats.FEATURES[0]
@@ -1371,13 +1384,13 @@ def test_the_covariate_tables_show_the_top_ten_features_and_each_sides_median(mo
 def test_section_5_scales_the_confidences_by_the_runs_temperature_and_its_plot_shows_the_lowest(monkeypatch):
     """Confidences from unscaled logits (temperature 1 whatever the fit), or a plot whose y axis starts 10 points
     below the holdout's lowest class only, would overstate the confidence and cut off the competition's bars."""
-    from kaggle_kit.gap import report
+    from kaggle_kit.gap import report_shift
 
     made = []
-    monkeypatch.setattr(report, "figure_png", lambda fig: made.append(fig) or b"")
+    _draw_figures_with(monkeypatch, lambda fig: made.append(fig) or b"")
     hold, comp = [0] * 4 + [1] * 3 + [2] * 3, [0] * 3 + [1] * 1 + [2] * 6
     margins = [5.0] * 4 + [2.0, 6.0] * 3  # at temperature 2 a margin m is a max probability e^(m/2) / (e^(m/2) + 2)
-    sec = report.per_class_section(_one_hot_view(hold, comp, {"temperature": 2.0}, margins), ["c0", "c1", "c2"])
+    sec = report_shift.per_class_section(_one_hot_view(hold, comp, {"temperature": 2.0}, margins), ["c0", "c1", "c2"])
     rows = next(b for b in sec.blocks if isinstance(b, Table)).rows
     hold_conf = np.exp(2.5) / (np.exp(2.5) + 2)  # 0.859
     comp_conf = np.mean([np.exp(m / 2) / (np.exp(m / 2) + 2) for m in (2.0, 6.0)])  # 0.743
@@ -1389,13 +1402,13 @@ def test_section_5_scales_the_confidences_by_the_runs_temperature_and_its_plot_s
 def test_section_3_plots_each_prior_under_its_own_name(monkeypatch):
     """A bar of the section 3 plot drawn from another estimator's priors (EM's bars from BBSE's) would show a label
     shift the table does not."""
-    from kaggle_kit.gap import report
+    from kaggle_kit.gap import report_shift
 
     made = []
-    monkeypatch.setattr(report, "figure_png", lambda fig: made.append(fig) or b"")
+    _draw_figures_with(monkeypatch, lambda fig: made.append(fig) or b"")
     result = {"temperature": 1.0, "source_priors": np.array([0.4, 0.3, 0.3]),
               "priors_em": np.array([0.5, 0.35, 0.15]), "priors_bbse": np.array([0.4, 0.25, 0.35])}
-    report.label_shift_section(_one_hot_view([0, 1, 2], [0, 0, 2], result), ["c0", "c1", "c2"])
+    report_shift.label_shift_section(_one_hot_view([0, 1, 2], [0, 0, 2], result), ["c0", "c1", "c2"])
     bars = {c.get_label(): [round(p.get_height(), 6) for p in c] for c in made[0].axes[0].containers}
     assert bars == {"training prior": [40, 30, 30], "BBSE": [40, 25, 35], "EM": [50, 35, 15],
                     "predicted share (competition)": [round(200 / 3, 6), 0, round(100 / 3, 6)]}
@@ -1404,17 +1417,17 @@ def test_section_3_plots_each_prior_under_its_own_name(monkeypatch):
 def test_the_near_duplicate_strip_shows_the_closest_pairs_first_each_with_its_nearest_training_image(monkeypatch):
     """The strip showing the least similar pairs, a competition image beside the training image at its own index,
     or no '(m)' on a mirrored match would show pairs that are not the near-duplicates the table counts."""
-    from kaggle_kit.gap import domain, report
+    from kaggle_kit.gap import domain, report_shift
 
     shown = []
-    monkeypatch.setattr(report, "figure_png", lambda fig: b"")
-    monkeypatch.setattr(report, "_image_strip", lambda pairs: shown.extend(pairs) or b"")
+    _draw_figures_with(monkeypatch, lambda fig: b"")
+    monkeypatch.setattr(report_shift, "_image_strip", lambda pairs: shown.extend(pairs) or b"")
     rng = np.random.default_rng(0)
     train = rng.integers(0, 256, (40, 32, 32, 3), dtype=np.uint8)
     noisy = np.clip(train[3].astype(int) + rng.integers(-20, 21, train[3].shape), 0, 255).astype(np.uint8)
     comp = np.concatenate([rng.integers(0, 256, (1, 32, 32, 3), dtype=np.uint8), train[7:8, :, ::-1], noisy[None],
                            rng.integers(0, 256, (7, 32, 32, 3), dtype=np.uint8)])
-    report._near_duplicate_blocks(comp, train, domain.near_duplicates(comp, train, report.NEAR_DUP_THRESHOLDS))
+    report_shift._near_duplicate_blocks(comp, train, domain.near_duplicates(comp, train, report_shift.NEAR_DUP_THRESHOLDS))
     assert len(shown) == 8
     assert np.array_equal(shown[0][0], comp[1]) and np.array_equal(shown[0][1], train[7])
     assert shown[0][2] == "1.000 (m)"
@@ -1426,12 +1439,12 @@ def test_the_near_duplicate_strip_shows_the_closest_pairs_first_each_with_its_ne
 
 def test_the_image_strip_puts_each_competition_image_above_its_training_image(monkeypatch):
     """Rows swapped would put the training image where the caption says the competition image is."""
-    from kaggle_kit.gap import report
+    from kaggle_kit.gap import report_shift
 
     made = []
-    monkeypatch.setattr(report, "figure_png", lambda fig: made.append(fig) or b"")
+    _draw_figures_with(monkeypatch, lambda fig: made.append(fig) or b"")
     tile = lambda v: np.full((2, 2, 3), v, np.uint8)
-    report._image_strip([(tile(10), tile(200), "0.991"), (tile(20), tile(210), "0.980 (m)")])
+    report_shift._image_strip([(tile(10), tile(200), "0.991"), (tile(20), tile(210), "0.980 (m)")])
     cells = sorted((ax.get_subplotspec().rowspan.start, ax.get_subplotspec().colspan.start,
                     int(ax.images[0].get_array()[0, 0, 0]), ax.get_title()) for ax in made[0].axes)
     assert cells == [(0, 0, 10, "0.991"), (0, 1, 20, "0.980 (m)"), (1, 0, 200, ""), (1, 1, 210, "")]
@@ -1455,17 +1468,17 @@ def test_section_2s_plot_marks_the_recommended_estimate_its_error_the_holdout_th
     from pathlib import Path
 
     from kaggle_kit import ledger
-    from kaggle_kit.gap import report
+    from kaggle_kit.gap import report_prediction
     from kaggle_kit.gap.report_runs import RunView
 
     figs = []
-    monkeypatch.setattr(report, "figure_png", lambda fig: figs.append(fig) or b"")
+    _draw_figures_with(monkeypatch, lambda fig: figs.append(fig) or b"")
     ledger.append_row(tmp_path / "l.csv", file="a.csv", status="COMPLETE", public_score=0.68, runs="r")
     errors = {"estimators": {"Median-4": {"mae_all_generated": 0.02, "max_error_generated": 0.1,
                                           "by_predicted_drop": {"5-15": {"n": 26, "mae": 0.019, "p90": 0.05}}}}}
     estimates = {"Median-4": 0.71, "Shift-Gated": 0.71, "CC-Synth": 0.70, "ATC-NE-EM": 0.72}
     view = RunView(Path("r"), "r", None, None, None, {"estimates": estimates, "holdout_acc": 0.80}, None)
-    sec, _ = report.prediction_section([view], errors, ledger=ledger.read_ledger(tmp_path / "l.csv"))
+    sec, _ = report_prediction.prediction_section([view], errors, ledger=ledger.read_ledger(tmp_path / "l.csv"))
     assert "The recommended estimator is **Median-4**" in sec.blocks[0]
     ax = figs[-1].axes[0]
     bars, = (c for c in ax.containers if isinstance(c, matplotlib.container.BarContainer))

@@ -94,7 +94,7 @@ def test_a_leaderboard_score_above_the_holdout_is_said_as_above(tmp_path):
 
 
 def test_the_scoreboard_names_the_submitted_ensemble_before_its_members(tmp_path):
-    from kaggle_kit.gap.report import _runs_cell
+    from kaggle_kit.gap.report_scoreboard import _runs_cell
     from kaggle_kit.runs import RecipeKeys
 
     df = _ledger(tmp_path, [dict(runs=["m0", "m1"], recipe="abcdef012345", public_score=0.8),

@@ -1,0 +1,451 @@
+"""Report sections 2 and 7: the leaderboard accuracy predicted from the unlabeled competition predictions, with
+the range its measured error gives and the correction by earlier scores; and how good those predictions were on
+labeled shifted sets (``measured_error*.json``, written by the benchmarks).
+"""
+from __future__ import annotations
+
+import math
+from typing import Sequence
+
+import numpy as np
+import pandas as pd
+
+from kaggle_kit.mplconfig import ensure_writable_folder
+
+ensure_writable_folder()  # before matplotlib's first import, which reads MPLCONFIGDIR (see mplconfig)
+from matplotlib.figure import Figure  # noqa: E402
+
+from kaggle_kit.calibration import T_BOUNDS
+from kaggle_kit.gap import estimators, leaderboard_feedback
+from kaggle_kit.gap.report_render import Details, Fig, Section, Table, figure_png, literal
+from kaggle_kit.gap.report_runs import RunView
+from kaggle_kit.text import percent
+
+# Below this many images a run's holdout or competition predictions make its estimates noisier than the benchmark
+# measured them (5,000-image holdouts): the holdout accuracy alone is uncertain by about ±4 points at 500, and COT
+# and COTT read chance differences of the predicted-class shares as a shift (8-9 points low at 100 images).
+SMALL_SET_IMAGES = 500
+
+
+measured_error = estimators.measured_error
+
+
+recommended_estimator = estimators.recommended_estimator
+
+
+def _mae(errors: dict, name: str) -> float | None:
+    return errors.get("estimators", {}).get(name, {}).get("mae_all_generated")
+
+
+def expected_for(errors: dict, name: str, result: dict) -> dict | None:
+    """``estimators.expected_error`` for one run's estimate of ``name`` (None if not computed or measured)."""
+    est = result["estimates"].get(name)
+    return None if est is None else estimators.expected_error(errors, name, result["holdout_acc"], est)
+
+
+def expectation_sentence(name: str, estimator: str, result: dict, errors: dict,
+                         unseen: dict | None = None) -> str | None:
+    """One line a user can act on: the estimate, its drop, and the range to expect with the evidence for it.
+
+    With Median-4's members computed the range is ``estimators.expected_range`` (reaching lower when they
+    disagree; ``unseen``'s "range_coverage" says how often it held on shift families outside the benchmark),
+    otherwise the estimator's own error at its predicted drop, either side."""
+    est = result["estimates"].get(estimator)
+    if est is None:
+        return None
+    head = f"{name}: {estimator} predicts **{percent(est, 1)}**, {versus(est, result['holdout_acc'])} the holdout"
+    rng = estimators.expected_range(errors, result["estimates"], result["holdout_acc"])
+    if rng is not None:
+        # the bin is Median-4's predicted drop, which can differ from the drop of ``estimator`` said just before
+        # it ("5.1 points under the holdout ... a predicted drop of under 5 points" read as a contradiction)
+        where = ("over all benchmark sets Median-4" if rng["bin"] == "all" else
+                 f"on the {rng['n']} benchmark sets where Median-4 predicted a drop of {_bin_words(rng['bin'])} "
+                 f"points, as it does here ({rng['drop']:.1f}), it")
+        members = _and_list(estimators.SPREAD_MEMBERS)
+        spread, p90 = 100 * rng["spread"], 100 * rng["p90"]
+        why = (f"{members} disagree by {spread:.1f} points, so the range reaches that far below Median-4 "
+               f"({percent(result['estimates']['Median-4'], 1)}): when they disagree, the true accuracy has "
+               f"tended to be lower than all of them" if rng["by_spread"] else
+               f"{members} agree within {spread:.1f} points")
+        cov = (unseen or {}).get("range_coverage")
+        evidence = (f" This range held on {cov['spread']:.0%} of {cov['n']} shifted sets of families outside the "
+                    f"benchmark (Median-4 ±{p90:.1f} points alone: {cov['symmetric']:.0%})." if cov else "")
+        return (f"{head}. Expect **{percent(rng['low'], 1)} to {percent(rng['high'], 1)}**: {where} was within "
+                f"{p90:.1f} points 9 times in 10; {why}.{evidence}")
+    exp = expected_for(errors, estimator, result)
+    if exp is None:
+        return None
+    where = ("over all benchmark sets" if exp["bin"] == "all" else
+             f"on the {exp['n']} benchmark sets where it predicted a drop of {_bin_words(exp['bin'])} points")
+    lo, hi = estimators.symmetric_band(est, exp["p90"])
+    return (f"{head}; {where} its error averaged {100 * exp['mae']:.1f} points and 9 in 10 were within "
+            f"{100 * exp['p90']:.1f}, so expect {percent(lo, 1)} to {percent(hi, 1)}.")
+
+
+def versus(value: float, holdout: float) -> str:
+    """'3.4 points under' / '1.2 points above': a leaderboard accuracy against the holdout's, sign in words."""
+    gap = 100 * (holdout - value)
+    return f"{abs(gap):.1f} points {'under' if gap >= 0 else 'above'}"
+
+
+def _bin_words(label: str) -> str:
+    return label.replace("< ", "under ").replace("> ", "over ")
+
+
+def _and_list(names: Sequence[str]) -> str:
+    """'A, B and C'."""
+    return ", ".join(names[:-1]) + f" and {names[-1]}" if len(names) > 1 else "".join(names)
+
+
+def _gate_words(at_most: str, at_least: str) -> str:
+    """Shift-Gated's two ends in words, with ``estimators.GATE_AUC``'s numbers (the glossary and section 2 say them)."""
+    lo, hi = estimators.GATE_AUC
+    return at_most.format(f"{lo:.2f}") + at_least.format(f"{hi:.2f}")
+
+
+def estimator_glossary() -> tuple[tuple[str, str], ...]:
+    """Section 2's folded glossary, one row per estimator: every abbreviation in a name is spelled out once here.
+    The members, the gate and the penalty are ``estimators``' own, so the words follow them."""
+    penalty = "a fifth" if estimators.SPREAD_PENALTY == 0.2 else f"{estimators.SPREAD_PENALTY:g} times"
+    return (
+        ("AC", "average confidence"),
+        ("DoC (difference of confidences)", "holdout accuracy minus the drop in confidence"),
+        ("ATC-MC / ATC-NE (average thresholded confidence)",
+         "share of competition images above the confidence (MC) or negative-entropy (NE) threshold that matches the "
+         "holdout accuracy"),
+        ("AC-EM, ATC-NE-EM, ATC-NE-BBSE",
+         "the same corrected for the class priors estimated in section 3 by EM (expectation-maximisation) or BBSE "
+         "(black-box shift estimation), with the holdout re-weighted to those priors"),
+        ("CC-Synth (correctness classifier, synthetic shifts)",
+         "mean probability of being correct from a classifier trained on the holdout corrupted by blur, JPEG, noise, "
+         "contrast, down-sampling, colour and rotation/zoom (confidence + image statistics; its correction measured on "
+         "clean holdout images is applied in full only when the competition images look like the holdout, as in "
+         "Shift-Gated)"),
+        ("COT (confidence optimal transport)",
+         "1 - the optimal-transport cost from the predicted probabilities to the holdout's class mix (it notices "
+         "predictions piling onto a few classes)"),
+        ("COT-EM", "the same to the EM priors"),
+        ("COTT", "COT with thresholding"),
+        ("Shift-Gated", _gate_words("ATC-NE-EM when the competition images look like the holdout (re-weighted domain "
+                                    "AUC <= {}: only the class mix moved), ",
+                                    "COT when they do not (AUC >= {}), blended in between")),
+        ("Median-4", f"the median of {_and_list(estimators.MEDIAN_MEMBERS)}, which fail on different shifts"),
+        ("Median-4-Spread",
+         f"Median-4 lowered by {penalty} of the range of {_and_list(estimators.SPREAD_MEMBERS)} (they disagree when "
+         f"the shift is one they were not built for, and then all of them over-estimate; chosen by a test on shift "
+         f"families outside the benchmark, section 7)"),
+        ("Agreement", "ensemble members' agreement carried over to accuracy"),
+    )
+
+
+def runs_of(v: RunView) -> list[str]:
+    """The ledger's ``runs`` of a submission of this run: an ensemble is submitted as its members."""
+    return list(v.members or [v.name])
+
+
+def corrected_for(v: RunView, estimator: str, ledger: pd.DataFrame | None, competition: str | None,
+                  measured: dict | None = None) -> leaderboard_feedback.Corrected | None:
+    """``v``'s prediction corrected by the ledger's earlier misses, as the upload would make it; None without one."""
+    if ledger is None or ledger.empty:
+        return None
+    est = estimators.finite_estimates(v.result["estimates"])
+    return None if estimator not in est else leaderboard_feedback.corrected_prediction(
+        est, estimator, ledger, competition, runs_of(v), estimators.logits_only_estimator(), measured, v.recipe)
+
+
+def _wider_words(c: leaderboard_feedback.Corrected, v: RunView, errors: dict) -> str:
+    """Why a corrected range can be wider than the uncorrected one above it, said where it happens."""
+    holdout = v.result.get("holdout_acc")
+    before = None if holdout is None else estimators.prediction_range(
+        errors, v.result["estimates"], holdout, recommended_estimator(errors, available=v.result["estimates"]))
+    if c.low is None or before is None or c.high - c.low <= before[1] - before[0] + 1e-9:
+        return ""
+    return (" This range is wider than the uncorrected one above: it has one width for every correction of its "
+            "kind, while the uncorrected one narrows with a small predicted drop and with agreeing estimators; each "
+            "held about 9 times in 10 where it was measured.")
+
+
+def corrections(runs: Sequence[RunView], estimator: str, ledger: pd.DataFrame | None,
+                competition: str | None = None, errors: dict | None = None) -> tuple[list[str], list]:
+    """Each run's prediction corrected by the ledger's earlier misses (``leaderboard_feedback.correction_order``
+    says which estimator's) and one sentence on how close such corrections came; and, apart, the evidence for
+    section 7 (why, the table check by check, the public/private replay), empty without a correction."""
+    if ledger is None or ledger.empty:
+        return [], []
+    errors = measured_error() if errors is None else errors
+    lines, last, said_wider = [], None, False
+    measured = leaderboard_feedback.measurements()
+    if competition is not None and not (ledger["competition"] == competition).any():
+        found = ", ".join(literal(c) for c in sorted(set(ledger["competition"]) - {""})) or "none named"
+        return [f"No ledger row is for competition '{literal(competition)}' (the ledger's: {found}), so nothing "
+                f"corrects the prediction."], []
+    for v in runs:
+        c = corrected_for(v, estimator, ledger, competition, measured)
+        own = leaderboard_feedback.own_public_score(ledger, runs_of(v), competition)
+        if c is not None:
+            wider = "" if said_wider else _wider_words(c, v, errors)  # said once
+            said_wider = said_wider or bool(wider)
+            last = c
+            lines.append(f"{literal(v.name)}, corrected by the leaderboard: {c.offset.estimator} predicted "
+                         f"{percent(c.estimate, 1)}, and on your {c.offset.scored_words()} its "
+                         f"{c.offset.predictions_were()} {c.offset.miss_words()}, so "
+                         f"expect **{percent(c.accuracy, 1)}**" + ("." if c.low is None else
+                                                                f" ({percent(c.low, 1)} to {percent(c.high, 1)}: "
+                                                                f"{leaderboard_feedback.range_basis(c, measured)})."
+                                                                + wider))
+        elif own is not None:
+            lines.append(f"{literal(v.name)} is on the leaderboard already: public score **{percent(own, 2)}**. A "
+                         f"submission's own score never corrects its prediction, and no other scored submission "
+                         f"qualifies yet.")
+    if last is not None:
+        name = last.offset.estimator
+        switch = leaderboard_feedback.switch_words(name, estimator, measured)
+        why = f" {switch}." if switch else ""
+        evidence = [f"Why the correction: every submission meets the same shift, and an estimator's miss is mostly "
+                    f"the shift's. The public scores are the only labels used, and a submission's own score never "
+                    f"corrects it.{why} How far {name} was from what each row was judged against, as mean absolute "
+                    f"error in points (lower is better; `benchmarks/bench_gap_ledger.py`, the checks in "
+                    f"`benchmarks/PREREGISTERED.md`):"]
+        headers, rows, notes = leaderboard_feedback.evidence_table(last.evidence)
+        evidence += [Table(headers, rows), *notes]
+        split = [w for w in (leaderboard_feedback.split_words(name, measured),
+                             leaderboard_feedback.coverage_words(name, measured)) if w is not None]
+        if split:
+            evidence.append(". ".join(split) + " (`benchmarks/bench_gap_public_split.py`).")
+        done = leaderboard_feedback.choice_words(name, measured)
+        if done:
+            lines.append(done)
+        return lines, [f"**How good is the correction by the leaderboard? ({name})**", *evidence]
+    return lines, []
+
+
+def prediction_section(runs: Sequence[RunView], errors: dict, unseen: dict | None = None,
+                       ledger: pd.DataFrame | None = None, competition: str | None = None) -> tuple[Section, list]:
+    """The section and the correction's evidence (``corrections``), which section 7 shows."""
+    sec = Section("prediction", "2. Predicted leaderboard accuracy (before submitting)")
+    best = recommended_estimator(errors, available=runs[-1].result["estimates"])
+    sec.blocks.append(
+        f"Before any score comes back, from the unlabeled competition predictions alone (after temperature scaling "
+        f"on the holdout: the logits divided by one number fitted to the holdout's labels, so that confidence "
+        f"tracks accuracy). The recommended estimator is **{best}**: section 7 measures every estimator's error on "
+        f"labeled shifted sets, and \"What each estimator computes\", under the table, explains them. Once the "
+        f"ledger has public scores, the prediction is also corrected by how far the earlier ones missed.")
+    for v in runs:
+        line = expectation_sentence(literal(v.name), best, v.result, errors, unseen)
+        sec.blocks.append(line or _no_range_sentence(v, best))
+        sec.blocks += [n for n in (small_sample_note(v), temperature_note(v)) if n]
+    corrected, evidence = corrections(runs, best, ledger, competition, errors)
+    sec.blocks += corrected
+    gates = [f"{literal(v.name)} {v.result['shift_auc']:.3f}" for v in runs if v.result.get("shift_auc") is not None]
+    if gates:
+        sec.blocks.append(f"Shift-Gated's gate, the re-weighted domain AUC: {', '.join(gates)}. It separates the "
+                          f"holdout's image statistics, re-weighted to the EM priors, from the competition's ("
+                          + _gate_words("at most {}: the images look alike and it uses ATC-NE-EM; ",
+                                        "at least {}: COT; blended between). ")
+                          + "Section 4's domain AUC compares the training images themselves, with a thumbnail too.")
+    names = list(runs[0].result["estimates"])
+    for v in runs[1:]:
+        names += [n for n in v.result["estimates"] if n not in names]
+    main = runs[-1]
+    headers = (["estimator"] + [literal(v.name) for v in runs]
+               + ["measured error, all sets (pts)", f"measured error at {literal(main.name)}'s predicted drop (pts)"])
+    rows = [["holdout accuracy (labeled)"] + [percent(v.result["holdout_acc"], 2) for v in runs] + ["", ""],
+            ["CIFAR-10 test accuracy (labeled)"] + [percent(v.test.accuracy if v.test else None, 2) for v in runs]
+            + ["", ""]]
+    for n in names:
+        mae = _mae(errors, n)
+        exp = expected_for(errors, n, main.result)
+        label = f"**{n}**" if n == best else n
+        rows.append([label] + [percent(v.result["estimates"].get(n), 2) for v in runs]
+                    + ["-" if mae is None else f"{100 * mae:.2f}",
+                       "-" if exp is None else
+                       f"{100 * exp['mae']:.2f} ({'all sets' if exp['bin'] == 'all' else 'drop ' + exp['bin']})"])
+    glossary = [Table(["estimator", "what it computes"], [list(r) for r in estimator_glossary()]),
+                "Measured error: mean absolute error (MAE) on labeled shifted sets (section 7)."]
+    sec.blocks += [Table(headers, rows), Details("What each estimator computes", glossary)]
+    checks = []
+    for v in runs:
+        if v.test_result is not None and v.test is not None:
+            e = v.test_result["estimates"].get(best)
+            checks.append(f"{literal(v.name)}: {best} predicts {percent(e, 2)} on the CIFAR-10 test set, actual "
+                          f"{percent(v.test.accuracy, 2)}")
+    if checks:
+        sec.blocks.append("Sanity check on the labeled CIFAR-10 test set (no shift): " + "; ".join(checks) + ".")
+    for v in runs:
+        if v.member_agreement is not None:
+            sec.blocks.append(f"{literal(v.name)}: ensemble of {len(v.members)} members "
+                              f"({', '.join(literal(m) for m in v.members)}); mean "
+                              f"pairwise agreement {percent(v.member_agreement[0], 2)} on the holdout, "
+                              f"{percent(v.member_agreement[1], 2)} on the competition set."
+                              + ("" if "Agreement" in v.result["estimates"] else _no_agreement_words(v)))
+    own = None if ledger is None else leaderboard_feedback.own_public_score(ledger, runs_of(main), competition)
+    sec.blocks.append(_predicted_lb_figure(main, errors, best, own))
+    return sec, evidence
+
+
+def _no_agreement_words(v: RunView) -> str:
+    """Why an ensemble has no Agreement estimate: the reason ``estimators.agreement_line`` gave, in words ("" when
+    the result names none)."""
+    reason = v.result.get("agreement_reason")
+    if reason in (estimators.HOLDOUT_ALL_RIGHT, estimators.HOLDOUT_NONE_RIGHT):
+        acc = 1.0 if reason == estimators.HOLDOUT_ALL_RIGHT else 0.0
+        return (f" Agreement is not computed: the ensemble gets {'all' if acc == 1.0 else 'none'} of its holdout "
+                f"images right, and agreement on the line carries the members' move over from the holdout's accuracy "
+                f"on the probit scale, where {acc:.0%} is infinitely far out: the estimate would be set by where it "
+                f"is clipped, not by the images.")
+    if reason == estimators.NO_PAIR_LEFT:
+        return (" Agreement is not computed: every pair of members agrees on all (or on none) of the holdout or the "
+                "competition images, and agreement on the line needs a share between 0% and 100% on both (the probit "
+                "of 0% or 100% is infinite).")
+    return ""
+
+
+def _predicted_lb_figure(main: RunView, errors: dict, best: str, own: float | None) -> Fig:
+    """The last run's estimates as bars with their measured error at its predicted drop, the expected range and,
+    once it has one, its public score (``own``)."""
+    fig = Figure(figsize=(7, 0.45 * len(main.result["estimates"]) + 1.2))
+    ax = fig.add_subplot()
+    est = main.result["estimates"]
+    ys = np.arange(len(est))
+    vals = np.array([100 * est[n] for n in est])
+    errs = np.array([100 * ((expected_for(errors, n, main.result) or {}).get("mae") or 0.0) for n in est])
+    colors = ["tab:green" if n == best else "tab:blue" for n in est]
+    ax.barh(ys, vals, xerr=errs, color=colors, alpha=0.8, capsize=3)
+    ax.set_yticks(ys, list(est))
+    ax.axvline(100 * main.result["holdout_acc"], color="gray", ls="--", label="holdout accuracy")
+    rng = estimators.expected_range(errors, est, main.result["holdout_acc"])
+    if rng is not None:
+        ax.axvspan(100 * rng["low"], 100 * rng["high"], color="tab:green", alpha=0.12, label="expected range")
+    if own is not None:  # already on the leaderboard: the answer the estimates are judged by
+        ax.axvline(100 * own, color="black", lw=1.5, label="its public score")
+    top = max((vals + errs).max(), 100 * main.result["holdout_acc"], 100 * (own or 0.0))
+    ax.set_xlim(max(0, vals.min() - 15), min(100, top + 8))  # room for the legend, not up to 100% for a weak model
+    ax.set_xlabel(f"predicted leaderboard accuracy (%) of {main.name}; error bars: measured MAE at that drop",
+                  parse_math=False)  # a '$' in a run name is no mathtext
+    ax.legend(fontsize=8)
+    return Fig("predicted_lb", figure_png(fig), "Predicted leaderboard accuracy by estimator, with each estimator's "
+               "mean absolute error measured on benchmark sets where it predicted a similar drop; shaded: the range "
+               "to expect (above); a black line: the run's public score, once it has one.")
+
+
+def _no_range_sentence(v: RunView, best: str) -> str:
+    """What section 2 says of a run whose ``best`` estimate has no measured range: it was not computed for this run
+    (another run chose it), or never measured; such a run was left out of the text without a word."""
+    est = v.result["estimates"].get(best)
+    if est is None:
+        return (f"{literal(v.name)}: {best} could not be computed for this run (the image-based estimators need the "
+                f"competition images, and CC-Synth the run's weights or its ensemble members' logits); the "
+                f"estimates that could be are in the table below.")
+    return (f"{literal(v.name)}: {best} predicts **{percent(est, 1)}**, "
+            f"{versus(est, v.result['holdout_acc'])} the holdout; "
+            f"its error was never measured, so no range can be given.")
+
+
+def temperature_note(v: RunView) -> str | None:
+    """A warning when temperature scaling had nothing to fit: every holdout image right (sharper is then always
+    better, and the search stops wherever the likelihood turns flat), or T at the top of ``T_BOUNDS``."""
+    t = v.result.get("temperature")
+    if t is None:
+        return None
+    if v.result.get("holdout_acc") == 1.0 or t <= T_BOUNDS[0] * 1.001:
+        why = ("every holdout image is right, so the holdout shows no error to calibrate against and the confidences "
+               "were sharpened as far as the search went")
+    elif t >= T_BOUNDS[1] * 0.999:
+        why = "its logits are far too large, or carry almost no information, for one temperature to calibrate them"
+    else:
+        return None
+    return (f"**{literal(v.name)}: temperature scaling had nothing to fit (T = {t:.3g}).** {why[0].upper()}{why[1:]}; the "
+            f"confidence-based estimates (AC, DoC, ATC, AC-EM and those built on them) rest on uncalibrated "
+            f"confidences.")
+
+
+def small_sample_note(v: RunView) -> str | None:
+    """A warning when ``v``'s holdout or competition predictions have under ``SMALL_SET_IMAGES`` images (a smoke
+    test's ``data.holdout_size`` or ``data.comp_subset``): the measured errors quoted above do not hold for them."""
+    n_hold = None if v.holdout is None else len(v.holdout.ids)
+    n_comp = None if v.comp is None else len(v.comp.ids)
+    parts = []
+    if n_hold is not None and n_hold < SMALL_SET_IMAGES:
+        acc = v.result["holdout_acc"]
+        parts.append(f"its holdout has {n_hold:,} images, so its accuracy alone is uncertain by about "
+                     f"±{100 * 1.96 * math.sqrt(max(acc * (1 - acc), 0.25 / n_hold) / n_hold):.1f} points")
+    if n_comp is not None and n_comp < SMALL_SET_IMAGES:
+        parts.append(f"its competition predictions cover {n_comp:,} images, too few for the predicted-class shares to "
+                     f"follow the class priors, which COT, COTT and the estimators built on them read as a shift "
+                     f"(8-9 points low at 100 images)")
+    if not parts:
+        return None
+    return (f"**{literal(v.name)}: estimates from few images.** " + "; ".join(parts)[0].upper() + "; ".join(parts)[1:]
+            + ". The errors and ranges quoted here were measured with 5,000-image holdouts on sets of thousands of "
+              "images, so they understate this run's.")
+
+
+def accuracy_section(errors: dict, unseen: dict | None = None, correction_evidence: Sequence = ()) -> Section:
+    """The main benchmark's errors; with ``unseen`` (``measured_error_unseen_families``) also the errors on
+    shift families no estimator was designed or tuned on, which are larger and belong next to them; then the
+    evidence for section 2's correction by the leaderboard, when one was made."""
+    sec = Section("accuracy", "7. How good is the prediction?")
+    unseen_info = unseen or {}
+    unseen = unseen_info.get("estimators", {})
+    if not errors:
+        sec.blocks.append("Not measured yet: run `benchmarks/bench_gap.py` to measure each estimator's error.")
+        sec.blocks += list(correction_evidence)
+        return sec
+    models = ", ".join(f"{m} ({percent(a)} on CIFAR-10 test)" for m, a in errors.get("models", {}).items())
+    sec.blocks.append(f"Measured by `{errors.get('source', 'benchmarks/bench_gap.py')}` on {errors.get('n_sets')} "
+                      f"labeled shifted sets per model (corruptions at two severities, mixed corruptions, label-shift "
+                      f"resamples and label shift combined with corruptions) with models {models}. CC-Synth is "
+                      f"measured with the tested corruption family left out of its training where a set has one "
+                      f"family. The stand-in column is the shared stand-in competition set, never used to choose "
+                      f"anything. Mean absolute error (MAE) in accuracy points; see benchmarks/RESULTS.md for every set.")
+    best = recommended_estimator(errors)
+    ests = errors.get("estimators", {})
+    lowest = min(ests, key=lambda n: ests[n]["mae_all_generated"]) if ests else best
+    if best != lowest:
+        sec.blocks.append(
+            f"Recommended: {best}, although {lowest} has the lowest error on these sets "
+            f"({100 * ests[lowest]['mae_all_generated']:.2f} against {100 * ests[best]['mae_all_generated']:.2f}): "
+            f"a test written down before its data existed (check 5, benchmarks/PREREGISTERED.md) chose it for its "
+            f"error on shift families outside the benchmark (below).")
+    for name, note in errors.get("derived", {}).items():
+        sec.blocks.append(f"{name}'s row: {note}.")
+    binned = next((n for n in (best, "Median-4") if (ests.get(n) or {}).get("by_predicted_drop")), None)
+    if binned:
+        growth = ", ".join(f"{100 * b['mae']:.1f} at a predicted drop of {label} points ({b['n']} sets)"
+                           for label, b in ests[binned]["by_predicted_drop"].items())
+        sec.blocks.append(f"Errors grow with the size of the shift. {binned}: {growth}.")
+    if unseen and best in unseen:
+        cov = unseen_info.get("range_coverage")
+        sec.blocks.append(
+            f"On shift families that neither the estimators' design nor CC-Synth's synthetic corruptions used "
+            f"({', '.join(unseen_info['families'])}; {unseen_info['n_sets']} sets x {len(unseen_info['models'])} "
+            f"models, `benchmarks/bench_gap_novel.py`) the errors are larger: {best} "
+            f"{100 * unseen[best]['mae']:.1f} points MAE (9 in 10 within {100 * unseen[best]['p90']:.1f}). "
+            + (f"The range section 2 quotes, which reaches further below Median-4 the more its members disagree, "
+               f"held on {cov['spread']:.0%} of these {cov['n']} model-sets; the benchmark's 90th-percentile error "
+               f"either side alone held on {cov['symmetric']:.0%}." if cov else
+               "Read the ranges in section 2 as what to expect on shifts like the benchmark's, not on any shift."))
+    rows = []
+    for name, e in errors.get("estimators", {}).items():
+        rows.append([name, f"{100 * e['mae_all_generated']:.2f}", f"{100 * e['mae_covariate']:.2f}",
+                     f"{100 * e['mae_label_shift']:.2f}", f"{100 * e['max_error_generated']:.1f}",
+                     f"{100 * e['mae_standin']:.2f}"]
+                    + ([f"{100 * unseen[name]['mae']:.2f}" if name in unseen else "-"] if unseen else []))
+    sec.blocks.append(Table(["estimator", "MAE all", "MAE image shifts", "MAE with label shift", "worst set",
+                             "MAE stand-in"] + (["MAE unseen families"] if unseen else []), rows))
+    bins = list(estimators.DROP_BINS_POINTS)
+    by_drop = []
+    for name, e in errors.get("estimators", {}).items():
+        cells = []
+        for label in bins:
+            b = (e.get("by_predicted_drop") or {}).get(label)
+            cells.append("-" if b is None else f"{100 * b['mae']:.1f} ({b['n']})")
+        if any(cell != "-" for cell in cells):  # a combined row (Median-4-Spread) has no bins: said above
+            by_drop.append([name] + cells)
+    if by_drop:
+        sec.blocks.append("The same errors binned by the drop each estimator *predicted* (holdout accuracy minus its "
+                          "estimate, points), which is known before submitting; section 2 quotes the matching bin. "
+                          "Cells: MAE in points (number of sets).")
+        sec.blocks.append(Table(["estimator"] + [f"predicted drop {b}" for b in bins], by_drop))
+    sec.blocks += list(correction_evidence)
+    return sec
