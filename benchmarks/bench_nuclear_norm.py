@@ -1,0 +1,134 @@
+"""The prediction matrix's nuclear norm as a fifth Median member: tried in session 36.
+
+Why tried: Median-4's members read confidence (ATC-NE-EM, Shift-Gated), a correctness model (CC-Synth) or
+transport to the class mix (COTT). The normalised nuclear norm of the N x K matrix of predicted probabilities
+(Deng et al., "Confidence and Dispersity Speak", ICML 2023) reads confidence and the spread of the predictions over
+the classes at once, in one number: 1 for confident predictions spread evenly over the classes, 1/K for uniform
+ones. Here it is mapped to an accuracy by a straight line fitted, per model and without labels of the target, on
+CC-Synth's synthetic groups (each corruption family x severity, and each pair of families, on holdout images) and
+the clean holdout: the same pool CC-Synth trains on, the tested family left out as for CC-Synth. The rule, written
+before any result, is in ``RESULTS.md`` (session 36); the library is patched only inside ``patched``.
+
+    .venv/bin/python benchmarks/bench_nuclear_norm.py --sets pair 4 5
+"""
+from __future__ import annotations
+
+import argparse
+import contextlib
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import bench_gap  # noqa: E402
+import entry  # noqa: E402
+from bench_cc_deviation import evaluate, mae  # noqa: E402
+from heldout_families import CHECK_FAMILIES  # noqa: E402
+
+from kaggle_kit.calibration import calibrated_probs  # noqa: E402
+from kaggle_kit.gap import estimators  # noqa: E402
+
+MEDIAN_5_MEMBERS = (*estimators.MEDIAN_MEMBERS, "NucNorm")
+COLUMNS = ("Median-4", "Median-4-Spread", "Median-5", "Median-5-Spread", "NucNorm")
+
+
+def normalized_nuclear_norm(probs: np.ndarray) -> float:
+    """||P||_* / sqrt(N min(N, K)): the sum of the singular values, scaled to [0, 1] whatever the image count."""
+    n, k = probs.shape
+    return float(np.linalg.svd(probs, compute_uv=False).sum() / np.sqrt(n * min(n, k)))
+
+
+def groups(synthetic, exclude) -> list[np.ndarray]:
+    """Index arrays of the pool's groups (family x severity, and each ordered pair of families), ``exclude``d
+    families' images left out as CC-Synth leaves them out."""
+    kept = synthetic.kept(exclude)
+    key = np.stack([synthetic.family, synthetic.severity, synthetic.family2], 1)
+    out = []
+    for k in np.unique(key[kept], axis=0):
+        out.append(np.flatnonzero(kept & (key == k).all(1)))
+    return out
+
+
+def fit_line(scores: np.ndarray, accuracies: np.ndarray) -> tuple[float, float]:
+    """Least squares ``accuracy = slope * score + intercept``."""
+    slope, intercept = np.polyfit(scores, accuracies, 1)
+    return float(slope), float(intercept)
+
+
+def nuclear_norm_estimate(holdout_logits, holdout_labels, target_logits, temperature, synthetic, exclude) -> float:
+    """The target's accuracy read off the line through the clean holdout's and every kept synthetic group's
+    (normalised nuclear norm, accuracy), temperature-scaled as the other estimators; clipped to [0, 1]."""
+    sp = calibrated_probs(synthetic.logits, temperature)
+    scores = [normalized_nuclear_norm(calibrated_probs(holdout_logits, temperature))]
+    accs = [float((holdout_logits.argmax(1) == holdout_labels).mean())]
+    for idx in groups(synthetic, exclude):
+        scores.append(normalized_nuclear_norm(sp[idx]))
+        accs.append(float((sp[idx].argmax(1) == synthetic.labels[idx]).mean()))
+    slope, intercept = fit_line(np.array(scores), np.array(accs))
+    target = normalized_nuclear_norm(calibrated_probs(target_logits, temperature))
+    return float(np.clip(slope * target + intercept, 0.0, 1.0))
+
+
+def with_median_5(est: dict) -> dict:
+    """Median-5 and Median-5-Spread beside the shipped Median-4 pair (same spread members and penalty)."""
+    values = [est.get(m) for m in MEDIAN_5_MEMBERS]
+    if any(v is None for v in values):
+        return est
+    out = dict(est, **{"Median-5": float(np.median(values))})
+    spread = estimators.member_spread(est)
+    if spread is not None:
+        out["Median-5-Spread"] = max(0.0, out["Median-5"] - estimators.SPREAD_PENALTY * spread)
+    return out
+
+
+@contextlib.contextmanager
+def patched():
+    """``estimators.estimate_all`` with NucNorm and the Median-5 pair added to its estimates."""
+    plain = estimators.estimate_all
+
+    def estimate_all(holdout_logits, holdout_labels, target_logits, *args, **kwargs):
+        res = plain(holdout_logits, holdout_labels, target_logits, *args, **kwargs)
+        syn = kwargs.get("synthetic")
+        if syn is not None:
+            res["estimates"]["NucNorm"] = nuclear_norm_estimate(
+                holdout_logits, np.asarray(holdout_labels), target_logits, res["temperature"], syn,
+                kwargs.get("exclude", ()))
+            res["estimates"] = with_median_5(res["estimates"])
+        return res
+
+    estimators.estimate_all = estimate_all
+    try:
+        yield
+    finally:
+        estimators.estimate_all = plain
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--models", nargs="+", default=["weak_cnn", "resnet9q_e4"], type=bench_gap._model_name)
+    ap.add_argument("--sets", nargs="+", default=["pair"], choices=["pair", *map(str, sorted(CHECK_FAMILIES))])
+    ap.add_argument("--save-rows", help="write every row (estimates and true accuracy) to this CSV")
+    args = ap.parse_args(argv)
+    torch.set_num_threads(1)
+    print(f"Environment: {bench_gap.environment()}\n")
+    print("| sets | " + " | ".join(f"{e} {m}" for e in COLUMNS for m in [*args.models, "all"]) + " | s |")
+    print("|---" * (2 + len(COLUMNS) * (len(args.models) + 1)) + "|")
+    frames = []
+    for sets in args.sets:
+        t0 = time.time()
+        with patched():
+            df = evaluate(args.models, sets)
+        frames.append(df.assign(sets=sets))
+        cells = [f"{mae(df, e)[m]:.2f}" for e in COLUMNS for m in [*args.models, "all"]]
+        print(f"| {sets} | " + " | ".join(cells) + f" | {time.time() - t0:.0f} |", flush=True)
+    if args.save_rows:
+        pd.concat(frames).to_csv(args.save_rows, index=False)
+    return 0
+
+
+if __name__ == "__main__":
+    entry.run(main)
