@@ -20,14 +20,13 @@ from pathlib import Path
 from typing import NamedTuple
 
 import numpy as np
-import pandas as pd
 import torch
 from sklearn.ensemble import HistGradientBoostingClassifier
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import bench_gap  # noqa: E402
 import entry  # noqa: E402
-from heldout_families import CHECK_FAMILIES, novel_sets  # noqa: E402
+from heldout_families import CHECK_FAMILIES  # noqa: E402
 
 from kaggle_kit.data import load_cifar10, shared_data_dir  # noqa: E402
 from kaggle_kit.gap import synthetic  # noqa: E402
@@ -98,21 +97,6 @@ def patched(variant: Variant, holdout_stats: np.ndarray):
         synthetic._FIT_MEMO.clear()
 
 
-def mae(df: pd.DataFrame, estimator: str) -> pd.Series:
-    """Mean absolute error in points per model, and over both (``all``)."""
-    err = (df[estimator] - df["true_acc"]).abs() * 100
-    return pd.concat([err.groupby(df["model"]).mean(), pd.Series({"all": err.mean()})])
-
-
-def evaluate(models: list[str], sets: str) -> pd.DataFrame:
-    """``pair``: bench_gap.py's generated sets, the tested family left out of the pool (the stand-in dropped, as in
-    its "all generated" column); ``4`` / ``5``: that check's held-out families, every pool family kept."""
-    if sets == "pair":
-        df = bench_gap.evaluate(models)
-        return df[df["kind"] != "standin"]
-    return bench_gap.evaluate(models, leave_family_out=False, sets_fn=lambda x, y: novel_sets(x, y, int(sets)))
-
-
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--models", nargs="+", default=["weak_cnn", "resnet9q_e4"], type=bench_gap._model_name)
@@ -130,8 +114,8 @@ def main(argv: list[str] | None = None) -> int:
         for name in args.variants:
             t0 = time.time()
             with patched(VARIANTS[name], holdout_stats):
-                df = evaluate(args.models, sets)
-            cells = [f"{mae(df, e)[m]:.2f}" for e in ("Median-4", "CC-Synth", "Median-4-Spread")
+                df = bench_gap.evaluate_group(args.models, sets)
+            cells = [f"{bench_gap.mae_points(df, e)[m]:.2f}" for e in ("Median-4", "CC-Synth", "Median-4-Spread")
                      for m in [*args.models, "all"]]
             print(f"| {sets} | {name} | " + " | ".join(cells) + f" | {time.time() - t0:.0f} |", flush=True)
     return 0

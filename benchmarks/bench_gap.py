@@ -219,6 +219,24 @@ def evaluate(models: list[str], leave_family_out: bool = True, sets_fn=None) -> 
     return pd.DataFrame(rows)
 
 
+def evaluate_group(models: list[str], group: str) -> pd.DataFrame:
+    """One group of sets for the experiment scripts: ``pair``, this script's generated sets with the tested family
+    left out of CC-Synth's pool (the stand-in dropped, as in the "all generated" column); ``4`` / ``5``, that
+    check's held-out families (``heldout_families.py``), every pool family kept."""
+    if group == "pair":
+        df = evaluate(models)
+        return df[df["kind"] != "standin"]
+    from heldout_families import novel_sets
+
+    return evaluate(models, leave_family_out=False, sets_fn=lambda x, y: novel_sets(x, y, int(group)))
+
+
+def mae_points(df: pd.DataFrame, estimator: str) -> pd.Series:
+    """Mean absolute error in points per model, and over every row (``all``)."""
+    err = (df[estimator] - df["true_acc"]).abs() * 100
+    return pd.concat([err.groupby(df["model"]).mean(), pd.Series({"all": err.mean()})])
+
+
 # Estimators the toolkit combines from other estimators' values: computable from saved rows' columns.
 COMBINED = (("Median-4", estimators.median_of), ("Median-4-Spread", estimators.median_spread_of))
 

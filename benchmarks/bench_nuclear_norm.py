@@ -26,7 +26,6 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import bench_gap  # noqa: E402
 import entry  # noqa: E402
-from bench_cc_deviation import evaluate, mae  # noqa: E402
 from heldout_families import CHECK_FAMILIES  # noqa: E402
 
 from kaggle_kit.calibration import calibrated_probs  # noqa: E402
@@ -121,9 +120,9 @@ def main(argv: list[str] | None = None) -> int:
     for sets in args.sets:
         t0 = time.time()
         with patched():
-            df = evaluate(args.models, sets)
+            df = bench_gap.evaluate_group(args.models, sets)
         frames.append(df.assign(sets=sets))
-        cells = [f"{mae(df, e)[m]:.2f}" for e in COLUMNS for m in [*args.models, "all"]]
+        cells = [f"{bench_gap.mae_points(df, e)[m]:.2f}" for e in COLUMNS for m in [*args.models, "all"]]
         print(f"| {sets} | " + " | ".join(cells) + f" | {time.time() - t0:.0f} |", flush=True)
     if args.save_rows:
         pd.concat(frames).to_csv(args.save_rows, index=False)

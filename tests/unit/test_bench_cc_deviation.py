@@ -11,6 +11,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
 import bench_cc_deviation as dev  # noqa: E402
+import bench_gap  # noqa: E402
 
 from kaggle_kit.gap import synthetic  # noqa: E402
 
@@ -77,4 +78,4 @@ def test_a_monotone_fit_predicts_less_correctness_further_from_clean():
 
 def test_mae_is_in_points_per_model_and_over_all_rows():
     df = pd.DataFrame({"model": ["a", "a", "b"], "true_acc": [0.5, 0.5, 0.8], "X": [0.52, 0.46, 0.8]})
-    assert dev.mae(df, "X").round(6).to_dict() == {"a": 3.0, "b": 0.0, "all": 2.0}
+    assert bench_gap.mae_points(df, "X").round(6).to_dict() == {"a": 3.0, "b": 0.0, "all": 2.0}
