@@ -948,18 +948,18 @@ def main(argv: list[str] | None = None) -> int:
         rules_accepted=not args.rules_not_accepted, private_visible=args.private_visible,
         data_files=_data_files_from(args.data_dir), verbose=args.verbose,
         kernel_runner=ScriptRunner(args.kernel_data) if args.kernel_data else None)
-    with FakeKaggle(config, port=args.port) as fake:
-        print(f"fake Kaggle server on {fake.url} (competition {config.competition}, user {args.user})")
-        print("point the official client at it with:")
-        print("  export KAGGLE_API_ENVIRONMENT=LOCALHOST")
-        print(f"  export HTTP_PROXY={fake.url} http_proxy={fake.url} NO_PROXY= no_proxy=")
-        print(f"  export KAGGLE_USERNAME={args.user} KAGGLE_KEY={args.key}   # the fake's own demo credentials")
-        print("press Ctrl-C to stop", flush=True)
-        try:
+    try:  # a Ctrl-C at any point once the server is up, even while its banner is printed, is a clean stop
+        with FakeKaggle(config, port=args.port) as fake:
+            print(f"fake Kaggle server on {fake.url} (competition {config.competition}, user {args.user})")
+            print("point the official client at it with:")
+            print("  export KAGGLE_API_ENVIRONMENT=LOCALHOST")
+            print(f"  export HTTP_PROXY={fake.url} http_proxy={fake.url} NO_PROXY= no_proxy=")
+            print(f"  export KAGGLE_USERNAME={args.user} KAGGLE_KEY={args.key}   # the fake's own demo credentials")
+            print("press Ctrl-C to stop", flush=True)
             while True:
                 time.sleep(3600)
-        except KeyboardInterrupt:
-            print("stopped")
+    except KeyboardInterrupt:
+        print("stopped")
     return 0
 
 
