@@ -29,8 +29,8 @@ T = TypeVar("T")
 
 class CacheUnreadable(KitError):
     """A cache file that cannot be read back: a run killed before the writes became atomic, a full disk, a file
-    from another version. A model file stands for up to about 11 minutes of CPU training (resnet9q's ten epochs on
-    two idle cores), too much to redo without asking, so the user decides."""
+    from another version. A model file stands for many minutes of CPU training (resnet9q's ten epochs: about 11 on
+    two idle cores; resnet9h's more), too much to redo without asking, so the user decides."""
 
 
 def read_cached(path: Path, load: Callable[[Path], T]) -> T:
