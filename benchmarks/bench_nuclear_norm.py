@@ -74,10 +74,10 @@ def nuclear_norm_estimate(holdout_logits, holdout_labels, target_logits, tempera
 
 def with_median_5(est: dict) -> dict:
     """Median-5 and Median-5-Spread beside the shipped Median-4 pair (same spread members and penalty)."""
-    values = [est.get(m) for m in MEDIAN_5_MEMBERS]
-    if any(v is None for v in values):
+    median = estimators.median_of(est, MEDIAN_5_MEMBERS)
+    if median is None:
         return est
-    out = dict(est, **{"Median-5": float(np.median(values))})
+    out = dict(est, **{"Median-5": median})
     spread = estimators.member_spread(est)
     if spread is not None:
         out["Median-5-Spread"] = max(0.0, out["Median-5"] - estimators.SPREAD_PENALTY * spread)

@@ -22,10 +22,10 @@ def run_main(argv: list[str]) -> int:
 @pytest.mark.parametrize("at_line", [1, 6])
 def test_ctrl_c_while_the_banner_is_printed_stops_cleanly(monkeypatch, at_line):
     lines, urls = [], []
-    real_init = fake_kaggle.FakeKaggle.__enter__
+    real_enter = fake_kaggle.FakeKaggle.__enter__
 
     def enter(self):
-        urls.append(real_init(self).url)
+        urls.append(real_enter(self).url)
         return self
 
     def printed(*args, **kwargs):
