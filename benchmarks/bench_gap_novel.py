@@ -27,7 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import bench_gap  # noqa: E402
 import entry  # noqa: E402
 from bench_models import read_cached  # noqa: E402
-from heldout_families import CHECK_FAMILIES, FAMILIES, novel_sets  # noqa: E402
+from heldout_families import FAMILIES, novel_sets  # noqa: E402
 
 from kaggle_kit.gap import estimators, synthetic  # noqa: E402
 
@@ -173,7 +173,7 @@ def unseen_summary(df: pd.DataFrame) -> dict:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--check", type=int, choices=sorted(CHECK_FAMILIES), default=5,
+    ap.add_argument("--check", type=int, choices=sorted(OUT), default=5,
                     help="which pre-registered check's families to score")
     ap.add_argument("--models", nargs="+", default=MODELS, type=bench_gap._model_name)
     ap.add_argument("--no-write", action="store_true", help="print only")

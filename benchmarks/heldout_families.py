@@ -1,7 +1,7 @@
-"""Held-out shift families for the gap estimators: sixteen that neither CC-Synth's synthetic pool nor
-``bench_gap.py``'s sets use, in two rounds of eight, each written for a pre-registered check
+"""Held-out shift families for the gap estimators: twenty-four that neither CC-Synth's synthetic pool nor
+``bench_gap.py``'s sets use, in three rounds of eight, each written for a pre-registered check
 (``PREREGISTERED.md``) before any estimate on them existed and not changed after: ``NOVEL`` for check 4,
-``CHECK5`` for check 5. Parameters follow CIFAR-10-C (Hendrycks & Dietterich 2019) where it has the family.
+``CHECK5`` for check 5, ``CHECK15`` for check 15b. Parameters follow CIFAR-10-C (Hendrycks & Dietterich 2019) where it has the family.
 Each function maps uint8 images (N, 32, 32, 3) at severity 1-5 to images of the same shape and type.
 """
 from __future__ import annotations
@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 from matplotlib.colors import hsv_to_rgb, rgb_to_hsv
-from PIL import Image
+from PIL import Image, ImageOps
 from scipy import ndimage
 
 from kaggle_kit.gap import shifts
@@ -188,7 +188,87 @@ def gamma_dark(x: np.ndarray, sev: int, rng: np.random.Generator) -> np.ndarray:
 
 CHECK5 = {"glass_blur": glass_blur, "zoom_blur": zoom_blur, "snow": snow, "spatter": spatter, "elastic": elastic,
           "occlusion": occlusion, "hue_shift": hue_shift, "gamma_dark": gamma_dark}
-FAMILIES = {**NOVEL, **CHECK5}  # the seed offset is a family's place here: NOVEL's sets are as check 4 drew them
+# Check 15b's families (written 2026-12-04 before any estimate on them; none is in NOVEL, CHECK5, the pool or
+# bench_gap). None is in CIFAR-10-C; each is a shift a scraped or re-photographed test image can carry.
+def vignette(x: np.ndarray, sev: int, rng: np.random.Generator) -> np.ndarray:
+    """Darken towards the corners by ``a`` x the squared distance from the centre (1 at the corners): a cheap lens."""
+    a = (0.3, 0.45, 0.6, 0.75, 0.9)[sev - 1]
+    r = np.hypot(*np.meshgrid(np.arange(32) - 15.5, np.arange(32) - 15.5, indexing="ij")) / np.hypot(15.5, 15.5)
+    return to_uint8(x * (1 - a * r ** 2)[None, :, :, None])
+
+
+def chromatic_aberration(x: np.ndarray, sev: int, rng: np.random.Generator) -> np.ndarray:
+    """Red and blue shifted ``d`` pixels apart in opposite directions, the direction drawn per image (fringes)."""
+    d = (0.5, 1.0, 1.5, 2.0, 3.0)[sev - 1]
+    angle = rng.uniform(0, 2 * np.pi, len(x))
+    out = x.astype(np.float64)
+    for k in range(len(x)):
+        dy, dx = d / 2 * np.sin(angle[k]), d / 2 * np.cos(angle[k])
+        out[k, :, :, 0] = ndimage.shift(out[k, :, :, 0], (dy, dx), order=1, mode="nearest")
+        out[k, :, :, 2] = ndimage.shift(out[k, :, :, 2], (-dy, -dx), order=1, mode="nearest")
+    return to_uint8(out)
+
+
+def solarize(x: np.ndarray, sev: int, rng: np.random.Generator) -> np.ndarray:
+    """Every channel value at or above ``t`` inverted (an over-exposed film's Sabattier effect)."""
+    t = (224, 192, 160, 128, 96)[sev - 1]
+    return np.where(x >= t, 255 - x, x).astype(np.uint8)
+
+
+def channel_swap(x: np.ndarray, sev: int, rng: np.random.Generator) -> np.ndarray:
+    """A share ``p`` of the images with their colour channels in another order (a BGR loader's mistake)."""
+    p = (0.1, 0.2, 0.35, 0.5, 0.75)[sev - 1]
+    orders = np.array([[2, 1, 0], [1, 0, 2], [0, 2, 1], [1, 2, 0], [2, 0, 1]])
+    out = x.copy()
+    pick = np.flatnonzero(rng.random(len(x)) < p)
+    chosen = orders[rng.integers(0, len(orders), len(pick))]
+    for k, order in zip(pick, chosen):
+        out[k] = x[k][:, :, order]
+    return out
+
+
+def scanlines(x: np.ndarray, sev: int, rng: np.random.Generator) -> np.ndarray:
+    """Every other row darkened by ``d``, starting at row 0 or 1 per image (an interlaced video frame)."""
+    d = (0.15, 0.3, 0.45, 0.6, 0.75)[sev - 1]
+    out = x.astype(np.float64)
+    for k, start in enumerate(rng.integers(0, 2, len(x))):
+        out[k, start::2] *= 1 - d
+    return to_uint8(out)
+
+
+def equalize(x: np.ndarray, sev: int, rng: np.random.Generator) -> np.ndarray:
+    """Blend ``a`` of each image's histogram-equalised copy (PIL, per channel) in: a phone's auto-enhance."""
+    a = (0.2, 0.4, 0.6, 0.8, 1.0)[sev - 1]
+    eq = np.stack([np.asarray(ImageOps.equalize(Image.fromarray(im))) for im in x]).astype(np.float64)
+    return to_uint8((1 - a) * x + a * eq)
+
+
+def letterbox(x: np.ndarray, sev: int, rng: np.random.Generator) -> np.ndarray:
+    """The image shrunk to ``size`` pixels (bicubic) in a black frame, placed at random: a thumbnail with borders."""
+    size = (29, 27, 25, 23, 20)[sev - 1]
+    out = np.zeros_like(x)
+    ys, xs = rng.integers(0, 32 - size + 1, (2, len(x)))
+    for k, im in enumerate(x):
+        out[k, ys[k]:ys[k] + size, xs[k]:xs[k] + size] = np.asarray(
+            Image.fromarray(im).resize((size, size), Image.Resampling.BICUBIC))
+    return out
+
+
+def glare(x: np.ndarray, sev: int, rng: np.random.Generator) -> np.ndarray:
+    """A bright Gaussian spot of peak ``amp`` (sigma 6 px) added at a random place per image (sun or flash glare)."""
+    amp = (60.0, 100.0, 140.0, 180.0, 220.0)[sev - 1]
+    cy, cx = rng.uniform(0, 31, (2, len(x), 1, 1))
+    yy, xx = np.meshgrid(np.arange(32), np.arange(32), indexing="ij")
+    spot = amp * np.exp(-((yy - cy) ** 2 + (xx - cx) ** 2) / (2 * 6.0 ** 2))
+    return to_uint8(x + spot[..., None])
+
+
+CHECK15 = {"vignette": vignette, "chromatic_aberration": chromatic_aberration, "solarize": solarize,
+           "channel_swap": channel_swap, "scanlines": scanlines, "equalize": equalize, "letterbox": letterbox,
+           "glare": glare}
+
+FAMILIES = {**NOVEL, **CHECK5, **CHECK15}  # the seed offset is a family's place here: earlier checks' sets
+# are drawn as they were
 
 
 def novel(images: np.ndarray, name: str, sev: int, seed: int = 0) -> np.ndarray:
@@ -200,8 +280,9 @@ def novel(images: np.ndarray, name: str, sev: int, seed: int = 0) -> np.ndarray:
 PRIOR_SETS = {
     4: [("motion_blur", "dirichlet1", 1), ("pixelate", "longtail10", 2)],
     5: [("hue_shift", "dirichlet1", 3), ("zoom_blur", "longtail10", 4)],
+    15: [("vignette", "dirichlet1", 5), ("letterbox", "longtail10", 6)],
 }
-CHECK_FAMILIES = {4: NOVEL, 5: CHECK5}
+CHECK_FAMILIES = {4: NOVEL, 5: CHECK5, 15: CHECK15}
 _PRIORS = {"dirichlet1": lambda r: shifts.dirichlet_priors(10, 1.0, r),
            "longtail10": lambda r: shifts.long_tail_priors(10, 10.0, r)}
 

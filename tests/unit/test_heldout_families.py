@@ -27,14 +27,51 @@ def test_each_family_is_deterministic_keeps_the_format_and_grows_with_severity(n
     assert 0 < change[0] < change[1]
 
 
-def test_the_families_are_new_to_the_synthetic_pool_and_check_5s_to_check_4():
+def test_each_round_is_eight_families_new_to_the_synthetic_pool_and_to_the_earlier_rounds():
     assert not set(fam.FAMILIES) & set(shifts.CORRUPTIONS)
-    assert not set(fam.NOVEL) & set(fam.CHECK5) and len(fam.CHECK5) == 8
+    rounds = [fam.NOVEL, fam.CHECK5, fam.CHECK15]
+    assert [len(r) for r in rounds] == [8, 8, 8] and len(fam.FAMILIES) == 24  # no name in two rounds
 
 
-def test_check_4s_sets_are_drawn_as_before_check_5_was_added():
-    """Family seeds follow the place in FAMILIES: NOVEL first keeps check 4's cached sets valid."""
-    assert list(fam.FAMILIES)[:8] == list(fam.NOVEL)
+def test_earlier_checks_sets_are_drawn_as_before_later_rounds_were_added():
+    """Family seeds follow the place in FAMILIES: each round appended keeps the earlier checks' cached sets valid."""
+    assert list(fam.FAMILIES) == [*fam.NOVEL, *fam.CHECK5, *fam.CHECK15]
+    x = _images(4)
+    np.testing.assert_array_equal(fam.novel(x, "glass_blur", 2),  # check 5's first family, seeded as in check 5
+                                  fam.glass_blur(x, 2, np.random.default_rng(700 + 8 * 10 + 2)))
+
+
+def test_solarize_inverts_only_the_values_at_or_above_its_threshold():
+    x = np.array([[[[0, 127, 128, 255]]]], dtype=np.uint8).reshape(1, 1, 4, 1).repeat(3, axis=3)
+    y = fam.novel(x, "solarize", 4)  # threshold 128
+    assert y[0, 0, :, 0].tolist() == [0, 127, 127, 0]
+
+
+def test_channel_swap_reorders_whole_images_channels_and_leaves_the_others_alone():
+    x = _images(200)
+    y = fam.novel(x, "channel_swap", 4)  # half the images
+    swapped = [k for k in range(len(x)) if not np.array_equal(x[k], y[k])]
+    assert 60 < len(swapped) < 140
+    orders = [[2, 1, 0], [1, 0, 2], [0, 2, 1], [1, 2, 0], [2, 0, 1]]  # every order but the identity
+    assert all(any(np.array_equal(y[k], x[k][:, :, o]) for o in orders) for k in swapped)
+
+
+def test_letterbox_leaves_a_black_frame_around_a_shrunk_image():
+    x = np.full((8, 32, 32, 3), 200, dtype=np.uint8)
+    y = fam.novel(x, "letterbox", 4)  # 23 pixels
+    assert ((y > 0).any(axis=3).sum(axis=(1, 2)) == 23 * 23).all()
+
+
+def test_vignette_keeps_the_centre_and_darkens_the_corners():
+    y = fam.novel(np.full((1, 32, 32, 3), 200, dtype=np.uint8), "vignette", 4)  # a = 0.75
+    assert y[0, 15, 15, 0] >= 199 and y[0, 0, 0, 0] == 50
+
+
+def test_scanlines_darken_every_other_row_only():
+    y = fam.novel(np.full((6, 32, 32, 3), 200, dtype=np.uint8), "scanlines", 2)  # d = 0.3
+    for im in y:
+        rows = im[:, 0, 0]
+        assert set(rows[0::2]) | set(rows[1::2]) == {200, 140} and len(set(rows[0::2])) == 1
 
 
 def test_occlusion_paints_one_flat_square_per_image():
@@ -60,7 +97,7 @@ def test_motion_blur_kernel_is_a_normalised_line():
     assert k[[0, 1, 3, 4]].sum() == 0
 
 
-@pytest.mark.parametrize("check", [4, 5])
+@pytest.mark.parametrize("check", [4, 5, 15])
 def test_novel_sets_are_the_eighteen_preregistered_plus_the_clean_reference(check):
     x, y = _images(40), np.arange(40) % 10
     sets = list(fam.novel_sets(x, y, check))
