@@ -21,6 +21,9 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import entry  # noqa: E402
+
 TARGET_ACC = 0.94
 MIN_START_S = 20.0  # a recipe with less budget left than this is not started: it would not finish one epoch
 
@@ -112,6 +115,8 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     extra = [a for o in args.overrides for a in ("--set", o)]
     extra += ["--data-dir", args.data_dir] if args.data_dir else []
+    # every pipeline read before any runs: a typo is one error line, not a failure after the budget is spent
+    planned = {p: planned_epochs(p, args.overrides) for p in args.pipelines}
     start, rows = time.perf_counter(), []
     for pipeline in args.pipelines:
         left = args.budget_s - (time.perf_counter() - start)
@@ -121,12 +126,11 @@ def main(argv: list[str] | None = None) -> int:
         run_dir = args.runs_root / pipeline.stem
         status, wall = run_recipe(pipeline, run_dir, left, extra)
         metrics, manifest = read_run(run_dir)
-        rows.append(summarize(pipeline.stem, metrics, manifest, planned_epochs(pipeline, args.overrides), wall,
-                              status))
+        rows.append(summarize(pipeline.stem, metrics, manifest, planned[pipeline], wall, status))
         print(table(rows[-1:]).splitlines()[-1], file=sys.stderr, flush=True)
     print(table(rows))
     return 0 if rows and all(not r.status.startswith("failed") for r in rows) else 1
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    entry.run(main)

@@ -10,6 +10,8 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
 import bench_gpu_recipes as gpu  # noqa: E402
 
+from kaggle_kit.errors import KitError  # noqa: E402
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -54,3 +56,12 @@ def test_no_recipe_is_started_with_too_little_budget_left(tmp_path, capsys):
     assert gpu.main([str(ROOT / "pipelines" / "fast.yaml"), "--budget-s", str(gpu.MIN_START_S - 1),
                      "--runs-root", str(tmp_path)]) == 1
     assert "not started" in capsys.readouterr().err and not any(tmp_path.iterdir())
+
+
+def test_a_pipeline_that_does_not_load_stops_the_script_before_any_run(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("name: bad\ntrain:\n  epochs: many\n")
+    with pytest.raises(KitError) as e:
+        gpu.main([str(ROOT / "pipelines" / "fast.yaml"), str(bad), "--budget-s", "600", "--runs-root",
+                  str(tmp_path / "runs")])
+    assert "epochs" in str(e.value) and not (tmp_path / "runs").exists()
