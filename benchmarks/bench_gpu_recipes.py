@@ -100,7 +100,7 @@ def run_recipe(pipeline: Path, run_dir: Path, timeout_s: float, extra: list[str]
 
 def read_run(run_dir: Path) -> tuple[list[dict], dict | None]:
     metrics, manifest = run_dir / "metrics.csv", run_dir / "manifest_train.json"
-    rows = list(csv.DictReader(metrics.open())) if metrics.is_file() else []
+    rows = list(csv.DictReader(metrics.read_text().splitlines())) if metrics.is_file() else []
     return rows, (json.loads(manifest.read_text()) if manifest.is_file() else None)
 
 

@@ -65,3 +65,12 @@ def test_a_pipeline_that_does_not_load_stops_the_script_before_any_run(tmp_path)
         gpu.main([str(ROOT / "pipelines" / "fast.yaml"), str(bad), "--budget-s", "600", "--runs-root",
                   str(tmp_path / "runs")])
     assert "epochs" in str(e.value) and not (tmp_path / "runs").exists()
+
+
+def test_a_run_folder_is_read_as_its_rows_and_manifest_and_a_missing_one_as_nothing(tmp_path):
+    (tmp_path / "metrics.csv").write_text("epoch,holdout_acc,seconds,images_per_s\n1,0.5,3.0,100\n2,0.95,2.0,200\n")
+    (tmp_path / "manifest_train.json").write_text('{"metrics": {"test_acc": 0.94}}')
+    rows, manifest = gpu.read_run(tmp_path)
+    r = gpu.summarize("fast", rows, manifest, 2, 9.0, "done")
+    assert (r.to_target_s, r.to_target_epoch, r.test_acc, r.images_per_s) == (5.0, 2, 0.94, 200.0)
+    assert gpu.read_run(tmp_path / "never-ran") == ([], None)
