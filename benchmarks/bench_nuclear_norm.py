@@ -6,8 +6,9 @@ transport to the class mix (COTT). The normalised nuclear norm of the N x K matr
 the classes at once, in one number: 1 for confident predictions spread evenly over the classes, 1/K for uniform
 ones. Here it is mapped to an accuracy by a straight line fitted, per model and without labels of the target, on
 CC-Synth's synthetic groups (each corruption family x severity, and each pair of families, on holdout images) and
-the clean holdout: the same pool CC-Synth trains on, the tested family left out as for CC-Synth. The rule, written
-before any result, is in ``RESULTS.md`` (session 36); the library is patched only inside ``patched``.
+the clean holdout: the same pool CC-Synth trains on, the tested family left out as for CC-Synth
+(``kaggle_kit.gap.nuclear_norm``). The rule, written before any result, is in ``RESULTS.md`` (session 36); the
+library is patched only inside ``patched``.
 
     .venv/bin/python benchmarks/bench_nuclear_norm.py --sets pair 4 5
 """
@@ -28,48 +29,11 @@ import bench_gap  # noqa: E402
 import entry  # noqa: E402
 from heldout_families import CHECK_FAMILIES  # noqa: E402
 
-from kaggle_kit.calibration import calibrated_probs  # noqa: E402
 from kaggle_kit.gap import estimators  # noqa: E402
+from kaggle_kit.gap.nuclear_norm import nuclear_norm_estimate  # noqa: E402
 
 MEDIAN_5_MEMBERS = (*estimators.MEDIAN_MEMBERS, "NucNorm")
 COLUMNS = ("Median-4", "Median-4-Spread", "Median-5", "Median-5-Spread", "NucNorm")
-
-
-def normalized_nuclear_norm(probs: np.ndarray) -> float:
-    """||P||_* / sqrt(N min(N, K)): the sum of the singular values, scaled to [0, 1] whatever the image count."""
-    n, k = probs.shape
-    return float(np.linalg.svd(probs, compute_uv=False).sum() / np.sqrt(n * min(n, k)))
-
-
-def groups(synthetic, exclude) -> list[np.ndarray]:
-    """Index arrays of the pool's groups (family x severity, and each ordered pair of families), ``exclude``d
-    families' images left out as CC-Synth leaves them out."""
-    kept = synthetic.kept(exclude)
-    key = np.stack([synthetic.family, synthetic.severity, synthetic.family2], 1)
-    out = []
-    for k in np.unique(key[kept], axis=0):
-        out.append(np.flatnonzero(kept & (key == k).all(1)))
-    return out
-
-
-def fit_line(scores: np.ndarray, accuracies: np.ndarray) -> tuple[float, float]:
-    """Least squares ``accuracy = slope * score + intercept``."""
-    slope, intercept = np.polyfit(scores, accuracies, 1)
-    return float(slope), float(intercept)
-
-
-def nuclear_norm_estimate(holdout_logits, holdout_labels, target_logits, temperature, synthetic, exclude) -> float:
-    """The target's accuracy read off the line through the clean holdout's and every kept synthetic group's
-    (normalised nuclear norm, accuracy), temperature-scaled as the other estimators; clipped to [0, 1]."""
-    sp = calibrated_probs(synthetic.logits, temperature)
-    scores = [normalized_nuclear_norm(calibrated_probs(holdout_logits, temperature))]
-    accs = [float((holdout_logits.argmax(1) == holdout_labels).mean())]
-    for idx in groups(synthetic, exclude):
-        scores.append(normalized_nuclear_norm(sp[idx]))
-        accs.append(float((sp[idx].argmax(1) == synthetic.labels[idx]).mean()))
-    slope, intercept = fit_line(np.array(scores), np.array(accs))
-    target = normalized_nuclear_norm(calibrated_probs(target_logits, temperature))
-    return float(np.clip(slope * target + intercept, 0.0, 1.0))
 
 
 def with_median_5(est: dict) -> dict:
