@@ -42,9 +42,9 @@ def with_median_5(est: dict) -> dict:
     if median is None:
         return est
     out = dict(est, **{"Median-5": median})
-    spread = estimators.member_spread(est)
-    if spread is not None:
-        out["Median-5-Spread"] = max(0.0, out["Median-5"] - estimators.SPREAD_PENALTY * spread)
+    lowered = estimators.median_spread_of(out, "Median-5")
+    if lowered is not None:
+        out["Median-5-Spread"] = lowered
     return out
 
 

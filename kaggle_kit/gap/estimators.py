@@ -277,9 +277,10 @@ def member_spread(estimates: dict) -> float | None:
     return float(max(vals) - min(vals))
 
 
-def median_spread_of(estimates: dict) -> float | None:
-    """Median-4 lowered by ``SPREAD_PENALTY`` x ``member_spread``: when the members disagree the truth was lower."""
-    median = estimates["Median-4"] if "Median-4" in estimates else median_of(estimates)
+def median_spread_of(estimates: dict, median_name: str = "Median-4") -> float | None:
+    """The median (Median-4, or ``median_name`` when computed, as check 15's Median-5) lowered by ``SPREAD_PENALTY``
+    x ``member_spread``: when the members disagree the truth was lower."""
+    median = estimates[median_name] if median_name in estimates else median_of(estimates)
     spread = member_spread(estimates)
     if median is None or spread is None:
         return None

@@ -412,6 +412,7 @@ def test_median_4_spread_lowers_the_median_by_a_fifth_of_three_members_range():
     assert est.median_of(e) == pytest.approx(0.65)
     assert est.median_spread_of(e) == pytest.approx(0.65 - 0.2 * 0.20)
     assert est.median_spread_of({**e, "Median-4": 0.5}) == pytest.approx(0.5 - 0.04)  # the computed median is used
+    assert est.median_spread_of({**e, "Median-5": 0.3}, "Median-5") == pytest.approx(0.3 - 0.04)  # another median
     assert est.member_spread({"Shift-Gated": 0.7}) is None and est.median_spread_of({"Shift-Gated": 0.7}) is None
 
 
