@@ -2,13 +2,12 @@
 left-out family's images excluded), and the line it reads the target's accuracy from."""
 from __future__ import annotations
 
-from types import SimpleNamespace
-
 import numpy as np
 import pytest
 
 from kaggle_kit.calibration import calibrated_probs
 from kaggle_kit.gap import nuclear_norm as nuc
+from kaggle_kit.gap.synthetic import SyntheticLogits
 
 
 def test_the_norm_is_one_for_confident_predictions_spread_over_every_class_and_lower_otherwise():
@@ -22,17 +21,19 @@ def test_the_norm_is_one_for_confident_predictions_spread_over_every_class_and_l
     assert nuc.normalized_nuclear_norm(spread[:50]) == pytest.approx(1.0)  # whatever the image count
 
 
-def pool(n_per=20):
-    """Family 0 and 1 alone at severities 1-2, and the pair (0 then 1)."""
+def pool(n_per=20, logits=None, labels=None) -> SyntheticLogits:
+    """Family 0 and 1 alone at severities 1-2, and the pair (0 then 1): CC-Synth's own pool type, so that the
+    left-out family is dropped by its ``kept``."""
     family, severity, family2 = [], [], []
     for f, s, f2 in ((0, 1, -1), (0, 2, -1), (1, 1, -1), (1, 2, -1), (0, 1, 1)):
         family += [f] * n_per
         severity += [s] * n_per
         family2 += [f2] * n_per
-    fam, fam2 = np.array(family), np.array(family2)
-    return SimpleNamespace(family=fam, severity=np.array(severity), family2=fam2, families=("blur", "noise"),
-                           kept=lambda exclude: ~(np.isin(fam, [("blur", "noise").index(e) for e in exclude])
-                                                  | np.isin(fam2, [("blur", "noise").index(e) for e in exclude])))
+    m = len(family)
+    return SyntheticLogits(logits=np.zeros((m, 10), np.float32) if logits is None else logits,
+                           labels=np.zeros(m, int) if labels is None else labels, family=np.array(family),
+                           severity=np.array(severity), index=np.arange(m), stats=np.zeros((m, 1)),
+                           holdout_stats=np.zeros((1, 1)), families=("blur", "noise"), family2=np.array(family2))
 
 
 def test_groups_are_family_severity_and_pairs_with_the_left_out_family_dropped_from_both_places():
@@ -53,10 +54,8 @@ def test_the_estimate_reads_the_fitted_line_at_the_targets_norm():
         pred = np.where(np.arange(count) < acc * count, y, 0)
         return 20 * np.eye(k, dtype=np.float32)[pred] + rng.normal(0, 1e-3, (count, k)).astype(np.float32)
 
-    p = pool(n)
     accs = {0: 0.9, 1: 0.8, 2: 0.6, 3: 0.5, 4: 0.3}
-    p.logits = np.concatenate([logits(accs[g], n) for g in range(5)])
-    p.labels = np.tile(labels, 5)
+    p = pool(n, np.concatenate([logits(accs[g], n) for g in range(5)]), np.tile(labels, 5))
     hold, target = logits(1.0, n), logits(0.7, 400)
     points = [(nuc.normalized_nuclear_norm(calibrated_probs(hold, 1.0)), 1.0)]
     for g in range(5):  # measured, not nominal: a "wrong" prediction of class 0 is right on a class-0 image
