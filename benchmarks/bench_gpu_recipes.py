@@ -24,6 +24,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import entry  # noqa: E402
 
+from kaggle_kit.config import load_pipeline  # noqa: E402
+
 TARGET_ACC = 0.94
 MIN_START_S = 20.0  # a recipe with less budget left than this is not started: it would not finish one epoch
 
@@ -81,8 +83,6 @@ def table(rows: list[RecipeRow]) -> str:
 
 
 def planned_epochs(pipeline: Path, overrides: list[str]) -> int:
-    from kaggle_kit.config import load_pipeline
-
     return load_pipeline(pipeline, overrides).train.epochs
 
 

@@ -1,7 +1,8 @@
 """Held-out shift families for the gap estimators: twenty-four that neither CC-Synth's synthetic pool nor
 ``bench_gap.py``'s sets use, in three rounds of eight, each written for a pre-registered check
 (``PREREGISTERED.md``) before any estimate on them existed and not changed after: ``NOVEL`` for check 4,
-``CHECK5`` for check 5, ``CHECK15`` for check 15b. Parameters follow CIFAR-10-C (Hendrycks & Dietterich 2019) where it has the family.
+``CHECK5`` for check 5, ``CHECK15`` for check 15b. Parameters follow CIFAR-10-C (Hendrycks & Dietterich 2019)
+where it has the family.
 Each function maps uint8 images (N, 32, 32, 3) at severity 1-5 to images of the same shape and type.
 """
 from __future__ import annotations
@@ -267,8 +268,8 @@ CHECK15 = {"vignette": vignette, "chromatic_aberration": chromatic_aberration, "
            "channel_swap": channel_swap, "scanlines": scanlines, "equalize": equalize, "letterbox": letterbox,
            "glare": glare}
 
-FAMILIES = {**NOVEL, **CHECK5, **CHECK15}  # the seed offset is a family's place here: earlier checks' sets
-# are drawn as they were
+# The seed offset is a family's place here: each round appended after the last, earlier checks' sets stay as drawn.
+FAMILIES = {**NOVEL, **CHECK5, **CHECK15}
 
 
 def novel(images: np.ndarray, name: str, sev: int, seed: int = 0) -> np.ndarray:

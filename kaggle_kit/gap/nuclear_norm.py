@@ -1,4 +1,4 @@
-"""NucNorm: the target's accuracy read from the nuclear norm of its prediction matrix, on a line fitted on CC-Synth's pool.
+"""NucNorm: a target's accuracy read off its prediction matrix's nuclear norm, by a line fitted on CC-Synth's pool.
 
 Why: Median-4's members read confidence (ATC-NE-EM, Shift-Gated), a correctness model (CC-Synth) or transport to
 the class mix (COTT). The normalised nuclear norm of the N x K matrix of predicted probabilities (Deng et al.,
