@@ -7,20 +7,19 @@ the classes at once, in one number: 1 for confident predictions spread evenly ov
 ones. Here it is mapped to an accuracy by a straight line fitted, per model and without labels of the target, on
 CC-Synth's synthetic groups (each corruption family x severity, and each pair of families, on holdout images) and
 the clean holdout: the same pool CC-Synth trains on, the tested family left out as for CC-Synth
-(``kaggle_kit.gap.nuclear_norm``). The rule, written before any result, is in ``RESULTS.md`` (session 36); the
-library is patched only inside ``patched``.
+(``kaggle_kit.gap.nuclear_norm``). The rule, written before any result, is in ``PREREGISTERED.md`` (check 15).
+Both rules held, and ``estimators.estimate_all`` now computes NucNorm and the Median-5 pair itself (until then this
+script patched them in), so this script only prints their columns beside Median-4's.
 
     .venv/bin/python benchmarks/bench_nuclear_norm.py --sets pair 4 5
 """
 from __future__ import annotations
 
 import argparse
-import contextlib
 import sys
 import time
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 import torch
 
@@ -29,45 +28,8 @@ import bench_gap  # noqa: E402
 import entry  # noqa: E402
 from heldout_families import CHECK_FAMILIES  # noqa: E402
 
-from kaggle_kit.gap import estimators  # noqa: E402
-from kaggle_kit.gap.nuclear_norm import nuclear_norm_estimate  # noqa: E402
 
-MEDIAN_5_MEMBERS = (*estimators.MEDIAN_MEMBERS, "NucNorm")
 COLUMNS = ("Median-4", "Median-4-Spread", "Median-5", "Median-5-Spread", "NucNorm")
-
-
-def with_median_5(est: dict) -> dict:
-    """Median-5 and Median-5-Spread beside the shipped Median-4 pair (same spread members and penalty)."""
-    median = estimators.median_of(est, MEDIAN_5_MEMBERS)
-    if median is None:
-        return est
-    out = dict(est, **{"Median-5": median})
-    lowered = estimators.median_spread_of(out, "Median-5")
-    if lowered is not None:
-        out["Median-5-Spread"] = lowered
-    return out
-
-
-@contextlib.contextmanager
-def patched():
-    """``estimators.estimate_all`` with NucNorm and the Median-5 pair added to its estimates."""
-    plain = estimators.estimate_all
-
-    def estimate_all(holdout_logits, holdout_labels, target_logits, *args, **kwargs):
-        res = plain(holdout_logits, holdout_labels, target_logits, *args, **kwargs)
-        syn = kwargs.get("synthetic")
-        if syn is not None:
-            res["estimates"]["NucNorm"] = nuclear_norm_estimate(
-                holdout_logits, np.asarray(holdout_labels), target_logits, res["temperature"], syn,
-                kwargs.get("exclude", ()))
-            res["estimates"] = with_median_5(res["estimates"])
-        return res
-
-    estimators.estimate_all = estimate_all
-    try:
-        yield
-    finally:
-        estimators.estimate_all = plain
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -83,8 +45,7 @@ def main(argv: list[str] | None = None) -> int:
     frames = []
     for sets in args.sets:
         t0 = time.time()
-        with patched():
-            df = bench_gap.evaluate_group(args.models, sets)
+        df = bench_gap.evaluate_group(args.models, sets)
         frames.append(df.assign(sets=sets))
         cells = [f"{bench_gap.mae_points(df, e)[m]:.2f}" for e in COLUMNS for m in [*args.models, "all"]]
         print(f"| {sets} | " + " | ".join(cells) + f" | {time.time() - t0:.0f} |", flush=True)

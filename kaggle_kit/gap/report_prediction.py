@@ -47,7 +47,7 @@ def expectation_sentence(name: str, estimator: str, result: dict, errors: dict,
                          unseen: dict | None = None) -> str | None:
     """One line a user can act on: the estimate, its drop, and the range to expect with the evidence for it.
 
-    With Median-4's members computed the range is ``estimators.expected_range`` (reaching lower when they
+    With ``estimators.RANGE_MEDIAN`` computed the range is ``estimators.expected_range`` (reaching lower when they
     disagree; ``unseen``'s "range_coverage" says how often it held on shift families outside the benchmark),
     otherwise the estimator's own error at its predicted drop, either side."""
     est = result["estimates"].get(estimator)
@@ -56,20 +56,21 @@ def expectation_sentence(name: str, estimator: str, result: dict, errors: dict,
     head = f"{name}: {estimator} predicts **{percent(est, 1)}**, {versus(est, result['holdout_acc'])} the holdout"
     rng = estimators.expected_range(errors, result["estimates"], result["holdout_acc"])
     if rng is not None:
-        # the bin is Median-4's predicted drop, which can differ from the drop of ``estimator`` said just before
+        # the bin is the median's predicted drop, which can differ from the drop of ``estimator`` said just before
         # it ("5.1 points under the holdout ... a predicted drop of under 5 points" read as a contradiction)
-        where = ("over all benchmark sets Median-4" if rng["bin"] == "all" else
-                 f"on the {rng['n']} benchmark sets where Median-4 predicted a drop of {_bin_words(rng['bin'])} "
+        median = estimators.RANGE_MEDIAN
+        where = (f"over all benchmark sets {median}" if rng["bin"] == "all" else
+                 f"on the {rng['n']} benchmark sets where {median} predicted a drop of {_bin_words(rng['bin'])} "
                  f"points, as it does here ({rng['drop']:.1f}), it")
         members = _and_list(estimators.SPREAD_MEMBERS)
         spread, p90 = 100 * rng["spread"], 100 * rng["p90"]
-        why = (f"{members} disagree by {spread:.1f} points, so the range reaches that far below Median-4 "
-               f"({percent(result['estimates']['Median-4'], 1)}): when they disagree, the true accuracy has "
+        why = (f"{members} disagree by {spread:.1f} points, so the range reaches that far below {median} "
+               f"({percent(result['estimates'][median], 1)}): when they disagree, the true accuracy has "
                f"tended to be lower than all of them" if rng["by_spread"] else
                f"{members} agree within {spread:.1f} points")
         cov = (unseen or {}).get("range_coverage")
         evidence = (f" This range held on {cov['spread']:.0%} of {cov['n']} shifted sets of families outside the "
-                    f"benchmark (Median-4 ±{p90:.1f} points alone: {cov['symmetric']:.0%})." if cov else "")
+                    f"benchmark ({median} ±{p90:.1f} points alone: {cov['symmetric']:.0%})." if cov else "")
         return (f"{head}. Expect **{percent(rng['low'], 1)} to {percent(rng['high'], 1)}**: {where} was within "
                 f"{p90:.1f} points 9 times in 10; {why}.{evidence}")
     exp = expected_for(errors, estimator, result)
@@ -132,8 +133,15 @@ def estimator_glossary() -> tuple[tuple[str, str], ...]:
         ("Median-4", f"the median of {_and_list(estimators.MEDIAN_MEMBERS)}, which fail on different shifts"),
         ("Median-4-Spread",
          f"Median-4 lowered by {penalty} of the range of {_and_list(estimators.SPREAD_MEMBERS)} (they disagree when "
-         f"the shift is one they were not built for, and then all of them over-estimate; chosen by a test on shift "
-         f"families outside the benchmark, section 7)"),
+         f"the shift is one they were not built for, and then all of them over-estimate)"),
+        ("NucNorm (nuclear norm)",
+         "the normalised nuclear norm of the competition's predicted-probability matrix (high when the predictions "
+         "are confident and spread over the classes), read as an accuracy off a line fitted on the holdout and "
+         "CC-Synth's corrupted copies of it"),
+        ("Median-5", "the median of Median-4's four members and NucNorm"),
+        ("Median-5-Spread",
+         "Median-5 lowered as Median-4-Spread is (chosen by two tests on shift families outside the benchmark, "
+         "section 7)"),
         ("Agreement", "ensemble members' agreement carried over to accuracy"),
     )
 
@@ -405,11 +413,11 @@ def accuracy_section(errors: dict, unseen: dict | None = None, correction_eviden
         sec.blocks.append(
             f"Recommended: {best}, although {lowest} has the lowest error on these sets "
             f"({100 * ests[lowest]['mae_all_generated']:.2f} against {100 * ests[best]['mae_all_generated']:.2f}): "
-            f"a test written down before its data existed (check 5, benchmarks/PREREGISTERED.md) chose it for its "
-            f"error on shift families outside the benchmark (below).")
+            f"tests written down before their data existed (checks 5 and 15, benchmarks/PREREGISTERED.md) chose it "
+            f"for its error on shift families outside the benchmark (below).")
     for name, note in errors.get("derived", {}).items():
         sec.blocks.append(f"{name}'s row: {note}.")
-    binned = next((n for n in (best, "Median-4") if (ests.get(n) or {}).get("by_predicted_drop")), None)
+    binned = next((n for n in (best, estimators.RANGE_MEDIAN) if (ests.get(n) or {}).get("by_predicted_drop")), None)
     if binned:
         growth = ", ".join(f"{100 * b['mae']:.1f} at a predicted drop of {label} points ({b['n']} sets)"
                            for label, b in ests[binned]["by_predicted_drop"].items())
@@ -421,7 +429,8 @@ def accuracy_section(errors: dict, unseen: dict | None = None, correction_eviden
             f"({', '.join(unseen_info['families'])}; {unseen_info['n_sets']} sets x {len(unseen_info['models'])} "
             f"models, `benchmarks/bench_gap_novel.py`) the errors are larger: {best} "
             f"{100 * unseen[best]['mae']:.1f} points MAE (9 in 10 within {100 * unseen[best]['p90']:.1f}). "
-            + (f"The range section 2 quotes, which reaches further below Median-4 the more its members disagree, "
+            + (f"The range section 2 quotes, which reaches further below {estimators.RANGE_MEDIAN} the more its "
+               f"members disagree, "
                f"held on {cov['spread']:.0%} of these {cov['n']} model-sets; the benchmark's 90th-percentile error "
                f"either side alone held on {cov['symmetric']:.0%}." if cov else
                "Read the ranges in section 2 as what to expect on shifts like the benchmark's, not on any shift."))
@@ -440,7 +449,7 @@ def accuracy_section(errors: dict, unseen: dict | None = None, correction_eviden
         for label in bins:
             b = (e.get("by_predicted_drop") or {}).get(label)
             cells.append("-" if b is None else f"{100 * b['mae']:.1f} ({b['n']})")
-        if any(cell != "-" for cell in cells):  # a combined row (Median-4-Spread) has no bins: said above
+        if any(cell != "-" for cell in cells):  # a row combined from recorded rows has no bins: said above
             by_drop.append([name] + cells)
     if by_drop:
         sec.blocks.append("The same errors binned by the drop each estimator *predicted* (holdout accuracy minus its "

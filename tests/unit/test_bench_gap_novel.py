@@ -32,11 +32,12 @@ def test_unseen_summary_scores_toolkit_estimators_on_the_held_out_sets_only():
 
 
 def _rows(sets=(("clean", 0.0), ("fog-2", 0.02), ("fog-4", 0.12))):
-    """Median-4 over-estimates by ``e``; its members spread by 1.5 ``e`` (ATC-NE-EM highest, CC-Synth lowest)."""
+    """Median-4 and Median-5 over-estimate by ``e``; the members spread by 1.5 ``e`` (ATC-NE-EM highest, CC-Synth
+    lowest)."""
     import pandas as pd
 
     return pd.DataFrame([{"model": "m", "set": s, "kind": "covariate", "holdout_acc": 0.8, "true_acc": 0.5,
-                          "Median-4": 0.5 + e, "Shift-Gated": 0.5 + e, "CC-Synth": 0.5 + e / 2,
+                          "Median-4": 0.5 + e, "Median-5": 0.5 + e, "Shift-Gated": 0.5 + e, "CC-Synth": 0.5 + e / 2,
                           "ATC-NE-EM": 0.5 + 2 * e, "COTT": 0.1} for s, e in sets])
 
 
@@ -48,13 +49,17 @@ def test_median_4_spread_lowers_the_median_by_a_fifth_of_three_members_range_and
 
 def test_the_spread_band_widens_downwards_only_and_only_with_disagreement():
     out = novel.with_spread(_rows())
-    assert (out["band_low_spread"] <= out["Median-4"] - out["band_p90"] + 1e-12).all()
+    assert (out["band_center"] == out["Median-5"]).all()  # the report's range is Median-5's
+    assert (out["band_low_spread"] <= out["band_center"] - out["band_p90"] + 1e-12).all()
     clean = out[out["set"] == "clean"].iloc[0]
-    assert clean["band_low_spread"] == pytest.approx(clean["Median-4"] - clean["band_p90"])
+    assert clean["band_low_spread"] == pytest.approx(clean["band_center"] - clean["band_p90"])
     cov = novel.band_coverage(out[out["set"] != "clean"])
     # fog-4 is 12 points too high: outside the symmetric band (p90 about 5), inside the spread band (S3 = 18)
     assert cov.loc["all", "cover_spread"] == 1.0 and cov.loc["all", "cover_symmetric"] == 0.5
     assert cov.loc["all", "halfwidth_spread"] > cov.loc["all", "halfwidth_symmetric"]
+    # check 5 measured Median-4's band: asked for, it is centred on Median-4 with Median-4's p90
+    four = novel.with_spread(_rows().assign(**{"Median-4": 0.4}), "Median-4")
+    assert (four["band_center"] == 0.4).all() and (four["band_p90"] > 0).all()
 
 
 def test_recorded_rows_rebuild_estimates_from_the_per_set_table(tmp_path):
@@ -86,13 +91,16 @@ def test_a_re_render_without_every_checks_saved_rows_leaves_the_shipped_summary_
     objects to concatenate"); with one check's rows alone the shipped summary would shrink to that check."""
     rows = tmp_path / "rows.csv"
     _rows().assign(n=1000).to_csv(rows, index=False)
-    monkeypatch.setattr(novel, "OUT", {4: tmp_path / "o4.md", 5: tmp_path / "o5.md"})
-    monkeypatch.setattr(novel, "ROWS", {4: tmp_path / "r4.csv", 5: tmp_path / "r5.csv"})
+    monkeypatch.setattr(novel, "OUT", {c: tmp_path / f"o{c}.md" for c in (4, 5, 15)})
+    monkeypatch.setattr(novel, "ROWS", {c: tmp_path / f"r{c}.csv" for c in (4, 5, 15)})
     monkeypatch.setattr(novel, "MEASURED_JSON", tmp_path / "measured.json")
     novel.ROWS[5].write_bytes(rows.read_bytes())
     assert novel.main(["--check", "5", "--rows", str(rows)]) == 0
     assert (tmp_path / "o5.md").is_file() and not (tmp_path / "measured.json").exists()
     novel.ROWS[4].write_bytes(rows.read_bytes())
+    assert novel.main(["--check", "5", "--rows", str(rows)]) == 0
+    assert not (tmp_path / "measured.json").exists()  # check 15's rows still missing
+    novel.ROWS[15].write_bytes(rows.read_bytes())
     assert novel.main(["--check", "5", "--rows", str(rows)]) == 0
     assert (tmp_path / "measured.json").is_file()
 
@@ -103,7 +111,7 @@ def test_band_coverage_counts_each_models_rows_against_both_ends_of_each_band():
     import pandas as pd
 
     df = pd.DataFrame({"model": ["m", "m", "k", "k"], "true_acc": [0.56, 0.52, 0.75, 0.69],
-                       "Median-4": [0.60, 0.60, 0.70, 0.70], "band_p90": [0.05, 0.05, 0.04, 0.04],
+                       "band_center": [0.60, 0.60, 0.70, 0.70], "band_p90": [0.05, 0.05, 0.04, 0.04],
                        "band_low_spread": [0.50, 0.50, 0.60, 0.66]})
     cov = novel.band_coverage(df)
     # k's 0.75 lies above 0.70 + 0.04: outside both bands; m's 0.52 lies below 0.55 but above the Spread band's 0.50
@@ -125,3 +133,18 @@ def test_check5_scores_each_model_and_signs_the_difference_as_spread_minus_media
     text = novel.check5(novel.with_spread(_rows()), bench_gap.recorded_rows())
     assert "| m | 4.90 | 7.00 | 40.00 | 7.00 | 3.50 |" in text.splitlines()
     assert "Median-4-Spread minus Median-4 on the held-out sets: -2.10 points" in text
+
+
+def test_check15_scores_rule_15b_per_model_and_signs_the_difference_as_median_5_minus_median_4():
+    """Median-5-Spread misses by 1 and 3 points, Median-4-Spread by 2 and 6: the rule's line and the per-model row."""
+    import pandas as pd
+
+    rows = pd.DataFrame([{"model": "m", "set": s, "true_acc": 0.5, "Median-5-Spread": 0.5 + a,
+                          "Median-4-Spread": 0.5 + b, "Median-5": 0.5, "Median-4": 0.5, "NucNorm": 0.5,
+                          "CC-Synth": 0.5} for s, a, b in (("clean", 0.3, 0.3), ("vignette-2", 0.01, -0.02),
+                                                           ("vignette-4", 0.03, 0.06))])
+    text = novel.VERDICTS[15](rows)
+    assert "Check 15b on the 2 held-out sets x 1 models (2 model-sets)" in text
+    assert "| m | 2.00 | 4.00 | 0.00 | 0.00 | 0.00 | 0.00 |" in text.splitlines()
+    assert "Median-5-Spread minus Median-4-Spread: -2.00 points" in text
+    assert set(novel.VERDICTS) == set(novel.OUT) == set(novel.ROWS)

@@ -399,11 +399,14 @@ def test_expected_error_falls_back_to_all_sets_when_the_bin_is_thin_or_missing()
 
 def test_shipped_measured_error_has_the_bins_the_report_range_quotes_and_the_preferred_estimator():
     errors = est.measured_error()
-    bins = errors["estimators"]["Median-4"]["by_predicted_drop"]  # expected_range's p90
+    bins = errors["estimators"][est.RANGE_MEDIAN]["by_predicted_drop"]  # expected_range's p90
+    assert est.RANGE_MEDIAN == "Median-5"
     assert set(bins) <= set(est.DROP_BINS_POINTS) and sum(b["n"] for b in bins.values()) == \
-        errors["estimators"]["Median-4"]["n_generated"]
-    assert est.recommended_estimator(errors) == est.PREFERRED == "Median-4-Spread"
-    assert errors["estimators"]["Median-4-Spread"]["n_generated"] == errors["n_sets"] * len(errors["models"])
+        errors["estimators"][est.RANGE_MEDIAN]["n_generated"]
+    assert est.recommended_estimator(errors) == est.PREFERRED == "Median-5-Spread"
+    for name in ("Median-5-Spread", "Median-4-Spread", "NucNorm"):  # measured on every set, not combined afterwards
+        assert errors["estimators"][name]["n_generated"] == errors["n_sets"] * len(errors["models"])
+    assert not errors.get("derived")
 
 
 def test_median_4_spread_lowers_the_median_by_a_fifth_of_three_members_range():
@@ -413,50 +416,59 @@ def test_median_4_spread_lowers_the_median_by_a_fifth_of_three_members_range():
     assert est.median_spread_of(e) == pytest.approx(0.65 - 0.2 * 0.20)
     assert est.median_spread_of({**e, "Median-4": 0.5}) == pytest.approx(0.5 - 0.04)  # the computed median is used
     assert est.median_spread_of({**e, "Median-5": 0.3}, "Median-5") == pytest.approx(0.3 - 0.04)  # another median
+    # the fifth member moves the median but not the spread: NucNorm is not a spread member
+    five = {**e, "NucNorm": 0.9}
+    assert est.median_of(five, est.MEDIAN_5_MEMBERS) == pytest.approx(0.70)
+    assert est.member_spread(five) == pytest.approx(0.20) and est.median_of(e, est.MEDIAN_5_MEMBERS) is None
     assert est.member_spread({"Shift-Gated": 0.7}) is None and est.median_spread_of({"Shift-Gated": 0.7}) is None
 
 
 def test_expected_range_reaches_below_by_the_spread_only_when_it_exceeds_p90():
-    errors = {"estimators": {"Median-4": {"mae_all_generated": 0.02, "p90_generated": 0.05, "max_error_generated": 0.1,
+    errors = {"estimators": {"Median-5": {"mae_all_generated": 0.02, "p90_generated": 0.05, "max_error_generated": 0.1,
                                           "n_generated": 20}}}
-    agree = {"Median-4": 0.70, "Shift-Gated": 0.70, "CC-Synth": 0.69, "ATC-NE-EM": 0.71, "COTT": 0.7}
+    agree = {"Median-5": 0.70, "Shift-Gated": 0.70, "CC-Synth": 0.69, "ATC-NE-EM": 0.71, "COTT": 0.7}
     r = est.expected_range(errors, agree, holdout_acc=0.8)
     assert (r["low"], r["high"], r["bin"]) == (pytest.approx(0.65), pytest.approx(0.75), "all")
     disagree = {**agree, "ATC-NE-EM": 0.80, "CC-Synth": 0.60}
     r = est.expected_range(errors, disagree, holdout_acc=0.8)
     assert (r["low"], r["high"], r["spread"]) == (pytest.approx(0.50), pytest.approx(0.75), pytest.approx(0.20))
-    assert est.expected_range(errors, {**disagree, "Median-4": 0.1}, 0.8)["low"] == 0.0  # clipped
+    assert est.expected_range(errors, {**disagree, "Median-5": 0.1}, 0.8)["low"] == 0.0  # clipped
     # which of the two set the low end, and the drop that chose the bin, are said by the range itself
     assert r["by_spread"] and r["drop"] == pytest.approx(10.0)
     assert not est.expected_range(errors, agree, holdout_acc=0.8)["by_spread"]
-    assert est.expected_range({}, agree, 0.8) is None and est.expected_range(errors, {"Median-4": 0.7}, 0.8) is None
+    assert est.expected_range({}, agree, 0.8) is None and est.expected_range(errors, {"Median-5": 0.7}, 0.8) is None
+    # check 5 measured Median-4's range: asked for, it is centred there, with Median-4's own error
+    m4 = {"estimators": {"Median-4": errors["estimators"]["Median-5"]}}
+    r4 = est.expected_range(m4, {**agree, "Median-4": 0.60}, 0.8, "Median-4")
+    assert (r4["low"], r4["high"]) == (pytest.approx(0.55), pytest.approx(0.65))
+    assert est.expected_range(m4, {**agree, "Median-4": 0.60}, 0.8) is None  # Median-5's error never measured
 
 
 def test_the_preferred_estimator_is_recommended_only_when_computed_and_measured():
-    errors = {"estimators": {"Median-4": {"mae_all_generated": 0.019}, "Median-4-Spread": {"mae_all_generated": 0.02},
+    errors = {"estimators": {"Median-4": {"mae_all_generated": 0.019}, "Median-5-Spread": {"mae_all_generated": 0.02},
                              "ATC-NE-EM": {"mae_all_generated": 0.03}}}
-    assert est.recommended_estimator(errors) == "Median-4-Spread"
+    assert est.recommended_estimator(errors) == "Median-5-Spread"
     assert est.recommended_estimator(errors, available=["Median-4", "ATC-NE-EM"]) == "Median-4"
-    del errors["estimators"]["Median-4-Spread"]
-    assert est.recommended_estimator(errors, available=["Median-4-Spread", "Median-4"]) == "Median-4"
+    del errors["estimators"]["Median-5-Spread"]
+    assert est.recommended_estimator(errors, available=["Median-5-Spread", "Median-4"]) == "Median-4"
 
 
 
 
 def test_recommended_prediction_carries_the_range_section_2_quotes():
-    """What the upload step records: the preferred estimate with Median-4's range when its members exist,
+    """What the upload step records: the preferred estimate with Median-5's range when it exists,
     else the best computed estimator with its own p90 either side."""
     errors = {"estimators": {
-        "Median-4": {"mae_all_generated": 0.02, "p90_generated": 0.05, "max_error_generated": 0.1, "n_generated": 20},
-        "Median-4-Spread": {"mae_all_generated": 0.021, "p90_generated": 0.05, "max_error_generated": 0.1},
+        "Median-5": {"mae_all_generated": 0.02, "p90_generated": 0.05, "max_error_generated": 0.1, "n_generated": 20},
+        "Median-5-Spread": {"mae_all_generated": 0.021, "p90_generated": 0.05, "max_error_generated": 0.1},
         "ATC-NE-BBSE": {"mae_all_generated": 0.03, "p90_generated": 0.08, "max_error_generated": 0.2},
         "AC": {"mae_all_generated": 0.09, "p90_generated": 0.2, "max_error_generated": 0.4}}}
-    full = {"Median-4": 0.70, "Median-4-Spread": 0.66, "Shift-Gated": 0.70, "CC-Synth": 0.60, "ATC-NE-EM": 0.80,
+    full = {"Median-5": 0.70, "Median-5-Spread": 0.66, "Shift-Gated": 0.70, "CC-Synth": 0.60, "ATC-NE-EM": 0.80,
             "COTT": 0.7, "ATC-NE-BBSE": 0.75, "AC": 0.9}
     p = est.recommended_prediction({"estimates": full, "holdout_acc": 0.8}, errors)
-    assert (p.estimator, p.accuracy) == ("Median-4-Spread", 0.66)
+    assert (p.estimator, p.accuracy) == ("Median-5-Spread", 0.66)
     assert (p.low, p.high) == (pytest.approx(0.50), pytest.approx(0.75))  # expected_range: spread 0.20 > p90
-    assert p.describe() == "predicted leaderboard accuracy 66.0% (Median-4-Spread; expect 50.0% to 75.0%)"
+    assert p.describe() == "predicted leaderboard accuracy 66.0% (Median-5-Spread; expect 50.0% to 75.0%)"
     # every computed estimate travels with it (to the ledger); one that could not run is left out
     p = est.recommended_prediction({"estimates": {**full, "AC": None, "COT": float("nan")}, "holdout_acc": 0.8},
                                    errors)
@@ -506,9 +518,9 @@ def test_expected_error_quotes_a_bin_holding_exactly_the_minimum_number_of_sets(
 
 def test_expected_range_high_end_is_clipped_to_one():
     """An unclipped high end would quote 103% for a 98% estimate with a 5-point p90."""
-    errors = {"estimators": {"Median-4": {"mae_all_generated": 0.02, "p90_generated": 0.05, "max_error_generated": 0.1,
+    errors = {"estimators": {"Median-5": {"mae_all_generated": 0.02, "p90_generated": 0.05, "max_error_generated": 0.1,
                                           "n_generated": 20}}}
-    e = {"Median-4": 0.98, "Shift-Gated": 0.98, "CC-Synth": 0.98, "ATC-NE-EM": 0.98, "COTT": 0.98}
+    e = {"Median-5": 0.98, "Shift-Gated": 0.98, "CC-Synth": 0.98, "ATC-NE-EM": 0.98, "COTT": 0.98}
     r = est.expected_range(errors, e, holdout_acc=0.99)
     assert (r["low"], r["high"]) == (pytest.approx(0.93), 1.0)
     assert est.prediction_range(errors, e, 0.99, "Median-4") == (pytest.approx(0.93), 1.0)

@@ -7,6 +7,7 @@ import pytest
 from scipy import ndimage
 
 from kaggle_kit.gap import estimators, shifts, synthetic
+from kaggle_kit.gap.nuclear_norm import nuclear_norm_estimate
 from kaggle_kit.gap.image_stats import image_features
 
 C = 10
@@ -64,6 +65,15 @@ def test_cc_synth_sees_a_blur_drop_that_confidence_cannot(setup):
     assert est["CC-Synth"] == pytest.approx(true, abs=0.05)
     members = sorted(est[m] for m in estimators.MEDIAN_MEMBERS)
     assert est["Median-4"] == pytest.approx((members[1] + members[2]) / 2)  # computed once every member is
+    # the fifth member is read off the same pool at the same temperature, and the recommended pair follows from it
+    assert est["NucNorm"] == nuclear_norm_estimate(hold_logits, hold_y, tl, res["temperature"], syn)
+    assert est["Median-5"] == pytest.approx(sorted(est[m] for m in estimators.MEDIAN_5_MEMBERS)[2])
+    assert est["Median-5-Spread"] == pytest.approx(est["Median-5"] - 0.2 * estimators.member_spread(est))
+    assert est["Median-5-Spread"] < est["AC"] - 0.1  # the drop AC cannot see
+    # without the target's statistics (no CC-Synth) NucNorm alone is computed, with the tested family left out too
+    alone = estimators.estimate_all(hold_logits, hold_y, tl, synthetic=syn, exclude=("blur",))["estimates"]
+    assert alone["NucNorm"] == nuclear_norm_estimate(hold_logits, hold_y, tl, res["temperature"], syn, ("blur",))
+    assert "Median-5" not in alone and "CC-Synth" not in alone
 
 
 def test_cc_synth_without_shift_stays_at_holdout_accuracy(setup):

@@ -287,6 +287,25 @@ def test_once_check_8_holds_the_estimator_whose_correction_measured_best_is_corr
     assert math.isnan(replayed[0]) and replayed[1:] == pytest.approx([0.66, 0.63])
 
 
+def test_a_recommended_estimator_check_8_never_measured_is_judged_by_the_one_it_compared_with(tmp_path):
+    """Median-5-Spread (check 15) came after check 8, which compared Shift-Gated's correction with Median-4-Spread's:
+    without this, Shift-Gated lost its place to an estimator whose correction was never measured, and no run was
+    corrected at all."""
+    m5s = "Median-5-Spread"
+    assert lf.CHECK8_RECOMMENDED == M4S
+    assert lf.check8_baseline(m5s, _check8(True)) == M4S and lf.check8_baseline(M4S, _check8(True)) == M4S
+    assert lf.correction_order(m5s, [m5s, M4S, SG], _check8(True)) == [SG, m5s]
+    assert lf.correction_order(m5s, [m5s, SG], _check8(False)) == [m5s]  # check 8 failed: no switch
+    words = lf.switch_words(SG, m5s, _check8(True))
+    assert words.startswith("Shift-Gated is corrected, not Median-5-Spread:")
+    assert ("it beat Median-4-Spread's (recommended then; Median-5-Spread's correction was never measured), 1.50 vs "
+            "1.86 points") in words
+    df = _ledger(tmp_path, [dict(runs=["r1"], predicted_lb_acc=0.80, predicted_by=m5s, public_score=0.76,
+                                 estimates={m5s: 0.80, SG: 0.78})])
+    c = lf.corrected_prediction({m5s: 0.72, SG: 0.71}, m5s, df, SLUG, ["r9"], errors=_check8(True))
+    assert (c.offset.estimator, c.estimate) == (SG, 0.71) and c.accuracy == pytest.approx(0.69)
+
+
 def test_the_scoreboard_ranks_every_kept_estimate_against_the_public_score(tmp_path):
     from kaggle_kit.gap.report_scoreboard import estimator_errors
 
@@ -729,7 +748,10 @@ def test_bench_gap_ledger_stops_and_writes_nothing_without_the_held_out_rows(tmp
     js.write_text(bench_gap_ledger.OUT_JSON.read_text())
     monkeypatch.setattr(bench_gap_ledger, "OUT_MD", md)
     monkeypatch.setattr(bench_gap_ledger, "OUT_JSON", js)
-    monkeypatch.setattr(bench_gap_ledger.bench_gap_novel, "ROWS", {4: tmp_path / "c4.csv", 5: tmp_path / "c5.csv"})
+    # the corrections' ranges were measured on checks 4 and 5's rows; check 15's families came later
+    assert bench_gap_ledger.HELDOUT_ROWS == (bench_gap_ledger.bench_gap_novel.ROWS[4],
+                                             bench_gap_ledger.bench_gap_novel.ROWS[5])
+    monkeypatch.setattr(bench_gap_ledger, "HELDOUT_ROWS", (tmp_path / "c4.csv", tmp_path / "c5.csv"))
     before = md.read_text(), js.read_text()
     with pytest.raises(SystemExit, match="saved rows are missing"):
         bench_gap_ledger.main([])

@@ -118,45 +118,45 @@ def test_scoreboard_line_drops_the_rows_without_a_score_yet():
 
 
 def test_expectation_sentence_quotes_the_bin_of_the_predicted_drop():
-    errors = {"estimators": {"Median-4": {"mae_all_generated": 0.02, "max_error_generated": 0.1,
+    errors = {"estimators": {"Median-5": {"mae_all_generated": 0.02, "max_error_generated": 0.1,
                                           "by_predicted_drop": {"5-15": {"n": 26, "mae": 0.019, "p90": 0.05}}}}}
-    result = {"holdout_acc": 0.95, "estimates": {"Median-4": 0.86}}
-    text = expectation_sentence("run", "Median-4", result, errors)
-    assert text == ("run: Median-4 predicts **86.0%**, 9.0 points under the holdout; on the 26 benchmark sets where "
+    result = {"holdout_acc": 0.95, "estimates": {"Median-5": 0.86}}
+    text = expectation_sentence("run", "Median-5", result, errors)
+    assert text == ("run: Median-5 predicts **86.0%**, 9.0 points under the holdout; on the 26 benchmark sets where "
                     "it predicted a drop of 5-15 points its error averaged 1.9 points and 9 in 10 were within 5.0, "
                     "so expect 81.0% to 91.0%.")
     assert expectation_sentence("run", "COT", result, errors) is None  # not computed for this run
 
 
 def test_expectation_sentence_gives_the_range_that_reaches_lower_when_the_members_disagree():
-    errors = {"estimators": {"Median-4": {"mae_all_generated": 0.02, "max_error_generated": 0.1,
+    errors = {"estimators": {"Median-5": {"mae_all_generated": 0.02, "max_error_generated": 0.1,
                                           "by_predicted_drop": {"5-15": {"n": 26, "mae": 0.019, "p90": 0.05}}}}}
-    estimates = {"Median-4": 0.86, "Shift-Gated": 0.86, "CC-Synth": 0.80, "ATC-NE-EM": 0.90, "COTT": 0.84}
-    estimates["Median-4-Spread"] = 0.86 - 0.2 * 0.10
+    estimates = {"Median-5": 0.86, "Shift-Gated": 0.86, "CC-Synth": 0.80, "ATC-NE-EM": 0.90, "COTT": 0.84}
+    estimates["Median-5-Spread"] = 0.86 - 0.2 * 0.10
     unseen = {"range_coverage": {"spread": 0.9375, "symmetric": 0.674, "n": 144}}
-    text = expectation_sentence("run", "Median-4-Spread", {"holdout_acc": 0.95, "estimates": estimates}, errors, unseen)
-    assert text == ("run: Median-4-Spread predicts **84.0%**, 11.0 points under the holdout. "
-                    "Expect **76.0% to 91.0%**: on the 26 benchmark sets where Median-4 predicted a drop of 5-15 "
+    text = expectation_sentence("run", "Median-5-Spread", {"holdout_acc": 0.95, "estimates": estimates}, errors, unseen)
+    assert text == ("run: Median-5-Spread predicts **84.0%**, 11.0 points under the holdout. "
+                    "Expect **76.0% to 91.0%**: on the 26 benchmark sets where Median-5 predicted a drop of 5-15 "
                     "points, as it does here (9.0), it was within 5.0 points 9 "
                     "times in 10; Shift-Gated, CC-Synth and ATC-NE-EM disagree by 10.0 points, so the range reaches "
-                    "that far below Median-4 (86.0%): when they disagree, the true accuracy has tended to be lower than all of them. This "
-                    "range held on 94% of 144 shifted sets of families outside the benchmark (Median-4 ±5.0 points "
+                    "that far below Median-5 (86.0%): when they disagree, the true accuracy has tended to be lower than all of them. This "
+                    "range held on 94% of 144 shifted sets of families outside the benchmark (Median-5 ±5.0 points "
                     "alone: 67%).")
     agree = {**estimates, "CC-Synth": 0.85, "ATC-NE-EM": 0.87}
-    text = expectation_sentence("run", "Median-4", {"holdout_acc": 0.95, "estimates": agree}, errors)
+    text = expectation_sentence("run", "Median-5", {"holdout_acc": 0.95, "estimates": agree}, errors)
     assert "Expect **81.0% to 91.0%**" in text and "agree within 2.0 points." in text and "held on" not in text
 
 
-def test_expectation_sentence_says_the_bin_is_median_4s_drop_not_the_quoted_estimators():
+def test_expectation_sentence_says_the_bin_is_the_range_medians_drop_not_the_quoted_estimators():
     """The demo's section 2 read 'Median-4-Spread predicts 50.4%, 5.1 points under the holdout. Expect ...: on the
     35 benchmark sets with a predicted drop of under 5 points ...': the bin was Median-4's drop (4.6)."""
-    errors = {"estimators": {"Median-4": {"mae_all_generated": 0.02, "max_error_generated": 0.1,
+    errors = {"estimators": {"Median-5": {"mae_all_generated": 0.02, "max_error_generated": 0.1,
                                           "by_predicted_drop": {"< 5": {"n": 35, "mae": 0.007, "p90": 0.014}}}}}
-    estimates = {"Median-4": 0.5094, "Shift-Gated": 0.5133, "CC-Synth": 0.4915, "ATC-NE-EM": 0.5179, "COTT": 0.5054,
-                 "Median-4-Spread": 0.5041}
-    text = expectation_sentence("s0", "Median-4-Spread", {"holdout_acc": 0.555, "estimates": estimates}, errors)
-    assert text.startswith("s0: Median-4-Spread predicts **50.4%**, 5.1 points under the holdout. Expect **48.3% to "
-                           "52.3%**: on the 35 benchmark sets where Median-4 predicted a drop of under 5 points, as it "
+    estimates = {"Median-5": 0.5094, "Shift-Gated": 0.5133, "CC-Synth": 0.4915, "ATC-NE-EM": 0.5179, "COTT": 0.5054,
+                 "Median-5-Spread": 0.5041}
+    text = expectation_sentence("s0", "Median-5-Spread", {"holdout_acc": 0.555, "estimates": estimates}, errors)
+    assert text.startswith("s0: Median-5-Spread predicts **50.4%**, 5.1 points under the holdout. Expect **48.3% to "
+                           "52.3%**: on the 35 benchmark sets where Median-5 predicted a drop of under 5 points, as it "
                            "does here (4.6), it was within 1.4 points 9 times in 10;"), text
 
 
@@ -166,40 +166,40 @@ def test_expectation_sentence_says_the_members_disagree_when_their_spread_set_th
     sentence said the members agreed. It now reads the range's ``by_spread``."""
     spread, p90 = 0.09000000000000008, 0.09000000000000007  # 100 x either is 9.000000000000007
     assert spread > p90 and not 100 * spread > 100 * p90
-    errors = {"estimators": {"Median-4": {"mae_all_generated": 0.02, "max_error_generated": 0.2,
+    errors = {"estimators": {"Median-5": {"mae_all_generated": 0.02, "max_error_generated": 0.2,
                                           "by_predicted_drop": {"5-15": {"n": 26, "mae": 0.019, "p90": p90}}}}}
-    estimates = {"Median-4": 0.85, "Shift-Gated": 0.86, "CC-Synth": 0.82, "ATC-NE-EM": 0.91, "COTT": 0.84}
-    text = expectation_sentence("run", "Median-4", {"holdout_acc": 0.95, "estimates": estimates}, errors)
-    assert "disagree by 9.0 points, so the range reaches that far below Median-4 (85.0%)" in text, text
+    estimates = {"Median-5": 0.85, "Shift-Gated": 0.86, "CC-Synth": 0.82, "ATC-NE-EM": 0.91, "COTT": 0.84}
+    text = expectation_sentence("run", "Median-5", {"holdout_acc": 0.95, "estimates": estimates}, errors)
+    assert "disagree by 9.0 points, so the range reaches that far below Median-5 (85.0%)" in text, text
     assert "agree within" not in text and "as it does here (10.0)" in text
     rng = estimators.expected_range(errors, estimates, 0.95)
     assert rng["spread"] == spread and rng["by_spread"] and rng["low"] == 0.85 - spread
 
 
 def test_expectation_sentence_quotes_the_drop_the_range_chose_its_bin_by(monkeypatch):
-    """Median-4's drop was worked out again in the sentence beside ``expected_error``'s: it now quotes the range's."""
-    errors = {"estimators": {"Median-4": {"mae_all_generated": 0.02, "max_error_generated": 0.1,
+    """Median-5's drop was worked out again in the sentence beside ``expected_error``'s: it now quotes the range's."""
+    errors = {"estimators": {"Median-5": {"mae_all_generated": 0.02, "max_error_generated": 0.1,
                                           "by_predicted_drop": {"5-15": {"n": 26, "mae": 0.019, "p90": 0.05}}}}}
-    estimates = {"Median-4": 0.86, "Shift-Gated": 0.86, "CC-Synth": 0.85, "ATC-NE-EM": 0.87, "COTT": 0.84}
+    estimates = {"Median-5": 0.86, "Shift-Gated": 0.86, "CC-Synth": 0.85, "ATC-NE-EM": 0.87, "COTT": 0.84}
     real = estimators.expected_range
     monkeypatch.setattr(estimators, "expected_range", lambda *a: {**real(*a), "drop": 12.3})
-    text = expectation_sentence("run", "Median-4", {"holdout_acc": 0.95, "estimates": estimates}, errors)
+    text = expectation_sentence("run", "Median-5", {"holdout_acc": 0.95, "estimates": estimates}, errors)
     assert "as it does here (12.3)" in text, text
 
 
 def _errors() -> dict:
     e = {"mae_all_generated": 0.019, "mae_covariate": 0.02, "mae_label_shift": 0.018, "max_error_generated": 0.11,
          "mae_standin": 0.027, "by_predicted_drop": {}}
-    return {"source": "benchmarks/bench_gap.py", "n_sets": 23, "models": {"m": 0.8}, "estimators": {"Median-4": e}}
+    return {"source": "benchmarks/bench_gap.py", "n_sets": 23, "models": {"m": 0.8}, "estimators": {"Median-5": e}}
 
 
 def test_accuracy_section_puts_the_unseen_family_error_beside_the_benchmark_one():
     from kaggle_kit.gap.report_prediction import accuracy_section
 
     unseen = {"families": ["fog", "sharpen"], "n_sets": 4, "models": {"m": 0.8, "k": 0.7},
-              "estimators": {"Median-4": {"mae": 0.038, "p90": 0.083}}}
+              "estimators": {"Median-5": {"mae": 0.038, "p90": 0.083}}}
     md = render_markdown("t", "m", [accuracy_section(_errors(), unseen)])
-    assert "(fog, sharpen; 4 sets x 2 models" in md and "Median-4 3.8 points MAE (9 in 10 within 8.3)" in md
+    assert "(fog, sharpen; 4 sets x 2 models" in md and "Median-5 3.8 points MAE (9 in 10 within 8.3)" in md
     assert "| MAE stand-in | MAE unseen families |" in md and "| 2.70 | 3.80 |" in md
     plain = render_markdown("t", "m", [accuracy_section(_errors())])
     assert "unseen" not in plain and "| MAE stand-in |" in plain
@@ -387,14 +387,14 @@ def test_a_run_without_the_recommended_estimate_is_named_in_words(monkeypatch):
     from kaggle_kit.gap.report_runs import RunView
 
     _draw_figures_with(monkeypatch, lambda fig: b"")
-    errors = {"estimators": {"Median-4": {"mae_all_generated": 0.02, "p90_generated": 0.05,
+    errors = {"estimators": {"Median-5": {"mae_all_generated": 0.02, "p90_generated": 0.05,
                                           "max_error_generated": 0.1}}}
     bare = RunView(Path("a"), "ens", None, None, None, {"estimates": {"AC": 0.8}, "holdout_acc": 0.9}, None)
-    full = RunView(Path("b"), "main", None, None, None, {"estimates": {"AC": 0.8, "Median-4": 0.85},
+    full = RunView(Path("b"), "main", None, None, None, {"estimates": {"AC": 0.8, "Median-5": 0.85},
                                                           "holdout_acc": 0.9}, None)
     sec, _ = report_prediction.prediction_section([bare, full], errors)
     text = render_markdown("t", "m", [sec])
-    assert "ens: Median-4 could not be computed for this run" in text
+    assert "ens: Median-5 could not be computed for this run" in text
     sec, _ = report_prediction.prediction_section([full], {})  # never measured: the number, in words, without a range
     assert "main: ATC-MC could not be computed" in render_markdown("t", "m", [sec])
     sec, _ = report_prediction.prediction_section([RunView(Path("c"), "c", None, None, None, {
@@ -1230,7 +1230,7 @@ def test_a_temperature_at_the_searchs_lower_bound_is_reported_even_below_a_perfe
 
 
 def test_section_7_names_the_lowest_error_the_binned_estimator_and_every_estimator_with_a_bin():
-    """The highest error called the lowest, Median-4's bins quoted for a recommended estimator that has its own, the
+    """The highest error called the lowest, Median-5's bins quoted for a recommended estimator that has its own, the
     binned table keeping only estimators with every bin, or two columns swapped would misstate section 7."""
     from kaggle_kit.gap.report_prediction import accuracy_section
 
@@ -1238,18 +1238,19 @@ def test_section_7_names_the_lowest_error_the_binned_estimator_and_every_estimat
         return {"mae_all_generated": mae, "mae_covariate": 0.011, "mae_label_shift": 0.012, "max_error_generated": 0.2,
                 "mae_standin": 0.013, "by_predicted_drop": {k: {"mae": m, "n": n} for k, (m, n) in bins.items()}}
 
-    ests = {"Median-4-Spread": e(0.03, {}), "COT": e(0.01, {"< 5": (0.008, 10)}),
-            "Median-4": e(0.02, {"< 5": (0.015, 20), "5-15": (0.025, 6)}), "AC": e(0.05, {"< 5": (0.04, 8)})}
+    ests = {"Median-5-Spread": e(0.03, {}), "COT": e(0.01, {"< 5": (0.008, 10)}),
+            "Median-5": e(0.02, {"< 5": (0.015, 20), "5-15": (0.025, 6)}), "AC": e(0.05, {"< 5": (0.04, 8)})}
     sec = accuracy_section({"n_sets": 23, "models": {"m": 0.8}, "estimators": ests})
     text = " ".join(b for b in sec.blocks if isinstance(b, str))
-    assert "Recommended: Median-4-Spread, although COT has the lowest error on these sets (1.00 against 3.00)" in text
-    assert ("Errors grow with the size of the shift. Median-4: 1.5 at a predicted drop of < 5 points (20 sets), 2.5 at "
+    assert "Recommended: Median-5-Spread, although COT has the lowest error on these sets (1.00 against 3.00)" in text
+    assert "tests written down before their data existed (checks 5 and 15" in text
+    assert ("Errors grow with the size of the shift. Median-5: 1.5 at a predicted drop of < 5 points (20 sets), 2.5 at "
             "a predicted drop of 5-15 points (6 sets).") in text
     main, binned = [b for b in sec.blocks if isinstance(b, Table)]
     assert main.rows[1] == ["COT", "1.00", "1.10", "1.20", "20.0", "1.30"]
-    assert [r[0] for r in binned.rows] == ["COT", "Median-4", "AC"]
+    assert [r[0] for r in binned.rows] == ["COT", "Median-5", "AC"]
     assert binned.rows[0] == ["COT", "0.8 (10)", "-", "-", "-"]
-    del ests["Median-4-Spread"]  # without the preferred estimator the lowest-error one is recommended, with its bins
+    del ests["Median-5-Spread"]  # without the preferred estimator the lowest-error one is recommended, with its bins
     text = " ".join(b for b in accuracy_section({"estimators": ests}).blocks if isinstance(b, str))
     assert "Errors grow with the size of the shift. COT: 0.8 at a predicted drop of < 5 points (10 sets)." in text
 
@@ -1474,12 +1475,12 @@ def test_section_2s_plot_marks_the_recommended_estimate_its_error_the_holdout_th
     figs = []
     _draw_figures_with(monkeypatch, lambda fig: figs.append(fig) or b"")
     ledger.append_row(tmp_path / "l.csv", file="a.csv", status="COMPLETE", public_score=0.68, runs="r")
-    errors = {"estimators": {"Median-4": {"mae_all_generated": 0.02, "max_error_generated": 0.1,
+    errors = {"estimators": {"Median-5": {"mae_all_generated": 0.02, "max_error_generated": 0.1,
                                           "by_predicted_drop": {"5-15": {"n": 26, "mae": 0.019, "p90": 0.05}}}}}
-    estimates = {"Median-4": 0.71, "Shift-Gated": 0.71, "CC-Synth": 0.70, "ATC-NE-EM": 0.72}
+    estimates = {"Median-5": 0.71, "Shift-Gated": 0.71, "CC-Synth": 0.70, "ATC-NE-EM": 0.72}
     view = RunView(Path("r"), "r", None, None, None, {"estimates": estimates, "holdout_acc": 0.80}, None)
     sec, _ = report_prediction.prediction_section([view], errors, ledger=ledger.read_ledger(tmp_path / "l.csv"))
-    assert "The recommended estimator is **Median-4**" in sec.blocks[0]
+    assert "The recommended estimator is **Median-5**" in sec.blocks[0]
     ax = figs[-1].axes[0]
     bars, = (c for c in ax.containers if isinstance(c, matplotlib.container.BarContainer))
     assert [round(p.get_width(), 6) for p in bars] == [71, 71, 70, 72]
@@ -1487,7 +1488,7 @@ def test_section_2s_plot_marks_the_recommended_estimate_its_error_the_holdout_th
     assert bars[0].get_facecolor()[:3] == matplotlib.colors.to_rgb("tab:green")
     error_bars, = (c for c in ax.containers if isinstance(c, matplotlib.container.ErrorbarContainer))
     widths = [seg[1][0] - seg[0][0] for seg in error_bars.lines[2][0].get_segments()]
-    np.testing.assert_allclose(widths, [2 * 1.9, 0, 0, 0])  # Median-4's MAE at a 9-point drop, both sides
+    np.testing.assert_allclose(widths, [2 * 1.9, 0, 0, 0])  # Median-5's MAE at a 9-point drop, both sides
     marks = {line.get_label(): line.get_xdata()[0] for line in ax.lines if not line.get_label().startswith("_")}
     assert marks == {"holdout accuracy": pytest.approx(80), "its public score": pytest.approx(68)}
     span, = (p for p in ax.patches if p.get_label() == "expected range")
