@@ -1,8 +1,9 @@
 """``reports/gap.html`` + ``reports/gap.md``: why the leaderboard differs from the local score.
 
-One function per section, in the module of its subject: ``report_scoreboard`` (1), ``report_prediction`` (2 and 7),
-``report_shift`` (3-5); each turns the runs (``report_runs``: logits and estimates), the ledger and the images into
-a ``Section`` of paragraphs, tables and figures (matplotlib's object API, no pyplot state). Here: the summary and
+One function per section, in the module of its subject: ``report_scoreboard`` (1), ``report_prediction`` (2, with
+its correction by the leaderboard in ``report_correction``), ``report_shift`` (3-5), ``report_accuracy`` (7); each
+turns the runs (``report_runs``: logits and estimates), the ledger and the images into a ``Section`` of paragraphs,
+tables and figures (matplotlib's object API, no pyplot state). Here: the summary and
 advice sections that draw on the others, and ``build_report``, which computes all eight before writing anything,
 then writes the PNGs, ``gap.md`` and the self-contained ``gap.html`` (``report_render``), each atomically.
 """
@@ -21,8 +22,10 @@ from kaggle_kit.errors import RunError
 from kaggle_kit.fsio import atomic_write_bytes, atomic_write_text, sha256_file
 from kaggle_kit.gap import advice as advice_mod
 from kaggle_kit.gap import estimators, leaderboard_feedback
-from kaggle_kit.gap.report_prediction import (accuracy_section, corrected_for, expected_for, measured_error,
-                                              prediction_section, recommended_estimator, runs_of, versus)
+from kaggle_kit.gap.report_accuracy import accuracy_section
+from kaggle_kit.gap.report_correction import corrected_for, runs_of
+from kaggle_kit.gap.report_prediction import (expected_for, measured_error, prediction_section, recommended_estimator,
+                                              versus)
 from kaggle_kit.gap.report_render import Section, figures, literal, render_html, render_markdown
 from kaggle_kit.gap.report_runs import RunView, load_run
 from kaggle_kit.gap.report_scoreboard import scoreboard_section

@@ -1,6 +1,6 @@
-"""Report sections 2 and 7: the leaderboard accuracy predicted from the unlabeled competition predictions, with
-the range its measured error gives and the correction by earlier scores; and how good those predictions were on
-labeled shifted sets (``measured_error*.json``, written by the benchmarks).
+"""Report section 2: the leaderboard accuracy predicted from the unlabeled competition predictions, with the range
+its measured error gives and the correction by earlier scores (``report_correction``); section 7, how good those
+predictions were, is ``report_accuracy``.
 """
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from matplotlib.figure import Figure  # noqa: E402
 
 from kaggle_kit.calibration import T_BOUNDS
 from kaggle_kit.gap import estimators, leaderboard_feedback
+from kaggle_kit.gap.report_correction import corrections, runs_of
 from kaggle_kit.gap.report_render import Details, Fig, Section, Table, figure_png, literal
 from kaggle_kit.gap.report_runs import RunView
 from kaggle_kit.text import percent
@@ -144,87 +145,6 @@ def estimator_glossary() -> tuple[tuple[str, str], ...]:
          "section 7)"),
         ("Agreement", "ensemble members' agreement carried over to accuracy"),
     )
-
-
-def runs_of(v: RunView) -> list[str]:
-    """The ledger's ``runs`` of a submission of this run: an ensemble is submitted as its members."""
-    return list(v.members or [v.name])
-
-
-def corrected_for(v: RunView, estimator: str, ledger: pd.DataFrame | None, competition: str | None,
-                  measured: dict | None = None) -> leaderboard_feedback.Corrected | None:
-    """``v``'s prediction corrected by the ledger's earlier misses, as the upload would make it; None without one."""
-    if ledger is None or ledger.empty:
-        return None
-    est = estimators.finite_estimates(v.result["estimates"])
-    return None if estimator not in est else leaderboard_feedback.corrected_prediction(
-        est, estimator, ledger, competition, runs_of(v), estimators.logits_only_estimator(), measured, v.recipe)
-
-
-def _wider_words(c: leaderboard_feedback.Corrected, v: RunView, errors: dict) -> str:
-    """Why a corrected range can be wider than the uncorrected one above it, said where it happens."""
-    holdout = v.result.get("holdout_acc")
-    before = None if holdout is None else estimators.prediction_range(
-        errors, v.result["estimates"], holdout, recommended_estimator(errors, available=v.result["estimates"]))
-    if c.low is None or before is None or c.high - c.low <= before[1] - before[0] + 1e-9:
-        return ""
-    return (" This range is wider than the uncorrected one above: it has one width for every correction of its "
-            "kind, while the uncorrected one narrows with a small predicted drop and with agreeing estimators; each "
-            "held about 9 times in 10 where it was measured.")
-
-
-def corrections(runs: Sequence[RunView], estimator: str, ledger: pd.DataFrame | None,
-                competition: str | None = None, errors: dict | None = None) -> tuple[list[str], list]:
-    """Each run's prediction corrected by the ledger's earlier misses (``leaderboard_feedback.correction_order``
-    says which estimator's) and one sentence on how close such corrections came; and, apart, the evidence for
-    section 7 (why, the table check by check, the public/private replay), empty without a correction."""
-    if ledger is None or ledger.empty:
-        return [], []
-    errors = measured_error() if errors is None else errors
-    lines, last, said_wider = [], None, False
-    measured = leaderboard_feedback.measurements()
-    if competition is not None and not (ledger["competition"] == competition).any():
-        found = ", ".join(literal(c) for c in sorted(set(ledger["competition"]) - {""})) or "none named"
-        return [f"No ledger row is for competition '{literal(competition)}' (the ledger's: {found}), so nothing "
-                f"corrects the prediction."], []
-    for v in runs:
-        c = corrected_for(v, estimator, ledger, competition, measured)
-        own = leaderboard_feedback.own_public_score(ledger, runs_of(v), competition)
-        if c is not None:
-            wider = "" if said_wider else _wider_words(c, v, errors)  # said once
-            said_wider = said_wider or bool(wider)
-            last = c
-            lines.append(f"{literal(v.name)}, corrected by the leaderboard: {c.offset.estimator} predicted "
-                         f"{percent(c.estimate, 1)}, and on your {c.offset.scored_words()} its "
-                         f"{c.offset.predictions_were()} {c.offset.miss_words()}, so "
-                         f"expect **{percent(c.accuracy, 1)}**" + ("." if c.low is None else
-                                                                f" ({percent(c.low, 1)} to {percent(c.high, 1)}: "
-                                                                f"{leaderboard_feedback.range_basis(c, measured)})."
-                                                                + wider))
-        elif own is not None:
-            lines.append(f"{literal(v.name)} is on the leaderboard already: public score **{percent(own, 2)}**. A "
-                         f"submission's own score never corrects its prediction, and no other scored submission "
-                         f"qualifies yet.")
-    if last is not None:
-        name = last.offset.estimator
-        switch = leaderboard_feedback.switch_words(name, estimator, measured)
-        why = f" {switch}." if switch else ""
-        evidence = [f"Why the correction: every submission meets the same shift, and an estimator's miss is mostly "
-                    f"the shift's. The public scores are the only labels used, and a submission's own score never "
-                    f"corrects it.{why} How far {name} was from what each row was judged against, as mean absolute "
-                    f"error in points (lower is better; `benchmarks/bench_gap_ledger.py`, the checks in "
-                    f"`benchmarks/PREREGISTERED.md`):"]
-        headers, rows, notes = leaderboard_feedback.evidence_table(last.evidence)
-        evidence += [Table(headers, rows), *notes]
-        split = [w for w in (leaderboard_feedback.split_words(name, measured),
-                             leaderboard_feedback.coverage_words(name, measured)) if w is not None]
-        if split:
-            evidence.append(". ".join(split) + " (`benchmarks/bench_gap_public_split.py`).")
-        done = leaderboard_feedback.choice_words(name, measured)
-        if done:
-            lines.append(done)
-        return lines, [f"**How good is the correction by the leaderboard? ({name})**", *evidence]
-    return lines, []
 
 
 def prediction_section(runs: Sequence[RunView], errors: dict, unseen: dict | None = None,
@@ -362,8 +282,8 @@ def temperature_note(v: RunView) -> str | None:
         why = "its logits are far too large, or carry almost no information, for one temperature to calibrate them"
     else:
         return None
-    return (f"**{literal(v.name)}: temperature scaling had nothing to fit (T = {t:.3g}).** {why[0].upper()}{why[1:]}; the "
-            f"confidence-based estimates (AC, DoC, ATC, AC-EM and those built on them) rest on uncalibrated "
+    return (f"**{literal(v.name)}: temperature scaling had nothing to fit (T = {t:.3g}).** {why[0].upper()}{why[1:]}; "
+            f"the confidence-based estimates (AC, DoC, ATC, AC-EM and those built on them) rest on uncalibrated "
             f"confidences.")
 
 
@@ -386,75 +306,3 @@ def small_sample_note(v: RunView) -> str | None:
     return (f"**{literal(v.name)}: estimates from few images.** " + "; ".join(parts)[0].upper() + "; ".join(parts)[1:]
             + ". The errors and ranges quoted here were measured with 5,000-image holdouts on sets of thousands of "
               "images, so they understate this run's.")
-
-
-def accuracy_section(errors: dict, unseen: dict | None = None, correction_evidence: Sequence = ()) -> Section:
-    """The main benchmark's errors; with ``unseen`` (``measured_error_unseen_families``) also the errors on
-    shift families no estimator was designed or tuned on, which are larger and belong next to them; then the
-    evidence for section 2's correction by the leaderboard, when one was made."""
-    sec = Section("accuracy", "7. How good is the prediction?")
-    unseen_info = unseen or {}
-    unseen = unseen_info.get("estimators", {})
-    if not errors:
-        sec.blocks.append("Not measured yet: run `benchmarks/bench_gap.py` to measure each estimator's error.")
-        sec.blocks += list(correction_evidence)
-        return sec
-    models = ", ".join(f"{m} ({percent(a)} on CIFAR-10 test)" for m, a in errors.get("models", {}).items())
-    sec.blocks.append(f"Measured by `{errors.get('source', 'benchmarks/bench_gap.py')}` on {errors.get('n_sets')} "
-                      f"labeled shifted sets per model (corruptions at two severities, mixed corruptions, label-shift "
-                      f"resamples and label shift combined with corruptions) with models {models}. CC-Synth is "
-                      f"measured with the tested corruption family left out of its training where a set has one "
-                      f"family. The stand-in column is the shared stand-in competition set, never used to choose "
-                      f"anything. Mean absolute error (MAE) in accuracy points; see benchmarks/RESULTS.md for every set.")
-    best = recommended_estimator(errors)
-    ests = errors.get("estimators", {})
-    lowest = min(ests, key=lambda n: ests[n]["mae_all_generated"]) if ests else best
-    if best != lowest:
-        sec.blocks.append(
-            f"Recommended: {best}, although {lowest} has the lowest error on these sets "
-            f"({100 * ests[lowest]['mae_all_generated']:.2f} against {100 * ests[best]['mae_all_generated']:.2f}): "
-            f"tests written down before their data existed (checks 5 and 15, benchmarks/PREREGISTERED.md) chose it "
-            f"for its error on shift families outside the benchmark (below).")
-    for name, note in errors.get("derived", {}).items():
-        sec.blocks.append(f"{name}'s row: {note}.")
-    binned = next((n for n in (best, estimators.RANGE_MEDIAN) if (ests.get(n) or {}).get("by_predicted_drop")), None)
-    if binned:
-        growth = ", ".join(f"{100 * b['mae']:.1f} at a predicted drop of {label} points ({b['n']} sets)"
-                           for label, b in ests[binned]["by_predicted_drop"].items())
-        sec.blocks.append(f"Errors grow with the size of the shift. {binned}: {growth}.")
-    if unseen and best in unseen:
-        cov = unseen_info.get("range_coverage")
-        sec.blocks.append(
-            f"On shift families that neither the estimators' design nor CC-Synth's synthetic corruptions used "
-            f"({', '.join(unseen_info['families'])}; {unseen_info['n_sets']} sets x {len(unseen_info['models'])} "
-            f"models, `benchmarks/bench_gap_novel.py`) the errors are larger: {best} "
-            f"{100 * unseen[best]['mae']:.1f} points MAE (9 in 10 within {100 * unseen[best]['p90']:.1f}). "
-            + (f"The range section 2 quotes, which reaches further below {estimators.RANGE_MEDIAN} the more its "
-               f"members disagree, "
-               f"held on {cov['spread']:.0%} of these {cov['n']} model-sets; the benchmark's 90th-percentile error "
-               f"either side alone held on {cov['symmetric']:.0%}." if cov else
-               "Read the ranges in section 2 as what to expect on shifts like the benchmark's, not on any shift."))
-    rows = []
-    for name, e in errors.get("estimators", {}).items():
-        rows.append([name, f"{100 * e['mae_all_generated']:.2f}", f"{100 * e['mae_covariate']:.2f}",
-                     f"{100 * e['mae_label_shift']:.2f}", f"{100 * e['max_error_generated']:.1f}",
-                     f"{100 * e['mae_standin']:.2f}"]
-                    + ([f"{100 * unseen[name]['mae']:.2f}" if name in unseen else "-"] if unseen else []))
-    sec.blocks.append(Table(["estimator", "MAE all", "MAE image shifts", "MAE with label shift", "worst set",
-                             "MAE stand-in"] + (["MAE unseen families"] if unseen else []), rows))
-    bins = list(estimators.DROP_BINS_POINTS)
-    by_drop = []
-    for name, e in errors.get("estimators", {}).items():
-        cells = []
-        for label in bins:
-            b = (e.get("by_predicted_drop") or {}).get(label)
-            cells.append("-" if b is None else f"{100 * b['mae']:.1f} ({b['n']})")
-        if any(cell != "-" for cell in cells):  # a row combined from recorded rows has no bins: said above
-            by_drop.append([name] + cells)
-    if by_drop:
-        sec.blocks.append("The same errors binned by the drop each estimator *predicted* (holdout accuracy minus its "
-                          "estimate, points), which is known before submitting; section 2 quotes the matching bin. "
-                          "Cells: MAE in points (number of sets).")
-        sec.blocks.append(Table(["estimator"] + [f"predicted drop {b}" for b in bins], by_drop))
-    sec.blocks += list(correction_evidence)
-    return sec

@@ -661,7 +661,7 @@ def test_shipped_check_13_held_and_gives_variant_corrections_their_range():
 def test_the_reports_correction_uses_the_runs_label_smoothing_variants(tmp_path):
     """Report section 2 passes the run's ``RecipeKeys`` on: with only a variant's row and another recipe's in the
     ledger, the variant's alone corrects it, and the evidence table comes once."""
-    from kaggle_kit.gap.report_prediction import corrections
+    from kaggle_kit.gap.report_correction import corrections
     from kaggle_kit.gap.report_render import Details, Table
     from kaggle_kit.gap.report_runs import RunView
 
@@ -729,7 +729,7 @@ def test_choice_words_quote_the_replay_of_the_toolkits_choice():
 
 
 def test_a_competition_with_no_ledger_rows_is_said_not_silently_skipped(tmp_path):
-    from kaggle_kit.gap.report_prediction import corrections
+    from kaggle_kit.gap.report_correction import corrections
     from kaggle_kit.gap.report_runs import RunView
 
     df = _ledger(tmp_path, [dict(runs=["b0"], predicted_lb_acc=0.80, predicted_by=M4S,
@@ -779,15 +779,15 @@ def test_the_uploads_terminal_lines_stay_ascii_and_the_reports_ranges_are_writte
 
 def test_the_reports_wider_range_sentence_is_said_once_for_all_runs(tmp_path, monkeypatch):
     """Said for every corrected run, the same three-line explanation would repeat under each of them."""
-    from kaggle_kit.gap import report_prediction
+    from kaggle_kit.gap import report_correction
     from kaggle_kit.gap.report_runs import RunView
 
-    monkeypatch.setattr(report_prediction, "_wider_words", lambda *a: " WIDER.")
+    monkeypatch.setattr(report_correction, "_wider_words", lambda *a: " WIDER.")
     df = _ledger(tmp_path, [dict(runs=["b0"], predicted_lb_acc=0.80, predicted_by=M4S,
                                  estimates={M4S: 0.80, "Shift-Gated": 0.80}, public_score=0.70)])
     views = [RunView(tmp_path / n, n, None, None, None, {"estimates": {M4S: 0.75, "Shift-Gated": 0.74}}, None)
              for n in ("t0", "t1")]
-    out, _ = report_prediction.corrections(views, M4S, df, SLUG, errors={})
+    out, _ = report_correction.corrections(views, M4S, df, SLUG, errors={})
     assert [line.startswith(f"{n}, corrected by the leaderboard") for line, n in zip(out, ("t0", "t1"))] == [True] * 2
     assert [line.count(" WIDER.") for line in out[:2]] == [1, 0]
 

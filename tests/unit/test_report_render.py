@@ -194,7 +194,7 @@ def _errors() -> dict:
 
 
 def test_accuracy_section_puts_the_unseen_family_error_beside_the_benchmark_one():
-    from kaggle_kit.gap.report_prediction import accuracy_section
+    from kaggle_kit.gap.report_accuracy import accuracy_section
 
     unseen = {"families": ["fog", "sharpen"], "n_sets": 4, "models": {"m": 0.8, "k": 0.7},
               "estimators": {"Median-5": {"mae": 0.038, "p90": 0.083}}}
@@ -548,7 +548,7 @@ def test_report_competition_help_matches_which_rows_correct_the_prediction(tmp_p
 
     from kaggle_kit import ledger
     from kaggle_kit.cli import build_parser
-    from kaggle_kit.gap.report_prediction import corrections
+    from kaggle_kit.gap.report_correction import corrections
     from kaggle_kit.gap.report_scoreboard import scoreboard_section
     from kaggle_kit.gap.report_runs import RunView
 
@@ -1110,7 +1110,7 @@ def test_the_scoreboard_line_says_which_local_accuracy_its_gap_is_against(tmp_pa
     from pathlib import Path
 
     from kaggle_kit import ledger
-    from kaggle_kit.gap import report_prediction, report_scoreboard
+    from kaggle_kit.gap import report_accuracy, report_prediction, report_scoreboard
     from kaggle_kit.gap.report_runs import RunView
 
     _draw_figures_with(monkeypatch, lambda fig: b"")
@@ -1127,7 +1127,7 @@ def test_the_scoreboard_line_says_which_local_accuracy_its_gap_is_against(tmp_pa
                                                                                  "holdout_acc": 0.9}, None)], {})
     assert "temperature scaling on the holdout: the logits divided by one number fitted to the holdout's labels" \
         in sec.blocks[0]
-    md = render_markdown("t", "m", [report_prediction.accuracy_section(_errors())])
+    md = render_markdown("t", "m", [report_accuracy.accuracy_section(_errors())])
     assert "Mean absolute error (MAE) in accuracy points" in md
 
 
@@ -1232,7 +1232,7 @@ def test_a_temperature_at_the_searchs_lower_bound_is_reported_even_below_a_perfe
 def test_section_7_names_the_lowest_error_the_binned_estimator_and_every_estimator_with_a_bin():
     """The highest error called the lowest, Median-5's bins quoted for a recommended estimator that has its own, the
     binned table keeping only estimators with every bin, or two columns swapped would misstate section 7."""
-    from kaggle_kit.gap.report_prediction import accuracy_section
+    from kaggle_kit.gap.report_accuracy import accuracy_section
 
     def e(mae, bins):
         return {"mae_all_generated": mae, "mae_covariate": 0.011, "mae_label_shift": 0.012, "max_error_generated": 0.2,
@@ -1294,12 +1294,12 @@ def test_a_corrected_range_is_said_to_be_wider_only_where_it_is(monkeypatch, low
     from pathlib import Path
     from types import SimpleNamespace
 
-    from kaggle_kit.gap import estimators, report_prediction
+    from kaggle_kit.gap import estimators, report_correction
     from kaggle_kit.gap.report_runs import RunView
 
     monkeypatch.setattr(estimators, "prediction_range", lambda *a: (0.80, 0.86))  # the uncorrected range
     v = RunView(Path("r"), "r", None, None, None, {"estimates": {"AC": 0.83}, "holdout_acc": 0.9}, None)
-    words = report_prediction._wider_words(SimpleNamespace(low=low, high=high), v, {})
+    words = report_correction._wider_words(SimpleNamespace(low=low, high=high), v, {})
     assert words.startswith(" This range is wider than the uncorrected one above") if wider else words == ""
 
 
