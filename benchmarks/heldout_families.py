@@ -1,8 +1,8 @@
-"""Held-out shift families for the gap estimators: twenty-four that neither CC-Synth's synthetic pool nor
-``bench_gap.py``'s sets use, in three rounds of eight, each written for a pre-registered check
+"""Held-out shift families for the gap estimators: thirty-two that neither CC-Synth's synthetic pool nor
+``bench_gap.py``'s sets use, in four rounds of eight, each written for a pre-registered check
 (``PREREGISTERED.md``) before any estimate on them existed and not changed after: ``NOVEL`` for check 4,
-``CHECK5`` for check 5, ``CHECK15`` for check 15b. Parameters follow CIFAR-10-C (Hendrycks & Dietterich 2019)
-where it has the family.
+``CHECK5`` for check 5, ``CHECK15`` for check 15b, ``CHECK16`` for check 16. Parameters follow CIFAR-10-C
+(Hendrycks & Dietterich 2019) where it has the family.
 Each function maps uint8 images (N, 32, 32, 3) at severity 1-5 to images of the same shape and type.
 """
 from __future__ import annotations
@@ -268,8 +268,84 @@ CHECK15 = {"vignette": vignette, "chromatic_aberration": chromatic_aberration, "
            "channel_swap": channel_swap, "scanlines": scanlines, "equalize": equalize, "letterbox": letterbox,
            "glare": glare}
 
+# Check 16's families (written 2026-12-04 before any estimate on them; none is in NOVEL, CHECK5, CHECK15, the pool or
+# bench_gap). Geometry the pool's rotation/zoom does not make, filters unlike its blur, tone and overlays.
+def vertical_flip(x: np.ndarray, sev: int, rng: np.random.Generator) -> np.ndarray:
+    """A share ``p`` of the images upside down (a scanner or phone orientation tag ignored)."""
+    p = (0.1, 0.2, 0.4, 0.6, 0.8)[sev - 1]
+    out = x.copy()
+    pick = rng.random(len(x)) < p
+    out[pick] = x[pick][:, ::-1]
+    return out
+
+
+def shear(x: np.ndarray, sev: int, rng: np.random.Generator) -> np.ndarray:
+    """Each row shifted sideways in proportion to its distance from the centre row, by ``s`` pixels per row, the
+    sign drawn per image (a slanted scan); bilinear, edges repeated."""
+    s = (0.1, 0.2, 0.3, 0.4, 0.5)[sev - 1]
+    out = np.empty_like(x)
+    for k, sign in enumerate(rng.choice([-1.0, 1.0], len(x))):
+        matrix = np.array([[1.0, 0.0, 0.0], [sign * s, 1.0, 0.0], [0.0, 0.0, 1.0]])  # (row, col, channel) axes
+        offset = -matrix @ np.array([15.5, 15.5, 0.0]) + np.array([15.5, 15.5, 0.0])
+        out[k] = to_uint8(ndimage.affine_transform(x[k].astype(np.float64), matrix, offset, order=1, mode="nearest"))
+    return out
+
+
+def median_filter(x: np.ndarray, sev: int, rng: np.random.Generator) -> np.ndarray:
+    """Each channel median-filtered in a ``k`` x ``k`` window (a camera's denoiser: edges kept, texture gone)."""
+    k = (2, 3, 4, 5, 6)[sev - 1]
+    return ndimage.median_filter(x, size=(1, k, k, 1), mode="nearest")
+
+
+def emboss(x: np.ndarray, sev: int, rng: np.random.Generator) -> np.ndarray:
+    """Blend ``a`` of the embossed image (a 3 x 3 kernel summing to 1, per channel) in: an edge filter."""
+    a = (0.15, 0.3, 0.45, 0.6, 0.75)[sev - 1]
+    kernel = np.array([[-2.0, -1.0, 0.0], [-1.0, 1.0, 1.0], [0.0, 1.0, 2.0]])[None, :, :, None]
+    embossed = ndimage.convolve(x.astype(np.float64), kernel, mode="nearest")
+    return to_uint8((1 - a) * x + a * embossed)
+
+
+def roll(x: np.ndarray, sev: int, rng: np.random.Generator) -> np.ndarray:
+    """Each image shifted ``d`` pixels in a direction drawn per image, wrapping around (a mis-registered crop)."""
+    d = (2, 4, 6, 8, 10)[sev - 1]
+    angle = rng.uniform(0, 2 * np.pi, len(x))
+    shifts_yx = np.rint(d * np.stack([np.sin(angle), np.cos(angle)], 1)).astype(int)
+    return np.stack([np.roll(im, tuple(sh), axis=(0, 1)) for im, sh in zip(x, shifts_yx)])
+
+
+def watermark(x: np.ndarray, sev: int, rng: np.random.Generator) -> np.ndarray:
+    """White diagonal stripes (4 px on, 4 off, phase drawn per image) blended in at ``a``: a stock photo's mark."""
+    a = (0.08, 0.15, 0.22, 0.3, 0.4)[sev - 1]
+    yy, xx = np.meshgrid(np.arange(32), np.arange(32), indexing="ij")
+    phase = rng.integers(0, 8, (len(x), 1, 1))
+    stripes = (((yy + xx)[None] + phase) // 4 % 2 == 0)[..., None]
+    return to_uint8(np.where(stripes, (1 - a) * x + a * 255.0, x))
+
+
+def sepia(x: np.ndarray, sev: int, rng: np.random.Generator) -> np.ndarray:
+    """Blend ``a`` of the classic sepia tone (a 3 x 3 colour matrix) in: an old print or a photo app's filter."""
+    a = (0.2, 0.4, 0.6, 0.8, 1.0)[sev - 1]
+    matrix = np.array([[0.393, 0.769, 0.189], [0.349, 0.686, 0.168], [0.272, 0.534, 0.131]])
+    return to_uint8((1 - a) * x + a * (x.astype(np.float64) @ matrix.T))
+
+
+def patch_paste(x: np.ndarray, sev: int, rng: np.random.Generator) -> np.ndarray:
+    """A ``size`` x ``size`` square from another image of the set pasted at a random place (a collage, a sticker
+    of another object)."""
+    size = (6, 9, 12, 15, 18)[sev - 1]
+    donors = (np.arange(len(x)) + rng.integers(1, max(len(x), 2), len(x))) % len(x)
+    ys, xs = rng.integers(0, 32 - size + 1, (2, len(x)))
+    out = x.copy()
+    for k, (j, y0, x0) in enumerate(zip(donors, ys, xs)):
+        out[k, y0:y0 + size, x0:x0 + size] = x[j, y0:y0 + size, x0:x0 + size]
+    return out
+
+
+CHECK16 = {"vertical_flip": vertical_flip, "shear": shear, "median_filter": median_filter, "emboss": emboss,
+           "roll": roll, "watermark": watermark, "sepia": sepia, "patch_paste": patch_paste}
+
 # The seed offset is a family's place here: each round appended after the last, earlier checks' sets stay as drawn.
-FAMILIES = {**NOVEL, **CHECK5, **CHECK15}
+FAMILIES = {**NOVEL, **CHECK5, **CHECK15, **CHECK16}
 
 
 def novel(images: np.ndarray, name: str, sev: int, seed: int = 0) -> np.ndarray:
@@ -282,8 +358,9 @@ PRIOR_SETS = {
     4: [("motion_blur", "dirichlet1", 1), ("pixelate", "longtail10", 2)],
     5: [("hue_shift", "dirichlet1", 3), ("zoom_blur", "longtail10", 4)],
     15: [("vignette", "dirichlet1", 5), ("letterbox", "longtail10", 6)],
+    16: [("shear", "dirichlet1", 7), ("sepia", "longtail10", 8)],
 }
-CHECK_FAMILIES = {4: NOVEL, 5: CHECK5, 15: CHECK15}
+CHECK_FAMILIES = {4: NOVEL, 5: CHECK5, 15: CHECK15, 16: CHECK16}
 _PRIORS = {"dirichlet1": lambda r: shifts.dirichlet_priors(10, 1.0, r),
            "longtail10": lambda r: shifts.long_tail_priors(10, 10.0, r)}
 

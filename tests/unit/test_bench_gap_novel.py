@@ -148,3 +148,14 @@ def test_check15_scores_rule_15b_per_model_and_signs_the_difference_as_median_5_
     assert "| m | 2.00 | 4.00 | 0.00 | 0.00 | 0.00 | 0.00 |" in text.splitlines()
     assert "Median-5-Spread minus Median-4-Spread: -2.00 points" in text
     assert set(novel.VERDICTS) == set(novel.OUT) == set(novel.ROWS)
+
+
+def test_check16_applies_both_rules_as_written_and_scores_each_family():
+    """Median-5-Spread 7 points off against Median-4-Spread's 4.9 (recomputed: Median-4 - 0.2 x S3): 16a undoes it;
+    both ranges cover both sets, so A gains nothing and 16b keeps the shipped one. Estimates at the truth hold 16a."""
+    rows = _rows().assign(**{"Median-5-Spread": lambda d: d["Median-5"], "NucNorm": 0.5})
+    text = novel.VERDICTS[16](rows)
+    assert "Rule 16a: Median-5-Spread minus Median-4-Spread +2.10 points (undone above +0.20): **fails" in text
+    assert "Rule 16b: A covers 100.0%, +0.0 points against the shipped range (needs 85% and +5): **fails" in text
+    assert "| shipped | 100.0% | 0.0% | 0.0% |" in text and "| fog | +7.0 | +4.9 | 100% | 100% |" in text
+    assert "**holds, Median-5-Spread stays**" in novel.VERDICTS[16](rows.assign(**{"Median-5-Spread": 0.5}))

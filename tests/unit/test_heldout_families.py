@@ -29,13 +29,13 @@ def test_each_family_is_deterministic_keeps_the_format_and_grows_with_severity(n
 
 def test_each_round_is_eight_families_new_to_the_synthetic_pool_and_to_the_earlier_rounds():
     assert not set(fam.FAMILIES) & set(shifts.CORRUPTIONS)
-    rounds = [fam.NOVEL, fam.CHECK5, fam.CHECK15]
-    assert [len(r) for r in rounds] == [8, 8, 8] and len(fam.FAMILIES) == 24  # no name in two rounds
+    rounds = [fam.NOVEL, fam.CHECK5, fam.CHECK15, fam.CHECK16]
+    assert [len(r) for r in rounds] == [8, 8, 8, 8] and len(fam.FAMILIES) == 32  # no name in two rounds
 
 
 def test_earlier_checks_sets_are_drawn_as_before_later_rounds_were_added():
     """Family seeds follow the place in FAMILIES: each round appended keeps the earlier checks' cached sets valid."""
-    assert list(fam.FAMILIES) == [*fam.NOVEL, *fam.CHECK5, *fam.CHECK15]
+    assert list(fam.FAMILIES) == [*fam.NOVEL, *fam.CHECK5, *fam.CHECK15, *fam.CHECK16]
     x = _images(4)
     np.testing.assert_array_equal(fam.novel(x, "glass_blur", 2),  # check 5's first family, seeded as in check 5
                                   fam.glass_blur(x, 2, np.random.default_rng(700 + 8 * 10 + 2)))
@@ -115,3 +115,79 @@ def test_a_set_with_changed_priors_resamples_images_of_severity_3_with_their_own
     assert 0 < len(bx) == len(by) < 40  # drawn without replacement: a subset
     label_of = {img.tobytes(): label for img, label in zip(fam.novel(x, "pixelate", 3), y)}
     assert [label_of.get(img.tobytes()) for img in bx] == by.tolist()
+
+
+# ------------------------------------------------------------------ check 16's families
+def test_vertical_flip_turns_a_share_of_whole_images_upside_down_and_leaves_the_rest():
+    x = _images(200)
+    y = fam.novel(x, "vertical_flip", 4)  # 60%
+    flipped = [k for k in range(len(x)) if not np.array_equal(x[k], y[k])]
+    assert 90 < len(flipped) < 150
+    assert all(np.array_equal(y[k], x[k][::-1]) for k in flipped)
+
+
+def test_shear_moves_rows_sideways_only():
+    """An image whose every row is one colour is unchanged by a horizontal shear; one whose columns differ is not."""
+    rows = np.repeat(np.linspace(20, 230, 32).astype(np.uint8)[None, :, None, None], 32, axis=2).repeat(3, axis=3)
+    np.testing.assert_array_equal(fam.novel(rows, "shear", 4), rows)
+    cols = rows.transpose(0, 2, 1, 3).copy()
+    assert not np.array_equal(fam.novel(cols, "shear", 4), cols)
+
+
+def test_median_filter_removes_an_isolated_dot_and_keeps_a_flat_image():
+    x = np.full((1, 32, 32, 3), 100, dtype=np.uint8)
+    np.testing.assert_array_equal(fam.novel(x, "median_filter", 2), x)
+    x[0, 10, 10] = 250
+    assert (fam.novel(x, "median_filter", 2) == 100).all()
+
+
+def test_emboss_leaves_a_flat_image_alone_and_marks_an_edge():
+    x = np.full((1, 32, 32, 3), 120, dtype=np.uint8)
+    np.testing.assert_array_equal(fam.novel(x, "emboss", 4), x)  # its kernel sums to 1
+    x[0, :, 16:] = 200
+    y = fam.novel(x, "emboss", 4).astype(int)
+    assert y[0, :, 15:17].max() > 200 or y[0, :, 15:17].min() < 120  # over- or undershoot at the edge
+
+
+def test_roll_moves_every_pixel_without_losing_any():
+    x = _images(8)
+    y = fam.novel(x, "roll", 4)  # 8 pixels
+    for a, b in zip(x, y):
+        assert sorted(a.reshape(-1, 3).tolist()) == sorted(b.reshape(-1, 3).tolist())
+        assert any(np.array_equal(np.roll(a, (dy, dx), axis=(0, 1)), b) for dy in range(-8, 9) for dx in range(-8, 9)
+                   if max(abs(dy), abs(dx)) >= 5)
+
+
+def test_watermark_only_brightens_and_only_on_its_stripes():
+    x = _images(8)
+    y = fam.novel(x, "watermark", 4).astype(int)
+    assert (y >= x).all()
+    changed = (y != x).any(axis=3).mean(axis=(1, 2))
+    assert ((0.3 < changed) & (changed < 0.7)).all()  # half the pixels are on a stripe
+
+
+def test_sepia_at_full_strength_is_the_colour_matrix():
+    x = np.array([[[[100, 150, 200]]]], dtype=np.uint8)
+    y = fam.sepia(x, 5, np.random.default_rng(0))
+    assert y[0, 0, 0].tolist() == [min(255, round(0.393 * 100 + 0.769 * 150 + 0.189 * 200)),
+                                    round(0.349 * 100 + 0.686 * 150 + 0.168 * 200),
+                                    round(0.272 * 100 + 0.534 * 150 + 0.131 * 200)]
+
+
+def test_patch_paste_copies_a_square_from_another_image_and_nothing_else():
+    x = np.stack([np.full((32, 32, 3), 10 * k, dtype=np.uint8) for k in range(1, 9)])  # each image one value
+    y = fam.novel(x, "patch_paste", 4)  # 15 x 15
+    for k in range(len(x)):
+        diff = (y[k] != x[k]).any(axis=2)
+        assert diff.sum() == 15 * 15
+        donor = set(np.unique(y[k][diff]).tolist())
+        assert len(donor) == 1 and donor != {10 * (k + 1)}
+
+
+def test_check_16s_sets_are_its_families_at_two_severities_and_two_with_changed_priors():
+    x = _images(40)
+    labels = np.arange(40) % 10
+    names = [name for name, _, _ in fam.novel_sets(x, labels, 16)]
+    assert names[0] == "clean" and len(names) == 19
+    assert names[-2:] == ["shear-3+dirichlet1", "sepia-3+longtail10"]
+    assert {n.rsplit("-", 1)[0] for n in names[1:17]} == set(fam.CHECK16)
