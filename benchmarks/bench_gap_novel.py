@@ -71,18 +71,23 @@ def with_support_gated(df: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+def mae_table(held: pd.DataFrame, names: list[str], title: str) -> tuple[list[str], pd.DataFrame]:
+    """A check's table of MAE (points) per model and over all of ``held``'s rows, and the absolute errors behind it."""
+    err = held[names].sub(held["true_acc"], axis=0).abs() * 100
+    lines = [f"## {title} on the {held['set'].nunique()} held-out sets x {held['model'].nunique()} models "
+             f"({len(held)} model-sets), MAE in points", "",
+             "| model | " + " | ".join(names) + " |", "|---" * (len(names) + 1) + "|"]
+    for m, r in err.groupby(held["model"]).mean().iterrows():
+        lines.append(f"| {m} | " + " | ".join(f"{v:.2f}" for v in r) + " |")
+    lines.append("| **all** | " + " | ".join(f"**{v:.2f}**" for v in err.mean()) + " |")
+    return lines, err
+
+
 def check4(df: pd.DataFrame) -> str:
     """The pre-registered comparison on the 18 held-out sets (the clean reference set is not one of them)."""
     held = df[df["set"] != "clean"]
-    err = held[["Support-Gated", "Median-4", "CC-Synth", "Shift-Gated"]].sub(held["true_acc"], axis=0).abs() * 100
-    per_model = err.groupby(held["model"]).mean()
+    lines, err = mae_table(held, ["Support-Gated", "Median-4", "CC-Synth", "Shift-Gated"], "Check 4")
     gain = err["Median-4"].mean() - err["Support-Gated"].mean()
-    lines = [f"## Check 4 on the {held['set'].nunique()} held-out sets x {held['model'].nunique()} models "
-             f"({len(held)} model-sets), MAE in points", "",
-             "| model | Support-Gated | Median-4 | CC-Synth | Shift-Gated |", "|---|---|---|---|---|"]
-    for m, r in per_model.iterrows():
-        lines.append(f"| {m} | " + " | ".join(f"{v:.2f}" for v in r) + " |")
-    lines.append("| **all** | " + " | ".join(f"**{v:.2f}**" for v in err.mean()) + " |")
     outside = held.groupby("set")["support_outside"].mean()
     lines += ["", f"Support-Gated minus Median-4: {-gain:+.2f} points (the rule needs -0.20 or lower). "
               f"Sets judged outside CC-Synth's support (share >= {SUPPORT_MAX_OUTSIDE:.2f}): "
@@ -124,18 +129,10 @@ def band_coverage(df: pd.DataFrame) -> pd.DataFrame:
 def check5(df: pd.DataFrame, recorded: pd.DataFrame) -> str:
     """The pre-registered comparisons on the 18 held-out sets (5a: MAE; 5b: band coverage) and 5a's recorded rows."""
     held = df[df["set"] != "clean"]
-    names = ["Median-4-Spread", "Median-4", "COTT", "Shift-Gated", "CC-Synth"]
-    err = held[names].sub(held["true_acc"], axis=0).abs() * 100
-    per_model = err.groupby(held["model"]).mean()
+    lines, err = mae_table(held, ["Median-4-Spread", "Median-4", "COTT", "Shift-Gated", "CC-Synth"], "Check 5a")
     rec = bench_gap.with_combined(recorded[recorded["kind"] != "standin"])
     rec_mae = {n: 100 * (rec[n] - rec["true_acc"]).abs().mean() for n in ("Median-4-Spread", "Median-4")}
     gain = err["Median-4"].mean() - err["Median-4-Spread"].mean()
-    lines = [f"## Check 5a on the {held['set'].nunique()} held-out sets x {held['model'].nunique()} models "
-             f"({len(held)} model-sets), MAE in points", "",
-             "| model | " + " | ".join(names) + " |", "|---" * (len(names) + 1) + "|"]
-    for m, r in per_model.iterrows():
-        lines.append(f"| {m} | " + " | ".join(f"{v:.2f}" for v in r) + " |")
-    lines.append("| **all** | " + " | ".join(f"**{v:.2f}**" for v in err.mean()) + " |")
     lines += ["", f"Median-4-Spread minus Median-4 on the held-out sets: {-gain:+.2f} points (the rule needs -0.20 or "
               f"lower). On the recorded {len(rec)} model-sets (rebuilt from RESULTS_gap.md): Median-4-Spread "
               f"{rec_mae['Median-4-Spread']:.2f} vs Median-4 {rec_mae['Median-4']:.2f} (the rule allows +0.10).", ""]
@@ -163,14 +160,7 @@ def check15(df: pd.DataFrame) -> str:
     """Rule 15b on check 15's 18 held-out sets: Median-5-Spread at least 0.2 points MAE below Median-4-Spread."""
     held = df[df["set"] != "clean"]
     names = ["Median-5-Spread", "Median-4-Spread", "Median-5", "Median-4", "NucNorm", "CC-Synth"]
-    err = held[names].sub(held["true_acc"], axis=0).abs() * 100
-    per_model = err.groupby(held["model"]).mean()
-    lines = [f"## Check 15b on the {held['set'].nunique()} held-out sets x {held['model'].nunique()} models "
-             f"({len(held)} model-sets), MAE in points", "",
-             "| model | " + " | ".join(names) + " |", "|---" * (len(names) + 1) + "|"]
-    for m, r in per_model.iterrows():
-        lines.append(f"| {m} | " + " | ".join(f"{v:.2f}" for v in r) + " |")
-    lines.append("| **all** | " + " | ".join(f"**{v:.2f}**" for v in err.mean()) + " |")
+    lines, err = mae_table(held, names, "Check 15b")
     gain = err["Median-4-Spread"].mean() - err["Median-5-Spread"].mean()
     lines += ["", f"Median-5-Spread minus Median-4-Spread: {-gain:+.2f} points (the rule needs -0.20 or lower)."]
     return "\n".join(lines)
@@ -181,13 +171,7 @@ def check16(df: pd.DataFrame) -> str:
     worse); 16b, the symmetric range A against the shipped one (needs 85% and +5 points)."""
     held = with_spread(df[df["set"] != "clean"])
     names = ["Median-5-Spread", "Median-4-Spread", "Median-5", "Median-4", "NucNorm", "Shift-Gated", "COTT", "CC-Synth"]
-    err = held[names].sub(held["true_acc"], axis=0).abs() * 100
-    lines = [f"## Check 16 on the {held['set'].nunique()} held-out sets x {held['model'].nunique()} models "
-             f"({len(held)} model-sets), MAE in points", "",
-             "| model | " + " | ".join(names) + " |", "|---" * (len(names) + 1) + "|"]
-    for m, r in err.groupby(held["model"]).mean().iterrows():
-        lines.append(f"| {m} | " + " | ".join(f"{v:.2f}" for v in r) + " |")
-    lines.append("| **all** | " + " | ".join(f"**{v:.2f}**" for v in err.mean()) + " |")
+    lines, err = mae_table(held, names, "Check 16")
     worse = err["Median-5-Spread"].mean() - err["Median-4-Spread"].mean()
     lines += ["", f"Rule 16a: Median-5-Spread minus Median-4-Spread {worse:+.2f} points (undone above +0.20): "
               f"**{'fails, Median-4-Spread again' if worse > 0.2 else 'holds, Median-5-Spread stays'}**.", ""]
