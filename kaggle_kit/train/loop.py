@@ -523,34 +523,22 @@ def _train_run(cfg: PipelineConfig, data: Cifar10, run_dir: Path, held: contextl
     test_acc = _test_accuracy(cfg, data, eng, device, info)
     seconds = float(sum(r["seconds"] for r in history))
     if info.is_main:
-        _write_train_manifest(cfg, run_dir, inputs, model, chosen, test_acc, history, stopped_epoch, device, info,
-                              train_images=len(train_idx), holdout_images=len(hold_idx),
-                              batched=isinstance(source, DeviceBatches))
+        n_params = sum(p.numel() for p in model.parameters() if p.requires_grad)
+        write_manifest(
+            run_dir, "train", config=cfg, inputs=inputs,
+            outputs={n: run_dir / n for n in TRAIN_OUTPUTS},
+            metrics={"holdout_acc": chosen["holdout_acc"], "holdout_loss": chosen["holdout_loss"],
+                     "model_epoch": chosen["epoch"], "test_acc": test_acc, "epochs": len(history),
+                     "params": n_params, "train_images": len(train_idx), "holdout_images": len(hold_idx),
+                     "images_per_s_mean": round(float(np.mean([r["images_per_s"] for r in history])), 1)},
+            timings_s={"train_and_eval": seconds},
+            extra={"selection": selection_record(tc, chosen["epoch"], stopped_epoch),
+                   "device": str(device), "world_size": info.world_size,
+                   "effective_batch_size": tc.batch_size * info.world_size,
+                   "augment_path": "batched" if isinstance(source, DeviceBatches) else "per-image",
+                   "amp_dtype": str(amp_dtype(device, tc.amp))})
     distributed.barrier(info)
     return TrainResult(run_dir, chosen["holdout_acc"], test_acc, len(history), seconds, stopped_epoch)
-
-
-def _write_train_manifest(cfg: PipelineConfig, run_dir: Path, inputs: Mapping[str, str | Path], model: torch.nn.Module,
-                          chosen: dict, test_acc: float | None, history: list[dict], stopped_epoch: int | None,
-                          device: torch.device, info: DistInfo, *, train_images: int, holdout_images: int,
-                          batched: bool) -> None:
-    """The stage's manifest: the chosen epoch's metrics, and how the run was trained (``batched``: augmented on the
-    device in batches)."""
-    tc = cfg.train
-    n_params = sum(p.numel() for p in model.parameters() if p.requires_grad)
-    write_manifest(
-        run_dir, "train", config=cfg, inputs=inputs,
-        outputs={n: run_dir / n for n in TRAIN_OUTPUTS},
-        metrics={"holdout_acc": chosen["holdout_acc"], "holdout_loss": chosen["holdout_loss"],
-                 "model_epoch": chosen["epoch"], "test_acc": test_acc, "epochs": len(history),
-                 "params": n_params, "train_images": train_images, "holdout_images": holdout_images,
-                 "images_per_s_mean": round(float(np.mean([r["images_per_s"] for r in history])), 1)},
-        timings_s={"train_and_eval": float(sum(r["seconds"] for r in history))},
-        extra={"selection": selection_record(tc, chosen["epoch"], stopped_epoch),
-               "device": str(device), "world_size": info.world_size,
-               "effective_batch_size": tc.batch_size * info.world_size,
-               "augment_path": "batched" if batched else "per-image",
-               "amp_dtype": str(amp_dtype(device, tc.amp))})
 
 
 def _saved_state(cfg: PipelineConfig, run_dir: Path, key: str, resume: bool) -> dict | None:
