@@ -255,6 +255,7 @@ ESTIMATORS = ("AC", "DoC", "ATC-MC", "ATC-NE", "AC-EM", "ATC-NE-BBSE", "ATC-NE-E
 LOGITS_ONLY = ESTIMATORS[:10]
 MEDIAN_MEMBERS = ("Shift-Gated", "CC-Synth", "ATC-NE-EM", "COTT")
 MEDIAN_5_MEMBERS = (*MEDIAN_MEMBERS, "NucNorm")
+MEDIANS = {"Median-4": MEDIAN_MEMBERS, "Median-5": MEDIAN_5_MEMBERS}  # each combined median and its members
 # The median the report's expected range is centred on, with its measured error (``expected_range``)
 RANGE_MEDIAN = "Median-5"
 GATE_AUC = (0.55, 0.70)  # reweighted domain AUC: all ATC-NE-EM at or below the first, all COT from the second
@@ -289,9 +290,9 @@ def member_spread(estimates: dict) -> float | None:
 
 
 def median_spread_of(estimates: dict, median_name: str = "Median-4") -> float | None:
-    """The median ``median_name`` (Median-4 from its members when not computed) lowered by ``SPREAD_PENALTY``
+    """The median ``median_name`` (from its ``MEDIANS`` members when not computed) lowered by ``SPREAD_PENALTY``
     x ``member_spread``: when the members disagree the truth was lower."""
-    median = estimates[median_name] if median_name in estimates else median_of(estimates)
+    median = estimates[median_name] if median_name in estimates else median_of(estimates, MEDIANS[median_name])
     spread = member_spread(estimates)
     if median is None or spread is None:
         return None

@@ -420,6 +420,9 @@ def test_median_4_spread_lowers_the_median_by_a_fifth_of_three_members_range():
     five = {**e, "NucNorm": 0.9}
     assert est.median_of(five, est.MEDIAN_5_MEMBERS) == pytest.approx(0.70)
     assert est.member_spread(five) == pytest.approx(0.20) and est.median_of(e, est.MEDIAN_5_MEMBERS) is None
+    # not yet computed, a median is taken from its own members: Median-5 from five (0.70), not Median-4's four
+    assert est.median_spread_of(five, "Median-5") == pytest.approx(0.70 - 0.2 * 0.20)
+    assert est.median_spread_of(e, "Median-5") is None  # NucNorm missing
     assert est.member_spread({"Shift-Gated": 0.7}) is None and est.median_spread_of({"Shift-Gated": 0.7}) is None
 
 
