@@ -146,6 +146,9 @@ class PredictConfig:
     average: str = "logits"           # logits | probs
     batch_size: int = 1000            # images per forward pass, all views of them together
     pad: str = "reflect"              # reflect | zeros: border fill of shifted views (zeros = mean colour)
+    # True: the competition's logits come from a copy of the model whose BatchNorm statistics were re-estimated on
+    # the competition images themselves (``bn_adapt``); the holdout's and the test set's keep the trained ones
+    adapt_bn: bool = field(default=False, metadata=KEYED_WHEN_SET)
 
 
 @dataclass(frozen=True)

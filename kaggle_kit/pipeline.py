@@ -165,8 +165,9 @@ def member_configs(cfg: PipelineConfig) -> list[tuple[str, PipelineConfig]]:
 
 
 def check_member_models(members: Sequence[tuple[str, PipelineConfig]]) -> list[int]:
-    """Build every member's model on the meta device (no memory, no init time), check its parameter budget and
-    that it classifies a CIFAR-sized batch, and return each one's trainable parameters.
+    """Build every member's model on the meta device (no memory, no init time), check its parameter budget, that it
+    classifies a CIFAR-sized batch and that it has BatchNorm if ``predict.adapt_bn`` asks to adapt it, and return
+    each one's trainable parameters.
 
     Training checks the budget too, but only when it reaches that member: the members before it would train
     first, for hours on a real recipe, and a run that cannot finish would leave them behind.
@@ -175,6 +176,7 @@ def check_member_models(members: Sequence[tuple[str, PipelineConfig]]) -> list[i
 
     import torch
 
+    from kaggle_kit.bn_adapt import batchnorm_layers
     from kaggle_kit.config import CIFAR10_CLASSES
     from kaggle_kit.errors import UsageError
     from kaggle_kit.models import count_parameters
@@ -188,6 +190,9 @@ def check_member_models(members: Sequence[tuple[str, PipelineConfig]]) -> list[i
                 model, kwargs = build_model(mcfg, CIFAR10_CLASSES, meta_only=True)  # its budget check's build
                 counts.append(count_parameters(model))
                 _check_forward(model, mcfg.model.name, kwargs, min(2, mcfg.train.batch_size))
+                if mcfg.predict.adapt_bn and not batchnorm_layers(model):
+                    raise ConfigError(f"predict.adapt_bn: model {mcfg.model.name} has no BatchNorm layer to adapt; "
+                                      f"set predict.adapt_bn: false")
         except UsageError as err:
             if len(members) == 1:
                 raise

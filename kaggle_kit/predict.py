@@ -19,6 +19,7 @@ from typing import Mapping
 import numpy as np
 import torch
 
+from kaggle_kit.bn_adapt import adapted_copy, image_batches
 from kaggle_kit.calibration import calibrated_probs, expected_calibration_error, fit_temperature, nll
 from kaggle_kit.checkpoint import check_matches_config, load_checkpoint, model_from_checkpoint
 from kaggle_kit.config import PipelineConfig, PredictConfig, from_dict, load_yaml, model_kwargs
@@ -239,7 +240,18 @@ def _predict_run(run_dir: str | Path, data: Cifar10, comp: CompetitionSet | None
         dcfg = dataclasses.replace(dcfg, test_subset=test_subset)
     sets = evaluation_sets(data, comp, hold_idx, dcfg.test_subset, dcfg.comp_subset, dcfg.holdout_seed)
 
-    raw, metrics, timings = _forward_sets(folder, model, sets, plan, run_kw)
+    own_models = {}
+    if cfg.adapt_bn and "comp" in sets:
+        t0 = time.perf_counter()
+        own_models["comp"] = adapted_copy(model, image_batches(sets["comp"].images, cfg.batch_size, device,
+                                                               channels_last))
+        adapt_s = round(time.perf_counter() - t0, 3)
+    raw, metrics, timings = _forward_sets(folder, model, sets, plan, run_kw, own_models)
+    if own_models:
+        timings["comp_adapt_bn_s"] = adapt_s
+        # how much the adaptation changed what is submitted: the trained statistics' predictions, same views
+        trained = logits_for_images(model, sets["comp"].images, plan, **run_kw)
+        metrics["comp_changed_by_adapt_bn"] = float((trained.argmax(1) != raw["comp"].argmax(1)).mean())
     temperature = fit_temperature(raw["holdout"], sets["holdout"].labels)
     metrics["temperature"] = temperature
     metrics.update(calibration_metrics(raw, sets, temperature))
@@ -279,15 +291,18 @@ def _predict_run(run_dir: str | Path, data: Cifar10, comp: CompetitionSet | None
 
 
 def _forward_sets(folder: Path, model: torch.nn.Module, sets: Mapping[str, Split], plan: TTAPlan,
-                  run_kw: dict) -> tuple[dict[str, np.ndarray], dict[str, float | int | None], dict[str, float]]:
-    """Every set's logits under ``plan``, refused if any is not finite, with their sizes, timings and, for a
-    labeled set, the accuracy with and without the TTA (one more plain pass unless the plan is plain)."""
+                  run_kw: dict, own_models: Mapping[str, torch.nn.Module] | None = None
+                  ) -> tuple[dict[str, np.ndarray], dict[str, float | int | None], dict[str, float]]:
+    """Every set's logits under ``plan`` (by its ``own_models`` entry if it has one, else ``model``), refused if
+    any is not finite, with their sizes, timings and, for a labeled set, the accuracy with and without the TTA
+    (one more plain pass unless the plan is plain)."""
     raw: dict[str, np.ndarray] = {}
     metrics: dict[str, float | int | None] = {}
     timings: dict[str, float] = {}
     for name, split in sets.items():
         t0 = time.perf_counter()
-        raw[name] = logits_for_images(model, split.images, plan, **run_kw)
+        set_model = (own_models or {}).get(name, model)
+        raw[name] = logits_for_images(set_model, split.images, plan, **run_kw)
         _check_finite(folder, name, raw[name])
         timings[f"{name}_tta_s"] = round(time.perf_counter() - t0, 3)
         metrics[f"{name}_n"] = len(split.ids)
@@ -297,7 +312,7 @@ def _forward_sets(folder: Path, model: torch.nn.Module, sets: Mapping[str, Split
             plain = raw[name]
         else:
             t0 = time.perf_counter()
-            plain = logits_for_images(model, split.images, PLAIN, **run_kw)
+            plain = logits_for_images(set_model, split.images, PLAIN, **run_kw)
             timings[f"{name}_plain_s"] = round(time.perf_counter() - t0, 3)
         metrics[f"{name}_acc_plain"] = _accuracy(plain, split.labels)
         metrics[f"{name}_acc_tta"] = _accuracy(raw[name], split.labels)

@@ -22,6 +22,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--pad", choices=TTA_PADS, help="border fill of shifted views (default: the run's predict.pad)")
     p.add_argument("--batch-size", type=int, help="images per forward pass, all views included (default: the run's "
                                                           "predict.batch_size)")
+    p.add_argument("--adapt-bn", action=argparse.BooleanOptionalAction, default=None,
+                   help="re-estimate BatchNorm statistics on the competition images before predicting them "
+                        "(default: the run's predict.adapt_bn)")
     p.add_argument("--data-dir", help="data folder (default: $KAGGLE_KIT_DATA when set (only there), "
                                       "else ./data, then Kaggle input)")
     p.add_argument("--no-comp", action="store_true", help="skip the competition pickle (no logits_comp.npz)")
@@ -33,6 +36,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from kaggle_kit.bn_adapt import batchnorm_layers
     from kaggle_kit.data import load_cifar10, load_competition
     from kaggle_kit.datapaths import reading_data
     from kaggle_kit.errors import ConfigError, RunError, UsageError
@@ -47,9 +51,9 @@ def run(args: argparse.Namespace) -> int:
                        f"somewhere writable (cp -r {shlex.quote(str(folder))} runs/) and predict the copy")
     pipeline = run_config(folder)
     cfg = pipeline.predict
-    run_model(folder, pipeline)  # a malformed or mismatched model.pt fails here, before the data is loaded
-    changes = {k: v for k, v in dict(tta=args.tta, average=args.average, pad=args.pad,
-                                      batch_size=args.batch_size).items() if v is not None}
+    model, _ = run_model(folder, pipeline)  # a malformed or mismatched model.pt fails here, before the data is loaded
+    changes = {k: v for k, v in dict(tta=args.tta, average=args.average, pad=args.pad, batch_size=args.batch_size,
+                                      adapt_bn=args.adapt_bn).items() if v is not None}
     if args.views:
         changes["views"] = tuple(args.views)
         changes.setdefault("tta", "custom")
@@ -59,6 +63,8 @@ def run(args: argparse.Namespace) -> int:
         raise ConfigError("--batch-size must be at least 1")
     cfg = dataclasses.replace(cfg, **changes)
     plan_from_config(cfg)  # a bad TTA setting fails here, before the data is loaded
+    if cfg.adapt_bn and not batchnorm_layers(model):
+        raise ConfigError(f"--adapt-bn: the run's model ({pipeline.model.name}) has no BatchNorm layer to adapt")
 
     if args.all_comp and args.no_comp:
         raise UsageError("--all-comp and --no-comp contradict each other; give one")
@@ -78,5 +84,8 @@ def run(args: argparse.Namespace) -> int:
         print(f"temperature {t:.3f}: holdout NLL {metrics['holdout_nll_raw']:.4f} -> "
               f"{metrics['holdout_nll_calibrated']:.4f}")
     print(f"TTA: {next(iter(logits.values())).tta}")
+    if "comp_changed_by_adapt_bn" in metrics:
+        print(f"BatchNorm adapted to the competition images: {percent(metrics['comp_changed_by_adapt_bn'], 1)} of "
+              f"their predictions changed")
     print(f"wrote {', '.join(str(folder / f'logits_{s}.npz') for s in logits)}")
     return 0

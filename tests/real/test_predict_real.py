@@ -10,6 +10,7 @@ import torch
 
 from kaggle_kit.cli import main
 from kaggle_kit.config import PipelineConfig, PredictConfig, from_dict
+from kaggle_kit.data import CompetitionSet
 from kaggle_kit.predict import predict_run, submission_from_run
 from kaggle_kit.runs import load_logits, read_manifest
 from kaggle_kit.submission import check_submission
@@ -58,3 +59,32 @@ def test_tta_logits_and_competition_csv_validate(trained, cifar10, standin, tmp_
     csv = submission_from_run(folder, tmp_path / "submission.csv")
     check_submission(csv, standin.ids)
     assert len(csv.read_text().splitlines()) == len(standin.ids) + 1
+
+
+def test_adapting_batchnorm_recovers_accuracy_lost_to_a_contrast_change(trained, cifar10):
+    """The known answer of prediction-time BatchNorm: CIFAR-10 test images at 30% contrast (labels read only here,
+    to score), whose channel statistics the trained BatchNorm no longer matches."""
+    folder, _ = trained
+    images = cifar10.test_images[:2000].astype(np.float32)
+    faded = (0.3 * (images - images.mean((0, 1, 2))) + images.mean((0, 1, 2))).round().astype(np.uint8)
+    comp = CompetitionSet(faded, np.arange(2000, dtype=np.int64))
+    labels = cifar10.test_labels[:2000]
+    acc = {}
+    for adapt in (False, True):
+        out = predict_run(folder, cifar10, comp, PredictConfig(tta="none", adapt_bn=adapt), device="cpu")
+        acc[adapt] = float((out["comp"].logits.argmax(1) == labels).mean())
+        test_acc = read_manifest(folder, "predict")["metrics"]["test_acc_plain"]
+    changed = read_manifest(folder, "predict")["metrics"]["comp_changed_by_adapt_bn"]
+    print(f"\n30% contrast: trained statistics {acc[False]:.4f}, adapted {acc[True]:.4f} ({changed:.1%} changed); "
+          f"clean test {test_acc:.4f}")
+    assert acc[True] >= acc[False] + 0.05 and changed >= 0.05
+
+
+def test_cli_predict_adapt_bn_on_the_standin_says_how_many_predictions_changed(trained, shared_data, capsys):
+    folder, _ = trained
+    assert main(["predict", str(folder), "--tta", "none", "--adapt-bn", "--data-dir", str(shared_data)]) == 0
+    out = capsys.readouterr().out
+    manifest = read_manifest(folder, "predict")
+    share = manifest["metrics"]["comp_changed_by_adapt_bn"]
+    assert manifest["config"]["adapt_bn"] is True and 0.0 < share < 1.0
+    assert f"BatchNorm adapted to the competition images: {100 * share:.1f}% of their predictions changed" in out

@@ -72,6 +72,20 @@ def test_a_model_that_cannot_train_on_one_image_is_refused_when_batch_size_is_on
         "model.name=tinycnn", "model.kwargs={}", "train.batch_size=1"]))]) == [24_346]
 
 
+def test_adapting_batchnorm_is_refused_before_any_member_trains_when_the_model_has_none(tmp_path):
+    """predict.adapt_bn on a model without BatchNorm (timm/convnext_atto has LayerNorm) would fail at the predict
+    stage, after every member trained: the pre-flight refuses it."""
+    cfg = load_pipeline("pipelines/demo.yaml", overrides=["model.name=timm/convnext_atto", "model.kwargs={}",
+                                                          "predict.adapt_bn=true"])
+    with pytest.raises(ConfigError, match=r"predict.adapt_bn: model timm/convnext_atto has no BatchNorm layer to "
+                                          r"adapt; set predict.adapt_bn: false$"):
+        run_pipeline(cfg, data_dir=tmp_path / "no-data-here", workdir=tmp_path, progress=False)
+    assert not (tmp_path / "runs").exists()
+    with_bn = load_pipeline("pipelines/demo.yaml", overrides=["model.name=tinycnn", "model.kwargs={}",
+                                                              "predict.adapt_bn=true"])
+    assert check_member_models([("one", with_bn)]) == [24_346]
+
+
 def _count_builds(monkeypatch) -> list[str]:
     """Every model build from here on (the meta-device ones included), by model name."""
     import kaggle_kit.models as models

@@ -383,3 +383,40 @@ def test_calibration_metrics_of_an_over_confident_model_improve_at_its_temperatu
     empty = Split(np.arange(0), np.zeros((0, 32, 32, 3), np.uint8), np.arange(0))
     assert set(calibration_metrics(raw, {"holdout": hold, "test": empty}, t)) == {
         "holdout_nll_raw", "holdout_nll_calibrated", "holdout_ece_raw", "holdout_ece_calibrated"}
+
+
+def test_adapt_bn_changes_only_the_competition_logits_and_records_how_many_predictions_moved(tmp_path):
+    data, comp = synthetic_data()
+    comp = CompetitionSet(comp.images // 3, comp.ids)   # darker, lower-contrast images: other statistics
+    run = make_run(tmp_path / "run")
+    plain = {k: v.logits for k, v in predict_run(run, data, comp, PredictConfig(tta="flip"), device="cpu").items()}
+    out = predict_run(run, data, comp, PredictConfig(tta="flip", adapt_bn=True, batch_size=8), device="cpu")
+    assert np.array_equal(out["holdout"].logits, plain["holdout"]) and np.array_equal(out["test"].logits, plain["test"])
+    assert not np.allclose(out["comp"].logits, plain["comp"], atol=1e-3)
+    manifest = read_manifest(run, "predict")
+    changed = float((out["comp"].logits.argmax(1) != plain["comp"].argmax(1)).mean())
+    assert manifest["metrics"]["comp_changed_by_adapt_bn"] == pytest.approx(changed)
+    assert manifest["timings_s"]["comp_adapt_bn_s"] >= 0 and manifest["config"]["adapt_bn"] is True
+    assert np.array_equal(load_logits(run / "logits_comp.npz").logits, out["comp"].logits)
+    # the model file is not changed by the adaptation: a plain predict afterwards gives the first logits again
+    again = predict_run(run, data, comp, PredictConfig(tta="flip"), device="cpu")
+    assert np.array_equal(again["comp"].logits, plain["comp"])
+    assert "comp_changed_by_adapt_bn" not in read_manifest(run, "predict")["metrics"]
+
+
+def test_cli_refuses_adapt_bn_for_a_model_without_batchnorm_before_loading_data(tmp_path, capsys):
+    from kaggle_kit.cli import main
+    from kaggle_kit.models import create_model
+
+    folder = tmp_path / "run"
+    folder.mkdir()
+    name = "timm/convnext_atto"
+    cfg = PipelineConfig(data=DataConfig(holdout_size=40), model=ModelConfig(name=name, kwargs={}))
+    (folder / "config.yaml").write_text(yaml.safe_dump(to_dict(cfg), sort_keys=False))
+    save_model(folder / "model.pt", create_model(name, num_classes=10), model_name=name, model_kwargs={},
+               class_names=list(CLASS_NAMES), config=to_dict(cfg))
+    assert main(["predict", str(folder), "--adapt-bn", "--data-dir", str(tmp_path / "no-data")]) == 2
+    err = capsys.readouterr().err
+    assert err.splitlines() == ["error: --adapt-bn: the run's model (timm/convnext_atto) has no BatchNorm layer to "
+                                "adapt"]
+    assert not (folder / "logits_comp.npz").exists()

@@ -1,0 +1,60 @@
+"""Prediction-time BatchNorm: the model's BatchNorm statistics re-estimated on the unlabeled competition images.
+
+Why: BatchNorm normalises each channel by the mean and variance it saw in training. When the competition images
+differ in contrast, colour, blur or noise, those statistics no longer centre the activations, and accuracy falls
+further than the images' content warrants. Re-estimating them on the competition images themselves (Schneider et
+al. 2020, "Improving robustness against common corruptions by covariate shift adaptation"; Nado et al. 2020) needs
+no labels and no training, only forward passes. Under a pure change of the class mix it costs accuracy instead,
+because the statistics then follow the classes rather than the pixels: ``benchmarks/bench_bn_adapt.py`` measures
+both, with results in ``benchmarks/RESULTS.md``. Only the competition's logits use the adapted copy: the holdout
+and the CIFAR-10 test set come from the training distribution, where the trained statistics are right.
+"""
+from __future__ import annotations
+
+import copy
+from typing import Iterable, Iterator
+
+import numpy as np
+import torch
+
+from kaggle_kit.errors import ConfigError
+from kaggle_kit.tensors import to_model_input
+from kaggle_kit.text import count_words
+
+MIN_IMAGES = 2  # a batch variance needs two images
+
+
+def batchnorm_layers(model: torch.nn.Module) -> list[torch.nn.modules.batchnorm._BatchNorm]:
+    return [m for m in model.modules() if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)]
+
+
+def equal_batches(n: int, batch_size: int) -> list[np.ndarray]:
+    """Indices 0..n-1 in batches of at most ``batch_size`` (but at least ``MIN_IMAGES``) whose sizes differ by at
+    most one: a tiny last batch would weigh as much as a full one in the average, with a noisy variance."""
+    if n < MIN_IMAGES:
+        raise ConfigError(f"predict.adapt_bn: {count_words(n, 'competition image')} cannot give BatchNorm "
+                          f"statistics (at least {MIN_IMAGES} are needed)")
+    return np.array_split(np.arange(n), min(-(-n // batch_size), n // MIN_IMAGES))
+
+
+def adapted_copy(model: torch.nn.Module, batches: Iterable[torch.Tensor]) -> torch.nn.Module:
+    """A copy of ``model`` in eval mode whose BatchNorm running statistics are the mean over ``batches`` (model
+    inputs) of each batch's statistics; ``model`` itself is left as it was."""
+    if not batchnorm_layers(model):
+        raise ConfigError("predict.adapt_bn: the model has no BatchNorm layer to adapt; set predict.adapt_bn: false")
+    adapted = copy.deepcopy(model).eval()
+    for bn in batchnorm_layers(adapted):
+        bn.reset_running_stats()
+        bn.momentum = None  # cumulative average: every batch counts the same
+        bn.train()          # only BatchNorm: dropout and the rest stay as at prediction
+    with torch.no_grad():
+        for x in batches:
+            adapted(x)
+    return adapted.eval()
+
+
+def image_batches(images: np.ndarray, batch_size: int, device: torch.device | str,
+                  channels_last: bool = False) -> Iterator[torch.Tensor]:
+    """(N, 32, 32, 3) uint8 images as model inputs (``tensors.to_model_input``), in ``equal_batches``."""
+    for idx in equal_batches(len(images), batch_size):
+        yield to_model_input(images[idx], torch.device(device), channels_last)
