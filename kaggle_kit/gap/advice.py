@@ -95,6 +95,36 @@ def image_advice(features: Mapping[str, FeatureShift]) -> list[Advice]:
     return out
 
 
+def batchnorm_advice(domain_auc: float | None, adapt_bn_changed: float | None, bn_evidence: Mapping | None,
+                     preferred: str = "") -> list[Advice]:
+    """Re-estimating BatchNorm on the competition images (``predict.adapt_bn``): advised when the domain classifier
+    separates the images and the run did not, described with what it changed when the run did. Both cite
+    ``benchmarks/bench_bn_adapt.py``'s measured accuracy change; the second also the estimators' error there."""
+    change = (bn_evidence or {}).get("change_points") or {}
+    if not {"standin", "covariate", "label"} <= change.keys():
+        return []
+    bench = (f"on the benchmark ({' and '.join(bn_evidence.get('models', []))}) the stand-in for the competition "
+             f"pickle {change['standin']:+.1f} points, corrupted CIFAR-10 test sets {change['covariate']:+.1f} on "
+             f"average, sets where only the class mix changed {change['label']:+.1f}")
+    if adapt_bn_changed is not None:
+        mae = (bn_evidence.get("mae_points") or {})
+        err = ""
+        if preferred and preferred in mae.get("adapted", {}) and preferred in mae.get("trained", {}):
+            err = (f"; {preferred}'s error there {mae['adapted'][preferred]:.1f} points on adapted logits against "
+                   f"{mae['trained'][preferred]:.1f} on trained ones")
+        return [Advice("BatchNorm was re-estimated on the competition images (predict.adapt_bn)", "",
+                       f"it changed {percent(adapt_bn_changed, 1)} of the competition predictions; {bench}{err}", 1)]
+    if domain_auc is None or domain_auc < DOMAIN_AUC_FLAG:
+        return []
+    return [Advice("The competition images differ from the training images, but BatchNorm still normalises them "
+                   "by the training images' statistics",
+                   "re-estimate them on the competition images, with no training and no labels: "
+                   "`--set predict.adapt_bn=true` for the pipeline, or `kaggle-kit predict RUN --adapt-bn`. It "
+                   "costs accuracy when only the class mix changed, so leave it off if section 3 finds class priors "
+                   "moved while the images look alike.",
+                   f"domain classifier AUC {domain_auc:.3f}; {bench}", 2)]
+
+
 def build_advice(*, features: Mapping[str, FeatureShift], domain_auc: float | None = None,
                  domain_ci: tuple[float, float] | None = None, holdout_acc: float | None = None,
                  predicted_acc: float | None = None, predictor: str = "", predictor_mae: float | None = None,
@@ -102,9 +132,14 @@ def build_advice(*, features: Mapping[str, FeatureShift], domain_auc: float | No
                  moved_classes: Sequence[tuple[str, float, float]] = (), near_dup_share: float | None = None,
                  near_dup_threshold: float | None = None, temperature: float | None = None,
                  ledger_slope: float | None = None, ledger_intercept: float | None = None,
-                 ledger_points: int = 0) -> list[Advice]:
-    """All rules; returns the recommendations sorted by severity (most important first)."""
+                 ledger_points: int = 0, adapt_bn_changed: float | None = None,
+                 bn_evidence: Mapping | None = None, preferred: str = "") -> list[Advice]:
+    """All rules; returns the recommendations sorted by severity (most important first).
+
+    ``adapt_bn_changed``: the described run's ``RunView.adapt_bn_changed``; ``bn_evidence``: the benchmark's
+    ``measured_bn_adapt.json`` (empty or None: not measured, and no BatchNorm advice)."""
     out = image_advice(features)
+    out += batchnorm_advice(domain_auc, adapt_bn_changed, bn_evidence, preferred)
     if domain_auc is not None and domain_auc >= DOMAIN_AUC_FLAG:
         ci = f" (95% CI {domain_ci[0]:.3f}-{domain_ci[1]:.3f})" if domain_ci else ""
         out.append(Advice("A simple classifier tells competition images from training images apart, so the "

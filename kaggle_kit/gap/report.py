@@ -143,7 +143,8 @@ def build_report(run_dirs: Sequence[str | Path], ledger_path: str | Path | None,
         moved_classes=ls_info["moved"], near_dup_share=cov_info["near_dup_share"],
         near_dup_threshold=cov_info["near_dup_threshold"], temperature=main.result["temperature"],
         ledger_slope=line[0] if line else None, ledger_intercept=line[1] if line else None,
-        ledger_points=n_scored)
+        ledger_points=n_scored, adapt_bn_changed=main.adapt_bn_changed,
+        bn_evidence=measured_error("measured_bn_adapt.json"), preferred=best)
     summary = summary_section(main, best, errors, ledger, competition, cov_info, items)
     sections = [summary, score_sec, pred_sec, ls_sec, cov_sec, pc_sec, advice_section(items),
                 accuracy_section(errors, unseen, correction_evidence)]

@@ -16,7 +16,7 @@ from kaggle_kit.data import Cifar10, CompetitionSet
 from kaggle_kit.errors import RunError
 from kaggle_kit.gap import estimators
 from kaggle_kit.runs import (NUM_CLASSES, Logits, RecipeKeys, ensemble_summary, load_logits, member_candidates,
-                             member_names, recipe_keys)
+                             member_names, read_manifest, recipe_keys)
 
 
 @dataclass
@@ -31,6 +31,21 @@ class RunView:
     members: list[str] = field(default_factory=list)
     member_agreement: tuple[float, float] | None = None  # (holdout, competition)
     recipe: RecipeKeys | None = None  # the ledger correction prefers this recipe's submissions
+    # share of competition predictions that BatchNorm adaptation changed (``predict.adapt_bn``; an ensemble's: the
+    # mean over its members that adapted); None when the competition logits use the trained statistics
+    adapt_bn_changed: float | None = None
+
+
+def adapt_bn_changed(folder: Path) -> float | None:
+    """``RunView.adapt_bn_changed`` from the predict manifest of the run, or of an ensemble's members (the mean over
+    those that adapted); None when none did."""
+    shares = []
+    for f in member_folders(folder) or [folder]:
+        manifest = read_manifest(f, "predict") or {}
+        share = (manifest.get("metrics") or {}).get("comp_changed_by_adapt_bn")
+        if (manifest.get("config") or {}).get("adapt_bn") and share is not None:
+            shares.append(float(share))
+    return sum(shares) / len(shares) if shares else None
 
 
 def _maybe(path: Path) -> Logits | None:
@@ -100,7 +115,7 @@ def load_run(folder: str | Path, data: Cifar10 | None = None, comp: CompetitionS
                                               target_stats=test_stats, holdout_stats=holdout_stats)
     return RunView(folder=folder, name=folder.name, holdout=holdout, test=test, comp=comp_logits, result=result,
                    test_result=test_result, members=member_names(folder), member_agreement=agreement,
-                   recipe=recipe_keys(folder))
+                   recipe=recipe_keys(folder), adapt_bn_changed=adapt_bn_changed(folder))
 
 
 def predict_leaderboard(run_dir: str | Path, data: Cifar10 | None = None, comp: CompetitionSet | None = None,

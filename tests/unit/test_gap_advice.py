@@ -131,3 +131,34 @@ def test_a_statistic_exactly_at_the_flag_is_flagged_as_the_rule_says():
                                    "blockiness": FeatureShift("blockiness", 1.0, 1.1, 0.6)})
     assert [a.finding for a in items] == ["Competition images are blurrier / more down-sampled than the training set",
                                           "Competition images carry JPEG block artefacts"]
+
+
+BN_EVIDENCE = {"models": ["weak_cnn", "resnet9q_e4"], "change_points": {"standin": 2.71, "covariate": 9.46,
+                                                                      "label": -2.62, "both": 5.0, "clean": 0.1},
+               "mae_points": {"trained": {"Median-5-Spread": 2.1}, "adapted": {"Median-5-Spread": 3.4}}}
+
+
+def _bn_items(**kwargs):
+    return [a for a in build_advice(features={}, **kwargs) if "BatchNorm" in a.finding]
+
+
+def test_batchnorm_adaptation_is_advised_only_when_the_images_differ_and_the_run_did_not_adapt():
+    (item,) = _bn_items(domain_auc=0.70, bn_evidence=BN_EVIDENCE)
+    assert item.severity == 2 and "`--set predict.adapt_bn=true`" in item.action and "--adapt-bn" in item.action
+    assert item.evidence == ("domain classifier AUC 0.700; on the benchmark (weak_cnn and resnet9q_e4) the stand-in "
+                             "for the competition pickle +2.7 points, corrupted CIFAR-10 test sets +9.5 on average, "
+                             "sets where only the class mix changed -2.6")
+    assert _bn_items(domain_auc=0.699, bn_evidence=BN_EVIDENCE) == []
+    assert _bn_items(domain_auc=None, bn_evidence=BN_EVIDENCE) == []
+    assert _bn_items(domain_auc=0.9, bn_evidence={}) == [] and _bn_items(domain_auc=0.9) == []  # not measured
+
+
+def test_a_run_that_adapted_is_told_what_it_changed_and_the_estimators_error_on_adapted_logits():
+    (item,) = _bn_items(domain_auc=0.9, adapt_bn_changed=0.0834, bn_evidence=BN_EVIDENCE, preferred="Median-5-Spread")
+    assert item.severity == 1 and item.action == ""
+    assert item.evidence.startswith("it changed 8.3% of the competition predictions; on the benchmark (")
+    assert item.evidence.endswith("; Median-5-Spread's error there 3.4 points on adapted logits against 2.1 on "
+                                  "trained ones")
+    # said whatever the domain AUC, and without the estimator's numbers when they were not measured for it
+    (low,) = _bn_items(domain_auc=0.5, adapt_bn_changed=0.0, bn_evidence=BN_EVIDENCE, preferred="COTT")
+    assert "error there" not in low.evidence and low.evidence.startswith("it changed 0.0% of")
