@@ -45,7 +45,7 @@ def test_library_imports(library, monkeypatch):
                                           ("bench_report.py", ["--upload", "--repeats", "1"]),
                                           ("bench_gap.py", ["--no-write"]), ("bench_gap_novel.py", ["--no-write"]),
                                           ("bench_cc_deviation.py", []), ("probe_collapse.py", []),
-                                          ("bench_domain_ci.py", [])])
+                                          ("bench_domain_ci.py", []), ("bench_bn_adapt.py", [])])
 def test_missing_data_stops_a_benchmark_with_one_error_line(script, args, tmp_path, monkeypatch):
     """Not a traceback from deep inside a loader or a child process, and nothing measured."""
     import torch

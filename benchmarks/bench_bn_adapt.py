@@ -1,0 +1,150 @@
+"""Prediction-time BatchNorm (``predict.adapt_bn``): accuracy with the trained statistics against statistics
+re-estimated on each shifted set, and the gap estimators' error on the adapted model's logits.
+
+Why: adapting BatchNorm changes the model that is submitted, so two questions decide whether a user should turn it
+on: does it gain accuracy on shifts like the competition's (the stand-in is the nearest there is), and can the
+report still predict the adapted model's leaderboard accuracy? Each model's logits on every set of
+``bench_gap.py`` (and the stand-in) are computed both ways in one run, with ``kaggle_kit.bn_adapt`` on batches of
+1,000 images; every estimator is then scored against the accuracy of the logits it was given, the tested family
+left out of CC-Synth's and NucNorm's pool as in ``bench_gap.py``. The holdout logits, which calibrate every
+estimator, keep the trained statistics, as ``predict`` keeps them.
+
+    .venv/bin/python benchmarks/bench_bn_adapt.py --models weak_cnn resnet9q_e4 --write
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import bench_gap  # noqa: E402
+import bench_models  # noqa: E402
+import entry  # noqa: E402
+from bench_models import CACHE, read_cached  # noqa: E402
+
+from kaggle_kit.bn_adapt import adapted_copy, equal_batches  # noqa: E402
+from kaggle_kit.data import load_cifar10, shared_data_dir  # noqa: E402
+from kaggle_kit.fsio import atomic_save_npz, atomic_write_text  # noqa: E402
+from kaggle_kit.gap import estimators  # noqa: E402
+
+ESTIMATORS = ("Median-5-Spread", "Median-5", "Median-4-Spread", "CC-Synth", "Shift-Gated", "ATC-NE-EM", "COTT",
+              "NucNorm", "ATC-NE")
+BATCH = 1000  # images per adaptation batch, as predict.batch_size's default
+MEASURED = Path(__file__).resolve().parents[1] / "kaggle_kit" / "gap" / "measured_bn_adapt.json"
+
+
+def adapted_logits(model_name: str, model: torch.nn.Module, set_name: str, build) -> tuple[np.ndarray, np.ndarray]:
+    """The set's logits from a copy of ``model`` whose BatchNorm statistics were re-estimated on the set; cached."""
+    path = CACHE / f"logits_{model_name}_{set_name}+adapt_bn.npz"
+    if path.is_file():
+        return read_cached(path, bench_gap.load_logits)
+    x, y = build()
+    adapted = adapted_copy(model, (bench_models.to_tensor(x[idx]) for idx in equal_batches(len(x), BATCH)))
+    lg = bench_models.logits_of(adapted, x)
+    atomic_save_npz(path, logits=lg, labels=y)
+    return lg, y
+
+
+def evaluate(models: list[str]) -> pd.DataFrame:
+    """One row per (model, set, statistics): true accuracy and every estimate."""
+    data = load_cifar10(shared_data_dir() / "cifar-10-python" / "cifar-10-batches-py")
+    tr, ho = bench_gap.benchmark_split(data.train_labels)
+    hold_x, hold_y = data.train_images[ho], data.train_labels[ho]
+    sets = list(bench_gap.shifted_sets(data.test_images, data.test_labels))
+    sets.append(("standin", "standin", bench_gap.load_standin))
+    stats = {name: bench_gap.cached_stats(name, build) for name, _, build in sets}
+    rows = []
+    for m in models:
+        model = bench_models.load_or_train(m, data.train_images[tr], data.train_labels[tr])
+        holdout = bench_gap.cached_logits(m, model, "holdout", lambda: (hold_x, hold_y))[0]
+        synth = bench_gap.cached_synthetic(m, model, hold_x, hold_y)
+        for name, kind, build in sets:
+            for statistics, (lg, y) in (("trained", bench_gap.cached_logits(m, model, name, build)),
+                                        ("adapted", adapted_logits(m, model, name, build))):
+                res = estimators.estimate_all(holdout, hold_y, lg, synthetic=synth, target_stats=stats[name],
+                                              exclude=bench_gap.unseen_families(name))
+                rows.append({"model": m, "set": name, "kind": kind, "statistics": statistics,
+                             "true_acc": float((lg.argmax(1) == y).mean()), **res["estimates"]})
+    return pd.DataFrame(rows)
+
+
+def accuracy_table(df: pd.DataFrame) -> str:
+    """Per set: each model's accuracy with trained -> adapted statistics, and the mean change in points."""
+    acc = df.pivot_table(index=["set", "kind"], columns=["model", "statistics"], values="true_acc", sort=False)
+    models = list(dict.fromkeys(df["model"]))
+    lines = ["| set | " + " | ".join(f"{m} trained -> adapted" for m in models) + " | mean change (pts) |",
+             "|---" * (len(models) + 2) + "|"]
+    for (name, _), r in acc.iterrows():
+        change = np.mean([r[m, "adapted"] - r[m, "trained"] for m in models]) * 100
+        cells = [f"{100 * r[m, 'trained']:.1f} -> {100 * r[m, 'adapted']:.1f}" for m in models]
+        lines.append(f"| {name} | " + " | ".join(cells) + f" | {change:+.1f} |")
+    gain = (acc.xs("adapted", axis=1, level=1) - acc.xs("trained", axis=1, level=1)).mean(axis=1) * 100
+    kinds = gain.groupby(level="kind").mean()
+    lines.append("")
+    lines.append("Mean change by kind of set (points): " + ", ".join(f"{k} {v:+.1f}" for k, v in kinds.items()))
+    return "\n".join(lines)
+
+
+def error_table(df: pd.DataFrame) -> str:
+    """Each estimator's MAE in points against the accuracy of the logits it read, trained and adapted side by side."""
+    models = list(dict.fromkeys(df["model"]))
+    lines = ["| estimator | " + " | ".join(f"{m} trained / adapted" for m in [*models, "all"]) + " |",
+             "|---" * (len(models) + 2) + "|"]
+    for est in ESTIMATORS:
+        cells = []
+        for m in [*models, "all"]:
+            pair = []
+            for statistics in ("trained", "adapted"):
+                sub = df[df["statistics"] == statistics]
+                sub = sub if m == "all" else sub[sub["model"] == m]
+                pair.append(f"{(sub[est] - sub['true_acc']).abs().mean() * 100:.2f}")
+            cells.append(" / ".join(pair))
+        lines.append(f"| {est} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def summary(df: pd.DataFrame, command: str) -> dict:
+    """What the report's advice cites (``kaggle_kit/gap/measured_bn_adapt.json``): the mean accuracy change in
+    points by kind of set, and each estimator's MAE in points on the trained and the adapted logits."""
+    acc = df.pivot_table(index=["model", "set", "kind"], columns="statistics", values="true_acc")
+    change = ((acc["adapted"] - acc["trained"]) * 100).groupby(level="kind")
+    mae = {statistics: {est: round(float((sub[est] - sub["true_acc"]).abs().mean() * 100), 2) for est in ESTIMATORS}
+           for statistics, sub in df.groupby("statistics")}
+    return {"command": command, "models": list(dict.fromkeys(df["model"])), "sets": int(df["set"].nunique()),
+            "change_points": {k: round(float(v), 2) for k, v in change.mean().items()},
+            "change_points_min": {k: round(float(v), 2) for k, v in change.min().items()},
+            "change_points_max": {k: round(float(v), 2) for k, v in change.max().items()},
+            "mae_points": mae}
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--models", nargs="+", default=["weak_cnn", "resnet9q_e4"], type=bench_gap._model_name)
+    ap.add_argument("--save-rows", help="write every row (estimates and true accuracy) to this CSV")
+    ap.add_argument("--write", action="store_true", help=f"write the summary the report cites to {MEASURED.name}")
+    args = ap.parse_args(argv)
+    print(f"Environment: {bench_gap.environment()}\n")
+    t0 = time.time()
+    df = evaluate(args.models)
+    if args.save_rows:
+        df.to_csv(args.save_rows, index=False)
+    print(accuracy_table(df))
+    print()
+    print(error_table(df))
+    print(f"\n{time.time() - t0:.0f} s")
+    if args.write:
+        command = "benchmarks/bench_bn_adapt.py --models " + " ".join(args.models)
+        atomic_write_text(MEASURED, json.dumps(summary(df, command), indent=1) + "\n")
+        print(f"wrote {MEASURED}")
+    return 0
+
+
+if __name__ == "__main__":
+    entry.run(main)
