@@ -10,6 +10,7 @@ left out of CC-Synth's and NucNorm's pool as in ``bench_gap.py``. The holdout lo
 estimator, keep the trained statistics, as ``predict`` keeps them.
 
     .venv/bin/python benchmarks/bench_bn_adapt.py --models weak_cnn resnet9q_e4 --write
+    .venv/bin/python benchmarks/bench_bn_adapt.py --models weak_cnn weak_cnn@1 resnet9q_e4 resnet9q_e4@1 --sets 16
 """
 from __future__ import annotations
 
@@ -28,6 +29,7 @@ import bench_gap  # noqa: E402
 import bench_models  # noqa: E402
 import entry  # noqa: E402
 from bench_models import CACHE, read_cached  # noqa: E402
+from heldout_families import CHECK_FAMILIES, novel_sets  # noqa: E402
 
 from kaggle_kit.bn_adapt import adapted_copy, equal_batches  # noqa: E402
 from kaggle_kit.data import load_cifar10, shared_data_dir  # noqa: E402
@@ -52,13 +54,20 @@ def adapted_logits(model_name: str, model: torch.nn.Module, set_name: str, build
     return lg, y
 
 
-def evaluate(models: list[str]) -> pd.DataFrame:
-    """One row per (model, set, statistics): true accuracy and every estimate."""
+def evaluate(models: list[str], group: str = "bench") -> pd.DataFrame:
+    """One row per (model, set, statistics): true accuracy and every estimate. ``group``: ``bench``, this script's
+    sets with the tested family left out of the pools; ``4`` / ``5`` / ``15`` / ``16``, that check's held-out
+    families (``heldout_families.py``; its clean header set dropped), every pool family kept, as deployed."""
     data = load_cifar10(shared_data_dir() / "cifar-10-python" / "cifar-10-batches-py")
     tr, ho = bench_gap.benchmark_split(data.train_labels)
     hold_x, hold_y = data.train_images[ho], data.train_labels[ho]
-    sets = list(bench_gap.shifted_sets(data.test_images, data.test_labels))
-    sets.append(("standin", "standin", bench_gap.load_standin))
+    if group == "bench":
+        sets = list(bench_gap.shifted_sets(data.test_images, data.test_labels))
+        sets.append(("standin", "standin", bench_gap.load_standin))
+        unseen = bench_gap.unseen_families
+    else:
+        sets = [s for s in novel_sets(data.test_images, data.test_labels, int(group)) if s[1] != "clean"]
+        unseen = lambda name: ()  # noqa: E731
     stats = {name: bench_gap.cached_stats(name, build) for name, _, build in sets}
     rows = []
     for m in models:
@@ -69,8 +78,8 @@ def evaluate(models: list[str]) -> pd.DataFrame:
             for statistics, (lg, y) in (("trained", bench_gap.cached_logits(m, model, name, build)),
                                         ("adapted", adapted_logits(m, model, name, build))):
                 res = estimators.estimate_all(holdout, hold_y, lg, synthetic=synth, target_stats=stats[name],
-                                              exclude=bench_gap.unseen_families(name))
-                rows.append({"model": m, "set": name, "kind": kind, "statistics": statistics,
+                                              exclude=unseen(name))
+                rows.append({"model": m, "sets": group, "set": name, "kind": kind, "statistics": statistics,
                              "true_acc": float((lg.argmax(1) == y).mean()), **res["estimates"]})
     return pd.DataFrame(rows)
 
@@ -128,11 +137,16 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--models", nargs="+", default=["weak_cnn", "resnet9q_e4"], type=bench_gap._model_name)
     ap.add_argument("--save-rows", help="write every row (estimates and true accuracy) to this CSV")
-    ap.add_argument("--write", action="store_true", help=f"write the summary the report cites to {MEASURED.name}")
+    ap.add_argument("--sets", default="bench", choices=["bench", *map(str, sorted(CHECK_FAMILIES))],
+                    help="bench: the generated sets and the stand-in; a check number: its held-out families")
+    ap.add_argument("--write", action="store_true", help=f"write the summary the report cites to {MEASURED.name} "
+                                                         f"(--sets bench only)")
     args = ap.parse_args(argv)
+    if args.write and args.sets != "bench":
+        ap.error("--write summarises the benchmark's sets: use it with --sets bench")
     print(f"Environment: {bench_gap.environment()}\n")
     t0 = time.time()
-    df = evaluate(args.models)
+    df = evaluate(args.models, args.sets)
     if args.save_rows:
         df.to_csv(args.save_rows, index=False)
     print(accuracy_table(df))
