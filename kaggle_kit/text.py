@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import re
+from typing import Sequence
 
 # C0 and C1 controls and DEL (a terminal's escape sequences: clear the screen, recolour, rewrite the title; a line
 # break starts a line that looks like the toolkit's own), and the bidirectional overrides and isolates that show a
@@ -34,3 +35,8 @@ def percent(fraction: float | None, digits: int = 1, missing: str = "-") -> str:
 def noun_for(n: int, noun: str, plural: str | None = None) -> str:
     """``noun`` in the number ``n`` asks for, without the count: 'file' or 'files' before a list of names."""
     return noun if n == 1 else plural or noun + "s"
+
+
+def and_list(names: Sequence[str]) -> str:
+    """'A, B and C': names in a sentence."""
+    return ", ".join(names[:-1]) + f" and {names[-1]}" if len(names) > 1 else "".join(names)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Mapping, Sequence
 
-from kaggle_kit.text import percent
+from kaggle_kit.text import and_list, percent
 
 FEATURE_AUC_FLAG = 0.10    # |AUC - 0.5| of one image statistic
 FEATURE_AUC_Z = 3.0        # ... and at least this many null standard errors of the AUC (matters below ~150 images)
@@ -103,7 +103,7 @@ def batchnorm_advice(domain_auc: float | None, adapt_bn_changed: float | None, b
     change = (bn_evidence or {}).get("change_points") or {}
     if not {"standin", "covariate", "label"} <= change.keys():
         return []
-    bench = (f"on the benchmark ({' and '.join(bn_evidence.get('models', []))}) the stand-in for the competition "
+    bench = (f"on the benchmark ({and_list(bn_evidence.get('models', []))}) the stand-in for the competition "
              f"pickle {change['standin']:+.1f} points, corrupted CIFAR-10 test sets {change['covariate']:+.1f} on "
              f"average, sets where only the class mix changed {change['label']:+.1f}")
     if adapt_bn_changed is not None:

@@ -20,7 +20,7 @@ from kaggle_kit.gap import estimators, leaderboard_feedback
 from kaggle_kit.gap.report_correction import corrections, runs_of
 from kaggle_kit.gap.report_render import Details, Fig, Section, Table, figure_png, literal
 from kaggle_kit.gap.report_runs import RunView
-from kaggle_kit.text import percent
+from kaggle_kit.text import and_list, percent
 
 # Below this many images a run's holdout or competition predictions make its estimates noisier than the benchmark
 # measured them (5,000-image holdouts): the holdout accuracy alone is uncertain by about ±4 points at 500, and COT
@@ -63,7 +63,7 @@ def expectation_sentence(name: str, estimator: str, result: dict, errors: dict,
         where = (f"over all benchmark sets {median}" if rng["bin"] == "all" else
                  f"on the {rng['n']} benchmark sets where {median} predicted a drop of {_bin_words(rng['bin'])} "
                  f"points, as it does here ({rng['drop']:.1f}), it")
-        members = _and_list(estimators.SPREAD_MEMBERS)
+        members = and_list(estimators.SPREAD_MEMBERS)
         spread, p90 = 100 * rng["spread"], 100 * rng["p90"]
         why = (f"{members} disagree by {spread:.1f} points, so the range reaches that far below {median} "
                f"({percent(result['estimates'][median], 1)}): when they disagree, the true accuracy has "
@@ -92,11 +92,6 @@ def versus(value: float, holdout: float) -> str:
 
 def _bin_words(label: str) -> str:
     return label.replace("< ", "under ").replace("> ", "over ")
-
-
-def _and_list(names: Sequence[str]) -> str:
-    """'A, B and C'."""
-    return ", ".join(names[:-1]) + f" and {names[-1]}" if len(names) > 1 else "".join(names)
 
 
 def _gate_words(at_most: str, at_least: str) -> str:
@@ -131,9 +126,9 @@ def estimator_glossary() -> tuple[tuple[str, str], ...]:
         ("Shift-Gated", _gate_words("ATC-NE-EM when the competition images look like the holdout (re-weighted domain "
                                     "AUC <= {}: only the class mix moved), ",
                                     "COT when they do not (AUC >= {}), blended in between")),
-        ("Median-4", f"the median of {_and_list(estimators.MEDIAN_MEMBERS)}, which fail on different shifts"),
+        ("Median-4", f"the median of {and_list(estimators.MEDIAN_MEMBERS)}, which fail on different shifts"),
         ("Median-4-Spread",
-         f"Median-4 lowered by {penalty} of the range of {_and_list(estimators.SPREAD_MEMBERS)} (they disagree when "
+         f"Median-4 lowered by {penalty} of the range of {and_list(estimators.SPREAD_MEMBERS)} (they disagree when "
          f"the shift is one they were not built for, and then all of them over-estimate)"),
         ("NucNorm (nuclear norm)",
          "the normalised nuclear norm of the competition's predicted-probability matrix (high when the predictions "

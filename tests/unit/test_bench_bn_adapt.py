@@ -39,3 +39,9 @@ def test_the_summary_has_what_the_advice_cites():
     assert s["command"] == "cmd" and s["models"] == ["a", "b"] and s["sets"] == 3
     assert s["change_points"] == pytest.approx({"covariate": 20.0, "label": -4.0, "standin": 3.0})
     assert s["mae_points"]["trained"]["ATC-NE"] == 5.0 and s["mae_points"]["adapted"]["ATC-NE"] == 1.0
+
+
+def test_the_summary_is_written_only_from_the_benchmarks_sets(capsys):
+    with pytest.raises(SystemExit) as done:
+        bn.main(["--sets", "16", "--write"])
+    assert done.value.code == 2 and "use it with --sets bench" in capsys.readouterr().err

@@ -133,7 +133,7 @@ def test_a_statistic_exactly_at_the_flag_is_flagged_as_the_rule_says():
                                           "Competition images carry JPEG block artefacts"]
 
 
-BN_EVIDENCE = {"models": ["weak_cnn", "resnet9q_e4"], "change_points": {"standin": 2.71, "covariate": 9.46,
+BN_EVIDENCE = {"models": ["weak_cnn", "resnet9q_e4", "resnet9h"], "change_points": {"standin": 2.71, "covariate": 9.46,
                                                                       "label": -2.62, "both": 5.0, "clean": 0.1},
                "mae_points": {"trained": {"Median-5-Spread": 2.1}, "adapted": {"Median-5-Spread": 3.4}}}
 
@@ -145,9 +145,9 @@ def _bn_items(**kwargs):
 def test_batchnorm_adaptation_is_advised_only_when_the_images_differ_and_the_run_did_not_adapt():
     (item,) = _bn_items(domain_auc=0.70, bn_evidence=BN_EVIDENCE)
     assert item.severity == 2 and "`--set predict.adapt_bn=true`" in item.action and "--adapt-bn" in item.action
-    assert item.evidence == ("domain classifier AUC 0.700; on the benchmark (weak_cnn and resnet9q_e4) the stand-in "
-                             "for the competition pickle +2.7 points, corrupted CIFAR-10 test sets +9.5 on average, "
-                             "sets where only the class mix changed -2.6")
+    assert item.evidence == ("domain classifier AUC 0.700; on the benchmark (weak_cnn, resnet9q_e4 and resnet9h) the "
+                             "stand-in for the competition pickle +2.7 points, corrupted CIFAR-10 test sets +9.5 on "
+                             "average, sets where only the class mix changed -2.6")
     assert _bn_items(domain_auc=0.699, bn_evidence=BN_EVIDENCE) == []
     assert _bn_items(domain_auc=None, bn_evidence=BN_EVIDENCE) == []
     assert _bn_items(domain_auc=0.9, bn_evidence={}) == [] and _bn_items(domain_auc=0.9) == []  # not measured

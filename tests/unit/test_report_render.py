@@ -1005,6 +1005,12 @@ def test_no_message_of_the_toolkit_writes_a_plural_as_noun_s():
     assert (noun_for(1, "file"), noun_for(3, "file")) == ("file", "files")
 
 
+def test_names_in_a_sentence_are_joined_with_commas_and_a_last_and():
+    from kaggle_kit.text import and_list
+
+    assert [and_list(n) for n in ((), ("A",), ("A", "B"), ("A", "B", "C"))] == ["", "A", "A and B", "A, B and C"]
+
+
 def test_every_percentage_is_the_fraction_times_100_and_a_missing_value_a_dash_or_the_word_given():
     """The one formatter of the report, the commands' tables and the pipeline's lines: a dropped factor of 100
     would print a holdout of 91.23% as 0.91%, and a NaN cell (an unscored ledger row) would print 'nan%'."""
