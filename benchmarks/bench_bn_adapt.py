@@ -28,12 +28,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import bench_gap  # noqa: E402
 import bench_models  # noqa: E402
 import entry  # noqa: E402
-from bench_models import CACHE, read_cached  # noqa: E402
 from heldout_families import CHECK_FAMILIES, novel_sets  # noqa: E402
 
 from kaggle_kit.bn_adapt import adapted_copy, equal_batches  # noqa: E402
 from kaggle_kit.data import load_cifar10, shared_data_dir  # noqa: E402
-from kaggle_kit.fsio import atomic_save_npz, atomic_write_text  # noqa: E402
+from kaggle_kit.fsio import atomic_write_text  # noqa: E402
 from kaggle_kit.gap import estimators  # noqa: E402
 
 ESTIMATORS = ("Median-5-Spread", "Median-5", "Median-4-Spread", "CC-Synth", "Shift-Gated", "ATC-NE-EM", "COTT",
@@ -42,16 +41,15 @@ BATCH = 1000  # images per adaptation batch, as predict.batch_size's default
 MEASURED = Path(__file__).resolve().parents[1] / "kaggle_kit" / "gap" / "measured_bn_adapt.json"
 
 
+def adapted_logits_of(model: torch.nn.Module, images: np.ndarray) -> np.ndarray:
+    """The images' logits from a copy of ``model`` whose BatchNorm statistics were re-estimated on them."""
+    batches = (bench_models.to_tensor(images[idx]) for idx in equal_batches(len(images), BATCH))
+    return bench_models.logits_of(adapted_copy(model, batches), images)
+
+
 def adapted_logits(model_name: str, model: torch.nn.Module, set_name: str, build) -> tuple[np.ndarray, np.ndarray]:
-    """The set's logits from a copy of ``model`` whose BatchNorm statistics were re-estimated on the set; cached."""
-    path = CACHE / f"logits_{model_name}_{set_name}+adapt_bn.npz"
-    if path.is_file():
-        return read_cached(path, bench_gap.load_logits)
-    x, y = build()
-    adapted = adapted_copy(model, (bench_models.to_tensor(x[idx]) for idx in equal_batches(len(x), BATCH)))
-    lg = bench_models.logits_of(adapted, x)
-    atomic_save_npz(path, logits=lg, labels=y)
-    return lg, y
+    """``adapted_logits_of`` on the set, cached beside its trained logits."""
+    return bench_gap.cached_logits(model_name, model, f"{set_name}+adapt_bn", build, logits_of=adapted_logits_of)
 
 
 def evaluate(models: list[str], group: str = "bench") -> pd.DataFrame:

@@ -127,12 +127,14 @@ def load_stats(path: Path) -> np.ndarray:
     return np.load(path, allow_pickle=False)
 
 
-def cached_logits(model_name: str, model, set_name: str, build) -> tuple[np.ndarray, np.ndarray]:
+def cached_logits(model_name: str, model, set_name: str, build,
+                  logits_of=bench_models.logits_of) -> tuple[np.ndarray, np.ndarray]:
+    """``logits_of(model, images)`` on the set ``build()`` makes, with its labels; cached under the names."""
     path = CACHE / f"logits_{model_name}_{set_name}.npz"
     if path.is_file():
         return read_cached(path, load_logits)
     x, y = build()
-    lg = bench_models.logits_of(model, x)
+    lg = logits_of(model, x)
     atomic_save_npz(path, logits=lg, labels=y)
     return lg, y
 

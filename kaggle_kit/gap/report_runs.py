@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Sequence
 
 import numpy as np
 
@@ -36,11 +37,11 @@ class RunView:
     adapt_bn_changed: float | None = None
 
 
-def adapt_bn_changed(folder: Path) -> float | None:
+def adapt_bn_changed(folder: Path, members: Sequence[Path] | None = None) -> float | None:
     """``RunView.adapt_bn_changed`` from the predict manifest of the run, or of an ensemble's members (the mean over
-    those that adapted); None when none did."""
+    those that adapted); None when none did. ``members``: ``member_folders(folder)``, when already found."""
     shares = []
-    for f in member_folders(folder) or [folder]:
+    for f in (member_folders(folder) if members is None else members) or [folder]:
         manifest = read_manifest(f, "predict") or {}
         share = (manifest.get("metrics") or {}).get("comp_changed_by_adapt_bn")
         if (manifest.get("config") or {}).get("adapt_bn") and share is not None:
@@ -115,7 +116,7 @@ def load_run(folder: str | Path, data: Cifar10 | None = None, comp: CompetitionS
                                               target_stats=test_stats, holdout_stats=holdout_stats)
     return RunView(folder=folder, name=folder.name, holdout=holdout, test=test, comp=comp_logits, result=result,
                    test_result=test_result, members=member_names(folder), member_agreement=agreement,
-                   recipe=recipe_keys(folder), adapt_bn_changed=adapt_bn_changed(folder))
+                   recipe=recipe_keys(folder), adapt_bn_changed=adapt_bn_changed(folder, member_dirs))
 
 
 def predict_leaderboard(run_dir: str | Path, data: Cifar10 | None = None, comp: CompetitionSet | None = None,
