@@ -30,7 +30,7 @@ import bench_models  # noqa: E402
 import entry  # noqa: E402
 from heldout_families import CHECK_FAMILIES, novel_sets  # noqa: E402
 
-from kaggle_kit.bn_adapt import adapted_copy, equal_batches  # noqa: E402
+from kaggle_kit.bn_adapt import adapted_copy, balanced_adapted_copy, equal_batches  # noqa: E402
 from kaggle_kit.data import load_cifar10, shared_data_dir  # noqa: E402
 from kaggle_kit.fsio import atomic_write_text  # noqa: E402
 from kaggle_kit.gap import estimators  # noqa: E402
@@ -38,18 +38,38 @@ from kaggle_kit.gap import estimators  # noqa: E402
 ESTIMATORS = ("Median-5-Spread", "Median-5", "Median-4-Spread", "CC-Synth", "Shift-Gated", "ATC-NE-EM", "COTT",
               "NucNorm", "ATC-NE")
 BATCH = 1000  # images per adaptation batch, as predict.batch_size's default
+STATISTICS = ("trained", "adapted", "balanced")  # the trained statistics, re-estimated, re-estimated class-balanced
+SHIPPED = "adapted"  # the form predict.adapt_bn uses, which --write summarises
 MEASURED = Path(__file__).resolve().parents[1] / "kaggle_kit" / "gap" / "measured_bn_adapt.json"
 
 
+def batches_of(images: np.ndarray):
+    """The images as model inputs in ``equal_batches`` of ``BATCH``."""
+    return (bench_models.to_tensor(images[idx]) for idx in equal_batches(len(images), BATCH))
+
+
 def adapted_logits_of(model: torch.nn.Module, images: np.ndarray) -> np.ndarray:
-    """The images' logits from a copy of ``model`` whose BatchNorm statistics were re-estimated on them."""
-    batches = (bench_models.to_tensor(images[idx]) for idx in equal_batches(len(images), BATCH))
-    return bench_models.logits_of(adapted_copy(model, batches), images)
+    """The images' logits from a copy of ``model`` whose BatchNorm statistics were re-estimated on them, every image
+    counting the same (session 39's form)."""
+    return bench_models.logits_of(adapted_copy(model, batches_of(images)), images)
 
 
-def adapted_logits(model_name: str, model: torch.nn.Module, set_name: str, build) -> tuple[np.ndarray, np.ndarray]:
-    """``adapted_logits_of`` on the set, cached beside its trained logits."""
-    return bench_gap.cached_logits(model_name, model, f"{set_name}+adapt_bn", build, logits_of=adapted_logits_of)
+def balanced_logits_of(priors: np.ndarray):
+    """``adapted_logits_of`` with class-balanced statistics (``bn_adapt.balanced_adapted_copy``) towards ``priors``."""
+    def logits_of(model: torch.nn.Module, images: np.ndarray) -> np.ndarray:
+        copy = balanced_adapted_copy(model, images, priors, batches_of, bench_models.logits_of)
+        return bench_models.logits_of(copy, images)
+    return logits_of
+
+
+def variant_logits(model_name: str, model: torch.nn.Module, set_name: str, build,
+                   priors: np.ndarray) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Each of ``STATISTICS``' logits and labels on the set, cached beside one another."""
+    return {"trained": bench_gap.cached_logits(model_name, model, set_name, build),
+            "adapted": bench_gap.cached_logits(model_name, model, f"{set_name}+adapt_bn", build,
+                                               logits_of=adapted_logits_of),
+            "balanced": bench_gap.cached_logits(model_name, model, f"{set_name}+adapt_bn_balanced", build,
+                                                logits_of=balanced_logits_of(priors))}
 
 
 def evaluate(models: list[str], group: str = "bench") -> pd.DataFrame:
@@ -72,9 +92,9 @@ def evaluate(models: list[str], group: str = "bench") -> pd.DataFrame:
         model = bench_models.load_or_train(m, data.train_images[tr], data.train_labels[tr])
         holdout = bench_gap.cached_logits(m, model, "holdout", lambda: (hold_x, hold_y))[0]
         synth = bench_gap.cached_synthetic(m, model, hold_x, hold_y)
+        priors = np.bincount(hold_y) / len(hold_y)
         for name, kind, build in sets:
-            for statistics, (lg, y) in (("trained", bench_gap.cached_logits(m, model, name, build)),
-                                        ("adapted", adapted_logits(m, model, name, build))):
+            for statistics, (lg, y) in variant_logits(m, model, name, build, priors).items():
                 res = estimators.estimate_all(holdout, hold_y, lg, synthetic=synth, target_stats=stats[name],
                                               exclude=unseen(name))
                 rows.append({"model": m, "sets": group, "set": name, "kind": kind, "statistics": statistics,
@@ -82,49 +102,63 @@ def evaluate(models: list[str], group: str = "bench") -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def _variants(df: pd.DataFrame) -> list[str]:
+    """The re-estimated forms in ``df``, in ``STATISTICS`` order."""
+    return [v for v in STATISTICS[1:] if v in set(df["statistics"])]
+
+
 def accuracy_table(df: pd.DataFrame) -> str:
-    """Per set: each model's accuracy with trained -> adapted statistics, and the mean change in points."""
+    """Per set: each model's accuracy with the trained statistics -> each re-estimated form, and each form's mean
+    change in points; then the mean change by kind of set."""
     acc = df.pivot_table(index=["set", "kind"], columns=["model", "statistics"], values="true_acc", sort=False)
-    models = list(dict.fromkeys(df["model"]))
-    lines = ["| set | " + " | ".join(f"{m} trained -> adapted" for m in models) + " | mean change (pts) |",
-             "|---" * (len(models) + 2) + "|"]
-    for (name, _), r in acc.iterrows():
-        change = np.mean([r[m, "adapted"] - r[m, "trained"] for m in models]) * 100
-        cells = [f"{100 * r[m, 'trained']:.1f} -> {100 * r[m, 'adapted']:.1f}" for m in models]
-        lines.append(f"| {name} | " + " | ".join(cells) + f" | {change:+.1f} |")
-    gain = (acc.xs("adapted", axis=1, level=1) - acc.xs("trained", axis=1, level=1)).mean(axis=1) * 100
-    kinds = gain.groupby(level="kind").mean()
+    models, variants = list(dict.fromkeys(df["model"])), _variants(df)
+    arrow = " -> ".join(["trained", *variants])
+    lines = ["| set | " + " | ".join(f"{m} {arrow}" for m in models) + " | "
+             + " | ".join(f"{v} change (pts)" for v in variants) + " |",
+             "|---" * (len(models) + len(variants) + 1) + "|"]
+    change = {v: (acc.xs(v, axis=1, level=1) - acc.xs("trained", axis=1, level=1))[models].mean(axis=1) * 100
+              for v in variants}
+    for key, r in acc.iterrows():
+        cells = [" -> ".join(f"{100 * r[m, s]:.1f}" for s in ["trained", *variants]) for m in models]
+        lines.append(f"| {key[0]} | " + " | ".join(cells) + " | "
+                     + " | ".join(f"{change[v][key]:+.1f}" for v in variants) + " |")
     lines.append("")
-    lines.append("Mean change by kind of set (points): " + ", ".join(f"{k} {v:+.1f}" for k, v in kinds.items()))
+    for v in variants:
+        kinds = change[v].groupby(level="kind").mean()
+        lines.append(f"Mean change by kind of set, {v} (points): "
+                     + ", ".join(f"{k} {x:+.1f}" for k, x in kinds.items()))
     return "\n".join(lines)
 
 
 def error_table(df: pd.DataFrame) -> str:
-    """Each estimator's MAE in points against the accuracy of the logits it read, trained and adapted side by side."""
-    models = list(dict.fromkeys(df["model"]))
-    lines = ["| estimator | " + " | ".join(f"{m} trained / adapted" for m in [*models, "all"]) + " |",
+    """Each estimator's MAE in points against the accuracy of the logits it read, each form of statistics side by
+    side."""
+    models, forms = list(dict.fromkeys(df["model"])), ["trained", *_variants(df)]
+    lines = ["| estimator | " + " | ".join(f"{m} {' / '.join(forms)}" for m in [*models, "all"]) + " |",
              "|---" * (len(models) + 2) + "|"]
     for est in ESTIMATORS:
         cells = []
         for m in [*models, "all"]:
-            pair = []
-            for statistics in ("trained", "adapted"):
-                sub = df[df["statistics"] == statistics]
-                sub = sub if m == "all" else sub[sub["model"] == m]
-                pair.append(f"{(sub[est] - sub['true_acc']).abs().mean() * 100:.2f}")
-            cells.append(" / ".join(pair))
+            sub = df if m == "all" else df[df["model"] == m]
+            cells.append(" / ".join(f"{_mae(sub[sub['statistics'] == f], est):.2f}" for f in forms))
         lines.append(f"| {est} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 
-def summary(df: pd.DataFrame, command: str) -> dict:
-    """What the report's advice cites (``kaggle_kit/gap/measured_bn_adapt.json``): the mean accuracy change in
-    points by kind of set, and each estimator's MAE in points on the trained and the adapted logits."""
+def _mae(rows: pd.DataFrame, est: str) -> float:
+    return float((rows[est] - rows["true_acc"]).abs().mean() * 100)
+
+
+def summary(df: pd.DataFrame, command: str, shipped: str = SHIPPED) -> dict:
+    """What the report's advice cites (``kaggle_kit/gap/measured_bn_adapt.json``) for the form ``predict.adapt_bn``
+    uses (``shipped``): the mean accuracy change in points by kind of set, and each estimator's MAE in points on the
+    trained logits and on that form's ("adapted")."""
     acc = df.pivot_table(index=["model", "set", "kind"], columns="statistics", values="true_acc")
-    change = ((acc["adapted"] - acc["trained"]) * 100).groupby(level="kind")
-    mae = {statistics: {est: round(float((sub[est] - sub["true_acc"]).abs().mean() * 100), 2) for est in ESTIMATORS}
-           for statistics, sub in df.groupby("statistics")}
-    return {"command": command, "models": list(dict.fromkeys(df["model"])), "sets": int(df["set"].nunique()),
+    change = ((acc[shipped] - acc["trained"]) * 100).groupby(level="kind")
+    mae = {key: {est: round(_mae(df[df["statistics"] == form], est), 2) for est in ESTIMATORS}
+           for key, form in (("trained", "trained"), ("adapted", shipped))}
+    return {"command": command, "statistics": shipped, "models": list(dict.fromkeys(df["model"])),
+            "sets": int(df["set"].nunique()),
             "change_points": {k: round(float(v), 2) for k, v in change.mean().items()},
             "change_points_min": {k: round(float(v), 2) for k, v in change.min().items()},
             "change_points_max": {k: round(float(v), 2) for k, v in change.max().items()},

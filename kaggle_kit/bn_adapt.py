@@ -8,11 +8,15 @@ no labels and no training, only forward passes. Under a pure change of the class
 because the statistics then follow the classes rather than the pixels: ``benchmarks/bench_bn_adapt.py`` measures
 both, with results in ``benchmarks/RESULTS.md``. Only the competition's logits use the adapted copy: the holdout
 and the CIFAR-10 test set come from the training distribution, where the trained statistics are right.
+
+``balanced_adapted_copy`` makes the statistics class-balanced: each image counts by the training share over the
+competition share of its predicted class, so a competition set with another class mix gets the statistics its
+images would have under the training mix (pre-registered check 18, ``benchmarks/PREREGISTERED.md``).
 """
 from __future__ import annotations
 
 import copy
-from typing import Iterable, Iterator
+from typing import Callable, Iterable, Iterator
 
 import numpy as np
 import torch
@@ -22,6 +26,9 @@ from kaggle_kit.tensors import to_model_input
 from kaggle_kit.text import count_words
 
 MIN_IMAGES = 2  # a batch variance needs two images
+BALANCE_WEIGHT_CLIP = 5.0  # a class's weight stays within [1/5, 5]: a class predicted almost never is not one
+#                            image repeated thousands of times
+BALANCE_SEED = 0
 
 
 def batchnorm_layers(model: torch.nn.Module) -> list[torch.nn.modules.batchnorm._BatchNorm]:
@@ -58,3 +65,35 @@ def image_batches(images: np.ndarray, batch_size: int, device: torch.device | st
     """(N, 32, 32, 3) uint8 images as model inputs (``tensors.to_model_input``), in ``equal_batches``."""
     for idx in equal_batches(len(images), batch_size):
         yield to_model_input(images[idx], torch.device(device), channels_last)
+
+
+def balanced_indices(predicted: np.ndarray, target_priors: np.ndarray, seed: int = BALANCE_SEED) -> np.ndarray:
+    """``len(predicted)`` indices, resampled so each predicted class c weighs w_c = target_c / share_c (clipped to
+    ``BALANCE_WEIGHT_CLIP``): its largest-remainder count, drawn from its images by a seeded permutation repeated as
+    needed, the whole list shuffled so every batch mixes the classes. A class nobody was predicted gets none."""
+    from kaggle_kit.gap.shifts import largest_remainder_counts  # not at import: it loads matplotlib's colours
+
+    predicted = np.asarray(predicted)
+    target = np.asarray(target_priors, dtype=np.float64)
+    n = len(predicted)
+    share = np.bincount(predicted, minlength=len(target))[: len(target)] / n
+    weight = np.zeros_like(target)
+    seen = share > 0
+    weight[seen] = np.clip(target[seen] / share[seen], 1 / BALANCE_WEIGHT_CLIP, BALANCE_WEIGHT_CLIP)
+    mass = weight * share
+    counts = largest_remainder_counts(mass / mass.sum(), n)
+    rng = np.random.default_rng(seed)
+    parts = [np.resize(rng.permutation(np.flatnonzero(predicted == c)), k) for c, k in enumerate(counts) if k]
+    return rng.permutation(np.concatenate(parts))
+
+
+def balanced_adapted_copy(model: torch.nn.Module, images: np.ndarray, target_priors: np.ndarray,
+                          batches_of: Callable[[np.ndarray], Iterable[torch.Tensor]],
+                          predict: Callable[[torch.nn.Module, np.ndarray], np.ndarray]) -> torch.nn.Module:
+    """``adapted_copy`` with class-balanced statistics: adapt on ``images`` as they are, predict them with that copy
+    (``predict(model, images) -> logits``), then adapt a fresh copy of ``model`` on ``balanced_indices`` of those
+    predictions. ``batches_of(images)`` yields the model inputs in ``equal_batches``; ``target_priors``: the
+    training distribution's class shares (the holdout's)."""
+    first = adapted_copy(model, batches_of(images))
+    predicted = predict(first, images).argmax(1)
+    return adapted_copy(model, batches_of(images[balanced_indices(predicted, target_priors)]))

@@ -126,6 +126,14 @@ def long_tail_priors(n_classes: int, imbalance: float, rng: np.random.Generator)
     return rng.permutation(q / q.sum())
 
 
+def largest_remainder_counts(shares: np.ndarray, n: int) -> np.ndarray:
+    """Integer counts summing to ``n`` in proportion to ``shares`` (which sum to 1): floors, then one more for the
+    largest remainders, so no count is off its exact share by a whole unit."""
+    counts = np.floor(shares * n).astype(int)
+    counts[np.argsort(-(shares * n - counts))[: n - counts.sum()]] += 1
+    return counts
+
+
 def resample_to_priors(labels: np.ndarray, priors: np.ndarray, n: int, rng: np.random.Generator) -> np.ndarray:
     """Indices of a subset drawn without replacement whose class shares follow ``priors``.
 
@@ -137,8 +145,6 @@ def resample_to_priors(labels: np.ndarray, priors: np.ndarray, n: int, rng: np.r
     with np.errstate(divide="ignore"):
         cap = np.where(priors > 0, avail / np.maximum(priors, 1e-300), np.inf)
     n = int(min(n, np.floor(cap.min())))
-    counts = np.floor(priors * n).astype(int)
-    counts[np.argsort(-(priors * n - counts))[: n - counts.sum()]] += 1  # largest remainders
-    counts = np.minimum(counts, avail)
+    counts = np.minimum(largest_remainder_counts(priors, n), avail)
     idx = [rng.choice(np.flatnonzero(labels == c), size=k, replace=False) for c, k in enumerate(counts) if k]
     return rng.permutation(np.concatenate(idx))

@@ -11,34 +11,51 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
 import bench_bn_adapt as bn  # noqa: E402
 
 
-def _rows() -> pd.DataFrame:
+def _rows(forms=("trained", "adapted", "balanced")) -> pd.DataFrame:
     rows = []
     for model, base in (("a", 0.6), ("b", 0.8)):
-        for name, kind, gain in (("blur", "covariate", 0.2), ("prior", "label", -0.04), ("standin", "standin", 0.03)):
-            for statistics, acc in (("trained", base), ("adapted", base + gain)):
-                est = {e: acc + (0.01 if statistics == "adapted" else 0.05) for e in bn.ESTIMATORS}
+        for name, kind, gain, balanced_gain in (("blur", "covariate", 0.2, 0.19), ("prior", "label", -0.04, 0.0),
+                                                ("standin", "standin", 0.03, 0.03)):
+            accs = {"trained": base, "adapted": base + gain, "balanced": base + balanced_gain}
+            offsets = {"trained": 0.05, "adapted": 0.01, "balanced": 0.02}
+            for statistics in forms:
+                acc = accs[statistics]
                 rows.append({"model": model, "set": name, "kind": kind, "statistics": statistics,
-                             "true_acc": acc, **est})
+                             "true_acc": acc, **{e: acc + offsets[statistics] for e in bn.ESTIMATORS}})
     return pd.DataFrame(rows)
 
 
-def test_the_accuracy_table_shows_each_models_change_and_the_mean_by_kind():
+def test_the_accuracy_table_shows_each_models_change_and_the_mean_by_kind_for_each_form():
     table = bn.accuracy_table(_rows())
-    assert "| blur | 60.0 -> 80.0 | 80.0 -> 100.0 | +20.0 |" in table
-    assert "| prior | 60.0 -> 56.0 | 80.0 -> 76.0 | -4.0 |" in table
-    assert table.endswith("Mean change by kind of set (points): covariate +20.0, label -4.0, standin +3.0")
+    assert "| blur | 60.0 -> 80.0 -> 79.0 | 80.0 -> 100.0 -> 99.0 | +20.0 | +19.0 |" in table
+    assert "| prior | 60.0 -> 56.0 -> 60.0 | 80.0 -> 76.0 -> 80.0 | -4.0 | +0.0 |" in table
+    assert "Mean change by kind of set, adapted (points): covariate +20.0, label -4.0, standin +3.0" in table
+    assert table.endswith("Mean change by kind of set, balanced (points): covariate +19.0, label +0.0, standin +3.0")
+
+
+def test_rows_saved_before_the_balanced_form_still_make_the_tables():
+    rows = _rows(("trained", "adapted"))
+    assert "| prior | 60.0 -> 56.0 | 80.0 -> 76.0 | -4.0 |" in bn.accuracy_table(rows)
+    line = next(l for l in bn.error_table(rows).splitlines() if l.startswith("| ATC-NE |"))
+    assert line == "| ATC-NE | 5.00 / 1.00 | 5.00 / 1.00 | 5.00 / 1.00 |"
 
 
 def test_the_error_table_scores_each_estimator_against_the_logits_it_read():
     line = next(l for l in bn.error_table(_rows()).splitlines() if l.startswith("| Median-5-Spread |"))
-    assert line == "| Median-5-Spread | 5.00 / 1.00 | 5.00 / 1.00 | 5.00 / 1.00 |"
+    assert line == "| Median-5-Spread | 5.00 / 1.00 / 2.00 | 5.00 / 1.00 / 2.00 | 5.00 / 1.00 / 2.00 |"
 
 
-def test_the_summary_has_what_the_advice_cites():
+def test_the_summary_has_what_the_advice_cites_for_the_shipped_form():
     s = bn.summary(_rows(), "cmd")
     assert s["command"] == "cmd" and s["models"] == ["a", "b"] and s["sets"] == 3
-    assert s["change_points"] == pytest.approx({"covariate": 20.0, "label": -4.0, "standin": 3.0})
-    assert s["mae_points"]["trained"]["ATC-NE"] == 5.0 and s["mae_points"]["adapted"]["ATC-NE"] == 1.0
+    assert s["statistics"] == bn.SHIPPED == "adapted"
+    unweighted = bn.summary(_rows(), "cmd", shipped="adapted")
+    assert unweighted["change_points"] == pytest.approx({"covariate": 20.0, "label": -4.0, "standin": 3.0})
+    assert unweighted["mae_points"]["trained"]["ATC-NE"] == 5.0
+    assert unweighted["mae_points"]["adapted"]["ATC-NE"] == 1.0
+    balanced = bn.summary(_rows(), "cmd", shipped="balanced")
+    assert balanced["change_points"] == pytest.approx({"covariate": 19.0, "label": 0.0, "standin": 3.0})
+    assert balanced["mae_points"]["adapted"]["ATC-NE"] == 2.0
 
 
 def test_the_summary_is_written_only_from_the_benchmarks_sets(capsys):

@@ -2,7 +2,8 @@ import numpy as np
 import pytest
 import torch
 
-from kaggle_kit.bn_adapt import adapted_copy, equal_batches, image_batches
+from kaggle_kit.bn_adapt import (BALANCE_WEIGHT_CLIP, adapted_copy, balanced_adapted_copy, balanced_indices,
+                                 equal_batches, image_batches)
 from kaggle_kit.errors import ConfigError
 from kaggle_kit.tensors import to_model_input
 
@@ -81,3 +82,59 @@ def test_image_batches_are_the_model_inputs_of_the_images_in_equal_batches():
     got = list(image_batches(images, 10, "cpu"))
     assert [len(b) for b in got] == [9, 8, 8]
     assert torch.equal(torch.cat(got), to_model_input(images, "cpu", channels_last=False))
+
+
+def test_balanced_indices_give_each_predicted_class_its_training_share_using_every_image_before_repeating_one():
+    predicted = np.repeat([0, 1, 2], [600, 300, 100])
+    idx = balanced_indices(predicted, np.full(3, 1 / 3))
+    assert len(idx) == 1000
+    assert sorted(np.bincount(predicted[idx])) == [333, 333, 334]
+    uses = np.bincount(idx, minlength=1000)
+    assert set(uses[:600]) == {0, 1} and set(uses[600:900]) == {1, 2} and set(uses[900:]) == {3, 4}
+    assert not np.array_equal(np.sort(predicted[idx]), predicted[idx])          # shuffled: batches mix the classes
+    assert np.array_equal(idx, balanced_indices(predicted, np.full(3, 1 / 3)))  # seeded
+
+
+def test_a_set_with_the_training_mix_is_every_image_once():
+    predicted = np.tile(np.arange(4), 25)
+    assert np.array_equal(np.sort(balanced_indices(predicted, np.full(4, 0.25))), np.arange(100))
+
+
+def test_a_class_predicted_almost_never_is_not_repeated_beyond_the_clip_and_an_absent_class_gets_nothing():
+    predicted = np.r_[np.zeros(998, int), 1, 1]   # class 2 never predicted
+    idx = balanced_indices(predicted, np.full(3, 1 / 3))
+    counts = np.bincount(predicted[idx], minlength=3)
+    # weights (1/3)/0.998 and (1/3)/0.002 = 167, clipped to 5: masses 1/3 and 0.01, so 971 and 29 of 1,000 draws
+    # (the two class-1 images about 15 times each, not 167)
+    assert BALANCE_WEIGHT_CLIP == 5.0 and counts.tolist() == [971, 29, 0]
+
+
+def _two_class_features(n0: int, n1: int, seed: int) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    return np.r_[rng.normal(-3, 0.5, n0), rng.normal(3, 0.5, n1)].astype(np.float32)[rng.permutation(n0 + n1), None]
+
+
+def test_balanced_statistics_are_those_of_the_training_class_mix_when_only_the_mix_moved():
+    # the known answer: two classes at -3 and +3 (sd 0.5), trained on equal shares (mean 0, variance 9.25);
+    # the target has them 9:1. Unweighted statistics follow the mix (mean -2.4), balanced ones the training mix.
+    source = _two_class_features(1000, 1000, 0)
+    model = torch.nn.Sequential(torch.nn.BatchNorm1d(1)).eval()
+    model[0].running_mean.fill_(float(source.mean()))
+    model[0].running_var.fill_(float(source.var()))
+    target = _two_class_features(1800, 200, 1)
+    seen = []
+
+    def batches_of(x):
+        return [torch.from_numpy(x[i]) for i in equal_batches(len(x), 500)]
+
+    def predict(m, x):   # the class by the feature's sign, as a model separating them would; records its model
+        seen.append(float(m[0].running_mean))
+        return np.eye(2)[(x[:, 0] > 0).astype(int)]
+
+    plain = adapted_copy(model, batches_of(target))[0]
+    balanced = balanced_adapted_copy(model, target, np.array([0.5, 0.5]), batches_of, predict)[0]
+    assert float(plain.running_mean) == pytest.approx(-2.4, abs=0.1)
+    assert seen == [pytest.approx(float(plain.running_mean))]   # the pseudo-labels come from the plain adaptation
+    assert float(balanced.running_mean) == pytest.approx(0.0, abs=0.15)
+    assert float(balanced.running_var) == pytest.approx(9.25, rel=0.05)
+    assert float(model[0].running_mean) == pytest.approx(float(source.mean()))  # the trained model untouched
