@@ -38,7 +38,8 @@ from kaggle_kit.gap import estimators  # noqa: E402
 ESTIMATORS = ("Median-5-Spread", "Median-5", "Median-4-Spread", "CC-Synth", "Shift-Gated", "ATC-NE-EM", "COTT",
               "NucNorm", "ATC-NE")
 BATCH = 1000  # images per adaptation batch, as predict.batch_size's default
-STATISTICS = ("trained", "adapted", "balanced")  # the trained statistics, re-estimated, re-estimated class-balanced
+# the trained statistics; re-estimated; re-estimated class-balanced once (check 18); three times (check 19)
+STATISTICS = ("trained", "adapted", "balanced", "balanced3")
 SHIPPED = "adapted"  # the form predict.adapt_bn uses, which --write summarises
 MEASURED = Path(__file__).resolve().parents[1] / "kaggle_kit" / "gap" / "measured_bn_adapt.json"
 
@@ -54,10 +55,11 @@ def adapted_logits_of(model: torch.nn.Module, images: np.ndarray) -> np.ndarray:
     return bench_models.logits_of(adapted_copy(model, batches_of(images)), images)
 
 
-def balanced_logits_of(priors: np.ndarray):
-    """``adapted_logits_of`` with class-balanced statistics (``bn_adapt.balanced_adapted_copy``) towards ``priors``."""
+def balanced_logits_of(priors: np.ndarray, rounds: int):
+    """``adapted_logits_of`` with class-balanced statistics (``bn_adapt.balanced_adapted_copy``) towards ``priors``,
+    re-balanced ``rounds`` times."""
     def logits_of(model: torch.nn.Module, images: np.ndarray) -> np.ndarray:
-        copy = balanced_adapted_copy(model, images, priors, batches_of, bench_models.logits_of)
+        copy = balanced_adapted_copy(model, images, priors, batches_of, bench_models.logits_of, rounds=rounds)
         return bench_models.logits_of(copy, images)
     return logits_of
 
@@ -69,12 +71,24 @@ def variant_logits(model_name: str, model: torch.nn.Module, set_name: str, build
             "adapted": bench_gap.cached_logits(model_name, model, f"{set_name}+adapt_bn", build,
                                                logits_of=adapted_logits_of),
             "balanced": bench_gap.cached_logits(model_name, model, f"{set_name}+adapt_bn_balanced", build,
-                                                logits_of=balanced_logits_of(priors))}
+                                                logits_of=balanced_logits_of(priors, 1)),
+            "balanced3": bench_gap.cached_logits(model_name, model, f"{set_name}+adapt_bn_balanced3", build,
+                                                 logits_of=balanced_logits_of(priors, 3))}
+
+
+FRESH_SEEDS = (1, 2)  # check 19's sets: the generator's label-only and both-kinds sets with priors no form has seen
+
+
+def fresh_prior_sets(images: np.ndarray, labels: np.ndarray) -> list:
+    """(name, kind, build) of ``bench_gap.shifted_sets``' sets with changed class priors, for each of
+    ``FRESH_SEEDS``, named ``NAME@sSEED`` so their caches never meet seed 0's."""
+    return [(f"{name}@s{seed}", kind, build) for seed in FRESH_SEEDS
+            for name, kind, build in bench_gap.shifted_sets(images, labels, seed=seed) if kind in ("label", "both")]
 
 
 def evaluate(models: list[str], group: str = "bench") -> pd.DataFrame:
     """One row per (model, set, statistics): true accuracy and every estimate. ``group``: ``bench``, this script's
-    sets with the tested family left out of the pools; ``4`` / ``5`` / ``15`` / ``16``, that check's held-out
+    sets with the tested family left out of the pools; ``fresh``, ``fresh_prior_sets`` likewise; ``4`` / ``5`` / ``15`` / ``16``, that check's held-out
     families (``heldout_families.py``; its clean header set dropped), every pool family kept, as deployed."""
     data = load_cifar10(shared_data_dir() / "cifar-10-python" / "cifar-10-batches-py")
     tr, ho = bench_gap.benchmark_split(data.train_labels)
@@ -82,6 +96,9 @@ def evaluate(models: list[str], group: str = "bench") -> pd.DataFrame:
     if group == "bench":
         sets = list(bench_gap.shifted_sets(data.test_images, data.test_labels))
         sets.append(("standin", "standin", bench_gap.load_standin))
+        unseen = bench_gap.unseen_families
+    elif group == "fresh":
+        sets = fresh_prior_sets(data.test_images, data.test_labels)
         unseen = bench_gap.unseen_families
     else:
         sets = [s for s in novel_sets(data.test_images, data.test_labels, int(group)) if s[1] != "clean"]
@@ -169,8 +186,9 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--models", nargs="+", default=["weak_cnn", "resnet9q_e4"], type=bench_gap._model_name)
     ap.add_argument("--save-rows", help="write every row (estimates and true accuracy) to this CSV")
-    ap.add_argument("--sets", default="bench", choices=["bench", *map(str, sorted(CHECK_FAMILIES))],
-                    help="bench: the generated sets and the stand-in; a check number: its held-out families")
+    ap.add_argument("--sets", default="bench", choices=["bench", "fresh", *map(str, sorted(CHECK_FAMILIES))],
+                    help="bench: the generated sets and the stand-in; fresh: check 19's sets with changed priors "
+                         "(other seeds); a check number: its held-out families")
     ap.add_argument("--write", action="store_true", help=f"write the summary the report cites to {MEASURED.name} "
                                                          f"(--sets bench only)")
     args = ap.parse_args(argv)

@@ -89,11 +89,15 @@ def balanced_indices(predicted: np.ndarray, target_priors: np.ndarray, seed: int
 
 def balanced_adapted_copy(model: torch.nn.Module, images: np.ndarray, target_priors: np.ndarray,
                           batches_of: Callable[[np.ndarray], Iterable[torch.Tensor]],
-                          predict: Callable[[torch.nn.Module, np.ndarray], np.ndarray]) -> torch.nn.Module:
+                          predict: Callable[[torch.nn.Module, np.ndarray], np.ndarray],
+                          rounds: int = 1) -> torch.nn.Module:
     """``adapted_copy`` with class-balanced statistics: adapt on ``images`` as they are, predict them with that copy
     (``predict(model, images) -> logits``), then adapt a fresh copy of ``model`` on ``balanced_indices`` of those
-    predictions. ``batches_of(images)`` yields the model inputs in ``equal_batches``; ``target_priors``: the
-    training distribution's class shares (the holdout's)."""
-    first = adapted_copy(model, batches_of(images))
-    predicted = predict(first, images).argmax(1)
-    return adapted_copy(model, batches_of(images[balanced_indices(predicted, target_priors)]))
+    predictions; ``rounds`` times, each round's weights from the previous round's copy, whose predictions are less
+    pulled towards the uniform mix. ``batches_of(images)`` yields the model inputs in ``equal_batches``;
+    ``target_priors``: the training distribution's class shares (the holdout's)."""
+    adapted = adapted_copy(model, batches_of(images))
+    for _ in range(rounds):
+        predicted = predict(adapted, images).argmax(1)
+        adapted = adapted_copy(model, batches_of(images[balanced_indices(predicted, target_priors)]))
+    return adapted

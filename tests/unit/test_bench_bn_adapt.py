@@ -4,6 +4,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -62,3 +63,16 @@ def test_the_summary_is_written_only_from_the_benchmarks_sets(capsys):
     with pytest.raises(SystemExit) as done:
         bn.main(["--sets", "16", "--write"])
     assert done.value.code == 2 and "use it with --sets bench" in capsys.readouterr().err
+
+
+def test_fresh_sets_are_the_changed_prior_sets_of_other_seeds_under_their_own_names():
+    import bench_gap
+    images, labels = np.zeros((2000, 32, 32, 3), np.uint8), np.arange(2000) % 10
+    fresh = bn.fresh_prior_sets(images, labels)
+    assert [(n, k) for n, k, _ in fresh[:6]] == [
+        ("longtail10@s1", "label"), ("dirichlet1@s1", "label"), ("dirichlet1-b@s1", "label"),
+        ("blur-3+longtail10@s1", "both"), ("jpeg-3+dirichlet1@s1", "both"), ("mixed+longtail10@s1", "both")]
+    assert [n for n, _, _ in fresh[6:]] == [n.replace("@s1", "@s2") for n, _, _ in fresh[:6]]
+    seed0 = {n: b for n, _, b in bench_gap.shifted_sets(images, labels)}
+    shares = [np.bincount(b()[1], minlength=10) for b in (seed0["dirichlet1"], fresh[1][2], fresh[7][2])]
+    assert not np.array_equal(shares[0], shares[1]) and not np.array_equal(shares[1], shares[2])

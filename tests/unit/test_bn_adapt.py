@@ -114,18 +114,24 @@ def _two_class_features(n0: int, n1: int, seed: int) -> np.ndarray:
     return np.r_[rng.normal(-3, 0.5, n0), rng.normal(3, 0.5, n1)].astype(np.float32)[rng.permutation(n0 + n1), None]
 
 
-def test_balanced_statistics_are_those_of_the_training_class_mix_when_only_the_mix_moved():
-    # the known answer: two classes at -3 and +3 (sd 0.5), trained on equal shares (mean 0, variance 9.25);
-    # the target has them 9:1. Unweighted statistics follow the mix (mean -2.4), balanced ones the training mix.
+def _trained_on_equal_shares() -> torch.nn.Sequential:
+    """BatchNorm on the feature with the statistics of equal shares of the two classes (mean 0, variance 9.25)."""
     source = _two_class_features(1000, 1000, 0)
     model = torch.nn.Sequential(torch.nn.BatchNorm1d(1)).eval()
     model[0].running_mean.fill_(float(source.mean()))
     model[0].running_var.fill_(float(source.var()))
-    target = _two_class_features(1800, 200, 1)
-    seen = []
+    return model
 
-    def batches_of(x):
-        return [torch.from_numpy(x[i]) for i in equal_batches(len(x), 500)]
+
+def batches_of(x: np.ndarray) -> list[torch.Tensor]:
+    return [torch.from_numpy(x[i]) for i in equal_batches(len(x), 500)]
+
+
+def test_balanced_statistics_are_those_of_the_training_class_mix_when_only_the_mix_moved():
+    # the known answer: two classes at -3 and +3 (sd 0.5), trained on equal shares (mean 0, variance 9.25);
+    # the target has them 9:1. Unweighted statistics follow the mix (mean -2.4), balanced ones the training mix.
+    model, target = _trained_on_equal_shares(), _two_class_features(1800, 200, 1)
+    seen = []
 
     def predict(m, x):   # the class by the feature's sign, as a model separating them would; records its model
         seen.append(float(m[0].running_mean))
@@ -137,4 +143,20 @@ def test_balanced_statistics_are_those_of_the_training_class_mix_when_only_the_m
     assert seen == [pytest.approx(float(plain.running_mean))]   # the pseudo-labels come from the plain adaptation
     assert float(balanced.running_mean) == pytest.approx(0.0, abs=0.15)
     assert float(balanced.running_var) == pytest.approx(9.25, rel=0.05)
-    assert float(model[0].running_mean) == pytest.approx(float(source.mean()))  # the trained model untouched
+    assert float(model[0].running_mean) == float(_trained_on_equal_shares()[0].running_mean)  # untouched
+
+
+def test_each_further_round_takes_its_weights_from_the_previous_rounds_copy():
+    model, target = _trained_on_equal_shares(), _two_class_features(1800, 200, 1)
+    seen = []
+
+    def predict(m, x):
+        seen.append(float(m[0].running_mean))
+        return np.eye(2)[(x[:, 0] > 0).astype(int)]
+
+    once = balanced_adapted_copy(model, target, np.array([0.5, 0.5]), batches_of, predict)[0]
+    seen.clear()
+    thrice = balanced_adapted_copy(model, target, np.array([0.5, 0.5]), batches_of, predict, rounds=3)[0]
+    assert len(seen) == 3 and seen[0] == pytest.approx(-2.4, abs=0.1)
+    assert seen[1] == pytest.approx(float(once.running_mean)) and seen[2] == pytest.approx(float(once.running_mean))
+    assert float(thrice.running_mean) == pytest.approx(float(once.running_mean))  # same labels: the same fixed point
