@@ -76,19 +76,22 @@ def variant_logits(model_name: str, model: torch.nn.Module, set_name: str, build
                                                  logits_of=balanced_logits_of(priors, 3))}
 
 
-FRESH_SEEDS = (1, 2)  # check 19's sets: the generator's label-only and both-kinds sets with priors no form has seen
+# the generator's sets with changed class priors under other seeds, named NAME@sSEED so their caches never meet seed
+# 0's: group -> (seeds, kinds). A set's priors are seeded seed + 1000 + its key (1-6), so check 19's seeds 1 and 2
+# repeat two of seed 0's and each other's; check 20's seeds start at 10, apart from every earlier one.
+FRESH_GROUPS = {"fresh": ((1, 2), ("label", "both")), "fresh20": ((10, 20, 30), ("label",))}
 
 
-def fresh_prior_sets(images: np.ndarray, labels: np.ndarray) -> list:
-    """(name, kind, build) of ``bench_gap.shifted_sets``' sets with changed class priors, for each of
-    ``FRESH_SEEDS``, named ``NAME@sSEED`` so their caches never meet seed 0's."""
-    return [(f"{name}@s{seed}", kind, build) for seed in FRESH_SEEDS
-            for name, kind, build in bench_gap.shifted_sets(images, labels, seed=seed) if kind in ("label", "both")]
+def fresh_prior_sets(images: np.ndarray, labels: np.ndarray, group: str = "fresh") -> list:
+    """(name, kind, build) of ``bench_gap.shifted_sets``' sets of ``FRESH_GROUPS[group]``'s kinds and seeds."""
+    seeds, kinds = FRESH_GROUPS[group]
+    return [(f"{name}@s{seed}", kind, build) for seed in seeds
+            for name, kind, build in bench_gap.shifted_sets(images, labels, seed=seed) if kind in kinds]
 
 
 def evaluate(models: list[str], group: str = "bench") -> pd.DataFrame:
     """One row per (model, set, statistics): true accuracy and every estimate. ``group``: ``bench``, this script's
-    sets with the tested family left out of the pools; ``fresh``, ``fresh_prior_sets`` likewise; ``4`` / ``5`` / ``15`` / ``16``, that check's held-out
+    sets with the tested family left out of the pools; ``fresh`` / ``fresh20``, ``fresh_prior_sets`` likewise; ``4`` / ``5`` / ``15`` / ``16``, that check's held-out
     families (``heldout_families.py``; its clean header set dropped), every pool family kept, as deployed."""
     data = load_cifar10(shared_data_dir() / "cifar-10-python" / "cifar-10-batches-py")
     tr, ho = bench_gap.benchmark_split(data.train_labels)
@@ -97,8 +100,8 @@ def evaluate(models: list[str], group: str = "bench") -> pd.DataFrame:
         sets = list(bench_gap.shifted_sets(data.test_images, data.test_labels))
         sets.append(("standin", "standin", bench_gap.load_standin))
         unseen = bench_gap.unseen_families
-    elif group == "fresh":
-        sets = fresh_prior_sets(data.test_images, data.test_labels)
+    elif group in FRESH_GROUPS:
+        sets = fresh_prior_sets(data.test_images, data.test_labels, group)
         unseen = bench_gap.unseen_families
     else:
         sets = [s for s in novel_sets(data.test_images, data.test_labels, int(group)) if s[1] != "clean"]
@@ -186,9 +189,9 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--models", nargs="+", default=["weak_cnn", "resnet9q_e4"], type=bench_gap._model_name)
     ap.add_argument("--save-rows", help="write every row (estimates and true accuracy) to this CSV")
-    ap.add_argument("--sets", default="bench", choices=["bench", "fresh", *map(str, sorted(CHECK_FAMILIES))],
-                    help="bench: the generated sets and the stand-in; fresh: check 19's sets with changed priors "
-                         "(other seeds); a check number: its held-out families")
+    ap.add_argument("--sets", default="bench", choices=["bench", *FRESH_GROUPS, *map(str, sorted(CHECK_FAMILIES))],
+                    help="bench: the generated sets and the stand-in; fresh / fresh20: checks 19 / 20's sets with "
+                         "changed priors (other seeds); a check number: its held-out families")
     ap.add_argument("--write", action="store_true", help=f"write the summary the report cites to {MEASURED.name} "
                                                          f"(--sets bench only)")
     args = ap.parse_args(argv)

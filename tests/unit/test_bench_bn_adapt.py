@@ -68,7 +68,7 @@ def test_the_summary_is_written_only_from_the_benchmarks_sets(capsys):
 def test_fresh_sets_are_the_changed_prior_sets_of_other_seeds_under_their_own_names():
     import bench_gap
     images, labels = np.zeros((2000, 32, 32, 3), np.uint8), np.arange(2000) % 10
-    fresh = bn.fresh_prior_sets(images, labels)
+    fresh = bn.fresh_prior_sets(images, labels, "fresh")
     assert [(n, k) for n, k, _ in fresh[:6]] == [
         ("longtail10@s1", "label"), ("dirichlet1@s1", "label"), ("dirichlet1-b@s1", "label"),
         ("blur-3+longtail10@s1", "both"), ("jpeg-3+dirichlet1@s1", "both"), ("mixed+longtail10@s1", "both")]
@@ -76,3 +76,15 @@ def test_fresh_sets_are_the_changed_prior_sets_of_other_seeds_under_their_own_na
     seed0 = {n: b for n, _, b in bench_gap.shifted_sets(images, labels)}
     shares = [np.bincount(b()[1], minlength=10) for b in (seed0["dirichlet1"], fresh[1][2], fresh[7][2])]
     assert not np.array_equal(shares[0], shares[1]) and not np.array_equal(shares[1], shares[2])
+
+
+def test_check_20s_sets_are_label_only_and_share_no_prior_seed_with_earlier_sets():
+    import bench_gap
+    images, labels = np.zeros((2000, 32, 32, 3), np.uint8), np.arange(2000) % 10
+    fresh = bn.fresh_prior_sets(images, labels, "fresh20")
+    assert len(fresh) == 9 and {k for _, k, _ in fresh} == {"label"}
+    # the images are all zero, so a set is its drawn labels: none of check 20's equals one of seeds 0-2's
+    earlier = {tuple(b()[1]) for s in (0, 1, 2) for _, k, b in bench_gap.shifted_sets(images, labels, seed=s)
+               if k == "label"}
+    assert len(earlier) == 7   # seeds 0-2 give 9 label-only sets but only 7 distinct ones (check 19's flaw)
+    assert not {tuple(b()[1]) for _, _, b in fresh} & earlier
