@@ -40,7 +40,7 @@ ESTIMATORS = ("Median-5-Spread", "Median-5", "Median-4-Spread", "CC-Synth", "Shi
 BATCH = 1000  # images per adaptation batch, as predict.batch_size's default
 # the trained statistics; re-estimated; re-estimated class-balanced once (check 18); three times (check 19)
 STATISTICS = ("trained", "adapted", "balanced", "balanced3")
-SHIPPED = "adapted"  # the form predict.adapt_bn uses, which --write summarises
+SHIPPED = "balanced3"  # the form predict.adapt_bn uses (check 20), which --write summarises
 MEASURED = Path(__file__).resolve().parents[1] / "kaggle_kit" / "gap" / "measured_bn_adapt.json"
 
 

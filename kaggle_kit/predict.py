@@ -19,7 +19,7 @@ from typing import Mapping
 import numpy as np
 import torch
 
-from kaggle_kit.bn_adapt import adapted_copy, image_batches
+from kaggle_kit.bn_adapt import balanced_adapted_copy, image_batches
 from kaggle_kit.calibration import calibrated_probs, expected_calibration_error, fit_temperature, nll
 from kaggle_kit.checkpoint import check_matches_config, load_checkpoint, model_from_checkpoint
 from kaggle_kit.config import PipelineConfig, PredictConfig, from_dict, load_yaml, model_kwargs
@@ -243,8 +243,11 @@ def _predict_run(run_dir: str | Path, data: Cifar10, comp: CompetitionSet | None
     own_models = {}
     if cfg.adapt_bn and "comp" in sets:
         t0 = time.perf_counter()
-        own_models["comp"] = adapted_copy(model, image_batches(sets["comp"].images, cfg.batch_size, device,
-                                                               channels_last))
+        hold_labels = sets["holdout"].labels
+        own_models["comp"] = balanced_adapted_copy(
+            model, sets["comp"].images, np.bincount(hold_labels, minlength=num_classes) / len(hold_labels),
+            lambda images: image_batches(images, cfg.batch_size, device, channels_last),
+            lambda adapted, images: logits_for_images(adapted, images, plan, **run_kw))
         adapt_s = round(time.perf_counter() - t0, 3)
     raw, metrics, timings = _forward_sets(folder, model, sets, plan, run_kw, own_models)
     if own_models:

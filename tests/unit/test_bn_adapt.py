@@ -2,8 +2,8 @@ import numpy as np
 import pytest
 import torch
 
-from kaggle_kit.bn_adapt import (BALANCE_WEIGHT_CLIP, adapted_copy, balanced_adapted_copy, balanced_indices,
-                                 equal_batches, image_batches)
+from kaggle_kit.bn_adapt import (BALANCE_ROUNDS, BALANCE_WEIGHT_CLIP, adapted_copy, balanced_adapted_copy,
+                                 balanced_indices, equal_batches, image_batches)
 from kaggle_kit.errors import ConfigError
 from kaggle_kit.tensors import to_model_input
 
@@ -138,7 +138,7 @@ def test_balanced_statistics_are_those_of_the_training_class_mix_when_only_the_m
         return np.eye(2)[(x[:, 0] > 0).astype(int)]
 
     plain = adapted_copy(model, batches_of(target))[0]
-    balanced = balanced_adapted_copy(model, target, np.array([0.5, 0.5]), batches_of, predict)[0]
+    balanced = balanced_adapted_copy(model, target, np.array([0.5, 0.5]), batches_of, predict, rounds=1)[0]
     assert float(plain.running_mean) == pytest.approx(-2.4, abs=0.1)
     assert seen == [pytest.approx(float(plain.running_mean))]   # the pseudo-labels come from the plain adaptation
     assert float(balanced.running_mean) == pytest.approx(0.0, abs=0.15)
@@ -154,9 +154,9 @@ def test_each_further_round_takes_its_weights_from_the_previous_rounds_copy():
         seen.append(float(m[0].running_mean))
         return np.eye(2)[(x[:, 0] > 0).astype(int)]
 
-    once = balanced_adapted_copy(model, target, np.array([0.5, 0.5]), batches_of, predict)[0]
+    once = balanced_adapted_copy(model, target, np.array([0.5, 0.5]), batches_of, predict, rounds=1)[0]
     seen.clear()
-    thrice = balanced_adapted_copy(model, target, np.array([0.5, 0.5]), batches_of, predict, rounds=3)[0]
-    assert len(seen) == 3 and seen[0] == pytest.approx(-2.4, abs=0.1)
+    thrice = balanced_adapted_copy(model, target, np.array([0.5, 0.5]), batches_of, predict)[0]
+    assert BALANCE_ROUNDS == 3 and len(seen) == 3 and seen[0] == pytest.approx(-2.4, abs=0.1)
     assert seen[1] == pytest.approx(float(once.running_mean)) and seen[2] == pytest.approx(float(once.running_mean))
     assert float(thrice.running_mean) == pytest.approx(float(once.running_mean))  # same labels: the same fixed point

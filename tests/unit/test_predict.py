@@ -404,6 +404,27 @@ def test_adapt_bn_changes_only_the_competition_logits_and_records_how_many_predi
     assert "comp_changed_by_adapt_bn" not in read_manifest(run, "predict")["metrics"]
 
 
+def test_adapt_bn_predicts_with_class_balanced_statistics_towards_the_holdouts_class_shares(tmp_path):
+    from kaggle_kit.bn_adapt import balanced_adapted_copy, image_batches
+    from kaggle_kit.predict import logits_for_images, run_config, run_model
+    from kaggle_kit.tta import plan_from_config
+
+    data, comp = synthetic_data()
+    comp = CompetitionSet(comp.images // 3, comp.ids)
+    run = make_run(tmp_path / "run")
+    cfg = PredictConfig(tta="flip", adapt_bn=True, batch_size=8)
+    out = predict_run(run, data, comp, cfg, device="cpu")
+    # by hand: the pseudo-labels and the logits under the run's views, the targets the holdout's class shares
+    model = run_model(run, run_config(run), torch.device("cpu"))[0].to(memory_format=torch.channels_last)
+    hold = data.train_labels[np.load(run / "holdout_indices.npy")]
+    kw = dict(num_classes=10, batch_size=8, device="cpu", channels_last=True, amp=False)
+    plan = plan_from_config(cfg)
+    adapted = balanced_adapted_copy(model, comp.images, np.bincount(hold, minlength=10) / len(hold),
+                                    lambda x: image_batches(x, 8, "cpu", True),
+                                    lambda m, x: logits_for_images(m, x, plan, **kw))
+    assert np.allclose(out["comp"].logits, logits_for_images(adapted, comp.images, plan, **kw), atol=1e-5)
+
+
 def test_cli_refuses_adapt_bn_for_a_model_without_batchnorm_before_loading_data(tmp_path, capsys):
     from kaggle_kit.cli import main
     from kaggle_kit.models import create_model
