@@ -1,4 +1,5 @@
-"""TTA throughput: does a V-view TTA cost no more than V plain forwards?
+"""TTA throughput: does a V-view TTA cost no more than V plain forwards? And ``--adapt-bn``: does re-estimating
+BatchNorm cost no more than its forward passes?
 
 For each TTA level, images/s of ``predict.logits_for_images`` (the code ``kaggle-kit predict`` runs) is
 compared with the plain forward's images/s divided by the number of views, in the same process on the same
@@ -8,6 +9,12 @@ On a GPU it also times the whole 10,000-image competition set (the stand-in pick
 
     .venv/bin/python benchmarks/bench_predict.py                      # CPU, resnet8, 2,000 images, 1 thread
     .venv/bin/python benchmarks/bench_predict.py --model seed000 --device cuda --images 10000
+    .venv/bin/python benchmarks/bench_predict.py --adapt-bn           # predict.adapt_bn's cost per forward pass
+
+``--adapt-bn`` times the competition prediction three ways, as ``predict`` runs them: with the trained statistics
+(1 pass), unweighted (``bn_adapt.adapted_copy``, 1 adapting pass + the prediction) and class-balanced
+(``bn_adapt.balanced_adapted_copy``: 4 adapting passes and 4 predictions); ratio = seconds per pass against the
+plain prediction's, target <= 1.1 (a pass in BatchNorm's train mode, or the resampling, must not cost more).
 """
 from __future__ import annotations
 
@@ -19,6 +26,7 @@ import torch
 
 import entry
 
+from kaggle_kit.bn_adapt import BALANCE_ROUNDS, adapted_copy, balanced_adapted_copy, image_batches
 from kaggle_kit.data import load_competition, shared_data_dir
 from kaggle_kit.models import create_model
 from kaggle_kit.predict import logits_for_images
@@ -26,6 +34,7 @@ from kaggle_kit.tta import make_plan
 
 LEVELS = ("none", "flip", "flip+translate")
 TARGET_RATIO = 0.9
+TARGET_ADAPT_RATIO = 1.1
 
 
 def best_images_per_second(model, images, plans: dict, *, repeats: int, **kw) -> dict[str, float]:
@@ -45,6 +54,44 @@ def best_images_per_second(model, images, plans: dict, *, repeats: int, **kw) ->
     return {name: len(images) / t for name, t in best.items()}
 
 
+def adapt_bn_seconds(model, images, plan, *, repeats: int, **kw) -> dict[str, float]:
+    """Best of ``repeats`` CPU (or, on CUDA, wall) seconds for the competition prediction with the trained, the
+    unweighted and the class-balanced statistics, interleaved within each repeat as ``best_images_per_second``."""
+    cuda = kw["device"].type == "cuda"
+    clock = time.perf_counter if cuda else time.process_time
+    batches = lambda x: image_batches(x, kw["batch_size"], kw["device"], kw["channels_last"])  # noqa: E731
+    predict = lambda m, x: logits_for_images(m, x, plan, **kw)  # noqa: E731
+    forms = {"trained": lambda: predict(model, images),
+             "unweighted": lambda: predict(adapted_copy(model, batches(images)), images),
+             "balanced": lambda: predict(balanced_adapted_copy(model, images, np.full(10, 0.1), batches, predict),
+                                         images)}
+    best = {name: float("inf") for name in forms}
+    for _ in range(repeats):
+        for name, run in forms.items():
+            if cuda:
+                torch.cuda.synchronize()
+            t0 = clock()
+            run()
+            best[name] = min(best[name], clock() - t0)
+    return best
+
+
+def adapt_bn_table(seconds: dict[str, float], n_views: int) -> tuple[list[str], float]:
+    """The table's lines and the worst ratio: each form's seconds per forward pass (an adapting pass is one view,
+    a prediction ``n_views``) against the plain prediction's."""
+    passes = {"trained": n_views, "unweighted": 1 + n_views, "balanced": (BALANCE_ROUNDS + 1) * (1 + n_views)}
+    per_pass = seconds["trained"] / n_views
+    lines = [f"{'statistics':<12} {'passes':>6} {'seconds':>8} {'s/pass':>8} {'ratio':>6}  "
+             f"target <= {TARGET_ADAPT_RATIO}"]
+    worst = 0.0
+    for name, t in seconds.items():
+        ratio = t / passes[name] / per_pass
+        worst = max(worst, ratio)
+        lines.append(f"{name:<12} {passes[name]:>6} {t:>8.3f} {t / passes[name]:>8.4f} {ratio:>6.2f}  "
+                     f"{'ok' if ratio <= TARGET_ADAPT_RATIO else 'ABOVE TARGET'}")
+    return lines, worst
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--model", default="resnet8", help="registered model name (default resnet8)")
@@ -54,6 +101,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     ap.add_argument("--threads", type=int, default=1, help="CPU threads (default 1: shared machines)")
     ap.add_argument("--no-amp", action="store_true", help="CUDA: float32 instead of bf16 autocast")
+    ap.add_argument("--adapt-bn", action="store_true", help="time predict.adapt_bn's forms instead of the TTA levels "
+                                                            "(flip views, as the seed recipes predict)")
     args = ap.parse_args(argv)
 
     torch.set_num_threads(args.threads)
@@ -68,6 +117,12 @@ def main(argv: list[str] | None = None) -> int:
 
     print(f"model {args.model}, {args.images:,} images, batch {args.batch_size}, device {device}"
           + (" (wall time)" if cuda else f", {args.threads} thread(s) (process CPU time)"))
+    if args.adapt_bn:
+        plan = make_plan("flip")
+        lines, worst_adapt = adapt_bn_table(adapt_bn_seconds(model, images, plan, repeats=args.repeats, **kw),
+                                            plan.n_views)
+        print("\n".join(lines))
+        return 0 if worst_adapt <= TARGET_ADAPT_RATIO else 1
     print(f"{'level':<16} {'views':>5} {'images/s':>10} {'plain/V':>10} {'ratio':>6}  target >= {TARGET_RATIO}")
     plans = {level: make_plan(level) for level in LEVELS}
     ips = best_images_per_second(model, images, plans, repeats=args.repeats, **kw)
