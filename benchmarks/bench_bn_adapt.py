@@ -112,7 +112,7 @@ def evaluate(models: list[str], group: str = "bench") -> pd.DataFrame:
         model = bench_models.load_or_train(m, data.train_images[tr], data.train_labels[tr])
         holdout = bench_gap.cached_logits(m, model, "holdout", lambda: (hold_x, hold_y))[0]
         synth = bench_gap.cached_synthetic(m, model, hold_x, hold_y)
-        priors = np.bincount(hold_y) / len(hold_y)
+        priors = np.bincount(data.train_labels[tr]) / len(tr)  # as predict: the training labels' shares (0.1 each)
         for name, kind, build in sets:
             for statistics, (lg, y) in variant_logits(m, model, name, build, priors).items():
                 res = estimators.estimate_all(holdout, hold_y, lg, synthetic=synth, target_stats=stats[name],

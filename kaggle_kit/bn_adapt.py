@@ -98,7 +98,7 @@ def balanced_adapted_copy(model: torch.nn.Module, images: np.ndarray, target_pri
     (``predict(model, images) -> logits``), then adapt a fresh copy of ``model`` on ``balanced_indices`` of those
     predictions; ``rounds`` times, each round's weights from the previous round's copy, whose predictions are less
     pulled towards the uniform mix. ``batches_of(images)`` yields the model inputs in ``equal_batches``;
-    ``target_priors``: the training distribution's class shares (the holdout's)."""
+    ``target_priors``: the class shares the model was trained towards."""
     adapted = adapted_copy(model, batches_of(images))
     for _ in range(rounds):
         predicted = predict(adapted, images).argmax(1)

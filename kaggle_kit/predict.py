@@ -243,9 +243,9 @@ def _predict_run(run_dir: str | Path, data: Cifar10, comp: CompetitionSet | None
     own_models = {}
     if cfg.adapt_bn and "comp" in sets:
         t0 = time.perf_counter()
-        hold_labels = sets["holdout"].labels
+        # the class shares the model was trained towards: the training images' (a holdout may be empty)
         own_models["comp"] = balanced_adapted_copy(
-            model, sets["comp"].images, np.bincount(hold_labels, minlength=num_classes) / len(hold_labels),
+            model, sets["comp"].images, np.bincount(data.train_labels, minlength=num_classes) / len(data.train_labels),
             lambda images: image_batches(images, cfg.batch_size, device, channels_last),
             lambda adapted, images: logits_for_images(adapted, images, plan, **run_kw))
         adapt_s = round(time.perf_counter() - t0, 3)

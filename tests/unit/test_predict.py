@@ -404,7 +404,7 @@ def test_adapt_bn_changes_only_the_competition_logits_and_records_how_many_predi
     assert "comp_changed_by_adapt_bn" not in read_manifest(run, "predict")["metrics"]
 
 
-def test_adapt_bn_predicts_with_class_balanced_statistics_towards_the_holdouts_class_shares(tmp_path):
+def test_adapt_bn_predicts_with_class_balanced_statistics_towards_the_training_class_shares(tmp_path):
     from kaggle_kit.bn_adapt import balanced_adapted_copy, image_batches
     from kaggle_kit.predict import logits_for_images, run_config, run_model
     from kaggle_kit.tta import plan_from_config
@@ -414,15 +414,21 @@ def test_adapt_bn_predicts_with_class_balanced_statistics_towards_the_holdouts_c
     run = make_run(tmp_path / "run")
     cfg = PredictConfig(tta="flip", adapt_bn=True, batch_size=8)
     out = predict_run(run, data, comp, cfg, device="cpu")
-    # by hand: the pseudo-labels and the logits under the run's views, the targets the holdout's class shares
+    # by hand: the pseudo-labels and the logits under the run's views, the targets the training labels' shares
     model = run_model(run, run_config(run), torch.device("cpu"))[0].to(memory_format=torch.channels_last)
-    hold = data.train_labels[np.load(run / "holdout_indices.npy")]
     kw = dict(num_classes=10, batch_size=8, device="cpu", channels_last=True, amp=False)
     plan = plan_from_config(cfg)
-    adapted = balanced_adapted_copy(model, comp.images, np.bincount(hold, minlength=10) / len(hold),
+    adapted = balanced_adapted_copy(model, comp.images, np.bincount(data.train_labels, minlength=10) / 200,
                                     lambda x: image_batches(x, 8, "cpu", True),
                                     lambda m, x: logits_for_images(m, x, plan, **kw))
     assert np.allclose(out["comp"].logits, logits_for_images(adapted, comp.images, plan, **kw), atol=1e-5)
+
+
+def test_adapt_bn_works_for_a_run_without_a_holdout(tmp_path):
+    data, comp = synthetic_data()
+    run = make_run(tmp_path / "run", DataConfig(holdout_size=0), hold=np.array([], dtype=np.int64))
+    out = predict_run(run, data, comp, PredictConfig(tta="flip", adapt_bn=True, batch_size=8), device="cpu")
+    assert np.isfinite(out["comp"].logits).all() and len(out["holdout"].labels) == 0
 
 
 def test_cli_refuses_adapt_bn_for_a_model_without_batchnorm_before_loading_data(tmp_path, capsys):
