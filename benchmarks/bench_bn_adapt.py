@@ -91,8 +91,9 @@ def fresh_prior_sets(images: np.ndarray, labels: np.ndarray, group: str = "fresh
 
 def evaluate(models: list[str], group: str = "bench") -> pd.DataFrame:
     """One row per (model, set, statistics): true accuracy and every estimate. ``group``: ``bench``, this script's
-    sets with the tested family left out of the pools; ``fresh`` / ``fresh20``, ``fresh_prior_sets`` likewise; ``4`` / ``5`` / ``15`` / ``16``, that check's held-out
-    families (``heldout_families.py``; its clean header set dropped), every pool family kept, as deployed."""
+    sets with the tested family left out of the pools; ``fresh`` / ``fresh20``, ``fresh_prior_sets`` likewise;
+    ``4`` / ``5`` / ``15`` / ``16``, that check's held-out families (``heldout_families.py``; its clean header set
+    dropped), every pool family kept, as deployed."""
     data = load_cifar10(shared_data_dir() / "cifar-10-python" / "cifar-10-batches-py")
     tr, ho = bench_gap.benchmark_split(data.train_labels)
     hold_x, hold_y = data.train_images[ho], data.train_labels[ho]
