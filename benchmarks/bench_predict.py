@@ -37,43 +37,40 @@ TARGET_RATIO = 0.9
 TARGET_ADAPT_RATIO = 1.1
 
 
-def best_images_per_second(model, images, plans: dict, *, repeats: int, **kw) -> dict[str, float]:
-    """Best of ``repeats`` timed passes per plan, the plans interleaved within each repeat so that load from
-    other processes hits all of them alike. On CPU the clock is this process's CPU time: on a shared machine
-    wall time mostly measures the neighbours, while CPU time of a 1-thread run measures our work."""
-    cuda = kw["device"].type == "cuda"
+def best_seconds(jobs: dict, *, repeats: int, cuda: bool) -> dict[str, float]:
+    """Best of ``repeats`` timed calls per job, the jobs interleaved within each repeat so that load from other
+    processes hits all of them alike. On CPU the clock is this process's CPU time: on a shared machine wall time
+    mostly measures the neighbours, while CPU time of a 1-thread run measures our work. Each job returns numpy, so
+    on a GPU its work is finished when the clock stops."""
     clock = time.perf_counter if cuda else time.process_time
-    best = {name: float("inf") for name in plans}
+    best = {name: float("inf") for name in jobs}
     for _ in range(repeats):
-        for name, plan in plans.items():
+        for name, job in jobs.items():
             if cuda:
                 torch.cuda.synchronize()
             t0 = clock()
-            logits_for_images(model, images, plan, **kw)   # returns numpy: the GPU work is finished
+            job()
             best[name] = min(best[name], clock() - t0)
+    return best
+
+
+def best_images_per_second(model, images, plans: dict, *, repeats: int, **kw) -> dict[str, float]:
+    """Images/s of each plan's ``logits_for_images`` (``best_seconds``)."""
+    jobs = {name: (lambda p=plan: logits_for_images(model, images, p, **kw)) for name, plan in plans.items()}
+    best = best_seconds(jobs, repeats=repeats, cuda=kw["device"].type == "cuda")
     return {name: len(images) / t for name, t in best.items()}
 
 
 def adapt_bn_seconds(model, images, plan, *, repeats: int, **kw) -> dict[str, float]:
-    """Best of ``repeats`` CPU (or, on CUDA, wall) seconds for the competition prediction with the trained, the
-    unweighted and the class-balanced statistics, interleaved within each repeat as ``best_images_per_second``."""
-    cuda = kw["device"].type == "cuda"
-    clock = time.perf_counter if cuda else time.process_time
+    """``best_seconds`` of the competition prediction with the trained, the unweighted and the class-balanced
+    statistics, as ``predict`` runs each."""
     batches = lambda x: image_batches(x, kw["batch_size"], kw["device"], kw["channels_last"])  # noqa: E731
     predict = lambda m, x: logits_for_images(m, x, plan, **kw)  # noqa: E731
     forms = {"trained": lambda: predict(model, images),
              "unweighted": lambda: predict(adapted_copy(model, batches(images)), images),
              "balanced": lambda: predict(balanced_adapted_copy(model, images, np.full(10, 0.1), batches, predict),
                                          images)}
-    best = {name: float("inf") for name in forms}
-    for _ in range(repeats):
-        for name, run in forms.items():
-            if cuda:
-                torch.cuda.synchronize()
-            t0 = clock()
-            run()
-            best[name] = min(best[name], clock() - t0)
-    return best
+    return best_seconds(forms, repeats=repeats, cuda=kw["device"].type == "cuda")
 
 
 def adapt_bn_table(seconds: dict[str, float], n_views: int) -> tuple[list[str], float]:
