@@ -34,6 +34,7 @@ from kaggle_kit.bn_adapt import adapted_copy, balanced_adapted_copy, equal_batch
 from kaggle_kit.data import load_cifar10, shared_data_dir  # noqa: E402
 from kaggle_kit.fsio import atomic_write_text  # noqa: E402
 from kaggle_kit.gap import estimators  # noqa: E402
+from kaggle_kit.gap.label_shift import class_priors  # noqa: E402
 
 ESTIMATORS = ("Median-5-Spread", "Median-5", "Median-4-Spread", "CC-Synth", "Shift-Gated", "ATC-NE-EM", "COTT",
               "NucNorm", "ATC-NE")
@@ -113,7 +114,7 @@ def evaluate(models: list[str], group: str = "bench") -> pd.DataFrame:
         model = bench_models.load_or_train(m, data.train_images[tr], data.train_labels[tr])
         holdout = bench_gap.cached_logits(m, model, "holdout", lambda: (hold_x, hold_y))[0]
         synth = bench_gap.cached_synthetic(m, model, hold_x, hold_y)
-        priors = np.bincount(data.train_labels[tr]) / len(tr)  # as predict: the training labels' shares (0.1 each)
+        priors = class_priors(data.train_labels[tr], len(data.class_names))  # as predict (0.1 each here)
         for name, kind, build in sets:
             for statistics, (lg, y) in variant_logits(m, model, name, build, priors).items():
                 res = estimators.estimate_all(holdout, hold_y, lg, synthetic=synth, target_stats=stats[name],

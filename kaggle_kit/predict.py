@@ -26,6 +26,7 @@ from kaggle_kit.config import PipelineConfig, PredictConfig, from_dict, load_yam
 from kaggle_kit.data import Cifar10, CompetitionSet, stratified_subset
 from kaggle_kit.errors import ConfigError, RunError, SubmissionError, UsageError
 from kaggle_kit.fsio import atomic_write_text, check_file_target
+from kaggle_kit.gap.label_shift import class_priors
 from kaggle_kit.runs import (NUM_CLASSES, UNFINISHED_ENSEMBLE, Logits, claim_run, load_logits, read_manifest, run_dir,
                              save_logits, unfinished_ensemble, write_manifest)
 from kaggle_kit.submission import nonfinite_rows, write_submission
@@ -245,7 +246,7 @@ def _predict_run(run_dir: str | Path, data: Cifar10, comp: CompetitionSet | None
         t0 = time.perf_counter()
         # the class shares the model was trained towards: the training images' (a holdout may be empty)
         own_models["comp"] = balanced_adapted_copy(
-            model, sets["comp"].images, np.bincount(data.train_labels, minlength=num_classes) / len(data.train_labels),
+            model, sets["comp"].images, class_priors(data.train_labels, num_classes),
             lambda images: image_batches(images, cfg.batch_size, device, channels_last),
             lambda adapted, images: logits_for_images(adapted, images, plan, **run_kw))
         adapt_s = round(time.perf_counter() - t0, 3)
