@@ -11,6 +11,10 @@ estimator, keep the trained statistics, as ``predict`` keeps them.
 
     .venv/bin/python benchmarks/bench_bn_adapt.py --models weak_cnn resnet9q_e4 --write
     .venv/bin/python benchmarks/bench_bn_adapt.py --models weak_cnn weak_cnn@1 resnet9q_e4 resnet9q_e4@1 --sets 16
+    .venv/bin/python benchmarks/bench_bn_adapt.py --models weak_cnn resnet9q_e4 --sets 15 --forms balanced3
+
+With the shipped form among ``--forms``, the trained rows also get "Ref-EM" (``reference_estimate``: the adapted copy
+as a reference for the trained model's accuracy) and "Ref-Avg", printed against Median-5-Spread (check 21).
 """
 from __future__ import annotations
 
@@ -31,10 +35,11 @@ import entry  # noqa: E402
 from heldout_families import CHECK_FAMILIES, novel_sets  # noqa: E402
 
 from kaggle_kit.bn_adapt import adapted_copy, balanced_adapted_copy, equal_batches  # noqa: E402
+from kaggle_kit.calibration import calibrated_probs, fit_temperature  # noqa: E402
 from kaggle_kit.data import load_cifar10, shared_data_dir  # noqa: E402
 from kaggle_kit.fsio import atomic_write_text  # noqa: E402
 from kaggle_kit.gap import estimators  # noqa: E402
-from kaggle_kit.gap.label_shift import class_priors  # noqa: E402
+from kaggle_kit.gap.label_shift import adjust_probs, class_priors, em_priors  # noqa: E402
 
 ESTIMATORS = ("Median-5-Spread", "Median-5", "Median-4-Spread", "CC-Synth", "Shift-Gated", "ATC-NE-EM", "COTT",
               "NucNorm", "ATC-NE")
@@ -42,6 +47,8 @@ BATCH = 1000  # images per adaptation batch, as predict.batch_size's default
 # the trained statistics; re-estimated; re-estimated class-balanced once (check 18); three times (check 19)
 STATISTICS = ("trained", "adapted", "balanced", "balanced3")
 SHIPPED = "balanced3"  # the form predict.adapt_bn uses (check 20), which --write summarises
+# estimates of the trained model's accuracy read beside SHIPPED's logits (check 21), against the recommended one
+REFERENCE = ("Median-5-Spread", "Ref-EM", "Ref-Avg")
 MEASURED = Path(__file__).resolve().parents[1] / "kaggle_kit" / "gap" / "measured_bn_adapt.json"
 
 
@@ -65,16 +72,26 @@ def balanced_logits_of(priors: np.ndarray, rounds: int):
     return logits_of
 
 
-def variant_logits(model_name: str, model: torch.nn.Module, set_name: str, build,
-                   priors: np.ndarray) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-    """Each of ``STATISTICS``' logits and labels on the set, cached beside one another."""
-    return {"trained": bench_gap.cached_logits(model_name, model, set_name, build),
-            "adapted": bench_gap.cached_logits(model_name, model, f"{set_name}+adapt_bn", build,
-                                               logits_of=adapted_logits_of),
-            "balanced": bench_gap.cached_logits(model_name, model, f"{set_name}+adapt_bn_balanced", build,
-                                                logits_of=balanced_logits_of(priors, 1)),
-            "balanced3": bench_gap.cached_logits(model_name, model, f"{set_name}+adapt_bn_balanced3", build,
-                                                 logits_of=balanced_logits_of(priors, 3))}
+def variant_logits(model_name: str, model: torch.nn.Module, set_name: str, build, priors: np.ndarray,
+                   forms: tuple[str, ...] = STATISTICS) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Each of ``forms``' logits and labels on the set (``STATISTICS`` order), cached beside one another."""
+    makers = {"trained": ("", None), "adapted": ("+adapt_bn", adapted_logits_of),
+              "balanced": ("+adapt_bn_balanced", balanced_logits_of(priors, 1)),
+              "balanced3": ("+adapt_bn_balanced3", balanced_logits_of(priors, 3))}
+    return {form: bench_gap.cached_logits(model_name, model, set_name + suffix, build,
+                                          **({"logits_of": logits_of} if logits_of else {}))
+            for form, (suffix, logits_of) in makers.items() if form in forms}
+
+
+def reference_estimate(holdout_logits: np.ndarray, holdout_labels: np.ndarray, trained_logits: np.ndarray,
+                       adapted_logits: np.ndarray, source_priors: np.ndarray) -> float:
+    """The trained model's accuracy as its adapted copy sees it ("Ref-EM"): the mean probability of each image's
+    trained prediction under the copy's softmax, temperature-scaled on the holdout and prior-corrected by EM. Why:
+    where the pixels moved the copy is the more accurate model, so its beliefs are a less shifted reference than the
+    trained model's own confidence (session 41's exploration; check 21)."""
+    probs = calibrated_probs(adapted_logits, fit_temperature(holdout_logits, holdout_labels))
+    probs = adjust_probs(probs, source_priors, em_priors(probs, source_priors))
+    return float(probs[np.arange(len(probs)), trained_logits.argmax(1)].mean())
 
 
 # the generator's sets with changed class priors under other seeds, named NAME@sSEED so their caches never meet seed
@@ -90,11 +107,12 @@ def fresh_prior_sets(images: np.ndarray, labels: np.ndarray, group: str = "fresh
             for name, kind, build in bench_gap.shifted_sets(images, labels, seed=seed) if kind in kinds]
 
 
-def evaluate(models: list[str], group: str = "bench") -> pd.DataFrame:
-    """One row per (model, set, statistics): true accuracy and every estimate. ``group``: ``bench``, this script's
-    sets with the tested family left out of the pools; ``fresh`` / ``fresh20``, ``fresh_prior_sets`` likewise;
-    ``4`` / ``5`` / ``15`` / ``16``, that check's held-out families (``heldout_families.py``; its clean header set
-    dropped), every pool family kept, as deployed."""
+def evaluate(models: list[str], group: str = "bench", forms: tuple[str, ...] = STATISTICS) -> pd.DataFrame:
+    """One row per (model, set, statistics in ``forms``): true accuracy and every estimate; the trained rows also
+    ``REFERENCE``'s last two estimates when ``SHIPPED``'s logits are among the forms. ``group``: ``bench``, this
+    script's sets with the tested family left out of the pools; ``fresh`` / ``fresh20``, ``fresh_prior_sets``
+    likewise; ``4`` / ``5`` / ``15`` / ``16``, that check's held-out families (``heldout_families.py``; its clean
+    header set dropped), every pool family kept, as deployed."""
     data = load_cifar10(shared_data_dir() / "cifar-10-python" / "cifar-10-batches-py")
     tr, ho = bench_gap.benchmark_split(data.train_labels)
     hold_x, hold_y = data.train_images[ho], data.train_labels[ho]
@@ -116,11 +134,16 @@ def evaluate(models: list[str], group: str = "bench") -> pd.DataFrame:
         synth = bench_gap.cached_synthetic(m, model, hold_x, hold_y)
         priors = class_priors(data.train_labels[tr], len(data.class_names))  # as predict (0.1 each here)
         for name, kind, build in sets:
-            for statistics, (lg, y) in variant_logits(m, model, name, build, priors).items():
+            logits = variant_logits(m, model, name, build, priors, forms)
+            for statistics, (lg, y) in logits.items():
                 res = estimators.estimate_all(holdout, hold_y, lg, synthetic=synth, target_stats=stats[name],
-                                              exclude=unseen(name))
+                                              exclude=unseen(name))["estimates"]
+                if statistics == "trained" and SHIPPED in logits:
+                    ref = reference_estimate(holdout, hold_y, lg, logits[SHIPPED][0],
+                                             class_priors(hold_y, len(data.class_names)))
+                    res = {**res, "Ref-EM": ref, "Ref-Avg": (ref + res["Median-5-Spread"]) / 2}
                 rows.append({"model": m, "sets": group, "set": name, "kind": kind, "statistics": statistics,
-                             "true_acc": float((lg.argmax(1) == y).mean()), **res["estimates"]})
+                             "true_acc": float((lg.argmax(1) == y).mean()), **res})
     return pd.DataFrame(rows)
 
 
@@ -167,6 +190,19 @@ def error_table(df: pd.DataFrame) -> str:
     return "\n".join(lines)
 
 
+def reference_table(df: pd.DataFrame) -> str:
+    """``REFERENCE``'s MAE in points against the trained accuracy, per model and kind of set ("" without them)."""
+    rows = df[df["statistics"] == "trained"]
+    if "Ref-EM" not in rows or rows["Ref-EM"].isna().all():
+        return ""
+    groups = [(f"model {m}", rows[rows["model"] == m]) for m in dict.fromkeys(rows["model"])]
+    groups += [(f"kind {k}", rows[rows["kind"] == k]) for k in dict.fromkeys(rows["kind"])]
+    lines = ["| trained accuracy, rows | " + " | ".join(REFERENCE) + " |", "|---" * (len(REFERENCE) + 1) + "|"]
+    for label, sub in [*groups, ("all", rows)]:
+        lines.append(f"| {label}, {len(sub)} | " + " | ".join(f"{_mae(sub, e):.2f}" for e in REFERENCE) + " |")
+    return "\n".join(lines)
+
+
 def _mae(rows: pd.DataFrame, est: str) -> float:
     return float((rows[est] - rows["true_acc"]).abs().mean() * 100)
 
@@ -194,19 +230,25 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--sets", default="bench", choices=["bench", *FRESH_GROUPS, *map(str, sorted(CHECK_FAMILIES))],
                     help="bench: the generated sets and the stand-in; fresh / fresh20: checks 19 / 20's sets with "
                          "changed priors (other seeds); a check number: its held-out families")
+    ap.add_argument("--forms", nargs="+", default=list(STATISTICS[1:]), choices=STATISTICS[1:],
+                    help="the re-estimated forms to compute beside the trained statistics (default: all)")
     ap.add_argument("--write", action="store_true", help=f"write the summary the report cites to {MEASURED.name} "
                                                          f"(--sets bench only)")
     args = ap.parse_args(argv)
     if args.write and args.sets != "bench":
         ap.error("--write summarises the benchmark's sets: use it with --sets bench")
+    if args.write and SHIPPED not in args.forms:
+        ap.error(f"--write summarises {SHIPPED}: keep it among --forms")
     print(f"Environment: {bench_gap.environment()}\n")
     t0 = time.time()
-    df = evaluate(args.models, args.sets)
+    df = evaluate(args.models, args.sets, ("trained", *args.forms))
     if args.save_rows:
         df.to_csv(args.save_rows, index=False)
     print(accuracy_table(df))
     print()
     print(error_table(df))
+    if reference := reference_table(df):
+        print("\n" + reference)
     print(f"\n{time.time() - t0:.0f} s")
     if args.write:
         command = "benchmarks/bench_bn_adapt.py --models " + " ".join(args.models)

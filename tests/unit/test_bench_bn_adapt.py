@@ -91,3 +91,50 @@ def test_check_20s_sets_are_label_only_and_share_no_prior_seed_with_earlier_sets
                if k == "label"}
     assert len(earlier) == 7   # seeds 0-2 give 9 label-only sets but only 7 distinct ones (check 19's flaw)
     assert not {tuple(b()[1]) for _, _, b in fresh} & earlier
+
+
+def _calibrated_logits(rng: np.random.Generator, n: int, scale: float) -> tuple[np.ndarray, np.ndarray]:
+    """Logits whose softmax is the true label distribution they are drawn from: a calibrated model's."""
+    logits = rng.normal(0.0, scale, (n, 10))
+    probs = np.exp(logits) / np.exp(logits).sum(1, keepdims=True)
+    labels = (probs.cumsum(1) > rng.random((n, 1))).argmax(1)
+    return logits, labels
+
+
+def test_the_reference_estimate_is_the_trained_accuracy_when_the_copy_is_calibrated():
+    rng = np.random.default_rng(0)
+    hold, hold_y = _calibrated_logits(rng, 20_000, 2.0)
+    copy, y = _calibrated_logits(rng, 20_000, 2.0)
+    trained = copy + rng.normal(0.0, 2.0, copy.shape)   # a worse model, its predictions scored by the copy's beliefs
+    truth = float((trained.argmax(1) == y).mean())
+    ref = bn.reference_estimate(hold, hold_y, trained, copy, np.full(10, 0.1))
+    assert abs(ref - truth) < 0.01 and truth < float((copy.argmax(1) == y).mean()) - 0.1
+    # the trained model's own confidence would read differently: the reference is the copy's, not a copy of it
+    assert abs(bn.reference_estimate(hold, hold_y, trained, trained, np.full(10, 0.1)) - truth) > 0.05
+
+
+def test_the_reference_table_scores_the_trained_rows_per_model_and_kind():
+    rows = _rows(("trained", "balanced3"))
+    trained = rows["statistics"] == "trained"
+    below = np.where(rows.loc[trained, "model"] == "a", 0.02, 0.04)
+    rows.loc[trained, "Ref-EM"] = rows.loc[trained, "true_acc"] - below
+    rows["Ref-Avg"] = (rows["Ref-EM"] + rows["Median-5-Spread"]) / 2
+    lines = bn.reference_table(rows).splitlines()
+    assert lines[0] == "| trained accuracy, rows | Median-5-Spread | Ref-EM | Ref-Avg |"
+    assert "| model a, 3 | 5.00 | 2.00 | 1.50 |" in lines and "| model b, 3 | 5.00 | 4.00 | 0.50 |" in lines
+    assert "| kind label, 2 | 5.00 | 3.00 | 1.00 |" in lines and lines[-1] == "| all, 6 | 5.00 | 3.00 | 1.00 |"
+    assert bn.reference_table(_rows()) == ""   # rows without the reference: no table
+
+
+def test_only_the_asked_forms_are_computed(monkeypatch):
+    made = []
+    monkeypatch.setattr(bn.bench_gap, "cached_logits",
+                        lambda model_name, model, set_name, build, **kw: made.append(set_name) or (None, None))
+    out = bn.variant_logits("m", None, "blur-2", None, np.full(10, 0.1), ("trained", "balanced3"))
+    assert list(out) == ["trained", "balanced3"] and made == ["blur-2", "blur-2+adapt_bn_balanced3"]
+
+
+def test_the_summary_needs_the_shipped_form(capsys):
+    with pytest.raises(SystemExit) as done:
+        bn.main(["--forms", "adapted", "--write"])
+    assert done.value.code == 2 and "keep it among --forms" in capsys.readouterr().err
