@@ -35,7 +35,7 @@ import entry  # noqa: E402
 from heldout_families import CHECK_FAMILIES, novel_sets  # noqa: E402
 
 from kaggle_kit.bn_adapt import adapted_copy, balanced_adapted_copy, equal_batches  # noqa: E402
-from kaggle_kit.calibration import calibrated_probs, fit_temperature  # noqa: E402
+from kaggle_kit.calibration import calibrated_probs  # noqa: E402
 from kaggle_kit.data import load_cifar10, shared_data_dir  # noqa: E402
 from kaggle_kit.fsio import atomic_write_text  # noqa: E402
 from kaggle_kit.gap import estimators  # noqa: E402
@@ -83,13 +83,14 @@ def variant_logits(model_name: str, model: torch.nn.Module, set_name: str, build
             for form, (suffix, logits_of) in makers.items() if form in forms}
 
 
-def reference_estimate(holdout_logits: np.ndarray, holdout_labels: np.ndarray, trained_logits: np.ndarray,
-                       adapted_logits: np.ndarray, source_priors: np.ndarray) -> float:
+def reference_estimate(temperature: float, source_priors: np.ndarray, trained_logits: np.ndarray,
+                       adapted_logits: np.ndarray) -> float:
     """The trained model's accuracy as its adapted copy sees it ("Ref-EM"): the mean probability of each image's
-    trained prediction under the copy's softmax, temperature-scaled on the holdout and prior-corrected by EM. Why:
-    where the pixels moved the copy is the more accurate model, so its beliefs are a less shifted reference than the
-    trained model's own confidence (session 41's exploration; check 21)."""
-    probs = calibrated_probs(adapted_logits, fit_temperature(holdout_logits, holdout_labels))
+    trained prediction under the copy's softmax, scaled by the holdout's ``temperature`` and prior-corrected by EM
+    from the holdout's ``source_priors`` (both as ``estimators.estimate_all`` returns them). Why: where the pixels
+    moved the copy is the more accurate model, so its beliefs are a less shifted reference than the trained model's
+    own confidence (session 41's exploration; check 21)."""
+    probs = calibrated_probs(adapted_logits, temperature)
     probs = adjust_probs(probs, source_priors, em_priors(probs, source_priors))
     return float(probs[np.arange(len(probs)), trained_logits.argmax(1)].mean())
 
@@ -137,13 +138,13 @@ def evaluate(models: list[str], group: str = "bench", forms: tuple[str, ...] = S
             logits = variant_logits(m, model, name, build, priors, forms)
             for statistics, (lg, y) in logits.items():
                 res = estimators.estimate_all(holdout, hold_y, lg, synthetic=synth, target_stats=stats[name],
-                                              exclude=unseen(name))["estimates"]
+                                              exclude=unseen(name))
+                est = res["estimates"]
                 if statistics == "trained" and SHIPPED in logits:
-                    ref = reference_estimate(holdout, hold_y, lg, logits[SHIPPED][0],
-                                             class_priors(hold_y, len(data.class_names)))
-                    res = {**res, "Ref-EM": ref, "Ref-Avg": (ref + res["Median-5-Spread"]) / 2}
+                    ref = reference_estimate(res["temperature"], res["source_priors"], lg, logits[SHIPPED][0])
+                    est = {**est, "Ref-EM": ref, "Ref-Avg": (ref + est["Median-5-Spread"]) / 2}
                 rows.append({"model": m, "sets": group, "set": name, "kind": kind, "statistics": statistics,
-                             "true_acc": float((lg.argmax(1) == y).mean()), **res})
+                             "true_acc": float((lg.argmax(1) == y).mean()), **est})
     return pd.DataFrame(rows)
 
 

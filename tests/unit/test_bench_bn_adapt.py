@@ -11,6 +11,8 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
 import bench_bn_adapt as bn  # noqa: E402
 
+from kaggle_kit.calibration import fit_temperature  # noqa: E402
+
 
 def _rows(forms=("trained", "adapted", "balanced")) -> pd.DataFrame:
     rows = []
@@ -107,10 +109,11 @@ def test_the_reference_estimate_is_the_trained_accuracy_when_the_copy_is_calibra
     copy, y = _calibrated_logits(rng, 20_000, 2.0)
     trained = copy + rng.normal(0.0, 2.0, copy.shape)   # a worse model, its predictions scored by the copy's beliefs
     truth = float((trained.argmax(1) == y).mean())
-    ref = bn.reference_estimate(hold, hold_y, trained, copy, np.full(10, 0.1))
+    temperature = fit_temperature(hold, hold_y)
+    ref = bn.reference_estimate(temperature, np.full(10, 0.1), trained, copy)
     assert abs(ref - truth) < 0.01 and truth < float((copy.argmax(1) == y).mean()) - 0.1
     # the trained model's own confidence would read differently: the reference is the copy's, not a copy of it
-    assert abs(bn.reference_estimate(hold, hold_y, trained, trained, np.full(10, 0.1)) - truth) > 0.05
+    assert abs(bn.reference_estimate(temperature, np.full(10, 0.1), trained, trained) - truth) > 0.05
 
 
 def test_the_reference_table_scores_the_trained_rows_per_model_and_kind():
