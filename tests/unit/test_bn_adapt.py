@@ -127,16 +127,20 @@ def batches_of(x: np.ndarray) -> list[torch.Tensor]:
     return [torch.from_numpy(x[i]) for i in equal_batches(len(x), 500)]
 
 
+def sign_predictor(seen: list):
+    """The class by the feature's sign, as a model separating the two would; records each model's running mean."""
+    def predict(m, x):
+        seen.append(float(m[0].running_mean))
+        return np.eye(2)[(x[:, 0] > 0).astype(int)]
+    return predict
+
+
 def test_balanced_statistics_are_those_of_the_training_class_mix_when_only_the_mix_moved():
     # the known answer: two classes at -3 and +3 (sd 0.5), trained on equal shares (mean 0, variance 9.25);
     # the target has them 9:1. Unweighted statistics follow the mix (mean -2.4), balanced ones the training mix.
     model, target = _trained_on_equal_shares(), _two_class_features(1800, 200, 1)
     seen = []
-
-    def predict(m, x):   # the class by the feature's sign, as a model separating them would; records its model
-        seen.append(float(m[0].running_mean))
-        return np.eye(2)[(x[:, 0] > 0).astype(int)]
-
+    predict = sign_predictor(seen)
     plain = adapted_copy(model, batches_of(target))[0]
     balanced = balanced_adapted_copy(model, target, np.array([0.5, 0.5]), batches_of, predict, rounds=1)[0]
     assert float(plain.running_mean) == pytest.approx(-2.4, abs=0.1)
@@ -149,11 +153,7 @@ def test_balanced_statistics_are_those_of_the_training_class_mix_when_only_the_m
 def test_each_further_round_takes_its_weights_from_the_previous_rounds_copy():
     model, target = _trained_on_equal_shares(), _two_class_features(1800, 200, 1)
     seen = []
-
-    def predict(m, x):
-        seen.append(float(m[0].running_mean))
-        return np.eye(2)[(x[:, 0] > 0).astype(int)]
-
+    predict = sign_predictor(seen)
     once = balanced_adapted_copy(model, target, np.array([0.5, 0.5]), batches_of, predict, rounds=1)[0]
     seen.clear()
     thrice = balanced_adapted_copy(model, target, np.array([0.5, 0.5]), batches_of, predict)[0]
