@@ -11,7 +11,6 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
 import bench_bn_adapt as bn  # noqa: E402
 
-from kaggle_kit.calibration import fit_temperature  # noqa: E402
 
 
 def _rows(forms=("trained", "adapted", "balanced")) -> pd.DataFrame:
@@ -95,27 +94,6 @@ def test_check_20s_sets_are_label_only_and_share_no_prior_seed_with_earlier_sets
     assert not {tuple(b()[1]) for _, _, b in fresh} & earlier
 
 
-def _calibrated_logits(rng: np.random.Generator, n: int, scale: float) -> tuple[np.ndarray, np.ndarray]:
-    """Logits whose softmax is the true label distribution they are drawn from: a calibrated model's."""
-    logits = rng.normal(0.0, scale, (n, 10))
-    probs = np.exp(logits) / np.exp(logits).sum(1, keepdims=True)
-    labels = (probs.cumsum(1) > rng.random((n, 1))).argmax(1)
-    return logits, labels
-
-
-def test_the_reference_estimate_is_the_trained_accuracy_when_the_copy_is_calibrated():
-    rng = np.random.default_rng(0)
-    hold, hold_y = _calibrated_logits(rng, 20_000, 2.0)
-    copy, y = _calibrated_logits(rng, 20_000, 2.0)
-    trained = copy + rng.normal(0.0, 2.0, copy.shape)   # a worse model, its predictions scored by the copy's beliefs
-    truth = float((trained.argmax(1) == y).mean())
-    temperature = fit_temperature(hold, hold_y)
-    ref = bn.reference_estimate(temperature, np.full(10, 0.1), trained, copy)
-    assert abs(ref - truth) < 0.01 and truth < float((copy.argmax(1) == y).mean()) - 0.1
-    # the trained model's own confidence would read differently: the reference is the copy's, not a copy of it
-    assert abs(bn.reference_estimate(temperature, np.full(10, 0.1), trained, trained) - truth) > 0.05
-
-
 def test_the_reference_table_scores_the_trained_rows_per_model_and_kind():
     rows = _rows(("trained", "balanced3"))
     trained = rows["statistics"] == "trained"
@@ -141,3 +119,26 @@ def test_the_summary_needs_the_shipped_form(capsys):
     with pytest.raises(SystemExit) as done:
         bn.main(["--forms", "adapted", "--write"])
     assert done.value.code == 2 and "keep it among --forms" in capsys.readouterr().err
+
+
+def test_write_gives_the_reference_estimators_their_measured_error_entries_and_keeps_the_others(tmp_path):
+    import json
+
+    rows = _rows(("trained", "balanced3"))
+    rows["holdout_acc"] = rows["true_acc"] + 0.1
+    trained = rows["statistics"] == "trained"
+    rows.loc[trained, "Ref-EM"] = rows.loc[trained, "true_acc"] + 0.02
+    rows.loc[trained, "Ref-Avg"] = rows.loc[trained, "true_acc"] + 0.035
+    path = tmp_path / "measured_error.json"
+    path.write_text(json.dumps({"estimators": {"AC": {"mae_all_generated": 0.1}}, "n_sets": 23}))
+    assert bn.add_reference_to_measured_error(rows, "bench_bn_adapt.py --models a b", path) == ["Ref-EM", "Ref-Avg"]
+    payload = json.loads(path.read_text())
+    assert payload["estimators"]["AC"] == {"mae_all_generated": 0.1} and payload["n_sets"] == 23
+    ref = payload["estimators"]["Ref-Avg"]
+    # the trained rows only: 2 models x 2 generated sets, the stand-in apart
+    assert ref["n_generated"] == 4 and ref["mae_all_generated"] == pytest.approx(0.035)
+    assert ref["mae_standin"] == pytest.approx(0.035) and ref["by_predicted_drop"]["5-15"]["n"] == 4
+    assert payload["estimators"]["Ref-EM"]["mae_all_generated"] == pytest.approx(0.02)
+    assert payload["derived"]["Ref-Avg"].startswith("measured by `bench_bn_adapt.py --models a b` on a and b only (4 "
+                                                    "generated model-sets; Median-5-Spread 5.00 points MAE on the same)")
+    assert "checks 21 and 22 2.30 against 2.98" in payload["derived"]["Ref-Avg"]

@@ -403,10 +403,16 @@ def test_shipped_measured_error_has_the_bins_the_report_range_quotes_and_the_pre
     assert est.RANGE_MEDIAN == "Median-5"
     assert set(bins) <= set(est.DROP_BINS_POINTS) and sum(b["n"] for b in bins.values()) == \
         errors["estimators"][est.RANGE_MEDIAN]["n_generated"]
-    assert est.recommended_estimator(errors) == est.PREFERRED == "Median-5-Spread"
+    assert est.recommended_estimator(errors) == est.PREFERRED[0] == "Ref-Avg"
+    assert est.recommended_estimator(errors, available=est.ESTIMATORS[:-2]) == est.PREFERRED[1] == "Median-5-Spread"
     for name in ("Median-5-Spread", "Median-4-Spread", "NucNorm"):  # measured on every set, not combined afterwards
         assert errors["estimators"][name]["n_generated"] == errors["n_sets"] * len(errors["models"])
-    assert not errors.get("derived")
+    # the reference's two, measured by bench_bn_adapt.py on two of the models, say so; nothing else was derived
+    assert set(errors["derived"]) == {"Ref-EM", "Ref-Avg"}
+    for name in ("Ref-EM", "Ref-Avg"):
+        assert errors["estimators"][name]["n_generated"] == errors["n_sets"] * 2
+        assert errors["estimators"][name]["by_predicted_drop"]
+    assert "bench_bn_adapt.py" in errors["derived"]["Ref-Avg"] and "beside Ref-Avg" in errors["derived"]["Ref-EM"]
 
 
 def test_median_4_spread_lowers_the_median_by_a_fifth_of_three_members_range():
@@ -452,10 +458,57 @@ def test_the_preferred_estimator_is_recommended_only_when_computed_and_measured(
                              "ATC-NE-EM": {"mae_all_generated": 0.03}}}
     assert est.recommended_estimator(errors) == "Median-5-Spread"
     assert est.recommended_estimator(errors, available=["Median-4", "ATC-NE-EM"]) == "Median-4"
+    # Ref-Avg comes first where a run has a reference, whatever the benchmark MAEs; never measured, it is passed over
+    assert est.recommended_estimator(errors, available=["Ref-Avg", "Median-5-Spread"]) == "Median-5-Spread"
+    errors["estimators"]["Ref-Avg"] = {"mae_all_generated": 0.05}
+    assert est.recommended_estimator(errors, available=["Ref-Avg", "Median-5-Spread", "Median-4"]) == "Ref-Avg"
+    assert est.recommended_estimator(errors, available=["Median-5-Spread", "Median-4"]) == "Median-5-Spread"
     del errors["estimators"]["Median-5-Spread"]
     assert est.recommended_estimator(errors, available=["Median-5-Spread", "Median-4"]) == "Median-4"
 
 
+def _calibrated_logits(rng: np.random.Generator, n: int, scale: float,
+                       bias: np.ndarray | float = 0.0) -> tuple[np.ndarray, np.ndarray]:
+    """Logits whose softmax is the true label distribution they are drawn from: a calibrated model's (``bias`` per
+    class: some classes more frequent and more confidently right than others)."""
+    logits = rng.normal(0.0, scale, (n, 10)) + bias
+    labels = (softmax(logits).cumsum(1) > rng.random((n, 1))).argmax(1)
+    return logits, labels
+
+
+def test_the_reference_estimate_is_the_submitted_accuracy_when_the_reference_is_calibrated():
+    rng = np.random.default_rng(0)
+    hold, hold_y = _calibrated_logits(rng, 20_000, 2.0)
+    reference, y = _calibrated_logits(rng, 20_000, 2.0)
+    submitted = reference + rng.normal(0.0, 2.0, reference.shape)  # a worse model, scored by the reference's beliefs
+    truth = float((submitted.argmax(1) == y).mean())
+    r = est.estimate_all(hold, hold_y, submitted, reference_logits=reference)
+    assert abs(r["estimates"]["Ref-EM"] - truth) < 0.01 and truth < float((reference.argmax(1) == y).mean()) - 0.1
+    assert r["estimates"]["Ref-EM"] == est.reference_estimate(r["temperature"], r["source_priors"], submitted,
+                                                              reference)
+    # the submitted model's own confidence reads differently: the reference is another model, not a copy of it
+    assert abs(est.reference_estimate(r["temperature"], r["source_priors"], submitted, submitted) - truth) > 0.05
+    # without Median-5-Spread (no synthetic logits) there is no Ref-Avg; without a reference, neither
+    assert "Ref-Avg" not in r["estimates"]
+    assert not {"Ref-EM", "Ref-Avg"} & set(est.estimate_all(hold, hold_y, submitted)["estimates"])
+
+
+def test_the_reference_estimate_is_prior_corrected_under_pure_label_shift():
+    """The reference's posteriors carry the holdout's class mix; EM moves them to the target's before they score, so
+    a calibrated reference still reads the accuracy when only the class mix moved (and moved the accuracy)."""
+    rng = np.random.default_rng(1)
+    bias = np.linspace(1.5, 0.0, 10)
+    hold, hold_y = _calibrated_logits(rng, 20_000, 1.5, bias)
+    pool, pool_y = _calibrated_logits(rng, 120_000, 1.5, bias)
+    q = np.array([0.005, 0.005, 0.01, 0.01, 0.01, 0.02, 0.04, 0.1, 0.2, 0.6])  # towards the hard classes
+    keep = np.concatenate([rng.choice(np.flatnonzero(pool_y == c), int(q[c] * 8_000), replace=False)
+                           for c in range(10)])
+    target, y = pool[keep], pool_y[keep]
+    truth = float((target.argmax(1) == y).mean())
+    r = est.estimate_all(hold, hold_y, target, reference_logits=target)
+    assert abs(r["estimates"]["Ref-EM"] - truth) < 0.015 and r["holdout_acc"] - truth > 0.1
+    # uncorrected, the same reference's read is AC (the reference is the target model here): off by the whole drop
+    assert r["estimates"]["AC"] - truth > 0.1
 
 
 def test_recommended_prediction_carries_the_range_section_2_quotes():
@@ -482,6 +535,22 @@ def test_recommended_prediction_carries_the_range_section_2_quotes():
     p = est.recommended_prediction({"estimates": {"AC": 0.9, "ATC-MC": 0.85}, "holdout_acc": 0.8}, {})
     assert (p.estimator, p.low, p.high) == ("ATC-MC", None, None)  # never measured: no range to quote
     assert p.describe() == "predicted leaderboard accuracy 85.0% (ATC-MC)"
+
+
+def test_a_recommended_estimate_outside_median_5s_range_widens_it_to_its_own_band():
+    errors = {"estimators": {
+        "Median-5": {"mae_all_generated": 0.02, "p90_generated": 0.05, "max_error_generated": 0.1, "n_generated": 20},
+        "Median-5-Spread": {"mae_all_generated": 0.021, "p90_generated": 0.05, "max_error_generated": 0.1},
+        "Ref-Avg": {"mae_all_generated": 0.03, "p90_generated": 0.04, "max_error_generated": 0.1, "n_generated": 20}}}
+    full = {"Median-5": 0.70, "Median-5-Spread": 0.688, "Shift-Gated": 0.70, "CC-Synth": 0.66, "ATC-NE-EM": 0.72,
+            "COTT": 0.7, "Ref-EM": 0.92, "Ref-Avg": 0.80}
+    p = est.recommended_prediction({"estimates": full, "holdout_acc": 0.9}, errors)
+    # Median-5's range is [0.70 - spread 0.06, 0.70 + p90 0.05]; Ref-Avg 0.80 +- 0.04 reaches past its top
+    assert (p.estimator, p.accuracy) == ("Ref-Avg", 0.80)
+    assert (p.low, p.high) == (pytest.approx(0.64), pytest.approx(0.84))
+    inside = est.recommended_prediction({"estimates": {**full, "Ref-Avg": 0.74}, "holdout_acc": 0.9}, errors)
+    assert (inside.low, inside.high) == (pytest.approx(0.64), pytest.approx(0.75))
+    assert est.joined_range((0.64, 0.75), 0.80, None) == (0.64, 0.75)  # no band of its own: nothing to join
 
 
 def test_cott_transports_the_target_to_the_priors_it_is_given():

@@ -58,7 +58,11 @@ def test_cc_synth_sees_a_blur_drop_that_confidence_cannot(setup):
     blurred = shifts.corrupt(tx, "blur", 3, seed=7)
     tl = fake_model(blurred, ty, 6)
     true = float((tl.argmax(1) == ty).mean())
-    res = estimators.estimate_all(hold_logits, hold_y, tl, synthetic=syn, target_stats=synthetic.stats_matrix(blurred))
+    # a reference model that sees through the blur (``predict``'s BatchNorm copy, at its best): 90% on the true class
+    sees = np.full((len(ty), C), 0.1 / (C - 1))
+    sees[np.arange(len(ty)), ty] = 0.9
+    res = estimators.estimate_all(hold_logits, hold_y, tl, synthetic=syn, target_stats=synthetic.stats_matrix(blurred),
+                                  reference_logits=np.log(sees))
     est = res["estimates"]
     assert res["holdout_acc"] - true > 0.2              # a big drop ...
     assert abs(est["AC"] - res["holdout_acc"]) < 0.05 and abs(est["DoC"] - res["holdout_acc"]) < 0.05  # unseen
@@ -70,6 +74,9 @@ def test_cc_synth_sees_a_blur_drop_that_confidence_cannot(setup):
     assert est["Median-5"] == pytest.approx(sorted(est[m] for m in estimators.MEDIAN_5_MEMBERS)[2])
     assert est["Median-5-Spread"] == pytest.approx(est["Median-5"] - 0.2 * estimators.member_spread(est))
     assert est["Median-5-Spread"] < est["AC"] - 0.1  # the drop AC cannot see
+    # the reference scores the submitted predictions by its own beliefs; Ref-Avg halves the way to Median-5-Spread
+    assert est["Ref-EM"] == pytest.approx(true, abs=0.05)
+    assert est["Ref-Avg"] == pytest.approx((est["Ref-EM"] + est["Median-5-Spread"]) / 2)
     # without the target's statistics (no CC-Synth) NucNorm alone is computed, with the tested family left out too
     alone = estimators.estimate_all(hold_logits, hold_y, tl, synthetic=syn, exclude=("blur",))["estimates"]
     assert alone["NucNorm"] == nuclear_norm_estimate(hold_logits, hold_y, tl, res["temperature"], syn, ("blur",))
