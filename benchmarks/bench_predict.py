@@ -13,8 +13,10 @@ On a GPU it also times the whole 10,000-image competition set (the stand-in pick
 
 ``--adapt-bn`` times the competition prediction three ways, as ``predict`` runs them: with the trained statistics
 (1 pass), unweighted (``bn_adapt.adapted_copy``, 1 adapting pass + the prediction) and class-balanced
-(``bn_adapt.balanced_adapted_copy``: 4 adapting passes and 4 predictions); ratio = seconds per pass against the
-plain prediction's, target <= 1.1 (a pass in BatchNorm's train mode, or the resampling, must not cost more).
+(``bn_adapt.balanced_adapted_copy``: 4 adapting passes and 4 predictions), and the reference a run that keeps its
+trained statistics gets beside them (``predict.bn_reference``: the balanced copy with plain views, 8 one-view passes);
+ratio = seconds per pass against the plain prediction's, target <= 1.1 (a pass in BatchNorm's train mode, or the
+resampling, must not cost more); "x trained": what each adds up to against the competition prediction itself.
 """
 from __future__ import annotations
 
@@ -30,7 +32,7 @@ from kaggle_kit.bn_adapt import BALANCE_ROUNDS, adapted_copy, balanced_adapted_c
 from kaggle_kit.data import load_competition, shared_data_dir
 from kaggle_kit.models import create_model
 from kaggle_kit.predict import logits_for_images
-from kaggle_kit.tta import make_plan
+from kaggle_kit.tta import PLAIN, make_plan
 
 LEVELS = ("none", "flip", "flip+translate")
 TARGET_RATIO = 0.9
@@ -66,26 +68,29 @@ def adapt_bn_seconds(model, images, plan, *, repeats: int, **kw) -> dict[str, fl
     statistics, as ``predict`` runs each."""
     batches = lambda x: image_batches(x, kw["batch_size"], kw["device"], kw["channels_last"])  # noqa: E731
     predict = lambda m, x: logits_for_images(m, x, plan, **kw)  # noqa: E731
+    plain = lambda m, x: logits_for_images(m, x, PLAIN, **kw)  # noqa: E731
+    priors = np.full(10, 0.1)
     forms = {"trained": lambda: predict(model, images),
              "unweighted": lambda: predict(adapted_copy(model, batches(images)), images),
-             "balanced": lambda: predict(balanced_adapted_copy(model, images, np.full(10, 0.1), batches, predict),
-                                         images)}
+             "balanced": lambda: predict(balanced_adapted_copy(model, images, priors, batches, predict), images),
+             "reference": lambda: plain(balanced_adapted_copy(model, images, priors, batches, plain), images)}
     return best_seconds(forms, repeats=repeats, cuda=kw["device"].type == "cuda")
 
 
 def adapt_bn_table(seconds: dict[str, float], n_views: int) -> tuple[list[str], float]:
     """The table's lines and the worst ratio: each form's seconds per forward pass (an adapting pass is one view,
     a prediction ``n_views``) against the plain prediction's."""
-    passes = {"trained": n_views, "unweighted": 1 + n_views, "balanced": (BALANCE_ROUNDS + 1) * (1 + n_views)}
+    passes = {"trained": n_views, "unweighted": 1 + n_views, "balanced": (BALANCE_ROUNDS + 1) * (1 + n_views),
+              "reference": (BALANCE_ROUNDS + 1) * 2}
     per_pass = seconds["trained"] / n_views
-    lines = [f"{'statistics':<12} {'passes':>6} {'seconds':>8} {'s/pass':>8} {'ratio':>6}  "
+    lines = [f"{'statistics':<12} {'passes':>6} {'seconds':>8} {'s/pass':>8} {'ratio':>6} {'x trained':>9}  "
              f"target <= {TARGET_ADAPT_RATIO}"]
     worst = 0.0
     for name, t in seconds.items():
         ratio = t / passes[name] / per_pass
         worst = max(worst, ratio)
-        lines.append(f"{name:<12} {passes[name]:>6} {t:>8.3f} {t / passes[name]:>8.4f} {ratio:>6.2f}  "
-                     f"{'ok' if ratio <= TARGET_ADAPT_RATIO else 'ABOVE TARGET'}")
+        lines.append(f"{name:<12} {passes[name]:>6} {t:>8.3f} {t / passes[name]:>8.4f} {ratio:>6.2f} "
+                     f"{t / seconds['trained']:>9.2f}  {'ok' if ratio <= TARGET_ADAPT_RATIO else 'ABOVE TARGET'}")
     return lines, worst
 
 

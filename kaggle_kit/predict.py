@@ -1,5 +1,9 @@
 """Predict stage: a run's model -> ``logits_{holdout,test,comp}.npz`` (+ temperature) and plain-vs-TTA scores.
 
+A BatchNorm model that keeps its trained statistics on the competition images also gets
+``logits_comp_reference.npz`` (``runs.REFERENCE_FILE``): a class-balanced adapted copy's logits on those images, the
+reference the gap report's Ref-EM and Ref-Avg estimates read the submitted predictions against.
+
 The holdout is rebuilt from the run's ``holdout_indices.npy`` and the training batches, so predictions are
 always scored on exactly the images training kept out. Images are normalised by ``tensors.to_model_input``,
 the same function training uses, so train and predict can never disagree about the input scale.
@@ -19,7 +23,7 @@ from typing import Mapping
 import numpy as np
 import torch
 
-from kaggle_kit.bn_adapt import balanced_adapted_copy, image_batches
+from kaggle_kit.bn_adapt import balanced_adapted_copy, batchnorm_layers, image_batches
 from kaggle_kit.calibration import calibrated_probs, expected_calibration_error, fit_temperature, nll
 from kaggle_kit.checkpoint import check_matches_config, load_checkpoint, model_from_checkpoint
 from kaggle_kit.config import PipelineConfig, PredictConfig, from_dict, load_yaml, model_kwargs
@@ -27,8 +31,8 @@ from kaggle_kit.data import Cifar10, CompetitionSet, stratified_subset
 from kaggle_kit.errors import ConfigError, RunError, SubmissionError, UsageError
 from kaggle_kit.fsio import atomic_write_text, check_file_target
 from kaggle_kit.gap.label_shift import class_priors
-from kaggle_kit.runs import (NUM_CLASSES, UNFINISHED_ENSEMBLE, Logits, claim_run, load_logits, read_manifest, run_dir,
-                             save_logits, unfinished_ensemble, write_manifest)
+from kaggle_kit.runs import (NUM_CLASSES, REFERENCE_FILE, UNFINISHED_ENSEMBLE, Logits, claim_run, load_logits,
+                             read_manifest, run_dir, save_logits, unfinished_ensemble, write_manifest)
 from kaggle_kit.submission import nonfinite_rows, write_submission
 from kaggle_kit.tensors import to_model_input
 from kaggle_kit.tta import PLAIN, TTAPlan, forward_tta, images_per_forward, plan_from_config
@@ -241,16 +245,22 @@ def _predict_run(run_dir: str | Path, data: Cifar10, comp: CompetitionSet | None
         dcfg = dataclasses.replace(dcfg, test_subset=test_subset)
     sets = evaluation_sets(data, comp, hold_idx, dcfg.test_subset, dcfg.comp_subset, dcfg.holdout_seed)
 
+    # the class shares the model was trained towards: the training images' (a holdout may be empty)
+    priors = class_priors(data.train_labels, num_classes)
     own_models = {}
     if cfg.adapt_bn and "comp" in sets:
         t0 = time.perf_counter()
-        # the class shares the model was trained towards: the training images' (a holdout may be empty)
-        own_models["comp"] = balanced_adapted_copy(
-            model, sets["comp"].images, class_priors(data.train_labels, num_classes),
-            lambda images: image_batches(images, cfg.batch_size, device, channels_last),
-            lambda adapted, images: logits_for_images(adapted, images, plan, **run_kw))
+        own_models["comp"] = balanced_copy(model, sets["comp"].images, priors, plan, run_kw)
         adapt_s = round(time.perf_counter() - t0, 3)
     raw, metrics, timings = _forward_sets(folder, model, sets, plan, run_kw, own_models)
+    reference = None
+    if cfg.bn_reference and not cfg.adapt_bn and "comp" in sets and batchnorm_layers(model):
+        t0 = time.perf_counter()
+        # plain views, as the benchmark measured Ref-EM (its argmax is what is scored, not these logits' views)
+        ref_model = balanced_copy(model, sets["comp"].images, priors, PLAIN, run_kw)
+        reference = logits_for_images(ref_model, sets["comp"].images, PLAIN, **run_kw)
+        _check_finite(folder, "comp_reference", reference)
+        timings["comp_reference_s"] = round(time.perf_counter() - t0, 3)
     if own_models:
         timings["comp_adapt_bn_s"] = adapt_s
         # how much the adaptation changed what is submitted: the trained statistics' predictions, same views
@@ -269,6 +279,11 @@ def _predict_run(run_dir: str | Path, data: Cifar10, comp: CompetitionSet | None
         out[name] = Logits(ids=split.ids, logits=raw[name], labels=split.labels, tta=plan.describe(),
                            temperature=temperature)
         paths[name] = save_logits(folder / f"logits_{name}.npz", out[name])
+    if reference is not None:
+        paths["comp_reference"] = save_logits(folder / REFERENCE_FILE, Logits(
+            ids=sets["comp"].ids, logits=reference, labels=None, tta=PLAIN.describe(), temperature=temperature))
+    else:
+        (folder / REFERENCE_FILE).unlink(missing_ok=True)
     stale = folder / "logits_comp.npz"
     if "comp" not in sets and stale.exists():
         stale.unlink()
@@ -292,6 +307,16 @@ def _predict_run(run_dir: str | Path, data: Cifar10, comp: CompetitionSet | None
     _append_metrics(folder, {"created": _dt.datetime.now().isoformat(timespec="seconds"),
                              **extra, "metrics": metrics})
     return out
+
+
+def balanced_copy(model: torch.nn.Module, images: np.ndarray, priors: np.ndarray, plan: TTAPlan,
+                  run_kw: dict) -> torch.nn.Module:
+    """``bn_adapt.balanced_adapted_copy`` on ``images`` with predict's batches, its re-balancing predictions under
+    ``plan``."""
+    return balanced_adapted_copy(
+        model, images, priors,
+        lambda batch: image_batches(batch, run_kw["batch_size"], run_kw["device"], run_kw["channels_last"]),
+        lambda adapted, batch: logits_for_images(adapted, batch, plan, **run_kw))
 
 
 def _forward_sets(folder: Path, model: torch.nn.Module, sets: Mapping[str, Split], plan: TTAPlan,

@@ -28,6 +28,8 @@ from kaggle_kit.submission import nonfinite_rows
 
 LOGIT_SPLITS = ("holdout", "test", "comp")
 NUM_CLASSES = len(CLASS_NAMES)  # every run, ensemble and submission is over the competition's CIFAR-10 classes
+# a BatchNorm copy's competition logits beside the run's own (``predict``): the gap report's Ref-EM reference
+REFERENCE_FILE = "logits_comp_reference.npz"
 
 
 def new_run_id(pipeline_name: str, config: Any, now: _dt.datetime | None = None) -> str:

@@ -25,6 +25,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--adapt-bn", action=argparse.BooleanOptionalAction, default=None,
                    help="re-estimate BatchNorm statistics on the competition images before predicting them "
                         "(default: the run's predict.adapt_bn)")
+    p.add_argument("--bn-reference", action=argparse.BooleanOptionalAction, default=None,
+                   help="also write a class-balanced BatchNorm copy's competition logits, the reference of the "
+                        "report's Ref-EM and Ref-Avg estimates (default: the run's predict.bn_reference)")
     p.add_argument("--data-dir", help="data folder (default: $KAGGLE_KIT_DATA when set (only there), "
                                       "else ./data, then Kaggle input)")
     p.add_argument("--no-comp", action="store_true", help="skip the competition pickle (no logits_comp.npz)")
@@ -53,7 +56,8 @@ def run(args: argparse.Namespace) -> int:
     cfg = pipeline.predict
     model, _ = run_model(folder, pipeline)  # a malformed or mismatched model.pt fails here, before the data is loaded
     changes = {k: v for k, v in dict(tta=args.tta, average=args.average, pad=args.pad, batch_size=args.batch_size,
-                                      adapt_bn=args.adapt_bn).items() if v is not None}
+                                      adapt_bn=args.adapt_bn, bn_reference=args.bn_reference).items()
+               if v is not None}
     if args.views:
         changes["views"] = tuple(args.views)
         changes.setdefault("tta", "custom")

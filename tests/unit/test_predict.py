@@ -13,7 +13,7 @@ from kaggle_kit.data import CLASS_NAMES, Cifar10, CompetitionSet
 from kaggle_kit.errors import RunError, SubmissionError
 from kaggle_kit.gap.synthetic import SyntheticLogits
 from kaggle_kit.predict import Split, calibration_metrics, predict_run, submission_from_run
-from kaggle_kit.runs import load_logits, read_manifest
+from kaggle_kit.runs import REFERENCE_FILE, load_logits, read_manifest
 from kaggle_kit.submission import check_submission
 
 torch.set_num_threads(1)
@@ -28,15 +28,15 @@ def synthetic_data(seed: int = 0) -> tuple[Cifar10, CompetitionSet]:
     return data, comp
 
 
-def make_run(folder, data_cfg: DataConfig = DataConfig(holdout_size=40), hold=None):
-    """A run folder as training leaves it: config.yaml, model.pt (untrained tinycnn), holdout_indices.npy."""
+def make_run(folder, data_cfg: DataConfig = DataConfig(holdout_size=40), hold=None, model: str = MODEL):
+    """A run folder as training leaves it: config.yaml, model.pt (untrained ``model``), holdout_indices.npy."""
     from kaggle_kit.models import create_model
 
     folder.mkdir(parents=True)
-    cfg = PipelineConfig(data=data_cfg, model=ModelConfig(name=MODEL), train=TrainConfig(channels_last=True))
+    cfg = PipelineConfig(data=data_cfg, model=ModelConfig(name=model), train=TrainConfig(channels_last=True))
     (folder / "config.yaml").write_text(yaml.safe_dump(to_dict(cfg), sort_keys=False))
     torch.manual_seed(0)
-    save_model(folder / "model.pt", create_model(MODEL, num_classes=10), model_name=MODEL, model_kwargs={},
+    save_model(folder / "model.pt", create_model(model, num_classes=10), model_name=model, model_kwargs={},
                class_names=list(CLASS_NAMES), config=to_dict(cfg))
     hold = np.sort(np.random.default_rng(1).choice(200, 40, replace=False)) if hold is None else hold
     np.save(folder / "holdout_indices.npy", hold)
@@ -98,6 +98,9 @@ def test_predict_all_comp_predicts_every_competition_image_of_a_comp_subset_run(
     monkeypatch.setattr("kaggle_kit.data.load_competition", lambda *a, **k: comp)
     assert main(["predict", str(run), "--all-comp", "--device", "cpu"]) == 0
     assert submission_from_run(run, tmp_path / "sub.csv").is_file()
+    assert (run / REFERENCE_FILE).exists()  # predict.bn_reference's default
+    assert main(["predict", str(run), "--all-comp", "--device", "cpu", "--no-bn-reference"]) == 0
+    assert not (run / REFERENCE_FILE).exists() and read_manifest(run, "predict")["config"]["bn_reference"] is False
 
 
 def test_submission_from_full_run_validates(tmp_path):
@@ -404,9 +407,21 @@ def test_adapt_bn_changes_only_the_competition_logits_and_records_how_many_predi
     assert "comp_changed_by_adapt_bn" not in read_manifest(run, "predict")["metrics"]
 
 
-def test_adapt_bn_predicts_with_class_balanced_statistics_towards_the_training_class_shares(tmp_path):
+def balanced_logits_by_hand(run, data, comp, plan) -> np.ndarray:
+    """The competition logits of the run's class-balanced BatchNorm copy in batches of 8, pseudo-labelled and
+    predicted under ``plan``, the targets the training labels' shares."""
     from kaggle_kit.bn_adapt import balanced_adapted_copy, image_batches
     from kaggle_kit.predict import logits_for_images, run_config, run_model
+
+    model = run_model(run, run_config(run), torch.device("cpu"))[0].to(memory_format=torch.channels_last)
+    kw = dict(num_classes=10, batch_size=8, device="cpu", channels_last=True, amp=False)
+    adapted = balanced_adapted_copy(model, comp.images, np.bincount(data.train_labels, minlength=10) / 200,
+                                    lambda x: image_batches(x, 8, "cpu", True),
+                                    lambda m, x: logits_for_images(m, x, plan, **kw))
+    return logits_for_images(adapted, comp.images, plan, **kw)
+
+
+def test_adapt_bn_predicts_with_class_balanced_statistics_towards_the_training_class_shares(tmp_path):
     from kaggle_kit.tta import plan_from_config
 
     data, comp = synthetic_data()
@@ -414,14 +429,43 @@ def test_adapt_bn_predicts_with_class_balanced_statistics_towards_the_training_c
     run = make_run(tmp_path / "run")
     cfg = PredictConfig(tta="flip", adapt_bn=True, batch_size=8)
     out = predict_run(run, data, comp, cfg, device="cpu")
-    # by hand: the pseudo-labels and the logits under the run's views, the targets the training labels' shares
-    model = run_model(run, run_config(run), torch.device("cpu"))[0].to(memory_format=torch.channels_last)
-    kw = dict(num_classes=10, batch_size=8, device="cpu", channels_last=True, amp=False)
-    plan = plan_from_config(cfg)
-    adapted = balanced_adapted_copy(model, comp.images, np.bincount(data.train_labels, minlength=10) / 200,
-                                    lambda x: image_batches(x, 8, "cpu", True),
-                                    lambda m, x: logits_for_images(m, x, plan, **kw))
-    assert np.allclose(out["comp"].logits, logits_for_images(adapted, comp.images, plan, **kw), atol=1e-5)
+    assert np.allclose(out["comp"].logits, balanced_logits_by_hand(run, data, comp, plan_from_config(cfg)), atol=1e-5)
+    assert not (run / REFERENCE_FILE).exists()  # the submitted logits are the copy's: no reference beside them
+
+
+def test_a_batchnorm_run_gets_its_balanced_copys_plain_competition_logits_as_the_reference(tmp_path):
+    from kaggle_kit.tta import PLAIN
+
+    data, comp = synthetic_data()
+    comp = CompetitionSet(comp.images // 3, comp.ids)
+    run = make_run(tmp_path / "run")
+    out = predict_run(run, data, comp, PredictConfig(tta="flip", batch_size=8), device="cpu")
+    ref = load_logits(run / REFERENCE_FILE)
+    assert np.array_equal(ref.ids, out["comp"].ids) and ref.labels is None and ref.tta == PLAIN.describe()
+    assert np.allclose(ref.logits, balanced_logits_by_hand(run, data, comp, PLAIN), atol=1e-5)
+    assert ref.temperature == out["comp"].temperature
+    manifest = read_manifest(run, "predict")
+    assert "comp_reference" in manifest["outputs"] and manifest["timings_s"]["comp_reference_s"] >= 0
+    # the submitted logits keep the trained statistics; predicted again without the setting, the reference goes
+    without = predict_run(run, data, comp, PredictConfig(tta="flip", batch_size=8, bn_reference=False), device="cpu")
+    assert np.array_equal(without["comp"].logits, out["comp"].logits)
+    assert not (run / REFERENCE_FILE).exists() and "comp_reference" not in read_manifest(run, "predict")["outputs"]
+
+
+def test_a_model_without_batchnorm_gets_no_reference(tmp_path):
+    data, comp = synthetic_data()
+    run = make_run(tmp_path / "run", model="timm/convnext_atto")
+    out = predict_run(run, data, comp, PredictConfig(tta="none", batch_size=8), device="cpu")
+    assert len(out["comp"].ids) == 30 and not (run / REFERENCE_FILE).exists()
+
+
+def test_no_reference_is_written_without_competition_images_and_a_stale_one_goes(tmp_path):
+    data, comp = synthetic_data()
+    run = make_run(tmp_path / "run")
+    predict_run(run, data, comp, PredictConfig(tta="none", batch_size=8), device="cpu")
+    assert (run / REFERENCE_FILE).exists()
+    predict_run(run, data, None, PredictConfig(tta="none", batch_size=8), device="cpu")
+    assert not (run / REFERENCE_FILE).exists() and not (run / "logits_comp.npz").exists()
 
 
 def test_adapt_bn_works_for_a_run_without_a_holdout(tmp_path):
