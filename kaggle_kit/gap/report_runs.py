@@ -16,8 +16,8 @@ from kaggle_kit.config import ReportConfig
 from kaggle_kit.data import Cifar10, CompetitionSet
 from kaggle_kit.errors import RunError
 from kaggle_kit.gap import estimators
-from kaggle_kit.runs import (NUM_CLASSES, Logits, RecipeKeys, ensemble_summary, load_logits, member_candidates,
-                             member_names, read_manifest, recipe_keys)
+from kaggle_kit.runs import (NUM_CLASSES, REFERENCE_FILE, Logits, RecipeKeys, ensemble_summary, load_logits,
+                             member_candidates, member_names, read_manifest, recipe_keys)
 
 
 @dataclass
@@ -51,6 +51,18 @@ def adapt_bn_changed(folder: Path, members: Sequence[Path] | None = None) -> flo
 
 def _maybe(path: Path) -> Logits | None:
     return load_logits(path, NUM_CLASSES) if path.is_file() else None
+
+
+def reference_logits(folder: Path, comp: Logits) -> np.ndarray | None:
+    """The BatchNorm copy's competition logits ``predict`` wrote beside ``comp`` (``REFERENCE_FILE``), or None
+    when it wrote none; refused when they name other images than ``comp`` (a file left from another prediction)."""
+    ref = _maybe(folder / REFERENCE_FILE)
+    if ref is None:
+        return None
+    if not np.array_equal(ref.ids, comp.ids):
+        raise RunError(f"{folder / REFERENCE_FILE}: its images are not those of logits_comp.npz; predict the run "
+                       f"again")
+    return ref.logits
 
 
 def member_folders(folder: Path) -> list[Path]:
@@ -109,7 +121,8 @@ def load_run(folder: str | Path, data: Cifar10 | None = None, comp: CompetitionS
         if synthetic_per_set > 0:
             syn = run_synthetic(folder, data, per_set=synthetic_per_set)
     result = estimators.estimate_all(holdout.logits, holdout.labels, comp_logits.logits, members=members_arg,
-                                     synthetic=syn, target_stats=comp_stats, holdout_stats=holdout_stats)
+                                     synthetic=syn, target_stats=comp_stats, holdout_stats=holdout_stats,
+                                     reference_logits=reference_logits(folder, comp_logits))
     test_result = None
     if with_test and test is not None and test.labels is not None and len(test.labels):
         test_result = estimators.estimate_all(holdout.logits, holdout.labels, test.logits, synthetic=syn,

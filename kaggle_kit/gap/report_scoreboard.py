@@ -59,7 +59,8 @@ def upload_prediction_summary(df: pd.DataFrame, legacy: str) -> list:
     paragraph, then every estimator's error as a table (a list of fifteen in a sentence was unreadable)."""
     text = ("Predicted LB (leaderboard accuracy): recorded at upload, before the score was known, by the estimator "
             "section 2 recommends among those the upload could compute (with the run's weights and the images: "
-            f"{estimators.PREFERRED}; from the logits alone: {legacy}, which older ledgers without a "
+            f"{' where it could be computed, else '.join(estimators.PREFERRED)}; from the logits alone: {legacy}, "
+            "which older ledgers without a "
             "\"predicted_by\" column always used).")
     scored = df[~df["prediction_error"].isna()]
     if scored.empty:

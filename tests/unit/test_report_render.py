@@ -147,6 +147,25 @@ def test_expectation_sentence_gives_the_range_that_reaches_lower_when_the_member
     assert "Expect **81.0% to 91.0%**" in text and "agree within 2.0 points." in text and "held on" not in text
 
 
+def test_expectation_sentence_widens_the_range_to_take_in_an_estimate_outside_it():
+    """Ref-Avg is half the BatchNorm reference's read, so it can fall outside Median-5's range: the range it is quoted
+    with then reaches its own 9-in-10 error, and says so."""
+    errors = {"estimators": {
+        "Median-5": {"mae_all_generated": 0.02, "max_error_generated": 0.1,
+                     "by_predicted_drop": {"5-15": {"n": 26, "mae": 0.019, "p90": 0.05}}},
+        "Ref-Avg": {"mae_all_generated": 0.02, "max_error_generated": 0.1,
+                    "by_predicted_drop": {"< 5": {"n": 12, "mae": 0.006, "p90": 0.03}}}}}
+    estimates = {"Median-5": 0.86, "Shift-Gated": 0.86, "CC-Synth": 0.85, "ATC-NE-EM": 0.87, "COTT": 0.84,
+                 "Ref-Avg": 0.93}
+    text = expectation_sentence("run", "Ref-Avg", {"holdout_acc": 0.95, "estimates": estimates}, errors)
+    assert text.startswith("run: Ref-Avg predicts **93.0%**, 2.0 points under the holdout. Expect **81.0% to 96.0%**:")
+    assert text.endswith(" Ref-Avg lies outside Median-5's range (81.0% to 91.0%), so the range is widened to its "
+                         "own: ±3.0 points, 9 in 10 of its benchmark errors.")
+    inside = expectation_sentence("run", "Ref-Avg", {"holdout_acc": 0.95, "estimates": {**estimates, "Ref-Avg": 0.88}},
+                                  errors)
+    assert "Expect **81.0% to 91.0%**" in inside and "widened" not in inside
+
+
 def test_expectation_sentence_says_the_bin_is_the_range_medians_drop_not_the_quoted_estimators():
     """The demo's section 2 read 'Median-4-Spread predicts 50.4%, 5.1 points under the holdout. Expect ...: on the
     35 benchmark sets with a predicted drop of under 5 points ...': the bin was Median-4's drop (4.6)."""
@@ -1256,6 +1275,15 @@ def test_section_7_names_the_lowest_error_the_binned_estimator_and_every_estimat
     assert main.rows[1] == ["COT", "1.00", "1.10", "1.20", "20.0", "1.30"]
     assert [r[0] for r in binned.rows] == ["COT", "Median-5", "AC"]
     assert binned.rows[0] == ["COT", "0.8 (10)", "-", "-", "-"]
+    assert "no BatchNorm reference" not in text
+    # Ref-Avg measured: it is recommended, on checks 21 and 22, and the runs it cannot be computed for are named
+    with_ref = {"n_sets": 23, "models": {"m": 0.8}, "estimators": {**ests, "Ref-Avg": e(0.025, {})}}
+    text = " ".join(b for b in accuracy_section(with_ref).blocks if isinstance(b, str))
+    assert "Recommended: Ref-Avg, although COT has the lowest error on these sets (1.00 against 2.50)" in text
+    assert "(checks 21 and 22, benchmarks/PREREGISTERED.md: 2.30 against Median-5-Spread's 2.98" in text
+    assert ("Where a run has no BatchNorm reference (an ensemble, a model without BatchNorm, a run predicted with "
+            "predict.bn_reference off or with predict.adapt_bn on) the recommendation is Median-5-Spread (checks 5 "
+            "and 15") in text
     del ests["Median-5-Spread"]  # without the preferred estimator the lowest-error one is recommended, with its bins
     text = " ".join(b for b in accuracy_section({"estimators": ests}).blocks if isinstance(b, str))
     assert "Errors grow with the size of the shift. COT: 0.8 at a predicted drop of < 5 points (10 sets)." in text

@@ -40,3 +40,20 @@ def test_an_ensemble_reports_the_mean_over_the_members_that_adapted(tmp_path):
     assert adapt_bn_changed(ensemble_of(tmp_path / "ab", [a, b])) == pytest.approx(0.2)
     assert adapt_bn_changed(ensemble_of(tmp_path / "ac", [a, c])) == pytest.approx(0.1)
     assert adapt_bn_changed(ensemble_of(tmp_path / "c-only", [c])) is None
+
+
+def test_a_runs_reference_logits_are_read_beside_its_competition_logits_and_a_stale_file_is_refused(tmp_path):
+    from kaggle_kit.errors import RunError
+    from kaggle_kit.gap.report_runs import reference_logits
+    from kaggle_kit.runs import REFERENCE_FILE, load_logits
+
+    folder = predicted_run(tmp_path / "a", False, None)
+    comp = load_logits(folder / "logits_comp.npz")
+    assert reference_logits(folder, comp) is None  # predicted without one: no Ref-EM, nothing refused
+    ref = Logits(ids=np.arange(4), logits=np.eye(10, dtype=np.float32)[:4], labels=None, tta="none", temperature=1.0)
+    save_logits(folder / REFERENCE_FILE, ref)
+    assert np.array_equal(reference_logits(folder, comp), ref.logits)
+    save_logits(folder / REFERENCE_FILE, Logits(ids=np.arange(1, 5), logits=ref.logits, labels=None, tta="none",
+                                                temperature=1.0))
+    with pytest.raises(RunError, match="logits_comp_reference.npz: its images are not those of logits_comp.npz"):
+        reference_logits(folder, comp)
