@@ -29,9 +29,9 @@ from kaggle_kit.calibration import fit_temperature, nll
 from kaggle_kit.config import ENSEMBLE_METHODS as METHODS
 from kaggle_kit.errors import ConfigError, RunError
 from kaggle_kit.fsio import atomic_write_text, check_dir_target
-from kaggle_kit.runs import (LOGIT_SPLITS, NUM_CLASSES, UNFINISHED_ENSEMBLE, Logits, ensemble_summary, load_logits,
-                             member_candidates, member_names, read_manifest, save_logits, unfinished_ensemble,
-                             write_manifest)
+from kaggle_kit.runs import (LOGIT_SPLITS, NUM_CLASSES, REFERENCE_FILE, UNFINISHED_ENSEMBLE, Logits, ensemble_summary,
+                             load_logits, member_candidates, member_names, read_manifest, save_logits,
+                             unfinished_ensemble, write_manifest)
 
 VOTE_TIE_BREAK = 0.01   # fraction of one vote the mean probability may add: orders ties, never flips a vote
 PROB_FLOOR = 1e-300     # keeps log-loss finite when a member gives the true class probability 0
@@ -248,6 +248,21 @@ def _check_member_list(run_dirs: list[str | Path], out: Path, replace: bool = Fa
 SUMMARY_FILES = ("ensemble.json", "manifest_ensemble.json")
 
 
+def member_references(members: list[Member]) -> list[Logits] | None:
+    """Every member's BatchNorm reference (``REFERENCE_FILE``, written by ``predict``) when each has one, else None;
+    a reference naming other images than its member's competition logits is refused."""
+    refs = []
+    for mb in members:
+        path = mb.folder / REFERENCE_FILE
+        if "comp" not in mb.logits or not path.is_file():
+            return None
+        ref = load_logits(path, NUM_CLASSES)
+        if not np.array_equal(ref.ids, mb.logits["comp"].ids):
+            raise RunError(f"{path}: its images are not those of logits_comp.npz; predict the run again")
+        refs.append(ref)
+    return refs
+
+
 def _invalidate(out: Path) -> None:
     """Remove the files that call a folder a complete ensemble before any of its logits is replaced: a run killed
     from here on leaves a folder that `submit --from` refuses, never new logits under the old summary."""
@@ -257,7 +272,8 @@ def _invalidate(out: Path) -> None:
 
 def ensemble_runs(run_dirs: list[str | Path], method: str, name: str, out_root: Path = Path("ensembles"),
                   replace: bool = False) -> Path:
-    """Combine runs into ``<out_root>/<name>/`` (logits_*.npz, holdout_indices.npy, ensemble.json, manifest).
+    """Combine runs into ``<out_root>/<name>/`` (logits_*.npz, holdout_indices.npy, ensemble.json, manifest; and
+    ``REFERENCE_FILE`` when every member has one).
 
     ``replace``: overwrite an ensemble of other members there (the pipeline, whose names are keys of its inputs);
     the command refuses to."""
@@ -279,6 +295,8 @@ def ensemble_runs(run_dirs: list[str | Path], method: str, name: str, out_root: 
     weights = fit_weights(lp["holdout"], hold_labels) if method == "weighted" else np.full(m, 1.0 / m)
     combined = {s: combine(v, method, weights).astype(np.float32) for s, v in lp.items()}
     temperature = fit_temperature(combined["holdout"], hold_labels)
+    # the members' references combined as their competition logits are: the ensemble's reference for Ref-EM
+    refs = member_references(members)
 
     out.mkdir(parents=True, exist_ok=True)
     _invalidate(out)
@@ -293,6 +311,13 @@ def ensemble_runs(run_dirs: list[str | Path], method: str, name: str, out_root: 
     stale = out / "logits_comp.npz"
     if "comp" not in combined and stale.exists():
         stale.unlink()
+    if refs is not None:
+        outputs["comp_reference"] = save_logits(out / REFERENCE_FILE, Logits(
+            ids=ens["comp"].ids, logits=combine(np.stack([member_log_probs(r) for r in refs]), method,
+                                                weights).astype(np.float32),
+            labels=None, tta=f"ensemble:{method}", temperature=temperature))
+    else:
+        (out / REFERENCE_FILE).unlink(missing_ok=True)
 
     comp_complete = "comp" in combined and all(mb.comp_complete for mb in members)
     summary = {
@@ -318,6 +343,8 @@ def ensemble_runs(run_dirs: list[str | Path], method: str, name: str, out_root: 
         metrics[f"member{i}_test_acc"] = mb.logits["test"].accuracy
     inputs = {f"member{i}/logits_{s}": mb.folder / f"logits_{s}.npz"
               for i, mb in enumerate(members) for s in mb.logits}
+    if refs is not None:
+        inputs.update({f"member{i}/{REFERENCE_FILE}": mb.folder / REFERENCE_FILE for i, mb in enumerate(members)})
     write_manifest(out, "ensemble", config={"method": method, "members": [str(mb.folder) for mb in members]},
                    inputs=inputs, outputs={**outputs, "summary": out / "ensemble.json"}, metrics=metrics,
                    extra={"weights": [float(w) for w in weights], "comp_complete": comp_complete,

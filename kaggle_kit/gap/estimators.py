@@ -39,7 +39,8 @@ All functions take calibrated probabilities (temperature fitted on the holdout) 
   fresh families confirmed it (2.78 against 3.13).
 - Ref-EM (ours): a reference model's view of the submitted predictions. The reference is a copy of the model whose
   BatchNorm statistics were re-estimated, class-balanced, on the competition images (``bn_adapt``; ``predict``
-  writes its logits beside a run's own); each image's submitted prediction is scored by the copy's probability for
+  writes its logits beside a run's own, and an ensemble combines its members' as it combines their predictions);
+  each image's submitted prediction is scored by the copy's probability for
   it, temperature-scaled on the holdout and prior-corrected by EM, and the mean is the estimate. Where the pixels
   moved the copy is the more accurate model, so its beliefs are a less shifted reference than the model's own
   confidence. Ref-Avg, its mean with Median-5-Spread, replaces Median-5-Spread as recommended where it can be

@@ -46,8 +46,9 @@ def accuracy_section(errors: dict, unseen: dict | None = None, correction_eviden
             f"chose it for its error on shift families outside the benchmark.")
     fallback = [n for n in estimators.PREFERRED if n in ests and n != best]
     if best in estimators.PREFERRED and fallback:
-        sec.blocks.append(f"Where a run has no BatchNorm reference (an ensemble, a model without BatchNorm, a run "
-                          f"predicted with predict.bn_reference off or with predict.adapt_bn on) the recommendation "
+        sec.blocks.append(f"Where a run has no BatchNorm reference (a model without BatchNorm, a run predicted with "
+                          f"predict.bn_reference off or with predict.adapt_bn on, an ensemble with such a member) "
+                          f"the recommendation "
                           f"is {fallback[0]} ({CHOSEN_BY.get(fallback[0], 'benchmarks/PREREGISTERED.md')}).")
     for name, note in errors.get("derived", {}).items():
         sec.blocks.append(f"{name}'s row: {note}.")

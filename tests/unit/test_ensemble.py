@@ -8,7 +8,7 @@ from kaggle_kit.calibration import fit_temperature, nll
 from kaggle_kit.ensemble import METHODS, combine, ensemble_runs, fit_weights, member_log_probs
 from kaggle_kit.errors import RunError, SubmissionError
 from kaggle_kit.predict import submission_from_run
-from kaggle_kit.runs import Logits, load_logits, save_logits, write_manifest
+from kaggle_kit.runs import REFERENCE_FILE, Logits, load_logits, save_logits, write_manifest
 from kaggle_kit.submission import check_submission
 
 HOLD = np.arange(0, 2000, 5, dtype=np.int64)   # 400 holdout indices
@@ -407,3 +407,32 @@ def test_cli_table_gives_each_members_weight_then_holdout_then_test_accuracy(tmp
     accs = [np.mean(calibrated(ens / f"logits_{s}.npz").argmax(1) == y) for s, y in (("holdout", HOLD_Y),
                                                                                      ("test", TEST_Y))]
     assert lines[3].split() == ["ensemble", "(mean_probs)", *(f"{100 * acc:.2f}%" for acc in accs)]
+
+
+def _with_reference(run, seed: int):
+    """The BatchNorm reference predict writes beside a run's competition logits (here: other made-up logits)."""
+    comp = load_logits(run / "logits_comp.npz")
+    ref = fake_logits(np.random.default_rng(99).integers(0, 10, len(COMP)), 3.0, np.random.default_rng(seed), 1.0)
+    save_logits(run / REFERENCE_FILE, Logits(comp.ids, ref, None, "none", comp.temperature))
+    return ref
+
+
+def test_the_members_references_are_combined_as_their_competition_logits_only_when_every_member_has_one(tmp_path):
+    a, b = make_run(tmp_path / "runs" / "a", seed=1), make_run(tmp_path / "runs" / "b", seed=2, scale=2.0)
+    _with_reference(a, 10)
+    out = ensemble_runs([a, b], "weighted", "ens", out_root=tmp_path / "ens")
+    assert not (out / REFERENCE_FILE).exists()  # b has none: no reference, no Ref-EM for the ensemble
+    _with_reference(b, 11)
+    out = ensemble_runs([a, b], "weighted", "ens", out_root=tmp_path / "ens", replace=True)
+    ref, comp = load_logits(out / REFERENCE_FILE), load_logits(out / "logits_comp.npz")
+    weights = [m["weight"] for m in json.loads((out / "ensemble.json").read_text())["members"]]
+    # by hand: each member's reference at its own temperature, mixed with the members' fitted weights
+    lp = np.stack([member_log_probs(load_logits(r / REFERENCE_FILE)) for r in (a, b)])
+    np.testing.assert_allclose(ref.logits, combine(lp, "weighted", np.array(weights)), atol=1e-5)
+    assert np.array_equal(ref.ids, comp.ids) and ref.labels is None and ref.temperature == comp.temperature
+    manifest = json.loads((out / "manifest_ensemble.json").read_text())
+    assert "comp_reference" in manifest["outputs"] and f"member1/{REFERENCE_FILE}" in manifest["inputs"]
+    # a member's reference of other images is refused, as the report refuses it
+    save_logits(b / REFERENCE_FILE, Logits(COMP[:-1], np.zeros((len(COMP) - 1, 10), np.float32), None, "none", 1.0))
+    with pytest.raises(RunError, match="logits_comp_reference.npz: its images are not those of logits_comp.npz"):
+        ensemble_runs([a, b], "weighted", "ens", out_root=tmp_path / "ens", replace=True)
