@@ -30,7 +30,7 @@ from kaggle_kit.config import ENSEMBLE_METHODS as METHODS
 from kaggle_kit.errors import ConfigError, RunError
 from kaggle_kit.fsio import atomic_write_text, check_dir_target
 from kaggle_kit.runs import (LOGIT_SPLITS, NUM_CLASSES, REFERENCE_FILE, UNFINISHED_ENSEMBLE, Logits, ensemble_summary,
-                             load_logits, member_candidates, member_names, read_manifest, save_logits,
+                             load_logits, load_reference, member_candidates, member_names, read_manifest, save_logits,
                              unfinished_ensemble, write_manifest)
 
 VOTE_TIE_BREAK = 0.01   # fraction of one vote the mean probability may add: orders ties, never flips a vote
@@ -251,16 +251,8 @@ SUMMARY_FILES = ("ensemble.json", "manifest_ensemble.json")
 def member_references(members: list[Member]) -> list[Logits] | None:
     """Every member's BatchNorm reference (``REFERENCE_FILE``, written by ``predict``) when each has one, else None;
     a reference naming other images than its member's competition logits is refused."""
-    refs = []
-    for mb in members:
-        path = mb.folder / REFERENCE_FILE
-        if "comp" not in mb.logits or not path.is_file():
-            return None
-        ref = load_logits(path, NUM_CLASSES)
-        if not np.array_equal(ref.ids, mb.logits["comp"].ids):
-            raise RunError(f"{path}: its images are not those of logits_comp.npz; predict the run again")
-        refs.append(ref)
-    return refs
+    refs = [load_reference(mb.folder, mb.logits["comp"].ids) if "comp" in mb.logits else None for mb in members]
+    return None if any(r is None for r in refs) else refs
 
 
 def _invalidate(out: Path) -> None:

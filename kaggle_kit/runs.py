@@ -164,6 +164,18 @@ def load_logits(path: str | Path, num_classes: int | None = None) -> Logits:
                   temperature=temperature)
 
 
+def load_reference(folder: str | Path, comp_ids: np.ndarray) -> Logits | None:
+    """The folder's ``REFERENCE_FILE``, or None when it has none; refused when it names other images than the
+    competition logits beside it (``comp_ids``): a file left from another prediction."""
+    path = Path(folder) / REFERENCE_FILE
+    if not path.is_file():
+        return None
+    ref = load_logits(path, NUM_CLASSES)
+    if not np.array_equal(ref.ids, comp_ids):
+        raise RunError(f"{path}: its images are not those of logits_comp.npz; predict the run again")
+    return ref
+
+
 # ------------------------------------------------------------------------------------------- recipes
 # Settings that change how fast a run trains or which images it is scored on, not what it learns. With the seeds
 # they are left out of a run's recipe, so two seeds of one recipe share a key: the ledger correction prefers

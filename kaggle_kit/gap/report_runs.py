@@ -16,7 +16,7 @@ from kaggle_kit.config import ReportConfig
 from kaggle_kit.data import Cifar10, CompetitionSet
 from kaggle_kit.errors import RunError
 from kaggle_kit.gap import estimators
-from kaggle_kit.runs import (NUM_CLASSES, REFERENCE_FILE, Logits, RecipeKeys, ensemble_summary, load_logits,
+from kaggle_kit.runs import (NUM_CLASSES, Logits, RecipeKeys, ensemble_summary, load_logits, load_reference,
                              member_candidates, member_names, read_manifest, recipe_keys)
 
 
@@ -54,15 +54,9 @@ def _maybe(path: Path) -> Logits | None:
 
 
 def reference_logits(folder: Path, comp: Logits) -> np.ndarray | None:
-    """The BatchNorm copy's competition logits ``predict`` wrote beside ``comp`` (``REFERENCE_FILE``), or None
-    when it wrote none; refused when they name other images than ``comp`` (a file left from another prediction)."""
-    ref = _maybe(folder / REFERENCE_FILE)
-    if ref is None:
-        return None
-    if not np.array_equal(ref.ids, comp.ids):
-        raise RunError(f"{folder / REFERENCE_FILE}: its images are not those of logits_comp.npz; predict the run "
-                       f"again")
-    return ref.logits
+    """The BatchNorm reference's logits beside ``comp`` (``runs.load_reference``), or None when there is none."""
+    ref = load_reference(folder, comp.ids)
+    return None if ref is None else ref.logits
 
 
 def member_folders(folder: Path) -> list[Path]:
