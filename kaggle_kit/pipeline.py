@@ -24,7 +24,7 @@ from kaggle_kit.errors import ConfigError
 from kaggle_kit.fsio import atomic_write_text, check_not_held, held_lock, one_at_a_time, sha256_file
 from kaggle_kit.ledger import as_fraction
 from kaggle_kit.member_jobs import MemberJob, planned_at_once, train_members, visible_cuda_devices
-from kaggle_kit.runs import new_run_id
+from kaggle_kit.runs import REFERENCE_FILE, new_run_id
 from kaggle_kit.text import noun_for, percent
 
 
@@ -606,7 +606,8 @@ def _ensemble_stage(st: _Stages, run_dirs: list[Path]) -> Path:
     # keyed by the members' logits themselves (the sha256 of upstream artifacts, as every stage is): a predict stage
     # that made them again under the same key must not leave the ensemble of the old ones
     ekey = config_hash({"members": [sha256_file(d / f"logits_{s}.npz") for d in run_dirs
-                                    for s in ("holdout", "test", "comp")], "ensemble": cfg.ensemble})
+                                    for s in ("holdout", "test", "comp")], "ensemble": cfg.ensemble,
+                        **references_key(run_dirs)})
     ens_name = f"{cfg.name}-{ekey}"
     ens_dir = work / "ensembles" / ens_name
     ens_outputs = [ens_dir / n for n in ("logits_holdout.npz", "logits_comp.npz", "ensemble.json")]
@@ -683,6 +684,14 @@ def _upload_stage(st: _Stages, csv: Path, csv_sha: str, final_dir: Path, run_dir
     return row
 
 
+def references_key(dirs: list[Path]) -> dict:
+    """The sha256 of each folder's BatchNorm reference (None where it has none), a key entry only when one exists:
+    members predicted again with ``predict.bn_reference`` turned on keep their logits, so without it the ensemble
+    and the report of the old ones were taken as current; a pipeline without references keys as before."""
+    shas = [sha256_file(d / REFERENCE_FILE) if (d / REFERENCE_FILE).is_file() else None for d in dirs]
+    return {"references": shas} if any(shas) else {}
+
+
 def _report_stage(st: _Stages, run_dirs: list[Path], final_dir: Path) -> Path:
     """The gap report of the members and the final logits, keyed by their logits, the ledger and the report's
     code."""
@@ -693,7 +702,7 @@ def _report_stage(st: _Stages, run_dirs: list[Path], final_dir: Path) -> Path:
     rkey = config_hash({"logits": [sha256_file(d / "logits_comp.npz") for d in dirs],
                         "ledger": sha256_file(ledger_path) if ledger_path.is_file() else None,
                         "report": cfg.report, "fp": st.data_fp, "competition": cfg.submit.competition,
-                        "code": report_fingerprint()})
+                        "code": report_fingerprint(), **references_key(dirs)})
     html = st.work / "reports" / "gap.html"
     report_outputs = [html, html.with_name("gap.md")]  # shared by every pipeline of the work folder
     if st.state.done("report", rkey, report_outputs):

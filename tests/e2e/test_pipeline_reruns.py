@@ -6,6 +6,7 @@ Each case runs the real pipeline in-process (tiny model, real CIFAR-10 subset, t
 """
 from __future__ import annotations
 
+import io
 import json
 import shutil
 from pathlib import Path
@@ -215,6 +216,28 @@ def test_members_that_train_alike_keep_a_run_each(tmp_path, shared_data):
     assert all(_skipped(again, s) for s in ("train plain", "train flip", "predict plain", "predict flip",
                                              "ensemble", "submission")), again
     assert len(_runs(work)) == 2
+
+
+def test_turning_the_bn_reference_on_makes_the_ensemble_again_with_its_members_references(tmp_path, shared_data):
+    """Members predicted again with predict.bn_reference on keep their logits bit for bit; keyed by those alone, the
+    ensemble of the old predictions (without a reference) was taken as current, and its report never had Ref-Avg."""
+    from kaggle_kit.runs import REFERENCE_FILE
+
+    work = tmp_path / "w"
+    pair = ["members=[{name: a, set: {train.seed: 0}}, {name: b, set: {train.seed: 1}}]",
+            "stages=[data,train,predict,ensemble]", "data.comp_subset=200"]
+    first = _run(work, shared_data, *pair)
+    (old,) = (work / "ensembles").iterdir()
+    assert not (old / REFERENCE_FILE).exists(), first
+    before = {r: (work / "runs" / r / "logits_comp.npz").read_bytes() for r in _runs(work)}
+    on = _run(work, shared_data, *pair, "predict.bn_reference=true")
+    assert _skipped(on, "train a") and not _skipped(on, "predict a") and not _skipped(on, "ensemble"), on
+    with_ref = [e for e in (work / "ensembles").iterdir() if (e / REFERENCE_FILE).exists()]
+    assert len(with_ref) == 1 and all((work / "runs" / r / REFERENCE_FILE).exists() for r in before)
+    for r, comp in before.items():
+        with np.load(work / "runs" / r / "logits_comp.npz") as now, np.load(io.BytesIO(comp)) as then:
+            assert np.array_equal(now["logits"], then["logits"])
+    assert _skipped(_run(work, shared_data, *pair, "predict.bn_reference=true"), "ensemble")
 
 
 def test_comp_subset_is_the_pipelines_own_not_the_one_the_run_was_trained_with(tmp_path, shared_data):
