@@ -44,7 +44,7 @@ def run(args: argparse.Namespace) -> int:
     from kaggle_kit.datapaths import reading_data
     from kaggle_kit.errors import ConfigError, RunError, UsageError
     from kaggle_kit.predict import predict_run, resolve_device, run_config, run_model
-    from kaggle_kit.runs import read_manifest, run_dir
+    from kaggle_kit.runs import REFERENCE_FILE, read_manifest, run_dir
     from kaggle_kit.tta import plan_from_config
 
     device = resolve_device(args.device)  # a bad or absent device fails here, before the data is loaded
@@ -78,7 +78,8 @@ def run(args: argparse.Namespace) -> int:
     subset = {"comp_subset": None} if args.all_comp else {}
     logits = predict_run(folder, data, comp, cfg, device=device, **subset)
 
-    metrics = (read_manifest(folder, "predict") or {}).get("metrics", {})
+    manifest = read_manifest(folder, "predict") or {}
+    metrics = manifest.get("metrics", {})
     print(f"{'split':<8} {'images':>7} {'plain':>8} {'TTA':>8}")
     for split, lg in logits.items():
         print(f"{split:<8} {len(lg.ids):>7,} {percent(metrics.get(f'{split}_acc_plain'), 2):>8} "
@@ -92,4 +93,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"BatchNorm adapted to the competition images: {percent(metrics['comp_changed_by_adapt_bn'], 1)} of "
               f"their predictions changed")
     print(f"wrote {', '.join(str(folder / f'logits_{s}.npz') for s in logits)}")
+    if "comp_reference" in manifest.get("outputs", {}):
+        print(f"and {folder / REFERENCE_FILE}, the BatchNorm reference of the report's Ref-Avg estimate "
+              f"({manifest.get('timings_s', {}).get('comp_reference_s', 0):.1f} s; --no-bn-reference skips it)")
     return 0
