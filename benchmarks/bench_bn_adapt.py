@@ -48,7 +48,7 @@ BATCH = 1000  # images per adaptation batch, as predict.batch_size's default
 STATISTICS = ("trained", "adapted", "balanced", "balanced3")
 SHIPPED = "balanced3"  # the form predict.adapt_bn uses (check 20), which --write summarises
 # estimates of the trained model's accuracy read beside SHIPPED's logits (check 21), against the recommended one
-REFERENCE = ("Median-5-Spread", "Ref-EM", "Ref-Avg")
+REFERENCE = (estimators.REFERENCE_PARTNER, *estimators.REFERENCE_ESTIMATORS)
 MEASURED = Path(__file__).resolve().parents[1] / "kaggle_kit" / "gap" / "measured_bn_adapt.json"
 # Ref-Avg against Median-5-Spread on the held-out families of pre-registered checks 21 and 22 (144 model-sets,
 # points MAE), which made it the recommended estimator where a run has a reference; quoted beside the bench's entries

@@ -40,8 +40,8 @@ All functions take calibrated probabilities (temperature fitted on the holdout) 
 - Ref-EM (ours): a reference model's view of the submitted predictions. The reference is a copy of the model whose
   BatchNorm statistics were re-estimated, class-balanced, on the competition images (``bn_adapt``; ``predict``
   writes its logits beside a run's own, and an ensemble combines its members' as it combines their predictions);
-  each image's submitted prediction is scored by the copy's probability for
-  it, temperature-scaled on the holdout and prior-corrected by EM, and the mean is the estimate. Where the pixels
+  each image's submitted prediction is scored by the copy's probability for it, temperature-scaled on the holdout
+  and prior-corrected by EM, and the mean is the estimate. Where the pixels
   moved the copy is the more accurate model, so its beliefs are a less shifted reference than the model's own
   confidence. Ref-Avg, its mean with Median-5-Spread, replaces Median-5-Spread as recommended where it can be
   computed: pre-registered checks 21 and 22 found it closer on 144 held-out model-sets (2.30 against 2.98 points
@@ -259,7 +259,8 @@ def agreement_line(source_acc: float, source_member_preds: Sequence[np.ndarray],
 
 
 ESTIMATORS = ("AC", "DoC", "ATC-MC", "ATC-NE", "AC-EM", "ATC-NE-BBSE", "ATC-NE-EM", "COT", "COT-EM", "COTT",
-              "Shift-Gated", "CC-Synth", "Median-4", "Median-4-Spread", "NucNorm", "Median-5", "Median-5-Spread", "Ref-EM", "Ref-Avg")
+              "Shift-Gated", "CC-Synth", "Median-4", "Median-4-Spread", "NucNorm", "Median-5", "Median-5-Spread",
+              "Ref-EM", "Ref-Avg")
 # What ``estimate_all`` computes from logits alone (no images, no weights): the upload step's fallback
 LOGITS_ONLY = ESTIMATORS[:10]
 MEDIAN_MEMBERS = ("Shift-Gated", "CC-Synth", "ATC-NE-EM", "COTT")

@@ -139,6 +139,7 @@ def test_write_gives_the_reference_estimators_their_measured_error_entries_and_k
     assert ref["n_generated"] == 4 and ref["mae_all_generated"] == pytest.approx(0.035)
     assert ref["mae_standin"] == pytest.approx(0.035) and ref["by_predicted_drop"]["5-15"]["n"] == 4
     assert payload["estimators"]["Ref-EM"]["mae_all_generated"] == pytest.approx(0.02)
-    assert payload["derived"]["Ref-Avg"].startswith("measured by `bench_bn_adapt.py --models a b` on a and b only (4 "
-                                                    "generated model-sets; Median-5-Spread 5.00 points MAE on the same)")
+    assert payload["derived"]["Ref-Avg"].startswith(
+        "measured by `bench_bn_adapt.py --models a b` on a and b only (4 generated model-sets; Median-5-Spread 5.00 "
+        "points MAE on the same)")
     assert "checks 21 and 22 2.30 against 2.98" in payload["derived"]["Ref-Avg"]
