@@ -438,23 +438,12 @@ def _train_run(cfg: PipelineConfig, data: Cifar10, run_dir: Path, held: contextl
         done = _finished_result(run_dir, state)
         if done is not None:
             return done
-    if min(tc.epochs, tc.batch_size, tc.eval_every_epochs) < 1:
-        raise ConfigError("train.epochs, train.batch_size and train.eval_every_epochs must be >= 1")
-    if tc.select_best and cfg.data.holdout_size == 0:
-        raise ConfigError("train.select_best needs a holdout; set data.holdout_size > 0 or select_best: false")
-
-    train_idx, hold_idx = split_indices(cfg, data.train_labels)
+    train_idx, hold_idx, spe = _checked_split(cfg, data.train_labels, info, state, run_dir)
     num_classes = len(data.class_names)
-    spe = steps_per_epoch(len(train_idx), tc.batch_size, info.world_size)
-    if spe < 1:
-        raise ConfigError(f"{len(train_idx):,} training images make no full batch of {tc.batch_size} per process")
-    if state is not None and (problem := process_count_problem(state, spe, info.world_size)):
-        raise RunError(f"{run_dir}: {problem}")
 
     _configure_torch(tc, device)
     seed_all(tc.seed)
     eng, model_kwargs = build_engine(cfg, num_classes, spe, device, info)
-    model = eng.model
     train_x, train_y = data.train_images[train_idx], data.train_labels[train_idx]
     hold_x, hold_y = data.train_images[hold_idx], data.train_labels[hold_idx]
     source = make_source(tc, train_x, train_y, device)
@@ -477,23 +466,8 @@ def _train_run(cfg: PipelineConfig, data: Cifar10, run_dir: Path, held: contextl
         save_model(model_path, eng.eval_model, metrics=best, **checkpoint_meta)  # last.pt holds its weights
 
     for epoch in range(start_epoch, tc.epochs if stopped_epoch is None else start_epoch):
-        t0 = time.perf_counter()
-        epoch_seed = derive_seed(tc.seed, epoch, info.rank)
-        seed_all(epoch_seed)
-        batches = epoch_batches(len(train_idx), tc.batch_size, tc.seed, epoch, info)
-        with tqdm(total=len(batches), desc=f"epoch {epoch + 1}/{tc.epochs}", unit="batch", leave=False,
-                  disable=not show_bar, file=sys.stderr) as bar:
-            stats = train_epoch(eng, source, batches, epoch_seed, tc, num_classes, bar)
-        train_s = time.perf_counter() - t0
-        eng.sync_buffers()
-        hold_loss = hold_acc = None
-        if (epoch + 1) % tc.eval_every_epochs == 0 or epoch + 1 == tc.epochs:
-            hold_loss, hold_acc = evaluate(eng.eval_model, hold_x, hold_y, device, tc, info)
-            if tc.holdout_loss_adds_l2 and hold_loss is not None:  # Keras' val_loss (seed004)
-                hold_loss += l2_penalty(eng.eval_model, tc.optimizer)
-        check_not_diverged(eng, run_dir, epoch + 1, stats["train_loss"], hold_loss, tc)
-        eng.schedule.end_epoch(hold_loss)
-        row = _epoch_row(epoch, stats, hold_loss, hold_acc, time.perf_counter() - t0, train_s)
+        row, hold_loss, hold_acc = _fit_epoch(eng, source, (hold_x, hold_y), tc, info, device, run_dir, epoch,
+                                              len(train_idx), num_classes, show_bar)
         history.append(row)
         improved = improves(tc.select_by, hold_loss, hold_acc, best)
         if improved:
@@ -523,13 +497,13 @@ def _train_run(cfg: PipelineConfig, data: Cifar10, run_dir: Path, held: contextl
     test_acc = _test_accuracy(cfg, data, eng, device, info)
     seconds = float(sum(r["seconds"] for r in history))
     if info.is_main:
-        n_params = sum(p.numel() for p in model.parameters() if p.requires_grad)
         write_manifest(
             run_dir, "train", config=cfg, inputs=inputs,
             outputs={n: run_dir / n for n in TRAIN_OUTPUTS},
             metrics={"holdout_acc": chosen["holdout_acc"], "holdout_loss": chosen["holdout_loss"],
                      "model_epoch": chosen["epoch"], "test_acc": test_acc, "epochs": len(history),
-                     "params": n_params, "train_images": len(train_idx), "holdout_images": len(hold_idx),
+                     "params": sum(p.numel() for p in eng.model.parameters() if p.requires_grad),
+                     "train_images": len(train_idx), "holdout_images": len(hold_idx),
                      "images_per_s_mean": round(float(np.mean([r["images_per_s"] for r in history])), 1)},
             timings_s={"train_and_eval": seconds},
             extra={"selection": selection_record(tc, chosen["epoch"], stopped_epoch),
@@ -539,6 +513,49 @@ def _train_run(cfg: PipelineConfig, data: Cifar10, run_dir: Path, held: contextl
                    "amp_dtype": str(amp_dtype(device, tc.amp))})
     distributed.barrier(info)
     return TrainResult(run_dir, chosen["holdout_acc"], test_acc, len(history), seconds, stopped_epoch)
+
+
+def _checked_split(cfg: PipelineConfig, labels: np.ndarray, info: DistInfo, state: dict | None,
+                   run_dir: Path) -> tuple[np.ndarray, np.ndarray, int]:
+    """The training and holdout indices and the steps per epoch, after the settings that would make a run
+    meaningless (or, resumed, continue another schedule) are refused."""
+    tc = cfg.train
+    if min(tc.epochs, tc.batch_size, tc.eval_every_epochs) < 1:
+        raise ConfigError("train.epochs, train.batch_size and train.eval_every_epochs must be >= 1")
+    if tc.select_best and cfg.data.holdout_size == 0:
+        raise ConfigError("train.select_best needs a holdout; set data.holdout_size > 0 or select_best: false")
+    train_idx, hold_idx = split_indices(cfg, labels)
+    spe = steps_per_epoch(len(train_idx), tc.batch_size, info.world_size)
+    if spe < 1:
+        raise ConfigError(f"{len(train_idx):,} training images make no full batch of {tc.batch_size} per process")
+    if state is not None and (problem := process_count_problem(state, spe, info.world_size)):
+        raise RunError(f"{run_dir}: {problem}")
+    return train_idx, hold_idx, spe
+
+
+def _fit_epoch(eng: Engine, source, holdout: tuple[np.ndarray, np.ndarray], tc: TrainConfig, info: DistInfo,
+               device: torch.device, run_dir: Path, epoch: int, n_train: int, num_classes: int,
+               show_bar: bool) -> tuple[dict, float | None, float | None]:
+    """Train one epoch and evaluate it when due: its metrics.csv row and the unrounded holdout loss and accuracy
+    (None when not evaluated), which select the best epoch. Seeded from (seed, epoch, rank), so a resumed run
+    draws what an uninterrupted one would."""
+    t0 = time.perf_counter()
+    epoch_seed = derive_seed(tc.seed, epoch, info.rank)
+    seed_all(epoch_seed)
+    batches = epoch_batches(n_train, tc.batch_size, tc.seed, epoch, info)
+    with tqdm(total=len(batches), desc=f"epoch {epoch + 1}/{tc.epochs}", unit="batch", leave=False,
+              disable=not show_bar, file=sys.stderr) as bar:
+        stats = train_epoch(eng, source, batches, epoch_seed, tc, num_classes, bar)
+    train_s = time.perf_counter() - t0
+    eng.sync_buffers()
+    hold_loss = hold_acc = None
+    if (epoch + 1) % tc.eval_every_epochs == 0 or epoch + 1 == tc.epochs:
+        hold_loss, hold_acc = evaluate(eng.eval_model, *holdout, device, tc, info)
+        if tc.holdout_loss_adds_l2 and hold_loss is not None:  # Keras' val_loss (seed004)
+            hold_loss += l2_penalty(eng.eval_model, tc.optimizer)
+    check_not_diverged(eng, run_dir, epoch + 1, stats["train_loss"], hold_loss, tc)
+    eng.schedule.end_epoch(hold_loss)
+    return _epoch_row(epoch, stats, hold_loss, hold_acc, time.perf_counter() - t0, train_s), hold_loss, hold_acc
 
 
 def _saved_state(cfg: PipelineConfig, run_dir: Path, key: str, resume: bool) -> dict | None:
