@@ -55,6 +55,7 @@ def expectation_sentence(name: str, estimator: str, result: dict, errors: dict,
     if est is None:
         return None
     head = f"{name}: {estimator} predicts **{percent(est, 1)}**, {versus(est, result['holdout_acc'])} the holdout"
+    own = expected_for(errors, estimator, result)  # its own benchmark error at its predicted drop
     rng = estimators.expected_range(errors, result["estimates"], result["holdout_acc"])
     if rng is not None:
         # the bin is the median's predicted drop, which can differ from the drop of ``estimator`` said just before
@@ -72,22 +73,21 @@ def expectation_sentence(name: str, estimator: str, result: dict, errors: dict,
         cov = (unseen or {}).get("range_coverage")
         evidence = (f" This range held on {cov['spread']:.0%} of {cov['n']} shifted sets of families outside the "
                     f"benchmark ({median} ±{p90:.1f} points alone: {cov['symmetric']:.0%})." if cov else "")
-        band = estimators.own_band(errors, result["estimates"], result["holdout_acc"], estimator)
+        band = None if own is None else estimators.symmetric_band(est, own["p90"])  # own_band, from the p90 quoted
         low, high = estimators.joined_range((rng["low"], rng["high"]), est, band)
         joined = "" if (low, high) == (rng["low"], rng["high"]) else (
             f" {estimator} lies outside {median}'s range ({percent(rng['low'], 1)} to {percent(rng['high'], 1)}), "
-            f"so the range is widened to its own: ±{100 * expected_for(errors, estimator, result)['p90']:.1f} "
+            f"so the range is widened to its own: ±{100 * own['p90']:.1f} "
             f"points, 9 in 10 of its benchmark errors.")
         return (f"{head}. Expect **{percent(low, 1)} to {percent(high, 1)}**: {where} was within "
                 f"{p90:.1f} points 9 times in 10; {why}.{evidence}{joined}")
-    exp = expected_for(errors, estimator, result)
-    if exp is None:
+    if own is None:
         return None
-    where = ("over all benchmark sets" if exp["bin"] == "all" else
-             f"on the {exp['n']} benchmark sets where it predicted a drop of {_bin_words(exp['bin'])} points")
-    lo, hi = estimators.symmetric_band(est, exp["p90"])
-    return (f"{head}; {where} its error averaged {100 * exp['mae']:.1f} points and 9 in 10 were within "
-            f"{100 * exp['p90']:.1f}, so expect {percent(lo, 1)} to {percent(hi, 1)}.")
+    where = ("over all benchmark sets" if own["bin"] == "all" else
+             f"on the {own['n']} benchmark sets where it predicted a drop of {_bin_words(own['bin'])} points")
+    lo, hi = estimators.symmetric_band(est, own["p90"])
+    return (f"{head}; {where} its error averaged {100 * own['mae']:.1f} points and 9 in 10 were within "
+            f"{100 * own['p90']:.1f}, so expect {percent(lo, 1)} to {percent(hi, 1)}.")
 
 
 def versus(value: float, holdout: float) -> str:
