@@ -9,7 +9,8 @@ report still predict the adapted model's leaderboard accuracy? Each model's logi
 left out of CC-Synth's and NucNorm's pool as in ``bench_gap.py``. The holdout logits, which calibrate every
 estimator, keep the trained statistics, as ``predict`` keeps them.
 
-    .venv/bin/python benchmarks/bench_bn_adapt.py --models weak_cnn resnet9q_e4 --write
+    .venv/bin/python benchmarks/bench_bn_adapt.py --models weak_cnn resnet9q_e4 resnet9q resnet9q_ls \
+        --forms balanced3 --write
     .venv/bin/python benchmarks/bench_bn_adapt.py --models weak_cnn weak_cnn@1 resnet9q_e4 resnet9q_e4@1 --sets 16
     .venv/bin/python benchmarks/bench_bn_adapt.py --models weak_cnn resnet9q_e4 --sets 15 --forms balanced3
 
@@ -40,6 +41,7 @@ from kaggle_kit.data import load_cifar10, shared_data_dir  # noqa: E402
 from kaggle_kit.fsio import atomic_write_text  # noqa: E402
 from kaggle_kit.gap import estimators  # noqa: E402
 from kaggle_kit.gap.label_shift import class_priors  # noqa: E402
+from kaggle_kit.text import and_list  # noqa: E402
 
 ESTIMATORS = ("Median-5-Spread", "Median-5", "Median-4-Spread", "CC-Synth", "Shift-Gated", "ATC-NE-EM", "COTT",
               "NucNorm", "ATC-NE")
@@ -216,16 +218,18 @@ def summary(df: pd.DataFrame, command: str, shipped: str = SHIPPED) -> dict:
 def add_reference_to_measured_error(df: pd.DataFrame, command: str,
                                     path: Path = bench_gap.MEASURED_ERROR_JSON) -> list[str]:
     """Give Ref-EM and Ref-Avg their ``measured_error.json`` entries from the trained rows (``bench_gap.error_summary``,
-    binned by predicted drop), each with a note of what they were measured on; every other entry stays. Returns the
-    names written."""
+    binned by predicted drop), each with a note of what they were measured on (and which of the file's models they
+    were not); every other entry stays. Returns the names written."""
     rows = df[df["statistics"] == "trained"]
     payload = json.loads(path.read_text())
-    models = " and ".join(dict.fromkeys(rows["model"]))
+    models = list(dict.fromkeys(rows["model"]))
+    missing = [m for m in payload.get("models", {}) if m not in models]
     generated = rows[rows["kind"] != "standin"]
     partner = bench_gap.error_summary(rows, estimators.REFERENCE_PARTNER)["mae_all_generated"]
     notes = {"Ref-EM": "measured beside Ref-Avg, on the same model-sets (the next line)",
-             "Ref-Avg": (f"measured by `{command}` on {models} only ({len(generated)} generated model-sets; "
-                         f"{estimators.REFERENCE_PARTNER} {100 * partner:.2f} points MAE on the same), with the "
+             "Ref-Avg": (f"measured by `{command}` on {and_list(models)} ({len(generated)} generated model-sets"
+                         f"{'; not on ' + and_list(missing) if missing else ''}; {estimators.REFERENCE_PARTNER} "
+                         f"{100 * partner:.2f} points MAE on the same), with the "
                          f"BatchNorm copy `predict` writes as the reference; on the "
                          f"{HELDOUT_REFERENCE['model_sets']} held-out model-sets of pre-registered checks 21 and 22 "
                          f"{HELDOUT_REFERENCE['Ref-Avg']:.2f} against {HELDOUT_REFERENCE['Median-5-Spread']:.2f}")}

@@ -130,16 +130,18 @@ def test_write_gives_the_reference_estimators_their_measured_error_entries_and_k
     rows.loc[trained, "Ref-EM"] = rows.loc[trained, "true_acc"] + 0.02
     rows.loc[trained, "Ref-Avg"] = rows.loc[trained, "true_acc"] + 0.035
     path = tmp_path / "measured_error.json"
-    path.write_text(json.dumps({"estimators": {"AC": {"mae_all_generated": 0.1}}, "n_sets": 23}))
+    path.write_text(json.dumps({"estimators": {"AC": {"mae_all_generated": 0.1}}, "n_sets": 23,
+                                "models": {"a": 0.6, "b": 0.8, "c": 0.9}}))
     assert bn.add_reference_to_measured_error(rows, "bench_bn_adapt.py --models a b", path) == ["Ref-EM", "Ref-Avg"]
     payload = json.loads(path.read_text())
     assert payload["estimators"]["AC"] == {"mae_all_generated": 0.1} and payload["n_sets"] == 23
+    assert payload["models"] == {"a": 0.6, "b": 0.8, "c": 0.9}
     ref = payload["estimators"]["Ref-Avg"]
     # the trained rows only: 2 models x 2 generated sets, the stand-in apart
     assert ref["n_generated"] == 4 and ref["mae_all_generated"] == pytest.approx(0.035)
     assert ref["mae_standin"] == pytest.approx(0.035) and ref["by_predicted_drop"]["5-15"]["n"] == 4
     assert payload["estimators"]["Ref-EM"]["mae_all_generated"] == pytest.approx(0.02)
     assert payload["derived"]["Ref-Avg"].startswith(
-        "measured by `bench_bn_adapt.py --models a b` on a and b only (4 generated model-sets; Median-5-Spread 5.00 "
-        "points MAE on the same)")
+        "measured by `bench_bn_adapt.py --models a b` on a and b (4 generated model-sets; not on c; Median-5-Spread "
+        "5.00 points MAE on the same)")
     assert "checks 21 and 22 2.30 against 2.98" in payload["derived"]["Ref-Avg"]
