@@ -129,6 +129,8 @@ def test_write_gives_the_reference_estimators_their_measured_error_entries_and_k
     trained = rows["statistics"] == "trained"
     rows.loc[trained, "Ref-EM"] = rows.loc[trained, "true_acc"] + 0.02
     rows.loc[trained, "Ref-Avg"] = rows.loc[trained, "true_acc"] + 0.035
+    with_priors = trained & (rows["kind"] == "label")  # closer where the class mix changed, as it measured
+    rows.loc[with_priors, "Ref-Avg"] = rows.loc[with_priors, "true_acc"] + 0.015
     path = tmp_path / "measured_error.json"
     path.write_text(json.dumps({"estimators": {"AC": {"mae_all_generated": 0.1}}, "n_sets": 23,
                                 "models": {"a": 0.6, "b": 0.8, "c": 0.9}}))
@@ -138,10 +140,11 @@ def test_write_gives_the_reference_estimators_their_measured_error_entries_and_k
     assert payload["models"] == {"a": 0.6, "b": 0.8, "c": 0.9}
     ref = payload["estimators"]["Ref-Avg"]
     # the trained rows only: 2 models x 2 generated sets, the stand-in apart
-    assert ref["n_generated"] == 4 and ref["mae_all_generated"] == pytest.approx(0.035)
+    assert ref["n_generated"] == 4 and ref["mae_all_generated"] == pytest.approx(0.025)
+    assert ref["mae_covariate"] == pytest.approx(0.035) and ref["mae_label_shift"] == pytest.approx(0.015)
     assert ref["mae_standin"] == pytest.approx(0.035) and ref["by_predicted_drop"]["5-15"]["n"] == 4
     assert payload["estimators"]["Ref-EM"]["mae_all_generated"] == pytest.approx(0.02)
     assert payload["derived"]["Ref-Avg"].startswith(
         "measured by `bench_bn_adapt.py --models a b` on a and b (4 generated model-sets; not on c; Median-5-Spread "
-        "5.00 points MAE on the same)")
+        "5.00 points MAE on the same, on their image shifts alone 5.00 against Ref-Avg's 3.50)")
     assert "checks 21 and 22 2.30 against 2.98" in payload["derived"]["Ref-Avg"]
