@@ -28,10 +28,10 @@ import torch
 
 import entry
 
-from kaggle_kit.bn_adapt import BALANCE_ROUNDS, adapted_copy, balanced_adapted_copy, image_batches
+from kaggle_kit.bn_adapt import BALANCE_ROUNDS, adapted_copy, image_batches
 from kaggle_kit.data import load_competition, shared_data_dir
 from kaggle_kit.models import create_model
-from kaggle_kit.predict import logits_for_images
+from kaggle_kit.predict import balanced_copy, logits_for_images
 from kaggle_kit.tta import PLAIN, make_plan
 
 LEVELS = ("none", "flip", "flip+translate")
@@ -72,8 +72,8 @@ def adapt_bn_seconds(model, images, plan, *, repeats: int, **kw) -> dict[str, fl
     priors = np.full(10, 0.1)
     forms = {"trained": lambda: predict(model, images),
              "unweighted": lambda: predict(adapted_copy(model, batches(images)), images),
-             "balanced": lambda: predict(balanced_adapted_copy(model, images, priors, batches, predict), images),
-             "reference": lambda: plain(balanced_adapted_copy(model, images, priors, batches, plain), images)}
+             "balanced": lambda: predict(balanced_copy(model, images, priors, plan, kw), images),
+             "reference": lambda: plain(balanced_copy(model, images, priors, PLAIN, kw), images)}
     return best_seconds(forms, repeats=repeats, cuda=kw["device"].type == "cuda")
 
 
