@@ -227,7 +227,7 @@ def add_reference_to_measured_error(df: pd.DataFrame, command: str,
     generated = rows[rows["kind"] != "standin"]
     summaries = {name: bench_gap.error_summary(rows, name) for name in estimators.REFERENCE_ESTIMATORS}
     partner = bench_gap.error_summary(rows, estimators.REFERENCE_PARTNER)
-    # its gain is where the class mix changed too (checks 23 and 24): the image-shift column says where it is not
+    # its gain is where the class mix changed too (checks 23-25): the image-shift column says where it is not
     image_shifts = (f"on their image shifts alone {100 * partner['mae_covariate']:.2f} against Ref-Avg's "
                     f"{100 * summaries['Ref-Avg']['mae_covariate']:.2f}")
     notes = {"Ref-EM": "measured beside Ref-Avg, on the same model-sets (the next line)",

@@ -45,7 +45,9 @@ All functions take calibrated probabilities (temperature fitted on the holdout) 
   moved the copy is the more accurate model, so its beliefs are a less shifted reference than the model's own
   confidence. Ref-Avg, its mean with Median-5-Spread, replaces Median-5-Spread as recommended where it can be
   computed: pre-registered checks 21 and 22 found it closer on 144 held-out model-sets (2.30 against 2.98 points
-  MAE); on the stand-in it is worse (4.04 against 2.43, two model-sets).
+  MAE), check 25 on 36 more with two better models (2.49 against 2.79). It is worse on the stand-in (4.50 against
+  2.84 over four models) and, with the 86-87% models, on corrupted sets whose class mix did not change (checks
+  23-25).
 - Agreement (ensembles): members' pairwise agreement on the target versus the holdout, carried over to
   accuracy on the probit scale ("agreement on the line", Baek et al. 2022).
 - CC-Synth (``synthetic``): a correctness classifier trained on the holdout corrupted by every shift family,
