@@ -100,10 +100,13 @@ def test_the_reference_table_scores_the_trained_rows_per_model_and_kind():
     below = np.where(rows.loc[trained, "model"] == "a", 0.02, 0.04)
     rows.loc[trained, "Ref-EM"] = rows.loc[trained, "true_acc"] - below
     rows["Ref-Avg"] = (rows["Ref-EM"] + rows["Median-5-Spread"]) / 2
+    rows["COT-Gated"] = rows["Median-5-Spread"]
     lines = bn.reference_table(rows).splitlines()
-    assert lines[0] == "| trained accuracy, rows | Median-5-Spread | Ref-EM | Ref-Avg |"
-    assert "| model a, 3 | 5.00 | 2.00 | 1.50 |" in lines and "| model b, 3 | 5.00 | 4.00 | 0.50 |" in lines
-    assert "| kind label, 2 | 5.00 | 3.00 | 1.00 |" in lines and lines[-1] == "| all, 6 | 5.00 | 3.00 | 1.00 |"
+    assert lines[0] == "| trained accuracy, rows | Median-5-Spread | Ref-EM | Ref-Avg | COT-Gated |"
+    assert "| model a, 3 | 5.00 | 2.00 | 1.50 | 5.00 |" in lines
+    assert "| model b, 3 | 5.00 | 4.00 | 0.50 | 5.00 |" in lines
+    assert "| kind label, 2 | 5.00 | 3.00 | 1.00 | 5.00 |" in lines
+    assert lines[-1] == "| all, 6 | 5.00 | 3.00 | 1.00 | 5.00 |"
     assert bn.reference_table(_rows()) == ""   # rows without the reference: no table
 
 
@@ -131,10 +134,12 @@ def test_write_gives_the_reference_estimators_their_measured_error_entries_and_k
     rows.loc[trained, "Ref-Avg"] = rows.loc[trained, "true_acc"] + 0.035
     with_priors = trained & (rows["kind"] == "label")  # closer where the class mix changed, as it measured
     rows.loc[with_priors, "Ref-Avg"] = rows.loc[with_priors, "true_acc"] + 0.015
+    rows.loc[trained, "COT-Gated"] = rows.loc[trained, "Median-5-Spread"].where(~with_priors, rows["Ref-Avg"])
     path = tmp_path / "measured_error.json"
     path.write_text(json.dumps({"estimators": {"AC": {"mae_all_generated": 0.1}}, "n_sets": 23,
                                 "models": {"a": 0.6, "b": 0.8, "c": 0.9}}))
-    assert bn.add_reference_to_measured_error(rows, "bench_bn_adapt.py --models a b", path) == ["Ref-EM", "Ref-Avg"]
+    written = bn.add_reference_to_measured_error(rows, "bench_bn_adapt.py --models a b", path)
+    assert written == ["Ref-EM", "Ref-Avg", "COT-Gated"]
     payload = json.loads(path.read_text())
     assert payload["estimators"]["AC"] == {"mae_all_generated": 0.1} and payload["n_sets"] == 23
     assert payload["models"] == {"a": 0.6, "b": 0.8, "c": 0.9}
@@ -147,4 +152,9 @@ def test_write_gives_the_reference_estimators_their_measured_error_entries_and_k
     assert payload["derived"]["Ref-Avg"].startswith(
         "measured by `bench_bn_adapt.py --models a b` on a and b (4 generated model-sets; not on c; Median-5-Spread "
         "5.00 points MAE on the same, on their image shifts alone 5.00 against Ref-Avg's 3.50)")
-    assert "checks 21 and 22 2.30 against 2.98" in payload["derived"]["Ref-Avg"]
+    assert "checks 21 and 22 2.30 against Median-5-Spread's 2.98" in payload["derived"]["Ref-Avg"]
+    gated = payload["estimators"]["COT-Gated"]  # Median-5-Spread's 5 points on image shifts, Ref-Avg's 1.5 elsewhere
+    assert gated["mae_covariate"] == pytest.approx(0.05) and gated["mae_label_shift"] == pytest.approx(0.015)
+    assert payload["derived"]["COT-Gated"].startswith(
+        "measured on the same model-sets as Ref-Avg (the line above), on their image shifts alone 5.00 against "
+        "COT-Gated's 5.00; on the 72 held-out model-sets of pre-registered check 26 ")

@@ -403,19 +403,28 @@ def test_shipped_measured_error_has_the_bins_the_report_range_quotes_and_the_pre
     assert est.RANGE_MEDIAN == "Median-5"
     assert set(bins) <= set(est.DROP_BINS_POINTS) and sum(b["n"] for b in bins.values()) == \
         errors["estimators"][est.RANGE_MEDIAN]["n_generated"]
-    assert est.recommended_estimator(errors) == est.PREFERRED[0] == "Ref-Avg"
-    assert est.recommended_estimator(errors, available=est.ESTIMATORS[:-2]) == est.PREFERRED[1] == "Median-5-Spread"
+    assert est.recommended_estimator(errors) == est.PREFERRED[0] == "COT-Gated"
+    assert est.recommended_estimator(errors, available=est.ESTIMATORS[:-3]) == est.PREFERRED[2] == "Median-5-Spread"
     for name in ("Median-5-Spread", "Median-4-Spread", "NucNorm"):  # measured on every set, not combined afterwards
         assert errors["estimators"][name]["n_generated"] == errors["n_sets"] * len(errors["models"])
-    # the reference's two, measured by bench_bn_adapt.py's --write on the models its other file names, say so;
+    # the reference's three, measured by bench_bn_adapt.py's --write on the models its other file names, say so;
     # nothing else was derived
-    assert set(errors["derived"]) == {"Ref-EM", "Ref-Avg"}
+    assert set(errors["derived"]) == set(est.REFERENCE_ESTIMATORS) == {"Ref-EM", "Ref-Avg", "COT-Gated"}
     bn_models = est.measured_error("measured_bn_adapt.json")["models"]
     assert set(bn_models) <= set(errors["models"]) and len(bn_models) >= 2
-    for name in ("Ref-EM", "Ref-Avg"):
+    for name in est.REFERENCE_ESTIMATORS:
         assert errors["estimators"][name]["n_generated"] == errors["n_sets"] * len(bn_models)
         assert errors["estimators"][name]["by_predicted_drop"]
     assert "bench_bn_adapt.py" in errors["derived"]["Ref-Avg"] and "beside Ref-Avg" in errors["derived"]["Ref-EM"]
+
+
+def test_cot_gated_quotes_ref_avg_only_where_cots_prior_correction_moved_it_over_the_gate():
+    e = {"COT": 0.80, "COT-EM": 0.80, "Ref-Avg": 0.70, "Median-5-Spread": 0.75}
+    assert est.cot_gated(e) == 0.75                                  # no move: the class mix looks unchanged
+    assert est.cot_gated({**e, "COT-EM": 0.86}) == 0.70              # moved up by 6 points
+    assert est.cot_gated({**e, "COT-EM": 0.74}) == 0.70              # or down
+    assert est.cot_gated({**e, "COT-EM": 0.80 + 0.04}) == 0.75       # 4 points: under the gate
+    assert est.COT_GATE == 0.05
 
 
 def test_median_4_spread_lowers_the_median_by_a_fifth_of_three_members_range():
@@ -461,10 +470,15 @@ def test_the_preferred_estimator_is_recommended_only_when_computed_and_measured(
                              "ATC-NE-EM": {"mae_all_generated": 0.03}}}
     assert est.recommended_estimator(errors) == "Median-5-Spread"
     assert est.recommended_estimator(errors, available=["Median-4", "ATC-NE-EM"]) == "Median-4"
-    # Ref-Avg comes first where a run has a reference, whatever the benchmark MAEs; never measured, it is passed over
+    # COT-Gated, then Ref-Avg, come first where a run has a reference, whatever the benchmark MAEs; never measured,
+    # each is passed over
     assert est.recommended_estimator(errors, available=["Ref-Avg", "Median-5-Spread"]) == "Median-5-Spread"
     errors["estimators"]["Ref-Avg"] = {"mae_all_generated": 0.05}
     assert est.recommended_estimator(errors, available=["Ref-Avg", "Median-5-Spread", "Median-4"]) == "Ref-Avg"
+    everything = ["COT-Gated", "Ref-Avg", "Median-5-Spread"]
+    assert est.recommended_estimator(errors, available=everything) == "Ref-Avg"
+    errors["estimators"]["COT-Gated"] = {"mae_all_generated": 0.06}
+    assert est.recommended_estimator(errors, available=everything) == "COT-Gated"
     assert est.recommended_estimator(errors, available=["Median-5-Spread", "Median-4"]) == "Median-5-Spread"
     del errors["estimators"]["Median-5-Spread"]
     assert est.recommended_estimator(errors, available=["Median-5-Spread", "Median-4"]) == "Median-4"
@@ -493,7 +507,8 @@ def test_the_reference_estimate_is_the_submitted_accuracy_when_the_reference_is_
     assert abs(est.reference_estimate(r["temperature"], r["source_priors"], submitted, submitted) - truth) > 0.05
     # without Median-5-Spread (no synthetic logits) there is no Ref-Avg; without a reference, neither
     assert "Ref-Avg" not in r["estimates"]
-    assert not {"Ref-EM", "Ref-Avg"} & set(est.estimate_all(hold, hold_y, submitted)["estimates"])
+    assert "COT-Gated" not in r["estimates"]
+    assert not set(est.REFERENCE_ESTIMATORS) & set(est.estimate_all(hold, hold_y, submitted)["estimates"])
 
 
 def test_the_reference_estimate_is_prior_corrected_under_pure_label_shift():
