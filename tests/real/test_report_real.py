@@ -239,7 +239,8 @@ def test_html_report_has_every_section_and_figure_and_needs_no_network(workdir, 
                      r"<b>\d+\.\d% to \d+\.\d%</b>: .* (Median-5|it) was within \d+\.\d points 9 times in 10; .* This "
                      rf"range held on \d+% of {n_unseen} shifted sets", html)
     accuracy = html.split("id='accuracy'")[1]
-    assert "predicted drop &lt; 5" in accuracy and "Recommended: COT-Gated, although Median-4" in accuracy
+    # COT-Gated also has the benchmark's lowest MAE, so no "although" is needed
+    assert "predicted drop &lt; 5" in accuracy and "Recommended: COT-Gated, although" not in accuracy
     assert "Where a run has no BatchNorm reference" in accuracy and "Ref-Avg's row: measured by" in md
     assert "COT-Gated's row: measured on the same model-sets as Ref-Avg" in md
     # ... and the shipped error on shift families nobody tuned on stands beside the benchmark's
