@@ -246,8 +246,8 @@ def add_reference_to_measured_error(df: pd.DataFrame, command: str,
                          f"{'; not on ' + and_list(missing) if missing else ''}; {estimators.REFERENCE_PARTNER} "
                          f"{100 * partner['mae_all_generated']:.2f} points MAE on the same, {image_shifts('Ref-Avg')})"
                          f", with the BatchNorm copy `predict` writes as the reference; {heldout('Ref-Avg')}"),
-             "COT-Gated": (f"measured on the same model-sets as Ref-Avg (the line above), {image_shifts('COT-Gated')}; "
-                           f"{heldout('COT-Gated')}")}
+             "COT-Gated": (f"measured on the same model-sets as Ref-Avg (the line above); "
+                           f"{estimators.REFERENCE_PARTNER} {image_shifts('COT-Gated')}; {heldout('COT-Gated')}")}
     for name, note in notes.items():
         payload["estimators"][name] = summaries[name]
         payload.setdefault("derived", {})[name] = note

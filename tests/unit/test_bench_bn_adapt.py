@@ -156,5 +156,5 @@ def test_write_gives_the_reference_estimators_their_measured_error_entries_and_k
     gated = payload["estimators"]["COT-Gated"]  # Median-5-Spread's 5 points on image shifts, Ref-Avg's 1.5 elsewhere
     assert gated["mae_covariate"] == pytest.approx(0.05) and gated["mae_label_shift"] == pytest.approx(0.015)
     assert payload["derived"]["COT-Gated"].startswith(
-        "measured on the same model-sets as Ref-Avg (the line above), on their image shifts alone 5.00 against "
-        "COT-Gated's 5.00; on the 72 held-out model-sets of pre-registered check 26 ")
+        "measured on the same model-sets as Ref-Avg (the line above); Median-5-Spread on their image shifts alone "
+        "5.00 against COT-Gated's 5.00; on the 72 held-out model-sets of pre-registered check 26 ")
