@@ -1,8 +1,8 @@
-"""Held-out shift families for the gap estimators: thirty-two that neither CC-Synth's synthetic pool nor
-``bench_gap.py``'s sets use, in four rounds of eight, each written for a pre-registered check
+"""Held-out shift families for the gap estimators: forty that neither CC-Synth's synthetic pool nor
+``bench_gap.py``'s sets use, in five rounds of eight, each written for a pre-registered check
 (``PREREGISTERED.md``) before any estimate on them existed and not changed after: ``NOVEL`` for check 4,
-``CHECK5`` for check 5, ``CHECK15`` for check 15b, ``CHECK16`` for check 16. Parameters follow CIFAR-10-C
-(Hendrycks & Dietterich 2019) where it has the family.
+``CHECK5`` for check 5, ``CHECK15`` for check 15b, ``CHECK16`` for check 16, ``CHECK28`` for check 28.
+Parameters follow CIFAR-10-C (Hendrycks & Dietterich 2019) where it has the family.
 Each function maps uint8 images (N, 32, 32, 3) at severity 1-5 to images of the same shape and type.
 """
 from __future__ import annotations
@@ -344,8 +344,113 @@ def patch_paste(x: np.ndarray, sev: int, rng: np.random.Generator) -> np.ndarray
 CHECK16 = {"vertical_flip": vertical_flip, "shear": shear, "median_filter": median_filter, "emboss": emboss,
            "roll": roll, "watermark": watermark, "sepia": sepia, "patch_paste": patch_paste}
 
+# Check 28's families (written 2026-12-05 before any estimate on them; none is in an earlier round, the pool or
+# bench_gap): what a scraped, re-photographed or re-encoded test image can carry that the earlier rounds do not.
+def rain(x: np.ndarray, sev: int, rng: np.random.Generator) -> np.ndarray:
+    """Light slanted streaks (rain on a lens or a window): random drops smeared along one steep line per image."""
+    density = (0.01, 0.02, 0.03, 0.04, 0.06)[sev - 1]
+    length, alpha = (4, 5, 6, 7, 8)[sev - 1], (0.5, 0.55, 0.6, 0.65, 0.7)[sev - 1]
+    drops = (rng.random(x.shape[:3]) < density).astype(np.float64)
+    angle = rng.choice([60.0, 65.0, 70.0, 75.0, 80.0], len(x))
+    streak = np.empty_like(drops)
+    for a in np.unique(angle):
+        m = angle == a
+        streak[m] = ndimage.convolve(drops[m], length * _line_kernel(length, a)[None], mode="constant")
+    s = alpha * np.clip(streak, 0, 1)[..., None]
+    return to_uint8((1 - s) * x + s * 230)
+
+
+def palette(x: np.ndarray, sev: int, rng: np.random.Generator) -> np.ndarray:
+    """Each image reduced to its own ``colors``-colour palette (median cut, no dithering): a GIF-style thumbnail."""
+    colors = (64, 32, 16, 8, 4)[sev - 1]
+    return np.stack([np.asarray(Image.fromarray(im).quantize(colors, Image.Quantize.MEDIANCUT,
+                                                              dither=Image.Dither.NONE).convert("RGB"))
+                     for im in x])
+
+
+def barrel(x: np.ndarray, sev: int, rng: np.random.Generator) -> np.ndarray:
+    """Radial lens distortion, as from a wide-angle or phone lens with the frame filled: the pixel at radius r (1 at
+    the middle of an edge) is read from radius r (1 + k r^2) / (1 + 2k), so the corners stay put, the centre is
+    magnified 1 + 2k times and straight lines bow; bilinear."""
+    k = (0.03, 0.06, 0.09, 0.12, 0.16)[sev - 1]
+    c = 15.5
+    dy, dx = (np.mgrid[0:32, 0:32] - c) / 16
+    scale = (1 + k * (dy ** 2 + dx ** 2)) / (1 + 2 * k)
+    coords = np.stack([c + 16 * dy * scale, c + 16 * dx * scale])
+    out = np.empty_like(x)
+    for i, img in enumerate(x):
+        for ch in range(3):
+            out[i, :, :, ch] = to_uint8(ndimage.map_coordinates(img[:, :, ch].astype(np.float64), coords, order=1,
+                                                                mode="nearest"))
+    return out
+
+
+def perspective(x: np.ndarray, sev: int, rng: np.random.Generator) -> np.ndarray:
+    """The image re-photographed at an angle and cropped to fill the frame: each output corner is read from a point
+    up to ``d`` pixels inside the matching input corner, at random per corner and image; bilinear."""
+    d = (2, 3, 4, 5, 6)[sev - 1]
+    corners = np.array([[0, 0], [32, 0], [32, 32], [0, 32]], dtype=np.float64)
+    inward = np.array([[1, 1], [-1, 1], [-1, -1], [1, -1]], dtype=np.float64)
+    out = np.empty_like(x)
+    for i, img in enumerate(x):
+        src = corners + inward * rng.uniform(0, d, (4, 2))
+        # PIL's eight coefficients map an output point (px, py) to the input point it reads: one equation per axis
+        a = np.array([[px, py, 1, 0, 0, 0, -qx * px, -qx * py] for (px, py), (qx, _) in zip(corners, src)]
+                     + [[0, 0, 0, px, py, 1, -qy * px, -qy * py] for (px, py), (_, qy) in zip(corners, src)])
+        coeffs = np.linalg.solve(a, np.concatenate([src[:, 0], src[:, 1]]))
+        out[i] = np.asarray(Image.fromarray(img).transform((32, 32), Image.Transform.PERSPECTIVE, tuple(coeffs),
+                                                           Image.Resampling.BILINEAR))
+    return out
+
+
+def moire(x: np.ndarray, sev: int, rng: np.random.Generator) -> np.ndarray:
+    """A photograph of a screen: a fine sinusoidal interference pattern of random direction and frequency
+    (0.3-0.45 cycles per pixel, near the sampling limit), its phase different per channel (coloured fringes)."""
+    amp = 255 * (0.04, 0.06, 0.08, 0.10, 0.13)[sev - 1]
+    rows, cols = np.mgrid[0:32, 0:32]
+    theta = rng.uniform(0, np.pi, (len(x), 1, 1, 1))
+    freq = rng.uniform(0.3, 0.45, (len(x), 1, 1, 1))
+    phase = rng.uniform(0, 2 * np.pi, (len(x), 1, 1, 3))
+    along = (cols[None, :, :, None] * np.cos(theta) + rows[None, :, :, None] * np.sin(theta))
+    return to_uint8(x + amp * np.sin(2 * np.pi * freq * along + phase))
+
+
+def white_balance(x: np.ndarray, sev: int, rng: np.random.Generator) -> np.ndarray:
+    """A wrong colour temperature per image: red gains ``t`` and blue loses it (warm) or the reverse (cool), |t|
+    between half and all of the severity's."""
+    top = (0.08, 0.12, 0.16, 0.2, 0.25)[sev - 1]
+    t = rng.choice([-1.0, 1.0], len(x)) * rng.uniform(0.5, 1.0, len(x)) * top
+    gains = np.stack([1 + t, np.ones_like(t), 1 - t], axis=1)[:, None, None, :]
+    return to_uint8(x * gains)
+
+
+def grayscale(x: np.ndarray, sev: int, rng: np.random.Generator) -> np.ndarray:
+    """A share of the images in black and white (PIL's ITU-R 601-2 luma), the rest left alone."""
+    share = (0.2, 0.3, 0.4, 0.5, 0.6)[sev - 1]
+    out = x.copy()
+    for i in rng.choice(len(x), int(round(share * len(x))), replace=False):
+        out[i] = np.asarray(Image.fromarray(x[i]).convert("L").convert("RGB"))
+    return out
+
+
+def portrait_blur(x: np.ndarray, sev: int, rng: np.random.Generator) -> np.ndarray:
+    """A phone's portrait mode: the background blurred (Gaussian, ``sigma`` pixels) more the further a pixel is
+    from a subject near the centre, the centre itself sharp."""
+    sigma = (0.8, 1.2, 1.6, 2.0, 2.5)[sev - 1]
+    f = x.astype(np.float64)
+    blurred = ndimage.gaussian_filter(f, sigma=(0, sigma, sigma, 0))
+    rows, cols = np.mgrid[0:32, 0:32]
+    centre = 15.5 + rng.uniform(-3, 3, (len(x), 2, 1, 1))
+    r = np.hypot(rows - centre[:, 0], cols - centre[:, 1]) / 16
+    w = np.clip((r - 0.35) / 0.65, 0, 1)[..., None]
+    return to_uint8((1 - w) * f + w * blurred)
+
+
+CHECK28 = {"rain": rain, "palette": palette, "barrel": barrel, "perspective": perspective, "moire": moire,
+           "white_balance": white_balance, "grayscale": grayscale, "portrait_blur": portrait_blur}
+
 # The seed offset is a family's place here: each round appended after the last, earlier checks' sets stay as drawn.
-FAMILIES = {**NOVEL, **CHECK5, **CHECK15, **CHECK16}
+FAMILIES = {**NOVEL, **CHECK5, **CHECK15, **CHECK16, **CHECK28}
 
 
 def novel(images: np.ndarray, name: str, sev: int, seed: int = 0) -> np.ndarray:
@@ -359,8 +464,9 @@ PRIOR_SETS = {
     5: [("hue_shift", "dirichlet1", 3), ("zoom_blur", "longtail10", 4)],
     15: [("vignette", "dirichlet1", 5), ("letterbox", "longtail10", 6)],
     16: [("shear", "dirichlet1", 7), ("sepia", "longtail10", 8)],
+    28: [("white_balance", "dirichlet1", 9), ("perspective", "longtail10", 10)],
 }
-CHECK_FAMILIES = {4: NOVEL, 5: CHECK5, 15: CHECK15, 16: CHECK16}
+CHECK_FAMILIES = {4: NOVEL, 5: CHECK5, 15: CHECK15, 16: CHECK16, 28: CHECK28}
 _PRIORS = {"dirichlet1": lambda r: shifts.dirichlet_priors(10, 1.0, r),
            "longtail10": lambda r: shifts.long_tail_priors(10, 10.0, r)}
 

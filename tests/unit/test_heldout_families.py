@@ -29,13 +29,13 @@ def test_each_family_is_deterministic_keeps_the_format_and_grows_with_severity(n
 
 def test_each_round_is_eight_families_new_to_the_synthetic_pool_and_to_the_earlier_rounds():
     assert not set(fam.FAMILIES) & set(shifts.CORRUPTIONS)
-    rounds = [fam.NOVEL, fam.CHECK5, fam.CHECK15, fam.CHECK16]
-    assert [len(r) for r in rounds] == [8, 8, 8, 8] and len(fam.FAMILIES) == 32  # no name in two rounds
+    rounds = [fam.NOVEL, fam.CHECK5, fam.CHECK15, fam.CHECK16, fam.CHECK28]
+    assert [len(r) for r in rounds] == [8] * 5 and len(fam.FAMILIES) == 40  # no name in two rounds
 
 
 def test_earlier_checks_sets_are_drawn_as_before_later_rounds_were_added():
     """Family seeds follow the place in FAMILIES: each round appended keeps the earlier checks' cached sets valid."""
-    assert list(fam.FAMILIES) == [*fam.NOVEL, *fam.CHECK5, *fam.CHECK15, *fam.CHECK16]
+    assert list(fam.FAMILIES) == [*fam.NOVEL, *fam.CHECK5, *fam.CHECK15, *fam.CHECK16, *fam.CHECK28]
     x = _images(4)
     np.testing.assert_array_equal(fam.novel(x, "glass_blur", 2),  # check 5's first family, seeded as in check 5
                                   fam.glass_blur(x, 2, np.random.default_rng(700 + 8 * 10 + 2)))
@@ -97,7 +97,7 @@ def test_motion_blur_kernel_is_a_normalised_line():
     assert k[[0, 1, 3, 4]].sum() == 0
 
 
-@pytest.mark.parametrize("check", [4, 5, 15])
+@pytest.mark.parametrize("check", [4, 5, 15, 28])
 def test_novel_sets_are_the_eighteen_preregistered_plus_the_clean_reference(check):
     x, y = _images(40), np.arange(40) % 10
     sets = list(fam.novel_sets(x, y, check))
@@ -191,3 +191,63 @@ def test_check_16s_sets_are_its_families_at_two_severities_and_two_with_changed_
     assert names[0] == "clean" and len(names) == 19
     assert names[-2:] == ["shear-3+dirichlet1", "sepia-3+longtail10"]
     assert {n.rsplit("-", 1)[0] for n in names[1:17]} == set(fam.CHECK16)
+
+
+# ------------------------------------------------------------------ check 28's families
+def test_palette_leaves_each_image_at_most_its_severitys_number_of_colours():
+    y = fam.novel(_images(6), "palette", 4)  # 8 colours
+    assert all(len(np.unique(im.reshape(-1, 3), axis=0)) <= 8 for im in y)
+
+
+def test_white_balance_keeps_green_and_moves_red_and_blue_opposite_ways():
+    x = np.full((40, 32, 32, 3), 100, dtype=np.uint8)
+    y = fam.novel(x, "white_balance", 4).astype(int)  # |t| from 0.1 to 0.2
+    assert (y[..., 1] == 100).all()
+    red, blue = y[:, 0, 0, 0] - 100, y[:, 0, 0, 2] - 100
+    assert (np.sign(red) == -np.sign(blue)).all() and ((np.abs(red) >= 9) & (np.abs(red) <= 21)).all()
+    assert (red > 0).any() and (red < 0).any()  # warm and cool images both
+
+
+def test_grayscale_turns_exactly_its_share_of_images_grey_and_leaves_the_others():
+    x = _images(20)
+    y = fam.novel(x, "grayscale", 4)  # half
+    grey = [k for k in range(20) if not np.array_equal(x[k], y[k])]
+    assert len(grey) == 10 and all((y[k] == y[k][..., :1]).all() for k in grey)
+
+
+def test_barrel_keeps_the_corners_and_magnifies_the_centre():
+    x = np.zeros((1, 32, 32, 3), dtype=np.uint8)
+    x[0, 14:18, 14:18] = 255  # a 4-pixel square at the centre
+    y = fam.novel(x, "barrel", 4)  # k = 0.12: magnified 1.24 times
+    assert (y[0, 0, 0] == 0).all() and (y[0, 15:17, 15:17] == 255).all()
+    assert y[0, ..., 0].astype(int).sum() > 1.3 * x[0, ..., 0].astype(int).sum()  # the area, about 1.24^2 times
+
+    corner = np.zeros((1, 32, 32, 3), dtype=np.uint8)
+    corner[0, 0, 0] = 255
+    assert (fam.novel(corner, "barrel", 4)[0, 0, 0] > 150).all()  # its centre is read from 0.19 px inwards
+
+
+def test_moire_adds_a_bounded_pattern_that_differs_between_channels():
+    x = np.full((4, 32, 32, 3), 128, dtype=np.uint8)
+    d = fam.novel(x, "moire", 2).astype(int) - 128  # amplitude 0.06 x 255 = 15.3
+    assert np.abs(d).max() <= 16 and np.abs(d).max() >= 10
+    assert all(not np.array_equal(d[k, ..., 0], d[k, ..., 1]) for k in range(4))
+
+
+def test_rain_only_lightens_towards_its_streak_colour():
+    x = np.full((8, 32, 32, 3), 40, dtype=np.uint8)
+    y = fam.novel(x, "rain", 4)
+    assert (y >= 40).all() and (y <= 230).all() and 0.02 < (y > 40).any(axis=3).mean() < 0.6
+
+
+def test_perspective_of_a_flat_image_is_the_same_flat_image():
+    """The crop reads only inside the input, so nothing of a border or of the outside comes in."""
+    x = np.full((5, 32, 32, 3), 77, dtype=np.uint8)
+    np.testing.assert_array_equal(fam.novel(x, "perspective", 5), x)
+
+
+def test_portrait_blur_keeps_the_centre_sharp_and_blurs_the_corners():
+    x = _images(4)
+    y = fam.novel(x, "portrait_blur", 4).astype(int)
+    change = np.abs(y - x)
+    assert change[:, 14:18, 14:18].max() == 0 and change[:, :3, :3].mean() > 5
