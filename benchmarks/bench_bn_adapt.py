@@ -53,12 +53,6 @@ SHIPPED = "balanced3"  # the form predict.adapt_bn uses (check 20), which --writ
 # estimates of the trained model's accuracy read beside SHIPPED's logits (check 21), against the recommended one
 REFERENCE = (estimators.REFERENCE_PARTNER, *estimators.REFERENCE_ESTIMATORS)
 MEASURED = Path(__file__).resolve().parents[1] / "kaggle_kit" / "gap" / "measured_bn_adapt.json"
-# Each reference estimator against Median-5-Spread on the held-out families of the pre-registered checks that made it
-# the recommended estimator where a run has a reference (points MAE); quoted beside the bench's entries
-HELDOUT_REFERENCE = {
-    "Ref-Avg": {"checks": "checks 21 and 22", "model_sets": 144, "mae": 2.30, "against": {"Median-5-Spread": 2.98}},
-    "COT-Gated": {"checks": "check 26", "model_sets": 72, "mae": 1.77,
-                  "against": {"Median-5-Spread": 1.87, "Ref-Avg": 1.86}}}
 
 
 def batches_of(images: np.ndarray):
@@ -237,10 +231,8 @@ def add_reference_to_measured_error(df: pd.DataFrame, command: str,
                 f"{100 * summaries[name]['mae_covariate']:.2f}")
 
     def heldout(name: str) -> str:
-        h = HELDOUT_REFERENCE[name]
-        others = [f"{k}'s {v:.2f}" for k, v in h["against"].items()]
-        return (f"on the {h['model_sets']} held-out model-sets of pre-registered {h['checks']} {h['mae']:.2f} "
-                f"against {and_list(others)}")
+        h = estimators.HELD_OUT[name]
+        return f"on the {h.model_sets} held-out model-sets of pre-registered {h.checks} {h.versus()}"
 
     notes = {"Ref-EM": "measured beside Ref-Avg and COT-Gated, on the same model-sets (the next lines)",
              "Ref-Avg": (f"measured by `{command}` on {and_list(models)} ({len(generated)} generated model-sets"

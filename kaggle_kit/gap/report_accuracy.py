@@ -11,10 +11,8 @@ from kaggle_kit.text import percent
 
 
 # the pre-registered checks (benchmarks/PREREGISTERED.md) that made each preferred estimator the recommendation
-CHOSEN_BY = {"COT-Gated": "check 26, benchmarks/PREREGISTERED.md: 1.77 against Median-5-Spread's 1.87 and Ref-Avg's "
-                          "1.86 points MAE over 72 held-out model-sets",
-             "Ref-Avg": "checks 21 and 22, benchmarks/PREREGISTERED.md: 2.30 against Median-5-Spread's 2.98 "
-                        "points MAE over 144 held-out model-sets",
+CHOSEN_BY = {**{name: f"{h.checks}, benchmarks/PREREGISTERED.md: {h.versus()} points MAE over {h.model_sets} "
+                      f"held-out model-sets" for name, h in estimators.HELD_OUT.items()},
              "Median-5-Spread": "checks 5 and 15, benchmarks/PREREGISTERED.md; below"}
 
 

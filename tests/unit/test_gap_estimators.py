@@ -465,6 +465,16 @@ def test_expected_range_reaches_below_by_the_spread_only_when_it_exceeds_p90():
     assert est.expected_range(m4, {**agree, "Median-4": 0.60}, 0.8) is None  # Median-5's error never measured
 
 
+def test_held_out_evidence_is_for_preferred_reference_estimators_that_beat_what_they_were_compared_with():
+    """The record the report's "chosen by" and the benchmark's notes quote: a loss written in it would recommend an
+    estimator its own evidence speaks against."""
+    assert set(est.HELD_OUT) <= set(est.PREFERRED) & set(est.REFERENCE_ESTIMATORS)
+    for h in est.HELD_OUT.values():
+        assert h.model_sets > 0 and h.against and all(h.mae_points < v for v in h.against.values())
+    h = est.HeldOutEvidence("check 99", 10, 1.5, {"A": 2.0, "B": 1.75})
+    assert h.versus() == "1.50 against A's 2.00 and B's 1.75"
+
+
 def test_the_preferred_estimator_is_recommended_only_when_computed_and_measured():
     errors = {"estimators": {"Median-4": {"mae_all_generated": 0.019}, "Median-5-Spread": {"mae_all_generated": 0.02},
                              "ATC-NE-EM": {"mae_all_generated": 0.03}}}
