@@ -103,7 +103,7 @@ def evaluate(models: list[str], group: str = "bench", forms: tuple[str, ...] = S
     """One row per (model, set, statistics in ``forms``): true accuracy and every estimate; the trained rows also
     ``REFERENCE``'s reference estimates when ``SHIPPED``'s logits are among the forms. ``group``: ``bench``, this
     script's sets with the tested family left out of the pools; ``fresh`` / ``fresh20``, ``fresh_prior_sets``
-    likewise; ``4`` / ``5`` / ``15`` / ``16`` / ``28``, that check's held-out families (``heldout_families.py``; its clean
+    likewise; a check number of ``heldout_families.CHECK_FAMILIES``, that check's held-out families (its clean
     header set dropped), every pool family kept, as deployed."""
     data = load_cifar10(shared_data_dir() / "cifar-10-python" / "cifar-10-batches-py")
     tr, ho = bench_gap.benchmark_split(data.train_labels)

@@ -46,10 +46,12 @@ def _line_kernel(length: int, angle_deg: float) -> np.ndarray:
     return k / k.sum()
 
 
-def _streak(arr: np.ndarray, length: int, rng: np.random.Generator, mode: str) -> np.ndarray:
-    """Each image of ``arr`` (N, H, W[, C], float) smeared along a line of ``length`` pixels in one of 12
-    directions drawn per image."""
-    angle = rng.integers(0, 12, len(arr)) * 15.0
+def _streak(arr: np.ndarray, length: int, rng: np.random.Generator, mode: str,
+            angle: np.ndarray | None = None) -> np.ndarray:
+    """Each image of ``arr`` (N, H, W[, C], float) smeared along a line of ``length`` pixels at its ``angle``
+    (degrees), by default one of 12 directions drawn per image."""
+    if angle is None:
+        angle = rng.integers(0, 12, len(arr)) * 15.0
     out = np.empty_like(arr)
     for a in np.unique(angle):
         m = angle == a
@@ -352,11 +354,8 @@ def rain(x: np.ndarray, sev: int, rng: np.random.Generator) -> np.ndarray:
     length, alpha = (4, 5, 6, 7, 8)[sev - 1], (0.5, 0.55, 0.6, 0.65, 0.7)[sev - 1]
     drops = (rng.random(x.shape[:3]) < density).astype(np.float64)
     angle = rng.choice([60.0, 65.0, 70.0, 75.0, 80.0], len(x))
-    streak = np.empty_like(drops)
-    for a in np.unique(angle):
-        m = angle == a
-        streak[m] = ndimage.convolve(drops[m], length * _line_kernel(length, a)[None], mode="constant")
-    s = alpha * np.clip(streak, 0, 1)[..., None]
+    # the kernel sums to 1: times its length, a lone drop's streak is 1 along its whole line
+    s = alpha * np.clip(length * _streak(drops, length, rng, "constant", angle), 0, 1)[..., None]
     return to_uint8((1 - s) * x + s * 230)
 
 
@@ -449,8 +448,10 @@ def portrait_blur(x: np.ndarray, sev: int, rng: np.random.Generator) -> np.ndarr
 CHECK28 = {"rain": rain, "palette": palette, "barrel": barrel, "perspective": perspective, "moire": moire,
            "white_balance": white_balance, "grayscale": grayscale, "portrait_blur": portrait_blur}
 
-# The seed offset is a family's place here: each round appended after the last, earlier checks' sets stay as drawn.
-FAMILIES = {**NOVEL, **CHECK5, **CHECK15, **CHECK16, **CHECK28}
+# Each check's round, in the order they were written. The seed offset is a family's place in FAMILIES: each round
+# appended after the last, earlier checks' sets stay as drawn.
+CHECK_FAMILIES = {4: NOVEL, 5: CHECK5, 15: CHECK15, 16: CHECK16, 28: CHECK28}
+FAMILIES = {name: fn for rnd in CHECK_FAMILIES.values() for name, fn in rnd.items()}
 
 
 def novel(images: np.ndarray, name: str, sev: int, seed: int = 0) -> np.ndarray:
@@ -466,7 +467,6 @@ PRIOR_SETS = {
     16: [("shear", "dirichlet1", 7), ("sepia", "longtail10", 8)],
     28: [("white_balance", "dirichlet1", 9), ("perspective", "longtail10", 10)],
 }
-CHECK_FAMILIES = {4: NOVEL, 5: CHECK5, 15: CHECK15, 16: CHECK16, 28: CHECK28}
 _PRIORS = {"dirichlet1": lambda r: shifts.dirichlet_priors(10, 1.0, r),
            "longtail10": lambda r: shifts.long_tail_priors(10, 10.0, r)}
 
