@@ -16,7 +16,7 @@ estimator, keep the trained statistics, as ``predict`` keeps them.
 
 With the shipped form among ``--forms``, the trained rows also get "Ref-EM" (``estimators.reference_estimate``: the
 adapted copy as a reference for the trained model's accuracy), "Ref-Avg" and "COT-Gated" (``estimators.cot_gated``),
-printed against Median-5-Spread (checks 21 and 26); ``--write`` then also gives them their entries in
+printed against Median-5-Spread (checks 21 and 26-28); ``--write`` then also gives them their entries in
 ``measured_error.json``, which the report quotes.
 """
 from __future__ import annotations
@@ -230,17 +230,16 @@ def add_reference_to_measured_error(df: pd.DataFrame, command: str,
         return (f"on their image shifts alone {100 * partner['mae_covariate']:.2f} against {name}'s "
                 f"{100 * summaries[name]['mae_covariate']:.2f}")
 
-    def heldout(name: str) -> str:
-        h = estimators.HELD_OUT[name]
-        return f"on the {h.model_sets} held-out model-sets of pre-registered {h.checks} {h.versus()}"
-
+    held = estimators.HELD_OUT["Ref-Avg"]
     notes = {"Ref-EM": "measured beside Ref-Avg and COT-Gated, on the same model-sets (the next lines)",
              "Ref-Avg": (f"measured by `{command}` on {and_list(models)} ({len(generated)} generated model-sets"
                          f"{'; not on ' + and_list(missing) if missing else ''}; {estimators.REFERENCE_PARTNER} "
                          f"{100 * partner['mae_all_generated']:.2f} points MAE on the same, {image_shifts('Ref-Avg')})"
-                         f", with the BatchNorm copy `predict` writes as the reference; {heldout('Ref-Avg')}"),
+                         f", with the BatchNorm copy `predict` writes as the reference; on the {held.model_sets} "
+                         f"held-out model-sets of pre-registered {held.checks} {held.versus()}"),
              "COT-Gated": (f"measured on the same model-sets as Ref-Avg (the line above); "
-                           f"{estimators.REFERENCE_PARTNER} {image_shifts('COT-Gated')}; {heldout('COT-Gated')}")}
+                           f"{estimators.REFERENCE_PARTNER} {image_shifts('COT-Gated')}; recommended after check 26 "
+                           f"and behind Ref-Avg on {held.checks} (the line above)")}
     for name, note in notes.items():
         payload["estimators"][name] = summaries[name]
         payload.setdefault("derived", {})[name] = note

@@ -94,6 +94,6 @@ def run(args: argparse.Namespace) -> int:
               f"their predictions changed")
     print(f"wrote {', '.join(str(folder / f'logits_{s}.npz') for s in logits)}")
     if "comp_reference" in manifest.get("outputs", {}):
-        print(f"and {folder / REFERENCE_FILE}, the BatchNorm reference of the report's COT-Gated estimate "
+        print(f"and {folder / REFERENCE_FILE}, the BatchNorm reference of the report's Ref-Avg estimate "
               f"({manifest.get('timings_s', {}).get('comp_reference_s', 0):.1f} s; --no-bn-reference skips it)")
     return 0

@@ -403,8 +403,8 @@ def test_shipped_measured_error_has_the_bins_the_report_range_quotes_and_the_pre
     assert est.RANGE_MEDIAN == "Median-5"
     assert set(bins) <= set(est.DROP_BINS_POINTS) and sum(b["n"] for b in bins.values()) == \
         errors["estimators"][est.RANGE_MEDIAN]["n_generated"]
-    assert est.recommended_estimator(errors) == est.PREFERRED[0] == "COT-Gated"
-    assert est.recommended_estimator(errors, available=est.ESTIMATORS[:-3]) == est.PREFERRED[2] == "Median-5-Spread"
+    assert est.recommended_estimator(errors) == est.PREFERRED[0] == "Ref-Avg"
+    assert est.recommended_estimator(errors, available=est.ESTIMATORS[:-3]) == est.PREFERRED[1] == "Median-5-Spread"
     for name in ("Median-5-Spread", "Median-4-Spread", "NucNorm"):  # measured on every set, not combined afterwards
         assert errors["estimators"][name]["n_generated"] == errors["n_sets"] * len(errors["models"])
     # the reference's three, measured by bench_bn_adapt.py's --write on the models its other file names, say so;
@@ -468,7 +468,8 @@ def test_expected_range_reaches_below_by_the_spread_only_when_it_exceeds_p90():
 def test_held_out_evidence_is_for_preferred_reference_estimators_that_beat_what_they_were_compared_with():
     """The record the report's "chosen by" and the benchmark's notes quote: a loss written in it would recommend an
     estimator its own evidence speaks against."""
-    assert set(est.HELD_OUT) <= set(est.PREFERRED) & set(est.REFERENCE_ESTIMATORS)
+    # and every preferred reference estimator has one: none is recommended on the benchmark alone
+    assert list(est.HELD_OUT) == [n for n in est.PREFERRED if n in est.REFERENCE_ESTIMATORS] == ["Ref-Avg"]
     for h in est.HELD_OUT.values():
         assert h.model_sets > 0 and h.against and all(h.mae_points < v for v in h.against.values())
     h = est.HeldOutEvidence("check 99", 10, 1.5, {"A": 2.0, "B": 1.75})
@@ -480,15 +481,15 @@ def test_the_preferred_estimator_is_recommended_only_when_computed_and_measured(
                              "ATC-NE-EM": {"mae_all_generated": 0.03}}}
     assert est.recommended_estimator(errors) == "Median-5-Spread"
     assert est.recommended_estimator(errors, available=["Median-4", "ATC-NE-EM"]) == "Median-4"
-    # COT-Gated, then Ref-Avg, come first where a run has a reference, whatever the benchmark MAEs; never measured,
-    # each is passed over
+    # Ref-Avg comes first where a run has a reference, whatever the benchmark MAEs; never measured, it is passed over;
+    # COT-Gated, with a lower benchmark MAE, is not preferred (checks 26-28)
     assert est.recommended_estimator(errors, available=["Ref-Avg", "Median-5-Spread"]) == "Median-5-Spread"
     errors["estimators"]["Ref-Avg"] = {"mae_all_generated": 0.05}
     assert est.recommended_estimator(errors, available=["Ref-Avg", "Median-5-Spread", "Median-4"]) == "Ref-Avg"
     everything = ["COT-Gated", "Ref-Avg", "Median-5-Spread"]
     assert est.recommended_estimator(errors, available=everything) == "Ref-Avg"
-    errors["estimators"]["COT-Gated"] = {"mae_all_generated": 0.06}
-    assert est.recommended_estimator(errors, available=everything) == "COT-Gated"
+    errors["estimators"]["COT-Gated"] = {"mae_all_generated": 0.01}
+    assert est.recommended_estimator(errors, available=everything) == "Ref-Avg"
     assert est.recommended_estimator(errors, available=["Median-5-Spread", "Median-4"]) == "Median-5-Spread"
     del errors["estimators"]["Median-5-Spread"]
     assert est.recommended_estimator(errors, available=["Median-5-Spread", "Median-4"]) == "Median-4"
