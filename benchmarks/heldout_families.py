@@ -1,7 +1,8 @@
-"""Held-out shift families for the gap estimators: forty that neither CC-Synth's synthetic pool nor
-``bench_gap.py``'s sets use, in five rounds of eight, each written for a pre-registered check
+"""Held-out shift families for the gap estimators: forty-eight that neither CC-Synth's synthetic pool nor
+``bench_gap.py``'s sets use, in six rounds of eight, each written for a pre-registered check
 (``PREREGISTERED.md``) before any estimate on them existed and not changed after: ``NOVEL`` for check 4,
-``CHECK5`` for check 5, ``CHECK15`` for check 15b, ``CHECK16`` for check 16, ``CHECK28`` for check 28.
+``CHECK5`` for check 5, ``CHECK15`` for check 15b, ``CHECK16`` for check 16, ``CHECK28`` for check 28, ``CHECK29``
+for check 29.
 Parameters follow CIFAR-10-C (Hendrycks & Dietterich 2019) where it has the family.
 Each function maps uint8 images (N, 32, 32, 3) at severity 1-5 to images of the same shape and type.
 """
@@ -448,9 +449,117 @@ def portrait_blur(x: np.ndarray, sev: int, rng: np.random.Generator) -> np.ndarr
 CHECK28 = {"rain": rain, "palette": palette, "barrel": barrel, "perspective": perspective, "moire": moire,
            "white_balance": white_balance, "grayscale": grayscale, "portrait_blur": portrait_blur}
 
+# Check 29's families (written 2026-12-05 before any estimate on them; none is in an earlier round, the pool or
+# bench_gap): capture and transmission faults, and framing no earlier round used.
+def interlace(x: np.ndarray, sev: int, rng: np.random.Generator) -> np.ndarray:
+    """A frame grabbed from interlaced video: every other row (one field) ``d`` pixels sideways, left or right per
+    image, the edge column repeated."""
+    d = (1, 2, 2, 3, 4)[sev - 1]
+    out = x.copy()
+    sign = rng.choice([-1, 1], len(x))
+    for s in (-1, 1):
+        cols = np.clip(np.arange(32) - s * d, 0, 31)
+        out[sign == s, 1::2] = x[sign == s, 1::2][:, :, cols]
+    return out
+
+
+def halftone(x: np.ndarray, sev: int, rng: np.random.Generator) -> np.ndarray:
+    """A printed or GIF-dithered image: each channel ordered-dithered (4 x 4 Bayer matrix) to ``levels`` values."""
+    levels = (8, 6, 4, 3, 2)[sev - 1]
+    bayer = np.array([[0, 8, 2, 10], [12, 4, 14, 6], [3, 11, 1, 9], [15, 7, 13, 5]]) / 16 + 1 / 32
+    threshold = np.tile(bayer, (8, 8))[None, :, :, None]
+    q = np.floor(x / 255.0 * (levels - 1) + threshold)
+    return to_uint8(np.clip(q, 0, levels - 1) * 255.0 / (levels - 1))
+
+
+def chroma_bleed(x: np.ndarray, sev: int, rng: np.random.Generator) -> np.ndarray:
+    """Colour at a fraction of the brightness's resolution (analogue video, heavy chroma subsampling): the Cb and Cr
+    planes down to ``size`` pixels square and back up (bilinear), Y untouched, so colours bleed across edges."""
+    size = (16, 12, 8, 6, 4)[sev - 1]
+    out = np.empty_like(x)
+    for i, img in enumerate(x):
+        y, cb, cr = Image.fromarray(img).convert("YCbCr").split()
+        cb, cr = (c.resize((size, size), Image.Resampling.BOX).resize((32, 32), Image.Resampling.BILINEAR)
+                  for c in (cb, cr))
+        out[i] = np.asarray(Image.merge("YCbCr", (y, cb, cr)).convert("RGB"))
+    return out
+
+
+def scratches(x: np.ndarray, sev: int, rng: np.random.Generator) -> np.ndarray:
+    """A scanned print or film: ``n`` thin straight scratches per image within 20 degrees of vertical, each white
+    or black, blended in at 0.6-0.9."""
+    n = (1, 2, 3, 4, 6)[sev - 1]
+    out = x.astype(np.float64)
+    t = np.linspace(-24, 24, 97)
+    for _ in range(n):
+        y0, x0 = rng.uniform(0, 32, (2, len(x), 1))
+        angle = np.radians(rng.uniform(-20, 20, (len(x), 1)))
+        rows, cols = np.rint(y0 + t * np.cos(angle)).astype(int), np.rint(x0 + t * np.sin(angle)).astype(int)
+        mark = np.zeros(x.shape[:3], dtype=bool)
+        inside = (rows >= 0) & (rows < 32) & (cols >= 0) & (cols < 32)
+        mark[np.nonzero(inside)[0], rows[inside], cols[inside]] = True
+        colour = rng.choice([0.0, 255.0], len(x))[:, None, None, None]
+        alpha = rng.uniform(0.6, 0.9, (len(x), 1, 1, 1)) * mark[..., None]
+        out = (1 - alpha) * out + alpha * colour
+    return to_uint8(out)
+
+
+def ghost(x: np.ndarray, sev: int, rng: np.random.Generator) -> np.ndarray:
+    """A double exposure or a reflection in a window: another image of the set blended in at ``a``."""
+    a = (0.1, 0.15, 0.2, 0.25, 0.3)[sev - 1]
+    donors = (np.arange(len(x)) + rng.integers(1, max(len(x), 2), len(x))) % len(x)
+    return to_uint8((1 - a) * x + a * x[donors].astype(np.float64))
+
+
+def aspect(x: np.ndarray, sev: int, rng: np.random.Generator) -> np.ndarray:
+    """Resized without keeping the aspect ratio: stretched ``s`` times along one axis (drawn per image) and
+    centre-cropped back to 32 x 32; bilinear."""
+    s = (1.1, 1.2, 1.3, 1.4, 1.6)[sev - 1]
+    long = int(round(32 * s))
+    lo = (long - 32) // 2
+    out = np.empty_like(x)
+    for i, (img, wide) in enumerate(zip(x, rng.random(len(x)) < 0.5)):
+        size = (long, 32) if wide else (32, long)
+        big = np.asarray(Image.fromarray(img).resize(size, Image.Resampling.BILINEAR))
+        out[i] = big[:, lo:lo + 32] if wide else big[lo:lo + 32]
+    return out
+
+
+def zoom_out(x: np.ndarray, sev: int, rng: np.random.Generator) -> np.ndarray:
+    """The object smaller in the frame: the image shrunk to ``z`` of its size about the centre, the border filled
+    by reflecting it; bilinear."""
+    z = (0.9, 0.8, 0.7, 0.6, 0.5)[sev - 1]
+    c = 15.5
+    out = np.empty_like(x)
+    for ch in range(3):
+        for i, img in enumerate(x):
+            out[i, :, :, ch] = to_uint8(ndimage.affine_transform(img[:, :, ch].astype(np.float64), np.eye(2) / z,
+                                                                 offset=c - c / z, order=1, mode="mirror"))
+    return out
+
+
+def smudge(x: np.ndarray, sev: int, rng: np.random.Generator) -> np.ndarray:
+    """A finger on the lens: ``n`` soft round patches (Gaussian, 6-12 pixels across) where the image is blurred and
+    washed towards its own mean brightness, up to ``a``."""
+    n, a = (1, 2, 3, 4, 5)[sev - 1], (0.6, 0.7, 0.8, 0.85, 0.9)[sev - 1]
+    f = x.astype(np.float64)
+    washed = 0.5 * ndimage.gaussian_filter(f, sigma=(0, 2, 2, 0)) + 0.5 * f.mean(axis=(1, 2, 3), keepdims=True)
+    rows, cols = np.mgrid[0:32, 0:32]
+    w = np.zeros(x.shape[:3])
+    for _ in range(n):
+        cy, cx = rng.uniform(4, 28, (2, len(x), 1, 1))
+        r = rng.uniform(3, 6, (len(x), 1, 1))
+        w = np.maximum(w, np.exp(-((rows - cy) ** 2 + (cols - cx) ** 2) / (2 * r ** 2)))
+    w = a * w[..., None]
+    return to_uint8((1 - w) * f + w * washed)
+
+
+CHECK29 = {"interlace": interlace, "halftone": halftone, "chroma_bleed": chroma_bleed, "scratches": scratches,
+           "ghost": ghost, "aspect": aspect, "zoom_out": zoom_out, "smudge": smudge}
+
 # Each check's round, in the order they were written. The seed offset is a family's place in FAMILIES: each round
 # appended after the last, earlier checks' sets stay as drawn.
-CHECK_FAMILIES = {4: NOVEL, 5: CHECK5, 15: CHECK15, 16: CHECK16, 28: CHECK28}
+CHECK_FAMILIES = {4: NOVEL, 5: CHECK5, 15: CHECK15, 16: CHECK16, 28: CHECK28, 29: CHECK29}
 FAMILIES = {name: fn for rnd in CHECK_FAMILIES.values() for name, fn in rnd.items()}
 
 
@@ -466,6 +575,7 @@ PRIOR_SETS = {
     15: [("vignette", "dirichlet1", 5), ("letterbox", "longtail10", 6)],
     16: [("shear", "dirichlet1", 7), ("sepia", "longtail10", 8)],
     28: [("white_balance", "dirichlet1", 9), ("perspective", "longtail10", 10)],
+    29: [("chroma_bleed", "dirichlet1", 11), ("zoom_out", "longtail10", 12)],
 }
 _PRIORS = {"dirichlet1": lambda r: shifts.dirichlet_priors(10, 1.0, r),
            "longtail10": lambda r: shifts.long_tail_priors(10, 10.0, r)}

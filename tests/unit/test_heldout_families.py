@@ -29,13 +29,13 @@ def test_each_family_is_deterministic_keeps_the_format_and_grows_with_severity(n
 
 def test_each_round_is_eight_families_new_to_the_synthetic_pool_and_to_the_earlier_rounds():
     assert not set(fam.FAMILIES) & set(shifts.CORRUPTIONS)
-    rounds = [fam.NOVEL, fam.CHECK5, fam.CHECK15, fam.CHECK16, fam.CHECK28]
-    assert [len(r) for r in rounds] == [8] * 5 and len(fam.FAMILIES) == 40  # no name in two rounds
+    rounds = [fam.NOVEL, fam.CHECK5, fam.CHECK15, fam.CHECK16, fam.CHECK28, fam.CHECK29]
+    assert [len(r) for r in rounds] == [8] * 6 and len(fam.FAMILIES) == 48  # no name in two rounds
 
 
 def test_earlier_checks_sets_are_drawn_as_before_later_rounds_were_added():
     """Family seeds follow the place in FAMILIES: each round appended keeps the earlier checks' cached sets valid."""
-    assert list(fam.FAMILIES) == [*fam.NOVEL, *fam.CHECK5, *fam.CHECK15, *fam.CHECK16, *fam.CHECK28]
+    assert list(fam.FAMILIES) == [*fam.NOVEL, *fam.CHECK5, *fam.CHECK15, *fam.CHECK16, *fam.CHECK28, *fam.CHECK29]
     x = _images(4)
     np.testing.assert_array_equal(fam.novel(x, "glass_blur", 2),  # check 5's first family, seeded as in check 5
                                   fam.glass_blur(x, 2, np.random.default_rng(700 + 8 * 10 + 2)))
@@ -97,7 +97,7 @@ def test_motion_blur_kernel_is_a_normalised_line():
     assert k[[0, 1, 3, 4]].sum() == 0
 
 
-@pytest.mark.parametrize("check", [4, 5, 15, 28])
+@pytest.mark.parametrize("check", [4, 5, 15, 28, 29])
 def test_novel_sets_are_the_eighteen_preregistered_plus_the_clean_reference(check):
     x, y = _images(40), np.arange(40) % 10
     sets = list(fam.novel_sets(x, y, check))
@@ -251,3 +251,72 @@ def test_portrait_blur_keeps_the_centre_sharp_and_blurs_the_corners():
     y = fam.novel(x, "portrait_blur", 4).astype(int)
     change = np.abs(y - x)
     assert change[:, 14:18, 14:18].max() == 0 and change[:, :3, :3].mean() > 5
+
+
+# ------------------------------------------------------------------ check 29's families
+def test_interlace_moves_every_other_row_sideways_and_keeps_the_rest():
+    x = np.tile(np.arange(0, 256, 8, dtype=np.uint8)[None, None, :, None], (6, 32, 1, 3))  # columns 0, 8, ..., 248
+    y = fam.novel(x, "interlace", 4).astype(int)  # d = 3
+    np.testing.assert_array_equal(y[:, 0::2], x[:, 0::2])
+    moved = y[:, 1::2, 10, 0] - x[:, 1::2, 10, 0]  # the field read 3 columns left or right
+    assert set(np.unique(moved)) <= {-24, 24} and all(len(np.unique(m)) == 1 for m in moved)
+
+
+def test_halftone_keeps_its_levels_and_the_mean_grey():
+    x = np.full((2, 32, 32, 3), 100, dtype=np.uint8)
+    y = fam.novel(x, "halftone", 4)  # 3 levels: 0, 128, 255 (rounded)
+    assert set(np.unique(y)) <= {0, 128, 255} and len(np.unique(y)) == 2  # 100 lies between 0 and 128
+    assert abs(y.astype(float).mean() - 100) <= 128 / 16  # the dither keeps the brightness, to 1 of its 16 steps
+    assert all(len(np.unique(c)) <= 3 for c in fam.novel(_images(3), "halftone", 4).transpose(3, 0, 1, 2))
+
+
+def test_chroma_bleed_keeps_grey_images_and_the_brightness():
+    grey = np.repeat(_images(3)[..., :1], 3, axis=3)
+    assert np.abs(fam.novel(grey, "chroma_bleed", 4).astype(int) - grey).max() <= 2
+    x = _images(3)
+    luma = np.array([0.299, 0.587, 0.114])
+    y = fam.novel(x, "chroma_bleed", 4)
+    assert np.abs(y @ luma - x @ luma).mean() < 2.5 and np.abs(y.astype(int) - x).mean() > 10
+
+
+def test_scratches_mark_thin_lines_in_white_or_black_only():
+    x = np.full((20, 32, 32, 3), 128, dtype=np.uint8)
+    y = fam.novel(x, "scratches", 4).astype(int)  # 4 lines per image
+    marked = (y != 128).any(axis=3)
+    assert (marked.sum(axis=(1, 2)) <= 4 * 40).all() and (marked.sum(axis=(1, 2)) >= 20).all()
+    assert ((y == y[..., :1]).all())  # grey stays grey: only towards white or black
+    assert (y > 128).any() and (y < 128).any()
+
+
+def test_ghost_is_each_image_blended_with_another_of_the_set():
+    x = _images(8)
+    y = fam.novel(x, "ghost", 2).astype(int)  # a = 0.15
+    for k in range(8):
+        blends = [np.abs(y[k] - (0.85 * x[k] + 0.15 * x[j].astype(float))).max() for j in range(8) if j != k]
+        assert min(blends) <= 0.5
+
+
+def test_aspect_stretches_one_axis_only():
+    """An image that changes only down its rows is unchanged by a sideways stretch and changed by a tall one."""
+    x = np.tile(np.arange(0, 256, 8, dtype=np.uint8)[None, :, None, None], (20, 1, 32, 3))
+    y = fam.novel(x, "aspect", 4)
+    same = [np.array_equal(y[k], x[k]) for k in range(20)]
+    assert 3 <= sum(same) <= 17
+    assert all((y[k] == y[k][:, :1]).all() for k in range(20))  # every row still one value
+
+
+def test_zoom_out_keeps_the_centre_and_a_flat_image():
+    x = np.full((2, 32, 32, 3), 90, dtype=np.uint8)
+    np.testing.assert_array_equal(fam.novel(x, "zoom_out", 4), x)
+    x[:, 12:20, 12:20] = 250  # an 8-pixel object at the centre shrinks to 0.6 of its size, 0.36 of its area
+    y = fam.novel(x, "zoom_out", 4).astype(int)
+    area = (y[:, 6:26, 6:26] - 90).sum() / (x[:, 6:26, 6:26].astype(int) - 90).sum()
+    assert (y[:, 15:17, 15:17] == 250).all() and 0.3 < area < 0.42
+
+
+def test_smudge_washes_a_flat_image_to_itself_and_only_moves_pixels_towards_the_wash():
+    x = np.full((3, 32, 32, 3), 60, dtype=np.uint8)
+    np.testing.assert_array_equal(fam.novel(x, "smudge", 4), x)
+    x = _images(6)
+    change = np.abs(fam.novel(x, "smudge", 4).astype(int) - x).mean(axis=(0, 3))
+    assert change.max() > 15 and (change < 1).mean() > 0.02  # washed patches, some pixels left alone
