@@ -332,11 +332,16 @@ def sepia(x: np.ndarray, sev: int, rng: np.random.Generator) -> np.ndarray:
     return to_uint8((1 - a) * x + a * (x.astype(np.float64) @ matrix.T))
 
 
+def _donors(n: int, rng: np.random.Generator) -> np.ndarray:
+    """For each of ``n`` images the index of another one of the set (itself only when it is alone)."""
+    return (np.arange(n) + rng.integers(1, max(n, 2), n)) % n
+
+
 def patch_paste(x: np.ndarray, sev: int, rng: np.random.Generator) -> np.ndarray:
     """A ``size`` x ``size`` square from another image of the set pasted at a random place (a collage, a sticker
     of another object)."""
     size = (6, 9, 12, 15, 18)[sev - 1]
-    donors = (np.arange(len(x)) + rng.integers(1, max(len(x), 2), len(x))) % len(x)
+    donors = _donors(len(x), rng)
     ys, xs = rng.integers(0, 32 - size + 1, (2, len(x)))
     out = x.copy()
     for k, (j, y0, x0) in enumerate(zip(donors, ys, xs)):
@@ -507,7 +512,7 @@ def scratches(x: np.ndarray, sev: int, rng: np.random.Generator) -> np.ndarray:
 def ghost(x: np.ndarray, sev: int, rng: np.random.Generator) -> np.ndarray:
     """A double exposure or a reflection in a window: another image of the set blended in at ``a``."""
     a = (0.1, 0.15, 0.2, 0.25, 0.3)[sev - 1]
-    donors = (np.arange(len(x)) + rng.integers(1, max(len(x), 2), len(x))) % len(x)
+    donors = _donors(len(x), rng)
     return to_uint8((1 - a) * x + a * x[donors].astype(np.float64))
 
 
