@@ -16,7 +16,7 @@ estimator, keep the trained statistics, as ``predict`` keeps them.
 
 With the shipped form among ``--forms``, the trained rows also get "Ref-EM" (``estimators.reference_estimate``: the
 adapted copy as a reference for the trained model's accuracy), "Ref-Avg" and "COT-Gated" (``estimators.cot_gated``),
-printed against Median-5-Spread (checks 21 and 26-28); ``--write`` then also gives them their entries in
+printed against Median-5-Spread (checks 21 and 26-29); ``--write`` then also gives them their entries in
 ``measured_error.json``, which the report quotes.
 """
 from __future__ import annotations

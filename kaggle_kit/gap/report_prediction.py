@@ -154,7 +154,7 @@ def estimator_glossary() -> tuple[tuple[str, str], ...]:
         ("COT-Gated", f"Ref-Avg where COT's estimate moves by more than {100 * estimators.COT_GATE:.0f} points "
                       "when its class mix is EM's priors (the class mix looks changed), else Median-5-Spread "
                       "(chosen by one test on shift families outside the benchmark, then behind Ref-Avg over it "
-                      "and two more, section 7)"),
+                      "and three more, section 7)"),
         ("Agreement", "ensemble members' agreement carried over to accuracy"),
     )
 

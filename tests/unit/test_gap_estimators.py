@@ -482,7 +482,7 @@ def test_the_preferred_estimator_is_recommended_only_when_computed_and_measured(
     assert est.recommended_estimator(errors) == "Median-5-Spread"
     assert est.recommended_estimator(errors, available=["Median-4", "ATC-NE-EM"]) == "Median-4"
     # Ref-Avg comes first where a run has a reference, whatever the benchmark MAEs; never measured, it is passed over;
-    # COT-Gated, with a lower benchmark MAE, is not preferred (checks 26-28)
+    # COT-Gated, with a lower benchmark MAE, is not preferred (checks 26-29)
     assert est.recommended_estimator(errors, available=["Ref-Avg", "Median-5-Spread"]) == "Median-5-Spread"
     errors["estimators"]["Ref-Avg"] = {"mae_all_generated": 0.05}
     assert est.recommended_estimator(errors, available=["Ref-Avg", "Median-5-Spread", "Median-4"]) == "Ref-Avg"
