@@ -52,42 +52,40 @@ def expectation_sentence(name: str, estimator: str, result: dict, errors: dict,
     disagree; ``unseen``'s "range_coverage" says how often it held on shift families outside the benchmark),
     otherwise the estimator's own error at its predicted drop, either side."""
     est = result["estimates"].get(estimator)
-    if est is None:
+    span = None if est is None else estimators.prediction_range(errors, result["estimates"], result["holdout_acc"],
+                                                                 estimator)
+    if span is None:
         return None
+    low, high = span  # the range upload and the ledger quote, so the report cannot say another
     head = f"{name}: {estimator} predicts **{percent(est, 1)}**, {versus(est, result['holdout_acc'])} the holdout"
     own = expected_for(errors, estimator, result)  # its own benchmark error at its predicted drop
     rng = estimators.expected_range(errors, result["estimates"], result["holdout_acc"])
-    if rng is not None:
-        # the bin is the median's predicted drop, which can differ from the drop of ``estimator`` said just before
-        # it ("5.1 points under the holdout ... a predicted drop of under 5 points" read as a contradiction)
-        median = estimators.RANGE_MEDIAN
-        where = (f"over all benchmark sets {median}" if rng["bin"] == "all" else
-                 f"on the {rng['n']} benchmark sets where {median} predicted a drop of {_bin_words(rng['bin'])} "
-                 f"points, as it does here ({rng['drop']:.1f}), it")
-        members = and_list(estimators.SPREAD_MEMBERS)
-        spread, p90 = 100 * rng["spread"], 100 * rng["p90"]
-        why = (f"{members} disagree by {spread:.1f} points, so the range reaches that far below {median} "
-               f"({percent(result['estimates'][median], 1)}): when they disagree, the true accuracy has "
-               f"tended to be lower than all of them" if rng["by_spread"] else
-               f"{members} agree within {spread:.1f} points")
-        cov = (unseen or {}).get("range_coverage")
-        evidence = (f" This range held on {cov['spread']:.0%} of {cov['n']} shifted sets of families outside the "
-                    f"benchmark ({median} ±{p90:.1f} points alone: {cov['symmetric']:.0%})." if cov else "")
-        band = None if own is None else estimators.symmetric_band(est, own["p90"])  # own_band, from the p90 quoted
-        low, high = estimators.joined_range((rng["low"], rng["high"]), est, band)
-        joined = "" if (low, high) == (rng["low"], rng["high"]) else (
-            f" {estimator} lies outside {median}'s range ({percent(rng['low'], 1)} to {percent(rng['high'], 1)}), "
-            f"so the range is widened to its own: ±{100 * own['p90']:.1f} "
-            f"points, 9 in 10 of its benchmark errors.")
-        return (f"{head}. Expect **{percent(low, 1)} to {percent(high, 1)}**: {where} was within "
-                f"{p90:.1f} points 9 times in 10; {why}.{evidence}{joined}")
-    if own is None:
-        return None
-    where = ("over all benchmark sets" if own["bin"] == "all" else
-             f"on the {own['n']} benchmark sets where it predicted a drop of {_bin_words(own['bin'])} points")
-    lo, hi = estimators.symmetric_band(est, own["p90"])
-    return (f"{head}; {where} its error averaged {100 * own['mae']:.1f} points and 9 in 10 were within "
-            f"{100 * own['p90']:.1f}, so expect {percent(lo, 1)} to {percent(hi, 1)}.")
+    if rng is None:  # the range is the estimator's own band
+        where = ("over all benchmark sets" if own["bin"] == "all" else
+                 f"on the {own['n']} benchmark sets where it predicted a drop of {_bin_words(own['bin'])} points")
+        return (f"{head}; {where} its error averaged {100 * own['mae']:.1f} points and 9 in 10 were within "
+                f"{100 * own['p90']:.1f}, so expect {percent(low, 1)} to {percent(high, 1)}.")
+    # the bin is the median's predicted drop, which can differ from the drop of ``estimator`` said just before it
+    # ("5.1 points under the holdout ... a predicted drop of under 5 points" read as a contradiction)
+    median = estimators.RANGE_MEDIAN
+    where = (f"over all benchmark sets {median}" if rng["bin"] == "all" else
+             f"on the {rng['n']} benchmark sets where {median} predicted a drop of {_bin_words(rng['bin'])} "
+             f"points, as it does here ({rng['drop']:.1f}), it")
+    members = and_list(estimators.SPREAD_MEMBERS)
+    spread, p90 = 100 * rng["spread"], 100 * rng["p90"]
+    why = (f"{members} disagree by {spread:.1f} points, so the range reaches that far below {median} "
+           f"({percent(result['estimates'][median], 1)}): when they disagree, the true accuracy has "
+           f"tended to be lower than all of them" if rng["by_spread"] else
+           f"{members} agree within {spread:.1f} points")
+    cov = (unseen or {}).get("range_coverage")
+    evidence = (f" This range held on {cov['spread']:.0%} of {cov['n']} shifted sets of families outside the "
+                f"benchmark ({median} ±{p90:.1f} points alone: {cov['symmetric']:.0%})." if cov else "")
+    joined = "" if (low, high) == (rng["low"], rng["high"]) else (  # widened by ``joined_range``
+        f" {estimator} lies outside {median}'s range ({percent(rng['low'], 1)} to {percent(rng['high'], 1)}), "
+        f"so the range is widened to its own: ±{100 * own['p90']:.1f} "
+        f"points, 9 in 10 of its benchmark errors.")
+    return (f"{head}. Expect **{percent(low, 1)} to {percent(high, 1)}**: {where} was within "
+            f"{p90:.1f} points 9 times in 10; {why}.{evidence}{joined}")
 
 
 def versus(value: float, holdout: float) -> str:
