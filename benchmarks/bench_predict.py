@@ -29,6 +29,7 @@ import torch
 import entry
 
 from kaggle_kit.bn_adapt import BALANCE_ROUNDS, adapted_copy, image_batches
+from kaggle_kit.config import CIFAR10_CLASSES
 from kaggle_kit.data import load_competition, shared_data_dir
 from kaggle_kit.models import create_model
 from kaggle_kit.predict import balanced_copy, logits_for_images
@@ -69,7 +70,7 @@ def adapt_bn_seconds(model, images, plan, *, repeats: int, **kw) -> dict[str, fl
     batches = lambda x: image_batches(x, kw["batch_size"], kw["device"], kw["channels_last"])  # noqa: E731
     predict = lambda m, x: logits_for_images(m, x, plan, **kw)  # noqa: E731
     plain = lambda m, x: logits_for_images(m, x, PLAIN, **kw)  # noqa: E731
-    priors = np.full(10, 0.1)
+    priors = np.full(kw["num_classes"], 1 / kw["num_classes"])  # predict's: CIFAR-10's training shares, all equal
     forms = {"trained": lambda: predict(model, images),
              "unweighted": lambda: predict(adapted_copy(model, batches(images)), images),
              "balanced": lambda: predict(balanced_copy(model, images, priors, plan, kw), images),
@@ -111,9 +112,9 @@ def main(argv: list[str] | None = None) -> int:
     device = torch.device(args.device)
     cuda = device.type == "cuda"
     channels_last = True  # as training stores it by default (train.channels_last)
-    model = create_model(args.model, num_classes=10).to(device, memory_format=torch.channels_last).eval()
+    model = create_model(args.model, num_classes=CIFAR10_CLASSES).to(device, memory_format=torch.channels_last).eval()
     images = np.random.default_rng(0).integers(0, 256, size=(args.images, 32, 32, 3), dtype=np.uint8)
-    kw = dict(num_classes=10, batch_size=args.batch_size, device=device, channels_last=channels_last,
+    kw = dict(num_classes=CIFAR10_CLASSES, batch_size=args.batch_size, device=device, channels_last=channels_last,
               amp=cuda and not args.no_amp)
     logits_for_images(model, images[: args.batch_size], make_plan("flip+translate"), **kw)  # warm-up
 
