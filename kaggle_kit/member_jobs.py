@@ -268,7 +268,7 @@ def _train_member(spec_path: str) -> int:
         from kaggle_kit.config import PipelineConfig, from_dict
         from kaggle_kit.data import load_cifar10
         from kaggle_kit.datapaths import reading_data
-        from kaggle_kit.pipeline import data_fingerprint
+        from kaggle_kit.pipeline import cifar_fingerprint
         from kaggle_kit.train import train_run
 
         torch.set_num_threads(int(spec["threads"]))  # the parent's: CPU results may depend on the thread count
@@ -276,7 +276,7 @@ def _train_member(spec_path: str) -> int:
         with reading_data(spec["data_dir"]) as paths:
             # a child starts when a slot frees, maybe hours after the parent read the data: a download since would
             # have it train on other batches than its training key (and the parent's report) says
-            if spec.get("cifar_fp") and data_fingerprint(paths, with_comp=False) != spec["cifar_fp"]:
+            if spec.get("cifar_fp") and cifar_fingerprint(paths) != spec["cifar_fp"]:
                 raise RunError(f"{paths.cifar_dir}: the CIFAR-10 batches changed after this pipeline read them (a "
                                f"download since?); rerun it to train every member on the new ones")
             data = load_cifar10(paths.cifar_dir)

@@ -225,10 +225,10 @@ def _check_forward(model, name: str, kwargs: dict, batch: int = 2) -> None:
                           f"{tuple(getattr(out, 'shape', ()))} for {batch} images, not ({batch}, {CIFAR10_CLASSES})")
 
 
-def data_fingerprint(paths, with_comp: bool = True) -> str:
-    """Hash of the CIFAR-10 batches (and the competition pickle): training reads only the batches, so a new
-    competition pickle re-predicts but does not retrain."""
-    return data_fingerprints(paths)[0] if with_comp else config_hash(_batch_hashes(paths), length=16)
+def cifar_fingerprint(paths) -> str:
+    """Hash of the CIFAR-10 batches alone: training reads only them, so a new competition pickle re-predicts but
+    does not retrain."""
+    return config_hash(_batch_hashes(paths), length=16)
 
 
 def _batch_hashes(paths) -> dict[str, str]:
@@ -238,8 +238,8 @@ def _batch_hashes(paths) -> dict[str, str]:
 
 
 def data_fingerprints(paths) -> tuple[str, str]:
-    """``data_fingerprint`` with and without the competition pickle, each file read once (the data stage keys on
-    both: 180 MB of batches hashed twice cost a quarter of a second)."""
+    """The hash of the batches with the competition pickle, and ``cifar_fingerprint``, each file read once (the data
+    stage keys on both: 180 MB of batches hashed twice cost a quarter of a second)."""
     batches = _batch_hashes(paths)
     files = dict(batches)
     if paths.comp_pickle is not None:

@@ -187,7 +187,7 @@ def test_a_state_file_written_before_runs_were_kept_by_key_still_finds_its_run(u
     """Old state files keyed training by the whole train and data sections and the competition pickle, and
     stored run folders relative to the current directory: upgrading must not retrain."""
     from kaggle_kit.config import load_pipeline
-    from kaggle_kit.pipeline import data_fingerprint, member_configs, train_keys
+    from kaggle_kit.pipeline import cifar_fingerprint, data_fingerprints, member_configs, train_keys
 
     monkeypatch.chdir(tmp_path)
     work = _copy(upto_csv, Path("w"))
@@ -195,7 +195,7 @@ def test_a_state_file_written_before_runs_were_kept_by_key_still_finds_its_run(u
     cfg = load_pipeline(DEMO, [*FAST, UPTO_CSV])
     paths = _demo_data(work, shared_data)
     ((_, mcfg),) = member_configs(cfg)
-    _, legacy = train_keys(mcfg, data_fingerprint(paths, with_comp=False), data_fingerprint(paths))
+    _, legacy = train_keys(mcfg, cifar_fingerprint(paths), data_fingerprints(paths)[0])
     state = work / "runs" / "pipelines" / "demo.json"
     state.write_text(json.dumps({"stages": {"train:m0": {"key": legacy, "finished": True,
                                                           "run_dir": f"w/runs/{run}"}}}))
@@ -262,7 +262,7 @@ def test_test_subset_does_not_retrain_and_the_test_logits_are_the_pipelines(tmp_
     training key: changing it trained every member again, to the same weights. A state file that keyed it so still
     finds its run."""
     from kaggle_kit.config import load_pipeline
-    from kaggle_kit.pipeline import data_fingerprint, key_with_test_subset, member_configs
+    from kaggle_kit.pipeline import cifar_fingerprint, key_with_test_subset, member_configs
 
     work = tmp_path / "w"
     stages = "stages=[data,train,predict]"
@@ -271,7 +271,7 @@ def test_test_subset_does_not_retrain_and_the_test_logits_are_the_pipelines(tmp_
     state = work / "runs" / "pipelines" / "demo.json"
     before = json.loads(state.read_text())
     ((_, mcfg),) = member_configs(load_pipeline(DEMO, [*FAST, stages]))
-    old_key = key_with_test_subset(mcfg, data_fingerprint(_demo_data(work, shared_data), with_comp=False))
+    old_key = key_with_test_subset(mcfg, cifar_fingerprint(_demo_data(work, shared_data)))
     assert old_key != before["stages"]["train:m0"]["key"]
     state.write_text(json.dumps({"stages": {"train:m0": {**before["stages"]["train:m0"], "key": old_key}}}))
     found = _run(work, shared_data, stages)

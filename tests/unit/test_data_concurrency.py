@@ -27,14 +27,14 @@ def _data(root: Path, seed: int) -> None:
 
 def test_a_download_moving_in_while_the_data_stage_reads_waits_for_it(tmp_path, monkeypatch):
     import kaggle_kit.data as data_mod
-    from kaggle_kit.pipeline import data_fingerprint, read_data
+    from kaggle_kit.pipeline import data_fingerprints, read_data
 
     dest = tmp_path / "D"
     _data(dest, seed=1)
     staging = dest / ".download-abcd1234"
     _data(staging / "files", seed=2)
     (staging / "archive").mkdir()
-    old_fp = data_fingerprint(read_data(dest, "c")[0])
+    old_fp = data_fingerprints(read_data(dest, "c")[0])[0]
 
     loaded, go, blocked = threading.Event(), threading.Event(), threading.Event()
     real_load, real_blocked = data_mod.load_competition, getattr(staged_move, "_blocked", None)
@@ -64,7 +64,7 @@ def test_a_download_moving_in_while_the_data_stage_reads_waits_for_it(tmp_path, 
     paths, data, comp, data_fp, _ = got["read"]
     assert set(data.train_labels) == {1} and set(comp.images.reshape(-1)) == {1}  # all old: one download's
     assert data_fp == old_fp
-    assert data_fingerprint(read_data(dest, "c")[0]) != old_fp  # and the move did happen, after the read
+    assert data_fingerprints(read_data(dest, "c")[0])[0] != old_fp  # and the move did happen, after the read
 
 
 def test_the_data_folder_is_looked_in_under_the_read_lock_so_a_move_cannot_hide_a_file(tmp_path, monkeypatch):

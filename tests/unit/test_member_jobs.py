@@ -183,10 +183,10 @@ def test_a_child_refuses_batches_other_than_the_ones_the_parent_fingerprinted(tm
     from test_data_concurrency import _data
 
     from kaggle_kit.datapaths import locate_data
-    from kaggle_kit.pipeline import data_fingerprint
+    from kaggle_kit.pipeline import cifar_fingerprint
 
     _data(tmp_path / "D", seed=1)
-    parents = data_fingerprint(locate_data(tmp_path / "D"), with_comp=False)
+    parents = cifar_fingerprint(locate_data(tmp_path / "D"))
     trained, codes = [], []
     monkeypatch.setattr(mj, "_exit_with_parent", lambda *a: None)
     monkeypatch.setattr(kaggle_kit.train, "train_run", lambda cfg, data, *a, **k: trained.append(data) or

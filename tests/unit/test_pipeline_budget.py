@@ -309,7 +309,7 @@ def test_the_training_fingerprint_leaves_the_competition_pickle_out(tmp_path):
     import json
     from types import SimpleNamespace
 
-    from kaggle_kit.pipeline import data_fingerprint, data_fingerprints
+    from kaggle_kit.pipeline import cifar_fingerprint, data_fingerprints
 
     names = [f"data_batch_{i}" for i in range(1, 6)] + ["test_batch"]
     for n in names:
@@ -321,7 +321,7 @@ def test_the_training_fingerprint_leaves_the_competition_pickle_out(tmp_path):
     with_comp = hashlib.sha256(json.dumps({**files, "comp.pkl": hashlib.sha256(b"comp").hexdigest()},
                                           sort_keys=True).encode()).hexdigest()[:16]
     assert data_fingerprints(paths) == (with_comp, batches_only)
-    assert (data_fingerprint(paths), data_fingerprint(paths, with_comp=False)) == (with_comp, batches_only)
+    assert (data_fingerprints(paths)[0], cifar_fingerprint(paths)) == (with_comp, batches_only)
 
 
 def _plan(tmp_path, overrides=(), record=None):
