@@ -1,12 +1,14 @@
-"""Held-out shift families for the gap estimators: forty-eight that neither CC-Synth's synthetic pool nor
-``bench_gap.py``'s sets use, in six rounds of eight, each written for a pre-registered check
+"""Held-out shift families for the gap estimators: fifty-six that neither CC-Synth's synthetic pool nor
+``bench_gap.py``'s sets use, in seven rounds of eight, each written for a pre-registered check
 (``PREREGISTERED.md``) before any estimate on them existed and not changed after: ``NOVEL`` for check 4,
 ``CHECK5`` for check 5, ``CHECK15`` for check 15b, ``CHECK16`` for check 16, ``CHECK28`` for check 28, ``CHECK29``
-for check 29.
+for check 29, ``CHECK30`` for check 30.
 Parameters follow CIFAR-10-C (Hendrycks & Dietterich 2019) where it has the family.
 Each function maps uint8 images (N, 32, 32, 3) at severity 1-5 to images of the same shape and type.
 """
 from __future__ import annotations
+
+import io
 
 import numpy as np
 import torch
@@ -562,9 +564,99 @@ def smudge(x: np.ndarray, sev: int, rng: np.random.Generator) -> np.ndarray:
 CHECK29 = {"interlace": interlace, "halftone": halftone, "chroma_bleed": chroma_bleed, "scratches": scratches,
            "ghost": ghost, "aspect": aspect, "zoom_out": zoom_out, "smudge": smudge}
 
+
+# Check 30's families (written 2026-12-05 before any estimate on them; none is in an earlier round, the pool or
+# bench_gap): whole files mishandled, sensor and light faults, and another codec.
+def _some(n: int, share: float, rng: np.random.Generator) -> np.ndarray:
+    """Exactly round(``share`` * n) of n images, drawn: a mishandled file hits some images and not the others."""
+    return rng.permutation(n)[:int(round(share * n))]
+
+
+def rotate90(x: np.ndarray, sev: int, rng: np.random.Generator) -> np.ndarray:
+    """Photos whose orientation tag was ignored: a ``share`` of the images turned a quarter, left or right."""
+    share = (0.1, 0.2, 0.3, 0.4, 0.5)[sev - 1]
+    out = x.copy()
+    for i in _some(len(x), share, rng):
+        out[i] = np.rot90(x[i], rng.choice([1, 3]))
+    return out
+
+
+def negative(x: np.ndarray, sev: int, rng: np.random.Generator) -> np.ndarray:
+    """Film negatives scanned without inverting them: a ``share`` of the images with every value v as 255 - v."""
+    share = (0.05, 0.1, 0.15, 0.2, 0.3)[sev - 1]
+    out = x.copy()
+    some = _some(len(x), share, rng)
+    out[some] = 255 - x[some]
+    return out
+
+
+def bloom(x: np.ndarray, sev: int, rng: np.random.Generator) -> np.ndarray:
+    """Light bleeding around bright areas (a cheap lens, or a glow filter): what each channel has above ``t``,
+    blurred (sigma ``s`` pixels) and added back ``g`` times."""
+    i = sev - 1
+    t, s, g = (200, 185, 170, 155, 140)[i], (1.0, 1.5, 2.0, 2.5, 3.0)[i], (1.5, 2.0, 2.5, 3.0, 3.5)[i]
+    f = x.astype(np.float64)
+    return to_uint8(f + g * ndimage.gaussian_filter(np.maximum(f - t, 0), sigma=(0, s, s, 0)))
+
+
+def wobble(x: np.ndarray, sev: int, rng: np.random.Generator) -> np.ndarray:
+    """A rolling shutter on a shaking camera ("jello"): each row shifted sideways by a sine of its height, up to
+    ``a`` pixels, period 8-16 rows and phase drawn per image; linear between pixels, the edge column repeated."""
+    a = (0.75, 1.25, 1.75, 2.5, 3.5)[sev - 1]
+    period = rng.uniform(8, 16, (len(x), 1))
+    phase = rng.uniform(0, 2 * np.pi, (len(x), 1))
+    shift = a * np.sin(2 * np.pi * np.arange(32)[None, :] / period + phase)  # (n, rows)
+    c = np.clip(np.arange(32)[None, None, :] - shift[:, :, None], 0, 31)  # (n, rows, cols): where each pixel reads
+    c0 = np.floor(c).astype(int)
+    c1, w = np.minimum(c0 + 1, 31), (c - c0)[..., None]
+    take = lambda cols: np.take_along_axis(x.astype(np.float64), cols[..., None], axis=2)  # noqa: E731
+    return to_uint8((1 - w) * take(c0) + w * take(c1))
+
+
+def row_noise(x: np.ndarray, sev: int, rng: np.random.Generator) -> np.ndarray:
+    """A sensor's banding: every row of an image offset by its own Gaussian amount (sigma ``s`` levels), the same
+    across the row's pixels and channels."""
+    s = (4, 7, 10, 14, 20)[sev - 1]
+    return to_uint8(x + rng.normal(0, s, (len(x), 32, 1, 1)))
+
+
+def packet_loss(x: np.ndarray, sev: int, rng: np.random.Generator) -> np.ndarray:
+    """A file cut short in transfer, as a decoder shows it: the bottom ``lo`` to ``hi`` - 1 rows lost and filled with
+    the last row received."""
+    lo, hi = ((2, 5), (4, 9), (6, 12), (8, 15), (10, 18))[sev - 1]
+    lost = rng.integers(lo, hi, len(x))
+    out = x.copy()
+    for i, k in enumerate(lost):
+        out[i, 32 - k:] = x[i, 31 - k]
+    return out
+
+
+def low_light(x: np.ndarray, sev: int, rng: np.random.Generator) -> np.ndarray:
+    """A dim scene brightened by the camera: photon (Poisson) noise at ``p`` photons per level, so the noise grows
+    with the brightness, and the colours muted by ``m`` as night processing does."""
+    p, m = (0.5, 0.3, 0.2, 0.12, 0.07)[sev - 1], (0.05, 0.1, 0.15, 0.2, 0.3)[sev - 1]
+    f = rng.poisson(x * p) / p
+    grey = f.mean(axis=3, keepdims=True)
+    return to_uint8(grey + (1 - m) * (f - grey))
+
+
+def webp(x: np.ndarray, sev: int, rng: np.random.Generator) -> np.ndarray:
+    """Saved as lossy WebP (the web's other codec; the pool and bench_gap compress with JPEG) at ``quality``."""
+    quality = (40, 25, 15, 8, 2)[sev - 1]
+    out = np.empty_like(x)
+    for i, img in enumerate(x):
+        buf = io.BytesIO()
+        Image.fromarray(img).save(buf, format="WEBP", quality=quality)
+        out[i] = np.asarray(Image.open(buf).convert("RGB"))
+    return out
+
+
+CHECK30 = {"rotate90": rotate90, "negative": negative, "bloom": bloom, "wobble": wobble, "row_noise": row_noise,
+           "packet_loss": packet_loss, "low_light": low_light, "webp": webp}
+
 # Each check's round, in the order they were written. The seed offset is a family's place in FAMILIES: each round
 # appended after the last, earlier checks' sets stay as drawn.
-CHECK_FAMILIES = {4: NOVEL, 5: CHECK5, 15: CHECK15, 16: CHECK16, 28: CHECK28, 29: CHECK29}
+CHECK_FAMILIES = {4: NOVEL, 5: CHECK5, 15: CHECK15, 16: CHECK16, 28: CHECK28, 29: CHECK29, 30: CHECK30}
 FAMILIES = {name: fn for rnd in CHECK_FAMILIES.values() for name, fn in rnd.items()}
 
 
@@ -581,6 +673,7 @@ PRIOR_SETS = {
     16: [("shear", "dirichlet1", 7), ("sepia", "longtail10", 8)],
     28: [("white_balance", "dirichlet1", 9), ("perspective", "longtail10", 10)],
     29: [("chroma_bleed", "dirichlet1", 11), ("zoom_out", "longtail10", 12)],
+    30: [("bloom", "dirichlet1", 13), ("wobble", "longtail10", 14)],
 }
 _PRIORS = {"dirichlet1": lambda r: shifts.dirichlet_priors(10, 1.0, r),
            "longtail10": lambda r: shifts.long_tail_priors(10, 10.0, r)}

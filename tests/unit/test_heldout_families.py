@@ -29,13 +29,14 @@ def test_each_family_is_deterministic_keeps_the_format_and_grows_with_severity(n
 
 def test_each_round_is_eight_families_new_to_the_synthetic_pool_and_to_the_earlier_rounds():
     assert not set(fam.FAMILIES) & set(shifts.CORRUPTIONS)
-    rounds = [fam.NOVEL, fam.CHECK5, fam.CHECK15, fam.CHECK16, fam.CHECK28, fam.CHECK29]
-    assert [len(r) for r in rounds] == [8] * 6 and len(fam.FAMILIES) == 48  # no name in two rounds
+    rounds = [fam.NOVEL, fam.CHECK5, fam.CHECK15, fam.CHECK16, fam.CHECK28, fam.CHECK29, fam.CHECK30]
+    assert [len(r) for r in rounds] == [8] * 7 and len(fam.FAMILIES) == 56  # no name in two rounds
 
 
 def test_earlier_checks_sets_are_drawn_as_before_later_rounds_were_added():
     """Family seeds follow the place in FAMILIES: each round appended keeps the earlier checks' cached sets valid."""
-    assert list(fam.FAMILIES) == [*fam.NOVEL, *fam.CHECK5, *fam.CHECK15, *fam.CHECK16, *fam.CHECK28, *fam.CHECK29]
+    assert list(fam.FAMILIES) == [*fam.NOVEL, *fam.CHECK5, *fam.CHECK15, *fam.CHECK16, *fam.CHECK28, *fam.CHECK29,
+                                  *fam.CHECK30]
     x = _images(4)
     np.testing.assert_array_equal(fam.novel(x, "glass_blur", 2),  # check 5's first family, seeded as in check 5
                                   fam.glass_blur(x, 2, np.random.default_rng(700 + 8 * 10 + 2)))
@@ -97,7 +98,7 @@ def test_motion_blur_kernel_is_a_normalised_line():
     assert k[[0, 1, 3, 4]].sum() == 0
 
 
-@pytest.mark.parametrize("check", [4, 5, 15, 28, 29])
+@pytest.mark.parametrize("check", [4, 5, 15, 28, 29, 30])
 def test_novel_sets_are_the_eighteen_preregistered_plus_the_clean_reference(check):
     x, y = _images(40), np.arange(40) % 10
     sets = list(fam.novel_sets(x, y, check))
@@ -320,3 +321,74 @@ def test_smudge_washes_a_flat_image_to_itself_and_only_moves_pixels_towards_the_
     x = _images(6)
     change = np.abs(fam.novel(x, "smudge", 4).astype(int) - x).mean(axis=(0, 3))
     assert change.max() > 15 and (change < 1).mean() > 0.02  # washed patches, some pixels left alone
+
+
+# ------------------------------------------------------------------ check 30's families
+def test_rotate90_turns_exactly_its_share_of_whole_images_a_quarter_and_leaves_the_rest():
+    x = _images(50)
+    y = fam.novel(x, "rotate90", 4)  # 40%: 20 of 50
+    turned = [k for k in range(50) if not np.array_equal(x[k], y[k])]
+    assert len(turned) == 20
+    assert all(any(np.array_equal(y[k], np.rot90(x[k], r)) for r in (1, 3)) for k in turned)
+    lefts = sum(np.array_equal(y[k], np.rot90(x[k], 1)) for k in turned)
+    assert 0 < lefts < 20  # both ways
+
+
+def test_negative_inverts_exactly_its_share_of_whole_images_and_leaves_the_rest():
+    x = _images(40)
+    y = fam.novel(x, "negative", 4)  # 20%: 8 of 40
+    inverted = [k for k in range(40) if not np.array_equal(x[k], y[k])]
+    assert len(inverted) == 8 and all(np.array_equal(y[k], 255 - x[k]) for k in inverted)
+
+
+def test_bloom_only_brightens_and_leaves_an_image_below_its_threshold_alone():
+    dark = np.full((2, 32, 32, 3), 150, dtype=np.uint8)  # below sev 4's threshold of 155
+    np.testing.assert_array_equal(fam.novel(dark, "bloom", 4), dark)
+    x = np.full((2, 32, 32, 3), 60, dtype=np.uint8)
+    x[:, 14:18, 14:18] = 250  # a lamp
+    y = fam.novel(x, "bloom", 4).astype(int)
+    assert (y >= x).all() and y[:, 12, 16].min() > 60 + 20 and (y[:, 0, 0] == 60).all()  # a glow that fades
+
+
+def test_wobble_shifts_whole_rows_sideways_and_keeps_an_image_of_flat_rows():
+    rows = np.tile(np.arange(0, 256, 8, dtype=np.uint8)[None, :, None, None], (4, 1, 32, 3))  # each row one value
+    np.testing.assert_array_equal(fam.novel(rows, "wobble", 4), rows)
+    x = np.zeros((4, 32, 32, 3), dtype=np.uint8)
+    x[:, :, 16:] = 200  # a vertical edge between columns 15 and 16
+    y = fam.novel(x, "wobble", 4).astype(int)  # up to 2.5 pixels
+    edge = (y[..., 0] >= 100).argmax(axis=2)  # the first bright column of each row
+    assert edge.min() >= 13 and edge.max() <= 19 and len(np.unique(edge)) > 2
+    assert (y[:, :, :12] == 0).all() and (y[:, :, 20:] == 200).all()
+
+
+def test_row_noise_offsets_each_row_by_one_amount_for_all_its_pixels_and_channels():
+    x = np.full((3, 32, 32, 3), 128, dtype=np.uint8)
+    y = fam.novel(x, "row_noise", 4).astype(int)  # sigma 14: no clipping from 128
+    assert (y == y[:, :, :1, :1]).all()
+    offsets = y[:, :, 0, 0] - 128
+    assert 8 < offsets.std() < 20
+
+
+def test_packet_loss_repeats_the_last_row_received_below_it_and_keeps_the_rows_above():
+    x = _images(30)
+    y = fam.novel(x, "packet_loss", 4)  # 8 to 14 rows lost
+    for k in range(30):
+        same = [np.array_equal(y[k, r], x[k, r]) for r in range(32)]
+        first_lost = same.index(False) if False in same else 32
+        assert 18 <= first_lost <= 24 and all(same[:first_lost])
+        assert (y[k, first_lost:] == x[k, first_lost - 1]).all()
+
+
+def test_low_light_keeps_the_mean_and_its_noise_grows_with_the_brightness():
+    x = np.concatenate([np.full((4, 32, 32, 3), 40, np.uint8), np.full((4, 32, 32, 3), 200, np.uint8)])
+    y = fam.novel(x, "low_light", 4).astype(float)  # 0.12 photons per level
+    assert abs(y[:4].mean() - 40) < 2 and abs(y[4:].mean() - 200) < 3
+    assert y[4:].std() > 1.8 * y[:4].std()  # Poisson: sqrt(200 / 40) = 2.2 times
+
+
+def test_webp_keeps_a_flat_image_and_loses_detail_more_at_lower_quality():
+    flat = np.full((2, 32, 32, 3), 120, dtype=np.uint8)
+    assert np.abs(fam.novel(flat, "webp", 4).astype(int) - 120).max() <= 3
+    x = _images(4)  # noise: all detail
+    mild, strong = (np.abs(fam.novel(x, "webp", s).astype(int) - x).mean() for s in (1, 4))
+    assert 5 < mild < strong
