@@ -15,9 +15,9 @@ estimator, keep the trained statistics, as ``predict`` keeps them.
     .venv/bin/python benchmarks/bench_bn_adapt.py --models weak_cnn resnet9q_e4 --sets 15 --forms balanced3
 
 With the shipped form among ``--forms``, the trained rows also get "Ref-EM" (``estimators.reference_estimate``: the
-adapted copy as a reference for the trained model's accuracy), "Ref-Avg" and "COT-Gated" (``estimators.cot_gated``),
-printed against Median-5-Spread (checks 21 and 26-29); ``--write`` then also gives them their entries in
-``measured_error.json``, which the report quotes.
+adapted copy as a reference for the trained model's accuracy), "Ref-Avg", "COT-Gated" (``estimators.cot_gated``) and
+"Ref-Avg-Shrunk" (``estimators.shrunk``), printed against Median-5-Spread (checks 21 and 26-30); ``--write`` then also
+gives them their entries in ``measured_error.json``, which the report quotes.
 """
 from __future__ import annotations
 
@@ -230,8 +230,9 @@ def add_reference_to_measured_error(df: pd.DataFrame, command: str,
         return (f"on their image shifts alone {100 * partner['mae_covariate']:.2f} against {name}'s "
                 f"{100 * summaries[name]['mae_covariate']:.2f}")
 
-    held = estimators.HELD_OUT["Ref-Avg"]
-    notes = {"Ref-EM": "measured beside Ref-Avg and COT-Gated, on the same model-sets (the next lines)",
+    held, shrunk = estimators.HELD_OUT["Ref-Avg"], estimators.HELD_OUT["Ref-Avg-Shrunk"]
+    notes = {"Ref-EM": "measured beside Ref-Avg, COT-Gated and Ref-Avg-Shrunk, on the same model-sets (the next "
+                       "lines)",
              "Ref-Avg": (f"measured by `{command}` on {and_list(models)} ({len(generated)} generated model-sets"
                          f"{'; not on ' + and_list(missing) if missing else ''}; {estimators.REFERENCE_PARTNER} "
                          f"{100 * partner['mae_all_generated']:.2f} points MAE on the same, {image_shifts('Ref-Avg')})"
@@ -239,7 +240,12 @@ def add_reference_to_measured_error(df: pd.DataFrame, command: str,
                          f"held-out model-sets of pre-registered {held.checks} {held.versus()}"),
              "COT-Gated": (f"measured on the same model-sets as Ref-Avg (the line above); "
                            f"{estimators.REFERENCE_PARTNER} {image_shifts('COT-Gated')}; recommended after check 26 "
-                           f"and behind Ref-Avg on {held.checks} (the line above)")}
+                           f"and behind Ref-Avg on {held.checks} (the line above)"),
+             "Ref-Avg-Shrunk": (f"Ref-Avg lowered by {estimators.REFERENCE_SHRINK:g} of the drop it predicts, the "
+                                f"share fitted on these model-sets (the Ref-Avg line); "
+                                f"{estimators.REFERENCE_PARTNER} {image_shifts('Ref-Avg-Shrunk')}; on the "
+                                f"{shrunk.model_sets} held-out model-sets of pre-registered {shrunk.checks}, the only "
+                                f"ones it was neither fitted nor chosen on, {shrunk.versus()}")}
     for name, note in notes.items():
         payload["estimators"][name] = summaries[name]
         payload.setdefault("derived", {})[name] = note

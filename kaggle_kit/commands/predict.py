@@ -27,7 +27,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                         "(default: the run's predict.adapt_bn)")
     p.add_argument("--bn-reference", action=argparse.BooleanOptionalAction, default=None,
                    help="also write a class-balanced BatchNorm copy's competition logits, the reference of the "
-                        "report's Ref-EM and Ref-Avg estimates (default: the run's predict.bn_reference)")
+                        "report's Ref-EM, Ref-Avg and Ref-Avg-Shrunk estimates (default: the run's "
+                        "predict.bn_reference)")
     p.add_argument("--data-dir", help="data folder (default: $KAGGLE_KIT_DATA when set (only there), "
                                       "else ./data, then Kaggle input)")
     p.add_argument("--no-comp", action="store_true", help="skip the competition pickle (no logits_comp.npz)")
@@ -94,6 +95,6 @@ def run(args: argparse.Namespace) -> int:
               f"their predictions changed")
     print(f"wrote {', '.join(str(folder / f'logits_{s}.npz') for s in logits)}")
     if "comp_reference" in manifest.get("outputs", {}):
-        print(f"and {folder / REFERENCE_FILE}, the BatchNorm reference of the report's Ref-Avg estimate "
+        print(f"and {folder / REFERENCE_FILE}, the BatchNorm reference of the report's Ref-Avg-Shrunk estimate "
               f"({manifest.get('timings_s', {}).get('comp_reference_s', 0):.1f} s; --no-bn-reference skips it)")
     return 0

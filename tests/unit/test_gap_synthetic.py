@@ -78,6 +78,7 @@ def test_cc_synth_sees_a_blur_drop_that_confidence_cannot(setup):
     assert est["Ref-EM"] == pytest.approx(true, abs=0.05)
     assert est["Ref-Avg"] == pytest.approx((est["Ref-EM"] + est["Median-5-Spread"]) / 2)
     assert est["COT-Gated"] == estimators.cot_gated(est)
+    assert est["Ref-Avg-Shrunk"] == estimators.shrunk(est["Ref-Avg"], res["holdout_acc"]) < est["Ref-Avg"]
     # without the target's statistics (no CC-Synth) NucNorm alone is computed, with the tested family left out too
     alone = estimators.estimate_all(hold_logits, hold_y, tl, synthetic=syn, exclude=("blur",))["estimates"]
     assert alone["NucNorm"] == nuclear_norm_estimate(hold_logits, hold_y, tl, res["temperature"], syn, ("blur",))
