@@ -609,7 +609,8 @@ def wobble(x: np.ndarray, sev: int, rng: np.random.Generator) -> np.ndarray:
     c = np.clip(np.arange(32)[None, None, :] - shift[:, :, None], 0, 31)  # (n, rows, cols): where each pixel reads
     c0 = np.floor(c).astype(int)
     c1, w = np.minimum(c0 + 1, 31), (c - c0)[..., None]
-    take = lambda cols: np.take_along_axis(x.astype(np.float64), cols[..., None], axis=2)  # noqa: E731
+    f = x.astype(np.float64)
+    take = lambda cols: np.take_along_axis(f, cols[..., None], axis=2)  # noqa: E731
     return to_uint8((1 - w) * take(c0) + w * take(c1))
 
 

@@ -95,6 +95,8 @@ def run(args: argparse.Namespace) -> int:
               f"their predictions changed")
     print(f"wrote {', '.join(str(folder / f'logits_{s}.npz') for s in logits)}")
     if "comp_reference" in manifest.get("outputs", {}):
-        print(f"and {folder / REFERENCE_FILE}, the BatchNorm reference of the report's Ref-Avg-Shrunk estimate "
+        from kaggle_kit.gap.estimators import PREFERRED  # the report's recommendation where a run has a reference
+
+        print(f"and {folder / REFERENCE_FILE}, the BatchNorm reference of the report's {PREFERRED[0]} estimate "
               f"({manifest.get('timings_s', {}).get('comp_reference_s', 0):.1f} s; --no-bn-reference skips it)")
     return 0

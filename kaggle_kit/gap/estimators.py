@@ -272,9 +272,11 @@ def agreement_line(source_acc: float, source_member_preds: Sequence[np.ndarray],
     return AgreementLine(float(norm.cdf(slope * norm.ppf(np.clip(source_acc, eps, 1 - eps)) + intercept)))
 
 
+# those that need a reference model's logits on the target images
+REFERENCE_ESTIMATORS = ("Ref-EM", "Ref-Avg", "COT-Gated", "Ref-Avg-Shrunk")
 ESTIMATORS = ("AC", "DoC", "ATC-MC", "ATC-NE", "AC-EM", "ATC-NE-BBSE", "ATC-NE-EM", "COT", "COT-EM", "COTT",
               "Shift-Gated", "CC-Synth", "Median-4", "Median-4-Spread", "NucNorm", "Median-5", "Median-5-Spread",
-              "Ref-EM", "Ref-Avg", "COT-Gated", "Ref-Avg-Shrunk")
+              *REFERENCE_ESTIMATORS)
 # What ``estimate_all`` computes from logits alone (no images, no weights): the upload step's fallback
 LOGITS_ONLY = ESTIMATORS[:10]
 MEDIAN_MEMBERS = ("Shift-Gated", "CC-Synth", "ATC-NE-EM", "COTT")
@@ -299,7 +301,6 @@ RECOMMENDED = "ATC-MC"
 # by checks 26-29, which COT-Gated lost).
 PREFERRED = ("Ref-Avg-Shrunk", "Median-5-Spread")
 REFERENCE_PARTNER = "Median-5-Spread"  # what Ref-Avg averages Ref-EM with
-REFERENCE_ESTIMATORS = ESTIMATORS[-4:]  # those that need a reference model's logits on the target images
 # COT-Gated quotes Ref-Avg only where COT's estimate moves by more than this (accuracy fraction: 5 points) when its
 # target class mix is EM's priors instead of the holdout's: the sets whose class mix changed, where Ref-Avg gains
 # (checks 23-25; median move 1.3 points on corrupted-only sets, 15.4 on class-mix-only); else Median-5-Spread.
