@@ -1,8 +1,8 @@
-"""Held-out shift families for the gap estimators: fifty-six that neither CC-Synth's synthetic pool nor
-``bench_gap.py``'s sets use, in seven rounds of eight, each written for a pre-registered check
+"""Held-out shift families for the gap estimators: sixty-four that neither CC-Synth's synthetic pool nor
+``bench_gap.py``'s sets use, in eight rounds of eight, each written for a pre-registered check
 (``PREREGISTERED.md``) before any estimate on them existed and not changed after: ``NOVEL`` for check 4,
 ``CHECK5`` for check 5, ``CHECK15`` for check 15b, ``CHECK16`` for check 16, ``CHECK28`` for check 28, ``CHECK29``
-for check 29, ``CHECK30`` for check 30.
+for check 29, ``CHECK30`` for check 30, ``CHECK31`` for check 31.
 Parameters follow CIFAR-10-C (Hendrycks & Dietterich 2019) where it has the family.
 Each function maps uint8 images (N, 32, 32, 3) at severity 1-5 to images of the same shape and type.
 """
@@ -655,9 +655,119 @@ def webp(x: np.ndarray, sev: int, rng: np.random.Generator) -> np.ndarray:
 CHECK30 = {"rotate90": rotate90, "negative": negative, "bloom": bloom, "wobble": wobble, "row_noise": row_noise,
            "packet_loss": packet_loss, "low_light": low_light, "webp": webp}
 
+
+# Check 31's families (written 2026-12-05 before any estimate on them; none is in an earlier round, the pool or
+# bench_gap): camera pipeline faults, artistic filters and a view through something.
+def split_tone(x: np.ndarray, sev: int, rng: np.random.Generator) -> np.ndarray:
+    """A split-toning filter: shadows tinted one colour and highlights another, each drawn per image (a direction
+    of zero mean over the channels) and ``s`` levels strong at the darkest and brightest pixels."""
+    s = (10, 20, 30, 40, 55)[sev - 1]
+    tints = rng.normal(size=(2, len(x), 1, 1, 3))
+    tints -= tints.mean(axis=-1, keepdims=True)
+    tints /= np.linalg.norm(tints, axis=-1, keepdims=True)
+    lum = x.mean(axis=3, keepdims=True) / 255.0
+    return to_uint8(x + s * ((1 - lum) * tints[0] + lum * tints[1]))
+
+
+def ringing(x: np.ndarray, sev: int, rng: np.random.Generator) -> np.ndarray:
+    """A hard low-pass in the frequency domain (a resampler with a sinc kernel cut short): every frequency above
+    ``r`` cycles per image removed, which blurs and leaves ripples along the edges (Gibbs ringing)."""
+    r = (12, 10, 8, 6, 4)[sev - 1]
+    f = np.fft.fftfreq(32) * 32
+    keep = np.hypot(f[:, None], f[None, :]) <= r
+    spectrum = np.fft.fft2(x.astype(np.float64), axes=(1, 2))
+    return to_uint8(np.fft.ifft2(spectrum * keep[None, :, :, None], axes=(1, 2)).real)
+
+
+def film_grain(x: np.ndarray, sev: int, rng: np.random.Generator) -> np.ndarray:
+    """Film grain: monochrome noise in clumps (Gaussian noise blurred over about a pixel, rescaled to ``s`` levels
+    sd), the same in every channel, unlike the pool's per-pixel, per-channel noise."""
+    s = (6, 10, 14, 19, 25)[sev - 1]
+    grain = ndimage.gaussian_filter(rng.normal(size=x.shape[:3]), sigma=(0, 0.8, 0.8))
+    return to_uint8(x + s * (grain / grain.std())[..., None])
+
+
+def _box_mean(f: np.ndarray, w: int) -> np.ndarray:
+    """Means of every w x w window of ``f`` (N, H, W, C), anchored at its top-left corner: (N, H - w + 1, ...)."""
+    c = np.pad(f, ((0, 0), (1, 0), (1, 0), (0, 0))).cumsum(axis=1).cumsum(axis=2)
+    return (c[:, w:, w:] - c[:, :-w, w:] - c[:, w:, :-w] + c[:, :-w, :-w]) / (w * w)
+
+
+def oil_paint(x: np.ndarray, sev: int, rng: np.random.Generator) -> np.ndarray:
+    """An oil-paint filter (Kuwahara): each pixel takes the mean colour of the one of its four (``k`` + 1)-square
+    corner windows whose brightness varies least, flattening texture and keeping edges; mixed ``b`` into the image."""
+    k, b = (1, 1, 2, 2, 3)[sev - 1], (0.5, 1.0, 0.7, 1.0, 1.0)[sev - 1]
+    out = np.empty_like(x)
+    for s in range(0, len(x), 1000):  # the window sums of 1,000 images at a time: a few hundred MB, not gigabytes
+        f = np.pad(x[s:s + 1000].astype(np.float64), ((0, 0), (k, k), (k, k), (0, 0)), mode="edge")
+        lum = f.mean(axis=3, keepdims=True)
+        mean, var = _box_mean(f, k + 1), _box_mean(lum ** 2, k + 1) - _box_mean(lum, k + 1) ** 2
+        corners = [(a, c) for a in (0, k) for c in (0, k)]
+        means = np.stack([mean[:, a:a + 32, c:c + 32] for a, c in corners])
+        best = np.stack([var[:, a:a + 32, c:c + 32] for a, c in corners]).argmin(axis=0)
+        painted = np.take_along_axis(means, best[None], axis=0)[0]
+        out[s:s + 1000] = to_uint8((1 - b) * f[:, k:k + 32, k:k + 32] + b * painted)
+    return out
+
+
+def swirl(x: np.ndarray, sev: int, rng: np.random.Generator) -> np.ndarray:
+    """A swirl filter: each pixel turned about the centre by ``a`` radians times exp(-radius / 8 pixels), either way
+    (drawn per image); bilinear, the edge repeated."""
+    a = (0.5, 1.0, 1.5, 2.0, 2.5)[sev - 1]
+    r, c = np.mgrid[0:32, 0:32] - 15.5
+    out = np.empty_like(x)
+    for i, sign in enumerate(rng.choice([-1.0, 1.0], len(x))):
+        t = sign * a * np.exp(-np.hypot(r, c) / 8)
+        rows, cols = 15.5 + r * np.cos(t) - c * np.sin(t), 15.5 + r * np.sin(t) + c * np.cos(t)
+        for ch in range(3):
+            out[i, :, :, ch] = to_uint8(ndimage.map_coordinates(x[i, :, :, ch].astype(np.float64), [rows, cols],
+                                                                order=1, mode="nearest"))
+    return out
+
+
+def demosaic(x: np.ndarray, sev: int, rng: np.random.Generator) -> np.ndarray:
+    """A raw camera's colour filter: each pixel keeps one channel of an RGGB Bayer mosaic and the other two are
+    interpolated from its neighbours (bilinear), leaving colour zippers along edges; the artefact scaled by ``b``
+    (above 1: as a sharpening step after demosaicing exaggerates it)."""
+    b = (0.4, 0.7, 1.0, 1.3, 1.6)[sev - 1]
+    mask = np.zeros((32, 32, 3))
+    mask[0::2, 0::2, 0] = mask[0::2, 1::2, 1] = mask[1::2, 0::2, 1] = mask[1::2, 1::2, 2] = 1
+    kernel = np.array([[1, 2, 1], [2, 4, 2], [1, 2, 1]], dtype=np.float64)[None, :, :, None]
+    f = x.astype(np.float64)
+    spread = ndimage.convolve(f * mask, kernel, mode="mirror")
+    weight = ndimage.convolve(np.broadcast_to(mask, f.shape), kernel, mode="mirror")
+    return to_uint8(f + b * (spread / weight - f))
+
+
+def graduated(x: np.ndarray, sev: int, rng: np.random.Generator) -> np.ndarray:
+    """Uneven light (or a graduated filter): brightness falling linearly by up to ``g`` from one side of the image to
+    the opposite one, the direction drawn per image."""
+    g = (0.2, 0.35, 0.5, 0.6, 0.7)[sev - 1]
+    angle = rng.uniform(0, 2 * np.pi, (len(x), 1, 1))
+    r, c = np.mgrid[0:32, 0:32] - 15.5
+    along = r[None] * np.cos(angle) + c[None] * np.sin(angle)  # (n, 32, 32)
+    lo, hi = along.min(axis=(1, 2), keepdims=True), along.max(axis=(1, 2), keepdims=True)
+    return to_uint8(x * (1 - g * (along - lo) / (hi - lo))[..., None])
+
+
+def fence(x: np.ndarray, sev: int, rng: np.random.Generator) -> np.ndarray:
+    """Seen through a wire fence: two sets of diagonal one-pixel lines ``p`` pixels apart, at a phase drawn per
+    image, 80% opaque dark grey (level 60)."""
+    p = (8, 7, 6, 5, 4)[sev - 1]
+    r, c = np.mgrid[0:32, 0:32]
+    ph = rng.integers(0, p, (2, len(x), 1, 1))
+    wire = (((r + c)[None] + ph[0]) % p == 0) | (((r - c)[None] + ph[1]) % p == 0)
+    alpha = 0.8 * wire[..., None]
+    return to_uint8((1 - alpha) * x + alpha * 60)
+
+
+CHECK31 = {"split_tone": split_tone, "ringing": ringing, "film_grain": film_grain, "oil_paint": oil_paint,
+           "swirl": swirl, "demosaic": demosaic, "graduated": graduated, "fence": fence}
+
 # Each check's round, in the order they were written. The seed offset is a family's place in FAMILIES: each round
 # appended after the last, earlier checks' sets stay as drawn.
-CHECK_FAMILIES = {4: NOVEL, 5: CHECK5, 15: CHECK15, 16: CHECK16, 28: CHECK28, 29: CHECK29, 30: CHECK30}
+CHECK_FAMILIES = {4: NOVEL, 5: CHECK5, 15: CHECK15, 16: CHECK16, 28: CHECK28, 29: CHECK29, 30: CHECK30,
+                  31: CHECK31}
 FAMILIES = {name: fn for rnd in CHECK_FAMILIES.values() for name, fn in rnd.items()}
 
 
@@ -675,6 +785,7 @@ PRIOR_SETS = {
     28: [("white_balance", "dirichlet1", 9), ("perspective", "longtail10", 10)],
     29: [("chroma_bleed", "dirichlet1", 11), ("zoom_out", "longtail10", 12)],
     30: [("bloom", "dirichlet1", 13), ("wobble", "longtail10", 14)],
+    31: [("split_tone", "dirichlet1", 15), ("swirl", "longtail10", 16)],
 }
 _PRIORS = {"dirichlet1": lambda r: shifts.dirichlet_priors(10, 1.0, r),
            "longtail10": lambda r: shifts.long_tail_priors(10, 10.0, r)}

@@ -29,14 +29,14 @@ def test_each_family_is_deterministic_keeps_the_format_and_grows_with_severity(n
 
 def test_each_round_is_eight_families_new_to_the_synthetic_pool_and_to_the_earlier_rounds():
     assert not set(fam.FAMILIES) & set(shifts.CORRUPTIONS)
-    rounds = [fam.NOVEL, fam.CHECK5, fam.CHECK15, fam.CHECK16, fam.CHECK28, fam.CHECK29, fam.CHECK30]
-    assert [len(r) for r in rounds] == [8] * 7 and len(fam.FAMILIES) == 56  # no name in two rounds
+    rounds = [fam.NOVEL, fam.CHECK5, fam.CHECK15, fam.CHECK16, fam.CHECK28, fam.CHECK29, fam.CHECK30, fam.CHECK31]
+    assert [len(r) for r in rounds] == [8] * 8 and len(fam.FAMILIES) == 64  # no name in two rounds
 
 
 def test_earlier_checks_sets_are_drawn_as_before_later_rounds_were_added():
     """Family seeds follow the place in FAMILIES: each round appended keeps the earlier checks' cached sets valid."""
     assert list(fam.FAMILIES) == [*fam.NOVEL, *fam.CHECK5, *fam.CHECK15, *fam.CHECK16, *fam.CHECK28, *fam.CHECK29,
-                                  *fam.CHECK30]
+                                  *fam.CHECK30, *fam.CHECK31]
     x = _images(4)
     np.testing.assert_array_equal(fam.novel(x, "glass_blur", 2),  # check 5's first family, seeded as in check 5
                                   fam.glass_blur(x, 2, np.random.default_rng(700 + 8 * 10 + 2)))
@@ -392,3 +392,80 @@ def test_webp_keeps_a_flat_image_and_loses_detail_more_at_lower_quality():
     x = _images(4)  # noise: all detail
     mild, strong = (np.abs(fam.novel(x, "webp", s).astype(int) - x).mean() for s in (1, 4))
     assert 5 < mild < strong
+
+
+# ------------------------------------------------------------------ check 31's families
+def test_split_tone_tints_dark_and_bright_pixels_differently_and_keeps_each_pixels_brightness():
+    x = np.concatenate([np.full((2, 32, 32, 3), 40, np.uint8), np.full((2, 32, 32, 3), 215, np.uint8)], axis=1)
+    y = fam.novel(x, "split_tone", 4).astype(float)  # 40 levels: no clipping from 40 or 215
+    assert np.abs(y.mean(axis=3) - x.mean(axis=3)).max() < 1  # tints of zero mean over the channels
+    dark, bright = y[:, :32].mean(axis=(1, 2)) - 40, y[:, 32:].mean(axis=(1, 2)) - 215
+    assert (np.abs(dark).max(axis=1) > 15).all() and (np.abs(bright).max(axis=1) > 15).all()
+    assert (np.abs(dark - bright).max(axis=1) > 10).all()  # two tints, not one
+
+
+def test_ringing_keeps_a_flat_image_and_ripples_beside_an_edge():
+    flat = np.full((2, 32, 32, 3), 90, dtype=np.uint8)
+    np.testing.assert_array_equal(fam.novel(flat, "ringing", 4), flat)
+    x = np.full((1, 32, 32, 3), 60, dtype=np.uint8)
+    x[:, 8:24, 8:24] = 190  # a bright square
+    y = fam.novel(x, "ringing", 4).astype(int)
+    row = y[0, 16, :, 0]  # the edge between columns 7 and 8
+    assert row[8] < 190 - 20 and row[7] > 60 + 20  # blurred both sides of the edge
+    assert row[8:24].max() > 190 + 10 and row[:8].min() < 60 - 5  # over- and undershoot beside it: Gibbs
+
+
+def test_film_grain_is_the_same_in_every_channel_and_clumped_in_space():
+    x = np.full((4, 32, 32, 3), 128, dtype=np.uint8)
+    y = fam.novel(x, "film_grain", 4).astype(float)  # sd 19 levels
+    assert (y == y[..., :1]).all() and 15 < (y - 128).std() < 23
+    g = y[..., 0] - 128
+    assert np.corrcoef(g[:, :, :-1].ravel(), g[:, :, 1:].ravel())[0, 1] > 0.4  # neighbours share a grain
+
+
+def test_oil_paint_keeps_a_flat_image_and_a_sharp_edge_and_flattens_texture():
+    flat = np.full((2, 32, 32, 3), 77, dtype=np.uint8)
+    np.testing.assert_array_equal(fam.novel(flat, "oil_paint", 4), flat)
+    edge = np.zeros((2, 32, 32, 3), dtype=np.uint8)
+    edge[:, :, 16:] = 200
+    np.testing.assert_array_equal(fam.novel(edge, "oil_paint", 4), edge)  # edges kept, unlike a blur
+    x = _images(4)
+    assert fam.novel(x, "oil_paint", 4).astype(float).std() < 0.8 * x.astype(float).std()
+
+
+def test_swirl_keeps_a_round_image_and_turns_the_middle_more_than_the_edge():
+    r, c = np.mgrid[0:32, 0:32] - 15.5
+    round_ = np.tile((5 * np.hypot(r, c)).astype(np.uint8)[None, :, :, None], (2, 1, 1, 3))
+    assert np.abs(fam.novel(round_, "swirl", 4).astype(int) - round_)[:, 4:28, 4:28].max() <= 3  # bilinear only
+    angle = np.tile((128 + 100 * np.cos(np.arctan2(r, c))).astype(np.uint8)[None, :, :, None], (2, 1, 1, 3))
+    turned = np.abs(fam.novel(angle, "swirl", 4).astype(int) - angle)[..., 0]
+    radius = np.hypot(r, c)
+    assert turned[:, (radius > 3) & (radius < 7)].mean() > 3 * turned[:, radius > 17].mean()
+
+
+def test_demosaic_keeps_a_flat_grey_and_puts_colour_into_a_grey_edge():
+    flat = np.full((2, 32, 32, 3), 128, dtype=np.uint8)
+    np.testing.assert_array_equal(fam.novel(flat, "demosaic", 4), flat)
+    x = np.zeros((2, 32, 32, 3), dtype=np.uint8)
+    x[:, :, 15:] = 200  # grey on both sides
+    y = fam.novel(x, "demosaic", 4).astype(int)
+    colour = y.max(axis=3) - y.min(axis=3)
+    assert colour[:, :, 12:18].max() > 20 and colour[:, :, :10].max() == 0 and colour[:, :, 20:].max() == 0
+
+
+def test_graduated_only_darkens_by_at_most_its_share_and_leaves_one_side_alone():
+    x = np.full((6, 32, 32, 3), 200, dtype=np.uint8)
+    y = fam.novel(x, "graduated", 4).astype(float)  # up to 60%
+    assert (y <= 200).all() and y.min(axis=(1, 2, 3)).min() >= 200 * 0.4 - 1
+    assert (y.max(axis=(1, 2, 3)) == 200).all() and (y.min(axis=(1, 2, 3)) < 200 * 0.45).all()
+
+
+def test_fence_darkens_diagonal_lines_and_leaves_the_rest():
+    x = np.full((3, 32, 32, 3), 200, dtype=np.uint8)
+    y = fam.novel(x, "fence", 4)  # lines 5 pixels apart, 80% of the way to level 60
+    wire = y[..., 0] < 200
+    assert set(np.unique(y)) == {200, int(round(0.2 * 200 + 0.8 * 60))}
+    assert 0.3 < wire.mean() < 0.4  # two sets of lines 5 apart: 1 - (4/5)^2 of the pixels
+    r, c = np.mgrid[0:32, 0:32]
+    lines = [((r + c) % 5 == a) | ((r - c) % 5 == b) for a in range(5) for b in range(5)]
+    assert all(any(np.array_equal(w, m) for m in lines) for w in wire)  # each image: one phase of each set
