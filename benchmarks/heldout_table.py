@@ -1,0 +1,161 @@
+"""The held-out model-sets of the pre-registered checks, re-read: each estimator's mean absolute error by check,
+model, round or set kind, and how often the range quoted with the recommendation held the true accuracy.
+
+Why: the recommendation (``estimators.PREFERRED``) and the record the report quotes for it (``estimators.HELD_OUT``)
+rest on these rows, which took hours of CPU to measure (``bench_bn_adapt.py --sets N --forms balanced3
+--save-rows``, one round of shift families per check, ``heldout_families.py``). Kept in ``heldout_rows.csv`` they
+are re-read in a second, and a unit test holds ``HELD_OUT`` to them. Ref-Avg-Shrunk and, for rows saved before it
+existed, COT-Gated are computed here by the toolkit's own functions from the saved columns.
+
+    .venv/bin/python benchmarks/heldout_table.py
+    .venv/bin/python benchmarks/heldout_table.py --by model --checks 30 31
+    .venv/bin/python benchmarks/heldout_table.py --by kind --add new_rows.csv --check 32
+
+``heldout_rows.csv``: one row per model and shifted set, for the trained statistics ("trained": every estimator) and
+the balanced x3 adapted copy ("balanced3": accuracy, no reference rows); "check" is the check that measured it,
+"round" the ``heldout_families.CHECK_FAMILIES`` key. Checks 21 and 22 saved no holdout_acc column; theirs is each
+model's holdout accuracy as every later check saved it (the same cached models).
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import entry  # noqa: E402
+
+from kaggle_kit.errors import KitError  # noqa: E402
+from kaggle_kit.gap import estimators  # noqa: E402
+
+ROWS = Path(__file__).resolve().parent / "heldout_rows.csv"
+SHOWN = ("Ref-Avg-Shrunk", "Ref-Avg", "Ref-EM", "COT-Gated", "Median-5-Spread")
+REQUIRED = ("check", "model", "round", "set", "kind", "statistics", "holdout_acc", "true_acc", "COT", "COT-EM",
+            "Ref-Avg", "Median-5-Spread")
+
+
+class RowsError(KitError):
+    """A rows file that cannot be read as held-out rows (the message names the file and what is wrong)."""
+
+
+def read_rows(path: Path, check: int | None = None) -> pd.DataFrame:
+    """A ``--save-rows`` CSV (``check`` given: one check's fresh rows, without the column) or ``heldout_rows.csv``."""
+    try:
+        rows = pd.read_csv(path)
+    except (OSError, pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
+        raise RowsError(f"{path}: not a readable CSV ({exc})") from None
+    if check is not None:
+        rows = rows.rename(columns={"sets": "round"}).assign(check=check)
+    missing = [c for c in REQUIRED if c not in rows]
+    if missing:
+        raise RowsError(f"{path}: no column {', '.join(missing)}")
+    return rows
+
+
+def trained_rows(rows: pd.DataFrame) -> pd.DataFrame:
+    """The rows of the trained statistics, with the estimators the toolkit derives from saved columns filled in."""
+    t = rows[rows.statistics == "trained"].copy()
+    if t[["holdout_acc", "true_acc", "Ref-Avg"]].isna().any().any():
+        raise RowsError("a trained row without holdout_acc, true_acc or Ref-Avg")
+    t["Ref-Avg-Shrunk"] = [estimators.shrunk(e, h) for e, h in zip(t["Ref-Avg"], t.holdout_acc)]
+    saved = t["COT-Gated"] if "COT-Gated" in t else pd.Series(np.nan, index=t.index)
+    t["COT-Gated"] = saved.fillna(pd.Series([estimators.cot_gated(r) for r in t.to_dict("records")], index=t.index))
+    return t
+
+
+def mae_points(rows: pd.DataFrame, names=SHOWN) -> dict[str, float]:
+    """Mean absolute error (accuracy points) of each estimator in ``names`` over ``rows``."""
+    return {n: float(100 * np.mean(np.abs(rows[n] - rows.true_acc))) for n in names}
+
+
+def in_checks(rows: pd.DataFrame, checks) -> pd.DataFrame:
+    return rows[rows.check.isin(list(checks))]
+
+
+def table(rows: pd.DataFrame, by: str, names=SHOWN) -> pd.DataFrame:
+    """MAE per estimator for each value of ``by`` and for all rows, with the count of model-sets."""
+    parts = [(str(k), g) for k, g in rows.groupby(by, sort=False)] + [("all", rows)]
+    return pd.DataFrame([{by: k, "model-sets": len(g), **mae_points(g, names)} for k, g in parts])
+
+
+def range_coverage(rows: pd.DataFrame, name: str, errors: dict) -> dict:
+    """How often ``estimators.prediction_range`` for ``name`` (the range upload, the ledger and the report quote)
+    held the true accuracy: shares covered, below and above, and the mean half-width in points."""
+    names = set(errors.get("estimators", {})) | set(estimators.ESTIMATORS)
+    spans = []
+    for r in rows.to_dict("records"):
+        est = estimators.finite_estimates({k: v for k, v in r.items() if k in names})
+        spans.append(estimators.prediction_range(errors, est, r["holdout_acc"], name) or (np.nan, np.nan))
+    low, high = np.array(spans).T
+    truth = rows.true_acc.to_numpy()
+    return {"n": len(rows), "covered": float(np.mean((truth >= low) & (truth <= high))),
+            "below": float(np.mean(truth < low)), "above": float(np.mean(truth > high)),
+            "half_width_points": float(50 * np.nanmean(high - low))}
+
+
+def checks_of(evidence: estimators.HeldOutEvidence) -> list[int]:
+    """The check numbers a ``HeldOutEvidence`` names: "check 30", "checks 26 to 29", "checks 30 and 31"."""
+    nums = [int(w) for w in evidence.checks.replace(",", " ").split() if w.isdigit()]
+    return list(range(nums[0], nums[-1] + 1)) if " to " in evidence.checks else nums
+
+
+def held_out_mismatches(rows: pd.DataFrame) -> list[str]:
+    """Where ``estimators.HELD_OUT`` says other than these rows (count, or an MAE off by more than rounding)."""
+    out = []
+    for name, ev in estimators.HELD_OUT.items():
+        sub = in_checks(rows, checks_of(ev))
+        if len(sub) != ev.model_sets:
+            out.append(f"{name}: {ev.checks} has {len(sub)} model-sets here, HELD_OUT says {ev.model_sets}")
+            continue
+        got = mae_points(sub, [name, *ev.against])
+        for n, said in [(name, ev.mae_points), *ev.against.items()]:
+            if abs(got[n] - said) > 0.005 + 1e-9:
+                out.append(f"{name}: {n}'s MAE over {ev.checks} is {got[n]:.3f} here, HELD_OUT says {said:.2f}")
+    return out
+
+
+def markdown(df: pd.DataFrame) -> str:
+    cols = list(df.columns)
+    lines = ["| " + " | ".join(cols) + " |", "|---|" + "---:|" * (len(cols) - 1)]
+    for r in df.itertuples(index=False):
+        lines.append("| " + " | ".join(f"{v:.2f}" if isinstance(v, float) else str(v) for v in r) + " |")
+    return "\n".join(lines)
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--rows", type=Path, default=ROWS, help="the held-out rows (default: heldout_rows.csv)")
+    ap.add_argument("--add", type=Path, help="a fresh check's --save-rows CSV, read beside them (needs --check)")
+    ap.add_argument("--check", type=int, help="the check number of --add's rows")
+    ap.add_argument("--checks", type=int, nargs="+", help="only these checks' rows (default: all)")
+    ap.add_argument("--by", default="check", choices=["check", "round", "model", "kind"])
+    ap.add_argument("--estimators", nargs="+", default=list(SHOWN), help="columns to score (default: %(default)s)")
+    args = ap.parse_args(argv)
+    if (args.add is None) != (args.check is None):
+        ap.error("--add and --check go together")
+    rows = read_rows(args.rows)
+    if args.add is not None:
+        rows = pd.concat([rows, read_rows(args.add, args.check)], ignore_index=True)
+    rows = trained_rows(rows)
+    unknown = [n for n in args.estimators if n not in rows]
+    if unknown:
+        raise RowsError(f"no estimator column {', '.join(unknown)}")
+    if args.checks:
+        rows = in_checks(rows, args.checks)
+    print(markdown(table(rows, args.by, args.estimators)))
+    rec = estimators.recommended_estimator(available=rows.columns)
+    cov = range_coverage(rows, rec, estimators.measured_error())
+    print(f"\nThe range quoted with {rec} (estimators.prediction_range) held the true accuracy on "
+          f"{cov['covered']:.1%} of {cov['n']} model-sets ({cov['below']:.1%} below it, {cov['above']:.1%} above; "
+          f"mean half-width {cov['half_width_points']:.2f} points).")
+    if not args.checks:
+        wrong = held_out_mismatches(rows)
+        print("estimators.HELD_OUT: " + ("; ".join(wrong) if wrong else "every record matches these rows."))
+    return 0
+
+
+if __name__ == "__main__":
+    entry.run(main)

@@ -1,0 +1,100 @@
+"""``benchmarks/heldout_table.py``: the committed held-out rows hold ``estimators.HELD_OUT`` to what was measured."""
+from __future__ import annotations
+
+import dataclasses
+import runpy
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
+import heldout_table as ht  # noqa: E402
+
+from kaggle_kit.gap import estimators  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def rows():
+    return ht.trained_rows(ht.read_rows(ht.ROWS))
+
+
+def test_every_held_out_record_the_report_quotes_matches_the_committed_rows(rows):
+    assert ht.held_out_mismatches(rows) == []
+    assert len(ht.in_checks(rows, [30])) == 72 and set(rows.model) == {"weak_cnn", "resnet9q_e4", "resnet9q",
+                                                                       "resnet9q_ls"}
+
+
+def test_a_record_that_says_other_than_the_rows_is_named(rows, monkeypatch):
+    name, ev = next(iter(estimators.HELD_OUT.items()))
+    monkeypatch.setitem(estimators.HELD_OUT, name, dataclasses.replace(ev, mae_points=ev.mae_points + 0.02))
+    [wrong] = ht.held_out_mismatches(rows)
+    assert wrong.startswith(f"{name}: {name}'s MAE over {ev.checks}")
+    monkeypatch.setitem(estimators.HELD_OUT, name, dataclasses.replace(ev, model_sets=ev.model_sets + 1))
+    assert ht.held_out_mismatches(rows) == [f"{name}: {ev.checks} has {ev.model_sets} model-sets here, HELD_OUT "
+                                            f"says {ev.model_sets + 1}"]
+
+
+def test_cot_gated_computed_here_is_what_the_benchmark_saved_where_it_saved_it():
+    raw = ht.read_rows(ht.ROWS)
+    saved = raw[(raw.statistics == "trained") & raw["COT-Gated"].notna()]
+    assert len(saved) == 288  # checks 26 (round 5) to 30
+    again = [estimators.cot_gated(r) for r in saved.drop(columns="COT-Gated").to_dict("records")]
+    np.testing.assert_allclose(again, saved["COT-Gated"], atol=1e-12)
+
+
+def test_checks_of_reads_each_way_a_record_names_its_checks():
+    ev = estimators.HeldOutEvidence("check 30", 72, 2.0, {})
+    assert ht.checks_of(ev) == [30]
+    assert ht.checks_of(dataclasses.replace(ev, checks="checks 26 to 29")) == [26, 27, 28, 29]
+    assert ht.checks_of(dataclasses.replace(ev, checks="checks 30 and 31")) == [30, 31]
+
+
+def test_range_coverage_counts_a_truth_below_inside_and_above_the_quoted_range(rows):
+    three = rows.iloc[:3].copy()
+    errors = estimators.measured_error()
+    spans = [estimators.prediction_range(errors, estimators.finite_estimates(
+        {k: v for k, v in r.items() if k in errors["estimators"] or k in estimators.ESTIMATORS}), r["holdout_acc"],
+        "Ref-Avg-Shrunk") for r in three.to_dict("records")]
+    three["true_acc"] = [spans[0][0] - 0.01, sum(spans[1]) / 2, spans[2][1] + 0.01]
+    cov = ht.range_coverage(three, "Ref-Avg-Shrunk", errors)
+    assert (cov["n"], cov["covered"], cov["below"], cov["above"]) == (3, 1 / 3, 1 / 3, 1 / 3)
+    assert cov["half_width_points"] == pytest.approx(50 * np.mean([h - lo for lo, h in spans]))
+
+
+def test_a_fresh_checks_rows_are_read_beside_the_committed_ones(rows, tmp_path, capsys):
+    fresh = ht.read_rows(ht.ROWS).query("check == 30").drop(columns="check").rename(columns={"round": "sets"})
+    fresh.to_csv(tmp_path / "c99.csv", index=False)
+    assert ht.main(["--add", str(tmp_path / "c99.csv"), "--check", "99", "--checks", "30", "99"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    row30, row99 = (next(x for x in lines if x.startswith(f"| {c} |")) for c in (30, 99))
+    assert row30[4:] == row99[4:] and row30.startswith("| 30 | 72 | 2.03 | 2.15 |")
+    assert any(x.startswith("| all | 144 |") for x in lines)
+
+
+@pytest.mark.parametrize("content, says", [
+    ("model,set\nweak_cnn,fog-2\n", "no column check, round, kind, statistics, holdout_acc"),
+    (b"\x80\x81\x00\xff" * 50, "not a readable CSV"),
+    ("", "not a readable CSV"),
+    (None, "not a readable CSV"),  # no such file
+])
+def test_a_rows_file_it_cannot_use_gets_one_line_and_no_table(tmp_path, capsys, monkeypatch, content, says):
+    bad = tmp_path / "rows.csv"
+    if content is not None:
+        bad.write_bytes(content if isinstance(content, bytes) else content.encode())
+    monkeypatch.syspath_prepend(str(ht.ROWS.parent))
+    monkeypatch.setattr(sys, "argv", ["heldout_table.py", "--rows", str(bad)])
+    with pytest.raises(SystemExit) as done:
+        runpy.run_path(ht.__file__, run_name="__main__")
+    message = str(done.value.code)
+    assert message.startswith(f"error: {bad}: ") and "\n" not in message and says in message
+    assert capsys.readouterr().out == ""
+
+
+def test_an_unknown_estimator_or_a_lone_add_is_refused(tmp_path, capsys):
+    with pytest.raises(ht.RowsError, match="^no estimator column Oracle$"):
+        ht.main(["--estimators", "Ref-Avg", "Oracle"])
+    with pytest.raises(SystemExit) as exc:
+        ht.main(["--add", str(tmp_path / "x.csv")])
+    assert exc.value.code == 2 and "--add and --check go together" in capsys.readouterr().err
