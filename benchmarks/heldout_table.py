@@ -96,14 +96,16 @@ def range_coverage(rows: pd.DataFrame, name: str, errors: dict) -> dict:
             "half_width_points": float(50 * np.nanmean(high - low))}
 
 
-def checks_of(evidence: estimators.HeldOutEvidence) -> list[int]:
-    """The check numbers a ``HeldOutEvidence`` names: "check 30", "checks 26 to 29", "checks 30 and 31"."""
+def checks_of(evidence) -> list[int]:
+    """The check numbers a ``HeldOutEvidence`` or ``RangeEvidence`` names: "check 30", "checks 26 to 29",
+    "checks 30 and 31"."""
     nums = [int(w) for w in evidence.checks.replace(",", " ").split() if w.isdigit()]
     return list(range(nums[0], nums[-1] + 1)) if " to " in evidence.checks else nums
 
 
 def held_out_mismatches(rows: pd.DataFrame) -> list[str]:
-    """Where ``estimators.HELD_OUT`` says other than these rows (count, or an MAE off by more than rounding)."""
+    """Where ``estimators.HELD_OUT`` or ``RANGE_HELD_OUT`` says other than these rows (a count, or an MAE off by
+    more than rounding)."""
     out = []
     for name, ev in estimators.HELD_OUT.items():
         sub = in_checks(rows, checks_of(ev))
@@ -114,6 +116,13 @@ def held_out_mismatches(rows: pd.DataFrame) -> list[str]:
         for n, said in [(name, ev.mae_points), *ev.against.items()]:
             if abs(got[n] - said) > 0.005 + 1e-9:
                 out.append(f"{name}: {n}'s MAE over {ev.checks} is {got[n]:.3f} here, HELD_OUT says {said:.2f}")
+    rng = estimators.RANGE_HELD_OUT
+    sub = in_checks(rows, checks_of(rng))
+    cov = range_coverage(sub, rng.estimator, estimators.measured_error())
+    got = (len(sub), round(cov["covered"] * len(sub)), round(cov["below"] * len(sub)))
+    if got != (rng.model_sets, rng.covered, rng.below):
+        out.append(f"RANGE_HELD_OUT: (model-sets, covered, below) over {rng.checks} are {got} here, it says "
+                   f"{(rng.model_sets, rng.covered, rng.below)}")
     return out
 
 
@@ -153,7 +162,8 @@ def main(argv=None) -> int:
           f"mean half-width {cov['half_width_points']:.2f} points).")
     if not args.checks:
         wrong = held_out_mismatches(rows)
-        print("estimators.HELD_OUT: " + ("; ".join(wrong) if wrong else "every record matches these rows."))
+        print("estimators.HELD_OUT and RANGE_HELD_OUT: " + ("; ".join(wrong) if wrong else
+                                                            "every record matches these rows."))
     return 0
 
 

@@ -49,8 +49,9 @@ def expectation_sentence(name: str, estimator: str, result: dict, errors: dict,
     """One line a user can act on: the estimate, its drop, and the range to expect with the evidence for it.
 
     With ``estimators.RANGE_MEDIAN`` computed the range is ``estimators.expected_range`` (reaching lower when they
-    disagree; ``unseen``'s "range_coverage" says how often it held on shift families outside the benchmark),
-    otherwise the estimator's own error at its predicted drop, either side."""
+    disagree; how often it held on shift families outside the benchmark is ``estimators.RANGE_HELD_OUT`` for the
+    estimator it measured, else ``unseen``'s "range_coverage"), otherwise the estimator's own error at its predicted
+    drop, either side."""
     est = result["estimates"].get(estimator)
     span = None if est is None else estimators.prediction_range(errors, result["estimates"], result["holdout_acc"],
                                                                  estimator)
@@ -77,8 +78,9 @@ def expectation_sentence(name: str, estimator: str, result: dict, errors: dict,
            f"({percent(result['estimates'][median], 1)}): when they disagree, the true accuracy has "
            f"tended to be lower than all of them" if rng["by_spread"] else
            f"{members} agree within {spread:.1f} points")
-    cov = (unseen or {}).get("range_coverage")
-    evidence = (f" This range held on {cov['spread']:.0%} of {cov['n']} shifted sets of families outside the "
+    cov, held = (unseen or {}).get("range_coverage"), estimators.RANGE_HELD_OUT
+    evidence = (f" This range held on {held.words()}." if held.estimator == estimator else
+                f" This range held on {cov['spread']:.0%} of {cov['n']} shifted sets of families outside the "
                 f"benchmark ({median} ±{p90:.1f} points alone: {cov['symmetric']:.0%})." if cov else "")
     joined = "" if (low, high) == (rng["low"], rng["high"]) else (  # widened by ``joined_range``
         f" {estimator} lies outside {median}'s range ({percent(rng['low'], 1)} to {percent(rng['high'], 1)}), "

@@ -233,14 +233,14 @@ def test_html_report_has_every_section_and_figure_and_needs_no_network(workdir, 
         "<b>How good is the correction by the leaderboard? (Shift-Gated)</b>") < accuracy.index(
         "Why the correction:") < accuracy.index("<th>measured on</th>")
     # the recommended estimate comes with a range: Median-5's measured error, widened below by its members'
-    # disagreement, and how often that range held on shift families outside the benchmark (every held-out round)
-    from kaggle_kit.gap.estimators import measured_error_unseen_families
+    # disagreement, and how often that range held on the pre-registered checks' held-out model-sets
+    from kaggle_kit.gap.estimators import RANGE_HELD_OUT, measured_error_unseen_families
 
-    n_unseen = measured_error_unseen_families()["range_coverage"]["n"]
-    assert n_unseen >= 216  # checks 4, 5 and 15, 72 model-sets each
+    assert RANGE_HELD_OUT.estimator == "Ref-Avg-Shrunk" and RANGE_HELD_OUT.model_sets >= 504  # checks 21 to 30
     assert re.search(r"Ref-Avg-Shrunk predicts <b>\d+\.\d%</b>, \d+\.\d points (under|above) the holdout\. Expect "
                      r"<b>\d+\.\d% to \d+\.\d%</b>: .* (Median-5|it) was within \d+\.\d points 9 times in 10; .* This "
-                     rf"range held on \d+% of {n_unseen} shifted sets", html)
+                     rf"range held on \d+% of {RANGE_HELD_OUT.model_sets} held-out model-sets of pre-registered "
+                     rf"{RANGE_HELD_OUT.checks}", html)
     accuracy = html.split("id='accuracy'")[1]
     # COT-Gated has the benchmark's lowest MAE: the held-out check that chose Ref-Avg-Shrunk is named
     assert "predicted drop &lt; 5" in accuracy and ("Recommended: Ref-Avg-Shrunk, although COT-Gated has the lowest "
@@ -252,7 +252,10 @@ def test_html_report_has_every_section_and_figure_and_needs_no_network(workdir, 
     assert "Ref-Avg-Shrunk's row: Ref-Avg lowered by 0.05 of the drop it predicts" in md
     # ... and the shipped error on shift families nobody tuned on stands beside the benchmark's
     assert re.search(r"the errors are larger: Median-5-Spread \d+\.\d points MAE", accuracy)
-    assert re.search(rf"held on \d+% of these {n_unseen} model-sets", accuracy)
+    n_unseen = measured_error_unseen_families()["range_coverage"]["n"]
+    assert n_unseen >= 216 and re.search(rf"held on \d+% of these {n_unseen} model-sets", accuracy)
+    assert ("The range section 2 quotes with Ref-Avg-Shrunk held the true accuracy on "
+            f"{RANGE_HELD_OUT.words()}") in md
     assert "MAE unseen families" in md
     assert not list(out.glob(".*.tmp"))  # atomic writes left no temporaries
 

@@ -34,6 +34,11 @@ def test_a_record_that_says_other_than_the_rows_is_named(rows, monkeypatch):
     monkeypatch.setitem(estimators.HELD_OUT, name, dataclasses.replace(ev, model_sets=ev.model_sets + 1))
     assert ht.held_out_mismatches(rows) == [f"{name}: {ev.checks} has {ev.model_sets} model-sets here, HELD_OUT "
                                             f"says {ev.model_sets + 1}"]
+    monkeypatch.setitem(estimators.HELD_OUT, name, ev)
+    rng = estimators.RANGE_HELD_OUT
+    monkeypatch.setattr(estimators, "RANGE_HELD_OUT", dataclasses.replace(rng, covered=rng.covered - 1))
+    [wrong] = ht.held_out_mismatches(rows)
+    assert wrong.startswith("RANGE_HELD_OUT: (model-sets, covered, below) over")
 
 
 def test_cot_gated_computed_here_is_what_the_benchmark_saved_where_it_saved_it():
