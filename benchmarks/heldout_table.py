@@ -9,7 +9,7 @@ existed, COT-Gated are computed here by the toolkit's own functions from the sav
 
     .venv/bin/python benchmarks/heldout_table.py
     .venv/bin/python benchmarks/heldout_table.py --by model --checks 30 31
-    .venv/bin/python benchmarks/heldout_table.py --by kind --add new_rows.csv --check 32
+    .venv/bin/python benchmarks/heldout_table.py --by model --add c31_a.csv c31_b.csv --check 31 --checks 31
 
 ``heldout_rows.csv``: one row per model and shifted set, for the trained statistics ("trained": every estimator) and
 the balanced x3 adapted copy ("balanced3": accuracy, no reference rows); "check" is the check that measured it,
@@ -137,8 +137,9 @@ def markdown(df: pd.DataFrame) -> str:
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--rows", type=Path, default=ROWS, help="the held-out rows (default: heldout_rows.csv)")
-    ap.add_argument("--add", type=Path, help="a fresh check's --save-rows CSV, read beside them (needs --check)")
-    ap.add_argument("--check", type=int, help="the check number of --add's rows")
+    ap.add_argument("--add", type=Path, nargs="+", help="a fresh check's --save-rows CSVs, read beside them "
+                                                         "(needs --check)")
+    ap.add_argument("--check", type=int, help="the check that measured --add's rows")
     ap.add_argument("--checks", type=int, nargs="+", help="only these checks' rows (default: all)")
     ap.add_argument("--by", default="check", choices=["check", "round", "model", "kind"])
     ap.add_argument("--estimators", nargs="+", default=list(SHOWN), help="columns to score (default: %(default)s)")
@@ -147,7 +148,7 @@ def main(argv=None) -> int:
         ap.error("--add and --check go together")
     rows = read_rows(args.rows)
     if args.add is not None:
-        rows = pd.concat([rows, read_rows(args.add, args.check)], ignore_index=True)
+        rows = pd.concat([rows, *(read_rows(p, args.check) for p in args.add)], ignore_index=True)
     rows = trained_rows(rows)
     unknown = [n for n in args.estimators if n not in rows]
     if unknown:
