@@ -56,7 +56,8 @@ def read_rows(path: Path, check: int | None = None) -> pd.DataFrame:
 
 
 def trained_rows(rows: pd.DataFrame) -> pd.DataFrame:
-    """The rows of the trained statistics, with the estimators the toolkit derives from saved columns filled in."""
+    """The rows of the trained statistics, with the estimators the toolkit derives from saved columns: COT-Gated where
+    a check saved none, Ref-Avg-Shrunk always (so a record follows ``REFERENCE_SHRINK`` if it is changed)."""
     t = rows[rows.statistics == "trained"].copy()
     if t[["holdout_acc", "true_acc", "Ref-Avg"]].isna().any().any():
         raise RowsError("a trained row without holdout_acc, true_acc or Ref-Avg")
