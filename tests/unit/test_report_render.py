@@ -173,6 +173,30 @@ def test_expectation_sentence_widens_the_range_to_take_in_an_estimate_outside_it
                            "pre-registered checks 21 to 30 (6% fell below it, 6% above).") and "144" not in shrunk
 
 
+def test_the_figures_shaded_range_is_the_one_the_sentence_quotes(monkeypatch):
+    """Section 2's figure shaded Median-5's range while the sentence above it quoted that range widened to take in
+    Ref-Avg-Shrunk's estimate outside it: the shaded span read as a second, narrower range."""
+    from pathlib import Path
+
+    from matplotlib.axes import Axes
+
+    from kaggle_kit.gap import report_prediction
+    from kaggle_kit.gap.report_runs import RunView
+
+    _draw_figures_with(monkeypatch, lambda fig: b"")
+    spans = []
+    monkeypatch.setattr(Axes, "axvspan", lambda self, lo, hi, **kw: spans.append((round(lo, 6), round(hi, 6))))
+    bins = {"5-15": {"n": 26, "mae": 0.019, "p90": 0.05}, "< 5": {"n": 12, "mae": 0.006, "p90": 0.03}}
+    errors = {"estimators": {n: {"mae_all_generated": 0.02, "max_error_generated": 0.1, "by_predicted_drop": bins}
+                             for n in ("Median-5", "Ref-Avg-Shrunk")}}
+    estimates = {"Median-5": 0.86, "Shift-Gated": 0.86, "CC-Synth": 0.85, "ATC-NE-EM": 0.87, "COTT": 0.84,
+                 "Ref-Avg-Shrunk": 0.93}
+    run = RunView(Path("r"), "run", None, None, None, {"estimates": estimates, "holdout_acc": 0.95}, None)
+    sec, _ = report_prediction.prediction_section([run], errors)
+    assert "Expect **81.0% to 96.0%**" in render_markdown("t", "m", [sec])
+    assert spans == [(81.0, 96.0)]
+
+
 def test_expectation_sentence_says_the_bin_is_the_range_medians_drop_not_the_quoted_estimators():
     """The demo's section 2 read 'Median-4-Spread predicts 50.4%, 5.1 points under the holdout. Expect ...: on the
     35 benchmark sets with a predicted drop of under 5 points ...': the bin was Median-4's drop (4.6)."""
