@@ -71,10 +71,9 @@ def accuracy_section(errors: dict, unseen: dict | None = None, correction_eviden
             f"({', '.join(unseen_info['families'])}; {unseen_info['n_sets']} sets x {len(unseen_info['models'])} "
             f"models, `benchmarks/bench_gap_novel.py`) the errors are larger: {shown} "
             f"{100 * unseen[shown]['mae']:.1f} points MAE (9 in 10 within {100 * unseen[shown]['p90']:.1f}). "
-            + (f"The range section 2 quotes, which reaches further below {estimators.RANGE_MEDIAN} the more its "
-               f"members disagree, "
-               f"held on {cov['spread']:.0%} of these {cov['n']} model-sets; the benchmark's 90th-percentile error "
-               f"either side alone held on {cov['symmetric']:.0%}." if cov else
+            + (f"{estimators.RANGE_MEDIAN}'s range in section 2, which reaches further below it the more its "
+               f"members disagree, held on {cov['spread']:.0%} of these {cov['n']} model-sets; the benchmark's "
+               f"90th-percentile error either side alone held on {cov['symmetric']:.0%}." if cov else
                "Read the ranges in section 2 as what to expect on shifts like the benchmark's, not on any shift."))
     rows = []
     for name, e in errors.get("estimators", {}).items():

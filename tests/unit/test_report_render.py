@@ -247,9 +247,13 @@ def test_accuracy_section_puts_the_unseen_family_error_beside_the_benchmark_one(
     from kaggle_kit.gap.report_accuracy import accuracy_section
 
     unseen = {"families": ["fog", "sharpen"], "n_sets": 4, "models": {"m": 0.8, "k": 0.7},
-              "estimators": {"Median-5": {"mae": 0.038, "p90": 0.083}}}
+              "estimators": {"Median-5": {"mae": 0.038, "p90": 0.083}},
+              "range_coverage": {"spread": 0.875, "symmetric": 0.69, "n": 8}}
     md = render_markdown("t", "m", [accuracy_section(_errors(), unseen)])
     assert "(fog, sharpen; 4 sets x 2 models" in md and "Median-5 3.8 points MAE (9 in 10 within 8.3)" in md
+    # Median-5's range, named: with Ref-Avg-Shrunk recommended section 2 quotes another one, with its own record
+    assert ("Median-5's range in section 2, which reaches further below it the more its members disagree, held on "
+            "88% of these 8 model-sets; the benchmark's 90th-percentile error either side alone held on 69%.") in md
     assert "| MAE stand-in | MAE unseen families |" in md and "| 2.70 | 3.80 |" in md
     plain = render_markdown("t", "m", [accuracy_section(_errors())])
     assert "unseen" not in plain and "| MAE stand-in |" in plain
