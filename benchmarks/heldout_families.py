@@ -1,8 +1,8 @@
-"""Held-out shift families for the gap estimators: sixty-four that neither CC-Synth's synthetic pool nor
-``bench_gap.py``'s sets use, in eight rounds of eight, each written for a pre-registered check
+"""Held-out shift families for the gap estimators: seventy-two that neither CC-Synth's synthetic pool nor
+``bench_gap.py``'s sets use, in nine rounds of eight, each written for a pre-registered check
 (``PREREGISTERED.md``) before any estimate on them existed and not changed after: ``NOVEL`` for check 4,
 ``CHECK5`` for check 5, ``CHECK15`` for check 15b, ``CHECK16`` for check 16, ``CHECK28`` for check 28, ``CHECK29``
-for check 29, ``CHECK30`` for check 30, ``CHECK31`` for check 31.
+for check 29, ``CHECK30`` for check 30, ``CHECK31`` for check 31, ``CHECK32`` for check 32.
 Parameters follow CIFAR-10-C (Hendrycks & Dietterich 2019) where it has the family.
 Each function maps uint8 images (N, 32, 32, 3) at severity 1-5 to images of the same shape and type.
 """
@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 
+import matplotlib
 import numpy as np
 import torch
 from matplotlib.colors import hsv_to_rgb, rgb_to_hsv
@@ -764,10 +765,103 @@ def fence(x: np.ndarray, sev: int, rng: np.random.Generator) -> np.ndarray:
 CHECK31 = {"split_tone": split_tone, "ringing": ringing, "film_grain": film_grain, "oil_paint": oil_paint,
            "swirl": swirl, "demosaic": demosaic, "graduated": graduated, "fence": fence}
 
+
+# Check 32's families (written 2026-12-05 before any estimate on them; none is in an earlier round, the pool or
+# bench_gap): images rearranged, re-rendered or seen through a frame.
+def jigsaw(x: np.ndarray, sev: int, rng: np.random.Generator) -> np.ndarray:
+    """A jigsaw: the image cut into a ``g`` x ``g`` grid and a share ``p`` of its tiles (at least two) moved round
+    in a cycle, so each chosen tile lands where another was; drawn per image."""
+    g, p = (2, 2, 4, 4, 4)[sev - 1], (0.5, 0.75, 0.6, 0.85, 1.0)[sev - 1]
+    t, n_moved = 32 // g, max(2, round(p * g * g))
+    out = x.copy()
+    for i in range(len(x)):
+        tiles = rng.choice(g * g, n_moved, replace=False)
+        for src, dst in zip(tiles, np.roll(tiles, 1)):
+            (rs, cs), (rd, cd) = divmod(int(src), g), divmod(int(dst), g)
+            out[i, rd * t:(rd + 1) * t, cd * t:(cd + 1) * t] = x[i, rs * t:(rs + 1) * t, cs * t:(cs + 1) * t]
+    return out
+
+
+def mirror(x: np.ndarray, sev: int, rng: np.random.Generator) -> np.ndarray:
+    """A kaleidoscope edge: the last ``m`` pixels on one side (drawn per image) replaced by the mirror image of the
+    ``m`` before them."""
+    m = (4, 8, 11, 14, 16)[sev - 1]
+    out = x.copy()
+    for i, k in enumerate(rng.integers(0, 4, len(x))):
+        img = np.rot90(out[i], k)  # a view: the side to mirror turned to the right-hand edge
+        img[:, 32 - m:] = img[:, 32 - 2 * m:32 - m][:, ::-1]
+    return out
+
+
+def false_colour(x: np.ndarray, sev: int, rng: np.random.Generator) -> np.ndarray:
+    """A thermal or false-colour view: brightness mapped through a colour map (viridis, inferno or jet, drawn per
+    image), mixed ``b`` into the image."""
+    b = (0.2, 0.4, 0.6, 0.8, 1.0)[sev - 1]
+    maps = [matplotlib.colormaps[name] for name in ("viridis", "inferno", "jet")]
+    lum = x.mean(axis=3) / 255.0
+    mapped = np.stack([maps[k](lum[i])[..., :3] * 255 for i, k in enumerate(rng.integers(0, 3, len(x)))])
+    return to_uint8((1 - b) * x + b * mapped)
+
+
+def sketch(x: np.ndarray, sev: int, rng: np.random.Generator) -> np.ndarray:
+    """A pencil sketch (colour dodge): the grey image divided by the blurred negative of itself, which whitens flat
+    areas and leaves dark lines at edges; mixed ``b`` into the image."""
+    b = (0.2, 0.4, 0.6, 0.8, 1.0)[sev - 1]
+    grey = x.astype(np.float64).mean(axis=3)
+    blurred = ndimage.gaussian_filter(255 - grey, sigma=(0, 1.5, 1.5))
+    drawn = np.minimum(255.0, grey * 255 / np.maximum(1.0, 255 - blurred))
+    return to_uint8((1 - b) * x + b * drawn[..., None])
+
+
+def tiled(x: np.ndarray, sev: int, rng: np.random.Generator) -> np.ndarray:
+    """A contact sheet: the image shrunk to ``32 / k`` pixels (area mean) and repeated ``k`` x ``k`` times, the last
+    row and column cut at the frame."""
+    k = (2, 2, 3, 3, 4)[sev - 1]
+    side = -(-32 // k)
+    small = np.stack([np.asarray(Image.fromarray(im).resize((side, side), Image.Resampling.BOX)) for im in x])
+    return np.tile(small, (1, k, k, 1))[:, :32, :32]
+
+
+def cast_shadow(x: np.ndarray, sev: int, rng: np.random.Generator) -> np.ndarray:
+    """A shadow cast across the scene: the pixels on one side of a straight line (its angle and place drawn per
+    image, through the middle half of the frame) darkened by ``d``, with a one-pixel soft edge."""
+    d = (0.3, 0.45, 0.6, 0.7, 0.8)[sev - 1]
+    r, c = np.mgrid[0:32, 0:32] - 15.5
+    angle = rng.uniform(0, 2 * np.pi, (len(x), 1, 1))
+    offset = rng.uniform(-8, 8, (len(x), 1, 1))
+    side = r[None] * np.cos(angle) + c[None] * np.sin(angle) - offset
+    shade = 1 - d / (1 + np.exp(-2 * side))
+    return to_uint8(x * shade[..., None])
+
+
+def tearing(x: np.ndarray, sev: int, rng: np.random.Generator) -> np.ndarray:
+    """Screen tearing: the image cut at ``n`` rows into bands, each band after the first shifted sideways by up to
+    ``s`` pixels, the edge repeated; drawn per image."""
+    n, s = (1, 2, 2, 3, 4)[sev - 1], (4, 5, 7, 8, 10)[sev - 1]
+    cols = np.arange(32)
+    out = x.copy()
+    for i in range(len(x)):
+        cuts = np.sort(rng.choice(np.arange(4, 29), n, replace=False))
+        for lo, hi in zip(cuts, [*cuts[1:], 32]):
+            shift = rng.integers(1, s + 1) * rng.choice([-1, 1])
+            out[i, lo:hi] = x[i, lo:hi][:, np.clip(cols - shift, 0, 31)]
+    return out
+
+
+def porthole(x: np.ndarray, sev: int, rng: np.random.Generator) -> np.ndarray:
+    """Seen through a porthole or a telescope: everything beyond ``r`` pixels from the centre black."""
+    radius = (19, 17, 15, 13, 11)[sev - 1]
+    r, c = np.mgrid[0:32, 0:32] - 15.5
+    return np.where((np.hypot(r, c) <= radius)[None, :, :, None], x, 0).astype(np.uint8)
+
+
+CHECK32 = {"jigsaw": jigsaw, "mirror": mirror, "false_colour": false_colour, "sketch": sketch, "tiled": tiled,
+           "cast_shadow": cast_shadow, "tearing": tearing, "porthole": porthole}
+
 # Each check's round, in the order they were written. The seed offset is a family's place in FAMILIES: each round
 # appended after the last, earlier checks' sets stay as drawn.
 CHECK_FAMILIES = {4: NOVEL, 5: CHECK5, 15: CHECK15, 16: CHECK16, 28: CHECK28, 29: CHECK29, 30: CHECK30,
-                  31: CHECK31}
+                  31: CHECK31, 32: CHECK32}
 FAMILIES = {name: fn for rnd in CHECK_FAMILIES.values() for name, fn in rnd.items()}
 
 
@@ -786,6 +880,7 @@ PRIOR_SETS = {
     29: [("chroma_bleed", "dirichlet1", 11), ("zoom_out", "longtail10", 12)],
     30: [("bloom", "dirichlet1", 13), ("wobble", "longtail10", 14)],
     31: [("split_tone", "dirichlet1", 15), ("swirl", "longtail10", 16)],
+    32: [("false_colour", "dirichlet1", 17), ("cast_shadow", "longtail10", 18)],
 }
 _PRIORS = {"dirichlet1": lambda r: shifts.dirichlet_priors(10, 1.0, r),
            "longtail10": lambda r: shifts.long_tail_priors(10, 10.0, r)}

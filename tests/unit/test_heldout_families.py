@@ -17,9 +17,19 @@ def _images(n: int = 16) -> np.ndarray:
     return np.random.default_rng(0).integers(30, 226, (n, 32, 32, 3)).astype(np.uint8)
 
 
+def _smooth(n: int = 16) -> np.ndarray:
+    r, c = np.mgrid[0:32, 0:32]
+    phase = np.random.default_rng(0).uniform(0, 6, (n, 1, 1, 3))
+    return (128 + 90 * np.sin(r[None, :, :, None] / 12 + c[None, :, :, None] / 15 + phase)).astype(np.uint8)
+
+
+# Families that shrink the image, probed on smooth images: noise has no shapes to shrink, only a mean to approach
+PROBES = {"tiled": _smooth}
+
+
 @pytest.mark.parametrize("name", list(fam.FAMILIES))
 def test_each_family_is_deterministic_keeps_the_format_and_grows_with_severity(name):
-    x = _images()
+    x = PROBES.get(name, _images)()
     mild, strong = fam.novel(x, name, 2), fam.novel(x, name, 4)
     assert mild.shape == x.shape and mild.dtype == np.uint8
     np.testing.assert_array_equal(mild, fam.novel(x, name, 2))
@@ -29,14 +39,15 @@ def test_each_family_is_deterministic_keeps_the_format_and_grows_with_severity(n
 
 def test_each_round_is_eight_families_new_to_the_synthetic_pool_and_to_the_earlier_rounds():
     assert not set(fam.FAMILIES) & set(shifts.CORRUPTIONS)
-    rounds = [fam.NOVEL, fam.CHECK5, fam.CHECK15, fam.CHECK16, fam.CHECK28, fam.CHECK29, fam.CHECK30, fam.CHECK31]
-    assert [len(r) for r in rounds] == [8] * 8 and len(fam.FAMILIES) == 64  # no name in two rounds
+    rounds = [fam.NOVEL, fam.CHECK5, fam.CHECK15, fam.CHECK16, fam.CHECK28, fam.CHECK29, fam.CHECK30, fam.CHECK31,
+              fam.CHECK32]
+    assert [len(r) for r in rounds] == [8] * 9 and len(fam.FAMILIES) == 72  # no name in two rounds
 
 
 def test_earlier_checks_sets_are_drawn_as_before_later_rounds_were_added():
     """Family seeds follow the place in FAMILIES: each round appended keeps the earlier checks' cached sets valid."""
     assert list(fam.FAMILIES) == [*fam.NOVEL, *fam.CHECK5, *fam.CHECK15, *fam.CHECK16, *fam.CHECK28, *fam.CHECK29,
-                                  *fam.CHECK30, *fam.CHECK31]
+                                  *fam.CHECK30, *fam.CHECK31, *fam.CHECK32]
     x = _images(4)
     np.testing.assert_array_equal(fam.novel(x, "glass_blur", 2),  # check 5's first family, seeded as in check 5
                                   fam.glass_blur(x, 2, np.random.default_rng(700 + 8 * 10 + 2)))
@@ -469,3 +480,82 @@ def test_fence_darkens_diagonal_lines_and_leaves_the_rest():
     r, c = np.mgrid[0:32, 0:32]
     lines = [((r + c) % 5 == a) | ((r - c) % 5 == b) for a in range(5) for b in range(5)]
     assert all(any(np.array_equal(w, m) for m in lines) for w in wire)  # each image: one phase of each set
+
+
+def _tiles(x: np.ndarray, t: int) -> list:
+    return [x[r:r + t, c:c + t].tobytes() for r in range(0, 32, t) for c in range(0, 32, t)]
+
+
+def test_jigsaw_moves_whole_tiles_and_keeps_each_one():
+    x = _images(6)
+    for sev, t in ((2, 16), (4, 8)):
+        y = fam.novel(x, "jigsaw", sev)
+        for before, after in zip(x, y):
+            assert sorted(_tiles(before, t)) == sorted(_tiles(after, t))  # the same tiles, rearranged
+            moved = sum(a != b for a, b in zip(_tiles(before, t), _tiles(after, t)))
+            assert moved == (3 if sev == 2 else 14)  # 75% of 2 x 2, 85% of 4 x 4
+
+
+def test_mirror_makes_one_side_the_reflection_of_the_strip_beside_it():
+    x = _images(8)
+    y = fam.novel(x, "mirror", 4)  # 14 pixels
+    for before, after in zip(x, y):
+        turns = [np.rot90(after, k) for k in range(4) if np.array_equal(np.rot90(after, k)[:, :18],
+                                                                        np.rot90(before, k)[:, :18])]
+        assert len(turns) == 1  # one side changed, the rest of the image kept
+        np.testing.assert_array_equal(turns[0][:, 18:], turns[0][:, 4:18][:, ::-1])
+
+
+def test_false_colour_at_full_strength_is_a_colour_map_of_brightness():
+    x = np.zeros((40, 32, 32, 3), dtype=np.uint8)
+    x[:, :, :16] = 200
+    y = fam.novel(x, "false_colour", 5).astype(int)  # b = 1: only the map
+    assert (y[:, :, :16] == y[:, :1, :1]).all() and (y[:, :, 16:] == y[:, :1, 16:17]).all()  # a function of brightness
+    bright = {tuple(v) for v in y[:, 0, 0]}
+    assert len(bright) == 3  # three maps drawn; none of them maps a light grey to a grey
+    assert all(max(v) - min(v) > 60 for v in bright)
+
+
+def test_sketch_whitens_flat_areas_and_draws_a_dark_line_at_an_edge():
+    x = np.full((2, 32, 32, 3), 100, dtype=np.uint8)
+    y = fam.novel(x, "sketch", 5).astype(int)  # b = 1
+    assert (y[:, 4:28, 4:28] >= 254).all()  # a flat grey becomes paper white
+    x[:, :, 16:] = 30
+    y = fam.novel(x, "sketch", 5).astype(int)[0, 16, :, 0]
+    assert y[16] < 200 and y[8] >= 254 and y[26] >= 254  # a line on the dark side of the edge, paper either side
+
+
+def test_tiled_repeats_one_shrunk_copy_of_the_image():
+    x = _images(3)
+    y = fam.novel(x, "tiled", 4)  # 3 x 3 copies of 11 pixels
+    for k in (0, 11, 22):
+        np.testing.assert_array_equal(y[:, k:k + 10, 0:10], y[:, 0:10, 0:10])
+        np.testing.assert_array_equal(y[:, 0:10, k:k + 10], y[:, 0:10, 0:10])
+    flat = np.full((1, 32, 32, 3), 90, dtype=np.uint8)
+    np.testing.assert_array_equal(fam.novel(flat, "tiled", 4), flat)
+
+
+def test_cast_shadow_darkens_one_side_of_a_line_by_its_share_and_leaves_the_other():
+    x = np.full((20, 32, 32, 3), 200, dtype=np.uint8)
+    y = fam.novel(x, "cast_shadow", 4).astype(float)  # 70% darker
+    assert (y <= 200).all()
+    assert (y.max(axis=(1, 2, 3)) >= 199).all() and (y.min(axis=(1, 2, 3)) <= 200 * 0.3 + 2).all()
+    half = (y[..., 0] < 100).mean(axis=(1, 2))
+    assert ((half > 0.1) & (half < 0.9)).all()  # the line crosses the middle half of the frame
+
+
+def test_tearing_shifts_bands_of_rows_sideways_and_keeps_the_top_band():
+    x = np.tile(np.arange(0, 224, 7, dtype=np.uint8)[None, None, :, None], (10, 32, 1, 3))  # a ramp along columns
+    y = fam.novel(x, "tearing", 4)
+    np.testing.assert_array_equal(y[:, :4], x[:, :4])  # no cut above row 4
+    for img in y:
+        rows = {img[r, :, 0].tobytes() for r in range(32)}
+        assert 2 <= len(rows) <= 4  # each band one shift: at most three cuts at severity 4
+        assert (np.diff(img[..., 0].astype(int), axis=1) >= 0).all()  # shifted, the edge repeated: still a ramp
+
+
+def test_porthole_blacks_out_the_corners_and_keeps_the_middle():
+    x = _images(2)
+    y = fam.novel(x, "porthole", 4)  # radius 13
+    np.testing.assert_array_equal(y[:, 8:24, 8:24], x[:, 8:24, 8:24])
+    assert (y[:, :4, :4] == 0).all() and (y[:, 15:17, 0:2] == 0).all()
