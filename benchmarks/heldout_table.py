@@ -8,14 +8,14 @@ are re-read in a second, and a unit test holds ``HELD_OUT`` to them. Ref-Avg-Shr
 existed, COT-Gated are computed here by the toolkit's own functions from the saved columns.
 
     .venv/bin/python benchmarks/heldout_table.py
-    .venv/bin/python benchmarks/heldout_table.py --by model --checks 30 31
-    .venv/bin/python benchmarks/heldout_table.py --by model --add c31_a.csv c31_b.csv --check 31 --checks 31
+    .venv/bin/python benchmarks/heldout_table.py --by model --checks 30 31 32
+    .venv/bin/python benchmarks/heldout_table.py --by model --add c32_a.csv c32_b.csv --check 32 --checks 32
 
 ``heldout_rows.csv``: one row per model and shifted set, for the trained statistics ("trained": every estimator) and
 the balanced x3 adapted copy ("balanced3": accuracy, no reference rows); "check" is the check that measured it,
 "round" the ``heldout_families.CHECK_FAMILIES`` key. Checks 21 and 22 saved no holdout_acc column; theirs is each
-model's holdout accuracy as every later check saved it (the same cached models). Check 31's Ref-Avg-Shrunk column is
-left out, as it is recomputed, so that each check's rows were appended without changing the earlier lines.
+model's holdout accuracy as every later check saved it (the same cached models). Checks 31 and 32's Ref-Avg-Shrunk
+columns are left out, as it is recomputed, so that each check's rows were appended without changing the earlier lines.
 """
 from __future__ import annotations
 
