@@ -52,10 +52,11 @@ All functions take calibrated probabilities (temperature fitted on the holdout) 
 - Ref-Avg-Shrunk (ours): Ref-Avg lowered by ``REFERENCE_SHRINK`` of the drop it predicts, because Ref-Avg
   over-estimates large drops and not small ones (the share fitted on the benchmark's generated sets alone).
   Recommended where a run has a BatchNorm reference since pre-registered check 30, on a seventh round of held-out
-  families (2.03 points MAE against Ref-Avg's 2.15 over 72 model-sets), and confirmed by check 31 on an eighth (2.16
-  against 2.33): 2.09 against 2.24 over both (``HELD_OUT``). It lost to Ref-Avg on the 8 of check 30's sets whose class
-  mix changed too (3.52 against 3.27), not on check 31's (3.74 against 3.80). Like Ref-Avg it is worse than
-  Median-5-Spread on the stand-in (4.07 against 2.84 over four models).
+  families (2.03 points MAE against Ref-Avg's 2.15 over 72 model-sets), confirmed by check 31 on an eighth (2.16
+  against 2.33) and kept against COT-Gated by check 32 on a ninth (4.38 against 4.66; Ref-Avg 4.82): 2.86 against
+  Ref-Avg's 3.10 over the three (``HELD_OUT``). It lost to Ref-Avg on the 8 of check 30's sets whose class mix changed
+  too (3.52 against 3.27), not on check 31's (3.74 against 3.80) or 32's (4.92 against 5.32). Like Ref-Avg it is
+  worse than Median-5-Spread on the stand-in (4.07 against 2.84 over four models).
 - COT-Gated (ours): Ref-Avg where the class mix looks changed, else Median-5-Spread. The tell is COT's estimate
   moving by more than ``COT_GATE`` when its target class mix is EM's priors instead of the holdout's. Check 26 made it
   the recommendation (1.77 points MAE against Median-5-Spread's 1.87 and Ref-Avg's 1.86 over 72 held-out model-sets);
