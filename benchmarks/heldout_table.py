@@ -83,14 +83,18 @@ def table(rows: pd.DataFrame, by: str, names=SHOWN) -> pd.DataFrame:
     return pd.DataFrame([{by: k, "model-sets": len(g), **mae_points(g, names)} for k, g in parts])
 
 
-def range_coverage(rows: pd.DataFrame, name: str, errors: dict) -> dict:
-    """How often ``estimators.prediction_range`` for ``name`` (the range upload, the ledger and the report quote)
-    held the true accuracy: shares covered, below and above, and the mean half-width in points."""
+def quoted_range(row: dict, name: str, errors: dict) -> tuple[float, float] | None:
+    """``estimators.prediction_range`` for ``name`` on one row: the range upload, the ledger and the report would
+    quote, from the row's computed estimates (its other columns are not estimates)."""
     names = set(errors.get("estimators", {})) | set(estimators.ESTIMATORS)
-    spans = []
-    for r in rows.to_dict("records"):
-        est = estimators.finite_estimates({k: v for k, v in r.items() if k in names})
-        spans.append(estimators.prediction_range(errors, est, r["holdout_acc"], name) or (np.nan, np.nan))
+    est = estimators.finite_estimates({k: v for k, v in row.items() if k in names})
+    return estimators.prediction_range(errors, est, row["holdout_acc"], name)
+
+
+def range_coverage(rows: pd.DataFrame, name: str, errors: dict) -> dict:
+    """How often ``quoted_range`` for ``name`` held the true accuracy: shares covered, below and above, and the mean
+    half-width in points."""
+    spans = [quoted_range(r, name, errors) or (np.nan, np.nan) for r in rows.to_dict("records")]
     low, high = np.array(spans).T
     truth = rows.true_acc.to_numpy()
     return {"n": len(rows), "covered": float(np.mean((truth >= low) & (truth <= high))),

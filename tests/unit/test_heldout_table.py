@@ -59,9 +59,7 @@ def test_checks_of_reads_each_way_a_record_names_its_checks():
 def test_range_coverage_counts_a_truth_below_inside_and_above_the_quoted_range(rows):
     three = rows.iloc[:3].copy()
     errors = estimators.measured_error()
-    spans = [estimators.prediction_range(errors, estimators.finite_estimates(
-        {k: v for k, v in r.items() if k in errors["estimators"] or k in estimators.ESTIMATORS}), r["holdout_acc"],
-        "Ref-Avg-Shrunk") for r in three.to_dict("records")]
+    spans = [ht.quoted_range(r, "Ref-Avg-Shrunk", errors) for r in three.to_dict("records")]
     three["true_acc"] = [spans[0][0] - 0.01, sum(spans[1]) / 2, spans[2][1] + 0.01]
     cov = ht.range_coverage(three, "Ref-Avg-Shrunk", errors)
     assert (cov["n"], cov["covered"], cov["below"], cov["above"]) == (3, 1 / 3, 1 / 3, 1 / 3)
