@@ -1,8 +1,9 @@
-"""Held-out shift families for the gap estimators: seventy-two that neither CC-Synth's synthetic pool nor
-``bench_gap.py``'s sets use, in nine rounds of eight, each written for a pre-registered check
+"""Held-out shift families for the gap estimators: eighty that neither CC-Synth's synthetic pool nor
+``bench_gap.py``'s sets use, in ten rounds of eight, each written for a pre-registered check
 (``PREREGISTERED.md``) before any estimate on them existed and not changed after: ``NOVEL`` for check 4,
 ``CHECK5`` for check 5, ``CHECK15`` for check 15b, ``CHECK16`` for check 16, ``CHECK28`` for check 28, ``CHECK29``
-for check 29, ``CHECK30`` for check 30, ``CHECK31`` for check 31, ``CHECK32`` for check 32.
+for check 29, ``CHECK30`` for check 30, ``CHECK31`` for check 31, ``CHECK32`` for check 32,
+``CHECK33`` for check 33.
 Parameters follow CIFAR-10-C (Hendrycks & Dietterich 2019) where it has the family.
 Each function maps uint8 images (N, 32, 32, 3) at severity 1-5 to images of the same shape and type.
 """
@@ -858,10 +859,128 @@ def porthole(x: np.ndarray, sev: int, rng: np.random.Generator) -> np.ndarray:
 CHECK32 = {"jigsaw": jigsaw, "mirror": mirror, "false_colour": false_colour, "sketch": sketch, "tiled": tiled,
            "cast_shadow": cast_shadow, "tearing": tearing, "porthole": porthole}
 
+
+# Check 33's families (written 2026-12-05 before any estimate on them; none is in an earlier round, the pool or
+# bench_gap): pixels reordered or warped, tones remapped locally, colour seen or recorded differently.
+def pixel_sort(x: np.ndarray, sev: int, rng: np.random.Generator) -> np.ndarray:
+    """Glitch art's pixel sorting: in a share ``p`` of each image's rows, the pixels between two drawn columns
+    sorted by brightness."""
+    p = (0.2, 0.35, 0.5, 0.7, 0.9)[sev - 1]
+    out = x.copy()
+    lum = x.astype(np.int32).sum(axis=3)
+    for i in range(len(x)):
+        for r in _some(32, p, rng):
+            a, b = np.sort(rng.choice(33, 2, replace=False))
+            out[i, r, a:b] = x[i, r, a:b][np.argsort(lum[i, r, a:b], kind="stable")]
+    return out
+
+
+def polar(x: np.ndarray, sev: int, rng: np.random.Generator) -> np.ndarray:
+    """A 360-degree camera's unwrapped view: a ``share`` of the images shown in polar coordinates about the centre
+    (rows: radius 0 to the corner, columns: angle), bilinear, the frame's edge repeated."""
+    share = (0.1, 0.2, 0.3, 0.45, 0.6)[sev - 1]
+    radius, angle = np.mgrid[0:32, 0:32].astype(np.float64)
+    radius *= np.hypot(15.5, 15.5) / 31
+    angle *= 2 * np.pi / 32
+    coords = [15.5 + radius * np.sin(angle), 15.5 + radius * np.cos(angle)]
+    out = x.copy()
+    for i in _some(len(x), share, rng):
+        for ch in range(3):
+            out[i, :, :, ch] = to_uint8(ndimage.map_coordinates(x[i, :, :, ch].astype(np.float64), coords, order=1,
+                                                                mode="nearest"))
+    return out
+
+
+def frost(x: np.ndarray, sev: int, rng: np.random.Generator) -> np.ndarray:
+    """Frost on the lens: patches of a smooth random field above its threshold turned towards icy white (220, 235,
+    255), up to ``b`` of the way, with a fine grain inside them."""
+    b = (0.25, 0.4, 0.55, 0.7, 0.85)[sev - 1]
+    field = ndimage.gaussian_filter(rng.standard_normal((len(x), 32, 32)), sigma=(0, 2, 2))
+    field /= field.std(axis=(1, 2), keepdims=True)
+    grain = rng.uniform(0.6, 1.0, (len(x), 32, 32))
+    alpha = b * np.clip(field + 0.5, 0, 1) * grain
+    ice = np.array([220.0, 235.0, 255.0])
+    return to_uint8(x + alpha[..., None] * (ice - x))
+
+
+def hdr(x: np.ndarray, sev: int, rng: np.random.Generator) -> np.ndarray:
+    """The "HDR look" of a phone's local tone mapping: log-brightness minus ``b`` of its large-scale part (blur of
+    4 pixels) about the image's mean, so dark regions brighten, bright ones darken and the detail stays; colour
+    ratios kept."""
+    b = (0.3, 0.45, 0.6, 0.75, 0.9)[sev - 1]
+    log_lum = np.log1p(x.astype(np.float64).mean(axis=3))
+    base = ndimage.gaussian_filter(log_lum, sigma=(0, 4, 4), mode="reflect")
+    gain = np.exp(-b * (base - base.mean(axis=(1, 2), keepdims=True)))
+    return to_uint8(x * gain[..., None])
+
+
+# Machado, Oliveira & Fernandes (2009), full severity: protanopia, deuteranopia, tritanopia (each row sums to 1)
+_DICHROMACY = np.array([[[0.152286, 1.052583, -0.204868], [0.114503, 0.786281, 0.099216],
+                         [-0.003882, -0.048116, 1.051998]],
+                        [[0.367322, 0.860646, -0.227968], [0.280085, 0.672501, 0.047413],
+                         [-0.011820, 0.042940, 0.968881]],
+                        [[1.255528, -0.076749, -0.178779], [-0.078411, 0.930809, 0.147602],
+                         [0.004733, 0.691367, 0.303900]]])
+
+
+def colour_blind(x: np.ndarray, sev: int, rng: np.random.Generator) -> np.ndarray:
+    """Colours as a colour-blind viewer (or a photographer's soft-proof of it) sees them: one of the three
+    dichromacies drawn per image, mixed ``b`` into the image; greys kept."""
+    b = (0.2, 0.4, 0.6, 0.8, 1.0)[sev - 1]
+    seen = np.einsum("nij,nhwj->nhwi", _DICHROMACY[rng.integers(0, 3, len(x))], x.astype(np.float64))
+    return to_uint8((1 - b) * x + b * seen)
+
+
+def chroma_noise(x: np.ndarray, sev: int, rng: np.random.Generator) -> np.ndarray:
+    """A small sensor's colour noise at high ISO: Gaussian noise of ``s`` levels in the two colour-difference
+    channels only (BT.601 Cb and Cr), in blotches (blurred over 0.7 pixels and rescaled); brightness kept."""
+    s = (6, 10, 15, 20, 26)[sev - 1]
+    noise = ndimage.gaussian_filter(rng.standard_normal((len(x), 32, 32, 2)), sigma=(0, 0.7, 0.7, 0))
+    noise *= s / noise.std()
+    cb, cr = noise[..., 0], noise[..., 1]
+    # Cb and Cr moved, luma Y held (BT.601): R = Y + 1.402 Cr, G = Y - 0.344 Cb - 0.714 Cr, B = Y + 1.772 Cb
+    delta = np.stack([1.402 * cr, -0.344136 * cb - 0.714136 * cr, 1.772 * cb], axis=3)
+    return to_uint8(x + delta)
+
+
+def tile_turn(x: np.ndarray, sev: int, rng: np.random.Generator) -> np.ndarray:
+    """Tiles turned in place: the image cut into a ``g`` x ``g`` grid and a share ``p`` of its tiles (at least one)
+    each turned a quarter, a half or three quarters; drawn per image."""
+    g, p = (2, 2, 4, 4, 4)[sev - 1], (0.25, 0.5, 0.5, 0.75, 1.0)[sev - 1]
+    t, n_turned = 32 // g, max(1, round(p * g * g))
+    out = x.copy()
+    for i in range(len(x)):
+        for tile in rng.choice(g * g, n_turned, replace=False):
+            (r, c), k = divmod(int(tile), g), int(rng.integers(1, 4))
+            out[i, r * t:(r + 1) * t, c * t:(c + 1) * t] = np.rot90(x[i, r * t:(r + 1) * t, c * t:(c + 1) * t], k)
+    return out
+
+
+def ripple(x: np.ndarray, sev: int, rng: np.random.Generator) -> np.ndarray:
+    """Seen through rippled water: each pixel sampled ``a`` pixels times a sine of its distance from a centre (drawn
+    per image in the middle half of the frame; wavelength 6 pixels) further out or in along the radius, bilinear,
+    edges reflected."""
+    a = (0.5, 1.0, 1.5, 2.0, 2.5)[sev - 1]
+    r, c = np.mgrid[0:32, 0:32].astype(np.float64)
+    out = np.empty_like(x)
+    for i in range(len(x)):
+        cy, cx = rng.uniform(8, 24, 2)
+        dist = np.hypot(r - cy, c - cx)
+        push = a * np.sin(2 * np.pi * dist / 6 + rng.uniform(0, 2 * np.pi)) / np.maximum(dist, 1e-6)
+        coords = [r + (r - cy) * push, c + (c - cx) * push]
+        for ch in range(3):
+            out[i, :, :, ch] = to_uint8(ndimage.map_coordinates(x[i, :, :, ch].astype(np.float64), coords, order=1,
+                                                                mode="reflect"))
+    return out
+
+
+CHECK33 = {"pixel_sort": pixel_sort, "polar": polar, "frost": frost, "hdr": hdr, "colour_blind": colour_blind,
+           "chroma_noise": chroma_noise, "tile_turn": tile_turn, "ripple": ripple}
+
 # Each check's round, in the order they were written. The seed offset is a family's place in FAMILIES: each round
 # appended after the last, earlier checks' sets stay as drawn.
 CHECK_FAMILIES = {4: NOVEL, 5: CHECK5, 15: CHECK15, 16: CHECK16, 28: CHECK28, 29: CHECK29, 30: CHECK30,
-                  31: CHECK31, 32: CHECK32}
+                  31: CHECK31, 32: CHECK32, 33: CHECK33}
 FAMILIES = {name: fn for rnd in CHECK_FAMILIES.values() for name, fn in rnd.items()}
 
 
@@ -881,6 +1000,7 @@ PRIOR_SETS = {
     30: [("bloom", "dirichlet1", 13), ("wobble", "longtail10", 14)],
     31: [("split_tone", "dirichlet1", 15), ("swirl", "longtail10", 16)],
     32: [("false_colour", "dirichlet1", 17), ("cast_shadow", "longtail10", 18)],
+    33: [("colour_blind", "dirichlet1", 19), ("tile_turn", "longtail10", 20)],
 }
 _PRIORS = {"dirichlet1": lambda r: shifts.dirichlet_priors(10, 1.0, r),
            "longtail10": lambda r: shifts.long_tail_priors(10, 10.0, r)}

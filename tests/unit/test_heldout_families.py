@@ -40,14 +40,14 @@ def test_each_family_is_deterministic_keeps_the_format_and_grows_with_severity(n
 def test_each_round_is_eight_families_new_to_the_synthetic_pool_and_to_the_earlier_rounds():
     assert not set(fam.FAMILIES) & set(shifts.CORRUPTIONS)
     rounds = [fam.NOVEL, fam.CHECK5, fam.CHECK15, fam.CHECK16, fam.CHECK28, fam.CHECK29, fam.CHECK30, fam.CHECK31,
-              fam.CHECK32]
-    assert [len(r) for r in rounds] == [8] * 9 and len(fam.FAMILIES) == 72  # no name in two rounds
+              fam.CHECK32, fam.CHECK33]
+    assert [len(r) for r in rounds] == [8] * 10 and len(fam.FAMILIES) == 80  # no name in two rounds
 
 
 def test_earlier_checks_sets_are_drawn_as_before_later_rounds_were_added():
     """Family seeds follow the place in FAMILIES: each round appended keeps the earlier checks' cached sets valid."""
     assert list(fam.FAMILIES) == [*fam.NOVEL, *fam.CHECK5, *fam.CHECK15, *fam.CHECK16, *fam.CHECK28, *fam.CHECK29,
-                                  *fam.CHECK30, *fam.CHECK31, *fam.CHECK32]
+                                  *fam.CHECK30, *fam.CHECK31, *fam.CHECK32, *fam.CHECK33]
     x = _images(4)
     np.testing.assert_array_equal(fam.novel(x, "glass_blur", 2),  # check 5's first family, seeded as in check 5
                                   fam.glass_blur(x, 2, np.random.default_rng(700 + 8 * 10 + 2)))
@@ -559,3 +559,98 @@ def test_porthole_blacks_out_the_corners_and_keeps_the_middle():
     y = fam.novel(x, "porthole", 4)  # radius 13
     np.testing.assert_array_equal(y[:, 8:24, 8:24], x[:, 8:24, 8:24])
     assert (y[:, :4, :4] == 0).all() and (y[:, 15:17, 0:2] == 0).all()
+
+
+# ------------------------------------------------------------------ check 33's families
+def test_pixel_sort_sorts_one_span_of_its_share_of_rows_by_brightness_and_keeps_every_pixel():
+    x = _images(6)
+    y = fam.novel(x, "pixel_sort", 4)  # 70% of the rows: 22 of 32
+    lum = lambda v: v.astype(int).sum(axis=-1)  # noqa: E731
+    for before, after in zip(x, y):
+        changed = [r for r in range(32) if not np.array_equal(before[r], after[r])]
+        assert 10 < len(changed) <= 22
+        for r in changed:
+            assert sorted(map(tuple, before[r])) == sorted(map(tuple, after[r]))  # the row's pixels, reordered
+            cols = np.flatnonzero((before[r] != after[r]).any(axis=1))
+            span = lum(after[r, cols[0]:cols[-1] + 1])
+            assert (np.diff(span) >= 0).all()  # the moved pixels lie in one span, in brightness order
+
+
+def test_polar_unwraps_exactly_its_share_of_images_and_turns_rings_into_rows():
+    r, c = np.mgrid[0:32, 0:32] - 15.5
+    rings = np.broadcast_to((np.hypot(r, c) * 10).astype(np.uint8)[None, :, :, None], (20, 32, 32, 3)).copy()
+    x = _images(20)
+    x[:10] = rings[:10]
+    y = fam.novel(x, "polar", 4)  # 45% of 20: 9 images
+    changed = [i for i in range(20) if not np.array_equal(x[i], y[i])]
+    assert len(changed) == 9
+    for i in changed:
+        if i < 10:  # a ring image: each row one radius, so one value along the rows whose circle fits the frame
+            assert (np.ptp(y[i, :21, :, 0].astype(int), axis=1) <= 3).all()
+            assert y[i, 0, 0, 0] < y[i, 16, 0, 0] < y[i, 31, 0, 0]
+
+
+def test_frost_only_moves_pixels_towards_ice_and_not_everywhere():
+    x = _images(10)
+    y = fam.novel(x, "frost", 4).astype(float)  # up to 70% of the way
+    ice = np.array([220.0, 235.0, 255.0])
+    move, most = y - x, 0.7 * (ice - x)
+    assert (move >= np.minimum(0, most) - 0.5).all() and (move <= np.maximum(0, most) + 0.5).all()
+    untouched = (np.abs(y - x) < 0.5).all(axis=3).mean()
+    assert 0.1 < untouched < 0.6  # patches, not a veil
+
+
+def test_hdr_keeps_a_flat_image_and_brings_a_dark_and_a_bright_half_closer():
+    flat = np.full((2, 32, 32, 3), 90, dtype=np.uint8)
+    np.testing.assert_array_equal(fam.novel(flat, "hdr", 4), flat)
+    x = np.full((1, 32, 32, 3), 30, dtype=np.uint8)
+    x[:, :, 16:] = 200
+    y = fam.novel(x, "hdr", 4).astype(int)
+    assert y[0, :, :4].mean() > 35 and y[0, :, 28:].mean() < 195  # far from the edge: dark up, bright down
+    x[:, 8:10, 2:4] = 60  # detail inside the dark half survives
+    assert fam.novel(x, "hdr", 4)[0, 8, 2, 0] > fam.novel(x, "hdr", 4)[0, 12, 2, 0]
+
+
+def test_colour_blind_keeps_greys_and_brings_red_and_green_together():
+    grey = np.tile(np.arange(0, 256, 8, dtype=np.uint8)[None, None, :, None], (5, 32, 1, 3))
+    np.testing.assert_allclose(fam.novel(grey, "colour_blind", 5), grey, atol=1)
+    np.testing.assert_allclose(fam._DICHROMACY.sum(axis=2), 1, atol=1e-5)
+    x = np.zeros((30, 32, 32, 3), dtype=np.uint8)
+    x[:, :, :16, 0] = 200  # red | green
+    x[:, :, 16:, 1] = 200
+    y = fam.novel(x, "colour_blind", 5).astype(int)  # b = 1: the simulation alone
+    gap = np.abs(y[:, 0, 0] - y[:, 0, 31]).sum(axis=1)
+    assert len(set(gap)) == 3 and sorted(set(gap))[1] < 400  # three views drawn; two of them bring red and green
+    assert (gap < 250).any()  # together, one much closer (tritanopia confuses blue and yellow instead)
+
+
+def test_chroma_noise_keeps_each_pixels_brightness_and_colours_a_grey():
+    x = np.full((4, 32, 32, 3), 128, dtype=np.uint8)
+    y = fam.novel(x, "chroma_noise", 4).astype(float)
+    luma = y @ np.array([0.299, 0.587, 0.114])
+    assert np.abs(luma - 128).max() < 2  # rounding only
+    assert np.ptp(y, axis=3).mean() > 15  # the grey is coloured
+
+
+def test_tile_turn_turns_whole_tiles_in_place():
+    x = _images(6)
+    for sev, t, n in ((2, 16, 2), (4, 8, 12)):
+        y = fam.novel(x, "tile_turn", sev)
+        for before, after in zip(x, y):
+            turned = 0
+            for r in range(0, 32, t):
+                for c in range(0, 32, t):
+                    a, b = after[r:r + t, c:c + t], before[r:r + t, c:c + t]
+                    ks = [k for k in range(4) if np.array_equal(a, np.rot90(b, k))]
+                    assert ks  # each tile is the tile that was there, turned or not
+                    turned += ks != [0]
+            assert turned == n  # 50% of 2 x 2, 75% of 4 x 4
+
+
+def test_ripple_keeps_a_flat_image_and_moves_no_pixel_further_than_its_amplitude():
+    flat = np.full((3, 32, 32, 3), 77, dtype=np.uint8)
+    np.testing.assert_array_equal(fam.novel(flat, "ripple", 4), flat)
+    x = np.tile(np.arange(0, 224, 7, dtype=np.uint8)[None, None, :, None], (6, 32, 1, 3))  # 7 levels per column
+    y = fam.novel(x, "ripple", 4).astype(int)[..., 0]  # amplitude 2 pixels
+    moved = np.abs(y - x[..., 0].astype(int)) / 7
+    assert moved.max() <= 2 + 1e-9 and moved.mean() > 0.3
