@@ -317,15 +317,22 @@ REFERENCE_SHRINK = 0.05
 @dataclass(frozen=True)
 class HeldOutEvidence:
     """Pre-registered checks' mean absolute error (points) for an estimator on held-out model-sets, beside the
-    estimators it was compared with there: one record that the report and the benchmark's notes both quote."""
+    estimators it was compared with there: one record that the report quotes wherever it names the evidence (kept
+    out of ``measured_error.json``, whose notes would go stale at every check)."""
     checks: str  # as in benchmarks/PREREGISTERED.md: "check 26", "checks 26 to 29"
     model_sets: int
     mae_points: float
     against: Mapping[str, float]  # first the estimator the checks tested it against, then others measured beside
+    why_these: str = ""  # why these checks and not all of them, said after their names
 
     def versus(self) -> str:
         """'1.77 against Median-5-Spread's 1.87 and Ref-Avg's 1.86'."""
         return f"{self.mae_points:.2f} against " + and_list([f"{k}'s {v:.2f}" for k, v in self.against.items()])
+
+    def words(self) -> str:
+        """'on the 216 held-out model-sets of pre-registered checks 30 to 32, the only ones ..., 2.86 against ...'."""
+        why = f", {self.why_these}," if self.why_these else ""
+        return f"on the {self.model_sets} held-out model-sets of pre-registered {self.checks}{why} {self.versus()}"
 
 
 # What made each reference estimator the recommendation where a run has a BatchNorm reference (PREFERRED's notes).
@@ -334,7 +341,8 @@ class HeldOutEvidence:
 # round, where it also beat the candidate Ref-Switch (1.66 against 1.78), was pooled in. Over all seven of Ref-Avg's
 # held-out checks, 21-29's 432 model-sets: 2.25 against Median-5-Spread's 2.87.
 HELD_OUT = {"Ref-Avg-Shrunk": HeldOutEvidence("checks 30 to 32", 216, 2.86, {"Ref-Avg": 3.10, "COT-Gated": 2.94,
-                                                                           "Median-5-Spread": 3.39}),
+                                                                           "Median-5-Spread": 3.39},
+                                               "the only ones it was neither fitted nor chosen on"),
             "Ref-Avg": HeldOutEvidence("checks 26 to 29", 252, 2.19, {"Median-5-Spread": 2.81, "COT-Gated": 2.35})}
 
 

@@ -54,8 +54,9 @@ def accuracy_section(errors: dict, unseen: dict | None = None, correction_eviden
                           f"predict.bn_reference off or with predict.adapt_bn on, an ensemble with such a member) "
                           f"the recommendation "
                           f"is {fallback[0]} ({CHOSEN_BY.get(fallback[0], 'benchmarks/PREREGISTERED.md')}).")
-    for name, note in errors.get("derived", {}).items():
-        sec.blocks.append(f"{name}'s row: {note}.")
+    for name, note in errors.get("derived", {}).items():  # what was measured, then the held-out record as it stands
+        held = estimators.HELD_OUT.get(name)
+        sec.blocks.append(f"{name}'s row: {note}" + (f"; {held.words()}." if held else "."))
     binned = next((n for n in (best, estimators.RANGE_MEDIAN) if (ests.get(n) or {}).get("by_predicted_drop")), None)
     if binned:
         growth = ", ".join(f"{100 * b['mae']:.1f} at a predicted drop of {label} points ({b['n']} sets)"
