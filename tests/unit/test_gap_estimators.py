@@ -675,3 +675,20 @@ def test_agreement_line_keeps_slope_one_with_two_pairs_left():
     b2 = _moved(a, 0.2)  # target: (a, c) agree on all (left out), (a, b) and (b, c) 80%
     # by hand: intercept = mean(probit .8 - probit .9, probit .8 - probit .7) = -0.0614; probit .9 - 0.0614 = 1.2202
     assert est.agreement_on_the_line(0.9, [a, b, c], [a, b2, a]) == pytest.approx(0.8888, abs=2e-4)
+
+
+def test_the_range_quoted_with_ref_avg_shrunk_reaches_its_share_of_the_predicted_drop_below_it():
+    """Check 33: ranges from benchmark errors missed low where held-out shifts dropped far. Without the reach a 60%
+    estimate 36 points under the holdout is quoted 55% to 65%; with it, 43.8% to 65%."""
+    errors = {"estimators": {"Ref-Avg-Shrunk": {"mae_all_generated": 0.03, "p90_generated": 0.05,
+                                                "max_error_generated": 0.1, "n_generated": 20}}}
+    assert est.prediction_range(errors, {"Ref-Avg-Shrunk": 0.60}, 0.96, "Ref-Avg-Shrunk") == \
+        (pytest.approx(0.60 - 0.45 * 0.36), pytest.approx(0.65))
+    # a small predicted drop: its own band reaches further down than the share, and is kept
+    assert est.prediction_range(errors, {"Ref-Avg-Shrunk": 0.93}, 0.96, "Ref-Avg-Shrunk") == \
+        (pytest.approx(0.88), pytest.approx(0.98))
+    errors["estimators"]["Median-5-Spread"] = errors["estimators"]["Ref-Avg-Shrunk"]  # not check 33's estimator
+    assert est.prediction_range(errors, {"Median-5-Spread": 0.60}, 0.96, "Median-5-Spread") == \
+        (pytest.approx(0.55), pytest.approx(0.65))
+    assert est.reach_below((0.05, 0.2), 0.1, 0.9, "Ref-Avg-Shrunk") == (0.0, 0.2)  # never under 0
+    assert est.reach_below((0.9, 0.99), 0.95, 0.90, "Ref-Avg-Shrunk") == (0.9, 0.99)  # a predicted rise: no drop

@@ -173,6 +173,28 @@ def test_expectation_sentence_widens_the_range_to_take_in_an_estimate_outside_it
                            "pre-registered checks 21 to 32 (7% fell below it, 7% above).") and "144" not in shrunk
 
 
+def test_expectation_sentence_says_when_the_range_reaches_below_for_a_large_predicted_drop():
+    """The reach of check 33 lowers the range's low end: the sentence must say why the range is not the band or the
+    median's range it describes, and must not call it widened to take in an estimate that was inside."""
+    own = {"mae_all_generated": 0.03, "p90_generated": 0.05, "max_error_generated": 0.1, "n_generated": 20}
+    errors = {"estimators": {"Ref-Avg-Shrunk": own}}
+    reach = (" The range reaches down to Ref-Avg-Shrunk minus 0.45 of the drop it predicts (36.0 points): on "
+             "held-out shifts with large drops the true accuracy fell below ranges built from benchmark errors alone.")
+    text = expectation_sentence("run", "Ref-Avg-Shrunk", {"holdout_acc": 0.96, "estimates": {"Ref-Avg-Shrunk": 0.60}},
+                                errors)
+    assert text == ("run: Ref-Avg-Shrunk predicts **60.0%**, 36.0 points under the holdout; over all benchmark sets "
+                    "its error averaged 3.0 points and 9 in 10 were within 5.0, so expect 43.8% to 65.0%." + reach)
+    errors["estimators"]["Median-5"] = own
+    estimates = {"Median-5": 0.62, "Shift-Gated": 0.62, "CC-Synth": 0.61, "ATC-NE-EM": 0.63, "COTT": 0.62,
+                 "Ref-Avg-Shrunk": 0.60}
+    text = expectation_sentence("run", "Ref-Avg-Shrunk", {"holdout_acc": 0.96, "estimates": estimates}, errors)
+    assert "Expect **43.8% to 67.0%**" in text and text.endswith(reach) and "outside" not in text
+    near = {**estimates, **dict.fromkeys(("Median-5", "Shift-Gated", "CC-Synth", "ATC-NE-EM"), 0.94),
+            "Ref-Avg-Shrunk": 0.93}
+    small = expectation_sentence("run", "Ref-Avg-Shrunk", {"holdout_acc": 0.96, "estimates": near}, errors)
+    assert "reaches down" not in small and "Expect **89.0% to 99.0%**" in small
+
+
 def test_the_figures_shaded_range_is_the_one_the_sentence_quotes(monkeypatch):
     """Section 2's figure shaded Median-5's range while the sentence above it quoted that range widened to take in
     Ref-Avg-Shrunk's estimate outside it: the shaded span read as a second, narrower range."""
