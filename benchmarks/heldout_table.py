@@ -14,7 +14,7 @@ existed, COT-Gated are computed here by the toolkit's own functions from the sav
 ``heldout_rows.csv``: one row per model and shifted set, for the trained statistics ("trained": every estimator) and
 the balanced x3 adapted copy ("balanced3": accuracy, no reference rows); "check" is the check that measured it,
 "round" the ``heldout_families.CHECK_FAMILIES`` key. Checks 21 and 22 saved no holdout_acc column; theirs is each
-model's holdout accuracy as every later check saved it (the same cached models). Checks 31 and 32's Ref-Avg-Shrunk
+model's holdout accuracy as every later check saved it (the same cached models). Checks 31 to 33's Ref-Avg-Shrunk
 columns are left out, as it is recomputed, so that each check's rows were appended without changing the earlier lines.
 """
 from __future__ import annotations
