@@ -51,7 +51,7 @@ def expectation_sentence(name: str, estimator: str, result: dict, errors: dict,
     With ``estimators.RANGE_MEDIAN`` computed the range is ``estimators.expected_range`` (reaching lower when they
     disagree; how often it held on shift families outside the benchmark is ``estimators.RANGE_HELD_OUT`` for the
     estimator it measured, else ``unseen``'s "range_coverage"), otherwise the estimator's own error at its predicted
-    drop, either side."""
+    drop, either side; either way reaching further down where ``estimators.reach_below`` says so, and saying why."""
     est = result["estimates"].get(estimator)
     span = None if est is None else estimators.prediction_range(errors, result["estimates"], result["holdout_acc"],
                                                                  estimator)
