@@ -1,9 +1,9 @@
-"""Held-out shift families for the gap estimators: eighty that neither CC-Synth's synthetic pool nor
-``bench_gap.py``'s sets use, in ten rounds of eight, each written for a pre-registered check
+"""Held-out shift families for the gap estimators: eighty-eight that neither CC-Synth's synthetic pool nor
+``bench_gap.py``'s sets use, in eleven rounds of eight, each written for a pre-registered check
 (``PREREGISTERED.md``) before any estimate on them existed and not changed after: ``NOVEL`` for check 4,
 ``CHECK5`` for check 5, ``CHECK15`` for check 15b, ``CHECK16`` for check 16, ``CHECK28`` for check 28, ``CHECK29``
 for check 29, ``CHECK30`` for check 30, ``CHECK31`` for check 31, ``CHECK32`` for check 32,
-``CHECK33`` for check 33.
+``CHECK33`` for check 33, ``CHECK34`` for check 34.
 Parameters follow CIFAR-10-C (Hendrycks & Dietterich 2019) where it has the family.
 Each function maps uint8 images (N, 32, 32, 3) at severity 1-5 to images of the same shape and type.
 """
@@ -978,10 +978,118 @@ def ripple(x: np.ndarray, sev: int, rng: np.random.Generator) -> np.ndarray:
 CHECK33 = {"pixel_sort": pixel_sort, "polar": polar, "frost": frost, "hdr": hdr, "colour_blind": colour_blind,
            "chroma_noise": chroma_noise, "tile_turn": tile_turn, "ripple": ripple}
 
+
+# Check 34's families (written 2026-12-05 before any estimate on them; none is in an earlier round, the pool or
+# bench_gap): a defective sensor, images mirrored, rows out of order, seen through glasses, goggles, dirt or water.
+def dead_pixels(x: np.ndarray, sev: int, rng: np.random.Generator) -> np.ndarray:
+    """A camera sensor with defective photosites: a share ``p`` of pixel positions stuck, each at one of the eight
+    corners of the colour cube (hot, dead or one subpixel stuck), the same positions and colours in every image of
+    the set, as one camera's images share them."""
+    p = (0.01, 0.02, 0.04, 0.06, 0.09)[sev - 1]
+    stuck = rng.random((32, 32)) < p
+    colours = 255 * rng.integers(0, 2, (32, 32, 3))
+    return np.where(stuck[..., None], colours, x).astype(np.uint8)
+
+
+def kaleidoscope(x: np.ndarray, sev: int, rng: np.random.Generator) -> np.ndarray:
+    """A kaleidoscope filter: in a ``share`` of the images one quadrant (drawn per image) reflected into the other
+    three, so the image is mirror-symmetric about both centre lines."""
+    share = (0.1, 0.2, 0.3, 0.45, 0.6)[sev - 1]
+    out = x.copy()
+    for i in _some(len(x), share, rng):
+        flip_r, flip_c = rng.integers(0, 2, 2)
+        corner = x[i][::-1] if flip_r else x[i]  # the drawn quadrant brought to the top-left corner
+        corner = (corner[:, ::-1] if flip_c else corner)[:16, :16]
+        half = np.concatenate([corner, corner[:, ::-1]], axis=1)
+        out[i] = np.concatenate([half, half[::-1]], axis=0)
+    return out
+
+
+def row_shuffle(x: np.ndarray, sev: int, rng: np.random.Generator) -> np.ndarray:
+    """A corrupted video decoder's slices out of order: the image cut into horizontal bands of ``h`` rows and a share
+    ``p`` of the bands (at least two) moved round in a cycle, so each chosen band lands where another was; drawn
+    per image."""
+    h, p = (8, 8, 4, 4, 4)[sev - 1], (0.25, 0.5, 0.5, 0.75, 1.0)[sev - 1]
+    n_bands = 32 // h
+    n_moved = max(2, round(p * n_bands))
+    chosen = np.argsort(rng.random((len(x), n_bands)), axis=1)[:, :n_moved]  # a random subset in a random order
+    src = np.tile(np.arange(n_bands), (len(x), 1))
+    np.put_along_axis(src, chosen, np.roll(chosen, -1, axis=1), axis=1)
+    rows = (src[:, :, None] * h + np.arange(h)).reshape(len(x), 32)
+    return x[np.arange(len(x))[:, None], rows]
+
+
+_BAYER4 = np.array([[0, 8, 2, 10], [12, 4, 14, 6], [3, 11, 1, 9], [15, 7, 13, 5]]) / 16 + 1 / 32
+
+
+def ordered_dither(x: np.ndarray, sev: int, rng: np.random.Generator) -> np.ndarray:
+    """An old display or e-reader that renders only ``k`` brightness steps: the brightness (BT.601 luma)
+    ordered-dithered (4 x 4 Bayer matrix) to ``k`` levels and every channel moved by the same amount, so the colour
+    differences stay (``halftone`` dithers each channel instead)."""
+    k = (8, 6, 4, 3, 2)[sev - 1]
+    luma = x @ np.array([0.299, 0.587, 0.114])
+    q = np.clip(np.floor(luma / 255.0 * (k - 1) + np.tile(_BAYER4, (8, 8))), 0, k - 1) * 255.0 / (k - 1)
+    return to_uint8(x + (q - luma)[..., None])
+
+
+def night_vision(x: np.ndarray, sev: int, rng: np.random.Generator) -> np.ndarray:
+    """A ``share`` of the images seen through night-vision goggles: brightness (BT.601 luma) amplified 1.5 times with
+    Gaussian noise of ``s`` levels, shown in green phosphor (red a quarter and blue a third of green) and darkened
+    towards the corners (by half at the corners)."""
+    share, s = (0.1, 0.2, 0.3, 0.45, 0.6)[sev - 1], (6, 10, 14, 18, 24)[sev - 1]
+    out = x.copy()
+    idx = _some(len(x), share, rng)
+    r = np.hypot(*np.meshgrid(np.arange(32) - 15.5, np.arange(32) - 15.5, indexing="ij")) / np.hypot(15.5, 15.5)
+    green = 1.5 * (x[idx] @ np.array([0.299, 0.587, 0.114])) + rng.normal(0.0, s, (len(idx), 32, 32))
+    green = np.clip(green * (1 - 0.5 * r ** 2), 0, 255)
+    out[idx] = to_uint8(green[..., None] * np.array([0.25, 1.0, 1 / 3]))
+    return out
+
+
+def anaglyph(x: np.ndarray, sev: int, rng: np.random.Generator) -> np.ndarray:
+    """A red-cyan 3D (anaglyph) print seen without the glasses: the red channel taken ``b`` of the way from a copy
+    shifted ``d`` pixels to the right (the left edge repeated), green and blue from the image itself."""
+    d, b = (1, 1, 2, 2, 3)[sev - 1], (0.5, 0.8, 0.7, 0.9, 1.0)[sev - 1]
+    out = x.copy()
+    shifted = x[:, :, np.maximum(np.arange(32) - d, 0), 0]
+    out[..., 0] = to_uint8((1 - b) * x[..., 0] + b * shifted.astype(np.float64))
+    return out
+
+
+def lens_dirt(x: np.ndarray, sev: int, rng: np.random.Generator) -> np.ndarray:
+    """Dirt on the lens: ``n`` soft round blobs (Gaussian, radius 2-4 pixels, centres drawn per image) under which
+    the image is blurred (1 pixel) and darkened to 40%, up to an opacity ``b``."""
+    n, b = (2, 2, 3, 3, 4)[sev - 1], (0.3, 0.45, 0.6, 0.75, 0.9)[sev - 1]
+    f = x.astype(np.float64)
+    dirty = 0.4 * ndimage.gaussian_filter(f, sigma=(0, 1, 1, 0))
+    rows, cols = np.mgrid[0:32, 0:32]
+    w = np.zeros(x.shape[:3])
+    for _ in range(n):
+        cy, cx = rng.uniform(0, 31, (2, len(x), 1, 1))
+        r = rng.uniform(2, 4, (len(x), 1, 1))
+        w = np.maximum(w, np.exp(-((rows - cy) ** 2 + (cols - cx) ** 2) / (2 * r ** 2)))
+    w = b * w[..., None]
+    return to_uint8((1 - w) * f + w * dirty)
+
+
+def underwater(x: np.ndarray, sev: int, rng: np.random.Generator) -> np.ndarray:
+    """Seen under water: each channel attenuated as exp(-``a`` k depth), k = (1, 0.3, 0.15) for red, green and blue,
+    the depth growing from 0.5 at the top row to 1 at the bottom, then a blue-green haze (20, 90, 110) mixed in at
+    ``b``."""
+    a, b = (0.3, 0.5, 0.8, 1.1, 1.5)[sev - 1], (0.1, 0.2, 0.3, 0.4, 0.5)[sev - 1]
+    depth = np.linspace(0.5, 1.0, 32)[:, None, None]
+    keep = np.exp(-a * depth * np.array([1.0, 0.3, 0.15]))  # (32, 1, 3): by row and channel
+    return to_uint8((1 - b) * x * keep + b * np.array([20.0, 90.0, 110.0]))
+
+
+CHECK34 = {"dead_pixels": dead_pixels, "kaleidoscope": kaleidoscope, "row_shuffle": row_shuffle,
+           "ordered_dither": ordered_dither, "night_vision": night_vision, "anaglyph": anaglyph,
+           "lens_dirt": lens_dirt, "underwater": underwater}
+
 # Each check's round, in the order they were written. The seed offset is a family's place in FAMILIES: each round
 # appended after the last, earlier checks' sets stay as drawn.
 CHECK_FAMILIES = {4: NOVEL, 5: CHECK5, 15: CHECK15, 16: CHECK16, 28: CHECK28, 29: CHECK29, 30: CHECK30,
-                  31: CHECK31, 32: CHECK32, 33: CHECK33}
+                  31: CHECK31, 32: CHECK32, 33: CHECK33, 34: CHECK34}
 FAMILIES = {name: fn for rnd in CHECK_FAMILIES.values() for name, fn in rnd.items()}
 
 
@@ -1002,6 +1110,7 @@ PRIOR_SETS = {
     31: [("split_tone", "dirichlet1", 15), ("swirl", "longtail10", 16)],
     32: [("false_colour", "dirichlet1", 17), ("cast_shadow", "longtail10", 18)],
     33: [("colour_blind", "dirichlet1", 19), ("tile_turn", "longtail10", 20)],
+    34: [("dead_pixels", "dirichlet1", 21), ("row_shuffle", "longtail10", 22)],
 }
 _PRIORS = {"dirichlet1": lambda r: shifts.dirichlet_priors(10, 1.0, r),
            "longtail10": lambda r: shifts.long_tail_priors(10, 10.0, r)}

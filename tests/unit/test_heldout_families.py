@@ -40,14 +40,15 @@ def test_each_family_is_deterministic_keeps_the_format_and_grows_with_severity(n
 def test_each_round_is_eight_families_new_to_the_synthetic_pool_and_to_the_earlier_rounds():
     assert not set(fam.FAMILIES) & set(shifts.CORRUPTIONS)
     rounds = [fam.NOVEL, fam.CHECK5, fam.CHECK15, fam.CHECK16, fam.CHECK28, fam.CHECK29, fam.CHECK30, fam.CHECK31,
-              fam.CHECK32, fam.CHECK33]
-    assert [len(r) for r in rounds] == [8] * 10 and len(fam.FAMILIES) == 80  # no name in two rounds
+              fam.CHECK32, fam.CHECK33, fam.CHECK34]
+    assert [len(r) for r in rounds] == [8] * 11 and len(fam.FAMILIES) == 88  # no name in two rounds
 
 
 def test_earlier_checks_sets_are_drawn_as_before_later_rounds_were_added():
     """Family seeds follow the place in FAMILIES: each round appended keeps the earlier checks' cached sets valid."""
     assert list(fam.FAMILIES) == [*fam.NOVEL, *fam.CHECK5, *fam.CHECK15, *fam.CHECK16, *fam.CHECK28, *fam.CHECK29,
-                                  *fam.CHECK30, *fam.CHECK31, *fam.CHECK32, *fam.CHECK33]
+                                  *fam.CHECK30, *fam.CHECK31, *fam.CHECK32, *fam.CHECK33,
+                                  *fam.CHECK34]
     x = _images(4)
     np.testing.assert_array_equal(fam.novel(x, "glass_blur", 2),  # check 5's first family, seeded as in check 5
                                   fam.glass_blur(x, 2, np.random.default_rng(700 + 8 * 10 + 2)))
@@ -109,7 +110,7 @@ def test_motion_blur_kernel_is_a_normalised_line():
     assert k[[0, 1, 3, 4]].sum() == 0
 
 
-@pytest.mark.parametrize("check", [4, 5, 15, 28, 29, 30])
+@pytest.mark.parametrize("check", [4, 5, 15, 28, 29, 30, 34])
 def test_novel_sets_are_the_eighteen_preregistered_plus_the_clean_reference(check):
     x, y = _images(40), np.arange(40) % 10
     sets = list(fam.novel_sets(x, y, check))
@@ -654,3 +655,96 @@ def test_ripple_keeps_a_flat_image_and_moves_no_pixel_further_than_its_amplitude
     y = fam.novel(x, "ripple", 4).astype(int)[..., 0]  # amplitude 2 pixels
     moved = np.abs(y - x[..., 0].astype(int)) / 7
     assert moved.max() <= 2 + 1e-9 and moved.mean() > 0.3
+
+
+# ------------------------------------------------------------------ check 34's families
+def test_dead_pixels_sticks_the_same_positions_at_the_same_cube_corners_in_every_image_and_keeps_the_rest():
+    x = _images(20)  # values 30 to 225: a stuck channel (0 or 255) always differs
+    y = fam.novel(x, "dead_pixels", 4)  # 6% of positions
+    stuck = (y != x).any(axis=3).any(axis=0)
+    assert 0.03 < stuck.mean() < 0.09
+    assert np.array_equal(y[:, ~stuck], x[:, ~stuck])  # nothing else changed
+    assert (y[:, stuck] == y[0, stuck]).all() and set(np.unique(y[:, stuck])) <= {0, 255}
+
+
+def test_kaleidoscope_makes_exactly_its_share_of_images_symmetric_about_both_centre_lines():
+    x = _images(20)
+    y = fam.novel(x, "kaleidoscope", 4)  # 45% of 20: 9 images
+    changed = [i for i in range(20) if not np.array_equal(x[i], y[i])]
+    assert len(changed) == 9
+    quadrants = [(slice(r, r + 16), slice(c, c + 16)) for r in (0, 16) for c in (0, 16)]
+    for i in changed:
+        np.testing.assert_array_equal(y[i], y[i][::-1])
+        np.testing.assert_array_equal(y[i], y[i][:, ::-1])
+        assert any(np.array_equal(y[i][q], x[i][q]) for q in quadrants)  # one quadrant kept, reflected
+
+
+def test_row_shuffle_moves_whole_bands_and_keeps_every_band_once():
+    x = _images(6)
+    for sev, h, n in ((2, 8, 2), (4, 4, 6)):  # 50% of 4 bands, 75% of 8
+        y = fam.novel(x, "row_shuffle", sev)
+        for before, after in zip(x, y):
+            bands = [before[r:r + h] for r in range(0, 32, h)]
+            src = [[k for k, b in enumerate(bands) if np.array_equal(after[r:r + h], b)] for r in range(0, 32, h)]
+            assert all(len(s) == 1 for s in src)  # each band one of the image's bands
+            src = [s[0] for s in src]
+            assert sorted(src) == list(range(32 // h))  # every band kept, once: every pixel kept
+            assert sum(s != k for k, s in enumerate(src)) == n
+
+
+def test_ordered_dither_gives_k_grey_levels_keeps_black_and_white_and_the_colour_differences():
+    grey = np.tile(np.arange(0, 256, 8, dtype=np.uint8)[None, None, :, None], (2, 32, 1, 3))
+    for sev, k in ((2, 6), (4, 3)):
+        y = fam.novel(grey, "ordered_dither", sev)
+        assert set(np.unique(y)) == set(np.rint(np.arange(k) * 255 / (k - 1)))
+    for v in (0, 255):
+        flat = np.full((2, 32, 32, 3), v, dtype=np.uint8)
+        np.testing.assert_array_equal(fam.novel(flat, "ordered_dither", 5), flat)
+    x = _images(4)
+    y = fam.novel(x, "ordered_dither", 4).astype(int)
+    inside = ((y > 0) & (y < 255)).all(axis=3)  # not clipped
+    assert inside.mean() > 0.5 and (np.ptp(y - x, axis=3)[inside] <= 1).all()  # all channels moved alike
+
+
+def test_night_vision_turns_exactly_its_share_of_images_green():
+    x = _images(20)
+    y = fam.novel(x, "night_vision", 4).astype(int)  # 45% of 20: 9 images
+    changed = [i for i in range(20) if not np.array_equal(x[i], y[i])]
+    assert len(changed) == 9
+    for i in changed:
+        r, g, b = y[i, ..., 0], y[i, ..., 1], y[i, ..., 2]
+        assert (g >= r).all() and (g >= b).all() and g.mean() > 40
+        assert (np.abs(r - g / 4) <= 1).all()
+        assert g[12:20, 12:20].mean() > g[[0, 0, -1, -1], [0, -1, 0, -1]].mean()  # darker corners
+
+
+def test_anaglyph_keeps_a_flat_image_and_green_and_blue_and_shifts_red_sideways():
+    flat = np.broadcast_to(np.array([200, 50, 90], dtype=np.uint8), (2, 32, 32, 3)).copy()
+    np.testing.assert_array_equal(fam.novel(flat, "anaglyph", 4), flat)
+    x = _images(4)
+    y = fam.novel(x, "anaglyph", 5)  # 3 pixels, all the way
+    np.testing.assert_array_equal(y[..., 1:], x[..., 1:])
+    np.testing.assert_array_equal(y[:, :, 3:, 0], x[:, :, :-3, 0])
+    np.testing.assert_array_equal(y[:, :, :3, 0], np.repeat(x[:, :, :1, 0], 3, axis=2))  # the edge repeated
+
+
+def test_lens_dirt_darkens_a_flat_image_in_soft_blobs_to_at_most_its_opacity():
+    flat = np.full((10, 32, 32, 3), 200, dtype=np.uint8)
+    y = fam.novel(flat, "lens_dirt", 4).astype(int)  # up to 75% of the way to 40%: 110 at the darkest
+    assert (y <= 200).all() and (y == y[..., :1]).all()
+    darkest = y.min(axis=(1, 2, 3))
+    assert (darkest >= 110).all() and (darkest <= 116).all()  # a centre in the frame: its pixel near full opacity
+    dark = (y[..., 0] < 180).mean(axis=(1, 2))
+    assert (dark > 0.01).all() and (dark < 0.7).all()  # blobs, not a veil
+    x = _images(10)
+    assert (fam.novel(x, "lens_dirt", 4).mean(axis=(1, 2, 3)) < x.mean(axis=(1, 2, 3))).all()
+
+
+def test_underwater_takes_red_more_than_green_and_blue_and_more_at_the_bottom():
+    white = np.full((1, 32, 32, 3), 255, dtype=np.uint8)
+    y = fam.novel(white, "underwater", 4).astype(int)[0]
+    assert (y == y[:, :1]).all() and (np.diff(y[:, 0], axis=0) <= 0).all()  # by row only, darker downwards
+    loss = y[0, 0] - y[-1, 0]  # top minus bottom, per channel
+    assert loss[0] > loss[1] > loss[2] > 0 and y[-1, 0, 0] < y[-1, 0, 1] < y[-1, 0, 2]
+    black = np.zeros((1, 32, 32, 3), dtype=np.uint8)
+    np.testing.assert_array_equal(fam.novel(black, "underwater", 4)[0, 5, 5], [8, 36, 44])  # the haze at b = 0.4
