@@ -1,11 +1,12 @@
 """The held-out model-sets of the pre-registered checks, re-read: each estimator's mean absolute error by check,
 model, round or set kind, and how often the range quoted with the recommendation held the true accuracy.
 
-Why: the recommendation (``estimators.PREFERRED``) and the record the report quotes for it (``estimators.HELD_OUT``)
-rest on these rows, which took hours of CPU to measure (``bench_bn_adapt.py --sets N --forms balanced3
---save-rows``, one round of shift families per check, ``heldout_families.py``). Kept in ``heldout_rows.csv`` they
-are re-read in a second, and a unit test holds ``HELD_OUT`` to them. Ref-Avg-Shrunk and, for rows saved before it
-existed, COT-Gated are computed here by the toolkit's own functions from the saved columns.
+Why: the recommendation (``estimators.PREFERRED``) and the records the report quotes for it and for adapting
+BatchNorm (``estimators.HELD_OUT``, ``RANGE_HELD_OUT``, ``ADAPT_HELD_OUT``) rest on these rows, which took hours of
+CPU to measure (``bench_bn_adapt.py --sets N --forms balanced3 --save-rows``, one round of shift families per check,
+``heldout_families.py``). Kept in ``heldout_rows.csv`` they are re-read in a second, and a unit test holds the
+records to them. Ref-Avg-Shrunk and, for rows saved before it existed, COT-Gated are computed here by the toolkit's
+own functions from the saved columns.
 
     .venv/bin/python benchmarks/heldout_table.py
     .venv/bin/python benchmarks/heldout_table.py --by model --checks 30 31 32
@@ -132,6 +133,35 @@ def held_out_mismatches(rows: pd.DataFrame) -> list[str]:
     return out
 
 
+def adaptation(rows: pd.DataFrame) -> dict:
+    """What ``estimators.adaptation_pays`` did on rows of both statistics: per model-set the true change from the
+    trained statistics to the balanced x3 adapted copy (what ``predict.adapt_bn`` ships) and the change
+    ``estimators.predicted_adaptation_change`` predicted from the two rows; the rule's and always adapting's mean
+    change (points) and how many lost more than a point, and the predicted change's mean absolute error."""
+    key = ["check", "model", "round", "set"]
+    trained = rows[rows.statistics == "trained"].set_index(key)
+    adapted = rows[rows.statistics == "balanced3"].set_index(key).reindex(trained.index)
+    name = estimators.ADAPT_PREDICTOR
+    if adapted.true_acc.isna().any() or adapted[name].isna().any() or trained[name].isna().any():
+        raise RowsError(f"a trained row without its balanced3 row, or without {name}")
+    change = 100 * (adapted.true_acc - trained.true_acc)
+    predicted = 100 * (adapted[name] - trained[name])
+    rule = change.where(estimators.adaptation_pays(predicted / 100), 0.0)
+    return {"n": len(change), "rule_points": float(rule.mean()), "always_points": float(change.mean()),
+            "rule_losses": int((rule < -1).sum()), "always_losses": int((change < -1).sum()),
+            "predicted_mae_points": float((predicted - change).abs().mean())}
+
+
+def adapt_mismatches(rows: pd.DataFrame) -> list[str]:
+    """Where ``estimators.ADAPT_HELD_OUT`` says other than ``adaptation`` on its checks' rows (both statistics)."""
+    ev = estimators.ADAPT_HELD_OUT
+    got = adaptation(in_checks(rows, checks_of(ev)))
+    said = (ev.model_sets, ev.rule_points, ev.always_points, ev.rule_losses, ev.always_losses)
+    here = (got["n"], round(got["rule_points"], 2), round(got["always_points"], 2), got["rule_losses"],
+            got["always_losses"])
+    return [] if here == said else [f"ADAPT_HELD_OUT: over {ev.checks} the rows give {here}, it says {said}"]
+
+
 def markdown(df: pd.DataFrame) -> str:
     cols = list(df.columns)
     lines = ["| " + " | ".join(cols) + " |", "|---|" + "---:|" * (len(cols) - 1)]
@@ -155,22 +185,27 @@ def main(argv=None) -> int:
     rows = read_rows(args.rows)
     if args.add is not None:
         rows = pd.concat([rows, *(read_rows(p, args.check) for p in args.add)], ignore_index=True)
-    rows = trained_rows(rows)
+    both, rows = rows, trained_rows(rows)
     unknown = [n for n in args.estimators if n not in rows]
     if unknown:
         raise RowsError(f"no estimator column {', '.join(unknown)}")
     if args.checks:
-        rows = in_checks(rows, args.checks)
+        rows, both = in_checks(rows, args.checks), in_checks(both, args.checks)
     print(markdown(table(rows, args.by, args.estimators)))
     rec = estimators.recommended_estimator(available=rows.columns)
     cov = range_coverage(rows, rec, estimators.measured_error())
     print(f"\nThe range quoted with {rec} (estimators.prediction_range) held the true accuracy on "
           f"{cov['covered']:.1%} of {cov['n']} model-sets ({cov['below']:.1%} below it, {cov['above']:.1%} above; "
           f"mean half-width {cov['half_width_points']:.2f} points).")
+    ad = adaptation(both)
+    print(f"Re-estimating BatchNorm only where {estimators.ADAPT_PREDICTOR} predicted no loss over "
+          f"{estimators.ADAPT_MARGIN * 100:.0f} point (estimators.adaptation_pays): {ad['rule_points']:+.2f} points "
+          f"on average, {ad['rule_losses']} of {ad['n']} lost more than a point; on all: {ad['always_points']:+.2f}, "
+          f"{ad['always_losses']}; the predicted change's MAE {ad['predicted_mae_points']:.2f} points.")
     if not args.checks:
-        wrong = held_out_mismatches(rows)
-        print("estimators.HELD_OUT and RANGE_HELD_OUT: " + ("; ".join(wrong) if wrong else
-                                                            "every record matches these rows."))
+        wrong = held_out_mismatches(rows) + adapt_mismatches(both)
+        print("estimators.HELD_OUT, RANGE_HELD_OUT and ADAPT_HELD_OUT: " + ("; ".join(wrong) if wrong else
+                                                                              "every record matches these rows."))
     return 0
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Mapping, Sequence
 
+from kaggle_kit.gap import estimators
 from kaggle_kit.text import and_list, percent
 
 FEATURE_AUC_FLAG = 0.10    # |AUC - 0.5| of one image statistic
@@ -96,10 +97,12 @@ def image_advice(features: Mapping[str, FeatureShift]) -> list[Advice]:
 
 
 def batchnorm_advice(domain_auc: float | None, adapt_bn_changed: float | None, bn_evidence: Mapping | None,
-                     preferred: str = "") -> list[Advice]:
-    """Re-estimating BatchNorm on the competition images (``predict.adapt_bn``): advised when the domain classifier
-    separates the images and the run did not, described with what it changed when the run did. Both cite
-    ``benchmarks/bench_bn_adapt.py``'s measured accuracy change; the second also the estimators' error there."""
+                     preferred: str = "", adapt_change: float | None = None) -> list[Advice]:
+    """Re-estimating BatchNorm on the competition images (``predict.adapt_bn``). A run that adapted is told what it
+    changed. A run with a BatchNorm reference (``adapt_change``, the predicted gain) is advised by
+    ``estimators.adaptation_pays``, which pre-registered checks tested on held-out shifts; any other run when the
+    domain classifier separates the images. Each cites ``benchmarks/bench_bn_adapt.py``'s measured accuracy change;
+    the first also the estimators' error there."""
     change = (bn_evidence or {}).get("change_points") or {}
     if not {"standin", "covariate", "label"} <= change.keys():
         return []
@@ -114,12 +117,22 @@ def batchnorm_advice(domain_auc: float | None, adapt_bn_changed: float | None, b
                    f"{mae['trained'][preferred]:.1f} on trained ones")
         return [Advice("BatchNorm was re-estimated on the competition images (predict.adapt_bn)", "",
                        f"it changed {percent(adapt_bn_changed, 1)} of the competition predictions; {bench}{err}", 1)]
+    how = "`--set predict.adapt_bn=true` for the pipeline, or `kaggle-kit predict RUN --adapt-bn`"
+    if adapt_change is not None:
+        said = (f"{estimators.ADAPT_PREDICTOR} predicts {adapt_change * 100:+.1f} points from the run's BatchNorm "
+                f"reference (an adapted copy's predictions) against its own; {estimators.ADAPT_HELD_OUT.words()}; "
+                f"{bench}")
+        if estimators.adaptation_pays(adapt_change):
+            return [Advice("Re-estimating BatchNorm on the competition images is predicted to pay",
+                           f"re-estimate them, with no training and no labels: {how}.", said,
+                           2 if adapt_change >= estimators.ADAPT_MARGIN else 1)]
+        return [Advice("Re-estimating BatchNorm on the competition images is predicted to cost accuracy",
+                       "keep predict.adapt_bn off (the default).", said, 1)]
     if domain_auc is None or domain_auc < DOMAIN_AUC_FLAG:
         return []
     return [Advice("The competition images differ from the training images, but BatchNorm still normalises them "
                    "by the training images' statistics",
-                   "re-estimate them on the competition images, with no training and no labels: "
-                   "`--set predict.adapt_bn=true` for the pipeline, or `kaggle-kit predict RUN --adapt-bn`. It "
+                   f"re-estimate them on the competition images, with no training and no labels: {how}. It "
                    "costs accuracy when only the class mix changed, so leave it off if section 3 finds class priors "
                    "moved while the images look alike.",
                    f"domain classifier AUC {domain_auc:.3f}; {bench}", 2)]
@@ -133,13 +146,14 @@ def build_advice(*, features: Mapping[str, FeatureShift], domain_auc: float | No
                  near_dup_threshold: float | None = None, temperature: float | None = None,
                  ledger_slope: float | None = None, ledger_intercept: float | None = None,
                  ledger_points: int = 0, adapt_bn_changed: float | None = None,
-                 bn_evidence: Mapping | None = None, preferred: str = "") -> list[Advice]:
+                 bn_evidence: Mapping | None = None, preferred: str = "",
+                 adapt_change: float | None = None) -> list[Advice]:
     """All rules; returns the recommendations sorted by severity (most important first).
 
-    ``adapt_bn_changed``: the described run's ``RunView.adapt_bn_changed``; ``bn_evidence``: the benchmark's
+    ``adapt_bn_changed`` and ``adapt_change``: the described run's ``RunView``'s; ``bn_evidence``: the benchmark's
     ``measured_bn_adapt.json`` (empty or None: not measured, and no BatchNorm advice)."""
     out = image_advice(features)
-    out += batchnorm_advice(domain_auc, adapt_bn_changed, bn_evidence, preferred)
+    out += batchnorm_advice(domain_auc, adapt_bn_changed, bn_evidence, preferred, adapt_change)
     if domain_auc is not None and domain_auc >= DOMAIN_AUC_FLAG:
         ci = f" (95% CI {domain_ci[0]:.3f}-{domain_ci[1]:.3f})" if domain_ci else ""
         out.append(Advice("A simple classifier tells competition images from training images apart, so the "

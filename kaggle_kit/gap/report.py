@@ -122,7 +122,9 @@ def build_report(run_dirs: Sequence[str | Path], ledger_path: str | Path | None,
     # section 4's numbers need only the images: computed beside the runs' estimates, both mostly in C code that
     # releases the GIL (benchmarks/RESULTS.md, session 33); identical to computing them one after the other
     with in_background(covariate_evidence, data.train_images, comp.images, cfg) as evidence:
-        runs = [load_run(d, data, comp, cfg.synthetic_per_set) for d in run_dirs]
+        # only the described run gets the advice on adapting BatchNorm, so only it reads its reference twice
+        runs = [load_run(d, data, comp, cfg.synthetic_per_set, with_adapt=k == len(run_dirs) - 1)
+                for k, d in enumerate(run_dirs)]
         cov_evidence = evidence.result()
     main = runs[-1]
     errors = measured_error()
@@ -144,7 +146,7 @@ def build_report(run_dirs: Sequence[str | Path], ledger_path: str | Path | None,
         near_dup_threshold=cov_info["near_dup_threshold"], temperature=main.result["temperature"],
         ledger_slope=line[0] if line else None, ledger_intercept=line[1] if line else None,
         ledger_points=n_scored, adapt_bn_changed=main.adapt_bn_changed,
-        bn_evidence=measured_error("measured_bn_adapt.json"), preferred=best)
+        bn_evidence=measured_error("measured_bn_adapt.json"), preferred=best, adapt_change=main.adapt_change)
     summary = summary_section(main, best, errors, ledger, competition, cov_info, items)
     sections = [summary, score_sec, pred_sec, ls_sec, cov_sec, pc_sec, advice_section(items),
                 accuracy_section(errors, unseen, correction_evidence)]

@@ -35,6 +35,9 @@ class RunView:
     # share of competition predictions that BatchNorm adaptation changed (``predict.adapt_bn``; an ensemble's: the
     # mean over its members that adapted); None when the competition logits use the trained statistics
     adapt_bn_changed: float | None = None
+    # ``estimators.predicted_adaptation_change`` from the run's BatchNorm reference: what re-estimating BatchNorm on
+    # the competition images is predicted to add (a fraction); None without a reference or the images' statistics
+    adapt_change: float | None = None
 
 
 def adapt_bn_changed(folder: Path, members: Sequence[Path] | None = None) -> float | None:
@@ -84,10 +87,11 @@ def _positions(all_ids: np.ndarray, ids: np.ndarray) -> np.ndarray:
 
 
 def load_run(folder: str | Path, data: Cifar10 | None = None, comp: CompetitionSet | None = None,
-             synthetic_per_set: int = 300, with_test: bool = True) -> RunView:
+             synthetic_per_set: int = 300, with_test: bool = True, with_adapt: bool = False) -> RunView:
     """A run's logits and every estimate; with ``data`` and ``comp`` also CC-Synth (needs weights or members).
     ``with_test=False`` skips the estimates on the CIFAR-10 test set (the report's sanity check) when only the
-    competition prediction is wanted."""
+    competition prediction is wanted. ``with_adapt`` adds ``RunView.adapt_change`` (the estimators read once more,
+    on the BatchNorm reference: seconds), which only the report's advice uses."""
     from kaggle_kit.gap.synthetic import stats_matrix
     from kaggle_kit.gap.synthetic_io import run_synthetic
 
@@ -114,16 +118,24 @@ def load_run(folder: str | Path, data: Cifar10 | None = None, comp: CompetitionS
             test_stats = stats_matrix(data.test_images[test.ids])
         if synthetic_per_set > 0:
             syn = run_synthetic(folder, data, per_set=synthetic_per_set)
+    reference = reference_logits(folder, comp_logits)
     result = estimators.estimate_all(holdout.logits, holdout.labels, comp_logits.logits, members=members_arg,
                                      synthetic=syn, target_stats=comp_stats, holdout_stats=holdout_stats,
-                                     reference_logits=reference_logits(folder, comp_logits))
+                                     reference_logits=reference)
+    adapt_change = None
+    if with_adapt and reference is not None and comp_stats is not None:
+        # the reference read as the target, as bench_bn_adapt.py measured the adapted logits (its balanced3 rows)
+        adapted = estimators.estimate_all(holdout.logits, holdout.labels, reference, target_stats=comp_stats,
+                                          holdout_stats=holdout_stats, temperature=result["temperature"])
+        adapt_change = estimators.predicted_adaptation_change(result["estimates"], adapted["estimates"])
     test_result = None
     if with_test and test is not None and test.labels is not None and len(test.labels):
         test_result = estimators.estimate_all(holdout.logits, holdout.labels, test.logits, synthetic=syn,
                                               target_stats=test_stats, holdout_stats=holdout_stats)
     return RunView(folder=folder, name=folder.name, holdout=holdout, test=test, comp=comp_logits, result=result,
                    test_result=test_result, members=member_names(folder), member_agreement=agreement,
-                   recipe=recipe_keys(folder), adapt_bn_changed=adapt_bn_changed(folder, member_dirs))
+                   recipe=recipe_keys(folder), adapt_bn_changed=adapt_bn_changed(folder, member_dirs),
+                   adapt_change=adapt_change)
 
 
 def predict_leaderboard(run_dir: str | Path, data: Cifar10 | None = None, comp: CompetitionSet | None = None,

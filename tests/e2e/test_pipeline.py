@@ -80,6 +80,9 @@ def test_demo_ledger_has_a_scored_upload(demo_run):
     # ... and the report stage, reusing the cached synthetic logits, says the same
     md = (work / "reports" / "gap.md").read_text()
     assert f"Ref-Avg-Shrunk predicts **{100 * predicted:.1f}%**" in md
+    # ... and, from that reference, whether re-estimating BatchNorm is predicted to pay (check 34's rule)
+    assert md.count("Re-estimating BatchNorm on the competition images is predicted to ") == 1
+    assert "Shift-Gated predicts " in md and " points from the run's BatchNorm reference" in md
     # the closing summary names the ledger and the score as a percentage, and what to do next
     score = f"{100 * float(row['public_score']):.2f}%"
     assert f"ledger:       {work / 'submissions' / 'ledger.csv'} (this submission: COMPLETE, public score {score})" \

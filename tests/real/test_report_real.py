@@ -18,13 +18,14 @@ from kaggle_kit.cli import main
 from kaggle_kit.config import PipelineConfig, PredictConfig, ReportConfig, from_dict
 from kaggle_kit.ensemble import ensemble_runs
 from kaggle_kit.gap import leaderboard_feedback
-from kaggle_kit.gap.estimators import LOGITS_ONLY, cot_gated, recommended_estimator
+from kaggle_kit.gap.estimators import LOGITS_ONLY, adaptation_pays, cot_gated, estimate_all, recommended_estimator
 from kaggle_kit.gap.report import SECTIONS, build_report
-from kaggle_kit.gap.report_runs import predict_leaderboard
+from kaggle_kit.gap.report_runs import load_run, predict_leaderboard
+from kaggle_kit.gap.synthetic import stats_matrix
 from kaggle_kit import ledger as ledger_mod
 from kaggle_kit.ledger import append_row, read_ledger
 from kaggle_kit.predict import predict_run, submission_from_run
-from kaggle_kit.runs import REFERENCE_FILE, recipe_key, recipe_keys
+from kaggle_kit.runs import REFERENCE_FILE, load_logits, load_reference, recipe_key, recipe_keys
 from kaggle_kit.testing.fake_kaggle import public_ids, read_solution, score_submission
 from kaggle_kit.testing.recipes import tiny_recipe
 from kaggle_kit.train import train_run
@@ -153,6 +154,20 @@ def test_html_report_has_every_section_and_figure_and_needs_no_network(workdir, 
     assert "<script" not in html
     md = (out / "gap.md").read_text(encoding="utf-8")
     assert all(f"({name}.png)" in md for name in FIGURES)
+    # the ensemble has its members' BatchNorm references combined: the advice on adapting is check 34's rule, read
+    # from Shift-Gated on the reference against Shift-Gated on the submitted logits, each recomputed here
+    hold, comp = load_logits(ens / "logits_holdout.npz"), load_logits(ens / "logits_comp.npz")
+    where = {i: k for k, i in enumerate(standin.ids)}
+    stats = dict(target_stats=stats_matrix(standin.images[[where[i] for i in comp.ids]]),
+                 holdout_stats=stats_matrix(cifar10.train_images[hold.ids]))
+    sg = [estimate_all(hold.logits, hold.labels, lg, **stats)["estimates"]["Shift-Gated"]
+          for lg in (comp.logits, load_reference(ens, comp.ids).logits)]
+    assert load_run(ens, cifar10, standin, 0, with_test=False, with_adapt=True).adapt_change == \
+        pytest.approx(sg[1] - sg[0])
+    assert load_run(ens, cifar10, standin, 0, with_test=False).adapt_change is None  # the upload step's
+    verdict = "pay" if adaptation_pays(sg[1] - sg[0]) else "cost accuracy"
+    assert (f"Re-estimating BatchNorm on the competition images is predicted to {verdict}" in md and
+            f"Shift-Gated predicts {100 * (sg[1] - sg[0]):+.1f} points from the run's BatchNorm reference" in md)
     # the scoreboard carries both submissions and a fitted line; advice cites numbers
     ledger = read_ledger(root / "submissions" / "ledger.csv")
     for score in ledger["public_score"]:

@@ -162,3 +162,25 @@ def test_a_run_that_adapted_is_told_what_it_changed_and_the_estimators_error_on_
     # said whatever the domain AUC, and without the estimator's numbers when they were not measured for it
     (low,) = _bn_items(domain_auc=0.5, adapt_bn_changed=0.0, bn_evidence=BN_EVIDENCE, preferred="COTT")
     assert "error there" not in low.evidence and low.evidence.startswith("it changed 0.0% of")
+
+
+def test_a_run_with_a_reference_is_advised_by_the_predicted_gain_whatever_the_domain_auc():
+    """Check 34's rule: adapt unless Shift-Gated predicts a loss of more than 1 point; a gain of a point or more is
+    worth acting on, a smaller one worth knowing, and the held-out record and the benchmark are cited either way."""
+    (gain,) = _bn_items(domain_auc=0.5, bn_evidence=BN_EVIDENCE, adapt_change=0.034)
+    assert gain.finding == "Re-estimating BatchNorm on the competition images is predicted to pay"
+    assert gain.severity == 2 and "`--set predict.adapt_bn=true`" in gain.action and "--adapt-bn" in gain.action
+    assert gain.evidence.startswith("Shift-Gated predicts +3.4 points from the run's BatchNorm reference (an adapted "
+                                    "copy's predictions) against its own; on the 720 held-out model-sets of "
+                                    "pre-registered checks 21 to 33, adapting only where it predicted no loss over 1 "
+                                    "point changed accuracy by +6.5 points on average and lost more than a point on "
+                                    "10 of them, against +6.4 and 25 for adapting on all; on the benchmark (")
+    (small,) = _bn_items(domain_auc=0.9, bn_evidence=BN_EVIDENCE, adapt_change=-0.0099)
+    assert small.finding.endswith("predicted to pay") and small.severity == 1 and "-1.0 points" in small.evidence
+    (loss,) = _bn_items(domain_auc=0.9, bn_evidence=BN_EVIDENCE, adapt_change=-0.0101)
+    assert loss.finding == "Re-estimating BatchNorm on the competition images is predicted to cost accuracy"
+    assert (loss.action, loss.severity) == ("keep predict.adapt_bn off (the default).", 1)
+    # a run that adapted is told what it changed, and nothing without the benchmark's measurement
+    (done,) = _bn_items(domain_auc=0.9, adapt_bn_changed=0.05, bn_evidence=BN_EVIDENCE, adapt_change=0.03)
+    assert done.evidence.startswith("it changed 5.0% of")
+    assert _bn_items(domain_auc=0.9, bn_evidence={}, adapt_change=0.03) == []

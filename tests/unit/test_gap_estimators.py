@@ -692,3 +692,12 @@ def test_the_range_quoted_with_ref_avg_shrunk_reaches_its_share_of_the_predicted
         (pytest.approx(0.55), pytest.approx(0.65))
     assert est.reach_below((0.05, 0.2), 0.1, 0.9, "Ref-Avg-Shrunk") == (0.0, 0.2)  # never under 0
     assert est.reach_below((0.9, 0.99), 0.95, 0.90, "Ref-Avg-Shrunk") == (0.9, 0.99)  # a predicted rise: no drop
+
+
+def test_the_predicted_gain_of_adapting_is_shift_gated_on_the_reference_minus_on_the_trained_logits():
+    assert est.predicted_adaptation_change({"Shift-Gated": 0.70, "COT": 0.5}, {"Shift-Gated": 0.75}) == \
+        pytest.approx(0.05)
+    assert est.predicted_adaptation_change({"COT": 0.7}, {"Shift-Gated": 0.75}) is None
+    assert est.predicted_adaptation_change({"Shift-Gated": 0.7}, {}) is None
+    # adapt unless it predicts a loss of more than a point
+    assert est.adaptation_pays(0.0) and est.adaptation_pays(-0.0099) and not est.adaptation_pays(-0.0101)

@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
@@ -101,3 +102,27 @@ def test_an_unknown_estimator_or_a_lone_add_is_refused(tmp_path, capsys):
     with pytest.raises(SystemExit) as exc:
         ht.main(["--add", str(tmp_path / "x.csv")])
     assert exc.value.code == 2 and "--add and --check go together" in capsys.readouterr().err
+
+
+def test_adaptation_scores_the_rule_and_always_adapting_per_model_set_and_names_a_wrong_record(monkeypatch):
+    """Three model-sets: a predicted gain that came true, a predicted loss of 2 points (the rule keeps the trained
+    statistics; adapting lost 3) and a predicted loss of half a point (within the margin: adapted, lost 1.5)."""
+    base = {"check": 34, "model": "m", "round": 34, "kind": "covariate", "holdout_acc": 0.9}
+    rows = []
+    for set_name, trained, adapted, sg_t, sg_a in [("a", 0.70, 0.80, 0.70, 0.78), ("b", 0.70, 0.67, 0.70, 0.68),
+                                                   ("c", 0.70, 0.685, 0.70, 0.695)]:
+        rows.append({**base, "set": set_name, "statistics": "trained", "true_acc": trained, "Shift-Gated": sg_t})
+        rows.append({**base, "set": set_name, "statistics": "balanced3", "true_acc": adapted, "Shift-Gated": sg_a})
+    got = ht.adaptation(pd.DataFrame(rows))
+    assert got["n"] == 3 and (got["rule_losses"], got["always_losses"]) == (1, 2)
+    assert got["rule_points"] == pytest.approx((10 + 0 - 1.5) / 3)
+    assert got["always_points"] == pytest.approx((10 - 3 - 1.5) / 3)
+    assert got["predicted_mae_points"] == pytest.approx((2 + 1 + 1) / 3)
+    with pytest.raises(ht.RowsError, match="without its balanced3 row"):
+        ht.adaptation(pd.DataFrame(rows[:-1]))
+    both = ht.read_rows(ht.ROWS)
+    assert ht.adapt_mismatches(both) == []
+    ev = estimators.ADAPT_HELD_OUT
+    monkeypatch.setattr(estimators, "ADAPT_HELD_OUT", dataclasses.replace(ev, rule_losses=ev.rule_losses + 1))
+    (wrong,) = ht.adapt_mismatches(both)
+    assert wrong.startswith(f"ADAPT_HELD_OUT: over {ev.checks} the rows give ({ev.model_sets}, ")
