@@ -120,8 +120,8 @@ def batchnorm_advice(domain_auc: float | None, adapt_bn_changed: float | None, b
     how = "`--set predict.adapt_bn=true` for the pipeline, or `kaggle-kit predict RUN --adapt-bn`"
     if adapt_change is not None:
         said = (f"{estimators.ADAPT_PREDICTOR} predicts {adapt_change * 100:+.1f} points from the run's BatchNorm "
-                f"reference (an adapted copy's predictions) against its own; {estimators.ADAPT_HELD_OUT.words()}; "
-                f"{bench}")
+                f"reference (an adapted copy's predictions) against the submitted ones; "
+                f"{estimators.ADAPT_HELD_OUT.words()}; {bench}")
         if estimators.adaptation_pays(adapt_change):
             return [Advice("Re-estimating BatchNorm on the competition images is predicted to pay",
                            f"re-estimate them, with no training and no labels: {how}.", said,

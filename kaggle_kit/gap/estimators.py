@@ -404,7 +404,8 @@ class AdaptEvidence:
 # but lost more than a point on 25 (up to 13.4, on letterboxed images and where the class mix changed too). Of the
 # estimators and margins tried on those rows, Shift-Gated's change with a margin of 1 point kept the gain (+6.5) and
 # lost more than a point on 10; it predicted the change within 1.65 points on average. The margin admits a predicted
-# loss under a point because the estimate is noisy and adapting usually pays.
+# loss under a point because the estimate is noisy and adapting usually pays. The reference is read without TTA, so
+# against TTA-averaged submitted logits the predicted change leaves out what TTA would add to the adapted copy.
 ADAPT_PREDICTOR = "Shift-Gated"
 ADAPT_MARGIN = 0.01  # accuracy (a fraction): adapt unless the predicted change is below minus this
 ADAPT_HELD_OUT = AdaptEvidence("checks 21 to 33", 720, 6.51, 6.42, 10, 25)
