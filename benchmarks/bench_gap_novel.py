@@ -2,8 +2,8 @@
 
 ``bench_gap.py`` leaves the tested corruption family out of CC-Synth's training, but its sets still come from
 the seven families the toolkit was designed around. The issue's test is "other shifted sets that you do not
-have": ``heldout_families.py`` has six rounds of eight more, one per pre-registered check (``PREREGISTERED.md``;
-this script runs the first four, ``bench_bn_adapt.py --sets 28`` and ``--sets 29`` the fifth and sixth).
+have": ``heldout_families.py`` has rounds of eight more, one per pre-registered check (``PREREGISTERED.md``;
+this script runs the first four, ``bench_bn_adapt.py --sets N`` each later one, from 28).
 Each family at severities 2 and 4 on the CIFAR-10 test set, plus two with changed class priors (18 sets per
 check), scored for the four cached seed-study models; CC-Synth is trained on every pool family (none of these
 is in the pool). Each check's verdict is printed as its rule was written.
