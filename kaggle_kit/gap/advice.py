@@ -123,6 +123,7 @@ def batchnorm_advice(domain_auc: float | None, adapt_bn_changed: float | None, b
                 f"reference (an adapted copy's predictions) against the submitted ones; "
                 f"{estimators.ADAPT_HELD_OUT.words()}; {bench}")
         if estimators.adaptation_pays(adapt_change):
+            # worth acting on from a predicted gain as large as the loss the rule tolerates (a point)
             return [Advice("Re-estimating BatchNorm on the competition images is predicted to pay",
                            f"re-estimate them, with no training and no labels: {how}.", said,
                            2 if adapt_change >= estimators.ADAPT_MARGIN else 1)]

@@ -411,10 +411,10 @@ class AdaptEvidence:
 # lost more than a point on 10; it predicted the change within 1.65 points on average. The margin admits a predicted
 # loss under a point because the estimate is noisy and adapting usually pays. Pre-registered check 34 adopted it on
 # an eleventh round: there adapting gained 10.1 points on average and the rule declined no model-set, so it did as
-# well as always adapting (2 of 72 lost more than a point either way), and it predicted the change within 1.91 points:
-# round 34 showed the rule costs nothing where adapting pays, not that it catches a loss it was not chosen on. The
-# record below pools all 792. The reference is read without TTA, so
-# against TTA-averaged submitted logits the predicted change leaves out what TTA would add to the adapted copy.
+# well as always adapting (2 of 72 lost more than a point either way), and it predicted the change within 1.91
+# points: round 34 showed the rule costs nothing where adapting pays, not that it catches a loss it was not chosen
+# on. The record below pools all 792. The reference is read without TTA, so against TTA-averaged submitted logits
+# the predicted change leaves out what TTA would add to the adapted copy.
 ADAPT_PREDICTOR = "Shift-Gated"
 ADAPT_MARGIN = 0.01  # accuracy (a fraction): adapt unless the predicted change is below minus this
 ADAPT_HELD_OUT = AdaptEvidence("checks 21 to 34", 792, 6.83, 6.75, 12, 27, "checks 21 to 33")

@@ -91,7 +91,7 @@ def load_run(folder: str | Path, data: Cifar10 | None = None, comp: CompetitionS
     """A run's logits and every estimate; with ``data`` and ``comp`` also CC-Synth (needs weights or members).
     ``with_test=False`` skips the estimates on the CIFAR-10 test set (the report's sanity check) when only the
     competition prediction is wanted. ``with_adapt`` adds ``RunView.adapt_change`` (the estimators read once more,
-    on the BatchNorm reference: seconds), which only the report's advice uses."""
+    on the BatchNorm reference: about a second for 10,000 images), which only the report's advice uses."""
     from kaggle_kit.gap.synthetic import stats_matrix
     from kaggle_kit.gap.synthetic_io import run_synthetic
 
