@@ -557,14 +557,21 @@ def smudge(x: np.ndarray, sev: int, rng: np.random.Generator) -> np.ndarray:
     n, a = (1, 2, 3, 4, 5)[sev - 1], (0.6, 0.7, 0.8, 0.85, 0.9)[sev - 1]
     f = x.astype(np.float64)
     washed = 0.5 * ndimage.gaussian_filter(f, sigma=(0, 2, 2, 0)) + 0.5 * f.mean(axis=(1, 2, 3), keepdims=True)
-    rows, cols = np.mgrid[0:32, 0:32]
-    w = np.zeros(x.shape[:3])
-    for _ in range(n):
-        cy, cx = rng.uniform(4, 28, (2, len(x), 1, 1))
-        r = rng.uniform(3, 6, (len(x), 1, 1))
-        w = np.maximum(w, np.exp(-((rows - cy) ** 2 + (cols - cx) ** 2) / (2 * r ** 2)))
-    w = a * w[..., None]
+    w = a * _blobs(len(x), n, (4, 28), (3, 6), rng)[..., None]
     return to_uint8((1 - w) * f + w * washed)
+
+
+def _blobs(n_images: int, n: int, centres: tuple[float, float], radii: tuple[float, float],
+           rng: np.random.Generator) -> np.ndarray:
+    """(n_images, 32, 32) weights in [0, 1]: the largest of ``n`` Gaussian blobs per image, centres (both axes) and
+    radii (their sigma, pixels) drawn uniformly per image from the ranges given, blob by blob."""
+    rows, cols = np.mgrid[0:32, 0:32]
+    w = np.zeros((n_images, 32, 32))
+    for _ in range(n):
+        cy, cx = rng.uniform(*centres, (2, n_images, 1, 1))
+        r = rng.uniform(*radii, (n_images, 1, 1))
+        w = np.maximum(w, np.exp(-((rows - cy) ** 2 + (cols - cx) ** 2) / (2 * r ** 2)))
+    return w
 
 
 CHECK29 = {"interlace": interlace, "halftone": halftone, "chroma_bleed": chroma_bleed, "scratches": scratches,
@@ -1062,13 +1069,7 @@ def lens_dirt(x: np.ndarray, sev: int, rng: np.random.Generator) -> np.ndarray:
     n, b = (2, 2, 3, 3, 4)[sev - 1], (0.3, 0.45, 0.6, 0.75, 0.9)[sev - 1]
     f = x.astype(np.float64)
     dirty = 0.4 * ndimage.gaussian_filter(f, sigma=(0, 1, 1, 0))
-    rows, cols = np.mgrid[0:32, 0:32]
-    w = np.zeros(x.shape[:3])
-    for _ in range(n):
-        cy, cx = rng.uniform(0, 31, (2, len(x), 1, 1))
-        r = rng.uniform(2, 4, (len(x), 1, 1))
-        w = np.maximum(w, np.exp(-((rows - cy) ** 2 + (cols - cx) ** 2) / (2 * r ** 2)))
-    w = b * w[..., None]
+    w = b * _blobs(len(x), n, (0, 31), (2, 4), rng)[..., None]
     return to_uint8((1 - w) * f + w * dirty)
 
 
