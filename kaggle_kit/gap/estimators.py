@@ -583,13 +583,18 @@ def joined_range(median_range: tuple[float, float], estimate: float | None,
 
 
 def prediction_range(errors: dict, estimates: dict, holdout_acc: float, name: str) -> tuple[float, float] | None:
-    """(low, high) to expect for ``name``'s estimate: ``expected_range`` when ``RANGE_MEDIAN`` is computed (joined
-    with ``own_band`` when the estimate is outside it), else ``own_band``, reaching ``reach_below``; None if neither
-    is known."""
+    """(low, high) to expect for ``name``'s estimate: ``range_before_reach`` reaching ``reach_below``; None if
+    neither range is known."""
+    span = range_before_reach(errors, estimates, holdout_acc, name)
+    return None if span is None else reach_below(span, estimates.get(name), holdout_acc, name)
+
+
+def range_before_reach(errors: dict, estimates: dict, holdout_acc: float, name: str) -> tuple[float, float] | None:
+    """``expected_range`` when ``RANGE_MEDIAN`` is computed (joined with ``own_band`` when the estimate is outside
+    it), else ``own_band``; None if neither is known. The report says when ``reach_below`` moved its low end."""
     rng = expected_range(errors, estimates, holdout_acc)
     band = own_band(errors, estimates, holdout_acc, name)
-    span = band if rng is None else joined_range((rng["low"], rng["high"]), estimates.get(name), band)
-    return None if span is None else reach_below(span, estimates.get(name), holdout_acc, name)
+    return band if rng is None else joined_range((rng["low"], rng["high"]), estimates.get(name), band)
 
 
 def reach_below(span: tuple[float, float], estimate: float | None, holdout_acc: float,

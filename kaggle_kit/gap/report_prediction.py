@@ -53,16 +53,16 @@ def expectation_sentence(name: str, estimator: str, result: dict, errors: dict,
     estimator it measured, else ``unseen``'s "range_coverage"), otherwise the estimator's own error at its predicted
     drop, either side; either way reaching further down where ``estimators.reach_below`` says so, and saying why."""
     est = result["estimates"].get(estimator)
-    span = None if est is None else estimators.prediction_range(errors, result["estimates"], result["holdout_acc"],
-                                                                 estimator)
-    if span is None:
+    unreached = None if est is None else estimators.range_before_reach(errors, result["estimates"],
+                                                                       result["holdout_acc"], estimator)
+    if unreached is None:
         return None
-    low, high = span  # the range upload and the ledger quote, so the report cannot say another
+    # ``estimators.prediction_range``'s two steps: the range upload and the ledger quote, so the report cannot say
+    # another, and the one before the reach, to say whether the reach moved it
+    low, high = estimators.reach_below(unreached, est, result["holdout_acc"], estimator)
     head = f"{name}: {estimator} predicts **{percent(est, 1)}**, {versus(est, result['holdout_acc'])} the holdout"
     own = expected_for(errors, estimator, result)  # its own benchmark error at its predicted drop
     rng = estimators.expected_range(errors, result["estimates"], result["holdout_acc"])
-    band = None if own is None else estimators.symmetric_band(est, own["p90"])
-    unreached = band if rng is None else estimators.joined_range((rng["low"], rng["high"]), est, band)
     reach = "" if low == unreached[0] else (
         f" The range reaches down to {estimator} minus {estimators.RANGE_REACH_BELOW[estimator]:.2f} of the drop it "
         f"predicts ({100 * (result['holdout_acc'] - est):.1f} points): on held-out shifts with large drops the true "
