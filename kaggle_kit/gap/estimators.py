@@ -422,7 +422,8 @@ ADAPT_HELD_OUT = AdaptEvidence("checks 21 to 34", 792, 6.83, 6.75, 12, 27, "chec
 
 def predicted_adaptation_change(trained: Mapping, adapted: Mapping) -> float | None:
     """``ADAPT_PREDICTOR`` on the adapted copy's logits minus on the trained ones (a fraction; None unless both
-    have it): the accuracy re-estimating BatchNorm is predicted to add."""
+    have it): the accuracy re-estimating BatchNorm is predicted to add. Also for tables of rows with estimators
+    as columns (``heldout_table.adaptation``), row by row."""
     if trained.get(ADAPT_PREDICTOR) is None or adapted.get(ADAPT_PREDICTOR) is None:
         return None
     return adapted[ADAPT_PREDICTOR] - trained[ADAPT_PREDICTOR]
