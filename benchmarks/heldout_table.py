@@ -145,11 +145,11 @@ def adaptation(rows: pd.DataFrame) -> dict:
     if adapted.true_acc.isna().any() or adapted[name].isna().any() or trained[name].isna().any():
         raise RowsError(f"a trained row without its balanced3 row, or without {name}")
     change = 100 * (adapted.true_acc - trained.true_acc)
-    predicted = 100 * estimators.predicted_adaptation_change(trained, adapted)  # column by column
-    rule = change.where(estimators.adaptation_pays(predicted / 100), 0.0)
+    predicted = estimators.predicted_adaptation_change(trained, adapted)  # a fraction, column by column
+    rule = change.where(estimators.adaptation_pays(predicted), 0.0)
     return {"n": len(change), "rule_points": float(rule.mean()), "always_points": float(change.mean()),
             "rule_losses": int((rule < -1).sum()), "always_losses": int((change < -1).sum()),
-            "predicted_mae_points": float((predicted - change).abs().mean())}
+            "predicted_mae_points": float((100 * predicted - change).abs().mean())}
 
 
 def adapt_mismatches(rows: pd.DataFrame) -> list[str]:
