@@ -476,13 +476,21 @@ def interlace(x: np.ndarray, sev: int, rng: np.random.Generator) -> np.ndarray:
     return out
 
 
+# a 4 x 4 Bayer matrix's thresholds in (0, 1), tiled over the 32 x 32 frame
+_BAYER = np.tile(np.array([[0, 8, 2, 10], [12, 4, 14, 6], [3, 11, 1, 9], [15, 7, 13, 5]]) / 16 + 1 / 32, (8, 8))
+
+
+def _dither(values: np.ndarray, levels: int, threshold: np.ndarray) -> np.ndarray:
+    """``values`` (0-255) ordered-dithered to ``levels`` evenly spaced values against ``threshold`` (``_BAYER``
+    shaped to broadcast), as floats."""
+    q = np.floor(values / 255.0 * (levels - 1) + threshold)
+    return np.clip(q, 0, levels - 1) * 255.0 / (levels - 1)
+
+
 def halftone(x: np.ndarray, sev: int, rng: np.random.Generator) -> np.ndarray:
     """A printed or GIF-dithered image: each channel ordered-dithered (4 x 4 Bayer matrix) to ``levels`` values."""
     levels = (8, 6, 4, 3, 2)[sev - 1]
-    bayer = np.array([[0, 8, 2, 10], [12, 4, 14, 6], [3, 11, 1, 9], [15, 7, 13, 5]]) / 16 + 1 / 32
-    threshold = np.tile(bayer, (8, 8))[None, :, :, None]
-    q = np.floor(x / 255.0 * (levels - 1) + threshold)
-    return to_uint8(np.clip(q, 0, levels - 1) * 255.0 / (levels - 1))
+    return to_uint8(_dither(x, levels, _BAYER[None, :, :, None]))
 
 
 def chroma_bleed(x: np.ndarray, sev: int, rng: np.random.Generator) -> np.ndarray:
@@ -1026,17 +1034,13 @@ def row_shuffle(x: np.ndarray, sev: int, rng: np.random.Generator) -> np.ndarray
     return x[np.arange(len(x))[:, None], rows]
 
 
-_BAYER4 = np.array([[0, 8, 2, 10], [12, 4, 14, 6], [3, 11, 1, 9], [15, 7, 13, 5]]) / 16 + 1 / 32
-
-
 def ordered_dither(x: np.ndarray, sev: int, rng: np.random.Generator) -> np.ndarray:
     """An old display or e-reader that renders only ``k`` brightness steps: the brightness (BT.601 luma)
     ordered-dithered (4 x 4 Bayer matrix) to ``k`` levels and every channel moved by the same amount, so the colour
     differences stay (``halftone`` dithers each channel instead)."""
     k = (8, 6, 4, 3, 2)[sev - 1]
     luma = x @ np.array([0.299, 0.587, 0.114])
-    q = np.clip(np.floor(luma / 255.0 * (k - 1) + np.tile(_BAYER4, (8, 8))), 0, k - 1) * 255.0 / (k - 1)
-    return to_uint8(x + (q - luma)[..., None])
+    return to_uint8(x + (_dither(luma, k, _BAYER) - luma)[..., None])
 
 
 def night_vision(x: np.ndarray, sev: int, rng: np.random.Generator) -> np.ndarray:
