@@ -19,6 +19,7 @@ from PIL import Image, ImageOps
 from scipy import ndimage
 
 from kaggle_kit.gap import shifts
+from kaggle_kit.gap.image_stats import _gray as luma  # BT.601, on the images' own scale
 from kaggle_kit.gap.shifts import to_uint8
 
 SEVERITIES = (2, 4)
@@ -198,11 +199,14 @@ CHECK5 = {"glass_blur": glass_blur, "zoom_blur": zoom_blur, "snow": snow, "spatt
           "occlusion": occlusion, "hue_shift": hue_shift, "gamma_dark": gamma_dark}
 # Check 15b's families (written 2026-12-04 before any estimate on them; none is in NOVEL, CHECK5, the pool or
 # bench_gap). None is in CIFAR-10-C; each is a shift a scraped or re-photographed test image can carry.
+# each pixel's distance from the frame's centre, 1 at the corners (32 x 32)
+_FROM_CENTRE = np.hypot(*np.meshgrid(np.arange(32) - 15.5, np.arange(32) - 15.5, indexing="ij")) / np.hypot(15.5, 15.5)
+
+
 def vignette(x: np.ndarray, sev: int, rng: np.random.Generator) -> np.ndarray:
     """Darken towards the corners by ``a`` x the squared distance from the centre (1 at the corners): a cheap lens."""
     a = (0.3, 0.45, 0.6, 0.75, 0.9)[sev - 1]
-    r = np.hypot(*np.meshgrid(np.arange(32) - 15.5, np.arange(32) - 15.5, indexing="ij")) / np.hypot(15.5, 15.5)
-    return to_uint8(x * (1 - a * r ** 2)[None, :, :, None])
+    return to_uint8(x * (1 - a * _FROM_CENTRE ** 2)[None, :, :, None])
 
 
 def chromatic_aberration(x: np.ndarray, sev: int, rng: np.random.Generator) -> np.ndarray:
@@ -1039,8 +1043,8 @@ def ordered_dither(x: np.ndarray, sev: int, rng: np.random.Generator) -> np.ndar
     ordered-dithered (4 x 4 Bayer matrix) to ``k`` levels and every channel moved by the same amount, so the colour
     differences stay (``halftone`` dithers each channel instead)."""
     k = (8, 6, 4, 3, 2)[sev - 1]
-    luma = x @ np.array([0.299, 0.587, 0.114])
-    return to_uint8(x + (_dither(luma, k, _BAYER) - luma)[..., None])
+    y = luma(x)
+    return to_uint8(x + (_dither(y, k, _BAYER) - y)[..., None])
 
 
 def night_vision(x: np.ndarray, sev: int, rng: np.random.Generator) -> np.ndarray:
@@ -1050,9 +1054,8 @@ def night_vision(x: np.ndarray, sev: int, rng: np.random.Generator) -> np.ndarra
     share, s = (0.1, 0.2, 0.3, 0.45, 0.6)[sev - 1], (6, 10, 14, 18, 24)[sev - 1]
     out = x.copy()
     idx = _some(len(x), share, rng)
-    r = np.hypot(*np.meshgrid(np.arange(32) - 15.5, np.arange(32) - 15.5, indexing="ij")) / np.hypot(15.5, 15.5)
-    green = 1.5 * (x[idx] @ np.array([0.299, 0.587, 0.114])) + rng.normal(0.0, s, (len(idx), 32, 32))
-    green = np.clip(green * (1 - 0.5 * r ** 2), 0, 255)
+    green = 1.5 * luma(x[idx]) + rng.normal(0.0, s, (len(idx), 32, 32))
+    green = np.clip(green * (1 - 0.5 * _FROM_CENTRE ** 2), 0, 255)
     out[idx] = to_uint8(green[..., None] * np.array([0.25, 1.0, 1 / 3]))
     return out
 

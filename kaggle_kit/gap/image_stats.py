@@ -13,7 +13,8 @@ CHUNK = 2048  # images per chunk: keeps float64 temporaries near 50 MB
 
 
 def _gray(x: np.ndarray) -> np.ndarray:
-    """(N, H, W, 3) float on 0-1 -> luma (N, H, W)."""
+    """(N, H, W, 3) -> BT.601 luma (N, H, W), on the same scale (here floats on 0-1; the held-out families pass
+    uint8)."""
     return x @ np.array([0.299, 0.587, 0.114])
 
 
