@@ -1,9 +1,9 @@
-"""Held-out shift families for the gap estimators: eighty-eight that neither CC-Synth's synthetic pool nor
-``bench_gap.py``'s sets use, in eleven rounds of eight, each written for a pre-registered check
+"""Held-out shift families for the gap estimators: ninety-six that neither CC-Synth's synthetic pool nor
+``bench_gap.py``'s sets use, in twelve rounds of eight, each written for a pre-registered check
 (``PREREGISTERED.md``) before any estimate on them existed and not changed after: ``NOVEL`` for check 4,
 ``CHECK5`` for check 5, ``CHECK15`` for check 15b, ``CHECK16`` for check 16, ``CHECK28`` for check 28, ``CHECK29``
 for check 29, ``CHECK30`` for check 30, ``CHECK31`` for check 31, ``CHECK32`` for check 32,
-``CHECK33`` for check 33, ``CHECK34`` for check 34.
+``CHECK33`` for check 33, ``CHECK34`` for check 34, ``CHECK35`` for check 35.
 Parameters follow CIFAR-10-C (Hendrycks & Dietterich 2019) where it has the family.
 Each function maps uint8 images (N, 32, 32, 3) at severity 1-5 to images of the same shape and type.
 """
@@ -1094,10 +1094,114 @@ CHECK34 = {"dead_pixels": dead_pixels, "kaleidoscope": kaleidoscope, "row_shuffl
            "ordered_dither": ordered_dither, "night_vision": night_vision, "anaglyph": anaglyph,
            "lens_dirt": lens_dirt, "underwater": underwater}
 
+
+def faded_print(x: np.ndarray, sev: int, rng: np.random.Generator) -> np.ndarray:
+    """An old colour print, faded: the cyan dye goes first, so red rises (gamma 1 - 0.6 ``f``), green a little
+    (1 - 0.2 ``f``) and blue falls (1 + 0.4 ``f``), and the blacks lift to 0.3 ``f`` of white."""
+    f = (0.1, 0.2, 0.3, 0.4, 0.5)[sev - 1]
+    lift = 0.3 * f
+    v = (x / 255.0) ** np.array([1 - 0.6 * f, 1 - 0.2 * f, 1 + 0.4 * f])
+    return to_uint8(255 * (lift + (1 - lift) * v))
+
+
+def _s_curve(v: np.ndarray, s: float) -> np.ndarray:
+    """A logistic tone curve of steepness ``s`` through (0, 0), (0.5, 0.5) and (1, 1)."""
+    lo, hi = 1 / (1 + np.exp(s / 2)), 1 / (1 + np.exp(-s / 2))
+    return (1 / (1 + np.exp(-s * (v - 0.5))) - lo) / (hi - lo)
+
+
+def cross_process(x: np.ndarray, sev: int, rng: np.random.Generator) -> np.ndarray:
+    """Slide film developed as negative film (cross-processing): red and green through a steep S-curve (steepness
+    1 + 8 ``k``) and blue's range squeezed by ``k`` about the middle, so the shadows go blue and the highlights
+    yellow."""
+    k = (0.1, 0.2, 0.3, 0.4, 0.5)[sev - 1]
+    v = x / 255.0
+    out = np.concatenate([_s_curve(v[..., :2], 1 + 8 * k), k / 2 + (1 - k) * v[..., 2:]], axis=-1)
+    return to_uint8(255 * out)
+
+
+def flicker_bands(x: np.ndarray, sev: int, rng: np.random.Generator) -> np.ndarray:
+    """Flickering mains light caught by a rolling shutter: each row's brightness multiplied by 1 + ``a``
+    sin(2 pi row / period + phase), the period (8 to 16 rows) and phase drawn per image."""
+    a = (0.1, 0.15, 0.22, 0.3, 0.4)[sev - 1]
+    period, phase = rng.uniform(8, 16, len(x)), rng.uniform(0, 2 * np.pi, len(x))
+    gain = 1 + a * np.sin(2 * np.pi * np.arange(32) / period[:, None] + phase[:, None])  # (N, rows)
+    return to_uint8(x * gain[:, :, None, None])
+
+
+_ROW = np.broadcast_to(np.arange(32.0)[:, None], (32, 32))
+_EDGE_DISTANCE = np.stack([_ROW, _ROW.T, 31 - _ROW, 31 - _ROW.T])  # pixels from the top, left, bottom, right edge
+
+
+def light_leak(x: np.ndarray, sev: int, rng: np.random.Generator) -> np.ndarray:
+    """A film camera's light leak: an orange glow (255, 120, 40) added from one edge of the image (drawn per
+    image), ``a`` of it at the edge, falling by e every 8 pixels."""
+    a = (0.2, 0.35, 0.5, 0.65, 0.8)[sev - 1]
+    glow = a * np.exp(-_EDGE_DISTANCE[rng.integers(0, 4, len(x))] / 8)  # (N, 32, 32)
+    return to_uint8(x + glow[..., None] * np.array([255.0, 120.0, 40.0]))
+
+
+def mixed_phones(x: np.ndarray, sev: int, rng: np.random.Generator) -> np.ndarray:
+    """Photos from a mix of phones: a share ``p`` of the images through a vivid look (saturation 1.6 times about
+    the BT.601 luma, then sharpened: once the difference from a 1-pixel Gaussian blur added), as many again through
+    a soft one (blurred, sigma 0.8 pixels, with Gaussian noise of 6 levels); the rest left alone."""
+    p = (0.05, 0.1, 0.15, 0.22, 0.3)[sev - 1]
+    idx = _some(len(x), 2 * p, rng)
+    vivid, soft = idx[:len(idx) // 2], idx[len(idx) // 2:]
+    out = x.copy()
+    f = x[vivid].astype(np.float64)
+    grey = luma(f)[..., None]
+    f = grey + 1.6 * (f - grey)
+    out[vivid] = to_uint8(2 * f - ndimage.gaussian_filter(f, sigma=(0, 1, 1, 0)))
+    f = ndimage.gaussian_filter(x[soft].astype(np.float64), sigma=(0, 0.8, 0.8, 0))
+    out[soft] = to_uint8(f + rng.normal(0.0, 6.0, f.shape))
+    return out
+
+
+def auto_crop(x: np.ndarray, sev: int, rng: np.random.Generator) -> np.ndarray:
+    """An app's automatic crop: a share ``p`` of the images cut to a window of ``c`` pixels at a random place and
+    scaled back up to 32 (bicubic), so the object fills more of the frame or is partly cut off."""
+    p, c = (0.1, 0.2, 0.3, 0.45, 0.6)[sev - 1], (24, 22, 20, 20, 18)[sev - 1]
+    out = x.copy()
+    for i in _some(len(x), p, rng):
+        r, col = rng.integers(0, 32 - c + 1, 2)
+        out[i] = np.asarray(Image.fromarray(x[i, r:r + c, col:col + c]).resize((32, 32), Image.Resampling.BICUBIC))
+    return out
+
+
+def status_bar(x: np.ndarray, sev: int, rng: np.random.Generator) -> np.ndarray:
+    """Phone screenshots in the set: a share ``p`` of the images under a near-black status bar (the top 4 rows)
+    holding a light clock (2 x 6 pixels) and three to five light icons (2 x 2), drawn per image, and a near-black
+    navigation bar (the bottom 3 rows)."""
+    p = (0.1, 0.2, 0.3, 0.45, 0.6)[sev - 1]
+    out = x.copy()
+    for i in _some(len(x), p, rng):
+        out[i, :4], out[i, -3:] = 20, 20
+        out[i, 1:3, 1:7] = 235
+        for c in rng.choice(np.arange(12, 30, 3), rng.integers(3, 6), replace=False):
+            out[i, 1:3, c:c + 2] = 235
+    return out
+
+
+def thumbnails(x: np.ndarray, sev: int, rng: np.random.Generator) -> np.ndarray:
+    """Thumbnails blown up: a share ``p`` of the images shrunk to ``s`` pixels (box filter) and scaled back up to 32
+    (bilinear), as a scraper that took a page's preview image instead of the photo."""
+    p, s = (0.1, 0.2, 0.3, 0.45, 0.6)[sev - 1], (12, 12, 10, 10, 8)[sev - 1]
+    out = x.copy()
+    for i in _some(len(x), p, rng):
+        small = Image.fromarray(x[i]).resize((s, s), Image.Resampling.BOX)
+        out[i] = np.asarray(small.resize((32, 32), Image.Resampling.BILINEAR))
+    return out
+
+
+CHECK35 = {"faded_print": faded_print, "cross_process": cross_process, "flicker_bands": flicker_bands,
+           "light_leak": light_leak, "mixed_phones": mixed_phones, "auto_crop": auto_crop, "status_bar": status_bar,
+           "thumbnails": thumbnails}
+
 # Each check's round, in the order they were written. The seed offset is a family's place in FAMILIES: each round
 # appended after the last, earlier checks' sets stay as drawn.
 CHECK_FAMILIES = {4: NOVEL, 5: CHECK5, 15: CHECK15, 16: CHECK16, 28: CHECK28, 29: CHECK29, 30: CHECK30,
-                  31: CHECK31, 32: CHECK32, 33: CHECK33, 34: CHECK34}
+                  31: CHECK31, 32: CHECK32, 33: CHECK33, 34: CHECK34, 35: CHECK35}
 FAMILIES = {name: fn for rnd in CHECK_FAMILIES.values() for name, fn in rnd.items()}
 
 
@@ -1119,13 +1223,16 @@ PRIOR_SETS = {
     32: [("false_colour", "dirichlet1", 17), ("cast_shadow", "longtail10", 18)],
     33: [("colour_blind", "dirichlet1", 19), ("tile_turn", "longtail10", 20)],
     34: [("dead_pixels", "dirichlet1", 21), ("row_shuffle", "longtail10", 22)],
+    35: [("faded_print", "dirichlet1", 23), ("cross_process", "dirichlet1", 24), ("light_leak", "dirichlet1", 25),
+         ("thumbnails", "longtail10", 26)],
 }
 _PRIORS = {"dirichlet1": lambda r: shifts.dirichlet_priors(10, 1.0, r),
            "longtail10": lambda r: shifts.long_tail_priors(10, 10.0, r)}
 
 
 def novel_sets(images: np.ndarray, labels: np.ndarray, check: int = 4):
-    """(name, kind, build): clean (table headers), the check's 8 families x 2 severities, 2 with changed priors."""
+    """(name, kind, build): clean (table headers), the check's 8 families x 2 severities, then its sets
+    with changed priors (``PRIOR_SETS``: two per check, four for check 35)."""
     yield "clean", "clean", lambda: (images, labels)
     for name in CHECK_FAMILIES[check]:
         for sev in SEVERITIES:

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
 import heldout_families as fam  # noqa: E402
@@ -40,15 +41,15 @@ def test_each_family_is_deterministic_keeps_the_format_and_grows_with_severity(n
 def test_each_round_is_eight_families_new_to_the_synthetic_pool_and_to_the_earlier_rounds():
     assert not set(fam.FAMILIES) & set(shifts.CORRUPTIONS)
     rounds = [fam.NOVEL, fam.CHECK5, fam.CHECK15, fam.CHECK16, fam.CHECK28, fam.CHECK29, fam.CHECK30, fam.CHECK31,
-              fam.CHECK32, fam.CHECK33, fam.CHECK34]
-    assert [len(r) for r in rounds] == [8] * 11 and len(fam.FAMILIES) == 88  # no name in two rounds
+              fam.CHECK32, fam.CHECK33, fam.CHECK34, fam.CHECK35]
+    assert [len(r) for r in rounds] == [8] * 12 and len(fam.FAMILIES) == 96  # no name in two rounds
 
 
 def test_earlier_checks_sets_are_drawn_as_before_later_rounds_were_added():
     """Family seeds follow the place in FAMILIES: each round appended keeps the earlier checks' cached sets valid."""
     assert list(fam.FAMILIES) == [*fam.NOVEL, *fam.CHECK5, *fam.CHECK15, *fam.CHECK16, *fam.CHECK28, *fam.CHECK29,
                                   *fam.CHECK30, *fam.CHECK31, *fam.CHECK32, *fam.CHECK33,
-                                  *fam.CHECK34]
+                                  *fam.CHECK34, *fam.CHECK35]
     x = _images(4)
     np.testing.assert_array_equal(fam.novel(x, "glass_blur", 2),  # check 5's first family, seeded as in check 5
                                   fam.glass_blur(x, 2, np.random.default_rng(700 + 8 * 10 + 2)))
@@ -110,11 +111,11 @@ def test_motion_blur_kernel_is_a_normalised_line():
     assert k[[0, 1, 3, 4]].sum() == 0
 
 
-@pytest.mark.parametrize("check", [4, 5, 15, 28, 29, 30, 34])
-def test_novel_sets_are_the_eighteen_preregistered_plus_the_clean_reference(check):
+@pytest.mark.parametrize("check, with_priors", [(4, 2), (5, 2), (15, 2), (28, 2), (29, 2), (30, 2), (34, 2), (35, 4)])
+def test_novel_sets_are_the_preregistered_ones_plus_the_clean_reference(check, with_priors):
     x, y = _images(40), np.arange(40) % 10
     sets = list(fam.novel_sets(x, y, check))
-    assert [s[0] for s in sets][0] == "clean" and len(sets) == 19
+    assert [s[0] for s in sets][0] == "clean" and len(sets) == 1 + 16 + with_priors
     assert {kind for _, kind, _ in sets} == {"clean", "covariate", "both"}
     assert {n.split("-")[0] for n, kind, _ in sets if kind == "covariate"} == set(fam.CHECK_FAMILIES[check])
 
@@ -748,3 +749,83 @@ def test_underwater_takes_red_more_than_green_and_blue_and_more_at_the_bottom():
     assert loss[0] > loss[1] > loss[2] > 0 and y[-1, 0, 0] < y[-1, 0, 1] < y[-1, 0, 2]
     black = np.zeros((1, 32, 32, 3), dtype=np.uint8)
     np.testing.assert_array_equal(fam.novel(black, "underwater", 4)[0, 5, 5], [8, 36, 44])  # the haze at b = 0.4
+
+
+# ------------------------------------------------------------------ check 35's families
+def test_faded_print_lifts_black_raises_red_over_blue_and_keeps_white():
+    x = np.array([[[[0, 0, 0], [128, 128, 128], [255, 255, 255]]]], dtype=np.uint8)
+    y = fam.novel(x, "faded_print", 4).astype(int)[0, 0]  # f = 0.4: blacks at 0.12 of white
+    assert (y[0] == round(0.12 * 255)).all() and (y[2] == 255).all()
+    assert y[1, 0] > y[1, 1] > y[1, 2]
+
+
+def test_cross_process_steepens_red_and_green_about_the_middle_and_squeezes_blue():
+    ramp = np.tile(np.arange(0, 256, 5, dtype=np.uint8)[None, None, :, None], (1, 1, 1, 3))
+    y = fam.novel(ramp, "cross_process", 4).astype(int)[0, 0]  # k = 0.4
+    v = ramp[0, 0, :, 0].astype(int)
+    np.testing.assert_array_equal(y[:, 0], y[:, 1])
+    assert y[0, 0] == 0 and y[-1, 0] == 255 and (np.diff(y[:, 0]) >= 0).all()
+    low, high = (v > 0) & (v < 100), (v > 155) & (v < 255)
+    assert (y[low, 0] < v[low]).all() and (y[high, 0] > v[high]).all()  # an S: darker low, brighter high
+    assert y[0, 2] == 51 and y[-1, 2] == 204  # blue from 0.2 to 0.8 of white
+
+
+def test_flicker_bands_scale_whole_rows_by_a_smooth_factor_within_the_amplitude():
+    y = fam.novel(np.full((6, 32, 32, 3), 100, dtype=np.uint8), "flicker_bands", 4).astype(int)  # a = 0.3
+    assert (y == y[:, :, :1, :1]).all()  # one value per row
+    rows = y[:, :, 0, 0]
+    assert rows.min() >= 70 and rows.max() <= 130 and (np.ptp(rows, axis=1) > 30).all()
+    assert (np.abs(np.diff(rows, axis=1)) <= 100 * 0.3 * 2 * np.pi / 8 + 1).all()  # no faster than the shortest period
+
+
+def test_light_leak_adds_orange_falling_away_from_one_edge():
+    y = fam.novel(np.full((8, 32, 32, 3), 60, dtype=np.uint8), "light_leak", 4).astype(int) - 60  # a = 0.65
+    assert (y >= 0).all() and (y[..., 0] >= y[..., 1]).all() and (y[..., 1] >= y[..., 2]).all()
+    for im in y[..., 0]:
+        edges = [im[0].mean(), im[:, 0].mean(), im[-1].mean(), im[:, -1].mean()]
+        assert max(edges) >= round(0.65 * 255) - 60 - 1 and im[16, 16] < max(edges) / 4
+
+
+def _changed(x, y):
+    return [i for i in range(len(x)) if not np.array_equal(x[i], y[i])]
+
+
+def test_mixed_phones_changes_exactly_twice_its_share_half_vivid_half_soft():
+    x = _images(40)
+    y = fam.novel(x, "mixed_phones", 4)  # 22% twice: 18 of 40
+    changed = _changed(x, y)
+    assert len(changed) == 18
+    spread = [np.ptp(y[i].astype(int), axis=2).mean() - np.ptp(x[i].astype(int), axis=2).mean() for i in changed]
+    assert sum(s > 0 for s in spread) == 9  # the vivid half: more colourful
+
+
+def test_auto_crop_changes_exactly_its_share_each_to_a_window_scaled_back_up():
+    x = _images(20)
+    y = fam.novel(x, "auto_crop", 4)  # 45% of 20, windows of 20 pixels
+    changed = _changed(x, y)
+    assert len(changed) == 9
+    for i in changed:
+        windows = [np.asarray(Image.fromarray(x[i, r:r + 20, c:c + 20]).resize((32, 32), Image.Resampling.BICUBIC))
+                   for r in range(13) for c in range(13)]
+        assert any(np.array_equal(y[i], w) for w in windows)
+
+
+def test_status_bar_darkens_the_top_and_bottom_rows_of_exactly_its_share_and_keeps_the_middle():
+    x = _images(20)
+    y = fam.novel(x, "status_bar", 4)  # 45% of 20
+    changed = _changed(x, y)
+    assert len(changed) == 9
+    for i in changed:
+        np.testing.assert_array_equal(y[i, 4:-3], x[i, 4:-3])
+        assert (y[i, -3:] == 20).all() and set(np.unique(y[i, :4])) == {20, 235}
+        assert 12 + 3 * 4 <= (y[i, :4, :, 0] == 235).sum() <= 12 + 5 * 4  # the clock and 3 to 5 icons
+
+
+def test_thumbnails_blur_exactly_their_share_and_keep_the_mean():
+    x = _images(20)
+    y = fam.novel(x, "thumbnails", 4)  # 45% of 20, through 10 pixels
+    changed = _changed(x, y)
+    assert len(changed) == 9
+    for i in changed:
+        assert np.abs(np.diff(y[i].astype(int), axis=0)).mean() < np.abs(np.diff(x[i].astype(int), axis=0)).mean() / 2
+        assert abs(y[i].mean() - x[i].mean()) < 2
