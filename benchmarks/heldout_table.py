@@ -137,7 +137,8 @@ def adaptation(rows: pd.DataFrame) -> dict:
     """What ``estimators.adaptation_pays`` did on rows of both statistics: per model-set the true change from the
     trained statistics to the balanced x3 adapted copy (what ``predict.adapt_bn`` ships) and the change
     ``estimators.predicted_adaptation_change`` predicted from the two rows; the rule's and always adapting's mean
-    change (points) and how many lost more than a point, and the predicted change's mean absolute error."""
+    change (points) and how many lost more than a point (the rule's also among the model-sets whose class priors
+    changed too), and the predicted change's mean absolute error."""
     key = ["check", "model", "round", "set"]
     trained = rows[rows.statistics == "trained"].set_index(key)
     adapted = rows[rows.statistics == "balanced3"].set_index(key).reindex(trained.index)
@@ -147,8 +148,10 @@ def adaptation(rows: pd.DataFrame) -> dict:
     change = 100 * (adapted.true_acc - trained.true_acc)
     predicted = estimators.predicted_adaptation_change(trained, adapted)  # a fraction, column by column
     rule = change.where(estimators.adaptation_pays(predicted), 0.0)
+    priors = trained.kind == "both"
     return {"n": len(change), "rule_points": float(rule.mean()), "always_points": float(change.mean()),
             "rule_losses": int((rule < -1).sum()), "always_losses": int((change < -1).sum()),
+            "priors_sets": int(priors.sum()), "rule_losses_priors": int(((rule < -1) & priors).sum()),
             "predicted_mae_points": float((100 * predicted - change).abs().mean())}
 
 
@@ -156,9 +159,10 @@ def adapt_mismatches(rows: pd.DataFrame) -> list[str]:
     """Where ``estimators.ADAPT_HELD_OUT`` says other than ``adaptation`` on its checks' rows (both statistics)."""
     ev = estimators.ADAPT_HELD_OUT
     got = adaptation(in_checks(rows, checks_of(ev)))
-    said = (ev.model_sets, ev.rule_points, ev.always_points, ev.rule_losses, ev.always_losses)
+    said = (ev.model_sets, ev.rule_points, ev.always_points, ev.rule_losses, ev.always_losses, ev.priors_sets,
+            ev.rule_losses_priors)
     here = (got["n"], round(got["rule_points"], 2), round(got["always_points"], 2), got["rule_losses"],
-            got["always_losses"])
+            got["always_losses"], got["priors_sets"], got["rule_losses_priors"])
     return [] if here == said else [f"ADAPT_HELD_OUT: over {ev.checks} the rows give {here}, it says {said}"]
 
 
@@ -200,7 +204,8 @@ def main(argv=None) -> int:
     ad = adaptation(both)
     print(f"Re-estimating BatchNorm only where {estimators.ADAPT_PREDICTOR} predicted no loss over "
           f"{estimators.ADAPT_MARGIN * 100:.0f} point (estimators.adaptation_pays): {ad['rule_points']:+.2f} points "
-          f"on average, {ad['rule_losses']} of {ad['n']} lost more than a point; on all: {ad['always_points']:+.2f}, "
+          f"on average, {ad['rule_losses']} of {ad['n']} lost more than a point ({ad['rule_losses_priors']} of the "
+          f"{ad['priors_sets']} whose priors changed too); on all: {ad['always_points']:+.2f}, "
           f"{ad['always_losses']}; the predicted change's MAE {ad['predicted_mae_points']:.2f} points.")
     if not args.checks:
         wrong = held_out_mismatches(rows) + adapt_mismatches(both)

@@ -106,15 +106,19 @@ def test_an_unknown_estimator_or_a_lone_add_is_refused(tmp_path, capsys):
 
 def test_adaptation_scores_the_rule_and_always_adapting_per_model_set_and_names_a_wrong_record(monkeypatch):
     """Three model-sets: a predicted gain that came true, a predicted loss of 2 points (the rule keeps the trained
-    statistics; adapting lost 3) and a predicted loss of half a point (within the margin: adapted, lost 1.5)."""
-    base = {"check": 34, "model": "m", "round": 34, "kind": "covariate", "holdout_acc": 0.9}
+    statistics; adapting lost 3) and, where the class priors changed too, a predicted loss of half a point (within
+    the margin: adapted, lost 1.5)."""
+    base = {"check": 34, "model": "m", "round": 34, "holdout_acc": 0.9}
     rows = []
-    for set_name, trained, adapted, sg_t, sg_a in [("a", 0.70, 0.80, 0.70, 0.78), ("b", 0.70, 0.67, 0.70, 0.68),
-                                                   ("c", 0.70, 0.685, 0.70, 0.695)]:
-        rows.append({**base, "set": set_name, "statistics": "trained", "true_acc": trained, "Shift-Gated": sg_t})
-        rows.append({**base, "set": set_name, "statistics": "balanced3", "true_acc": adapted, "Shift-Gated": sg_a})
+    for set_name, kind, trained, adapted, sg_t, sg_a in [("a", "covariate", 0.70, 0.80, 0.70, 0.78),
+                                                         ("b", "covariate", 0.70, 0.67, 0.70, 0.68),
+                                                         ("c", "both", 0.70, 0.685, 0.70, 0.695)]:
+        row = {**base, "set": set_name, "kind": kind}
+        rows.append({**row, "statistics": "trained", "true_acc": trained, "Shift-Gated": sg_t})
+        rows.append({**row, "statistics": "balanced3", "true_acc": adapted, "Shift-Gated": sg_a})
     got = ht.adaptation(pd.DataFrame(rows))
     assert got["n"] == 3 and (got["rule_losses"], got["always_losses"]) == (1, 2)
+    assert (got["priors_sets"], got["rule_losses_priors"]) == (1, 1)
     assert got["rule_points"] == pytest.approx((10 + 0 - 1.5) / 3)
     assert got["always_points"] == pytest.approx((10 - 3 - 1.5) / 3)
     assert got["predicted_mae_points"] == pytest.approx((2 + 1 + 1) / 3)
