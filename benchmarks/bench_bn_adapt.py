@@ -16,7 +16,7 @@ estimator, keep the trained statistics, as ``predict`` keeps them.
 
 With the shipped form among ``--forms``, the trained rows also get "Ref-EM" (``estimators.reference_estimate``: the
 adapted copy as a reference for the trained model's accuracy), "Ref-Avg", "COT-Gated" (``estimators.cot_gated``) and
-"Ref-Avg-Shrunk" (``estimators.shrunk``), printed against Median-5-Spread (checks 21 and 26-33); ``--write`` then also
+"Ref-Avg-Shrunk" (``estimators.shrunk``), printed against Median-5-Spread (checks 21 and 26 on); ``--write`` then also
 gives them their entries in ``measured_error.json``, which the report quotes beside the held-out records of
 ``estimators.HELD_OUT`` (kept there, so that a new check changes one line and measures nothing again).
 """
