@@ -124,8 +124,11 @@ def batchnorm_advice(domain_auc: float | None, adapt_bn_changed: float | None, b
                 f"{estimators.ADAPT_HELD_OUT.words()}; {bench}")
         if estimators.adaptation_pays(adapt_change):
             # worth acting on from a predicted gain as large as the loss the rule tolerates (a point)
+            # most of the rule's held-out losses came with a changed class mix (ADAPT_HELD_OUT.rule_losses_priors)
             return [Advice("Re-estimating BatchNorm on the competition images is predicted to pay",
-                           f"re-estimate them, with no training and no labels: {how}.", said,
+                           f"re-estimate them, with no training and no labels: {how}. Weigh this less if section 3 "
+                           "finds the class priors moved: most of the losses this rule missed came with a changed "
+                           "class mix.", said,
                            2 if adapt_change >= estimators.ADAPT_MARGIN else 1)]
         return [Advice("Re-estimating BatchNorm on the competition images is predicted to cost accuracy",
                        "keep predict.adapt_bn off (the default).", said, 1)]

@@ -170,6 +170,8 @@ def test_a_run_with_a_reference_is_advised_by_the_predicted_gain_whatever_the_do
     (gain,) = _bn_items(domain_auc=0.5, bn_evidence=BN_EVIDENCE, adapt_change=0.034)
     assert gain.finding == "Re-estimating BatchNorm on the competition images is predicted to pay"
     assert gain.severity == 2 and "`--set predict.adapt_bn=true`" in gain.action and "--adapt-bn" in gain.action
+    assert gain.action.endswith("Weigh this less if section 3 finds the class priors moved: most of the losses this "
+                                "rule missed came with a changed class mix.")
     assert gain.evidence.startswith("Shift-Gated predicts +3.4 points from the run's BatchNorm reference (an adapted "
                                     "copy's predictions) against the submitted ones; on the 872 held-out model-sets "
                                     "of pre-registered checks 21 to 35 (the rule chosen on checks 21 to 33), adapting "
