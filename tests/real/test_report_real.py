@@ -260,8 +260,8 @@ def test_html_report_has_every_section_and_figure_and_needs_no_network(workdir, 
     # COT-Gated has the benchmark's lowest MAE: the held-out check that chose Ref-Avg-Shrunk is named
     assert "predicted drop &lt; 5" in accuracy and ("Recommended: Ref-Avg-Shrunk, although COT-Gated has the lowest "
                                                    "error on these sets") in accuracy
-    assert ("(checks 30 to 34, benchmarks/PREREGISTERED.md: 3.17 against Ref-Avg's 3.34, COT-Gated's 3.20 and "
-            "Median-5-Spread's 3.49 points MAE over 360 held-out model-sets)") in md
+    assert ("(checks 30 to 35, benchmarks/PREREGISTERED.md: 3.09 against Ref-Avg's 3.24, COT-Gated's 3.10 and "
+            "Median-5-Spread's 3.39 points MAE over 440 held-out model-sets)") in md
     assert "Where a run has no BatchNorm reference" in accuracy and "Ref-Avg's row: measured by" in md
     assert "COT-Gated's row: measured on the same model-sets as Ref-Avg" in md
     assert "Ref-Avg-Shrunk's row: Ref-Avg lowered by 0.05 of the drop it predicts" in md
