@@ -314,7 +314,7 @@ COT_GATE = 0.05
 # Ref-Avg over-estimates the larger drops (+1.9 points where it predicts 10-20 on the benchmark's generated sets, about
 # 0 under 10): Ref-Avg-Shrunk takes this share of its predicted drop off again, fitted on those 92 model-sets alone
 # (the least MAE on a 0.005 grid), chosen by pre-registered check 30 on a round of families no estimate had seen,
-# confirmed by check 31 on another, and kept by checks 32 to 34 on a third, a fourth and a fifth.
+# confirmed by check 31 on another, and kept by each check since on a round of its own (32 to 35).
 REFERENCE_SHRINK = 0.05
 
 
@@ -342,10 +342,10 @@ class HeldOutEvidence:
 # What made each reference estimator the recommendation where a run has a BatchNorm reference (PREFERRED's notes).
 # Ref-Avg-Shrunk: checks 30 to 35, the rounds it was not fitted or chosen on (on round 34 alone COT-Gated and
 # Ref-Avg were closer, 3.93 and 3.99 against 4.26, and on round 35 COT-Gated, 2.63 against 2.74, but neither over the
-# rounds pooled, as checks 34b and 35b asked). Ref-Avg before
-# it: check 28's decision pooled the unseen model-sets of checks 26-28 (2.40 against 2.95 and 2.53 over 180), and
-# check 29's sixth round, where it also beat the candidate Ref-Switch (1.66 against 1.78), was pooled in. Over all
-# seven of Ref-Avg's held-out checks, 21-29's 432 model-sets: 2.25 against Median-5-Spread's 2.87.
+# rounds pooled, as checks 34b and 35b asked). Ref-Avg before it: check 28's decision pooled the unseen model-sets of
+# checks 26-28 (2.40 against 2.95 and 2.53 over 180), and check 29's sixth round, where it also beat the candidate
+# Ref-Switch (1.66 against 1.78), was pooled in. Over all seven of Ref-Avg's held-out checks, 21-29's 432
+# model-sets: 2.25 against Median-5-Spread's 2.87.
 HELD_OUT = {"Ref-Avg-Shrunk": HeldOutEvidence("checks 30 to 35", 440, 3.09, {"Ref-Avg": 3.24, "COT-Gated": 3.10,
                                                                            "Median-5-Spread": 3.39},
                                                "the only ones it was neither fitted nor chosen on"),

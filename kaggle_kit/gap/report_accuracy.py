@@ -62,7 +62,7 @@ def accuracy_section(errors: dict, unseen: dict | None = None, correction_eviden
         growth = ", ".join(f"{100 * b['mae']:.1f} at a predicted drop of {label} points ({b['n']} sets)"
                            for label, b in ests[binned]["by_predicted_drop"].items())
         sec.blocks.append(f"Errors grow with the size of the shift. {binned}: {growth}.")
-    # the reference estimators were measured on held-out families by checks 21-34 (their notes above), not by
+    # the reference estimators were measured on held-out families by the checks from 21 on (their notes above), not by
     # bench_gap_novel.py
     shown = next((n for n in (best, *estimators.PREFERRED) if n in unseen), None)
     if shown:
