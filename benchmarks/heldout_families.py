@@ -1,9 +1,9 @@
-"""Held-out shift families for the gap estimators: ninety-six that neither CC-Synth's synthetic pool nor
-``bench_gap.py``'s sets use, in twelve rounds of eight, each written for a pre-registered check
+"""Held-out shift families for the gap estimators: a hundred and four that neither CC-Synth's synthetic
+pool nor ``bench_gap.py``'s sets use, in thirteen rounds of eight, each written for a pre-registered check
 (``PREREGISTERED.md``) before any estimate on them existed and not changed after: ``NOVEL`` for check 4,
 ``CHECK5`` for check 5, ``CHECK15`` for check 15b, ``CHECK16`` for check 16, ``CHECK28`` for check 28, ``CHECK29``
 for check 29, ``CHECK30`` for check 30, ``CHECK31`` for check 31, ``CHECK32`` for check 32,
-``CHECK33`` for check 33, ``CHECK34`` for check 34, ``CHECK35`` for check 35.
+``CHECK33`` for check 33, ``CHECK34`` for check 34, ``CHECK35`` for check 35, ``CHECK36`` for check 36.
 Parameters follow CIFAR-10-C (Hendrycks & Dietterich 2019) where it has the family.
 Each function maps uint8 images (N, 32, 32, 3) at severity 1-5 to images of the same shape and type.
 """
@@ -1198,10 +1198,99 @@ CHECK35 = {"faded_print": faded_print, "cross_process": cross_process, "flicker_
            "light_leak": light_leak, "mixed_phones": mixed_phones, "auto_crop": auto_crop, "status_bar": status_bar,
            "thumbnails": thumbnails}
 
+
+def purple_fringe(x: np.ndarray, sev: int, rng: np.random.Generator) -> np.ndarray:
+    """A cheap lens's purple fringing: a violet (170, 60, 230) laid over high-contrast edges, none where the BT.601
+    luma's Sobel gradient is under 150 and ``a`` of it from 450 on (of about 1,000 at black against white), spread by
+    a 0.7-pixel Gaussian."""
+    a = (0.2, 0.3, 0.45, 0.6, 0.75)[sev - 1]
+    f = x.astype(np.float64)
+    grey = luma(f)
+    grad = np.hypot(ndimage.sobel(grey, axis=1), ndimage.sobel(grey, axis=2))
+    w = a * ndimage.gaussian_filter(np.clip((grad - 150) / 300, 0, 1), sigma=(0, 0.7, 0.7))[..., None]
+    return to_uint8((1 - w) * f + w * np.array([170.0, 60.0, 230.0]))
+
+
+def censor_block(x: np.ndarray, sev: int, rng: np.random.Generator) -> np.ndarray:
+    """A privacy mosaic: one square of ``s`` pixels per image, at a random place, replaced by the means of its 4 x 4
+    cells (a face or a plate pixelated before upload)."""
+    s = (8, 12, 16, 20, 24)[sev - 1]
+    out = x.copy()
+    for i, (r, c) in enumerate(rng.integers(0, 32 - s + 1, (len(x), 2))):
+        cells = x[i, r:r + s, c:c + s].reshape(s // 4, 4, s // 4, 4, 3).mean(axis=(1, 3), keepdims=True)
+        out[i, r:r + s, c:c + s] = to_uint8(np.broadcast_to(cells, (s // 4, 4, s // 4, 4, 3))).reshape(s, s, 3)
+    return out
+
+
+def bit_flips(x: np.ndarray, sev: int, rng: np.random.Generator) -> np.ndarray:
+    """A flaky card or link: a share ``q`` of the pixel bytes with one bit flipped, the bit (0 to 7) drawn per
+    byte, so some flips are invisible and some turn a value by 128."""
+    q = (0.01, 0.02, 0.04, 0.07, 0.1)[sev - 1]
+    hit = rng.random(x.shape) < q
+    bits = np.left_shift(1, rng.integers(0, 8, x.shape)).astype(np.uint8)
+    return x ^ (bits * hit).astype(np.uint8)
+
+
+def subpixels(x: np.ndarray, sev: int, rng: np.random.Generator) -> np.ndarray:
+    """A photo of an LCD close up: the columns cycle red, green, blue (the phase drawn per image), and in each the
+    other two channels are dimmed by ``d``."""
+    d = (0.15, 0.3, 0.45, 0.6, 0.75)[sev - 1]
+    own = (np.arange(32)[None, :, None] + rng.integers(0, 3, len(x))[:, None, None]) % 3 == np.arange(3)  # (N, col, ch)
+    return to_uint8(x * np.where(own, 1.0, 1 - d)[:, None])
+
+
+def overexposure(x: np.ndarray, sev: int, rng: np.random.Generator) -> np.ndarray:
+    """Over-exposed shots: in linear light (gamma 2.2) each image brightened by ``ev`` stops drawn between half of
+    ``e`` and ``e``, and the highlights clipped at white."""
+    e = (0.5, 1.0, 1.5, 2.0, 2.5)[sev - 1]
+    gain = 2.0 ** rng.uniform(e / 2, e, len(x))
+    linear = (x / 255.0) ** 2.2 * gain[:, None, None, None]
+    return to_uint8(255 * np.clip(linear, 0, 1) ** (1 / 2.2))
+
+
+def tilt_shift(x: np.ndarray, sev: int, rng: np.random.Generator) -> np.ndarray:
+    """The tilt-shift (miniature) filter: sharp in a band of 8 rows around a row drawn per image (10 to 22), blurred
+    toward a Gaussian of ``sigma`` pixels over the next 12 rows, and saturation raised 1.3 times about the luma."""
+    sigma = (0.8, 1.2, 1.6, 2.0, 2.5)[sev - 1]
+    f = x.astype(np.float64)
+    grey = luma(f)[..., None]
+    f = grey + 1.3 * (f - grey)
+    centre = rng.integers(10, 23, len(x))
+    w = np.clip((np.abs(np.arange(32)[None, :] - centre[:, None]) - 4) / 12, 0, 1)[:, :, None, None]  # (N, row)
+    return to_uint8((1 - w) * f + w * ndimage.gaussian_filter(f, sigma=(0, sigma, sigma, 0)))
+
+
+def hot_columns(x: np.ndarray, sev: int, rng: np.random.Generator) -> np.ndarray:
+    """A sensor with defective columns: ``n`` columns per image (drawn) read 150 levels too high."""
+    n = (1, 2, 3, 4, 6)[sev - 1]
+    cols = np.argsort(rng.random((len(x), 32)), axis=1)[:, :n]
+    hot = np.zeros((len(x), 32), dtype=bool)
+    np.put_along_axis(hot, cols, True, axis=1)
+    return to_uint8(x + 150.0 * hot[:, None, :, None])
+
+
+
+def sticker(x: np.ndarray, sev: int, rng: np.random.Generator) -> np.ndarray:
+    """Images shared with a sticker on: a share ``p`` of them under a yellow (255, 210, 40) disc of radius ``rad``
+    pixels, wholly inside the frame at a random place, with two dark eyes."""
+    p, rad = (0.1, 0.2, 0.3, 0.45, 0.6)[sev - 1], (4, 5, 5, 6, 7)[sev - 1]
+    rows, cols = np.meshgrid(np.arange(32), np.arange(32), indexing="ij")
+    out = x.copy()
+    for i in _some(len(x), p, rng):
+        r, c = rng.integers(rad, 32 - rad, 2)
+        out[i][np.hypot(rows - r, cols - c) <= rad] = (255, 210, 40)
+        out[i, r - rad // 3, [c - rad // 3, c + rad // 3]] = 30
+    return out
+
+
+CHECK36 = {"purple_fringe": purple_fringe, "censor_block": censor_block, "bit_flips": bit_flips,
+           "subpixels": subpixels, "overexposure": overexposure, "tilt_shift": tilt_shift,
+           "hot_columns": hot_columns, "sticker": sticker}
+
 # Each check's round, in the order they were written. The seed offset is a family's place in FAMILIES: each round
 # appended after the last, earlier checks' sets stay as drawn.
 CHECK_FAMILIES = {4: NOVEL, 5: CHECK5, 15: CHECK15, 16: CHECK16, 28: CHECK28, 29: CHECK29, 30: CHECK30,
-                  31: CHECK31, 32: CHECK32, 33: CHECK33, 34: CHECK34, 35: CHECK35}
+                  31: CHECK31, 32: CHECK32, 33: CHECK33, 34: CHECK34, 35: CHECK35, 36: CHECK36}
 FAMILIES = {name: fn for rnd in CHECK_FAMILIES.values() for name, fn in rnd.items()}
 
 
@@ -1225,6 +1314,8 @@ PRIOR_SETS = {
     34: [("dead_pixels", "dirichlet1", 21), ("row_shuffle", "longtail10", 22)],
     35: [("faded_print", "dirichlet1", 23), ("cross_process", "dirichlet1", 24), ("light_leak", "dirichlet1", 25),
          ("thumbnails", "longtail10", 26)],
+    36: [("overexposure", "dirichlet1", 27), ("purple_fringe", "dirichlet1", 28), ("subpixels", "longtail10", 29),
+         ("sticker", "longtail10", 30)],
 }
 _PRIORS = {"dirichlet1": lambda r: shifts.dirichlet_priors(10, 1.0, r),
            "longtail10": lambda r: shifts.long_tail_priors(10, 10.0, r)}
@@ -1232,7 +1323,7 @@ _PRIORS = {"dirichlet1": lambda r: shifts.dirichlet_priors(10, 1.0, r),
 
 def novel_sets(images: np.ndarray, labels: np.ndarray, check: int = 4):
     """(name, kind, build): clean (table headers), the check's 8 families x 2 severities, then its sets
-    with changed priors (``PRIOR_SETS``: two per check, four for check 35)."""
+    with changed priors (``PRIOR_SETS``: two per check, four for checks 35 and 36)."""
     yield "clean", "clean", lambda: (images, labels)
     for name in CHECK_FAMILIES[check]:
         for sev in SEVERITIES:

@@ -41,15 +41,15 @@ def test_each_family_is_deterministic_keeps_the_format_and_grows_with_severity(n
 def test_each_round_is_eight_families_new_to_the_synthetic_pool_and_to_the_earlier_rounds():
     assert not set(fam.FAMILIES) & set(shifts.CORRUPTIONS)
     rounds = [fam.NOVEL, fam.CHECK5, fam.CHECK15, fam.CHECK16, fam.CHECK28, fam.CHECK29, fam.CHECK30, fam.CHECK31,
-              fam.CHECK32, fam.CHECK33, fam.CHECK34, fam.CHECK35]
-    assert [len(r) for r in rounds] == [8] * 12 and len(fam.FAMILIES) == 96  # no name in two rounds
+              fam.CHECK32, fam.CHECK33, fam.CHECK34, fam.CHECK35, fam.CHECK36]
+    assert [len(r) for r in rounds] == [8] * 13 and len(fam.FAMILIES) == 104  # no name in two rounds
 
 
 def test_earlier_checks_sets_are_drawn_as_before_later_rounds_were_added():
     """Family seeds follow the place in FAMILIES: each round appended keeps the earlier checks' cached sets valid."""
     assert list(fam.FAMILIES) == [*fam.NOVEL, *fam.CHECK5, *fam.CHECK15, *fam.CHECK16, *fam.CHECK28, *fam.CHECK29,
                                   *fam.CHECK30, *fam.CHECK31, *fam.CHECK32, *fam.CHECK33,
-                                  *fam.CHECK34, *fam.CHECK35]
+                                  *fam.CHECK34, *fam.CHECK35, *fam.CHECK36]
     x = _images(4)
     np.testing.assert_array_equal(fam.novel(x, "glass_blur", 2),  # check 5's first family, seeded as in check 5
                                   fam.glass_blur(x, 2, np.random.default_rng(700 + 8 * 10 + 2)))
@@ -111,7 +111,8 @@ def test_motion_blur_kernel_is_a_normalised_line():
     assert k[[0, 1, 3, 4]].sum() == 0
 
 
-@pytest.mark.parametrize("check, with_priors", [(4, 2), (5, 2), (15, 2), (28, 2), (29, 2), (30, 2), (34, 2), (35, 4)])
+@pytest.mark.parametrize("check, with_priors", [(4, 2), (5, 2), (15, 2), (28, 2), (29, 2), (30, 2), (34, 2), (35, 4),
+                                                (36, 4)])
 def test_novel_sets_are_the_preregistered_ones_plus_the_clean_reference(check, with_priors):
     x, y = _images(40), np.arange(40) % 10
     sets = list(fam.novel_sets(x, y, check))
@@ -829,3 +830,88 @@ def test_thumbnails_blur_exactly_their_share_and_keep_the_mean():
     for i in changed:
         assert np.abs(np.diff(y[i].astype(int), axis=0)).mean() < np.abs(np.diff(x[i].astype(int), axis=0)).mean() / 2
         assert abs(y[i].mean() - x[i].mean()) < 2
+
+
+# ------------------------------------------------------------------ check 36's families
+def test_purple_fringe_tints_edges_violet_and_leaves_flat_areas():
+    x = np.zeros((1, 32, 32, 3), dtype=np.uint8)
+    x[0, :, 16:] = 255  # one vertical edge
+    y = fam.novel(x, "purple_fringe", 4).astype(int)[0]  # a = 0.6
+    np.testing.assert_array_equal(y[:, :12], 0)
+    np.testing.assert_array_equal(y[:, 20:], 255)
+    edge = y[:, 15]
+    assert (edge[:, 2] > edge[:, 1] + 50).all() and (edge[:, 0] > edge[:, 1]).all()  # violet: blue, red over green
+
+
+def test_censor_block_replaces_one_square_by_its_cell_means():
+    x = _images(6)
+    y = fam.censor_block(x, 2, np.random.default_rng(5))  # 12 pixels, cells of 4
+    for k, (r, c) in enumerate(np.random.default_rng(5).integers(0, 21, (6, 2))):
+        outside = np.ones((32, 32), dtype=bool)
+        outside[r:r + 12, c:c + 12] = False
+        np.testing.assert_array_equal(y[k][outside], x[k][outside])
+        for i in range(r, r + 12, 4):
+            for j in range(c, c + 12, 4):
+                mean = x[k, i:i + 4, j:j + 4].reshape(-1, 3).mean(axis=0)
+                assert (np.abs(y[k, i:i + 4, j:j + 4].astype(int) - mean) <= 0.5).all()
+
+
+def test_bit_flips_change_single_bits_of_about_their_share_of_bytes():
+    x = _images(40)
+    y = fam.novel(x, "bit_flips", 4)  # 7% of the bytes
+    diff = x ^ y
+    changed = diff != 0
+    assert 0.06 < changed.mean() < 0.08
+    assert all(bin(v).count("1") == 1 for v in np.unique(diff[changed]))
+
+
+def test_subpixels_keep_one_channel_per_column_in_a_repeating_cycle():
+    y = fam.novel(np.full((4, 32, 32, 3), 200, dtype=np.uint8), "subpixels", 4).astype(int)  # d = 0.6
+    for im in y:
+        assert (im == im[:1]).all()  # the same in every row
+        kept = (im[0] == 200).argmax(axis=1)
+        assert ((im[0] == 200).sum(axis=1) == 1).all() and (im[0][im[0] != 200] == 80).all()
+        assert len(set((kept - np.arange(32)) % 3)) == 1  # red, green, blue, red, ...
+
+
+def test_overexposure_brightens_every_value_and_clips_white():
+    x = np.tile(np.arange(0, 256, 15, dtype=np.uint8)[None, None, :, None], (5, 1, 1, 3))
+    y = fam.novel(x, "overexposure", 4).astype(int)  # 1 to 2 stops
+    v = x.astype(int)
+    assert (y[v == 0] == 0).all() and (y[v == 255] == 255).all()
+    assert (y[(v > 0) & (v < 255)] > v[(v > 0) & (v < 255)]).all()
+    assert (y[:, 0, -4:] == 255).all()  # the top values clipped to white, even at 1 stop
+
+
+def test_tilt_shift_keeps_a_sharp_band_and_blurs_far_rows():
+    x = _images(6)
+    y = fam.tilt_shift(x, 4, np.random.default_rng(5)).astype(int)
+    f = x.astype(float)
+    grey = fam.luma(f)[..., None]
+    vivid = fam.to_uint8(grey + 1.3 * (f - grey)).astype(int)  # saturation only
+    for k, centre in enumerate(np.random.default_rng(5).integers(10, 23, 6)):
+        band = slice(centre - 4, centre + 5)
+        np.testing.assert_array_equal(y[k, band], vivid[k, band])
+        far = np.abs(np.arange(32) - centre) >= 16
+        rough = [np.abs(np.diff(im[far], axis=1)).mean() for im in (y[k], vivid[k])]
+        assert rough[0] < rough[1] / 1.5
+
+
+def test_hot_columns_raise_whole_columns_and_nothing_else():
+    x = np.full((5, 32, 32, 3), 50, dtype=np.uint8)
+    y = fam.novel(x, "hot_columns", 4).astype(int)  # 4 columns
+    for im in y:
+        hot = im[0, :, 0] == 200
+        assert hot.sum() == 4 and (im[:, hot] == 200).all() and (im[:, ~hot] == 50).all()
+
+
+def test_sticker_covers_exactly_its_share_with_a_yellow_disc():
+    x = _images(20)
+    y = fam.novel(x, "sticker", 4)  # 45% of 20, radius 6
+    changed = _changed(x, y)
+    assert len(changed) == 9
+    for i in changed:
+        yellow = (y[i] == (255, 210, 40)).all(axis=2)
+        assert 90 <= yellow.sum() <= 113 and ((y[i] == 30).all(axis=2)).sum() == 2  # pi 6^2 less two eyes
+        rest = ~yellow & ~(y[i] == 30).all(axis=2)
+        np.testing.assert_array_equal(y[i][rest], x[i][rest])
