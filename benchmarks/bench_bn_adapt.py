@@ -243,7 +243,11 @@ def add_reference_to_measured_error(df: pd.DataFrame, command: str,
                            f"and behind Ref-Avg on {held.checks} (the line above)"),
              "Ref-Avg-Shrunk": (f"Ref-Avg lowered by {estimators.REFERENCE_SHRINK:g} of the drop it predicts, the "
                                 f"share fitted on these model-sets (the Ref-Avg line); "
-                                f"{estimators.REFERENCE_PARTNER} {image_shifts('Ref-Avg-Shrunk')}")}
+                                f"{estimators.REFERENCE_PARTNER} {image_shifts('Ref-Avg-Shrunk')}"),
+             "Ref-Prior": (f"Ref-EM where COT on the reference moves by more than "
+                           f"{100 * estimators.PRIOR_TELL:.0f} points with EM's priors, else Ref-Avg-Shrunk, on the "
+                           f"same model-sets; {estimators.REFERENCE_PARTNER} {image_shifts('Ref-Prior')}; it quotes "
+                           f"Ref-Avg-Shrunk's range")}
     for name, note in notes.items():
         payload["estimators"][name] = summaries[name]
         payload.setdefault("derived", {})[name] = note

@@ -5,8 +5,8 @@ Why: the recommendation (``estimators.PREFERRED``) and the records the report qu
 BatchNorm (``estimators.HELD_OUT``, ``RANGE_HELD_OUT``, ``ADAPT_HELD_OUT``) rest on these rows, which took hours of
 CPU to measure (``bench_bn_adapt.py --sets N --forms balanced3 --save-rows``, one round of shift families per check,
 ``heldout_families.py``). Kept in ``heldout_rows.csv`` they are re-read in a second, and a unit test holds the
-records to them. Ref-Avg-Shrunk and, for rows saved before it existed, COT-Gated are computed here by the toolkit's
-own functions from the saved columns.
+records to them. Ref-Avg-Shrunk, Ref-Prior and, for rows saved before it existed, COT-Gated are computed here by the
+toolkit's own functions from the saved columns.
 
     .venv/bin/python benchmarks/heldout_table.py
     .venv/bin/python benchmarks/heldout_table.py --by model --checks 30 31 32
@@ -34,7 +34,8 @@ from kaggle_kit.errors import KitError  # noqa: E402
 from kaggle_kit.gap import estimators  # noqa: E402
 
 ROWS = Path(__file__).resolve().parent / "heldout_rows.csv"
-SHOWN = ("Ref-Avg-Shrunk", "Ref-Avg", "Ref-EM", "COT-Gated", "Median-5-Spread")
+SHOWN = ("Ref-Prior", "Ref-Avg-Shrunk", "Ref-Avg", "Ref-EM", "COT-Gated", "Median-5-Spread")
+KEY = ["check", "model", "set"]  # one model-set: its trained row and its balanced x3 row
 REQUIRED = ("check", "model", "round", "set", "kind", "statistics", "holdout_acc", "true_acc", "COT", "COT-EM",
             "Ref-Avg", "Median-5-Spread")
 
@@ -59,11 +60,17 @@ def read_rows(path: Path, check: int | None = None) -> pd.DataFrame:
 
 def trained_rows(rows: pd.DataFrame) -> pd.DataFrame:
     """The rows of the trained statistics, with the estimators the toolkit derives from saved columns: COT-Gated where
-    a check saved none, Ref-Avg-Shrunk always (so a record follows ``REFERENCE_SHRINK`` if it is changed)."""
+    a check saved none, Ref-Avg-Shrunk and Ref-Prior always (so a record follows ``REFERENCE_SHRINK`` or
+    ``PRIOR_TELL`` if it is changed). Ref-Prior reads the balanced x3 row, whose COT and COT-EM are the reference's."""
     t = rows[rows.statistics == "trained"].copy()
     if t[["holdout_acc", "true_acc", "Ref-Avg"]].isna().any().any():
         raise RowsError("a trained row without holdout_acc, true_acc or Ref-Avg")
+    b = rows[rows.statistics == "balanced3"].set_index(KEY)
+    move = (b["COT-EM"] - b["COT"]).abs().reindex(pd.MultiIndex.from_frame(t[KEY]))
+    if move.isna().any():
+        raise RowsError("a trained row without its balanced3 row's COT and COT-EM")
     t["Ref-Avg-Shrunk"] = [estimators.shrunk(e, h) for e, h in zip(t["Ref-Avg"], t.holdout_acc)]
+    t["Ref-Prior"] = [estimators.ref_prior(r, m) for r, m in zip(t.to_dict("records"), move.to_numpy())]
     saved = t["COT-Gated"] if "COT-Gated" in t else pd.Series(np.nan, index=t.index)
     t["COT-Gated"] = saved.fillna(pd.Series([estimators.cot_gated(r) for r in t.to_dict("records")], index=t.index))
     return t

@@ -150,8 +150,8 @@ class PredictConfig:
     # the competition images themselves (``bn_adapt``); the holdout's and the test set's keep the trained ones
     adapt_bn: bool = field(default=False, metadata=KEYED_WHEN_SET)
     # True: a BatchNorm model whose competition logits keep the trained statistics also gets a class-balanced
-    # adapted copy's competition logits (logits_comp_reference.npz), for the report's Ref-EM, Ref-Avg, COT-Gated and
-    # Ref-Avg-Shrunk estimates; about 8 more plain passes over the competition images
+    # adapted copy's competition logits (logits_comp_reference.npz), for the report's Ref-EM, Ref-Avg, COT-Gated,
+    # Ref-Avg-Shrunk and Ref-Prior estimates; about 8 more plain passes over the competition images
     bn_reference: bool = field(default=True, metadata=KEYED_WHEN_SET)
 
 

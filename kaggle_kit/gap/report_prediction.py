@@ -52,6 +52,8 @@ def expectation_sentence(name: str, estimator: str, result: dict, errors: dict,
     disagree; how often it held on shift families outside the benchmark is ``estimators.RANGE_HELD_OUT`` for the
     estimator it measured, else ``unseen``'s "range_coverage"), otherwise the estimator's own error at its predicted
     drop, either side; either way reaching further down where ``estimators.reach_below`` says so, and saying why."""
+    if estimator in estimators.RANGE_LENDER:
+        return borrowed_sentence(name, estimator, result, errors, unseen)
     est = result["estimates"].get(estimator)
     unreached = None if est is None else estimators.range_before_reach(errors, result["estimates"],
                                                                        result["holdout_acc"], estimator)
@@ -94,6 +96,35 @@ def expectation_sentence(name: str, estimator: str, result: dict, errors: dict,
         f"points, 9 in 10 of its benchmark errors.")
     return (f"{head}. Expect **{percent(low, 1)} to {percent(high, 1)}**: {where} was within "
             f"{p90:.1f} points 9 times in 10; {why}.{evidence}{joined}{reach}")
+
+
+def borrowed_sentence(name: str, estimator: str, result: dict, errors: dict, unseen: dict | None = None) -> str | None:
+    """Ref-Prior's line: which estimate it quotes and why (``estimators.ref_prior``), the range it borrows from its
+    ``estimators.RANGE_LENDER``, taken out to its estimate, with that range's held-out record, then the lender's own
+    line, which says how the range was built."""
+    lender = estimators.RANGE_LENDER[estimator]
+    est, move = result["estimates"].get(estimator), result.get("reference_move")
+    if est is None or move is None:
+        return expectation_sentence(name, lender, result, errors, unseen)
+    held = estimators.RANGE_HELD_OUT
+    record = f" This range held on {held.words()}." if held.estimator == estimator else ""
+    # with the record said, the lender's line leaves out the unseen families' coverage: one record per range
+    lent = expectation_sentence(name, lender, result, errors, None if record else unseen)
+    if lent is None:
+        return None
+    low, high = estimators.prediction_range(errors, result["estimates"], result["holdout_acc"], estimator)
+    tell = 100 * estimators.PRIOR_TELL
+    why = (f"Ref-EM, because on the BatchNorm reference COT's estimate moves by {100 * move:.1f} points when its class "
+           f"mix is EM's priors (over {tell:.0f}: the class mix looks changed, where Ref-EM, prior-corrected, has been "
+           f"the closer)" if move > estimators.PRIOR_TELL else
+           f"{lender}, because on the BatchNorm reference COT's estimate moves by only {100 * move:.1f} points when "
+           f"its class mix is EM's priors ({tell:.0f} or less: the class mix looks unchanged)")
+    span = estimators.prediction_range(errors, result["estimates"], result["holdout_acc"], lender)
+    taken = "" if span == (low, high) else ", taken out to hold this estimate"
+    lent = lent.removeprefix(f"{name}: ")
+    return (f"{name}: {estimator} predicts **{percent(est, 1)}**, {versus(est, result['holdout_acc'])} the holdout: "
+            f"{why}. Expect **{percent(low, 1)} to {percent(high, 1)}**, {lender}'s range{taken}.{record} How that "
+            f"range is built: {lent}")
 
 
 def versus(value: float, holdout: float) -> str:
@@ -161,6 +192,10 @@ def estimator_glossary() -> tuple[tuple[str, str], ...]:
         ("Ref-Avg-Shrunk", f"Ref-Avg lowered by {100 * estimators.REFERENCE_SHRINK:.0f}% of the drop it predicts "
                            "from the holdout, because Ref-Avg has over-estimated large drops and not small ones "
                            "(chosen by a test on shift families outside the benchmark, section 7)"),
+        ("Ref-Prior", f"Ref-EM where, on the BatchNorm reference, COT's estimate moves by more than "
+                      f"{100 * estimators.PRIOR_TELL:.0f} points when its class mix is EM's priors (the class mix "
+                      f"looks changed), else Ref-Avg-Shrunk; it quotes Ref-Avg-Shrunk's range (chosen by a test on "
+                      f"shift families outside the benchmark, section 7)"),
         ("COT-Gated", f"Ref-Avg where COT's estimate moves by more than {100 * estimators.COT_GATE:.0f} points "
                       "when its class mix is EM's priors (the class mix looks changed), else Median-5-Spread "
                       "(chosen by one test on shift families outside the benchmark, then behind Ref-Avg over it "
@@ -286,7 +321,7 @@ def _predicted_lb_figure(main: RunView, errors: dict, best: str, own: float | No
 
 
 def run_estimator(v: RunView, best: str, errors: dict) -> str:
-    """The estimator section 2 quotes for run ``v``: its own preferred one where it has one (Ref-Avg-Shrunk needs the
+    """The estimator section 2 quotes for run ``v``: its own preferred one where it has one (Ref-Prior needs the
     run's BatchNorm reference, so the runs of one report can differ), else the report's ``best``."""
     own = recommended_estimator(errors, available=v.result["estimates"])
     return own if own in estimators.PREFERRED else best

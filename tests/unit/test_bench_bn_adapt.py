@@ -102,12 +102,14 @@ def test_the_reference_table_scores_the_trained_rows_per_model_and_kind():
     rows["Ref-Avg"] = (rows["Ref-EM"] + rows["Median-5-Spread"]) / 2
     rows["COT-Gated"] = rows["Median-5-Spread"]
     rows["Ref-Avg-Shrunk"] = rows["Ref-Avg"]
+    rows["Ref-Prior"] = rows["Ref-EM"]
     lines = bn.reference_table(rows).splitlines()
-    assert lines[0] == "| trained accuracy, rows | Median-5-Spread | Ref-EM | Ref-Avg | COT-Gated | Ref-Avg-Shrunk |"
-    assert "| model a, 3 | 5.00 | 2.00 | 1.50 | 5.00 | 1.50 |" in lines
-    assert "| model b, 3 | 5.00 | 4.00 | 0.50 | 5.00 | 0.50 |" in lines
-    assert "| kind label, 2 | 5.00 | 3.00 | 1.00 | 5.00 | 1.00 |" in lines
-    assert lines[-1] == "| all, 6 | 5.00 | 3.00 | 1.00 | 5.00 | 1.00 |"
+    assert lines[0] == ("| trained accuracy, rows | Median-5-Spread | Ref-EM | Ref-Avg | COT-Gated | Ref-Avg-Shrunk "
+                        "| Ref-Prior |")
+    assert "| model a, 3 | 5.00 | 2.00 | 1.50 | 5.00 | 1.50 | 2.00 |" in lines
+    assert "| model b, 3 | 5.00 | 4.00 | 0.50 | 5.00 | 0.50 | 4.00 |" in lines
+    assert "| kind label, 2 | 5.00 | 3.00 | 1.00 | 5.00 | 1.00 | 3.00 |" in lines
+    assert lines[-1] == "| all, 6 | 5.00 | 3.00 | 1.00 | 5.00 | 1.00 | 3.00 |"
     assert bn.reference_table(_rows()) == ""   # rows without the reference: no table
 
 
@@ -137,11 +139,12 @@ def test_write_gives_the_reference_estimators_their_measured_error_entries_and_k
     rows.loc[with_priors, "Ref-Avg"] = rows.loc[with_priors, "true_acc"] + 0.015
     rows.loc[trained, "COT-Gated"] = rows.loc[trained, "Median-5-Spread"].where(~with_priors, rows["Ref-Avg"])
     rows.loc[trained, "Ref-Avg-Shrunk"] = rows.loc[trained, "true_acc"] + 0.01
+    rows.loc[trained, "Ref-Prior"] = rows.loc[trained, "Ref-Avg-Shrunk"].where(~with_priors, rows["Ref-EM"])
     path = tmp_path / "measured_error.json"
     path.write_text(json.dumps({"estimators": {"AC": {"mae_all_generated": 0.1}}, "n_sets": 23,
                                 "models": {"a": 0.6, "b": 0.8, "c": 0.9}}))
     written = bn.add_reference_to_measured_error(rows, "bench_bn_adapt.py --models a b", path)
-    assert written == ["Ref-EM", "Ref-Avg", "COT-Gated", "Ref-Avg-Shrunk"]
+    assert written == ["Ref-EM", "Ref-Avg", "COT-Gated", "Ref-Avg-Shrunk", "Ref-Prior"]
     payload = json.loads(path.read_text())
     assert payload["estimators"]["AC"] == {"mae_all_generated": 0.1} and payload["n_sets"] == 23
     assert payload["models"] == {"a": 0.6, "b": 0.8, "c": 0.9}
@@ -166,3 +169,9 @@ def test_write_gives_the_reference_estimators_their_measured_error_entries_and_k
     assert payload["derived"]["Ref-Avg-Shrunk"] == (
         "Ref-Avg lowered by 0.05 of the drop it predicts, the share fitted on these model-sets (the Ref-Avg line); "
         "Median-5-Spread on their image shifts alone 5.00 against Ref-Avg-Shrunk's 1.00")
+    prior = payload["estimators"]["Ref-Prior"]  # Ref-EM's 2 points where the class mix changed, else 1
+    assert prior["mae_covariate"] == pytest.approx(0.01) and prior["mae_label_shift"] == pytest.approx(0.02)
+    assert payload["derived"]["Ref-Prior"] == (
+        "Ref-EM where COT on the reference moves by more than 8 points with EM's priors, else Ref-Avg-Shrunk, on the "
+        "same model-sets; Median-5-Spread on their image shifts alone 5.00 against Ref-Prior's 1.00; it quotes "
+        "Ref-Avg-Shrunk's range")

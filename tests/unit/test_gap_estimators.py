@@ -403,18 +403,22 @@ def test_shipped_measured_error_has_the_bins_the_report_range_quotes_and_the_pre
     assert est.RANGE_MEDIAN == "Median-5"
     assert set(bins) <= set(est.DROP_BINS_POINTS) and sum(b["n"] for b in bins.values()) == \
         errors["estimators"][est.RANGE_MEDIAN]["n_generated"]
-    assert est.recommended_estimator(errors) == est.PREFERRED[0] == "Ref-Avg-Shrunk"
+    # Ref-Prior, unmeasured by the benchmark, is recommended through the range it quotes (Ref-Avg-Shrunk's)
+    assert est.recommended_estimator(errors) == est.PREFERRED[0] == "Ref-Prior" not in errors["estimators"]
+    assert est.RANGE_LENDER == {"Ref-Prior": "Ref-Avg-Shrunk"}
+    assert est.recommended_estimator(errors, available=[n for n in est.ESTIMATORS if n != "Ref-Prior"]) == \
+        est.PREFERRED[1] == "Ref-Avg-Shrunk"
     without_reference = [n for n in est.ESTIMATORS if n not in est.REFERENCE_ESTIMATORS]
-    assert est.recommended_estimator(errors, available=without_reference) == est.PREFERRED[1] == "Median-5-Spread"
+    assert est.recommended_estimator(errors, available=without_reference) == est.PREFERRED[2] == "Median-5-Spread"
     for name in ("Median-5-Spread", "Median-4-Spread", "NucNorm"):  # measured on every set, not combined afterwards
         assert errors["estimators"][name]["n_generated"] == errors["n_sets"] * len(errors["models"])
     # the reference's four, measured by bench_bn_adapt.py's --write on the models its other file names, say so;
-    # nothing else was derived
-    assert set(errors["derived"]) == set(est.REFERENCE_ESTIMATORS) == {"Ref-EM", "Ref-Avg", "COT-Gated",
-                                                                         "Ref-Avg-Shrunk"}
+    # nothing else was derived. Ref-Prior came later (check 36) and quotes Ref-Avg-Shrunk's range
+    measured = [n for n in est.REFERENCE_ESTIMATORS if n not in est.RANGE_LENDER]
+    assert set(errors["derived"]) == set(measured) == {"Ref-EM", "Ref-Avg", "COT-Gated", "Ref-Avg-Shrunk"}
     bn_models = est.measured_error("measured_bn_adapt.json")["models"]
     assert set(bn_models) <= set(errors["models"]) and len(bn_models) >= 2
-    for name in est.REFERENCE_ESTIMATORS:
+    for name in measured:
         assert errors["estimators"][name]["n_generated"] == errors["n_sets"] * len(bn_models)
         assert errors["estimators"][name]["by_predicted_drop"]
     assert "bench_bn_adapt.py" in errors["derived"]["Ref-Avg"] and "beside Ref-Avg" in errors["derived"]["Ref-EM"]
@@ -483,13 +487,32 @@ def test_held_out_evidence_is_for_preferred_reference_estimators_that_beat_what_
     against (the first of ``against``) would recommend an estimator its own evidence speaks against. The others are
     reported beside it and may be as close (over checks 30-31 alone COT-Gated was 2.08 against 2.09)."""
     # and every preferred reference estimator has one: none is recommended on the benchmark alone
-    assert [n for n in est.PREFERRED if n in est.REFERENCE_ESTIMATORS] == ["Ref-Avg-Shrunk"]
-    assert list(est.HELD_OUT) == ["Ref-Avg-Shrunk", "Ref-Avg"]  # the one recommended now, and before it
+    assert [n for n in est.PREFERRED if n in est.REFERENCE_ESTIMATORS] == ["Ref-Prior", "Ref-Avg-Shrunk"]
+    assert list(est.HELD_OUT) == ["Ref-Prior", "Ref-Avg-Shrunk", "Ref-Avg"]  # the one recommended now, and before
     for h in est.HELD_OUT.values():
         assert h.model_sets > 0 and h.against and h.mae_points < next(iter(h.against.values()))
-    assert list(est.HELD_OUT["Ref-Avg-Shrunk"].against)[0] == "Ref-Avg"  # what checks 30 to 35 tested it against
+    assert list(est.HELD_OUT["Ref-Prior"].against)[0] == "Ref-Avg-Shrunk"  # what check 36 tested it against
+    assert list(est.HELD_OUT["Ref-Avg-Shrunk"].against)[0] == "Ref-Avg"  # what checks 30 to 36 tested it against
     h = est.HeldOutEvidence("check 99", 10, 1.5, {"A": 2.0, "B": 1.75})
     assert h.versus() == "1.50 against A's 2.00 and B's 1.75"
+
+
+def test_ref_prior_quotes_ref_em_only_where_cots_move_on_the_reference_passes_the_tell():
+    e = {"Ref-EM": 0.85, "Ref-Avg-Shrunk": 0.78}
+    assert est.PRIOR_TELL == 0.08
+    assert est.ref_prior(e, 0.09) == 0.85 and est.ref_prior(e, 0.30) == 0.85  # the class mix looks changed
+    assert est.ref_prior(e, 0.08) == 0.78 and est.ref_prior(e, 0.0) == 0.78   # at the tell or under: unchanged
+
+
+def test_cots_prior_move_is_small_for_the_holdouts_class_mix_and_large_for_a_skewed_one():
+    """The tell Ref-Prior reads: COT transported to EM's priors instead of the holdout's moves only when EM finds
+    the class mix changed."""
+    rng = np.random.default_rng(3)
+    balanced, _ = _calibrated_logits(rng, 20_000, 3.0)
+    skewed, _ = _calibrated_logits(rng, 20_000, 3.0, bias=np.r_[5.0, np.zeros(9)])  # mostly class 0
+    uniform = np.full(10, 0.1)
+    moves = [est.cot_prior_move(softmax(lg), softmax(lg), uniform) for lg in (balanced, skewed)]
+    assert moves[0] < 0.01 and moves[1] > est.PRIOR_TELL
 
 
 def test_the_preferred_estimator_is_recommended_only_when_computed_and_measured():
@@ -509,6 +532,11 @@ def test_the_preferred_estimator_is_recommended_only_when_computed_and_measured(
     errors["estimators"]["Ref-Avg"] = {"mae_all_generated": 0.02}
     assert est.recommended_estimator(errors, available=everything) == shrunk
     assert est.recommended_estimator(errors, available=["Median-5-Spread", "Median-4"]) == "Median-5-Spread"
+    # Ref-Prior first where computed: measured through Ref-Avg-Shrunk, whose range it quotes
+    assert est.recommended_estimator(errors, available=["Ref-Prior", *everything]) == "Ref-Prior"
+    assert est.recommended_estimator(errors) == "Ref-Prior"  # the report's section 7: everything measured
+    del errors["estimators"][shrunk]
+    assert est.recommended_estimator(errors, available=["Ref-Prior", "Median-5-Spread"]) == "Median-5-Spread"
     del errors["estimators"]["Median-5-Spread"]
     assert est.recommended_estimator(errors, available=["Median-5-Spread", "Median-4"]) == "Median-4"
 
@@ -535,8 +563,13 @@ def test_the_reference_estimate_is_the_submitted_accuracy_when_the_reference_is_
     # the submitted model's own confidence reads differently: the reference is another model, not a copy of it
     assert abs(est.reference_estimate(r["temperature"], r["source_priors"], submitted, submitted) - truth) > 0.05
     # without Median-5-Spread (no synthetic logits) there is no Ref-Avg; without a reference, neither
-    assert not {"Ref-Avg", "COT-Gated", "Ref-Avg-Shrunk"} & set(r["estimates"])
+    assert not {"Ref-Avg", "COT-Gated", "Ref-Avg-Shrunk", "Ref-Prior"} & set(r["estimates"])
     assert not set(est.REFERENCE_ESTIMATORS) & set(est.estimate_all(hold, hold_y, submitted)["estimates"])
+    # the reference's prior move is kept whenever there is a reference: the report says why Ref-Prior chose
+    probs = est.calibrated_probs(reference, r["temperature"])
+    bt, bb = est.fit_bcts(hold, hold_y)
+    assert r["reference_move"] == est.cot_prior_move(probs, est.bcts_probs(reference, bt, bb), r["source_priors"])
+    assert est.estimate_all(hold, hold_y, submitted)["reference_move"] is None
 
 
 def test_the_reference_estimate_is_prior_corrected_under_pure_label_shift():
@@ -598,6 +631,24 @@ def test_a_recommended_estimate_outside_median_5s_range_widens_it_to_its_own_ban
     inside = est.recommended_prediction({"estimates": {**full, "Ref-Avg-Shrunk": 0.74}, "holdout_acc": 0.9}, errors)
     assert (inside.low, inside.high) == (pytest.approx(0.64), pytest.approx(0.75))
     assert est.joined_range((0.64, 0.75), 0.80, None) == (0.64, 0.75)  # no band of its own: nothing to join
+
+
+def test_ref_prior_quotes_ref_avg_shrunks_range_taken_out_to_its_own_estimate():
+    errors = {"estimators": {
+        "Median-5": {"mae_all_generated": 0.02, "p90_generated": 0.05, "max_error_generated": 0.1, "n_generated": 20},
+        "Ref-Avg-Shrunk": {"mae_all_generated": 0.03, "p90_generated": 0.04, "max_error_generated": 0.1,
+                           "n_generated": 20}}}
+    full = {"Median-5": 0.70, "Median-5-Spread": 0.688, "Shift-Gated": 0.70, "CC-Synth": 0.66, "ATC-NE-EM": 0.72,
+            "COTT": 0.7, "Ref-EM": 0.86, "Ref-Avg-Shrunk": 0.74, "Ref-Prior": 0.86}
+    shrunk = est.prediction_range(errors, full, 0.9, "Ref-Avg-Shrunk")
+    assert shrunk == (pytest.approx(0.64), pytest.approx(0.75))
+    p = est.recommended_prediction({"estimates": full, "holdout_acc": 0.9}, errors)
+    assert (p.estimator, p.accuracy) == ("Ref-Prior", 0.86)
+    assert (p.low, p.high) == (pytest.approx(0.64), 0.86)  # taken out to the estimate, not to a band of its own
+    same = {**full, "Ref-Prior": 0.74}
+    assert est.prediction_range(errors, same, 0.9, "Ref-Prior") == shrunk
+    assert est.prediction_range({}, full, 0.9, "Ref-Prior") is None  # no range for its lender: none for it
+    assert est.taken_out_to((0.6, 0.7), 0.5) == (0.5, 0.7) and est.taken_out_to((0.6, 0.7), None) == (0.6, 0.7)
 
 
 def test_cott_transports_the_target_to_the_priors_it_is_given():

@@ -50,6 +50,22 @@ def test_cot_gated_computed_here_is_what_the_benchmark_saved_where_it_saved_it()
     np.testing.assert_allclose(again, saved["COT-Gated"], atol=1e-12)
 
 
+def test_ref_prior_is_ref_em_where_the_balanced_rows_cot_moved_over_the_tell_else_ref_avg_shrunk(rows):
+    """Ref-Prior is derived here, as the toolkit derives it, from the reference's COT and COT-EM: the balanced x3
+    row's, which the benchmark computed with the adapted copy's logits as the target."""
+    raw = ht.read_rows(ht.ROWS)
+    b = raw[raw.statistics == "balanced3"].set_index(ht.KEY)
+    move = (b["COT-EM"] - b["COT"]).abs().reindex(pd.MultiIndex.from_frame(rows[ht.KEY])).to_numpy()
+    told = move > estimators.PRIOR_TELL
+    assert 50 <= told.sum() <= 100 and (rows.kind[told] != "covariate").mean() > 0.8
+    np.testing.assert_array_equal(rows["Ref-Prior"][told], rows["Ref-EM"][told])
+    np.testing.assert_array_equal(rows["Ref-Prior"][~told], rows["Ref-Avg-Shrunk"][~told])
+    lone = raw[~((raw.statistics == "balanced3") & (raw.set == raw.set.iloc[0]) & (raw.check == raw.check.iloc[0])
+                 & (raw.model == raw.model.iloc[0]))]
+    with pytest.raises(ht.RowsError, match="without its balanced3 row"):
+        ht.trained_rows(lone)
+
+
 def test_checks_of_reads_each_way_a_record_names_its_checks():
     ev = estimators.HeldOutEvidence("check 30", 72, 2.0, {})
     assert ht.checks_of(ev) == [30]
@@ -73,7 +89,7 @@ def test_a_fresh_checks_rows_are_read_beside_the_committed_ones(rows, tmp_path, 
     assert ht.main(["--add", str(tmp_path / "c99.csv"), "--check", "99", "--checks", "30", "99"]) == 0
     lines = capsys.readouterr().out.splitlines()
     row30, row99 = (next(x for x in lines if x.startswith(f"| {c} |")) for c in (30, 99))
-    assert row30[4:] == row99[4:] and row30.startswith("| 30 | 72 | 2.03 | 2.15 |")
+    assert row30[4:] == row99[4:] and row30.startswith("| 30 | 72 | 1.91 | 2.03 | 2.15 |")
     assert any(x.startswith("| all | 144 |") for x in lines)
 
 
