@@ -38,12 +38,12 @@ def accuracy_section(errors: dict, unseen: dict | None = None, correction_eviden
     best = estimators.recommended_estimator(errors)
     ests = errors.get("estimators", {})
     lowest = min(ests, key=lambda n: ests[n]["mae_all_generated"]) if ests else best
-    if best not in ests:  # it quotes another's range (estimators.RANGE_LENDER) and has no benchmark error of its own
-        lender = estimators.RANGE_LENDER.get(best, lowest)
+    if best in estimators.RANGE_LENDER and best not in ests:  # quoting another's range, no benchmark error of its own
         sec.blocks.append(
-            f"Recommended: {best}, which these sets did not measure; it quotes {lender}'s range, and tests written "
-            f"down before their data existed ({CHOSEN_BY.get(best, 'benchmarks/PREREGISTERED.md')}) chose it for "
-            f"its error on shift families outside the benchmark.")
+            f"Recommended: {best}, which these sets did not measure; it quotes {estimators.RANGE_LENDER[best]}'s "
+            f"range, and tests written down before their data existed "
+            f"({CHOSEN_BY.get(best, 'benchmarks/PREREGISTERED.md')}) chose it for its error on shift families outside "
+            f"the benchmark.")
     elif best != lowest:
         sec.blocks.append(
             f"Recommended: {best}, although {lowest} has the lowest error on these sets "
