@@ -1,9 +1,10 @@
-"""Held-out shift families for the gap estimators: a hundred and four that neither CC-Synth's synthetic
-pool nor ``bench_gap.py``'s sets use, in thirteen rounds of eight, each written for a pre-registered check
+"""Held-out shift families for the gap estimators: a hundred and twelve that neither CC-Synth's synthetic
+pool nor ``bench_gap.py``'s sets use, in fourteen rounds of eight, each written for a pre-registered check
 (``PREREGISTERED.md``) before any estimate on them existed and not changed after: ``NOVEL`` for check 4,
 ``CHECK5`` for check 5, ``CHECK15`` for check 15b, ``CHECK16`` for check 16, ``CHECK28`` for check 28, ``CHECK29``
 for check 29, ``CHECK30`` for check 30, ``CHECK31`` for check 31, ``CHECK32`` for check 32,
-``CHECK33`` for check 33, ``CHECK34`` for check 34, ``CHECK35`` for check 35, ``CHECK36`` for check 36.
+``CHECK33`` for check 33, ``CHECK34`` for check 34, ``CHECK35`` for check 35, ``CHECK36`` for check 36,
+``CHECK37`` for check 37.
 Parameters follow CIFAR-10-C (Hendrycks & Dietterich 2019) where it has the family.
 Each function maps uint8 images (N, 32, 32, 3) at severity 1-5 to images of the same shape and type.
 """
@@ -1287,10 +1288,159 @@ CHECK36 = {"purple_fringe": purple_fringe, "censor_block": censor_block, "bit_fl
            "subpixels": subpixels, "overexposure": overexposure, "tilt_shift": tilt_shift,
            "hot_columns": hot_columns, "sticker": sticker}
 
+
+# Check 37's families (written 2026-12-05 before any estimate on them; none is in an earlier round, the pool or
+# bench_gap): filters, lens faults, another codec, and two overlays that mark a share of the images.
+def neon(x: np.ndarray, sev: int, rng: np.random.Generator) -> np.ndarray:
+    """A neon-glow filter: each channel's Sobel edge strength (a fifth of it, spread by a 0.7-pixel Gaussian) as
+    light on black, mixed ``a`` into the image, so flat areas darken and edges glow in their own colour."""
+    a = (0.2, 0.35, 0.5, 0.65, 0.8)[sev - 1]
+    f = x.astype(np.float64)
+    edges = np.hypot(ndimage.sobel(f, axis=1), ndimage.sobel(f, axis=2))
+    glow = np.clip(ndimage.gaussian_filter(edges / 5, sigma=(0, 0.7, 0.7, 0)), 0, 255)
+    return to_uint8((1 - a) * f + a * glow)
+
+
+def water_drops(x: np.ndarray, sev: int, rng: np.random.Generator) -> np.ndarray:
+    """Water drops on the lens: ``k`` discs per image (radius 3 to 6 pixels, anywhere), each a small lens showing
+    the scene around its centre upside down and magnified 1 / 0.6 times, with a rim darkened to 0.6."""
+    k = (2, 3, 4, 5, 6)[sev - 1]
+    n = len(x)
+    centres, radii = rng.uniform(3, 29, (k, n, 2)), rng.uniform(3, 6, (k, n))
+    rows, cols = np.meshgrid(np.arange(32), np.arange(32), indexing="ij")
+    src_r, src_c = np.broadcast_to(rows, (n, 32, 32)).copy(), np.broadcast_to(cols, (n, 32, 32)).copy()
+    shade = np.ones((n, 32, 32))
+    for (cy, cx), r in zip(centres.transpose(0, 2, 1), radii):  # later drops lie over earlier ones
+        cy, cx, r = cy[:, None, None], cx[:, None, None], r[:, None, None]
+        dist = np.hypot(rows - cy, cols - cx)
+        inside = dist < r
+        src_r = np.where(inside, np.clip(np.rint(cy - 0.6 * (rows - cy)), 0, 31), src_r).astype(int)
+        src_c = np.where(inside, np.clip(np.rint(cx - 0.6 * (cols - cx)), 0, 31), src_c).astype(int)
+        shade = np.where(inside, np.where(dist >= r - 1, 0.6, 1.0), shade)
+    return to_uint8(x[np.arange(n)[:, None, None], src_r, src_c] * shade[..., None])
+
+
+def stained_glass(x: np.ndarray, sev: int, rng: np.random.Generator) -> np.ndarray:
+    """A stained-glass filter: ``n`` cells per image around seeds drawn anywhere (Voronoi), each filled with its
+    mean colour, and dark lead (half the colour) where a pixel's right or lower neighbour is in another cell; mixed
+    ``b`` into the image."""
+    n, b = ((64, 0.4), (48, 0.55), (36, 0.7), (26, 0.85), (18, 1.0))[sev - 1]
+    grid = np.stack(np.meshgrid(np.arange(32), np.arange(32), indexing="ij"), -1).reshape(-1, 2)  # (1024, 2)
+    out = np.empty_like(x)
+    for i, seeds in enumerate(rng.uniform(0, 32, (len(x), n, 2))):
+        cell = ((grid[:, None, :] - seeds[None]) ** 2).sum(-1).argmin(1)
+        count = np.bincount(cell, minlength=n)
+        sums = np.stack([np.bincount(cell, x[i, ..., ch].ravel(), n) for ch in range(3)], 1)
+        means = sums / np.maximum(count, 1)[:, None]
+        img = means[cell].reshape(32, 32, 3)
+        cell = cell.reshape(32, 32)
+        lead = np.zeros((32, 32), dtype=bool)
+        lead[:, :-1] |= cell[:, :-1] != cell[:, 1:]
+        lead[:-1] |= cell[:-1] != cell[1:]
+        out[i] = to_uint8((1 - b) * x[i] + b * np.where(lead[..., None], 0.5 * img, img))
+    return out
+
+
+def _haar(f: np.ndarray, inverse: bool = False) -> np.ndarray:
+    """One level of the orthonormal 2-D Haar transform on axes 1 and 2, in place of the pixels: the coarse
+    (averaging) quarter top-left, the three detail quarters beside it; ``inverse`` undoes it."""
+    s = np.sqrt(0.5)
+    if not inverse:
+        for ax in (1, 2):
+            a, b = np.take(f, range(0, f.shape[ax], 2), ax), np.take(f, range(1, f.shape[ax], 2), ax)
+            f = np.concatenate([s * (a + b), s * (a - b)], ax)
+        return f
+    for ax in (2, 1):
+        h = f.shape[ax] // 2
+        lo, hi = np.take(f, range(h), ax), np.take(f, range(h, 2 * h), ax)
+        f = np.stack([s * (lo + hi), s * (lo - hi)], ax + 1).reshape(f.shape)
+    return f
+
+
+def wavelet_codec(x: np.ndarray, sev: int, rng: np.random.Generator) -> np.ndarray:
+    """A wavelet codec (JPEG 2000-like) at a low rate: two levels of the Haar transform per channel, every detail
+    coefficient rounded to a step of ``q``, the coarsest 8 x 8 kept; blocky smears instead of JPEG's 8 x 8 blocks."""
+    q = (8, 16, 28, 44, 64)[sev - 1]
+    f = _haar(x.astype(np.float64))
+    f[:, :16, :16] = _haar(f[:, :16, :16])
+    coarse = f[:, :8, :8].copy()
+    f = np.round(f / q) * q
+    f[:, :8, :8] = coarse
+    f[:, :16, :16] = _haar(f[:, :16, :16], inverse=True)
+    return to_uint8(_haar(f, inverse=True))
+
+
+def ink_bleed(x: np.ndarray, sev: int, rng: np.random.Generator) -> np.ndarray:
+    """A print on absorbent paper: each channel's dark areas spread by a ``s`` x ``s`` minimum filter, mixed ``a``
+    into the image, so thin light details close up and dark outlines thicken."""
+    s, a = ((3, 0.3), (3, 0.5), (3, 0.7), (5, 0.6), (5, 0.8))[sev - 1]
+    f = x.astype(np.float64)
+    return to_uint8((1 - a) * f + a * ndimage.grey_erosion(f, size=(1, s, s, 1)))
+
+
+_GHOSTS = ((0.6, 3.0, (120.0, 255.0, 140.0)), (0.2, 2.0, (255.0, 110.0, 230.0)), (-0.4, 4.0, (255.0, 190.0, 80.0)),
+           (-0.9, 6.0, (90.0, 210.0, 255.0)))  # (place on the line from the centre to the source, radius, colour)
+
+
+def flare_ghosts(x: np.ndarray, sev: int, rng: np.random.Generator) -> np.ndarray:
+    """Lens flare from a light just outside the frame: a white glow (sigma 4 pixels) at a point drawn on the border,
+    and four coloured discs (soft 1-pixel edges) on the line from it through the centre, all added at ``a``."""
+    a = (0.15, 0.25, 0.35, 0.45, 0.55)[sev - 1]
+    n = len(x)
+    angle = rng.uniform(0, 2 * np.pi, n)
+    src = 15.5 + 16 * np.stack([np.sin(angle), np.cos(angle)], 1)  # (N, 2): row, column
+    rows, cols = np.meshgrid(np.arange(32), np.arange(32), indexing="ij")
+
+    def dist(p):
+        return np.hypot(rows - p[:, 0, None, None], cols - p[:, 1, None, None])
+
+    light = 255.0 * np.exp(-dist(src) ** 2 / 32)[..., None] * np.ones(3)
+    for t, r, colour in _GHOSTS:
+        disc = np.clip(r + 0.5 - dist(15.5 + t * (src - 15.5)), 0, 1)
+        light = light + disc[..., None] * np.array(colour)
+    return to_uint8(x + a * light)
+
+
+_DIGITS = ("111101101101111", "010110010010111", "111001111100111", "111001111001111", "101101111001001",
+           "111100111001111", "111100111101111", "111001001001001", "111101111101111", "111101111001111")  # 3 x 5
+
+
+def date_stamp(x: np.ndarray, sev: int, rng: np.random.Generator) -> np.ndarray:
+    """A film camera's date imprint: on a share ``p`` of the images, four orange (255, 140, 0) digits of 3 x 5
+    pixels (drawn per image, one pixel apart) in the lower right corner, starting at column 16 and row 25."""
+    p = (0.1, 0.2, 0.3, 0.45, 0.6)[sev - 1]
+    glyphs = np.array([[int(b) for b in g] for g in _DIGITS], dtype=bool).reshape(10, 5, 3)
+    out = x.copy()
+    for i in _some(len(x), p, rng):
+        for place, digit in enumerate(rng.integers(0, 10, 4)):
+            out[i, 25:30, 16 + 4 * place:19 + 4 * place][glyphs[digit]] = (255, 140, 0)
+    return out
+
+
+def viewfinder(x: np.ndarray, sev: int, rng: np.random.Generator) -> np.ndarray:
+    """Screenshots of a camera app: on a share ``p`` of the images, a light grey (220) rule-of-thirds grid (rows and
+    columns 10 and 21) at half strength and four white corner brackets (3 pixels each way, 2 in from the edges)."""
+    p = (0.1, 0.2, 0.3, 0.45, 0.6)[sev - 1]
+    out = x.copy()
+    idx = _some(len(x), p, rng)
+    f = out[idx].astype(np.float64)
+    f[:, [10, 21]] = 0.5 * f[:, [10, 21]] + 110
+    f[:, :, [10, 21]] = 0.5 * f[:, :, [10, 21]] + 110
+    for r, c in ((2, 2), (2, 27), (27, 2), (27, 27)):
+        edge_r, edge_c = (r if r == 2 else r + 2), (c if c == 2 else c + 2)
+        f[:, edge_r, c:c + 3] = 255
+        f[:, r:r + 3, edge_c] = 255
+    out[idx] = to_uint8(f)
+    return out
+
+
+CHECK37 = {"neon": neon, "water_drops": water_drops, "stained_glass": stained_glass, "wavelet_codec": wavelet_codec,
+           "ink_bleed": ink_bleed, "flare_ghosts": flare_ghosts, "date_stamp": date_stamp, "viewfinder": viewfinder}
+
 # Each check's round, in the order they were written. The seed offset is a family's place in FAMILIES: each round
 # appended after the last, earlier checks' sets stay as drawn.
 CHECK_FAMILIES = {4: NOVEL, 5: CHECK5, 15: CHECK15, 16: CHECK16, 28: CHECK28, 29: CHECK29, 30: CHECK30,
-                  31: CHECK31, 32: CHECK32, 33: CHECK33, 34: CHECK34, 35: CHECK35, 36: CHECK36}
+                  31: CHECK31, 32: CHECK32, 33: CHECK33, 34: CHECK34, 35: CHECK35, 36: CHECK36, 37: CHECK37}
 FAMILIES = {name: fn for rnd in CHECK_FAMILIES.values() for name, fn in rnd.items()}
 
 
@@ -1316,6 +1466,8 @@ PRIOR_SETS = {
          ("thumbnails", "longtail10", 26)],
     36: [("overexposure", "dirichlet1", 27), ("purple_fringe", "dirichlet1", 28), ("subpixels", "longtail10", 29),
          ("sticker", "longtail10", 30)],
+    37: [("stained_glass", "dirichlet1", 31), ("ink_bleed", "dirichlet1", 32), ("water_drops", "longtail10", 33),
+         ("viewfinder", "longtail10", 34)],
 }
 _PRIORS = {"dirichlet1": lambda r: shifts.dirichlet_priors(10, 1.0, r),
            "longtail10": lambda r: shifts.long_tail_priors(10, 10.0, r)}
@@ -1323,7 +1475,7 @@ _PRIORS = {"dirichlet1": lambda r: shifts.dirichlet_priors(10, 1.0, r),
 
 def novel_sets(images: np.ndarray, labels: np.ndarray, check: int = 4):
     """(name, kind, build): clean (table headers), the check's 8 families x 2 severities, then its sets
-    with changed priors (``PRIOR_SETS``: two per check, four for checks 35 and 36)."""
+    with changed priors (``PRIOR_SETS``: two per check, four for checks 35 to 37)."""
     yield "clean", "clean", lambda: (images, labels)
     for name in CHECK_FAMILIES[check]:
         for sev in SEVERITIES:

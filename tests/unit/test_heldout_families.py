@@ -41,15 +41,15 @@ def test_each_family_is_deterministic_keeps_the_format_and_grows_with_severity(n
 def test_each_round_is_eight_families_new_to_the_synthetic_pool_and_to_the_earlier_rounds():
     assert not set(fam.FAMILIES) & set(shifts.CORRUPTIONS)
     rounds = [fam.NOVEL, fam.CHECK5, fam.CHECK15, fam.CHECK16, fam.CHECK28, fam.CHECK29, fam.CHECK30, fam.CHECK31,
-              fam.CHECK32, fam.CHECK33, fam.CHECK34, fam.CHECK35, fam.CHECK36]
-    assert [len(r) for r in rounds] == [8] * 13 and len(fam.FAMILIES) == 104  # no name in two rounds
+              fam.CHECK32, fam.CHECK33, fam.CHECK34, fam.CHECK35, fam.CHECK36, fam.CHECK37]
+    assert [len(r) for r in rounds] == [8] * 14 and len(fam.FAMILIES) == 112  # no name in two rounds
 
 
 def test_earlier_checks_sets_are_drawn_as_before_later_rounds_were_added():
     """Family seeds follow the place in FAMILIES: each round appended keeps the earlier checks' cached sets valid."""
     assert list(fam.FAMILIES) == [*fam.NOVEL, *fam.CHECK5, *fam.CHECK15, *fam.CHECK16, *fam.CHECK28, *fam.CHECK29,
                                   *fam.CHECK30, *fam.CHECK31, *fam.CHECK32, *fam.CHECK33,
-                                  *fam.CHECK34, *fam.CHECK35, *fam.CHECK36]
+                                  *fam.CHECK34, *fam.CHECK35, *fam.CHECK36, *fam.CHECK37]
     x = _images(4)
     np.testing.assert_array_equal(fam.novel(x, "glass_blur", 2),  # check 5's first family, seeded as in check 5
                                   fam.glass_blur(x, 2, np.random.default_rng(700 + 8 * 10 + 2)))
@@ -112,7 +112,7 @@ def test_motion_blur_kernel_is_a_normalised_line():
 
 
 @pytest.mark.parametrize("check, with_priors", [(4, 2), (5, 2), (15, 2), (28, 2), (29, 2), (30, 2), (34, 2), (35, 4),
-                                                (36, 4)])
+                                                (36, 4), (37, 4)])
 def test_novel_sets_are_the_preregistered_ones_plus_the_clean_reference(check, with_priors):
     x, y = _images(40), np.arange(40) % 10
     sets = list(fam.novel_sets(x, y, check))
@@ -915,3 +915,91 @@ def test_sticker_covers_exactly_its_share_with_a_yellow_disc():
         assert 90 <= yellow.sum() <= 113 and ((y[i] == 30).all(axis=2)).sum() == 2  # pi 6^2 less two eyes
         rest = ~yellow & ~(y[i] == 30).all(axis=2)
         np.testing.assert_array_equal(y[i][rest], x[i][rest])
+
+
+def test_neon_darkens_flat_areas_and_lights_edges():
+    x = np.full((2, 32, 32, 3), 200, dtype=np.uint8)
+    np.testing.assert_array_equal(fam.novel(x, "neon", 2), 130)  # a = 0.35 of black where nothing changes
+    x[:, :, 16:] = 40
+    y = fam.novel(x, "neon", 2).astype(int)
+    assert (y[:, :, :4] == 130).all() and (y[:, :, 26:] == 26).all()  # each flat side
+    assert (y[:, :, 15] > 130 + 50).all() and (y[:, :, 16] > 26 + 50).all()  # the edge glows on both
+
+
+def test_water_drops_show_the_scene_upside_down_inside_each_drop():
+    x = np.broadcast_to((40 + 4 * np.arange(32))[None, :, None, None], (6, 32, 32, 3)).astype(np.uint8)  # row ramp
+    y = fam.water_drops(x, 2, np.random.default_rng(3)).astype(int)  # 3 drops
+    rng = np.random.default_rng(3)
+    centres, radii = rng.uniform(3, 29, (3, 6, 2)), rng.uniform(3, 6, (3, 6))
+    rows, cols = np.mgrid[0:32, 0:32]
+    for k in range(6):
+        dist = [np.hypot(rows - c[0], cols - c[1]) for c in centres[:, k]]
+        dry = np.all([d >= r for d, r in zip(dist, radii[:, k])], axis=0)
+        np.testing.assert_array_equal(y[k][dry], x[k][dry])
+        lens = dist[-1] < radii[-1, k] - 1  # the last drop lies on top
+        src = np.clip(np.rint(centres[-1, k, 0] - 0.6 * (rows - centres[-1, k, 0])), 0, 31)
+        np.testing.assert_array_equal(y[k, lens, 0], 40 + 4 * src[lens])
+        rim = (dist[-1] >= radii[-1, k] - 1) & (dist[-1] < radii[-1, k])
+        assert (y[k, rim, 0] < 0.61 * (40 + 4 * 31)).all()
+
+
+def test_stained_glass_fills_cells_with_one_colour_between_dark_lead():
+    flat = fam.stained_glass(np.full((3, 32, 32, 3), 200, dtype=np.uint8), 5, np.random.default_rng(4))
+    lead = flat[..., 0] == 100
+    assert set(np.unique(flat)) == {100, 200} and 0.15 < lead.mean() < 0.6
+    y = fam.stained_glass(_images(3), 5, np.random.default_rng(4))  # 18 cells, the same seeds
+    for k in range(3):
+        assert len(np.unique(y[k][~lead[k]], axis=0)) <= 18
+
+
+def test_wavelet_codec_keeps_four_pixel_blocks_and_drops_fine_detail():
+    blocks = np.kron(_images(2)[:, ::4, ::4], np.ones((1, 4, 4, 1), dtype=np.uint8))
+    np.testing.assert_array_equal(fam.novel(blocks, "wavelet_codec", 4), blocks)
+    chequer = np.where((np.add.outer(np.arange(32), np.arange(32)) % 2)[None, ..., None], 131, 125).repeat(3, 3)
+    np.testing.assert_array_equal(fam.novel(chequer.astype(np.uint8), "wavelet_codec", 2), 128)  # q = 16
+
+
+def test_ink_bleed_spreads_dark_pixels_and_never_lightens():
+    x = np.full((1, 32, 32, 3), 255, dtype=np.uint8)
+    x[0, 10, 10] = 0
+    y = fam.novel(x, "ink_bleed", 4).astype(int)  # 5 x 5, a = 0.6
+    ring = np.ones((5, 5), dtype=bool)
+    ring[2, 2] = False  # the black pixel itself stays black
+    assert (y[0, 8:13, 8:13][ring] == 102).all() and (y.sum(axis=3) < 765).sum() == 25
+    z = _images(4)
+    assert (fam.novel(z, "ink_bleed", 2) <= z).all()
+
+
+def test_flare_ghosts_only_add_light_with_discs_on_the_line_through_the_centre():
+    x = np.zeros((5, 32, 32, 3), dtype=np.uint8)
+    y = fam.flare_ghosts(x, 4, np.random.default_rng(2)).astype(int)  # a = 0.45
+    angle = np.random.default_rng(2).uniform(0, 2 * np.pi, 5)
+    for k in range(5):
+        src = 15.5 + 16 * np.array([np.sin(angle[k]), np.cos(angle[k])])
+        far = np.clip(np.rint(15.5 - 0.9 * (src - 15.5)), 0, 31).astype(int)  # the last ghost, radius 6
+        assert (y[k, far[0], far[1]] >= np.rint(0.45 * np.array([90, 210, 255])) - 1).all()
+    z = _images(4)
+    assert (fam.novel(z, "flare_ghosts", 2) >= z).all()
+
+
+def test_date_stamp_marks_exactly_its_share_in_the_lower_right_corner_in_orange():
+    x = _images(20)
+    y = fam.novel(x, "date_stamp", 4)  # 45% of 20
+    changed = _changed(x, y)
+    assert len(changed) == 9
+    for i in changed:
+        diff = (y[i] != x[i]).any(axis=2)
+        rows, cols = np.nonzero(diff)
+        assert rows.min() >= 25 and rows.max() <= 29 and cols.min() >= 16 and cols.max() <= 30
+        assert (y[i][diff] == (255, 140, 0)).all() and diff.sum() >= 4 * 7  # "1" is the thinnest digit
+
+
+def test_viewfinder_draws_thirds_and_corner_brackets_on_exactly_its_share():
+    x = np.full((20, 32, 32, 3), 200, dtype=np.uint8)
+    y = fam.novel(x, "viewfinder", 2).astype(int)  # 20% of 20
+    changed = _changed(x, y)
+    assert len(changed) == 4
+    for i in changed:
+        assert (y[i, 10, 6:9] == 210).all() and (y[i, 15:18, 21] == 210).all() and y[i, 10, 10, 0] == 215
+        assert (y[i, 2, 2:5] == 255).all() and (y[i, 27:30, 29] == 255).all()
+        assert (y[i, 5:9, 5:9] == 200).all()
