@@ -1383,8 +1383,9 @@ _GHOSTS = ((0.6, 3.0, (120.0, 255.0, 140.0)), (0.2, 2.0, (255.0, 110.0, 230.0)),
 
 
 def flare_ghosts(x: np.ndarray, sev: int, rng: np.random.Generator) -> np.ndarray:
-    """Lens flare from a light just outside the frame: a white glow (sigma 4 pixels) at a point drawn on the border,
-    and four coloured discs (soft 1-pixel edges) on the line from it through the centre, all added at ``a``."""
+    """Lens flare from a light near the frame's edge: a white glow (sigma 4 pixels) at a point drawn on the circle of
+    16 pixels about the centre (on the edges' midpoints, inside the corners), and four coloured discs (soft 1-pixel
+    edges) on the line from it through the centre, all added at ``a``."""
     a = (0.15, 0.25, 0.35, 0.45, 0.55)[sev - 1]
     n = len(x)
     angle = rng.uniform(0, 2 * np.pi, n)
