@@ -787,24 +787,25 @@ def test_light_leak_adds_orange_falling_away_from_one_edge():
         assert max(edges) >= round(0.65 * 255) - 60 - 1 and im[16, 16] < max(edges) / 4
 
 
-def _changed(x, y):
-    return [i for i in range(len(x)) if not np.array_equal(x[i], y[i])]
+def _changed_share(x, name, sev, count):
+    """The family at ``sev`` on ``x`` and the images it changed, exactly ``count`` of them: a share family marks a
+    drawn share of the images and leaves the others alone."""
+    y = fam.novel(x, name, sev)
+    changed = [i for i in range(len(x)) if not np.array_equal(x[i], y[i])]
+    assert len(changed) == count
+    return y, changed
 
 
 def test_mixed_phones_changes_exactly_twice_its_share_half_vivid_half_soft():
     x = _images(40)
-    y = fam.novel(x, "mixed_phones", 4)  # 22% twice: 18 of 40
-    changed = _changed(x, y)
-    assert len(changed) == 18
+    y, changed = _changed_share(x, "mixed_phones", 4, 18)  # 22% twice: 18 of 40
     spread = [np.ptp(y[i].astype(int), axis=2).mean() - np.ptp(x[i].astype(int), axis=2).mean() for i in changed]
     assert sum(s > 0 for s in spread) == 9  # the vivid half: more colourful
 
 
 def test_auto_crop_changes_exactly_its_share_each_to_a_window_scaled_back_up():
     x = _images(20)
-    y = fam.novel(x, "auto_crop", 4)  # 45% of 20, windows of 20 pixels
-    changed = _changed(x, y)
-    assert len(changed) == 9
+    y, changed = _changed_share(x, "auto_crop", 4, 9)  # 45% of 20, windows of 20 pixels
     for i in changed:
         windows = [np.asarray(Image.fromarray(x[i, r:r + 20, c:c + 20]).resize((32, 32), Image.Resampling.BICUBIC))
                    for r in range(13) for c in range(13)]
@@ -813,9 +814,7 @@ def test_auto_crop_changes_exactly_its_share_each_to_a_window_scaled_back_up():
 
 def test_status_bar_darkens_the_top_and_bottom_rows_of_exactly_its_share_and_keeps_the_middle():
     x = _images(20)
-    y = fam.novel(x, "status_bar", 4)  # 45% of 20
-    changed = _changed(x, y)
-    assert len(changed) == 9
+    y, changed = _changed_share(x, "status_bar", 4, 9)  # 45% of 20
     for i in changed:
         np.testing.assert_array_equal(y[i, 4:-3], x[i, 4:-3])
         assert (y[i, -3:] == 20).all() and set(np.unique(y[i, :4])) == {20, 235}
@@ -824,9 +823,7 @@ def test_status_bar_darkens_the_top_and_bottom_rows_of_exactly_its_share_and_kee
 
 def test_thumbnails_blur_exactly_their_share_and_keep_the_mean():
     x = _images(20)
-    y = fam.novel(x, "thumbnails", 4)  # 45% of 20, through 10 pixels
-    changed = _changed(x, y)
-    assert len(changed) == 9
+    y, changed = _changed_share(x, "thumbnails", 4, 9)  # 45% of 20, through 10 pixels
     for i in changed:
         assert np.abs(np.diff(y[i].astype(int), axis=0)).mean() < np.abs(np.diff(x[i].astype(int), axis=0)).mean() / 2
         assert abs(y[i].mean() - x[i].mean()) < 2
@@ -907,9 +904,7 @@ def test_hot_columns_raise_whole_columns_and_nothing_else():
 
 def test_sticker_covers_exactly_its_share_with_a_yellow_disc():
     x = _images(20)
-    y = fam.novel(x, "sticker", 4)  # 45% of 20, radius 6
-    changed = _changed(x, y)
-    assert len(changed) == 9
+    y, changed = _changed_share(x, "sticker", 4, 9)  # 45% of 20, radius 6
     for i in changed:
         yellow = (y[i] == (255, 210, 40)).all(axis=2)
         assert 90 <= yellow.sum() <= 113 and ((y[i] == 30).all(axis=2)).sum() == 2  # pi 6^2 less two eyes
@@ -984,9 +979,7 @@ def test_flare_ghosts_only_add_light_with_discs_on_the_line_through_the_centre()
 
 def test_date_stamp_marks_exactly_its_share_in_the_lower_right_corner_in_orange():
     x = _images(20)
-    y = fam.novel(x, "date_stamp", 4)  # 45% of 20
-    changed = _changed(x, y)
-    assert len(changed) == 9
+    y, changed = _changed_share(x, "date_stamp", 4, 9)  # 45% of 20
     for i in changed:
         diff = (y[i] != x[i]).any(axis=2)
         rows, cols = np.nonzero(diff)
@@ -996,9 +989,8 @@ def test_date_stamp_marks_exactly_its_share_in_the_lower_right_corner_in_orange(
 
 def test_viewfinder_draws_thirds_and_corner_brackets_on_exactly_its_share():
     x = np.full((20, 32, 32, 3), 200, dtype=np.uint8)
-    y = fam.novel(x, "viewfinder", 2).astype(int)  # 20% of 20
-    changed = _changed(x, y)
-    assert len(changed) == 4
+    y, changed = _changed_share(x, "viewfinder", 2, 4)  # 20% of 20
+    y = y.astype(int)
     for i in changed:
         assert (y[i, 10, 6:9] == 210).all() and (y[i, 15:18, 21] == 210).all() and y[i, 10, 10, 0] == 215
         assert (y[i, 2, 2:5] == 255).all() and (y[i, 27:30, 29] == 255).all()
