@@ -355,7 +355,7 @@ class HeldOutEvidence:
     def words(self) -> str:
         """'on the 440 held-out model-sets of pre-registered checks 30 to 35, the only ones ..., 3.09 against ...'."""
         why = f", {self.why_these}," if self.why_these else ""
-        return f"on the {self.model_sets} held-out model-sets of pre-registered {self.checks}{why} {self.versus()}"
+        return f"on the {self.model_sets:,} held-out model-sets of pre-registered {self.checks}{why} {self.versus()}"
 
 
 # What made each reference estimator the recommendation where a run has a BatchNorm reference (PREFERRED's notes).
@@ -391,9 +391,9 @@ class RangeEvidence:
     below: int  # ... under its low end
 
     def words(self) -> str:
-        """'91% of 1032 held-out model-sets of pre-registered checks 21 to 37 (4% fell below it, 5% above)'."""
+        """'91% of 1,032 held-out model-sets of pre-registered checks 21 to 37 (4% fell below it, 5% above)'."""
         n = self.model_sets
-        return (f"{self.covered / n:.0%} of {n} held-out model-sets of pre-registered {self.checks} "
+        return (f"{self.covered / n:.0%} of {n:,} held-out model-sets of pre-registered {self.checks} "
                 f"({self.below / n:.0%} fell below it, {(n - self.covered - self.below) / n:.0%} above)")
 
 
@@ -431,13 +431,13 @@ class AdaptEvidence:
     chosen_on: str = ""  # the checks whose rows the rule was chosen on, so not evidence for it
 
     def words(self) -> str:
-        """'on the 1032 held-out model-sets of pre-registered checks 21 to 37 (the rule chosen on checks 21 to 33),
+        """'on the 1,032 held-out model-sets of pre-registered checks 21 to 37 (the rule chosen on checks 21 to 33),
         adapting only where it predicted no loss over 1 point changed accuracy by +6.32 points on average and lost
         more than a point on 16 of them (13 of those among the 136 whose class mix changed too), against +6.25 and
         32 for adapting on all'."""
         chosen = f" (the rule chosen on {self.chosen_on})" if self.chosen_on else ""
-        return (f"on the {self.model_sets} held-out model-sets of pre-registered {self.checks}{chosen}, adapting only "
-                f"where it predicted no loss over {ADAPT_MARGIN * 100:.0f} point changed accuracy by "
+        return (f"on the {self.model_sets:,} held-out model-sets of pre-registered {self.checks}{chosen}, adapting "
+                f"only where it predicted no loss over {ADAPT_MARGIN * 100:.0f} point changed accuracy by "
                 f"{self.rule_points:+.2f} points on average and lost more than a point on {self.rule_losses} of them "
                 f"({self.rule_losses_priors} of those among the {self.priors_sets} whose class mix changed too), "
                 f"against {self.always_points:+.2f} and {self.always_losses} for adapting on all")
@@ -462,9 +462,8 @@ class AdaptEvidence:
 # check 35's question again on a fourteenth round, and the rule missed both losses again (weak_cnn and resnet9q_e4
 # on stained_glass with changed priors, -1.1 and -1.6, predicted +13.2 and +19.5), declining three small gains, so
 # `auto` is still not built. The record below pools all 1,032: 13 of the rule's 16 losses were among the 136
-# model-sets whose class mix changed too. The
-# reference is read without TTA, so against TTA-averaged submitted logits the predicted change leaves out what TTA
-# would add to the adapted copy.
+# model-sets whose class mix changed too. The reference is read without TTA, so against TTA-averaged submitted
+# logits the predicted change leaves out what TTA would add to the adapted copy.
 ADAPT_PREDICTOR = "Shift-Gated"
 ADAPT_MARGIN = 0.01  # accuracy (a fraction): adapt unless the predicted change is below minus this
 ADAPT_HELD_OUT = AdaptEvidence("checks 21 to 37", 1032, 6.32, 6.25, 16, 32, 136, 13, "checks 21 to 33")

@@ -11,7 +11,7 @@ from kaggle_kit.text import percent
 
 
 # the pre-registered checks (benchmarks/PREREGISTERED.md) that made each preferred estimator the recommendation
-CHOSEN_BY = {**{name: f"{h.checks}, benchmarks/PREREGISTERED.md: {h.versus()} points MAE over {h.model_sets} "
+CHOSEN_BY = {**{name: f"{h.checks}, benchmarks/PREREGISTERED.md: {h.versus()} points MAE over {h.model_sets:,} "
                       f"held-out model-sets" for name, h in estimators.HELD_OUT.items()},
              "Median-5-Spread": "checks 5 and 15, benchmarks/PREREGISTERED.md; below"}
 

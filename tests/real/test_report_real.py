@@ -257,7 +257,7 @@ def test_html_report_has_every_section_and_figure_and_needs_no_network(workdir, 
     assert re.search(r"Ref-Prior predicts <b>\d+\.\d%</b>, \d+\.\d points (under|above) the holdout: (Ref-EM|"
                      r"Ref-Avg-Shrunk), because on the BatchNorm reference COT&#x27;s estimate moves by .* Expect "
                      r"<b>\d+\.\d% to \d+\.\d%</b>, Ref-Avg-Shrunk&#x27;s range(, taken out to hold this "
-                     rf"estimate)?\. This range held on \d+% of {RANGE_HELD_OUT.model_sets} held-out model-sets of "
+                     rf"estimate)?\. This range held on \d+% of {RANGE_HELD_OUT.model_sets:,} held-out model-sets of "
                      rf"pre-registered {RANGE_HELD_OUT.checks} .* How that range is built: Ref-Avg-Shrunk predicts "
                      r"<b>\d+\.\d%</b>, .* Expect <b>\d+\.\d% to \d+\.\d%</b>: .* (Median-5|it) was within \d+\.\d "
                      r"points 9 times in 10", html)

@@ -1371,7 +1371,7 @@ def test_section_7_names_the_lowest_error_the_binned_estimator_and_every_estimat
             "Ref-Avg-Shrunk's 3.13, Ref-EM's 3.74, Ref-Avg's 3.17, COT-Gated's 3.32 and Median-5-Spread's 3.72 points "
             "MAE over 160 held-out model-sets) chose it for its error on shift families outside the "
             "benchmark.") in text and "lowest error" not in text
-    assert ("The range section 2 quotes with Ref-Prior held the true accuracy on 91% of 1032 held-out model-sets "
+    assert ("The range section 2 quotes with Ref-Prior held the true accuracy on 91% of 1,032 held-out model-sets "
             "of pre-registered checks 21 to 37 (4% fell below it, 5% above); `benchmarks/heldout_table.py` "
             "recomputes it from their rows.") in text
     assert "The range section 2 quotes with" not in " ".join(b for b in sec.blocks if isinstance(b, str))
