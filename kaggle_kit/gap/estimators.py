@@ -522,10 +522,16 @@ def cot_prior_move(probs: np.ndarray, bcts: np.ndarray, source_priors: np.ndarra
     return abs(cot(probs, em) - cot(probs, source_priors))
 
 
+def class_mix_looks_changed(reference_move: float) -> bool:
+    """Ref-Prior's tell: the reference's ``cot_prior_move`` exceeds ``PRIOR_TELL``. One place for the rule that
+    ``ref_prior`` applies and the report's sentence explains."""
+    return reference_move > PRIOR_TELL
+
+
 def ref_prior(estimates: Mapping, reference_move: float) -> float:
-    """Ref-EM where the reference's ``cot_prior_move`` exceeds ``PRIOR_TELL``, else Ref-Avg-Shrunk: Ref-EM is
-    prior-corrected, and Ref-Avg-Shrunk's other half (Median-5-Spread) misses changed class mixes by most."""
-    return estimates["Ref-EM"] if reference_move > PRIOR_TELL else estimates["Ref-Avg-Shrunk"]
+    """Ref-EM where ``class_mix_looks_changed``, else Ref-Avg-Shrunk: Ref-EM is prior-corrected, and
+    Ref-Avg-Shrunk's other half (Median-5-Spread) misses changed class mixes by most."""
+    return estimates["Ref-EM"] if class_mix_looks_changed(reference_move) else estimates["Ref-Avg-Shrunk"]
 
 
 def shrunk(estimate: float, holdout_acc: float) -> float:

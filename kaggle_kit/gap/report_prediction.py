@@ -116,7 +116,7 @@ def borrowed_sentence(name: str, estimator: str, result: dict, errors: dict, uns
     tell = 100 * estimators.PRIOR_TELL
     why = (f"Ref-EM, because on the BatchNorm reference COT's estimate moves by {100 * move:.1f} points when its class "
            f"mix is EM's priors (over {tell:.0f}: the class mix looks changed, where Ref-EM, prior-corrected, has been "
-           f"the closer)" if move > estimators.PRIOR_TELL else
+           f"the closer)" if estimators.class_mix_looks_changed(move) else
            f"{lender}, because on the BatchNorm reference COT's estimate moves by only {100 * move:.1f} points when "
            f"its class mix is EM's priors ({tell:.0f} or less: the class mix looks unchanged)")
     span = estimators.prediction_range(errors, result["estimates"], result["holdout_acc"], lender)
