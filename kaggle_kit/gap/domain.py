@@ -144,25 +144,59 @@ def reweighted_domain_auc(source_stats: np.ndarray, target_stats: np.ndarray, so
 
     With ``source_weights`` = q_y / p_y for the target's estimated class priors q, a pure change of class mix
     leaves nothing to separate (AUC 0.5) while any change in the pixels still shows: the estimators use it to
-    tell label shift from covariate shift. The re-weighting is done by rejection sampling (keep image i with
-    probability w_i / max w), not sample weights: weighted binning made the boosting 4x slower, and drawing
-    with replacement would put copies of one image on both sides of a fold. None when either side keeps fewer
-    than ``folds`` images (a smoke test's tiny holdout or competition subset): a fold would train on one side.
+    tell label shift from covariate shift. None when either side keeps fewer than ``folds`` images
+    (``reweighted_scores``).
+    """
+    scored = reweighted_scores(source_stats, target_stats, source_weights, max_images, folds, seed)
+    return None if scored is None else float(roc_auc_score(*scored))
+
+
+def reweighted_scores(source: np.ndarray, target: np.ndarray, source_weights: np.ndarray, max_images: int = 5000,
+                      folds: int = 3, seed: int = 0) -> tuple[np.ndarray, np.ndarray] | None:
+    """(side, out-of-fold score) of a boosted classifier telling ``source`` rows (side 0) from ``target`` rows (1).
+
+    The re-weighting is done by rejection sampling (keep row i with probability w_i / max w), not sample weights:
+    weighted binning made the boosting 4x slower, and drawing with replacement would put copies of one row on both
+    sides of a fold. None when either side keeps fewer than ``folds`` rows (a smoke test's tiny holdout or
+    competition subset): a fold would train on one side.
     """
     rng = np.random.default_rng(seed)
     w = np.asarray(source_weights, dtype=np.float64)
     kept = np.flatnonzero(rng.uniform(size=len(w)) * w.max() < w)
     src_idx = np.sort(rng.choice(kept, min(max_images, len(kept)), replace=False))
-    tgt_idx = np.sort(rng.choice(len(target_stats), min(max_images, len(target_stats)), replace=False))
+    tgt_idx = np.sort(rng.choice(len(target), min(max_images, len(target)), replace=False))
     if min(len(src_idx), len(tgt_idx)) < folds:
         return None
-    x = np.concatenate([source_stats[src_idx], target_stats[tgt_idx]])
+    x = np.concatenate([source[src_idx], target[tgt_idx]])
     y = np.concatenate([np.zeros(len(src_idx), dtype=int), np.ones(len(tgt_idx), dtype=int)])
     clf = HistGradientBoostingClassifier(max_iter=40, learning_rate=0.2, max_leaf_nodes=15, random_state=seed)
     cv = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
     with openmp_threads(1):
-        scores = cross_val_predict(clf, x, y, cv=cv, method="predict_proba")[:, 1]
-    return float(roc_auc_score(y, scores))
+        return y, cross_val_predict(clf, x, y, cv=cv, method="predict_proba")[:, 1]
+
+
+# The source-score quantiles at which ``holdout_like_share`` compares the two sides' shares: below the 10th the
+# ratio rests on too few rows to be steady, and above the 90th a mixture's changed rows crowd in.
+SHARE_QUANTILES = np.linspace(0.1, 0.9, 33)
+
+
+def holdout_like_share(source: np.ndarray, target: np.ndarray, seed: int = 0) -> float | None:
+    """The largest share of ``target`` rows that could be drawn like the ``source`` rows: a mixture-proportion
+    estimate (the fewest target rows, relative to source rows, among those the classifier of ``reweighted_scores``
+    finds most source-like). Near 1 where the two sides look alike, near 0 where every target row changed, and near
+    the unchanged share where only some rows changed (a set of which a share is broken), which an estimate read on
+    the whole set cannot tell from a milder change of every row. A change of class mix alone lowers it too: the
+    source is not re-weighted to the target's estimated priors, which a mixture's broken share throws off. None
+    where ``reweighted_scores`` is."""
+    scored = reweighted_scores(source, target, np.ones(len(source)), seed=seed)
+    if scored is None:
+        return None
+    side, score = scored
+    src, tgt = np.sort(score[side == 0]), np.sort(score[side == 1])
+    cuts = np.quantile(src, SHARE_QUANTILES)
+    ratio = (np.searchsorted(tgt, cuts, side="right") / len(tgt)) / (np.searchsorted(src, cuts, side="right")
+                                                                       / len(src))
+    return float(min(1.0, ratio.min()))
 
 
 # ------------------------------------------------------------------------------------------ near-duplicates

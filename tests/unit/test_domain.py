@@ -310,3 +310,43 @@ def test_the_reweighted_auc_fits_at_most_max_images_a_side(monkeypatch):
     auc = domain.reweighted_domain_auc(rng.normal(size=(60, 4)), rng.normal(size=(50, 4)), np.ones(60),
                                        max_images=20)
     assert 0.0 <= auc <= 1.0 and [list(c) for c in seen] == [[20, 20]]
+
+
+def _logit_rows(rng: np.random.Generator, n: int, shift: float = 0.0) -> np.ndarray:
+    """A model's log-softmax rows: ``shift`` moves every row's logits off the holdout's (a broken image's)."""
+    z = rng.normal(0.0, 2.0, (n, 10))
+    z[:, 0] += shift
+    return z - np.log(np.exp(z).sum(1, keepdims=True))
+
+
+@pytest.mark.parametrize("unchanged", [0.0, 0.3, 0.6])
+def test_holdout_like_share_reads_the_share_of_a_mixture_left_unchanged(unchanged):
+    """A set of which a share is broken: the rest is drawn like the holdout, and the estimate finds that share."""
+    rng = np.random.default_rng(4)
+    n_same = int(unchanged * 6000)
+    target = np.concatenate([_logit_rows(rng, n_same), _logit_rows(rng, 6000 - n_same, shift=6.0)])
+    share = domain.holdout_like_share(_logit_rows(rng, 5000), target)
+    assert share == pytest.approx(unchanged, abs=0.08)
+
+
+def test_holdout_like_share_is_high_but_biased_low_where_nothing_changed():
+    """The least of 33 ratios of noisy shares: two draws of one distribution read 0.8 to 1, not 1."""
+    rng = np.random.default_rng(7)
+    assert 0.8 < domain.holdout_like_share(_logit_rows(rng, 5000), _logit_rows(rng, 6000)) <= 1.0
+
+
+def test_holdout_like_share_is_low_where_every_row_moved_a_little():
+    """What Ref-Mix tells a mixture from: a milder change of every row leaves few rows holdout-like, although a
+    classifier separates the sets no better than it separates a 60% mixture."""
+    rng = np.random.default_rng(5)
+    hold = _logit_rows(rng, 5000)
+    mild = domain.holdout_like_share(hold, _logit_rows(rng, 6000, shift=2.0))
+    mixed = np.concatenate([_logit_rows(rng, 3600), _logit_rows(rng, 2400, shift=6.0)])
+    assert mild < 0.2 < 0.5 < domain.holdout_like_share(hold, mixed)
+    assert domain.reweighted_domain_auc(hold, _logit_rows(rng, 6000, shift=2.0), np.ones(5000)) < \
+        domain.reweighted_domain_auc(hold, mixed, np.ones(5000)) + 0.1
+
+
+def test_holdout_like_share_is_none_when_a_side_is_too_small_to_cross_validate():
+    rng = np.random.default_rng(6)
+    assert domain.holdout_like_share(_logit_rows(rng, 50), _logit_rows(rng, 2)) is None
