@@ -134,7 +134,7 @@ def evaluate(models: list[str], group: str = "bench", forms: tuple[str, ...] = S
                                               exclude=unseen(name), reference_logits=reference)
                 rows.append({"model": m, "sets": group, "set": name, "kind": kind, "statistics": statistics,
                              "holdout_acc": res["holdout_acc"], "true_acc": float((lg.argmax(1) == y).mean()),
-                             **res["estimates"]})
+                             "holdout_like": res["holdout_like_share"], **res["estimates"]})
     return pd.DataFrame(rows)
 
 
@@ -247,7 +247,11 @@ def add_reference_to_measured_error(df: pd.DataFrame, command: str,
              "Ref-Prior": (f"Ref-EM where COT on the reference moves by more than "
                            f"{100 * estimators.PRIOR_TELL:.0f} points with EM's priors, else Ref-Avg-Shrunk, on the "
                            f"same model-sets; {estimators.REFERENCE_PARTNER} {image_shifts('Ref-Prior')}; it quotes "
-                           f"Ref-Avg-Shrunk's range")}
+                           f"Ref-Avg-Shrunk's range"),
+             "Ref-Mix": (f"COTT where at least {estimators.MIX_SHARE:g} of the images look like the holdout and "
+                         f"Ref-Prior predicts a drop of {100 * estimators.MIX_DROP:g} points or more, else Ref-Prior, "
+                         f"on the same model-sets; {estimators.REFERENCE_PARTNER} {image_shifts('Ref-Mix')}; a "
+                         f"candidate, not recommended; it quotes Ref-Avg-Shrunk's range")}
     for name, note in notes.items():
         payload["estimators"][name] = summaries[name]
         payload.setdefault("derived", {})[name] = note

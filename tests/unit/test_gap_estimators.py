@@ -405,7 +405,7 @@ def test_shipped_measured_error_has_the_bins_the_report_range_quotes_and_the_pre
         errors["estimators"][est.RANGE_MEDIAN]["n_generated"]
     # Ref-Prior, unmeasured by the benchmark, is recommended through the range it quotes (Ref-Avg-Shrunk's)
     assert est.recommended_estimator(errors) == est.PREFERRED[0] == "Ref-Prior" not in errors["estimators"]
-    assert est.RANGE_LENDER == {"Ref-Prior": "Ref-Avg-Shrunk"}
+    assert est.RANGE_LENDER == {"Ref-Prior": "Ref-Avg-Shrunk", "Ref-Mix": "Ref-Avg-Shrunk"}
     assert est.recommended_estimator(errors, available=[n for n in est.ESTIMATORS if n != "Ref-Prior"]) == \
         est.PREFERRED[1] == "Ref-Avg-Shrunk"
     without_reference = [n for n in est.ESTIMATORS if n not in est.REFERENCE_ESTIMATORS]
@@ -502,6 +502,33 @@ def test_ref_prior_quotes_ref_em_only_where_cots_move_on_the_reference_passes_th
     assert est.PRIOR_TELL == 0.08
     assert est.ref_prior(e, 0.09) == 0.85 and est.ref_prior(e, 0.30) == 0.85  # the class mix looks changed
     assert est.ref_prior(e, 0.08) == 0.78 and est.ref_prior(e, 0.0) == 0.78   # at the tell or under: unchanged
+
+
+def test_ref_mix_quotes_cott_only_on_a_mixture_with_a_predicted_drop():
+    e = {"Ref-Prior": 0.80, "COTT": 0.74}
+    assert (est.MIX_SHARE, est.MIX_DROP) == (0.4, 0.03)
+    assert est.ref_mix(e, 0.84, 0.4) == 0.74 and est.ref_mix(e, 0.90, 0.9) == 0.74  # a share unchanged, 3+ points
+    assert est.ref_mix(e, 0.84, 0.39) == 0.80  # too few images look like the holdout: every image changed
+    assert est.ref_mix(e, 0.829, 0.9) == 0.80  # a drop under 3 points: too small to matter
+    assert est.ref_mix(e, 0.90, None) == 0.80  # no share measured (a side too small to cross-validate)
+
+
+def test_estimate_all_reads_the_holdout_like_share_where_it_has_a_reference():
+    """Ref-Mix's share comes from the trained logits (holdout against competition): a target of which 60% is drawn
+    like the holdout and the rest from a confidently wrong model reads about 0.6, and Ref-Mix is then COTT."""
+    rng = np.random.default_rng(8)
+    hold, hold_y = _calibrated_logits(rng, 5_000, 2.0)
+    same, same_y = _calibrated_logits(rng, 3_000, 2.0)
+    broken_y = rng.integers(0, 10, 2_000)
+    broken = rng.normal(0.0, 2.0, (2_000, 10)) + 6.0 * np.eye(10)[(broken_y + 1) % 10]  # sure and wrong
+    target, y = np.concatenate([same, broken]), np.concatenate([same_y, broken_y])
+    r = est.estimate_all(hold, hold_y, target, reference_logits=target)
+    assert r["holdout_like_share"] == pytest.approx(0.6, abs=0.08)
+    e = r["estimates"]
+    assert "Ref-Mix" not in e  # no Median-5-Spread here (no synthetic logits), so no Ref-Prior to fall back on
+    e["Ref-Prior"] = float(np.mean(target.argmax(1) == y)) + 0.1  # as Ref-EM over-reads a mixture
+    assert est.ref_mix(e, r["holdout_acc"], r["holdout_like_share"]) == e["COTT"]
+    assert est.estimate_all(hold, hold_y, target)["holdout_like_share"] is None
 
 
 def test_cots_prior_move_is_small_for_the_holdouts_class_mix_and_large_for_a_skewed_one():
