@@ -1438,10 +1438,107 @@ def viewfinder(x: np.ndarray, sev: int, rng: np.random.Generator) -> np.ndarray:
 CHECK37 = {"neon": neon, "water_drops": water_drops, "stained_glass": stained_glass, "wavelet_codec": wavelet_codec,
            "ink_bleed": ink_bleed, "flare_ghosts": flare_ghosts, "date_stamp": date_stamp, "viewfinder": viewfinder}
 
+# ------------------------------------------------------------------ check 38: four changes, each twice
+# Check 38 asks whether Ref-Mix tells a set of which a share is broken from a milder change of every image. Each of its
+# four changes comes twice: the "_some" family makes it in full on a share of the images (``_SOME``) and leaves the
+# others exactly as they were; its partner mixes it into every image at a strength (``_EVERY``), so that both lower
+# the accuracy.
+_SOME = (0.1, 0.2, 0.3, 0.45, 0.6)  # share of the images changed in full
+_EVERY = (0.25, 0.4, 0.55, 0.7, 0.85)  # strength of the change on every image
+
+
+def _low_rank(x: np.ndarray, rank: int = 2) -> np.ndarray:
+    """Each channel of each image as its best rank-``rank`` approximation (truncated SVD), floats."""
+    u, s, vt = np.linalg.svd(x.astype(np.float64).transpose(0, 3, 1, 2), full_matrices=False)
+    return np.einsum("nchk,nck,nckw->nhwc", u[..., :rank], s[..., :rank], vt[..., :rank, :])
+
+
+def low_rank(x: np.ndarray, sev: int, rng: np.random.Generator) -> np.ndarray:
+    """A low-rank codec (an SVD compressor keeping 2 components per channel: soft horizontal and vertical streaks)
+    mixed ``a`` into every image."""
+    a = _EVERY[sev - 1]
+    return to_uint8((1 - a) * x + a * _low_rank(x))
+
+
+def low_rank_some(x: np.ndarray, sev: int, rng: np.random.Generator) -> np.ndarray:
+    """``low_rank``'s codec in full on a share ``p`` of the images (the files one tool compressed), the rest left
+    alone."""
+    out = x.copy()
+    idx = _some(len(x), _SOME[sev - 1], rng)
+    out[idx] = to_uint8(_low_rank(x[idx]))
+    return out
+
+
+def lost_plane(x: np.ndarray, sev: int, rng: np.random.Generator) -> np.ndarray:
+    """A weak colour plane: in every image one channel (drawn per image) scaled by 1 - ``a``, as a decoder that
+    lost part of a plane's data."""
+    a = _EVERY[sev - 1]
+    f = x.astype(np.float64)
+    f[np.arange(len(x)), :, :, rng.integers(0, 3, len(x))] *= 1 - a
+    return to_uint8(f)
+
+
+def lost_plane_some(x: np.ndarray, sev: int, rng: np.random.Generator) -> np.ndarray:
+    """A share ``p`` of the images with one colour plane (drawn per image) missing, all zero: files whose plane was
+    lost whole; the rest left alone."""
+    out = x.copy()
+    idx = _some(len(x), _SOME[sev - 1], rng)
+    out[idx, :, :, rng.integers(0, 3, len(idx))] = 0
+    return out
+
+
+def _contour_lines(x: np.ndarray) -> np.ndarray:
+    """(N, H, W) True where the brightness (BT.601 luma) crosses a multiple of 24 towards the next pixel to the right
+    or below: a topographic map's lines of equal height, drawn on the photo."""
+    band = np.floor(luma(x.astype(np.float64)) / 24)
+    lines = np.zeros(band.shape, dtype=bool)
+    lines[:, :, :-1] |= band[:, :, :-1] != band[:, :, 1:]
+    lines[:, :-1] |= band[:, :-1] != band[:, 1:]
+    return lines
+
+
+def contours(x: np.ndarray, sev: int, rng: np.random.Generator) -> np.ndarray:
+    """Lines of equal brightness darkened by ``a`` on every image (a contour filter)."""
+    a = _EVERY[sev - 1]
+    return to_uint8(x * (1 - a * _contour_lines(x)[..., None]))
+
+
+def contours_some(x: np.ndarray, sev: int, rng: np.random.Generator) -> np.ndarray:
+    """``contours``' lines in black on a share ``p`` of the images, the rest left alone."""
+    out = x.copy()
+    idx = _some(len(x), _SOME[sev - 1], rng)
+    out[idx] = np.where(_contour_lines(x[idx])[..., None], 0, x[idx])
+    return out
+
+
+def _block_offsets(n: int, sigma: float, rng: np.random.Generator) -> np.ndarray:
+    """(n, 32, 32, 3): one colour offset per 8 x 8 block, normal with ``sigma`` per channel: a decoder that lost the
+    blocks' DC predictions shifts each block's mean colour and nothing else."""
+    return np.repeat(np.repeat(rng.normal(0.0, sigma, (n, 4, 4, 3)), 8, axis=1), 8, axis=2)
+
+
+def dc_drift(x: np.ndarray, sev: int, rng: np.random.Generator) -> np.ndarray:
+    """Every image's 8 x 8 blocks each shifted by its own colour offset (sigma 60 ``a``)."""
+    return to_uint8(x + _block_offsets(len(x), 60.0 * _EVERY[sev - 1], rng))
+
+
+def dc_drift_some(x: np.ndarray, sev: int, rng: np.random.Generator) -> np.ndarray:
+    """``dc_drift`` in full (sigma 60) on a share ``p`` of the images, the rest left alone."""
+    out = x.copy()
+    idx = _some(len(x), _SOME[sev - 1], rng)
+    out[idx] = to_uint8(x[idx] + _block_offsets(len(idx), 60.0, rng))
+    return out
+
+
+CHECK38 = {"low_rank": low_rank, "low_rank_some": low_rank_some, "lost_plane": lost_plane,
+           "lost_plane_some": lost_plane_some, "contours": contours, "contours_some": contours_some,
+           "dc_drift": dc_drift, "dc_drift_some": dc_drift_some}
+
 # Each check's round, in the order they were written. The seed offset is a family's place in FAMILIES: each round
 # appended after the last, earlier checks' sets stay as drawn.
 CHECK_FAMILIES = {4: NOVEL, 5: CHECK5, 15: CHECK15, 16: CHECK16, 28: CHECK28, 29: CHECK29, 30: CHECK30,
-                  31: CHECK31, 32: CHECK32, 33: CHECK33, 34: CHECK34, 35: CHECK35, 36: CHECK36, 37: CHECK37}
+                  31: CHECK31, 32: CHECK32, 33: CHECK33, 34: CHECK34, 35: CHECK35, 36: CHECK36, 37: CHECK37,
+                  38: CHECK38}
 FAMILIES = {name: fn for rnd in CHECK_FAMILIES.values() for name, fn in rnd.items()}
 
 
@@ -1469,6 +1566,8 @@ PRIOR_SETS = {
          ("sticker", "longtail10", 30)],
     37: [("stained_glass", "dirichlet1", 31), ("ink_bleed", "dirichlet1", 32), ("water_drops", "longtail10", 33),
          ("viewfinder", "longtail10", 34)],
+    38: [("low_rank_some", "dirichlet1", 35), ("contours", "dirichlet1", 36), ("dc_drift_some", "longtail10", 37),
+         ("lost_plane", "longtail10", 38)],
 }
 _PRIORS = {"dirichlet1": lambda r: shifts.dirichlet_priors(10, 1.0, r),
            "longtail10": lambda r: shifts.long_tail_priors(10, 10.0, r)}
@@ -1476,7 +1575,7 @@ _PRIORS = {"dirichlet1": lambda r: shifts.dirichlet_priors(10, 1.0, r),
 
 def novel_sets(images: np.ndarray, labels: np.ndarray, check: int = 4):
     """(name, kind, build): clean (table headers), the check's 8 families x 2 severities, then its sets
-    with changed priors (``PRIOR_SETS``: two per check, four for checks 35 to 37)."""
+    with changed priors (``PRIOR_SETS``: two per check, four for checks 35 to 38)."""
     yield "clean", "clean", lambda: (images, labels)
     for name in CHECK_FAMILIES[check]:
         for sev in SEVERITIES:

@@ -41,15 +41,15 @@ def test_each_family_is_deterministic_keeps_the_format_and_grows_with_severity(n
 def test_each_round_is_eight_families_new_to_the_synthetic_pool_and_to_the_earlier_rounds():
     assert not set(fam.FAMILIES) & set(shifts.CORRUPTIONS)
     rounds = [fam.NOVEL, fam.CHECK5, fam.CHECK15, fam.CHECK16, fam.CHECK28, fam.CHECK29, fam.CHECK30, fam.CHECK31,
-              fam.CHECK32, fam.CHECK33, fam.CHECK34, fam.CHECK35, fam.CHECK36, fam.CHECK37]
-    assert [len(r) for r in rounds] == [8] * 14 and len(fam.FAMILIES) == 112  # no name in two rounds
+              fam.CHECK32, fam.CHECK33, fam.CHECK34, fam.CHECK35, fam.CHECK36, fam.CHECK37, fam.CHECK38]
+    assert [len(r) for r in rounds] == [8] * 15 and len(fam.FAMILIES) == 120  # no name in two rounds
 
 
 def test_earlier_checks_sets_are_drawn_as_before_later_rounds_were_added():
     """Family seeds follow the place in FAMILIES: each round appended keeps the earlier checks' cached sets valid."""
     assert list(fam.FAMILIES) == [*fam.NOVEL, *fam.CHECK5, *fam.CHECK15, *fam.CHECK16, *fam.CHECK28, *fam.CHECK29,
                                   *fam.CHECK30, *fam.CHECK31, *fam.CHECK32, *fam.CHECK33,
-                                  *fam.CHECK34, *fam.CHECK35, *fam.CHECK36, *fam.CHECK37]
+                                  *fam.CHECK34, *fam.CHECK35, *fam.CHECK36, *fam.CHECK37, *fam.CHECK38]
     x = _images(4)
     np.testing.assert_array_equal(fam.novel(x, "glass_blur", 2),  # check 5's first family, seeded as in check 5
                                   fam.glass_blur(x, 2, np.random.default_rng(700 + 8 * 10 + 2)))
@@ -112,7 +112,7 @@ def test_motion_blur_kernel_is_a_normalised_line():
 
 
 @pytest.mark.parametrize("check, with_priors", [(4, 2), (5, 2), (15, 2), (28, 2), (29, 2), (30, 2), (34, 2), (35, 4),
-                                                (36, 4), (37, 4)])
+                                                (36, 4), (37, 4), (38, 4)])
 def test_novel_sets_are_the_preregistered_ones_plus_the_clean_reference(check, with_priors):
     x, y = _images(40), np.arange(40) % 10
     sets = list(fam.novel_sets(x, y, check))
@@ -995,3 +995,63 @@ def test_viewfinder_draws_thirds_and_corner_brackets_on_exactly_its_share():
         assert (y[i, 10, 6:9] == 210).all() and (y[i, 15:18, 21] == 210).all() and y[i, 10, 10, 0] == 215
         assert (y[i, 2, 2:5] == 255).all() and (y[i, 27:30, 29] == 255).all()
         assert (y[i, 5:9, 5:9] == 200).all()
+
+
+# ------------------------------------------------------------------ check 38's families: each change on every image
+# and in full on a share
+@pytest.mark.parametrize("name", ["low_rank", "lost_plane", "contours", "dc_drift"])
+def test_each_check_38_change_comes_on_every_image_and_in_full_on_a_share(name):
+    x = _images(20)
+    every = fam.novel(x, name, 4)
+    assert all(not np.array_equal(x[i], every[i]) for i in range(20))
+    _changed_share(x, f"{name}_some", 4, 9)  # 45% of 20
+    _changed_share(x, f"{name}_some", 2, 4)  # 20% of 20
+
+
+def test_low_rank_keeps_a_rank_one_image_and_approximates_others_by_two_components():
+    r = np.linspace(40, 200, 32)
+    flat = np.broadcast_to((np.outer(r, r) / 200)[None, :, :, None], (2, 32, 32, 3)).round().astype(np.uint8)
+    np.testing.assert_array_equal(fam.novel(flat, "low_rank", 4), flat)  # rank 1 per channel: nothing to drop
+    x = _images(3)
+    y, changed = _changed_share(x, "low_rank_some", 5, 2)  # 60% of 3
+    for i in changed:
+        for c in range(3):
+            assert np.linalg.matrix_rank(y[i, :, :, c].astype(float), tol=32 * 0.6) <= 2  # rank 2 up to rounding
+
+
+def test_lost_plane_weakens_exactly_one_channel_per_image_and_its_share_loses_one_whole():
+    x = _images(10)
+    y = fam.novel(x, "lost_plane", 2).astype(int)  # a = 0.4
+    for i in range(10):
+        kept = [c for c in range(3) if np.array_equal(y[i, :, :, c], x[i, :, :, c])]
+        assert len(kept) == 2
+        lost = ({0, 1, 2} - set(kept)).pop()
+        assert np.abs(y[i, :, :, lost] - 0.6 * x[i, :, :, lost]).max() <= 0.5
+    z, changed = _changed_share(x, "lost_plane_some", 4, 4)  # 45% of 10 rounds to 4
+    for i in changed:
+        assert sorted((z[i] == 0).all(axis=(0, 1))) == [False, False, True]
+
+
+def test_contours_darken_only_where_the_brightness_crosses_a_step_of_24():
+    x = np.zeros((1, 32, 32, 3), dtype=np.uint8)
+    x[0] += np.arange(4, 256, 8, dtype=np.uint8)[None, :, None]  # a left-to-right ramp: luma = value
+    y = fam.novel(x, "contours", 4).astype(int)  # a = 0.7
+    dark = (y[0] != x[0]).any(axis=2)
+    np.testing.assert_array_equal(np.nonzero(dark[0])[0], [2, 5, 8, 11, 14, 17, 20, 23, 26, 29])  # 20 -> 28 ...
+    assert (dark == dark[0]).all() and (y[0][dark] == np.rint(0.3 * x[0][dark])).all()
+    flat = np.full((1, 32, 32, 3), 100, dtype=np.uint8)
+    np.testing.assert_array_equal(fam.novel(flat, "contours_some", 5), flat)  # no crossing: nothing drawn
+    z, changed = _changed_share(x.repeat(5, 0), "contours_some", 5, 3)  # 60% of 5
+    assert (z[changed][:, dark] == 0).all()
+
+
+def test_dc_drift_shifts_each_8_by_8_block_by_one_colour():
+    x = np.full((3, 32, 32, 3), 128, dtype=np.uint8)
+    x[:, ::2] += 4  # a fine pattern the shift must carry unchanged
+    y = fam.novel(x, "dc_drift", 2).astype(int) - x  # sigma 24: rarely clipped from 128
+    blocks = y.reshape(3, 4, 8, 4, 8, 3)
+    unclipped = (np.abs(blocks).max(axis=(2, 4)) < 120)
+    assert unclipped.mean() > 0.95
+    spread = np.ptp(blocks, axis=(2, 4))  # within a block: one offset
+    assert (spread[unclipped] == 0).all()
+    assert np.unique(blocks[:, :, 0, :, 0].reshape(-1, 3), axis=0).shape[0] > 40  # offsets differ between blocks
