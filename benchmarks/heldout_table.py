@@ -6,7 +6,7 @@ BatchNorm (``estimators.HELD_OUT``, ``RANGE_HELD_OUT``, ``ADAPT_HELD_OUT``) rest
 CPU to measure (``bench_bn_adapt.py --sets N --forms balanced3 --save-rows``, one round of shift families per check,
 ``heldout_families.py``). Kept in ``heldout_rows.csv`` they are re-read in a second, and a unit test holds the
 records to them. Ref-Avg-Shrunk, Ref-Prior and, for rows saved before it existed, COT-Gated are computed here by the
-toolkit's own functions from the saved columns.
+toolkit's own functions from the saved columns, and so is Ref-Mix from ``heldout_shares.csv`` (checks 33 on).
 
     .venv/bin/python benchmarks/heldout_table.py
     .venv/bin/python benchmarks/heldout_table.py --by model --checks 30 31 32
@@ -34,6 +34,10 @@ from kaggle_kit.errors import KitError  # noqa: E402
 from kaggle_kit.gap import estimators  # noqa: E402
 
 ROWS = Path(__file__).resolve().parent / "heldout_rows.csv"
+# Ref-Mix's input per trained model-set (``estimators.estimate_all``'s "holdout_like_share"), kept beside the rows so
+# that their lines stay as each check appended them: checks 33-37's computed in session 55 from the logits those checks
+# cached (the same model instances), later checks' as their benchmark saved it.
+SHARES = Path(__file__).resolve().parent / "heldout_shares.csv"
 SHOWN = ("Ref-Prior", "Ref-Avg-Shrunk", "Ref-Avg", "Ref-EM", "COT-Gated", "Median-5-Spread")
 KEY = ["check", "model", "set"]  # one model-set: its trained row and its balanced x3 row
 REQUIRED = ("check", "model", "round", "set", "kind", "statistics", "holdout_acc", "true_acc", "COT", "COT-EM",
@@ -58,10 +62,11 @@ def read_rows(path: Path, check: int | None = None) -> pd.DataFrame:
     return rows
 
 
-def trained_rows(rows: pd.DataFrame) -> pd.DataFrame:
+def trained_rows(rows: pd.DataFrame, shares: Path = SHARES) -> pd.DataFrame:
     """The rows of the trained statistics, with the estimators the toolkit derives from saved columns: COT-Gated where
     a check saved none, Ref-Avg-Shrunk and Ref-Prior always (so a record follows ``REFERENCE_SHRINK`` or
-    ``PRIOR_TELL`` if it is changed). Ref-Prior reads the balanced x3 row, whose COT and COT-EM are the reference's."""
+    ``PRIOR_TELL`` if it is changed), and Ref-Mix where ``shares`` or the rows give the model-set's holdout-like
+    share (NaN elsewhere). Ref-Prior reads the balanced x3 row, whose COT and COT-EM are the reference's."""
     t = rows[rows.statistics == "trained"].copy()
     if t[["holdout_acc", "true_acc", "Ref-Avg"]].isna().any().any():
         raise RowsError("a trained row without holdout_acc, true_acc or Ref-Avg")
@@ -71,9 +76,26 @@ def trained_rows(rows: pd.DataFrame) -> pd.DataFrame:
         raise RowsError("a trained row without its balanced3 row's COT and COT-EM")
     t["Ref-Avg-Shrunk"] = [estimators.shrunk(e, h) for e, h in zip(t["Ref-Avg"], t.holdout_acc)]
     t["Ref-Prior"] = [estimators.ref_prior(r, m) for r, m in zip(t.to_dict("records"), move.to_numpy())]
+    like = read_shares(shares).reindex(pd.MultiIndex.from_frame(t[KEY])).to_numpy()
+    if "holdout_like" in t:
+        like = t["holdout_like"].fillna(pd.Series(like, index=t.index)).to_numpy()
+    t["holdout_like"] = like
+    t["Ref-Mix"] = [estimators.ref_mix(r, r["holdout_acc"], h) if np.isfinite(h) else np.nan
+                    for r, h in zip(t.to_dict("records"), like)]
     saved = t["COT-Gated"] if "COT-Gated" in t else pd.Series(np.nan, index=t.index)
     t["COT-Gated"] = saved.fillna(pd.Series([estimators.cot_gated(r) for r in t.to_dict("records")], index=t.index))
     return t
+
+
+def read_shares(path: Path = SHARES) -> pd.Series:
+    """``SHARES`` as a Series of holdout-like shares indexed by ``KEY``."""
+    try:
+        shares = pd.read_csv(path)
+    except (OSError, pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
+        raise RowsError(f"{path}: not a readable CSV ({exc})") from None
+    if missing := [c for c in (*KEY, "holdout_like") if c not in shares]:
+        raise RowsError(f"{path}: no column {', '.join(missing)}")
+    return shares.set_index(KEY)["holdout_like"]
 
 
 def mae_points(rows: pd.DataFrame, names=SHOWN) -> dict[str, float]:

@@ -146,3 +146,30 @@ def test_adaptation_scores_the_rule_and_always_adapting_per_model_set_and_names_
     monkeypatch.setattr(estimators, "ADAPT_HELD_OUT", dataclasses.replace(ev, rule_losses=ev.rule_losses + 1))
     (wrong,) = ht.adapt_mismatches(both)
     assert wrong.startswith(f"ADAPT_HELD_OUT: over {ev.checks} the rows give ({ev.model_sets}, ")
+
+
+def test_ref_mix_is_derived_where_a_model_set_has_its_holdout_like_share_and_nowhere_else(rows):
+    known = rows["holdout_like"].notna()
+    assert set(rows.check[known]) == {33, 34, 35, 36, 37} and known.sum() == 384  # the checks whose logits were kept
+    assert rows["Ref-Mix"][~known].isna().all()
+    gate = known & (rows.holdout_like >= estimators.MIX_SHARE) & (rows.holdout_acc - rows["Ref-Prior"] >= 0.03)
+    np.testing.assert_array_equal(rows["Ref-Mix"][gate], rows["COTT"][gate])
+    np.testing.assert_array_equal(rows["Ref-Mix"][known & ~gate], rows["Ref-Prior"][known & ~gate])
+
+
+def test_ref_mix_was_chosen_on_checks_33_to_37_as_estimators_says(rows):
+    """The numbers MIX_SHARE's note and pre-registered check 38 quote: Ref-Mix against Ref-Prior where it was chosen."""
+    chosen = ht.in_checks(rows, range(33, 38))
+    assert ht.mae_points(chosen, ["Ref-Mix", "Ref-Prior"]) == pytest.approx({"Ref-Mix": 2.44, "Ref-Prior": 2.99},
+                                                                            abs=0.005)
+
+
+def test_shares_of_fresh_rows_come_from_their_own_column_and_a_bad_shares_file_is_named(tmp_path):
+    raw = ht.read_rows(ht.ROWS)
+    one = raw[(raw.check == 21) & (raw.model == "weak_cnn")].assign(holdout_like=0.9)
+    t = ht.trained_rows(one)
+    assert (t.holdout_like == 0.9).all() and t["Ref-Mix"].notna().all()
+    bad = tmp_path / "shares.csv"
+    bad.write_text("check,model,set\n21,weak_cnn,vignette-2\n")
+    with pytest.raises(ht.RowsError, match="shares.csv: no column holdout_like"):
+        ht.trained_rows(one, bad)
