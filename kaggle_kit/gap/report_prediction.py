@@ -199,8 +199,8 @@ def estimator_glossary() -> tuple[tuple[str, str], ...]:
         ("Ref-Mix", f"COTT where at least {estimators.MIX_SHARE:.0%} of the competition images look like the "
                     f"holdout to a classifier of their logits (so a share of them may be broken and the rest "
                     f"unchanged) and Ref-Prior predicts a drop of {100 * estimators.MIX_DROP:.0f} points or more, "
-                    f"else Ref-Prior; it quotes Ref-Avg-Shrunk's range (a candidate, not yet tested on shift "
-                    f"families it was not chosen on)"),
+                    f"else Ref-Prior; it quotes Ref-Avg-Shrunk's range (a test on shift families outside the "
+                    f"benchmark found it closer than Ref-Prior; not yet the recommendation)"),
         ("COT-Gated", f"Ref-Avg where COT's estimate moves by more than {100 * estimators.COT_GATE:.0f} points "
                       "when its class mix is EM's priors (the class mix looks changed), else Median-5-Spread "
                       "(chosen by one test on shift families outside the benchmark, then behind Ref-Avg over it "
