@@ -99,9 +99,9 @@ def expectation_sentence(name: str, estimator: str, result: dict, errors: dict,
 
 
 def borrowed_sentence(name: str, estimator: str, result: dict, errors: dict, unseen: dict | None = None) -> str | None:
-    """Ref-Prior's line: which estimate it quotes and why (``estimators.ref_prior``), the range it borrows from its
-    ``estimators.RANGE_LENDER``, taken out to its estimate, with that range's held-out record, then the lender's own
-    line, which says how the range was built."""
+    """Ref-Mix's or Ref-Prior's line: which estimate it quotes and why (``choice_words``), the range it borrows from
+    its ``estimators.RANGE_LENDER``, taken out to its estimate, with that range's held-out record, then the lender's
+    own line, which says how the range was built."""
     lender = estimators.RANGE_LENDER[estimator]
     est, move = result["estimates"].get(estimator), result.get("reference_move")
     if est is None or move is None:
@@ -113,18 +113,40 @@ def borrowed_sentence(name: str, estimator: str, result: dict, errors: dict, uns
     if lent is None:
         return None
     low, high = estimators.prediction_range(errors, result["estimates"], result["holdout_acc"], estimator)
-    tell = 100 * estimators.PRIOR_TELL
-    why = (f"Ref-EM, because on the BatchNorm reference COT's estimate moves by {100 * move:.1f} points when its class "
-           f"mix is EM's priors (over {tell:.0f}: the class mix looks changed, where Ref-EM, prior-corrected, has been "
-           f"the closer)" if estimators.class_mix_looks_changed(move) else
-           f"{lender}, because on the BatchNorm reference COT's estimate moves by only {100 * move:.1f} points when "
-           f"its class mix is EM's priors ({tell:.0f} or less: the class mix looks unchanged)")
+    why = choice_words(estimator, result, lender)
     span = estimators.prediction_range(errors, result["estimates"], result["holdout_acc"], lender)
     taken = "" if span == (low, high) else ", taken out to hold this estimate"
     lent = lent.removeprefix(f"{name}: ")
     return (f"{name}: {estimator} predicts **{percent(est, 1)}**, {versus(est, result['holdout_acc'])} the holdout: "
             f"{why}. Expect **{percent(low, 1)} to {percent(high, 1)}**, {lender}'s range{taken}.{record} How that "
             f"range is built: {lent}")
+
+
+def choice_words(estimator: str, result: dict, lender: str) -> str:
+    """Which estimate Ref-Prior (``estimators.ref_prior``) or Ref-Mix (``estimators.ref_mix``, then Ref-Prior's
+    choice) quotes for ``result``, and why, in the numbers the rule read."""
+    if estimator == "Ref-Mix":
+        share = result.get("holdout_like_share")
+        drop = result["holdout_acc"] - result["estimates"]["Ref-Prior"]
+        limits = (f"at least {estimators.MIX_SHARE:.0%} and a drop of {100 * estimators.MIX_DROP:.0f} points or "
+                  f"more")
+        if estimators.looks_mixed(share, drop):
+            return (f"COTT, because {share:.0%} of the competition images look like the holdout to a classifier of "
+                    f"their logits while Ref-Prior predicts a drop of {100 * drop:.1f} points ({limits}: a share of "
+                    f"the images looks broken and the rest unchanged, where Ref-Prior has over-estimated and COTT has "
+                    f"been the closer)")
+        reason = ("no share of holdout-like images could be measured" if share is None else
+                  f"only {share:.0%} of the competition images look like the holdout" if share < estimators.MIX_SHARE
+                  else f"Ref-Prior predicts a drop of only {100 * drop:.1f} points")
+        return f"Ref-Prior's estimate, because {reason} (COTT needs {limits}); Ref-Prior quotes " + \
+            choice_words("Ref-Prior", result, lender)
+    move, tell = result["reference_move"], 100 * estimators.PRIOR_TELL
+    if estimators.class_mix_looks_changed(move):
+        return (f"Ref-EM, because on the BatchNorm reference COT's estimate moves by {100 * move:.1f} points when its "
+                f"class mix is EM's priors (over {tell:.0f}: the class mix looks changed, where Ref-EM, "
+                f"prior-corrected, has been the closer)")
+    return (f"{lender}, because on the BatchNorm reference COT's estimate moves by only {100 * move:.1f} points when "
+            f"its class mix is EM's priors ({tell:.0f} or less: the class mix looks unchanged)")
 
 
 def versus(value: float, holdout: float) -> str:
@@ -199,8 +221,8 @@ def estimator_glossary() -> tuple[tuple[str, str], ...]:
         ("Ref-Mix", f"COTT where at least {estimators.MIX_SHARE:.0%} of the competition images look like the "
                     f"holdout to a classifier of their logits (so a share of them may be broken and the rest "
                     f"unchanged) and Ref-Prior predicts a drop of {100 * estimators.MIX_DROP:.0f} points or more, "
-                    f"else Ref-Prior; it quotes Ref-Avg-Shrunk's range (a test on shift families outside the "
-                    f"benchmark found it closer than Ref-Prior; not yet the recommendation)"),
+                    f"else Ref-Prior; it quotes Ref-Avg-Shrunk's range (chosen by a test on shift families outside "
+                    f"the benchmark, section 7)"),
         ("COT-Gated", f"Ref-Avg where COT's estimate moves by more than {100 * estimators.COT_GATE:.0f} points "
                       "when its class mix is EM's priors (the class mix looks changed), else Median-5-Spread "
                       "(chosen by one test on shift families outside the benchmark, then behind Ref-Avg over it "
