@@ -225,8 +225,8 @@ def main(argv=None) -> int:
     if args.checks:
         rows, both = in_checks(rows, args.checks), in_checks(both, args.checks)
     print(markdown(table(rows, args.by, args.estimators)))
-    rec = estimators.recommended_estimator(available=rows.columns)
-    cov = range_coverage(rows, rec, estimators.measured_error())
+    rec = estimators.recommended_estimator(available=[c for c in rows.columns if rows[c].notna().any()])
+    cov = range_coverage(rows[rows[rec].notna()], rec, estimators.measured_error())  # Ref-Mix: where shares are known
     print(f"\nThe range quoted with {rec} (estimators.prediction_range) held the true accuracy on "
           f"{cov['covered']:.1%} of {cov['n']} model-sets ({cov['below']:.1%} below it, {cov['above']:.1%} above; "
           f"mean half-width {cov['half_width_points']:.2f} points).")
