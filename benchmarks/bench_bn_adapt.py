@@ -250,7 +250,7 @@ def add_reference_to_measured_error(df: pd.DataFrame, command: str,
                            f"Ref-Avg-Shrunk's range"),
              "Ref-Mix": (f"COTT where at least {estimators.MIX_SHARE:g} of the images look like the holdout and "
                          f"Ref-Prior predicts a drop of {100 * estimators.MIX_DROP:g} points or more, else Ref-Prior, "
-                         f"on the same model-sets; {estimators.REFERENCE_PARTNER} {image_shifts('Ref-Mix')}; a "
+                         f"on the same model-sets; {estimators.REFERENCE_PARTNER} {image_shifts('Ref-Mix')}; "
                          f"it quotes Ref-Avg-Shrunk's range")}
     for name, note in notes.items():
         payload["estimators"][name] = summaries[name]
