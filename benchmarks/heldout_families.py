@@ -11,6 +11,7 @@ Each function maps uint8 images (N, 32, 32, 3) at severity 1-5 to images of the 
 from __future__ import annotations
 
 import io
+from collections.abc import Callable
 
 import matplotlib
 import numpy as np
@@ -598,6 +599,16 @@ def _some(n: int, share: float, rng: np.random.Generator) -> np.ndarray:
     return rng.permutation(n)[:int(round(share * n))]
 
 
+def _on_share(x: np.ndarray, share: float, rng: np.random.Generator,
+              change: Callable[[np.ndarray, np.random.Generator], np.ndarray]) -> np.ndarray:
+    """``change`` (uint8 images and ``rng`` to uint8 images) made on a drawn ``share`` of the images (``_some``), the
+    others left exactly as they were."""
+    out = x.copy()
+    idx = _some(len(x), share, rng)
+    out[idx] = change(x[idx], rng)
+    return out
+
+
 def rotate90(x: np.ndarray, sev: int, rng: np.random.Generator) -> np.ndarray:
     """Photos whose orientation tag was ignored: a ``share`` of the images turned a quarter, left or right."""
     share = (0.1, 0.2, 0.3, 0.4, 0.5)[sev - 1]
@@ -609,11 +620,7 @@ def rotate90(x: np.ndarray, sev: int, rng: np.random.Generator) -> np.ndarray:
 
 def negative(x: np.ndarray, sev: int, rng: np.random.Generator) -> np.ndarray:
     """Film negatives scanned without inverting them: a ``share`` of the images with every value v as 255 - v."""
-    share = (0.05, 0.1, 0.15, 0.2, 0.3)[sev - 1]
-    out = x.copy()
-    some = _some(len(x), share, rng)
-    out[some] = 255 - x[some]
-    return out
+    return _on_share(x, (0.05, 0.1, 0.15, 0.2, 0.3)[sev - 1], rng, lambda s, _: 255 - s)
 
 
 def bloom(x: np.ndarray, sev: int, rng: np.random.Generator) -> np.ndarray:
@@ -1463,10 +1470,7 @@ def low_rank(x: np.ndarray, sev: int, rng: np.random.Generator) -> np.ndarray:
 def low_rank_some(x: np.ndarray, sev: int, rng: np.random.Generator) -> np.ndarray:
     """``low_rank``'s codec in full on a share ``p`` of the images (the files one tool compressed), the rest left
     alone."""
-    out = x.copy()
-    idx = _some(len(x), _SOME[sev - 1], rng)
-    out[idx] = to_uint8(_low_rank(x[idx]))
-    return out
+    return _on_share(x, _SOME[sev - 1], rng, lambda s, _: to_uint8(_low_rank(s)))
 
 
 def lost_plane(x: np.ndarray, sev: int, rng: np.random.Generator) -> np.ndarray:
@@ -1478,13 +1482,17 @@ def lost_plane(x: np.ndarray, sev: int, rng: np.random.Generator) -> np.ndarray:
     return to_uint8(f)
 
 
+def _without_a_plane(x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Each image with one colour plane (drawn per image) all zero."""
+    out = x.copy()
+    out[np.arange(len(x)), :, :, rng.integers(0, 3, len(x))] = 0
+    return out
+
+
 def lost_plane_some(x: np.ndarray, sev: int, rng: np.random.Generator) -> np.ndarray:
     """A share ``p`` of the images with one colour plane (drawn per image) missing, all zero: files whose plane was
     lost whole; the rest left alone."""
-    out = x.copy()
-    idx = _some(len(x), _SOME[sev - 1], rng)
-    out[idx, :, :, rng.integers(0, 3, len(idx))] = 0
-    return out
+    return _on_share(x, _SOME[sev - 1], rng, _without_a_plane)
 
 
 def _contour_lines(x: np.ndarray) -> np.ndarray:
@@ -1505,10 +1513,7 @@ def contours(x: np.ndarray, sev: int, rng: np.random.Generator) -> np.ndarray:
 
 def contours_some(x: np.ndarray, sev: int, rng: np.random.Generator) -> np.ndarray:
     """``contours``' lines in black on a share ``p`` of the images, the rest left alone."""
-    out = x.copy()
-    idx = _some(len(x), _SOME[sev - 1], rng)
-    out[idx] = np.where(_contour_lines(x[idx])[..., None], 0, x[idx])
-    return out
+    return _on_share(x, _SOME[sev - 1], rng, lambda s, _: np.where(_contour_lines(s)[..., None], 0, s))
 
 
 def _block_offsets(n: int, sigma: float, rng: np.random.Generator) -> np.ndarray:
@@ -1524,10 +1529,7 @@ def dc_drift(x: np.ndarray, sev: int, rng: np.random.Generator) -> np.ndarray:
 
 def dc_drift_some(x: np.ndarray, sev: int, rng: np.random.Generator) -> np.ndarray:
     """``dc_drift`` in full (sigma 60) on a share ``p`` of the images, the rest left alone."""
-    out = x.copy()
-    idx = _some(len(x), _SOME[sev - 1], rng)
-    out[idx] = to_uint8(x[idx] + _block_offsets(len(idx), 60.0, rng))
-    return out
+    return _on_share(x, _SOME[sev - 1], rng, lambda s, r: to_uint8(s + _block_offsets(len(s), 60.0, r)))
 
 
 CHECK38 = {"low_rank": low_rank, "low_rank_some": low_rank_some, "lost_plane": lost_plane,
