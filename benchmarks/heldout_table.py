@@ -48,18 +48,22 @@ class RowsError(KitError):
     """A rows file that cannot be read as held-out rows (the message names the file and what is wrong)."""
 
 
-def read_rows(path: Path, check: int | None = None) -> pd.DataFrame:
-    """A ``--save-rows`` CSV (``check`` given: one check's fresh rows, without the column) or ``heldout_rows.csv``."""
+def _read_csv(path: Path, required: tuple[str, ...], prepare=lambda df: df) -> pd.DataFrame:
+    """``path`` read, ``prepare``d, and checked to have every ``required`` column, or a ``RowsError`` naming it."""
     try:
-        rows = pd.read_csv(path)
+        df = prepare(pd.read_csv(path))
     except (OSError, pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
         raise RowsError(f"{path}: not a readable CSV ({exc})") from None
-    if check is not None:
-        rows = rows.rename(columns={"sets": "round"}).assign(check=check)
-    missing = [c for c in REQUIRED if c not in rows]
-    if missing:
+    if missing := [c for c in required if c not in df]:
         raise RowsError(f"{path}: no column {', '.join(missing)}")
-    return rows
+    return df
+
+
+def read_rows(path: Path, check: int | None = None) -> pd.DataFrame:
+    """A ``--save-rows`` CSV (``check`` given: one check's fresh rows, without the column) or ``heldout_rows.csv``."""
+    if check is None:
+        return _read_csv(path, REQUIRED)
+    return _read_csv(path, REQUIRED, lambda rows: rows.rename(columns={"sets": "round"}).assign(check=check))
 
 
 def trained_rows(rows: pd.DataFrame, shares: Path = SHARES) -> pd.DataFrame:
@@ -89,13 +93,7 @@ def trained_rows(rows: pd.DataFrame, shares: Path = SHARES) -> pd.DataFrame:
 
 def read_shares(path: Path = SHARES) -> pd.Series:
     """``SHARES`` as a Series of holdout-like shares indexed by ``KEY``."""
-    try:
-        shares = pd.read_csv(path)
-    except (OSError, pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
-        raise RowsError(f"{path}: not a readable CSV ({exc})") from None
-    if missing := [c for c in (*KEY, "holdout_like") if c not in shares]:
-        raise RowsError(f"{path}: no column {', '.join(missing)}")
-    return shares.set_index(KEY)["holdout_like"]
+    return _read_csv(path, (*KEY, "holdout_like")).set_index(KEY)["holdout_like"]
 
 
 def mae_points(rows: pd.DataFrame, names=SHOWN) -> dict[str, float]:
