@@ -160,6 +160,13 @@ def reweighted_scores(source: np.ndarray, target: np.ndarray, source_weights: np
     sides of a fold. None when either side keeps fewer than ``folds`` rows (a smoke test's tiny holdout or
     competition subset): a fold would train on one side.
     """
+    scored = _scored_rows(source, target, source_weights, max_images, folds, seed)
+    return None if scored is None else scored[:2]
+
+
+def _scored_rows(source: np.ndarray, target: np.ndarray, source_weights: np.ndarray, max_images: int = 5000,
+                 folds: int = 3, seed: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    """``reweighted_scores``' (side, score) and the ``target`` row of each target-side score, in order."""
     rng = np.random.default_rng(seed)
     w = np.asarray(source_weights, dtype=np.float64)
     kept = np.flatnonzero(rng.uniform(size=len(w)) * w.max() < w)
@@ -172,7 +179,7 @@ def reweighted_scores(source: np.ndarray, target: np.ndarray, source_weights: np
     clf = HistGradientBoostingClassifier(max_iter=40, learning_rate=0.2, max_leaf_nodes=15, random_state=seed)
     cv = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
     with openmp_threads(1):
-        return y, cross_val_predict(clf, x, y, cv=cv, method="predict_proba")[:, 1]
+        return y, cross_val_predict(clf, x, y, cv=cv, method="predict_proba")[:, 1], tgt_idx
 
 
 # The source-score quantiles at which ``holdout_like_share`` compares the two sides' shares: below the 10th the
@@ -180,23 +187,40 @@ def reweighted_scores(source: np.ndarray, target: np.ndarray, source_weights: np
 SHARE_QUANTILES = np.linspace(0.1, 0.9, 33)
 
 
-def holdout_like_share(source: np.ndarray, target: np.ndarray, seed: int = 0) -> float | None:
+@dataclass(frozen=True)
+class HoldoutLike:
+    share: float          # ``holdout_like_share``
+    like: np.ndarray      # target rows: the share of those scored that look most like the source, by score
+    unlike: np.ndarray    # the other (1 - share) of them
+
+
+def holdout_like_split(source: np.ndarray, target: np.ndarray, seed: int = 0) -> HoldoutLike | None:
     """The largest share of ``target`` rows that could be drawn like the ``source`` rows: a mixture-proportion
     estimate (the fewest target rows, relative to source rows, among those the classifier of ``reweighted_scores``
     finds most source-like). Near 1 where the two sides look alike, near 0 where every target row changed, and near
     the unchanged share where only some rows changed (a set of which a share is broken), which an estimate read on
     the whole set cannot tell from a milder change of every row. A change of class mix alone lowers it too: the
-    source is not re-weighted to the target's estimated priors, which a mixture's broken share throws off. None
-    where ``reweighted_scores`` is."""
-    scored = reweighted_scores(source, target, np.ones(len(source)), seed=seed)
+    source is not re-weighted to the target's estimated priors, which a mixture's broken share throws off.
+    ``like`` and ``unlike``: on such a mixture, the rows that stand for its unchanged and its broken part (of the
+    target rows scored, at most 5,000). None where ``reweighted_scores`` is."""
+    scored = _scored_rows(source, target, np.ones(len(source)), seed=seed)
     if scored is None:
         return None
-    side, score = scored
+    side, score, rows = scored
     src, tgt = np.sort(score[side == 0]), np.sort(score[side == 1])
     cuts = np.quantile(src, SHARE_QUANTILES)
     ratio = (np.searchsorted(tgt, cuts, side="right") / len(tgt)) / (np.searchsorted(src, cuts, side="right")
                                                                        / len(src))
-    return float(min(1.0, ratio.min()))
+    share = float(min(1.0, ratio.min()))
+    by_score = rows[np.argsort(score[side == 1], kind="stable")]
+    cut = int(round(share * len(rows)))
+    return HoldoutLike(share, by_score[:cut], by_score[cut:])
+
+
+def holdout_like_share(source: np.ndarray, target: np.ndarray, seed: int = 0) -> float | None:
+    """``holdout_like_split``'s share alone."""
+    split = holdout_like_split(source, target, seed)
+    return None if split is None else split.share
 
 
 # ------------------------------------------------------------------------------------------ near-duplicates

@@ -329,6 +329,21 @@ def test_holdout_like_share_reads_the_share_of_a_mixture_left_unchanged(unchange
     assert share == pytest.approx(unchanged, abs=0.08)
 
 
+def test_holdout_like_split_puts_the_broken_rows_in_its_unlike_part():
+    """Ref-Split reads each part apart: the rows it calls unlike are mostly the broken ones, the two parts are the
+    rows scored (at most 5,000 of the target's), in the share's proportion, and the share is the one
+    holdout_like_share gives."""
+    rng = np.random.default_rng(4)
+    target = np.concatenate([_logit_rows(rng, 3600), _logit_rows(rng, 2400, shift=6.0)])  # rows 3,600 on broken
+    hold = _logit_rows(rng, 5000)
+    split = domain.holdout_like_split(hold, target)
+    assert split.share == domain.holdout_like_share(hold, target) == pytest.approx(0.6, abs=0.08)
+    assert len(split.like) + len(split.unlike) == 5000 and not set(split.like) & set(split.unlike)
+    assert len(split.like) == round(split.share * 5000) and set(split.like) | set(split.unlike) <= set(range(6000))
+    assert np.mean(split.unlike >= 3600) > 0.8 and np.mean(split.like < 3600) > 0.8  # 0.4 and 0.6 by chance
+    assert domain.holdout_like_split(hold[:2], target) is None
+
+
 def test_holdout_like_share_is_high_but_biased_low_where_nothing_changed():
     """The least of 33 ratios of noisy shares: two draws of one distribution read 0.8 to 1, not 1."""
     rng = np.random.default_rng(7)
