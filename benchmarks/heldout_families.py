@@ -1,10 +1,10 @@
-"""Held-out shift families for the gap estimators: a hundred and twelve that neither CC-Synth's synthetic
-pool nor ``bench_gap.py``'s sets use, in fourteen rounds of eight, each written for a pre-registered check
+"""Held-out shift families for the gap estimators: a hundred and twenty-eight that neither CC-Synth's synthetic
+pool nor ``bench_gap.py``'s sets use, in sixteen rounds of eight, each written for a pre-registered check
 (``PREREGISTERED.md``) before any estimate on them existed and not changed after: ``NOVEL`` for check 4,
 ``CHECK5`` for check 5, ``CHECK15`` for check 15b, ``CHECK16`` for check 16, ``CHECK28`` for check 28, ``CHECK29``
 for check 29, ``CHECK30`` for check 30, ``CHECK31`` for check 31, ``CHECK32`` for check 32,
 ``CHECK33`` for check 33, ``CHECK34`` for check 34, ``CHECK35`` for check 35, ``CHECK36`` for check 36,
-``CHECK37`` for check 37.
+``CHECK37`` for check 37, ``CHECK38`` for check 38 and ``CHECK39`` for check 39.
 Parameters follow CIFAR-10-C (Hendrycks & Dietterich 2019) where it has the family.
 Each function maps uint8 images (N, 32, 32, 3) at severity 1-5 to images of the same shape and type.
 """
@@ -1536,11 +1536,92 @@ CHECK38 = {"low_rank": low_rank, "low_rank_some": low_rank_some, "lost_plane": l
            "lost_plane_some": lost_plane_some, "contours": contours, "contours_some": contours_some,
            "dc_drift": dc_drift, "dc_drift_some": dc_drift_some}
 
+# ------------------------------------------------------------------ check 39: four more changes, each twice
+# Check 39 asks whether Ref-Split, which reads a mixture's holdout-like images and the rest apart, is closer than
+# Ref-Mix, which reads COTT on the whole set. Its round is built as check 38's: each change is made in full on a share
+# of the images (``_SOME``) and mixed at a strength into every image (``_EVERY``).
+def _others(x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Each image's partner: another image of ``x`` (a drawn cycle, so never itself where there are two or more)."""
+    order = rng.permutation(len(x))
+    out = np.empty_like(x)
+    out[order] = x[np.roll(order, 1)]
+    return out
+
+
+def double_exposure(x: np.ndarray, sev: int, rng: np.random.Generator) -> np.ndarray:
+    """Every image with another image of the set laid over it at half ``a``: film wound on too little."""
+    a = _EVERY[sev - 1] / 2
+    return to_uint8((1 - a) * x + a * _others(x, rng).astype(np.float64))
+
+
+def double_exposure_some(x: np.ndarray, sev: int, rng: np.random.Generator) -> np.ndarray:
+    """A share ``p`` of the images each half another image of that share, the rest left alone."""
+    return _on_share(x, _SOME[sev - 1], rng, lambda s, r: to_uint8(0.5 * s + 0.5 * _others(s, r).astype(np.float64)))
+
+
+def _as_ycbcr(x: np.ndarray) -> np.ndarray:
+    """RGB values decoded as if they were full-range YCbCr (BT.601): a reader that took the wrong colour space.
+    Floats; a grey (v, 128, 128) comes out (v, v, v)."""
+    f = x.astype(np.float64)
+    y, cb, cr = f[..., 0], f[..., 1] - 128, f[..., 2] - 128
+    return np.stack([y + 1.402 * cr, y - 0.344136 * cb - 0.714136 * cr, y + 1.772 * cb], axis=-1)
+
+
+def yuv_mixup(x: np.ndarray, sev: int, rng: np.random.Generator) -> np.ndarray:
+    """``_as_ycbcr``'s wrong decoding mixed ``a`` into every image."""
+    a = _EVERY[sev - 1]
+    return to_uint8((1 - a) * x + a * _as_ycbcr(x))
+
+
+def yuv_mixup_some(x: np.ndarray, sev: int, rng: np.random.Generator) -> np.ndarray:
+    """A share ``p`` of the images decoded in the wrong colour space (``_as_ycbcr``), the rest left alone."""
+    return _on_share(x, _SOME[sev - 1], rng, lambda s, _: to_uint8(_as_ycbcr(s)))
+
+
+def _lost_rows(n: int, rng: np.random.Generator) -> np.ndarray:
+    """(n, 32) True from a drawn row (12 to 24) down: where a file cut short has no data."""
+    return np.arange(32)[None, :] >= rng.integers(12, 25, n)[:, None]
+
+
+def truncated(x: np.ndarray, sev: int, rng: np.random.Generator) -> np.ndarray:
+    """Every image's rows from a drawn row (12 to 24) down pulled towards mid-grey by ``a``."""
+    a = _EVERY[sev - 1]
+    f = x.astype(np.float64)
+    return to_uint8(np.where(_lost_rows(len(x), rng)[:, :, None, None], (1 - a) * f + a * 128, f))
+
+
+def truncated_some(x: np.ndarray, sev: int, rng: np.random.Generator) -> np.ndarray:
+    """A share ``p`` of the images cut short: mid-grey from a drawn row (12 to 24) down, as a decoder fills a
+    truncated file; the rest left alone."""
+    return _on_share(x, _SOME[sev - 1], rng,
+                     lambda s, r: np.where(_lost_rows(len(s), r)[:, :, None, None], 128, s).astype(np.uint8))
+
+
+def _wrapped(x: np.ndarray, gain: float) -> np.ndarray:
+    """The values times ``gain``, wrapped modulo 256 as an 8-bit brightness step that overflows: the brightest parts
+    turn dark."""
+    return np.mod(np.rint(x * gain), 256).astype(np.uint8)
+
+
+def overflow(x: np.ndarray, sev: int, rng: np.random.Generator) -> np.ndarray:
+    """Every image brightened by 1 + ``a`` / 2 with the overflow wrapped (values from 256 / (1 + a / 2) up)."""
+    return _wrapped(x, 1 + _EVERY[sev - 1] / 2)
+
+
+def overflow_some(x: np.ndarray, sev: int, rng: np.random.Generator) -> np.ndarray:
+    """A share ``p`` of the images doubled and wrapped (every value from 128 up), the rest left alone."""
+    return _on_share(x, _SOME[sev - 1], rng, lambda s, _: _wrapped(s, 2.0))
+
+
+CHECK39 = {"double_exposure": double_exposure, "double_exposure_some": double_exposure_some, "yuv_mixup": yuv_mixup,
+           "yuv_mixup_some": yuv_mixup_some, "truncated": truncated, "truncated_some": truncated_some,
+           "overflow": overflow, "overflow_some": overflow_some}
+
 # Each check's round, in the order they were written. The seed offset is a family's place in FAMILIES: each round
 # appended after the last, earlier checks' sets stay as drawn.
 CHECK_FAMILIES = {4: NOVEL, 5: CHECK5, 15: CHECK15, 16: CHECK16, 28: CHECK28, 29: CHECK29, 30: CHECK30,
                   31: CHECK31, 32: CHECK32, 33: CHECK33, 34: CHECK34, 35: CHECK35, 36: CHECK36, 37: CHECK37,
-                  38: CHECK38}
+                  38: CHECK38, 39: CHECK39}
 FAMILIES = {name: fn for rnd in CHECK_FAMILIES.values() for name, fn in rnd.items()}
 
 
@@ -1570,6 +1651,8 @@ PRIOR_SETS = {
          ("viewfinder", "longtail10", 34)],
     38: [("low_rank_some", "dirichlet1", 35), ("contours", "dirichlet1", 36), ("dc_drift_some", "longtail10", 37),
          ("lost_plane", "longtail10", 38)],
+    39: [("double_exposure_some", "dirichlet1", 39), ("yuv_mixup", "dirichlet1", 40),
+         ("truncated_some", "longtail10", 41), ("overflow", "longtail10", 42)],
 }
 _PRIORS = {"dirichlet1": lambda r: shifts.dirichlet_priors(10, 1.0, r),
            "longtail10": lambda r: shifts.long_tail_priors(10, 10.0, r)}
@@ -1577,7 +1660,7 @@ _PRIORS = {"dirichlet1": lambda r: shifts.dirichlet_priors(10, 1.0, r),
 
 def novel_sets(images: np.ndarray, labels: np.ndarray, check: int = 4):
     """(name, kind, build): clean (table headers), the check's 8 families x 2 severities, then its sets
-    with changed priors (``PRIOR_SETS``: two per check, four for checks 35 to 38)."""
+    with changed priors (``PRIOR_SETS``: two per check, four for checks 35 to 39)."""
     yield "clean", "clean", lambda: (images, labels)
     for name in CHECK_FAMILIES[check]:
         for sev in SEVERITIES:

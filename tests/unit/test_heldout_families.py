@@ -41,15 +41,17 @@ def test_each_family_is_deterministic_keeps_the_format_and_grows_with_severity(n
 def test_each_round_is_eight_families_new_to_the_synthetic_pool_and_to_the_earlier_rounds():
     assert not set(fam.FAMILIES) & set(shifts.CORRUPTIONS)
     rounds = [fam.NOVEL, fam.CHECK5, fam.CHECK15, fam.CHECK16, fam.CHECK28, fam.CHECK29, fam.CHECK30, fam.CHECK31,
-              fam.CHECK32, fam.CHECK33, fam.CHECK34, fam.CHECK35, fam.CHECK36, fam.CHECK37, fam.CHECK38]
-    assert [len(r) for r in rounds] == [8] * 15 and len(fam.FAMILIES) == 120  # no name in two rounds
+              fam.CHECK32, fam.CHECK33, fam.CHECK34, fam.CHECK35, fam.CHECK36, fam.CHECK37, fam.CHECK38,
+              fam.CHECK39]
+    assert [len(r) for r in rounds] == [8] * 16 and len(fam.FAMILIES) == 128  # no name in two rounds
 
 
 def test_earlier_checks_sets_are_drawn_as_before_later_rounds_were_added():
     """Family seeds follow the place in FAMILIES: each round appended keeps the earlier checks' cached sets valid."""
     assert list(fam.FAMILIES) == [*fam.NOVEL, *fam.CHECK5, *fam.CHECK15, *fam.CHECK16, *fam.CHECK28, *fam.CHECK29,
                                   *fam.CHECK30, *fam.CHECK31, *fam.CHECK32, *fam.CHECK33,
-                                  *fam.CHECK34, *fam.CHECK35, *fam.CHECK36, *fam.CHECK37, *fam.CHECK38]
+                                  *fam.CHECK34, *fam.CHECK35, *fam.CHECK36, *fam.CHECK37, *fam.CHECK38,
+                                  *fam.CHECK39]
     x = _images(4)
     np.testing.assert_array_equal(fam.novel(x, "glass_blur", 2),  # check 5's first family, seeded as in check 5
                                   fam.glass_blur(x, 2, np.random.default_rng(700 + 8 * 10 + 2)))
@@ -112,7 +114,7 @@ def test_motion_blur_kernel_is_a_normalised_line():
 
 
 @pytest.mark.parametrize("check, with_priors", [(4, 2), (5, 2), (15, 2), (28, 2), (29, 2), (30, 2), (34, 2), (35, 4),
-                                                (36, 4), (37, 4), (38, 4)])
+                                                (36, 4), (37, 4), (38, 4), (39, 4)])
 def test_novel_sets_are_the_preregistered_ones_plus_the_clean_reference(check, with_priors):
     x, y = _images(40), np.arange(40) % 10
     sets = list(fam.novel_sets(x, y, check))
@@ -1055,3 +1057,54 @@ def test_dc_drift_shifts_each_8_by_8_block_by_one_colour():
     spread = np.ptp(blocks, axis=(2, 4))  # within a block: one offset
     assert (spread[unclipped] == 0).all()
     assert np.unique(blocks[:, :, 0, :, 0].reshape(-1, 3), axis=0).shape[0] > 40  # offsets differ between blocks
+
+
+# ------------------------------------------------------------------ check 39's families: each change on every image
+# and in full on a share
+@pytest.mark.parametrize("name", ["double_exposure", "yuv_mixup", "truncated", "overflow"])
+def test_each_check_39_change_comes_on_every_image_and_in_full_on_a_share(name):
+    x = _images(20)
+    every = fam.novel(x, name, 4)
+    assert all(not np.array_equal(x[i], every[i]) for i in range(20))
+    _changed_share(x, f"{name}_some", 4, 9)  # 45% of 20
+    _changed_share(x, f"{name}_some", 2, 4)  # 20% of 20
+
+
+def test_double_exposure_lays_another_image_of_the_set_over_each():
+    x = np.repeat(np.arange(0, 200, 20, dtype=np.uint8), 32 * 32 * 3).reshape(10, 32, 32, 3)  # flat, all different
+    y = fam.novel(x, "double_exposure", 4).astype(float)  # a = 0.35
+    other = (y[:, 0, 0, 0] - 0.65 * x[:, 0, 0, 0]) / 0.35
+    assert (np.abs(other[:, None] - x[None, :, 0, 0, 0]).min(1) <= 1.5).all()  # another image of the set...
+    assert (np.abs(other - x[:, 0, 0, 0]) > 10).all()  # ...never itself
+    assert (y == y[:, :1, :1]).all()  # each image one flat blend
+    z, changed = _changed_share(x, "double_exposure_some", 5, 6)  # 60% of 10: halves of one another
+    others = 2 * z[changed, 0, 0, 0].astype(int) - x[changed, 0, 0, 0]
+    assert sorted(others) == sorted(x[changed, 0, 0, 0]) and (others != x[changed, 0, 0, 0]).all()
+
+
+def test_yuv_mixup_decodes_rgb_as_ycbcr():
+    x = np.array([100, 128, 128, 100, 128, 228], dtype=np.uint8).reshape(2, 1, 1, 3).repeat(32, 1).repeat(32, 2)
+    y, changed = _changed_share(np.concatenate([x] * 5), "yuv_mixup_some", 5, 6)  # 60% of 10, grey and purple
+    assert {tuple(int(v) for v in y[i, 0, 0]) for i in changed} == {(100, 100, 100), (240, 29, 100)}
+    assert {tuple(int(v) for v in y[i, 0, 0]) for i in changed if i % 2 == 0} <= {(100, 100, 100)}  # grey stays
+    mixed = fam.novel(x, "yuv_mixup", 2)[1, 0, 0].astype(int)  # a = 0.4 of the way from (100, 128, 228)
+    np.testing.assert_allclose(mixed, np.rint(0.6 * np.array([100, 128, 228]) + 0.4 * np.array([240.2, 28.6, 100])),
+                               atol=1)
+
+
+def test_truncated_greys_every_row_from_one_drawn_row_down():
+    x = np.zeros((40, 32, 32, 3), dtype=np.uint8)
+    y, changed = _changed_share(x, "truncated_some", 5, 24)  # 60% of 40
+    for i in changed:
+        grey = (y[i] == 128).all(axis=(1, 2))
+        first = int(np.argmax(grey))
+        assert 12 <= first <= 24 and grey[first:].all() and not grey[:first].any()
+    z = fam.novel(x, "truncated", 2)  # a = 0.4: 0.4 of the way to 128
+    assert set(np.unique(z)) == {0, 51} and ((z == 51).all(axis=(2, 3)).sum(1) >= 8).all()
+
+
+def test_overflow_wraps_bright_values_dark():
+    x = np.array([0, 100, 127, 128, 200, 255], dtype=np.uint8).reshape(1, 1, 6, 1).repeat(3, 3).repeat(10, 0)
+    y, changed = _changed_share(x, "overflow_some", 5, 6)  # 60% of 10, doubled
+    assert y[changed[0], 0, :, 0].tolist() == [0, 200, 254, 0, 144, 254]
+    assert fam.novel(x, "overflow", 4)[0, 0, :, 0].tolist() == [0, 135, 171, 173, 14, 88]  # x 1.35, wrapped
