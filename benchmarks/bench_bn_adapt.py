@@ -251,7 +251,10 @@ def add_reference_to_measured_error(df: pd.DataFrame, command: str,
              "Ref-Mix": (f"COTT where at least {estimators.MIX_SHARE:g} of the images look like the holdout and "
                          f"Ref-Prior predicts a drop of {100 * estimators.MIX_DROP:g} points or more, else Ref-Prior, "
                          f"on the same model-sets; {estimators.REFERENCE_PARTNER} {image_shifts('Ref-Mix')}; "
-                         f"it quotes Ref-Avg-Shrunk's range")}
+                         f"it quotes Ref-Avg-Shrunk's range"),
+             "Ref-Split": (f"Ref-Mix with COTT read apart on the holdout-like images and the rest where Ref-Mix quotes "
+                           f"COTT, on the same model-sets; {estimators.REFERENCE_PARTNER} {image_shifts('Ref-Split')}; "
+                           f"a candidate, not recommended")}
     for name, note in notes.items():
         payload["estimators"][name] = summaries[name]
         payload.setdefault("derived", {})[name] = note

@@ -3,9 +3,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from scipy.special import log_softmax
 
+from kaggle_kit.calibration import calibrated_probs, fit_temperature
+from kaggle_kit.gap import domain, shifts
 from kaggle_kit.gap import estimators as est
-from kaggle_kit.gap import shifts
 
 C = 10
 MARGINS = np.linspace(1.0, 4.0, C)  # class j is easy (4) or hard (1): per-class recall differs
@@ -415,10 +417,12 @@ def test_shipped_measured_error_has_the_bins_the_report_range_quotes_and_the_pre
     assert est.recommended_estimator(errors, available=without_reference) == est.PREFERRED[3] == "Median-5-Spread"
     for name in ("Median-5-Spread", "Median-4-Spread", "NucNorm"):  # measured on every set, not combined afterwards
         assert errors["estimators"][name]["n_generated"] == errors["n_sets"] * len(errors["models"])
-    # the reference's six, measured by bench_bn_adapt.py's --write on the models its other file names, say so;
-    # nothing else was derived. The two that quote Ref-Avg-Shrunk's range say that too
+    # the reference's seven, measured by bench_bn_adapt.py's --write on the models its other file names, say so;
+    # nothing else was derived. The two that quote Ref-Avg-Shrunk's range say that too, and the candidate that it is
     assert set(errors["derived"]) == set(est.REFERENCE_ESTIMATORS) == {"Ref-EM", "Ref-Avg", "COT-Gated",
-                                                                       "Ref-Avg-Shrunk", "Ref-Prior", "Ref-Mix"}
+                                                                       "Ref-Avg-Shrunk", "Ref-Prior", "Ref-Mix",
+                                                                       "Ref-Split"}
+    assert errors["derived"]["Ref-Split"].endswith("a candidate, not recommended")
     assert all(errors["derived"][n].endswith("it quotes Ref-Avg-Shrunk's range") for n in est.RANGE_LENDER)
     bn_models = est.measured_error("measured_bn_adapt.json")["models"]
     assert set(bn_models) <= set(errors["models"]) and len(bn_models) >= 2
@@ -518,6 +522,33 @@ def test_ref_mix_quotes_cott_only_on_a_mixture_with_a_predicted_drop():
     assert est.ref_mix(e, 0.90, None) == 0.80  # no share measured (a side too small to cross-validate)
 
 
+def test_ref_split_reads_a_mixture_part_by_part_only_where_ref_mix_quotes_cott():
+    e = {"Ref-Prior": 0.80}
+    asked = []
+
+    def split_estimate():
+        asked.append(1)
+        return 0.70
+    assert est.ref_split(e, 0.84, 0.4, split_estimate) == 0.70 and asked == [1]  # Ref-Mix's gate: open
+    assert est.ref_split(e, 0.84, 0.39, split_estimate) == 0.80  # every image changed: Ref-Prior
+    assert est.ref_split(e, 0.829, 0.9, split_estimate) == 0.80  # a drop under 3 points
+    assert est.ref_split(e, 0.90, None, split_estimate) == 0.80 and asked == [1]  # the transports only where open
+
+
+def test_split_cott_weights_each_parts_cott_by_its_share():
+    """Two parts read apart: each part's COTT, weighted by the split's share, and a part with no rows left out."""
+    rng = np.random.default_rng(9)
+    hold, hold_y = _calibrated_logits(rng, 4_000, 2.0)
+    ps = calibrated_probs(hold, 1.0)
+    target, _ = _calibrated_logits(rng, 3_000, 1.0)
+    pt = calibrated_probs(target, 1.0)
+    like, unlike = np.arange(0, 1_000), np.arange(1_000, 3_000)
+    parts = est.cott(ps, hold_y, pt[like]), est.cott(ps, hold_y, pt[unlike])
+    assert est.split_cott(ps, hold_y, pt, domain.HoldoutLike(0.4, like, unlike)) == pytest.approx(
+        0.4 * parts[0] + 0.6 * parts[1])
+    assert est.split_cott(ps, hold_y, pt, domain.HoldoutLike(1.0, like, unlike[:0])) == pytest.approx(parts[0])
+
+
 def test_estimate_all_reads_the_holdout_like_share_where_it_has_a_reference():
     """Ref-Mix's share comes from the trained logits (holdout against competition): a target of which 60% is drawn
     like the holdout and the rest from a confidently wrong model reads about 0.6, and Ref-Mix is then COTT."""
@@ -534,6 +565,12 @@ def test_estimate_all_reads_the_holdout_like_share_where_it_has_a_reference():
     e["Ref-Prior"] = float(np.mean(target.argmax(1) == y)) + 0.1  # as Ref-EM over-reads a mixture
     assert est.ref_mix(e, r["holdout_acc"], r["holdout_like_share"]) == e["COTT"]
     assert est.estimate_all(hold, hold_y, target)["holdout_like_share"] is None
+    # read part by part, the mixture's accuracy is closer than COTT on the whole set
+    split = domain.holdout_like_split(log_softmax(hold, axis=1), log_softmax(target, axis=1))
+    t = fit_temperature(hold, hold_y)
+    ps, pt = calibrated_probs(hold, t), calibrated_probs(target, t)
+    true = float(np.mean(target.argmax(1) == y))
+    assert abs(est.split_cott(ps, hold_y, pt, split) - true) < abs(e["COTT"] - true)
 
 
 def test_cots_prior_move_is_small_for_the_holdouts_class_mix_and_large_for_a_skewed_one():
