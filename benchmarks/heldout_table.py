@@ -6,7 +6,8 @@ BatchNorm (``estimators.HELD_OUT``, ``RANGE_HELD_OUT``, ``ADAPT_HELD_OUT``) rest
 CPU to measure (``bench_bn_adapt.py --sets N --forms balanced3 --save-rows``, one round of shift families per check,
 ``heldout_families.py``). Kept in ``heldout_rows.csv`` they are re-read in a second, and a unit test holds the
 records to them. Ref-Avg-Shrunk, Ref-Prior and, for rows saved before it existed, COT-Gated are computed here by the
-toolkit's own functions from the saved columns, and so is Ref-Mix from ``heldout_shares.csv`` (checks 33 on).
+toolkit's own functions from the saved columns, and so are Ref-Mix from ``heldout_shares.csv`` (checks 33 on) and
+Ref-Split from it with ``heldout_splits.csv``.
 
     .venv/bin/python benchmarks/heldout_table.py
     .venv/bin/python benchmarks/heldout_table.py --by model --checks 30 31 32
@@ -38,6 +39,10 @@ ROWS = Path(__file__).resolve().parent / "heldout_rows.csv"
 # that their lines stay as each check appended them: checks 33-37's computed in session 55 from the logits those checks
 # cached (the same model instances), later checks' as their benchmark saved it.
 SHARES = Path(__file__).resolve().parent / "heldout_shares.csv"
+# Ref-Split's other input, ``estimators.split_cott`` (COTT read on the two parts apart), kept only for the model-sets
+# where Ref-Mix's gate opens, the only ones where Ref-Split reads it: checks 33-38's computed in session 57 from their
+# cached logits, later checks' as their benchmark saved Ref-Split there.
+SPLITS = Path(__file__).resolve().parent / "heldout_splits.csv"
 SHOWN = ("Ref-Prior", "Ref-Avg-Shrunk", "Ref-Avg", "Ref-EM", "COT-Gated", "Median-5-Spread")
 KEY = ["check", "model", "set"]  # one model-set: its trained row and its balanced x3 row
 REQUIRED = ("check", "model", "round", "set", "kind", "statistics", "holdout_acc", "true_acc", "COT", "COT-EM",
@@ -66,11 +71,12 @@ def read_rows(path: Path, check: int | None = None) -> pd.DataFrame:
     return _read_csv(path, REQUIRED, lambda rows: rows.rename(columns={"sets": "round"}).assign(check=check))
 
 
-def trained_rows(rows: pd.DataFrame, shares: Path = SHARES) -> pd.DataFrame:
+def trained_rows(rows: pd.DataFrame, shares: Path = SHARES, splits: Path = SPLITS) -> pd.DataFrame:
     """The rows of the trained statistics, with the estimators the toolkit derives from saved columns: COT-Gated where
     a check saved none, Ref-Avg-Shrunk and Ref-Prior always (so a record follows ``REFERENCE_SHRINK`` or
-    ``PRIOR_TELL`` if it is changed), and Ref-Mix where ``shares`` or the rows give the model-set's holdout-like
-    share (NaN elsewhere). Ref-Prior reads the balanced x3 row, whose COT and COT-EM are the reference's."""
+    ``PRIOR_TELL`` if it is changed), Ref-Mix where ``shares`` or the rows give the model-set's holdout-like share,
+    and Ref-Split where Ref-Mix is known and, if its gate opens, ``splits`` or the rows' Ref-Split give
+    ``split_cott`` (NaN elsewhere). Ref-Prior reads the balanced x3 row, whose COT and COT-EM are the reference's."""
     t = rows[rows.statistics == "trained"].copy()
     if t[["holdout_acc", "true_acc", "Ref-Avg"]].isna().any().any():
         raise RowsError("a trained row without holdout_acc, true_acc or Ref-Avg")
@@ -86,6 +92,12 @@ def trained_rows(rows: pd.DataFrame, shares: Path = SHARES) -> pd.DataFrame:
     t["holdout_like"] = like
     t["Ref-Mix"] = [estimators.ref_mix(r, r["holdout_acc"], h) if np.isfinite(h) else np.nan
                     for r, h in zip(t.to_dict("records"), like)]
+    split = _read_csv(splits, (*KEY, "split_cott")).set_index(KEY)["split_cott"]
+    split = split.reindex(pd.MultiIndex.from_frame(t[KEY])).to_numpy()
+    if "Ref-Split" in t:  # where a benchmark's saved Ref-Split read the split, it is split_cott
+        split = t["Ref-Split"].fillna(pd.Series(split, index=t.index)).to_numpy()
+    t["Ref-Split"] = [estimators.ref_split(r, r["holdout_acc"], h, lambda c=c: c) if np.isfinite(h) else np.nan
+                      for r, h, c in zip(t.to_dict("records"), like, split)]
     saved = t["COT-Gated"] if "COT-Gated" in t else pd.Series(np.nan, index=t.index)
     t["COT-Gated"] = saved.fillna(pd.Series([estimators.cot_gated(r) for r in t.to_dict("records")], index=t.index))
     return t

@@ -164,6 +164,42 @@ def test_ref_mix_was_chosen_on_checks_33_to_37_as_estimators_says(rows):
                                                                             abs=0.005)
 
 
+def test_ref_split_is_split_cott_where_ref_mixs_gate_opens_and_ref_prior_where_it_does_not(rows):
+    known = rows["holdout_like"].notna()
+    gate = known & (rows.holdout_like >= estimators.MIX_SHARE) & (rows.holdout_acc - rows["Ref-Prior"] >= 0.03)
+    splits = pd.read_csv(ht.SPLITS).set_index(ht.KEY)["split_cott"]
+    assert len(splits) == gate.sum() == 113  # kept exactly where it is read
+    np.testing.assert_array_equal(rows["Ref-Split"][gate], splits.reindex(pd.MultiIndex.from_frame(rows[gate][ht.KEY])))
+    np.testing.assert_array_equal(rows["Ref-Split"][known & ~gate], rows["Ref-Prior"][known & ~gate])
+    assert rows["Ref-Split"][~known].isna().all()
+
+
+def test_ref_split_was_chosen_on_checks_33_to_38_as_estimators_says(rows):
+    """The numbers Ref-Split's note and pre-registered check 39 quote, where it was chosen: over the 113 gated
+    model-sets and all 464."""
+    chosen = ht.in_checks(rows, range(33, 39))
+    gate = chosen.holdout_like.ge(estimators.MIX_SHARE) & (chosen.holdout_acc - chosen["Ref-Prior"] >= 0.03)
+    assert ht.mae_points(chosen, ["Ref-Split", "Ref-Mix"]) == pytest.approx({"Ref-Split": 2.39, "Ref-Mix": 2.49},
+                                                                            abs=0.005)
+    assert ht.mae_points(chosen[gate], ["Ref-Split", "Ref-Mix"]) == pytest.approx({"Ref-Split": 1.72,
+                                                                                   "Ref-Mix": 2.13}, abs=0.005)
+
+
+def test_a_fresh_rows_saved_ref_split_is_read_and_a_bad_splits_file_is_named(tmp_path):
+    raw = ht.read_rows(ht.ROWS)
+    one = raw[(raw.check == 21) & (raw.model == "weak_cnn")].assign(holdout_like=0.9)
+    trained = one.statistics == "trained"
+    one.loc[trained, "Ref-Split"] = 0.25
+    t = ht.trained_rows(one)
+    gate = t.holdout_acc - t["Ref-Prior"] >= 0.03
+    assert gate.any() and (t["Ref-Split"][gate] == 0.25).all()
+    assert (t["Ref-Split"][~gate] == t["Ref-Prior"][~gate]).all()
+    bad = tmp_path / "splits.csv"
+    bad.write_text("check,model,set\n21,weak_cnn,vignette-2\n")
+    with pytest.raises(ht.RowsError, match="splits.csv: no column split_cott"):
+        ht.trained_rows(one, splits=bad)
+
+
 def test_shares_of_fresh_rows_come_from_their_own_column_and_a_bad_shares_file_is_named(tmp_path):
     raw = ht.read_rows(ht.ROWS)
     one = raw[(raw.check == 21) & (raw.model == "weak_cnn")].assign(holdout_like=0.9)
