@@ -189,20 +189,21 @@ SHARE_QUANTILES = np.linspace(0.1, 0.9, 33)
 
 @dataclass(frozen=True)
 class HoldoutLike:
-    share: float          # ``holdout_like_share``
+    """A target set read as a mixture of rows drawn like the source and changed rows (``holdout_like_split``)."""
+    share: float          # the largest share of target rows that could be drawn like the source rows
     like: np.ndarray      # target rows: the share of those scored that look most like the source, by score
     unlike: np.ndarray    # the other (1 - share) of them
 
 
 def holdout_like_split(source: np.ndarray, target: np.ndarray, seed: int = 0) -> HoldoutLike | None:
-    """The largest share of ``target`` rows that could be drawn like the ``source`` rows: a mixture-proportion
-    estimate (the fewest target rows, relative to source rows, among those the classifier of ``reweighted_scores``
-    finds most source-like). Near 1 where the two sides look alike, near 0 where every target row changed, and near
-    the unchanged share where only some rows changed (a set of which a share is broken), which an estimate read on
-    the whole set cannot tell from a milder change of every row. A change of class mix alone lowers it too: the
-    source is not re-weighted to the target's estimated priors, which a mixture's broken share throws off.
-    ``like`` and ``unlike``: on such a mixture, the rows that stand for its unchanged and its broken part (of the
-    target rows scored, at most 5,000). None where ``reweighted_scores`` is."""
+    """The largest share of ``target`` rows that could be drawn like the ``source`` rows, and which rows: a
+    mixture-proportion estimate (the fewest target rows, relative to source rows, among those the classifier of
+    ``reweighted_scores`` finds most source-like). Near 1 where the two sides look alike, near 0 where every target
+    row changed, and near the unchanged share where only some rows changed (a set of which a share is broken), which
+    an estimate read on the whole set cannot tell from a milder change of every row. A change of class mix alone
+    lowers it too: the source is not re-weighted to the target's estimated priors, which a mixture's broken share
+    throws off. ``like`` and ``unlike``: on such a mixture, the rows that stand for its unchanged and its broken part
+    (of the target rows scored, at most 5,000). None where ``reweighted_scores`` is."""
     scored = _scored_rows(source, target, np.ones(len(source)), seed=seed)
     if scored is None:
         return None
