@@ -500,7 +500,7 @@ def test_held_out_evidence_is_for_preferred_reference_estimators_that_beat_what_
     for h in est.HELD_OUT.values():
         assert h.model_sets > 0 and h.against and h.mae_points < next(iter(h.against.values()))
     assert list(est.HELD_OUT["Ref-Mix"].against)[0] == "Ref-Prior"  # what check 38 tested it against
-    assert list(est.HELD_OUT["Ref-Prior"].against)[0] == "Ref-Avg-Shrunk"  # what checks 36 to 38 tested it against
+    assert list(est.HELD_OUT["Ref-Prior"].against)[0] == "Ref-Avg-Shrunk"  # what checks 36 to 39 tested it against
     assert list(est.HELD_OUT["Ref-Avg-Shrunk"].against)[0] == "Ref-Avg"  # what checks 30 to 36 tested it against
     h = est.HeldOutEvidence("check 99", 10, 1.5, {"A": 2.0, "B": 1.75})
     assert h.versus() == "1.50 against A's 2.00 and B's 1.75"
