@@ -224,9 +224,9 @@ def estimator_glossary() -> tuple[tuple[str, str], ...]:
                     f"else Ref-Prior; it quotes Ref-Avg-Shrunk's range (chosen by a test on shift families outside "
                     f"the benchmark, section 7)"),
         ("Ref-Split", "Ref-Mix, but where it quotes COTT, COTT read apart on the images that look like the holdout "
-                      "and on the rest, each part weighted by its share (a candidate: a test on shift families "
-                      "outside the benchmark found it closer where a share of the images is broken and further where "
-                      "a mild change of every image opens Ref-Mix's gate, section 7)"),
+                      "and on the rest, each part weighted by its share (a candidate: pre-registered check 39 in "
+                      "benchmarks/PREREGISTERED.md found it closer where a share of the images is broken and further "
+                      "where a mild change of every image opens Ref-Mix's gate)"),
         ("COT-Gated", f"Ref-Avg where COT's estimate moves by more than {100 * estimators.COT_GATE:.0f} points "
                       "when its class mix is EM's priors (the class mix looks changed), else Median-5-Spread "
                       "(chosen by one test on shift families outside the benchmark, then behind Ref-Avg over it "
