@@ -86,16 +86,11 @@ def trained_rows(rows: pd.DataFrame, shares: Path = SHARES, splits: Path = SPLIT
         raise RowsError("a trained row without its balanced3 row's COT and COT-EM")
     t["Ref-Avg-Shrunk"] = [estimators.shrunk(e, h) for e, h in zip(t["Ref-Avg"], t.holdout_acc)]
     t["Ref-Prior"] = [estimators.ref_prior(r, m) for r, m in zip(t.to_dict("records"), move.to_numpy())]
-    like = read_shares(shares).reindex(pd.MultiIndex.from_frame(t[KEY])).to_numpy()
-    if "holdout_like" in t:
-        like = t["holdout_like"].fillna(pd.Series(like, index=t.index)).to_numpy()
-    t["holdout_like"] = like
+    like = t["holdout_like"] = _kept_beside(t, shares, "holdout_like", "holdout_like")
     t["Ref-Mix"] = [estimators.ref_mix(r, r["holdout_acc"], h) if np.isfinite(h) else np.nan
                     for r, h in zip(t.to_dict("records"), like)]
-    split = _read_csv(splits, (*KEY, "split_cott")).set_index(KEY)["split_cott"]
-    split = split.reindex(pd.MultiIndex.from_frame(t[KEY])).to_numpy()
-    if "Ref-Split" in t:  # where a benchmark's saved Ref-Split read the split, it is split_cott
-        split = t["Ref-Split"].fillna(pd.Series(split, index=t.index)).to_numpy()
+    # where a benchmark's saved Ref-Split read the split, it is split_cott
+    split = _kept_beside(t, splits, "split_cott", "Ref-Split")
     t["Ref-Split"] = [estimators.ref_split(r, r["holdout_acc"], h, lambda c=c: c) if np.isfinite(h) else np.nan
                       for r, h, c in zip(t.to_dict("records"), like, split)]
     saved = t["COT-Gated"] if "COT-Gated" in t else pd.Series(np.nan, index=t.index)
@@ -103,9 +98,12 @@ def trained_rows(rows: pd.DataFrame, shares: Path = SHARES, splits: Path = SPLIT
     return t
 
 
-def read_shares(path: Path = SHARES) -> pd.Series:
-    """``SHARES`` as a Series of holdout-like shares indexed by ``KEY``."""
-    return _read_csv(path, (*KEY, "holdout_like")).set_index(KEY)["holdout_like"]
+def _kept_beside(t: pd.DataFrame, path: Path, column: str, saved: str) -> np.ndarray:
+    """Per row of ``t``: its own ``saved`` column where a fresh --save-rows file has one, else ``column`` of ``path``
+    (a file kept beside the rows, keyed by ``KEY``: ``SHARES``, ``SPLITS``); NaN where neither has it."""
+    kept = _read_csv(path, (*KEY, column)).set_index(KEY)[column].reindex(pd.MultiIndex.from_frame(t[KEY]))
+    kept = pd.Series(kept.to_numpy(), index=t.index)
+    return (t[saved].fillna(kept) if saved in t else kept).to_numpy()
 
 
 def mae_points(rows: pd.DataFrame, names=SHOWN) -> dict[str, float]:
