@@ -1,10 +1,10 @@
-"""Held-out shift families for the gap estimators: a hundred and twenty-eight that neither CC-Synth's synthetic
-pool nor ``bench_gap.py``'s sets use, in sixteen rounds of eight, each written for a pre-registered check
+"""Held-out shift families for the gap estimators: a hundred and thirty-six that neither CC-Synth's synthetic
+pool nor ``bench_gap.py``'s sets use, in seventeen rounds of eight, each written for a pre-registered check
 (``PREREGISTERED.md``) before any estimate on them existed and not changed after: ``NOVEL`` for check 4,
 ``CHECK5`` for check 5, ``CHECK15`` for check 15b, ``CHECK16`` for check 16, ``CHECK28`` for check 28, ``CHECK29``
 for check 29, ``CHECK30`` for check 30, ``CHECK31`` for check 31, ``CHECK32`` for check 32,
 ``CHECK33`` for check 33, ``CHECK34`` for check 34, ``CHECK35`` for check 35, ``CHECK36`` for check 36,
-``CHECK37`` for check 37, ``CHECK38`` for check 38 and ``CHECK39`` for check 39.
+``CHECK37`` for check 37, ``CHECK38`` for check 38, ``CHECK39`` for check 39 and ``CHECK40`` for check 40.
 Parameters follow CIFAR-10-C (Hendrycks & Dietterich 2019) where it has the family.
 Each function maps uint8 images (N, 32, 32, 3) at severity 1-5 to images of the same shape and type.
 """
@@ -1617,11 +1617,99 @@ CHECK39 = {"double_exposure": double_exposure, "double_exposure_some": double_ex
            "yuv_mixup_some": yuv_mixup_some, "truncated": truncated, "truncated_some": truncated_some,
            "overflow": overflow, "overflow_some": overflow_some}
 
+# ------------------------------------------------------------------ check 40: four more changes, each twice
+# Check 40 asks whether Ref-Blend, the mean of Ref-Mix's COTT and Ref-Split's reading where Ref-Mix's gate opens, is
+# closer than either. Its round is built as checks 38 and 39's: each change in full on a share of the images
+# (``_SOME``) and mixed at a strength into every image (``_EVERY``).
+_LOW = np.maximum(*np.meshgrid(np.abs(np.fft.fftfreq(32, 1 / 32)), np.abs(np.fft.fftfreq(32, 1 / 32)),
+                                indexing="ij")) <= 4  # the 9 x 9 lowest spatial frequencies of a 32 x 32 image
+
+
+def _swapped_amplitude(x: np.ndarray, a: float, rng: np.random.Generator) -> np.ndarray:
+    """Each image's lowest spatial frequencies (``_LOW``) given ``a`` of another image's amplitude, its own phase
+    kept: the colour layout and lighting of one photo on the content of another (Fourier domain adaptation's swap,
+    Yang and Soatto 2020). Floats."""
+    f, g = (np.fft.fft2(v.astype(np.float64), axes=(1, 2)) for v in (x, _others(x, rng)))
+    amp = np.where(_LOW[None, :, :, None], (1 - a) * np.abs(f) + a * np.abs(g), np.abs(f))
+    return np.real(np.fft.ifft2(amp * np.exp(1j * np.angle(f)), axes=(1, 2)))
+
+
+def fourier_style(x: np.ndarray, sev: int, rng: np.random.Generator) -> np.ndarray:
+    """Every image's low-frequency amplitude moved ``a`` towards another image's (``_swapped_amplitude``)."""
+    return to_uint8(_swapped_amplitude(x, _EVERY[sev - 1], rng))
+
+
+def fourier_style_some(x: np.ndarray, sev: int, rng: np.random.Generator) -> np.ndarray:
+    """A share ``p`` of the images with another image's low-frequency amplitude in full, the rest left alone."""
+    return _on_share(x, _SOME[sev - 1], rng, lambda s, r: to_uint8(_swapped_amplitude(s, 1.0, r)))
+
+
+def _phase_jittered(x: np.ndarray, sigma: float, rng: np.random.Generator) -> np.ndarray:
+    """Each image's Fourier phase moved by normal noise of ``sigma`` radians, one draw per image and frequency shared
+    by the channels (so colours stay together), the amplitude and the mean colour kept: edges smear into ripples.
+    Floats."""
+    f = np.fft.rfft2(x.astype(np.float64), axes=(1, 2))
+    angle = rng.normal(0.0, sigma, f.shape[:3])
+    angle[:, 0, 0] = 0.0
+    jitter = np.exp(1j * angle)[..., None]
+    return np.fft.irfft2(f * jitter, s=x.shape[1:3], axes=(1, 2))
+
+
+def phase_noise(x: np.ndarray, sev: int, rng: np.random.Generator) -> np.ndarray:
+    """Every image's phase jittered by ``a`` / 2 radians (``_phase_jittered``)."""
+    return to_uint8(_phase_jittered(x, _EVERY[sev - 1] / 2, rng))
+
+
+def phase_noise_some(x: np.ndarray, sev: int, rng: np.random.Generator) -> np.ndarray:
+    """A share ``p`` of the images with their phase jittered by 1 radian, the rest left alone."""
+    return _on_share(x, _SOME[sev - 1], rng, lambda s, r: to_uint8(_phase_jittered(s, 1.0, r)))
+
+
+def _transferred(x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Each image's channels moved to another image's mean and spread (Reinhard's colour transfer, in RGB): a
+    "match the look of this photo" filter. Floats."""
+    f, g = x.astype(np.float64), _others(x, rng).astype(np.float64)
+    mf, sf = f.mean(axis=(1, 2), keepdims=True), f.std(axis=(1, 2), keepdims=True) + 1.0
+    mg, sg = g.mean(axis=(1, 2), keepdims=True), g.std(axis=(1, 2), keepdims=True) + 1.0
+    return (f - mf) / sf * sg + mg
+
+
+def colour_transfer(x: np.ndarray, sev: int, rng: np.random.Generator) -> np.ndarray:
+    """``_transferred``'s look mixed ``a`` into every image."""
+    a = _EVERY[sev - 1]
+    return to_uint8((1 - a) * x + a * _transferred(x, rng))
+
+
+def colour_transfer_some(x: np.ndarray, sev: int, rng: np.random.Generator) -> np.ndarray:
+    """A share ``p`` of the images given another image's colours in full (``_transferred``), the rest left alone."""
+    return _on_share(x, _SOME[sev - 1], rng, lambda s, r: to_uint8(_transferred(s, r)))
+
+
+def _nibbles_swapped(x: np.ndarray) -> np.ndarray:
+    """Each byte's high and low four bits swapped: a 4-bit packing read in the wrong order."""
+    return ((x & 15) << 4 | x >> 4).astype(np.uint8)
+
+
+def nibble_swap(x: np.ndarray, sev: int, rng: np.random.Generator) -> np.ndarray:
+    """``_nibbles_swapped`` mixed ``a`` / 2 into every image."""
+    a = _EVERY[sev - 1] / 2
+    return to_uint8((1 - a) * x + a * _nibbles_swapped(x).astype(np.float64))
+
+
+def nibble_swap_some(x: np.ndarray, sev: int, rng: np.random.Generator) -> np.ndarray:
+    """A share ``p`` of the images with every byte's nibbles swapped in full, the rest left alone."""
+    return _on_share(x, _SOME[sev - 1], rng, lambda s, _: _nibbles_swapped(s))
+
+
+CHECK40 = {"fourier_style": fourier_style, "fourier_style_some": fourier_style_some, "phase_noise": phase_noise,
+           "phase_noise_some": phase_noise_some, "colour_transfer": colour_transfer,
+           "colour_transfer_some": colour_transfer_some, "nibble_swap": nibble_swap, "nibble_swap_some": nibble_swap_some}
+
 # Each check's round, in the order they were written. The seed offset is a family's place in FAMILIES: each round
 # appended after the last, earlier checks' sets stay as drawn.
 CHECK_FAMILIES = {4: NOVEL, 5: CHECK5, 15: CHECK15, 16: CHECK16, 28: CHECK28, 29: CHECK29, 30: CHECK30,
                   31: CHECK31, 32: CHECK32, 33: CHECK33, 34: CHECK34, 35: CHECK35, 36: CHECK36, 37: CHECK37,
-                  38: CHECK38, 39: CHECK39}
+                  38: CHECK38, 39: CHECK39, 40: CHECK40}
 FAMILIES = {name: fn for rnd in CHECK_FAMILIES.values() for name, fn in rnd.items()}
 
 
@@ -1653,6 +1741,8 @@ PRIOR_SETS = {
          ("lost_plane", "longtail10", 38)],
     39: [("double_exposure_some", "dirichlet1", 39), ("yuv_mixup", "dirichlet1", 40),
          ("truncated_some", "longtail10", 41), ("overflow", "longtail10", 42)],
+    40: [("fourier_style_some", "dirichlet1", 43), ("phase_noise", "dirichlet1", 44),
+         ("colour_transfer_some", "longtail10", 45), ("nibble_swap", "longtail10", 46)],
 }
 _PRIORS = {"dirichlet1": lambda r: shifts.dirichlet_priors(10, 1.0, r),
            "longtail10": lambda r: shifts.long_tail_priors(10, 10.0, r)}
@@ -1660,7 +1750,7 @@ _PRIORS = {"dirichlet1": lambda r: shifts.dirichlet_priors(10, 1.0, r),
 
 def novel_sets(images: np.ndarray, labels: np.ndarray, check: int = 4):
     """(name, kind, build): clean (table headers), the check's 8 families x 2 severities, then its sets
-    with changed priors (``PRIOR_SETS``: two per check, four for checks 35 to 39)."""
+    with changed priors (``PRIOR_SETS``: two per check, four for checks 35 to 40)."""
     yield "clean", "clean", lambda: (images, labels)
     for name in CHECK_FAMILIES[check]:
         for sev in SEVERITIES:

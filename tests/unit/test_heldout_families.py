@@ -42,8 +42,8 @@ def test_each_round_is_eight_families_new_to_the_synthetic_pool_and_to_the_earli
     assert not set(fam.FAMILIES) & set(shifts.CORRUPTIONS)
     rounds = [fam.NOVEL, fam.CHECK5, fam.CHECK15, fam.CHECK16, fam.CHECK28, fam.CHECK29, fam.CHECK30, fam.CHECK31,
               fam.CHECK32, fam.CHECK33, fam.CHECK34, fam.CHECK35, fam.CHECK36, fam.CHECK37, fam.CHECK38,
-              fam.CHECK39]
-    assert [len(r) for r in rounds] == [8] * 16 and len(fam.FAMILIES) == 128  # no name in two rounds
+              fam.CHECK39, fam.CHECK40]
+    assert [len(r) for r in rounds] == [8] * 17 and len(fam.FAMILIES) == 136  # no name in two rounds
 
 
 def test_earlier_checks_sets_are_drawn_as_before_later_rounds_were_added():
@@ -51,7 +51,7 @@ def test_earlier_checks_sets_are_drawn_as_before_later_rounds_were_added():
     assert list(fam.FAMILIES) == [*fam.NOVEL, *fam.CHECK5, *fam.CHECK15, *fam.CHECK16, *fam.CHECK28, *fam.CHECK29,
                                   *fam.CHECK30, *fam.CHECK31, *fam.CHECK32, *fam.CHECK33,
                                   *fam.CHECK34, *fam.CHECK35, *fam.CHECK36, *fam.CHECK37, *fam.CHECK38,
-                                  *fam.CHECK39]
+                                  *fam.CHECK39, *fam.CHECK40]
     x = _images(4)
     np.testing.assert_array_equal(fam.novel(x, "glass_blur", 2),  # check 5's first family, seeded as in check 5
                                   fam.glass_blur(x, 2, np.random.default_rng(700 + 8 * 10 + 2)))
@@ -114,7 +114,7 @@ def test_motion_blur_kernel_is_a_normalised_line():
 
 
 @pytest.mark.parametrize("check, with_priors", [(4, 2), (5, 2), (15, 2), (28, 2), (29, 2), (30, 2), (34, 2), (35, 4),
-                                                (36, 4), (37, 4), (38, 4), (39, 4)])
+                                                (36, 4), (37, 4), (38, 4), (39, 4), (40, 4)])
 def test_novel_sets_are_the_preregistered_ones_plus_the_clean_reference(check, with_priors):
     x, y = _images(40), np.arange(40) % 10
     sets = list(fam.novel_sets(x, y, check))
@@ -1002,7 +1002,8 @@ def test_viewfinder_draws_thirds_and_corner_brackets_on_exactly_its_share():
 # ------------------------------------------------------------------ check 38's families: each change on every image
 # and in full on a share
 @pytest.mark.parametrize("name", ["low_rank", "lost_plane", "contours", "dc_drift",  # check 38's
-                                  "double_exposure", "yuv_mixup", "truncated", "overflow"])  # check 39's
+                                  "double_exposure", "yuv_mixup", "truncated", "overflow",  # check 39's
+                                  "fourier_style", "phase_noise", "colour_transfer", "nibble_swap"])  # check 40's
 def test_each_paired_change_comes_on_every_image_and_in_full_on_a_share(name):
     x = _images(20)
     every = fam.novel(x, name, 4)
@@ -1099,3 +1100,52 @@ def test_overflow_wraps_bright_values_dark():
     y, changed = _changed_share(x, "overflow_some", 5, 6)  # 60% of 10, doubled
     assert y[changed[0], 0, :, 0].tolist() == [0, 200, 254, 0, 144, 254]
     assert fam.novel(x, "overflow", 4)[0, 0, :, 0].tolist() == [0, 135, 171, 173, 14, 88]  # x 1.35, wrapped
+
+
+# ------------------------------------------------------------------ check 40's families (each pair tested above)
+def test_fourier_style_takes_the_other_images_low_frequency_amplitude_and_keeps_the_high_ones():
+    x = _images(6)
+    y = fam.novel(x, "fourier_style_some", 5, seed=1)  # 60% of 6 in full
+    changed = [i for i in range(6) if not np.array_equal(x[i], y[i])]
+    assert len(changed) == 4
+    f = np.fft.fft2(x.astype(float), axes=(1, 2))
+    for i in changed:
+        g = np.abs(np.fft.fft2(y[i].astype(float), axes=(0, 1)))
+        high = ~fam._LOW
+        np.testing.assert_allclose(g[high], np.abs(f[i])[high], atol=32 * 32 * 3)  # up to rounding and clipping
+        low = np.abs(g[fam._LOW] - np.abs(f[:, fam._LOW]))  # the low band: another image's, not its own
+        others = low.mean(axis=(1, 2))
+        assert others.argmin() != i and others.min() < others[i] / 3
+    flat = np.full((3, 32, 32, 3), 90, dtype=np.uint8)
+    np.testing.assert_array_equal(fam.novel(flat, "fourier_style", 4), flat)  # alike images: nothing to swap
+
+
+def test_phase_noise_keeps_the_mean_colour_and_smears_edges():
+    x = np.full((4, 32, 32, 3), 60, dtype=np.uint8)
+    x[:, :, 16:] = 180  # one sharp edge, far enough from 0 and 255 that the ripples are not clipped
+    y = fam.novel(x, "phase_noise", 4).astype(float)  # sigma 0.35 rad
+    np.testing.assert_allclose(y.mean(axis=(1, 2)), x.mean(axis=(1, 2)), atol=2)  # the zero frequency is real
+    assert (np.abs(y - x).mean(axis=(1, 2, 3)) > 3).all()
+    assert (np.ptp(y, axis=3) <= 1).all()  # grey stays grey: one jitter for the three channels
+
+
+def test_colour_transfer_gives_each_image_another_images_channel_means():
+    x = np.stack([np.full((32, 32, 3), v, dtype=np.uint8) + (np.arange(32) % 2)[None, :, None].astype(np.uint8) * 40
+                  for v in (20, 60, 100, 140, 180)])
+    z, changed = _changed_share(x, "colour_transfer_some", 5, 3)  # 60% of 5, in full
+    means = x.mean(axis=(1, 2, 3))
+    for i in changed:
+        m = z[i].mean()
+        assert np.abs(means - m).min() < 1.5 and np.abs(means[i] - m) > 30  # another image's mean, not its own
+    y = fam.novel(x, "colour_transfer", 2).astype(float)  # a = 0.4 towards the other image
+    assert (np.abs(y.mean(axis=(1, 2, 3)) - means) > 10).all()
+
+
+def test_nibble_swap_swaps_the_four_bit_halves_of_each_byte():
+    x = np.array([0x12, 0xF0, 0x0F, 0xAB], dtype=np.uint8)[:, None, None, None].repeat(32, 1).repeat(32, 2).repeat(3, 3)
+    z, changed = _changed_share(np.concatenate([x] * 5), "nibble_swap_some", 4, 9)  # 45% of 20
+    swapped = {0x12: 0x21, 0xF0: 0x0F, 0x0F: 0xF0, 0xAB: 0xBA}
+    for i in changed:
+        assert (z[i] == swapped[int(np.concatenate([x] * 5)[i, 0, 0, 0])]).all()
+    y = fam.novel(x, "nibble_swap", 2).astype(float)  # a = 0.2
+    np.testing.assert_allclose(y[:, 0, 0, 0], [0.8 * v + 0.2 * swapped[v] for v in (0x12, 0xF0, 0x0F, 0xAB)], atol=0.5)
