@@ -7,7 +7,7 @@ CPU to measure (``bench_bn_adapt.py --sets N --forms balanced3 --save-rows``, on
 ``heldout_families.py``). Kept in ``heldout_rows.csv`` they are re-read in a second, and a unit test holds the
 records to them. Ref-Avg-Shrunk, Ref-Prior and, for rows saved before it existed, COT-Gated are computed here by the
 toolkit's own functions from the saved columns, and so are Ref-Mix from ``heldout_shares.csv`` (checks 33 on) and
-Ref-Split from it with ``heldout_splits.csv``.
+Ref-Split and Ref-Blend from it with ``heldout_splits.csv``.
 
     .venv/bin/python benchmarks/heldout_table.py
     .venv/bin/python benchmarks/heldout_table.py --by model --checks 30 31 32
@@ -75,8 +75,9 @@ def trained_rows(rows: pd.DataFrame, shares: Path = SHARES, splits: Path = SPLIT
     """The rows of the trained statistics, with the estimators the toolkit derives from saved columns: COT-Gated where
     a check saved none, Ref-Avg-Shrunk and Ref-Prior always (so a record follows ``REFERENCE_SHRINK`` or
     ``PRIOR_TELL`` if it is changed), Ref-Mix where ``shares`` or the rows give the model-set's holdout-like share,
-    and Ref-Split where Ref-Mix is known and, if its gate opens, ``splits`` or the rows' Ref-Split give
-    ``split_cott`` (NaN elsewhere). Ref-Prior reads the balanced x3 row, whose COT and COT-EM are the reference's."""
+    and Ref-Split and Ref-Blend where Ref-Mix is known and, if its gate opens, ``splits`` or the rows' Ref-Split
+    give ``split_cott`` (NaN elsewhere). Ref-Prior reads the balanced x3 row, whose COT and COT-EM are the
+    reference's."""
     t = rows[rows.statistics == "trained"].copy()
     if t[["holdout_acc", "true_acc", "Ref-Avg"]].isna().any().any():
         raise RowsError("a trained row without holdout_acc, true_acc or Ref-Avg")
@@ -92,6 +93,8 @@ def trained_rows(rows: pd.DataFrame, shares: Path = SHARES, splits: Path = SPLIT
     # where a benchmark's saved Ref-Split read the split, it is split_cott
     split = _kept_beside(t, splits, "split_cott", "Ref-Split")
     t["Ref-Split"] = [estimators.ref_split(r, r["holdout_acc"], h, lambda c=c: c) if np.isfinite(h) else np.nan
+                      for r, h, c in zip(t.to_dict("records"), like, split)]
+    t["Ref-Blend"] = [estimators.ref_blend(r, r["holdout_acc"], h, lambda c=c: c) if np.isfinite(h) else np.nan
                       for r, h, c in zip(t.to_dict("records"), like, split)]
     saved = t["COT-Gated"] if "COT-Gated" in t else pd.Series(np.nan, index=t.index)
     t["COT-Gated"] = saved.fillna(pd.Series([estimators.cot_gated(r) for r in t.to_dict("records")], index=t.index))

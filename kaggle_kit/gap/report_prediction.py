@@ -227,6 +227,8 @@ def estimator_glossary() -> tuple[tuple[str, str], ...]:
                       "and on the rest, each part weighted by its share (a candidate: pre-registered check 39 in "
                       "benchmarks/PREREGISTERED.md found it closer where a share of the images is broken and further "
                       "where a mild change of every image opens Ref-Mix's gate)"),
+        ("Ref-Blend", "Ref-Mix, but where it quotes COTT, the mean of COTT and Ref-Split's part-by-part reading: a "
+                      "hedge between the two (a candidate, not yet tested on shift families it was not chosen on)"),
         ("COT-Gated", f"Ref-Avg where COT's estimate moves by more than {100 * estimators.COT_GATE:.0f} points "
                       "when its class mix is EM's priors (the class mix looks changed), else Median-5-Spread "
                       "(chosen by one test on shift families outside the benchmark, then behind Ref-Avg over it "

@@ -417,12 +417,13 @@ def test_shipped_measured_error_has_the_bins_the_report_range_quotes_and_the_pre
     assert est.recommended_estimator(errors, available=without_reference) == est.PREFERRED[3] == "Median-5-Spread"
     for name in ("Median-5-Spread", "Median-4-Spread", "NucNorm"):  # measured on every set, not combined afterwards
         assert errors["estimators"][name]["n_generated"] == errors["n_sets"] * len(errors["models"])
-    # the reference's seven, measured by bench_bn_adapt.py's --write on the models its other file names, say so;
+    # the reference's eight, measured by bench_bn_adapt.py's --write on the models its other file names, say so;
     # nothing else was derived. The two that quote Ref-Avg-Shrunk's range say that too, and the candidate that it is
     assert set(errors["derived"]) == set(est.REFERENCE_ESTIMATORS) == {"Ref-EM", "Ref-Avg", "COT-Gated",
                                                                        "Ref-Avg-Shrunk", "Ref-Prior", "Ref-Mix",
-                                                                       "Ref-Split"}
+                                                                       "Ref-Split", "Ref-Blend"}
     assert errors["derived"]["Ref-Split"].endswith("a candidate, not recommended")
+    assert errors["derived"]["Ref-Blend"].endswith("a candidate, not recommended")
     assert all(errors["derived"][n].endswith("it quotes Ref-Avg-Shrunk's range") for n in est.RANGE_LENDER)
     bn_models = est.measured_error("measured_bn_adapt.json")["models"]
     assert set(bn_models) <= set(errors["models"]) and len(bn_models) >= 2
@@ -535,6 +536,19 @@ def test_ref_split_reads_a_mixture_part_by_part_only_where_ref_mix_quotes_cott()
     assert est.ref_split(e, 0.90, None, split_estimate) == 0.80 and asked == [1]  # the transports only where open
 
 
+def test_ref_blend_is_the_mean_of_cott_and_the_split_only_where_ref_mix_quotes_cott():
+    e = {"Ref-Prior": 0.80, "COTT": 0.76}
+    asked = []
+
+    def split_estimate():
+        asked.append(1)
+        return 0.70
+    assert est.ref_blend(e, 0.84, 0.4, split_estimate) == pytest.approx(0.73) and asked == [1]  # the gate: open
+    assert est.ref_blend(e, 0.84, 0.39, split_estimate) == 0.80  # every image changed: Ref-Prior
+    assert est.ref_blend(e, 0.829, 0.9, split_estimate) == 0.80  # a drop under 3 points
+    assert est.ref_blend(e, 0.90, None, split_estimate) == 0.80 and asked == [1]  # the transports only where open
+
+
 def test_split_cott_weights_each_parts_cott_by_its_share():
     """Two parts read apart: each part's COTT, weighted by the split's share, and a part with no rows left out."""
     rng = np.random.default_rng(9)
@@ -571,6 +585,8 @@ def test_estimate_all_reads_the_holdout_like_share_where_it_has_a_reference():
     ps, pt = calibrated_probs(hold, t), calibrated_probs(target, t)
     true = float(np.mean(target.argmax(1) == y))
     assert abs(est.split_cott(ps, hold_y, pt, split) - true) < abs(e["COTT"] - true)
+    blend = est.ref_blend(e, r["holdout_acc"], r["holdout_like_share"], lambda: est.split_cott(ps, hold_y, pt, split))
+    assert blend == pytest.approx((e["COTT"] + est.split_cott(ps, hold_y, pt, split)) / 2)
 
 
 def test_cots_prior_move_is_small_for_the_holdouts_class_mix_and_large_for_a_skewed_one():

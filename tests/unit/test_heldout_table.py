@@ -185,6 +185,25 @@ def test_ref_split_was_chosen_on_checks_33_to_38_as_estimators_says(rows):
                                                                                    "Ref-Mix": 2.13}, abs=0.005)
 
 
+def test_ref_blend_is_the_mean_of_cott_and_the_split_where_the_gate_opens_as_its_note_says(rows):
+    """Ref-Blend where Ref-Mix's gate opens is the mean of COTT and Ref-Split's reading, else Ref-Prior; the numbers
+    its note and pre-registered check 40 quote, post hoc on checks 33-39."""
+    known = rows["holdout_like"].notna()
+    gate = known & (rows.holdout_like >= estimators.MIX_SHARE) & (rows.holdout_acc - rows["Ref-Prior"] >= 0.03)
+    np.testing.assert_allclose(rows["Ref-Blend"][gate], (rows["COTT"][gate] + rows["Ref-Split"][gate]) / 2)
+    np.testing.assert_array_equal(rows["Ref-Blend"][known & ~gate], rows["Ref-Prior"][known & ~gate])
+    seen = ht.in_checks(rows, range(33, 40))
+    names = ["Ref-Blend", "Ref-Split", "Ref-Mix"]
+    assert ht.mae_points(seen, names) == pytest.approx({"Ref-Blend": 2.41, "Ref-Split": 2.40, "Ref-Mix": 2.53},
+                                                       abs=0.005)
+    assert ht.mae_points(seen[gate.loc[seen.index]], names) == pytest.approx(
+        {"Ref-Blend": 1.86, "Ref-Split": 1.81, "Ref-Mix": 2.31}, abs=0.005)
+    every = ht.in_checks(rows, [39])
+    every = every[~every.set.str.contains("_some")]
+    assert ht.mae_points(every, ["Ref-Blend", "Ref-Mix"]) == pytest.approx({"Ref-Blend": 2.16, "Ref-Mix": 2.08},
+                                                                           abs=0.005)
+
+
 def test_a_fresh_rows_saved_ref_split_is_read_and_a_bad_splits_file_is_named(tmp_path):
     raw = ht.read_rows(ht.ROWS)
     one = raw[(raw.check == 21) & (raw.model == "weak_cnn")].assign(holdout_like=0.9)
