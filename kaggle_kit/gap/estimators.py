@@ -637,9 +637,7 @@ def ref_split(estimates: Mapping, holdout_acc: float, holdout_like: float | None
 def ref_blend(estimates: Mapping, holdout_acc: float, holdout_like: float | None, split_estimate) -> float:
     """The mean of COTT and ``split_estimate()`` where ``looks_mixed``, else Ref-Prior: a hedge between Ref-Mix and
     Ref-Split, since the gate also opens on mild changes of every image, where the split reads low."""
-    if looks_mixed(holdout_like, holdout_acc - estimates["Ref-Prior"]):
-        return (estimates["COTT"] + split_estimate()) / 2
-    return estimates["Ref-Prior"]
+    return ref_split(estimates, holdout_acc, holdout_like, lambda: (estimates["COTT"] + split_estimate()) / 2)
 
 
 def shrunk(estimate: float, holdout_acc: float) -> float:
