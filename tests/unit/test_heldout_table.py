@@ -45,7 +45,7 @@ def test_a_record_that_says_other_than_the_rows_is_named(rows, monkeypatch):
 def test_cot_gated_computed_here_is_what_the_benchmark_saved_where_it_saved_it():
     raw = ht.read_rows(ht.ROWS)
     saved = raw[(raw.statistics == "trained") & raw["COT-Gated"].notna()]
-    assert len(saved) == 976  # checks 26 (round 5) to 39
+    assert len(saved) == 1056  # checks 26 (round 5) to 40
     again = [estimators.cot_gated(r) for r in saved.drop(columns="COT-Gated").to_dict("records")]
     np.testing.assert_allclose(again, saved["COT-Gated"], atol=1e-12)
 
@@ -150,7 +150,7 @@ def test_adaptation_scores_the_rule_and_always_adapting_per_model_set_and_names_
 
 def test_ref_mix_is_derived_where_a_model_set_has_its_holdout_like_share_and_nowhere_else(rows):
     known = rows["holdout_like"].notna()
-    assert set(rows.check[known]) == set(range(33, 40)) and known.sum() == 544  # those whose logits were kept
+    assert set(rows.check[known]) == set(range(33, 41)) and known.sum() == 624  # those whose logits were kept
     assert rows["Ref-Mix"][~known].isna().all()
     gate = known & (rows.holdout_like >= estimators.MIX_SHARE) & (rows.holdout_acc - rows["Ref-Prior"] >= 0.03)
     np.testing.assert_array_equal(rows["Ref-Mix"][gate], rows["COTT"][gate])
@@ -168,7 +168,7 @@ def test_ref_split_is_split_cott_where_ref_mixs_gate_opens_and_ref_prior_where_i
     known = rows["holdout_like"].notna()
     gate = known & (rows.holdout_like >= estimators.MIX_SHARE) & (rows.holdout_acc - rows["Ref-Prior"] >= 0.03)
     splits = pd.read_csv(ht.SPLITS).set_index(ht.KEY)["split_cott"]
-    assert len(splits) == gate.sum() == 113 + 36  # kept exactly where it is read: checks 33-38's, then 39's
+    assert len(splits) == gate.sum() == 113 + 36 + 35  # kept exactly where read: checks 33-38, 39, 40
     np.testing.assert_array_equal(rows["Ref-Split"][gate], splits.reindex(pd.MultiIndex.from_frame(rows[gate][ht.KEY])))
     np.testing.assert_array_equal(rows["Ref-Split"][known & ~gate], rows["Ref-Prior"][known & ~gate])
     assert rows["Ref-Split"][~known].isna().all()
