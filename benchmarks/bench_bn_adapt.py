@@ -254,7 +254,7 @@ def add_reference_to_measured_error(df: pd.DataFrame, command: str,
                          f"it quotes Ref-Avg-Shrunk's range"),
              "Ref-Split": (f"Ref-Mix with COTT read apart on the holdout-like images and the rest where Ref-Mix quotes "
                            f"COTT, on the same model-sets; {estimators.REFERENCE_PARTNER} {image_shifts('Ref-Split')}; "
-                           f"a candidate, not recommended"),
+                           f"it quotes Ref-Avg-Shrunk's range"),
              "Ref-Blend": (f"Ref-Mix with the mean of COTT and Ref-Split's reading where Ref-Mix quotes COTT, on the "
                            f"same model-sets; {estimators.REFERENCE_PARTNER} {image_shifts('Ref-Blend')}; "
                            f"a candidate, not recommended")}

@@ -99,9 +99,9 @@ def expectation_sentence(name: str, estimator: str, result: dict, errors: dict,
 
 
 def borrowed_sentence(name: str, estimator: str, result: dict, errors: dict, unseen: dict | None = None) -> str | None:
-    """Ref-Mix's or Ref-Prior's line: which estimate it quotes and why (``choice_words``), the range it borrows from
-    its ``estimators.RANGE_LENDER``, taken out to its estimate, with that range's held-out record, then the lender's
-    own line, which says how the range was built."""
+    """Ref-Split's, Ref-Mix's or Ref-Prior's line: which estimate it quotes and why (``choice_words``), the range it
+    borrows from its ``estimators.RANGE_LENDER``, taken out to its estimate, with that range's held-out record, then
+    the lender's own line, which says how the range was built."""
     lender = estimators.RANGE_LENDER[estimator]
     est, move = result["estimates"].get(estimator), result.get("reference_move")
     if est is None or move is None:
@@ -123,18 +123,20 @@ def borrowed_sentence(name: str, estimator: str, result: dict, errors: dict, uns
 
 
 def choice_words(estimator: str, result: dict, lender: str) -> str:
-    """Which estimate Ref-Prior (``estimators.ref_prior``) or Ref-Mix (``estimators.ref_mix``, then Ref-Prior's
-    choice) quotes for ``result``, and why, in the numbers the rule read."""
-    if estimator == "Ref-Mix":
+    """Which estimate Ref-Prior (``estimators.ref_prior``), Ref-Mix (``estimators.ref_mix``) or Ref-Split
+    (``estimators.ref_split``; both then Ref-Prior's choice) quotes for ``result``, and why, in the numbers the rule
+    read."""
+    if estimator in ("Ref-Mix", "Ref-Split"):
         share = result.get("holdout_like_share")
         drop = result["holdout_acc"] - result["estimates"]["Ref-Prior"]
+        read = "COTT" if estimator == "Ref-Mix" else "COTT read apart on those images and on the rest"
         limits = (f"at least {estimators.MIX_SHARE:.0%} and a drop of {100 * estimators.MIX_DROP:.0f} points or "
                   f"more")
         if estimators.looks_mixed(share, drop):
-            return (f"COTT, because {share:.0%} of the competition images look like the holdout to a classifier of "
+            return (f"{read}, because {share:.0%} of the competition images look like the holdout to a classifier of "
                     f"their logits while Ref-Prior predicts a drop of {100 * drop:.1f} points ({limits}: a share of "
-                    f"the images looks broken and the rest unchanged, where Ref-Prior has over-estimated and COTT has "
-                    f"been the closer)")
+                    f"the images looks broken and the rest unchanged, where Ref-Prior has over-estimated and {read} "
+                    f"has been the closer)")
         reason = ("no share of holdout-like images could be measured" if share is None else
                   f"only {share:.0%} of the competition images look like the holdout" if share < estimators.MIX_SHARE
                   else f"Ref-Prior predicts a drop of only {100 * drop:.1f} points")
@@ -224,11 +226,12 @@ def estimator_glossary() -> tuple[tuple[str, str], ...]:
                     f"else Ref-Prior; it quotes Ref-Avg-Shrunk's range (chosen by a test on shift families outside "
                     f"the benchmark, section 7)"),
         ("Ref-Split", "Ref-Mix, but where it quotes COTT, COTT read apart on the images that look like the holdout "
-                      "and on the rest, each part weighted by its share (a candidate: pre-registered check 39 in "
-                      "benchmarks/PREREGISTERED.md found it closer where a share of the images is broken and further "
-                      "where a mild change of every image opens Ref-Mix's gate)"),
+                      "and on the rest, each part weighted by its share; it quotes Ref-Avg-Shrunk's range (chosen by "
+                      "a test on shift families outside the benchmark, section 7, after an earlier one found it "
+                      "further where a mild change of every image opens the gate)"),
         ("Ref-Blend", "Ref-Mix, but where it quotes COTT, the mean of COTT and Ref-Split's part-by-part reading: a "
-                      "hedge between the two (a candidate, not yet tested on shift families it was not chosen on)"),
+                      "hedge between the two (a candidate: pre-registered check 40 in benchmarks/PREREGISTERED.md "
+                      "found it closer than Ref-Mix by less than it asked, and further than Ref-Split)"),
         ("COT-Gated", f"Ref-Avg where COT's estimate moves by more than {100 * estimators.COT_GATE:.0f} points "
                       "when its class mix is EM's priors (the class mix looks changed), else Median-5-Spread "
                       "(chosen by one test on shift families outside the benchmark, then behind Ref-Avg over it "
