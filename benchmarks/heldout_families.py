@@ -702,12 +702,14 @@ def split_tone(x: np.ndarray, sev: int, rng: np.random.Generator) -> np.ndarray:
     return to_uint8(x + s * ((1 - lum) * tints[0] + lum * tints[1]))
 
 
+_CYCLES = np.fft.fftfreq(32) * 32  # cycles per image of each index of a 32-point FFT: 0 .. 15, -16 .. -1
+
+
 def ringing(x: np.ndarray, sev: int, rng: np.random.Generator) -> np.ndarray:
     """A hard low-pass in the frequency domain (a resampler with a sinc kernel cut short): every frequency above
     ``r`` cycles per image removed, which blurs and leaves ripples along the edges (Gibbs ringing)."""
     r = (12, 10, 8, 6, 4)[sev - 1]
-    f = np.fft.fftfreq(32) * 32
-    keep = np.hypot(f[:, None], f[None, :]) <= r
+    keep = np.hypot(_CYCLES[:, None], _CYCLES[None, :]) <= r
     spectrum = np.fft.fft2(x.astype(np.float64), axes=(1, 2))
     return to_uint8(np.fft.ifft2(spectrum * keep[None, :, :, None], axes=(1, 2)).real)
 
@@ -1621,8 +1623,7 @@ CHECK39 = {"double_exposure": double_exposure, "double_exposure_some": double_ex
 # Check 40 asks whether Ref-Blend, the mean of Ref-Mix's COTT and Ref-Split's reading where Ref-Mix's gate opens, is
 # closer than either. Its round is built as checks 38 and 39's: each change in full on a share of the images
 # (``_SOME``) and mixed at a strength into every image (``_EVERY``).
-_LOW = np.maximum(*np.meshgrid(np.abs(np.fft.fftfreq(32, 1 / 32)), np.abs(np.fft.fftfreq(32, 1 / 32)),
-                                indexing="ij")) <= 4  # the 9 x 9 lowest spatial frequencies of a 32 x 32 image
+_LOW = np.maximum.outer(np.abs(_CYCLES), np.abs(_CYCLES)) <= 4  # the 9 x 9 lowest spatial frequencies of 32 x 32
 
 
 def _swapped_amplitude(x: np.ndarray, a: float, rng: np.random.Generator) -> np.ndarray:

@@ -88,14 +88,14 @@ def trained_rows(rows: pd.DataFrame, shares: Path = SHARES, splits: Path = SPLIT
     t["Ref-Avg-Shrunk"] = [estimators.shrunk(e, h) for e, h in zip(t["Ref-Avg"], t.holdout_acc)]
     t["Ref-Prior"] = [estimators.ref_prior(r, m) for r, m in zip(t.to_dict("records"), move.to_numpy())]
     like = t["holdout_like"] = _kept_beside(t, shares, "holdout_like", "holdout_like")
+    records = t.to_dict("records")
     t["Ref-Mix"] = [estimators.ref_mix(r, r["holdout_acc"], h) if np.isfinite(h) else np.nan
-                    for r, h in zip(t.to_dict("records"), like)]
+                    for r, h in zip(records, like)]
     # where a benchmark's saved Ref-Split read the split, it is split_cott
     split = _kept_beside(t, splits, "split_cott", "Ref-Split")
-    t["Ref-Split"] = [estimators.ref_split(r, r["holdout_acc"], h, lambda c=c: c) if np.isfinite(h) else np.nan
-                      for r, h, c in zip(t.to_dict("records"), like, split)]
-    t["Ref-Blend"] = [estimators.ref_blend(r, r["holdout_acc"], h, lambda c=c: c) if np.isfinite(h) else np.nan
-                      for r, h, c in zip(t.to_dict("records"), like, split)]
+    for name, rule in (("Ref-Split", estimators.ref_split), ("Ref-Blend", estimators.ref_blend)):
+        t[name] = [rule(r, r["holdout_acc"], h, lambda c=c: c) if np.isfinite(h) else np.nan
+                   for r, h, c in zip(records, like, split)]
     saved = t["COT-Gated"] if "COT-Gated" in t else pd.Series(np.nan, index=t.index)
     t["COT-Gated"] = saved.fillna(pd.Series([estimators.cot_gated(r) for r in t.to_dict("records")], index=t.index))
     return t

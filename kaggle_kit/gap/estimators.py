@@ -629,12 +629,18 @@ def looks_mixed(holdout_like: float | None, predicted_drop: float) -> bool:
     return holdout_like is not None and holdout_like >= MIX_SHARE and predicted_drop >= MIX_DROP
 
 
+def where_mixed(estimates: Mapping, holdout_acc: float, holdout_like: float | None, mixture_estimate) -> float:
+    """``mixture_estimate()`` where ``looks_mixed``, else Ref-Prior: the one gate Ref-Mix, Ref-Split and Ref-Blend
+    share, which asks for the mixture's reading (its transports, for the split) only where it opens."""
+    if looks_mixed(holdout_like, holdout_acc - estimates["Ref-Prior"]):
+        return mixture_estimate()
+    return estimates["Ref-Prior"]
+
+
 def ref_mix(estimates: Mapping, holdout_acc: float, holdout_like: float | None) -> float:
     """COTT where ``looks_mixed``, else Ref-Prior: on a set of which only a share is broken, the reference adapts to
     neither part and Ref-EM reads its confidence as accuracy."""
-    if looks_mixed(holdout_like, holdout_acc - estimates["Ref-Prior"]):
-        return estimates["COTT"]
-    return estimates["Ref-Prior"]
+    return where_mixed(estimates, holdout_acc, holdout_like, lambda: estimates["COTT"])
 
 
 def split_cott(source_probs: np.ndarray, source_labels: np.ndarray, target_probs: np.ndarray, split) -> float:
@@ -649,15 +655,13 @@ def split_cott(source_probs: np.ndarray, source_labels: np.ndarray, target_probs
 def ref_split(estimates: Mapping, holdout_acc: float, holdout_like: float | None, split_estimate) -> float:
     """``split_estimate()`` (``split_cott``) where ``looks_mixed``, else Ref-Prior: Ref-Mix with COTT read on the
     holdout-like part and on the rest apart."""
-    if looks_mixed(holdout_like, holdout_acc - estimates["Ref-Prior"]):
-        return split_estimate()
-    return estimates["Ref-Prior"]
+    return where_mixed(estimates, holdout_acc, holdout_like, split_estimate)
 
 
 def ref_blend(estimates: Mapping, holdout_acc: float, holdout_like: float | None, split_estimate) -> float:
     """The mean of COTT and ``split_estimate()`` where ``looks_mixed``, else Ref-Prior: a hedge between Ref-Mix and
     Ref-Split, since the gate also opens on mild changes of every image, where the split reads low."""
-    return ref_split(estimates, holdout_acc, holdout_like, lambda: (estimates["COTT"] + split_estimate()) / 2)
+    return where_mixed(estimates, holdout_acc, holdout_like, lambda: (estimates["COTT"] + split_estimate()) / 2)
 
 
 def shrunk(estimate: float, holdout_acc: float) -> float:
