@@ -134,7 +134,8 @@ def evaluate(models: list[str], group: str = "bench", forms: tuple[str, ...] = S
                                               exclude=unseen(name), reference_logits=reference)
                 rows.append({"model": m, "sets": group, "set": name, "kind": kind, "statistics": statistics,
                              "holdout_acc": res["holdout_acc"], "true_acc": float((lg.argmax(1) == y).mean()),
-                             "holdout_like": res["holdout_like_share"], **res["estimates"]})
+                             "holdout_like": res["holdout_like_share"],
+                             "separation": res["holdout_like_separation"], **res["estimates"]})
     return pd.DataFrame(rows)
 
 
@@ -257,7 +258,10 @@ def add_reference_to_measured_error(df: pd.DataFrame, command: str,
                            f"it quotes Ref-Avg-Shrunk's range"),
              "Ref-Blend": (f"Ref-Mix with the mean of COTT and Ref-Split's reading where Ref-Mix quotes COTT, on the "
                            f"same model-sets; {estimators.REFERENCE_PARTNER} {image_shifts('Ref-Blend')}; "
-                           f"a candidate, not recommended")}
+                           f"a candidate, not recommended"),
+             "Ref-Sep": (f"Ref-Split where the split's two parts score at least {estimators.SPLIT_SEPARATION:g} "
+                         f"holdout score deviations apart, else Ref-Mix, on the same model-sets; "
+                         f"{estimators.REFERENCE_PARTNER} {image_shifts('Ref-Sep')}; a candidate, not recommended")}
     for name, note in notes.items():
         payload["estimators"][name] = summaries[name]
         payload.setdefault("derived", {})[name] = note

@@ -7,7 +7,7 @@ CPU to measure (``bench_bn_adapt.py --sets N --forms balanced3 --save-rows``, on
 ``heldout_families.py``). Kept in ``heldout_rows.csv`` they are re-read in a second, and a unit test holds the
 records to them. Ref-Avg-Shrunk, Ref-Prior and, for rows saved before it existed, COT-Gated are computed here by the
 toolkit's own functions from the saved columns, and so are Ref-Mix from ``heldout_shares.csv`` (checks 33 on) and
-Ref-Split and Ref-Blend from it with ``heldout_splits.csv``.
+Ref-Split, Ref-Blend and Ref-Sep from it with ``heldout_splits.csv``.
 
     .venv/bin/python benchmarks/heldout_table.py
     .venv/bin/python benchmarks/heldout_table.py --by model --checks 30 31 32
@@ -41,7 +41,8 @@ ROWS = Path(__file__).resolve().parent / "heldout_rows.csv"
 SHARES = Path(__file__).resolve().parent / "heldout_shares.csv"
 # Ref-Split's other input, ``estimators.split_cott`` (COTT read on the two parts apart), kept only for the model-sets
 # where Ref-Mix's gate opens, the only ones where Ref-Split reads it: checks 33-38's computed in session 57 from their
-# cached logits, later checks' as their benchmark saved Ref-Split there.
+# cached logits, later checks' as their benchmark saved Ref-Split there. Its "separation" (Ref-Sep's tell,
+# ``domain.HoldoutLike.separation``) was computed in session 59 from the same cached logits for checks 33-40.
 SPLITS = Path(__file__).resolve().parent / "heldout_splits.csv"
 SHOWN = ("Ref-Prior", "Ref-Avg-Shrunk", "Ref-Avg", "Ref-EM", "COT-Gated", "Median-5-Spread")
 KEY = ["check", "model", "set"]  # one model-set: its trained row and its balanced x3 row
@@ -76,8 +77,8 @@ def trained_rows(rows: pd.DataFrame, shares: Path = SHARES, splits: Path = SPLIT
     a check saved none, Ref-Avg-Shrunk and Ref-Prior always (so a record follows ``REFERENCE_SHRINK`` or
     ``PRIOR_TELL`` if it is changed), Ref-Mix where ``shares`` or the rows give the model-set's holdout-like share,
     and Ref-Split and Ref-Blend where Ref-Mix is known and, if its gate opens, ``splits`` or the rows' Ref-Split
-    give ``split_cott`` (NaN elsewhere). Ref-Prior reads the balanced x3 row, whose COT and COT-EM are the
-    reference's."""
+    give ``split_cott`` (NaN elsewhere), and Ref-Sep where they also give the split's separation. Ref-Prior reads the
+    balanced x3 row, whose COT and COT-EM are the reference's."""
     t = rows[rows.statistics == "trained"].copy()
     if t[["holdout_acc", "true_acc", "Ref-Avg"]].isna().any().any():
         raise RowsError("a trained row without holdout_acc, true_acc or Ref-Avg")
@@ -96,6 +97,12 @@ def trained_rows(rows: pd.DataFrame, shares: Path = SHARES, splits: Path = SPLIT
     for name, rule in (("Ref-Split", estimators.ref_split), ("Ref-Blend", estimators.ref_blend)):
         t[name] = [rule(r, r["holdout_acc"], h, lambda c=c: c) if np.isfinite(h) else np.nan
                    for r, h, c in zip(records, like, split)]
+    # kept only where the gate opens, as the split: elsewhere Ref-Sep is Ref-Prior whatever it is
+    separation = _kept_beside(t, splits, "separation", "separation")
+    known = [np.isfinite(h) and (np.isfinite(s) or not estimators.looks_mixed(h, r["holdout_acc"] - r["Ref-Prior"]))
+             for r, h, s in zip(records, like, separation)]
+    t["Ref-Sep"] = [estimators.ref_sep(r, r["holdout_acc"], h, s, lambda c=c: c) if k else np.nan
+                    for r, h, s, c, k in zip(records, like, separation, split, known)]
     saved = t["COT-Gated"] if "COT-Gated" in t else pd.Series(np.nan, index=t.index)
     t["COT-Gated"] = saved.fillna(pd.Series([estimators.cot_gated(r) for r in t.to_dict("records")], index=t.index))
     return t

@@ -232,6 +232,10 @@ def estimator_glossary() -> tuple[tuple[str, str], ...]:
         ("Ref-Blend", "Ref-Mix, but where it quotes COTT, the mean of COTT and Ref-Split's part-by-part reading: a "
                       "hedge between the two (a candidate: pre-registered check 40 in benchmarks/PREREGISTERED.md "
                       "found it closer than Ref-Mix by less than it asked, and further than Ref-Split)"),
+        ("Ref-Sep", "Ref-Split, but where its two parts score close together to the classifier that split them "
+                    f"(medians under {estimators.SPLIT_SEPARATION:g} holdout score deviations apart: more likely a "
+                    "mild change of every image than a share of broken ones), COTT on the whole set (a candidate, "
+                    "not yet tested on shift families it was not chosen on)"),
         ("COT-Gated", f"Ref-Avg where COT's estimate moves by more than {100 * estimators.COT_GATE:.0f} points "
                       "when its class mix is EM's priors (the class mix looks changed), else Median-5-Spread "
                       "(chosen by one test on shift families outside the benchmark, then behind Ref-Avg over it "

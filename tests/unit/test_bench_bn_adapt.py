@@ -106,13 +106,14 @@ def test_the_reference_table_scores_the_trained_rows_per_model_and_kind():
     rows["Ref-Mix"] = rows["Ref-EM"].where(rows["set"] != "blur", rows["COTT"])
     rows["Ref-Split"] = rows["Ref-EM"]
     rows["Ref-Blend"] = rows["Ref-Avg"]
+    rows["Ref-Sep"] = rows["Ref-EM"]
     lines = bn.reference_table(rows).splitlines()
     assert lines[0] == ("| trained accuracy, rows | Median-5-Spread | Ref-EM | Ref-Avg | COT-Gated | Ref-Avg-Shrunk "
-                        "| Ref-Prior | Ref-Mix | Ref-Split | Ref-Blend |")
-    assert "| model a, 3 | 5.00 | 2.00 | 1.50 | 5.00 | 1.50 | 2.00 | 3.00 | 2.00 | 1.50 |" in lines
-    assert "| model b, 3 | 5.00 | 4.00 | 0.50 | 5.00 | 0.50 | 4.00 | 4.33 | 4.00 | 0.50 |" in lines
-    assert "| kind label, 2 | 5.00 | 3.00 | 1.00 | 5.00 | 1.00 | 3.00 | 3.00 | 3.00 | 1.00 |" in lines
-    assert lines[-1] == "| all, 6 | 5.00 | 3.00 | 1.00 | 5.00 | 1.00 | 3.00 | 3.67 | 3.00 | 1.00 |"
+                        "| Ref-Prior | Ref-Mix | Ref-Split | Ref-Blend | Ref-Sep |")
+    assert "| model a, 3 | 5.00 | 2.00 | 1.50 | 5.00 | 1.50 | 2.00 | 3.00 | 2.00 | 1.50 | 2.00 |" in lines
+    assert "| model b, 3 | 5.00 | 4.00 | 0.50 | 5.00 | 0.50 | 4.00 | 4.33 | 4.00 | 0.50 | 4.00 |" in lines
+    assert "| kind label, 2 | 5.00 | 3.00 | 1.00 | 5.00 | 1.00 | 3.00 | 3.00 | 3.00 | 1.00 | 3.00 |" in lines
+    assert lines[-1] == "| all, 6 | 5.00 | 3.00 | 1.00 | 5.00 | 1.00 | 3.00 | 3.67 | 3.00 | 1.00 | 3.00 |"
     assert bn.reference_table(_rows()) == ""   # rows without the reference: no table
 
 
@@ -146,12 +147,13 @@ def test_write_gives_the_reference_estimators_their_measured_error_entries_and_k
     rows.loc[trained, "Ref-Mix"] = rows.loc[trained, "Ref-Prior"]
     rows.loc[trained, "Ref-Split"] = rows.loc[trained, "Ref-Prior"]
     rows.loc[trained, "Ref-Blend"] = rows.loc[trained, "Ref-Prior"]
+    rows.loc[trained, "Ref-Sep"] = rows.loc[trained, "Ref-Prior"]
     path = tmp_path / "measured_error.json"
     path.write_text(json.dumps({"estimators": {"AC": {"mae_all_generated": 0.1}}, "n_sets": 23,
                                 "models": {"a": 0.6, "b": 0.8, "c": 0.9}}))
     written = bn.add_reference_to_measured_error(rows, "bench_bn_adapt.py --models a b", path)
     assert written == ["Ref-EM", "Ref-Avg", "COT-Gated", "Ref-Avg-Shrunk", "Ref-Prior", "Ref-Mix", "Ref-Split",
-                       "Ref-Blend"]
+                       "Ref-Blend", "Ref-Sep"]
     payload = json.loads(path.read_text())
     assert payload["estimators"]["AC"] == {"mae_all_generated": 0.1} and payload["n_sets"] == 23
     assert payload["models"] == {"a": 0.6, "b": 0.8, "c": 0.9}

@@ -344,6 +344,20 @@ def test_holdout_like_split_puts_the_broken_rows_in_its_unlike_part():
     assert domain.holdout_like_split(hold[:2], target) is None
 
 
+def test_a_mixtures_parts_score_far_apart_and_a_mild_change_of_every_row_cut_in_two_does_not():
+    """Ref-Sep's tell: broken rows stand apart from the unchanged ones (several source deviations between the two
+    parts' median scores); a mild shift of every row, which the share may read as a mixture, cuts one population
+    in two parts that lie close."""
+    rng = np.random.default_rng(4)
+    hold = _logit_rows(rng, 5000)
+    mixture = np.concatenate([_logit_rows(rng, 3600), _logit_rows(rng, 2400, shift=6.0)])
+    mild = _logit_rows(rng, 6000, shift=0.8)
+    far, near = domain.holdout_like_split(hold, mixture), domain.holdout_like_split(hold, mild)
+    assert far.separation > 3 and 0.4 < near.share < 0.8 and 0 < near.separation < 1.5
+    assert domain._separation(np.arange(10.0), 10, 1.0) == domain._separation(np.arange(10.0), 0, 1.0) == 0.0
+    assert domain._separation(np.r_[0.0, 0.0, 2.0, 2.0], 2, 0.5) == 4.0
+
+
 def test_holdout_like_share_is_high_but_biased_low_where_nothing_changed():
     """The least of 33 ratios of noisy shares: two draws of one distribution read 0.8 to 1, not 1."""
     rng = np.random.default_rng(7)

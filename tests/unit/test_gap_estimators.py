@@ -416,12 +416,13 @@ def test_shipped_measured_error_has_the_bins_the_report_range_quotes_and_the_pre
     assert est.recommended_estimator(errors, available=without_reference) == est.PREFERRED[4] == "Median-5-Spread"
     for name in ("Median-5-Spread", "Median-4-Spread", "NucNorm"):  # measured on every set, not combined afterwards
         assert errors["estimators"][name]["n_generated"] == errors["n_sets"] * len(errors["models"])
-    # the reference's eight, measured by bench_bn_adapt.py's --write on the models its other file names, say so;
+    # the reference's nine, measured by bench_bn_adapt.py's --write on the models its other file names, say so;
     # nothing else was derived. The three that quote Ref-Avg-Shrunk's range say that too, and the candidate that it is
     assert set(errors["derived"]) == set(est.REFERENCE_ESTIMATORS) == {"Ref-EM", "Ref-Avg", "COT-Gated",
                                                                        "Ref-Avg-Shrunk", "Ref-Prior", "Ref-Mix",
-                                                                       "Ref-Split", "Ref-Blend"}
+                                                                       "Ref-Split", "Ref-Blend", "Ref-Sep"}
     assert errors["derived"]["Ref-Blend"].endswith("a candidate, not recommended")
+    assert errors["derived"]["Ref-Sep"].endswith("a candidate, not recommended")
     assert all(errors["derived"][n].endswith("it quotes Ref-Avg-Shrunk's range") for n in est.RANGE_LENDER)
     bn_models = est.measured_error("measured_bn_adapt.json")["models"]
     assert set(bn_models) <= set(errors["models"]) and len(bn_models) >= 2
@@ -552,6 +553,21 @@ def test_ref_blend_is_the_mean_of_cott_and_the_split_only_where_ref_mix_quotes_c
     assert est.ref_blend(e, 0.90, None, split_estimate) == 0.80 and asked == [1]  # the transports only where open
 
 
+def test_ref_sep_reads_the_split_only_where_its_parts_score_apart_and_else_cott_where_the_gate_opens():
+    e = {"Ref-Prior": 0.80, "COTT": 0.76}
+    asked = []
+
+    def split_estimate():
+        asked.append(1)
+        return 0.70
+    sep = est.SPLIT_SEPARATION
+    assert est.ref_sep(e, 0.84, 0.4, sep, split_estimate) == 0.70 and asked == [1]  # apart: the split
+    assert est.ref_sep(e, 0.84, 0.4, sep - 0.01, split_estimate) == 0.76 and asked == [1]  # close: COTT, no transports
+    assert est.ref_sep(e, 0.84, 0.39, sep, split_estimate) == 0.80  # every image changed: Ref-Prior
+    assert est.ref_sep(e, 0.829, 0.9, sep, split_estimate) == 0.80  # a drop under 3 points
+    assert est.ref_sep(e, 0.90, None, None, split_estimate) == 0.80 and asked == [1]
+
+
 def test_split_cott_weights_each_parts_cott_by_its_share():
     """Two parts read apart: each part's COTT, weighted by the split's share, and a part with no rows left out."""
     rng = np.random.default_rng(9)
@@ -590,6 +606,12 @@ def test_estimate_all_reads_the_holdout_like_share_where_it_has_a_reference():
     assert abs(est.split_cott(ps, hold_y, pt, split) - true) < abs(e["COTT"] - true)
     blend = est.ref_blend(e, r["holdout_acc"], r["holdout_like_share"], lambda: est.split_cott(ps, hold_y, pt, split))
     assert blend == pytest.approx((e["COTT"] + est.split_cott(ps, hold_y, pt, split)) / 2)
+    # the broken rows stand apart, so Ref-Sep reads the split too
+    assert r["holdout_like_separation"] == split.separation >= est.SPLIT_SEPARATION
+    sep = est.ref_sep(e, r["holdout_acc"], r["holdout_like_share"], r["holdout_like_separation"],
+                      lambda: est.split_cott(ps, hold_y, pt, split))
+    assert sep == est.split_cott(ps, hold_y, pt, split)
+    assert est.estimate_all(hold, hold_y, target)["holdout_like_separation"] is None
 
 
 def test_cots_prior_move_is_small_for_the_holdouts_class_mix_and_large_for_a_skewed_one():

@@ -210,6 +210,24 @@ def test_ref_blend_is_the_mean_of_cott_and_the_split_where_the_gate_opens_as_its
                                                                            abs=0.005)
 
 
+def test_ref_sep_is_cott_where_the_gate_opens_on_parts_close_together_as_its_note_says(rows):
+    """Ref-Sep where the gate opens is Ref-Split if the kept separation reaches SPLIT_SEPARATION, else COTT, and
+    Ref-Prior where the gate is shut; the numbers SPLIT_SEPARATION's note and pre-registered check 41 quote, post hoc
+    on checks 33-40."""
+    known, gate = rows["holdout_like"].notna(), _gate(rows)
+    sep = pd.read_csv(ht.SPLITS).set_index(ht.KEY)["separation"].reindex(pd.MultiIndex.from_frame(rows[ht.KEY]))
+    apart = pd.Series(sep.to_numpy() >= estimators.SPLIT_SEPARATION, index=rows.index)
+    np.testing.assert_array_equal(rows["Ref-Sep"][gate & apart], rows["Ref-Split"][gate & apart])
+    np.testing.assert_array_equal(rows["Ref-Sep"][gate & ~apart], rows["COTT"][gate & ~apart])
+    np.testing.assert_array_equal(rows["Ref-Sep"][known & ~gate], rows["Ref-Prior"][known & ~gate])
+    seen = ht.in_checks(rows, range(33, 41))
+    names = ["Ref-Sep", "Ref-Split"]
+    assert ht.mae_points(seen, names) == pytest.approx({"Ref-Sep": 2.28, "Ref-Split": 2.31}, abs=0.005)
+    differ = seen[(gate & ~apart).loc[seen.index]]
+    assert len(differ) == 27
+    assert ht.mae_points(differ, names) == pytest.approx({"Ref-Sep": 1.31, "Ref-Split": 2.17}, abs=0.005)
+
+
 def test_a_fresh_rows_saved_ref_split_is_read_and_a_bad_splits_file_is_named(tmp_path):
     raw = ht.read_rows(ht.ROWS)
     one = raw[(raw.check == 21) & (raw.model == "weak_cnn")].assign(holdout_like=0.9)
@@ -222,6 +240,9 @@ def test_a_fresh_rows_saved_ref_split_is_read_and_a_bad_splits_file_is_named(tmp
     bad = tmp_path / "splits.csv"
     bad.write_text("check,model,set\n21,weak_cnn,vignette-2\n")
     with pytest.raises(ht.RowsError, match="splits.csv: no column split_cott"):
+        ht.trained_rows(one, splits=bad)
+    bad.write_text("check,model,set,split_cott\n21,weak_cnn,vignette-2,0.5\n")
+    with pytest.raises(ht.RowsError, match="splits.csv: no column separation"):
         ht.trained_rows(one, splits=bad)
 
 
