@@ -1,10 +1,11 @@
-"""Held-out shift families for the gap estimators: a hundred and thirty-six that neither CC-Synth's synthetic
-pool nor ``bench_gap.py``'s sets use, in seventeen rounds of eight, each written for a pre-registered check
+"""Held-out shift families for the gap estimators: a hundred and forty-four that neither CC-Synth's synthetic
+pool nor ``bench_gap.py``'s sets use, in eighteen rounds of eight, each written for a pre-registered check
 (``PREREGISTERED.md``) before any estimate on them existed and not changed after: ``NOVEL`` for check 4,
 ``CHECK5`` for check 5, ``CHECK15`` for check 15b, ``CHECK16`` for check 16, ``CHECK28`` for check 28, ``CHECK29``
 for check 29, ``CHECK30`` for check 30, ``CHECK31`` for check 31, ``CHECK32`` for check 32,
 ``CHECK33`` for check 33, ``CHECK34`` for check 34, ``CHECK35`` for check 35, ``CHECK36`` for check 36,
-``CHECK37`` for check 37, ``CHECK38`` for check 38, ``CHECK39`` for check 39 and ``CHECK40`` for check 40.
+``CHECK37`` for check 37, ``CHECK38`` for check 38, ``CHECK39`` for check 39, ``CHECK40`` for check 40 and
+``CHECK41`` for check 41.
 Parameters follow CIFAR-10-C (Hendrycks & Dietterich 2019) where it has the family.
 Each function maps uint8 images (N, 32, 32, 3) at severity 1-5 to images of the same shape and type.
 """
@@ -1706,11 +1707,98 @@ CHECK40 = {"fourier_style": fourier_style, "fourier_style_some": fourier_style_s
            "phase_noise_some": phase_noise_some, "colour_transfer": colour_transfer,
            "colour_transfer_some": colour_transfer_some, "nibble_swap": nibble_swap, "nibble_swap_some": nibble_swap_some}
 
+# ------------------------------------------------------------------ check 41: four more changes, each twice
+# Check 41 asks whether Ref-Sep, which quotes COTT instead of Ref-Split's reading where the split's two parts score
+# close together, is closer than Ref-Split. Its round is built as checks 38 to 40's: each change in full on a share of
+# the images (``_SOME``) and mixed at a strength into every image (``_EVERY``).
+_SPIN_ANGLES = np.linspace(-1.0, 1.0, 9)  # the rotations averaged, as fractions of the widest
+
+
+def _spun(x: np.ndarray, degrees: float) -> np.ndarray:
+    """Each image the mean of 9 copies rotated about its centre by up to +-``degrees``: a camera turning about the
+    lens axis while exposed (a spin blur: sharp at the centre, smeared along circles towards the edges). Floats."""
+    f = x.astype(np.float64)
+    return np.mean([ndimage.rotate(f, t * degrees, axes=(1, 2), reshape=False, order=1, mode="nearest")
+                    for t in _SPIN_ANGLES], axis=0)
+
+
+def spin_blur(x: np.ndarray, sev: int, rng: np.random.Generator) -> np.ndarray:
+    """Every image spun by up to +-20 ``a`` degrees (``_spun``)."""
+    return to_uint8(_spun(x, 20 * _EVERY[sev - 1]))
+
+
+def spin_blur_some(x: np.ndarray, sev: int, rng: np.random.Generator) -> np.ndarray:
+    """A share ``p`` of the images spun by up to +-20 degrees, the rest left alone."""
+    return _on_share(x, _SOME[sev - 1], rng, lambda s, _: to_uint8(_spun(s, 20.0)))
+
+
+def _splashed(x: np.ndarray, keep: float, rng: np.random.Generator) -> np.ndarray:
+    """A phone's "colour splash": in each image the pixels whose hue lies more than a twelfth of the hue circle from
+    a hue drawn per image keep ``keep`` of their saturation (0: grey), the others their colour. Floats."""
+    hsv = rgb_to_hsv(x / 255.0)
+    kept = rng.uniform(size=(len(x), 1, 1))
+    away = np.abs((hsv[..., 0] - kept + 0.5) % 1.0 - 0.5) > 1 / 12
+    hsv[..., 1] = np.where(away, keep * hsv[..., 1], hsv[..., 1])
+    return 255.0 * hsv_to_rgb(hsv)
+
+
+def colour_splash(x: np.ndarray, sev: int, rng: np.random.Generator) -> np.ndarray:
+    """Every image's colours outside its drawn hue band desaturated by ``a`` (``_splashed``)."""
+    return to_uint8(_splashed(x, 1 - _EVERY[sev - 1], rng))
+
+
+def colour_splash_some(x: np.ndarray, sev: int, rng: np.random.Generator) -> np.ndarray:
+    """A share ``p`` of the images grey outside their drawn hue band, the rest left alone."""
+    return _on_share(x, _SOME[sev - 1], rng, lambda s, r: to_uint8(_splashed(s, 0.0, r)))
+
+
+_TO_YCBCR = np.array([[0.299, 0.587, 0.114], [-0.168736, -0.331264, 0.5], [0.5, -0.418688, -0.081312]])  # BT.601
+
+
+def _chroma_swapped(x: np.ndarray, a: float, rng: np.random.Generator) -> np.ndarray:
+    """Each image's own brightness (BT.601 luma) with its chroma moved ``a`` towards another image's: the colour
+    planes of one photo decoded under the luma plane of another. Floats."""
+    own, other = (v.astype(np.float64) @ _TO_YCBCR.T for v in (x, _others(x, rng)))
+    own[..., 1:] = (1 - a) * own[..., 1:] + a * other[..., 1:]
+    return own @ np.linalg.inv(_TO_YCBCR).T
+
+
+def chroma_swap(x: np.ndarray, sev: int, rng: np.random.Generator) -> np.ndarray:
+    """Every image's chroma moved ``a`` towards another image's (``_chroma_swapped``)."""
+    return to_uint8(_chroma_swapped(x, _EVERY[sev - 1], rng))
+
+
+def chroma_swap_some(x: np.ndarray, sev: int, rng: np.random.Generator) -> np.ndarray:
+    """A share ``p`` of the images with another image's chroma in full, the rest left alone."""
+    return _on_share(x, _SOME[sev - 1], rng, lambda s, r: to_uint8(_chroma_swapped(s, 1.0, r)))
+
+
+def _smeared(x: np.ndarray, gain: float) -> np.ndarray:
+    """A CCD read out without a shutter (frame-transfer smear): each column, per channel, brightened by ``gain``
+    times its own mean, so vertical bands run through the bright parts of the picture. Floats."""
+    f = x.astype(np.float64)
+    return f + gain * f.mean(axis=1, keepdims=True)
+
+
+def ccd_smear(x: np.ndarray, sev: int, rng: np.random.Generator) -> np.ndarray:
+    """Every image smeared with a gain of ``a`` (``_smeared``)."""
+    return to_uint8(_smeared(x, _EVERY[sev - 1]))
+
+
+def ccd_smear_some(x: np.ndarray, sev: int, rng: np.random.Generator) -> np.ndarray:
+    """A share ``p`` of the images smeared with a gain of 1, the rest left alone."""
+    return _on_share(x, _SOME[sev - 1], rng, lambda s, _: to_uint8(_smeared(s, 1.0)))
+
+
+CHECK41 = {"spin_blur": spin_blur, "spin_blur_some": spin_blur_some, "colour_splash": colour_splash,
+           "colour_splash_some": colour_splash_some, "chroma_swap": chroma_swap, "chroma_swap_some": chroma_swap_some,
+           "ccd_smear": ccd_smear, "ccd_smear_some": ccd_smear_some}
+
 # Each check's round, in the order they were written. The seed offset is a family's place in FAMILIES: each round
 # appended after the last, earlier checks' sets stay as drawn.
 CHECK_FAMILIES = {4: NOVEL, 5: CHECK5, 15: CHECK15, 16: CHECK16, 28: CHECK28, 29: CHECK29, 30: CHECK30,
                   31: CHECK31, 32: CHECK32, 33: CHECK33, 34: CHECK34, 35: CHECK35, 36: CHECK36, 37: CHECK37,
-                  38: CHECK38, 39: CHECK39, 40: CHECK40}
+                  38: CHECK38, 39: CHECK39, 40: CHECK40, 41: CHECK41}
 FAMILIES = {name: fn for rnd in CHECK_FAMILIES.values() for name, fn in rnd.items()}
 
 
@@ -1744,6 +1832,8 @@ PRIOR_SETS = {
          ("truncated_some", "longtail10", 41), ("overflow", "longtail10", 42)],
     40: [("fourier_style_some", "dirichlet1", 43), ("phase_noise", "dirichlet1", 44),
          ("colour_transfer_some", "longtail10", 45), ("nibble_swap", "longtail10", 46)],
+    41: [("spin_blur_some", "dirichlet1", 47), ("colour_splash", "dirichlet1", 48),
+         ("chroma_swap_some", "longtail10", 49), ("ccd_smear", "longtail10", 50)],
 }
 _PRIORS = {"dirichlet1": lambda r: shifts.dirichlet_priors(10, 1.0, r),
            "longtail10": lambda r: shifts.long_tail_priors(10, 10.0, r)}
@@ -1751,7 +1841,7 @@ _PRIORS = {"dirichlet1": lambda r: shifts.dirichlet_priors(10, 1.0, r),
 
 def novel_sets(images: np.ndarray, labels: np.ndarray, check: int = 4):
     """(name, kind, build): clean (table headers), the check's 8 families x 2 severities, then its sets
-    with changed priors (``PRIOR_SETS``: two per check, four for checks 35 to 40)."""
+    with changed priors (``PRIOR_SETS``: two per check, four for checks 35 to 41)."""
     yield "clean", "clean", lambda: (images, labels)
     for name in CHECK_FAMILIES[check]:
         for sev in SEVERITIES:

@@ -42,8 +42,8 @@ def test_each_round_is_eight_families_new_to_the_synthetic_pool_and_to_the_earli
     assert not set(fam.FAMILIES) & set(shifts.CORRUPTIONS)
     rounds = [fam.NOVEL, fam.CHECK5, fam.CHECK15, fam.CHECK16, fam.CHECK28, fam.CHECK29, fam.CHECK30, fam.CHECK31,
               fam.CHECK32, fam.CHECK33, fam.CHECK34, fam.CHECK35, fam.CHECK36, fam.CHECK37, fam.CHECK38,
-              fam.CHECK39, fam.CHECK40]
-    assert [len(r) for r in rounds] == [8] * 17 and len(fam.FAMILIES) == 136  # no name in two rounds
+              fam.CHECK39, fam.CHECK40, fam.CHECK41]
+    assert [len(r) for r in rounds] == [8] * 18 and len(fam.FAMILIES) == 144  # no name in two rounds
 
 
 def test_earlier_checks_sets_are_drawn_as_before_later_rounds_were_added():
@@ -51,7 +51,7 @@ def test_earlier_checks_sets_are_drawn_as_before_later_rounds_were_added():
     assert list(fam.FAMILIES) == [*fam.NOVEL, *fam.CHECK5, *fam.CHECK15, *fam.CHECK16, *fam.CHECK28, *fam.CHECK29,
                                   *fam.CHECK30, *fam.CHECK31, *fam.CHECK32, *fam.CHECK33,
                                   *fam.CHECK34, *fam.CHECK35, *fam.CHECK36, *fam.CHECK37, *fam.CHECK38,
-                                  *fam.CHECK39, *fam.CHECK40]
+                                  *fam.CHECK39, *fam.CHECK40, *fam.CHECK41]
     x = _images(4)
     np.testing.assert_array_equal(fam.novel(x, "glass_blur", 2),  # check 5's first family, seeded as in check 5
                                   fam.glass_blur(x, 2, np.random.default_rng(700 + 8 * 10 + 2)))
@@ -1003,7 +1003,8 @@ def test_viewfinder_draws_thirds_and_corner_brackets_on_exactly_its_share():
 # and in full on a share
 @pytest.mark.parametrize("name", ["low_rank", "lost_plane", "contours", "dc_drift",  # check 38's
                                   "double_exposure", "yuv_mixup", "truncated", "overflow",  # check 39's
-                                  "fourier_style", "phase_noise", "colour_transfer", "nibble_swap"])  # check 40's
+                                  "fourier_style", "phase_noise", "colour_transfer", "nibble_swap",  # check 40's
+                                  "spin_blur", "colour_splash", "chroma_swap", "ccd_smear"])  # check 41's
 def test_each_paired_change_comes_on_every_image_and_in_full_on_a_share(name):
     x = _images(20)
     every = fam.novel(x, name, 4)
@@ -1149,3 +1150,50 @@ def test_nibble_swap_swaps_the_four_bit_halves_of_each_byte():
         assert (z[i] == swapped[int(np.concatenate([x] * 5)[i, 0, 0, 0])]).all()
     y = fam.novel(x, "nibble_swap", 2).astype(float)  # a = 0.2
     np.testing.assert_allclose(y[:, 0, 0, 0], [0.8 * v + 0.2 * swapped[v] for v in (0x12, 0xF0, 0x0F, 0xAB)], atol=0.5)
+
+
+# ------------------------------------------------------------------ check 41's families (each pair tested above)
+def test_spin_blur_keeps_the_centre_and_smears_along_circles_towards_the_edges():
+    x = np.zeros((2, 32, 32, 3), dtype=np.uint8)
+    x[:, 15:17, :] = 255  # a horizontal bar through the centre
+    y = fam.novel(x, "spin_blur", 4).astype(float)  # up to +-14 degrees
+    assert (y[:, 15:17, 14:18] > 200).all()  # the centre barely moves
+    assert (y[:, 15:17, :3] < 100).all() and (y[:, 12:14, :3] > 30).all()  # the ends smear up and down
+    flat = np.full((3, 32, 32, 3), 77, dtype=np.uint8)
+    np.testing.assert_array_equal(fam.novel(flat, "spin_blur_some", 5), flat)
+
+
+def test_colour_splash_greys_all_but_one_hue_band_and_keeps_brightness_order():
+    hues = np.linspace(0, 1, 32, endpoint=False)
+    from matplotlib.colors import hsv_to_rgb
+    row = hsv_to_rgb(np.stack([hues, np.full(32, 0.8), np.full(32, 0.9)], axis=-1))
+    x = np.rint(255 * np.broadcast_to(row, (6, 32, 32, 3))).astype(np.uint8)
+    z, changed = _changed_share(x, "colour_splash_some", 5, 4)  # 60% of 6, grey outside the band
+    for i in changed:
+        grey = np.ptp(z[i, 0].astype(int), axis=1) <= 1
+        assert 24 <= grey.sum() <= 28  # a sixth of the hue circle keeps its colour: 5 or 6 of 32 hues
+    y = fam.novel(x, "colour_splash", 2).astype(int)  # a = 0.4: colour outside the band lowered, not gone
+    spread = np.ptp(y[:, 0], axis=2)
+    assert (spread > 0.4 * np.ptp(x[:, 0].astype(int), axis=2) - 2).all() and (spread < np.ptp(x[:, 0], axis=2)).any()
+
+
+def test_chroma_swap_keeps_each_images_luma_and_takes_another_images_colour():
+    x = np.stack([np.full((32, 32, 3), c, dtype=np.uint8) for c in ([200, 60, 60], [60, 200, 60], [60, 60, 200],
+                                                                    [120, 120, 120], [200, 200, 60])])
+    luma = lambda v: v.astype(float) @ np.array([0.299, 0.587, 0.114])  # noqa: E731
+    z, changed = _changed_share(x, "chroma_swap_some", 5, 3)  # 60% of 5, in full
+    for i in changed:
+        np.testing.assert_allclose(luma(z[i]), luma(x[i]), atol=25)  # own brightness (up to clipping)
+        assert np.abs(z[i].astype(int) - x[i]).max() > 30
+    y = fam.novel(x, "chroma_swap", 2)  # a = 0.4
+    np.testing.assert_allclose(luma(y[3]), luma(x[3]), atol=2)  # a grey image: all in luma, unclipped
+
+
+def test_ccd_smear_brightens_each_column_by_its_own_mean():
+    x = np.zeros((10, 32, 32, 3), dtype=np.uint8)
+    x[:, 20:24, 5] = 200  # a bright spot in column 5 alone
+    z, changed = _changed_share(x, "ccd_smear_some", 4, 4)  # 45% of 10, gain 1
+    for i in changed:
+        assert (z[i, :20, 5] == 25).all() and (z[i, :, 6] == 0).all() and (z[i, 20:24, 5] == 225).all()
+    y = fam.novel(x, "ccd_smear", 2)  # gain 0.4
+    assert (y[:, 0, 5] == 10).all()
