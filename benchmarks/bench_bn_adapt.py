@@ -261,7 +261,8 @@ def add_reference_to_measured_error(df: pd.DataFrame, command: str,
                            f"a candidate, not recommended"),
              "Ref-Sep": (f"Ref-Split where the split's two parts score at least {estimators.SPLIT_SEPARATION:g} "
                          f"holdout score deviations apart, else Ref-Mix, on the same model-sets; "
-                         f"{estimators.REFERENCE_PARTNER} {image_shifts('Ref-Sep')}; a candidate, not recommended")}
+                         f"{estimators.REFERENCE_PARTNER} {image_shifts('Ref-Sep')}; it quotes Ref-Avg-Shrunk's "
+                         f"range")}
     for name, note in notes.items():
         payload["estimators"][name] = summaries[name]
         payload.setdefault("derived", {})[name] = note

@@ -209,7 +209,8 @@ def holdout_like_split(source: np.ndarray, target: np.ndarray, seed: int = 0) ->
     an estimate read on the whole set cannot tell from a milder change of every row. A change of class mix alone
     lowers it too: the source is not re-weighted to the target's estimated priors, which a mixture's broken share
     throws off. ``like`` and ``unlike``: on such a mixture, the rows that stand for its unchanged and its broken part
-    (of the target rows scored, at most 5,000). None where ``reweighted_scores`` is."""
+    (of the target rows scored, at most 5,000), and how far apart the two score (``separation``: Ref-Sep's tell of a
+    true mixture from one population cut in two). None where ``reweighted_scores`` is."""
     scored = _scored_rows(source, target, np.ones(len(source)), seed=seed)
     if scored is None:
         return None

@@ -99,9 +99,9 @@ def expectation_sentence(name: str, estimator: str, result: dict, errors: dict,
 
 
 def borrowed_sentence(name: str, estimator: str, result: dict, errors: dict, unseen: dict | None = None) -> str | None:
-    """Ref-Split's, Ref-Mix's or Ref-Prior's line: which estimate it quotes and why (``choice_words``), the range it
-    borrows from its ``estimators.RANGE_LENDER``, taken out to its estimate, with that range's held-out record, then
-    the lender's own line, which says how the range was built."""
+    """Ref-Sep's, Ref-Split's, Ref-Mix's or Ref-Prior's line: which estimate it quotes and why (``choice_words``),
+    the range it borrows from its ``estimators.RANGE_LENDER``, taken out to its estimate, with that range's held-out
+    record, then the lender's own line, which says how the range was built."""
     lender = estimators.RANGE_LENDER[estimator]
     est, move = result["estimates"].get(estimator), result.get("reference_move")
     if est is None or move is None:
@@ -123,20 +123,16 @@ def borrowed_sentence(name: str, estimator: str, result: dict, errors: dict, uns
 
 
 def choice_words(estimator: str, result: dict, lender: str) -> str:
-    """Which estimate Ref-Prior (``estimators.ref_prior``), Ref-Mix (``estimators.ref_mix``) or Ref-Split
-    (``estimators.ref_split``; both then Ref-Prior's choice) quotes for ``result``, and why, in the numbers the rule
-    read."""
-    if estimator in ("Ref-Mix", "Ref-Split"):
+    """Which estimate Ref-Prior (``estimators.ref_prior``), Ref-Mix (``estimators.ref_mix``), Ref-Split
+    (``estimators.ref_split``) or Ref-Sep (``estimators.ref_sep``; the last three then Ref-Prior's choice) quotes for
+    ``result``, and why, in the numbers the rule read."""
+    if estimator in ("Ref-Mix", "Ref-Split", "Ref-Sep"):
         share = result.get("holdout_like_share")
         drop = result["holdout_acc"] - result["estimates"]["Ref-Prior"]
-        read = "COTT" if estimator == "Ref-Mix" else "COTT read apart on those images and on the rest"
         limits = (f"at least {estimators.MIX_SHARE:.0%} and a drop of {100 * estimators.MIX_DROP:.0f} points or "
                   f"more")
         if estimators.looks_mixed(share, drop):
-            return (f"{read}, because {share:.0%} of the competition images look like the holdout to a classifier of "
-                    f"their logits while Ref-Prior predicts a drop of {100 * drop:.1f} points ({limits}: a share of "
-                    f"the images looks broken and the rest unchanged, where Ref-Prior has over-estimated and {read} "
-                    f"has been the closer)")
+            return _mixture_words(estimator, result, share, drop, limits)
         reason = ("no share of holdout-like images could be measured" if share is None else
                   f"only {share:.0%} of the competition images look like the holdout" if share < estimators.MIX_SHARE
                   else f"Ref-Prior predicts a drop of only {100 * drop:.1f} points")
@@ -149,6 +145,27 @@ def choice_words(estimator: str, result: dict, lender: str) -> str:
                 f"prior-corrected, has been the closer)")
     return (f"{lender}, because on the BatchNorm reference COT's estimate moves by only {100 * move:.1f} points when "
             f"its class mix is EM's priors ({tell:.0f} or less: the class mix looks unchanged)")
+
+
+def _mixture_words(estimator: str, result: dict, share: float, drop: float, limits: str) -> str:
+    """``choice_words`` where the gate opens: COTT (Ref-Mix), COTT on the two parts apart (Ref-Split), or either by
+    how far apart the parts score (Ref-Sep; a result without the separation reads as Ref-Split)."""
+    apart = "COTT read apart on those images and on the rest"
+    seen = (f"{share:.0%} of the competition images look like the holdout to a classifier of their logits while "
+            f"Ref-Prior predicts a drop of {100 * drop:.1f} points ({limits}: a share of the images looks broken and "
+            f"the rest unchanged, where Ref-Prior has over-estimated")
+    separation = result.get("holdout_like_separation")
+    if estimator == "Ref-Mix" or estimator == "Ref-Split" or separation is None:
+        read = "COTT" if estimator == "Ref-Mix" else apart
+        return f"{read}, because {seen} and {read} has been the closer)"
+    limit = estimators.SPLIT_SEPARATION
+    if estimators.parts_separate(separation):
+        return (f"{apart}, because {seen}), and the two parts score {separation:.1f} holdout score deviations apart "
+                f"({limit:g} or more: the broken share stands apart, where reading the parts apart has been the "
+                f"closer)")
+    return (f"COTT on the whole set, because although {seen}), the two parts score only {separation:.1f} holdout "
+            f"score deviations apart (under {limit:g}: more likely one mild change of every image cut in two, where "
+            f"reading the parts apart has read low and COTT on the whole set has been the closer)")
 
 
 def versus(value: float, holdout: float) -> str:
@@ -228,14 +245,14 @@ def estimator_glossary() -> tuple[tuple[str, str], ...]:
         ("Ref-Split", "Ref-Mix, but where it quotes COTT, COTT read apart on the images that look like the holdout "
                       "and on the rest, each part weighted by its share; it quotes Ref-Avg-Shrunk's range (chosen by "
                       "a test on shift families outside the benchmark, section 7, after an earlier one found it "
-                      "further where a mild change of every image opens the gate)"),
+                      "further where a mild change of every image opens the gate; a later test put Ref-Sep ahead)"),
         ("Ref-Blend", "Ref-Mix, but where it quotes COTT, the mean of COTT and Ref-Split's part-by-part reading: a "
                       "hedge between the two (a candidate: pre-registered check 40 in benchmarks/PREREGISTERED.md "
                       "found it closer than Ref-Mix by less than it asked, and further than Ref-Split)"),
         ("Ref-Sep", "Ref-Split, but where its two parts score close together to the classifier that split them "
                     f"(medians under {estimators.SPLIT_SEPARATION:g} holdout score deviations apart: more likely a "
-                    "mild change of every image than a share of broken ones), COTT on the whole set (a candidate, "
-                    "not yet tested on shift families it was not chosen on)"),
+                    "mild change of every image than a share of broken ones), COTT on the whole set; it quotes "
+                    "Ref-Avg-Shrunk's range (chosen by a test on shift families outside the benchmark, section 7)"),
         ("COT-Gated", f"Ref-Avg where COT's estimate moves by more than {100 * estimators.COT_GATE:.0f} points "
                       "when its class mix is EM's priors (the class mix looks changed), else Median-5-Spread "
                       "(chosen by one test on shift families outside the benchmark, then behind Ref-Avg over it "
