@@ -155,7 +155,7 @@ def _mixture_words(estimator: str, result: dict, share: float, drop: float, limi
             f"Ref-Prior predicts a drop of {100 * drop:.1f} points ({limits}: a share of the images looks broken and "
             f"the rest unchanged, where Ref-Prior has over-estimated")
     separation = result.get("holdout_like_separation")
-    if estimator == "Ref-Mix" or estimator == "Ref-Split" or separation is None:
+    if estimator != "Ref-Sep" or separation is None:
         read = "COTT" if estimator == "Ref-Mix" else apart
         return f"{read}, because {seen} and {read} has been the closer)"
     limit = estimators.SPLIT_SEPARATION

@@ -529,13 +529,20 @@ def test_ref_mix_quotes_cott_only_on_a_mixture_with_a_predicted_drop():
     assert est.ref_mix(e, 0.90, None) == 0.80  # no share measured (a side too small to cross-validate)
 
 
-def test_ref_split_reads_a_mixture_part_by_part_only_where_ref_mix_quotes_cott():
-    e = {"Ref-Prior": 0.80}
+def _counted(value: float):
+    """A split estimate that returns ``value``, and the list it appends to each time it is asked: the split's
+    transports must run only where the gate opens."""
     asked = []
 
     def split_estimate():
         asked.append(1)
-        return 0.70
+        return value
+    return split_estimate, asked
+
+
+def test_ref_split_reads_a_mixture_part_by_part_only_where_ref_mix_quotes_cott():
+    e = {"Ref-Prior": 0.80}
+    split_estimate, asked = _counted(0.70)
     assert est.ref_split(e, 0.84, 0.4, split_estimate) == 0.70 and asked == [1]  # Ref-Mix's gate: open
     assert est.ref_split(e, 0.84, 0.39, split_estimate) == 0.80  # every image changed: Ref-Prior
     assert est.ref_split(e, 0.829, 0.9, split_estimate) == 0.80  # a drop under 3 points
@@ -544,11 +551,7 @@ def test_ref_split_reads_a_mixture_part_by_part_only_where_ref_mix_quotes_cott()
 
 def test_ref_blend_is_the_mean_of_cott_and_the_split_only_where_ref_mix_quotes_cott():
     e = {"Ref-Prior": 0.80, "COTT": 0.76}
-    asked = []
-
-    def split_estimate():
-        asked.append(1)
-        return 0.70
+    split_estimate, asked = _counted(0.70)
     assert est.ref_blend(e, 0.84, 0.4, split_estimate) == pytest.approx(0.73) and asked == [1]  # the gate: open
     assert est.ref_blend(e, 0.84, 0.39, split_estimate) == 0.80  # every image changed: Ref-Prior
     assert est.ref_blend(e, 0.829, 0.9, split_estimate) == 0.80  # a drop under 3 points
@@ -557,11 +560,7 @@ def test_ref_blend_is_the_mean_of_cott_and_the_split_only_where_ref_mix_quotes_c
 
 def test_ref_sep_reads_the_split_only_where_its_parts_score_apart_and_else_cott_where_the_gate_opens():
     e = {"Ref-Prior": 0.80, "COTT": 0.76}
-    asked = []
-
-    def split_estimate():
-        asked.append(1)
-        return 0.70
+    split_estimate, asked = _counted(0.70)
     sep = est.SPLIT_SEPARATION
     assert est.ref_sep(e, 0.84, 0.4, sep, split_estimate) == 0.70 and asked == [1]  # apart: the split
     assert est.ref_sep(e, 0.84, 0.4, sep - 0.01, split_estimate) == 0.76 and asked == [1]  # close: COTT, no transports
