@@ -901,6 +901,22 @@ def reference_estimate(temperature: float, source_priors: np.ndarray, target_log
     return float(probs[np.arange(len(probs)), target_logits.argmax(1)].mean())
 
 
+def combined_with_reference(estimates: Mapping, holdout_acc: float, reference_move: float,
+                            holdout_like: float | None, separation: float | None, split_estimate) -> dict:
+    """``REFERENCE_ESTIMATORS`` after Ref-EM, each built from ``estimates`` (Ref-EM and ``REFERENCE_PARTNER`` among
+    them) and the earlier ones, in that order: one place for how the reference's estimators stack."""
+    e = dict(estimates)
+    e["Ref-Avg"] = (e["Ref-EM"] + e[REFERENCE_PARTNER]) / 2
+    e["COT-Gated"] = cot_gated(e)
+    e["Ref-Avg-Shrunk"] = shrunk(e["Ref-Avg"], holdout_acc)
+    e["Ref-Prior"] = ref_prior(e, reference_move)
+    e["Ref-Mix"] = ref_mix(e, holdout_acc, holdout_like)
+    e["Ref-Split"] = ref_split(e, holdout_acc, holdout_like, split_estimate)
+    e["Ref-Blend"] = ref_blend(e, holdout_acc, holdout_like, split_estimate)
+    e["Ref-Sep"] = ref_sep(e, holdout_acc, holdout_like, separation, split_estimate)
+    return {name: e[name] for name in REFERENCE_ESTIMATORS[1:]}
+
+
 def estimate_all(holdout_logits: np.ndarray, holdout_labels: np.ndarray, target_logits: np.ndarray,
                  temperature: float | None = None,
                  members: tuple[Sequence[np.ndarray], Sequence[np.ndarray]] | None = None,
@@ -917,7 +933,7 @@ def estimate_all(holdout_logits: np.ndarray, holdout_labels: np.ndarray, target_
     ``target_stats`` (or ``synthetic``, which carries the holdout's) adds Shift-Gated and "shift_auc".
     ``reference_logits`` (a BatchNorm-adapted copy's on the target images, in ``target_logits``' order) adds Ref-EM,
     and with Median-5-Spread also Ref-Avg, COT-Gated, Ref-Avg-Shrunk, Ref-Prior, Ref-Mix, Ref-Split, Ref-Blend
-    and Ref-Sep.
+    and Ref-Sep (``combined_with_reference``).
     Returns {"estimates": {name: acc}, "holdout_acc", "temperature", "priors_em", "priors_bbse",
     "source_priors", "shift_auc", "agreement_reason", "reference_move", "holdout_like_share",
     "holdout_like_separation"} ("agreement_reason" None unless ``members`` gave no Agreement; "reference_move" the
@@ -986,15 +1002,9 @@ def estimate_all(holdout_logits: np.ndarray, holdout_labels: np.ndarray, target_
         split = holdout_like_split(log_softmax(holdout_logits, axis=1), log_softmax(target_logits, axis=1))
         holdout_like, separation = (None, None) if split is None else (split.share, split.separation)
         if est.get(REFERENCE_PARTNER) is not None:
-            est["Ref-Avg"] = (est["Ref-EM"] + est[REFERENCE_PARTNER]) / 2
-            est["COT-Gated"] = cot_gated(est)
-            est["Ref-Avg-Shrunk"] = shrunk(est["Ref-Avg"], holdout_acc)
-            est["Ref-Prior"] = ref_prior(est, reference_move)
-            est["Ref-Mix"] = ref_mix(est, holdout_acc, holdout_like)
             split_estimate = cache(lambda: split_cott(ps, holdout_labels, pt, split))  # two transports, gated, once
-            est["Ref-Split"] = ref_split(est, holdout_acc, holdout_like, split_estimate)
-            est["Ref-Blend"] = ref_blend(est, holdout_acc, holdout_like, split_estimate)
-            est["Ref-Sep"] = ref_sep(est, holdout_acc, holdout_like, separation, split_estimate)
+            est.update(combined_with_reference(est, holdout_acc, reference_move, holdout_like, separation,
+                                               split_estimate))
     agreement_reason = None
     if members is not None and len(members[0]) >= 2:
         src_preds = [m.argmax(1) for m in members[0]]

@@ -569,6 +569,20 @@ def test_ref_sep_reads_the_split_only_where_its_parts_score_apart_and_else_cott_
     assert est.ref_sep(e, 0.90, None, None, split_estimate) == 0.80 and asked == [1]
 
 
+def test_the_reference_estimators_stack_each_on_the_ones_before_it():
+    e = {"Ref-EM": 0.90, "Median-5-Spread": 0.80, "COT": 0.80, "COT-EM": 0.81, "COTT": 0.74}
+    split_estimate, asked = _counted(0.70)
+    got = est.combined_with_reference(e, 0.90, 0.0, 0.5, 2.0, split_estimate)
+    assert list(got) == list(est.REFERENCE_ESTIMATORS[1:]) and "Ref-Avg" not in e  # the input is left as it was
+    assert len(asked) == 3  # Ref-Split, Ref-Blend and Ref-Sep each read the split (estimate_all caches it)
+    assert got == pytest.approx({"Ref-Avg": 0.85, "COT-Gated": 0.80, "Ref-Avg-Shrunk": 0.8475, "Ref-Prior": 0.8475,
+                                 "Ref-Mix": 0.74, "Ref-Split": 0.70, "Ref-Blend": 0.72, "Ref-Sep": 0.70})
+    close = est.combined_with_reference(e, 0.90, 0.0, 0.5, 1.0, split_estimate)  # the parts close: COTT
+    assert close["Ref-Sep"] == 0.74 and close["Ref-Split"] == 0.70 and len(asked) == 5  # Ref-Sep did not ask
+    shut = est.combined_with_reference(e, 0.90, 0.2, 0.5, 2.0, split_estimate)  # Ref-EM by the tell: no drop, shut
+    assert shut["Ref-Prior"] == shut["Ref-Sep"] == shut["Ref-Mix"] == 0.90 and len(asked) == 5
+
+
 def test_split_cott_weights_each_parts_cott_by_its_share():
     """Two parts read apart: each part's COTT, weighted by the split's share, and a part with no rows left out."""
     rng = np.random.default_rng(9)
