@@ -104,7 +104,7 @@ def trained_rows(rows: pd.DataFrame, shares: Path = SHARES, splits: Path = SPLIT
     t["Ref-Sep"] = [estimators.ref_sep(r, r["holdout_acc"], h, s, lambda c=c: c) if k else np.nan
                     for r, h, s, c, k in zip(records, like, separation, split, known)]
     saved = t["COT-Gated"] if "COT-Gated" in t else pd.Series(np.nan, index=t.index)
-    t["COT-Gated"] = saved.fillna(pd.Series([estimators.cot_gated(r) for r in t.to_dict("records")], index=t.index))
+    t["COT-Gated"] = saved.fillna(pd.Series([estimators.cot_gated(r) for r in records], index=t.index))
     return t
 
 

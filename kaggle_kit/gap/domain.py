@@ -215,12 +215,12 @@ def holdout_like_split(source: np.ndarray, target: np.ndarray, seed: int = 0) ->
     if scored is None:
         return None
     side, score, rows = scored
-    src, tgt = np.sort(score[side == 0]), np.sort(score[side == 1])
+    order = np.argsort(score[side == 1], kind="stable")  # the target rows by score: sorted once, for both uses
+    src, tgt = np.sort(score[side == 0]), score[side == 1][order]
     cuts = np.quantile(src, SHARE_QUANTILES)
     ratio = (np.searchsorted(tgt, cuts, side="right") / len(tgt)) / (np.searchsorted(src, cuts, side="right")
                                                                        / len(src))
     share = float(min(1.0, ratio.min()))
-    order = np.argsort(score[side == 1], kind="stable")
     cut = int(round(share * len(rows)))
     return HoldoutLike(share, rows[order[:cut]], rows[order[cut:]], _separation(tgt, cut, np.std(src)))
 

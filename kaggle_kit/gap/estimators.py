@@ -662,8 +662,8 @@ def looks_mixed(holdout_like: float | None, predicted_drop: float) -> bool:
 
 
 def where_mixed(estimates: Mapping, holdout_acc: float, holdout_like: float | None, mixture_estimate) -> float:
-    """``mixture_estimate()`` where ``looks_mixed``, else Ref-Prior: the one gate Ref-Mix, Ref-Split and Ref-Blend
-    share, which asks for the mixture's reading (its transports, for the split) only where it opens."""
+    """``mixture_estimate()`` where ``looks_mixed``, else Ref-Prior: the one gate Ref-Mix, Ref-Split, Ref-Blend and
+    Ref-Sep share, which asks for the mixture's reading (its transports, for the split) only where it opens."""
     if looks_mixed(holdout_like, holdout_acc - estimates["Ref-Prior"]):
         return mixture_estimate()
     return estimates["Ref-Prior"]
