@@ -1794,11 +1794,92 @@ CHECK41 = {"spin_blur": spin_blur, "spin_blur_some": spin_blur_some, "colour_spl
            "colour_splash_some": colour_splash_some, "chroma_swap": chroma_swap, "chroma_swap_some": chroma_swap_some,
            "ccd_smear": ccd_smear, "ccd_smear_some": ccd_smear_some}
 
+# ------------------------------------------------------------------ check 42: four more changes, each twice
+# Check 42 asks whether Ref-Sep, adopted by check 41 on one round, keeps its error on another, and whether the range
+# it quotes holds. Its round is built as checks 38 to 41's: each change in full on a share of the images (``_SOME``)
+# and mixed at a strength into every image (``_EVERY``).
+def _scrambled(x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Each 2 x 2 block of pixels put back in a drawn order, per block: a sensor read out with its quad-Bayer
+    binning's addresses mixed up (every block's colours kept, its fine detail torn). Same dtype as ``x``."""
+    n, h, w, c = x.shape
+    blocks = x.reshape(n, h // 2, 2, w // 2, 2, c).transpose(0, 1, 3, 2, 4, 5).reshape(n, h // 2, w // 2, 4, c)
+    order = np.argsort(rng.uniform(size=blocks.shape[:4]), axis=3)
+    blocks = np.take_along_axis(blocks, order[..., None], axis=3)
+    return blocks.reshape(n, h // 2, w // 2, 2, 2, c).transpose(0, 1, 3, 2, 4, 5).reshape(x.shape)
+
+
+def pixel_scramble(x: np.ndarray, sev: int, rng: np.random.Generator) -> np.ndarray:
+    """Every image with its block-scrambled copy (``_scrambled``) mixed in at ``a``."""
+    a = _EVERY[sev - 1]
+    return to_uint8((1 - a) * x + a * _scrambled(x, rng).astype(np.float64))
+
+
+def pixel_scramble_some(x: np.ndarray, sev: int, rng: np.random.Generator) -> np.ndarray:
+    """A share ``p`` of the images block-scrambled in full, the rest left alone."""
+    return _on_share(x, _SOME[sev - 1], rng, _scrambled)
+
+
+def _tile_exposed(x: np.ndarray, stops: float, rng: np.random.Generator) -> np.ndarray:
+    """Each 8 x 8 tile of each image exposed for its own time: multiplied by 2 ** u, u drawn uniformly within
+    +-``stops`` per tile (a tiled sensor whose per-tile exposure control went wrong: a patchwork of hard-edged
+    brighter and darker squares). Floats."""
+    gain = 2.0 ** rng.uniform(-stops, stops, size=(len(x), 4, 4))
+    return x * np.kron(gain, np.ones((8, 8)))[..., None]
+
+
+def block_exposure(x: np.ndarray, sev: int, rng: np.random.Generator) -> np.ndarray:
+    """Every image's tiles exposed within +-``a`` stops (``_tile_exposed``)."""
+    return to_uint8(_tile_exposed(x, _EVERY[sev - 1], rng))
+
+
+def block_exposure_some(x: np.ndarray, sev: int, rng: np.random.Generator) -> np.ndarray:
+    """A share ``p`` of the images with tiles exposed within +-1 stop, the rest left alone."""
+    return _on_share(x, _SOME[sev - 1], rng, lambda s, r: to_uint8(_tile_exposed(s, 1.0, r)))
+
+
+def mirror_ghost(x: np.ndarray, sev: int, rng: np.random.Generator) -> np.ndarray:
+    """Every image with its own left-right mirror image laid over it at half ``a``: a photo taken through a window
+    that reflects the scene behind the camera (ghost lays another photo over it, mirror copies an edge)."""
+    a = _EVERY[sev - 1] / 2
+    return to_uint8((1 - a) * x + a * x[:, :, ::-1].astype(np.float64))
+
+
+def mirror_ghost_some(x: np.ndarray, sev: int, rng: np.random.Generator) -> np.ndarray:
+    """A share ``p`` of the images half and half with their mirror image, the rest left alone."""
+    return _on_share(x, _SOME[sev - 1], rng,
+                     lambda s, _: to_uint8((s.astype(np.float64) + s[:, :, ::-1]) / 2))
+
+
+def _without_black(x: np.ndarray) -> np.ndarray:
+    """Each image printed from its CMYK separation without the black plate: each pixel scaled so its brightest
+    channel is full, so shading and shadows vanish, dark colours come out bright, and black comes out as white
+    paper. Floats."""
+    f = x.astype(np.float64)
+    top = f.max(axis=3, keepdims=True)
+    return np.where(top > 0, 255.0 * f / np.maximum(top, 1e-9), 255.0)
+
+
+def no_black_plate(x: np.ndarray, sev: int, rng: np.random.Generator) -> np.ndarray:
+    """Every image with its print without the black plate (``_without_black``) mixed in at ``a``."""
+    a = _EVERY[sev - 1]
+    return to_uint8((1 - a) * x + a * _without_black(x))
+
+
+def no_black_plate_some(x: np.ndarray, sev: int, rng: np.random.Generator) -> np.ndarray:
+    """A share ``p`` of the images printed without the black plate in full, the rest left alone."""
+    return _on_share(x, _SOME[sev - 1], rng, lambda s, _: to_uint8(_without_black(s)))
+
+
+CHECK42 = {"pixel_scramble": pixel_scramble, "pixel_scramble_some": pixel_scramble_some,
+           "block_exposure": block_exposure, "block_exposure_some": block_exposure_some,
+           "mirror_ghost": mirror_ghost, "mirror_ghost_some": mirror_ghost_some,
+           "no_black_plate": no_black_plate, "no_black_plate_some": no_black_plate_some}
+
 # Each check's round, in the order they were written. The seed offset is a family's place in FAMILIES: each round
 # appended after the last, earlier checks' sets stay as drawn.
 CHECK_FAMILIES = {4: NOVEL, 5: CHECK5, 15: CHECK15, 16: CHECK16, 28: CHECK28, 29: CHECK29, 30: CHECK30,
                   31: CHECK31, 32: CHECK32, 33: CHECK33, 34: CHECK34, 35: CHECK35, 36: CHECK36, 37: CHECK37,
-                  38: CHECK38, 39: CHECK39, 40: CHECK40, 41: CHECK41}
+                  38: CHECK38, 39: CHECK39, 40: CHECK40, 41: CHECK41, 42: CHECK42}
 FAMILIES = {name: fn for rnd in CHECK_FAMILIES.values() for name, fn in rnd.items()}
 
 
@@ -1834,6 +1915,8 @@ PRIOR_SETS = {
          ("colour_transfer_some", "longtail10", 45), ("nibble_swap", "longtail10", 46)],
     41: [("spin_blur_some", "dirichlet1", 47), ("colour_splash", "dirichlet1", 48),
          ("chroma_swap_some", "longtail10", 49), ("ccd_smear", "longtail10", 50)],
+    42: [("pixel_scramble_some", "dirichlet1", 51), ("block_exposure", "dirichlet1", 52),
+         ("mirror_ghost_some", "longtail10", 53), ("no_black_plate", "longtail10", 54)],
 }
 _PRIORS = {"dirichlet1": lambda r: shifts.dirichlet_priors(10, 1.0, r),
            "longtail10": lambda r: shifts.long_tail_priors(10, 10.0, r)}
@@ -1841,7 +1924,7 @@ _PRIORS = {"dirichlet1": lambda r: shifts.dirichlet_priors(10, 1.0, r),
 
 def novel_sets(images: np.ndarray, labels: np.ndarray, check: int = 4):
     """(name, kind, build): clean (table headers), the check's 8 families x 2 severities, then its sets
-    with changed priors (``PRIOR_SETS``: two per check, four for checks 35 to 41)."""
+    with changed priors (``PRIOR_SETS``: two per check, four for checks 35 to 42)."""
     yield "clean", "clean", lambda: (images, labels)
     for name in CHECK_FAMILIES[check]:
         for sev in SEVERITIES:

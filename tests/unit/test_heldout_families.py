@@ -42,8 +42,8 @@ def test_each_round_is_eight_families_new_to_the_synthetic_pool_and_to_the_earli
     assert not set(fam.FAMILIES) & set(shifts.CORRUPTIONS)
     rounds = [fam.NOVEL, fam.CHECK5, fam.CHECK15, fam.CHECK16, fam.CHECK28, fam.CHECK29, fam.CHECK30, fam.CHECK31,
               fam.CHECK32, fam.CHECK33, fam.CHECK34, fam.CHECK35, fam.CHECK36, fam.CHECK37, fam.CHECK38,
-              fam.CHECK39, fam.CHECK40, fam.CHECK41]
-    assert [len(r) for r in rounds] == [8] * 18 and len(fam.FAMILIES) == 144  # no name in two rounds
+              fam.CHECK39, fam.CHECK40, fam.CHECK41, fam.CHECK42]
+    assert [len(r) for r in rounds] == [8] * 19 and len(fam.FAMILIES) == 152  # no name in two rounds
 
 
 def test_earlier_checks_sets_are_drawn_as_before_later_rounds_were_added():
@@ -51,7 +51,7 @@ def test_earlier_checks_sets_are_drawn_as_before_later_rounds_were_added():
     assert list(fam.FAMILIES) == [*fam.NOVEL, *fam.CHECK5, *fam.CHECK15, *fam.CHECK16, *fam.CHECK28, *fam.CHECK29,
                                   *fam.CHECK30, *fam.CHECK31, *fam.CHECK32, *fam.CHECK33,
                                   *fam.CHECK34, *fam.CHECK35, *fam.CHECK36, *fam.CHECK37, *fam.CHECK38,
-                                  *fam.CHECK39, *fam.CHECK40, *fam.CHECK41]
+                                  *fam.CHECK39, *fam.CHECK40, *fam.CHECK41, *fam.CHECK42]
     x = _images(4)
     np.testing.assert_array_equal(fam.novel(x, "glass_blur", 2),  # check 5's first family, seeded as in check 5
                                   fam.glass_blur(x, 2, np.random.default_rng(700 + 8 * 10 + 2)))
@@ -1004,7 +1004,8 @@ def test_viewfinder_draws_thirds_and_corner_brackets_on_exactly_its_share():
 @pytest.mark.parametrize("name", ["low_rank", "lost_plane", "contours", "dc_drift",  # check 38's
                                   "double_exposure", "yuv_mixup", "truncated", "overflow",  # check 39's
                                   "fourier_style", "phase_noise", "colour_transfer", "nibble_swap",  # check 40's
-                                  "spin_blur", "colour_splash", "chroma_swap", "ccd_smear"])  # check 41's
+                                  "spin_blur", "colour_splash", "chroma_swap", "ccd_smear",  # check 41's
+                                  "pixel_scramble", "block_exposure", "mirror_ghost", "no_black_plate"])  # 42's
 def test_each_paired_change_comes_on_every_image_and_in_full_on_a_share(name):
     x = _images(20)
     every = fam.novel(x, name, 4)
@@ -1197,3 +1198,49 @@ def test_ccd_smear_brightens_each_column_by_its_own_mean():
         assert (z[i, :20, 5] == 25).all() and (z[i, :, 6] == 0).all() and (z[i, 20:24, 5] == 225).all()
     y = fam.novel(x, "ccd_smear", 2)  # gain 0.4
     assert (y[:, 0, 5] == 10).all()
+
+
+# ------------------------------------------------------------------ check 42's families (each pair tested above)
+def test_pixel_scramble_reorders_pixels_within_each_two_by_two_block_only():
+    x = _images(10)
+    z, changed = _changed_share(x, "pixel_scramble_some", 4, 4)  # 45% of 10, in full
+    def blocks(v):  # each 2 x 2 block's four pixels, sorted
+        return np.sort(v.reshape(16, 2, 16, 2, 3).transpose(0, 2, 1, 3, 4).reshape(16, 16, 4, 3), axis=2)
+    for i in changed:
+        np.testing.assert_array_equal(blocks(z[i]), blocks(x[i]))  # each block keeps its own four pixels
+        assert (z[i] != x[i]).any(axis=2).mean() > 0.5  # but most pixels moved
+    y = fam.novel(x, "pixel_scramble", 2).astype(float)  # a = 0.4: the block means stay
+    mean = lambda v: v.astype(float).reshape(10, 16, 2, 16, 2, 3).mean(axis=(2, 4))  # noqa: E731
+    np.testing.assert_allclose(mean(y), mean(x), atol=0.5)
+
+
+def test_block_exposure_scales_each_eight_by_eight_tile_by_its_own_gain_within_the_stops():
+    x = np.full((6, 32, 32, 3), 100, dtype=np.uint8)
+    z, changed = _changed_share(x, "block_exposure_some", 3, 2)  # 30% of 6, +-1 stop
+    for i in changed:
+        tiles = z[i].astype(float).reshape(4, 8, 4, 8, 3)
+        assert (np.ptp(tiles, axis=(1, 3, 4)) == 0).all()  # one gain per tile
+        assert 50 <= tiles.min() and tiles.max() <= 200 and len(np.unique(tiles)) > 8
+    y = fam.novel(x, "block_exposure", 2).astype(float)  # a = 0.4 stops at most
+    assert 100 * 2 ** -0.4 - 1 <= y.min() and y.max() <= 100 * 2 ** 0.4 + 1 and np.ptp(y) > 10
+
+
+def test_mirror_ghost_blends_each_image_with_its_own_left_right_mirror():
+    x = np.zeros((5, 32, 32, 3), dtype=np.uint8)
+    x[:, :, :8] = 200  # a bright left edge
+    z, changed = _changed_share(x, "mirror_ghost_some", 5, 3)  # 60% of 5, half and half
+    for i in changed:
+        np.testing.assert_array_equal(z[i], z[i][:, ::-1])  # now symmetric
+        assert (z[i][:, :8] == 100).all() and (z[i][:, 24:] == 100).all() and (z[i][:, 8:24] == 0).all()
+    y = fam.novel(x, "mirror_ghost", 2)  # a = 0.4: the mirror laid over at 0.2
+    assert (y[:, :, :8] == 160).all() and (y[:, :, 24:] == 40).all()
+
+
+def test_no_black_plate_brightens_each_pixel_to_a_full_channel_and_prints_black_as_white():
+    x = np.zeros((5, 32, 32, 3), dtype=np.uint8)
+    x[:, :16] = (40, 20, 10)  # a dark brown top half; the bottom half black
+    z, changed = _changed_share(x, "no_black_plate_some", 4, 2)  # 45% of 5, in full
+    for i in changed:
+        assert (z[i, :16] == (255, 128, 64)).all() and (z[i, 16:] == 255).all()
+    y = fam.novel(x, "no_black_plate", 2)  # a = 0.4
+    assert (y[:, :16, :, 0] == 126).all() and (y[:, 16:] == 102).all()
