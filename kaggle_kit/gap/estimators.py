@@ -917,6 +917,89 @@ def combined_with_reference(estimates: Mapping, holdout_acc: float, reference_mo
     return {name: e[name] for name in REFERENCE_ESTIMATORS[1:]}
 
 
+@dataclass(frozen=True)
+class _Fitted:
+    """What the estimators share, fitted on the holdout once: the temperature-scaled probabilities of both sides, the
+    target's BCTS-calibrated ones (which EM needs: they reflect the holdout's priors), and the class priors."""
+    temperature: float
+    source: np.ndarray         # holdout probabilities at ``temperature``
+    target: np.ndarray         # target probabilities at ``temperature``
+    bcts: tuple                # the holdout's BCTS fit (``fit_bcts``), for the reference's probabilities too
+    target_bcts: np.ndarray    # target probabilities under it
+    source_priors: np.ndarray
+    priors_em: np.ndarray
+    priors_bbse: np.ndarray
+
+
+def _fitted(holdout_logits: np.ndarray, holdout_labels: np.ndarray, target_logits: np.ndarray,
+            temperature: float | None) -> _Fitted:
+    t = fit_temperature(holdout_logits, holdout_labels) if temperature is None else temperature
+    ps, pt = calibrated_probs(holdout_logits, t), calibrated_probs(target_logits, t)
+    p_src = label_shift.class_priors(holdout_labels, holdout_logits.shape[1])
+    bcts = fit_bcts(holdout_logits, holdout_labels)
+    pt_b = bcts_probs(target_logits, *bcts)
+    # EM assumes the calibrated posteriors reflect the holdout's priors; BCTS fitted on the holdout does.
+    return _Fitted(t, ps, pt, bcts, pt_b, p_src, label_shift.em_priors(pt_b, p_src),
+                   label_shift.bbse_priors(ps, holdout_labels, pt))
+
+
+def _confidence_estimates(f: _Fitted, holdout_labels: np.ndarray) -> dict:
+    """The estimators that read the model's probabilities alone, each once."""
+    ps, pt, p_src, q_em = f.source, f.target, f.source_priors, f.priors_em
+    costs_src = transport_costs(pt, p_src)  # shared by COT and COTT (exact transport: the costly step)
+    return {
+        "AC": average_confidence(pt),
+        "DoC": doc(ps, holdout_labels, pt),
+        "ATC-MC": atc_probs(ps, holdout_labels, pt, "mc"),
+        "ATC-NE": atc_probs(ps, holdout_labels, pt, "ne"),
+        "AC-EM": prior_adjusted_confidence(f.target_bcts, p_src, q_em),
+        "ATC-NE-BBSE": atc_probs(ps, holdout_labels, pt, "ne", f.priors_bbse),
+        "ATC-NE-EM": atc_probs(ps, holdout_labels, pt, "ne", q_em),
+        "COT": cot(pt, p_src, costs_src),
+        "COT-EM": cot(pt, q_em),
+        "COTT": cott(ps, holdout_labels, pt, target_costs=costs_src),
+    }
+
+
+def _median_estimates(est: Mapping, f: _Fitted, holdout_logits: np.ndarray, holdout_labels: np.ndarray,
+                      target_logits: np.ndarray, synthetic, exclude: Sequence[str]) -> dict:
+    """Median-4 (and its spread) of ``est``, then with ``synthetic`` NucNorm and Median-5 (and its spread)."""
+    out, median = {}, median_of(est)
+    if median is not None:
+        out["Median-4"] = median
+        out["Median-4-Spread"] = median_spread_of(est)
+    if synthetic is not None:
+        from kaggle_kit.gap.nuclear_norm import nuclear_norm_estimate
+
+        out["NucNorm"] = nuclear_norm_estimate(holdout_logits, holdout_labels, target_logits, f.temperature,
+                                               synthetic, exclude)
+        with_nuc = {**est, **out}
+        median = median_of(with_nuc, MEDIAN_5_MEMBERS)
+        if median is not None:
+            out["Median-5"] = median
+            out["Median-5-Spread"] = median_spread_of(with_nuc, "Median-5")
+    return out
+
+
+def _reference_estimates(est: Mapping, f: _Fitted, holdout_logits: np.ndarray, holdout_labels: np.ndarray,
+                         target_logits: np.ndarray, reference_logits: np.ndarray, holdout_acc: float) -> tuple:
+    """(reference move, holdout-like share, separation, estimates): Ref-EM, and with ``REFERENCE_PARTNER`` in
+    ``est`` the estimators stacked on it (``combined_with_reference``). The share and separation are None where the
+    domain classifier could not split the sets."""
+    from kaggle_kit.gap.domain import holdout_like_split
+
+    out = {"Ref-EM": reference_estimate(f.temperature, f.source_priors, target_logits, reference_logits)}
+    move = cot_prior_move(calibrated_probs(reference_logits, f.temperature), bcts_probs(reference_logits, *f.bcts),
+                          f.source_priors)
+    split = holdout_like_split(log_softmax(holdout_logits, axis=1), log_softmax(target_logits, axis=1))
+    like, separation = (None, None) if split is None else (split.share, split.separation)
+    if est.get(REFERENCE_PARTNER) is not None:
+        # two transports, gated, once
+        split_estimate = cache(lambda: split_cott(f.source, holdout_labels, f.target, split))
+        out.update(combined_with_reference({**est, **out}, holdout_acc, move, like, separation, split_estimate))
+    return move, like, separation, out
+
+
 def estimate_all(holdout_logits: np.ndarray, holdout_labels: np.ndarray, target_logits: np.ndarray,
                  temperature: float | None = None,
                  members: tuple[Sequence[np.ndarray], Sequence[np.ndarray]] | None = None,
@@ -941,85 +1024,45 @@ def estimate_all(holdout_logits: np.ndarray, holdout_labels: np.ndarray, target_
     "holdout_like_separation" Ref-Sep's ``domain.HoldoutLike.separation``, None without them).
     """
     holdout_labels = np.asarray(holdout_labels)
-    c = holdout_logits.shape[1]
-    t = fit_temperature(holdout_logits, holdout_labels) if temperature is None else temperature
-    ps, pt = calibrated_probs(holdout_logits, t), calibrated_probs(target_logits, t)
-    p_src = label_shift.class_priors(holdout_labels, c)
-    bt, bb = fit_bcts(holdout_logits, holdout_labels)
-    pt_b = bcts_probs(target_logits, bt, bb)
-    # EM assumes the calibrated posteriors reflect the holdout's priors; BCTS fitted on the holdout does.
-    q_em = label_shift.em_priors(pt_b, p_src)
-    q_bbse = label_shift.bbse_priors(ps, holdout_labels, pt)
+    f = _fitted(holdout_logits, holdout_labels, target_logits, temperature)
     if holdout_stats is None and synthetic is not None:
         holdout_stats = synthetic.holdout_stats
-    costs_src = transport_costs(pt, p_src)  # shared by COT and COTT (exact transport: the costly step)
-    est = {
-        "AC": average_confidence(pt),
-        "DoC": doc(ps, holdout_labels, pt),
-        "ATC-MC": atc_probs(ps, holdout_labels, pt, "mc"),
-        "ATC-NE": atc_probs(ps, holdout_labels, pt, "ne"),
-        "AC-EM": prior_adjusted_confidence(pt_b, p_src, q_em),
-        "ATC-NE-BBSE": atc_probs(ps, holdout_labels, pt, "ne", q_bbse),
-        "ATC-NE-EM": atc_probs(ps, holdout_labels, pt, "ne", q_em),
-        "COT": cot(pt, p_src, costs_src),
-        "COT-EM": cot(pt, q_em),
-        "COTT": cott(ps, holdout_labels, pt, target_costs=costs_src),
-    }
+    est = _confidence_estimates(f, holdout_labels)
     shift_auc = None
     if holdout_stats is not None and target_stats is not None:
         from kaggle_kit.gap.domain import reweighted_domain_auc
 
-        shift_auc = reweighted_domain_auc(holdout_stats, target_stats, (q_em / np.maximum(p_src, 1e-12))[holdout_labels])
+        shift_auc = reweighted_domain_auc(holdout_stats, target_stats,
+                                          (f.priors_em / np.maximum(f.source_priors, 1e-12))[holdout_labels])
         if shift_auc is not None:  # None: too few images on a side to tell them apart
             est["Shift-Gated"] = gated(est["ATC-NE-EM"], est["COT"], shift_auc)
     if synthetic is not None and target_stats is not None and shift_auc is not None:
         from kaggle_kit.gap.synthetic import cc_synth_estimate
 
-        sp = calibrated_probs(synthetic.logits, t)
         # ``synthetic`` carries the holdout's statistics, so shift_auc is known here
-        est["CC-Synth"] = cc_synth_estimate(ps, holdout_labels, synthetic, sp, pt, target_stats, exclude,
-                                            offset_weight=1.0 - gate_weight(shift_auc))
-    median = median_of(est)
-    if median is not None:
-        est["Median-4"] = median
-        est["Median-4-Spread"] = median_spread_of(est)
-    if synthetic is not None:
-        from kaggle_kit.gap.nuclear_norm import nuclear_norm_estimate
-
-        est["NucNorm"] = nuclear_norm_estimate(holdout_logits, holdout_labels, target_logits, t, synthetic, exclude)
-        median = median_of(est, MEDIAN_5_MEMBERS)
-        if median is not None:
-            est["Median-5"] = median
-            est["Median-5-Spread"] = median_spread_of(est, "Median-5")
+        est["CC-Synth"] = cc_synth_estimate(f.source, holdout_labels, synthetic,
+                                            calibrated_probs(synthetic.logits, f.temperature), f.target,
+                                            target_stats, exclude, offset_weight=1.0 - gate_weight(shift_auc))
+    est.update(_median_estimates(est, f, holdout_logits, holdout_labels, target_logits, synthetic, exclude))
     holdout_acc = float((holdout_logits.argmax(1) == holdout_labels).mean())
     reference_move = holdout_like = separation = None
     if reference_logits is not None:
-        est["Ref-EM"] = reference_estimate(t, p_src, target_logits, reference_logits)
-        reference_move = cot_prior_move(calibrated_probs(reference_logits, t), bcts_probs(reference_logits, bt, bb),
-                                        p_src)
-        from kaggle_kit.gap.domain import holdout_like_split
-
-        split = holdout_like_split(log_softmax(holdout_logits, axis=1), log_softmax(target_logits, axis=1))
-        holdout_like, separation = (None, None) if split is None else (split.share, split.separation)
-        if est.get(REFERENCE_PARTNER) is not None:
-            split_estimate = cache(lambda: split_cott(ps, holdout_labels, pt, split))  # two transports, gated, once
-            est.update(combined_with_reference(est, holdout_acc, reference_move, holdout_like, separation,
-                                               split_estimate))
+        reference_move, holdout_like, separation, with_reference = _reference_estimates(
+            est, f, holdout_logits, holdout_labels, target_logits, reference_logits, holdout_acc)
+        est.update(with_reference)
     agreement_reason = None
     if members is not None and len(members[0]) >= 2:
-        src_preds = [m.argmax(1) for m in members[0]]
-        tgt_preds = [m.argmax(1) for m in members[1]]
-        line = agreement_line(holdout_acc, src_preds, tgt_preds)
+        line = agreement_line(holdout_acc, [m.argmax(1) for m in members[0]], [m.argmax(1) for m in members[1]])
         if line.estimate is not None:
             est["Agreement"] = line.estimate
         agreement_reason = line.reason
     return {
         "estimates": est,
         "holdout_acc": holdout_acc,
-        "temperature": float(t),
-        "source_priors": p_src,
-        "priors_em": q_em,
-        "priors_bbse": q_bbse,
+        "temperature": float(f.temperature),
+        "source_priors": f.source_priors,
+        "priors_em": f.priors_em,
+        "priors_bbse": f.priors_bbse,
         "shift_auc": shift_auc,
         "agreement_reason": agreement_reason,
         "reference_move": reference_move,
