@@ -982,11 +982,10 @@ def _median_estimates(est: Mapping, f: _Fitted, holdout_logits: np.ndarray, hold
 
         out["NucNorm"] = nuclear_norm_estimate(holdout_logits, holdout_labels, target_logits, f.temperature,
                                                synthetic, exclude)
-        with_nuc = {**est, **out}
-        median = median_of(with_nuc, MEDIAN_5_MEMBERS)
+        median = median_of({**est, **out}, MEDIAN_5_MEMBERS)
         if median is not None:
             out["Median-5"] = median
-            out["Median-5-Spread"] = median_spread_of(with_nuc, "Median-5")
+            out["Median-5-Spread"] = median_spread_of({**est, **out}, "Median-5")
     return out
 
 
