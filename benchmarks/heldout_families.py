@@ -1837,17 +1837,20 @@ def block_exposure_some(x: np.ndarray, sev: int, rng: np.random.Generator) -> np
     return _on_share(x, _SOME[sev - 1], rng, lambda s, r: to_uint8(_tile_exposed(s, 1.0, r)))
 
 
+def _mirror_laid_over(x: np.ndarray, weight: float) -> np.ndarray:
+    """Each image with its own left-right mirror image laid over it at ``weight``: a photo taken through a window
+    that reflects the scene behind the camera (ghost lays another photo over it, mirror copies an edge). Floats."""
+    return (1 - weight) * x + weight * x[:, :, ::-1].astype(np.float64)
+
+
 def mirror_ghost(x: np.ndarray, sev: int, rng: np.random.Generator) -> np.ndarray:
-    """Every image with its own left-right mirror image laid over it at half ``a``: a photo taken through a window
-    that reflects the scene behind the camera (ghost lays another photo over it, mirror copies an edge)."""
-    a = _EVERY[sev - 1] / 2
-    return to_uint8((1 - a) * x + a * x[:, :, ::-1].astype(np.float64))
+    """Every image with its mirror laid over it at half ``a`` (``_mirror_laid_over``)."""
+    return to_uint8(_mirror_laid_over(x, _EVERY[sev - 1] / 2))
 
 
 def mirror_ghost_some(x: np.ndarray, sev: int, rng: np.random.Generator) -> np.ndarray:
     """A share ``p`` of the images half and half with their mirror image, the rest left alone."""
-    return _on_share(x, _SOME[sev - 1], rng,
-                     lambda s, _: to_uint8((s.astype(np.float64) + s[:, :, ::-1]) / 2))
+    return _on_share(x, _SOME[sev - 1], rng, lambda s, _: to_uint8(_mirror_laid_over(s, 0.5)))
 
 
 def _without_black(x: np.ndarray) -> np.ndarray:
