@@ -1878,11 +1878,124 @@ CHECK42 = {"pixel_scramble": pixel_scramble, "pixel_scramble_some": pixel_scramb
            "mirror_ghost": mirror_ghost, "mirror_ghost_some": mirror_ghost_some,
            "no_black_plate": no_black_plate, "no_black_plate_some": no_black_plate_some}
 
+# ------------------------------------------------------------------ check 43: four more changes, each twice
+# Check 43 asks whether Ref-Hedge, Ref-Sep with Ref-Prior's Ref-EM hedged by a quarter of Ref-Avg-Shrunk where the
+# tell opens, is closer than Ref-Sep on a round neither has seen. Its round is built as checks 38 to 42's: each change
+# in full on a share of the images (``_SOME``) and mixed at a strength into every image (``_EVERY``).
+def _over_checkerboard(x: np.ndarray, opacity: float, rng: np.random.Generator) -> np.ndarray:
+    """Each image at ``opacity`` over an image viewer's transparency grid (4 x 4-pixel squares of white and light grey,
+    255 and 204, at a phase drawn per image): a cut-out PNG whose alpha channel was saved half-transparent. Floats."""
+    rows, cols = np.mgrid[0:x.shape[1], 0:x.shape[2]]
+    phase = rng.integers(0, 8, size=(len(x), 2))
+    squares = (rows[None] + phase[:, :1, None]) // 4 + (cols[None] + phase[:, 1:, None]) // 4
+    board = np.where(squares % 2 == 0, 255.0, 204.0)[..., None]
+    return opacity * x + (1 - opacity) * board
+
+
+def checkerboard(x: np.ndarray, sev: int, rng: np.random.Generator) -> np.ndarray:
+    """Every image over the transparency grid at opacity one minus half ``a`` (``_over_checkerboard``)."""
+    return to_uint8(_over_checkerboard(x, 1 - _EVERY[sev - 1] / 2, rng))
+
+
+def checkerboard_some(x: np.ndarray, sev: int, rng: np.random.Generator) -> np.ndarray:
+    """A share ``p`` of the images half-transparent over the grid, the rest left alone."""
+    return _on_share(x, _SOME[sev - 1], rng, lambda s, r: to_uint8(_over_checkerboard(s, 0.5, r)))
+
+
+_RGB565 = np.array([31.0, 63.0, 31.0])  # BC1's endpoint levels per channel (5, 6 and 5 bits)
+
+
+def _block_coded(x: np.ndarray) -> np.ndarray:
+    """Each image through BC1 (DXT1), the texture codec of game engines and GPUs: each 4 x 4 block kept as two
+    endpoint colours in 16-bit RGB565 (the ends of the block's colours along their principal axis) and each pixel as
+    the nearest of the four colours evenly spaced between them, so a block's colours fall on one line. Floats."""
+    n, h, w, c = x.shape
+    blocks = x.astype(np.float64).reshape(n, h // 4, 4, w // 4, 4, c).transpose(0, 1, 3, 2, 4, 5)
+    blocks = blocks.reshape(n, h // 4, w // 4, 16, c)
+    mean = blocks.mean(axis=3, keepdims=True)
+    axis = np.linalg.eigh(np.einsum("...ki,...kj->...ij", blocks - mean, blocks - mean))[1][..., -1]
+    along = np.einsum("...ki,...i->...k", blocks - mean, axis)
+    ends = [mean[..., 0, :] + along.min(axis=3, keepdims=True) * axis,
+            mean[..., 0, :] + along.max(axis=3, keepdims=True) * axis]
+    ends = [np.round(np.clip(e, 0, 255) / 255 * _RGB565) / _RGB565 * 255 for e in ends]
+    palette = np.stack([ends[0] + k / 3 * (ends[1] - ends[0]) for k in range(4)], axis=3)
+    nearest = np.argmin([((blocks - palette[:, :, :, k:k + 1]) ** 2).sum(axis=4) for k in range(4)], axis=0)
+    coded = np.take_along_axis(palette, nearest[..., None], axis=3)
+    return coded.reshape(n, h // 4, w // 4, 4, 4, c).transpose(0, 1, 3, 2, 4, 5).reshape(x.shape)
+
+
+def texture_codec(x: np.ndarray, sev: int, rng: np.random.Generator) -> np.ndarray:
+    """Every image with its BC1-coded copy (``_block_coded``) mixed in at ``a``."""
+    a = _EVERY[sev - 1]
+    return to_uint8((1 - a) * x + a * _block_coded(x))
+
+
+def texture_codec_some(x: np.ndarray, sev: int, rng: np.random.Generator) -> np.ndarray:
+    """A share ``p`` of the images BC1-coded in full, the rest left alone."""
+    return _on_share(x, _SOME[sev - 1], rng, lambda s, _: to_uint8(_block_coded(s)))
+
+
+def _squeezed(x: np.ndarray, width: int) -> np.ndarray:
+    """Each image resampled to ``width`` columns, its height kept (linear, sampled at the new pixels' centres).
+    Floats."""
+    src = np.clip((np.arange(width) + 0.5) * x.shape[2] / width - 0.5, 0, x.shape[2] - 1)
+    left = np.floor(src).astype(int)
+    right, t = np.minimum(left + 1, x.shape[2] - 1), (src - left)[None, None, :, None]
+    f = x.astype(np.float64)
+    return f[:, :, left] * (1 - t) + f[:, :, right] * t
+
+
+def _beside_another(x: np.ndarray, own: float, rng: np.random.Generator) -> np.ndarray:
+    """Each image squeezed to ``own`` of the width beside another image of ``x`` (``_others``) squeezed into the rest,
+    on a side drawn per image: a diptych, or a phone's side-by-side collage cropped to a square. Floats."""
+    width = int(round(own * x.shape[2]))
+    mine, theirs = _squeezed(x, width), _squeezed(_others(x, rng), x.shape[2] - width)
+    on_left = (rng.random(len(x)) < 0.5)[:, None, None, None]
+    return np.where(on_left, np.concatenate([mine, theirs], axis=2), np.concatenate([theirs, mine], axis=2))
+
+
+def diptych(x: np.ndarray, sev: int, rng: np.random.Generator) -> np.ndarray:
+    """Every image squeezed to one minus half ``a`` of the width beside another (``_beside_another``)."""
+    return to_uint8(_beside_another(x, 1 - _EVERY[sev - 1] / 2, rng))
+
+
+def diptych_some(x: np.ndarray, sev: int, rng: np.random.Generator) -> np.ndarray:
+    """A share ``p`` of the images each half of a diptych with another image of that share, the rest left alone."""
+    return _on_share(x, _SOME[sev - 1], rng, lambda s, r: to_uint8(_beside_another(s, 0.5, r)))
+
+
+_GREEN_CLIPS = np.array([255.0, 204.0, 255.0])  # white levels per channel, green's set a fifth too low
+
+
+def _pink_highlights(x: np.ndarray) -> np.ndarray:
+    """Each image as a raw converter with a wrong green white level develops it: brightened 1.5 times and each channel
+    clipped at its own level, green's 204, so skies, snow and white bodies come out magenta and bright colours lose
+    their green. Floats."""
+    return np.minimum(1.5 * x.astype(np.float64), _GREEN_CLIPS)
+
+
+def pink_highlights(x: np.ndarray, sev: int, rng: np.random.Generator) -> np.ndarray:
+    """Every image with its wrongly developed copy (``_pink_highlights``) mixed in at ``a``."""
+    a = _EVERY[sev - 1]
+    return to_uint8((1 - a) * x + a * _pink_highlights(x))
+
+
+def pink_highlights_some(x: np.ndarray, sev: int, rng: np.random.Generator) -> np.ndarray:
+    """A share ``p`` of the images developed wrongly in full, the rest left alone."""
+    return _on_share(x, _SOME[sev - 1], rng, lambda s, _: to_uint8(_pink_highlights(s)))
+
+
+CHECK43 = {"checkerboard": checkerboard, "checkerboard_some": checkerboard_some,
+           "texture_codec": texture_codec, "texture_codec_some": texture_codec_some,
+           "diptych": diptych, "diptych_some": diptych_some,
+           "pink_highlights": pink_highlights, "pink_highlights_some": pink_highlights_some}
+
 # Each check's round, in the order they were written. The seed offset is a family's place in FAMILIES: each round
 # appended after the last, earlier checks' sets stay as drawn.
 CHECK_FAMILIES = {4: NOVEL, 5: CHECK5, 15: CHECK15, 16: CHECK16, 28: CHECK28, 29: CHECK29, 30: CHECK30,
                   31: CHECK31, 32: CHECK32, 33: CHECK33, 34: CHECK34, 35: CHECK35, 36: CHECK36, 37: CHECK37,
-                  38: CHECK38, 39: CHECK39, 40: CHECK40, 41: CHECK41, 42: CHECK42}
+                  38: CHECK38, 39: CHECK39, 40: CHECK40, 41: CHECK41, 42: CHECK42,
+                  43: CHECK43}
 FAMILIES = {name: fn for rnd in CHECK_FAMILIES.values() for name, fn in rnd.items()}
 
 
@@ -1920,6 +2033,8 @@ PRIOR_SETS = {
          ("chroma_swap_some", "longtail10", 49), ("ccd_smear", "longtail10", 50)],
     42: [("pixel_scramble_some", "dirichlet1", 51), ("block_exposure", "dirichlet1", 52),
          ("mirror_ghost_some", "longtail10", 53), ("no_black_plate", "longtail10", 54)],
+    43: [("checkerboard_some", "dirichlet1", 55), ("texture_codec", "dirichlet1", 56),
+         ("diptych_some", "longtail10", 57), ("pink_highlights", "longtail10", 58)],
 }
 _PRIORS = {"dirichlet1": lambda r: shifts.dirichlet_priors(10, 1.0, r),
            "longtail10": lambda r: shifts.long_tail_priors(10, 10.0, r)}
@@ -1927,7 +2042,7 @@ _PRIORS = {"dirichlet1": lambda r: shifts.dirichlet_priors(10, 1.0, r),
 
 def novel_sets(images: np.ndarray, labels: np.ndarray, check: int = 4):
     """(name, kind, build): clean (table headers), the check's 8 families x 2 severities, then its sets
-    with changed priors (``PRIOR_SETS``: two per check, four for checks 35 to 42)."""
+    with changed priors (``PRIOR_SETS``: two per check, four for checks 35 to 43)."""
     yield "clean", "clean", lambda: (images, labels)
     for name in CHECK_FAMILIES[check]:
         for sev in SEVERITIES:

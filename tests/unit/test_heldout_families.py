@@ -42,8 +42,8 @@ def test_each_round_is_eight_families_new_to_the_synthetic_pool_and_to_the_earli
     assert not set(fam.FAMILIES) & set(shifts.CORRUPTIONS)
     rounds = [fam.NOVEL, fam.CHECK5, fam.CHECK15, fam.CHECK16, fam.CHECK28, fam.CHECK29, fam.CHECK30, fam.CHECK31,
               fam.CHECK32, fam.CHECK33, fam.CHECK34, fam.CHECK35, fam.CHECK36, fam.CHECK37, fam.CHECK38,
-              fam.CHECK39, fam.CHECK40, fam.CHECK41, fam.CHECK42]
-    assert [len(r) for r in rounds] == [8] * 19 and len(fam.FAMILIES) == 152  # no name in two rounds
+              fam.CHECK39, fam.CHECK40, fam.CHECK41, fam.CHECK42, fam.CHECK43]
+    assert [len(r) for r in rounds] == [8] * 20 and len(fam.FAMILIES) == 160  # no name in two rounds
 
 
 def test_earlier_checks_sets_are_drawn_as_before_later_rounds_were_added():
@@ -51,7 +51,7 @@ def test_earlier_checks_sets_are_drawn_as_before_later_rounds_were_added():
     assert list(fam.FAMILIES) == [*fam.NOVEL, *fam.CHECK5, *fam.CHECK15, *fam.CHECK16, *fam.CHECK28, *fam.CHECK29,
                                   *fam.CHECK30, *fam.CHECK31, *fam.CHECK32, *fam.CHECK33,
                                   *fam.CHECK34, *fam.CHECK35, *fam.CHECK36, *fam.CHECK37, *fam.CHECK38,
-                                  *fam.CHECK39, *fam.CHECK40, *fam.CHECK41, *fam.CHECK42]
+                                  *fam.CHECK39, *fam.CHECK40, *fam.CHECK41, *fam.CHECK42, *fam.CHECK43]
     x = _images(4)
     np.testing.assert_array_equal(fam.novel(x, "glass_blur", 2),  # check 5's first family, seeded as in check 5
                                   fam.glass_blur(x, 2, np.random.default_rng(700 + 8 * 10 + 2)))
@@ -1005,7 +1005,8 @@ def test_viewfinder_draws_thirds_and_corner_brackets_on_exactly_its_share():
                                   "double_exposure", "yuv_mixup", "truncated", "overflow",  # check 39's
                                   "fourier_style", "phase_noise", "colour_transfer", "nibble_swap",  # check 40's
                                   "spin_blur", "colour_splash", "chroma_swap", "ccd_smear",  # check 41's
-                                  "pixel_scramble", "block_exposure", "mirror_ghost", "no_black_plate"])  # 42's
+                                  "pixel_scramble", "block_exposure", "mirror_ghost", "no_black_plate",  # 42's
+                                  "checkerboard", "texture_codec", "diptych", "pink_highlights"])  # 43's
 def test_each_paired_change_comes_on_every_image_and_in_full_on_a_share(name):
     x = _images(20)
     every = fam.novel(x, name, 4)
@@ -1244,3 +1245,58 @@ def test_no_black_plate_brightens_each_pixel_to_a_full_channel_and_prints_black_
         assert (z[i, :16] == (255, 128, 64)).all() and (z[i, 16:] == 255).all()
     y = fam.novel(x, "no_black_plate", 2)  # a = 0.4
     assert (y[:, :16, :, 0] == 126).all() and (y[:, 16:] == 102).all()
+
+
+# ------------------------------------------------------------------ check 43's families (each pair tested above)
+def test_checkerboard_shows_a_grid_of_four_pixel_white_and_grey_squares_through_the_image():
+    x = np.zeros((5, 32, 32, 3), dtype=np.uint8)
+    z, changed = _changed_share(x, "checkerboard_some", 4, 2)  # 45% of 5, at opacity 0.5
+    for i in changed:
+        row = z[i, 0, :, 0].astype(int)
+        assert set(row) == {102, 128} and (z[i] == z[i, :, :, :1]).all()  # half of 204 and of 255, grey
+        flips = np.flatnonzero(np.diff(row)) + 1
+        assert (np.diff(flips) == 4).all() and len(flips) >= 7  # squares four pixels wide
+        assert (z[i, :, :, 0] != np.roll(z[i, :, :, 0], 4, axis=0)).all()  # and four high, alternating
+    y = fam.novel(x, "checkerboard", 2)  # a = 0.4: the grid at 0.2
+    assert set(np.unique(y)) == {41, 51}
+
+
+def test_texture_codec_keeps_four_colours_per_block_on_one_line_and_two_colour_blocks_as_they_are():
+    x = _images(10)
+    z, changed = _changed_share(x, "texture_codec_some", 4, 4)  # 45% of 10, in full
+    for i in changed:
+        blocks = z[i].astype(float).reshape(8, 4, 8, 4, 3).transpose(0, 2, 1, 3, 4).reshape(64, 16, 3)
+        for b in blocks:
+            assert len(np.unique(b, axis=0)) <= 4
+            assert np.linalg.svd(b - b.mean(axis=0), compute_uv=False)[1] < 2.5  # on a line, but for rounding
+    two = np.zeros((3, 32, 32, 3), dtype=np.uint8)
+    two[:, ::2] = 255  # each block black and white: both ends exact in RGB565
+    np.testing.assert_array_equal(fam.novel(two, "texture_codec", 4), two)
+    y = fam.novel(x, "texture_codec", 2).astype(int)  # a = 0.4 of the coded copy
+    assert 0 < np.abs(y - x).mean() < 0.4 * np.abs(z[changed].astype(int) - x[changed]).mean() + 1
+
+
+def test_diptych_squeezes_each_image_beside_another_of_the_set():
+    x = (np.arange(10, dtype=np.uint8) * 20 + 10)[:, None, None, None].repeat(32, 1).repeat(32, 2).repeat(3, 3)
+    z, changed = _changed_share(x, "diptych_some", 4, 4)  # 45% of 10, half and half
+    for i in changed:
+        values = z[i, 0, :, 0]
+        halves = [set(values[:16]), set(values[16:])]
+        assert {x[i, 0, 0, 0]} in halves and all(len(h) == 1 for h in halves)
+        other = (halves[0] | halves[1]) - {x[i, 0, 0, 0]}
+        assert len(other) == 1 and other.pop() in {x[j, 0, 0, 0] for j in changed if j != i}  # from the share
+    y = fam.novel(x, "diptych", 2)  # a = 0.4: its own image 26 of the 32 columns wide
+    for i in range(10):
+        own = (y[i, 0, :, 0] == x[i, 0, 0, 0]).sum()
+        assert own == 26 and (y[i, 0, :26, 0] == x[i, 0, 0, 0]).all() != (y[i, 0, 6:, 0] == x[i, 0, 0, 0]).all()
+
+
+def test_pink_highlights_brightens_and_clips_green_low_so_white_turns_magenta():
+    x = np.zeros((5, 32, 32, 3), dtype=np.uint8)
+    x[:, :16] = 255  # white top half, mid grey bottom half
+    x[:, 16:] = 100
+    z, changed = _changed_share(x, "pink_highlights_some", 4, 2)  # 45% of 5, in full
+    for i in changed:
+        assert (z[i, :16] == (255, 204, 255)).all() and (z[i, 16:] == 150).all()
+    y = fam.novel(x, "pink_highlights", 2)  # a = 0.4
+    assert (y[:, :16] == (255, 235, 255)).all() and (y[:, 16:] == 120).all()
