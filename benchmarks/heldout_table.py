@@ -7,7 +7,7 @@ CPU to measure (``bench_bn_adapt.py --sets N --forms balanced3 --save-rows``, on
 ``heldout_families.py``). Kept in ``heldout_rows.csv`` they are re-read in a second, and a unit test holds the
 records to them. Ref-Avg-Shrunk, Ref-Prior and, for rows saved before it existed, COT-Gated are computed here by the
 toolkit's own functions from the saved columns, and so are Ref-Mix from ``heldout_shares.csv`` (checks 33 on) and
-Ref-Split, Ref-Blend and Ref-Sep from it with ``heldout_splits.csv``.
+Ref-Split, Ref-Blend, Ref-Sep and Ref-Hedge (check 43's candidate) from it with ``heldout_splits.csv``.
 
     .venv/bin/python benchmarks/heldout_table.py
     .venv/bin/python benchmarks/heldout_table.py --by model --checks 30 31 32
@@ -77,8 +77,8 @@ def trained_rows(rows: pd.DataFrame, shares: Path = SHARES, splits: Path = SPLIT
     a check saved none, Ref-Avg-Shrunk and Ref-Prior always (so a record follows ``REFERENCE_SHRINK`` or
     ``PRIOR_TELL`` if it is changed), Ref-Mix where ``shares`` or the rows give the model-set's holdout-like share,
     and Ref-Split and Ref-Blend where Ref-Mix is known and, if its gate opens, ``splits`` or the rows' Ref-Split
-    give ``split_cott`` (NaN elsewhere), and Ref-Sep where they also give the split's separation. Ref-Prior reads the
-    balanced x3 row, whose COT and COT-EM are the reference's."""
+    give ``split_cott`` (NaN elsewhere), and Ref-Sep and Ref-Hedge where they also give the split's separation.
+    Ref-Prior reads the balanced x3 row, whose COT and COT-EM are the reference's."""
     t = rows[rows.statistics == "trained"].copy()
     if t[["holdout_acc", "true_acc", "Ref-Avg"]].isna().any().any():
         raise RowsError("a trained row without holdout_acc, true_acc or Ref-Avg")
@@ -94,6 +94,8 @@ def trained_rows(rows: pd.DataFrame, shares: Path = SHARES, splits: Path = SPLIT
                     for r, h in zip(records, like)]
     # where a benchmark's saved Ref-Split read the split, it is split_cott
     split = _kept_beside(t, splits, "split_cott", "Ref-Split")
+    if "split_cott" in t:  # a fresh check's own, where Ref-Hedge's gate opened and Ref-Sep's did not
+        split = np.where(np.isfinite(split), split, t["split_cott"].to_numpy(dtype=float))
     for name, rule in (("Ref-Split", estimators.ref_split), ("Ref-Blend", estimators.ref_blend)):
         t[name] = [rule(r, r["holdout_acc"], h, lambda c=c: c) if np.isfinite(h) else np.nan
                    for r, h, c in zip(records, like, split)]
@@ -103,6 +105,14 @@ def trained_rows(rows: pd.DataFrame, shares: Path = SHARES, splits: Path = SPLIT
              for r, h, s in zip(records, like, separation)]
     t["Ref-Sep"] = [estimators.ref_sep(r, r["holdout_acc"], h, s, lambda c=c: c) if k else np.nan
                     for r, h, s, c, k in zip(records, like, separation, split, known)]
+    # Ref-Hedge, check 43's candidate: Ref-Sep read with the hedged Ref-Prior, in its gate as where it quotes it. Its
+    # gate can open where Ref-Sep's does not, and there the split was kept only from check 43 on (before it, NaN on
+    # the one such model-set, check 40's nibble_swap_some-4 for resnet9q_e4)
+    hedged = [estimators.hedged_prior(r, m) for r, m in zip(records, move.to_numpy())]
+    known = [np.isfinite(h) and (np.isfinite(s) or not estimators.looks_mixed(h, r["holdout_acc"] - p))
+             for r, h, s, p in zip(records, like, separation, hedged)]
+    t["Ref-Hedge"] = [estimators.ref_hedge(r, r["holdout_acc"], m, h, s, lambda c=c: c) if k else np.nan
+                      for r, m, h, s, c, k in zip(records, move.to_numpy(), like, separation, split, known)]
     saved = t["COT-Gated"] if "COT-Gated" in t else pd.Series(np.nan, index=t.index)
     t["COT-Gated"] = saved.fillna(pd.Series([estimators.cot_gated(r) for r in records], index=t.index))
     return t

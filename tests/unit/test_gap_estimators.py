@@ -569,6 +569,27 @@ def test_ref_sep_reads_the_split_only_where_its_parts_score_apart_and_else_cott_
     assert est.ref_sep(e, 0.90, None, None, split_estimate) == 0.80 and asked == [1]
 
 
+def test_hedged_prior_quotes_a_quarter_of_ref_avg_shrunk_beside_ref_em_only_where_the_tell_opens():
+    e = {"Ref-EM": 0.80, "Ref-Avg-Shrunk": 0.72}
+    assert est.hedged_prior(e, est.PRIOR_TELL + 0.01) == pytest.approx(0.75 * 0.80 + 0.25 * 0.72)  # open
+    assert est.hedged_prior(e, est.PRIOR_TELL) == 0.72  # shut: Ref-Avg-Shrunk, as Ref-Prior
+    assert est.ref_prior(e, est.PRIOR_TELL + 0.01) == 0.80  # Ref-Prior quotes all of Ref-EM there
+
+
+def test_ref_hedge_is_ref_sep_read_with_the_hedged_prior_in_its_gate_too():
+    e = {"Ref-EM": 0.88, "Ref-Avg-Shrunk": 0.76, "Ref-Prior": 0.88, "COTT": 0.70}
+    split_estimate, asked = _counted(0.66)
+    sep, tell = est.SPLIT_SEPARATION, est.PRIOR_TELL + 0.01
+    # the tell open: Ref-Prior (all Ref-EM) predicts a drop of 1 point, so Ref-Sep's gate stays shut; the hedge's
+    # 0.85 predicts 4 and opens it
+    assert est.ref_sep(e, 0.89, 0.5, sep, split_estimate) == 0.88 and asked == []
+    assert est.ref_hedge(e, 0.89, tell, 0.5, sep, split_estimate) == 0.66 and asked == [1]  # apart: the split
+    assert est.ref_hedge(e, 0.89, tell, 0.5, sep - 0.01, split_estimate) == 0.70  # close: COTT
+    assert est.ref_hedge(e, 0.89, tell, 0.3, sep, split_estimate) == pytest.approx(0.85)  # no mixture: the hedge
+    assert est.ref_hedge(e, 0.89, 0.0, 0.3, sep, split_estimate) == 0.76 and asked == [1]  # tell shut: as Ref-Sep
+    assert e["Ref-Prior"] == 0.88  # the input is left as it was
+
+
 def test_the_reference_estimators_stack_each_on_the_ones_before_it():
     e = {"Ref-EM": 0.90, "Median-5-Spread": 0.80, "COT": 0.80, "COT-EM": 0.81, "COTT": 0.74}
     split_estimate, asked = _counted(0.70)

@@ -240,6 +240,33 @@ def test_ref_sep_is_cott_where_the_gate_opens_on_parts_close_together_as_its_not
                                                                                abs=0.006)
 
 
+def test_ref_hedge_differs_from_ref_sep_only_where_the_tell_opens_as_prediction_42e_says(rows):
+    """Ref-Hedge (check 43's candidate) is Ref-Sep wherever Ref-Prior's tell is shut; where it opens and the gate stays
+    shut it is the hedge. The numbers PRIOR_HEDGE's note and pre-registered check 42e quote: post hoc on checks 33-41
+    (less the one model-set whose split was never read), and round 42, which no choice had read."""
+    raw = ht.read_rows(ht.ROWS)
+    b = raw[raw.statistics == "balanced3"].set_index(ht.KEY)
+    move = (b["COT-EM"] - b["COT"]).abs().reindex(pd.MultiIndex.from_frame(rows[ht.KEY])).to_numpy()
+    tell = pd.Series(move > estimators.PRIOR_TELL, index=rows.index)
+    known, gate = rows["Ref-Sep"].notna(), _gate(rows)
+    np.testing.assert_array_equal(rows["Ref-Hedge"][known & ~tell], rows["Ref-Sep"][known & ~tell])
+    hedged = rows["Ref-Avg-Shrunk"].where(~tell, estimators.PRIOR_HEDGE * rows["Ref-EM"]
+                                          + (1 - estimators.PRIOR_HEDGE) * rows["Ref-Avg-Shrunk"])
+    hedged_gate = rows.holdout_like.ge(estimators.MIX_SHARE) & (rows.holdout_acc - hedged >= 0.03)
+    np.testing.assert_allclose(rows["Ref-Hedge"][known & ~hedged_gate], hedged[known & ~hedged_gate])
+    both = known & hedged_gate & gate  # the same reading, split or COTT
+    np.testing.assert_array_equal(rows["Ref-Hedge"][both], rows["Ref-Sep"][both])
+    unread = rows[known & rows["Ref-Hedge"].isna()]  # its gate opened where Ref-Sep's did not: no split kept
+    assert list(zip(unread.check, unread.model, unread.set)) == [(40, "resnet9q_e4", "nibble_swap_some-4")]
+    names = ["Ref-Hedge", "Ref-Sep"]
+    seen = ht.in_checks(rows, range(33, 42)).dropna(subset=["Ref-Hedge"])
+    assert len(seen) == 703
+    assert ht.mae_points(seen, names) == pytest.approx({"Ref-Hedge": 2.17, "Ref-Sep": 2.18}, abs=0.005)
+    round42 = ht.in_checks(rows, [42])
+    assert ht.mae_points(round42, names) == pytest.approx({"Ref-Hedge": 1.15, "Ref-Sep": 1.28}, abs=0.005)
+    assert (round42["Ref-Hedge"] != round42["Ref-Sep"]).sum() == 12
+
+
 def test_a_fresh_rows_saved_ref_split_is_read_and_a_bad_splits_file_is_named(tmp_path):
     raw = ht.read_rows(ht.ROWS)
     one = raw[(raw.check == 21) & (raw.model == "weak_cnn")].assign(holdout_like=0.9)
