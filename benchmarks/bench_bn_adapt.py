@@ -19,7 +19,8 @@ adapted copy as a reference for the trained model's accuracy), "Ref-Avg", "COT-G
 "Ref-Avg-Shrunk" (``estimators.shrunk``), printed against Median-5-Spread (checks 21 and 26 on); ``--write`` then also
 gives them their entries in ``measured_error.json``, which the report quotes beside the held-out records of
 ``estimators.HELD_OUT`` (kept there, so that a new check changes one line and measures nothing again). Those rows
-also get check 43's candidate, Ref-Hedge (``hedge_reading``), with the split's COTT where it read it.
+also keep the split's COTT wherever a gate read it ("split_cott": ``heldout_table.py`` derives Ref-Split, Ref-Sep and
+Ref-Hedge from it once the rows are appended).
 """
 from __future__ import annotations
 
@@ -32,7 +33,6 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import torch
-from scipy.special import log_softmax
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import bench_gap  # noqa: E402
@@ -41,11 +41,9 @@ import entry  # noqa: E402
 from heldout_families import CHECK_FAMILIES, novel_sets  # noqa: E402
 
 from kaggle_kit.bn_adapt import adapted_copy, balanced_adapted_copy, equal_batches  # noqa: E402
-from kaggle_kit.calibration import calibrated_probs  # noqa: E402
 from kaggle_kit.data import load_cifar10, shared_data_dir  # noqa: E402
 from kaggle_kit.fsio import atomic_write_text  # noqa: E402
 from kaggle_kit.gap import estimators  # noqa: E402
-from kaggle_kit.gap.domain import holdout_like_split  # noqa: E402
 from kaggle_kit.gap.label_shift import class_priors  # noqa: E402
 from kaggle_kit.text import and_list  # noqa: E402
 
@@ -136,31 +134,12 @@ def evaluate(models: list[str], group: str = "bench", forms: tuple[str, ...] = S
                 reference = logits[SHIPPED][0] if statistics == "trained" and SHIPPED in logits else None
                 res = estimators.estimate_all(holdout, hold_y, lg, synthetic=synth, target_stats=stats[name],
                                               exclude=unseen(name), reference_logits=reference)
-                hedge = hedge_reading(res, holdout, hold_y, lg) if reference is not None else {}
                 rows.append({"model": m, "sets": group, "set": name, "kind": kind, "statistics": statistics,
                              "holdout_acc": res["holdout_acc"], "true_acc": float((lg.argmax(1) == y).mean()),
                              "holdout_like": res["holdout_like_share"],
-                             "separation": res["holdout_like_separation"], **res["estimates"], **hedge})
+                             "separation": res["holdout_like_separation"],
+                             "split_cott": res["holdout_like_split_cott"], **res["estimates"]})
     return pd.DataFrame(rows)
-
-
-def hedge_reading(res: dict, holdout: np.ndarray, holdout_labels: np.ndarray, target: np.ndarray) -> dict:
-    """Check 43's candidate, Ref-Hedge (``estimators.ref_hedge``), for a trained row with its reference, and the
-    split's COTT wherever Ref-Hedge read it (NaN elsewhere: where its gate opens but Ref-Sep's does not, no other
-    column keeps it). Read here from ``estimate_all``'s result, with the split and temperature it used, rather than
-    by ``estimate_all`` itself, until a check adopts it."""
-    read = []
-
-    def split_estimate() -> float:
-        split = holdout_like_split(log_softmax(holdout, axis=1), log_softmax(target, axis=1))
-        t = res["temperature"]
-        read.append(estimators.split_cott(calibrated_probs(holdout, t), holdout_labels, calibrated_probs(target, t),
-                                          split))
-        return read[-1]
-
-    hedge = estimators.ref_hedge(res["estimates"], res["holdout_acc"], res["reference_move"],
-                                 res["holdout_like_share"], res["holdout_like_separation"], split_estimate)
-    return {"Ref-Hedge": hedge, "split_cott": read[0] if read else np.nan}
 
 
 def _variants(df: pd.DataFrame) -> list[str]:
@@ -286,7 +265,10 @@ def add_reference_to_measured_error(df: pd.DataFrame, command: str,
              "Ref-Sep": (f"Ref-Split where the split's two parts score at least {estimators.SPLIT_SEPARATION:g} "
                          f"holdout score deviations apart, else Ref-Mix, on the same model-sets; "
                          f"{estimators.REFERENCE_PARTNER} {image_shifts('Ref-Sep')}; it quotes Ref-Avg-Shrunk's "
-                         f"range")}
+                         f"range"),
+             "Ref-Hedge": (f"Ref-Sep with {estimators.PRIOR_HEDGE:g} of Ref-EM and the rest of Ref-Avg-Shrunk where "
+                           f"Ref-Prior quotes Ref-EM, on the same model-sets; {estimators.REFERENCE_PARTNER} "
+                           f"{image_shifts('Ref-Hedge')}; it quotes Ref-Avg-Shrunk's range")}
     for name, note in notes.items():
         payload["estimators"][name] = summaries[name]
         payload.setdefault("derived", {})[name] = note
