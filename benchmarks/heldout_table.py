@@ -7,7 +7,7 @@ CPU to measure (``bench_bn_adapt.py --sets N --forms balanced3 --save-rows``, on
 ``heldout_families.py``). Kept in ``heldout_rows.csv`` they are re-read in a second, and a unit test holds the
 records to them. Ref-Avg-Shrunk, Ref-Prior and, for rows saved before it existed, COT-Gated are computed here by the
 toolkit's own functions from the saved columns, and so are Ref-Mix from ``heldout_shares.csv`` (checks 33 on) and
-Ref-Split, Ref-Blend, Ref-Sep and Ref-Hedge (check 43's candidate) from it with ``heldout_splits.csv``.
+Ref-Split, Ref-Blend, Ref-Sep and Ref-Hedge (adopted by check 43) from it with ``heldout_splits.csv``.
 
     .venv/bin/python benchmarks/heldout_table.py
     .venv/bin/python benchmarks/heldout_table.py --by model --checks 30 31 32
@@ -105,7 +105,7 @@ def trained_rows(rows: pd.DataFrame, shares: Path = SHARES, splits: Path = SPLIT
              for r, h, s in zip(records, like, separation)]
     t["Ref-Sep"] = [estimators.ref_sep(r, r["holdout_acc"], h, s, lambda c=c: c) if k else np.nan
                     for r, h, s, c, k in zip(records, like, separation, split, known)]
-    # Ref-Hedge, check 43's candidate: Ref-Sep read with the hedged Ref-Prior, in its gate as where it quotes it. Its
+    # Ref-Hedge (adopted by check 43): Ref-Sep read with the hedged Ref-Prior, in its gate as where it quotes it. Its
     # gate can open where Ref-Sep's does not, and there the split was kept only from check 43 on (before it, NaN on
     # the one such model-set, check 40's nibble_swap_some-4 for resnet9q_e4)
     hedged = [estimators.hedged_prior(r, m) for r, m in zip(records, move.to_numpy())]

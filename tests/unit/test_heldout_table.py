@@ -241,7 +241,7 @@ def test_ref_sep_is_cott_where_the_gate_opens_on_parts_close_together_as_its_not
 
 
 def test_ref_hedge_differs_from_ref_sep_only_where_the_tell_opens_as_prediction_42e_says(rows):
-    """Ref-Hedge (check 43's candidate) is Ref-Sep wherever Ref-Prior's tell is shut; where it opens and the gate stays
+    """Ref-Hedge (adopted by check 43) is Ref-Sep wherever Ref-Prior's tell is shut; where it opens and the gate stays
     shut it is the hedge. The numbers PRIOR_HEDGE's note and pre-registered check 42e quote: post hoc on checks 33-41
     (less the one model-set whose split was never read), and round 42, which no choice had read."""
     raw = ht.read_rows(ht.ROWS)
