@@ -101,21 +101,26 @@ def trained_rows(rows: pd.DataFrame, shares: Path = SHARES, splits: Path = SPLIT
                    for r, h, c in zip(records, like, split)]
     # kept only where the gate opens, as the split: elsewhere Ref-Sep is Ref-Prior whatever it is
     separation = _kept_beside(t, splits, "separation", "separation")
-    known = [np.isfinite(h) and (np.isfinite(s) or not estimators.looks_mixed(h, r["holdout_acc"] - r["Ref-Prior"]))
-             for r, h, s in zip(records, like, separation)]
+    known = _separation_known(records, like, separation, [r["Ref-Prior"] for r in records])
     t["Ref-Sep"] = [estimators.ref_sep(r, r["holdout_acc"], h, s, lambda c=c: c) if k else np.nan
                     for r, h, s, c, k in zip(records, like, separation, split, known)]
     # Ref-Hedge (adopted by check 43): Ref-Sep read with the hedged Ref-Prior, in its gate as where it quotes it. Its
     # gate can open where Ref-Sep's does not, and there the split was kept only from check 43 on (before it, NaN on
     # the one such model-set, check 40's nibble_swap_some-4 for resnet9q_e4)
-    hedged = [estimators.hedged_prior(r, m) for r, m in zip(records, move.to_numpy())]
-    known = [np.isfinite(h) and (np.isfinite(s) or not estimators.looks_mixed(h, r["holdout_acc"] - p))
-             for r, h, s, p in zip(records, like, separation, hedged)]
+    known = _separation_known(records, like, separation,
+                              [estimators.hedged_prior(r, m) for r, m in zip(records, move.to_numpy())])
     t["Ref-Hedge"] = [estimators.ref_hedge(r, r["holdout_acc"], m, h, s, lambda c=c: c) if k else np.nan
                       for r, m, h, s, c, k in zip(records, move.to_numpy(), like, separation, split, known)]
     saved = t["COT-Gated"] if "COT-Gated" in t else pd.Series(np.nan, index=t.index)
     t["COT-Gated"] = saved.fillna(pd.Series([estimators.cot_gated(r) for r in records], index=t.index))
     return t
+
+
+def _separation_known(records: list, like: np.ndarray, separation: np.ndarray, prior: list) -> list[bool]:
+    """Per row: whether Ref-Sep's rule can be read with ``prior`` as Ref-Prior (Ref-Sep's own, or Ref-Hedge's hedged):
+    a holdout-like share is known, and where the gate that ``prior``'s predicted drop opens, so is the separation."""
+    return [np.isfinite(h) and (np.isfinite(s) or not estimators.looks_mixed(h, r["holdout_acc"] - p))
+            for r, h, s, p in zip(records, like, separation, prior)]
 
 
 def _kept_beside(t: pd.DataFrame, path: Path, column: str, saved: str) -> np.ndarray:
