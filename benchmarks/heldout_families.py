@@ -1,11 +1,8 @@
-"""Held-out shift families for the gap estimators: a hundred and forty-four that neither CC-Synth's synthetic
-pool nor ``bench_gap.py``'s sets use, in eighteen rounds of eight, each written for a pre-registered check
+"""Held-out shift families for the gap estimators: a hundred and sixty-eight that neither CC-Synth's synthetic
+pool nor ``bench_gap.py``'s sets use, in twenty-one rounds of eight, each written for a pre-registered check
 (``PREREGISTERED.md``) before any estimate on them existed and not changed after: ``NOVEL`` for check 4,
-``CHECK5`` for check 5, ``CHECK15`` for check 15b, ``CHECK16`` for check 16, ``CHECK28`` for check 28, ``CHECK29``
-for check 29, ``CHECK30`` for check 30, ``CHECK31`` for check 31, ``CHECK32`` for check 32,
-``CHECK33`` for check 33, ``CHECK34`` for check 34, ``CHECK35`` for check 35, ``CHECK36`` for check 36,
-``CHECK37`` for check 37, ``CHECK38`` for check 38, ``CHECK39`` for check 39, ``CHECK40`` for check 40 and
-``CHECK41`` for check 41.
+``CHECK5`` for check 5, ``CHECK15`` for check 15b, and ``CHECK<n>`` for check 16 and for each check from 28 to 44
+(``CHECK_FAMILIES``).
 Parameters follow CIFAR-10-C (Hendrycks & Dietterich 2019) where it has the family.
 Each function maps uint8 images (N, 32, 32, 3) at severity 1-5 to images of the same shape and type.
 """
@@ -1990,12 +1987,135 @@ CHECK43 = {"checkerboard": checkerboard, "checkerboard_some": checkerboard_some,
            "diptych": diptych, "diptych_some": diptych_some,
            "pink_highlights": pink_highlights, "pink_highlights_some": pink_highlights_some}
 
+
+# ------------------------------------------------------------------ check 44: four more changes, each twice
+# Check 44 asks whether the range quoted with Ref-Hedge should reach out to Ref-Prior's estimate too (Ref-EM where the
+# tell opens), on a round no range has seen. Its round is built as checks 38 to 43's: each change in full on a share
+# of the images (``_SOME``) and mixed at a strength into every image (``_EVERY``).
+def _seams_removed(x: np.ndarray, seams: int) -> np.ndarray:
+    """Each image with ``seams`` vertical seams of least energy cut out one after another (the seam carving of an
+    editor's content-aware scale: a connected path of one pixel per row, its energy the sum of BT.601 luma's absolute
+    gradients), so objects keep their shape while what lies between them goes. Floats, ``seams`` columns narrower."""
+    f = x.astype(np.float64)
+    for _ in range(seams):
+        n, h, w, _c = f.shape
+        g = luma(f)
+        energy = np.abs(np.gradient(g, axis=1)) + np.abs(np.gradient(g, axis=2))
+        cost = energy.copy()
+        for r in range(1, h):
+            up = np.pad(cost[:, r - 1], ((0, 0), (1, 1)), constant_values=np.inf)
+            cost[:, r] += np.minimum(np.minimum(up[:, :-2], up[:, 1:-1]), up[:, 2:])
+        col = np.empty((n, h), dtype=int)
+        col[:, -1] = cost[:, -1].argmin(axis=1)
+        for r in range(h - 2, -1, -1):
+            near = np.clip(col[:, r + 1, None] + np.arange(-1, 2), 0, w - 1)
+            col[:, r] = near[np.arange(n), np.take_along_axis(cost[:, r], near, axis=1).argmin(axis=1)]
+        keep = np.arange(w)[None, None] != col[..., None]
+        f = f[keep].reshape(n, h, w - 1, _c)
+    return f
+
+
+def _content_aware(x: np.ndarray, seams: int) -> np.ndarray:
+    """Each image narrowed by ``seams`` columns of seam carving (``_seams_removed``) and stretched back to its width
+    (``_squeezed``): a photo retargeted to a narrower frame, then resized to the dataset's square. Floats."""
+    return _squeezed(_seams_removed(x, seams), x.shape[2])
+
+
+def seam_carving(x: np.ndarray, sev: int, rng: np.random.Generator) -> np.ndarray:
+    """Every image with ``a`` of half its width carved out and stretched back (``_content_aware``)."""
+    return to_uint8(_content_aware(x, int(round(_EVERY[sev - 1] * x.shape[2] / 2))))
+
+
+def seam_carving_some(x: np.ndarray, sev: int, rng: np.random.Generator) -> np.ndarray:
+    """A share ``p`` of the images with half their width carved out and stretched back, the rest left alone."""
+    return _on_share(x, _SOME[sev - 1], rng, lambda s, _: to_uint8(_content_aware(s, s.shape[2] // 2)))
+
+
+_CORNER_GAINS = np.array([0.05, 0.7, 0.3])  # per channel at the corners, full strength: red lost most
+
+
+def _colour_shaded(x: np.ndarray, strength: float, rng: np.random.Generator) -> np.ndarray:
+    """Each image as a phone's wide lens leaves it without its colour-shading correction: the infrared-cut filter
+    passes less red at steep angles, so each channel's gain falls with the squared distance from the optical centre
+    (drawn per image within 4 pixels of the frame's) to ``_CORNER_GAINS`` at ``strength`` 1 at the corners, and the
+    corners turn cyan while the centre keeps its colour. Floats."""
+    centre = 15.5 + rng.uniform(-4, 4, size=(len(x), 2))
+    rows, cols = np.mgrid[0:x.shape[1], 0:x.shape[2]]
+    r2 = ((rows[None] - centre[:, :1, None]) ** 2 + (cols[None] - centre[:, 1:, None]) ** 2) / (2 * 15.5 ** 2)
+    return x * (1 - strength * (1 - _CORNER_GAINS) * np.minimum(r2, 1.5)[..., None])
+
+
+def colour_shading(x: np.ndarray, sev: int, rng: np.random.Generator) -> np.ndarray:
+    """Every image colour-shaded at strength ``a`` (``_colour_shaded``)."""
+    return to_uint8(_colour_shaded(x, _EVERY[sev - 1], rng))
+
+
+def colour_shading_some(x: np.ndarray, sev: int, rng: np.random.Generator) -> np.ndarray:
+    """A share ``p`` of the images colour-shaded in full, the rest left alone."""
+    return _on_share(x, _SOME[sev - 1], rng, lambda s, r: to_uint8(_colour_shaded(s, 1.0, r)))
+
+
+def _star_kernel(length: int = 8) -> np.ndarray:
+    """A cross-screen filter's point spread beyond the point itself: eight rays (four lines through the centre at 0,
+    45, 90 and 135 degrees) of ``length`` pixels, each pixel 0.25 x (1 - d / (length + 1)) at distance d."""
+    k = np.zeros((2 * length + 1, 2 * length + 1))
+    for d in range(1, length + 1):
+        for dy, dx in ((0, 1), (1, 0), (1, 1), (1, -1), (0, -1), (-1, 0), (-1, -1), (-1, 1)):
+            k[length + dy * d, length + dx * d] = 0.25 * (1 - d / (length + 1))
+    return k
+
+
+def _star_filtered(x: np.ndarray) -> np.ndarray:
+    """Each image shot through a star (cross-screen) filter: the light of what is brighter than 160 in BT.601 luma
+    spread along ``_star_kernel``'s rays and added, white, to every channel, so highlights sprout eight-pointed stars
+    and bright skies streak. Floats."""
+    glow = ndimage.convolve(np.maximum(luma(x.astype(np.float64)) - 160.0, 0.0), _star_kernel()[None],
+                            mode="constant")
+    return x + glow[..., None]
+
+
+def star_filter(x: np.ndarray, sev: int, rng: np.random.Generator) -> np.ndarray:
+    """Every image with its star-filtered copy (``_star_filtered``) mixed in at ``a``."""
+    a = _EVERY[sev - 1]
+    return to_uint8((1 - a) * x + a * _star_filtered(x))
+
+
+def star_filter_some(x: np.ndarray, sev: int, rng: np.random.Generator) -> np.ndarray:
+    """A share ``p`` of the images star-filtered in full, the rest left alone."""
+    return _on_share(x, _SOME[sev - 1], rng, lambda s, _: to_uint8(_star_filtered(s)))
+
+
+def _photocopied(x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Each image as an office photocopier reproduces it: grey (BT.601 luma) through the copier's steep tone curve,
+    black below 35% and paper white above 65%, with toner dust (1% of the pixels, drawn, at 40). Floats."""
+    grey = np.clip((luma(x.astype(np.float64)) - 0.35 * 255) / (0.3 * 255), 0, 1) * 255
+    grey = np.where(rng.random(grey.shape) < 0.01, 40.0, grey)
+    return np.repeat(grey[..., None], x.shape[3], axis=3)
+
+
+def photocopy(x: np.ndarray, sev: int, rng: np.random.Generator) -> np.ndarray:
+    """Every image with its photocopy (``_photocopied``) mixed in at ``a``."""
+    a = _EVERY[sev - 1]
+    return to_uint8((1 - a) * x + a * _photocopied(x, rng))
+
+
+def photocopy_some(x: np.ndarray, sev: int, rng: np.random.Generator) -> np.ndarray:
+    """A share ``p`` of the images photocopied, the rest left alone."""
+    return _on_share(x, _SOME[sev - 1], rng, lambda s, r: to_uint8(_photocopied(s, r)))
+
+
+CHECK44 = {"seam_carving": seam_carving, "seam_carving_some": seam_carving_some,
+           "colour_shading": colour_shading, "colour_shading_some": colour_shading_some,
+           "star_filter": star_filter, "star_filter_some": star_filter_some,
+           "photocopy": photocopy, "photocopy_some": photocopy_some}
+
+
 # Each check's round, in the order they were written. The seed offset is a family's place in FAMILIES: each round
 # appended after the last, earlier checks' sets stay as drawn.
 CHECK_FAMILIES = {4: NOVEL, 5: CHECK5, 15: CHECK15, 16: CHECK16, 28: CHECK28, 29: CHECK29, 30: CHECK30,
                   31: CHECK31, 32: CHECK32, 33: CHECK33, 34: CHECK34, 35: CHECK35, 36: CHECK36, 37: CHECK37,
                   38: CHECK38, 39: CHECK39, 40: CHECK40, 41: CHECK41, 42: CHECK42,
-                  43: CHECK43}
+                  43: CHECK43, 44: CHECK44}
 FAMILIES = {name: fn for rnd in CHECK_FAMILIES.values() for name, fn in rnd.items()}
 
 
@@ -2035,6 +2155,8 @@ PRIOR_SETS = {
          ("mirror_ghost_some", "longtail10", 53), ("no_black_plate", "longtail10", 54)],
     43: [("checkerboard_some", "dirichlet1", 55), ("texture_codec", "dirichlet1", 56),
          ("diptych_some", "longtail10", 57), ("pink_highlights", "longtail10", 58)],
+    44: [("seam_carving_some", "dirichlet1", 59), ("colour_shading", "dirichlet1", 60),
+         ("star_filter_some", "longtail10", 61), ("photocopy", "longtail10", 62)],
 }
 _PRIORS = {"dirichlet1": lambda r: shifts.dirichlet_priors(10, 1.0, r),
            "longtail10": lambda r: shifts.long_tail_priors(10, 10.0, r)}
@@ -2042,7 +2164,7 @@ _PRIORS = {"dirichlet1": lambda r: shifts.dirichlet_priors(10, 1.0, r),
 
 def novel_sets(images: np.ndarray, labels: np.ndarray, check: int = 4):
     """(name, kind, build): clean (table headers), the check's 8 families x 2 severities, then its sets
-    with changed priors (``PRIOR_SETS``: two per check, four for checks 35 to 43)."""
+    with changed priors (``PRIOR_SETS``: two per check, four for checks 35 to 44)."""
     yield "clean", "clean", lambda: (images, labels)
     for name in CHECK_FAMILIES[check]:
         for sev in SEVERITIES:

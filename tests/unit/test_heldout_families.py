@@ -42,8 +42,8 @@ def test_each_round_is_eight_families_new_to_the_synthetic_pool_and_to_the_earli
     assert not set(fam.FAMILIES) & set(shifts.CORRUPTIONS)
     rounds = [fam.NOVEL, fam.CHECK5, fam.CHECK15, fam.CHECK16, fam.CHECK28, fam.CHECK29, fam.CHECK30, fam.CHECK31,
               fam.CHECK32, fam.CHECK33, fam.CHECK34, fam.CHECK35, fam.CHECK36, fam.CHECK37, fam.CHECK38,
-              fam.CHECK39, fam.CHECK40, fam.CHECK41, fam.CHECK42, fam.CHECK43]
-    assert [len(r) for r in rounds] == [8] * 20 and len(fam.FAMILIES) == 160  # no name in two rounds
+              fam.CHECK39, fam.CHECK40, fam.CHECK41, fam.CHECK42, fam.CHECK43, fam.CHECK44]
+    assert [len(r) for r in rounds] == [8] * 21 and len(fam.FAMILIES) == 168  # no name in two rounds
 
 
 def test_earlier_checks_sets_are_drawn_as_before_later_rounds_were_added():
@@ -51,7 +51,8 @@ def test_earlier_checks_sets_are_drawn_as_before_later_rounds_were_added():
     assert list(fam.FAMILIES) == [*fam.NOVEL, *fam.CHECK5, *fam.CHECK15, *fam.CHECK16, *fam.CHECK28, *fam.CHECK29,
                                   *fam.CHECK30, *fam.CHECK31, *fam.CHECK32, *fam.CHECK33,
                                   *fam.CHECK34, *fam.CHECK35, *fam.CHECK36, *fam.CHECK37, *fam.CHECK38,
-                                  *fam.CHECK39, *fam.CHECK40, *fam.CHECK41, *fam.CHECK42, *fam.CHECK43]
+                                  *fam.CHECK39, *fam.CHECK40, *fam.CHECK41, *fam.CHECK42, *fam.CHECK43,
+                                  *fam.CHECK44]
     x = _images(4)
     np.testing.assert_array_equal(fam.novel(x, "glass_blur", 2),  # check 5's first family, seeded as in check 5
                                   fam.glass_blur(x, 2, np.random.default_rng(700 + 8 * 10 + 2)))
@@ -114,7 +115,8 @@ def test_motion_blur_kernel_is_a_normalised_line():
 
 
 @pytest.mark.parametrize("check, with_priors", [(4, 2), (5, 2), (15, 2), (28, 2), (29, 2), (30, 2), (34, 2), (35, 4),
-                                                (36, 4), (37, 4), (38, 4), (39, 4), (40, 4)])
+                                                (36, 4), (37, 4), (38, 4), (39, 4), (40, 4),
+                                                (41, 4), (42, 4), (43, 4), (44, 4)])
 def test_novel_sets_are_the_preregistered_ones_plus_the_clean_reference(check, with_priors):
     x, y = _images(40), np.arange(40) % 10
     sets = list(fam.novel_sets(x, y, check))
@@ -1300,3 +1302,58 @@ def test_pink_highlights_brightens_and_clips_green_low_so_white_turns_magenta():
         assert (z[i, :16] == (255, 204, 255)).all() and (z[i, 16:] == 150).all()
     y = fam.novel(x, "pink_highlights", 2)  # a = 0.4
     assert (y[:, :16] == (255, 235, 255)).all() and (y[:, 16:] == 120).all()
+
+
+def test_seam_carving_cuts_the_flat_background_and_keeps_the_object_whole():
+    x = np.full((10, 32, 32, 3), 100, dtype=np.uint8)
+    x[:, :, 14:18] = (150 + 3 * np.arange(32))[None, :, None, None]  # a shaded bar: seams of least energy go round it
+    carved = fam._seams_removed(x, 16)  # half the width gone
+    assert carved.shape == (10, 32, 16, 3) and ((carved > 100).sum(axis=2) == 4).all()
+    np.testing.assert_array_equal(np.sort(carved, axis=2)[:, :, 12:], x[:, :, 14:18])  # the bar whole, 12 flat left
+    z, changed = _changed_share(x, "seam_carving_some", 4, 4)  # 45% of 10, carved to half and stretched back
+    for i in changed:
+        assert ((z[i, :, :, 0] > 100).sum(axis=1) == 10).all() and (z[i, 0, :, 0] == 150).sum() == 6  # twice as wide
+    y = fam.novel(x, "seam_carving", 2)  # a = 0.4: 6 of 32 columns carved, stretched by 32 / 26
+    assert ((y[:, 0, :, 0] > 100).sum(axis=1) == 6).all() and ((y[:, 0, :, 0] == 150).sum(axis=1) == 4).all()
+
+
+def test_colour_shading_loses_red_most_and_green_least_towards_the_corners():
+    x = np.full((6, 32, 32, 3), 200, dtype=np.uint8)
+    z, changed = _changed_share(x, "colour_shading_some", 4, 3)  # 45% of 6, in full
+    for i in changed:
+        r, g, b = z[i].astype(int).transpose(2, 0, 1)
+        assert (r <= b).all() and (b <= g).all() and (z[i, 15:17, 15:17] > 180).all()  # the centre keeps its colour
+        assert r[[0, 0, 31, 31], [0, 31, 0, 31]].min() < 80 < g[[0, 0, 31, 31], [0, 31, 0, 31]].min()  # cyan corners
+    assert len({z[i].tobytes() for i in changed}) == 3  # an optical centre drawn per image
+    loss = 200 - fam.novel(x, "colour_shading", 2).astype(float)  # a = 0.4
+    deep = loss[..., 0] > 40
+    assert deep.any() and (loss[..., 0].max() <= 0.4 * 0.95 * 1.5 * 200 + 0.5)
+    np.testing.assert_allclose(loss[deep][:, 0] / loss[deep][:, 1], 0.95 / 0.3, rtol=0.1)  # red's loss to green's
+
+
+def test_star_filter_sends_eight_fading_white_rays_from_highlights_and_leaves_dark_images_alone():
+    x = np.zeros((5, 32, 32, 3), dtype=np.uint8)
+    x[:, 16, 16] = 255  # one white point: 95 above the threshold
+    z, changed = _changed_share(x, "star_filter_some", 4, 2)  # 45% of 5, in full
+    for i in changed:
+        img = z[i, :, :, 0].astype(int)
+        assert (z[i] == z[i, :, :, :1]).all()  # white light
+        rays = [[img[16 + dy * d, 16 + dx * d] for d in range(1, 9)] for dy, dx in
+                ((0, 1), (1, 0), (1, 1), (1, -1), (0, -1), (-1, 0), (-1, -1), (-1, 1))]
+        assert all(r == rays[0] for r in rays) and rays[0][0] == 21 and rays[0][-1] == 3  # 0.25 x 8/9 x 95, fading
+        assert all(np.diff(rays[0]) <= 0) and (img > 0).sum() == 1 + 8 * 8  # nothing off the rays
+    dark = np.full((3, 32, 32, 3), 150, dtype=np.uint8)
+    np.testing.assert_array_equal(fam.novel(dark, "star_filter", 4), dark)
+
+
+def test_photocopy_is_grey_black_below_a_third_white_above_two_thirds_with_toner_dust():
+    x = np.zeros((5, 32, 32, 3), dtype=np.uint8)
+    x[:, :, :10], x[:, :, 10:20], x[:, :, 20:] = (40, 60, 50), 128, (230, 220, 240)
+    z, changed = _changed_share(x, "photocopy_some", 4, 2)  # 45% of 5, in full
+    for i in changed:
+        dust = (z[i, :, :, 0] == 40)
+        assert (z[i] == z[i, :, :, :1]).all() and 0 < dust.sum() < 40  # grey, about 1% dust
+        assert (z[i, :, :10, 0][~dust[:, :10]] == 0).all() and (z[i, :, 20:, 0][~dust[:, 20:]] == 255).all()
+        assert set(np.unique(z[i, :, 10:20, 0])) <= {129, 40}  # linear between: (128 - 89.25) / 76.5
+    y = fam.novel(x, "photocopy", 2).astype(int)  # a = 0.4
+    assert set(np.unique(y[:, :, 20:, 1])) <= {234, 148}  # 0.6 x 220 + 0.4 x 255, or dust
