@@ -45,7 +45,7 @@ def test_a_record_that_says_other_than_the_rows_is_named(rows, monkeypatch):
 def test_cot_gated_computed_here_is_what_the_benchmark_saved_where_it_saved_it():
     raw = ht.read_rows(ht.ROWS)
     saved = raw[(raw.statistics == "trained") & raw["COT-Gated"].notna()]
-    assert len(saved) == 1296  # checks 26 (round 5) to 43
+    assert len(saved) == 1376  # checks 26 (round 5) to 44
     again = [estimators.cot_gated(r) for r in saved.drop(columns="COT-Gated").to_dict("records")]
     np.testing.assert_allclose(again, saved["COT-Gated"], atol=1e-12)
 
@@ -57,7 +57,7 @@ def test_ref_prior_is_ref_em_where_the_balanced_rows_cot_moved_over_the_tell_els
     b = raw[raw.statistics == "balanced3"].set_index(ht.KEY)
     move = (b["COT-EM"] - b["COT"]).abs().reindex(pd.MultiIndex.from_frame(rows[ht.KEY])).to_numpy()
     told = move > estimators.PRIOR_TELL
-    assert told.sum() == 127 and (rows.kind[told] != "covariate").mean() > 0.8  # checks 21-43
+    assert told.sum() == 137 and (rows.kind[told] != "covariate").mean() > 0.8  # checks 21-44
     np.testing.assert_array_equal(rows["Ref-Prior"][told], rows["Ref-EM"][told])
     np.testing.assert_array_equal(rows["Ref-Prior"][~told], rows["Ref-Avg-Shrunk"][~told])
     lone = raw[~((raw.statistics == "balanced3") & (raw.set == raw.set.iloc[0]) & (raw.check == raw.check.iloc[0])
@@ -156,7 +156,7 @@ def _gate(rows: pd.DataFrame) -> pd.Series:
 
 def test_ref_mix_is_derived_where_a_model_set_has_its_holdout_like_share_and_nowhere_else(rows):
     known = rows["holdout_like"].notna()
-    assert set(rows.check[known]) == set(range(33, 44)) and known.sum() == 864  # those whose logits were kept
+    assert set(rows.check[known]) == set(range(33, 45)) and known.sum() == 944  # those whose logits were kept
     assert rows["Ref-Mix"][~known].isna().all()
     gate = _gate(rows)
     np.testing.assert_array_equal(rows["Ref-Mix"][gate], rows["COTT"][gate])
@@ -174,7 +174,7 @@ def test_ref_split_is_split_cott_where_ref_mixs_gate_opens_and_ref_prior_where_i
     known = rows["holdout_like"].notna()
     gate = _gate(rows)
     splits = pd.read_csv(ht.SPLITS).set_index(ht.KEY)["split_cott"]
-    assert len(splits) == gate.sum() == 113 + 36 + 35 + 34 + 28 + 27  # kept exactly where read: checks 33-38, 39-43
+    assert len(splits) == gate.sum() == 113 + 36 + 35 + 34 + 28 + 27 + 29  # kept where read: checks 33-38, 39-44
     np.testing.assert_array_equal(rows["Ref-Split"][gate], splits.reindex(pd.MultiIndex.from_frame(rows[gate][ht.KEY])))
     np.testing.assert_array_equal(rows["Ref-Split"][known & ~gate], rows["Ref-Prior"][known & ~gate])
     assert rows["Ref-Split"][~known].isna().all()
