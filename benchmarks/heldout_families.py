@@ -1998,7 +1998,7 @@ def _seams_removed(x: np.ndarray, seams: int) -> np.ndarray:
     gradients), so objects keep their shape while what lies between them goes. Floats, ``seams`` columns narrower."""
     f = x.astype(np.float64)
     for _ in range(seams):
-        n, h, w, _c = f.shape
+        n, h, w, ch = f.shape
         g = luma(f)
         energy = np.abs(np.gradient(g, axis=1)) + np.abs(np.gradient(g, axis=2))
         cost = energy.copy()
@@ -2011,7 +2011,7 @@ def _seams_removed(x: np.ndarray, seams: int) -> np.ndarray:
             near = np.clip(col[:, r + 1, None] + np.arange(-1, 2), 0, w - 1)
             col[:, r] = near[np.arange(n), np.take_along_axis(cost[:, r], near, axis=1).argmin(axis=1)]
         keep = np.arange(w)[None, None] != col[..., None]
-        f = f[keep].reshape(n, h, w - 1, _c)
+        f = f[keep].reshape(n, h, w - 1, ch)
     return f
 
 
