@@ -93,6 +93,7 @@ def variant_logits(model_name: str, model: torch.nn.Module, set_name: str, build
 # 0's: group -> (seeds, kinds). A set's priors are seeded seed + 1000 + its key (1-6), so check 19's seeds 1 and 2
 # repeat two of seed 0's and each other's; check 20's seeds start at 10, apart from every earlier one.
 FRESH_GROUPS = {"fresh": ((1, 2), ("label", "both")), "fresh20": ((10, 20, 30), ("label",))}
+KINDS = ("clean", "covariate", "label", "both", "standin")  # of the sets every group's builders yield
 
 
 def fresh_prior_sets(images: np.ndarray, labels: np.ndarray, group: str = "fresh") -> list:
@@ -102,12 +103,19 @@ def fresh_prior_sets(images: np.ndarray, labels: np.ndarray, group: str = "fresh
             for name, kind, build in bench_gap.shifted_sets(images, labels, seed=seed) if kind in kinds]
 
 
-def evaluate(models: list[str], group: str = "bench", forms: tuple[str, ...] = STATISTICS) -> pd.DataFrame:
+def of_kinds(sets: list, kinds: tuple[str, ...] | None) -> list:
+    """The (name, kind, build) of ``sets`` whose kind is among ``kinds``; all of them when ``kinds`` is None."""
+    return list(sets) if kinds is None else [s for s in sets if s[1] in kinds]
+
+
+def evaluate(models: list[str], group: str = "bench", forms: tuple[str, ...] = STATISTICS,
+             kinds: tuple[str, ...] | None = None) -> pd.DataFrame:
     """One row per (model, set, statistics in ``forms``): true accuracy and every estimate; the trained rows also
     ``REFERENCE``'s reference estimates when ``SHIPPED``'s logits are among the forms. ``group``: ``bench``, this
     script's sets with the tested family left out of the pools; ``fresh`` / ``fresh20``, ``fresh_prior_sets``
     likewise; a check number of ``heldout_families.CHECK_FAMILIES``, that check's held-out families (its clean
-    header set dropped), every pool family kept, as deployed."""
+    header set dropped), every pool family kept, as deployed. ``kinds``: only the group's sets of these kinds
+    (``of_kinds``), to read a few without the hour the others take."""
     data = load_cifar10(shared_data_dir() / "cifar-10-python" / "cifar-10-batches-py")
     tr, ho = bench_gap.benchmark_split(data.train_labels)
     hold_x, hold_y = data.train_images[ho], data.train_labels[ho]
@@ -121,6 +129,7 @@ def evaluate(models: list[str], group: str = "bench", forms: tuple[str, ...] = S
     else:
         sets = [s for s in novel_sets(data.test_images, data.test_labels, int(group)) if s[1] != "clean"]
         unseen = lambda name: ()  # noqa: E731
+    sets = of_kinds(sets, kinds)
     stats = {name: bench_gap.cached_stats(name, build) for name, _, build in sets}
     rows = []
     for m in models:
@@ -287,14 +296,18 @@ def main(argv: list[str] | None = None) -> int:
                     help="the re-estimated forms to compute beside the trained statistics (default: all)")
     ap.add_argument("--write", action="store_true", help=f"write the summary the report cites to {MEASURED.name} "
                                                          f"(--sets bench only)")
+    ap.add_argument("--kinds", nargs="+", choices=KINDS,
+                    help="only the sets of these kinds (label: the class mix alone changed; both: with a corruption)")
     args = ap.parse_args(argv)
     if args.write and args.sets != "bench":
         ap.error("--write summarises the benchmark's sets: use it with --sets bench")
     if args.write and SHIPPED not in args.forms:
         ap.error(f"--write summarises {SHIPPED}: keep it among --forms")
+    if args.write and args.kinds:
+        ap.error("--write summarises every set of the benchmark: leave out --kinds")
     print(f"Environment: {bench_gap.environment()}\n")
     t0 = time.time()
-    df = evaluate(args.models, args.sets, ("trained", *args.forms))
+    df = evaluate(args.models, args.sets, ("trained", *args.forms), tuple(args.kinds) if args.kinds else None)
     if args.save_rows:
         df.to_csv(args.save_rows, index=False)
     print(accuracy_table(df))

@@ -82,6 +82,18 @@ def test_fresh_sets_are_the_changed_prior_sets_of_other_seeds_under_their_own_na
     assert not np.array_equal(shares[0], shares[1]) and not np.array_equal(shares[1], shares[2])
 
 
+def test_kinds_keep_only_those_sets_and_cannot_write_the_summary(capsys):
+    import bench_gap
+    images, labels = np.zeros((2000, 32, 32, 3), np.uint8), np.arange(2000) % 10
+    sets = [*bench_gap.shifted_sets(images, labels), ("standin", "standin", None)]
+    assert [(n, k) for n, k, _ in bn.of_kinds(sets, ("label", "both", "standin"))] == [
+        ("longtail10", "label"), ("dirichlet1", "label"), ("dirichlet1-b", "label"), ("blur-3+longtail10", "both"),
+        ("jpeg-3+dirichlet1", "both"), ("mixed+longtail10", "both"), ("standin", "standin")]
+    assert bn.of_kinds(sets, None) == sets and {k for _, k, _ in sets} == set(bn.KINDS)
+    with pytest.raises(SystemExit) as done:
+        bn.main(["--kinds", "label", "--write"])
+    assert done.value.code == 2 and "leave out --kinds" in capsys.readouterr().err
+
 def test_check_20s_sets_are_label_only_and_share_no_prior_seed_with_earlier_sets():
     import bench_gap
     images, labels = np.zeros((2000, 32, 32, 3), np.uint8), np.arange(2000) % 10
