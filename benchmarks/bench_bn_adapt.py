@@ -12,6 +12,8 @@ estimator, keep the trained statistics, as ``predict`` keeps them.
     .venv/bin/python benchmarks/bench_bn_adapt.py --models weak_cnn resnet9q_e4 resnet9q resnet9q_ls \
         --forms balanced3 --write
     .venv/bin/python benchmarks/bench_bn_adapt.py --models weak_cnn weak_cnn@1 resnet9q_e4 resnet9q_e4@1 --sets 16
+    .venv/bin/python benchmarks/bench_bn_adapt.py --from-rows a.csv b.csv \
+        --models weak_cnn resnet9q_e4 resnet9q resnet9q_ls --forms balanced3 --write
     .venv/bin/python benchmarks/bench_bn_adapt.py --models weak_cnn resnet9q_e4 --sets 15 --forms balanced3
 
 With the shipped form among ``--forms``, the trained rows also get "Ref-EM" (``estimators.reference_estimate``: the
@@ -20,7 +22,9 @@ adapted copy as a reference for the trained model's accuracy), "Ref-Avg", "COT-G
 gives them their entries in ``measured_error.json``, which the report quotes beside the held-out records of
 ``estimators.HELD_OUT`` (kept there, so that a new check changes one line and measures nothing again). Those rows
 also keep the split's COTT wherever a gate read it ("split_cott": ``heldout_table.py`` derives Ref-Split, Ref-Sep and
-Ref-Hedge from it once the rows are appended).
+Ref-Hedge from it once the rows are appended). ``--from-rows`` tables, and with ``--write`` summarises, rows that
+runs saved with ``--save-rows`` (``saved_rows``), so that the hour the benchmark's four models take on one core each
+can be split over processes (a.csv and b.csv above, two models each) and summarised as one run.
 """
 from __future__ import annotations
 
@@ -29,6 +33,7 @@ import json
 import sys
 import time
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 import pandas as pd
@@ -38,6 +43,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import bench_gap  # noqa: E402
 import bench_models  # noqa: E402
 import entry  # noqa: E402
+import heldout_table  # noqa: E402
 from heldout_families import CHECK_FAMILIES, novel_sets  # noqa: E402
 
 from kaggle_kit.bn_adapt import adapted_copy, balanced_adapted_copy, equal_batches  # noqa: E402
@@ -49,6 +55,7 @@ from kaggle_kit.text import and_list  # noqa: E402
 
 ESTIMATORS = ("Median-5-Spread", "Median-5", "Median-4-Spread", "CC-Synth", "Shift-Gated", "ATC-NE-EM", "COTT",
               "NucNorm", "ATC-NE")
+DEFAULT_MODELS = ("weak_cnn", "resnet9q_e4")
 BATCH = 1000  # images per adaptation batch, as predict.batch_size's default
 # the trained statistics; re-estimated; re-estimated class-balanced once (check 18); three times (check 19)
 STATISTICS = ("trained", "adapted", "balanced", "balanced3")
@@ -108,6 +115,48 @@ def of_kinds(sets: list, kinds: tuple[str, ...] | None) -> list:
     return list(sets) if kinds is None else [s for s in sets if s[1] in kinds]
 
 
+def group_sets(data, group: str) -> tuple[list, Callable]:
+    """(``group``'s (name, kind, build) sets, the families each set's name leaves out of the synthetic pools)."""
+    if group == "bench":
+        sets = [*bench_gap.shifted_sets(data.test_images, data.test_labels),
+                ("standin", "standin", bench_gap.load_standin)]
+        return sets, bench_gap.unseen_families
+    if group in FRESH_GROUPS:
+        return fresh_prior_sets(data.test_images, data.test_labels, group), bench_gap.unseen_families
+    return [s for s in novel_sets(data.test_images, data.test_labels, int(group)) if s[1] != "clean"], lambda name: ()
+
+
+def saved_rows(paths: list[str], group: str, models: list[str] | None = None,
+               forms: tuple[str, ...] = STATISTICS, kinds: tuple[str, ...] | None = None,
+               every_set: list[str] | None = None) -> pd.DataFrame:
+    """Rows that runs saved (``--save-rows``), as ``evaluate`` would return them: the hour a benchmark takes split
+    over processes (a model or two each), then tabled and summarised once. ``models`` picks and orders them (all the
+    files', in the order met, when None); each must have the same sets, and with ``every_set`` all of those, each in
+    every form kept; else a ``RowsError`` naming what is wrong."""
+    df = pd.concat([heldout_table.read_saved(Path(p), ("model", "sets", "set", "kind", "statistics", "true_acc"))
+                    for p in paths], ignore_index=True)
+    if other := sorted(set(df["sets"].astype(str)) - {str(group)}):
+        raise heldout_table.RowsError(f"rows of --sets {', '.join(other)}, not of {group}")
+    found = list(dict.fromkeys(df["model"]))
+    models = found if models is None else models
+    if missing := [m for m in models if m not in found]:
+        raise heldout_table.RowsError(f"no rows of {and_list(missing)}")
+    df = df[df["model"].isin(models) & df["statistics"].isin(forms)
+            & (df["kind"].isin(kinds) if kinds else True)]
+    if df.duplicated(["model", "set", "statistics"]).any():
+        raise heldout_table.RowsError("a model-set's rows appear twice")
+    kept = sorted(set(df["statistics"]), key=STATISTICS.index)
+    for m in models:
+        own = df[df["model"] == m]
+        want = set(every_set) if every_set is not None else set(df["set"])
+        if lacking := sorted(want - set(own["set"])):
+            raise heldout_table.RowsError(f"the rows of {m} lack the sets {', '.join(lacking)}")
+        if (own.groupby("set")["statistics"].nunique() < len(kept)).any():
+            raise heldout_table.RowsError(f"the rows of {m} lack a form ({', '.join(kept)}) on some set")
+    order = {m: i for i, m in enumerate(models)}
+    return df.sort_values("model", key=lambda col: col.map(order), kind="stable").reset_index(drop=True)
+
+
 def evaluate(models: list[str], group: str = "bench", forms: tuple[str, ...] = STATISTICS,
              kinds: tuple[str, ...] | None = None) -> pd.DataFrame:
     """One row per (model, set, statistics in ``forms``): true accuracy and every estimate; the trained rows also
@@ -119,16 +168,7 @@ def evaluate(models: list[str], group: str = "bench", forms: tuple[str, ...] = S
     data = load_cifar10(shared_data_dir() / "cifar-10-python" / "cifar-10-batches-py")
     tr, ho = bench_gap.benchmark_split(data.train_labels)
     hold_x, hold_y = data.train_images[ho], data.train_labels[ho]
-    if group == "bench":
-        sets = list(bench_gap.shifted_sets(data.test_images, data.test_labels))
-        sets.append(("standin", "standin", bench_gap.load_standin))
-        unseen = bench_gap.unseen_families
-    elif group in FRESH_GROUPS:
-        sets = fresh_prior_sets(data.test_images, data.test_labels, group)
-        unseen = bench_gap.unseen_families
-    else:
-        sets = [s for s in novel_sets(data.test_images, data.test_labels, int(group)) if s[1] != "clean"]
-        unseen = lambda name: ()  # noqa: E731
+    sets, unseen = group_sets(data, group)
     sets = of_kinds(sets, kinds)
     stats = {name: bench_gap.cached_stats(name, build) for name, _, build in sets}
     rows = []
@@ -287,7 +327,8 @@ def add_reference_to_measured_error(df: pd.DataFrame, command: str,
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--models", nargs="+", default=["weak_cnn", "resnet9q_e4"], type=bench_gap._model_name)
+    ap.add_argument("--models", nargs="+", type=bench_gap._model_name,
+                    help=f"default: {' '.join(DEFAULT_MODELS)}; with --from-rows, every model of the rows")
     ap.add_argument("--save-rows", help="write every row (estimates and true accuracy) to this CSV")
     ap.add_argument("--sets", default="bench", choices=["bench", *FRESH_GROUPS, *map(str, sorted(CHECK_FAMILIES))],
                     help="bench: the generated sets and the stand-in; fresh / fresh20: checks 19 / 20's sets with "
@@ -298,6 +339,9 @@ def main(argv: list[str] | None = None) -> int:
                                                          f"(--sets bench only)")
     ap.add_argument("--kinds", nargs="+", choices=KINDS,
                     help="only the sets of these kinds (label: the class mix alone changed; both: with a corruption)")
+    ap.add_argument("--from-rows", nargs="+", metavar="CSV",
+                    help="table (and --write) the rows earlier runs saved with --save-rows instead of computing them, "
+                         "e.g. two processes' halves of the hour; --models, --forms and --kinds pick among them")
     args = ap.parse_args(argv)
     if args.write and args.sets != "bench":
         ap.error("--write summarises the benchmark's sets: use it with --sets bench")
@@ -307,7 +351,13 @@ def main(argv: list[str] | None = None) -> int:
         ap.error("--write summarises every set of the benchmark: leave out --kinds")
     print(f"Environment: {bench_gap.environment()}\n")
     t0 = time.time()
-    df = evaluate(args.models, args.sets, ("trained", *args.forms), tuple(args.kinds) if args.kinds else None)
+    forms, kinds = ("trained", *args.forms), tuple(args.kinds) if args.kinds else None
+    if args.from_rows:
+        data = load_cifar10(shared_data_dir() / "cifar-10-python" / "cifar-10-batches-py") if args.write else None
+        every = [name for name, _, _ in group_sets(data, args.sets)[0]] if args.write else None
+        df = saved_rows(args.from_rows, args.sets, args.models, forms, kinds, every)
+    else:
+        df = evaluate(args.models or DEFAULT_MODELS, args.sets, forms, kinds)
     if args.save_rows:
         df.to_csv(args.save_rows, index=False)
     print(accuracy_table(df))
@@ -317,7 +367,7 @@ def main(argv: list[str] | None = None) -> int:
         print("\n" + reference)
     print(f"\n{time.time() - t0:.0f} s")
     if args.write:
-        command = "benchmarks/bench_bn_adapt.py --models " + " ".join(args.models)
+        command = "benchmarks/bench_bn_adapt.py --models " + " ".join(dict.fromkeys(df["model"]))
         atomic_write_text(MEASURED, json.dumps(summary(df, command), indent=1) + "\n")
         written = add_reference_to_measured_error(df, command)
         print(f"wrote {MEASURED} and {', '.join(written)} in {bench_gap.MEASURED_ERROR_JSON.name}")

@@ -54,7 +54,7 @@ class RowsError(KitError):
     """A rows file that cannot be read as held-out rows (the message names the file and what is wrong)."""
 
 
-def _read_csv(path: Path, required: tuple[str, ...], prepare=lambda df: df) -> pd.DataFrame:
+def read_saved(path: Path, required: tuple[str, ...], prepare=lambda df: df) -> pd.DataFrame:
     """``path`` read, ``prepare``d, and checked to have every ``required`` column, or a ``RowsError`` naming it."""
     try:
         df = prepare(pd.read_csv(path))
@@ -68,8 +68,8 @@ def _read_csv(path: Path, required: tuple[str, ...], prepare=lambda df: df) -> p
 def read_rows(path: Path, check: int | None = None) -> pd.DataFrame:
     """A ``--save-rows`` CSV (``check`` given: one check's fresh rows, without the column) or ``heldout_rows.csv``."""
     if check is None:
-        return _read_csv(path, REQUIRED)
-    return _read_csv(path, REQUIRED, lambda rows: rows.rename(columns={"sets": "round"}).assign(check=check))
+        return read_saved(path, REQUIRED)
+    return read_saved(path, REQUIRED, lambda rows: rows.rename(columns={"sets": "round"}).assign(check=check))
 
 
 def trained_rows(rows: pd.DataFrame, shares: Path = SHARES, splits: Path = SPLITS) -> pd.DataFrame:
@@ -126,7 +126,7 @@ def _separation_known(records: list, like: np.ndarray, separation: np.ndarray, p
 def _kept_beside(t: pd.DataFrame, path: Path, column: str, saved: str) -> np.ndarray:
     """Per row of ``t``: its own ``saved`` column where a fresh --save-rows file has one, else ``column`` of ``path``
     (a file kept beside the rows, keyed by ``KEY``: ``SHARES``, ``SPLITS``); NaN where neither has it."""
-    kept = _read_csv(path, (*KEY, column)).set_index(KEY)[column].reindex(pd.MultiIndex.from_frame(t[KEY]))
+    kept = read_saved(path, (*KEY, column)).set_index(KEY)[column].reindex(pd.MultiIndex.from_frame(t[KEY]))
     kept = pd.Series(kept.to_numpy(), index=t.index)
     return (t[saved].fillna(kept) if saved in t else kept).to_numpy()
 

@@ -1,6 +1,8 @@
 """``benchmarks/bench_bn_adapt.py``: its tables and the summary the report cites, on a tiny frame of rows."""
 from __future__ import annotations
 
+import json
+import re
 import sys
 from pathlib import Path
 
@@ -145,8 +147,6 @@ def test_the_summary_needs_the_shipped_form(capsys):
 
 
 def test_write_gives_the_reference_estimators_their_measured_error_entries_and_keeps_the_others(tmp_path):
-    import json
-
     rows = _rows(("trained", "balanced3"))
     rows["holdout_acc"] = rows["true_acc"] + 0.1
     trained = rows["statistics"] == "trained"
@@ -199,3 +199,63 @@ def test_write_gives_the_reference_estimators_their_measured_error_entries_and_k
         "same model-sets; Median-5-Spread on their image shifts alone 5.00 against Ref-Prior's 1.00; it quotes "
         "Ref-Avg-Shrunk's range")
 
+
+
+def _saved(tmp_path, rows: pd.DataFrame, **files) -> list[str]:
+    """``rows`` (of --sets bench) saved as the models' ``files`` (name -> models), as two processes would."""
+    rows = rows.assign(sets="bench")
+    paths = []
+    for name, models in files.items():
+        path = tmp_path / f"{name}.csv"
+        rows[rows["model"].isin(models)].to_csv(path, index=False)
+        paths.append(str(path))
+    return paths
+
+
+def test_rows_saved_by_two_runs_read_back_as_one_runs_in_the_models_order(tmp_path):
+    rows = _rows(("trained", "balanced3")).assign(sets="bench")
+    paths = _saved(tmp_path, rows, second=["b"], first=["a"])
+    back = bn.saved_rows(paths, "bench", ["a", "b"], ("trained", "balanced3"), every_set=["blur", "prior", "standin"])
+    pd.testing.assert_frame_equal(back, rows, check_dtype=False)
+    assert list(dict.fromkeys(bn.saved_rows(paths, "bench")["model"])) == ["b", "a"]  # as met, without --models
+    only = bn.saved_rows(paths, "bench", ["a"], ("trained",), kinds=("label",))
+    assert set(only["model"]) == {"a"} and set(only["set"]) == {"prior"} and set(only["statistics"]) == {"trained"}
+
+
+@pytest.mark.parametrize("spoil, words", [
+    (lambda r: r.assign(sets="44"), "rows of --sets 44, not of bench"),
+    (lambda r: r[r["model"] == "a"], "no rows of b"),
+    (lambda r: pd.concat([r, r.iloc[:1]]), "a model-set's rows appear twice"),
+    (lambda r: r[~((r["model"] == "b") & (r["set"] == "prior"))], "the rows of b lack the sets prior"),
+    (lambda r: r[~((r["model"] == "b") & (r["set"] == "prior") & (r["statistics"] == "balanced3"))],
+     "the rows of b lack a form (trained, balanced3) on some set"),
+    (lambda r: r.drop(columns="true_acc"), "no column true_acc"),
+])
+def test_saved_rows_that_do_not_make_one_run_are_refused_naming_what_is_wrong(tmp_path, spoil, words):
+    path = tmp_path / "rows.csv"
+    spoil(_rows(("trained", "balanced3")).assign(sets="bench")).to_csv(path, index=False)
+    with pytest.raises(bn.heldout_table.RowsError, match=re.escape(words)):
+        bn.saved_rows([str(path)], "bench", ["a", "b"], ("trained", "balanced3"))
+
+
+def test_written_from_saved_rows_the_summary_must_have_every_set_of_the_benchmark(tmp_path, monkeypatch):
+    written = {}
+    monkeypatch.setattr(bn, "load_cifar10", lambda path: None)
+    monkeypatch.setattr(bn, "group_sets", lambda data, group: ([(n, "k", None) for n in ("blur", "prior", "standin",
+                                                                                       "jpeg")], None))
+    monkeypatch.setattr(bn, "MEASURED", tmp_path / "measured_bn_adapt.json")
+    monkeypatch.setattr(bn, "add_reference_to_measured_error",
+                        lambda df, command: written.update(command=command) or ["Ref-EM"])
+    rows = _rows(("trained", "balanced3"))
+    rows["model"] = rows["model"].map({"a": "weak_cnn", "b": "resnet9q"})  # --models takes the benchmark's names
+    paths = _saved(tmp_path, rows, first=["weak_cnn"], second=["resnet9q"])
+    with pytest.raises(bn.heldout_table.RowsError, match="the rows of weak_cnn lack the sets jpeg"):
+        bn.main(["--from-rows", *paths, "--forms", "balanced3", "--write"])
+    assert not (tmp_path / "measured_bn_adapt.json").exists() and not written
+    monkeypatch.setattr(bn, "group_sets", lambda data, group: ([(n, "k", None) for n in ("blur", "prior", "standin")],
+                                                               None))
+    assert bn.main(["--from-rows", *paths, "--models", "resnet9q", "weak_cnn", "--forms", "balanced3",
+                    "--write"]) == 0
+    summary = json.loads((tmp_path / "measured_bn_adapt.json").read_text())
+    assert summary["models"] == ["resnet9q", "weak_cnn"] and summary["sets"] == 3
+    assert written["command"] == summary["command"] == "benchmarks/bench_bn_adapt.py --models resnet9q weak_cnn"
