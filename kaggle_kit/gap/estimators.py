@@ -37,6 +37,10 @@ All functions take calibrated probabilities (temperature fitted on the holdout) 
   members' spread, replaced Median-4-Spread as recommended by check 15, written before its held-out families
   existed: 2.90 against 3.51 points MAE on them, and no worse on the benchmark (1.90 against 1.91); check 16's
   fresh families confirmed it (2.78 against 3.13).
+- The reference estimators' benchmark figures below (generated sets, stand-in) are those of the measurement each
+  decision read, on earlier instances of the four benchmark models (session 56's ``bench_bn_adapt.py --write``);
+  ``measured_error.json`` holds session 63's, on their session-61 instances, which measured Ref-Hedge too
+  (benchmarks/RESULTS.md, Session 63).
 - Ref-EM (ours): a reference model's view of the submitted predictions. The reference is a copy of the model whose
   BatchNorm statistics were re-estimated, class-balanced, on the competition images (``bn_adapt``; ``predict``
   writes its logits beside a run's own, and an ensemble combines its members' as it combines their predictions);
@@ -153,8 +157,11 @@ All functions take calibrated probabilities (temperature fitted on the holdout) 
   1.42 against 1.48 (``HELD_OUT``). Its range is Ref-Avg-Shrunk's taken out to its estimate (``RANGE_LENDER``), which
   quotes less of Ref-EM than Ref-Sep's did: it held on 752 of checks 33-43's 863 model-sets where Ref-Sep's held on
   772. Check 44 asked whether to take it out to Ref-EM as well: on round 44 that held on no more (70 of 80 both), so
-  it was not. It has no benchmark error of its own yet: the benchmark's logits were not cached again after check 43
-  (its report line quotes the held-out record and the lender's range).
+  it was not. On the benchmark (session 63's ``--write``, 92 generated model-sets of four models): 1.85 points MAE
+  against Ref-Sep's 1.91 and Ref-Avg-Shrunk's 1.82, differing from Ref-Sep on the 15 with changed priors where the
+  tell opened; 0.62 against 0.63 where only the class mix changed, whose sets cannot show the hedge's cost (Ref-EM
+  and Ref-Avg-Shrunk agree there within a point), and 3.33 against 3.82 where a corruption came with it. On the
+  stand-in 4.06, as Ref-Sep (the tell never opens there).
 - COT-Gated (ours): Ref-Avg where the class mix looks changed, else Median-5-Spread. The tell is COT's estimate
   moving by more than ``COT_GATE`` when its target class mix is EM's priors instead of the holdout's. Check 26 made it
   the recommendation (1.77 points MAE against Median-5-Spread's 1.87 and Ref-Avg's 1.86 over 72 held-out model-sets);

@@ -279,12 +279,20 @@ def test_html_report_has_every_section_and_figure_and_needs_no_network(workdir, 
                      r"<b>\d+\.\d%</b>, .* Expect <b>\d+\.\d% to \d+\.\d%</b>: .* (Median-5|it) was within \d+\.\d "
                      r"points 9 times in 10", html)
     accuracy = html.split("id='accuracy'")[1]
-    # the benchmark has not measured Ref-Hedge (check 43 adopted it after its logits went with a machine): the
-    # held-out check that chose it is named, and Ref-Sep's row, measured beside the others, says what it quotes
+    # the benchmark measured Ref-Hedge beside the others (session 63), so its row and its bins are its own; where
+    # another is lower on the benchmark's sets, the held-out checks that chose it are named
     errs = measured_error()["estimators"]
-    assert "Ref-Hedge" not in errs and "Ref-Sep" in errs and "predicted drop &lt; 5" in accuracy
-    assert ("Recommended: Ref-Hedge, which these sets did not measure; it quotes Ref-Avg-Shrunk's range, and tests "
-            "written down before their data existed") in md
+    assert "Ref-Hedge" in errs and "predicted drop &lt; 5" in accuracy
+    assert "Recommended: Ref-Hedge, which these sets did not measure" not in md
+    lowest = min(errs, key=lambda n: errs[n]["mae_all_generated"])
+    assert lowest == "Ref-Hedge" or (
+        f"Recommended: Ref-Hedge, although {lowest} has the lowest error on these sets "
+        f"({100 * errs[lowest]['mae_all_generated']:.2f} against {100 * errs['Ref-Hedge']['mae_all_generated']:.2f}): "
+        f"tests written down before their data existed (checks 42 to 44") in md
+    assert re.search(r"Ref-Hedge's row: Ref-Sep with 0\.75 of Ref-EM and the rest of Ref-Avg-Shrunk where Ref-Prior "
+                     r"quotes Ref-EM, .* it quotes Ref-Avg-Shrunk's range; on the 240 held-out model-sets of "
+                     r"pre-registered checks 42 to 44", md)
+    assert "Errors grow with the size of the shift. Ref-Hedge: " in accuracy
     assert re.search(r"Ref-Sep's row: Ref-Split where the split's two parts score at least 1\.5 .* it quotes "
                      r"Ref-Avg-Shrunk's range; on the 320 held-out model-sets of pre-registered checks 41 to 44", md)
     assert re.search(r"Ref-Split's row: Ref-Mix with COTT read apart on the holdout-like images .* it quotes "
