@@ -143,12 +143,15 @@ def saved_rows(paths: list[str], group: str, models: list[str] | None = None,
         raise heldout_table.RowsError(f"no rows of {and_list(missing)}")
     df = df[df["model"].isin(models) & df["statistics"].isin(forms)
             & (df["kind"].isin(kinds) if kinds else True)]
+    if df.empty:
+        raise heldout_table.RowsError(f"no rows of the forms {', '.join(forms)}"
+                                      + (f" and kinds {', '.join(kinds)}" if kinds else ""))
     if df.duplicated(["model", "set", "statistics"]).any():
         raise heldout_table.RowsError("a model-set's rows appear twice")
     kept = sorted(set(df["statistics"]), key=STATISTICS.index)
+    want = set(every_set) if every_set is not None else set(df["set"])
     for m in models:
         own = df[df["model"] == m]
-        want = set(every_set) if every_set is not None else set(df["set"])
         if lacking := sorted(want - set(own["set"])):
             raise heldout_table.RowsError(f"the rows of {m} lack the sets {', '.join(lacking)}")
         if (own.groupby("set")["statistics"].nunique() < len(kept)).any():

@@ -230,6 +230,7 @@ def test_rows_saved_by_two_runs_read_back_as_one_runs_in_the_models_order(tmp_pa
     (lambda r: r[~((r["model"] == "b") & (r["set"] == "prior") & (r["statistics"] == "balanced3"))],
      "the rows of b lack a form (trained, balanced3) on some set"),
     (lambda r: r.drop(columns="true_acc"), "no column true_acc"),
+    (lambda r: r.assign(statistics="adapted"), "no rows of the forms trained, balanced3"),
 ])
 def test_saved_rows_that_do_not_make_one_run_are_refused_naming_what_is_wrong(tmp_path, spoil, words):
     path = tmp_path / "rows.csv"
