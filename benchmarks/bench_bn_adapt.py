@@ -23,8 +23,8 @@ gives them their entries in ``measured_error.json``, which the report quotes bes
 ``estimators.HELD_OUT`` (kept there, so that a new check changes one line and measures nothing again). Those rows
 also keep the split's COTT wherever a gate read it ("split_cott": ``heldout_table.py`` derives Ref-Split, Ref-Sep and
 Ref-Hedge from it once the rows are appended). ``--from-rows`` tables, and with ``--write`` summarises, rows that
-runs saved with ``--save-rows`` (``saved_rows``), so that the hour the benchmark's four models take on one core each
-can be split over processes (a.csv and b.csv above, two models each) and summarised as one run.
+runs saved with ``--save-rows`` (``saved_rows``), so that the 90 minutes the benchmark's four models take on one core
+(session 63) can be split over processes (a.csv and b.csv above, two models each) and summarised as one run.
 """
 from __future__ import annotations
 
@@ -129,7 +129,7 @@ def group_sets(data, group: str) -> tuple[list, Callable]:
 def saved_rows(paths: list[str], group: str, models: list[str] | None = None,
                forms: tuple[str, ...] = STATISTICS, kinds: tuple[str, ...] | None = None,
                every_set: list[str] | None = None) -> pd.DataFrame:
-    """Rows that runs saved (``--save-rows``), as ``evaluate`` would return them: the hour a benchmark takes split
+    """Rows that runs saved (``--save-rows``), as ``evaluate`` would return them: the time a benchmark takes split
     over processes (a model or two each), then tabled and summarised once. ``models`` picks and orders them (all the
     files', in the order met, when None); each must have the same sets, and with ``every_set`` all of those, each in
     every form kept; else a ``RowsError`` naming what is wrong."""
@@ -344,7 +344,7 @@ def main(argv: list[str] | None = None) -> int:
                     help="only the sets of these kinds (label: the class mix alone changed; both: with a corruption)")
     ap.add_argument("--from-rows", nargs="+", metavar="CSV",
                     help="table (and --write) the rows earlier runs saved with --save-rows instead of computing them, "
-                         "e.g. two processes' halves of the hour; --models, --forms and --kinds pick among them")
+                         "e.g. two processes' halves of the run; --models, --forms and --kinds pick among them")
     args = ap.parse_args(argv)
     if args.write and args.sets != "bench":
         ap.error("--write summarises the benchmark's sets: use it with --sets bench")
