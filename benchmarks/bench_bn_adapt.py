@@ -115,6 +115,11 @@ def of_kinds(sets: list, kinds: tuple[str, ...] | None) -> list:
     return list(sets) if kinds is None else [s for s in sets if s[1] in kinds]
 
 
+def cifar10():
+    """The shared CIFAR-10 batches, which every group's sets and the holdout are drawn from."""
+    return load_cifar10(shared_data_dir() / "cifar-10-python" / "cifar-10-batches-py")
+
+
 def group_sets(data, group: str) -> tuple[list, Callable]:
     """(``group``'s (name, kind, build) sets, the families each set's name leaves out of the synthetic pools)."""
     if group == "bench":
@@ -168,7 +173,7 @@ def evaluate(models: list[str], group: str = "bench", forms: tuple[str, ...] = S
     likewise; a check number of ``heldout_families.CHECK_FAMILIES``, that check's held-out families (its clean
     header set dropped), every pool family kept, as deployed. ``kinds``: only the group's sets of these kinds
     (``of_kinds``), to read a few without the hour the others take."""
-    data = load_cifar10(shared_data_dir() / "cifar-10-python" / "cifar-10-batches-py")
+    data = cifar10()
     tr, ho = bench_gap.benchmark_split(data.train_labels)
     hold_x, hold_y = data.train_images[ho], data.train_labels[ho]
     sets, unseen = group_sets(data, group)
@@ -356,8 +361,7 @@ def main(argv: list[str] | None = None) -> int:
     t0 = time.time()
     forms, kinds = ("trained", *args.forms), tuple(args.kinds) if args.kinds else None
     if args.from_rows:
-        data = load_cifar10(shared_data_dir() / "cifar-10-python" / "cifar-10-batches-py") if args.write else None
-        every = [name for name, _, _ in group_sets(data, args.sets)[0]] if args.write else None
+        every = [name for name, _, _ in group_sets(cifar10(), args.sets)[0]] if args.write else None
         df = saved_rows(args.from_rows, args.sets, args.models, forms, kinds, every)
     else:
         df = evaluate(args.models or DEFAULT_MODELS, args.sets, forms, kinds)

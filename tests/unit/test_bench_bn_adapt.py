@@ -96,6 +96,7 @@ def test_kinds_keep_only_those_sets_and_cannot_write_the_summary(capsys):
         bn.main(["--kinds", "label", "--write"])
     assert done.value.code == 2 and "leave out --kinds" in capsys.readouterr().err
 
+
 def test_check_20s_sets_are_label_only_and_share_no_prior_seed_with_earlier_sets():
     import bench_gap
     images, labels = np.zeros((2000, 32, 32, 3), np.uint8), np.arange(2000) % 10
