@@ -1,8 +1,8 @@
-"""Held-out shift families for the gap estimators: a hundred and sixty-eight that neither CC-Synth's synthetic
-pool nor ``bench_gap.py``'s sets use, in twenty-one rounds of eight, each written for a pre-registered check
-(``PREREGISTERED.md``) before any estimate on them existed and not changed after: ``NOVEL`` for check 4,
-``CHECK5`` for check 5, ``CHECK15`` for check 15b, and ``CHECK<n>`` for check 16 and for each check from 28 to 44
-(``CHECK_FAMILIES``).
+"""Held-out shift families for the gap estimators: a hundred and seventy-four that neither CC-Synth's synthetic
+pool nor ``bench_gap.py``'s sets use, in twenty-one rounds of eight and one of six, each written for a
+pre-registered check (``PREREGISTERED.md``) before any estimate on them existed and not changed after: ``NOVEL`` for
+check 4, ``CHECK5`` for check 5, ``CHECK15`` for check 15b, and ``CHECK<n>`` for check 16 and for each check from 28
+to 45 (``CHECK_FAMILIES``).
 Parameters follow CIFAR-10-C (Hendrycks & Dietterich 2019) where it has the family.
 Each function maps uint8 images (N, 32, 32, 3) at severity 1-5 to images of the same shape and type.
 """
@@ -2110,12 +2110,102 @@ CHECK44 = {"seam_carving": seam_carving, "seam_carving_some": seam_carving_some,
            "photocopy": photocopy, "photocopy_some": photocopy_some}
 
 
+# ------------------------------------------------------------------ check 45: three more changes, each twice
+# Check 45 asks whether a mixture read with the holdout re-weighted to EM's priors should replace Ref-Hedge where
+# the class mix changed and a share of the images broke. Its round is built as checks 38 to 44's, with three changes
+# rather than four so that twice as many of its sets change the class mix too (``PRIOR_SETS[45]``).
+_REED = 4  # pixels: the width of one reed of fluted glass
+
+
+def _reeded(x: np.ndarray) -> np.ndarray:
+    """Each image seen through reeded (fluted) glass, its vertical reeds ``_REED`` pixels wide: each reed is a
+    cylindrical lens that shows a strip twice its width, flipped left to right, so every reed holds a mirrored,
+    squeezed sliver of its neighbourhood (columns read with linear interpolation, clamped at the frame). Floats."""
+    w = x.shape[2]
+    j = np.arange(w) % _REED
+    src = np.clip(np.arange(w) - j + (_REED - 1) / 2 - 2 * (j - (_REED - 1) / 2), 0, w - 1)
+    left = np.floor(src).astype(int)
+    right, t = np.minimum(left + 1, w - 1), (src - left)[None, None, :, None]
+    f = x.astype(np.float64)
+    return (1 - t) * f[:, :, left] + t * f[:, :, right]
+
+
+# Of ``a``, the weight each change of check 45 gets on every image: mixed in at ``a`` itself, the every-image sets
+# fell 34 to 70 points for resnet9q_e4 (to 13% on cross-stitch at severity 2), past any earlier round's
+_EVERY_WEIGHT = {"reeded_glass": 0.4, "cross_stitch": 0.15, "dark_reader": 0.45}
+
+
+def reeded_glass(x: np.ndarray, sev: int, rng: np.random.Generator) -> np.ndarray:
+    """Every image with its view through reeded glass (``_reeded``) mixed in at ``_EVERY_WEIGHT`` of ``a``."""
+    a = _EVERY_WEIGHT["reeded_glass"] * _EVERY[sev - 1]
+    return to_uint8((1 - a) * x + a * _reeded(x))
+
+
+def reeded_glass_some(x: np.ndarray, sev: int, rng: np.random.Generator) -> np.ndarray:
+    """A share ``p`` of the images seen through reeded glass in full, the rest left alone."""
+    return _on_share(x, _SOME[sev - 1], rng, lambda s, _: to_uint8(_reeded(s)))
+
+
+_LINEN = np.array([232.0, 224.0, 204.0])  # the cloth's colour between stitches
+_STITCH = 4  # pixels: one cross-stitch cell
+
+
+def _cross_stitched(x: np.ndarray) -> np.ndarray:
+    """Each image as a cross-stitch pattern sewn from it: every ``_STITCH`` x ``_STITCH`` cell becomes one X of
+    thread in the cell's mean colour (its two diagonals) on ``_LINEN`` cloth, so the picture keeps its coarse colours
+    while half of its pixels turn to a regular weave. Floats."""
+    n, h, w, c = x.shape
+    cells = x.astype(np.float64).reshape(n, h // _STITCH, _STITCH, w // _STITCH, _STITCH, c).mean(axis=(2, 4))
+    thread = np.repeat(np.repeat(cells, _STITCH, axis=1), _STITCH, axis=2)
+    i, k = np.mgrid[0:h, 0:w] % _STITCH
+    on_x = ((i == k) | (i + k == _STITCH - 1))[None, ..., None]
+    return np.where(on_x, thread, _LINEN)
+
+
+def cross_stitch(x: np.ndarray, sev: int, rng: np.random.Generator) -> np.ndarray:
+    """Every image with its cross-stitch pattern (``_cross_stitched``) mixed in at ``_EVERY_WEIGHT`` of ``a``."""
+    a = _EVERY_WEIGHT["cross_stitch"] * _EVERY[sev - 1]
+    return to_uint8((1 - a) * x + a * _cross_stitched(x))
+
+
+def cross_stitch_some(x: np.ndarray, sev: int, rng: np.random.Generator) -> np.ndarray:
+    """A share ``p`` of the images sewn as cross-stitch in full, the rest left alone."""
+    return _on_share(x, _SOME[sev - 1], rng, lambda s, _: to_uint8(_cross_stitched(s)))
+
+
+# CSS's hue-rotate(180deg) (the W3C Filter Effects matrix at cos -1, sin 0), on linear RGB rows
+_HUE_ROTATE_180 = np.array([[-0.574, 1.430, 0.144], [0.426, 0.430, 0.144], [0.426, 1.430, -0.856]])
+
+
+def _dark_reader(x: np.ndarray) -> np.ndarray:
+    """Each image as a browser's dark-mode filter leaves it in a screenshot: CSS ``invert(1) hue-rotate(180deg)``,
+    which dark-mode extensions put over whole pages, images and all. Light turns dark and dark light while hues
+    roughly stay, unlike a negative; the rotation's matrix spills past the range, so saturated colours clip. Floats."""
+    return np.clip((255.0 - x.astype(np.float64)) @ _HUE_ROTATE_180.T, 0, 255)
+
+
+def dark_reader(x: np.ndarray, sev: int, rng: np.random.Generator) -> np.ndarray:
+    """Every image with its dark-mode rendering (``_dark_reader``) mixed in at ``_EVERY_WEIGHT`` of ``a``."""
+    a = _EVERY_WEIGHT["dark_reader"] * _EVERY[sev - 1]
+    return to_uint8((1 - a) * x + a * _dark_reader(x))
+
+
+def dark_reader_some(x: np.ndarray, sev: int, rng: np.random.Generator) -> np.ndarray:
+    """A share ``p`` of the images in dark mode in full, the rest left alone."""
+    return _on_share(x, _SOME[sev - 1], rng, lambda s, _: to_uint8(_dark_reader(s)))
+
+
+CHECK45 = {"reeded_glass": reeded_glass, "reeded_glass_some": reeded_glass_some,
+           "cross_stitch": cross_stitch, "cross_stitch_some": cross_stitch_some,
+           "dark_reader": dark_reader, "dark_reader_some": dark_reader_some}
+
+
 # Each check's round, in the order they were written. The seed offset is a family's place in FAMILIES: each round
 # appended after the last, earlier checks' sets stay as drawn.
 CHECK_FAMILIES = {4: NOVEL, 5: CHECK5, 15: CHECK15, 16: CHECK16, 28: CHECK28, 29: CHECK29, 30: CHECK30,
                   31: CHECK31, 32: CHECK32, 33: CHECK33, 34: CHECK34, 35: CHECK35, 36: CHECK36, 37: CHECK37,
                   38: CHECK38, 39: CHECK39, 40: CHECK40, 41: CHECK41, 42: CHECK42,
-                  43: CHECK43, 44: CHECK44}
+                  43: CHECK43, 44: CHECK44, 45: CHECK45}
 FAMILIES = {name: fn for rnd in CHECK_FAMILIES.values() for name, fn in rnd.items()}
 
 
@@ -2157,14 +2247,18 @@ PRIOR_SETS = {
          ("diptych_some", "longtail10", 57), ("pink_highlights", "longtail10", 58)],
     44: [("seam_carving_some", "dirichlet1", 59), ("colour_shading", "dirichlet1", 60),
          ("star_filter_some", "longtail10", 61), ("photocopy", "longtail10", 62)],
+    45: [("reeded_glass_some", "dirichlet1", 63), ("cross_stitch_some", "dirichlet1", 64),
+         ("dark_reader_some", "dirichlet1", 65), ("reeded_glass_some", "longtail10", 66),
+         ("cross_stitch_some", "longtail10", 67), ("dark_reader_some", "longtail10", 68),
+         ("reeded_glass", "dirichlet1", 69), ("cross_stitch", "longtail10", 70)],
 }
 _PRIORS = {"dirichlet1": lambda r: shifts.dirichlet_priors(10, 1.0, r),
            "longtail10": lambda r: shifts.long_tail_priors(10, 10.0, r)}
 
 
 def novel_sets(images: np.ndarray, labels: np.ndarray, check: int = 4):
-    """(name, kind, build): clean (table headers), the check's 8 families x 2 severities, then its sets
-    with changed priors (``PRIOR_SETS``: two per check, four for checks 35 to 44)."""
+    """(name, kind, build): clean (table headers), the check's families (8, or 6 for check 45) x 2 severities, then
+    its sets with changed priors (``PRIOR_SETS``: two per check, four for checks 35 to 44, eight for check 45)."""
     yield "clean", "clean", lambda: (images, labels)
     for name in CHECK_FAMILIES[check]:
         for sev in SEVERITIES:

@@ -38,12 +38,12 @@ def test_each_family_is_deterministic_keeps_the_format_and_grows_with_severity(n
     assert 0 < change[0] < change[1]
 
 
-def test_each_round_is_eight_families_new_to_the_synthetic_pool_and_to_the_earlier_rounds():
+def test_each_round_is_eight_families_or_six_new_to_the_synthetic_pool_and_to_the_earlier_rounds():
     assert not set(fam.FAMILIES) & set(shifts.CORRUPTIONS)
     rounds = [fam.NOVEL, fam.CHECK5, fam.CHECK15, fam.CHECK16, fam.CHECK28, fam.CHECK29, fam.CHECK30, fam.CHECK31,
               fam.CHECK32, fam.CHECK33, fam.CHECK34, fam.CHECK35, fam.CHECK36, fam.CHECK37, fam.CHECK38,
-              fam.CHECK39, fam.CHECK40, fam.CHECK41, fam.CHECK42, fam.CHECK43, fam.CHECK44]
-    assert [len(r) for r in rounds] == [8] * 21 and len(fam.FAMILIES) == 168  # no name in two rounds
+              fam.CHECK39, fam.CHECK40, fam.CHECK41, fam.CHECK42, fam.CHECK43, fam.CHECK44, fam.CHECK45]
+    assert [len(r) for r in rounds] == [8] * 21 + [6] and len(fam.FAMILIES) == 174  # no name in two rounds
 
 
 def test_earlier_checks_sets_are_drawn_as_before_later_rounds_were_added():
@@ -52,7 +52,7 @@ def test_earlier_checks_sets_are_drawn_as_before_later_rounds_were_added():
                                   *fam.CHECK30, *fam.CHECK31, *fam.CHECK32, *fam.CHECK33,
                                   *fam.CHECK34, *fam.CHECK35, *fam.CHECK36, *fam.CHECK37, *fam.CHECK38,
                                   *fam.CHECK39, *fam.CHECK40, *fam.CHECK41, *fam.CHECK42, *fam.CHECK43,
-                                  *fam.CHECK44]
+                                  *fam.CHECK44, *fam.CHECK45]
     x = _images(4)
     np.testing.assert_array_equal(fam.novel(x, "glass_blur", 2),  # check 5's first family, seeded as in check 5
                                   fam.glass_blur(x, 2, np.random.default_rng(700 + 8 * 10 + 2)))
@@ -116,11 +116,11 @@ def test_motion_blur_kernel_is_a_normalised_line():
 
 @pytest.mark.parametrize("check, with_priors", [(4, 2), (5, 2), (15, 2), (28, 2), (29, 2), (30, 2), (34, 2), (35, 4),
                                                 (36, 4), (37, 4), (38, 4), (39, 4), (40, 4),
-                                                (41, 4), (42, 4), (43, 4), (44, 4)])
+                                                (41, 4), (42, 4), (43, 4), (44, 4), (45, 8)])
 def test_novel_sets_are_the_preregistered_ones_plus_the_clean_reference(check, with_priors):
     x, y = _images(40), np.arange(40) % 10
     sets = list(fam.novel_sets(x, y, check))
-    assert [s[0] for s in sets][0] == "clean" and len(sets) == 1 + 16 + with_priors
+    assert [s[0] for s in sets][0] == "clean" and len(sets) == 1 + 2 * len(fam.CHECK_FAMILIES[check]) + with_priors
     assert {kind for _, kind, _ in sets} == {"clean", "covariate", "both"}
     assert {n.split("-")[0] for n, kind, _ in sets if kind == "covariate"} == set(fam.CHECK_FAMILIES[check])
 
@@ -1357,3 +1357,42 @@ def test_photocopy_is_grey_black_below_a_third_white_above_two_thirds_with_toner
         assert set(np.unique(z[i, :, 10:20, 0])) <= {129, 40}  # linear between: (128 - 89.25) / 76.5
     y = fam.novel(x, "photocopy", 2).astype(int)  # a = 0.4
     assert set(np.unique(y[:, :, 20:, 1])) <= {234, 148}  # 0.6 x 220 + 0.4 x 255, or dust
+
+
+# ------------------------------------------------------------------ check 45's families
+def test_reeded_glass_mirrors_a_sliver_into_each_reed_four_pixels_wide():
+    x = np.zeros((5, 32, 32, 3), dtype=np.uint8)
+    x[:, :, :, :] = (np.arange(32) * 8)[None, None, :, None]  # a ramp: each column's value is 8 x its index
+    z, changed = _changed_share(x, "reeded_glass_some", 4, 2)  # 45% of 5, in full
+    for i in changed:
+        # the reed of columns 8-11 reads columns 12.5, 10.5, 8.5 and 6.5: falling where the ramp rises
+        assert z[i, 0, 8:12, 0].tolist() == [100, 84, 68, 52]
+        assert (np.diff(z[i, 0, 4:8, 0].astype(int)) < 0).all() and (z[i] == z[i, :1]).all()
+    y = fam.novel(x, "reeded_glass", 2).astype(int)  # 0.4 x 0.4 of the reeded view
+    assert y[0, 0, 8:12, 0].tolist() == [round(0.84 * 8 * c + 0.16 * v) for c, v in zip(range(8, 12),
+                                                                                          (100, 84, 68, 52))]
+
+
+def test_cross_stitch_sews_each_cells_mean_on_its_diagonals_over_linen():
+    x = np.random.default_rng(1).integers(0, 256, (5, 32, 32, 3)).astype(np.uint8)
+    z, changed = _changed_share(x, "cross_stitch_some", 4, 2)  # 45% of 5, in full
+    i, k = np.mgrid[0:32, 0:32] % 4
+    on_x = (i == k) | (i + k == 3)
+    for n in changed:
+        assert (z[n][~on_x] == (232, 224, 204)).all()  # the linen between the stitches
+        cell = x[n, 4:8, 8:12].reshape(-1, 3).mean(axis=0)
+        np.testing.assert_allclose(z[n, 4:8, 8:12][on_x[:4, :4]], np.broadcast_to(cell, (8, 3)), atol=0.5)
+    y = fam.novel(x, "cross_stitch", 4).astype(float)  # 0.15 x 0.7 of the pattern
+    np.testing.assert_allclose(y[:, ~on_x], 0.895 * x[:, ~on_x] + 0.105 * np.array([232, 224, 204]), atol=0.51)
+
+
+def test_dark_reader_turns_light_dark_and_keeps_hues_unlike_a_negative():
+    x = np.zeros((5, 32, 32, 3), dtype=np.uint8)
+    x[:, :, :8], x[:, :, 8:16], x[:, :, 16:24], x[:, :, 24:] = 255, 0, (200, 40, 40), 100
+    z, changed = _changed_share(x, "dark_reader_some", 4, 2)  # 45% of 5, in full
+    for n in changed:
+        assert (z[n, :, :8] == 0).all() and (z[n, :, 8:16] == 255).all() and (z[n, :, 24:] == 155).all()
+        red = z[n, 0, 20].astype(int)  # (55, 215, 215) inverted, rotated back to a (light) red
+        assert red[0] > red[1] == red[2]
+    y = fam.novel(x, "dark_reader", 2).astype(int)  # 0.45 x 0.4 of the dark-mode view
+    assert (y[:, :, :8] == 209).all() and (y[:, :, 8:16] == 46).all()
