@@ -7,7 +7,8 @@ CPU to measure (``bench_bn_adapt.py --sets N --forms balanced3 --save-rows``, on
 ``heldout_families.py``). Kept in ``heldout_rows.csv`` they are re-read in a second, and a unit test holds the
 records to them. Ref-Avg-Shrunk, Ref-Prior and, for rows saved before it existed, COT-Gated are computed here by the
 toolkit's own functions from the saved columns, and so are Ref-Mix from ``heldout_shares.csv`` (checks 33 on) and
-Ref-Split, Ref-Blend, Ref-Sep and Ref-Hedge (adopted by check 43) from it with ``heldout_splits.csv``.
+Ref-Split, Ref-Blend, Ref-Sep and Ref-Hedge (adopted by check 43) from it with ``heldout_splits.csv``, and Ref-Parts
+(check 45's candidate) from those and the rows' own re-weighted share and parts' ATC-NE-EM.
 
     .venv/bin/python benchmarks/heldout_table.py
     .venv/bin/python benchmarks/heldout_table.py --by model --checks 30 31 32
@@ -107,10 +108,21 @@ def trained_rows(rows: pd.DataFrame, shares: Path = SHARES, splits: Path = SPLIT
     # Ref-Hedge (adopted by check 43): Ref-Sep read with the hedged Ref-Prior, in its gate as where it quotes it. Its
     # gate can open where Ref-Sep's does not, and there the split was kept only from check 43 on (before it, NaN on
     # the one such model-set, check 40's nibble_swap_some-4 for resnet9q_e4)
-    known = _separation_known(records, like, separation,
-                              [estimators.hedged_prior(r, m) for r, m in zip(records, move.to_numpy())])
+    known = np.array(_separation_known(records, like, separation,
+                                       [estimators.hedged_prior(r, m) for r, m in zip(records, move.to_numpy())]))
     t["Ref-Hedge"] = [estimators.ref_hedge(r, r["holdout_acc"], m, h, s, lambda c=c: c) if k else np.nan
                       for r, m, h, s, c, k in zip(records, move.to_numpy(), like, separation, split, known)]
+    # Ref-Parts (check 45's candidate): Ref-Hedge, but where it looks again (the tell open, Ref-Hedge's gate shut) and
+    # the re-weighted share opens the gate, the parts' ATC-NE-EM. Both were kept from check 45 on; before it, NaN
+    # where it looks again
+    rw, parts = (t[c].to_numpy(dtype=float) if c in t else np.full(len(t), np.nan)
+                 for c in ("reweighted_like", "parts_atc_em"))
+    known &= np.array([np.isfinite(w) or not estimators.looks_again(r, r["holdout_acc"], m, h)
+                       for r, m, h, w in zip(records, move.to_numpy(), like, rw)], dtype=bool)
+    t["Ref-Parts"] = [estimators.ref_parts(r, r["holdout_acc"], m, h, s, lambda c=c: c, lambda w=w: w,
+                                           lambda p=p: p) if k else np.nan
+                      for r, m, h, s, c, w, p, k in zip(records, move.to_numpy(), like, separation, split, rw, parts,
+                                                        known)]
     saved = t["COT-Gated"] if "COT-Gated" in t else pd.Series(np.nan, index=t.index)
     t["COT-Gated"] = saved.fillna(pd.Series([estimators.cot_gated(r) for r in records], index=t.index))
     return t

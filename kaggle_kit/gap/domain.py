@@ -201,7 +201,8 @@ class HoldoutLike:
     separation: float = 0.0
 
 
-def holdout_like_split(source: np.ndarray, target: np.ndarray, seed: int = 0) -> HoldoutLike | None:
+def holdout_like_split(source: np.ndarray, target: np.ndarray, seed: int = 0,
+                       source_weights: np.ndarray | None = None) -> HoldoutLike | None:
     """The largest share of ``target`` rows that could be drawn like the ``source`` rows, and which rows: a
     mixture-proportion estimate (the fewest target rows, relative to source rows, among those the classifier of
     ``reweighted_scores`` finds most source-like). Near 1 where the two sides look alike, near 0 where every target
@@ -210,8 +211,10 @@ def holdout_like_split(source: np.ndarray, target: np.ndarray, seed: int = 0) ->
     lowers it too: the source is not re-weighted to the target's estimated priors, which a mixture's broken share
     throws off. ``like`` and ``unlike``: on such a mixture, the rows that stand for its unchanged and its broken part
     (of the target rows scored, at most 5,000), and how far apart the two score (``separation``: Ref-Sep's tell of a
-    true mixture from one population cut in two). None where ``reweighted_scores`` is."""
-    scored = _scored_rows(source, target, np.ones(len(source)), seed=seed)
+    true mixture from one population cut in two). ``source_weights`` re-weight the source as ``reweighted_scores``
+    does (q_y / p_y for EM's priors q: check 45's candidate, Ref-Parts). None where ``reweighted_scores`` is."""
+    weights = np.ones(len(source)) if source_weights is None else source_weights
+    scored = _scored_rows(source, target, weights, seed=seed)
     if scored is None:
         return None
     side, score, rows = scored

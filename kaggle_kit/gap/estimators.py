@@ -460,6 +460,8 @@ SPLIT_SEPARATION = 1.5
 # it. Pre-registered check 43 put it ahead of Ref-Sep on a twentieth round: 1.83 against 1.93 over 80 model-sets,
 # differing on 11 (all with changed priors, where the tell opened and the gate stayed shut: 3.84 against 4.62).
 PRIOR_HEDGE = 0.75
+# Check 45's candidate, Ref-Parts (``ref_parts``): a part of a split with fewer rows than this is not read apart
+PART_MIN_ROWS = 50
 
 
 @dataclass(frozen=True)
@@ -787,6 +789,40 @@ def ref_hedge(estimates: Mapping, holdout_acc: float, reference_move: float, hol
     """Ref-Sep read with ``hedged_prior`` in Ref-Prior's place, in its gate's predicted drop as where it quotes it."""
     hedged = {**estimates, "Ref-Prior": hedged_prior(estimates, reference_move)}
     return ref_sep(hedged, holdout_acc, holdout_like, separation, split_estimate)
+
+
+def looks_again(estimates: Mapping, holdout_acc: float, reference_move: float, holdout_like: float | None) -> bool:
+    """Where Ref-Parts reads the share again: Ref-Prior's tell opens and Ref-Hedge's gate stays shut. There a changed
+    class mix alone tells the competition images from the holdout, so a set of which a share broke reads as one whose
+    every image changed, and the share reads low."""
+    hedged = hedged_prior(estimates, reference_move)
+    return class_mix_looks_changed(reference_move) and not looks_mixed(holdout_like, holdout_acc - hedged)
+
+
+def parts_atc_em(holdout_logits: np.ndarray, holdout_labels: np.ndarray, target_logits: np.ndarray,
+                 temperature: float, split) -> float:
+    """ATC-NE-EM read on each part of ``split`` (a ``domain.HoldoutLike``) apart, each with its own EM priors, and
+    weighted by its share; a part of fewer than ``PART_MIN_ROWS`` rows is left out (the whole set is read if both
+    are). Unlike ``split_cott``, each part is prior-corrected: the parts of a set whose class mix changed need not
+    share one mix, since the split sorts images partly by class."""
+    f = _fitted(holdout_logits, holdout_labels, target_logits, temperature)
+    parts = [(w, rows) for w, rows in ((split.share, split.like), (1 - split.share, split.unlike))
+             if len(rows) >= PART_MIN_ROWS] or [(1.0, np.arange(len(target_logits)))]
+    return sum(w * atc_probs(f.source, holdout_labels, f.target[rows], "ne",
+                             label_shift.em_priors(f.target_bcts[rows], f.source_priors))
+               for w, rows in parts) / sum(w for w, _ in parts)
+
+
+def ref_parts(estimates: Mapping, holdout_acc: float, reference_move: float, holdout_like: float | None,
+              separation: float | None, split_estimate, reweighted_like, parts_estimate) -> float:
+    """Check 45's candidate: Ref-Hedge, but where ``looks_again`` and the holdout-like share read with the holdout
+    re-weighted to EM's priors (``reweighted_like()``, None where unread) opens Ref-Hedge's gate, ``parts_estimate()``
+    (``parts_atc_em`` over that split). COTT and the split, which Ref-Hedge reads where its gate opens, are not
+    prior-corrected, and read such sets up to 30 points low (session 63, rounds 43-44)."""
+    if looks_again(estimates, holdout_acc, reference_move, holdout_like) and looks_mixed(
+            reweighted_like(), holdout_acc - hedged_prior(estimates, reference_move)):
+        return parts_estimate()
+    return ref_hedge(estimates, holdout_acc, reference_move, holdout_like, separation, split_estimate)
 
 
 def shrunk(estimate: float, holdout_acc: float) -> float:

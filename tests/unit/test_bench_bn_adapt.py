@@ -261,3 +261,38 @@ def test_written_from_saved_rows_the_summary_must_have_every_set_of_the_benchmar
     summary = json.loads((tmp_path / "measured_bn_adapt.json").read_text())
     assert summary["models"] == ["resnet9q", "weak_cnn"] and summary["sets"] == 3
     assert written["command"] == summary["command"] == "benchmarks/bench_bn_adapt.py --models resnet9q weak_cnn"
+
+
+def test_parts_reading_keeps_what_ref_parts_read_and_reads_nothing_where_it_does_not_look_again():
+    """Check 45's candidate on a mixture with a changed class mix: 60% drawn as the holdout is (another class mix),
+    40% sure and wrong. Where it looks again it reads the split re-weighted to EM's priors and, where that opens the
+    gate, the parts' ATC-NE-EM, and keeps both; elsewhere it is Ref-Hedge and keeps NaN."""
+    from scipy.special import log_softmax, softmax
+
+    from kaggle_kit.gap import domain, estimators, shifts
+
+    rng = np.random.default_rng(13)
+
+    def drawn(n):
+        logits = rng.normal(0.0, 2.0, (n, 10))
+        return logits, (softmax(logits, axis=1).cumsum(1) > rng.random((n, 1))).argmax(1)
+
+    hold, hold_y = drawn(5_000)
+    pool, pool_y = drawn(12_000)
+    q = np.array([0.3, 0.2, 0.1, 0.1, 0.1, 0.05, 0.05, 0.04, 0.03, 0.03])
+    same = pool[shifts.resample_to_priors(pool_y, q, 3_000, rng)]
+    broken = rng.normal(0.0, 2.0, (2_000, 10)) + 6.0 * np.eye(10)[rng.integers(0, 10, 2_000)]
+    target = np.concatenate([same, broken])
+    f = estimators._fitted(hold, hold_y, target, None)
+    res = {"estimates": {"Ref-EM": 0.80, "Ref-Avg-Shrunk": 0.76, "COTT": 0.70}, "holdout_acc": 0.86,
+           "reference_move": estimators.PRIOR_TELL + 0.01, "holdout_like_share": 0.3, "holdout_like_separation": 2.0,
+           "holdout_like_split_cott": 0.66, "priors_em": f.priors_em, "source_priors": f.source_priors,
+           "temperature": f.temperature}
+    got = bn.parts_reading(res, hold, hold_y, target)
+    split = domain.holdout_like_split(log_softmax(hold, axis=1), log_softmax(target, axis=1),
+                                      source_weights=(f.priors_em / f.source_priors)[hold_y])
+    assert got["reweighted_like"] == split.share >= estimators.MIX_SHARE
+    assert got["Ref-Parts"] == got["parts_atc_em"] == estimators.parts_atc_em(hold, hold_y, target, f.temperature,
+                                                                                split)
+    shut = bn.parts_reading({**res, "holdout_like_share": 0.5}, hold, hold_y, target)  # Ref-Hedge's gate opens
+    assert shut["Ref-Parts"] == 0.66 and np.isnan(shut["reweighted_like"]) and np.isnan(shut["parts_atc_em"])

@@ -930,3 +930,70 @@ def test_the_predicted_gain_of_adapting_is_shift_gated_on_the_reference_minus_on
     assert est.predicted_adaptation_change({"Shift-Gated": 0.7}, {}) is None
     # adapt unless it predicts a loss of more than a point
     assert est.adaptation_pays(0.0) and est.adaptation_pays(-0.0099) and not est.adaptation_pays(-0.0101)
+
+
+def test_ref_parts_reads_the_parts_only_where_it_looks_again_and_the_reweighted_share_opens_the_gate():
+    e = {"Ref-EM": 0.80, "Ref-Avg-Shrunk": 0.76, "Ref-Prior": 0.80, "COTT": 0.70}
+    split_estimate, split_asked = _counted(0.66)
+    reweighted, rw_asked = _counted(0.6)
+    parts, parts_asked = _counted(0.74)
+    sep, tell = est.SPLIT_SEPARATION, est.PRIOR_TELL + 0.01  # the hedge: 0.75 x 0.80 + 0.25 x 0.76 = 0.79
+    assert est.looks_again(e, 0.86, tell, 0.3) and not est.looks_again(e, 0.86, tell, 0.5)
+    # the share 0.3 shuts Ref-Hedge's gate; re-weighted it reads 0.6, with a hedged drop of 7 points: the parts
+    assert est.ref_parts(e, 0.86, tell, 0.3, sep, split_estimate, reweighted, parts) == 0.74
+    assert (split_asked, rw_asked, parts_asked) == ([], [1], [1])
+    # the share 0.5 opens Ref-Hedge's gate: its split, the share never read again
+    assert est.ref_parts(e, 0.86, tell, 0.5, sep, split_estimate, reweighted, parts) == 0.66 and rw_asked == [1]
+    # the tell shut: Ref-Hedge (here Ref-Avg-Shrunk), the share never read again
+    assert est.ref_parts(e, 0.86, 0.0, 0.3, sep, split_estimate, reweighted, parts) == 0.76 and rw_asked == [1]
+    # read again but not opened (0.39, or a hedged drop under 3 points, or no split): the hedge
+    for share, acc in ((0.39, 0.86), (0.6, 0.819)):
+        got = est.ref_parts(e, acc, tell, 0.3, sep, split_estimate, _counted(share)[0], parts)
+        assert got == pytest.approx(0.79) and parts_asked == [1]
+    assert est.ref_parts(e, 0.86, tell, 0.3, sep, split_estimate, lambda: None, parts) == pytest.approx(0.79)
+
+
+def test_parts_atc_em_reads_each_part_with_its_own_em_priors_and_leaves_out_a_tiny_part():
+    """Each part is ATC-NE-EM with the part's own EM priors, weighted by the split's share; a part under
+    PART_MIN_ROWS rows is left out, and with both under it the whole set is read."""
+    rng = np.random.default_rng(11)
+    hold, hold_y = _calibrated_logits(rng, 4_000, 2.0)
+    one, _ = _calibrated_logits(rng, 1_200, 2.0, bias=4.0 * np.eye(10)[0])  # class 0 far more common
+    other, _ = _calibrated_logits(rng, 1_800, 1.0, bias=4.0 * np.eye(10)[7])  # class 7, and less sure
+    target = np.concatenate([one, other])
+    like, unlike = np.arange(0, 1_200), np.arange(1_200, 3_000)
+    t = fit_temperature(hold, hold_y)
+    f = est._fitted(hold, hold_y, target, t)
+
+    def atc_em(rows, priors):
+        return est.atc_probs(f.source, hold_y, f.target[rows], "ne", priors)
+
+    own = [atc_em(r, est.label_shift.em_priors(f.target_bcts[r], f.source_priors)) for r in (like, unlike)]
+    got = est.parts_atc_em(hold, hold_y, target, t, domain.HoldoutLike(0.4, like, unlike))
+    assert got == pytest.approx(0.4 * own[0] + 0.6 * own[1])
+    shared = 0.4 * atc_em(like, f.priors_em) + 0.6 * atc_em(unlike, f.priors_em)  # one mix for both parts
+    assert abs(got - shared) > 0.005
+    tiny = domain.HoldoutLike(0.98, np.arange(0, 2_960), np.arange(2_960, 3_000))  # 40 rows: left out
+    assert est.parts_atc_em(hold, hold_y, target, t, tiny) == pytest.approx(
+        atc_em(np.arange(0, 2_960), est.label_shift.em_priors(f.target_bcts[:2_960], f.source_priors)))
+    both_tiny = domain.HoldoutLike(0.5, np.arange(0, 40), np.arange(40, 80))
+    assert est.parts_atc_em(hold, hold_y, target, t, both_tiny) == pytest.approx(atc_em(np.arange(3_000), f.priors_em))
+
+
+def test_the_holdout_like_split_reweighted_to_the_targets_priors_no_longer_reads_a_changed_class_mix_as_change():
+    """A target drawn as the holdout is but with another class mix: unweighted the share reads it partly changed;
+    with the holdout re-weighted to the target's priors (q_y / p_y) it reads it like the holdout. Unweighted and
+    weighted by ones read the same."""
+    rng = np.random.default_rng(12)
+    hold, hold_y = _calibrated_logits(rng, 5_000, 2.0)
+    pool, pool_y = _calibrated_logits(rng, 20_000, 2.0)
+    q = np.array([0.3, 0.2, 0.1, 0.1, 0.1, 0.05, 0.05, 0.04, 0.03, 0.03])
+    idx = shifts.resample_to_priors(pool_y, q, 4_000, rng)
+    target = pool[idx]
+    hl, tl = log_softmax(hold, axis=1), log_softmax(target, axis=1)
+    plain = domain.holdout_like_split(hl, tl)
+    ones = domain.holdout_like_split(hl, tl, source_weights=np.ones(len(hl)))
+    assert plain.share == ones.share and np.array_equal(plain.like, ones.like)
+    p = np.bincount(hold_y, minlength=10) / len(hold_y)
+    weighted = domain.holdout_like_split(hl, tl, source_weights=(q / p)[hold_y])
+    assert plain.share < 0.7 and weighted.share > 0.85

@@ -302,3 +302,18 @@ def test_shares_of_fresh_rows_come_from_their_own_column_and_a_bad_shares_file_i
     bad.write_text("check,model,set\n21,weak_cnn,vignette-2\n")
     with pytest.raises(ht.RowsError, match="shares.csv: no column holdout_like"):
         ht.trained_rows(one, bad)
+
+
+def test_ref_parts_is_ref_hedge_wherever_it_does_not_look_again_and_unknown_before_check_45_where_it_does(rows):
+    """Check 45's candidate needs the re-weighted share, which only check 45's rows keep: before it, Ref-Parts is
+    Ref-Hedge where the tell is shut or Ref-Hedge's gate opens, and NaN where it would have read the share again."""
+    raw = ht.read_rows(ht.ROWS)
+    b = raw[raw.statistics == "balanced3"].set_index(ht.KEY)
+    move = (b["COT-EM"] - b["COT"]).abs().reindex(pd.MultiIndex.from_frame(rows[ht.KEY])).to_numpy()
+    again = pd.Series([estimators.looks_again(r, r["holdout_acc"], m, h) for r, m, h in
+                       zip(rows.to_dict("records"), move, rows.holdout_like)], index=rows.index)
+    before = rows.check < 45
+    known = rows["Ref-Hedge"].notna()
+    same = before & known & ~again
+    np.testing.assert_array_equal(rows["Ref-Parts"][same], rows["Ref-Hedge"][same])
+    assert rows["Ref-Parts"][before & again].isna().all() and (before & known & again).sum() == 93
