@@ -8,7 +8,7 @@ CPU to measure (``bench_bn_adapt.py --sets N --forms balanced3 --save-rows``, on
 records to them. Ref-Avg-Shrunk, Ref-Prior and, for rows saved before it existed, COT-Gated are computed here by the
 toolkit's own functions from the saved columns, and so are Ref-Mix from ``heldout_shares.csv`` (checks 33 on) and
 Ref-Split, Ref-Blend, Ref-Sep and Ref-Hedge (adopted by check 43) from it with ``heldout_splits.csv``, and Ref-Parts
-(check 45's candidate) from those and the rows' own re-weighted share and parts' ATC-NE-EM.
+(check 45's candidate) from those and ``heldout_parts.csv``.
 
     .venv/bin/python benchmarks/heldout_table.py
     .venv/bin/python benchmarks/heldout_table.py --by model --checks 30 31 32
@@ -45,6 +45,9 @@ SHARES = Path(__file__).resolve().parent / "heldout_shares.csv"
 # cached logits, later checks' as their benchmark saved Ref-Split there. Its "separation" (Ref-Sep's tell,
 # ``domain.HoldoutLike.separation``) was computed in session 59 from the same cached logits for checks 33-40.
 SPLITS = Path(__file__).resolve().parent / "heldout_splits.csv"
+# Ref-Parts' inputs (check 45's candidate), the holdout-like share re-weighted to EM's priors and the parts' ATC-NE-EM,
+# kept for the model-sets where it read them (``estimators.looks_again``) as their benchmark saved them, check 45 on.
+PARTS = Path(__file__).resolve().parent / "heldout_parts.csv"
 SHOWN = ("Ref-Prior", "Ref-Avg-Shrunk", "Ref-Avg", "Ref-EM", "COT-Gated", "Median-5-Spread")
 KEY = ["check", "model", "set"]  # one model-set: its trained row and its balanced x3 row
 REQUIRED = ("check", "model", "round", "set", "kind", "statistics", "holdout_acc", "true_acc", "COT", "COT-EM",
@@ -73,13 +76,15 @@ def read_rows(path: Path, check: int | None = None) -> pd.DataFrame:
     return read_saved(path, REQUIRED, lambda rows: rows.rename(columns={"sets": "round"}).assign(check=check))
 
 
-def trained_rows(rows: pd.DataFrame, shares: Path = SHARES, splits: Path = SPLITS) -> pd.DataFrame:
+def trained_rows(rows: pd.DataFrame, shares: Path = SHARES, splits: Path = SPLITS,
+                 parts: Path = PARTS) -> pd.DataFrame:
     """The rows of the trained statistics, with the estimators the toolkit derives from saved columns: COT-Gated where
     a check saved none, Ref-Avg-Shrunk and Ref-Prior always (so a record follows ``REFERENCE_SHRINK`` or
     ``PRIOR_TELL`` if it is changed), Ref-Mix where ``shares`` or the rows give the model-set's holdout-like share,
     and Ref-Split and Ref-Blend where Ref-Mix is known and, if its gate opens, ``splits`` or the rows' Ref-Split
-    give ``split_cott`` (NaN elsewhere), and Ref-Sep and Ref-Hedge where they also give the split's separation.
-    Ref-Prior reads the balanced x3 row, whose COT and COT-EM are the reference's."""
+    give ``split_cott`` (NaN elsewhere), and Ref-Sep and Ref-Hedge where they also give the split's separation, and
+    Ref-Parts where, if it looks again, ``parts`` or the rows give what it read. Ref-Prior reads the balanced x3 row,
+    whose COT and COT-EM are the reference's."""
     t = rows[rows.statistics == "trained"].copy()
     if t[["holdout_acc", "true_acc", "Ref-Avg"]].isna().any().any():
         raise RowsError("a trained row without holdout_acc, true_acc or Ref-Avg")
@@ -113,15 +118,14 @@ def trained_rows(rows: pd.DataFrame, shares: Path = SHARES, splits: Path = SPLIT
     t["Ref-Hedge"] = [estimators.ref_hedge(r, r["holdout_acc"], m, h, s, lambda c=c: c) if k else np.nan
                       for r, m, h, s, c, k in zip(records, move.to_numpy(), like, separation, split, known)]
     # Ref-Parts (check 45's candidate): Ref-Hedge, but where it looks again (the tell open, Ref-Hedge's gate shut) and
-    # the re-weighted share opens the gate, the parts' ATC-NE-EM. Both were kept from check 45 on; before it, NaN
-    # where it looks again
-    rw, parts = (t[c].to_numpy(dtype=float) if c in t else np.full(len(t), np.nan)
-                 for c in ("reweighted_like", "parts_atc_em"))
+    # the re-weighted share opens the gate, the parts' ATC-NE-EM. Both were kept from check 45 on (``parts`` or a
+    # fresh check's rows); before it, NaN where it looks again
+    rw, read = (_kept_beside(t, parts, c, c).astype(float) for c in ("reweighted_like", "parts_atc_em"))
     known &= np.array([np.isfinite(w) or not estimators.looks_again(r, r["holdout_acc"], m, h)
                        for r, m, h, w in zip(records, move.to_numpy(), like, rw)], dtype=bool)
     t["Ref-Parts"] = [estimators.ref_parts(r, r["holdout_acc"], m, h, s, lambda c=c: c, lambda w=w: w,
                                            lambda p=p: p) if k else np.nan
-                      for r, m, h, s, c, w, p, k in zip(records, move.to_numpy(), like, separation, split, rw, parts,
+                      for r, m, h, s, c, w, p, k in zip(records, move.to_numpy(), like, separation, split, rw, read,
                                                         known)]
     saved = t["COT-Gated"] if "COT-Gated" in t else pd.Series(np.nan, index=t.index)
     t["COT-Gated"] = saved.fillna(pd.Series([estimators.cot_gated(r) for r in records], index=t.index))
