@@ -45,7 +45,7 @@ def test_a_record_that_says_other_than_the_rows_is_named(rows, monkeypatch):
 def test_cot_gated_computed_here_is_what_the_benchmark_saved_where_it_saved_it():
     raw = ht.read_rows(ht.ROWS)
     saved = raw[(raw.statistics == "trained") & raw["COT-Gated"].notna()]
-    assert len(saved) == 1376  # checks 26 (round 5) to 44
+    assert len(saved) == 1456  # checks 26 (round 5) to 45
     again = [estimators.cot_gated(r) for r in saved.drop(columns="COT-Gated").to_dict("records")]
     np.testing.assert_allclose(again, saved["COT-Gated"], atol=1e-12)
 
@@ -57,7 +57,8 @@ def test_ref_prior_is_ref_em_where_the_balanced_rows_cot_moved_over_the_tell_els
     b = raw[raw.statistics == "balanced3"].set_index(ht.KEY)
     move = (b["COT-EM"] - b["COT"]).abs().reindex(pd.MultiIndex.from_frame(rows[ht.KEY])).to_numpy()
     told = move > estimators.PRIOR_TELL
-    assert told.sum() == 137 and (rows.kind[told] != "covariate").mean() > 0.8  # checks 21-44
+    # checks 21-45; on round 45 seven of the 23 had no changed class mix (cross_stitch_some for the three resnets)
+    assert told.sum() == 160 and (rows.kind[told] != "covariate").mean() > 0.75
     np.testing.assert_array_equal(rows["Ref-Prior"][told], rows["Ref-EM"][told])
     np.testing.assert_array_equal(rows["Ref-Prior"][~told], rows["Ref-Avg-Shrunk"][~told])
     lone = raw[~((raw.statistics == "balanced3") & (raw.set == raw.set.iloc[0]) & (raw.check == raw.check.iloc[0])
@@ -156,7 +157,7 @@ def _gate(rows: pd.DataFrame) -> pd.Series:
 
 def test_ref_mix_is_derived_where_a_model_set_has_its_holdout_like_share_and_nowhere_else(rows):
     known = rows["holdout_like"].notna()
-    assert set(rows.check[known]) == set(range(33, 45)) and known.sum() == 944  # those whose logits were kept
+    assert set(rows.check[known]) == set(range(33, 46)) and known.sum() == 1024  # those whose logits were kept
     assert rows["Ref-Mix"][~known].isna().all()
     gate = _gate(rows)
     np.testing.assert_array_equal(rows["Ref-Mix"][gate], rows["COTT"][gate])
@@ -174,7 +175,7 @@ def test_ref_split_is_split_cott_where_ref_mixs_gate_opens_and_ref_prior_where_i
     known = rows["holdout_like"].notna()
     gate = _gate(rows)
     splits = pd.read_csv(ht.SPLITS).set_index(ht.KEY)["split_cott"]
-    assert len(splits) == gate.sum() == 113 + 36 + 35 + 34 + 28 + 27 + 29  # kept where read: checks 33-38, 39-44
+    assert len(splits) == gate.sum() == 113 + 36 + 35 + 34 + 28 + 27 + 29 + 21  # where read: checks 33-38, 39-45
     np.testing.assert_array_equal(rows["Ref-Split"][gate], splits.reindex(pd.MultiIndex.from_frame(rows[gate][ht.KEY])))
     np.testing.assert_array_equal(rows["Ref-Split"][known & ~gate], rows["Ref-Prior"][known & ~gate])
     assert rows["Ref-Split"][~known].isna().all()
@@ -304,16 +305,30 @@ def test_shares_of_fresh_rows_come_from_their_own_column_and_a_bad_shares_file_i
         ht.trained_rows(one, bad)
 
 
-def test_ref_parts_is_ref_hedge_wherever_it_does_not_look_again_and_unknown_before_check_45_where_it_does(rows):
-    """Check 45's candidate needs the re-weighted share, which only check 45's rows keep: before it, Ref-Parts is
-    Ref-Hedge where the tell is shut or Ref-Hedge's gate opens, and NaN where it would have read the share again."""
+def test_ref_parts_is_ref_hedge_wherever_it_does_not_look_again_and_unknown_before_check_43_where_it_does(rows):
+    """Ref-Parts (check 45's candidate) needs the re-weighted share: heldout_parts.csv keeps it for check 45's rows as
+    its benchmark saved them, and for checks 43 and 44's as session 64 read them from the logits those checks cached.
+    Before check 43 it is Ref-Hedge where the tell is shut or Ref-Hedge's gate opens, and NaN where it would have read
+    the share again. On rounds 43-44 it gives session 63's post hoc read; on round 45, check 45's outcome."""
     raw = ht.read_rows(ht.ROWS)
     b = raw[raw.statistics == "balanced3"].set_index(ht.KEY)
     move = (b["COT-EM"] - b["COT"]).abs().reindex(pd.MultiIndex.from_frame(rows[ht.KEY])).to_numpy()
     again = pd.Series([estimators.looks_again(r, r["holdout_acc"], m, h) for r, m, h in
                        zip(rows.to_dict("records"), move, rows.holdout_like)], index=rows.index)
-    before = rows.check < 45
     known = rows["Ref-Hedge"].notna()
-    same = before & known & ~again
-    np.testing.assert_array_equal(rows["Ref-Parts"][same], rows["Ref-Hedge"][same])
-    assert rows["Ref-Parts"][before & again].isna().all() and (before & known & again).sum() == 93
+    np.testing.assert_array_equal(rows["Ref-Parts"][known & ~again], rows["Ref-Hedge"][known & ~again])
+    before = rows.check < 43
+    assert rows["Ref-Parts"][before & again].isna().all() and (before & known & again).sum() == 72
+    assert rows["Ref-Parts"][rows.check >= 43].notna().all()
+    names = ["Ref-Parts", "Ref-Hedge"]
+    seen = ht.in_checks(rows, [43, 44])
+    assert ht.mae_points(seen, names) == pytest.approx({"Ref-Parts": 1.41, "Ref-Hedge": 1.55}, abs=0.005)
+    assert (seen["Ref-Parts"] != seen["Ref-Hedge"]).sum() == 11
+    # check 45's outcome: 45a held (lower over the 80, differing on at least 4), and 45c (closer on over half, each
+    # with changed priors)
+    round45 = ht.in_checks(rows, [45])
+    assert ht.mae_points(round45, names) == pytest.approx({"Ref-Parts": 4.27, "Ref-Hedge": 4.32}, abs=0.005)
+    differ = round45[round45["Ref-Parts"] != round45["Ref-Hedge"]]
+    assert len(differ) == 8 and (differ.kind == "both").all()
+    closer = (differ["Ref-Parts"] - differ.true_acc).abs() < (differ["Ref-Hedge"] - differ.true_acc).abs()
+    assert closer.sum() == 6
