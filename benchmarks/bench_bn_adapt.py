@@ -25,7 +25,8 @@ also keep the split's COTT wherever a gate read it ("split_cott": ``heldout_tabl
 Ref-Hedge from it once the rows are appended). ``--from-rows`` tables, and with ``--write`` summarises, rows that
 runs saved with ``--save-rows`` (``saved_rows``), so that the 90 minutes the benchmark's four models take on one core
 (session 63) can be split over processes (a.csv and b.csv above, two models each) and summarised as one run.
-The trained rows with a reference also get check 45's candidate, Ref-Parts (``parts_reading``), with what it read.
+They keep Ref-Parts' readings too, where it read them ("reweighted_like" and "parts_atc_em": ``heldout_table.py``
+keeps them in ``heldout_parts.csv``).
 """
 from __future__ import annotations
 
@@ -39,7 +40,6 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 import torch
-from scipy.special import log_softmax
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import bench_gap  # noqa: E402
@@ -52,7 +52,6 @@ from kaggle_kit.bn_adapt import adapted_copy, balanced_adapted_copy, equal_batch
 from kaggle_kit.data import load_cifar10, shared_data_dir  # noqa: E402
 from kaggle_kit.fsio import atomic_write_text  # noqa: E402
 from kaggle_kit.gap import estimators  # noqa: E402
-from kaggle_kit.gap.domain import holdout_like_split  # noqa: E402
 from kaggle_kit.gap.label_shift import class_priors  # noqa: E402
 from kaggle_kit.text import and_list  # noqa: E402
 
@@ -198,34 +197,10 @@ def evaluate(models: list[str], group: str = "bench", forms: tuple[str, ...] = S
                              "holdout_acc": res["holdout_acc"], "true_acc": float((lg.argmax(1) == y).mean()),
                              "holdout_like": res["holdout_like_share"],
                              "separation": res["holdout_like_separation"],
-                             "split_cott": res["holdout_like_split_cott"], **res["estimates"],
-                             **(parts_reading(res, holdout, hold_y, lg) if reference is not None else {})})
+                             "split_cott": res["holdout_like_split_cott"],
+                             "reweighted_like": res["holdout_like_reweighted"],
+                             "parts_atc_em": res["parts_atc_em"], **res["estimates"]})
     return pd.DataFrame(rows)
-
-
-def parts_reading(res: dict, holdout: np.ndarray, holdout_labels: np.ndarray, target: np.ndarray) -> dict:
-    """Check 45's candidate, Ref-Parts (``estimators.ref_parts``), for a trained row with its reference, with the
-    re-weighted holdout-like share and the parts' ATC-NE-EM wherever it read them (NaN elsewhere), so that
-    ``heldout_table.py`` can derive it again. Read here from ``estimate_all``'s result (its temperature, EM priors
-    and split COTT), rather than by ``estimate_all`` itself, until a check adopts it."""
-    read = {"reweighted_like": np.nan, "parts_atc_em": np.nan}
-    split = []
-
-    def reweighted_like() -> float | None:
-        weights = (res["priors_em"] / np.maximum(res["source_priors"], 1e-12))[holdout_labels]
-        split.append(holdout_like_split(log_softmax(holdout, axis=1), log_softmax(target, axis=1),
-                                        source_weights=weights))
-        read["reweighted_like"] = np.nan if split[0] is None else split[0].share
-        return None if split[0] is None else split[0].share
-
-    def parts_estimate() -> float:
-        read["parts_atc_em"] = estimators.parts_atc_em(holdout, holdout_labels, target, res["temperature"], split[0])
-        return read["parts_atc_em"]
-
-    estimate = estimators.ref_parts(res["estimates"], res["holdout_acc"], res["reference_move"],
-                                    res["holdout_like_share"], res["holdout_like_separation"],
-                                    lambda: res["holdout_like_split_cott"], reweighted_like, parts_estimate)
-    return {"Ref-Parts": estimate, **read}
 
 
 def _variants(df: pd.DataFrame) -> list[str]:
@@ -354,7 +329,11 @@ def add_reference_to_measured_error(df: pd.DataFrame, command: str,
                          f"range"),
              "Ref-Hedge": (f"Ref-Sep with {estimators.PRIOR_HEDGE:g} of Ref-EM and the rest of Ref-Avg-Shrunk where "
                            f"Ref-Prior quotes Ref-EM, on the same model-sets; {estimators.REFERENCE_PARTNER} "
-                           f"{image_shifts('Ref-Hedge')}; it quotes Ref-Avg-Shrunk's range")}
+                           f"{image_shifts('Ref-Hedge')}; it quotes Ref-Avg-Shrunk's range"),
+             "Ref-Parts": (f"Ref-Hedge, but where Ref-Prior's tell opens, its gate stays shut and the share read "
+                           f"with the holdout re-weighted to EM's priors opens it, ATC-NE-EM read apart on the two "
+                           f"parts, on the same model-sets; {estimators.REFERENCE_PARTNER} "
+                           f"{image_shifts('Ref-Parts')}; it quotes Ref-Avg-Shrunk's range")}
     for name, note in notes.items():
         payload["estimators"][name] = summaries[name]
         payload.setdefault("derived", {})[name] = note

@@ -8,7 +8,7 @@ CPU to measure (``bench_bn_adapt.py --sets N --forms balanced3 --save-rows``, on
 records to them. Ref-Avg-Shrunk, Ref-Prior and, for rows saved before it existed, COT-Gated are computed here by the
 toolkit's own functions from the saved columns, and so are Ref-Mix from ``heldout_shares.csv`` (checks 33 on) and
 Ref-Split, Ref-Blend, Ref-Sep and Ref-Hedge (adopted by check 43) from it with ``heldout_splits.csv``, and Ref-Parts
-(check 45's candidate) from those and ``heldout_parts.csv``.
+(adopted by check 45) from those and ``heldout_parts.csv``.
 
     .venv/bin/python benchmarks/heldout_table.py
     .venv/bin/python benchmarks/heldout_table.py --by model --checks 30 31 32
@@ -45,8 +45,9 @@ SHARES = Path(__file__).resolve().parent / "heldout_shares.csv"
 # cached logits, later checks' as their benchmark saved Ref-Split there. Its "separation" (Ref-Sep's tell,
 # ``domain.HoldoutLike.separation``) was computed in session 59 from the same cached logits for checks 33-40.
 SPLITS = Path(__file__).resolve().parent / "heldout_splits.csv"
-# Ref-Parts' inputs (check 45's candidate), the holdout-like share re-weighted to EM's priors and the parts' ATC-NE-EM,
-# kept for the model-sets where it read them (``estimators.looks_again``) as their benchmark saved them, check 45 on.
+# Ref-Parts' inputs (adopted by check 45), the holdout-like share re-weighted to EM's priors and the parts' ATC-NE-EM,
+# kept for the model-sets where it read them (``estimators.looks_again``) as their benchmark saved them, check 45 on,
+# and as session 64 read them for checks 43 and 44 from the logits those checks cached (the same model instances).
 PARTS = Path(__file__).resolve().parent / "heldout_parts.csv"
 SHOWN = ("Ref-Prior", "Ref-Avg-Shrunk", "Ref-Avg", "Ref-EM", "COT-Gated", "Median-5-Spread")
 KEY = ["check", "model", "set"]  # one model-set: its trained row and its balanced x3 row
@@ -117,8 +118,8 @@ def trained_rows(rows: pd.DataFrame, shares: Path = SHARES, splits: Path = SPLIT
                                        [estimators.hedged_prior(r, m) for r, m in zip(records, move.to_numpy())]))
     t["Ref-Hedge"] = [estimators.ref_hedge(r, r["holdout_acc"], m, h, s, lambda c=c: c) if k else np.nan
                       for r, m, h, s, c, k in zip(records, move.to_numpy(), like, separation, split, known)]
-    # Ref-Parts (check 45's candidate): Ref-Hedge, but where it looks again (the tell open, Ref-Hedge's gate shut) and
-    # the re-weighted share opens the gate, the parts' ATC-NE-EM. Both were kept from check 45 on (``parts`` or a
+    # Ref-Parts (adopted by check 45): Ref-Hedge, but where it looks again (the tell open, Ref-Hedge's gate shut) and
+    # the re-weighted share opens the gate, the parts' ATC-NE-EM. Both were kept from check 43 on (``parts`` or a
     # fresh check's rows); before it, NaN where it looks again
     rw, read = (_kept_beside(t, parts, c, c).astype(float) for c in ("reweighted_like", "parts_atc_em"))
     known &= np.array([np.isfinite(w) or not estimators.looks_again(r, r["holdout_acc"], m, h)

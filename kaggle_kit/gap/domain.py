@@ -212,7 +212,7 @@ def holdout_like_split(source: np.ndarray, target: np.ndarray, seed: int = 0,
     throws off. ``like`` and ``unlike``: on such a mixture, the rows that stand for its unchanged and its broken part
     (of the target rows scored, at most 5,000), and how far apart the two score (``separation``: Ref-Sep's tell of a
     true mixture from one population cut in two). ``source_weights`` re-weight the source as ``reweighted_scores``
-    does (q_y / p_y for EM's priors q: check 45's candidate, Ref-Parts). None where ``reweighted_scores`` is."""
+    does (q_y / p_y for EM's priors q: Ref-Parts, adopted by check 45). None where ``reweighted_scores`` is."""
     weights = np.ones(len(source)) if source_weights is None else source_weights
     scored = _scored_rows(source, target, weights, seed=seed)
     if scored is None:
