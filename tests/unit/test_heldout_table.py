@@ -241,6 +241,11 @@ def test_ref_sep_is_cott_where_the_gate_opens_on_parts_close_together_as_its_not
                                                                                abs=0.006)
 
 
+def _differ_and_closer(rows: pd.DataFrame, new: str, old: str) -> tuple[pd.DataFrame, int]:
+    """The model-sets where ``new`` and ``old`` differ, and on how many of them ``new`` is the closer."""
+    differ = rows[rows[new] != rows[old]]
+    return differ, int(((differ[new] - differ.true_acc).abs() < (differ[old] - differ.true_acc).abs()).sum())
+
 def test_ref_hedge_differs_from_ref_sep_only_where_the_tell_opens_as_prediction_42e_says(rows):
     """Ref-Hedge (adopted by check 43) is Ref-Sep wherever Ref-Prior's tell is shut; where it opens and the gate stays
     shut it is the hedge. The numbers PRIOR_HEDGE's note and pre-registered check 42e quote: post hoc on checks 33-41
@@ -269,10 +274,8 @@ def test_ref_hedge_differs_from_ref_sep_only_where_the_tell_opens_as_prediction_
     # check 43's outcome, on a twentieth round: 43a lower over the 80, differing on at least 4 (11), and 43e
     round43 = ht.in_checks(rows, [43])
     assert ht.mae_points(round43, names) == pytest.approx({"Ref-Hedge": 1.83, "Ref-Sep": 1.93}, abs=0.005)
-    differ = round43[round43["Ref-Hedge"] != round43["Ref-Sep"]]
-    assert len(differ) == 11 and (differ.kind == "both").all()
-    closer = (differ["Ref-Hedge"] - differ.true_acc).abs() < (differ["Ref-Sep"] - differ.true_acc).abs()
-    assert closer.sum() == 10
+    differ, closer = _differ_and_closer(round43, "Ref-Hedge", "Ref-Sep")
+    assert len(differ) == 11 and (differ.kind == "both").all() and closer == 10
     assert ht.mae_points(differ, names) == pytest.approx({"Ref-Hedge": 3.84, "Ref-Sep": 4.62}, abs=0.005)
 
 
@@ -328,7 +331,5 @@ def test_ref_parts_is_ref_hedge_wherever_it_does_not_look_again_and_unknown_befo
     # with changed priors)
     round45 = ht.in_checks(rows, [45])
     assert ht.mae_points(round45, names) == pytest.approx({"Ref-Parts": 4.27, "Ref-Hedge": 4.32}, abs=0.005)
-    differ = round45[round45["Ref-Parts"] != round45["Ref-Hedge"]]
-    assert len(differ) == 8 and (differ.kind == "both").all()
-    closer = (differ["Ref-Parts"] - differ.true_acc).abs() < (differ["Ref-Hedge"] - differ.true_acc).abs()
-    assert closer.sum() == 6
+    differ, closer = _differ_and_closer(round45, "Ref-Parts", "Ref-Hedge")
+    assert len(differ) == 8 and (differ.kind == "both").all() and closer == 6
