@@ -613,8 +613,8 @@ class RangeEvidence:
 # 80, 66 (9 below; Ref-Sep's 68); over checks 33-43, 752 of the 863 whose Ref-Hedge is known (51 below; Ref-Sep's 772).
 # Check 44 asked whether to take it out to Ref-Prior's estimate as well (Ref-EM where the tell opens, as Ref-Sep's
 # reached): on round 44's 80 both held on 70 (4 below), the two differing on 6, so it was not (44a asked 2 more). Over
-# checks 33-44, 822 of 943 (55 below). Round 45's 80, the hardest yet for the range: 67 (12 below); over checks 33-45,
-# 889 of 1,023 (67 below).
+# checks 33-44, 822 of 943 (55 below). Round 45's 80: 67 (12 below, all on families that change a share); over
+# checks 33-45, 889 of 1,023 (67 below).
 # Since check 45 it is quoted with Ref-Parts (Ref-Avg-Shrunk's, taken out to its estimate): over checks 33-45, 846 of
 # the 951 whose Ref-Parts is known (66 below; 89.0%), where Ref-Hedge's held on 843 of the same. Not known on 72 of
 # checks 33-42's model-sets, where Ref-Parts would have read a re-weighted share their logits, now gone, never gave:
