@@ -1932,14 +1932,20 @@ def texture_codec_some(x: np.ndarray, sev: int, rng: np.random.Generator) -> np.
     return _on_share(x, _SOME[sev - 1], rng, lambda s, _: to_uint8(_block_coded(s)))
 
 
-def _squeezed(x: np.ndarray, width: int) -> np.ndarray:
-    """Each image resampled to ``width`` columns, its height kept (linear, sampled at the new pixels' centres).
-    Floats."""
-    src = np.clip((np.arange(width) + 0.5) * x.shape[2] / width - 0.5, 0, x.shape[2] - 1)
+def _columns_at(x: np.ndarray, src: np.ndarray) -> np.ndarray:
+    """Each image read at the column positions ``src`` (fractional, clamped to the frame), linearly between the two
+    nearest columns, its height kept. Floats."""
+    src = np.clip(src, 0, x.shape[2] - 1)
     left = np.floor(src).astype(int)
     right, t = np.minimum(left + 1, x.shape[2] - 1), (src - left)[None, None, :, None]
     f = x.astype(np.float64)
     return f[:, :, left] * (1 - t) + f[:, :, right] * t
+
+
+def _squeezed(x: np.ndarray, width: int) -> np.ndarray:
+    """Each image resampled to ``width`` columns, its height kept (linear, sampled at the new pixels' centres).
+    Floats."""
+    return _columns_at(x, (np.arange(width) + 0.5) * x.shape[2] / width - 0.5)
 
 
 def _beside_another(x: np.ndarray, own: float, rng: np.random.Generator) -> np.ndarray:
@@ -2120,14 +2126,9 @@ _REED = 4  # pixels: the width of one reed of fluted glass
 def _reeded(x: np.ndarray) -> np.ndarray:
     """Each image seen through reeded (fluted) glass, its vertical reeds ``_REED`` pixels wide: each reed is a
     cylindrical lens that shows a strip twice its width, flipped left to right, so every reed holds a mirrored,
-    squeezed sliver of its neighbourhood (columns read with linear interpolation, clamped at the frame). Floats."""
-    w = x.shape[2]
-    j = np.arange(w) % _REED
-    src = np.clip(np.arange(w) - j + (_REED - 1) / 2 - 2 * (j - (_REED - 1) / 2), 0, w - 1)
-    left = np.floor(src).astype(int)
-    right, t = np.minimum(left + 1, w - 1), (src - left)[None, None, :, None]
-    f = x.astype(np.float64)
-    return (1 - t) * f[:, :, left] + t * f[:, :, right]
+    squeezed sliver of its neighbourhood (``_columns_at``). Floats."""
+    j = np.arange(x.shape[2]) % _REED
+    return _columns_at(x, np.arange(x.shape[2]) - j + (_REED - 1) / 2 - 2 * (j - (_REED - 1) / 2))
 
 
 # Of ``a``, the weight each change of check 45 gets on every image: mixed in at ``a`` itself, the every-image sets
