@@ -208,11 +208,12 @@ def holdout_like_split(source: np.ndarray, target: np.ndarray, seed: int = 0,
     ``reweighted_scores`` finds most source-like). Near 1 where the two sides look alike, near 0 where every target
     row changed, and near the unchanged share where only some rows changed (a set of which a share is broken), which
     an estimate read on the whole set cannot tell from a milder change of every row. A change of class mix alone
-    lowers it too: the source is not re-weighted to the target's estimated priors, which a mixture's broken share
-    throws off. ``like`` and ``unlike``: on such a mixture, the rows that stand for its unchanged and its broken part
-    (of the target rows scored, at most 5,000), and how far apart the two score (``separation``: Ref-Sep's tell of a
-    true mixture from one population cut in two). ``source_weights`` re-weight the source as ``reweighted_scores``
-    does (q_y / p_y for EM's priors q: Ref-Parts, adopted by check 45). None where ``reweighted_scores`` is."""
+    lowers it too: by default the source is not re-weighted to the target's estimated priors, which a mixture's
+    broken share throws off. ``like`` and ``unlike``: on such a mixture, the rows that stand for its unchanged and
+    its broken part (of the target rows scored, at most 5,000), and how far apart the two score (``separation``:
+    Ref-Sep's tell of a true mixture from one population cut in two). ``source_weights`` re-weight the source as
+    ``reweighted_scores`` does (q_y / p_y for EM's priors q: Ref-Parts, adopted by check 45). None where
+    ``reweighted_scores`` is."""
     weights = np.ones(len(source)) if source_weights is None else source_weights
     scored = _scored_rows(source, target, weights, seed=seed)
     if scored is None:

@@ -1093,6 +1093,11 @@ class _Fitted:
     priors_em: np.ndarray
     priors_bbse: np.ndarray
 
+    def em_weights(self, holdout_labels: np.ndarray) -> np.ndarray:
+        """Each holdout image's weight q_y / p_y for EM's priors q: the holdout re-weighted to the target's estimated
+        class mix, as Shift-Gated's domain AUC and Ref-Parts' second holdout-like share read it."""
+        return (self.priors_em / np.maximum(self.source_priors, 1e-12))[holdout_labels]
+
 
 def _fitted(holdout_logits: np.ndarray, holdout_labels: np.ndarray, target_logits: np.ndarray,
             temperature: float | None) -> _Fitted:
@@ -1173,8 +1178,7 @@ def _reference_estimates(est: Mapping, f: _Fitted, holdout_logits: np.ndarray, h
         return _ReferenceReading(move, like, separation, None, None, None, out)
     # two transports, gated, once; a second split (a classifier's fit), gated, once
     split_estimate = cache(lambda: split_cott(f.source, holdout_labels, f.target, split))
-    reweighted = cache(lambda: holdout_like_split(
-        hl, tl, source_weights=(f.priors_em / np.maximum(f.source_priors, 1e-12))[holdout_labels]))
+    reweighted = cache(lambda: holdout_like_split(hl, tl, source_weights=f.em_weights(holdout_labels)))
     parts_estimate = cache(lambda: _parts_atc_em(f, holdout_labels, reweighted()))
     out.update(combined_with_reference({**est, **out}, holdout_acc, move, like, separation, split_estimate,
                                        lambda: None if reweighted() is None else reweighted().share, parts_estimate))
@@ -1221,8 +1225,7 @@ def estimate_all(holdout_logits: np.ndarray, holdout_labels: np.ndarray, target_
     if holdout_stats is not None and target_stats is not None:
         from kaggle_kit.gap.domain import reweighted_domain_auc
 
-        shift_auc = reweighted_domain_auc(holdout_stats, target_stats,
-                                          (f.priors_em / np.maximum(f.source_priors, 1e-12))[holdout_labels])
+        shift_auc = reweighted_domain_auc(holdout_stats, target_stats, f.em_weights(holdout_labels))
         if shift_auc is not None:  # None: too few images on a side to tell them apart
             est["Shift-Gated"] = gated(est["ATC-NE-EM"], est["COT"], shift_auc)
     if synthetic is not None and target_stats is not None and shift_auc is not None:
