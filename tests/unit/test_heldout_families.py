@@ -42,8 +42,8 @@ def test_each_round_is_eight_families_or_six_new_to_the_synthetic_pool_and_to_th
     assert not set(fam.FAMILIES) & set(shifts.CORRUPTIONS)
     rounds = [fam.NOVEL, fam.CHECK5, fam.CHECK15, fam.CHECK16, fam.CHECK28, fam.CHECK29, fam.CHECK30, fam.CHECK31,
               fam.CHECK32, fam.CHECK33, fam.CHECK34, fam.CHECK35, fam.CHECK36, fam.CHECK37, fam.CHECK38,
-              fam.CHECK39, fam.CHECK40, fam.CHECK41, fam.CHECK42, fam.CHECK43, fam.CHECK44, fam.CHECK45]
-    assert [len(r) for r in rounds] == [8] * 21 + [6] and len(fam.FAMILIES) == 174  # no name in two rounds
+              fam.CHECK39, fam.CHECK40, fam.CHECK41, fam.CHECK42, fam.CHECK43, fam.CHECK44, fam.CHECK45, fam.CHECK46]
+    assert [len(r) for r in rounds] == [8] * 21 + [6, 8] and len(fam.FAMILIES) == 182  # no name in two rounds
 
 
 def test_earlier_checks_sets_are_drawn_as_before_later_rounds_were_added():
@@ -52,7 +52,7 @@ def test_earlier_checks_sets_are_drawn_as_before_later_rounds_were_added():
                                   *fam.CHECK30, *fam.CHECK31, *fam.CHECK32, *fam.CHECK33,
                                   *fam.CHECK34, *fam.CHECK35, *fam.CHECK36, *fam.CHECK37, *fam.CHECK38,
                                   *fam.CHECK39, *fam.CHECK40, *fam.CHECK41, *fam.CHECK42, *fam.CHECK43,
-                                  *fam.CHECK44, *fam.CHECK45]
+                                  *fam.CHECK44, *fam.CHECK45, *fam.CHECK46]
     x = _images(4)
     np.testing.assert_array_equal(fam.novel(x, "glass_blur", 2),  # check 5's first family, seeded as in check 5
                                   fam.glass_blur(x, 2, np.random.default_rng(700 + 8 * 10 + 2)))
@@ -116,7 +116,7 @@ def test_motion_blur_kernel_is_a_normalised_line():
 
 @pytest.mark.parametrize("check, with_priors", [(4, 2), (5, 2), (15, 2), (28, 2), (29, 2), (30, 2), (34, 2), (35, 4),
                                                 (36, 4), (37, 4), (38, 4), (39, 4), (40, 4),
-                                                (41, 4), (42, 4), (43, 4), (44, 4), (45, 8)])
+                                                (41, 4), (42, 4), (43, 4), (44, 4), (45, 8), (46, 4)])
 def test_novel_sets_are_the_preregistered_ones_plus_the_clean_reference(check, with_priors):
     x, y = _images(40), np.arange(40) % 10
     sets = list(fam.novel_sets(x, y, check))
@@ -1396,3 +1396,56 @@ def test_dark_reader_turns_light_dark_and_keeps_hues_unlike_a_negative():
         assert red[0] > red[1] == red[2]
     y = fam.novel(x, "dark_reader", 2).astype(int)  # 0.45 x 0.4 of the dark-mode view
     assert (y[:, :, :8] == 209).all() and (y[:, :, 8:16] == 46).all()
+
+
+# ------------------------------------------------------------------ check 46's families
+def test_photomosaic_tiles_each_cell_with_a_thumbnail_of_the_batch_shifted_to_the_cells_mean():
+    x = np.random.default_rng(2).integers(30, 226, (5, 32, 32, 3)).astype(np.uint8)
+    z, changed = _changed_share(x, "photomosaic_some", 4, 2)  # 45% of 5, in full
+    f = x.astype(float)
+    thumbs = f.reshape(5, 8, 4, 8, 4, 3).mean(axis=(2, 4))  # each image shrunk four times
+    for n in changed:
+        for r, c in ((0, 0), (2, 3)):
+            tile = z[n, 8 * r:8 * r + 8, 8 * c:8 * c + 8].astype(float)
+            np.testing.assert_allclose(tile.mean(axis=(0, 1)), f[n, 8 * r:8 * r + 8, 8 * c:8 * c + 8].mean(axis=(0, 1)),
+                                       atol=0.6)  # the cell's mean colour kept
+            shapes = [t - t.mean(axis=(0, 1)) for t in thumbs[changed]]  # the tile: one of the share's thumbnails
+            assert min(np.abs(tile - tile.mean(axis=(0, 1)) - s).max() for s in shapes) <= 0.6
+    y = fam.novel(x, "photomosaic", 2).astype(float)  # 0.45 x 0.4 of the mosaic on every image
+    assert 0 < np.abs(y - f).mean() < np.abs(z[changed].astype(float) - f[changed]).mean()
+
+
+def test_toon_flattens_each_channel_to_four_values_and_inks_outlines_at_edges():
+    x = np.zeros((5, 32, 32, 3), dtype=np.uint8)
+    x[:, :, :16], x[:, :, 16:] = (30, 100, 200), (240, 240, 240)
+    z, changed = _changed_share(x, "toon_some", 4, 2)  # 45% of 5, in full
+    for n in changed:
+        assert (z[n, :, :14] == (0, 85, 170)).all() and (z[n, :, 18:] == 255).all()  # 4 levels: 0, 85, 170, 255
+        assert (z[n, :, 15:17] == 0).all()  # the outline where luma steps by 136
+    flat = np.full((3, 32, 32, 3), 100, dtype=np.uint8)
+    assert (fam.novel(flat, "toon", 4) == 92).all()  # 0.75 x 0.7 of 85 over 100: no outline without an edge
+
+
+def test_crosshatch_adds_a_layer_of_lines_per_darker_tone_and_loses_colour():
+    x = np.zeros((5, 32, 32, 3), dtype=np.uint8)
+    for band, v in enumerate((250, 180, 130, 80, 20)):  # luma above 0.8, then under 0.8, 0.6, 0.4 and 0.2
+        x[:, 6 * band:6 * band + 6] = v
+    x[:, 30:] = (250, 0, 0)  # a saturated red: luma 75, under 0.4
+    z, changed = _changed_share(x, "crosshatch_some", 4, 2)  # 45% of 5, in full
+    inked = [(z[changed[0], 6 * b:6 * b + 4] == 25).mean() for b in range(5)]
+    assert inked[0] == 0 and all(np.diff(inked) > 0) and set(np.unique(z[changed])) == {25, 245}
+    np.testing.assert_array_equal(z[changed[0], 30:], z[changed[0], 30:, :, :1].repeat(3, axis=2))  # grey
+
+
+def test_ascii_art_draws_denser_glyphs_for_brighter_cells_in_their_colour_on_black():
+    x = np.zeros((5, 32, 32, 3), dtype=np.uint8)
+    x[:, :, :8], x[:, :, 8:16], x[:, :, 16:24], x[:, :, 24:] = 10, 90, (200, 150, 30), 250  # luma 10, 90, 151, 250
+    z, changed = _changed_share(x, "ascii_art_some", 4, 2)  # 45% of 5, in full
+    for n in changed:
+        ink = (z[n] > 0).any(axis=2)
+        assert not ink[:, :8].any()  # " " for the darkest cells
+        assert [ink[:4, c:c + 4].sum() for c in (8, 16, 24)] == [1, 2, 12]  # ".", ":" and "#"
+        np.testing.assert_array_equal(z[n, [1, 3], 17], [(200, 150, 30)] * 2)  # ":" in the cell's own colour
+        assert (z[n][~ink] == 0).all()
+    y = fam.novel(x, "ascii_art", 2).astype(int)  # 0.25 x 0.4 of the rendering on every image
+    assert (y[:, :, :8] == 9).all()  # 0.9 x 10 + 0.1 x black
