@@ -868,6 +868,25 @@ def ref_parts(estimates: Mapping, holdout_acc: float, reference_move: float, hol
     return ref_hedge(estimates, holdout_acc, reference_move, holdout_like, separation, split_estimate)
 
 
+def doubts_adapted(estimates: Mapping, holdout_acc: float, reference_move: float, holdout_like: float | None) -> bool:
+    """Where Ref-Doubt quotes COTT: Ref-Prior's tell opens and COTT's predicted drop opens Ref-Hedge's gate
+    (``looks_mixed``) where the hedged Ref-Prior's does not. The tell also opens where a share of the images broke
+    without a changed class mix, if the BatchNorm-adapted copy reads that share as confidently as the model does:
+    then Ref-EM, and the hedge with it, predicts no drop (round 45's cross-stitch, 15 points off)."""
+    return class_mix_looks_changed(reference_move) and looks_mixed(
+        holdout_like, holdout_acc - estimates["COTT"]) and not looks_mixed(
+        holdout_like, holdout_acc - hedged_prior(estimates, reference_move))
+
+
+def ref_doubt(estimates: Mapping, holdout_acc: float, reference_move: float, holdout_like: float | None) -> float:
+    """Check 46's candidate: COTT where ``doubts_adapted``, else Ref-Parts (``estimates["Ref-Parts"]``). Read post
+    hoc on checks 33-45 it changes 4 of 951 model-sets, all round 45's cross-stitched shares, 23.7 points off to 0.8
+    there (session 65)."""
+    if doubts_adapted(estimates, holdout_acc, reference_move, holdout_like):
+        return estimates["COTT"]
+    return estimates["Ref-Parts"]
+
+
 def shrunk(estimate: float, holdout_acc: float) -> float:
     """``estimate`` lowered by ``REFERENCE_SHRINK`` of the drop it predicts from ``holdout_acc`` (none if it predicts a
     rise): the slope correction of Ref-Avg-Shrunk."""

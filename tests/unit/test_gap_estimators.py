@@ -999,6 +999,24 @@ def test_ref_parts_reads_the_parts_only_where_it_looks_again_and_the_reweighted_
     assert est.ref_parts(e, 0.86, tell, 0.3, sep, split_estimate, lambda: None, parts) == pytest.approx(0.79)
 
 
+def test_ref_doubt_quotes_cott_only_where_the_tell_opens_and_cotts_drop_alone_opens_the_gate():
+    """Check 46's candidate: round 45's cross-stitched shares, where the adapted copy read the broken images as
+    confidently as the model did (Ref-EM predicting no drop) and COTT read the drop."""
+    e = {"Ref-EM": 0.86, "Ref-Avg-Shrunk": 0.80, "COTT": 0.55, "Ref-Parts": 0.845}  # hedge 0.845: a drop of 1.5
+    tell = est.PRIOR_TELL + 0.01
+    assert est.doubts_adapted(e, 0.86, tell, 0.55) and est.ref_doubt(e, 0.86, tell, 0.55) == 0.55
+    # the tell shut, or under 40% holdout-like: Ref-Parts
+    shut = est.PRIOR_TELL
+    assert not est.doubts_adapted(e, 0.86, shut, 0.55) and est.ref_doubt(e, 0.86, shut, 0.55) == 0.845
+    for share in (0.39, None):
+        assert est.ref_doubt(e, 0.86, tell, share) == 0.845
+    # COTT predicting under 3 points: Ref-Parts
+    assert est.ref_doubt({**e, "COTT": 0.831}, 0.86, tell, 0.55) == 0.845
+    assert est.ref_doubt({**e, "COTT": 0.83}, 0.86, tell, 0.55) == 0.83
+    # the hedged drop opening the gate itself (Ref-Hedge's gate): Ref-Parts, whatever it read there
+    assert est.ref_doubt({**e, "Ref-EM": 0.80}, 0.86, tell, 0.55) == 0.845
+
+
 def test_parts_atc_em_reads_each_part_with_its_own_em_priors_and_leaves_out_a_tiny_part():
     """Each part is ATC-NE-EM with the part's own EM priors, weighted by the split's share; a part under
     PART_MIN_ROWS rows is left out, and with both under it the whole set is read."""

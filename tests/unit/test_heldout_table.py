@@ -333,3 +333,17 @@ def test_ref_parts_is_ref_hedge_wherever_it_does_not_look_again_and_unknown_befo
     assert ht.mae_points(round45, names) == pytest.approx({"Ref-Parts": 4.27, "Ref-Hedge": 4.32}, abs=0.005)
     differ, closer = _differ_and_closer(round45, "Ref-Parts", "Ref-Hedge")
     assert len(differ) == 8 and (differ.kind == "both").all() and closer == 6
+
+
+def test_ref_doubt_differs_from_ref_parts_only_on_round_45s_cross_stitched_shares_where_the_tell_misfired(rows):
+    """Check 46's candidate, read post hoc on checks 33-45 (so no evidence): COTT in Ref-Parts' place on 4 of the 951
+    model-sets where Ref-Parts is known, each a balanced set of which a share was cross-stitched, 23.7 points off to
+    0.8."""
+    known = rows[rows.check.between(33, 45) & rows["Ref-Parts"].notna()]
+    assert len(known) == 951 and rows["Ref-Doubt"].isna().equals(rows["Ref-Parts"].isna())
+    differ = known[known["Ref-Doubt"] != known["Ref-Parts"]]
+    assert sorted(differ.set) == ["cross_stitch_some-2", "cross_stitch_some-2", "cross_stitch_some-4",
+                                  "cross_stitch_some-4"] and (differ.check == 45).all()
+    np.testing.assert_array_equal(differ["Ref-Doubt"], differ["COTT"])
+    assert ht.mae_points(differ, ["Ref-Parts", "Ref-Doubt"]) == pytest.approx(
+        {"Ref-Parts": 23.74, "Ref-Doubt": 0.80}, abs=0.005)
