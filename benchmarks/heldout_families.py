@@ -2133,8 +2133,8 @@ def _reeded(x: np.ndarray) -> np.ndarray:
 
 # Of ``a``, the weight each change of checks 45 and 46 gets on every image: mixed in at ``a`` itself, check 45's
 # every-image sets fell 34 to 70 points for resnet9q_e4 (to 13% on cross-stitch at severity 2), past any earlier
-# round's; check 46's likewise fell 34 to 68 points for crosshatch, ascii_art and photomosaic at severity 4, and
-# toon's 31 (each read on 2,000 test images before the check's entry, resnet9q_e4's accuracy alone)
+# round's; check 46's fell 31 (toon) to 68 points at severity 4 (each read on 2,000 test images before the check's
+# entry, resnet9q_e4's accuracy alone)
 _EVERY_WEIGHT = {"reeded_glass": 0.4, "cross_stitch": 0.15, "dark_reader": 0.45,
                  "photomosaic": 0.45, "toon": 0.75, "crosshatch": 0.15, "ascii_art": 0.25}
 
@@ -2150,6 +2150,13 @@ def reeded_glass_some(x: np.ndarray, sev: int, rng: np.random.Generator) -> np.n
     return _on_share(x, _SOME[sev - 1], rng, lambda s, _: to_uint8(_reeded(s)))
 
 
+def _cell_means(x: np.ndarray, size: int) -> np.ndarray:
+    """Each image's mean colour over each ``size`` x ``size`` cell, (n, h / size, w / size, c) floats: the coarse
+    picture that cross-stitch, text-mode art and a photomosaic keep."""
+    n, h, w, c = x.shape
+    return x.astype(np.float64).reshape(n, h // size, size, w // size, size, c).mean(axis=(2, 4))
+
+
 _LINEN = np.array([232.0, 224.0, 204.0])  # the cloth's colour between stitches
 _STITCH = 4  # pixels: one cross-stitch cell
 
@@ -2158,10 +2165,8 @@ def _cross_stitched(x: np.ndarray) -> np.ndarray:
     """Each image as a cross-stitch pattern sewn from it: every ``_STITCH`` x ``_STITCH`` cell becomes one X of
     thread in the cell's mean colour (its two diagonals) on ``_LINEN`` cloth, so the picture keeps its coarse colours
     while half of its pixels turn to a regular weave. Floats."""
-    n, h, w, c = x.shape
-    cells = x.astype(np.float64).reshape(n, h // _STITCH, _STITCH, w // _STITCH, _STITCH, c).mean(axis=(2, 4))
-    thread = np.repeat(np.repeat(cells, _STITCH, axis=1), _STITCH, axis=2)
-    i, k = np.mgrid[0:h, 0:w] % _STITCH
+    thread = np.repeat(np.repeat(_cell_means(x, _STITCH), _STITCH, axis=1), _STITCH, axis=2)
+    i, k = np.mgrid[0:x.shape[1], 0:x.shape[2]] % _STITCH
     on_x = ((i == k) | (i + k == _STITCH - 1))[None, ..., None]
     return np.where(on_x, thread, _LINEN)
 
@@ -2216,10 +2221,9 @@ def _photomosaic(x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     drawn image of the same batch, shifted to the cell's mean colour, so the picture keeps its coarse colours while
     its detail is other images' content. Floats."""
     n, h, w, c = x.shape
-    f = x.astype(np.float64)
     k = h // _TILE
-    thumbs = f.reshape(n, _TILE, h // _TILE, _TILE, w // _TILE, c).mean(axis=(2, 4))  # each image at tile size
-    cells = f.reshape(n, k, _TILE, k, _TILE, c).mean(axis=(2, 4))  # each cell's mean colour
+    thumbs = _cell_means(x, k)  # each image shrunk to tile size
+    cells = _cell_means(x, _TILE)
     tiles = thumbs[rng.integers(0, n, (n, k, k))]  # (n, k, k, tile, tile, c)
     tiles = tiles - tiles.mean(axis=(3, 4), keepdims=True) + cells[:, :, :, None, None, :]
     return np.clip(tiles.transpose(0, 1, 3, 2, 4, 5).reshape(n, h, w, c), 0, 255)
@@ -2304,7 +2308,7 @@ def _ascii_art(x: np.ndarray) -> np.ndarray:
     """Each image as a colour text-mode player shows it (libcaca's kind): every ``_CELL`` x ``_CELL`` cell one of
     ``_GLYPHS``, the denser the brighter the cell's mean luma, drawn in the cell's mean colour on black. Floats."""
     n, h, w, c = x.shape
-    cells = x.astype(np.float64).reshape(n, h // _CELL, _CELL, w // _CELL, _CELL, c).mean(axis=(2, 4))
+    cells = _cell_means(x, _CELL)
     which = np.minimum((luma(cells) / 256 * len(_GLYPHS)).astype(int), len(_GLYPHS) - 1)
     ink = _GLYPHS[which].transpose(0, 1, 3, 2, 4).reshape(n, h, w)  # (n, rows, cols, 4, 4) laid out
     colour = np.repeat(np.repeat(cells, _CELL, axis=1), _CELL, axis=2)
