@@ -880,13 +880,13 @@ def ref_parts(estimates: Mapping, holdout_acc: float, reference_move: float, hol
 
 
 def doubts_adapted(estimates: Mapping, holdout_acc: float, reference_move: float, holdout_like: float | None) -> bool:
-    """Where Ref-Doubt quotes COTT: Ref-Prior's tell opens and COTT's predicted drop opens Ref-Hedge's gate
-    (``looks_mixed``) where the hedged Ref-Prior's does not. The tell also opens where a share of the images broke
-    without a changed class mix, if the BatchNorm-adapted copy reads that share as confidently as the model does:
-    then Ref-EM, and the hedge with it, predicts no drop (round 45's cross-stitch, 15 points off)."""
-    return class_mix_looks_changed(reference_move) and looks_mixed(
-        holdout_like, holdout_acc - estimates["COTT"]) and not looks_mixed(
-        holdout_like, holdout_acc - hedged_prior(estimates, reference_move))
+    """Where Ref-Doubt quotes COTT: where Ref-Parts looks again (``looks_again``: Ref-Prior's tell open, the hedged
+    Ref-Prior's drop leaving Ref-Hedge's gate shut), COTT's predicted drop opens that gate (``looks_mixed``). The tell
+    also opens where a share of the images broke without a changed class mix, if the BatchNorm-adapted copy reads that
+    share as confidently as the model does: then Ref-EM, and the hedge with it, predicts no drop (round 45's
+    cross-stitch, 15 points off)."""
+    return looks_again(estimates, holdout_acc, reference_move, holdout_like) and looks_mixed(
+        holdout_like, holdout_acc - estimates["COTT"])
 
 
 def ref_doubt(estimates: Mapping, holdout_acc: float, reference_move: float, holdout_like: float | None) -> float:
