@@ -42,8 +42,9 @@ def test_each_round_is_eight_families_or_six_new_to_the_synthetic_pool_and_to_th
     assert not set(fam.FAMILIES) & set(shifts.CORRUPTIONS)
     rounds = [fam.NOVEL, fam.CHECK5, fam.CHECK15, fam.CHECK16, fam.CHECK28, fam.CHECK29, fam.CHECK30, fam.CHECK31,
               fam.CHECK32, fam.CHECK33, fam.CHECK34, fam.CHECK35, fam.CHECK36, fam.CHECK37, fam.CHECK38,
-              fam.CHECK39, fam.CHECK40, fam.CHECK41, fam.CHECK42, fam.CHECK43, fam.CHECK44, fam.CHECK45, fam.CHECK46]
-    assert [len(r) for r in rounds] == [8] * 21 + [6, 8] and len(fam.FAMILIES) == 182  # no name in two rounds
+              fam.CHECK39, fam.CHECK40, fam.CHECK41, fam.CHECK42, fam.CHECK43, fam.CHECK44, fam.CHECK45, fam.CHECK46,
+              fam.CHECK47]
+    assert [len(r) for r in rounds] == [8] * 21 + [6, 8, 8] and len(fam.FAMILIES) == 190  # no name in two rounds
 
 
 def test_earlier_checks_sets_are_drawn_as_before_later_rounds_were_added():
@@ -52,7 +53,7 @@ def test_earlier_checks_sets_are_drawn_as_before_later_rounds_were_added():
                                   *fam.CHECK30, *fam.CHECK31, *fam.CHECK32, *fam.CHECK33,
                                   *fam.CHECK34, *fam.CHECK35, *fam.CHECK36, *fam.CHECK37, *fam.CHECK38,
                                   *fam.CHECK39, *fam.CHECK40, *fam.CHECK41, *fam.CHECK42, *fam.CHECK43,
-                                  *fam.CHECK44, *fam.CHECK45, *fam.CHECK46]
+                                  *fam.CHECK44, *fam.CHECK45, *fam.CHECK46, *fam.CHECK47]
     x = _images(4)
     np.testing.assert_array_equal(fam.novel(x, "glass_blur", 2),  # check 5's first family, seeded as in check 5
                                   fam.glass_blur(x, 2, np.random.default_rng(700 + 8 * 10 + 2)))
@@ -116,7 +117,8 @@ def test_motion_blur_kernel_is_a_normalised_line():
 
 @pytest.mark.parametrize("check, with_priors", [(4, 2), (5, 2), (15, 2), (28, 2), (29, 2), (30, 2), (34, 2), (35, 4),
                                                 (36, 4), (37, 4), (38, 4), (39, 4), (40, 4),
-                                                (41, 4), (42, 4), (43, 4), (44, 4), (45, 8), (46, 4)])
+                                                (41, 4), (42, 4), (43, 4), (44, 4), (45, 8), (46, 4),
+                                                (47, 4)])
 def test_novel_sets_are_the_preregistered_ones_plus_the_clean_reference(check, with_priors):
     x, y = _images(40), np.arange(40) % 10
     sets = list(fam.novel_sets(x, y, check))
@@ -1449,3 +1451,64 @@ def test_ascii_art_draws_denser_glyphs_for_brighter_cells_in_their_colour_on_bla
         assert (z[n][~ink] == 0).all()
     y = fam.novel(x, "ascii_art", 2).astype(int)  # 0.25 x 0.4 of the rendering on every image
     assert (y[:, :, :8] == 9).all()  # 0.9 x 10 + 0.1 x black
+
+
+# ------------------------------------------------------------------ check 47's families
+def test_pointillism_paints_a_plus_of_each_centres_colour_every_third_pixel_on_white_paper():
+    x = np.random.default_rng(3).integers(30, 226, (5, 32, 32, 3)).astype(np.uint8)
+    z, changed = _changed_share(x, "pointillism_some", 4, 2)  # 45% of 5, in full
+    for n in changed:
+        paper = (z[n] == 240).all(axis=2)
+        [(r, c)] = [(r, c) for r in range(3) for c in range(3)  # the grid's phase: its centres keep their colour
+                    if (z[n, r + 1:30:3, c + 1:30:3] == x[n, r + 1:30:3, c + 1:30:3]).all()]
+        centre = z[n, r + 4, c + 4]
+        for dr, dc in ((-1, 0), (1, 0), (0, -1), (0, 1)):
+            assert (z[n, r + 4 + dr, c + 4 + dc] == centre).all()  # the plus's arms in the centre's colour
+        for dr, dc in ((-1, -1), (-1, 1), (1, -1), (1, 1)):
+            assert paper[r + 4 + dr, c + 4 + dc]  # its corners left white
+        assert 0.35 < paper.mean() <= 4 / 9  # 4 of every 9 pixels, fewer at the borders
+    y = fam.novel(x, "pointillism", 2).astype(float)  # a share of the painting on every image
+    assert 0 < np.abs(y - x).mean() < np.abs(z[changed].astype(float) - x[changed]).mean()
+
+
+def test_risograph_prints_red_as_fluorescent_pink_misregistered_by_a_pixel_and_leaves_white_paper_white():
+    x = np.full((5, 32, 32, 3), 255, dtype=np.uint8)
+    x[:, 8:16, 8:16] = (255, 0, 0)  # no green: the pink drum's full separation, none of the blue's
+    z, changed = _changed_share(x, "risograph_some", 4, 2)  # 45% of 5, in full
+    for n in changed:
+        pink = z[n, :, :, 1] < 200
+        rows, cols = np.nonzero(pink)
+        assert pink.sum() == 64 and (rows.min(), cols.min()) in [(7, 7), (7, 9), (9, 7), (9, 9)]  # one pixel off
+        assert (z[n][pink][:, 0] == 255).all() and (72 <= z[n][pink][:, 1]).all() and (z[n][pink][:, 1] <= 119).all()
+        assert (176 <= z[n][pink][:, 2]).all() and (z[n][pink][:, 2] <= 196).all()  # 0.75 to 1 of the ink's cover
+        assert (z[n][~pink] == 255).all()  # white paper, and the red square's own place, unprinted by the blue
+    y = fam.novel(np.full((3, 32, 32, 3), 255, dtype=np.uint8), "risograph", 4)
+    assert (y == 255).all()
+
+
+def test_lenticular_interleaves_two_pixel_strips_of_another_image_of_the_share():
+    x = np.random.default_rng(4).integers(0, 256, (5, 32, 32, 3)).astype(np.uint8)
+    z, changed = _changed_share(x, "lenticular_some", 4, 2)  # 45% of 5, in full
+    odd = (np.arange(32) // 2) % 2 == 1
+    for n in changed:
+        np.testing.assert_array_equal(z[n][:, ~odd], x[n][:, ~odd])  # its own picture in every other strip
+        [other] = [m for m in changed if m != n]  # the other view: another image of the share
+        np.testing.assert_array_equal(z[n][:, odd], x[other][:, odd])
+    y = fam.novel(x, "lenticular", 2)  # every image: only the other view's strips change
+    np.testing.assert_array_equal(y[:, :, ~odd], x[:, :, ~odd])
+    assert (y[:, :, odd] != x[:, :, odd]).any()
+
+
+def test_chalkboard_draws_chalk_at_edges_only_on_a_green_board_and_loses_colour():
+    x = np.zeros((5, 32, 32, 3), dtype=np.uint8)
+    x[:, :, :16], x[:, :, 16:] = (200, 30, 30), (30, 30, 200)  # luma 80.8 and 49.4
+    z, changed = _changed_share(x, "chalkboard_some", 4, 2)  # 45% of 5, in full
+    for n in changed:
+        assert (z[n, :, :14] == (34, 52, 44)).all() and (z[n, :, 18:] == (34, 52, 44)).all()  # flat: the board
+        # Sobel 4 x 31.4 at the step: that of full pressure, times the grain, one pressure for all three channels
+        pressure = (z[n, :, 15:17] - np.array([34, 52, 44])) / (235 - np.array([34, 52, 44]))
+        assert (pressure.min() >= 0.6 * 125.6 / 255 - 0.01) and (pressure.max() <= 125.6 / 255 + 0.01)
+        assert np.ptp(pressure, axis=2).max() < 0.01
+    flat = np.full((3, 32, 32, 3), 100, dtype=np.uint8)
+    y = fam.novel(flat, "chalkboard", 2)  # 0.6 x 0.4 of the board, no chalk without an edge
+    assert (y == np.round(0.76 * 100 + 0.24 * np.array([34, 52, 44])).astype(np.uint8)).all()
