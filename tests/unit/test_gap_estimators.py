@@ -999,6 +999,15 @@ def test_ref_parts_reads_the_parts_only_where_it_looks_again_and_the_reweighted_
     assert est.ref_parts(e, 0.86, tell, 0.3, sep, split_estimate, lambda: None, parts) == pytest.approx(0.79)
 
 
+def test_the_candidate_margin_widens_a_range_only_where_it_ends_within_the_margin_of_the_estimate():
+    assert est.with_margin((0.70, 0.80), 0.75) == (0.70, 0.80)  # 5 points either side already
+    assert est.with_margin((0.70, 0.80), 0.70) == (pytest.approx(0.68), 0.80)  # taken out to the estimate
+    assert est.with_margin((0.70, 0.80), 0.795, 0.01) == (0.70, pytest.approx(0.805))
+    assert est.with_margin((0.0, 0.02), 0.005) == (0.0, pytest.approx(0.025))  # not under 0
+    assert est.with_margin((0.97, 1.0), 0.99) == (0.97, 1.0)  # nor over 1
+    assert est.with_margin((0.70, 0.80), None) == (0.70, 0.80)
+
+
 def test_ref_doubt_quotes_cott_only_where_the_tell_opens_and_cotts_drop_alone_opens_the_gate():
     """Check 46's candidate: round 45's cross-stitched shares, where the adapted copy read the broken images as
     confidently as the model did (Ref-EM predicting no drop) and COTT read the drop."""
