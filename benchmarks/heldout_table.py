@@ -175,11 +175,10 @@ def quoted_range(row: dict, name: str, errors: dict) -> tuple[float, float] | No
     return estimators.prediction_range(errors, est, row["holdout_acc"], name)
 
 
-def range_coverage(rows: pd.DataFrame, name: str, errors: dict, margin: float = 0.0) -> dict:
+def range_coverage(rows: pd.DataFrame, name: str, errors: dict) -> dict:
     """How often ``quoted_range`` for ``name`` held the true accuracy: shares covered, below and above, and the mean
-    half-width in points. A ``margin`` reads it as check 47's candidate (``estimators.with_margin``)."""
-    spans = [estimators.with_margin(span, r[name], margin) if span and margin else span or (np.nan, np.nan)
-             for r in rows.to_dict("records") for span in [quoted_range(r, name, errors)]]
+    half-width in points."""
+    spans = [quoted_range(r, name, errors) or (np.nan, np.nan) for r in rows.to_dict("records")]
     low, high = np.array(spans).T
     truth = rows.true_acc.to_numpy()
     return {"n": len(rows), "covered": float(np.mean((truth >= low) & (truth <= high))),
@@ -286,10 +285,6 @@ def main(argv=None) -> int:
     print(f"\nThe range quoted with {rec} (estimators.prediction_range) held the true accuracy on "
           f"{cov['covered']:.1%} of {cov['n']} model-sets ({cov['below']:.1%} below it, {cov['above']:.1%} above; "
           f"mean half-width {cov['half_width_points']:.2f} points).")
-    wide = range_coverage(rows[rows[rec].notna()], rec, estimators.measured_error(), estimators.RANGE_MARGIN_CANDIDATE)
-    print(f"Reaching at least {estimators.RANGE_MARGIN_CANDIDATE * 100:.0f} points either side of {rec} (check 47's "
-          f"candidate, estimators.with_margin): {wide['covered']:.1%} ({wide['below']:.1%} below, {wide['above']:.1%} "
-          f"above; mean half-width {wide['half_width_points']:.2f} points).")
     ad = adaptation(both)
     print(f"Re-estimating BatchNorm only where {estimators.ADAPT_PREDICTOR} predicted no loss over "
           f"{estimators.ADAPT_MARGIN * 100:.0f} point (estimators.adaptation_pays): {ad['rule_points']:+.2f} points "

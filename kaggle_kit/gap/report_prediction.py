@@ -100,7 +100,7 @@ def expectation_sentence(name: str, estimator: str, result: dict, errors: dict,
 
 def borrowed_sentence(name: str, estimator: str, result: dict, errors: dict, unseen: dict | None = None) -> str | None:
     """Ref-Parts', Ref-Hedge's, Ref-Sep's, Ref-Split's, Ref-Mix's or Ref-Prior's line: which estimate it quotes and why
-    (``choice_words``), the range it borrows from its ``estimators.RANGE_LENDER``, taken out to its estimate, with that
+    (``choice_words``), the range it borrows from its ``estimators.RANGE_LENDER``, reaching past its estimate, with that
     range's held-out record, then the lender's own line, which says how the range was built."""
     lender = estimators.RANGE_LENDER[estimator]
     est, move = result["estimates"].get(estimator), result.get("reference_move")
@@ -115,7 +115,8 @@ def borrowed_sentence(name: str, estimator: str, result: dict, errors: dict, uns
     low, high = estimators.prediction_range(errors, result["estimates"], result["holdout_acc"], estimator)
     why = choice_words(estimator, result, lender)
     span = estimators.prediction_range(errors, result["estimates"], result["holdout_acc"], lender)
-    taken = "" if span == (low, high) else ", taken out to hold this estimate"
+    margin = f"{100 * estimators.RANGE_MARGIN:.0f} points"
+    taken = "" if span == (low, high) else f", reaching at least {margin} either side of this estimate"
     lent = lent.removeprefix(f"{name}: ")
     return (f"{name}: {estimator} predicts **{percent(est, 1)}**, {versus(est, result['holdout_acc'])} the holdout: "
             f"{why}. Expect **{percent(low, 1)} to {percent(high, 1)}**, {lender}'s range{taken}.{record} How that "

@@ -857,7 +857,7 @@ def test_a_recommended_estimate_outside_median_5s_range_widens_it_to_its_own_ban
     assert est.joined_range((0.64, 0.75), 0.80, None) == (0.64, 0.75)  # no band of its own: nothing to join
 
 
-def test_ref_prior_quotes_ref_avg_shrunks_range_taken_out_to_its_own_estimate():
+def test_ref_prior_quotes_ref_avg_shrunks_range_reaching_past_its_own_estimate():
     errors = {"estimators": {
         "Median-5": {"mae_all_generated": 0.02, "p90_generated": 0.05, "max_error_generated": 0.1, "n_generated": 20},
         "Ref-Avg-Shrunk": {"mae_all_generated": 0.03, "p90_generated": 0.04, "max_error_generated": 0.1,
@@ -868,11 +868,12 @@ def test_ref_prior_quotes_ref_avg_shrunks_range_taken_out_to_its_own_estimate():
     assert shrunk == (pytest.approx(0.64), pytest.approx(0.75))
     p = est.recommended_prediction({"estimates": full, "holdout_acc": 0.9}, errors)
     assert (p.estimator, p.accuracy) == ("Ref-Prior", 0.86)
-    assert (p.low, p.high) == (pytest.approx(0.64), 0.86)  # taken out to the estimate, not to a band of its own
+    assert (p.low, p.high) == (pytest.approx(0.64), pytest.approx(0.88))  # 2 points past it, not a band of its own
     same = {**full, "Ref-Prior": 0.74}
-    assert est.prediction_range(errors, same, 0.9, "Ref-Prior") == shrunk
+    assert est.prediction_range(errors, same, 0.9, "Ref-Prior") == (shrunk[0], pytest.approx(0.76))  # 1 point in
+    middle = {**full, "Ref-Prior": 0.70}
+    assert est.prediction_range(errors, middle, 0.9, "Ref-Prior") == shrunk  # over 2 points from either end
     assert est.prediction_range({}, full, 0.9, "Ref-Prior") is None  # no range for its lender: none for it
-    assert est.taken_out_to((0.6, 0.7), 0.5) == (0.5, 0.7) and est.taken_out_to((0.6, 0.7), None) == (0.6, 0.7)
 
 
 def test_cott_transports_the_target_to_the_priors_it_is_given():
@@ -999,7 +1000,7 @@ def test_ref_parts_reads_the_parts_only_where_it_looks_again_and_the_reweighted_
     assert est.ref_parts(e, 0.86, tell, 0.3, sep, split_estimate, lambda: None, parts) == pytest.approx(0.79)
 
 
-def test_the_candidate_margin_widens_a_range_only_where_it_ends_within_the_margin_of_the_estimate():
+def test_the_margin_widens_a_range_only_where_it_ends_within_the_margin_of_the_estimate():
     assert est.with_margin((0.70, 0.80), 0.75) == (0.70, 0.80)  # 5 points either side already
     assert est.with_margin((0.70, 0.80), 0.70) == (pytest.approx(0.68), 0.80)  # taken out to the estimate
     assert est.with_margin((0.70, 0.80), 0.795, 0.01) == (0.70, pytest.approx(0.805))
