@@ -2246,6 +2246,12 @@ _TOON_EDGE = 200.0  # Sobel magnitude of luma (4 x a step's height) at which an 
 _SOBEL = np.array([[[1, 0, -1], [2, 0, -2], [1, 0, -1]]])  # along columns, within each image only
 
 
+def _sobel_magnitude(y: np.ndarray) -> np.ndarray:
+    """The Sobel gradient's magnitude of each (n, h, w) image, taken within the image (``ndimage.sobel`` over the
+    batch would also smooth across neighbouring images)."""
+    return np.hypot(ndimage.correlate(y, _SOBEL), ndimage.correlate(y, _SOBEL.transpose(0, 2, 1)))
+
+
 def _toon(x: np.ndarray) -> np.ndarray:
     """Each image through a phone app's cartoon filter: a 3 x 3 median smooths it, each channel is flattened to
     ``_TOON_LEVELS`` values, and black outlines are inked where the smoothed luma's Sobel gradient reaches
@@ -2253,7 +2259,7 @@ def _toon(x: np.ndarray) -> np.ndarray:
     smooth = ndimage.median_filter(x, size=(1, 3, 3, 1)).astype(np.float64)
     flat = np.round(smooth / 255 * (_TOON_LEVELS - 1)) * 255 / (_TOON_LEVELS - 1)
     y = luma(smooth)
-    edge = np.hypot(ndimage.correlate(y, _SOBEL), ndimage.correlate(y, _SOBEL.transpose(0, 2, 1))) >= _TOON_EDGE
+    edge = _sobel_magnitude(y) >= _TOON_EDGE
     return np.where(edge[..., None], 0.0, flat)
 
 
@@ -2412,7 +2418,7 @@ def _lenticular(x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
 def lenticular(x: np.ndarray, sev: int, rng: np.random.Generator) -> np.ndarray:
     """Every image with its lenticular view (``_lenticular``) mixed in at ``_EVERY_WEIGHT`` of ``a``."""
     a = _EVERY_WEIGHT["lenticular"] * _EVERY[sev - 1]
-    return to_uint8((1 - a) * x + a * _lenticular(x, rng).astype(np.float64))
+    return to_uint8((1 - a) * x + a * _lenticular(x, rng))
 
 
 def lenticular_some(x: np.ndarray, sev: int, rng: np.random.Generator) -> np.ndarray:
@@ -2429,9 +2435,8 @@ def _chalkboard(x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """Each image as chalk lines on a green blackboard: chalk where its luma's Sobel gradient (within each image) is
     steep, at a pressure up to full at ``_CHALK_EDGE`` and grainy (0.6 to 1 of it, drawn per pixel); colour and flat
     areas are lost. Floats."""
-    y = luma(x.astype(np.float64))
-    edge = np.hypot(ndimage.correlate(y, _SOBEL), ndimage.correlate(y, _SOBEL.transpose(0, 2, 1)))
-    chalk = np.minimum(edge / _CHALK_EDGE, 1.0) * rng.uniform(0.6, 1.0, y.shape)
+    edge = _sobel_magnitude(luma(x.astype(np.float64)))
+    chalk = np.minimum(edge / _CHALK_EDGE, 1.0) * rng.uniform(0.6, 1.0, edge.shape)
     return _BOARD + chalk[..., None] * (_CHALK - _BOARD)
 
 
