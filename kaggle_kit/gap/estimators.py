@@ -1052,8 +1052,7 @@ def prediction_range(errors: dict, estimates: dict, holdout_acc: float, name: st
 RANGE_MARGIN = 0.02
 
 
-def with_margin(span: tuple[float, float], estimate: float | None,
-                margin: float = RANGE_MARGIN) -> tuple[float, float]:
+def with_margin(span: tuple[float, float], estimate: float | None, margin: float) -> tuple[float, float]:
     """``span`` reaching at least ``margin`` either side of ``estimate``, within [0, 1]. An estimate that falls
     outside its lender's range is no likelier right than wrong on the far side of it."""
     if estimate is None:
