@@ -2137,7 +2137,8 @@ def _reeded(x: np.ndarray) -> np.ndarray:
 # entry, resnet9q_e4's accuracy alone)
 _EVERY_WEIGHT = {"reeded_glass": 0.4, "cross_stitch": 0.15, "dark_reader": 0.45,
                  "photomosaic": 0.45, "toon": 0.75, "crosshatch": 0.15, "ascii_art": 0.25,
-                 "pointillism": 0.2, "risograph": 0.8, "lenticular": 0.4, "chalkboard": 0.6}
+                 "pointillism": 0.2, "risograph": 0.8, "lenticular": 0.4, "chalkboard": 0.6,
+                 "thermal": 0.55, "cyanotype": 1.0, "woodcut": 0.4, "knitted": 0.7}
 
 
 def reeded_glass(x: np.ndarray, sev: int, rng: np.random.Generator) -> np.ndarray:
@@ -2455,12 +2456,131 @@ CHECK47 = {"pointillism": pointillism, "pointillism_some": pointillism_some, "ri
            "risograph_some": risograph_some, "lenticular": lenticular, "lenticular_some": lenticular_some,
            "chalkboard": chalkboard, "chalkboard_some": chalkboard_some}
 
+# Check 48 gives Ref-Doubt, adopted by check 47, a round it was not chosen on, and the range quoted with it another
+# test. Its round is built as checks 38 to 47's: each change mixed into every image at a strength, and a "_some"
+# partner making it in full on a share. Each replaces how the picture is drawn or captured while it keeps its layout.
+# An ironbow palette, cold to hot, as thermal cameras colour their sensor's reading
+_IRONBOW = np.array([(0, 0, 0), (32, 0, 140), (204, 0, 119), (255, 165, 0), (255, 255, 200)], dtype=np.float64)
+_THERMAL_PIXEL = 2  # image pixels per sensor pixel: a microbolometer's coarse grid
+_THERMAL_NOISE = 0.03  # the sensor's noise, as a share of the auto-gained range
+
+
+def _thermal(x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Each image as a thermal camera shows it: its luma read on a grid of ``_THERMAL_PIXEL``-pixel sensor cells,
+    with noise, auto-gained to the image's own range and coloured by the ``_IRONBOW`` palette. Floats."""
+    n, h, w, _ = x.shape
+    k = _THERMAL_PIXEL
+    cells = luma(x.astype(np.float64)).reshape(n, h // k, k, w // k, k).mean(axis=(2, 4))
+    low, high = cells.min(axis=(1, 2), keepdims=True), cells.max(axis=(1, 2), keepdims=True)
+    heat = (cells - low) / np.maximum(high - low, 1.0) + rng.normal(0.0, _THERMAL_NOISE, cells.shape)
+    heat = np.clip(heat, 0.0, 1.0).repeat(k, axis=1).repeat(k, axis=2)
+    stops = np.linspace(0.0, 1.0, len(_IRONBOW))
+    return np.stack([np.interp(heat, stops, _IRONBOW[:, c]) for c in range(3)], axis=-1)
+
+
+def thermal(x: np.ndarray, sev: int, rng: np.random.Generator) -> np.ndarray:
+    """Every image with its thermal view (``_thermal``) mixed in at ``_EVERY_WEIGHT`` of ``a``."""
+    a = _EVERY_WEIGHT["thermal"] * _EVERY[sev - 1]
+    return to_uint8((1 - a) * x + a * _thermal(x, rng))
+
+
+def thermal_some(x: np.ndarray, sev: int, rng: np.random.Generator) -> np.ndarray:
+    """A share ``p`` of the images seen by a thermal camera in full, the rest left alone."""
+    return _on_share(x, _SOME[sev - 1], rng, lambda s, r: to_uint8(_thermal(s, r)))
+
+
+_CYAN_PAPER, _PRUSSIAN = np.array([245.0, 242.0, 230.0]), np.array([16.0, 46.0, 107.0])
+
+
+def _cyanotype(x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Each image as a cyanotype print: Prussian blue as deep as its luma is dark, on cream paper, the sensitiser
+    brushed on unevenly (0.8 to 1 of the blue, drawn per image) and the paper's grain (0.95 to 1, per pixel). Floats."""
+    n = len(x)
+    blue = (1 - luma(x.astype(np.float64)) / 255) * rng.uniform(0.8, 1.0, (n, 1, 1))
+    blue = blue * rng.uniform(0.95, 1.0, blue.shape)
+    return _CYAN_PAPER + blue[..., None] * (_PRUSSIAN - _CYAN_PAPER)
+
+
+def cyanotype(x: np.ndarray, sev: int, rng: np.random.Generator) -> np.ndarray:
+    """Every image with its cyanotype (``_cyanotype``) mixed in at ``_EVERY_WEIGHT`` of ``a``."""
+    a = _EVERY_WEIGHT["cyanotype"] * _EVERY[sev - 1]
+    return to_uint8((1 - a) * x + a * _cyanotype(x, rng))
+
+
+def cyanotype_some(x: np.ndarray, sev: int, rng: np.random.Generator) -> np.ndarray:
+    """A share ``p`` of the images printed as cyanotypes in full, the rest left alone."""
+    return _on_share(x, _SOME[sev - 1], rng, lambda s, r: to_uint8(_cyanotype(s, r)))
+
+
+_WOOD_INK, _WOOD_PAPER = np.array([20.0, 18.0, 16.0]), np.array([235.0, 225.0, 205.0])
+_GOUGE_BAND = 30.0  # luma below the image's median by up to this much is carved in lines, not inked solid
+
+
+def _woodcut(x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Each image as a woodcut prints it: ink where its luma is below the image's median, paper above; where it is
+    only a little below (``_GOUGE_BAND``), every other row is gouged away, at a phase drawn per image. Two tones.
+    Floats."""
+    y = luma(x.astype(np.float64))
+    median = np.median(y, axis=(1, 2), keepdims=True)
+    rows = (np.arange(x.shape[1])[None, :, None] + rng.integers(0, 2, (len(x), 1, 1))) % 2 == 0
+    ink = (y < median) & ~((y >= median - _GOUGE_BAND) & rows)
+    return np.where(ink[..., None], _WOOD_INK, _WOOD_PAPER)
+
+
+def woodcut(x: np.ndarray, sev: int, rng: np.random.Generator) -> np.ndarray:
+    """Every image with its woodcut print (``_woodcut``) mixed in at ``_EVERY_WEIGHT`` of ``a``."""
+    a = _EVERY_WEIGHT["woodcut"] * _EVERY[sev - 1]
+    return to_uint8((1 - a) * x + a * _woodcut(x, rng))
+
+
+def woodcut_some(x: np.ndarray, sev: int, rng: np.random.Generator) -> np.ndarray:
+    """A share ``p`` of the images printed as woodcuts in full, the rest left alone."""
+    return _on_share(x, _SOME[sev - 1], rng, lambda s, r: to_uint8(_woodcut(s, r)))
+
+
+_KNIT_STITCH = (4, 2)  # pixels: one knitted stitch, rows by columns
+_STITCH_SHADE = np.array([[0.85, 0.95], [1.0, 1.0], [0.95, 0.85], [0.75, 0.75]])  # a V's light and shadow
+_YARN_LEVELS = 6  # dyed yarn colours per channel
+
+
+def _knitted(x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Each image knitted: one stitch of ``_KNIT_STITCH`` pixels per cell of a grid at a phase drawn per image, in its
+    cell's mean colour taken to the nearest of ``_YARN_LEVELS`` yarn colours per channel, shaded as a stitch's V
+    (``_STITCH_SHADE``). Floats."""
+    n, h, w, c = x.shape
+    sh, sw = _KNIT_STITCH
+    out = np.empty(x.shape)
+    for k, (pr, pc) in enumerate(zip(rng.integers(0, sh, n), rng.integers(0, sw, n))):
+        # the image padded by its edge so that a phase-shifted grid of whole cells covers it
+        padded = np.pad(x[k].astype(np.float64), ((pr, sh - pr), (pc, sw - pc), (0, 0)), mode="edge")
+        gh, gw = padded.shape[0] // sh, padded.shape[1] // sw
+        cells = padded[:gh * sh, :gw * sw].reshape(gh, sh, gw, sw, c).mean(axis=(1, 3))
+        yarn = np.round(cells / 255 * (_YARN_LEVELS - 1)) / (_YARN_LEVELS - 1) * 255
+        knit = yarn.repeat(sh, axis=0).repeat(sw, axis=1) * np.tile(_STITCH_SHADE, (gh, gw))[..., None]
+        out[k] = knit[pr:pr + h, pc:pc + w]
+    return out
+
+
+def knitted(x: np.ndarray, sev: int, rng: np.random.Generator) -> np.ndarray:
+    """Every image with its knitted version (``_knitted``) mixed in at ``_EVERY_WEIGHT`` of ``a``."""
+    a = _EVERY_WEIGHT["knitted"] * _EVERY[sev - 1]
+    return to_uint8((1 - a) * x + a * _knitted(x, rng))
+
+
+def knitted_some(x: np.ndarray, sev: int, rng: np.random.Generator) -> np.ndarray:
+    """A share ``p`` of the images knitted in full, the rest left alone."""
+    return _on_share(x, _SOME[sev - 1], rng, lambda s, r: to_uint8(_knitted(s, r)))
+
+
+CHECK48 = {"thermal": thermal, "thermal_some": thermal_some, "cyanotype": cyanotype, "cyanotype_some": cyanotype_some,
+           "woodcut": woodcut, "woodcut_some": woodcut_some, "knitted": knitted, "knitted_some": knitted_some}
+
 # Each check's round, in the order they were written. The seed offset is a family's place in FAMILIES: each round
 # appended after the last, earlier checks' sets stay as drawn.
 CHECK_FAMILIES = {4: NOVEL, 5: CHECK5, 15: CHECK15, 16: CHECK16, 28: CHECK28, 29: CHECK29, 30: CHECK30,
                   31: CHECK31, 32: CHECK32, 33: CHECK33, 34: CHECK34, 35: CHECK35, 36: CHECK36, 37: CHECK37,
                   38: CHECK38, 39: CHECK39, 40: CHECK40, 41: CHECK41, 42: CHECK42,
-                  43: CHECK43, 44: CHECK44, 45: CHECK45, 46: CHECK46, 47: CHECK47}
+                  43: CHECK43, 44: CHECK44, 45: CHECK45, 46: CHECK46, 47: CHECK47, 48: CHECK48}
 FAMILIES = {name: fn for rnd in CHECK_FAMILIES.values() for name, fn in rnd.items()}
 
 
@@ -2510,6 +2630,8 @@ PRIOR_SETS = {
          ("ascii_art", "longtail10", 74)],
     47: [("pointillism_some", "dirichlet1", 75), ("risograph", "dirichlet1", 76),
          ("lenticular_some", "longtail10", 77), ("chalkboard", "longtail10", 78)],
+    48: [("thermal_some", "dirichlet1", 79), ("cyanotype", "dirichlet1", 80), ("woodcut_some", "longtail10", 81),
+         ("knitted", "longtail10", 82)],
 }
 _PRIORS = {"dirichlet1": lambda r: shifts.dirichlet_priors(10, 1.0, r),
            "longtail10": lambda r: shifts.long_tail_priors(10, 10.0, r)}
@@ -2517,8 +2639,8 @@ _PRIORS = {"dirichlet1": lambda r: shifts.dirichlet_priors(10, 1.0, r),
 
 def novel_sets(images: np.ndarray, labels: np.ndarray, check: int = 4):
     """(name, kind, build): clean (table headers), the check's families (8, or 6 for check 45) x 2 severities, then
-    its sets with changed priors (``PRIOR_SETS``: two per check, four for checks 35 to 44, 46 and 47, eight for check
-    45)."""
+    its sets with changed priors (``PRIOR_SETS``: two per check, four for checks 35 to 44 and 46 to 48, eight for
+    check 45)."""
     yield "clean", "clean", lambda: (images, labels)
     for name in CHECK_FAMILIES[check]:
         for sev in SEVERITIES:

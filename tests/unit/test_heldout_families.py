@@ -43,8 +43,8 @@ def test_each_round_is_eight_families_or_six_new_to_the_synthetic_pool_and_to_th
     rounds = [fam.NOVEL, fam.CHECK5, fam.CHECK15, fam.CHECK16, fam.CHECK28, fam.CHECK29, fam.CHECK30, fam.CHECK31,
               fam.CHECK32, fam.CHECK33, fam.CHECK34, fam.CHECK35, fam.CHECK36, fam.CHECK37, fam.CHECK38,
               fam.CHECK39, fam.CHECK40, fam.CHECK41, fam.CHECK42, fam.CHECK43, fam.CHECK44, fam.CHECK45, fam.CHECK46,
-              fam.CHECK47]
-    assert [len(r) for r in rounds] == [8] * 21 + [6, 8, 8] and len(fam.FAMILIES) == 190  # no name in two rounds
+              fam.CHECK47, fam.CHECK48]
+    assert [len(r) for r in rounds] == [8] * 21 + [6, 8, 8, 8] and len(fam.FAMILIES) == 198  # no name in two rounds
 
 
 def test_earlier_checks_sets_are_drawn_as_before_later_rounds_were_added():
@@ -53,7 +53,7 @@ def test_earlier_checks_sets_are_drawn_as_before_later_rounds_were_added():
                                   *fam.CHECK30, *fam.CHECK31, *fam.CHECK32, *fam.CHECK33,
                                   *fam.CHECK34, *fam.CHECK35, *fam.CHECK36, *fam.CHECK37, *fam.CHECK38,
                                   *fam.CHECK39, *fam.CHECK40, *fam.CHECK41, *fam.CHECK42, *fam.CHECK43,
-                                  *fam.CHECK44, *fam.CHECK45, *fam.CHECK46, *fam.CHECK47]
+                                  *fam.CHECK44, *fam.CHECK45, *fam.CHECK46, *fam.CHECK47, *fam.CHECK48]
     x = _images(4)
     np.testing.assert_array_equal(fam.novel(x, "glass_blur", 2),  # check 5's first family, seeded as in check 5
                                   fam.glass_blur(x, 2, np.random.default_rng(700 + 8 * 10 + 2)))
@@ -118,7 +118,7 @@ def test_motion_blur_kernel_is_a_normalised_line():
 @pytest.mark.parametrize("check, with_priors", [(4, 2), (5, 2), (15, 2), (28, 2), (29, 2), (30, 2), (34, 2), (35, 4),
                                                 (36, 4), (37, 4), (38, 4), (39, 4), (40, 4),
                                                 (41, 4), (42, 4), (43, 4), (44, 4), (45, 8), (46, 4),
-                                                (47, 4)])
+                                                (47, 4), (48, 4)])
 def test_novel_sets_are_the_preregistered_ones_plus_the_clean_reference(check, with_priors):
     x, y = _images(40), np.arange(40) % 10
     sets = list(fam.novel_sets(x, y, check))
@@ -1512,3 +1512,58 @@ def test_chalkboard_draws_chalk_at_edges_only_on_a_green_board_and_loses_colour(
     flat = np.full((3, 32, 32, 3), 100, dtype=np.uint8)
     y = fam.novel(flat, "chalkboard", 2)  # 0.6 x 0.4 of the board, no chalk without an edge
     assert (y == np.round(0.76 * 100 + 0.24 * np.array([34, 52, 44])).astype(np.uint8)).all()
+
+
+# ------------------------------------------------------------------ check 48's families
+def test_thermal_reads_two_pixel_sensor_cells_cold_black_to_hot_white_on_the_ironbow_palette():
+    x = np.repeat(np.linspace(0, 255, 32), 3).reshape(1, 1, 32, 3).repeat(32, axis=1).repeat(5, axis=0)
+    z, changed = _changed_share(x.astype(np.uint8), "thermal_some", 4, 2)  # 45% of 5, in full
+    for n in changed:
+        cells = z[n].reshape(16, 2, 16, 2, 3)
+        assert (cells == cells[:, :1, :, :1]).all()  # one reading per 2 x 2 sensor cell
+        cold, hot = z[n, :, :2].mean(axis=(0, 1)), z[n, :, -2:].mean(axis=(0, 1))
+        assert (cold < 40).all() and hot[0] == 255 and hot[1] > 230 and 150 < hot[2] <= 200  # auto-gained ends
+        assert (z[n][..., 1] <= z[n][..., 0]).all()  # the palette's green never exceeds its red
+    y = fam.novel(x.astype(np.uint8), "thermal", 2).astype(float)  # a share of the view on every image
+    assert 0 < np.abs(y - x).mean() < np.abs(z[changed].astype(float) - x[changed]).mean()
+
+
+def test_cyanotype_leaves_white_as_cream_paper_and_prints_black_in_one_brushed_depth_of_prussian_blue():
+    x = np.zeros((5, 32, 32, 3), dtype=np.uint8)
+    x[:, :, 16:] = 255
+    z, changed = _changed_share(x, "cyanotype_some", 4, 2)  # 45% of 5, in full
+    paper, prussian = np.array([245, 242, 230]), np.array([16, 46, 107])
+    for n in changed:
+        assert (z[n, :, 16:] == paper).all()  # white: unprinted paper
+        depth = (z[n, :, :16] - paper) / (prussian - paper)  # black: the blue as deep as the brush and the grain left
+        assert 0.75 <= depth.min() and depth.max() <= 1.005 and depth.min() >= 0.95 * depth.max() - 0.01
+    y = fam.novel(np.full((3, 32, 32, 3), 255, dtype=np.uint8), "cyanotype", 2)  # 1.0 x 0.4 of the paper
+    assert (y == np.round(0.6 * 255 + 0.4 * paper).astype(np.uint8)).all()
+
+
+def test_woodcut_inks_below_the_median_and_gouges_every_other_row_just_below_it_in_two_tones():
+    x = np.zeros((5, 32, 32, 3), dtype=np.uint8)
+    x[:, :, :8], x[:, :, 8:16], x[:, :, 16:] = 50, 145, 200  # median luma 172.5: 145 is within the gouge band
+    z, changed = _changed_share(x, "woodcut_some", 4, 2)  # 45% of 5, in full
+    ink, paper = np.array([20, 18, 16]), np.array([235, 225, 205])
+    for n in changed:
+        assert (z[n, :, :8] == ink).all() and (z[n, :, 16:] == paper).all()  # dark: solid ink; light: paper
+        inked = (z[n, :, 8:16] == ink).all(axis=(1, 2))
+        assert ((z[n, :, 8:16] == paper).all(axis=(1, 2)) == ~inked).all()  # each row all ink or all paper
+        assert (inked[::2] != inked[1::2]).all() and len(set(inked[::2])) == 1  # every other row carved away
+    y = fam.novel(x, "woodcut", 2)  # every image: 0.4 x 0.4 of its print
+    assert (y[:, :, :8] == np.round(0.84 * 50 + 0.16 * ink).astype(np.uint8)).all()
+
+
+def test_knitted_takes_each_stitch_to_a_yarn_colour_shaded_as_a_v_every_four_rows_and_two_columns():
+    x = np.zeros((5, 32, 32, 3), dtype=np.uint8) + np.array([100, 150, 200], dtype=np.uint8)
+    z, changed = _changed_share(x, "knitted_some", 4, 2)  # 45% of 5, in full
+    yarn = np.array([102.0, 153.0, 204.0])  # 2, 3 and 4 fifths of 255: the nearest of six yarn colours
+    for n in changed:
+        shade = z[n] / yarn
+        assert np.ptp(shade, axis=2).max() < 0.01  # one shade for all three channels
+        assert set(np.round(shade[..., 0], 2).ravel()) <= {0.75, 0.85, 0.95, 1.0}
+        np.testing.assert_array_equal(z[n, 4:], z[n, :-4])  # a stitch every 4 rows
+        np.testing.assert_array_equal(z[n, :, 2:], z[n, :, :-2])  # ... and every 2 columns
+    y = fam.novel(x, "knitted", 2)  # every image: a share of the knitting
+    assert 0 < np.abs(y.astype(int) - x).mean() < np.abs(z[changed].astype(int) - x[changed]).mean()
