@@ -333,7 +333,11 @@ def add_reference_to_measured_error(df: pd.DataFrame, command: str,
              "Ref-Parts": (f"Ref-Hedge, but where Ref-Prior's tell opens, its gate stays shut and the share read "
                            f"with the holdout re-weighted to EM's priors opens it, ATC-NE-EM read apart on the two "
                            f"parts, on the same model-sets; {estimators.REFERENCE_PARTNER} "
-                           f"{image_shifts('Ref-Parts')}; it quotes Ref-Avg-Shrunk's range")}
+                           f"{image_shifts('Ref-Parts')}; it quotes Ref-Avg-Shrunk's range"),
+             "Ref-Doubt": (f"Ref-Parts, but COTT where Ref-Prior's tell opens, the hedged Ref-Prior's drop leaves "
+                           f"Ref-Hedge's gate shut and COTT's opens it, on the same model-sets; "
+                           f"{estimators.REFERENCE_PARTNER} {image_shifts('Ref-Doubt')}; it quotes Ref-Avg-Shrunk's "
+                           f"range")}
     for name, note in notes.items():
         payload["estimators"][name] = summaries[name]
         payload.setdefault("derived", {})[name] = note

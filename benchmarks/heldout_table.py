@@ -8,7 +8,7 @@ CPU to measure (``bench_bn_adapt.py --sets N --forms balanced3 --save-rows``, on
 records to them. Ref-Avg-Shrunk, Ref-Prior and, for rows saved before it existed, COT-Gated are computed here by the
 toolkit's own functions from the saved columns, and so are Ref-Mix from ``heldout_shares.csv`` (checks 33 on) and
 Ref-Split, Ref-Blend, Ref-Sep and Ref-Hedge (adopted by check 43) from it with ``heldout_splits.csv``, and Ref-Parts
-(adopted by check 45) from those and ``heldout_parts.csv``, and Ref-Doubt (check 46's candidate) from Ref-Parts and the
+(adopted by check 45) from those and ``heldout_parts.csv``, and Ref-Doubt (adopted by check 47) from Ref-Parts and the
 rows.
 
     .venv/bin/python benchmarks/heldout_table.py
@@ -129,7 +129,7 @@ def trained_rows(rows: pd.DataFrame, shares: Path = SHARES, splits: Path = SPLIT
                                            lambda p=p: p) if k else np.nan
                       for r, m, h, s, c, w, p, k in zip(records, move.to_numpy(), like, separation, split, rw, read,
                                                         known)]
-    # Ref-Doubt (check 46's candidate): COTT where the tell opens and COTT's drop, not the hedged one, opens the gate
+    # Ref-Doubt (adopted by check 47): COTT where the tell opens and COTT's drop, not the hedged one, opens the gate
     t["Ref-Doubt"] = [estimators.ref_doubt({**r, "Ref-Parts": p}, r["holdout_acc"], m, h) if np.isfinite(p) else np.nan
                       for r, m, h, p in zip(records, move.to_numpy(), like, t["Ref-Parts"])]
     saved = t["COT-Gated"] if "COT-Gated" in t else pd.Series(np.nan, index=t.index)

@@ -28,7 +28,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--bn-reference", action=argparse.BooleanOptionalAction, default=None,
                    help="also write a class-balanced BatchNorm copy's competition logits, the reference of the "
                         "report's Ref-EM, Ref-Avg, Ref-Avg-Shrunk, Ref-Prior, Ref-Mix, Ref-Split, Ref-Sep, "
-                        "Ref-Hedge and Ref-Parts estimates "
+                        "Ref-Hedge, Ref-Parts and Ref-Doubt estimates "
                         "(default: the run's predict.bn_reference)")
     p.add_argument("--data-dir", help="data folder (default: $KAGGLE_KIT_DATA when set (only there), "
                                       "else ./data, then Kaggle input)")

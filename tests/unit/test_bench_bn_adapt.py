@@ -124,14 +124,18 @@ def test_the_reference_table_scores_the_trained_rows_per_model_and_kind():
     rows["Ref-Sep"] = rows["Ref-EM"]
     rows["Ref-Hedge"] = rows["Ref-Avg"]
     rows["Ref-Parts"] = rows["Ref-EM"]
+    rows["Ref-Doubt"] = rows["Ref-Avg"]
     lines = bn.reference_table(rows).splitlines()
     assert lines[0] == ("| trained accuracy, rows | Median-5-Spread | Ref-EM | Ref-Avg | COT-Gated | Ref-Avg-Shrunk "
-                        "| Ref-Prior | Ref-Mix | Ref-Split | Ref-Blend | Ref-Sep | Ref-Hedge | Ref-Parts |")
-    assert "| model a, 3 | 5.00 | 2.00 | 1.50 | 5.00 | 1.50 | 2.00 | 3.00 | 2.00 | 1.50 | 2.00 | 1.50 | 2.00 |" in lines
-    assert "| model b, 3 | 5.00 | 4.00 | 0.50 | 5.00 | 0.50 | 4.00 | 4.33 | 4.00 | 0.50 | 4.00 | 0.50 | 4.00 |" in lines
-    assert ("| kind label, 2 | 5.00 | 3.00 | 1.00 | 5.00 | 1.00 | 3.00 | 3.00 | 3.00 | 1.00 | 3.00 | 1.00 | 3.00 |"
+                        "| Ref-Prior | Ref-Mix | Ref-Split | Ref-Blend | Ref-Sep | Ref-Hedge | Ref-Parts | Ref-Doubt |")
+    assert ("| model a, 3 | 5.00 | 2.00 | 1.50 | 5.00 | 1.50 | 2.00 | 3.00 | 2.00 | 1.50 | 2.00 | 1.50 | 2.00 | 1.50 |"
             in lines)
-    assert lines[-1] == "| all, 6 | 5.00 | 3.00 | 1.00 | 5.00 | 1.00 | 3.00 | 3.67 | 3.00 | 1.00 | 3.00 | 1.00 | 3.00 |"
+    assert ("| model b, 3 | 5.00 | 4.00 | 0.50 | 5.00 | 0.50 | 4.00 | 4.33 | 4.00 | 0.50 | 4.00 | 0.50 | 4.00 | 0.50 |"
+            in lines)
+    assert ("| kind label, 2 | 5.00 | 3.00 | 1.00 | 5.00 | 1.00 | 3.00 | 3.00 | 3.00 | 1.00 | 3.00 | 1.00 | 3.00 "
+            "| 1.00 |" in lines)
+    assert lines[-1] == ("| all, 6 | 5.00 | 3.00 | 1.00 | 5.00 | 1.00 | 3.00 | 3.67 | 3.00 | 1.00 | 3.00 | 1.00 | 3.00 "
+                         "| 1.00 |")
     assert bn.reference_table(_rows()) == ""   # rows without the reference: no table
 
 
@@ -166,12 +170,13 @@ def test_write_gives_the_reference_estimators_their_measured_error_entries_and_k
     rows.loc[trained, "Ref-Sep"] = rows.loc[trained, "Ref-Prior"]
     rows.loc[trained, "Ref-Hedge"] = rows.loc[trained, "Ref-Prior"]
     rows.loc[trained, "Ref-Parts"] = rows.loc[trained, "Ref-Prior"]
+    rows.loc[trained, "Ref-Doubt"] = rows.loc[trained, "Ref-Avg-Shrunk"]
     path = tmp_path / "measured_error.json"
     path.write_text(json.dumps({"estimators": {"AC": {"mae_all_generated": 0.1}}, "n_sets": 23,
                                 "models": {"a": 0.6, "b": 0.8, "c": 0.9}}))
     written = bn.add_reference_to_measured_error(rows, "bench_bn_adapt.py --models a b", path)
     assert written == ["Ref-EM", "Ref-Avg", "COT-Gated", "Ref-Avg-Shrunk", "Ref-Prior", "Ref-Mix", "Ref-Split",
-                       "Ref-Blend", "Ref-Sep", "Ref-Hedge", "Ref-Parts"]
+                       "Ref-Blend", "Ref-Sep", "Ref-Hedge", "Ref-Parts", "Ref-Doubt"]
     payload = json.loads(path.read_text())
     assert payload["estimators"]["AC"] == {"mae_all_generated": 0.1} and payload["n_sets"] == 23
     assert payload["models"] == {"a": 0.6, "b": 0.8, "c": 0.9}
@@ -202,6 +207,11 @@ def test_write_gives_the_reference_estimators_their_measured_error_entries_and_k
         "Ref-EM where COT on the reference moves by more than 8 points with EM's priors, else Ref-Avg-Shrunk, on the "
         "same model-sets; Median-5-Spread on their image shifts alone 5.00 against Ref-Prior's 1.00; it quotes "
         "Ref-Avg-Shrunk's range")
+    assert payload["estimators"]["Ref-Doubt"]["mae_all_generated"] == pytest.approx(0.01)
+    assert payload["derived"]["Ref-Doubt"] == (
+        "Ref-Parts, but COTT where Ref-Prior's tell opens, the hedged Ref-Prior's drop leaves Ref-Hedge's gate shut "
+        "and COTT's opens it, on the same model-sets; Median-5-Spread on their image shifts alone 5.00 against "
+        "Ref-Doubt's 1.00; it quotes Ref-Avg-Shrunk's range")
 
 
 def _saved(tmp_path, rows: pd.DataFrame, **files) -> list[str]:
