@@ -190,7 +190,9 @@ def _doubt_words(result: dict, lender: str) -> str:
     read."""
     e, share, move = result["estimates"], result.get("holdout_like_share"), result["reference_move"]
     if not estimators.doubts_adapted(e, result["holdout_acc"], move, share):
-        return f"as Ref-Parts: {_parts_words(result, lender)}"
+        words, hedge = _parts_words(result, lender), "as Ref-Hedge: "  # one "as" for the two it equals
+        return (f"as Ref-Parts and Ref-Hedge: {words.removeprefix(hedge)}" if words.startswith(hedge) else
+                f"as Ref-Parts: {words}")
     hedged = result["holdout_acc"] - estimators.hedged_prior(e, move)
     return (f"COTT, because although on the BatchNorm reference COT's estimate moves by {100 * move:.1f} points when "
             f"its class mix is EM's priors (the class mix looks changed) and the hedged Ref-Prior predicts a drop of "

@@ -274,7 +274,8 @@ def test_html_report_has_every_section_and_figure_and_needs_no_network(workdir, 
 
     assert RANGE_HELD_OUT.estimator == "Ref-Doubt" and RANGE_HELD_OUT.model_sets >= 1111  # checks 33 to 47
     assert re.search(r"Ref-Doubt predicts <b>\d+\.\d%</b>, \d+\.\d points (under|above) the holdout: "
-                     r"(as Ref-Parts: )?(as Ref-Hedge: )?(COTT|COTT read apart|COTT on the whole set|"
+                     r"(as Ref-Parts: |as Ref-Parts and Ref-Hedge: )?"
+                     r"(COTT|COTT read apart|COTT on the whole set|"
                      r"the hedged Ref-Prior&#x27;s estimate|ATC-NE-EM read apart on the images that look like the "
                      r"holdout and on the rest, each with its own class mix \(EM&#x27;s priors\)), because .* Expect "
                      r"<b>\d+\.\d% to \d+\.\d%</b>, Ref-Avg-Shrunk&#x27;s range(, reaching at least 2 points either "

@@ -216,9 +216,10 @@ def test_each_reference_estimators_sentence_says_which_estimate_it_quotes_and_bo
     # share, so Ref-Parts' reading
     doubt = {**parts, "estimates": {**parts["estimates"], "Ref-Doubt": 0.9175}}
     text = expectation_sentence("run", "Ref-Doubt", doubt, errors, unseen)
-    assert text == (f"run: Ref-Doubt predicts **91.8%**, 3.2 points under the holdout: as Ref-Parts: {parts_words}. "
-                    f"Expect **81.0% to 93.8%**, Ref-Avg-Shrunk's range, reaching at least 2 points either side of "
-                    f"this estimate. This range held on {held}. {built}") and "144" not in text
+    assert text == (f"run: Ref-Doubt predicts **91.8%**, 3.2 points under the holdout: as Ref-Parts and Ref-Hedge: "
+                    f"{parts_words.removeprefix('as Ref-Hedge: ')}. Expect **81.0% to 93.8%**, Ref-Avg-Shrunk's "
+                    f"range, reaching at least 2 points either side of this estimate. This range held on {held}. "
+                    f"{built}") and "144" not in text
     # the tell open, the hedged Ref-Prior's drop of 1.8 points leaving the gate shut with 60% holdout-like, and
     # COTT's drop of 11 points opening it: COTT, in Ref-Avg-Shrunk's range as it stands
     doubted = {**result, "holdout_like_share": 0.6,
@@ -244,6 +245,11 @@ def test_each_reference_estimators_sentence_says_which_estimate_it_quotes_and_bo
         "is re-weighted to EM's priors, while the hedged Ref-Prior predicts a drop of 3.2 points (at least 40% and a "
         "drop of 3 points or more: a share of the images looks broken under a changed class mix, where the hedged "
         "estimate over-estimated and COTT, not prior-corrected, reads low). Expect")
+    # where Ref-Parts read the parts apart, it says so after "as Ref-Parts:"
+    opened_doubt = {**opened, "estimates": {**opened["estimates"], "Ref-Doubt": 0.86}}
+    assert expectation_sentence("run", "Ref-Doubt", opened_doubt, errors).startswith(
+        "run: Ref-Doubt predicts **86.0%**, 9.0 points under the holdout: as Ref-Parts: ATC-NE-EM read apart on the "
+        "images that look like the holdout and on the rest")
     # the tell shut: it does not look again, and says Ref-Hedge's reading alone
     plain = expectation_sentence("run", "Ref-Parts", {**parts, "reference_move": 0.03}, errors)
     assert plain.startswith("run: Ref-Parts predicts **91.8%**, 3.2 points under the holdout: as Ref-Hedge: the hedged "
