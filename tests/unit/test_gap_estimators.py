@@ -419,8 +419,8 @@ def test_shipped_measured_error_has_the_bins_the_report_range_quotes_and_the_pre
     assert est.recommended_estimator(errors, available=without_reference) == est.PREFERRED[8] == "Median-5-Spread"
     for name in ("Median-5-Spread", "Median-4-Spread", "NucNorm"):  # measured on every set, not combined afterwards
         assert errors["estimators"][name]["n_generated"] == errors["n_sets"] * len(errors["models"])
-    # the reference's ten, measured by bench_bn_adapt.py's --write on the models its other file names, say so;
-    # nothing else was derived. The five that quote Ref-Avg-Shrunk's range say that too, and the candidate that it is
+    # the reference's twelve, measured by bench_bn_adapt.py's --write on the models its other file names, say so;
+    # nothing else was derived. The seven that quote Ref-Avg-Shrunk's range say that too, and the candidate that it is
     measured = list(est.REFERENCE_ESTIMATORS)
     assert set(errors["derived"]) == set(measured) == {"Ref-EM", "Ref-Avg", "COT-Gated", "Ref-Avg-Shrunk", "Ref-Prior",
                                                        "Ref-Mix", "Ref-Split", "Ref-Blend", "Ref-Sep", "Ref-Hedge",
