@@ -2154,7 +2154,7 @@ def reeded_glass_some(x: np.ndarray, sev: int, rng: np.random.Generator) -> np.n
 
 def _cell_means(x: np.ndarray, size: int) -> np.ndarray:
     """Each image's mean colour over each ``size`` x ``size`` cell, (n, h / size, w / size, c) floats: the coarse
-    picture that cross-stitch, text-mode art and a photomosaic keep."""
+    picture that cross-stitch, text-mode art and a photomosaic keep, and a thermal camera's sensor reads."""
     n, h, w, c = x.shape
     return x.astype(np.float64).reshape(n, h // size, size, w // size, size, c).mean(axis=(2, 4))
 
@@ -2468,9 +2468,8 @@ _THERMAL_NOISE = 0.03  # the sensor's noise, as a share of the auto-gained range
 def _thermal(x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """Each image as a thermal camera shows it: its luma read on a grid of ``_THERMAL_PIXEL``-pixel sensor cells,
     with noise, auto-gained to the image's own range and coloured by the ``_IRONBOW`` palette. Floats."""
-    n, h, w, _ = x.shape
     k = _THERMAL_PIXEL
-    cells = luma(x.astype(np.float64)).reshape(n, h // k, k, w // k, k).mean(axis=(2, 4))
+    cells = _cell_means(luma(x.astype(np.float64))[..., None], k)[..., 0]
     low, high = cells.min(axis=(1, 2), keepdims=True), cells.max(axis=(1, 2), keepdims=True)
     heat = (cells - low) / np.maximum(high - low, 1.0) + rng.normal(0.0, _THERMAL_NOISE, cells.shape)
     heat = np.clip(heat, 0.0, 1.0).repeat(k, axis=1).repeat(k, axis=2)
