@@ -131,7 +131,7 @@ def choice_words(estimator: str, result: dict, lender: str) -> str:
     if estimator == "Ref-Doubt":
         return _doubt_words(result, lender)
     if estimator == "Ref-Parts":
-        return _parts_words(result, lender)
+        return _parts_words(result, lender, None)
     if estimator in ("Ref-Mix", "Ref-Split", "Ref-Sep", "Ref-Hedge"):
         share = result.get("holdout_like_share")
         hedged = estimator == "Ref-Hedge"
@@ -162,19 +162,22 @@ def choice_words(estimator: str, result: dict, lender: str) -> str:
             f"its class mix is EM's priors ({tell:.0f} or less: the class mix looks unchanged)")
 
 
-def _parts_words(result: dict, lender: str) -> str:
+def _parts_words(result: dict, lender: str, via: str | None) -> str:
     """``choice_words`` for Ref-Parts (``estimators.ref_parts``): Ref-Hedge's reading, or where it looked again and
-    the re-weighted share opened the gate, the parts read apart, in the numbers the rule read."""
+    the re-weighted share opened the gate, the parts read apart, in the numbers the rule read. ``via``: Ref-Parts
+    itself where another estimator quotes it (Ref-Doubt), named once with what it equals ("as Ref-Parts and
+    Ref-Hedge: ...", "as Ref-Parts: ATC-NE-EM read apart ...")."""
     e, share, again = result["estimates"], result.get("holdout_like_share"), result.get("holdout_like_reweighted")
     drop = result["holdout_acc"] - estimators.hedged_prior(e, result["reference_move"])
-    hedge = f"as Ref-Hedge: {choice_words('Ref-Hedge', result, lender)}"
+    hedge = f"as {and_list([n for n in (via, 'Ref-Hedge') if n])}: {choice_words('Ref-Hedge', result, lender)}"
     if not estimators.looks_again(e, result["holdout_acc"], result["reference_move"], share):
         return hedge
     if not estimators.looks_mixed(again, drop):
         seen = ("no share could be measured" if again is None else f"{again:.0%} look like it, still too few"
                 if again < estimators.MIX_SHARE else "the drop is still too small")
         return f"{hedge}; with the holdout re-weighted to EM's priors, {seen}"
-    return (f"ATC-NE-EM read apart on the images that look like the holdout and on the rest, each with its own "
+    lead = f"as {via}: " if via else ""
+    return (f"{lead}ATC-NE-EM read apart on the images that look like the holdout and on the rest, each with its own "
             f"class mix (EM's priors), because the class mix looks changed (on the BatchNorm reference COT's estimate "
             f"moves by {100 * result['reference_move']:.1f} points when its class mix is EM's priors), and although "
             f"only {share:.0%} of the competition images look like the holdout as they are, {again:.0%} do once the "
@@ -190,9 +193,7 @@ def _doubt_words(result: dict, lender: str) -> str:
     read."""
     e, share, move = result["estimates"], result.get("holdout_like_share"), result["reference_move"]
     if not estimators.doubts_adapted(e, result["holdout_acc"], move, share):
-        words, hedge = _parts_words(result, lender), "as Ref-Hedge: "  # one "as" for the two it equals
-        return (f"as Ref-Parts and Ref-Hedge: {words.removeprefix(hedge)}" if words.startswith(hedge) else
-                f"as Ref-Parts: {words}")
+        return _parts_words(result, lender, "Ref-Parts")
     hedged = result["holdout_acc"] - estimators.hedged_prior(e, move)
     return (f"COTT, because although on the BatchNorm reference COT's estimate moves by {100 * move:.1f} points when "
             f"its class mix is EM's priors (the class mix looks changed) and the hedged Ref-Prior predicts a drop of "
