@@ -43,8 +43,8 @@ def test_each_round_is_eight_families_or_six_new_to_the_synthetic_pool_and_to_th
     rounds = [fam.NOVEL, fam.CHECK5, fam.CHECK15, fam.CHECK16, fam.CHECK28, fam.CHECK29, fam.CHECK30, fam.CHECK31,
               fam.CHECK32, fam.CHECK33, fam.CHECK34, fam.CHECK35, fam.CHECK36, fam.CHECK37, fam.CHECK38,
               fam.CHECK39, fam.CHECK40, fam.CHECK41, fam.CHECK42, fam.CHECK43, fam.CHECK44, fam.CHECK45, fam.CHECK46,
-              fam.CHECK47, fam.CHECK48]
-    assert [len(r) for r in rounds] == [8] * 21 + [6, 8, 8, 8] and len(fam.FAMILIES) == 198  # no name in two rounds
+              fam.CHECK47, fam.CHECK48, fam.CHECK49]
+    assert [len(r) for r in rounds] == [8] * 21 + [6, 8, 8, 8, 8] and len(fam.FAMILIES) == 206  # no name in two rounds
 
 
 def test_earlier_checks_sets_are_drawn_as_before_later_rounds_were_added():
@@ -53,7 +53,8 @@ def test_earlier_checks_sets_are_drawn_as_before_later_rounds_were_added():
                                   *fam.CHECK30, *fam.CHECK31, *fam.CHECK32, *fam.CHECK33,
                                   *fam.CHECK34, *fam.CHECK35, *fam.CHECK36, *fam.CHECK37, *fam.CHECK38,
                                   *fam.CHECK39, *fam.CHECK40, *fam.CHECK41, *fam.CHECK42, *fam.CHECK43,
-                                  *fam.CHECK44, *fam.CHECK45, *fam.CHECK46, *fam.CHECK47, *fam.CHECK48]
+                                  *fam.CHECK44, *fam.CHECK45, *fam.CHECK46, *fam.CHECK47, *fam.CHECK48,
+                                  *fam.CHECK49]
     x = _images(4)
     np.testing.assert_array_equal(fam.novel(x, "glass_blur", 2),  # check 5's first family, seeded as in check 5
                                   fam.glass_blur(x, 2, np.random.default_rng(700 + 8 * 10 + 2)))
@@ -118,7 +119,7 @@ def test_motion_blur_kernel_is_a_normalised_line():
 @pytest.mark.parametrize("check, with_priors", [(4, 2), (5, 2), (15, 2), (28, 2), (29, 2), (30, 2), (34, 2), (35, 4),
                                                 (36, 4), (37, 4), (38, 4), (39, 4), (40, 4),
                                                 (41, 4), (42, 4), (43, 4), (44, 4), (45, 8), (46, 4),
-                                                (47, 4), (48, 4)])
+                                                (47, 4), (48, 4), (49, 4)])
 def test_novel_sets_are_the_preregistered_ones_plus_the_clean_reference(check, with_priors):
     x, y = _images(40), np.arange(40) % 10
     sets = list(fam.novel_sets(x, y, check))
@@ -1566,4 +1567,73 @@ def test_knitted_takes_each_stitch_to_a_yarn_colour_shaded_as_a_v_every_four_row
         np.testing.assert_array_equal(z[n, 4:], z[n, :-4])  # a stitch every 4 rows
         np.testing.assert_array_equal(z[n, :, 2:], z[n, :, :-2])  # ... and every 2 columns
     y = fam.novel(x, "knitted", 2)  # every image: a share of the knitting
+    assert 0 < np.abs(y.astype(int) - x).mean() < np.abs(z[changed].astype(int) - x[changed]).mean()
+
+
+# ------------------------------------------------------------------ check 49's families
+def test_watercolour_lays_a_thinned_wash_on_grainy_paper_darker_where_it_pools_at_edges():
+    x = np.zeros((5, 32, 32, 3), dtype=np.uint8) + np.array([150, 100, 50], dtype=np.uint8)
+    x[:, :, 16:] = 255
+    z, changed = _changed_share(x, "watercolour_some", 4, 2)  # 45% of 5, in full
+    paper = np.array([250.0, 248.0, 240.0])
+    wash = paper - 0.7 * (paper - np.array([150, 100, 50]))  # 0.7 of the depth, far from the edge
+    for n in changed:
+        grain = z[n, :, :8] / wash  # away from the edge: the wash times the paper's grain, one per pixel
+        assert 0.915 <= grain.min() and grain.max() <= 1.005 and np.ptp(grain, axis=2).max() < 0.02
+        assert (z[n, :, 24:] <= paper + 0.5).all() and (z[n, :, 24:] >= 0.92 * paper - 0.5).all()  # white: paper
+        # the wash pools darker at its edge, though the blur mixes a third of the white into its last column
+        assert z[n, :, 14:16].mean() < 0.95 * z[n, :, 4:12].mean()
+    y = fam.novel(x, "watercolour", 2)  # every image: a share of the painting
+    assert 0 < np.abs(y.astype(int) - x).mean() < np.abs(z[changed].astype(int) - x[changed]).mean()
+
+
+def test_infrared_shows_near_infrared_as_red_so_leaves_glow_and_a_blue_sky_goes_dark():
+    x = np.zeros((5, 32, 32, 3), dtype=np.uint8)
+    x[:, :, :10], x[:, :, 10:20], x[:, :, 20:] = (40, 160, 40), (60, 90, 200), (200, 60, 40)  # leaf, sky, brick
+    z, changed = _changed_share(x, "infrared_some", 4, 2)  # 45% of 5, in full
+    for n in changed:
+        assert (z[n, :, :10] == (255, 40, 160)).all()  # luma 110.5 + 2 x 120 of green: full near-infrared
+        assert (z[n, :, 10:20] == (94, 60, 90)).all()  # no green above red and blue: the luma; the blue is gone
+        assert (z[n, :, 20:] == (100, 200, 60)).all()
+    y = fam.novel(x, "infrared", 2)  # every image: 1.15 x 0.4 of the film's colours
+    assert (y[:, :, :10] == np.round(0.54 * np.array([40, 160, 40]) + 0.46 * np.array([255, 40, 160]))).all()
+
+
+def test_shattered_glass_shows_each_shard_slipped_and_lit_its_own_way_with_glinting_cracks_between():
+    x = np.full((5, 32, 32, 3), 100, dtype=np.uint8)
+    z, changed = _changed_share(x, "shattered_some", 4, 2)  # 45% of 5, in full
+    for n in changed:
+        crack = (z[n] == (235, 240, 245)).all(axis=2)
+        assert 0.05 < crack.mean() < 0.5
+        lit = z[n][~crack]
+        assert (np.ptp(lit, axis=1) == 0).all() and 85 <= lit.min() and lit.max() <= 115  # each shard: 0.85-1.15
+        assert 4 <= len(np.unique(lit[:, 0])) <= 12  # one light per shard, 6 to 12 of them
+        v = np.where(crack, -1, z[n, ..., 0].astype(int))  # cracks part every shard from its neighbours
+        for a, b in ((v[1:], v[:-1]), (v[:, 1:], v[:, :-1])):
+            assert ((a == b) | (a < 0) | (b < 0)).all()
+    y = fam.novel(x, "shattered", 2)  # every image: a share of the shattered view
+    assert 0 < np.abs(y.astype(int) - x).mean() < np.abs(z[changed].astype(int) - x[changed]).mean()
+    column = np.arange(32) * 8
+    ramp = np.broadcast_to(column[None, None, :, None], (5, 32, 32, 3)).astype(np.uint8)
+    z, changed = _changed_share(ramp, "shattered_some", 4, 2)
+    near = np.clip(np.arange(32)[:, None] + np.arange(-2, 3), 0, 31) * 8  # what lies within 2 pixels of a column
+    for n in changed:  # off the cracks, each pixel shows the picture within 2 pixels of itself, lit 0.85 to 1.15
+        crack = (z[n] == (235, 240, 245)).all(axis=2)
+        shown = np.broadcast_to(z[n, ..., 0].astype(float), (32, 32))
+        low, high = 0.85 * near.min(axis=1) - 0.5, np.minimum(1.15 * near.max(axis=1), 255) + 0.5
+        assert ((shown >= low) & (shown <= high))[~crack].all()
+
+
+def test_crayon_waxes_more_of_the_papers_tooth_the_darker_the_picture_in_a_saturated_colour():
+    x = np.zeros((5, 32, 32, 3), dtype=np.uint8) + np.array([200, 50, 50], dtype=np.uint8)  # luma 94.85
+    z, changed = _changed_share(x, "crayon_some", 4, 2)  # 45% of 5, in full
+    for n in changed:
+        waxed = (z[n] == (253, 28, 28)).all(axis=2)  # the grey of its luma, 1.5 times as far from it
+        assert ((z[n] == (248, 246, 238)).all(axis=2) == ~waxed).all()  # the rest: paper
+        assert waxed.mean() == pytest.approx(0.3 + 0.7 * (1 - 94.85 / 255), abs=0.002)
+    dark = fam.novel(np.full((5, 32, 32, 3), 20, dtype=np.uint8), "crayon_some", 4)
+    light = fam.novel(np.full((5, 32, 32, 3), 230, dtype=np.uint8), "crayon_some", 4)
+    paper_share = [(im == (248, 246, 238)).all(axis=3).mean() * 5 / 2 for im in (dark, light)]  # of the 2 changed
+    assert paper_share[0] < 0.1 < 0.5 < paper_share[1]
+    y = fam.novel(x, "crayon", 2)  # every image: a share of the drawing
     assert 0 < np.abs(y.astype(int) - x).mean() < np.abs(z[changed].astype(int) - x[changed]).mean()
