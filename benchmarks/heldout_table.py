@@ -100,10 +100,10 @@ def trained_rows(rows: pd.DataFrame, shares: Path = SHARES, splits: Path = SPLIT
     records = t.to_dict("records")
     t["Ref-Mix"] = [estimators.ref_mix(r, r["holdout_acc"], h) if np.isfinite(h) else np.nan
                     for r, h in zip(records, like)]
-    # where a benchmark's saved Ref-Split read the split, it is split_cott
-    split = _kept_beside(t, splits, "split_cott", "Ref-Split")
-    if "split_cott" in t:  # a fresh check's own, where Ref-Hedge's gate opened and Ref-Sep's did not
-        split = np.where(np.isfinite(split), split, t["split_cott"].to_numpy(dtype=float))
+    # a fresh check's own split_cott, read wherever a gate opened (Ref-Hedge's, which its hedged drop can open where
+    # Ref-Split's stays shut, as well as Ref-Split's); a fresh file without it gives its saved Ref-Split, the split
+    # where Ref-Split read it (elsewhere Ref-Prior, which no gate that stayed shut reads)
+    split = _kept_beside(t, splits, "split_cott", "split_cott" if "split_cott" in t else "Ref-Split")
     for name, rule in (("Ref-Split", estimators.ref_split), ("Ref-Blend", estimators.ref_blend)):
         t[name] = [rule(r, r["holdout_acc"], h, lambda c=c: c) if np.isfinite(h) else np.nan
                    for r, h, c in zip(records, like, split)]

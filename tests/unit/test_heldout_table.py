@@ -111,6 +111,27 @@ def test_a_fresh_checks_rows_are_read_beside_the_committed_ones(rows, tmp_path, 
     assert any(x.startswith("| all | 144 |") for x in lines)
 
 
+def test_a_fresh_checks_own_split_is_read_where_ref_hedges_gate_opened_and_ref_splits_stayed_shut(rows, tmp_path):
+    """A fresh --save-rows file saves Ref-Split as estimated: Ref-Prior where its gate stays shut. Where the hedged
+    Ref-Prior's larger drop opens Ref-Hedge's gate there, Ref-Hedge reads the split its own split_cott column gives
+    (check 48's resnet9q on thermal_some-2: 0.727, the toolkit's estimate; before session 68 the fresh path read
+    Ref-Split's 0.845 instead, and the outcome script caught the mismatch)."""
+    raw = ht.read_rows(ht.ROWS)
+    mine = raw[(raw.check == 48) & (raw.model == "resnet9q")]
+    committed = rows[(rows.check == 48) & (rows.model == "resnet9q")].set_index("set")
+    kept = {c: pd.read_csv(f).set_index(ht.KEY)[c] for f, cs in ((ht.SHARES, ["holdout_like"]),
+            (ht.SPLITS, ["split_cott", "separation"]), (ht.PARTS, ["reweighted_like", "parts_atc_em"])) for c in cs}
+    key = pd.MultiIndex.from_frame(mine[ht.KEY])
+    fresh = mine.assign(**{c: v.reindex(key).to_numpy() for c, v in kept.items()},
+                        **{"Ref-Split": committed["Ref-Split"].reindex(mine.set).to_numpy()})
+    fresh.drop(columns="check").rename(columns={"round": "sets"}).to_csv(tmp_path / "c99.csv", index=False)
+    again = ht.trained_rows(ht.read_rows(tmp_path / "c99.csv", 99)).set_index("set")
+    one = committed.loc["thermal_some-2"]
+    assert one["Ref-Split"] == one["Ref-Prior"] and one["Ref-Hedge"] == pytest.approx(0.72702, abs=1e-5)
+    for name in ("Ref-Split", "Ref-Sep", "Ref-Hedge", "Ref-Parts", "Ref-Doubt"):
+        np.testing.assert_array_equal(again[name].reindex(committed.index), committed[name])
+
+
 @pytest.mark.parametrize("content, says", [
     ("model,set\nweak_cnn,fog-2\n", "no column check, round, kind, statistics, holdout_acc"),
     (b"\x80\x81\x00\xff" * 50, "not a readable CSV"),
