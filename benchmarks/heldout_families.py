@@ -1,7 +1,7 @@
-"""Held-out shift families for the gap estimators: two hundred and six that neither CC-Synth's synthetic pool
-nor ``bench_gap.py``'s sets use, in twenty-five rounds of eight and one of six, each written for a pre-registered
+"""Held-out shift families for the gap estimators: two hundred and fourteen that neither CC-Synth's synthetic pool
+nor ``bench_gap.py``'s sets use, in twenty-six rounds of eight and one of six, each written for a pre-registered
 check (``PREREGISTERED.md``) before any estimate on them existed and not changed after: ``NOVEL`` for check 4,
-``CHECK5`` for check 5, ``CHECK15`` for check 15b, and ``CHECK<n>`` for check 16 and for each check from 28 to 49
+``CHECK5`` for check 5, ``CHECK15`` for check 15b, and ``CHECK<n>`` for check 16 and for each check from 28 to 50
 (``CHECK_FAMILIES``).
 Parameters follow CIFAR-10-C (Hendrycks & Dietterich 2019) where it has the family.
 Each function maps uint8 images (N, 32, 32, 3) at severity 1-5 to images of the same shape and type.
@@ -2140,7 +2140,8 @@ _EVERY_WEIGHT = {"reeded_glass": 0.4, "cross_stitch": 0.15, "dark_reader": 0.45,
                  "photomosaic": 0.45, "toon": 0.75, "crosshatch": 0.15, "ascii_art": 0.25,
                  "pointillism": 0.2, "risograph": 0.8, "lenticular": 0.4, "chalkboard": 0.6,
                  "thermal": 0.55, "cyanotype": 1.0, "woodcut": 0.4, "knitted": 0.7,
-                 "watercolour": 1.1, "infrared": 1.15, "shattered": 0.4, "crayon": 0.45}
+                 "watercolour": 1.1, "infrared": 1.15, "shattered": 0.4, "crayon": 0.45,
+                 "bricks": 0.55, "e_ink": 1.15, "sandstorm": 0.75, "zebra": 0.25}
 
 
 def reeded_glass(x: np.ndarray, sev: int, rng: np.random.Generator) -> np.ndarray:
@@ -2703,13 +2704,140 @@ CHECK49 = {"watercolour": watercolour, "watercolour_some": watercolour_some, "in
            "infrared_some": infrared_some, "shattered": shattered, "shattered_some": shattered_some,
            "crayon": crayon, "crayon_some": crayon_some}
 
+# Check 50's round, built as checks 38 to 49's: each change mixed into every image at a strength, and a "_some"
+# partner making it in full on a share. One builds the picture from toy bricks, one shows it on an e-reader's screen,
+# one buries it in blown dust, and one marks it as a camera's monitor does while filming.
+_BRICK = 4  # pixels: the side of one brick's stud
+_BRICK_COLOURS = np.array([[242, 243, 242], [27, 42, 52], [196, 40, 27], [13, 105, 171], [245, 205, 47],
+                           [40, 127, 70], [218, 133, 64], [105, 64, 39], [163, 162, 164], [99, 95, 97],
+                           [215, 197, 153], [0, 32, 96], [104, 195, 226], [164, 189, 70]], dtype=np.float64)
+# light on one brick: a stud lit from the upper left, shadowed below right, with the gap to the next brick dark
+_STUD_SHADE = np.array([[1.00, 1.00, 1.00, 0.75],
+                        [1.00, 1.20, 1.05, 0.75],
+                        [1.00, 1.05, 0.85, 0.75],
+                        [0.75, 0.75, 0.75, 0.75]])
+
+
+def _bricks(x: np.ndarray) -> np.ndarray:
+    """Each image built from toy bricks: each ``_BRICK`` square's mean colour taken to the nearest of the
+    ``_BRICK_COLOURS`` bricks come in, each brick lit as ``_STUD_SHADE``. Floats."""
+    n, h, w, _ = x.shape
+    cells = x.astype(np.float64).reshape(n, h // _BRICK, _BRICK, w // _BRICK, _BRICK, 3).mean(axis=(2, 4))
+    nearest = ((cells[..., None, :] - _BRICK_COLOURS) ** 2).sum(axis=-1).argmin(axis=-1)
+    brick = np.repeat(np.repeat(_BRICK_COLOURS[nearest], _BRICK, axis=1), _BRICK, axis=2)
+    return np.minimum(brick * np.tile(_STUD_SHADE, (h // _BRICK, w // _BRICK))[None, ..., None], 255.0)
+
+
+def bricks(x: np.ndarray, sev: int, rng: np.random.Generator) -> np.ndarray:
+    """Every image with its brick model (``_bricks``) mixed in at ``_EVERY_WEIGHT`` of ``a``."""
+    a = _EVERY_WEIGHT["bricks"] * _EVERY[sev - 1]
+    return to_uint8((1 - a) * x + a * _bricks(x))
+
+
+def bricks_some(x: np.ndarray, sev: int, rng: np.random.Generator) -> np.ndarray:
+    """A share ``p`` of the images built from toy bricks in full, the rest left alone."""
+    return _on_share(x, _SOME[sev - 1], rng, lambda s, _: to_uint8(_bricks(s)))
+
+
+_EINK_INK, _EINK_PAPER = np.array([42.0, 42.0, 40.0]), np.array([208.0, 206.0, 198.0])  # the screen's darkest, lightest
+_EINK_LEVELS = 16  # grey levels the screen shows
+_EINK_GHOST = 0.12  # the share of the page before that stays on the screen
+
+
+def _e_ink(x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Each image on an e-reader's screen: its luma, with ``_EINK_GHOST`` of the page shown before it (another image
+    of the batch, drawn) left behind, shown at ``_EINK_LEVELS`` greys between ``_EINK_INK`` and ``_EINK_PAPER``.
+    Floats."""
+    grey = luma(x.astype(np.float64))
+    seen = (1 - _EINK_GHOST) * grey + _EINK_GHOST * grey[rng.permutation(len(x))]
+    level = np.round(seen / 255 * (_EINK_LEVELS - 1)) / (_EINK_LEVELS - 1)
+    return _EINK_INK + level[..., None] * (_EINK_PAPER - _EINK_INK)
+
+
+def e_ink(x: np.ndarray, sev: int, rng: np.random.Generator) -> np.ndarray:
+    """Every image with its e-reader view (``_e_ink``) mixed in at ``_EVERY_WEIGHT`` of ``a``."""
+    a = _EVERY_WEIGHT["e_ink"] * _EVERY[sev - 1]
+    return to_uint8((1 - a) * x + a * _e_ink(x, rng))
+
+
+def e_ink_some(x: np.ndarray, sev: int, rng: np.random.Generator) -> np.ndarray:
+    """A share ``p`` of the images shown on an e-reader's screen in full, the rest left alone."""
+    return _on_share(x, _SOME[sev - 1], rng, lambda s, r: to_uint8(_e_ink(s, r)))
+
+
+_DUST = np.array([196.0, 158.0, 108.0])  # the colour of blown sand's haze
+_DUST_THICK = (0.35, 0.6)  # how much of the picture the haze hides, drawn per image
+_DUST_PASSES = np.array([1.0, 0.88, 0.7])  # how much red, green and blue light gets through the dust
+_GRAIN_SHARE = 0.03  # the share of pixels a flying grain starts at; it streaks ``_GRAIN_STREAK`` pixels with the wind
+_GRAIN_STREAK = 4
+_GRAIN = np.array([236.0, 214.0, 170.0])
+
+
+def _sandstorm(x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Each image through a sandstorm: the dust passes red more than blue (``_DUST_PASSES``) and hides
+    ``_DUST_THICK`` of the picture behind its haze (``_DUST``), and grains (``_GRAIN_SHARE`` of the pixels) streak
+    ``_GRAIN_STREAK`` pixels along the rows, with the wind. Floats."""
+    thick = rng.uniform(*_DUST_THICK, (len(x), 1, 1, 1))
+    out = (1 - thick) * x * _DUST_PASSES + thick * _DUST
+    start = rng.random(x.shape[:3]) < _GRAIN_SHARE
+    streak = ndimage.convolve1d(start.astype(np.int8), np.ones(_GRAIN_STREAK, dtype=np.int8), axis=2,
+                                mode="constant", origin=-(_GRAIN_STREAK // 2)) > 0
+    out[streak] = _GRAIN
+    return out
+
+
+def sandstorm(x: np.ndarray, sev: int, rng: np.random.Generator) -> np.ndarray:
+    """Every image with its view through a sandstorm (``_sandstorm``) mixed in at ``_EVERY_WEIGHT`` of ``a``."""
+    a = _EVERY_WEIGHT["sandstorm"] * _EVERY[sev - 1]
+    return to_uint8((1 - a) * x + a * _sandstorm(x, rng))
+
+
+def sandstorm_some(x: np.ndarray, sev: int, rng: np.random.Generator) -> np.ndarray:
+    """A share ``p`` of the images taken in a sandstorm in full, the rest left alone."""
+    return _on_share(x, _SOME[sev - 1], rng, lambda s, r: to_uint8(_sandstorm(s, r)))
+
+
+_ZEBRA_LUMA = 170.0  # luma at and above which the monitor warns of overexposure with stripes
+_ZEBRA_INK = np.array([20.0, 20.0, 20.0])  # the stripes: 2 pixels dark, 2 left, along the diagonal
+_PEAKING = 0.12  # the share of each image's pixels, its sharpest edges, that focus peaking paints
+_PEAKING_RED = np.array([255.0, 0.0, 0.0])
+
+
+def _zebra(x: np.ndarray) -> np.ndarray:
+    """Each image as a camera's monitor marks it: diagonal stripes (``_ZEBRA_INK``) over what is at least
+    ``_ZEBRA_LUMA`` bright, and focus peaking painting red the sharpest ``_PEAKING`` of its pixels (its largest Sobel
+    gradients of luma), never a flat one. Floats."""
+    _, h, w, _ = x.shape
+    f = x.astype(np.float64)
+    grey = luma(f)
+    i, j = np.mgrid[0:h, 0:w]
+    out = np.where(((grey >= _ZEBRA_LUMA) & (((i + j) // 2) % 2 == 0))[..., None], _ZEBRA_INK, f)
+    edge = _sobel_magnitude(grey)
+    out[(edge >= np.quantile(edge, 1 - _PEAKING, axis=(1, 2), keepdims=True)) & (edge > 0)] = _PEAKING_RED
+    return out
+
+
+def zebra(x: np.ndarray, sev: int, rng: np.random.Generator) -> np.ndarray:
+    """Every image with its monitor's marks (``_zebra``) mixed in at ``_EVERY_WEIGHT`` of ``a``."""
+    a = _EVERY_WEIGHT["zebra"] * _EVERY[sev - 1]
+    return to_uint8((1 - a) * x + a * _zebra(x))
+
+
+def zebra_some(x: np.ndarray, sev: int, rng: np.random.Generator) -> np.ndarray:
+    """A share ``p`` of the images marked in full as a camera's monitor does, the rest left alone."""
+    return _on_share(x, _SOME[sev - 1], rng, lambda s, _: to_uint8(_zebra(s)))
+
+
+CHECK50 = {"bricks": bricks, "bricks_some": bricks_some, "e_ink": e_ink, "e_ink_some": e_ink_some,
+           "sandstorm": sandstorm, "sandstorm_some": sandstorm_some, "zebra": zebra, "zebra_some": zebra_some}
+
 # Each check's round, in the order they were written. The seed offset is a family's place in FAMILIES: each round
 # appended after the last, earlier checks' sets stay as drawn.
 CHECK_FAMILIES = {4: NOVEL, 5: CHECK5, 15: CHECK15, 16: CHECK16, 28: CHECK28, 29: CHECK29, 30: CHECK30,
                   31: CHECK31, 32: CHECK32, 33: CHECK33, 34: CHECK34, 35: CHECK35, 36: CHECK36, 37: CHECK37,
                   38: CHECK38, 39: CHECK39, 40: CHECK40, 41: CHECK41, 42: CHECK42,
                   43: CHECK43, 44: CHECK44, 45: CHECK45, 46: CHECK46, 47: CHECK47, 48: CHECK48,
-                  49: CHECK49}
+                  49: CHECK49, 50: CHECK50}
 FAMILIES = {name: fn for rnd in CHECK_FAMILIES.values() for name, fn in rnd.items()}
 
 
@@ -2763,6 +2891,8 @@ PRIOR_SETS = {
          ("knitted", "longtail10", 82)],
     49: [("watercolour_some", "dirichlet1", 83), ("infrared", "dirichlet1", 84), ("shattered_some", "longtail10", 85),
          ("crayon", "longtail10", 86)],
+    50: [("bricks_some", "dirichlet1", 87), ("sandstorm", "dirichlet1", 88), ("e_ink_some", "longtail10", 89),
+         ("zebra", "longtail10", 90)],
 }
 _PRIORS = {"dirichlet1": lambda r: shifts.dirichlet_priors(10, 1.0, r),
            "longtail10": lambda r: shifts.long_tail_priors(10, 10.0, r)}
@@ -2770,7 +2900,7 @@ _PRIORS = {"dirichlet1": lambda r: shifts.dirichlet_priors(10, 1.0, r),
 
 def novel_sets(images: np.ndarray, labels: np.ndarray, check: int = 4):
     """(name, kind, build): clean (table headers), the check's families (8, or 6 for check 45) x 2 severities, then
-    its sets with changed priors (``PRIOR_SETS``: two per check, four for checks 35 to 44 and 46 to 49, eight for
+    its sets with changed priors (``PRIOR_SETS``: two per check, four for checks 35 to 44 and 46 to 50, eight for
     check 45)."""
     yield "clean", "clean", lambda: (images, labels)
     for name in CHECK_FAMILIES[check]:

@@ -43,8 +43,8 @@ def test_each_round_is_eight_families_or_six_new_to_the_synthetic_pool_and_to_th
     rounds = [fam.NOVEL, fam.CHECK5, fam.CHECK15, fam.CHECK16, fam.CHECK28, fam.CHECK29, fam.CHECK30, fam.CHECK31,
               fam.CHECK32, fam.CHECK33, fam.CHECK34, fam.CHECK35, fam.CHECK36, fam.CHECK37, fam.CHECK38,
               fam.CHECK39, fam.CHECK40, fam.CHECK41, fam.CHECK42, fam.CHECK43, fam.CHECK44, fam.CHECK45, fam.CHECK46,
-              fam.CHECK47, fam.CHECK48, fam.CHECK49]
-    assert [len(r) for r in rounds] == [8] * 21 + [6, 8, 8, 8, 8] and len(fam.FAMILIES) == 206  # no name in two rounds
+              fam.CHECK47, fam.CHECK48, fam.CHECK49, fam.CHECK50]
+    assert [len(r) for r in rounds] == [8] * 21 + [6] + [8] * 5 and len(fam.FAMILIES) == 214  # no name in two rounds
 
 
 def test_earlier_checks_sets_are_drawn_as_before_later_rounds_were_added():
@@ -54,7 +54,7 @@ def test_earlier_checks_sets_are_drawn_as_before_later_rounds_were_added():
                                   *fam.CHECK34, *fam.CHECK35, *fam.CHECK36, *fam.CHECK37, *fam.CHECK38,
                                   *fam.CHECK39, *fam.CHECK40, *fam.CHECK41, *fam.CHECK42, *fam.CHECK43,
                                   *fam.CHECK44, *fam.CHECK45, *fam.CHECK46, *fam.CHECK47, *fam.CHECK48,
-                                  *fam.CHECK49]
+                                  *fam.CHECK49, *fam.CHECK50]
     x = _images(4)
     np.testing.assert_array_equal(fam.novel(x, "glass_blur", 2),  # check 5's first family, seeded as in check 5
                                   fam.glass_blur(x, 2, np.random.default_rng(700 + 8 * 10 + 2)))
@@ -119,7 +119,7 @@ def test_motion_blur_kernel_is_a_normalised_line():
 @pytest.mark.parametrize("check, with_priors", [(4, 2), (5, 2), (15, 2), (28, 2), (29, 2), (30, 2), (34, 2), (35, 4),
                                                 (36, 4), (37, 4), (38, 4), (39, 4), (40, 4),
                                                 (41, 4), (42, 4), (43, 4), (44, 4), (45, 8), (46, 4),
-                                                (47, 4), (48, 4), (49, 4)])
+                                                (47, 4), (48, 4), (49, 4), (50, 4)])
 def test_novel_sets_are_the_preregistered_ones_plus_the_clean_reference(check, with_priors):
     x, y = _images(40), np.arange(40) % 10
     sets = list(fam.novel_sets(x, y, check))
@@ -1637,3 +1637,80 @@ def test_crayon_waxes_more_of_the_papers_tooth_the_darker_the_picture_in_a_satur
     assert paper_share[0] < 0.1 < 0.5 < paper_share[1]
     y = fam.novel(x, "crayon", 2)  # every image: a share of the drawing
     assert 0 < np.abs(y.astype(int) - x).mean() < np.abs(z[changed].astype(int) - x[changed]).mean()
+
+
+# ------------------------------------------------------------------ check 50's families
+def test_bricks_take_each_four_pixel_squares_mean_to_the_nearest_brick_lit_as_a_stud():
+    x = np.zeros((5, 32, 32, 3), dtype=np.uint8) + np.array([200, 45, 30], dtype=np.uint8)  # nearest: red
+    x[:, :, 16:] = 255
+    x[:, :, 17:32:2] = 95  # columns of 255 and 95: each square's mean 175 is light grey, though no pixel is
+    z, changed = _changed_share(x, "bricks_some", 4, 2)  # 45% of 5, in full
+    shade = np.tile(np.array([[1, 1, 1, 0.75], [1, 1.2, 1.05, 0.75], [1, 1.05, 0.85, 0.75], [0.75] * 4]), (8, 8))
+    red = shade[:, :16, None] * np.array([196, 40, 27])
+    for n in changed:
+        np.testing.assert_array_equal(z[n, :, :16], shifts.to_uint8(red))
+        np.testing.assert_array_equal(z[n, :, 16:], shifts.to_uint8(shade[:, 16:, None] * np.array([163, 162, 164])))
+    y = fam.novel(x, "bricks", 2)  # every image: 0.55 x 0.4 of its brick model
+    assert (y[:, :, :16] == shifts.to_uint8(0.78 * x[:, :, :16] + 0.22 * red)).all()
+
+
+def test_e_ink_shows_the_luma_at_sixteen_greys_of_low_contrast_with_a_ghost_of_the_page_before():
+    ink, paper = np.array([42, 42, 40]), np.array([208, 206, 198])
+    grey = [ink + k / 15 * (paper - ink) for k in range(16)]
+    x = np.zeros((5, 32, 32, 3), dtype=np.uint8) + np.array([100, 150, 200], dtype=np.uint8)  # luma 140.75
+    z, changed = _changed_share(x, "e_ink_some", 4, 2)  # 45% of 5, in full
+    for n in changed:  # 140.75 / 255 x 15 = 8.28: the ninth of 16 greys, whatever page came before
+        assert (z[n] == shifts.to_uint8(grey[8])).all()
+    pages = np.zeros((10, 32, 32, 3), dtype=np.uint8)
+    pages[5:] = 255
+    shown = [[k for k in range(16) if (im == grey[k]).all()] for im in fam._e_ink(pages, np.random.default_rng(0))]
+    # 0.12 and 0.88 of 255: greys 2 and 13, where a page before was the other colour; as many black as white
+    assert sorted(shown[:5]) != [[0]] * 5 and sorted(shown[:5]) == sorted([[15 - k] for [k] in shown[5:]])
+    assert {k for [k] in shown} <= {0, 2, 13, 15}
+    ramp = np.broadcast_to(np.arange(0, 256, 8, dtype=np.uint8)[None, :, None, None], (3, 32, 32, 3))
+    shades = np.unique(fam._e_ink(ramp, np.random.default_rng(0)).reshape(-1, 3), axis=0)
+    assert len(shades) == 16 and all(any(np.allclose(s, g) for g in grey) for s in shades)
+    y = fam.novel(x, "e_ink", 2)  # every image: 1.15 x 0.4 of the screen's grey
+    assert (y == shifts.to_uint8(0.54 * x + 0.46 * grey[8])).all()
+
+
+def test_sandstorm_hides_the_picture_in_red_passing_dust_with_grains_streaking_along_the_rows():
+    x = np.zeros((5, 32, 32, 3), dtype=np.uint8) + np.array([40, 60, 200], dtype=np.uint8)
+    z, changed = _changed_share(x, "sandstorm_some", 4, 2)  # 45% of 5, in full
+    for n in changed:
+        grain = (z[n] == (236, 214, 170)).all(axis=2)
+        assert 0.05 < grain.mean() < 0.2  # 3% of pixels start a grain, each streaking 4
+        for row in grain:  # each streak at least 4 long, unless it runs off the right edge
+            runs = np.diff(np.flatnonzero(np.diff(np.r_[0, row.astype(int), 0])).reshape(-1, 2), axis=1)
+            ends = np.flatnonzero(np.diff(np.r_[row.astype(int), 0]) == -1)
+            assert all(r >= 4 or e == 31 for r, e in zip(runs.ravel(), ends))
+        haze = np.unique(z[n][~grain], axis=0)
+        assert len(haze) == 1  # one thickness of dust over the whole image
+        thick = (haze[0, 0] - 40) / (196 - 40)  # red: the picture's own, as red passes in full
+        assert 0.35 - 0.01 <= thick <= 0.6 + 0.01
+        expected = (1 - thick) * np.array([40, 60 * 0.88, 200 * 0.7]) + thick * np.array([196, 158, 108])
+        assert np.abs(haze[0] - expected).max() <= 1.5
+    y = fam.novel(x, "sandstorm", 2)  # every image: a share of the storm
+    assert 0 < np.abs(y.astype(int) - x).mean() < np.abs(z[changed].astype(int) - x[changed]).mean()
+
+
+def test_zebra_stripes_what_is_bright_and_peaking_paints_the_sharpest_edges_red_never_a_flat_pixel():
+    x = np.full((5, 32, 32, 3), 100, dtype=np.uint8)
+    x[:, :, :16] = 255  # bright on the left; the only edge is the step's two columns, 6% of the pixels
+    z, changed = _changed_share(x, "zebra_some", 4, 2)  # 45% of 5, in full
+    i, j = np.mgrid[0:32, 0:16]
+    stripe = ((i + j) // 2) % 2 == 0
+    for n in changed:
+        assert (z[n, :, 15:17] == (255, 0, 0)).all()  # the edge: peaking red
+        assert (z[n, :, 17:] == 100).all()  # below the zebra's luma and flat: untouched
+        left = z[n, :, :15]
+        assert (left[stripe[:, :15]] == 20).all() and (left[~stripe[:, :15]] == 255).all()
+    flat = np.full((3, 32, 32, 3), 100, dtype=np.uint8)
+    np.testing.assert_array_equal(fam.novel(flat, "zebra_some", 5), flat)  # nothing bright, no edge: no mark
+    noise = np.repeat(np.random.default_rng(0).integers(0, 160, (3, 32, 32, 1), dtype=np.uint8), 3, axis=3)
+    red = (fam._zebra(noise) == (255, 0, 0)).all(axis=3).mean(axis=(1, 2))  # grey noise, nothing bright: edges
+    assert (0.12 <= red).all() and (red < 0.13).all()  # the sharpest 12% of each image
+    y = fam.novel(x, "zebra", 2)  # every image: 0.25 x 0.4 of the monitor's marks
+    for col in (15, 16):  # the step's bright and dark sides, each a tenth red
+        assert (y[:, :, col] == shifts.to_uint8(0.9 * x[0, 0, col] + 0.1 * np.array([255, 0, 0]))).all()
+    assert (y[:, :, :15][:, stripe[:, :15]] == shifts.to_uint8(0.9 * 255 + 0.1 * 20)).all()
