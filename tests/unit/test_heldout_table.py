@@ -381,7 +381,7 @@ def test_ref_parts_is_ref_hedge_wherever_it_does_not_look_again_and_unknown_befo
 def test_ref_doubt_differs_from_ref_parts_only_on_round_45s_cross_stitched_shares_where_the_tell_misfired(rows):
     """Ref-Doubt (adopted by check 47), read post hoc on checks 33-45, where it was chosen (so no evidence): COTT in
     Ref-Parts' place on 4 of the 951 model-sets where Ref-Parts is known, each a balanced set of which a share was
-    cross-stitched, 23.7 points off to 0.8. Then the rounds that adopted it (46-47) and kept it (48, 49)."""
+    cross-stitched, 23.7 points off to 0.8. Then the rounds that adopted it (46-47) and kept it (48 to 50)."""
     known = rows[rows.check.between(33, 45) & rows["Ref-Parts"].notna()]
     assert len(known) == 951 and rows["Ref-Doubt"].isna().equals(rows["Ref-Parts"].isna())
     differ = known[known["Ref-Doubt"] != known["Ref-Parts"]]
