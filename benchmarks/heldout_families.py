@@ -1,7 +1,7 @@
-"""Held-out shift families for the gap estimators: two hundred and fourteen that neither CC-Synth's synthetic pool
-nor ``bench_gap.py``'s sets use, in twenty-six rounds of eight and one of six, each written for a pre-registered
+"""Held-out shift families for the gap estimators: two hundred and twenty-two that neither CC-Synth's synthetic pool
+nor ``bench_gap.py``'s sets use, in twenty-seven rounds of eight and one of six, each written for a pre-registered
 check (``PREREGISTERED.md``) before any estimate on them existed and not changed after: ``NOVEL`` for check 4,
-``CHECK5`` for check 5, ``CHECK15`` for check 15b, and ``CHECK<n>`` for check 16 and for each check from 28 to 50
+``CHECK5`` for check 5, ``CHECK15`` for check 15b, and ``CHECK<n>`` for check 16 and for each check from 28 to 51
 (``CHECK_FAMILIES``).
 Parameters follow CIFAR-10-C (Hendrycks & Dietterich 2019) where it has the family.
 Each function maps uint8 images (N, 32, 32, 3) at severity 1-5 to images of the same shape and type.
@@ -2131,7 +2131,7 @@ def _reeded(x: np.ndarray) -> np.ndarray:
     return _columns_at(x, np.arange(x.shape[2]) - j + (_REED - 1) / 2 - 2 * (j - (_REED - 1) / 2))
 
 
-# Of ``a``, the weight each change of checks 45 to 49 gets on every image: mixed in at ``a`` itself, check 45's
+# Of ``a``, the weight each change of checks 45 to 51 gets on every image: mixed in at ``a`` itself, check 45's
 # every-image sets fell 34 to 70 points for resnet9q_e4 (to 13% on cross-stitch at severity 2), past any earlier
 # round's; check 46's fell 31 (toon) to 68 points at severity 4 (each read on 2,000 test images before the check's
 # entry, resnet9q_e4's accuracy alone). Above 1 for a change the model shrugs off (watercolour, infrared), never so
@@ -2141,7 +2141,8 @@ _EVERY_WEIGHT = {"reeded_glass": 0.4, "cross_stitch": 0.15, "dark_reader": 0.45,
                  "pointillism": 0.2, "risograph": 0.8, "lenticular": 0.4, "chalkboard": 0.6,
                  "thermal": 0.55, "cyanotype": 1.0, "woodcut": 0.4, "knitted": 0.7,
                  "watercolour": 1.1, "infrared": 1.15, "shattered": 0.4, "crayon": 0.45,
-                 "bricks": 0.55, "e_ink": 1.15, "sandstorm": 0.75, "zebra": 0.25}
+                 "bricks": 0.55, "e_ink": 1.15, "sandstorm": 0.75, "zebra": 0.25,
+                 "loupe": 0.8, "folded_print": 1.15, "blinds": 0.7, "holo_foil": 1.15}
 
 
 def reeded_glass(x: np.ndarray, sev: int, rng: np.random.Generator) -> np.ndarray:
@@ -2831,13 +2832,151 @@ def zebra_some(x: np.ndarray, sev: int, rng: np.random.Generator) -> np.ndarray:
 CHECK50 = {"bricks": bricks, "bricks_some": bricks_some, "e_ink": e_ink, "e_ink_some": e_ink_some,
            "sandstorm": sandstorm, "sandstorm_some": sandstorm_some, "zebra": zebra, "zebra_some": zebra_some}
 
+# Check 51's round, built as checks 38 to 50's: each change mixed into every image at a strength, and a "_some"
+# partner making it in full on a share. One holds a magnifying loupe over the picture, one folds the print once, one
+# lights it through venetian blinds, and one prints it on holographic foil.
+_LOUPE_RADIUS = (7.0, 11.0)  # pixels: the lens's radius, drawn per image
+_LOUPE_ZOOM = 2.0  # how many times the lens magnifies
+_LOUPE_RIM = np.array([30.0, 30.0, 30.0])  # the lens's frame, its outermost pixel
+
+
+def _loupe(x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Each image with a loupe held over it: inside a circle of ``_LOUPE_RADIUS`` round a drawn centre (the whole
+    lens on the image), what lies nearer the centre, magnified ``_LOUPE_ZOOM`` times (bilinear), framed by a dark
+    rim (``_LOUPE_RIM``) one pixel wide. Floats."""
+    n, h, w, c = x.shape
+    r = rng.uniform(*_LOUPE_RADIUS, (n, 1, 1))
+    cy, cx = rng.uniform(r, h - 1 - r), rng.uniform(r, w - 1 - r)
+    i, j = np.mgrid[0:h, 0:w].astype(np.float64)
+    dist = np.hypot(i - cy, j - cx)
+    lens = dist < r - 1
+    rows = np.where(lens, cy + (i - cy) / _LOUPE_ZOOM, i)
+    cols = np.where(lens, cx + (j - cx) / _LOUPE_ZOOM, j)
+    k, ch = np.arange(n)[:, None, None, None], np.arange(c)
+    coords = np.stack(np.broadcast_arrays(k, rows[..., None], cols[..., None], ch))
+    out = ndimage.map_coordinates(x.astype(np.float64), coords, order=1, mode="nearest")
+    out[(dist >= r - 1) & (dist < r)] = _LOUPE_RIM
+    return out
+
+
+def loupe(x: np.ndarray, sev: int, rng: np.random.Generator) -> np.ndarray:
+    """Every image with its view through a loupe (``_loupe``) mixed in at ``_EVERY_WEIGHT`` of ``a``."""
+    a = _EVERY_WEIGHT["loupe"] * _EVERY[sev - 1]
+    return to_uint8((1 - a) * x + a * _loupe(x, rng))
+
+
+def loupe_some(x: np.ndarray, sev: int, rng: np.random.Generator) -> np.ndarray:
+    """A share ``p`` of the images seen through a loupe in full, the rest left alone."""
+    return _on_share(x, _SOME[sev - 1], rng, lambda s, r: to_uint8(_loupe(s, r)))
+
+
+_FOLD_SHADE = (0.6, 0.85)  # the light on the side turned away: at the fold, and far from it
+_FOLD_LIFT = 6.0  # pixels over which the shade lifts (e-folding)
+_FOLD_LIT = 1.1  # the light on the side turned to the lamp
+_FOLD_CREASE = 0.5  # how far toward white the crease goes
+
+
+def _folded_print(x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Each image a print folded once along a drawn line through its middle third: one side turned to the light
+    (``_FOLD_LIT``), the other in shade, darkest at the fold and lifting over ``_FOLD_LIFT`` pixels
+    (``_FOLD_SHADE``), and the crease, the pixels within half a pixel of the line, ``_FOLD_CREASE`` of the way to
+    white. Floats."""
+    n, h, w, _ = x.shape
+    angle = rng.uniform(0, np.pi, (n, 1, 1))
+    cy, cx = rng.uniform(h / 3, 2 * h / 3, (n, 1, 1)), rng.uniform(w / 3, 2 * w / 3, (n, 1, 1))
+    i, j = np.mgrid[0:h, 0:w]
+    d = (i - cy) * np.cos(angle) - (j - cx) * np.sin(angle)  # pixels from the fold, signed by the side
+    near, far = _FOLD_SHADE
+    light = np.where(d > 0, far - (far - near) * np.exp(-d / _FOLD_LIFT), _FOLD_LIT)
+    out = x * light[..., None]
+    crease = (np.abs(d) < 0.5)[..., None]
+    return np.where(crease, out + _FOLD_CREASE * (255 - np.minimum(out, 255)), out)
+
+
+def folded_print(x: np.ndarray, sev: int, rng: np.random.Generator) -> np.ndarray:
+    """Every image with its folded print (``_folded_print``) mixed in at ``_EVERY_WEIGHT`` of ``a``."""
+    a = _EVERY_WEIGHT["folded_print"] * _EVERY[sev - 1]
+    return to_uint8((1 - a) * x + a * _folded_print(x, rng))
+
+
+def folded_print_some(x: np.ndarray, sev: int, rng: np.random.Generator) -> np.ndarray:
+    """A share ``p`` of the images printed and folded once in full, the rest left alone."""
+    return _on_share(x, _SOME[sev - 1], rng, lambda s, r: to_uint8(_folded_print(s, r)))
+
+
+_BLIND_PERIOD = (5.0, 8.0)  # pixels from one slat to the next, drawn per image
+_BLIND_TILT = 20.0  # degrees: the slats' tilt from level, drawn up to this either way
+_BLIND_SHADOW = 0.45  # the share of each period in a slat's shadow
+_BLIND_DARK = 0.3  # the light left in the shadow
+_BLIND_SUN = np.array([1.15, 1.05, 0.88])  # warm sunlight through the gaps
+
+
+def _blinds(x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Each image lit through venetian blinds: slats ``_BLIND_PERIOD`` apart, tilted up to ``_BLIND_TILT``, cast
+    shadows over ``_BLIND_SHADOW`` of the picture (``_BLIND_DARK`` of its light left), and warm sun
+    (``_BLIND_SUN``) falls between, each edge softened over one pixel. Floats."""
+    n, h, w, _ = x.shape
+    period = rng.uniform(*_BLIND_PERIOD, (n, 1, 1))
+    tilt = np.radians(rng.uniform(-_BLIND_TILT, _BLIND_TILT, (n, 1, 1)))
+    i, j = np.mgrid[0:h, 0:w]
+    u = ((i * np.cos(tilt) + j * np.sin(tilt)) / period + rng.random((n, 1, 1))) % 1  # where in its period
+    sun = np.clip((u - _BLIND_SHADOW) * period, 0, 1) * np.clip((1 - u) * period, 0, 1)
+    return x * (_BLIND_DARK + sun[..., None] * (_BLIND_SUN - _BLIND_DARK))
+
+
+def blinds(x: np.ndarray, sev: int, rng: np.random.Generator) -> np.ndarray:
+    """Every image with its light through blinds (``_blinds``) mixed in at ``_EVERY_WEIGHT`` of ``a``."""
+    a = _EVERY_WEIGHT["blinds"] * _EVERY[sev - 1]
+    return to_uint8((1 - a) * x + a * _blinds(x, rng))
+
+
+def blinds_some(x: np.ndarray, sev: int, rng: np.random.Generator) -> np.ndarray:
+    """A share ``p`` of the images lit through venetian blinds in full, the rest left alone."""
+    return _on_share(x, _SOME[sev - 1], rng, lambda s, r: to_uint8(_blinds(s, r)))
+
+
+_FOIL_PERIOD = (8.0, 16.0)  # pixels from one rainbow to the next across the foil, drawn per image
+_FOIL_SATURATION = 0.8
+_FOIL_SHEEN = 0.5  # how much of each pixel's colour the foil's rainbow takes over
+
+
+def _holo_foil(x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Each image printed on holographic foil: bands of rainbow (hue running round once every ``_FOIL_PERIOD``
+    pixels in a drawn direction, ``_FOIL_SATURATION``), each at the pixel's own luma, take ``_FOIL_SHEEN`` of its
+    colour. Floats."""
+    n, h, w, _ = x.shape
+    angle = rng.uniform(0, np.pi, (n, 1, 1))
+    period = rng.uniform(*_FOIL_PERIOD, (n, 1, 1))
+    i, j = np.mgrid[0:h, 0:w]
+    hue = ((i * np.cos(angle) + j * np.sin(angle)) / period + rng.random((n, 1, 1))) % 1
+    rainbow = hsv_to_rgb(np.stack(np.broadcast_arrays(hue, _FOIL_SATURATION, 1.0), axis=-1))
+    f = x.astype(np.float64)
+    lit = np.minimum(rainbow / luma(rainbow)[..., None] * luma(f)[..., None], 255)  # the rainbow at the pixel's luma
+    return (1 - _FOIL_SHEEN) * f + _FOIL_SHEEN * lit
+
+
+def holo_foil(x: np.ndarray, sev: int, rng: np.random.Generator) -> np.ndarray:
+    """Every image with its foil print (``_holo_foil``) mixed in at ``_EVERY_WEIGHT`` of ``a``."""
+    a = _EVERY_WEIGHT["holo_foil"] * _EVERY[sev - 1]
+    return to_uint8((1 - a) * x + a * _holo_foil(x, rng))
+
+
+def holo_foil_some(x: np.ndarray, sev: int, rng: np.random.Generator) -> np.ndarray:
+    """A share ``p`` of the images printed on holographic foil in full, the rest left alone."""
+    return _on_share(x, _SOME[sev - 1], rng, lambda s, r: to_uint8(_holo_foil(s, r)))
+
+
+CHECK51 = {"loupe": loupe, "loupe_some": loupe_some, "folded_print": folded_print,
+           "folded_print_some": folded_print_some, "blinds": blinds, "blinds_some": blinds_some,
+           "holo_foil": holo_foil, "holo_foil_some": holo_foil_some}
+
 # Each check's round, in the order they were written. The seed offset is a family's place in FAMILIES: each round
 # appended after the last, earlier checks' sets stay as drawn.
 CHECK_FAMILIES = {4: NOVEL, 5: CHECK5, 15: CHECK15, 16: CHECK16, 28: CHECK28, 29: CHECK29, 30: CHECK30,
                   31: CHECK31, 32: CHECK32, 33: CHECK33, 34: CHECK34, 35: CHECK35, 36: CHECK36, 37: CHECK37,
                   38: CHECK38, 39: CHECK39, 40: CHECK40, 41: CHECK41, 42: CHECK42,
                   43: CHECK43, 44: CHECK44, 45: CHECK45, 46: CHECK46, 47: CHECK47, 48: CHECK48,
-                  49: CHECK49, 50: CHECK50}
+                  49: CHECK49, 50: CHECK50, 51: CHECK51}
 FAMILIES = {name: fn for rnd in CHECK_FAMILIES.values() for name, fn in rnd.items()}
 
 
@@ -2893,6 +3032,8 @@ PRIOR_SETS = {
          ("crayon", "longtail10", 86)],
     50: [("bricks_some", "dirichlet1", 87), ("sandstorm", "dirichlet1", 88), ("e_ink_some", "longtail10", 89),
          ("zebra", "longtail10", 90)],
+    51: [("blinds_some", "dirichlet1", 91), ("loupe", "dirichlet1", 92), ("holo_foil_some", "longtail10", 93),
+         ("folded_print", "longtail10", 94)],
 }
 _PRIORS = {"dirichlet1": lambda r: shifts.dirichlet_priors(10, 1.0, r),
            "longtail10": lambda r: shifts.long_tail_priors(10, 10.0, r)}
@@ -2900,7 +3041,7 @@ _PRIORS = {"dirichlet1": lambda r: shifts.dirichlet_priors(10, 1.0, r),
 
 def novel_sets(images: np.ndarray, labels: np.ndarray, check: int = 4):
     """(name, kind, build): clean (table headers), the check's families (8, or 6 for check 45) x 2 severities, then
-    its sets with changed priors (``PRIOR_SETS``: two per check, four for checks 35 to 44 and 46 to 50, eight for
+    its sets with changed priors (``PRIOR_SETS``: two per check, four for checks 35 to 44 and 46 to 51, eight for
     check 45)."""
     yield "clean", "clean", lambda: (images, labels)
     for name in CHECK_FAMILIES[check]:

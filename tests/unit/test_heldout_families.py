@@ -6,7 +6,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from matplotlib.colors import rgb_to_hsv
 from PIL import Image
+from scipy import ndimage
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
 import heldout_families as fam  # noqa: E402
@@ -43,8 +45,8 @@ def test_each_round_is_eight_families_or_six_new_to_the_synthetic_pool_and_to_th
     rounds = [fam.NOVEL, fam.CHECK5, fam.CHECK15, fam.CHECK16, fam.CHECK28, fam.CHECK29, fam.CHECK30, fam.CHECK31,
               fam.CHECK32, fam.CHECK33, fam.CHECK34, fam.CHECK35, fam.CHECK36, fam.CHECK37, fam.CHECK38,
               fam.CHECK39, fam.CHECK40, fam.CHECK41, fam.CHECK42, fam.CHECK43, fam.CHECK44, fam.CHECK45, fam.CHECK46,
-              fam.CHECK47, fam.CHECK48, fam.CHECK49, fam.CHECK50]
-    assert [len(r) for r in rounds] == [8] * 21 + [6] + [8] * 5 and len(fam.FAMILIES) == 214  # no name in two rounds
+              fam.CHECK47, fam.CHECK48, fam.CHECK49, fam.CHECK50, fam.CHECK51]
+    assert [len(r) for r in rounds] == [8] * 21 + [6] + [8] * 6 and len(fam.FAMILIES) == 222  # no name in two rounds
 
 
 def test_earlier_checks_sets_are_drawn_as_before_later_rounds_were_added():
@@ -54,7 +56,7 @@ def test_earlier_checks_sets_are_drawn_as_before_later_rounds_were_added():
                                   *fam.CHECK34, *fam.CHECK35, *fam.CHECK36, *fam.CHECK37, *fam.CHECK38,
                                   *fam.CHECK39, *fam.CHECK40, *fam.CHECK41, *fam.CHECK42, *fam.CHECK43,
                                   *fam.CHECK44, *fam.CHECK45, *fam.CHECK46, *fam.CHECK47, *fam.CHECK48,
-                                  *fam.CHECK49, *fam.CHECK50]
+                                  *fam.CHECK49, *fam.CHECK50, *fam.CHECK51]
     x = _images(4)
     np.testing.assert_array_equal(fam.novel(x, "glass_blur", 2),  # check 5's first family, seeded as in check 5
                                   fam.glass_blur(x, 2, np.random.default_rng(700 + 8 * 10 + 2)))
@@ -119,7 +121,7 @@ def test_motion_blur_kernel_is_a_normalised_line():
 @pytest.mark.parametrize("check, with_priors", [(4, 2), (5, 2), (15, 2), (28, 2), (29, 2), (30, 2), (34, 2), (35, 4),
                                                 (36, 4), (37, 4), (38, 4), (39, 4), (40, 4),
                                                 (41, 4), (42, 4), (43, 4), (44, 4), (45, 8), (46, 4),
-                                                (47, 4), (48, 4), (49, 4), (50, 4)])
+                                                (47, 4), (48, 4), (49, 4), (50, 4), (51, 4)])
 def test_novel_sets_are_the_preregistered_ones_plus_the_clean_reference(check, with_priors):
     x, y = _images(40), np.arange(40) % 10
     sets = list(fam.novel_sets(x, y, check))
@@ -1713,3 +1715,75 @@ def test_zebra_stripes_what_is_bright_and_peaking_paints_the_sharpest_edges_red_
     for col in (15, 16):  # the step's bright and dark sides, each a tenth red
         assert (y[:, :, col] == shifts.to_uint8(0.9 * x[0, 0, col] + 0.1 * np.array([255, 0, 0]))).all()
     assert (y[:, :, :15][:, stripe[:, :15]] == shifts.to_uint8(0.9 * 255 + 0.1 * 20)).all()
+
+
+# ------------------------------------------------------------------ check 51's families
+def test_loupe_magnifies_twice_what_lies_inside_a_dark_rimmed_circle_and_leaves_the_rest_alone():
+    i, j = np.mgrid[0:32, 0:32]
+    x = np.zeros((5, 32, 32, 3), dtype=np.uint8) + 100
+    x[..., 0] = 4 * i + 4 * j + 1  # red: a ramp both ways; green and blue 100, so no pixel of it is the rim
+    z, changed = _changed_share(x, "loupe_some", 4, 2)  # 45% of 5, in full
+    for n in changed:
+        rows, cols = np.nonzero((z[n] == 30).all(axis=2))
+        cy, cx, radius = (rows.min() + rows.max()) / 2, (cols.min() + cols.max()) / 2, (np.ptp(rows) + 1) / 2
+        assert 6.5 <= radius <= 11.5 and abs(np.ptp(cols) - np.ptp(rows)) <= 1  # a circle, 7 to 11 pixels
+        dist = np.hypot(i - cy, j - cx)
+        assert (z[n][dist > radius + 1.5] == x[n][dist > radius + 1.5]).all()  # outside: the picture as it was
+        red, inside = z[n, ..., 0].astype(int), dist < radius - 2.5
+        for step, both in ((np.diff(red, axis=0), inside[1:] & inside[:-1]),
+                           (np.diff(red, axis=1), inside[:, 1:] & inside[:, :-1])):
+            assert abs(step[both].mean() - 2) < 0.2 and np.abs(step[both] - 2).max() <= 1  # 4 a pixel, halved
+    y = fam.novel(x, "loupe", 2)  # every image: a share of the loupe's view
+    assert 0 < np.abs(y.astype(int) - x).mean() < np.abs(z[changed].astype(int) - x[changed]).mean()
+
+
+def test_a_folded_print_lights_one_side_shades_the_other_most_at_the_fold_and_whitens_the_crease():
+    x = np.full((5, 32, 32, 3), 100, dtype=np.uint8)
+    z, changed = _changed_share(x, "folded_print_some", 4, 2)  # 45% of 5, in full
+    for n in changed:
+        v = z[n, ..., 0].astype(float)
+        assert (np.ptp(z[n], axis=2) == 0).all()  # grey stays grey
+        lit, crease = v == 110, v >= 150  # 1.1 of the light; the crease half-way to white from either side
+        shade = ~lit & ~crease
+        assert 0.05 < lit.mean() < 0.95 and 0.05 < shade.mean() < 0.95 and 20 <= crease.sum() <= 60
+        assert v[shade].min() >= 60 and v[shade].max() <= 85
+        away = ndimage.distance_transform_edt(~crease)  # from the nearest crease pixel: the fold's distance + < 1
+        expected = 100 * (0.85 - 0.25 * np.exp(-away[shade] / 6))
+        assert np.abs(v[shade] - expected).max() <= 4.5 and v[shade][away[shade] <= 1.5].max() < 68
+    y = fam.novel(x, "folded_print", 2)  # every image: a share of the folded print
+    assert 0 < np.abs(y.astype(int) - x).mean() < np.abs(z[changed].astype(int) - x[changed]).mean()
+
+
+def test_blinds_cast_near_level_slat_shadows_over_nearly_half_the_picture_and_warm_sun_between():
+    x = np.full((20, 32, 32, 3), 100, dtype=np.uint8)
+    z, changed = _changed_share(x, "blinds_some", 4, 9)  # 45% of 20, in full
+    sun, dark = np.array([115, 105, 88]), 30
+    for n in changed:
+        light = (z[n, ..., 0].astype(float) - dark) / (sun[0] - dark)  # how much sun each pixel gets, 0 to 1
+        assert np.abs(z[n] - shifts.to_uint8(dark + light[..., None] * (sun - dark)).astype(int)).max() <= 1  # a line
+        shaded, sunny = light == 0, light == 1
+        assert 0.39 < shaded.mean() < 0.51 and 0.1 < sunny.mean() < 0.35  # 45% shade, 1-pixel soft edges
+        across = [np.abs(np.diff(shaded.astype(int), axis=a)).sum() for a in (0, 1)]
+        assert across[0] > across[1]  # tilted under 20 degrees: down a column crosses more slats than along a row
+    y = fam.novel(x, "blinds", 2)  # every image: 0.7 x 0.4 of the blinds' light
+    assert {80} < set(np.unique(y[..., 0])) <= set(range(80, 105))  # 0.72 x 100 + 0.28 x 30 in the shade
+
+
+def test_holographic_foil_gives_each_pixel_a_rainbow_band_at_its_own_luma_half_way():
+    x = np.full((5, 32, 32, 3), 100, dtype=np.uint8)  # luma 100
+    z, changed = _changed_share(x, "holo_foil_some", 4, 2)  # 45% of 5, in full
+    for n in changed:
+        lit = 2 * (z[n].astype(float) - 50)  # half the grey, half the rainbow at the grey's luma
+        whole = (lit < 250).all(axis=2)  # none clipped at white
+        assert whole.mean() > 0.5
+        lit_luma = lit[..., 0] * 0.299 + lit[..., 1] * 0.587 + lit[..., 2] * 0.114
+        assert np.abs(lit_luma[whole] - 100).max() <= 2
+        hsv = rgb_to_hsv(lit[whole] / lit[whole].max())
+        assert np.abs(hsv[:, 1] - 0.8).max() < 0.03  # the rainbow's saturation, 0.8
+        hue = rgb_to_hsv(np.clip(lit, 0, 255) / 255)[..., 0]
+        turn = lambda d: np.minimum(np.abs(d), 1 - np.abs(d))  # noqa: E731
+        grad = np.hypot(turn(np.diff(hue, axis=0))[:, :-1], turn(np.diff(hue, axis=1))[:-1])
+        assert 1 / 16 - 0.01 < np.median(grad) < 1 / 8 + 0.01  # round the wheel once every 8 to 16 pixels
+        assert len(np.unique((hue * 6).astype(int))) == 6  # every part of the wheel
+    y = fam.novel(x, "holo_foil", 2)  # every image: a share of the foil
+    assert 0 < np.abs(y.astype(int) - x).mean() < np.abs(z[changed].astype(int) - x[changed]).mean()
