@@ -1760,7 +1760,8 @@ def test_blinds_cast_near_level_slat_shadows_over_nearly_half_the_picture_and_wa
     sun, dark = np.array([115, 105, 88]), 30
     for n in changed:
         light = (z[n, ..., 0].astype(float) - dark) / (sun[0] - dark)  # how much sun each pixel gets, 0 to 1
-        assert np.abs(z[n] - shifts.to_uint8(dark + light[..., None] * (sun - dark)).astype(int)).max() <= 1  # a line
+        between = shifts.to_uint8(dark + light[..., None] * (sun - dark)).astype(int)  # on the way from shade to sun
+        assert np.abs(z[n] - between).max() <= 1
         shaded, sunny = light == 0, light == 1
         assert 0.39 < shaded.mean() < 0.51 and 0.1 < sunny.mean() < 0.35  # 45% shade, 1-pixel soft edges
         across = [np.abs(np.diff(shaded.astype(int), axis=a)).sum() for a in (0, 1)]
