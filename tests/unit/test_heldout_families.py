@@ -1189,7 +1189,7 @@ def test_colour_splash_greys_all_but_one_hue_band_and_keeps_brightness_order():
 def test_chroma_swap_keeps_each_images_luma_and_takes_another_images_colour():
     x = np.stack([np.full((32, 32, 3), c, dtype=np.uint8) for c in ([200, 60, 60], [60, 200, 60], [60, 60, 200],
                                                                     [120, 120, 120], [200, 200, 60])])
-    luma = lambda v: v.astype(float) @ np.array([0.299, 0.587, 0.114])  # noqa: E731
+    luma = fam.luma  # BT.601, as the families read it
     z, changed = _changed_share(x, "chroma_swap_some", 5, 3)  # 60% of 5, in full
     for i in changed:
         np.testing.assert_allclose(luma(z[i]), luma(x[i]), atol=25)  # own brightness (up to clipping)
@@ -1773,16 +1773,15 @@ def test_blinds_cast_near_level_slat_shadows_over_nearly_half_the_picture_and_wa
 def test_holographic_foil_gives_each_pixel_a_rainbow_band_at_its_own_luma_half_way():
     x = np.full((5, 32, 32, 3), 100, dtype=np.uint8)  # luma 100
     z, changed = _changed_share(x, "holo_foil_some", 4, 2)  # 45% of 5, in full
+    turn = lambda d: np.minimum(np.abs(d), 1 - np.abs(d))  # noqa: E731  (hue differences, the short way round)
     for n in changed:
         lit = 2 * (z[n].astype(float) - 50)  # half the grey, half the rainbow at the grey's luma
         whole = (lit < 250).all(axis=2)  # none clipped at white
         assert whole.mean() > 0.5
-        lit_luma = lit[..., 0] * 0.299 + lit[..., 1] * 0.587 + lit[..., 2] * 0.114
-        assert np.abs(lit_luma[whole] - 100).max() <= 2
+        assert np.abs(fam.luma(lit)[whole] - 100).max() <= 2
         hsv = rgb_to_hsv(lit[whole] / lit[whole].max())
         assert np.abs(hsv[:, 1] - 0.8).max() < 0.03  # the rainbow's saturation, 0.8
         hue = rgb_to_hsv(np.clip(lit, 0, 255) / 255)[..., 0]
-        turn = lambda d: np.minimum(np.abs(d), 1 - np.abs(d))  # noqa: E731
         grad = np.hypot(turn(np.diff(hue, axis=0))[:, :-1], turn(np.diff(hue, axis=1))[:-1])
         assert 1 / 16 - 0.01 < np.median(grad) < 1 / 8 + 0.01  # round the wheel once every 8 to 16 pixels
         assert len(np.unique((hue * 6).astype(int))) == 6  # every part of the wheel
