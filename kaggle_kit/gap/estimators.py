@@ -228,6 +228,7 @@ from scipy.stats import norm
 from kaggle_kit.calibration import calibrated_probs, fit_temperature
 from kaggle_kit.gap import label_shift
 from kaggle_kit.gap.calibration import bcts_probs, fit_bcts
+from kaggle_kit.gap.ref_stack import ref_stack
 from kaggle_kit.text import and_list, percent
 
 
@@ -422,9 +423,12 @@ def agreement_line(source_acc: float, source_member_preds: Sequence[np.ndarray],
 # those that need a reference model's logits on the target images
 REFERENCE_ESTIMATORS = ("Ref-EM", "Ref-Avg", "COT-Gated", "Ref-Avg-Shrunk", "Ref-Prior", "Ref-Mix", "Ref-Split",
                         "Ref-Blend", "Ref-Sep", "Ref-Hedge", "Ref-Parts", "Ref-Doubt")
+# Learned, not gated, and not yet tested on a round written after it (``ref_stack``; pre-registered check 52):
+# computed wherever Ref-Doubt is, saved in the benchmark's rows, recommended nowhere
+CANDIDATES = ("Ref-Stack",)
 ESTIMATORS = ("AC", "DoC", "ATC-MC", "ATC-NE", "AC-EM", "ATC-NE-BBSE", "ATC-NE-EM", "COT", "COT-EM", "COTT",
               "Shift-Gated", "CC-Synth", "Median-4", "Median-4-Spread", "NucNorm", "Median-5", "Median-5-Spread",
-              *REFERENCE_ESTIMATORS)
+              *REFERENCE_ESTIMATORS, *CANDIDATES)
 # What ``estimate_all`` computes from logits alone (no images, no weights): the upload step's fallback
 LOGITS_ONLY = ESTIMATORS[:10]
 MEDIAN_MEMBERS = ("Shift-Gated", "CC-Synth", "ATC-NE-EM", "COTT")
@@ -1325,7 +1329,8 @@ def estimate_all(holdout_logits: np.ndarray, holdout_labels: np.ndarray, target_
     ``target_stats`` (or ``synthetic``, which carries the holdout's) adds Shift-Gated and "shift_auc".
     ``reference_logits`` (a BatchNorm-adapted copy's on the target images, in ``target_logits``' order) adds Ref-EM,
     and with Median-5-Spread also Ref-Avg, COT-Gated, Ref-Avg-Shrunk, Ref-Prior, Ref-Mix, Ref-Split, Ref-Blend,
-    Ref-Sep, Ref-Hedge, Ref-Parts and Ref-Doubt (``combined_with_reference``).
+    Ref-Sep, Ref-Hedge, Ref-Parts and Ref-Doubt (``combined_with_reference``), and the candidate Ref-Stack
+    (``ref_stack``) on them.
     Returns {"estimates": {name: acc}, "holdout_acc", "temperature", "priors_em", "priors_bbse",
     "source_priors", "shift_auc", "agreement_reason", "reference_move", "holdout_like_share",
     "holdout_like_separation", "holdout_like_split_cott", "holdout_like_reweighted", "parts_atc_em"}
@@ -1361,6 +1366,8 @@ def estimate_all(holdout_logits: np.ndarray, holdout_labels: np.ndarray, target_
         ref = _reference_estimates(est, f, holdout_logits, holdout_labels, target_logits, reference_logits,
                                    holdout_acc)
         est.update(ref.estimates)
+        if est.get("Ref-Doubt") is not None:
+            est["Ref-Stack"] = ref_stack(est, holdout_acc, ref.like)
     agreement_reason = None
     if members is not None and len(members[0]) >= 2:
         line = agreement_line(holdout_acc, [m.argmax(1) for m in members[0]], [m.argmax(1) for m in members[1]])

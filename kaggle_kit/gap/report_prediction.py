@@ -329,6 +329,10 @@ def estimator_glossary() -> tuple[tuple[str, str], ...]:
                       "broken without a changed class mix can move the BatchNorm copy's COT as a changed class mix "
                       "does, and then Ref-EM predicts too small a drop; it quotes Ref-Avg-Shrunk's range (chosen by a "
                       "test on shift families outside the benchmark, section 7)"),
+        ("Ref-Stack", "Ref-Doubt moved by what small boosted trees predict its error to be, from how far the other "
+                      "estimators read from it and how much of the competition set looks like the holdout, learned "
+                      "on the labelled held-out sets of section 7's tests (a candidate: pre-registered check 52 in "
+                      "benchmarks/PREREGISTERED.md tests it on a round written after it)"),
         ("COT-Gated", f"Ref-Avg where COT's estimate moves by more than {100 * estimators.COT_GATE:.0f} points "
                       "when its class mix is EM's priors (the class mix looks changed), else Median-5-Spread "
                       "(chosen by one test on shift families outside the benchmark, then behind Ref-Avg over it "

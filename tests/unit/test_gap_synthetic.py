@@ -8,6 +8,7 @@ from scipy import ndimage
 
 from kaggle_kit.gap import estimators, shifts, synthetic
 from kaggle_kit.gap.nuclear_norm import nuclear_norm_estimate
+from kaggle_kit.gap.ref_stack import ref_stack
 from kaggle_kit.gap.image_stats import image_features
 
 C = 10
@@ -79,6 +80,8 @@ def test_cc_synth_sees_a_blur_drop_that_confidence_cannot(setup):
     assert est["Ref-Avg"] == pytest.approx((est["Ref-EM"] + est["Median-5-Spread"]) / 2)
     assert est["COT-Gated"] == estimators.cot_gated(est)
     assert est["Ref-Avg-Shrunk"] == estimators.shrunk(est["Ref-Avg"], res["holdout_acc"]) < est["Ref-Avg"]
+    # the candidate reads Ref-Doubt's neighbours from the same result
+    assert est["Ref-Stack"] == ref_stack(est, res["holdout_acc"], res["holdout_like_share"])
     # without the target's statistics (no CC-Synth) NucNorm alone is computed, with the tested family left out too
     alone = estimators.estimate_all(hold_logits, hold_y, tl, synthetic=syn, exclude=("blur",))["estimates"]
     assert alone["NucNorm"] == nuclear_norm_estimate(hold_logits, hold_y, tl, res["temperature"], syn, ("blur",))
