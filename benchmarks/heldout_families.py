@@ -1,7 +1,7 @@
-"""Held-out shift families for the gap estimators: two hundred and twenty-two that neither CC-Synth's synthetic pool
-nor ``bench_gap.py``'s sets use, in twenty-seven rounds of eight and one of six, each written for a pre-registered
+"""Held-out shift families for the gap estimators: two hundred and thirty that neither CC-Synth's synthetic pool
+nor ``bench_gap.py``'s sets use, in twenty-eight rounds of eight and one of six, each written for a pre-registered
 check (``PREREGISTERED.md``) before any estimate on them existed and not changed after: ``NOVEL`` for check 4,
-``CHECK5`` for check 5, ``CHECK15`` for check 15b, and ``CHECK<n>`` for check 16 and for each check from 28 to 51
+``CHECK5`` for check 5, ``CHECK15`` for check 15b, and ``CHECK<n>`` for check 16 and for each check from 28 to 52
 (``CHECK_FAMILIES``).
 Parameters follow CIFAR-10-C (Hendrycks & Dietterich 2019) where it has the family.
 Each function maps uint8 images (N, 32, 32, 3) at severity 1-5 to images of the same shape and type.
@@ -2131,7 +2131,7 @@ def _reeded(x: np.ndarray) -> np.ndarray:
     return _columns_at(x, np.arange(x.shape[2]) - j + (_REED - 1) / 2 - 2 * (j - (_REED - 1) / 2))
 
 
-# Of ``a``, the weight each change of checks 45 to 51 gets on every image: mixed in at ``a`` itself, check 45's
+# Of ``a``, the weight each change of checks 45 to 52 gets on every image: mixed in at ``a`` itself, check 45's
 # every-image sets fell 34 to 70 points for resnet9q_e4 (to 13% on cross-stitch at severity 2), past any earlier
 # round's; check 46's fell 31 (toon) to 68 points at severity 4 (each read on 2,000 test images before the check's
 # entry, resnet9q_e4's accuracy alone). Above 1 for a change the model shrugs off (watercolour, infrared), never so
@@ -2142,7 +2142,8 @@ _EVERY_WEIGHT = {"reeded_glass": 0.4, "cross_stitch": 0.15, "dark_reader": 0.45,
                  "thermal": 0.55, "cyanotype": 1.0, "woodcut": 0.4, "knitted": 0.7,
                  "watercolour": 1.1, "infrared": 1.15, "shattered": 0.4, "crayon": 0.45,
                  "bricks": 0.55, "e_ink": 1.15, "sandstorm": 0.75, "zebra": 0.25,
-                 "loupe": 0.8, "folded_print": 1.15, "blinds": 0.7, "holo_foil": 1.15}
+                 "loupe": 0.8, "folded_print": 1.15, "blinds": 0.7, "holo_foil": 1.15,
+                 "crumpled": 0.85, "bubble_wrap": 1.15, "backlit": 1.15, "vhs": 0.85}
 
 
 def reeded_glass(x: np.ndarray, sev: int, rng: np.random.Generator) -> np.ndarray:
@@ -2970,13 +2971,174 @@ CHECK51 = {"loupe": loupe, "loupe_some": loupe_some, "folded_print": folded_prin
            "folded_print_some": folded_print_some, "blinds": blinds, "blinds_some": blinds_some,
            "holo_foil": holo_foil, "holo_foil_some": holo_foil_some}
 
+# Check 52's round, built as checks 38 to 51's: each change mixed into every image at a strength, and a "_some"
+# partner making it in full on a share. One crumples the print, one lays bubble wrap over it, one shoots it against
+# a low sun, and one plays it back from a worn video tape.
+_CRUMPLE_FACETS = (12, 20)  # flat facets per image, drawn
+_CRUMPLE_LIGHT = (0.55, 1.2)  # each facet's light, drawn uniformly
+_CRUMPLE_CREASE = 0.45  # the light left along a crease: within half a pixel of the border of two facets
+_CRUMPLE_CHUNK = 256  # images whose (pixels x facets) distances are held at once
+
+
+def _crumpled(x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Each image a print crumpled and smoothed out again: flat facets (the pixels nearest each of
+    ``_CRUMPLE_FACETS`` drawn points), each lit its own way (``_CRUMPLE_LIGHT``), with darker creases between
+    (``_CRUMPLE_CREASE``). Floats."""
+    n, h, w, _ = x.shape
+    k = _CRUMPLE_FACETS[1]
+    count = rng.integers(_CRUMPLE_FACETS[0], k + 1, (n, 1, 1, 1))
+    seeds = rng.uniform(0, (h, w), (n, k, 2))
+    light = rng.uniform(*_CRUMPLE_LIGHT, (n, k))
+    i, j = np.mgrid[0:h, 0:w]
+    out = np.empty(x.shape)
+    for s in range(0, n, _CRUMPLE_CHUNK):
+        part = slice(s, s + _CRUMPLE_CHUNK)
+        sy, sx = seeds[part, None, None, :, 0], seeds[part, None, None, :, 1]
+        d = np.where(np.arange(k) < count[part], np.hypot(i[..., None] - sy, j[..., None] - sx), np.inf)
+        two = np.partition(d, 1, axis=-1)[..., :2]
+        shade = np.take_along_axis(light[part, None, None, :], d.argmin(-1)[..., None], -1)[..., 0]
+        shade = np.where(two[..., 1] - two[..., 0] < 1.0, _CRUMPLE_CREASE, shade)
+        out[part] = x[part] * shade[..., None]
+    return out
+
+
+def crumpled(x: np.ndarray, sev: int, rng: np.random.Generator) -> np.ndarray:
+    """Every image with its crumpled print (``_crumpled``) mixed in at ``_EVERY_WEIGHT`` of ``a``."""
+    a = _EVERY_WEIGHT["crumpled"] * _EVERY[sev - 1]
+    return to_uint8((1 - a) * x + a * _crumpled(x, rng))
+
+
+def crumpled_some(x: np.ndarray, sev: int, rng: np.random.Generator) -> np.ndarray:
+    """A share ``p`` of the images printed, crumpled and smoothed out in full, the rest left alone."""
+    return _on_share(x, _SOME[sev - 1], rng, lambda s, r: to_uint8(_crumpled(s, r)))
+
+
+_BUBBLE_PITCH = (6.0, 9.0)  # pixels from one bubble's centre to the next, along rows and columns, drawn per image
+_BUBBLE_RADIUS = 0.4  # a bubble's radius, of the pitch
+_BUBBLE_ZOOM = 2.2  # how many times each bubble magnifies what lies under it
+_BUBBLE_GLINT = 150.0  # added to each channel at a bubble's highlight, up and left of its centre
+
+
+def _bubble_wrap(x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Each image under bubble wrap: bubbles on a square grid ``_BUBBLE_PITCH`` apart at a drawn offset, each
+    magnifying what lies nearer its centre ``_BUBBLE_ZOOM`` times (bilinear) and lit by a glint (``_BUBBLE_GLINT``,
+    a Gaussian a quarter of the radius wide, a third of the radius up and left of the centre). Floats."""
+    n, h, w, c = x.shape
+    pitch = rng.uniform(*_BUBBLE_PITCH, (n, 1, 1))
+    oy, ox = rng.uniform(0, pitch), rng.uniform(0, pitch)
+    i, j = np.mgrid[0:h, 0:w].astype(np.float64)
+    cy, cx = oy + np.round((i - oy) / pitch) * pitch, ox + np.round((j - ox) / pitch) * pitch
+    r = _BUBBLE_RADIUS * pitch
+    inside = np.hypot(i - cy, j - cx) < r
+    rows = np.where(inside, cy + (i - cy) / _BUBBLE_ZOOM, i)
+    cols = np.where(inside, cx + (j - cx) / _BUBBLE_ZOOM, j)
+    k, ch = np.arange(n)[:, None, None, None], np.arange(c)
+    coords = np.stack(np.broadcast_arrays(k, rows[..., None], cols[..., None], ch))
+    out = ndimage.map_coordinates(x.astype(np.float64), coords, order=1, mode="nearest")
+    glint = np.exp(-((i - cy + r / 3) ** 2 + (j - cx + r / 3) ** 2) / (2 * (r / 4) ** 2)) * inside
+    return out + _BUBBLE_GLINT * glint[..., None]
+
+
+def bubble_wrap(x: np.ndarray, sev: int, rng: np.random.Generator) -> np.ndarray:
+    """Every image with its view through bubble wrap (``_bubble_wrap``) mixed in at ``_EVERY_WEIGHT`` of ``a``."""
+    a = _EVERY_WEIGHT["bubble_wrap"] * _EVERY[sev - 1]
+    return to_uint8((1 - a) * x + a * _bubble_wrap(x, rng))
+
+
+def bubble_wrap_some(x: np.ndarray, sev: int, rng: np.random.Generator) -> np.ndarray:
+    """A share ``p`` of the images under bubble wrap in full, the rest left alone."""
+    return _on_share(x, _SOME[sev - 1], rng, lambda s, r: to_uint8(_bubble_wrap(s, r)))
+
+
+_BACKLIT_SPLIT = 20.0  # luma either side of the image's median over which the subject turns to silhouette
+_BACKLIT_DARK = 0.1  # the light left on what is darker than that
+_BACKLIT_SKY = 1.15  # the light on what is brighter
+_BACKLIT_GLOW = np.array([140.0, 90.0, 30.0])  # the low sun's warm glow at its centre
+_BACKLIT_GLOW_WIDTH = 10.0  # pixels: the glow's Gaussian width
+
+
+def _backlit(x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Each image shot against a low sun: what is darker than the image's median luma by more than
+    ``_BACKLIT_SPLIT`` keeps ``_BACKLIT_DARK`` of its light (a silhouette), what is brighter by as much is lifted
+    ``_BACKLIT_SKY``, linearly between, and a warm glow (``_BACKLIT_GLOW``) spreads from a sun drawn in the top
+    quarter. Floats."""
+    n, h, w, _ = x.shape
+    f = x.astype(np.float64)
+    y = luma(f)
+    median = np.median(y.reshape(n, -1), axis=1)[:, None, None]
+    t = np.clip((y - median) / (2 * _BACKLIT_SPLIT) + 0.5, 0, 1)
+    gain = _BACKLIT_DARK + t * (_BACKLIT_SKY - _BACKLIT_DARK)
+    sy, sx = rng.uniform(0, h / 4, (n, 1, 1)), rng.uniform(0, w, (n, 1, 1))
+    i, j = np.mgrid[0:h, 0:w]
+    glow = np.exp(-((i - sy) ** 2 + (j - sx) ** 2) / (2 * _BACKLIT_GLOW_WIDTH ** 2))
+    return f * gain[..., None] + glow[..., None] * _BACKLIT_GLOW
+
+
+def backlit(x: np.ndarray, sev: int, rng: np.random.Generator) -> np.ndarray:
+    """Every image with its shot against the sun (``_backlit``) mixed in at ``_EVERY_WEIGHT`` of ``a``."""
+    a = _EVERY_WEIGHT["backlit"] * _EVERY[sev - 1]
+    return to_uint8((1 - a) * x + a * _backlit(x, rng))
+
+
+def backlit_some(x: np.ndarray, sev: int, rng: np.random.Generator) -> np.ndarray:
+    """A share ``p`` of the images shot against a low sun in full, the rest left alone."""
+    return _on_share(x, _SOME[sev - 1], rng, lambda s, r: to_uint8(_backlit(s, r)))
+
+
+_VHS_SMEAR = 7  # pixels: the run along each row that the colour is averaged over
+_VHS_LAG = 2  # pixels the colour lags the luma, to the right
+_VHS_SATURATION = 0.8  # of the colour left
+_VHS_JITTER = 0.6  # pixels: the spread of each row's sideways slip
+_VHS_BAND = (3, 6)  # rows of the tracking band, drawn per image (the upper bound left out)
+_VHS_BAND_SLIP = 4.0  # pixels the band slips to the left
+_VHS_BAND_NOISE = 50.0  # the spread of the noise added to the band's luma
+
+
+def _vhs(x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Each image played back from a worn video tape: the colour (each channel less the luma) averaged over
+    ``_VHS_SMEAR`` pixels along the row, lagging ``_VHS_LAG`` to the right and faded to ``_VHS_SATURATION``; every
+    row slipped sideways by its own amount (``_VHS_JITTER``, bilinear); and a tracking band of ``_VHS_BAND`` rows at
+    a drawn height slipped further (``_VHS_BAND_SLIP``) under grey noise (``_VHS_BAND_NOISE``). Floats."""
+    n, h, w, c = x.shape
+    f = x.astype(np.float64)
+    y = luma(f)[..., None]
+    colour = ndimage.uniform_filter1d(f - y, _VHS_SMEAR, axis=2, mode="nearest")
+    colour = np.concatenate([np.repeat(colour[:, :, :1], _VHS_LAG, axis=2), colour[:, :, :-_VHS_LAG]], axis=2)
+    played = y + _VHS_SATURATION * colour
+    slip = rng.normal(0, _VHS_JITTER, (n, h, 1))
+    size = rng.integers(*_VHS_BAND, (n, 1, 1))
+    top = rng.integers(0, h - size + 1)
+    band = (np.arange(h)[None, :, None] >= top) & (np.arange(h)[None, :, None] < top + size)
+    slip = slip + _VHS_BAND_SLIP * band
+    i, j = np.mgrid[0:h, 0:w].astype(np.float64)
+    k, ch = np.arange(n)[:, None, None, None], np.arange(c)
+    coords = np.stack(np.broadcast_arrays(k, i[None, ..., None], (j + slip)[..., None], ch))
+    out = ndimage.map_coordinates(played, coords, order=1, mode="nearest")
+    return out + (band * rng.normal(0, _VHS_BAND_NOISE, (n, h, w)))[..., None]
+
+
+def vhs(x: np.ndarray, sev: int, rng: np.random.Generator) -> np.ndarray:
+    """Every image with its tape playback (``_vhs``) mixed in at ``_EVERY_WEIGHT`` of ``a``."""
+    a = _EVERY_WEIGHT["vhs"] * _EVERY[sev - 1]
+    return to_uint8((1 - a) * x + a * _vhs(x, rng))
+
+
+def vhs_some(x: np.ndarray, sev: int, rng: np.random.Generator) -> np.ndarray:
+    """A share ``p`` of the images played back from a worn tape in full, the rest left alone."""
+    return _on_share(x, _SOME[sev - 1], rng, lambda s, r: to_uint8(_vhs(s, r)))
+
+
+CHECK52 = {"crumpled": crumpled, "crumpled_some": crumpled_some, "bubble_wrap": bubble_wrap,
+           "bubble_wrap_some": bubble_wrap_some, "backlit": backlit, "backlit_some": backlit_some,
+           "vhs": vhs, "vhs_some": vhs_some}
+
 # Each check's round, in the order they were written. The seed offset is a family's place in FAMILIES: each round
 # appended after the last, earlier checks' sets stay as drawn.
 CHECK_FAMILIES = {4: NOVEL, 5: CHECK5, 15: CHECK15, 16: CHECK16, 28: CHECK28, 29: CHECK29, 30: CHECK30,
                   31: CHECK31, 32: CHECK32, 33: CHECK33, 34: CHECK34, 35: CHECK35, 36: CHECK36, 37: CHECK37,
                   38: CHECK38, 39: CHECK39, 40: CHECK40, 41: CHECK41, 42: CHECK42,
                   43: CHECK43, 44: CHECK44, 45: CHECK45, 46: CHECK46, 47: CHECK47, 48: CHECK48,
-                  49: CHECK49, 50: CHECK50, 51: CHECK51}
+                  49: CHECK49, 50: CHECK50, 51: CHECK51, 52: CHECK52}
 FAMILIES = {name: fn for rnd in CHECK_FAMILIES.values() for name, fn in rnd.items()}
 
 
@@ -3034,6 +3196,8 @@ PRIOR_SETS = {
          ("zebra", "longtail10", 90)],
     51: [("blinds_some", "dirichlet1", 91), ("loupe", "dirichlet1", 92), ("holo_foil_some", "longtail10", 93),
          ("folded_print", "longtail10", 94)],
+    52: [("vhs_some", "dirichlet1", 95), ("crumpled", "dirichlet1", 96), ("bubble_wrap_some", "longtail10", 97),
+         ("backlit", "longtail10", 98)],
 }
 _PRIORS = {"dirichlet1": lambda r: shifts.dirichlet_priors(10, 1.0, r),
            "longtail10": lambda r: shifts.long_tail_priors(10, 10.0, r)}
@@ -3041,7 +3205,7 @@ _PRIORS = {"dirichlet1": lambda r: shifts.dirichlet_priors(10, 1.0, r),
 
 def novel_sets(images: np.ndarray, labels: np.ndarray, check: int = 4):
     """(name, kind, build): clean (table headers), the check's families (8, or 6 for check 45) x 2 severities, then
-    its sets with changed priors (``PRIOR_SETS``: two per check, four for checks 35 to 44 and 46 to 51, eight for
+    its sets with changed priors (``PRIOR_SETS``: two per check, four for checks 35 to 44 and 46 to 52, eight for
     check 45)."""
     yield "clean", "clean", lambda: (images, labels)
     for name in CHECK_FAMILIES[check]:

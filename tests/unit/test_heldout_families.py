@@ -45,8 +45,8 @@ def test_each_round_is_eight_families_or_six_new_to_the_synthetic_pool_and_to_th
     rounds = [fam.NOVEL, fam.CHECK5, fam.CHECK15, fam.CHECK16, fam.CHECK28, fam.CHECK29, fam.CHECK30, fam.CHECK31,
               fam.CHECK32, fam.CHECK33, fam.CHECK34, fam.CHECK35, fam.CHECK36, fam.CHECK37, fam.CHECK38,
               fam.CHECK39, fam.CHECK40, fam.CHECK41, fam.CHECK42, fam.CHECK43, fam.CHECK44, fam.CHECK45, fam.CHECK46,
-              fam.CHECK47, fam.CHECK48, fam.CHECK49, fam.CHECK50, fam.CHECK51]
-    assert [len(r) for r in rounds] == [8] * 21 + [6] + [8] * 6 and len(fam.FAMILIES) == 222  # no name in two rounds
+              fam.CHECK47, fam.CHECK48, fam.CHECK49, fam.CHECK50, fam.CHECK51, fam.CHECK52]
+    assert [len(r) for r in rounds] == [8] * 21 + [6] + [8] * 7 and len(fam.FAMILIES) == 230  # no name in two rounds
 
 
 def test_earlier_checks_sets_are_drawn_as_before_later_rounds_were_added():
@@ -56,7 +56,7 @@ def test_earlier_checks_sets_are_drawn_as_before_later_rounds_were_added():
                                   *fam.CHECK34, *fam.CHECK35, *fam.CHECK36, *fam.CHECK37, *fam.CHECK38,
                                   *fam.CHECK39, *fam.CHECK40, *fam.CHECK41, *fam.CHECK42, *fam.CHECK43,
                                   *fam.CHECK44, *fam.CHECK45, *fam.CHECK46, *fam.CHECK47, *fam.CHECK48,
-                                  *fam.CHECK49, *fam.CHECK50, *fam.CHECK51]
+                                  *fam.CHECK49, *fam.CHECK50, *fam.CHECK51, *fam.CHECK52]
     x = _images(4)
     np.testing.assert_array_equal(fam.novel(x, "glass_blur", 2),  # check 5's first family, seeded as in check 5
                                   fam.glass_blur(x, 2, np.random.default_rng(700 + 8 * 10 + 2)))
@@ -121,7 +121,8 @@ def test_motion_blur_kernel_is_a_normalised_line():
 @pytest.mark.parametrize("check, with_priors", [(4, 2), (5, 2), (15, 2), (28, 2), (29, 2), (30, 2), (34, 2), (35, 4),
                                                 (36, 4), (37, 4), (38, 4), (39, 4), (40, 4),
                                                 (41, 4), (42, 4), (43, 4), (44, 4), (45, 8), (46, 4),
-                                                (47, 4), (48, 4), (49, 4), (50, 4), (51, 4)])
+                                                (47, 4), (48, 4), (49, 4), (50, 4), (51, 4),
+                                                (52, 4)])
 def test_novel_sets_are_the_preregistered_ones_plus_the_clean_reference(check, with_priors):
     x, y = _images(40), np.arange(40) % 10
     sets = list(fam.novel_sets(x, y, check))
@@ -1786,4 +1787,91 @@ def test_holographic_foil_gives_each_pixel_a_rainbow_band_at_its_own_luma_half_w
         assert 1 / 16 - 0.01 < np.median(grad) < 1 / 8 + 0.01  # round the wheel once every 8 to 16 pixels
         assert len(np.unique((hue * 6).astype(int))) == 6  # every part of the wheel
     y = fam.novel(x, "holo_foil", 2)  # every image: a share of the foil
+    assert 0 < np.abs(y.astype(int) - x).mean() < np.abs(z[changed].astype(int) - x[changed]).mean()
+
+
+# ------------------------------------------------------------------ check 52's families
+def test_a_crumpled_print_lights_each_flat_facet_its_own_way_with_dark_creases_between():
+    x = np.full((5, 32, 32, 3), 100, dtype=np.uint8)
+    z, changed = _changed_share(x, "crumpled_some", 4, 2)  # 45% of 5, in full
+    lights = []
+    for n in changed:
+        v = z[n, ..., 0]
+        assert (np.ptp(z[n], axis=2) == 0).all()  # grey stays grey
+        crease = v == 45  # 0.45 of the light
+        assert 0.05 < crease.mean() < 0.4
+        assert 55 <= v[~crease].min() and v[~crease].max() <= 120  # each facet 0.55 to 1.2 lit
+        lights.extend(v[~crease])
+        pieces, count = ndimage.label(~crease)  # the creases part the print into its facets, 12 to 20 of them
+        assert 8 <= count <= 20
+        assert all(np.ptp(v[pieces == k]) == 0 for k in range(1, count + 1))  # each flat, lit one way
+        ring = ndimage.binary_dilation(crease) & ~crease  # a crease runs between two facets, not inside one
+        assert len(np.unique(v[ring])) >= 2
+    assert min(lights) < 66 and max(lights) > 110  # drawn over all of 0.55 to 1.2 (24 to 40 facets)
+    y = fam.novel(x, "crumpled", 2)  # every image: 0.85 x 0.4 of the crumpled print
+    assert set(np.unique(y[..., 0])) <= set(range(81, 108)) and len(np.unique(y[..., 0])) > 5
+
+
+def test_bubble_wrap_magnifies_what_lies_under_each_bubble_of_a_grid_and_lights_each_with_a_glint():
+    i, j = np.mgrid[0:32, 0:32]
+    x = np.zeros((5, 32, 32, 3), dtype=np.uint8)
+    x[..., 0], x[..., 2] = 3 * j + 10, 3 * i + 10  # red a ramp along the rows, blue down the columns, green black
+    z, changed = _changed_share(x, "bubble_wrap_some", 4, 2)  # 45% of 5, in full
+    for n in changed:
+        f = z[n].astype(int)
+        assert (f[..., 0] < 255).all() and (f[..., 2] < 255).all()  # no glint clipped: each channel keeps it whole
+        moved = (f[..., 0] - f[..., 1] != x[n, ..., 0]) | (f[..., 2] - f[..., 1] != x[n, ..., 2])  # glints taken off
+        assert 0.3 < moved.mean() < 0.55  # bubbles 0.8 of the pitch across: half the picture
+        red, still = f[..., 0] - f[..., 1], ~moved[:, 1:] & ~moved[:, :-1]
+        steps = np.diff(red, axis=1)
+        assert (np.abs(steps[still] - 3) <= 1).all()  # between bubbles: the ramp as it was
+        inner = ndimage.binary_erosion(moved, np.ones((1, 3)), border_value=1)
+        both = inner[:, 1:] & inner[:, :-1]
+        assert both.sum() > 20 and 1.1 < steps[both].mean() < 1.7  # under a bubble: 3 a pixel, magnified 2.2 times
+        glints = ndimage.label(f[..., 1] > 20)[1]  # one per bubble of a grid 6 to 9 pixels apart
+        assert 9 <= glints <= 36 and f[..., 1].max() > 60
+        assert not ((f[..., 1] > 20) & ~ndimage.binary_dilation(moved, iterations=2)).any()  # each on a bubble
+    y = fam.novel(x, "bubble_wrap", 2)  # every image: a share of the view through bubble wrap
+    assert 0 < np.abs(y.astype(int) - x).mean() < np.abs(z[changed].astype(int) - x[changed]).mean()
+
+
+def test_backlit_keeps_a_tenth_of_the_dark_half_lifts_the_bright_and_adds_a_warm_glow_from_a_high_sun():
+    x = np.full((5, 32, 32, 3), 40, dtype=np.uint8)
+    x[:, :, 16:] = 200  # a dark half and a bright one: the median luma, 120, lies between
+    z, changed = _changed_share(x, "backlit_some", 4, 2)  # 45% of 5, in full
+    base = np.where(np.arange(32) < 16, 4.0, 230.0)  # 0.1 x 40 and 1.15 x 200
+    for n in changed:
+        f = z[n].astype(float)
+        glow = (f[..., 2] - base) / 30  # the glow's share, read off blue (30 at its centre)
+        assert glow.min() > -0.02 and glow.max() > 0.9
+        assert np.unravel_index(glow.argmax(), glow.shape)[0] <= 8  # the sun in the top quarter
+        expected = np.minimum(base[None, :, None] + glow[..., None] * np.array([140, 90, 30]), 255)
+        assert np.abs(f - expected)[..., :2].max() <= 3.5  # red and green the same warm glow
+        assert glow[-1].max() < 0.1  # 23 pixels and more below the sun: little of it left
+    y = fam.novel(x, "backlit", 2)  # every image: 1.15 x 0.4 of the backlit shot
+    assert (y[:, -1, :16] < 30).all() and (y[:, -1, 16:] >= 213).all()
+
+
+def test_vhs_smears_and_delays_the_colour_slips_every_row_and_runs_a_noisy_tracking_band():
+    x = np.full((5, 32, 32, 3), 100, dtype=np.uint8)
+    x[:, :, 10:12] = (255, 30, 30)  # a red stripe two columns wide, of about the grey's luma
+    z, changed = _changed_share(x, "vhs_some", 4, 2)  # 45% of 5, in full
+    for n in changed:
+        f = z[n].astype(float)
+        noisy = np.nonzero((z[n, :, 24:] != 100).any(axis=(1, 2)))[0]  # grey far from the stripe: only the band moves
+        assert 3 <= len(noisy) <= 5 and np.ptp(noisy) == len(noisy) - 1
+        assert (z[n, :, :3][np.setdiff1d(np.arange(32), noisy)] == 100).all()
+        centres = []
+        for r in np.setdiff1d(np.arange(32), noisy):
+            red = f[r, :, 0] - f[r, :, 1]  # the colour, 225 on two columns before
+            assert 0.75 * 450 < red.sum() < 0.85 * 450  # 0.8 of it kept
+            assert 7 <= (red > 10).sum() <= 9  # averaged over 7 columns, slipped by part of a pixel
+            centres.append((red * np.arange(32)).sum() / red.sum())
+        # lagging 2 to the right of 10.5, each row slipped its own way (a spread of 0.6 pixels)
+        assert abs(np.mean(centres) - 12.5) < 0.45 and np.abs(np.array(centres) - 12.5).max() < 2.4
+        assert 0.3 < np.std(centres) < 1.0
+        for r in noisy:  # the band slipped 4 further to the left
+            red = f[r, :, 0] - f[r, :, 1]
+            assert 6.1 < (red * np.arange(32)).sum() / red.sum() < 10.9
+    y = fam.novel(x, "vhs", 2)  # every image: 0.85 x 0.4 of the tape
     assert 0 < np.abs(y.astype(int) - x).mean() < np.abs(z[changed].astype(int) - x[changed]).mean()
