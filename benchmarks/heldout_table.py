@@ -9,7 +9,7 @@ records to them. Ref-Avg-Shrunk, Ref-Prior and, for rows saved before it existed
 toolkit's own functions from the saved columns, and so are Ref-Mix from ``heldout_shares.csv`` (checks 33 on) and
 Ref-Split, Ref-Blend, Ref-Sep and Ref-Hedge (adopted by check 43) from it with ``heldout_splits.csv``, and Ref-Parts
 (adopted by check 45) from those and ``heldout_parts.csv``, and Ref-Doubt (adopted by check 47) from Ref-Parts and the
-rows.
+rows. The candidate Ref-Stack is read as each check's run saved it (``heldout_stack.csv``, check 52 on).
 
     .venv/bin/python benchmarks/heldout_table.py
     .venv/bin/python benchmarks/heldout_table.py --by model --checks 30 31 32
@@ -50,6 +50,9 @@ SPLITS = Path(__file__).resolve().parent / "heldout_splits.csv"
 # kept for the model-sets where it read them (``estimators.looks_again``) as their benchmark saved them, check 45 on,
 # and as session 64 read them for checks 43 and 44 from the logits those checks cached (the same model instances).
 PARTS = Path(__file__).resolve().parent / "heldout_parts.csv"
+# Ref-Stack (a candidate from check 52) as each check's run saved it, from the trees fitted on the rounds before that
+# check: its table takes in each round after the check (rule 52t), so recomputing it here would read a round in-sample
+STACK = Path(__file__).resolve().parent / "heldout_stack.csv"
 SHOWN = ("Ref-Prior", "Ref-Avg-Shrunk", "Ref-Avg", "Ref-EM", "COT-Gated", "Median-5-Spread")
 KEY = ["check", "model", "set"]  # one model-set: its trained row and its balanced x3 row
 REQUIRED = ("check", "model", "round", "set", "kind", "statistics", "holdout_acc", "true_acc", "COT", "COT-EM",
@@ -79,14 +82,15 @@ def read_rows(path: Path, check: int | None = None) -> pd.DataFrame:
 
 
 def trained_rows(rows: pd.DataFrame, shares: Path = SHARES, splits: Path = SPLITS,
-                 parts: Path = PARTS) -> pd.DataFrame:
+                 parts: Path = PARTS, stack: Path = STACK) -> pd.DataFrame:
     """The rows of the trained statistics, with the estimators the toolkit derives from saved columns: COT-Gated where
     a check saved none, Ref-Avg-Shrunk and Ref-Prior always (so a record follows ``REFERENCE_SHRINK`` or
     ``PRIOR_TELL`` if it is changed), Ref-Mix where ``shares`` or the rows give the model-set's holdout-like share,
     and Ref-Split and Ref-Blend where Ref-Mix is known and, if its gate opens, ``splits`` or the rows' Ref-Split
     give ``split_cott`` (NaN elsewhere), and Ref-Sep and Ref-Hedge where they also give the split's separation, and
     Ref-Parts where, if it looks again, ``parts`` or the rows give what it read. Ref-Prior reads the balanced x3 row,
-    whose COT and COT-EM are the reference's."""
+    whose COT and COT-EM are the reference's. Ref-Stack is read, not derived: a fresh check's own column, else
+    ``stack``'s (NaN before check 52)."""
     t = rows[rows.statistics == "trained"].copy()
     if t[["holdout_acc", "true_acc", "Ref-Avg"]].isna().any().any():
         raise RowsError("a trained row without holdout_acc, true_acc or Ref-Avg")
@@ -132,6 +136,7 @@ def trained_rows(rows: pd.DataFrame, shares: Path = SHARES, splits: Path = SPLIT
     # Ref-Doubt (adopted by check 47): COTT where the tell opens and COTT's drop, not the hedged one, opens the gate
     t["Ref-Doubt"] = [estimators.ref_doubt({**r, "Ref-Parts": p}, r["holdout_acc"], m, h) if np.isfinite(p) else np.nan
                       for r, m, h, p in zip(records, move.to_numpy(), like, t["Ref-Parts"])]
+    t["Ref-Stack"] = _kept_beside(t, stack, "Ref-Stack", "Ref-Stack").astype(float)
     saved = t["COT-Gated"] if "COT-Gated" in t else pd.Series(np.nan, index=t.index)
     t["COT-Gated"] = saved.fillna(pd.Series([estimators.cot_gated(r) for r in records], index=t.index))
     return t
