@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Sequence
 
-from kaggle_kit.gap import estimators
+from kaggle_kit.gap import estimators, ref_stack
 from kaggle_kit.gap.report_render import Section, Table
 from kaggle_kit.text import percent
 
@@ -54,8 +54,12 @@ def accuracy_section(errors: dict, unseen: dict | None = None, correction_eviden
     if best == held.estimator:
         sec.blocks.append(f"The range section 2 quotes with {best} held the true accuracy on {held.words()}; "
                           f"`benchmarks/heldout_table.py` recomputes it from their rows.")
-    fallback = [n for n in estimators.PREFERRED if n in ests and n not in estimators.REFERENCE_ESTIMATORS]
-    if best in estimators.REFERENCE_ESTIMATORS and fallback:
+    elif best in estimators.LEARNED_ESTIMATORS and held.estimator == ref_stack.BASE:
+        sec.blocks.append(f"The range section 2 quotes with {best} is {held.estimator}'s, built the same way round "
+                          f"its own estimate; with {held.estimator} it held the true accuracy on {held.words()}; "
+                          f"`benchmarks/heldout_table.py` recomputes it from their rows.")
+    fallback = [n for n in estimators.PREFERRED if n in ests and n not in estimators.NEEDS_REFERENCE]
+    if best in estimators.NEEDS_REFERENCE and fallback:
         sec.blocks.append(f"Where a run has no BatchNorm reference (a model without BatchNorm, a run predicted with "
                           f"predict.bn_reference off or with predict.adapt_bn on, an ensemble with such a member) "
                           f"the recommendation "

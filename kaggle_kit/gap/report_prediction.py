@@ -16,7 +16,7 @@ ensure_writable_folder()  # before matplotlib's first import, which reads MPLCON
 from matplotlib.figure import Figure  # noqa: E402
 
 from kaggle_kit.calibration import T_BOUNDS
-from kaggle_kit.gap import estimators, leaderboard_feedback
+from kaggle_kit.gap import estimators, leaderboard_feedback, ref_stack
 from kaggle_kit.gap.report_correction import corrections, runs_of
 from kaggle_kit.gap.report_render import Details, Fig, Section, Table, figure_png, literal
 from kaggle_kit.gap.report_runs import RunView
@@ -107,7 +107,9 @@ def borrowed_sentence(name: str, estimator: str, result: dict, errors: dict, uns
     if est is None or move is None:
         return expectation_sentence(name, lender, result, errors, unseen)
     held = estimators.RANGE_HELD_OUT
-    record = f" This range held on {held.words()}." if held.estimator == estimator else ""
+    record = (f" This range held on {held.words()}." if held.estimator == estimator else
+              f" With {held.estimator}, whose range it is, built the same way, it held on {held.words()}."
+              if estimator in estimators.LEARNED_ESTIMATORS and held.estimator == ref_stack.BASE else "")
     # with the record said, the lender's line leaves out the unseen families' coverage: one record per range
     lent = expectation_sentence(name, lender, result, errors, None if record else unseen)
     if lent is None:
@@ -128,6 +130,8 @@ def choice_words(estimator: str, result: dict, lender: str) -> str:
     (``estimators.ref_split``), Ref-Sep (``estimators.ref_sep``), Ref-Hedge (``estimators.ref_hedge``; the last four
     then Ref-Prior's choice, Ref-Hedge's hedged: ``estimator`` "hedged"), Ref-Parts (``_parts_words``) or Ref-Doubt
     (``_doubt_words``) quotes for ``result``, and why, in the numbers the rule read."""
+    if estimator == "Ref-Stack":
+        return _stack_words(result, lender)
     if estimator == "Ref-Doubt":
         return _doubt_words(result, lender)
     if estimator == "Ref-Parts":
@@ -185,6 +189,16 @@ def _parts_words(result: dict, lender: str, via: str | None) -> str:
             f"points (at least {estimators.MIX_SHARE:.0%} and a drop of {100 * estimators.MIX_DROP:.0f} points or "
             f"more: a share of the images looks broken under a changed class mix, where the hedged estimate "
             f"over-estimated and COTT, not prior-corrected, reads low)")
+
+
+def _stack_words(result: dict, lender: str) -> str:
+    """``choice_words`` for Ref-Stack (``ref_stack``): Ref-Doubt's reading and how far the trees moved it."""
+    e = result["estimates"]
+    moved = 100 * (e["Ref-Stack"] - e["Ref-Doubt"])
+    return (f"Ref-Doubt's {percent(e['Ref-Doubt'], 1)} moved {moved:+.1f} points by trees fitted to Ref-Doubt's error "
+            f"on {ref_stack.table_size():,} labelled held-out model-sets, from how far the other estimators read from "
+            f"it and how much of the competition set looks like the holdout; Ref-Doubt's own choice: "
+            + _doubt_words(result, lender))
 
 
 def _doubt_words(result: dict, lender: str) -> str:
@@ -331,8 +345,9 @@ def estimator_glossary() -> tuple[tuple[str, str], ...]:
                       "test on shift families outside the benchmark, section 7)"),
         ("Ref-Stack", "Ref-Doubt moved by what small boosted trees predict its error to be, from how far the other "
                       "estimators read from it and how much of the competition set looks like the holdout, learned "
-                      "on the labelled held-out sets of section 7's tests (a candidate: pre-registered check 52 in "
-                      "benchmarks/PREREGISTERED.md tests it on a round written after it)"),
+                      "on the labelled held-out sets of section 7's tests; it quotes Ref-Doubt's range (chosen by a "
+                      "test on shift families outside the benchmark, written after the trees were fitted, section "
+                      "7)"),
         ("COT-Gated", f"Ref-Avg where COT's estimate moves by more than {100 * estimators.COT_GATE:.0f} points "
                       "when its class mix is EM's priors (the class mix looks changed), else Median-5-Spread "
                       "(chosen by one test on shift families outside the benchmark, then behind Ref-Avg over it "
@@ -394,7 +409,7 @@ def prediction_section(runs: Sequence[RunView], errors: dict, unseen: dict | Non
         if v.test_result is not None and v.test is not None:
             # the reference is of the competition images only: a run quoted with a reference estimator is checked with
             # their partner
-            name = estimators.REFERENCE_PARTNER if name in estimators.REFERENCE_ESTIMATORS else name
+            name = estimators.REFERENCE_PARTNER if name in estimators.NEEDS_REFERENCE else name
             e = v.test_result["estimates"].get(name)
             checks.append(f"{literal(v.name)}: {name} predicts {percent(e, 2)} on the CIFAR-10 test set, actual "
                           f"{percent(v.test.accuracy, 2)}")

@@ -89,31 +89,31 @@ def test_a_broken_table_is_one_named_error(text, words):
     assert isinstance(err.value, KitError) and "\n" not in str(err.value) and rs.TABLE in str(err.value)
 
 
-def test_the_shipped_table_is_the_benchmarks_rows_of_checks_33_to_51(table):
+def test_the_shipped_table_is_the_benchmarks_rows_of_checks_33_to_52(table):
     """Derived again from ``heldout_rows.csv`` (with its shares), it is what ships, to the 1e-5 points written."""
     x, y = rs.read_table((Path(rs.__file__).parent / rs.TABLE).read_text())
-    assert len(table) == len(x) == 1431 and sorted(table.check.unique()) == list(range(33, 52))
+    assert len(table) == len(x) == 1511 and sorted(table.check.unique()) == list(range(33, 53))
     assert x == pytest.approx(table[list(rs.FEATURES)].to_numpy(), abs=1e-5)
     assert y == pytest.approx(table[rs.TARGET].to_numpy(), abs=1e-5)
     # the target is the true accuracy less Ref-Doubt, as the records read it
-    assert np.mean(np.abs(y)) == pytest.approx(2.08, abs=0.005)
+    assert np.mean(np.abs(y)) == pytest.approx(2.06, abs=0.005)
 
 
 def test_left_a_round_out_ref_stack_is_closer_than_ref_doubt_on_every_kind_of_set_but_one(table):
-    """The figures ``ref_stack``'s docstring quotes: 1.82 against 2.08 points MAE over checks 33-51, each round's
-    error from trees fitted without it; lower on 18 of 19 rounds."""
+    """The figures ``ref_stack``'s docstring quotes: 1.81 against 2.06 points MAE over checks 33-52, each round's
+    error from trees fitted without it; lower on 19 of 20 rounds."""
     stack = np.abs(brs.left_out(table))
     doubt = np.abs(table[rs.TARGET].to_numpy())
-    assert round(stack.mean(), 2) == 1.82 and round(doubt.mean(), 2) == 2.08
+    assert round(stack.mean(), 2) == 1.81 and round(doubt.mean(), 2) == 2.06
     per = pd.DataFrame({"s": stack, "d": doubt}).groupby(table.check.to_numpy()).mean()
-    assert int((per.s < per.d).sum()) == 18
+    assert int((per.s < per.d).sum()) == 19
     kinds = pd.DataFrame({"s": stack, "d": doubt}).groupby(table.kind.to_numpy()).mean()
     assert list(kinds.index[kinds.s >= kinds.d]) == ["every+priors"]
 
 
 def test_a_fresh_checks_rows_are_scored_with_the_shipped_trees(tmp_path, capsys):
     """Check 51's rows as a fresh --save-rows file: the shipped trees were fitted on them, so Ref-Stack reads
-    closer than Ref-Doubt's 1.66 there (in-sample; check 52 is the test)."""
+    closer than Ref-Doubt's 1.66 there (in-sample; check 52 tested the trees on a round they had not seen)."""
     fresh = ht.read_rows(ht.ROWS).query("check == 51").drop(columns="check").rename(columns={"round": "sets"})
     fresh.to_csv(tmp_path / "c51.csv", index=False)
     assert brs.main(["--add", str(tmp_path / "c51.csv"), "--check", "51"]) == 0
