@@ -9,7 +9,7 @@ records to them. Ref-Avg-Shrunk, Ref-Prior and, for rows saved before it existed
 toolkit's own functions from the saved columns, and so are Ref-Mix from ``heldout_shares.csv`` (checks 33 on) and
 Ref-Split, Ref-Blend, Ref-Sep and Ref-Hedge (adopted by check 43) from it with ``heldout_splits.csv``, and Ref-Parts
 (adopted by check 45) from those and ``heldout_parts.csv``, and Ref-Doubt (adopted by check 47) from Ref-Parts and the
-rows. The candidate Ref-Stack is read as each check's run saved it (``heldout_stack.csv``, check 52 on).
+rows. Ref-Stack (adopted by check 52) is read as each check's run saved it (``heldout_stack.csv``, check 52 on).
 
     .venv/bin/python benchmarks/heldout_table.py
     .venv/bin/python benchmarks/heldout_table.py --by model --checks 30 31 32
@@ -50,7 +50,7 @@ SPLITS = Path(__file__).resolve().parent / "heldout_splits.csv"
 # kept for the model-sets where it read them (``estimators.looks_again``) as their benchmark saved them, check 45 on,
 # and as session 64 read them for checks 43 and 44 from the logits those checks cached (the same model instances).
 PARTS = Path(__file__).resolve().parent / "heldout_parts.csv"
-# Ref-Stack (a candidate from check 52) as each check's run saved it, from the trees fitted on the rounds before that
+# Ref-Stack (adopted by check 52) as each check's run saved it, from the trees fitted on the rounds before that
 # check: its table takes in each round after the check (rule 52t), so recomputing it here would read a round in-sample
 STACK = Path(__file__).resolve().parent / "heldout_stack.csv"
 SHOWN = ("Ref-Prior", "Ref-Avg-Shrunk", "Ref-Avg", "Ref-EM", "COT-Gated", "Median-5-Spread")

@@ -99,9 +99,10 @@ def expectation_sentence(name: str, estimator: str, result: dict, errors: dict,
 
 
 def borrowed_sentence(name: str, estimator: str, result: dict, errors: dict, unseen: dict | None = None) -> str | None:
-    """Ref-Doubt's, Ref-Parts', Ref-Hedge's, Ref-Sep's, Ref-Split's, Ref-Mix's or Ref-Prior's line: which estimate it
-    quotes and why (``choice_words``), the range it borrows from its ``estimators.RANGE_LENDER``, reaching past its
-    estimate, with that range's held-out record, then the lender's own line, which says how the range was built."""
+    """Ref-Stack's, Ref-Doubt's, Ref-Parts', Ref-Hedge's, Ref-Sep's, Ref-Split's, Ref-Mix's or Ref-Prior's line: which
+    estimate it quotes and why (``choice_words``), the range it borrows from its ``estimators.RANGE_LENDER``, reaching
+    past its estimate, with that range's held-out record, then the lender's own line, which says how the range was
+    built."""
     lender = estimators.RANGE_LENDER[estimator]
     est, move = result["estimates"].get(estimator), result.get("reference_move")
     if est is None or move is None:
@@ -128,8 +129,8 @@ def borrowed_sentence(name: str, estimator: str, result: dict, errors: dict, uns
 def choice_words(estimator: str, result: dict, lender: str) -> str:
     """Which estimate Ref-Prior (``estimators.ref_prior``), Ref-Mix (``estimators.ref_mix``), Ref-Split
     (``estimators.ref_split``), Ref-Sep (``estimators.ref_sep``), Ref-Hedge (``estimators.ref_hedge``; the last four
-    then Ref-Prior's choice, Ref-Hedge's hedged: ``estimator`` "hedged"), Ref-Parts (``_parts_words``) or Ref-Doubt
-    (``_doubt_words``) quotes for ``result``, and why, in the numbers the rule read."""
+    then Ref-Prior's choice, Ref-Hedge's hedged: ``estimator`` "hedged"), Ref-Parts (``_parts_words``), Ref-Doubt
+    (``_doubt_words``) or Ref-Stack (``_stack_words``) quotes for ``result``, and why, in the numbers the rule read."""
     if estimator == "Ref-Stack":
         return _stack_words(result, lender)
     if estimator == "Ref-Doubt":
