@@ -6,7 +6,7 @@ figures on those rows are in-sample. This script re-derives the shipped table fr
 (and, harder, each round and each model: the benchmark has four models, a user has another), beside Ref-Doubt on
 the same model-sets. A unit test holds the shipped table to this derivation.
 
-    .venv/bin/python benchmarks/bench_ref_stack.py                 # the tables (about 2 minutes on 2 cores)
+    .venv/bin/python benchmarks/bench_ref_stack.py                 # the tables (about 15 s on 2 cores)
     .venv/bin/python benchmarks/bench_ref_stack.py --grid          # and the tree settings nearby
     .venv/bin/python benchmarks/bench_ref_stack.py --write         # rewrite kaggle_kit/gap/ref_stack_rows.csv
     .venv/bin/python benchmarks/bench_ref_stack.py --add c52_a.csv c52_b1.csv c52_b2.csv --check 52   # a new round
