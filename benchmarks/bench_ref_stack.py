@@ -71,8 +71,6 @@ def stacked_errors(tab: pd.DataFrame, corrections: np.ndarray) -> np.ndarray:
 def left_out(tab: pd.DataFrame, by_model: bool = False, params: dict | None = None) -> np.ndarray:
     """Each row's Ref-Stack error (points, signed) from trees fitted without its round (and, ``by_model``, without its
     model too)."""
-    from sklearn.ensemble import HistGradientBoostingRegressor
-
     x, y = tab[list(ref_stack.FEATURES)].to_numpy(), tab[ref_stack.TARGET].to_numpy()
     pred = np.zeros(len(tab))
     models = tab.model.unique() if by_model else [None]
@@ -81,8 +79,7 @@ def left_out(tab: pd.DataFrame, by_model: bool = False, params: dict | None = No
             test = (tab.check == check).to_numpy() & ((tab.model == model).to_numpy() if by_model else True)
             train = (tab.check != check).to_numpy() & ((tab.model != model).to_numpy() if by_model else True)
             if test.any():
-                fitted = HistGradientBoostingRegressor(**(params or ref_stack.TREE_PARAMS)).fit(x[train], y[train])
-                pred[test] = fitted.predict(x[test])
+                pred[test] = ref_stack.fit(x[train], y[train], params).predict(x[test])
     return stacked_errors(tab, pred)
 
 
@@ -95,20 +92,13 @@ def summary(tab: pd.DataFrame, errors: dict[str, np.ndarray], by: str) -> pd.Dat
     return out.round(2)
 
 
-def markdown(df: pd.DataFrame) -> str:
-    cols = [df.index.name or "", *df.columns]
-    lines = ["| " + " | ".join(map(str, cols)) + " |", "|" + "---|" * len(cols)]
-    lines += ["| " + " | ".join([str(i), *(f"{v:g}" for v in row)]) + " |" for i, row in zip(df.index, df.to_numpy())]
-    return "\n".join(lines)
-
-
 def tables(tab: pd.DataFrame, grid: bool) -> None:
     start = time.time()
     errors = {"Ref-Doubt": -tab[ref_stack.TARGET].to_numpy(), "Ref-Stack (round out)": left_out(tab),
               "Ref-Stack (round and model out)": left_out(tab, by_model=True)}
     for by in ("check", "kind", "model"):
         print(f"\nMAE in points by {by}, {len(tab)} model-sets of checks {tab.check.min()} to {tab.check.max()}:\n")
-        print(markdown(summary(tab, errors, by)))
+        print(heldout_table.markdown(summary(tab, errors, by).reset_index()))
     per = pd.DataFrame({k: np.abs(v) for k, v in errors.items()}).groupby(tab.check.to_numpy()).mean()
     for name in list(errors)[1:]:
         gain = per["Ref-Doubt"] - per[name]
@@ -134,7 +124,7 @@ def fresh(add: list[str], check: int) -> None:
     errors = {"Ref-Doubt": -tab[ref_stack.TARGET].to_numpy(), "Ref-Stack": stacked_errors(tab, corrections)}
     for by in ("kind", "model"):
         print(f"\nCheck {check}, MAE in points by {by}:\n")
-        print(markdown(summary(tab, errors, by)))
+        print(heldout_table.markdown(summary(tab, errors, by).reset_index()))
 
 
 def main(argv=None) -> int:

@@ -234,9 +234,8 @@ from scipy.special import log_softmax
 from scipy.stats import norm
 
 from kaggle_kit.calibration import calibrated_probs, fit_temperature
-from kaggle_kit.gap import label_shift
+from kaggle_kit.gap import label_shift, ref_stack
 from kaggle_kit.gap.calibration import bcts_probs, fit_bcts
-from kaggle_kit.gap.ref_stack import ref_stack
 from kaggle_kit.text import and_list, percent
 
 
@@ -725,6 +724,13 @@ class RangeEvidence:
 # predicted 85%): 74, as Ref-Parts' (92.5%: 4 below, 3 of them weak_cnn's vhs_some; 2 above); over checks 33-52,
 # 1,400 of 1,511 (67 below; 92.7%), Ref-Parts' 1,395.
 RANGE_HELD_OUT = RangeEvidence("Ref-Doubt", "checks 33 to 52", 1511, 1400, 67)
+
+
+def range_record_owner(name: str) -> str | None:
+    """Whose ``RANGE_HELD_OUT`` record speaks for the range quoted with ``name``: its own, or for Ref-Stack the
+    estimator it corrects (whose rule it quotes round its own estimate); None where the record is another's."""
+    owner = RANGE_HELD_OUT.estimator
+    return owner if name == owner or (name in LEARNED_ESTIMATORS and owner == ref_stack.BASE) else None
 # The share of its own predicted drop the range quoted with an estimator reaches below it. Ranges built from benchmark
 # errors missed low on held-out shifts with large drops (46 of the 89 misses over checks 21-32 were below, 17 of round
 # 32's 23): 0.45 is the smallest share in steps of 0.05 that held on 90% of those 648 rows (86.3% without it), and
@@ -1392,7 +1398,7 @@ def estimate_all(holdout_logits: np.ndarray, holdout_labels: np.ndarray, target_
                                    holdout_acc)
         est.update(ref.estimates)
         if est.get("Ref-Doubt") is not None:
-            est["Ref-Stack"] = ref_stack(est, holdout_acc, ref.like)
+            est["Ref-Stack"] = ref_stack.ref_stack(est, holdout_acc, ref.like)
     agreement_reason = None
     if members is not None and len(members[0]) >= 2:
         line = agreement_line(holdout_acc, [m.argmax(1) for m in members[0]], [m.argmax(1) for m in members[1]])

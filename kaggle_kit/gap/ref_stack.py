@@ -76,11 +76,12 @@ def read_table(text: str) -> tuple[np.ndarray, np.ndarray]:
     return x, y
 
 
-def fit(x: np.ndarray, y: np.ndarray):
-    """The trees of ``TREE_PARAMS`` fitted to ``y`` (Ref-Doubt's errors, points) on ``x`` (``FEATURES`` rows)."""
+def fit(x: np.ndarray, y: np.ndarray, params: Mapping | None = None):
+    """The trees of ``params`` (``TREE_PARAMS`` by default) fitted to ``y`` (Ref-Doubt's errors, points) on ``x``
+    (``FEATURES`` rows)."""
     from sklearn.ensemble import HistGradientBoostingRegressor
 
-    return HistGradientBoostingRegressor(**TREE_PARAMS).fit(x, y)
+    return HistGradientBoostingRegressor(**(TREE_PARAMS if params is None else params)).fit(x, y)
 
 
 @cache

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Sequence
 
-from kaggle_kit.gap import estimators, ref_stack
+from kaggle_kit.gap import estimators
 from kaggle_kit.gap.report_render import Section, Table
 from kaggle_kit.text import percent
 
@@ -50,11 +50,11 @@ def accuracy_section(errors: dict, unseen: dict | None = None, correction_eviden
             f"({100 * ests[lowest]['mae_all_generated']:.2f} against {100 * ests[best]['mae_all_generated']:.2f}): "
             f"tests written down before their data existed ({CHOSEN_BY.get(best, 'benchmarks/PREREGISTERED.md')}) "
             f"chose it for its error on shift families outside the benchmark.")
-    held = estimators.RANGE_HELD_OUT
-    if best == held.estimator:
+    held, owner = estimators.RANGE_HELD_OUT, estimators.range_record_owner(best)
+    if owner == best:
         sec.blocks.append(f"The range section 2 quotes with {best} held the true accuracy on {held.words()}; "
                           f"`benchmarks/heldout_table.py` recomputes it from their rows.")
-    elif best in estimators.LEARNED_ESTIMATORS and held.estimator == ref_stack.BASE:
+    elif owner:
         sec.blocks.append(f"The range section 2 quotes with {best} is {held.estimator}'s, built the same way round "
                           f"its own estimate; with {held.estimator} it held the true accuracy on {held.words()}; "
                           f"`benchmarks/heldout_table.py` recomputes it from their rows.")

@@ -108,9 +108,9 @@ def borrowed_sentence(name: str, estimator: str, result: dict, errors: dict, uns
     if est is None or move is None:
         return expectation_sentence(name, lender, result, errors, unseen)
     held = estimators.RANGE_HELD_OUT
-    record = (f" This range held on {held.words()}." if held.estimator == estimator else
-              f" With {held.estimator}, whose range it is, built the same way, it held on {held.words()}."
-              if estimator in estimators.LEARNED_ESTIMATORS and held.estimator == ref_stack.BASE else "")
+    owner = estimators.range_record_owner(estimator)
+    record = (f" This range held on {held.words()}." if owner == estimator else
+              f" With {owner}, whose range it is, built the same way, it held on {held.words()}." if owner else "")
     # with the record said, the lender's line leaves out the unseen families' coverage: one record per range
     lent = expectation_sentence(name, lender, result, errors, None if record else unseen)
     if lent is None:

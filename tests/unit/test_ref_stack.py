@@ -22,9 +22,8 @@ def _estimates(base=0.80, others=0.83):
 
 
 def _table_text(x: np.ndarray, y: np.ndarray) -> str:
-    df = pd.DataFrame(x, columns=list(rs.FEATURES)).assign(**{rs.TARGET: y})
-    df.insert(0, "set", "s"), df.insert(0, "model", "m"), df.insert(0, "check", 1)
-    return df.to_csv(index=False)
+    keys = {"check": 1, "model": "m", "set": "s"}
+    return pd.DataFrame({**keys, **dict(zip(rs.FEATURES, x.T)), rs.TARGET: y}).to_csv(index=False)
 
 
 @pytest.fixture(scope="module")
