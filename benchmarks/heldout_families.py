@@ -1,7 +1,7 @@
-"""Held-out shift families for the gap estimators: two hundred and thirty that neither CC-Synth's synthetic pool
-nor ``bench_gap.py``'s sets use, in twenty-eight rounds of eight and one of six, each written for a pre-registered
+"""Held-out shift families for the gap estimators: two hundred and thirty-eight that neither CC-Synth's synthetic pool
+nor ``bench_gap.py``'s sets use, in twenty-nine rounds of eight and one of six, each written for a pre-registered
 check (``PREREGISTERED.md``) before any estimate on them existed and not changed after: ``NOVEL`` for check 4,
-``CHECK5`` for check 5, ``CHECK15`` for check 15b, and ``CHECK<n>`` for check 16 and for each check from 28 to 52
+``CHECK5`` for check 5, ``CHECK15`` for check 15b, and ``CHECK<n>`` for check 16 and for each check from 28 to 53
 (``CHECK_FAMILIES``).
 Parameters follow CIFAR-10-C (Hendrycks & Dietterich 2019) where it has the family.
 Each function maps uint8 images (N, 32, 32, 3) at severity 1-5 to images of the same shape and type.
@@ -2131,7 +2131,7 @@ def _reeded(x: np.ndarray) -> np.ndarray:
     return _columns_at(x, np.arange(x.shape[2]) - j + (_REED - 1) / 2 - 2 * (j - (_REED - 1) / 2))
 
 
-# Of ``a``, the weight each change of checks 45 to 52 gets on every image: mixed in at ``a`` itself, check 45's
+# Of ``a``, the weight each change of checks 45 to 53 gets on every image: mixed in at ``a`` itself, check 45's
 # every-image sets fell 34 to 70 points for resnet9q_e4 (to 13% on cross-stitch at severity 2), past any earlier
 # round's; check 46's fell 31 (toon) to 68 points at severity 4 (each read on 2,000 test images before the check's
 # entry, resnet9q_e4's accuracy alone). Above 1 for a change the model shrugs off (watercolour, infrared), never so
@@ -2143,7 +2143,8 @@ _EVERY_WEIGHT = {"reeded_glass": 0.4, "cross_stitch": 0.15, "dark_reader": 0.45,
                  "watercolour": 1.1, "infrared": 1.15, "shattered": 0.4, "crayon": 0.45,
                  "bricks": 0.55, "e_ink": 1.15, "sandstorm": 0.75, "zebra": 0.25,
                  "loupe": 0.8, "folded_print": 1.15, "blinds": 0.7, "holo_foil": 1.15,
-                 "crumpled": 0.85, "bubble_wrap": 1.15, "backlit": 1.15, "vhs": 0.85}
+                 "crumpled": 0.85, "bubble_wrap": 1.15, "backlit": 1.15, "vhs": 0.85,
+                 "dappled": 1.15, "tie_dye": 0.8, "paint_drips": 0.6, "green_screen": 0.9}
 
 
 def reeded_glass(x: np.ndarray, sev: int, rng: np.random.Generator) -> np.ndarray:
@@ -3132,13 +3133,137 @@ CHECK52 = {"crumpled": crumpled, "crumpled_some": crumpled_some, "bubble_wrap": 
            "bubble_wrap_some": bubble_wrap_some, "backlit": backlit, "backlit_some": backlit_some,
            "vhs": vhs, "vhs_some": vhs_some}
 
+# Check 53's round, built as checks 38 to 52's: each change mixed into every image at a strength, and a "_some"
+# partner making it in full on a share. One dapples the light as under leaves, one tie-dyes the colours, one lets
+# the paint run down the picture, and one keys the background out to a green screen.
+_DAPPLE_SCALE = 2.5  # pixels: the Gaussian width of the random field the leaves' shadow is cut from
+_DAPPLE_SUN = 0.4  # share of each image in sun flecks
+_DAPPLE_EDGE = 0.7  # pixels: the Gaussian softening of a fleck's edge
+_DAPPLE_SHADE = np.array([0.3, 0.4, 0.3])  # the light left per channel in the leaves' green shade
+_DAPPLE_LIGHT = 1.3  # the light in a sun fleck
+
+
+def _dappled(x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Each image in dappled light under leaves: a smooth random field (``_DAPPLE_SCALE``) cut at the quantile that
+    leaves ``_DAPPLE_SUN`` of the image in sun flecks, their edges softened (``_DAPPLE_EDGE``); sun flecks are lit
+    ``_DAPPLE_LIGHT``, the rest lies in green shade (``_DAPPLE_SHADE``). Floats."""
+    n = len(x)
+    field = ndimage.gaussian_filter(rng.standard_normal(x.shape[:3]), sigma=(0, _DAPPLE_SCALE, _DAPPLE_SCALE))
+    cut = np.quantile(field.reshape(n, -1), 1 - _DAPPLE_SUN, axis=1)[:, None, None]
+    sun = ndimage.gaussian_filter((field > cut).astype(np.float64), sigma=(0, _DAPPLE_EDGE, _DAPPLE_EDGE))
+    return x * (_DAPPLE_SHADE + sun[..., None] * (_DAPPLE_LIGHT - _DAPPLE_SHADE))
+
+
+def dappled(x: np.ndarray, sev: int, rng: np.random.Generator) -> np.ndarray:
+    """Every image with its dappled light (``_dappled``) mixed in at ``_EVERY_WEIGHT`` of ``a``."""
+    a = _EVERY_WEIGHT["dappled"] * _EVERY[sev - 1]
+    return to_uint8((1 - a) * x + a * _dappled(x, rng))
+
+
+def dappled_some(x: np.ndarray, sev: int, rng: np.random.Generator) -> np.ndarray:
+    """A share ``p`` of the images in full dappled light under leaves, the rest left alone."""
+    return _on_share(x, _SOME[sev - 1], rng, lambda s, r: to_uint8(_dappled(s, r)))
+
+
+_DYE_RING = (4.0, 8.0)  # pixels from one ring of the dye's spiral to the next, drawn per image
+_DYE_TURNS = 1  # whole turns of hue the spiral makes once round its centre
+_DYE_SATURATION = 0.6  # the least saturation a dyed pixel has
+
+
+def _tie_dyed(x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Each image tie-dyed: every pixel's hue turned by a spiral about a centre drawn in the middle half of the frame
+    (a full turn every ``_DYE_RING`` pixels out from it and ``_DYE_TURNS`` once round it), and its saturation raised
+    to at least ``_DYE_SATURATION``, so white cloth takes the dye too. Floats."""
+    n, h, w, _ = x.shape
+    ring = rng.uniform(*_DYE_RING, (n, 1, 1))
+    cy, cx = rng.uniform(h / 4, 3 * h / 4, (n, 1, 1)), rng.uniform(w / 4, 3 * w / 4, (n, 1, 1))
+    i, j = np.mgrid[0:h, 0:w]
+    turn = np.hypot(i - cy, j - cx) / ring + _DYE_TURNS * np.arctan2(i - cy, j - cx) / (2 * np.pi)
+    hsv = rgb_to_hsv(x / 255.0)
+    hsv[..., 0] = (hsv[..., 0] + turn) % 1.0
+    hsv[..., 1] = np.maximum(hsv[..., 1], _DYE_SATURATION)
+    return hsv_to_rgb(hsv) * 255.0
+
+
+def tie_dye(x: np.ndarray, sev: int, rng: np.random.Generator) -> np.ndarray:
+    """Every image with its tie-dyed version (``_tie_dyed``) mixed in at ``_EVERY_WEIGHT`` of ``a``."""
+    a = _EVERY_WEIGHT["tie_dye"] * _EVERY[sev - 1]
+    return to_uint8((1 - a) * x + a * _tie_dyed(x, rng))
+
+
+def tie_dye_some(x: np.ndarray, sev: int, rng: np.random.Generator) -> np.ndarray:
+    """A share ``p`` of the images tie-dyed in full, the rest left alone."""
+    return _on_share(x, _SOME[sev - 1], rng, lambda s, r: to_uint8(_tie_dyed(s, r)))
+
+
+_DRIP_SHARE = 0.35  # of the columns down which the paint runs
+_DRIP_START = 0.6  # a drip starts in the top this share of the rows
+_DRIP_LENGTH = (6, 24)  # pixels a drip runs, drawn per drip (the upper bound left out)
+
+
+def _paint_drips(x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Each image painted and hung up wet: down ``_DRIP_SHARE`` of the columns the paint runs from a row drawn in the
+    top ``_DRIP_START`` of the frame, ``_DRIP_LENGTH`` pixels down (or off the bottom), every pixel it covers taking
+    the colour where it started. Floats."""
+    n, h, w, _ = x.shape
+    start = rng.integers(0, int(_DRIP_START * h), (n, 1, w))
+    end = np.where(rng.random((n, 1, w)) < _DRIP_SHARE, start + rng.integers(*_DRIP_LENGTH, (n, 1, w)), start)
+    i = np.arange(h)[None, :, None]
+    run = (i >= start) & (i < end)
+    paint = np.take_along_axis(x, start[..., None].repeat(x.shape[3], -1), axis=1)
+    return np.where(run[..., None], paint, x).astype(np.float64)
+
+
+def paint_drips(x: np.ndarray, sev: int, rng: np.random.Generator) -> np.ndarray:
+    """Every image with its running paint (``_paint_drips``) mixed in at ``_EVERY_WEIGHT`` of ``a``."""
+    a = _EVERY_WEIGHT["paint_drips"] * _EVERY[sev - 1]
+    return to_uint8((1 - a) * x + a * _paint_drips(x, rng))
+
+
+def paint_drips_some(x: np.ndarray, sev: int, rng: np.random.Generator) -> np.ndarray:
+    """A share ``p`` of the images with their paint run in full, the rest left alone."""
+    return _on_share(x, _SOME[sev - 1], rng, lambda s, r: to_uint8(_paint_drips(s, r)))
+
+
+_KEY_GREEN = np.array([0.0, 177.0, 64.0])  # chroma-key green
+_KEY_REACH = (40.0, 80.0)  # RGB distance from the border's colour within which a pixel is keyed out, drawn per image
+_KEY_SOFT = 20.0  # the further distance over which the key fades out
+
+
+def _green_screen(x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Each image's background keyed out to a green screen: every pixel within a drawn distance (``_KEY_REACH``) of
+    the median colour of the image's outermost ring of pixels, its background's likeliest colour, becomes chroma-key
+    green (``_KEY_GREEN``), fading back to itself over ``_KEY_SOFT`` further. Floats."""
+    f = x.astype(np.float64)
+    ring = np.concatenate([f[:, 0], f[:, -1], f[:, 1:-1, 0], f[:, 1:-1, -1]], axis=1)
+    back = np.median(ring, axis=1)[:, None, None, :]
+    reach = rng.uniform(*_KEY_REACH, (len(x), 1, 1))
+    key = np.clip((reach + _KEY_SOFT - np.linalg.norm(f - back, axis=-1)) / _KEY_SOFT, 0, 1)[..., None]
+    return (1 - key) * f + key * _KEY_GREEN
+
+
+def green_screen(x: np.ndarray, sev: int, rng: np.random.Generator) -> np.ndarray:
+    """Every image with its green-screened version (``_green_screen``) mixed in at ``_EVERY_WEIGHT`` of ``a``."""
+    a = _EVERY_WEIGHT["green_screen"] * _EVERY[sev - 1]
+    return to_uint8((1 - a) * x + a * _green_screen(x, rng))
+
+
+def green_screen_some(x: np.ndarray, sev: int, rng: np.random.Generator) -> np.ndarray:
+    """A share ``p`` of the images green-screened in full, the rest left alone."""
+    return _on_share(x, _SOME[sev - 1], rng, lambda s, r: to_uint8(_green_screen(s, r)))
+
+
+CHECK53 = {"dappled": dappled, "dappled_some": dappled_some, "tie_dye": tie_dye, "tie_dye_some": tie_dye_some,
+           "paint_drips": paint_drips, "paint_drips_some": paint_drips_some, "green_screen": green_screen,
+           "green_screen_some": green_screen_some}
+
 # Each check's round, in the order they were written. The seed offset is a family's place in FAMILIES: each round
 # appended after the last, earlier checks' sets stay as drawn.
 CHECK_FAMILIES = {4: NOVEL, 5: CHECK5, 15: CHECK15, 16: CHECK16, 28: CHECK28, 29: CHECK29, 30: CHECK30,
                   31: CHECK31, 32: CHECK32, 33: CHECK33, 34: CHECK34, 35: CHECK35, 36: CHECK36, 37: CHECK37,
                   38: CHECK38, 39: CHECK39, 40: CHECK40, 41: CHECK41, 42: CHECK42,
                   43: CHECK43, 44: CHECK44, 45: CHECK45, 46: CHECK46, 47: CHECK47, 48: CHECK48,
-                  49: CHECK49, 50: CHECK50, 51: CHECK51, 52: CHECK52}
+                  49: CHECK49, 50: CHECK50, 51: CHECK51, 52: CHECK52, 53: CHECK53}
 FAMILIES = {name: fn for rnd in CHECK_FAMILIES.values() for name, fn in rnd.items()}
 
 
@@ -3198,6 +3323,8 @@ PRIOR_SETS = {
          ("folded_print", "longtail10", 94)],
     52: [("vhs_some", "dirichlet1", 95), ("crumpled", "dirichlet1", 96), ("bubble_wrap_some", "longtail10", 97),
          ("backlit", "longtail10", 98)],
+    53: [("paint_drips_some", "dirichlet1", 99), ("green_screen", "dirichlet1", 100),
+         ("tie_dye_some", "longtail10", 101), ("dappled", "longtail10", 102)],
 }
 _PRIORS = {"dirichlet1": lambda r: shifts.dirichlet_priors(10, 1.0, r),
            "longtail10": lambda r: shifts.long_tail_priors(10, 10.0, r)}
@@ -3205,7 +3332,7 @@ _PRIORS = {"dirichlet1": lambda r: shifts.dirichlet_priors(10, 1.0, r),
 
 def novel_sets(images: np.ndarray, labels: np.ndarray, check: int = 4):
     """(name, kind, build): clean (table headers), the check's families (8, or 6 for check 45) x 2 severities, then
-    its sets with changed priors (``PRIOR_SETS``: two per check, four for checks 35 to 44 and 46 to 52, eight for
+    its sets with changed priors (``PRIOR_SETS``: two per check, four for checks 35 to 44 and 46 to 53, eight for
     check 45)."""
     yield "clean", "clean", lambda: (images, labels)
     for name in CHECK_FAMILIES[check]:

@@ -45,8 +45,8 @@ def test_each_round_is_eight_families_or_six_new_to_the_synthetic_pool_and_to_th
     rounds = [fam.NOVEL, fam.CHECK5, fam.CHECK15, fam.CHECK16, fam.CHECK28, fam.CHECK29, fam.CHECK30, fam.CHECK31,
               fam.CHECK32, fam.CHECK33, fam.CHECK34, fam.CHECK35, fam.CHECK36, fam.CHECK37, fam.CHECK38,
               fam.CHECK39, fam.CHECK40, fam.CHECK41, fam.CHECK42, fam.CHECK43, fam.CHECK44, fam.CHECK45, fam.CHECK46,
-              fam.CHECK47, fam.CHECK48, fam.CHECK49, fam.CHECK50, fam.CHECK51, fam.CHECK52]
-    assert [len(r) for r in rounds] == [8] * 21 + [6] + [8] * 7 and len(fam.FAMILIES) == 230  # no name in two rounds
+              fam.CHECK47, fam.CHECK48, fam.CHECK49, fam.CHECK50, fam.CHECK51, fam.CHECK52, fam.CHECK53]
+    assert [len(r) for r in rounds] == [8] * 21 + [6] + [8] * 8 and len(fam.FAMILIES) == 238  # no name in two rounds
 
 
 def test_earlier_checks_sets_are_drawn_as_before_later_rounds_were_added():
@@ -56,7 +56,7 @@ def test_earlier_checks_sets_are_drawn_as_before_later_rounds_were_added():
                                   *fam.CHECK34, *fam.CHECK35, *fam.CHECK36, *fam.CHECK37, *fam.CHECK38,
                                   *fam.CHECK39, *fam.CHECK40, *fam.CHECK41, *fam.CHECK42, *fam.CHECK43,
                                   *fam.CHECK44, *fam.CHECK45, *fam.CHECK46, *fam.CHECK47, *fam.CHECK48,
-                                  *fam.CHECK49, *fam.CHECK50, *fam.CHECK51, *fam.CHECK52]
+                                  *fam.CHECK49, *fam.CHECK50, *fam.CHECK51, *fam.CHECK52, *fam.CHECK53]
     x = _images(4)
     np.testing.assert_array_equal(fam.novel(x, "glass_blur", 2),  # check 5's first family, seeded as in check 5
                                   fam.glass_blur(x, 2, np.random.default_rng(700 + 8 * 10 + 2)))
@@ -122,7 +122,7 @@ def test_motion_blur_kernel_is_a_normalised_line():
                                                 (36, 4), (37, 4), (38, 4), (39, 4), (40, 4),
                                                 (41, 4), (42, 4), (43, 4), (44, 4), (45, 8), (46, 4),
                                                 (47, 4), (48, 4), (49, 4), (50, 4), (51, 4),
-                                                (52, 4)])
+                                                (52, 4), (53, 4)])
 def test_novel_sets_are_the_preregistered_ones_plus_the_clean_reference(check, with_priors):
     x, y = _images(40), np.arange(40) % 10
     sets = list(fam.novel_sets(x, y, check))
@@ -1875,3 +1875,87 @@ def test_vhs_smears_and_delays_the_colour_slips_every_row_and_runs_a_noisy_track
             assert 6.1 < (red * np.arange(32)).sum() / red.sum() < 10.9
     y = fam.novel(x, "vhs", 2)  # every image: 0.85 x 0.4 of the tape
     assert 0 < np.abs(y.astype(int) - x).mean() < np.abs(z[changed].astype(int) - x[changed]).mean()
+
+
+# ------------------------------------------------------------------ check 53's families
+def test_dappled_light_leaves_a_share_in_soft_edged_sun_flecks_and_the_rest_in_green_shade():
+    x = np.full((5, 32, 32, 3), 100, dtype=np.uint8)
+    z, changed = _changed_share(x, "dappled_some", 4, 2)  # 45% of 5, in full
+    for n in changed:
+        v = z[n].astype(int)
+        assert v[..., 0].min() == 30 and v[..., 1].min() == 40 and v[..., 2].min() == 30  # 0.3, 0.4, 0.3 in shade
+        assert v.max() == 130 and (v[..., 0] == v[..., 2]).all()  # 1.3 in the sun, white light
+        assert 0.33 < (v[..., 0] > 80).mean() < 0.47  # 40% in sun
+        soft = (v[..., 0] > 31) & (v[..., 0] < 129)  # neither deep shade nor full sun: a fleck's softened edge
+        assert 0.2 < soft.mean() < 0.5  # flecks from a field 2.5 pixels wide, softened 0.7: sharper or finer is off
+    y = fam.novel(x, "dappled", 2)  # every image: 1.15 x 0.4 of the dappled light
+    assert y[..., 0].min() in (67, 68) and y[..., 0].max() in (113, 114)
+
+
+def test_tie_dye_turns_hue_in_a_spiral_once_round_its_centre_and_gives_grey_the_dye_saturation():
+    x = np.full((20, 32, 32, 3), 128, dtype=np.uint8)
+    z, changed = _changed_share(x, "tie_dye_some", 4, 9)  # 45% of 20, in full
+    for n in changed:
+        hsv = rgb_to_hsv(z[n] / 255.0)
+        assert np.abs(hsv[..., 1] - 0.6).max() < 0.02 and (z[n].max(axis=2) == 128).all()  # grey dyed, its value kept
+        hue = hsv[..., 0]
+        ring = np.concatenate([hue[0], hue[1:, -1], hue[-1, ::-1][1:], hue[::-1, 0][1:]])  # round the frame once
+        steps = (np.diff(ring) + 0.5) % 1.0 - 0.5
+        assert abs(abs(steps.sum()) - 1) < 0.01  # one whole turn of hue round a centre in the middle half
+        dy, dx = ((np.diff(hue, axis=k)[:31, :31] + 0.5) % 1.0 - 0.5 for k in (0, 1))
+        assert 0.12 < np.median(np.hypot(dy, dx)) < 0.3  # a ring every 4 to 8 pixels: a turn of hue a ring
+    red = np.zeros((20, 32, 32, 3), dtype=np.uint8)
+    red[...] = (200, 40, 40)  # saturation 0.8: already past the dye's least
+    s = rgb_to_hsv(fam.novel(red, "tie_dye_some", 4) / 255.0)[..., 1]
+    assert np.abs(s - 0.8).max() < 0.02
+    y = fam.novel(x, "tie_dye", 2)  # every image: 0.8 x 0.4 of the dyed cloth
+    assert 0 < np.ptp(y.astype(int), axis=3).mean() < np.ptp(z[changed].astype(int), axis=3).mean()
+
+
+def test_paint_drips_run_a_third_of_the_columns_down_from_the_upper_rows_in_the_colour_they_start_with():
+    x = np.repeat((5 * np.arange(32) + 10).astype(np.uint8)[None, :, None, None], 32, axis=2).repeat(3, axis=3)
+    x = np.repeat(x, 20, axis=0)  # every row its own grey
+    z, changed = _changed_share(x, "paint_drips_some", 4, 9)  # 45% of 20, in full
+    drips, lengths, starts = 0, [], []
+    for n in changed:
+        v = z[n, ..., 0].astype(int)
+        assert (z[n] == z[n, ..., :1]).all()  # grey stays grey
+        for col in v.T:
+            run = np.nonzero(col != x[0, :, 0, 0])[0]  # the rows the drip covered, below its start
+            if not len(run):
+                continue
+            drips += 1
+            start = run[0] - 1
+            assert np.ptp(run) == len(run) - 1 and (col[run] == col[start]).all() and col[start] == 5 * start + 10
+            starts.append(start)
+            if run[-1] < 31:
+                lengths.append(len(run) + 1)
+    assert 0.25 < drips / (32 * len(changed)) < 0.45  # 35% of the columns
+    assert min(starts) <= 3 and 15 <= max(starts) <= 18  # starting anywhere in the top 60% of the rows
+    assert min(lengths) >= 6 and max(lengths) <= 23 and min(lengths) <= 9 and max(lengths) >= 18  # 6 to 23 pixels
+    y = fam.novel(x, "paint_drips", 2)  # every image: 0.6 x 0.4 of the running paint
+    moved = y[..., 0].astype(int) - x[..., 0]
+    assert (moved <= 0).all() and 0.1 < (moved < 0).mean() < 0.4  # the paint runs down: darker grey over lighter
+
+
+def test_green_screen_keys_out_what_is_near_the_borders_colour_fading_over_twenty_further():
+    x = np.full((20, 32, 32, 3), 100, dtype=np.uint8)
+    x[:, 8:24, :, 0] = 100 + 5 * np.arange(32)  # an object whose column j lies 5j from the background's colour
+    z, changed = _changed_share(x, "green_screen_some", 4, 9)  # 45% of 20, in full
+    green, reaches = np.array([0, 177, 64]), []
+    for n in changed:
+        f = z[n].astype(float)
+        assert (f[:8] == green).all() and (f[24:] == green).all()  # the background itself
+        key = (f[12, :, 1] - 100) / 77  # the key's share, read off green
+        full, kept = np.nonzero(key > 0.995)[0], np.nonzero(key < 0.005)[0]
+        assert (np.diff(key) <= 0.01).all() and full.max() < kept.min()  # farther from the background, less keyed
+        reaches.append(5 * full.max())
+        assert 40 <= 5 * full.max() <= 80  # keyed within 40 to 80
+        assert 3 <= kept.min() - full.max() - 1 <= 4  # fading out over 20 further: 5 apart, 3 or 4 columns between
+        part = key[full.max() + 1:kept.min()]
+        assert np.abs(np.diff(part) + 0.25).max() < 0.02  # linear: a quarter for each 5
+        expected = (1 - key[:, None]) * x[n, 12] + key[:, None] * green
+        assert np.abs(f[12] - expected).max() <= 1.5  # the key read off a rounded green
+    assert np.ptp(reaches) >= 15  # the reach drawn per image
+    y = fam.novel(x, "green_screen", 2)  # every image: 0.9 x 0.4 of the keyed image
+    assert (y[:, :8] == (64, 128, 87)).all() and (y[:, 8:24, -1] == x[:, 8:24, -1]).all()
