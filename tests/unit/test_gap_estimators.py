@@ -416,7 +416,7 @@ def test_shipped_measured_error_has_the_bins_the_report_range_quotes_and_the_pre
     for i, (missing, then) in enumerate(zip(before, [*newer[1:], "Ref-Avg-Shrunk"]), start=1):
         assert est.recommended_estimator(errors, available=[n for n in est.ESTIMATORS if n not in missing]) == \
             est.PREFERRED[i] == then
-    without_reference = [n for n in est.ESTIMATORS if n not in (*est.REFERENCE_ESTIMATORS, *est.LEARNED_ESTIMATORS)]
+    without_reference = [n for n in est.ESTIMATORS if n not in est.NEEDS_REFERENCE]
     assert est.recommended_estimator(errors, available=without_reference) == est.PREFERRED[9] == "Median-5-Spread"
     for name in ("Median-5-Spread", "Median-4-Spread", "NucNorm"):  # measured on every set, not combined afterwards
         assert errors["estimators"][name]["n_generated"] == errors["n_sets"] * len(errors["models"])
@@ -505,7 +505,7 @@ def test_held_out_evidence_is_for_preferred_reference_estimators_that_beat_what_
     43, led again, narrowly, after round 44, and trailed again after rounds 45 to 51 (where its tell opened on seven,
     six, four, eight, no, one and no model-sets whose class mix had not changed)."""
     # and every preferred reference estimator has one: none is recommended on the benchmark alone
-    assert [n for n in est.PREFERRED if n in (*est.REFERENCE_ESTIMATORS, *est.LEARNED_ESTIMATORS)] == [
+    assert [n for n in est.PREFERRED if n in est.NEEDS_REFERENCE] == [
         "Ref-Stack", "Ref-Doubt", "Ref-Parts", "Ref-Hedge", "Ref-Sep", "Ref-Split", "Ref-Mix", "Ref-Prior",
         "Ref-Avg-Shrunk"]
     assert list(est.HELD_OUT) == ["Ref-Stack", "Ref-Doubt", "Ref-Parts", "Ref-Hedge", "Ref-Sep", "Ref-Split", "Ref-Mix",
