@@ -1,7 +1,7 @@
-"""Held-out shift families for the gap estimators: two hundred and thirty-eight that neither CC-Synth's synthetic pool
-nor ``bench_gap.py``'s sets use, in twenty-nine rounds of eight and one of six, each written for a pre-registered
+"""Held-out shift families for the gap estimators: two hundred and forty-six that neither CC-Synth's synthetic pool
+nor ``bench_gap.py``'s sets use, in thirty rounds of eight and one of six, each written for a pre-registered
 check (``PREREGISTERED.md``) before any estimate on them existed and not changed after: ``NOVEL`` for check 4,
-``CHECK5`` for check 5, ``CHECK15`` for check 15b, and ``CHECK<n>`` for check 16 and for each check from 28 to 53
+``CHECK5`` for check 5, ``CHECK15`` for check 15b, and ``CHECK<n>`` for check 16 and for each check from 28 to 54
 (``CHECK_FAMILIES``).
 Parameters follow CIFAR-10-C (Hendrycks & Dietterich 2019) where it has the family.
 Each function maps uint8 images (N, 32, 32, 3) at severity 1-5 to images of the same shape and type.
@@ -2131,7 +2131,7 @@ def _reeded(x: np.ndarray) -> np.ndarray:
     return _columns_at(x, np.arange(x.shape[2]) - j + (_REED - 1) / 2 - 2 * (j - (_REED - 1) / 2))
 
 
-# Of ``a``, the weight each change of checks 45 to 53 gets on every image: mixed in at ``a`` itself, check 45's
+# Of ``a``, the weight each change of checks 45 to 54 gets on every image: mixed in at ``a`` itself, check 45's
 # every-image sets fell 34 to 70 points for resnet9q_e4 (to 13% on cross-stitch at severity 2), past any earlier
 # round's; check 46's fell 31 (toon) to 68 points at severity 4 (each read on 2,000 test images before the check's
 # entry, resnet9q_e4's accuracy alone). Above 1 for a change the model shrugs off (watercolour, infrared), never so
@@ -2144,7 +2144,8 @@ _EVERY_WEIGHT = {"reeded_glass": 0.4, "cross_stitch": 0.15, "dark_reader": 0.45,
                  "bricks": 0.55, "e_ink": 1.15, "sandstorm": 0.75, "zebra": 0.25,
                  "loupe": 0.8, "folded_print": 1.15, "blinds": 0.7, "holo_foil": 1.15,
                  "crumpled": 0.85, "bubble_wrap": 1.15, "backlit": 1.15, "vhs": 0.85,
-                 "dappled": 1.15, "tie_dye": 0.8, "paint_drips": 0.6, "green_screen": 0.9}
+                 "dappled": 1.15, "tie_dye": 0.8, "paint_drips": 0.6, "green_screen": 0.9,
+                 "bokeh": 0.9, "dilated": 1.0, "flooded": 1.0, "spotlight": 1.05}
 
 
 def reeded_glass(x: np.ndarray, sev: int, rng: np.random.Generator) -> np.ndarray:
@@ -3257,13 +3258,144 @@ CHECK53 = {"dappled": dappled, "dappled_some": dappled_some, "tie_dye": tie_dye,
            "paint_drips": paint_drips, "paint_drips_some": paint_drips_some, "green_screen": green_screen,
            "green_screen_some": green_screen_some}
 
+# Check 54's round, built as checks 38 to 53's: each change mixed into every image at a strength, and a "_some"
+# partner making it in full on a share. One scatters out-of-focus lights over the picture, one dilates it (each
+# channel's brightest in a small square), one floods its lower part with the rippled reflection of the rest, and one
+# leaves it dark but for a spotlight.
+_BOKEH_DISCS = (10, 25)  # out-of-focus lights per image, drawn (the upper bound left out)
+_BOKEH_RADIUS = (2.0, 5.0)  # pixels: a light's disc, drawn per light
+_BOKEH_GLOW = 0.85  # how far a disc screens the picture towards its colour
+_BOKEH_SATURATION = 0.5  # of a light's colour, its hue drawn and its value full
+
+
+def _bokeh(x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Each image with out-of-focus lights in front of it: ``_BOKEH_DISCS`` discs anywhere in the frame, each of a
+    drawn radius (``_BOKEH_RADIUS``, its edge anti-aliased over a pixel) and a pale colour of a drawn hue
+    (``_BOKEH_SATURATION``), screened over the picture at ``_BOKEH_GLOW``, so lights only brighten and overlaps add up.
+    Floats."""
+    n, h, w, _ = x.shape
+    count = rng.integers(*_BOKEH_DISCS, n)
+    i, j = np.mgrid[0:h, 0:w]
+    dark = 255.0 - x  # what is left to brighten: a screen multiplies it down
+    for d in range(_BOKEH_DISCS[1] - 1):
+        cy, cx = rng.uniform(0, h, (n, 1, 1)), rng.uniform(0, w, (n, 1, 1))
+        radius = rng.uniform(*_BOKEH_RADIUS, (n, 1, 1))
+        hsv = np.stack([rng.random(n), np.full(n, _BOKEH_SATURATION), np.ones(n)], axis=-1)
+        colour = hsv_to_rgb(hsv)[:, None, None, :]
+        disc = np.clip(radius + 0.5 - np.hypot(i - cy, j - cx), 0, 1) * (d < count)[:, None, None]
+        dark = dark * (1 - _BOKEH_GLOW * disc[..., None] * colour)
+    return 255.0 - dark
+
+
+def bokeh(x: np.ndarray, sev: int, rng: np.random.Generator) -> np.ndarray:
+    """Every image with its out-of-focus lights (``_bokeh``) mixed in at ``_EVERY_WEIGHT`` of ``a``."""
+    a = _EVERY_WEIGHT["bokeh"] * _EVERY[sev - 1]
+    return to_uint8((1 - a) * x + a * _bokeh(x, rng))
+
+
+def bokeh_some(x: np.ndarray, sev: int, rng: np.random.Generator) -> np.ndarray:
+    """A share ``p`` of the images with their out-of-focus lights in full, the rest left alone."""
+    return _on_share(x, _SOME[sev - 1], rng, lambda s, r: to_uint8(_bokeh(s, r)))
+
+
+_DILATE = 4  # pixels: the side of the square each channel's brightest is taken over
+
+
+def _dilated(x: np.ndarray) -> np.ndarray:
+    """Each image dilated, as a "remove dark specks" clean-up does: every pixel of every channel takes that channel's
+    brightest in the ``_DILATE`` x ``_DILATE`` square round it (scipy's placement for an even side: one pixel up and
+    left of it, two down and right; edges repeated), so thin dark lines vanish, bright parts swell, and the channels
+    swell apart. Floats."""
+    return ndimage.grey_dilation(x, size=(1, _DILATE, _DILATE, 1), mode="nearest").astype(np.float64)
+
+
+def dilated(x: np.ndarray, sev: int, rng: np.random.Generator) -> np.ndarray:
+    """Every image with its dilated version (``_dilated``) mixed in at ``_EVERY_WEIGHT`` of ``a``."""
+    a = _EVERY_WEIGHT["dilated"] * _EVERY[sev - 1]
+    return to_uint8((1 - a) * x + a * _dilated(x))
+
+
+def dilated_some(x: np.ndarray, sev: int, rng: np.random.Generator) -> np.ndarray:
+    """A share ``p`` of the images dilated in full, the rest left alone."""
+    return _on_share(x, _SOME[sev - 1], rng, lambda s, _: to_uint8(_dilated(s)))
+
+
+_FLOOD_LINE = (0.4, 0.65)  # the waterline, as a share of the height from the top, drawn per image
+_FLOOD_TINT = np.array([0.5, 0.65, 0.75])  # the light per channel the water gives back
+_FLOOD_RIPPLE = 1.5  # pixels: how far the ripples swing a reflected row left or right
+_FLOOD_WAVE = 1.3  # radians of the ripple per row
+
+
+def _flooded(x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Each image flooded: below a waterline drawn per image (``_FLOOD_LINE``) the picture above it is reflected,
+    mirrored about the line, each reflected row swung sideways by a ripple (``_FLOOD_RIPPLE`` pixels, a sine of
+    ``_FLOOD_WAVE`` radians a row from a drawn phase, read linearly between columns) and dimmed to the water's blue
+    (``_FLOOD_TINT``). Floats."""
+    n, h, w, _ = x.shape
+    line = rng.integers(round(_FLOOD_LINE[0] * h), round(_FLOOD_LINE[1] * h) + 1, (n, 1))
+    i = np.arange(h)[None, :]
+    wet = i >= line
+    row = np.where(wet, np.maximum(2 * line - 1 - i, 0), i)
+    swing = np.where(wet, _FLOOD_RIPPLE * np.sin(_FLOOD_WAVE * i + rng.uniform(0, 2 * np.pi, (n, 1))), 0.0)
+    src = np.clip(np.arange(w)[None, None, :] - swing[..., None], 0, w - 1)
+    left = np.floor(src).astype(int)
+    right, t = np.minimum(left + 1, w - 1), (src - left)[..., None]
+    f, k, r = x.astype(np.float64), np.arange(n)[:, None, None], row[..., None]
+    out = f[k, r, left] * (1 - t) + f[k, r, right] * t
+    return np.where(wet[..., None, None], out * _FLOOD_TINT, out)
+
+
+def flooded(x: np.ndarray, sev: int, rng: np.random.Generator) -> np.ndarray:
+    """Every image with its flooded version (``_flooded``) mixed in at ``_EVERY_WEIGHT`` of ``a``."""
+    a = _EVERY_WEIGHT["flooded"] * _EVERY[sev - 1]
+    return to_uint8((1 - a) * x + a * _flooded(x, rng))
+
+
+def flooded_some(x: np.ndarray, sev: int, rng: np.random.Generator) -> np.ndarray:
+    """A share ``p`` of the images flooded in full, the rest left alone."""
+    return _on_share(x, _SOME[sev - 1], rng, lambda s, r: to_uint8(_flooded(s, r)))
+
+
+_SPOT_RADIUS = (6.0, 10.0)  # pixels: the spotlight's fully lit disc, drawn per image
+_SPOT_EDGE = 3.0  # pixels over which the spotlight fades out past its disc
+_SPOT_DARK = 0.1  # the light left outside the spotlight
+_SPOT_WARM = np.array([1.15, 1.05, 0.85])  # the spotlight's warm light per channel
+
+
+def _spotlight(x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Each image on a dark stage: a spotlight on a centre drawn in the middle half of the frame lights a disc of a
+    drawn radius (``_SPOT_RADIUS``) in warm light (``_SPOT_WARM``), fading over ``_SPOT_EDGE`` pixels beyond it to
+    the ``_SPOT_DARK`` left everywhere else. Floats."""
+    n, h, w, _ = x.shape
+    cy, cx = rng.uniform(h / 4, 3 * h / 4, (n, 1, 1)), rng.uniform(w / 4, 3 * w / 4, (n, 1, 1))
+    i, j = np.mgrid[0:h, 0:w]
+    lit = np.clip((rng.uniform(*_SPOT_RADIUS, (n, 1, 1)) + _SPOT_EDGE - np.hypot(i - cy, j - cx)) / _SPOT_EDGE, 0, 1)
+    return x * (_SPOT_DARK + lit[..., None] * (_SPOT_WARM - _SPOT_DARK))
+
+
+def spotlight(x: np.ndarray, sev: int, rng: np.random.Generator) -> np.ndarray:
+    """Every image with its spotlit version (``_spotlight``) mixed in at ``_EVERY_WEIGHT`` of ``a``."""
+    a = _EVERY_WEIGHT["spotlight"] * _EVERY[sev - 1]
+    return to_uint8((1 - a) * x + a * _spotlight(x, rng))
+
+
+def spotlight_some(x: np.ndarray, sev: int, rng: np.random.Generator) -> np.ndarray:
+    """A share ``p`` of the images spotlit in full, the rest left alone."""
+    return _on_share(x, _SOME[sev - 1], rng, lambda s, r: to_uint8(_spotlight(s, r)))
+
+
+CHECK54 = {"bokeh": bokeh, "bokeh_some": bokeh_some, "dilated": dilated, "dilated_some": dilated_some,
+           "flooded": flooded, "flooded_some": flooded_some, "spotlight": spotlight,
+           "spotlight_some": spotlight_some}
+
 # Each check's round, in the order they were written. The seed offset is a family's place in FAMILIES: each round
 # appended after the last, earlier checks' sets stay as drawn.
 CHECK_FAMILIES = {4: NOVEL, 5: CHECK5, 15: CHECK15, 16: CHECK16, 28: CHECK28, 29: CHECK29, 30: CHECK30,
                   31: CHECK31, 32: CHECK32, 33: CHECK33, 34: CHECK34, 35: CHECK35, 36: CHECK36, 37: CHECK37,
                   38: CHECK38, 39: CHECK39, 40: CHECK40, 41: CHECK41, 42: CHECK42,
                   43: CHECK43, 44: CHECK44, 45: CHECK45, 46: CHECK46, 47: CHECK47, 48: CHECK48,
-                  49: CHECK49, 50: CHECK50, 51: CHECK51, 52: CHECK52, 53: CHECK53}
+                  49: CHECK49, 50: CHECK50, 51: CHECK51, 52: CHECK52, 53: CHECK53,
+                  54: CHECK54}
 FAMILIES = {name: fn for rnd in CHECK_FAMILIES.values() for name, fn in rnd.items()}
 
 
@@ -3325,6 +3457,8 @@ PRIOR_SETS = {
          ("backlit", "longtail10", 98)],
     53: [("paint_drips_some", "dirichlet1", 99), ("green_screen", "dirichlet1", 100),
          ("tie_dye_some", "longtail10", 101), ("dappled", "longtail10", 102)],
+    54: [("flooded_some", "dirichlet1", 103), ("spotlight", "dirichlet1", 104),
+         ("bokeh_some", "longtail10", 105), ("dilated", "longtail10", 106)],
 }
 _PRIORS = {"dirichlet1": lambda r: shifts.dirichlet_priors(10, 1.0, r),
            "longtail10": lambda r: shifts.long_tail_priors(10, 10.0, r)}
@@ -3332,7 +3466,7 @@ _PRIORS = {"dirichlet1": lambda r: shifts.dirichlet_priors(10, 1.0, r),
 
 def novel_sets(images: np.ndarray, labels: np.ndarray, check: int = 4):
     """(name, kind, build): clean (table headers), the check's families (8, or 6 for check 45) x 2 severities, then
-    its sets with changed priors (``PRIOR_SETS``: two per check, four for checks 35 to 44 and 46 to 53, eight for
+    its sets with changed priors (``PRIOR_SETS``: two per check, four for checks 35 to 44 and 46 to 54, eight for
     check 45)."""
     yield "clean", "clean", lambda: (images, labels)
     for name in CHECK_FAMILIES[check]:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import sys
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -45,8 +46,9 @@ def test_each_round_is_eight_families_or_six_new_to_the_synthetic_pool_and_to_th
     rounds = [fam.NOVEL, fam.CHECK5, fam.CHECK15, fam.CHECK16, fam.CHECK28, fam.CHECK29, fam.CHECK30, fam.CHECK31,
               fam.CHECK32, fam.CHECK33, fam.CHECK34, fam.CHECK35, fam.CHECK36, fam.CHECK37, fam.CHECK38,
               fam.CHECK39, fam.CHECK40, fam.CHECK41, fam.CHECK42, fam.CHECK43, fam.CHECK44, fam.CHECK45, fam.CHECK46,
-              fam.CHECK47, fam.CHECK48, fam.CHECK49, fam.CHECK50, fam.CHECK51, fam.CHECK52, fam.CHECK53]
-    assert [len(r) for r in rounds] == [8] * 21 + [6] + [8] * 8 and len(fam.FAMILIES) == 238  # no name in two rounds
+              fam.CHECK47, fam.CHECK48, fam.CHECK49, fam.CHECK50, fam.CHECK51, fam.CHECK52, fam.CHECK53,
+              fam.CHECK54]
+    assert [len(r) for r in rounds] == [8] * 21 + [6] + [8] * 9 and len(fam.FAMILIES) == 246  # no name in two rounds
 
 
 def test_earlier_checks_sets_are_drawn_as_before_later_rounds_were_added():
@@ -56,7 +58,8 @@ def test_earlier_checks_sets_are_drawn_as_before_later_rounds_were_added():
                                   *fam.CHECK34, *fam.CHECK35, *fam.CHECK36, *fam.CHECK37, *fam.CHECK38,
                                   *fam.CHECK39, *fam.CHECK40, *fam.CHECK41, *fam.CHECK42, *fam.CHECK43,
                                   *fam.CHECK44, *fam.CHECK45, *fam.CHECK46, *fam.CHECK47, *fam.CHECK48,
-                                  *fam.CHECK49, *fam.CHECK50, *fam.CHECK51, *fam.CHECK52, *fam.CHECK53]
+                                  *fam.CHECK49, *fam.CHECK50, *fam.CHECK51, *fam.CHECK52, *fam.CHECK53,
+                                  *fam.CHECK54]
     x = _images(4)
     np.testing.assert_array_equal(fam.novel(x, "glass_blur", 2),  # check 5's first family, seeded as in check 5
                                   fam.glass_blur(x, 2, np.random.default_rng(700 + 8 * 10 + 2)))
@@ -122,7 +125,7 @@ def test_motion_blur_kernel_is_a_normalised_line():
                                                 (36, 4), (37, 4), (38, 4), (39, 4), (40, 4),
                                                 (41, 4), (42, 4), (43, 4), (44, 4), (45, 8), (46, 4),
                                                 (47, 4), (48, 4), (49, 4), (50, 4), (51, 4),
-                                                (52, 4), (53, 4)])
+                                                (52, 4), (53, 4), (54, 4)])
 def test_novel_sets_are_the_preregistered_ones_plus_the_clean_reference(check, with_priors):
     x, y = _images(40), np.arange(40) % 10
     sets = list(fam.novel_sets(x, y, check))
@@ -1959,3 +1962,81 @@ def test_green_screen_keys_out_what_is_near_the_borders_colour_fading_over_twent
     assert np.ptp(reaches) >= 15  # the reach drawn per image
     y = fam.novel(x, "green_screen", 2)  # every image: 0.9 x 0.4 of the keyed image
     assert (y[:, :8] == (64, 128, 87)).all() and (y[:, 8:24, -1] == x[:, 8:24, -1]).all()
+
+
+# ------------------------------------------------------------------ check 54's families
+def test_bokeh_screens_pale_discs_of_two_to_five_pixels_over_about_half_of_a_black_frame():
+    x = np.zeros((20, 32, 32, 3), dtype=np.uint8)
+    z, changed = _changed_share(x, "bokeh_some", 4, 9)  # 45% of 20, in full
+    lit, colours, widest = [], [], []
+    for n in changed:
+        v = z[n].astype(int)
+        top = v.max(axis=2)
+        lit.append((top > 0).mean())
+        assert Counter(top[top > 0].tolist()).most_common(1)[0][0] == 217  # in one light alone: 0.85 of white
+        core = top == 217
+        assert abs(np.median(v[core].min(axis=1) / 217) - 0.5) < 0.01  # its colour half saturated
+        count = Counter(map(tuple, v[core].tolist()))
+        colours.append(len(count))
+        widest.append(max(count.values()))
+    assert 0.4 < np.mean(lit) < 0.62 and max(colours) <= 24  # 10 to 24 lights a frame
+    assert 30 < max(widest) < 80  # a lone light's core 5 pixels across at most: within 4.5 of its centre, 64 pixels
+    y = fam.novel(x, "bokeh", 2)  # every image: 0.9 x 0.4 of the lights
+    top = y.max(axis=3)
+    assert Counter(top[top > 0].tolist()).most_common(1)[0][0] == 78
+
+
+def test_dilated_gives_each_channel_its_brightest_in_a_four_pixel_square():
+    x = np.zeros((20, 32, 32, 3), dtype=np.uint8)
+    x[:, 10, 10, 0] = 255  # a red point
+    x[:, 12, 12, 1] = 200  # a green one, near it
+    z, changed = _changed_share(x, "dilated_some", 4, 9)  # 45% of 20, in full
+    red, green = np.zeros((32, 32), dtype=int), np.zeros((32, 32), dtype=int)
+    red[8:12, 8:12], green[10:14, 10:14] = 255, 200  # two up and left of each point to one down and right
+    for n in changed:
+        np.testing.assert_array_equal(z[n, ..., 0], red)
+        np.testing.assert_array_equal(z[n, ..., 1], green)  # the channels swell apart, overlapping as yellow
+        assert not z[n, ..., 2].any()
+    y = fam.novel(x, "dilated", 2)  # every image: 1.0 x 0.4 of the dilated one
+    mixed = np.round(0.4 * red + 0.6 * x[0, ..., 0])
+    assert (y[..., 0] == mixed).all()
+
+
+def test_flooded_reflects_the_picture_below_a_waterline_in_rippled_blue_water():
+    i, j = np.mgrid[0:32, 0:32]
+    x = np.stack([5 * i + 10, 5 * j + 40, np.full((32, 32), 200)], axis=-1).astype(np.uint8)
+    x = np.repeat(x[None], 20, axis=0)  # red tells the row, green the column
+    z, changed = _changed_share(x, "flooded_some", 4, 9)  # 45% of 20, in full
+    lines, phases = [], np.linspace(0, 2 * np.pi, 721)
+    for n in changed:
+        f = z[n].astype(float)
+        line = np.nonzero((z[n] != x[n]).any(axis=(1, 2)))[0][0]
+        lines.append(line)
+        assert (f[line:, :, 2] == 150).all()  # the water gives back 0.75 of blue
+        below = np.arange(line, 32)
+        source = np.maximum(2 * line - 1 - below, 0)  # mirrored about the line, the top row repeated past it
+        assert np.abs(f[line:, :, 0] - 0.5 * (5 * source + 10)[:, None]).max() <= 0.5  # and 0.5 of red
+        swing = (np.arange(3, 29) - (f[line:, 3:29, 1] / 0.65 - 40) / 5).mean(axis=1)  # each row's, read off green
+        assert min(np.abs(swing - 1.5 * np.sin(1.3 * below + p)).max() for p in phases) < 0.12  # 1.5 px, 1.3 a row
+    assert 13 <= min(lines) <= 15 and 19 <= max(lines) <= 21  # from 40% to 65% of the height down
+    y = fam.novel(x, "flooded", 2)  # every image: 1.0 x 0.4 of the flood
+    assert (y[:, :13, :, 2] == 200).all() and (y[:, 21:, :, 2] == 180).all()
+
+
+def test_spotlight_lights_a_warm_disc_of_six_to_ten_pixels_fading_over_three_to_a_tenth():
+    x = np.full((20, 64, 64, 3), 100, dtype=np.uint8)  # wide enough that no light reaches the edge
+    z, changed = _changed_share(x, "spotlight_some", 4, 9)  # 45% of 20, in full
+    radii = []
+    for n in changed:
+        v = z[n].astype(int)
+        assert (v.min(axis=(0, 1)) == 10).all() and v.max(axis=(0, 1)).tolist() == [115, 105, 85]  # 0.1; warm
+        full = v[..., 0] == 115
+        radius = np.sqrt(full.sum() / np.pi)
+        radii.append(radius)
+        rows, cols = np.nonzero(full)
+        assert 15 < rows.mean() < 49 and 15 < cols.mean() < 49  # a centre in the middle half
+        fading = ((v[..., 0] > 10) & ~full).sum() / (2 * np.pi * (radius + 1.5))  # the ring's width
+        assert 2.3 < fading < 3.7
+    assert 5.5 < min(radii) and max(radii) < 10.5 and np.ptp(radii) > 1.5  # drawn from 6 to 10
+    y = fam.novel(x, "spotlight", 2)  # every image: 1.05 x 0.4 of the spotlit one
+    assert (y.min(axis=(1, 2)) == 62).all() and (y.max(axis=(1, 2)) == (106, 102, 94)).all()
