@@ -835,9 +835,9 @@ class AdaptEvidence:
 # always adapting on 8, 3 of the rule's with changed priors; on check 51's on 2, always adapting on 3, 1 of the rule's
 # with changed priors; on check 52's on 5, always adapting on 6, all 5 of the rule's with changed priors; on check 53's
 # on 1, always adapting on 2, the rule's with changed priors; on check 54's on 2, always adapting on 6, both of the
-# rule's with changed priors. The record below pools all 2,392: 50 of the rule's 86 losses were among the 424
-# model-sets whose class mix changed too. The reference is read without TTA, so against
-# TTA-averaged submitted logits the predicted change leaves out what TTA would add to the adapted copy.
+# rule's with changed priors. The record below pools all 2,392: 50 of the rule's 86 losses were among the 424 model-sets
+# whose class mix changed too. The reference is read without TTA, so against TTA-averaged submitted logits the predicted
+# change leaves out what TTA would add to the adapted copy.
 ADAPT_PREDICTOR = "Shift-Gated"
 ADAPT_MARGIN = 0.01  # accuracy (a fraction): adapt unless the predicted change is below minus this
 ADAPT_HELD_OUT = AdaptEvidence("checks 21 to 54", 2392, 4.63, 4.52, 86, 150, 424, 50, "checks 21 to 33")
