@@ -637,12 +637,7 @@ def wobble(x: np.ndarray, sev: int, rng: np.random.Generator) -> np.ndarray:
     period = rng.uniform(8, 16, (len(x), 1))
     phase = rng.uniform(0, 2 * np.pi, (len(x), 1))
     shift = a * np.sin(2 * np.pi * np.arange(32)[None, :] / period + phase)  # (n, rows)
-    c = np.clip(np.arange(32)[None, None, :] - shift[:, :, None], 0, 31)  # (n, rows, cols): where each pixel reads
-    c0 = np.floor(c).astype(int)
-    c1, w = np.minimum(c0 + 1, 31), (c - c0)[..., None]
-    f = x.astype(np.float64)
-    take = lambda cols: np.take_along_axis(f, cols[..., None], axis=2)  # noqa: E731
-    return to_uint8((1 - w) * take(c0) + w * take(c1))
+    return to_uint8(_rows_slid(x.astype(np.float64), shift))
 
 
 def row_noise(x: np.ndarray, sev: int, rng: np.random.Generator) -> np.ndarray:
@@ -1940,6 +1935,17 @@ def _columns_at(x: np.ndarray, src: np.ndarray) -> np.ndarray:
     right, t = np.minimum(left + 1, x.shape[2] - 1), (src - left)[None, None, :, None]
     f = x.astype(np.float64)
     return f[:, :, left] * (1 - t) + f[:, :, right] * t
+
+
+def _rows_slid(f: np.ndarray, shift: np.ndarray) -> np.ndarray:
+    """Each image's rows slid ``shift`` pixels to the right (per image and row, fractional): every pixel reads the
+    column ``shift`` to its left, linearly between the two nearest, the edge column repeated. Floats in, floats out."""
+    w = f.shape[2]
+    c = np.clip(np.arange(w)[None, None, :] - shift[:, :, None], 0, w - 1)  # (n, rows, cols): where each pixel reads
+    c0 = np.floor(c).astype(int)
+    c1, t = np.minimum(c0 + 1, w - 1), (c - c0)[..., None]
+    take = lambda cols: np.take_along_axis(f, cols[..., None], axis=2)  # noqa: E731
+    return (1 - t) * take(c0) + t * take(c1)
 
 
 def _squeezed(x: np.ndarray, width: int) -> np.ndarray:
@@ -3329,19 +3335,15 @@ _FLOOD_WAVE = 1.3  # radians of the ripple per row
 def _flooded(x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """Each image flooded: below a waterline drawn per image (``_FLOOD_LINE``) the picture above it is reflected,
     mirrored about the line, each reflected row swung sideways by a ripple (``_FLOOD_RIPPLE`` pixels, a sine of
-    ``_FLOOD_WAVE`` radians a row from a drawn phase, read linearly between columns) and dimmed to the water's blue
-    (``_FLOOD_TINT``). Floats."""
+    ``_FLOOD_WAVE`` radians a row from a drawn phase, ``_rows_slid``) and dimmed to the water's blue (``_FLOOD_TINT``).
+    Floats."""
     n, h, w, _ = x.shape
     line = rng.integers(round(_FLOOD_LINE[0] * h), round(_FLOOD_LINE[1] * h) + 1, (n, 1))
     i = np.arange(h)[None, :]
     wet = i >= line
     row = np.where(wet, np.maximum(2 * line - 1 - i, 0), i)
     swing = np.where(wet, _FLOOD_RIPPLE * np.sin(_FLOOD_WAVE * i + rng.uniform(0, 2 * np.pi, (n, 1))), 0.0)
-    src = np.clip(np.arange(w)[None, None, :] - swing[..., None], 0, w - 1)
-    left = np.floor(src).astype(int)
-    right, t = np.minimum(left + 1, w - 1), (src - left)[..., None]
-    f, k, r = x.astype(np.float64), np.arange(n)[:, None, None], row[..., None]
-    out = f[k, r, left] * (1 - t) + f[k, r, right] * t
+    out = _rows_slid(x.astype(np.float64)[np.arange(n)[:, None], row], swing)
     return np.where(wet[..., None, None], out * _FLOOD_TINT, out)
 
 
