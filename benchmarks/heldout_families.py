@@ -1,7 +1,7 @@
-"""Held-out shift families for the gap estimators: two hundred and forty-six that neither CC-Synth's synthetic pool
-nor ``bench_gap.py``'s sets use, in thirty rounds of eight and one of six, each written for a pre-registered
+"""Held-out shift families for the gap estimators: two hundred and fifty-four that neither CC-Synth's synthetic pool
+nor ``bench_gap.py``'s sets use, in thirty-one rounds of eight and one of six, each written for a pre-registered
 check (``PREREGISTERED.md``) before any estimate on them existed and not changed after: ``NOVEL`` for check 4,
-``CHECK5`` for check 5, ``CHECK15`` for check 15b, and ``CHECK<n>`` for check 16 and for each check from 28 to 54
+``CHECK5`` for check 5, ``CHECK15`` for check 15b, and ``CHECK<n>`` for check 16 and for each check from 28 to 55
 (``CHECK_FAMILIES``).
 Parameters follow CIFAR-10-C (Hendrycks & Dietterich 2019) where it has the family.
 Each function maps uint8 images (N, 32, 32, 3) at severity 1-5 to images of the same shape and type.
@@ -2137,7 +2137,7 @@ def _reeded(x: np.ndarray) -> np.ndarray:
     return _columns_at(x, np.arange(x.shape[2]) - j + (_REED - 1) / 2 - 2 * (j - (_REED - 1) / 2))
 
 
-# Of ``a``, the weight each change of checks 45 to 54 gets on every image: mixed in at ``a`` itself, check 45's
+# Of ``a``, the weight each change of checks 45 to 55 gets on every image: mixed in at ``a`` itself, check 45's
 # every-image sets fell 34 to 70 points for resnet9q_e4 (to 13% on cross-stitch at severity 2), past any earlier
 # round's; check 46's fell 31 (toon) to 68 points at severity 4 (each read on 2,000 test images before the check's
 # entry, resnet9q_e4's accuracy alone). Above 1 for a change the model shrugs off (watercolour, infrared), never so
@@ -2151,7 +2151,8 @@ _EVERY_WEIGHT = {"reeded_glass": 0.4, "cross_stitch": 0.15, "dark_reader": 0.45,
                  "loupe": 0.8, "folded_print": 1.15, "blinds": 0.7, "holo_foil": 1.15,
                  "crumpled": 0.85, "bubble_wrap": 1.15, "backlit": 1.15, "vhs": 0.85,
                  "dappled": 1.15, "tie_dye": 0.8, "paint_drips": 0.6, "green_screen": 0.9,
-                 "bokeh": 0.9, "dilated": 1.0, "flooded": 1.0, "spotlight": 1.05}
+                 "bokeh": 0.9, "dilated": 1.0, "flooded": 1.0, "spotlight": 1.05,
+                 "confetti": 0.9, "shredded": 0.25, "taped": 1.1, "high_pass": 1.1}
 
 
 def reeded_glass(x: np.ndarray, sev: int, rng: np.random.Generator) -> np.ndarray:
@@ -3390,6 +3391,145 @@ CHECK54 = {"bokeh": bokeh, "bokeh_some": bokeh_some, "dilated": dilated, "dilate
            "flooded": flooded, "flooded_some": flooded_some, "spotlight": spotlight,
            "spotlight_some": spotlight_some}
 
+# Check 55's round, built as checks 38 to 54's: each change mixed into every image at a strength, and a "_some"
+# partner making it in full on a share. One scatters confetti over the picture, one cuts it into strips that slip
+# apart as a shredder leaves them, one lays yellowed sticky tape across it, and one keeps only its fine detail.
+_CONFETTI_PIECES = (25, 50)  # pieces per image, drawn (the upper bound left out)
+_CONFETTI_LENGTH = (1.0, 2.5)  # pixels: half a piece's length, drawn per piece
+_CONFETTI_WIDTH = (0.5, 1.2)  # pixels: half a piece's width, drawn per piece
+_CONFETTI_SATURATION = 0.85  # of a piece's colour, its hue drawn and its value full
+
+
+def _confetti(x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Each image with confetti lying on it: ``_CONFETTI_PIECES`` opaque rectangles anywhere in the frame, each at a
+    drawn turn, of a drawn length and width (``_CONFETTI_LENGTH``, ``_CONFETTI_WIDTH``, edges anti-aliased over a
+    pixel) and in a bright colour of a drawn hue (``_CONFETTI_SATURATION``). Floats."""
+    n, h, w, _ = x.shape
+    count = rng.integers(*_CONFETTI_PIECES, n)
+    i, j = np.mgrid[0:h, 0:w]
+    out = x.astype(np.float64)
+    for p in range(_CONFETTI_PIECES[1] - 1):
+        cy, cx = rng.uniform(0, h, (n, 1, 1)), rng.uniform(0, w, (n, 1, 1))
+        turn = rng.uniform(0, np.pi, (n, 1, 1))
+        along = (j - cx) * np.cos(turn) + (i - cy) * np.sin(turn)
+        across = (i - cy) * np.cos(turn) - (j - cx) * np.sin(turn)
+        length, width = rng.uniform(*_CONFETTI_LENGTH, (n, 1, 1)), rng.uniform(*_CONFETTI_WIDTH, (n, 1, 1))
+        hsv = np.stack([rng.random(n), np.full(n, _CONFETTI_SATURATION), np.ones(n)], axis=-1)
+        colour = 255.0 * hsv_to_rgb(hsv)[:, None, None, :]
+        cover = np.clip(np.minimum(length - np.abs(along), width - np.abs(across)) + 0.5, 0, 1)
+        cover = (cover * (p < count)[:, None, None])[..., None]
+        out = out * (1 - cover) + colour * cover
+    return out
+
+
+def confetti(x: np.ndarray, sev: int, rng: np.random.Generator) -> np.ndarray:
+    """Every image with its confetti (``_confetti``) mixed in at ``_EVERY_WEIGHT`` of ``a``."""
+    a = _EVERY_WEIGHT["confetti"] * _EVERY[sev - 1]
+    return to_uint8((1 - a) * x + a * _confetti(x, rng))
+
+
+def confetti_some(x: np.ndarray, sev: int, rng: np.random.Generator) -> np.ndarray:
+    """A share ``p`` of the images under confetti in full, the rest left alone."""
+    return _on_share(x, _SOME[sev - 1], rng, lambda s, r: to_uint8(_confetti(s, r)))
+
+
+_SHRED_STRIPS = (3, 6)  # strips per image, of equal width, drawn (the upper bound left out)
+_SHRED_SLIP = 4  # pixels: the most a strip slips up or down, drawn per strip
+_SHRED_PAPER = 235.0  # the pale table showing through the cuts and where a strip slipped away
+
+
+def _shredded(x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Each image through a shredder and laid back together: cut into ``_SHRED_STRIPS`` upright strips, each slipped
+    up or down by a drawn whole number of pixels (at most ``_SHRED_SLIP``), with the table (``_SHRED_PAPER``) showing
+    in a one-pixel cut at each strip's left edge and where a strip slipped away. Floats."""
+    n, h, w, _ = x.shape
+    strip = np.arange(w)[None, :] * rng.integers(*_SHRED_STRIPS, (n, 1)) // w  # (n, w)
+    slip = np.take_along_axis(rng.integers(-_SHRED_SLIP, _SHRED_SLIP + 1, (n, _SHRED_STRIPS[1])), strip, axis=1)
+    row = np.arange(h)[None, :, None] - slip[:, None, :]  # (n, h, w): the row each pixel shows
+    cut = np.concatenate([np.zeros((n, 1), bool), strip[:, 1:] != strip[:, :-1]], axis=1)[:, None, :]
+    table = (row < 0) | (row >= h) | cut
+    out = x[np.arange(n)[:, None, None], np.clip(row, 0, h - 1), np.arange(w)[None, None, :]].astype(np.float64)
+    return np.where(table[..., None], _SHRED_PAPER, out)
+
+
+def shredded(x: np.ndarray, sev: int, rng: np.random.Generator) -> np.ndarray:
+    """Every image with its shredded version (``_shredded``) mixed in at ``_EVERY_WEIGHT`` of ``a``."""
+    a = _EVERY_WEIGHT["shredded"] * _EVERY[sev - 1]
+    return to_uint8((1 - a) * x + a * _shredded(x, rng))
+
+
+def shredded_some(x: np.ndarray, sev: int, rng: np.random.Generator) -> np.ndarray:
+    """A share ``p`` of the images shredded in full, the rest left alone."""
+    return _on_share(x, _SOME[sev - 1], rng, lambda s, r: to_uint8(_shredded(s, r)))
+
+
+_TAPE_STRIPS = (1, 4)  # strips of tape per image, drawn (the upper bound left out)
+_TAPE_WIDTH = (5.0, 9.0)  # pixels: a strip's width, drawn per strip
+_TAPE_TINT = np.array([1.0, 0.93, 0.7])  # the yellowed tape's colour per channel
+_TAPE_HAZE = 0.35  # how far the tape's haze lifts what is under it towards its colour
+_TAPE_EDGE = 0.3  # how much light a strip's grimy edge takes, over a pixel
+
+
+def _taped(x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Each image with old sticky tape across it: ``_TAPE_STRIPS`` strips of a drawn width (``_TAPE_WIDTH``), each
+    on a line through a point in the middle half of the frame at a drawn turn. Under a strip the picture is tinted
+    (``_TAPE_TINT``) and hazed towards the tint (``_TAPE_HAZE``), and each edge is a dark line (``_TAPE_EDGE``);
+    crossing strips build up. Floats."""
+    n, h, w, _ = x.shape
+    count = rng.integers(*_TAPE_STRIPS, n)
+    i, j = np.mgrid[0:h, 0:w]
+    out = x.astype(np.float64)
+    for s in range(_TAPE_STRIPS[1] - 1):
+        cy, cx = rng.uniform(h / 4, 3 * h / 4, (n, 1, 1)), rng.uniform(w / 4, 3 * w / 4, (n, 1, 1))
+        turn = rng.uniform(0, np.pi, (n, 1, 1))
+        off = np.abs((i - cy) * np.cos(turn) - (j - cx) * np.sin(turn))  # pixels from the strip's middle line
+        half = rng.uniform(*_TAPE_WIDTH, (n, 1, 1)) / 2
+        on = (s < count)[:, None, None]
+        under = (np.clip(half + 0.5 - off, 0, 1) * on)[..., None]
+        edge = (np.clip(1 - np.abs(off - half), 0, 1) * on)[..., None]
+        taped = ((1 - _TAPE_HAZE) * out + _TAPE_HAZE * 255.0) * _TAPE_TINT
+        out = (out * (1 - under) + taped * under) * (1 - _TAPE_EDGE * edge)
+    return out
+
+
+def taped(x: np.ndarray, sev: int, rng: np.random.Generator) -> np.ndarray:
+    """Every image with its taped version (``_taped``) mixed in at ``_EVERY_WEIGHT`` of ``a``."""
+    a = _EVERY_WEIGHT["taped"] * _EVERY[sev - 1]
+    return to_uint8((1 - a) * x + a * _taped(x, rng))
+
+
+def taped_some(x: np.ndarray, sev: int, rng: np.random.Generator) -> np.ndarray:
+    """A share ``p`` of the images taped in full, the rest left alone."""
+    return _on_share(x, _SOME[sev - 1], rng, lambda s, r: to_uint8(_taped(s, r)))
+
+
+_HIGH_PASS_SIGMA = 2.0  # pixels: the Gaussian blur whose picture is taken away
+_HIGH_PASS_GAIN = 4.0  # how far the detail left is stretched round mid-grey
+
+
+def _high_pass(x: np.ndarray) -> np.ndarray:
+    """Each image high-passed, as an editor's "high pass" layer shows it: each channel less its Gaussian blur
+    (``_HIGH_PASS_SIGMA``, edges repeated), stretched by ``_HIGH_PASS_GAIN`` round mid-grey, so flat colour and
+    shading go grey and only edges and texture are left. Floats."""
+    f = x.astype(np.float64)
+    blur = ndimage.gaussian_filter(f, sigma=(0, _HIGH_PASS_SIGMA, _HIGH_PASS_SIGMA, 0), mode="nearest")
+    return 127.5 + _HIGH_PASS_GAIN * (f - blur)
+
+
+def high_pass(x: np.ndarray, sev: int, rng: np.random.Generator) -> np.ndarray:
+    """Every image with its high-passed version (``_high_pass``) mixed in at ``_EVERY_WEIGHT`` of ``a``."""
+    a = _EVERY_WEIGHT["high_pass"] * _EVERY[sev - 1]
+    return to_uint8((1 - a) * x + a * _high_pass(x))
+
+
+def high_pass_some(x: np.ndarray, sev: int, rng: np.random.Generator) -> np.ndarray:
+    """A share ``p`` of the images high-passed in full, the rest left alone."""
+    return _on_share(x, _SOME[sev - 1], rng, lambda s, _: to_uint8(_high_pass(s)))
+
+
+CHECK55 = {"confetti": confetti, "confetti_some": confetti_some, "shredded": shredded, "shredded_some": shredded_some,
+           "taped": taped, "taped_some": taped_some, "high_pass": high_pass, "high_pass_some": high_pass_some}
+
 # Each check's round, in the order they were written. The seed offset is a family's place in FAMILIES: each round
 # appended after the last, earlier checks' sets stay as drawn.
 CHECK_FAMILIES = {4: NOVEL, 5: CHECK5, 15: CHECK15, 16: CHECK16, 28: CHECK28, 29: CHECK29, 30: CHECK30,
@@ -3397,7 +3537,7 @@ CHECK_FAMILIES = {4: NOVEL, 5: CHECK5, 15: CHECK15, 16: CHECK16, 28: CHECK28, 29
                   38: CHECK38, 39: CHECK39, 40: CHECK40, 41: CHECK41, 42: CHECK42,
                   43: CHECK43, 44: CHECK44, 45: CHECK45, 46: CHECK46, 47: CHECK47, 48: CHECK48,
                   49: CHECK49, 50: CHECK50, 51: CHECK51, 52: CHECK52, 53: CHECK53,
-                  54: CHECK54}
+                  54: CHECK54, 55: CHECK55}
 FAMILIES = {name: fn for rnd in CHECK_FAMILIES.values() for name, fn in rnd.items()}
 
 
@@ -3461,6 +3601,8 @@ PRIOR_SETS = {
          ("tie_dye_some", "longtail10", 101), ("dappled", "longtail10", 102)],
     54: [("flooded_some", "dirichlet1", 103), ("spotlight", "dirichlet1", 104),
          ("bokeh_some", "longtail10", 105), ("dilated", "longtail10", 106)],
+    55: [("confetti_some", "dirichlet1", 107), ("high_pass", "dirichlet1", 108),
+         ("shredded_some", "longtail10", 109), ("taped", "longtail10", 110)],
 }
 _PRIORS = {"dirichlet1": lambda r: shifts.dirichlet_priors(10, 1.0, r),
            "longtail10": lambda r: shifts.long_tail_priors(10, 10.0, r)}
@@ -3468,7 +3610,7 @@ _PRIORS = {"dirichlet1": lambda r: shifts.dirichlet_priors(10, 1.0, r),
 
 def novel_sets(images: np.ndarray, labels: np.ndarray, check: int = 4):
     """(name, kind, build): clean (table headers), the check's families (8, or 6 for check 45) x 2 severities, then
-    its sets with changed priors (``PRIOR_SETS``: two per check, four for checks 35 to 44 and 46 to 54, eight for
+    its sets with changed priors (``PRIOR_SETS``: two per check, four for checks 35 to 44 and 46 to 55, eight for
     check 45)."""
     yield "clean", "clean", lambda: (images, labels)
     for name in CHECK_FAMILIES[check]:

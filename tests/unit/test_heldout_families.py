@@ -47,8 +47,8 @@ def test_each_round_is_eight_families_or_six_new_to_the_synthetic_pool_and_to_th
               fam.CHECK32, fam.CHECK33, fam.CHECK34, fam.CHECK35, fam.CHECK36, fam.CHECK37, fam.CHECK38,
               fam.CHECK39, fam.CHECK40, fam.CHECK41, fam.CHECK42, fam.CHECK43, fam.CHECK44, fam.CHECK45, fam.CHECK46,
               fam.CHECK47, fam.CHECK48, fam.CHECK49, fam.CHECK50, fam.CHECK51, fam.CHECK52, fam.CHECK53,
-              fam.CHECK54]
-    assert [len(r) for r in rounds] == [8] * 21 + [6] + [8] * 9 and len(fam.FAMILIES) == 246  # no name in two rounds
+              fam.CHECK54, fam.CHECK55]
+    assert [len(r) for r in rounds] == [8] * 21 + [6] + [8] * 10 and len(fam.FAMILIES) == 254  # no name in two rounds
 
 
 def test_earlier_checks_sets_are_drawn_as_before_later_rounds_were_added():
@@ -59,7 +59,7 @@ def test_earlier_checks_sets_are_drawn_as_before_later_rounds_were_added():
                                   *fam.CHECK39, *fam.CHECK40, *fam.CHECK41, *fam.CHECK42, *fam.CHECK43,
                                   *fam.CHECK44, *fam.CHECK45, *fam.CHECK46, *fam.CHECK47, *fam.CHECK48,
                                   *fam.CHECK49, *fam.CHECK50, *fam.CHECK51, *fam.CHECK52, *fam.CHECK53,
-                                  *fam.CHECK54]
+                                  *fam.CHECK54, *fam.CHECK55]
     x = _images(4)
     np.testing.assert_array_equal(fam.novel(x, "glass_blur", 2),  # check 5's first family, seeded as in check 5
                                   fam.glass_blur(x, 2, np.random.default_rng(700 + 8 * 10 + 2)))
@@ -125,7 +125,7 @@ def test_motion_blur_kernel_is_a_normalised_line():
                                                 (36, 4), (37, 4), (38, 4), (39, 4), (40, 4),
                                                 (41, 4), (42, 4), (43, 4), (44, 4), (45, 8), (46, 4),
                                                 (47, 4), (48, 4), (49, 4), (50, 4), (51, 4),
-                                                (52, 4), (53, 4), (54, 4)])
+                                                (52, 4), (53, 4), (54, 4), (55, 4)])
 def test_novel_sets_are_the_preregistered_ones_plus_the_clean_reference(check, with_priors):
     x, y = _images(40), np.arange(40) % 10
     sets = list(fam.novel_sets(x, y, check))
@@ -2040,3 +2040,101 @@ def test_spotlight_lights_a_warm_disc_of_six_to_ten_pixels_fading_over_three_to_
     assert 5.5 < min(radii) and max(radii) < 10.5 and np.ptp(radii) > 1.5  # drawn from 6 to 10
     y = fam.novel(x, "spotlight", 2)  # every image: 1.05 x 0.4 of the spotlit one
     assert (y.min(axis=(1, 2)) == 62).all() and (y.max(axis=(1, 2)) == (106, 102, 94)).all()
+
+
+# ------------------------------------------------------------------ check 55's families
+def test_confetti_lays_twenty_five_to_fifty_bright_rectangles_about_twice_as_long_as_wide():
+    x = np.zeros((40, 160, 160, 3), dtype=np.uint8)  # wide enough that pieces seldom touch
+    z, changed = _changed_share(x, "confetti_some", 4, 18)  # 45% of 40, in full
+    counts, areas, elongation, pale = [], [], [], []
+    for n in changed:
+        v = z[n].astype(float)
+        top = v.max(axis=2)
+        assert top.max() == 255  # opaque where a piece covers a whole pixel, its value full
+        pale.append(np.median(v[top == 255].min(axis=1)) / 255)
+        pieces, count = ndimage.label(top > 0, structure=np.ones((3, 3)))
+        counts.append(count)
+        for p in range(1, count + 1):
+            on = pieces == p
+            solid = top[on] > 60
+            if np.ptp(v[on][solid] / top[on][solid][:, None], axis=0).max() > 0.08:
+                continue  # two pieces of different colours touching
+            weight, (i, j) = top[on] / 255, np.nonzero(on)
+            areas.append(weight.sum())  # a piece's covered pixels, its anti-aliased edge counted in part
+            spread = np.linalg.eigvalsh(np.cov(np.stack([i, j]), aweights=weight))
+            elongation.append(np.sqrt(spread[1] / spread[0]))
+    assert 22 <= min(counts) <= 26 and 45 <= max(counts) <= 49  # 25 to 49 drawn, a few touching
+    assert np.allclose(pale, 0.15, atol=0.01)  # saturation 0.85: the palest channel at 0.15 of the brightest
+    assert len(areas) > 400 and 4.8 < np.median(areas) < 6.3  # 2 x 1.0-2.5 by 2 x 0.5-1.2 pixels: 6 on average
+    assert 1.6 < np.median(elongation) < 2.2
+    y = fam.novel(x, "confetti", 2)  # every image: 0.9 x 0.4 of the confetti
+    assert y.max() == 92 and (y.max(axis=(1, 2, 3)) == 92).all()
+
+
+def test_shredded_cuts_three_to_five_equal_strips_slipped_up_to_four_pixels_on_a_pale_table():
+    i, j = np.mgrid[0:32, 0:32]
+    x = np.stack([5 * i + 10, 5 * j + 40, np.full((32, 32), 200)], axis=-1).astype(np.uint8)
+    x = np.repeat(x[None], 40, axis=0)  # red tells the row, green the column
+    z, changed = _changed_share(x, "shredded_some", 4, 18)  # 45% of 40, in full
+    strips, slips = set(), []
+    for n in changed:
+        f = z[n].astype(int)
+        cuts = np.nonzero((f == 235).all(axis=(0, 2)))[0].tolist()  # a whole column of table
+        k = len(cuts) + 1
+        strips.add(k)
+        assert cuts == [-(-m * 32 // k) for m in range(1, k)]  # equal strips, each cut at a strip's left edge
+        for left, right in zip([0, *cuts], [*cuts, 32]):
+            cols = slice(left + (left > 0), right)
+            assert (f[:, cols, 1] == np.where(f[:, cols, 0] == 235, 235, 5 * j[:, cols] + 40)).all()  # columns stay
+            picture = f[:, cols, 0] != 235
+            slip = set((i[:, cols][picture] - (f[:, cols, 0][picture] - 10) // 5).tolist())
+            assert len(slip) == 1  # the strip slips as one
+            s = slip.pop()
+            slips.append(s)
+            assert (~picture).sum(axis=0).tolist() == [abs(s)] * (right - left - (left > 0))  # the rows it left
+    assert strips == {3, 4, 5} and set(slips) == set(range(-4, 5))
+    y = fam.novel(x, "shredded", 2)  # every image: 0.25 x 0.4 of the shredded one
+    cut = (y.astype(int) == np.rint(0.9 * x + 0.1 * 235)).all(axis=(1, 3))  # (image, column)
+    assert set(cut.sum(axis=1).tolist()) == {2, 3, 4}
+
+
+def test_taped_hazes_and_yellows_strips_of_five_to_nine_pixels_between_dark_edges():
+    x = np.full((40, 64, 64, 3), 100, dtype=np.uint8)
+    z, changed = _changed_share(x, "taped_some", 4, 18)  # 45% of 40, in full
+    widths, darkest, crossing, strips = [], [], 0, []
+    for n in changed:
+        f = z[n].astype(int)
+        touched = (f != 100).any(axis=2)
+        rim = np.concatenate([touched[0, :], touched[1:, -1], touched[-1, -2::-1], touched[-2:0:-1, 0]])
+        strips.append((rim & ~np.roll(rim, 1)).sum() / 2)  # each strip runs off the frame twice
+        under = (f == (154, 143, 108)).all(axis=2)  # (0.65 x 100 + 0.35 x 255) x (1, 0.93, 0.7)
+        assert under.sum() > 150
+        if (f[..., 0] > 170).any():  # two strips cross: the tape taped twice
+            crossing += 1
+            assert ((f == (190, 170, 112)).all(axis=2)).any()
+            continue
+        i, j = np.nonzero(under)
+        spread, axes = np.linalg.eigh(np.cov(np.stack([i, j])))
+        if spread[0] < 16:  # one strip, a band: clear of the edges' darkening, 2 pixels narrower than the tape
+            length = np.ptp(np.stack([i, j], axis=1) @ axes[:, 1]) + 1
+            widths.append(under.sum() / length + 2)
+            darkest.append(f[..., 0].min())
+    assert crossing >= 4 and len(widths) >= 6 and max(strips) == 3 and min(strips) == 1
+    assert 5 < min(widths) and max(widths) < 9 and np.ptp(widths) > 1.5
+    assert set(darkest) == {85}  # 0.3 of the light taken half a pixel outside the strip
+    y = fam.novel(x, "taped", 2)  # every image: 1.1 x 0.4 of the taped one
+    assert Counter(map(tuple, y.reshape(-1, 3).tolist())).most_common(2)[1][0] == (124, 119, 104)
+
+
+def test_high_pass_keeps_a_point_less_its_blur_four_times_over_round_mid_grey():
+    x = np.zeros((20, 32, 32, 3), dtype=np.uint8)
+    x[:, 16, 16] = 20
+    z, changed = _changed_share(x, "high_pass_some", 4, 9)  # 45% of 20, in full
+    centre = 127.5 + 4 * 20 * (1 - 0.199 ** 2)  # a Gaussian of 2 pixels keeps 0.199 of a point in each direction
+    for n in changed:
+        f = z[n, ..., 0]
+        assert (z[n] == f[..., None]).all() and f[16, 16] == round(centre) == 204
+        assert f[16, 14:19].tolist() == f[14:19, 16].tolist() == [126, 125, 204, 125, 126]  # its blur taken away
+        assert (f[:4] == 128).all() and (f[:, :4] == 128).all()  # flat black goes to mid-grey
+    y = fam.novel(x, "high_pass", 2)  # every image: 1.1 x 0.4 of the high-passed one
+    assert (y[:, 16, 16] == 101).all() and (y[:, :4] == 56).all()
