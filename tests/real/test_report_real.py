@@ -276,7 +276,7 @@ def test_html_report_has_every_section_and_figure_and_needs_no_network(workdir, 
     assert RANGE_HELD_OUT.estimator == "Ref-Doubt" and RANGE_HELD_OUT.model_sets >= 1751  # checks 33 to 55
     assert re.search(r"Ref-Stack predicts <b>\d+\.\d%</b>, \d+\.\d points (under|above) the holdout: "
                      r"Ref-Doubt&#x27;s \d+\.\d% moved [+-]\d+\.\d points by trees fitted to Ref-Doubt&#x27;s error on "
-                     r"1,671 labelled held-out model-sets, .*; Ref-Doubt&#x27;s own choice: "
+                     r"1,751 labelled held-out model-sets, .*; Ref-Doubt&#x27;s own choice: "
                      r"(as Ref-Parts: |as Ref-Parts and Ref-Hedge: )?"
                      r"(COTT|COTT read apart|COTT on the whole set|"
                      r"the hedged Ref-Prior&#x27;s estimate|ATC-NE-EM read apart on the images that look like the "

@@ -60,7 +60,8 @@ def test_ref_prior_is_ref_em_where_the_balanced_rows_cot_moved_over_the_tell_els
     # checks 21-55; on round 45 seven of the 23 had no changed class mix (cross_stitch_some for the three resnets), on
     # round 46 six of the 12 ("_some" families at severity 4 or 2), on round 47 four of the 10, on round 48 eight of 17,
     # on round 49 none of the 6, on round 50 one of the 8 (resnet9q_ls's bricks_some-4), on rounds 51 and 52 none of
-    # the 6, on round 53 four of the 14 (tie_dye_some-2 and -4 for resnet9q and resnet9q_ls), on round 54 none of the 8, on round 55 none of the 8
+    # the 6, on round 53 four of the 14 (tie_dye_some-2 and -4 for resnet9q and resnet9q_ls), on round 54 and
+    # round 55 none of the 8
     assert told.sum() == 255 and (rows.kind[told] != "covariate").mean() > 0.75
     np.testing.assert_array_equal(rows["Ref-Prior"][told], rows["Ref-EM"][told])
     np.testing.assert_array_equal(rows["Ref-Prior"][~told], rows["Ref-Avg-Shrunk"][~told])

@@ -88,24 +88,24 @@ def test_a_broken_table_is_one_named_error(text, words):
     assert isinstance(err.value, KitError) and "\n" not in str(err.value) and rs.TABLE in str(err.value)
 
 
-def test_the_shipped_table_is_the_benchmarks_rows_of_checks_33_to_54(table):
+def test_the_shipped_table_is_the_benchmarks_rows_of_checks_33_to_55(table):
     """Derived again from ``heldout_rows.csv`` (with its shares), it is what ships, to the 1e-5 points written."""
     x, y = rs.read_table((Path(rs.__file__).parent / rs.TABLE).read_text())
-    assert len(table) == len(x) == 1671 and sorted(table.check.unique()) == list(range(33, 55))
+    assert len(table) == len(x) == 1751 and sorted(table.check.unique()) == list(range(33, 56))
     assert x == pytest.approx(table[list(rs.FEATURES)].to_numpy(), abs=1e-5)
     assert y == pytest.approx(table[rs.TARGET].to_numpy(), abs=1e-5)
     # the target is the true accuracy less Ref-Doubt, as the records read it
-    assert np.mean(np.abs(y)) == pytest.approx(2.07, abs=0.005)
+    assert np.mean(np.abs(y)) == pytest.approx(2.06, abs=0.005)
 
 
 def test_left_a_round_out_ref_stack_is_closer_than_ref_doubt_on_every_kind_of_set_but_one(table):
-    """The figures ``ref_stack``'s docstring quotes: 1.82 against 2.07 points MAE over checks 33-54, each round's
-    error from trees fitted without it; lower on 21 of the 22 rounds."""
+    """The figures ``ref_stack``'s docstring quotes: 1.79 against 2.06 points MAE over checks 33-55, each round's
+    error from trees fitted without it; lower on each of the 23 rounds."""
     stack = np.abs(brs.left_out(table))
     doubt = np.abs(table[rs.TARGET].to_numpy())
-    assert round(stack.mean(), 2) == 1.82 and round(doubt.mean(), 2) == 2.07
+    assert round(stack.mean(), 2) == 1.79 and round(doubt.mean(), 2) == 2.06
     per = pd.DataFrame({"s": stack, "d": doubt}).groupby(table.check.to_numpy()).mean()
-    assert int((per.s < per.d).sum()) == 21 and list(per.index[per.s >= per.d]) == [37]
+    assert int((per.s < per.d).sum()) == 23
     kinds = pd.DataFrame({"s": stack, "d": doubt}).groupby(table.kind.to_numpy()).mean()
     assert list(kinds.index[kinds.s >= kinds.d]) == ["every+priors"]
 
