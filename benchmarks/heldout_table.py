@@ -90,7 +90,7 @@ def trained_rows(rows: pd.DataFrame, shares: Path = SHARES, splits: Path = SPLIT
     give ``split_cott`` (NaN elsewhere), and Ref-Sep and Ref-Hedge where they also give the split's separation, and
     Ref-Parts where, if it looks again, ``parts`` or the rows give what it read. Ref-Prior reads the balanced x3 row,
     whose COT and COT-EM are the reference's. Ref-Stack is read, not derived: a fresh check's own column, else
-    ``stack``'s (NaN before check 52)."""
+    ``stack``'s (NaN before check 52); Ref-Stack-Gated is derived from it."""
     t = rows[rows.statistics == "trained"].copy()
     if t[["holdout_acc", "true_acc", "Ref-Avg"]].isna().any().any():
         raise RowsError("a trained row without holdout_acc, true_acc or Ref-Avg")
@@ -137,6 +137,9 @@ def trained_rows(rows: pd.DataFrame, shares: Path = SHARES, splits: Path = SPLIT
     t["Ref-Doubt"] = [estimators.ref_doubt({**r, "Ref-Parts": p}, r["holdout_acc"], m, h) if np.isfinite(p) else np.nan
                       for r, m, h, p in zip(records, move.to_numpy(), like, t["Ref-Parts"])]
     t["Ref-Stack"] = _kept_beside(t, stack, "Ref-Stack", "Ref-Stack").astype(float)
+    # Ref-Stack-Gated (adopted by check 55): derived from Ref-Stack as saved, so NaN where it is
+    t["Ref-Stack-Gated"] = [estimators.ref_stack_gated({"Ref-Doubt": d, "Ref-Stack": st}, m, h) if np.isfinite(st)
+                            else np.nan for m, h, d, st in zip(move.to_numpy(), like, t["Ref-Doubt"], t["Ref-Stack"])]
     saved = t["COT-Gated"] if "COT-Gated" in t else pd.Series(np.nan, index=t.index)
     t["COT-Gated"] = saved.fillna(pd.Series([estimators.cot_gated(r) for r in records], index=t.index))
     return t

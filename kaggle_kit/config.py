@@ -151,8 +151,8 @@ class PredictConfig:
     adapt_bn: bool = field(default=False, metadata=KEYED_WHEN_SET)
     # True: a BatchNorm model whose competition logits keep the trained statistics also gets a class-balanced
     # adapted copy's competition logits (logits_comp_reference.npz), for the report's Ref-EM, Ref-Avg, COT-Gated,
-    # Ref-Avg-Shrunk, Ref-Prior, Ref-Mix, Ref-Split, Ref-Sep, Ref-Hedge, Ref-Parts, Ref-Doubt and Ref-Stack estimates;
-    # about 8 more plain passes over the competition images
+    # Ref-Avg-Shrunk, Ref-Prior, Ref-Mix, Ref-Split, Ref-Sep, Ref-Hedge, Ref-Parts, Ref-Doubt, Ref-Stack and
+    # Ref-Stack-Gated estimates; about 8 more plain passes over the competition images
     bn_reference: bool = field(default=True, metadata=KEYED_WHEN_SET)
 
 

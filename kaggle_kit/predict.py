@@ -3,7 +3,7 @@
 A BatchNorm model that keeps its trained statistics on the competition images also gets
 ``logits_comp_reference.npz`` (``runs.REFERENCE_FILE``): a class-balanced adapted copy's logits on those images, the
 reference the gap report's Ref-EM, Ref-Avg, COT-Gated, Ref-Avg-Shrunk, Ref-Prior, Ref-Mix, Ref-Split, Ref-Sep,
-Ref-Hedge, Ref-Parts, Ref-Doubt and Ref-Stack estimates read the submitted predictions against.
+Ref-Hedge, Ref-Parts, Ref-Doubt, Ref-Stack and Ref-Stack-Gated estimates read the submitted predictions against.
 
 The holdout is rebuilt from the run's ``holdout_indices.npy`` and the training batches, so predictions are
 always scored on exactly the images training kept out. Images are normalised by ``tensors.to_model_input``,

@@ -100,8 +100,8 @@ def local_scores(folder: str | Path, data: Any = None, comp: Any = None, synthet
     its leaderboard accuracy; each is None when its logits are missing.
 
     With ``data`` (CIFAR-10) and ``comp`` (the competition set) the prediction is the one report section 2
-    recommends (Ref-Stack for a BatchNorm run with its reference logits, else Median-5-Spread, when the
-    run's weights or members are found), else the best logits-only one.
+    recommends (Ref-Stack-Gated for a BatchNorm run with its reference logits, else Median-5-Spread, when
+    the run's weights or members are found), else the best logits-only one.
     With ``ledger_path`` it also echoes the prediction corrected by earlier scored submissions
     (``gap.leaderboard_feedback``); the ledger keeps the uncorrected one, which later corrections build on.
     """

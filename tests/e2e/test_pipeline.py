@@ -73,13 +73,13 @@ def test_demo_ledger_has_a_scored_upload(demo_run):
     # the upload stage recorded the report's recommended prediction (from the members' weights, and their BatchNorm
     # references combined into the ensemble's) and printed it
     predicted = float(row["predicted_lb_acc"])
-    assert row["predicted_by"] == "Ref-Stack" and 0.0 < predicted <= 1.0
+    assert row["predicted_by"] == "Ref-Stack-Gated" and 0.0 < predicted <= 1.0
     assert (ens / "logits_comp_reference.npz").is_file()
-    assert re.search(rf": predicted leaderboard accuracy {100 * predicted:.1f}% \(Ref-Stack; expect "
+    assert re.search(rf": predicted leaderboard accuracy {100 * predicted:.1f}% \(Ref-Stack-Gated; expect "
                      rf"\d+\.\d% to \d+\.\d%\)", out), out
     # ... and the report stage, reusing the cached synthetic logits, says the same
     md = (work / "reports" / "gap.md").read_text()
-    assert f"Ref-Stack predicts **{100 * predicted:.1f}%**" in md
+    assert f"Ref-Stack-Gated predicts **{100 * predicted:.1f}%**" in md
     # ... and, from that reference, whether re-estimating BatchNorm is predicted to pay (check 34's rule)
     assert md.count("Re-estimating BatchNorm on the competition images is predicted to ") == 1
     assert "Shift-Gated predicts " in md and " points from the run's BatchNorm reference" in md

@@ -442,3 +442,18 @@ def test_ref_stack_is_read_as_each_checks_run_saved_it_never_recomputed(tmp_path
     got = ht.trained_rows(raw, stack=tmp_path / "stack.csv")["Ref-Stack"]
     assert got.iloc[0] == 0.25 and got.iloc[1:].isna().all()
     assert list(pd.read_csv(ht.STACK, nrows=0).columns) == [*ht.KEY, "Ref-Stack"]
+
+
+def test_ref_stack_gated_is_derived_from_ref_stack_as_saved_and_opened_on_twelve_of_rounds_54_and_55():
+    """Check 55's rule 55a read it so (1.700 against Ref-Stack's 1.722 over rounds 54-55, 1.607 against 1.613 on
+    round 55): Ref-Doubt where the balanced x3 row's tell opens and under 15% look like the holdout."""
+    rows = ht.trained_rows(ht.read_rows(ht.ROWS))
+    assert rows["Ref-Stack-Gated"].isna().equals(rows["Ref-Stack"].isna())
+    two = ht.in_checks(rows, [54, 55])
+    kept = two["Ref-Stack-Gated"] != two["Ref-Stack"]
+    assert kept.sum() == 12 and (two["Ref-Stack-Gated"][kept] == two["Ref-Doubt"][kept]).all()
+    assert (two.holdout_like[kept] < 0.15).all() and (two.kind[kept] == "both").all()
+    got = ht.mae_points(two, ["Ref-Stack-Gated", "Ref-Stack"])
+    assert round(got["Ref-Stack-Gated"], 3) == 1.700 and round(got["Ref-Stack"], 3) == 1.722
+    got = ht.mae_points(ht.in_checks(rows, [55]), ["Ref-Stack-Gated", "Ref-Stack"])
+    assert round(got["Ref-Stack-Gated"], 3) == 1.607 and round(got["Ref-Stack"], 3) == 1.613

@@ -101,7 +101,7 @@ def test_predict_all_comp_predicts_every_competition_image_of_a_comp_subset_run(
     assert submission_from_run(run, tmp_path / "sub.csv").is_file()
     assert (run / REFERENCE_FILE).exists()  # predict.bn_reference's default, and said
     assert re.search(rf"\nand {re.escape(str(run / REFERENCE_FILE))}, the BatchNorm reference of the report's "
-                     rf"Ref-Stack estimate \(\d+\.\d s; --no-bn-reference skips it\)\n", capsys.readouterr().out)
+                     rf"Ref-Stack-Gated estimate \(\d+\.\d s; --no-bn-reference skips it\)\n", capsys.readouterr().out)
     assert main(["predict", str(run), "--all-comp", "--device", "cpu", "--no-bn-reference"]) == 0
     assert not (run / REFERENCE_FILE).exists() and read_manifest(run, "predict")["config"]["bn_reference"] is False
     assert "BatchNorm reference" not in capsys.readouterr().out
