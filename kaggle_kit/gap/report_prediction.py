@@ -198,7 +198,7 @@ def _parts_words(result: dict, lender: str, via: str | None) -> str:
 def _stack_words(result: dict, lender: str) -> str:
     """``choice_words`` for Ref-Stack (``ref_stack``): Ref-Doubt's reading and how far the trees moved it."""
     e = result["estimates"]
-    moved = 100 * (e["Ref-Stack"] - e["Ref-Doubt"])
+    moved = round(100 * (e["Ref-Stack"] - e["Ref-Doubt"]), 1) + 0.0  # + 0.0: a move under 0.05 reads "+0.0", not "-0.0"
     return (f"Ref-Doubt's {percent(e['Ref-Doubt'], 1)} moved {moved:+.1f} points by trees fitted to Ref-Doubt's error "
             f"on {ref_stack.table_size():,} labelled held-out model-sets, from how far the other estimators read from "
             f"it and how much of the competition set looks like the holdout; Ref-Doubt's own choice: "

@@ -234,6 +234,9 @@ def test_each_reference_estimators_sentence_says_which_estimate_it_quotes_and_bo
     assert expectation_sentence("run", "Ref-Stack-Gated", shut, errors).startswith(
         "run: Ref-Stack-Gated predicts **93.0%**, 2.0 points under the holdout: as Ref-Stack: Ref-Doubt's 91.8% moved "
         "+1.3 points by trees fitted to Ref-Doubt's error on ")
+    still = {**shut, "estimates": {**shut["estimates"], "Ref-Stack": 0.9172, "Ref-Stack-Gated": 0.9172}}
+    text = expectation_sentence("run", "Ref-Stack-Gated", still, errors)
+    assert "Ref-Doubt's 91.8% moved +0.0 points by trees" in text
     # the tell open, the hedged Ref-Prior's drop of 1.8 points leaving the gate shut with 60% holdout-like, and
     # COTT's drop of 11 points opening it: COTT, in Ref-Avg-Shrunk's range as it stands
     doubted = {**result, "holdout_like_share": 0.6,
